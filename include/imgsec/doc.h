@@ -1,0 +1,62 @@
+/* doc.h - one ingest document: parse, validate, normalise, summarise.
+ *
+ * A document is one JSON object per image (data-model.md "Ingest
+ * document"). doc_from_json checks every rule of data-model.md and names
+ * the first offending field by its path ("vulnerabilities[3].vul_type")
+ * in an IMGSEC_EINVAL error; a valid document comes back normalised
+ * (severities lower-cased in place) and summarised (counts, derived
+ * severity level, aggregates for the query index), ready for the store.
+ *
+ * Also here: splitting a request body or file into documents (one JSON
+ * object, a JSON array of objects, or NDJSON).
+ */
+#ifndef IMGSEC_DOC_H
+#define IMGSEC_DOC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "imgsec/err.h"
+#include "imgsec/model.h"
+
+typedef struct {
+    json_t *root;          /* owned reference to the whole document */
+    image_summary summary; /* strings borrowed from root or from the aggs below;
+                              project_id/ep are NULL until the caller sets them */
+    const char *image_digest;
+    json_t *records[REPORT_TYPE_COUNT]; /* borrowed arrays inside root (never NULL:
+                                           an absent key gives an empty array owned by root) */
+    vul_agg *vuls;         /* owned arrays behind summary.vuls / summary.builds */
+    build_agg *builds;
+} imgsec_doc;
+
+/* Validates and normalises root (takes its own reference; root may be
+ * modified in place). On error nothing needs freeing and err names the
+ * field, e.g. "invalid parameter: image.image_type must be one of ...".
+ * The error prefix `where` (may be NULL or "") is prepended to the
+ * field path, e.g. "documents[4]." for bulk bodies. */
+int doc_from_json(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *err);
+void doc_free(imgsec_doc *doc);
+
+/* A list of parsed documents. */
+typedef struct {
+    imgsec_doc *items;
+    size_t n, cap;
+} doc_list;
+
+void doc_list_free(doc_list *list);
+
+/* Hard bounds on a bulk body, so a request can never make us allocate
+ * without limit (the body size limit bounds it too). */
+#define DOC_BULK_MAX 100000
+
+/* Parses buf[0..len) as one JSON object, or (ndjson) as one object per
+ * non-empty line, and validates each as a document. A JSON array of
+ * objects is accepted where ndjson is false (the import file format).
+ * Errors: IMGSEC_EPARSE for bad JSON / bad UTF-8 / not an object (the
+ * message gives the line for NDJSON, "line 7: ..."), IMGSEC_EINVAL from
+ * doc_from_json with the document's index in the path for bulk bodies
+ * ("documents[6].image.image_name ..."). On error list is left empty. */
+int doc_list_parse(const char *buf, size_t len, bool ndjson, doc_list *list, imgsec_err *err);
+
+#endif

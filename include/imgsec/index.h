@@ -1,0 +1,70 @@
+/* index.h - the in-memory query index that answers the statistic route.
+ *
+ * The statistic never walks record rows at request time (DESIGN.md, "The
+ * query path"). The index keeps, per image, a dense row number, its
+ * filterable attributes, its derived attributes and its record counts per
+ * report type; categorical attributes as roaring bitmaps; name attributes
+ * as dictionaries of distinct strings each with a bitmap; and inverted
+ * indexes for the record filters (vul_id -> rows with counts; distinct
+ * build-command risks -> rows with counts).
+ *
+ * The store is the truth: the index is built from store_summary_foreach at
+ * start and kept equal to it by applying store_changes_since.
+ *
+ * Thread safety: index_count may run in many threads at once. Writes are
+ * grouped in a batch between index_write_begin and index_write_end; a
+ * reader sees either none or all of a batch, never a part of it.
+ */
+#ifndef IMGSEC_INDEX_H
+#define IMGSEC_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imgsec/err.h"
+#include "imgsec/filter.h"
+#include "imgsec/model.h"
+
+typedef struct imgsec_index imgsec_index;
+
+imgsec_index *index_new(void);
+void index_free(imgsec_index *ix);
+
+/* Write batch. Between begin and end, only the writing thread may call
+ * index_upsert / index_remove / index_clear. */
+void index_write_begin(imgsec_index *ix);
+void index_write_end(imgsec_index *ix);
+
+/* Inserts or replaces the image s->id (copies everything it keeps).
+ * Recomputes latest_version for the image's group (data-model.md). */
+int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err);
+/* Removes image id if present. */
+void index_remove(imgsec_index *ix, int64_t id);
+/* Removes every image (used before a full rebuild). */
+void index_clear(imgsec_index *ix);
+
+/* Where the caller may look: one project, and either every EP of it or
+ * a list of EPs. */
+typedef struct {
+    const char *project_id;
+    bool all_eps;
+    const char *const *eps;
+    size_t n_eps;
+} index_scope;
+
+/* total_num of statistic.md for q over scope. */
+int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                int64_t *total, imgsec_err *err);
+
+/* Images currently indexed (all projects). */
+size_t index_size(imgsec_index *ix);
+
+/* Selected images in id order, for exports (export.md): calls cb with each
+ * selected image id and the number of its records of q->report that pass
+ * the record filters (skipping images with none). Runs under the read lock. */
+int index_select(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                 int (*cb)(int64_t image_id, int64_t records, void *arg), void *arg,
+                 imgsec_err *err);
+
+#endif

@@ -1,0 +1,158 @@
+/* model.h - the vocabulary of imgsec: enums, record types, image summaries.
+ *
+ * Everything that names a value of the API (image types, scan statuses,
+ * severities, report types, record fields) is defined once here, as
+ * tables, so that parsing, validation, storage and export all walk the
+ * same description instead of repeating field lists (data-model.md).
+ */
+#ifndef IMGSEC_MODEL_H
+#define IMGSEC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- limits (data-model.md, statistic.md) ---- */
+#define MODEL_PROJECT_ID_MAX 64      /* project_id and EP ids: 1-64 of A-Za-z0-9_- */
+#define MODEL_RECORD_STRING_MAX 65535 /* bytes of any record string */
+#define MODEL_DEFAULT_EP "0"
+
+/* ---- enums; every enum has *_COUNT and a parse returning -1 on no match ---- */
+typedef enum {
+    IMAGE_TYPE_PRIVATE, IMAGE_TYPE_SHARED, IMAGE_TYPE_LOCAL, IMAGE_TYPE_INSTANCE,
+    IMAGE_TYPE_HARBOR, IMAGE_TYPE_JFROG, IMAGE_TYPE_CICD,
+    IMAGE_TYPE_COUNT
+} image_type;
+
+typedef enum {
+    SCAN_STATUS_UNSCAN, SCAN_STATUS_SUCCESS, SCAN_STATUS_SCANNING, SCAN_STATUS_FAILED,
+    SCAN_STATUS_DOWNLOAD_FAILED, SCAN_STATUS_IMAGE_OVERSIZED,
+    SCAN_STATUS_COUNT
+} scan_status;
+
+/* Record severity, ordered so that a greater value is more severe. */
+typedef enum {
+    SEVERITY_UNKNOWN, SEVERITY_LOW, SEVERITY_MEDIUM, SEVERITY_HIGH, SEVERITY_CRITICAL,
+    SEVERITY_COUNT
+} severity;
+
+/* Image severity_level (derived). NONE = null (scan_status != success). */
+typedef enum {
+    SEVERITY_LEVEL_SECURITY, SEVERITY_LEVEL_LOW, SEVERITY_LEVEL_MEDIUM, SEVERITY_LEVEL_HIGH,
+    SEVERITY_LEVEL_COUNT,
+    SEVERITY_LEVEL_NONE = SEVERITY_LEVEL_COUNT
+} severity_level;
+
+typedef enum { VUL_TYPE_LINUX, VUL_TYPE_APP, VUL_TYPE_COUNT } vul_type;
+
+typedef enum {
+    REPORT_VULNERABILITY, REPORT_RISK_CONFIG, REPORT_MALWARES, REPORT_APPS, REPORT_FILES,
+    REPORT_SENSITIVE_INFO, REPORT_NON_COMPLIANT_APP, REPORT_BUILD_COMMAND_RISKS,
+    REPORT_TYPE_COUNT
+} report_type;
+
+int image_type_parse(const char *s);          /* exact, e.g. "private_image" */
+const char *image_type_name(image_type t);
+int scan_status_parse(const char *s);         /* exact, e.g. "download_failed" */
+const char *scan_status_name(scan_status s);
+int severity_parse(const char *s);            /* case-insensitive, e.g. "HIGH" */
+const char *severity_name(severity s);        /* lower-case */
+int severity_level_parse(const char *s);      /* exact: Security Low Medium High */
+const char *severity_level_name(severity_level l); /* NULL for NONE */
+int vul_type_parse(const char *s);            /* exact: linux_vul app_vul */
+const char *vul_type_name(vul_type t);
+int report_type_parse(const char *s);         /* exact, e.g. "risk-config" */
+const char *report_type_name(report_type t);
+
+/* "one of a, b, c" lists for error messages, e.g. image_type_choices(). */
+const char *image_type_choices(void);
+const char *scan_status_choices(void);
+const char *severity_level_choices(void);
+const char *vul_type_choices(void);
+const char *report_type_choices(void);
+
+/* 1-64 chars of A-Za-z0-9_- (project and enterprise project ids). */
+bool model_scope_id_valid(const char *s);
+
+/* ---- record types ---- */
+typedef enum {
+    FIELD_STRING,   /* string, 0..MODEL_RECORD_STRING_MAX bytes */
+    FIELD_INT64,    /* integer >= 0 */
+    FIELD_NUMBER,   /* any JSON number (real or integer) */
+    FIELD_SEVERITY, /* critical high medium low unknown, any case; stored lower-case */
+    FIELD_ENUM,     /* one of enum_values, exact */
+    FIELD_OCTAL     /* string of 1-7 octal digits (file mode) */
+} field_kind;
+
+typedef struct {
+    const char *name;                /* JSON key, SQL column, export header */
+    field_kind kind;
+    bool required;
+    const char *const *enum_values;  /* FIELD_ENUM: NULL-terminated */
+} record_field;
+
+typedef struct {
+    report_type type;
+    const char *name;      /* security_report_type value, e.g. "risk-config" */
+    const char *doc_key;   /* key in an ingest document, e.g. "risk_configs" */
+    const char *table;     /* SQL table name, e.g. "rec_risk_config" */
+    const record_field *fields;
+    size_t nfields;
+} record_kind;
+
+/* The eight record kinds, indexed by report_type. */
+const record_kind *record_kind_get(report_type t);
+
+/* ---- per-image aggregates that feed the query index ---- */
+
+/* Number of vulnerability records of one image with this (vul_id, vul_type). */
+typedef struct {
+    const char *vul_id;
+    vul_type type;
+    int64_t n;
+} vul_agg;
+
+/* Number of build-command-risk records of one image with this
+ * (rule_id, risk_name, risk_level). */
+typedef struct {
+    const char *rule_id;
+    const char *risk_name;
+    severity level;
+    int64_t n;
+} build_agg;
+
+/* What the query index knows of one image: its filterable attributes, its
+ * derived attributes and its record counts. Strings are borrowed from
+ * whoever filled the struct (an ingest document or a store row); the
+ * index copies what it keeps. */
+typedef struct {
+    int64_t id;                 /* server-assigned image id */
+    const char *project_id;
+    const char *ep;             /* enterprise project id */
+    image_type type;
+    scan_status status;
+    const char *namespace_;     /* trailing _ : "namespace" is a C++ keyword */
+    const char *image_name;
+    const char *image_version;
+    const char *image_id;       /* content id, e.g. sha256:... */
+    const char *instance_id;
+    const char *instance_name;
+    const char *cicd_name;
+    int64_t image_size;
+    int64_t latest_update_time;
+    int64_t latest_scan_time;
+    int64_t container_num;
+    severity_level severity_level; /* derived; SEVERITY_LEVEL_NONE unless scan success */
+    int64_t counts[REPORT_TYPE_COUNT];  /* records per report type */
+    int64_t vul_counts[VUL_TYPE_COUNT]; /* vulnerability records per vul_type */
+    const vul_agg *vuls;        /* one per distinct (vul_id, vul_type) */
+    size_t n_vuls;
+    const build_agg *builds;    /* one per distinct (rule_id, risk_name, risk_level) */
+    size_t n_builds;
+} image_summary;
+
+/* data-model.md "Derived attributes": the image level from the highest
+ * record severity (malware counts as high), NONE unless scan succeeded. */
+severity_level model_severity_level(scan_status status, int have_max, severity max_severity);
+
+#endif

@@ -1,0 +1,151 @@
+/* store.h - the SQLite store: the truth of imgsec.
+ *
+ * One store handle is one SQLite connection (WAL mode, foreign keys on,
+ * busy timeout set); use one handle per thread. Every write is one
+ * transaction, so a failed call changes nothing. The schema is versioned
+ * with PRAGMA user_version and migrated forward on open.
+ *
+ * Every write that touches images appends the touched image ids to a
+ * change log in the same transaction; a server follows that log to keep
+ * its in-memory index equal to the file, whoever wrote it (server or CLI).
+ */
+#ifndef IMGSEC_STORE_H
+#define IMGSEC_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "imgsec/doc.h"
+#include "imgsec/err.h"
+#include "imgsec/model.h"
+
+typedef struct store store;
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Opens (creating if needed) and migrates the database at path. */
+int store_open(const char *path, store **out, imgsec_err *err);
+void store_close(store *st);
+
+/* ---- images and records ---- */
+
+/* Result of storing one document. */
+typedef struct {
+    int64_t id;       /* image id (new or existing) */
+    int64_t records;  /* records stored for the image */
+} store_ingest_result;
+
+/* Stores docs[0..n) into (project_id, ep) in ONE transaction: each
+ * document inserts its image, or (same identity, data-model.md) replaces
+ * the attributes and all records of the existing image, keeping its id.
+ * results[i] gets document i's outcome. All or nothing.
+ * progress (may be NULL) is called after each document with (done, n). */
+int store_ingest(store *st, const char *project_id, const char *ep,
+                 const imgsec_doc *docs, size_t n, store_ingest_result *results,
+                 void (*progress)(size_t done, size_t total, void *arg), void *arg,
+                 imgsec_err *err);
+
+/* Deletes image id of project_id with all its records.
+ * IMGSEC_ENOTFOUND when no such image is in that project. */
+int store_image_delete(store *st, const char *project_id, int64_t id, imgsec_err *err);
+
+/* ---- feeding the index ---- */
+
+/* Calls cb for every image, in id order, with a complete summary (counts,
+ * derived level, vul and build aggregates). The summary and its strings
+ * are valid only during the call. A non-zero return from cb stops the walk
+ * and is returned. Runs inside one read transaction (a consistent snapshot);
+ * *seq_out (may be NULL) gets the change-log position of that snapshot. */
+typedef int (*store_summary_cb)(const image_summary *s, void *arg);
+int store_summary_foreach(store *st, store_summary_cb cb, void *arg, int64_t *seq_out,
+                          imgsec_err *err);
+
+/* Change-log follow: inside one read transaction, finds the image ids
+ * touched after position since, and for each calls cb with its summary
+ * if the image exists, or gone(id) if it was deleted. *seq_out gets the
+ * new position. Returns IMGSEC_ENOTFOUND (and calls nothing) if the log
+ * no longer reaches back to since (pruned): the caller must rebuild with
+ * store_summary_foreach. */
+int store_changes_since(store *st, int64_t since, store_summary_cb cb,
+                        void (*gone)(int64_t id, void *arg), void *arg,
+                        int64_t *seq_out, imgsec_err *err);
+
+/* Cheap check for commits by any other connection since the last call
+ * on this handle (PRAGMA data_version). */
+int64_t store_data_version(store *st);
+
+/* ---- users, grants, tokens ---- */
+
+typedef enum { ROLE_READER, ROLE_WRITER, ROLE_ADMIN, ROLE_COUNT } role;
+int role_parse(const char *s);       /* "reader" "writer" "admin", -1 otherwise */
+const char *role_name(role r);
+
+#define STORE_NAME_MAX 64            /* domain and user names: 1-64 chars */
+#define STORE_EPS_MAX 1024           /* bytes of an EP list "0,ep-a,..." */
+
+/* A grant: role on a project over a set of EPs ("all" or a list). */
+typedef struct {
+    char project_id[MODEL_PROJECT_ID_MAX + 1];
+    role role;
+    bool eps_all;
+    char eps[STORE_EPS_MAX + 1];     /* comma-separated EP ids when !eps_all */
+} store_grant;
+
+/* Is ep covered by the grant? (admin covers every EP of the project.) */
+bool store_grant_covers_ep(const store_grant *g, const char *ep);
+
+/* Adds a user with an Argon2id password hash (made by the caller, see
+ * auth.h) and a first grant. IMGSEC_ECONFLICT if (domain, name) exists. */
+int store_user_add(store *st, const char *domain, const char *name, const char *pw_hash,
+                   const store_grant *grant, imgsec_err *err);
+/* Adds or replaces the user's grant on grant->project_id. */
+int store_user_grant(store *st, const char *domain, const char *name,
+                     const store_grant *grant, imgsec_err *err);
+/* Removes the user's grant on project_id (its tokens for it die). */
+int store_user_revoke(store *st, const char *domain, const char *name,
+                      const char *project_id, imgsec_err *err);
+/* Deletes the user, its grants and tokens. IMGSEC_ENOTFOUND if absent. */
+int store_user_del(store *st, const char *domain, const char *name, imgsec_err *err);
+
+typedef struct {
+    int64_t id;
+    char domain[STORE_NAME_MAX + 1];
+    char name[STORE_NAME_MAX + 1];
+} store_user;
+
+/* Lists users with their grants: cb once per (user, grant); a user with no
+ * grant is reported once with grant == NULL. Ordered by domain, name, project. */
+int store_user_list(store *st, void (*cb)(const store_user *u, const store_grant *g, void *arg),
+                    void *arg, imgsec_err *err);
+
+/* Looks up a user's password hash. IMGSEC_ENOTFOUND if no such user. */
+int store_user_get(store *st, const char *domain, const char *name, store_user *u,
+                   char *pw_hash, size_t pw_hash_size, imgsec_err *err);
+
+/* The user's grant on project_id. IMGSEC_ENOTFOUND if none. */
+int store_grant_get(store *st, int64_t user_id, const char *project_id, store_grant *g,
+                    imgsec_err *err);
+
+/* Tokens are stored only as the SHA-256 of the token string. */
+#define STORE_TOKEN_HASH_BYTES 32
+int store_token_insert(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTES],
+                       int64_t user_id, const char *project_id, int64_t issued_at_ms,
+                       int64_t expires_at_ms, imgsec_err *err);
+
+/* Who holds a token: the user and its current grant on the token's project.
+ * IMGSEC_EAUTH if the token is unknown, expired at now_ms, or its user or
+ * grant is gone. */
+typedef struct {
+    store_user user;
+    store_grant grant;
+    int64_t expires_at_ms;
+} store_principal;
+int store_token_lookup(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTES],
+                       int64_t now_ms, store_principal *p, imgsec_err *err);
+/* Revokes a token. IMGSEC_ENOTFOUND if unknown. */
+int store_token_delete(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTES],
+                       imgsec_err *err);
+/* Deletes expired tokens; returns how many (or -1 on error). */
+int64_t store_token_purge(store *st, int64_t now_ms, imgsec_err *err);
+
+#endif

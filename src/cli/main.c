@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void){puts("imgsec: not built yet");return 1;}
