@@ -19,6 +19,13 @@
 #include "imgsec/err.h"
 #include "imgsec/model.h"
 
+/* Limits of one document (data-model.md "Image"; lengths in characters,
+ * i.e. UTF-8 code points) and a hard cap on the records of one kind, so a
+ * single document cannot make the store or the index grow without bound. */
+#define DOC_IMAGE_NAME_MAX 256   /* namespace, image_name */
+#define DOC_IMAGE_FIELD_MAX 128  /* image_version, image_id, image_digest, instance_*, cicd_name */
+#define DOC_RECORDS_MAX 1000000  /* records of one report type in one document */
+
 typedef struct {
     json_t *root;          /* owned reference to the whole document */
     image_summary summary; /* strings borrowed from root or from the aggs below;

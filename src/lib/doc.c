@@ -1,0 +1,607 @@
+/* doc.c - ingest documents: validate, normalise, summarise (imgsec/doc.h).
+ *
+ * Why it is shaped this way: the rules of data-model.md are data (the
+ * record tables of model.c plus the image tables below), so validation is
+ * one walk over tables instead of eight hand-written record parsers, and a
+ * new record field is one table line. The walk works on an already parsed
+ * json_t in three steps:
+ *   1. the image object, field by field against IMAGE_STRINGS/IMAGE_INTS;
+ *   2. every record of every kind against its record_field table, with
+ *      severities rewritten lower-case in place (the stored form), so the
+ *      store and the exporters never see another spelling;
+ *   3. the summary the query index needs (counts, derived severity level,
+ *      vul/build aggregates), computed once here so neither the store nor
+ *      the index derives it again.
+ * A bulk body may hold 10^5 documents of up to 10^6 records each, so the
+ * happy path never formats anything: a field's path ("documents[4].
+ * vulnerabilities[3].vul_type") is only built when a check fails. The first
+ * failing rule ends the call; a document is accepted whole or not at all.
+ *
+ * Decisions where the spec is silent:
+ * - Image lengths ("chars") count UTF-8 code points (jansson guarantees
+ *   valid UTF-8); record strings count bytes, as data-model.md says.
+ * - An absent or null scan_status means "unscan": nobody scanned the image.
+ * - A required record string must not be empty: "" carries no more
+ *   information than a missing key (vul_id "" would be an aggregate key
+ *   that no filter can name).
+ * - Strings holding a NUL character are refused. The JSON parser already
+ *   refuses \u0000; this catches documents built in code, which would
+ *   otherwise be silently truncated by the store.
+ * - The image "id" and derived keys (has_vul, severity_level, ...) are
+ *   ignored: the server assigns or computes them. Unknown keys are ignored.
+ * - Bodies: an empty JSON body is not JSON (EPARSE); an NDJSON body without
+ *   a non-blank line, or an empty JSON array, holds "no documents" (EINVAL).
+ */
+#include "imgsec/doc.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- error paths, built only on failure ---- */
+
+#define NO_INDEX ((size_t)-1)
+
+/* where + key + "[index]" + "." + field; any part may be absent. */
+typedef struct {
+    const char *where; /* "" or "documents[4]." */
+    const char *key;   /* "image" or a record kind's doc_key; NULL: the document */
+    size_t index;      /* record index or NO_INDEX */
+    const char *field; /* NULL: the object or array itself */
+} field_path;
+
+static void path_format(const field_path *p, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s%s", p->where, p->key ? p->key : "");
+    if (n >= 0 && (size_t)n < size && p->index != NO_INDEX)
+        n += snprintf(buf + n, size - (size_t)n, "[%zu]", p->index);
+    if (n >= 0 && (size_t)n < size && p->field)
+        snprintf(buf + n, size - (size_t)n, ".%s", p->field);
+    /* The document itself: "documents[4]." names it as "documents[4]". */
+    size_t len = strlen(buf);
+    if (len && buf[len - 1] == '.')
+        buf[len - 1] = '\0';
+    if (!buf[0])
+        snprintf(buf, size, "document");
+}
+
+static int invalid(imgsec_err *err, const field_path *p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int invalid(imgsec_err *err, const field_path *p, const char *fmt, ...)
+{
+    char path[160], what[IMGSEC_ERR_MSG_MAX];
+    va_list ap;
+    path_format(p, path, sizeof path);
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s %s", path, what);
+}
+
+static int out_of_memory(imgsec_err *err)
+{
+    return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+}
+
+/* "a, b, c" from a NULL-terminated name table, for enum messages. */
+static const char *join_names(const char *const *names, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; names[i] && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+    return buf;
+}
+
+/* The record severities, most severe first, spelled by model.c. */
+static const char *severity_choices(char *buf, size_t size)
+{
+    const char *names[SEVERITY_COUNT + 1];
+    for (int i = 0; i < SEVERITY_COUNT; i++)
+        names[i] = severity_name((severity)(SEVERITY_COUNT - 1 - i));
+    names[SEVERITY_COUNT] = NULL;
+    return join_names(names, buf, size);
+}
+
+/* ---- value checks ---- */
+
+/* UTF-8 code points of s[0..len): every byte that is not a continuation byte. */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* A JSON string without NUL characters; its byte length in *len. */
+static bool plain_string(const json_t *v, size_t *len)
+{
+    if (!json_is_string(v))
+        return false;
+    *len = json_string_length(v);
+    return strlen(json_string_value(v)) == *len;
+}
+
+static bool is_int64_nonneg(const json_t *v)
+{
+    return json_is_integer(v) && json_integer_value(v) >= 0;
+}
+
+/* ---- step 1: the image ---- */
+
+typedef struct {
+    const char *key;
+    size_t min, max; /* characters */
+    size_t off;      /* const char * inside imgsec_doc */
+} image_string;
+
+static const image_string IMAGE_STRINGS[] = {
+    {"namespace", 0, DOC_IMAGE_NAME_MAX, offsetof(imgsec_doc, summary.namespace_)},
+    {"image_name", 1, DOC_IMAGE_NAME_MAX, offsetof(imgsec_doc, summary.image_name)},
+    {"image_version", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.image_version)},
+    {"image_id", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.image_id)},
+    {"image_digest", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, image_digest)},
+    {"instance_id", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.instance_id)},
+    {"instance_name", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.instance_name)},
+    {"cicd_name", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.cicd_name)},
+};
+
+static const struct {
+    const char *key;
+    size_t off; /* int64_t inside imgsec_doc */
+} IMAGE_INTS[] = {
+    {"image_size", offsetof(imgsec_doc, summary.image_size)},
+    {"latest_update_time", offsetof(imgsec_doc, summary.latest_update_time)},
+    {"latest_scan_time", offsetof(imgsec_doc, summary.latest_scan_time)},
+    {"container_num", offsetof(imgsec_doc, summary.container_num)},
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* An enum key of the image: absent or null gives dflt (-1: required). */
+static int image_enum(const json_t *image, field_path *p, int (*parse)(const char *),
+                      const char *(*choices)(void), int dflt, int *out, imgsec_err *err)
+{
+    const json_t *v = json_object_get(image, p->field);
+    if (!v || json_is_null(v)) {
+        if (dflt < 0)
+            return invalid(err, p, "is required");
+        *out = dflt;
+        return IMGSEC_OK;
+    }
+    *out = json_is_string(v) ? parse(json_string_value(v)) : -1;
+    if (*out < 0)
+        return invalid(err, p, "must be one of %s", choices());
+    return IMGSEC_OK;
+}
+
+static int parse_image(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *err)
+{
+    field_path p = {where, "image", NO_INDEX, NULL};
+    const json_t *image = json_object_get(root, "image");
+    if (!image || json_is_null(image))
+        return invalid(err, &p, "is required");
+    if (!json_is_object(image))
+        return invalid(err, &p, "must be an object");
+
+    int type, status, rc;
+    p.field = "image_type";
+    if ((rc = image_enum(image, &p, image_type_parse, image_type_choices, -1, &type, err)))
+        return rc;
+    p.field = "scan_status";
+    if ((rc = image_enum(image, &p, scan_status_parse, scan_status_choices, SCAN_STATUS_UNSCAN,
+                         &status, err)))
+        return rc;
+    doc->summary.type = (image_type)type;
+    doc->summary.status = (scan_status)status;
+
+    for (size_t i = 0; i < COUNT_OF(IMAGE_STRINGS); i++) {
+        const image_string *f = &IMAGE_STRINGS[i];
+        const char **out = (const char **)((char *)doc + f->off);
+        const json_t *v = json_object_get(image, f->key);
+        size_t len, chars;
+        p.field = f->key;
+        *out = ""; /* absent strings read as "", never NULL */
+        if (!v || json_is_null(v)) {
+            if (f->min > 0)
+                return invalid(err, &p, "is required");
+            continue;
+        }
+        if (!plain_string(v, &len) || (chars = utf8_chars(json_string_value(v), len)) < f->min ||
+            chars > f->max)
+            return invalid(err, &p, "must be a string of %zu-%zu characters", f->min, f->max);
+        *out = json_string_value(v);
+    }
+
+    for (size_t i = 0; i < COUNT_OF(IMAGE_INTS); i++) {
+        const json_t *v = json_object_get(image, IMAGE_INTS[i].key);
+        int64_t *out = (int64_t *)((char *)doc + IMAGE_INTS[i].off);
+        p.field = IMAGE_INTS[i].key;
+        *out = 0;
+        if (!v || json_is_null(v))
+            continue;
+        if (!is_int64_nonneg(v))
+            return invalid(err, &p, "must be an integer >= 0");
+        *out = (int64_t)json_integer_value(v);
+    }
+    return IMGSEC_OK;
+}
+
+/* ---- step 2: the records ---- */
+
+/* What validation learns on the way that the summary needs. */
+typedef struct {
+    bool have_max;
+    severity max; /* highest record severity seen */
+} doc_scan;
+
+static bool octal_mode(const char *s, size_t len)
+{
+    if (len < 1 || len > 7)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '7')
+            return false;
+    return true;
+}
+
+static int check_field(json_t *rec, const record_field *f, field_path *p, doc_scan *scan,
+                       imgsec_err *err)
+{
+    json_t *v = json_object_get(rec, f->name);
+    char choices[128];
+    size_t len;
+    int idx;
+
+    if (!v || json_is_null(v))
+        return f->required ? invalid(err, p, "is required") : IMGSEC_OK;
+
+    switch (f->kind) {
+    case FIELD_STRING:
+        if (!plain_string(v, &len) || len > MODEL_RECORD_STRING_MAX)
+            return invalid(err, p, "must be a string of at most %d bytes", MODEL_RECORD_STRING_MAX);
+        if (f->required && len == 0)
+            return invalid(err, p, "must not be empty");
+        return IMGSEC_OK;
+    case FIELD_INT64:
+        return is_int64_nonneg(v) ? IMGSEC_OK : invalid(err, p, "must be an integer >= 0");
+    case FIELD_NUMBER:
+        return json_is_number(v) ? IMGSEC_OK : invalid(err, p, "must be a number");
+    case FIELD_SEVERITY:
+        idx = plain_string(v, &len) ? severity_parse(json_string_value(v)) : -1;
+        if (idx < 0)
+            return invalid(err, p, "must be one of %s",
+                           severity_choices(choices, sizeof choices));
+        if (!scan->have_max || (severity)idx > scan->max) {
+            scan->have_max = true;
+            scan->max = (severity)idx;
+        }
+        /* Store the canonical lower-case spelling (data-model.md). */
+        if (strcmp(json_string_value(v), severity_name((severity)idx)) != 0 &&
+            json_object_set_new(rec, f->name, json_string(severity_name((severity)idx))) != 0)
+            return out_of_memory(err);
+        return IMGSEC_OK;
+    case FIELD_ENUM:
+        if (plain_string(v, &len))
+            for (size_t i = 0; f->enum_values[i]; i++)
+                if (strcmp(f->enum_values[i], json_string_value(v)) == 0)
+                    return IMGSEC_OK;
+        return invalid(err, p, "must be one of %s",
+                       join_names(f->enum_values, choices, sizeof choices));
+    case FIELD_OCTAL:
+        if (!plain_string(v, &len) || !octal_mode(json_string_value(v), len))
+            return invalid(err, p, "must be a string of 1-7 octal digits");
+        return IMGSEC_OK;
+    }
+    return err_set(err, IMGSEC_EINTERNAL, "unknown field kind");
+}
+
+static int parse_records(json_t *root, const char *where, report_type t, imgsec_doc *doc,
+                         doc_scan *scan, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    field_path p = {where, k->doc_key, NO_INDEX, NULL};
+    json_t *arr = json_object_get(root, k->doc_key);
+
+    if (!arr || json_is_null(arr)) {
+        /* Absent is empty; the array lives in root so records[t] is never NULL. */
+        arr = json_array();
+        if (!arr || json_object_set_new(root, k->doc_key, arr) != 0)
+            return out_of_memory(err);
+    } else if (!json_is_array(arr)) {
+        return invalid(err, &p, "must be an array of objects");
+    } else if (json_array_size(arr) > DOC_RECORDS_MAX) {
+        return invalid(err, &p, "must hold at most %d records", DOC_RECORDS_MAX);
+    }
+    doc->records[t] = arr;
+
+    size_t i;
+    json_t *rec;
+    json_array_foreach(arr, i, rec) {
+        p.index = i;
+        p.field = NULL;
+        if (!json_is_object(rec))
+            return invalid(err, &p, "must be an object");
+        for (size_t j = 0; j < k->nfields; j++) {
+            p.field = k->fields[j].name;
+            int rc = check_field(rec, &k->fields[j], &p, scan, err);
+            if (rc)
+                return rc;
+        }
+    }
+    doc->summary.counts[t] = (int64_t)json_array_size(arr);
+    return IMGSEC_OK;
+}
+
+/* ---- step 3: aggregates for the query index ---- */
+
+static const char *rec_str(const json_t *rec, const char *key)
+{
+    return json_string_value(json_object_get(rec, key));
+}
+
+static int vul_cmp(const void *a, const void *b)
+{
+    const vul_agg *x = a, *y = b;
+    int c = strcmp(x->vul_id, y->vul_id);
+    return c ? c : (int)x->type - (int)y->type;
+}
+
+static int build_cmp(const void *a, const void *b)
+{
+    const build_agg *x = a, *y = b;
+    int c = strcmp(x->rule_id, y->rule_id);
+    if (!c)
+        c = strcmp(x->risk_name, y->risk_name);
+    return c ? c : (int)x->level - (int)y->level;
+}
+
+/* Merges the neighbours of a sorted aggregate array that compare equal
+ * by adding their n; returns the number of distinct entries. */
+static size_t merge_vuls(vul_agg *a, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out && vul_cmp(&a[out - 1], &a[i]) == 0)
+            a[out - 1].n += a[i].n;
+        else
+            a[out++] = a[i];
+    }
+    return out;
+}
+
+static size_t merge_builds(build_agg *a, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out && build_cmp(&a[out - 1], &a[i]) == 0)
+            a[out - 1].n += a[i].n;
+        else
+            a[out++] = a[i];
+    }
+    return out;
+}
+
+static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
+{
+    image_summary *s = &doc->summary;
+    json_t *rec;
+    size_t i, n;
+
+    n = json_array_size(doc->records[REPORT_VULNERABILITY]);
+    if (n) {
+        if (!(doc->vuls = malloc(n * sizeof *doc->vuls)))
+            return out_of_memory(err);
+        json_array_foreach(doc->records[REPORT_VULNERABILITY], i, rec) {
+            vul_type t = (vul_type)vul_type_parse(rec_str(rec, "vul_type"));
+            s->vul_counts[t]++;
+            doc->vuls[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1};
+        }
+        qsort(doc->vuls, n, sizeof *doc->vuls, vul_cmp);
+        n = merge_vuls(doc->vuls, n);
+    }
+    s->vuls = doc->vuls;
+    s->n_vuls = n;
+
+    n = json_array_size(doc->records[REPORT_BUILD_COMMAND_RISKS]);
+    if (n) {
+        if (!(doc->builds = malloc(n * sizeof *doc->builds)))
+            return out_of_memory(err);
+        json_array_foreach(doc->records[REPORT_BUILD_COMMAND_RISKS], i, rec) {
+            doc->builds[i] = (build_agg){rec_str(rec, "rule_id"), rec_str(rec, "risk_name"),
+                                         (severity)severity_parse(rec_str(rec, "risk_level")), 1};
+        }
+        qsort(doc->builds, n, sizeof *doc->builds, build_cmp);
+        n = merge_builds(doc->builds, n);
+    }
+    s->builds = doc->builds;
+    s->n_builds = n;
+
+    /* Every malware record counts as high (data-model.md "severity_level"). */
+    bool have_max = scan->have_max;
+    severity max = scan->max;
+    if (s->counts[REPORT_MALWARES] > 0 && (!have_max || max < SEVERITY_HIGH)) {
+        have_max = true;
+        max = SEVERITY_HIGH;
+    }
+    s->severity_level = model_severity_level(s->status, have_max, max);
+    return IMGSEC_OK;
+}
+
+/* ---- one document ---- */
+
+int doc_from_json(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *err)
+{
+    doc_scan scan = {false, SEVERITY_UNKNOWN};
+    int rc;
+
+    memset(doc, 0, sizeof *doc);
+    doc->summary.severity_level = SEVERITY_LEVEL_NONE;
+    if (!where)
+        where = "";
+    if (!json_is_object(root)) {
+        field_path p = {where, NULL, NO_INDEX, NULL};
+        return invalid(err, &p, "must be a JSON object");
+    }
+    if ((rc = parse_image(root, where, doc, err)))
+        goto fail;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        if ((rc = parse_records(root, where, (report_type)t, doc, &scan, err)))
+            goto fail;
+    if ((rc = summarise(doc, &scan, err)))
+        goto fail;
+    doc->root = json_incref(root);
+    return IMGSEC_OK;
+
+fail:
+    free(doc->vuls);
+    free(doc->builds);
+    memset(doc, 0, sizeof *doc);
+    return rc;
+}
+
+void doc_free(imgsec_doc *doc)
+{
+    if (!doc)
+        return;
+    json_decref(doc->root);
+    free(doc->vuls);
+    free(doc->builds);
+    memset(doc, 0, sizeof *doc);
+}
+
+/* ---- bodies: one object, an array of objects, or NDJSON ---- */
+
+void doc_list_free(doc_list *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->n; i++)
+        doc_free(&list->items[i]);
+    free(list->items);
+    *list = (doc_list){0};
+}
+
+static int too_many_documents(imgsec_err *err)
+{
+    return err_set(err, IMGSEC_EINVAL, "invalid parameter: a body holds at most %d documents",
+                   DOC_BULK_MAX);
+}
+
+static int no_documents(imgsec_err *err)
+{
+    return err_set(err, IMGSEC_EINVAL, "invalid parameter: the body holds no documents");
+}
+
+/* Validates root as document number list->n and appends it (own reference). */
+static int list_push(doc_list *list, json_t *root, bool indexed, imgsec_err *err)
+{
+    char where[48];
+    if (list->n >= DOC_BULK_MAX)
+        return too_many_documents(err);
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? 2 * list->cap : 4;
+        if (cap > DOC_BULK_MAX)
+            cap = DOC_BULK_MAX;
+        imgsec_doc *items = realloc(list->items, cap * sizeof *items);
+        if (!items)
+            return out_of_memory(err);
+        list->items = items;
+        list->cap = cap;
+    }
+    snprintf(where, sizeof where, "documents[%zu].", list->n);
+    int rc = doc_from_json(root, indexed ? where : NULL, &list->items[list->n], err);
+    if (rc)
+        return rc;
+    list->n++;
+    return IMGSEC_OK;
+}
+
+static int parse_json_body(const char *buf, size_t len, doc_list *list, imgsec_err *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, 0, &jerr);
+    int rc = IMGSEC_OK;
+
+    if (!root)
+        return err_set(err, IMGSEC_EPARSE, "invalid JSON body: line %d column %d: %s", jerr.line,
+                       jerr.column, jerr.text);
+    if (json_is_object(root)) {
+        rc = list_push(list, root, false, err);
+    } else if (json_array_size(root) > DOC_BULK_MAX) {
+        rc = too_many_documents(err);
+    } else if (json_array_size(root) == 0) {
+        rc = no_documents(err); /* root is an array: jansson refuses other top levels */
+    } else {
+        size_t i;
+        json_t *item;
+        json_array_foreach(root, i, item) {
+            if (!json_is_object(item)) {
+                rc = err_set(err, IMGSEC_EPARSE,
+                             "invalid JSON body: documents[%zu] is not a JSON object", i);
+                break;
+            }
+            if ((rc = list_push(list, item, true, err)))
+                break;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return false;
+    return true;
+}
+
+static int parse_ndjson_body(const char *buf, size_t len, doc_list *list, imgsec_err *err)
+{
+    const char *p = buf, *end = buf + len;
+    size_t line = 0;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        line++;
+        /* The CR of a CRLF line end is JSON whitespace: no special case. */
+        if (!blank(p, n)) {
+            json_error_t jerr;
+            json_t *root;
+            int rc;
+            if (!(root = json_loadb(p, n, 0, &jerr)))
+                return err_set(err, IMGSEC_EPARSE, "invalid NDJSON body: line %zu: %s (column %d)",
+                               line, jerr.text, jerr.column);
+            if (!json_is_object(root)) {
+                json_decref(root);
+                return err_set(err, IMGSEC_EPARSE,
+                               "invalid NDJSON body: line %zu: not a JSON object", line);
+            }
+            rc = list_push(list, root, true, err);
+            json_decref(root);
+            if (rc)
+                return rc;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return list->n ? IMGSEC_OK : no_documents(err);
+}
+
+int doc_list_parse(const char *buf, size_t len, bool ndjson, doc_list *list, imgsec_err *err)
+{
+    *list = (doc_list){0};
+    if (!buf) { /* json_loadb refuses NULL; NULL + 0 is not valid C */
+        buf = "";
+        len = 0;
+    }
+    int rc = ndjson ? parse_ndjson_body(buf, len, list, err) : parse_json_body(buf, len, list, err);
+    if (rc)
+        doc_list_free(list);
+    return rc;
+}
