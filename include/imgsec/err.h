@@ -31,9 +31,10 @@ typedef struct {
     char msg[IMGSEC_ERR_MSG_MAX];
 } imgsec_err;
 
-/* Sets code and formats msg (truncated to fit). Returns code, so callers
+/* Sets code and formats msg (truncated to fit). Returns code (as int, the
+ * type every libimgsec call returns), so callers
  * can write `return err_set(err, IMGSEC_EINVAL, "...")`. err may be NULL. */
-imgsec_code err_set(imgsec_err *err, imgsec_code code, const char *fmt, ...)
+int err_set(imgsec_err *err, imgsec_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Resets err to IMGSEC_OK with an empty message. */

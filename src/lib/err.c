@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-imgsec_code err_set(imgsec_err *err, imgsec_code code, const char *fmt, ...)
+int err_set(imgsec_err *err, imgsec_code code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
