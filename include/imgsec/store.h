@@ -8,6 +8,10 @@
  * Every write that touches images appends the touched image ids to a
  * change log in the same transaction; a server follows that log to keep
  * its in-memory index equal to the file, whoever wrote it (server or CLI).
+ *
+ * Callbacks of store_summary_foreach and store_changes_since run inside
+ * the read transaction of the call: they must not call the store through
+ * the same handle (a write would fail: a transaction is already open).
  */
 #ifndef IMGSEC_STORE_H
 #define IMGSEC_STORE_H
@@ -35,19 +39,31 @@ typedef struct {
     int64_t records;  /* records stored for the image */
 } store_ingest_result;
 
+typedef struct store_grant store_grant;
+
 /* Stores docs[0..n) into (project_id, ep) in ONE transaction: each
  * document inserts its image, or (same identity, data-model.md) replaces
- * the attributes and all records of the existing image, keeping its id.
- * results[i] gets document i's outcome. All or nothing.
+ * the attributes and all records of the existing image, keeping its id
+ * (and moving it to ep). results[i] gets document i's outcome. All or
+ * nothing. The same identity twice in docs: the later document wins and
+ * both results carry the same id.
+ * grant (NULL: no check, for the operator's command line) is the caller's
+ * grant: IMGSEC_EPROJECT if it is for another project, IMGSEC_EFORBIDDEN
+ * if its role is reader, if it does not cover ep, or if a document would
+ * replace an image living in an EP it does not cover.
  * progress (may be NULL) is called after each document with (done, n). */
 int store_ingest(store *st, const char *project_id, const char *ep,
-                 const imgsec_doc *docs, size_t n, store_ingest_result *results,
+                 const imgsec_doc *docs, size_t n, const store_grant *grant,
+                 store_ingest_result *results,
                  void (*progress)(size_t done, size_t total, void *arg), void *arg,
                  imgsec_err *err);
 
 /* Deletes image id of project_id with all its records.
- * IMGSEC_ENOTFOUND when no such image is in that project. */
-int store_image_delete(store *st, const char *project_id, int64_t id, imgsec_err *err);
+ * IMGSEC_ENOTFOUND when no such image is in that project; with a grant
+ * (NULL: no check), as for store_ingest, and IMGSEC_EFORBIDDEN when the
+ * image's EP is not covered by it. */
+int store_image_delete(store *st, const char *project_id, int64_t id, const store_grant *grant,
+                       imgsec_err *err);
 
 /* ---- feeding the index ---- */
 
@@ -84,12 +100,12 @@ const char *role_name(role r);
 #define STORE_EPS_MAX 1024           /* bytes of an EP list "0,ep-a,..." */
 
 /* A grant: role on a project over a set of EPs ("all" or a list). */
-typedef struct {
+struct store_grant {
     char project_id[MODEL_PROJECT_ID_MAX + 1];
     role role;
     bool eps_all;
     char eps[STORE_EPS_MAX + 1];     /* comma-separated EP ids when !eps_all */
-} store_grant;
+};
 
 /* Is ep covered by the grant? (admin covers every EP of the project.) */
 bool store_grant_covers_ep(const store_grant *g, const char *ep);

@@ -1,0 +1,757 @@
+/* store_images.c - images and their records: ingest, delete, and the two
+ * ways the query index reads them (a full walk and the change log).
+ *
+ * Ingest replaces an image in place: an UPDATE by identity keeps the row
+ * (and so its id), else an INSERT makes it, and the old records and
+ * aggregates are deleted before the new ones go in, all in the one write
+ * transaction of the call. (Not INSERT ... ON CONFLICT DO UPDATE: with
+ * AUTOINCREMENT that consumes an id on every re-ingest, so new images'
+ * ids would jump.) Records are bound straight from the document's JSON
+ * through the record_field tables.
+ *
+ * The full walk is one read transaction over three cursors ordered by
+ * image id (images, agg_vul, agg_build) advanced in step, so it costs
+ * three sequential scans and no per-image query, whatever the size.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* ---- ingest ---- */
+
+static void bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+/* "documents[3]." for bulk calls, "" for one document. */
+static void doc_where(char *buf, size_t size, size_t i, size_t n)
+{
+    if (n > 1)
+        snprintf(buf, size, "documents[%zu].", i);
+    else
+        buf[0] = '\0';
+}
+
+/* What doc_from_json guarantees, checked again because the store writes it. */
+static int doc_check(const imgsec_doc *d, const char *where, imgsec_err *err)
+{
+    const image_summary *s = &d->summary;
+    if ((unsigned)s->type >= IMAGE_TYPE_COUNT)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %simage.image_type", where);
+    if ((unsigned)s->status >= SCAN_STATUS_COUNT)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %simage.scan_status", where);
+    if (!s->image_name || !*s->image_name)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %simage.image_name", where);
+    if ((unsigned)s->severity_level > SEVERITY_LEVEL_NONE)
+        return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid severity level");
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        const json_t *a = d->records[t];
+        if (!a || !json_is_array(a))
+            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s must be an array", where,
+                           record_kind_get((report_type)t)->doc_key);
+        if ((int64_t)json_array_size(a) != s->counts[t])
+            return err_set(err, IMGSEC_EINTERNAL, "store: document summary disagrees with its %s",
+                           record_kind_get((report_type)t)->doc_key);
+    }
+    if ((s->n_vuls && !s->vuls) || (s->n_builds && !s->builds))
+        return err_set(err, IMGSEC_EINTERNAL, "store: document aggregates missing");
+    return IMGSEC_OK;
+}
+
+static void bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)
+{
+    const image_summary *sum = &d->summary;
+    int np = sqlite3_bind_parameter_count(s); /* FIND names only the identity */
+    for (int c = 0; c < IC_FIXED_COUNT && c < np; c++) {
+        int i = c + 1;
+        switch ((image_col)c) {
+        case IC_PROJECT_ID: bind_str(s, i, project_id); break;
+        case IC_EP: bind_str(s, i, ep); break;
+        case IC_IMAGE_TYPE: bind_str(s, i, image_type_name(sum->type)); break;
+        case IC_SCAN_STATUS: bind_str(s, i, scan_status_name(sum->status)); break;
+        case IC_NAMESPACE: bind_str(s, i, sum->namespace_); break;
+        case IC_IMAGE_NAME: bind_str(s, i, sum->image_name); break;
+        case IC_IMAGE_VERSION: bind_str(s, i, sum->image_version); break;
+        case IC_IMAGE_ID: bind_str(s, i, sum->image_id); break;
+        case IC_IMAGE_DIGEST: bind_str(s, i, d->image_digest); break;
+        case IC_INSTANCE_ID: bind_str(s, i, sum->instance_id); break;
+        case IC_INSTANCE_NAME: bind_str(s, i, sum->instance_name); break;
+        case IC_CICD_NAME: bind_str(s, i, sum->cicd_name); break;
+        case IC_IMAGE_SIZE: sqlite3_bind_int64(s, i, sum->image_size); break;
+        case IC_LATEST_UPDATE_TIME: sqlite3_bind_int64(s, i, sum->latest_update_time); break;
+        case IC_LATEST_SCAN_TIME: sqlite3_bind_int64(s, i, sum->latest_scan_time); break;
+        case IC_CONTAINER_NUM: sqlite3_bind_int64(s, i, sum->container_num); break;
+        case IC_SEVERITY_LEVEL:
+            if (sum->severity_level == SEVERITY_LEVEL_NONE)
+                sqlite3_bind_null(s, i);
+            else
+                bind_str(s, i, severity_level_name(sum->severity_level));
+            break;
+        case IC_FIXED_COUNT: break;
+        }
+    }
+    if (np < IMAGE_NCOLS)
+        return;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        sqlite3_bind_int64(s, IC_COUNT(t) + 1, sum->counts[t]);
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        sqlite3_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
+}
+
+/* Binds one record field from JSON; false if the value has the wrong type. */
+static bool bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return sqlite3_bind_null(s, i), true;
+    switch (f->kind) {
+    case FIELD_STRING:
+    case FIELD_SEVERITY:
+    case FIELD_ENUM:
+    case FIELD_OCTAL:
+        if (!json_is_string(v))
+            return false;
+        sqlite3_bind_text(s, i, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
+        return true;
+    case FIELD_INT64:
+        if (!json_is_integer(v))
+            return false;
+        sqlite3_bind_int64(s, i, json_integer_value(v));
+        return true;
+    case FIELD_NUMBER:
+        if (!json_is_number(v))
+            return false;
+        sqlite3_bind_double(s, i, json_number_value(v));
+        return true;
+    }
+    return false;
+}
+
+/* The statements one ingest call uses, fetched once per call. */
+typedef struct {
+    sqlite3_stmt *find, *update, *insert, *agg_vul_ins, *agg_vul_del, *agg_build_ins, *agg_build_del, *change;
+    sqlite3_stmt *rec_ins[REPORT_TYPE_COUNT], *rec_del[REPORT_TYPE_COUNT];
+} ingest_stmts;
+
+static int ingest_prepare(store *st, ingest_stmts *q, imgsec_err *err)
+{
+    if (!(q->find = store_stmt(st, STMT_IMAGE_FIND, err)) ||
+        !(q->update = store_stmt(st, STMT_IMAGE_UPDATE, err)) ||
+        !(q->insert = store_stmt(st, STMT_IMAGE_INSERT, err)) ||
+        !(q->agg_vul_ins = store_stmt(st, STMT_AGG_VUL_INSERT, err)) ||
+        !(q->agg_vul_del = store_stmt(st, STMT_AGG_VUL_DELETE, err)) ||
+        !(q->agg_build_ins = store_stmt(st, STMT_AGG_BUILD_INSERT, err)) ||
+        !(q->agg_build_del = store_stmt(st, STMT_AGG_BUILD_DELETE, err)) ||
+        !(q->change = store_stmt(st, STMT_CHANGE_INSERT, err)))
+        return IMGSEC_EINTERNAL;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        if (!(q->rec_ins[t] = store_stmt(st, (stmt_id)(STMT_REC_INSERT + t), err)) ||
+            !(q->rec_del[t] = store_stmt(st, (stmt_id)(STMT_REC_DELETE + t), err)))
+            return IMGSEC_EINTERNAL;
+    return IMGSEC_OK;
+}
+
+/* Steps a statement that returns no rows, then resets it. */
+static int run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        store_dberr(st, err, what);
+        sqlite3_reset(s);
+        return IMGSEC_EINTERNAL;
+    }
+    sqlite3_reset(s);
+    return IMGSEC_OK;
+}
+
+static int append_change(store *st, sqlite3_stmt *change, int64_t id, imgsec_err *err)
+{
+    sqlite3_bind_int64(change, 1, id);
+    return run(st, change, "appending to the change log", err);
+}
+
+static int prune_changes(store *st, imgsec_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, STMT_CHANGE_PRUNE, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_bind_int64(s, 1, st->changes_keep);
+    return run(st, s, "pruning the change log", err);
+}
+
+/* The caller's grant against (project_id, ep); NULL grant: no check. */
+static int grant_check(const store_grant *g, const char *project_id, const char *ep,
+                       imgsec_err *err)
+{
+    if (!g)
+        return IMGSEC_OK;
+    if (strcmp(g->project_id, project_id) != 0)
+        return err_set(err, IMGSEC_EPROJECT, "the credentials are scoped to another project");
+    if (g->role < ROLE_WRITER)
+        return err_set(err, IMGSEC_EFORBIDDEN, "role writer or admin required");
+    if (ep && !store_grant_covers_ep(g, ep))
+        return err_set(err, IMGSEC_EFORBIDDEN, "enterprise project %s is not granted", ep);
+    return IMGSEC_OK;
+}
+
+/* The existing image of d's identity: *id (0 if none). With a grant, an
+ * image living in an EP the grant does not cover is EFORBIDDEN. */
+static int image_find(store *st, sqlite3_stmt *s, const char *project_id, const char *ep,
+                      const imgsec_doc *d, const store_grant *grant, const char *where,
+                      int64_t *id, imgsec_err *err)
+{
+    bind_image(s, project_id, ep, d);
+    int rc = sqlite3_step(s);
+    *id = 0;
+    if (rc == SQLITE_ROW) {
+        const char *old_ep = (const char *)sqlite3_column_text(s, 1);
+        if (grant && !store_grant_covers_ep(grant, old_ep ? old_ep : "")) {
+            sqlite3_reset(s);
+            return err_set(err, IMGSEC_EFORBIDDEN,
+                           "%simage exists in an enterprise project that is not granted", where);
+        }
+        *id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_dberr(st, err, "finding an image");
+    return IMGSEC_OK;
+}
+
+/* Inserts the image row; *id gets its new id. */
+static int image_insert(store *st, sqlite3_stmt *s, const char *project_id, const char *ep,
+                        const imgsec_doc *d, int64_t *id, imgsec_err *err)
+{
+    bind_image(s, project_id, ep, d);
+    int rc = sqlite3_step(s);
+    *id = 0;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_dberr(st, err, "storing an image");
+    if (*id <= 0)
+        return err_set(err, IMGSEC_EINTERNAL, "store: storing an image gave no id");
+    return IMGSEC_OK;
+}
+
+static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, const char *ep,
+                      const imgsec_doc *d, const store_grant *grant, const char *where,
+                      store_ingest_result *res, imgsec_err *err)
+{
+    int rc;
+    int64_t id = 0, records = 0;
+
+    /* The image row: updated in place keeping its id, or inserted. */
+    if ((rc = image_find(st, q->find, project_id, ep, d, grant, where, &id, err)) != IMGSEC_OK)
+        return rc;
+    bool inserted = id == 0;
+    if (inserted) {
+        if ((rc = image_insert(st, q->insert, project_id, ep, d, &id, err)) != IMGSEC_OK)
+            return rc;
+    } else {
+        bind_image(q->update, project_id, ep, d);
+        sqlite3_bind_int64(q->update, IMAGE_NCOLS + 1, id);
+        if ((rc = run(st, q->update, "storing an image", err)) != IMGSEC_OK)
+            return rc;
+    }
+
+    /* An existing image loses all its records and aggregates. */
+    if (!inserted) {
+        for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+            sqlite3_bind_int64(q->rec_del[t], 1, id);
+            if ((rc = run(st, q->rec_del[t], "replacing records", err)) != IMGSEC_OK)
+                return rc;
+        }
+        sqlite3_bind_int64(q->agg_vul_del, 1, id);
+        sqlite3_bind_int64(q->agg_build_del, 1, id);
+        if ((rc = run(st, q->agg_vul_del, "replacing aggregates", err)) != IMGSEC_OK ||
+            (rc = run(st, q->agg_build_del, "replacing aggregates", err)) != IMGSEC_OK)
+            return rc;
+    }
+
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        const record_kind *k = record_kind_get((report_type)t);
+        sqlite3_stmt *s = q->rec_ins[t];
+        size_t j;
+        json_t *rec;
+        json_array_foreach(d->records[t], j, rec) {
+            if (!json_is_object(rec))
+                return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object",
+                               where, k->doc_key, j);
+            sqlite3_bind_int64(s, 1, id);
+            sqlite3_bind_int64(s, 2, (int64_t)j);
+            for (size_t f = 0; f < k->nfields; f++)
+                if (!bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
+                    sqlite3_reset(s);
+                    return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
+                                   where, k->doc_key, j, k->fields[f].name);
+                }
+            if ((rc = run(st, s, "storing a record", err)) != IMGSEC_OK)
+                return rc;
+            records++;
+        }
+    }
+
+    const image_summary *sum = &d->summary;
+    for (size_t i = 0; i < sum->n_vuls; i++) {
+        const vul_agg *a = &sum->vuls[i];
+        if ((unsigned)a->type >= VUL_TYPE_COUNT)
+            return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
+        sqlite3_bind_int64(q->agg_vul_ins, 1, id);
+        bind_str(q->agg_vul_ins, 2, a->vul_id);
+        bind_str(q->agg_vul_ins, 3, vul_type_name(a->type));
+        sqlite3_bind_int64(q->agg_vul_ins, 4, a->n);
+        if ((rc = run(st, q->agg_vul_ins, "storing aggregates", err)) != IMGSEC_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < sum->n_builds; i++) {
+        const build_agg *a = &sum->builds[i];
+        if ((unsigned)a->level >= SEVERITY_COUNT)
+            return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid risk_level aggregate");
+        sqlite3_bind_int64(q->agg_build_ins, 1, id);
+        bind_str(q->agg_build_ins, 2, a->rule_id);
+        bind_str(q->agg_build_ins, 3, a->risk_name);
+        bind_str(q->agg_build_ins, 4, severity_name(a->level));
+        sqlite3_bind_int64(q->agg_build_ins, 5, a->n);
+        if ((rc = run(st, q->agg_build_ins, "storing aggregates", err)) != IMGSEC_OK)
+            return rc;
+    }
+
+    if ((rc = append_change(st, q->change, id, err)) != IMGSEC_OK)
+        return rc;
+    res->id = id;
+    res->records = records;
+    return IMGSEC_OK;
+}
+
+int store_ingest(store *st, const char *project_id, const char *ep, const imgsec_doc *docs, size_t n,
+                 const store_grant *grant, store_ingest_result *results,
+                 void (*progress)(size_t done, size_t total, void *arg), void *arg, imgsec_err *err)
+{
+    char where[48];
+    int rc;
+    if (!model_scope_id_valid(project_id))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
+    if (!model_scope_id_valid(ep))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: enterprise_project_id");
+    if ((rc = grant_check(grant, project_id, ep, err)) != IMGSEC_OK)
+        return rc;
+    if (n == 0)
+        return IMGSEC_OK;
+    if (!docs)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: no documents");
+    for (size_t i = 0; i < n; i++) {
+        doc_where(where, sizeof where, i, n);
+        if ((rc = doc_check(&docs[i], where, err)) != IMGSEC_OK)
+            return rc;
+    }
+
+    ingest_stmts q;
+    if ((rc = ingest_prepare(st, &q, err)) != IMGSEC_OK)
+        return rc;
+    if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        store_ingest_result r = {0};
+        doc_where(where, sizeof where, i, n);
+        if ((rc = ingest_one(st, &q, project_id, ep, &docs[i], grant, where, &r, err)) != IMGSEC_OK)
+            goto fail;
+        if (results)
+            results[i] = r;
+        if (progress)
+            progress(i + 1, n, arg);
+    }
+    if ((rc = prune_changes(st, err)) != IMGSEC_OK)
+        goto fail;
+    return store_commit(st, err);
+fail:
+    store_rollback(st);
+    return rc;
+}
+
+int store_image_delete(store *st, const char *project_id, int64_t id, const store_grant *grant,
+                       imgsec_err *err)
+{
+    int rc;
+    if (!model_scope_id_valid(project_id))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
+    if ((rc = grant_check(grant, project_id, NULL, err)) != IMGSEC_OK)
+        return rc;
+    sqlite3_stmt *find = store_stmt(st, STMT_IMAGE_EP, err);
+    sqlite3_stmt *del = find ? store_stmt(st, STMT_IMAGE_DELETE, err) : NULL;
+    sqlite3_stmt *change = del ? store_stmt(st, STMT_CHANGE_INSERT, err) : NULL;
+    if (!change)
+        return IMGSEC_EINTERNAL;
+    if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
+        return rc;
+    sqlite3_bind_int64(find, 1, id);
+    bind_str(find, 2, project_id);
+    int step = sqlite3_step(find);
+    if (step == SQLITE_DONE) {
+        rc = err_set(err, IMGSEC_ENOTFOUND, "image %lld does not exist in this project", (long long)id);
+        goto fail;
+    }
+    if (step != SQLITE_ROW) {
+        rc = store_dberr(st, err, "finding an image");
+        goto fail;
+    }
+    const char *ep = (const char *)sqlite3_column_text(find, 0);
+    if (grant && !store_grant_covers_ep(grant, ep ? ep : "")) {
+        rc = err_set(err, IMGSEC_EFORBIDDEN,
+                     "image %lld is in an enterprise project that is not granted", (long long)id);
+        goto fail;
+    }
+    sqlite3_reset(find);
+    sqlite3_bind_int64(del, 1, id);
+    bind_str(del, 2, project_id);
+    if ((rc = run(st, del, "deleting an image", err)) != IMGSEC_OK)
+        goto fail;
+    if ((rc = append_change(st, change, id, err)) != IMGSEC_OK ||
+        (rc = prune_changes(st, err)) != IMGSEC_OK)
+        goto fail;
+    return store_commit(st, err);
+fail:
+    store_rollback(st);
+    return rc;
+}
+
+/* ---- reading summaries ---- */
+
+/* Aggregates of one image, copied out of their cursor rows: strings go
+ * to one arena and are pointed at once the image is complete (the arena
+ * may move while it grows). Reused from image to image. */
+typedef struct {
+    vul_agg *vuls;
+    size_t n_vuls, cap_vuls;
+    build_agg *builds;
+    size_t n_builds, cap_builds;
+    size_t *offs; /* per vul: 1 offset; per build: 2 offsets; vuls first */
+    size_t n_offs, cap_offs;
+    char *arena;
+    size_t len, cap;
+} agg_buf;
+
+static void agg_buf_free(agg_buf *b)
+{
+    free(b->vuls);
+    free(b->builds);
+    free(b->offs);
+    free(b->arena);
+}
+
+static void agg_buf_clear(agg_buf *b)
+{
+    b->n_vuls = b->n_builds = b->n_offs = b->len = 0;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    while (c < need)
+        c *= 2;
+    void *np = realloc(*p, c * elem);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = c;
+    return true;
+}
+
+/* Copies a column's text to the arena and records its offset. */
+static bool arena_add(agg_buf *b, sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    size_t n = (size_t)sqlite3_column_bytes(s, col);
+    if (!grow((void **)&b->arena, &b->cap, b->len + n + 1, 1) ||
+        !grow((void **)&b->offs, &b->cap_offs, b->n_offs + 1, sizeof *b->offs))
+        return false;
+    if (n)
+        memcpy(b->arena + b->len, t, n);
+    b->arena[b->len + n] = '\0';
+    b->offs[b->n_offs++] = b->len;
+    b->len += n + 1;
+    return true;
+}
+
+static void agg_buf_fixup(agg_buf *b, image_summary *sum)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < b->n_vuls; i++)
+        b->vuls[i].vul_id = b->arena + b->offs[o++];
+    for (size_t i = 0; i < b->n_builds; i++) {
+        b->builds[i].rule_id = b->arena + b->offs[o++];
+        b->builds[i].risk_name = b->arena + b->offs[o++];
+    }
+    sum->vuls = b->vuls;
+    sum->n_vuls = b->n_vuls;
+    sum->builds = b->builds;
+    sum->n_builds = b->n_builds;
+}
+
+/* A statement whose rows are ordered by image id in column 0, read in step
+ * with the images; rc is the result of its last step. */
+typedef struct {
+    sqlite3_stmt *s;
+    int rc;
+} cursor;
+
+static int cursor_next(store *st, cursor *c, imgsec_err *err)
+{
+    c->rc = sqlite3_step(c->s);
+    if (c->rc != SQLITE_ROW && c->rc != SQLITE_DONE)
+        return store_dberr(st, err, "reading aggregates");
+    return IMGSEC_OK;
+}
+
+/* Skips rows of images before id, then collects the rows of id. */
+static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err *err)
+{
+    int rc;
+    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) < id)
+        if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
+            return rc;
+    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) == id) {
+        int vt = vul_type_parse((const char *)sqlite3_column_text(c->s, 2));
+        if (vt < 0)
+            return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad vul aggregate",
+                           (long long)id);
+        if (!grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
+            !arena_add(b, c->s, 1))
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        b->vuls[b->n_vuls++] = (vul_agg){NULL, (vul_type)vt, sqlite3_column_int64(c->s, 3)};
+        if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
+            return rc;
+    }
+    return IMGSEC_OK;
+}
+
+/* Build aggregates come after all vul aggregates in the arena offsets, so
+ * collect_vuls must run first for each image. */
+static int collect_builds(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err *err)
+{
+    int rc;
+    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) < id)
+        if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
+            return rc;
+    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) == id) {
+        int lv = severity_parse((const char *)sqlite3_column_text(c->s, 3));
+        if (lv < 0)
+            return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad build aggregate",
+                           (long long)id);
+        if (!grow((void **)&b->builds, &b->cap_builds, b->n_builds + 1, sizeof *b->builds) ||
+            !arena_add(b, c->s, 1) || !arena_add(b, c->s, 2))
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        b->builds[b->n_builds++] = (build_agg){NULL, NULL, (severity)lv, sqlite3_column_int64(c->s, 4)};
+        if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
+            return rc;
+    }
+    return IMGSEC_OK;
+}
+
+static const char *col_text(sqlite3_stmt *s, int c)
+{
+    const char *t = (const char *)sqlite3_column_text(s, c + 1);
+    return t ? t : "";
+}
+
+/* The image row of s (SELECT id, <image columns>) as a summary without
+ * aggregates; strings point into the row. */
+static int row_summary(sqlite3_stmt *s, image_summary *sum, imgsec_err *err)
+{
+    memset(sum, 0, sizeof *sum);
+    sum->id = sqlite3_column_int64(s, 0);
+    int type = image_type_parse(col_text(s, IC_IMAGE_TYPE));
+    int status = scan_status_parse(col_text(s, IC_SCAN_STATUS));
+    int level = sqlite3_column_type(s, IC_SEVERITY_LEVEL + 1) == SQLITE_NULL
+                    ? SEVERITY_LEVEL_NONE
+                    : severity_level_parse(col_text(s, IC_SEVERITY_LEVEL));
+    if (type < 0 || status < 0 || level < 0)
+        return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad attribute",
+                       (long long)sum->id);
+    sum->project_id = col_text(s, IC_PROJECT_ID);
+    sum->ep = col_text(s, IC_EP);
+    sum->type = (image_type)type;
+    sum->status = (scan_status)status;
+    sum->namespace_ = col_text(s, IC_NAMESPACE);
+    sum->image_name = col_text(s, IC_IMAGE_NAME);
+    sum->image_version = col_text(s, IC_IMAGE_VERSION);
+    sum->image_id = col_text(s, IC_IMAGE_ID);
+    sum->instance_id = col_text(s, IC_INSTANCE_ID);
+    sum->instance_name = col_text(s, IC_INSTANCE_NAME);
+    sum->cicd_name = col_text(s, IC_CICD_NAME);
+    sum->image_size = sqlite3_column_int64(s, IC_IMAGE_SIZE + 1);
+    sum->latest_update_time = sqlite3_column_int64(s, IC_LATEST_UPDATE_TIME + 1);
+    sum->latest_scan_time = sqlite3_column_int64(s, IC_LATEST_SCAN_TIME + 1);
+    sum->container_num = sqlite3_column_int64(s, IC_CONTAINER_NUM + 1);
+    sum->severity_level = (severity_level)level;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        sum->counts[t] = sqlite3_column_int64(s, IC_COUNT(t) + 1);
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        sum->vul_counts[v] = sqlite3_column_int64(s, IC_VUL_COUNT(v) + 1);
+    return IMGSEC_OK;
+}
+
+/* min and max seq of the change log (0, 0 when empty). */
+static int changes_range(store *st, int64_t *lo, int64_t *hi, imgsec_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, STMT_CHANGES_RANGE, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        store_dberr(st, err, "reading the change log");
+        sqlite3_reset(s);
+        return IMGSEC_EINTERNAL;
+    }
+    *lo = sqlite3_column_int64(s, 0); /* NULL reads as 0 */
+    *hi = sqlite3_column_int64(s, 1);
+    sqlite3_reset(s);
+    return IMGSEC_OK;
+}
+
+int store_summary_foreach(store *st, store_summary_cb cb, void *arg, int64_t *seq_out,
+                          imgsec_err *err)
+{
+    int rc;
+    int64_t lo = 0, hi = 0;
+    agg_buf b = {0};
+    cursor img = {store_stmt(st, STMT_IMAGES_ALL, err), 0};
+    cursor vul = {img.s ? store_stmt(st, STMT_AGG_VUL_ALL, err) : NULL, 0};
+    cursor bld = {vul.s ? store_stmt(st, STMT_AGG_BUILD_ALL, err) : NULL, 0};
+    if (!bld.s)
+        return IMGSEC_EINTERNAL;
+    if ((rc = store_read_begin(st, err)) != IMGSEC_OK)
+        return rc;
+    if ((rc = changes_range(st, &lo, &hi, err)) != IMGSEC_OK ||
+        (rc = cursor_next(st, &img, err)) != IMGSEC_OK ||
+        (rc = cursor_next(st, &vul, err)) != IMGSEC_OK ||
+        (rc = cursor_next(st, &bld, err)) != IMGSEC_OK)
+        goto fail;
+    while (img.rc == SQLITE_ROW) {
+        image_summary sum;
+        agg_buf_clear(&b);
+        if ((rc = row_summary(img.s, &sum, err)) != IMGSEC_OK ||
+            (rc = collect_vuls(st, &vul, sum.id, &b, err)) != IMGSEC_OK ||
+            (rc = collect_builds(st, &bld, sum.id, &b, err)) != IMGSEC_OK)
+            goto fail;
+        agg_buf_fixup(&b, &sum);
+        if ((rc = cb(&sum, arg)) != 0) {
+            store_rollback(st); /* read-only: ending it either way is the same */
+            agg_buf_free(&b);
+            return rc;
+        }
+        if ((rc = cursor_next(st, &img, err)) != IMGSEC_OK)
+            goto fail;
+    }
+    agg_buf_free(&b);
+    if ((rc = store_commit(st, err)) != IMGSEC_OK)
+        return rc;
+    if (seq_out)
+        *seq_out = hi;
+    return IMGSEC_OK;
+fail:
+    agg_buf_free(&b);
+    store_rollback(st);
+    return rc;
+}
+
+/* Loads image id with its aggregates; *found false if it does not exist. */
+static int load_one(store *st, int64_t id, image_summary *sum, agg_buf *b, bool *found,
+                    imgsec_err *err)
+{
+    int rc;
+    cursor img = {store_stmt(st, STMT_IMAGE_ONE, err), 0};
+    cursor vul = {img.s ? store_stmt(st, STMT_AGG_VUL_ONE, err) : NULL, 0};
+    cursor bld = {vul.s ? store_stmt(st, STMT_AGG_BUILD_ONE, err) : NULL, 0};
+    if (!bld.s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_reset(img.s);
+    sqlite3_reset(vul.s);
+    sqlite3_reset(bld.s);
+    sqlite3_bind_int64(img.s, 1, id);
+    sqlite3_bind_int64(vul.s, 1, id);
+    sqlite3_bind_int64(bld.s, 1, id);
+    agg_buf_clear(b);
+    *found = false;
+    if ((rc = cursor_next(st, &img, err)) != IMGSEC_OK)
+        return rc;
+    if (img.rc != SQLITE_ROW)
+        return IMGSEC_OK;
+    if ((rc = row_summary(img.s, sum, err)) != IMGSEC_OK ||
+        (rc = cursor_next(st, &vul, err)) != IMGSEC_OK ||
+        (rc = cursor_next(st, &bld, err)) != IMGSEC_OK ||
+        (rc = collect_vuls(st, &vul, id, b, err)) != IMGSEC_OK ||
+        (rc = collect_builds(st, &bld, id, b, err)) != IMGSEC_OK)
+        return rc;
+    agg_buf_fixup(b, sum);
+    *found = true;
+    return IMGSEC_OK;
+}
+
+int store_changes_since(store *st, int64_t since, store_summary_cb cb,
+                        void (*gone)(int64_t id, void *arg), void *arg, int64_t *seq_out,
+                        imgsec_err *err)
+{
+    int rc;
+    int64_t lo = 0, hi = 0;
+    agg_buf b = {0};
+    if (since < 0)
+        return err_set(err, IMGSEC_EINVAL, "store: negative change-log position");
+    sqlite3_stmt *ids = store_stmt(st, STMT_CHANGES_SINCE, err);
+    if (!ids)
+        return IMGSEC_EINTERNAL;
+    if ((rc = store_read_begin(st, err)) != IMGSEC_OK)
+        return rc;
+    if ((rc = changes_range(st, &lo, &hi, err)) != IMGSEC_OK)
+        goto fail;
+    /* Rows after since were pruned (lo > since + 1), or the follower is
+     * ahead of this file (another database): either way, rebuild. */
+    if (hi < since || (hi > since && lo > since + 1)) {
+        rc = err_set(err, IMGSEC_ENOTFOUND, "store: the change log no longer reaches back to %lld",
+                     (long long)since);
+        goto fail;
+    }
+    sqlite3_bind_int64(ids, 1, since);
+    for (;;) {
+        int step = sqlite3_step(ids);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = store_dberr(st, err, "reading the change log");
+            goto fail;
+        }
+        int64_t id = sqlite3_column_int64(ids, 0);
+        image_summary sum;
+        bool found;
+        if ((rc = load_one(st, id, &sum, &b, &found, err)) != IMGSEC_OK)
+            goto fail;
+        if (found) {
+            if ((rc = cb(&sum, arg)) != 0) {
+                store_rollback(st);
+                agg_buf_free(&b);
+                return rc;
+            }
+        } else if (gone) {
+            gone(id, arg);
+        }
+    }
+    agg_buf_free(&b);
+    if ((rc = store_commit(st, err)) != IMGSEC_OK)
+        return rc;
+    if (seq_out)
+        *seq_out = hi > since ? hi : since;
+    return IMGSEC_OK;
+fail:
+    agg_buf_free(&b);
+    store_rollback(st);
+    return rc;
+}

@@ -1,0 +1,142 @@
+/* store_int.h - what the files of the SQLite store share, private to it.
+ *
+ * The store is split by concern: store.c owns the connection, pragmas,
+ * migrations, transactions and the statement cache; store_schema.c turns
+ * the record_kind tables into DDL and into the SQL of the statements that
+ * depend on them; store_images.c ingests, deletes and feeds the index;
+ * store_users.c keeps users, grants and tokens.
+ *
+ * Every statement the store runs is named by a stmt_id, its SQL is built
+ * once at open (some of it generated from model.h tables) and it is
+ * prepared on first use and kept for the life of the handle, so a call
+ * never re-parses SQL per record.
+ */
+#ifndef IMGSEC_STORE_INT_H
+#define IMGSEC_STORE_INT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imgsec/err.h"
+#include "imgsec/model.h"
+#include "imgsec/store.h"
+
+/* The change log keeps at most this many of its newest rows; a follower
+ * that fell further behind rebuilds from store_summary_foreach. */
+#define STORE_CHANGES_KEEP 100000
+
+/* PRAGMA application_id of an imgsec database ("imgs"). */
+#define STORE_APPLICATION_ID 0x696d6773
+
+/* Milliseconds a writer waits for another one (server vs CLI) before
+ * failing with "database is locked". */
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+/* The fixed columns of the images table, in table order; the count
+ * columns (one per report type, then one per vul type) follow them. */
+typedef enum {
+    IC_PROJECT_ID, IC_EP, IC_IMAGE_TYPE, IC_SCAN_STATUS, IC_NAMESPACE, IC_IMAGE_NAME,
+    IC_IMAGE_VERSION, IC_IMAGE_ID, IC_IMAGE_DIGEST, IC_INSTANCE_ID, IC_INSTANCE_NAME,
+    IC_CICD_NAME, IC_IMAGE_SIZE, IC_LATEST_UPDATE_TIME, IC_LATEST_SCAN_TIME,
+    IC_CONTAINER_NUM, IC_SEVERITY_LEVEL,
+    IC_FIXED_COUNT
+} image_col;
+#define IC_COUNT(t) (IC_FIXED_COUNT + (int)(t))                       /* records of report type t */
+#define IC_VUL_COUNT(v) (IC_FIXED_COUNT + REPORT_TYPE_COUNT + (int)(v)) /* vulnerabilities of vul type v */
+#define IMAGE_NCOLS (IC_FIXED_COUNT + REPORT_TYPE_COUNT + VUL_TYPE_COUNT)
+
+/* Every statement of the store. Per-report-type statements take t as an
+ * offset: STMT_REC_INSERT + t. */
+typedef enum {
+    STMT_IMAGE_FIND,      /* id, ep of an identity */
+    STMT_IMAGE_UPDATE,    /* UPDATE by id */
+    STMT_IMAGE_INSERT,    /* INSERT RETURNING id */
+    STMT_IMAGE_EP,        /* ep of (id, project) */
+    STMT_REC_INSERT,
+    STMT_REC_DELETE = STMT_REC_INSERT + REPORT_TYPE_COUNT,
+    STMT_AGG_VUL_INSERT = STMT_REC_DELETE + REPORT_TYPE_COUNT,
+    STMT_AGG_VUL_DELETE,
+    STMT_AGG_BUILD_INSERT,
+    STMT_AGG_BUILD_DELETE,
+    STMT_CHANGE_INSERT,
+    STMT_CHANGE_PRUNE,
+    STMT_IMAGE_DELETE,
+    STMT_IMAGES_ALL,      /* SELECT id, <image cols> ORDER BY id */
+    STMT_IMAGE_ONE,       /* the same for one id */
+    STMT_AGG_VUL_ALL,     /* image, vul_id, vul_type, n ORDER BY image */
+    STMT_AGG_VUL_ONE,
+    STMT_AGG_BUILD_ALL,   /* image, rule_id, risk_name, risk_level, n ORDER BY image */
+    STMT_AGG_BUILD_ONE,
+    STMT_CHANGES_RANGE,   /* min(seq), max(seq) */
+    STMT_CHANGES_SINCE,   /* DISTINCT image with seq > ? */
+    STMT_DATA_VERSION,
+    STMT_USER_INSERT,
+    STMT_USER_ID,
+    STMT_USER_GET,
+    STMT_USER_DELETE,
+    STMT_USER_LIST,
+    STMT_GRANT_UPSERT,
+    STMT_GRANT_GET,
+    STMT_GRANT_DELETE,
+    STMT_TOKEN_INSERT,
+    STMT_TOKEN_LOOKUP,
+    STMT_TOKEN_DELETE,
+    STMT_TOKEN_DELETE_GRANT,
+    STMT_TOKEN_PURGE,
+    STMT_COUNT
+} stmt_id;
+
+struct store {
+    sqlite3 *db;
+    char *sql[STMT_COUNT];           /* built at open, owned */
+    sqlite3_stmt *stmt[STMT_COUNT];  /* prepared on first use */
+    int64_t changes_keep;
+};
+
+/* ---- store.c ---- */
+
+/* Fills err with IMGSEC_EINTERNAL "store: <what>: <sqlite message>" and
+ * returns that code. what names the operation, never SQL. */
+int store_dberr(store *st, imgsec_err *err, const char *what);
+
+/* The cached statement id, prepared on first use; NULL (err set) on failure.
+ * Callers bind, step and sqlite3_reset it before the transaction ends. */
+sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err);
+
+/* Runs SQL text without results (DDL, pragmas, transaction control). */
+int store_exec(store *st, const char *sql, const char *what, imgsec_err *err);
+
+/* Write transaction: BEGIN IMMEDIATE waits (busy timeout) for other writers. */
+int store_write_begin(store *st, imgsec_err *err);
+/* Read transaction: the first read fixes the snapshot. */
+int store_read_begin(store *st, imgsec_err *err);
+/* COMMIT (rolls back if the commit fails); resets every cached statement. */
+int store_commit(store *st, imgsec_err *err);
+/* ROLLBACK if a transaction is open; resets every cached statement. */
+void store_rollback(store *st);
+
+/* ---- store_schema.c ---- */
+
+/* Name of fixed image column c. */
+const char *store_image_col_name(image_col c);
+/* Writes the name of image column c (fixed or count) into buf. */
+void store_image_col(int c, char *buf, size_t size);
+
+/* The DDL of schema version `version` (1-based) as one malloc'd string of
+ * statements, or NULL on OOM (err set). */
+char *store_schema_step(int version, imgsec_err *err);
+/* Number of schema versions that store_schema_step knows. */
+int store_schema_steps(void);
+
+/* Adds to each record table any column that the record_kind tables name
+ * but the table lacks (a field added to model.c after the database was
+ * made). Runs in the caller's write transaction. *added gets the count. */
+int store_schema_reconcile(store *st, int *added, imgsec_err *err);
+/* Does any record table lack a column? (read-only check) */
+int store_schema_needs_reconcile(store *st, int *needs, imgsec_err *err);
+
+/* Builds st->sql[] for every statement. */
+int store_sql_build(store *st, imgsec_err *err);
+
+#endif

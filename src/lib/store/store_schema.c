@@ -1,0 +1,532 @@
+/* store_schema.c - the SQL of the store, generated from the model tables.
+ *
+ * The record tables and every statement that touches them are built from
+ * record_kind_get(): one table per report type, one column per record
+ * field, so a field is declared once (model.c) and the DDL, the inserts
+ * and (later) the export all follow it. The image columns are the one
+ * list spelled here; the per-type count columns after them are generated
+ * too.
+ *
+ * Migrations are an ordered list of steps (version 1, 2, ...). Because
+ * version 1 is generated from the current tables, a field or report type
+ * added to model.c later would not be in an old database: the reconcile
+ * pass adds what is missing (new record tables, new columns) so the
+ * tables always match the model without hand-written ALTERs.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* ---- a tiny string builder; on OOM it stays failed and returns NULL ---- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+static void sb_add(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *sb, const char *fmt, ...)
+{
+    if (sb->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = sb->cap - sb->len;
+        int n = vsnprintf(sb->buf ? sb->buf + sb->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            sb->failed = true;
+            return;
+        }
+        if ((size_t)n < room) {
+            sb->len += (size_t)n;
+            return;
+        }
+        size_t cap = sb->cap ? sb->cap * 2 : 1024;
+        while (cap < sb->len + (size_t)n + 1)
+            cap *= 2;
+        char *nb = realloc(sb->buf, cap);
+        if (!nb) {
+            sb->failed = true;
+            return;
+        }
+        sb->buf = nb;
+        sb->cap = cap;
+    }
+}
+
+static char *sb_done(sbuf *sb, imgsec_err *err)
+{
+    if (sb->failed || !sb->buf) {
+        free(sb->buf);
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        return NULL;
+    }
+    return sb->buf;
+}
+
+/* ---- image columns ---- */
+
+static const struct {
+    const char *name;
+    const char *decl;
+} IMAGE_FIXED_COLS[IC_FIXED_COUNT] = {
+    [IC_PROJECT_ID] = {"project_id", "TEXT NOT NULL"},
+    [IC_EP] = {"ep", "TEXT NOT NULL"},
+    [IC_IMAGE_TYPE] = {"image_type", "TEXT NOT NULL"},
+    [IC_SCAN_STATUS] = {"scan_status", "TEXT NOT NULL"},
+    [IC_NAMESPACE] = {"namespace", "TEXT NOT NULL DEFAULT ''"},
+    [IC_IMAGE_NAME] = {"image_name", "TEXT NOT NULL"},
+    [IC_IMAGE_VERSION] = {"image_version", "TEXT NOT NULL DEFAULT ''"},
+    [IC_IMAGE_ID] = {"image_id", "TEXT NOT NULL DEFAULT ''"},
+    [IC_IMAGE_DIGEST] = {"image_digest", "TEXT NOT NULL DEFAULT ''"},
+    [IC_INSTANCE_ID] = {"instance_id", "TEXT NOT NULL DEFAULT ''"},
+    [IC_INSTANCE_NAME] = {"instance_name", "TEXT NOT NULL DEFAULT ''"},
+    [IC_CICD_NAME] = {"cicd_name", "TEXT NOT NULL DEFAULT ''"},
+    [IC_IMAGE_SIZE] = {"image_size", "INTEGER NOT NULL DEFAULT 0"},
+    [IC_LATEST_UPDATE_TIME] = {"latest_update_time", "INTEGER NOT NULL DEFAULT 0"},
+    [IC_LATEST_SCAN_TIME] = {"latest_scan_time", "INTEGER NOT NULL DEFAULT 0"},
+    [IC_CONTAINER_NUM] = {"container_num", "INTEGER NOT NULL DEFAULT 0"},
+    [IC_SEVERITY_LEVEL] = {"severity_level", "TEXT"}, /* NULL unless scan succeeded */
+};
+
+/* data-model.md "Identity", in the order of the UNIQUE index. */
+static const image_col IDENTITY_COLS[] = {
+    IC_PROJECT_ID, IC_IMAGE_TYPE, IC_INSTANCE_ID, IC_CICD_NAME,
+    IC_NAMESPACE, IC_IMAGE_NAME, IC_IMAGE_VERSION,
+};
+#define N_IDENTITY (sizeof IDENTITY_COLS / sizeof IDENTITY_COLS[0])
+
+static bool is_identity(int c)
+{
+    for (size_t i = 0; i < N_IDENTITY; i++)
+        if ((int)IDENTITY_COLS[i] == c)
+            return true;
+    return false;
+}
+
+const char *store_image_col_name(image_col c)
+{
+    return IMAGE_FIXED_COLS[c].name;
+}
+
+/* Count columns: n_<record table without "rec_">, then n_<vul type>. */
+void store_image_col(int c, char *buf, size_t size)
+{
+    if (c < IC_FIXED_COUNT) {
+        snprintf(buf, size, "%s", IMAGE_FIXED_COLS[c].name);
+    } else if (c < IC_FIXED_COUNT + REPORT_TYPE_COUNT) {
+        const char *table = record_kind_get((report_type)(c - IC_FIXED_COUNT))->table;
+        if (strncmp(table, "rec_", 4) == 0)
+            table += 4;
+        snprintf(buf, size, "n_%s", table);
+    } else {
+        snprintf(buf, size, "n_%s", vul_type_name((vul_type)(c - IC_FIXED_COUNT - REPORT_TYPE_COUNT)));
+    }
+}
+
+static const char *image_col_decl(int c)
+{
+    return c < IC_FIXED_COUNT ? IMAGE_FIXED_COLS[c].decl : "INTEGER NOT NULL DEFAULT 0";
+}
+
+static const char *field_sql_type(field_kind k)
+{
+    switch (k) {
+    case FIELD_INT64: return "INTEGER";
+    case FIELD_NUMBER: return "REAL";
+    case FIELD_STRING:
+    case FIELD_SEVERITY:
+    case FIELD_ENUM:
+    case FIELD_OCTAL: return "TEXT";
+    }
+    return "TEXT";
+}
+
+static void add_record_table(sbuf *sb, const record_kind *k)
+{
+    sb_add(sb,
+           "CREATE TABLE IF NOT EXISTS \"%s\" (\n"
+           "  image INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n"
+           "  seq INTEGER NOT NULL,\n",
+           k->table);
+    for (size_t f = 0; f < k->nfields; f++)
+        sb_add(sb, "  \"%s\" %s,\n", k->fields[f].name, field_sql_type(k->fields[f].kind));
+    sb_add(sb, "  PRIMARY KEY (image, seq)\n);\n");
+}
+
+/* ---- migrations ---- */
+
+static char *schema_v1(imgsec_err *err)
+{
+    sbuf sb = {0};
+    char col[64];
+
+    sb_add(&sb, "CREATE TABLE images (\n  id INTEGER PRIMARY KEY AUTOINCREMENT,\n");
+    for (int c = 0; c < IMAGE_NCOLS; c++) {
+        store_image_col(c, col, sizeof col);
+        sb_add(&sb, "  \"%s\" %s,\n", col, image_col_decl(c));
+    }
+    sb_add(&sb, "  UNIQUE (");
+    for (size_t i = 0; i < N_IDENTITY; i++)
+        sb_add(&sb, "%s\"%s\"", i ? ", " : "", IMAGE_FIXED_COLS[IDENTITY_COLS[i]].name);
+    sb_add(&sb, ")\n);\n");
+
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        add_record_table(&sb, record_kind_get((report_type)t));
+
+    sb_add(&sb,
+           "CREATE TABLE agg_vul (\n"
+           "  image INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n"
+           "  vul_id TEXT NOT NULL, vul_type TEXT NOT NULL, n INTEGER NOT NULL);\n"
+           "CREATE INDEX agg_vul_image ON agg_vul(image);\n"
+           "CREATE TABLE agg_build (\n"
+           "  image INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n"
+           "  rule_id TEXT NOT NULL, risk_name TEXT NOT NULL, risk_level TEXT NOT NULL,\n"
+           "  n INTEGER NOT NULL);\n"
+           "CREATE INDEX agg_build_image ON agg_build(image);\n"
+           "CREATE TABLE changes (\n"
+           "  seq INTEGER PRIMARY KEY AUTOINCREMENT, image INTEGER NOT NULL);\n"
+           "CREATE TABLE users (\n"
+           "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+           "  domain TEXT NOT NULL, name TEXT NOT NULL, pw_hash TEXT NOT NULL,\n"
+           "  created_ms INTEGER NOT NULL,\n"
+           "  UNIQUE (domain, name));\n"
+           "CREATE TABLE grants (\n"
+           "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+           "  project_id TEXT NOT NULL, role TEXT NOT NULL,\n"
+           "  eps TEXT NOT NULL, -- '*' = all EPs, else a comma list\n"
+           "  PRIMARY KEY (user_id, project_id)) WITHOUT ROWID;\n"
+           "CREATE TABLE tokens (\n"
+           "  hash BLOB PRIMARY KEY,\n"
+           "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+           "  project_id TEXT NOT NULL,\n"
+           "  issued_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;\n"
+           "CREATE INDEX tokens_user ON tokens(user_id, project_id);\n"
+           "CREATE INDEX tokens_expires ON tokens(expires_ms);\n"
+           "PRAGMA application_id = %d;\n",
+           STORE_APPLICATION_ID);
+    return sb_done(&sb, err);
+}
+
+/* Version n of the schema is MIGRATIONS[n - 1]. Append, never edit. */
+static char *(*const MIGRATIONS[])(imgsec_err *err) = {
+    schema_v1,
+};
+
+int store_schema_steps(void)
+{
+    return (int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]);
+}
+
+char *store_schema_step(int version, imgsec_err *err)
+{
+    if (version < 1 || version > store_schema_steps()) {
+        err_set(err, IMGSEC_EINTERNAL, "store: no migration to schema version %d", version);
+        return NULL;
+    }
+    return MIGRATIONS[version - 1](err);
+}
+
+/* ---- reconcile: tables and columns the model has and the database lacks ---- */
+
+typedef struct {
+    char **names;
+    size_t n;
+} name_set;
+
+static void names_free(name_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->names[i]);
+    free(s->names);
+    s->names = NULL;
+    s->n = 0;
+}
+
+static bool names_has(const name_set *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The columns of table (empty set: no such table). */
+static int table_columns(store *st, const char *table, name_set *out, imgsec_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    out->names = NULL;
+    out->n = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT name FROM pragma_table_info(?1)", -1, &s, NULL) != SQLITE_OK)
+        return store_dberr(st, err, "reading the schema");
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char **nn = realloc(out->names, (out->n + 1) * sizeof *nn);
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        char *copy = name ? strdup(name) : NULL;
+        if (!nn || !copy) {
+            free(copy);
+            if (nn)
+                out->names = nn;
+            names_free(out);
+            sqlite3_finalize(s);
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        }
+        out->names = nn;
+        out->names[out->n++] = copy;
+    }
+    if (rc != SQLITE_DONE) {
+        store_dberr(st, err, "reading the schema");
+        names_free(out);
+        sqlite3_finalize(s);
+        return IMGSEC_EINTERNAL;
+    }
+    sqlite3_finalize(s);
+    return IMGSEC_OK;
+}
+
+/* Walks the model; with apply, runs the DDL for each difference, else
+ * only counts the differences. */
+static int reconcile(store *st, bool apply, int *diffs, imgsec_err *err)
+{
+    name_set cols;
+    char col[64];
+    int rc;
+    *diffs = 0;
+
+    if ((rc = table_columns(st, "images", &cols, err)) != IMGSEC_OK)
+        return rc;
+    for (int c = IC_FIXED_COUNT; c < IMAGE_NCOLS; c++) {
+        store_image_col(c, col, sizeof col);
+        if (names_has(&cols, col))
+            continue;
+        (*diffs)++;
+        if (apply) {
+            char sql[256];
+            snprintf(sql, sizeof sql, "ALTER TABLE images ADD COLUMN \"%s\" %s", col, image_col_decl(c));
+            if ((rc = store_exec(st, sql, "adding an image column", err)) != IMGSEC_OK) {
+                names_free(&cols);
+                return rc;
+            }
+        }
+    }
+    names_free(&cols);
+
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        const record_kind *k = record_kind_get((report_type)t);
+        if ((rc = table_columns(st, k->table, &cols, err)) != IMGSEC_OK)
+            return rc;
+        if (cols.n == 0) {
+            (*diffs)++;
+            if (apply) {
+                sbuf sb = {0};
+                add_record_table(&sb, k);
+                char *sql = sb_done(&sb, err);
+                if (!sql)
+                    return IMGSEC_EINTERNAL;
+                rc = store_exec(st, sql, "creating a record table", err);
+                free(sql);
+                if (rc != IMGSEC_OK)
+                    return rc;
+            }
+            continue;
+        }
+        for (size_t f = 0; f < k->nfields; f++) {
+            if (names_has(&cols, k->fields[f].name))
+                continue;
+            (*diffs)++;
+            if (apply) {
+                char sql[512];
+                snprintf(sql, sizeof sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", k->table,
+                         k->fields[f].name, field_sql_type(k->fields[f].kind));
+                if ((rc = store_exec(st, sql, "adding a record column", err)) != IMGSEC_OK) {
+                    names_free(&cols);
+                    return rc;
+                }
+            }
+        }
+        names_free(&cols);
+    }
+    return IMGSEC_OK;
+}
+
+int store_schema_reconcile(store *st, int *added, imgsec_err *err)
+{
+    return reconcile(st, true, added, err);
+}
+
+int store_schema_needs_reconcile(store *st, int *needs, imgsec_err *err)
+{
+    return reconcile(st, false, needs, err);
+}
+
+/* ---- statements ---- */
+
+/* The image statements bind image column c as parameter c + 1 (FIND uses
+ * only the identity ones; UPDATE takes the id as parameter IMAGE_NCOLS + 1).
+ * An existing identity is found and updated by id rather than UPSERTed:
+ * an UPSERT that ends in its UPDATE still consumes an AUTOINCREMENT value,
+ * so ids would skip, and the store needs the image's old EP anyway. */
+static char *sql_image_find(imgsec_err *err)
+{
+    sbuf sb = {0};
+    sb_add(&sb, "SELECT id, ep FROM images WHERE ");
+    for (size_t i = 0; i < N_IDENTITY; i++)
+        sb_add(&sb, "%s\"%s\" = ?%d", i ? " AND " : "", IMAGE_FIXED_COLS[IDENTITY_COLS[i]].name,
+               (int)IDENTITY_COLS[i] + 1);
+    return sb_done(&sb, err);
+}
+
+static char *sql_image_update(imgsec_err *err)
+{
+    sbuf sb = {0};
+    char col[64];
+    bool first = true;
+    sb_add(&sb, "UPDATE images SET ");
+    for (int c = 0; c < IMAGE_NCOLS; c++) {
+        if (is_identity(c))
+            continue;
+        store_image_col(c, col, sizeof col);
+        sb_add(&sb, "%s\"%s\" = ?%d", first ? "" : ", ", col, c + 1);
+        first = false;
+    }
+    sb_add(&sb, " WHERE id = ?%d", IMAGE_NCOLS + 1);
+    return sb_done(&sb, err);
+}
+
+static char *sql_image_insert(imgsec_err *err)
+{
+    sbuf sb = {0};
+    char col[64];
+    sb_add(&sb, "INSERT INTO images (");
+    for (int c = 0; c < IMAGE_NCOLS; c++) {
+        store_image_col(c, col, sizeof col);
+        sb_add(&sb, "%s\"%s\"", c ? ", " : "", col);
+    }
+    sb_add(&sb, ") VALUES (");
+    for (int c = 0; c < IMAGE_NCOLS; c++)
+        sb_add(&sb, "%s?%d", c ? ", " : "", c + 1);
+    sb_add(&sb, ") RETURNING id");
+    return sb_done(&sb, err);
+}
+
+/* "SELECT id, <every image column> FROM images <tail>" */
+static char *sql_image_select(const char *tail, imgsec_err *err)
+{
+    sbuf sb = {0};
+    char col[64];
+    sb_add(&sb, "SELECT id");
+    for (int c = 0; c < IMAGE_NCOLS; c++) {
+        store_image_col(c, col, sizeof col);
+        sb_add(&sb, ", \"%s\"", col);
+    }
+    sb_add(&sb, " FROM images %s", tail);
+    return sb_done(&sb, err);
+}
+
+static char *sql_rec_insert(const record_kind *k, imgsec_err *err)
+{
+    sbuf sb = {0};
+    sb_add(&sb, "INSERT INTO \"%s\" (image, seq", k->table);
+    for (size_t f = 0; f < k->nfields; f++)
+        sb_add(&sb, ", \"%s\"", k->fields[f].name);
+    sb_add(&sb, ") VALUES (?1, ?2");
+    for (size_t f = 0; f < k->nfields; f++)
+        sb_add(&sb, ", ?%zu", f + 3);
+    sb_add(&sb, ")");
+    return sb_done(&sb, err);
+}
+
+static char *sql_fmt(imgsec_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *sql_fmt(imgsec_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+static const struct {
+    stmt_id id;
+    const char *sql;
+} STATIC_SQL[] = {
+    {STMT_AGG_VUL_INSERT, "INSERT INTO agg_vul (image, vul_id, vul_type, n) VALUES (?1, ?2, ?3, ?4)"},
+    {STMT_AGG_VUL_DELETE, "DELETE FROM agg_vul WHERE image = ?1"},
+    {STMT_AGG_BUILD_INSERT,
+     "INSERT INTO agg_build (image, rule_id, risk_name, risk_level, n) VALUES (?1, ?2, ?3, ?4, ?5)"},
+    {STMT_AGG_BUILD_DELETE, "DELETE FROM agg_build WHERE image = ?1"},
+    {STMT_CHANGE_INSERT, "INSERT INTO changes (image) VALUES (?1)"},
+    {STMT_CHANGE_PRUNE, "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?1"},
+    {STMT_IMAGE_DELETE, "DELETE FROM images WHERE id = ?1 AND project_id = ?2"},
+    {STMT_IMAGE_EP, "SELECT ep FROM images WHERE id = ?1 AND project_id = ?2"},
+    {STMT_AGG_VUL_ALL, "SELECT image, vul_id, vul_type, n FROM agg_vul ORDER BY image, rowid"},
+    {STMT_AGG_VUL_ONE, "SELECT image, vul_id, vul_type, n FROM agg_vul WHERE image = ?1 ORDER BY rowid"},
+    {STMT_AGG_BUILD_ALL,
+     "SELECT image, rule_id, risk_name, risk_level, n FROM agg_build ORDER BY image, rowid"},
+    {STMT_AGG_BUILD_ONE,
+     "SELECT image, rule_id, risk_name, risk_level, n FROM agg_build WHERE image = ?1 ORDER BY rowid"},
+    {STMT_CHANGES_RANGE, "SELECT min(seq), max(seq) FROM changes"},
+    {STMT_CHANGES_SINCE, "SELECT DISTINCT image FROM changes WHERE seq > ?1 ORDER BY image"},
+    {STMT_DATA_VERSION, "PRAGMA data_version"},
+    {STMT_USER_INSERT,
+     "INSERT INTO users (domain, name, pw_hash, created_ms) VALUES (?1, ?2, ?3, ?4) RETURNING id"},
+    {STMT_USER_ID, "SELECT id FROM users WHERE domain = ?1 AND name = ?2"},
+    {STMT_USER_GET, "SELECT id, domain, name, pw_hash FROM users WHERE domain = ?1 AND name = ?2"},
+    {STMT_USER_DELETE, "DELETE FROM users WHERE id = ?1"},
+    {STMT_USER_LIST,
+     "SELECT u.id, u.domain, u.name, g.project_id, g.role, g.eps FROM users u "
+     "LEFT JOIN grants g ON g.user_id = u.id ORDER BY u.domain, u.name, g.project_id"},
+    {STMT_GRANT_UPSERT,
+     "INSERT INTO grants (user_id, project_id, role, eps) VALUES (?1, ?2, ?3, ?4) "
+     "ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role, eps = excluded.eps"},
+    {STMT_GRANT_GET, "SELECT project_id, role, eps FROM grants WHERE user_id = ?1 AND project_id = ?2"},
+    {STMT_GRANT_DELETE, "DELETE FROM grants WHERE user_id = ?1 AND project_id = ?2"},
+    {STMT_TOKEN_INSERT,
+     "INSERT INTO tokens (hash, user_id, project_id, issued_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)"},
+    {STMT_TOKEN_LOOKUP,
+     "SELECT u.id, u.domain, u.name, g.project_id, g.role, g.eps, t.expires_ms FROM tokens t "
+     "JOIN users u ON u.id = t.user_id "
+     "JOIN grants g ON g.user_id = t.user_id AND g.project_id = t.project_id "
+     "WHERE t.hash = ?1 AND t.expires_ms > ?2"},
+    {STMT_TOKEN_DELETE, "DELETE FROM tokens WHERE hash = ?1"},
+    {STMT_TOKEN_DELETE_GRANT, "DELETE FROM tokens WHERE user_id = ?1 AND project_id = ?2"},
+    {STMT_TOKEN_PURGE, "DELETE FROM tokens WHERE expires_ms <= ?1"},
+};
+
+int store_sql_build(store *st, imgsec_err *err)
+{
+    for (size_t i = 0; i < sizeof STATIC_SQL / sizeof STATIC_SQL[0]; i++)
+        if (!(st->sql[STATIC_SQL[i].id] = sql_fmt(err, "%s", STATIC_SQL[i].sql)))
+            return IMGSEC_EINTERNAL;
+    if (!(st->sql[STMT_IMAGE_FIND] = sql_image_find(err)) ||
+        !(st->sql[STMT_IMAGE_UPDATE] = sql_image_update(err)) ||
+        !(st->sql[STMT_IMAGE_INSERT] = sql_image_insert(err)) ||
+        !(st->sql[STMT_IMAGES_ALL] = sql_image_select("ORDER BY id", err)) ||
+        !(st->sql[STMT_IMAGE_ONE] = sql_image_select("WHERE id = ?1", err)))
+        return IMGSEC_EINTERNAL;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        const record_kind *k = record_kind_get((report_type)t);
+        if (!(st->sql[STMT_REC_INSERT + t] = sql_rec_insert(k, err)) ||
+            !(st->sql[STMT_REC_DELETE + t] =
+                  sql_fmt(err, "DELETE FROM \"%s\" WHERE image = ?1", k->table)))
+            return IMGSEC_EINTERNAL;
+    }
+    for (int i = 0; i < STMT_COUNT; i++)
+        if (!st->sql[i])
+            return err_set(err, IMGSEC_EINTERNAL, "store: statement %d has no SQL", i);
+    return IMGSEC_OK;
+}

@@ -1,0 +1,1136 @@
+/* test_store.c - unit tests of the SQLite store (imgsec/store.h).
+ *
+ * Each test gets a fresh database file under $TMPDIR. What the store
+ * wrote is checked through a second, plain sqlite3 connection, so the
+ * tests see the file as any other process would.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "imgsec/doc.h"
+#include "imgsec/store.h"
+
+/* ---- fixture ---- */
+
+typedef struct {
+    char path[PATH_MAX];
+    store *st;
+} fx;
+
+static void path_unlink(const char *path)
+{
+    char p[PATH_MAX + 8];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+/* A unique path that does not exist yet. */
+static void temp_path(char *out, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, size, "%s/test_store_XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(out);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    imgsec_err err;
+    assert_non_null(f);
+    temp_path(f->path, sizeof f->path);
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    store_close(f->st);
+    path_unlink(f->path);
+    free(f);
+    return 0;
+}
+
+/* ---- a second connection ---- */
+
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    return db;
+}
+
+/* The integer result of a one-row query (NULL reads as -1). */
+static int64_t q1(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The text result of a one-row query, into buf ("<null>" for NULL). */
+static const char *qs(const char *path, const char *sql, char *buf, size_t size)
+{
+    sqlite3 *db = raw_open(path);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    const char *t = (const char *)sqlite3_column_text(s, 0);
+    snprintf(buf, size, "%s", t ? t : "<null>");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return buf;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* ---- documents ---- */
+
+/* Identity private_image shop/web:1.4.2; 8 records, level High. */
+static const char *DOC_WEB =
+    "{\"image\": {\"image_type\": \"private_image\", \"namespace\": \"shop\", \"image_name\": \"web\","
+    " \"image_version\": \"1.4.2\", \"image_id\": \"sha256:aa\", \"image_digest\": \"sha256:dd\","
+    " \"image_size\": 100, \"latest_update_time\": 1000, \"latest_scan_time\": 2000,"
+    " \"scan_status\": \"success\", \"container_num\": 3},"
+    " \"vulnerabilities\": ["
+    "  {\"vul_id\": \"CVE-1\", \"vul_type\": \"linux_vul\", \"severity\": \"HIGH\", \"app_name\": \"openssl\", \"cvss_score\": 7.5},"
+    "  {\"vul_id\": \"CVE-1\", \"vul_type\": \"linux_vul\", \"severity\": \"high\", \"app_name\": \"libssl\"},"
+    "  {\"vul_id\": \"CVE-2\", \"vul_type\": \"app_vul\", \"severity\": \"medium\", \"cvss_score\": 5}],"
+    " \"apps\": [{\"app_name\": \"openssl\", \"app_version\": \"3.0\"}],"
+    " \"files\": [{\"file_path\": \"/etc/passwd\", \"size\": 1234, \"mode\": \"644\"}],"
+    " \"build_command_risks\": ["
+    "  {\"rule_id\": \"DS002\", \"risk_name\": \"root\", \"risk_level\": \"high\", \"build_instruction\": \"USER root\"},"
+    "  {\"rule_id\": \"DS002\", \"risk_name\": \"root\", \"risk_level\": \"HIGH\", \"build_instruction\": \"USER 0\"},"
+    "  {\"rule_id\": \"DS001\", \"risk_name\": \"latest\", \"risk_level\": \"low\", \"build_instruction\": \"FROM x:latest\"}]}";
+
+/* Same identity as DOC_WEB, other content: 1 record, level Low. */
+static const char *DOC_WEB_V2 =
+    "{\"image\": {\"image_type\": \"private_image\", \"namespace\": \"shop\", \"image_name\": \"web\","
+    " \"image_version\": \"1.4.2\", \"image_id\": \"sha256:bb\", \"scan_status\": \"success\"},"
+    " \"vulnerabilities\": [{\"vul_id\": \"CVE-3\", \"vul_type\": \"linux_vul\", \"severity\": \"low\"}]}";
+
+/* Scan failed (level null), one malware. */
+static const char *DOC_DB =
+    "{\"image\": {\"image_type\": \"private_image\", \"namespace\": \"shop\", \"image_name\": \"db\","
+    " \"image_version\": \"15\", \"scan_status\": \"failed\"},"
+    " \"malwares\": [{\"file_path\": \"/bin/miner\", \"size\": 42}]}";
+
+/* Scanned, nothing found: level Security. */
+static const char *DOC_CLEAN =
+    "{\"image\": {\"image_type\": \"local_image\", \"image_name\": \"clean\", \"scan_status\": \"success\"}}";
+
+/* An app record the "boom" trigger of test_bulk_fails_midway refuses. */
+static const char *DOC_BOOM =
+    "{\"image\": {\"image_type\": \"local_image\", \"image_name\": \"boom\"},"
+    " \"apps\": [{\"app_name\": \"boom\"}]}";
+
+static void doc_parse(imgsec_doc *d, const char *text)
+{
+    json_error_t je;
+    imgsec_err err;
+    json_t *root = json_loads(text, 0, &je);
+    if (!root)
+        fail_msg("bad test JSON: %s", je.text);
+    int rc = doc_from_json(root, NULL, d, &err);
+    if (rc != IMGSEC_OK)
+        fail_msg("doc_from_json: %s", err.msg);
+    json_decref(root);
+}
+
+/* Ingests one document into P1/0 and returns its result. */
+static store_ingest_result ingest1(store *st, const char *text)
+{
+    imgsec_doc d;
+    imgsec_err err;
+    store_ingest_result r = {0, 0};
+    doc_parse(&d, text);
+    int rc = store_ingest(st, "P1", "0", &d, 1, NULL, &r, NULL, NULL, &err);
+    if (rc != IMGSEC_OK)
+        fail_msg("store_ingest: %s", err.msg);
+    doc_free(&d);
+    return r;
+}
+
+static store_grant grant(const char *project, role r, const char *eps)
+{
+    store_grant g;
+    memset(&g, 0, sizeof g);
+    snprintf(g.project_id, sizeof g.project_id, "%s", project);
+    g.role = r;
+    if (strcmp(eps, "all") == 0)
+        g.eps_all = true;
+    else
+        snprintf(g.eps, sizeof g.eps, "%s", eps);
+    return g;
+}
+
+/* ---- summaries collected from callbacks ---- */
+
+typedef struct {
+    int64_t id;
+    char name[64], project[72], ep[72], image_id[64];
+    int type, status, level;
+    int64_t counts[REPORT_TYPE_COUNT], vul_counts[VUL_TYPE_COUNT];
+    int64_t size, update_time, scan_time, containers;
+    size_t n_vuls, n_builds;
+    char vul_id[4][32];
+    int vul_type[4];
+    int64_t vul_n[4];
+    char rule_id[4][32], risk_name[4][32];
+    int risk_level[4];
+    int64_t build_n[4];
+} seen;
+
+typedef struct {
+    seen s[16];
+    size_t n;
+    int64_t gone[16];
+    size_t n_gone;
+    int stop_after; /* return 7 from the callback after this many (0: never) */
+    store *other;   /* if set: ingest DOC_CLEAN through it during the first callback */
+} collect;
+
+static int collect_cb(const image_summary *s, void *arg)
+{
+    collect *c = arg;
+    assert_true(c->n < 16);
+    seen *x = &c->s[c->n++];
+    memset(x, 0, sizeof *x);
+    x->id = s->id;
+    snprintf(x->name, sizeof x->name, "%s", s->image_name);
+    snprintf(x->project, sizeof x->project, "%s", s->project_id);
+    snprintf(x->ep, sizeof x->ep, "%s", s->ep);
+    snprintf(x->image_id, sizeof x->image_id, "%s", s->image_id);
+    x->type = s->type;
+    x->status = s->status;
+    x->level = s->severity_level;
+    memcpy(x->counts, s->counts, sizeof x->counts);
+    memcpy(x->vul_counts, s->vul_counts, sizeof x->vul_counts);
+    x->size = s->image_size;
+    x->update_time = s->latest_update_time;
+    x->scan_time = s->latest_scan_time;
+    x->containers = s->container_num;
+    x->n_vuls = s->n_vuls;
+    x->n_builds = s->n_builds;
+    for (size_t i = 0; i < s->n_vuls && i < 4; i++) {
+        snprintf(x->vul_id[i], sizeof x->vul_id[i], "%s", s->vuls[i].vul_id);
+        x->vul_type[i] = s->vuls[i].type;
+        x->vul_n[i] = s->vuls[i].n;
+    }
+    for (size_t i = 0; i < s->n_builds && i < 4; i++) {
+        snprintf(x->rule_id[i], sizeof x->rule_id[i], "%s", s->builds[i].rule_id);
+        snprintf(x->risk_name[i], sizeof x->risk_name[i], "%s", s->builds[i].risk_name);
+        x->risk_level[i] = s->builds[i].level;
+        x->build_n[i] = s->builds[i].n;
+    }
+    if (c->other && c->n == 1)
+        ingest1(c->other, DOC_CLEAN);
+    if (c->stop_after && (int)c->n >= c->stop_after)
+        return 7;
+    return 0;
+}
+
+static void gone_cb(int64_t id, void *arg)
+{
+    collect *c = arg;
+    assert_true(c->n_gone < 16);
+    c->gone[c->n_gone++] = id;
+}
+
+/* ---- open, schema, migrations ---- */
+
+static void test_open_reopen(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    char buf[64];
+    store *second = NULL;
+
+    assert_int_equal(q1(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(q1(f->path, "PRAGMA application_id"), 0x696d6773);
+    assert_string_equal(qs(f->path, "PRAGMA journal_mode", buf, sizeof buf), "wal");
+
+    /* A second handle on the same file while the first is open. */
+    assert_int_equal(store_open(f->path, &second, &err), IMGSEC_OK);
+    store_ingest_result r = ingest1(second, DOC_WEB);
+    assert_int_equal(r.id, 1);
+    store_close(second);
+
+    /* Reopen: data kept, schema not re-created. */
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    collect c = {0};
+    int64_t seq = -1;
+    assert_int_equal(store_summary_foreach(f->st, collect_cb, &c, &seq, &err), IMGSEC_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.s[0].id, 1);
+    assert_string_equal(c.s[0].name, "web");
+    assert_int_equal(seq, 1);
+    assert_int_equal(q1(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+}
+
+static void test_open_refuses_newer_and_foreign(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    store *st = NULL;
+    char path[PATH_MAX];
+
+    store_close(f->st);
+    f->st = NULL;
+    raw_exec(f->path, "PRAGMA user_version = 2");
+    assert_int_equal(store_open(f->path, &st, &err), IMGSEC_EINTERNAL);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_int_equal(q1(f->path, "PRAGMA user_version"), 2); /* untouched */
+
+    temp_path(path, sizeof path);
+    raw_exec(path, "CREATE TABLE other (x)");
+    assert_int_equal(store_open(path, &st, &err), IMGSEC_EINTERNAL);
+    assert_non_null(strstr(err.msg, "not an imgsec database"));
+    assert_int_equal(q1(path, "PRAGMA user_version"), 0);
+    assert_int_equal(q1(path, "SELECT count(*) FROM sqlite_master"), 1);
+    path_unlink(path);
+
+    assert_int_equal(store_open("", &st, &err), IMGSEC_EINVAL);
+}
+
+/* A database whose tables lack what model.c now declares gets it on open. */
+static void test_open_reconciles_columns(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+
+    store_close(f->st);
+    f->st = NULL;
+    raw_exec(f->path, "ALTER TABLE rec_vulnerability DROP COLUMN url;"
+                      "ALTER TABLE images DROP COLUMN n_file;"
+                      "DROP TABLE rec_file;");
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM pragma_table_info('rec_vulnerability') WHERE name = 'url'"), 0);
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM pragma_table_info('rec_vulnerability') WHERE name = 'url'"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM pragma_table_info('images') WHERE name = 'n_file'"), 1);
+    /* image, seq + 5 file fields */
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM pragma_table_info('rec_file')"), 7);
+    store_ingest_result r = ingest1(f->st, DOC_WEB);
+    assert_int_equal(r.records, 8);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_file"), 1);
+    assert_int_equal(q1(f->path, "SELECT n_file FROM images"), 1);
+}
+
+/* Several processes opening a new file at once: one creates the schema. */
+static void test_concurrent_first_open(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    char path[PATH_MAX];
+    int go[2];
+    enum { KIDS = 6 };
+    pid_t kids[KIDS];
+
+    temp_path(path, sizeof path);
+    assert_int_equal(pipe(go), 0);
+    for (int i = 0; i < KIDS; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            char b, name[16];
+            close(go[1]);
+            if (read(go[0], &b, 1) < 0)
+                _exit(3);
+            store *st = NULL;
+            imgsec_err e;
+            store_grant g = {.project_id = "P1", .role = ROLE_READER, .eps_all = true};
+            snprintf(name, sizeof name, "u%d", i);
+            if (store_open(path, &st, &e) != IMGSEC_OK) {
+                fprintf(stderr, "child %d: %s\n", i, e.msg);
+                _exit(1);
+            }
+            int rc = store_user_add(st, "acme", name, "hash", &g, &e);
+            store_close(st);
+            _exit(rc == IMGSEC_OK ? 0 : 2);
+        }
+    }
+    close(go[0]);
+    close(go[1]); /* everyone starts now */
+    for (int i = 0; i < KIDS; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    store *st = NULL;
+    assert_int_equal(store_open(path, &st, &err), IMGSEC_OK);
+    store_close(st);
+    assert_int_equal(q1(path, "SELECT count(*) FROM users"), KIDS);
+    assert_int_equal(q1(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    path_unlink(path);
+    (void)f;
+}
+
+/* ---- ingest ---- */
+
+static void test_ingest_one(void **state)
+{
+    fx *f = *state;
+    char buf[64];
+    store_ingest_result r = ingest1(f->st, DOC_WEB);
+
+    assert_int_equal(r.id, 1);
+    assert_int_equal(r.records, 8);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability WHERE image = 1"), 3);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_app WHERE image = 1"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_file WHERE image = 1"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_build_command_risk WHERE image = 1"), 3);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware"), 0);
+
+    /* Records: in document order, typed as the field tables say, absent is NULL. */
+    assert_string_equal(qs(f->path, "SELECT app_name FROM rec_vulnerability WHERE image = 1 AND seq = 1", buf, sizeof buf), "libssl");
+    assert_string_equal(qs(f->path, "SELECT severity FROM rec_vulnerability WHERE seq = 0", buf, sizeof buf), "high");
+    assert_string_equal(qs(f->path, "SELECT typeof(cvss_score) FROM rec_vulnerability WHERE seq = 0", buf, sizeof buf), "real");
+    assert_string_equal(qs(f->path, "SELECT typeof(cvss_score) FROM rec_vulnerability WHERE seq = 1", buf, sizeof buf), "null");
+    assert_string_equal(qs(f->path, "SELECT typeof(cvss_score) FROM rec_vulnerability WHERE seq = 2", buf, sizeof buf), "real");
+    assert_string_equal(qs(f->path, "SELECT typeof(size) || ' ' || mode FROM rec_file", buf, sizeof buf), "integer 644");
+    assert_int_equal(q1(f->path, "SELECT size FROM rec_file"), 1234);
+    assert_string_equal(qs(f->path, "SELECT risk_level FROM rec_build_command_risk WHERE seq = 1", buf, sizeof buf), "high");
+
+    /* The image row: attributes, derived level, counts. */
+    assert_string_equal(qs(f->path, "SELECT project_id || '/' || ep || '/' || image_type || '/' || instance_id || '/' || cicd_name || '/' || image_digest FROM images", buf, sizeof buf),
+                        "P1/0/private_image///sha256:dd");
+    assert_string_equal(qs(f->path, "SELECT severity_level FROM images", buf, sizeof buf), "High");
+    assert_int_equal(q1(f->path, "SELECT n_vulnerability FROM images"), 3);
+    assert_int_equal(q1(f->path, "SELECT n_build_command_risk FROM images"), 3);
+    assert_int_equal(q1(f->path, "SELECT n_linux_vul * 10 + n_app_vul FROM images"), 21);
+    assert_int_equal(q1(f->path, "SELECT container_num FROM images"), 3);
+
+    /* Aggregates and the change log. */
+    assert_int_equal(q1(f->path, "SELECT n FROM agg_vul WHERE vul_id = 'CVE-1' AND vul_type = 'linux_vul'"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 2);
+    assert_int_equal(q1(f->path, "SELECT n FROM agg_build WHERE rule_id = 'DS002' AND risk_level = 'high'"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_build"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes WHERE image = 1"), 1);
+}
+
+static void test_reingest_replaces(void **state)
+{
+    fx *f = *state;
+    char buf[64];
+
+    assert_int_equal(ingest1(f->st, DOC_WEB).id, 1);
+    store_ingest_result r = ingest1(f->st, DOC_WEB_V2);
+    assert_int_equal(r.id, 1);
+    assert_int_equal(r.records, 1);
+
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 1);
+    assert_string_equal(qs(f->path, "SELECT vul_id FROM rec_vulnerability", buf, sizeof buf), "CVE-3");
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_app"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_file"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_build_command_risk"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul WHERE vul_id = 'CVE-3' AND n = 1"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_build"), 0);
+    /* Attributes replaced too, absent ones back to their defaults. */
+    assert_string_equal(qs(f->path, "SELECT image_id || ',' || image_digest || ',' || severity_level FROM images", buf, sizeof buf),
+                        "sha256:bb,,Low");
+    assert_int_equal(q1(f->path, "SELECT image_size + container_num + n_build_command_risk FROM images"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes WHERE image = 1"), 2);
+
+    /* Another identity (other version) is another image. */
+    assert_int_equal(ingest1(f->st, DOC_DB).id, 2);
+
+    /* The same identity in another EP moves the image, keeping its id. */
+    imgsec_doc d;
+    imgsec_err err;
+    store_ingest_result r2;
+    doc_parse(&d, DOC_WEB_V2);
+    assert_int_equal(store_ingest(f->st, "P1", "ep-a", &d, 1, NULL, &r2, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r2.id, 1);
+    assert_string_equal(qs(f->path, "SELECT ep FROM images WHERE id = 1", buf, sizeof buf), "ep-a");
+    /* ... but the same identity in another project is another image. */
+    assert_int_equal(store_ingest(f->st, "P2", "0", &d, 1, NULL, &r2, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r2.id, 3);
+    doc_free(&d);
+}
+
+static void count_progress(size_t done, size_t total, void *arg)
+{
+    size_t *calls = arg;
+    assert_int_equal(done, *calls + 1);
+    assert_int_equal(total, 3);
+    (*calls)++;
+}
+
+static void test_bulk_same_identity(void **state)
+{
+    fx *f = *state;
+    imgsec_doc d[3];
+    imgsec_err err;
+    store_ingest_result r[3];
+    size_t calls = 0;
+
+    doc_parse(&d[0], DOC_WEB);
+    doc_parse(&d[1], DOC_DB);
+    doc_parse(&d[2], DOC_WEB_V2);
+    assert_int_equal(store_ingest(f->st, "P1", "0", d, 3, NULL, r, count_progress, &calls, &err), IMGSEC_OK);
+    assert_int_equal(calls, 3);
+    assert_int_equal(r[0].id, 1);
+    assert_int_equal(r[1].id, 2);
+    assert_int_equal(r[2].id, 1);
+    assert_int_equal(r[0].records, 8);
+    assert_int_equal(r[1].records, 1);
+    assert_int_equal(r[2].records, 1);
+    /* The later document wins. */
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability WHERE image = 1"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_build_command_risk"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware WHERE image = 2"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 3);
+    for (int i = 0; i < 3; i++)
+        doc_free(&d[i]);
+}
+
+static void test_bulk_invalid_scope_stores_nothing(void **state)
+{
+    fx *f = *state;
+    imgsec_doc d[2];
+    imgsec_err err;
+    store_ingest_result r[2];
+
+    doc_parse(&d[0], DOC_WEB);
+    doc_parse(&d[1], DOC_DB);
+    assert_int_equal(store_ingest(f->st, "P 1", "0", d, 2, NULL, r, NULL, NULL, &err), IMGSEC_EINVAL);
+    assert_non_null(strstr(err.msg, "project_id"));
+    assert_int_equal(store_ingest(f->st, "", "0", d, 2, NULL, r, NULL, NULL, &err), IMGSEC_EINVAL);
+    assert_int_equal(store_ingest(f->st, "P1", "all_granted_eps!", d, 2, NULL, r, NULL, NULL, &err), IMGSEC_EINVAL);
+    assert_non_null(strstr(err.msg, "enterprise_project_id"));
+    assert_int_equal(store_ingest(f->st, "P1", NULL, d, 2, NULL, r, NULL, NULL, &err), IMGSEC_EINVAL);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 0);
+    doc_free(&d[0]);
+    doc_free(&d[1]);
+}
+
+static void test_bulk_fails_midway(void **state)
+{
+    fx *f = *state;
+    imgsec_doc d[3];
+    imgsec_err err;
+    store_ingest_result r[3];
+
+    assert_int_equal(ingest1(f->st, DOC_DB).id, 1);
+
+    /* A failure inside SQLite while storing the third document. */
+    raw_exec(f->path, "CREATE TRIGGER boom BEFORE INSERT ON rec_app WHEN NEW.app_name = 'boom' "
+                      "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    doc_parse(&d[0], DOC_WEB);
+    doc_parse(&d[1], DOC_WEB_V2); /* replaces d[0] inside the transaction */
+    doc_parse(&d[2], DOC_BOOM);
+    assert_int_equal(store_ingest(f->st, "P1", "0", d, 3, NULL, r, NULL, NULL, &err), IMGSEC_EINTERNAL);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_app"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 1);
+    doc_free(&d[2]);
+
+    /* A record the store cannot bind (wrong JSON type) in the second document. */
+    json_object_set_new(json_array_get(d[1].records[REPORT_VULNERABILITY], 0), "cvss_score",
+                        json_string("high"));
+    assert_int_equal(store_ingest(f->st, "P1", "0", d, 2, NULL, r, NULL, NULL, &err), IMGSEC_EINVAL);
+    assert_non_null(strstr(err.msg, "documents[1].vulnerabilities[0].cvss_score"));
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 1);
+
+    /* The handle still works, and no id was used up by the failures. */
+    assert_int_equal(ingest1(f->st, DOC_WEB).id, 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 3);
+    doc_free(&d[0]);
+    doc_free(&d[1]);
+}
+
+static void test_image_delete(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+
+    assert_int_equal(ingest1(f->st, DOC_WEB).id, 1);
+    assert_int_equal(ingest1(f->st, DOC_DB).id, 2);
+    assert_int_equal(store_image_delete(f->st, "P2", 1, NULL, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_image_delete(f->st, "P1", 99, NULL, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_image_delete(f->st, "bad project", 1, NULL, &err), IMGSEC_EINVAL);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 2);
+
+    assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_OK);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE id = 1"), 0);
+    assert_int_equal(q1(f->path, "SELECT (SELECT count(*) FROM rec_vulnerability) + (SELECT count(*) FROM rec_app)"
+                                 " + (SELECT count(*) FROM rec_file) + (SELECT count(*) FROM rec_build_command_risk)"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_build"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware WHERE image = 2"), 1);
+    assert_int_equal(q1(f->path, "SELECT image FROM changes ORDER BY seq DESC LIMIT 1"), 1);
+    assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_ENOTFOUND);
+
+    /* Ids are never reused: the same identity comes back as a new image. */
+    assert_int_equal(ingest1(f->st, DOC_WEB).id, 3);
+}
+
+/* With the caller's grant: its project, role and EPs, including the EP an
+ * image already lives in. A refused call stores nothing. */
+static void test_ingest_delete_with_grant(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    imgsec_doc d[2];
+    store_ingest_result r[2];
+    char buf[32];
+    store_grant writer_a = grant("P1", ROLE_WRITER, "ep-a");
+    store_grant writer_all = grant("P1", ROLE_WRITER, "all");
+    store_grant admin = grant("P1", ROLE_ADMIN, "ep-z");
+    store_grant reader = grant("P1", ROLE_READER, "all");
+    store_grant other = grant("P2", ROLE_ADMIN, "all");
+
+    assert_int_equal(ingest1(f->st, DOC_WEB).id, 1); /* lives in EP "0" */
+    doc_parse(&d[0], DOC_DB);
+    doc_parse(&d[1], DOC_WEB_V2);
+
+    assert_int_equal(store_ingest(f->st, "P1", "ep-a", d, 1, &other, r, NULL, NULL, &err), IMGSEC_EPROJECT);
+    assert_int_equal(store_ingest(f->st, "P1", "ep-a", d, 1, &reader, r, NULL, NULL, &err), IMGSEC_EFORBIDDEN);
+    assert_int_equal(store_ingest(f->st, "P1", "ep", d, 1, &writer_a, r, NULL, NULL, &err), IMGSEC_EFORBIDDEN);
+    /* The second document would take over image 1 of EP "0". */
+    assert_int_equal(store_ingest(f->st, "P1", "ep-a", d, 2, &writer_a, r, NULL, NULL, &err), IMGSEC_EFORBIDDEN);
+    assert_non_null(strstr(err.msg, "documents[1]."));
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 3);
+
+    assert_int_equal(store_ingest(f->st, "P1", "ep-a", d, 1, &writer_a, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r[0].id, 2);
+    /* Moving image 1 to ep-a takes a grant covering its current EP too. */
+    assert_int_equal(store_ingest(f->st, "P1", "ep-a", &d[1], 1, &writer_all, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r[0].id, 1);
+    assert_string_equal(qs(f->path, "SELECT ep FROM images WHERE id = 1", buf, sizeof buf), "ep-a");
+    assert_int_equal(store_ingest(f->st, "P1", "ep-b", &d[1], 1, &admin, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r[0].id, 1);
+
+    /* Delete: not found first, then project, role and the image's EP. */
+    assert_int_equal(store_image_delete(f->st, "P1", 99, &writer_a, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_image_delete(f->st, "P1", 1, &other, &err), IMGSEC_EPROJECT);
+    assert_int_equal(store_image_delete(f->st, "P1", 1, &reader, &err), IMGSEC_EFORBIDDEN);
+    assert_int_equal(store_image_delete(f->st, "P1", 1, &writer_a, &err), IMGSEC_EFORBIDDEN); /* in ep-b */
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 2);
+    assert_int_equal(store_image_delete(f->st, "P1", 2, &writer_a, &err), IMGSEC_OK);
+    assert_int_equal(store_image_delete(f->st, "P1", 1, &admin, &err), IMGSEC_OK);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 0);
+    doc_free(&d[0]);
+    doc_free(&d[1]);
+}
+
+/* ---- feeding the index ---- */
+
+static void test_summary_foreach(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    collect c = {0};
+    int64_t seq = -1;
+
+    /* Empty store. */
+    assert_int_equal(store_summary_foreach(f->st, collect_cb, &c, &seq, &err), IMGSEC_OK);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(seq, 0);
+
+    ingest1(f->st, DOC_WEB);
+    ingest1(f->st, DOC_DB);
+    ingest1(f->st, DOC_CLEAN);
+    assert_int_equal(store_summary_foreach(f->st, collect_cb, &c, &seq, &err), IMGSEC_OK);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(seq, 3);
+
+    seen *w = &c.s[0];
+    assert_int_equal(w->id, 1);
+    assert_string_equal(w->name, "web");
+    assert_string_equal(w->project, "P1");
+    assert_string_equal(w->ep, "0");
+    assert_string_equal(w->image_id, "sha256:aa");
+    assert_int_equal(w->type, IMAGE_TYPE_PRIVATE);
+    assert_int_equal(w->status, SCAN_STATUS_SUCCESS);
+    assert_int_equal(w->level, SEVERITY_LEVEL_HIGH);
+    assert_int_equal(w->size, 100);
+    assert_int_equal(w->update_time, 1000);
+    assert_int_equal(w->scan_time, 2000);
+    assert_int_equal(w->containers, 3);
+    assert_int_equal(w->counts[REPORT_VULNERABILITY], 3);
+    assert_int_equal(w->counts[REPORT_APPS], 1);
+    assert_int_equal(w->counts[REPORT_FILES], 1);
+    assert_int_equal(w->counts[REPORT_BUILD_COMMAND_RISKS], 3);
+    assert_int_equal(w->counts[REPORT_MALWARES], 0);
+    assert_int_equal(w->counts[REPORT_RISK_CONFIG], 0);
+    assert_int_equal(w->vul_counts[VUL_TYPE_LINUX], 2);
+    assert_int_equal(w->vul_counts[VUL_TYPE_APP], 1);
+    assert_int_equal(w->n_vuls, 2);
+    assert_string_equal(w->vul_id[0], "CVE-1");
+    assert_int_equal(w->vul_type[0], VUL_TYPE_LINUX);
+    assert_int_equal(w->vul_n[0], 2);
+    assert_string_equal(w->vul_id[1], "CVE-2");
+    assert_int_equal(w->vul_type[1], VUL_TYPE_APP);
+    assert_int_equal(w->vul_n[1], 1);
+    assert_int_equal(w->n_builds, 2);
+    assert_string_equal(w->rule_id[0], "DS001");
+    assert_string_equal(w->risk_name[0], "latest");
+    assert_int_equal(w->risk_level[0], SEVERITY_LOW);
+    assert_int_equal(w->build_n[0], 1);
+    assert_string_equal(w->rule_id[1], "DS002");
+    assert_string_equal(w->risk_name[1], "root");
+    assert_int_equal(w->risk_level[1], SEVERITY_HIGH);
+    assert_int_equal(w->build_n[1], 2);
+
+    seen *db = &c.s[1];
+    assert_int_equal(db->id, 2);
+    assert_int_equal(db->status, SCAN_STATUS_FAILED);
+    assert_int_equal(db->level, SEVERITY_LEVEL_NONE);
+    assert_int_equal(db->counts[REPORT_MALWARES], 1);
+    assert_int_equal(db->n_vuls, 0);
+    assert_int_equal(db->n_builds, 0);
+
+    seen *cl = &c.s[2];
+    assert_int_equal(cl->id, 3);
+    assert_int_equal(cl->type, IMAGE_TYPE_LOCAL);
+    assert_int_equal(cl->level, SEVERITY_LEVEL_SECURITY);
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        assert_int_equal(cl->counts[t], 0);
+
+    /* A non-zero callback result stops the walk and is returned. */
+    collect stop = {.stop_after = 2};
+    assert_int_equal(store_summary_foreach(f->st, collect_cb, &stop, NULL, &err), 7);
+    assert_int_equal(stop.n, 2);
+    /* ... and the handle is usable afterwards (no transaction left open). */
+    assert_int_equal(ingest1(f->st, DOC_WEB_V2).id, 1);
+}
+
+/* The walk is one snapshot: a commit by another connection meanwhile is
+ * not in it, and shows up through the change log afterwards. */
+static void test_summary_foreach_is_snapshot(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    store *other = NULL;
+    int64_t seq = -1, seq2 = -1;
+
+    ingest1(f->st, DOC_WEB);
+    ingest1(f->st, DOC_DB);
+    assert_int_equal(store_open(f->path, &other, &err), IMGSEC_OK);
+    collect c = {.other = other};
+    assert_int_equal(store_summary_foreach(f->st, collect_cb, &c, &seq, &err), IMGSEC_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(seq, 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 3);
+
+    collect c2 = {0};
+    assert_int_equal(store_changes_since(f->st, seq, collect_cb, gone_cb, &c2, &seq2, &err), IMGSEC_OK);
+    assert_int_equal(c2.n, 1);
+    assert_int_equal(c2.s[0].id, 3);
+    assert_string_equal(c2.s[0].name, "clean");
+    assert_int_equal(seq2, 3);
+    store_close(other);
+}
+
+static void test_changes_since(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    int64_t seq0 = -1, seq1 = -1, seq2 = -1;
+
+    ingest1(f->st, DOC_WEB);   /* 1 */
+    ingest1(f->st, DOC_DB);    /* 2 */
+    ingest1(f->st, DOC_CLEAN); /* 3 */
+    collect all = {0};
+    assert_int_equal(store_summary_foreach(f->st, collect_cb, &all, &seq0, &err), IMGSEC_OK);
+    assert_int_equal(seq0, 3);
+
+    /* Nothing new. */
+    collect c0 = {0};
+    assert_int_equal(store_changes_since(f->st, seq0, collect_cb, gone_cb, &c0, &seq1, &err), IMGSEC_OK);
+    assert_int_equal(c0.n + c0.n_gone, 0);
+    assert_int_equal(seq1, seq0);
+
+    /* Re-ingest 1 twice, delete 3, add 4. */
+    ingest1(f->st, DOC_WEB_V2);
+    ingest1(f->st, DOC_WEB);
+    imgsec_doc d;
+    store_ingest_result r;
+    doc_parse(&d, DOC_CLEAN);
+    assert_int_equal(store_ingest(f->st, "P2", "ep-b", &d, 1, NULL, &r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r.id, 4);
+    doc_free(&d);
+    assert_int_equal(store_image_delete(f->st, "P1", 3, NULL, &err), IMGSEC_OK);
+
+    collect c = {0};
+    assert_int_equal(store_changes_since(f->st, seq0, collect_cb, gone_cb, &c, &seq1, &err), IMGSEC_OK);
+    assert_int_equal(seq1, seq0 + 4);
+    assert_int_equal(c.n, 2); /* each image once, in id order */
+    assert_int_equal(c.s[0].id, 1);
+    assert_int_equal(c.s[0].counts[REPORT_VULNERABILITY], 3);
+    assert_int_equal(c.s[0].n_vuls, 2);
+    assert_int_equal(c.s[0].n_builds, 2);
+    assert_int_equal(c.s[0].build_n[1], 2);
+    assert_int_equal(c.s[1].id, 4);
+    assert_string_equal(c.s[1].project, "P2");
+    assert_string_equal(c.s[1].ep, "ep-b");
+    assert_int_equal(c.n_gone, 1);
+    assert_int_equal(c.gone[0], 3);
+
+    /* From a later position only the later changes. */
+    collect c2 = {0};
+    assert_int_equal(store_changes_since(f->st, seq0 + 3, collect_cb, gone_cb, &c2, &seq2, &err), IMGSEC_OK);
+    assert_int_equal(c2.n, 0);
+    assert_int_equal(c2.n_gone, 1);
+    assert_int_equal(seq2, seq1);
+
+    /* From 0: everything that ever changed. */
+    collect c3 = {0};
+    assert_int_equal(store_changes_since(f->st, 0, collect_cb, gone_cb, &c3, &seq2, &err), IMGSEC_OK);
+    assert_int_equal(c3.n, 3);
+    assert_int_equal(c3.n_gone, 1);
+    assert_int_equal(seq2, 7);
+
+    /* A position ahead of the file (another database): rebuild. */
+    assert_int_equal(store_changes_since(f->st, 100, collect_cb, gone_cb, &c3, &seq2, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_changes_since(f->st, -1, collect_cb, gone_cb, &c3, &seq2, &err), IMGSEC_EINVAL);
+}
+
+static void test_changes_pruned(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    int64_t seq = -1;
+
+    /* 100,001 old changes of a long-gone image 999, then one real ingest. */
+    raw_exec(f->path, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100001) "
+                      "INSERT INTO changes (image) SELECT 999 FROM c");
+    assert_int_equal(ingest1(f->st, DOC_WEB).id, 1);
+    /* Seqs 1..100002; the newest 100,000 are kept. */
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 100000);
+    assert_int_equal(q1(f->path, "SELECT min(seq) FROM changes"), 3);
+    assert_int_equal(q1(f->path, "SELECT max(seq) FROM changes"), 100002);
+
+    collect c = {0};
+    assert_int_equal(store_changes_since(f->st, 1, collect_cb, gone_cb, &c, &seq, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_changes_since(f->st, 0, collect_cb, gone_cb, &c, &seq, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(c.n + c.n_gone, 0);
+    assert_int_equal(seq, -1);
+
+    /* Just inside the kept window. */
+    assert_int_equal(store_changes_since(f->st, 2, collect_cb, gone_cb, &c, &seq, &err), IMGSEC_OK);
+    assert_int_equal(seq, 100002);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.s[0].id, 1);
+    assert_int_equal(c.n_gone, 1);
+    assert_int_equal(c.gone[0], 999);
+}
+
+static void test_data_version(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    store *other = NULL;
+
+    int64_t v0 = store_data_version(f->st);
+    assert_true(v0 >= 0);
+    assert_int_equal(store_data_version(f->st), v0);
+    assert_int_equal(store_open(f->path, &other, &err), IMGSEC_OK);
+    ingest1(other, DOC_WEB);
+    int64_t v1 = store_data_version(f->st);
+    assert_true(v1 != v0);
+    assert_int_equal(store_data_version(f->st), v1);
+    store_close(other);
+}
+
+/* ---- users, grants, tokens ---- */
+
+typedef struct {
+    char line[8][1400];
+    int n;
+} user_lines;
+
+static void list_cb(const store_user *u, const store_grant *g, void *arg)
+{
+    user_lines *l = arg;
+    assert_true(l->n < 8);
+    if (g)
+        snprintf(l->line[l->n++], sizeof l->line[0], "%s/%s %s %s %s", u->domain, u->name,
+                 g->project_id, role_name(g->role), g->eps_all ? "all" : g->eps);
+    else
+        snprintf(l->line[l->n++], sizeof l->line[0], "%s/%s -", u->domain, u->name);
+}
+
+static void test_users(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    store_grant g1 = grant("P1", ROLE_READER, "0,ep-a");
+    store_grant g2 = grant("P2", ROLE_WRITER, "all");
+    store_grant bad;
+    store_user u;
+    store_grant got;
+    char hash[128];
+
+    assert_int_equal(store_user_add(f->st, "acme", "alice", "$argon2id$x", &g1, &err), IMGSEC_OK);
+    assert_int_equal(store_user_add(f->st, "acme", "alice", "$argon2id$y", &g2, &err), IMGSEC_ECONFLICT);
+    assert_int_equal(store_user_add(f->st, "acme", "bob", "$argon2id$b", &g2, &err), IMGSEC_OK);
+    assert_int_equal(store_user_add(f->st, "beta", "alice", "$argon2id$c", &g1, &err), IMGSEC_OK);
+
+    /* Validation. */
+    assert_int_equal(store_user_add(f->st, "acme", "", "h", &g1, &err), IMGSEC_EINVAL);
+    assert_int_equal(store_user_add(f->st, "acme", "a\tb", "h", &g1, &err), IMGSEC_EINVAL);
+    assert_int_equal(store_user_add(f->st, "ac\nme", "carol", "h", &g1, &err), IMGSEC_EINVAL);
+    assert_int_equal(store_user_add(f->st, "acme", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "h", &g1, &err),
+                     IMGSEC_EINVAL); /* 65 */
+    assert_int_equal(store_user_add(f->st, "acme", "Jos\xc3\xa9 K", "h", &g1, &err), IMGSEC_OK);
+    assert_int_equal(store_user_add(f->st, "acme", "bad\xc3", "h", &g1, &err), IMGSEC_EINVAL);
+    assert_int_equal(store_user_add(f->st, "acme", "carol", "", &g1, &err), IMGSEC_EINVAL);
+    bad = grant("P 1", ROLE_READER, "0");
+    assert_int_equal(store_user_add(f->st, "acme", "carol", "h", &bad, &err), IMGSEC_EINVAL);
+    bad = grant("P1", ROLE_READER, "0,,ep-a");
+    assert_int_equal(store_user_add(f->st, "acme", "carol", "h", &bad, &err), IMGSEC_EINVAL);
+    bad = grant("P1", ROLE_READER, "");
+    assert_int_equal(store_user_add(f->st, "acme", "carol", "h", &bad, &err), IMGSEC_EINVAL);
+    bad = grant("P1", ROLE_READER, "0,ep a");
+    assert_int_equal(store_user_add(f->st, "acme", "carol", "h", &bad, &err), IMGSEC_EINVAL);
+    bad = grant("P1", ROLE_COUNT, "0");
+    assert_int_equal(store_user_add(f->st, "acme", "carol", "h", &bad, &err), IMGSEC_EINVAL);
+    assert_int_equal(store_user_get(f->st, "acme", "carol", &u, NULL, 0, &err), IMGSEC_ENOTFOUND);
+
+    /* Get and grant_get. */
+    assert_int_equal(store_user_get(f->st, "acme", "alice", &u, hash, sizeof hash, &err), IMGSEC_OK);
+    assert_int_equal(u.id, 1);
+    assert_string_equal(u.domain, "acme");
+    assert_string_equal(u.name, "alice");
+    assert_string_equal(hash, "$argon2id$x");
+    assert_int_equal(store_user_get(f->st, "acme", "alice", &u, hash, 5, &err), IMGSEC_EINTERNAL);
+    assert_int_equal(store_grant_get(f->st, u.id, "P1", &got, &err), IMGSEC_OK);
+    assert_string_equal(got.project_id, "P1");
+    assert_int_equal(got.role, ROLE_READER);
+    assert_false(got.eps_all);
+    assert_string_equal(got.eps, "0,ep-a");
+    assert_int_equal(store_grant_get(f->st, u.id, "P2", &got, &err), IMGSEC_ENOTFOUND);
+
+    /* Grant adds, then replaces. An EP may be called "all" (a list, not everything). */
+    assert_int_equal(store_user_grant(f->st, "acme", "alice", &g2, &err), IMGSEC_OK);
+    assert_int_equal(store_grant_get(f->st, u.id, "P2", &got, &err), IMGSEC_OK);
+    assert_int_equal(got.role, ROLE_WRITER);
+    assert_true(got.eps_all);
+    store_grant named_all = grant("P2", ROLE_ADMIN, "x");
+    snprintf(named_all.eps, sizeof named_all.eps, "all");
+    assert_int_equal(store_user_grant(f->st, "acme", "alice", &named_all, &err), IMGSEC_OK);
+    assert_int_equal(store_grant_get(f->st, u.id, "P2", &got, &err), IMGSEC_OK);
+    assert_int_equal(got.role, ROLE_ADMIN);
+    assert_false(got.eps_all);
+    assert_string_equal(got.eps, "all");
+    assert_int_equal(store_user_grant(f->st, "acme", "nobody", &g2, &err), IMGSEC_ENOTFOUND);
+
+    user_lines l = {0};
+    assert_int_equal(store_user_list(f->st, list_cb, &l, &err), IMGSEC_OK);
+    assert_int_equal(l.n, 5);
+    assert_string_equal(l.line[0], "acme/Jos\xc3\xa9 K P1 reader 0,ep-a");
+    assert_string_equal(l.line[1], "acme/alice P1 reader 0,ep-a");
+    assert_string_equal(l.line[2], "acme/alice P2 admin all");
+    assert_string_equal(l.line[3], "acme/bob P2 writer all");
+    assert_string_equal(l.line[4], "beta/alice P1 reader 0,ep-a");
+
+    /* Revoke. */
+    assert_int_equal(store_user_revoke(f->st, "acme", "alice", "P2", &err), IMGSEC_OK);
+    assert_int_equal(store_grant_get(f->st, u.id, "P2", &got, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_user_revoke(f->st, "acme", "alice", "P2", &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_user_revoke(f->st, "acme", "nobody", "P2", &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_user_revoke(f->st, "acme", "bob", "P2", &err), IMGSEC_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(store_user_list(f->st, list_cb, &l, &err), IMGSEC_OK);
+    assert_int_equal(l.n, 4);
+    assert_string_equal(l.line[2], "acme/bob -");
+
+    /* Delete. */
+    assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_OK);
+    assert_int_equal(store_user_get(f->st, "acme", "alice", &u, NULL, 0, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM grants WHERE user_id = 1"), 0);
+    assert_int_equal(store_user_get(f->st, "beta", "alice", &u, NULL, 0, &err), IMGSEC_OK);
+    /* A new alice is a new user id. */
+    assert_int_equal(store_user_add(f->st, "acme", "alice", "h", &g1, &err), IMGSEC_OK);
+    assert_int_equal(store_user_get(f->st, "acme", "alice", &u, NULL, 0, &err), IMGSEC_OK);
+    assert_int_equal(u.id, 5);
+}
+
+static void fill_hash(unsigned char h[STORE_TOKEN_HASH_BYTES], unsigned char seed)
+{
+    for (int i = 0; i < STORE_TOKEN_HASH_BYTES; i++)
+        h[i] = (unsigned char)(seed + i);
+}
+
+static void test_tokens(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    store_grant g1 = grant("P1", ROLE_WRITER, "0,ep-a");
+    store_grant g2 = grant("P2", ROLE_READER, "all");
+    store_user u;
+    store_principal p;
+    unsigned char h1[32], h2[32], h3[32], h4[32];
+    const int64_t now = 1764000000000;
+
+    fill_hash(h1, 1);
+    fill_hash(h2, 2);
+    fill_hash(h3, 3);
+    fill_hash(h4, 4);
+    assert_int_equal(store_user_add(f->st, "acme", "alice", "h", &g1, &err), IMGSEC_OK);
+    assert_int_equal(store_user_grant(f->st, "acme", "alice", &g2, &err), IMGSEC_OK);
+    assert_int_equal(store_user_get(f->st, "acme", "alice", &u, NULL, 0, &err), IMGSEC_OK);
+
+    assert_int_equal(store_token_insert(f->st, h1, u.id, "P1", now, now + 1000, &err), IMGSEC_OK);
+    assert_int_equal(store_token_insert(f->st, h2, u.id, "P2", now, now + 1000, &err), IMGSEC_OK);
+    assert_int_equal(store_token_insert(f->st, h3, u.id, "P2", now - 5000, now - 1000, &err), IMGSEC_OK);
+    assert_int_equal(store_token_insert(f->st, h1, u.id, "P1", now, now + 1000, &err), IMGSEC_ECONFLICT);
+    assert_int_equal(store_token_insert(f->st, h4, 999, "P1", now, now + 1000, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM tokens"), 3);
+
+    /* Lookup gives the user and the current grant. */
+    assert_int_equal(store_token_lookup(f->st, h1, now, &p, &err), IMGSEC_OK);
+    assert_int_equal(p.user.id, u.id);
+    assert_string_equal(p.user.domain, "acme");
+    assert_string_equal(p.user.name, "alice");
+    assert_string_equal(p.grant.project_id, "P1");
+    assert_int_equal(p.grant.role, ROLE_WRITER);
+    assert_string_equal(p.grant.eps, "0,ep-a");
+    assert_int_equal(p.expires_at_ms, now + 1000);
+    /* Unknown, expired (at and after expiry). */
+    assert_int_equal(store_token_lookup(f->st, h4, now, &p, &err), IMGSEC_EAUTH);
+    assert_int_equal(store_token_lookup(f->st, h3, now, &p, &err), IMGSEC_EAUTH);
+    assert_int_equal(store_token_lookup(f->st, h1, now + 1000, &p, &err), IMGSEC_EAUTH);
+    assert_int_equal(store_token_lookup(f->st, h1, now + 999, &p, &err), IMGSEC_OK);
+
+    /* A changed grant applies to the token at once. */
+    store_grant g1b = grant("P1", ROLE_READER, "ep-b");
+    assert_int_equal(store_user_grant(f->st, "acme", "alice", &g1b, &err), IMGSEC_OK);
+    assert_int_equal(store_token_lookup(f->st, h1, now, &p, &err), IMGSEC_OK);
+    assert_int_equal(p.grant.role, ROLE_READER);
+    assert_string_equal(p.grant.eps, "ep-b");
+
+    /* Revoking the grant kills the project's tokens, for good. */
+    assert_int_equal(store_user_revoke(f->st, "acme", "alice", "P1", &err), IMGSEC_OK);
+    assert_int_equal(store_token_lookup(f->st, h1, now, &p, &err), IMGSEC_EAUTH);
+    assert_int_equal(store_user_grant(f->st, "acme", "alice", &g1, &err), IMGSEC_OK);
+    assert_int_equal(store_token_lookup(f->st, h1, now, &p, &err), IMGSEC_EAUTH);
+    assert_int_equal(store_token_lookup(f->st, h2, now, &p, &err), IMGSEC_OK);
+    assert_true(p.grant.eps_all);
+
+    /* Delete and purge. */
+    assert_int_equal(store_token_insert(f->st, h4, u.id, "P1", now, now + 10, &err), IMGSEC_OK);
+    assert_int_equal(store_token_delete(f->st, h4, &err), IMGSEC_OK);
+    assert_int_equal(store_token_delete(f->st, h4, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_token_lookup(f->st, h4, now, &p, &err), IMGSEC_EAUTH);
+    assert_int_equal(store_token_purge(f->st, now, &err), 1); /* h3 */
+    assert_int_equal(store_token_purge(f->st, now, &err), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM tokens"), 1); /* h2 */
+
+    /* Deleting the user kills its tokens. */
+    assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_OK);
+    assert_int_equal(store_token_lookup(f->st, h2, now, &p, &err), IMGSEC_EAUTH);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM tokens"), 0);
+}
+
+static void test_roles_and_covers_ep(void **state)
+{
+    (void)state;
+    assert_int_equal(role_parse("reader"), ROLE_READER);
+    assert_int_equal(role_parse("writer"), ROLE_WRITER);
+    assert_int_equal(role_parse("admin"), ROLE_ADMIN);
+    assert_int_equal(role_parse("Admin"), -1);
+    assert_int_equal(role_parse(NULL), -1);
+    assert_string_equal(role_name(ROLE_WRITER), "writer");
+
+    store_grant g = grant("P1", ROLE_READER, "0,ep-a,b");
+    assert_true(store_grant_covers_ep(&g, "0"));
+    assert_true(store_grant_covers_ep(&g, "ep-a"));
+    assert_true(store_grant_covers_ep(&g, "b"));
+    assert_false(store_grant_covers_ep(&g, "ep"));   /* not a prefix match */
+    assert_false(store_grant_covers_ep(&g, "ep-"));
+    assert_false(store_grant_covers_ep(&g, "a"));    /* not a suffix match */
+    assert_false(store_grant_covers_ep(&g, "ep-ab"));
+    assert_false(store_grant_covers_ep(&g, "0,ep-a"));
+    assert_false(store_grant_covers_ep(&g, ""));
+    assert_false(store_grant_covers_ep(&g, NULL));
+    store_grant one = grant("P1", ROLE_WRITER, "ep-a");
+    assert_false(store_grant_covers_ep(&one, "ep"));
+    assert_true(store_grant_covers_ep(&one, "ep-a"));
+    store_grant all = grant("P1", ROLE_READER, "all");
+    assert_true(store_grant_covers_ep(&all, "anything"));
+    store_grant admin = grant("P1", ROLE_ADMIN, "0");
+    assert_true(store_grant_covers_ep(&admin, "ep-z"));
+    assert_false(store_grant_covers_ep(NULL, "0"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses_newer_and_foreign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_reconciles_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reingest_replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_same_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_invalid_scope_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_fails_midway, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_since, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_pruned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test(test_roles_and_covers_ep),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
