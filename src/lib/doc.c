@@ -188,7 +188,7 @@ static int parse_image(json_t *root, const char *where, imgsec_doc *doc, imgsec_
     if (!json_is_object(image))
         return invalid(err, &p, "must be an object");
 
-    int type, status, rc;
+    int type = -1, status = -1, rc;
     p.field = "image_type";
     if ((rc = image_enum(image, &p, image_type_parse, image_type_choices, -1, &type, err)))
         return rc;
