@@ -13,7 +13,11 @@
  *
  * Thread safety: index_count may run in many threads at once. Writes are
  * grouped in a batch between index_write_begin and index_write_end; a
- * reader sees either none or all of a batch, never a part of it.
+ * reader sees either none or all of a batch, never a part of it. (Today a
+ * batch holds a writer-preferring rwlock, so readers wait for it; keep
+ * batches short.)
+ *
+ * Internals: src/lib/index/index_internal.h explains the layout.
  */
 #ifndef IMGSEC_INDEX_H
 #define IMGSEC_INDEX_H
@@ -37,7 +41,10 @@ void index_write_begin(imgsec_index *ix);
 void index_write_end(imgsec_index *ix);
 
 /* Inserts or replaces the image s->id (copies everything it keeps).
- * Recomputes latest_version for the image's group (data-model.md). */
+ * Recomputes latest_version for the image's group (data-model.md).
+ * IMGSEC_EINVAL for a summary out of its enums (or with negative counts),
+ * changing nothing; IMGSEC_EINTERNAL when out of memory, after which the
+ * image s->id is absent from the index (rebuild to recover it). */
 int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err);
 /* Removes image id if present. */
 void index_remove(imgsec_index *ix, int64_t id);
@@ -57,12 +64,16 @@ typedef struct {
 int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                 int64_t *total, imgsec_err *err);
 
-/* Images currently indexed (all projects). */
+/* Images indexed (all projects) as of the last completed write batch;
+ * never blocks, so it may be called inside a batch too. */
 size_t index_size(imgsec_index *ix);
 
 /* Selected images in id order, for exports (export.md): calls cb with each
  * selected image id and the number of its records of q->report that pass
- * the record filters (skipping images with none). Runs under the read lock. */
+ * the record filters (skipping images with none). The selection is taken
+ * under the read lock as one snapshot; cb then runs without any lock (so it
+ * may be slow, or query the index). A non-zero return from cb stops the
+ * walk and is returned. */
 int index_select(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                  int (*cb)(int64_t image_id, int64_t records, void *arg), void *arg,
                  imgsec_err *err);

@@ -1,0 +1,63 @@
+/* index_hash.h - the two small open-addressing hash maps of the query index.
+ *
+ * strmap maps a byte string to a pointer; idmap maps an int64 image id to a
+ * row number. Both use linear probing with backward-shift deletion (no
+ * tombstones, so a map that churns never degrades) and a power-of-two table
+ * kept at most 70% full. Neither copies keys: a strmap key must live in the
+ * value it maps to (dictionary entries and posting terms own their key).
+ * Lookups never write, so any number of readers may share a map.
+ */
+#ifndef IMGSEC_INDEX_HASH_H
+#define IMGSEC_INDEX_HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* 64-bit hash of n bytes. */
+uint64_t hash_bytes(const void *p, size_t n);
+
+typedef struct {
+    const char *key;   /* borrowed from val */
+    uint32_t len;
+    uint32_t hash;
+    void *val;         /* NULL: empty slot */
+} strmap_slot;
+
+typedef struct {
+    strmap_slot *slots;
+    size_t cap;        /* 0 or a power of two */
+    size_t n;
+} strmap;
+
+void strmap_init(strmap *m);
+void strmap_free(strmap *m);
+/* The value of key, or NULL. */
+void *strmap_get(const strmap *m, const char *key, size_t len);
+/* Maps key (which must stay valid while mapped) to val (non-NULL),
+ * replacing any previous value. 0, or -1 when out of memory. */
+int strmap_put(strmap *m, const char *key, size_t len, void *val);
+/* Unmaps key; returns its value or NULL if absent. */
+void *strmap_del(strmap *m, const char *key, size_t len);
+
+#define IDMAP_EMPTY UINT32_MAX
+
+typedef struct {
+    int64_t key;
+    uint32_t row;      /* IDMAP_EMPTY: empty slot */
+} idmap_slot;
+
+typedef struct {
+    idmap_slot *slots;
+    size_t cap;
+    size_t n;
+} idmap;
+
+void idmap_init(idmap *m);
+void idmap_free(idmap *m);
+bool idmap_get(const idmap *m, int64_t key, uint32_t *row);
+/* Maps key to row (< IDMAP_EMPTY), replacing. 0, or -1 when out of memory. */
+int idmap_put(idmap *m, int64_t key, uint32_t row);
+bool idmap_del(idmap *m, int64_t key);
+
+#endif

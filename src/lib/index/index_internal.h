@@ -1,0 +1,162 @@
+/* index_internal.h - the layout of imgsec_index, shared by its files.
+ *
+ * Every image has a dense row number (freed rows are reused), so that sets
+ * of images are roaring bitmaps of rows and per-image numbers are plain
+ * arrays indexed by row ("columns"). What a filter needs decides where an
+ * attribute lives:
+ *
+ *   - categorical attributes and derived flags: one bitmap per value;
+ *   - string attributes: a dictionary entry per distinct string (with its
+ *     rows), referenced from the row;
+ *   - numbers filtered by range, and the record counts that are summed:
+ *     columns, read only for rows that survived the bitmap filters;
+ *   - record filters (vul_id, build-command risks): inverted postings.
+ *
+ * Files: index.c (lifecycle, locking, public entry points), index_rows.c
+ * (upsert/remove: keeping all of the above in step), index_latest.c
+ * (latest-version groups), index_query.c (image selection),
+ * index_records.c (summing records under the record filters); and the
+ * building blocks index_hash.c (hash maps), index_dict.c (dictionaries),
+ * index_postings.c (inverted indexes), index_bits.c (sorted row inserts),
+ * index_key.c (composite keys, decimal ids).
+ *
+ * Readers only read: every query builds its own bitmaps and buffers, so
+ * any number of them can share the index under the read lock.
+ */
+#ifndef IMGSEC_INDEX_INTERNAL_H
+#define IMGSEC_INDEX_INTERNAL_H
+
+#include <pthread.h>
+#include <roaring/roaring.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "imgsec/filter.h"
+#include "imgsec/index.h"
+#include "imgsec/model.h"
+#include "index_dict.h"
+#include "index_hash.h"
+#include "index_postings.h"
+
+/* The string attributes of an image, each with its own dictionary. */
+typedef enum {
+    SA_PROJECT,        /* project_id */
+    SA_PROJECT_EP,     /* (project_id, ep) composite key */
+    SA_NAMESPACE,
+    SA_IMAGE_NAME,
+    SA_IMAGE_VERSION,
+    SA_IMAGE_ID,
+    SA_INSTANCE_ID,
+    SA_INSTANCE_NAME,
+    SA_CICD_NAME,
+    SA_COUNT
+} str_attr;
+
+/* Derived boolean attributes (data-model.md), one bitmap each. */
+typedef enum {
+    FLAG_HAS_VUL,
+    FLAG_HAS_MALICIOUS_FILE,
+    FLAG_HAS_UNSAFE_SETTING,
+    FLAG_HAS_CONTAINER,
+    FLAG_RISKY,
+    FLAG_COUNT
+} img_flag;
+
+typedef struct {
+    int64_t id;
+    dict_entry *str[SA_COUNT]; /* NULL on a free row */
+    bool live;
+    uint8_t type, status, level;
+} ix_row;
+
+struct imgsec_index {
+    pthread_rwlock_t lock;
+    atomic_size_t published_size; /* live images as of the last write batch */
+    bool ready;                   /* rows_init succeeded (false only after OOM) */
+
+    /* rows and columns, all of cap_rows elements; rows >= n_rows never used */
+    ix_row *rows;
+    int64_t *image_size, *update_time, *scan_time;
+    int64_t *counts[REPORT_TYPE_COUNT];
+    int64_t *vul_counts[VUL_TYPE_COUNT];
+    uint32_t n_rows, cap_rows;
+    uint32_t *free_rows;          /* stack of reusable rows */
+    uint32_t n_free;
+    size_t live;
+
+    idmap ids;                    /* image id -> row */
+    size_t n_decimal_image_ids;   /* images whose content id spells an image id */
+    dict dicts[SA_COUNT];
+
+    roaring_bitmap_t *by_type[IMAGE_TYPE_COUNT];
+    roaring_bitmap_t *by_status[SCAN_STATUS_COUNT];
+    roaring_bitmap_t *by_level[SEVERITY_LEVEL_COUNT]; /* NONE has no bitmap */
+    roaring_bitmap_t *flags[FLAG_COUNT];
+    roaring_bitmap_t *latest;     /* rows that are the latest version */
+
+    postings vuls;                /* (vul_id, vul_type) -> (row, records) */
+    postings builds;              /* (rule_id, risk_name, level) -> (row, records) */
+    postings groups;              /* latest-version group -> (row, 0); aux = latest row */
+};
+
+/* ---- index_rows.c ---- */
+int rows_init(imgsec_index *ix);     /* bitmaps; -1 when out of memory */
+void rows_destroy(imgsec_index *ix); /* frees everything index_rows owns */
+int rows_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err);
+void rows_remove(imgsec_index *ix, int64_t id);
+
+/* ---- index_latest.c ---- */
+/* Puts row (whose id and update_time are set) into its group and
+ * recomputes that group's latest version. 0, or -1 when out of memory. */
+int latest_join(imgsec_index *ix, uint32_t row, const image_summary *s);
+/* Takes row out of its group (if any) and recomputes the group. */
+void latest_leave(imgsec_index *ix, uint32_t row);
+
+/* ---- index_query.c: the selected images of a query ---- */
+
+/* A set of rows, ascending: a bitmap, or (after per-row checks) an array. */
+typedef struct {
+    roaring_bitmap_t *bm;
+    uint32_t *arr;
+    size_t n;                 /* elements of arr */
+} row_set;
+
+void row_set_free(row_set *s);
+uint64_t row_set_count(const row_set *s);
+/* Iteration in chunks:
+ *   rs_iter it; rs_iter_init(&it, s); while ((k = rs_iter_next(&it, buf, cap))) ... */
+typedef struct {
+    const row_set *s;
+    roaring_uint32_iterator_t it;
+    size_t i;
+} rs_iter;
+void rs_iter_init(rs_iter *it, const row_set *s);
+size_t rs_iter_next(rs_iter *it, uint32_t *buf, size_t cap);
+
+/* The rows of the images selected by scope and q (statistic.md). */
+int query_select(const imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                 row_set *out, imgsec_err *err);
+
+/* ---- index_records.c: records of q->report under the record filters ---- */
+
+typedef struct {
+    const int64_t *col;         /* per-row counts when no postings are needed */
+    const postings *P;          /* else: sum these terms' postings */
+    uint32_t *terms;            /* sorted, distinct term ids */
+    size_t n_terms;
+    uint64_t *term_bits;        /* the same as a bitset over term ids */
+} rec_plan;
+
+int rec_plan_make(const imgsec_index *ix, const stat_query *q, rec_plan *plan, imgsec_err *err);
+void rec_plan_free(rec_plan *plan);
+/* Records of one row passing the plan. */
+int64_t rec_row(const imgsec_index *ix, const rec_plan *plan, uint32_t row);
+/* Records of all rows of s passing the plan. -1 when out of memory. */
+int rec_total(const imgsec_index *ix, const rec_plan *plan, const row_set *s, int64_t *total);
+/* Calls fn for each row of s, ascending, that has records passing the
+ * plan, with their number. -1 when out of memory (before any call). */
+int rec_each(const imgsec_index *ix, const rec_plan *plan, const row_set *s,
+             void (*fn)(uint32_t row, int64_t records, void *arg), void *arg);
+
+#endif

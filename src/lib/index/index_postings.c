@@ -1,0 +1,195 @@
+/* index_postings.c - inverted indexes with back references (see
+ * index_postings.h). */
+#include "index_postings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void postings_init(postings *P)
+{
+    memset(P, 0, sizeof *P);
+    strmap_init(&P->map);
+}
+
+static void term_free(pterm *t)
+{
+    free(t->p);
+    free(t->key);
+    free(t);
+}
+
+void postings_free(postings *P)
+{
+    for (uint32_t i = 0; i < P->n_ids; i++)
+        if (P->terms[i])
+            term_free(P->terms[i]);
+    free(P->terms);
+    free(P->free_ids);
+    for (uint32_t r = 0; r < P->n_rows; r++)
+        free(P->rows[r].refs);
+    free(P->rows);
+    strmap_free(&P->map);
+    postings_init(P);
+}
+
+const pterm *postings_find(const postings *P, const char *key, size_t klen)
+{
+    return strmap_get(&P->map, key, klen);
+}
+
+const pterm *postings_term(const postings *P, uint32_t id)
+{
+    return id < P->n_ids ? P->terms[id] : NULL;
+}
+
+pterm *postings_term_rw(postings *P, uint32_t id)
+{
+    return id < P->n_ids ? P->terms[id] : NULL;
+}
+
+/* Grows *arr (of *cap elements of size sz) to hold at least need. */
+static int grow(void **arr, uint32_t *cap, uint32_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    uint64_t c = *cap ? *cap : 4;
+    while (c < need)
+        c *= 2;
+    if (c > UINT32_MAX)
+        c = UINT32_MAX;
+    void *p = realloc(*arr, (size_t)c * sz);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = (uint32_t)c;
+    return 0;
+}
+
+static int ensure_row(postings *P, uint32_t row)
+{
+    if (row < P->n_rows)
+        return 0;
+    uint32_t cap = P->n_rows;
+    if (grow((void **)&P->rows, &cap, row + 1, sizeof *P->rows) != 0)
+        return -1;
+    memset(P->rows + P->n_rows, 0, (size_t)(cap - P->n_rows) * sizeof *P->rows);
+    P->n_rows = cap;
+    return 0;
+}
+
+/* A new empty term for key, registered in the map and the id table. */
+static pterm *term_new(postings *P, const char *key, size_t klen)
+{
+    if (P->n_free == 0 &&
+        grow((void **)&P->terms, &P->cap_ids, P->n_ids + 1, sizeof *P->terms) != 0)
+        return NULL;
+    /* the id is released again when the term is deleted, so reserve room now */
+    if (grow((void **)&P->free_ids, &P->cap_free, P->n_ids + 1, sizeof *P->free_ids) != 0)
+        return NULL;
+    pterm *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->key = malloc(klen + 1);
+    if (!t->key) {
+        free(t);
+        return NULL;
+    }
+    memcpy(t->key, key, klen);
+    t->key[klen] = '\0';
+    t->klen = klen;
+    t->aux = PTERM_NO_AUX;
+    if (strmap_put(&P->map, t->key, klen, t) != 0) {
+        term_free(t);
+        return NULL;
+    }
+    t->id = P->n_free ? P->free_ids[--P->n_free] : P->n_ids++;
+    P->terms[t->id] = t;
+    return t;
+}
+
+static void term_delete(postings *P, pterm *t)
+{
+    strmap_del(&P->map, t->key, t->klen);
+    P->terms[t->id] = NULL;
+    P->free_ids[P->n_free++] = t->id;
+    term_free(t);
+}
+
+int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, uint32_t n)
+{
+    if (ensure_row(P, row) != 0)
+        return -1;
+    prow *r = &P->rows[row];
+    if (grow((void **)&r->refs, &r->cap, r->n + 1, sizeof *r->refs) != 0)
+        return -1;
+    pterm *t = strmap_get(&P->map, key, klen);
+    bool fresh = !t;
+    if (fresh && !(t = term_new(P, key, klen)))
+        return -1;
+    if (grow((void **)&t->p, &t->cap, t->len + 1, sizeof *t->p) != 0) {
+        if (fresh)
+            term_delete(P, t);
+        return -1;
+    }
+    t->p[t->len] = (posting){row, n};
+    r->refs[r->n++] = (pref){t->id, t->len};
+    t->len++;
+    P->n_postings++;
+    return 0;
+}
+
+void postings_row_trim(postings *P, uint32_t row)
+{
+    if (row >= P->n_rows)
+        return;
+    prow *r = &P->rows[row];
+    if (r->n == r->cap)
+        return;
+    if (r->n == 0) {
+        free(r->refs);
+        *r = (prow){0};
+        return;
+    }
+    pref *refs = realloc(r->refs, (size_t)r->n * sizeof *refs);
+    if (refs) { /* on failure the longer list is kept, which is harmless */
+        r->refs = refs;
+        r->cap = r->n;
+    }
+}
+
+/* Points the reference of `row` to (term, from) at `to` instead. */
+static void ref_move(postings *P, uint32_t row, uint32_t term, uint32_t from, uint32_t to)
+{
+    prow *r = &P->rows[row];
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (r->refs[i].term == term && r->refs[i].pos == from) {
+            r->refs[i].pos = to;
+            return;
+        }
+    }
+}
+
+void postings_row_clear(postings *P, uint32_t row)
+{
+    if (row >= P->n_rows)
+        return;
+    prow *r = &P->rows[row];
+    /* ref_move may rewrite later refs of this same row (a term listed twice
+     * for one row), so read each ref only when its turn comes */
+    for (uint32_t i = 0; i < r->n; i++) {
+        pref ref = r->refs[i];
+        pterm *t = P->terms[ref.term];
+        uint32_t last = t->len - 1;
+        if (ref.pos != last) {
+            posting moved = t->p[last];
+            t->p[ref.pos] = moved;
+            ref_move(P, moved.row, ref.term, last, ref.pos);
+        }
+        t->len--;
+        P->n_postings--;
+        if (t->len == 0)
+            term_delete(P, t);
+    }
+    free(r->refs);
+    *r = (prow){0};
+}

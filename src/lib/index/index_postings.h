@@ -1,0 +1,88 @@
+/* index_postings.h - inverted indexes: term -> list of (row, n).
+ *
+ * A term is a byte-string key: a (vul_id, vul_type), a build-command risk
+ * (rule_id, risk_name, level), or a latest-version group. Each term lists
+ * the rows that have it and, per row, how many records (n). Each row also
+ * lists its references into the terms, so that the row's postings can be
+ * deleted precisely when the image is replaced or removed, and so that a
+ * small selection can be summed from the rows' side.
+ *
+ * Posting order means nothing: a deletion moves the term's last posting
+ * into the hole and fixes that posting's back reference. Term ids are
+ * stable while the term lives (freed ids are reused), so queries can keep
+ * sets of term ids.
+ */
+#ifndef IMGSEC_INDEX_POSTINGS_H
+#define IMGSEC_INDEX_POSTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index_hash.h"
+
+typedef struct {
+    uint32_t row;
+    uint32_t n;
+} posting;
+
+#define PTERM_NO_AUX UINT32_MAX
+
+typedef struct {
+    char *key;        /* NUL-terminated copy of the key */
+    size_t klen;
+    uint32_t id;      /* index in postings.terms */
+    uint32_t aux;     /* free for the owner (groups: the latest row); starts PTERM_NO_AUX */
+    posting *p;
+    uint32_t len, cap;
+} pterm;
+
+typedef struct {
+    uint32_t term;    /* term id */
+    uint32_t pos;     /* index in that term's postings */
+} pref;
+
+typedef struct {
+    pref *refs;
+    uint32_t n, cap;
+} prow;
+
+typedef struct {
+    strmap map;       /* key -> pterm */
+    pterm **terms;    /* by id; NULL = free id */
+    uint32_t n_ids, cap_ids;
+    uint32_t *free_ids;
+    uint32_t n_free, cap_free;
+    prow *rows;       /* by row number */
+    uint32_t n_rows;
+    size_t n_postings;
+} postings;
+
+void postings_init(postings *P);
+void postings_free(postings *P);
+
+/* Adds posting (row, n) to the term key (creating it) and its reference
+ * to the row. 0, or -1 when out of memory with nothing changed. */
+int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, uint32_t n);
+/* Gives back the spare room of row's reference list (call once a row's
+ * postings are all added: rows are many, their lists short). */
+void postings_row_trim(postings *P, uint32_t row);
+/* Deletes every posting of row; terms left empty are deleted. */
+void postings_row_clear(postings *P, uint32_t row);
+
+const pterm *postings_find(const postings *P, const char *key, size_t klen);
+/* The live term with this id, or NULL. */
+const pterm *postings_term(const postings *P, uint32_t id);
+/* The same, writable (for the owner's aux field). */
+pterm *postings_term_rw(postings *P, uint32_t id);
+/* The references of row (n == 0 for a row without postings). */
+static inline const pref *postings_row_refs(const postings *P, uint32_t row, uint32_t *n)
+{
+    if (row >= P->n_rows) {
+        *n = 0;
+        return NULL;
+    }
+    *n = P->rows[row].n;
+    return P->rows[row].refs;
+}
+
+#endif

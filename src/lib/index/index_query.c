@@ -1,0 +1,338 @@
+/* index_query.c - which images a statistic query selects (statistic.md).
+ *
+ * The selection is narrowed from the cheapest, most selective structures
+ * to the dearest:
+ *
+ *   1. scope: the (project, ep) bitmaps, or the project's bitmap;
+ *   2. the starting set (image_id_list: ids and content ids);
+ *   3. categorical filters and derived flags: one bitmap AND each;
+ *   4. exact string filters: one dictionary lookup each;
+ *   5. substring filters: either scan the dictionary and AND the union of
+ *      the matching entries, or - when fewer candidates are left than the
+ *      dictionary has entries - test the candidates' own strings;
+ *   6. ranges (size, times) and the substring tests chosen in 5: one pass
+ *      over the surviving candidates, reading columns.
+ *
+ * The result is a row_set: the candidate bitmap itself when step 6 had
+ * nothing to do, otherwise the sorted array of rows that passed.
+ */
+#include "index_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "index_bits.h"
+#include "index_key.h"
+
+#define CHUNK 256
+/* A row-by-row substring test (two scattered reads) costs about this many
+ * rows gathered from dictionary entries (sequential copies). */
+#define ROW_TEST_WEIGHT 10
+
+/* ---- row sets ---- */
+
+void row_set_free(row_set *s)
+{
+    if (s->bm)
+        roaring_bitmap_free(s->bm);
+    free(s->arr);
+    *s = (row_set){0};
+}
+
+uint64_t row_set_count(const row_set *s)
+{
+    return s->bm ? roaring_bitmap_get_cardinality(s->bm) : s->n;
+}
+
+void rs_iter_init(rs_iter *it, const row_set *s)
+{
+    it->s = s;
+    it->i = 0;
+    if (s->bm)
+        roaring_init_iterator(s->bm, &it->it);
+}
+
+size_t rs_iter_next(rs_iter *it, uint32_t *buf, size_t cap)
+{
+    if (it->s->bm)
+        return roaring_read_uint32_iterator(&it->it, buf, (uint32_t)cap);
+    size_t k = it->s->n - it->i;
+    if (k > cap)
+        k = cap;
+    if (k)
+        memcpy(buf, it->s->arr + it->i, k * sizeof *buf);
+    it->i += k;
+    return k;
+}
+
+/* ---- selection ---- */
+
+typedef struct {
+    const imgsec_index *ix;
+    const stat_query *q;
+    const char *needle[SA_COUNT]; /* substring tests left for the row pass */
+    size_t nlen[SA_COUNT];
+    bool row_pass;                /* anything for the row pass at all */
+} qctx;
+
+static bool is_set(const char *s)
+{
+    return s && *s;
+}
+
+/* cand |= the images of the scope. */
+static int scope_rows(const imgsec_index *ix, const index_scope *scope, roaring_bitmap_t *cand)
+{
+    if (!scope->project_id)
+        return 0;
+    const dict_entry *p =
+        dict_find(&ix->dicts[SA_PROJECT], scope->project_id, strlen(scope->project_id));
+    if (!p)
+        return 0;
+    if (scope->all_eps) {
+        dict_entry_or(cand, p);
+        return 0;
+    }
+    for (size_t i = 0; i < scope->n_eps; i++) {
+        if (!scope->eps[i])
+            continue;
+        ixkey k;
+        key_init(&k);
+        key_str(&k, scope->project_id);
+        key_str(&k, scope->eps[i]);
+        if (!k.failed)
+            dict_entry_or(cand, dict_find(&ix->dicts[SA_PROJECT_EP], k.p, k.len));
+        int failed = k.failed;
+        key_free(&k);
+        if (failed)
+            return -1;
+    }
+    return 0;
+}
+
+/* cand &= the images named by image_id_list (by id or content id). A
+ * decimal item is looked up as a content id too only if some content id
+ * is decimal at all (ids are what consoles send; content ids are sha256:). */
+static int start_rows(const imgsec_index *ix, const stat_query *q, roaring_bitmap_t *cand)
+{
+    roaring_bitmap_t *start = roaring_bitmap_create();
+    uint32_t *rows = malloc((2 * q->n_image_ids + 1) * sizeof *rows);
+    int rc = -1;
+    if (!start || !rows)
+        goto done;
+    size_t n = 0;
+    for (size_t i = 0; i < q->n_image_ids; i++) {
+        const char *item = q->image_ids[i];
+        if (!item)
+            continue;
+        int64_t id;
+        bool decimal = key_decimal_id(item, &id);
+        if (decimal && idmap_get(&ix->ids, id, &rows[n]))
+            n++;
+        if (decimal && ix->n_decimal_image_ids == 0)
+            continue;
+        const dict_entry *e = dict_find(&ix->dicts[SA_IMAGE_ID], item, strlen(item));
+        if (e && e->n == 1)
+            rows[n++] = e->one;
+        else
+            dict_entry_or(start, e);
+    }
+    if (bits_add_rows(start, rows, n, ix->n_rows) != 0)
+        goto done;
+    roaring_bitmap_and_inplace(cand, start);
+    rc = 0;
+done:
+    if (start)
+        roaring_bitmap_free(start);
+    free(rows);
+    return rc;
+}
+
+static void tri_filter(roaring_bitmap_t *cand, tri_bool want, const roaring_bitmap_t *flag)
+{
+    if (want == TRI_TRUE)
+        roaring_bitmap_and_inplace(cand, flag);
+    else if (want == TRI_FALSE)
+        roaring_bitmap_andnot_inplace(cand, flag);
+}
+
+static int enum_filters(const imgsec_index *ix, const stat_query *q, roaring_bitmap_t *cand,
+                        imgsec_err *err)
+{
+    if (q->image_type >= 0) {
+        if (q->image_type >= IMAGE_TYPE_COUNT)
+            return err_set(err, IMGSEC_EINVAL, "image_type: must be %s", image_type_choices());
+        roaring_bitmap_and_inplace(cand, ix->by_type[q->image_type]);
+    }
+    if (q->scan_status >= 0) {
+        if (q->scan_status >= SCAN_STATUS_COUNT)
+            return err_set(err, IMGSEC_EINVAL, "scan_status: must be %s", scan_status_choices());
+        roaring_bitmap_and_inplace(cand, ix->by_status[q->scan_status]);
+    }
+    if (q->severity_level >= 0) {
+        if (q->severity_level >= SEVERITY_LEVEL_COUNT)
+            return err_set(err, IMGSEC_EINVAL, "severity_level: must be %s",
+                           severity_level_choices());
+        roaring_bitmap_and_inplace(cand, ix->by_level[q->severity_level]);
+    }
+    tri_filter(cand, q->has_vul, ix->flags[FLAG_HAS_VUL]);
+    tri_filter(cand, q->has_malicious_file, ix->flags[FLAG_HAS_MALICIOUS_FILE]);
+    tri_filter(cand, q->has_unsafe_setting, ix->flags[FLAG_HAS_UNSAFE_SETTING]);
+    tri_filter(cand, q->has_container, ix->flags[FLAG_HAS_CONTAINER]);
+    tri_filter(cand, q->risky, ix->flags[FLAG_RISKY]);
+    if (q->latest_version)
+        roaring_bitmap_and_inplace(cand, ix->latest);
+    return IMGSEC_OK;
+}
+
+static int exact_filter(const imgsec_index *ix, str_attr a, const char *want,
+                        roaring_bitmap_t *cand)
+{
+    if (!is_set(want))
+        return 0;
+    return dict_entry_and(cand, dict_find(&ix->dicts[a], want, strlen(want)));
+}
+
+/* A substring filter through the dictionary: cand &= rows of the matching
+ * entries, or cand &= ~rows of the others when they are fewer (a short
+ * needle can match nearly every image). Returns 1 (and changes nothing)
+ * when testing the candidates row by row is cheaper than either set, 0
+ * when done, -1 when out of memory. */
+static int substring_by_dict(const imgsec_index *ix, const dict *d, const char *needle,
+                             size_t nlen, roaring_bitmap_t *cand, uint64_t card)
+{
+    uint8_t *marks = malloc(d->n ? d->n : 1);
+    if (!marks)
+        return -1;
+    size_t hit = dict_mark_substring(d, needle, nlen, marks);
+    size_t miss = ix->live > hit ? ix->live - hit : 0;
+    if (card * ROW_TEST_WEIGHT < (hit < miss ? hit : miss)) {
+        free(marks);
+        return 1;
+    }
+    roaring_bitmap_t *rows = hit <= miss ? dict_rows_marked(d, marks, 1, hit, ix->n_rows)
+                                         : dict_rows_marked(d, marks, 0, miss, ix->n_rows);
+    free(marks);
+    if (!rows)
+        return -1;
+    if (hit <= miss)
+        roaring_bitmap_and_inplace(cand, rows);
+    else
+        roaring_bitmap_andnot_inplace(cand, rows);
+    roaring_bitmap_free(rows);
+    return 0;
+}
+
+/* Step 5: each substring filter by dictionary or, deferred, per row. */
+static int substring_filters(qctx *c, roaring_bitmap_t *cand)
+{
+    const stat_query *q = c->q;
+    const struct {
+        str_attr a;
+        const char *needle;
+    } subs[] = {
+        {SA_NAMESPACE, q->namespace_},         {SA_IMAGE_NAME, q->image_name},
+        {SA_IMAGE_VERSION, q->image_version}, {SA_INSTANCE_NAME, q->instance_name},
+        {SA_CICD_NAME, q->cicd_name},
+    };
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        if (!is_set(subs[i].needle))
+            continue;
+        size_t nlen = strlen(subs[i].needle);
+        const dict *d = &c->ix->dicts[subs[i].a];
+        uint64_t card = roaring_bitmap_get_cardinality(cand);
+        int rc = card < d->n ? 1 : substring_by_dict(c->ix, d, subs[i].needle, nlen, cand, card);
+        if (rc < 0)
+            return -1;
+        if (rc == 1) {
+            c->needle[subs[i].a] = subs[i].needle;
+            c->nlen[subs[i].a] = nlen;
+            c->row_pass = true;
+        }
+    }
+    return 0;
+}
+
+static bool row_passes(const qctx *c, uint32_t row)
+{
+    const imgsec_index *ix = c->ix;
+    const stat_query *q = c->q;
+    if (q->has_image_size && ix->image_size[row] > q->image_size)
+        return false;
+    if (q->has_update_start && ix->update_time[row] < q->update_start)
+        return false;
+    if (q->has_update_end && ix->update_time[row] > q->update_end)
+        return false;
+    if (q->has_scan_start && ix->scan_time[row] < q->scan_start)
+        return false;
+    if (q->has_scan_end && ix->scan_time[row] > q->scan_end)
+        return false;
+    for (int a = 0; a < SA_COUNT; a++) {
+        if (!c->needle[a])
+            continue;
+        const dict_entry *e = ix->rows[row].str[a];
+        if (!dict_contains(e->s, e->len, c->needle[a], c->nlen[a]))
+            return false;
+    }
+    return true;
+}
+
+/* Step 6: the candidates that pass the row checks, as a sorted array. */
+static int row_pass(const qctx *c, const roaring_bitmap_t *cand, row_set *out)
+{
+    uint64_t n = roaring_bitmap_get_cardinality(cand);
+    uint32_t *arr = malloc((n ? n : 1) * sizeof *arr);
+    if (!arr)
+        return -1;
+    roaring_uint32_iterator_t it;
+    uint32_t buf[CHUNK];
+    uint32_t k;
+    size_t kept = 0;
+    roaring_init_iterator(cand, &it);
+    while ((k = roaring_read_uint32_iterator(&it, buf, CHUNK)))
+        for (uint32_t i = 0; i < k; i++)
+            if (row_passes(c, buf[i]))
+                arr[kept++] = buf[i];
+    out->arr = arr;
+    out->n = kept;
+    return 0;
+}
+
+int query_select(const imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                 row_set *out, imgsec_err *err)
+{
+    *out = (row_set){0};
+    if (!ix->ready)
+        return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
+    roaring_bitmap_t *cand = roaring_bitmap_create();
+    if (!cand)
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    qctx c = {.ix = ix, .q = q};
+    c.row_pass = q->has_image_size || q->has_update_start || q->has_update_end ||
+                 q->has_scan_start || q->has_scan_end;
+    int rc = IMGSEC_OK;
+    if (scope_rows(ix, scope, cand) != 0 || (!q->operate_all && start_rows(ix, q, cand) != 0)) {
+        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto done;
+    }
+    if ((rc = enum_filters(ix, q, cand, err)) != IMGSEC_OK)
+        goto done;
+    if (roaring_bitmap_is_empty(cand))
+        goto done;
+    if (exact_filter(ix, SA_IMAGE_ID, q->image_id, cand) != 0 ||
+        exact_filter(ix, SA_INSTANCE_ID, q->instance_id, cand) != 0 ||
+        substring_filters(&c, cand) != 0) {
+        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto done;
+    }
+    if (c.row_pass && !roaring_bitmap_is_empty(cand)) {
+        if (row_pass(&c, cand, out) != 0)
+            rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto done; /* cand is freed: out holds the array */
+    }
+    out->bm = cand;
+    return IMGSEC_OK;
+done:
+    roaring_bitmap_free(cand);
+    return rc;
+}

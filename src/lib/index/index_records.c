@@ -1,0 +1,323 @@
+/* index_records.c - the records of the selected images that pass the
+ * record filters (statistic.md: vul_type, vul_id_list, build_command_*).
+ *
+ * A plan says where the numbers come from. Without record filters (or with
+ * vul_type alone) it is a column of per-image counts, summed over the
+ * selection. Otherwise it is a sorted set of posting terms - each distinct
+ * (vul_id, vul_type), or each distinct (rule_id, risk_name, level), that
+ * passes the filters - so a list naming a vul_id twice still counts its
+ * records once. Such a plan is summed from whichever side is cheaper:
+ *
+ *   - the terms' side: walk their postings and keep those whose row is
+ *     selected (a dense bitset of the selection when the postings are many,
+ *     else a membership test per posting);
+ *   - the rows' side: walk each selected row's own references and keep
+ *     those into the plan's terms (for small selections).
+ */
+#include "index_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "index_key.h"
+
+#define CHUNK 256
+#define ROW_SIDE_WEIGHT 10
+#define ROW_FIXED_REFS 4 /* the row's own cache misses, in references */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void rec_plan_free(rec_plan *plan)
+{
+    free(plan->terms);
+    free(plan->term_bits);
+    *plan = (rec_plan){0};
+}
+
+/* Terms of the (vul_id, vul_type) pairs the query names. */
+static int vul_terms(const imgsec_index *ix, const stat_query *q, rec_plan *plan)
+{
+    plan->P = &ix->vuls;
+    plan->terms = malloc(q->n_vul_ids * VUL_TYPE_COUNT * sizeof *plan->terms);
+    if (!plan->terms)
+        return -1;
+    for (size_t i = 0; i < q->n_vul_ids; i++) {
+        if (!q->vul_ids[i])
+            continue;
+        for (int vt = 0; vt < VUL_TYPE_COUNT; vt++) {
+            if (q->vul_type >= 0 && vt != q->vul_type)
+                continue;
+            ixkey k;
+            key_init(&k);
+            key_str(&k, q->vul_ids[i]);
+            key_byte(&k, (unsigned char)vt);
+            const pterm *t = k.failed ? NULL : postings_find(&ix->vuls, k.p, k.len);
+            int failed = k.failed;
+            key_free(&k);
+            if (failed)
+                return -1;
+            if (t)
+                plan->terms[plan->n_terms++] = t->id;
+        }
+    }
+    if (plan->n_terms)
+        qsort(plan->terms, plan->n_terms, sizeof *plan->terms, cmp_u32);
+    size_t n = 0;
+    for (size_t i = 0; i < plan->n_terms; i++)
+        if (n == 0 || plan->terms[n - 1] != plan->terms[i])
+            plan->terms[n++] = plan->terms[i];
+    plan->n_terms = n;
+    return 0;
+}
+
+/* Terms of the build-command risks passing level, name and rule ids.
+ * There are few distinct risks (rules x names x levels), so all are tested. */
+static int build_terms(const imgsec_index *ix, const stat_query *q, rec_plan *plan)
+{
+    const postings *P = &ix->builds;
+    plan->P = P;
+    plan->terms = malloc((P->n_ids ? P->n_ids : 1) * sizeof *plan->terms);
+    const char **rules = NULL;
+    if (q->n_build_rule_ids)
+        rules = malloc(q->n_build_rule_ids * sizeof *rules);
+    if (!plan->terms || (q->n_build_rule_ids && !rules)) {
+        free(rules);
+        return -1;
+    }
+    size_t n_rules = 0;
+    for (size_t i = 0; i < q->n_build_rule_ids; i++)
+        if (q->build_rule_ids[i])
+            rules[n_rules++] = q->build_rule_ids[i];
+    if (n_rules)
+        qsort(rules, n_rules, sizeof *rules, cmp_str);
+    const char *name = q->build_name && *q->build_name ? q->build_name : NULL;
+    size_t name_len = name ? strlen(name) : 0;
+    for (uint32_t id = 0; id < P->n_ids; id++) {
+        const pterm *t = P->terms[id];
+        if (!t)
+            continue;
+        /* key: rule_id NUL risk_name NUL level */
+        const char *rule = t->key;
+        size_t rule_len = strlen(rule);
+        const char *risk = rule + rule_len + 1;
+        size_t risk_len = t->klen - rule_len - 3;
+        int level = (unsigned char)t->key[t->klen - 1];
+        if (q->build_level >= 0 && level != q->build_level)
+            continue;
+        if (name && !dict_contains(risk, risk_len, name, name_len))
+            continue;
+        if (q->n_build_rule_ids &&
+            (!n_rules || !bsearch(&rule, rules, n_rules, sizeof *rules, cmp_str)))
+            continue;
+        plan->terms[plan->n_terms++] = id; /* ascending, distinct */
+    }
+    free(rules);
+    return 0;
+}
+
+int rec_plan_make(const imgsec_index *ix, const stat_query *q, rec_plan *plan, imgsec_err *err)
+{
+    *plan = (rec_plan){0};
+    int rc = 0;
+    if (q->report == REPORT_VULNERABILITY && (q->vul_type >= 0 || q->n_vul_ids > 0)) {
+        if (q->vul_type >= VUL_TYPE_COUNT)
+            return err_set(err, IMGSEC_EINVAL, "vul_type: must be %s", vul_type_choices());
+        if (q->n_vul_ids == 0) {
+            plan->col = ix->vul_counts[q->vul_type];
+            return IMGSEC_OK;
+        }
+        rc = vul_terms(ix, q, plan);
+    } else if (q->report == REPORT_BUILD_COMMAND_RISKS &&
+               (q->build_level >= 0 || (q->build_name && *q->build_name) ||
+                q->n_build_rule_ids > 0)) {
+        if (q->build_level >= SEVERITY_COUNT)
+            return err_set(err, IMGSEC_EINVAL, "build_command_risk_level: out of range");
+        rc = build_terms(ix, q, plan);
+    } else {
+        plan->col = ix->counts[q->report];
+    }
+    if (rc == 0 && plan->n_terms) {
+        /* the rows' side tests each reference of a row against the plan */
+        plan->term_bits = calloc(((size_t)plan->P->n_ids + 63) / 64, sizeof *plan->term_bits);
+        if (!plan->term_bits)
+            rc = -1;
+        for (size_t i = 0; rc == 0 && i < plan->n_terms; i++)
+            plan->term_bits[plan->terms[i] >> 6] |= UINT64_C(1) << (plan->terms[i] & 63);
+    }
+    if (rc != 0) {
+        rec_plan_free(plan);
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    }
+    return IMGSEC_OK;
+}
+
+static bool plan_has(const rec_plan *plan, uint32_t term)
+{
+    return plan->term_bits && (plan->term_bits[term >> 6] >> (term & 63) & 1);
+}
+
+int64_t rec_row(const imgsec_index *ix, const rec_plan *plan, uint32_t row)
+{
+    (void)ix;
+    if (plan->col)
+        return plan->col[row];
+    int64_t sum = 0;
+    uint32_t n;
+    const pref *refs = postings_row_refs(plan->P, row, &n);
+    for (uint32_t i = 0; i < n; i++)
+        if (plan_has(plan, refs[i].term))
+            sum += plan->P->terms[refs[i].term]->p[refs[i].pos].n;
+    return sum;
+}
+
+static int64_t sum_rows(const imgsec_index *ix, const rec_plan *plan, const row_set *s)
+{
+    rs_iter it;
+    uint32_t buf[CHUNK];
+    size_t k;
+    int64_t sum = 0;
+    rs_iter_init(&it, s);
+    if (plan->col) {
+        while ((k = rs_iter_next(&it, buf, CHUNK)))
+            for (size_t i = 0; i < k; i++)
+                sum += plan->col[buf[i]];
+        return sum;
+    }
+    while ((k = rs_iter_next(&it, buf, CHUNK)))
+        for (size_t i = 0; i < k; i++)
+            sum += rec_row(ix, plan, buf[i]);
+    return sum;
+}
+
+static bool set_has(const row_set *s, uint32_t row)
+{
+    if (s->bm)
+        return roaring_bitmap_contains(s->bm, row);
+    return s->n && bsearch(&row, s->arr, s->n, sizeof row, cmp_u32) != NULL;
+}
+
+/* The terms' side, testing membership in the row set itself. */
+static int64_t sum_terms_probe(const rec_plan *plan, const row_set *s)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < plan->n_terms; i++) {
+        const pterm *t = plan->P->terms[plan->terms[i]];
+        for (uint32_t j = 0; j < t->len; j++)
+            if (set_has(s, t->p[j].row))
+                sum += t->p[j].n;
+    }
+    return sum;
+}
+
+/* The terms' side, with the selection spread into a dense bitset first. */
+static int sum_terms_dense(const imgsec_index *ix, const rec_plan *plan, const row_set *s,
+                           int64_t *total)
+{
+    size_t words = ((size_t)ix->n_rows + 63) / 64;
+    uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
+    if (!bits)
+        return -1;
+    rs_iter it;
+    uint32_t buf[CHUNK];
+    size_t k;
+    rs_iter_init(&it, s);
+    while ((k = rs_iter_next(&it, buf, CHUNK)))
+        for (size_t i = 0; i < k; i++)
+            bits[buf[i] >> 6] |= UINT64_C(1) << (buf[i] & 63);
+    int64_t sum = 0;
+    for (size_t i = 0; i < plan->n_terms; i++) {
+        const pterm *t = plan->P->terms[plan->terms[i]];
+        for (uint32_t j = 0; j < t->len; j++) {
+            uint32_t row = t->p[j].row;
+            if (bits[row >> 6] >> (row & 63) & 1)
+                sum += t->p[j].n;
+        }
+    }
+    free(bits);
+    *total = sum;
+    return 0;
+}
+
+/* Postings of the plan's terms: the work of the terms' side. */
+static uint64_t term_side_cost(const rec_plan *plan)
+{
+    uint64_t cost = 0;
+    for (size_t i = 0; i < plan->n_terms; i++)
+        cost += plan->P->terms[plan->terms[i]]->len;
+    return cost;
+}
+
+/* Should the rows' side be taken for `selected` rows? Costs are counted in
+ * postings read in sequence: the rows' side reads each selected row's
+ * references at scattered addresses (and the postings it hits), about
+ * ROW_SIDE_WEIGHT times dearer per reference (measured at 1M images). */
+static bool rows_side_cheaper(const imgsec_index *ix, const rec_plan *plan, uint64_t selected,
+                              uint64_t term_side)
+{
+    double per_row = ix->live ? (double)plan->P->n_postings / (double)ix->live : 0.0;
+    return (double)selected * (per_row + ROW_FIXED_REFS) * ROW_SIDE_WEIGHT < (double)term_side;
+}
+
+int rec_each(const imgsec_index *ix, const rec_plan *plan, const row_set *s,
+             void (*fn)(uint32_t row, int64_t records, void *arg), void *arg)
+{
+    rs_iter it;
+    uint32_t buf[CHUNK];
+    size_t k;
+    uint64_t selected = row_set_count(s);
+    if (selected == 0 || (!plan->col && plan->n_terms == 0))
+        return 0;
+    int64_t *acc = NULL;
+    if (!plan->col && !rows_side_cheaper(ix, plan, selected, term_side_cost(plan))) {
+        /* the terms' side: every posting of the plan adds to its row */
+        acc = calloc(ix->n_rows ? ix->n_rows : 1, sizeof *acc);
+        if (!acc)
+            return -1;
+        for (size_t i = 0; i < plan->n_terms; i++) {
+            const pterm *t = plan->P->terms[plan->terms[i]];
+            for (uint32_t j = 0; j < t->len; j++)
+                acc[t->p[j].row] += t->p[j].n;
+        }
+    }
+    rs_iter_init(&it, s);
+    while ((k = rs_iter_next(&it, buf, CHUNK))) {
+        for (size_t i = 0; i < k; i++) {
+            int64_t n = acc ? acc[buf[i]] : rec_row(ix, plan, buf[i]);
+            if (n > 0)
+                fn(buf[i], n, arg);
+        }
+    }
+    free(acc);
+    return 0;
+}
+
+int rec_total(const imgsec_index *ix, const rec_plan *plan, const row_set *s, int64_t *total)
+{
+    *total = 0;
+    uint64_t selected = row_set_count(s);
+    if (selected == 0 || (!plan->col && plan->n_terms == 0))
+        return 0;
+    if (plan->col) {
+        *total = sum_rows(ix, plan, s);
+        return 0;
+    }
+    uint64_t term_side = term_side_cost(plan);
+    if (rows_side_cheaper(ix, plan, selected, term_side)) {
+        *total = sum_rows(ix, plan, s);
+        return 0;
+    }
+    if (term_side * 16 < selected) {
+        *total = sum_terms_probe(plan, s);
+        return 0;
+    }
+    return sum_terms_dense(ix, plan, s, total);
+}

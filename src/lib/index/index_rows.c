@@ -1,0 +1,353 @@
+/* index_rows.c - keeping every structure of the index in step with the
+ * images: insert, replace and remove one image.
+ *
+ * An image is attached to its row (columns, dictionary entries, bitmaps,
+ * postings, latest group) by row_attach and detached by row_detach. A
+ * replacement detaches the old image and attaches the new one in the same
+ * row, so the id -> row mapping never changes while an image lives. If
+ * attaching runs out of memory half way, row_detach undoes the part that
+ * was done: it copes with every half-attached state.
+ */
+#include "index_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "index_key.h"
+
+#define ROWS_MIN_CAP 64
+
+#define N_BITMAPS (IMAGE_TYPE_COUNT + SCAN_STATUS_COUNT + SEVERITY_LEVEL_COUNT + FLAG_COUNT + 1)
+
+/* The addresses of every bitmap member, to create or free them in a loop. */
+static void all_bitmaps(imgsec_index *ix, roaring_bitmap_t **slots[N_BITMAPS])
+{
+    size_t n = 0;
+    for (int i = 0; i < IMAGE_TYPE_COUNT; i++)
+        slots[n++] = &ix->by_type[i];
+    for (int i = 0; i < SCAN_STATUS_COUNT; i++)
+        slots[n++] = &ix->by_status[i];
+    for (int i = 0; i < SEVERITY_LEVEL_COUNT; i++)
+        slots[n++] = &ix->by_level[i];
+    for (int i = 0; i < FLAG_COUNT; i++)
+        slots[n++] = &ix->flags[i];
+    slots[n++] = &ix->latest;
+}
+
+int rows_init(imgsec_index *ix)
+{
+    idmap_init(&ix->ids);
+    for (int a = 0; a < SA_COUNT; a++)
+        dict_init(&ix->dicts[a]);
+    postings_init(&ix->vuls);
+    postings_init(&ix->builds);
+    postings_init(&ix->groups);
+    roaring_bitmap_t **bms[N_BITMAPS];
+    all_bitmaps(ix, bms);
+    ix->ready = true;
+    for (size_t i = 0; i < N_BITMAPS; i++)
+        if (!(*bms[i] = roaring_bitmap_create()))
+            ix->ready = false;
+    return ix->ready ? 0 : -1;
+}
+
+void rows_destroy(imgsec_index *ix)
+{
+    free(ix->rows);
+    free(ix->image_size);
+    free(ix->update_time);
+    free(ix->scan_time);
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        free(ix->counts[t]);
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        free(ix->vul_counts[v]);
+    free(ix->free_rows);
+    ix->rows = NULL;
+    ix->image_size = ix->update_time = ix->scan_time = NULL;
+    memset(ix->counts, 0, sizeof ix->counts);
+    memset(ix->vul_counts, 0, sizeof ix->vul_counts);
+    ix->free_rows = NULL;
+    ix->n_rows = ix->cap_rows = ix->n_free = 0;
+    ix->live = 0;
+    ix->n_decimal_image_ids = 0;
+
+    idmap_free(&ix->ids);
+    for (int a = 0; a < SA_COUNT; a++)
+        dict_free(&ix->dicts[a]);
+    roaring_bitmap_t **bms[N_BITMAPS];
+    all_bitmaps(ix, bms);
+    for (size_t i = 0; i < N_BITMAPS; i++) {
+        if (*bms[i])
+            roaring_bitmap_free(*bms[i]);
+        *bms[i] = NULL;
+    }
+    postings_free(&ix->vuls);
+    postings_free(&ix->builds);
+    postings_free(&ix->groups);
+    ix->ready = false;
+}
+
+static int grow_array(void **arr, uint32_t cap, size_t elem)
+{
+    void *p = realloc(*arr, (size_t)cap * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    return 0;
+}
+
+/* Room for one more row. An array that grew before another failed keeps
+ * its larger size; cap_rows only moves when all have grown. */
+static int rows_reserve(imgsec_index *ix)
+{
+    if (ix->n_rows < ix->cap_rows)
+        return 0;
+    if (ix->cap_rows >= UINT32_MAX / 2)
+        return -1;
+    uint32_t cap = ix->cap_rows ? ix->cap_rows * 2 : ROWS_MIN_CAP;
+    if (grow_array((void **)&ix->rows, cap, sizeof *ix->rows) != 0 ||
+        grow_array((void **)&ix->image_size, cap, sizeof(int64_t)) != 0 ||
+        grow_array((void **)&ix->update_time, cap, sizeof(int64_t)) != 0 ||
+        grow_array((void **)&ix->scan_time, cap, sizeof(int64_t)) != 0 ||
+        grow_array((void **)&ix->free_rows, cap, sizeof(uint32_t)) != 0)
+        return -1;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        if (grow_array((void **)&ix->counts[t], cap, sizeof(int64_t)) != 0)
+            return -1;
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        if (grow_array((void **)&ix->vul_counts[v], cap, sizeof(int64_t)) != 0)
+            return -1;
+    ix->cap_rows = cap;
+    return 0;
+}
+
+/* A free row: a released one if any, else a new one. */
+static int row_alloc(imgsec_index *ix, uint32_t *row)
+{
+    if (ix->n_free) {
+        *row = ix->free_rows[--ix->n_free];
+        return 0;
+    }
+    if (rows_reserve(ix) != 0)
+        return -1;
+    *row = ix->n_rows++;
+    ix->rows[*row] = (ix_row){0};
+    return 0;
+}
+
+static void row_release(imgsec_index *ix, uint32_t row)
+{
+    ix->free_rows[ix->n_free++] = row; /* free_rows has cap_rows >= n_rows slots */
+}
+
+static void set_flag(imgsec_index *ix, img_flag f, uint32_t row, bool on)
+{
+    if (on)
+        roaring_bitmap_add(ix->flags[f], row);
+}
+
+/* Takes the image out of every structure; the row stays allocated. */
+static void row_detach(imgsec_index *ix, uint32_t row)
+{
+    ix_row *r = &ix->rows[row];
+    if (!r->live)
+        return;
+    latest_leave(ix, row);
+    postings_row_clear(&ix->vuls, row);
+    postings_row_clear(&ix->builds, row);
+    roaring_bitmap_remove(ix->by_type[r->type], row);
+    roaring_bitmap_remove(ix->by_status[r->status], row);
+    if (r->level < SEVERITY_LEVEL_COUNT)
+        roaring_bitmap_remove(ix->by_level[r->level], row);
+    for (int f = 0; f < FLAG_COUNT; f++)
+        roaring_bitmap_remove(ix->flags[f], row);
+    roaring_bitmap_remove(ix->latest, row);
+    int64_t id;
+    if (r->str[SA_IMAGE_ID] && key_decimal_id(r->str[SA_IMAGE_ID]->s, &id))
+        ix->n_decimal_image_ids--;
+    for (int a = 0; a < SA_COUNT; a++)
+        if (r->str[a])
+            dict_unref(&ix->dicts[a], r->str[a], row);
+    ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        ix->counts[t][row] = 0;
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        ix->vul_counts[v][row] = 0;
+    *r = (ix_row){.id = r->id};
+    ix->live--;
+}
+
+static int attach_str(imgsec_index *ix, uint32_t row, str_attr a, const char *s, size_t len)
+{
+    dict_entry *e = dict_ref(&ix->dicts[a], s ? s : "", s ? len : 0, row);
+    ix->rows[row].str[a] = e;
+    return e ? 0 : -1;
+}
+
+static int attach_cstr(imgsec_index *ix, uint32_t row, str_attr a, const char *s)
+{
+    return attach_str(ix, row, a, s, s ? strlen(s) : 0);
+}
+
+static int attach_image_id(imgsec_index *ix, uint32_t row, const char *image_id)
+{
+    int64_t id;
+    if (attach_cstr(ix, row, SA_IMAGE_ID, image_id) != 0)
+        return -1;
+    if (image_id && key_decimal_id(image_id, &id))
+        ix->n_decimal_image_ids++;
+    return 0;
+}
+
+static int attach_postings(imgsec_index *ix, uint32_t row, const image_summary *s)
+{
+    for (size_t i = 0; i < s->n_vuls; i++) {
+        const vul_agg *v = &s->vuls[i];
+        if (v->n <= 0)
+            continue;
+        ixkey k;
+        key_init(&k);
+        key_str(&k, v->vul_id);
+        key_byte(&k, (unsigned char)v->type);
+        int rc = k.failed ? -1 : postings_row_add(&ix->vuls, row, k.p, k.len, (uint32_t)v->n);
+        key_free(&k);
+        if (rc != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < s->n_builds; i++) {
+        const build_agg *b = &s->builds[i];
+        if (b->n <= 0)
+            continue;
+        ixkey k;
+        key_init(&k);
+        key_str(&k, b->rule_id);
+        key_str(&k, b->risk_name);
+        key_byte(&k, (unsigned char)b->level);
+        int rc = k.failed ? -1 : postings_row_add(&ix->builds, row, k.p, k.len, (uint32_t)b->n);
+        key_free(&k);
+        if (rc != 0)
+            return -1;
+    }
+    postings_row_trim(&ix->vuls, row);
+    postings_row_trim(&ix->builds, row);
+    return 0;
+}
+
+/* Puts image s into the (detached) row. On failure the row is left
+ * half-attached: the caller detaches it. */
+static int row_attach(imgsec_index *ix, uint32_t row, const image_summary *s)
+{
+    ix_row *r = &ix->rows[row];
+    *r = (ix_row){.id = s->id, .live = true, .type = (uint8_t)s->type,
+                  .status = (uint8_t)s->status, .level = (uint8_t)s->severity_level};
+    ix->live++;
+
+    ix->image_size[row] = s->image_size;
+    ix->update_time[row] = s->latest_update_time;
+    ix->scan_time[row] = s->latest_scan_time;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        ix->counts[t][row] = s->counts[t];
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        ix->vul_counts[v][row] = s->vul_counts[v];
+
+    roaring_bitmap_add(ix->by_type[s->type], row);
+    roaring_bitmap_add(ix->by_status[s->status], row);
+    if (s->severity_level < SEVERITY_LEVEL_COUNT)
+        roaring_bitmap_add(ix->by_level[s->severity_level], row);
+    set_flag(ix, FLAG_HAS_VUL, row, s->counts[REPORT_VULNERABILITY] > 0);
+    set_flag(ix, FLAG_HAS_MALICIOUS_FILE, row, s->counts[REPORT_MALWARES] > 0);
+    set_flag(ix, FLAG_HAS_UNSAFE_SETTING, row, s->counts[REPORT_RISK_CONFIG] > 0);
+    set_flag(ix, FLAG_HAS_CONTAINER, row, s->container_num > 0);
+    set_flag(ix, FLAG_RISKY, row,
+             s->severity_level == SEVERITY_LEVEL_LOW ||
+                 s->severity_level == SEVERITY_LEVEL_MEDIUM ||
+                 s->severity_level == SEVERITY_LEVEL_HIGH);
+
+    const char *ep = s->ep ? s->ep : MODEL_DEFAULT_EP;
+    ixkey k;
+    key_init(&k);
+    key_str(&k, s->project_id);
+    key_str(&k, ep);
+    int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len);
+    key_free(&k);
+    if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id) != 0 ||
+        attach_cstr(ix, row, SA_NAMESPACE, s->namespace_) != 0 ||
+        attach_cstr(ix, row, SA_IMAGE_NAME, s->image_name) != 0 ||
+        attach_cstr(ix, row, SA_IMAGE_VERSION, s->image_version) != 0 ||
+        attach_image_id(ix, row, s->image_id) != 0 ||
+        attach_cstr(ix, row, SA_INSTANCE_ID, s->instance_id) != 0 ||
+        attach_cstr(ix, row, SA_INSTANCE_NAME, s->instance_name) != 0 ||
+        attach_cstr(ix, row, SA_CICD_NAME, s->cicd_name) != 0)
+        return -1;
+    if (attach_postings(ix, row, s) != 0)
+        return -1;
+    return latest_join(ix, row, s);
+}
+
+static int summary_check(const image_summary *s, imgsec_err *err)
+{
+    if (!s || !s->project_id)
+        return err_set(err, IMGSEC_EINVAL, "image summary without project_id");
+    if ((unsigned)s->type >= IMAGE_TYPE_COUNT)
+        return err_set(err, IMGSEC_EINVAL, "image %lld: bad image_type", (long long)s->id);
+    if ((unsigned)s->status >= SCAN_STATUS_COUNT)
+        return err_set(err, IMGSEC_EINVAL, "image %lld: bad scan_status", (long long)s->id);
+    if ((unsigned)s->severity_level > SEVERITY_LEVEL_NONE)
+        return err_set(err, IMGSEC_EINVAL, "image %lld: bad severity_level", (long long)s->id);
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        if (s->counts[t] < 0)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: negative record count",
+                           (long long)s->id);
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        if (s->vul_counts[v] < 0)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: negative record count",
+                           (long long)s->id);
+    for (size_t i = 0; i < s->n_vuls; i++)
+        if ((unsigned)s->vuls[i].type >= VUL_TYPE_COUNT || s->vuls[i].n > UINT32_MAX ||
+            !s->vuls[i].vul_id)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: bad vulnerability aggregate",
+                           (long long)s->id);
+    for (size_t i = 0; i < s->n_builds; i++)
+        if ((unsigned)s->builds[i].level >= SEVERITY_COUNT || s->builds[i].n > UINT32_MAX ||
+            !s->builds[i].rule_id || !s->builds[i].risk_name)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: bad build-command-risk aggregate",
+                           (long long)s->id);
+    return IMGSEC_OK;
+}
+
+int rows_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err)
+{
+    int rc = summary_check(s, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if (!ix->ready)
+        return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
+    uint32_t row;
+    if (idmap_get(&ix->ids, s->id, &row)) {
+        row_detach(ix, row);
+    } else {
+        if (row_alloc(ix, &row) != 0)
+            return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
+        if (idmap_put(&ix->ids, s->id, row) != 0) {
+            row_release(ix, row);
+            return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
+        }
+    }
+    if (row_attach(ix, row, s) != 0) {
+        row_detach(ix, row);
+        idmap_del(&ix->ids, s->id);
+        row_release(ix, row);
+        return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
+    }
+    return IMGSEC_OK;
+}
+
+void rows_remove(imgsec_index *ix, int64_t id)
+{
+    uint32_t row;
+    if (!ix->ready || !idmap_get(&ix->ids, id, &row))
+        return;
+    row_detach(ix, row);
+    idmap_del(&ix->ids, id);
+    row_release(ix, row);
+}

@@ -1,0 +1,1958 @@
+/* test_index.c - the in-memory query index (index.h, statistic.md,
+ * data-model.md "Derived attributes").
+ *
+ * Each filter is checked alone with exact totals: images carry record
+ * counts that are distinct powers of ten, so a total names exactly which
+ * images were selected. Then replacement, removal, row reuse, clear and
+ * index_select; finally a randomized run compares index_count and
+ * index_select with a naive evaluator written here from the spec, over
+ * the same summaries, through inserts, replacements and removals.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "imgsec/index.h"
+#include "index/index_dict.h"
+#include "index/index_hash.h"
+#include "index/index_internal.h"
+
+/* ---- building summaries ---- */
+
+#define MAX_AGGS 16
+
+/* A summary with room for its aggregates. Never copy one: s points into it. */
+typedef struct {
+    image_summary s;
+    vul_agg vuls[MAX_AGGS];
+    build_agg builds[MAX_AGGS];
+} timg;
+
+static void timg_init(timg *t, int64_t id)
+{
+    memset(t, 0, sizeof *t);
+    image_summary *s = &t->s;
+    s->id = id;
+    s->project_id = "p1";
+    s->ep = "0";
+    s->type = IMAGE_TYPE_PRIVATE;
+    s->status = SCAN_STATUS_SUCCESS;
+    s->namespace_ = "shop";
+    s->image_name = "web";
+    s->image_version = "1.0";
+    s->image_id = "";
+    s->instance_id = "";
+    s->instance_name = "";
+    s->cicd_name = "";
+    s->severity_level = SEVERITY_LEVEL_SECURITY;
+    s->vuls = t->vuls;
+    s->builds = t->builds;
+}
+
+static void add_vul(timg *t, const char *vul_id, vul_type vt, int64_t n)
+{
+    assert_true(t->s.n_vuls < MAX_AGGS);
+    t->vuls[t->s.n_vuls++] = (vul_agg){vul_id, vt, n};
+    t->s.counts[REPORT_VULNERABILITY] += n;
+    t->s.vul_counts[vt] += n;
+}
+
+static void add_build(timg *t, const char *rule, const char *name, severity lv, int64_t n)
+{
+    assert_true(t->s.n_builds < MAX_AGGS);
+    t->builds[t->s.n_builds++] = (build_agg){rule, name, lv, n};
+    t->s.counts[REPORT_BUILD_COMMAND_RISKS] += n;
+}
+
+/* An image of p1 with `apps` app records (the usual marker of a test). */
+static void timg_apps(timg *t, int64_t id, int64_t apps)
+{
+    timg_init(t, id);
+    t->s.counts[REPORT_APPS] = apps;
+}
+
+static void put(imgsec_index *ix, const timg *t)
+{
+    imgsec_err err;
+    err_clear(&err);
+    index_write_begin(ix);
+    int rc = index_upsert(ix, &t->s, &err);
+    index_write_end(ix);
+    if (rc != IMGSEC_OK)
+        fail_msg("upsert %lld: %s", (long long)t->s.id, err.msg);
+}
+
+static void del(imgsec_index *ix, int64_t id)
+{
+    index_write_begin(ix);
+    index_remove(ix, id);
+    index_write_end(ix);
+}
+
+/* A query selecting everything, with no filter. */
+static stat_query q_all(report_type r)
+{
+    stat_query q;
+    memset(&q, 0, sizeof q);
+    q.report = r;
+    q.operate_all = true;
+    q.image_type = q.scan_status = q.severity_level = -1;
+    q.has_malicious_file = q.has_vul = q.has_unsafe_setting = q.has_container = q.risky = TRI_ANY;
+    q.vul_type = q.build_level = -1;
+    return q;
+}
+
+static int64_t count_scope(imgsec_index *ix, const index_scope *sc, const stat_query *q)
+{
+    int64_t total = -1;
+    imgsec_err err;
+    err_clear(&err);
+    int rc = index_count(ix, sc, q, &total, &err);
+    if (rc != IMGSEC_OK)
+        fail_msg("index_count: %s", err.msg);
+    return total;
+}
+
+static int64_t count_in(imgsec_index *ix, const char *project, const stat_query *q)
+{
+    index_scope sc = {project, true, NULL, 0};
+    return count_scope(ix, &sc, q);
+}
+
+static int64_t count(imgsec_index *ix, const stat_query *q)
+{
+    return count_in(ix, "p1", q);
+}
+
+static int64_t count_eps(imgsec_index *ix, const char *project, const char *const *eps, size_t n,
+                         const stat_query *q)
+{
+    index_scope sc = {project, false, eps, n};
+    return count_scope(ix, &sc, q);
+}
+
+/* apps total of p1 with image_id_list ids[0..n) */
+static int64_t count_ids(imgsec_index *ix, const char *project, const char **ids, size_t n)
+{
+    stat_query q = q_all(REPORT_APPS);
+    q.operate_all = false;
+    q.image_ids = ids;
+    q.n_image_ids = n;
+    return count_in(ix, project, &q);
+}
+
+/* ---- basics ---- */
+
+static void test_empty(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    assert_non_null(ix);
+    assert_int_equal(index_size(ix), 0);
+    for (int r = 0; r < REPORT_TYPE_COUNT; r++) {
+        stat_query q = q_all((report_type)r);
+        assert_int_equal(count(ix, &q), 0);
+    }
+    index_free(ix);
+}
+
+static void test_counts_per_report(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b;
+    timg_init(&a, 1);
+    a.s.counts[REPORT_APPS] = 7;
+    a.s.counts[REPORT_FILES] = 3;
+    a.s.counts[REPORT_SENSITIVE_INFO] = 2;
+    add_vul(&a, "CVE-1", VUL_TYPE_LINUX, 2);
+    timg_init(&b, 2);
+    b.s.image_name = "api";
+    b.s.counts[REPORT_APPS] = 5;
+    b.s.counts[REPORT_NON_COMPLIANT_APP] = 9;
+    add_build(&b, "DS002", "root", SEVERITY_HIGH, 4);
+    put(ix, &a);
+    put(ix, &b);
+    assert_int_equal(index_size(ix), 2);
+    const int64_t want[REPORT_TYPE_COUNT] = {
+        [REPORT_VULNERABILITY] = 2, [REPORT_APPS] = 12, [REPORT_FILES] = 3,
+        [REPORT_SENSITIVE_INFO] = 2, [REPORT_NON_COMPLIANT_APP] = 9,
+        [REPORT_BUILD_COMMAND_RISKS] = 4};
+    for (int r = 0; r < REPORT_TYPE_COUNT; r++) {
+        stat_query q = q_all((report_type)r);
+        assert_int_equal(count(ix, &q), want[r]);
+    }
+    index_free(ix);
+}
+
+static void test_project_isolation(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    timg_apps(&b, 2, 10);
+    b.s.project_id = "p2";
+    timg_apps(&c, 3, 100);
+    c.s.project_id = "p2";
+    c.s.ep = "e1";
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    stat_query q = q_all(REPORT_APPS);
+    assert_int_equal(count_in(ix, "p1", &q), 1);
+    assert_int_equal(count_in(ix, "p2", &q), 110);
+    assert_int_equal(count_in(ix, "p3", &q), 0);
+    assert_int_equal(count_in(ix, NULL, &q), 0);
+    assert_int_equal(count_in(ix, "p", &q), 0);
+    /* another project's image named by id is still out of scope */
+    const char *ids[] = {"2", "1"};
+    assert_int_equal(count_ids(ix, "p1", ids, 2), 1);
+    assert_int_equal(count_ids(ix, "p2", ids, 2), 10);
+    index_free(ix);
+}
+
+static void test_ep_scope(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c, d;
+    timg_apps(&a, 1, 1);
+    timg_apps(&b, 2, 10);
+    b.s.ep = "e1";
+    timg_apps(&c, 3, 100);
+    c.s.ep = "e2";
+    timg_apps(&d, 4, 1000);
+    d.s.ep = "e1";
+    d.s.project_id = "p2";
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    put(ix, &d);
+    stat_query q = q_all(REPORT_APPS);
+    const char *e1[] = {"e1"};
+    const char *e0e2[] = {"0", "e2"};
+    const char *e1e1[] = {"e1", "e1"};
+    const char *nope[] = {"nope"};
+    const char *all3[] = {"e2", "0", "e1"};
+    assert_int_equal(count_eps(ix, "p1", e1, 1, &q), 10);
+    assert_int_equal(count_eps(ix, "p1", e0e2, 2, &q), 101);
+    assert_int_equal(count_eps(ix, "p1", e1e1, 2, &q), 10);
+    assert_int_equal(count_eps(ix, "p1", NULL, 0, &q), 0);
+    assert_int_equal(count_eps(ix, "p1", nope, 1, &q), 0);
+    assert_int_equal(count_eps(ix, "p1", all3, 3, &q), 111);
+    assert_int_equal(count_in(ix, "p1", &q), 111);
+    assert_int_equal(count_eps(ix, "p2", e1, 1, &q), 1000);
+    assert_int_equal(count_eps(ix, "p2", e0e2, 2, &q), 0);
+    index_free(ix);
+}
+
+static void test_image_ids(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c, d, e;
+    timg_apps(&a, 7, 1);
+    a.s.image_id = "sha256:aa";
+    timg_apps(&b, 8, 10);
+    b.s.image_id = "sha256:bb";
+    timg_apps(&c, 9, 100);
+    c.s.image_id = "sha256:aa"; /* same content id as image 7 */
+    timg_apps(&d, 70, 1000);
+    d.s.image_id = "7"; /* a content id that spells another image's id */
+    timg_apps(&e, 10, 10000);
+    e.s.project_id = "p2";
+    e.s.image_id = "sha256:aa";
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    put(ix, &d);
+    put(ix, &e);
+
+    const char *l7[] = {"7"};
+    assert_int_equal(count_ids(ix, "p1", l7, 1), 1001);
+    const char *l8[] = {"8"};
+    assert_int_equal(count_ids(ix, "p1", l8, 1), 10);
+    const char *laa[] = {"sha256:aa"};
+    assert_int_equal(count_ids(ix, "p1", laa, 1), 101);
+    assert_int_equal(count_ids(ix, "p2", laa, 1), 10000);
+    const char *both[] = {"8", "sha256:bb"};
+    assert_int_equal(count_ids(ix, "p1", both, 2), 10);
+    const char *twice[] = {"8", "8", "9", "sha256:aa"};
+    assert_int_equal(count_ids(ix, "p1", twice, 4), 111);
+    const char *bad[] = {"007", "+8", " 8", "8 ", "abc", "", "sha256:a", "99999999999999999999"};
+    assert_int_equal(count_ids(ix, "p1", bad, 8), 0);
+    const char *other[] = {"10"};
+    assert_int_equal(count_ids(ix, "p1", other, 1), 0);
+    assert_int_equal(count_ids(ix, "p2", other, 1), 10000);
+
+    /* negative and extreme ids are spelled as the server writes them */
+    timg f, g;
+    timg_apps(&f, -5, 100000);
+    timg_apps(&g, INT64_MAX, 1000000);
+    put(ix, &f);
+    put(ix, &g);
+    const char *neg[] = {"-5"};
+    assert_int_equal(count_ids(ix, "p1", neg, 1), 100000);
+    const char *max[] = {"9223372036854775807"};
+    assert_int_equal(count_ids(ix, "p1", max, 1), 1000000);
+    const char *odd[] = {"-05", "-0", "--5", "-", "9223372036854775808", "-9223372036854775809"};
+    assert_int_equal(count_ids(ix, "p1", odd, 6), 0);
+    del(ix, -5);
+    del(ix, INT64_MAX);
+
+    /* operate_all ignores the list */
+    stat_query q = q_all(REPORT_APPS);
+    q.image_ids = l8;
+    q.n_image_ids = 1;
+    assert_int_equal(count(ix, &q), 1111);
+
+    /* without any decimal content id left, "7" names image 7 only; with
+     * one back (on another image), both again */
+    del(ix, 70);
+    assert_int_equal(count_ids(ix, "p1", l7, 1), 1);
+    b.s.image_id = "7";
+    put(ix, &b);
+    assert_int_equal(count_ids(ix, "p1", l7, 1), 11);
+    b.s.image_id = "sha256:bb";
+    put(ix, &b);
+    assert_int_equal(count_ids(ix, "p1", l7, 1), 1);
+
+    /* a long list (sorted through a bitset) gives the same answers */
+    static char many[3000][24];
+    const char *long_list[3000];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(many[i], sizeof many[i], "%d", i % 3 == 0 ? 8 : i);
+        long_list[i] = many[i];
+    }
+    long_list[1] = "sha256:aa";
+    assert_int_equal(count_ids(ix, "p1", long_list, 3000), 111);
+    index_free(ix);
+}
+
+static void test_enum_filters(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    timg_apps(&b, 2, 10);
+    b.s.type = IMAGE_TYPE_HARBOR;
+    b.s.status = SCAN_STATUS_FAILED;
+    b.s.severity_level = SEVERITY_LEVEL_NONE;
+    timg_apps(&c, 3, 100);
+    c.s.type = IMAGE_TYPE_HARBOR;
+    c.s.status = SCAN_STATUS_SUCCESS;
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    stat_query q = q_all(REPORT_APPS);
+    q.image_type = IMAGE_TYPE_HARBOR;
+    assert_int_equal(count(ix, &q), 110);
+    q.image_type = IMAGE_TYPE_PRIVATE;
+    assert_int_equal(count(ix, &q), 1);
+    q.image_type = IMAGE_TYPE_CICD;
+    assert_int_equal(count(ix, &q), 0);
+    q = q_all(REPORT_APPS);
+    q.scan_status = SCAN_STATUS_SUCCESS;
+    assert_int_equal(count(ix, &q), 101);
+    q.scan_status = SCAN_STATUS_FAILED;
+    assert_int_equal(count(ix, &q), 10);
+    q.image_type = IMAGE_TYPE_PRIVATE;
+    assert_int_equal(count(ix, &q), 0);
+    q.scan_status = SCAN_STATUS_UNSCAN;
+    q.image_type = -1;
+    assert_int_equal(count(ix, &q), 0);
+    index_free(ix);
+}
+
+/* ---- string filters ---- */
+
+static void put_three_named(imgsec_index *ix)
+{
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    a.s.namespace_ = "shop";
+    a.s.image_name = "web-frontend";
+    a.s.image_version = "1.4.2";
+    a.s.image_id = "sha256:abc";
+    a.s.instance_id = "ins-1";
+    a.s.instance_name = "harbor-prod";
+    a.s.cicd_name = "pipe-main";
+    timg_apps(&b, 2, 10);
+    b.s.namespace_ = "shopping";
+    b.s.image_name = "api";
+    b.s.image_version = "2.0";
+    b.s.image_id = "sha256:abcd";
+    b.s.instance_id = "ins-12";
+    b.s.instance_name = "harbor-test";
+    b.s.cicd_name = "pipe-dev";
+    timg_apps(&c, 3, 100);
+    c.s.namespace_ = NULL; /* NULL strings count as "" */
+    c.s.image_name = "Web";
+    c.s.image_version = "1.4";
+    c.s.image_id = NULL;
+    c.s.instance_id = NULL;
+    c.s.instance_name = NULL;
+    c.s.cicd_name = NULL;
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+}
+
+typedef struct {
+    size_t off; /* offsetof(stat_query, field) */
+    const char *value;
+    int64_t want;
+} str_case;
+
+static void check_str_cases(imgsec_index *ix, const str_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        stat_query q = q_all(REPORT_APPS);
+        *(const char **)((char *)&q + cases[i].off) = cases[i].value;
+        int64_t got = count(ix, &q);
+        if (got != cases[i].want)
+            fail_msg("case %zu (\"%s\"): got %lld, want %lld", i,
+                     cases[i].value ? cases[i].value : "(null)", (long long)got,
+                     (long long)cases[i].want);
+    }
+}
+
+static void test_substring_and_exact(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_three_named(ix);
+    const str_case cases[] = {
+        {offsetof(stat_query, namespace_), "shop", 11},
+        {offsetof(stat_query, namespace_), "opp", 10},
+        {offsetof(stat_query, namespace_), "", 111},
+        {offsetof(stat_query, namespace_), NULL, 111},
+        {offsetof(stat_query, namespace_), "SHOP", 0},
+        {offsetof(stat_query, image_name), "web", 1},
+        {offsetof(stat_query, image_name), "Web", 100},
+        {offsetof(stat_query, image_name), "eb", 101},
+        {offsetof(stat_query, image_name), "web-frontend-x", 0},
+        {offsetof(stat_query, image_version), "1.4", 101},
+        {offsetof(stat_query, image_version), ".2", 1},
+        {offsetof(stat_query, instance_name), "harbor", 11},
+        {offsetof(stat_query, instance_name), "test", 10},
+        {offsetof(stat_query, cicd_name), "pipe", 11},
+        {offsetof(stat_query, cicd_name), "main", 1},
+        {offsetof(stat_query, cicd_name), "", 111},
+        /* exact */
+        {offsetof(stat_query, image_id), "sha256:abc", 1},
+        {offsetof(stat_query, image_id), "sha256:abcd", 10},
+        {offsetof(stat_query, image_id), "sha256:ab", 0},
+        {offsetof(stat_query, image_id), "", 111},
+        {offsetof(stat_query, instance_id), "ins-1", 1},
+        {offsetof(stat_query, instance_id), "ins", 0},
+        {offsetof(stat_query, instance_id), "ins-12", 10},
+        {offsetof(stat_query, instance_id), NULL, 111},
+    };
+    check_str_cases(ix, cases, sizeof cases / sizeof cases[0]);
+
+    stat_query q = q_all(REPORT_APPS);
+    q.namespace_ = "shop";
+    q.image_version = "2.";
+    assert_int_equal(count(ix, &q), 10);
+    q.instance_name = "prod";
+    assert_int_equal(count(ix, &q), 0);
+    index_free(ix);
+}
+
+/* With few candidates left and many dictionary entries, substring filters
+ * are tested on the rows instead of the dictionary: same answers. */
+static void test_substring_row_path(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_three_named(ix);
+    static char names[60][24];
+    for (int i = 0; i < 60; i++) {
+        timg f;
+        snprintf(names[i], sizeof names[i], "filler-%d", i);
+        timg_apps(&f, 100 + i, 0);
+        f.s.image_name = names[i];
+        f.s.image_version = names[i];
+        f.s.namespace_ = names[i];
+        f.s.instance_name = names[i];
+        f.s.cicd_name = names[i];
+        put(ix, &f);
+    }
+    stat_query q = q_all(REPORT_APPS);
+    q.image_id = "sha256:abc";
+    q.image_name = "web";
+    assert_int_equal(count(ix, &q), 1);
+    q.image_name = "api";
+    assert_int_equal(count(ix, &q), 0);
+    q.image_name = NULL;
+    q.image_version = "1.4";
+    q.namespace_ = "sho";
+    q.instance_name = "harbor-p";
+    q.cicd_name = "main";
+    assert_int_equal(count(ix, &q), 1);
+    q.cicd_name = "dev";
+    assert_int_equal(count(ix, &q), 0);
+
+    const char *ids[] = {"1", "2", "3"};
+    q = q_all(REPORT_APPS);
+    q.operate_all = false;
+    q.image_ids = ids;
+    q.n_image_ids = 3;
+    q.image_name = "eb";
+    assert_int_equal(count(ix, &q), 101);
+    q.image_version = "1.4";
+    q.namespace_ = "sh";
+    assert_int_equal(count(ix, &q), 1);
+    /* the same over the dictionary path (all candidates) */
+    q.operate_all = true;
+    assert_int_equal(count(ix, &q), 1);
+    q.namespace_ = "filler-1";
+    q.image_version = NULL;
+    q.image_name = "filler";
+    assert_int_equal(count(ix, &q), 0);
+    index_free(ix);
+}
+
+/* A string's rows move between their three forms (inline, array, bitmap)
+ * as images come and go; filters answer the same in each. */
+static void test_dict_forms(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg t;
+    for (int64_t id = 1; id <= 5000; id++) {
+        timg_apps(&t, id, 1);
+        t.s.image_name = "big";
+        t.s.instance_id = "ins-big";
+        put(ix, &t);
+    }
+    for (int64_t id = 10001; id <= 10010; id++) {
+        timg_apps(&t, id, 1000);
+        t.s.image_name = "sig";
+        put(ix, &t);
+    }
+    for (int64_t id = 20001; id <= 25100; id++) {
+        timg_apps(&t, id, 100000);
+        t.s.image_name = "other";
+        t.s.namespace_ = "ns-other";
+        put(ix, &t);
+    }
+    /* "other" matches more images than it misses: the filter is applied as
+     * "not the rows of the other names", a bitmap ("big") and an array */
+    stat_query q0 = q_all(REPORT_APPS);
+    q0.image_name = "o";
+    assert_int_equal(count(ix, &q0), 510000000);
+    q0.image_name = "s"; /* fewer hits: the rows of "sig" */
+    assert_int_equal(count(ix, &q0), 10000);
+    q0.image_name = NULL;
+    q0.namespace_ = "sho"; /* the "shop" entry holds a bitmap */
+    assert_int_equal(count(ix, &q0), 15000);
+    static const struct {
+        int64_t removed_upto;
+        int64_t want_big;
+    } steps[] = {{0, 5000}, {4000, 1000}, {4998, 2}, {4999, 1}};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        index_write_begin(ix);
+        for (int64_t id = 1; id <= steps[i].removed_upto; id++)
+            index_remove(ix, id);
+        index_write_end(ix);
+        stat_query q = q_all(REPORT_APPS);
+        q.image_name = "big";
+        assert_int_equal(count(ix, &q), steps[i].want_big);
+        q.image_name = "ig"; /* both names, by dictionary scan */
+        assert_int_equal(count(ix, &q), steps[i].want_big + 10000);
+        q.image_name = "o";
+        assert_int_equal(count(ix, &q), 510000000);
+        q = q_all(REPORT_APPS);
+        q.instance_id = "ins-big";
+        assert_int_equal(count(ix, &q), steps[i].want_big);
+        const char *ids[] = {"5000", "10001"};
+        q.operate_all = false;
+        q.image_ids = ids;
+        q.n_image_ids = 2;
+        assert_int_equal(count(ix, &q), 1);
+        q.instance_id = NULL;
+        q.image_name = "b"; /* few candidates: tested per row */
+        assert_int_equal(count(ix, &q), 1);
+        q.latest_version = true; /* image 5000 is the latest "big" (ties: greatest id) */
+        assert_int_equal(count(ix, &q), 1);
+    }
+    timg_apps(&t, 2, 1);
+    t.s.image_name = "big";
+    t.s.instance_id = "ins-big";
+    put(ix, &t);
+    stat_query q = q_all(REPORT_APPS);
+    q.instance_id = "ins-big";
+    assert_int_equal(count(ix, &q), 2);
+    index_free(ix);
+}
+
+static void test_ranges(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    a.s.image_size = 100;
+    a.s.latest_update_time = 1000;
+    a.s.latest_scan_time = 0;
+    timg_apps(&b, 2, 10);
+    b.s.image_size = 200;
+    b.s.latest_update_time = 2000;
+    b.s.latest_scan_time = 5000;
+    timg_apps(&c, 3, 100);
+    c.s.image_size = 300;
+    c.s.latest_update_time = 3000;
+    c.s.latest_scan_time = 6000;
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+
+    stat_query q = q_all(REPORT_APPS);
+    q.has_image_size = true;
+    q.image_size = 200;
+    assert_int_equal(count(ix, &q), 11);
+    q.image_size = 99;
+    assert_int_equal(count(ix, &q), 0);
+    q.image_size = 300;
+    assert_int_equal(count(ix, &q), 111);
+    q.image_size = 0;
+    assert_int_equal(count(ix, &q), 0);
+
+    q = q_all(REPORT_APPS);
+    q.has_update_start = true;
+    q.update_start = 2000;
+    assert_int_equal(count(ix, &q), 110);
+    q.has_update_end = true;
+    q.update_end = 2000;
+    assert_int_equal(count(ix, &q), 10);
+    q.has_update_start = false;
+    assert_int_equal(count(ix, &q), 11);
+    q.has_update_start = true;
+    q.update_start = 3001;
+    q.has_update_end = false;
+    assert_int_equal(count(ix, &q), 0);
+
+    q = q_all(REPORT_APPS);
+    q.has_scan_end = true;
+    q.scan_end = 0;
+    assert_int_equal(count(ix, &q), 1);
+    q.has_scan_start = true;
+    q.scan_start = 5000;
+    q.scan_end = 5999;
+    assert_int_equal(count(ix, &q), 10);
+    q.scan_end = 6000;
+    assert_int_equal(count(ix, &q), 110);
+    q.has_image_size = true;
+    q.image_size = 250;
+    assert_int_equal(count(ix, &q), 10);
+    index_free(ix);
+}
+
+/* ---- derived attributes ---- */
+
+static void put_four_derived(imgsec_index *ix)
+{
+    timg a, b, c, d;
+    timg_apps(&a, 1, 1);
+    add_vul(&a, "CVE-1", VUL_TYPE_LINUX, 1);
+    a.s.severity_level = SEVERITY_LEVEL_SECURITY;
+    timg_apps(&b, 2, 10);
+    b.s.counts[REPORT_MALWARES] = 2;
+    b.s.container_num = 3;
+    b.s.severity_level = SEVERITY_LEVEL_HIGH;
+    timg_apps(&c, 3, 100);
+    c.s.counts[REPORT_RISK_CONFIG] = 1;
+    c.s.severity_level = SEVERITY_LEVEL_LOW;
+    timg_apps(&d, 4, 1000);
+    d.s.status = SCAN_STATUS_FAILED;
+    d.s.severity_level = SEVERITY_LEVEL_NONE;
+    d.s.container_num = 1;
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    put(ix, &d);
+}
+
+static void test_tristate(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_four_derived(ix);
+    static const struct {
+        size_t off;
+        int64_t if_true, if_false;
+    } cases[] = {
+        {offsetof(stat_query, has_vul), 1, 1110},
+        {offsetof(stat_query, has_malicious_file), 10, 1101},
+        {offsetof(stat_query, has_unsafe_setting), 100, 1011},
+        {offsetof(stat_query, has_container), 1010, 101},
+        {offsetof(stat_query, risky), 110, 1001},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        stat_query q = q_all(REPORT_APPS);
+        tri_bool *t = (tri_bool *)((char *)&q + cases[i].off);
+        *t = TRI_TRUE;
+        assert_int_equal(count(ix, &q), cases[i].if_true);
+        *t = TRI_FALSE;
+        assert_int_equal(count(ix, &q), cases[i].if_false);
+        *t = TRI_ANY;
+        assert_int_equal(count(ix, &q), 1111);
+    }
+    stat_query q = q_all(REPORT_APPS);
+    q.has_container = TRI_TRUE;
+    q.risky = TRI_FALSE;
+    assert_int_equal(count(ix, &q), 1000);
+    index_free(ix);
+}
+
+static void test_severity_level(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_four_derived(ix);
+    const int64_t want[SEVERITY_LEVEL_COUNT] = {
+        [SEVERITY_LEVEL_SECURITY] = 1, [SEVERITY_LEVEL_LOW] = 100,
+        [SEVERITY_LEVEL_MEDIUM] = 0, [SEVERITY_LEVEL_HIGH] = 10};
+    for (int l = 0; l < SEVERITY_LEVEL_COUNT; l++) {
+        stat_query q = q_all(REPORT_APPS);
+        q.severity_level = l;
+        assert_int_equal(count(ix, &q), want[l]); /* image 4 (no level) never */
+    }
+    /* the NONE image becomes Medium on a successful rescan */
+    timg d;
+    timg_apps(&d, 4, 1000);
+    d.s.severity_level = SEVERITY_LEVEL_MEDIUM;
+    put(ix, &d);
+    stat_query q = q_all(REPORT_APPS);
+    q.severity_level = SEVERITY_LEVEL_MEDIUM;
+    assert_int_equal(count(ix, &q), 1000);
+    q = q_all(REPORT_APPS);
+    q.risky = TRI_TRUE;
+    assert_int_equal(count(ix, &q), 1110);
+    q.has_container = TRI_TRUE; /* container_num is 0 now */
+    assert_int_equal(count(ix, &q), 10);
+    index_free(ix);
+}
+
+/* ---- latest_version ---- */
+
+static void put_latest(imgsec_index *ix, int64_t id, int64_t apps, const char *name,
+                       int64_t update)
+{
+    timg t;
+    timg_apps(&t, id, apps);
+    t.s.image_name = name;
+    t.s.latest_update_time = update;
+    put(ix, &t);
+}
+
+static int64_t count_latest(imgsec_index *ix, const char *project)
+{
+    stat_query q = q_all(REPORT_APPS);
+    q.latest_version = true;
+    return count_in(ix, project, &q);
+}
+
+static void test_latest_version(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    /* group web of p1 */
+    put_latest(ix, 1, 1, "web", 1000);
+    put_latest(ix, 3, 100, "web", 2000); /* tie with 2 on time: the greater id wins */
+    put_latest(ix, 2, 10, "web", 2000);
+    /* group api */
+    put_latest(ix, 4, 1000, "api", 500);
+    /* same names, other project: its own group */
+    timg t;
+    timg_apps(&t, 5, 10000);
+    t.s.project_id = "p2";
+    t.s.latest_update_time = 9999;
+    put(ix, &t);
+    /* same name, other type / other instance: own groups */
+    timg_apps(&t, 6, 100000);
+    t.s.type = IMAGE_TYPE_SHARED;
+    t.s.latest_update_time = 1;
+    put(ix, &t);
+    timg_apps(&t, 7, 1000000);
+    t.s.instance_id = "ins-1";
+    t.s.latest_update_time = 1;
+    put(ix, &t);
+    /* version, cicd and ep do not split a group */
+    timg_apps(&t, 8, 10000000);
+    t.s.image_version = "9";
+    t.s.cicd_name = "pipe";
+    t.s.ep = "e1";
+    t.s.latest_update_time = 1500;
+    put(ix, &t);
+
+    assert_int_equal(count_latest(ix, "p1"), 100 + 1000 + 100000 + 1000000);
+    assert_int_equal(count_latest(ix, "p2"), 10000);
+
+    /* false filters nothing */
+    stat_query q = q_all(REPORT_APPS);
+    q.latest_version = false;
+    assert_int_equal(count(ix, &q), 11101111);
+
+    /* image 3 moves to group api: it becomes api's latest, web's is 2 */
+    put_latest(ix, 3, 100, "api", 2000);
+    assert_int_equal(count_latest(ix, "p1"), 10 + 100 + 100000 + 1000000);
+
+    /* removing 2 leaves 1 (1000) and 8 (1500): 8 */
+    del(ix, 2);
+    assert_int_equal(count_latest(ix, "p1"), 10000000 + 100 + 100000 + 1000000);
+
+    /* 1 gets newer in place */
+    put_latest(ix, 1, 1, "web", 5000);
+    assert_int_equal(count_latest(ix, "p1"), 1 + 100 + 100000 + 1000000);
+
+    /* removing 3 gives api back to 4 */
+    del(ix, 3);
+    assert_int_equal(count_latest(ix, "p1"), 1 + 1000 + 100000 + 1000000);
+
+    /* 4 goes older than nothing: still the only member */
+    put_latest(ix, 4, 1000, "api", 0);
+    assert_int_equal(count_latest(ix, "p1"), 1 + 1000 + 100000 + 1000000);
+
+    /* the last member of a group leaves, a new one starts it again */
+    del(ix, 4);
+    assert_int_equal(count_latest(ix, "p1"), 1 + 100000 + 1000000);
+    put_latest(ix, 9, 1000, "api", 0);
+    assert_int_equal(count_latest(ix, "p1"), 1 + 1000 + 100000 + 1000000);
+
+    /* 8 moves to p2 (same names): it is older than 5 there */
+    timg_apps(&t, 8, 10000000);
+    t.s.project_id = "p2";
+    t.s.latest_update_time = 1500;
+    put(ix, &t);
+    assert_int_equal(count_latest(ix, "p2"), 10000);
+    assert_int_equal(count_latest(ix, "p1"), 1 + 1000 + 100000 + 1000000);
+    index_free(ix);
+}
+
+/* ---- record filters ---- */
+
+static void put_vuls(imgsec_index *ix)
+{
+    timg a, b, c;
+    timg_init(&a, 1);
+    add_vul(&a, "CVE-1", VUL_TYPE_LINUX, 2);
+    add_vul(&a, "CVE-2", VUL_TYPE_APP, 1);
+    add_vul(&a, "CVE-3", VUL_TYPE_LINUX, 4);
+    timg_init(&b, 2);
+    add_vul(&b, "CVE-1", VUL_TYPE_APP, 10);
+    add_vul(&b, "CVE-2", VUL_TYPE_APP, 20);
+    timg_init(&c, 3);
+    c.s.ep = "e1";
+    add_vul(&c, "CVE-1", VUL_TYPE_LINUX, 100);
+    a.s.counts[REPORT_APPS] = 1000;
+    a.s.counts[REPORT_BUILD_COMMAND_RISKS] = 5;
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+}
+
+static int64_t count_vuls(imgsec_index *ix, int vt, const char **ids, size_t n)
+{
+    stat_query q = q_all(REPORT_VULNERABILITY);
+    q.vul_type = vt;
+    q.vul_ids = ids;
+    q.n_vul_ids = n;
+    return count(ix, &q);
+}
+
+static void test_vul_filters(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_vuls(ix);
+    assert_int_equal(count_vuls(ix, -1, NULL, 0), 137);
+    assert_int_equal(count_vuls(ix, VUL_TYPE_LINUX, NULL, 0), 106);
+    assert_int_equal(count_vuls(ix, VUL_TYPE_APP, NULL, 0), 31);
+    const char *c1[] = {"CVE-1"};
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 112);
+    assert_int_equal(count_vuls(ix, VUL_TYPE_LINUX, c1, 1), 102);
+    assert_int_equal(count_vuls(ix, VUL_TYPE_APP, c1, 1), 10);
+    const char *c11[] = {"CVE-1", "CVE-1"};
+    assert_int_equal(count_vuls(ix, -1, c11, 2), 112);
+    const char *c12[] = {"CVE-1", "CVE-2"};
+    assert_int_equal(count_vuls(ix, -1, c12, 2), 133);
+    const char *c9[] = {"CVE-9"};
+    assert_int_equal(count_vuls(ix, -1, c9, 1), 0);
+    const char *c2[] = {"CVE-2"};
+    assert_int_equal(count_vuls(ix, VUL_TYPE_LINUX, c2, 1), 0);
+    const char *c232[] = {"CVE-2", "CVE-3", "CVE-2", "CVE-9"};
+    assert_int_equal(count_vuls(ix, VUL_TYPE_APP, c232, 4), 21);
+    assert_int_equal(count_vuls(ix, -1, c232, 4), 25);
+    const char *cpre[] = {"CVE-"};
+    assert_int_equal(count_vuls(ix, -1, cpre, 1), 0); /* exact ids, not substrings */
+
+    /* with the image filters and scope */
+    const char *e1[] = {"e1"};
+    stat_query q = q_all(REPORT_VULNERABILITY);
+    q.vul_ids = c1;
+    q.n_vul_ids = 1;
+    assert_int_equal(count_eps(ix, "p1", e1, 1, &q), 100);
+    const char *ids[] = {"1"}; /* a small selection: summed from the row side */
+    q.operate_all = false;
+    q.image_ids = ids;
+    q.n_image_ids = 1;
+    assert_int_equal(count(ix, &q), 2);
+    q.vul_ids = c232;
+    q.n_vul_ids = 4;
+    assert_int_equal(count(ix, &q), 5);
+    q.vul_type = VUL_TYPE_APP;
+    assert_int_equal(count(ix, &q), 1);
+
+    /* record filters of another report type have no effect */
+    q = q_all(REPORT_APPS);
+    q.vul_ids = c9;
+    q.n_vul_ids = 1;
+    q.vul_type = VUL_TYPE_APP;
+    assert_int_equal(count(ix, &q), 1000);
+    q.report = REPORT_BUILD_COMMAND_RISKS;
+    assert_int_equal(count(ix, &q), 5);
+    index_free(ix);
+}
+
+/* The three ways of summing postings give the same answers: from the rows
+ * (small selection), probing the selection per posting (few postings, many
+ * rows: bitmap or array selection), a dense bitset (many postings). */
+static void test_vul_sum_paths(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    for (int64_t id = 1; id <= 200; id++) {
+        timg t;
+        timg_init(&t, id);
+        t.s.image_size = id;
+        add_vul(&t, "CVE-COMMON", VUL_TYPE_LINUX, 1);
+        if (id == 7)
+            add_vul(&t, "CVE-RARE", VUL_TYPE_APP, 5);
+        if (id == 9)
+            add_vul(&t, "CVE-NONE", VUL_TYPE_APP, 0); /* an empty aggregate is no posting */
+        put(ix, &t);
+    }
+    const char *rare[] = {"CVE-RARE"};
+    const char *common[] = {"CVE-COMMON"};
+    const char *both[] = {"CVE-COMMON", "CVE-RARE", "CVE-NONE"};
+    const char *none[] = {"CVE-NONE"};
+    assert_int_equal(count_vuls(ix, -1, rare, 1), 5);
+    assert_int_equal(count_vuls(ix, -1, common, 1), 200);
+    assert_int_equal(count_vuls(ix, -1, both, 3), 205);
+    assert_int_equal(count_vuls(ix, -1, none, 1), 0);
+    stat_query q = q_all(REPORT_VULNERABILITY);
+    q.has_image_size = true; /* the selection becomes an array */
+    q.image_size = 150;
+    q.vul_ids = rare;
+    q.n_vul_ids = 1;
+    assert_int_equal(count(ix, &q), 5);
+    q.image_size = 6;
+    assert_int_equal(count(ix, &q), 0);
+    q.image_size = 150;
+    q.vul_ids = both;
+    q.n_vul_ids = 3;
+    assert_int_equal(count(ix, &q), 155);
+    const char *ids[] = {"7", "8"};
+    q = q_all(REPORT_VULNERABILITY);
+    q.operate_all = false;
+    q.image_ids = ids;
+    q.n_image_ids = 2;
+    q.vul_ids = both;
+    q.n_vul_ids = 3;
+    assert_int_equal(count(ix, &q), 7);
+    index_free(ix);
+}
+
+static void put_builds(imgsec_index *ix)
+{
+    timg a, b;
+    timg_init(&a, 1);
+    add_build(&a, "DS002", "image runs as root", SEVERITY_HIGH, 2);
+    add_build(&a, "DS001", "apt-get without pin", SEVERITY_LOW, 1);
+    a.s.counts[REPORT_APPS] = 1000;
+    timg_init(&b, 2);
+    add_build(&b, "DS002", "image runs as root", SEVERITY_HIGH, 5);
+    add_build(&b, "DS003", "secret in env", SEVERITY_CRITICAL, 1);
+    add_build(&b, "DS002", "runs as root user", SEVERITY_MEDIUM, 7);
+    add_vul(&b, "CVE-1", VUL_TYPE_LINUX, 3);
+    put(ix, &a);
+    put(ix, &b);
+}
+
+static int64_t count_builds(imgsec_index *ix, int level, const char *name, const char **rules,
+                            size_t n)
+{
+    stat_query q = q_all(REPORT_BUILD_COMMAND_RISKS);
+    q.build_level = level;
+    q.build_name = name;
+    q.build_rule_ids = rules;
+    q.n_build_rule_ids = n;
+    return count(ix, &q);
+}
+
+static void test_build_filters(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_builds(ix);
+    assert_int_equal(count_builds(ix, -1, NULL, NULL, 0), 16);
+    assert_int_equal(count_builds(ix, SEVERITY_HIGH, NULL, NULL, 0), 7);
+    assert_int_equal(count_builds(ix, SEVERITY_CRITICAL, NULL, NULL, 0), 1);
+    assert_int_equal(count_builds(ix, SEVERITY_MEDIUM, NULL, NULL, 0), 7);
+    assert_int_equal(count_builds(ix, SEVERITY_LOW, NULL, NULL, 0), 1);
+    assert_int_equal(count_builds(ix, SEVERITY_UNKNOWN, NULL, NULL, 0), 0);
+    assert_int_equal(count_builds(ix, -1, "root", NULL, 0), 14);
+    assert_int_equal(count_builds(ix, -1, "Root", NULL, 0), 0);
+    assert_int_equal(count_builds(ix, -1, "apt", NULL, 0), 1);
+    assert_int_equal(count_builds(ix, -1, "", NULL, 0), 16);
+    const char *r2[] = {"DS002"};
+    const char *r22[] = {"DS002", "DS002"};
+    const char *r13[] = {"DS001", "DS003"};
+    const char *rx[] = {"DSX", "DS00"};
+    const char *r12[] = {"DS001", "DS002", "DS001"};
+    assert_int_equal(count_builds(ix, -1, NULL, r2, 1), 14);
+    assert_int_equal(count_builds(ix, -1, NULL, r22, 2), 14);
+    assert_int_equal(count_builds(ix, -1, NULL, r13, 2), 2);
+    assert_int_equal(count_builds(ix, -1, NULL, rx, 2), 0);
+    /* combined with AND */
+    assert_int_equal(count_builds(ix, SEVERITY_HIGH, NULL, r2, 1), 7);
+    assert_int_equal(count_builds(ix, -1, "user", r2, 1), 7);
+    assert_int_equal(count_builds(ix, SEVERITY_HIGH, "apt", NULL, 0), 0);
+    assert_int_equal(count_builds(ix, SEVERITY_LOW, "pin", r12, 3), 1);
+    assert_int_equal(count_builds(ix, SEVERITY_MEDIUM, "root", r12, 3), 7);
+    assert_int_equal(count_builds(ix, SEVERITY_MEDIUM, "root", r13, 2), 0);
+
+    /* a small selection (row side) */
+    const char *ids[] = {"2"};
+    stat_query q = q_all(REPORT_BUILD_COMMAND_RISKS);
+    q.operate_all = false;
+    q.image_ids = ids;
+    q.n_image_ids = 1;
+    q.build_name = "root";
+    assert_int_equal(count(ix, &q), 12);
+    q.build_rule_ids = r13;
+    q.n_build_rule_ids = 2;
+    assert_int_equal(count(ix, &q), 0);
+
+    /* no effect on other report types */
+    q = q_all(REPORT_VULNERABILITY);
+    q.build_level = SEVERITY_UNKNOWN;
+    q.build_name = "nothing";
+    q.build_rule_ids = rx;
+    q.n_build_rule_ids = 2;
+    assert_int_equal(count(ix, &q), 3);
+    q.report = REPORT_APPS;
+    assert_int_equal(count(ix, &q), 1000);
+    index_free(ix);
+}
+
+/* ---- replacing, removing, clearing ---- */
+
+static void test_upsert_replaces(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a;
+    timg_init(&a, 1);
+    add_vul(&a, "CVE-1", VUL_TYPE_LINUX, 5);
+    add_build(&a, "DS002", "root", SEVERITY_HIGH, 2);
+    a.s.counts[REPORT_APPS] = 3;
+    a.s.counts[REPORT_MALWARES] = 1;
+    a.s.image_id = "sha256:old";
+    put(ix, &a);
+    timg other;
+    timg_init(&other, 2);
+    add_vul(&other, "CVE-1", VUL_TYPE_LINUX, 50);
+    put(ix, &other);
+
+    const char *c1[] = {"CVE-1"};
+    const char *c2[] = {"CVE-2"};
+    const char *r2[] = {"DS002"};
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 55);
+    stat_query q = q_all(REPORT_APPS);
+    assert_int_equal(count(ix, &q), 3);
+
+    timg b;
+    timg_init(&b, 1);
+    add_vul(&b, "CVE-2", VUL_TYPE_APP, 2);
+    b.s.counts[REPORT_APPS] = 4;
+    b.s.ep = "e1";
+    b.s.namespace_ = "other";
+    b.s.image_id = "sha256:new";
+    put(ix, &b);
+    assert_int_equal(index_size(ix), 2);
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 50);
+    assert_int_equal(count_vuls(ix, -1, c2, 1), 2);
+    assert_int_equal(count_vuls(ix, VUL_TYPE_LINUX, NULL, 0), 50);
+    assert_int_equal(count_vuls(ix, -1, NULL, 0), 52);
+    assert_int_equal(count(ix, &q), 4);
+    assert_int_equal(count_builds(ix, -1, NULL, NULL, 0), 0);
+    assert_int_equal(count_builds(ix, -1, NULL, r2, 1), 0);
+    const char *e0[] = {"0"};
+    const char *e1[] = {"e1"};
+    assert_int_equal(count_eps(ix, "p1", e0, 1, &q), 0);
+    assert_int_equal(count_eps(ix, "p1", e1, 1, &q), 4);
+    q.namespace_ = "shop";
+    assert_int_equal(count(ix, &q), 0);
+    q.namespace_ = "other";
+    assert_int_equal(count(ix, &q), 4);
+    q = q_all(REPORT_APPS);
+    q.has_malicious_file = TRI_TRUE;
+    assert_int_equal(count(ix, &q), 0);
+    const char *old[] = {"sha256:old"};
+    const char *new[] = {"sha256:new"};
+    assert_int_equal(count_ids(ix, "p1", old, 1), 0);
+    assert_int_equal(count_ids(ix, "p1", new, 1), 4);
+
+    /* the same summary again changes nothing */
+    put(ix, &b);
+    assert_int_equal(index_size(ix), 2);
+    assert_int_equal(count_vuls(ix, -1, c2, 1), 2);
+    assert_int_equal(count_vuls(ix, -1, NULL, 0), 52);
+    index_free(ix);
+}
+
+static void test_remove_and_reuse(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    add_vul(&a, "CVE-1", VUL_TYPE_LINUX, 1);
+    timg_apps(&b, 2, 10);
+    add_vul(&b, "CVE-1", VUL_TYPE_LINUX, 10);
+    add_build(&b, "DS001", "x", SEVERITY_LOW, 1);
+    b.s.image_id = "sha256:b";
+    timg_apps(&c, 3, 100);
+    add_vul(&c, "CVE-1", VUL_TYPE_LINUX, 100);
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    assert_int_equal(ix->n_rows, 3);
+
+    del(ix, 2);
+    assert_int_equal(index_size(ix), 2);
+    stat_query q = q_all(REPORT_APPS);
+    assert_int_equal(count(ix, &q), 101);
+    const char *c1[] = {"CVE-1"};
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 101);
+    assert_int_equal(count_builds(ix, -1, NULL, NULL, 0), 0);
+    assert_int_equal(count_builds(ix, SEVERITY_LOW, NULL, NULL, 0), 0);
+    const char *ids[] = {"2", "sha256:b"};
+    assert_int_equal(count_ids(ix, "p1", ids, 2), 0);
+
+    /* removing what is not there */
+    del(ix, 2);
+    del(ix, 999);
+    assert_int_equal(index_size(ix), 2);
+
+    /* a new image takes the freed row */
+    timg d;
+    timg_apps(&d, 4, 1000);
+    d.s.image_name = "db";
+    put(ix, &d);
+    assert_int_equal(ix->n_rows, 3);
+    assert_int_equal(index_size(ix), 3);
+    assert_int_equal(count(ix, &q), 1101);
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 101);
+    q.latest_version = true;
+    assert_int_equal(count(ix, &q), 1000 + 100); /* 3 and 1 share group web: 3 wins the tie */
+    const char *l4[] = {"4"};
+    assert_int_equal(count_ids(ix, "p1", l4, 1), 1000);
+
+    /* remove everything, one by one */
+    del(ix, 1);
+    del(ix, 3);
+    del(ix, 4);
+    assert_int_equal(index_size(ix), 0);
+    q = q_all(REPORT_APPS);
+    assert_int_equal(count(ix, &q), 0);
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 0);
+    put(ix, &b);
+    assert_int_equal(ix->n_rows, 3);
+    assert_int_equal(count(ix, &q), 10);
+    index_free(ix);
+}
+
+static void test_clear(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_vuls(ix);
+    put_builds(ix);
+    assert_int_equal(index_size(ix), 3);
+    index_write_begin(ix);
+    index_clear(ix);
+    index_write_end(ix);
+    assert_int_equal(index_size(ix), 0);
+    for (int r = 0; r < REPORT_TYPE_COUNT; r++) {
+        stat_query q = q_all((report_type)r);
+        assert_int_equal(count(ix, &q), 0);
+    }
+    const char *c1[] = {"CVE-1"};
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 0);
+    put_vuls(ix);
+    assert_int_equal(index_size(ix), 3);
+    assert_int_equal(count_vuls(ix, -1, c1, 1), 112);
+    index_free(ix);
+}
+
+/* ---- index_select ---- */
+
+typedef struct {
+    int64_t ids[64];
+    int64_t records[64];
+    size_t n;
+    size_t stop_after; /* 0: never */
+} sel_log;
+
+static int sel_cb(int64_t image_id, int64_t records, void *arg)
+{
+    sel_log *log = arg;
+    if (log->n < 64) {
+        log->ids[log->n] = image_id;
+        log->records[log->n] = records;
+    }
+    log->n++;
+    return log->stop_after && log->n >= log->stop_after ? 42 : 0;
+}
+
+static void test_select(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    const int64_t ids[] = {30, 10, 20, 40, -5};
+    const int64_t apps[] = {3, 1, 0, 4, 7};
+    for (size_t i = 0; i < 5; i++) {
+        timg t;
+        timg_apps(&t, ids[i], apps[i]);
+        add_vul(&t, "CVE-1", VUL_TYPE_LINUX, ids[i] > 0 ? ids[i] : 1);
+        if (ids[i] == 30)
+            add_vul(&t, "CVE-2", VUL_TYPE_APP, 2);
+        put(ix, &t);
+    }
+    index_scope sc = {"p1", true, NULL, 0};
+    imgsec_err err;
+    sel_log log = {0};
+    stat_query q = q_all(REPORT_APPS);
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_OK);
+    assert_int_equal(log.n, 4);
+    const int64_t want_ids[] = {-5, 10, 30, 40};
+    const int64_t want_n[] = {7, 1, 3, 4};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(log.ids[i], want_ids[i]);
+        assert_int_equal(log.records[i], want_n[i]);
+    }
+
+    /* record filters: per-image counts */
+    const char *c2[] = {"CVE-2", "CVE-1", "CVE-2"};
+    q = q_all(REPORT_VULNERABILITY);
+    q.vul_ids = c2;
+    q.n_vul_ids = 3;
+    q.vul_type = VUL_TYPE_APP;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_OK);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.ids[0], 30);
+    assert_int_equal(log.records[0], 2);
+    q.vul_type = -1;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_OK);
+    assert_int_equal(log.n, 5);
+    const int64_t want_ids2[] = {-5, 10, 20, 30, 40};
+    const int64_t want_n2[] = {1, 10, 20, 32, 40};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(log.ids[i], want_ids2[i]);
+        assert_int_equal(log.records[i], want_n2[i]);
+    }
+
+    /* filters and an empty result */
+    q = q_all(REPORT_APPS);
+    q.image_name = "nothing";
+    memset(&log, 0, sizeof log);
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_OK);
+    assert_int_equal(log.n, 0);
+
+    /* a non-zero callback result stops the walk and is returned */
+    q = q_all(REPORT_APPS);
+    memset(&log, 0, sizeof log);
+    log.stop_after = 2;
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), 42);
+    assert_int_equal(log.n, 2);
+    index_free(ix);
+}
+
+/* ---- readers during write batches ---- */
+
+#define CONC_IMAGES 200
+
+typedef struct {
+    imgsec_index *ix;
+    atomic_int stop;
+    atomic_int bad;
+    atomic_long reads;
+} conc_state;
+
+static void *conc_reader(void *arg)
+{
+    conc_state *c = arg;
+    stat_query q = q_all(REPORT_APPS);
+    index_scope sc = {"p1", true, NULL, 0};
+    while (!atomic_load(&c->stop)) {
+        int64_t total = -1;
+        imgsec_err err;
+        if (index_count(c->ix, &sc, &q, &total, &err) != IMGSEC_OK ||
+            (total != CONC_IMAGES && total != 2 * CONC_IMAGES))
+            atomic_fetch_add(&c->bad, 1);
+        atomic_fetch_add(&c->reads, 1);
+    }
+    return NULL;
+}
+
+/* Every batch rewrites all images (1 app each, then 2 each): a reader
+ * must see one total or the other, never a mix. */
+static void test_concurrent_batches(void **state)
+{
+    (void)state;
+    conc_state c = {.ix = index_new()};
+    timg t;
+    for (int64_t id = 1; id <= CONC_IMAGES; id++) {
+        timg_apps(&t, id, 1);
+        add_vul(&t, "CVE-1", VUL_TYPE_LINUX, 1);
+        put(c.ix, &t);
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, conc_reader, &c), 0);
+    for (int round = 0; round < 100; round++) {
+        imgsec_err err;
+        index_write_begin(c.ix);
+        assert_int_equal(index_size(c.ix), CONC_IMAGES); /* does not block in a batch */
+        for (int64_t id = 1; id <= CONC_IMAGES; id++) {
+            timg_apps(&t, id, round % 2 ? 1 : 2);
+            t.s.image_name = id % 2 ? "web" : "api";
+            assert_int_equal(index_upsert(c.ix, &t.s, &err), IMGSEC_OK);
+        }
+        index_write_end(c.ix);
+        while (atomic_load(&c.reads) < round) /* let the readers in */
+            ;
+    }
+    atomic_store(&c.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&c.bad), 0);
+    assert_true(atomic_load(&c.reads) >= 99);
+    index_free(c.ix);
+}
+
+/* ---- errors ---- */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    imgsec_err err;
+    timg t;
+    timg_apps(&t, 1, 1);
+    t.s.type = (image_type)99;
+    index_write_begin(ix);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    timg_apps(&t, 1, 1);
+    t.s.project_id = NULL;
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    timg_apps(&t, 1, 1);
+    add_vul(&t, "CVE-1", VUL_TYPE_LINUX, 1);
+    t.vuls[0].type = (vul_type)7;
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    timg_apps(&t, 1, 1);
+    t.s.counts[REPORT_FILES] = -1;
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    index_write_end(ix);
+    assert_int_equal(index_size(ix), 0);
+
+    timg_apps(&t, 1, 1);
+    put(ix, &t);
+    index_scope sc = {"p1", true, NULL, 0};
+    int64_t total = -1;
+    stat_query q = q_all((report_type)REPORT_TYPE_COUNT);
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    assert_int_equal(total, 0);
+    q = q_all(REPORT_APPS);
+    q.image_type = 99;
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    q = q_all(REPORT_VULNERABILITY);
+    q.vul_type = VUL_TYPE_COUNT;
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    q = q_all(REPORT_BUILD_COMMAND_RISKS);
+    q.build_level = SEVERITY_COUNT;
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    q = q_all(REPORT_APPS);
+    q.scan_status = SCAN_STATUS_COUNT;
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    q.scan_status = -1;
+    q.severity_level = SEVERITY_LEVEL_NONE; /* "no level" is not a filter value */
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    q = q_all((report_type)REPORT_TYPE_COUNT);
+    sel_log log = {0};
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_EINVAL);
+    assert_int_equal(log.n, 0);
+    q = q_all(REPORT_APPS);
+    assert_int_equal(index_count(ix, NULL, &q, &total, &err), IMGSEC_EINVAL);
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_OK);
+    assert_int_equal(total, 1);
+    index_free(ix);
+    index_free(NULL);
+}
+
+/* ---- hash maps against a plain array ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static unsigned rn(unsigned n)
+{
+    return (unsigned)(rnd() % n);
+}
+
+static void test_hash_maps(void **state)
+{
+    (void)state;
+    rng_state = 0x9e3779b97f4a7c15ULL;
+    enum { NKEYS = 3000 };
+    static char keys[NKEYS][16];
+    static int present[NKEYS];
+    static int vals[NKEYS];
+    strmap m;
+    idmap im;
+    strmap_init(&m);
+    idmap_init(&im);
+    for (int i = 0; i < NKEYS; i++)
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+    memset(present, 0, sizeof present);
+    for (int step = 0; step < 60000; step++) {
+        unsigned k = rn(NKEYS);
+        int64_t id = (int64_t)k * 7919 - 100000; /* negatives too */
+        if (rn(3)) {
+            vals[k] = (int)k;
+            assert_int_equal(strmap_put(&m, keys[k], strlen(keys[k]), &vals[k]), 0);
+            assert_int_equal(idmap_put(&im, id, k + 1), 0);
+            present[k] = 1;
+        } else {
+            void *v = strmap_del(&m, keys[k], strlen(keys[k]));
+            bool gone = idmap_del(&im, id);
+            assert_int_equal(v != NULL, present[k]);
+            assert_int_equal(gone, present[k]);
+            present[k] = 0;
+        }
+        if (step % 5000 == 0 || step == 59999) {
+            size_t n = 0;
+            for (int i = 0; i < NKEYS; i++) {
+                int *v = strmap_get(&m, keys[i], strlen(keys[i]));
+                uint32_t row = 0;
+                bool has = idmap_get(&im, (int64_t)i * 7919 - 100000, &row);
+                assert_int_equal(v != NULL, present[i]);
+                assert_int_equal(has, present[i]);
+                if (present[i]) {
+                    assert_int_equal(*v, i);
+                    assert_int_equal(row, (uint32_t)i + 1);
+                }
+                n += (size_t)present[i];
+            }
+            assert_int_equal(m.n, n);
+            assert_int_equal(im.n, n);
+        }
+    }
+    /* "" is a key like any other */
+    assert_int_equal(strmap_put(&m, "", 0, &vals[0]), 0);
+    assert_ptr_equal(strmap_get(&m, "", 0), &vals[0]);
+    strmap_free(&m);
+    idmap_free(&im);
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+    return dict_contains(hay, strlen(hay), needle, strlen(needle));
+}
+
+static void test_contains(void **state)
+{
+    (void)state;
+    assert_true(contains("web-frontend", "web"));
+    assert_true(contains("web-frontend", "end"));
+    assert_true(contains("web-frontend", "d"));
+    assert_true(contains("web-frontend", "web-frontend"));
+    assert_false(contains("web-frontend", "web-frontendx"));
+    assert_false(contains("web", "Web"));
+    assert_true(contains("aaab", "aab"));
+    assert_false(contains("abababa", "abb"));
+    assert_false(contains("", "a"));
+    /* beyond the short-haystack path */
+    static char big[2000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_false(contains(big, "ab"));
+    big[sizeof big - 2] = 'b';
+    assert_true(contains(big, "ab"));
+    assert_true(contains(big, "aaaaaaaaab"));
+    big[300] = 'x';
+    assert_true(contains(big, "axa"));
+    big[sizeof big - 2] = 'a';
+    big[1000] = 'b';
+    assert_true(contains(big + 600, "ab")); /* 1399 bytes */
+    assert_true(contains(big + 1500, "aaa"));
+}
+
+/* ---- randomized comparison with a naive evaluator ---- */
+
+#define RND_IMAGES 600
+
+typedef struct {
+    bool live;
+    timg t;
+} ref_img;
+
+static ref_img REF[RND_IMAGES + 1]; /* by id */
+
+static const char *const PROJECTS[] = {"p1", "p2"};
+static const char *const EPS[] = {"0", "e1", "e2"};
+static const char *const NAMESPACES[] = {"", "shop", "shopping", "lib", "team-a"};
+static const char *const NAMES[] = {"web", "web-api", "api", "db", "cache", "Web"};
+static const char *const VERSIONS[] = {"1.0", "1.1", "2.0", "latest", "1.0-rc", ""};
+static const char *const INSTANCE_IDS[] = {"", "ins-1", "ins-2", "ins-10"};
+static const char *const INSTANCE_NAMES[] = {"", "harbor-prod", "harbor-test", "jfrog"};
+static const char *const CICDS[] = {"", "pipe-main", "pipe-dev"};
+static const char *const VUL_IDS[] = {"CVE-1", "CVE-2", "CVE-3", "CVE-4",
+                                      "CVE-5", "CVE-6", "CVE-7", "CVE-8"};
+static const char *const RULES[] = {"DS001", "DS002", "DS003", "DS004"};
+static const char *const RISKS[] = {"runs as root", "apt-get without pin", "secret in env",
+                                    "root shell"};
+static char CONTENT_IDS[64][24];
+
+#define PICK(arr) ((arr)[rn(sizeof(arr) / sizeof((arr)[0]))])
+
+static void gen_image(timg *t, int64_t id)
+{
+    timg_init(t, id);
+    image_summary *s = &t->s;
+    s->project_id = rn(10) < 7 ? "p1" : "p2";
+    s->ep = PICK(EPS);
+    s->type = (image_type)(rn(4) ? rn(3) : rn(IMAGE_TYPE_COUNT));
+    s->status = (scan_status)rn(SCAN_STATUS_COUNT);
+    s->namespace_ = PICK(NAMESPACES);
+    s->image_name = PICK(NAMES);
+    s->image_version = PICK(VERSIONS);
+    s->image_id = CONTENT_IDS[rn(64)];
+    s->instance_id = PICK(INSTANCE_IDS);
+    s->instance_name = PICK(INSTANCE_NAMES);
+    s->cicd_name = PICK(CICDS);
+    s->image_size = rn(1000);
+    s->latest_update_time = rn(20) * 100;
+    s->latest_scan_time = rn(10) * 1000;
+    s->container_num = rn(3);
+    s->severity_level = (severity_level)rn(SEVERITY_LEVEL_COUNT + 1);
+    for (int r = 0; r < REPORT_TYPE_COUNT; r++)
+        if (r != REPORT_VULNERABILITY && r != REPORT_BUILD_COMMAND_RISKS)
+            s->counts[r] = rn(3) ? 0 : rn(5);
+    unsigned nv = rn(6);
+    for (unsigned i = 0; i < nv; i++) {
+        /* duplicates of a (vul_id, type) within one image happen on purpose */
+        const char *v = rn(50) ? PICK(VUL_IDS) : "CVE-RARE";
+        add_vul(t, v, (vul_type)rn(VUL_TYPE_COUNT), 1 + rn(3));
+    }
+    unsigned nb = rn(4);
+    for (unsigned i = 0; i < nb; i++)
+        add_build(t, PICK(RULES), PICK(RISKS), (severity)rn(SEVERITY_COUNT), 1 + rn(3));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool ref_latest(const image_summary *s)
+{
+    for (int j = 1; j <= RND_IMAGES; j++) {
+        if (!REF[j].live)
+            continue;
+        const image_summary *o = &REF[j].t.s;
+        if (o == s || !str_eq(o->project_id, s->project_id) || o->type != s->type ||
+            !str_eq(o->instance_id, s->instance_id) || !str_eq(o->namespace_, s->namespace_) ||
+            !str_eq(o->image_name, s->image_name))
+            continue;
+        if (o->latest_update_time > s->latest_update_time ||
+            (o->latest_update_time == s->latest_update_time && o->id > s->id))
+            return false;
+    }
+    return true;
+}
+
+static bool substr_ok(const char *hay, const char *needle)
+{
+    return !needle || !*needle || strstr(hay ? hay : "", needle);
+}
+
+static bool exact_ok(const char *have, const char *want)
+{
+    return !want || !*want || str_eq(have, want);
+}
+
+static bool tri_ok(tri_bool want, bool have)
+{
+    return want == TRI_ANY || (want == TRI_TRUE) == have;
+}
+
+static bool ref_selected(const index_scope *sc, const stat_query *q, const image_summary *s)
+{
+    if (!str_eq(s->project_id, sc->project_id))
+        return false;
+    if (!sc->all_eps) {
+        bool in = false;
+        for (size_t i = 0; i < sc->n_eps; i++)
+            in |= str_eq(s->ep, sc->eps[i]);
+        if (!in)
+            return false;
+    }
+    if (!q->operate_all) {
+        bool named = false;
+        char idbuf[32];
+        snprintf(idbuf, sizeof idbuf, "%lld", (long long)s->id);
+        for (size_t i = 0; i < q->n_image_ids; i++)
+            named |= strcmp(q->image_ids[i], idbuf) == 0 || str_eq(s->image_id, q->image_ids[i]);
+        if (!named)
+            return false;
+    }
+    if (q->image_type >= 0 && (int)s->type != q->image_type)
+        return false;
+    if (q->scan_status >= 0 && (int)s->status != q->scan_status)
+        return false;
+    if (!substr_ok(s->namespace_, q->namespace_) || !substr_ok(s->image_name, q->image_name) ||
+        !substr_ok(s->image_version, q->image_version) ||
+        !substr_ok(s->instance_name, q->instance_name) || !substr_ok(s->cicd_name, q->cicd_name))
+        return false;
+    if (!exact_ok(s->image_id, q->image_id) || !exact_ok(s->instance_id, q->instance_id))
+        return false;
+    if (q->latest_version && !ref_latest(s))
+        return false;
+    if (q->has_image_size && s->image_size > q->image_size)
+        return false;
+    if ((q->has_update_start && s->latest_update_time < q->update_start) ||
+        (q->has_update_end && s->latest_update_time > q->update_end) ||
+        (q->has_scan_start && s->latest_scan_time < q->scan_start) ||
+        (q->has_scan_end && s->latest_scan_time > q->scan_end))
+        return false;
+    bool risky = s->severity_level == SEVERITY_LEVEL_LOW ||
+                 s->severity_level == SEVERITY_LEVEL_MEDIUM ||
+                 s->severity_level == SEVERITY_LEVEL_HIGH;
+    if (!tri_ok(q->has_vul, s->counts[REPORT_VULNERABILITY] > 0) ||
+        !tri_ok(q->has_malicious_file, s->counts[REPORT_MALWARES] > 0) ||
+        !tri_ok(q->has_unsafe_setting, s->counts[REPORT_RISK_CONFIG] > 0) ||
+        !tri_ok(q->has_container, s->container_num > 0) || !tri_ok(q->risky, risky))
+        return false;
+    if (q->severity_level >= 0 && (int)s->severity_level != q->severity_level)
+        return false;
+    return true;
+}
+
+static bool in_list(const char *s, const char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Records of s under the record filters, from the aggregates (records). */
+static int64_t ref_records(const stat_query *q, const image_summary *s)
+{
+    int64_t sum = 0;
+    if (q->report == REPORT_VULNERABILITY && (q->vul_type >= 0 || q->n_vul_ids)) {
+        for (size_t i = 0; i < s->n_vuls; i++)
+            if ((q->vul_type < 0 || (int)s->vuls[i].type == q->vul_type) &&
+                (!q->n_vul_ids || in_list(s->vuls[i].vul_id, q->vul_ids, q->n_vul_ids)))
+                sum += s->vuls[i].n;
+        return sum;
+    }
+    if (q->report == REPORT_BUILD_COMMAND_RISKS &&
+        (q->build_level >= 0 || q->build_name || q->n_build_rule_ids)) {
+        for (size_t i = 0; i < s->n_builds; i++)
+            if ((q->build_level < 0 || (int)s->builds[i].level == q->build_level) &&
+                substr_ok(s->builds[i].risk_name, q->build_name) &&
+                (!q->n_build_rule_ids ||
+                 in_list(s->builds[i].rule_id, q->build_rule_ids, q->n_build_rule_ids)))
+                sum += s->builds[i].n;
+        return sum;
+    }
+    return s->counts[q->report];
+}
+
+static int64_t ref_count(const index_scope *sc, const stat_query *q)
+{
+    int64_t total = 0;
+    for (int i = 1; i <= RND_IMAGES; i++)
+        if (REF[i].live && ref_selected(sc, q, &REF[i].t.s))
+            total += ref_records(q, &REF[i].t.s);
+    return total;
+}
+
+/* A random query; strings it points to are static, lists live in the bufs. */
+typedef struct {
+    stat_query q;
+    index_scope sc;
+    const char *eps[4];
+    const char *image_ids[8];
+    char idbufs[8][24];
+    const char *vul_ids[6];
+    const char *rules[4];
+} rnd_query;
+
+static void gen_query(rnd_query *r)
+{
+    static const char *const SCOPE_EPS[] = {"0", "e1", "e2", "ex"};
+    static const char *const SUB_NS[] = {"shop", "op", "lib", "team", "x"};
+    static const char *const SUB_NAMES[] = {"web", "api", "eb", "Web", "a"};
+    static const char *const SUB_VERSIONS[] = {"1.", "2", "rc", "latest"};
+    static const char *const SUB_INAMES[] = {"harbor", "prod", "jfrog"};
+    static const char *const SUB_CICDS[] = {"pipe", "main"};
+    static const char *const EXACT_INSTANCE[] = {"ins-1", "ins-", "ins-10"};
+    static const char *const BUILD_NAMES[] = {"root", "pin", "env", "shell", "x"};
+    memset(r, 0, sizeof *r);
+    stat_query *q = &r->q;
+    *q = q_all((report_type)rn(REPORT_TYPE_COUNT));
+    if (rn(3) == 0)
+        q->report = rn(2) ? REPORT_VULNERABILITY : REPORT_BUILD_COMMAND_RISKS;
+    r->sc.project_id = rn(10) ? PICK(PROJECTS) : "p3";
+    r->sc.all_eps = rn(2);
+    if (!r->sc.all_eps) {
+        r->sc.n_eps = rn(8) ? 1 + rn(3) : 0;
+        for (size_t i = 0; i < r->sc.n_eps; i++)
+            r->eps[i] = PICK(SCOPE_EPS);
+        r->sc.eps = r->eps;
+    }
+    if (rn(4) == 0) {
+        q->operate_all = false;
+        q->n_image_ids = 1 + rn(8);
+        for (size_t i = 0; i < q->n_image_ids; i++) {
+            switch (rn(4)) {
+            case 0:
+            case 1:
+                snprintf(r->idbufs[i], sizeof r->idbufs[i], "%u", 1 + rn(RND_IMAGES));
+                r->image_ids[i] = r->idbufs[i];
+                break;
+            case 2: r->image_ids[i] = CONTENT_IDS[rn(64)]; break;
+            default:
+                snprintf(r->idbufs[i], sizeof r->idbufs[i], "0%u", 1 + rn(RND_IMAGES));
+                r->image_ids[i] = rn(2) ? r->idbufs[i] : "junk";
+            }
+        }
+        q->image_ids = r->image_ids;
+    }
+#define MAYBE (rn(100) < 6)
+    if (MAYBE) q->image_type = (int)rn(IMAGE_TYPE_COUNT);
+    if (MAYBE) q->scan_status = (int)rn(SCAN_STATUS_COUNT);
+    if (MAYBE) q->namespace_ = PICK(SUB_NS);
+    if (MAYBE) q->image_name = PICK(SUB_NAMES);
+    if (MAYBE) q->image_version = PICK(SUB_VERSIONS);
+    if (MAYBE) q->instance_name = PICK(SUB_INAMES);
+    if (MAYBE) q->cicd_name = PICK(SUB_CICDS);
+    if (MAYBE) q->image_id = CONTENT_IDS[rn(64)];
+    if (MAYBE) q->instance_id = PICK(EXACT_INSTANCE);
+    if (MAYBE) q->latest_version = true;
+    if (MAYBE) {
+        q->has_image_size = true;
+        q->image_size = rn(1000);
+    }
+    if (MAYBE) {
+        q->has_update_start = true;
+        q->update_start = rn(20) * 100;
+    }
+    if (MAYBE) {
+        q->has_update_end = true;
+        q->update_end = rn(20) * 100 + rn(2) * 50;
+    }
+    if (MAYBE) {
+        q->has_scan_start = true;
+        q->scan_start = rn(10) * 1000;
+    }
+    if (MAYBE) {
+        q->has_scan_end = true;
+        q->scan_end = rn(10) * 1000;
+    }
+    tri_bool *tris[] = {&q->has_malicious_file, &q->has_vul, &q->has_unsafe_setting,
+                        &q->has_container, &q->risky};
+    for (size_t i = 0; i < 5; i++)
+        if (MAYBE)
+            *tris[i] = rn(2) ? TRI_TRUE : TRI_FALSE;
+    if (MAYBE) q->severity_level = (int)rn(SEVERITY_LEVEL_COUNT);
+    /* record filters, more often since they are the intricate part */
+    if (rn(4) == 0) q->vul_type = (int)rn(VUL_TYPE_COUNT);
+    if (rn(3) == 0) {
+        q->n_vul_ids = 1 + rn(6);
+        for (size_t i = 0; i < q->n_vul_ids; i++)
+            r->vul_ids[i] = rn(8) ? PICK(VUL_IDS) : (rn(2) ? "CVE-RARE" : "CVE-404");
+        q->vul_ids = r->vul_ids;
+    }
+    if (rn(4) == 0) q->build_level = (int)rn(SEVERITY_COUNT);
+    if (rn(4) == 0) q->build_name = PICK(BUILD_NAMES);
+    if (rn(4) == 0) {
+        q->n_build_rule_ids = 1 + rn(4);
+        for (size_t i = 0; i < q->n_build_rule_ids; i++)
+            r->rules[i] = rn(6) ? PICK(RULES) : "DS999";
+        q->build_rule_ids = r->rules;
+    }
+#undef MAYBE
+}
+
+typedef struct {
+    int64_t last_id;
+    int64_t sum;
+    size_t n;
+    const stat_query *q;
+    bool ok;
+} sel_check;
+
+static int sel_check_cb(int64_t image_id, int64_t records, void *arg)
+{
+    sel_check *c = arg;
+    if (image_id <= c->last_id || image_id < 1 || image_id > RND_IMAGES || records <= 0 ||
+        !REF[image_id].live || ref_records(c->q, &REF[image_id].t.s) != records)
+        c->ok = false;
+    c->last_id = image_id;
+    c->sum += records;
+    c->n++;
+    return 0;
+}
+
+static void run_random_queries(imgsec_index *ix, int n, int *nonzero)
+{
+    for (int i = 0; i < n; i++) {
+        rnd_query r;
+        gen_query(&r);
+        int64_t want = ref_count(&r.sc, &r.q);
+        int64_t got = count_scope(ix, &r.sc, &r.q);
+        if (got != want)
+            fail_msg("query %d (report %d): index %lld, reference %lld", i, r.q.report,
+                     (long long)got, (long long)want);
+        *nonzero += want > 0;
+        sel_check c = {.last_id = 0, .q = &r.q, .ok = true};
+        imgsec_err err;
+        assert_int_equal(index_select(ix, &r.sc, &r.q, sel_check_cb, &c, &err), IMGSEC_OK);
+        assert_true(c.ok);
+        assert_int_equal(c.sum, want);
+    }
+}
+
+static void random_upsert(imgsec_index *ix, int64_t id)
+{
+    imgsec_err err;
+    gen_image(&REF[id].t, id);
+    REF[id].live = true;
+    assert_int_equal(index_upsert(ix, &REF[id].t.s, &err), IMGSEC_OK);
+}
+
+static void test_randomized(void **state)
+{
+    (void)state;
+    rng_state = 20240601;
+    for (int i = 0; i < 64; i++) {
+        if (i < 8) /* content ids that spell an image id */
+            snprintf(CONTENT_IDS[i], sizeof CONTENT_IDS[i], "%d", 1 + i * 37);
+        else
+            snprintf(CONTENT_IDS[i], sizeof CONTENT_IDS[i], "sha256:%02x", i);
+    }
+    memset(REF, 0, sizeof REF);
+    imgsec_index *ix = index_new();
+    int nonzero = 0;
+
+    /* 500 images, inserted in a shuffled order */
+    int order[500];
+    for (int i = 0; i < 500; i++)
+        order[i] = i + 1;
+    for (int i = 499; i > 0; i--) {
+        int j = (int)rn((unsigned)i + 1), tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+    index_write_begin(ix);
+    for (int i = 0; i < 500; i++)
+        random_upsert(ix, order[i]);
+    index_write_end(ix);
+    assert_int_equal(index_size(ix), 500);
+    run_random_queries(ix, 100, &nonzero);
+
+    /* replacements, removals and new images, in a few batches */
+    for (int batch = 0; batch < 5; batch++) {
+        index_write_begin(ix);
+        for (int k = 0; k < 60; k++) {
+            int64_t id = 1 + rn(RND_IMAGES);
+            if (rn(4) == 0) {
+                index_remove(ix, id);
+                REF[id].live = false;
+            } else {
+                random_upsert(ix, id);
+            }
+        }
+        index_write_end(ix);
+        size_t live = 0;
+        for (int i = 1; i <= RND_IMAGES; i++)
+            live += REF[i].live;
+        assert_int_equal(index_size(ix), live);
+        run_random_queries(ix, 20, &nonzero);
+    }
+    /* most queries must select something, or the test proves little */
+    assert_true(nonzero > 100);
+    print_message("randomized: 200 queries, %d with a non-zero total, %zu images at the end\n",
+                  nonzero, index_size(ix));
+    index_free(ix);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_counts_per_report),
+        cmocka_unit_test(test_project_isolation),
+        cmocka_unit_test(test_ep_scope),
+        cmocka_unit_test(test_image_ids),
+        cmocka_unit_test(test_enum_filters),
+        cmocka_unit_test(test_substring_and_exact),
+        cmocka_unit_test(test_substring_row_path),
+        cmocka_unit_test(test_dict_forms),
+        cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_tristate),
+        cmocka_unit_test(test_severity_level),
+        cmocka_unit_test(test_latest_version),
+        cmocka_unit_test(test_vul_filters),
+        cmocka_unit_test(test_vul_sum_paths),
+        cmocka_unit_test(test_build_filters),
+        cmocka_unit_test(test_upsert_replaces),
+        cmocka_unit_test(test_remove_and_reuse),
+        cmocka_unit_test(test_clear),
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_concurrent_batches),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_hash_maps),
+        cmocka_unit_test(test_contains),
+        cmocka_unit_test(test_randomized),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
