@@ -1,2 +1,98 @@
+/* main.c - imgsecd: open the store, build the index, serve until SIGTERM.
+ *
+ * Signals are blocked before any thread starts, so only the main thread
+ * receives them, synchronously with sigwait: shutdown runs as ordinary
+ * code (drain requests in flight, stop the daemon, close the store)
+ * rather than inside a signal handler. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void){puts("imgsecd: not built yet");return 1;}
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "imgsec/auth.h"
+#include "imgsec/follow.h"
+#include "imgsec/util.h"
+
+/* Writes the port to path via a temporary file and rename, so a reader
+ * never sees a half-written number. */
+static int write_port_file(const char *path, unsigned port)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%u\n", port);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
+}
+
+static void app_close(app *a)
+{
+    http_stop(a);
+    follower_close(a->follow);
+    index_free(a->ix);
+    store_pool_close(a->pool);
+}
+
+int main(int argc, char **argv)
+{
+    app a;
+    memset(&a, 0, sizeof a);
+    int exit_code = 0;
+    if (config_parse(&a.cfg, argc, argv, &exit_code) != 0)
+        return exit_code;
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    imgsec_err err = {0};
+    int64_t t0 = util_mono_ns();
+    unsigned port = 0;
+    int rc = auth_init(&err);
+    if (rc == IMGSEC_OK)
+        rc = store_pool_open(a.cfg.db_path, a.cfg.threads + 1, &a.pool, &err);
+    if (rc == IMGSEC_OK) {
+        store *st = store_pool_acquire(a.pool);
+        rc = store_token_purge(st, util_now_ms(), &err) < 0 ? IMGSEC_EINTERNAL : IMGSEC_OK;
+        store_pool_release(a.pool, st);
+    }
+    if (rc == IMGSEC_OK && !(a.ix = index_new()))
+        rc = err_set(&err, IMGSEC_EINTERNAL, "out of memory");
+    if (rc == IMGSEC_OK)
+        rc = follower_open(a.cfg.db_path, a.ix, &a.follow, &err);
+    if (rc == IMGSEC_OK)
+        rc = http_start(&a, &port, &err);
+    if (rc != IMGSEC_OK) {
+        fprintf(stderr, "imgsecd: %s\n", err.msg);
+        app_close(&a);
+        return 1;
+    }
+    fprintf(stderr, "imgsecd: serving %s on %s (port %u), region %s: %zu images indexed in %.1f ms\n",
+            a.cfg.db_path, a.cfg.listen, port, a.cfg.region, index_size(a.ix),
+            (double)(util_mono_ns() - t0) / 1e6);
+    if (a.cfg.port_file && write_port_file(a.cfg.port_file, port) != 0) {
+        fprintf(stderr, "imgsecd: cannot write --port-file %s\n", a.cfg.port_file);
+        app_close(&a);
+        return 1;
+    }
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "imgsecd: %s received, draining requests in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    app_close(&a);
+    fprintf(stderr, "imgsecd: stopped\n");
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* cli.h - what the imgsec subcommands share. Each subcommand lives in its
+ * own cmd_*.c and is called with argv starting at its own name. */
+#ifndef IMGSEC_CLI_H
+#define IMGSEC_CLI_H
+
+#include <stdbool.h>
+
+#include "imgsec/err.h"
+#include "imgsec/store.h"
+
+/* Exit codes. */
+#define CLI_OK 0
+#define CLI_FAIL 1   /* the operation failed */
+#define CLI_USAGE 2  /* the command line is wrong */
+
+int cmd_user(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+
+/* --db default: IMGSEC_DB, else ./imgsec.db (spec/README.md). */
+const char *cli_default_db(void);
+
+/* Opens (creating or migrating) the database; prints and returns NULL on failure. */
+store *cli_store_open(const char *path);
+
+/* Prints "imgsec: <msg>" for a library error and returns CLI_FAIL. */
+int cli_fail(const imgsec_err *err);
+
+/* The password from IMGSEC_PASSWORD, else one line of standard input
+ * (without echo on a terminal). Never from an argument, so it stays out
+ * of shell history and ps. Returns false if none could be read. */
+bool cli_read_password(char *buf, size_t size);
+
+/* True when stderr is a terminal (progress bars redraw in place). */
+bool cli_stderr_is_tty(void);
+
+#endif

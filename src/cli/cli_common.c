@@ -1,0 +1,65 @@
+/* cli_common.c - see cli.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_default_db(void)
+{
+    const char *db = getenv("IMGSEC_DB");
+    return db && *db ? db : "./imgsec.db";
+}
+
+store *cli_store_open(const char *path)
+{
+    store *st = NULL;
+    imgsec_err err = {0};
+    if (store_open(path, &st, &err) != IMGSEC_OK) {
+        fprintf(stderr, "imgsec: %s: %s\n", path, err.msg);
+        return NULL;
+    }
+    return st;
+}
+
+int cli_fail(const imgsec_err *err)
+{
+    fprintf(stderr, "imgsec: %s\n", err->msg);
+    return CLI_FAIL;
+}
+
+bool cli_read_password(char *buf, size_t size)
+{
+    const char *env = getenv("IMGSEC_PASSWORD");
+    if (env && *env) {
+        if (strlen(env) >= size)
+            return false;
+        strcpy(buf, env);
+        return true;
+    }
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fprintf(stderr, "password: ");
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    bool ok = fgets(buf, (int)size, stdin) != NULL;
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!ok)
+        return false;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return buf[0] != '\0';
+}
+
+bool cli_stderr_is_tty(void)
+{
+    return isatty(STDERR_FILENO);
+}

@@ -1,0 +1,150 @@
+/* cmd_user.c - imgsec user add|grant|revoke|list|del (auth.md). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "imgsec/auth.h"
+
+static const char USAGE[] =
+    "usage:\n"
+    "  imgsec user add    [--db DB] --domain D --name N --project P --role R --eps LIST\n"
+    "  imgsec user grant  [--db DB] --domain D --name N --project P --role R --eps LIST\n"
+    "  imgsec user revoke [--db DB] --domain D --name N --project P\n"
+    "  imgsec user del    [--db DB] --domain D --name N\n"
+    "  imgsec user list   [--db DB]\n"
+    "  R is reader, writer or admin; LIST is 'all' or EP ids separated by commas (e.g. 0,ep-a).\n"
+    "  add reads the password from IMGSEC_PASSWORD, else from standard input.\n";
+
+typedef struct {
+    const char *db, *domain, *name, *project, *role, *eps;
+} user_args;
+
+static int parse_args(int argc, char **argv, user_args *a)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},      {"domain", required_argument, NULL, 'D'},
+        {"name", required_argument, NULL, 'n'},    {"project", required_argument, NULL, 'p'},
+        {"role", required_argument, NULL, 'r'},    {"eps", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    *a = (user_args){.db = cli_default_db()};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->db = optarg; break;
+        case 'D': a->domain = optarg; break;
+        case 'n': a->name = optarg; break;
+        case 'p': a->project = optarg; break;
+        case 'r': a->role = optarg; break;
+        case 'e': a->eps = optarg; break;
+        case 'h': fputs(USAGE, stdout); return -1;
+        default: fputs(USAGE, stderr); return CLI_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "imgsec user: unexpected argument '%s'\n%s", argv[optind], USAGE);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static bool need(const char *value, const char *flag)
+{
+    if (value && *value)
+        return true;
+    fprintf(stderr, "imgsec user: %s is required\n%s", flag, USAGE);
+    return false;
+}
+
+static bool grant_from_args(const user_args *a, store_grant *g)
+{
+    if (!need(a->project, "--project") || !need(a->role, "--role") || !need(a->eps, "--eps"))
+        return false;
+    memset(g, 0, sizeof *g);
+    int r = role_parse(a->role);
+    if (r < 0) {
+        fprintf(stderr, "imgsec user: --role must be reader, writer or admin\n");
+        return false;
+    }
+    if (strlen(a->project) > MODEL_PROJECT_ID_MAX || strlen(a->eps) > STORE_EPS_MAX) {
+        fprintf(stderr, "imgsec user: --project or --eps too long\n");
+        return false;
+    }
+    strcpy(g->project_id, a->project);
+    g->role = (role)r;
+    g->eps_all = strcmp(a->eps, "all") == 0;
+    if (!g->eps_all)
+        strcpy(g->eps, a->eps);
+    return true;
+}
+
+static void print_user(const store_user *u, const store_grant *g, void *arg)
+{
+    (void)arg;
+    if (!g)
+        printf("%s\t%s\t-\t-\t-\n", u->domain, u->name);
+    else
+        printf("%s\t%s\t%s\t%s\t%s\n", u->domain, u->name, g->project_id, role_name(g->role),
+               g->eps_all ? "all" : g->eps);
+}
+
+static int user_add(store *st, const user_args *a, imgsec_err *err)
+{
+    store_grant g;
+    if (!need(a->domain, "--domain") || !need(a->name, "--name") || !grant_from_args(a, &g))
+        return CLI_USAGE;
+    char pw[AUTH_PASSWORD_MAX + 2];
+    if (!cli_read_password(pw, sizeof pw)) {
+        fprintf(stderr, "imgsec user: no password (set IMGSEC_PASSWORD or give it on stdin)\n");
+        return CLI_USAGE;
+    }
+    char hash[AUTH_PW_HASH_MAX];
+    int rc = auth_password_hash(pw, hash, sizeof hash, err);
+    sodium_memzero(pw, sizeof pw);
+    if (rc == IMGSEC_OK)
+        rc = store_user_add(st, a->domain, a->name, hash, &g, err);
+    return rc == IMGSEC_OK ? CLI_OK : cli_fail(err);
+}
+
+int cmd_user(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return CLI_USAGE;
+    }
+    const char *sub = argv[1];
+    user_args a;
+    int rc = parse_args(argc - 1, argv + 1, &a);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    store *st = cli_store_open(a.db);
+    if (!st)
+        return CLI_FAIL;
+    imgsec_err err = {0};
+    store_grant g;
+    int out = CLI_USAGE;
+    if (strcmp(sub, "add") == 0) {
+        out = user_add(st, &a, &err);
+    } else if (strcmp(sub, "grant") == 0) {
+        if (need(a.domain, "--domain") && need(a.name, "--name") && grant_from_args(&a, &g))
+            out = store_user_grant(st, a.domain, a.name, &g, &err) ? cli_fail(&err) : CLI_OK;
+    } else if (strcmp(sub, "revoke") == 0) {
+        if (need(a.domain, "--domain") && need(a.name, "--name") && need(a.project, "--project"))
+            out = store_user_revoke(st, a.domain, a.name, a.project, &err) ? cli_fail(&err)
+                                                                           : CLI_OK;
+    } else if (strcmp(sub, "del") == 0) {
+        if (need(a.domain, "--domain") && need(a.name, "--name"))
+            out = store_user_del(st, a.domain, a.name, &err) ? cli_fail(&err) : CLI_OK;
+    } else if (strcmp(sub, "list") == 0) {
+        printf("domain\tname\tproject\trole\teps\n");
+        out = store_user_list(st, print_user, NULL, &err) ? cli_fail(&err) : CLI_OK;
+    } else {
+        fprintf(stderr, "imgsec user: unknown subcommand '%s'\n%s", sub, USAGE);
+    }
+    store_close(st);
+    return out;
+}

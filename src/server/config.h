@@ -1,0 +1,23 @@
+/* config.h - imgsecd settings from flags and environment (spec/README.md). */
+#ifndef IMGSECD_CONFIG_H
+#define IMGSECD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *db_path;      /* --db, IMGSEC_DB; default ./imgsec.db */
+    const char *listen;       /* --listen, IMGSEC_LISTEN; default 127.0.0.1:8080 */
+    const char *region;       /* --region, IMGSEC_REGION; default local-1 */
+    const char *port_file;    /* --port-file: write the bound port here once ready */
+    unsigned threads;         /* --threads: HTTP worker threads; default: cores, >= 2 */
+    int64_t token_ttl_ms;     /* --token-ttl SECONDS; default 24 h */
+    size_t ingest_max_bytes;  /* --max-ingest-bytes; default 64 MiB */
+    unsigned drain_seconds;   /* how long SIGTERM waits for requests in flight */
+} config;
+
+/* Fills cfg from argv and the environment. Returns 0, or prints usage /
+ * an error to stderr and returns the exit code to use (0 for --help). */
+int config_parse(config *cfg, int argc, char **argv, int *exit_code);
+
+#endif

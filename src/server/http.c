@@ -1,0 +1,378 @@
+/* http.c - libmicrohttpd glue: request life cycle, replies, logging.
+ *
+ * MHD calls the access handler several times per request: once with the
+ * headers, then once per chunk of body, then once more with nothing left.
+ * We run the header-time checks on the first call (so a 401 or 413 is sent
+ * without reading a body that nobody will use), collect the body up to the
+ * route's limit, and call the route's handler on the last call. The
+ * completion callback writes the one log line per request and frees.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authn.h"
+#include "imgsec/util.h"
+#include "router.h"
+
+#define HTTP_CONNECTION_LIMIT 1024
+#define HTTP_CONNECTION_TIMEOUT_S 30
+#define HTTP_CONNECTION_MEMORY (64u << 10) /* bounds request line + headers */
+
+const char *http_header(request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_add_header(request *req, const char *name, const char *value)
+{
+    if (req->nextra < HTTP_MAX_EXTRA_HEADERS) {
+        req->extra_names[req->nextra] = name;
+        req->extra_values[req->nextra] = strdup(value);
+        req->nextra++;
+    }
+}
+
+static void reply_raw(request *req, unsigned status, char *body, size_t len, const char *type)
+{
+    if (req->status)
+        return free(body);
+    struct MHD_Response *resp =
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(body);
+        return;
+    }
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    if (body && type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    for (size_t i = 0; i < req->nextra; i++)
+        if (req->extra_values[i])
+            MHD_add_response_header(resp, req->extra_names[i], req->extra_values[i]);
+    if (MHD_queue_response(req->conn, status, resp) == MHD_YES)
+        req->status = status;
+    MHD_destroy_response(resp);
+}
+
+void http_reply_json(request *req, unsigned status, json_t *body)
+{
+    if (!body)
+        return reply_raw(req, status, NULL, 0, NULL);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return reply_raw(req, 500, NULL, 0, NULL);
+    reply_raw(req, status, text, strlen(text), HTTP_JSON_TYPE);
+}
+
+static void reply_error_text(request *req, unsigned status, const char *code, const char *msg)
+{
+    json_t *o = json_pack("{s:s, s:s}", "error_code", code, "error_msg", msg);
+    http_reply_json(req, status, o);
+}
+
+void http_reply_error(request *req, unsigned status, const char *error_code, const char *fmt, ...)
+{
+    char msg[IMGSEC_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    reply_error_text(req, status, error_code, msg);
+}
+
+void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg)
+{
+    json_t *o = json_pack("{s:{s:i, s:s, s:s}}", "error", "code", (int)status, "title", title,
+                          "message", msg);
+    http_reply_json(req, status, o);
+}
+
+void http_reply_err(request *req, const imgsec_err *err)
+{
+    switch (err->code) {
+    case IMGSEC_EINVAL: return reply_error_text(req, 400, "HSS.0001", err->msg);
+    case IMGSEC_EPARSE: return reply_error_text(req, 400, "HSS.0002", err->msg);
+    case IMGSEC_EAUTH: return reply_error_text(req, 401, "APIGW.0301", err->msg);
+    case IMGSEC_EPROJECT: return reply_error_text(req, 403, "HSS.0010", err->msg);
+    case IMGSEC_EFORBIDDEN: return reply_error_text(req, 403, "HSS.0013", err->msg);
+    case IMGSEC_ENOTFOUND: return reply_error_text(req, 404, "HSS.0011", err->msg);
+    case IMGSEC_ETOOLARGE: return reply_error_text(req, 413, "HSS.0001", err->msg);
+    case IMGSEC_ECONFLICT: return reply_error_text(req, 409, "HSS.0001", err->msg);
+    default:
+        /* Internals go to the log under the request id, never to the caller. */
+        fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, err->msg);
+        http_reply_error(req, 500, "HSS.0041", "internal error, request id %s", req->request_id);
+    }
+}
+
+static void log_request(request *req)
+{
+    char ts[UTIL_ISO_TIME_MAX];
+    util_iso_time(util_now_ms(), ts);
+    double ms = (double)(util_mono_ns() - req->start_ns) / 1e6;
+    /* One write per line so lines from different threads never interleave. */
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s %s %.512s %u %.3fms rid=%s\n", ts, req->method,
+                     req->path, req->status, ms, req->request_id);
+    if (n > 0)
+        fwrite(line, 1, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, stderr);
+}
+
+static void request_free(request *req)
+{
+    if (req->state_free)
+        req->state_free(req->state);
+    for (size_t i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    for (size_t i = 0; i < req->nextra; i++)
+        free(req->extra_values[i]);
+    free(req->path);
+    free(req->body);
+    free(req);
+}
+
+/* The checks every route of a kind shares: credentials, project, region. */
+static bool check_generic(request *req)
+{
+    const route *r = req->route;
+    if (r->flags & ROUTE_AUTH) {
+        if (!authn_request(req))
+            return false;
+    }
+    if (r->flags & ROUTE_V5) {
+        const char *project = req->params[0];
+        if (req->authenticated && strcmp(project, req->principal.grant.project_id) != 0) {
+            http_reply_error(req, 403, "HSS.0010",
+                             "the credentials are scoped to another project than %s", "project_id");
+            return false;
+        }
+        const char *region = http_header(req, "region");
+        if (!region || !*region) {
+            http_reply_error(req, 400, "HSS.0001", "invalid parameter: region header is required");
+            return false;
+        }
+        if (strcmp(region, req->app->cfg.region) != 0) {
+            http_reply_error(req, 400, "HSS.0001",
+                             "invalid parameter: region does not match this endpoint's region");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The body limit, announced by Content-Length before any byte is read. */
+static bool check_declared_length(request *req)
+{
+    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n;
+    if (cl && util_parse_int64(cl, &n) && n > (int64_t)req->body_max) {
+        http_reply_error(req, 413, "HSS.0001",
+                         "request body too large: the limit of this route is %zu bytes",
+                         req->body_max);
+        return false;
+    }
+    return true;
+}
+
+static void request_begin(request *req)
+{
+    char allow[64];
+    const route *r = NULL;
+    switch (router_match(req, &r, allow, sizeof allow)) {
+    case ROUTER_NO_PATH:
+        return http_reply_error(req, 404, "APIGW.0101", "the requested route %s does not exist",
+                                "path");
+    case ROUTER_NO_METHOD:
+        http_add_header(req, "Allow", allow);
+        return http_reply_error(req, 405, "APIGW.0101", "method %s is not allowed here; allowed: %s",
+                                req->method, allow);
+    case ROUTER_FOUND:
+        break;
+    }
+    req->route = r;
+    req->body_max = r->body_max ? r->body_max : req->app->cfg.ingest_max_bytes;
+    if (!check_generic(req))
+        return;
+    if (r->prepare && !r->prepare(req))
+        return;
+    check_declared_length(req);
+}
+
+static void body_append(request *req, const char *data, size_t len)
+{
+    if (req->body_too_large || len > req->body_max - req->body_len) {
+        req->body_too_large = true;
+        return;
+    }
+    if (req->body_len + len + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 4096;
+        while (cap < req->body_len + len + 1)
+            cap *= 2;
+        char *bigger = realloc(req->body, cap);
+        if (!bigger) {
+            req->body_too_large = true;
+            return;
+        }
+        req->body = bigger;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    app *a = cls;
+    request *req = *con_cls;
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        req->conn = conn;
+        req->app = a;
+        req->method = method;
+        req->path = strdup(url);
+        req->start_ns = util_mono_ns();
+        util_random_hex(req->request_id, HTTP_REQUEST_ID_HEX / 2);
+        *con_cls = req;
+        atomic_fetch_add(&a->in_flight, 1);
+        if (!req->path)
+            return MHD_NO;
+        request_begin(req);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!req->status)
+            body_append(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->status)
+        return MHD_YES;
+    if (req->body_too_large) {
+        http_reply_error(req, 413, "HSS.0001",
+                         "request body too large: the limit of this route is %zu bytes",
+                         req->body_max);
+        return MHD_YES;
+    }
+    req->route->handle(req);
+    if (!req->status) {
+        imgsec_err err;
+        err_set(&err, IMGSEC_EINTERNAL, "handler of %s sent no reply", req->route->pattern);
+        http_reply_err(req, &err);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    app *a = cls;
+    request *req = *con_cls;
+    if (!req)
+        return;
+    log_request(req);
+    request_free(req);
+    *con_cls = NULL;
+    atomic_fetch_sub(&a->in_flight, 1);
+}
+
+/* "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4 interfaces). */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, imgsec_err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    int64_t port;
+    if (!colon || !util_parse_int64(colon + 1, &port) || port < 0 || port > 65535)
+        return err_set(err, IMGSEC_EINVAL, "--listen must be HOST:PORT, got '%s'", listen);
+    char host[256];
+    size_t hlen = (size_t)(colon - listen);
+    if (hlen >= sizeof host)
+        return err_set(err, IMGSEC_EINVAL, "--listen host is too long");
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    memset(ss, 0, sizeof *ss);
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        host[hlen - 1] = '\0';
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+            return err_set(err, IMGSEC_EINVAL, "--listen: bad IPv6 address '%s'", host + 1);
+        return IMGSEC_OK;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    if (hlen == 0 || strcmp(host, "0.0.0.0") == 0)
+        s4->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0)
+        s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+        return err_set(err, IMGSEC_EINVAL, "--listen: bad IPv4 address '%s'", host);
+    return IMGSEC_OK;
+}
+
+int http_start(app *a, unsigned *port, imgsec_err *err)
+{
+    struct sockaddr_storage ss;
+    int rc = parse_listen(a->cfg.listen, &ss, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    a->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, a,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->cfg.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_END);
+    if (!a->daemon)
+        return err_set(err, IMGSEC_EINTERNAL, "cannot listen on %s", a->cfg.listen);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : 0;
+    return IMGSEC_OK;
+}
+
+void http_stop(app *a)
+{
+    if (!a->daemon)
+        return;
+    /* Quiesce hands the listen socket back to us; it may only be closed
+     * after MHD_stop_daemon, since MHD's threads still poll it until then. */
+    MHD_socket listen_fd = MHD_quiesce_daemon(a->daemon);
+    int64_t deadline = util_mono_ns() + (int64_t)a->cfg.drain_seconds * 1000000000LL;
+    while (atomic_load(&a->in_flight) > 0 && util_mono_ns() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(a->daemon);
+    a->daemon = NULL;
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+}

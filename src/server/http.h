@@ -1,0 +1,80 @@
+/* http.h - one HTTP request as the route handlers see it.
+ *
+ * The libmicrohttpd glue (http.c) turns MHD's callback protocol into two
+ * steps per request: checks that need only the headers run first (route,
+ * credentials, project, region, query parameters), so a refused request
+ * is answered before its body is read; the handler then runs once with
+ * the whole body, bounded by the route's limit. Every reply carries
+ * X-Request-Id and, for JSON, the contract's Content-Type (errors.md).
+ */
+#ifndef IMGSECD_HTTP_H
+#define IMGSECD_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "imgsec/err.h"
+#include "imgsec/store.h"
+
+#define HTTP_REQUEST_ID_HEX 32
+#define HTTP_MAX_PATH_PARAMS 4
+#define HTTP_MAX_EXTRA_HEADERS 4
+#define HTTP_JSON_TYPE "application/json;charset=UTF-8"
+
+struct route;
+
+typedef struct request {
+    struct MHD_Connection *conn;
+    app *app;
+    const char *method;
+    char *path;                          /* decoded path, no query */
+    char request_id[HTTP_REQUEST_ID_HEX + 1];
+    int64_t start_ns;
+
+    const struct route *route;
+    char *params[HTTP_MAX_PATH_PARAMS];  /* {placeholders} of the route, in order */
+    size_t nparams;
+
+    char *body;
+    size_t body_len, body_cap, body_max;
+    bool body_too_large;
+
+    bool authenticated;
+    store_principal principal;           /* valid when authenticated */
+
+    void *state;                         /* a route's own per-request data */
+    void (*state_free)(void *state);
+
+    unsigned status;                     /* 0 until a reply is queued */
+    const char *extra_names[HTTP_MAX_EXTRA_HEADERS];
+    char *extra_values[HTTP_MAX_EXTRA_HEADERS];
+    size_t nextra;
+} request;
+
+/* Header / query lookups (NULL when absent). */
+const char *http_header(request *req, const char *name);
+const char *http_query(request *req, const char *name);
+
+/* Adds a header to the reply about to be sent (value is copied). */
+void http_add_header(request *req, const char *name, const char *value);
+
+/* Replies. Each queues exactly one response; later calls are ignored. */
+void http_reply_json(request *req, unsigned status, json_t *body); /* steals body; NULL = no body */
+void http_reply_error(request *req, unsigned status, const char *error_code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Maps a library error to its status and error_code (errors.md); an
+ * internal error is logged and answered without its details. */
+void http_reply_err(request *req, const imgsec_err *err);
+/* Keystone's own error shape, for /v3/auth/tokens. */
+void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg);
+
+/* Starts the daemon on cfg->listen; *port gets the bound port. */
+int http_start(app *a, unsigned *port, imgsec_err *err);
+/* Stops accepting, waits up to drain_seconds for requests in flight, stops. */
+void http_stop(app *a);
+
+#endif

@@ -1,0 +1,89 @@
+/* router.c - a linear table: a handful of routes, matched segment by
+ * segment; {name} segments capture one non-empty path segment. */
+#include "router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "routes.h"
+
+#define SEGMENT_MAX 256
+
+static const route ROUTES[] = {
+    {"GET", "/healthz", 0, 0, NULL, health_handle},
+    {"POST", "/v3/auth/tokens", ROUTE_KEYSTONE, ROUTE_BODY_SMALL, NULL, tokens_create_handle},
+    {"DELETE", "/v3/auth/tokens", ROUTE_KEYSTONE, 0, NULL, tokens_delete_handle},
+    {"POST", "/v5/{project_id}/image/scan-results", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_CONFIG,
+     ingest_prepare, ingest_handle},
+    {"DELETE", "/v5/{project_id}/image/scan-results/{id}", ROUTE_AUTH | ROUTE_V5, 0,
+     ingest_delete_prepare, ingest_delete_handle},
+    {"POST", "/v5/{project_id}/image/security-report/statistic", ROUTE_AUTH | ROUTE_V5,
+     ROUTE_BODY_QUERY, statistic_prepare, statistic_handle},
+};
+
+/* Matches path against pattern; captures placeholders into params when
+ * params != NULL. A single trailing '/' on the path is tolerated. */
+static bool pattern_match(const char *pattern, const char *path, char **params, size_t *nparams)
+{
+    size_t n = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return false;
+        p++, s++;
+        const char *pend = strchr(p, '/');
+        const char *send = strchr(s, '/');
+        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
+        size_t slen = send ? (size_t)(send - s) : strlen(s);
+        if (plen > 1 && p[0] == '{') {
+            if (slen == 0 || slen > SEGMENT_MAX || n >= HTTP_MAX_PATH_PARAMS)
+                return false;
+            if (params)
+                params[n] = strndup(s, slen);
+            n++;
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            goto fail;
+        }
+        p += plen, s += slen;
+    }
+    if (*p == '\0' && (*s == '\0' || (s[0] == '/' && s[1] == '\0'))) {
+        if (nparams)
+            *nparams = n;
+        return true;
+    }
+fail:
+    if (params)
+        for (size_t i = 0; i < n; i++) {
+            free(params[i]);
+            params[i] = NULL;
+        }
+    return false;
+}
+
+router_result router_match(request *req, const route **out, char *allow, size_t allow_size)
+{
+    size_t nroutes = sizeof ROUTES / sizeof ROUTES[0];
+    for (size_t i = 0; i < nroutes; i++) {
+        if (strcmp(ROUTES[i].method, req->method) == 0 &&
+            pattern_match(ROUTES[i].pattern, req->path, req->params, &req->nparams)) {
+            *out = &ROUTES[i];
+            return ROUTER_FOUND;
+        }
+    }
+    bool any = false;
+    allow[0] = '\0';
+    for (size_t i = 0; i < nroutes; i++) {
+        if (!pattern_match(ROUTES[i].pattern, req->path, NULL, NULL))
+            continue;
+        if (strstr(allow, ROUTES[i].method))
+            continue;
+        size_t used = strlen(allow);
+        if (used + strlen(ROUTES[i].method) + 3 < allow_size) {
+            if (any)
+                strcat(allow, ", ");
+            strcat(allow, ROUTES[i].method);
+        }
+        any = true;
+    }
+    return any ? ROUTER_NO_METHOD : ROUTER_NO_PATH;
+}

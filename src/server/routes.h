@@ -1,0 +1,26 @@
+/* routes.h - the handlers, one file per API area. */
+#ifndef IMGSECD_ROUTES_H
+#define IMGSECD_ROUTES_H
+
+#include <stdbool.h>
+
+#include "http.h"
+
+/* route_health.c */
+void health_handle(request *req);
+
+/* route_tokens.c: POST/DELETE /v3/auth/tokens */
+void tokens_create_handle(request *req);
+void tokens_delete_handle(request *req);
+
+/* route_ingest.c: POST/DELETE /v5/{project_id}/image/scan-results */
+bool ingest_prepare(request *req);
+void ingest_handle(request *req);
+bool ingest_delete_prepare(request *req);
+void ingest_delete_handle(request *req);
+
+/* route_statistic.c: POST /v5/{project_id}/image/security-report/statistic */
+bool statistic_prepare(request *req);
+void statistic_handle(request *req);
+
+#endif
