@@ -126,6 +126,9 @@ void store_image_col(int c, char *buf, size_t size);
 /* The DDL of schema version `version` (1-based) as one malloc'd string of
  * statements, or NULL on OOM (err set). */
 char *store_schema_step(int version, imgsec_err *err);
+/* The later versions, one file each (malloc'd SQL, NULL with err set). */
+char *store_schema_v2(imgsec_err *err); /* store_schema_keys.c */
+char *store_schema_v3(imgsec_err *err); /* store_schema_exports.c */
 /* Number of schema versions that store_schema_step knows. */
 int store_schema_steps(void);
 

@@ -218,6 +218,8 @@ static char *schema_v1(imgsec_err *err)
 /* Version n of the schema is MIGRATIONS[n - 1]. Append, never edit. */
 static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     schema_v1,
+    store_schema_v2, /* store_schema_keys.c: access keys */
+    store_schema_v3, /* store_schema_exports.c: export tasks */
 };
 
 int store_schema_steps(void)
