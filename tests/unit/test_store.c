@@ -313,11 +313,13 @@ static void test_open_refuses_newer_and_foreign(void **state)
 
     store_close(f->st);
     f->st = NULL;
-    raw_exec(f->path, "PRAGMA user_version = 2");
+    char newer[64];
+    snprintf(newer, sizeof newer, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
+    raw_exec(f->path, newer);
     assert_int_equal(store_open(f->path, &st, &err), IMGSEC_EINTERNAL);
     assert_null(st);
     assert_non_null(strstr(err.msg, "newer"));
-    assert_int_equal(q1(f->path, "PRAGMA user_version"), 2); /* untouched */
+    assert_int_equal(q1(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1); /* untouched */
 
     temp_path(path, sizeof path);
     raw_exec(path, "CREATE TABLE other (x)");
