@@ -1,0 +1,213 @@
+/* harness.h - what every API test needs: a real imgsecd, the imgsec CLI,
+ * and small HTTP helpers on libcurl.
+ *
+ * Each test executable starts its own server on a fresh database in a
+ * fresh temporary directory (mkdtemp under $TMPDIR), on an ephemeral
+ * port it learns from --port-file, and stops it with SIGTERM at the end
+ * of its group. A server that does not exit 0 (crash, hang, or a leak
+ * report under AddressSanitizer) fails the run: cmocka does not count a
+ * failing group teardown in its exit code, so every main() returns
+ * `cmocka_run_group_tests(...) + harness_failures()`.
+ *
+ * The helpers are deliberately generic: a request is method, path,
+ * query, headers, body and content type; a response is status, headers
+ * and body (parsed as JSON when it is JSON). The assertion macros report
+ * the caller's file and line and print the request and the response body.
+ */
+#ifndef IMGSEC_API_HARNESS_H
+#define IMGSEC_API_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* cmocka needs these before its header. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define H_REGION "test-region-1"      /* the region every test server runs with */
+#define H_PATH_MAX 512
+#define H_START_TIMEOUT_MS 20000
+#define H_POLL_MS 20
+#define H_STOP_TIMEOUT_MS 30000
+#define H_MIB (1024 * 1024)
+#define H_JSON_CT "application/json;charset=UTF-8"
+
+/* ---- the server ---- */
+
+typedef struct {
+    char dir[H_PATH_MAX - 64];   /* temp dir holding everything below */
+    char db[H_PATH_MAX];
+    char log[H_PATH_MAX];        /* the server's stderr and stdout */
+    char port_file[H_PATH_MAX];
+    char region[64];
+    pid_t pid;                   /* 0 when not running */
+    int port;
+} srv_t;
+
+/* How srv_start passes the configuration. */
+typedef enum {
+    SRV_FLAGS,                   /* --db --listen --region --port-file */
+    SRV_ENV                      /* IMGSEC_DB / IMGSEC_LISTEN / IMGSEC_REGION, only --port-file */
+} srv_mode;
+
+/* Makes the temp dir and fills the paths (no process yet). 0 or -1. */
+int srv_init(srv_t *s);
+/* Starts imgsecd on s->db (srv_init first if s->dir is empty) and waits
+ * until the port file exists and /healthz answers 200. 0 or -1 (printed). */
+int srv_start(srv_t *s);
+int srv_start_mode(srv_t *s, srv_mode mode);
+/* SIGTERM, waits for the exit; 0 iff the server exited with status 0.
+ * Counts a failure in harness_failures() otherwise and prints the log's
+ * tail. remove_dir: delete the temp dir when it went well (unless the
+ * environment has IMGSEC_API_KEEP=1, for debugging). Safe to call
+ * when the server is not running (returns 0). */
+int srv_stop(srv_t *s, bool remove_dir);
+/* The whole log so far (malloc'd, NUL-terminated; "" if none). */
+char *srv_log(const srv_t *s);
+bool srv_log_contains(const srv_t *s, const char *needle);
+/* Polls the log until needle appears (log lines may trail the response). */
+bool srv_log_wait_for(const srv_t *s, const char *needle, int timeout_ms);
+
+/* Teardown failures so far (servers that did not exit 0 and the like). */
+int harness_failures(void);
+void harness_count_failure(void);
+
+/* A plain TCP connection to the server (for raw HTTP), or -1. */
+int srv_connect(const srv_t *s);
+
+/* ---- the command line ---- */
+
+/* Runs IMGSEC_CLI_PATH with args (NULL-terminated, without argv[0]) and
+ * IMGSEC_PASSWORD=password in its environment (unset when NULL), stdin
+ * from /dev/null. Returns its exit code (or 128+signal, or -1). When
+ * output is not NULL it gets the combined stdout+stderr (malloc'd). The
+ * output file lives in s->dir. */
+int cli_runv(const srv_t *s, const char *password, const char *const *args, char **output);
+/* The same with a NULL-terminated argument list. */
+int cli_run(const srv_t *s, const char *password, char **output, ...) __attribute__((sentinel));
+
+/* imgsec user add/grant on s->db; 0 on exit 0. */
+int cli_user_add(const srv_t *s, const char *domain, const char *name, const char *password,
+                 const char *project, const char *role, const char *eps);
+int cli_user_grant(const srv_t *s, const char *domain, const char *name, const char *project,
+                   const char *role, const char *eps);
+
+/* ---- HTTP ---- */
+
+#define H_MAX_HEADERS 64
+
+typedef struct {
+    long status;                 /* 0: transport error (see error) */
+    char error[256];             /* libcurl's message on transport error */
+    char desc[300];              /* "METHOD /path?query", for messages */
+    char *body;                  /* NUL-terminated, body_len bytes */
+    size_t body_len;
+    json_t *json;                /* parsed body, NULL if empty or not JSON */
+    size_t n_headers;
+    char *hname[H_MAX_HEADERS];  /* headers of the final response, as received */
+    char *hvalue[H_MAX_HEADERS];
+} http_resp;
+
+typedef struct {
+    const char *method;          /* "GET", "POST", "DELETE", ... */
+    const char *path;            /* sent as is */
+    const char *query;           /* "a=b&c=d" without '?', or NULL */
+    const char *const *headers;  /* NULL-terminated "Name: value" lines, or NULL */
+    const char *body;            /* NULL: no body */
+    size_t body_len;             /* bytes of body (body may hold NULs) */
+    const char *content_type;    /* NULL: no Content-Type header at all */
+    bool chunked;                /* send body with Transfer-Encoding: chunked */
+} http_req;
+
+/* Sends rq to the server; fills out (free with http_resp_free). Returns
+ * out->status. A request carries "Expect:" (none) unless rq->headers
+ * names Expect. */
+long http_do(const srv_t *s, const http_req *rq, http_resp *out);
+void http_resp_free(http_resp *r);
+/* Frees the calling thread's connection (call before a thread ends). */
+void http_thread_done(void);
+/* First value of a response header (case-insensitive name), or NULL. */
+const char *http_header(const http_resp *r, const char *name);
+size_t http_header_count(const http_resp *r, const char *name);
+
+/* A v5-style call: X-Auth-Token: token (when not NULL) and region: region
+ * (when not NULL) added; body sent as is with Content-Type ctype. */
+long api_call(const srv_t *s, const char *method, const char *path, const char *query,
+              const char *token, const char *region, const char *body, const char *ctype,
+              http_resp *out);
+
+/* POST /v3/auth/tokens for a password and a project scope (by id, or by
+ * name when by_name). */
+long api_token_req(const srv_t *s, const char *domain, const char *name, const char *password,
+                   const char *project, bool by_name, http_resp *out);
+/* A token string (malloc'd) or NULL (printed why). */
+char *get_token(const srv_t *s, const char *domain, const char *name, const char *password,
+                const char *project);
+
+typedef struct {
+    long status;
+    long long total;             /* total_num, or -1 when absent / not an integer */
+    char code[64];               /* error_code or "" */
+    char msg[1024];              /* error_msg or "" */
+    char body[1024];             /* the start of the body, for messages */
+    char content_type[128];      /* the response's Content-Type, or "" */
+    char request_id[128];        /* X-Request-Id, or "" */
+} stat_res;
+
+/* POST /v5/{project}/image/security-report/statistic?security_report_type=type
+ * [&enterprise_project_id=ep], region = the server's, Content-Type JSON.
+ * type NULL leaves the parameter out; body NULL sends no body. */
+stat_res api_stat(const srv_t *s, const char *token, const char *project, const char *type,
+                  const char *ep, const char *body);
+
+/* POST /v5/{project}/image/scan-results[?enterprise_project_id=ep] with
+ * Content-Type application/json or application/x-ndjson. */
+long api_ingest(const srv_t *s, const char *token, const char *project, const char *ep,
+                const char *body, bool ndjson, http_resp *out);
+/* ids of a 200 ingest response into ids[0..n) (each < 32 chars); returns
+ * how many were found (the length of "images"), or -1 on a bad shape. */
+int ingest_ids(const http_resp *r, char (*ids)[32], size_t n);
+
+/* ---- assertions (report the caller's line) ---- */
+
+void check_status_at(const http_resp *r, long status, const char *file, int line);
+/* status, error_code, and error_msg containing msg_part (if not NULL);
+ * body exactly {"error_code": string, "error_msg": string}; and, as on
+ * every response (errors.md), an X-Request-Id of 32+ hex chars and
+ * Content-Type application/json;charset=UTF-8. check_stat_* check the same. */
+void check_error_at(const http_resp *r, long status, const char *code, const char *msg_part,
+                    const char *file, int line);
+/* Keystone shape {"error": {"code": status, "title": title, "message": string}};
+ * title NULL skips that comparison. */
+void check_keystone_error_at(const http_resp *r, long status, const char *title,
+                             const char *file, int line);
+void check_stat_at(const stat_res *r, long long total, const char *what, const char *file,
+                   int line);
+void check_stat_error_at(const stat_res *r, long status, const char *code, const char *msg_part,
+                         const char *what, const char *file, int line);
+
+#define assert_status(r, st) check_status_at((r), (st), __FILE__, __LINE__)
+#define assert_api_error(r, st, code, part) check_error_at((r), (st), (code), (part), __FILE__, __LINE__)
+#define assert_keystone_error(r, st, title) check_keystone_error_at((r), (st), (title), __FILE__, __LINE__)
+#define assert_stat_total(r, total, what) check_stat_at(&(r), (total), (what), __FILE__, __LINE__)
+#define assert_stat_error(r, st, code, part, what) \
+    check_stat_error_at(&(r), (st), (code), (part), (what), __FILE__, __LINE__)
+
+/* ---- small things ---- */
+
+/* malloc'd printf. */
+char *h_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A malloc'd string of n copies of c. */
+char *h_repeat(char c, size_t n);
+/* Writes len bytes to path; 0 or -1. */
+int h_write_file(const char *path, const char *data, size_t len);
+/* Compact JSON text of v (malloc'd; v is not consumed). */
+char *h_json_text(const json_t *v);
+/* True if s is at least min_len lower- or upper-case hex digits and nothing else. */
+bool h_is_hex(const char *s, size_t min_len);
+
+#endif

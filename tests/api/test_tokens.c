@@ -1,0 +1,531 @@
+/* test_tokens.c - users, grants and tokens (auth.md), driven through the
+ * imgsec command line and POST/DELETE /v3/auth/tokens, with the effect
+ * checked on a v5 route (statistic.md errors: 401 APIGW.0301, 403 HSS.0010).
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define OPERATE_ALL "{\"operate_all\":true}"
+
+static srv_t S;
+static char *issued[64]; /* every token seen, to check the log never holds one */
+static size_t n_issued;
+
+static void remember(const char *tok)
+{
+    if (tok && n_issued < sizeof issued / sizeof issued[0])
+        issued[n_issued++] = strdup(tok);
+}
+
+static char *token(const char *domain, const char *name, const char *pw, const char *project)
+{
+    char *t = get_token(&S, domain, name, pw, project);
+    remember(t);
+    return t;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (srv_start(&S) != 0)
+        return -1;
+    /* Users added before any request; more are added while it runs. */
+    if (cli_user_add(&S, "acme", "alice", "alice-pw-1", "P1", "reader", "0,ep-a") != 0 ||
+        cli_user_grant(&S, "acme", "alice", "P2", "writer", "all") != 0 ||
+        cli_user_add(&S, "acme", "bob", "bob-pw-22", "P1", "writer", "all") != 0 ||
+        cli_user_add(&S, "other", "alice", "other-pw-3", "P1", "admin", "all") != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < n_issued; i++)
+        free(issued[i]);
+    n_issued = 0;
+    return srv_stop(&S, true);
+}
+
+/* Seconds since the epoch of "YYYY-MM-DDTHH:MM:SS[.ffffff]Z", or -1. */
+static double parse_iso(const char *s)
+{
+    if (!s)
+        return -1;
+    size_t n = strlen(s);
+    if (n < 20 || s[n - 1] != 'Z')
+        return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return -1;
+    double frac = 0;
+    if (*rest == '.') {
+        double scale = 0.1;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++, scale /= 10)
+            frac += (*rest - '0') * scale;
+    }
+    if (strcmp(rest, "Z") != 0)
+        return -1;
+    return (double)timegm(&tm) + frac;
+}
+
+static stat_res stat_with(const char *tok, const char *project)
+{
+    return api_stat(&S, tok, project, "apps", NULL, OPERATE_ALL);
+}
+
+static void test_issue(void **state)
+{
+    (void)state;
+    http_resp r;
+    time_t before = time(NULL);
+    api_token_req(&S, "acme", "alice", "alice-pw-1", "P1", false, &r);
+    assert_status(&r, 201);
+    const char *tok = http_header(&r, "X-Subject-Token");
+    assert_non_null(tok);
+    remember(tok);
+    assert_true(strlen(tok) >= 43); /* >= 256 bits of entropy in any sane encoding */
+
+    json_t *t = json_object_get(r.json, "token");
+    assert_true(json_is_object(t));
+    const char *exp = json_string_value(json_object_get(t, "expires_at"));
+    const char *iss = json_string_value(json_object_get(t, "issued_at"));
+    assert_non_null(exp);
+    assert_non_null(iss);
+    assert_int_equal(exp[strlen(exp) - 1], 'Z');
+    assert_int_equal(iss[strlen(iss) - 1], 'Z');
+    double e = parse_iso(exp), i = parse_iso(iss);
+    if (e < 0 || i < 0) {
+        print_error("unparsable times: issued_at %s expires_at %s\n", iss, exp);
+        fail();
+    }
+    if (e - i < 86400 - 60 || e - i > 86400 + 60) {
+        print_error("expires_at - issued_at = %.0f s, want ~86400\n", e - i);
+        fail();
+    }
+    if (i < (double)before - 120 || i > (double)time(NULL) + 120) {
+        print_error("issued_at %s is not now\n", iss);
+        fail();
+    }
+    json_t *methods = json_object_get(t, "methods");
+    assert_int_equal(json_array_size(methods), 1);
+    assert_string_equal(json_string_value(json_array_get(methods, 0)), "password");
+    json_t *user = json_object_get(t, "user");
+    assert_string_equal(json_string_value(json_object_get(user, "name")), "alice");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(user, "domain"), "name")), "acme");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(t, "project"), "id")),
+                        "P1");
+    json_t *roles = json_object_get(t, "roles");
+    assert_true(json_array_size(roles) >= 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(roles, 0), "name")),
+                        "reader");
+
+    /* The token works on its project. */
+    stat_res st = stat_with(tok, "P1");
+    assert_stat_total(st, 0, "fresh token");
+
+    /* A second login gives another token. */
+    char *tok2 = token("acme", "alice", "alice-pw-1", "P1");
+    assert_non_null(tok2);
+    assert_string_not_equal(tok, tok2);
+    free(tok2);
+    http_resp_free(&r);
+}
+
+static void test_roles_in_token(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *domain, *name, *pw, *project, *role;
+    } rows[] = {
+        {"acme", "bob", "bob-pw-22", "P1", "writer"},
+        {"other", "alice", "other-pw-3", "P1", "admin"},
+        {"acme", "alice", "alice-pw-1", "P2", "writer"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        http_resp r;
+        api_token_req(&S, rows[i].domain, rows[i].name, rows[i].pw, rows[i].project, false, &r);
+        assert_status(&r, 201);
+        remember(http_header(&r, "X-Subject-Token"));
+        json_t *t = json_object_get(r.json, "token");
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(json_object_get(t, "roles"), 0), "name")),
+            rows[i].role);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(json_object_get(t, "user"), "domain"), "name")),
+            rows[i].domain);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(t, "project"), "id")), rows[i].project);
+        http_resp_free(&r);
+    }
+}
+
+static void test_scope_by_name(void **state)
+{
+    (void)state;
+    http_resp r;
+    api_token_req(&S, "acme", "alice", "alice-pw-1", "P1", true, &r);
+    assert_status(&r, 201);
+    const char *tok = http_header(&r, "X-Subject-Token");
+    assert_non_null(tok);
+    remember(tok);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(r.json, "token"), "project"), "id")),
+                        "P1");
+    stat_res st = stat_with(tok, "P1");
+    assert_stat_total(st, 0, "token scoped by project name");
+    http_resp_free(&r);
+}
+
+/* Wrong password, unknown user, unknown domain, a project without a grant:
+ * all 401 in the Keystone shape with one and the same message. */
+static void test_login_failures_look_alike(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *domain, *name, *pw, *project, *why;
+    } rows[] = {
+        {"acme", "alice", "alice-pw-2", "P1", "wrong password"},
+        {"acme", "alice", "", "P1", "empty password"},
+        {"acme", "alice", "other-pw-3", "P1", "another user's password"},
+        {"acme", "nobody", "alice-pw-1", "P1", "unknown user"},
+        {"nodomain", "alice", "alice-pw-1", "P1", "unknown domain"},
+        {"acme", "alice", "alice-pw-1", "P3", "project without a grant"},
+        {"acme", "bob", "bob-pw-22", "P2", "project without a grant (bob)"},
+    };
+    char first[1024] = "";
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        http_resp r;
+        api_token_req(&S, rows[i].domain, rows[i].name, rows[i].pw, rows[i].project, false, &r);
+        if (r.status != 401)
+            print_error("%s: want 401, got %ld %s\n", rows[i].why, r.status, r.body);
+        assert_keystone_error(&r, 401, "Unauthorized");
+        assert_null(http_header(&r, "X-Subject-Token"));
+        const char *msg =
+            json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+        if (i == 0) {
+            snprintf(first, sizeof first, "%s", msg);
+        } else if (strcmp(first, msg) != 0) {
+            print_error("%s: message \"%s\" differs from \"%s\" (user enumeration)\n",
+                        rows[i].why, msg, first);
+            fail();
+        }
+        http_resp_free(&r);
+    }
+}
+
+static void test_malformed_token_request(void **state)
+{
+    (void)state;
+    http_resp r;
+    api_call(&S, "POST", "/v3/auth/tokens", NULL, NULL, NULL, "{\"auth\":", "application/json",
+             &r);
+    assert_keystone_error(&r, 400, NULL);
+    http_resp_free(&r);
+}
+
+static void test_delete_revokes(void **state)
+{
+    (void)state;
+    char *t1 = token("acme", "bob", "bob-pw-22", "P1");
+    char *t2 = token("acme", "bob", "bob-pw-22", "P1");
+    assert_non_null(t1);
+    assert_non_null(t2);
+    stat_res st = stat_with(t2, "P1");
+    assert_stat_total(st, 0, "t2 before revocation");
+
+    /* Without X-Auth-Token: refused, Keystone shape, nothing revoked. */
+    char *sub = h_strdupf("X-Subject-Token: %s", t2);
+    const char *h_noauth[] = {sub, NULL};
+    http_req rq = {.method = "DELETE", .path = "/v3/auth/tokens", .headers = h_noauth};
+    http_resp r;
+    http_do(&S, &rq, &r);
+    assert_keystone_error(&r, 401, "Unauthorized");
+    http_resp_free(&r);
+    st = stat_with(t2, "P1");
+    assert_stat_total(st, 0, "t2 after a refused revocation");
+
+    /* t1 revokes t2. */
+    char *auth = h_strdupf("X-Auth-Token: %s", t1);
+    const char *h[] = {auth, sub, NULL};
+    rq.headers = h;
+    http_do(&S, &rq, &r);
+    assert_status(&r, 204);
+    assert_int_equal(r.body_len, 0);
+    assert_non_null(http_header(&r, "X-Request-Id"));
+    http_resp_free(&r);
+
+    st = stat_with(t2, "P1");
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "revoked token");
+    st = stat_with(t1, "P1");
+    assert_stat_total(st, 0, "the revoking token still works");
+
+    /* A revoked token cannot revoke. */
+    char *auth2 = h_strdupf("X-Auth-Token: %s", t2);
+    char *sub1 = h_strdupf("X-Subject-Token: %s", t1);
+    const char *h2[] = {auth2, sub1, NULL};
+    rq.headers = h2;
+    http_do(&S, &rq, &r);
+    assert_keystone_error(&r, 401, "Unauthorized");
+    http_resp_free(&r);
+    st = stat_with(t1, "P1");
+    assert_stat_total(st, 0, "t1 after a revoked token tried to revoke it");
+
+    /* A token revokes itself. */
+    const char *h3[] = {auth, sub1, NULL};
+    rq.headers = h3;
+    http_do(&S, &rq, &r);
+    assert_status(&r, 204);
+    http_resp_free(&r);
+    st = stat_with(t1, "P1");
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "self-revoked token");
+
+    free(sub);
+    free(auth);
+    free(auth2);
+    free(sub1);
+    free(t1);
+    free(t2);
+}
+
+static void test_bad_tokens(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "x", "not-a-token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        stat_res st = stat_with(bad[i], "P1");
+        assert_stat_error(st, 401, "APIGW.0301", NULL, bad[i]);
+    }
+    /* An overlong header must not break anything. */
+    char *huge = h_repeat('A', 6000);
+    stat_res st = stat_with(huge, "P1");
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "6000-char token");
+    free(huge);
+}
+
+static void test_project_scope(void **state)
+{
+    (void)state;
+    char *p1 = token("acme", "alice", "alice-pw-1", "P1");
+    char *p2 = token("acme", "alice", "alice-pw-1", "P2");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    stat_res st = stat_with(p1, "P2");
+    assert_stat_error(st, 403, "HSS.0010", NULL, "P1 token on P2");
+    st = stat_with(p2, "P1");
+    assert_stat_error(st, 403, "HSS.0010", NULL, "P2 token on P1");
+    st = stat_with(p2, "P2");
+    assert_stat_total(st, 0, "P2 token on P2");
+    st = stat_with(p1, "P3");
+    assert_stat_error(st, 403, "HSS.0010", NULL, "P1 token on P3");
+    free(p1);
+    free(p2);
+}
+
+/* Users added, deleted, granted and revoked with the CLI while the server
+ * runs take effect at the server's next request. */
+static void test_user_added_while_running(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_user_add(&S, "acme", "erin", "erin-pw-5", "P1", "reader", "0"), 0);
+    char *t = token("acme", "erin", "erin-pw-5", "P1");
+    assert_non_null(t);
+    free(t);
+}
+
+static void test_deleted_user(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_user_add(&S, "acme", "carol", "carol-pw-4", "P1", "reader", "0"), 0);
+    char *t = token("acme", "carol", "carol-pw-4", "P1");
+    assert_non_null(t);
+    stat_res st = stat_with(t, "P1");
+    assert_stat_total(st, 0, "carol before deletion");
+    char *out = NULL;
+    int rc = cli_run(&S, NULL, &out, "user", "del", "--db", S.db, "--domain", "acme", "--name",
+                     "carol", NULL);
+    if (rc != 0)
+        print_error("imgsec user del: exit %d: %s\n", rc, out);
+    free(out);
+    assert_int_equal(rc, 0);
+    st = stat_with(t, "P1");
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "deleted user's token");
+    http_resp r;
+    api_token_req(&S, "acme", "carol", "carol-pw-4", "P1", false, &r);
+    assert_keystone_error(&r, 401, "Unauthorized");
+    http_resp_free(&r);
+    /* Re-adding the same name does not bring the old token back. */
+    assert_int_equal(cli_user_add(&S, "acme", "carol", "carol-pw-4", "P1", "reader", "0"), 0);
+    st = stat_with(t, "P1");
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "old token of a re-added user");
+    free(t);
+}
+
+static void test_revoked_grant(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_user_add(&S, "acme", "dave", "dave-pw-6", "P1", "reader", "0"), 0);
+    assert_int_equal(cli_user_grant(&S, "acme", "dave", "P2", "reader", "0"), 0);
+    char *t1 = token("acme", "dave", "dave-pw-6", "P1");
+    char *t2 = token("acme", "dave", "dave-pw-6", "P2");
+    assert_non_null(t1);
+    assert_non_null(t2);
+    char *out = NULL;
+    int rc = cli_run(&S, NULL, &out, "user", "revoke", "--db", S.db, "--domain", "acme", "--name",
+                     "dave", "--project", "P2", NULL);
+    if (rc != 0)
+        print_error("imgsec user revoke: exit %d: %s\n", rc, out);
+    free(out);
+    assert_int_equal(rc, 0);
+    stat_res st = stat_with(t2, "P2");
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "token of a revoked grant");
+    st = stat_with(t1, "P1");
+    assert_stat_total(st, 0, "token of the grant that stays");
+    http_resp r;
+    api_token_req(&S, "acme", "dave", "dave-pw-6", "P2", false, &r);
+    assert_keystone_error(&r, 401, "Unauthorized");
+    http_resp_free(&r);
+    free(t1);
+    free(t2);
+}
+
+/* A grant replaced with `imgsec user grant` applies to the next request of
+ * an existing token: reader -> writer lets it ingest, EPs widen. */
+static void test_grant_change_applies_at_once(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_user_add(&S, "acme", "frank", "frank-pw-7", "P1", "reader", "0"), 0);
+    char *t = token("acme", "frank", "frank-pw-7", "P1");
+    assert_non_null(t);
+    static const char doc[] =
+        "{\"image\":{\"image_type\":\"local_image\",\"image_name\":\"g\",\"scan_status\":\"unscan\"},"
+        "\"apps\":[{\"app_name\":\"a\"},{\"app_name\":\"b\"}]}";
+    http_resp r;
+    api_ingest(&S, t, "P1", "0", doc, false, &r);
+    assert_api_error(&r, 403, "HSS.0013", NULL);
+    http_resp_free(&r);
+    stat_res st = api_stat(&S, t, "P1", "apps", "ep-g", OPERATE_ALL);
+    assert_stat_error(st, 403, "HSS.0013", NULL, "reader of EP 0 asking ep-g");
+
+    assert_int_equal(cli_user_grant(&S, "acme", "frank", "P1", "writer", "0,ep-g"), 0);
+    api_ingest(&S, t, "P1", "ep-g", doc, false, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    st = api_stat(&S, t, "P1", "apps", "ep-g", OPERATE_ALL);
+    assert_stat_total(st, 2, "after the grant widened");
+
+    /* And narrowing takes effect too. */
+    assert_int_equal(cli_user_grant(&S, "acme", "frank", "P1", "reader", "0"), 0);
+    st = api_stat(&S, t, "P1", "apps", "ep-g", OPERATE_ALL);
+    assert_stat_error(st, 403, "HSS.0013", NULL, "after the grant narrowed");
+    api_ingest(&S, t, "P1", "0", doc, false, &r);
+    assert_api_error(&r, 403, "HSS.0013", NULL);
+    http_resp_free(&r);
+    free(t);
+}
+
+/* The command line's own contract: exit 0 on success, non-zero with a
+ * message otherwise. */
+static void test_cli_errors(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc;
+    /* duplicate user */
+    rc = cli_run(&S, "x-pw-1", &out, "user", "add", "--db", S.db, "--domain", "acme", "--name",
+                 "bob", "--project", "P1", "--role", "reader", "--eps", "0", NULL);
+    assert_int_not_equal(rc, 0);
+    assert_true(strlen(out) > 0);
+    free(out);
+    /* bad role */
+    rc = cli_run(&S, "x-pw-1", &out, "user", "add", "--db", S.db, "--domain", "acme", "--name",
+                 "zed", "--project", "P1", "--role", "owner", "--eps", "0", NULL);
+    assert_int_not_equal(rc, 0);
+    assert_true(strlen(out) > 0);
+    free(out);
+    /* no password anywhere (stdin is /dev/null) */
+    rc = cli_run(&S, NULL, &out, "user", "add", "--db", S.db, "--domain", "acme", "--name", "zed",
+                 "--project", "P1", "--role", "reader", "--eps", "0", NULL);
+    assert_int_not_equal(rc, 0);
+    free(out);
+    /* deleting an unknown user */
+    rc = cli_run(&S, NULL, &out, "user", "del", "--db", S.db, "--domain", "acme", "--name",
+                 "nobody", NULL);
+    assert_int_not_equal(rc, 0);
+    assert_true(strlen(out) > 0);
+    free(out);
+    /* granting to an unknown user */
+    rc = cli_run(&S, NULL, &out, "user", "grant", "--db", S.db, "--domain", "acme", "--name",
+                 "nobody", "--project", "P1", "--role", "reader", "--eps", "0", NULL);
+    assert_int_not_equal(rc, 0);
+    assert_true(strlen(out) > 0);
+    free(out);
+    /* list shows users and never a password */
+    rc = cli_run(&S, NULL, &out, "user", "list", "--db", S.db, NULL);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "alice"));
+    assert_non_null(strstr(out, "bob"));
+    assert_null(strstr(out, "bob-pw-22"));
+    free(out);
+    /* a failed add left nothing behind: zed cannot log in */
+    http_resp r;
+    api_token_req(&S, "acme", "zed", "x-pw-1", "P1", false, &r);
+    assert_keystone_error(&r, 401, "Unauthorized");
+    http_resp_free(&r);
+}
+
+/* The log never holds a token or a password. Runs last. */
+static void test_log_has_no_secrets(void **state)
+{
+    (void)state;
+    http_resp r;
+    api_call(&S, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL, &r);
+    char rid[128];
+    snprintf(rid, sizeof rid, "%s", http_header(&r, "X-Request-Id"));
+    http_resp_free(&r);
+    assert_true(srv_log_wait_for(&S, rid, 3000));
+    static const char *pws[] = {"alice-pw-1", "bob-pw-22", "other-pw-3", "carol-pw-4",
+                                "dave-pw-6", "frank-pw-7", "erin-pw-5"};
+    for (size_t i = 0; i < sizeof pws / sizeof pws[0]; i++)
+        if (srv_log_contains(&S, pws[i])) {
+            print_error("the log holds password %s\n", pws[i]);
+            fail();
+        }
+    assert_true(n_issued > 5);
+    for (size_t i = 0; i < n_issued; i++)
+        if (srv_log_contains(&S, issued[i])) {
+            print_error("the log holds token %s\n", issued[i]);
+            fail();
+        }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_issue),
+        cmocka_unit_test(test_roles_in_token),
+        cmocka_unit_test(test_scope_by_name),
+        cmocka_unit_test(test_login_failures_look_alike),
+        cmocka_unit_test(test_malformed_token_request),
+        cmocka_unit_test(test_delete_revokes),
+        cmocka_unit_test(test_bad_tokens),
+        cmocka_unit_test(test_project_scope),
+        cmocka_unit_test(test_user_added_while_running),
+        cmocka_unit_test(test_deleted_user),
+        cmocka_unit_test(test_revoked_grant),
+        cmocka_unit_test(test_grant_change_applies_at_once),
+        cmocka_unit_test(test_cli_errors),
+        cmocka_unit_test(test_log_has_no_secrets),
+    };
+    int failed = cmocka_run_group_tests_name("tokens", tests, setup, teardown);
+    return failed + harness_failures();
+}
