@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run   - install what is missing, build, start imgsecd on a demo dataset
 #   make test  - install what is missing, build, run every test (plain, then ASan+UBSan)
+MAKEFLAGS  += --no-print-directory
 BUILD      ?= build
 SAN_BUILD  ?= build-san
 JOBS       ?= $(shell nproc)
