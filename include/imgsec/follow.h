@@ -1,13 +1,18 @@
 /* follow.h - keeps a query index equal to the store file.
  *
  * The server answers from memory, but the file is the truth and other
- * processes (the CLI) write it too. A follower owns one store connection
- * of its own and, on every sync, asks SQLite whether anyone committed
- * since it last looked (PRAGMA data_version, a few hundred nanoseconds).
- * Only then does it read the change log and apply the touched images to
- * the index as one write batch, so a request never sees state older than
- * the file, nor half of a bulk ingest. If the log was pruned past the
- * follower's position it rebuilds the index from a full snapshot.
+ * processes (the CLI) write it too. A follower owns a thread, the only
+ * writer of the index, and two store connections of its own. follower_sync
+ * asks SQLite whether anyone committed since the last look (PRAGMA
+ * data_version, a few hundred nanoseconds); only if the index does not yet
+ * reflect those commits does the caller wait, for the thread to read the
+ * change log and apply the touched images to the index as one write batch.
+ * So a request never sees state older than the file, nor half of a bulk
+ * ingest, and a request that needs no new commit never waits at all: not
+ * for the thread, not for another request's sync. The thread also polls
+ * the file, so most commits are applied before anyone asks. If the log
+ * was pruned past the follower's position it rebuilds the index from a
+ * full snapshot. src/lib/follow.c explains why this is correct.
  */
 #ifndef IMGSEC_FOLLOW_H
 #define IMGSEC_FOLLOW_H
@@ -19,15 +24,34 @@
 
 typedef struct follower follower;
 
-/* Opens db_path, builds ix from a full snapshot. ix is borrowed. */
+/* Opens db_path, builds ix from a full snapshot, starts the thread. ix is
+ * borrowed, and from now on written by the follower alone. */
 int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_err *err);
 void follower_close(follower *f);
 
-/* Brings ix up to date with the file. Thread-safe; cheap when nothing changed. */
+/* Returns once ix reflects every commit made to the file before the call.
+ * Thread-safe; one probe and no wait when the index is already there. */
 int follower_sync(follower *f, imgsec_err *err);
 
 /* Change-log position the index reflects, and how many full rebuilds ran. */
 int64_t follower_position(follower *f);
 int64_t follower_rebuilds(follower *f);
+
+/* What following cost the requests, since open. */
+typedef struct {
+    int64_t syncs;         /* syncs the thread ran since open */
+    int64_t waits;         /* follower_sync calls that had to wait for a commit */
+    int64_t wait_ns_total; /* and how long they waited, in all */
+    int64_t wait_ns_max;   /* and at most */
+    int64_t probe_ns_max;  /* the longest probe (PRAGMA data_version, its lock included) */
+} follower_stats;
+void follower_stats_get(follower *f, follower_stats *out);
+
+/* Runs fn(position, arg) while no sync can change ix: position is the
+ * change-log position ix reflects during the call. Used by exports
+ * (follow_snapshot.c) to pair the index with a store snapshot of the same
+ * position; fn must be short and must not call follower_sync. Returns fn's
+ * result. */
+int follower_hold(follower *f, int (*fn)(int64_t position, void *arg), void *arg);
 
 #endif

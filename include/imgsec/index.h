@@ -11,11 +11,14 @@
  * The store is the truth: the index is built from store_summary_foreach at
  * start and kept equal to it by applying store_changes_since.
  *
- * Thread safety: index_count may run in many threads at once. Writes are
- * grouped in a batch between index_write_begin and index_write_end; a
- * reader sees either none or all of a batch, never a part of it. (Today a
- * batch holds a writer-preferring rwlock, so readers wait for it; keep
- * batches short.)
+ * Thread safety: index_count and index_select may run in many threads at
+ * once, and never wait for the writer. Writes come from one thread at a
+ * time, grouped in a batch between index_write_begin and index_write_end;
+ * a reader sees either none or all of a batch, never a part of it. The
+ * index keeps two instances (left-right): a batch is applied to the one
+ * readers do not use and published at index_write_end with one atomic
+ * store; the other one is brought up to date afterwards. Memory is twice
+ * that of one instance.
  *
  * Internals: src/lib/index/index_internal.h explains the layout.
  */
@@ -36,9 +39,21 @@ imgsec_index *index_new(void);
 void index_free(imgsec_index *ix);
 
 /* Write batch. Between begin and end, only the writing thread may call
- * index_upsert / index_remove / index_clear. */
+ * index_upsert / index_remove / index_clear. begin first brings the hidden
+ * instance up to date (index_catch_up), which may wait for queries that
+ * are still running in it. end publishes the batch and returns IMGSEC_OK,
+ * or IMGSEC_EINTERNAL if the batch could not be recorded for the second
+ * instance (out of memory): the index is then usable, but the writer's
+ * next batch must be a full rebuild (index_clear, then every image). */
 void index_write_begin(imgsec_index *ix);
-void index_write_end(imgsec_index *ix);
+int index_write_end(imgsec_index *ix);
+
+/* Applies the last published batch to the instance readers left, now
+ * (waiting for queries still running in it), so that the next
+ * index_write_begin has nothing left to do. The writer's thread only,
+ * outside a batch. Optional: a writer that wants its next batch fast calls
+ * it when idle. */
+void index_catch_up(imgsec_index *ix);
 
 /* Inserts or replaces the image s->id (copies everything it keeps).
  * Recomputes latest_version for the image's group (data-model.md).
@@ -71,8 +86,8 @@ size_t index_size(imgsec_index *ix);
 /* Selected images in id order, for exports (export.md): calls cb with each
  * selected image id and the number of its records of q->report that pass
  * the record filters (skipping images with none). The selection is taken
- * under the read lock as one snapshot; cb then runs without any lock (so it
- * may be slow, or query the index). A non-zero return from cb stops the
+ * from one published state; cb then runs outside the index (so it may be
+ * slow, or query the index). A non-zero return from cb stops the
  * walk and is returned. */
 int index_select(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                  int (*cb)(int64_t image_id, int64_t records, void *arg), void *arg,

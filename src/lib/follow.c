@@ -1,18 +1,70 @@
-/* follow.c - see imgsec/follow.h. */
+/* follow.c - see imgsec/follow.h.
+ *
+ * Who does what:
+ *
+ *   - A request calls follower_sync. It asks SQLite, on a connection kept
+ *     for that alone (the probe), whether anyone committed since the last
+ *     look (PRAGMA data_version, under a mutex held for that one step).
+ *     Each change the probe sees starts a new generation of the file; the
+ *     request needs the generation current at its probe. If the published
+ *     index already reflects it, the request goes on at once: the usual
+ *     case, which costs one probe and no other lock.
+ *   - Otherwise the request asks the follower thread for a sync and waits
+ *     until the index reflects its generation: the commits made before it
+ *     arrived must be in its answer (a server never answers from state
+ *     older than the file). It waits for that data, never for a lock: the
+ *     queries of others go on meanwhile on the published instance.
+ *   - The follower thread alone reads the change log (on its own
+ *     connection) and writes the index. A sync probes first, then reads
+ *     every change from a snapshot that starts after that probe, applies
+ *     it as one batch to the hidden instance of the index, publishes it,
+ *     and wakes the waiters; only then does it bring the other instance
+ *     up to date (index_catch_up), while nobody waits for it. It also
+ *     polls every FOLLOW_POLL_MS, so that commits by other processes are
+ *     usually applied before a request has to ask.
+ *
+ * Why it is correct: a commit C made before request R arrived is seen by
+ * the probe, at R's probe or earlier, so R's generation is at least the
+ * one that counted C. A sync that publishes generation g probed g before
+ * its snapshot began, so its snapshot holds C.
+ */
 #include "imgsec/follow.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "imgsec/store.h"
+#include "imgsec/util.h"
+
+#define FOLLOW_POLL_MS 10
 
 struct follower {
-    store *st;
     imgsec_index *ix;
-    pthread_mutex_t lock;   /* one sync at a time; guards the fields below */
-    int64_t data_version;   /* last PRAGMA data_version seen */
-    int64_t position;       /* change-log seq the index reflects */
+    store *st;                 /* the follower thread's (and open's) alone */
+    store *probe;              /* PRAGMA data_version only, under probe_lock */
+    pthread_mutex_t probe_lock;
+    int64_t probe_dv;          /* last data_version the probe saw */
+    int64_t file_gen;          /* +1 each time the probe sees a new one */
+    int64_t probe_ns_max;      /* the longest probe, lock wait included */
+    atomic_llong applied_gen;  /* generation the published index reflects */
+
+    pthread_mutex_t hold;      /* held by each apply, and by follower_hold (exports) */
+    pthread_mutex_t lock;      /* guards the fields below */
+    pthread_cond_t kick;       /* wakes the follower thread */
+    pthread_cond_t done;       /* a sync finished */
+    bool wanted, stop;
+    int64_t started, finished; /* syncs, counted */
+    int last_rc;               /* and the outcome of the last one */
+    imgsec_err last_err;
+    int64_t waits, wait_ns_total, wait_ns_max; /* follower_stats */
+    int64_t position;          /* change-log seq the index reflects */
     int64_t rebuilds;
+    bool need_rebuild;         /* the next sync must rebuild (thread only) */
+    bool thread_started;
+    pthread_t thread;
 };
 
 typedef struct {
@@ -32,8 +84,33 @@ static void apply_gone(int64_t id, void *arg)
     index_remove(c->ix, id);
 }
 
-/* Full rebuild inside one write batch: readers see the old index or the
- * new one. Called with f->lock held. */
+/* The generation of the file as of now. */
+static int64_t probe(follower *f)
+{
+    int64_t t0 = util_mono_ns();
+    pthread_mutex_lock(&f->probe_lock);
+    int64_t dv = store_data_version(f->probe);
+    if (dv != f->probe_dv || dv < 0) { /* an error counts as a change: sync, and see */
+        f->probe_dv = dv;
+        f->file_gen++;
+    }
+    int64_t g = f->file_gen;
+    int64_t took = util_mono_ns() - t0;
+    if (took > f->probe_ns_max)
+        f->probe_ns_max = took;
+    pthread_mutex_unlock(&f->probe_lock);
+    return g;
+}
+
+static void set_position(follower *f, int64_t seq, bool rebuilt)
+{
+    pthread_mutex_lock(&f->lock);
+    f->position = seq;
+    f->rebuilds += rebuilt;
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Full rebuild as one batch: readers see the old index or the new one. */
 static int follower_rebuild(follower *f, imgsec_err *err)
 {
     apply_ctx c = {f->ix, err};
@@ -41,12 +118,93 @@ static int follower_rebuild(follower *f, imgsec_err *err)
     index_write_begin(f->ix);
     index_clear(f->ix);
     int rc = store_summary_foreach(f->st, apply_upsert, &c, &seq, err);
-    index_write_end(f->ix);
-    if (rc == IMGSEC_OK) {
-        f->position = seq;
-        f->rebuilds++;
-    }
+    bool recorded = index_write_end(f->ix) == IMGSEC_OK;
+    f->need_rebuild = rc != IMGSEC_OK || !recorded;
+    if (rc == IMGSEC_OK)
+        set_position(f, seq, true);
     return rc;
+}
+
+static int follower_apply_held(follower *f, imgsec_err *err);
+
+/* One sync, with the index and position held still for follower_hold. */
+static int follower_apply(follower *f, imgsec_err *err)
+{
+    pthread_mutex_lock(&f->hold);
+    int rc = follower_apply_held(f, err);
+    pthread_mutex_unlock(&f->hold);
+    return rc;
+}
+
+/* One sync: what changed since the position, or everything. */
+static int follower_apply_held(follower *f, imgsec_err *err)
+{
+    int64_t gen = probe(f);
+    int rc;
+    if (f->need_rebuild) {
+        rc = follower_rebuild(f, err);
+    } else {
+        apply_ctx c = {f->ix, err};
+        int64_t from = f->position, seq = from;
+        index_write_begin(f->ix);
+        rc = store_changes_since(f->st, from, apply_upsert, apply_gone, &c, &seq, err);
+        if (index_write_end(f->ix) != IMGSEC_OK)
+            f->need_rebuild = true; /* the second instance lost this batch */
+        if (rc == IMGSEC_OK)
+            set_position(f, seq, false);
+        else if (rc == IMGSEC_ENOTFOUND) /* the log was pruned past us */
+            rc = follower_rebuild(f, err);
+    }
+    if (rc == IMGSEC_OK)
+        atomic_store(&f->applied_gen, gen);
+    return rc;
+}
+
+static void deadline_in_ms(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += ms * 1000000L;
+    ts->tv_sec += ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+}
+
+static void *follower_main(void *arg)
+{
+    follower *f = arg;
+    pthread_mutex_lock(&f->lock);
+    while (!f->stop) {
+        if (!f->wanted) {
+            struct timespec ts;
+            deadline_in_ms(&ts, FOLLOW_POLL_MS);
+            pthread_cond_timedwait(&f->kick, &f->lock, &ts);
+            if (f->stop)
+                break;
+            if (!f->wanted) {
+                pthread_mutex_unlock(&f->lock);
+                bool behind = probe(f) > atomic_load(&f->applied_gen);
+                pthread_mutex_lock(&f->lock);
+                if (!behind && !f->wanted)
+                    continue;
+            }
+        }
+        f->wanted = false;
+        f->started++;
+        pthread_mutex_unlock(&f->lock);
+
+        imgsec_err err = {0};
+        int rc = follower_apply(f, &err);
+
+        pthread_mutex_lock(&f->lock);
+        f->finished++;
+        f->last_rc = rc;
+        f->last_err = err;
+        pthread_cond_broadcast(&f->done);
+        pthread_mutex_unlock(&f->lock);
+        index_catch_up(f->ix); /* nobody waits for this one */
+        pthread_mutex_lock(&f->lock);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
 }
 
 int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_err *err)
@@ -55,11 +213,34 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
     if (!f)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     f->ix = ix;
+    atomic_init(&f->applied_gen, 0);
+    pthread_mutex_init(&f->probe_lock, NULL);
     pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->hold, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->kick, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&f->done, NULL);
     int rc = store_open(db_path, &f->st, err);
+    if (rc == IMGSEC_OK)
+        rc = store_open(db_path, &f->probe, err);
     if (rc == IMGSEC_OK) {
-        f->data_version = store_data_version(f->st);
+        /* generation 0 is what the probe sees now; the snapshot of the
+         * build starts after that look, so it holds generation 0 */
+        f->probe_dv = store_data_version(f->probe);
         rc = follower_rebuild(f, err);
+    }
+    /* The second instance now, before anyone asks: replaying the build
+     * later would hold up the first sync that a request waits for. */
+    if (rc == IMGSEC_OK)
+        index_catch_up(ix);
+    if (rc == IMGSEC_OK) {
+        if (pthread_create(&f->thread, NULL, follower_main, f) != 0)
+            rc = err_set(err, IMGSEC_EINTERNAL, "cannot start the follower thread");
+        else
+            f->thread_started = true;
     }
     if (rc != IMGSEC_OK) {
         follower_close(f);
@@ -73,29 +254,52 @@ void follower_close(follower *f)
 {
     if (!f)
         return;
+    if (f->thread_started) {
+        pthread_mutex_lock(&f->lock);
+        f->stop = true;
+        pthread_cond_broadcast(&f->kick);
+        pthread_cond_broadcast(&f->done);
+        pthread_mutex_unlock(&f->lock);
+        pthread_join(f->thread, NULL);
+    }
+    store_close(f->probe);
     store_close(f->st);
+    pthread_cond_destroy(&f->kick);
+    pthread_cond_destroy(&f->done);
     pthread_mutex_destroy(&f->lock);
+    pthread_mutex_destroy(&f->hold);
+    pthread_mutex_destroy(&f->probe_lock);
     free(f);
 }
 
 int follower_sync(follower *f, imgsec_err *err)
 {
+    int64_t need = probe(f);
+    if (atomic_load(&f->applied_gen) >= need)
+        return IMGSEC_OK;
+    int64_t t0 = util_mono_ns();
     pthread_mutex_lock(&f->lock);
+    /* a sync that starts after this point probes after us: when it
+     * succeeds, the index holds our generation */
+    int64_t ticket = f->started;
+    f->wanted = true;
+    pthread_cond_signal(&f->kick);
+    while (atomic_load(&f->applied_gen) < need && f->finished <= ticket && !f->stop)
+        pthread_cond_wait(&f->done, &f->lock);
     int rc = IMGSEC_OK;
-    int64_t dv = store_data_version(f->st);
-    if (dv != f->data_version) {
-        apply_ctx c = {f->ix, err};
-        int64_t seq = f->position;
-        index_write_begin(f->ix);
-        rc = store_changes_since(f->st, f->position, apply_upsert, apply_gone, &c, &seq, err);
-        index_write_end(f->ix);
-        if (rc == IMGSEC_OK)
-            f->position = seq;
-        else if (rc == IMGSEC_ENOTFOUND)
-            rc = follower_rebuild(f, err);
-        if (rc == IMGSEC_OK)
-            f->data_version = dv;
+    if (atomic_load(&f->applied_gen) < need) {
+        if (f->finished > ticket && f->last_rc != IMGSEC_OK) {
+            rc = f->last_rc;
+            *err = f->last_err;
+        } else {
+            rc = err_set(err, IMGSEC_EINTERNAL, "the index follower is stopping");
+        }
     }
+    int64_t waited = util_mono_ns() - t0;
+    f->waits++;
+    f->wait_ns_total += waited;
+    if (waited > f->wait_ns_max)
+        f->wait_ns_max = waited;
     pthread_mutex_unlock(&f->lock);
     return rc;
 }
@@ -108,10 +312,31 @@ int64_t follower_position(follower *f)
     return p;
 }
 
+void follower_stats_get(follower *f, follower_stats *out)
+{
+    pthread_mutex_lock(&f->lock);
+    *out = (follower_stats){f->finished, f->waits, f->wait_ns_total,
+                            f->wait_ns_max, 0};
+    pthread_mutex_unlock(&f->lock);
+    pthread_mutex_lock(&f->probe_lock);
+    out->probe_ns_max = f->probe_ns_max;
+    pthread_mutex_unlock(&f->probe_lock);
+}
+
 int64_t follower_rebuilds(follower *f)
 {
     pthread_mutex_lock(&f->lock);
     int64_t r = f->rebuilds;
     pthread_mutex_unlock(&f->lock);
     return r;
+}
+
+/* Exports (follow_snapshot.c): no apply runs while fn does, and the
+ * position is set inside an apply, so it names the published index. */
+int follower_hold(follower *f, int (*fn)(int64_t position, void *arg), void *arg)
+{
+    pthread_mutex_lock(&f->hold);
+    int rc = fn(follower_position(f), arg);
+    pthread_mutex_unlock(&f->hold);
+    return rc;
 }

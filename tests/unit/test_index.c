@@ -1141,7 +1141,7 @@ static void test_remove_and_reuse(void **state)
     put(ix, &a);
     put(ix, &b);
     put(ix, &c);
-    assert_int_equal(ix->n_rows, 3);
+    assert_int_equal(index_published(ix)->n_rows, 3);
 
     del(ix, 2);
     assert_int_equal(index_size(ix), 2);
@@ -1164,7 +1164,7 @@ static void test_remove_and_reuse(void **state)
     timg_apps(&d, 4, 1000);
     d.s.image_name = "db";
     put(ix, &d);
-    assert_int_equal(ix->n_rows, 3);
+    assert_int_equal(index_published(ix)->n_rows, 3);
     assert_int_equal(index_size(ix), 3);
     assert_int_equal(count(ix, &q), 1101);
     assert_int_equal(count_vuls(ix, -1, c1, 1), 101);
@@ -1182,7 +1182,7 @@ static void test_remove_and_reuse(void **state)
     assert_int_equal(count(ix, &q), 0);
     assert_int_equal(count_vuls(ix, -1, c1, 1), 0);
     put(ix, &b);
-    assert_int_equal(ix->n_rows, 3);
+    assert_int_equal(index_published(ix)->n_rows, 3);
     assert_int_equal(count(ix, &q), 10);
     index_free(ix);
 }
@@ -1356,6 +1356,131 @@ static void test_concurrent_batches(void **state)
     assert_int_equal(atomic_load(&c.bad), 0);
     assert_true(atomic_load(&c.reads) >= 99);
     index_free(c.ix);
+}
+
+/* A reader is never held up by an open write batch: while the writer
+ * holds a batch open (between two barriers), the reader completes its
+ * queries and sees none of the batch; after index_write_end, all of it.
+ * If queries waited for the writer, this test would deadlock (and the
+ * ctest timeout would fail it): no timing is asserted. */
+typedef struct {
+    imgsec_index *ix;
+    pthread_barrier_t batch_open, reads_done, published;
+    int64_t during[50], after;
+} open_batch_state;
+
+static int64_t apps_of(imgsec_index *ix)
+{
+    stat_query q = q_all(REPORT_APPS);
+    return count(ix, &q);
+}
+
+static void *open_batch_reader(void *arg)
+{
+    open_batch_state *st = arg;
+    pthread_barrier_wait(&st->batch_open);
+    for (size_t i = 0; i < 50; i++)
+        st->during[i] = apps_of(st->ix);
+    pthread_barrier_wait(&st->reads_done);
+    pthread_barrier_wait(&st->published);
+    st->after = apps_of(st->ix);
+    return NULL;
+}
+
+static void test_readers_never_wait(void **state)
+{
+    (void)state;
+    open_batch_state st = {.ix = index_new()};
+    timg t;
+    for (int64_t id = 1; id <= 10; id++) {
+        timg_apps(&t, id, 1);
+        put(st.ix, &t);
+    }
+    pthread_barrier_init(&st.batch_open, NULL, 2);
+    pthread_barrier_init(&st.reads_done, NULL, 2);
+    pthread_barrier_init(&st.published, NULL, 2);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, open_batch_reader, &st), 0);
+
+    imgsec_err err;
+    index_write_begin(st.ix);
+    for (int64_t id = 1; id <= 10; id++) { /* 1 -> 100 apps each, and 10 new images */
+        timg_apps(&t, id, 100);
+        assert_int_equal(index_upsert(st.ix, &t.s, &err), IMGSEC_OK);
+        timg_apps(&t, 100 + id, 1000);
+        assert_int_equal(index_upsert(st.ix, &t.s, &err), IMGSEC_OK);
+    }
+    index_remove(st.ix, 5);
+    pthread_barrier_wait(&st.batch_open);  /* the batch is open ... */
+    pthread_barrier_wait(&st.reads_done);  /* ... while the reader runs 50 queries */
+    assert_int_equal(index_write_end(st.ix), IMGSEC_OK);
+    pthread_barrier_wait(&st.published);
+    pthread_join(th, NULL);
+
+    for (size_t i = 0; i < 50; i++)
+        assert_int_equal(st.during[i], 10);
+    assert_int_equal(st.after, 9 * 100 + 10 * 1000);
+    assert_int_equal(index_size(st.ix), 19);
+    pthread_barrier_destroy(&st.batch_open);
+    pthread_barrier_destroy(&st.reads_done);
+    pthread_barrier_destroy(&st.published);
+    index_free(st.ix);
+}
+
+/* The two instances stay equal: each batch is applied to one and replayed
+ * on the other, and every query after a batch may land on either. A clear
+ * inside a batch drops what the other instance has yet to replay. */
+static void test_instances_agree(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg t;
+    imgsec_err err;
+    /* one batch of many images, with replacements and removals inside it */
+    index_write_begin(ix);
+    for (int64_t id = 1; id <= 300; id++) {
+        timg_apps(&t, id, id);
+        add_vul(&t, id % 3 ? "CVE-A" : "CVE-B", VUL_TYPE_APP, 2);
+        t.s.image_name = id % 2 ? "web" : "api";
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    }
+    for (int64_t id = 1; id <= 300; id += 10)
+        index_remove(ix, id);
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    const char *a[] = {"CVE-A"};
+    int64_t apps = apps_of(ix), vul_a = count_vuls(ix, -1, a, 1);
+    /* empty batches flip between the instances: both answer the same */
+    for (int i = 0; i < 4; i++) {
+        index_write_begin(ix);
+        assert_int_equal(index_write_end(ix), IMGSEC_OK);
+        assert_int_equal(apps_of(ix), apps);
+        assert_int_equal(count_vuls(ix, -1, a, 1), vul_a);
+        assert_int_equal(index_size(ix), 270);
+        index_catch_up(ix); /* harmless when there is nothing to replay */
+    }
+    /* a clear and a refill in one batch, then flips */
+    index_write_begin(ix);
+    index_clear(ix);
+    timg_apps(&t, 7, 7);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(apps_of(ix), 7);
+        assert_int_equal(count_vuls(ix, -1, a, 1), 0);
+        assert_int_equal(index_size(ix), 1);
+        index_write_begin(ix);
+        index_write_end(ix);
+    }
+    /* an invalid summary changes neither instance */
+    timg_apps(&t, 8, 8);
+    t.s.type = (image_type)99;
+    index_write_begin(ix);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    index_write_end(ix);
+    index_write_begin(ix);
+    index_write_end(ix);
+    assert_int_equal(apps_of(ix), 7);
+    index_free(ix);
 }
 
 /* ---- errors ---- */
@@ -1949,6 +2074,8 @@ int main(void)
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_select),
         cmocka_unit_test(test_concurrent_batches),
+        cmocka_unit_test(test_readers_never_wait),
+        cmocka_unit_test(test_instances_agree),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_hash_maps),
         cmocka_unit_test(test_contains),

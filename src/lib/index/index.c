@@ -1,36 +1,57 @@
-/* index.c - lifecycle, locking and the public entry points of the index.
+/* index.c - lifecycle, publication and the public entry points of the index.
  *
- * All locking lives here: readers (index_count, index_select) hold the
- * read lock for the whole evaluation, a write batch holds the write lock
- * from index_write_begin to index_write_end, and the mutators assume it is
- * held. The lock prefers writers, so a steady stream of statistic calls
- * cannot starve ingest. Swapping this for copy-on-write snapshots later
- * touches this file only.
+ * Readers never wait on the writer: the index is two complete instances
+ * (left-right). Readers enter the published one, announcing themselves in
+ * its reader counter (one atomic increment and decrement per query, never
+ * a lock). The writer changes the other one, the hidden instance: a batch
+ * is applied to it and index_write_end publishes it with one atomic store,
+ * so a reader sees all of a batch or none of it. The instance readers used
+ * until then now lags by that batch; before the writer touches it again
+ * (index_catch_up, or at the latest the next index_write_begin) it waits
+ * until the readers that entered it have left, and replays the batch's
+ * ops, logged by index_log.c. Memory doubles; a query costs the same.
+ *
+ * Only the writer waits, and only for queries already running. A reader
+ * may retry its entry if a publication races it (lock-free, not
+ * wait-free); the retry happens at most once per publication.
  */
 #include "index_internal.h"
 
+#include <sched.h>
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define CACHE_LINE 64
+
+/* readers currently inside one instance; each on its own cache line */
+typedef struct {
+    alignas(CACHE_LINE) atomic_long n;
+} reader_count;
+
+struct imgsec_index {
+    ix_inst inst[2];
+    reader_count readers[2];
+    alignas(CACHE_LINE) atomic_int published; /* the instance readers enter */
+    atomic_size_t published_size;             /* its live images */
+    /* the writer's own: the ops of the last published batch, not yet
+     * applied to the hidden instance */
+    ix_log log;
+};
 
 imgsec_index *index_new(void)
 {
-    imgsec_index *ix = calloc(1, sizeof *ix);
+    size_t size = (sizeof(imgsec_index) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+    imgsec_index *ix = aligned_alloc(CACHE_LINE, size);
     if (!ix)
         return NULL;
-    pthread_rwlockattr_t attr;
-    if (pthread_rwlockattr_init(&attr) != 0) {
-        free(ix);
-        return NULL;
-    }
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    int rc = pthread_rwlock_init(&ix->lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-    if (rc != 0) {
-        free(ix);
-        return NULL;
-    }
+    memset(ix, 0, sizeof *ix);
+    atomic_init(&ix->published, 0);
     atomic_init(&ix->published_size, 0);
-    if (rows_init(ix) != 0) {
+    for (int i = 0; i < 2; i++)
+        atomic_init(&ix->readers[i].n, 0);
+    if (rows_init(&ix->inst[0]) != 0 || rows_init(&ix->inst[1]) != 0) {
         index_free(ix);
         return NULL;
     }
@@ -41,40 +62,116 @@ void index_free(imgsec_index *ix)
 {
     if (!ix)
         return;
-    rows_destroy(ix);
-    pthread_rwlock_destroy(&ix->lock);
+    rows_destroy(&ix->inst[0]);
+    rows_destroy(&ix->inst[1]);
+    ix_log_reset(&ix->log);
     free(ix);
+}
+
+const ix_inst *index_published(const imgsec_index *ix)
+{
+    return &ix->inst[atomic_load(&ix->published)];
+}
+
+/* ---- readers ---- */
+
+static const ix_inst *read_enter(imgsec_index *ix, int *slot)
+{
+    for (;;) {
+        int i = atomic_load(&ix->published);
+        atomic_fetch_add(&ix->readers[i].n, 1);
+        /* Sequentially consistent: if the instance is still published
+         * after the increment, the writer's drain (which loads the counter
+         * after storing a new published) sees this reader. */
+        if (atomic_load(&ix->published) == i) {
+            *slot = i;
+            return &ix->inst[i];
+        }
+        atomic_fetch_sub(&ix->readers[i].n, 1);
+    }
+}
+
+static void read_leave(imgsec_index *ix, int slot)
+{
+    atomic_fetch_sub(&ix->readers[slot].n, 1);
+}
+
+/* ---- the writer ---- */
+
+static int hidden(const imgsec_index *ix)
+{
+    return 1 - atomic_load(&ix->published);
+}
+
+/* Waits until no query runs in instance h (none can enter it: it is not
+ * published). Queries take microseconds to a few milliseconds. */
+static void drain(imgsec_index *ix, int h)
+{
+    for (unsigned spins = 0; atomic_load(&ix->readers[h].n) != 0; spins++) {
+        if (spins < 64) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 50 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+void index_catch_up(imgsec_index *ix)
+{
+    int h = hidden(ix);
+    drain(ix, h);
+    if (ix->log.lost) {
+        /* the last batch could not be recorded: the hidden instance cannot
+         * be brought up to date, so it starts empty and the writer (told
+         * by index_write_end) rebuilds */
+        rows_destroy(&ix->inst[h]);
+        rows_init(&ix->inst[h]);
+    } else {
+        ix_log_replay(&ix->log, &ix->inst[h]);
+    }
+    ix_log_reset(&ix->log);
 }
 
 void index_write_begin(imgsec_index *ix)
 {
-    pthread_rwlock_wrlock(&ix->lock);
+    index_catch_up(ix);
 }
 
-void index_write_end(imgsec_index *ix)
+int index_write_end(imgsec_index *ix)
 {
-    atomic_store(&ix->published_size, ix->live);
-    pthread_rwlock_unlock(&ix->lock);
+    int h = hidden(ix);
+    atomic_store(&ix->published_size, ix->inst[h].live);
+    atomic_store(&ix->published, h);
+    return ix->log.lost ? IMGSEC_EINTERNAL : IMGSEC_OK;
 }
 
 int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err)
 {
-    return rows_upsert(ix, s, err);
+    int rc = rows_upsert(&ix->inst[hidden(ix)], s, err);
+    if (rc == IMGSEC_OK)
+        ix_log_add(&ix->log, IX_OP_UPSERT, s->id, s);
+    else if (rc != IMGSEC_EINVAL) /* out of memory: the image is now absent */
+        ix_log_add(&ix->log, IX_OP_REMOVE, s->id, NULL);
+    return rc;
 }
 
 void index_remove(imgsec_index *ix, int64_t id)
 {
-    rows_remove(ix, id);
+    rows_remove(&ix->inst[hidden(ix)], id);
+    ix_log_add(&ix->log, IX_OP_REMOVE, id, NULL);
 }
 
 void index_clear(imgsec_index *ix)
 {
     /* Dropping every structure at once is both simpler and faster than
      * removing images one by one. rows_init only fails when out of memory;
-     * the index is then left empty but unusable for writes of new images,
-     * which rows_upsert reports. */
-    rows_destroy(ix);
-    rows_init(ix);
+     * the instance is then left empty but unusable for writes of new
+     * images, which rows_upsert reports. */
+    ix_inst *w = &ix->inst[hidden(ix)];
+    rows_destroy(w);
+    rows_init(w);
+    ix_log_add(&ix->log, IX_OP_CLEAR, 0, NULL);
 }
 
 size_t index_size(imgsec_index *ix)
@@ -99,15 +196,16 @@ int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
     int rc = check_args(scope, q, err);
     if (rc != IMGSEC_OK)
         return rc;
-    pthread_rwlock_rdlock(&ix->lock);
+    int slot;
+    const ix_inst *r = read_enter(ix, &slot);
     row_set sel = {0};
     rec_plan plan = {0};
-    rc = query_select(ix, scope, q, &sel, err);
+    rc = query_select(r, scope, q, &sel, err);
     if (rc == IMGSEC_OK)
-        rc = rec_plan_make(ix, q, &plan, err);
-    if (rc == IMGSEC_OK && rec_total(ix, &plan, &sel, total) != 0)
+        rc = rec_plan_make(r, q, &plan, err);
+    if (rc == IMGSEC_OK && rec_total(r, &plan, &sel, total) != 0)
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
-    pthread_rwlock_unlock(&ix->lock);
+    read_leave(ix, slot);
     rec_plan_free(&plan);
     row_set_free(&sel);
     if (rc != IMGSEC_OK)
@@ -127,7 +225,7 @@ static int sel_item_cmp(const void *a, const void *b)
 }
 
 typedef struct {
-    const imgsec_index *ix;
+    const ix_inst *ix;
     sel_item *items;
     size_t n, cap;
 } collector;
@@ -140,7 +238,7 @@ static void collect_one(uint32_t row, int64_t records, void *arg)
 }
 
 /* The (id, records) of every selected image with records, in id order. */
-static int collect(const imgsec_index *ix, const row_set *sel, const rec_plan *plan,
+static int collect(const ix_inst *ix, const row_set *sel, const rec_plan *plan,
                    sel_item **out, size_t *n_out)
 {
     collector c = {.ix = ix, .cap = row_set_count(sel)};
@@ -165,19 +263,21 @@ int index_select(imgsec_index *ix, const index_scope *scope, const stat_query *q
         return rc;
     sel_item *items = NULL;
     size_t n = 0;
-    pthread_rwlock_rdlock(&ix->lock);
+    int slot;
+    const ix_inst *r = read_enter(ix, &slot);
     row_set sel = {0};
     rec_plan plan = {0};
-    rc = query_select(ix, scope, q, &sel, err);
+    rc = query_select(r, scope, q, &sel, err);
     if (rc == IMGSEC_OK)
-        rc = rec_plan_make(ix, q, &plan, err);
-    if (rc == IMGSEC_OK && collect(ix, &sel, &plan, &items, &n) != 0)
+        rc = rec_plan_make(r, q, &plan, err);
+    if (rc == IMGSEC_OK && collect(r, &sel, &plan, &items, &n) != 0)
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
-    pthread_rwlock_unlock(&ix->lock);
+    read_leave(ix, slot);
     rec_plan_free(&plan);
     row_set_free(&sel);
-    /* the callback runs without the lock: an export may take long, and
-     * must not hold back ingest (nor deadlock if cb queries the index) */
+    /* the callback runs outside the instance: an export may take long, and
+     * must not hold back the writer's next batch (which waits for readers
+     * of the instance it is about to change) */
     for (size_t i = 0; rc == IMGSEC_OK && i < n; i++)
         rc = cb(items[i].id, items[i].records, arg);
     free(items);

@@ -127,6 +127,21 @@ void *strmap_get(const strmap *m, const char *key, size_t len)
     return found ? m->slots[i].val : NULL;
 }
 
+void strmap_prefetch(const strmap *m, uint64_t h)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->slots[(uint32_t)h & (m->cap - 1)]);
+}
+
+void *strmap_get_hashed(const strmap *m, const char *key, size_t len, uint64_t h)
+{
+    if (m->n == 0)
+        return NULL;
+    bool found;
+    size_t i = strmap_find(m, key, len, (uint32_t)h, &found);
+    return found ? m->slots[i].val : NULL;
+}
+
 int strmap_put(strmap *m, const char *key, size_t len, void *val)
 {
     if (len > UINT32_MAX)

@@ -34,6 +34,13 @@ void strmap_init(strmap *m);
 void strmap_free(strmap *m);
 /* The value of key, or NULL. */
 void *strmap_get(const strmap *m, const char *key, size_t len);
+/* The same in two steps, for many lookups at once: strmap_prefetch asks
+ * the CPU for key's slot (h = hash_bytes(key, len)) and returns at once;
+ * strmap_get_hashed, called a little later, finds it in the cache. A big
+ * map misses the cache on every lookup, and overlapping the misses of a
+ * batch is what makes a list of thousands of keys cheap. */
+void strmap_prefetch(const strmap *m, uint64_t h);
+void *strmap_get_hashed(const strmap *m, const char *key, size_t len, uint64_t h);
 /* Maps key (which must stay valid while mapped) to val (non-NULL),
  * replacing any previous value. 0, or -1 when out of memory. */
 int strmap_put(strmap *m, const char *key, size_t len, void *val);

@@ -12,7 +12,14 @@
  *     columns, read only for rows that survived the bitmap filters;
  *   - record filters (vul_id, build-command risks): inverted postings.
  *
- * Files: index.c (lifecycle, locking, public entry points), index_rows.c
+ * The public imgsec_index is a pair of such instances (ix_inst) behind an
+ * atomically published index: readers use the published one and never
+ * wait, the writer changes the other one and publishes it (index.c; the
+ * log of the last batch, replayed on the lagging instance, is
+ * index_log.c). Everything below works on one instance.
+ *
+ * Files: index.c (lifecycle, left-right publication, public entry points),
+ * index_log.c (the batch log), index_rows.c
  * (upsert/remove: keeping all of the above in step), index_latest.c
  * (latest-version groups), index_query.c (image selection),
  * index_records.c (summing records under the record filters); and the
@@ -21,12 +28,11 @@
  * index_key.c (composite keys, decimal ids).
  *
  * Readers only read: every query builds its own bitmaps and buffers, so
- * any number of them can share the index under the read lock.
+ * any number of them can share a published instance.
  */
 #ifndef IMGSEC_INDEX_INTERNAL_H
 #define IMGSEC_INDEX_INTERNAL_H
 
-#include <pthread.h>
 #include <roaring/roaring.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -63,6 +69,8 @@ typedef enum {
     FLAG_COUNT
 } img_flag;
 
+typedef struct ix_inst ix_inst;
+
 typedef struct {
     int64_t id;
     dict_entry *str[SA_COUNT]; /* NULL on a free row */
@@ -70,9 +78,8 @@ typedef struct {
     uint8_t type, status, level;
 } ix_row;
 
-struct imgsec_index {
-    pthread_rwlock_t lock;
-    atomic_size_t published_size; /* live images as of the last write batch */
+/* One complete instance of the index. */
+struct ix_inst {
     bool ready;                   /* rows_init succeeded (false only after OOM) */
 
     /* rows and columns, all of cap_rows elements; rows >= n_rows never used */
@@ -100,18 +107,47 @@ struct imgsec_index {
     postings groups;              /* latest-version group -> (row, 0); aux = latest row */
 };
 
+/* ---- index_log.c: the ops of a write batch, to replay on the other instance ---- */
+
+typedef enum { IX_OP_UPSERT, IX_OP_REMOVE, IX_OP_CLEAR } ix_op_kind;
+
+typedef struct {
+    ix_op_kind kind;
+    int64_t id;             /* IX_OP_REMOVE */
+    image_summary *s;       /* IX_OP_UPSERT: a deep copy, in the log's arena */
+} ix_op;
+
+typedef struct ix_chunk ix_chunk;
+
+typedef struct {
+    ix_op *ops;
+    size_t n, cap;
+    ix_chunk *chunks;       /* arena of the copied summaries */
+    bool lost;              /* an op could not be recorded (out of memory) */
+} ix_log;
+
+/* Records an op (copying s for an upsert). Sets log->lost when out of memory. */
+void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s);
+/* Applies every op to ix, in order. */
+void ix_log_replay(const ix_log *log, ix_inst *ix);
+/* Empties the log (keeps nothing allocated). */
+void ix_log_reset(ix_log *log);
+
+/* The published instance, for tests that look inside it. */
+const ix_inst *index_published(const imgsec_index *ix);
+
 /* ---- index_rows.c ---- */
-int rows_init(imgsec_index *ix);     /* bitmaps; -1 when out of memory */
-void rows_destroy(imgsec_index *ix); /* frees everything index_rows owns */
-int rows_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err);
-void rows_remove(imgsec_index *ix, int64_t id);
+int rows_init(ix_inst *ix);     /* bitmaps; -1 when out of memory */
+void rows_destroy(ix_inst *ix); /* frees everything index_rows owns */
+int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err);
+void rows_remove(ix_inst *ix, int64_t id);
 
 /* ---- index_latest.c ---- */
 /* Puts row (whose id and update_time are set) into its group and
  * recomputes that group's latest version. 0, or -1 when out of memory. */
-int latest_join(imgsec_index *ix, uint32_t row, const image_summary *s);
+int latest_join(ix_inst *ix, uint32_t row, const image_summary *s);
 /* Takes row out of its group (if any) and recomputes the group. */
-void latest_leave(imgsec_index *ix, uint32_t row);
+void latest_leave(ix_inst *ix, uint32_t row);
 
 /* ---- index_query.c: the selected images of a query ---- */
 
@@ -135,7 +171,7 @@ void rs_iter_init(rs_iter *it, const row_set *s);
 size_t rs_iter_next(rs_iter *it, uint32_t *buf, size_t cap);
 
 /* The rows of the images selected by scope and q (statistic.md). */
-int query_select(const imgsec_index *ix, const index_scope *scope, const stat_query *q,
+int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *q,
                  row_set *out, imgsec_err *err);
 
 /* ---- index_records.c: records of q->report under the record filters ---- */
@@ -148,15 +184,15 @@ typedef struct {
     uint64_t *term_bits;        /* the same as a bitset over term ids */
 } rec_plan;
 
-int rec_plan_make(const imgsec_index *ix, const stat_query *q, rec_plan *plan, imgsec_err *err);
+int rec_plan_make(const ix_inst *ix, const stat_query *q, rec_plan *plan, imgsec_err *err);
 void rec_plan_free(rec_plan *plan);
 /* Records of one row passing the plan. */
-int64_t rec_row(const imgsec_index *ix, const rec_plan *plan, uint32_t row);
+int64_t rec_row(const ix_inst *ix, const rec_plan *plan, uint32_t row);
 /* Records of all rows of s passing the plan. -1 when out of memory. */
-int rec_total(const imgsec_index *ix, const rec_plan *plan, const row_set *s, int64_t *total);
+int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t *total);
 /* Calls fn for each row of s, ascending, that has records passing the
  * plan, with their number. -1 when out of memory (before any call). */
-int rec_each(const imgsec_index *ix, const rec_plan *plan, const row_set *s,
+int rec_each(const ix_inst *ix, const rec_plan *plan, const row_set *s,
              void (*fn)(uint32_t row, int64_t records, void *arg), void *arg);
 
 #endif

@@ -13,14 +13,14 @@
 
 #include "index_key.h"
 
-static bool newer(const imgsec_index *ix, uint32_t a, uint32_t b)
+static bool newer(const ix_inst *ix, uint32_t a, uint32_t b)
 {
     if (ix->update_time[a] != ix->update_time[b])
         return ix->update_time[a] > ix->update_time[b];
     return ix->rows[a].id > ix->rows[b].id;
 }
 
-static void set_latest(imgsec_index *ix, pterm *g, uint32_t row)
+static void set_latest(ix_inst *ix, pterm *g, uint32_t row)
 {
     if (g->aux == row)
         return;
@@ -30,7 +30,7 @@ static void set_latest(imgsec_index *ix, pterm *g, uint32_t row)
     g->aux = row;
 }
 
-int latest_join(imgsec_index *ix, uint32_t row, const image_summary *s)
+int latest_join(ix_inst *ix, uint32_t row, const image_summary *s)
 {
     ixkey k;
     key_init(&k);
@@ -51,7 +51,7 @@ int latest_join(imgsec_index *ix, uint32_t row, const image_summary *s)
     return 0;
 }
 
-void latest_leave(imgsec_index *ix, uint32_t row)
+void latest_leave(ix_inst *ix, uint32_t row)
 {
     uint32_t n;
     const pref *refs = postings_row_refs(&ix->groups, row, &n);

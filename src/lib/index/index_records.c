@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index_key.h"
 
 #define CHUNK 256
 #define ROW_SIDE_WEIGHT 10
@@ -43,56 +42,75 @@ void rec_plan_free(rec_plan *plan)
     *plan = (rec_plan){0};
 }
 
-/* Terms of the (vul_id, vul_type) pairs the query names. */
-static int vul_terms(const imgsec_index *ix, const stat_query *q, rec_plan *plan)
+#define LOOKUP_BATCH 64
+
+/* One (vul_id, vul_type) key of a batch: the bytes of the key are vul_id,
+ * NUL, type (the layout index_key.h builds), kept in buf. */
+typedef struct {
+    size_t off, len;
+    uint64_t hash;
+} batch_key;
+
+static void plan_mark(rec_plan *plan, uint32_t term)
 {
-    plan->P = &ix->vuls;
-    plan->terms = malloc(q->n_vul_ids * VUL_TYPE_COUNT * sizeof *plan->terms);
-    if (!plan->terms)
+    plan->term_bits[term >> 6] |= UINT64_C(1) << (term & 63);
+}
+
+/* Terms of the (vul_id, vul_type) pairs the query names. A list of 2,048
+ * ids is up to 4,096 lookups in a map far larger than the cache, so they
+ * run in batches: hash every key of a batch and prefetch its slot, then
+ * look each up (the slot is in the cache by then) and prefetch the term,
+ * then read the term ids. */
+static int vul_terms(const ix_inst *ix, const stat_query *q, rec_plan *plan)
+{
+    char *buf = malloc(LOOKUP_BATCH * (FILTER_VUL_ID_ITEM_MAX * 4 + 2));
+    if (!buf)
         return -1;
-    for (size_t i = 0; i < q->n_vul_ids; i++) {
-        if (!q->vul_ids[i])
-            continue;
-        for (int vt = 0; vt < VUL_TYPE_COUNT; vt++) {
-            if (q->vul_type >= 0 && vt != q->vul_type)
+    batch_key keys[LOOKUP_BATCH];
+    const pterm *found[LOOKUP_BATCH];
+    size_t i = 0;
+    while (i < q->n_vul_ids) {
+        size_t nk = 0, used = 0;
+        for (; i < q->n_vul_ids && nk + VUL_TYPE_COUNT <= LOOKUP_BATCH; i++) {
+            const char *id = q->vul_ids[i];
+            size_t len = id ? strlen(id) : 0;
+            if (!id || len > FILTER_VUL_ID_ITEM_MAX * 4) /* no such term (bytes of 128 chars) */
                 continue;
-            ixkey k;
-            key_init(&k);
-            key_str(&k, q->vul_ids[i]);
-            key_byte(&k, (unsigned char)vt);
-            const pterm *t = k.failed ? NULL : postings_find(&ix->vuls, k.p, k.len);
-            int failed = k.failed;
-            key_free(&k);
-            if (failed)
-                return -1;
-            if (t)
-                plan->terms[plan->n_terms++] = t->id;
+            for (int vt = 0; vt < VUL_TYPE_COUNT; vt++) {
+                if (q->vul_type >= 0 && vt != q->vul_type)
+                    continue;
+                char *k = buf + used;
+                memcpy(k, id, len);
+                k[len] = '\0';
+                k[len + 1] = (char)vt;
+                keys[nk] = (batch_key){used, len + 2, hash_bytes(k, len + 2)};
+                strmap_prefetch(&ix->vuls.map, keys[nk].hash);
+                used += len + 2;
+                nk++;
+            }
         }
+        for (size_t j = 0; j < nk; j++) {
+            found[j] = strmap_get_hashed(&ix->vuls.map, buf + keys[j].off, keys[j].len,
+                                         keys[j].hash);
+            if (found[j])
+                __builtin_prefetch(found[j]);
+        }
+        for (size_t j = 0; j < nk; j++)
+            if (found[j])
+                plan_mark(plan, found[j]->id);
     }
-    if (plan->n_terms)
-        qsort(plan->terms, plan->n_terms, sizeof *plan->terms, cmp_u32);
-    size_t n = 0;
-    for (size_t i = 0; i < plan->n_terms; i++)
-        if (n == 0 || plan->terms[n - 1] != plan->terms[i])
-            plan->terms[n++] = plan->terms[i];
-    plan->n_terms = n;
+    free(buf);
     return 0;
 }
 
 /* Terms of the build-command risks passing level, name and rule ids.
  * There are few distinct risks (rules x names x levels), so all are tested. */
-static int build_terms(const imgsec_index *ix, const stat_query *q, rec_plan *plan)
+static int build_terms(const ix_inst *ix, const stat_query *q, rec_plan *plan)
 {
     const postings *P = &ix->builds;
-    plan->P = P;
-    plan->terms = malloc((P->n_ids ? P->n_ids : 1) * sizeof *plan->terms);
     const char **rules = NULL;
-    if (q->n_build_rule_ids)
-        rules = malloc(q->n_build_rule_ids * sizeof *rules);
-    if (!plan->terms || (q->n_build_rule_ids && !rules)) {
-        free(rules);
+    if (q->n_build_rule_ids && !(rules = malloc(q->n_build_rule_ids * sizeof *rules)))
         return -1;
-    }
     size_t n_rules = 0;
     for (size_t i = 0; i < q->n_build_rule_ids; i++)
         if (q->build_rule_ids[i])
@@ -118,13 +136,37 @@ static int build_terms(const imgsec_index *ix, const stat_query *q, rec_plan *pl
         if (q->n_build_rule_ids &&
             (!n_rules || !bsearch(&rule, rules, n_rules, sizeof *rules, cmp_str)))
             continue;
-        plan->terms[plan->n_terms++] = id; /* ascending, distinct */
+        plan_mark(plan, id);
     }
     free(rules);
     return 0;
 }
 
-int rec_plan_make(const imgsec_index *ix, const stat_query *q, rec_plan *plan, imgsec_err *err)
+/* The plan's terms as a bitset over term ids (filled by vul_terms or
+ * build_terms), then as the ascending array the terms' side walks. */
+static int terms_make(const ix_inst *ix, const stat_query *q, const postings *P, rec_plan *plan)
+{
+    plan->P = P;
+    size_t words = ((size_t)P->n_ids + 63) / 64;
+    plan->term_bits = calloc(words ? words : 1, sizeof *plan->term_bits);
+    if (!plan->term_bits)
+        return -1;
+    if ((P == &ix->vuls ? vul_terms(ix, q, plan) : build_terms(ix, q, plan)) != 0)
+        return -1;
+    size_t n = 0;
+    for (size_t w = 0; w < words; w++)
+        n += (size_t)__builtin_popcountll(plan->term_bits[w]);
+    if (n == 0)
+        return 0;
+    if (!(plan->terms = malloc(n * sizeof *plan->terms)))
+        return -1;
+    for (size_t w = 0; w < words; w++)
+        for (uint64_t b = plan->term_bits[w]; b; b &= b - 1)
+            plan->terms[plan->n_terms++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
+    return 0;
+}
+
+int rec_plan_make(const ix_inst *ix, const stat_query *q, rec_plan *plan, imgsec_err *err)
 {
     *plan = (rec_plan){0};
     int rc = 0;
@@ -135,23 +177,15 @@ int rec_plan_make(const imgsec_index *ix, const stat_query *q, rec_plan *plan, i
             plan->col = ix->vul_counts[q->vul_type];
             return IMGSEC_OK;
         }
-        rc = vul_terms(ix, q, plan);
+        rc = terms_make(ix, q, &ix->vuls, plan);
     } else if (q->report == REPORT_BUILD_COMMAND_RISKS &&
                (q->build_level >= 0 || (q->build_name && *q->build_name) ||
                 q->n_build_rule_ids > 0)) {
         if (q->build_level >= SEVERITY_COUNT)
             return err_set(err, IMGSEC_EINVAL, "build_command_risk_level: out of range");
-        rc = build_terms(ix, q, plan);
+        rc = terms_make(ix, q, &ix->builds, plan);
     } else {
         plan->col = ix->counts[q->report];
-    }
-    if (rc == 0 && plan->n_terms) {
-        /* the rows' side tests each reference of a row against the plan */
-        plan->term_bits = calloc(((size_t)plan->P->n_ids + 63) / 64, sizeof *plan->term_bits);
-        if (!plan->term_bits)
-            rc = -1;
-        for (size_t i = 0; rc == 0 && i < plan->n_terms; i++)
-            plan->term_bits[plan->terms[i] >> 6] |= UINT64_C(1) << (plan->terms[i] & 63);
     }
     if (rc != 0) {
         rec_plan_free(plan);
@@ -165,7 +199,7 @@ static bool plan_has(const rec_plan *plan, uint32_t term)
     return plan->term_bits && (plan->term_bits[term >> 6] >> (term & 63) & 1);
 }
 
-int64_t rec_row(const imgsec_index *ix, const rec_plan *plan, uint32_t row)
+int64_t rec_row(const ix_inst *ix, const rec_plan *plan, uint32_t row)
 {
     (void)ix;
     if (plan->col)
@@ -179,7 +213,7 @@ int64_t rec_row(const imgsec_index *ix, const rec_plan *plan, uint32_t row)
     return sum;
 }
 
-static int64_t sum_rows(const imgsec_index *ix, const rec_plan *plan, const row_set *s)
+static int64_t sum_rows(const ix_inst *ix, const rec_plan *plan, const row_set *s)
 {
     rs_iter it;
     uint32_t buf[CHUNK];
@@ -205,6 +239,18 @@ static bool set_has(const row_set *s, uint32_t row)
     return s->n && bsearch(&row, s->arr, s->n, sizeof row, cmp_u32) != NULL;
 }
 
+/* The terms' side when every row is selected. */
+static int64_t sum_terms_all(const rec_plan *plan)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < plan->n_terms; i++) {
+        const pterm *t = plan->P->terms[plan->terms[i]];
+        for (uint32_t j = 0; j < t->len; j++)
+            sum += t->p[j].n;
+    }
+    return sum;
+}
+
 /* The terms' side, testing membership in the row set itself. */
 static int64_t sum_terms_probe(const rec_plan *plan, const row_set *s)
 {
@@ -219,7 +265,7 @@ static int64_t sum_terms_probe(const rec_plan *plan, const row_set *s)
 }
 
 /* The terms' side, with the selection spread into a dense bitset first. */
-static int sum_terms_dense(const imgsec_index *ix, const rec_plan *plan, const row_set *s,
+static int sum_terms_dense(const ix_inst *ix, const rec_plan *plan, const row_set *s,
                            int64_t *total)
 {
     size_t words = ((size_t)ix->n_rows + 63) / 64;
@@ -260,14 +306,14 @@ static uint64_t term_side_cost(const rec_plan *plan)
  * postings read in sequence: the rows' side reads each selected row's
  * references at scattered addresses (and the postings it hits), about
  * ROW_SIDE_WEIGHT times dearer per reference (measured at 1M images). */
-static bool rows_side_cheaper(const imgsec_index *ix, const rec_plan *plan, uint64_t selected,
+static bool rows_side_cheaper(const ix_inst *ix, const rec_plan *plan, uint64_t selected,
                               uint64_t term_side)
 {
     double per_row = ix->live ? (double)plan->P->n_postings / (double)ix->live : 0.0;
     return (double)selected * (per_row + ROW_FIXED_REFS) * ROW_SIDE_WEIGHT < (double)term_side;
 }
 
-int rec_each(const imgsec_index *ix, const rec_plan *plan, const row_set *s,
+int rec_each(const ix_inst *ix, const rec_plan *plan, const row_set *s,
              void (*fn)(uint32_t row, int64_t records, void *arg), void *arg)
 {
     rs_iter it;
@@ -300,7 +346,7 @@ int rec_each(const imgsec_index *ix, const rec_plan *plan, const row_set *s,
     return 0;
 }
 
-int rec_total(const imgsec_index *ix, const rec_plan *plan, const row_set *s, int64_t *total)
+int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t *total)
 {
     *total = 0;
     uint64_t selected = row_set_count(s);
@@ -308,6 +354,12 @@ int rec_total(const imgsec_index *ix, const rec_plan *plan, const row_set *s, in
         return 0;
     if (plan->col) {
         *total = sum_rows(ix, plan, s);
+        return 0;
+    }
+    if (selected == ix->live) {
+        /* every image is selected (postings only name live rows): every
+         * posting of the plan counts, with no membership test at all */
+        *total = sum_terms_all(plan);
         return 0;
     }
     uint64_t term_side = term_side_cost(plan);

@@ -20,7 +20,7 @@
 #define N_BITMAPS (IMAGE_TYPE_COUNT + SCAN_STATUS_COUNT + SEVERITY_LEVEL_COUNT + FLAG_COUNT + 1)
 
 /* The addresses of every bitmap member, to create or free them in a loop. */
-static void all_bitmaps(imgsec_index *ix, roaring_bitmap_t **slots[N_BITMAPS])
+static void all_bitmaps(ix_inst *ix, roaring_bitmap_t **slots[N_BITMAPS])
 {
     size_t n = 0;
     for (int i = 0; i < IMAGE_TYPE_COUNT; i++)
@@ -34,7 +34,7 @@ static void all_bitmaps(imgsec_index *ix, roaring_bitmap_t **slots[N_BITMAPS])
     slots[n++] = &ix->latest;
 }
 
-int rows_init(imgsec_index *ix)
+int rows_init(ix_inst *ix)
 {
     idmap_init(&ix->ids);
     for (int a = 0; a < SA_COUNT; a++)
@@ -51,7 +51,7 @@ int rows_init(imgsec_index *ix)
     return ix->ready ? 0 : -1;
 }
 
-void rows_destroy(imgsec_index *ix)
+void rows_destroy(ix_inst *ix)
 {
     free(ix->rows);
     free(ix->image_size);
@@ -98,7 +98,7 @@ static int grow_array(void **arr, uint32_t cap, size_t elem)
 
 /* Room for one more row. An array that grew before another failed keeps
  * its larger size; cap_rows only moves when all have grown. */
-static int rows_reserve(imgsec_index *ix)
+static int rows_reserve(ix_inst *ix)
 {
     if (ix->n_rows < ix->cap_rows)
         return 0;
@@ -122,7 +122,7 @@ static int rows_reserve(imgsec_index *ix)
 }
 
 /* A free row: a released one if any, else a new one. */
-static int row_alloc(imgsec_index *ix, uint32_t *row)
+static int row_alloc(ix_inst *ix, uint32_t *row)
 {
     if (ix->n_free) {
         *row = ix->free_rows[--ix->n_free];
@@ -135,19 +135,19 @@ static int row_alloc(imgsec_index *ix, uint32_t *row)
     return 0;
 }
 
-static void row_release(imgsec_index *ix, uint32_t row)
+static void row_release(ix_inst *ix, uint32_t row)
 {
     ix->free_rows[ix->n_free++] = row; /* free_rows has cap_rows >= n_rows slots */
 }
 
-static void set_flag(imgsec_index *ix, img_flag f, uint32_t row, bool on)
+static void set_flag(ix_inst *ix, img_flag f, uint32_t row, bool on)
 {
     if (on)
         roaring_bitmap_add(ix->flags[f], row);
 }
 
 /* Takes the image out of every structure; the row stays allocated. */
-static void row_detach(imgsec_index *ix, uint32_t row)
+static void row_detach(ix_inst *ix, uint32_t row)
 {
     ix_row *r = &ix->rows[row];
     if (!r->live)
@@ -177,19 +177,19 @@ static void row_detach(imgsec_index *ix, uint32_t row)
     ix->live--;
 }
 
-static int attach_str(imgsec_index *ix, uint32_t row, str_attr a, const char *s, size_t len)
+static int attach_str(ix_inst *ix, uint32_t row, str_attr a, const char *s, size_t len)
 {
     dict_entry *e = dict_ref(&ix->dicts[a], s ? s : "", s ? len : 0, row);
     ix->rows[row].str[a] = e;
     return e ? 0 : -1;
 }
 
-static int attach_cstr(imgsec_index *ix, uint32_t row, str_attr a, const char *s)
+static int attach_cstr(ix_inst *ix, uint32_t row, str_attr a, const char *s)
 {
     return attach_str(ix, row, a, s, s ? strlen(s) : 0);
 }
 
-static int attach_image_id(imgsec_index *ix, uint32_t row, const char *image_id)
+static int attach_image_id(ix_inst *ix, uint32_t row, const char *image_id)
 {
     int64_t id;
     if (attach_cstr(ix, row, SA_IMAGE_ID, image_id) != 0)
@@ -199,7 +199,7 @@ static int attach_image_id(imgsec_index *ix, uint32_t row, const char *image_id)
     return 0;
 }
 
-static int attach_postings(imgsec_index *ix, uint32_t row, const image_summary *s)
+static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
 {
     for (size_t i = 0; i < s->n_vuls; i++) {
         const vul_agg *v = &s->vuls[i];
@@ -235,7 +235,7 @@ static int attach_postings(imgsec_index *ix, uint32_t row, const image_summary *
 
 /* Puts image s into the (detached) row. On failure the row is left
  * half-attached: the caller detaches it. */
-static int row_attach(imgsec_index *ix, uint32_t row, const image_summary *s)
+static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
 {
     ix_row *r = &ix->rows[row];
     *r = (ix_row){.id = s->id, .live = true, .type = (uint8_t)s->type,
@@ -315,7 +315,7 @@ static int summary_check(const image_summary *s, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-int rows_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err)
+int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err)
 {
     int rc = summary_check(s, err);
     if (rc != IMGSEC_OK)
@@ -342,7 +342,7 @@ int rows_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-void rows_remove(imgsec_index *ix, int64_t id)
+void rows_remove(ix_inst *ix, int64_t id)
 {
     uint32_t row;
     if (!ix->ready || !idmap_get(&ix->ids, id, &row))

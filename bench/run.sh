@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# bench/run.sh - the fleet-scale benchmark of imgsecd, with its reference
+# points, in one run. docs/performance.md shows the results and how to read
+# them.
+#
+#   bench/run.sh [--images N] [--records-per-image R] [--seed S]
+#                [--bin DIR] [--work DIR] [--data DIR]
+#                [--latency-seconds S] [--wrk-seconds S] [--quick]
+#
+# What it does, in order, on one data set of `imgsec gen` (the bench's
+# generator, bench/gen-data.sh):
+#   1. ingest: `imgsec import` of every file (one transaction each) into a
+#      fresh database, one process per EP side by side: records/s,
+#      offline, parsing and validation included;
+#   2. start: imgsecd on that file, time until it listens (index built);
+#   3. the mix (bench/mix.sh, 20 bodies): each body's total_num from
+#      imgsecd must equal the plain SQL's count, else the run fails;
+#   4. latency: each body alone, one keep-alive connection (bench/latency.c,
+#      which times with CLOCK_MONOTONIC: wrk's gettimeofday steps by
+#      milliseconds on this VM): p50/p99;
+#   5. throughput: the whole mix, wrk at 64 connections (and the cheapest
+#      body alone: the cost of the HTTP path itself);
+#   6. reference points: nginx answering a static {"total_num": 1} to the
+#      same wrk, and each body's plain SQL with sqlite3 on the same file;
+#   7. ingest while reading: the mix with one connection while `imgsec
+#      import` adds another tenth of the fleet: p99 during the ingest, and
+#      a check that the first answer after it counts everything;
+#   8. peak RSS of imgsecd (VmHWM).
+# Results: WORK/results.txt (key=value) and WORK/summary.md (tables).
+# --quick is the CI smoke run: a tiny data set, one second per phase.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+
+images=10000 rpi=200 seed=1 quick=0
+bin="$top/build-perf" work="" data=""
+lat_s=3 wrk_s=15 eps="0,ep-dev,ep-prod"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --images) images=$2; shift ;;
+    --records-per-image) rpi=$2; shift ;;
+    --seed) seed=$2; shift ;;
+    --bin) bin=$2; shift ;;
+    --work) work=$2; shift ;;
+    --data) data=$2; shift ;;
+    --latency-seconds) lat_s=$2; shift ;;
+    --wrk-seconds) wrk_s=$2; shift ;;
+    --quick) quick=1 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$quick" = 1 ]; then
+  images=300 rpi=40 lat_s=1 wrk_s=1
+fi
+: "${work:=$top/bench/data/run-$images-$rpi-$seed}"
+: "${data:=$top/bench/data}"
+imgsec=$bin/imgsec imgsecd=$bin/imgsecd
+for b in "$imgsec" "$imgsecd"; do
+  [ -x "$b" ] || { echo "bench: $b is missing: build first (make bench builds it)" >&2; exit 2; }
+done
+for t in wrk nginx sqlite3 curl; do
+  command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] ||
+    { echo "bench: $t is missing: scripts/deps.sh installs it" >&2; exit 2; }
+done
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+project=bench region=bench-1 password=bench-password-0
+rm -rf "$work"
+mkdir -p "$work" "$data"
+# the one-connection client (bench/latency.c: wrk's clock steps on this VM)
+cc -O2 -o "$work/latency" "$here/latency.c" -lcurl -lm
+results=$work/results.txt
+: >"$results"
+log() { printf 'bench: %s\n' "$*" >&2; }
+# the machine is shared with whatever else runs: note its load at each phase
+load() { put "load.$1" "$(cut -d' ' -f1-3 /proc/loadavg)"; }
+put() { printf '%s=%s\n' "$1" "$2" >>"$results"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+put images "$images"; put records_per_image "$rpi"; put seed "$seed"
+put machine "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+
+# ---- 1. data and ingest ----
+set_dir=$data/set-$images-$rpi-$seed
+log "data set $set_dir (imgsec gen --images $images --records-per-image $rpi --seed $seed)"
+"$here/gen-data.sh" "$imgsec" "$set_dir" "$images" "$rpi" "$seed" "$eps"
+db=$work/imgsec.db
+# warm the page cache with the files, so the import measures imgsec, not the disk
+cat "$set_dir"/*/part-*.ndjson >/dev/null
+load ingest
+log "ingest: imgsec import into $db"
+# One `imgsec import` per EP, side by side: SQLite takes one writer at a
+# time, so while one process stores a file the others parse theirs.
+t0=$(now)
+IFS=, read -ra ep_list <<<"$eps"
+import_pids=()
+for ep in "${ep_list[@]}"; do
+  "$imgsec" import --db "$db" --project "$project" --ep "$ep" "$set_dir/$ep"/part-*.ndjson \
+    2>"$work/import-$ep.log" >/dev/null &
+  import_pids+=($!)
+done
+for p in "${import_pids[@]}"; do
+  wait "$p" || { cat "$work"/import-*.log >&2; echo "bench: import failed" >&2; exit 1; }
+done
+ingest_s=$(since "$t0")
+cat "$work"/import-*.log >"$work/import.log"
+records=$(sed -n 's/.*imported [0-9]* images, \([0-9]*\) records.*/\1/p' "$work/import.log" | awk '{ s += $1 } END { print s + 0 }')
+n_images=$(sqlite3 "$db" "SELECT count(*) FROM images")
+put records "$records"; put images_stored "$n_images"
+put ingest_seconds "$ingest_s"
+put ingest_records_per_s "$(awk -v r="$records" -v s="$ingest_s" 'BEGIN { printf "%.0f", r / s }')"
+put db_bytes "$(stat -c %s "$db")"
+log "ingest: $records records of $n_images images in ${ingest_s}s"
+IMGSEC_PASSWORD=$password "$imgsec" user add --db "$db" --domain bench --name admin \
+  --project "$project" --role admin --eps all >/dev/null 2>&1
+
+# ---- 2. start ----
+if [ "$quick" = 0 ]; then # a cold start, where allowed (root)
+  sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+fi
+start_server() { # $1: log file; sets srv_pid, port, start_s
+  rm -f "$work/port"
+  local t0; t0=$(now)
+  "$imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --region "$region" 2>"$1" &
+  srv_pid=$!
+  pids+=("$srv_pid")
+  while [ ! -s "$work/port" ]; do
+    kill -0 "$srv_pid" 2>/dev/null || { cat "$1" >&2; echo "bench: imgsecd died" >&2; exit 1; }
+    sleep 0.02
+  done
+  start_s=$(since "$t0")
+  port=$(cat "$work/port")
+}
+load start
+start_server "$work/imgsecd.log"
+put start_seconds "$start_s"
+put start_log "$(head -1 "$work/imgsecd.log")"
+put rss_after_start_mb "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$srv_pid/status")"
+log "start: listening on $port after ${start_s}s"
+url="http://127.0.0.1:$port"
+token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
+  -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"admin\", \"password\": \"$password\", \"domain\": {\"name\": \"bench\"}}}}, \"scope\": {\"project\": {\"id\": \"$project\"}}}}" |
+  tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+[ -n "$token" ] || { echo "bench: no token" >&2; exit 1; }
+
+# ---- 3. the mix, checked against plain SQL ----
+"$here/mix.sh" "$db" "$project" "$work/mix"
+mix=$work/mix/mix.tsv
+statistic() { # name report ep body_file -> total_num
+  curl -sS -H "X-Auth-Token: $token" -H "region: $region" -H 'Content-Type: application/json' \
+    --data-binary "@$4" "$url/v5/$project/image/security-report/statistic?security_report_type=$2&enterprise_project_id=$3" |
+    sed -n 's/.*"total_num": *\([0-9]*\).*/\1/p'
+}
+sql_time() { # sql file -> "seconds count"
+  local t0 c; t0=$(now)
+  c=$(timeout 600 sqlite3 -batch -noheader "$db" <"$1" || echo timeout)
+  echo "$(since "$t0") $c"
+}
+passed=0 failed=0
+while IFS=$'\t' read -r name report ep body sqlf; do
+  got=$(statistic "$name" "$report" "$ep" "$body")
+  read -r sql_s want < <(sql_time "$sqlf")
+  put "sql_seconds.$name" "$sql_s"
+  put "total.$name" "$got"
+  if [ "$got" = "$want" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    log "MISMATCH $name: imgsecd says ${got:-nothing}, SQL says $want"
+  fi
+done <"$mix"
+put checks_passed "$passed"; put checks_failed "$failed"
+log "mix: $passed bodies agree with SQL, $failed do not"
+
+# ---- 4. latency, one body at a time, one connection ----
+wrk_run() { # seconds connections threads url [name] -> RESULT line
+  local d=$1 c=$2 t=$3 u=$4; shift 4
+  wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s -s "$here/statistic.lua" "$u" -- "$mix" "$token" "$project" "$region" "$@" |
+    sed -n 's/^RESULT //p'
+}
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+load latency
+latency_run() { # seconds [name] -> RESULT line
+  "$work/latency" "$url" "$mix" "$token" "$project" "$region" "$@" | sed -n 's/^RESULT //p'
+}
+while IFS=$'\t' read -r name _; do
+  put "latency.$name" "$(latency_run "$lat_s" "$name")"
+done <"$mix"
+
+# ---- 5. throughput at 64 connections, and 6. nginx on the same wrk ----
+load throughput
+r=$(wrk_run "$wrk_s" 64 2 "$url"); put throughput.imgsecd "$r"
+log "throughput imgsecd: $(field rps "$r") req/s"
+# the HTTP path alone: the cheapest body of the mix
+r=$(wrk_run "$wrk_s" 64 2 "$url" 01-all-vulnerability); put throughput.imgsecd_light "$r"
+log "throughput imgsecd, body 01 only: $(field rps "$r") req/s"
+nginx_start() { # $1: port; 0 when nginx is serving on it
+  cat >"$work/nginx.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_buffer_size 1m;
+  client_max_body_size 2m;
+  client_body_temp_path $work/nginx-body;
+  proxy_temp_path $work/nginx-proxy;
+  fastcgi_temp_path $work/nginx-fastcgi;
+  uwsgi_temp_path $work/nginx-uwsgi;
+  scgi_temp_path $work/nginx-scgi;
+  server {
+    listen 127.0.0.1:$1;
+    location / { default_type application/json; return 200 '{"total_num": 1}'; }
+  }
+}
+NGINX
+  "$nginx_bin" -c "$work/nginx.conf" -p "$work" 2>>"$work/nginx-error.log"
+}
+nginx_port=""
+for p in $(seq $((port + 1)) $((port + 50))); do # the first free port above imgsecd's
+  if nginx_start "$p"; then nginx_port=$p; break; fi
+done
+[ -n "$nginx_port" ] || { cat "$work/nginx-error.log" >&2; echo "bench: nginx did not start" >&2; exit 1; }
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && break; sleep 0.1; done
+r=$(wrk_run "$wrk_s" 64 2 "http://127.0.0.1:$nginx_port"); put throughput.nginx "$r"
+log "throughput nginx: $(field rps "$r") req/s"
+kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
+
+# ---- 7. ingest while reading ----
+extra=$(( images / 10 )); [ "$extra" -lt 100 ] && extra=100
+extra_dir=$data/set-$extra-$rpi-$((seed + 1))
+"$here/gen-data.sh" "$imgsec" "$extra_dir" "$extra" "$rpi" "$((seed + 1))" "$eps"
+cat "$extra_dir"/*/part-*.ndjson >/dev/null
+load live_ingest
+put mix_quiet "$(latency_run "$lat_s")"
+"$work/latency" "$url" "$mix" "$token" "$project" "$region" 600 >"$work/during-ingest.txt" &
+wrk_pid=$!
+pids+=("$wrk_pid")
+sleep 1
+t0=$(now)
+for ep in "${ep_list[@]}"; do
+  "$imgsec" import --db "$db" --project "$project" --ep "$ep" "$extra_dir/$ep"/part-*.ndjson 2>>"$work/import-live.log" >/dev/null
+done
+live_s=$(since "$t0")
+# the first answer after the import must count all of it
+got=$(statistic all "vulnerability" all_granted_eps "$work/mix/01-all-vulnerability.json")
+want=$(sqlite3 "$db" "SELECT count(*) FROM rec_vulnerability r JOIN images i ON i.id = r.image WHERE i.project_id = '$project'")
+sleep 1
+kill -INT "$wrk_pid"; wait "$wrk_pid" || true
+r=$(sed -n 's/^RESULT //p' "$work/during-ingest.txt"); put mix_during_ingest "$r"
+live_records=$(sed -n 's/.*imported [0-9]* images, \([0-9]*\) records.*/\1/p' "$work/import-live.log" | awk '{ s += $1 } END { print s + 0 }')
+put live_ingest_records "$live_records"; put live_ingest_seconds "$live_s"
+if [ "$got" = "$want" ]; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); log "MISMATCH after the live ingest: imgsecd says ${got:-nothing}, SQL says $want"
+fi
+log "during ingest of $live_records records (${live_s}s): $r"
+
+# ---- 8. memory ----
+put rss_peak_mb "$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$srv_pid/status")"
+kill -TERM "$srv_pid"; wait "$srv_pid" || true
+put follower "$(sed -n 's/^imgsecd: index follower: //p' "$work/imgsecd.log")"
+start_server "$work/imgsecd-restart.log"
+put restart_seconds "$start_s"
+kill -TERM "$srv_pid"; wait "$srv_pid" || true
+
+"$here/report.sh" "$results" >"$work/summary.md"
+cat "$work/summary.md"
+echo "bench: $passed passed, $failed failed"
+[ "$failed" = 0 ]

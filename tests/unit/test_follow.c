@@ -1,0 +1,264 @@
+/* test_follow.c - the follower keeps the index equal to the file.
+ *
+ * A store handle of the test plays the other process (the CLI, or the
+ * server's own ingest connection); the follower has connections of its
+ * own. What is checked: the start-up build, that follower_sync returns
+ * only once every commit made before it is in the index, that batches are
+ * seen whole, and that readers keep going while ingest runs. No timing is
+ * asserted: a wait that would never end fails by the ctest timeout.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "imgsec/doc.h"
+#include "imgsec/follow.h"
+#include "imgsec/index.h"
+#include "imgsec/store.h"
+
+typedef struct {
+    char path[512];
+    store *st;          /* the writer: another connection than the follower's */
+    imgsec_index *ix;
+    follower *f;
+} fx;
+
+static void path_unlink(const char *path)
+{
+    char p[600];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    const char *dir = getenv("TMPDIR");
+    snprintf(f->path, sizeof f->path, "%s/test_follow_XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(f->path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(f->path);
+    imgsec_err err;
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    assert_non_null(f->ix = index_new());
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    follower_close(f->f);
+    index_free(f->ix);
+    store_close(f->st);
+    path_unlink(f->path);
+    free(f);
+    return 0;
+}
+
+static void open_follower(fx *f)
+{
+    imgsec_err err;
+    if (follower_open(f->path, f->ix, &f->f, &err) != IMGSEC_OK)
+        fail_msg("follower_open: %s", err.msg);
+}
+
+/* Stores n images named <prefix>-<i>, each with `apps` app records, in one
+ * transaction (one bulk ingest). */
+static void ingest(store *st, const char *prefix, int n, int apps)
+{
+    imgsec_doc *docs = calloc((size_t)n, sizeof *docs);
+    store_ingest_result *res = calloc((size_t)n, sizeof *res);
+    assert_non_null(docs);
+    assert_non_null(res);
+    imgsec_err err;
+    for (int i = 0; i < n; i++) {
+        char text[512];
+        int len = snprintf(text, sizeof text,
+                           "{\"image\": {\"image_type\": \"local_image\", \"image_name\": \"%s-%d\","
+                           " \"scan_status\": \"success\"}, \"apps\": [",
+                           prefix, i);
+        for (int a = 0; a < apps; a++)
+            len += snprintf(text + len, sizeof text - (size_t)len, "%s{\"app_name\": \"a%d\"}",
+                            a ? ", " : "", a);
+        snprintf(text + len, sizeof text - (size_t)len, "]}");
+        json_error_t je;
+        json_t *root = json_loads(text, 0, &je);
+        assert_non_null(root);
+        assert_int_equal(doc_from_json(root, NULL, &docs[i], &err), IMGSEC_OK);
+        json_decref(root);
+    }
+    if (store_ingest(st, "P1", "0", docs, (size_t)n, NULL, res, NULL, NULL, &err) != IMGSEC_OK)
+        fail_msg("store_ingest: %s", err.msg);
+    for (int i = 0; i < n; i++)
+        doc_free(&docs[i]);
+    free(docs);
+    free(res);
+}
+
+static int64_t apps_total(imgsec_index *ix)
+{
+    stat_query q;
+    memset(&q, 0, sizeof q);
+    q.report = REPORT_APPS;
+    q.operate_all = true;
+    q.image_type = q.scan_status = q.severity_level = -1;
+    q.has_malicious_file = q.has_vul = q.has_unsafe_setting = q.has_container = q.risky = TRI_ANY;
+    q.vul_type = q.build_level = -1;
+    index_scope sc = {"P1", true, NULL, 0};
+    int64_t total = -1;
+    imgsec_err err;
+    if (index_count(ix, &sc, &q, &total, &err) != IMGSEC_OK)
+        fail_msg("index_count: %s", err.msg);
+    return total;
+}
+
+static void sync_ok(follower *f)
+{
+    imgsec_err err;
+    if (follower_sync(f, &err) != IMGSEC_OK)
+        fail_msg("follower_sync: %s", err.msg);
+}
+
+/* ---- tests ---- */
+
+static void test_open_builds_from_the_file(void **state)
+{
+    fx *f = *state;
+    ingest(f->st, "a", 3, 2);
+    ingest(f->st, "b", 2, 5);
+    open_follower(f);
+    assert_int_equal(index_size(f->ix), 5);
+    assert_int_equal(apps_total(f->ix), 3 * 2 + 2 * 5);
+    assert_int_equal(follower_rebuilds(f->f), 1);
+    assert_true(follower_position(f->f) > 0);
+}
+
+/* What was committed before follower_sync is in the index when it returns. */
+static void test_sync_sees_every_commit(void **state)
+{
+    fx *f = *state;
+    open_follower(f);
+    assert_int_equal(apps_total(f->ix), 0);
+    for (int round = 1; round <= 20; round++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "r%d", round);
+        ingest(f->st, prefix, 3, 1);
+        sync_ok(f->f);
+        assert_int_equal(apps_total(f->ix), round * 3);
+        assert_int_equal(index_size(f->ix), (size_t)round * 3);
+    }
+    /* replacing an image (same identity) and deleting one */
+    ingest(f->st, "r1", 1, 7); /* r1-0: 1 app -> 7 */
+    sync_ok(f->f);
+    assert_int_equal(apps_total(f->ix), 60 + 6);
+    imgsec_err err;
+    assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_OK);
+    sync_ok(f->f);
+    assert_int_equal(apps_total(f->ix), 66 - 7);
+    assert_int_equal(index_size(f->ix), 59);
+    int64_t pos = follower_position(f->f);
+    sync_ok(f->f); /* nothing new: nothing moves */
+    sync_ok(f->f);
+    assert_int_equal(follower_position(f->f), pos);
+    assert_int_equal(follower_rebuilds(f->f), 1);
+}
+
+/* Commits are applied without any request asking (the follower polls). */
+static void test_commits_applied_unasked(void **state)
+{
+    fx *f = *state;
+    open_follower(f);
+    ingest(f->st, "u", 4, 1);
+    while (index_size(f->ix) != 4) { /* bounded by the ctest timeout */
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(apps_total(f->ix), 4);
+}
+
+/* Readers in two threads sync and count while a writer commits bulk
+ * ingests of BULK images (1 app each): every answer is a whole number of
+ * bulks (never half of one), and never fewer than the bulks committed
+ * before the sync began. */
+#define BULK 40
+#define BULKS 30
+
+typedef struct {
+    fx *f;
+    atomic_int committed;
+    atomic_int stop;
+    atomic_int bad_partial, bad_stale;
+    atomic_long reads;
+} live_state;
+
+static void *live_reader(void *arg)
+{
+    live_state *ls = arg;
+    while (!atomic_load(&ls->stop)) {
+        int before = atomic_load(&ls->committed);
+        imgsec_err err;
+        if (follower_sync(ls->f->f, &err) != IMGSEC_OK) {
+            atomic_fetch_add(&ls->bad_stale, 1);
+            continue;
+        }
+        int64_t total = apps_total(ls->f->ix);
+        if (total % BULK != 0)
+            atomic_fetch_add(&ls->bad_partial, 1);
+        if (total < (int64_t)before * BULK)
+            atomic_fetch_add(&ls->bad_stale, 1);
+        atomic_fetch_add(&ls->reads, 1);
+    }
+    return NULL;
+}
+
+static void test_readers_during_ingest(void **state)
+{
+    fx *f = *state;
+    open_follower(f);
+    live_state ls = {.f = f};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, live_reader, &ls), 0);
+    for (int b = 0; b < BULKS; b++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "bulk%d", b);
+        ingest(f->st, prefix, BULK, 1);
+        atomic_fetch_add(&ls.committed, 1);
+    }
+    while (atomic_load(&ls.reads) < 100) /* make sure the readers ran */
+        sched_yield();
+    atomic_store(&ls.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&ls.bad_partial), 0);
+    assert_int_equal(atomic_load(&ls.bad_stale), 0);
+    sync_ok(f->f);
+    assert_int_equal(apps_total(f->ix), BULK * BULKS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_builds_from_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_sees_every_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commits_applied_unasked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readers_during_ingest, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
