@@ -44,6 +44,13 @@ typedef struct {
  * field path, e.g. "documents[4]." for bulk bodies. */
 int doc_from_json(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *err);
 void doc_free(imgsec_doc *doc);
+/* Validates and normalises ONE record of kind t by the same rules as
+ * doc_from_json (severities lower-cased in place), for callers that
+ * stream records one at a time (store_stream.h). Errors name
+ * "<where><doc_key>[index].<field>". *have_max / *max are raised to the
+ * record's severity when it has one (severity or risk_level). */
+int doc_record_check(json_t *rec, report_type t, const char *where, size_t index,
+                     bool *have_max, severity *max, imgsec_err *err);
 
 /* A list of parsed documents. */
 typedef struct {

@@ -1,23 +1,47 @@
-/* cmd_import.c - imgsec import: load ingest documents into the database.
+/* cmd_import.c - imgsec import: load ingest documents or scanner reports.
  *
- * Each file is validated whole, then stored in one transaction: a file
- * with one bad document stores nothing, and the message names the file
- * and the document. A file is NDJSON when more than one line starts with
- * '{', a JSON array when it starts with '[', otherwise one JSON document. */
+ * Offline (--db, the default) each file is converted if it is a scanner
+ * report (importers.h), validated whole, then stored in one transaction:
+ * a file with one bad document stores nothing, and the message names the
+ * file and the position. With --server the file is sent as is to the
+ * ingest route with its format as a query parameter, so the server does
+ * the same conversion and validation; the CLI only reads and posts.
+ * A native file is NDJSON when more than one line starts with '{', a JSON
+ * array when it starts with '[', otherwise one JSON document. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "imgsec/doc.h"
+#include "imgsec/importers.h"
 #include "imgsec/util.h"
 
 static const char USAGE[] =
-    "usage: imgsec import [--db DB] --project P [--ep EP] FILE...\n"
-    "  Loads ingest documents (data-model.md) from each FILE ('-' for standard input):\n"
-    "  NDJSON (one document per line), a JSON array of documents, or one document.\n"
-    "  --ep EP   enterprise project of the images (default 0)\n";
+    "usage: imgsec import [--db DB | --server URL [--token T] [--region R]] --project P\n"
+    "                     [--ep EP] [--format F] [identity flags] FILE...\n"
+    "  Loads each FILE ('-' for standard input): ingest documents (data-model.md:\n"
+    "  NDJSON, a JSON array of documents, or one document) or one scanner report.\n"
+    "  --ep EP          enterprise project of the images (default 0)\n"
+    "  --format F       auto (default), native, trivy, grype, syft, cyclonedx, spdx\n"
+    "  --image-type T   image_type of an imported report (default local_image)\n"
+    "  --image-name N, --image-version V, --namespace NS\n"
+    "                   override the identity the report gives\n"
+    "  --stream         stream a Trivy report instead of loading it (automatic for\n"
+    "                   Trivy files of 32 MiB or more; offline only)\n"
+    "  --server URL     post to a running imgsecd (e.g. http://127.0.0.1:8080) instead\n"
+    "                   of writing DB; --token T or IMGSEC_TOKEN, --region R or IMGSEC_REGION\n"
+    "  See docs/importers.md for what each format maps to.\n";
+
+typedef struct {
+    const char *db, *project, *ep, *server, *token, *region;
+    import_format format;
+    import_options id;
+    bool stream;
+} import_args;
 
 static bool looks_like_ndjson(const char *buf, size_t len)
 {
@@ -58,8 +82,51 @@ static void show_progress(size_t done, size_t total, void *arg)
     }
 }
 
-static int import_file(store *st, const char *project, const char *ep, const char *path)
+/* Large Trivy files take the streaming path (importers.h): by flag, or
+ * when the file is big and (format auto) its start names SchemaVersion. */
+static bool want_stream(const import_args *a, const char *path)
 {
+    struct stat sb;
+    if (a->stream)
+        return true;
+    if (strcmp(path, "-") == 0 || (a->format != IMPORT_AUTO && a->format != IMPORT_TRIVY) ||
+        stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < IMPORT_STREAM_MIN_BYTES)
+        return false;
+    if (a->format == IMPORT_TRIVY)
+        return true;
+    char head[4096];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
+    if (f)
+        fclose(f);
+    head[n] = '\0';
+    return strstr(head, "\"SchemaVersion\"") != NULL;
+}
+
+static int import_stream(store *st, const import_args *a, const char *path)
+{
+    imgsec_err err = {0};
+    store_ingest_result r = {0};
+    if (strcmp(path, "-") == 0) {
+        fprintf(stderr, "imgsec import: --stream needs a file, not standard input (it reads twice)\n");
+        return CLI_USAGE;
+    }
+    fprintf(stderr, "%s: streaming as a trivy report\n", path);
+    if (import_trivy_stream(st, a->project, a->ep, path, &a->id, NULL, &r, &err) != IMGSEC_OK) {
+        bool named = strncmp(err.msg, path, strlen(path)) == 0;
+        fprintf(stderr, "imgsec import: %s%s%s (nothing from this file was stored)\n",
+                named ? "" : path, named ? "" : ": ", err.msg);
+        return CLI_FAIL;
+    }
+    fprintf(stderr, "%s: imported 1 images, %lld records into project %s, EP %s (format trivy, streamed)\n",
+            path, (long long)r.records, a->project, a->ep);
+    return CLI_OK;
+}
+
+static int import_file(store *st, const import_args *a, const char *path)
+{
+    if (want_stream(a, path))
+        return import_stream(st, a, path);
     size_t len = 0;
     char *buf = read_input(path, &len);
     if (!buf) {
@@ -68,13 +135,15 @@ static int import_file(store *st, const char *project, const char *ep, const cha
     }
     imgsec_err err = {0};
     doc_list docs = {0};
+    import_format used = a->format;
     fprintf(stderr, "%s: validating %zu bytes\n", path, len);
-    int rc = doc_list_parse(buf, len, looks_like_ndjson(buf, len), &docs, &err);
+    int rc = import_buffer(buf, len, a->format, looks_like_ndjson(buf, len), &a->id, path, &docs,
+                           &used, &err);
     store_ingest_result *results = NULL;
     if (rc == IMGSEC_OK) {
         results = calloc(docs.n ? docs.n : 1, sizeof *results);
         progress_ctx p = {path, 0};
-        rc = results ? store_ingest(st, project, ep, docs.items, docs.n, NULL, results,
+        rc = results ? store_ingest(st, a->project, a->ep, docs.items, docs.n, NULL, results,
                                     show_progress, &p, &err)
                      : err_set(&err, IMGSEC_EINTERNAL, "out of memory");
     }
@@ -83,11 +152,12 @@ static int import_file(store *st, const char *project, const char *ep, const cha
         int64_t records = 0;
         for (size_t i = 0; i < docs.n; i++)
             records += results[i].records;
-        fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s\n", path,
-                docs.n, (long long)records, project, ep);
+        fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s (format %s)\n",
+                path, docs.n, (long long)records, a->project, a->ep, import_format_name(used));
     } else {
-        fprintf(stderr, "imgsec import: %s: %s (nothing from this file was stored)\n", path,
-                err.msg);
+        bool named = strncmp(err.msg, path, strlen(path)) == 0; /* importers name the file */
+        fprintf(stderr, "imgsec import: %s%s%s (nothing from this file was stored)\n",
+                named ? "" : path, named ? "" : ": ", err.msg);
         out = CLI_FAIL;
     }
     free(results);
@@ -96,39 +166,195 @@ static int import_file(store *st, const char *project, const char *ep, const cha
     return out;
 }
 
+/* ---- --server: post the file to the ingest route ---- */
+
+typedef struct {
+    char *data;
+    size_t len;
+} sink;
+
+static size_t sink_write(char *p, size_t size, size_t n, void *arg)
+{
+    sink *s = arg;
+    size_t add = size * n;
+    if (s->len + add > 1024 * 1024)
+        return 0; /* a reply is small; refuse to buffer more */
+    char *grown = realloc(s->data, s->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + s->len, p, add);
+    s->len += add;
+    grown[s->len] = '\0';
+    s->data = grown;
+    return add;
+}
+
+static int post_file(CURL *curl, const import_args *a, const char *path)
+{
+    size_t len = 0;
+    char *buf = read_input(path, &len);
+    if (!buf) {
+        fprintf(stderr, "imgsec import: %s: cannot read: %m\n", path);
+        return CLI_FAIL;
+    }
+    bool ndjson = a->format != IMPORT_AUTO && a->format != IMPORT_NATIVE
+                      ? false
+                      : looks_like_ndjson(buf, len);
+    char *ep = curl_easy_escape(curl, a->ep, 0);
+    char *url = NULL, *q = NULL;
+    struct curl_slist *h = NULL;
+    sink reply = {0};
+    int out = CLI_FAIL;
+    if (!ep)
+        goto done;
+    /* Identity overrides travel as query parameters (route_ingest.c). */
+    const struct {
+        const char *key, *val;
+    } extra[] = {{"image_type", a->id.image_type}, {"image_name", a->id.image_name},
+                 {"image_version", a->id.image_version}, {"namespace", a->id.namespace_}};
+    size_t qlen = 0;
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        if (!extra[i].val)
+            continue;
+        char *v = curl_easy_escape(curl, extra[i].val, 0);
+        char *grown = v ? realloc(q, qlen + strlen(extra[i].key) + strlen(v) + 3) : NULL;
+        if (!grown) {
+            curl_free(v);
+            goto done;
+        }
+        q = grown;
+        qlen += (size_t)sprintf(q + qlen, "&%s=%s", extra[i].key, v);
+        curl_free(v);
+    }
+    if (asprintf(&url, "%s/v5/%s/image/scan-results?enterprise_project_id=%s&format=%s%s",
+                 a->server, a->project, ep, import_format_name(a->format), q ? q : "") < 0) {
+        url = NULL;
+        goto done;
+    }
+    char tok[4096 + 32], reg[256];
+    snprintf(tok, sizeof tok, "X-Auth-Token: %s", a->token);
+    snprintf(reg, sizeof reg, "region: %s", a->region);
+    h = curl_slist_append(h, tok);
+    h = curl_slist_append(h, reg);
+    h = curl_slist_append(h, ndjson ? "Content-Type: application/x-ndjson"
+                                    : "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, buf);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+    CURLcode cc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK) {
+        fprintf(stderr, "imgsec import: %s: %s: %s\n", path, a->server, curl_easy_strerror(cc));
+    } else if (status != 200) {
+        fprintf(stderr, "imgsec import: %s: server answered %ld: %s (nothing from this file was stored)\n",
+                path, status, reply.data ? reply.data : "");
+    } else {
+        printf("%s\n", reply.data ? reply.data : "");
+        fprintf(stderr, "%s: imported into project %s, EP %s via %s\n", path, a->project, a->ep,
+                a->server);
+        out = CLI_OK;
+    }
+done:
+    curl_slist_free_all(h);
+    curl_free(ep);
+    free(url);
+    free(q);
+    free(reply.data);
+    free(buf);
+    return out;
+}
+
+static int import_remote(const import_args *a, int argc, char **argv)
+{
+    if (!a->token || !*a->token || !a->region || !*a->region) {
+        fprintf(stderr, "imgsec import: --server needs --token (or IMGSEC_TOKEN) and --region "
+                        "(or IMGSEC_REGION)\n");
+        return CLI_USAGE;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return CLI_FAIL;
+    CURL *curl = curl_easy_init();
+    int out = curl ? CLI_OK : CLI_FAIL;
+    for (int i = optind; i < argc && out == CLI_OK; i++)
+        out = post_file(curl, a, argv[i]);
+    if (curl)
+        curl_easy_cleanup(curl);
+    curl_global_cleanup();
+    return out;
+}
+
 int cmd_import(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'}, {"project", required_argument, NULL, 'p'},
-        {"ep", required_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},         {"project", required_argument, NULL, 'p'},
+        {"ep", required_argument, NULL, 'e'},         {"format", required_argument, NULL, 'f'},
+        {"image-type", required_argument, NULL, 't'}, {"image-name", required_argument, NULL, 'n'},
+        {"image-version", required_argument, NULL, 'v'},
+        {"namespace", required_argument, NULL, 's'},  {"server", required_argument, NULL, 'S'},
+        {"token", required_argument, NULL, 'T'},      {"region", required_argument, NULL, 'r'},
+        {"stream", no_argument, NULL, 'x'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
-    const char *db = cli_default_db(), *project = NULL, *ep = MODEL_DEFAULT_EP;
-    int c;
+    import_args a = {.db = cli_default_db(), .ep = MODEL_DEFAULT_EP, .format = IMPORT_AUTO,
+                     .token = getenv("IMGSEC_TOKEN"), .region = getenv("IMGSEC_REGION")};
+    int c, f;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'p': project = optarg; break;
-        case 'e': ep = optarg; break;
+        case 'd': a.db = optarg; break;
+        case 'p': a.project = optarg; break;
+        case 'e': a.ep = optarg; break;
+        case 'f':
+            if ((f = import_format_parse(optarg)) < 0) {
+                fprintf(stderr, "imgsec import: --format must be one of %s\n",
+                        import_format_choices());
+                return CLI_USAGE;
+            }
+            a.format = (import_format)f;
+            break;
+        case 't': a.id.image_type = optarg; break;
+        case 'n': a.id.image_name = optarg; break;
+        case 'v': a.id.image_version = optarg; break;
+        case 's': a.id.namespace_ = optarg; break;
+        case 'S': a.server = optarg; break;
+        case 'T': a.token = optarg; break;
+        case 'r': a.region = optarg; break;
+        case 'x': a.stream = true; break;
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         default: fputs(USAGE, stderr); return CLI_USAGE;
         }
     }
-    if (!project || optind >= argc) {
+    if (!a.project || optind >= argc) {
         fprintf(stderr, "imgsec import: --project and at least one FILE are required\n%s", USAGE);
         return CLI_USAGE;
     }
-    if (!model_scope_id_valid(project) || !model_scope_id_valid(ep)) {
+    if (!model_scope_id_valid(a.project) || !model_scope_id_valid(a.ep)) {
         fprintf(stderr, "imgsec import: --project and --ep must be 1-64 characters of A-Za-z0-9_-\n");
         return CLI_USAGE;
     }
-    store *st = cli_store_open(db);
+    if (a.id.image_type && image_type_parse(a.id.image_type) < 0) {
+        fprintf(stderr, "imgsec import: --image-type must be one of %s\n", image_type_choices());
+        return CLI_USAGE;
+    }
+    if (a.stream && (a.server || (a.format != IMPORT_AUTO && a.format != IMPORT_TRIVY))) {
+        fprintf(stderr, "imgsec import: --stream reads Trivy reports offline only\n");
+        return CLI_USAGE;
+    }
+    a.id.now_ms = util_now_ms();
+    if (a.server)
+        return import_remote(&a, argc, argv);
+    store *st = cli_store_open(a.db);
     if (!st)
         return CLI_FAIL;
     int out = CLI_OK;
     for (int i = optind; i < argc && out == CLI_OK; i++)
-        out = import_file(st, project, ep, argv[i]);
+        out = import_file(st, &a, argv[i]);
     store_close(st);
     return out;
 }

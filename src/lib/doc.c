@@ -337,6 +337,29 @@ static int parse_records(json_t *root, const char *where, report_type t, imgsec_
     return IMGSEC_OK;
 }
 
+/* One record on its own, for callers that stream records instead of
+ * building a whole document (store_stream.h): the same walk as above. */
+int doc_record_check(json_t *rec, report_type t, const char *where, size_t index,
+                     bool *have_max, severity *max, imgsec_err *err)
+{
+    if ((unsigned)t >= REPORT_TYPE_COUNT)
+        return err_set(err, IMGSEC_EINTERNAL, "unknown report type");
+    const record_kind *k = record_kind_get(t);
+    field_path p = {where ? where : "", k->doc_key, index, NULL};
+    doc_scan scan = {*have_max, *max};
+    if (!json_is_object(rec))
+        return invalid(err, &p, "must be an object");
+    for (size_t j = 0; j < k->nfields; j++) {
+        p.field = k->fields[j].name;
+        int rc = check_field(rec, &k->fields[j], &p, &scan, err);
+        if (rc)
+            return rc;
+    }
+    *have_max = scan.have_max;
+    *max = scan.max;
+    return IMGSEC_OK;
+}
+
 /* ---- step 3: aggregates for the query index ---- */
 
 static const char *rec_str(const json_t *rec, const char *key)

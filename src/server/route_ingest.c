@@ -3,13 +3,20 @@
  *
  * A body is parsed and validated whole before anything is written, then
  * stored in one transaction; the index follows the commit before the reply
- * is sent, so the caller's next statistic already counts what it sent. */
+ * is sent, so the caller's next statistic already counts what it sent.
+ *
+ * Query `format` (importers.h): native (default) is today's ingest
+ * document path; auto/trivy/grype/syft/cyclonedx/spdx convert ONE report
+ * per request into a document first, then the same validation and store
+ * apply. Queries image_type, image_name, image_version and namespace
+ * override the identity the report gives (docs/importers.md). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "authn.h"
 #include "imgsec/doc.h"
 #include "imgsec/follow.h"
+#include "imgsec/importers.h"
 #include "imgsec/store.h"
 #include "imgsec/util.h"
 #include "routes.h"
@@ -18,6 +25,8 @@
 
 typedef struct {
     ep_scope scope;
+    import_format format;
+    import_options id;
 } ingest_state;
 
 static void ingest_state_free(void *p)
@@ -27,6 +36,29 @@ static void ingest_state_free(void *p)
     free(s);
 }
 
+/* The format and identity queries, checked before the body is read. */
+static bool ingest_parse_format(request *req, ingest_state *s)
+{
+    const char *f = http_query(req, "format");
+    int fmt = f ? import_format_parse(f) : IMPORT_NATIVE;
+    if (fmt < 0) {
+        http_reply_error(req, 400, "HSS.0001", "invalid parameter: format must be one of %s",
+                         import_format_choices());
+        return false;
+    }
+    s->format = (import_format)fmt;
+    s->id.image_type = http_query(req, "image_type");
+    s->id.image_name = http_query(req, "image_name");
+    s->id.image_version = http_query(req, "image_version");
+    s->id.namespace_ = http_query(req, "namespace");
+    if (s->id.image_type && image_type_parse(s->id.image_type) < 0) {
+        http_reply_error(req, 400, "HSS.0001", "invalid parameter: image_type must be one of %s",
+                         image_type_choices());
+        return false;
+    }
+    return true;
+}
+
 bool ingest_prepare(request *req)
 {
     ingest_state *s = calloc(1, sizeof *s);
@@ -34,7 +66,9 @@ bool ingest_prepare(request *req)
         return false;
     req->state = s;
     req->state_free = ingest_state_free;
-    return authz_scope(req, false, &s->scope) && authz_role(req, ROLE_WRITER);
+    if (!authz_scope(req, false, &s->scope) || !authz_role(req, ROLE_WRITER))
+        return false;
+    return ingest_parse_format(req, s);
 }
 
 static bool body_is_ndjson(request *req)
@@ -63,8 +97,15 @@ void ingest_handle(request *req)
     ingest_state *s = req->state;
     imgsec_err err = {0};
     doc_list docs = {0};
-    int rc = doc_list_parse(req->body ? req->body : "", req->body_len, body_is_ndjson(req),
-                            &docs, &err);
+    int rc;
+    if (s->format == IMPORT_NATIVE) {
+        rc = doc_list_parse(req->body ? req->body : "", req->body_len, body_is_ndjson(req), &docs,
+                            &err);
+    } else {
+        s->id.now_ms = util_now_ms();
+        rc = import_buffer(req->body ? req->body : "", req->body_len, s->format,
+                           body_is_ndjson(req), &s->id, "body", &docs, NULL, &err);
+    }
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);
     store_ingest_result *results = calloc(docs.n ? docs.n : 1, sizeof *results);

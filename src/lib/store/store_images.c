@@ -23,10 +23,6 @@
 
 /* ---- ingest ---- */
 
-static void bind_str(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
-}
 
 /* "documents[3]." for bulk calls, "" for one document. */
 static void doc_where(char *buf, size_t size, size_t i, size_t n)
@@ -63,73 +59,7 @@ static int doc_check(const imgsec_doc *d, const char *where, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-static void bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)
-{
-    const image_summary *sum = &d->summary;
-    int np = sqlite3_bind_parameter_count(s); /* FIND names only the identity */
-    for (int c = 0; c < IC_FIXED_COUNT && c < np; c++) {
-        int i = c + 1;
-        switch ((image_col)c) {
-        case IC_PROJECT_ID: bind_str(s, i, project_id); break;
-        case IC_EP: bind_str(s, i, ep); break;
-        case IC_IMAGE_TYPE: bind_str(s, i, image_type_name(sum->type)); break;
-        case IC_SCAN_STATUS: bind_str(s, i, scan_status_name(sum->status)); break;
-        case IC_NAMESPACE: bind_str(s, i, sum->namespace_); break;
-        case IC_IMAGE_NAME: bind_str(s, i, sum->image_name); break;
-        case IC_IMAGE_VERSION: bind_str(s, i, sum->image_version); break;
-        case IC_IMAGE_ID: bind_str(s, i, sum->image_id); break;
-        case IC_IMAGE_DIGEST: bind_str(s, i, d->image_digest); break;
-        case IC_INSTANCE_ID: bind_str(s, i, sum->instance_id); break;
-        case IC_INSTANCE_NAME: bind_str(s, i, sum->instance_name); break;
-        case IC_CICD_NAME: bind_str(s, i, sum->cicd_name); break;
-        case IC_IMAGE_SIZE: sqlite3_bind_int64(s, i, sum->image_size); break;
-        case IC_LATEST_UPDATE_TIME: sqlite3_bind_int64(s, i, sum->latest_update_time); break;
-        case IC_LATEST_SCAN_TIME: sqlite3_bind_int64(s, i, sum->latest_scan_time); break;
-        case IC_CONTAINER_NUM: sqlite3_bind_int64(s, i, sum->container_num); break;
-        case IC_SEVERITY_LEVEL:
-            if (sum->severity_level == SEVERITY_LEVEL_NONE)
-                sqlite3_bind_null(s, i);
-            else
-                bind_str(s, i, severity_level_name(sum->severity_level));
-            break;
-        case IC_FIXED_COUNT: break;
-        }
-    }
-    if (np < IMAGE_NCOLS)
-        return;
-    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        sqlite3_bind_int64(s, IC_COUNT(t) + 1, sum->counts[t]);
-    for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        sqlite3_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
-}
 
-/* Binds one record field from JSON; false if the value has the wrong type. */
-static bool bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v)
-{
-    if (!v || json_is_null(v))
-        return sqlite3_bind_null(s, i), true;
-    switch (f->kind) {
-    case FIELD_STRING:
-    case FIELD_SEVERITY:
-    case FIELD_ENUM:
-    case FIELD_OCTAL:
-        if (!json_is_string(v))
-            return false;
-        sqlite3_bind_text(s, i, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
-        return true;
-    case FIELD_INT64:
-        if (!json_is_integer(v))
-            return false;
-        sqlite3_bind_int64(s, i, json_integer_value(v));
-        return true;
-    case FIELD_NUMBER:
-        if (!json_is_number(v))
-            return false;
-        sqlite3_bind_double(s, i, json_number_value(v));
-        return true;
-    }
-    return false;
-}
 
 /* The statements one ingest call uses, fetched once per call. */
 typedef struct {
@@ -155,23 +85,11 @@ static int ingest_prepare(store *st, ingest_stmts *q, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-/* Steps a statement that returns no rows, then resets it. */
-static int run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err)
-{
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        store_dberr(st, err, what);
-        sqlite3_reset(s);
-        return IMGSEC_EINTERNAL;
-    }
-    sqlite3_reset(s);
-    return IMGSEC_OK;
-}
 
 static int append_change(store *st, sqlite3_stmt *change, int64_t id, imgsec_err *err)
 {
     sqlite3_bind_int64(change, 1, id);
-    return run(st, change, "appending to the change log", err);
+    return store_run(st, change, "appending to the change log", err);
 }
 
 static int prune_changes(store *st, imgsec_err *err)
@@ -180,23 +98,9 @@ static int prune_changes(store *st, imgsec_err *err)
     if (!s)
         return IMGSEC_EINTERNAL;
     sqlite3_bind_int64(s, 1, st->changes_keep);
-    return run(st, s, "pruning the change log", err);
+    return store_run(st, s, "pruning the change log", err);
 }
 
-/* The caller's grant against (project_id, ep); NULL grant: no check. */
-static int grant_check(const store_grant *g, const char *project_id, const char *ep,
-                       imgsec_err *err)
-{
-    if (!g)
-        return IMGSEC_OK;
-    if (strcmp(g->project_id, project_id) != 0)
-        return err_set(err, IMGSEC_EPROJECT, "the credentials are scoped to another project");
-    if (g->role < ROLE_WRITER)
-        return err_set(err, IMGSEC_EFORBIDDEN, "role writer or admin required");
-    if (ep && !store_grant_covers_ep(g, ep))
-        return err_set(err, IMGSEC_EFORBIDDEN, "enterprise project %s is not granted", ep);
-    return IMGSEC_OK;
-}
 
 /* The existing image of d's identity: *id (0 if none). With a grant, an
  * image living in an EP the grant does not cover is EFORBIDDEN. */
@@ -204,7 +108,7 @@ static int image_find(store *st, sqlite3_stmt *s, const char *project_id, const 
                       const imgsec_doc *d, const store_grant *grant, const char *where,
                       int64_t *id, imgsec_err *err)
 {
-    bind_image(s, project_id, ep, d);
+    store_bind_image(s, project_id, ep, d);
     int rc = sqlite3_step(s);
     *id = 0;
     if (rc == SQLITE_ROW) {
@@ -227,7 +131,7 @@ static int image_find(store *st, sqlite3_stmt *s, const char *project_id, const 
 static int image_insert(store *st, sqlite3_stmt *s, const char *project_id, const char *ep,
                         const imgsec_doc *d, int64_t *id, imgsec_err *err)
 {
-    bind_image(s, project_id, ep, d);
+    store_bind_image(s, project_id, ep, d);
     int rc = sqlite3_step(s);
     *id = 0;
     if (rc == SQLITE_ROW) {
@@ -257,9 +161,9 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
         if ((rc = image_insert(st, q->insert, project_id, ep, d, &id, err)) != IMGSEC_OK)
             return rc;
     } else {
-        bind_image(q->update, project_id, ep, d);
+        store_bind_image(q->update, project_id, ep, d);
         sqlite3_bind_int64(q->update, IMAGE_NCOLS + 1, id);
-        if ((rc = run(st, q->update, "storing an image", err)) != IMGSEC_OK)
+        if ((rc = store_run(st, q->update, "storing an image", err)) != IMGSEC_OK)
             return rc;
     }
 
@@ -267,13 +171,13 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
     if (!inserted) {
         for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
             sqlite3_bind_int64(q->rec_del[t], 1, id);
-            if ((rc = run(st, q->rec_del[t], "replacing records", err)) != IMGSEC_OK)
+            if ((rc = store_run(st, q->rec_del[t], "replacing records", err)) != IMGSEC_OK)
                 return rc;
         }
         sqlite3_bind_int64(q->agg_vul_del, 1, id);
         sqlite3_bind_int64(q->agg_build_del, 1, id);
-        if ((rc = run(st, q->agg_vul_del, "replacing aggregates", err)) != IMGSEC_OK ||
-            (rc = run(st, q->agg_build_del, "replacing aggregates", err)) != IMGSEC_OK)
+        if ((rc = store_run(st, q->agg_vul_del, "replacing aggregates", err)) != IMGSEC_OK ||
+            (rc = store_run(st, q->agg_build_del, "replacing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
 
@@ -289,12 +193,12 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
             sqlite3_bind_int64(s, 1, id);
             sqlite3_bind_int64(s, 2, (int64_t)j);
             for (size_t f = 0; f < k->nfields; f++)
-                if (!bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
+                if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
                     sqlite3_reset(s);
                     return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
                                    where, k->doc_key, j, k->fields[f].name);
                 }
-            if ((rc = run(st, s, "storing a record", err)) != IMGSEC_OK)
+            if ((rc = store_run(st, s, "storing a record", err)) != IMGSEC_OK)
                 return rc;
             records++;
         }
@@ -306,10 +210,10 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
         if ((unsigned)a->type >= VUL_TYPE_COUNT)
             return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
         sqlite3_bind_int64(q->agg_vul_ins, 1, id);
-        bind_str(q->agg_vul_ins, 2, a->vul_id);
-        bind_str(q->agg_vul_ins, 3, vul_type_name(a->type));
+        store_bind_text(q->agg_vul_ins, 2, a->vul_id);
+        store_bind_text(q->agg_vul_ins, 3, vul_type_name(a->type));
         sqlite3_bind_int64(q->agg_vul_ins, 4, a->n);
-        if ((rc = run(st, q->agg_vul_ins, "storing aggregates", err)) != IMGSEC_OK)
+        if ((rc = store_run(st, q->agg_vul_ins, "storing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
     for (size_t i = 0; i < sum->n_builds; i++) {
@@ -317,11 +221,11 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
         if ((unsigned)a->level >= SEVERITY_COUNT)
             return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid risk_level aggregate");
         sqlite3_bind_int64(q->agg_build_ins, 1, id);
-        bind_str(q->agg_build_ins, 2, a->rule_id);
-        bind_str(q->agg_build_ins, 3, a->risk_name);
-        bind_str(q->agg_build_ins, 4, severity_name(a->level));
+        store_bind_text(q->agg_build_ins, 2, a->rule_id);
+        store_bind_text(q->agg_build_ins, 3, a->risk_name);
+        store_bind_text(q->agg_build_ins, 4, severity_name(a->level));
         sqlite3_bind_int64(q->agg_build_ins, 5, a->n);
-        if ((rc = run(st, q->agg_build_ins, "storing aggregates", err)) != IMGSEC_OK)
+        if ((rc = store_run(st, q->agg_build_ins, "storing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
 
@@ -342,7 +246,7 @@ int store_ingest(store *st, const char *project_id, const char *ep, const imgsec
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
     if (!model_scope_id_valid(ep))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: enterprise_project_id");
-    if ((rc = grant_check(grant, project_id, ep, err)) != IMGSEC_OK)
+    if ((rc = store_grant_check(grant, project_id, ep, err)) != IMGSEC_OK)
         return rc;
     if (n == 0)
         return IMGSEC_OK;
@@ -383,7 +287,7 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
     int rc;
     if (!model_scope_id_valid(project_id))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
-    if ((rc = grant_check(grant, project_id, NULL, err)) != IMGSEC_OK)
+    if ((rc = store_grant_check(grant, project_id, NULL, err)) != IMGSEC_OK)
         return rc;
     sqlite3_stmt *find = store_stmt(st, STMT_IMAGE_EP, err);
     sqlite3_stmt *del = find ? store_stmt(st, STMT_IMAGE_DELETE, err) : NULL;
@@ -393,7 +297,7 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     sqlite3_bind_int64(find, 1, id);
-    bind_str(find, 2, project_id);
+    store_bind_text(find, 2, project_id);
     int step = sqlite3_step(find);
     if (step == SQLITE_DONE) {
         rc = err_set(err, IMGSEC_ENOTFOUND, "image %lld does not exist in this project", (long long)id);
@@ -411,8 +315,8 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
     }
     sqlite3_reset(find);
     sqlite3_bind_int64(del, 1, id);
-    bind_str(del, 2, project_id);
-    if ((rc = run(st, del, "deleting an image", err)) != IMGSEC_OK)
+    store_bind_text(del, 2, project_id);
+    if ((rc = store_run(st, del, "deleting an image", err)) != IMGSEC_OK)
         goto fail;
     if ((rc = append_change(st, change, id, err)) != IMGSEC_OK ||
         (rc = prune_changes(st, err)) != IMGSEC_OK)

@@ -100,6 +100,19 @@ struct store {
  * returns that code. what names the operation, never SQL. */
 int store_dberr(store *st, imgsec_err *err, const char *what);
 
+/* ---- store_bind.c: binding documents, shared by both ingest paths ---- */
+/* Binds v, or "" for NULL (absent strings are stored as ''). */
+void store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Binds the image columns of d (as many as s has parameters). */
+void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d);
+/* Binds one record field from JSON; false if the value has the wrong type. */
+bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v);
+/* Steps a statement that returns no rows, then resets it. */
+int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
+/* The caller's grant against (project_id, ep); NULL grant: no check. */
+int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
+                      imgsec_err *err);
+
 /* The cached statement id, prepared on first use; NULL (err set) on failure.
  * Callers bind, step and sqlite3_reset it before the transaction ends. */
 sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err);

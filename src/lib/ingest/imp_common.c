@@ -1,0 +1,463 @@
+/* imp_common.c - shared readers and mappings of the importers (imp_int.h).
+ *
+ * Kept apart from the per-format files so that every format normalises
+ * severities, times, image references and secrets the same way; the rules
+ * here are the ones docs/importers.md documents. */
+#include "imp_int.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "imgsec/model.h"
+
+int imp_fail(imp_ctx *c, const char *at, const char *fmt, ...)
+{
+    char what[IMGSEC_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return err_set(c->err, IMGSEC_EINVAL, "%s: %s: %s%s%s", c->source, c->what, at ? at : "",
+                   at && *at ? " " : "", what);
+}
+
+int imp_oom(imp_ctx *c)
+{
+    return err_set(c->err, IMGSEC_EINTERNAL, "out of memory");
+}
+
+void imp_at(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+}
+
+static void at_key(char *buf, size_t size, const char *at, const char *key)
+{
+    imp_at(buf, size, "%s%s%s", at ? at : "", at && *at ? "." : "", key);
+}
+
+static int imp_typed(imp_ctx *c, const json_t *obj, const char *at, const char *key,
+                     const json_t **out, json_type type, const char *type_name)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return IMGSEC_OK;
+    if (json_typeof(v) != type) {
+        char where[IMP_AT_MAX];
+        at_key(where, sizeof where, at, key);
+        return imp_fail(c, where, "must be %s", type_name);
+    }
+    *out = v;
+    return IMGSEC_OK;
+}
+
+int imp_str(imp_ctx *c, const json_t *obj, const char *at, const char *key, const char **out)
+{
+    const json_t *v;
+    int rc = imp_typed(c, obj, at, key, &v, JSON_STRING, "a string");
+    *out = v ? json_string_value(v) : NULL;
+    return rc;
+}
+
+int imp_arr(imp_ctx *c, const json_t *obj, const char *at, const char *key, const json_t **out)
+{
+    return imp_typed(c, obj, at, key, out, JSON_ARRAY, "an array");
+}
+
+int imp_obj(imp_ctx *c, const json_t *obj, const char *at, const char *key, const json_t **out)
+{
+    return imp_typed(c, obj, at, key, out, JSON_OBJECT, "an object");
+}
+
+int imp_elem_obj(imp_ctx *c, const json_t *elem, const char *at)
+{
+    return json_is_object(elem) ? IMGSEC_OK : imp_fail(c, at, "must be an object");
+}
+
+int imp_set_str(json_t *rec, const char *key, const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    size_t len = strlen(s);
+    if (len > MODEL_RECORD_STRING_MAX) {
+        len = MODEL_RECORD_STRING_MAX;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--; /* never cut inside a UTF-8 sequence */
+    }
+    return json_object_set_new(rec, key, json_stringn(s, len)) == 0 ? 0 : -1;
+}
+
+int imp_push(json_t *doc, const char *key, json_t *rec)
+{
+    json_t *arr = json_object_get(doc, key);
+    if (!rec)
+        return -1;
+    if (!arr) {
+        arr = json_array();
+        if (!arr || json_object_set_new(doc, key, arr) != 0) {
+            json_decref(rec);
+            return -1;
+        }
+    }
+    return json_array_append_new(arr, rec) == 0 ? 0 : -1;
+}
+
+/* ---- severities ---- */
+
+static const struct {
+    const char *spelling, *canon;
+} SEVERITIES[] = {
+    {"critical", "critical"}, {"high", "high"},       {"important", "high"},
+    {"medium", "medium"},     {"moderate", "medium"}, {"low", "low"},
+    {"negligible", "low"},    {"info", "low"},        {"informational", "low"},
+    {"unknown", "unknown"},   {"none", "unknown"},    {"unspecified", "unknown"},
+};
+
+const char *imp_severity(const char *s)
+{
+    if (!s || !*s)
+        return "unknown";
+    for (size_t i = 0; i < sizeof SEVERITIES / sizeof SEVERITIES[0]; i++)
+        if (strcasecmp(s, SEVERITIES[i].spelling) == 0)
+            return SEVERITIES[i].canon;
+    return NULL;
+}
+
+const char *imp_severity_max(const char *a, const char *b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return severity_parse(b) > severity_parse(a) ? b : a;
+}
+
+/* ---- times ---- */
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int64_t imp_time_ms(const char *s)
+{
+    int y, mo, d, h, mi, sec, ms = 0;
+    if (!s || strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
+        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !digits(s + 17, 2, &sec))
+        return -1;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        int n = 0;
+        for (p++; isdigit((unsigned char)*p); p++, n++)
+            if (n < 3)
+                ms = ms * 10 + (*p - '0');
+        for (; n < 3; n++)
+            ms *= 10;
+    }
+    int64_t off = 0;
+    if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+            return -1;
+        off = (int64_t)(oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
+    } else if (*p != 'Z' && *p != 'z' && *p != '\0') {
+        return -1;
+    }
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    int64_t t = (int64_t)timegm(&tm) - off;
+    return t < 0 ? -1 : t * 1000 + ms;
+}
+
+/* ---- image identity ---- */
+
+/* Splits "registry/ns/repo:tag@sha256:..." into name, tag and digest. */
+static int ref_split(const char *ref, char **name, char **tag, char **digest)
+{
+    const char *at = strchr(ref, '@');
+    size_t len = at ? (size_t)(at - ref) : strlen(ref);
+    const char *slash = NULL, *colon = NULL;
+    for (size_t i = 0; i < len; i++) {
+        if (ref[i] == '/')
+            slash = ref + i;
+        else if (ref[i] == ':')
+            colon = ref + i;
+    }
+    if (colon && slash && colon < slash)
+        colon = NULL; /* registry:port/repo */
+    size_t nlen = colon ? (size_t)(colon - ref) : len;
+    *name = strndup(ref, nlen);
+    *tag = colon ? strndup(colon + 1, len - nlen - 1) : NULL;
+    *digest = at ? strdup(at + 1) : NULL;
+    return *name ? 0 : -1;
+}
+
+int imp_doc_new(imp_ctx *c, const imp_image *img, const import_options *opt, json_t **out)
+{
+    char *rname = NULL, *rtag = NULL, *rdigest = NULL;
+    if (img->ref && ref_split(img->ref, &rname, &rtag, &rdigest) != 0)
+        return imp_oom(c);
+    const char *name = opt->image_name ? opt->image_name : rname ? rname : img->name;
+    const char *version = opt->image_version ? opt->image_version
+                          : rtag                ? rtag
+                          : img->version        ? img->version
+                                                : "";
+    const char *digest = img->digest ? img->digest : rdigest ? rdigest : "";
+    int rc = IMGSEC_OK;
+    json_t *doc = NULL, *image = NULL;
+
+    if (!name || !*name) {
+        rc = imp_fail(c, NULL, "names no image: give one (--image-name, or query image_name)");
+        goto done;
+    }
+    image = json_object();
+    doc = json_object();
+    if (!image || !doc || json_object_set_new(doc, "image", image) != 0) {
+        json_decref(image);
+        rc = imp_oom(c);
+        goto done;
+    }
+    int64_t scan = img->scan_ms >= 0 ? img->scan_ms : opt->now_ms;
+    if (json_object_set_new(image, "image_type",
+                            json_string(opt->image_type ? opt->image_type : "local_image")) ||
+        json_object_set_new(image, "namespace",
+                            json_string(opt->namespace_ ? opt->namespace_ : "")) ||
+        json_object_set_new(image, "image_name", json_string(name)) ||
+        json_object_set_new(image, "image_version", json_string(version)) ||
+        json_object_set_new(image, "image_id", json_string(img->image_id ? img->image_id : "")) ||
+        json_object_set_new(image, "image_digest", json_string(digest)) ||
+        json_object_set_new(image, "image_size", json_integer(img->size > 0 ? img->size : 0)) ||
+        json_object_set_new(image, "latest_update_time",
+                            json_integer(img->created_ms > 0 ? img->created_ms : 0)) ||
+        json_object_set_new(image, "latest_scan_time", json_integer(scan > 0 ? scan : 0)) ||
+        json_object_set_new(image, "scan_status", json_string("success")))
+        rc = imp_oom(c);
+done:
+    free(rname);
+    free(rtag);
+    free(rdigest);
+    if (rc) {
+        json_decref(doc);
+        return rc;
+    }
+    *out = doc;
+    return IMGSEC_OK;
+}
+
+/* ---- packages ---- */
+
+const char *imp_purl_type(const char *purl, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!purl || strncmp(purl, "pkg:", 4) != 0)
+        return buf;
+    const char *p = purl + 4, *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : 0;
+    if (n == 0 || n >= size)
+        return buf;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)tolower((unsigned char)p[i]);
+    buf[n] = '\0';
+    return buf;
+}
+
+int imp_is_os_pkg_type(const char *type)
+{
+    static const char *const OS[] = {"deb", "rpm", "apk", "alpm", "portage", "dpkg", NULL};
+    for (int i = 0; type && OS[i]; i++)
+        if (strcasecmp(type, OS[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- secrets ---- */
+
+char *import_redact(const char *s)
+{
+    size_t len = s ? strlen(s) : 0, out = 0, chars = 0;
+    char *r = malloc(len < IMPORT_REDACT_MAX * 4 ? len + 1 : IMPORT_REDACT_MAX * 4 + 1);
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < len && chars < IMPORT_REDACT_MAX; chars++) {
+        size_t n = 1; /* bytes of this UTF-8 character */
+        while (i + n < len && ((unsigned char)s[i + n] & 0xC0) == 0x80)
+            n++;
+        if (chars < IMPORT_REDACT_KEEP) {
+            memcpy(r + out, s + i, n);
+            out += n;
+        } else {
+            r[out++] = '*';
+        }
+        i += n;
+    }
+    r[out] = '\0';
+    return r;
+}
+
+/* ---- risky build history ---- */
+
+static bool has_ci(const char *s, const char *needle)
+{
+    return strcasestr(s, needle) != NULL;
+}
+
+/* Is word at q, followed by the end of the command or a separator? */
+static bool word_at(const char *q, const char *word)
+{
+    size_t n = strlen(word);
+    return strncmp(q, word, n) == 0 && (q[n] == '\0' || strchr(" \t;&|)\n", q[n]));
+}
+
+/* curl/wget output piped into a shell. */
+static bool pipe_to_shell(const char *s)
+{
+    static const char *const SHELLS[] = {"sh", "bash", "/bin/sh", "/bin/bash", "sudo", NULL};
+    if (!has_ci(s, "curl") && !has_ci(s, "wget"))
+        return false;
+    for (const char *p = strchr(s, '|'); p; p = strchr(p + 1, '|')) {
+        const char *q = p + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        for (int i = 0; SHELLS[i]; i++)
+            if (word_at(q, SHELLS[i]))
+                return true;
+    }
+    return false;
+}
+
+static bool world_writable(const char *s)
+{
+    return has_ci(s, "chmod 777") || has_ci(s, "chmod -R 777") || has_ci(s, "chmod a+rwx") ||
+           has_ci(s, "chmod -R a+rwx") || has_ci(s, "chmod 0777");
+}
+
+static bool tls_off(const char *s)
+{
+    return has_ci(s, "--no-check-certificate") || has_ci(s, "--insecure") ||
+           has_ci(s, "curl -k ") || has_ci(s, "--trusted-host") ||
+           has_ci(s, "sslverify=false") || has_ci(s, "strict-ssl false");
+}
+
+static bool remote_add(const char *s)
+{
+    const char *a = strstr(s, "ADD ");
+    return a && (strstr(a, " http://") || strstr(a, " https://"));
+}
+
+static bool user_root(const char *s)
+{
+    const char *p = strstr(s, "USER ");
+    if (!p)
+        return false;
+    p += 5;
+    return (strncmp(p, "root", 4) == 0 && (p[4] == '\0' || p[4] == ' ' || p[4] == ':')) ||
+           (p[0] == '0' && (p[1] == '\0' || p[1] == ' ' || p[1] == ':'));
+}
+
+static const char *const SECRET_WORDS[] = {"PASSWORD", "PASSWD", "SECRET", "TOKEN",
+                                           "API_KEY", "APIKEY", "PRIVATE_KEY", NULL};
+
+/* ENV/ARG assignments whose name holds a secret word, e.g. DB_PASSWORD=x. */
+static bool secret_env(const char *s)
+{
+    for (const char *eq = strchr(s, '='); eq; eq = strchr(eq + 1, '=')) {
+        const char *b = eq;
+        while (b > s && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
+            b--;
+        size_t n = (size_t)(eq - b);
+        char name[128];
+        if (n == 0 || n >= sizeof name || eq[1] == '\0' || eq[1] == ' ')
+            continue;
+        for (size_t i = 0; i < n; i++)
+            name[i] = (char)toupper((unsigned char)b[i]);
+        name[n] = '\0';
+        for (int i = 0; SECRET_WORDS[i]; i++)
+            if (strstr(name, SECRET_WORDS[i]))
+                return true;
+    }
+    return false;
+}
+
+/* created_by with every value after NAME= replaced by '*' (for records
+ * of a command that holds a secret). */
+static char *redact_assignments(const char *s)
+{
+    char *r = strdup(s);
+    if (!r)
+        return NULL;
+    for (char *eq = strchr(r, '='); eq; eq = strchr(eq + 1, '='))
+        for (char *v = eq + 1; *v && *v != ' ' && *v != '&' && *v != ';' && *v != '\n'; v++)
+            *v = '*';
+    return r;
+}
+
+typedef struct {
+    const char *rule_id, *name, *level, *remediation;
+    bool (*match)(const char *);
+} history_rule;
+
+static const history_rule HISTORY_RULES[] = {
+    {"IMGSEC-H001", "remote script piped into a shell", "high",
+     "download, verify a checksum or signature, then run", pipe_to_shell},
+    {"IMGSEC-H002", "world-writable permissions", "medium",
+     "grant the narrowest mode the process needs", world_writable},
+    {"IMGSEC-H003", "TLS verification disabled", "medium",
+     "keep certificate checks on; add the CA instead", tls_off},
+    {"IMGSEC-H004", "remote file added without verification", "medium",
+     "use curl with a checksum check, or ADD --checksum", remote_add},
+    {"IMGSEC-H005", "secret in build instruction", "high",
+     "pass secrets with build secrets (RUN --mount=type=secret), never ENV/ARG", secret_env},
+    {"IMGSEC-H006", "image runs as root", "medium", "add a USER with a non-root user", user_root},
+};
+
+int imp_history_risks(imp_ctx *c, json_t *doc, const char *created_by)
+{
+    if (!created_by || !*created_by)
+        return IMGSEC_OK;
+    for (size_t i = 0; i < sizeof HISTORY_RULES / sizeof HISTORY_RULES[0]; i++) {
+        const history_rule *r = &HISTORY_RULES[i];
+        if (!r->match(created_by))
+            continue;
+        char *shown = secret_env(created_by) ? redact_assignments(created_by) : strdup(created_by);
+        json_t *rec = json_object();
+        int bad = !shown || !rec || imp_set_str(rec, "rule_id", r->rule_id) ||
+                  imp_set_str(rec, "risk_name", r->name) ||
+                  imp_set_str(rec, "risk_level", r->level) ||
+                  imp_set_str(rec, "build_instruction", shown) ||
+                  imp_set_str(rec, "remediation", r->remediation) ||
+                  imp_set_str(rec, "description", "found in the image's build history");
+        free(shown);
+        if (bad) {
+            json_decref(rec);
+            return imp_oom(c);
+        }
+        if (imp_push(doc, "build_command_risks", rec) != 0)
+            return imp_oom(c);
+    }
+    return IMGSEC_OK;
+}

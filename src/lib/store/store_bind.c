@@ -1,0 +1,108 @@
+/* store_bind.c - binding documents to statements, shared by the two ingest
+ * paths (store_images.c, whole documents; store_stream.c, record by record)
+ * so that an image column or a field kind is bound in exactly one place. */
+#include <jansson.h>
+#include <string.h>
+
+#include "store_int.h"
+
+void store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)
+{
+    const image_summary *sum = &d->summary;
+    int np = sqlite3_bind_parameter_count(s); /* FIND names only the identity */
+    for (int c = 0; c < IC_FIXED_COUNT && c < np; c++) {
+        int i = c + 1;
+        switch ((image_col)c) {
+        case IC_PROJECT_ID: store_bind_text(s, i, project_id); break;
+        case IC_EP: store_bind_text(s, i, ep); break;
+        case IC_IMAGE_TYPE: store_bind_text(s, i, image_type_name(sum->type)); break;
+        case IC_SCAN_STATUS: store_bind_text(s, i, scan_status_name(sum->status)); break;
+        case IC_NAMESPACE: store_bind_text(s, i, sum->namespace_); break;
+        case IC_IMAGE_NAME: store_bind_text(s, i, sum->image_name); break;
+        case IC_IMAGE_VERSION: store_bind_text(s, i, sum->image_version); break;
+        case IC_IMAGE_ID: store_bind_text(s, i, sum->image_id); break;
+        case IC_IMAGE_DIGEST: store_bind_text(s, i, d->image_digest); break;
+        case IC_INSTANCE_ID: store_bind_text(s, i, sum->instance_id); break;
+        case IC_INSTANCE_NAME: store_bind_text(s, i, sum->instance_name); break;
+        case IC_CICD_NAME: store_bind_text(s, i, sum->cicd_name); break;
+        case IC_IMAGE_SIZE: sqlite3_bind_int64(s, i, sum->image_size); break;
+        case IC_LATEST_UPDATE_TIME: sqlite3_bind_int64(s, i, sum->latest_update_time); break;
+        case IC_LATEST_SCAN_TIME: sqlite3_bind_int64(s, i, sum->latest_scan_time); break;
+        case IC_CONTAINER_NUM: sqlite3_bind_int64(s, i, sum->container_num); break;
+        case IC_SEVERITY_LEVEL:
+            if (sum->severity_level == SEVERITY_LEVEL_NONE)
+                sqlite3_bind_null(s, i);
+            else
+                store_bind_text(s, i, severity_level_name(sum->severity_level));
+            break;
+        case IC_FIXED_COUNT: break;
+        }
+    }
+    if (np < IMAGE_NCOLS)
+        return;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        sqlite3_bind_int64(s, IC_COUNT(t) + 1, sum->counts[t]);
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        sqlite3_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
+}
+
+/* Binds one record field from JSON; false if the value has the wrong type. */
+bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return sqlite3_bind_null(s, i), true;
+    switch (f->kind) {
+    case FIELD_STRING:
+    case FIELD_SEVERITY:
+    case FIELD_ENUM:
+    case FIELD_OCTAL:
+        if (!json_is_string(v))
+            return false;
+        sqlite3_bind_text(s, i, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
+        return true;
+    case FIELD_INT64:
+        if (!json_is_integer(v))
+            return false;
+        sqlite3_bind_int64(s, i, json_integer_value(v));
+        return true;
+    case FIELD_NUMBER:
+        if (!json_is_number(v))
+            return false;
+        sqlite3_bind_double(s, i, json_number_value(v));
+        return true;
+    }
+    return false;
+}
+
+/* Steps a statement that returns no rows, then resets it. */
+int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        store_dberr(st, err, what);
+        sqlite3_reset(s);
+        return IMGSEC_EINTERNAL;
+    }
+    sqlite3_reset(s);
+    return IMGSEC_OK;
+}
+
+/* The caller's grant against (project_id, ep); NULL grant: no check. */
+int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
+                       imgsec_err *err)
+{
+    if (!g)
+        return IMGSEC_OK;
+    if (strcmp(g->project_id, project_id) != 0)
+        return err_set(err, IMGSEC_EPROJECT, "the credentials are scoped to another project");
+    if (g->role < ROLE_WRITER)
+        return err_set(err, IMGSEC_EFORBIDDEN, "role writer or admin required");
+    if (ep && !store_grant_covers_ep(g, ep))
+        return err_set(err, IMGSEC_EFORBIDDEN, "enterprise project %s is not granted", ep);
+    return IMGSEC_OK;
+}

@@ -1,0 +1,315 @@
+/* store_stream.c - one image, records one at a time (store_stream.h).
+ *
+ * Uses the store's prepared statements (store_int.h) exactly as
+ * store_images.c does: the image row by identity (UPDATE keeping the id,
+ * else INSERT), records bound from JSON through the record_field tables,
+ * aggregates and the change log at the end. The image-row binding is
+ * repeated here rather than exported from store_images.c (kept private
+ * there); the switch over image_col has no default, so a new image column
+ * breaks the build (-Wswitch) until both places bind it.
+ *
+ * The running aggregates are two jansson objects keyed by the aggregate's
+ * identity (type byte + vul_id; rule_id US risk_name US level), holding
+ * counts: memory grows with distinct ids, not with records.
+ */
+#include "imgsec/store_stream.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+struct store_stream {
+    store *st;
+    int64_t id;
+    imgsec_doc image;          /* shallow copy; summary updated as records come */
+    bool have_max;
+    severity max;
+    json_t *vuls, *builds;     /* aggregate key -> count */
+    sqlite3_stmt *rec_ins[REPORT_TYPE_COUNT];
+    char project_id[MODEL_PROJECT_ID_MAX + 1], ep[MODEL_PROJECT_ID_MAX + 1];
+};
+
+
+
+
+
+/* Finds the image of the identity (0: none); refuses one in an EP the
+ * grant does not cover. */
+static int image_find(store_stream *ss, const store_grant *grant, int64_t *id, imgsec_err *err)
+{
+    sqlite3_stmt *s = store_stmt(ss->st, STMT_IMAGE_FIND, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    store_bind_image(s, ss->project_id, ss->ep, &ss->image);
+    int rc = sqlite3_step(s);
+    *id = 0;
+    if (rc == SQLITE_ROW) {
+        const char *old_ep = (const char *)sqlite3_column_text(s, 1);
+        if (grant && !store_grant_covers_ep(grant, old_ep ? old_ep : "")) {
+            sqlite3_reset(s);
+            return err_set(err, IMGSEC_EFORBIDDEN,
+                           "image exists in an enterprise project that is not granted");
+        }
+        *id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? IMGSEC_OK : store_dberr(ss->st, err, "finding an image");
+}
+
+static int image_start(store_stream *ss, const store_grant *grant, imgsec_err *err)
+{
+    int rc;
+    int64_t id;
+    if ((rc = image_find(ss, grant, &id, err)))
+        return rc;
+    store *st = ss->st;
+    if (id) {
+        /* Replaced: the old records and aggregates go now, the row at commit. */
+        for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+            sqlite3_stmt *del = store_stmt(st, (stmt_id)(STMT_REC_DELETE + t), err);
+            if (!del)
+                return IMGSEC_EINTERNAL;
+            sqlite3_bind_int64(del, 1, id);
+            if ((rc = store_run(st, del, "replacing records", err)))
+                return rc;
+        }
+        const stmt_id aggs[] = {STMT_AGG_VUL_DELETE, STMT_AGG_BUILD_DELETE};
+        for (int i = 0; i < 2; i++) {
+            sqlite3_stmt *del = store_stmt(st, aggs[i], err);
+            if (!del)
+                return IMGSEC_EINTERNAL;
+            sqlite3_bind_int64(del, 1, id);
+            if ((rc = store_run(st, del, "replacing aggregates", err)))
+                return rc;
+        }
+        ss->id = id;
+        return IMGSEC_OK;
+    }
+    sqlite3_stmt *ins = store_stmt(st, STMT_IMAGE_INSERT, err);
+    if (!ins)
+        return IMGSEC_EINTERNAL;
+    store_bind_image(ins, ss->project_id, ss->ep, &ss->image);
+    rc = sqlite3_step(ins);
+    if (rc == SQLITE_ROW) {
+        ss->id = sqlite3_column_int64(ins, 0);
+        rc = sqlite3_step(ins);
+    }
+    sqlite3_reset(ins);
+    if (rc != SQLITE_DONE)
+        return store_dberr(st, err, "storing an image");
+    return ss->id > 0 ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "store: no image id");
+}
+
+int store_stream_begin(store *st, const char *project_id, const char *ep, const imgsec_doc *image,
+                       const store_grant *grant, store_stream **out, imgsec_err *err)
+{
+    int rc;
+    *out = NULL;
+    if (!model_scope_id_valid(project_id))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
+    if (!model_scope_id_valid(ep))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: enterprise_project_id");
+    if (!image || !image->root || !image->summary.image_name || !*image->summary.image_name)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: image.image_name");
+    if ((rc = store_grant_check(grant, project_id, ep, err)))
+        return rc;
+    store_stream *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    ss->st = st;
+    ss->image = *image;
+    memset(ss->image.summary.counts, 0, sizeof ss->image.summary.counts);
+    memset(ss->image.summary.vul_counts, 0, sizeof ss->image.summary.vul_counts);
+    ss->image.summary.vuls = NULL, ss->image.summary.n_vuls = 0;
+    ss->image.summary.builds = NULL, ss->image.summary.n_builds = 0;
+    ss->image.vuls = NULL, ss->image.builds = NULL;
+    ss->image.summary.severity_level = model_severity_level(image->summary.status, 0, SEVERITY_UNKNOWN);
+    snprintf(ss->project_id, sizeof ss->project_id, "%s", project_id);
+    snprintf(ss->ep, sizeof ss->ep, "%s", ep);
+    ss->vuls = json_object();
+    ss->builds = json_object();
+    if (!ss->vuls || !ss->builds) {
+        store_stream_abort(ss);
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    }
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        if (!(ss->rec_ins[t] = store_stmt(st, (stmt_id)(STMT_REC_INSERT + t), err))) {
+            json_decref(ss->vuls);
+            json_decref(ss->builds);
+            free(ss);
+            return IMGSEC_EINTERNAL;
+        }
+    if ((rc = store_write_begin(st, err))) {
+        json_decref(ss->vuls);
+        json_decref(ss->builds);
+        free(ss);
+        return rc;
+    }
+    if ((rc = image_start(ss, grant, err))) {
+        store_stream_abort(ss);
+        return rc;
+    }
+    *out = ss;
+    return IMGSEC_OK;
+}
+
+
+/* counts[key] += 1 */
+static int agg_add(json_t *map, const char *key)
+{
+    json_t *n = json_object_get(map, key);
+    if (n)
+        return json_integer_set(n, json_integer_value(n) + 1);
+    return json_object_set_new(map, key, json_integer(1));
+}
+
+#define AGG_SEP '\x1f'
+
+static int aggregate(store_stream *ss, report_type t, const json_t *rec, imgsec_err *err)
+{
+    char *key = NULL;
+    int rc = 0;
+    if (t == REPORT_VULNERABILITY) {
+        const char *id = json_string_value(json_object_get(rec, "vul_id"));
+        int vt = vul_type_parse(json_string_value(json_object_get(rec, "vul_type")));
+        if (!id || vt < 0)
+            return err_set(err, IMGSEC_EINTERNAL, "store: record not validated");
+        ss->image.summary.vul_counts[vt]++;
+        rc = asprintf(&key, "%c%s", '0' + vt, id) < 0 ? -1 : agg_add(ss->vuls, key);
+    } else if (t == REPORT_BUILD_COMMAND_RISKS) {
+        const char *rule = json_string_value(json_object_get(rec, "rule_id"));
+        const char *name = json_string_value(json_object_get(rec, "risk_name"));
+        const char *level = json_string_value(json_object_get(rec, "risk_level"));
+        if (!rule || !name || !level)
+            return err_set(err, IMGSEC_EINTERNAL, "store: record not validated");
+        rc = asprintf(&key, "%s%c%s%c%s", rule, AGG_SEP, name, AGG_SEP, level) < 0
+                 ? -1
+                 : agg_add(ss->builds, key);
+    } else {
+        return IMGSEC_OK;
+    }
+    free(key);
+    return rc ? err_set(err, IMGSEC_EINTERNAL, "out of memory") : IMGSEC_OK;
+}
+
+int store_stream_record(store_stream *ss, report_type t, json_t *rec, const char *where,
+                        imgsec_err *err)
+{
+    if ((unsigned)t >= REPORT_TYPE_COUNT)
+        return err_set(err, IMGSEC_EINTERNAL, "unknown report type");
+    int64_t *n = &ss->image.summary.counts[t];
+    const record_kind *k = record_kind_get(t);
+    int rc;
+    if (*n >= DOC_RECORDS_MAX)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s must hold at most %d records",
+                       where ? where : "", k->doc_key, DOC_RECORDS_MAX);
+    if ((rc = doc_record_check(rec, t, where, (size_t)*n, &ss->have_max, &ss->max, err)))
+        return rc;
+    sqlite3_stmt *s = ss->rec_ins[t];
+    sqlite3_bind_int64(s, 1, ss->id);
+    sqlite3_bind_int64(s, 2, *n);
+    for (size_t f = 0; f < k->nfields; f++)
+        if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
+            sqlite3_reset(s);
+            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%lld].%s has the wrong type",
+                           where ? where : "", k->doc_key, (long long)*n, k->fields[f].name);
+        }
+    if ((rc = store_run(ss->st, s, "storing a record", err)) || (rc = aggregate(ss, t, rec, err)))
+        return rc;
+    (*n)++;
+    return IMGSEC_OK;
+}
+
+static int write_aggs(store_stream *ss, imgsec_err *err)
+{
+    store *st = ss->st;
+    sqlite3_stmt *v = store_stmt(st, STMT_AGG_VUL_INSERT, err);
+    sqlite3_stmt *b = v ? store_stmt(st, STMT_AGG_BUILD_INSERT, err) : NULL;
+    const char *key;
+    json_t *n;
+    int rc;
+    if (!b)
+        return IMGSEC_EINTERNAL;
+    json_object_foreach(ss->vuls, key, n) {
+        sqlite3_bind_int64(v, 1, ss->id);
+        store_bind_text(v, 2, key + 1);
+        store_bind_text(v, 3, vul_type_name((vul_type)(key[0] - '0')));
+        sqlite3_bind_int64(v, 4, json_integer_value(n));
+        if ((rc = store_run(st, v, "storing aggregates", err)))
+            return rc;
+    }
+    json_object_foreach(ss->builds, key, n) {
+        const char *s1 = strchr(key, AGG_SEP), *s2 = s1 ? strchr(s1 + 1, AGG_SEP) : NULL;
+        if (!s2)
+            return err_set(err, IMGSEC_EINTERNAL, "store: bad aggregate key");
+        sqlite3_bind_int64(b, 1, ss->id);
+        sqlite3_bind_text(b, 2, key, (int)(s1 - key), SQLITE_STATIC);
+        sqlite3_bind_text(b, 3, s1 + 1, (int)(s2 - s1 - 1), SQLITE_STATIC);
+        store_bind_text(b, 4, s2 + 1);
+        sqlite3_bind_int64(b, 5, json_integer_value(n));
+        if ((rc = store_run(st, b, "storing aggregates", err)))
+            return rc;
+    }
+    return IMGSEC_OK;
+}
+
+int store_stream_commit(store_stream *ss, store_ingest_result *res, imgsec_err *err)
+{
+    store *st = ss->st;
+    image_summary *s = &ss->image.summary;
+    int rc;
+    /* Every malware record counts as high (data-model.md), as in doc.c. */
+    bool have = ss->have_max;
+    severity max = ss->max;
+    if (s->counts[REPORT_MALWARES] > 0 && (!have || max < SEVERITY_HIGH))
+        have = true, max = SEVERITY_HIGH;
+    s->severity_level = model_severity_level(s->status, have, max);
+
+    sqlite3_stmt *upd = store_stmt(st, STMT_IMAGE_UPDATE, err);
+    sqlite3_stmt *change = upd ? store_stmt(st, STMT_CHANGE_INSERT, err) : NULL;
+    sqlite3_stmt *prune = change ? store_stmt(st, STMT_CHANGE_PRUNE, err) : NULL;
+    if (!prune) {
+        rc = IMGSEC_EINTERNAL;
+        goto fail;
+    }
+    store_bind_image(upd, ss->project_id, ss->ep, &ss->image);
+    sqlite3_bind_int64(upd, IMAGE_NCOLS + 1, ss->id);
+    if ((rc = store_run(st, upd, "storing an image", err)) || (rc = write_aggs(ss, err)))
+        goto fail;
+    sqlite3_bind_int64(change, 1, ss->id);
+    if ((rc = store_run(st, change, "appending to the change log", err)))
+        goto fail;
+    sqlite3_bind_int64(prune, 1, st->changes_keep);
+    if ((rc = store_run(st, prune, "pruning the change log", err)))
+        goto fail;
+    if ((rc = store_commit(st, err)))
+        goto done;
+    if (res) {
+        res->id = ss->id;
+        res->records = 0;
+        for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+            res->records += s->counts[t];
+    }
+    goto done;
+fail:
+    store_rollback(st);
+done:
+    json_decref(ss->vuls);
+    json_decref(ss->builds);
+    free(ss);
+    return rc;
+}
+
+void store_stream_abort(store_stream *ss)
+{
+    if (!ss)
+        return;
+    store_rollback(ss->st);
+    json_decref(ss->vuls);
+    json_decref(ss->builds);
+    free(ss);
+}

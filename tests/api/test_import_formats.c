@@ -1,0 +1,316 @@
+/* test_import_formats.c - scanner reports through the API and the CLI
+ * (POST /v5/{project_id}/image/scan-results?format=..., imgsec import).
+ *
+ * Every real fixture of ../shared/fixtures/scanners (copied into the
+ * server's temp dir first) is posted with its format, each into its own
+ * enterprise project; the statistic route must then count exactly the
+ * records worked out by hand in tests/unit/test_importers.c (repeated
+ * here as the table FIXTURES). Truncated and wrong-format bodies are
+ * refused naming the position, and nothing of them is stored. The CLI
+ * imports the same files offline (--db, in memory and --stream) and
+ * through the server (--server).
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imgsec/util.h"
+
+#ifndef IMGSEC_FIXTURES_DIR
+#error "IMGSEC_FIXTURES_DIR must point at shared/fixtures"
+#endif
+
+static srv_t S;
+static char *T_ADM;
+
+static const char *const TYPES[8] = {"vulnerability", "risk-config", "malwares", "apps",
+                                     "files", "sensitive-info", "non-compliant-app",
+                                     "build-command-risks"};
+
+/* Record counts per type, in TYPES order, and linux_vul / app_vul. */
+typedef struct {
+    const char *file, *format, *ep;
+    long long want[8];
+    long long linux_vul, app_vul;
+} fixture_case;
+
+static const fixture_case FIXTURES[] = {
+    /* 4 os-pkgs vulnerabilities (2 CVEs x libcrypto1.1/libssl1.1). */
+    {"trivy/alpine-310.json", "trivy", "f-alpine", {4, 0, 0, 0, 0, 0, 0, 0}, 4, 0},
+    /* 2 os-pkgs vulnerabilities (bash, libidn2-0). */
+    {"trivy/debian-buster.json", "trivy", "f-debian", {2, 0, 0, 0, 0, 0, 0, 0}, 2, 0},
+    /* 2 secrets in deploy.sh. */
+    {"trivy/secrets.json", "trivy", "f-secrets", {0, 0, 0, 0, 0, 2, 0, 0}, 0, 0},
+    /* 1 failed Dockerfile check DS-0002. */
+    {"trivy/dockerfile.json", "trivy", "f-docker", {0, 0, 0, 0, 0, 0, 0, 1}, 0, 0},
+    /* 12 npm libraries (the package-lock.json application is not one), 1 vuln. */
+    {"trivy/npm-cyclonedx.json", "cyclonedx", "f-npm", {1, 0, 0, 12, 0, 0, 0, 0}, 0, 1},
+    /* 3 packages, one is the described subject. */
+    {"trivy/conda-spdx.json", "spdx", "f-conda", {0, 0, 0, 2, 0, 0, 0, 0}, 0, 0},
+    /* 2 matches on rpm and deb packages. */
+    {"grype/image.json", "grype", "f-grype", {2, 0, 0, 0, 0, 0, 0, 0}, 2, 0},
+    /* 1115 npm libraries. */
+    {"cyclonedx/juice-shop-1.4.json", "cyclonedx", "f-juice", {0, 0, 0, 1115, 0, 0, 0, 0}, 0, 0},
+};
+#define N_FIXTURES (sizeof FIXTURES / sizeof FIXTURES[0])
+
+static int setup(void **state)
+{
+    (void)state;
+    if (srv_start(&S) != 0)
+        return -1;
+    if (cli_user_add(&S, "acme", "root", "root-pw-1", "P1", "admin", "all") != 0)
+        return -1;
+    T_ADM = get_token(&S, "acme", "root", "root-pw-1", "P1");
+    return T_ADM ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(T_ADM);
+    T_ADM = NULL;
+    return srv_stop(&S, true);
+}
+
+/* Copies fixture rel into the server's temp dir; returns the copy's path
+ * (malloc'd) and, when body is not NULL, its bytes. */
+static char *fixture_copy(const char *rel, char **body)
+{
+    char *src = h_strdupf("%s/scanners/%s", IMGSEC_FIXTURES_DIR, rel);
+    size_t len;
+    char *buf = util_read_file(src, &len);
+    if (!buf)
+        fail_msg("cannot read fixture %s", src);
+    const char *base = strrchr(rel, '/');
+    char *dst = h_strdupf("%s/%s", S.dir, base ? base + 1 : rel);
+    assert_int_equal(h_write_file(dst, buf, len), 0);
+    free(src);
+    free(buf);
+    if (body) {
+        *body = util_read_file(dst, &len);
+        assert_non_null(*body);
+    }
+    return dst;
+}
+
+static long long count(const char *type, const char *ep, const char *extra)
+{
+    char *body = h_strdupf("{\"operate_all\":true%s%s}", extra ? "," : "", extra ? extra : "");
+    stat_res st = api_stat(&S, T_ADM, "P1", type, ep, body);
+    free(body);
+    if (st.status != 200) {
+        print_error("statistic %s ep=%s: %ld %s\n", type, ep, st.status, st.body);
+        return -1;
+    }
+    return st.total;
+}
+
+static void assert_case_at(const fixture_case *c, const char *ep, const char *file, int line)
+{
+    for (int t = 0; t < 8; t++) {
+        long long got = count(TYPES[t], ep, NULL);
+        if (got != c->want[t]) {
+            print_error("%s:%d: %s in EP %s, %s: want %lld, got %lld\n", file, line, c->file, ep,
+                        TYPES[t], c->want[t], got);
+            _fail(file, line);
+        }
+    }
+    long long lx = count("vulnerability", ep, "\"vul_type\":\"linux_vul\"");
+    long long ap = count("vulnerability", ep, "\"vul_type\":\"app_vul\"");
+    if (lx != c->linux_vul || ap != c->app_vul) {
+        print_error("%s:%d: %s in EP %s: linux_vul %lld/%lld, app_vul %lld/%lld\n", file, line,
+                    c->file, ep, lx, c->linux_vul, ap, c->app_vul);
+        _fail(file, line);
+    }
+}
+#define assert_case(c, ep) assert_case_at((c), (ep), __FILE__, __LINE__)
+
+static void assert_empty_at(const char *ep, const char *file, int line)
+{
+    static const fixture_case none = {"(nothing)", "", "", {0}, 0, 0};
+    assert_case_at(&none, ep, file, line);
+}
+#define assert_empty(ep) assert_empty_at((ep), __FILE__, __LINE__)
+
+static long post(const char *ep, const char *query_extra, const char *body, http_resp *r)
+{
+    char *q = h_strdupf("enterprise_project_id=%s%s%s", ep, query_extra ? "&" : "",
+                        query_extra ? query_extra : "");
+    long st = api_call(&S, "POST", "/v5/P1/image/scan-results", q, T_ADM, H_REGION, body,
+                       "application/json", r);
+    free(q);
+    return st;
+}
+
+/* ---- tests ---- */
+
+static void test_each_fixture_counts(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_FIXTURES; i++) {
+        const fixture_case *c = &FIXTURES[i];
+        char *body;
+        free(fixture_copy(c->file, &body));
+        char *fq = h_strdupf("format=%s", c->format);
+        http_resp r;
+        post(c->ep, fq, body, &r);
+        assert_status(&r, 200);
+        long long records = 0;
+        for (int t = 0; t < 8; t++)
+            records += c->want[t];
+        json_t *e = json_array_get(json_object_get(r.json, "images"), 0);
+        assert_int_equal(json_array_size(json_object_get(r.json, "images")), 1);
+        assert_int_equal(json_integer_value(json_object_get(e, "records")), records);
+        http_resp_free(&r);
+        assert_case(c, c->ep);
+        /* Posting it again replaces the image: the same counts, not double. */
+        post(c->ep, fq, body, &r);
+        assert_status(&r, 200);
+        http_resp_free(&r);
+        assert_case(c, c->ep);
+        free(fq);
+        free(body);
+    }
+}
+
+static void test_auto_format_and_identity(void **state)
+{
+    (void)state;
+    char *body;
+    free(fixture_copy("trivy/alpine-310.json", &body));
+    http_resp r;
+    post("f-auto", "format=auto&image_type=cicd&image_name=alpine&image_version=3.10", body, &r);
+    assert_status(&r, 200);
+    json_t *e = json_array_get(json_object_get(r.json, "images"), 0);
+    assert_string_equal(json_string_value(json_object_get(e, "image_name")), "alpine");
+    assert_string_equal(json_string_value(json_object_get(e, "image_version")), "3.10");
+    http_resp_free(&r);
+    assert_case(&FIXTURES[0], "f-auto");
+    assert_int_equal(count("vulnerability", "f-auto", "\"image_type\":\"cicd\",\"image_name\":\"alpine\""), 4);
+    assert_int_equal(count("vulnerability", "f-auto", "\"image_type\":\"local_image\""), 0);
+    /* Medium is the highest record severity of alpine-310. */
+    assert_int_equal(count("vulnerability", "f-auto", "\"severity_level\":\"Medium\""), 4);
+    free(body);
+}
+
+static void test_refusals_store_nothing(void **state)
+{
+    (void)state;
+    char *trivy, *grype;
+    free(fixture_copy("trivy/alpine-310.json", &trivy));
+    free(fixture_copy("grype/image.json", &grype));
+    http_resp r;
+
+    /* Truncated: HSS.0002 with line and column. */
+    trivy[strlen(trivy) / 2] = '\0';
+    post("f-bad", "format=trivy", trivy, &r);
+    assert_api_error(&r, 400, "HSS.0002", "body: not a trivy report: invalid JSON at line");
+    http_resp_free(&r);
+    post("f-bad", "format=auto", trivy, &r);
+    assert_api_error(&r, 400, "HSS.0002", "body: invalid JSON at line");
+    http_resp_free(&r);
+
+    /* A Grype report said to be Trivy. */
+    post("f-bad", "format=trivy", grype, &r);
+    assert_api_error(&r, 400, "HSS.0001", "body: not a trivy report: top level has no SchemaVersion");
+    http_resp_free(&r);
+
+    /* A bad element deep inside names its position. */
+    static const char bad[] =
+        "{\"SchemaVersion\":2,\"ArtifactName\":\"x:1\",\"Results\":[{\"Class\":\"os-pkgs\","
+        "\"Vulnerabilities\":[{\"VulnerabilityID\":\"CVE-1\",\"Severity\":\"LOW\"},"
+        "{\"VulnerabilityID\":\"CVE-2\",\"Severity\":[]}]}]}";
+    post("f-bad", "format=trivy", bad, &r);
+    assert_api_error(&r, 400, "HSS.0001",
+                     "body: trivy report: Results[0].Vulnerabilities[1].Severity must be a string");
+    http_resp_free(&r);
+
+    /* Unknown format and bad identity override. */
+    post("f-bad", "format=sarif", grype, &r);
+    assert_api_error(&r, 400, "HSS.0001", "format must be one of auto, native, trivy");
+    http_resp_free(&r);
+    post("f-bad", "format=grype&image_type=vm", grype, &r);
+    assert_api_error(&r, 400, "HSS.0001", "image_type must be one of");
+    http_resp_free(&r);
+
+    /* A native document with format=trivy is not a Trivy report. */
+    static const char native[] = "{\"image\":{\"image_type\":\"local_image\",\"image_name\":\"n\"}}";
+    post("f-bad", "format=trivy", native, &r);
+    assert_api_error(&r, 400, "HSS.0001", "not a trivy report");
+    http_resp_free(&r);
+    /* ... but format=native (and no format) still takes it. */
+    post("f-native", "format=native", native, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+
+    assert_empty("f-bad");
+    free(trivy);
+    free(grype);
+}
+
+static void test_cli_offline_and_server(void **state)
+{
+    (void)state;
+    char *path = fixture_copy("trivy/debian-buster.json", NULL);
+    char *out = NULL;
+    int rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "c-off",
+                     path, NULL);
+    if (rc != 0)
+        print_error("imgsec import: %d: %s\n", rc, out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "(format trivy)"));
+    free(out);
+    assert_case(&FIXTURES[1], "c-off");
+
+    /* The streaming path (large Trivy reports; forced here) counts the same. */
+    rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "c-stream",
+                 "--stream", path, NULL);
+    if (rc != 0)
+        print_error("imgsec import --stream: %d: %s\n", rc, out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "(format trivy, streamed)"));
+    free(out);
+    assert_case(&FIXTURES[1], "c-stream");
+
+    char *url = h_strdupf("http://127.0.0.1:%d", S.port);
+    rc = cli_run(&S, NULL, &out, "import", "--server", url, "--token", T_ADM, "--region", H_REGION,
+                 "--project", "P1", "--ep", "c-srv", "--format", "trivy", path, NULL);
+    if (rc != 0)
+        print_error("imgsec import --server: %d: %s\n", rc, out);
+    assert_int_equal(rc, 0);
+    free(out);
+    assert_case(&FIXTURES[1], "c-srv");
+
+    /* Wrong format, offline and through the server: refused, nothing stored. */
+    rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "c-bad",
+                 "--format", "spdx", path, NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "not a SPDX document"));
+    assert_non_null(strstr(out, path));
+    free(out);
+    rc = cli_run(&S, NULL, &out, "import", "--server", url, "--token", T_ADM, "--region", H_REGION,
+                 "--project", "P1", "--ep", "c-bad", "--format", "grype", path, NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "not a grype report"));
+    free(out);
+    rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--format", "xml",
+                 path, NULL);
+    assert_int_equal(rc, 2);
+    free(out);
+    assert_empty("c-bad");
+    free(url);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_fixture_counts),
+        cmocka_unit_test(test_auto_format_and_identity),
+        cmocka_unit_test(test_refusals_store_nothing),
+        cmocka_unit_test(test_cli_offline_and_server),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown) + harness_failures();
+}
