@@ -1,6 +1,13 @@
 /* store_schema_exports.c - schema version 3: export tasks (export.md).
- * A task keeps the request it was created with, so that a restart can
- * finish it or mark it failed with a reason, never leave it running. */
+ *
+ * A task row is the whole life of one export: the request it was created
+ * with (kept for audit; a task is never re-run, see store_exports.h), its
+ * state and progress, and the file it made. Files are found by their own
+ * random id (file_id), never by the task id, and always together with the
+ * project, so a download of another project's file finds nothing.
+ * eps is the EP scope the task was created with ('*' = every EP of the
+ * project, else a comma list), so that reading it back needs a grant
+ * covering that scope. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,22 +19,27 @@ char *store_schema_v3(imgsec_err *err)
         "CREATE TABLE export_tasks (\n"
         "  id TEXT PRIMARY KEY,\n"
         "  project_id TEXT NOT NULL,\n"
+        "  eps TEXT NOT NULL,           -- '*' or a comma list of EP ids\n"
         "  user_id INTEGER,\n"
         "  report_type TEXT NOT NULL,\n"
-        "  request TEXT NOT NULL,       -- the body and EP scope, as JSON\n"
+        "  request TEXT NOT NULL,       -- the body as received (validated), as JSON\n"
         "  export_size INTEGER NOT NULL,\n"
-        "  file_format TEXT NOT NULL,\n"
+        "  file_format TEXT NOT NULL,   -- xlsx, csv\n"
         "  status TEXT NOT NULL,        -- running, success, failure\n"
         "  progress INTEGER NOT NULL DEFAULT 0,\n"
         "  record_num INTEGER NOT NULL DEFAULT 0,\n"
-        "  total INTEGER NOT NULL DEFAULT 0,\n"
-        "  failure_reason TEXT,\n"
-        "  file_id TEXT UNIQUE,\n"
-        "  file_name TEXT,\n"
+        "  total INTEGER NOT NULL DEFAULT 0,  -- min(export_size, N) at creation\n"
+        "  failure_reason TEXT NOT NULL DEFAULT '',\n"
+        "  file_id TEXT UNIQUE,         -- random; NULL until the file exists\n"
+        "  file_name TEXT NOT NULL DEFAULT '',\n"
+        "  file_size INTEGER NOT NULL DEFAULT 0,\n"
+        "  file_deleted INTEGER NOT NULL DEFAULT 0,\n"
         "  created_ms INTEGER NOT NULL,\n"
         "  finished_ms INTEGER,\n"
         "  expires_ms INTEGER) WITHOUT ROWID;\n"
-        "CREATE INDEX export_tasks_project ON export_tasks(project_id);\n";
+        "CREATE INDEX export_tasks_project ON export_tasks(project_id);\n"
+        "CREATE INDEX export_tasks_status ON export_tasks(status);\n"
+        "CREATE INDEX export_tasks_expires ON export_tasks(expires_ms) WHERE file_id IS NOT NULL;\n";
     char *sql = strdup(SQL);
     if (!sql)
         err_set(err, IMGSEC_EINTERNAL, "out of memory");

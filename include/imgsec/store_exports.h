@@ -1,0 +1,151 @@
+/* store_exports.h - what the store keeps and reads for exports (export.md).
+ *
+ * Two concerns, both on a store handle of their own:
+ *
+ *  - export tasks: one row per task, from creation ("running") to
+ *    "success" with its file, or "failure" with a reason. A task is never
+ *    re-run after a restart: its record count was fixed against a snapshot
+ *    of the file that no longer exists, so a task still "running" when a
+ *    server starts is marked "failure" (store_export_tasks_interrupt).
+ *
+ *  - reading records for an export: a snapshot is one SQLite read
+ *    transaction (store_snapshot_begin .. store_snapshot_end); inside it,
+ *    store_records_walk reads the records of given images in (image id,
+ *    natural key) order, applying the record filters of a stat_query the
+ *    way the index counts them, so the rows written are exactly the rows
+ *    counted. Natural keys (always ending in seq, the record's position in
+ *    its ingest document, as the last tie-breaker; strings compare
+ *    bytewise, absent values first):
+ *
+ *      vulnerability        vul_id, app_name, app_version, app_path, seq
+ *      risk-config          check_rule_id, check_name, seq
+ *      malwares             file_path, seq
+ *      apps                 app_name, app_version, app_type, app_path, seq
+ *      files                file_path, seq
+ *      sensitive-info       rule_id, file_path, position, seq
+ *      non-compliant-app    app_name, app_version, app_path, seq
+ *      build-command-risks  rule_id, build_instruction, seq
+ */
+#ifndef IMGSEC_STORE_EXPORTS_H
+#define IMGSEC_STORE_EXPORTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imgsec/err.h"
+#include "imgsec/filter.h"
+#include "imgsec/model.h"
+#include "imgsec/store.h"
+
+/* ---- export tasks ---- */
+
+#define STORE_EXPORT_ID_HEX 32        /* task and file ids: 128 random bits, hex */
+#define STORE_EXPORT_REASON_MAX 255
+#define STORE_EXPORT_FILE_NAME_MAX 127
+
+typedef enum { EXPORT_RUNNING, EXPORT_SUCCESS, EXPORT_FAILURE, EXPORT_STATUS_COUNT } export_status;
+const char *export_status_name(export_status s);
+
+typedef struct {
+    char id[STORE_EXPORT_ID_HEX + 1];
+    char project_id[MODEL_PROJECT_ID_MAX + 1];
+    char eps[STORE_EPS_MAX + 1];       /* "*" or a comma list */
+    int64_t user_id;
+    report_type report;
+    int64_t export_size;
+    char file_format[8];               /* "xlsx" or "csv" */
+    export_status status;
+    int progress;                      /* 0-100 */
+    int64_t record_num;                /* records written so far */
+    int64_t total;                     /* records the file will hold */
+    char failure_reason[STORE_EXPORT_REASON_MAX + 1];
+    char file_id[STORE_EXPORT_ID_HEX + 1];  /* "" until success */
+    char file_name[STORE_EXPORT_FILE_NAME_MAX + 1];
+    int64_t file_size;
+    bool file_deleted;                 /* removed by retention */
+    int64_t created_ms, finished_ms, expires_ms;
+} store_export_task;
+
+/* Inserts a new task (status running). request is the body as JSON text. */
+int store_export_task_insert(store *st, const store_export_task *t, const char *request,
+                             imgsec_err *err);
+/* The task id of project_id. IMGSEC_ENOTFOUND when no such task there. */
+int store_export_task_get(store *st, const char *project_id, const char *task_id,
+                          store_export_task *t, imgsec_err *err);
+/* The successful task whose file is file_id, in project_id, not deleted
+ * and not expired at now_ms. IMGSEC_ENOTFOUND otherwise. */
+int store_export_file_get(store *st, const char *project_id, const char *file_id, int64_t now_ms,
+                          store_export_task *t, imgsec_err *err);
+/* Progress of a running task. */
+int store_export_task_progress(store *st, const char *task_id, int progress, int64_t record_num,
+                               imgsec_err *err);
+/* Ends a running task: success (with file_id, file_name, file_size,
+ * expires_ms) or failure (with reason). Does nothing to a task that is not
+ * running (returns IMGSEC_OK). */
+int store_export_task_finish(store *st, const store_export_task *t, imgsec_err *err);
+/* Marks every running task failure with reason; *n gets how many. */
+int store_export_tasks_interrupt(store *st, const char *reason, int64_t now_ms, int64_t *n,
+                                 imgsec_err *err);
+/* Calls cb for each file that expired at now_ms and is not yet deleted,
+ * then marks those deleted. cb deletes the file (its return is ignored:
+ * a file already gone is fine). */
+int store_export_files_expire(store *st, int64_t now_ms,
+                              void (*cb)(const char *file_id, const char *format, void *arg),
+                              void *arg, int64_t *n, imgsec_err *err);
+
+/* ---- snapshots and records ---- */
+
+/* Begins a read transaction and fixes its snapshot; *position gets the
+ * change-log position of that snapshot (the one follower_position names
+ * when the index reflects the same state). */
+int store_snapshot_begin(store *st, int64_t *position, imgsec_err *err);
+/* Ends the read transaction (no-op when none is open). */
+void store_snapshot_end(store *st);
+
+/* One cell of an exported row. */
+typedef enum { CELL_NULL, CELL_STRING, CELL_INT, CELL_REAL } cell_kind;
+typedef struct {
+    cell_kind kind;
+    const char *s;  /* CELL_STRING: bytes (not necessarily NUL-free), len of them */
+    size_t len;
+    int64_t i;
+    double d;
+} store_cell;
+
+/* The image columns that open every row (export.md), in order. */
+#define STORE_EXPORT_IMAGE_COLS 7
+extern const char *const STORE_EXPORT_IMAGE_COL_NAMES[STORE_EXPORT_IMAGE_COLS];
+
+/* The record filters of a query, owned (a stat_query borrows its strings
+ * from a JSON body; a task outlives the request). */
+typedef struct {
+    report_type report;
+    int vul_type;              /* -1: any */
+    char **vul_ids;            /* sorted, distinct */
+    size_t n_vul_ids;
+    int build_level;           /* severity or -1 */
+    char *build_name;          /* substring of risk_name, or NULL */
+    char **build_rule_ids;     /* sorted, distinct */
+    size_t n_build_rule_ids;
+} store_record_filter;
+
+/* Copies the record filters of q. */
+int store_record_filter_init(store_record_filter *f, const stat_query *q, imgsec_err *err);
+void store_record_filter_free(store_record_filter *f);
+
+/* Called once per record with STORE_EXPORT_IMAGE_COLS image cells, then
+ * one cell per field of the record kind; valid during the call only. A
+ * non-zero return stops the walk and is returned. */
+typedef int (*store_record_cb)(const store_cell *cells, size_t n, void *arg);
+
+/* Inside a snapshot: for each image ids[i] in the order given, its records
+ * of f->report passing f, in natural-key order, up to limit records in
+ * all. expect[i] (may be NULL) is how many such records image i must
+ * have: a different number is IMGSEC_EINTERNAL (the snapshot and the
+ * counts disagree), never a silently different file. */
+int store_records_walk(store *st, const store_record_filter *f, const int64_t *ids,
+                       const int64_t *expect, size_t n, int64_t limit, store_record_cb cb,
+                       void *arg, imgsec_err *err);
+
+#endif

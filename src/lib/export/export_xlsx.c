@@ -1,0 +1,175 @@
+/* export_xlsx.c - the XLSX format of exports (see imgsec/export_writer.h).
+ *
+ * libxlsxwriter in constant-memory mode keeps only the current row in
+ * memory and streams each finished row to a temp file per sheet; the zip
+ * is assembled at workbook_close. Rows must therefore be written in
+ * order, one sheet after the other, which is how exports produce them.
+ * Strings are copied into one reusable buffer to add the NUL libxlsxwriter
+ * needs and to cut them at Excel's cell limit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xlsxwriter.h>
+
+#include "export_internal.h"
+
+#define SHEET_NAME_BASE_MAX 24 /* room for " 12345" within Excel's 31 */
+
+typedef struct {
+    export_writer base;
+    lxw_workbook *wb;
+    lxw_worksheet *ws;
+    lxw_format *bold;
+    const char *const *header;
+    uint32_t rows_per_sheet;
+    uint32_t row;           /* next data row on the current sheet, 1-based (0 is the header) */
+    unsigned sheets;
+    char sheet[SHEET_NAME_BASE_MAX + 1];
+    char *text;             /* string cell buffer */
+    size_t text_cap;
+} xlsx_writer;
+
+static int lxw_fail(imgsec_err *err, const char *what, lxw_error e)
+{
+    return err_set(err, IMGSEC_EINTERNAL, "export: %s: %s", what, lxw_strerror(e));
+}
+
+/* The byte length of the first max_chars UTF-8 characters of s[0..len). */
+static size_t utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+    size_t chars = 0, i = 0;
+    while (i < len && chars < max_chars) {
+        i++;
+        while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+        chars++;
+    }
+    return i;
+}
+
+static int write_string(xlsx_writer *w, uint32_t row, uint16_t col, const char *s, size_t len,
+                        lxw_format *fmt, imgsec_err *err)
+{
+    len = utf8_prefix(s, len, EXPORT_XLSX_CELL_CHARS);
+    if (len + 1 > w->text_cap) {
+        size_t cap = w->text_cap ? w->text_cap : 256;
+        while (cap < len + 1)
+            cap *= 2;
+        char *nb = realloc(w->text, cap);
+        if (!nb)
+            return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        w->text = nb;
+        w->text_cap = cap;
+    }
+    memcpy(w->text, s, len);
+    w->text[len] = '\0';
+    if (len == 0)
+        return IMGSEC_OK; /* an empty string is an empty cell */
+    lxw_error e = worksheet_write_string(w->ws, row, col, w->text, fmt);
+    return e == LXW_NO_ERROR ? IMGSEC_OK : lxw_fail(err, "writing a cell", e);
+}
+
+static int next_sheet(xlsx_writer *w, imgsec_err *err)
+{
+    char name[LXW_SHEETNAME_MAX + 1];
+    w->sheets++;
+    if (w->sheets == 1)
+        snprintf(name, sizeof name, "%s", w->sheet);
+    else
+        snprintf(name, sizeof name, "%s %u", w->sheet, w->sheets);
+    if (!(w->ws = workbook_add_worksheet(w->wb, name)))
+        return err_set(err, IMGSEC_EINTERNAL, "export: cannot add a worksheet");
+    for (size_t c = 0; c < w->base.ncols; c++) {
+        int rc = write_string(w, 0, (uint16_t)c, w->header[c], strlen(w->header[c]), w->bold, err);
+        if (rc != IMGSEC_OK)
+            return rc;
+    }
+    w->row = 1;
+    return IMGSEC_OK;
+}
+
+static int xlsx_row(export_writer *base, const store_cell *cells, size_t ncols, imgsec_err *err)
+{
+    xlsx_writer *w = (xlsx_writer *)base;
+    int rc;
+    if (w->row > w->rows_per_sheet && (rc = next_sheet(w, err)) != IMGSEC_OK)
+        return rc;
+    for (size_t c = 0; c < ncols; c++) {
+        const store_cell *x = &cells[c];
+        lxw_error e = LXW_NO_ERROR;
+        switch (x->kind) {
+        case CELL_STRING:
+            if ((rc = write_string(w, w->row, (uint16_t)c, x->s, x->len, NULL, err)) != IMGSEC_OK)
+                return rc;
+            break;
+        case CELL_INT: e = worksheet_write_number(w->ws, w->row, (uint16_t)c, (double)x->i, NULL); break;
+        case CELL_REAL: e = worksheet_write_number(w->ws, w->row, (uint16_t)c, x->d, NULL); break;
+        case CELL_NULL: break;
+        }
+        if (e != LXW_NO_ERROR)
+            return lxw_fail(err, "writing a cell", e);
+    }
+    w->row++;
+    return IMGSEC_OK;
+}
+
+static void xlsx_free(xlsx_writer *w)
+{
+    free(w->text);
+    free(w);
+}
+
+static int xlsx_close(export_writer *base, imgsec_err *err)
+{
+    xlsx_writer *w = (xlsx_writer *)base;
+    lxw_error e = workbook_close(w->wb);
+    xlsx_free(w);
+    return e == LXW_NO_ERROR ? IMGSEC_OK : lxw_fail(err, "writing the workbook", e);
+}
+
+static void xlsx_abort(export_writer *base)
+{
+    xlsx_writer *w = (xlsx_writer *)base;
+    /* frees without assembling the zip (the sheets' temp files are
+     * anonymous and vanish when closed); the caller removes any file */
+    lxw_workbook_free(w->wb);
+    xlsx_free(w);
+}
+
+static const export_ops XLSX_OPS = {xlsx_row, xlsx_close, xlsx_abort};
+
+int export_xlsx_open(const char *path, const char *sheet, const char *const *header, size_t ncols,
+                     const export_writer_options *opt, export_writer **out, imgsec_err *err)
+{
+    if (ncols > LXW_COL_MAX)
+        return err_set(err, IMGSEC_EINVAL, "export: too many columns");
+    xlsx_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    w->base.ops = &XLSX_OPS;
+    w->base.ncols = ncols;
+    w->header = header;
+    w->rows_per_sheet = opt && opt->rows_per_sheet ? opt->rows_per_sheet : EXPORT_XLSX_ROWS_PER_SHEET;
+    if (w->rows_per_sheet > EXPORT_XLSX_ROWS_PER_SHEET)
+        w->rows_per_sheet = EXPORT_XLSX_ROWS_PER_SHEET;
+    snprintf(w->sheet, sizeof w->sheet, "%s", sheet && *sheet ? sheet : "export");
+    lxw_workbook_options o = {
+        .constant_memory = LXW_TRUE,
+        .tmpdir = opt && opt->tmpdir ? (char *)opt->tmpdir : NULL,
+        .use_zip64 = opt && opt->zip64 ? LXW_TRUE : LXW_FALSE,
+    };
+    if (!(w->wb = workbook_new_opt(path, &o))) {
+        xlsx_free(w);
+        return err_set(err, IMGSEC_EINTERNAL, "export: cannot create the workbook");
+    }
+    w->bold = workbook_add_format(w->wb);
+    if (w->bold)
+        format_set_bold(w->bold);
+    int rc = next_sheet(w, err);
+    if (rc != IMGSEC_OK) {
+        xlsx_abort(&w->base);
+        return rc;
+    }
+    *out = &w->base;
+    return IMGSEC_OK;
+}

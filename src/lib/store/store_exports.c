@@ -1,0 +1,265 @@
+/* store_exports.c - export task rows (see imgsec/store_exports.h).
+ *
+ * Each call is one short statement or transaction with its SQL prepared
+ * per call (tasks are few and slow; a statement cache would only add
+ * coupling with store_int.h's table of statements). Rows are always read
+ * together with their project, so another project's task or file is simply
+ * not found. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imgsec/store_exports.h"
+#include "store_int.h"
+
+static const char *const STATUS_NAMES[EXPORT_STATUS_COUNT] = {"running", "success", "failure"};
+
+const char *export_status_name(export_status s)
+{
+    return (unsigned)s < EXPORT_STATUS_COUNT ? STATUS_NAMES[s] : "failure";
+}
+
+static int status_parse(const char *s)
+{
+    for (int i = 0; i < EXPORT_STATUS_COUNT; i++)
+        if (s && strcmp(s, STATUS_NAMES[i]) == 0)
+            return i;
+    return -1;
+}
+
+static sqlite3_stmt *prepare(store *st, const char *sql, imgsec_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        store_dberr(st, err, "preparing an export statement");
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Steps a statement without rows and finalizes it. */
+static int run_once(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err)
+{
+    int rc = sqlite3_step(s) == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, what);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int c)
+{
+    const char *v = (const char *)sqlite3_column_text(s, c);
+    snprintf(dst, size, "%s", v ? v : "");
+}
+
+#define TASK_COLS                                                                              \
+    "id, project_id, eps, user_id, report_type, export_size, file_format, status, progress, " \
+    "record_num, total, failure_reason, coalesce(file_id, ''), file_name, file_size, "        \
+    "file_deleted, created_ms, coalesce(finished_ms, 0), coalesce(expires_ms, 0)"
+
+static int read_task(sqlite3_stmt *s, store_export_task *t, imgsec_err *err)
+{
+    memset(t, 0, sizeof *t);
+    copy_col(t->id, sizeof t->id, s, 0);
+    copy_col(t->project_id, sizeof t->project_id, s, 1);
+    copy_col(t->eps, sizeof t->eps, s, 2);
+    t->user_id = sqlite3_column_int64(s, 3);
+    int report = report_type_parse((const char *)sqlite3_column_text(s, 4));
+    t->export_size = sqlite3_column_int64(s, 5);
+    copy_col(t->file_format, sizeof t->file_format, s, 6);
+    int status = status_parse((const char *)sqlite3_column_text(s, 7));
+    if (report < 0 || status < 0)
+        return err_set(err, IMGSEC_EINTERNAL, "store: export task %s has a bad state", t->id);
+    t->report = (report_type)report;
+    t->status = (export_status)status;
+    t->progress = sqlite3_column_int(s, 8);
+    t->record_num = sqlite3_column_int64(s, 9);
+    t->total = sqlite3_column_int64(s, 10);
+    copy_col(t->failure_reason, sizeof t->failure_reason, s, 11);
+    copy_col(t->file_id, sizeof t->file_id, s, 12);
+    copy_col(t->file_name, sizeof t->file_name, s, 13);
+    t->file_size = sqlite3_column_int64(s, 14);
+    t->file_deleted = sqlite3_column_int(s, 15) != 0;
+    t->created_ms = sqlite3_column_int64(s, 16);
+    t->finished_ms = sqlite3_column_int64(s, 17);
+    t->expires_ms = sqlite3_column_int64(s, 18);
+    return IMGSEC_OK;
+}
+
+int store_export_task_insert(store *st, const store_export_task *t, const char *request,
+                             imgsec_err *err)
+{
+    sqlite3_stmt *s = prepare(
+        st,
+        "INSERT INTO export_tasks (id, project_id, eps, user_id, report_type, request, "
+        "export_size, file_format, status, total, created_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10)",
+        err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    bind_text(s, 1, t->id);
+    bind_text(s, 2, t->project_id);
+    bind_text(s, 3, t->eps);
+    if (t->user_id > 0)
+        sqlite3_bind_int64(s, 4, t->user_id);
+    bind_text(s, 5, report_type_name(t->report));
+    bind_text(s, 6, request ? request : "{}");
+    sqlite3_bind_int64(s, 7, t->export_size);
+    bind_text(s, 8, t->file_format);
+    sqlite3_bind_int64(s, 9, t->total);
+    sqlite3_bind_int64(s, 10, t->created_ms);
+    return run_once(st, s, "storing an export task", err);
+}
+
+/* Runs a SELECT TASK_COLS statement expected to give at most one row. */
+static int get_one(store *st, sqlite3_stmt *s, store_export_task *t, const char *what,
+                   imgsec_err *err)
+{
+    int step = sqlite3_step(s);
+    int rc;
+    if (step == SQLITE_ROW)
+        rc = read_task(s, t, err);
+    else if (step == SQLITE_DONE)
+        rc = err_set(err, IMGSEC_ENOTFOUND, "%s does not exist in this project", what);
+    else
+        rc = store_dberr(st, err, "reading an export task");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_export_task_get(store *st, const char *project_id, const char *task_id,
+                          store_export_task *t, imgsec_err *err)
+{
+    sqlite3_stmt *s = prepare(st,
+                              "SELECT " TASK_COLS " FROM export_tasks "
+                              "WHERE id = ?1 AND project_id = ?2",
+                              err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    bind_text(s, 1, task_id);
+    bind_text(s, 2, project_id);
+    return get_one(st, s, t, "export task", err);
+}
+
+int store_export_file_get(store *st, const char *project_id, const char *file_id, int64_t now_ms,
+                          store_export_task *t, imgsec_err *err)
+{
+    sqlite3_stmt *s = prepare(st,
+                              "SELECT " TASK_COLS " FROM export_tasks "
+                              "WHERE file_id = ?1 AND project_id = ?2 AND status = 'success' "
+                              "AND file_deleted = 0 AND expires_ms > ?3",
+                              err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    bind_text(s, 1, file_id);
+    bind_text(s, 2, project_id);
+    sqlite3_bind_int64(s, 3, now_ms);
+    return get_one(st, s, t, "file", err);
+}
+
+int store_export_task_progress(store *st, const char *task_id, int progress, int64_t record_num,
+                               imgsec_err *err)
+{
+    sqlite3_stmt *s = prepare(st,
+                              "UPDATE export_tasks SET progress = ?2, record_num = ?3 "
+                              "WHERE id = ?1 AND status = 'running'",
+                              err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    bind_text(s, 1, task_id);
+    sqlite3_bind_int(s, 2, progress);
+    sqlite3_bind_int64(s, 3, record_num);
+    return run_once(st, s, "updating an export task", err);
+}
+
+int store_export_task_finish(store *st, const store_export_task *t, imgsec_err *err)
+{
+    sqlite3_stmt *s = prepare(
+        st,
+        "UPDATE export_tasks SET status = ?2, progress = ?3, record_num = ?4, "
+        "failure_reason = ?5, file_id = nullif(?6, ''), file_name = ?7, file_size = ?8, "
+        "finished_ms = ?9, expires_ms = ?10 WHERE id = ?1 AND status = 'running'",
+        err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    bool ok = t->status == EXPORT_SUCCESS;
+    bind_text(s, 1, t->id);
+    bind_text(s, 2, export_status_name(t->status));
+    sqlite3_bind_int(s, 3, t->progress);
+    sqlite3_bind_int64(s, 4, t->record_num);
+    bind_text(s, 5, ok ? "" : t->failure_reason);
+    bind_text(s, 6, ok ? t->file_id : "");
+    bind_text(s, 7, ok ? t->file_name : "");
+    sqlite3_bind_int64(s, 8, ok ? t->file_size : 0);
+    sqlite3_bind_int64(s, 9, t->finished_ms);
+    if (ok)
+        sqlite3_bind_int64(s, 10, t->expires_ms);
+    return run_once(st, s, "finishing an export task", err);
+}
+
+int store_export_tasks_interrupt(store *st, const char *reason, int64_t now_ms, int64_t *n,
+                                 imgsec_err *err)
+{
+    *n = 0;
+    sqlite3_stmt *s = prepare(st,
+                              "UPDATE export_tasks SET status = 'failure', failure_reason = ?1, "
+                              "finished_ms = ?2 WHERE status = 'running'",
+                              err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    bind_text(s, 1, reason);
+    sqlite3_bind_int64(s, 2, now_ms);
+    int rc = run_once(st, s, "recovering export tasks", err);
+    if (rc == IMGSEC_OK)
+        *n = sqlite3_changes64(st->db);
+    return rc;
+}
+
+int store_export_files_expire(store *st, int64_t now_ms,
+                              void (*cb)(const char *file_id, const char *format, void *arg),
+                              void *arg, int64_t *n, imgsec_err *err)
+{
+    *n = 0;
+    int rc = store_write_begin(st, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    sqlite3_stmt *s = prepare(st,
+                              "SELECT file_id, file_format FROM export_tasks "
+                              "WHERE file_id IS NOT NULL AND file_deleted = 0 AND expires_ms <= ?1",
+                              err);
+    if (!s) {
+        store_rollback(st);
+        return IMGSEC_EINTERNAL;
+    }
+    sqlite3_bind_int64(s, 1, now_ms);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        cb((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), arg);
+        (*n)++;
+    }
+    sqlite3_finalize(s);
+    if (step != SQLITE_DONE) {
+        rc = store_dberr(st, err, "expiring export files");
+        store_rollback(st);
+        return rc;
+    }
+    s = prepare(st,
+                "UPDATE export_tasks SET file_deleted = 1 "
+                "WHERE file_id IS NOT NULL AND file_deleted = 0 AND expires_ms <= ?1",
+                err);
+    if (!s) {
+        store_rollback(st);
+        return IMGSEC_EINTERNAL;
+    }
+    sqlite3_bind_int64(s, 1, now_ms);
+    if ((rc = run_once(st, s, "expiring export files", err)) != IMGSEC_OK) {
+        store_rollback(st);
+        return rc;
+    }
+    return store_commit(st, err);
+}

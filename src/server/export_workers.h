@@ -1,0 +1,58 @@
+/* export_workers.h - the export tasks of a server: a bounded pool of
+ * worker threads, a bounded queue, restart recovery and file retention.
+ *
+ * A task's snapshot is taken by the request that creates it (so its count
+ * is the statistic's answer at that moment); a worker then writes the
+ * file from that snapshot on a store connection of its own, never
+ * holding anything the statistic route or ingest waits on. At most
+ * export_workers tasks run and export_queue more wait; a request beyond
+ * that is refused (429), because every waiting task pins a snapshot (an
+ * open read transaction, which keeps the WAL from being checkpointed past
+ * it).
+ *
+ * Files are written as <dir>/<file_id>.<ext>.part and renamed when
+ * complete, so a file that exists under its final name is whole. On
+ * start, tasks still "running" (the server stopped or crashed during
+ * them) are marked "failure" with reason "interrupted by a server stop"
+ * and leftover .part files removed; a stop marks the tasks it cancels the
+ * same way. A janitor deletes files past their retention.
+ */
+#ifndef IMGSECD_EXPORT_WORKERS_H
+#define IMGSECD_EXPORT_WORKERS_H
+
+#include <stdbool.h>
+
+#include "app.h"
+#include "imgsec/export.h"
+#include "imgsec/store_exports.h"
+
+#define EXPORT_INTERRUPTED "interrupted by a server stop"
+
+typedef struct export_workers export_workers;
+
+/* One task handed to the pool: the row as inserted and its snapshot
+ * (owned by the pool from export_workers_submit on). */
+typedef struct export_job {
+    store_export_task task;
+    export_format fmt;
+    export_snapshot *snap;
+    struct export_job *next;
+} export_job;
+
+/* Recovers interrupted tasks, prepares the directory, starts the threads. */
+int export_workers_start(app *a, export_workers **out, imgsec_err *err);
+/* Cancels running tasks (marked failure), fails queued ones, joins. */
+void export_workers_stop(export_workers *w);
+
+/* Takes a place in the queue; false when it is full (or stopping). */
+bool export_workers_reserve(export_workers *w);
+/* Gives a reserved place back (the task was not created after all). */
+void export_workers_unreserve(export_workers *w);
+/* Queues job on a reserved place; the pool owns job and its snapshot. */
+void export_workers_submit(export_workers *w, export_job *job);
+
+/* <dir>/<file_id>.<ext> into buf; false if it does not fit. */
+bool export_workers_file_path(const export_workers *w, const char *file_id, const char *ext,
+                              char *buf, size_t size);
+
+#endif

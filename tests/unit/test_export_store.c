@@ -1,0 +1,259 @@
+/* test_export_store.c - what the store does for exports
+ * (imgsec/store_exports.h): the record walk inside a snapshot (natural-key
+ * order, record filters, limit, the per-image count check, isolation from
+ * later commits), and the life of task rows (project isolation, finish,
+ * interrupt, expiry). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imgsec/doc.h"
+#include "imgsec/store.h"
+#include "imgsec/store_exports.h"
+
+static char DB[512];
+
+static const char *DOCS =
+    "{\"image\": {\"image_type\": \"private_image\", \"image_name\": \"a\", \"scan_status\": \"success\"},"
+    " \"vulnerabilities\": ["
+    "  {\"vul_id\": \"CVE-2\", \"vul_type\": \"app_vul\", \"severity\": \"low\", \"app_name\": \"z\"},"
+    "  {\"vul_id\": \"CVE-1\", \"vul_type\": \"linux_vul\", \"severity\": \"high\", \"app_name\": \"b\"},"
+    "  {\"vul_id\": \"CVE-1\", \"vul_type\": \"linux_vul\", \"severity\": \"low\"},"
+    "  {\"vul_id\": \"CVE-2\", \"vul_type\": \"app_vul\", \"severity\": \"low\", \"app_name\": \"a\"}],"
+    " \"build_command_risks\": ["
+    "  {\"rule_id\": \"R2\", \"risk_name\": \"runs as root\", \"risk_level\": \"high\", \"build_instruction\": \"USER root\"},"
+    "  {\"rule_id\": \"R1\", \"risk_name\": \"curl to shell\", \"risk_level\": \"high\", \"build_instruction\": \"RUN x\"},"
+    "  {\"rule_id\": \"R1\", \"risk_name\": \"curl to shell\", \"risk_level\": \"low\", \"build_instruction\": \"RUN y\"}]}\n"
+    "{\"image\": {\"image_type\": \"local_image\", \"image_name\": \"b\"},"
+    " \"vulnerabilities\": [{\"vul_id\": \"CVE-3\", \"vul_type\": \"app_vul\", \"severity\": \"medium\"}]}\n";
+
+static void ingest(store *st, const char *text)
+{
+    doc_list docs = {0};
+    imgsec_err err = {0};
+    assert_int_equal(doc_list_parse(text, strlen(text), true, &docs, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest(st, "P1", "0", docs.items, docs.n, NULL, NULL, NULL, NULL, &err),
+                     IMGSEC_OK);
+    doc_list_free(&docs);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(DB, sizeof DB, "%s/imgsec-export-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(DB);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(DB);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[600];
+    unlink(DB);
+    snprintf(p, sizeof p, "%s-wal", DB);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", DB);
+    unlink(p);
+    return 0;
+}
+
+typedef struct {
+    char rows[16][96];
+    size_t n;
+} seen;
+
+/* "image|vul_id|app_name|severity" per row, or for build risks
+ * "image|rule_id|build_instruction|risk_level". */
+static int collect(const store_cell *c, size_t n, void *arg)
+{
+    seen *s = arg;
+    (void)n;
+    const store_cell *r = c + STORE_EXPORT_IMAGE_COLS;
+    /* vulnerability: vul_id, app_name, severity; build: rule_id, build_instruction, risk_level */
+    const store_cell *k1 = &r[0], *k2 = &r[3], *k3 = &r[2];
+    snprintf(s->rows[s->n++], sizeof s->rows[0], "%s|%s|%s|%s", c[0].s,
+             k1->kind == CELL_STRING ? k1->s : "-", k2->kind == CELL_STRING ? k2->s : "-",
+             k3->kind == CELL_STRING ? k3->s : "-");
+    return 0;
+}
+
+static void test_walk_order_filters_snapshot(void **state)
+{
+    (void)state;
+    store *st, *other;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(DB, &st, &err), IMGSEC_OK);
+    assert_int_equal(store_open(DB, &other, &err), IMGSEC_OK);
+    ingest(other, DOCS);
+
+    int64_t pos = -1;
+    assert_int_equal(store_snapshot_begin(st, &pos, &err), IMGSEC_OK);
+    assert_true(pos >= 2);
+    /* a commit after the snapshot began is not seen by it */
+    ingest(other, "{\"image\": {\"image_type\": \"private_image\", \"image_name\": \"a\"}, "
+                  "\"vulnerabilities\": []}");
+
+    stat_query q = {.report = REPORT_VULNERABILITY, .vul_type = -1, .build_level = -1};
+    store_record_filter f;
+    assert_int_equal(store_record_filter_init(&f, &q, &err), IMGSEC_OK);
+    int64_t ids[] = {1, 2}, counts[] = {4, 1};
+    seen s = {0};
+    assert_int_equal(store_records_walk(st, &f, ids, counts, 2, 100, collect, &s, &err), IMGSEC_OK);
+    assert_int_equal(s.n, 5);
+    /* vul_id, then app_name (absent first), app_version, app_path, then seq */
+    assert_string_equal(s.rows[0], "1|CVE-1|-|low");
+    assert_string_equal(s.rows[1], "1|CVE-1|b|high");
+    assert_string_equal(s.rows[2], "1|CVE-2|a|low");
+    assert_string_equal(s.rows[3], "1|CVE-2|z|low");
+    assert_string_equal(s.rows[4], "2|CVE-3|-|medium");
+
+    /* limit */
+    s.n = 0;
+    assert_int_equal(store_records_walk(st, &f, ids, counts, 2, 2, collect, &s, &err), IMGSEC_OK);
+    assert_int_equal(s.n, 2);
+    /* a count that disagrees with the snapshot fails, never a different file */
+    int64_t wrong[] = {3, 1};
+    s.n = 0;
+    assert_int_equal(store_records_walk(st, &f, ids, wrong, 2, 100, collect, &s, &err),
+                     IMGSEC_EINTERNAL);
+    assert_non_null(strstr(err.msg, "image 1 has 4 matching records"));
+    store_record_filter_free(&f);
+
+    /* vul_type and vul_id_list */
+    const char *list[] = {"CVE-2", "CVE-3", "CVE-2"};
+    q.vul_type = 1; /* app_vul */
+    q.vul_ids = list;
+    q.n_vul_ids = 3;
+    assert_int_equal(store_record_filter_init(&f, &q, &err), IMGSEC_OK);
+    int64_t c2[] = {2, 1};
+    s.n = 0;
+    assert_int_equal(store_records_walk(st, &f, ids, c2, 2, 100, collect, &s, &err), IMGSEC_OK);
+    assert_int_equal(s.n, 3);
+    store_record_filter_free(&f);
+
+    /* build-command risks: level and name substring */
+    stat_query b = {.report = REPORT_BUILD_COMMAND_RISKS, .vul_type = -1,
+                    .build_level = 3 /* high */, .build_name = "curl"};
+    assert_int_equal(store_record_filter_init(&f, &b, &err), IMGSEC_OK);
+    int64_t c3[] = {1};
+    s.n = 0;
+    assert_int_equal(store_records_walk(st, &f, ids, c3, 1, 100, collect, &s, &err), IMGSEC_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.rows[0], "1|R1|RUN x|high");
+    store_record_filter_free(&f);
+    store_snapshot_end(st);
+
+    /* a new snapshot sees the re-ingested image 1 without records */
+    assert_int_equal(store_snapshot_begin(st, &pos, &err), IMGSEC_OK);
+    assert_int_equal(store_record_filter_init(&f, &q, &err), IMGSEC_OK);
+    int64_t zero[] = {0};
+    s.n = 0;
+    assert_int_equal(store_records_walk(st, &f, ids, zero, 1, 100, collect, &s, &err), IMGSEC_OK);
+    assert_int_equal(s.n, 0);
+    store_record_filter_free(&f);
+    store_snapshot_end(st);
+    store_close(other);
+    store_close(st);
+}
+
+static void count_file(const char *file_id, const char *format, void *arg)
+{
+    (void)format;
+    int *n = arg;
+    assert_int_equal(strlen(file_id), 32);
+    (*n)++;
+}
+
+static void test_task_rows(void **state)
+{
+    (void)state;
+    store *st;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(DB, &st, &err), IMGSEC_OK);
+    store_export_task t = {.report = REPORT_APPS, .export_size = 10, .total = 7,
+                           .created_ms = 1000};
+    snprintf(t.id, sizeof t.id, "%032d", 1);
+    snprintf(t.project_id, sizeof t.project_id, "P1");
+    snprintf(t.eps, sizeof t.eps, "0,ep-a");
+    snprintf(t.file_format, sizeof t.file_format, "csv");
+    assert_int_equal(store_export_task_insert(st, &t, "{}", &err), IMGSEC_OK);
+    store_export_task g;
+    assert_int_equal(store_export_task_get(st, "P2", t.id, &g, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_export_task_get(st, "P1", t.id, &g, &err), IMGSEC_OK);
+    assert_int_equal(g.status, EXPORT_RUNNING);
+    assert_string_equal(g.eps, "0,ep-a");
+    assert_int_equal(g.total, 7);
+    assert_string_equal(g.file_id, "");
+    assert_int_equal(store_export_task_progress(st, t.id, 40, 3, &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_get(st, "P1", t.id, &g, &err), IMGSEC_OK);
+    assert_int_equal(g.progress, 40);
+    assert_int_equal(g.record_num, 3);
+
+    t.status = EXPORT_SUCCESS;
+    t.record_num = 7;
+    t.progress = 100;
+    snprintf(t.file_id, sizeof t.file_id, "%032d", 9);
+    snprintf(t.file_name, sizeof t.file_name, "apps.csv");
+    t.file_size = 123;
+    t.finished_ms = 2000;
+    t.expires_ms = 5000;
+    assert_int_equal(store_export_task_finish(st, &t, &err), IMGSEC_OK);
+    assert_int_equal(store_export_file_get(st, "P1", t.file_id, 4999, &g, &err), IMGSEC_OK);
+    assert_string_equal(g.file_name, "apps.csv");
+    assert_int_equal(g.file_size, 123);
+    assert_int_equal(store_export_file_get(st, "P2", t.file_id, 4999, &g, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_export_file_get(st, "P1", t.id, 4999, &g, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_export_file_get(st, "P1", t.file_id, 5000, &g, &err), IMGSEC_ENOTFOUND);
+
+    /* a second task, still running, is interrupted */
+    store_export_task u = t;
+    snprintf(u.id, sizeof u.id, "%032d", 2);
+    u.status = EXPORT_RUNNING;
+    assert_int_equal(store_export_task_insert(st, &u, "{}", &err), IMGSEC_OK);
+    int64_t n = 0;
+    assert_int_equal(store_export_tasks_interrupt(st, "interrupted by a server stop", 3000, &n, &err),
+                     IMGSEC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_export_task_get(st, "P1", u.id, &g, &err), IMGSEC_OK);
+    assert_int_equal(g.status, EXPORT_FAILURE);
+    assert_string_equal(g.failure_reason, "interrupted by a server stop");
+    /* finishing an ended task changes nothing */
+    u.status = EXPORT_SUCCESS;
+    assert_int_equal(store_export_task_finish(st, &u, &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_get(st, "P1", u.id, &g, &err), IMGSEC_OK);
+    assert_int_equal(g.status, EXPORT_FAILURE);
+
+    /* expiry: once, then the file is gone for downloads */
+    int files = 0;
+    assert_int_equal(store_export_files_expire(st, 4999, count_file, &files, &n, &err), IMGSEC_OK);
+    assert_int_equal(files, 0);
+    assert_int_equal(store_export_files_expire(st, 5000, count_file, &files, &n, &err), IMGSEC_OK);
+    assert_int_equal(files, 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_export_files_expire(st, 9000, count_file, &files, &n, &err), IMGSEC_OK);
+    assert_int_equal(files, 1);
+    assert_int_equal(store_export_task_get(st, "P1", t.id, &g, &err), IMGSEC_OK);
+    assert_true(g.file_deleted);
+    store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_walk_order_filters_snapshot),
+        cmocka_unit_test(test_task_rows),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
