@@ -1,8 +1,9 @@
 /* authn.h - who is calling, and what they may touch (auth.md).
  *
- * Authentication turns X-Auth-Token into a principal: the user and their
- * current grant on the token's project, read from the store on every
- * request so that a deleted user, grant or token is locked out at once.
+ * Authentication turns X-Auth-Token, or an AK/SK signature, into a
+ * principal: the user and their current grant on the token's (or the
+ * path's) project, read from the store on every request so that a deleted
+ * user, grant, token or key is locked out at once.
  * Authorization then checks the role a route needs and resolves the
  * enterprise_project_id parameter into the EP scope of the query. */
 #ifndef IMGSECD_AUTHN_H
@@ -13,8 +14,24 @@
 #include "http.h"
 #include "imgsec/index.h"
 
-/* Fills req->principal; replies 401 APIGW.0301 and returns false on failure. */
+/* Fills req->principal from X-Auth-Token; replies 401 APIGW.0301 and
+ * returns false on failure. */
 bool authn_request(request *req);
+
+/* AK/SK signatures (auth.md), in two steps because the HMAC covers the
+ * body. Is the request signed (Authorization: SDK-HMAC-SHA256 ..., and no
+ * X-Auth-Token)? */
+bool authn_is_signed(request *req);
+/* Header time: a well-formed Authorization header naming host and
+ * x-sdk-date, a date within 15 minutes, a known AK whose SK opens. Sets
+ * req->sign_pending; replies 401 APIGW.0301 and returns false otherwise. */
+bool authn_signed_begin(request *req);
+/* With the whole body: verifies the HMAC in constant time, then fills
+ * req->principal with the AK's user and its grant on the path's project
+ * (403 HSS.0010 without one). Replies and returns false on failure. */
+bool authn_signed_finish(request *req);
+struct authn_sign;
+void authn_sign_free(struct authn_sign *s);
 
 /* Replies 403 HSS.0013 and returns false unless the caller's role is >= min. */
 bool authz_role(request *req, role min);

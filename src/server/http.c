@@ -6,6 +6,20 @@
  * without reading a body that nobody will use), collect the body up to the
  * route's limit, and call the route's handler on the last call. The
  * completion callback writes the one log line per request and frees.
+ *
+ * An AK/SK-signed request cannot be fully checked on the first call: its
+ * signature covers the body. Its header-time step only admits it
+ * provisionally (well-formed header, known AK, fresh date); the HMAC, and
+ * after it the project, region and route checks, run on the last call,
+ * before the handler. The request object is made earlier than MHD's first
+ * call, in the URI log callback, because that is the one place MHD shows
+ * the request target as it arrived, before unescaping: the signature is
+ * over those bytes.
+ *
+ * The front door (security.md): headers are bounded by the connection
+ * memory limit, bodies by the route's limit, connections in total and per
+ * client address, idle connections time out, and an address that keeps
+ * failing authentication is answered 429 for a while (ratelimit.c).
  */
 #include "http.h"
 
@@ -20,11 +34,20 @@
 
 #include "authn.h"
 #include "imgsec/util.h"
+#include "ratelimit.h"
 #include "router.h"
 
 #define HTTP_CONNECTION_LIMIT 1024
-#define HTTP_CONNECTION_TIMEOUT_S 30
+#define HTTP_PER_IP_CONNECTION_LIMIT 64
+#define HTTP_CONNECTION_TIMEOUT_S 15       /* idle: a client silent this long is dropped */
 #define HTTP_CONNECTION_MEMORY (64u << 10) /* bounds request line + headers */
+
+const struct sockaddr *http_client_addr(request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci ? ci->client_addr : NULL;
+}
 
 const char *http_header(request *req, const char *name)
 {
@@ -65,6 +88,9 @@ static void reply_raw(request *req, unsigned status, char *body, size_t len, con
     if (MHD_queue_response(req->conn, status, resp) == MHD_YES)
         req->status = status;
     MHD_destroy_response(resp);
+    /* Every refused credential (token, signature, password) counts. */
+    if (status == 401)
+        ratelimit_fail(req->app->limiter, http_client_addr(req), util_now_ms());
 }
 
 void http_reply_json(request *req, unsigned status, json_t *body)
@@ -140,19 +166,17 @@ static void request_free(request *req)
         free(req->params[i]);
     for (size_t i = 0; i < req->nextra; i++)
         free(req->extra_values[i]);
+    authn_sign_free(req->sign);
+    free(req->raw_target);
     free(req->path);
     free(req->body);
     free(req);
 }
 
-/* The checks every route of a kind shares: credentials, project, region. */
-static bool check_generic(request *req)
+/* The checks every route of a kind shares after credentials: project, region. */
+static bool check_scope(request *req)
 {
     const route *r = req->route;
-    if (r->flags & ROUTE_AUTH) {
-        if (!authn_request(req))
-            return false;
-    }
     if (r->flags & ROUTE_V5) {
         const char *project = req->params[0];
         if (req->authenticated && strcmp(project, req->principal.grant.project_id) != 0) {
@@ -172,6 +196,27 @@ static bool check_generic(request *req)
         }
     }
     return true;
+}
+
+/* An address over its failed-authentication budget gets 429 on every route
+ * that takes credentials, until its window ends. */
+static bool check_rate(request *req)
+{
+    const route *r = req->route;
+    unsigned retry;
+    if (!(r->flags & (ROUTE_AUTH | ROUTE_KEYSTONE)) ||
+        !ratelimit_blocked(req->app->limiter, http_client_addr(req), util_now_ms(), &retry))
+        return true;
+    char value[16];
+    snprintf(value, sizeof value, "%u", retry);
+    http_add_header(req, "Retry-After", value);
+    if (r->flags & ROUTE_KEYSTONE)
+        http_reply_keystone_error(req, 429, "Too Many Requests",
+                                  "too many failed authentications from this address; retry later");
+    else
+        http_reply_error(req, 429, "APIGW.0308",
+                         "too many failed authentications from this address; retry in %u s", retry);
+    return false;
 }
 
 /* The body limit, announced by Content-Length before any byte is read. */
@@ -205,11 +250,32 @@ static void request_begin(request *req)
     }
     req->route = r;
     req->body_max = r->body_max ? r->body_max : req->app->cfg.ingest_max_bytes;
-    if (!check_generic(req))
+    if (!check_rate(req))
+        return;
+    if ((r->flags & ROUTE_AUTH) && authn_is_signed(req)) {
+        /* Provisional: the HMAC and everything after it wait for the body. */
+        if (authn_signed_begin(req))
+            check_declared_length(req);
+        return;
+    }
+    if ((r->flags & ROUTE_AUTH) && !authn_request(req))
+        return;
+    if (!check_scope(req))
         return;
     if (r->prepare && !r->prepare(req))
         return;
     check_declared_length(req);
+}
+
+/* The last call of a signed request: the signature over the whole body,
+ * then the checks a token request passed at header time. */
+static bool finish_signed(request *req)
+{
+    if (!authn_signed_finish(req))
+        return false;
+    if (!check_scope(req))
+        return false;
+    return !req->route->prepare || req->route->prepare(req);
 }
 
 static void body_append(request *req, const char *data, size_t len)
@@ -235,6 +301,20 @@ static void body_append(request *req, const char *data, size_t len)
     req->body[req->body_len] = '\0';
 }
 
+/* MHD's URI log callback: runs once per request, with the request target
+ * exactly as received; what it returns becomes the request's *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    request *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->conn = conn;
+    if (uri && strlen(uri) <= HTTP_RAW_TARGET_MAX)
+        req->raw_target = strdup(uri);
+    return req;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -243,20 +323,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     app *a = cls;
     request *req = *con_cls;
-    if (!req) {
-        req = calloc(1, sizeof *req);
-        if (!req)
-            return MHD_NO;
+    if (!req)
+        return MHD_NO; /* out of memory in on_uri */
+    if (!req->begun) {
+        req->begun = true;
         req->conn = conn;
         req->app = a;
         req->method = method;
         req->path = strdup(url);
         req->start_ns = util_mono_ns();
         util_random_hex(req->request_id, HTTP_REQUEST_ID_HEX / 2);
-        *con_cls = req;
         atomic_fetch_add(&a->in_flight, 1);
         if (!req->path)
             return MHD_NO;
+        if (!req->raw_target) {
+            http_reply_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
+                             HTTP_RAW_TARGET_MAX);
+            return MHD_YES;
+        }
         request_begin(req);
         return MHD_YES;
     }
@@ -274,6 +358,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                          req->body_max);
         return MHD_YES;
     }
+    if (req->sign_pending && !finish_signed(req))
+        return MHD_YES;
     req->route->handle(req);
     if (!req->status) {
         imgsec_err err;
@@ -292,10 +378,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     request *req = *con_cls;
     if (!req)
         return;
-    log_request(req);
+    bool begun = req->begun;
+    if (begun)
+        log_request(req);
     request_free(req);
     *con_cls = NULL;
-    atomic_fetch_sub(&a->in_flight, 1);
+    if (begun)
+        atomic_fetch_sub(&a->in_flight, 1);
 }
 
 /* "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4 interfaces). */
@@ -343,14 +432,26 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+    if (a->tls_cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return err_set(err, IMGSEC_EINVAL,
+                           "--tls-cert: this libmicrohttpd was built without TLS support");
+        flags |= MHD_USE_TLS;
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert_pem};
+        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key_pem};
+    }
     a->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
     if (!a->daemon)
         return err_set(err, IMGSEC_EINTERNAL, "cannot listen on %s", a->cfg.listen);

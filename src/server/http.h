@@ -23,6 +23,7 @@
 #define HTTP_REQUEST_ID_HEX 32
 #define HTTP_MAX_PATH_PARAMS 4
 #define HTTP_MAX_EXTRA_HEADERS 4
+#define HTTP_RAW_TARGET_MAX 8192   /* longer request targets are refused (414) */
 #define HTTP_JSON_TYPE "application/json;charset=UTF-8"
 
 struct route;
@@ -32,6 +33,9 @@ typedef struct request {
     app *app;
     const char *method;
     char *path;                          /* decoded path, no query */
+    char *raw_target;                    /* request target as received, before any
+                                            unescaping (for AK/SK signatures) */
+    bool begun;                          /* the access handler has seen it */
     char request_id[HTTP_REQUEST_ID_HEX + 1];
     int64_t start_ns;
 
@@ -45,6 +49,11 @@ typedef struct request {
 
     bool authenticated;
     store_principal principal;           /* valid when authenticated */
+    /* AK/SK: the HMAC covers the body, so it is checked once the body is
+     * in; until then the request is only provisionally admitted (authn.c)
+     * and the project, region and route checks wait too. */
+    bool sign_pending;
+    struct authn_sign *sign;             /* authn.c's per-request state */
 
     void *state;                         /* a route's own per-request data */
     void (*state_free)(void *state);
@@ -71,6 +80,9 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
 void http_reply_err(request *req, const imgsec_err *err);
 /* Keystone's own error shape, for /v3/auth/tokens. */
 void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg);
+
+/* The client's address (NULL if unknown). */
+const struct sockaddr *http_client_addr(request *req);
 
 /* Starts the daemon on cfg->listen; *port gets the bound port. */
 int http_start(app *a, unsigned *port, imgsec_err *err);

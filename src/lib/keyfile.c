@@ -1,0 +1,140 @@
+/* keyfile.c - see keyfile.h. */
+#include "imgsec/keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+_Static_assert(KEYFILE_BYTES == crypto_secretbox_KEYBYTES, "secretbox key size");
+_Static_assert(KEYFILE_SEAL_OVERHEAD == crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES,
+               "secretbox overhead");
+
+int keyfile_default_path(const char *db_path, char *out, size_t size, imgsec_err *err)
+{
+    int n = snprintf(out, size, "%s.key", db_path);
+    if (n < 0 || (size_t)n >= size)
+        return err_set(err, IMGSEC_EINVAL, "the key file path is too long");
+    return IMGSEC_OK;
+}
+
+static int read_exact(int fd, unsigned char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_exact(int fd, const unsigned char *buf, size_t n)
+{
+    size_t put = 0;
+    while (put < n) {
+        ssize_t w = write(fd, buf + put, n - put);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        put += (size_t)w;
+    }
+    return 0;
+}
+
+static int create_new(const char *path, unsigned char key[KEYFILE_BYTES], imgsec_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? IMGSEC_ECONFLICT
+                               : err_set(err, IMGSEC_EINTERNAL, "cannot create the key file %s: %s",
+                                         path, strerror(errno));
+    randombytes_buf(key, KEYFILE_BYTES);
+    /* The umask may have narrowed 0600 further, never widened it; make it exact. */
+    int rc = fchmod(fd, 0600) == 0 && write_exact(fd, key, KEYFILE_BYTES) == 0 && fsync(fd) == 0
+                 ? IMGSEC_OK
+                 : IMGSEC_EINTERNAL;
+    if (close(fd) != 0)
+        rc = IMGSEC_EINTERNAL;
+    if (rc != IMGSEC_OK) {
+        sodium_memzero(key, KEYFILE_BYTES);
+        unlink(path);
+        return err_set(err, IMGSEC_EINTERNAL, "cannot write the key file %s", path);
+    }
+    return IMGSEC_OK;
+}
+
+static int read_existing(const char *path, unsigned char key[KEYFILE_BYTES], imgsec_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? IMGSEC_ENOTFOUND
+                               : err_set(err, IMGSEC_EINTERNAL, "cannot open the key file %s: %s",
+                                         path, strerror(errno));
+    struct stat st;
+    int rc = IMGSEC_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = err_set(err, IMGSEC_EINTERNAL, "the key file %s is not a regular file", path);
+    else if (st.st_mode & 077)
+        rc = err_set(err, IMGSEC_EINTERNAL,
+                     "the key file %s is accessible to group or others (mode %03o); it must be 0600",
+                     path, (unsigned)(st.st_mode & 0777));
+    else if (st.st_size != KEYFILE_BYTES)
+        rc = err_set(err, IMGSEC_EINTERNAL, "the key file %s must hold exactly %d bytes", path,
+                     KEYFILE_BYTES);
+    else if (read_exact(fd, key, KEYFILE_BYTES) != 0)
+        rc = err_set(err, IMGSEC_EINTERNAL, "cannot read the key file %s", path);
+    close(fd);
+    if (rc != IMGSEC_OK)
+        sodium_memzero(key, KEYFILE_BYTES);
+    return rc;
+}
+
+int keyfile_load_or_create(const char *path, unsigned char key[KEYFILE_BYTES], bool *created,
+                           imgsec_err *err)
+{
+    if (created)
+        *created = false;
+    if (!path || !*path || strlen(path) >= KEYFILE_PATH_MAX)
+        return err_set(err, IMGSEC_EINVAL, "invalid key file path");
+    /* Two tries: a server and a CLI starting together may both find no
+     * file; O_EXCL lets exactly one create it, the other then reads it. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = read_existing(path, key, err);
+        if (rc != IMGSEC_ENOTFOUND)
+            return rc;
+        rc = create_new(path, key, err);
+        if (rc == IMGSEC_OK && created)
+            *created = true;
+        if (rc != IMGSEC_ECONFLICT)
+            return rc;
+    }
+    return err_set(err, IMGSEC_EINTERNAL, "cannot create or read the key file %s", path);
+}
+
+void keyfile_seal(const unsigned char key[KEYFILE_BYTES], const unsigned char *msg, size_t len,
+                  unsigned char *out)
+{
+    randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, msg, len, out, key);
+}
+
+int keyfile_open(const unsigned char key[KEYFILE_BYTES], const unsigned char *sealed,
+                 size_t sealed_len, unsigned char *out, size_t *len, imgsec_err *err)
+{
+    if (sealed_len < KEYFILE_SEAL_OVERHEAD ||
+        crypto_secretbox_open_easy(out, sealed + crypto_secretbox_NONCEBYTES,
+                                   sealed_len - crypto_secretbox_NONCEBYTES,
+                                   sealed, key) != 0)
+        return err_set(err, IMGSEC_EINTERNAL,
+                       "a sealed secret key does not open under this key file");
+    *len = sealed_len - KEYFILE_SEAL_OVERHEAD;
+    return IMGSEC_OK;
+}

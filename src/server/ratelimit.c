@@ -1,0 +1,136 @@
+/* ratelimit.c - see ratelimit.h. One mutex over a small table: it is
+ * touched only on failures and on requests that carry credentials. */
+#include "ratelimit.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RL_SLOTS 4096
+#define RL_PROBE 8
+#define RL_KEY 16
+
+typedef struct {
+    unsigned char key[RL_KEY]; /* IPv4 mapped into IPv6 form, or IPv6 */
+    bool used;
+    int64_t window_start_ms;
+    unsigned failures;
+} rl_slot;
+
+struct ratelimit {
+    pthread_mutex_t lock;
+    unsigned limit;
+    int64_t window_ms;
+    rl_slot slots[RL_SLOTS];
+};
+
+ratelimit *ratelimit_new(unsigned limit, int64_t window_ms)
+{
+    ratelimit *rl = calloc(1, sizeof *rl);
+    if (!rl)
+        return NULL;
+    pthread_mutex_init(&rl->lock, NULL);
+    rl->limit = limit;
+    rl->window_ms = window_ms > 0 ? window_ms : 60000;
+    return rl;
+}
+
+void ratelimit_free(ratelimit *rl)
+{
+    if (!rl)
+        return;
+    pthread_mutex_destroy(&rl->lock);
+    free(rl);
+}
+
+static bool addr_key(const struct sockaddr *addr, unsigned char key[RL_KEY])
+{
+    memset(key, 0, RL_KEY);
+    if (!addr)
+        return false;
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &a->sin_addr, 4);
+        return true;
+    }
+    if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
+        memcpy(key, &a->sin6_addr, RL_KEY);
+        return true;
+    }
+    return false;
+}
+
+static uint32_t key_hash(const unsigned char key[RL_KEY])
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < RL_KEY; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h;
+}
+
+/* The slot of key (creating it when create), or NULL. Caller holds the lock. */
+static rl_slot *slot_find(ratelimit *rl, const unsigned char key[RL_KEY], int64_t now_ms,
+                          bool create)
+{
+    uint32_t h = key_hash(key);
+    rl_slot *free_slot = NULL, *oldest = NULL;
+    for (int i = 0; i < RL_PROBE; i++) {
+        rl_slot *s = &rl->slots[(h + (uint32_t)i) % RL_SLOTS];
+        if (s->used && memcmp(s->key, key, RL_KEY) == 0)
+            return s;
+        /* Reuse a free or expired slot first, else the oldest window. */
+        if (!s->used || now_ms - s->window_start_ms >= rl->window_ms) {
+            if (!free_slot)
+                free_slot = s;
+        } else if (!oldest || s->window_start_ms < oldest->window_start_ms) {
+            oldest = s;
+        }
+    }
+    rl_slot *victim = free_slot ? free_slot : oldest;
+    if (!create)
+        return NULL;
+    memset(victim, 0, sizeof *victim);
+    memcpy(victim->key, key, RL_KEY);
+    victim->used = true;
+    victim->window_start_ms = now_ms;
+    return victim;
+}
+
+void ratelimit_fail(ratelimit *rl, const struct sockaddr *addr, int64_t now_ms)
+{
+    unsigned char key[RL_KEY];
+    if (!rl || !rl->limit || !addr_key(addr, key))
+        return;
+    pthread_mutex_lock(&rl->lock);
+    rl_slot *s = slot_find(rl, key, now_ms, true);
+    if (now_ms - s->window_start_ms >= rl->window_ms) {
+        s->window_start_ms = now_ms;
+        s->failures = 0;
+    }
+    if (s->failures < rl->limit)
+        s->failures++;
+    pthread_mutex_unlock(&rl->lock);
+}
+
+bool ratelimit_blocked(ratelimit *rl, const struct sockaddr *addr, int64_t now_ms,
+                       unsigned *retry_after_s)
+{
+    unsigned char key[RL_KEY];
+    if (!rl || !rl->limit || !addr_key(addr, key))
+        return false;
+    bool blocked = false;
+    pthread_mutex_lock(&rl->lock);
+    rl_slot *s = slot_find(rl, key, now_ms, false);
+    if (s && s->failures >= rl->limit && now_ms - s->window_start_ms < rl->window_ms) {
+        blocked = true;
+        int64_t left = s->window_start_ms + rl->window_ms - now_ms;
+        *retry_after_s = (unsigned)((left + 999) / 1000);
+        if (*retry_after_s == 0)
+            *retry_after_s = 1;
+    }
+    pthread_mutex_unlock(&rl->lock);
+    return blocked;
+}

@@ -1,0 +1,425 @@
+/* test_aksk.c - access keys end to end (auth.md "AK/SK signatures",
+ * security.md): imgsec key create|list|del, the key file (made 0600 by
+ * whoever runs first, refused when looser or damaged), signed requests
+ * that get the AK's user and grant exactly as a token would, and a server
+ * log that never holds a token, password, SK or request body.
+ *
+ * The requests here are signed with libimgsec's own sign.c; that the
+ * official SDK's signatures are accepted is tests/conformance/'s job, and
+ * tests/unit/test_sign.c checks sign.c against vectors the SDK made.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imgsec/sign.h"
+#include "imgsec/util.h"
+
+#define STAT_PATH "/v5/P1/image/security-report/statistic"
+#define STAT_QUERY "security_report_type=vulnerability&enterprise_project_id=0"
+#define PASSWORD "very-secret-password-42"
+#define BODY_MARK "body-marker-ZQXJ"
+
+static srv_t S;
+static char AK[32], SK[64];        /* writer on P1 */
+static char AK_R[32], SK_R[64];    /* reader on P1 */
+
+/* imgsec key create; fills ak/sk from its output. */
+static int key_create(const char *domain, const char *name, char *ak, char *sk, char **out_all)
+{
+    char *out = NULL;
+    int rc = cli_run(&S, NULL, &out, "key", "create", "--db", S.db, "--domain", domain, "--name",
+                     name, (char *)NULL);
+    if (rc != 0 || !out || sscanf(strstr(out, "AK: ") ? strstr(out, "AK: ") : "", "AK: %31s", ak) != 1 ||
+        sscanf(strstr(out, "SK: ") ? strstr(out, "SK: ") : "", "SK: %63s", sk) != 1) {
+        fprintf(stderr, "key create failed (%d): %s\n", rc, out ? out : "");
+        free(out);
+        return -1;
+    }
+    if (out_all)
+        *out_all = out;
+    else
+        free(out);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (srv_start(&S) != 0)
+        return -1;
+    if (cli_user_add(&S, "acme", "wendy", PASSWORD, "P1", "writer", "all") != 0 ||
+        cli_user_add(&S, "acme", "rita", PASSWORD, "P1", "reader", "0") != 0)
+        return -1;
+    if (key_create("acme", "wendy", AK, SK, NULL) != 0 || key_create("acme", "rita", AK_R, SK_R, NULL))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return srv_stop(&S, true);
+}
+
+/* ---- a signed request, as an SDK would send it ---- */
+
+typedef struct {
+    const char *names[8];
+    const char *values[8];
+} hdrs;
+
+static const char *lookup(void *arg, const char *name)
+{
+    hdrs *h = arg;
+    for (int i = 0; i < 8 && h->names[i]; i++)
+        if (strcmp(h->names[i], name) == 0)
+            return h->values[i];
+    return NULL;
+}
+
+static void sdk_date(char out[SIGN_DATE_LEN + 1], int64_t offset_s)
+{
+    time_t t = time(NULL) + offset_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, SIGN_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+typedef struct {
+    const char *method, *path, *query, *body, *ctype;
+    const char *ak, *sk;
+    const char *project_header; /* X-Project-Id, or NULL */
+    const char *token;          /* also send X-Auth-Token, or NULL */
+    int64_t date_offset_s;
+} signed_call;
+
+static long send_signed(const signed_call *c, http_resp *out)
+{
+    char host[64], date[SIGN_DATE_LEN + 1];
+    snprintf(host, sizeof host, "127.0.0.1:%d", S.port);
+    sdk_date(date, c->date_offset_s);
+    hdrs h = {{"content-type", "host", "region", "x-sdk-date"},
+              {c->ctype, host, H_REGION, date}};
+    if (c->project_header) {
+        h.names[4] = "x-project-id";
+        h.values[4] = c->project_header;
+    }
+    char list[128];
+    snprintf(list, sizeof list, "content-type;host;region;%sx-sdk-date",
+             c->project_header ? "x-project-id;" : "");
+    char auth[512];
+    snprintf(auth, sizeof auth, "SDK-HMAC-SHA256 Access=%s, SignedHeaders=%s, Signature=%064d",
+             c->ak, list, 0);
+    sign_auth a;
+    imgsec_err err = {0};
+    assert_int_equal(sign_parse_authorization(auth, strlen(auth), &a, &err), IMGSEC_OK);
+    char *target = h_strdupf("%s%s%s", c->path, c->query ? "?" : "", c->query ? c->query : "");
+    sign_request r = {.method = c->method, .raw_target = target, .header = lookup, .header_arg = &h,
+                      .body = (const unsigned char *)c->body, .body_len = c->body ? strlen(c->body) : 0};
+    char sig[SIGN_SIGNATURE_HEX + 1];
+    assert_int_equal(sign_compute(&r, &a, date, c->sk, strlen(c->sk), sig, &err), IMGSEC_OK);
+    free(target);
+    char *authz = h_strdupf("Authorization: SDK-HMAC-SHA256 Access=%s, SignedHeaders=%s, "
+                            "Signature=%s", c->ak, list, sig);
+    char *xdate = h_strdupf("X-Sdk-Date: %s", date);
+    char *xproj = c->project_header ? h_strdupf("X-Project-Id: %s", c->project_header) : NULL;
+    char *xtok = c->token ? h_strdupf("X-Auth-Token: %s", c->token) : NULL;
+    const char *lines[8] = {authz, xdate, "region: " H_REGION};
+    int n = 3;
+    if (xproj)
+        lines[n++] = xproj;
+    if (xtok)
+        lines[n++] = xtok;
+    http_req rq = {.method = c->method, .path = c->path, .query = c->query, .headers = lines,
+                   .body = c->body, .body_len = c->body ? strlen(c->body) : 0,
+                   .content_type = c->ctype};
+    long st = http_do(&S, &rq, out);
+    free(authz);
+    free(xdate);
+    free(xproj);
+    free(xtok);
+    return st;
+}
+
+static signed_call stat_call(const char *ak, const char *sk)
+{
+    return (signed_call){.method = "POST", .path = STAT_PATH, .query = STAT_QUERY,
+                         .body = "{\"operate_all\":true}", .ctype = "application/json", .ak = ak,
+                         .sk = sk, .project_header = "P1"};
+}
+
+/* ---- tests ---- */
+
+static void test_key_create_list_del(void **state)
+{
+    (void)state;
+    /* the AK: 20 uppercase alphanumerics; the SK: 40 alphanumerics */
+    assert_int_equal(strlen(AK), 20);
+    assert_int_equal(strlen(SK), 40);
+    for (const char *p = AK; *p; p++)
+        assert_true((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'));
+    /* the key file beside the database: 32 bytes, 0600 */
+    char *kf = h_strdupf("%s.key", S.db);
+    struct stat st;
+    assert_int_equal(stat(kf, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 32);
+    free(kf);
+    /* list names both keys with their users and never an SK */
+    char *out = NULL;
+    assert_int_equal(cli_run(&S, NULL, &out, "key", "list", "--db", S.db, (char *)NULL), 0);
+    assert_non_null(strstr(out, AK));
+    assert_non_null(strstr(out, AK_R));
+    assert_non_null(strstr(out, "acme/wendy"));
+    assert_null(strstr(out, SK));
+    assert_null(strstr(out, SK_R));
+    free(out);
+    /* the database (and its WAL) holds no SK in plain text */
+    const char *suffix[] = {"", "-wal"};
+    for (int i = 0; i < 2; i++) {
+        char *path = h_strdupf("%s%s", S.db, suffix[i]);
+        size_t len = 0;
+        char *data = util_read_file(path, &len);
+        if (data) {
+            assert_null(memmem(data, len, SK, strlen(SK)));
+            assert_null(memmem(data, len, SK_R, strlen(SK_R)));
+        }
+        free(data);
+        free(path);
+    }
+    /* create + del of a third key */
+    char ak[32], sk[64];
+    assert_int_equal(key_create("acme", "wendy", ak, sk, NULL), 0);
+    assert_int_equal(cli_run(&S, NULL, NULL, "key", "del", "--db", S.db, "--ak", ak, (char *)NULL), 0);
+    assert_int_equal(cli_run(&S, NULL, NULL, "key", "del", "--db", S.db, "--ak", ak, (char *)NULL), 1);
+    /* an unknown user */
+    assert_int_equal(cli_run(&S, NULL, NULL, "key", "create", "--db", S.db, "--domain", "acme",
+                             "--name", "nobody", (char *)NULL), 1);
+}
+
+static void test_signed_requests_accepted(void **state)
+{
+    (void)state;
+    http_resp r;
+    signed_call c = stat_call(AK, SK);
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "total_num")), 0);
+    http_resp_free(&r);
+    /* without X-Project-Id too */
+    c.project_header = NULL;
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    /* ingest (writer), then the statistic counts it */
+    signed_call in = {.method = "POST", .path = "/v5/P1/image/scan-results",
+                      .query = "enterprise_project_id=0",
+                      .body = "{\"image\":{\"image_type\":\"private_image\",\"image_name\":\""
+                              BODY_MARK "\",\"image_version\":\"1\",\"scan_status\":\"success\"},"
+                              "\"vulnerabilities\":[{\"vul_id\":\"CVE-1\",\"vul_type\":\"linux_vul\","
+                              "\"severity\":\"HIGH\",\"app_name\":\"a\",\"app_version\":\"1\"}]}",
+                      .ctype = "application/json", .ak = AK, .sk = SK, .project_header = "P1"};
+    send_signed(&in, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    c.project_header = "P1";
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "total_num")), 1);
+    http_resp_free(&r);
+    /* a GET without a body (export task status): authenticated, then 404 */
+    signed_call g = {.method = "GET", .path = "/v5/P1/export-task/0123456789abcdef0123456789abcdef",
+                     .ctype = "application/json", .ak = AK, .sk = SK, .project_header = "P1"};
+    send_signed(&g, &r);
+    assert_api_error(&r, 404, "HSS.0011", NULL);
+    http_resp_free(&r);
+    /* a date 14 minutes off is still fresh */
+    c.date_offset_s = -14 * 60;
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+}
+
+static void test_signed_requests_refused(void **state)
+{
+    (void)state;
+    http_resp r;
+    signed_call c = stat_call(AK, SK);
+    /* stale and future dates */
+    c.date_offset_s = -16 * 60;
+    send_signed(&c, &r);
+    assert_api_error(&r, 401, "APIGW.0301", "15 minutes");
+    http_resp_free(&r);
+    c.date_offset_s = 16 * 60;
+    send_signed(&c, &r);
+    assert_api_error(&r, 401, "APIGW.0301", "15 minutes");
+    http_resp_free(&r);
+    /* wrong SK, unknown AK */
+    c = stat_call(AK, SK_R);
+    send_signed(&c, &r);
+    assert_api_error(&r, 401, "APIGW.0301", "bad signature");
+    http_resp_free(&r);
+    c = stat_call("ABCDEFGHIJKLMNOPQRST", SK);
+    send_signed(&c, &r);
+    assert_api_error(&r, 401, "APIGW.0301", "bad signature");
+    http_resp_free(&r);
+    /* a header without host in SignedHeaders */
+    const char *lines[] = {"Authorization: SDK-HMAC-SHA256 Access=ABC, SignedHeaders=x-sdk-date, "
+                           "Signature=0000000000000000000000000000000000000000000000000000000000000000",
+                           "X-Sdk-Date: 20261128T000000Z", "region: " H_REGION, NULL};
+    http_req rq = {.method = "POST", .path = STAT_PATH, .query = STAT_QUERY, .headers = lines,
+                   .body = "{}", .body_len = 2, .content_type = "application/json"};
+    http_do(&S, &rq, &r);
+    assert_api_error(&r, 401, "APIGW.0301", "host and x-sdk-date");
+    http_resp_free(&r);
+}
+
+static void test_signed_request_scope(void **state)
+{
+    (void)state;
+    http_resp r;
+    /* X-Project-Id other than the path's */
+    signed_call c = stat_call(AK, SK);
+    c.project_header = "P2";
+    send_signed(&c, &r);
+    assert_api_error(&r, 403, "HSS.0010", NULL);
+    http_resp_free(&r);
+    /* a project the user holds no grant on */
+    c = stat_call(AK, SK);
+    c.path = "/v5/P2/image/security-report/statistic";
+    c.project_header = "P2";
+    send_signed(&c, &r);
+    assert_api_error(&r, 403, "HSS.0010", NULL);
+    http_resp_free(&r);
+    /* the reader's key: statistic yes (EP 0), ingest no, EP ep-x no */
+    c = stat_call(AK_R, SK_R);
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    c.query = "security_report_type=vulnerability&enterprise_project_id=ep-x";
+    send_signed(&c, &r);
+    assert_api_error(&r, 403, "HSS.0013", NULL);
+    http_resp_free(&r);
+    signed_call in = {.method = "POST", .path = "/v5/P1/image/scan-results", .body = "{}",
+                      .ctype = "application/json", .ak = AK_R, .sk = SK_R};
+    send_signed(&in, &r);
+    assert_api_error(&r, 403, "HSS.0013", NULL);
+    http_resp_free(&r);
+    /* a grant change applies at once: rita becomes a reader of P2 */
+    assert_int_equal(cli_user_grant(&S, "acme", "rita", "P2", "reader", "all"), 0);
+    c = stat_call(AK_R, SK_R);
+    c.path = "/v5/P2/image/security-report/statistic";
+    c.project_header = "P2";
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+}
+
+static void test_deleted_user_kills_keys(void **state)
+{
+    (void)state;
+    char ak[32], sk[64];
+    assert_int_equal(cli_user_add(&S, "acme", "temp", PASSWORD, "P1", "reader", "all"), 0);
+    assert_int_equal(key_create("acme", "temp", ak, sk, NULL), 0);
+    http_resp r;
+    signed_call c = stat_call(ak, sk);
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    assert_int_equal(cli_run(&S, NULL, NULL, "user", "del", "--db", S.db, "--domain", "acme",
+                             "--name", "temp", (char *)NULL), 0);
+    send_signed(&c, &r);
+    assert_api_error(&r, 401, "APIGW.0301", NULL);
+    http_resp_free(&r);
+}
+
+static void test_log_holds_no_secrets(void **state)
+{
+    (void)state;
+    char *token = get_token(&S, "acme", "wendy", PASSWORD, "P1");
+    assert_non_null(token);
+    http_resp r;
+    api_call(&S, "POST", STAT_PATH, STAT_QUERY, token, H_REGION, "{\"operate_all\":true}",
+             "application/json", &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    api_call(&S, "POST", STAT_PATH, STAT_QUERY, "wrong-token-" BODY_MARK, H_REGION, "{}",
+             "application/json", &r);
+    assert_int_equal(r.status, 401);
+    http_resp_free(&r);
+    signed_call c = stat_call(AK, SK);
+    send_signed(&c, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    /* the request line of a signed request is logged; wait for its line */
+    assert_true(srv_log_wait_for(&S, "POST " STAT_PATH " 200", 5000));
+    char *log = srv_log(&S);
+    assert_null(strstr(log, token));
+    assert_null(strstr(log, PASSWORD));
+    assert_null(strstr(log, SK));
+    assert_null(strstr(log, SK_R));
+    assert_null(strstr(log, BODY_MARK));        /* bodies (ingest) and bad tokens */
+    assert_null(strstr(log, "Signature="));
+    assert_null(strstr(log, "security_report_type")); /* no query values */
+    free(log);
+    free(token);
+}
+
+static void test_key_file_guarded(void **state)
+{
+    (void)state;
+    /* a server of its own on a fresh database, key file made by the server */
+    srv_t t = {0};
+    assert_int_equal(srv_start(&t), 0);
+    assert_int_equal(srv_stop(&t, false), 0);
+    char *kf = h_strdupf("%s.key", t.db);
+    struct stat st;
+    assert_int_equal(stat(kf, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 32);
+    /* looser permissions: the server refuses to start, and says why */
+    assert_int_equal(chmod(kf, 0644), 0);
+    assert_int_not_equal(srv_start(&t), 0);
+    srv_stop(&t, false);
+    assert_true(srv_log_contains(&t, "accessible to group or others"));
+    /* the wrong size */
+    assert_int_equal(chmod(kf, 0600), 0);
+    assert_int_equal(h_write_file(kf, "short", 5), 0);
+    assert_int_equal(chmod(kf, 0600), 0);
+    assert_int_not_equal(srv_start(&t), 0);
+    srv_stop(&t, false);
+    assert_true(srv_log_contains(&t, "exactly 32 bytes"));
+    /* the CLI refuses it too */
+    assert_int_equal(cli_user_add(&t, "acme", "x", PASSWORD, "P1", "reader", "all"), 0);
+    char *out = NULL;
+    assert_int_equal(cli_run(&t, NULL, &out, "key", "create", "--db", t.db, "--domain", "acme",
+                             "--name", "x", (char *)NULL), 1);
+    assert_non_null(strstr(out, "exactly 32 bytes"));
+    free(out);
+    free(kf);
+    srv_stop(&t, true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_create_list_del),
+        cmocka_unit_test(test_signed_requests_accepted),
+        cmocka_unit_test(test_signed_requests_refused),
+        cmocka_unit_test(test_signed_request_scope),
+        cmocka_unit_test(test_deleted_user_kills_keys),
+        cmocka_unit_test(test_log_holds_no_secrets),
+    };
+    int failed = cmocka_run_group_tests_name("aksk", tests, setup, teardown);
+    const struct CMUnitTest keyfile[] = {
+        cmocka_unit_test(test_key_file_guarded),
+    };
+    failed += cmocka_run_group_tests_name("key_file", keyfile, NULL, NULL);
+    return failed + harness_failures();
+}

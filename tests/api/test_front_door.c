@@ -1,0 +1,390 @@
+/* test_front_door.c - the HTTP front door (security.md "Limits"): bounded
+ * headers and request targets, body limits per route, slow clients that
+ * cannot hold the server, 429 after repeated failed authentications from
+ * one address, and HTTPS with a certificate the test makes itself.
+ *
+ * The 429 test runs last in its group: once it has failed enough times,
+ * the test's own address is locked out for a minute.
+ */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STAT_PATH "/v5/P1/image/security-report/statistic"
+#define STAT_QUERY "security_report_type=vulnerability"
+#define FAIL_LIMIT 5
+
+static srv_t S;
+static char *T_ADMIN;
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("IMGSEC_AUTH_FAIL_LIMIT", "5", 1);
+    int rc = srv_start(&S);
+    unsetenv("IMGSEC_AUTH_FAIL_LIMIT");
+    if (rc != 0)
+        return -1;
+    if (cli_user_add(&S, "acme", "root", "root-pw-123", "P1", "admin", "all") != 0)
+        return -1;
+    T_ADMIN = get_token(&S, "acme", "root", "root-pw-123", "P1");
+    return T_ADMIN ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(T_ADMIN);
+    T_ADMIN = NULL;
+    return srv_stop(&S, true);
+}
+
+/* Sends raw bytes on a fresh connection; returns the start of the reply. */
+static char *raw_exchange(const char *data, size_t len)
+{
+    int fd = srv_connect(&S);
+    assert_true(fd >= 0);
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, data + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may close early, having answered already */
+        sent += (size_t)n;
+    }
+    char *buf = calloc(1, 4096);
+    size_t got = 0;
+    ssize_t n;
+    while (got < 4095 && (n = recv(fd, buf + got, 4095 - got, 0)) > 0)
+        got += (size_t)n;
+    close(fd);
+    return buf;
+}
+
+static void test_header_too_large(void **state)
+{
+    (void)state;
+    size_t big = 100 * 1024;
+    char *req = malloc(big + 128);
+    int n = snprintf(req, 128, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(req + n, 'a', big);
+    memcpy(req + n + big, "\r\n\r\n", 4);
+    char *reply = raw_exchange(req, (size_t)n + big + 4);
+    if (strncmp(reply, "HTTP/1.1 431 ", 13) != 0)
+        fail_msg("100 KiB of headers: want 431, got: %.80s", reply);
+    free(reply);
+    free(req);
+}
+
+static void test_target_too_long(void **state)
+{
+    (void)state;
+    char *query = h_repeat('a', 9000);
+    http_resp r;
+    http_req rq = {.method = "GET", .path = "/healthz", .query = query};
+    http_do(&S, &rq, &r);
+    assert_api_error(&r, 414, "HSS.0001", "longer than 8192 bytes");
+    http_resp_free(&r);
+    free(query);
+}
+
+static void test_body_limits(void **state)
+{
+    (void)state;
+    /* statistic: 1 MiB accepted as a size (then parsed), 1 MiB + 1 refused. */
+    size_t limit = 1u << 20;
+    char *body = malloc(limit + 2);
+    memset(body, ' ', limit + 1);
+    memcpy(body, "{\"operate_all\":true", strlen("{\"operate_all\":true"));
+    body[limit - 1] = '}';
+    body[limit] = ' ';
+    body[limit + 1] = '\0';
+    http_resp r;
+    api_call(&S, "POST", STAT_PATH, STAT_QUERY, T_ADMIN, H_REGION, body, "application/json", &r);
+    assert_api_error(&r, 413, "HSS.0001", "limit of this route is 1048576 bytes");
+    http_resp_free(&r);
+    body[limit] = '\0';
+    api_call(&S, "POST", STAT_PATH, STAT_QUERY, T_ADMIN, H_REGION, body, "application/json", &r);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+
+    /* the same limit with no Content-Length (chunked): counted as it arrives */
+    body[limit] = ' ';
+    const char *hdrs[] = {"region: " H_REGION, NULL};
+    char *tok = h_strdupf("X-Auth-Token: %s", T_ADMIN);
+    const char *hdrs2[] = {hdrs[0], tok, NULL};
+    http_req rq = {.method = "POST", .path = STAT_PATH, .query = STAT_QUERY, .headers = hdrs2,
+                   .body = body, .body_len = limit + 1, .content_type = "application/json",
+                   .chunked = true};
+    http_do(&S, &rq, &r);
+    assert_api_error(&r, 413, "HSS.0001", "limit of this route is 1048576 bytes");
+    http_resp_free(&r);
+    free(tok);
+
+    /* tokens: 64 KiB */
+    char *big = h_repeat(' ', (64u << 10) + 1);
+    http_req tr = {.method = "POST", .path = "/v3/auth/tokens", .body = big,
+                   .body_len = strlen(big), .content_type = "application/json"};
+    http_do(&S, &tr, &r);
+    assert_int_equal(r.status, 413);
+    http_resp_free(&r);
+    free(big);
+    free(body);
+}
+
+/* A slow client: sends a request's headers one byte every 200 ms. */
+typedef struct {
+    int fd;
+    atomic_int stop;
+    atomic_int bytes;
+} slow_t;
+
+static void *slow_client(void *arg)
+{
+    slow_t *s = arg;
+    static const char HEAD[] = "POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nX-Padding: ";
+    size_t i = 0;
+    while (!s->stop) {
+        char c = i < sizeof HEAD - 1 ? HEAD[i] : 'a';
+        if (send(s->fd, &c, 1, MSG_NOSIGNAL) != 1)
+            break;
+        i++;
+        s->bytes++;
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void test_slow_clients_do_not_hold_the_server(void **state)
+{
+    (void)state;
+    enum { SLOW = 8 };
+    slow_t slow[SLOW];
+    pthread_t th[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        slow[i].fd = srv_connect(&S);
+        atomic_init(&slow[i].stop, 0);
+        atomic_init(&slow[i].bytes, 0);
+        assert_true(slow[i].fd >= 0);
+        pthread_create(&th[i], NULL, slow_client, &slow[i]);
+    }
+    /* Every slow client has begun its request (a few bytes in) ... */
+    for (int i = 0; i < SLOW; i++)
+        while (slow[i].bytes < 3) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    /* ... and while they trickle, others are served, one after another. */
+    for (int i = 0; i < 20; i++) {
+        stat_res r =
+            api_stat(&S, T_ADMIN, "P1", "vulnerability", NULL, "{\"operate_all\": true}");
+        assert_stat_total(r, 0, "while slow clients trickle");
+    }
+    for (int i = 0; i < SLOW; i++) {
+        atomic_store(&slow[i].stop, 1);
+        pthread_join(th[i], NULL);
+        /* still connected, unanswered: the server waits for the rest */
+        assert_true(atomic_load(&slow[i].bytes) >= 3);
+        char c;
+        assert_int_equal(recv(slow[i].fd, &c, 1, MSG_DONTWAIT), -1);
+        assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+        close(slow[i].fd);
+    }
+}
+
+/* 70 connections from one address: at most 64 (the per-address limit) are
+ * served, the rest are closed unanswered; then the address is served again. */
+static void test_per_address_connection_limit(void **state)
+{
+    (void)state;
+    enum { N = 70, LIMIT = 64 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = srv_connect(&S);
+        assert_true(fds[i] >= 0);
+    }
+    static const char REQ[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int served = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        (void)send(fds[i], REQ, sizeof REQ - 1, MSG_NOSIGNAL);
+        char buf[64] = {0};
+        ssize_t n = recv(fds[i], buf, sizeof buf - 1, 0);
+        if (n > 0 && strncmp(buf, "HTTP/1.1 200 ", 13) == 0)
+            served++;
+        else
+            refused++;
+        /* keep every socket open until all were tried */
+    }
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    if (served > LIMIT || refused < N - LIMIT)
+        fail_msg("70 connections: %d served, %d refused; want <= %d served", served, refused, LIMIT);
+    /* the limit frees up as connections close */
+    http_resp r;
+    http_req rq = {.method = "GET", .path = "/healthz"};
+    for (int i = 0; i < 50 && http_do(&S, &rq, &r) != 200; i++) {
+        http_resp_free(&r);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+}
+
+static void test_failed_auth_gets_429(void **state)
+{
+    (void)state;
+    http_resp r;
+    for (int i = 0; i < FAIL_LIMIT; i++) {
+        api_call(&S, "POST", STAT_PATH, STAT_QUERY, "not-a-token", H_REGION, "{}",
+                 "application/json", &r);
+        assert_api_error(&r, 401, "APIGW.0301", NULL);
+        http_resp_free(&r);
+    }
+    /* the next attempt, even with a good token, waits */
+    api_call(&S, "POST", STAT_PATH, STAT_QUERY, T_ADMIN, H_REGION, "{}", "application/json", &r);
+    assert_api_error(&r, 429, "APIGW.0308", "too many failed authentications");
+    const char *ra = http_header(&r, "Retry-After");
+    assert_non_null(ra);
+    int secs = atoi(ra);
+    if (secs < 1 || secs > 60)
+        fail_msg("Retry-After %s: want 1..60 seconds", ra);
+    http_resp_free(&r);
+    /* passwords too (Keystone shape) */
+    api_token_req(&S, "acme", "root", "root-pw-123", "P1", false, &r);
+    assert_keystone_error(&r, 429, "Too Many Requests");
+    assert_non_null(http_header(&r, "Retry-After"));
+    http_resp_free(&r);
+    /* routes without credentials are not affected */
+    http_req rq = {.method = "GET", .path = "/healthz"};
+    http_do(&S, &rq, &r);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+}
+
+/* ---- HTTPS ---- */
+
+static size_t sink(char *p, size_t size, size_t n, void *arg)
+{
+    http_resp *r = arg;
+    size_t len = size * n;
+    char *b = realloc(r->body, r->body_len + len + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->body_len, p, len);
+    r->body = b;
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return len;
+}
+
+/* GET url with curl; the status (0 on a transport error). */
+static long curl_get(const char *url, const char *cainfo, http_resp *out)
+{
+    memset(out, 0, sizeof *out);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (cainfo)
+        curl_easy_setopt(c, CURLOPT_CAINFO, cainfo);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    out->status = status;
+    return status;
+}
+
+static void test_https(void **state)
+{
+    (void)state;
+    srv_t t = {0};
+    assert_int_equal(srv_init(&t), 0);
+    char *cert = h_strdupf("%s/cert.pem", t.dir), *key = h_strdupf("%s/key.pem", t.dir);
+    char *cmd = h_strdupf("openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' "
+                          "-days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 "
+                          ">/dev/null 2>&1",
+                          key, cert);
+    assert_int_equal(system(cmd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        freopen(t.log, "a", stderr);
+        execl(IMGSECD_PATH, IMGSECD_PATH, "--db", t.db, "--listen", "127.0.0.1:0", "--region",
+              H_REGION, "--port-file", t.port_file, "--tls-cert", cert, "--tls-key", key,
+              (char *)NULL);
+        _exit(127);
+    }
+    int port = 0;
+    for (int i = 0; i < 1000 && port <= 0; i++) {
+        FILE *f = fopen(t.port_file, "r");
+        if (f) {
+            if (fscanf(f, "%d", &port) != 1)
+                port = 0;
+            fclose(f);
+        }
+        if (port <= 0) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(port > 0);
+    char *https = h_strdupf("https://127.0.0.1:%d/healthz", port);
+    char *plain = h_strdupf("http://127.0.0.1:%d/healthz", port);
+    http_resp r;
+    assert_int_equal(curl_get(https, cert, &r), 200);
+    assert_string_equal(r.body, "{\"status\":\"ok\"}");
+    free(r.body);
+    /* without the certificate as a trust anchor, curl refuses the server */
+    assert_int_equal(curl_get(https, "/dev/null", &r), 0);
+    free(r.body);
+    /* plain HTTP on the TLS port gets no HTTP answer */
+    assert_int_equal(curl_get(plain, NULL, &r), 0);
+    free(r.body);
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* a key file was made beside the database, 0600 */
+    char *kf = h_strdupf("%s.key", t.db);
+    assert_int_equal(access(kf, R_OK), 0);
+    free(kf);
+    free(https);
+    free(plain);
+    free(cmd);
+    free(cert);
+    free(key);
+    srv_stop(&t, true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header_too_large),
+        cmocka_unit_test(test_target_too_long),
+        cmocka_unit_test(test_body_limits),
+        cmocka_unit_test(test_slow_clients_do_not_hold_the_server),
+        cmocka_unit_test(test_per_address_connection_limit),
+        cmocka_unit_test(test_failed_auth_gets_429), /* last: locks the address out */
+    };
+    int failed = cmocka_run_group_tests_name("front_door", tests, setup, teardown);
+    const struct CMUnitTest tls[] = {
+        cmocka_unit_test(test_https),
+    };
+    failed += cmocka_run_group_tests_name("tls", tls, NULL, NULL);
+    return failed + harness_failures();
+}

@@ -1,0 +1,158 @@
+/* test_keyfile.c - the key file and sealing (keyfile.c, security.md).
+ *
+ * Created once with mode 0600 and 32 bytes, read back unchanged; refused
+ * when group/other can reach it, when it has the wrong size, when it is a
+ * symlink; a sealed SK opens under its key and under no other, and a
+ * damaged row does not open. Also the AK/SK generator's alphabet. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "imgsec/auth.h"
+#include "imgsec/keyfile.h"
+#include "imgsec/store_keys.h"
+
+static char DIR_[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    imgsec_err err;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(DIR_, sizeof DIR_, "%s/keyfile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return auth_init(&err) == IMGSEC_OK && mkdtemp(DIR_) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", DIR_);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void path_of(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", DIR_, name);
+}
+
+static void test_create_then_read(void **state)
+{
+    (void)state;
+    char p[512];
+    path_of(p, sizeof p, "a.key");
+    unsigned char k1[KEYFILE_BYTES], k2[KEYFILE_BYTES];
+    bool created = false;
+    imgsec_err err = {0};
+    umask(022);
+    assert_int_equal(keyfile_load_or_create(p, k1, &created, &err), IMGSEC_OK);
+    assert_true(created);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, KEYFILE_BYTES);
+    assert_int_equal(keyfile_load_or_create(p, k2, &created, &err), IMGSEC_OK);
+    assert_false(created);
+    assert_memory_equal(k1, k2, KEYFILE_BYTES);
+}
+
+static void test_refused_files(void **state)
+{
+    (void)state;
+    char p[512], link[512];
+    unsigned char k[KEYFILE_BYTES];
+    imgsec_err err = {0};
+    path_of(p, sizeof p, "b.key");
+    assert_int_equal(keyfile_load_or_create(p, k, NULL, &err), IMGSEC_OK);
+    const mode_t loose[] = {0640, 0604, 0660, 0644};
+    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) {
+        assert_int_equal(chmod(p, loose[i]), 0);
+        assert_int_equal(keyfile_load_or_create(p, k, NULL, &err), IMGSEC_EINTERNAL);
+        assert_non_null(strstr(err.msg, "group or others"));
+    }
+    assert_int_equal(chmod(p, 0400), 0); /* stricter than 0600 is fine */
+    assert_int_equal(keyfile_load_or_create(p, k, NULL, &err), IMGSEC_OK);
+    assert_int_equal(chmod(p, 0600), 0);
+    /* 31 and 33 bytes */
+    assert_int_equal(truncate(p, KEYFILE_BYTES - 1), 0);
+    assert_int_equal(keyfile_load_or_create(p, k, NULL, &err), IMGSEC_EINTERNAL);
+    assert_non_null(strstr(err.msg, "exactly 32 bytes"));
+    assert_int_equal(truncate(p, KEYFILE_BYTES + 1), 0);
+    assert_int_equal(keyfile_load_or_create(p, k, NULL, &err), IMGSEC_EINTERNAL);
+    /* a symlink is not followed */
+    assert_int_equal(truncate(p, KEYFILE_BYTES), 0);
+    path_of(link, sizeof link, "link.key");
+    assert_int_equal(symlink(p, link), 0);
+    assert_int_equal(keyfile_load_or_create(link, k, NULL, &err), IMGSEC_EINTERNAL);
+    /* a directory in the way */
+    path_of(p, sizeof p, "dir.key");
+    assert_int_equal(mkdir(p, 0700), 0);
+    assert_int_equal(keyfile_load_or_create(p, k, NULL, &err), IMGSEC_EINTERNAL);
+    /* the default path */
+    char d[64];
+    assert_int_equal(keyfile_default_path("x/imgsec.db", d, sizeof d, &err), IMGSEC_OK);
+    assert_string_equal(d, "x/imgsec.db.key");
+    assert_int_equal(keyfile_default_path("x/imgsec.db", d, 8, &err), IMGSEC_EINVAL);
+}
+
+static void test_seal_open(void **state)
+{
+    (void)state;
+    unsigned char k[KEYFILE_BYTES], other[KEYFILE_BYTES];
+    memset(k, 7, sizeof k);
+    memset(other, 8, sizeof other);
+    const char *sk = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc";
+    unsigned char s1[STORE_SK_SEALED_MAX], s2[STORE_SK_SEALED_MAX], out[STORE_SK_SEALED_MAX];
+    keyfile_seal(k, (const unsigned char *)sk, STORE_SK_LEN, s1);
+    keyfile_seal(k, (const unsigned char *)sk, STORE_SK_LEN, s2);
+    assert_memory_not_equal(s1, s2, sizeof s1); /* fresh nonce each time */
+    assert_null(memmem(s1, sizeof s1, sk, STORE_SK_LEN));
+    size_t len = 0;
+    imgsec_err err = {0};
+    assert_int_equal(keyfile_open(k, s1, sizeof s1, out, &len, &err), IMGSEC_OK);
+    assert_int_equal(len, STORE_SK_LEN);
+    assert_memory_equal(out, sk, STORE_SK_LEN);
+    assert_int_equal(keyfile_open(other, s1, sizeof s1, out, &len, &err), IMGSEC_EINTERNAL);
+    s1[30] ^= 1;
+    assert_int_equal(keyfile_open(k, s1, sizeof s1, out, &len, &err), IMGSEC_EINTERNAL);
+    assert_int_equal(keyfile_open(k, s2, KEYFILE_SEAL_OVERHEAD - 1, out, &len, &err),
+                     IMGSEC_EINTERNAL);
+}
+
+static void test_generate(void **state)
+{
+    (void)state;
+    char ak[STORE_AK_LEN + 1], sk[STORE_SK_LEN + 1], ak2[STORE_AK_LEN + 1], sk2[STORE_SK_LEN + 1];
+    store_key_generate(ak, sk);
+    store_key_generate(ak2, sk2);
+    assert_int_equal(strlen(ak), 20);
+    assert_int_equal(strlen(sk), 40);
+    assert_true(store_key_ak_valid(ak));
+    assert_string_not_equal(ak, ak2);
+    assert_string_not_equal(sk, sk2);
+    for (const char *p = sk; *p; p++)
+        assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", *p));
+    assert_false(store_key_ak_valid("abcdefghijklmnopqrst"));
+    assert_false(store_key_ak_valid("ABCDEFGHIJKLMNOPQRS"));
+    assert_false(store_key_ak_valid("ABCDEFGHIJKLMNOPQRSTU"));
+    assert_false(store_key_ak_valid(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_then_read),
+        cmocka_unit_test(test_refused_files),
+        cmocka_unit_test(test_seal_open),
+        cmocka_unit_test(test_generate),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
