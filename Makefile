@@ -7,7 +7,7 @@ SAN_BUILD  ?= build-san
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: all deps build build-san run test test-plain test-san clean
+.PHONY: all deps build build-san run test test-plain test-san clean fuzz bench bench-smoke
 
 all: build
 
@@ -33,7 +33,32 @@ test-san: build-san
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_ARGS) -L 'unit|api'
 
-test: test-plain test-san
+# The benchmark at a tiny size, only to keep it working (numbers: make bench).
+bench-smoke: build
+	@bench/run.sh --quick --bin $(BUILD) --work $(BUILD)/bench-smoke --data $(BUILD)/bench-data
+
+# bench-smoke before the sanitizer pass, so ctest's summary is the last thing printed.
+test: test-plain bench-smoke test-san
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS; see docs/security.md.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= statistic doc ndjson authz
+fuzz:
+	@scripts/deps.sh fuzz
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGSEC_FUZZ=ON \
+	  -DIMGSEC_WERROR=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The fleet-scale benchmark, by hand (docs/performance.md), e.g.
+#   make bench BENCH_ARGS='--images 100000 --records-per-image 200'
+PERF_BUILD ?= build-perf
+BENCH_ARGS ?=
+bench: deps
+	@cmake -S . -B $(PERF_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(PERF_BUILD) -j $(JOBS) --target imgsecd imgsec-cli
+	@bench/run.sh --bin $(PERF_BUILD) $(BENCH_ARGS)

@@ -6,8 +6,21 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git curl sqlite3
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libroaring-dev
-  libcmocka-dev libcurl4-openssl-dev
+  libcmocka-dev libcurl4-openssl-dev openssl
+  libxlsxwriter-dev python3 python3-openpyxl
+  libyajl-dev
+  wrk nginx-light # bench/run.sh: the load generator and the HTTP reference point
 )
+
+# `make fuzz` only: clang and its libFuzzer runtime.
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+# The SDK conformance test (tests/conformance) runs the official Node SDK;
+# keep any node already installed (e.g. a newer one from elsewhere).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

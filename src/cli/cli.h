@@ -17,6 +17,8 @@ int cmd_user(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_key(int argc, char **argv);   /* cmd_key.c: access keys */
+int cmd_export(int argc, char **argv); /* cmd_export.c: reports to XLSX/CSV */
 
 /* --db default: IMGSEC_DB, else ./imgsec.db (spec/README.md). */
 const char *cli_default_db(void);

@@ -12,9 +12,11 @@ static const char USAGE[] =
     "\n"
     "commands:\n"
     "  user add|grant|revoke|list|del   manage users and their grants\n"
+    "  key create|list|del              access keys (AK/SK) for signed requests\n"
     "  import --project P [--ep EP] FILE...   load ingest documents (NDJSON or JSON array)\n"
     "  demo --project P [--images N]    fill a database with generated demo data\n"
     "  gen --images N [--seed S]        print generated documents as NDJSON\n"
+    "  export --type T --project P -o FILE   write a report to XLSX or CSV (offline or --server)\n"
     "\n"
     "Every command takes --db FILE (default: $IMGSEC_DB, else ./imgsec.db).\n"
     "Run 'imgsec COMMAND --help' for the options of one command.\n";
@@ -31,12 +33,16 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "user") == 0)
         return cmd_user(argc - 1, argv + 1);
+    if (strcmp(cmd, "key") == 0)
+        return cmd_key(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0)
         return cmd_import(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "gen") == 0)
         return cmd_gen(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "imgsec: unknown command '%s'\n%s", cmd, USAGE);
     return CLI_USAGE;
 }

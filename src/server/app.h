@@ -15,8 +15,12 @@ typedef struct app {
     store_pool *pool;
     imgsec_index *ix;
     follower *follow;
+    struct export_workers *exports; /* export task pool (export_workers.h) */
     struct MHD_Daemon *daemon;
     atomic_int in_flight; /* requests begun and not yet completed */
+    unsigned char sk_key[32];   /* the key file (keyfile.h): opens sealed SKs */
+    struct ratelimit *limiter;  /* failed authentications per address (ratelimit.h) */
+    char *tls_cert_pem, *tls_key_pem; /* loaded from --tls-cert/--tls-key */
 } app;
 
 #endif

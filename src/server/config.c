@@ -19,7 +19,16 @@ static const char USAGE[] =
     "  --port-file FILE    once ready, write the bound port to FILE\n"
     "  --threads N         HTTP worker threads (default: number of cores, at least 2)\n"
     "  --token-ttl SECONDS lifetime of issued tokens (default 86400)\n"
-    "  --max-ingest-bytes N  largest scan-results body (default 67108864)\n";
+    "  --max-ingest-bytes N  largest scan-results body (default 67108864)\n"
+    "  --key-file PATH     key that seals access-key secrets, made 0600 on first start (<db>.key)\n"
+    "  --tls-cert PEM --tls-key PEM  serve HTTPS with this certificate and private key\n"
+    "  --auth-fail-limit N failed authentications per client address per minute before 429\n"
+    "                      (IMGSEC_AUTH_FAIL_LIMIT; 20; 0 disables)\n"
+    "  --export-dir DIR    where export files live (default <db>.exports)\n"
+    "  --export-retention SECONDS  export files are deleted this long after they were made\n"
+    "                      (IMGSEC_EXPORT_RETENTION; 604800, 7 days)\n"
+    "  --export-workers N  export tasks run at once (default 2); --export-queue N more may\n"
+    "                      wait (default 8), beyond that creating a task answers 429\n";
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -49,7 +58,25 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .token_ttl_ms = 24LL * 3600 * 1000,
         .ingest_max_bytes = 64u << 20,
         .drain_seconds = 30,
+        .export_retention_ms = 7LL * 86400 * 1000,
+        .export_workers = 2,
+        .export_queue = 8,
+        .auth_fail_limit = 20,
     };
+    const char *afl = getenv("IMGSEC_AUTH_FAIL_LIMIT");
+    int64_t v;
+    if (afl && *afl && (!util_parse_int64(afl, &v) || v < 0 || v > 1000000)) {
+        fprintf(stderr, "imgsecd: IMGSEC_AUTH_FAIL_LIMIT must be an integer from 0 to 1000000\n");
+        goto bad;
+    }
+    if (afl && *afl)
+        cfg->auth_fail_limit = (unsigned)v;
+    const char *ret = getenv("IMGSEC_EXPORT_RETENTION");
+    if (ret && *ret) {
+        if (parse_positive("IMGSEC_EXPORT_RETENTION", ret, 3660LL * 86400, &v))
+            goto bad;
+        cfg->export_retention_ms = v * 1000;
+    }
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
         {"listen", required_argument, NULL, 'l'},
@@ -58,11 +85,18 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"threads", required_argument, NULL, 't'},
         {"token-ttl", required_argument, NULL, 'T'},
         {"max-ingest-bytes", required_argument, NULL, 'M'},
+        {"key-file", required_argument, NULL, 'K'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'S'},
+        {"auth-fail-limit", required_argument, NULL, 'A'},
+        {"export-dir", required_argument, NULL, 'X'},
+        {"export-retention", required_argument, NULL, 'R'},
+        {"export-workers", required_argument, NULL, 'W'},
+        {"export-queue", required_argument, NULL, 'Q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
-    int64_t v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -85,6 +119,32 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
                 goto bad;
             cfg->ingest_max_bytes = (size_t)v;
             break;
+        case 'K': cfg->key_file = optarg; break;
+        case 'C': cfg->tls_cert = optarg; break;
+        case 'S': cfg->tls_key = optarg; break;
+        case 'A':
+            if (!util_parse_int64(optarg, &v) || v < 0 || v > 1000000) {
+                fprintf(stderr, "imgsecd: --auth-fail-limit must be an integer from 0 to 1000000\n");
+                goto bad;
+            }
+            cfg->auth_fail_limit = (unsigned)v;
+            break;
+        case 'X': cfg->export_dir = optarg; break;
+        case 'R':
+            if (parse_positive("--export-retention", optarg, 3660LL * 86400, &v))
+                goto bad;
+            cfg->export_retention_ms = v * 1000;
+            break;
+        case 'W':
+            if (parse_positive("--export-workers", optarg, 64, &v))
+                goto bad;
+            cfg->export_workers = (unsigned)v;
+            break;
+        case 'Q':
+            if (parse_positive("--export-queue", optarg, 4096, &v))
+                goto bad;
+            cfg->export_queue = (unsigned)v;
+            break;
         case 'h':
             fputs(USAGE, stdout);
             *exit_code = 0;
@@ -96,6 +156,19 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
     if (optind < argc) {
         fprintf(stderr, "imgsecd: unexpected argument '%s'\n", argv[optind]);
         goto bad;
+    }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        fprintf(stderr, "imgsecd: --tls-cert and --tls-key go together\n");
+        goto bad;
+    }
+    if (!cfg->export_dir) {
+        static char export_dir[4096];
+        if (snprintf(export_dir, sizeof export_dir, "%s.exports", cfg->db_path) >=
+            (int)sizeof export_dir) {
+            fprintf(stderr, "imgsecd: --db path too long\n");
+            goto bad;
+        }
+        cfg->export_dir = export_dir;
     }
     if (!*cfg->region) {
         fprintf(stderr, "imgsecd: --region must not be empty\n");

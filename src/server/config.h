@@ -14,6 +14,16 @@ typedef struct {
     int64_t token_ttl_ms;     /* --token-ttl SECONDS; default 24 h */
     size_t ingest_max_bytes;  /* --max-ingest-bytes; default 64 MiB */
     unsigned drain_seconds;   /* how long SIGTERM waits for requests in flight */
+    const char *key_file;     /* --key-file: seals access-key SKs; default <db>.key (security.md) */
+    const char *tls_cert;     /* --tls-cert PEM: serve HTTPS (with --tls-key) */
+    const char *tls_key;      /* --tls-key PEM */
+    unsigned auth_fail_limit; /* --auth-fail-limit, IMGSEC_AUTH_FAIL_LIMIT: failed
+                                 authentications per client address per minute
+                                 before 429 (default 20; 0 disables) */
+    const char *export_dir;   /* --export-dir: export files; default <db>.exports */
+    int64_t export_retention_ms; /* --export-retention SECONDS; default 7 days */
+    unsigned export_workers;  /* --export-workers: tasks run at once; default 2 */
+    unsigned export_queue;    /* --export-queue: tasks waiting beyond those; default 8 */
 } config;
 
 /* Fills cfg from argv and the environment. Returns 0, or prints usage /

@@ -5,6 +5,7 @@
  * code (drain requests in flight, stop the daemon, close the store)
  * rather than inside a signal handler. */
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,13 @@
 
 #include "app.h"
 #include "config.h"
+#include "export_workers.h"
 #include "http.h"
 #include "imgsec/auth.h"
 #include "imgsec/follow.h"
+#include "imgsec/keyfile.h"
 #include "imgsec/util.h"
+#include "ratelimit.h"
 
 /* Writes the port to path via a temporary file and rename, so a reader
  * never sees a half-written number. */
@@ -37,9 +41,54 @@ static int write_port_file(const char *path, unsigned port)
 static void app_close(app *a)
 {
     http_stop(a);
+    export_workers_stop(a->exports); /* cancels running exports: marked failed */
+    a->exports = NULL;
+    if (a->follow) {
+        follower_stats fs;
+        follower_stats_get(a->follow, &fs);
+        fprintf(stderr, "imgsecd: index follower: %lld batches applied; %lld requests waited for a "
+                "commit to be applied, %.1f ms in all, %.1f ms at most; longest probe %.1f ms\n",
+                (long long)fs.syncs, (long long)fs.waits, (double)fs.wait_ns_total / 1e6,
+                (double)fs.wait_ns_max / 1e6, (double)fs.probe_ns_max / 1e6);
+    }
     follower_close(a->follow);
     index_free(a->ix);
     store_pool_close(a->pool);
+    ratelimit_free(a->limiter);
+    sodium_memzero(a->sk_key, sizeof a->sk_key);
+    if (a->tls_key_pem)
+        sodium_memzero(a->tls_key_pem, strlen(a->tls_key_pem));
+    free(a->tls_key_pem);
+    free(a->tls_cert_pem);
+}
+
+/* The key file (security.md) and the TLS files, before serving. */
+static int app_load_secrets(app *a, imgsec_err *err)
+{
+    char path[KEYFILE_PATH_MAX];
+    const char *kf = a->cfg.key_file;
+    int rc;
+    if (!kf) {
+        if ((rc = keyfile_default_path(a->cfg.db_path, path, sizeof path, err)) != IMGSEC_OK)
+            return rc;
+        kf = path;
+    }
+    bool created = false;
+    if ((rc = keyfile_load_or_create(kf, a->sk_key, &created, err)) != IMGSEC_OK)
+        return rc;
+    if (created)
+        fprintf(stderr, "imgsecd: created the key file %s (mode 0600); back it up with the database\n",
+                kf);
+    if (!(a->limiter = ratelimit_new(a->cfg.auth_fail_limit, 60000)))
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    if (a->cfg.tls_cert) {
+        size_t len;
+        if (!(a->tls_cert_pem = util_read_file(a->cfg.tls_cert, &len)))
+            return err_set(err, IMGSEC_EINVAL, "cannot read --tls-cert %s", a->cfg.tls_cert);
+        if (!(a->tls_key_pem = util_read_file(a->cfg.tls_key, &len)))
+            return err_set(err, IMGSEC_EINVAL, "cannot read --tls-key %s", a->cfg.tls_key);
+    }
+    return IMGSEC_OK;
 }
 
 int main(int argc, char **argv)
@@ -68,10 +117,14 @@ int main(int argc, char **argv)
         rc = store_token_purge(st, util_now_ms(), &err) < 0 ? IMGSEC_EINTERNAL : IMGSEC_OK;
         store_pool_release(a.pool, st);
     }
+    if (rc == IMGSEC_OK)
+        rc = app_load_secrets(&a, &err);
     if (rc == IMGSEC_OK && !(a.ix = index_new()))
         rc = err_set(&err, IMGSEC_EINTERNAL, "out of memory");
     if (rc == IMGSEC_OK)
         rc = follower_open(a.cfg.db_path, a.ix, &a.follow, &err);
+    if (rc == IMGSEC_OK)
+        rc = export_workers_start(&a, &a.exports, &err);
     if (rc == IMGSEC_OK)
         rc = http_start(&a, &port, &err);
     if (rc != IMGSEC_OK) {

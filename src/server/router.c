@@ -19,6 +19,16 @@ static const route ROUTES[] = {
      ingest_delete_prepare, ingest_delete_handle},
     {"POST", "/v5/{project_id}/image/security-report/statistic", ROUTE_AUTH | ROUTE_V5,
      ROUTE_BODY_QUERY, statistic_prepare, statistic_handle},
+    {"POST", "/v5/{project_id}/image/security-report/export-tasks", ROUTE_AUTH | ROUTE_V5,
+     ROUTE_BODY_QUERY, export_tasks_prepare, export_tasks_handle},
+    {"POST", "/v5/{project_id}/image/baseline/export", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_QUERY,
+     export_baseline_prepare, export_baseline_handle},
+    {"POST", "/v5/{project_id}/image/local-vulnerability/export", ROUTE_AUTH | ROUTE_V5,
+     ROUTE_BODY_QUERY, export_local_vul_prepare, export_local_vul_handle},
+    {"GET", "/v5/{project_id}/export-task/{task_id}", ROUTE_AUTH | ROUTE_V5, 0,
+     export_read_prepare, export_task_status_handle},
+    {"GET", "/v5/{project_id}/download/{file_id}", ROUTE_AUTH | ROUTE_V5, 0, export_read_prepare,
+     export_download_handle},
 };
 
 /* Matches path against pattern; captures placeholders into params when
