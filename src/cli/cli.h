@@ -34,6 +34,16 @@ int cli_fail(const imgsec_err *err);
  * of shell history and ps. Returns false if none could be read. */
 bool cli_read_password(char *buf, size_t size);
 
+/* A bounded in-memory sink for libcurl replies (CURLOPT_WRITEFUNCTION =
+ * cli_reply_write, CURLOPT_WRITEDATA = a cli_reply with max set): the
+ * server's JSON answers are small, so anything past max is refused. */
+typedef struct {
+    char *data;  /* NUL-terminated once anything arrived; free() it */
+    size_t len;
+    size_t max;
+} cli_reply;
+size_t cli_reply_write(char *p, size_t size, size_t n, void *arg);
+
 /* True when stderr is a terminal (progress bars redraw in place). */
 bool cli_stderr_is_tty(void);
 

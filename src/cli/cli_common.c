@@ -63,3 +63,19 @@ bool cli_stderr_is_tty(void)
 {
     return isatty(STDERR_FILENO);
 }
+
+size_t cli_reply_write(char *p, size_t size, size_t n, void *arg)
+{
+    cli_reply *r = arg;
+    size_t add = size * n;
+    if (add > r->max - r->len)
+        return 0;
+    char *grown = realloc(r->data, r->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + r->len, p, add);
+    r->data = grown;
+    r->len += add;
+    r->data[r->len] = '\0';
+    return add;
+}

@@ -148,32 +148,12 @@ static int export_offline(const export_args *a, json_t *body)
 
 /* ---- against a server ---- */
 
-typedef struct {
-    char *data;
-    size_t len;
-} membuf;
-
-static size_t to_mem(char *p, size_t size, size_t n, void *arg)
-{
-    membuf *m = arg;
-    size_t add = size * n;
-    if (m->len + add > (16u << 20))
-        return 0; /* a JSON answer is small; refuse anything else */
-    char *nb = realloc(m->data, m->len + add + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + m->len, p, add);
-    m->data = nb;
-    m->len += add;
-    m->data[m->len] = '\0';
-    return add;
-}
 
 /* One request; *json gets the parsed body (or NULL). Returns the status, 0 on transport error. */
 static long http_json(CURL *c, const export_args *a, const char *method, const char *url,
                       const char *body, json_t **json)
 {
-    membuf m = {0};
+    cli_reply m = {.max = 16u << 20};
     struct curl_slist *h = NULL;
     char tok[4200], reg[300];
     snprintf(tok, sizeof tok, "X-Auth-Token: %s", a->token);
@@ -188,7 +168,7 @@ static long http_json(CURL *c, const export_args *a, const char *method, const c
     curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)HTTP_TIMEOUT_S);
     if (body)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_mem);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cli_reply_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
     long status = 0;
     CURLcode cr = curl_easy_perform(c);

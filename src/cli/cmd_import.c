@@ -168,27 +168,6 @@ static int import_file(store *st, const import_args *a, const char *path)
 
 /* ---- --server: post the file to the ingest route ---- */
 
-typedef struct {
-    char *data;
-    size_t len;
-} sink;
-
-static size_t sink_write(char *p, size_t size, size_t n, void *arg)
-{
-    sink *s = arg;
-    size_t add = size * n;
-    if (s->len + add > 1024 * 1024)
-        return 0; /* a reply is small; refuse to buffer more */
-    char *grown = realloc(s->data, s->len + add + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + s->len, p, add);
-    s->len += add;
-    grown[s->len] = '\0';
-    s->data = grown;
-    return add;
-}
-
 static int post_file(CURL *curl, const import_args *a, const char *path)
 {
     size_t len = 0;
@@ -203,7 +182,7 @@ static int post_file(CURL *curl, const import_args *a, const char *path)
     char *ep = curl_easy_escape(curl, a->ep, 0);
     char *url = NULL, *q = NULL;
     struct curl_slist *h = NULL;
-    sink reply = {0};
+    cli_reply reply = {.max = 1024 * 1024};
     int out = CLI_FAIL;
     if (!ep)
         goto done;
@@ -244,7 +223,7 @@ static int post_file(CURL *curl, const import_args *a, const char *path)
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, buf);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cli_reply_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
     CURLcode cc = curl_easy_perform(curl);
     long status = 0;
