@@ -56,6 +56,9 @@ if [ "$quick" = 1 ]; then
 fi
 : "${work:=$top/bench/data/run-$images-$rpi-$seed}"
 : "${data:=$top/bench/data}"
+# Absolute paths from here on: nginx resolves relative ones against its -p prefix.
+mkdir -p "$work" "$data"
+work=$(cd "$work" && pwd) data=$(cd "$data" && pwd)
 imgsec=$bin/imgsec imgsecd=$bin/imgsecd
 for b in "$imgsec" "$imgsecd"; do
   [ -x "$b" ] || { echo "bench: $b is missing: build first (make bench builds it)" >&2; exit 2; }
