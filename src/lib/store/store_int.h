@@ -84,6 +84,7 @@ typedef enum {
     STMT_TOKEN_DELETE,
     STMT_TOKEN_DELETE_GRANT,
     STMT_TOKEN_PURGE,
+    STMT_KEY_LOOKUP,      /* user and sealed SK of an AK: every signed request */
     STMT_COUNT
 } stmt_id;
 

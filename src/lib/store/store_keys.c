@@ -93,10 +93,8 @@ int store_key_lookup(store *st, const char *ak, store_user *u, unsigned char *se
 {
     if (!store_key_ak_valid(ak))
         return err_set(err, IMGSEC_EAUTH, "unknown access key");
-    sqlite3_stmt *s = prepare(st,
-                              "SELECT u.id, u.domain, u.name, k.sk_sealed FROM access_keys k "
-                              "JOIN users u ON u.id = k.user_id WHERE k.ak = ?1",
-                              "looking up an access key", err);
+    /* Cached, not prepared per call: this runs on every signed request. */
+    sqlite3_stmt *s = store_stmt(st, STMT_KEY_LOOKUP, err);
     if (!s)
         return IMGSEC_EINTERNAL;
     sqlite3_bind_text(s, 1, ak, -1, SQLITE_STATIC);
@@ -120,7 +118,7 @@ int store_key_lookup(store *st, const char *ak, store_user *u, unsigned char *se
     } else {
         rc = store_dberr(st, err, "looking up an access key");
     }
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return rc;
 }
 

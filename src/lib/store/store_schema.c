@@ -507,6 +507,9 @@ static const struct {
     {STMT_TOKEN_DELETE, "DELETE FROM tokens WHERE hash = ?1"},
     {STMT_TOKEN_DELETE_GRANT, "DELETE FROM tokens WHERE user_id = ?1 AND project_id = ?2"},
     {STMT_TOKEN_PURGE, "DELETE FROM tokens WHERE expires_ms <= ?1"},
+    {STMT_KEY_LOOKUP,
+     "SELECT u.id, u.domain, u.name, k.sk_sealed FROM access_keys k "
+     "JOIN users u ON u.id = k.user_id WHERE k.ak = ?1"},
 };
 
 int store_sql_build(store *st, imgsec_err *err)
