@@ -63,14 +63,13 @@ static int doc_check(const imgsec_doc *d, const char *where, imgsec_err *err)
 
 /* The statements one ingest call uses, fetched once per call. */
 typedef struct {
-    sqlite3_stmt *find, *update, *insert, *agg_vul_ins, *agg_vul_del, *agg_build_ins, *agg_build_del, *change;
+    sqlite3_stmt *update, *insert, *agg_vul_ins, *agg_vul_del, *agg_build_ins, *agg_build_del, *change;
     sqlite3_stmt *rec_ins[REPORT_TYPE_COUNT], *rec_del[REPORT_TYPE_COUNT];
 } ingest_stmts;
 
 static int ingest_prepare(store *st, ingest_stmts *q, imgsec_err *err)
 {
-    if (!(q->find = store_stmt(st, STMT_IMAGE_FIND, err)) ||
-        !(q->update = store_stmt(st, STMT_IMAGE_UPDATE, err)) ||
+    if (!(q->update = store_stmt(st, STMT_IMAGE_UPDATE, err)) ||
         !(q->insert = store_stmt(st, STMT_IMAGE_INSERT, err)) ||
         !(q->agg_vul_ins = store_stmt(st, STMT_AGG_VUL_INSERT, err)) ||
         !(q->agg_vul_del = store_stmt(st, STMT_AGG_VUL_DELETE, err)) ||
@@ -104,10 +103,12 @@ static int prune_changes(store *st, imgsec_err *err)
 
 /* The existing image of d's identity: *id (0 if none). With a grant, an
  * image living in an EP the grant does not cover is EFORBIDDEN. */
-static int image_find(store *st, sqlite3_stmt *s, const char *project_id, const char *ep,
-                      const imgsec_doc *d, const store_grant *grant, const char *where,
-                      int64_t *id, imgsec_err *err)
+int store_image_find(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
+                     const store_grant *grant, const char *where, int64_t *id, imgsec_err *err)
 {
+    sqlite3_stmt *s = store_stmt(st, STMT_IMAGE_FIND, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
     store_bind_image(s, project_id, ep, d);
     int rc = sqlite3_step(s);
     *id = 0;
@@ -154,7 +155,7 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
     int64_t id = 0, records = 0;
 
     /* The image row: updated in place keeping its id, or inserted. */
-    if ((rc = image_find(st, q->find, project_id, ep, d, grant, where, &id, err)) != IMGSEC_OK)
+    if ((rc = store_image_find(st, project_id, ep, d, grant, where, &id, err)) != IMGSEC_OK)
         return rc;
     bool inserted = id == 0;
     if (inserted) {

@@ -110,6 +110,11 @@ void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, c
 bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v);
 /* Steps a statement that returns no rows, then resets it. */
 int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
+/* store_images.c: the existing image of d's identity, *id (0 if none).
+ * With a grant, an image living in an EP the grant does not cover is
+ * EFORBIDDEN (where prefixes the message, e.g. "documents[2]."). */
+int store_image_find(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
+                     const store_grant *grant, const char *where, int64_t *id, imgsec_err *err);
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
 int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
                       imgsec_err *err);

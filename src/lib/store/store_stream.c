@@ -36,35 +36,11 @@ struct store_stream {
 
 
 
-/* Finds the image of the identity (0: none); refuses one in an EP the
- * grant does not cover. */
-static int image_find(store_stream *ss, const store_grant *grant, int64_t *id, imgsec_err *err)
-{
-    sqlite3_stmt *s = store_stmt(ss->st, STMT_IMAGE_FIND, err);
-    if (!s)
-        return IMGSEC_EINTERNAL;
-    store_bind_image(s, ss->project_id, ss->ep, &ss->image);
-    int rc = sqlite3_step(s);
-    *id = 0;
-    if (rc == SQLITE_ROW) {
-        const char *old_ep = (const char *)sqlite3_column_text(s, 1);
-        if (grant && !store_grant_covers_ep(grant, old_ep ? old_ep : "")) {
-            sqlite3_reset(s);
-            return err_set(err, IMGSEC_EFORBIDDEN,
-                           "image exists in an enterprise project that is not granted");
-        }
-        *id = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? IMGSEC_OK : store_dberr(ss->st, err, "finding an image");
-}
-
 static int image_start(store_stream *ss, const store_grant *grant, imgsec_err *err)
 {
     int rc;
     int64_t id;
-    if ((rc = image_find(ss, grant, &id, err)))
+    if ((rc = store_image_find(ss->st, ss->project_id, ss->ep, &ss->image, grant, "", &id, err)))
         return rc;
     store *st = ss->st;
     if (id) {
