@@ -55,9 +55,6 @@ int export_snapshot_take(follower *f, imgsec_index *ix, const char *db_path,
                          imgsec_err *err);
 /* N: the records of the snapshot (what the statistic answers). */
 int64_t export_snapshot_total(const export_snapshot *s);
-/* The number of selected images with records. */
-size_t export_snapshot_images(const export_snapshot *s);
-report_type export_snapshot_report(const export_snapshot *s);
 void export_snapshot_free(export_snapshot *s);
 
 /* Called every few thousand rows and at the end; a non-zero return

@@ -94,16 +94,6 @@ int64_t export_snapshot_total(const export_snapshot *s)
     return s->total;
 }
 
-size_t export_snapshot_images(const export_snapshot *s)
-{
-    return s->n;
-}
-
-report_type export_snapshot_report(const export_snapshot *s)
-{
-    return s->filter.report;
-}
-
 void export_snapshot_free(export_snapshot *s)
 {
     if (!s)
