@@ -33,6 +33,14 @@ void follower_close(follower *f);
  * Thread-safe; one probe and no wait when the index is already there. */
 int follower_sync(follower *f, imgsec_err *err);
 
+/* The two halves of follower_sync, for callers that key caches on the
+ * file: follower_generation probes and returns the generation of the file
+ * now (it changes whenever any connection commits, so anything derived
+ * from the file at generation g is still true while the generation is g);
+ * follower_sync_to(f, g) returns once ix reflects generation g. */
+int64_t follower_generation(follower *f);
+int follower_sync_to(follower *f, int64_t need, imgsec_err *err);
+
 /* Change-log position the index reflects, and how many full rebuilds ran. */
 int64_t follower_position(follower *f);
 int64_t follower_rebuilds(follower *f);

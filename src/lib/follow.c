@@ -2,11 +2,12 @@
  *
  * Who does what:
  *
- *   - A request calls follower_sync. It asks SQLite, on a connection kept
- *     for that alone (the probe), whether anyone committed since the last
- *     look (PRAGMA data_version, under a mutex held for that one step).
- *     Each change the probe sees starts a new generation of the file; the
- *     request needs the generation current at its probe. If the published
+ *   - A request calls follower_sync. It asks SQLite, on one of a few
+ *     connections kept for that alone (the probes), whether anyone
+ *     committed since that connection's last look (PRAGMA data_version,
+ *     under the connection's mutex for that one step). Each change a probe
+ *     sees starts a new generation of the file; the request needs the
+ *     generation current after its probe. If the published
  *     index already reflects it, the request goes on at once: the usual
  *     case, which costs one probe and no other lock.
  *   - Otherwise the request asks the follower thread for a sync and waits
@@ -24,9 +25,10 @@
  *     usually applied before a request has to ask.
  *
  * Why it is correct: a commit C made before request R arrived is seen by
- * the probe, at R's probe or earlier, so R's generation is at least the
- * one that counted C. A sync that publishes generation g probed g before
- * its snapshot began, so its snapshot holds C.
+ * R's probe connection, at R's probe or earlier, so R's generation is at
+ * least the one that counted C (probe() below). A sync that publishes
+ * generation g got g from its own probe before its snapshot began, so its
+ * snapshot holds C.
  */
 #include "imgsec/follow.h"
 
@@ -40,15 +42,23 @@
 #include "imgsec/util.h"
 
 #define FOLLOW_POLL_MS 10
+#define FOLLOW_PROBES 4
+
+/* A connection for PRAGMA data_version only. There are several so that
+ * request threads do not queue behind one another's probe: each probe
+ * takes whichever is free. */
+typedef struct {
+    store *st;
+    pthread_mutex_t lock;
+    int64_t dv;                /* the last data_version seen on st */
+    int64_t ns_max;            /* the longest probe on it, lock wait included */
+} probe_conn;
 
 struct follower {
     imgsec_index *ix;
     store *st;                 /* the follower thread's (and open's) alone */
-    store *probe;              /* PRAGMA data_version only, under probe_lock */
-    pthread_mutex_t probe_lock;
-    int64_t probe_dv;          /* last data_version the probe saw */
-    int64_t file_gen;          /* +1 each time the probe sees a new one */
-    int64_t probe_ns_max;      /* the longest probe, lock wait included */
+    probe_conn probes[FOLLOW_PROBES];
+    atomic_llong file_gen;     /* +1 each time a probe sees a change */
     atomic_llong applied_gen;  /* generation the published index reflects */
 
     pthread_mutex_t hold;      /* held by each apply, and by follower_hold (exports) */
@@ -84,21 +94,40 @@ static void apply_gone(int64_t id, void *arg)
     index_remove(c->ix, id);
 }
 
-/* The generation of the file as of now. */
+/* The generation of the file as of now.
+ *
+ * Each probe connection sees every commit (none of them writes), so a
+ * change seen on any of them moves the one shared counter; the same commit
+ * seen by two connections moves it twice, which only costs the caches an
+ * extra miss. What the syncs rely on: a generation g returned here was
+ * taken after a probe that had seen every commit made before the call
+ * began (a change: g is the increment that came after the probe; no
+ * change: the connection's previous probe saw them all, and g is at least
+ * the generation that probe returned). So a snapshot that starts after the
+ * counter reached g holds every one of those commits. */
 static int64_t probe(follower *f)
 {
     int64_t t0 = util_mono_ns();
-    pthread_mutex_lock(&f->probe_lock);
-    int64_t dv = store_data_version(f->probe);
-    if (dv != f->probe_dv || dv < 0) { /* an error counts as a change: sync, and see */
-        f->probe_dv = dv;
-        f->file_gen++;
+    probe_conn *p = NULL;
+    for (size_t i = 0; i < FOLLOW_PROBES && !p; i++)
+        if (pthread_mutex_trylock(&f->probes[i].lock) == 0)
+            p = &f->probes[i];
+    if (!p) {
+        p = &f->probes[(uint64_t)t0 % FOLLOW_PROBES];
+        pthread_mutex_lock(&p->lock);
     }
-    int64_t g = f->file_gen;
+    int64_t dv = store_data_version(p->st);
+    int64_t g;
+    if (dv != p->dv || dv < 0) { /* an error counts as a change: sync, and see */
+        p->dv = dv;
+        g = atomic_fetch_add(&f->file_gen, 1) + 1;
+    } else {
+        g = atomic_load(&f->file_gen);
+    }
     int64_t took = util_mono_ns() - t0;
-    if (took > f->probe_ns_max)
-        f->probe_ns_max = took;
-    pthread_mutex_unlock(&f->probe_lock);
+    if (took > p->ns_max)
+        p->ns_max = took;
+    pthread_mutex_unlock(&p->lock);
     return g;
 }
 
@@ -214,7 +243,9 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     f->ix = ix;
     atomic_init(&f->applied_gen, 0);
-    pthread_mutex_init(&f->probe_lock, NULL);
+    atomic_init(&f->file_gen, 0);
+    for (size_t i = 0; i < FOLLOW_PROBES; i++)
+        pthread_mutex_init(&f->probes[i].lock, NULL);
     pthread_mutex_init(&f->lock, NULL);
     pthread_mutex_init(&f->hold, NULL);
     pthread_condattr_t ca;
@@ -225,11 +256,13 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
     pthread_cond_init(&f->done, NULL);
     int rc = store_open(db_path, &f->st, err);
     if (rc == IMGSEC_OK)
-        rc = store_open(db_path, &f->probe, err);
+        for (size_t i = 0; i < FOLLOW_PROBES && rc == IMGSEC_OK; i++)
+            rc = store_open(db_path, &f->probes[i].st, err);
     if (rc == IMGSEC_OK) {
         /* generation 0 is what the probe sees now; the snapshot of the
          * build starts after that look, so it holds generation 0 */
-        f->probe_dv = store_data_version(f->probe);
+        for (size_t i = 0; i < FOLLOW_PROBES; i++)
+            f->probes[i].dv = store_data_version(f->probes[i].st);
         rc = follower_rebuild(f, err);
     }
     /* The second instance now, before anyone asks: replaying the build
@@ -262,19 +295,30 @@ void follower_close(follower *f)
         pthread_mutex_unlock(&f->lock);
         pthread_join(f->thread, NULL);
     }
-    store_close(f->probe);
+    for (size_t i = 0; i < FOLLOW_PROBES; i++)
+        store_close(f->probes[i].st);
     store_close(f->st);
     pthread_cond_destroy(&f->kick);
     pthread_cond_destroy(&f->done);
     pthread_mutex_destroy(&f->lock);
     pthread_mutex_destroy(&f->hold);
-    pthread_mutex_destroy(&f->probe_lock);
+    for (size_t i = 0; i < FOLLOW_PROBES; i++)
+        pthread_mutex_destroy(&f->probes[i].lock);
     free(f);
+}
+
+int64_t follower_generation(follower *f)
+{
+    return probe(f);
 }
 
 int follower_sync(follower *f, imgsec_err *err)
 {
-    int64_t need = probe(f);
+    return follower_sync_to(f, probe(f), err);
+}
+
+int follower_sync_to(follower *f, int64_t need, imgsec_err *err)
+{
     if (atomic_load(&f->applied_gen) >= need)
         return IMGSEC_OK;
     int64_t t0 = util_mono_ns();
@@ -318,9 +362,12 @@ void follower_stats_get(follower *f, follower_stats *out)
     *out = (follower_stats){f->finished, f->waits, f->wait_ns_total,
                             f->wait_ns_max, 0};
     pthread_mutex_unlock(&f->lock);
-    pthread_mutex_lock(&f->probe_lock);
-    out->probe_ns_max = f->probe_ns_max;
-    pthread_mutex_unlock(&f->probe_lock);
+    for (size_t i = 0; i < FOLLOW_PROBES; i++) {
+        pthread_mutex_lock(&f->probes[i].lock);
+        if (f->probes[i].ns_max > out->probe_ns_max)
+            out->probe_ns_max = f->probes[i].ns_max;
+        pthread_mutex_unlock(&f->probes[i].lock);
+    }
 }
 
 int64_t follower_rebuilds(follower *f)
