@@ -8,7 +8,7 @@ packages=(
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libroaring-dev
   libcmocka-dev libcurl4-openssl-dev openssl
   libxlsxwriter-dev python3 python3-openpyxl
-  libyajl-dev
+  libyajl-dev libxxhash-dev
   wrk nginx-light # bench/run.sh: the load generator and the HTTP reference point
 )
 

@@ -21,6 +21,9 @@ typedef struct app {
     unsigned char sk_key[32];   /* the key file (keyfile.h): opens sealed SKs */
     struct ratelimit *limiter;  /* failed authentications per address (ratelimit.h) */
     char *tls_cert_pem, *tls_key_pem; /* loaded from --tls-cert/--tls-key */
+    struct auth_cache *tokens;  /* principals by token hash, per file generation */
+    struct result_cache *results; /* statistic answers, per file generation */
+    struct access_log *alog;    /* the request lines (access_log.h) */
 } app;
 
 #endif

@@ -1,13 +1,15 @@
 /* authn.c - see authn.h. Every secret comparison here is constant time:
- * tokens are compared as SHA-256 digests inside SQLite's index (the token
- * itself is never compared), signatures with sodium_memcmp (sign.c). The
- * 401 messages never echo what the caller sent. */
+ * tokens are compared as SHA-256 digests inside SQLite's index or the
+ * token cache (auth_cache.h; the token itself is never compared or kept),
+ * signatures with sodium_memcmp (sign.c). The 401 messages never echo what
+ * the caller sent. */
 #include "authn.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth_cache.h"
 #include "imgsec/auth.h"
 #include "imgsec/keyfile.h"
 #include "imgsec/model.h"
@@ -153,9 +155,20 @@ bool authn_request(request *req)
     if (len <= AUTH_TOKEN_MAX) {
         unsigned char hash[STORE_TOKEN_HASH_BYTES];
         auth_token_hash(token, len, hash);
-        store *st = store_pool_acquire(req->app->pool);
-        rc = store_token_lookup(st, hash, util_now_ms(), &req->principal, &err);
-        store_pool_release(req->app->pool, st);
+        /* the generation first: a principal read after this probe is at
+         * least as new as the generation it is cached under */
+        int64_t gen = http_file_gen(req);
+        int64_t now = util_now_ms();
+        if (auth_cache_get(req->app->tokens, hash, gen, now, &req->principal)) {
+            rc = IMGSEC_OK;
+        } else {
+            store *st = store_pool_acquire(req->app->pool);
+            rc = store_token_lookup(st, hash, now, &req->principal, &err);
+            store_pool_release(req->app->pool, st);
+            if (rc == IMGSEC_OK)
+                auth_cache_put(req->app->tokens, hash, gen, &req->principal);
+        }
+        sodium_memzero(hash, sizeof hash);
     }
     if (rc == IMGSEC_OK) {
         req->authenticated = true;

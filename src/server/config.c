@@ -28,7 +28,11 @@ static const char USAGE[] =
     "  --export-retention SECONDS  export files are deleted this long after they were made\n"
     "                      (IMGSEC_EXPORT_RETENTION; 604800, 7 days)\n"
     "  --export-workers N  export tasks run at once (default 2); --export-queue N more may\n"
-    "                      wait (default 8), beyond that creating a task answers 429\n";
+    "                      wait (default 8), beyond that creating a task answers 429\n"
+    "  --result-cache-mb N memory for remembered statistic answers, each kept only until\n"
+    "                      the next commit (IMGSEC_RESULT_CACHE_MB; 64; 0 disables)\n"
+    "  --access-log FILE   the one line per request goes here, written in batches\n"
+    "                      (IMGSEC_ACCESS_LOG; default: stderr)\n";
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -47,6 +51,18 @@ static int parse_positive(const char *flag, const char *s, int64_t max, int64_t 
     return 0;
 }
 
+/* 0 to 65536 MiB, as bytes. */
+static int parse_cache_mb(const char *what, const char *s, size_t *out)
+{
+    int64_t v;
+    if (!util_parse_int64(s, &v) || v < 0 || v > 65536) {
+        fprintf(stderr, "imgsecd: %s must be an integer from 0 to 65536\n", what);
+        return -1;
+    }
+    *out = (size_t)v << 20;
+    return 0;
+}
+
 int config_parse(config *cfg, int argc, char **argv, int *exit_code)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -62,6 +78,8 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .export_workers = 2,
         .export_queue = 8,
         .auth_fail_limit = 20,
+        .result_cache_bytes = (size_t)64 << 20,
+        .access_log = getenv("IMGSEC_ACCESS_LOG"),
     };
     const char *afl = getenv("IMGSEC_AUTH_FAIL_LIMIT");
     int64_t v;
@@ -71,6 +89,11 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
     }
     if (afl && *afl)
         cfg->auth_fail_limit = (unsigned)v;
+    const char *rcm = getenv("IMGSEC_RESULT_CACHE_MB");
+    if (rcm && *rcm) {
+        if (parse_cache_mb("IMGSEC_RESULT_CACHE_MB", rcm, &cfg->result_cache_bytes))
+            goto bad;
+    }
     const char *ret = getenv("IMGSEC_EXPORT_RETENTION");
     if (ret && *ret) {
         if (parse_positive("IMGSEC_EXPORT_RETENTION", ret, 3660LL * 86400, &v))
@@ -93,6 +116,8 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"export-retention", required_argument, NULL, 'R'},
         {"export-workers", required_argument, NULL, 'W'},
         {"export-queue", required_argument, NULL, 'Q'},
+        {"result-cache-mb", required_argument, NULL, 'c'},
+        {"access-log", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -145,6 +170,11 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
                 goto bad;
             cfg->export_queue = (unsigned)v;
             break;
+        case 'c':
+            if (parse_cache_mb("--result-cache-mb", optarg, &cfg->result_cache_bytes))
+                goto bad;
+            break;
+        case 'L': cfg->access_log = optarg; break;
         case 'h':
             fputs(USAGE, stdout);
             *exit_code = 0;

@@ -24,6 +24,10 @@ typedef struct {
     int64_t export_retention_ms; /* --export-retention SECONDS; default 7 days */
     unsigned export_workers;  /* --export-workers: tasks run at once; default 2 */
     unsigned export_queue;    /* --export-queue: tasks waiting beyond those; default 8 */
+    size_t result_cache_bytes; /* --result-cache-mb, IMGSEC_RESULT_CACHE_MB: statistic
+                                  answers kept for the current file generation
+                                  (default 64 MiB; 0 disables) */
+    const char *access_log;   /* --access-log, IMGSEC_ACCESS_LOG: request lines; NULL: stderr */
 } config;
 
 /* Fills cfg from argv and the environment. Returns 0, or prints usage /

@@ -25,6 +25,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sodium.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "authn.h"
 #include "imgsec/util.h"
 #include "ratelimit.h"
@@ -40,7 +43,7 @@
 #define HTTP_CONNECTION_LIMIT 1024
 #define HTTP_PER_IP_CONNECTION_LIMIT 64
 #define HTTP_CONNECTION_TIMEOUT_S 15       /* idle: a client silent this long is dropped */
-#define HTTP_CONNECTION_MEMORY (64u << 10) /* bounds request line + headers */
+#define HTTP_CONNECTION_MEMORY (32u << 10) /* bounds request line + headers */
 
 const struct sockaddr *http_client_addr(request *req)
 {
@@ -57,6 +60,15 @@ const char *http_header(request *req, const char *name)
 const char *http_query(request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int64_t http_file_gen(request *req)
+{
+    if (!req->file_gen_known) {
+        req->file_gen = follower_generation(req->app->follow);
+        req->file_gen_known = true;
+    }
+    return req->file_gen;
 }
 
 void http_add_header(request *req, const char *name, const char *value)
@@ -91,6 +103,16 @@ static void reply_raw(request *req, unsigned status, char *body, size_t len, con
     /* Every refused credential (token, signature, password) counts. */
     if (status == 401)
         ratelimit_fail(req->app->limiter, http_client_addr(req), util_now_ms());
+}
+
+void http_reply_json_text(request *req, unsigned status, const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return reply_raw(req, 500, NULL, 0, NULL);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    reply_raw(req, status, copy, len, HTTP_JSON_TYPE);
 }
 
 void http_reply_json(request *req, unsigned status, json_t *body)
@@ -145,17 +167,34 @@ void http_reply_err(request *req, const imgsec_err *err)
     }
 }
 
+/* Request ids: unique and unguessable, without a getrandom(2) per request:
+ * ChaCha20 of a counter under a key drawn once per process. */
+static unsigned char request_id_key[crypto_stream_chacha20_ietf_KEYBYTES];
+static atomic_uint_fast64_t request_id_counter;
+
+static void request_id_next(char out[HTTP_REQUEST_ID_HEX + 1])
+{
+    unsigned char nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
+    uint64_t n = atomic_fetch_add(&request_id_counter, 1);
+    memcpy(nonce, &n, sizeof n);
+    unsigned char id[HTTP_REQUEST_ID_HEX / 2];
+    crypto_stream_chacha20_ietf(id, sizeof id, nonce, request_id_key);
+    util_hex(id, sizeof id, out);
+    out[HTTP_REQUEST_ID_HEX] = '\0';
+}
+
 static void log_request(request *req)
 {
     char ts[UTIL_ISO_TIME_MAX];
     util_iso_time(util_now_ms(), ts);
     double ms = (double)(util_mono_ns() - req->start_ns) / 1e6;
-    /* One write per line so lines from different threads never interleave. */
+    /* Whole lines only, so lines from different threads never interleave. */
     char line[1024];
     int n = snprintf(line, sizeof line, "%s %s %.512s %u %.3fms rid=%s\n", ts, req->method,
                      req->path, req->status, ms, req->request_id);
     if (n > 0)
-        fwrite(line, 1, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, stderr);
+        access_log_write(req->app->alog, line,
+                         (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 static void request_free(request *req)
@@ -332,7 +371,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = method;
         req->path = strdup(url);
         req->start_ns = util_mono_ns();
-        util_random_hex(req->request_id, HTTP_REQUEST_ID_HEX / 2);
+        request_id_next(req->request_id);
         atomic_fetch_add(&a->in_flight, 1);
         if (!req->path)
             return MHD_NO;
@@ -428,6 +467,7 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
     int rc = parse_listen(a->cfg.listen, &ss, err);
     if (rc != IMGSEC_OK)
         return rc;
+    randombytes_buf(request_id_key, sizeof request_id_key);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)

@@ -49,6 +49,10 @@ typedef struct request {
 
     bool authenticated;
     store_principal principal;           /* valid when authenticated */
+    /* The file generation (follow.h) as of this request: probed once, after
+     * it arrived, by http_file_gen. */
+    int64_t file_gen;
+    bool file_gen_known;
     /* AK/SK: the HMAC covers the body, so it is checked once the body is
      * in; until then the request is only provisionally admitted (authn.c)
      * and the project, region and route checks wait too. */
@@ -73,6 +77,8 @@ void http_add_header(request *req, const char *name, const char *value);
 
 /* Replies. Each queues exactly one response; later calls are ignored. */
 void http_reply_json(request *req, unsigned status, json_t *body); /* steals body; NULL = no body */
+/* JSON already serialized (copied). */
+void http_reply_json_text(request *req, unsigned status, const char *text, size_t len);
 void http_reply_error(request *req, unsigned status, const char *error_code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Maps a library error to its status and error_code (errors.md); an
@@ -80,6 +86,12 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
 void http_reply_err(request *req, const imgsec_err *err);
 /* Keystone's own error shape, for /v3/auth/tokens. */
 void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg);
+
+/* The file generation as of this request (follow.h): the first call
+ * probes, later ones give the same. Caches keyed on it (the token cache,
+ * the statistic answers) and the index sync of the request all use this
+ * one value, so they agree on what "now" is. */
+int64_t http_file_gen(request *req);
 
 /* The client's address (NULL if unknown). */
 const struct sockaddr *http_client_addr(request *req);

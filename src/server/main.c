@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "app.h"
+#include "auth_cache.h"
 #include "config.h"
 #include "export_workers.h"
 #include "http.h"
@@ -21,6 +23,11 @@
 #include "imgsec/keyfile.h"
 #include "imgsec/util.h"
 #include "ratelimit.h"
+#include "result_cache.h"
+
+/* Tokens remembered at once (auth_cache.h): many more than clients that
+ * call at the same time, few enough to be nothing in memory (~1.3 KiB each). */
+#define TOKEN_CACHE_SLOTS 1024
 
 /* Writes the port to path via a temporary file and rename, so a reader
  * never sees a half-written number. */
@@ -43,6 +50,14 @@ static void app_close(app *a)
     http_stop(a);
     export_workers_stop(a->exports); /* cancels running exports: marked failed */
     a->exports = NULL;
+    if (a->results && a->cfg.result_cache_bytes == 0) {
+        fprintf(stderr, "imgsecd: statistic answers: result cache off\n");
+    } else if (a->results) {
+        result_cache_stats rs;
+        result_cache_stats_get(a->results, &rs);
+        fprintf(stderr, "imgsecd: statistic answers: %llu from the result cache, %llu not in it\n",
+                (unsigned long long)rs.hits, (unsigned long long)rs.misses);
+    }
     if (a->follow) {
         follower_stats fs;
         follower_stats_get(a->follow, &fs);
@@ -55,6 +70,10 @@ static void app_close(app *a)
     index_free(a->ix);
     store_pool_close(a->pool);
     ratelimit_free(a->limiter);
+    auth_cache_free(a->tokens);
+    result_cache_free(a->results);
+    access_log_close(a->alog); /* last: requests logged until the daemon stopped */
+    a->alog = NULL;
     sodium_memzero(a->sk_key, sizeof a->sk_key);
     if (a->tls_key_pem)
         sodium_memzero(a->tls_key_pem, strlen(a->tls_key_pem));
@@ -79,7 +98,9 @@ static int app_load_secrets(app *a, imgsec_err *err)
     if (created)
         fprintf(stderr, "imgsecd: created the key file %s (mode 0600); back it up with the database\n",
                 kf);
-    if (!(a->limiter = ratelimit_new(a->cfg.auth_fail_limit, 60000)))
+    if (!(a->limiter = ratelimit_new(a->cfg.auth_fail_limit, 60000)) ||
+        !(a->tokens = auth_cache_new(TOKEN_CACHE_SLOTS)) ||
+        !(a->results = result_cache_new(a->cfg.result_cache_bytes)))
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     if (a->cfg.tls_cert) {
         size_t len;
@@ -110,6 +131,8 @@ int main(int argc, char **argv)
     int64_t t0 = util_mono_ns();
     unsigned port = 0;
     int rc = auth_init(&err);
+    if (rc == IMGSEC_OK)
+        rc = access_log_open(a.cfg.access_log, &a.alog, &err);
     if (rc == IMGSEC_OK)
         rc = store_pool_open(a.cfg.db_path, a.cfg.threads + 1, &a.pool, &err);
     if (rc == IMGSEC_OK) {

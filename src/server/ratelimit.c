@@ -1,9 +1,11 @@
-/* ratelimit.c - see ratelimit.h. One mutex over a small table: it is
- * touched only on failures and on requests that carry credentials. */
+/* ratelimit.c - see ratelimit.h. One mutex over a small table, touched on
+ * failures and, while some address is blocked, on requests that carry
+ * credentials; the rest of the time a request reads one atomic. */
 #include "ratelimit.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,8 @@ struct ratelimit {
     pthread_mutex_t lock;
     unsigned limit;
     int64_t window_ms;
+    /* no address is blocked at or after this time: the lock-free answer */
+    atomic_llong blocked_until_ms;
     rl_slot slots[RL_SLOTS];
 };
 
@@ -112,6 +116,9 @@ void ratelimit_fail(ratelimit *rl, const struct sockaddr *addr, int64_t now_ms)
     }
     if (s->failures < rl->limit)
         s->failures++;
+    int64_t until = s->window_start_ms + rl->window_ms;
+    if (s->failures >= rl->limit && until > atomic_load(&rl->blocked_until_ms))
+        atomic_store(&rl->blocked_until_ms, until); /* stores happen under the lock */
     pthread_mutex_unlock(&rl->lock);
 }
 
@@ -119,7 +126,8 @@ bool ratelimit_blocked(ratelimit *rl, const struct sockaddr *addr, int64_t now_m
                        unsigned *retry_after_s)
 {
     unsigned char key[RL_KEY];
-    if (!rl || !rl->limit || !addr_key(addr, key))
+    if (!rl || !rl->limit || now_ms >= atomic_load(&rl->blocked_until_ms) ||
+        !addr_key(addr, key))
         return false;
     bool blocked = false;
     pthread_mutex_lock(&rl->lock);

@@ -2,7 +2,11 @@
  *
  * The heart of the product: validate the request (statistic.md), make sure
  * the index reflects the file, and count from the index. Nothing here
- * touches record rows. */
+ * touches record rows. An answer already computed for the same report,
+ * scope and body bytes at the current file generation is given again from
+ * the result cache (result_cache.h) without parsing the body: only valid
+ * bodies' answers are stored, so an invalid body is always parsed and
+ * refused. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +15,7 @@
 #include "imgsec/follow.h"
 #include "imgsec/index.h"
 #include "request_body.h"
+#include "result_cache.h"
 #include "routes.h"
 
 typedef struct {
@@ -50,25 +55,81 @@ bool statistic_prepare(request *req)
     return authz_scope(req, true, &s->scope) && authz_role(req, ROLE_READER);
 }
 
+/* The scope half of the result cache's key: the report and exactly the
+ * images the caller may count (project and EP set), each length-prefixed
+ * so that no two scopes serialize alike. 0 if it does not fit (no cache). */
+static size_t scope_key(const statistic_state *s, char *out, size_t cap)
+{
+    const index_scope *sc = &s->scope.ix;
+    size_t n = 0;
+    int w = snprintf(out, cap, "%d|%zu:%s|", (int)s->report, strlen(sc->project_id),
+                     sc->project_id);
+    if (w < 0 || (size_t)w >= cap)
+        return 0;
+    n = (size_t)w;
+    if (sc->all_eps) {
+        w = snprintf(out + n, cap - n, "*");
+        n = w < 0 || (size_t)w >= cap - n ? cap : n + (size_t)w;
+    }
+    for (size_t i = 0; !sc->all_eps && i < sc->n_eps && n < cap; i++) {
+        const char *ep = sc->eps[i] ? sc->eps[i] : "";
+        w = snprintf(out + n, cap - n, "%zu:%s,", strlen(ep), ep);
+        n = w < 0 || (size_t)w >= cap - n ? cap : n + (size_t)w;
+    }
+    return n < cap ? n : 0;
+}
+
+static void reply_total(request *req, int64_t total)
+{
+    char text[48];
+    int n = snprintf(text, sizeof text, "{\"total_num\":%lld}", (long long)total);
+    http_reply_json_text(req, 200, text, (size_t)n);
+}
+
+/* Counts a valid body from the index, once it reflects generation gen. */
+static int count_body(request *req, int64_t gen, int64_t *total, imgsec_err *err)
+{
+    statistic_state *s = req->state;
+    json_t *body = request_body_object(req, err);
+    if (!body)
+        return err->code != IMGSEC_OK ? (int)err->code
+                                      : err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    stat_query q;
+    int rc = filter_from_json(body, &q, err);
+    if (rc == IMGSEC_OK) {
+        q.report = s->report;
+        rc = follower_sync_to(req->app->follow, gen, err);
+        if (rc == IMGSEC_OK)
+            rc = index_count(req->app->ix, &s->scope.ix, &q, total, err);
+        filter_free(&q);
+    }
+    json_decref(body);
+    return rc;
+}
+
 void statistic_handle(request *req)
 {
     statistic_state *s = req->state;
     imgsec_err err = {0};
-    json_t *body = request_body_object(req, &err);
-    if (!body)
-        return http_reply_err(req, &err);
-    stat_query q;
+    int64_t gen = http_file_gen(req);
     int64_t total = 0;
-    int rc = filter_from_json(body, &q, &err);
-    if (rc == IMGSEC_OK) {
-        q.report = s->report;
-        rc = follower_sync(req->app->follow, &err);
-        if (rc == IMGSEC_OK)
-            rc = index_count(req->app->ix, &s->scope.ix, &q, &total, &err);
-        filter_free(&q);
+    char scope[2 * STORE_EPS_MAX + 256];
+    result_key key = {
+        .scope = scope,
+        .scope_len = scope_key(s, scope, sizeof scope),
+        .body = req->body ? req->body : "",
+        .body_len = req->body_len,
+    };
+    bool cacheable = key.scope_len > 0;
+    if (cacheable) {
+        result_cache_key_hash(&key);
+        if (result_cache_get(req->app->results, &key, gen, &total))
+            return reply_total(req, total);
     }
-    json_decref(body);
+    int rc = count_body(req, gen, &total, &err);
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);
-    http_reply_json(req, 200, json_pack("{s:I}", "total_num", (json_int_t)total));
+    if (cacheable)
+        result_cache_put(req->app->results, &key, gen, total);
+    reply_total(req, total);
 }

@@ -1,0 +1,35 @@
+/* auth_cache.h - who holds a token, remembered for one generation of the
+ * file.
+ *
+ * Looking a token up in SQLite costs a read transaction (file locks and
+ * all) per request. The answer can only change when someone commits: a
+ * token is revoked, a user or grant changes, or expires with time. So an
+ * entry is kept with the file generation it was read at (follow.h) and is
+ * used only while the file is still at that generation and the token has
+ * not expired: revocation stays immediate, as the contract wants, and a
+ * busy client pays for SQLite once per commit instead of once per request.
+ *
+ * Entries are keyed by the token's SHA-256 (never the token), compared in
+ * constant time, and wiped when replaced or freed. */
+#ifndef IMGSECD_AUTH_CACHE_H
+#define IMGSECD_AUTH_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "imgsec/store.h"
+
+typedef struct auth_cache auth_cache;
+
+/* slots: how many tokens are remembered at once (0: the cache is off). */
+auth_cache *auth_cache_new(unsigned slots);
+void auth_cache_free(auth_cache *c);
+
+/* The principal of hash if it was stored at generation gen and expires
+ * after now_ms. */
+bool auth_cache_get(auth_cache *c, const unsigned char hash[STORE_TOKEN_HASH_BYTES], int64_t gen,
+                    int64_t now_ms, store_principal *out);
+void auth_cache_put(auth_cache *c, const unsigned char hash[STORE_TOKEN_HASH_BYTES], int64_t gen,
+                    const store_principal *p);
+
+#endif

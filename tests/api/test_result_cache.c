@@ -1,0 +1,248 @@
+/* test_result_cache.c - the caches in front of the statistic route give
+ * the answers the engine would, never older than the file.
+ *
+ * imgsecd keeps statistic answers (result_cache.h) and token principals
+ * (auth_cache.h) for one generation of the database file. Here the same
+ * body bytes are sent around every kind of change (ingest over HTTP,
+ * re-ingest, `imgsec import` from another process, delete, a grant
+ * widened or revoked by the CLI) and each answer must be the new one at
+ * once; the same body under another report, EP or caller must not share
+ * an answer; a refused body is never remembered; and the server's own
+ * count of hits, printed when it stops, is exact.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static srv_t S;
+static char *T_ADM; /* admin, P1, all EPs */
+static char *T_BOB; /* reader, P1, EP c1 only */
+
+#define ALL "{\"operate_all\":true}"
+
+static int setup(void **state)
+{
+    (void)state;
+    if (srv_start(&S) != 0)
+        return -1;
+    if (cli_user_add(&S, "acme", "root", "root-pw-1", "P1", "admin", "all") != 0 ||
+        cli_user_add(&S, "acme", "bob", "bob-pw-2", "P1", "reader", "c1") != 0)
+        return -1;
+    T_ADM = get_token(&S, "acme", "root", "root-pw-1", "P1");
+    T_BOB = get_token(&S, "acme", "bob", "bob-pw-2", "P1");
+    return T_ADM && T_BOB ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(T_ADM);
+    free(T_BOB);
+    return srv_stop(&S, true);
+}
+
+/* A document with n vulnerabilities and m apps. */
+static char *doc(const char *name, int n, int m)
+{
+    size_t cap = 8192;
+    char *s = malloc(cap);
+    if (!s)
+        abort();
+    int k = snprintf(s, cap,
+                     "{\"image\":{\"image_type\":\"private_image\",\"namespace\":\"rc\","
+                     "\"image_name\":\"%s\",\"image_version\":\"1\",\"scan_status\":\"success\"},"
+                     "\"vulnerabilities\":[",
+                     name);
+    for (int i = 0; i < n; i++)
+        k += snprintf(s + k, cap - (size_t)k,
+                      "%s{\"vul_id\":\"CVE-2025-%d\",\"vul_type\":\"linux_vul\",\"severity\":\"high\"}",
+                      i ? "," : "", i);
+    k += snprintf(s + k, cap - (size_t)k, "],\"apps\":[");
+    for (int i = 0; i < m; i++)
+        k += snprintf(s + k, cap - (size_t)k, "%s{\"app_name\":\"a%d\"}", i ? "," : "", i);
+    snprintf(s + k, cap - (size_t)k, "]}");
+    return s;
+}
+
+/* Ingests one document into P1/ep as admin; its id into id. */
+static void ingest_one(const char *ep, const char *body, char id[32])
+{
+    http_resp r;
+    api_ingest(&S, T_ADM, "P1", ep, body, false, &r);
+    assert_status(&r, 200);
+    char ids[1][32];
+    assert_int_equal(ingest_ids(&r, ids, 1), 1);
+    if (id)
+        memcpy(id, ids[0], 32);
+    http_resp_free(&r);
+}
+
+#define assert_total(token, type, ep, body, want)                                   \
+    do {                                                                            \
+        stat_res st_ = api_stat(&S, (token), "P1", (type), (ep), (body));           \
+        assert_stat_total(st_, (want), (type));                                     \
+    } while (0)
+
+/* The same bytes, asked after each change, get the new count at once. */
+static void test_same_body_follows_every_change(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        assert_total(T_ADM, "vulnerability", "c9", ALL, 0);
+    char *a = doc("follow-a", 3, 0);
+    char id_a[32];
+    ingest_one("c9", a, id_a);
+    assert_total(T_ADM, "vulnerability", "c9", ALL, 3);
+    assert_total(T_ADM, "vulnerability", "c9", ALL, 3);
+
+    char *a2 = doc("follow-a", 5, 0); /* the same identity: replaced */
+    ingest_one("c9", a2, NULL);
+    assert_total(T_ADM, "vulnerability", "c9", ALL, 5);
+
+    /* another process writes the file */
+    char *b = doc("follow-b", 2, 0);
+    char *path = h_strdupf("%s/follow-b.json", S.dir);
+    assert_int_equal(h_write_file(path, b, strlen(b)), 0);
+    char *out = NULL;
+    int rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "c9", path,
+                     NULL);
+    if (rc != 0)
+        print_error("imgsec import: exit %d: %s\n", rc, out);
+    free(out);
+    assert_int_equal(rc, 0);
+    assert_total(T_ADM, "vulnerability", "c9", ALL, 7);
+
+    char *del = h_strdupf("/v5/P1/image/scan-results/%s", id_a);
+    http_resp r;
+    api_call(&S, "DELETE", del, NULL, T_ADM, S.region, NULL, NULL, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    assert_total(T_ADM, "vulnerability", "c9", ALL, 2);
+    assert_total(T_ADM, "vulnerability", "c9", ALL, 2);
+    free(a);
+    free(a2);
+    free(b);
+    free(path);
+    free(del);
+}
+
+/* Report, EP and caller are part of the key; the body's spelling is not
+ * part of the answer. */
+static void test_scope_is_part_of_the_key(void **state)
+{
+    (void)state;
+    char *c1 = doc("scope-1", 4, 1), *c2 = doc("scope-2", 6, 2);
+    ingest_one("c1", c1, NULL);
+    ingest_one("c2", c2, NULL);
+    assert_total(T_ADM, "vulnerability", "c1", ALL, 4);
+    assert_total(T_ADM, "vulnerability", "c2", ALL, 6);
+    assert_total(T_ADM, "apps", "c1", ALL, 1);
+    assert_total(T_ADM, "apps", "c2", ALL, 2);
+    /* all_granted_eps: the admin sees every EP, bob only c1 */
+    long long everything = api_stat(&S, T_ADM, "P1", "vulnerability", "all_granted_eps", ALL).total;
+    assert_true(everything >= 10);
+    assert_total(T_BOB, "vulnerability", "all_granted_eps", ALL, 4);
+    assert_total(T_ADM, "vulnerability", "all_granted_eps", ALL, everything);
+    assert_total(T_BOB, "vulnerability", "all_granted_eps", ALL, 4);
+    /* bob may not read c2, cached answer or not */
+    stat_res st = api_stat(&S, T_BOB, "P1", "vulnerability", "c2", ALL);
+    assert_stat_error(st, 403, "HSS.0013", NULL, "bob in c2");
+    /* the same question spelled differently */
+    assert_total(T_ADM, "vulnerability", "c1", "{ \"operate_all\" : true }", 4);
+    assert_total(T_ADM, "vulnerability", "c1", "{\"operate_all\":true,\"image_name\":\"scope-1\"}", 4);
+    assert_total(T_ADM, "vulnerability", "c1", "{\"operate_all\":true,\"image_name\":\"scope-2\"}", 0);
+    free(c1);
+    free(c2);
+}
+
+/* A grant changed by the CLI changes the next answer of a token in use. */
+static void test_grant_changes_are_seen(void **state)
+{
+    (void)state;
+    assert_total(T_BOB, "apps", "all_granted_eps", ALL, 1);
+    assert_int_equal(cli_user_grant(&S, "acme", "bob", "P1", "reader", "c1,c2"), 0);
+    assert_total(T_BOB, "apps", "all_granted_eps", ALL, 3);
+    assert_total(T_BOB, "apps", "c2", ALL, 2);
+    assert_int_equal(cli_user_grant(&S, "acme", "bob", "P1", "reader", "c1"), 0);
+    assert_total(T_BOB, "apps", "all_granted_eps", ALL, 1);
+    stat_res st = api_stat(&S, T_BOB, "P1", "apps", "c2", ALL);
+    assert_stat_error(st, 403, "HSS.0013", NULL, "bob in c2 after the grant narrowed");
+    /* revoked: the token dies with the grant */
+    char *out = NULL;
+    int rc = cli_run(&S, NULL, &out, "user", "revoke", "--db", S.db, "--domain", "acme", "--name",
+                     "bob", "--project", "P1", NULL);
+    if (rc != 0)
+        print_error("imgsec user revoke: exit %d: %s\n", rc, out);
+    free(out);
+    assert_int_equal(rc, 0);
+    st = api_stat(&S, T_BOB, "P1", "apps", "all_granted_eps", ALL);
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "bob after revoke");
+}
+
+/* A refused body is refused every time: only answers are remembered. */
+static void test_refused_bodies_are_not_remembered(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        stat_res st = api_stat(&S, T_ADM, "P1", "vulnerability", "c1", "{\"operate_all\":\"yes\"}");
+        assert_stat_error(st, 400, "HSS.0001", "operate_all", "operate_all as a string");
+        st = api_stat(&S, T_ADM, "P1", "vulnerability", "c1", "{\"operate_all\":true");
+        assert_stat_error(st, 400, "HSS.0002", NULL, "truncated JSON");
+    }
+    assert_total(T_ADM, "vulnerability", "c1", ALL, 4);
+}
+
+/* The server's own count, on a server of its own: N identical questions
+ * are one miss and N-1 hits; a refused body is a miss each time; with
+ * --result-cache-mb 0 nothing is remembered and the answers are the same. */
+static void hit_count_run(const char *cache_mb, const char *want_line)
+{
+    srv_t t;
+    memset(&t, 0, sizeof t);
+    if (cache_mb)
+        setenv("IMGSEC_RESULT_CACHE_MB", cache_mb, 1);
+    int started = srv_start(&t);
+    unsetenv("IMGSEC_RESULT_CACHE_MB");
+    assert_int_equal(started, 0);
+    assert_int_equal(cli_user_add(&t, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    char *tok = get_token(&t, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(tok);
+    for (int i = 0; i < 5; i++) {
+        stat_res st = api_stat(&t, tok, "P1", "apps", "0", ALL);
+        assert_stat_total(st, 0, "empty server");
+    }
+    for (int i = 0; i < 2; i++) {
+        stat_res st = api_stat(&t, tok, "P1", "apps", "0", "[]");
+        assert_stat_error(st, 400, "HSS.0002", NULL, "an array body");
+    }
+    free(tok);
+    assert_int_equal(srv_stop(&t, false), 0);
+    if (!srv_log_contains(&t, want_line)) {
+        char *log = srv_log(&t);
+        print_error("want the line \"%s\" in the log:\n%s\n", want_line, log);
+        free(log);
+        fail();
+    }
+    srv_stop(&t, true);
+}
+
+static void test_hit_count_is_exact(void **state)
+{
+    (void)state;
+    hit_count_run(NULL, "imgsecd: statistic answers: 4 from the result cache, 3 not in it\n");
+    hit_count_run("0", "imgsecd: statistic answers: result cache off\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_body_follows_every_change),
+        cmocka_unit_test(test_scope_is_part_of_the_key),
+        cmocka_unit_test(test_grant_changes_are_seen),
+        cmocka_unit_test(test_refused_bodies_are_not_remembered),
+        cmocka_unit_test(test_hit_count_is_exact),
+    };
+    int failed = cmocka_run_group_tests_name("result cache", tests, setup, teardown);
+    return failed + harness_failures();
+}
