@@ -134,6 +134,7 @@ int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, ui
     t->p[t->len] = (posting){row, n};
     r->refs[r->n++] = (pref){t->id, t->len};
     t->len++;
+    t->total += n;
     P->n_postings++;
     return 0;
 }
@@ -179,6 +180,7 @@ void postings_row_clear(postings *P, uint32_t row)
     for (uint32_t i = 0; i < r->n; i++) {
         pref ref = r->refs[i];
         pterm *t = P->terms[ref.term];
+        t->total -= t->p[ref.pos].n;
         uint32_t last = t->len - 1;
         if (ref.pos != last) {
             posting moved = t->p[last];

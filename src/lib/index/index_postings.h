@@ -34,6 +34,7 @@ typedef struct {
     uint32_t aux;     /* free for the owner (groups: the latest row); starts PTERM_NO_AUX */
     posting *p;
     uint32_t len, cap;
+    int64_t total;    /* the sum of n over p: a term's records, read in O(1) */
 } pterm;
 
 typedef struct {

@@ -239,15 +239,14 @@ static bool set_has(const row_set *s, uint32_t row)
     return s->n && bsearch(&row, s->arr, s->n, sizeof row, cmp_u32) != NULL;
 }
 
-/* The terms' side when every row is selected. */
+/* The terms' side when every row is selected: each term's running total,
+ * so a 2,048-id vul_id_list over the whole fleet reads 4,096 numbers
+ * instead of hundreds of thousands of postings. */
 static int64_t sum_terms_all(const rec_plan *plan)
 {
     int64_t sum = 0;
-    for (size_t i = 0; i < plan->n_terms; i++) {
-        const pterm *t = plan->P->terms[plan->terms[i]];
-        for (uint32_t j = 0; j < t->len; j++)
-            sum += t->p[j].n;
-    }
+    for (size_t i = 0; i < plan->n_terms; i++)
+        sum += plan->P->terms[plan->terms[i]]->total;
     return sum;
 }
 
