@@ -14,18 +14,23 @@
 #      offline, parsing and validation included;
 #   2. start: imgsecd on that file, time until it listens (index built);
 #   3. the mix (bench/mix.sh, 20 bodies): each body's total_num from
-#      imgsecd must equal the plain SQL's count, else the run fails;
-#   4. latency: each body alone, one keep-alive connection (bench/latency.c,
-#      which times with CLOCK_MONOTONIC: wrk's gettimeofday steps by
-#      milliseconds on this VM): p50/p99;
-#   5. throughput: the whole mix, wrk at 64 connections (and the cheapest
-#      body alone: the cost of the HTTP path itself);
-#   6. reference points: nginx answering a static {"total_num": 1} to the
+#      imgsecd must equal the plain SQL's count, else the run fails; then
+#      each again, answered from the result cache, must still equal it;
+#   4. throughput as served (result cache on): the whole mix, wrk at 64
+#      connections, and the cheapest body alone; the mix with one
+#      connection;
+#   5. reference points: nginx answering a static {"total_num": 1} to the
 #      same wrk, and each body's plain SQL with sqlite3 on the same file;
-#   7. ingest while reading: the mix with one connection while `imgsec
-#      import` adds another tenth of the fleet: p99 during the ingest, and
-#      a check that the first answer after it counts everything;
-#   8. peak RSS of imgsecd (VmHWM).
+#   6. the engine alone, restarted with --result-cache-mb 0 (warm start):
+#      latency of each body alone, one keep-alive connection
+#      (bench/latency.c, which times with CLOCK_MONOTONIC: wrk's
+#      gettimeofday steps by milliseconds on this VM): p50/p99; and the
+#      mix's throughput with every answer computed;
+#   7. ingest while reading (result cache still off): the mix with one
+#      connection while `imgsec import` adds another tenth of the fleet:
+#      p99 during the ingest, and a check that the first answer after it
+#      counts everything;
+#   8. peak RSS of imgsecd (VmHWM), of both runs.
 # Results: WORK/results.txt (key=value) and WORK/summary.md (tables).
 # --quick is the CI smoke run: a tiny data set, one second per phase.
 set -euo pipefail
@@ -130,26 +135,27 @@ IMGSEC_PASSWORD=$password "$imgsec" user add --db "$db" --domain bench --name ad
 if [ "$quick" = 0 ]; then # a cold start, where allowed (root)
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
 fi
-start_server() { # $1: log file; sets srv_pid, port, start_s
+start_server() { # $1: log file, then imgsecd flags; sets srv_pid, port, start_s, url
+  local logf=$1; shift
   rm -f "$work/port"
   local t0; t0=$(now)
-  "$imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --region "$region" 2>"$1" &
+  "$imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --region "$region" "$@" 2>"$logf" &
   srv_pid=$!
   pids+=("$srv_pid")
   while [ ! -s "$work/port" ]; do
-    kill -0 "$srv_pid" 2>/dev/null || { cat "$1" >&2; echo "bench: imgsecd died" >&2; exit 1; }
+    kill -0 "$srv_pid" 2>/dev/null || { cat "$logf" >&2; echo "bench: imgsecd died" >&2; exit 1; }
     sleep 0.02
   done
   start_s=$(since "$t0")
   port=$(cat "$work/port")
+  url="http://127.0.0.1:$port"
 }
 load start
 start_server "$work/imgsecd.log"
 put start_seconds "$start_s"
-put start_log "$(head -1 "$work/imgsecd.log")"
+put start_log "$(grep -m1 '^imgsecd: serving' "$work/imgsecd.log")"
 put rss_after_start_mb "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$srv_pid/status")"
 log "start: listening on $port after ${start_s}s"
-url="http://127.0.0.1:$port"
 token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
   -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"admin\", \"password\": \"$password\", \"domain\": {\"name\": \"bench\"}}}}, \"scope\": {\"project\": {\"id\": \"$project\"}}}}" |
   tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
@@ -181,31 +187,39 @@ while IFS=$'\t' read -r name report ep body sqlf; do
     log "MISMATCH $name: imgsecd says ${got:-nothing}, SQL says $want"
   fi
 done <"$mix"
-put checks_passed "$passed"; put checks_failed "$failed"
 log "mix: $passed bodies agree with SQL, $failed do not"
+computed_passed=$passed
+# the same bodies again: now answered from the result cache, still equal
+while IFS=$'\t' read -r name report ep body _; do
+  want=$(sed -n "s/^total\.$name=//p" "$results")
+  got=$(statistic "$name" "$report" "$ep" "$body")
+  if [ "$got" = "$want" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); log "MISMATCH $name from the result cache: $got, computed $want"
+  fi
+done <"$mix"
+log "mix again (result cache): $((passed - computed_passed)) bodies agree"
+put checks_passed "$passed"; put checks_failed "$failed"
 
-# ---- 4. latency, one body at a time, one connection ----
 wrk_run() { # seconds connections threads url [name] -> RESULT line
   local d=$1 c=$2 t=$3 u=$4; shift 4
   wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s -s "$here/statistic.lua" "$u" -- "$mix" "$token" "$project" "$region" "$@" |
     sed -n 's/^RESULT //p'
 }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-load latency
 latency_run() { # seconds [name] -> RESULT line
   "$work/latency" "$url" "$mix" "$token" "$project" "$region" "$@" | sed -n 's/^RESULT //p'
 }
-while IFS=$'\t' read -r name _; do
-  put "latency.$name" "$(latency_run "$lat_s" "$name")"
-done <"$mix"
 
-# ---- 5. throughput at 64 connections, and 6. nginx on the same wrk ----
+# ---- 4. throughput at 64 connections, as served (result cache on) ----
 load throughput
 r=$(wrk_run "$wrk_s" 64 2 "$url"); put throughput.imgsecd "$r"
 log "throughput imgsecd: $(field rps "$r") req/s"
 # the HTTP path alone: the cheapest body of the mix
 r=$(wrk_run "$wrk_s" 64 2 "$url" 01-all-vulnerability); put throughput.imgsecd_light "$r"
 log "throughput imgsecd, body 01 only: $(field rps "$r") req/s"
+put mix_cached "$(latency_run "$lat_s")"
+
+# ---- 5. nginx on the same wrk: the HTTP ceiling of the machine ----
 nginx_start() { # $1: port; 0 when nginx is serving on it
   cat >"$work/nginx.conf" <<NGINX
 worker_processes auto;
@@ -239,6 +253,24 @@ r=$(wrk_run "$wrk_s" 64 2 "http://127.0.0.1:$nginx_port"); put throughput.nginx 
 log "throughput nginx: $(field rps "$r") req/s"
 kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
 
+# ---- 6. the engine alone: a restart without the result cache ----
+# Every answer from here on is computed from the index, as the first
+# request after each commit is: latency per body, throughput, and the
+# ingest-while-reading phase.
+put rss_peak_cached_mb "$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$srv_pid/status")"
+kill -TERM "$srv_pid"; wait "$srv_pid" || true
+put result_cache "$(sed -n 's/^imgsecd: statistic answers: //p' "$work/imgsecd.log")"
+start_server "$work/imgsecd-engine.log" --result-cache-mb 0
+put restart_seconds "$start_s"
+log "restart (warm, result cache off): listening after ${start_s}s"
+load latency
+while IFS=$'\t' read -r name _; do
+  put "latency.$name" "$(latency_run "$lat_s" "$name")"
+done <"$mix"
+load throughput_engine
+r=$(wrk_run "$wrk_s" 64 2 "$url"); put throughput.imgsecd_engine "$r"
+log "throughput imgsecd, result cache off: $(field rps "$r") req/s"
+
 # ---- 7. ingest while reading ----
 extra=$(( images / 10 )); [ "$extra" -lt 100 ] && extra=100
 extra_dir=$data/set-$extra-$rpi-$((seed + 1))
@@ -271,10 +303,7 @@ log "during ingest of $live_records records (${live_s}s): $r"
 # ---- 8. memory ----
 put rss_peak_mb "$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$srv_pid/status")"
 kill -TERM "$srv_pid"; wait "$srv_pid" || true
-put follower "$(sed -n 's/^imgsecd: index follower: //p' "$work/imgsecd.log")"
-start_server "$work/imgsecd-restart.log"
-put restart_seconds "$start_s"
-kill -TERM "$srv_pid"; wait "$srv_pid" || true
+put follower "$(sed -n 's/^imgsecd: index follower: //p' "$work/imgsecd-engine.log")"
 
 "$here/report.sh" "$results" >"$work/summary.md"
 cat "$work/summary.md"
