@@ -79,7 +79,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .export_queue = 8,
         .auth_fail_limit = 20,
         .result_cache_bytes = (size_t)64 << 20,
-        .access_log = getenv("IMGSEC_ACCESS_LOG"),
+        .access_log = env_or("IMGSEC_ACCESS_LOG", NULL),
     };
     const char *afl = getenv("IMGSEC_AUTH_FAIL_LIMIT");
     int64_t v;

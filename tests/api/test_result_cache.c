@@ -8,7 +8,8 @@
  * widened or revoked by the CLI) and each answer must be the new one at
  * once; the same body under another report, EP or caller must not share
  * an answer; a refused body is never remembered; and the server's own
- * count of hits, printed when it stops, is exact.
+ * count of hits, printed when it stops, is exact. Also here: the request
+ * lines go to --access-log when it is given.
  */
 #include "harness.h"
 
@@ -234,6 +235,51 @@ static void test_hit_count_is_exact(void **state)
     hit_count_run("0", "imgsecd: statistic answers: result cache off\n");
 }
 
+/* IMGSEC_ACCESS_LOG (--access-log): the request lines go to that file,
+ * whole, and no longer to standard error. */
+static void test_access_log_file(void **state)
+{
+    (void)state;
+    srv_t t;
+    memset(&t, 0, sizeof t);
+    assert_int_equal(srv_init(&t), 0);
+    char *path = h_strdupf("%s/access.log", t.dir);
+    setenv("IMGSEC_ACCESS_LOG", path, 1);
+    int started = srv_start(&t);
+    unsetenv("IMGSEC_ACCESS_LOG");
+    assert_int_equal(started, 0);
+    assert_int_equal(cli_user_add(&t, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    char *tok = get_token(&t, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(tok);
+    for (int i = 0; i < 3; i++) {
+        stat_res st = api_stat(&t, tok, "P1", "apps", "0", ALL);
+        assert_stat_total(st, 0, "empty server");
+    }
+    free(tok);
+    assert_int_equal(srv_stop(&t, false), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int stat_lines = 0, token_lines = 0, other = 0;
+    while (fgets(line, sizeof line, f)) {
+        assert_non_null(strchr(line, '\n')); /* whole lines */
+        if (strstr(line, " POST /v5/P1/image/security-report/statistic 200 "))
+            stat_lines++;
+        else if (strstr(line, " POST /v3/auth/tokens 201 "))
+            token_lines++;
+        else if (!strstr(line, " GET /healthz 200 "))
+            other++;
+    }
+    fclose(f);
+    assert_int_equal(stat_lines, 3);
+    assert_int_equal(token_lines, 1);
+    assert_int_equal(other, 0);
+    assert_false(srv_log_contains(&t, "security-report/statistic"));
+    assert_true(srv_log_contains(&t, "imgsecd: serving"));
+    free(path);
+    srv_stop(&t, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_grant_changes_are_seen),
         cmocka_unit_test(test_refused_bodies_are_not_remembered),
         cmocka_unit_test(test_hit_count_is_exact),
+        cmocka_unit_test(test_access_log_file),
     };
     int failed = cmocka_run_group_tests_name("result cache", tests, setup, teardown);
     return failed + harness_failures();
