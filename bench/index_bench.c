@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "imgsec/index.h"
+#include "imgsec/util.h"
 
 #define N_VUL_IDS 30000
 #define N_NAMES 5000
@@ -38,13 +38,6 @@ static uint64_t rnd(void)
 static double unif(void)
 {
     return (double)(rnd() >> 11) / 9007199254740992.0;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static char vul_ids[N_VUL_IDS][20];
@@ -163,12 +156,12 @@ static void run(imgsec_index *ix, const char *label, const index_scope *sc, cons
     int64_t total = 0;
     for (int i = 0; i < iters; i++) {
         imgsec_err err;
-        int64_t t0 = now_ns();
+        int64_t t0 = util_mono_ns();
         if (index_count(ix, sc, q, &total, &err) != IMGSEC_OK) {
             fprintf(stderr, "%s: %s\n", label, err.msg);
             exit(1);
         }
-        t[i] = now_ns() - t0;
+        t[i] = util_mono_ns() - t0;
     }
     int64_t first = t[0];
     int slow = 0;
@@ -201,10 +194,10 @@ int main(int argc, char **argv)
 
     imgsec_index *ix = index_new();
     int64_t records;
-    int64_t t0 = now_ns();
+    int64_t t0 = util_mono_ns();
     build(ix, n, &records);
     printf("built %" PRId64 " images, %" PRId64 " records in %.2f s, RSS %ld MB\n", n, records,
-           (now_ns() - t0) / 1e9, rss_mb());
+           (util_mono_ns() - t0) / 1e9, rss_mb());
 
     index_scope all = {"proj-bench", true, NULL, 0};
     const char *three[] = {"0", "ep-a", "ep-c"};

@@ -70,6 +70,12 @@ const char *scan_status_choices(void);
 const char *severity_level_choices(void);
 const char *vul_type_choices(void);
 const char *report_type_choices(void);
+/* "a, b, c" from a NULL-terminated list of names, written into buf (cut
+ * short if it does not fit); returns buf. */
+const char *model_join_names(const char *const *names, char *buf, size_t size);
+/* The record severities from critical down to lowest ("critical, high,
+ * ..."), written into buf; returns buf. */
+const char *severity_choices(severity lowest, char *buf, size_t size);
 
 /* 1-64 chars of A-Za-z0-9_- (project and enterprise project ids). */
 bool model_scope_id_valid(const char *s);

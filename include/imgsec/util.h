@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since the epoch (wall clock). */
 int64_t util_now_ms(void);
@@ -21,8 +22,33 @@ void util_hex(const unsigned char *data, size_t len, char *out);
 #define UTIL_ISO_TIME_MAX 32
 void util_iso_time(int64_t ms, char *out);
 
+/* Reads exactly n ASCII digits at s as a decimal number; false if one of
+ * them is not a digit. */
+bool util_parse_digits(const char *s, size_t n, int *out);
+/* Seconds since the epoch of a UTC date and time (month 1-12, second up
+ * to 60); -1 when a field is out of range or the year is before 1970. */
+int64_t util_utc_seconds(int year, int month, int day, int hour, int min, int sec);
+
+/* UTF-8 code points of s[0..len): the bytes that are not continuation
+ * bytes (the text is validated elsewhere). */
+size_t util_utf8_chars(const char *s, size_t len);
+
+/* Moves ts forward by ms (a deadline for pthread_cond_timedwait). */
+void util_timespec_add_ms(struct timespec *ts, int64_t ms);
+
 /* Parses a decimal int64 that is the whole string; false on junk/overflow. */
 bool util_parse_int64(const char *s, int64_t *out);
+
+/* A growing NUL-terminated string. An allocation failure sticks (failed)
+ * and turns later appends into no-ops, so a builder checks once, at the
+ * end. Starts as {0}; the caller frees buf. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+} util_buf;
+/* Appends the n bytes at s. */
+void util_buf_put(util_buf *b, const char *s, size_t n);
 
 /* Reads a whole file into a malloc'd buffer (NUL-terminated). NULL on error
  * (errno set). */

@@ -44,6 +44,11 @@ typedef struct {
 } cli_reply;
 size_t cli_reply_write(char *p, size_t size, size_t n, void *arg);
 
+/* h with the X-Auth-Token and region headers of a request to imgsecd
+ * (--server) appended (curl_slist_append). */
+struct curl_slist;
+struct curl_slist *cli_auth_headers(struct curl_slist *h, const char *token, const char *region);
+
 /* True when stderr is a terminal (progress bars redraw in place). */
 bool cli_stderr_is_tty(void);
 

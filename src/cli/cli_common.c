@@ -1,4 +1,5 @@
 /* cli_common.c - see cli.h. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,4 +79,13 @@ size_t cli_reply_write(char *p, size_t size, size_t n, void *arg)
     r->len += add;
     r->data[r->len] = '\0';
     return add;
+}
+
+struct curl_slist *cli_auth_headers(struct curl_slist *h, const char *token, const char *region)
+{
+    char tok[4200], reg[300];
+    snprintf(tok, sizeof tok, "X-Auth-Token: %s", token);
+    snprintf(reg, sizeof reg, "region: %s", region);
+    h = curl_slist_append(h, tok);
+    return curl_slist_append(h, reg);
 }

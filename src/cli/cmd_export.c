@@ -148,18 +148,12 @@ static int export_offline(const export_args *a, json_t *body)
 
 /* ---- against a server ---- */
 
-
 /* One request; *json gets the parsed body (or NULL). Returns the status, 0 on transport error. */
 static long http_json(CURL *c, const export_args *a, const char *method, const char *url,
                       const char *body, json_t **json)
 {
     cli_reply m = {.max = 16u << 20};
-    struct curl_slist *h = NULL;
-    char tok[4200], reg[300];
-    snprintf(tok, sizeof tok, "X-Auth-Token: %s", a->token);
-    snprintf(reg, sizeof reg, "region: %s", a->region);
-    h = curl_slist_append(h, tok);
-    h = curl_slist_append(h, reg);
+    struct curl_slist *h = cli_auth_headers(NULL, a->token, a->region);
     h = curl_slist_append(h, "Content-Type: application/json");
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -192,12 +186,7 @@ static int download(CURL *c, const export_args *a, const char *url, const char *
         fprintf(stderr, "imgsec export: cannot create %s: %m\n", part);
         return CLI_FAIL;
     }
-    struct curl_slist *h = NULL;
-    char tok[4200], reg[300];
-    snprintf(tok, sizeof tok, "X-Auth-Token: %s", a->token);
-    snprintf(reg, sizeof reg, "region: %s", a->region);
-    h = curl_slist_append(h, tok);
-    h = curl_slist_append(h, reg);
+    struct curl_slist *h = cli_auth_headers(NULL, a->token, a->region);
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

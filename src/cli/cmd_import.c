@@ -103,6 +103,16 @@ static bool want_stream(const import_args *a, const char *path)
     return strstr(head, "\"SchemaVersion\"") != NULL;
 }
 
+/* A file that failed stores nothing; say so, naming the file once
+ * (the importers' messages already start with it). Returns CLI_FAIL. */
+static int not_stored(const char *path, const imgsec_err *err)
+{
+    bool named = strncmp(err->msg, path, strlen(path)) == 0;
+    fprintf(stderr, "imgsec import: %s%s%s (nothing from this file was stored)\n",
+            named ? "" : path, named ? "" : ": ", err->msg);
+    return CLI_FAIL;
+}
+
 static int import_stream(store *st, const import_args *a, const char *path)
 {
     imgsec_err err = {0};
@@ -112,12 +122,8 @@ static int import_stream(store *st, const import_args *a, const char *path)
         return CLI_USAGE;
     }
     fprintf(stderr, "%s: streaming as a trivy report\n", path);
-    if (import_trivy_stream(st, a->project, a->ep, path, &a->id, NULL, &r, &err) != IMGSEC_OK) {
-        bool named = strncmp(err.msg, path, strlen(path)) == 0;
-        fprintf(stderr, "imgsec import: %s%s%s (nothing from this file was stored)\n",
-                named ? "" : path, named ? "" : ": ", err.msg);
-        return CLI_FAIL;
-    }
+    if (import_trivy_stream(st, a->project, a->ep, path, &a->id, NULL, &r, &err) != IMGSEC_OK)
+        return not_stored(path, &err);
     fprintf(stderr, "%s: imported 1 images, %lld records into project %s, EP %s (format trivy, streamed)\n",
             path, (long long)r.records, a->project, a->ep);
     return CLI_OK;
@@ -155,10 +161,7 @@ static int import_file(store *st, const import_args *a, const char *path)
         fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s (format %s)\n",
                 path, docs.n, (long long)records, a->project, a->ep, import_format_name(used));
     } else {
-        bool named = strncmp(err.msg, path, strlen(path)) == 0; /* importers name the file */
-        fprintf(stderr, "imgsec import: %s%s%s (nothing from this file was stored)\n",
-                named ? "" : path, named ? "" : ": ", err.msg);
-        out = CLI_FAIL;
+        out = not_stored(path, &err);
     }
     free(results);
     doc_list_free(&docs);
@@ -210,11 +213,7 @@ static int post_file(CURL *curl, const import_args *a, const char *path)
         url = NULL;
         goto done;
     }
-    char tok[4096 + 32], reg[256];
-    snprintf(tok, sizeof tok, "X-Auth-Token: %s", a->token);
-    snprintf(reg, sizeof reg, "region: %s", a->region);
-    h = curl_slist_append(h, tok);
-    h = curl_slist_append(h, reg);
+    h = cli_auth_headers(h, a->token, a->region);
     h = curl_slist_append(h, ndjson ? "Content-Type: application/x-ndjson"
                                     : "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");

@@ -40,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
+
 /* ---- error paths, built only on failure ---- */
 
 #define NO_INDEX ((size_t)-1)
@@ -86,36 +88,7 @@ static int out_of_memory(imgsec_err *err)
     return err_set(err, IMGSEC_EINTERNAL, "out of memory");
 }
 
-/* "a, b, c" from a NULL-terminated name table, for enum messages. */
-static const char *join_names(const char *const *names, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; names[i] && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
-    return buf;
-}
-
-/* The record severities, most severe first, spelled by model.c. */
-static const char *severity_choices(char *buf, size_t size)
-{
-    const char *names[SEVERITY_COUNT + 1];
-    for (int i = 0; i < SEVERITY_COUNT; i++)
-        names[i] = severity_name((severity)(SEVERITY_COUNT - 1 - i));
-    names[SEVERITY_COUNT] = NULL;
-    return join_names(names, buf, size);
-}
-
 /* ---- value checks ---- */
-
-/* UTF-8 code points of s[0..len): every byte that is not a continuation byte. */
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
 
 /* A JSON string without NUL characters; its byte length in *len. */
 static bool plain_string(const json_t *v, size_t *len)
@@ -211,7 +184,7 @@ static int parse_image(json_t *root, const char *where, imgsec_doc *doc, imgsec_
                 return invalid(err, &p, "is required");
             continue;
         }
-        if (!plain_string(v, &len) || (chars = utf8_chars(json_string_value(v), len)) < f->min ||
+        if (!plain_string(v, &len) || (chars = util_utf8_chars(json_string_value(v), len)) < f->min ||
             chars > f->max)
             return invalid(err, &p, "must be a string of %zu-%zu characters", f->min, f->max);
         *out = json_string_value(v);
@@ -275,7 +248,7 @@ static int check_field(json_t *rec, const record_field *f, field_path *p, doc_sc
         idx = plain_string(v, &len) ? severity_parse(json_string_value(v)) : -1;
         if (idx < 0)
             return invalid(err, p, "must be one of %s",
-                           severity_choices(choices, sizeof choices));
+                           severity_choices(SEVERITY_UNKNOWN, choices, sizeof choices));
         if (!scan->have_max || (severity)idx > scan->max) {
             scan->have_max = true;
             scan->max = (severity)idx;
@@ -291,13 +264,29 @@ static int check_field(json_t *rec, const record_field *f, field_path *p, doc_sc
                 if (strcmp(f->enum_values[i], json_string_value(v)) == 0)
                     return IMGSEC_OK;
         return invalid(err, p, "must be one of %s",
-                       join_names(f->enum_values, choices, sizeof choices));
+                       model_join_names(f->enum_values, choices, sizeof choices));
     case FIELD_OCTAL:
         if (!plain_string(v, &len) || !octal_mode(json_string_value(v), len))
             return invalid(err, p, "must be a string of 1-7 octal digits");
         return IMGSEC_OK;
     }
     return err_set(err, IMGSEC_EINTERNAL, "unknown field kind");
+}
+
+/* One record of kind k; p names it (where, doc_key, index). */
+static int check_record(json_t *rec, const record_kind *k, field_path *p, doc_scan *scan,
+                        imgsec_err *err)
+{
+    p->field = NULL;
+    if (!json_is_object(rec))
+        return invalid(err, p, "must be an object");
+    for (size_t j = 0; j < k->nfields; j++) {
+        p->field = k->fields[j].name;
+        int rc = check_field(rec, &k->fields[j], p, scan, err);
+        if (rc)
+            return rc;
+    }
+    return IMGSEC_OK;
 }
 
 static int parse_records(json_t *root, const char *where, report_type t, imgsec_doc *doc,
@@ -323,15 +312,9 @@ static int parse_records(json_t *root, const char *where, report_type t, imgsec_
     json_t *rec;
     json_array_foreach(arr, i, rec) {
         p.index = i;
-        p.field = NULL;
-        if (!json_is_object(rec))
-            return invalid(err, &p, "must be an object");
-        for (size_t j = 0; j < k->nfields; j++) {
-            p.field = k->fields[j].name;
-            int rc = check_field(rec, &k->fields[j], &p, scan, err);
-            if (rc)
-                return rc;
-        }
+        int rc = check_record(rec, k, &p, scan, err);
+        if (rc)
+            return rc;
     }
     doc->summary.counts[t] = (int64_t)json_array_size(arr);
     return IMGSEC_OK;
@@ -347,14 +330,9 @@ int doc_record_check(json_t *rec, report_type t, const char *where, size_t index
     const record_kind *k = record_kind_get(t);
     field_path p = {where ? where : "", k->doc_key, index, NULL};
     doc_scan scan = {*have_max, *max};
-    if (!json_is_object(rec))
-        return invalid(err, &p, "must be an object");
-    for (size_t j = 0; j < k->nfields; j++) {
-        p.field = k->fields[j].name;
-        int rc = check_field(rec, &k->fields[j], &p, &scan, err);
-        if (rc)
-            return rc;
-    }
+    int rc = check_record(rec, k, &p, &scan, err);
+    if (rc)
+        return rc;
     *have_max = scan.have_max;
     *max = scan.max;
     return IMGSEC_OK;

@@ -25,9 +25,10 @@
 #include "imgsec/filter.h"
 
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "imgsec/util.h"
 
 static int invalid_type(imgsec_err *err, const char *key, const char *what)
 {
@@ -47,11 +48,10 @@ static bool string_fits(const json_t *v, size_t min, size_t max)
     if (!json_is_string(v))
         return false;
     const char *s = json_string_value(v);
-    size_t len = json_string_length(v), chars = 0;
+    size_t len = json_string_length(v);
     if (strlen(s) != len)
         return false;
-    for (size_t i = 0; i < len; i++)
-        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    size_t chars = util_utf8_chars(s, len);
     return chars >= min && chars <= max;
 }
 
@@ -160,16 +160,6 @@ static int parse_build_level(const char *s)
     return level;
 }
 
-static const char *build_level_choices(char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int l = SEVERITY_COUNT - 1; l > (int)SEVERITY_UNKNOWN && used < size; l--)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s",
-                                 l == SEVERITY_COUNT - 1 ? "" : ", ", severity_name((severity)l));
-    return buf;
-}
-
 static int check_range(bool has_start, int64_t start, bool has_end, int64_t end,
                        const char *start_key, const char *end_key, imgsec_err *err)
 {
@@ -244,7 +234,8 @@ int filter_from_json(const json_t *body, stat_query *q, imgsec_err *err)
     TRY(read_list(body, "vul_id_list", FILTER_VUL_ID_LIST_MAX, FILTER_VUL_ID_ITEM_MAX,
                   &q->vul_ids, &q->n_vul_ids, err));
     TRY(read_enum(body, "build_command_risk_level", parse_build_level,
-                  build_level_choices(levels, sizeof levels), &q->build_level, err));
+                  severity_choices(SEVERITY_LOW, levels, sizeof levels), &q->build_level,
+                  err));
     TRY(read_string(body, "build_command_risk_name", 1, FILTER_SHORT_STRING_MAX, &q->build_name,
                     err));
     TRY(read_list(body, "build_command_rule_id_list", FILTER_RULE_ID_LIST_MAX,

@@ -189,14 +189,6 @@ static int follower_apply_held(follower *f, imgsec_err *err)
     return rc;
 }
 
-static void deadline_in_ms(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_nsec += ms * 1000000L;
-    ts->tv_sec += ts->tv_nsec / 1000000000L;
-    ts->tv_nsec %= 1000000000L;
-}
-
 static void *follower_main(void *arg)
 {
     follower *f = arg;
@@ -204,7 +196,8 @@ static void *follower_main(void *arg)
     while (!f->stop) {
         if (!f->wanted) {
             struct timespec ts;
-            deadline_in_ms(&ts, FOLLOW_POLL_MS);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            util_timespec_add_ms(&ts, FOLLOW_POLL_MS);
             pthread_cond_timedwait(&f->kick, &f->lock, &ts);
             if (f->stop)
                 break;

@@ -20,16 +20,16 @@ typedef struct {
     int (*fn)(int64_t position, void *arg);
     void *arg;
     imgsec_err *err;
-    int64_t store_pos;
 } hold_ctx;
 
 static int under_hold(int64_t position, void *arg)
 {
     hold_ctx *c = arg;
-    int rc = store_snapshot_begin(c->st, &c->store_pos, c->err);
+    int64_t store_pos;
+    int rc = store_snapshot_begin(c->st, &store_pos, c->err);
     if (rc != IMGSEC_OK)
         return rc;
-    if (c->store_pos != position) {
+    if (store_pos != position) {
         store_snapshot_end(c->st);
         return -SNAPSHOT_RETRY;
     }
@@ -42,7 +42,7 @@ static int under_hold(int64_t position, void *arg)
 int follower_with_snapshot(follower *f, store *st, int (*fn)(int64_t position, void *arg),
                            void *arg, imgsec_err *err)
 {
-    hold_ctx c = {st, fn, arg, err, 0};
+    hold_ctx c = {st, fn, arg, err};
     for (int attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
         int rc = follower_sync(f, err);
         if (rc != IMGSEC_OK)

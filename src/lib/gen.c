@@ -568,7 +568,6 @@ struct gen {
     const char *const *eps;
     size_t n_eps;
     double *ep_cdf;          /* n_eps: EP e weighs 1/(e+1) */
-    double mean;             /* requested mean records over all images */
     double body_mu;          /* lognormal body of images that have records */
     double tail_lo, tail_hi; /* log-uniform tail */
     double cap;
@@ -632,7 +631,6 @@ gen *gen_new(const gen_options *opt)
     double mean = opt->records_per_image;
     if (!(mean > 0) || !isfinite(mean))
         mean = GEN_DEFAULT_RECORDS;
-    g->mean = mean;
     double w_total = 0, w_records = 0;
     for (int s = 0; s < SCAN_STATUS_COUNT; s++) {
         w_total += STATUS_WEIGHT[s];
@@ -870,7 +868,6 @@ static void gen_vulnerabilities(gen *g, build *b, rng *r, const image_ctx *c, js
 static void gen_risk_configs(gen *g, build *b, rng *r, json_t *arr, size_t n)
 {
     const record_field *f = g->fields[REPORT_RISK_CONFIG];
-    static const char *const STANDARDS[] = {"cn_standard", "hw_standard"};
     walk w = walk_new(r, GEN_RISK_RULES);
     SBUF(id, 32);
     SBUF(name, 128);
@@ -893,7 +890,7 @@ static void gen_risk_configs(gen *g, build *b, rng *r, json_t *arr, size_t n)
         sb_str(&name, CHECK_STATES[(h >> 16) % COUNT_OF(CHECK_STATES)]);
         put_sb(b, rec, f[RF_RULE_NAME].name, &name);
         put_s(b, rec, f[RF_CHECK_TYPE].name, CHECK_TYPES[base]);
-        put_s(b, rec, f[RF_STANDARD].name, STANDARDS[rule % 3 == 0]);
+        put_s(b, rec, f[RF_STANDARD].name, f[RF_STANDARD].enum_values[rule % 3 == 0]);
         unsigned sp = (unsigned)(h % 100);
         severity sev = sp < 5 ? SEVERITY_CRITICAL : sp < 30 ? SEVERITY_HIGH
                      : sp < 75 ? SEVERITY_MEDIUM : SEVERITY_LOW;

@@ -6,6 +6,7 @@
  */
 #include "imgsec/model.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -34,25 +35,19 @@ static int table_find(const char *const *table, const char *s, int icase)
     return -1;
 }
 
+const char *model_join_names(const char *const *names, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; names[i] && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+    return buf;
+}
+
 /* Builds "a, b, c" once into buf (tables are constant, so the text is too). */
 static const char *table_choices(const char *const *table, char *buf, size_t size)
 {
-    if (buf[0])
-        return buf;
-    size_t used = 0;
-    for (int i = 0; table[i]; i++) {
-        size_t n = strlen(table[i]);
-        if (used + n + 3 >= size)
-            break;
-        if (i) {
-            memcpy(buf + used, ", ", 2);
-            used += 2;
-        }
-        memcpy(buf + used, table[i], n);
-        used += n;
-    }
-    buf[used] = '\0';
-    return buf;
+    return buf[0] ? buf : model_join_names(table, buf, size);
 }
 
 #define CHOICES(fn, table)                                       \
@@ -83,6 +78,16 @@ CHOICES(scan_status_choices, SCAN_STATUS_NAMES)
 CHOICES(severity_level_choices, SEVERITY_LEVEL_NAMES)
 CHOICES(vul_type_choices, VUL_TYPE_NAMES)
 CHOICES(report_type_choices, REPORT_TYPE_NAMES)
+
+const char *severity_choices(severity lowest, char *buf, size_t size)
+{
+    const char *names[SEVERITY_COUNT + 1];
+    size_t n = 0;
+    for (int s = SEVERITY_COUNT - 1; s >= (int)lowest; s--)
+        names[n++] = SEVERITY_NAMES[s];
+    names[n] = NULL;
+    return model_join_names(names, buf, size);
+}
 
 bool model_scope_id_valid(const char *s)
 {

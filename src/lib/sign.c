@@ -16,42 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "imgsec/util.h"
 
-/* ---- a bounded string builder ---- */
+/* ---- building strings (util_buf) ---- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
+static void sb_str(util_buf *b, const char *s)
 {
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) {
-            b->failed = true;
-            return;
-        }
-        b->buf = nb;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
+    util_buf_put(b, s, strlen(s));
 }
 
 static bool unreserved(unsigned char c)
@@ -60,16 +32,16 @@ static bool unreserved(unsigned char c)
 }
 
 /* Percent-encodes every byte outside A-Z a-z 0-9 - _ . ~ (upper-case hex). */
-static void sb_enc(sbuf *b, const char *s, size_t n)
+static void sb_enc(util_buf *b, const char *s, size_t n)
 {
     static const char HEX[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (unreserved(c)) {
-            sb_put(b, (const char *)&s[i], 1);
+            util_buf_put(b, (const char *)&s[i], 1);
         } else {
             char e[3] = {'%', HEX[c >> 4], HEX[c & 15]};
-            sb_put(b, e, 3);
+            util_buf_put(b, e, 3);
         }
     }
 }
@@ -193,40 +165,19 @@ bool sign_auth_lists(const sign_auth *a, const char *name)
     return false;
 }
 
-static bool digits(const char *s, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 bool sign_parse_date(const char *s, int64_t *ms)
 {
     if (!s || strlen(s) != SIGN_DATE_LEN || s[8] != 'T' || s[15] != 'Z')
         return false;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
     int y, mo, d, h, mi, se;
-    if (!digits(s, 4, &y) || !digits(s + 4, 2, &mo) || !digits(s + 6, 2, &d) ||
-        !digits(s + 9, 2, &h) || !digits(s + 11, 2, &mi) || !digits(s + 13, 2, &se))
+    if (!util_parse_digits(s, 4, &y) || !util_parse_digits(s + 4, 2, &mo) ||
+        !util_parse_digits(s + 6, 2, &d) || !util_parse_digits(s + 9, 2, &h) ||
+        !util_parse_digits(s + 11, 2, &mi) || !util_parse_digits(s + 13, 2, &se))
         return false;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    int64_t t = util_utc_seconds(y, mo, d, h, mi, se);
+    if (t < 0)
         return false;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    *ms = (int64_t)t * 1000;
+    *ms = t * 1000;
     return true;
 }
 
@@ -287,7 +238,7 @@ static int qparam_cmp(const void *x, const void *y)
     return c ? c : bytes_cmp(a->value, a->vlen, b->value, b->vlen);
 }
 
-static int canonical_query(sbuf *b, const char *q, size_t n, imgsec_err *err)
+static int canonical_query(util_buf *b, const char *q, size_t n, imgsec_err *err)
 {
     qparam params[SIGN_MAX_QUERY_PARAMS];
     size_t np = 0;
@@ -318,9 +269,9 @@ static int canonical_query(sbuf *b, const char *q, size_t n, imgsec_err *err)
         qsort(params, np, sizeof params[0], qparam_cmp);
         for (size_t i = 0; i < np; i++) {
             if (i)
-                sb_put(b, "&", 1);
+                util_buf_put(b, "&", 1);
             sb_enc(b, params[i].name, params[i].nlen);
-            sb_put(b, "=", 1);
+            util_buf_put(b, "=", 1);
             sb_enc(b, params[i].value, params[i].vlen);
         }
     }
@@ -332,35 +283,35 @@ static int canonical_query(sbuf *b, const char *q, size_t n, imgsec_err *err)
 }
 
 /* Each '/'-separated segment of the raw path encoded, then a trailing '/'. */
-static void canonical_uri(sbuf *b, const char *path, size_t n)
+static void canonical_uri(util_buf *b, const char *path, size_t n)
 {
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n && path[i] != '/')
             continue;
         if (start)
-            sb_put(b, "/", 1);
+            util_buf_put(b, "/", 1);
         sb_enc(b, path + start, i - start);
         start = i + 1;
     }
     if (b->len == 0 || b->buf[b->len - 1] != '/')
-        sb_put(b, "/", 1);
+        util_buf_put(b, "/", 1);
 }
 
 /* Header value with leading and trailing blanks removed. */
-static void sb_trimmed(sbuf *b, const char *v)
+static void sb_trimmed(util_buf *b, const char *v)
 {
     size_t n = strlen(v);
     while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
         n--;
     while (n && (*v == ' ' || *v == '\t'))
         v++, n--;
-    sb_put(b, v, n);
+    util_buf_put(b, v, n);
 }
 
 char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_err *err)
 {
-    sbuf b = {0};
+    util_buf b = {0};
     size_t tlen = r->raw_target ? strlen(r->raw_target) : 0;
     if (!r->method || tlen == 0 || tlen > SIGN_URI_MAX || r->raw_target[0] != '/') {
         err_set(err, IMGSEC_EAUTH, "the request target cannot be verified");
@@ -370,14 +321,14 @@ char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_e
     size_t plen = qmark ? (size_t)(qmark - r->raw_target) : tlen;
 
     sb_str(&b, r->method);
-    sb_put(&b, "\n", 1);
+    util_buf_put(&b, "\n", 1);
     canonical_uri(&b, r->raw_target, plen);
-    sb_put(&b, "\n", 1);
+    util_buf_put(&b, "\n", 1);
     if (qmark && canonical_query(&b, qmark + 1, tlen - plen - 1, err) != IMGSEC_OK) {
         free(b.buf);
         return NULL;
     }
-    sb_put(&b, "\n", 1);
+    util_buf_put(&b, "\n", 1);
     for (size_t i = 0; i < a->nheaders; i++) {
         const char *v = r->header(r->header_arg, a->headers[i]);
         if (!v || strlen(v) > SIGN_HEADER_VALUE_MAX) {
@@ -386,13 +337,13 @@ char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_e
             return NULL;
         }
         sb_str(&b, a->headers[i]);
-        sb_put(&b, ":", 1);
+        util_buf_put(&b, ":", 1);
         sb_trimmed(&b, v);
-        sb_put(&b, "\n", 1);
+        util_buf_put(&b, "\n", 1);
     }
-    sb_put(&b, "\n", 1);
+    util_buf_put(&b, "\n", 1);
     sb_str(&b, a->signed_headers);
-    sb_put(&b, "\n", 1);
+    util_buf_put(&b, "\n", 1);
     if (r->unsigned_payload) {
         sb_str(&b, "UNSIGNED-PAYLOAD");
     } else {

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imgsec/util.h"
+
 #define ACCESS_LOG_BUF (256u << 10)
 
 struct access_log {
@@ -40,13 +42,6 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-static void deadline_in(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_nsec += ms * 1000000L;
-    ts->tv_sec += ts->tv_nsec / 1000000000L;
-    ts->tv_nsec %= 1000000000L;
-}
 
 static void *writer_main(void *arg)
 {
@@ -60,7 +55,8 @@ static void *writer_main(void *arg)
         /* lines wait at most ACCESS_LOG_FLUSH_MS, or less when the buffer fills */
         if (!l->stop && l->fill_len < ACCESS_LOG_BUF / 2) {
             struct timespec ts;
-            deadline_in(&ts, ACCESS_LOG_FLUSH_MS);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            util_timespec_add_ms(&ts, ACCESS_LOG_FLUSH_MS);
             while (!l->stop && l->fill_len < ACCESS_LOG_BUF / 2 &&
                    pthread_cond_timedwait(&l->wake, &l->lock, &ts) == 0)
                 ;

@@ -49,13 +49,12 @@ bool authn_is_signed(request *req)
 bool authn_signed_begin(request *req)
 {
     const char *h = http_header(req, "Authorization");
-    imgsec_err err = {0};
     struct authn_sign *s = calloc(1, sizeof *s);
     if (!s) {
-        err_set(&err, IMGSEC_EINTERNAL, "out of memory");
-        http_reply_err(req, &err);
+        http_reply_internal(req, "out of memory");
         return false;
     }
+    imgsec_err err = {0};
     req->sign = s;
     if (sign_parse_authorization(h, strnlen(h, SIGN_AUTH_HEADER_MAX + 1), &s->auth, &err) !=
         IMGSEC_OK)
@@ -231,9 +230,7 @@ bool authz_scope(request *req, bool allow_all_granted, ep_scope *out)
             return true;
         }
         if (!scope_from_grant(out, g)) {
-            imgsec_err err;
-            err_set(&err, IMGSEC_EINTERNAL, "out of memory");
-            http_reply_err(req, &err);
+            http_reply_internal(req, "out of memory");
             return false;
         }
         return true;

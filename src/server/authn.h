@@ -2,8 +2,10 @@
  *
  * Authentication turns X-Auth-Token, or an AK/SK signature, into a
  * principal: the user and their current grant on the token's (or the
- * path's) project, read from the store on every request so that a deleted
- * user, grant, token or key is locked out at once.
+ * path's) project, read from the store, or for a token from the token
+ * cache only while the file is at the generation it was read at
+ * (auth_cache.h), so that a deleted user, grant, token or key is locked
+ * out at once.
  * Authorization then checks the role a route needs and resolves the
  * enterprise_project_id parameter into the EP scope of the query. */
 #ifndef IMGSECD_AUTHN_H

@@ -34,31 +34,40 @@ static const char USAGE[] =
     "  --access-log FILE   the one line per request goes here, written in batches\n"
     "                      (IMGSEC_ACCESS_LOG; default: stderr)\n";
 
+#define AUTH_FAIL_LIMIT_MAX 1000000
+#define EXPORT_RETENTION_MAX_S (3660LL * 86400)
+
 static const char *env_or(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
     return v && *v ? v : fallback;
 }
 
-static int parse_positive(const char *flag, const char *s, int64_t max, int64_t *out)
+/* An integer from min to max, or a message naming what (a flag or an
+ * environment variable) and -1. */
+static int parse_range(const char *what, const char *s, int64_t min, int64_t max, int64_t *out)
 {
     int64_t v;
-    if (!util_parse_int64(s, &v) || v <= 0 || v > max) {
-        fprintf(stderr, "imgsecd: %s must be an integer from 1 to %lld\n", flag, (long long)max);
+    if (!util_parse_int64(s, &v) || v < min || v > max) {
+        fprintf(stderr, "imgsecd: %s must be an integer from %lld to %lld\n", what,
+                (long long)min, (long long)max);
         return -1;
     }
     *out = v;
     return 0;
 }
 
+static int parse_positive(const char *what, const char *s, int64_t max, int64_t *out)
+{
+    return parse_range(what, s, 1, max, out);
+}
+
 /* 0 to 65536 MiB, as bytes. */
 static int parse_cache_mb(const char *what, const char *s, size_t *out)
 {
     int64_t v;
-    if (!util_parse_int64(s, &v) || v < 0 || v > 65536) {
-        fprintf(stderr, "imgsecd: %s must be an integer from 0 to 65536\n", what);
+    if (parse_range(what, s, 0, 65536, &v))
         return -1;
-    }
     *out = (size_t)v << 20;
     return 0;
 }
@@ -83,12 +92,11 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
     };
     const char *afl = getenv("IMGSEC_AUTH_FAIL_LIMIT");
     int64_t v;
-    if (afl && *afl && (!util_parse_int64(afl, &v) || v < 0 || v > 1000000)) {
-        fprintf(stderr, "imgsecd: IMGSEC_AUTH_FAIL_LIMIT must be an integer from 0 to 1000000\n");
-        goto bad;
-    }
-    if (afl && *afl)
+    if (afl && *afl) {
+        if (parse_range("IMGSEC_AUTH_FAIL_LIMIT", afl, 0, AUTH_FAIL_LIMIT_MAX, &v))
+            goto bad;
         cfg->auth_fail_limit = (unsigned)v;
+    }
     const char *rcm = getenv("IMGSEC_RESULT_CACHE_MB");
     if (rcm && *rcm) {
         if (parse_cache_mb("IMGSEC_RESULT_CACHE_MB", rcm, &cfg->result_cache_bytes))
@@ -96,7 +104,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
     }
     const char *ret = getenv("IMGSEC_EXPORT_RETENTION");
     if (ret && *ret) {
-        if (parse_positive("IMGSEC_EXPORT_RETENTION", ret, 3660LL * 86400, &v))
+        if (parse_positive("IMGSEC_EXPORT_RETENTION", ret, EXPORT_RETENTION_MAX_S, &v))
             goto bad;
         cfg->export_retention_ms = v * 1000;
     }
@@ -148,15 +156,13 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         case 'C': cfg->tls_cert = optarg; break;
         case 'S': cfg->tls_key = optarg; break;
         case 'A':
-            if (!util_parse_int64(optarg, &v) || v < 0 || v > 1000000) {
-                fprintf(stderr, "imgsecd: --auth-fail-limit must be an integer from 0 to 1000000\n");
+            if (parse_range("--auth-fail-limit", optarg, 0, AUTH_FAIL_LIMIT_MAX, &v))
                 goto bad;
-            }
             cfg->auth_fail_limit = (unsigned)v;
             break;
         case 'X': cfg->export_dir = optarg; break;
         case 'R':
-            if (parse_positive("--export-retention", optarg, 3660LL * 86400, &v))
+            if (parse_positive("--export-retention", optarg, EXPORT_RETENTION_MAX_S, &v))
                 goto bad;
             cfg->export_retention_ms = v * 1000;
             break;

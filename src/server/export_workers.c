@@ -144,8 +144,7 @@ static void fail_job(store *st, export_job *job, const char *reason)
 {
     job->task.status = EXPORT_FAILURE;
     snprintf(job->task.failure_reason, sizeof job->task.failure_reason, "%s", reason);
-    if (st)
-        finish(st, &job->task);
+    finish(st, &job->task);
     export_snapshot_free(job->snap);
     free(job);
 }
@@ -226,10 +225,7 @@ static void *janitor_main(void *arg)
     clock_gettime(CLOCK_REALTIME, &next);
     pthread_mutex_lock(&w->lock);
     while (!w->stopping) {
-        next.tv_sec += every / 1000;
-        next.tv_nsec += (every % 1000) * 1000000L;
-        if (next.tv_nsec >= 1000000000L)
-            next.tv_sec++, next.tv_nsec -= 1000000000L;
+        util_timespec_add_ms(&next, every);
         /* the condition also wakes workers: wait out the whole interval */
         while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &next) != ETIMEDOUT)
             ;

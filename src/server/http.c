@@ -80,6 +80,25 @@ void http_add_header(request *req, const char *name, const char *value)
     }
 }
 
+/* Sends resp (destroyed here) with what every reply carries: the request
+ * id, type when given, and the headers added with http_add_header. */
+static void reply_response(request *req, unsigned status, struct MHD_Response *resp,
+                           const char *type)
+{
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    if (type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    for (size_t i = 0; i < req->nextra; i++)
+        if (req->extra_values[i])
+            MHD_add_response_header(resp, req->extra_names[i], req->extra_values[i]);
+    if (MHD_queue_response(req->conn, status, resp) == MHD_YES)
+        req->status = status;
+    MHD_destroy_response(resp);
+    /* Every refused credential (token, signature, password) counts. */
+    if (status == 401)
+        ratelimit_fail(req->app->limiter, http_client_addr(req), util_now_ms());
+}
+
 static void reply_raw(request *req, unsigned status, char *body, size_t len, const char *type)
 {
     if (req->status)
@@ -91,18 +110,21 @@ static void reply_raw(request *req, unsigned status, char *body, size_t len, con
         free(body);
         return;
     }
-    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
-    if (body && type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    for (size_t i = 0; i < req->nextra; i++)
-        if (req->extra_values[i])
-            MHD_add_response_header(resp, req->extra_names[i], req->extra_values[i]);
-    if (MHD_queue_response(req->conn, status, resp) == MHD_YES)
-        req->status = status;
-    MHD_destroy_response(resp);
-    /* Every refused credential (token, signature, password) counts. */
-    if (status == 401)
-        ratelimit_fail(req->app->limiter, http_client_addr(req), util_now_ms());
+    reply_response(req, status, resp, body ? type : NULL);
+}
+
+bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const char *type,
+                   const char *disposition)
+{
+    struct MHD_Response *resp = req->status ? NULL : MHD_create_response_from_fd(size, fd);
+    if (!resp) {
+        close(fd);
+        return false;
+    }
+    if (disposition) /* only now: a reply sent instead must not carry it */
+        http_add_header(req, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+    reply_response(req, status, resp, type);
+    return true;
 }
 
 void http_reply_json_text(request *req, unsigned status, const char *text, size_t len)
@@ -142,11 +164,27 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
     reply_error_text(req, status, error_code, msg);
 }
 
+void http_reply_internal(request *req, const char *fmt, ...)
+{
+    imgsec_err err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+    va_end(ap);
+    err.code = IMGSEC_EINTERNAL;
+    http_reply_err(req, &err);
+}
+
 void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg)
 {
     json_t *o = json_pack("{s:{s:i, s:s, s:s}}", "error", "code", (int)status, "title", title,
                           "message", msg);
     http_reply_json(req, status, o);
+}
+
+void http_log_internal(request *req, const char *msg)
+{
+    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, msg);
 }
 
 void http_reply_err(request *req, const imgsec_err *err)
@@ -161,8 +199,7 @@ void http_reply_err(request *req, const imgsec_err *err)
     case IMGSEC_ETOOLARGE: return reply_error_text(req, 413, "HSS.0001", err->msg);
     case IMGSEC_ECONFLICT: return reply_error_text(req, 409, "HSS.0001", err->msg);
     default:
-        /* Internals go to the log under the request id, never to the caller. */
-        fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, err->msg);
+        http_log_internal(req, err->msg);
         http_reply_error(req, 500, "HSS.0041", "internal error, request id %s", req->request_id);
     }
 }
@@ -258,15 +295,19 @@ static bool check_rate(request *req)
     return false;
 }
 
+static void reply_too_large(request *req)
+{
+    http_reply_error(req, 413, "HSS.0001",
+                     "request body too large: the limit of this route is %zu bytes", req->body_max);
+}
+
 /* The body limit, announced by Content-Length before any byte is read. */
 static bool check_declared_length(request *req)
 {
     const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     int64_t n;
     if (cl && util_parse_int64(cl, &n) && n > (int64_t)req->body_max) {
-        http_reply_error(req, 413, "HSS.0001",
-                         "request body too large: the limit of this route is %zu bytes",
-                         req->body_max);
+        reply_too_large(req);
         return false;
     }
     return true;
@@ -392,19 +433,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->status)
         return MHD_YES;
     if (req->body_too_large) {
-        http_reply_error(req, 413, "HSS.0001",
-                         "request body too large: the limit of this route is %zu bytes",
-                         req->body_max);
+        reply_too_large(req);
         return MHD_YES;
     }
     if (req->sign_pending && !finish_signed(req))
         return MHD_YES;
     req->route->handle(req);
-    if (!req->status) {
-        imgsec_err err;
-        err_set(&err, IMGSEC_EINTERNAL, "handler of %s sent no reply", req->route->pattern);
-        http_reply_err(req, &err);
-    }
+    if (!req->status)
+        http_reply_internal(req, "handler of %s sent no reply", req->route->pattern);
     return MHD_YES;
 }
 

@@ -84,6 +84,15 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
 /* Maps a library error to its status and error_code (errors.md); an
  * internal error is logged and answered without its details. */
 void http_reply_err(request *req, const imgsec_err *err);
+/* Internals go to the log under the request id, never to the caller. */
+void http_log_internal(request *req, const char *msg);
+/* An internal error (500 HSS.0041): the message goes to the log only. */
+void http_reply_internal(request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A file's bytes, streamed by MHD from fd (which it closes), with a
+ * Content-Disposition unless disposition is NULL. False if the response
+ * cannot be made: fd is closed and nothing is queued. */
+bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const char *type,
+                   const char *disposition);
 /* Keystone's own error shape, for /v3/auth/tokens. */
 void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg);
 

@@ -55,20 +55,13 @@ static export_state *state_new(request *req)
     return s;
 }
 
-static void reply_internal(request *req, const char *what)
-{
-    imgsec_err err;
-    err_set(&err, IMGSEC_EINTERNAL, "%s", what);
-    http_reply_err(req, &err);
-}
-
 /* ---- creating ---- */
 
 static bool create_prepare(request *req, bool export_size_in_query)
 {
     export_state *s = state_new(req);
     if (!s) {
-        reply_internal(req, "out of memory");
+        http_reply_internal(req, "out of memory");
         return false;
     }
     if (!authz_scope(req, true, &s->scope) || !authz_role(req, ROLE_WRITER))
@@ -92,12 +85,8 @@ bool export_tasks_prepare(request *req)
     return create_prepare(req, false);
 }
 
-bool export_baseline_prepare(request *req)
-{
-    return create_prepare(req, true);
-}
-
-bool export_local_vul_prepare(request *req)
+/* The baseline and local-vulnerability routes: export_size in the query. */
+bool export_sized_prepare(request *req)
 {
     return create_prepare(req, true);
 }
@@ -203,9 +192,9 @@ static void create_handle(request *req, create_kind kind)
         rc = err_set(&err, IMGSEC_EINTERNAL, "out of memory");
     char *request_text = rc == IMGSEC_OK ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(body);
+    int64_t n = rc == IMGSEC_OK ? export_snapshot_total(snap) : 0;
     if (rc == IMGSEC_OK) {
         store_export_task *t = &job->task;
-        int64_t n = export_snapshot_total(snap);
         util_random_hex(t->id, STORE_EXPORT_ID_HEX / 2);
         util_random_hex(t->file_id, STORE_EXPORT_ID_HEX / 2);
         snprintf(t->project_id, sizeof t->project_id, "%s", s->scope.ix.project_id);
@@ -232,7 +221,6 @@ static void create_handle(request *req, create_kind kind)
         export_workers_unreserve(a->exports);
         return http_reply_err(req, &err);
     }
-    int64_t n = export_snapshot_total(snap);
     char task_id[STORE_EXPORT_ID_HEX + 1];
     memcpy(task_id, job->task.id, sizeof task_id);
     export_workers_submit(a->exports, job); /* job belongs to the pool now */
@@ -264,7 +252,7 @@ bool export_read_prepare(request *req)
 {
     export_state *s = state_new(req);
     if (!s) {
-        reply_internal(req, "out of memory");
+        http_reply_internal(req, "out of memory");
         return false;
     }
     return authz_scope(req, true, &s->scope) && authz_role(req, ROLE_READER);
@@ -359,17 +347,8 @@ void export_download_handle(request *req)
         err_set(&err, IMGSEC_ENOTFOUND, "file does not exist in this project");
         return http_reply_err(req, &err);
     }
-    struct MHD_Response *resp = MHD_create_response_from_fd((size_t)sb.st_size, fd);
-    if (!resp) {
-        close(fd);
-        return reply_internal(req, "cannot create the download response");
-    }
     char disposition[STORE_EXPORT_FILE_NAME_MAX + 64];
     snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", t.file_name);
-    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, export_format_mime(fmt));
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
-    if (MHD_queue_response(req->conn, 200, resp) == MHD_YES)
-        req->status = 200;
-    MHD_destroy_response(resp);
+    if (!http_reply_fd(req, 200, fd, (size_t)sb.st_size, export_format_mime(fmt), disposition))
+        http_reply_internal(req, "cannot create the download response");
 }

@@ -111,8 +111,7 @@ void ingest_handle(request *req)
     store_ingest_result *results = calloc(docs.n ? docs.n : 1, sizeof *results);
     if (!results) {
         doc_list_free(&docs);
-        err_set(&err, IMGSEC_EINTERNAL, "out of memory");
-        return http_reply_err(req, &err);
+        return http_reply_internal(req, "out of memory");
     }
     store *st = store_pool_acquire(req->app->pool);
     rc = store_ingest(st, s->scope.ix.project_id, s->scope.single, docs.items, docs.n,

@@ -4,7 +4,6 @@
  * Every way a login can fail (no such user, wrong password, no grant on
  * the project) answers the same 401 after the same Argon2id work, so the
  * route does not tell which users exist. */
-#include <stdio.h>
 #include <string.h>
 
 #include "imgsec/auth.h"
@@ -44,8 +43,7 @@ static const char *login_parse(json_t *body, login *l)
     if (strlen(l->name) > STORE_NAME_MAX || strlen(l->domain) > STORE_NAME_MAX ||
         strlen(l->password) > AUTH_PASSWORD_MAX)
         return "auth.identity.password.user: name, domain or password too long";
-    json_t *project = json_object_get(json_object_get(json_object_get(body, "auth"), "scope"),
-                                      "project");
+    json_t *project = json_object_get(json_object_get(auth, "scope"), "project");
     l->project = json_string_value(json_object_get(project, "id"));
     if (!l->project)
         l->project = json_string_value(json_object_get(project, "name"));
@@ -105,19 +103,21 @@ void tokens_create_handle(request *req)
         return http_reply_json(req, 201, token_body(&user, &grant, issued, expires));
     }
     if (rc == IMGSEC_EINTERNAL) {
-        fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, err.msg);
+        http_log_internal(req, err.msg);
         return http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
     }
     http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
 }
 
-/* Looks a token string up; false if unknown, expired or without grant. */
-static bool token_principal(store *st, const char *token, store_principal *p)
+/* Looks a token string up by its hash, left in th; false if unknown,
+ * expired or without grant. */
+static bool token_principal(store *st, const char *token, unsigned char th[STORE_TOKEN_HASH_BYTES],
+                            store_principal *p)
 {
-    if (!token || !*token || strlen(token) > AUTH_TOKEN_MAX)
+    size_t len = token ? strlen(token) : 0;
+    if (len == 0 || len > AUTH_TOKEN_MAX)
         return false;
-    unsigned char th[STORE_TOKEN_HASH_BYTES];
-    auth_token_hash(token, strlen(token), th);
+    auth_token_hash(token, len, th);
     return store_token_lookup(st, th, util_now_ms(), p, NULL) == IMGSEC_OK;
 }
 
@@ -126,21 +126,18 @@ void tokens_delete_handle(request *req)
     const char *subject = http_header(req, "X-Subject-Token");
     store *st = store_pool_acquire(req->app->pool);
     store_principal caller, target;
+    unsigned char caller_th[STORE_TOKEN_HASH_BYTES], target_th[STORE_TOKEN_HASH_BYTES];
     unsigned status = 204;
-    if (!token_principal(st, http_header(req, "X-Auth-Token"), &caller))
+    if (!token_principal(st, http_header(req, "X-Auth-Token"), caller_th, &caller))
         status = 401;
-    else if (!token_principal(st, subject, &target))
+    else if (!token_principal(st, subject, target_th, &target))
         status = 404;
     else if (target.user.id != caller.user.id &&
              !(caller.grant.role == ROLE_ADMIN &&
                strcmp(caller.grant.project_id, target.grant.project_id) == 0))
         status = 403;
-    else {
-        unsigned char th[STORE_TOKEN_HASH_BYTES];
-        auth_token_hash(subject, strlen(subject), th);
-        if (store_token_delete(st, th, NULL) != IMGSEC_OK)
-            status = 404;
-    }
+    else if (store_token_delete(st, target_th, NULL) != IMGSEC_OK)
+        status = 404;
     store_pool_release(req->app->pool, st);
     switch (status) {
     case 204: return http_reply_json(req, 204, NULL);

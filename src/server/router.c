@@ -22,9 +22,9 @@ static const route ROUTES[] = {
     {"POST", "/v5/{project_id}/image/security-report/export-tasks", ROUTE_AUTH | ROUTE_V5,
      ROUTE_BODY_QUERY, export_tasks_prepare, export_tasks_handle},
     {"POST", "/v5/{project_id}/image/baseline/export", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_QUERY,
-     export_baseline_prepare, export_baseline_handle},
+     export_sized_prepare, export_baseline_handle},
     {"POST", "/v5/{project_id}/image/local-vulnerability/export", ROUTE_AUTH | ROUTE_V5,
-     ROUTE_BODY_QUERY, export_local_vul_prepare, export_local_vul_handle},
+     ROUTE_BODY_QUERY, export_sized_prepare, export_local_vul_handle},
     {"GET", "/v5/{project_id}/export-task/{task_id}", ROUTE_AUTH | ROUTE_V5, 0,
      export_read_prepare, export_task_status_handle},
     {"GET", "/v5/{project_id}/download/{file_id}", ROUTE_AUTH | ROUTE_V5, 0, export_read_prepare,
@@ -39,7 +39,7 @@ static bool pattern_match(const char *pattern, const char *path, char **params, 
     const char *p = pattern, *s = path;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
-            return false;
+            goto fail;
         p++, s++;
         const char *pend = strchr(p, '/');
         const char *send = strchr(s, '/');
@@ -47,7 +47,7 @@ static bool pattern_match(const char *pattern, const char *path, char **params, 
         size_t slen = send ? (size_t)(send - s) : strlen(s);
         if (plen > 1 && p[0] == '{') {
             if (slen == 0 || slen > SEGMENT_MAX || n >= HTTP_MAX_PATH_PARAMS)
-                return false;
+                goto fail; /* frees what earlier placeholders captured */
             if (params)
                 params[n] = strndup(s, slen);
             n++;

@@ -26,9 +26,8 @@ void statistic_handle(request *req);
 /* route_export.c: export tasks, status, downloads (export.md) */
 bool export_tasks_prepare(request *req);
 void export_tasks_handle(request *req);
-bool export_baseline_prepare(request *req);
+bool export_sized_prepare(request *req); /* baseline and local-vulnerability */
 void export_baseline_handle(request *req);
-bool export_local_vul_prepare(request *req);
 void export_local_vul_handle(request *req);
 bool export_read_prepare(request *req);
 void export_task_status_handle(request *req);

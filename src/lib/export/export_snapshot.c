@@ -117,7 +117,6 @@ typedef struct {
     int64_t written, total;
     export_progress_fn progress;
     void *arg;
-    bool cancelled;
 } write_ctx;
 
 static int write_row(const store_cell *cells, size_t n, void *arg)
@@ -128,10 +127,8 @@ static int write_row(const store_cell *cells, size_t n, void *arg)
         return rc;
     c->written++;
     if (c->progress && c->written % EXPORT_PROGRESS_EVERY == 0 &&
-        c->progress(c->written, c->total, c->arg) != 0) {
-        c->cancelled = true;
+        c->progress(c->written, c->total, c->arg) != 0)
         return err_set(c->err, IMGSEC_EINTERNAL, "export cancelled");
-    }
     return IMGSEC_OK;
 }
 

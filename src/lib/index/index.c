@@ -189,10 +189,14 @@ static int check_args(const index_scope *scope, const stat_query *q, imgsec_err 
     return IMGSEC_OK;
 }
 
-int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
-                int64_t *total, imgsec_err *err)
+/* Inside the published instance: selects the rows of scope and q, plans
+ * q's record sums and hands both to use, which returns 0 or -1 (out of
+ * memory). The shared read path of index_count and index_select. */
+static int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                          int (*use)(const ix_inst *r, const row_set *sel,
+                                     const rec_plan *plan, void *arg),
+                          void *arg, imgsec_err *err)
 {
-    *total = 0;
     int rc = check_args(scope, q, err);
     if (rc != IMGSEC_OK)
         return rc;
@@ -203,11 +207,24 @@ int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
     rc = query_select(r, scope, q, &sel, err);
     if (rc == IMGSEC_OK)
         rc = rec_plan_make(r, q, &plan, err);
-    if (rc == IMGSEC_OK && rec_total(r, &plan, &sel, total) != 0)
+    if (rc == IMGSEC_OK && use(r, &sel, &plan, arg) != 0)
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
     read_leave(ix, slot);
     rec_plan_free(&plan);
     row_set_free(&sel);
+    return rc;
+}
+
+static int count_use(const ix_inst *r, const row_set *sel, const rec_plan *plan, void *arg)
+{
+    return rec_total(r, plan, sel, arg);
+}
+
+int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                int64_t *total, imgsec_err *err)
+{
+    *total = 0;
+    int rc = with_selection(ix, scope, q, count_use, total, err);
     if (rc != IMGSEC_OK)
         *total = 0;
     return rc;
@@ -237,20 +254,20 @@ static void collect_one(uint32_t row, int64_t records, void *arg)
         c->items[c->n++] = (sel_item){c->ix->rows[row].id, records};
 }
 
-/* The (id, records) of every selected image with records, in id order. */
-static int collect(const ix_inst *ix, const row_set *sel, const rec_plan *plan,
-                   sel_item **out, size_t *n_out)
+/* The (id, records) of every selected image with records, in id order,
+ * into the collector arg. */
+static int collect(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
 {
-    collector c = {.ix = ix, .cap = row_set_count(sel)};
-    c.items = malloc((c.cap ? c.cap : 1) * sizeof *c.items);
-    if (!c.items || rec_each(ix, plan, sel, collect_one, &c) != 0) {
-        free(c.items);
+    collector *c = arg;
+    *c = (collector){.ix = ix, .cap = row_set_count(sel)};
+    c->items = malloc((c->cap ? c->cap : 1) * sizeof *c->items);
+    if (!c->items || rec_each(ix, plan, sel, collect_one, c) != 0) {
+        free(c->items);
+        *c = (collector){0};
         return -1;
     }
-    if (c.n)
-        qsort(c.items, c.n, sizeof *c.items, sel_item_cmp);
-    *out = c.items;
-    *n_out = c.n;
+    if (c->n)
+        qsort(c->items, c->n, sizeof *c->items, sel_item_cmp);
     return 0;
 }
 
@@ -258,28 +275,13 @@ int index_select(imgsec_index *ix, const index_scope *scope, const stat_query *q
                  int (*cb)(int64_t image_id, int64_t records, void *arg), void *arg,
                  imgsec_err *err)
 {
-    int rc = check_args(scope, q, err);
-    if (rc != IMGSEC_OK)
-        return rc;
-    sel_item *items = NULL;
-    size_t n = 0;
-    int slot;
-    const ix_inst *r = read_enter(ix, &slot);
-    row_set sel = {0};
-    rec_plan plan = {0};
-    rc = query_select(r, scope, q, &sel, err);
-    if (rc == IMGSEC_OK)
-        rc = rec_plan_make(r, q, &plan, err);
-    if (rc == IMGSEC_OK && collect(r, &sel, &plan, &items, &n) != 0)
-        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
-    read_leave(ix, slot);
-    rec_plan_free(&plan);
-    row_set_free(&sel);
+    collector sel = {0};
+    int rc = with_selection(ix, scope, q, collect, &sel, err);
     /* the callback runs outside the instance: an export may take long, and
      * must not hold back the writer's next batch (which waits for readers
      * of the instance it is about to change) */
-    for (size_t i = 0; rc == IMGSEC_OK && i < n; i++)
-        rc = cb(items[i].id, items[i].records, arg);
-    free(items);
+    for (size_t i = 0; rc == IMGSEC_OK && i < sel.n; i++)
+        rc = cb(sel.items[i].id, sel.items[i].records, arg);
+    free(sel.items);
     return rc;
 }

@@ -18,6 +18,7 @@
  * reordered. 0, or -1 when out of memory (bm unchanged). */
 int bits_add_rows(roaring_bitmap_t *bm, uint32_t *rows, size_t n, uint32_t universe);
 
+/* qsort / bsearch order of uint32_t. */
 int bits_cmp_u32(const void *a, const void *b);
 
 #endif

@@ -118,15 +118,6 @@ static int strmap_grow(strmap *m)
     return 0;
 }
 
-void *strmap_get(const strmap *m, const char *key, size_t len)
-{
-    if (m->n == 0)
-        return NULL;
-    bool found;
-    size_t i = strmap_find(m, key, len, (uint32_t)hash_bytes(key, len), &found);
-    return found ? m->slots[i].val : NULL;
-}
-
 void strmap_prefetch(const strmap *m, uint64_t h)
 {
     if (m->cap)
@@ -140,6 +131,12 @@ void *strmap_get_hashed(const strmap *m, const char *key, size_t len, uint64_t h
     bool found;
     size_t i = strmap_find(m, key, len, (uint32_t)h, &found);
     return found ? m->slots[i].val : NULL;
+}
+
+/* The key is only hashed when the map has entries. */
+void *strmap_get(const strmap *m, const char *key, size_t len)
+{
+    return m->n ? strmap_get_hashed(m, key, len, hash_bytes(key, len)) : NULL;
 }
 
 int strmap_put(strmap *m, const char *key, size_t len, void *val)

@@ -186,8 +186,6 @@ typedef struct {
 
 int rec_plan_make(const ix_inst *ix, const stat_query *q, rec_plan *plan, imgsec_err *err);
 void rec_plan_free(rec_plan *plan);
-/* Records of one row passing the plan. */
-int64_t rec_row(const ix_inst *ix, const rec_plan *plan, uint32_t row);
 /* Records of all rows of s passing the plan. -1 when out of memory. */
 int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t *total);
 /* Calls fn for each row of s, ascending, that has records passing the

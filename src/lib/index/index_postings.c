@@ -32,16 +32,6 @@ void postings_free(postings *P)
     postings_init(P);
 }
 
-const pterm *postings_find(const postings *P, const char *key, size_t klen)
-{
-    return strmap_get(&P->map, key, klen);
-}
-
-const pterm *postings_term(const postings *P, uint32_t id)
-{
-    return id < P->n_ids ? P->terms[id] : NULL;
-}
-
 pterm *postings_term_rw(postings *P, uint32_t id)
 {
     return id < P->n_ids ? P->terms[id] : NULL;

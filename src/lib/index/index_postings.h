@@ -70,10 +70,7 @@ void postings_row_trim(postings *P, uint32_t row);
 /* Deletes every posting of row; terms left empty are deleted. */
 void postings_row_clear(postings *P, uint32_t row);
 
-const pterm *postings_find(const postings *P, const char *key, size_t klen);
-/* The live term with this id, or NULL. */
-const pterm *postings_term(const postings *P, uint32_t id);
-/* The same, writable (for the owner's aux field). */
+/* The live term with this id, or NULL; writable for the owner's aux field. */
 pterm *postings_term_rw(postings *P, uint32_t id);
 /* The references of row (n == 0 for a row without postings). */
 static inline const pref *postings_row_refs(const postings *P, uint32_t row, uint32_t *n)

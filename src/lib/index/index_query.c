@@ -84,7 +84,6 @@ typedef struct {
     size_t n_subs;
     col_range ranges[3];          /* image_size, update time, scan time */
     size_t n_ranges;
-    bool row_pass;                /* anything for the row pass at all */
 } qctx;
 
 static bool is_set(const char *s)
@@ -261,7 +260,6 @@ static int substring_filters(qctx *c, roaring_bitmap_t *cand)
             c->subs[c->n_subs].needle = subs[i].needle;
             c->subs[c->n_subs].nlen = nlen;
             c->n_subs++;
-            c->row_pass = true;
         }
     }
     return 0;
@@ -339,7 +337,6 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     qctx c = {.ix = ix, .q = q};
     ranges_make(&c);
-    c.row_pass = c.n_ranges > 0;
     int rc = IMGSEC_OK;
     if (scope_rows(ix, scope, cand) != 0 || (!q->operate_all && start_rows(ix, q, cand) != 0)) {
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
@@ -355,7 +352,7 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }
-    if (c.row_pass && !roaring_bitmap_is_empty(cand)) {
+    if ((c.n_ranges || c.n_subs) && !roaring_bitmap_is_empty(cand)) {
         if (row_pass(&c, cand, out) != 0)
             rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done; /* cand is freed: out holds the array */

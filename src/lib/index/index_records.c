@@ -19,16 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index_bits.h"
 
 #define CHUNK 256
 #define ROW_SIDE_WEIGHT 10
 #define ROW_FIXED_REFS 4 /* the row's own cache misses, in references */
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -199,9 +194,9 @@ static bool plan_has(const rec_plan *plan, uint32_t term)
     return plan->term_bits && (plan->term_bits[term >> 6] >> (term & 63) & 1);
 }
 
-int64_t rec_row(const ix_inst *ix, const rec_plan *plan, uint32_t row)
+/* Records of one row passing the plan. */
+static int64_t rec_row(const rec_plan *plan, uint32_t row)
 {
-    (void)ix;
     if (plan->col)
         return plan->col[row];
     int64_t sum = 0;
@@ -213,7 +208,7 @@ int64_t rec_row(const ix_inst *ix, const rec_plan *plan, uint32_t row)
     return sum;
 }
 
-static int64_t sum_rows(const ix_inst *ix, const rec_plan *plan, const row_set *s)
+static int64_t sum_rows(const rec_plan *plan, const row_set *s)
 {
     rs_iter it;
     uint32_t buf[CHUNK];
@@ -228,7 +223,7 @@ static int64_t sum_rows(const ix_inst *ix, const rec_plan *plan, const row_set *
     }
     while ((k = rs_iter_next(&it, buf, CHUNK)))
         for (size_t i = 0; i < k; i++)
-            sum += rec_row(ix, plan, buf[i]);
+            sum += rec_row(plan, buf[i]);
     return sum;
 }
 
@@ -236,7 +231,7 @@ static bool set_has(const row_set *s, uint32_t row)
 {
     if (s->bm)
         return roaring_bitmap_contains(s->bm, row);
-    return s->n && bsearch(&row, s->arr, s->n, sizeof row, cmp_u32) != NULL;
+    return s->n && bsearch(&row, s->arr, s->n, sizeof row, bits_cmp_u32) != NULL;
 }
 
 /* The terms' side when every row is selected: each term's running total,
@@ -336,7 +331,7 @@ int rec_each(const ix_inst *ix, const rec_plan *plan, const row_set *s,
     rs_iter_init(&it, s);
     while ((k = rs_iter_next(&it, buf, CHUNK))) {
         for (size_t i = 0; i < k; i++) {
-            int64_t n = acc ? acc[buf[i]] : rec_row(ix, plan, buf[i]);
+            int64_t n = acc ? acc[buf[i]] : rec_row(plan, buf[i]);
             if (n > 0)
                 fn(buf[i], n, arg);
         }
@@ -352,7 +347,7 @@ int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t
     if (selected == 0 || (!plan->col && plan->n_terms == 0))
         return 0;
     if (plan->col) {
-        *total = sum_rows(ix, plan, s);
+        *total = sum_rows(plan, s);
         return 0;
     }
     if (selected == ix->live) {
@@ -363,7 +358,7 @@ int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t
     }
     uint64_t term_side = term_side_cost(plan);
     if (rows_side_cheaper(ix, plan, selected, term_side)) {
-        *total = sum_rows(ix, plan, s);
+        *total = sum_rows(plan, s);
         return 0;
     }
     if (term_side * 16 < selected) {

@@ -40,8 +40,8 @@ static void join_licenses(const json_t *lic, char *buf, size_t size)
             s = json_string_value(json_object_get(one, "name"));
         if (!s)
             s = json_string_value(json_object_get(l, "expression"));
-        if (s && *s && used < size)
-            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", s);
+        if (s && *s)
+            imp_join(buf, size, &used, s);
     }
 }
 
@@ -59,11 +59,8 @@ static int component(imp_ctx *c, json_t *doc, json_t *refs, const json_t *comp, 
         (rc = imp_arr(c, comp, at, "licenses", &lic)) ||
         (rc = imp_arr(c, comp, at, "components", &children)))
         return rc;
-    if (!name || !*name) {
-        char where[IMP_AT_MAX];
-        AT(where, "%s.name", at);
-        return imp_fail(c, where, "is required");
-    }
+    if (!name || !*name)
+        return imp_fail_required(c, at, "name");
     if (ref && *ref && json_object_set(refs, ref, (json_t *)comp) != 0)
         return imp_oom(c);
     int is_pkg = (purl && *purl) || (type && (!strcmp(type, "library") || !strcmp(type, "framework")));
@@ -105,11 +102,9 @@ static int vulnerability(imp_ctx *c, json_t *doc, const json_t *refs, const json
         (rc = imp_arr(c, v, at, "ratings", &ratings)) ||
         (rc = imp_arr(c, v, at, "affects", &affects)) || (rc = imp_obj(c, v, at, "source", &source)))
         return rc;
+    if (!id || !*id)
+        return imp_fail_required(c, at, "id");
     char where[IMP_AT_MAX];
-    if (!id || !*id) {
-        AT(where, "%s.id", at);
-        return imp_fail(c, where, "is required");
-    }
     /* The most severe rating and the highest score (sources disagree). */
     double score = -1;
     size_t i;

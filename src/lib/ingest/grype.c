@@ -36,10 +36,8 @@ static int match(imp_ctx *c, json_t *doc, const json_t *m, const char *at)
         (rc = imp_str(c, art, aat, "version", &ver)) || (rc = imp_str(c, art, aat, "type", &type)) ||
         (rc = imp_arr(c, art, aat, "locations", &locations)))
         return rc;
-    if (!id || !*id) {
-        AT(where, "%s.id", vat);
-        return imp_fail(c, where, "is required");
-    }
+    if (!id || !*id)
+        return imp_fail_required(c, vat, "id");
     if (!(sev = imp_severity(sev_s))) {
         AT(where, "%s.severity", vat);
         return imp_fail(c, where, "must be one of Critical, High, Medium, Low, Negligible, Unknown");
@@ -53,9 +51,8 @@ static int match(imp_ctx *c, json_t *doc, const json_t *m, const char *at)
     size_t i, used = 0;
     const json_t *v;
     json_array_foreach(versions, i, v) {
-        if (json_is_string(v) && used < sizeof fixed)
-            used += (size_t)snprintf(fixed + used, sizeof fixed - used, "%s%s", used ? ", " : "",
-                                     json_string_value(v));
+        if (json_is_string(v))
+            imp_join(fixed, sizeof fixed, &used, json_string_value(v));
     }
     double score = -1;
     json_array_foreach(cvss, i, v) {
@@ -85,7 +82,7 @@ static int match(imp_ctx *c, json_t *doc, const json_t *m, const char *at)
 
 int imp_grype(imp_ctx *c, const json_t *r, const import_options *opt, json_t **out)
 {
-    const json_t *matches, *source, *target = NULL, *descriptor, *item;
+    const json_t *matches, *source, *descriptor, *item;
     const char *stype = NULL, *timestamp = NULL; /* source.type: image, directory, file */
     int rc;
     if ((rc = imp_arr(c, r, "", "matches", &matches)) ||
@@ -101,19 +98,10 @@ int imp_grype(imp_ctx *c, const json_t *r, const import_options *opt, json_t **o
 
     imp_image img = {.size = -1, .created_ms = -1, .scan_ms = imp_time_ms(timestamp)};
     const json_t *t = json_object_get(source, "target");
-    if (json_is_object(t)) {
-        target = t;
-        const json_t *size = json_object_get(target, "imageSize");
-        const char *repo_digest = json_string_value(json_array_get(json_object_get(target, "repoDigests"), 0));
-        const char *at_sign = repo_digest ? strchr(repo_digest, '@') : NULL;
-        const char *tag = json_string_value(json_array_get(json_object_get(target, "tags"), 0));
-        img.ref = tag ? tag : json_string_value(json_object_get(target, "userInput"));
-        img.image_id = json_string_value(json_object_get(target, "imageID"));
-        img.digest = at_sign ? at_sign + 1 : json_string_value(json_object_get(target, "manifestDigest"));
-        img.size = json_is_integer(size) ? (int64_t)json_integer_value(size) : -1;
-    } else if (json_is_string(t)) {
+    if (json_is_object(t))
+        imp_image_from_target(t, &img);
+    else if (json_is_string(t))
         img.name = json_string_value(t); /* directory / file scans: the path */
-    }
     if (!img.ref && !img.name && stype && strcmp(stype, "image") != 0)
         img.name = json_string_value(json_object_get(source, "name"));
     json_t *doc;

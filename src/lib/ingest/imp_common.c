@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "imgsec/model.h"
+#include "imgsec/util.h"
 
 int imp_fail(imp_ctx *c, const char *at, const char *fmt, ...)
 {
@@ -83,6 +83,13 @@ int imp_elem_obj(imp_ctx *c, const json_t *elem, const char *at)
     return json_is_object(elem) ? IMGSEC_OK : imp_fail(c, at, "must be an object");
 }
 
+int imp_fail_required(imp_ctx *c, const char *at, const char *key)
+{
+    char where[IMP_AT_MAX];
+    at_key(where, sizeof where, at, key);
+    return imp_fail(c, where, "is required");
+}
+
 int imp_set_str(json_t *rec, const char *key, const char *s)
 {
     if (!s || !*s)
@@ -109,6 +116,13 @@ int imp_push(json_t *doc, const char *key, json_t *rec)
         }
     }
     return json_array_append_new(arr, rec) == 0 ? 0 : -1;
+}
+
+void imp_join(char *buf, size_t size, size_t *used, const char *s)
+{
+    /* snprintf counts what did not fit too, so once cut *used >= size */
+    if (*used < size)
+        *used += (size_t)snprintf(buf + *used, size - *used, "%s%s", *used ? ", " : "", s);
 }
 
 /* ---- severities ---- */
@@ -143,27 +157,16 @@ const char *imp_severity_max(const char *a, const char *b)
 
 /* ---- times ---- */
 
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 int64_t imp_time_ms(const char *s)
 {
     int y, mo, d, h, mi, sec, ms = 0;
-    if (!s || strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !digits(s + 17, 2, &sec))
+    if (!s || strlen(s) < 19 || !util_parse_digits(s, 4, &y) || s[4] != '-' ||
+        !util_parse_digits(s + 5, 2, &mo) || s[7] != '-' || !util_parse_digits(s + 8, 2, &d) ||
+        (s[10] != 'T' && s[10] != ' ') || !util_parse_digits(s + 11, 2, &h) || s[13] != ':' ||
+        !util_parse_digits(s + 14, 2, &mi) || s[16] != ':' || !util_parse_digits(s + 17, 2, &sec))
         return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    int64_t secs = util_utc_seconds(y, mo, d, h, mi, sec);
+    if (secs < 0)
         return -1;
     const char *p = s + 19;
     if (*p == '.') {
@@ -177,20 +180,13 @@ int64_t imp_time_ms(const char *s)
     int64_t off = 0;
     if (*p == '+' || *p == '-') {
         int oh, om;
-        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+        if (!util_parse_digits(p + 1, 2, &oh) || p[3] != ':' || !util_parse_digits(p + 4, 2, &om))
             return -1;
         off = (int64_t)(oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
     } else if (*p != 'Z' && *p != 'z' && *p != '\0') {
         return -1;
     }
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    int64_t t = (int64_t)timegm(&tm) - off;
+    int64_t t = secs - off;
     return t < 0 ? -1 : t * 1000 + ms;
 }
 
@@ -215,6 +211,18 @@ static int ref_split(const char *ref, char **name, char **tag, char **digest)
     *tag = colon ? strndup(colon + 1, len - nlen - 1) : NULL;
     *digest = at ? strdup(at + 1) : NULL;
     return *name ? 0 : -1;
+}
+
+void imp_image_from_target(const json_t *t, imp_image *img)
+{
+    const json_t *size = json_object_get(t, "imageSize");
+    const char *tag = json_string_value(json_array_get(json_object_get(t, "tags"), 0));
+    const char *rd = json_string_value(json_array_get(json_object_get(t, "repoDigests"), 0));
+    const char *at_sign = rd ? strchr(rd, '@') : NULL;
+    img->ref = tag ? tag : json_string_value(json_object_get(t, "userInput"));
+    img->image_id = json_string_value(json_object_get(t, "imageID"));
+    img->digest = at_sign ? at_sign + 1 : json_string_value(json_object_get(t, "manifestDigest"));
+    img->size = json_is_integer(size) ? (int64_t)json_integer_value(size) : -1;
 }
 
 int imp_doc_new(imp_ctx *c, const imp_image *img, const import_options *opt, json_t **out)

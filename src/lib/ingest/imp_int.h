@@ -40,12 +40,20 @@ int imp_arr(imp_ctx *c, const json_t *obj, const char *at, const char *key, cons
 int imp_obj(imp_ctx *c, const json_t *obj, const char *at, const char *key, const json_t **out);
 /* Array elements that must be objects. */
 int imp_elem_obj(imp_ctx *c, const json_t *elem, const char *at);
+/* IMGSEC_EINVAL "...: AT.KEY is required", for a value absent or empty. */
+int imp_fail_required(imp_ctx *c, const char *at, const char *key);
+/* IMGSEC_EINVAL "SOURCE: not a WHAT: top level has no KEY": the report
+ * lacks the top-level key by which import_detect knows format f. */
+int imp_not_of_format(const char *source, import_format f, imgsec_err *err);
 
 /* Record helpers: sets key to s unless s is NULL or "" (cut to the record
  * string limit on a UTF-8 boundary). Returns 0 or -1 (out of memory). */
 int imp_set_str(json_t *rec, const char *key, const char *s);
 /* Appends rec (stolen) to doc[key]; -1 on out of memory. */
 int imp_push(json_t *doc, const char *key, json_t *rec);
+/* Appends s to the ", "-separated list in buf; *used is the list's length
+ * so far (0 at first). A list too long for buf is cut and stays cut. */
+void imp_join(char *buf, size_t size, size_t *used, const char *s);
 
 /* Scanner severity spellings -> "critical" "high" "medium" "low" "unknown";
  * NULL for a spelling we do not know. NULL or "" -> "unknown". */
@@ -67,6 +75,12 @@ typedef struct {
     int64_t created_ms;   /* -1 unknown */
     int64_t scan_ms;      /* -1 unknown */
 } imp_image;
+
+/* Fills img from a source target object in Syft's shape (Grype embeds
+ * Syft's): ref from tags[0] or userInput, digest from repoDigests[0]
+ * (after '@') or manifestDigest, image_id from imageID, size from
+ * imageSize. */
+void imp_image_from_target(const json_t *target, imp_image *img);
 
 /* A new ingest document {"image": {...}} from what the report says and
  * what the caller imposes (opt wins). */

@@ -59,7 +59,7 @@ int import_convert(import_format f, const json_t *report, const import_options *
 
 /* A scanner report is refused when its own top-level key is missing:
  * naming the key tells the caller what we looked for. */
-static int not_of_format(const char *source, import_format f, imgsec_err *err)
+int imp_not_of_format(const char *source, import_format f, imgsec_err *err)
 {
     static const char *const KEY[IMPORT_FORMAT_COUNT] = {
         "image", "SchemaVersion and Results", "matches", "artifacts",
@@ -109,7 +109,7 @@ int import_buffer(const char *buf, size_t len, import_format format, bool ndjson
                        source, WHAT[format], jerr.line, jerr.column, jerr.text);
     if (!json_is_object(root) || import_detect(root) != format) {
         json_decref(root);
-        return not_of_format(source, format, err);
+        return imp_not_of_format(source, format, err);
     }
     rc = import_convert(format, root, opt, source, &doc, err);
     json_decref(root);

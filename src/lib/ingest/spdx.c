@@ -82,7 +82,7 @@ int imp_spdx(imp_ctx *c, const json_t *r, const import_options *opt, json_t **ou
     /* First pass: check shapes, find the subject. */
     imp_image img = {.name = docname, .size = -1, .created_ms = -1, .scan_ms = imp_time_ms(created)};
     size_t i;
-    char at[IMP_AT_MAX], where[IMP_AT_MAX];
+    char at[IMP_AT_MAX];
     json_array_foreach(pkgs, i, item) {
         const char *id, *name, *ver;
         AT(at, "packages[%zu]", i);
@@ -93,9 +93,8 @@ int imp_spdx(imp_ctx *c, const json_t *r, const import_options *opt, json_t **ou
             return rc;
         }
         if (!id || !*id || !name || !*name) {
-            AT(where, "%s.%s", at, !id || !*id ? "SPDXID" : "name");
             json_decref(subjects);
-            return imp_fail(c, where, "is required");
+            return imp_fail_required(c, at, !id || !*id ? "SPDXID" : "name");
         }
         if (json_object_get(subjects, id)) {
             if (ver && *ver)

@@ -3,10 +3,6 @@
  * Syft is an SBOM tool: artifacts[] is the package inventory, so it only
  * yields apps records (one per artifact). The image comes from source
  * (the same shape as Grype's, which embeds Syft's). */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "imp_int.h"
 
 #define AT(buf, ...) imp_at(buf, sizeof buf, __VA_ARGS__)
@@ -23,8 +19,8 @@ static void join_licenses(const json_t *lic, char *buf, size_t size)
             s = json_string_value(json_object_get(l, "spdxExpression"));
         if (!s || !*s)
             s = json_string_value(json_object_get(l, "value"));
-        if (s && *s && used < size)
-            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", s);
+        if (s && *s)
+            imp_join(buf, size, &used, s);
     }
 }
 
@@ -38,11 +34,8 @@ static int artifact(imp_ctx *c, json_t *doc, const json_t *a, const char *at)
         (rc = imp_arr(c, a, at, "locations", &locations)) ||
         (rc = imp_arr(c, a, at, "licenses", &lic)))
         return rc;
-    if (!name || !*name) {
-        char where[IMP_AT_MAX];
-        AT(where, "%s.name", at);
-        return imp_fail(c, where, "is required");
-    }
+    if (!name || !*name)
+        return imp_fail_required(c, at, "name");
     const json_t *loc = json_array_get(locations, 0);
     char licenses[1024];
     join_licenses(lic, licenses, sizeof licenses);
@@ -73,23 +66,14 @@ int imp_syft(imp_ctx *c, const json_t *r, const import_options *opt, json_t **ou
     if (!json_is_object(t) && json_is_object(md))
         t = md; /* Syft >= 0.99 calls it metadata */
     if (json_is_object(t)) {
-        const json_t *size = json_object_get(t, "imageSize");
-        const char *tag = json_string_value(json_array_get(json_object_get(t, "tags"), 0));
-        const char *rd = json_string_value(json_array_get(json_object_get(t, "repoDigests"), 0));
-        const char *at_sign = rd ? strchr(rd, '@') : NULL;
-        img.ref = tag ? tag : json_string_value(json_object_get(t, "userInput"));
+        imp_image_from_target(t, &img);
         if (!img.ref)
             img.ref = json_string_value(json_object_get(t, "path"));
-        img.image_id = json_string_value(json_object_get(t, "imageID"));
-        img.digest = at_sign ? at_sign + 1 : json_string_value(json_object_get(t, "manifestDigest"));
-        img.size = json_is_integer(size) ? (int64_t)json_integer_value(size) : -1;
     } else if (json_is_string(t)) {
         img.name = json_string_value(t);
     }
     if (!img.ref && !img.name)
         img.name = json_string_value(json_object_get(source, "name"));
-    if (img.ref && img.name == NULL && !*img.ref)
-        img.ref = NULL;
     json_t *doc;
     if ((rc = imp_doc_new(c, &img, opt, &doc)))
         return rc;

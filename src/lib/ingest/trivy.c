@@ -83,11 +83,8 @@ static int required(imp_ctx *c, const json_t *item, const char *at, const char *
                     const char **out)
 {
     int rc = imp_str(c, item, at, key, out);
-    if (!rc && (!*out || !**out)) {
-        char where[IMP_AT_MAX];
-        AT(where, "%s.%s", at, key);
-        return imp_fail(c, where, "is required");
-    }
+    if (!rc && (!*out || !**out))
+        return imp_fail_required(c, at, key);
     return rc;
 }
 
@@ -166,11 +163,8 @@ static int misconfiguration(imp_ctx *c, json_t *doc, const json_t *m, const char
         return IMGSEC_OK; /* PASS / EXCEPTION: not a finding */
     if (!id || !*id)
         id = avd;
-    if (!id || !*id) {
-        char where[IMP_AT_MAX];
-        AT(where, "%s.ID", at);
-        return imp_fail(c, where, "is required");
-    }
+    if (!id || !*id)
+        return imp_fail_required(c, at, "ID");
     if (!title || !*title)
         title = id;
     json_t *rec = json_object();
@@ -278,9 +272,8 @@ static int package(imp_ctx *c, json_t *doc, const json_t *p, const char *at, int
     size_t i, used = 0;
     const json_t *l;
     json_array_foreach(lic, i, l) {
-        if (json_is_string(l) && used < sizeof licenses)
-            used += (size_t)snprintf(licenses + used, sizeof licenses - used, "%s%s",
-                                     used ? ", " : "", json_string_value(l));
+        if (json_is_string(l))
+            imp_join(licenses, sizeof licenses, &used, json_string_value(l));
     }
     json_t *rec = json_object();
     if (!rec || imp_set_str(rec, "app_name", name) || imp_set_str(rec, "app_version", ver) ||

@@ -429,8 +429,7 @@ int import_trivy_stream(store *st, const char *project_id, const char *ep, const
         goto out;
     }
     if (import_detect(x->meta) != IMPORT_TRIVY) {
-        rc = err_set(err, IMGSEC_EINVAL, "%s: not a trivy report: top level has no SchemaVersion "
-                                         "and Results", path);
+        rc = imp_not_of_format(path, IMPORT_TRIVY, err);
         goto out;
     }
     if ((rc = imp_trivy(&c, x->meta, opt, &doc)))

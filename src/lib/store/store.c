@@ -27,6 +27,17 @@ int store_dberr(store *st, imgsec_err *err, const char *what)
                    st && st->db ? sqlite3_errmsg(st->db) : "no database");
 }
 
+sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        store_dberr(st, err, what);
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
 sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err)
 {
     if (!st->stmt[id] &&
@@ -132,13 +143,13 @@ static int set_journal_wal(store *st, imgsec_err *err)
 static int read_header(store *st, int64_t *version, int64_t *app_id, int64_t *objects,
                        imgsec_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT (SELECT user_version FROM pragma_user_version), "
-                           "(SELECT application_id FROM pragma_application_id), "
-                           "(SELECT count(*) FROM sqlite_master)",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store_dberr(st, err, "reading the database header");
+    sqlite3_stmt *s = store_prepare(st,
+                                    "SELECT (SELECT user_version FROM pragma_user_version), "
+                                    "(SELECT application_id FROM pragma_application_id), "
+                                    "(SELECT count(*) FROM sqlite_master)",
+                                    "reading the database header", err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
     if (sqlite3_step(s) != SQLITE_ROW) {
         store_dberr(st, err, "reading the database header");
         sqlite3_finalize(s);
@@ -169,15 +180,13 @@ static int check_header(store *st, int64_t *version, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-static int migrate(store *st, imgsec_err *err)
+/* version is what store_open's check_header read without a lock. */
+static int migrate(store *st, int64_t version, imgsec_err *err)
 {
-    int64_t version = 0;
     int rc, diffs = 0;
 
     if (store_schema_steps() != STORE_SCHEMA_VERSION)
         return err_set(err, IMGSEC_EINTERNAL, "store: schema version and migrations disagree");
-    if ((rc = check_header(st, &version, err)) != IMGSEC_OK)
-        return rc;
     if (version == STORE_SCHEMA_VERSION) {
         if ((rc = store_schema_needs_reconcile(st, &diffs, err)) != IMGSEC_OK)
             return rc;
@@ -224,7 +233,6 @@ int store_open(const char *path, store **out, imgsec_err *err)
     store *st = calloc(1, sizeof *st);
     if (!st)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-    st->changes_keep = STORE_CHANGES_KEEP;
 
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
@@ -246,7 +254,7 @@ int store_open(const char *path, store **out, imgsec_err *err)
                          "PRAGMA cache_size = -16384;",
                          "setting pragmas", err)) != IMGSEC_OK ||
         (rc = store_sql_build(st, err)) != IMGSEC_OK ||
-        (rc = migrate(st, err)) != IMGSEC_OK) {
+        (rc = migrate(st, version, err)) != IMGSEC_OK) {
         store_close(st);
         return rc;
     }

@@ -1,7 +1,9 @@
 /* store_bind.c - binding documents to statements, shared by the two ingest
  * paths (store_images.c, whole documents; store_stream.c, record by record)
- * so that an image column or a field kind is bound in exactly one place. */
+ * so that an image column or a field kind is bound in exactly one place;
+ * and the text binding and column copy every file of the store uses. */
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -9,6 +11,12 @@
 void store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
     sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+void store_column_copy(char *dst, size_t size, sqlite3_stmt *s, int col)
+{
+    const unsigned char *v = sqlite3_column_text(s, col);
+    snprintf(dst, size, "%s", v ? (const char *)v : "");
 }
 
 void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)

@@ -5,8 +5,6 @@
  * coupling with store_int.h's table of statements). Rows are always read
  * together with their project, so another project's task or file is simply
  * not found. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "imgsec/store_exports.h"
@@ -29,13 +27,7 @@ static int status_parse(const char *s)
 
 static sqlite3_stmt *prepare(store *st, const char *sql, imgsec_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        store_dberr(st, err, "preparing an export statement");
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    return s;
+    return store_prepare(st, sql, "preparing an export statement", err);
 }
 
 /* Steps a statement without rows and finalizes it. */
@@ -46,17 +38,6 @@ static int run_once(store *st, sqlite3_stmt *s, const char *what, imgsec_err *er
     return rc;
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
-}
-
-static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int c)
-{
-    const char *v = (const char *)sqlite3_column_text(s, c);
-    snprintf(dst, size, "%s", v ? v : "");
-}
-
 #define TASK_COLS                                                                              \
     "id, project_id, eps, user_id, report_type, export_size, file_format, status, progress, " \
     "record_num, total, failure_reason, coalesce(file_id, ''), file_name, file_size, "        \
@@ -65,13 +46,13 @@ static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int c)
 static int read_task(sqlite3_stmt *s, store_export_task *t, imgsec_err *err)
 {
     memset(t, 0, sizeof *t);
-    copy_col(t->id, sizeof t->id, s, 0);
-    copy_col(t->project_id, sizeof t->project_id, s, 1);
-    copy_col(t->eps, sizeof t->eps, s, 2);
+    store_column_copy(t->id, sizeof t->id, s, 0);
+    store_column_copy(t->project_id, sizeof t->project_id, s, 1);
+    store_column_copy(t->eps, sizeof t->eps, s, 2);
     t->user_id = sqlite3_column_int64(s, 3);
     int report = report_type_parse((const char *)sqlite3_column_text(s, 4));
     t->export_size = sqlite3_column_int64(s, 5);
-    copy_col(t->file_format, sizeof t->file_format, s, 6);
+    store_column_copy(t->file_format, sizeof t->file_format, s, 6);
     int status = status_parse((const char *)sqlite3_column_text(s, 7));
     if (report < 0 || status < 0)
         return err_set(err, IMGSEC_EINTERNAL, "store: export task %s has a bad state", t->id);
@@ -80,9 +61,9 @@ static int read_task(sqlite3_stmt *s, store_export_task *t, imgsec_err *err)
     t->progress = sqlite3_column_int(s, 8);
     t->record_num = sqlite3_column_int64(s, 9);
     t->total = sqlite3_column_int64(s, 10);
-    copy_col(t->failure_reason, sizeof t->failure_reason, s, 11);
-    copy_col(t->file_id, sizeof t->file_id, s, 12);
-    copy_col(t->file_name, sizeof t->file_name, s, 13);
+    store_column_copy(t->failure_reason, sizeof t->failure_reason, s, 11);
+    store_column_copy(t->file_id, sizeof t->file_id, s, 12);
+    store_column_copy(t->file_name, sizeof t->file_name, s, 13);
     t->file_size = sqlite3_column_int64(s, 14);
     t->file_deleted = sqlite3_column_int(s, 15) != 0;
     t->created_ms = sqlite3_column_int64(s, 16);
@@ -102,15 +83,15 @@ int store_export_task_insert(store *st, const store_export_task *t, const char *
         err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    bind_text(s, 1, t->id);
-    bind_text(s, 2, t->project_id);
-    bind_text(s, 3, t->eps);
+    store_bind_text(s, 1, t->id);
+    store_bind_text(s, 2, t->project_id);
+    store_bind_text(s, 3, t->eps);
     if (t->user_id > 0)
         sqlite3_bind_int64(s, 4, t->user_id);
-    bind_text(s, 5, report_type_name(t->report));
-    bind_text(s, 6, request ? request : "{}");
+    store_bind_text(s, 5, report_type_name(t->report));
+    store_bind_text(s, 6, request ? request : "{}");
     sqlite3_bind_int64(s, 7, t->export_size);
-    bind_text(s, 8, t->file_format);
+    store_bind_text(s, 8, t->file_format);
     sqlite3_bind_int64(s, 9, t->total);
     sqlite3_bind_int64(s, 10, t->created_ms);
     return run_once(st, s, "storing an export task", err);
@@ -141,8 +122,8 @@ int store_export_task_get(store *st, const char *project_id, const char *task_id
                               err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    bind_text(s, 1, task_id);
-    bind_text(s, 2, project_id);
+    store_bind_text(s, 1, task_id);
+    store_bind_text(s, 2, project_id);
     return get_one(st, s, t, "export task", err);
 }
 
@@ -156,8 +137,8 @@ int store_export_file_get(store *st, const char *project_id, const char *file_id
                               err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    bind_text(s, 1, file_id);
-    bind_text(s, 2, project_id);
+    store_bind_text(s, 1, file_id);
+    store_bind_text(s, 2, project_id);
     sqlite3_bind_int64(s, 3, now_ms);
     return get_one(st, s, t, "file", err);
 }
@@ -171,7 +152,7 @@ int store_export_task_progress(store *st, const char *task_id, int progress, int
                               err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    bind_text(s, 1, task_id);
+    store_bind_text(s, 1, task_id);
     sqlite3_bind_int(s, 2, progress);
     sqlite3_bind_int64(s, 3, record_num);
     return run_once(st, s, "updating an export task", err);
@@ -188,13 +169,13 @@ int store_export_task_finish(store *st, const store_export_task *t, imgsec_err *
     if (!s)
         return IMGSEC_EINTERNAL;
     bool ok = t->status == EXPORT_SUCCESS;
-    bind_text(s, 1, t->id);
-    bind_text(s, 2, export_status_name(t->status));
+    store_bind_text(s, 1, t->id);
+    store_bind_text(s, 2, export_status_name(t->status));
     sqlite3_bind_int(s, 3, t->progress);
     sqlite3_bind_int64(s, 4, t->record_num);
-    bind_text(s, 5, ok ? "" : t->failure_reason);
-    bind_text(s, 6, ok ? t->file_id : "");
-    bind_text(s, 7, ok ? t->file_name : "");
+    store_bind_text(s, 5, ok ? "" : t->failure_reason);
+    store_bind_text(s, 6, ok ? t->file_id : "");
+    store_bind_text(s, 7, ok ? t->file_name : "");
     sqlite3_bind_int64(s, 8, ok ? t->file_size : 0);
     sqlite3_bind_int64(s, 9, t->finished_ms);
     if (ok)
@@ -212,7 +193,7 @@ int store_export_tasks_interrupt(store *st, const char *reason, int64_t now_ms, 
                               err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    bind_text(s, 1, reason);
+    store_bind_text(s, 1, reason);
     sqlite3_bind_int64(s, 2, now_ms);
     int rc = run_once(st, s, "recovering export tasks", err);
     if (rc == IMGSEC_OK)

@@ -23,7 +23,6 @@
 
 /* ---- ingest ---- */
 
-
 /* "documents[3]." for bulk calls, "" for one document. */
 static void doc_where(char *buf, size_t size, size_t i, size_t n)
 {
@@ -59,50 +58,42 @@ static int doc_check(const imgsec_doc *d, const char *where, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-
-
-/* The statements one ingest call uses, fetched once per call. */
+/* The statements ingest runs per document or record, fetched once per call. */
 typedef struct {
-    sqlite3_stmt *update, *insert, *agg_vul_ins, *agg_vul_del, *agg_build_ins, *agg_build_del, *change;
-    sqlite3_stmt *rec_ins[REPORT_TYPE_COUNT], *rec_del[REPORT_TYPE_COUNT];
+    sqlite3_stmt *update, *agg_vul_ins, *agg_build_ins;
+    sqlite3_stmt *rec_ins[REPORT_TYPE_COUNT];
 } ingest_stmts;
 
 static int ingest_prepare(store *st, ingest_stmts *q, imgsec_err *err)
 {
     if (!(q->update = store_stmt(st, STMT_IMAGE_UPDATE, err)) ||
-        !(q->insert = store_stmt(st, STMT_IMAGE_INSERT, err)) ||
         !(q->agg_vul_ins = store_stmt(st, STMT_AGG_VUL_INSERT, err)) ||
-        !(q->agg_vul_del = store_stmt(st, STMT_AGG_VUL_DELETE, err)) ||
-        !(q->agg_build_ins = store_stmt(st, STMT_AGG_BUILD_INSERT, err)) ||
-        !(q->agg_build_del = store_stmt(st, STMT_AGG_BUILD_DELETE, err)) ||
-        !(q->change = store_stmt(st, STMT_CHANGE_INSERT, err)))
+        !(q->agg_build_ins = store_stmt(st, STMT_AGG_BUILD_INSERT, err)))
         return IMGSEC_EINTERNAL;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if (!(q->rec_ins[t] = store_stmt(st, (stmt_id)(STMT_REC_INSERT + t), err)) ||
-            !(q->rec_del[t] = store_stmt(st, (stmt_id)(STMT_REC_DELETE + t), err)))
+        if (!(q->rec_ins[t] = store_stmt(st, (stmt_id)(STMT_REC_INSERT + t), err)))
             return IMGSEC_EINTERNAL;
     return IMGSEC_OK;
 }
 
-
-static int append_change(store *st, sqlite3_stmt *change, int64_t id, imgsec_err *err)
+int store_change_append(store *st, int64_t id, imgsec_err *err)
 {
-    sqlite3_bind_int64(change, 1, id);
-    return store_run(st, change, "appending to the change log", err);
+    sqlite3_stmt *s = store_stmt(st, STMT_CHANGE_INSERT, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_bind_int64(s, 1, id);
+    return store_run(st, s, "appending to the change log", err);
 }
 
-static int prune_changes(store *st, imgsec_err *err)
+int store_change_prune(store *st, imgsec_err *err)
 {
     sqlite3_stmt *s = store_stmt(st, STMT_CHANGE_PRUNE, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, st->changes_keep);
+    sqlite3_bind_int64(s, 1, STORE_CHANGES_KEEP);
     return store_run(st, s, "pruning the change log", err);
 }
 
-
-/* The existing image of d's identity: *id (0 if none). With a grant, an
- * image living in an EP the grant does not cover is EFORBIDDEN. */
 int store_image_find(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
                      const store_grant *grant, const char *where, int64_t *id, imgsec_err *err)
 {
@@ -128,13 +119,15 @@ int store_image_find(store *st, const char *project_id, const char *ep, const im
     return IMGSEC_OK;
 }
 
-/* Inserts the image row; *id gets its new id. */
-static int image_insert(store *st, sqlite3_stmt *s, const char *project_id, const char *ep,
-                        const imgsec_doc *d, int64_t *id, imgsec_err *err)
+int store_image_insert(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
+                       int64_t *id, imgsec_err *err)
 {
+    sqlite3_stmt *s = store_stmt(st, STMT_IMAGE_INSERT, err);
+    *id = 0;
+    if (!s)
+        return IMGSEC_EINTERNAL;
     store_bind_image(s, project_id, ep, d);
     int rc = sqlite3_step(s);
-    *id = 0;
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(s, 0);
         rc = sqlite3_step(s);
@@ -142,8 +135,29 @@ static int image_insert(store *st, sqlite3_stmt *s, const char *project_id, cons
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return store_dberr(st, err, "storing an image");
-    if (*id <= 0)
-        return err_set(err, IMGSEC_EINTERNAL, "store: storing an image gave no id");
+    return IMGSEC_OK;
+}
+
+int store_image_clear(store *st, int64_t id, imgsec_err *err)
+{
+    int rc;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        sqlite3_stmt *del = store_stmt(st, (stmt_id)(STMT_REC_DELETE + t), err);
+        if (!del)
+            return IMGSEC_EINTERNAL;
+        sqlite3_bind_int64(del, 1, id);
+        if ((rc = store_run(st, del, "replacing records", err)) != IMGSEC_OK)
+            return rc;
+    }
+    static const stmt_id AGG_DELETES[] = {STMT_AGG_VUL_DELETE, STMT_AGG_BUILD_DELETE};
+    for (size_t i = 0; i < sizeof AGG_DELETES / sizeof AGG_DELETES[0]; i++) {
+        sqlite3_stmt *del = store_stmt(st, AGG_DELETES[i], err);
+        if (!del)
+            return IMGSEC_EINTERNAL;
+        sqlite3_bind_int64(del, 1, id);
+        if ((rc = store_run(st, del, "replacing aggregates", err)) != IMGSEC_OK)
+            return rc;
+    }
     return IMGSEC_OK;
 }
 
@@ -157,28 +171,18 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
     /* The image row: updated in place keeping its id, or inserted. */
     if ((rc = store_image_find(st, project_id, ep, d, grant, where, &id, err)) != IMGSEC_OK)
         return rc;
-    bool inserted = id == 0;
-    if (inserted) {
-        if ((rc = image_insert(st, q->insert, project_id, ep, d, &id, err)) != IMGSEC_OK)
+    if (id == 0) {
+        if ((rc = store_image_insert(st, project_id, ep, d, &id, err)) != IMGSEC_OK)
             return rc;
+        if (id <= 0)
+            return err_set(err, IMGSEC_EINTERNAL, "store: storing an image gave no id");
     } else {
         store_bind_image(q->update, project_id, ep, d);
         sqlite3_bind_int64(q->update, IMAGE_NCOLS + 1, id);
         if ((rc = store_run(st, q->update, "storing an image", err)) != IMGSEC_OK)
             return rc;
-    }
-
-    /* An existing image loses all its records and aggregates. */
-    if (!inserted) {
-        for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-            sqlite3_bind_int64(q->rec_del[t], 1, id);
-            if ((rc = store_run(st, q->rec_del[t], "replacing records", err)) != IMGSEC_OK)
-                return rc;
-        }
-        sqlite3_bind_int64(q->agg_vul_del, 1, id);
-        sqlite3_bind_int64(q->agg_build_del, 1, id);
-        if ((rc = store_run(st, q->agg_vul_del, "replacing aggregates", err)) != IMGSEC_OK ||
-            (rc = store_run(st, q->agg_build_del, "replacing aggregates", err)) != IMGSEC_OK)
+        /* An existing image loses all its records and aggregates. */
+        if ((rc = store_image_clear(st, id, err)) != IMGSEC_OK)
             return rc;
     }
 
@@ -230,7 +234,7 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
             return rc;
     }
 
-    if ((rc = append_change(st, q->change, id, err)) != IMGSEC_OK)
+    if ((rc = store_change_append(st, id, err)) != IMGSEC_OK)
         return rc;
     res->id = id;
     res->records = records;
@@ -274,7 +278,7 @@ int store_ingest(store *st, const char *project_id, const char *ep, const imgsec
         if (progress)
             progress(i + 1, n, arg);
     }
-    if ((rc = prune_changes(st, err)) != IMGSEC_OK)
+    if ((rc = store_change_prune(st, err)) != IMGSEC_OK)
         goto fail;
     return store_commit(st, err);
 fail:
@@ -292,8 +296,7 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
         return rc;
     sqlite3_stmt *find = store_stmt(st, STMT_IMAGE_EP, err);
     sqlite3_stmt *del = find ? store_stmt(st, STMT_IMAGE_DELETE, err) : NULL;
-    sqlite3_stmt *change = del ? store_stmt(st, STMT_CHANGE_INSERT, err) : NULL;
-    if (!change)
+    if (!del)
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
@@ -319,8 +322,8 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
     store_bind_text(del, 2, project_id);
     if ((rc = store_run(st, del, "deleting an image", err)) != IMGSEC_OK)
         goto fail;
-    if ((rc = append_change(st, change, id, err)) != IMGSEC_OK ||
-        (rc = prune_changes(st, err)) != IMGSEC_OK)
+    if ((rc = store_change_append(st, id, err)) != IMGSEC_OK ||
+        (rc = store_change_prune(st, err)) != IMGSEC_OK)
         goto fail;
     return store_commit(st, err);
 fail:
@@ -418,13 +421,22 @@ static int cursor_next(store *st, cursor *c, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-/* Skips rows of images before id, then collects the rows of id. */
-static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err *err)
+/* Skips the rows of images before id. */
+static int cursor_seek(store *st, cursor *c, int64_t id, imgsec_err *err)
 {
     int rc;
     while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) < id)
         if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
             return rc;
+    return IMGSEC_OK;
+}
+
+/* Collects the rows of image id (after skipping those before it). */
+static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err *err)
+{
+    int rc = cursor_seek(st, c, id, err);
+    if (rc != IMGSEC_OK)
+        return rc;
     while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) == id) {
         int vt = vul_type_parse((const char *)sqlite3_column_text(c->s, 2));
         if (vt < 0)
@@ -444,10 +456,9 @@ static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err
  * collect_vuls must run first for each image. */
 static int collect_builds(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err *err)
 {
-    int rc;
-    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) < id)
-        if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
-            return rc;
+    int rc = cursor_seek(st, c, id, err);
+    if (rc != IMGSEC_OK)
+        return rc;
     while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) == id) {
         int lv = severity_parse((const char *)sqlite3_column_text(c->s, 3));
         if (lv < 0)

@@ -92,7 +92,6 @@ struct store {
     sqlite3 *db;
     char *sql[STMT_COUNT];           /* built at open, owned */
     sqlite3_stmt *stmt[STMT_COUNT];  /* prepared on first use */
-    int64_t changes_keep;
 };
 
 /* ---- store.c ---- */
@@ -101,23 +100,10 @@ struct store {
  * returns that code. what names the operation, never SQL. */
 int store_dberr(store *st, imgsec_err *err, const char *what);
 
-/* ---- store_bind.c: binding documents, shared by both ingest paths ---- */
-/* Binds v, or "" for NULL (absent strings are stored as ''). */
-void store_bind_text(sqlite3_stmt *s, int i, const char *v);
-/* Binds the image columns of d (as many as s has parameters). */
-void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d);
-/* Binds one record field from JSON; false if the value has the wrong type. */
-bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v);
-/* Steps a statement that returns no rows, then resets it. */
-int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
-/* store_images.c: the existing image of d's identity, *id (0 if none).
- * With a grant, an image living in an EP the grant does not cover is
- * EFORBIDDEN (where prefixes the message, e.g. "documents[2]."). */
-int store_image_find(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
-                     const store_grant *grant, const char *where, int64_t *id, imgsec_err *err);
-/* The caller's grant against (project_id, ep); NULL grant: no check. */
-int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
-                      imgsec_err *err);
+/* A statement of its own for SQL that is not in the cache (run rarely, or
+ * while cached statements may be reset under it); the caller finalizes
+ * it. NULL with err set ("store: <what>: ...") on failure. */
+sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err);
 
 /* The cached statement id, prepared on first use; NULL (err set) on failure.
  * Callers bind, step and sqlite3_reset it before the transaction ends. */
@@ -135,10 +121,42 @@ int store_commit(store *st, imgsec_err *err);
 /* ROLLBACK if a transaction is open; resets every cached statement. */
 void store_rollback(store *st);
 
+/* ---- store_bind.c: binding and reading values; the document binding is
+ * shared by both ingest paths ---- */
+/* Binds v, or "" for NULL (absent strings are stored as ''). v must stay
+ * alive until the statement is stepped (SQLITE_STATIC). */
+void store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Copies the text of column col into dst (truncated; "" for NULL). */
+void store_column_copy(char *dst, size_t size, sqlite3_stmt *s, int col);
+/* Binds the image columns of d (as many as s has parameters). */
+void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d);
+/* Binds one record field from JSON; false if the value has the wrong type. */
+bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v);
+/* Steps a statement that returns no rows, then resets it. */
+int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
+/* The caller's grant against (project_id, ep); NULL grant: no check. */
+int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
+                      imgsec_err *err);
+
+/* ---- store_images.c: image-row steps shared with store_stream.c ---- */
+/* The existing image of d's identity, *id (0 if none).
+ * With a grant, an image living in an EP the grant does not cover is
+ * EFORBIDDEN (where prefixes the message, e.g. "documents[2]."). */
+int store_image_find(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
+                     const store_grant *grant, const char *where, int64_t *id, imgsec_err *err);
+/* Inserts d's image row; *id gets the new id (0 if SQLite gave none: each
+ * caller reports that in its own words). */
+int store_image_insert(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
+                       int64_t *id, imgsec_err *err);
+/* Deletes every record and aggregate of image id (the row stays). */
+int store_image_clear(store *st, int64_t id, imgsec_err *err);
+/* Appends id to the change log. */
+int store_change_append(store *st, int64_t id, imgsec_err *err);
+/* Drops all but the newest STORE_CHANGES_KEEP change-log rows. */
+int store_change_prune(store *st, imgsec_err *err);
+
 /* ---- store_schema.c ---- */
 
-/* Name of fixed image column c. */
-const char *store_image_col_name(image_col c);
 /* Writes the name of image column c (fixed or count) into buf. */
 void store_image_col(int c, char *buf, size_t size);
 

@@ -2,10 +2,11 @@
  *
  * Access-key statements are few and rare next to the ingest path, so they
  * are prepared per call here rather than joining the statement table of
- * store_int.h: the key module stays in one file of its own.
+ * store_int.h: the key module stays in one file of its own. The one
+ * exception is the lookup (STMT_KEY_LOOKUP), which runs on every signed
+ * request.
  */
 #include <sodium.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "imgsec/store_keys.h"
@@ -37,23 +38,6 @@ bool store_key_ak_valid(const char *s)
     return true;
 }
 
-static sqlite3_stmt *prepare(store *st, const char *sql, const char *what, imgsec_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        store_dberr(st, err, what);
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    return s;
-}
-
-static void copy_col(char *dst, size_t size, sqlite3_stmt *s, int col)
-{
-    const unsigned char *v = sqlite3_column_text(s, col);
-    snprintf(dst, size, "%s", v ? (const char *)v : "");
-}
-
 int store_key_insert(store *st, const char *ak, int64_t user_id, const unsigned char *sealed,
                      size_t sealed_len, int64_t created_ms, imgsec_err *err)
 {
@@ -62,10 +46,10 @@ int store_key_insert(store *st, const char *ak, int64_t user_id, const unsigned 
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = prepare(st,
-                              "INSERT INTO access_keys (ak, user_id, sk_sealed, created_ms) "
-                              "VALUES (?1, ?2, ?3, ?4)",
-                              "adding an access key", err);
+    sqlite3_stmt *s = store_prepare(st,
+                                    "INSERT INTO access_keys (ak, user_id, sk_sealed, created_ms) "
+                                    "VALUES (?1, ?2, ?3, ?4)",
+                                    "adding an access key", err);
     if (!s) {
         store_rollback(st);
         return IMGSEC_EINTERNAL;
@@ -107,8 +91,8 @@ int store_key_lookup(store *st, const char *ak, store_user *u, unsigned char *se
         } else {
             memset(u, 0, sizeof *u);
             u->id = sqlite3_column_int64(s, 0);
-            copy_col(u->domain, sizeof u->domain, s, 1);
-            copy_col(u->name, sizeof u->name, s, 2);
+            store_column_copy(u->domain, sizeof u->domain, s, 1);
+            store_column_copy(u->name, sizeof u->name, s, 2);
             memcpy(sealed, blob, (size_t)n);
             *sealed_len = (size_t)n;
             rc = IMGSEC_OK;
@@ -129,8 +113,8 @@ int store_key_delete(store *st, const char *ak, imgsec_err *err)
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = prepare(st, "DELETE FROM access_keys WHERE ak = ?1",
-                              "deleting an access key", err);
+    sqlite3_stmt *s = store_prepare(st, "DELETE FROM access_keys WHERE ak = ?1",
+                                    "deleting an access key", err);
     if (!s) {
         store_rollback(st);
         return IMGSEC_EINTERNAL;
@@ -151,21 +135,22 @@ int store_key_delete(store *st, const char *ak, imgsec_err *err)
 int store_key_list(store *st, void (*cb)(const store_key_info *k, void *arg), void *arg,
                    imgsec_err *err)
 {
-    sqlite3_stmt *s = prepare(st,
-                              "SELECT k.ak, u.id, u.domain, u.name, k.created_ms FROM access_keys k "
-                              "JOIN users u ON u.id = k.user_id "
-                              "ORDER BY u.domain, u.name, k.created_ms, k.ak",
-                              "listing access keys", err);
+    sqlite3_stmt *s = store_prepare(
+        st,
+        "SELECT k.ak, u.id, u.domain, u.name, k.created_ms FROM access_keys k "
+        "JOIN users u ON u.id = k.user_id "
+        "ORDER BY u.domain, u.name, k.created_ms, k.ak",
+        "listing access keys", err);
     if (!s)
         return IMGSEC_EINTERNAL;
     int step, rc = IMGSEC_OK;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         store_key_info k;
         memset(&k, 0, sizeof k);
-        copy_col(k.ak, sizeof k.ak, s, 0);
+        store_column_copy(k.ak, sizeof k.ak, s, 0);
         k.user.id = sqlite3_column_int64(s, 1);
-        copy_col(k.user.domain, sizeof k.user.domain, s, 2);
-        copy_col(k.user.name, sizeof k.user.name, s, 3);
+        store_column_copy(k.user.domain, sizeof k.user.domain, s, 2);
+        store_column_copy(k.user.name, sizeof k.user.name, s, 3);
         k.created_ms = sqlite3_column_int64(s, 4);
         cb(&k, arg);
     }

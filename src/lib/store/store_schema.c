@@ -111,11 +111,6 @@ static bool is_identity(int c)
     return false;
 }
 
-const char *store_image_col_name(image_col c)
-{
-    return IMAGE_FIXED_COLS[c].name;
-}
-
 /* Count columns: n_<record table without "rec_">, then n_<vul type>. */
 void store_image_col(int c, char *buf, size_t size)
 {
@@ -263,11 +258,11 @@ static bool names_has(const name_set *s, const char *name)
 /* The columns of table (empty set: no such table). */
 static int table_columns(store *st, const char *table, name_set *out, imgsec_err *err)
 {
-    sqlite3_stmt *s = NULL;
     out->names = NULL;
     out->n = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT name FROM pragma_table_info(?1)", -1, &s, NULL) != SQLITE_OK)
-        return store_dberr(st, err, "reading the schema");
+    sqlite3_stmt *s = store_prepare(st, "SELECT name FROM pragma_table_info(?1)", "reading the schema", err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
     sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -1,12 +1,10 @@
 /* store_stream.c - one image, records one at a time (store_stream.h).
  *
  * Uses the store's prepared statements (store_int.h) exactly as
- * store_images.c does: the image row by identity (UPDATE keeping the id,
- * else INSERT), records bound from JSON through the record_field tables,
- * aggregates and the change log at the end. The image-row binding is
- * repeated here rather than exported from store_images.c (kept private
- * there); the switch over image_col has no default, so a new image column
- * breaks the build (-Wswitch) until both places bind it.
+ * store_images.c does, through the same helpers: the image row by identity
+ * (store_image_find; the row is UPDATEd keeping its id at commit, or
+ * INSERTed at begin), records bound from JSON through the record_field
+ * tables (store_bind.c), aggregates and the change log at the end.
  *
  * The running aggregates are two jansson objects keyed by the aggregate's
  * identity (type byte + vul_id; rule_id US risk_name US level), holding
@@ -32,51 +30,25 @@ struct store_stream {
     char project_id[MODEL_PROJECT_ID_MAX + 1], ep[MODEL_PROJECT_ID_MAX + 1];
 };
 
-
-
-
+/* Frees ss without touching the store (no transaction of its own yet, or
+ * already ended). */
+static void stream_free(store_stream *ss)
+{
+    json_decref(ss->vuls);
+    json_decref(ss->builds);
+    free(ss);
+}
 
 static int image_start(store_stream *ss, const store_grant *grant, imgsec_err *err)
 {
     int rc;
-    int64_t id;
-    if ((rc = store_image_find(ss->st, ss->project_id, ss->ep, &ss->image, grant, "", &id, err)))
+    if ((rc = store_image_find(ss->st, ss->project_id, ss->ep, &ss->image, grant, "", &ss->id, err)))
         return rc;
-    store *st = ss->st;
-    if (id) {
-        /* Replaced: the old records and aggregates go now, the row at commit. */
-        for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-            sqlite3_stmt *del = store_stmt(st, (stmt_id)(STMT_REC_DELETE + t), err);
-            if (!del)
-                return IMGSEC_EINTERNAL;
-            sqlite3_bind_int64(del, 1, id);
-            if ((rc = store_run(st, del, "replacing records", err)))
-                return rc;
-        }
-        const stmt_id aggs[] = {STMT_AGG_VUL_DELETE, STMT_AGG_BUILD_DELETE};
-        for (int i = 0; i < 2; i++) {
-            sqlite3_stmt *del = store_stmt(st, aggs[i], err);
-            if (!del)
-                return IMGSEC_EINTERNAL;
-            sqlite3_bind_int64(del, 1, id);
-            if ((rc = store_run(st, del, "replacing aggregates", err)))
-                return rc;
-        }
-        ss->id = id;
-        return IMGSEC_OK;
-    }
-    sqlite3_stmt *ins = store_stmt(st, STMT_IMAGE_INSERT, err);
-    if (!ins)
-        return IMGSEC_EINTERNAL;
-    store_bind_image(ins, ss->project_id, ss->ep, &ss->image);
-    rc = sqlite3_step(ins);
-    if (rc == SQLITE_ROW) {
-        ss->id = sqlite3_column_int64(ins, 0);
-        rc = sqlite3_step(ins);
-    }
-    sqlite3_reset(ins);
-    if (rc != SQLITE_DONE)
-        return store_dberr(st, err, "storing an image");
+    /* Replaced: the old records and aggregates go now, the row at commit. */
+    if (ss->id)
+        return store_image_clear(ss->st, ss->id, err);
+    if ((rc = store_image_insert(ss->st, ss->project_id, ss->ep, &ss->image, &ss->id, err)))
+        return rc;
     return ss->id > 0 ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "store: no image id");
 }
 
@@ -114,15 +86,11 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
     }
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         if (!(ss->rec_ins[t] = store_stmt(st, (stmt_id)(STMT_REC_INSERT + t), err))) {
-            json_decref(ss->vuls);
-            json_decref(ss->builds);
-            free(ss);
+            stream_free(ss);
             return IMGSEC_EINTERNAL;
         }
     if ((rc = store_write_begin(st, err))) {
-        json_decref(ss->vuls);
-        json_decref(ss->builds);
-        free(ss);
+        stream_free(ss);
         return rc;
     }
     if ((rc = image_start(ss, grant, err))) {
@@ -132,7 +100,6 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
     *out = ss;
     return IMGSEC_OK;
 }
-
 
 /* counts[key] += 1 */
 static int agg_add(json_t *map, const char *key)
@@ -246,21 +213,14 @@ int store_stream_commit(store_stream *ss, store_ingest_result *res, imgsec_err *
     s->severity_level = model_severity_level(s->status, have, max);
 
     sqlite3_stmt *upd = store_stmt(st, STMT_IMAGE_UPDATE, err);
-    sqlite3_stmt *change = upd ? store_stmt(st, STMT_CHANGE_INSERT, err) : NULL;
-    sqlite3_stmt *prune = change ? store_stmt(st, STMT_CHANGE_PRUNE, err) : NULL;
-    if (!prune) {
+    if (!upd) {
         rc = IMGSEC_EINTERNAL;
         goto fail;
     }
     store_bind_image(upd, ss->project_id, ss->ep, &ss->image);
     sqlite3_bind_int64(upd, IMAGE_NCOLS + 1, ss->id);
-    if ((rc = store_run(st, upd, "storing an image", err)) || (rc = write_aggs(ss, err)))
-        goto fail;
-    sqlite3_bind_int64(change, 1, ss->id);
-    if ((rc = store_run(st, change, "appending to the change log", err)))
-        goto fail;
-    sqlite3_bind_int64(prune, 1, st->changes_keep);
-    if ((rc = store_run(st, prune, "pruning the change log", err)))
+    if ((rc = store_run(st, upd, "storing an image", err)) || (rc = write_aggs(ss, err)) ||
+        (rc = store_change_append(st, ss->id, err)) || (rc = store_change_prune(st, err)))
         goto fail;
     if ((rc = store_commit(st, err)))
         goto done;
@@ -274,9 +234,7 @@ int store_stream_commit(store_stream *ss, store_ingest_result *res, imgsec_err *
 fail:
     store_rollback(st);
 done:
-    json_decref(ss->vuls);
-    json_decref(ss->builds);
-    free(ss);
+    stream_free(ss);
     return rc;
 }
 
@@ -285,7 +243,5 @@ void store_stream_abort(store_stream *ss)
     if (!ss)
         return;
     store_rollback(ss->st);
-    json_decref(ss->vuls);
-    json_decref(ss->builds);
-    free(ss);
+    stream_free(ss);
 }

@@ -150,16 +150,6 @@ static int check_grant(const store_grant *g, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-static void bind_str(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static void copy_str(char *dst, size_t size, const unsigned char *src)
-{
-    snprintf(dst, size, "%s", src ? (const char *)src : "");
-}
-
 /* Fills g from columns project_id, role, eps starting at col. */
 static int grant_from_row(sqlite3_stmt *s, int col, store_grant *g, imgsec_err *err)
 {
@@ -168,11 +158,11 @@ static int grant_from_row(sqlite3_stmt *s, int col, store_grant *g, imgsec_err *
     const char *eps = (const char *)sqlite3_column_text(s, col + 2);
     if (r < 0 || !eps)
         return err_set(err, IMGSEC_EINTERNAL, "store: a grant has a bad role or EP list");
-    copy_str(g->project_id, sizeof g->project_id, sqlite3_column_text(s, col));
+    store_column_copy(g->project_id, sizeof g->project_id, s, col);
     g->role = (role)r;
     g->eps_all = strcmp(eps, EPS_ALL_SQL) == 0;
     if (!g->eps_all)
-        copy_str(g->eps, sizeof g->eps, (const unsigned char *)eps);
+        snprintf(g->eps, sizeof g->eps, "%s", eps);
     return IMGSEC_OK;
 }
 
@@ -182,8 +172,8 @@ static int user_id(store *st, const char *domain, const char *name, int64_t *id,
     sqlite3_stmt *s = store_stmt(st, STMT_USER_ID, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    bind_str(s, 1, domain);
-    bind_str(s, 2, name);
+    store_bind_text(s, 1, domain);
+    store_bind_text(s, 2, name);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(s, 0);
@@ -202,9 +192,9 @@ static int grant_put(store *st, int64_t uid, const store_grant *g, imgsec_err *e
     if (!s)
         return IMGSEC_EINTERNAL;
     sqlite3_bind_int64(s, 1, uid);
-    bind_str(s, 2, g->project_id);
-    bind_str(s, 3, role_name(g->role));
-    bind_str(s, 4, g->eps_all ? EPS_ALL_SQL : g->eps);
+    store_bind_text(s, 2, g->project_id);
+    store_bind_text(s, 3, role_name(g->role));
+    store_bind_text(s, 4, g->eps_all ? EPS_ALL_SQL : g->eps);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, "storing a grant");
@@ -225,9 +215,9 @@ int store_user_add(store *st, const char *domain, const char *name, const char *
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
-    bind_str(ins, 1, domain);
-    bind_str(ins, 2, name);
-    bind_str(ins, 3, pw_hash);
+    store_bind_text(ins, 1, domain);
+    store_bind_text(ins, 2, name);
+    store_bind_text(ins, 3, pw_hash);
     sqlite3_bind_int64(ins, 4, util_now_ms());
     int step = sqlite3_step(ins);
     if (step != SQLITE_ROW) {
@@ -283,7 +273,7 @@ int store_user_revoke(store *st, const char *domain, const char *name, const cha
     if ((rc = user_id(st, domain, name, &uid, err)) != IMGSEC_OK)
         goto fail;
     sqlite3_bind_int64(del, 1, uid);
-    bind_str(del, 2, project_id);
+    store_bind_text(del, 2, project_id);
     if (sqlite3_step(del) != SQLITE_DONE) {
         rc = store_dberr(st, err, "revoking a grant");
         goto fail;
@@ -295,7 +285,7 @@ int store_user_revoke(store *st, const char *domain, const char *name, const cha
         goto fail;
     }
     sqlite3_bind_int64(tok, 1, uid);
-    bind_str(tok, 2, project_id);
+    store_bind_text(tok, 2, project_id);
     if (sqlite3_step(tok) != SQLITE_DONE) {
         rc = store_dberr(st, err, "revoking tokens");
         goto fail;
@@ -337,14 +327,14 @@ int store_user_list(store *st, void (*cb)(const store_user *u, const store_grant
     sqlite3_stmt *s = NULL;
     /* A statement of its own, not the cached one: cb may call the store
      * (e.g. the CLI deleting while listing), which resets cached ones. */
-    if (sqlite3_prepare_v2(st->db, st->sql[STMT_USER_LIST], -1, &s, NULL) != SQLITE_OK)
-        return store_dberr(st, err, "listing users");
+    if (!(s = store_prepare(st, st->sql[STMT_USER_LIST], "listing users", err)))
+        return IMGSEC_EINTERNAL;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         store_user u = {0};
         store_grant g;
         u.id = sqlite3_column_int64(s, 0);
-        copy_str(u.domain, sizeof u.domain, sqlite3_column_text(s, 1));
-        copy_str(u.name, sizeof u.name, sqlite3_column_text(s, 2));
+        store_column_copy(u.domain, sizeof u.domain, s, 1);
+        store_column_copy(u.name, sizeof u.name, s, 2);
         if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
             cb(&u, NULL, arg);
             continue;
@@ -369,24 +359,22 @@ int store_user_get(store *st, const char *domain, const char *name, store_user *
     if (!s)
         return IMGSEC_EINTERNAL;
     sqlite3_reset(s);
-    bind_str(s, 1, domain);
-    bind_str(s, 2, name);
+    store_bind_text(s, 1, domain);
+    store_bind_text(s, 2, name);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text(s, 3);
-        size_t hlen = (size_t)sqlite3_column_bytes(s, 3);
         if (pw_hash && pw_hash_size) {
-            if (hlen >= pw_hash_size) {
+            if ((size_t)sqlite3_column_bytes(s, 3) >= pw_hash_size) {
                 sqlite3_reset(s);
                 return err_set(err, IMGSEC_EINTERNAL, "store: password hash buffer too small");
             }
-            copy_str(pw_hash, pw_hash_size, h);
+            store_column_copy(pw_hash, pw_hash_size, s, 3);
         }
         if (u) {
             memset(u, 0, sizeof *u);
             u->id = sqlite3_column_int64(s, 0);
-            copy_str(u->domain, sizeof u->domain, sqlite3_column_text(s, 1));
-            copy_str(u->name, sizeof u->name, sqlite3_column_text(s, 2));
+            store_column_copy(u->domain, sizeof u->domain, s, 1);
+            store_column_copy(u->name, sizeof u->name, s, 2);
         }
         rc = IMGSEC_OK;
     } else if (step == SQLITE_DONE) {
@@ -409,7 +397,7 @@ int store_grant_get(store *st, int64_t user_id_, const char *project_id, store_g
         return IMGSEC_EINTERNAL;
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, user_id_);
-    bind_str(s, 2, project_id);
+    store_bind_text(s, 2, project_id);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW)
         rc = grant_from_row(s, 0, g, err);
@@ -439,7 +427,7 @@ int store_token_insert(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
         return rc;
     sqlite3_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, user_id_);
-    bind_str(s, 3, project_id);
+    store_bind_text(s, 3, project_id);
     sqlite3_bind_int64(s, 4, issued_at_ms);
     sqlite3_bind_int64(s, 5, expires_at_ms);
     if (sqlite3_step(s) != SQLITE_DONE) {
@@ -474,8 +462,8 @@ int store_token_lookup(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
     if (step == SQLITE_ROW) {
         memset(p, 0, sizeof *p);
         p->user.id = sqlite3_column_int64(s, 0);
-        copy_str(p->user.domain, sizeof p->user.domain, sqlite3_column_text(s, 1));
-        copy_str(p->user.name, sizeof p->user.name, sqlite3_column_text(s, 2));
+        store_column_copy(p->user.domain, sizeof p->user.domain, s, 1);
+        store_column_copy(p->user.name, sizeof p->user.name, s, 2);
         rc = grant_from_row(s, 3, &p->grant, err);
         p->expires_at_ms = sqlite3_column_int64(s, 6);
     } else if (step == SQLITE_DONE) {
