@@ -30,7 +30,7 @@ static char AK[32], SK[64];        /* writer on P1 */
 static char AK_R[32], SK_R[64];    /* reader on P1 */
 
 /* imgsec key create; fills ak/sk from its output. */
-static int key_create(const char *domain, const char *name, char *ak, char *sk, char **out_all)
+static int key_create(const char *domain, const char *name, char *ak, char *sk)
 {
     char *out = NULL;
     int rc = cli_run(&S, NULL, &out, "key", "create", "--db", S.db, "--domain", domain, "--name",
@@ -41,10 +41,7 @@ static int key_create(const char *domain, const char *name, char *ak, char *sk, 
         free(out);
         return -1;
     }
-    if (out_all)
-        *out_all = out;
-    else
-        free(out);
+    free(out);
     return 0;
 }
 
@@ -56,7 +53,7 @@ static int setup(void **state)
     if (cli_user_add(&S, "acme", "wendy", PASSWORD, "P1", "writer", "all") != 0 ||
         cli_user_add(&S, "acme", "rita", PASSWORD, "P1", "reader", "0") != 0)
         return -1;
-    if (key_create("acme", "wendy", AK, SK, NULL) != 0 || key_create("acme", "rita", AK_R, SK_R, NULL))
+    if (key_create("acme", "wendy", AK, SK) != 0 || key_create("acme", "rita", AK_R, SK_R) != 0)
         return -1;
     return 0;
 }
@@ -195,7 +192,7 @@ static void test_key_create_list_del(void **state)
     }
     /* create + del of a third key */
     char ak[32], sk[64];
-    assert_int_equal(key_create("acme", "wendy", ak, sk, NULL), 0);
+    assert_int_equal(key_create("acme", "wendy", ak, sk), 0);
     assert_int_equal(cli_run(&S, NULL, NULL, "key", "del", "--db", S.db, "--ak", ak, (char *)NULL), 0);
     assert_int_equal(cli_run(&S, NULL, NULL, "key", "del", "--db", S.db, "--ak", ak, (char *)NULL), 1);
     /* an unknown user */
@@ -326,7 +323,7 @@ static void test_deleted_user_kills_keys(void **state)
     (void)state;
     char ak[32], sk[64];
     assert_int_equal(cli_user_add(&S, "acme", "temp", PASSWORD, "P1", "reader", "all"), 0);
-    assert_int_equal(key_create("acme", "temp", ak, sk, NULL), 0);
+    assert_int_equal(key_create("acme", "temp", ak, sk), 0);
     http_resp r;
     signed_call c = stat_call(ak, sk);
     send_signed(&c, &r);

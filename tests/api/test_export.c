@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "imgsec/gen.h"
+#include "imgsec/util.h"
 
 static srv_t S;
 static char *T_ADM;  /* admin, P1 */
@@ -123,13 +124,9 @@ static int setup(void **state)
     (void)state;
     if (srv_start(&S) != 0)
         return -1;
-    if (cli_user_add(&S, "acme", "root", "root-pw-1", "P1", "admin", "all") != 0 ||
-        cli_user_add(&S, "acme", "rita", "rita-pw-2", "P1", "reader", "0") != 0 ||
-        cli_user_add(&S, "acme", "pat", "pat-pw-4", "P2", "admin", "all") != 0)
-        return -1;
-    T_ADM = get_token(&S, "acme", "root", "root-pw-1", "P1");
-    T_RD = get_token(&S, "acme", "rita", "rita-pw-2", "P1");
-    T_P2 = get_token(&S, "acme", "pat", "pat-pw-4", "P2");
+    T_ADM = user_token(&S, "acme", "root", "root-pw-1", "P1", "admin", "all");
+    T_RD = user_token(&S, "acme", "rita", "rita-pw-2", "P1", "reader", "0");
+    T_P2 = user_token(&S, "acme", "pat", "pat-pw-4", "P2", "admin", "all");
     if (!T_ADM || !T_RD || !T_P2)
         return -1;
     static const char *const eps[] = {"0", "ep-a"};
@@ -840,13 +837,20 @@ static void test_count_under_concurrent_ingest(void **state)
 
 /* ---- restarts and retention (a server of their own) ---- */
 
+/* GET the status of a P1 task on s (default EP). */
+static long status_on(srv_t *s, const char *token, const char *task, http_resp *out)
+{
+    char *path = h_strdupf("/v5/P1/export-task/%s", task);
+    long st = api_call(s, "GET", path, NULL, token, H_REGION, NULL, NULL, out);
+    free(path);
+    return st;
+}
+
 static void wait_running_with_rows(srv_t *s, const char *token, const char *task)
 {
     for (int i = 0; i < 1500; i++) {
         http_resp r;
-        char *path = h_strdupf("/v5/P1/export-task/%s", task);
-        api_call(s, "GET", path, NULL, token, H_REGION, NULL, NULL, &r);
-        free(path);
+        status_on(s, token, task, &r);
         assert_status(&r, 200);
         bool ok = strcmp(jstr(&r, "task_status"), "running") == 0 && jint(&r, "record_num") > 0;
         assert_string_equal(jstr(&r, "task_status"), "running");
@@ -861,9 +865,7 @@ static void wait_running_with_rows(srv_t *s, const char *token, const char *task
 static void assert_interrupted(srv_t *s, const char *token, const char *task)
 {
     http_resp r;
-    char *path = h_strdupf("/v5/P1/export-task/%s", task);
-    api_call(s, "GET", path, NULL, token, H_REGION, NULL, NULL, &r);
-    free(path);
+    status_on(s, token, task, &r);
     assert_status(&r, 200);
     assert_string_equal(jstr(&r, "task_status"), "failure");
     assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
@@ -910,9 +912,8 @@ static void test_restart_mid_task(void **state)
     assert_int_equal(sr.status, 200);
     char *done = create_on(&R, tok, "malwares", 10);
     http_resp r;
-    char *path = h_strdupf("/v5/P1/export-task/%s", done);
     for (int i = 0; i < 500; i++) {
-        api_call(&R, "GET", path, NULL, tok, H_REGION, NULL, NULL, &r);
+        status_on(&R, tok, done, &r);
         bool running = strcmp(jstr(&r, "task_status"), "running") == 0;
         if (!running)
             break;
@@ -922,7 +923,6 @@ static void test_restart_mid_task(void **state)
     assert_string_equal(jstr(&r, "task_status"), "success");
     char *fid = strdup(jstr(&r, "file_id"));
     http_resp_free(&r);
-    free(path);
 
     /* 1. SIGTERM in the middle of a task: marked failure by the stop */
     char *t1 = create_on(&R, tok, "vulnerability", 10000000);
@@ -948,7 +948,7 @@ static void test_restart_mid_task(void **state)
     }
 
     /* the finished file is still there after the restart (retention 6 s) */
-    path = h_strdupf("/v5/P1/download/%s", fid);
+    char *path = h_strdupf("/v5/P1/download/%s", fid);
     api_call(&R, "GET", path, NULL, tok, H_REGION, NULL, NULL, &r);
     assert_status(&r, 200);
     http_resp_free(&r);
@@ -993,6 +993,17 @@ static void test_restart_mid_task(void **state)
     free(tok);
 }
 
+/* The file at path holds the downloaded file's bytes, no more, no less. */
+static void assert_file_is_download(const char *path, const http_resp *file)
+{
+    size_t len = 0;
+    char *buf = util_read_file(path, &len);
+    assert_non_null(buf);
+    assert_int_equal(len, file->body_len);
+    assert_memory_equal(buf, file->body, len);
+    free(buf);
+}
+
 /* imgsec export offline gives the server's file, byte for byte. */
 static void test_cli_offline_matches_server(void **state)
 {
@@ -1010,15 +1021,7 @@ static void test_cli_offline_matches_server(void **state)
                      "sensitive-info", "--format", "csv", "-o", out, NULL);
     if (rc != 0)
         fail_msg("imgsec export: %d: %s", rc, log ? log : "");
-    size_t len = 0;
-    FILE *f = fopen(out, "rb");
-    assert_non_null(f);
-    char *buf = malloc(file.body_len + 2);
-    len = fread(buf, 1, file.body_len + 1, f);
-    fclose(f);
-    assert_int_equal(len, file.body_len);
-    assert_memory_equal(buf, file.body, len);
-    free(buf);
+    assert_file_is_download(out, &file);
     free(log);
     log = NULL;
     unlink(out);
@@ -1031,14 +1034,7 @@ static void test_cli_offline_matches_server(void **state)
     if (rc != 0)
         fail_msg("imgsec export --server: %d: %s", rc, log ? log : "");
     assert_non_null(strstr(log, "created"));
-    f = fopen(out, "rb");
-    assert_non_null(f);
-    buf = malloc(file.body_len + 2);
-    len = fread(buf, 1, file.body_len + 1, f);
-    fclose(f);
-    assert_int_equal(len, file.body_len);
-    assert_memory_equal(buf, file.body, len);
-    free(buf);
+    assert_file_is_download(out, &file);
     free(url);
     free(log);
     /* a bad token fails with the server's answer */

@@ -36,9 +36,7 @@ static int setup(void **state)
     unsetenv("IMGSEC_AUTH_FAIL_LIMIT");
     if (rc != 0)
         return -1;
-    if (cli_user_add(&S, "acme", "root", "root-pw-123", "P1", "admin", "all") != 0)
-        return -1;
-    T_ADMIN = get_token(&S, "acme", "root", "root-pw-123", "P1");
+    T_ADMIN = user_token(&S, "acme", "root", "root-pw-123", "P1", "admin", "all");
     return T_ADMIN ? 0 : -1;
 }
 
@@ -55,13 +53,7 @@ static char *raw_exchange(const char *data, size_t len)
 {
     int fd = srv_connect(&S);
     assert_true(fd >= 0);
-    size_t sent = 0;
-    while (sent < len) {
-        ssize_t n = send(fd, data + sent, len - sent, MSG_NOSIGNAL);
-        if (n <= 0)
-            break; /* the server may close early, having answered already */
-        sent += (size_t)n;
-    }
+    h_send_all(fd, data, len);
     char *buf = calloc(1, 4096);
     size_t got = 0;
     ssize_t n;

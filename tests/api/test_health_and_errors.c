@@ -10,9 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define JSON_CT H_JSON_CT
@@ -21,23 +19,32 @@
 static srv_t S;
 static char *T_ADMIN; /* admin on P1, every EP */
 
+/* Starts s with an admin of P1 (every EP); its token into *token. */
+static int start_with_admin(srv_t *s, char **token)
+{
+    if (srv_start(s) != 0)
+        return -1;
+    *token = user_token(s, "acme", "root", "root-pw-123", "P1", "admin", "all");
+    return *token ? 0 : -1;
+}
+
+static int stop_with_admin(srv_t *s, char **token)
+{
+    free(*token);
+    *token = NULL;
+    return srv_stop(s, true); /* 0 only if the server exited 0 */
+}
+
 static int setup(void **state)
 {
     (void)state;
-    if (srv_start(&S) != 0)
-        return -1;
-    if (cli_user_add(&S, "acme", "root", "root-pw-123", "P1", "admin", "all") != 0)
-        return -1;
-    T_ADMIN = get_token(&S, "acme", "root", "root-pw-123", "P1");
-    return T_ADMIN ? 0 : -1;
+    return start_with_admin(&S, &T_ADMIN);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    free(T_ADMIN);
-    T_ADMIN = NULL;
-    return srv_stop(&S, true);
+    return stop_with_admin(&S, &T_ADMIN);
 }
 
 static void assert_request_id(const http_resp *r)
@@ -440,13 +447,7 @@ static void test_malformed_http(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int fd = srv_connect(&S);
         assert_true(fd >= 0);
-        size_t len = strlen(cases[i]), off = 0;
-        while (off < len) {
-            ssize_t w = send(fd, cases[i] + off, len - off, MSG_NOSIGNAL);
-            if (w <= 0)
-                break; /* the server may close early: fine */
-            off += (size_t)w;
-        }
+        h_send_all(fd, cases[i], strlen(cases[i]));
         char buf[4096];
         read_answer(fd, buf, sizeof buf, 500);
         close(fd);
@@ -475,27 +476,13 @@ static char *T_D;
 static int setup_drain(void **state)
 {
     (void)state;
-    if (srv_start(&D) != 0)
-        return -1;
-    if (cli_user_add(&D, "acme", "root", "root-pw-123", "P1", "admin", "all") != 0)
-        return -1;
-    T_D = get_token(&D, "acme", "root", "root-pw-123", "P1");
-    return T_D ? 0 : -1;
+    return start_with_admin(&D, &T_D);
 }
 
 static int teardown_drain(void **state)
 {
     (void)state;
-    free(T_D);
-    T_D = NULL;
-    return srv_stop(&D, true); /* 0 only if the server exited 0 */
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    return stop_with_admin(&D, &T_D);
 }
 
 static void send_all(int fd, const char *p, size_t n)
@@ -528,26 +515,13 @@ static void test_sigterm_drains(void **state)
     assert_true(fd >= 0);
     send_all(fd, head, strlen(head));
     send_all(fd, doc, len / 2);
-    pause_ms(200);
+    h_sleep_ms(200);
     assert_int_equal(kill(D.pid, SIGTERM), 0);
-    pause_ms(200);
+    h_sleep_ms(200);
     send_all(fd, doc + len / 2, len - len / 2);
 
     char buf[8192];
-    size_t got = 0;
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int pr = poll(&p, 1, 10000);
-        if (pr <= 0)
-            break;
-        ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (got == sizeof buf - 1)
-            break;
-    }
-    buf[got] = '\0';
+    read_answer(fd, buf, sizeof buf, 10000);
     close(fd);
     free(head);
     if (strncmp(buf, "HTTP/1.1 200", 12) != 0 || !strstr(buf, "\"images\"")) {

@@ -27,11 +27,8 @@ static int setup(void **state)
     (void)state;
     if (srv_start(&S) != 0)
         return -1;
-    if (cli_user_add(&S, "acme", "root", "root-pw-1", "P1", "admin", "all") != 0 ||
-        cli_user_add(&S, "acme", "bob", "bob-pw-2", "P1", "reader", "c1") != 0)
-        return -1;
-    T_ADM = get_token(&S, "acme", "root", "root-pw-1", "P1");
-    T_BOB = get_token(&S, "acme", "bob", "bob-pw-2", "P1");
+    T_ADM = user_token(&S, "acme", "root", "root-pw-1", "P1", "admin", "all");
+    T_BOB = user_token(&S, "acme", "bob", "bob-pw-2", "P1", "reader", "c1");
     return T_ADM && T_BOB ? 0 : -1;
 }
 
@@ -194,6 +191,21 @@ static void test_refused_bodies_are_not_remembered(void **state)
     assert_total(T_ADM, "vulnerability", "c1", ALL, 4);
 }
 
+/* Starts t, a server of its own, with name=value in imgsecd's environment
+ * (value NULL: left out) and an admin of P1; returns the admin's token. */
+static char *start_own(srv_t *t, const char *name, const char *value)
+{
+    if (value)
+        setenv(name, value, 1);
+    int started = srv_start(t);
+    unsetenv(name);
+    assert_int_equal(started, 0);
+    assert_int_equal(cli_user_add(t, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    char *tok = get_token(t, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(tok);
+    return tok;
+}
+
 /* The server's own count, on a server of its own: N identical questions
  * are one miss and N-1 hits; a refused body is a miss each time; with
  * --result-cache-mb 0 nothing is remembered and the answers are the same. */
@@ -201,14 +213,7 @@ static void hit_count_run(const char *cache_mb, const char *want_line)
 {
     srv_t t;
     memset(&t, 0, sizeof t);
-    if (cache_mb)
-        setenv("IMGSEC_RESULT_CACHE_MB", cache_mb, 1);
-    int started = srv_start(&t);
-    unsetenv("IMGSEC_RESULT_CACHE_MB");
-    assert_int_equal(started, 0);
-    assert_int_equal(cli_user_add(&t, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
-    char *tok = get_token(&t, "acme", "root", "root-pw-1", "P1");
-    assert_non_null(tok);
+    char *tok = start_own(&t, "IMGSEC_RESULT_CACHE_MB", cache_mb);
     for (int i = 0; i < 5; i++) {
         stat_res st = api_stat(&t, tok, "P1", "apps", "0", ALL);
         assert_stat_total(st, 0, "empty server");
@@ -244,13 +249,7 @@ static void test_access_log_file(void **state)
     memset(&t, 0, sizeof t);
     assert_int_equal(srv_init(&t), 0);
     char *path = h_strdupf("%s/access.log", t.dir);
-    setenv("IMGSEC_ACCESS_LOG", path, 1);
-    int started = srv_start(&t);
-    unsetenv("IMGSEC_ACCESS_LOG");
-    assert_int_equal(started, 0);
-    assert_int_equal(cli_user_add(&t, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
-    char *tok = get_token(&t, "acme", "root", "root-pw-1", "P1");
-    assert_non_null(tok);
+    char *tok = start_own(&t, "IMGSEC_ACCESS_LOG", path);
     for (int i = 0; i < 3; i++) {
         stat_res st = api_stat(&t, tok, "P1", "apps", "0", ALL);
         assert_stat_total(st, 0, "empty server");

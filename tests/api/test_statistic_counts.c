@@ -108,11 +108,18 @@ typedef struct {
     const char *instance_id, *ns, *name;
 } group;
 
-static bool same_identity(const img *a, const img *b)
+/* The same latest_version group: project, type, instance, namespace, name. */
+static bool same_group(const img *a, const img *b)
 {
     return a->project == b->project && a->type == b->type &&
-           strcmp(a->instance_id, b->instance_id) == 0 && strcmp(a->cicd, b->cicd) == 0 &&
-           strcmp(a->ns, b->ns) == 0 && strcmp(a->name, b->name) == 0 &&
+           strcmp(a->instance_id, b->instance_id) == 0 && strcmp(a->ns, b->ns) == 0 &&
+           strcmp(a->name, b->name) == 0;
+}
+
+/* The same image identity: its group, the CI/CD name and the version. */
+static bool same_identity(const img *a, const img *b)
+{
+    return same_group(a, b) && strcmp(a->cicd, b->cicd) == 0 &&
            strcmp(a->version, b->version) == 0;
 }
 
@@ -321,9 +328,7 @@ static void derive(void)
         m->latest = true;
         for (int j = 0; j < N_IMG; j++) {
             const img *o = &IM[j];
-            if (j == i || o->project != m->project || o->type != m->type ||
-                strcmp(o->instance_id, m->instance_id) != 0 || strcmp(o->ns, m->ns) != 0 ||
-                strcmp(o->name, m->name) != 0)
+            if (j == i || !same_group(o, m))
                 continue;
             if (o->upd > m->upd || (o->upd == m->upd && o->idnum > m->idnum))
                 m->latest = false;
@@ -690,15 +695,10 @@ static int setup(void **state)
     generate();
     if (srv_start(&S) != 0)
         return -1;
-    if (cli_user_add(&S, "acme", "root", "root-pw-1", "P1", "admin", "all") != 0 ||
-        cli_user_add(&S, "acme", "root0", "root0-pw-1", "P1", "admin", "0") != 0 ||
-        cli_user_add(&S, "acme", "rita", "rita-pw-2", "P1", "reader", "0,ep-a") != 0 ||
-        cli_user_add(&S, "acme", "pat", "pat-pw-3", "P2", "admin", "all") != 0)
-        return -1;
-    T_ADMIN = get_token(&S, "acme", "root", "root-pw-1", "P1");
-    T_ADMIN0 = get_token(&S, "acme", "root0", "root0-pw-1", "P1");
-    T_READER = get_token(&S, "acme", "rita", "rita-pw-2", "P1");
-    T_P2 = get_token(&S, "acme", "pat", "pat-pw-3", "P2");
+    T_ADMIN = user_token(&S, "acme", "root", "root-pw-1", "P1", "admin", "all");
+    T_ADMIN0 = user_token(&S, "acme", "root0", "root0-pw-1", "P1", "admin", "0");
+    T_READER = user_token(&S, "acme", "rita", "rita-pw-2", "P1", "reader", "0,ep-a");
+    T_P2 = user_token(&S, "acme", "pat", "pat-pw-3", "P2", "admin", "all");
     if (!T_ADMIN || !T_ADMIN0 || !T_READER || !T_P2)
         return -1;
     return ingest_all();
@@ -736,9 +736,7 @@ static void test_dataset_covers_cases(void **state)
         for (int t = 0; t < NTYPES; t++)
             zero[t] += m->n[t] == 0;
         for (int j = 0; j < N_P1; j++)
-            if (j != i && IM[j].type == m->type && strcmp(IM[j].instance_id, m->instance_id) == 0 &&
-                strcmp(IM[j].ns, m->ns) == 0 && strcmp(IM[j].name, m->name) == 0 &&
-                IM[j].upd == m->upd && m->latest)
+            if (j != i && same_group(&IM[j], m) && IM[j].upd == m->upd && m->latest)
                 tie_decided++;
     }
     for (int k = 0; k < N_IMAGE_TYPES; k++)
@@ -779,13 +777,11 @@ static void test_each_field_alone(void **state)
     (void)state;
     const scope *sc = &SC_ADMIN_ALL;
     query q;
-    char label[64];
 #define ALONE(setter, lbl)                                                                     \
     do {                                                                                       \
         q_init(&q);                                                                            \
         setter;                                                                                \
-        snprintf(label, sizeof label, "%s", lbl);                                              \
-        compare_all_types(&q, sc, label);                                                      \
+        compare_all_types(&q, sc, (lbl));                                                      \
     } while (0)
 
     for (int k = 0; k < N_IMAGE_TYPES; k++)

@@ -40,13 +40,9 @@ static int setup(void **state)
     (void)state;
     if (srv_start(&S) != 0)
         return -1;
-    if (cli_user_add(&S, "acme", "root", "root-pw-1", "P1", "admin", "all") != 0 ||
-        cli_user_add(&S, "acme", "rita", "rita-pw-2", "P1", "reader", "0,ep-a") != 0 ||
-        cli_user_add(&S, "acme", "pat", "pat-pw-3", "P2", "admin", "all") != 0)
-        return -1;
-    T_ADMIN = get_token(&S, "acme", "root", "root-pw-1", "P1");
-    T_READER = get_token(&S, "acme", "rita", "rita-pw-2", "P1");
-    T_P2 = get_token(&S, "acme", "pat", "pat-pw-3", "P2");
+    T_ADMIN = user_token(&S, "acme", "root", "root-pw-1", "P1", "admin", "all");
+    T_READER = user_token(&S, "acme", "rita", "rita-pw-2", "P1", "reader", "0,ep-a");
+    T_P2 = user_token(&S, "acme", "pat", "pat-pw-3", "P2", "admin", "all");
     if (!T_ADMIN || !T_READER || !T_P2)
         return -1;
     http_resp r;
@@ -116,9 +112,7 @@ static row *bad(table *t, const char *part, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *body = NULL;
-    if (vasprintf(&body, fmt, ap) < 0)
-        abort();
+    char *body = h_vstrdupf(fmt, ap);
     va_end(ap);
     return add(t, body, 400, "HSS.0001", part);
 }
@@ -129,9 +123,7 @@ static row *ok(table *t, long long total, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *body = NULL;
-    if (vasprintf(&body, fmt, ap) < 0)
-        abort();
+    char *body = h_vstrdupf(fmt, ap);
     va_end(ap);
     row *r = add(t, body, 200, NULL, NULL);
     r->total = total;
@@ -257,14 +249,10 @@ static void test_query_and_region_rows(void **state)
     static const char *bad_types[] = {"", "Vulnerability", "vuln", "risk_config",
                                       "build-command-risk", "VULNERABILITY", "apps "};
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
-        char *q = h_strdupf("%s", bad_types[i]);
-        if (strcmp(q, "apps ") == 0) { /* a trailing space, percent-encoded */
-            free(q);
-            q = h_strdupf("apps%%20");
-        }
+        /* the trailing space goes percent-encoded */
+        const char *q = strcmp(bad_types[i], "apps ") == 0 ? "apps%20" : bad_types[i];
         st = api_stat(&S, T_ADMIN, "P1", q, NULL, OPERATE_ALL);
         assert_stat_error(st, 400, "HSS.0001", "security_report_type", bad_types[i]);
-        free(q);
     }
     static const char *types[] = {"vulnerability", "risk-config", "malwares", "apps", "files",
                                   "sensitive-info", "non-compliant-app", "build-command-risks"};
@@ -502,65 +490,49 @@ static void test_unparsable_bodies(void **state)
     run_table(&t);
 }
 
+/* A statistic body of len bytes (OPERATE_ALL, then spaces) as the admin:
+ * counted up to 1 MiB, 413 above. With Content-Length and Expect:
+ * 100-continue, or chunked (no length known up front). */
+static void check_body_of_len(size_t len, bool chunked)
+{
+    char *body = h_repeat(' ', len);
+    memcpy(body, OPERATE_ALL, strlen(OPERATE_ALL));
+    char *tok = h_strdupf("X-Auth-Token: %s", T_ADMIN);
+    char *reg = h_strdupf("region: %s", S.region);
+    const char *hdrs[] = {tok, reg, chunked ? NULL : "Expect: 100-continue", NULL};
+    http_req rq = {.method = "POST",
+                   .path = "/v5/P1/image/security-report/statistic",
+                   .query = "security_report_type=vulnerability",
+                   .headers = hdrs,
+                   .body = body,
+                   .body_len = len,
+                   .content_type = "application/json",
+                   .chunked = chunked};
+    http_resp r;
+    http_do(&S, &rq, &r);
+    if (len <= H_MIB) {
+        assert_status(&r, 200);
+        assert_int_equal(json_integer_value(json_object_get(r.json, "total_num")), 3);
+    } else {
+        assert_api_error(&r, 413, "HSS.0001", NULL);
+    }
+    http_resp_free(&r);
+    free(tok);
+    free(reg);
+    free(body);
+}
+
 /* 1 MiB is the limit: exactly 1 MiB passes, one byte more is 413. */
 static void test_body_limit(void **state)
 {
     (void)state;
     size_t lens[] = {H_MIB - 1, H_MIB, H_MIB + 1, 4 * H_MIB};
-    for (size_t i = 0; i < 4; i++) {
-        char *body = h_repeat(' ', lens[i]);
-        memcpy(body, OPERATE_ALL, strlen(OPERATE_ALL));
-        const char *hdrs[] = {h_strdupf("X-Auth-Token: %s", T_ADMIN),
-                              h_strdupf("region: %s", S.region), "Expect: 100-continue", NULL};
-        http_req rq = {.method = "POST",
-                       .path = "/v5/P1/image/security-report/statistic",
-                       .query = "security_report_type=vulnerability",
-                       .headers = hdrs,
-                       .body = body,
-                       .body_len = lens[i],
-                       .content_type = "application/json"};
-        http_resp r;
-        http_do(&S, &rq, &r);
-        if (lens[i] <= H_MIB) {
-            assert_status(&r, 200);
-            assert_int_equal(json_integer_value(json_object_get(r.json, "total_num")), 3);
-        } else {
-            assert_api_error(&r, 413, "HSS.0001", NULL);
-        }
-        http_resp_free(&r);
-        free((char *)hdrs[0]);
-        free((char *)hdrs[1]);
-        free(body);
-    }
+    for (size_t i = 0; i < 4; i++)
+        check_body_of_len(lens[i], false);
     /* Without Content-Length (chunked), the limit holds all the same. */
     size_t clens[] = {100000, H_MIB, H_MIB + 1, 3 * H_MIB};
-    for (size_t i = 0; i < 4; i++) {
-        char *body = h_repeat(' ', clens[i]);
-        memcpy(body, OPERATE_ALL, strlen(OPERATE_ALL));
-        char *tok = h_strdupf("X-Auth-Token: %s", T_ADMIN);
-        char *reg = h_strdupf("region: %s", S.region);
-        const char *hdrs[] = {tok, reg, NULL};
-        http_req rq = {.method = "POST",
-                       .path = "/v5/P1/image/security-report/statistic",
-                       .query = "security_report_type=vulnerability",
-                       .headers = hdrs,
-                       .body = body,
-                       .body_len = clens[i],
-                       .content_type = "application/json",
-                       .chunked = true};
-        http_resp r;
-        http_do(&S, &rq, &r);
-        if (clens[i] <= H_MIB) {
-            assert_status(&r, 200);
-            assert_int_equal(json_integer_value(json_object_get(r.json, "total_num")), 3);
-        } else {
-            assert_api_error(&r, 413, "HSS.0001", NULL);
-        }
-        http_resp_free(&r);
-        free(tok);
-        free(reg);
-        free(body);
-    }
+    for (size_t i = 0; i < 4; i++)
+        check_body_of_len(clens[i], true);
     /* The server is still fine afterwards. */
     stat_res st = api_stat(&S, T_ADMIN, "P1", VUL, NULL, OPERATE_ALL);
     assert_stat_total(st, 3, "after the big bodies");
@@ -686,6 +658,9 @@ static void test_hostile_bodies(void **state)
         "\"build_command_rule_id_list\":[\"DS1\"],\"severity_level\":\"High\"}";
     unsigned long long x = 88172645463325252ULL;
     size_t blen = sizeof base - 1;
+    char *tok = h_strdupf("X-Auth-Token: %s", T_ADMIN);
+    char *reg = h_strdupf("region: %s", S.region);
+    const char *hdrs[] = {tok, reg, NULL};
     for (int n = 0; n < 400; n++) {
         char body[sizeof base + 64];
         memcpy(body, base, blen + 1);
@@ -710,9 +685,6 @@ static void test_hostile_bodies(void **state)
             }
         }
         http_resp r;
-        char *tok = h_strdupf("X-Auth-Token: %s", T_ADMIN);
-        char *reg = h_strdupf("region: %s", S.region);
-        const char *hdrs[] = {tok, reg, NULL};
         http_req rq = {.method = "POST", .path = "/v5/P1/image/security-report/statistic",
                        .query = "security_report_type=vulnerability", .headers = hdrs,
                        .body = body, .body_len = len, .content_type = "application/json"};
@@ -726,9 +698,9 @@ static void test_hostile_bodies(void **state)
             print_error("damaged body #%d: got %ld %s\n", n, r.status, r.status ? r.body : r.error);
         }
         http_resp_free(&r);
-        free(tok);
-        free(reg);
     }
+    free(tok);
+    free(reg);
     assert_int_equal(fails, 0);
     stat_res st = api_stat(&S, T_ADMIN, "P1", VUL, NULL, OPERATE_ALL);
     assert_stat_total(st, 3, "after the hostile bodies");

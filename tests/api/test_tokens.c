@@ -493,19 +493,21 @@ static void test_log_has_no_secrets(void **state)
     snprintf(rid, sizeof rid, "%s", http_header(&r, "X-Request-Id"));
     http_resp_free(&r);
     assert_true(srv_log_wait_for(&S, rid, 3000));
+    char *log = srv_log(&S); /* read once: no request runs from here on */
     static const char *pws[] = {"alice-pw-1", "bob-pw-22", "other-pw-3", "carol-pw-4",
                                 "dave-pw-6", "frank-pw-7", "erin-pw-5"};
     for (size_t i = 0; i < sizeof pws / sizeof pws[0]; i++)
-        if (srv_log_contains(&S, pws[i])) {
+        if (strstr(log, pws[i])) {
             print_error("the log holds password %s\n", pws[i]);
             fail();
         }
     assert_true(n_issued > 5);
     for (size_t i = 0; i < n_issued; i++)
-        if (srv_log_contains(&S, issued[i])) {
+        if (strstr(log, issued[i])) {
             print_error("the log holds token %s\n", issued[i]);
             fail();
         }
+    free(log);
 }
 
 int main(void)

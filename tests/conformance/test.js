@@ -85,7 +85,7 @@ function statOptions(extra) {
   }, extra || {});
 }
 
-// The SDK's error for a refused call, or null when it was accepted.
+// { ok: the SDK's answer } for an accepted call, { err: its error } for a refused one.
 async function sdkCall(c, options) {
   try {
     return { ok: await c.sendRequest(options) };
@@ -230,7 +230,7 @@ async function main() {
     ];
     for (const [what, mutate] of tamper) {
       await check(`${what}: 401 APIGW.0301`, async () => {
-        const w = await signedWire(good, statOptions({ headers: { region: REGION } }));
+        const w = await signedWire(good, statOptions());
         mutate(w);
         const res = await rawSend(port, w.method, w.target, w.headers, w.body);
         assert.strictEqual(res.status, 401, res.text);

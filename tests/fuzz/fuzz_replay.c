@@ -12,34 +12,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "imgsec/util.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    size_t len = 0;
+    char *buf = util_read_file(path, &len);
+    if (!buf) {
         fprintf(stderr, "fuzz_replay: cannot open %s\n", path);
         return 1;
     }
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
-            uint8_t *bigger = realloc(buf, cap *= 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-        }
-    }
-    fclose(f);
-    if (!buf)
-        return 1;
-    LLVMFuzzerTestOneInput(buf, len);
+    LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
     free(buf);
     return 0;
 }

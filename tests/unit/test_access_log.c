@@ -25,29 +25,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "access_log.h"
+#include "imgsec/util.h"
+#include "unit_tmp.h"
 
 static char DIR_[256];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(DIR_, sizeof DIR_, "%s/access_log-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(DIR_) ? 0 : -1;
+    return unit_tmp_dir(DIR_, sizeof DIR_, "access_log-");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", DIR_);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_tmp_dir_remove(DIR_);
 }
 
 static void path_in_dir(char *out, size_t size, const char *name)
@@ -58,23 +55,9 @@ static void path_in_dir(char *out, size_t size, const char *name)
 /* The whole file, NUL-terminated; *len its size. */
 static char *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-            assert_non_null(buf);
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
+    char *buf = util_read_file(path, len);
+    if (!buf)
+        fail_msg("cannot read %s", path);
     return buf;
 }
 
@@ -143,11 +126,19 @@ static void test_file_created_0640(void **state)
     access_log_close(NULL);
 }
 
-static int64_t mono_ms(void)
+/* The file once it holds at least want bytes, polled for up to 2 s: a
+ * loaded machine gets there late, a writer that only flushes on close
+ * never does. */
+static char *read_when_written(const char *path, size_t want, size_t *len)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t until = util_mono_ns() + 2000 * (int64_t)1000000;
+    for (;;) {
+        char *got = read_all(path, len);
+        if (*len >= want || util_mono_ns() > until)
+            return got;
+        free(got);
+        usleep(10 * 1000);
+    }
 }
 
 static void test_line_appears_without_close(void **state)
@@ -158,16 +149,8 @@ static void test_line_appears_without_close(void **state)
     access_log *l = open_log(path);
     const char *line = "2024-01-01T00:00:00Z GET /v5/p/image/statistic 200 0.1ms rid=ab\n";
     access_log_write(l, line, strlen(line));
-    int64_t until = mono_ms() + 2000;
     size_t len = 0;
-    char *got = NULL;
-    for (;;) {
-        free(got);
-        got = read_all(path, &len);
-        if (len >= strlen(line) || mono_ms() > until)
-            break;
-        usleep(10 * 1000);
-    }
+    char *got = read_when_written(path, strlen(line), &len);
     assert_int_equal(len, strlen(line));
     assert_string_equal(got, line);
     free(got);
@@ -175,15 +158,7 @@ static void test_line_appears_without_close(void **state)
     /* and a second one, after the writer went back to sleep */
     const char *line2 = "2024-01-01T00:00:01Z GET /v5/p/image/statistic 200 0.1ms rid=cd\n";
     access_log_write(l, line2, strlen(line2));
-    until = mono_ms() + 2000;
-    got = NULL;
-    for (;;) {
-        free(got);
-        got = read_all(path, &len);
-        if (len >= strlen(line) + strlen(line2) || mono_ms() > until)
-            break;
-        usleep(10 * 1000);
-    }
+    got = read_when_written(path, strlen(line) + strlen(line2), &len);
     assert_int_equal(len, strlen(line) + strlen(line2));
     assert_memory_equal(got + strlen(line), line2, strlen(line2));
     free(got);

@@ -71,12 +71,16 @@ static void assert_same_principal(const store_principal *a, const store_principa
     assert_int_equal(a->expires_at_ms, b->expires_at_ms);
 }
 
-/* out must be left as it was on a miss */
-static void assert_untouched(const store_principal *out)
+/* c has nothing for hash at gen and now_ms; out must be left as it was
+ * on a miss. */
+static void assert_miss(auth_cache *c, const unsigned char hash[STORE_TOKEN_HASH_BYTES],
+                        int64_t gen, int64_t now_ms)
 {
-    store_principal blank;
+    store_principal out, blank;
+    memset(&out, 0x5a, sizeof out);
     memset(&blank, 0x5a, sizeof blank);
-    assert_memory_equal(out, &blank, sizeof blank);
+    assert_false(auth_cache_get(c, hash, gen, now_ms, &out));
+    assert_memory_equal(&out, &blank, sizeof blank);
 }
 
 static void test_off(void **state)
@@ -89,9 +93,7 @@ static void test_off(void **state)
     store_principal p, out;
     principal_of(&p, 1, 1000000);
     auth_cache_put(c, h, 1, &p);
-    memset(&out, 0x5a, sizeof out);
-    assert_false(auth_cache_get(c, h, 1, 0, &out));
-    assert_untouched(&out);
+    assert_miss(c, h, 1, 0);
     auth_cache_free(c);
     /* NULL is off too */
     assert_false(auth_cache_get(NULL, h, 1, 0, &out));
@@ -149,11 +151,9 @@ static void test_other_generation_misses(void **state)
     store_principal p, out;
     principal_of(&p, 9, 1000000);
     auth_cache_put(c, h, 5, &p);
-    memset(&out, 0x5a, sizeof out);
-    assert_false(auth_cache_get(c, h, 4, 0, &out));
-    assert_false(auth_cache_get(c, h, 6, 0, &out));
-    assert_false(auth_cache_get(c, h, 0, 0, &out));
-    assert_untouched(&out);
+    assert_miss(c, h, 4, 0);
+    assert_miss(c, h, 6, 0);
+    assert_miss(c, h, 0, 0);
     assert_true(auth_cache_get(c, h, 5, 0, &out));
     assert_same_principal(&out, &p);
 
@@ -161,9 +161,7 @@ static void test_other_generation_misses(void **state)
     store_principal p2;
     principal_of(&p2, 10, 2000000);
     auth_cache_put(c, h, 6, &p2);
-    memset(&out, 0x5a, sizeof out);
-    assert_false(auth_cache_get(c, h, 5, 0, &out));
-    assert_untouched(&out);
+    assert_miss(c, h, 5, 0);
     assert_true(auth_cache_get(c, h, 6, 0, &out));
     assert_same_principal(&out, &p2);
     auth_cache_free(c);
@@ -179,11 +177,9 @@ static void test_expiry(void **state)
     store_principal p, out;
     principal_of(&p, 11, 5000);
     auth_cache_put(c, h, 1, &p);
-    memset(&out, 0x5a, sizeof out);
-    assert_false(auth_cache_get(c, h, 1, 5000, &out)); /* expires_at == now: expired */
-    assert_false(auth_cache_get(c, h, 1, 5001, &out));
-    assert_false(auth_cache_get(c, h, 1, INT64_MAX, &out));
-    assert_untouched(&out);
+    assert_miss(c, h, 1, 5000); /* expires_at == now: expired */
+    assert_miss(c, h, 1, 5001);
+    assert_miss(c, h, 1, INT64_MAX);
     assert_true(auth_cache_get(c, h, 1, 4999, &out)); /* expires_at == now + 1 */
     assert_same_principal(&out, &p);
     assert_true(auth_cache_get(c, h, 1, 0, &out));
@@ -207,16 +203,12 @@ static void test_one_slot_newest_wins(void **state)
     assert_same_principal(&out, &pa);
 
     auth_cache_put(c, b, 1, &pb);
-    memset(&out, 0x5a, sizeof out);
-    assert_false(auth_cache_get(c, a, 1, 0, &out));
-    assert_untouched(&out);
+    assert_miss(c, a, 1, 0);
     assert_true(auth_cache_get(c, b, 1, 0, &out));
     assert_same_principal(&out, &pb);
 
     auth_cache_put(c, a, 1, &pa);
-    memset(&out, 0x5a, sizeof out);
-    assert_false(auth_cache_get(c, b, 1, 0, &out));
-    assert_untouched(&out);
+    assert_miss(c, b, 1, 0);
     assert_true(auth_cache_get(c, a, 1, 0, &out));
     assert_same_principal(&out, &pa);
     auth_cache_free(c);
@@ -239,22 +231,17 @@ static void test_other_hash_never_hits(void **state)
         unsigned char b[STORE_TOKEN_HASH_BYTES];
         memcpy(b, a, sizeof b);
         b[i] ^= 0x01;
-        memset(&out, 0x5a, sizeof out);
-        assert_false(auth_cache_get(c, b, 1, 0, &out));
-        assert_untouched(&out);
+        assert_miss(c, b, 1, 0);
         b[i] ^= 0x81; /* the top bit alone */
-        assert_false(auth_cache_get(c, b, 1, 0, &out));
-        assert_untouched(&out);
+        assert_miss(c, b, 1, 0);
     }
     /* a never-used slot holds nothing, whatever is asked: an all-zero
      * hash at generation 0, even at a clock before 0 */
     unsigned char z[STORE_TOKEN_HASH_BYTES] = {0};
-    memset(&out, 0x5a, sizeof out);
     for (unsigned i = 0; i < 256; i++) {
         z[0] = (unsigned char)i; /* lands on every slot */
-        assert_false(auth_cache_get(c, z, 0, INT64_MIN, &out));
+        assert_miss(c, z, 0, INT64_MIN);
     }
-    assert_untouched(&out);
 
     /* b on a's slot (same first bytes) evicts a; a then misses and b
      * answers with b's principal */
@@ -264,9 +251,7 @@ static void test_other_hash_never_hits(void **state)
     store_principal pb;
     principal_of(&pb, 32, 1000000);
     auth_cache_put(c, b, 1, &pb);
-    memset(&out, 0x5a, sizeof out);
-    assert_false(auth_cache_get(c, a, 1, 0, &out));
-    assert_untouched(&out);
+    assert_miss(c, a, 1, 0);
     assert_true(auth_cache_get(c, b, 1, 0, &out));
     assert_same_principal(&out, &pb);
 

@@ -17,6 +17,7 @@
 #include "imgsec/doc.h"
 #include "imgsec/store.h"
 #include "imgsec/store_exports.h"
+#include "unit_tmp.h"
 
 static char DB[512];
 
@@ -47,25 +48,13 @@ static void ingest(store *st, const char *text)
 static int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(DB, sizeof DB, "%s/imgsec-export-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    int fd = mkstemp(DB);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(DB);
-    return 0;
+    return unit_tmp_db_path(DB, sizeof DB, "imgsec-export-store-");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[600];
-    unlink(DB);
-    snprintf(p, sizeof p, "%s-wal", DB);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", DB);
-    unlink(p);
+    unit_tmp_db_remove(DB);
     return 0;
 }
 

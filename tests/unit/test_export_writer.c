@@ -17,23 +17,20 @@
 
 #include "imgsec/export_writer.h"
 #include "imgsec/util.h"
+#include "unit_tmp.h"
 
 static char DIR_[512];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(DIR_, sizeof DIR_, "%s/imgsec-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(DIR_) ? 0 : -1;
+    return unit_tmp_dir(DIR_, sizeof DIR_, "imgsec-export-");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", DIR_);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_tmp_dir_remove(DIR_);
 }
 
 static store_cell S_(const char *s)

@@ -25,6 +25,7 @@
 #include "imgsec/follow.h"
 #include "imgsec/index.h"
 #include "imgsec/store.h"
+#include "unit_tmp.h"
 
 typedef struct {
     char path[512];
@@ -33,26 +34,11 @@ typedef struct {
     follower *f;
 } fx;
 
-static void path_unlink(const char *path)
-{
-    char p[600];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    const char *dir = getenv("TMPDIR");
-    snprintf(f->path, sizeof f->path, "%s/test_follow_XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(f->path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(f->path);
+    assert_int_equal(unit_tmp_db_path(f->path, sizeof f->path, "test_follow_"), 0);
     imgsec_err err;
     assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
     assert_non_null(f->ix = index_new());
@@ -66,7 +52,7 @@ static int teardown(void **state)
     follower_close(f->f);
     index_free(f->ix);
     store_close(f->st);
-    path_unlink(f->path);
+    unit_tmp_db_remove(f->path);
     free(f);
     return 0;
 }

@@ -22,6 +22,7 @@
 #include "imgsec/importers.h"
 #include "imgsec/store.h"
 #include "imgsec/util.h"
+#include "unit_tmp.h"
 
 #ifndef IMGSEC_FIXTURES_DIR
 #error "IMGSEC_FIXTURES_DIR must point at shared/fixtures"
@@ -36,17 +37,13 @@ static char TMP[512];
 static int group_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(TMP, sizeof TMP, "%s/imptest.XXXXXX", base && *base ? base : "/tmp");
-    return mkdtemp(TMP) ? 0 : -1;
+    return unit_tmp_dir(TMP, sizeof TMP, "imptest.");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", TMP);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_tmp_dir_remove(TMP);
 }
 
 /* Copies fixture rel (e.g. "trivy/alpine-310.json") into TMP, never

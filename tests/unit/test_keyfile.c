@@ -19,6 +19,7 @@
 #include "imgsec/auth.h"
 #include "imgsec/keyfile.h"
 #include "imgsec/store_keys.h"
+#include "unit_tmp.h"
 
 static char DIR_[256];
 
@@ -26,17 +27,15 @@ static int setup(void **state)
 {
     (void)state;
     imgsec_err err;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(DIR_, sizeof DIR_, "%s/keyfile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return auth_init(&err) == IMGSEC_OK && mkdtemp(DIR_) ? 0 : -1;
+    if (auth_init(&err) != IMGSEC_OK)
+        return -1;
+    return unit_tmp_dir(DIR_, sizeof DIR_, "keyfile-");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", DIR_);
-    return system(cmd) == 0 ? 0 : -1;
+    return unit_tmp_dir_remove(DIR_);
 }
 
 static void path_of(char *out, size_t size, const char *name)

@@ -21,6 +21,7 @@
 
 #include "imgsec/doc.h"
 #include "imgsec/store.h"
+#include "unit_tmp.h"
 
 /* ---- fixture ---- */
 
@@ -29,25 +30,10 @@ typedef struct {
     store *st;
 } fx;
 
-static void path_unlink(const char *path)
-{
-    char p[PATH_MAX + 8];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
 /* A unique path that does not exist yet. */
 static void temp_path(char *out, size_t size)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, size, "%s/test_store_XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(out);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(out);
+    assert_int_equal(unit_tmp_db_path(out, size, "test_store_"), 0);
 }
 
 static int setup(void **state)
@@ -65,7 +51,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
     store_close(f->st);
-    path_unlink(f->path);
+    unit_tmp_db_remove(f->path);
     free(f);
     return 0;
 }
@@ -327,7 +313,7 @@ static void test_open_refuses_newer_and_foreign(void **state)
     assert_non_null(strstr(err.msg, "not an imgsec database"));
     assert_int_equal(q1(path, "PRAGMA user_version"), 0);
     assert_int_equal(q1(path, "SELECT count(*) FROM sqlite_master"), 1);
-    path_unlink(path);
+    unit_tmp_db_remove(path);
 
     assert_int_equal(store_open("", &st, &err), IMGSEC_EINVAL);
 }
@@ -401,7 +387,7 @@ static void test_concurrent_first_open(void **state)
     store_close(st);
     assert_int_equal(q1(path, "SELECT count(*) FROM users"), KIDS);
     assert_int_equal(q1(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-    path_unlink(path);
+    unit_tmp_db_remove(path);
     (void)f;
 }
 

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imgsec/util.h"
+
 extern char **environ;
 
 static int g_failures;
@@ -42,18 +44,22 @@ void harness_count_failure(void)
 
 /* ---- small things ---- */
 
+char *h_vstrdupf(const char *fmt, va_list ap)
+{
+    char *out = NULL;
+    if (vasprintf(&out, fmt, ap) < 0) {
+        fprintf(stderr, "harness: out of memory\n");
+        abort();
+    }
+    return out;
+}
+
 char *h_strdupf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *out = NULL;
-    if (vasprintf(&out, fmt, ap) < 0)
-        out = NULL;
+    char *out = h_vstrdupf(fmt, ap);
     va_end(ap);
-    if (!out) {
-        fprintf(stderr, "harness: out of memory\n");
-        abort();
-    }
     return out;
 }
 
@@ -100,45 +106,27 @@ bool h_is_hex(const char *s, size_t min_len)
 
 static long long mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return util_mono_ns() / 1000000;
 }
 
-static void sleep_ms(int ms)
+void h_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
 
+/* The whole file, or "" when it cannot be read (not there yet). */
 static char *read_all(const char *path, size_t *len_out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        char *e = calloc(1, 1);
-        if (!e)
+    size_t len = 0;
+    char *buf = util_read_file(path, &len);
+    if (!buf) {
+        buf = calloc(1, 1);
+        if (!buf)
             abort();
-        if (len_out)
-            *len_out = 0;
-        return e;
+        len = 0;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        abort();
-    size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len - 1 == 0) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            if (!buf)
-                abort();
-        }
-    }
-    fclose(f);
-    buf[len] = '\0';
     if (len_out)
         *len_out = len;
     return buf;
@@ -274,7 +262,7 @@ int srv_start_mode(srv_t *s, srv_mode mode)
             srv_stop(s, false);
             return -1;
         }
-        sleep_ms(H_POLL_MS);
+        h_sleep_ms(H_POLL_MS);
     }
 }
 
@@ -295,7 +283,7 @@ int srv_stop(srv_t *s, bool remove_dir)
         int st = 0;
         bool done = false;
         while (!(done = (reap(s->pid, &st) == 0)) && mono_ms() < deadline)
-            sleep_ms(H_POLL_MS);
+            h_sleep_ms(H_POLL_MS);
         if (!done) {
             fprintf(stderr, "harness: imgsecd did not exit within %d ms of SIGTERM\n",
                     H_STOP_TIMEOUT_MS);
@@ -344,7 +332,7 @@ bool srv_log_wait_for(const srv_t *s, const char *needle, int timeout_ms)
             return true;
         if (mono_ms() > deadline)
             return false;
-        sleep_ms(H_POLL_MS);
+        h_sleep_ms(H_POLL_MS);
     }
 }
 
@@ -363,6 +351,18 @@ int srv_connect(const srv_t *s)
         return -1;
     }
     return fd;
+}
+
+size_t h_send_all(int fd, const char *data, size_t len)
+{
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, data + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may close early, having answered already */
+        sent += (size_t)n;
+    }
+    return sent;
 }
 
 /* ---- the command line ---- */
@@ -414,7 +414,7 @@ int cli_runv(const srv_t *s, const char *password, const char *const *args, char
             waitpid(pid, &st, 0);
             break;
         }
-        sleep_ms(5);
+        h_sleep_ms(5);
     }
     char *out = read_all(outpath, NULL);
     unlink(outpath);
@@ -717,6 +717,14 @@ char *get_token(const srv_t *s, const char *domain, const char *name, const char
     return out;
 }
 
+char *user_token(const srv_t *s, const char *domain, const char *name, const char *password,
+                 const char *project, const char *role, const char *eps)
+{
+    if (cli_user_add(s, domain, name, password, project, role, eps) != 0)
+        return NULL;
+    return get_token(s, domain, name, password, project);
+}
+
 stat_res api_stat(const srv_t *s, const char *token, const char *project, const char *type,
                   const char *ep, const char *body)
 {
@@ -753,6 +761,19 @@ stat_res api_stat(const srv_t *s, const char *token, const char *project, const 
     free(path);
     free(query);
     return res;
+}
+
+long long api_count(const srv_t *s, const char *token, const char *project, const char *type,
+                    const char *ep, const char *extra)
+{
+    char *body = h_strdupf("{\"operate_all\":true%s%s}", extra ? "," : "", extra ? extra : "");
+    stat_res st = api_stat(s, token, project, type, ep, body);
+    free(body);
+    if (st.status != 200) {
+        print_error("statistic %s ep=%s: %ld %s\n", type, ep, st.status, st.body);
+        return -1;
+    }
+    return st.total;
 }
 
 long api_ingest(const srv_t *s, const char *token, const char *project, const char *ep,

@@ -78,6 +78,9 @@ void harness_count_failure(void);
 
 /* A plain TCP connection to the server (for raw HTTP), or -1. */
 int srv_connect(const srv_t *s);
+/* Sends len bytes on fd until all went out or the peer stopped taking
+ * them (it may close early, having answered); how many went out. */
+size_t h_send_all(int fd, const char *data, size_t len);
 
 /* ---- the command line ---- */
 
@@ -147,6 +150,10 @@ long api_token_req(const srv_t *s, const char *domain, const char *name, const c
 /* A token string (malloc'd) or NULL (printed why). */
 char *get_token(const srv_t *s, const char *domain, const char *name, const char *password,
                 const char *project);
+/* cli_user_add, then get_token for that user and project: the token, or
+ * NULL (printed why). */
+char *user_token(const srv_t *s, const char *domain, const char *name, const char *password,
+                 const char *project, const char *role, const char *eps);
 
 typedef struct {
     long status;
@@ -163,6 +170,10 @@ typedef struct {
  * type NULL leaves the parameter out; body NULL sends no body. */
 stat_res api_stat(const srv_t *s, const char *token, const char *project, const char *type,
                   const char *ep, const char *body);
+/* total_num of api_stat with body {"operate_all":true[,extra]}; -1 (printed)
+ * when the answer is not 200. */
+long long api_count(const srv_t *s, const char *token, const char *project, const char *type,
+                    const char *ep, const char *extra);
 
 /* POST /v5/{project}/image/scan-results[?enterprise_project_id=ep] with
  * Content-Type application/json or application/x-ndjson. */
@@ -199,8 +210,9 @@ void check_stat_error_at(const stat_res *r, long status, const char *code, const
 
 /* ---- small things ---- */
 
-/* malloc'd printf. */
+/* malloc'd printf (aborts when out of memory). */
 char *h_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *h_vstrdupf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* A malloc'd string of n copies of c. */
 char *h_repeat(char c, size_t n);
 /* Writes len bytes to path; 0 or -1. */
@@ -209,5 +221,7 @@ int h_write_file(const char *path, const char *data, size_t len);
 char *h_json_text(const json_t *v);
 /* True if s is at least min_len lower- or upper-case hex digits and nothing else. */
 bool h_is_hex(const char *s, size_t min_len);
+/* Sleeps ms milliseconds (resumed after signals). */
+void h_sleep_ms(int ms);
 
 #endif
