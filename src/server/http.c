@@ -313,6 +313,19 @@ static bool check_declared_length(request *req)
     return true;
 }
 
+/* The route's own header-time checks. A prepare that refuses replies
+ * itself; one that gave up without replying (out of memory) gets a 500
+ * here, so no handler ever runs on a request its prepare abandoned. */
+static bool run_prepare(request *req)
+{
+    const route *r = req->route;
+    if (!r->prepare || r->prepare(req))
+        return true;
+    if (!req->status)
+        http_reply_internal(req, "the checks of %s stopped without a reply", r->pattern);
+    return false;
+}
+
 static void request_begin(request *req)
 {
     char allow[64];
@@ -329,7 +342,7 @@ static void request_begin(request *req)
         break;
     }
     req->route = r;
-    req->body_max = r->body_max ? r->body_max : req->app->cfg.ingest_max_bytes;
+    req->body_max = r->body_max == ROUTE_BODY_CONFIG ? req->app->cfg.ingest_max_bytes : r->body_max;
     if (!check_rate(req))
         return;
     if ((r->flags & ROUTE_AUTH) && authn_is_signed(req)) {
@@ -342,7 +355,7 @@ static void request_begin(request *req)
         return;
     if (!check_scope(req))
         return;
-    if (r->prepare && !r->prepare(req))
+    if (!run_prepare(req))
         return;
     check_declared_length(req);
 }
@@ -355,7 +368,7 @@ static bool finish_signed(request *req)
         return false;
     if (!check_scope(req))
         return false;
-    return !req->route->prepare || req->route->prepare(req);
+    return run_prepare(req);
 }
 
 static void body_append(request *req, const char *data, size_t len)

@@ -10,12 +10,12 @@
 #define SEGMENT_MAX 256
 
 static const route ROUTES[] = {
-    {"GET", "/healthz", 0, 0, NULL, health_handle},
+    {"GET", "/healthz", 0, ROUTE_BODY_SMALL, NULL, health_handle},
     {"POST", "/v3/auth/tokens", ROUTE_KEYSTONE, ROUTE_BODY_SMALL, NULL, tokens_create_handle},
-    {"DELETE", "/v3/auth/tokens", ROUTE_KEYSTONE, 0, NULL, tokens_delete_handle},
+    {"DELETE", "/v3/auth/tokens", ROUTE_KEYSTONE, ROUTE_BODY_SMALL, NULL, tokens_delete_handle},
     {"POST", "/v5/{project_id}/image/scan-results", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_CONFIG,
      ingest_prepare, ingest_handle},
-    {"DELETE", "/v5/{project_id}/image/scan-results/{id}", ROUTE_AUTH | ROUTE_V5, 0,
+    {"DELETE", "/v5/{project_id}/image/scan-results/{id}", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_SMALL,
      ingest_delete_prepare, ingest_delete_handle},
     {"POST", "/v5/{project_id}/image/security-report/statistic", ROUTE_AUTH | ROUTE_V5,
      ROUTE_BODY_QUERY, statistic_prepare, statistic_handle},
@@ -25,10 +25,10 @@ static const route ROUTES[] = {
      export_sized_prepare, export_baseline_handle},
     {"POST", "/v5/{project_id}/image/local-vulnerability/export", ROUTE_AUTH | ROUTE_V5,
      ROUTE_BODY_QUERY, export_sized_prepare, export_local_vul_handle},
-    {"GET", "/v5/{project_id}/export-task/{task_id}", ROUTE_AUTH | ROUTE_V5, 0,
+    {"GET", "/v5/{project_id}/export-task/{task_id}", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_SMALL,
      export_read_prepare, export_task_status_handle},
-    {"GET", "/v5/{project_id}/download/{file_id}", ROUTE_AUTH | ROUTE_V5, 0, export_read_prepare,
-     export_download_handle},
+    {"GET", "/v5/{project_id}/download/{file_id}", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_SMALL,
+     export_read_prepare, export_download_handle},
 };
 
 /* Matches path against pattern; captures placeholders into params when

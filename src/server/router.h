@@ -3,6 +3,7 @@
 #define IMGSECD_ROUTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -12,15 +13,15 @@ enum {
     ROUTE_KEYSTONE = 1 << 2, /* errors in the Keystone shape */
 };
 
-#define ROUTE_BODY_SMALL (64u << 10)  /* token requests */
+#define ROUTE_BODY_SMALL (64u << 10)  /* token requests, and routes that read no body */
 #define ROUTE_BODY_QUERY (1u << 20)   /* statistic bodies: 1 MiB (statistic.md) */
-#define ROUTE_BODY_CONFIG 0           /* limit taken from config (ingest) */
+#define ROUTE_BODY_CONFIG SIZE_MAX    /* limit taken from config (ingest) */
 
 typedef struct route {
     const char *method;
     const char *pattern;   /* "/v5/{project_id}/image/scan-results/{id}" */
     unsigned flags;
-    size_t body_max;       /* 0 with ROUTE_BODY_CONFIG: cfg.ingest_max_bytes */
+    size_t body_max;       /* ROUTE_BODY_CONFIG: cfg.ingest_max_bytes */
     /* Header-time checks after the generic ones; replies and returns false
      * to refuse. May be NULL. */
     bool (*prepare)(request *req);

@@ -85,6 +85,28 @@ static void test_healthz(void **state)
     http_resp_free(&r);
 }
 
+/* Routes that read no body bound it like token requests (64 KiB), not like
+ * ingest: a request nobody authenticated cannot make the server hold
+ * --max-ingest-bytes. 64 KiB is still accepted. */
+static void test_bodyless_routes_bound_the_body(void **state)
+{
+    (void)state;
+    char *ok = h_repeat('x', 64 * 1024), *big = h_repeat('x', 64 * 1024 + 1);
+    http_req rq = {.method = "GET", .path = "/healthz", .body = ok, .body_len = strlen(ok),
+                   .content_type = "text/plain"};
+    http_resp r;
+    http_do(&S, &rq, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    rq.body = big;
+    rq.body_len = strlen(big);
+    http_do(&S, &rq, &r);
+    assert_api_error(&r, 413, "HSS.0001", "65536 bytes");
+    http_resp_free(&r);
+    free(ok);
+    free(big);
+}
+
 /* One request of each kind; every answer has a fresh X-Request-Id. */
 static void test_request_ids(void **state)
 {
@@ -534,6 +556,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz),
+        cmocka_unit_test(test_bodyless_routes_bound_the_body),
         cmocka_unit_test(test_request_ids),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_method_not_allowed),
