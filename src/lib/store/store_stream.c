@@ -80,8 +80,8 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
     snprintf(ss->ep, sizeof ss->ep, "%s", ep);
     ss->vuls = json_object();
     ss->builds = json_object();
-    if (!ss->vuls || !ss->builds) {
-        store_stream_abort(ss);
+    if (!ss->vuls || !ss->builds) { /* before BEGIN: nothing of ours to roll back */
+        stream_free(ss);
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     }
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
