@@ -196,7 +196,11 @@ static void test_slow_clients_do_not_hold_the_server(void **state)
 }
 
 /* 70 connections from one address: at most 64 (the per-address limit) are
- * served, the rest are closed unanswered; then the address is served again. */
+ * served, the rest are closed unanswered; then the address is served again.
+ * The requests keep their connections alive: with "Connection: close" the
+ * server frees a slot after each answer, and a connection still waiting in
+ * the kernel's accept queue could then be served, which makes the count
+ * depend on how fast the server accepts. */
 static void test_per_address_connection_limit(void **state)
 {
     (void)state;
@@ -206,7 +210,7 @@ static void test_per_address_connection_limit(void **state)
         fds[i] = srv_connect(&S);
         assert_true(fds[i] >= 0);
     }
-    static const char REQ[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    static const char REQ[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
     int served = 0, refused = 0;
     for (int i = 0; i < N; i++) {
         (void)send(fds[i], REQ, sizeof REQ - 1, MSG_NOSIGNAL);
@@ -225,7 +229,7 @@ static void test_per_address_connection_limit(void **state)
     /* the limit frees up as connections close */
     http_resp r;
     http_req rq = {.method = "GET", .path = "/healthz"};
-    for (int i = 0; i < 50 && http_do(&S, &rq, &r) != 200; i++) {
+    for (int i = 0; i < 250 && http_do(&S, &rq, &r) != 200; i++) {
         http_resp_free(&r);
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
