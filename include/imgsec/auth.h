@@ -34,7 +34,4 @@ void auth_token_new(char *out);
 /* SHA-256 of a token string, as stored. */
 void auth_token_hash(const char *token, size_t len, unsigned char out[STORE_TOKEN_HASH_BYTES]);
 
-/* Constant-time equality of two byte strings of possibly different length. */
-bool auth_equal_ct(const void *a, size_t alen, const void *b, size_t blen);
-
 #endif

@@ -74,13 +74,3 @@ void auth_token_hash(const char *token, size_t len, unsigned char out[STORE_TOKE
 {
     crypto_hash_sha256(out, (const unsigned char *)token, len);
 }
-
-bool auth_equal_ct(const void *a, size_t alen, const void *b, size_t blen)
-{
-    /* Compare hashes, not the inputs: equal-length, constant-time, and the
-     * length difference of the inputs is not revealed by early exit. */
-    unsigned char ha[crypto_hash_sha256_BYTES], hb[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(ha, a, alen);
-    crypto_hash_sha256(hb, b, blen);
-    return sodium_memcmp(ha, hb, sizeof ha) == 0 && alen == blen;
-}

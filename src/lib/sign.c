@@ -365,8 +365,8 @@ int sign_compute(const sign_request *r, const sign_auth *a, const char *date, co
                  size_t sk_len, char out[SIGN_SIGNATURE_HEX + 1], imgsec_err *err)
 {
     char *canon = sign_canonical_request(r, a, err);
-    if (!canon)
-        return err->code;
+    if (!canon) /* its only failure is memory, and err may be NULL */
+        return IMGSEC_EINTERNAL;
     unsigned char h[crypto_hash_sha256_BYTES];
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     crypto_hash_sha256(h, (const unsigned char *)canon, strlen(canon));
@@ -384,6 +384,7 @@ int sign_compute(const sign_request *r, const sign_auth *a, const char *date, co
     crypto_auth_hmacsha256_final(&st, mac);
     sodium_memzero(&st, sizeof st);
     util_hex(mac, sizeof mac, out);
+    sodium_memzero(mac, sizeof mac);
     return IMGSEC_OK;
 }
 
