@@ -255,7 +255,14 @@ bool export_read_prepare(request *req)
         http_reply_internal(req, "out of memory");
         return false;
     }
-    return authz_scope(req, true, &s->scope) && authz_role(req, ROLE_READER);
+    /* The task's own scope decides (load_task). A given enterprise_project_id
+     * is still checked as on every route, but a missing one does not stand
+     * for the default EP "0" here: that would refuse a caller granted only
+     * the EPs the task was created in, polling the URL the task came from. */
+    const char *ep = http_query(req, "enterprise_project_id");
+    if (ep && *ep && !authz_scope(req, true, &s->scope))
+        return false;
+    return authz_role(req, ROLE_READER);
 }
 
 /* Does the caller's grant cover every EP of the task's scope? */

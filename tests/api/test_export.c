@@ -31,6 +31,7 @@ static srv_t S;
 static char *T_ADM;  /* admin, P1 */
 static char *T_RD;   /* reader, P1, EP 0 only */
 static char *T_P2;   /* admin, P2 */
+static char *T_EPA;  /* reader, P1, EP ep-a only */
 
 /* ---- the record fields, as data-model.md lists them ---- */
 
@@ -127,7 +128,8 @@ static int setup(void **state)
     T_ADM = user_token(&S, "acme", "root", "root-pw-1", "P1", "admin", "all");
     T_RD = user_token(&S, "acme", "rita", "rita-pw-2", "P1", "reader", "0");
     T_P2 = user_token(&S, "acme", "pat", "pat-pw-4", "P2", "admin", "all");
-    if (!T_ADM || !T_RD || !T_P2)
+    T_EPA = user_token(&S, "acme", "edna", "edna-pw-5", "P1", "reader", "ep-a");
+    if (!T_ADM || !T_RD || !T_P2 || !T_EPA)
         return -1;
     static const char *const eps[] = {"0", "ep-a"};
     gen_options opt = {.seed = 4242, .images = N_GEN, .eps = eps, .n_eps = 2,
@@ -709,8 +711,41 @@ static void test_errors_roles_isolation(void **state)
     http_resp_free(&st);
     free(task);
 
+    /* A reader of ep-a only polls and downloads an ep-a task without naming
+     * the EP (a missing one is not EP 0 here); naming EP 0 is refused. */
+    api_call(&S, "POST", "/v5/P1/image/security-report/export-tasks",
+             "enterprise_project_id=ep-a", T_ADM, H_REGION,
+             "{\"operate_all\": true, \"security_report_type\": \"apps\", \"export_size\": 2, "
+             "\"file_format\": \"csv\"}",
+             "application/json", &r);
+    assert_status(&r, 200);
+    char *ta = strdup(jstr(&r, "task_id"));
+    http_resp_free(&r);
+    wait_task(ta, &st);
+    char *path = h_strdupf("/v5/P1/export-task/%s", ta);
+    api_call(&S, "GET", path, NULL, T_EPA, H_REGION, NULL, NULL, &r);
+    assert_status(&r, 200);
+    assert_string_equal(jstr(&r, "task_status"), "success");
+    assert_string_equal(jstr(&r, "file_id"), jstr(&st, "file_id"));
+    http_resp_free(&r);
+    api_call(&S, "GET", path, "enterprise_project_id=0", T_EPA, H_REGION, NULL, NULL, &r);
+    assert_api_error(&r, 403, "HSS.0013", "enterprise_project_id 0");
+    http_resp_free(&r);
+    free(path);
+    download(T_EPA, "P1", jstr(&st, "file_id"), "csv", jstr(&st, "file_name"), &file);
+    size_t rows = 0; /* the header and export_size records, each ending in CRLF */
+    for (size_t i = 0; i + 1 < file.body_len; i++)
+        rows += file.body[i] == '\r' && file.body[i + 1] == '\n';
+    assert_int_equal(rows, 3);
+    http_resp_free(&file);
+    /* ... and rita (EP 0 only) may not read it */
+    assert_int_equal(get_status(T_RD, "P1", ta, &r), 403);
+    http_resp_free(&r);
+    http_resp_free(&st);
+    free(ta);
+
     /* another project: its own path finds nothing; ours is refused */
-    char *path = h_strdupf("/v5/P2/download/%s", fid);
+    path = h_strdupf("/v5/P2/download/%s", fid);
     api_call(&S, "GET", path, NULL, T_P2, H_REGION, NULL, NULL, &r);
     assert_api_error(&r, 404, "HSS.0011", NULL);
     http_resp_free(&r);
