@@ -64,6 +64,9 @@ typedef struct {
     size_t n_build_rule_ids;
 } stat_query;
 
+/* q for report with no filter at all (and operate_all false). */
+void filter_init(stat_query *q, report_type report);
+
 /* Fills q from body (a JSON object; NULL means {}). q->report must be set
  * by the caller before or after; filter_from_json does not read it.
  * Errors are IMGSEC_EINVAL naming the parameter. Call filter_free after

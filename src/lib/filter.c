@@ -169,7 +169,7 @@ static int check_range(bool has_start, int64_t start, bool has_end, int64_t end,
     return IMGSEC_OK;
 }
 
-/* Everything but q->report, which the caller owns. */
+/* Everything but q->report, which filter_from_json's caller may set after. */
 static void query_reset(stat_query *q)
 {
     _Static_assert(offsetof(stat_query, report) == 0, "report must stay the first member");
@@ -179,6 +179,12 @@ static void query_reset(stat_query *q)
     q->vul_type = q->build_level = -1;
     q->has_malicious_file = q->has_vul = q->has_unsafe_setting = q->has_container = q->risky =
         TRI_ANY;
+}
+
+void filter_init(stat_query *q, report_type report)
+{
+    q->report = report;
+    query_reset(q);
 }
 
 /* ---- the body ---- */

@@ -100,12 +100,8 @@ static void ingest(store *st, const char *prefix, int n, int apps)
 static int64_t apps_total(imgsec_index *ix)
 {
     stat_query q;
-    memset(&q, 0, sizeof q);
-    q.report = REPORT_APPS;
+    filter_init(&q, REPORT_APPS);
     q.operate_all = true;
-    q.image_type = q.scan_status = q.severity_level = -1;
-    q.has_malicious_file = q.has_vul = q.has_unsafe_setting = q.has_container = q.risky = TRI_ANY;
-    q.vul_type = q.build_level = -1;
     index_scope sc = {"P1", true, NULL, 0};
     int64_t total = -1;
     imgsec_err err;

@@ -101,12 +101,8 @@ static void del(imgsec_index *ix, int64_t id)
 static stat_query q_all(report_type r)
 {
     stat_query q;
-    memset(&q, 0, sizeof q);
-    q.report = r;
+    filter_init(&q, r);
     q.operate_all = true;
-    q.image_type = q.scan_status = q.severity_level = -1;
-    q.has_malicious_file = q.has_vul = q.has_unsafe_setting = q.has_container = q.risky = TRI_ANY;
-    q.vul_type = q.build_level = -1;
     return q;
 }
 
