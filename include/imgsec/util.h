@@ -49,6 +49,8 @@ typedef struct {
 } util_buf;
 /* Appends the n bytes at s. */
 void util_buf_put(util_buf *b, const char *s, size_t n);
+/* Appends printf-formatted text. */
+void util_buf_printf(util_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reads a whole file into a malloc'd buffer (NUL-terminated). NULL on error
  * (errno set). */

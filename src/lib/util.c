@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,25 +114,51 @@ bool util_parse_int64(const char *s, int64_t *out)
     return true;
 }
 
-void util_buf_put(util_buf *b, const char *s, size_t n)
+/* Room for n more bytes and the NUL; false (and failed) when out of memory. */
+static bool buf_reserve(util_buf *b, size_t n)
 {
     if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) {
-            b->failed = true;
-            return;
-        }
-        b->buf = nb;
-        b->cap = cap;
+        return false;
+    if (b->len + n + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    char *nb = realloc(b->buf, cap);
+    if (!nb) {
+        b->failed = true;
+        return false;
     }
+    b->buf = nb;
+    b->cap = cap;
+    return true;
+}
+
+void util_buf_put(util_buf *b, const char *s, size_t n)
+{
+    if (!buf_reserve(b, n))
+        return;
     memcpy(b->buf + b->len, s, n);
     b->len += n;
     b->buf[b->len] = '\0';
+}
+
+void util_buf_printf(util_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if (!buf_reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 char *util_read_file(const char *path, size_t *len)

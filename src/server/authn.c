@@ -100,8 +100,8 @@ bool authn_signed_finish(request *req)
         .raw_target = req->raw_target,
         .header = sign_header,
         .header_arg = req,
-        .body = (const unsigned char *)req->body,
-        .body_len = req->body_len,
+        .body = (const unsigned char *)req->body.buf,
+        .body_len = req->body.len,
         .unsigned_payload = csha && strcmp(csha, "UNSIGNED-PAYLOAD") == 0,
     };
     bool ok = sign_verify(&r, &s->auth, s->date, (const char *)s->sk, s->sk_len);

@@ -245,7 +245,7 @@ static void request_free(request *req)
     authn_sign_free(req->sign);
     free(req->raw_target);
     free(req->path);
-    free(req->body);
+    free(req->body.buf);
     free(req);
 }
 
@@ -373,25 +373,13 @@ static bool finish_signed(request *req)
 
 static void body_append(request *req, const char *data, size_t len)
 {
-    if (req->body_too_large || len > req->body_max - req->body_len) {
+    if (req->body_too_large || len > req->body_max - req->body.len) {
         req->body_too_large = true;
         return;
     }
-    if (req->body_len + len + 1 > req->body_cap) {
-        size_t cap = req->body_cap ? req->body_cap : 4096;
-        while (cap < req->body_len + len + 1)
-            cap *= 2;
-        char *bigger = realloc(req->body, cap);
-        if (!bigger) {
-            req->body_too_large = true;
-            return;
-        }
-        req->body = bigger;
-        req->body_cap = cap;
-    }
-    memcpy(req->body + req->body_len, data, len);
-    req->body_len += len;
-    req->body[req->body_len] = '\0';
+    util_buf_put(&req->body, data, len);
+    if (req->body.failed) /* out of memory: refused like an oversized body */
+        req->body_too_large = true;
 }
 
 /* MHD's URI log callback: runs once per request, with the request target

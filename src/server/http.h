@@ -19,6 +19,7 @@
 #include "app.h"
 #include "imgsec/err.h"
 #include "imgsec/store.h"
+#include "imgsec/util.h"
 
 #define HTTP_REQUEST_ID_HEX 32
 #define HTTP_MAX_PATH_PARAMS 4
@@ -43,9 +44,9 @@ typedef struct request {
     char *params[HTTP_MAX_PATH_PARAMS];  /* {placeholders} of the route, in order */
     size_t nparams;
 
-    char *body;
-    size_t body_len, body_cap, body_max;
-    bool body_too_large;
+    util_buf body;                       /* .buf NULL until a byte arrived */
+    size_t body_max;
+    bool body_too_large;                 /* over body_max, or out of memory */
 
     bool authenticated;
     store_principal principal;           /* valid when authenticated */

@@ -13,10 +13,10 @@ static bool body_blank(const char *p, size_t n)
 
 json_t *request_body_object(request *req, imgsec_err *err)
 {
-    if (!req->body || body_blank(req->body, req->body_len))
+    if (!req->body.buf || body_blank(req->body.buf, req->body.len))
         return json_object();
     json_error_t jerr;
-    json_t *body = json_loadb(req->body, req->body_len, 0, &jerr);
+    json_t *body = json_loadb(req->body.buf, req->body.len, 0, &jerr);
     if (!body) {
         err_set(err, IMGSEC_EPARSE, "request body is not valid JSON: line %d column %d: %s",
                 jerr.line, jerr.column, jerr.text);

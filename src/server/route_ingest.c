@@ -99,11 +99,11 @@ void ingest_handle(request *req)
     doc_list docs = {0};
     int rc;
     if (s->format == IMPORT_NATIVE) {
-        rc = doc_list_parse(req->body ? req->body : "", req->body_len, body_is_ndjson(req), &docs,
+        rc = doc_list_parse(req->body.buf ? req->body.buf : "", req->body.len, body_is_ndjson(req), &docs,
                             &err);
     } else {
         s->id.now_ms = util_now_ms();
-        rc = import_buffer(req->body ? req->body : "", req->body_len, s->format,
+        rc = import_buffer(req->body.buf ? req->body.buf : "", req->body.len, s->format,
                            body_is_ndjson(req), &s->id, "body", &docs, NULL, &err);
     }
     if (rc != IMGSEC_OK)

@@ -117,8 +117,8 @@ void statistic_handle(request *req)
     result_key key = {
         .scope = scope,
         .scope_len = scope_key(s, scope, sizeof scope),
-        .body = req->body ? req->body : "",
-        .body_len = req->body_len,
+        .body = req->body.buf ? req->body.buf : "",
+        .body_len = req->body.len,
     };
     bool cacheable = key.scope_len > 0;
     if (cacheable) {

@@ -12,6 +12,7 @@
 #include <xlsxwriter.h>
 
 #include "export_internal.h"
+#include "imgsec/util.h"
 
 #define SHEET_NAME_BASE_MAX 24 /* room for " 12345" within Excel's 31 */
 
@@ -25,8 +26,7 @@ typedef struct {
     uint32_t row;           /* next data row on the current sheet, 1-based (0 is the header) */
     unsigned sheets;
     char sheet[SHEET_NAME_BASE_MAX + 1];
-    char *text;             /* string cell buffer */
-    size_t text_cap;
+    util_buf text;          /* string cell buffer, reused */
 } xlsx_writer;
 
 static int lxw_fail(imgsec_err *err, const char *what, lxw_error e)
@@ -51,21 +51,13 @@ static int write_string(xlsx_writer *w, uint32_t row, uint16_t col, const char *
                         lxw_format *fmt, imgsec_err *err)
 {
     len = utf8_prefix(s, len, EXPORT_XLSX_CELL_CHARS);
-    if (len + 1 > w->text_cap) {
-        size_t cap = w->text_cap ? w->text_cap : 256;
-        while (cap < len + 1)
-            cap *= 2;
-        char *nb = realloc(w->text, cap);
-        if (!nb)
-            return err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        w->text = nb;
-        w->text_cap = cap;
-    }
-    memcpy(w->text, s, len);
-    w->text[len] = '\0';
+    w->text.len = 0; /* a NUL-terminated copy, which libxlsxwriter wants */
+    util_buf_put(&w->text, s, len);
+    if (w->text.failed)
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     if (len == 0)
         return IMGSEC_OK; /* an empty string is an empty cell */
-    lxw_error e = worksheet_write_string(w->ws, row, col, w->text, fmt);
+    lxw_error e = worksheet_write_string(w->ws, row, col, w->text.buf, fmt);
     return e == LXW_NO_ERROR ? IMGSEC_OK : lxw_fail(err, "writing a cell", e);
 }
 
@@ -115,7 +107,7 @@ static int xlsx_row(export_writer *base, const store_cell *cells, size_t ncols, 
 
 static void xlsx_free(xlsx_writer *w)
 {
-    free(w->text);
+    free(w->text.buf);
     free(w);
 }
 

@@ -13,55 +13,17 @@
  * pass adds what is missing (new record tables, new columns) so the
  * tables always match the model without hand-written ALTERs.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
 #include "store_int.h"
 
-/* ---- a tiny string builder; on OOM it stays failed and returns NULL ---- */
+/* ---- SQL text is built in a util_buf; on OOM it is freed here ---- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} sbuf;
-
-static void sb_add(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *sb, const char *fmt, ...)
-{
-    if (sb->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = sb->cap - sb->len;
-        int n = vsnprintf(sb->buf ? sb->buf + sb->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            sb->failed = true;
-            return;
-        }
-        if ((size_t)n < room) {
-            sb->len += (size_t)n;
-            return;
-        }
-        size_t cap = sb->cap ? sb->cap * 2 : 1024;
-        while (cap < sb->len + (size_t)n + 1)
-            cap *= 2;
-        char *nb = realloc(sb->buf, cap);
-        if (!nb) {
-            sb->failed = true;
-            return;
-        }
-        sb->buf = nb;
-        sb->cap = cap;
-    }
-}
-
-static char *sb_done(sbuf *sb, imgsec_err *err)
+static char *sb_done(util_buf *sb, imgsec_err *err)
 {
     if (sb->failed || !sb->buf) {
         free(sb->buf);
@@ -144,39 +106,39 @@ static const char *field_sql_type(field_kind k)
     return "TEXT";
 }
 
-static void add_record_table(sbuf *sb, const record_kind *k)
+static void add_record_table(util_buf *sb, const record_kind *k)
 {
-    sb_add(sb,
+    util_buf_printf(sb,
            "CREATE TABLE IF NOT EXISTS \"%s\" (\n"
            "  image INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n"
            "  seq INTEGER NOT NULL,\n",
            k->table);
     for (size_t f = 0; f < k->nfields; f++)
-        sb_add(sb, "  \"%s\" %s,\n", k->fields[f].name, field_sql_type(k->fields[f].kind));
-    sb_add(sb, "  PRIMARY KEY (image, seq)\n);\n");
+        util_buf_printf(sb, "  \"%s\" %s,\n", k->fields[f].name, field_sql_type(k->fields[f].kind));
+    util_buf_printf(sb, "  PRIMARY KEY (image, seq)\n);\n");
 }
 
 /* ---- migrations ---- */
 
 static char *schema_v1(imgsec_err *err)
 {
-    sbuf sb = {0};
+    util_buf sb = {0};
     char col[64];
 
-    sb_add(&sb, "CREATE TABLE images (\n  id INTEGER PRIMARY KEY AUTOINCREMENT,\n");
+    util_buf_printf(&sb, "CREATE TABLE images (\n  id INTEGER PRIMARY KEY AUTOINCREMENT,\n");
     for (int c = 0; c < IMAGE_NCOLS; c++) {
         store_image_col(c, col, sizeof col);
-        sb_add(&sb, "  \"%s\" %s,\n", col, image_col_decl(c));
+        util_buf_printf(&sb, "  \"%s\" %s,\n", col, image_col_decl(c));
     }
-    sb_add(&sb, "  UNIQUE (");
+    util_buf_printf(&sb, "  UNIQUE (");
     for (size_t i = 0; i < N_IDENTITY; i++)
-        sb_add(&sb, "%s\"%s\"", i ? ", " : "", IMAGE_FIXED_COLS[IDENTITY_COLS[i]].name);
-    sb_add(&sb, ")\n);\n");
+        util_buf_printf(&sb, "%s\"%s\"", i ? ", " : "", IMAGE_FIXED_COLS[IDENTITY_COLS[i]].name);
+    util_buf_printf(&sb, ")\n);\n");
 
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         add_record_table(&sb, record_kind_get((report_type)t));
 
-    sb_add(&sb,
+    util_buf_printf(&sb,
            "CREATE TABLE agg_vul (\n"
            "  image INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,\n"
            "  vul_id TEXT NOT NULL, vul_type TEXT NOT NULL, n INTEGER NOT NULL);\n"
@@ -324,7 +286,7 @@ static int reconcile(store *st, bool apply, int *diffs, imgsec_err *err)
         if (cols.n == 0) {
             (*diffs)++;
             if (apply) {
-                sbuf sb = {0};
+                util_buf sb = {0};
                 add_record_table(&sb, k);
                 char *sql = sb_done(&sb, err);
                 if (!sql)
@@ -374,71 +336,71 @@ int store_schema_needs_reconcile(store *st, int *needs, imgsec_err *err)
  * so ids would skip, and the store needs the image's old EP anyway. */
 static char *sql_image_find(imgsec_err *err)
 {
-    sbuf sb = {0};
-    sb_add(&sb, "SELECT id, ep FROM images WHERE ");
+    util_buf sb = {0};
+    util_buf_printf(&sb, "SELECT id, ep FROM images WHERE ");
     for (size_t i = 0; i < N_IDENTITY; i++)
-        sb_add(&sb, "%s\"%s\" = ?%d", i ? " AND " : "", IMAGE_FIXED_COLS[IDENTITY_COLS[i]].name,
+        util_buf_printf(&sb, "%s\"%s\" = ?%d", i ? " AND " : "", IMAGE_FIXED_COLS[IDENTITY_COLS[i]].name,
                (int)IDENTITY_COLS[i] + 1);
     return sb_done(&sb, err);
 }
 
 static char *sql_image_update(imgsec_err *err)
 {
-    sbuf sb = {0};
+    util_buf sb = {0};
     char col[64];
     bool first = true;
-    sb_add(&sb, "UPDATE images SET ");
+    util_buf_printf(&sb, "UPDATE images SET ");
     for (int c = 0; c < IMAGE_NCOLS; c++) {
         if (is_identity(c))
             continue;
         store_image_col(c, col, sizeof col);
-        sb_add(&sb, "%s\"%s\" = ?%d", first ? "" : ", ", col, c + 1);
+        util_buf_printf(&sb, "%s\"%s\" = ?%d", first ? "" : ", ", col, c + 1);
         first = false;
     }
-    sb_add(&sb, " WHERE id = ?%d", IMAGE_NCOLS + 1);
+    util_buf_printf(&sb, " WHERE id = ?%d", IMAGE_NCOLS + 1);
     return sb_done(&sb, err);
 }
 
 static char *sql_image_insert(imgsec_err *err)
 {
-    sbuf sb = {0};
+    util_buf sb = {0};
     char col[64];
-    sb_add(&sb, "INSERT INTO images (");
+    util_buf_printf(&sb, "INSERT INTO images (");
     for (int c = 0; c < IMAGE_NCOLS; c++) {
         store_image_col(c, col, sizeof col);
-        sb_add(&sb, "%s\"%s\"", c ? ", " : "", col);
+        util_buf_printf(&sb, "%s\"%s\"", c ? ", " : "", col);
     }
-    sb_add(&sb, ") VALUES (");
+    util_buf_printf(&sb, ") VALUES (");
     for (int c = 0; c < IMAGE_NCOLS; c++)
-        sb_add(&sb, "%s?%d", c ? ", " : "", c + 1);
-    sb_add(&sb, ") RETURNING id");
+        util_buf_printf(&sb, "%s?%d", c ? ", " : "", c + 1);
+    util_buf_printf(&sb, ") RETURNING id");
     return sb_done(&sb, err);
 }
 
 /* "SELECT id, <every image column> FROM images <tail>" */
 static char *sql_image_select(const char *tail, imgsec_err *err)
 {
-    sbuf sb = {0};
+    util_buf sb = {0};
     char col[64];
-    sb_add(&sb, "SELECT id");
+    util_buf_printf(&sb, "SELECT id");
     for (int c = 0; c < IMAGE_NCOLS; c++) {
         store_image_col(c, col, sizeof col);
-        sb_add(&sb, ", \"%s\"", col);
+        util_buf_printf(&sb, ", \"%s\"", col);
     }
-    sb_add(&sb, " FROM images %s", tail);
+    util_buf_printf(&sb, " FROM images %s", tail);
     return sb_done(&sb, err);
 }
 
 static char *sql_rec_insert(const record_kind *k, imgsec_err *err)
 {
-    sbuf sb = {0};
-    sb_add(&sb, "INSERT INTO \"%s\" (image, seq", k->table);
+    util_buf sb = {0};
+    util_buf_printf(&sb, "INSERT INTO \"%s\" (image, seq", k->table);
     for (size_t f = 0; f < k->nfields; f++)
-        sb_add(&sb, ", \"%s\"", k->fields[f].name);
-    sb_add(&sb, ") VALUES (?1, ?2");
+        util_buf_printf(&sb, ", \"%s\"", k->fields[f].name);
+    util_buf_printf(&sb, ") VALUES (?1, ?2");
     for (size_t f = 0; f < k->nfields; f++)
-        sb_add(&sb, ", ?%zu", f + 3);
-    sb_add(&sb, ")");
+        util_buf_printf(&sb, ", ?%zu", f + 3);
+    util_buf_printf(&sb, ")");
     return sb_done(&sb, err);
 }
 
