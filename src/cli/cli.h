@@ -26,6 +26,10 @@ const char *cli_default_db(void);
 /* Opens (creating or migrating) the database; prints and returns NULL on failure. */
 store *cli_store_open(const char *path);
 
+/* True when a required option has a non-empty value; else prints
+ * "imgsec <cmd>: <flag> is required" and the usage to stderr. */
+bool cli_need(const char *cmd, const char *usage, const char *value, const char *flag);
+
 /* Prints "imgsec: <msg>" for a library error and returns CLI_FAIL. */
 int cli_fail(const imgsec_err *err);
 

@@ -89,3 +89,11 @@ struct curl_slist *cli_auth_headers(struct curl_slist *h, const char *token, con
     h = curl_slist_append(h, tok);
     return curl_slist_append(h, reg);
 }
+
+bool cli_need(const char *cmd, const char *usage, const char *value, const char *flag)
+{
+    if (value && *value)
+        return true;
+    fprintf(stderr, "imgsec %s: %s is required\n%s", cmd, flag, usage);
+    return false;
+}

@@ -56,10 +56,7 @@ static int parse_args(int argc, char **argv, key_args *a)
 
 static bool need(const char *value, const char *flag)
 {
-    if (value && *value)
-        return true;
-    fprintf(stderr, "imgsec key: %s is required\n%s", flag, USAGE);
-    return false;
+    return cli_need("key", USAGE, value, flag);
 }
 
 static int key_create(store *st, const key_args *a)

@@ -54,10 +54,7 @@ static int parse_args(int argc, char **argv, user_args *a)
 
 static bool need(const char *value, const char *flag)
 {
-    if (value && *value)
-        return true;
-    fprintf(stderr, "imgsec user: %s is required\n%s", flag, USAGE);
-    return false;
+    return cli_need("user", USAGE, value, flag);
 }
 
 static bool grant_from_args(const user_args *a, store_grant *g)
