@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "imgsec/doc.h"
+#include "unit_text.h"
 
 /* ---- helpers ---- */
 
@@ -80,22 +81,11 @@ static json_t *make_doc(const char *image_extra, const char *records)
     return load(text);
 }
 
-static char *repeat(const char *unit, size_t n)
-{
-    size_t u = strlen(unit);
-    char *s = malloc(u * n + 1);
-    assert_non_null(s);
-    for (size_t i = 0; i < n; i++)
-        memcpy(s + i * u, unit, u);
-    s[u * n] = '\0';
-    return s;
-}
-
 /* A valid document whose image field `key` is n copies of unit. */
 static json_t *doc_with_image_string(const char *key, const char *unit, size_t n)
 {
     json_t *root = make_doc("", "");
-    char *s = repeat(unit, n);
+    char *s = unit_repeat(unit, n);
     json_object_set_new(json_object_get(root, "image"), key, json_string(s));
     free(s);
     return root;
@@ -470,7 +460,7 @@ static void test_record_rules(void **state)
                                 " \"severity\": \"low\", \"standard\": \"cn_standard\", \"extra\": {}}]"));
 
     /* Record strings: 65,535 bytes accepted, 65,536 refused. */
-    char *big = repeat("x", MODEL_RECORD_STRING_MAX);
+    char *big = unit_repeat("x", MODEL_RECORD_STRING_MAX);
     json_t *root = make_doc("", "\"apps\": [{\"app_name\": \"a\"}]");
     json_object_set_new(json_array_get(json_object_get(root, "apps"), 0), "license", json_string(big));
     expect_root_ok(root);

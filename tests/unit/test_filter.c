@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "imgsec/filter.h"
+#include "unit_text.h"
 
 /* ---- helpers ---- */
 
@@ -68,22 +69,10 @@ static void expect_ok_free(const char *text)
     json_decref(body);
 }
 
-/* A malloc'd string of n copies of unit (unit may be several bytes). */
-static char *repeat(const char *unit, size_t n)
-{
-    size_t u = strlen(unit);
-    char *s = malloc(u * n + 1);
-    assert_non_null(s);
-    for (size_t i = 0; i < n; i++)
-        memcpy(s + i * u, unit, u);
-    s[u * n] = '\0';
-    return s;
-}
-
 /* {"operate_all": true, key: "<n copies of unit>"} */
 static json_t *body_with_string(const char *key, const char *unit, size_t n)
 {
-    char *s = repeat(unit, n);
+    char *s = unit_repeat(unit, n);
     json_t *body = json_pack("{s:b, s:s}", "operate_all", 1, key, s);
     free(s);
     assert_non_null(body);
@@ -94,7 +83,7 @@ static json_t *body_with_string(const char *key, const char *unit, size_t n)
 static json_t *body_with_list(const char *key, size_t count, size_t item_len)
 {
     json_t *list = json_array();
-    char *item = repeat("a", item_len);
+    char *item = unit_repeat("a", item_len);
     for (size_t i = 0; i < count; i++)
         json_array_append_new(list, json_string(item));
     free(item);
