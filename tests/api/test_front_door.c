@@ -11,13 +11,11 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,29 +313,10 @@ static void test_https(void **state)
                           ">/dev/null 2>&1",
                           key, cert);
     assert_int_equal(system(cmd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        freopen(t.log, "a", stderr);
-        execl(IMGSECD_PATH, IMGSECD_PATH, "--db", t.db, "--listen", "127.0.0.1:0", "--region",
-              H_REGION, "--port-file", t.port_file, "--tls-cert", cert, "--tls-key", key,
-              (char *)NULL);
-        _exit(127);
-    }
-    int port = 0;
-    for (int i = 0; i < 1000 && port <= 0; i++) {
-        FILE *f = fopen(t.port_file, "r");
-        if (f) {
-            if (fscanf(f, "%d", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        if (port <= 0) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    assert_true(port > 0);
+    t.tls_cert = cert;
+    t.tls_key = key;
+    assert_int_equal(srv_start(&t), 0);
+    int port = t.port;
     char *https = h_strdupf("https://127.0.0.1:%d/healthz", port);
     char *plain = h_strdupf("http://127.0.0.1:%d/healthz", port);
     http_resp r;
@@ -350,21 +329,17 @@ static void test_https(void **state)
     /* plain HTTP on the TLS port gets no HTTP answer */
     assert_int_equal(curl_get(plain, NULL, &r), 0);
     free(r.body);
-    kill(pid, SIGTERM);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
     /* a key file was made beside the database, 0600 */
     char *kf = h_strdupf("%s.key", t.db);
     assert_int_equal(access(kf, R_OK), 0);
     free(kf);
+    /* SIGTERM, and the server exits 0 */
+    assert_int_equal(srv_stop(&t, true), 0);
     free(https);
     free(plain);
     free(cmd);
     free(cert);
     free(key);
-    srv_stop(&t, true);
 }
 
 int main(void)

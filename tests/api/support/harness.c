@@ -216,15 +216,28 @@ int srv_start_mode(srv_t *s, srv_mode mode)
         /* Tests send many bad credentials on purpose: no 429 unless a test
          * sets IMGSEC_AUTH_FAIL_LIMIT itself (test_front_door.c). */
         setenv("IMGSEC_AUTH_FAIL_LIMIT", "0", 0);
+        const char *argv[16];
+        size_t n = 0;
+        argv[n++] = IMGSECD_PATH;
         if (mode == SRV_ENV) {
             setenv("IMGSEC_DB", s->db, 1);
             setenv("IMGSEC_LISTEN", "127.0.0.1:0", 1);
             setenv("IMGSEC_REGION", s->region, 1);
-            execl(IMGSECD_PATH, IMGSECD_PATH, "--port-file", s->port_file, (char *)NULL);
         } else {
-            execl(IMGSECD_PATH, IMGSECD_PATH, "--db", s->db, "--listen", "127.0.0.1:0",
-                  "--region", s->region, "--port-file", s->port_file, (char *)NULL);
+            const char *flags[] = {"--db", s->db, "--listen", "127.0.0.1:0", "--region", s->region};
+            for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+                argv[n++] = flags[i];
         }
+        argv[n++] = "--port-file";
+        argv[n++] = s->port_file;
+        if (s->tls_cert) {
+            argv[n++] = "--tls-cert";
+            argv[n++] = s->tls_cert;
+            argv[n++] = "--tls-key";
+            argv[n++] = s->tls_key;
+        }
+        argv[n] = NULL;
+        execv(IMGSECD_PATH, (char *const *)argv);
         _exit(127);
     }
     s->pid = pid;
@@ -254,7 +267,7 @@ int srv_start_mode(srv_t *s, srv_mode mode)
             free(txt);
             s->port = (int)p;
         }
-        if (s->port != 0 && healthz_ok(s))
+        if (s->port != 0 && (s->tls_cert || healthz_ok(s)))
             return 0;
         if (mono_ms() > deadline) {
             fprintf(stderr, "harness: imgsecd not ready within %d ms (port %d)\n",

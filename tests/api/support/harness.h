@@ -46,6 +46,10 @@ typedef struct {
     char region[64];
     pid_t pid;                   /* 0 when not running */
     int port;
+    /* Set both before srv_start to serve HTTPS (--tls-cert/--tls-key); the
+     * start then waits for the port file only, since the harness's client
+     * speaks plain HTTP. */
+    const char *tls_cert, *tls_key;
 } srv_t;
 
 /* How srv_start passes the configuration. */
