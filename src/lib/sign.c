@@ -364,9 +364,12 @@ char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_e
 int sign_compute(const sign_request *r, const sign_auth *a, const char *date, const char *sk,
                  size_t sk_len, char out[SIGN_SIGNATURE_HEX + 1], imgsec_err *err)
 {
+    imgsec_err local = {0};
+    if (!err) /* the failure's code is in err, which the caller may omit */
+        err = &local;
     char *canon = sign_canonical_request(r, a, err);
-    if (!canon) /* its only failure is memory, and err may be NULL */
-        return IMGSEC_EINTERNAL;
+    if (!canon)
+        return err->code;
     unsigned char h[crypto_hash_sha256_BYTES];
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     crypto_hash_sha256(h, (const unsigned char *)canon, strlen(canon));
