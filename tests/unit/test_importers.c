@@ -516,6 +516,7 @@ typedef struct {
     int64_t counts[REPORT_TYPE_COUNT], vul_counts[VUL_TYPE_COUNT];
     severity_level level;
     size_t n_vuls, n_builds;
+    char build0[128]; /* the first build aggregate: "rule|name|level|n" */
 } walk_out;
 
 static int walk_cb(const image_summary *s, void *arg)
@@ -527,6 +528,10 @@ static int walk_cb(const image_summary *s, void *arg)
     w->level = s->severity_level;
     w->n_vuls = s->n_vuls;
     w->n_builds = s->n_builds;
+    if (s->n_builds)
+        snprintf(w->build0, sizeof w->build0, "%s|%s|%s|%lld", s->builds[0].rule_id,
+                 s->builds[0].risk_name, severity_name(s->builds[0].level),
+                 (long long)s->builds[0].n);
     return 0;
 }
 
@@ -581,6 +586,13 @@ static void expect_stream_equal(const char *path)
     assert_int_equal(w.level, want->severity_level);
     assert_int_equal(w.n_vuls, want->n_vuls);
     assert_int_equal(w.n_builds, want->n_builds);
+    if (want->n_builds) {
+        char want0[128];
+        snprintf(want0, sizeof want0, "%s|%s|%s|%lld", want->builds[0].rule_id,
+                 want->builds[0].risk_name, severity_name(want->builds[0].level),
+                 (long long)want->builds[0].n);
+        assert_string_equal(w.build0, want0);
+    }
     store_close(st);
     doc_list_free(&l);
 }
@@ -604,6 +616,27 @@ static void test_stream_matches_memory(void **state)
     fputs(SYNTH_TRIVY, f);
     assert_int_equal(fclose(f), 0);
     expect_stream_equal(path);
+    /* Dockerfile findings whose id and title hold the byte 0x1f, twice (one
+     * aggregate of n = 2): record strings may hold any character but NUL. */
+    snprintf(path, sizeof path, "%s/synth-unit-sep.json", TMP);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    static const char FINDING[] =
+        "{\"ID\":\"DS\\u001f031\",\"Title\":\"Secrets\\u001fin ENV\",\"Severity\":\"HIGH\","
+        "\"Status\":\"FAIL\",\"Message\":\"m\"}";
+    fprintf(f,
+            "{\"SchemaVersion\":2,\"ArtifactName\":\"web:2\",\"Results\":[{\"Target\":"
+            "\"Dockerfile\",\"Class\":\"config\",\"Type\":\"dockerfile\","
+            "\"Misconfigurations\":[%s,%s]}]}",
+            FINDING, FINDING);
+    assert_int_equal(fclose(f), 0);
+    expect_stream_equal(path);
+    store *st = fresh_store("stream-sep.db");
+    imgsec_err err = {0};
+    if (import_trivy_stream(st, "P1", "0", path, &NO_OVERRIDE, NULL, NULL, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(walk(st).build0, "DS\x1f" "031|Secrets\x1fin ENV|high|2");
+    store_close(st);
 }
 
 static void expect_stream_refused(store *st, const char *path, int code, const char *needle)

@@ -110,7 +110,10 @@ static int agg_add(json_t *map, const char *key)
     return json_object_set_new(map, key, json_integer(1));
 }
 
-#define AGG_SEP '\x1f'
+/* A build aggregate's key: the level as one digit, the rule id's length
+ * as 8 hex digits, the rule id, the risk name. Record strings may hold
+ * any character but NUL, so no separator byte could split them safely. */
+#define BUILD_KEY_LEN_HEX 8
 
 static int aggregate(store_stream *ss, report_type t, const json_t *rec, imgsec_err *err)
 {
@@ -126,10 +129,11 @@ static int aggregate(store_stream *ss, report_type t, const json_t *rec, imgsec_
     } else if (t == REPORT_BUILD_COMMAND_RISKS) {
         const char *rule = json_string_value(json_object_get(rec, "rule_id"));
         const char *name = json_string_value(json_object_get(rec, "risk_name"));
-        const char *level = json_string_value(json_object_get(rec, "risk_level"));
-        if (!rule || !name || !level)
+        int lv = severity_parse(json_string_value(json_object_get(rec, "risk_level")));
+        if (!rule || !name || lv < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: record not validated");
-        rc = asprintf(&key, "%s%c%s%c%s", rule, AGG_SEP, name, AGG_SEP, level) < 0
+        rc = asprintf(&key, "%c%0*zx%s%s", '0' + lv, BUILD_KEY_LEN_HEX, strlen(rule), rule,
+                      name) < 0
                  ? -1
                  : agg_add(ss->builds, key);
     } else {
@@ -186,13 +190,15 @@ static int write_aggs(store_stream *ss, imgsec_err *err)
             return rc;
     }
     json_object_foreach(ss->builds, key, n) {
-        const char *s1 = strchr(key, AGG_SEP), *s2 = s1 ? strchr(s1 + 1, AGG_SEP) : NULL;
-        if (!s2)
-            return err_set(err, IMGSEC_EINTERNAL, "store: bad aggregate key");
+        char hex[BUILD_KEY_LEN_HEX + 1];
+        memcpy(hex, key + 1, BUILD_KEY_LEN_HEX);
+        hex[BUILD_KEY_LEN_HEX] = '\0';
+        const char *rule = key + 1 + BUILD_KEY_LEN_HEX;
+        size_t rule_len = strtoul(hex, NULL, 16);
         sqlite3_bind_int64(b, 1, ss->id);
-        sqlite3_bind_text(b, 2, key, (int)(s1 - key), SQLITE_STATIC);
-        sqlite3_bind_text(b, 3, s1 + 1, (int)(s2 - s1 - 1), SQLITE_STATIC);
-        store_bind_text(b, 4, s2 + 1);
+        sqlite3_bind_text(b, 2, rule, (int)rule_len, SQLITE_STATIC);
+        store_bind_text(b, 3, rule + rule_len);
+        store_bind_text(b, 4, severity_name((severity)(key[0] - '0')));
         sqlite3_bind_int64(b, 5, json_integer_value(n));
         if ((rc = store_run(st, b, "storing aggregates", err)))
             return rc;
