@@ -158,7 +158,11 @@ typedef struct {
 } image_summary;
 
 /* data-model.md "Derived attributes": the image level from the highest
- * record severity (malware counts as high), NONE unless scan succeeded. */
+ * record severity, NONE unless scan succeeded. */
 severity_level model_severity_level(scan_status status, int have_max, severity max_severity);
+/* The same with the rule for malware applied: every malware record counts
+ * as high. What an image's severity_level is. */
+severity_level model_image_severity_level(scan_status status, int have_max, severity max_severity,
+                                          int64_t n_malware);
 
 #endif

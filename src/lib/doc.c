@@ -422,14 +422,8 @@ static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
     s->builds = doc->builds;
     s->n_builds = n;
 
-    /* Every malware record counts as high (data-model.md "severity_level"). */
-    bool have_max = scan->have_max;
-    severity max = scan->max;
-    if (s->counts[REPORT_MALWARES] > 0 && (!have_max || max < SEVERITY_HIGH)) {
-        have_max = true;
-        max = SEVERITY_HIGH;
-    }
-    s->severity_level = model_severity_level(s->status, have_max, max);
+    s->severity_level = model_image_severity_level(s->status, scan->have_max, scan->max,
+                                                   s->counts[REPORT_MALWARES]);
     return IMGSEC_OK;
 }
 

@@ -118,6 +118,16 @@ severity_level model_severity_level(scan_status status, int have_max, severity m
     }
 }
 
+severity_level model_image_severity_level(scan_status status, int have_max, severity max_severity,
+                                          int64_t n_malware)
+{
+    if (n_malware > 0 && (!have_max || max_severity < SEVERITY_HIGH)) {
+        have_max = 1;
+        max_severity = SEVERITY_HIGH;
+    }
+    return model_severity_level(status, have_max, max_severity);
+}
+
 /* ---- record kinds (data-model.md "Records, one table per report type") ---- */
 
 #define STR(n) {n, FIELD_STRING, false, NULL}

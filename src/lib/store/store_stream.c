@@ -211,12 +211,8 @@ int store_stream_commit(store_stream *ss, store_ingest_result *res, imgsec_err *
     store *st = ss->st;
     image_summary *s = &ss->image.summary;
     int rc;
-    /* Every malware record counts as high (data-model.md), as in doc.c. */
-    bool have = ss->have_max;
-    severity max = ss->max;
-    if (s->counts[REPORT_MALWARES] > 0 && (!have || max < SEVERITY_HIGH))
-        have = true, max = SEVERITY_HIGH;
-    s->severity_level = model_severity_level(s->status, have, max);
+    s->severity_level = model_image_severity_level(s->status, ss->have_max, ss->max,
+                                                   s->counts[REPORT_MALWARES]);
 
     sqlite3_stmt *upd = store_stmt(st, STMT_IMAGE_UPDATE, err);
     if (!upd) {
