@@ -460,6 +460,24 @@ static void test_trivy_packages_licenses_history(void **state)
     doc_list_free(&l);
 }
 
+/* A Dockerfile finding's cause lines are redacted like history commands. */
+static void test_trivy_dockerfile_cause_redacted(void **state)
+{
+    (void)state;
+    doc_list l = convert_ok(
+        "{\"SchemaVersion\":2,\"ArtifactName\":\"web:3\",\"Results\":[{\"Target\":\"Dockerfile\","
+        "\"Class\":\"config\",\"Type\":\"dockerfile\",\"Misconfigurations\":[{\"ID\":\"DS-0031\","
+        "\"Title\":\"secret in ENV\",\"Severity\":\"HIGH\",\"Status\":\"FAIL\",\"CauseMetadata\":"
+        "{\"Code\":{\"Lines\":[{\"Content\":\"FROM alpine\",\"IsCause\":false},"
+        "{\"Content\":\"ENV DB_PASSWORD=hunter2 MODE=x\",\"IsCause\":true},"
+        "{\"Content\":\"USER app\",\"IsCause\":true}]}}}]}]}",
+        IMPORT_AUTO, &NO_OVERRIDE);
+    assert_int_equal(l.items[0].summary.counts[BC], 1);
+    assert_string_equal(rec_field(&l, BC, 0, "build_instruction"),
+                        "ENV DB_PASSWORD=******* MODE=*\nUSER app");
+    doc_list_free(&l);
+}
+
 static void test_identity_overrides(void **state)
 {
     (void)state;
@@ -732,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_trivy_packages_licenses_history),
         cmocka_unit_test(test_identity_overrides),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_trivy_dockerfile_cause_redacted),
         cmocka_unit_test(test_stream_matches_memory),
         cmocka_unit_test(test_stream_refusals_store_nothing),
         cmocka_unit_test(test_format_names),

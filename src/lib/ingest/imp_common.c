@@ -424,6 +424,16 @@ static char *redact_assignments(const char *s)
     return r;
 }
 
+int imp_set_instruction(json_t *rec, const char *text)
+{
+    if (!secret_env(text))
+        return imp_set_str(rec, "build_instruction", text);
+    char *shown = redact_assignments(text);
+    int bad = !shown || imp_set_str(rec, "build_instruction", shown);
+    free(shown);
+    return bad;
+}
+
 typedef struct {
     const char *rule_id, *name, *level, *remediation;
     bool (*match)(const char *);
@@ -451,15 +461,13 @@ int imp_history_risks(imp_ctx *c, json_t *doc, const char *created_by)
         const history_rule *r = &HISTORY_RULES[i];
         if (!r->match(created_by))
             continue;
-        char *shown = secret_env(created_by) ? redact_assignments(created_by) : strdup(created_by);
         json_t *rec = json_object();
-        int bad = !shown || !rec || imp_set_str(rec, "rule_id", r->rule_id) ||
+        int bad = !rec || imp_set_str(rec, "rule_id", r->rule_id) ||
                   imp_set_str(rec, "risk_name", r->name) ||
                   imp_set_str(rec, "risk_level", r->level) ||
-                  imp_set_str(rec, "build_instruction", shown) ||
+                  imp_set_instruction(rec, created_by) ||
                   imp_set_str(rec, "remediation", r->remediation) ||
                   imp_set_str(rec, "description", "found in the image's build history");
-        free(shown);
         if (bad) {
             json_decref(rec);
             return imp_oom(c);

@@ -95,6 +95,10 @@ int imp_is_os_pkg_type(const char *type);
 /* Risky build-history commands (docs/importers.md "history rules"):
  * appends one build_command_risks record per rule that created_by breaks. */
 int imp_history_risks(imp_ctx *c, json_t *doc, const char *created_by);
+/* Sets rec's build_instruction to text, with every assigned value replaced
+ * by '*' when text assigns a secret (NAME=value, NAME holding PASSWORD,
+ * TOKEN, ...): raw secrets never reach the store. Nonzero when out of memory. */
+int imp_set_instruction(json_t *rec, const char *text);
 
 /* The converters, one per file. */
 int imp_trivy(imp_ctx *c, const json_t *r, const import_options *opt, json_t **out);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
 #include "imp_int.h"
 
 #define AT(buf, ...) imp_at(buf, sizeof buf, __VA_ARGS__)
@@ -121,29 +122,29 @@ static int vulnerability(imp_ctx *c, json_t *doc, const json_t *v, const char *a
     return imp_push(doc, "vulnerabilities", rec) ? imp_oom(c) : IMGSEC_OK;
 }
 
-/* The lines Trivy marks as the cause, joined by newlines; NULL if none. */
-static char *cause_lines(const json_t *m)
+/* The lines Trivy marks as the cause, joined by newlines, into *out (NULL
+ * if none). Nonzero when out of memory. */
+static int cause_lines(const json_t *m, char **out)
 {
     const json_t *lines =
         json_object_get(json_object_get(json_object_get(m, "CauseMetadata"), "Code"), "Lines");
-    size_t i, len = 0;
+    size_t i;
     const json_t *l;
-    char *out = NULL;
+    util_buf b = {0};
     json_array_foreach(lines, i, l) {
         const char *content = json_string_value(json_object_get(l, "Content"));
         if (!json_is_true(json_object_get(l, "IsCause")) || !content || !*content)
             continue;
-        size_t n = strlen(content);
-        char *grown = realloc(out, len + n + 2);
-        if (!grown)
-            break;
-        out = grown;
-        if (len)
-            out[len++] = '\n';
-        memcpy(out + len, content, n + 1);
-        len += n;
+        if (b.len)
+            util_buf_put(&b, "\n", 1);
+        util_buf_put(&b, content, strlen(content));
     }
-    return out;
+    if (b.failed) {
+        free(b.buf);
+        return -1;
+    }
+    *out = b.buf;
+    return 0;
 }
 
 static int misconfiguration(imp_ctx *c, json_t *doc, const json_t *m, const char *at,
@@ -170,10 +171,12 @@ static int misconfiguration(imp_ctx *c, json_t *doc, const json_t *m, const char
     json_t *rec = json_object();
     int bad = !rec;
     if (!bad && dockerfile) {
-        char *cause = cause_lines(m);
-        const char *instr = cause ? cause : msg && *msg ? msg : title;
-        bad = imp_set_str(rec, "rule_id", id) || imp_set_str(rec, "risk_name", title) ||
-              imp_set_str(rec, "risk_level", sev) || imp_set_str(rec, "build_instruction", instr) ||
+        char *cause = NULL;
+        const char *instr = NULL;
+        if (!(bad = cause_lines(m, &cause)))
+            instr = cause ? cause : msg && *msg ? msg : title;
+        bad = bad || imp_set_str(rec, "rule_id", id) || imp_set_str(rec, "risk_name", title) ||
+              imp_set_str(rec, "risk_level", sev) || imp_set_instruction(rec, instr) ||
               imp_set_str(rec, "remediation", res) || imp_set_str(rec, "description", desc);
         free(cause);
     } else if (!bad) {
