@@ -1555,6 +1555,56 @@ static unsigned rn(unsigned n)
     return (unsigned)(rnd() % n);
 }
 
+/* Every posting's back reference names it, and every term's total is the
+ * sum of its postings, after random adds (a term may be listed twice for
+ * one row) and clears. */
+static void check_postings(const postings *P)
+{
+    size_t n = 0;
+    for (uint32_t id = 0; id < P->n_ids; id++) {
+        const pterm *t = P->terms[id];
+        if (!t)
+            continue;
+        int64_t total = 0;
+        for (uint32_t k = 0; k < t->len; k++) {
+            const prow *r = &P->rows[t->p[k].row];
+            assert_true(t->ref_at[k] < r->n);
+            assert_int_equal(r->refs[t->ref_at[k]].term, id);
+            assert_int_equal(r->refs[t->ref_at[k]].pos, k);
+            total += t->p[k].n;
+        }
+        assert_int_equal(t->total, total);
+        n += t->len;
+    }
+    assert_int_equal(P->n_postings, n);
+}
+
+static void test_postings_back_references(void **state)
+{
+    (void)state;
+    postings P;
+    postings_init(&P);
+    uint64_t seed = 99;
+    for (int round = 0; round < 400; round++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t row = (uint32_t)(seed >> 33) % 40;
+        postings_row_clear(&P, row);
+        uint32_t k = (uint32_t)(seed >> 20) % 12;
+        for (uint32_t j = 0; j < k; j++) {
+            char key[8];
+            int len = snprintf(key, sizeof key, "t%u", (unsigned)((seed >> (j % 24)) % 9));
+            assert_int_equal(postings_row_add(&P, row, key, (size_t)len, j + 1), 0);
+        }
+        postings_row_trim(&P, row);
+        check_postings(&P);
+    }
+    for (uint32_t row = 0; row < 40; row++)
+        postings_row_clear(&P, row);
+    check_postings(&P);
+    assert_int_equal(P.n_postings, 0);
+    postings_free(&P);
+}
+
 static void test_hash_maps(void **state)
 {
     (void)state;
@@ -2074,6 +2124,7 @@ int main(void)
         cmocka_unit_test(test_instances_agree),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_hash_maps),
+        cmocka_unit_test(test_postings_back_references),
         cmocka_unit_test(test_contains),
         cmocka_unit_test(test_randomized),
     };

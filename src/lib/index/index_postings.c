@@ -14,6 +14,7 @@ void postings_init(postings *P)
 static void term_free(pterm *t)
 {
     free(t->p);
+    free(t->ref_at);
     free(t->key);
     free(t);
 }
@@ -116,12 +117,18 @@ int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, ui
     bool fresh = !t;
     if (fresh && !(t = term_new(P, key, klen)))
         return -1;
-    if (grow((void **)&t->p, &t->cap, t->len + 1, sizeof *t->p) != 0) {
+    /* grow gives both arrays the same new capacity; if only p grew, cap
+     * stays as it was and the next add grows both again */
+    uint32_t cap_p = t->cap, cap_refs = t->cap;
+    if (grow((void **)&t->p, &cap_p, t->len + 1, sizeof *t->p) != 0 ||
+        grow((void **)&t->ref_at, &cap_refs, t->len + 1, sizeof *t->ref_at) != 0) {
         if (fresh)
             term_delete(P, t);
         return -1;
     }
+    t->cap = cap_refs;
     t->p[t->len] = (posting){row, n};
+    t->ref_at[t->len] = r->n;
     r->refs[r->n++] = (pref){t->id, t->len};
     t->len++;
     t->total += n;
@@ -148,25 +155,13 @@ void postings_row_trim(postings *P, uint32_t row)
     }
 }
 
-/* Points the reference of `row` to (term, from) at `to` instead. */
-static void ref_move(postings *P, uint32_t row, uint32_t term, uint32_t from, uint32_t to)
-{
-    prow *r = &P->rows[row];
-    for (uint32_t i = 0; i < r->n; i++) {
-        if (r->refs[i].term == term && r->refs[i].pos == from) {
-            r->refs[i].pos = to;
-            return;
-        }
-    }
-}
-
 void postings_row_clear(postings *P, uint32_t row)
 {
     if (row >= P->n_rows)
         return;
     prow *r = &P->rows[row];
-    /* ref_move may rewrite later refs of this same row (a term listed twice
-     * for one row), so read each ref only when its turn comes */
+    /* Moving a posting may rewrite a later ref of this same row (a term
+     * listed twice for one row), so read each ref only when its turn comes. */
     for (uint32_t i = 0; i < r->n; i++) {
         pref ref = r->refs[i];
         pterm *t = P->terms[ref.term];
@@ -174,8 +169,10 @@ void postings_row_clear(postings *P, uint32_t row)
         uint32_t last = t->len - 1;
         if (ref.pos != last) {
             posting moved = t->p[last];
+            uint32_t moved_ref = t->ref_at[last];
             t->p[ref.pos] = moved;
-            ref_move(P, moved.row, ref.term, last, ref.pos);
+            t->ref_at[ref.pos] = moved_ref;
+            P->rows[moved.row].refs[moved_ref].pos = ref.pos;
         }
         t->len--;
         P->n_postings--;

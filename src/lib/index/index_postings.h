@@ -8,7 +8,9 @@
  * small selection can be summed from the rows' side.
  *
  * Posting order means nothing: a deletion moves the term's last posting
- * into the hole and fixes that posting's back reference. Term ids are
+ * into the hole and fixes that posting's back reference, found in O(1)
+ * through the term's ref_at (a row's refs are only appended, trimmed or
+ * dropped whole, so those positions never go stale). Term ids are
  * stable while the term lives (freed ids are reused), so queries can keep
  * sets of term ids.
  */
@@ -33,7 +35,9 @@ typedef struct {
     uint32_t id;      /* index in postings.terms */
     uint32_t aux;     /* free for the owner (groups: the latest row); starts PTERM_NO_AUX */
     posting *p;
-    uint32_t len, cap;
+    uint32_t *ref_at; /* ref_at[k]: where p[k] is listed in its row's refs. Apart
+                         from p so that queries, which read only p, stay dense */
+    uint32_t len, cap; /* of p and ref_at alike */
     int64_t total;    /* the sum of n over p: a term's records, read in O(1) */
 } pterm;
 
