@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,7 +186,6 @@ static void test_slow_clients_do_not_hold_the_server(void **state)
         atomic_store(&slow[i].stop, 1);
         pthread_join(th[i], NULL);
         /* still connected, unanswered: the server waits for the rest */
-        assert_true(atomic_load(&slow[i].bytes) >= 3);
         char c;
         assert_int_equal(recv(slow[i].fd, &c, 1, MSG_DONTWAIT), -1);
         assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
@@ -331,7 +331,9 @@ static void test_https(void **state)
     free(r.body);
     /* a key file was made beside the database, 0600 */
     char *kf = h_strdupf("%s.key", t.db);
-    assert_int_equal(access(kf, R_OK), 0);
+    struct stat ks;
+    assert_int_equal(stat(kf, &ks), 0);
+    assert_int_equal(ks.st_mode & 0777, 0600);
     free(kf);
     /* SIGTERM, and the server exits 0 */
     assert_int_equal(srv_stop(&t, true), 0);
