@@ -6,7 +6,9 @@
  * 32-byte key that lives only in a file beside the database, mode 0600.
  * A copy of the database alone reveals no SK. The server and the command
  * line share this one function to find or create the file, so whichever
- * runs first creates it, exactly once (O_CREAT|O_EXCL).
+ * runs first creates it, exactly once: written under a temporary name in
+ * the same directory, then link()ed into place, so nobody ever reads a
+ * half-written key file.
  */
 #ifndef IMGSEC_KEYFILE_H
 #define IMGSEC_KEYFILE_H
@@ -24,7 +26,9 @@
 int keyfile_default_path(const char *db_path, char *out, size_t size, imgsec_err *err);
 
 /* Reads the key file at path, or creates it (0600, 32 random bytes) if it
- * does not exist; *created tells which (may be NULL). Refuses a file that
+ * does not exist; *created tells which (may be NULL). Creating needs a
+ * directory where a temporary file "<path>.tmp-XXXXXX" can be made and
+ * hard-linked (a crash in between may leave that temporary file). Refuses a file that
  * is not a regular file, is readable or writable by group or others, or
  * is not exactly 32 bytes. Call auth_init (sodium_init) first. */
 int keyfile_load_or_create(const char *path, unsigned char key[KEYFILE_BYTES], bool *created,

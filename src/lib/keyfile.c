@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,26 +50,50 @@ static int write_exact(int fd, const unsigned char *buf, size_t n)
     return 0;
 }
 
-static int create_new(const char *path, unsigned char key[KEYFILE_BYTES], imgsec_err *err)
+/* Writes a fresh random key into a new temporary file beside path
+ * (mode 0600, synced to disk); its name goes to tmp. */
+static int write_temp(const char *path, char *tmp, size_t size,
+                      unsigned char key[KEYFILE_BYTES], imgsec_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (snprintf(tmp, size, "%s.tmp-XXXXXX", path) >= (int)size)
+        return err_set(err, IMGSEC_EINVAL, "invalid key file path");
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
-        return errno == EEXIST ? IMGSEC_ECONFLICT
-                               : err_set(err, IMGSEC_EINTERNAL, "cannot create the key file %s: %s",
-                                         path, strerror(errno));
+        return err_set(err, IMGSEC_EINTERNAL, "cannot create the key file %s: %s", path,
+                       strerror(errno));
     randombytes_buf(key, KEYFILE_BYTES);
     /* The umask may have narrowed 0600 further, never widened it; make it exact. */
-    int rc = fchmod(fd, 0600) == 0 && write_exact(fd, key, KEYFILE_BYTES) == 0 && fsync(fd) == 0
-                 ? IMGSEC_OK
-                 : IMGSEC_EINTERNAL;
+    bool ok = fchmod(fd, 0600) == 0 && write_exact(fd, key, KEYFILE_BYTES) == 0 && fsync(fd) == 0;
     if (close(fd) != 0)
-        rc = IMGSEC_EINTERNAL;
-    if (rc != IMGSEC_OK) {
+        ok = false;
+    if (!ok) {
         sodium_memzero(key, KEYFILE_BYTES);
-        unlink(path);
+        unlink(tmp);
         return err_set(err, IMGSEC_EINTERNAL, "cannot write the key file %s", path);
     }
     return IMGSEC_OK;
+}
+
+/* The file appears under path only complete: written and synced under a
+ * temporary name first, then hard-linked into place. A process racing us
+ * thus finds either no file or all 32 bytes, never a short file; link()
+ * refuses to replace an existing one, so exactly one creator wins
+ * (IMGSEC_ECONFLICT to the others, which then read the winner's). */
+static int create_new(const char *path, unsigned char key[KEYFILE_BYTES], imgsec_err *err)
+{
+    char tmp[KEYFILE_PATH_MAX + 16];
+    int rc = write_temp(path, tmp, sizeof tmp, key, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if (link(tmp, path) != 0) {
+        int e = errno;
+        sodium_memzero(key, KEYFILE_BYTES);
+        rc = e == EEXIST ? IMGSEC_ECONFLICT
+                         : err_set(err, IMGSEC_EINTERNAL, "cannot create the key file %s: %s",
+                                   path, strerror(e));
+    }
+    unlink(tmp); /* path (if linked) keeps the data; a failed unlink only leaves a stray copy */
+    return rc;
 }
 
 static int read_existing(const char *path, unsigned char key[KEYFILE_BYTES], imgsec_err *err)
@@ -105,7 +130,8 @@ int keyfile_load_or_create(const char *path, unsigned char key[KEYFILE_BYTES], b
     if (!path || !*path || strlen(path) >= KEYFILE_PATH_MAX)
         return err_set(err, IMGSEC_EINVAL, "invalid key file path");
     /* Two tries: a server and a CLI starting together may both find no
-     * file; O_EXCL lets exactly one create it, the other then reads it. */
+     * file; link() lets exactly one create it, the other then reads it
+     * (complete: it was written before it got its name). */
     for (int attempt = 0; attempt < 2; attempt++) {
         int rc = read_existing(path, key, err);
         if (rc != IMGSEC_ENOTFOUND)

@@ -2,7 +2,8 @@
  *
  * Created once with mode 0600 and 32 bytes, read back unchanged; refused
  * when group/other can reach it, when it has the wrong size, when it is a
- * symlink; a sealed SK opens under its key and under no other, and a
+ * symlink; processes racing to create it all get the same key and none
+ * sees a half-written file (nor is a temporary file left); a sealed SK opens under its key and under no other, and a
  * damaged row does not open. Also the AK/SK generator's alphabet. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -43,6 +46,20 @@ static void path_of(char *out, size_t size, const char *name)
     snprintf(out, size, "%s/%s", DIR_, name);
 }
 
+/* Entries of DIR_ whose name starts with prefix. */
+static int count_entries(const char *prefix)
+{
+    DIR *d = opendir(DIR_);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
 static void test_create_then_read(void **state)
 {
     (void)state;
@@ -58,6 +75,7 @@ static void test_create_then_read(void **state)
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(st.st_size, KEYFILE_BYTES);
+    assert_int_equal(count_entries("a.key"), 1); /* no temporary file left beside it */
     assert_int_equal(keyfile_load_or_create(p, k2, &created, &err), IMGSEC_OK);
     assert_false(created);
     assert_memory_equal(k1, k2, KEYFILE_BYTES);
@@ -100,6 +118,89 @@ static void test_refused_files(void **state)
     assert_int_equal(keyfile_default_path("x/imgsec.db", d, sizeof d, &err), IMGSEC_OK);
     assert_string_equal(d, "x/imgsec.db.key");
     assert_int_equal(keyfile_default_path("x/imgsec.db", d, 8, &err), IMGSEC_EINVAL);
+}
+
+#define RACERS 4
+#define RACE_ROUNDS 150
+
+/* One child: waits at the barrier, then loads or creates p and writes the
+ * key (or 32 zero bytes with the error on stderr) to out. */
+static void racer(const char *p, int go, int out)
+{
+    char c;
+    unsigned char k[KEYFILE_BYTES] = {0};
+    imgsec_err err = {0};
+    if (read(go, &c, 1) != 1)
+        _exit(3);
+    int rc = keyfile_load_or_create(p, k, NULL, &err);
+    if (rc != IMGSEC_OK) {
+        fprintf(stderr, "racer: %s\n", err.msg);
+        memset(k, 0, sizeof k);
+    }
+    _exit(write(out, k, sizeof k) == (ssize_t)sizeof k && rc == IMGSEC_OK ? 0 : 1);
+}
+
+/* A server and a CLI starting together: before the key file appeared
+ * whole (temp file + link), a loser of the O_EXCL race could read it
+ * between its creation and its 32 bytes ("must hold exactly 32 bytes").
+ * Every racer must succeed with the one key. */
+static void test_racing_creators(void **state)
+{
+    (void)state;
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/race-%d.key", DIR_, round);
+        int go[2], keys[2];
+        assert_int_equal(pipe(go), 0);
+        assert_int_equal(pipe(keys), 0);
+        pid_t pids[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            pids[i] = fork();
+            assert_true(pids[i] >= 0);
+            if (pids[i] == 0) {
+                close(go[1]);
+                close(keys[0]);
+                racer(p, go[0], keys[1]);
+            }
+        }
+        close(go[0]);
+        close(keys[1]);
+        assert_int_equal(write(go[1], "gogo", RACERS), RACERS); /* release all at once */
+        close(go[1]);
+        int failed = 0;
+        for (int i = 0; i < RACERS; i++) {
+            int st = 0;
+            assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+            failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        unsigned char k[RACERS][KEYFILE_BYTES];
+        for (int i = 0; i < RACERS; i++)
+            assert_int_equal(read(keys[0], k[i], KEYFILE_BYTES), KEYFILE_BYTES);
+        close(keys[0]);
+        if (failed)
+            fail_msg("round %d: %d of %d racers failed", round, failed, RACERS);
+        for (int i = 1; i < RACERS; i++)
+            assert_memory_equal(k[0], k[i], KEYFILE_BYTES);
+        unsigned char disk[KEYFILE_BYTES];
+        assert_int_equal(keyfile_load_or_create(p, disk, NULL, &(imgsec_err){0}), IMGSEC_OK);
+        assert_memory_equal(k[0], disk, KEYFILE_BYTES);
+    }
+    /* the temporary files were all removed */
+    assert_int_equal(count_entries("race-"), RACE_ROUNDS);
+}
+
+/* A creation that cannot even start (no such directory) says so with the
+ * key file's path, as before the temporary file. */
+static void test_create_in_missing_dir(void **state)
+{
+    (void)state;
+    char p[512];
+    path_of(p, sizeof p, "no-such-dir/c.key");
+    unsigned char k[KEYFILE_BYTES];
+    imgsec_err err = {0};
+    assert_int_equal(keyfile_load_or_create(p, k, NULL, &err), IMGSEC_EINTERNAL);
+    assert_non_null(strstr(err.msg, "cannot create the key file"));
+    assert_non_null(strstr(err.msg, "no-such-dir/c.key"));
 }
 
 static void test_seal_open(void **state)
@@ -150,6 +251,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_then_read),
         cmocka_unit_test(test_refused_files),
+        cmocka_unit_test(test_racing_creators),
+        cmocka_unit_test(test_create_in_missing_dir),
         cmocka_unit_test(test_seal_open),
         cmocka_unit_test(test_generate),
     };
