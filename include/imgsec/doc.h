@@ -73,4 +73,11 @@ void doc_list_free(doc_list *list);
  * ("documents[6].image.image_name ..."). On error list is left empty. */
 int doc_list_parse(const char *buf, size_t len, bool ndjson, doc_list *list, imgsec_err *err);
 
+/* The same for a body the caller has already parsed (e.g. to detect its
+ * format), so it is not parsed twice: root is one document or an array
+ * of documents, with the results and errors of doc_list_parse (ndjson
+ * false) after its parse. root stays the caller's; the documents take
+ * their own references and may modify it in place (doc_from_json). */
+int doc_list_from_json(json_t *root, doc_list *list, imgsec_err *err);
+
 #endif

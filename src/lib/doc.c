@@ -516,34 +516,39 @@ static int list_push(doc_list *list, json_t *root, bool indexed, imgsec_err *err
     return IMGSEC_OK;
 }
 
+/* The documents of an already parsed JSON body: one object, or an
+ * array of objects. root stays the caller's. */
+static int list_from_root(json_t *root, doc_list *list, imgsec_err *err)
+{
+    if (json_is_object(root))
+        return list_push(list, root, false, err);
+    if (!json_is_array(root)) /* jansson's parser refuses other top levels; a caller's json_t may not */
+        return err_set(err, IMGSEC_EPARSE, "invalid JSON body: not a JSON object or array");
+    if (json_array_size(root) > DOC_BULK_MAX)
+        return too_many_documents(err);
+    if (json_array_size(root) == 0)
+        return no_documents(err);
+    size_t i;
+    json_t *item;
+    json_array_foreach(root, i, item) {
+        if (!json_is_object(item))
+            return err_set(err, IMGSEC_EPARSE,
+                           "invalid JSON body: documents[%zu] is not a JSON object", i);
+        int rc = list_push(list, item, true, err);
+        if (rc)
+            return rc;
+    }
+    return IMGSEC_OK;
+}
+
 static int parse_json_body(const char *buf, size_t len, doc_list *list, imgsec_err *err)
 {
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, 0, &jerr);
-    int rc = IMGSEC_OK;
-
     if (!root)
         return err_set(err, IMGSEC_EPARSE, "invalid JSON body: line %d column %d: %s", jerr.line,
                        jerr.column, jerr.text);
-    if (json_is_object(root)) {
-        rc = list_push(list, root, false, err);
-    } else if (json_array_size(root) > DOC_BULK_MAX) {
-        rc = too_many_documents(err);
-    } else if (json_array_size(root) == 0) {
-        rc = no_documents(err); /* root is an array: jansson refuses other top levels */
-    } else {
-        size_t i;
-        json_t *item;
-        json_array_foreach(root, i, item) {
-            if (!json_is_object(item)) {
-                rc = err_set(err, IMGSEC_EPARSE,
-                             "invalid JSON body: documents[%zu] is not a JSON object", i);
-                break;
-            }
-            if ((rc = list_push(list, item, true, err)))
-                break;
-        }
-    }
+    int rc = list_from_root(root, list, err);
     json_decref(root);
     return rc;
 }
@@ -596,6 +601,15 @@ int doc_list_parse(const char *buf, size_t len, bool ndjson, doc_list *list, img
         len = 0;
     }
     int rc = ndjson ? parse_ndjson_body(buf, len, list, err) : parse_json_body(buf, len, list, err);
+    if (rc)
+        doc_list_free(list);
+    return rc;
+}
+
+int doc_list_from_json(json_t *root, doc_list *list, imgsec_err *err)
+{
+    *list = (doc_list){0};
+    int rc = list_from_root(root, list, err);
     if (rc)
         doc_list_free(list);
     return rc;

@@ -4,7 +4,8 @@
  * aggregates, severity normalised in the JSON); the derived severity level
  * is checked case by case; every rule has a refused case whose message must
  * name the offending field by its full path; bodies are checked in their
- * three forms (object, array, NDJSON) including their error messages.
+ * three forms (object, array, NDJSON) including their error messages, and
+ * an already parsed body answers as its text does (doc_list_from_json).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -600,6 +601,52 @@ static void test_body_ndjson(void **state)
     expect_parse_error(SZ("\n \r\n\n"), true, IMGSEC_EINVAL, "no documents");
 }
 
+/* doc_list_from_json on the parsed body answers exactly as doc_list_parse
+ * on its text (import_buffer relies on it after detecting the format),
+ * and leaves root to the caller. */
+static void expect_same_from_json(const char *body)
+{
+    doc_list a, b;
+    imgsec_err ea, eb;
+    err_clear(&ea);
+    err_clear(&eb);
+    int ra = doc_list_parse(body, strlen(body), false, &a, &ea);
+    json_t *root = load(body);
+    int rb = doc_list_from_json(root, &b, &eb);
+    if (ra != rb || strcmp(ea.msg, eb.msg) != 0)
+        fail_msg("body %.100s: doc_list_parse gave %s \"%s\", doc_list_from_json %s \"%s\"", body,
+                 err_code_name(ra), ea.msg, err_code_name(rb), eb.msg);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        assert_string_equal(a.items[i].summary.image_name, b.items[i].summary.image_name);
+    if (rb != IMGSEC_OK)
+        assert_null(b.items);
+    doc_list_free(&a);
+    doc_list_free(&b);
+    assert_int_equal(root->refcount, 1); /* the documents' references are gone; ours stays */
+    json_decref(root);
+}
+
+static void test_body_from_json(void **state)
+{
+    (void)state;
+    expect_same_from_json(LINE_DOC("a"));
+    expect_same_from_json("[" LINE_DOC("a") ", " LINE_DOC("b") ",\n" LINE_DOC("c") "]");
+    expect_same_from_json("{\"image\": {\"image_type\": \"cicd\"}}");
+    expect_same_from_json("[" LINE_DOC("a") ", {\"image\": {\"image_type\": \"cicd\"}}]");
+    expect_same_from_json("[" LINE_DOC("a") ", 5]");
+    expect_same_from_json("[]");
+
+    /* A caller's json_t may be what the parser never gives: refused, not crashed. */
+    doc_list list;
+    imgsec_err err;
+    json_t *s = json_string("doc");
+    assert_int_equal(doc_list_from_json(s, &list, &err), IMGSEC_EPARSE);
+    assert_non_null(strstr(err.msg, "invalid JSON body"));
+    assert_null(list.items);
+    json_decref(s);
+}
+
 static void test_body_document_cap(void **state)
 {
     (void)state;
@@ -643,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_record_rules),
         cmocka_unit_test(test_body_object_and_array),
         cmocka_unit_test(test_body_ndjson),
+        cmocka_unit_test(test_body_from_json),
         cmocka_unit_test(test_body_document_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -721,6 +721,58 @@ static void test_stream_refusals_store_nothing(void **state)
     free(buf);
 }
 
+/* Counts jansson's allocations (json_set_alloc_funcs): how many times a
+ * body was parsed shows in how much was allocated. */
+static size_t JSON_ALLOCS;
+
+static void *counting_malloc(size_t n)
+{
+    JSON_ALLOCS++;
+    return malloc(n);
+}
+
+static size_t allocs_of_import(const char *body, import_format f, imgsec_err *err, size_t *n_docs)
+{
+    doc_list l;
+    JSON_ALLOCS = 0;
+    json_set_alloc_funcs(counting_malloc, free);
+    import_buffer(body, strlen(body), f, false, &NO_OVERRIDE, "body", &l, NULL, err);
+    json_set_alloc_funcs(malloc, free);
+    *n_docs = l.n;
+    doc_list_free(&l);
+    return JSON_ALLOCS;
+}
+
+/* A native body given as "auto" is parsed once, to detect its format, and
+ * that parse is used for the documents (doc_list_from_json): the same
+ * allocations, documents and errors as with the format given as native. */
+static void test_native_auto_parsed_once(void **state)
+{
+    (void)state;
+#define NATIVE_DOC(name) "{\"image\": {\"image_type\": \"cicd\", \"image_name\": \"" name "\"}}"
+    static const char *const bodies[] = {
+        NATIVE_DOC("a"),
+        "[" NATIVE_DOC("a") ", " NATIVE_DOC("b") ", " NATIVE_DOC("c") "]",
+        "[" NATIVE_DOC("a") ", {\"image\": {\"image_type\": \"cicd\"}}]",
+        "[" NATIVE_DOC("a") ", 5]",
+        "[]",
+    };
+#undef NATIVE_DOC
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        imgsec_err e_auto = {0}, e_native = {0};
+        size_t n_auto, n_native;
+        size_t a_auto = allocs_of_import(bodies[i], IMPORT_AUTO, &e_auto, &n_auto);
+        size_t a_native = allocs_of_import(bodies[i], IMPORT_NATIVE, &e_native, &n_native);
+        assert_true(a_native > 0);
+        if (a_auto != a_native)
+            fail_msg("body %zu: %zu jansson allocations with auto, %zu with native", i, a_auto,
+                     a_native);
+        assert_int_equal(e_auto.code, e_native.code);
+        assert_string_equal(e_auto.msg, e_native.msg);
+        assert_int_equal(n_auto, n_native);
+    }
+}
+
 static void test_format_names(void **state)
 {
     (void)state;
@@ -753,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_trivy_dockerfile_cause_redacted),
         cmocka_unit_test(test_stream_matches_memory),
         cmocka_unit_test(test_stream_refusals_store_nothing),
+        cmocka_unit_test(test_native_auto_parsed_once),
         cmocka_unit_test(test_format_names),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -3,8 +3,9 @@
  * Shaped so that the server route and the command line share every step:
  * parse (jansson, with line/column on error), detect when asked, convert
  * with the format's importer, then validate with doc_from_json like any
- * native document. Native input keeps its own path (doc_list_parse) so
- * NDJSON and arrays of documents work as before. */
+ * native document. Native input keeps its own path (doc_list_parse, or
+ * doc_list_from_json when detection already parsed it) so NDJSON and
+ * arrays of documents work as before. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +102,12 @@ int import_buffer(const char *buf, size_t len, import_format format, bool ndjson
     if (fmt_out)
         *fmt_out = format;
     if (format == IMPORT_NATIVE) {
-        json_decref(root); /* parsed twice; native bodies are small next to reports */
-        return doc_list_parse(buf, len, ndjson, list, err);
+        if (!root) /* given explicitly, or NDJSON: doc_list_parse does the parsing */
+            return doc_list_parse(buf, len, ndjson, list, err);
+        /* detected: the body is already parsed, do not parse it again */
+        rc = doc_list_from_json(root, list, err);
+        json_decref(root);
+        return rc;
     }
     if (!root && !(root = json_loadb(buf, len, 0, &jerr)))
         return err_set(err, IMGSEC_EPARSE, "%s: not a %s: invalid JSON at line %d column %d: %s",
