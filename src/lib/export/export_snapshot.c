@@ -30,9 +30,13 @@ typedef struct {
     imgsec_err *err;
 } take_ctx;
 
+/* index_select's callback: appends one selected image. arg is the
+ * take_ctx, so a failure is reported in its err right here; index_select
+ * passes the code back as it is. */
 static int collect(int64_t image_id, int64_t records, void *arg)
 {
-    export_snapshot *s = arg;
+    take_ctx *c = arg;
+    export_snapshot *s = c->s;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
         int64_t *ids = realloc(s->ids, cap * sizeof *ids);
@@ -40,7 +44,7 @@ static int collect(int64_t image_id, int64_t records, void *arg)
             s->ids = ids;
         int64_t *counts = ids ? realloc(s->counts, cap * sizeof *counts) : NULL;
         if (!ids || !counts)
-            return IMGSEC_EINTERNAL;
+            return err_set(c->err, IMGSEC_EINTERNAL, "out of memory");
         s->counts = counts;
         s->cap = cap;
     }
@@ -57,10 +61,7 @@ static int select_under_hold(int64_t position, void *arg)
     take_ctx *c = arg;
     c->s->n = 0;
     c->s->total = 0;
-    int rc = index_select(c->ix, c->scope, c->q, collect, c->s, c->err);
-    if (rc == IMGSEC_EINTERNAL && c->err && c->err->code != IMGSEC_EINTERNAL)
-        rc = err_set(c->err, IMGSEC_EINTERNAL, "out of memory");
-    return rc;
+    return index_select(c->ix, c->scope, c->q, collect, c, c->err);
 }
 
 int export_snapshot_take(follower *f, imgsec_index *ix, const char *db_path,
