@@ -11,6 +11,7 @@
 #define IMGSEC_GEN_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,9 +29,14 @@ typedef struct gen gen;
 gen *gen_new(const gen_options *opt);
 /* The next document (a new reference) and the EP it goes into (borrowed,
  * one of opt->eps, so the caller keeps that array alive while g lives);
- * NULL when all images were produced, or early if memory ran out.
- * gen_new returns NULL on a NULL opt or when out of memory. */
+ * NULL when all images were produced, or early if memory ran out (then
+ * NULL for good: see gen_failed). gen_new returns NULL on a NULL opt or
+ * when out of memory. */
 json_t *gen_next(gen *g, const char **ep);
+/* After gen_next returned NULL: true when that was not the end but a
+ * failure (out of memory), so fewer than opt->images documents came
+ * out; true also for a NULL g. */
+bool gen_failed(const gen *g);
 void gen_free(gen *g);
 
 #endif

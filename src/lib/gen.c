@@ -565,6 +565,7 @@ static const size_t KIND_NFIELDS[REPORT_TYPE_COUNT] = {
 struct gen {
     uint64_t seed;
     size_t images, next;
+    bool failed;             /* a document could not be built: gen_next ended early */
     const char *const *eps;
     size_t n_eps;
     double *ep_cdf;          /* n_eps: EP e weighs 1/(e+1) */
@@ -1248,9 +1249,23 @@ static void gen_records(gen *g, build *b, rng *r, bool tail, json_t *doc)
     }
 }
 
+/* Ends the sequence early: NULL now and from every later call, so the
+ * caller never sees a gap in it, and gen_failed tells why it ended. */
+static json_t *gen_fail(gen *g, json_t *doc)
+{
+    json_decref(doc);
+    g->failed = true;
+    return NULL;
+}
+
+bool gen_failed(const gen *g)
+{
+    return !g || g->failed;
+}
+
 json_t *gen_next(gen *g, const char **ep)
 {
-    if (!g || g->next >= g->images)
+    if (!g || g->failed || g->next >= g->images)
         return NULL;
     size_t i = g->next++;
     rng r;
@@ -1267,10 +1282,8 @@ json_t *gen_next(gen *g, const char **ep)
     json_t *doc = json_object();
     json_t *img = json_object();
     put(&b, doc, "image", img);
-    if (b.oom) {
-        json_decref(doc);
-        return NULL;
-    }
+    if (b.oom)
+        return gen_fail(g, doc);
     SBUF(s, 128);
 
     put_s(&b, img, "image_type", image_type_name(gr.type));
@@ -1331,10 +1344,8 @@ json_t *gen_next(gen *g, const char **ep)
     if (rng_pct(&r, STATUS_RECORDS_PCT[status]))
         gen_records(g, &b, &r, is_tail(g, i), doc);
 
-    if (b.oom) {
-        json_decref(doc);
-        return NULL;
-    }
+    if (b.oom)
+        return gen_fail(g, doc);
     if (ep)
         *ep = g->eps[gr.ep];
     return doc;

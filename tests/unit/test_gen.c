@@ -101,6 +101,7 @@ static void test_exact_count(void **state)
     }
     assert_int_equal(n, 37);
     assert_null(gen_next(g, NULL));
+    assert_false(gen_failed(g)); /* the end, not a failure */
     gen_free(g);
 
     g = make(7, 0, 5);
@@ -109,7 +110,42 @@ static void test_exact_count(void **state)
 
     assert_null(gen_new(NULL));
     assert_null(gen_next(NULL, NULL));
+    assert_true(gen_failed(NULL));
     gen_free(NULL);
+}
+
+/* jansson's allocator, failing once ALLOCS_LEFT allocations have been made. */
+static long ALLOCS_LEFT = -1; /* -1: never fail */
+
+static void *failing_malloc(size_t n)
+{
+    if (ALLOCS_LEFT == 0)
+        return NULL;
+    if (ALLOCS_LEFT > 0)
+        ALLOCS_LEFT--;
+    return malloc(n);
+}
+
+/* Out of memory in the middle of the sequence is not its end: gen_next's
+ * NULL then comes with gen_failed, and stays NULL (no gap in the images). */
+static void test_out_of_memory_told(void **state)
+{
+    (void)state;
+    gen *g = make(7, 37, 5);
+    json_t *d = gen_next(g, NULL);
+    assert_non_null(d);
+    json_decref(d);
+    assert_false(gen_failed(g));
+    json_set_alloc_funcs(failing_malloc, free);
+    ALLOCS_LEFT = 5; /* well inside the next document */
+    d = gen_next(g, NULL);
+    json_set_alloc_funcs(malloc, free);
+    ALLOCS_LEFT = -1;
+    assert_null(d);
+    assert_true(gen_failed(g));
+    assert_null(gen_next(g, NULL)); /* memory is back, but the sequence has a hole: stay ended */
+    assert_true(gen_failed(g));
+    gen_free(g);
 }
 
 /* ---- validity ---- */
@@ -365,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_same_seed_identical),
         cmocka_unit_test(test_different_seed_differs),
         cmocka_unit_test(test_exact_count),
+        cmocka_unit_test(test_out_of_memory_told),
         cmocka_unit_test(test_every_doc_valid),
         cmocka_unit_test(test_distributions),
         cmocka_unit_test(test_eps),
