@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "imgsec/store_exports.h"
+#include "imgsec/util.h"
 #include "store_int.h"
 
 const char *const STORE_EXPORT_IMAGE_COL_NAMES[STORE_EXPORT_IMAGE_COLS] = {
@@ -43,11 +44,10 @@ int store_snapshot_begin(store *st, int64_t *position, imgsec_err *err)
     int rc = store_read_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(seq), 0) FROM changes", -1, &s, NULL) !=
-            SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW) {
-        rc = store_dberr(st, err, "reading the change log");
+    sqlite3_stmt *s = store_prepare(st, "SELECT coalesce(max(seq), 0) FROM changes",
+                                    "reading the change log", err);
+    if (!s || sqlite3_step(s) != SQLITE_ROW) {
+        rc = s ? store_dberr(st, err, "reading the change log") : IMGSEC_EINTERNAL;
         sqlite3_finalize(s);
         store_rollback(st);
         return rc;
@@ -199,20 +199,20 @@ static bool filter_pass(const store_record_filter *f, const filter_cols *c, cons
 
 /* ---- the walk ---- */
 
+/* The per-image record query of kind k; NULL when out of memory. */
 static char *records_sql(const record_kind *k)
 {
-    size_t cap = 256 + strlen(NATURAL_KEY[k->type]);
+    util_buf b = {0};
+    util_buf_put(&b, "SELECT ", 7);
     for (size_t i = 0; i < k->nfields; i++)
-        cap += strlen(k->fields[i].name) + 4;
-    char *sql = malloc(cap);
-    if (!sql)
+        util_buf_printf(&b, "%s\"%s\"", i ? ", " : "", k->fields[i].name);
+    util_buf_printf(&b, " FROM \"%s\" WHERE image = ?1 ORDER BY %s, seq", k->table,
+                    NATURAL_KEY[k->type]);
+    if (b.failed) {
+        free(b.buf);
         return NULL;
-    size_t len = (size_t)snprintf(sql, cap, "SELECT ");
-    for (size_t i = 0; i < k->nfields; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s\"%s\"", i ? ", " : "", k->fields[i].name);
-    snprintf(sql + len, cap - len, " FROM \"%s\" WHERE image = ?1 ORDER BY %s, seq", k->table,
-             NATURAL_KEY[k->type]);
-    return sql;
+    }
+    return b.buf;
 }
 
 static void cell_from_column(sqlite3_stmt *s, int c, store_cell *out)
@@ -289,12 +289,14 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT id, image_type, namespace, image_name, image_version, image_id, "
-                           "ep FROM images WHERE id = ?1",
-                           -1, &w.img, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db, sql, -1, &w.rec, NULL) != SQLITE_OK) {
-        rc = store_dberr(st, err, "preparing the export query");
+    w.img = store_prepare(st,
+                          "SELECT id, image_type, namespace, image_name, image_version, image_id, "
+                          "ep FROM images WHERE id = ?1",
+                          "preparing the export query", err);
+    if (w.img)
+        w.rec = store_prepare(st, sql, "preparing the export query", err);
+    if (!w.img || !w.rec) {
+        rc = IMGSEC_EINTERNAL;
         goto done;
     }
     store_cell *rec = w.cells + STORE_EXPORT_IMAGE_COLS;
