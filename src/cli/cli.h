@@ -7,6 +7,7 @@
 
 #include "imgsec/err.h"
 #include "imgsec/store.h"
+#include "imgsec/util.h"
 
 /* Exit codes. */
 #define CLI_OK 0
@@ -30,6 +31,22 @@ store *cli_store_open(const char *path);
  * "imgsec <cmd>: <flag> is required" and the usage to stderr. */
 bool cli_need(const char *cmd, const char *usage, const char *value, const char *flag);
 
+/* An EP list as given to --eps ("0,ep-a,ep-b"), split in place. */
+#define CLI_EPS_MAX 64 /* EP ids in one list, whatever the command */
+typedef struct {
+    char buf[STORE_EPS_MAX + 1]; /* a copy of the list; ids point into it */
+    const char *ids[CLI_EPS_MAX];
+    size_t n;
+} cli_ep_list;
+
+/* Splits list at commas into out. Refuses, with "imgsec <cmd>: <flag> ..."
+ * on stderr and false, a list longer than STORE_EPS_MAX bytes, more than
+ * max (<= CLI_EPS_MAX) ids, and any id that model_scope_id_valid refuses
+ * (an empty one too: "a,,b", a trailing comma, an empty list), so nothing
+ * is silently cut or dropped. The caller exits with CLI_USAGE. */
+bool cli_parse_eps(const char *cmd, const char *flag, const char *list, size_t max,
+                   cli_ep_list *out);
+
 /* Prints "imgsec: <msg>" for a library error and returns CLI_FAIL. */
 int cli_fail(const imgsec_err *err);
 
@@ -40,13 +57,22 @@ bool cli_read_password(char *buf, size_t size);
 
 /* A bounded in-memory sink for libcurl replies (CURLOPT_WRITEFUNCTION =
  * cli_reply_write, CURLOPT_WRITEDATA = a cli_reply with max set): the
- * server's JSON answers are small, so anything past max is refused. */
+ * server's JSON answers are small, so anything past max is refused. It
+ * grows geometrically (util_buf), so a big reply costs linear time. A
+ * refused or unstorable chunk aborts the transfer (CURLE_WRITE_ERROR);
+ * cli_reply_error then says why, instead of a truncated reply. */
 typedef struct {
-    char *data;  /* NUL-terminated once anything arrived; free() it */
-    size_t len;
+    util_buf body; /* body.buf: NUL-terminated once anything arrived, else NULL; free() it */
     size_t max;
+    bool too_big;  /* the reply passed max */
 } cli_reply;
 size_t cli_reply_write(char *p, size_t size, size_t n, void *arg);
+/* The reply so far ("" when none). */
+const char *cli_reply_text(const cli_reply *r);
+/* Why cli_reply_write refused the reply ("out of memory for the reply",
+ * "the reply is larger than N bytes", the latter written into buf), or
+ * NULL if it did not. */
+const char *cli_reply_error(const cli_reply *r, char *buf, size_t size);
 
 /* h with the X-Auth-Token and region headers of a request to imgsecd
  * (--server) appended (curl_slist_append). */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "imgsec/model.h"
 
 const char *cli_default_db(void)
 {
@@ -68,17 +69,28 @@ bool cli_stderr_is_tty(void)
 size_t cli_reply_write(char *p, size_t size, size_t n, void *arg)
 {
     cli_reply *r = arg;
-    size_t add = size * n;
-    if (add > r->max - r->len)
+    size_t add = size * n; /* libcurl passes size 1 */
+    if (add > r->max - r->body.len) {
+        r->too_big = true;
         return 0;
-    char *grown = realloc(r->data, r->len + add + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + r->len, p, add);
-    r->data = grown;
-    r->len += add;
-    r->data[r->len] = '\0';
-    return add;
+    }
+    util_buf_put(&r->body, p, add);
+    return r->body.failed ? 0 : add;
+}
+
+const char *cli_reply_text(const cli_reply *r)
+{
+    return r->body.buf && !r->body.failed ? r->body.buf : "";
+}
+
+const char *cli_reply_error(const cli_reply *r, char *buf, size_t size)
+{
+    if (r->body.failed)
+        return "out of memory for the reply";
+    if (!r->too_big)
+        return NULL;
+    snprintf(buf, size, "the reply is larger than %zu bytes", r->max);
+    return buf;
 }
 
 struct curl_slist *cli_auth_headers(struct curl_slist *h, const char *token, const char *region)
@@ -96,4 +108,41 @@ bool cli_need(const char *cmd, const char *usage, const char *value, const char 
         return true;
     fprintf(stderr, "imgsec %s: %s is required\n%s", cmd, flag, usage);
     return false;
+}
+
+bool cli_parse_eps(const char *cmd, const char *flag, const char *list, size_t max,
+                   cli_ep_list *out)
+{
+    if (max > CLI_EPS_MAX)
+        max = CLI_EPS_MAX;
+    out->n = 0;
+    size_t len = strlen(list);
+    if (len > STORE_EPS_MAX) {
+        fprintf(stderr, "imgsec %s: %s is %zu bytes long; at most %d are allowed\n", cmd, flag,
+                len, STORE_EPS_MAX);
+        return false;
+    }
+    memcpy(out->buf, list, len + 1);
+    /* By hand, not strtok: strtok skips empty fields, and "a,,b" is a typo
+     * to report, not a list of two. */
+    for (char *id = out->buf;;) {
+        char *comma = strchr(id, ',');
+        if (comma)
+            *comma = '\0';
+        if (!model_scope_id_valid(id)) {
+            fprintf(stderr,
+                    "imgsec %s: %s: '%s' is not an EP id (1-%d characters of A-Za-z0-9_-, ids "
+                    "separated by single commas)\n",
+                    cmd, flag, id, MODEL_PROJECT_ID_MAX);
+            return false;
+        }
+        if (out->n == max) {
+            fprintf(stderr, "imgsec %s: %s names more than %zu EPs\n", cmd, flag, max);
+            return false;
+        }
+        out->ids[out->n++] = id;
+        if (!comma)
+            return true;
+        id = comma + 1;
+    }
 }

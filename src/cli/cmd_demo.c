@@ -27,12 +27,12 @@ static const char GEN_USAGE[] =
 
 typedef struct {
     const char *db, *project, *only_ep;
-    char eps_buf[STORE_EPS_MAX + 1];
-    const char *eps[DEMO_EPS_MAX];
+    cli_ep_list eps;
     gen_options opt;
 } gen_args;
 
-static int parse_gen_args(int argc, char **argv, gen_args *a, const char *usage)
+/* cmd ("demo" or "gen") names the command in messages. */
+static int parse_gen_args(int argc, char **argv, gen_args *a, const char *cmd, const char *usage)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},      {"project", required_argument, NULL, 'p'},
@@ -46,7 +46,7 @@ static int parse_gen_args(int argc, char **argv, gen_args *a, const char *usage)
     a->project = "demo";
     a->opt.images = 300;
     a->opt.seed = 1;
-    strcpy(a->eps_buf, "0,ep-dev,ep-prod");
+    const char *eps = "0,ep-dev,ep-prod";
     int c;
     int64_t v;
     optind = 1;
@@ -70,26 +70,15 @@ static int parse_gen_args(int argc, char **argv, gen_args *a, const char *usage)
             else
                 a->opt.records_per_image = (double)v;
             break;
-        case 'E':
-            if (strlen(optarg) > STORE_EPS_MAX) {
-                fprintf(stderr, "imgsec: --eps is too long\n");
-                return CLI_USAGE;
-            }
-            strcpy(a->eps_buf, optarg);
-            break;
+        case 'E': eps = optarg; break;
         case 'h': fputs(usage, stdout); return -1;
         default: fputs(usage, stderr); return CLI_USAGE;
         }
     }
-    char *save = NULL;
-    for (char *tok = strtok_r(a->eps_buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (a->opt.n_eps == DEMO_EPS_MAX || !model_scope_id_valid(tok)) {
-            fprintf(stderr, "imgsec: --eps takes at most %d EP ids of A-Za-z0-9_-\n", DEMO_EPS_MAX);
-            return CLI_USAGE;
-        }
-        a->eps[a->opt.n_eps++] = tok;
-    }
-    a->opt.eps = a->eps;
+    if (!cli_parse_eps(cmd, "--eps", eps, DEMO_EPS_MAX, &a->eps))
+        return CLI_USAGE;
+    a->opt.eps = a->eps.ids;
+    a->opt.n_eps = a->eps.n;
     return 0;
 }
 
@@ -134,7 +123,7 @@ static int batch_add(ep_batch *b, json_t *root, imgsec_err *err)
 int cmd_demo(int argc, char **argv)
 {
     gen_args a;
-    int rc = parse_gen_args(argc, argv, &a, DEMO_USAGE);
+    int rc = parse_gen_args(argc, argv, &a, "demo", DEMO_USAGE);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
     if (!model_scope_id_valid(a.project)) {
@@ -146,7 +135,7 @@ int cmd_demo(int argc, char **argv)
         return CLI_FAIL;
     ep_batch batches[DEMO_EPS_MAX] = {{0}};
     for (size_t i = 0; i < a.opt.n_eps; i++)
-        batches[i].ep = a.eps[i];
+        batches[i].ep = a.eps.ids[i];
     gen *g = gen_new(&a.opt);
     imgsec_err err = {0};
     int64_t records = 0;
@@ -165,6 +154,12 @@ int cmd_demo(int argc, char **argv)
         if (++done % 10000 == 0)
             fprintf(stderr, "demo: %zu/%zu images\n", done, a.opt.images);
     }
+    /* gen_next's NULL is also how it fails: never report a short fleet as done */
+    if (rc == IMGSEC_OK && gen_failed(g))
+        rc = err_set(&err, IMGSEC_EINTERNAL,
+                     "out of memory after generating %zu of %zu images (the batches stored "
+                     "before stay in the database)",
+                     done, a.opt.images);
     for (size_t k = 0; k < a.opt.n_eps; k++) {
         if (rc == IMGSEC_OK)
             rc = flush_batch(st, a.project, &batches[k], &records, &err);
@@ -182,21 +177,30 @@ int cmd_demo(int argc, char **argv)
 int cmd_gen(int argc, char **argv)
 {
     gen_args a;
-    int rc = parse_gen_args(argc, argv, &a, GEN_USAGE);
+    int rc = parse_gen_args(argc, argv, &a, "gen", GEN_USAGE);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
     gen *g = gen_new(&a.opt);
-    if (!g)
+    if (!g) {
+        fprintf(stderr, "imgsec gen: out of memory\n");
         return CLI_FAIL;
+    }
     const char *ep;
     json_t *doc;
+    size_t done = 0;
     while ((doc = gen_next(g, &ep))) {
         if (!a.only_ep || strcmp(a.only_ep, ep) == 0) {
             json_dumpf(doc, stdout, JSON_COMPACT);
             fputc('\n', stdout);
         }
         json_decref(doc);
+        done++;
     }
+    /* gen_next's NULL is also how it fails: a short output must not exit 0 */
+    bool failed = gen_failed(g);
     gen_free(g);
-    return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+    if (failed)
+        fprintf(stderr, "imgsec gen: out of memory after generating %zu of %zu images\n", done,
+                a.opt.images);
+    return fflush(stdout) == 0 && !failed ? CLI_OK : CLI_FAIL;
 }

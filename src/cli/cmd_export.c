@@ -46,6 +46,7 @@ static const char USAGE[] =
 
 typedef struct {
     const char *db, *server, *token, *region, *project, *ep, *eps, *type, *body, *body_file, *out;
+    cli_ep_list eps_list; /* --eps, split and checked (when eps is set) */
     bool all_eps;
     export_format fmt;
     int64_t size;
@@ -99,16 +100,13 @@ static int export_offline(const export_args *a, json_t *body)
         return cli_fail(&err);
     q.report = (report_type)report_type_parse(a->type);
 
-    char eps_buf[STORE_EPS_MAX + 1];
-    const char *eps[EXPORT_EPS_MAX];
     index_scope scope = {.project_id = a->project, .all_eps = a->all_eps};
-    if (!a->all_eps) {
-        snprintf(eps_buf, sizeof eps_buf, "%s", a->eps ? a->eps : a->ep);
-        char *save = NULL;
-        for (char *t = strtok_r(eps_buf, ",", &save); t && scope.n_eps < EXPORT_EPS_MAX;
-             t = strtok_r(NULL, ",", &save))
-            eps[scope.n_eps++] = t;
-        scope.eps = eps;
+    if (!a->all_eps && a->eps) {
+        scope.eps = a->eps_list.ids;
+        scope.n_eps = a->eps_list.n;
+    } else if (!a->all_eps) {
+        scope.eps = &a->ep;
+        scope.n_eps = 1;
     }
 
     imgsec_index *ix = index_new();
@@ -166,16 +164,18 @@ static long http_json(CURL *c, const export_args *a, const char *method, const c
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
     long status = 0;
     CURLcode cr = curl_easy_perform(c);
+    char why_buf[64];
+    const char *why = cli_reply_error(&m, why_buf, sizeof why_buf);
     if (cr == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     else
-        fprintf(stderr, "imgsec export: %s: %s\n", url, curl_easy_strerror(cr));
+        fprintf(stderr, "imgsec export: %s: %s\n", url, why ? why : curl_easy_strerror(cr));
     curl_slist_free_all(h);
-    *json = m.data ? json_loads(m.data, 0, NULL) : NULL;
+    *json = status ? json_loads(cli_reply_text(&m), 0, NULL) : NULL;
     if (status != 200 && status != 0)
         fprintf(stderr, "imgsec export: %s answered %ld: %s\n", method, status,
-                m.data ? m.data : "");
-    free(m.data);
+                cli_reply_text(&m));
+    free(m.body.buf);
     return status;
 }
 
@@ -342,6 +342,8 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "imgsec export: --project and --ep must be 1-64 characters of A-Za-z0-9_-\n");
         return CLI_USAGE;
     }
+    if (a.eps && !cli_parse_eps("export", "--eps", a.eps, EXPORT_EPS_MAX, &a.eps_list))
+        return CLI_USAGE;
     if (a.server && a.eps) {
         fprintf(stderr, "imgsec export: with --server, use --ep or --all-eps\n");
         return CLI_USAGE;

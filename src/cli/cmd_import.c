@@ -171,6 +171,34 @@ static int import_file(store *st, const import_args *a, const char *path)
 
 /* ---- --server: post the file to the ingest route ---- */
 
+/* The ingest route's URL for a (route_ingest.c): EP and format, plus the
+ * identity overrides as query parameters. NULL when out of memory. */
+static char *ingest_url(CURL *curl, const import_args *a)
+{
+    const struct {
+        const char *key, *val;
+    } q[] = {{"enterprise_project_id", a->ep}, {"format", import_format_name(a->format)},
+             {"image_type", a->id.image_type}, {"image_name", a->id.image_name},
+             {"image_version", a->id.image_version}, {"namespace", a->id.namespace_}};
+    util_buf u = {0};
+    util_buf_printf(&u, "%s/v5/%s/image/scan-results", a->server, a->project);
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        if (!q[i].val)
+            continue;
+        char *v = curl_easy_escape(curl, q[i].val, 0);
+        if (!v)
+            u.failed = true;
+        else
+            util_buf_printf(&u, "%c%s=%s", i ? '&' : '?', q[i].key, v);
+        curl_free(v);
+    }
+    if (u.failed) {
+        free(u.buf);
+        return NULL;
+    }
+    return u.buf;
+}
+
 static int post_file(CURL *curl, const import_args *a, const char *path)
 {
     size_t len = 0;
@@ -182,35 +210,12 @@ static int post_file(CURL *curl, const import_args *a, const char *path)
     bool ndjson = a->format != IMPORT_AUTO && a->format != IMPORT_NATIVE
                       ? false
                       : looks_like_ndjson(buf, len);
-    char *ep = curl_easy_escape(curl, a->ep, 0);
-    char *url = NULL, *q = NULL;
+    char *url = ingest_url(curl, a);
     struct curl_slist *h = NULL;
     cli_reply reply = {.max = 1024 * 1024};
     int out = CLI_FAIL;
-    if (!ep)
-        goto done;
-    /* Identity overrides travel as query parameters (route_ingest.c). */
-    const struct {
-        const char *key, *val;
-    } extra[] = {{"image_type", a->id.image_type}, {"image_name", a->id.image_name},
-                 {"image_version", a->id.image_version}, {"namespace", a->id.namespace_}};
-    size_t qlen = 0;
-    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
-        if (!extra[i].val)
-            continue;
-        char *v = curl_easy_escape(curl, extra[i].val, 0);
-        char *grown = v ? realloc(q, qlen + strlen(extra[i].key) + strlen(v) + 3) : NULL;
-        if (!grown) {
-            curl_free(v);
-            goto done;
-        }
-        q = grown;
-        qlen += (size_t)sprintf(q + qlen, "&%s=%s", extra[i].key, v);
-        curl_free(v);
-    }
-    if (asprintf(&url, "%s/v5/%s/image/scan-results?enterprise_project_id=%s&format=%s%s",
-                 a->server, a->project, ep, import_format_name(a->format), q ? q : "") < 0) {
-        url = NULL;
+    if (!url) {
+        fprintf(stderr, "imgsec import: %s: out of memory\n", path);
         goto done;
     }
     h = cli_auth_headers(h, a->token, a->region);
@@ -227,23 +232,24 @@ static int post_file(CURL *curl, const import_args *a, const char *path)
     CURLcode cc = curl_easy_perform(curl);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    char why_buf[64];
+    const char *why = cli_reply_error(&reply, why_buf, sizeof why_buf);
     if (cc != CURLE_OK) {
-        fprintf(stderr, "imgsec import: %s: %s: %s\n", path, a->server, curl_easy_strerror(cc));
+        fprintf(stderr, "imgsec import: %s: %s: %s\n", path, a->server,
+                why ? why : curl_easy_strerror(cc));
     } else if (status != 200) {
         fprintf(stderr, "imgsec import: %s: server answered %ld: %s (nothing from this file was stored)\n",
-                path, status, reply.data ? reply.data : "");
+                path, status, cli_reply_text(&reply));
     } else {
-        printf("%s\n", reply.data ? reply.data : "");
+        printf("%s\n", cli_reply_text(&reply));
         fprintf(stderr, "%s: imported into project %s, EP %s via %s\n", path, a->project, a->ep,
                 a->server);
         out = CLI_OK;
     }
 done:
     curl_slist_free_all(h);
-    curl_free(ep);
     free(url);
-    free(q);
-    free(reply.data);
+    free(reply.body.buf);
     free(buf);
     return out;
 }

@@ -89,21 +89,55 @@ static void print_user(const store_user *u, const store_grant *g, void *arg)
                g->eps_all ? "all" : g->eps);
 }
 
-static int user_add(store *st, const user_args *a, imgsec_err *err)
+typedef enum { SUB_ADD, SUB_GRANT, SUB_REVOKE, SUB_DEL, SUB_LIST, SUB_COUNT } user_sub;
+static const char *const SUB_NAMES[SUB_COUNT] = {"add", "grant", "revoke", "del", "list"};
+
+/* Everything a subcommand needs from the command line, checked before the
+ * database is opened: opening creates (or migrates) it, and a mistyped
+ * command must leave no file behind (as in cmd_key.c). */
+static bool args_complete(user_sub sub, const user_args *a, store_grant *g)
 {
-    store_grant g;
-    if (!need(a->domain, "--domain") || !need(a->name, "--name") || !grant_from_args(a, &g))
-        return CLI_USAGE;
+    switch (sub) {
+    case SUB_ADD:
+    case SUB_GRANT:
+        return need(a->domain, "--domain") && need(a->name, "--name") && grant_from_args(a, g);
+    case SUB_REVOKE:
+        return need(a->domain, "--domain") && need(a->name, "--name") &&
+               need(a->project, "--project");
+    case SUB_DEL: return need(a->domain, "--domain") && need(a->name, "--name");
+    default: return true;
+    }
+}
+
+/* add: the password is read and hashed before the database is opened,
+ * so a missing password leaves no file behind either. */
+static int password_hash(char *hash, size_t size, imgsec_err *err)
+{
     char pw[AUTH_PASSWORD_MAX + 2];
     if (!cli_read_password(pw, sizeof pw)) {
         fprintf(stderr, "imgsec user: no password (set IMGSEC_PASSWORD or give it on stdin)\n");
         return CLI_USAGE;
     }
-    char hash[AUTH_PW_HASH_MAX];
-    int rc = auth_password_hash(pw, hash, sizeof hash, err);
+    int rc = auth_password_hash(pw, hash, size, err);
     sodium_memzero(pw, sizeof pw);
-    if (rc == IMGSEC_OK)
-        rc = store_user_add(st, a->domain, a->name, hash, &g, err);
+    return rc == IMGSEC_OK ? CLI_OK : cli_fail(err);
+}
+
+static int run(store *st, user_sub sub, const user_args *a, const store_grant *g,
+               const char *hash, imgsec_err *err)
+{
+    int rc = IMGSEC_OK;
+    switch (sub) {
+    case SUB_ADD: rc = store_user_add(st, a->domain, a->name, hash, g, err); break;
+    case SUB_GRANT: rc = store_user_grant(st, a->domain, a->name, g, err); break;
+    case SUB_REVOKE: rc = store_user_revoke(st, a->domain, a->name, a->project, err); break;
+    case SUB_DEL: rc = store_user_del(st, a->domain, a->name, err); break;
+    case SUB_LIST:
+        printf("domain\tname\tproject\trole\teps\n");
+        rc = store_user_list(st, print_user, NULL, err);
+        break;
+    case SUB_COUNT: break;
+    }
     return rc == IMGSEC_OK ? CLI_OK : cli_fail(err);
 }
 
@@ -113,35 +147,29 @@ int cmd_user(int argc, char **argv)
         fputs(USAGE, stderr);
         return CLI_USAGE;
     }
-    const char *sub = argv[1];
+    const char *name = argv[1];
     user_args a;
     int rc = parse_args(argc - 1, argv + 1, &a);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
+    user_sub sub = SUB_ADD;
+    while (sub < SUB_COUNT && strcmp(name, SUB_NAMES[sub]) != 0)
+        sub++;
+    if (sub == SUB_COUNT) {
+        fprintf(stderr, "imgsec user: unknown subcommand '%s'\n%s", name, USAGE);
+        return CLI_USAGE;
+    }
+    store_grant g = {0};
+    if (!args_complete(sub, &a, &g))
+        return CLI_USAGE;
+    imgsec_err err = {0};
+    char hash[AUTH_PW_HASH_MAX] = "";
+    if (sub == SUB_ADD && (rc = password_hash(hash, sizeof hash, &err)) != CLI_OK)
+        return rc;
     store *st = cli_store_open(a.db);
     if (!st)
         return CLI_FAIL;
-    imgsec_err err = {0};
-    store_grant g;
-    int out = CLI_USAGE;
-    if (strcmp(sub, "add") == 0) {
-        out = user_add(st, &a, &err);
-    } else if (strcmp(sub, "grant") == 0) {
-        if (need(a.domain, "--domain") && need(a.name, "--name") && grant_from_args(&a, &g))
-            out = store_user_grant(st, a.domain, a.name, &g, &err) ? cli_fail(&err) : CLI_OK;
-    } else if (strcmp(sub, "revoke") == 0) {
-        if (need(a.domain, "--domain") && need(a.name, "--name") && need(a.project, "--project"))
-            out = store_user_revoke(st, a.domain, a.name, a.project, &err) ? cli_fail(&err)
-                                                                           : CLI_OK;
-    } else if (strcmp(sub, "del") == 0) {
-        if (need(a.domain, "--domain") && need(a.name, "--name"))
-            out = store_user_del(st, a.domain, a.name, &err) ? cli_fail(&err) : CLI_OK;
-    } else if (strcmp(sub, "list") == 0) {
-        printf("domain\tname\tproject\trole\teps\n");
-        out = store_user_list(st, print_user, NULL, &err) ? cli_fail(&err) : CLI_OK;
-    } else {
-        fprintf(stderr, "imgsec user: unknown subcommand '%s'\n%s", sub, USAGE);
-    }
+    rc = run(st, sub, &a, &g, hash, &err);
     store_close(st);
-    return out;
+    return rc;
 }

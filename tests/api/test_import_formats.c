@@ -8,12 +8,15 @@
  * here as the table FIXTURES). Truncated and wrong-format bodies are
  * refused naming the position, and nothing of them is stored. The CLI
  * imports the same files offline (--db, in memory and --stream) and
- * through the server (--server).
+ * through the server (--server, identity overrides escaped). The CLI's
+ * argument checks that come before any database is opened (--eps lists,
+ * imgsec user's subcommand and flags) are here too.
  */
 #include "harness.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "imgsec/util.h"
 
@@ -273,6 +276,21 @@ static void test_cli_offline_and_server(void **state)
     free(out);
     assert_case(&FIXTURES[1], "c-srv");
 
+    /* Identity overrides travel as escaped query parameters: '&', '=' and
+     * ' ' in a name must reach the server as part of the name. */
+    rc = cli_run(&S, NULL, &out, "import", "--server", url, "--token", T_ADM, "--region", H_REGION,
+                 "--project", "P1", "--ep", "c-srv-id", "--image-type", "cicd", "--image-name",
+                 "deb &x=1 ian", "--image-version", "10+b", "--namespace", "ns/a", path, NULL);
+    if (rc != 0)
+        print_error("imgsec import --server (identity): %d: %s\n", rc, out);
+    assert_int_equal(rc, 0);
+    free(out);
+    assert_case(&FIXTURES[1], "c-srv-id");
+    assert_int_equal(count("vulnerability", "c-srv-id",
+                           "\"image_type\":\"cicd\",\"image_name\":\"deb &x=1 ian\","
+                           "\"image_version\":\"10+b\",\"namespace\":\"ns/a\""),
+                     2);
+
     /* Wrong format, offline and through the server: refused, nothing stored. */
     rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "c-bad",
                  "--format", "spdx", path, NULL);
@@ -294,6 +312,104 @@ static void test_cli_offline_and_server(void **state)
     free(path);
 }
 
+/* Runs the CLI expecting usage exit 2 and needle in its output. */
+static void expect_usage_at(const char *needle, const char *const *args, const char *file,
+                            int line)
+{
+    char *out = NULL;
+    int rc = cli_runv(&S, NULL, args, &out);
+    if (rc != 2 || !out || !strstr(out, needle)) {
+        print_error("%s:%d: imgsec %s: want exit 2 with \"%s\", got %d: %s\n", file, line,
+                    args[0], needle, rc, out ? out : "");
+        free(out);
+        _fail(file, line);
+    }
+    free(out);
+}
+#define expect_usage(needle, ...)                                                                 \
+    expect_usage_at((needle), (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
+
+static bool exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* EP lists (--eps of export, demo and gen) are checked whole, by one
+ * parser: nothing is cut at 1024 bytes or dropped past the EP cap, and
+ * every id must be valid. None of these creates a database. */
+static void test_cli_ep_lists(void **state)
+{
+    (void)state;
+    char *db = h_strdupf("%s/eps-unused.db", S.dir);
+    char *o = h_strdupf("%s/eps-unused.csv", S.dir);
+    /* 16 valid ids of 64 characters: 16 * 65 - 1 = 1039 bytes, past the 1024 a list may hold */
+    char long_list[1100];
+    size_t n = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i)
+            long_list[n++] = ',';
+        n += (size_t)snprintf(long_list + n, sizeof long_list - n, "%02d", i);
+        memset(long_list + n, 'e', 62);
+        n += 62;
+    }
+    long_list[n] = '\0';
+    assert_int_equal(n, 1039);
+    /* 65 valid ids, well under 1024 bytes */
+    char many[400] = "";
+    for (int i = 0, k = 0; i < 65; i++)
+        k += snprintf(many + k, sizeof many - (size_t)k, "%s%d", i ? "," : "", i);
+
+    expect_usage("--eps is 1039 bytes long", "export", "--db", db, "--project", "P1", "--type",
+                 "vulnerability", "--format", "csv", "-o", o, "--eps", long_list);
+    expect_usage("--eps names more than 64 EPs", "export", "--db", db, "--project", "P1",
+                 "--type", "vulnerability", "--format", "csv", "-o", o, "--eps", many);
+    expect_usage("--eps: 'b c' is not an EP id", "export", "--db", db, "--project", "P1", "--type",
+                 "vulnerability", "--format", "csv", "-o", o, "--eps", "a,b c");
+    expect_usage("--eps: '' is not an EP id", "export", "--db", db, "--project", "P1", "--type",
+                 "vulnerability", "--format", "csv", "-o", o, "--eps", "a,,b");
+    expect_usage("--eps: '' is not an EP id", "export", "--db", db, "--project", "P1", "--type",
+                 "vulnerability", "--format", "csv", "-o", o, "--eps", "a,");
+    expect_usage("--eps names more than 16 EPs", "demo", "--db", db, "--project", "P1", "--eps",
+                 many);
+    expect_usage("imgsec demo: --eps: 'ep.1' is not an EP id", "demo", "--db", db, "--eps",
+                 "0,ep.1");
+    expect_usage("imgsec gen: --eps is 1039 bytes long", "gen", "--images", "1", "--eps",
+                 long_list);
+    expect_usage("imgsec gen: --eps: '' is not an EP id", "gen", "--images", "1", "--eps", "");
+    assert_false(exists(db));
+    assert_false(exists(o));
+
+    /* A good list still works: 16 EPs for gen, one document each at most. */
+    char *out = NULL;
+    int rc = cli_run(&S, NULL, &out, "gen", "--images", "3", "--eps",
+                     "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p", NULL);
+    if (rc != 0)
+        print_error("imgsec gen: %d: %s\n", rc, out);
+    assert_int_equal(rc, 0);
+    free(out);
+    free(db);
+    free(o);
+}
+
+/* imgsec user checks its subcommand and flags before it opens (creates)
+ * the database, as imgsec key does. */
+static void test_cli_user_validates_first(void **state)
+{
+    (void)state;
+    char *db = h_strdupf("%s/user-unused.db", S.dir);
+    expect_usage("unknown subcommand 'frobnicate'", "user", "frobnicate", "--db", db);
+    expect_usage("--domain is required", "user", "add", "--db", db);
+    expect_usage("--project is required", "user", "grant", "--db", db, "--domain", "d", "--name",
+                 "n");
+    expect_usage("--role must be reader, writer or admin", "user", "grant", "--db", db,
+                 "--domain", "d", "--name", "n", "--project", "P1", "--role", "boss", "--eps", "0");
+    expect_usage("--project is required", "user", "revoke", "--db", db, "--domain", "d", "--name",
+                 "n");
+    expect_usage("--name is required", "user", "del", "--db", db, "--domain", "d");
+    assert_false(exists(db));
+    free(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +417,8 @@ int main(void)
         cmocka_unit_test(test_auto_format_and_identity),
         cmocka_unit_test(test_refusals_store_nothing),
         cmocka_unit_test(test_cli_offline_and_server),
+        cmocka_unit_test(test_cli_ep_lists),
+        cmocka_unit_test(test_cli_user_validates_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown) + harness_failures();
 }
