@@ -107,8 +107,10 @@ static int read_string(const json_t *body, const char *key, size_t min, size_t m
     return IMGSEC_OK;
 }
 
+/* choices() spells the accepted values for the error message: it is only
+ * called on that path. */
 static int read_enum(const json_t *body, const char *key, int (*parse)(const char *),
-                     const char *choices, int *out, imgsec_err *err)
+                     const char *(*choices)(void), int *out, imgsec_err *err)
 {
     const json_t *v = field(body, key);
     if (!v)
@@ -116,7 +118,7 @@ static int read_enum(const json_t *body, const char *key, int (*parse)(const cha
     int value = json_is_string(v) ? parse(json_string_value(v)) : -1;
     if (value < 0)
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s must be one of %s", key,
-                       choices);
+                       choices());
     *out = value;
     return IMGSEC_OK;
 }
@@ -160,6 +162,14 @@ static int parse_build_level(const char *s)
     return level;
 }
 
+/* "critical, high, medium, low", built once per thread like model.c's
+ * other choices (the table is constant, so the text is too). */
+static const char *build_level_choices(void)
+{
+    static _Thread_local char buf[64];
+    return buf[0] ? buf : severity_choices(SEVERITY_LOW, buf, sizeof buf);
+}
+
 static int check_range(bool has_start, int64_t start, bool has_end, int64_t end,
                        const char *start_key, const char *end_key, imgsec_err *err)
 {
@@ -191,7 +201,6 @@ void filter_init(stat_query *q, report_type report)
 
 int filter_from_json(const json_t *body, stat_query *q, imgsec_err *err)
 {
-    char levels[64];
     int rc;
 
     query_reset(q);
@@ -211,9 +220,8 @@ int filter_from_json(const json_t *body, stat_query *q, imgsec_err *err)
     TRY(read_bool(body, "operate_all", &q->operate_all, err));
     TRY(read_list(body, "image_id_list", FILTER_IMAGE_ID_LIST_MAX, FILTER_IMAGE_ID_ITEM_MAX,
                   &q->image_ids, &q->n_image_ids, err));
-    TRY(read_enum(body, "image_type", image_type_parse, image_type_choices(), &q->image_type,
-                  err));
-    TRY(read_enum(body, "scan_status", scan_status_parse, scan_status_choices(), &q->scan_status,
+    TRY(read_enum(body, "image_type", image_type_parse, image_type_choices, &q->image_type, err));
+    TRY(read_enum(body, "scan_status", scan_status_parse, scan_status_choices, &q->scan_status,
                   err));
     TRY(read_string(body, "namespace", 0, FILTER_LONG_STRING_MAX, &q->namespace_, err));
     TRY(read_string(body, "image_name", 0, FILTER_LONG_STRING_MAX, &q->image_name, err));
@@ -233,15 +241,14 @@ int filter_from_json(const json_t *body, stat_query *q, imgsec_err *err)
     TRY(read_tri(body, "has_unsafe_setting", &q->has_unsafe_setting, err));
     TRY(read_tri(body, "has_container", &q->has_container, err));
     TRY(read_tri(body, "risky", &q->risky, err));
-    TRY(read_enum(body, "severity_level", severity_level_parse, severity_level_choices(),
+    TRY(read_enum(body, "severity_level", severity_level_parse, severity_level_choices,
                   &q->severity_level, err));
     /* Record filters: validated whatever the report type (statistic.md). */
-    TRY(read_enum(body, "vul_type", vul_type_parse, vul_type_choices(), &q->vul_type, err));
+    TRY(read_enum(body, "vul_type", vul_type_parse, vul_type_choices, &q->vul_type, err));
     TRY(read_list(body, "vul_id_list", FILTER_VUL_ID_LIST_MAX, FILTER_VUL_ID_ITEM_MAX,
                   &q->vul_ids, &q->n_vul_ids, err));
-    TRY(read_enum(body, "build_command_risk_level", parse_build_level,
-                  severity_choices(SEVERITY_LOW, levels, sizeof levels), &q->build_level,
-                  err));
+    TRY(read_enum(body, "build_command_risk_level", parse_build_level, build_level_choices,
+                  &q->build_level, err));
     TRY(read_string(body, "build_command_risk_name", 1, FILTER_SHORT_STRING_MAX, &q->build_name,
                     err));
     TRY(read_list(body, "build_command_rule_id_list", FILTER_RULE_ID_LIST_MAX,
