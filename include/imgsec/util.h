@@ -36,7 +36,9 @@ size_t util_utf8_chars(const char *s, size_t len);
 /* Moves ts forward by ms (a deadline for pthread_cond_timedwait). */
 void util_timespec_add_ms(struct timespec *ts, int64_t ms);
 
-/* Parses a decimal int64 that is the whole string; false on junk/overflow. */
+/* Parses a decimal int64 that is the whole string: an optional '-', then
+ * digits only (leading zeros allowed; no '+', no white space anywhere).
+ * false on anything else and on overflow, leaving *out alone. */
 bool util_parse_int64(const char *s, int64_t *out);
 
 /* A growing NUL-terminated string. An allocation failure sticks (failed)

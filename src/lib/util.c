@@ -101,9 +101,16 @@ void util_timespec_add_ms(struct timespec *ts, int64_t ms)
     }
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 bool util_parse_int64(const char *s, int64_t *out)
 {
-    if (!s || !*s)
+    /* strtoll alone would also take leading white space and a '+': " 7"
+     * and "+7" must not name what "7" names */
+    if (!s || !(is_digit(s[0]) || (s[0] == '-' && is_digit(s[1]))))
         return false;
     errno = 0;
     char *end;

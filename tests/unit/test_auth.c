@@ -78,6 +78,26 @@ static void test_util(void **state)
     assert_false(util_parse_int64("12x", &v));
     assert_false(util_parse_int64("", &v));
     assert_true(util_parse_int64("-5", &v) && v == -5);
+    /* the decimal is the whole string: no white space, no '+' (DELETE
+     * .../scan-results/+7 or %207 must not name image 7) */
+    v = 99;
+    assert_false(util_parse_int64(" 7", &v));
+    assert_false(util_parse_int64("\t7", &v));
+    assert_false(util_parse_int64("\n7", &v));
+    assert_false(util_parse_int64("+7", &v));
+    assert_false(util_parse_int64("7 ", &v));
+    assert_false(util_parse_int64("- 7", &v));
+    assert_false(util_parse_int64("-+7", &v));
+    assert_false(util_parse_int64("--7", &v));
+    assert_false(util_parse_int64("-", &v));
+    assert_false(util_parse_int64("0x10", &v));
+    assert_false(util_parse_int64("-9223372036854775809", &v));
+    assert_false(util_parse_int64(NULL, &v));
+    assert_true(v == 99); /* a refusal leaves *out alone */
+    assert_true(util_parse_int64("0", &v) && v == 0);
+    assert_true(util_parse_int64("-0", &v) && v == 0);
+    assert_true(util_parse_int64("007", &v) && v == 7);
+    assert_true(util_parse_int64("-9223372036854775808", &v) && v == INT64_MIN);
 
     char iso[UTIL_ISO_TIME_MAX];
     util_iso_time(1764000000123LL, iso);
