@@ -6,8 +6,8 @@
  * can be compared. Build it from the index sources alone, e.g.:
  *
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc/lib bench/index_bench.c src/lib/index/index*.c \
- *      src/lib/model.c src/lib/err.c src/lib/util.c -lroaring -lsodium -lpthread -lm \
- *      -o /tmp/index_bench
+ *      src/lib/model.c src/lib/err.c src/lib/util.c src/lib/filter.c -lroaring -ljansson \
+ *      -lsodium -lpthread -lm -o /tmp/index_bench
  *   /tmp/index_bench [images] [iterations] [only shapes whose label contains this]
  */
 #include <inttypes.h>
@@ -217,6 +217,13 @@ int main(int argc, char **argv)
     q.vul_ids = rare;
     q.n_vul_ids = 2;
     run(ix, "vul_id_list of 2 rare ids", &all, &q, iters);
+    const char *unknown[] = {"CVE-1999-00000", "GHSA-none"};
+    q.vul_ids = unknown;
+    run(ix, "vul_id_list of 2 unknown ids", &all, &q, iters);
+    q.image_name = "svc-1";
+    q.has_image_size = true;
+    q.image_size = (int64_t)1000 << 20;
+    run(ix, "vul_id_list of 2 unknown ids, name~, size", &all, &q, iters);
     q = q_all(REPORT_APPS);
     q.image_name = "svc-1";
     q.latest_version = true;

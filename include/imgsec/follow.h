@@ -12,7 +12,10 @@
  * for the thread, not for another request's sync. The thread also polls
  * the file, so most commits are applied before anyone asks. If the log
  * was pruned past the follower's position it rebuilds the index from a
- * full snapshot. src/lib/follow.c explains why this is correct.
+ * full snapshot. A sync that fails part-way publishes nothing (readers
+ * keep the last whole state; the requests waiting for it get its error)
+ * and is retried after a pause that doubles from 10 ms to 1 s while the
+ * failures last. src/lib/follow.c explains why this is correct.
  */
 #ifndef IMGSEC_FOLLOW_H
 #define IMGSEC_FOLLOW_H

@@ -38,15 +38,32 @@ typedef struct imgsec_index imgsec_index;
 imgsec_index *index_new(void);
 void index_free(imgsec_index *ix);
 
-/* Write batch. Between begin and end, only the writing thread may call
- * index_upsert / index_remove / index_clear. begin first brings the hidden
- * instance up to date (index_catch_up), which may wait for queries that
- * are still running in it. end publishes the batch and returns IMGSEC_OK,
- * or IMGSEC_EINTERNAL if the batch could not be recorded for the second
- * instance (out of memory): the index is then usable, but the writer's
- * next batch must be a full rebuild (index_clear, then every image). */
-void index_write_begin(imgsec_index *ix);
+/* Write batch. Between begin and end (or abort), only the writing thread
+ * may call index_upsert / index_remove / index_clear.
+ *
+ * begin first brings the hidden instance up to date (index_catch_up),
+ * which may wait for queries that are still running in it. It returns
+ * IMGSEC_OK, or IMGSEC_EINTERNAL when that is impossible - the last batch
+ * could not be recorded for the second instance or replayed on it (out of
+ * memory), or a batch that had changed something was aborted: this batch
+ * must then be a full rebuild (index_clear, then every image). It says so
+ * again at every begin until a batch with index_clear has been published.
+ *
+ * end publishes the batch and returns IMGSEC_OK, or IMGSEC_EINTERNAL if it
+ * could not be recorded for the second instance (out of memory): the
+ * batch is published and the index usable, but the next begin asks for a
+ * full rebuild. If begin asked for a full rebuild and the batch did not
+ * call index_clear, end publishes nothing (that index would lack every
+ * image the batch did not touch), drops the batch and returns
+ * IMGSEC_EINVAL.
+ *
+ * abort ends a batch without publishing it: readers keep seeing the last
+ * published state (the writer's way out of a batch that failed part-way).
+ * A batch that changed nothing may simply be tried again; after one that
+ * did, the next begin asks for a full rebuild. */
+int index_write_begin(imgsec_index *ix);
 int index_write_end(imgsec_index *ix);
+void index_write_abort(imgsec_index *ix);
 
 /* Applies the last published batch to the instance readers left, now
  * (waiting for queries still running in it), so that the next

@@ -29,9 +29,18 @@
  * least the one that counted C (probe() below). A sync that publishes
  * generation g got g from its own probe before its snapshot began, so its
  * snapshot holds C.
+ *
+ * A sync that fails part-way (a bad row, SQLite I/O, out of memory)
+ * publishes nothing: it aborts its batch, so readers keep the last whole
+ * state, and the index tells the next sync whether the hidden instance
+ * still holds that state (then the changes are read again) or must be
+ * rebuilt in full. Failed syncs are retried after a pause that doubles
+ * from FOLLOW_POLL_MS up to FOLLOW_RETRY_MAX_MS, so that a lasting fault
+ * (a full rebuild failing at the same row) does not take a core.
  */
 #include "imgsec/follow.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -42,6 +51,7 @@
 #include "imgsec/util.h"
 
 #define FOLLOW_POLL_MS 10
+#define FOLLOW_RETRY_MAX_MS 1000
 #define FOLLOW_PROBES 4
 
 /* A connection for PRAGMA data_version only. There are several so that
@@ -72,7 +82,6 @@ struct follower {
     int64_t waits, wait_ns_total, wait_ns_max; /* follower_stats */
     int64_t position;          /* change-log seq the index reflects */
     int64_t rebuilds;
-    bool need_rebuild;         /* the next sync must rebuild (thread only) */
     bool thread_started;
     pthread_t thread;
 };
@@ -139,19 +148,43 @@ static void set_position(follower *f, int64_t seq, bool rebuilt)
     pthread_mutex_unlock(&f->lock);
 }
 
-/* Full rebuild as one batch: readers see the old index or the new one. */
-static int follower_rebuild(follower *f, imgsec_err *err)
+/* The rest of a write batch (begun by the caller) as a full rebuild:
+ * readers see the old index or the new one, never a part. */
+static int rebuild_batch(follower *f, imgsec_err *err)
 {
     apply_ctx c = {f->ix, err};
     int64_t seq = 0;
-    index_write_begin(f->ix);
     index_clear(f->ix);
     int rc = store_summary_foreach(f->st, apply_upsert, &c, &seq, err);
-    bool recorded = index_write_end(f->ix) == IMGSEC_OK;
-    f->need_rebuild = rc != IMGSEC_OK || !recorded;
-    if (rc == IMGSEC_OK)
-        set_position(f, seq, true);
-    return rc;
+    if (rc != IMGSEC_OK) {
+        index_write_abort(f->ix);
+        return rc;
+    }
+    /* published, whatever it returns (a batch with index_clear is never
+     * refused); if it could not be recorded for the second instance, the
+     * next begin asks for another rebuild */
+    (void)index_write_end(f->ix);
+    set_position(f, seq, true);
+    return IMGSEC_OK;
+}
+
+/* The rest of a write batch (begun by the caller, on an up-to-date hidden
+ * instance): the changes since the position, or everything if the log was
+ * pruned past it. */
+static int changes_batch(follower *f, imgsec_err *err)
+{
+    apply_ctx c = {f->ix, err};
+    int64_t seq = f->position;
+    int rc = store_changes_since(f->st, f->position, apply_upsert, apply_gone, &c, &seq, err);
+    if (rc == IMGSEC_ENOTFOUND) /* the log was pruned past us; the batch starts again */
+        return rebuild_batch(f, err);
+    if (rc != IMGSEC_OK) {
+        index_write_abort(f->ix);
+        return rc;
+    }
+    (void)index_write_end(f->ix); /* published: as in rebuild_batch */
+    set_position(f, seq, false);
+    return IMGSEC_OK;
 }
 
 static int follower_apply_held(follower *f, imgsec_err *err);
@@ -165,35 +198,49 @@ static int follower_apply(follower *f, imgsec_err *err)
     return rc;
 }
 
-/* One sync: what changed since the position, or everything. */
+/* One sync: what changed since the position, or everything when the
+ * index asks for it (its hidden instance could not be kept equal, or the
+ * last batch was aborted after changing it). */
 static int follower_apply_held(follower *f, imgsec_err *err)
 {
     int64_t gen = probe(f);
-    int rc;
-    if (f->need_rebuild) {
-        rc = follower_rebuild(f, err);
-    } else {
-        apply_ctx c = {f->ix, err};
-        int64_t from = f->position, seq = from;
-        index_write_begin(f->ix);
-        rc = store_changes_since(f->st, from, apply_upsert, apply_gone, &c, &seq, err);
-        if (index_write_end(f->ix) != IMGSEC_OK)
-            f->need_rebuild = true; /* the second instance lost this batch */
-        if (rc == IMGSEC_OK)
-            set_position(f, seq, false);
-        else if (rc == IMGSEC_ENOTFOUND) /* the log was pruned past us */
-            rc = follower_rebuild(f, err);
-    }
+    int rc = index_write_begin(f->ix) == IMGSEC_OK ? changes_batch(f, err)
+                                                    : rebuild_batch(f, err);
     if (rc == IMGSEC_OK)
         atomic_store(&f->applied_gen, gen);
     return rc;
 }
 
+/* The pause before retrying after a sync failed, given the last one. */
+static int64_t retry_ms_next(int64_t last)
+{
+    if (last <= 0)
+        return FOLLOW_POLL_MS;
+    return last * 2 < FOLLOW_RETRY_MAX_MS ? last * 2 : FOLLOW_RETRY_MAX_MS;
+}
+
+/* Under f->lock: sleeps ms, through kicks (requests asking for a sync
+ * wait for the retry like everyone), waking early only to stop. */
+static void pause_locked(follower *f, int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    util_timespec_add_ms(&until, ms);
+    while (!f->stop && pthread_cond_timedwait(&f->kick, &f->lock, &until) != ETIMEDOUT)
+        ;
+}
+
 static void *follower_main(void *arg)
 {
     follower *f = arg;
+    int64_t retry_ms = 0; /* > 0 after a failed sync: the pause before the next */
     pthread_mutex_lock(&f->lock);
     while (!f->stop) {
+        if (retry_ms > 0) {
+            pause_locked(f, retry_ms);
+            if (f->stop)
+                break;
+        }
         if (!f->wanted) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -215,6 +262,7 @@ static void *follower_main(void *arg)
 
         imgsec_err err = {0};
         int rc = follower_apply(f, &err);
+        retry_ms = rc == IMGSEC_OK ? 0 : retry_ms_next(retry_ms);
 
         pthread_mutex_lock(&f->lock);
         f->finished++;
@@ -256,7 +304,8 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
          * build starts after that look, so it holds generation 0 */
         for (size_t i = 0; i < FOLLOW_PROBES; i++)
             f->probes[i].dv = store_data_version(f->probes[i].st);
-        rc = follower_rebuild(f, err);
+        index_write_begin(ix); /* a rebuild, whatever it answers */
+        rc = rebuild_batch(f, err);
     }
     /* The second instance now, before anyone asks: replaying the build
      * later would hold up the first sync that a request waits for. */

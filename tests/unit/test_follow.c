@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "imgsec/doc.h"
 #include "imgsec/follow.h"
@@ -234,6 +235,67 @@ static void test_readers_during_ingest(void **state)
     assert_int_equal(apps_total(f->ix), BULK * BULKS);
 }
 
+/* SQL on the file through a plain connection of its own: the way to put
+ * a row there that the store would never write. */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+typedef struct {
+    fx *f;
+} bad_commit;
+
+/* Runs while no sync can: one ingest of three images, the last of which
+ * (by id, the order the follower reads them in) then gets an image_type
+ * the store cannot read. */
+static int commit_bad_batch(int64_t position, void *arg)
+{
+    (void)position;
+    bad_commit *b = arg;
+    ingest(b->f->st, "b", 3, 5);
+    raw_exec(b->f->path, "UPDATE images SET image_type = 'bogus' WHERE image_name = 'b-2'");
+    return 0;
+}
+
+/* A sync that fails part-way publishes nothing: readers keep the last
+ * whole state (index.h: none or all of a batch), through the failed
+ * incremental sync and the failed rebuild that follows it; once the row
+ * is repaired, the next sync brings everything. */
+static void test_failed_sync_publishes_nothing(void **state)
+{
+    fx *f = *state;
+    ingest(f->st, "a", 3, 1);
+    open_follower(f);
+    assert_int_equal(apps_total(f->ix), 3);
+    bad_commit b = {f};
+    assert_int_equal(follower_hold(f->f, commit_bad_batch, &b), 0);
+    for (int i = 0; i < 2; i++) {
+        imgsec_err err;
+        assert_int_not_equal(follower_sync(f->f, &err), IMGSEC_OK);
+        assert_int_equal(apps_total(f->ix), 3); /* not 3 + 5 + 5 */
+        assert_int_equal(index_size(f->ix), 3);
+    }
+    raw_exec(f->path, "UPDATE images SET image_type = 'local_image' WHERE image_name = 'b-2'");
+    sync_ok(f->f);
+    assert_int_equal(apps_total(f->ix), 3 + 3 * 5);
+    assert_int_equal(index_size(f->ix), 6);
+    /* the aborted batch had changed the hidden instance: rebuilt */
+    assert_int_equal(follower_rebuilds(f->f), 2);
+    ingest(f->st, "c", 1, 1); /* and both instances follow again */
+    sync_ok(f->f);
+    assert_int_equal(apps_total(f->ix), 3 + 3 * 5 + 1);
+    ingest(f->st, "d", 1, 1);
+    sync_ok(f->f);
+    assert_int_equal(apps_total(f->ix), 3 + 3 * 5 + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_sees_every_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_applied_unasked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readers_during_ingest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_sync_publishes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include "index/index_dict.h"
 #include "index/index_hash.h"
 #include "index/index_internal.h"
+#include "index/index_key.h"
 
 /* ---- building summaries ---- */
 
@@ -1291,6 +1292,74 @@ static void test_select(void **state)
     index_free(ix);
 }
 
+/* Record filters that name no term of the index (unknown vul ids, rule
+ * ids) pass no record: 0 and no callback, whatever the image filters; an
+ * out-of-range image filter is still refused, as when the selection was
+ * made first. */
+static void test_unmatched_record_filters(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    put_vuls(ix);
+    timg t;
+    timg_init(&t, 4);
+    add_build(&t, "DS002", "image runs as root", SEVERITY_HIGH, 2);
+    put(ix, &t);
+    index_scope sc = {"p1", true, NULL, 0};
+    imgsec_err err;
+    const char *unknown[] = {"CVE-404", "CVE-405"};
+    stat_query q = q_all(REPORT_VULNERABILITY);
+    q.vul_ids = unknown;
+    q.n_vul_ids = 2;
+    assert_int_equal(count(ix, &q), 0);
+    q.image_name = "e";       /* a substring filter, and a range */
+    q.has_image_size = true;
+    q.image_size = 1 << 30;
+    assert_int_equal(count(ix, &q), 0);
+    sel_log log = {0};
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_OK);
+    assert_int_equal(log.n, 0);
+    const char *c1[] = {"CVE-1", "CVE-404"}; /* one known id: selected as before */
+    q = q_all(REPORT_VULNERABILITY);
+    q.vul_ids = c1;
+    q.n_vul_ids = 2;
+    assert_int_equal(count(ix, &q), 112);
+    const char *rx[] = {"DSX"};
+    q = q_all(REPORT_BUILD_COMMAND_RISKS);
+    q.build_rule_ids = rx;
+    q.n_build_rule_ids = 1;
+    assert_int_equal(count(ix, &q), 0);
+    q.build_rule_ids = NULL; /* the known rule, by name */
+    q.n_build_rule_ids = 0;
+    q.build_name = "root";
+    assert_int_equal(count(ix, &q), 2);
+    q.build_rule_ids = rx;
+    q.n_build_rule_ids = 1;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_OK);
+    assert_int_equal(log.n, 0);
+
+    int64_t total = -1;
+    q = q_all(REPORT_VULNERABILITY);
+    q.vul_ids = unknown;
+    q.n_vul_ids = 2;
+    q.image_type = IMAGE_TYPE_COUNT;
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    assert_int_equal(total, 0);
+    q.image_type = -1;
+    q.scan_status = SCAN_STATUS_COUNT;
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    q.scan_status = -1;
+    q.severity_level = SEVERITY_LEVEL_NONE;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(index_select(ix, &sc, &q, sel_cb, &log, &err), IMGSEC_EINVAL);
+    assert_int_equal(log.n, 0);
+    q.severity_level = -1;
+    q.vul_type = VUL_TYPE_COUNT;
+    assert_int_equal(index_count(ix, &sc, &q, &total, &err), IMGSEC_EINVAL);
+    index_free(ix);
+}
+
 /* ---- readers during write batches ---- */
 
 #define CONC_IMAGES 200
@@ -1477,6 +1546,120 @@ static void test_instances_agree(void **state)
     index_write_end(ix);
     assert_int_equal(apps_of(ix), 7);
     index_free(ix);
+}
+
+/* A batch that fails part-way is aborted: readers keep the last published
+ * state, whole. The hidden instance holds part of the batch, so the index
+ * asks for a full rebuild and refuses to publish anything else; a batch
+ * that failed before changing anything may just be tried again. */
+static void test_write_abort(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg t;
+    imgsec_err err;
+    for (int64_t id = 1; id <= 3; id++) {
+        timg_apps(&t, id, 1);
+        put(ix, &t);
+    }
+    assert_int_equal(index_write_begin(ix), IMGSEC_OK);
+    timg_apps(&t, 1, 100);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    timg_apps(&t, 4, 1000);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    index_remove(ix, 2);
+    timg_apps(&t, 5, 10000);
+    t.s.type = (image_type)99; /* the writer's source fails here */
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    index_write_abort(ix);
+    assert_int_equal(apps_of(ix), 3);
+    assert_int_equal(index_size(ix), 3);
+
+    /* not a rebuild: refused, and nothing of it shows */
+    assert_int_equal(index_write_begin(ix), IMGSEC_EINTERNAL);
+    timg_apps(&t, 6, 100000);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    assert_int_equal(index_write_end(ix), IMGSEC_EINVAL);
+    assert_int_equal(apps_of(ix), 3);
+    assert_int_equal(index_size(ix), 3);
+
+    /* a rebuild aborted part-way: the same */
+    assert_int_equal(index_write_begin(ix), IMGSEC_EINTERNAL);
+    index_clear(ix);
+    timg_apps(&t, 1, 100);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    index_write_abort(ix);
+    assert_int_equal(apps_of(ix), 3);
+    assert_int_equal(index_size(ix), 3);
+
+    /* a whole rebuild is published, and both instances hold it after */
+    assert_int_equal(index_write_begin(ix), IMGSEC_EINTERNAL);
+    index_clear(ix);
+    for (int64_t id = 1; id <= 4; id++) {
+        timg_apps(&t, id, id == 4 ? 1000 : 1);
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    }
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(apps_of(ix), 1003);
+        assert_int_equal(index_size(ix), 4);
+        assert_int_equal(index_write_begin(ix), IMGSEC_OK);
+        assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    }
+
+    /* any upsert counts as a change, even one that rewrites an image as
+     * it was (t: image 4) */
+    assert_int_equal(index_write_begin(ix), IMGSEC_OK);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    index_write_abort(ix);
+    assert_int_equal(index_write_begin(ix), IMGSEC_EINTERNAL);
+    index_clear(ix);
+    for (int64_t id = 1; id <= 4; id++) {
+        timg_apps(&t, id, id == 4 ? 1000 : 1);
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    }
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    /* failed before any change: the hidden instance is still good, and
+     * the batch is simply tried again */
+    assert_int_equal(index_write_begin(ix), IMGSEC_OK);
+    t.s.type = (image_type)99;
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    index_write_abort(ix);
+    assert_int_equal(index_write_begin(ix), IMGSEC_OK);
+    timg_apps(&t, 4, 2000);
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(apps_of(ix), 2003);
+        assert_int_equal(index_write_begin(ix), IMGSEC_OK);
+        assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    }
+    index_free(ix);
+}
+
+/* A replay that fails says so (index_catch_up then empties the instance
+ * and the next index_write_begin asks for a rebuild). Out of memory is
+ * the real cause; a summary the instance refuses stands in for it. */
+static void test_replay_failure(void **state)
+{
+    (void)state;
+    ix_log log = {0};
+    timg t;
+    timg_apps(&t, 1, 1);
+    ix_log_add(&log, IX_OP_UPSERT, 1, &t.s);
+    ix_inst inst = {0};
+    assert_int_equal(rows_init(&inst), 0);
+    assert_int_equal(ix_log_replay(&log, &inst), 0);
+    assert_int_equal(inst.ids.n, 1);
+    ix_log_reset(&log);
+    timg_apps(&t, 2, 1);
+    t.s.type = (image_type)99;
+    ix_log_add(&log, IX_OP_UPSERT, 2, &t.s);
+    ix_log_add(&log, IX_OP_REMOVE, 1, NULL);
+    assert_int_equal(ix_log_replay(&log, &inst), -1);
+    assert_int_equal(inst.ids.n, 1); /* it stops at the failure */
+    ix_log_reset(&log);
+    rows_destroy(&inst);
 }
 
 /* ---- errors ---- */
@@ -1691,6 +1874,104 @@ static void test_contains(void **state)
     big[1000] = 'b';
     assert_true(contains(big + 600, "ab")); /* 1399 bytes */
     assert_true(contains(big + 1500, "aaa"));
+}
+
+/* ---- composite keys (index_key.h) ---- */
+
+/* The key layouts that are written on one side (index_rows.c) and read on
+ * the other (index_query.c, index_records.c) come from one place: the
+ * forms agree, a split gives back the parts, and a vul_id longer than the
+ * key's inline room (320 bytes) is found by a query. */
+static void test_keys(void **state)
+{
+    (void)state;
+    ixkey k;
+    key_init(&k);
+    key_vul(&k, "CVE-1", VUL_TYPE_APP);
+    char buf[KEY_VUL_LEN(5)];
+    assert_int_equal(key_vul_write(buf, "CVE-1", 5, VUL_TYPE_APP), sizeof buf);
+    assert_int_equal(k.len, sizeof buf);
+    assert_memory_equal(k.p, "CVE-1\0\1", sizeof buf);
+    assert_memory_equal(k.p, buf, sizeof buf);
+    key_free(&k);
+
+    key_init(&k);
+    key_build(&k, "DS002", "runs as root", SEVERITY_HIGH);
+    assert_int_equal(k.len, 5 + 1 + 12 + 1 + 1);
+    key_build_parts parts;
+    key_build_split(k.p, k.len, &parts);
+    assert_int_equal(parts.rule_len, 5);
+    assert_memory_equal(parts.rule, "DS002", 5);
+    assert_int_equal(parts.risk_len, 12);
+    assert_memory_equal(parts.risk, "runs as root", 12);
+    assert_int_equal(parts.level, SEVERITY_HIGH);
+    key_free(&k);
+    key_init(&k);
+    key_build(&k, "", "", SEVERITY_LOW); /* empty parts stay apart */
+    key_build_split(k.p, k.len, &parts);
+    assert_int_equal(parts.rule_len, 0);
+    assert_int_equal(parts.risk_len, 0);
+    assert_int_equal(parts.level, SEVERITY_LOW);
+    key_free(&k);
+
+    key_init(&k);
+    key_project_ep(&k, "p1", "e1");
+    assert_int_equal(k.len, 5);
+    assert_memory_equal(k.p, "p1\0e1", 5);
+    key_free(&k);
+
+    /* a 400-byte vul_id (a heap key when indexed, a batch key when asked) */
+    char long_id[401];
+    memset(long_id, 'x', 400);
+    long_id[400] = '\0';
+    imgsec_index *ix = index_new();
+    timg t;
+    timg_init(&t, 1);
+    add_vul(&t, long_id, VUL_TYPE_LINUX, 3);
+    add_vul(&t, "CVE-1", VUL_TYPE_LINUX, 1);
+    add_build(&t, "DS002", "runs as root", SEVERITY_HIGH, 2);
+    put(ix, &t);
+    const char *ids[] = {long_id};
+    assert_int_equal(count_vuls(ix, -1, ids, 1), 3);
+    assert_int_equal(count_vuls(ix, VUL_TYPE_LINUX, ids, 1), 3);
+    assert_int_equal(count_vuls(ix, VUL_TYPE_APP, ids, 1), 0);
+    const char *r2[] = {"DS002"};
+    assert_int_equal(count_builds(ix, SEVERITY_HIGH, "as", r2, 1), 2);
+    index_free(ix);
+}
+
+/* An image_id_list item is an image id only when spelled as "%lld" would
+ * spell it; anything else can only be a content id. */
+static void test_decimal_ids(void **state)
+{
+    (void)state;
+    int64_t id = 99;
+    assert_true(key_decimal_id("7", &id) && id == 7);
+    assert_true(key_decimal_id("0", &id) && id == 0);
+    assert_true(key_decimal_id("-5", &id) && id == -5);
+    assert_true(key_decimal_id("9223372036854775807", &id) && id == INT64_MAX);
+    assert_true(key_decimal_id("-9223372036854775808", &id) && id == INT64_MIN);
+    id = 99;
+    const char *no[] = {"", "-", "07", "00", "-0", "-07", "+7", " 7", "7 ", "\t7", "1e3",
+                        "9223372036854775808", "-9223372036854775809", "--7", "sha256:7"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (key_decimal_id(no[i], &id))
+            fail_msg("'%s' taken as an image id", no[i]);
+    assert_int_equal(id, 99);
+
+    /* through a query: "+7" and "07" are content ids, not image 7 */
+    imgsec_index *ix = index_new();
+    timg t;
+    timg_apps(&t, 7, 1);
+    put(ix, &t);
+    timg_apps(&t, 8, 10);
+    t.s.image_id = "07";
+    put(ix, &t);
+    const char *plus[] = {"+7"}, *zero[] = {"07"}, *seven[] = {"7"};
+    assert_int_equal(count_ids(ix, "p1", plus, 1), 0);
+    assert_int_equal(count_ids(ix, "p1", zero, 1), 10);
+    assert_int_equal(count_ids(ix, "p1", seven, 1), 1);
+    index_free(ix);
 }
 
 /* ---- randomized comparison with a naive evaluator ---- */
@@ -2032,6 +2313,29 @@ static void run_random_queries(imgsec_index *ix, int n, int *nonzero)
     }
 }
 
+/* What the index derives instead of counting (index_internal.h): the
+ * images are the id map's (rows in use = ids.n), and the latest bitmap is
+ * exactly the groups' latest rows, each a row in use. */
+static void check_rows(const ix_inst *ix)
+{
+    assert_int_equal(ix->n_rows - ix->n_free, ix->ids.n);
+    roaring_bitmap_t *want = roaring_bitmap_create();
+    for (uint32_t id = 0; id < ix->groups.n_ids; id++) {
+        const pterm *g = ix->groups.terms[id];
+        if (!g)
+            continue;
+        uint32_t row;
+        assert_true(idmap_get(&ix->ids, ix->rows[g->aux].id, &row));
+        assert_int_equal(row, g->aux);
+        roaring_bitmap_add(want, g->aux);
+    }
+    assert_true(roaring_bitmap_equals(want, ix->latest));
+    roaring_bitmap_free(want);
+    check_postings(&ix->groups);
+    check_postings(&ix->vuls);
+    check_postings(&ix->builds);
+}
+
 static void random_upsert(imgsec_index *ix, int64_t id)
 {
     imgsec_err err;
@@ -2087,6 +2391,10 @@ static void test_randomized(void **state)
         for (int i = 1; i <= RND_IMAGES; i++)
             live += REF[i].live;
         assert_int_equal(index_size(ix), live);
+        check_rows(index_published(ix));
+        index_write_begin(ix); /* and the other instance, once it has replayed the batch */
+        index_write_end(ix);
+        check_rows(index_published(ix));
         run_random_queries(ix, 20, &nonzero);
     }
     /* most queries must select something, or the test proves little */
@@ -2119,13 +2427,18 @@ int main(void)
         cmocka_unit_test(test_remove_and_reuse),
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_unmatched_record_filters),
         cmocka_unit_test(test_concurrent_batches),
         cmocka_unit_test(test_readers_never_wait),
         cmocka_unit_test(test_instances_agree),
+        cmocka_unit_test(test_write_abort),
+        cmocka_unit_test(test_replay_failure),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_hash_maps),
         cmocka_unit_test(test_postings_back_references),
         cmocka_unit_test(test_contains),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_decimal_ids),
         cmocka_unit_test(test_randomized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,13 @@
  * Only the writer waits, and only for queries already running. A reader
  * may retry its entry if a publication races it (lock-free, not
  * wait-free); the retry happens at most once per publication.
+ *
+ * When the hidden instance cannot be made equal to the published one -
+ * the last batch could not be logged, its replay ran out of memory, or a
+ * batch that had changed it was aborted - nothing can repair it short of
+ * a copy, so it is emptied and marked (hidden_lost): only a batch that
+ * starts again from nothing (index_clear) may be published from it. That
+ * is what index_write_begin reports and index_write_end enforces.
  */
 #include "index_internal.h"
 
@@ -36,8 +43,10 @@ struct imgsec_index {
     alignas(CACHE_LINE) atomic_int published; /* the instance readers enter */
     atomic_size_t published_size;             /* its live images */
     /* the writer's own: the ops of the last published batch, not yet
-     * applied to the hidden instance */
+     * applied to the hidden instance (inside a batch: the batch's ops) */
     ix_log log;
+    bool hidden_lost;   /* the writer's: the hidden instance is empty, not
+                           the published state; cleared by index_clear */
 };
 
 imgsec_index *index_new(void)
@@ -117,33 +126,61 @@ static void drain(imgsec_index *ix, int h)
     }
 }
 
+/* Empties the hidden instance, which cannot become the published state
+ * again: only a full rebuild may be published from it (index_clear clears
+ * the mark). rows_init only fails when out of memory; the instance then
+ * refuses upserts, and index_clear tries again. */
+static void hidden_lose(imgsec_index *ix)
+{
+    int h = hidden(ix);
+    drain(ix, h);
+    rows_destroy(&ix->inst[h]);
+    rows_init(&ix->inst[h]);
+    ix->hidden_lost = true;
+}
+
 void index_catch_up(imgsec_index *ix)
 {
     int h = hidden(ix);
     drain(ix, h);
-    if (ix->log.lost) {
-        /* the last batch could not be recorded: the hidden instance cannot
-         * be brought up to date, so it starts empty and the writer (told
-         * by index_write_end) rebuilds */
-        rows_destroy(&ix->inst[h]);
-        rows_init(&ix->inst[h]);
-    } else {
-        ix_log_replay(&ix->log, &ix->inst[h]);
-    }
+    /* the last batch could not be recorded, or its replay ran out of
+     * memory: the instance differs from the published one for good */
+    if (ix->log.lost || ix_log_replay(&ix->log, &ix->inst[h]) != 0)
+        hidden_lose(ix);
     ix_log_reset(&ix->log);
 }
 
-void index_write_begin(imgsec_index *ix)
+int index_write_begin(imgsec_index *ix)
 {
     index_catch_up(ix);
+    return ix->hidden_lost ? IMGSEC_EINTERNAL : IMGSEC_OK;
 }
 
 int index_write_end(imgsec_index *ix)
 {
+    if (ix->hidden_lost) {
+        /* begin asked for a full rebuild and this batch is not one:
+         * publishing it would show an index without the images the batch
+         * did not touch */
+        index_write_abort(ix);
+        return IMGSEC_EINVAL;
+    }
     int h = hidden(ix);
-    atomic_store(&ix->published_size, ix->inst[h].live);
+    atomic_store(&ix->published_size, ix->inst[h].ids.n);
     atomic_store(&ix->published, h);
     return ix->log.lost ? IMGSEC_EINTERNAL : IMGSEC_OK;
+}
+
+void index_write_abort(imgsec_index *ix)
+{
+    /* Every change of a batch is logged (or the log is marked lost; a
+     * refused upsert changes nothing), so an empty log means the hidden
+     * instance is still the published state and the writer may simply try
+     * again. Otherwise it holds part of the batch, which cannot be taken
+     * back. */
+    if (ix->log.n || ix->log.lost)
+        hidden_lose(ix);
+    ix_log_reset(&ix->log);
 }
 
 int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err)
@@ -172,6 +209,7 @@ void index_clear(imgsec_index *ix)
     rows_destroy(w);
     rows_init(w);
     ix_log_add(&ix->log, IX_OP_CLEAR, 0, NULL);
+    ix->hidden_lost = false; /* a full rebuild starts here */
 }
 
 size_t index_size(imgsec_index *ix)
@@ -189,9 +227,16 @@ static int check_args(const index_scope *scope, const stat_query *q, imgsec_err 
     return IMGSEC_OK;
 }
 
-/* Inside the published instance: selects the rows of scope and q, plans
- * q's record sums and hands both to use, which returns 0 or -1 (out of
- * memory). The shared read path of index_count and index_select. */
+/* Inside the published instance: plans q's record sums, selects the rows
+ * of scope and q and hands both to use, which returns 0 or -1 (out of
+ * memory). The shared read path of index_count and index_select.
+ *
+ * The plan comes first because it does not depend on the selection but
+ * can make it moot: record filters that name no term (a vul_id_list of
+ * unknown ids) pass no record in any image, so use gets an empty
+ * selection instead of one that costs bitmaps and substring scans (2 ms
+ * at a million images) only to sum to 0. query_check keeps the errors of
+ * such a query what they were. */
 static int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                           int (*use)(const ix_inst *r, const row_set *sel,
                                      const rec_plan *plan, void *arg),
@@ -204,9 +249,11 @@ static int with_selection(imgsec_index *ix, const index_scope *scope, const stat
     const ix_inst *r = read_enter(ix, &slot);
     row_set sel = {0};
     rec_plan plan = {0};
-    rc = query_select(r, scope, q, &sel, err);
+    rc = query_check(r, q, err);
     if (rc == IMGSEC_OK)
         rc = rec_plan_make(r, q, &plan, err);
+    if (rc == IMGSEC_OK && !rec_plan_empty(&plan))
+        rc = query_select(r, scope, q, &sel, err);
     if (rc == IMGSEC_OK && use(r, &sel, &plan, arg) != 0)
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
     read_leave(ix, slot);

@@ -74,7 +74,6 @@ typedef struct ix_inst ix_inst;
 typedef struct {
     int64_t id;
     dict_entry *str[SA_COUNT]; /* NULL on a free row */
-    bool live;
     uint8_t type, status, level;
 } ix_row;
 
@@ -90,9 +89,8 @@ struct ix_inst {
     uint32_t n_rows, cap_rows;
     uint32_t *free_rows;          /* stack of reusable rows */
     uint32_t n_free;
-    size_t live;
 
-    idmap ids;                    /* image id -> row */
+    idmap ids;                    /* image id -> row; ids.n is the number of images */
     size_t n_decimal_image_ids;   /* images whose content id spells an image id */
     dict dicts[SA_COUNT];
 
@@ -128,8 +126,9 @@ typedef struct {
 
 /* Records an op (copying s for an upsert). Sets log->lost when out of memory. */
 void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s);
-/* Applies every op to ix, in order. */
-void ix_log_replay(const ix_log *log, ix_inst *ix);
+/* Applies every op to ix, in order. 0, or -1 when an op failed (out of
+ * memory): ix then differs from the instance the log was recorded on. */
+int ix_log_replay(const ix_log *log, ix_inst *ix);
 /* Empties the log (keeps nothing allocated). */
 void ix_log_reset(ix_log *log);
 
@@ -146,7 +145,9 @@ void rows_remove(ix_inst *ix, int64_t id);
 /* Puts row (whose id and update_time are set) into its group and
  * recomputes that group's latest version. 0, or -1 when out of memory. */
 int latest_join(ix_inst *ix, uint32_t row, const image_summary *s);
-/* Takes row out of its group (if any) and recomputes the group. */
+/* Takes row out of its group (if any) and recomputes the group. Then row
+ * is not in ix->latest: only a group's latest row is, and a row that
+ * never joined a group (its join failed) never was. */
 void latest_leave(ix_inst *ix, uint32_t row);
 
 /* ---- index_query.c: the selected images of a query ---- */
@@ -170,7 +171,11 @@ typedef struct {
 void rs_iter_init(rs_iter *it, const row_set *s);
 size_t rs_iter_next(rs_iter *it, uint32_t *buf, size_t cap);
 
-/* The rows of the images selected by scope and q (statistic.md). */
+/* The errors of query_select that do not depend on the selection: ix is
+ * unusable (out of memory) or an enum of q is out of range. */
+int query_check(const ix_inst *ix, const stat_query *q, imgsec_err *err);
+/* The rows of the images selected by scope and q (statistic.md); q has
+ * passed query_check. */
 int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *q,
                  row_set *out, imgsec_err *err);
 
@@ -186,6 +191,9 @@ typedef struct {
 
 int rec_plan_make(const ix_inst *ix, const stat_query *q, rec_plan *plan, imgsec_err *err);
 void rec_plan_free(rec_plan *plan);
+/* Does the plan pass no record at all (record filters that name no term of
+ * the index, e.g. unknown vul ids)? Then every selection sums to 0. */
+bool rec_plan_empty(const rec_plan *plan);
 /* Records of all rows of s passing the plan. -1 when out of memory. */
 int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t *total);
 /* Calls fn for each row of s, ascending, that has records passing the

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
+
 void key_init(ixkey *k)
 {
     k->p = k->inl;
@@ -39,8 +41,18 @@ static void key_append(ixkey *k, const void *data, size_t n)
         k->p = p;
         k->cap = cap;
     }
-    memcpy(k->p + k->len, data, n);
+    if (data)
+        memcpy(k->p + k->len, data, n);
     k->len += n;
+}
+
+/* n more bytes at the end of k, for the caller to fill (a whole key
+ * written in one go); NULL once an append has failed. */
+static char *key_room(ixkey *k, size_t n)
+{
+    size_t at = k->len;
+    key_append(k, NULL, n);
+    return k->failed ? NULL : k->p + at;
 }
 
 static void key_sep(ixkey *k)
@@ -63,26 +75,55 @@ void key_byte(ixkey *k, unsigned char b)
     key_append(k, &b, 1);
 }
 
-/* Is s the decimal spelling of an image id, exactly as the server writes
- * it (no sign but '-', no leading zeros, no spaces)? */
+void key_project_ep(ixkey *k, const char *project_id, const char *ep)
+{
+    key_str(k, project_id);
+    key_str(k, ep);
+}
+
+size_t key_vul_write(char *dst, const char *vul_id, size_t len, unsigned char type)
+{
+    memcpy(dst, vul_id, len);
+    dst[len] = '\0';
+    dst[len + 1] = (char)type;
+    return KEY_VUL_LEN(len);
+}
+
+void key_vul(ixkey *k, const char *vul_id, unsigned char type)
+{
+    /* through key_vul_write, so that both forms are one layout */
+    size_t len = strlen(vul_id);
+    char *dst = key_room(k, KEY_VUL_LEN(len));
+    if (dst)
+        key_vul_write(dst, vul_id, len, type);
+    k->parts = 2;
+}
+
+void key_build(ixkey *k, const char *rule_id, const char *risk_name, unsigned char level)
+{
+    key_str(k, rule_id);
+    key_str(k, risk_name);
+    key_byte(k, level);
+}
+
+/* The key is rule NUL risk NUL level (key_build): the rule ends at the
+ * first NUL, the level is the last byte. */
+void key_build_split(const char *key, size_t klen, key_build_parts *out)
+{
+    out->rule = key;
+    out->rule_len = strlen(key);
+    out->risk = key + out->rule_len + 1;
+    out->risk_len = klen - out->rule_len - 3;
+    out->level = (unsigned char)key[klen - 1];
+}
+
+/* util_parse_int64 (digits, an optional '-', in range) plus what "%lld"
+ * never writes: a leading zero, or "-0". */
 bool key_decimal_id(const char *s, int64_t *id)
 {
-    bool neg = *s == '-';
-    const char *p = s + neg;
-    if (!*p || (p[0] == '0' && (p[1] || neg)))
+    const char *digits = s + (*s == '-');
+    if (digits[0] == '0' && (digits[1] || digits != s))
         return false;
-    uint64_t v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v > (uint64_t)INT64_MAX + neg)
-        return false;
-    *id = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return true;
+    return util_parse_int64(s, id);
 }
 

@@ -112,26 +112,30 @@ void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s
     log->ops[log->n++] = op;
 }
 
-void ix_log_replay(const ix_log *log, ix_inst *ix)
+int ix_log_replay(const ix_log *log, ix_inst *ix)
 {
     for (size_t i = 0; i < log->n; i++) {
         const ix_op *op = &log->ops[i];
+        int rc = 0;
         switch (op->kind) {
         case IX_OP_UPSERT: {
             imgsec_err err;
             /* it succeeded on the other instance, which was equal: it can
-             * only fail here when out of memory, and then the image is
-             * absent, as the batch's result tells the writer */
-            (void)rows_upsert(ix, op->s, &err);
+             * only fail here when out of memory, and then this instance
+             * lacks the image, which the other one has */
+            rc = rows_upsert(ix, op->s, &err) == IMGSEC_OK ? 0 : -1;
             break;
         }
         case IX_OP_REMOVE: rows_remove(ix, op->id); break;
         case IX_OP_CLEAR:
             rows_destroy(ix);
-            rows_init(ix);
+            rc = rows_init(ix);
             break;
         }
+        if (rc != 0)
+            return -1; /* diverged: the rest would not make it equal again */
     }
+    return 0;
 }
 
 void ix_log_reset(ix_log *log)

@@ -109,8 +109,7 @@ static int scope_rows(const ix_inst *ix, const index_scope *scope, roaring_bitma
             continue;
         ixkey k;
         key_init(&k);
-        key_str(&k, scope->project_id);
-        key_str(&k, scope->eps[i]);
+        key_project_ep(&k, scope->project_id, scope->eps[i]);
         if (!k.failed)
             dict_entry_or(cand, dict_find(&ix->dicts[SA_PROJECT_EP], k.p, k.len));
         int failed = k.failed;
@@ -167,25 +166,29 @@ static void tri_filter(roaring_bitmap_t *cand, tri_bool want, const roaring_bitm
         roaring_bitmap_andnot_inplace(cand, flag);
 }
 
-static int enum_filters(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *cand,
-                        imgsec_err *err)
+int query_check(const ix_inst *ix, const stat_query *q, imgsec_err *err)
 {
-    if (q->image_type >= 0) {
-        if (q->image_type >= IMAGE_TYPE_COUNT)
-            return err_set(err, IMGSEC_EINVAL, "image_type: must be %s", image_type_choices());
+    if (!ix->ready)
+        return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
+    if (q->image_type >= IMAGE_TYPE_COUNT)
+        return err_set(err, IMGSEC_EINVAL, "image_type: must be %s", image_type_choices());
+    if (q->scan_status >= SCAN_STATUS_COUNT)
+        return err_set(err, IMGSEC_EINVAL, "scan_status: must be %s", scan_status_choices());
+    if (q->severity_level >= SEVERITY_LEVEL_COUNT)
+        return err_set(err, IMGSEC_EINVAL, "severity_level: must be %s",
+                       severity_level_choices());
+    return IMGSEC_OK;
+}
+
+/* The enums are in range (query_check). */
+static void enum_filters(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *cand)
+{
+    if (q->image_type >= 0)
         roaring_bitmap_and_inplace(cand, ix->by_type[q->image_type]);
-    }
-    if (q->scan_status >= 0) {
-        if (q->scan_status >= SCAN_STATUS_COUNT)
-            return err_set(err, IMGSEC_EINVAL, "scan_status: must be %s", scan_status_choices());
+    if (q->scan_status >= 0)
         roaring_bitmap_and_inplace(cand, ix->by_status[q->scan_status]);
-    }
-    if (q->severity_level >= 0) {
-        if (q->severity_level >= SEVERITY_LEVEL_COUNT)
-            return err_set(err, IMGSEC_EINVAL, "severity_level: must be %s",
-                           severity_level_choices());
+    if (q->severity_level >= 0)
         roaring_bitmap_and_inplace(cand, ix->by_level[q->severity_level]);
-    }
     tri_filter(cand, q->has_vul, ix->flags[FLAG_HAS_VUL]);
     tri_filter(cand, q->has_malicious_file, ix->flags[FLAG_HAS_MALICIOUS_FILE]);
     tri_filter(cand, q->has_unsafe_setting, ix->flags[FLAG_HAS_UNSAFE_SETTING]);
@@ -193,7 +196,6 @@ static int enum_filters(const ix_inst *ix, const stat_query *q, roaring_bitmap_t
     tri_filter(cand, q->risky, ix->flags[FLAG_RISKY]);
     if (q->latest_version)
         roaring_bitmap_and_inplace(cand, ix->latest);
-    return IMGSEC_OK;
 }
 
 static int exact_filter(const ix_inst *ix, str_attr a, const char *want,
@@ -216,7 +218,7 @@ static int substring_by_dict(const ix_inst *ix, const dict *d, const char *needl
     if (!marks)
         return -1;
     size_t hit = dict_mark_substring(d, needle, nlen, marks);
-    size_t miss = ix->live > hit ? ix->live - hit : 0;
+    size_t miss = ix->ids.n > hit ? ix->ids.n - hit : 0;
     if (card * ROW_TEST_WEIGHT < (hit < miss ? hit : miss)) {
         free(marks);
         return 1;
@@ -330,8 +332,6 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
                  row_set *out, imgsec_err *err)
 {
     *out = (row_set){0};
-    if (!ix->ready)
-        return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
     roaring_bitmap_t *cand = roaring_bitmap_create();
     if (!cand)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
@@ -342,8 +342,7 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }
-    if ((rc = enum_filters(ix, q, cand, err)) != IMGSEC_OK)
-        goto done;
+    enum_filters(ix, q, cand);
     if (roaring_bitmap_is_empty(cand))
         goto done;
     if (exact_filter(ix, SA_IMAGE_ID, q->image_id, cand) != 0 ||

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "index_bits.h"
+#include "index_key.h"
 
 #define CHUNK 256
 #define ROW_SIDE_WEIGHT 10
@@ -37,10 +38,14 @@ void rec_plan_free(rec_plan *plan)
     *plan = (rec_plan){0};
 }
 
+bool rec_plan_empty(const rec_plan *plan)
+{
+    return !plan->col && plan->n_terms == 0;
+}
+
 #define LOOKUP_BATCH 64
 
-/* One (vul_id, vul_type) key of a batch: the bytes of the key are vul_id,
- * NUL, type (the layout index_key.h builds), kept in buf. */
+/* One (vul_id, vul_type) key of a batch (key_vul_write), kept in buf. */
 typedef struct {
     size_t off, len;
     uint64_t hash;
@@ -58,7 +63,7 @@ static void plan_mark(rec_plan *plan, uint32_t term)
  * then read the term ids. */
 static int vul_terms(const ix_inst *ix, const stat_query *q, rec_plan *plan)
 {
-    char *buf = malloc(LOOKUP_BATCH * (FILTER_VUL_ID_ITEM_MAX * 4 + 2));
+    char *buf = malloc(LOOKUP_BATCH * KEY_VUL_LEN(FILTER_VUL_ID_ITEM_MAX * 4));
     if (!buf)
         return -1;
     batch_key keys[LOOKUP_BATCH];
@@ -75,12 +80,10 @@ static int vul_terms(const ix_inst *ix, const stat_query *q, rec_plan *plan)
                 if (q->vul_type >= 0 && vt != q->vul_type)
                     continue;
                 char *k = buf + used;
-                memcpy(k, id, len);
-                k[len] = '\0';
-                k[len + 1] = (char)vt;
-                keys[nk] = (batch_key){used, len + 2, hash_bytes(k, len + 2)};
+                size_t klen = key_vul_write(k, id, len, (unsigned char)vt);
+                keys[nk] = (batch_key){used, klen, hash_bytes(k, klen)};
                 strmap_prefetch(&ix->vuls.map, keys[nk].hash);
-                used += len + 2;
+                used += klen;
                 nk++;
             }
         }
@@ -118,18 +121,16 @@ static int build_terms(const ix_inst *ix, const stat_query *q, rec_plan *plan)
         const pterm *t = P->terms[id];
         if (!t)
             continue;
-        /* key: rule_id NUL risk_name NUL level */
-        const char *rule = t->key;
-        size_t rule_len = strlen(rule);
-        const char *risk = rule + rule_len + 1;
-        size_t risk_len = t->klen - rule_len - 3;
-        int level = (unsigned char)t->key[t->klen - 1];
-        if (q->build_level >= 0 && level != q->build_level)
+        key_build_parts k;
+        key_build_split(t->key, t->klen, &k);
+        if (q->build_level >= 0 && k.level != q->build_level)
             continue;
-        if (name && !dict_contains(risk, risk_len, name, name_len))
+        if (name && !dict_contains(k.risk, k.risk_len, name, name_len))
             continue;
+        /* the rule is the key's first part, so t->key reads as the rule
+         * id alone (a C string) */
         if (q->n_build_rule_ids &&
-            (!n_rules || !bsearch(&rule, rules, n_rules, sizeof *rules, cmp_str)))
+            (!n_rules || !bsearch(&t->key, rules, n_rules, sizeof *rules, cmp_str)))
             continue;
         plan_mark(plan, id);
     }
@@ -303,7 +304,7 @@ static uint64_t term_side_cost(const rec_plan *plan)
 static bool rows_side_cheaper(const ix_inst *ix, const rec_plan *plan, uint64_t selected,
                               uint64_t term_side)
 {
-    double per_row = ix->live ? (double)plan->P->n_postings / (double)ix->live : 0.0;
+    double per_row = ix->ids.n ? (double)plan->P->n_postings / (double)ix->ids.n : 0.0;
     return (double)selected * (per_row + ROW_FIXED_REFS) * ROW_SIDE_WEIGHT < (double)term_side;
 }
 
@@ -314,7 +315,7 @@ int rec_each(const ix_inst *ix, const rec_plan *plan, const row_set *s,
     uint32_t buf[CHUNK];
     size_t k;
     uint64_t selected = row_set_count(s);
-    if (selected == 0 || (!plan->col && plan->n_terms == 0))
+    if (selected == 0 || rec_plan_empty(plan))
         return 0;
     int64_t *acc = NULL;
     if (!plan->col && !rows_side_cheaper(ix, plan, selected, term_side_cost(plan))) {
@@ -344,13 +345,13 @@ int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t
 {
     *total = 0;
     uint64_t selected = row_set_count(s);
-    if (selected == 0 || (!plan->col && plan->n_terms == 0))
+    if (selected == 0 || rec_plan_empty(plan))
         return 0;
     if (plan->col) {
         *total = sum_rows(plan, s);
         return 0;
     }
-    if (selected == ix->live) {
+    if (selected == ix->ids.n) {
         /* every image is selected (postings only name live rows): every
          * posting of the plan counts, with no membership test at all */
         *total = sum_terms_all(plan);

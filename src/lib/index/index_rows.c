@@ -68,7 +68,6 @@ void rows_destroy(ix_inst *ix)
     memset(ix->vul_counts, 0, sizeof ix->vul_counts);
     ix->free_rows = NULL;
     ix->n_rows = ix->cap_rows = ix->n_free = 0;
-    ix->live = 0;
     ix->n_decimal_image_ids = 0;
 
     idmap_free(&ix->ids);
@@ -146,13 +145,13 @@ static void set_flag(ix_inst *ix, img_flag f, uint32_t row, bool on)
         roaring_bitmap_add(ix->flags[f], row);
 }
 
-/* Takes the image out of every structure; the row stays allocated. */
+/* Takes the image out of every structure; the row stays allocated. Only
+ * rows the id map names are detached, and each of them holds an image,
+ * whole or (after an attach ran out of memory) in part. */
 static void row_detach(ix_inst *ix, uint32_t row)
 {
     ix_row *r = &ix->rows[row];
-    if (!r->live)
-        return;
-    latest_leave(ix, row);
+    latest_leave(ix, row); /* also takes row out of ix->latest */
     postings_row_clear(&ix->vuls, row);
     postings_row_clear(&ix->builds, row);
     roaring_bitmap_remove(ix->by_type[r->type], row);
@@ -161,7 +160,6 @@ static void row_detach(ix_inst *ix, uint32_t row)
         roaring_bitmap_remove(ix->by_level[r->level], row);
     for (int f = 0; f < FLAG_COUNT; f++)
         roaring_bitmap_remove(ix->flags[f], row);
-    roaring_bitmap_remove(ix->latest, row);
     int64_t id;
     if (r->str[SA_IMAGE_ID] && key_decimal_id(r->str[SA_IMAGE_ID]->s, &id))
         ix->n_decimal_image_ids--;
@@ -174,7 +172,6 @@ static void row_detach(ix_inst *ix, uint32_t row)
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         ix->vul_counts[v][row] = 0;
     *r = (ix_row){.id = r->id};
-    ix->live--;
 }
 
 static int attach_str(ix_inst *ix, uint32_t row, str_attr a, const char *s, size_t len)
@@ -207,8 +204,7 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
             continue;
         ixkey k;
         key_init(&k);
-        key_str(&k, v->vul_id);
-        key_byte(&k, (unsigned char)v->type);
+        key_vul(&k, v->vul_id, (unsigned char)v->type);
         int rc = k.failed ? -1 : postings_row_add(&ix->vuls, row, k.p, k.len, (uint32_t)v->n);
         key_free(&k);
         if (rc != 0)
@@ -220,9 +216,7 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
             continue;
         ixkey k;
         key_init(&k);
-        key_str(&k, b->rule_id);
-        key_str(&k, b->risk_name);
-        key_byte(&k, (unsigned char)b->level);
+        key_build(&k, b->rule_id, b->risk_name, (unsigned char)b->level);
         int rc = k.failed ? -1 : postings_row_add(&ix->builds, row, k.p, k.len, (uint32_t)b->n);
         key_free(&k);
         if (rc != 0)
@@ -238,9 +232,8 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
 static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
 {
     ix_row *r = &ix->rows[row];
-    *r = (ix_row){.id = s->id, .live = true, .type = (uint8_t)s->type,
-                  .status = (uint8_t)s->status, .level = (uint8_t)s->severity_level};
-    ix->live++;
+    *r = (ix_row){.id = s->id, .type = (uint8_t)s->type, .status = (uint8_t)s->status,
+                  .level = (uint8_t)s->severity_level};
 
     ix->image_size[row] = s->image_size;
     ix->update_time[row] = s->latest_update_time;
@@ -266,8 +259,7 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     const char *ep = s->ep ? s->ep : MODEL_DEFAULT_EP;
     ixkey k;
     key_init(&k);
-    key_str(&k, s->project_id);
-    key_str(&k, ep);
+    key_project_ep(&k, s->project_id, ep);
     int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len);
     key_free(&k);
     if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id) != 0 ||
