@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imgsec/auth.h"
 #include "imgsec/util.h"
 
 static const char USAGE[] =
@@ -80,7 +81,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .listen = env_or("IMGSEC_LISTEN", "127.0.0.1:8080"),
         .region = env_or("IMGSEC_REGION", "local-1"),
         .threads = cores > 2 ? (unsigned)cores : 2,
-        .token_ttl_ms = 24LL * 3600 * 1000,
+        .token_ttl_ms = AUTH_TOKEN_TTL_MS,
         .ingest_max_bytes = 64u << 20,
         .drain_seconds = 30,
         .export_retention_ms = 7LL * 86400 * 1000,

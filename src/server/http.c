@@ -62,6 +62,12 @@ const char *http_query(request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_body(const request *req, size_t *len)
+{
+    *len = req->body.buf ? req->body.len : 0;
+    return req->body.buf ? req->body.buf : "";
+}
+
 int64_t http_file_gen(request *req)
 {
     if (!req->file_gen_known) {
@@ -338,6 +344,8 @@ static void request_begin(request *req)
         http_add_header(req, "Allow", allow);
         return http_reply_error(req, 405, "APIGW.0101", "method %s is not allowed here; allowed: %s",
                                 req->method, allow);
+    case ROUTER_NO_MEMORY:
+        return http_reply_internal(req, "out of memory copying the path parameters");
     case ROUTER_FOUND:
         break;
     }
@@ -391,7 +399,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     if (!req)
         return NULL;
     req->conn = conn;
-    if (uri && strlen(uri) <= HTTP_RAW_TARGET_MAX)
+    /* A copy that fails is not a long target: on_request tells them apart. */
+    req->target_too_long = uri && strnlen(uri, HTTP_RAW_TARGET_MAX + 1) > HTTP_RAW_TARGET_MAX;
+    if (uri && !req->target_too_long)
         req->raw_target = strdup(uri);
     return req;
 }
@@ -417,9 +427,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&a->in_flight, 1);
         if (!req->path)
             return MHD_NO;
-        if (!req->raw_target) {
+        if (req->target_too_long) {
             http_reply_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
                              HTTP_RAW_TARGET_MAX);
+            return MHD_YES;
+        }
+        if (!req->raw_target) {
+            http_reply_internal(req, "out of memory copying the request target");
             return MHD_YES;
         }
         request_begin(req);

@@ -18,13 +18,16 @@
 
 #include "app.h"
 #include "imgsec/err.h"
+#include "imgsec/sign.h"
 #include "imgsec/store.h"
 #include "imgsec/util.h"
 
 #define HTTP_REQUEST_ID_HEX 32
 #define HTTP_MAX_PATH_PARAMS 4
 #define HTTP_MAX_EXTRA_HEADERS 4
-#define HTTP_RAW_TARGET_MAX 8192   /* longer request targets are refused (414) */
+/* Longer request targets are refused (414): the longest an AK/SK signature
+ * covers (sign.h), so that every target served can be signed. */
+#define HTTP_RAW_TARGET_MAX SIGN_URI_MAX
 #define HTTP_JSON_TYPE "application/json;charset=UTF-8"
 
 struct route;
@@ -36,6 +39,7 @@ typedef struct request {
     char *path;                          /* decoded path, no query */
     char *raw_target;                    /* request target as received, before any
                                             unescaping (for AK/SK signatures) */
+    bool target_too_long;                /* over HTTP_RAW_TARGET_MAX: not copied */
     bool begun;                          /* the access handler has seen it */
     char request_id[HTTP_REQUEST_ID_HEX + 1];
     int64_t start_ns;
@@ -44,7 +48,8 @@ typedef struct request {
     char *params[HTTP_MAX_PATH_PARAMS];  /* {placeholders} of the route, in order */
     size_t nparams;
 
-    util_buf body;                       /* .buf NULL until a byte arrived */
+    util_buf body;                       /* .buf NULL until a byte arrived: read it
+                                            with http_body */
     size_t body_max;
     bool body_too_large;                 /* over body_max, or out of memory */
 
@@ -72,6 +77,9 @@ typedef struct request {
 /* Header / query lookups (NULL when absent). */
 const char *http_header(request *req, const char *name);
 const char *http_query(request *req, const char *name);
+
+/* The whole body and its length: never NULL, "" with 0 when none came. */
+const char *http_body(const request *req, size_t *len);
 
 /* Adds a header to the reply about to be sent (value is copied). */
 void http_add_header(request *req, const char *name, const char *value);

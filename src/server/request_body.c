@@ -13,10 +13,12 @@ static bool body_blank(const char *p, size_t n)
 
 json_t *request_body_object(request *req, imgsec_err *err)
 {
-    if (!req->body.buf || body_blank(req->body.buf, req->body.len))
+    size_t len;
+    const char *text = http_body(req, &len);
+    if (body_blank(text, len))
         return json_object();
     json_error_t jerr;
-    json_t *body = json_loadb(req->body.buf, req->body.len, 0, &jerr);
+    json_t *body = json_loadb(text, len, 0, &jerr);
     if (!body) {
         err_set(err, IMGSEC_EPARSE, "request body is not valid JSON: line %d column %d: %s",
                 jerr.line, jerr.column, jerr.text);

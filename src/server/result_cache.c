@@ -55,6 +55,11 @@ result_cache *result_cache_new(size_t max_bytes)
     return c;
 }
 
+bool result_cache_enabled(const result_cache *c)
+{
+    return c && c->sets;
+}
+
 static size_t entry_bytes(const entry *e)
 {
     return sizeof *e + e->scope_len + e->body_len;
@@ -159,6 +164,14 @@ static entry *victim(entry *set, int64_t gen, const result_key *k)
     return best;
 }
 
+/* Does the budget hold need more bytes once e, the way to be reused, is
+ * freed? (write lock held) */
+static bool room_for(const result_cache *c, const entry *e, size_t need)
+{
+    size_t freed = e->key ? entry_bytes(e) : 0;
+    return c->bytes - freed + need <= c->max_bytes;
+}
+
 void result_cache_put(result_cache *c, const result_key *k, int64_t gen, int64_t total)
 {
     if (!c || !c->sets)
@@ -179,16 +192,18 @@ void result_cache_put(result_cache *c, const result_key *k, int64_t gen, int64_t
         free(key);
         return;
     }
-    entry_clear(c, e);
-    if (c->bytes + need > c->max_bytes && c->oldest_gen < gen) {
-        drop_older(c, gen);
+    /* e is cleared only once the new entry is sure to go in: an insert the
+     * budget refuses must not cost the answer that was there. */
+    if (!room_for(c, e, need) && c->oldest_gen < gen) {
+        drop_older(c, gen); /* may clear e too */
         c->oldest_gen = gen;
     }
-    if (c->bytes + need > c->max_bytes) {
+    if (!room_for(c, e, need)) {
         pthread_rwlock_unlock(&c->lock);
         free(key);
         return;
     }
+    entry_clear(c, e);
     e->key = key;
     e->scope_len = k->scope_len;
     e->body_len = k->body_len;

@@ -26,6 +26,8 @@ typedef struct result_cache result_cache;
 /* max_bytes: budget for keys and entries (0: the cache is off). */
 result_cache *result_cache_new(size_t max_bytes);
 void result_cache_free(result_cache *c);
+/* False when the cache is off (or NULL): callers then need no key at all. */
+bool result_cache_enabled(const result_cache *c);
 
 /* A key: the scope part (report, project, EPs: built by the caller, short)
  * and the body, as received. */

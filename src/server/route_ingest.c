@@ -97,14 +97,15 @@ void ingest_handle(request *req)
     ingest_state *s = req->state;
     imgsec_err err = {0};
     doc_list docs = {0};
+    size_t len;
+    const char *body = http_body(req, &len);
     int rc;
     if (s->format == IMPORT_NATIVE) {
-        rc = doc_list_parse(req->body.buf ? req->body.buf : "", req->body.len, body_is_ndjson(req), &docs,
-                            &err);
+        rc = doc_list_parse(body, len, body_is_ndjson(req), &docs, &err);
     } else {
         s->id.now_ms = util_now_ms();
-        rc = import_buffer(req->body.buf ? req->body.buf : "", req->body.len, s->format,
-                           body_is_ndjson(req), &s->id, "body", &docs, NULL, &err);
+        rc = import_buffer(body, len, s->format, body_is_ndjson(req), &s->id, "body", &docs, NULL,
+                           &err);
     }
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);

@@ -107,25 +107,31 @@ static int count_body(request *req, int64_t gen, int64_t *total, imgsec_err *err
     return rc;
 }
 
+/* The result cache's key of this request, hashed; false when there is
+ * none: the cache is off (then the body is not even hashed) or the scope
+ * does not fit. */
+static bool make_key(request *req, char *scope, size_t cap, result_key *key)
+{
+    if (!result_cache_enabled(req->app->results))
+        return false;
+    *key = (result_key){.scope = scope, .scope_len = scope_key(req->state, scope, cap)};
+    if (key->scope_len == 0)
+        return false;
+    key->body = http_body(req, &key->body_len);
+    result_cache_key_hash(key);
+    return true;
+}
+
 void statistic_handle(request *req)
 {
-    statistic_state *s = req->state;
     imgsec_err err = {0};
     int64_t gen = http_file_gen(req);
     int64_t total = 0;
     char scope[2 * STORE_EPS_MAX + 256];
-    result_key key = {
-        .scope = scope,
-        .scope_len = scope_key(s, scope, sizeof scope),
-        .body = req->body.buf ? req->body.buf : "",
-        .body_len = req->body.len,
-    };
-    bool cacheable = key.scope_len > 0;
-    if (cacheable) {
-        result_cache_key_hash(&key);
-        if (result_cache_get(req->app->results, &key, gen, &total))
-            return reply_total(req, total);
-    }
+    result_key key = {0};
+    bool cacheable = make_key(req, scope, sizeof scope, &key);
+    if (cacheable && result_cache_get(req->app->results, &key, gen, &total))
+        return reply_total(req, total);
     int rc = count_body(req, gen, &total, &err);
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);

@@ -31,11 +31,16 @@ static const route ROUTES[] = {
      export_read_prepare, export_download_handle},
 };
 
+typedef enum { MATCH_NO, MATCH_YES, MATCH_NO_MEMORY } match_result;
+
 /* Matches path against pattern; captures placeholders into params when
- * params != NULL. A single trailing '/' on the path is tolerated. */
-static bool pattern_match(const char *pattern, const char *path, char **params, size_t *nparams)
+ * params != NULL (MATCH_NO_MEMORY if a capture cannot be copied: nothing
+ * is left captured). A single trailing '/' on the path is tolerated. */
+static match_result pattern_match(const char *pattern, const char *path, char **params,
+                                  size_t *nparams)
 {
     size_t n = 0;
+    match_result miss = MATCH_NO;
     const char *p = pattern, *s = path;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
@@ -48,8 +53,10 @@ static bool pattern_match(const char *pattern, const char *path, char **params, 
         if (plen > 1 && p[0] == '{') {
             if (slen == 0 || slen > SEGMENT_MAX || n >= HTTP_MAX_PATH_PARAMS)
                 goto fail; /* frees what earlier placeholders captured */
-            if (params)
-                params[n] = strndup(s, slen);
+            if (params && !(params[n] = strndup(s, slen))) {
+                miss = MATCH_NO_MEMORY;
+                goto fail;
+            }
             n++;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
             goto fail;
@@ -59,7 +66,7 @@ static bool pattern_match(const char *pattern, const char *path, char **params, 
     if (*p == '\0' && (*s == '\0' || (s[0] == '/' && s[1] == '\0'))) {
         if (nparams)
             *nparams = n;
-        return true;
+        return MATCH_YES;
     }
 fail:
     if (params)
@@ -67,23 +74,25 @@ fail:
             free(params[i]);
             params[i] = NULL;
         }
-    return false;
+    return miss;
 }
 
 router_result router_match(request *req, const route **out, char *allow, size_t allow_size)
 {
     size_t nroutes = sizeof ROUTES / sizeof ROUTES[0];
     for (size_t i = 0; i < nroutes; i++) {
-        if (strcmp(ROUTES[i].method, req->method) == 0 &&
-            pattern_match(ROUTES[i].pattern, req->path, req->params, &req->nparams)) {
-            *out = &ROUTES[i];
-            return ROUTER_FOUND;
+        if (strcmp(ROUTES[i].method, req->method) != 0)
+            continue;
+        switch (pattern_match(ROUTES[i].pattern, req->path, req->params, &req->nparams)) {
+        case MATCH_YES: *out = &ROUTES[i]; return ROUTER_FOUND;
+        case MATCH_NO_MEMORY: return ROUTER_NO_MEMORY;
+        case MATCH_NO: break;
         }
     }
     bool any = false;
     allow[0] = '\0';
     for (size_t i = 0; i < nroutes; i++) {
-        if (!pattern_match(ROUTES[i].pattern, req->path, NULL, NULL))
+        if (pattern_match(ROUTES[i].pattern, req->path, NULL, NULL) != MATCH_YES)
             continue;
         if (strstr(allow, ROUTES[i].method))
             continue;

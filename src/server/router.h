@@ -29,10 +29,12 @@ typedef struct route {
     void (*handle)(request *req);
 } route;
 
-typedef enum { ROUTER_FOUND, ROUTER_NO_PATH, ROUTER_NO_METHOD } router_result;
+typedef enum { ROUTER_FOUND, ROUTER_NO_PATH, ROUTER_NO_METHOD, ROUTER_NO_MEMORY } router_result;
 
 /* Finds the route of (method, path); on ROUTER_FOUND fills req->params.
- * On ROUTER_NO_METHOD, allow gets the comma-separated methods the path takes. */
+ * On ROUTER_NO_METHOD, allow gets the comma-separated methods the path takes.
+ * ROUTER_NO_MEMORY: a path parameter could not be copied (nothing is
+ * captured; the request gets a 500). */
 router_result router_match(request *req, const route **out, char *allow, size_t allow_size);
 
 #endif
