@@ -95,13 +95,15 @@ bool authn_signed_finish(request *req)
 {
     struct authn_sign *s = req->sign;
     const char *csha = http_header(req, "X-Sdk-Content-Sha256");
+    size_t body_len;
+    const char *body = http_body(req, &body_len);
     sign_request r = {
         .method = req->method,
         .raw_target = req->raw_target,
         .header = sign_header,
         .header_arg = req,
-        .body = (const unsigned char *)req->body.buf,
-        .body_len = req->body.len,
+        .body = (const unsigned char *)body,
+        .body_len = body_len,
         .unsigned_payload = csha && strcmp(csha, "UNSIGNED-PAYLOAD") == 0,
     };
     bool ok = sign_verify(&r, &s->auth, s->date, (const char *)s->sk, s->sk_len);
@@ -140,6 +142,50 @@ bool authn_signed_finish(request *req)
 
 #define ALL_GRANTED_EPS "all_granted_eps"
 
+/* The stored form of a token, or false when no token could match: absent,
+ * empty, or longer than any we issue (and than we care to hash). */
+static bool token_hash(const char *token, unsigned char hash[STORE_TOKEN_HASH_BYTES])
+{
+    size_t len = token ? strnlen(token, AUTH_TOKEN_MAX + 1) : 0;
+    if (len == 0 || len > AUTH_TOKEN_MAX)
+        return false;
+    auth_token_hash(token, len, hash);
+    return true;
+}
+
+int authn_token_principal(request *req, const char *token, store_principal *p, imgsec_err *err)
+{
+    unsigned char hash[STORE_TOKEN_HASH_BYTES];
+    if (!token_hash(token, hash))
+        return err_set(err, IMGSEC_EAUTH, "invalid token");
+    /* the generation first: a principal read after this probe is at least
+     * as new as the generation it is cached under */
+    int64_t gen = http_file_gen(req);
+    int64_t now = util_now_ms();
+    int rc = IMGSEC_OK;
+    if (!auth_cache_get(req->app->tokens, hash, gen, now, p)) {
+        store *st = store_pool_acquire(req->app->pool);
+        rc = store_token_lookup(st, hash, now, p, err);
+        store_pool_release(req->app->pool, st);
+        if (rc == IMGSEC_OK)
+            auth_cache_put(req->app->tokens, hash, gen, p);
+    }
+    sodium_memzero(hash, sizeof hash);
+    return rc;
+}
+
+int authn_token_revoke(request *req, const char *token, imgsec_err *err)
+{
+    unsigned char hash[STORE_TOKEN_HASH_BYTES];
+    if (!token_hash(token, hash))
+        return err_set(err, IMGSEC_ENOTFOUND, "token not found");
+    store *st = store_pool_acquire(req->app->pool);
+    int rc = store_token_delete(st, hash, err);
+    store_pool_release(req->app->pool, st);
+    sodium_memzero(hash, sizeof hash);
+    return rc;
+}
+
 bool authn_request(request *req)
 {
     const char *token = http_header(req, "X-Auth-Token");
@@ -148,27 +194,8 @@ bool authn_request(request *req)
                          "authentication required: send an X-Auth-Token header");
         return false;
     }
-    size_t len = strlen(token);
     imgsec_err err = {0};
-    int rc = IMGSEC_EAUTH;
-    if (len <= AUTH_TOKEN_MAX) {
-        unsigned char hash[STORE_TOKEN_HASH_BYTES];
-        auth_token_hash(token, len, hash);
-        /* the generation first: a principal read after this probe is at
-         * least as new as the generation it is cached under */
-        int64_t gen = http_file_gen(req);
-        int64_t now = util_now_ms();
-        if (auth_cache_get(req->app->tokens, hash, gen, now, &req->principal)) {
-            rc = IMGSEC_OK;
-        } else {
-            store *st = store_pool_acquire(req->app->pool);
-            rc = store_token_lookup(st, hash, now, &req->principal, &err);
-            store_pool_release(req->app->pool, st);
-            if (rc == IMGSEC_OK)
-                auth_cache_put(req->app->tokens, hash, gen, &req->principal);
-        }
-        sodium_memzero(hash, sizeof hash);
-    }
+    int rc = authn_token_principal(req, token, &req->principal, &err);
     if (rc == IMGSEC_OK) {
         req->authenticated = true;
         return true;
@@ -210,6 +237,24 @@ static bool scope_from_grant(ep_scope *s, const store_grant *g)
     return true;
 }
 
+/* The rules for one named EP: well-formed, and within the caller's grant.
+ * Replies 400 HSS.0001 or 403 HSS.0013 and returns false otherwise. */
+static bool ep_named_ok(request *req, const char *ep)
+{
+    if (!model_scope_id_valid(ep)) {
+        http_reply_error(req, 400, "HSS.0001",
+                         "invalid parameter: enterprise_project_id must be 1-64 characters of "
+                         "A-Za-z0-9_- or all_granted_eps");
+        return false;
+    }
+    if (!store_grant_covers_ep(&req->principal.grant, ep)) {
+        http_reply_error(req, 403, "HSS.0013",
+                         "the caller holds no grant on enterprise_project_id %s", ep);
+        return false;
+    }
+    return true;
+}
+
 bool authz_scope(request *req, bool allow_all_granted, ep_scope *out)
 {
     memset(out, 0, sizeof *out);
@@ -235,21 +280,21 @@ bool authz_scope(request *req, bool allow_all_granted, ep_scope *out)
         }
         return true;
     }
-    if (!model_scope_id_valid(ep)) {
-        http_reply_error(req, 400, "HSS.0001",
-                         "invalid parameter: enterprise_project_id must be 1-64 characters of "
-                         "A-Za-z0-9_- or all_granted_eps");
+    if (!ep_named_ok(req, ep))
         return false;
-    }
-    if (!store_grant_covers_ep(g, ep)) {
-        http_reply_error(req, 403, "HSS.0013",
-                         "the caller holds no grant on enterprise_project_id %s", ep);
-        return false;
-    }
     out->single = ep;
     out->ix.eps = &out->single;
     out->ix.n_eps = 1;
     return true;
+}
+
+bool authz_ep_param_ok(request *req)
+{
+    const char *ep = http_query(req, "enterprise_project_id");
+    /* all_granted_eps: every caller holds some set of EPs, maybe empty */
+    if (!ep || !*ep || strcmp(ep, ALL_GRANTED_EPS) == 0)
+        return true;
+    return ep_named_ok(req, ep);
 }
 
 void ep_scope_free(ep_scope *s)

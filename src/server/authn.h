@@ -20,6 +20,15 @@
  * returns false on failure. */
 bool authn_request(request *req);
 
+/* Who holds token (any header's value, NULL allowed): IMGSEC_OK with *p,
+ * IMGSEC_EAUTH when the token is missing, too long, unknown, expired or
+ * without its grant, another code (in err) when the store fails. Goes
+ * through the token cache at the request's file generation, as
+ * authn_request does. */
+int authn_token_principal(request *req, const char *token, store_principal *p, imgsec_err *err);
+/* Revokes token: IMGSEC_ENOTFOUND when it is not stored (any more). */
+int authn_token_revoke(request *req, const char *token, imgsec_err *err);
+
 /* AK/SK signatures (auth.md), in two steps because the HMAC covers the
  * body. Is the request signed (Authorization: SDK-HMAC-SHA256 ..., and no
  * X-Auth-Token)? */
@@ -51,5 +60,11 @@ typedef struct {
  * false on failure. Free with ep_scope_free. */
 bool authz_scope(request *req, bool allow_all_granted, ep_scope *out);
 void ep_scope_free(ep_scope *s);
+
+/* For routes whose scope comes from elsewhere (an export task's own): a
+ * given enterprise_project_id is checked exactly as authz_scope(req, true)
+ * checks it, with the same replies; a missing or empty one is fine and
+ * does not stand for the default EP. */
+bool authz_ep_param_ok(request *req);
 
 #endif

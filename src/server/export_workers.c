@@ -13,15 +13,18 @@
 
 #include "imgsec/util.h"
 
-#define PROGRESS_WRITE_NS 500000000LL   /* progress reaches the store at most twice a second */
+/* Progress is published at most twice a second, as api.md tells callers. */
+#define PROGRESS_PUBLISH_NS 500000000LL
 #define JANITOR_MAX_MS 60000
 #define JANITOR_MIN_MS 1000
+#define TOKEN_PURGE_MS (3600LL * 1000) /* expired tokens go about once an hour */
 
 struct export_workers {
     app *a;
     pthread_mutex_t lock;
     pthread_cond_t wake;      /* workers: a job or stop; janitor: stop */
     export_job *head, *tail;
+    export_job *running;      /* being written, linked by next (export_workers_progress) */
     unsigned places;          /* reserved + queued */
     unsigned capacity;        /* workers + queue */
     bool stopping;
@@ -30,6 +33,7 @@ struct export_workers {
     pthread_t janitor;
     bool janitor_started;
     int64_t pace_ms;          /* IMGSEC_EXPORT_TEST_PACE_MS: slows tasks down, for tests */
+    int64_t token_purge_ms;   /* TOKEN_PURGE_MS, or IMGSEC_TOKEN_PURGE_TEST_MS for tests */
 };
 
 bool export_workers_file_path(const export_workers *w, const char *file_id, const char *ext,
@@ -43,7 +47,6 @@ bool export_workers_file_path(const export_workers *w, const char *file_id, cons
 
 typedef struct {
     export_workers *w;
-    store *st;
     export_job *job;
     int64_t last_ns;
 } run_ctx;
@@ -68,18 +71,58 @@ static bool pace(export_workers *w, int64_t ms)
     return stopping(w);
 }
 
+/* The running list: a job is on it from its start until its end is
+ * committed (export_workers_progress relies on that order). */
+static void running_add(export_workers *w, export_job *job)
+{
+    pthread_mutex_lock(&w->lock);
+    job->live_progress = 0;
+    job->live_records = 0;
+    job->next = w->running;
+    w->running = job;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void running_remove(export_workers *w, export_job *job)
+{
+    pthread_mutex_lock(&w->lock);
+    export_job **p = &w->running;
+    while (*p && *p != job)
+        p = &(*p)->next;
+    if (*p)
+        *p = job->next;
+    pthread_mutex_unlock(&w->lock);
+}
+
+bool export_workers_progress(export_workers *w, const char *task_id, int *progress,
+                             int64_t *record_num)
+{
+    pthread_mutex_lock(&w->lock);
+    const export_job *job = w->running;
+    while (job && strcmp(job->task.id, task_id) != 0)
+        job = job->next;
+    if (job) {
+        *progress = job->live_progress;
+        *record_num = job->live_records;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return job != NULL;
+}
+
+/* Progress is kept in memory only, not written to the store: see
+ * export_workers_progress. */
 static int on_progress(int64_t written, int64_t total, void *arg)
 {
     run_ctx *c = arg;
     if (stopping(c->w) || (c->w->pace_ms && pace(c->w, c->w->pace_ms)))
         return 1;
     int64_t now = util_mono_ns();
-    if (now - c->last_ns >= PROGRESS_WRITE_NS && written < total) {
+    if (now - c->last_ns >= PROGRESS_PUBLISH_NS && written < total) {
         c->last_ns = now;
-        imgsec_err err = {0};
-        int progress = total ? (int)(written * 100 / total) : 100;
-        if (store_export_task_progress(c->st, c->job->task.id, progress, written, &err) != IMGSEC_OK)
-            fprintf(stderr, "imgsecd: export task %s: %s\n", c->job->task.id, err.msg);
+        pthread_mutex_lock(&c->w->lock);
+        c->job->live_progress = total ? (int)(written * 100 / total) : 100;
+        c->job->live_records = written;
+        pthread_mutex_unlock(&c->w->lock);
     }
     return 0;
 }
@@ -94,6 +137,7 @@ static void finish(store *st, store_export_task *t)
 
 static void run_job(export_workers *w, store *st, export_job *job)
 {
+    running_add(w, job);
     store_export_task *t = &job->task;
     const char *ext = export_format_name(job->fmt);
     char path[4096], part[4200];
@@ -104,7 +148,7 @@ static void run_job(export_workers *w, store *st, export_job *job)
         snprintf(part, sizeof part, "%s.part", path) >= (int)sizeof part)
         rc = err_set(&err, IMGSEC_EINTERNAL, "export: --export-dir path too long");
     if (rc == IMGSEC_OK) {
-        run_ctx c = {w, st, job, 0}; /* the first progress is written at once */
+        run_ctx c = {w, job, 0}; /* the first progress is published at once */
         export_writer_options opt = {
             .zip64 = t->total > 1000000, /* a file past 4 GiB needs ZIP64 */
             .tmpdir = w->a->cfg.export_dir,
@@ -136,6 +180,7 @@ static void run_job(export_workers *w, store *st, export_job *job)
         }
     }
     finish(st, t);
+    running_remove(w, job); /* only now: the row says how it ended */
     export_snapshot_free(job->snap);
     free(job);
 }
@@ -207,6 +252,31 @@ static void expire(export_workers *w, store *st)
         fprintf(stderr, "imgsecd: deleted %lld expired export files\n", (long long)n);
 }
 
+/* Deletes the expired tokens: one indexed DELETE, so cheap even hourly. */
+static void purge_tokens(store *st)
+{
+    imgsec_err err = {0};
+    int64_t n = store_token_purge(st, util_now_ms(), &err);
+    if (n < 0)
+        fprintf(stderr, "imgsecd: purging expired tokens: %s\n", err.msg);
+    else if (n)
+        fprintf(stderr, "imgsecd: deleted %lld expired tokens\n", (long long)n);
+}
+
+/* How often the janitor looks: a quarter of the retention, within bounds,
+ * and at least as often as tokens are purged. */
+static int64_t janitor_interval_ms(const export_workers *w)
+{
+    int64_t every = w->a->cfg.export_retention_ms / 4;
+    if (every > w->token_purge_ms)
+        every = w->token_purge_ms;
+    if (every > JANITOR_MAX_MS)
+        every = JANITOR_MAX_MS;
+    if (every < JANITOR_MIN_MS)
+        every = JANITOR_MIN_MS;
+    return every;
+}
+
 static void *janitor_main(void *arg)
 {
     export_workers *w = arg;
@@ -216,11 +286,8 @@ static void *janitor_main(void *arg)
         fprintf(stderr, "imgsecd: export janitor: %s\n", err.msg);
         return NULL;
     }
-    int64_t every = w->a->cfg.export_retention_ms / 4;
-    if (every > JANITOR_MAX_MS)
-        every = JANITOR_MAX_MS;
-    if (every < JANITOR_MIN_MS)
-        every = JANITOR_MIN_MS;
+    int64_t every = janitor_interval_ms(w);
+    int64_t purged_ns = util_mono_ns(); /* main purged on start */
     struct timespec next;
     clock_gettime(CLOCK_REALTIME, &next);
     pthread_mutex_lock(&w->lock);
@@ -233,6 +300,10 @@ static void *janitor_main(void *arg)
             break;
         pthread_mutex_unlock(&w->lock);
         expire(w, st);
+        if (util_mono_ns() - purged_ns >= w->token_purge_ms * 1000000) {
+            purge_tokens(st);
+            purged_ns = util_mono_ns();
+        }
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
@@ -291,6 +362,10 @@ int export_workers_start(app *a, export_workers **out, imgsec_err *err)
     const char *pace_env = getenv("IMGSEC_EXPORT_TEST_PACE_MS");
     if (pace_env && *pace_env && (!util_parse_int64(pace_env, &w->pace_ms) || w->pace_ms < 0))
         w->pace_ms = 0;
+    const char *purge_env = getenv("IMGSEC_TOKEN_PURGE_TEST_MS");
+    if (!purge_env || !*purge_env || !util_parse_int64(purge_env, &w->token_purge_ms) ||
+        w->token_purge_ms <= 0 || w->token_purge_ms > TOKEN_PURGE_MS)
+        w->token_purge_ms = TOKEN_PURGE_MS;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     st = store_pool_acquire(a->pool);

@@ -15,7 +15,9 @@
  * start, tasks still "running" (the server stopped or crashed during
  * them) are marked "failure" with reason "interrupted by a server stop"
  * and leftover .part files removed; a stop marks the tasks it cancels the
- * same way. A janitor deletes files past their retention.
+ * same way. A janitor deletes files past their retention and, about once
+ * an hour, the expired tokens (the server purges them on start too), so
+ * that the tokens table does not grow for the life of the process.
  */
 #ifndef IMGSECD_EXPORT_WORKERS_H
 #define IMGSECD_EXPORT_WORKERS_H
@@ -36,7 +38,11 @@ typedef struct export_job {
     store_export_task task;
     export_format fmt;
     export_snapshot *snap;
-    struct export_job *next;
+    /* While a worker writes the file: its progress as the status route
+     * shows it (export_workers_progress), under the pool's lock. */
+    int live_progress;
+    int64_t live_records;
+    struct export_job *next;   /* the queue while waiting, the running list after */
 } export_job;
 
 /* Recovers interrupted tasks, prepares the directory, starts the threads. */
@@ -50,6 +56,18 @@ bool export_workers_reserve(export_workers *w);
 void export_workers_unreserve(export_workers *w);
 /* Queues job on a reserved place; the pool owns job and its snapshot. */
 void export_workers_submit(export_workers *w, export_job *job);
+
+/* The progress of a task a worker is writing now: true with *progress
+ * (0-100) and *record_num (rows written), false when no worker runs it
+ * (waiting, finished, or unknown: its row tells). Running tasks' progress
+ * is kept here rather than in the store because every commit starts a new
+ * file generation, which would empty the caches keyed on it (result
+ * cache, token cache) though no image changed. The store gets a task's row
+ * when it is created and when it ends, and a task leaves this list only
+ * after its end is committed: read this first, then the row, and a task
+ * ending in between is seen ended. */
+bool export_workers_progress(export_workers *w, const char *task_id, int *progress,
+                             int64_t *record_num);
 
 /* <dir>/<file_id>.<ext> into buf; false if it does not fit. */
 bool export_workers_file_path(const export_workers *w, const char *file_id, const char *ext,

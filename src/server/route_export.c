@@ -250,19 +250,11 @@ void export_local_vul_handle(request *req)
 
 bool export_read_prepare(request *req)
 {
-    export_state *s = state_new(req);
-    if (!s) {
-        http_reply_internal(req, "out of memory");
-        return false;
-    }
     /* The task's own scope decides (load_task). A given enterprise_project_id
      * is still checked as on every route, but a missing one does not stand
      * for the default EP "0" here: that would refuse a caller granted only
      * the EPs the task was created in, polling the URL the task came from. */
-    const char *ep = http_query(req, "enterprise_project_id");
-    if (ep && *ep && !authz_scope(req, true, &s->scope))
-        return false;
-    return authz_role(req, ROLE_READER);
+    return authz_ep_param_ok(req) && authz_role(req, ROLE_READER);
 }
 
 /* Does the caller's grant cover every EP of the task's scope? */
@@ -319,9 +311,21 @@ static bool load_task(request *req, bool by_file, store_export_task *t)
 
 void export_task_status_handle(request *req)
 {
+    /* A running task's progress lives in the worker pool, not in its row.
+     * Asked before the row is read, so that a task ending in between is
+     * read ended from its row rather than running at the row's 0%. */
+    int live_progress = 0;
+    int64_t live_records = 0;
+    bool live = export_id_ok(req->params[1]) &&
+                export_workers_progress(req->app->exports, req->params[1], &live_progress,
+                                        &live_records);
     store_export_task t;
     if (!load_task(req, false, &t))
         return;
+    if (live && t.status == EXPORT_RUNNING) {
+        t.progress = live_progress;
+        t.record_num = live_records;
+    }
     bool ok = t.status == EXPORT_SUCCESS;
     char name[64];
     char iso[UTIL_ISO_TIME_MAX];

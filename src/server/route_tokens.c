@@ -4,8 +4,10 @@
  * Every way a login can fail (no such user, wrong password, no grant on
  * the project) answers the same 401 after the same Argon2id work, so the
  * route does not tell which users exist. */
+#include <sodium.h>
 #include <string.h>
 
+#include "authn.h"
 #include "imgsec/auth.h"
 #include "imgsec/store.h"
 #include "imgsec/util.h"
@@ -66,6 +68,13 @@ static json_t *token_body(const store_user *u, const store_grant *g, int64_t iss
                      g->project_id, "name", g->project_id, "roles", "name", role_name(g->role));
 }
 
+/* A 500 in the Keystone shape; the cause goes to the log only. */
+static void reply_internal(request *req, const imgsec_err *err)
+{
+    http_log_internal(req, err->msg);
+    http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
+}
+
 void tokens_create_handle(request *req)
 {
     imgsec_err err = {0};
@@ -93,6 +102,7 @@ void tokens_create_handle(request *req)
         auth_token_new(token);
         auth_token_hash(token, strlen(token), th);
         rc = store_token_insert(st, th, user.id, grant.project_id, issued, expires, &err);
+        sodium_memzero(th, sizeof th);
         if (rc != IMGSEC_OK)
             ok = false;
     }
@@ -102,49 +112,46 @@ void tokens_create_handle(request *req)
         http_add_header(req, "X-Subject-Token", token);
         return http_reply_json(req, 201, token_body(&user, &grant, issued, expires));
     }
-    if (rc == IMGSEC_EINTERNAL) {
-        http_log_internal(req, err.msg);
-        return http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
-    }
+    if (rc == IMGSEC_EINTERNAL)
+        return reply_internal(req, &err);
     http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
 }
 
-/* Looks a token string up by its hash, left in th; false if unknown,
- * expired or without grant. */
-static bool token_principal(store *st, const char *token, unsigned char th[STORE_TOKEN_HASH_BYTES],
-                            store_principal *p)
+/* Whose the subject token is, or a reply: unknown (404) or a store failure
+ * (500). */
+static bool subject_principal(request *req, store_principal *target)
 {
-    size_t len = token ? strlen(token) : 0;
-    if (len == 0 || len > AUTH_TOKEN_MAX)
-        return false;
-    auth_token_hash(token, len, th);
-    return store_token_lookup(st, th, util_now_ms(), p, NULL) == IMGSEC_OK;
+    imgsec_err err = {0};
+    int rc = authn_token_principal(req, http_header(req, "X-Subject-Token"), target, &err);
+    if (rc == IMGSEC_EAUTH)
+        http_reply_keystone_error(req, 404, "Not Found", "Could not find token.");
+    else if (rc != IMGSEC_OK)
+        reply_internal(req, &err);
+    return rc == IMGSEC_OK;
 }
 
 void tokens_delete_handle(request *req)
 {
-    const char *subject = http_header(req, "X-Subject-Token");
-    store *st = store_pool_acquire(req->app->pool);
     store_principal caller, target;
-    unsigned char caller_th[STORE_TOKEN_HASH_BYTES], target_th[STORE_TOKEN_HASH_BYTES];
-    unsigned status = 204;
-    if (!token_principal(st, http_header(req, "X-Auth-Token"), caller_th, &caller))
-        status = 401;
-    else if (!token_principal(st, subject, target_th, &target))
-        status = 404;
-    else if (target.user.id != caller.user.id &&
-             !(caller.grant.role == ROLE_ADMIN &&
-               strcmp(caller.grant.project_id, target.grant.project_id) == 0))
-        status = 403;
-    else if (store_token_delete(st, target_th, NULL) != IMGSEC_OK)
-        status = 404;
-    store_pool_release(req->app->pool, st);
-    switch (status) {
-    case 204: return http_reply_json(req, 204, NULL);
-    case 401: return http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
-    case 403:
+    imgsec_err err = {0};
+    /* Only a refused credential is a 401 (and counts against the address):
+     * a store that fails is a 500. */
+    int rc = authn_token_principal(req, http_header(req, "X-Auth-Token"), &caller, &err);
+    if (rc == IMGSEC_EAUTH)
+        return http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
+    if (rc != IMGSEC_OK)
+        return reply_internal(req, &err);
+    if (!subject_principal(req, &target))
+        return;
+    if (target.user.id != caller.user.id &&
+        !(caller.grant.role == ROLE_ADMIN &&
+          strcmp(caller.grant.project_id, target.grant.project_id) == 0))
         return http_reply_keystone_error(req, 403, "Forbidden",
                                          "only the token's owner or an admin can revoke it");
-    default: return http_reply_keystone_error(req, 404, "Not Found", "Could not find token.");
-    }
+    rc = authn_token_revoke(req, http_header(req, "X-Subject-Token"), &err);
+    if (rc == IMGSEC_ENOTFOUND) /* revoked by someone else meanwhile */
+        return http_reply_keystone_error(req, 404, "Not Found", "Could not find token.");
+    if (rc != IMGSEC_OK)
+        return reply_internal(req, &err);
+    http_reply_json(req, 204, NULL);
 }

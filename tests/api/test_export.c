@@ -780,6 +780,51 @@ static void test_errors_roles_isolation(void **state)
     free(t0);
 }
 
+/* On the status and download routes a named enterprise_project_id is
+ * checked as on every route (bad: 400; not granted: 403), all_granted_eps
+ * is fine for any reader, and the task's own scope decides the rest. */
+static void test_read_routes_check_a_named_ep(void **state)
+{
+    (void)state;
+    http_resp r, st;
+    api_call(&S, "POST", "/v5/P1/image/security-report/export-tasks",
+             "enterprise_project_id=ep-a", T_ADM, H_REGION,
+             "{\"operate_all\": true, \"security_report_type\": \"apps\", \"export_size\": 1, "
+             "\"file_format\": \"csv\"}",
+             "application/json", &r);
+    assert_status(&r, 200);
+    char *task = strdup(jstr(&r, "task_id"));
+    http_resp_free(&r);
+    wait_task(task, &st);
+    assert_string_equal(jstr(&st, "task_status"), "success");
+    char *paths[2] = {h_strdupf("/v5/P1/export-task/%s", task),
+                      h_strdupf("/v5/P1/download/%s", jstr(&st, "file_id"))};
+    for (int i = 0; i < 2; i++) {
+        api_call(&S, "GET", paths[i], "enterprise_project_id=not%20an%20ep", T_EPA, H_REGION,
+                 NULL, NULL, &r);
+        assert_api_error(&r, 400, "HSS.0001", "enterprise_project_id must be 1-64 characters");
+        http_resp_free(&r);
+        api_call(&S, "GET", paths[i], "enterprise_project_id=ep-b", T_EPA, H_REGION, NULL, NULL,
+                 &r);
+        assert_api_error(&r, 403, "HSS.0013", "enterprise_project_id ep-b");
+        http_resp_free(&r);
+        api_call(&S, "GET", paths[i], "enterprise_project_id=ep-a", T_EPA, H_REGION, NULL, NULL,
+                 &r);
+        assert_status(&r, 200);
+        http_resp_free(&r);
+        api_call(&S, "GET", paths[i], "enterprise_project_id=all_granted_eps", T_EPA, H_REGION,
+                 NULL, NULL, &r);
+        assert_status(&r, 200);
+        http_resp_free(&r);
+        api_call(&S, "GET", paths[i], "enterprise_project_id=", T_EPA, H_REGION, NULL, NULL, &r);
+        assert_status(&r, 200); /* empty: as if missing, not EP 0 */
+        http_resp_free(&r);
+        free(paths[i]);
+    }
+    http_resp_free(&st);
+    free(task);
+}
+
 /* ---- under concurrent ingest ---- */
 
 static atomic_bool STOP_INGEST;
@@ -1092,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_record_filters_and_size),
         cmocka_unit_test(test_cloud_routes),
         cmocka_unit_test(test_errors_roles_isolation),
+        cmocka_unit_test(test_read_routes_check_a_named_ep),
         cmocka_unit_test(test_cli_offline_matches_server),
         cmocka_unit_test(test_count_under_concurrent_ingest),
         cmocka_unit_test(test_restart_mid_task),

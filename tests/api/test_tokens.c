@@ -4,6 +4,7 @@
  */
 #include "harness.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -483,6 +484,140 @@ static void test_cli_errors(void **state)
     http_resp_free(&r);
 }
 
+/* ---- a server of its own, whose database this process changes ---- */
+
+/* Starts t with name=value in imgsecd's environment and an admin of P1;
+ * *tok1 and *tok2 get two of the admin's tokens. */
+static void start_own(srv_t *t, const char *name, const char *value, char **tok1, char **tok2)
+{
+    memset(t, 0, sizeof *t);
+    setenv(name, value, 1);
+    int started = srv_start(t);
+    unsetenv(name);
+    assert_int_equal(started, 0);
+    assert_int_equal(cli_user_add(t, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    *tok1 = get_token(t, "acme", "root", "root-pw-1", "P1");
+    *tok2 = get_token(t, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(*tok1);
+    assert_non_null(*tok2);
+}
+
+static sqlite3 *db_open(const srv_t *t)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    return db;
+}
+
+/* Runs sql on t's database, as another process would. */
+static void db_exec(const srv_t *t, const char *sql)
+{
+    sqlite3 *db = db_open(t);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        print_error("%s: %s\n", sql, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+static long long db_tokens(const srv_t *t)
+{
+    sqlite3 *db = db_open(t);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM tokens", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    long long n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* DELETE /v3/auth/tokens on t: auth revokes subject. */
+static long revoke_on(const srv_t *t, const char *auth, const char *subject, http_resp *out)
+{
+    char *a = h_strdupf("X-Auth-Token: %s", auth);
+    char *s = h_strdupf("X-Subject-Token: %s", subject);
+    const char *h[] = {a, s, NULL};
+    http_req rq = {.method = "DELETE", .path = "/v3/auth/tokens", .headers = h};
+    long st = http_do(t, &rq, out);
+    free(a);
+    free(s);
+    return st;
+}
+
+/* A store that fails during a revocation is a 500, its cause logged: not
+ * a refused credential (401, counted against the address) nor an unknown
+ * token (404). */
+static void test_revoke_store_failure_is_500(void **state)
+{
+    (void)state;
+    srv_t t;
+    char *t1, *t2;
+    start_own(&t, "IMGSEC_AUTH_FAIL_LIMIT", "2", &t1, &t2);
+    http_resp r;
+    /* the delete fails */
+    db_exec(&t, "CREATE TRIGGER keep_tokens BEFORE DELETE ON tokens "
+                "BEGIN SELECT RAISE(ABORT, 'tokens are kept'); END");
+    revoke_on(&t, t1, t2, &r);
+    assert_keystone_error(&r, 500, "Internal Server Error");
+    http_resp_free(&r);
+    assert_true(srv_log_wait_for(&t, "tokens are kept", 3000));
+    db_exec(&t, "DROP TRIGGER keep_tokens");
+    /* the lookups fail, as often as the limit of failed logins */
+    db_exec(&t, "ALTER TABLE tokens RENAME TO tokens_away");
+    for (int i = 0; i < 2; i++) {
+        revoke_on(&t, t1, t2, &r);
+        assert_keystone_error(&r, 500, "Internal Server Error");
+        http_resp_free(&r);
+    }
+    stat_res st = api_stat(&t, t1, "P1", "apps", NULL, OPERATE_ALL);
+    assert_stat_error(st, 500, "HSS.0041", NULL, "a v5 route while tokens cannot be read");
+    db_exec(&t, "ALTER TABLE tokens_away RENAME TO tokens");
+    /* no failed login was counted (no 429), and nothing was revoked */
+    st = api_stat(&t, t2, "P1", "apps", NULL, OPERATE_ALL);
+    assert_stat_total(st, 0, "t2 after the failed revocations");
+    revoke_on(&t, t1, t2, &r);
+    assert_status(&r, 204);
+    http_resp_free(&r);
+    st = api_stat(&t, t2, "P1", "apps", NULL, OPERATE_ALL);
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "t2 once revoked");
+    free(t1);
+    free(t2);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
+/* Expired tokens are deleted while the server runs, not only when it
+ * starts (IMGSEC_TOKEN_PURGE_TEST_MS stands for the hour between purges). */
+static void test_expired_tokens_purged_while_running(void **state)
+{
+    (void)state;
+    srv_t t;
+    char *old, *fresh;
+    start_own(&t, "IMGSEC_TOKEN_PURGE_TEST_MS", "1000", &old, &fresh);
+    /* both expired long ago, as far as the server can tell; then a new one */
+    db_exec(&t, "UPDATE tokens SET expires_ms = 1");
+    free(fresh);
+    fresh = get_token(&t, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(fresh);
+    stat_res st = api_stat(&t, old, "P1", "apps", NULL, OPERATE_ALL);
+    assert_stat_error(st, 401, "APIGW.0301", NULL, "an expired token");
+    long long n = db_tokens(&t);
+    for (int i = 0; i < 500 && n > 1; i++) {
+        h_sleep_ms(20);
+        n = db_tokens(&t);
+    }
+    assert_int_equal(n, 1);
+    assert_true(srv_log_wait_for(&t, "imgsecd: deleted 2 expired tokens", 3000));
+    st = api_stat(&t, fresh, "P1", "apps", NULL, OPERATE_ALL);
+    assert_stat_total(st, 0, "the token that had not expired");
+    free(old);
+    free(fresh);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
 /* The log never holds a token or a password. Runs last. */
 static void test_log_has_no_secrets(void **state)
 {
@@ -526,6 +661,8 @@ int main(void)
         cmocka_unit_test(test_revoked_grant),
         cmocka_unit_test(test_grant_change_applies_at_once),
         cmocka_unit_test(test_cli_errors),
+        cmocka_unit_test(test_revoke_store_failure_is_500),
+        cmocka_unit_test(test_expired_tokens_purged_while_running),
         cmocka_unit_test(test_log_has_no_secrets),
     };
     int failed = cmocka_run_group_tests_name("tokens", tests, setup, teardown);
