@@ -880,7 +880,8 @@ static void test_count_under_concurrent_ingest(void **state)
                  i % 2 ? "{\"operate_all\": true, \"file_format\": \"csv\"}"
                        : "{\"operate_all\": true}",
                  "application/json", &r);
-        /* the fleet is not all local: use the generic route half the time */
+        /* the cloud's route answers N (record_total_num) from the task's
+         * snapshot: the file must hold exactly N, whatever was ingested */
         assert_status(&r, 200);
         long long n = jint(&r, "record_total_num");
         wait_task(jstr(&r, "task_id"), &st);
@@ -895,7 +896,9 @@ static void test_count_under_concurrent_ingest(void **state)
         http_resp_free(&st);
         http_resp_free(&r);
 
-        /* all vulnerabilities of ep-burst, generic route, count from the status */
+        /* The generic route, all granted EPs, answers no N: the file must
+         * hold what the status counts, and "success" means every image's
+         * rows matched the snapshot's index count (the worker checks). */
         char *task = create_task(T_ADM, "P1", "vulnerability", NULL, 10000000, "csv", &r);
         assert_non_null(task);
         http_resp_free(&r);
