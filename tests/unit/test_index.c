@@ -1547,6 +1547,19 @@ static void test_instances_agree(void **state)
     index_free(ix);
 }
 
+/* The rest of a rebuild batch (begun by the caller): images 1-3 with one
+ * app each, image 4 (left in t) with 1,000; published. */
+static void rebuild_four(imgsec_index *ix, timg *t)
+{
+    imgsec_err err;
+    index_clear(ix);
+    for (int64_t id = 1; id <= 4; id++) {
+        timg_apps(t, id, id == 4 ? 1000 : 1);
+        assert_int_equal(index_upsert(ix, &t->s, &err), IMGSEC_OK);
+    }
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+}
+
 /* A batch that fails part-way is aborted: readers keep the last published
  * state, whole. The hidden instance holds part of the batch, so the index
  * asks for a full rebuild and refuses to publish anything else; a batch
@@ -1593,12 +1606,7 @@ static void test_write_abort(void **state)
 
     /* a whole rebuild is published, and both instances hold it after */
     assert_int_equal(index_write_begin(ix), IMGSEC_EINTERNAL);
-    index_clear(ix);
-    for (int64_t id = 1; id <= 4; id++) {
-        timg_apps(&t, id, id == 4 ? 1000 : 1);
-        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
-    }
-    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    rebuild_four(ix, &t);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(apps_of(ix), 1003);
         assert_int_equal(index_size(ix), 4);
@@ -1612,12 +1620,7 @@ static void test_write_abort(void **state)
     assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
     index_write_abort(ix);
     assert_int_equal(index_write_begin(ix), IMGSEC_EINTERNAL);
-    index_clear(ix);
-    for (int64_t id = 1; id <= 4; id++) {
-        timg_apps(&t, id, id == 4 ? 1000 : 1);
-        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
-    }
-    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    rebuild_four(ix, &t);
     /* failed before any change: the hidden instance is still good, and
      * the batch is simply tried again */
     assert_int_equal(index_write_begin(ix), IMGSEC_OK);
