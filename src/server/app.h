@@ -24,6 +24,7 @@ typedef struct app {
     struct auth_cache *tokens;  /* principals by token hash, per file generation */
     struct result_cache *results; /* statistic answers, per file generation */
     struct access_log *alog;    /* the request lines (access_log.h) */
+    struct login_pool *logins;  /* password checks off the HTTP threads (login_pool.h) */
 } app;
 
 #endif

@@ -16,6 +16,11 @@
  * the request target as it arrived, before unescaping: the signature is
  * over those bytes.
  *
+ * A handler whose work would hold the HTTP thread (a login's Argon2 check)
+ * suspends its connection instead of replying (http_suspend) and hands the
+ * work to a pool; the pool's worker resumes it (http_resume), MHD calls the
+ * access handler once more, and the route's resumed() replies there.
+ *
  * The front door (security.md): headers are bounded by the connection
  * memory limit, bodies by the route's limit, connections in total and per
  * client address, idle connections time out, and an address that keeps
@@ -37,6 +42,7 @@
 #include "access_log.h"
 #include "authn.h"
 #include "imgsec/util.h"
+#include "login_pool.h"
 #include "ratelimit.h"
 #include "router.h"
 
@@ -75,6 +81,27 @@ int64_t http_file_gen(request *req)
         req->file_gen_known = true;
     }
     return req->file_gen;
+}
+
+void http_body_wipe(request *req)
+{
+    if (req->body.buf)
+        sodium_memzero(req->body.buf, req->body.len);
+}
+
+void http_suspend(request *req, void (*resumed)(request *req))
+{
+    req->suspended = true;
+    req->resumed = resumed;
+    MHD_suspend_connection(req->conn);
+}
+
+void http_resume(request *req)
+{
+    /* MHD_resume_connection takes the daemon's lock, which the HTTP thread
+     * takes too before it calls resumed(): what the caller wrote before
+     * this is seen there. */
+    MHD_resume_connection(req->conn);
 }
 
 void http_add_header(request *req, const char *name, const char *value)
@@ -447,6 +474,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->status)
         return MHD_YES;
+    if (req->suspended) { /* called again after http_resume */
+        req->suspended = false;
+        req->resumed(req);
+        if (!req->status)
+            http_reply_internal(req, "resumed handler of %s sent no reply", req->route->pattern);
+        return MHD_YES;
+    }
     if (req->body_too_large) {
         reply_too_large(req);
         return MHD_YES;
@@ -454,7 +488,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->sign_pending && !finish_signed(req))
         return MHD_YES;
     req->route->handle(req);
-    if (!req->status)
+    if (!req->status && !req->suspended)
         http_reply_internal(req, "handler of %s sent no reply", req->route->pattern);
     return MHD_YES;
 }
@@ -519,8 +553,10 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
     if (rc != IMGSEC_OK)
         return rc;
     randombytes_buf(request_id_key, sizeof request_id_key);
+    /* Suspend/resume: logins wait for their password check off the HTTP
+     * threads (login_pool.h). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
@@ -532,6 +568,8 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert_pem};
         tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key_pem};
     }
+    if ((rc = login_pool_start(a->cfg.db_path, &a->logins, err)) != IMGSEC_OK)
+        return rc;
     a->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -544,8 +582,12 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
-    if (!a->daemon)
+    if (!a->daemon) {
+        login_pool_stop(a->logins);
+        login_pool_free(a->logins);
+        a->logins = NULL;
         return err_set(err, IMGSEC_EINTERNAL, "cannot listen on %s", a->cfg.listen);
+    }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : 0;
     return IMGSEC_OK;
@@ -563,8 +605,15 @@ void http_stop(app *a)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Before the daemon: stopping the logins runs every check already
+     * accepted and resumes its connection, and MHD_stop_daemon must not
+     * find a connection still suspended. Requests that come on a kept-alive
+     * connection from here on are refused a login (429). */
+    login_pool_stop(a->logins);
     MHD_stop_daemon(a->daemon);
     a->daemon = NULL;
+    login_pool_free(a->logins);
+    a->logins = NULL;
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
 }

@@ -67,6 +67,10 @@ typedef struct request {
 
     void *state;                         /* a route's own per-request data */
     void (*state_free)(void *state);
+    /* Suspended by its handler (http_suspend): resumed() answers it once
+     * http_resume handed it back. */
+    bool suspended;
+    void (*resumed)(struct request *req);
 
     unsigned status;                     /* 0 until a reply is queued */
     const char *extra_names[HTTP_MAX_EXTRA_HEADERS];
@@ -105,6 +109,21 @@ bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const cha
 /* Keystone's own error shape, for /v3/auth/tokens. */
 void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg);
 
+/* Long work off the HTTP threads. A handler that cannot answer at once
+ * (its work would hold the HTTP thread and every connection it serves)
+ * calls http_suspend as the last thing before it returns, without a reply,
+ * and hands the work elsewhere; libmicrohttpd then leaves the connection
+ * alone (no timeout, no disconnect detection) until http_resume, which
+ * any thread may call, once, when the work is done; resumed(req) then runs
+ * on an HTTP thread and must reply, as a handler does. The request stays
+ * valid until then. http_stop stops the login pool, which resumes every
+ * request it holds, before the daemon: nothing else may suspend a request
+ * unless http_stop resumes it too. */
+void http_suspend(request *req, void (*resumed)(request *req));
+void http_resume(request *req);
+/* Wipes the request body in place (a password in it). */
+void http_body_wipe(request *req);
+
 /* The file generation as of this request (follow.h): the first call
  * probes, later ones give the same. Caches keyed on it (the token cache,
  * the statistic answers) and the index sync of the request all use this
@@ -114,9 +133,11 @@ int64_t http_file_gen(request *req);
 /* The client's address (NULL if unknown). */
 const struct sockaddr *http_client_addr(request *req);
 
-/* Starts the daemon on cfg->listen; *port gets the bound port. */
+/* Starts the login pool (login_pool.h) and the daemon on cfg->listen;
+ * *port gets the bound port. */
 int http_start(app *a, unsigned *port, imgsec_err *err);
-/* Stops accepting, waits up to drain_seconds for requests in flight, stops. */
+/* Stops accepting, waits up to drain_seconds for requests in flight, runs
+ * the logins still accepted, stops. */
 void http_stop(app *a);
 
 #endif

@@ -3,14 +3,20 @@
  *
  * Every way a login can fail (no such user, wrong password, no grant on
  * the project) answers the same 401 after the same Argon2id work, so the
- * route does not tell which users exist. */
+ * route does not tell which users exist. That work runs on the login pool
+ * (login_pool.h), never on an HTTP thread; a login the pool has no place
+ * for is answered 429 with Retry-After before any work. */
 #include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "authn.h"
 #include "imgsec/auth.h"
 #include "imgsec/store.h"
 #include "imgsec/util.h"
+#include "login_pool.h"
 #include "request_body.h"
 #include "routes.h"
 
@@ -75,46 +81,137 @@ static void reply_internal(request *req, const imgsec_err *err)
     http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
 }
 
-void tokens_create_handle(request *req)
-{
-    imgsec_err err = {0};
-    json_t *body = request_body_object(req, &err);
-    if (!body)
-        return http_reply_keystone_error(req, 400, "Bad Request", err.msg);
-    login l = {0};
-    const char *bad = login_parse(body, &l);
-    if (bad) {
-        http_reply_keystone_error(req, 400, "Bad Request", bad);
-        return json_decref(body);
-    }
-    store *st = store_pool_acquire(req->app->pool);
+/* One login, from the handler to a worker of the login pool and back. The
+ * worker reads only the copies here, never the request; the request reads
+ * the outcome only once the worker has resumed it. */
+typedef struct {
+    login_task task; /* first: the pool sees this */
+    request *req;
+    int64_t token_ttl_ms;
+    char domain[STORE_NAME_MAX + 1], name[STORE_NAME_MAX + 1];
+    char project[MODEL_PROJECT_ID_MAX + 1];
+    char password[AUTH_PASSWORD_MAX + 1]; /* wiped as soon as it is checked */
+    /* the outcome */
+    atomic_bool done;
+    bool ok;
+    int rc;
+    imgsec_err err;
     store_user user;
     store_grant grant;
-    char hash[AUTH_PW_HASH_MAX];
-    int rc = store_user_get(st, l.domain, l.name, &user, hash, sizeof hash, &err);
-    bool ok = auth_password_verify(rc == IMGSEC_OK ? hash : NULL, l.password);
-    if (ok)
-        rc = store_grant_get(st, user.id, l.project, &grant, &err);
     char token[AUTH_TOKEN_CHARS + 1];
-    int64_t issued = util_now_ms(), expires = issued + req->app->cfg.token_ttl_ms;
+    int64_t issued, expires;
+} login_job;
+
+static void login_job_free(void *p)
+{
+    sodium_memzero(p, sizeof(login_job));
+    free(p);
+}
+
+/* On a worker of the login pool, with its own store connection: the
+ * Argon2 check and the token. */
+static void login_run(login_task *t, store *st)
+{
+    login_job *j = (login_job *)t;
+    char hash[AUTH_PW_HASH_MAX];
+    int rc = store_user_get(st, j->domain, j->name, &j->user, hash, sizeof hash, &j->err);
+    bool ok = auth_password_verify(rc == IMGSEC_OK ? hash : NULL, j->password);
+    sodium_memzero(j->password, sizeof j->password);
+    sodium_memzero(hash, sizeof hash);
+    if (ok)
+        rc = store_grant_get(st, j->user.id, j->project, &j->grant, &j->err);
+    j->issued = util_now_ms();
+    j->expires = j->issued + j->token_ttl_ms;
     if (ok && rc == IMGSEC_OK) {
         unsigned char th[STORE_TOKEN_HASH_BYTES];
-        auth_token_new(token);
-        auth_token_hash(token, strlen(token), th);
-        rc = store_token_insert(st, th, user.id, grant.project_id, issued, expires, &err);
+        auth_token_new(j->token);
+        auth_token_hash(j->token, strlen(j->token), th);
+        rc = store_token_insert(st, th, j->user.id, j->grant.project_id, j->issued, j->expires,
+                                &j->err);
         sodium_memzero(th, sizeof th);
         if (rc != IMGSEC_OK)
             ok = false;
     }
-    store_pool_release(req->app->pool, st);
-    json_decref(body);
-    if (ok && rc == IMGSEC_OK) {
-        http_add_header(req, "X-Subject-Token", token);
-        return http_reply_json(req, 201, token_body(&user, &grant, issued, expires));
-    }
-    if (rc == IMGSEC_EINTERNAL)
+    j->ok = ok;
+    j->rc = rc;
+    atomic_store_explicit(&j->done, true, memory_order_release);
+    http_resume(j->req); /* the last touch: the request may be answered and freed now */
+}
+
+/* Back on an HTTP thread once login_run is done. */
+static void tokens_create_resumed(request *req)
+{
+    login_job *j = req->state;
+    if (!atomic_load_explicit(&j->done, memory_order_acquire)) {
+        imgsec_err err;
+        err_set(&err, IMGSEC_EINTERNAL, "login resumed before its check ended");
         return reply_internal(req, &err);
+    }
+    if (j->ok && j->rc == IMGSEC_OK) {
+        http_add_header(req, "X-Subject-Token", j->token);
+        sodium_memzero(j->token, sizeof j->token);
+        return http_reply_json(req, 201, token_body(&j->user, &j->grant, j->issued, j->expires));
+    }
+    if (j->rc == IMGSEC_EINTERNAL)
+        return reply_internal(req, &j->err);
     http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
+}
+
+/* The password as parsed, in the JSON tree and in the request body:
+ * wiped once copied (or refused). */
+static void wipe_password(request *req, json_t *body)
+{
+    json_t *pw = json_object_get(
+        json_object_get(json_object_get(json_object_get(json_object_get(body, "auth"), "identity"),
+                                        "password"),
+                        "user"),
+        "password");
+    if (json_is_string(pw)) /* jansson owns the bytes; wiping them in place is safe */
+        sodium_memzero((char *)json_string_value(pw), json_string_length(pw));
+    http_body_wipe(req);
+}
+
+/* The body is parsed here; the password check, the costly part, is run by
+ * the login pool while the connection is suspended (http.h). */
+void tokens_create_handle(request *req)
+{
+    imgsec_err err = {0};
+    json_t *body = request_body_object(req, &err);
+    if (!body) {
+        http_body_wipe(req);
+        return http_reply_keystone_error(req, 400, "Bad Request", err.msg);
+    }
+    login l = {0};
+    const char *bad = login_parse(body, &l);
+    login_job *j = bad ? NULL : calloc(1, sizeof *j);
+    if (j) {
+        j->task.run = login_run;
+        j->req = req;
+        j->token_ttl_ms = req->app->cfg.token_ttl_ms;
+        /* lengths checked by login_parse */
+        snprintf(j->domain, sizeof j->domain, "%s", l.domain);
+        snprintf(j->name, sizeof j->name, "%s", l.name);
+        snprintf(j->project, sizeof j->project, "%s", l.project);
+        snprintf(j->password, sizeof j->password, "%s", l.password);
+    }
+    wipe_password(req, body);
+    json_decref(body);
+    if (bad)
+        return http_reply_keystone_error(req, 400, "Bad Request", bad);
+    if (!j) {
+        err_set(&err, IMGSEC_EINTERNAL, "out of memory for a login");
+        return reply_internal(req, &err);
+    }
+    if (!login_pool_reserve(req->app->logins)) {
+        login_job_free(j);
+        http_add_header(req, "Retry-After", "1");
+        return http_reply_keystone_error(req, 429, "Too Many Requests",
+                                         "too many logins in progress; retry later");
+    }
+    req->state = j;
+    req->state_free = login_job_free;
+    http_suspend(req, tokens_create_resumed); /* before the worker can resume it */
+    login_pool_submit(req->app->logins, &j->task);
 }
 
 /* Whose the subject token is, or a reply: unknown (404) or a store failure

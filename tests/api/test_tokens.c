@@ -4,10 +4,19 @@
  */
 #include "harness.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define OPERATE_ALL "{\"operate_all\":true}"
 
@@ -618,6 +627,332 @@ static void test_expired_tokens_purged_while_running(void **state)
     assert_int_equal(srv_stop(&t, true), 0);
 }
 
+/* ---- logins off the HTTP threads (login_pool.h) ----
+ *
+ * A login's password check runs on the login pool while its connection is
+ * suspended. These tests hold logins inside the pool without timing
+ * anything: this process takes the database's write lock (BEGIN
+ * IMMEDIATE), so a login of a real user checks its password and then waits
+ * in SQLite's busy handler (10 s) to insert its token until the test lets
+ * go. What is asserted is an order of events, never a duration. */
+
+#define LOGIN_TEST_USER "root"
+#define LOGIN_TEST_PW "root-pw-1"
+
+/* imgsecd with --threads 1 (the harness passes no --threads): one HTTP
+ * thread, so a login handled on it would hold every other request. */
+static void start_one_http_thread(srv_t *t)
+{
+    assert_int_equal(srv_init(t), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        int in = open("/dev/null", O_RDONLY);
+        if (fd < 0 || in < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("IMGSEC_AUTH_FAIL_LIMIT", "0", 0);
+        execl(IMGSECD_PATH, IMGSECD_PATH, "--db", t->db, "--listen", "127.0.0.1:0", "--region",
+              t->region, "--port-file", t->port_file, "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    t->pid = pid;
+    /* the port file is written by rename once the server listens */
+    for (int i = 0; i < H_START_TIMEOUT_MS / H_POLL_MS && t->port == 0; i++) {
+        FILE *f = fopen(t->port_file, "r");
+        int port = 0;
+        if (f) {
+            if (fscanf(f, "%d", &port) != 1)
+                port = 0;
+            fclose(f);
+        }
+        if (port > 0) {
+            t->port = port;
+            break;
+        }
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            t->pid = 0;
+            print_error("imgsecd --threads 1 exited during start-up\n");
+            fail();
+        }
+        h_sleep_ms(H_POLL_MS);
+    }
+    assert_true(t->port > 0);
+    http_resp r;
+    api_call(t, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    assert_int_equal(cli_user_add(t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1", "admin", "all"),
+                     0);
+}
+
+/* Another connection holding SQLite's write lock: logins wait to insert
+ * their token, after their password check. */
+static sqlite3 *hold_write_lock(const srv_t *t)
+{
+    sqlite3 *db = db_open(t);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
+static void release_write_lock(sqlite3 *db)
+{
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static atomic_int answer_seq; /* the order in which answers arrived */
+
+/* A login sent on a socket of its own, all of it before the call returns,
+ * and read by a thread that notes when its answer came. */
+typedef struct {
+    int fd;
+    pthread_t thread;
+    char buf[8192];
+    size_t len;
+    int order;         /* answer_seq when the whole answer was in */
+} raw_login;
+
+static void *raw_login_read(void *arg)
+{
+    raw_login *l = arg;
+    for (;;) {
+        struct pollfd p = {.fd = l->fd, .events = POLLIN};
+        if (poll(&p, 1, 60000) <= 0) /* a hang guard, not an assertion */
+            break;
+        ssize_t n = read(l->fd, l->buf + l->len, sizeof l->buf - 1 - l->len);
+        if (n <= 0)
+            break;
+        l->len += (size_t)n;
+    }
+    l->buf[l->len] = '\0';
+    l->order = atomic_fetch_add(&answer_seq, 1);
+    return NULL;
+}
+
+static void raw_login_start(const srv_t *t, raw_login *l)
+{
+    memset(l, 0, sizeof *l);
+    char *body = h_strdupf(
+        "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"%s\","
+        "\"password\":\"%s\",\"domain\":{\"name\":\"acme\"}}}},\"scope\":{\"project\":{\"id\":"
+        "\"P1\"}}}}",
+        LOGIN_TEST_USER, LOGIN_TEST_PW);
+    char *req = h_strdupf("POST /v3/auth/tokens HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                          "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                          "Connection: close\r\n\r\n%s",
+                          t->port, strlen(body), body);
+    l->fd = srv_connect(t);
+    assert_true(l->fd >= 0);
+    assert_int_equal(h_send_all(l->fd, req, strlen(req)), strlen(req));
+    free(req);
+    free(body);
+    assert_int_equal(pthread_create(&l->thread, NULL, raw_login_read, l), 0);
+}
+
+/* Joins the reader; the answer's status (0 if none). */
+static int raw_login_end(raw_login *l)
+{
+    pthread_join(l->thread, NULL);
+    close(l->fd);
+    int status = 0;
+    if (sscanf(l->buf, "HTTP/1.1 %d", &status) != 1)
+        status = 0;
+    if (status != 201)
+        print_error("login answer: %.600s\n", l->buf);
+    return status;
+}
+
+#define HELD_LOGINS 3 /* more than the pool's 2 workers: one waits in its queue */
+#define HEALTHZ_CALLS 3
+
+/* With one HTTP thread and logins in progress, /healthz is answered, again
+ * and again, before any of them: their password checks do not run on the
+ * HTTP thread. (Were they run there, /healthz would wait behind them, and
+ * come after the first login's 500 once SQLite's busy timeout ended it.) */
+static void test_login_leaves_http_thread_free(void **state)
+{
+    (void)state;
+    srv_t t;
+    start_one_http_thread(&t);
+    sqlite3 *db = hold_write_lock(&t);
+    atomic_store(&answer_seq, 0);
+    raw_login logins[HELD_LOGINS];
+    for (int i = 0; i < HELD_LOGINS; i++)
+        raw_login_start(&t, &logins[i]);
+    /* Several in a row on one kept-alive connection: one HTTP thread may
+     * take a new connection before others that arrived with it, but once
+     * it has answered one it has seen the logins' bytes too. */
+    for (int k = 0; k < HEALTHZ_CALLS; k++) {
+        http_resp r;
+        api_call(&t, "GET", "/healthz", NULL, NULL, NULL, NULL, NULL, &r);
+        assert_status(&r, 200);
+        http_resp_free(&r);
+    }
+    int healthz_order = atomic_fetch_add(&answer_seq, 1);
+    release_write_lock(db);
+    int status[HELD_LOGINS];
+    for (int i = 0; i < HELD_LOGINS; i++)
+        status[i] = raw_login_end(&logins[i]);
+    for (int i = 0; i < HELD_LOGINS; i++) {
+        if (logins[i].order < healthz_order) {
+            print_error("login %d was answered (#%d) before the last /healthz (#%d): the "
+                        "HTTP thread was held\n",
+                        i, logins[i].order, healthz_order);
+            fail();
+        }
+    }
+    assert_int_equal(healthz_order, 0);
+    for (int i = 0; i < HELD_LOGINS; i++)
+        assert_int_equal(status[i], 201);
+    /* the held logins' tokens work */
+    char *tok = get_token(&t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1");
+    assert_non_null(tok);
+    stat_res st = api_stat(&t, tok, "P1", "apps", NULL, OPERATE_ALL);
+    assert_stat_total(st, 0, "a token issued by the login pool");
+    free(tok);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
+/* Logins on curl threads, against a server whose login pool has 1 worker
+ * and 1 place to wait (the test knobs): 2 places in all. */
+#define SMALL_POOL_PLACES 2
+
+typedef struct {
+    const srv_t *t;
+    pthread_t thread;
+    http_resp r;
+    atomic_bool done;
+} curl_login;
+
+static void *curl_login_run(void *arg)
+{
+    curl_login *c = arg;
+    api_token_req(c->t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1", false, &c->r);
+    http_thread_done();
+    atomic_store(&c->done, true);
+    return NULL;
+}
+
+static void start_small_pool(srv_t *t)
+{
+    memset(t, 0, sizeof *t);
+    setenv("IMGSEC_LOGIN_TEST_WORKERS", "1", 1);
+    setenv("IMGSEC_LOGIN_TEST_QUEUE", "1", 1);
+    int started = srv_start(t);
+    unsetenv("IMGSEC_LOGIN_TEST_WORKERS");
+    unsetenv("IMGSEC_LOGIN_TEST_QUEUE");
+    assert_int_equal(started, 0);
+    assert_int_equal(cli_user_add(t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1", "admin", "all"),
+                     0);
+}
+
+static void curl_logins_start(const srv_t *t, curl_login *c, int n)
+{
+    memset(c, 0, sizeof *c * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        c[i].t = t;
+        assert_int_equal(pthread_create(&c[i].thread, NULL, curl_login_run, &c[i]), 0);
+    }
+}
+
+/* With the write lock held no login can finish: the logins answered are
+ * exactly those the pool refused. Waits for want of them (the bound is a
+ * hang guard only) and checks their answers: 429 in the Keystone shape,
+ * with Retry-After. Once they are in, every login has been taken by an
+ * HTTP thread, and the others hold the pool's places. */
+static void wait_refused(curl_login *c, int n, int want)
+{
+    int answered = 0;
+    for (int i = 0; i < 60000 / H_POLL_MS; i++) {
+        answered = 0;
+        for (int k = 0; k < n; k++)
+            answered += atomic_load(&c[k].done);
+        if (answered >= want)
+            break;
+        h_sleep_ms(H_POLL_MS);
+    }
+    assert_int_equal(answered, want);
+    for (int k = 0; k < n; k++) {
+        if (!atomic_load(&c[k].done))
+            continue;
+        assert_keystone_error(&c[k].r, 429, "Too Many Requests");
+        const char *ra = http_header(&c[k].r, "Retry-After");
+        assert_non_null(ra);
+        assert_true(atoi(ra) >= 1);
+        assert_null(http_header(&c[k].r, "X-Subject-Token"));
+    }
+}
+
+/* Joins them all: how many got a token and how many 429. */
+static void curl_logins_end(curl_login *c, int n, int *issued_n, int *refused)
+{
+    *issued_n = *refused = 0;
+    for (int k = 0; k < n; k++) {
+        pthread_join(c[k].thread, NULL);
+        if (c[k].r.status == 201)
+            ++*issued_n;
+        else if (c[k].r.status == 429)
+            ++*refused;
+        else
+            print_error("login %d: %ld %s\n", k, c[k].r.status, c[k].r.body);
+        http_resp_free(&c[k].r);
+    }
+}
+
+/* A login the pool has no place for is refused at once (429), without
+ * waiting for the logins ahead of it; those still get their tokens, and
+ * give their places back. */
+static void test_login_queue_full_is_429(void **state)
+{
+    (void)state;
+    enum { n = 5 };
+    srv_t t;
+    start_small_pool(&t);
+    sqlite3 *db = hold_write_lock(&t);
+    curl_login c[n];
+    curl_logins_start(&t, c, n);
+    wait_refused(c, n, n - SMALL_POOL_PLACES);
+    release_write_lock(db);
+    int issued_n, refused;
+    curl_logins_end(c, n, &issued_n, &refused);
+    assert_int_equal(issued_n, SMALL_POOL_PLACES);
+    assert_int_equal(refused, n - SMALL_POOL_PLACES);
+    char *tok = get_token(&t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1");
+    assert_non_null(tok);
+    free(tok);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
+/* SIGTERM while logins are in the pool, one checking and one waiting:
+ * both still get their tokens, and the server then exits 0 (under ASan:
+ * no leak, and no connection left suspended for MHD_stop_daemon). */
+static void test_sigterm_answers_held_logins(void **state)
+{
+    (void)state;
+    enum { n = SMALL_POOL_PLACES + 1 };
+    srv_t t;
+    start_small_pool(&t);
+    sqlite3 *db = hold_write_lock(&t);
+    curl_login c[n];
+    curl_logins_start(&t, c, n);
+    wait_refused(c, n, 1);
+    assert_int_equal(kill(t.pid, SIGTERM), 0);
+    assert_true(srv_log_wait_for(&t, "SIGTERM received", 10000));
+    release_write_lock(db);
+    int issued_n, refused;
+    curl_logins_end(c, n, &issued_n, &refused);
+    assert_int_equal(issued_n, SMALL_POOL_PLACES);
+    assert_int_equal(refused, 1);
+    assert_true(srv_log_wait_for(&t, "imgsecd: stopped", 30000));
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
 /* The log never holds a token or a password. Runs last. */
 static void test_log_has_no_secrets(void **state)
 {
@@ -663,6 +998,9 @@ int main(void)
         cmocka_unit_test(test_cli_errors),
         cmocka_unit_test(test_revoke_store_failure_is_500),
         cmocka_unit_test(test_expired_tokens_purged_while_running),
+        cmocka_unit_test(test_login_leaves_http_thread_free),
+        cmocka_unit_test(test_login_queue_full_is_429),
+        cmocka_unit_test(test_sigterm_answers_held_logins),
         cmocka_unit_test(test_log_has_no_secrets),
     };
     int failed = cmocka_run_group_tests_name("tokens", tests, setup, teardown);
