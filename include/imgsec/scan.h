@@ -1,0 +1,120 @@
+/* scan.h - imgsec scan: find what is in a container image, in one pass.
+ *
+ * An image (a docker-save archive, an OCI layout, or a root filesystem
+ * directory) is read as a stream, layer by layer, top layer first, so that
+ * whiteouts, opaque directories and overwrites are known before a lower
+ * layer's file is looked at: every path of the merged filesystem is offered
+ * at most once, and a file deleted or replaced by a later layer is never
+ * seen. Each surviving entry is offered to every analyzer; the entry's
+ * bytes are read once and handed to every analyzer that asked for them.
+ *
+ * Analyzers are small modules behind one interface (scan_analyzer): what
+ * entries they want, what they do with one, what they emit at the end.
+ * Adding one touches its own file and one line of the table in
+ * src/lib/scan/scan_analyzers.c. They emit records of the eight report
+ * types of data-model.md into a scan_result, whose document is an ingest
+ * document: one validator (doc_from_json) and one store path serve
+ * importers, scans and the API alike.
+ *
+ * Memory: one entry's content at a time, at most SCAN_CONTENT_MAX bytes,
+ * plus the set of paths already seen (upper layers); never the image.
+ */
+#ifndef IMGSEC_SCAN_H
+#define IMGSEC_SCAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "imgsec/err.h"
+#include "imgsec/model.h"
+
+/* The most content bytes of one entry held in memory at once. An analyzer
+ * that wants more sees the first SCAN_CONTENT_MAX bytes (truncated). */
+#define SCAN_CONTENT_MAX (64u << 20)
+/* scan_analyzer.want: not interested / metadata only / the whole content
+ * (up to SCAN_CONTENT_MAX); any other positive value is a byte count. */
+#define SCAN_WANT_NONE 0
+#define SCAN_WANT_META (-1)
+#define SCAN_WANT_ALL INT64_MAX
+
+/* One entry of the merged filesystem. */
+typedef struct {
+    const char *path;        /* relative, normalised: no leading "/" or "./", no "..",
+                                no trailing "/", e.g. "var/lib/dpkg/status" */
+    const char *layer;       /* diff id of the layer that last wrote it ("sha256:..."),
+                                "" for a root filesystem directory */
+    mode_t mode;             /* type and permission bits (S_IFREG|0644, S_IFLNK, ...) */
+    int64_t uid, gid;
+    const char *uname;       /* owner name from the archive, or NULL */
+    const char *gname;
+    int64_t size;            /* content bytes (regular files), else 0 */
+    const char *link_target; /* symlink or hard link target, else NULL */
+} scan_entry;
+
+/* What a scan found; analyzers add to it, the driver turns it into one
+ * ingest document. */
+typedef struct scan_result scan_result;
+
+/* Appends rec (stolen, a JSON object in the shape of data-model.md for
+ * report type t) to the result. Returns 0, or -1 on out of memory (rec is
+ * freed either way). */
+int scan_emit(scan_result *res, report_type t, json_t *rec);
+/* Sets the image's operating system from os-release (ID, VERSION_ID,
+ * e.g. "debian", "12"; "alpine", "3.18.4"); later calls are ignored when
+ * one was already set from an upper layer. */
+void scan_set_os(scan_result *res, const char *id, const char *version_id);
+const char *scan_os_id(const scan_result *res);         /* NULL if unknown */
+const char *scan_os_version(const scan_result *res);    /* NULL if unknown */
+
+/* The image as a whole, for analyzers' finish step. */
+typedef struct {
+    const json_t *config;  /* the image config (OCI/Docker: "config", "history", ...),
+                              NULL for a root filesystem directory */
+    const char *const *diff_ids; /* layer diff ids, bottom first */
+    size_t n_layers;
+} scan_image;
+
+/* What a scan is told (the CLI's flags); zero-initialised means defaults. */
+typedef struct scan_options {
+    const char *platform;    /* "os/arch[/variant]" picked from an index; NULL: linux/amd64 */
+    const char *analyzers;   /* comma-separated analyzer names to run; NULL: all */
+    const char *rules_dir;   /* --rules DIR: YARA rule files (*.yar, *.yara) added to the
+                                built-in rules */
+    const char *hash_list;   /* --malware-hashes FILE: SHA-256 block list added to the
+                                built-in one ("<hex> [name]" per line) */
+    const char *policy_file; /* --policy FILE: the non-compliant-app policy; NULL: built-in */
+    /* Progress for long scans (may be NULL): phase ("layer 2/5"), bytes done
+     * of total (total 0 when unknown). */
+    void (*progress)(void *ctx, const char *phase, int64_t done, int64_t total);
+    void *progress_ctx;
+} scan_options;
+
+/* One analyzer. Every callback may be NULL when it has nothing to do. */
+typedef struct {
+    const char *name;   /* "dpkg", "secrets", ...: --analyzers, docs, progress */
+    report_type emits;  /* the report type it mostly emits (docs, summaries) */
+    /* Once per scan: per-scan state in *state. */
+    int (*open)(const scan_options *opt, void **state, imgsec_err *err);
+    /* Cheap, for every entry: SCAN_WANT_NONE, SCAN_WANT_META, a byte count
+     * or SCAN_WANT_ALL. Must not keep e. */
+    int64_t (*want)(void *state, const scan_entry *e);
+    /* An entry it wanted, with data[0..len) (NULL and 0 for META; len is
+     * less than e->size when the content was capped). An error fails the
+     * whole scan: return errors only for what makes the result untrue
+     * (out of memory), not for a malformed file inside the image (skip it,
+     * or report it with scan_warn). */
+    int (*entry)(void *state, const scan_entry *e, const unsigned char *data, size_t len,
+                 scan_result *res, imgsec_err *err);
+    /* After the last layer. */
+    int (*finish)(void *state, const scan_image *img, scan_result *res, imgsec_err *err);
+    void (*close)(void *state);
+} scan_analyzer;
+
+/* A non-fatal note about the image ("var/lib/rpm/rpmdb.sqlite: not an rpm
+ * database, skipped"): shown on stderr by the CLI, kept in the result. */
+void scan_warn(scan_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
