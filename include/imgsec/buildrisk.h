@@ -12,6 +12,8 @@
 typedef struct {
     const char *rule_id, *name, *level, *remediation;
     bool (*match)(const char *instruction);
+    bool scan_only; /* applied by the analyzer only; the importers keep the
+                       rules their reports were documented with */
 } buildrisk_rule;
 
 /* The per-instruction rules, in report order. */

@@ -143,21 +143,21 @@ char *buildrisk_redact(const char *text)
 
 const buildrisk_rule buildrisk_rules[] = {
     {"IMGSEC-H001", "remote script piped into a shell", "high",
-     "download, verify a checksum or signature, then run", pipe_to_shell},
+     "download, verify a checksum or signature, then run", pipe_to_shell, false},
     {"IMGSEC-H002", "world-writable permissions", "medium",
-     "grant the narrowest mode the process needs", world_writable},
+     "grant the narrowest mode the process needs", world_writable, false},
     {"IMGSEC-H003", "TLS verification disabled", "medium",
-     "keep certificate checks on; add the CA instead", tls_off},
+     "keep certificate checks on; add the CA instead", tls_off, false},
     {"IMGSEC-H004", "remote file added without verification", "medium",
-     "use curl with a checksum check, or ADD --checksum", remote_add},
+     "use curl with a checksum check, or ADD --checksum", remote_add, false},
     {"IMGSEC-H005", "secret in build instruction", "high",
-     "pass secrets with build secrets (RUN --mount=type=secret), never ENV/ARG", secret_env},
-    {"IMGSEC-H006", "image runs as root", "medium", "add a USER with a non-root user", user_root},
+     "pass secrets with build secrets (RUN --mount=type=secret), never ENV/ARG", secret_env, false},
+    {"IMGSEC-H006", "image runs as root", "medium", "add a USER with a non-root user", user_root, false},
     {"IMGSEC-H007", "sudo in a build step", "low",
-     "run the step as the user it needs (USER) instead of sudo", uses_sudo},
+     "run the step as the user it needs (USER) instead of sudo", uses_sudo, true},
     {"IMGSEC-H008", "package manager cache left in the image", "low",
      "clean the cache in the same RUN (rm -rf /var/lib/apt/lists/*, apk add --no-cache, "
-     "yum clean all)", cache_left},
+     "yum clean all)", cache_left, true},
 };
 const size_t buildrisk_rules_count = sizeof buildrisk_rules / sizeof buildrisk_rules[0];
 const buildrisk_rule *const buildrisk_rule_secret = &buildrisk_rules[4];

@@ -344,7 +344,7 @@ int imp_history_risks(imp_ctx *c, json_t *doc, const char *created_by)
         return IMGSEC_OK;
     for (size_t i = 0; i < buildrisk_rules_count; i++) {
         const buildrisk_rule *r = &buildrisk_rules[i];
-        if (!r->match(created_by))
+        if (r->scan_only || !r->match(created_by))
             continue;
         json_t *rec = json_object();
         int bad = !rec || imp_set_str(rec, "rule_id", r->rule_id) ||
