@@ -93,6 +93,10 @@ typedef struct scan_options {
     void *progress_ctx;
     const char *image;       /* --image NAME:TAG: the image of a multi-image archive or
                                 index; NULL: the only one (several: refused, listed) */
+    /* Sees every entry of the merged filesystem, in the order offered
+     * (may be NULL): `imgsec scan --output files`, and the tests. */
+    void (*observe)(void *ctx, const scan_entry *e);
+    void *observe_ctx;
 } scan_options;
 
 /* One analyzer. Every callback may be NULL when it has nothing to do. */

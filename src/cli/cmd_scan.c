@@ -56,7 +56,9 @@ static const char USAGE[] =
     "  --ep EP            enterprise project (default 0)\n"
     "  --output FMT       table (default: summary on stdout, document stored),\n"
     "                     json (print the ingest document, store nothing),\n"
-    "                     cyclonedx (print a CycloneDX 1.6 SBOM of the apps, store nothing)\n"
+    "                     cyclonedx (print a CycloneDX 1.6 SBOM of the apps, store nothing),\n"
+    "                     files (list the merged file system: mode, uid:gid, size, layer\n"
+    "                     diff id, path [-> link]; store nothing)\n"
     "\n"
     "  Identity (default: from the image: RepoTags or the OCI ref name, the config digest\n"
     "  as image_id, the uncompressed layer bytes as image_size):\n"
@@ -71,7 +73,7 @@ static const char USAGE[] =
     "  stores nothing); 2 wrong usage.\n"
     "  See docs/scanning.md.\n";
 
-typedef enum { OUT_TABLE, OUT_JSON, OUT_CYCLONEDX } out_fmt;
+typedef enum { OUT_TABLE, OUT_JSON, OUT_CYCLONEDX, OUT_FILES } out_fmt;
 
 typedef struct {
     const char *db, *server, *token_file, *region, *project, *ep, *rootfs, *name;
@@ -387,6 +389,14 @@ done:
 
 /* ---- the command ---- */
 
+static void list_entry(void *ctx, const scan_entry *e)
+{
+    (void)ctx;
+    printf("%07o %lld:%lld %lld %.19s %s%s%s\n", (unsigned)e->mode, (long long)e->uid,
+           (long long)e->gid, (long long)e->size, *e->layer ? e->layer : "-", e->path,
+           e->link_target ? " -> " : "", e->link_target ? e->link_target : "");
+}
+
 static int print_json(json_t *j)
 {
     if (!j || json_dumpf(j, stdout, JSON_INDENT(2)) != 0)
@@ -443,8 +453,10 @@ int cmd_scan(int argc, char **argv)
                 a.out = OUT_JSON;
             else if (strcmp(optarg, "cyclonedx") == 0)
                 a.out = OUT_CYCLONEDX;
+            else if (strcmp(optarg, "files") == 0)
+                a.out = OUT_FILES;
             else {
-                fprintf(stderr, "imgsec scan: --output must be one of table, json, cyclonedx\n");
+                fprintf(stderr, "imgsec scan: --output must be one of table, json, cyclonedx, files\n");
                 return CLI_USAGE;
             }
             break;
@@ -479,6 +491,8 @@ int cmd_scan(int argc, char **argv)
         }
         a.id.image_name = a.name_buf;
     }
+    if (a.out == OUT_FILES)
+        a.opt.observe = list_entry;
     if (a.progress || cli_stderr_is_tty()) {
         a.opt.progress = show_progress;
         a.opt.progress_ctx = &a;
@@ -505,6 +519,8 @@ int cmd_scan(int argc, char **argv)
     if (!doc) {
         fprintf(stderr, "imgsec scan: out of memory\n");
         out = CLI_FAIL;
+    } else if (a.out == OUT_FILES) {
+        out = CLI_OK;
     } else if (a.out == OUT_JSON) {
         out = print_json(doc);
     } else if (a.out == OUT_CYCLONEDX) {

@@ -62,6 +62,8 @@ int scan_offer(scan_run_ctx *rc, const scan_entry *e, scan_content_fn rd, void *
     bool any = false;
     rc->read_failed = false;
     rc->res->info.entries++;
+    if (rc->opt->observe)
+        rc->opt->observe(rc->opt->observe_ctx, e);
     for (size_t i = 0; i < rc->n; i++) {
         int64_t w = rc->an[i]->want ? rc->an[i]->want(rc->state[i], e) : SCAN_WANT_NONE;
         rc->want[i] = w;

@@ -368,7 +368,7 @@ static int archive_index(scan_plan *plan, imgsec_err *err)
     struct archive_entry *ae;
     size_t cached = 0, cap = 0;
     int r, rc = IMGSEC_OK;
-    char name[1024];
+    char name[1024] = "";
     while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         const char *n = archive_entry_pathname(ae);
         int64_t size = archive_entry_size(ae);
@@ -409,8 +409,10 @@ static int archive_index(scan_plan *plan, imgsec_err *err)
         cached += (size_t)size;
     }
     if (r != ARCHIVE_EOF)
-        rc = err_set(err, IMGSEC_EINVAL, "%s: corrupt or truncated archive after member '%s': %s",
-                     plan->archive, name, archive_error_string(a) ? archive_error_string(a) : "?");
+        rc = err_set(err, IMGSEC_EINVAL,
+                     "%s: corrupt or truncated archive at offset %lld, after member '%s': %s",
+                     plan->archive, (long long)archive_filter_bytes(a, -1), name,
+                     archive_error_string(a) ? archive_error_string(a) : "?");
 done:
     archive_read_free(a);
     return rc;
@@ -422,6 +424,40 @@ static const struct scan_member *member_find(const scan_plan *plan, const char *
         if (strcmp(plan->members[i].name, name) == 0)
             return &plan->members[i];
     return NULL;
+}
+
+/* "a/b/../c" -> "a/c" into out; false when ".." climbs above the root. */
+static bool resolve_dots(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    const char *p = in;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *c = p;
+        while (*p && *p != '/')
+            p++;
+        size_t n = (size_t)(p - c);
+        if (n == 0 || (n == 1 && c[0] == '.'))
+            continue;
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            if (o == 0)
+                return false;
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+            continue;
+        }
+        if (o + n + 2 > size)
+            return false;
+        if (o)
+            out[o++] = '/';
+        memcpy(out + o, c, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return o > 0;
 }
 
 typedef struct {
@@ -454,37 +490,73 @@ static void member_close(scan_src *s)
     free(m);
 }
 
-static scan_src *member_open(const scan_plan *plan, const char *name, imgsec_err *err)
+/* Opens member name of the archive, following hard links and symlinks
+ * between members (docker save shares layers between images with them)
+ * at most MEMBER_LINKS_MAX times, never outside the archive's names. */
+#define MEMBER_LINKS_MAX 8
+static scan_src *member_open(const scan_plan *plan, const char *name_in, imgsec_err *err)
 {
-    member_src *m = calloc(1, sizeof *m);
-    if (!m) {
-        err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        return NULL;
-    }
-    if (!(m->a = archive_open_outer(plan->archive, err))) {
+    char name[1024], norm[1024];
+    snprintf(name, sizeof name, "%s", name_in);
+    for (int hop = 0; hop <= MEMBER_LINKS_MAX; hop++) {
+        member_src *m = calloc(1, sizeof *m);
+        if (!m) {
+            err_set(err, IMGSEC_EINTERNAL, "out of memory");
+            return NULL;
+        }
+        if (!(m->a = archive_open_outer(plan->archive, err))) {
+            free(m);
+            return NULL;
+        }
+        struct archive_entry *ae;
+        int r;
+        bool found = false;
+        while ((r = archive_read_next_header(m->a, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+            const char *n = archive_entry_pathname(ae);
+            if (!n || scan_path_normalise(n, norm, sizeof norm) <= 0 || strcmp(norm, name) != 0)
+                continue;
+            found = true;
+            break;
+        }
+        if (found) {
+            const char *hl = archive_entry_hardlink(ae);
+            const char *sl = archive_entry_filetype(ae) == AE_IFLNK ? archive_entry_symlink(ae) : NULL;
+            if (!hl && !sl && archive_entry_filetype(ae) == AE_IFREG) {
+                snprintf(m->base.name, sizeof m->base.name, "member '%s'", name_in);
+                m->base.read = member_read;
+                m->base.close = member_close;
+                return &m->base;
+            }
+            char target[2100];
+            const char *slash = strrchr(name, '/');
+            if (hl)
+                snprintf(target, sizeof target, "%s", hl);
+            else if (sl && sl[0] != '/' && slash)
+                snprintf(target, sizeof target, "%.*s/%s", (int)(slash - name), name, sl);
+            else
+                snprintf(target, sizeof target, "%s", sl ? sl : "");
+            archive_read_free(m->a);
+            free(m);
+            /* resolve "a/../b" lexically; a name leaving the archive's root is refused */
+            if (!resolve_dots(target, name, sizeof name)) {
+                err_set(err, IMGSEC_EINVAL, "%s: member '%s' links outside the archive",
+                        plan->archive, name_in);
+                return NULL;
+            }
+            continue;
+        }
+        if (r == ARCHIVE_EOF)
+            err_set(err, IMGSEC_EINVAL, "%s: no member '%s'", plan->archive, name_in);
+        else
+            err_set(err, IMGSEC_EINVAL, "%s: corrupt or truncated archive looking for '%s' at offset %lld: %s",
+                    plan->archive, name_in, (long long)archive_filter_bytes(m->a, -1),
+                    archive_error_string(m->a));
+        archive_read_free(m->a);
         free(m);
         return NULL;
     }
-    struct archive_entry *ae;
-    char norm[1024];
-    int r;
-    while ((r = archive_read_next_header(m->a, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-        const char *n = archive_entry_pathname(ae);
-        if (n && scan_path_normalise(n, norm, sizeof norm) > 0 && strcmp(norm, name) == 0 &&
-            archive_entry_filetype(ae) == AE_IFREG) {
-            snprintf(m->base.name, sizeof m->base.name, "member '%s'", name);
-            m->base.read = member_read;
-            m->base.close = member_close;
-            return &m->base;
-        }
-    }
-    if (r == ARCHIVE_EOF)
-        err_set(err, IMGSEC_EINVAL, "%s: no member '%s'", plan->archive, name);
-    else
-        err_set(err, IMGSEC_EINVAL, "%s: corrupt or truncated archive looking for '%s': %s",
-                plan->archive, name, archive_error_string(m->a));
-    archive_read_free(m->a);
-    free(m);
+    err_set(err, IMGSEC_EINVAL, "%s: member '%s': more than %d links", plan->archive, name_in,
+            MEMBER_LINKS_MAX);
     return NULL;
 }
 

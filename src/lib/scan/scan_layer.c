@@ -239,7 +239,7 @@ int scan_layer_walk(scan_run_ctx *rc, scan_src *src, const scan_layer_spec *spec
         goto done;
     }
     if (spec->blob_size >= 0 && io.raw_n != spec->blob_size) {
-        rc_ = err_set(err, IMGSEC_EINVAL, "%s: %lld bytes, the manifest says %lld", spec->label,
+        rc_ = err_set(err, IMGSEC_EINVAL, "%s: size mismatch: %lld bytes, the manifest says %lld", spec->label,
                       (long long)io.raw_n, (long long)spec->blob_size);
         goto done;
     }
