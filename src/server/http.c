@@ -50,6 +50,9 @@
 #define HTTP_PER_IP_CONNECTION_LIMIT 64
 #define HTTP_CONNECTION_TIMEOUT_S 15       /* idle: a client silent this long is dropped */
 #define HTTP_CONNECTION_MEMORY (32u << 10) /* bounds request line + headers */
+/* The access log's method and path, escaped (longer ones are cut). */
+#define HTTP_LOG_METHOD_MAX 64
+#define HTTP_LOG_PATH_MAX 2048
 
 const struct sockaddr *http_client_addr(request *req)
 {
@@ -217,7 +220,24 @@ void http_reply_keystone_error(request *req, unsigned status, const char *title,
 
 void http_log_internal(request *req, const char *msg)
 {
-    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, msg);
+    char esc[ACCESS_LOG_ESCAPE_MAX(IMGSEC_ERR_MSG_MAX)];
+    access_log_escape(esc, sizeof esc, msg, strnlen(msg, IMGSEC_ERR_MSG_MAX), false);
+    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, esc);
+}
+
+/* libmicrohttpd's own messages, escaped like ours: one line each. */
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512], esc[ACCESS_LOG_ESCAPE_MAX(sizeof msg)];
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    while (len > 0 && msg[len - 1] == '\n') /* its own line ends */
+        len--;
+    access_log_escape(esc, sizeof esc, msg, len, false);
+    fprintf(stderr, "imgsecd: libmicrohttpd: %s\n", esc);
 }
 
 void http_reply_err(request *req, const imgsec_err *err)
@@ -258,10 +278,16 @@ static void log_request(request *req)
     char ts[UTIL_ISO_TIME_MAX];
     util_iso_time(util_now_ms(), ts);
     double ms = (double)(util_mono_ns() - req->start_ns) / 1e6;
+    /* Method and path as the client sent them, escaped: one line, whatever
+     * they hold (access_log.h). */
+    char method[HTTP_LOG_METHOD_MAX], path[HTTP_LOG_PATH_MAX];
+    access_log_escape(method, sizeof method, req->method, strlen(req->method), true);
+    const char *raw_path = req->path ? req->path : ""; /* NULL: out of memory */
+    access_log_escape(path, sizeof path, raw_path, strlen(raw_path), true);
     /* Whole lines only, so lines from different threads never interleave. */
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s %s %.512s %u %.3fms rid=%s\n", ts, req->method,
-                     req->path, req->status, ms, req->request_id);
+    char line[HTTP_LOG_PATH_MAX + 256];
+    int n = snprintf(line, sizeof line, "%s %s %s %u %.3fms rid=%s\n", ts, method, path,
+                     req->status, ms, req->request_id);
     if (n > 0)
         access_log_write(req->app->alog, line,
                          (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -579,6 +605,7 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);

@@ -236,6 +236,64 @@ static void test_per_address_connection_limit(void **state)
     http_resp_free(&r);
 }
 
+/* The access log line of the request answered r: from the method to the
+ * end of the line (without its newline), malloc'd. Fails if not found. */
+static char *log_line_of(const http_resp *r)
+{
+    const char *rid = http_header(r, "X-Request-Id");
+    assert_non_null(rid);
+    char *needle = h_strdupf("rid=%s\n", rid);
+    assert_true(srv_log_wait_for(&S, needle, 5000));
+    char *log = srv_log(&S);
+    char *end = strstr(log, needle);
+    char *start = end;
+    while (start > log && start[-1] != '\n')
+        start--;
+    char *method = strchr(start, ' '); /* after the timestamp */
+    assert_non_null(method);
+    char *line = h_strdupf("%.*s", (int)(end + strlen(needle) - 1 - (method + 1)), method + 1);
+    free(needle);
+    free(log);
+    return line;
+}
+
+/* What the client put in the path reaches the log escaped (access_log.h):
+ * a %0a cannot start a forged line, %1b cannot drive a terminal, bytes
+ * that are not UTF-8 come out as \xNN, and a space cannot pass for the end
+ * of the path field. One request, one line. */
+static void test_log_injection_is_escaped(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path, *logged;
+    } rows[] = {
+        {"/healthz%0a2026-01-01T00:00:00Z%20DELETE%20/v5/demo/image/scan-results/7%20200%201.0ms",
+         "GET /healthz\\x0a2026-01-01T00:00:00Z\\x20DELETE\\x20/v5/demo/image/scan-results/7"
+         "\\x20200\\x201.0ms 404 "},
+        {"/x%1b[31mred%1b[0m%0d", "GET /x\\x1b[31mred\\x1b[0m\\x0d 404 "},
+        {"/bad%ff%c3%28%c0%af/%e2%82%ac%5c", "GET /bad\\xff\\xc3(\\xc0\\xaf/\xe2\x82\xac\\x5c 404 "},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        http_resp r;
+        http_req rq = {.method = "GET", .path = rows[i].path};
+        http_do(&S, &rq, &r);
+        assert_api_error(&r, 404, "APIGW.0101", NULL);
+        char *line = log_line_of(&r);
+        if (strncmp(line, rows[i].logged, strlen(rows[i].logged)) != 0)
+            fail_msg("%s logged as\n  %s\nwant it to start\n  %s", rows[i].path, line,
+                     rows[i].logged);
+        free(line);
+        http_resp_free(&r);
+    }
+    /* and the log as a whole holds none of the raw bytes */
+    char *log = srv_log(&S);
+    assert_null(strstr(log, "\n2026-01-01T00:00:00Z"));
+    assert_null(strchr(log, '\x1b'));
+    assert_null(strchr(log, '\r'));
+    assert_null(strchr(log, '\xff'));
+    free(log);
+}
+
 static void test_failed_auth_gets_429(void **state)
 {
     (void)state;
@@ -352,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_body_limits),
         cmocka_unit_test(test_slow_clients_do_not_hold_the_server),
         cmocka_unit_test(test_per_address_connection_limit),
+        cmocka_unit_test(test_log_injection_is_escaped),
         cmocka_unit_test(test_failed_auth_gets_429), /* last: locks the address out */
     };
     int failed = cmocka_run_group_tests_name("front_door", tests, setup, teardown);
