@@ -200,6 +200,76 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
     reply_error_text(req, status, error_code, msg);
 }
 
+/* Keystone's titles: Python's reason phrases, which Keystone puts there. */
+static const char *keystone_title(unsigned status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+/* Does the request answer in Keystone's error shape (errors.md)? Its
+ * route's flag says; before a route is chosen (a method the path does not
+ * take, a target too long, bad framing) the route its path takes under
+ * the method asked, or else under the first method it allows, says. */
+static bool request_keystone(request *req)
+{
+    if (req->route)
+        return req->route->flags & ROUTE_KEYSTONE;
+    if (!req->path || !req->method)
+        return false;
+    request probe;
+    memset(&probe, 0, sizeof probe);
+    probe.path = req->path;
+    probe.method = req->method;
+    char allow[64], method[16];
+    const route *r = NULL;
+    router_result rr = router_match(&probe, &r, allow, sizeof allow);
+    if (rr == ROUTER_NO_METHOD) {
+        size_t n = strcspn(allow, ", ");
+        if (n > 0 && n < sizeof method) {
+            memcpy(method, allow, n);
+            method[n] = '\0';
+            for (size_t i = 0; i < probe.nparams; i++)
+                free(probe.params[i]);
+            probe.nparams = 0;
+            probe.method = method;
+            rr = router_match(&probe, &r, allow, sizeof allow);
+        }
+    }
+    for (size_t i = 0; i < probe.nparams; i++)
+        free(probe.params[i]);
+    return rr == ROUTER_FOUND && (r->flags & ROUTE_KEYSTONE);
+}
+
+/* An error of the front door or the router (no route, method, target,
+ * body size, framing, limits): Keystone's shape on Keystone's routes, the
+ * HSS shape with hss_code elsewhere. */
+static void reply_front_error(request *req, unsigned status, const char *hss_code,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_front_error(request *req, unsigned status, const char *hss_code,
+                              const char *fmt, ...)
+{
+    char msg[IMGSEC_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (request_keystone(req))
+        http_reply_keystone_error(req, status, keystone_title(status), msg);
+    else
+        reply_error_text(req, status, hss_code, msg);
+}
+
 void http_reply_internal(request *req, const char *fmt, ...)
 {
     imgsec_err err;
@@ -208,6 +278,11 @@ void http_reply_internal(request *req, const char *fmt, ...)
     vsnprintf(err.msg, sizeof err.msg, fmt, ap);
     va_end(ap);
     err.code = IMGSEC_EINTERNAL;
+    if (request_keystone(req)) {
+        http_log_internal(req, err.msg);
+        return reply_front_error(req, 500, "HSS.0041", "internal error, request id %s",
+                                 req->request_id);
+    }
     http_reply_err(req, &err);
 }
 
@@ -345,19 +420,15 @@ static bool check_rate(request *req)
     char value[16];
     snprintf(value, sizeof value, "%u", retry);
     http_add_header(req, "Retry-After", value);
-    if (r->flags & ROUTE_KEYSTONE)
-        http_reply_keystone_error(req, 429, "Too Many Requests",
-                                  "too many failed authentications from this address; retry later");
-    else
-        http_reply_error(req, 429, "APIGW.0308",
-                         "too many failed authentications from this address; retry in %u s", retry);
+    reply_front_error(req, 429, "APIGW.0308",
+                      "too many failed authentications from this address; retry in %u s", retry);
     return false;
 }
 
 static void reply_too_large(request *req)
 {
-    http_reply_error(req, 413, "HSS.0001",
-                     "request body too large: the limit of this route is %zu bytes", req->body_max);
+    reply_front_error(req, 413, "HSS.0001",
+                      "request body too large: the limit of this route is %zu bytes", req->body_max);
 }
 
 /* The body limit, announced by Content-Length before any byte is read. */
@@ -391,12 +462,12 @@ static void request_begin(request *req)
     const route *r = NULL;
     switch (router_match(req, &r, allow, sizeof allow)) {
     case ROUTER_NO_PATH:
-        return http_reply_error(req, 404, "APIGW.0101", "the requested route %s does not exist",
-                                "path");
+        return reply_front_error(req, 404, "APIGW.0101", "the requested route %s does not exist",
+                                 "path");
     case ROUTER_NO_METHOD:
         http_add_header(req, "Allow", allow);
-        return http_reply_error(req, 405, "APIGW.0101", "method %s is not allowed here; allowed: %s",
-                                req->method, allow);
+        return reply_front_error(req, 405, "APIGW.0101",
+                                 "method %s is not allowed here; allowed: %s", req->method, allow);
     case ROUTER_NO_MEMORY:
         return http_reply_internal(req, "out of memory copying the path parameters");
     case ROUTER_FOUND:
@@ -481,8 +552,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req->path)
             return MHD_NO;
         if (req->target_too_long) {
-            http_reply_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
-                             HTTP_RAW_TARGET_MAX);
+            reply_front_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
+                              HTTP_RAW_TARGET_MAX);
             return MHD_YES;
         }
         if (!req->raw_target) {
