@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -456,6 +457,79 @@ static bool run_prepare(request *req)
     return false;
 }
 
+/* Message framing (RFC 9112 §6.3, §6.1, §3.2), checked before anything
+ * else: a request whose body length two parties could read differently is
+ * refused, so a proxy in front can never be desynchronised from us.
+ * Refused: more than one Content-Length (even equal, or as a list: RFC 9110
+ * §8.6 allows either, and refusing leaves nothing to disagree on) or one
+ * that is not 1*DIGIT; Content-Length with Transfer-Encoding; a
+ * Transfer-Encoding that is not exactly one "chunked" (any other coding, a
+ * list, the header twice), or any in HTTP/1.0; HTTP/1.1 without Host, or
+ * more than one Host. libmicrohttpd keeps every header line, repeated
+ * ones included, and MHD_get_connection_values walks them all. */
+typedef struct {
+    unsigned content_length, transfer_encoding, host;
+    bool content_length_bad, transfer_encoding_bad;
+} framing;
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    framing *f = cls;
+    if (!key)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->content_length++;
+        f->content_length_bad |= !value || !all_digits(value);
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->transfer_encoding_bad |= !value || strcasecmp(value, "chunked") != 0;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+        f->host++;
+    }
+    return MHD_YES;
+}
+
+/* Replies 400 and closes the connection (the rest of its bytes are never
+ * read as a request) when the framing is ambiguous; true when it is not. */
+static bool check_framing(request *req, const char *version)
+{
+    framing f = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_count, &f);
+    bool http11 = version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    const char *why = NULL;
+    if (f.content_length > 1)
+        why = "more than one Content-Length header";
+    else if (f.content_length_bad)
+        why = "Content-Length must be a decimal number";
+    else if (f.content_length && f.transfer_encoding)
+        why = "Content-Length together with Transfer-Encoding";
+    else if (f.transfer_encoding && !http11)
+        why = "Transfer-Encoding in an HTTP/1.0 request";
+    else if (f.transfer_encoding > 1 || f.transfer_encoding_bad)
+        why = "the only Transfer-Encoding accepted is chunked, once";
+    else if (http11 && f.host == 0)
+        why = "an HTTP/1.1 request needs a Host header";
+    else if (f.host > 1)
+        why = "more than one Host header";
+    if (!why)
+        return true;
+    http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+    reply_front_error(req, 400, "HSS.0001", "bad request framing: %s", why);
+    return false;
+}
+
 static void request_begin(request *req)
 {
     char allow[64];
@@ -535,7 +609,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     app *a = cls;
     request *req = *con_cls;
     if (!req)
@@ -551,6 +624,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&a->in_flight, 1);
         if (!req->path)
             return MHD_NO;
+        if (!check_framing(req, version))
+            return MHD_YES;
         if (req->target_too_long) {
             reply_front_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
                               HTTP_RAW_TARGET_MAX);
