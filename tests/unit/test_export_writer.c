@@ -78,6 +78,8 @@ static void test_csv_bytes(void **state)
         {D_(0.1 + 0.2), I_(42), S_("'quoted first")},
         {S_("=a,b"), S_(" lead"), S_("caf\xc3\xa9")},
         {D_(1e21), D_(-0.5), D_(7.0)},
+        /* OWASP: TAB and CR open a formula too; a TAB inside is just text */
+        {S_("\t=1+1"), S_("\r=2"), S_("a\tb")},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         assert_int_equal(export_writer_row(w, rows[i], 3, &err), IMGSEC_OK);
@@ -94,7 +96,8 @@ static void test_csv_bytes(void **state)
                              ",'-5,8.7\r\n"
                              "0.3,42,'quoted first\r\n"
                              "\"'=a,b\", lead,caf\xc3\xa9\r\n"
-                             "1e+21,'-0.5,7\r\n");
+                             "1e+21,'-0.5,7\r\n"
+                             "'\t=1+1,\"'\r=2\",a\tb\r\n");
     free(got);
     /* an existing file is never overwritten */
     assert_int_equal(export_writer_open(EXPORT_CSV, path, "x", hdr, 3, NULL, &w, &err),
