@@ -318,19 +318,13 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 
 void http_reply_err(request *req, const imgsec_err *err)
 {
-    switch (err->code) {
-    case IMGSEC_EINVAL: return reply_error_text(req, 400, "HSS.0001", err->msg);
-    case IMGSEC_EPARSE: return reply_error_text(req, 400, "HSS.0002", err->msg);
-    case IMGSEC_EAUTH: return reply_error_text(req, 401, "APIGW.0301", err->msg);
-    case IMGSEC_EPROJECT: return reply_error_text(req, 403, "HSS.0010", err->msg);
-    case IMGSEC_EFORBIDDEN: return reply_error_text(req, 403, "HSS.0013", err->msg);
-    case IMGSEC_ENOTFOUND: return reply_error_text(req, 404, "HSS.0011", err->msg);
-    case IMGSEC_ETOOLARGE: return reply_error_text(req, 413, "HSS.0001", err->msg);
-    case IMGSEC_ECONFLICT: return reply_error_text(req, 409, "HSS.0001", err->msg);
-    default:
-        http_log_internal(req, err->msg);
-        http_reply_error(req, 500, "HSS.0041", "internal error, request id %s", req->request_id);
-    }
+    /* status, error_code and what the caller may read: err.h's table */
+    const err_info *e = err_code_info(err->code);
+    if (!e->public_msg)
+        return reply_error_text(req, e->http_status, e->error_code, err->msg);
+    http_log_internal(req, err->msg);
+    http_reply_error(req, e->http_status, e->error_code, "%s, request id %s", e->public_msg,
+                     req->request_id);
 }
 
 /* Request ids: unique and unguessable, without a getrandom(2) per request:
