@@ -41,6 +41,7 @@
 
 #include "access_log.h"
 #include "authn.h"
+#include "gate.h"
 #include "imgsec/util.h"
 #include "login_pool.h"
 #include "ratelimit.h"
@@ -275,36 +276,12 @@ static void request_free(request *req)
         free(req->params[i]);
     for (size_t i = 0; i < req->nextra; i++)
         free(req->extra_values[i]);
+    gate_request_free(req);
     authn_sign_free(req->sign);
     free(req->raw_target);
     free(req->path);
     free(req->body.buf);
     free(req);
-}
-
-/* The checks every route of a kind shares after credentials: project, region. */
-static bool check_scope(request *req)
-{
-    const route *r = req->route;
-    if (r->flags & ROUTE_V5) {
-        const char *project = req->params[0];
-        if (req->authenticated && strcmp(project, req->principal.grant.project_id) != 0) {
-            http_reply_error(req, 403, "HSS.0010",
-                             "the credentials are scoped to another project than %s", "project_id");
-            return false;
-        }
-        const char *region = http_header(req, "region");
-        if (!region || !*region) {
-            http_reply_error(req, 400, "HSS.0001", "invalid parameter: region header is required");
-            return false;
-        }
-        if (strcmp(region, req->app->cfg.region) != 0) {
-            http_reply_error(req, 400, "HSS.0001",
-                             "invalid parameter: region does not match this endpoint's region");
-            return false;
-        }
-    }
-    return true;
 }
 
 /* An address over its failed-authentication budget gets 429 on every route
@@ -346,19 +323,6 @@ static bool check_declared_length(request *req)
     return true;
 }
 
-/* The route's own header-time checks. A prepare that refuses replies
- * itself; one that gave up without replying (out of memory) gets a 500
- * here, so no handler ever runs on a request its prepare abandoned. */
-static bool run_prepare(request *req)
-{
-    const route *r = req->route;
-    if (!r->prepare || r->prepare(req))
-        return true;
-    if (!req->status)
-        http_reply_internal(req, "the checks of %s stopped without a reply", r->pattern);
-    return false;
-}
-
 static void request_begin(request *req)
 {
     char allow[64];
@@ -388,9 +352,7 @@ static void request_begin(request *req)
     }
     if ((r->flags & ROUTE_AUTH) && !authn_request(req))
         return;
-    if (!check_scope(req))
-        return;
-    if (!run_prepare(req))
+    if (!gate_admit(req))
         return;
     check_declared_length(req);
 }
@@ -401,9 +363,7 @@ static bool finish_signed(request *req)
 {
     if (!authn_signed_finish(req))
         return false;
-    if (!check_scope(req))
-        return false;
-    return run_prepare(req);
+    return gate_admit(req);
 }
 
 static void body_append(request *req, const char *data, size_t len)
