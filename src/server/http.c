@@ -64,11 +64,6 @@ const char *http_header(request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *http_query(request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
 const char *http_body(const request *req, size_t *len)
 {
     *len = req->body.buf ? req->body.len : 0;

@@ -82,7 +82,9 @@ typedef struct request {
     size_t nextra;
 } request;
 
-/* Header / query lookups (NULL when absent). */
+/* Header / query lookups (NULL when absent). A query key sent without
+ * '=' is present with the value "" (query.c; query.h has the typed and
+ * list readers). */
 const char *http_header(request *req, const char *name);
 const char *http_query(request *req, const char *name);
 

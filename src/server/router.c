@@ -42,6 +42,12 @@ static const route ROUTES[] = {
        SCOPE_CHECKED, REGION_OPTIONAL, ROUTE_BODY_SMALL, NULL, export_task_status_handle),
     V5("GET", "/v5/{project_id}/download/{file_id}", "ListDownloadExportedFile", ROLE_READER,
        SCOPE_CHECKED, REGION_OPTIONAL, ROUTE_BODY_SMALL, NULL, export_download_handle),
+    V5("GET", "/v5/{project_id}/image/registries/images", "ListRegistryImages", ROLE_READER,
+       SCOPE_ANY, REGION_ABSENT, ROUTE_BODY_SMALL, images_registry_prepare, images_registry_handle),
+    V5("GET", "/v5/{project_id}/image/cicd/images", "ListCicdImages", ROLE_READER, SCOPE_ANY,
+       REGION_ABSENT, ROUTE_BODY_SMALL, images_cicd_prepare, images_cicd_handle),
+    V5("GET", "/v5/{project_id}/image/local-repositories", "ListImageLocal", ROLE_READER,
+       SCOPE_ANY, REGION_ABSENT, ROUTE_BODY_SMALL, images_local_prepare, images_local_handle),
 };
 
 const route *router_table(size_t *n)

@@ -30,4 +30,12 @@ void export_local_vul_handle(request *req);
 void export_task_status_handle(request *req);
 void export_download_handle(request *req);
 
+/* route_images.c: the image lists (ListRegistryImages, ListCicdImages, ListImageLocal) */
+bool images_registry_prepare(request *req);
+void images_registry_handle(request *req);
+bool images_cicd_prepare(request *req);
+void images_cicd_handle(request *req);
+bool images_local_prepare(request *req);
+void images_local_handle(request *req);
+
 #endif

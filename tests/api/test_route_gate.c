@@ -47,6 +47,9 @@ static const gate_row ROWS[] = {
     {"GET", "/v5/P1/download/" NO_TASK, NULL, NULL, 'o', 0, 404},
     {"POST", "/v5/P1/image/scan-results", "enterprise_project_id=g", DOC, 'R', 1, 200},
     {"DELETE", "/v5/P1/image/scan-results/987654321", NULL, NULL, 'R', 1, 404},
+    {"GET", "/v5/P1/image/registries/images", NULL, NULL, '-', 0, 200},
+    {"GET", "/v5/P1/image/cicd/images", NULL, NULL, '-', 0, 200},
+    {"GET", "/v5/P1/image/local-repositories", NULL, NULL, '-', 0, 200},
 };
 
 static int setup(void **state)
