@@ -131,9 +131,15 @@ static void reply_response(request *req, unsigned status, struct MHD_Response *r
     if (MHD_queue_response(req->conn, status, resp) == MHD_YES)
         req->status = status;
     MHD_destroy_response(resp);
-    /* Every refused credential (token, signature, password) counts. */
-    if (status == 401)
+    /* Every refused credential (token, signature, password) counts; an
+     * attempt reserved before a password check is already counted. */
+    if (req->auth_reserved) {
+        req->auth_reserved = false;
+        if (status != 401)
+            ratelimit_refund(req->app->limiter, http_client_addr(req), req->auth_ticket);
+    } else if (status == 401) {
         ratelimit_fail(req->app->limiter, http_client_addr(req), util_now_ms());
+    }
 }
 
 static void reply_raw(request *req, unsigned status, char *body, size_t len, const char *type)
@@ -409,6 +415,15 @@ static bool check_scope(request *req)
     return true;
 }
 
+static void reply_rate_limited(request *req, unsigned retry)
+{
+    char value[16];
+    snprintf(value, sizeof value, "%u", retry);
+    http_add_header(req, "Retry-After", value);
+    reply_front_error(req, 429, "APIGW.0308",
+                      "too many failed authentications from this address; retry in %u s", retry);
+}
+
 /* An address over its failed-authentication budget gets 429 on every route
  * that takes credentials, until its window ends. */
 static bool check_rate(request *req)
@@ -418,12 +433,20 @@ static bool check_rate(request *req)
     if (!(r->flags & (ROUTE_AUTH | ROUTE_KEYSTONE)) ||
         !ratelimit_blocked(req->app->limiter, http_client_addr(req), util_now_ms(), &retry))
         return true;
-    char value[16];
-    snprintf(value, sizeof value, "%u", retry);
-    http_add_header(req, "Retry-After", value);
-    reply_front_error(req, 429, "APIGW.0308",
-                      "too many failed authentications from this address; retry in %u s", retry);
+    reply_rate_limited(req, retry);
     return false;
+}
+
+bool http_auth_attempt_reserve(request *req)
+{
+    unsigned retry = 1;
+    if (!ratelimit_reserve(req->app->limiter, http_client_addr(req), util_now_ms(),
+                           &req->auth_ticket, &retry)) {
+        reply_rate_limited(req, retry);
+        return false;
+    }
+    req->auth_reserved = true;
+    return true;
 }
 
 static void reply_too_large(request *req)
