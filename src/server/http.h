@@ -69,6 +69,11 @@ typedef struct request {
      * and the project, region and route checks wait too. */
     bool sign_pending;
     struct authn_sign *sign;             /* authn.c's per-request state */
+    /* Bytes of body_budget.h taken for this request while sign_pending:
+     * given back once the signature is checked, or when it ends. */
+    size_t unverified_held;
+    int unverified_refused;              /* a body_budget_result other than OK:
+                                            the budget ran out while the body came */
 
     void *state;                         /* a route's own per-request data */
     void (*state_free)(void *state);

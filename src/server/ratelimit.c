@@ -11,7 +11,7 @@
 
 #define RL_SLOTS 4096
 #define RL_PROBE 8
-#define RL_KEY 16
+#define RL_KEY RATELIMIT_KEY_BYTES
 
 typedef struct {
     unsigned char key[RL_KEY]; /* IPv4 mapped into IPv6 form, or IPv6 */
@@ -48,7 +48,7 @@ void ratelimit_free(ratelimit *rl)
     free(rl);
 }
 
-static bool addr_key(const struct sockaddr *addr, unsigned char key[RL_KEY])
+bool ratelimit_addr_key(const struct sockaddr *addr, unsigned char key[RL_KEY])
 {
     memset(key, 0, RL_KEY);
     if (!addr)
@@ -134,7 +134,7 @@ static unsigned retry_after(const ratelimit *rl, const rl_slot *s, int64_t now_m
 void ratelimit_fail(ratelimit *rl, const struct sockaddr *addr, int64_t now_ms)
 {
     unsigned char key[RL_KEY];
-    if (!rl || !rl->limit || !addr_key(addr, key))
+    if (!rl || !rl->limit || !ratelimit_addr_key(addr, key))
         return;
     pthread_mutex_lock(&rl->lock);
     slot_count(rl, slot_current(rl, key, now_ms));
@@ -146,7 +146,7 @@ bool ratelimit_reserve(ratelimit *rl, const struct sockaddr *addr, int64_t now_m
 {
     unsigned char key[RL_KEY];
     *ticket = -1;
-    if (!rl || !rl->limit || !addr_key(addr, key))
+    if (!rl || !rl->limit || !ratelimit_addr_key(addr, key))
         return true;
     pthread_mutex_lock(&rl->lock);
     rl_slot *s = slot_current(rl, key, now_ms);
@@ -164,7 +164,7 @@ bool ratelimit_reserve(ratelimit *rl, const struct sockaddr *addr, int64_t now_m
 void ratelimit_refund(ratelimit *rl, const struct sockaddr *addr, int64_t ticket)
 {
     unsigned char key[RL_KEY];
-    if (!rl || !rl->limit || ticket < 0 || !addr_key(addr, key))
+    if (!rl || !rl->limit || ticket < 0 || !ratelimit_addr_key(addr, key))
         return;
     pthread_mutex_lock(&rl->lock);
     rl_slot *s = slot_find(rl, key, ticket, false);
@@ -179,7 +179,7 @@ bool ratelimit_blocked(ratelimit *rl, const struct sockaddr *addr, int64_t now_m
 {
     unsigned char key[RL_KEY];
     if (!rl || !rl->limit || now_ms >= atomic_load(&rl->blocked_until_ms) ||
-        !addr_key(addr, key))
+        !ratelimit_addr_key(addr, key))
         return false;
     bool blocked = false;
     pthread_mutex_lock(&rl->lock);

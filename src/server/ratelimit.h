@@ -14,6 +14,12 @@
 
 typedef struct ratelimit ratelimit;
 
+/* An address as a table key: IPv4 mapped into IPv6 form, or IPv6. False
+ * (key zeroed) for no address or another family. Shared with
+ * body_budget.c. */
+#define RATELIMIT_KEY_BYTES 16
+bool ratelimit_addr_key(const struct sockaddr *addr, unsigned char key[RATELIMIT_KEY_BYTES]);
+
 /* limit failures per window_ms; limit 0 disables the limiter. NULL on OOM. */
 ratelimit *ratelimit_new(unsigned limit, int64_t window_ms);
 void ratelimit_free(ratelimit *rl);
