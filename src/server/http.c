@@ -43,6 +43,7 @@
 #include "access_log.h"
 #include "authn.h"
 #include "body_budget.h"
+#include "gate.h"
 #include "imgsec/util.h"
 #include "login_pool.h"
 #include "ratelimit.h"
@@ -66,11 +67,6 @@ const struct sockaddr *http_client_addr(request *req)
 const char *http_header(request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *http_query(request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *http_body(const request *req, size_t *len)
@@ -325,19 +321,13 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 
 void http_reply_err(request *req, const imgsec_err *err)
 {
-    switch (err->code) {
-    case IMGSEC_EINVAL: return reply_error_text(req, 400, "HSS.0001", err->msg);
-    case IMGSEC_EPARSE: return reply_error_text(req, 400, "HSS.0002", err->msg);
-    case IMGSEC_EAUTH: return reply_error_text(req, 401, "APIGW.0301", err->msg);
-    case IMGSEC_EPROJECT: return reply_error_text(req, 403, "HSS.0010", err->msg);
-    case IMGSEC_EFORBIDDEN: return reply_error_text(req, 403, "HSS.0013", err->msg);
-    case IMGSEC_ENOTFOUND: return reply_error_text(req, 404, "HSS.0011", err->msg);
-    case IMGSEC_ETOOLARGE: return reply_error_text(req, 413, "HSS.0001", err->msg);
-    case IMGSEC_ECONFLICT: return reply_error_text(req, 409, "HSS.0001", err->msg);
-    default:
-        http_log_internal(req, err->msg);
-        http_reply_error(req, 500, "HSS.0041", "internal error, request id %s", req->request_id);
-    }
+    /* status, error_code and what the caller may read: err.h's table */
+    const err_info *e = err_code_info(err->code);
+    if (!e->public_msg)
+        return reply_error_text(req, e->http_status, e->error_code, err->msg);
+    http_log_internal(req, err->msg);
+    http_reply_error(req, e->http_status, e->error_code, "%s, request id %s", e->public_msg,
+                     req->request_id);
 }
 
 /* Request ids: unique and unguessable, without a getrandom(2) per request:
@@ -465,36 +455,12 @@ static void request_free(request *req)
     for (size_t i = 0; i < req->nextra; i++)
         free(req->extra_values[i]);
     unverified_release(req);
+    gate_request_free(req);
     authn_sign_free(req->sign);
     free(req->raw_target);
     free(req->path);
     free(req->body.buf);
     free(req);
-}
-
-/* The checks every route of a kind shares after credentials: project, region. */
-static bool check_scope(request *req)
-{
-    const route *r = req->route;
-    if (r->flags & ROUTE_V5) {
-        const char *project = req->params[0];
-        if (req->authenticated && strcmp(project, req->principal.grant.project_id) != 0) {
-            http_reply_error(req, 403, "HSS.0010",
-                             "the credentials are scoped to another project than %s", "project_id");
-            return false;
-        }
-        const char *region = http_header(req, "region");
-        if (!region || !*region) {
-            http_reply_error(req, 400, "HSS.0001", "invalid parameter: region header is required");
-            return false;
-        }
-        if (strcmp(region, req->app->cfg.region) != 0) {
-            http_reply_error(req, 400, "HSS.0001",
-                             "invalid parameter: region does not match this endpoint's region");
-            return false;
-        }
-    }
-    return true;
 }
 
 static void reply_rate_limited(request *req, unsigned retry)
@@ -547,19 +513,6 @@ static bool check_declared_length(request *req)
         return false;
     }
     return true;
-}
-
-/* The route's own header-time checks. A prepare that refuses replies
- * itself; one that gave up without replying (out of memory) gets a 500
- * here, so no handler ever runs on a request its prepare abandoned. */
-static bool run_prepare(request *req)
-{
-    const route *r = req->route;
-    if (!r->prepare || r->prepare(req))
-        return true;
-    if (!req->status)
-        http_reply_internal(req, "the checks of %s stopped without a reply", r->pattern);
-    return false;
 }
 
 /* Message framing (RFC 9112 §6.3, §6.1, §3.2), checked before anything
@@ -676,9 +629,7 @@ static void request_begin(request *req)
     }
     if ((r->flags & ROUTE_AUTH) && !authn_request(req))
         return;
-    if (!check_scope(req))
-        return;
-    if (!run_prepare(req))
+    if (!gate_admit(req))
         return;
     check_declared_length(req);
 }
@@ -691,9 +642,7 @@ static bool finish_signed(request *req)
     unverified_release(req); /* checked, one way or the other */
     if (!ok)
         return false;
-    if (!check_scope(req))
-        return false;
-    return run_prepare(req);
+    return gate_admit(req);
 }
 
 static void body_append(request *req, const char *data, size_t len)
