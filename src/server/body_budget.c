@@ -10,9 +10,11 @@
 
 #include "ratelimit.h"
 
-/* More than the connections that can exist at once (http.c's 1,024). */
+/* Four times the connections that can exist at once (http.c's 1,024), and
+ * a long probe run: an address finds a free slot whenever fewer than a
+ * quarter are held, however the addresses cluster. */
 #define BB_SLOTS 4096
-#define BB_PROBE 8
+#define BB_PROBE 64
 
 typedef struct {
     unsigned char key[RATELIMIT_KEY_BYTES];
@@ -52,6 +54,11 @@ static bb_slot *slot_find(body_budget *b, const unsigned char *key, bool create)
     uint32_t h = 2166136261u; /* FNV-1a */
     for (int i = 0; i < RATELIMIT_KEY_BYTES; i++)
         h = (h ^ key[i]) * 16777619u;
+    h ^= h >> 16; /* MurmurHash3's finalizer: neighbouring addresses spread */
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
     bb_slot *free_slot = NULL;
     for (int i = 0; i < BB_PROBE; i++) {
         bb_slot *s = &b->slots[(h + (uint32_t)i) % BB_SLOTS];
