@@ -400,18 +400,19 @@ static void purge_tokens(store *st)
 }
 
 /* How often the janitor looks: a quarter of the retention, within bounds,
- * and at least as often as tokens are purged. */
+ * at least as often as tokens are purged, and always four times a lease
+ * (a short test lease goes below the lower bound). */
 static int64_t janitor_interval_ms(const export_workers *w)
 {
     int64_t every = w->a->cfg.export_retention_ms / 4;
     if (every > w->token_purge_ms)
         every = w->token_purge_ms;
-    if (every > w->lease_ms / 4)
-        every = w->lease_ms / 4;
     if (every > JANITOR_MAX_MS)
         every = JANITOR_MAX_MS;
     if (every < JANITOR_MIN_MS)
         every = JANITOR_MIN_MS;
+    if (every > w->lease_ms / 4)
+        every = w->lease_ms / 4;
     return every;
 }
 
