@@ -56,6 +56,18 @@ int cli_fail(const imgsec_err *err);
  * of shell history and ps. Returns false if none could be read. */
 bool cli_read_password(char *buf, size_t size);
 
+/* The token of --server commands. Precedence: --token-file FILE (its first
+ * line; kept out of ps and shell history), then --token T (visible to
+ * every user of the machine in ps: avoid), then IMGSEC_TOKEN. Call after
+ * the options with token_file (NULL when not given) and *token (the
+ * --token value, else getenv("IMGSEC_TOKEN")); token_flag: --token was
+ * given. Reads the file into buf, points *token at it. false, printed
+ * why, when both flags are given, or the file cannot be read, is empty or
+ * longer than size - 1 bytes. */
+#define CLI_TOKEN_MAX 8192
+bool cli_token_resolve(const char *cmd, const char *token_file, bool token_flag, char *buf,
+                       size_t size, const char **token);
+
 /* A bounded in-memory sink for libcurl replies (CURLOPT_WRITEFUNCTION =
  * cli_reply_write, CURLOPT_WRITEDATA = a cli_reply with max set): the
  * server's JSON answers are small, so anything past max is refused. It
