@@ -24,11 +24,9 @@
 #include "query.h"
 #include "routes.h"
 
-/* The query filters a route takes (beyond offset/limit). */
+/* The query filters a route takes beyond offset/limit and the string
+ * attributes, which model.h's table assigns to the lists. */
 enum {
-    P_NAMESPACE = 1u << 0,
-    P_IMAGE_NAME = 1u << 1,
-    P_IMAGE_VERSION = 1u << 2,
     P_REGISTRY_TYPE = 1u << 3, /* image_type among the registry types */
     P_SORT = 1u << 4,          /* sort_key, sort_dir */
     P_LATEST_VERSION = 1u << 5,
@@ -39,10 +37,7 @@ enum {
     P_HAS_UNSAFE = 1u << 10,
     P_HAS_VUL = 1u << 11,
     P_RISKY = 1u << 12,
-    P_INSTANCE = 1u << 13,     /* instance_id, instance_name */
     P_SEVERITY = 1u << 14,
-    P_IMAGE_ID = 1u << 15,
-    P_CICD_NAME = 1u << 16,
     P_LOCAL_TYPE = 1u << 17,   /* local_image_type */
     P_HAS_CONTAINER = 1u << 18,
 };
@@ -54,6 +49,7 @@ enum {
 
 typedef struct list_kind list_kind;
 struct list_kind {
+    unsigned list;                  /* MODEL_LIST_*: its string filters and item strings */
     unsigned params;
     const char *const *unsupported; /* SDK parameters naming nothing imgsec holds */
     int64_t limit_min;
@@ -102,14 +98,16 @@ static void put_int(json_t *o, const char *k, int64_t v)
     json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
-/* What the three items share. */
-static json_t *item_common(const index_image *img)
+/* What the three items share; the string attributes the table shows in
+ * this list. */
+static json_t *item_common(const index_image *img, unsigned list)
 {
     json_t *o = json_object();
-    put_str(o, "image_name", img->image_name);
-    put_str(o, "image_version", img->image_version);
-    put_str(o, "image_id", img->image_id);
-    put_str(o, "image_digest", img->image_digest);
+#define ITEM_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists)                           \
+    if ((ilists) & list)                                                                       \
+        put_str(o, key, img->m);
+    MODEL_IMAGE_STRINGS(ITEM_STRING)
+#undef ITEM_STRING
     put_str(o, "scan_status", scan_status_name(img->status));
     put_int(o, "image_size", img->image_size);
     put_int(o, "latest_update_time", img->latest_update_time);
@@ -125,22 +123,17 @@ static json_t *item_common(const index_image *img)
 
 static json_t *item_registry(const index_image *img)
 {
-    json_t *o = item_common(img);
+    json_t *o = item_common(img, MODEL_LIST_REGISTRY);
     put_int(o, "id", img->id);
-    put_str(o, "namespace", img->namespace_);
     put_str(o, "image_type", image_type_name(img->type));
     put_str(o, "registry_type", registry_type_of(img->type));
     json_object_set_new(o, "latest_version", json_boolean(img->latest_version));
-    put_str(o, "instance_id", img->instance_id);
-    put_str(o, "instance_name", img->instance_name);
     return o;
 }
 
 static json_t *item_cicd(const index_image *img)
 {
-    json_t *o = item_common(img);
-    put_str(o, "namespace", img->namespace_);
-    put_str(o, "cicd_name", img->cicd_name);
+    json_t *o = item_common(img, MODEL_LIST_CICD);
     put_str(o, "image_type", "cicd");
     put_str(o, "registry_type", "cicd");
     json_object_set_new(o, "latest_version", json_boolean(img->latest_version));
@@ -149,7 +142,7 @@ static json_t *item_cicd(const index_image *img)
 
 static json_t *item_local(const index_image *img)
 {
-    json_t *o = item_common(img);
+    json_t *o = item_common(img, MODEL_LIST_LOCAL);
     put_int(o, "container_num", img->container_num);
     put_int(o, "component_num", img->counts[REPORT_APPS]);
     return o;
@@ -163,18 +156,18 @@ static const char *const LOCAL_UNSUPPORTED[] = {"host_name", "host_id", "host_ip
                                                 "pod_name", "app_name", NULL};
 
 static const list_kind REGISTRY = {
-    P_NAMESPACE | P_IMAGE_NAME | P_IMAGE_VERSION | P_REGISTRY_TYPE | P_SORT | P_LATEST_VERSION |
-        P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_MALICIOUS | P_HAS_UNSAFE | P_HAS_VUL |
-        P_RISKY | P_INSTANCE | P_SEVERITY,
+    MODEL_LIST_REGISTRY,
+    P_REGISTRY_TYPE | P_SORT | P_LATEST_VERSION | P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES |
+        P_HAS_MALICIOUS | P_HAS_UNSAFE | P_HAS_VUL | P_RISKY | P_SEVERITY,
     REGISTRY_UNSUPPORTED, 1, REGISTRY_TYPES, item_registry};
 static const list_kind CICD = {
-    P_NAMESPACE | P_IMAGE_NAME | P_IMAGE_VERSION | P_SORT | P_LATEST_VERSION | P_IMAGE_SIZE |
-        P_SCAN_STATUS | P_TIMES | P_HAS_MALICIOUS | P_HAS_UNSAFE | P_HAS_VUL | P_RISKY |
-        P_SEVERITY | P_IMAGE_ID | P_CICD_NAME,
+    MODEL_LIST_CICD,
+    P_SORT | P_LATEST_VERSION | P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_MALICIOUS |
+        P_HAS_UNSAFE | P_HAS_VUL | P_RISKY | P_SEVERITY,
     CICD_UNSUPPORTED, 10, TYPE_BIT(IMAGE_TYPE_CICD), item_cicd};
 static const list_kind LOCAL = {
-    P_IMAGE_NAME | P_IMAGE_VERSION | P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_VUL |
-        P_LOCAL_TYPE | P_HAS_CONTAINER,
+    MODEL_LIST_LOCAL,
+    P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_VUL | P_LOCAL_TYPE | P_HAS_CONTAINER,
     LOCAL_UNSUPPORTED, 10, TYPE_BIT(IMAGE_TYPE_LOCAL), item_local};
 
 /* ---- the query, into a statistic query and a page ---- */
@@ -234,25 +227,15 @@ static bool unsupported_absent(request *req, const char *const *names)
     return true;
 }
 
-static bool parse_strings(request *req, unsigned p, stat_query *q)
+/* The string filters model.h's table gives this list, with the
+ * statistic's rules (the same stat_query members). */
+static bool parse_strings(request *req, unsigned list, stat_query *q)
 {
-    struct {
-        unsigned bit;
-        const char *name;
-        size_t max;
-        const char **dst;
-    } strs[] = {
-        {P_NAMESPACE, "namespace", FILTER_LONG_STRING_MAX, &q->namespace_},
-        {P_IMAGE_NAME, "image_name", FILTER_LONG_STRING_MAX, &q->image_name},
-        {P_IMAGE_VERSION, "image_version", FILTER_LONG_STRING_MAX, &q->image_version},
-        {P_INSTANCE, "instance_id", FILTER_SHORT_STRING_MAX, &q->instance_id},
-        {P_INSTANCE, "instance_name", FILTER_SHORT_STRING_MAX, &q->instance_name},
-        {P_IMAGE_ID, "image_id", FILTER_SHORT_STRING_MAX, &q->image_id},
-        {P_CICD_NAME, "cicd_name", FILTER_SHORT_STRING_MAX, &q->cicd_name},
-    };
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        if ((p & strs[i].bit) && !query_string(req, strs[i].name, strs[i].max, strs[i].dst))
-            return false;
+#define QUERY_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists)                          \
+    if (((qlists) & list) && !query_string(req, key, fmax, &q->m))                             \
+        return false;
+    MODEL_IMAGE_FILTER_STRINGS(QUERY_STRING)
+#undef QUERY_STRING
     return true;
 }
 
@@ -343,7 +326,7 @@ static bool list_prepare(request *req, const list_kind *k)
     req->state = s;
     req->state_free = list_state_free;
     return query_page(req, k->limit_min, &s->page.offset, &s->page.limit) &&
-           unsupported_absent(req, k->unsupported) && parse_strings(req, k->params, &s->q) &&
+           unsupported_absent(req, k->unsupported) && parse_strings(req, k->list, &s->q) &&
            parse_enums(req, k, s) && parse_flags(req, k->params, &s->q);
 }
 
