@@ -365,6 +365,25 @@ static void test_scope_and_refusals(void **state)
     json_decref(w);
 }
 
+/* Strings that JSON must escape come back as they went in. */
+static void test_escaping(void **state)
+{
+    (void)state;
+    http_resp r;
+    api_ingest(&S, T_ADM, "P1", "esc",
+               "{\"image\":{\"image_type\":\"private_image\",\"image_name\":\"q\\\"b\\\\c\\u0001\\n\u00e9\","
+               "\"namespace\":\"\\t<>&\\u2028\"}}",
+               false, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    json_t *j = list(REG, "enterprise_project_id=esc", T_ADM, 200);
+    json_t *it = json_array_get(json_object_get(j, "data_list"), 0);
+    assert_int_equal(num(j, "total_num"), 1);
+    assert_string_equal(json_string_value(json_object_get(it, "image_name")), "q\"b\\c\001\n\u00e9");
+    assert_string_equal(json_string_value(json_object_get(it, "namespace")), "\t<>&\u2028");
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_one_truth),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_scope_and_refusals),
+        cmocka_unit_test(test_escaping),
     };
     return cmocka_run_group_tests(tests, setup, teardown) + harness_failures();
 }
