@@ -27,19 +27,19 @@
 /* The query filters a route takes beyond offset/limit and the string
  * attributes, which model.h's table assigns to the lists. */
 enum {
-    P_REGISTRY_TYPE = 1u << 3, /* image_type among the registry types */
-    P_SORT = 1u << 4,          /* sort_key, sort_dir */
-    P_LATEST_VERSION = 1u << 5,
-    P_IMAGE_SIZE = 1u << 6,
-    P_SCAN_STATUS = 1u << 7,
-    P_TIMES = 1u << 8,         /* start_/end_latest_update_time, start_/end_latest_scan_time */
-    P_HAS_MALICIOUS = 1u << 9,
-    P_HAS_UNSAFE = 1u << 10,
-    P_HAS_VUL = 1u << 11,
-    P_RISKY = 1u << 12,
-    P_SEVERITY = 1u << 14,
-    P_LOCAL_TYPE = 1u << 17,   /* local_image_type */
-    P_HAS_CONTAINER = 1u << 18,
+    P_REGISTRY_TYPE = 1u << 0, /* image_type among the registry types */
+    P_SORT = 1u << 1,          /* sort_key, sort_dir */
+    P_LATEST_VERSION = 1u << 2,
+    P_IMAGE_SIZE = 1u << 3,
+    P_SCAN_STATUS = 1u << 4,
+    P_TIMES = 1u << 5,         /* start_/end_latest_update_time, start_/end_latest_scan_time */
+    P_HAS_MALICIOUS = 1u << 6,
+    P_HAS_UNSAFE = 1u << 7,
+    P_HAS_VUL = 1u << 8,
+    P_RISKY = 1u << 9,
+    P_SEVERITY = 1u << 10,
+    P_LOCAL_TYPE = 1u << 11,   /* local_image_type */
+    P_HAS_CONTAINER = 1u << 12,
 };
 
 #define TYPE_BIT(t) (1u << (t))
