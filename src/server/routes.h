@@ -33,4 +33,8 @@ bool export_read_prepare(request *req);
 void export_task_status_handle(request *req);
 void export_download_handle(request *req);
 
+/* route_lists.c: the finding lists, one row of LIST_KINDS (imgsec/list.h) each */
+bool lists_prepare(request *req);
+void lists_handle(request *req);
+
 #endif
