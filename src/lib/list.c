@@ -592,15 +592,15 @@ static bool item_image_vul(json_t *o, const store_cell *x, int n, lctx *c)
 static int list_image_vuls(lctx *c)
 {
     int64_t id;
-    int rc = path_image(c, "tag_name", &id);
     int repair, type, handle;
     const char *vul_id, *app_name;
-    if (rc != IMGSEC_OK ||
-        (rc = p_enum(c, "repair_necessity", REPAIR_WORDS, false, &repair)) != IMGSEC_OK ||
+    int rc;
+    if ((rc = p_enum(c, "repair_necessity", REPAIR_WORDS, false, &repair)) != IMGSEC_OK ||
         (rc = p_enum(c, "type", VUL_TYPE_WORDS, false, &type)) != IMGSEC_OK ||
         (rc = p_enum(c, "handle_status", HANDLE_WORDS, false, &handle)) != IMGSEC_OK ||
         (rc = p_str(c, "vul_id", 128, false, &vul_id)) != IMGSEC_OK ||
-        (rc = p_str(c, "app_name", 65535, false, &app_name)) != IMGSEC_OK)
+        (rc = p_str(c, "app_name", 65535, false, &app_name)) != IMGSEC_OK ||
+        (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
         return rc;
     conds cs = {.none = handle == 1};
     static const char *const REPAIR_COND[] = {"r.severity IN ('critical', 'high')",
@@ -638,8 +638,8 @@ static int list_image_apps(lctx *c)
 {
     int64_t id;
     const char *app_name;
-    int rc = path_image(c, "tag_name", &id);
-    if (rc != IMGSEC_OK || (rc = p_str(c, "app_name", 65535, false, &app_name)) != IMGSEC_OK)
+    int rc = p_str(c, "app_name", 65535, false, &app_name);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
     if (app_name)
@@ -661,8 +661,8 @@ static int list_image_files(lctx *c, bool malware)
 {
     int64_t id;
     const char *file_name;
-    int rc = path_image(c, "tag_name", &id);
-    if (rc != IMGSEC_OK || (rc = p_str(c, "file_name", 65535, false, &file_name)) != IMGSEC_OK)
+    int rc = p_str(c, "file_name", 65535, false, &file_name);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
     if (file_name)
@@ -707,8 +707,8 @@ static int list_image_sensitive(lctx *c)
 {
     int64_t id;
     conds cs = {0};
-    int rc = path_image(c, "image_version", &id);
-    if (rc != IMGSEC_OK || (rc = sensitive_conds(c, &cs)) != IMGSEC_OK)
+    int rc = sensitive_conds(c, &cs);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "image_version", &id)) != IMGSEC_OK)
         return rc;
     static const rec_view V = {"rec_sensitive_info", SENSITIVE_COLS, item_sensitive};
     return image_records(c, id, &V, &cs);
@@ -727,8 +727,8 @@ static int list_image_non_compliant(lctx *c)
 {
     int64_t id;
     const char *app_name;
-    int rc = path_image(c, "image_version", &id);
-    if (rc != IMGSEC_OK || (rc = p_str(c, "app_name", 65535, false, &app_name)) != IMGSEC_OK)
+    int rc = p_str(c, "app_name", 65535, false, &app_name);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "image_version", &id)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
     if (app_name)
@@ -778,10 +778,11 @@ static int list_image_risk_configs(lctx *c)
     int64_t id;
     const char *check_name;
     int level, standard;
-    int rc = baseline_image(c, &id);
-    if (rc != IMGSEC_OK || (rc = p_str(c, "check_name", 256, false, &check_name)) != IMGSEC_OK ||
+    int rc;
+    if ((rc = p_str(c, "check_name", 256, false, &check_name)) != IMGSEC_OK ||
         (rc = p_enum(c, "severity", LEVEL_WORDS, false, &level)) != IMGSEC_OK ||
-        (rc = p_enum(c, "standard", STANDARD_WORDS, false, &standard)) != IMGSEC_OK)
+        (rc = p_enum(c, "standard", STANDARD_WORDS, false, &standard)) != IMGSEC_OK ||
+        (rc = baseline_image(c, &id)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
     if (check_name)
@@ -821,12 +822,12 @@ static int list_image_risk_config_rules(lctx *c)
     static const char *const RULE_SEV_SQL[] = {
         "0", "r.severity IN ('low', 'unknown')", "r.severity = 'medium'", "r.severity = 'high'",
         "r.severity = 'critical'"};
-    int rc = baseline_image(c, &id);
-    if (rc != IMGSEC_OK ||
-        (rc = p_enum(c, "standard", STANDARD_WORDS, true, &standard)) != IMGSEC_OK ||
+    int rc;
+    if ((rc = p_enum(c, "standard", STANDARD_WORDS, true, &standard)) != IMGSEC_OK ||
         (rc = p_enum(c, "result_type", RESULT_WORDS, false, &result)) != IMGSEC_OK ||
         (rc = p_str(c, "check_rule_name", 65535, false, &rule_name)) != IMGSEC_OK ||
-        (rc = p_enum(c, "severity", RULE_SEV, false, &sev)) != IMGSEC_OK)
+        (rc = p_enum(c, "severity", RULE_SEV, false, &sev)) != IMGSEC_OK ||
+        (rc = baseline_image(c, &id)) != IMGSEC_OK)
         return rc;
     if (strlen(c->arg) > 256)
         return bad(c, "check_name must be at most 256 characters");
