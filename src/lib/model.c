@@ -155,6 +155,9 @@ static const record_field MALWARE_FIELDS[] = {
 static const record_field APP_FIELDS[] = {
     STR_REQ("app_name"), STR("app_version"), STR("app_type"), STR("app_path"),
     STR("layer_digest"), STR("license"),
+    /* Package URL (purl-spec): ecosystem, distro and source package, so
+     * vulnerabilities can be matched again from stored apps (vulndb). */
+    STR("purl"),
 };
 static const record_field FILE_FIELDS[] = {
     STR_REQ("file_path"), STR("file_name"), {"size", FIELD_INT64, false, NULL},

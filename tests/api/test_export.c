@@ -48,7 +48,7 @@ static const char *const FIELDS[NTYPES][MAXF] = {
     {"check_name", "check_rule_id", "check_rule_name", "check_type", "standard", "severity",
      "current_value", "suggest_value"},
     {"file_path", "file_name", "size", "malware_name", "description", "sha256"},
-    {"app_name", "app_version", "app_type", "app_path", "layer_digest", "license"},
+    {"app_name", "app_version", "app_type", "app_path", "layer_digest", "license", "purl"},
     {"file_path", "file_name", "size", "mode", "owner"},
     {"rule_id", "name", "severity", "file_path", "position", "content"},
     {"app_name", "app_version", "app_path", "layer_digest", "reason"},

@@ -97,7 +97,7 @@ static void test_record_kinds(void **state)
     static const char *const KEYS[REPORT_TYPE_COUNT] = {
         "vulnerabilities", "risk_configs", "malwares", "apps", "files",
         "sensitive_info", "non_compliant_apps", "build_command_risks"};
-    static const size_t NFIELDS[REPORT_TYPE_COUNT] = {11, 8, 6, 6, 5, 6, 5, 6};
+    static const size_t NFIELDS[REPORT_TYPE_COUNT] = {11, 8, 6, 7, 5, 6, 5, 6};
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         const record_kind *k = record_kind_get((report_type)t);
         assert_int_equal(k->type, t);
