@@ -621,17 +621,90 @@ static int list_image_vuls(lctx *c)
     return image_records(c, id, &V, &cs);
 }
 
-/* vulnerability records of the image with the app's name and version */
-#define APP_VUL_NUM                                                                             \
-    "(SELECT count(*) FROM rec_vulnerability v WHERE v.image = r.image AND v.app_name = "     \
-    "r.app_name AND v.app_version IS r.app_version)"
+/* ---- vul_num of an app item: the image's vulnerability records with the
+ * app's name and version. The items of a page carry their image id under
+ * HIDDEN_IMAGE until fill_vul_num has counted, once per image of the page
+ * (the items of one image are adjacent), and removed it. ---- */
+
+#define HIDDEN_IMAGE "\x01image"
+
+static bool put_hidden_image(json_t *o, const store_cell *image)
+{
+    return put_i(o, HIDDEN_IMAGE, image->i);
+}
+
+/* "name\x1fversion" ("name\x1f\x1e" for no version). */
+static char *app_key(const char *name, size_t nlen, const char *version, size_t vlen, bool has_version)
+{
+    char *k = malloc(nlen + vlen + 3);
+    if (!k)
+        return NULL;
+    memcpy(k, name, nlen);
+    k[nlen] = '\x1f';
+    if (has_version)
+        memcpy(k + nlen + 1, version, vlen);
+    else
+        k[nlen + 1] = '\x1e', vlen = 1;
+    k[nlen + 1 + vlen] = '\0';
+    return k;
+}
+
+static int row_app_vuls(const store_cell *x, int n, void *arg)
+{
+    (void)n;
+    if (x[0].kind != CELL_STRING)
+        return 0;
+    char *k = app_key(x[0].s, x[0].len, x[1].s, x[1].len, x[1].kind == CELL_STRING);
+    int rc = k && json_object_set_new(arg, k, json_integer(x[2].i)) == 0 ? 0 : IMGSEC_EINTERNAL;
+    free(k);
+    return rc;
+}
+
+static int fill_vul_num(lctx *c)
+{
+    json_t *counts = NULL;
+    int64_t image = -1;
+    size_t i;
+    json_t *item;
+    int rc = IMGSEC_OK;
+    json_array_foreach(c->items, i, item) {
+        int64_t img = json_integer_value(json_object_get(item, HIDDEN_IMAGE));
+        json_object_del(item, HIDDEN_IMAGE);
+        if (img != image || !counts) {
+            json_decref(counts);
+            if (!(counts = json_object()))
+                return oom(c);
+            image = img;
+            qb q = {0};
+            qb_sql(&q, "SELECT app_name, app_version, count(*) FROM rec_vulnerability WHERE image = ");
+            qb_int(&q, img);
+            qb_sql(&q, " GROUP BY app_name, app_version");
+            if ((rc = q_run(c, &q, row_app_vuls, counts)) != IMGSEC_OK)
+                break;
+        }
+        const char *name = json_string_value(json_object_get(item, "app_name"));
+        json_t *ver = json_object_get(item, "app_version");
+        if (!name)
+            continue;
+        char *k = app_key(name, strlen(name), json_string_value(ver),
+                          ver ? strlen(json_string_value(ver)) : 0, ver != NULL);
+        json_t *n = k ? json_object_get(counts, k) : NULL;
+        free(k);
+        if (json_object_set_new(item, "vul_num", json_integer(n ? json_integer_value(n) : 0)) != 0) {
+            rc = oom(c);
+            break;
+        }
+    }
+    json_decref(counts);
+    return rc;
+}
 
 /* ListImageApps: ImageAppsInfo */
 static bool item_image_app(json_t *o, const store_cell *x, int n, lctx *c)
 {
-    (void)n, (void)c;
+    (void)c;
     return put_str(o, "app_name", &x[0]) && put_str(o, "app_type", &x[1]) &&
-           put_str(o, "app_version", &x[2]) && put_int(o, "vul_num", &x[3], true);
+           put_str(o, "app_version", &x[2]) && put_hidden_image(o, &x[n - 2]);
 }
 
 static int list_image_apps(lctx *c)
@@ -644,9 +717,10 @@ static int list_image_apps(lctx *c)
     conds cs = {0};
     if (app_name)
         conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
-    static const rec_view V = {"rec_app", "r.app_name, r.app_type, r.app_version, " APP_VUL_NUM,
+    static const rec_view V = {"rec_app", "r.app_name, r.app_type, r.app_version",
                                item_image_app};
-    return image_records(c, id, &V, &cs);
+    rc = image_records(c, id, &V, &cs);
+    return rc == IMGSEC_OK ? fill_vul_num(c) : rc;
 }
 
 /* ListImageMalware: ImageMalwareInfo; ListImageFiles: ImageFileInfo (size int32) */
@@ -1086,18 +1160,15 @@ typedef struct {
 /* ListGeneralImageVuls: GeneralImageVulsResponseInfo */
 static bool item_general_vul(json_t *o, const store_cell *x, int n, lctx *c)
 {
-    (void)n;
     unsigned mask;
     const char *word;
     int type = -1;
     if (p_types(c, true, ALL_TYPES, &mask, &word) != IMGSEC_OK ||
         p_enum(c, "type", VUL_TYPE_WORDS, true, &type) != IMGSEC_OK)
         return false;
-    char vid[FILTER_VUL_ID_ITEM_MAX * 4 + 1];
-    snprintf(vid, sizeof vid, "%.*s", (int)x[0].len, x[0].s);
-    vul_detail d;
-    if (vul_detail_get(c, vid, mask, type, &d) != IMGSEC_OK)
-        return false;
+    (void)mask;
+    vul_detail d = {0};
+    row_vul_detail(x + 3, n - 3, &d);
     json_t *cves = cve_list(x[0].s, x[0].len, &d, "cvss", false);
     bool ok = cves && put_str(o, "vul_name", &x[0]) && put_str(o, "vul_id", &x[0]) &&
               put_cstr(o, "type", VUL_TYPE_WORDS[type]) && put_cstr(o, "image_type", word) &&
@@ -1113,19 +1184,16 @@ static bool item_general_vul(json_t *o, const store_cell *x, int n, lctx *c)
     return ok;
 }
 
-/* The rank of a vulnerability (group by a.vul_id) over its records in the selection. */
-#define GROUP_RANK                                                                              \
-    "max((SELECT max(" RANK("r.severity") ") FROM rec_vulnerability r WHERE r.image = a.image " \
-    "AND r.vul_id = a.vul_id AND r.vul_type = a.vul_type))"
-
+/* Per vulnerability, in one scan of its records in the selection:
+ * vul_id, image_num, scan time, records, then the row_vul_detail columns. */
 static void qb_vul_groups(qb *q, lctx *c, unsigned mask, const conds *cs, const char *having)
 {
-    qb_sql(q, " FROM agg_vul a JOIN images i ON i.id = a.image WHERE 1");
+    qb_sql(q, " FROM rec_vulnerability r JOIN images i ON i.id = r.image WHERE 1");
     qb_scope(q, c, mask);
     qb_conds(q, cs);
-    qb_sql(q, " GROUP BY a.vul_id");
+    qb_sql(q, " GROUP BY r.vul_id");
     if (having)
-        qb_sql(q, " HAVING " GROUP_RANK " %s", having);
+        qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", having);
 }
 
 static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *having, item_fn fn)
@@ -1137,9 +1205,11 @@ static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *havin
     int rc = q_count(c, &q, &c->total);
     if (rc != IMGSEC_OK || c->offset >= c->total)
         return rc;
-    qb_sql(&q, "SELECT a.vul_id, count(DISTINCT a.image), max(i.latest_scan_time), sum(a.n)");
+    qb_sql(&q, "SELECT r.vul_id, count(DISTINCT r.image), max(i.latest_scan_time), count(*), "
+               "max(" RANK("r.severity") "), max(r.cvss_score), max(r.description), "
+               "max(r.solution), max(r.url)");
     qb_vul_groups(&q, c, mask, cs, having);
-    qb_sql(&q, " ORDER BY a.vul_id");
+    qb_sql(&q, " ORDER BY r.vul_id");
     qb_page(&q, c);
     return q_items(c, &q, fn);
 }
@@ -1164,28 +1234,25 @@ static int list_general_vuls(lctx *c)
         return rc;
     /* nothing is handled, ignored, labelled or in a cluster (docs/api.md) */
     conds cs = {.none = handle == 1 || status == 1 || labels || cluster};
-    conds_add(&cs, "a.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+    conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
     if (vul_id)
-        conds_add(&cs, "instr(a.vul_id, ?) > 0", vul_id, 0);
+        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
     if (vul_name) /* a vulnerability's name is its id */
-        conds_add(&cs, "instr(a.vul_id, ?) > 0", vul_name, 0);
+        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_name, 0);
     if (cve_id)
-        conds_add(&cs, "a.vul_id = ? AND a.vul_id LIKE 'CVE-%'", cve_id, 0);
+        conds_add(&cs, "r.vul_id = ? AND r.vul_id LIKE 'CVE-%'", cve_id, 0);
     return vul_groups(c, mask, &cs, sev >= 0 ? CAP_RANK_SQL[sev] : NULL, item_general_vul);
 }
 
 /* ListGlobalVulnerabilities: GlobalVulInfo */
 static bool item_global_vul(json_t *o, const store_cell *x, int n, lctx *c)
 {
-    (void)n;
     int type = -1;
     if (p_enum(c, "type", VUL_TYPE_WORDS, false, &type) != IMGSEC_OK)
         return false;
-    char vid[FILTER_VUL_ID_ITEM_MAX * 4 + 1];
-    snprintf(vid, sizeof vid, "%.*s", (int)x[0].len, x[0].s);
-    vul_detail d;
-    if (vul_detail_get(c, vid, ALL_TYPES, type, &d) != IMGSEC_OK)
-        return false;
+    (void)type;
+    vul_detail d = {0};
+    row_vul_detail(x + 3, n - 3, &d);
     json_t *cves = cve_list(x[0].s, x[0].len, &d, "cvss_score", true);
     bool ok = cves && put_str(o, "vul_name", &x[0]) && put_str(o, "vul_id", &x[0]) &&
               put_cstr(o, "repair_necessity", repair_of_rank(d.rank)) &&
@@ -1212,9 +1279,9 @@ static int list_global_vuls(lctx *c)
     static const char *const REPAIR_RANK_SQL[] = {">= 3", "= 2", "<= 1"};
     conds cs = {0};
     if (type >= 0)
-        conds_add(&cs, "a.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+        conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
     if (vul_id)
-        conds_add(&cs, "instr(a.vul_id, ?) > 0", vul_id, 0);
+        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
     return vul_groups(c, ALL_TYPES, &cs, repair >= 0 ? REPAIR_RANK_SQL[repair] : NULL,
                       item_global_vul);
 }
@@ -1424,10 +1491,10 @@ static bool put_image_cols(json_t *o, const store_cell *x)
 /* ListGlobalImageApps: ImageAppResponseInfo */
 static bool item_global_app(json_t *o, const store_cell *x, int n, lctx *c)
 {
-    (void)n, (void)c;
+    (void)c;
     return put_image_cols(o, x) && put_str(o, "app_name", &x[5]) &&
            put_str(o, "app_type", &x[6]) && put_str(o, "app_version", &x[7]) &&
-           put_int(o, "vul_num", &x[8], true) && put_str(o, "app_path", &x[9]) &&
+           (x[8].kind == CELL_NULL || put_hidden_image(o, &x[n - 2])) && put_str(o, "app_path", &x[9]) &&
            put_str(o, "layer_digest", &x[10]) && put(o, "is_compliant", json_boolean(x[11].i)) &&
            put_int(o, "latest_scan_time", &x[12], false);
 }
@@ -1463,10 +1530,11 @@ static int list_global_apps(lctx *c)
         conds_add(&cs, APP_COMPLIANT, NULL, 0);
     static const global_view A = {
         "rec_app",
-        IMAGE_COLS ", r.app_name, r.app_type, r.app_version, " APP_VUL_NUM ", r.app_path, "
+        IMAGE_COLS ", r.app_name, r.app_type, r.app_version, 1, r.app_path, "
                    "r.layer_digest, " APP_COMPLIANT ", i.latest_scan_time",
         item_global_app};
-    return global_records(c, &A, mask, &cs);
+    rc = global_records(c, &A, mask, &cs);
+    return rc == IMGSEC_OK ? fill_vul_num(c) : rc;
 }
 
 /* ListGlobalMalware: GlobalMalwareInfo */

@@ -258,6 +258,42 @@ static void test_image_lists_match_statistic(void **state)
     assert_int_equal(MISMATCHES, 0);
 }
 
+/* An app's vul_num is the number of the image's vulnerabilities (its
+ * vulnerability list) with the app's name and version. */
+static void test_app_vul_num(void **state)
+{
+    (void)state;
+    MISMATCHES = 0;
+    long long with_vuls = 0;
+    for (int k = 0; k < N_IMAGES; k += 3) {
+        const image *im = &IMG[k];
+        char *q = h_strdupf("image_type=%s", im->type);
+        char *ap = h_strdupf("image/%s/apps", im->id), *vp = h_strdupf("image/%s/vulnerabilities", im->id);
+        json_t *apps = list_all(T_P1_ALL, ap, q), *vuls = list_all(T_P1_ALL, vp, q);
+        assert_non_null(apps);
+        assert_non_null(vuls);
+        size_t i, j;
+        json_t *a, *v;
+        json_array_foreach(apps, i, a) {
+            long long want = 0;
+            json_array_foreach(vuls, j, v) {
+                json_t *an = json_object_get(a, "app_name"), *vn = json_object_get(v, "app_name");
+                json_t *av = json_object_get(a, "app_version"), *vv = json_object_get(v, "version");
+                want += json_equal(an, vn) && (av ? json_equal(av, vv) : vv == NULL);
+            }
+            expect_eq(int_field(a, "vul_num"), want, ap, json_string_value(json_object_get(a, "app_name")));
+            with_vuls += want > 0;
+        }
+        json_decref(apps);
+        json_decref(vuls);
+        free(ap);
+        free(vp);
+        free(q);
+    }
+    fprintf(stderr, "apps with vulnerabilities: %lld\n", with_vuls);
+    assert_int_equal(MISMATCHES, 0);
+}
+
 /* Baseline checks: the failed rules of all checks are the image's
  * risk-config records, and each check's count is its rules list. */
 static void test_risk_configs_and_rules(void **state)
@@ -624,6 +660,54 @@ static void test_bad_parameters(void **state)
     free(vul_path);
 }
 
+/* vul_num on data made for it (the generator's vulnerabilities name
+ * other versions than its apps): exact numbers, per image and tenant-wide. */
+static void test_app_vul_num_exact(void **state)
+{
+    (void)state;
+    static const char DOC[] =
+        "{\"image\":{\"image_type\":\"harbor\",\"namespace\":\"vn\",\"image_name\":\"vulnum\","
+        "\"image_version\":\"1\",\"scan_status\":\"success\"},"
+        "\"apps\":[{\"app_name\":\"openssl\",\"app_version\":\"3.0.2\"},"
+        "{\"app_name\":\"zlib\",\"app_version\":\"1.2.13\"},{\"app_name\":\"busybox\"}],"
+        "\"vulnerabilities\":["
+        "{\"vul_id\":\"CVE-2023-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"high\","
+        "\"app_name\":\"openssl\",\"app_version\":\"3.0.2\"},"
+        "{\"vul_id\":\"CVE-2023-0002\",\"vul_type\":\"linux_vul\",\"severity\":\"low\","
+        "\"app_name\":\"openssl\",\"app_version\":\"3.0.2\"},"
+        "{\"vul_id\":\"CVE-2023-0003\",\"vul_type\":\"linux_vul\",\"severity\":\"low\","
+        "\"app_name\":\"zlib\",\"app_version\":\"1.2.11\"},"
+        "{\"vul_id\":\"CVE-2023-0004\",\"vul_type\":\"linux_vul\",\"severity\":\"low\","
+        "\"app_name\":\"busybox\"}]}";
+    http_resp r;
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", DOC, false, &r), 200);
+    char ids[1][32];
+    assert_int_equal(ingest_ids(&r, ids, 1), 1);
+    http_resp_free(&r);
+    char *path = h_strdupf("image/%s/apps", ids[0]);
+    json_t *o = list_get(T_P1_ALL, "P1", path, "image_type=harbor&limit=10", NULL);
+    json_t *items = json_object_get(o, "data_list");
+    assert_int_equal(json_array_size(items), 3);
+    assert_int_equal(int_field(json_array_get(items, 0), "vul_num"), 2); /* openssl 3.0.2 */
+    assert_int_equal(int_field(json_array_get(items, 1), "vul_num"), 0); /* zlib: another version */
+    assert_int_equal(int_field(json_array_get(items, 2), "vul_num"), 1); /* busybox: no version */
+    json_decref(o);
+    free(path);
+    o = list_get(T_P1_ALL, "P1", "image/apps", "app_name=openssl&image_type=harbor&limit=10", NULL);
+    items = json_object_get(o, "data_list");
+    size_t i;
+    json_t *it;
+    int seen = 0;
+    json_array_foreach(items, i, it)
+        if (strcmp(json_string_value(json_object_get(it, "namespace")), "vn") == 0) {
+            assert_int_equal(int_field(it, "vul_num"), 2);
+            assert_true(json_is_true(json_object_get(it, "is_compliant")));
+            seen++;
+        }
+    assert_int_equal(seen, 1);
+    json_decref(o);
+}
+
 /* Item fields carry the SDK models' JSON types. */
 static void test_item_types(void **state)
 {
@@ -651,6 +735,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_lists_match_statistic),
+        cmocka_unit_test(test_app_vul_num),
         cmocka_unit_test(test_risk_configs_and_rules),
         cmocka_unit_test(test_global_lists_match_statistic),
         cmocka_unit_test(test_build_risks),
@@ -659,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_scope_and_isolation),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_item_types),
+        cmocka_unit_test(test_app_vul_num_exact), /* last: it adds an image */
     };
     int failed = cmocka_run_group_tests_name("lists", tests, setup, teardown);
     return failed + harness_failures();
