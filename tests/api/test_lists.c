@@ -660,6 +660,111 @@ static void test_bad_parameters(void **state)
     free(vul_path);
 }
 
+/* imgsec list: offline on the file and against the server, the same
+ * totals and items as the API, as JSON, CSV and a table. */
+static void test_cli_same_numbers(void **state)
+{
+    (void)state;
+    char tokfile[H_PATH_MAX + 16];
+    snprintf(tokfile, sizeof tokfile, "%s/token", S.dir);
+    assert_int_equal(h_write_file(tokfile, T_P1_ALL, strlen(T_P1_ALL)), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", S.port);
+    const image *im = &IMG[3];
+    const struct {
+        const char *what, *path, *query;
+        bool image;
+    } CASES[] = {
+        {"apps", "image/apps", "", false},
+        {"non-compliant", "image/apps", "is_compliant=false", false},
+        {"files", "image/files", "", false},
+        {"vulnerabilities", "image/vulnerabilities", "", false},
+        {"build-risks", "image/build-command-risks", "image_type=registry", false},
+        {"vulnerabilities", NULL, NULL, true},
+        {"sensitive", NULL, NULL, true},
+    };
+    for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++) {
+        json_t *api;
+        char *ipath = h_strdupf("image/%s/%s", im->id,
+                                strcmp(CASES[k].what, "sensitive") == 0 ? "sensitive" : "vulnerabilities");
+        char *iq = h_strdupf("image_type=%s", im->type);
+        api = list_all(T_P1_ALL, CASES[k].image ? ipath : CASES[k].path, CASES[k].image ? iq : CASES[k].query);
+        assert_non_null(api);
+        for (int online = 0; online < 2; online++) {
+            const char *args[32];
+            int n = 0;
+            args[n++] = "list";
+            args[n++] = CASES[k].what;
+            args[n++] = "--project";
+            args[n++] = "P1";
+            args[n++] = "--all";
+            args[n++] = "--output";
+            args[n++] = "json";
+            if (online) {
+                args[n++] = "--server";
+                args[n++] = url;
+                args[n++] = "--token-file";
+                args[n++] = tokfile;
+                args[n++] = "--region";
+                args[n++] = H_REGION;
+            } else {
+                args[n++] = "--db";
+                args[n++] = S.db;
+            }
+            if (CASES[k].image) {
+                args[n++] = "--image";
+                args[n++] = im->id;
+                args[n++] = "--image-type";
+                args[n++] = im->type;
+            } else if (strstr(CASES[k].query, "image_type")) {
+                args[n++] = "--image-type";
+                args[n++] = "registry";
+            }
+            args[n] = NULL;
+            char *out = NULL;
+            int rc = cli_runv(&S, NULL, args, &out);
+            if (rc != 0)
+                fprintf(stderr, "imgsec list %s: %s\n", CASES[k].what, out ? out : "");
+            assert_int_equal(rc, 0);
+            json_t *got = json_loads(out, 0, NULL);
+            assert_non_null(got);
+            assert_int_equal(total_of(got), (long long)json_array_size(api));
+            assert_true(json_equal(json_object_get(got, "data_list"), api));
+            json_decref(got);
+            free(out);
+        }
+        json_decref(api);
+        free(ipath);
+        free(iq);
+    }
+    /* CSV: a header and one line per item; the table: the total first */
+    char *out = NULL;
+    assert_int_equal(cli_run(&S, NULL, &out, "list", "files", "--project", "P1", "--db", S.db,
+                             "--all", "--output", "csv", NULL), 0);
+    long long lines = 0;
+    for (const char *p = out; *p; p++)
+        lines += *p == '\n';
+    json_t *files = list_get(T_P1_ALL, "P1", "image/files", "enterprise_project_id=all_granted_eps&limit=10", NULL);
+    assert_int_equal(lines, total_of(files) + 1);
+    assert_true(strncmp(out, "file_name,file_path,size\n", 25) == 0);
+    free(out);
+    assert_int_equal(cli_run(&S, NULL, &out, "list", "files", "--project", "P1", "--db", S.db, NULL), 0);
+    char *head = h_strdupf("total_num: %lld\n", total_of(files));
+    assert_true(strncmp(out, head, strlen(head)) == 0);
+    free(head);
+    free(out);
+    json_decref(files);
+    /* the token is never taken from the command line */
+    assert_int_equal(cli_run(&S, NULL, &out, "list", "files", "--project", "P1", "--server", url,
+                             "--token", T_P1_ALL, NULL), 2);
+    free(out);
+    /* a bad parameter names it, offline too */
+    assert_int_equal(cli_run(&S, NULL, &out, "list", "files", "--project", "P1", "--db", S.db,
+                             "--limit", "5", NULL), 1);
+    assert_non_null(strstr(out, "limit must be between 10 and 200"));
+    free(out);
+}
+
 /* vul_num on data made for it (the generator's vulnerabilities name
  * other versions than its apps): exact numbers, per image and tenant-wide. */
 static void test_app_vul_num_exact(void **state)
@@ -744,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_scope_and_isolation),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_item_types),
+        cmocka_unit_test(test_cli_same_numbers),
         cmocka_unit_test(test_app_vul_num_exact), /* last: it adds an image */
     };
     int failed = cmocka_run_group_tests_name("lists", tests, setup, teardown);
