@@ -3,8 +3,8 @@
  *
  * Every list is declared once in LIST_KINDS below (operation name, method
  * and path as the SDKs define them, the report type it shows, where the
- * `region` header stands, the lower bound of `limit`); the server
- * registers one route per row and the command line names the same rows.
+ * `region` header stands, the lower bound of `limit`); the server's route
+ * table has one route per row and the command line names the same rows.
  *
  * list_run validates the query parameters (HSS.0001 naming the parameter),
  * reads the store inside ONE read transaction (so total_num and the page
@@ -33,50 +33,50 @@
 #define LIST_LIMIT_MAX 200
 #define LIST_LIMIT_DEFAULT 10
 
-/* Where the region header stands in the SDK (sdk-routes.md section 1). */
-typedef enum { LIST_REGION_ABSENT, LIST_REGION_OPTIONAL, LIST_REGION_REQUIRED } list_region;
-
-/* X(kind, operation, path, report type, region, min limit, cli name) */
+/* X(kind, operation, path, report type, region, min limit, cli name);
+ * region is where the SDK puts the `region` header (sdk-routes.md section
+ * 1: ABSENT, OPTIONAL or REQUIRED), which the server's route gate
+ * enforces (router.c expands it to REGION_<region>). */
 #define LIST_KINDS(X)                                                                            \
     X(LIST_IMAGE_VULS, "ListImageVulnerabilities", "/v5/{project_id}/image/{image_id}/vulnerabilities", \
-      REPORT_VULNERABILITY, LIST_REGION_ABSENT, 10, "vulnerabilities")                          \
+      REPORT_VULNERABILITY, ABSENT, 10, "vulnerabilities")                          \
     X(LIST_IMAGE_APPS, "ListImageApps", "/v5/{project_id}/image/{image_id}/apps", REPORT_APPS,     \
-      LIST_REGION_ABSENT, 10, "apps")                                                            \
+      ABSENT, 10, "apps")                                                            \
     X(LIST_IMAGE_MALWARE, "ListImageMalware", "/v5/{project_id}/image/{image_id}/malwares",       \
-      REPORT_MALWARES, LIST_REGION_OPTIONAL, 10, "malwares")                                     \
+      REPORT_MALWARES, OPTIONAL, 10, "malwares")                                     \
     X(LIST_IMAGE_FILES, "ListImageFiles", "/v5/{project_id}/image/{image_id}/files", REPORT_FILES, \
-      LIST_REGION_ABSENT, 10, "files")                                                           \
+      ABSENT, 10, "files")                                                           \
     X(LIST_IMAGE_SENSITIVE, "ListImageSensitive", "/v5/{project_id}/image/{image_id}/sensitive",  \
-      REPORT_SENSITIVE_INFO, LIST_REGION_OPTIONAL, 10, "sensitive")                              \
+      REPORT_SENSITIVE_INFO, OPTIONAL, 10, "sensitive")                              \
     X(LIST_IMAGE_NON_COMPLIANT, "ListImageNonCompliantApp",                                      \
       "/v5/{project_id}/image/{image_id}/non-compliant-app", REPORT_NON_COMPLIANT_APP,           \
-      LIST_REGION_OPTIONAL, 10, "non-compliant")                                                 \
+      OPTIONAL, 10, "non-compliant")                                                 \
     X(LIST_IMAGE_RISK_CONFIGS, "ListImageRiskConfigs", "/v5/{project_id}/image/baseline/risk-configs", \
-      REPORT_RISK_CONFIG, LIST_REGION_ABSENT, 10, "risk-configs")                                \
+      REPORT_RISK_CONFIG, ABSENT, 10, "risk-configs")                                \
     X(LIST_IMAGE_RISK_CONFIG_RULES, "ListImageRiskConfigRules",                                  \
       "/v5/{project_id}/image/baseline/risk-configs/{check_name}/rules", REPORT_RISK_CONFIG,     \
-      LIST_REGION_OPTIONAL, 1, "risk-config-rules")                                              \
+      OPTIONAL, 1, "risk-config-rules")                                              \
     X(LIST_BUILD_RISKS, "ListImageBuildCommandRisks", "/v5/{project_id}/image/build-command-risks", \
-      REPORT_BUILD_COMMAND_RISKS, LIST_REGION_OPTIONAL, 10, "build-risks")                       \
+      REPORT_BUILD_COMMAND_RISKS, OPTIONAL, 10, "build-risks")                       \
     X(LIST_BUILD_RISK_IMAGES, "ListImageBuildCommandRisksImages",                                \
       "/v5/{project_id}/image/build-command-risks/images", REPORT_BUILD_COMMAND_RISKS,           \
-      LIST_REGION_ABSENT, 10, "build-risk-images")                                               \
+      ABSENT, 10, "build-risk-images")                                               \
     X(LIST_GENERAL_VULS, "ListGeneralImageVuls", "/v5/{project_id}/images/vulnerabilities",       \
-      REPORT_VULNERABILITY, LIST_REGION_ABSENT, 10, "general-vuls")                              \
+      REPORT_VULNERABILITY, ABSENT, 10, "general-vuls")                              \
     X(LIST_VUL_AFFECT_IMAGES, "ListVulAffectImages", "/v5/{project_id}/vulnerability/images",     \
-      REPORT_VULNERABILITY, LIST_REGION_ABSENT, 10, "vul-images")                                \
+      REPORT_VULNERABILITY, ABSENT, 10, "vul-images")                                \
     X(LIST_VUL_CVE, "ListVulnerabilityCve", "/v5/{project_id}/image/vulnerability/{vul_id}/cve",  \
-      REPORT_VULNERABILITY, LIST_REGION_OPTIONAL, 1, "vul-cves")                                 \
+      REPORT_VULNERABILITY, OPTIONAL, 1, "vul-cves")                                 \
     X(LIST_GLOBAL_VULS, "ListGlobalVulnerabilities", "/v5/{project_id}/image/vulnerabilities",    \
-      REPORT_VULNERABILITY, LIST_REGION_OPTIONAL, 10, "global-vulnerabilities")                  \
+      REPORT_VULNERABILITY, OPTIONAL, 10, "global-vulnerabilities")                  \
     X(LIST_GLOBAL_APPS, "ListGlobalImageApps", "/v5/{project_id}/image/apps", REPORT_APPS,        \
-      LIST_REGION_OPTIONAL, 10, "global-apps")                                                   \
+      OPTIONAL, 10, "global-apps")                                                   \
     X(LIST_GLOBAL_MALWARE, "ListGlobalMalware", "/v5/{project_id}/image/malwares", REPORT_MALWARES, \
-      LIST_REGION_REQUIRED, 1, "global-malwares")                                                \
+      REQUIRED, 1, "global-malwares")                                                \
     X(LIST_GLOBAL_FILES, "ListGlobalImageFiles", "/v5/{project_id}/image/files", REPORT_FILES,    \
-      LIST_REGION_OPTIONAL, 10, "global-files")                                                  \
+      OPTIONAL, 10, "global-files")                                                  \
     X(LIST_GLOBAL_SENSITIVE, "ListImageSensitiveInfo", "/v5/{project_id}/image/sensitive-information", \
-      REPORT_SENSITIVE_INFO, LIST_REGION_OPTIONAL, 10, "global-sensitive")
+      REPORT_SENSITIVE_INFO, OPTIONAL, 10, "global-sensitive")
 
 typedef enum {
 #define LIST_ENUM(kind, op, path, rt, region, min_limit, cli) kind,
@@ -90,7 +90,6 @@ typedef struct {
     const char *operation;   /* the SDK's operation name */
     const char *path;        /* route pattern; {x} is one path segment */
     report_type report;      /* the statistic's report type of the same records */
-    list_region region;
     int min_limit;           /* limit: min_limit..LIST_LIMIT_MAX */
     const char *cli_name;    /* imgsec list NAME */
 } list_def;

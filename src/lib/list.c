@@ -35,7 +35,7 @@
 /* ---- the table ---- */
 
 static const list_def DEFS[LIST_KIND_COUNT] = {
-#define LIST_ROW(kind, op, path, rt, region, min_limit, cli) {kind, op, path, rt, region, min_limit, cli},
+#define LIST_ROW(kind, op, path, rt, region, min_limit, cli) {kind, op, path, rt, min_limit, cli},
     LIST_KINDS(LIST_ROW)
 #undef LIST_ROW
 };

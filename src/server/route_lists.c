@@ -2,10 +2,9 @@
  * lists"): one prepare and one handler serve every row of LIST_KINDS; the
  * route's pattern names the row.
  *
- * Access is the statistic's: role reader or more, the EP scope of
- * enterprise_project_id (all_granted_eps allowed), the path's project
- * (checked by http.c). It is decided in lists_prepare alone, so that it
- * moves onto the route gate in one piece.
+ * Access is declared in the route table (router.c: role reader, scope
+ * SCOPE_ANY, the SDK's region) and enforced by the gate (gate.h); the
+ * handler reads the EP scope the gate resolved (req->scope).
  *
  * The rows are read from the store (a pooled connection, one read
  * transaction per call): a transaction begun after the request arrived
@@ -15,38 +14,20 @@
 #include <string.h>
 
 #include "authn.h"
+#include "gate.h"
 #include "imgsec/list.h"
 #include "router.h"
 #include "routes.h"
 
-typedef struct {
-    const list_def *def;
-    ep_scope scope;
-} lists_state;
-
-static void lists_state_free(void *p)
-{
-    lists_state *s = p;
-    ep_scope_free(&s->scope);
-    free(s);
-}
-
+/* Names the row of LIST_KINDS the route serves; the gate (gate.h) has
+ * checked role, region and the EP scope before. */
 bool lists_prepare(request *req)
 {
-    const list_def *d = list_def_by_path(req->route->pattern);
-    if (!d) {
+    if (!list_def_by_path(req->route->pattern)) {
         http_reply_internal(req, "no list for route %s", req->route->pattern);
         return false;
     }
-    lists_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        http_reply_internal(req, "out of memory");
-        return false;
-    }
-    s->def = d;
-    req->state = s;
-    req->state_free = lists_state_free;
-    return authz_scope(req, true, &s->scope) && authz_role(req, ROLE_READER);
+    return true;
 }
 
 typedef struct {
@@ -81,13 +62,13 @@ static const char *query_get(void *ctx, const char *name)
 
 void lists_handle(request *req)
 {
-    lists_state *s = req->state;
+    const list_def *d = list_def_by_path(req->route->pattern);
     imgsec_err err = {0};
     list_params p = {query_get, req};
-    const char *arg = strchr(s->def->path + strlen("/v5/{project_id}"), '{') ? req->params[1] : NULL;
+    const char *arg = strchr(d->path + strlen("/v5/{project_id}"), '{') ? req->params[1] : NULL;
     json_t *out = NULL;
     store *st = store_pool_acquire(req->app->pool);
-    int rc = list_run(st, s->def->kind, &s->scope.ix, arg, &p, &out, &err);
+    int rc = list_run(st, d->kind, &req->scope->ix, arg, &p, &out, &err);
     store_pool_release(req->app->pool, st);
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);

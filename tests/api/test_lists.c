@@ -653,6 +653,24 @@ static void test_bad_parameters(void **state)
              NULL, NULL, &r);
     assert_api_error(&r, 404, "HSS.0011", "not found");
     http_resp_free(&r);
+    /* region as the SDK declares it: absent is fine where the SDK has none
+     * or an optional one, refused where it is required (ListGlobalMalware);
+     * a wrong one is refused everywhere */
+    api_call(&S, "GET", "/v5/P1/image/files", NULL, T_P1_ALL, NULL, NULL, NULL, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    char *tq = h_strdupf("image_type=%s", im->type);
+    api_call(&S, "GET", vul_path, tq, T_P1_ALL, NULL, NULL, NULL, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    free(tq);
+    api_call(&S, "GET", "/v5/P1/image/malwares", "image_type=registry", T_P1_ALL, NULL, NULL, NULL,
+             &r);
+    assert_api_error(&r, 400, "HSS.0001", "region");
+    http_resp_free(&r);
+    api_call(&S, "GET", "/v5/P1/image/files", NULL, T_P1_ALL, "elsewhere-1", NULL, NULL, &r);
+    assert_api_error(&r, 400, "HSS.0001", "region");
+    http_resp_free(&r);
     /* no credentials */
     api_call(&S, "GET", "/v5/P1/image/files", NULL, NULL, H_REGION, NULL, NULL, &r);
     assert_api_error(&r, 401, "APIGW.0301", NULL);
