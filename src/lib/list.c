@@ -546,9 +546,14 @@ static int image_records(lctx *c, int64_t id, const rec_view *v, const conds *cs
 {
     bool filtered = cs->n || cs->none;
     qb q = {0};
-    qb_sql(&q, "SELECT count(*) FROM \"%s\" r WHERE r.image = ", v->table);
-    qb_int(&q, id);
-    qb_conds(&q, cs);
+    if (filtered) {
+        qb_sql(&q, "SELECT count(*) FROM \"%s\" r WHERE r.image = ", v->table);
+        qb_int(&q, id);
+        qb_conds(&q, cs);
+    } else { /* the image's record count of the type (store_schema.c: n_<table>) */
+        qb_sql(&q, "SELECT \"n_%s\" FROM images WHERE id = ", v->table + 4);
+        qb_int(&q, id);
+    }
     int rc = q_count(c, &q, &c->total);
     if (rc != IMGSEC_OK || c->offset >= c->total)
         return rc;
@@ -623,8 +628,7 @@ static int list_image_vuls(lctx *c)
 
 /* ---- vul_num of an app item: the image's vulnerability records with the
  * app's name and version. The items of a page carry their image id under
- * HIDDEN_IMAGE until fill_vul_num has counted, once per image of the page
- * (the items of one image are adjacent), and removed it. ---- */
+ * HIDDEN_IMAGE until fill_vul_num has counted and removed it. ---- */
 
 #define HIDDEN_IMAGE "\x01image"
 
@@ -633,73 +637,39 @@ static bool put_hidden_image(json_t *o, const store_cell *image)
     return put_i(o, HIDDEN_IMAGE, image->i);
 }
 
-/* "name\x1fversion" ("name\x1f\x1e" for no version). */
-static char *app_key(const char *name, size_t nlen, const char *version, size_t vlen, bool has_version)
-{
-    char *k = malloc(nlen + vlen + 3);
-    if (!k)
-        return NULL;
-    memcpy(k, name, nlen);
-    k[nlen] = '\x1f';
-    if (has_version)
-        memcpy(k + nlen + 1, version, vlen);
-    else
-        k[nlen + 1] = '\x1e', vlen = 1;
-    k[nlen + 1 + vlen] = '\0';
-    return k;
-}
-
-static int row_app_vuls(const store_cell *x, int n, void *arg)
-{
-    (void)n;
-    if (x[0].kind != CELL_STRING)
-        return 0;
-    char *k = app_key(x[0].s, x[0].len, x[1].s, x[1].len, x[1].kind == CELL_STRING);
-    int rc = k && json_object_set_new(arg, k, json_integer(x[2].i)) == 0 ? 0 : IMGSEC_EINTERNAL;
-    free(k);
-    return rc;
-}
-
 static int fill_vul_num(lctx *c)
 {
-    json_t *counts = NULL;
-    int64_t image = -1;
     size_t i;
     json_t *item;
-    int rc = IMGSEC_OK;
     json_array_foreach(c->items, i, item) {
         int64_t img = json_integer_value(json_object_get(item, HIDDEN_IMAGE));
         json_object_del(item, HIDDEN_IMAGE);
-        if (img != image || !counts) {
-            json_decref(counts);
-            if (!(counts = json_object()))
-                return oom(c);
-            image = img;
-            qb q = {0};
-            qb_sql(&q, "SELECT app_name, app_version, count(*) FROM rec_vulnerability WHERE image = ");
-            qb_int(&q, img);
-            qb_sql(&q, " GROUP BY app_name, app_version");
-            if ((rc = q_run(c, &q, row_app_vuls, counts)) != IMGSEC_OK)
-                break;
-        }
         const char *name = json_string_value(json_object_get(item, "app_name"));
-        json_t *ver = json_object_get(item, "app_version");
+        const char *ver = json_string_value(json_object_get(item, "app_version"));
         if (!name)
             continue;
-        char *k = app_key(name, strlen(name), json_string_value(ver),
-                          ver ? strlen(json_string_value(ver)) : 0, ver != NULL);
-        json_t *n = k ? json_object_get(counts, k) : NULL;
-        free(k);
-        if (json_object_set_new(item, "vul_num", json_integer(n ? json_integer_value(n) : 0)) != 0) {
-            rc = oom(c);
-            break;
+        /* rec_vul_app (store_schema_lists.c): one index range per app */
+        qb q = {0};
+        qb_sql(&q, "SELECT count(*) FROM rec_vulnerability WHERE image = ");
+        qb_int(&q, img);
+        qb_sql(&q, " AND app_name = ");
+        qb_text(&q, name);
+        if (ver) {
+            qb_sql(&q, " AND app_version = ");
+            qb_text(&q, ver);
+        } else {
+            qb_sql(&q, " AND app_version IS NULL");
         }
+        int64_t n = 0;
+        int rc = q_count(c, &q, &n);
+        if (rc != IMGSEC_OK)
+            return rc;
+        if (json_object_set_new(item, "vul_num", json_integer(n)) != 0)
+            return oom(c);
     }
-    json_decref(counts);
-    return rc;
+    return IMGSEC_OK;
 }
 
-/* ListImageApps: ImageAppsInfo */
 static bool item_image_app(json_t *o, const store_cell *x, int n, lctx *c)
 {
     (void)c;
