@@ -113,6 +113,41 @@ typedef struct {
 int list_run(store *st, list_kind k, const index_scope *scope, const char *path_arg,
              const list_params *params, json_t **out, imgsec_err *err);
 
+/* ---- index_record_page.c: a tenant-wide page from the query index ---- */
+
+/* take records of image image_id from its seq-th on (seq order). */
+typedef struct {
+    int64_t image_id;
+    int64_t seq;
+    int64_t take;
+} index_record_span;
+
+/* The records of report type over the images of scope whose type is in
+ * type_mask (bits 1u << image_type; 0 = every type), in (image id, seq)
+ * order: *total gets how many, spans[0..*n_spans) the page [offset,
+ * offset + limit) (limit <= LIST_LIMIT_MAX, so spans needs at most
+ * LIST_LIMIT_MAX entries). From one published state of the index. */
+int index_record_page(imgsec_index *ix, const index_scope *scope, report_type report,
+                      unsigned type_mask, int64_t offset, int64_t limit, int64_t *total,
+                      index_record_span *spans, size_t *n_spans, imgsec_err *err);
+
+/* What list_run may ask of a faster source than the store for an
+ * unfiltered tenant-wide page: index_record_page's answer for the store
+ * snapshot at change-log position pos. A source that cannot answer for
+ * exactly that position returns IMGSEC_ENOTFOUND (list_run then reads the
+ * store); any other error fails the list. */
+typedef struct {
+    int (*record_page)(void *arg, int64_t pos, const index_scope *scope, report_type report,
+                       unsigned type_mask, int64_t offset, int64_t limit, int64_t *total,
+                       index_record_span *spans, size_t *n_spans, imgsec_err *err);
+    void *arg;
+} list_accel;
+
+/* list_run with an accelerator (NULL: none). */
+int list_run_accel(store *st, list_kind k, const index_scope *scope, const char *path_arg,
+                   const list_params *params, const list_accel *accel, json_t **out,
+                   imgsec_err *err);
+
 /* ---- store_lists.c: the SQL side ---- */
 
 /* A bound value: text when s is not NULL, else the integer i. */
@@ -127,8 +162,5 @@ typedef struct {
 int store_list_query(store *st, const char *sql, const store_list_bind *binds, size_t n,
                      int (*row)(const store_cell *cells, int ncols, void *arg), void *arg,
                      imgsec_err *err);
-/* One read transaction around the queries of one list (a snapshot). */
-int store_list_begin(store *st, imgsec_err *err);
-void store_list_end(store *st);
 
 #endif

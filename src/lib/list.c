@@ -167,6 +167,8 @@ typedef struct {
     int64_t offset, limit;
     int64_t total;
     json_t *items;
+    const list_accel *accel; /* may be NULL */
+    int64_t pos;             /* change-log position of the read transaction */
 } lctx;
 
 static const char *param(lctx *c, const char *name)
@@ -1385,10 +1387,40 @@ static int row_img_count(const store_cell *x, int n, void *arg)
 }
 
 typedef struct {
+    report_type report;
     const char *table;
     const char *cols;   /* SELECT list over r (record) and i (image); ends with r.image, r.seq */
     item_fn fn;
 } global_view;
+
+/* The rows of one image from seq on, at most take of them. */
+static int image_span(lctx *c, const global_view *v, int64_t image, int64_t seq, int64_t take)
+{
+    qb q = {0};
+    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
+               "WHERE r.image = ",
+           v->cols, v->table);
+    qb_int(&q, image);
+    qb_sql(&q, " AND r.seq >= ");
+    qb_int(&q, seq);
+    qb_sql(&q, " ORDER BY r.seq LIMIT ");
+    qb_int(&q, take);
+    return q_items(c, &q, v->fn);
+}
+
+/* The page from the accelerator (the server's index), when it can answer
+ * for this snapshot: IMGSEC_ENOTFOUND when it cannot. */
+static int accel_records(lctx *c, const global_view *v, unsigned mask)
+{
+    index_record_span spans[LIST_LIMIT_MAX];
+    size_t n = 0;
+    int rc = c->accel->record_page(c->accel->arg, c->pos, c->scope, v->report,
+                                   mask == ALL_TYPES ? 0 : mask, c->offset, c->limit, &c->total,
+                                   spans, &n, c->err);
+    for (size_t k = 0; rc == IMGSEC_OK && k < n; k++)
+        rc = image_span(c, v, spans[k].image_id, spans[k].seq, spans[k].take);
+    return rc;
+}
 
 /* Total and page of the records of v over the selected images. Without a
  * record filter the page is located from the per-image counts (the
@@ -1414,6 +1446,13 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
         qb_page(&q, c);
         return q_items(c, &q, v->fn);
     }
+    if (c->accel) {
+        rc = accel_records(c, v, mask);
+        if (rc != IMGSEC_ENOTFOUND)
+            return rc;
+        *c->err = (imgsec_err){0};
+        json_array_clear(c->items);
+    }
     const char *count_col = v->table + 4; /* "rec_x" -> n_x (store_schema.c) */
     qb_sql(&q, "SELECT i.id, i.\"n_%s\" FROM images i WHERE i.\"n_%s\" > 0", count_col, count_col);
     qb_scope(&q, c, mask);
@@ -1431,16 +1470,8 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
             skip -= ic.counts[k];
             continue;
         }
-        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
-                   "WHERE r.image = ",
-               v->cols, v->table);
-        qb_int(&q, ic.ids[k]);
-        qb_sql(&q, " AND r.seq >= ");
-        qb_int(&q, skip);
-        qb_sql(&q, " ORDER BY r.seq LIMIT ");
-        qb_int(&q, want);
         size_t before = json_array_size(c->items);
-        rc = q_items(c, &q, v->fn);
+        rc = image_span(c, v, ic.ids[k], skip, want);
         want -= (int64_t)(json_array_size(c->items) - before);
         skip = 0;
     }
@@ -1490,7 +1521,7 @@ static int list_global_apps(lctx *c)
         conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
     if (compliant == 0) {
         static const global_view NC = {
-            "rec_non_compliant_app",
+            REPORT_NON_COMPLIANT_APP, "rec_non_compliant_app",
             IMAGE_COLS ", r.app_name, NULL, r.app_version, NULL, r.app_path, r.layer_digest, 0, "
                        "i.latest_scan_time",
             item_global_app};
@@ -1499,7 +1530,7 @@ static int list_global_apps(lctx *c)
     if (compliant == 1)
         conds_add(&cs, APP_COMPLIANT, NULL, 0);
     static const global_view A = {
-        "rec_app",
+        REPORT_APPS, "rec_app",
         IMAGE_COLS ", r.app_name, r.app_type, r.app_version, 1, r.app_path, "
                    "r.layer_digest, " APP_COMPLIANT ", i.latest_scan_time",
         item_global_app};
@@ -1528,7 +1559,7 @@ static int list_global_malware(lctx *c)
     conds cs = {0};
     if (file_name)
         conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
-    static const global_view V = {"rec_malware",
+    static const global_view V = {REPORT_MALWARES, "rec_malware",
                                   IMAGE_COLS ", i.instance_id, r.file_name, r.file_path, r.size, "
                                              "i.latest_scan_time, r.description",
                                   item_global_malware};
@@ -1554,7 +1585,7 @@ static int list_global_files(lctx *c)
     conds cs = {0};
     if (file_name)
         conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
-    static const global_view V = {"rec_file", "r.file_name, r.file_path, r.size",
+    static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
                                   item_global_file};
     return global_records(c, &V, mask, &cs);
 }
@@ -1567,7 +1598,8 @@ static int list_global_sensitive(lctx *c)
     if (rc != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    static const global_view V = {"rec_sensitive_info", SENSITIVE_COLS, item_sensitive};
+    static const global_view V = {REPORT_SENSITIVE_INFO, "rec_sensitive_info", SENSITIVE_COLS,
+                                  item_sensitive};
     return global_records(c, &V, mask, &cs);
 }
 
@@ -1602,9 +1634,16 @@ static int dispatch(lctx *c)
 int list_run(store *st, list_kind k, const index_scope *scope, const char *path_arg,
              const list_params *params, json_t **out, imgsec_err *err)
 {
+    return list_run_accel(st, k, scope, path_arg, params, NULL, out, err);
+}
+
+int list_run_accel(store *st, list_kind k, const index_scope *scope, const char *path_arg,
+                   const list_params *params, const list_accel *accel, json_t **out,
+                   imgsec_err *err)
+{
     *out = NULL;
     lctx c = {.st = st, .d = list_def_get(k), .scope = scope, .arg = path_arg ? path_arg : "",
-              .p = params, .err = err};
+              .p = params, .err = err, .accel = accel};
     if (!c.d || !scope || !scope->project_id)
         return err_set(err, IMGSEC_EINTERNAL, "list: bad call");
     int rc = p_paging(&c);
@@ -1612,12 +1651,12 @@ int list_run(store *st, list_kind k, const index_scope *scope, const char *path_
         return rc;
     if (!(c.items = json_array()))
         return oom(&c);
-    if ((rc = store_list_begin(st, err)) != IMGSEC_OK) {
+    if ((rc = store_snapshot_begin(st, &c.pos, err)) != IMGSEC_OK) {
         json_decref(c.items);
         return rc;
     }
     rc = dispatch(&c);
-    store_list_end(st);
+    store_snapshot_end(st);
     json_t *o = NULL;
     if (rc == IMGSEC_OK) {
         o = json_object();

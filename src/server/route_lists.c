@@ -9,12 +9,17 @@
  * The rows are read from the store (a pooled connection, one read
  * transaction per call): a transaction begun after the request arrived
  * sees every commit made before it, so a list is never older than the
- * file, and its total and page come from one state. */
+ * file, and its total and page come from one state. A tenant-wide page
+ * without record filters is located by the query index instead of the
+ * images table (index_record_page), but only when the index is at exactly
+ * the transaction's change-log position (follower_hold), so both name the
+ * same state; otherwise the store locates it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "authn.h"
 #include "gate.h"
+#include "imgsec/follow.h"
 #include "imgsec/list.h"
 #include "router.h"
 #include "routes.h"
@@ -60,6 +65,47 @@ static const char *query_get(void *ctx, const char *name)
     return b.found ? "" : NULL;
 }
 
+/* ---- the index as list_run's accelerator ---- */
+
+typedef struct {
+    request *req;
+    int64_t pos;
+    const index_scope *scope;
+    report_type report;
+    unsigned type_mask;
+    int64_t offset, limit, *total;
+    index_record_span *spans;
+    size_t *n_spans;
+    imgsec_err *err;
+} page_hold;
+
+/* Under the follower's hold: the index's page, if the index is at the
+ * snapshot's position. */
+static int page_under_hold(int64_t position, void *arg)
+{
+    page_hold *h = arg;
+    if (position != h->pos)
+        return IMGSEC_ENOTFOUND;
+    return index_record_page(h->req->app->ix, h->scope, h->report, h->type_mask, h->offset,
+                             h->limit, h->total, h->spans, h->n_spans, h->err);
+}
+
+/* list_run's read transaction began after the request arrived; once the
+ * index reflects every commit made before now (follower_sync), it is at
+ * that transaction's position unless a commit landed in between, and
+ * then the store answers (IMGSEC_ENOTFOUND). */
+static int index_page_for(void *arg, int64_t pos, const index_scope *scope, report_type report,
+                          unsigned type_mask, int64_t offset, int64_t limit, int64_t *total,
+                          index_record_span *spans, size_t *n_spans, imgsec_err *err)
+{
+    request *req = arg;
+    int rc = follower_sync(req->app->follow, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    page_hold h = {req, pos, scope, report, type_mask, offset, limit, total, spans, n_spans, err};
+    return follower_hold(req->app->follow, page_under_hold, &h);
+}
+
 void lists_handle(request *req)
 {
     const list_def *d = list_def_by_path(req->route->pattern);
@@ -68,7 +114,8 @@ void lists_handle(request *req)
     const char *arg = strchr(d->path + strlen("/v5/{project_id}"), '{') ? req->params[1] : NULL;
     json_t *out = NULL;
     store *st = store_pool_acquire(req->app->pool);
-    int rc = list_run(st, d->kind, &req->scope->ix, arg, &p, &out, &err);
+    list_accel accel = {index_page_for, req};
+    int rc = list_run_accel(st, d->kind, &req->scope->ix, arg, &p, &accel, &out, &err);
     store_pool_release(req->app->pool, st);
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);

@@ -10,16 +10,6 @@
 #include "imgsec/list.h"
 #include "store_int.h"
 
-int store_list_begin(store *st, imgsec_err *err)
-{
-    return store_read_begin(st, err);
-}
-
-void store_list_end(store *st)
-{
-    store_rollback(st);
-}
-
 #define LIST_COLS_MAX 32
 
 static void cell_of(sqlite3_stmt *s, int c, store_cell *out)
