@@ -217,5 +217,11 @@ int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query 
 
 /* Frees the instance's cached orders; every write to it calls this. */
 void order_drop(ix_inst *ix);
+/* The instance's order k (rank -> row, row -> rank), built now if it is
+ * not cached; NULL when out of memory. */
+const struct ix_order *order_get(const ix_inst *ix, index_order k);
+/* Its arrays, for readers outside index_page.c. */
+const uint32_t *order_by_rank(const struct ix_order *o);
+const uint32_t *order_rank_of(const struct ix_order *o);
 
 #endif

@@ -85,7 +85,7 @@ static struct ix_order *order_build(const ix_inst *ix, index_order k)
 
 /* The instance's order k, built now if it is not cached; NULL when out of
  * memory. The cache is the one thing a reader writes to an instance. */
-static const struct ix_order *order_get(const ix_inst *ix, index_order k)
+const struct ix_order *order_get(const ix_inst *ix, index_order k)
 {
     _Atomic(struct ix_order *) *slot = (_Atomic(struct ix_order *) *)&ix->orders[k];
     struct ix_order *o = atomic_load(slot);
@@ -99,6 +99,16 @@ static const struct ix_order *order_get(const ix_inst *ix, index_order k)
         return none;
     }
     return o;
+}
+
+const uint32_t *order_by_rank(const struct ix_order *o)
+{
+    return o->by_rank;
+}
+
+const uint32_t *order_rank_of(const struct ix_order *o)
+{
+    return o->rank_of;
 }
 
 typedef struct {

@@ -178,6 +178,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_v2, /* store_schema_keys.c: access keys */
     store_schema_v3, /* store_schema_exports.c: export tasks */
     store_schema_v4, /* store_schema_exports.c: export task owners and their leases */
+    store_schema_v5, /* store_schema_lists.c: indexes of the finding lists */
 };
 
 int store_schema_steps(void)
