@@ -175,6 +175,110 @@ static void test_apk_invalid_stanza(void **state)
     scan_result_free(res);
 }
 
+/* ---- rpm ----------------------------------------------------------- */
+
+/* Every row of `rpm -qa` on the database (expected-rpm-qa.tsv: NAME
+ * EPOCHNUM VERSION RELEASE ARCH SOURCERPM LICENSE) is one app, with the
+ * epoch in the version when it is set. Returns the rows checked. */
+static size_t expect_rpm_qa(const scan_result *res, const char *tsv_rel, const char *path,
+                            const char *ns, const char *distro)
+{
+    size_t len, rows = 0;
+    char *tsv = test_fixture_read(tsv_rel, &len);
+    char *save = NULL;
+    for (char *line = strtok_r(tsv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        char name[128], epoch[16], ver[128], rel[128], arch[32], srpm[256], lic[256];
+        assert_int_equal(sscanf(line, "%127[^\t]\t%15[^\t]\t%127[^\t]\t%127[^\t]\t%31[^\t]\t"
+                                      "%255[^\t]\t%255[^\n]",
+                                name, epoch, ver, rel, arch, srpm, lic), 7);
+        rows++;
+        char full[300], vr[260], purl[2048], en[256], evr[512], esrpm[512], eq[64] = "";
+        snprintf(vr, sizeof vr, "%s-%s", ver, rel);
+        if (strcmp(epoch, "0") != 0) {
+            snprintf(full, sizeof full, "%s:%s", epoch, vr);
+            snprintf(eq, sizeof eq, "&epoch=%s", epoch);
+        } else {
+            snprintf(full, sizeof full, "%s", vr);
+        }
+        test_purl_enc(en, sizeof en, name, false);
+        test_purl_enc(evr, sizeof evr, vr, true);
+        test_purl_enc(esrpm, sizeof esrpm, srpm, false);
+        snprintf(purl, sizeof purl, "pkg:rpm/%s/%s@%s?arch=%s%s%s%s&upstream=%s", ns, en, evr, arch,
+                 distro ? "&distro=" : "", distro ? distro : "", eq, esrpm);
+        test_expect_app(res, name, full, "rpm", path, lic, purl);
+    }
+    free(tsv);
+    return rows;
+}
+
+/* CBL-Mariner 2.0's sqlite database: 129 packages, three with epoch 1. */
+static void test_rpm_sqlite_mariner(void **state)
+{
+    (void)state;
+    test_file f[] = {TEST_FX("pkgdb/rpm/cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite",
+                             "var/lib/rpm/rpmdb.sqlite")};
+    scan_result *res = test_run_analyzer(&scan_an_rpm, f, 1, "mariner", "2.0");
+    assert_int_equal(expect_rpm_qa(res, "pkgdb/rpm/cbl-mariner-2.0/expected-rpm-qa.tsv",
+                                   "var/lib/rpm/rpmdb.sqlite", "mariner", "mariner-2.0"), 129);
+    assert_int_equal(json_array_size(test_apps(res)), 129);
+    assert_int_equal(json_array_size(res->warnings), 0);
+    test_expect_app(res, "curl", "7.76.0-6.cm2", "rpm", "var/lib/rpm/rpmdb.sqlite", "MIT",
+                    "pkg:rpm/mariner/curl@7.76.0-6.cm2?arch=x86_64&distro=mariner-2.0"
+                    "&upstream=curl-7.76.0-6.cm2.src.rpm");
+    test_expect_app(res, "ca-certificates-base", "1:2.0.0-1.cm2", "rpm",
+                    "var/lib/rpm/rpmdb.sqlite", "MPLv2.0",
+                    "pkg:rpm/mariner/ca-certificates-base@2.0.0-1.cm2?arch=noarch"
+                    "&distro=mariner-2.0&epoch=1&upstream=ca-certificates-2.0.0-1.cm2.src.rpm");
+    scan_result_free(res);
+}
+
+/* Berkeley DB databases, one package each; without os-release the
+ * namespace comes from the vendor (Red Hat, Inc. -> rhel) or is left out
+ * (dive has no vendor). The same database under both paths is one app. */
+static void test_rpm_bdb(void **state)
+{
+    (void)state;
+    test_file f[] = {
+        TEST_FX("pkgdb/rpm/rhel8-libuuid-bdb/var/lib/rpm/Packages", "var/lib/rpm/Packages"),
+        TEST_FX("pkgdb/rpm/rhel8-libuuid-bdb/var/lib/rpm/Packages", "usr/lib/sysimage/rpm/Packages"),
+    };
+    scan_result *res = test_run_analyzer(&scan_an_rpm, f, 2, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 1);
+    assert_int_equal(expect_rpm_qa(res, "pkgdb/rpm/rhel8-libuuid-bdb/expected-rpm-qa.tsv",
+                                   "var/lib/rpm/Packages", "rhel", NULL), 1);
+    scan_result_free(res);
+
+    test_file g[] = {TEST_FX("pkgdb/rpm/centos-dive-bdb/var/lib/rpm/Packages",
+                             "var/lib/rpm/Packages")};
+    res = test_run_analyzer(&scan_an_rpm, g, 1, "centos", "8");
+    assert_int_equal(json_array_size(test_apps(res)), 1);
+    assert_int_equal(expect_rpm_qa(res, "pkgdb/rpm/centos-dive-bdb/expected-rpm-qa.tsv",
+                                   "var/lib/rpm/Packages", "centos", "centos-8"), 1);
+    scan_result_free(res);
+}
+
+/* Bytes that are no database: one warning, no apps, and nothing left in
+ * $TMPDIR. */
+static void test_rpm_not_a_database(void **state)
+{
+    (void)state;
+    static const char JUNK[] = "SQLite format 3\0this is not a database at all";
+    test_file f[] = {TEST_BYTES("var/lib/rpm/rpmdb.sqlite", JUNK),
+                     TEST_BYTES("var/lib/rpm/Packages", JUNK)};
+    scan_result *res = test_run_analyzer(&scan_an_rpm, f, 2, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 0);
+    assert_int_equal(json_array_size(res->warnings), 2);
+    const char *w = json_string_value(json_array_get(res->warnings, 0));
+    assert_true(strncmp(w, "var/lib/rpm/rpmdb.sqlite: ", 26) == 0);
+    scan_result_free(res);
+    const char *tmp = getenv("TMPDIR");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ls -d '%s'/imgsec-rpmdb.* >/dev/null 2>&1", tmp && *tmp ? tmp : "/tmp");
+    assert_int_not_equal(system(cmd), 0);
+}
+
 /* want() takes exactly the database paths. */
 static void test_os_want(void **state)
 {
@@ -194,6 +298,11 @@ static void test_os_want(void **state)
         {&scan_an_dpkg, "var/lib/dpkg/status.d/a/b", S_IFREG | 0644, SCAN_WANT_NONE},
         {&scan_an_apk, "lib/apk/db/installed", S_IFREG | 0644, SCAN_WANT_ALL},
         {&scan_an_apk, "lib/apk/db/lock", S_IFREG | 0644, SCAN_WANT_NONE},
+        {&scan_an_rpm, "var/lib/rpm/rpmdb.sqlite", S_IFREG | 0644, SCAN_WANT_ALL},
+        {&scan_an_rpm, "var/lib/rpm/Packages", S_IFREG | 0644, SCAN_WANT_ALL},
+        {&scan_an_rpm, "usr/lib/sysimage/rpm/Packages.db", S_IFREG | 0644, SCAN_WANT_ALL},
+        {&scan_an_rpm, "var/lib/rpm/rpmdb.sqlite-shm", S_IFREG | 0644, SCAN_WANT_NONE},
+        {&scan_an_rpm, "var/lib/rpm/Packages", S_IFLNK | 0777, SCAN_WANT_NONE},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
         scan_entry e = {.path = CASES[i].path, .layer = "", .mode = CASES[i].mode, .size = 10};
@@ -215,6 +324,9 @@ int main(void)
         cmocka_unit_test(test_dpkg_edge_cases),
         cmocka_unit_test(test_apk_alpine_318),
         cmocka_unit_test(test_apk_invalid_stanza),
+        cmocka_unit_test(test_rpm_sqlite_mariner),
+        cmocka_unit_test(test_rpm_bdb),
+        cmocka_unit_test(test_rpm_not_a_database),
         cmocka_unit_test(test_os_want),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
