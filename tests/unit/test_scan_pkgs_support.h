@@ -136,14 +136,14 @@ static inline json_t *test_app(const scan_result *res, const char *name, const c
 /* Asserts a string field (NULL: absent). */
 static inline void test_expect_str(const json_t *rec, const char *key, const char *want)
 {
-    const char *got = test_str(rec, key);
+    const char *got = test_str(rec, key), *app = test_str(rec, "app_name");
     if (!want) {
         if (got)
-            fail_msg("%s: want absent, got \"%s\"", key, got);
+            fail_msg("%s %s: want absent, got \"%s\"", app, key, got);
         return;
     }
     if (!got || strcmp(got, want) != 0)
-        fail_msg("%s: want \"%s\", got \"%s\"", key, want, got ? got : "(absent)");
+        fail_msg("%s %s: want \"%s\", got \"%s\"", app, key, want, got ? got : "(absent)");
 }
 
 /* Checks every field of one app (NULL: the field is absent). */

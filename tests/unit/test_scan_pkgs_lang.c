@@ -1,0 +1,227 @@
+/* test_scan_pkgs_lang.c - the language package analyzers on the real
+ * manifests, lock files, archives and binaries of
+ * ../shared/fixtures/scan/lang.
+ *
+ * Expectations: the upstream expected-parse files shipped beside the
+ * fixtures (trivy's *_test.go.txt), or the files' own contents where
+ * written out below with how they were read.
+ */
+#include "test_scan_pkgs_support.h"
+
+/* ---- npm ----------------------------------------------------------- */
+
+/* The 33 entries of the lock files' tree (same in v1, v2 and v3:
+ * python's json module over each file): directory under node_modules and
+ * version. debug 2.6.9 and ms 2.0.0 are each locked twice, nested. */
+static const char *const NPM_LOCKED[][2] = {
+    {"@babel/helper-string-parser", "7.19.4"},
+    {"asap", "2.0.6"},
+    {"body-parser", "1.18.3"},
+    {"body-parser/node_modules/debug", "2.6.9"},
+    {"body-parser/node_modules/ms", "2.0.0"},
+    {"bytes", "3.0.0"},
+    {"content-type", "1.0.5"},
+    {"debug", "2.5.2"},
+    {"debug/node_modules/ms", "0.7.2"},
+    {"depd", "1.1.2"},
+    {"ee-first", "1.1.1"},
+    {"encodeurl", "1.0.2"},
+    {"escape-html", "1.0.3"},
+    {"finalhandler", "1.1.1"},
+    {"finalhandler/node_modules/debug", "2.6.9"},
+    {"finalhandler/node_modules/ms", "2.0.0"},
+    {"http-errors", "1.6.3"},
+    {"iconv-lite", "0.4.23"},
+    {"inherits", "2.0.3"},
+    {"media-typer", "0.3.0"},
+    {"mime-db", "1.52.0"},
+    {"mime-types", "2.1.35"},
+    {"ms", "1.0.0"},
+    {"on-finished", "2.3.0"},
+    {"parseurl", "1.3.3"},
+    {"promise", "8.3.0"},
+    {"qs", "6.5.2"},
+    {"raw-body", "2.3.3"},
+    {"safer-buffer", "2.1.2"},
+    {"setprototypeof", "1.1.0"},
+    {"statuses", "1.4.0"},
+    {"type-is", "1.6.18"},
+    {"unpipe", "1.0.0"},
+};
+#define NPM_N_LOCKED (sizeof NPM_LOCKED / sizeof *NPM_LOCKED)
+
+/* How many apps have this name, version and path. */
+static size_t count_apps(const scan_result *res, const char *name, const char *version,
+                         const char *path)
+{
+    size_t i, hits = 0;
+    json_t *rec;
+    json_array_foreach(test_apps(res), i, rec) {
+        if (strcmp(test_str(rec, "app_name"), name) == 0 &&
+            strcmp(test_str(rec, "app_version"), version) == 0 &&
+            strcmp(test_str(rec, "app_path"), path) == 0)
+            hits++;
+    }
+    return hits;
+}
+
+/* Each lock version alone: one app per locked entry, with the lock file
+ * as its path. */
+static void test_npm_lock_versions(void **state)
+{
+    (void)state;
+    static const char *const LOCKS[] = {"lang/npm/package-lock_v1.json",
+                                        "lang/npm/package-lock_v2.json",
+                                        "lang/npm/package-lock_v3.json"};
+    for (size_t v = 0; v < 3; v++) {
+        test_file f[] = {TEST_FX(LOCKS[v], "srv/app/package-lock.json")};
+        scan_result *res = test_run_analyzer(&scan_an_npm, f, 1, NULL, NULL);
+        assert_int_equal(json_array_size(test_apps(res)), NPM_N_LOCKED);
+        for (size_t i = 0; i < NPM_N_LOCKED; i++) {
+            const char *name = strrchr(NPM_LOCKED[i][0], '/');
+            name = name && strncmp(NPM_LOCKED[i][0], "@babel/", 7) != 0 ? name + 1
+                                                                        : NPM_LOCKED[i][0];
+            size_t want = strcmp(name, "debug") == 0 && strcmp(NPM_LOCKED[i][1], "2.6.9") == 0 ? 2
+                          : strcmp(name, "ms") == 0 && strcmp(NPM_LOCKED[i][1], "2.0.0") == 0 ? 2
+                                                                                             : 1;
+            if (count_apps(res, name, NPM_LOCKED[i][1], "srv/app/package-lock.json") != want)
+                fail_msg("v%zu: %s %s", v + 1, name, NPM_LOCKED[i][1]);
+        }
+        test_expect_app(res, "@babel/helper-string-parser", "7.19.4", "npm",
+                        "srv/app/package-lock.json", NULL,
+                        "pkg:npm/%40babel/helper-string-parser@7.19.4");
+        test_expect_app(res, "qs", "6.5.2", "npm", "srv/app/package-lock.json", NULL,
+                        "pkg:npm/qs@6.5.2");
+        assert_int_equal(json_array_size(res->warnings), 0);
+        scan_result_free(res);
+    }
+}
+
+/* The lock and the installed package.json files of the same project: the
+ * installed promise (8.0.3, MIT) replaces the locked promise 8.3.0 of the
+ * same directory; jquery is installed only. The hidden lock
+ * node_modules/.package-lock.json is keyed on the project directory too:
+ * no double counting. */
+static void test_npm_dedupe_with_installed(void **state)
+{
+    (void)state;
+    test_file f[] = {
+        TEST_FX("lang/npm/package-lock_v3.json", "srv/app/package-lock.json"),
+        TEST_FX("lang/npm/node_modules/promise/package.json",
+                "srv/app/node_modules/promise/package.json"),
+        TEST_FX("lang/npm/node_modules/jquery/package.json",
+                "srv/app/node_modules/jquery/package.json"),
+        TEST_FX("lang/npm/package-lock_v2.json", "srv/app/node_modules/.package-lock.json"),
+    };
+    scan_result *res = test_run_analyzer(&scan_an_npm, f, 4, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), NPM_N_LOCKED + 1);
+    test_expect_app(res, "promise", "8.0.3", "npm", "srv/app/node_modules/promise/package.json",
+                    "MIT", "pkg:npm/promise@8.0.3");
+    test_expect_app(res, "jquery", "3.3.9", "npm", "srv/app/node_modules/jquery/package.json",
+                    "MIT", "pkg:npm/jquery@3.3.9");
+    assert_int_equal(count_apps(res, "promise", "8.3.0", "srv/app/package-lock.json"), 0);
+    assert_int_equal(count_apps(res, "qs", "6.5.2", "srv/app/package-lock.json"), 1);
+    scan_result_free(res);
+}
+
+static void test_npm_malformed(void **state)
+{
+    (void)state;
+    static const char BAD[] = "{\"lockfileVersion\": 3, \"packages\": {\"node_modules/a\": ";
+    static const char NOTOBJ[] = "[1, 2]";
+    static const char NOVERSION[] = "{\"name\": \"x\"}";
+    static const char LINKED[] = "{\"packages\": {\"\": {\"name\": \"root\", \"version\": \"1\"},"
+                                 "\"node_modules/w\": {\"resolved\": \"packages/w\", \"link\": true},"
+                                 "\"packages/w\": {\"name\": \"w\", \"version\": \"2\"},"
+                                 "\"node_modules/@s/n\": {\"version\": \"3\","
+                                 " \"license\": {\"type\": \"ISC\"}}}}";
+    test_file f[] = {
+        TEST_BYTES("a/package-lock.json", BAD),
+        TEST_BYTES("b/package-lock.json", NOTOBJ),
+        TEST_BYTES("c/node_modules/x/package.json", NOVERSION),
+        TEST_BYTES("d/package-lock.json", LINKED),
+    };
+    scan_result *res = test_run_analyzer(&scan_an_npm, f, 4, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 1);
+    test_expect_app(res, "@s/n", "3", "npm", "d/package-lock.json", "ISC", "pkg:npm/%40s/n@3");
+    assert_int_equal(json_array_size(res->warnings), 2);
+    assert_string_equal(json_string_value(json_array_get(res->warnings, 1)),
+                        "b/package-lock.json: not a JSON object, skipped");
+    scan_result_free(res);
+}
+
+/* ---- python -------------------------------------------------------- */
+
+static void test_python_metadata(void **state)
+{
+    (void)state;
+    test_file f[] = {
+        TEST_FX("lang/python/site-packages/Flask-2.0.0.dist-info/METADATA",
+                "usr/lib/python3/dist-packages/Flask-2.0.0.dist-info/METADATA"),
+        TEST_FX("lang/python/site-packages/click-8.0.0.dist-info/METADATA",
+                "usr/lib/python3/dist-packages/click-8.0.0.dist-info/METADATA"),
+        TEST_FX("lang/python/site-packages/annotated_types-0.7.0.dist-info/METADATA",
+                "usr/lib/python3/dist-packages/annotated_types-0.7.0.dist-info/METADATA"),
+        TEST_FX("lang/python/setuptools-51.3.3-py3.8.egg-info/PKG-INFO",
+                "usr/lib/python3.8/site-packages/setuptools-51.3.3-py3.8.egg-info/PKG-INFO"),
+        TEST_FX("lang/python/setuptools-51.3.3-py3.8.egg-info/PKG-INFO",
+                "usr/lib/python3.8/site-packages/setuptools-51.3.3-py3.8.egg-info"),
+    };
+    scan_result *res = test_run_analyzer(&scan_an_python, f, 4, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 4);
+    test_expect_app(res, "Flask", "2.0.0", "python",
+                    "usr/lib/python3/dist-packages/Flask-2.0.0.dist-info/METADATA", "BSD-3-Clause",
+                    "pkg:pypi/flask@2.0.0");
+    test_expect_app(res, "click", "8.0.0", "python",
+                    "usr/lib/python3/dist-packages/click-8.0.0.dist-info/METADATA", "BSD-3-Clause",
+                    "pkg:pypi/click@8.0.0");
+    /* no License header: the classifier "License :: OSI Approved :: MIT License" */
+    test_expect_app(res, "annotated-types", "0.7.0", "python",
+                    "usr/lib/python3/dist-packages/annotated_types-0.7.0.dist-info/METADATA",
+                    "MIT License", "pkg:pypi/annotated-types@0.7.0");
+    /* "License: UNKNOWN": the classifier */
+    test_expect_app(res, "setuptools", "51.3.3", "python",
+                    "usr/lib/python3.8/site-packages/setuptools-51.3.3-py3.8.egg-info/PKG-INFO",
+                    "MIT License", "pkg:pypi/setuptools@51.3.3");
+    scan_result_free(res);
+    /* the single-file egg-info */
+    res = test_run_analyzer(&scan_an_python, f + 4, 1, NULL, NULL);
+    test_expect_app(res, "setuptools", "51.3.3", "python",
+                    "usr/lib/python3.8/site-packages/setuptools-51.3.3-py3.8.egg-info",
+                    "MIT License", "pkg:pypi/setuptools@51.3.3");
+    scan_result_free(res);
+}
+
+static void test_python_edge_cases(void **state)
+{
+    (void)state;
+    static const char EXPR[] = "Metadata-Version: 2.4\r\nName: Zope.Interface__x\r\n"
+                               "Version: 6.0\r\nLicense: long text\r\n  more\r\n"
+                               "License-Expression: ZPL-2.1\r\n\r\nName: Body\r\n";
+    static const char NONAME[] = "Metadata-Version: 2.1\n\nThe body.\nName: late\nVersion: 1\n";
+    test_file f[] = {
+        TEST_BYTES("a/zope.interface-6.0.dist-info/METADATA", EXPR),
+        TEST_BYTES("b/x.dist-info/METADATA", NONAME),
+    };
+    scan_result *res = test_run_analyzer(&scan_an_python, f, 2, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 1);
+    test_expect_app(res, "Zope.Interface__x", "6.0", "python",
+                    "a/zope.interface-6.0.dist-info/METADATA", "ZPL-2.1",
+                    "pkg:pypi/zope-interface-x@6.0");
+    assert_int_equal(json_array_size(res->warnings), 1);
+    assert_string_equal(json_string_value(json_array_get(res->warnings, 0)),
+                        "b/x.dist-info/METADATA: no Name or Version, skipped");
+    scan_result_free(res);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_npm_lock_versions),
+        cmocka_unit_test(test_npm_dedupe_with_installed),
+        cmocka_unit_test(test_npm_malformed),
+        cmocka_unit_test(test_python_metadata),
+        cmocka_unit_test(test_python_edge_cases),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
