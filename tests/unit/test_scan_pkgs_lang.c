@@ -6,6 +6,9 @@
  * fixtures (trivy's *_test.go.txt), or the files' own contents where
  * written out below with how they were read.
  */
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "test_scan_pkgs_support.h"
 
 /* ---- npm ----------------------------------------------------------- */
@@ -214,6 +217,99 @@ static void test_python_edge_cases(void **state)
     scan_result_free(res);
 }
 
+/* ---- java ---------------------------------------------------------- */
+
+/* trivy's wantFatjar: the five pom.properties of the shaded jar. */
+static void test_java_fat_jar(void **state)
+{
+    (void)state;
+    static const char *const POMS[][3] = {
+        {"org.apache.hadoop.thirdparty", "hadoop-shaded-guava", "1.1.0-SNAPSHOT"},
+        {"com.google.guava", "guava", "29.0-jre"},
+        {"com.google.guava", "failureaccess", "1.0.1"},
+        {"com.google.guava", "listenablefuture", "9999.0-empty-to-avoid-conflict-with-guava"},
+        {"com.google.j2objc", "j2objc-annotations", "1.3"},
+    };
+    const char *path = "opt/hadoop/lib/hadoop-shaded-guava-1.1.0-SNAPSHOT.jar";
+    test_file f[] = {TEST_FX("lang/java/hadoop-shaded-guava-1.1.0-SNAPSHOT.jar", path)};
+    scan_result *res = test_run_analyzer(&scan_an_java, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 5);
+    for (size_t i = 0; i < 5; i++) {
+        char name[256], purl[512];
+        snprintf(name, sizeof name, "%s:%s", POMS[i][0], POMS[i][1]);
+        snprintf(purl, sizeof purl, "pkg:maven/%s/%s@%s", POMS[i][0], POMS[i][1], POMS[i][2]);
+        test_expect_app(res, name, POMS[i][2], "jar", path, NULL, purl);
+    }
+    assert_int_equal(json_array_size(res->warnings), 0);
+    scan_result_free(res);
+}
+
+/* trivy's wantOffline: a manifest only (Bundle-SymbolicName
+ * org.springframework.core, Implementation-Title Spring Framework). */
+static void test_java_manifest_only(void **state)
+{
+    (void)state;
+    test_file f[] = {TEST_FX("lang/java/spring-core-manifest-only.jar", "app/lib/spring-core.jar")};
+    scan_result *res = test_run_analyzer(&scan_an_java, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 1);
+    test_expect_app(res, "org.springframework:Spring Framework", "2.5.6.SEC03", "jar",
+                    "app/lib/spring-core.jar", NULL,
+                    "pkg:maven/org.springframework/Spring%20Framework@2.5.6.SEC03");
+    scan_result_free(res);
+}
+
+/* trivy's wantNestedJar: three levels, each named by its path inside. */
+static void test_java_nested(void **state)
+{
+    (void)state;
+    test_file f[] = {TEST_FX("lang/java/nested.jar", "app/nested.jar")};
+    scan_result *res = test_run_analyzer(&scan_an_java, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 3);
+    test_expect_app(res, "test:nested", "0.0.1", "jar", "app/nested.jar", NULL,
+                    "pkg:maven/test/nested@0.0.1");
+    test_expect_app(res, "test:nested2", "0.0.2", "jar", "app/nested.jar/META-INF/jars/nested2.jar",
+                    NULL, "pkg:maven/test/nested2@0.0.2");
+    test_expect_app(res, "test:nested3", "0.0.3", "jar",
+                    "app/nested.jar/META-INF/jars/nested2.jar/META-INF/jars/nested3.jar", NULL,
+                    "pkg:maven/test/nested3@0.0.3");
+    scan_result_free(res);
+}
+
+/* A zip (written here with libarchive) with neither pom.properties nor a
+ * manifest: the file name; not a zip at all: one warning. */
+static void test_java_file_name_and_junk(void **state)
+{
+    (void)state;
+    static char zip[4096];
+    size_t used = 0;
+    struct archive *w = archive_write_new();
+    assert_int_equal(archive_write_set_format_zip(w), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_memory(w, zip, sizeof zip, &used), ARCHIVE_OK);
+    struct archive_entry *ae = archive_entry_new();
+    archive_entry_set_pathname(ae, "org/x/A.class");
+    archive_entry_set_filetype(ae, AE_IFREG);
+    archive_entry_set_perm(ae, 0644);
+    archive_entry_set_size(ae, 4);
+    assert_int_equal(archive_write_header(w, ae), ARCHIVE_OK);
+    assert_int_equal(archive_write_data(w, "\xca\xfe\xba\xbe", 4), 4);
+    archive_entry_free(ae);
+    assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+    archive_write_free(w);
+    static const char JUNK[] = "PK\x03\x04 not really";
+    test_file f[] = {
+        {.path = "usr/share/java/log4j-1.2-api-2.17.1.jar", .bytes = zip, .len = used},
+        TEST_BYTES("usr/share/java/junk.war", JUNK),
+    };
+    scan_result *res = test_run_analyzer(&scan_an_java, f, 2, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 1);
+    test_expect_app(res, "log4j-1.2-api", "2.17.1", "jar", "usr/share/java/log4j-1.2-api-2.17.1.jar",
+                    NULL, NULL);
+    assert_int_equal(json_array_size(res->warnings), 1);
+    assert_string_equal(json_string_value(json_array_get(res->warnings, 0)),
+                        "usr/share/java/junk.war: not a zip archive, skipped");
+    scan_result_free(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +318,10 @@ int main(void)
         cmocka_unit_test(test_npm_malformed),
         cmocka_unit_test(test_python_metadata),
         cmocka_unit_test(test_python_edge_cases),
+        cmocka_unit_test(test_java_fat_jar),
+        cmocka_unit_test(test_java_manifest_only),
+        cmocka_unit_test(test_java_nested),
+        cmocka_unit_test(test_java_file_name_and_junk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
