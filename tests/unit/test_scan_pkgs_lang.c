@@ -310,6 +310,69 @@ static void test_java_file_name_and_junk(void **state)
     scan_result_free(res);
 }
 
+/* ---- go ------------------------------------------------------------ */
+
+/* trivy's TestParse "ELF": Go 1.15.2, pointer-style build info, main
+ * module (devel), three dependencies and stdlib. */
+static void test_go_old_buildinfo(void **state)
+{
+    (void)state;
+    test_file f[] = {{.fixture = "lang/go/test.elf", .path = "usr/local/bin/test",
+                      .mode = S_IFREG | 0755}};
+    scan_result *res = test_run_analyzer(&scan_an_go, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 5);
+    const char *p = "usr/local/bin/test";
+    test_expect_app(res, "github.com/aquasecurity/test", NULL, "go", p, NULL,
+                    "pkg:golang/github.com/aquasecurity/test");
+    test_expect_app(res, "github.com/aquasecurity/go-pep440-version",
+                    "v0.0.0-20210121094942-22b2f8951d46", "go", p, NULL,
+                    "pkg:golang/github.com/aquasecurity/go-pep440-version"
+                    "@v0.0.0-20210121094942-22b2f8951d46");
+    test_expect_app(res, "github.com/aquasecurity/go-version", "v0.0.0-20210121072130-637058cfe492",
+                    "go", p, NULL,
+                    "pkg:golang/github.com/aquasecurity/go-version@v0.0.0-20210121072130-637058cfe492");
+    test_expect_app(res, "golang.org/x/xerrors", "v0.0.0-20200804184101-5ec99f83aff1", "go", p,
+                    NULL, "pkg:golang/golang.org/x/xerrors@v0.0.0-20200804184101-5ec99f83aff1");
+    test_expect_app(res, "stdlib", "v1.15.2", "go", p, NULL, "pkg:golang/stdlib@v1.15.2");
+    assert_int_equal(json_array_size(res->warnings), 0);
+    scan_result_free(res);
+}
+
+/* Go 1.22.1, inline build info, no dependencies (the -X main.version is
+ * a linker symbol, not build info: not read). */
+static void test_go_inline_buildinfo(void **state)
+{
+    (void)state;
+    test_file f[] = {{.fixture = "lang/go/main-version-via-ldflags.elf", .path = "app/main",
+                      .mode = S_IFREG | 0755}};
+    scan_result *res = test_run_analyzer(&scan_an_go, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 2);
+    test_expect_app(res, "github.com/aquasecurity/test", NULL, "go", "app/main", NULL,
+                    "pkg:golang/github.com/aquasecurity/test");
+    test_expect_app(res, "stdlib", "v1.22.1", "go", "app/main", NULL, "pkg:golang/stdlib@v1.22.1");
+    scan_result_free(res);
+}
+
+/* Only executables are asked for; one without build info, or cut short,
+ * gives nothing. */
+static void test_go_not_go(void **state)
+{
+    (void)state;
+    size_t len;
+    char *elf = test_fixture_read("lang/go/test.elf", &len);
+    test_file f[] = {
+        {.path = "bin/cut", .bytes = elf, .len = 4096, .mode = S_IFREG | 0755},
+        TEST_BYTES("bin/script", "#!/bin/sh\necho this is a shell script, not a Go binary\n"),
+        {.fixture = "lang/go/test.elf", .path = "data/test.elf", .mode = S_IFREG | 0644},
+    };
+    f[1].mode = S_IFREG | 0755;
+    scan_result *res = test_run_analyzer(&scan_an_go, f, 3, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 0);
+    assert_int_equal(json_array_size(res->warnings), 0);
+    scan_result_free(res);
+    free(elf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +385,9 @@ int main(void)
         cmocka_unit_test(test_java_manifest_only),
         cmocka_unit_test(test_java_nested),
         cmocka_unit_test(test_java_file_name_and_junk),
+        cmocka_unit_test(test_go_old_buildinfo),
+        cmocka_unit_test(test_go_inline_buildinfo),
+        cmocka_unit_test(test_go_not_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
