@@ -8,6 +8,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <zlib.h>
 
 #include "test_scan_pkgs_support.h"
 
@@ -373,6 +374,175 @@ static void test_go_not_go(void **state)
     free(elf);
 }
 
+/* ---- ruby ---------------------------------------------------------- */
+
+static void test_ruby_gemspecs(void **state)
+{
+    (void)state;
+    test_file f[] = {
+        TEST_FX("lang/ruby/specifications/normal00.gemspec",
+                "usr/lib/ruby/gems/3.0.0/specifications/rake-13.0.3.gemspec"),
+        TEST_FX("lang/ruby/specifications/bundler.gemspec",
+                "usr/lib/ruby/gems/3.0.0/specifications/default/bundler-2.1.4.gemspec"),
+        TEST_FX("lang/ruby/specifications/bundler.gemspec", "src/app/bundler.gemspec"),
+    };
+    scan_result *res = test_run_analyzer(&scan_an_ruby, f, 3, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 2);
+    test_expect_app(res, "rake", "13.0.3", "gem",
+                    "usr/lib/ruby/gems/3.0.0/specifications/rake-13.0.3.gemspec", "MIT",
+                    "pkg:gem/rake@13.0.3");
+    test_expect_app(res, "bundler", "2.1.4", "gem",
+                    "usr/lib/ruby/gems/3.0.0/specifications/default/bundler-2.1.4.gemspec", "MIT",
+                    "pkg:gem/bundler@2.1.4");
+    scan_result_free(res);
+}
+
+/* The specs of both lock files (7 gems, bundler 1; 8 gems, bundler 2),
+ * not their dependency lines nor DEPENDENCIES. */
+static void test_ruby_gemfile_lock(void **state)
+{
+    (void)state;
+    static const char *const V1[][2] = {
+        {"coderay", "1.1.2"}, {"concurrent-ruby", "1.1.5"}, {"dotenv", "2.7.2"},
+        {"faker", "1.9.3"},   {"i18n", "1.6.0"},            {"method_source", "0.9.2"},
+        {"pry", "0.12.2"},
+    };
+    static const char *const V2[][2] = {
+        {"coderay", "1.1.3"},   {"concurrent-ruby", "1.1.10"}, {"dotenv", "2.7.6"},
+        {"faker", "2.21.0"},    {"i18n", "1.10.0"},            {"json", "2.6.2"},
+        {"method_source", "1.0.0"}, {"pry", "0.14.1"},
+    };
+    test_file f[] = {TEST_FX("lang/ruby/Gemfile.lock", "app/Gemfile.lock")};
+    scan_result *res = test_run_analyzer(&scan_an_ruby, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 7);
+    for (size_t i = 0; i < 7; i++) {
+        char purl[128];
+        snprintf(purl, sizeof purl, "pkg:gem/%s@%s", V1[i][0], V1[i][1]);
+        test_expect_app(res, V1[i][0], V1[i][1], "gem", "app/Gemfile.lock", NULL, purl);
+    }
+    scan_result_free(res);
+    test_file g[] = {TEST_FX("lang/ruby/Gemfile_bundler2.lock", "app/Gemfile.lock")};
+    res = test_run_analyzer(&scan_an_ruby, g, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 8);
+    for (size_t i = 0; i < 8; i++) {
+        char purl[128];
+        snprintf(purl, sizeof purl, "pkg:gem/%s@%s", V2[i][0], V2[i][1]);
+        test_expect_app(res, V2[i][0], V2[i][1], "gem", "app/Gemfile.lock", NULL, purl);
+    }
+    scan_result_free(res);
+}
+
+/* A platform gem and a GIT source; a gemspec without a version. */
+static void test_ruby_edge_cases(void **state)
+{
+    (void)state;
+    static const char LOCK[] = "GIT\n  remote: https://example.com/x.git\n  revision: abc\n"
+                               "  specs:\n    xgem (0.1.0)\n\nGEM\n  specs:\n"
+                               "    nokogiri (1.13.6-x86_64-linux)\n      racc (~> 1.4)\n";
+    static const char SPEC[] = "Gem::Specification.new do |spec|\n  spec.name = 'noversion'\nend\n";
+    test_file f[] = {TEST_BYTES("a/Gemfile.lock", LOCK),
+                     TEST_BYTES("gems/specifications/noversion.gemspec", SPEC)};
+    scan_result *res = test_run_analyzer(&scan_an_ruby, f, 2, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 2);
+    test_expect_app(res, "xgem", "0.1.0", "gem", "a/Gemfile.lock", NULL, "pkg:gem/xgem@0.1.0");
+    test_expect_app(res, "nokogiri", "1.13.6", "gem", "a/Gemfile.lock", NULL,
+                    "pkg:gem/nokogiri@1.13.6");
+    assert_int_equal(json_array_size(res->warnings), 1);
+    scan_result_free(res);
+}
+
+/* ---- rust ---------------------------------------------------------- */
+
+static void expect_crates(const scan_result *res, const char *const (*crates)[2], size_t n,
+                          const char *path)
+{
+    assert_int_equal(json_array_size(test_apps(res)), n);
+    for (size_t i = 0; i < n; i++) {
+        char purl[128];
+        snprintf(purl, sizeof purl, "pkg:cargo/%s@%s", crates[i][0], crates[i][1]);
+        test_expect_app(res, crates[i][0], crates[i][1], "cargo", path, NULL, purl);
+    }
+}
+
+/* The [[package]] tables (awk over each file), not [metadata]. */
+static void test_rust_cargo_lock(void **state)
+{
+    (void)state;
+    static const char *const V3[][2] = {
+        {"aho-corasick", "0.7.20"}, {"app", "0.1.0"},           {"libc", "0.2.140"},
+        {"memchr", "1.0.2"},        {"memchr", "2.5.0"},        {"regex", "1.7.3"},
+        {"regex-syntax", "0.5.6"},  {"regex-syntax", "0.6.29"}, {"ucd-util", "0.1.10"},
+    };
+    static const char *const OLD[][2] = {
+        {"libc", "0.2.54"}, {"normal", "0.1.0"},  {"unsafe-any", "0.4.2"},
+        {"typemap", "0.3.3"}, {"idna", "0.1.5"},  {"matches", "0.1.8"},
+        {"percent-encoding", "1.0.1"}, {"url", "1.7.2"},
+    };
+    test_file f[] = {TEST_FX("lang/rust/cargo_v3.lock", "src/app/Cargo.lock")};
+    scan_result *res = test_run_analyzer(&scan_an_rust, f, 1, NULL, NULL);
+    expect_crates(res, V3, 9, "src/app/Cargo.lock");
+    scan_result_free(res);
+    test_file g[] = {TEST_FX("lang/rust/cargo_normal.lock", "Cargo.lock")};
+    res = test_run_analyzer(&scan_an_rust, g, 1, NULL, NULL);
+    expect_crates(res, OLD, 8, "Cargo.lock");
+    scan_result_free(res);
+}
+
+/* A real ELF (the Go fixture) given a .dep-v0 section with objcopy, as
+ * cargo-auditable's linker step adds one: zlib-compressed JSON in the
+ * format of cargo-auditable's auditable-serde. */
+static void test_rust_auditable_binary(void **state)
+{
+    (void)state;
+    static const char JSON[] =
+        "{\"packages\":[{\"name\":\"hello\",\"version\":\"0.1.0\",\"source\":\"local\","
+        "\"dependencies\":[1],\"root\":true},{\"name\":\"regex\",\"version\":\"1.7.3\","
+        "\"source\":\"crates.io\"},{\"name\":\"cc\",\"version\":\"1.0.79\","
+        "\"source\":\"crates.io\",\"kind\":\"build\"}],\"format\":1}";
+    unsigned char z[1024];
+    uLongf zn = sizeof z;
+    assert_int_equal(compress2(z, &zn, (const unsigned char *)JSON, sizeof JSON - 1, 9), Z_OK);
+    char dir[512], zpath[600], in[600], out[600], cmd[2400];
+    snprintf(dir, sizeof dir, "%s/auditXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(zpath, sizeof zpath, "%s/dep.z", dir);
+    snprintf(in, sizeof in, "%s/scan/lang/go/main-version-via-ldflags.elf", IMGSEC_FIXTURES_DIR);
+    snprintf(out, sizeof out, "%s/hello", dir);
+    FILE *fp = fopen(zpath, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(z, 1, zn, fp), zn);
+    assert_int_equal(fclose(fp), 0);
+    snprintf(cmd, sizeof cmd, "objcopy --add-section .dep-v0='%s' '%s' '%s'", zpath, in, out);
+    assert_int_equal(system(cmd), 0);
+    size_t len;
+    char *bin = util_read_file(out, &len);
+    assert_non_null(bin);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+
+    test_file f[] = {{.path = "usr/bin/hello", .bytes = bin, .len = len, .mode = S_IFREG | 0755},
+                     {.path = "usr/bin/plain", .bytes = bin, .len = 4096, .mode = S_IFREG | 0755}};
+    scan_result *res = test_run_analyzer(&scan_an_rust, f, 2, NULL, NULL);
+    static const char *const CRATES[][2] = {{"hello", "0.1.0"}, {"regex", "1.7.3"},
+                                            {"cc", "1.0.79"}};
+    expect_crates(res, CRATES, 3, "usr/bin/hello");
+    assert_int_equal(json_array_size(res->warnings), 0);
+    scan_result_free(res);
+
+    /* the same section holding bytes that are not zlib: one warning */
+    test_file g[] = {{.path = "usr/bin/hello", .bytes = bin, .len = len, .mode = S_IFREG | 0755}};
+    char *zat = memmem(bin, len, z, zn);
+    assert_non_null(zat);
+    zat[0] ^= 0xff;
+    res = test_run_analyzer(&scan_an_rust, g, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 0);
+    assert_int_equal(json_array_size(res->warnings), 1);
+    assert_string_equal(json_string_value(json_array_get(res->warnings, 0)),
+                        "usr/bin/hello: .dep-v0 is not zlib data, skipped");
+    scan_result_free(res);
+    free(bin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +558,11 @@ int main(void)
         cmocka_unit_test(test_go_old_buildinfo),
         cmocka_unit_test(test_go_inline_buildinfo),
         cmocka_unit_test(test_go_not_go),
+        cmocka_unit_test(test_ruby_gemspecs),
+        cmocka_unit_test(test_ruby_gemfile_lock),
+        cmocka_unit_test(test_ruby_edge_cases),
+        cmocka_unit_test(test_rust_cargo_lock),
+        cmocka_unit_test(test_rust_auditable_binary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,4 +105,9 @@ int an_pending_emit(scan_result *res, json_t *obj, char *purl);
  * or NULL when os-release was not seen. Written into buf. */
 const char *an_distro(const scan_result *res, char *buf, size_t size);
 
+/* an_rust.c's parser of a .dep-v0 section's bytes (zlib-compressed
+ * cargo-auditable JSON), apart from the executable around it, for its
+ * fuzz target. Emits into res; 0, or -1 on out of memory. */
+int an_rust_audit(const scan_entry *e, const unsigned char *z, size_t n, scan_result *res);
+
 #endif
