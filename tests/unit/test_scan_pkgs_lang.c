@@ -354,6 +354,84 @@ static void test_go_inline_buildinfo(void **state)
     scan_result_free(res);
 }
 
+/* A copy of a real ELF (the Go 1.22 fixture) with one more section, added
+ * with objcopy as a linker step would; malloc'd bytes. */
+static char *elf_with_section(const char *section, const void *bytes, size_t n, size_t *len)
+{
+    char dir[512], blob[600], in[600], out[600], cmd[2400];
+    snprintf(dir, sizeof dir, "%s/elfXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(blob, sizeof blob, "%s/section", dir);
+    snprintf(in, sizeof in, "%s/scan/lang/go/main-version-via-ldflags.elf", IMGSEC_FIXTURES_DIR);
+    snprintf(out, sizeof out, "%s/out", dir);
+    FILE *fp = fopen(blob, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+    snprintf(cmd, sizeof cmd, "objcopy --remove-section %s --add-section %s='%s' '%s' '%s'",
+             section, section, blob, in, out);
+    assert_int_equal(system(cmd), 0);
+    char *bin = util_read_file(out, len);
+    assert_non_null(bin);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    return bin;
+}
+
+/* Go build info written here in the Go >= 1.18 layout (header, inline
+ * version and module information between the sentinels Go's linker
+ * uses), replacing the fixture's: replacements by a module and by a local
+ * directory, a Go version with a GOEXPERIMENT suffix. */
+static void test_go_replacements(void **state)
+{
+    (void)state;
+    static const char MODINFO[] =
+        "path\texample.com/cmd/app\n"
+        "mod\texample.com/app\tv1.2.3\th1:abc=\n"
+        "dep\tgolang.org/x/text\tv0.3.7\th1:x=\n"
+        "=>\tgithub.com/fork/text\tv0.3.8\th1:y=\n"
+        "dep\texample.com/local\tv1.0.0\th1:z=\n"
+        "=>\t../local\t\t\n"
+        "dep\tgithub.com/BurntSushi/toml\tv1.3.2\th1:w=\n"
+        "build\t-compiler=gc\n";
+    static const char SENT_A[] = "0w\xaf\x0c\x92t\x08\x02" "A\xe1\xc1\x07\xe6\xd6\x18\xe6";
+    static const char SENT_B[] = "\xf9" "2C1\x86\x18 r\x00\x82" "B\x10" "A\x16\xd8\xf2";
+    static const char VERSION[] = "go1.21.5 X:boringcrypto";
+    unsigned char blob[1024];
+    size_t n = 0;
+    memcpy(blob, "\xff Go buildinf:", 14);
+    blob[14] = 8;
+    blob[15] = 2;
+    memset(blob + 16, 0, 16);
+    n = 32;
+    blob[n++] = (unsigned char)(sizeof VERSION - 1);
+    memcpy(blob + n, VERSION, sizeof VERSION - 1);
+    n += sizeof VERSION - 1;
+    size_t mlen = 16 + sizeof MODINFO - 1 + 16;
+    blob[n++] = (unsigned char)(0x80 | (mlen & 0x7f));
+    blob[n++] = (unsigned char)(mlen >> 7);
+    memcpy(blob + n, SENT_A, 16);
+    memcpy(blob + n + 16, MODINFO, sizeof MODINFO - 1);
+    memcpy(blob + n + 16 + sizeof MODINFO - 1, SENT_B, 16);
+    n += mlen;
+    size_t len;
+    char *bin = elf_with_section(".go.buildinfo", blob, n, &len);
+    test_file f[] = {{.path = "app", .bytes = bin, .len = len, .mode = S_IFREG | 0755}};
+    scan_result *res = test_run_analyzer(&scan_an_go, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 5);
+    test_expect_app(res, "example.com/app", "v1.2.3", "go", "app", NULL,
+                    "pkg:golang/example.com/app@v1.2.3");
+    test_expect_app(res, "github.com/fork/text", "v0.3.8", "go", "app", NULL,
+                    "pkg:golang/github.com/fork/text@v0.3.8");
+    test_expect_app(res, "example.com/local", NULL, "go", "app", NULL,
+                    "pkg:golang/example.com/local");
+    test_expect_app(res, "github.com/BurntSushi/toml", "v1.3.2", "go", "app", NULL,
+                    "pkg:golang/github.com/BurntSushi/toml@v1.3.2");
+    test_expect_app(res, "stdlib", "v1.21.5", "go", "app", NULL, "pkg:golang/stdlib@v1.21.5");
+    scan_result_free(res);
+    free(bin);
+}
+
 /* Only executables are asked for; one without build info, or cut short,
  * gives nothing. */
 static void test_go_not_go(void **state)
@@ -502,23 +580,8 @@ static void test_rust_auditable_binary(void **state)
     unsigned char z[1024];
     uLongf zn = sizeof z;
     assert_int_equal(compress2(z, &zn, (const unsigned char *)JSON, sizeof JSON - 1, 9), Z_OK);
-    char dir[512], zpath[600], in[600], out[600], cmd[2400];
-    snprintf(dir, sizeof dir, "%s/auditXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(dir));
-    snprintf(zpath, sizeof zpath, "%s/dep.z", dir);
-    snprintf(in, sizeof in, "%s/scan/lang/go/main-version-via-ldflags.elf", IMGSEC_FIXTURES_DIR);
-    snprintf(out, sizeof out, "%s/hello", dir);
-    FILE *fp = fopen(zpath, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(z, 1, zn, fp), zn);
-    assert_int_equal(fclose(fp), 0);
-    snprintf(cmd, sizeof cmd, "objcopy --add-section .dep-v0='%s' '%s' '%s'", zpath, in, out);
-    assert_int_equal(system(cmd), 0);
     size_t len;
-    char *bin = util_read_file(out, &len);
-    assert_non_null(bin);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    char *bin = elf_with_section(".dep-v0", z, zn, &len);
 
     test_file f[] = {{.path = "usr/bin/hello", .bytes = bin, .len = len, .mode = S_IFREG | 0755},
                      {.path = "usr/bin/plain", .bytes = bin, .len = 4096, .mode = S_IFREG | 0755}};
@@ -557,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_java_file_name_and_junk),
         cmocka_unit_test(test_go_old_buildinfo),
         cmocka_unit_test(test_go_inline_buildinfo),
+        cmocka_unit_test(test_go_replacements),
         cmocka_unit_test(test_go_not_go),
         cmocka_unit_test(test_ruby_gemspecs),
         cmocka_unit_test(test_ruby_gemfile_lock),
