@@ -311,6 +311,46 @@ static void test_java_file_name_and_junk(void **state)
     scan_result_free(res);
 }
 
+/* A zip of 10 001 members the analyzer reads (manifests, after one
+ * pom.properties): reading stops at the budget of 10 000 with one
+ * warning, and what was found is kept. */
+static void test_java_budget(void **state)
+{
+    (void)state;
+    size_t cap = 4u << 20, used = 0;
+    char *zip = malloc(cap);
+    assert_non_null(zip);
+    struct archive *w = archive_write_new();
+    assert_int_equal(archive_write_set_format_zip(w), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_memory(w, zip, cap, &used), ARCHIVE_OK);
+    static const char POM[] = "groupId=g\nartifactId=a\nversion=1\n";
+    static const char MF[] = "Manifest-Version: 1.0\n";
+    for (int i = 0; i < 10002; i++) {
+        struct archive_entry *ae = archive_entry_new();
+        archive_entry_set_pathname(ae, i == 0 ? "META-INF/maven/g/a/pom.properties"
+                                              : "META-INF/MANIFEST.MF");
+        archive_entry_set_filetype(ae, AE_IFREG);
+        archive_entry_set_perm(ae, 0644);
+        size_t n = i == 0 ? sizeof POM - 1 : sizeof MF - 1;
+        archive_entry_set_size(ae, (la_int64_t)n);
+        assert_int_equal(archive_write_header(w, ae), ARCHIVE_OK);
+        assert_int_equal(archive_write_data(w, i == 0 ? POM : MF, n), (la_ssize_t)n);
+        archive_entry_free(ae);
+    }
+    assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+    archive_write_free(w);
+    test_file f[] = {{.path = "big.jar", .bytes = zip, .len = used}};
+    scan_result *res = test_run_analyzer(&scan_an_java, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 1);
+    test_expect_app(res, "g:a", "1", "jar", "big.jar", NULL, "pkg:maven/g/a@1");
+    assert_int_equal(json_array_size(res->warnings), 1);
+    assert_string_equal(json_string_value(json_array_get(res->warnings, 0)),
+                        "big.jar: more nested content than 256 MiB or 10000 members read, the "
+                        "rest skipped");
+    scan_result_free(res);
+    free(zip);
+}
+
 /* ---- go ------------------------------------------------------------ */
 
 /* trivy's TestParse "ELF": Go 1.15.2, pointer-style build info, main
@@ -618,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_java_manifest_only),
         cmocka_unit_test(test_java_nested),
         cmocka_unit_test(test_java_file_name_and_junk),
+        cmocka_unit_test(test_java_budget),
         cmocka_unit_test(test_go_old_buildinfo),
         cmocka_unit_test(test_go_inline_buildinfo),
         cmocka_unit_test(test_go_replacements),

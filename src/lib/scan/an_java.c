@@ -18,6 +18,8 @@
  * Spring Boot's BOOT-INF/lib/) are read the same way up to JAVA_DEPTH_MAX
  * levels, each at most JAVA_NESTED_MAX bytes (held in memory while it is
  * read); their app_path is OUTER/MEMBER ("app.war/WEB-INF/lib/x.jar").
+ * One top-level archive reads at most JAVA_BUDGET_BYTES decompressed and
+ * JAVA_BUDGET_READS members in all, nested ones included.
  * purl: pkg:maven/GROUP/ARTIFACT@VERSION.
  */
 #include <archive.h>
@@ -38,6 +40,10 @@
 #define JAVA_MEMBERS_MAX 200000       /* members of one archive looked at */
 #define JAVA_POMS_MAX 1000            /* pom.properties of one archive */
 #define JAVA_FIELD_MAX 512            /* bytes of one manifest value kept */
+/* What one top-level archive may cost in all, nested ones included: bytes
+ * decompressed and members read (a zip bomb of nested jars stops here). */
+#define JAVA_BUDGET_BYTES (256u << 20)
+#define JAVA_BUDGET_READS 10000
 
 static bool java_is_archive(const char *name)
 {
@@ -228,10 +234,17 @@ static unsigned char *member_read(struct archive *a, int64_t size, size_t max, s
     return buf;
 }
 
+/* What is left of a top-level archive's budget. */
+typedef struct {
+    uint64_t bytes;
+    unsigned reads;
+    bool warned;
+} java_budget;
+
 /* Reads one archive at path (depth 0: the image's file). 0, or -1 on out
  * of memory. */
 static int java_archive(const unsigned char *data, size_t len, const char *path, int depth,
-                        const scan_entry *e, scan_result *res)
+                        java_budget *budget, const scan_entry *e, scan_result *res)
 {
     struct archive *a = archive_read_new();
     if (!a)
@@ -259,7 +272,7 @@ static int java_archive(const unsigned char *data, size_t len, const char *path,
         const char *name = archive_entry_pathname(ae);
         if (!name || archive_entry_filetype(ae) != AE_IFREG)
             continue;
-        bool is_pom = an_ends_with(name, "pom.properties");
+        bool is_pom = an_ends_with(name, "pom.properties") && n_poms < JAVA_POMS_MAX;
         bool is_manifest = strcmp(name, "META-INF/MANIFEST.MF") == 0;
         bool is_nested = java_is_archive(name) && depth < JAVA_DEPTH_MAX;
         if (!is_pom && !is_manifest && !is_nested)
@@ -267,13 +280,22 @@ static int java_archive(const unsigned char *data, size_t len, const char *path,
         size_t blen;
         bool truncated;
         size_t max = is_nested ? JAVA_NESTED_MAX : JAVA_TEXT_MAX;
+        if (budget->reads == 0 || budget->bytes < max) {
+            if (!budget->warned)
+                scan_warn(res, "%s: more nested content than %u MiB or %d members read, the rest "
+                          "skipped", e->path, JAVA_BUDGET_BYTES >> 20, JAVA_BUDGET_READS);
+            budget->warned = true;
+            break;
+        }
+        budget->reads--;
         unsigned char *buf = member_read(a, archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1,
                                          max, &blen, &truncated);
         if (!buf) {
             scan_warn(res, "%s: member %s unreadable, skipped", path, name);
             continue;
         }
-        if (is_pom && n_poms < JAVA_POMS_MAX) {
+        budget->bytes -= blen;
+        if (is_pom) {
             pom *np = realloc(poms, (n_poms + 1) * sizeof *poms);
             if (!np) {
                 free(buf);
@@ -295,7 +317,7 @@ static int java_archive(const unsigned char *data, size_t len, const char *path,
             if (truncated)
                 scan_warn(res, "%s/%s: nested archive larger than %u bytes, skipped", path, name,
                           JAVA_NESTED_MAX);
-            else if (w > 0 && (size_t)w < sizeof sub && java_archive(buf, blen, sub, depth + 1, e, res) != 0)
+            else if (w > 0 && (size_t)w < sizeof sub && java_archive(buf, blen, sub, depth + 1, budget, e, res) != 0)
                 rc = -1;
         }
         free(buf);
@@ -357,7 +379,8 @@ static int java_entry(void *state, const scan_entry *e, const unsigned char *dat
         scan_warn(res, "%s: larger than %u bytes, not read", e->path, SCAN_CONTENT_MAX);
         return IMGSEC_OK;
     }
-    return java_archive(data, len, e->path, 0, e, res) == 0
+    java_budget budget = {.bytes = JAVA_BUDGET_BYTES, .reads = JAVA_BUDGET_READS};
+    return java_archive(data, len, e->path, 0, &budget, e, res) == 0
                ? IMGSEC_OK
                : err_set(err, IMGSEC_EINTERNAL, "out of memory");
 }
