@@ -90,7 +90,7 @@ static int apk_entry(void *state, const scan_entry *e, const unsigned char *data
     if (len < (size_t)e->size)
         scan_warn(res, "%s: larger than %u bytes, only the first part read", e->path,
                   SCAN_CONTENT_MAX);
-    const char *p = (const char *)data, *end = p + len;
+    const char *p = an_text(data), *end = p + len;
     field f[F_COUNT] = {{0}};
     bool any = false;
     size_t stanzas = 0;

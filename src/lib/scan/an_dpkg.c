@@ -134,7 +134,7 @@ static int dpkg_entry(void *state, const scan_entry *e, const unsigned char *dat
     if (len < (size_t)e->size)
         scan_warn(res, "%s: larger than %u bytes, only the first part read", e->path,
                   SCAN_CONTENT_MAX);
-    const char *p = (const char *)data, *end = p + len;
+    const char *p = an_text(data), *end = p + len;
     stanza st = {0};
     size_t stanzas = 0;
     const char *line;

@@ -379,6 +379,8 @@ static int java_entry(void *state, const scan_entry *e, const unsigned char *dat
         scan_warn(res, "%s: larger than %u bytes, not read", e->path, SCAN_CONTENT_MAX);
         return IMGSEC_OK;
     }
+    if (len == 0)
+        return IMGSEC_OK; /* an empty file: not an archive, nothing to say */
     java_budget budget = {.bytes = JAVA_BUDGET_BYTES, .reads = JAVA_BUDGET_READS};
     return java_archive(data, len, e->path, 0, &budget, e, res) == 0
                ? IMGSEC_OK

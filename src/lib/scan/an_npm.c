@@ -257,7 +257,7 @@ static int npm_entry(void *state, const scan_entry *e, const unsigned char *data
         return IMGSEC_OK;
     }
     json_error_t jerr;
-    json_t *doc = json_loadb((const char *)data, len, 0, &jerr);
+    json_t *doc = json_loadb(an_text(data), len, 0, &jerr);
     if (!json_is_object(doc)) {
         if (doc)
             scan_warn(res, "%s: not a JSON object, skipped", e->path);

@@ -33,6 +33,13 @@
  * with a warning. */
 #define AN_PENDING_MAX 200000
 
+/* The bytes entry() was given as text, never NULL: an empty file may come
+ * as NULL and 0, and NULL + 0 is undefined in C. */
+static inline const char *an_text(const unsigned char *data)
+{
+    return data ? (const char *)data : "";
+}
+
 /* One line of text at *p (up to end), without its "\n" or "\r\n"; advances
  * *p past it. false at the end. */
 bool an_line_next(const char **p, const char *end, const char **line, size_t *len);

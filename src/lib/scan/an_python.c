@@ -91,7 +91,7 @@ static int python_entry(void *state, const scan_entry *e, const unsigned char *d
                         scan_result *res, imgsec_err *err)
 {
     (void)state;
-    const char *p = (const char *)data, *end = p + len;
+    const char *p = an_text(data), *end = p + len;
     field name = {0}, version = {0}, lic = {0}, expr = {0}, f;
     field classifiers[PY_CLASSIFIERS_MAX];
     size_t n_class = 0;

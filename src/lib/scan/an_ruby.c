@@ -181,8 +181,8 @@ static int ruby_entry(void *state, const scan_entry *e, const unsigned char *dat
         scan_warn(res, "%s: larger than %u bytes, not read", e->path, RUBY_TEXT_MAX);
         return IMGSEC_OK;
     }
-    int rc = ruby_is_gemspec(e->path) ? ruby_gemspec(e, (const char *)data, len, res)
-                                      : ruby_lock(e, (const char *)data, len, res);
+    int rc = ruby_is_gemspec(e->path) ? ruby_gemspec(e, an_text(data), len, res)
+                                      : ruby_lock(e, an_text(data), len, res);
     return rc == 0 ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "out of memory");
 }
 

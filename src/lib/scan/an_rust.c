@@ -233,7 +233,7 @@ static int rust_entry(void *state, const scan_entry *e, const unsigned char *dat
             scan_warn(res, "%s: larger than %u bytes, not read", e->path, RUST_LOCK_MAX);
             return IMGSEC_OK;
         }
-        rc = rust_lock(e, (const char *)data, len, res);
+        rc = rust_lock(e, an_text(data), len, res);
     } else {
         rc = rust_binary(e, data, len, res);
     }
