@@ -133,7 +133,7 @@ char *an_purl(const char *type, const char *ns, const char *name, const char *ve
               const an_qual *quals, size_t n_quals)
 {
     if (!name || !*name || n_quals > AN_PURL_QUALS_MAX)
-        return NULL;
+        return strdup(""); /* no purl, not out of memory */
     util_buf b = {0};
     util_buf_printf(&b, "pkg:%s/", type);
     if (ns && *ns) {
@@ -255,12 +255,12 @@ int an_pending_emit(scan_result *res, json_t *obj, char *purl)
         if (key[0] != '_' && json_object_set(rec, key, v) != 0)
             goto oom;
     }
-    if (purl) {
+    if (purl && *purl) {
         json_t *p = json_string(purl); /* ASCII: percent-encoded */
         if (!p || json_object_set_new(rec, "purl", p) != 0)
             goto oom;
-        free(purl);
     }
+    free(purl);
     return scan_emit(res, REPORT_APPS, rec);
 oom:
     free(purl);

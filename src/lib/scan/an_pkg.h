@@ -65,7 +65,8 @@ typedef struct {
  * namespace segment (ns may hold several, '/'-separated), the name, the
  * version and each qualifier value percent-encoded (everything but
  * A-Z a-z 0-9 . - _ ~, and ':' in the version), qualifiers sorted by key.
- * ns and version may be NULL or "". NULL on out of memory or no name. */
+ * ns and version may be NULL or "". "" when there is no name or too many
+ * qualifiers (no purl: records leave it out); NULL only on out of memory. */
 char *an_purl(const char *type, const char *ns, const char *name, const char *version,
               const an_qual *quals, size_t n_quals);
 
