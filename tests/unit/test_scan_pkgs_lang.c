@@ -394,9 +394,12 @@ static void test_go_inline_buildinfo(void **state)
     scan_result_free(res);
 }
 
-/* A copy of a real ELF (the Go 1.22 fixture) with one more section, added
- * with objcopy as a linker step would; malloc'd bytes. */
-static char *elf_with_section(const char *section, const void *bytes, size_t n, size_t *len)
+/* A copy of a real ELF (the Go 1.22 fixture) with one more section (when
+ * section is not NULL), added with objcopy as a linker step would, and
+ * converted to another object format (target: objcopy's -O, e.g.
+ * "pei-x86-64"; NULL keeps ELF); malloc'd bytes. */
+static char *exe_with_section(const char *section, const void *bytes, size_t n, const char *target,
+                              size_t *len)
 {
     char dir[512], blob[600], in[600], out[600], cmd[2400];
     snprintf(dir, sizeof dir, "%s/elfXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -404,12 +407,18 @@ static char *elf_with_section(const char *section, const void *bytes, size_t n, 
     snprintf(blob, sizeof blob, "%s/section", dir);
     snprintf(in, sizeof in, "%s/scan/lang/go/main-version-via-ldflags.elf", IMGSEC_FIXTURES_DIR);
     snprintf(out, sizeof out, "%s/out", dir);
-    FILE *fp = fopen(blob, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(bytes, 1, n, fp), n);
-    assert_int_equal(fclose(fp), 0);
-    snprintf(cmd, sizeof cmd, "objcopy --remove-section %s --add-section %s='%s' '%s' '%s'",
-             section, section, blob, in, out);
+    char add[1024] = "", fmt[64] = "";
+    if (section) {
+        FILE *fp = fopen(blob, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(bytes, 1, n, fp), n);
+        assert_int_equal(fclose(fp), 0);
+        snprintf(add, sizeof add, "--remove-section %s --add-section %s='%s'", section, section,
+                 blob);
+    }
+    if (target)
+        snprintf(fmt, sizeof fmt, "-O %s", target);
+    snprintf(cmd, sizeof cmd, "objcopy %s %s '%s' '%s'", fmt, add, in, out);
     assert_int_equal(system(cmd), 0);
     char *bin = util_read_file(out, len);
     assert_non_null(bin);
@@ -455,7 +464,7 @@ static void test_go_replacements(void **state)
     memcpy(blob + n + 16 + sizeof MODINFO - 1, SENT_B, 16);
     n += mlen;
     size_t len;
-    char *bin = elf_with_section(".go.buildinfo", blob, n, &len);
+    char *bin = exe_with_section(".go.buildinfo", blob, n, NULL, &len);
     test_file f[] = {{.path = "app", .bytes = bin, .len = len, .mode = S_IFREG | 0755}};
     scan_result *res = test_run_analyzer(&scan_an_go, f, 1, NULL, NULL);
     assert_int_equal(json_array_size(test_apps(res)), 5);
@@ -468,6 +477,25 @@ static void test_go_replacements(void **state)
     test_expect_app(res, "github.com/BurntSushi/toml", "v1.3.2", "go", "app", NULL,
                     "pkg:golang/github.com/BurntSushi/toml@v1.3.2");
     test_expect_app(res, "stdlib", "v1.21.5", "go", "app", NULL, "pkg:golang/stdlib@v1.21.5");
+    scan_result_free(res);
+    free(bin);
+}
+
+/* The Go 1.22 fixture converted to PE by objcopy: the build info is found
+ * in a writable data section (PE names are 8 bytes: ".go.buildinfo" is
+ * not its name there), as in Go's own Windows binaries. */
+static void test_go_pe(void **state)
+{
+    (void)state;
+    size_t len;
+    char *bin = exe_with_section(NULL, NULL, 0, "pei-x86-64", &len);
+    assert_memory_equal(bin, "MZ", 2);
+    test_file f[] = {{.path = "app.exe", .bytes = bin, .len = len, .mode = S_IFREG | 0755}};
+    scan_result *res = test_run_analyzer(&scan_an_go, f, 1, NULL, NULL);
+    assert_int_equal(json_array_size(test_apps(res)), 2);
+    test_expect_app(res, "github.com/aquasecurity/test", NULL, "go", "app.exe", NULL,
+                    "pkg:golang/github.com/aquasecurity/test");
+    test_expect_app(res, "stdlib", "v1.22.1", "go", "app.exe", NULL, "pkg:golang/stdlib@v1.22.1");
     scan_result_free(res);
     free(bin);
 }
@@ -621,7 +649,7 @@ static void test_rust_auditable_binary(void **state)
     uLongf zn = sizeof z;
     assert_int_equal(compress2(z, &zn, (const unsigned char *)JSON, sizeof JSON - 1, 9), Z_OK);
     size_t len;
-    char *bin = elf_with_section(".dep-v0", z, zn, &len);
+    char *bin = exe_with_section(".dep-v0", z, zn, NULL, &len);
 
     test_file f[] = {{.path = "usr/bin/hello", .bytes = bin, .len = len, .mode = S_IFREG | 0755},
                      {.path = "usr/bin/plain", .bytes = bin, .len = 4096, .mode = S_IFREG | 0755}};
@@ -644,6 +672,15 @@ static void test_rust_auditable_binary(void **state)
                         "usr/bin/hello: .dep-v0 is not zlib data, skipped");
     scan_result_free(res);
     free(bin);
+
+    /* the same section in a PE executable */
+    bin = exe_with_section(".dep-v0", z, zn, "pei-x86-64", &len);
+    assert_memory_equal(bin, "MZ", 2);
+    test_file h[] = {{.path = "hello.exe", .bytes = bin, .len = len, .mode = S_IFREG | 0755}};
+    res = test_run_analyzer(&scan_an_rust, h, 1, NULL, NULL);
+    expect_crates(res, CRATES, 3, "hello.exe");
+    scan_result_free(res);
+    free(bin);
 }
 
 int main(void)
@@ -662,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_go_old_buildinfo),
         cmocka_unit_test(test_go_inline_buildinfo),
         cmocka_unit_test(test_go_replacements),
+        cmocka_unit_test(test_go_pe),
         cmocka_unit_test(test_go_not_go),
         cmocka_unit_test(test_ruby_gemspecs),
         cmocka_unit_test(test_ruby_gemfile_lock),
