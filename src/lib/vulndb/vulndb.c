@@ -344,7 +344,14 @@ static int import_file(import_run *r, const char *path, imgsec_err *err)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) return err_set(err, IMGSEC_ENOTFOUND, "%s: %s", path, strerror(errno));
-    if (has_suffix(path, ".zip")) return import_zip(r, path, err);
+    /* a zip archive by its magic, whatever its name (update's temporary file) */
+    unsigned char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(magic, 1, 4, f) : 0;
+    if (f) fclose(f);
+    if (got == 4 && magic[0] == 'P' && magic[1] == 'K' &&
+        ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6)))
+        return import_zip(r, path, err);
     if (sb.st_size > (off_t)OSV_RECORD_MAX * 64)
         return err_set(err, IMGSEC_ETOOLARGE, "%s: larger than %u bytes", path, OSV_RECORD_MAX * 64);
     size_t len = 0;
@@ -422,14 +429,11 @@ int vdb_end(vulndb *db, int rc, imgsec_err *err)
     return rc;
 }
 
-int vulndb_import(vulndb *db, const char *const *paths, size_t n, vulndb_progress_fn progress,
-                  void *ctx, vulndb_import_stats *stats, imgsec_err *err)
+int vdb_import_paths(vulndb *db, const char *const *paths, size_t n, vulndb_progress_fn progress,
+                     void *ctx, vulndb_import_stats *stats, imgsec_err *err)
 {
-    vulndb_import_stats local = {0};
-    import_run r = {db, stats ? stats : &local, progress, ctx, 0, n};
-    memset(r.stats, 0, sizeof *r.stats);
-    int rc = vdb_begin(db, err);
-    if (rc != IMGSEC_OK) return rc;
+    import_run r = {db, stats, progress, ctx, 0, n};
+    int rc = IMGSEC_OK;
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
         r.path_i = i;
         struct stat sb;
@@ -441,6 +445,18 @@ int vulndb_import(vulndb *db, const char *const *paths, size_t n, vulndb_progres
             rc = import_file(&r, paths[i], err);
         if (rc == IMGSEC_OK) report(&r, paths[i]);
     }
+    return rc;
+}
+
+int vulndb_import(vulndb *db, const char *const *paths, size_t n, vulndb_progress_fn progress,
+                  void *ctx, vulndb_import_stats *stats, imgsec_err *err)
+{
+    vulndb_import_stats local;
+    if (!stats) stats = &local;
+    memset(stats, 0, sizeof *stats);
+    int rc = vdb_begin(db, err);
+    if (rc != IMGSEC_OK) return rc;
+    rc = vdb_import_paths(db, paths, n, progress, ctx, stats, err);
     return vdb_end(db, rc, err);
 }
 

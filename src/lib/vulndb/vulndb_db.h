@@ -28,6 +28,11 @@ int vdb_sql_err(vulndb *db, imgsec_err *err, const char *what);
 int vdb_begin(vulndb *db, imgsec_err *err);
 int vdb_end(vulndb *db, int rc, imgsec_err *err);
 
+/* vulndb_import without its transaction (the caller holds one); adds to
+ * *stats. */
+int vdb_import_paths(vulndb *db, const char *const *paths, size_t n, vulndb_progress_fn progress,
+                     void *ctx, vulndb_import_stats *stats, imgsec_err *err);
+
 static inline int isdigit_c(int c) { return c >= '0' && c <= '9'; }
 
 #endif
