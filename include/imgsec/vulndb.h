@@ -109,4 +109,23 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
                       json_t *vul_out, json_t *warnings, vulndb_match_stats *stats,
                       imgsec_err *err);
 
+/* ---- rematch: stored images from their stored apps ---- */
+typedef struct store store;
+typedef struct {
+    int64_t images;          /* images looked at */
+    int64_t rematched;       /* images stored again with recomputed vulnerabilities */
+    int64_t skipped;         /* images without an apps record with a purl (left alone) */
+    int64_t vulnerabilities; /* vulnerability records they now hold */
+    int64_t errors;          /* versions that could not be compared */
+} vulndb_rematch_stats;
+
+/* For every image of st (id order) that has an apps record with a purl:
+ * reads its stored document, replaces its vulnerability records with the
+ * matches of its apps, and stores it again (store_ingest: one transaction
+ * per image, same id, counts and change log updated). progress gets
+ * ("images", done, total). Stops at the first failure; images done
+ * before it stay done. */
+int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx,
+                   vulndb_rematch_stats *stats, imgsec_err *err);
+
 #endif
