@@ -31,9 +31,23 @@ typedef struct {
     char ep[MODEL_PROJECT_ID_MAX + 1];
 } image_ref;
 
-/* The stored document of image id (records in seq order), or NULL. */
-static json_t *read_document(store *st, int64_t id, imgsec_err *err)
+/* The statements of read_document, prepared once per rematch run (reset
+ * after each use, so they never hold a transaction open). */
+typedef struct {
+    sqlite3_stmt *image;
+    sqlite3_stmt *records[REPORT_TYPE_COUNT];
+} reader;
+
+static void reader_free(reader *r)
 {
+    sqlite3_finalize(r->image);
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) sqlite3_finalize(r->records[t]);
+}
+
+/* The statement reading an image row, prepared on first use. */
+static sqlite3_stmt *image_stmt(store *st, reader *rd, imgsec_err *err)
+{
+    if (rd->image) return rd->image;
     char col[64];
     util_buf sql = {0};
     util_buf_printf(&sql, "SELECT ");
@@ -42,15 +56,47 @@ static json_t *read_document(store *st, int64_t id, imgsec_err *err)
         util_buf_printf(&sql, "%s\"%s\"", c == IC_IMAGE_TYPE ? "" : ", ", col);
     }
     util_buf_printf(&sql, " FROM images WHERE id = ?1");
-    if (sql.failed) { free(sql.buf); err_set(err, IMGSEC_EINTERNAL, "out of memory"); return NULL; }
-    sqlite3_stmt *s = store_prepare(st, sql.buf, "read image", err);
+    if (sql.failed) {
+        free(sql.buf);
+        err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    rd->image = store_prepare(st, sql.buf, "read image", err);
     free(sql.buf);
+    return rd->image;
+}
+
+/* The statement reading the records of type t of an image, in seq order. */
+static sqlite3_stmt *records_stmt(store *st, reader *rd, report_type t, imgsec_err *err)
+{
+    if (rd->records[t]) return rd->records[t];
+    const record_kind *k = record_kind_get(t);
+    util_buf q = {0};
+    util_buf_printf(&q, "SELECT ");
+    for (size_t f = 0; f < k->nfields; f++)
+        util_buf_printf(&q, "%s\"%s\"", f ? ", " : "", k->fields[f].name);
+    util_buf_printf(&q, " FROM \"%s\" WHERE image = ?1 ORDER BY seq", k->table);
+    if (q.failed) {
+        free(q.buf);
+        err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    rd->records[t] = store_prepare(st, q.buf, "read records", err);
+    free(q.buf);
+    return rd->records[t];
+}
+
+/* The stored document of image id (records in seq order), or NULL. */
+static json_t *read_document(store *st, reader *rd, int64_t id, imgsec_err *err)
+{
+    char col[64];
+    sqlite3_stmt *s = image_stmt(st, rd, err);
     if (!s) return NULL;
     sqlite3_bind_int64(s, 1, id);
     json_t *doc = json_object(), *image = json_object();
     json_object_set_new(doc, "image", image);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_finalize(s);
+        sqlite3_reset(s);
         json_decref(doc);
         err_set(err, IMGSEC_ENOTFOUND, "image %lld is gone", (long long)id);
         return NULL;
@@ -63,18 +109,13 @@ static json_t *read_document(store *st, int64_t id, imgsec_err *err)
         else if (sqlite3_column_type(s, k) == SQLITE_TEXT && sqlite3_column_bytes(s, k) > 0)
             json_object_set_new(image, col, json_string((const char *)sqlite3_column_text(s, k)));
     }
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         const record_kind *k = record_kind_get((report_type)t);
-        util_buf q = {0};
-        util_buf_printf(&q, "SELECT ");
-        for (size_t f = 0; f < k->nfields; f++)
-            util_buf_printf(&q, "%s\"%s\"", f ? ", " : "", k->fields[f].name);
-        util_buf_printf(&q, " FROM \"%s\" WHERE image = ?1 ORDER BY seq", k->table);
-        if (q.failed) { free(q.buf); json_decref(doc); err_set(err, IMGSEC_EINTERNAL, "out of memory"); return NULL; }
-        s = store_prepare(st, q.buf, "read records", err);
-        free(q.buf);
-        if (!s) { json_decref(doc); return NULL; }
+        if (!(s = records_stmt(st, rd, (report_type)t, err))) {
+            json_decref(doc);
+            return NULL;
+        }
         sqlite3_bind_int64(s, 1, id);
         json_t *arr = json_array();
         int rc;
@@ -91,7 +132,7 @@ static json_t *read_document(store *st, int64_t id, imgsec_err *err)
             }
             json_array_append_new(arr, r);
         }
-        sqlite3_finalize(s);
+        sqlite3_reset(s);
         if (rc != SQLITE_DONE) {
             json_decref(arr);
             json_decref(doc);
@@ -153,10 +194,11 @@ int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx
         rc = list_images(st, &imgs, &n, err);
         store_rollback(st);
     }
+    reader rd = {0};
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
         stats->images++;
         if ((rc = store_read_begin(st, err)) != IMGSEC_OK) break;
-        json_t *doc = read_document(st, imgs[i].id, err);
+        json_t *doc = read_document(st, &rd, imgs[i].id, err);
         store_rollback(st);
         if (!doc) {
             if (err->code == IMGSEC_ENOTFOUND) { rc = IMGSEC_OK; stats->skipped++; continue; } /* deleted meanwhile */
@@ -193,6 +235,7 @@ int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx
         if (progress && (i + 1 == n || (i + 1) % 100 == 0))
             progress(ctx, "images", (int64_t)(i + 1), (int64_t)n);
     }
+    reader_free(&rd);
     free(imgs);
     return rc;
 }
