@@ -37,7 +37,7 @@ int vnum_cmp(const char *a, size_t an, const char *b, size_t bn)
     while (bn > 0 && *b == '0') b++, bn--;
     if (an != bn)
         return an < bn ? -1 : 1;
-    return vsign(memcmp(a, b, an));
+    return an ? vsign(memcmp(a, b, an)) : 0; /* a zero may have no digits at all (NULL) */
 }
 
 int version_compare(version_scheme s, const char *a, const char *b, int *cmp, imgsec_err *err)
