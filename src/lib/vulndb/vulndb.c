@@ -3,8 +3,9 @@
  * Tables (docs/design.md "Vulnerability database"):
  *   vuln(id, modified, modified_key, withdrawn, vul_id, severity, score,
  *        description, url, json)          one row per OSV id, the newest
- *   affected(ecosystem, name, vuln, spec) one row per affected package,
- *        indexed by (ecosystem, name): the only lookup matching makes
+ *   affected(ecosystem, name, vuln, spec) one row per affected package
+ *        of a record that is not withdrawn, indexed by (ecosystem, name):
+ *        the lookup matching makes
  *   source(ecosystem, url, etag, last_modified, fetched_at)  update's
  *        validators per downloaded archive
  * modified_key is `modified` written so that string order is time order
@@ -142,9 +143,10 @@ static const char *const STMT_SQL[VDB_STMT_COUNT] = {
                         " severity=?6, score=?7, description=?8, url=?9, json=?10 WHERE rowid=?11",
     [VDB_DELETE_AFFECTED] = "DELETE FROM affected WHERE vuln = ?1",
     [VDB_INSERT_AFFECTED] = "INSERT INTO affected(ecosystem, name, vuln, spec) VALUES(?1,?2,?3,?4)",
-    [VDB_LOOKUP] = "SELECT a.spec, v.id, v.vul_id, v.severity, v.score, v.description, v.url"
-                   " FROM affected a JOIN vuln v ON v.rowid = a.vuln"
-                   " WHERE a.ecosystem = ?1 AND a.name = ?2 AND v.withdrawn = 0",
+    /* matching: the entries of a package, then the record of an entry that
+     * affects it (most candidates do not: their record is never read) */
+    [VDB_LOOKUP] = "SELECT spec, vuln FROM affected WHERE ecosystem = ?1 AND name = ?2",
+    [VDB_DETAILS] = "SELECT id, vul_id, severity, score, description, url FROM vuln WHERE rowid = ?1",
 };
 
 sqlite3_stmt *vdb_stmt(vulndb *db, vdb_stmt_id id, imgsec_err *err)
@@ -229,7 +231,9 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
         stats->added++;
         rowid = sqlite3_last_insert_rowid(db->db);
     }
-    for (size_t i = 0; i < rec->n_affected; i++) {
+    /* a withdrawn record keeps its row (status counts it) but no entries:
+     * it can never match */
+    for (size_t i = 0; i < rec->n_affected && !rec->withdrawn; i++) {
         if (!(st = vdb_stmt(db, VDB_INSERT_AFFECTED, err))) return err->code;
         bind_text(st, 1, rec->affected[i].ecosystem);
         bind_text(st, 2, rec->affected[i].name);

@@ -4,7 +4,8 @@
  * the purl when there is one (type, namespace, distro and upstream
  * qualifiers), else from app_type and the image's os-release. One indexed
  * lookup per (ecosystem, name) returns the affected entries of every
- * record that names the package (withdrawn records excluded). An entry
+ * record that names the package (withdrawn records have none); only the
+ * record of an entry that affects the version is read. An entry
  * affects the version when the version is in its versions list (equal
  * under the scheme) or inside one of its ECOSYSTEM or SEMVER ranges.
  *
@@ -172,17 +173,28 @@ static bool app_key(const json_t *app, const char *os_id, const char *os_version
 }
 
 typedef struct {
+    vulndb *db;
     vulndb_match_stats *st;
     json_t *warnings;
-    const char *app_name, *osv_id;
+    const char *app_name;
+    int64_t vuln;  /* rowid of the record whose entry is evaluated */
 } match_ctx;
 
 static void warn(match_ctx *m, const pkg_key *k, const imgsec_err *e)
 {
     m->st->errors++;
     if (!json_is_array(m->warnings) || json_array_size(m->warnings) >= 1000) return;
+    char id[OSV_ID_MAX + 1] = "?";
+    imgsec_err e2 = {0};
+    sqlite3_stmt *d = vdb_stmt(m->db, VDB_DETAILS, &e2);
+    if (d) {
+        sqlite3_bind_int64(d, 1, m->vuln);
+        if (sqlite3_step(d) == SQLITE_ROW)
+            snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(d, 0));
+        sqlite3_reset(d);
+    }
     char buf[IMGSEC_ERR_MSG_MAX + 1024];
-    snprintf(buf, sizeof buf, "%.200s %.256s: %.128s: %s", m->app_name, k->version, m->osv_id, e->msg);
+    snprintf(buf, sizeof buf, "%.200s %.256s: %.128s: %s", m->app_name, k->version, id, e->msg);
     json_array_append_new(m->warnings, json_string(buf));
 }
 
@@ -276,7 +288,7 @@ static int entry_affects(match_ctx *m, const pkg_key *k, const json_t *spec, con
 static int append_vul(json_t *out, const json_t *app, const pkg_key *k, sqlite3_stmt *row,
                       const char *fixed)
 {
-    const char *vul_id = (const char *)sqlite3_column_text(row, 2);
+    const char *vul_id = (const char *)sqlite3_column_text(row, 1);
     /* one record per (package, vul_id) of this app: skip a repeat */
     size_t i;
     const json_t *prev;
@@ -293,9 +305,9 @@ static int append_vul(json_t *out, const json_t *app, const pkg_key *k, sqlite3_
     if (!v) return -1;
     json_object_set_new(v, "vul_id", json_string(vul_id));
     json_object_set_new(v, "vul_type", json_string(vul_type_name(k->e->type)));
-    json_object_set_new(v, "severity", json_string((const char *)sqlite3_column_text(row, 3)));
-    if (sqlite3_column_type(row, 4) != SQLITE_NULL)
-        json_object_set_new(v, "cvss_score", json_real(sqlite3_column_double(row, 4)));
+    json_object_set_new(v, "severity", json_string((const char *)sqlite3_column_text(row, 2)));
+    if (sqlite3_column_type(row, 3) != SQLITE_NULL)
+        json_object_set_new(v, "cvss_score", json_real(sqlite3_column_double(row, 3)));
     json_object_set_new(v, "app_name", json_string(app_name ? app_name : k->name));
     json_object_set_new(v, "app_version", json_string(str_of(app, "app_version") ? str_of(app, "app_version") : k->version));
     if (app_path) json_object_set_new(v, "app_path", json_string(app_path));
@@ -305,8 +317,8 @@ static int append_vul(json_t *out, const json_t *app, const pkg_key *k, sqlite3_
         snprintf(sol, sizeof sol, "Upgrade %s to %s or later.", app_name ? app_name : k->name, fixed);
         json_object_set_new(v, "solution", json_string(sol));
     }
-    json_object_set_new(v, "description", json_string((const char *)sqlite3_column_text(row, 5)));
-    json_object_set_new(v, "url", json_string((const char *)sqlite3_column_text(row, 6)));
+    json_object_set_new(v, "description", json_string((const char *)sqlite3_column_text(row, 4)));
+    json_object_set_new(v, "url", json_string((const char *)sqlite3_column_text(row, 5)));
     json_object_set_new(v, "_app", json_incref((json_t *)app)); /* removed before returning */
     return json_array_append_new(out, v);
 }
@@ -343,12 +355,21 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
             stats->candidates++;
             json_t *spec = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
             if (!spec) { rc = err_set(err, IMGSEC_EINTERNAL, "vulnerability database: a damaged entry"); break; }
-            match_ctx m = {stats, warnings, str_of(app, "app_name") ? str_of(app, "app_name") : k.name,
-                           (const char *)sqlite3_column_text(st, 1)};
+            match_ctx m = {db, stats, warnings,
+                           str_of(app, "app_name") ? str_of(app, "app_name") : k.name,
+                           sqlite3_column_int64(st, 1)};
             const char *fixed = NULL;
             int a = entry_affects(&m, &k, spec, &fixed);
-            if (a > 0 && append_vul(vul_out, app, &k, st, fixed) != 0)
-                rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+            if (a > 0) {
+                sqlite3_stmt *d = vdb_stmt(db, VDB_DETAILS, err);
+                if (!d) rc = err->code;
+                else {
+                    sqlite3_bind_int64(d, 1, m.vuln);
+                    if (sqlite3_step(d) == SQLITE_ROW && append_vul(vul_out, app, &k, d, fixed) != 0)
+                        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+                    sqlite3_reset(d);
+                }
+            }
             json_decref(spec);
             if (rc != IMGSEC_OK) break;
         }
