@@ -252,6 +252,12 @@ done:
 
 int osv_from_json(const json_t *root, osv_record *rec, imgsec_err *err)
 {
+    return osv_from_json_raw(root, NULL, 0, rec, err);
+}
+
+int osv_from_json_raw(const json_t *root, const char *raw, size_t raw_len, osv_record *rec,
+                      imgsec_err *err)
+{
     memset(rec, 0, sizeof *rec);
     if (!json_is_object(root)) return err_set(err, IMGSEC_EINVAL, "an OSV record is a JSON object");
     const char *id = str_field(root, "id"), *modified = str_field(root, "modified");
@@ -314,7 +320,7 @@ int osv_from_json(const json_t *root, osv_record *rec, imgsec_err *err)
         a->name = strdup(nk);
         if (!a->ecosystem || !a->name) FAIL(IMGSEC_EINTERNAL, "out of memory");
     }
-    rec->json = json_dumps(root, JSON_COMPACT);
+    rec->json = raw ? strndup(raw, raw_len) : json_dumps(root, JSON_COMPACT);
     if (!rec->json) FAIL(IMGSEC_EINTERNAL, "out of memory");
     return IMGSEC_OK;
 fail:
@@ -330,7 +336,7 @@ int osv_parse(const char *buf, size_t len, osv_record *rec, imgsec_err *err)
     json_error_t je;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return err_set(err, IMGSEC_EPARSE, "not JSON: %s (line %d)", je.text, je.line);
-    int rc = osv_from_json(root, rec, err);
+    int rc = osv_from_json_raw(root, buf, len, rec, err);
     json_decref(root);
     return rc;
 }

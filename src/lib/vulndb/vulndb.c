@@ -259,7 +259,7 @@ static int import_text(vulndb *db, const char *buf, size_t len, const char *name
         const json_t *o = json_is_array(root) ? json_array_get(root, i) : root;
         osv_record rec;
         imgsec_err e2 = {0};
-        rc = osv_from_json(o, &rec, &e2);
+        rc = json_is_array(root) ? osv_from_json(o, &rec, &e2) : osv_from_json_raw(o, buf, len, &rec, &e2);
         if (rc == IMGSEC_OK) {
             stats->records++;
             rc = store_record(db, &rec, stats, &e2);

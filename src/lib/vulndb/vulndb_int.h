@@ -61,7 +61,7 @@ typedef struct {
     char *url;
     osv_affected *affected;
     size_t n_affected;
-    char *json;         /* the record, compact */
+    char *json;         /* the record's JSON text */
 } osv_record;
 
 /* Parses one OSV record (a JSON object) from buf[0..len). IMGSEC_EPARSE
@@ -71,6 +71,10 @@ typedef struct {
 int osv_parse(const char *buf, size_t len, osv_record *rec, imgsec_err *err);
 /* The same from a parsed object (borrowed). */
 int osv_from_json(const json_t *root, osv_record *rec, imgsec_err *err);
+/* The same, keeping raw[0..raw_len) (the text root was parsed from) as the
+ * record's JSON instead of serialising root again. */
+int osv_from_json_raw(const json_t *root, const char *raw, size_t raw_len, osv_record *rec,
+                      imgsec_err *err);
 void osv_record_free(osv_record *rec);
 
 /* ---- package URLs (purl.c) ---- */
