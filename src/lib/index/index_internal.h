@@ -45,20 +45,17 @@
 #include "index_hash.h"
 #include "index_postings.h"
 
-/* The string attributes of an image, each with its own dictionary. */
+/* The string attributes of an image, each with its own dictionary: the
+ * scope's two, then one per line of model.h's MODEL_IMAGE_STRINGS, named
+ * SA_<member> (SA_namespace_, SA_image_name, ...). */
+#define SA_ENUM_ITEM(m, ...) SA_##m,
 typedef enum {
     SA_PROJECT,        /* project_id */
     SA_PROJECT_EP,     /* (project_id, ep) composite key */
-    SA_NAMESPACE,
-    SA_IMAGE_NAME,
-    SA_IMAGE_VERSION,
-    SA_IMAGE_ID,
-    SA_IMAGE_DIGEST,   /* listed only (index_page.c) */
-    SA_INSTANCE_ID,
-    SA_INSTANCE_NAME,
-    SA_CICD_NAME,
+    MODEL_IMAGE_STRINGS(SA_ENUM_ITEM)
     SA_COUNT
 } str_attr;
+#undef SA_ENUM_ITEM
 
 /* Derived boolean attributes (data-model.md), one bitmap each. */
 typedef enum {

@@ -131,14 +131,9 @@ static void emit(const ix_inst *ix, uint32_t row, const page_ctx *c)
         .type = (image_type)r->type,
         .status = (scan_status)r->status,
         .severity_level = (severity_level)r->level,
-        .namespace_ = str_of(r, SA_NAMESPACE),
-        .image_name = str_of(r, SA_IMAGE_NAME),
-        .image_version = str_of(r, SA_IMAGE_VERSION),
-        .image_id = str_of(r, SA_IMAGE_ID),
-        .image_digest = str_of(r, SA_IMAGE_DIGEST),
-        .instance_id = str_of(r, SA_INSTANCE_ID),
-        .instance_name = str_of(r, SA_INSTANCE_NAME),
-        .cicd_name = str_of(r, SA_CICD_NAME),
+#define PAGE_STRING(m, ...) .m = str_of(r, SA_##m),
+        MODEL_IMAGE_STRINGS(PAGE_STRING)
+#undef PAGE_STRING
         .image_size = ix->image_size[row],
         .latest_update_time = ix->update_time[row],
         .latest_scan_time = ix->scan_time[row],

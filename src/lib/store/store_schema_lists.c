@@ -1,4 +1,4 @@
-/* store_schema_lists.c - schema version 4: the indexes the finding lists
+/* store_schema_lists.c - schema version 5: the indexes the finding lists
  * need (list.h, docs/api.md "Finding lists").
  *
  *   - images(project_id, image_id): a per-image list names its image by
@@ -20,7 +20,7 @@
 
 #include "store_int.h"
 
-char *store_schema_v4(imgsec_err *err)
+char *store_schema_v5(imgsec_err *err)
 {
     static const char SQL[] =
         "CREATE INDEX IF NOT EXISTS images_content_id ON images(project_id, image_id);\n"
