@@ -5,7 +5,11 @@
  * the project) answers the same 401 after the same Argon2id work, so the
  * route does not tell which users exist. That work runs on the login pool
  * (login_pool.h), never on an HTTP thread; a login the pool has no place
- * for is answered 429 with Retry-After before any work. */
+ * for is answered 429 with Retry-After before any work. Each login
+ * reserves one failed-authentication attempt of its address before its
+ * check (http_auth_attempt_reserve), given back unless it is answered 401,
+ * so that --auth-fail-limit bounds the password checks of an address even
+ * when its logins arrive all at once. */
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -201,6 +205,12 @@ void tokens_create_handle(request *req)
     if (!j) {
         err_set(&err, IMGSEC_EINTERNAL, "out of memory for a login");
         return reply_internal(req, &err);
+    }
+    /* The attempt counts before the check, so logins sent at once cannot
+     * get past the failed-login limit together (http.h). */
+    if (!http_auth_attempt_reserve(req)) {
+        login_job_free(j);
+        return;
     }
     if (!login_pool_reserve(req->app->logins)) {
         login_job_free(j);
