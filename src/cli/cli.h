@@ -23,6 +23,7 @@ int cmd_export(int argc, char **argv); /* cmd_export.c: reports to XLSX/CSV */
 int cmd_scan(int argc, char **argv);   /* cmd_scan.c: analyze an image */
 int cmd_stat(int argc, char **argv);   /* cmd_stat.c: the statistic, offline or --server */
 int cmd_list(int argc, char **argv);   /* cmd_list.c: the finding lists */
+int cmd_vulndb(int argc, char **argv); /* cmd_vulndb.c: the OSV vulnerability database */
 
 /* --db default: IMGSEC_DB, else ./imgsec.db (spec/README.md). */
 const char *cli_default_db(void);

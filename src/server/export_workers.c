@@ -472,7 +472,11 @@ int export_workers_start(app *a, export_workers **out, imgsec_err *err)
     w->a = a;
     w->capacity = a->cfg.export_workers + a->cfg.export_queue;
     util_random_hex(w->owner.id, STORE_EXPORT_ID_HEX / 2);
-    node_identity(w->owner.node, sizeof w->owner.node);
+    const char *node_env = getenv("IMGSEC_EXPORT_TEST_NODE"); /* another machine, for tests */
+    if (node_env && *node_env)
+        snprintf(w->owner.node, sizeof w->owner.node, "%s", node_env);
+    else
+        node_identity(w->owner.node, sizeof w->owner.node);
     w->owner.pid = (int64_t)getpid();
     w->owner.started_ms = util_now_ms();
     const char *lease_env = getenv("IMGSEC_EXPORT_TEST_LEASE_MS");

@@ -82,6 +82,9 @@ static json_t *token_body(const store_user *u, const store_grant *g, int64_t iss
 static void reply_internal(request *req, const imgsec_err *err)
 {
     http_log_internal(req, err->msg);
+    if (err->code == IMGSEC_ENOSPACE) /* a full disk: err.h's status and words */
+        return http_reply_keystone_error(req, err_code_info(err->code)->http_status,
+                                         "Insufficient Storage", err_code_info(err->code)->public_msg);
     http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
 }
 
@@ -156,7 +159,7 @@ static void tokens_create_resumed(request *req)
         sodium_memzero(j->token, sizeof j->token);
         return http_reply_json(req, 201, token_body(&j->user, &j->grant, j->issued, j->expires));
     }
-    if (j->rc == IMGSEC_EINTERNAL)
+    if (j->rc == IMGSEC_EINTERNAL || j->rc == IMGSEC_ENOSPACE)
         return reply_internal(req, &j->err);
     http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
 }

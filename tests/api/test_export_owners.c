@@ -234,11 +234,63 @@ static void test_servers_share_a_database(void **state)
     free(exports);
 }
 
+/* Servers on different machines cannot see each other's processes: only
+ * the lease tells. A (machine node-a, 1 s lease) is killed mid-task; B
+ * (node-b) fails the task once the lease has run out, from its janitor
+ * (or its start, if the lease ran out before it), and removes the partial
+ * file. */
+static void test_takeover_after_lease(void **state)
+{
+    (void)state;
+    srv_t A = {0}, B;
+    assert_int_equal(srv_init(&A), 0);
+    char *db_arg = h_strdupf("--db=%s", A.db);
+    assert_int_equal(cli_run(&A, NULL, NULL, "demo", db_arg, "--project", "P1", "--images", "300",
+                             "--eps", "0", NULL),
+                     0);
+    free(db_arg);
+    assert_int_equal(cli_user_add(&A, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    char *exports = h_strdupf("%s.exports", A.db);
+    setenv("IMGSEC_EXPORT_TEST_PACE_MS", "4000", 1);
+    setenv("IMGSEC_EXPORT_TEST_LEASE_MS", "1000", 1);
+    setenv("IMGSEC_EXPORT_TEST_NODE", "node-a", 1);
+    assert_int_equal(srv_start(&A), 0);
+    char *tok = get_token(&A, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(tok);
+    char *t = create_on(&A, tok, "vulnerability", 100000);
+    wait_running_with_rows(&A, tok, t);
+    kill9(&A);
+    assert_int_equal(count_suffix(exports, ".part"), 1);
+
+    setenv("IMGSEC_EXPORT_TEST_NODE", "node-b", 1);
+    srv_same_db(&B, &A);
+    assert_int_equal(srv_start(&B), 0);
+    http_resp r;
+    wait_ended(&B, tok, t, &r);
+    assert_string_equal(jstr(&r, "task_status"), "failure");
+    assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
+    http_resp_free(&r);
+    assert_true(srv_log_wait_for(&B, "1 export tasks were interrupted by", 10000));
+    assert_int_equal(count_suffix(exports, ".part"), 0);
+
+    unsetenv("IMGSEC_EXPORT_TEST_PACE_MS");
+    unsetenv("IMGSEC_EXPORT_TEST_LEASE_MS");
+    unsetenv("IMGSEC_EXPORT_TEST_NODE");
+    assert_int_equal(srv_stop(&B, true), 0);
+    char *cleanup = h_strdupf("rm -rf '%s'", A.dir);
+    assert_int_equal(system(cleanup), 0);
+    free(cleanup);
+    free(t);
+    free(tok);
+    free(exports);
+}
+
 int main(void)
 {
     umask(022); /* the servers' too: modes must not depend on it */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_servers_share_a_database),
+        cmocka_unit_test(test_takeover_after_lease),
     };
     return cmocka_run_group_tests(tests, NULL, NULL) + harness_failures();
 }

@@ -1256,22 +1256,30 @@ static void test_page(void **state)
     size_t n_live = 0;
     uint64_t r = 7;
     timg t;
+    imgsec_err err;
+    /* three batches: the images, removals that free rows, images reusing them */
+    index_write_begin(ix);
     for (int64_t id = 1; id <= N; id++) {
         timg_init(&t, id);
         r = r * 6364136223846793005ull + 1442695040888963407ull;
         t.s.latest_scan_time = (int64_t)(r >> 58); /* 0..63: many ties */
         t.s.type = (r >> 40) % 3 == 0 ? IMAGE_TYPE_LOCAL : IMAGE_TYPE_PRIVATE;
-        put(ix, &t);
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
     }
-    for (int64_t id = 3; id <= N; id += 3) { /* free rows ... */
-        del(ix, id);
+    index_write_end(ix);
+    index_write_begin(ix);
+    for (int64_t id = 3; id <= N; id += 3) {
+        index_remove(ix, id);
         gone[id] = true;
     }
-    for (int64_t id = N + 1; id <= N + 100; id++) { /* ... and reuse them */
+    index_write_end(ix);
+    index_write_begin(ix);
+    for (int64_t id = N + 1; id <= N + 100; id++) {
         timg_init(&t, id);
         t.s.latest_scan_time = id % 17;
-        put(ix, &t);
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
     }
+    index_write_end(ix);
     /* the reference: private images only (the type mask below) */
     r = 7;
     for (int64_t id = 1; id <= N; id++) {
@@ -1283,7 +1291,6 @@ static void test_page(void **state)
         live[n_live++] = (ref_row){id, id % 17};
     stat_query q = q_all(REPORT_APPS);
     index_scope sc = {.project_id = "p1", .all_eps = true};
-    imgsec_err err;
     for (int order = 0; order < 2; order++) {
         ref_key = order;
         qsort(live, n_live, sizeof *live, ref_cmp);
