@@ -10,7 +10,7 @@ packages=(
   libxlsxwriter-dev python3 python3-openpyxl
   libyajl-dev libxxhash-dev
   # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers
-  libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
+  libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd libcrypt-dev
   # tests: the official Python SDK's dependencies (tests/conformance, ../shared/sdk)
   python3-requests python3-requests-toolbelt python3-simplejson python3-pymongo
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi
