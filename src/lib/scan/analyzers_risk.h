@@ -11,4 +11,10 @@ extern const scan_analyzer scan_an_baseline; /* risk-config */
 extern const scan_analyzer scan_an_malware;  /* malwares */
 extern const scan_analyzer scan_an_policy;   /* non-compliant-app; runs last (finish) */
 
+/* The policy file format (an_policy.c): 0 when buf holds a valid policy,
+ * else the error --policy would give (for the fuzz target and tests). */
+int scan_policy_validate(const char *buf, size_t len, imgsec_err *err);
+/* The policy's plain version order: <0, 0, >0 (docs/scanning-risks.md). */
+int scan_policy_vercmp(const char *a, const char *b);
+
 #endif
