@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,9 @@
 #define HTTP_PER_IP_CONNECTION_LIMIT 64
 #define HTTP_CONNECTION_TIMEOUT_S 15       /* idle: a client silent this long is dropped */
 #define HTTP_CONNECTION_MEMORY (32u << 10) /* bounds request line + headers */
+/* The access log's method and path, escaped (longer ones are cut). */
+#define HTTP_LOG_METHOD_MAX 64
+#define HTTP_LOG_PATH_MAX 2048
 
 const struct sockaddr *http_client_addr(request *req)
 {
@@ -197,6 +201,76 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
     reply_error_text(req, status, error_code, msg);
 }
 
+/* Keystone's titles: Python's reason phrases, which Keystone puts there. */
+static const char *keystone_title(unsigned status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+/* Does the request answer in Keystone's error shape (errors.md)? Its
+ * route's flag says; before a route is chosen (a method the path does not
+ * take, a target too long, bad framing) the route its path takes under
+ * the method asked, or else under the first method it allows, says. */
+static bool request_keystone(request *req)
+{
+    if (req->route)
+        return req->route->flags & ROUTE_KEYSTONE;
+    if (!req->path || !req->method)
+        return false;
+    request probe;
+    memset(&probe, 0, sizeof probe);
+    probe.path = req->path;
+    probe.method = req->method;
+    char allow[64], method[16];
+    const route *r = NULL;
+    router_result rr = router_match(&probe, &r, allow, sizeof allow);
+    if (rr == ROUTER_NO_METHOD) {
+        size_t n = strcspn(allow, ", ");
+        if (n > 0 && n < sizeof method) {
+            memcpy(method, allow, n);
+            method[n] = '\0';
+            for (size_t i = 0; i < probe.nparams; i++)
+                free(probe.params[i]);
+            probe.nparams = 0;
+            probe.method = method;
+            rr = router_match(&probe, &r, allow, sizeof allow);
+        }
+    }
+    for (size_t i = 0; i < probe.nparams; i++)
+        free(probe.params[i]);
+    return rr == ROUTER_FOUND && (r->flags & ROUTE_KEYSTONE);
+}
+
+/* An error of the front door or the router (no route, method, target,
+ * body size, framing, limits): Keystone's shape on Keystone's routes, the
+ * HSS shape with hss_code elsewhere. */
+static void reply_front_error(request *req, unsigned status, const char *hss_code,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_front_error(request *req, unsigned status, const char *hss_code,
+                              const char *fmt, ...)
+{
+    char msg[IMGSEC_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (request_keystone(req))
+        http_reply_keystone_error(req, status, keystone_title(status), msg);
+    else
+        reply_error_text(req, status, hss_code, msg);
+}
+
 void http_reply_internal(request *req, const char *fmt, ...)
 {
     imgsec_err err;
@@ -205,6 +279,11 @@ void http_reply_internal(request *req, const char *fmt, ...)
     vsnprintf(err.msg, sizeof err.msg, fmt, ap);
     va_end(ap);
     err.code = IMGSEC_EINTERNAL;
+    if (request_keystone(req)) {
+        http_log_internal(req, err.msg);
+        return reply_front_error(req, 500, "HSS.0041", "internal error, request id %s",
+                                 req->request_id);
+    }
     http_reply_err(req, &err);
 }
 
@@ -217,24 +296,35 @@ void http_reply_keystone_error(request *req, unsigned status, const char *title,
 
 void http_log_internal(request *req, const char *msg)
 {
-    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, msg);
+    char esc[ACCESS_LOG_ESCAPE_MAX(IMGSEC_ERR_MSG_MAX)];
+    access_log_escape(esc, sizeof esc, msg, strnlen(msg, IMGSEC_ERR_MSG_MAX), false);
+    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, esc);
+}
+
+/* libmicrohttpd's own messages, escaped like ours: one line each. */
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512], esc[ACCESS_LOG_ESCAPE_MAX(sizeof msg)];
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    while (len > 0 && msg[len - 1] == '\n') /* its own line ends */
+        len--;
+    access_log_escape(esc, sizeof esc, msg, len, false);
+    fprintf(stderr, "imgsecd: libmicrohttpd: %s\n", esc);
 }
 
 void http_reply_err(request *req, const imgsec_err *err)
 {
-    switch (err->code) {
-    case IMGSEC_EINVAL: return reply_error_text(req, 400, "HSS.0001", err->msg);
-    case IMGSEC_EPARSE: return reply_error_text(req, 400, "HSS.0002", err->msg);
-    case IMGSEC_EAUTH: return reply_error_text(req, 401, "APIGW.0301", err->msg);
-    case IMGSEC_EPROJECT: return reply_error_text(req, 403, "HSS.0010", err->msg);
-    case IMGSEC_EFORBIDDEN: return reply_error_text(req, 403, "HSS.0013", err->msg);
-    case IMGSEC_ENOTFOUND: return reply_error_text(req, 404, "HSS.0011", err->msg);
-    case IMGSEC_ETOOLARGE: return reply_error_text(req, 413, "HSS.0001", err->msg);
-    case IMGSEC_ECONFLICT: return reply_error_text(req, 409, "HSS.0001", err->msg);
-    default:
-        http_log_internal(req, err->msg);
-        http_reply_error(req, 500, "HSS.0041", "internal error, request id %s", req->request_id);
-    }
+    /* status, error_code and what the caller may read: err.h's table */
+    const err_info *e = err_code_info(err->code);
+    if (!e->public_msg)
+        return reply_error_text(req, e->http_status, e->error_code, err->msg);
+    http_log_internal(req, err->msg);
+    http_reply_error(req, e->http_status, e->error_code, "%s, request id %s", e->public_msg,
+                     req->request_id);
 }
 
 /* Request ids: unique and unguessable, without a getrandom(2) per request:
@@ -258,10 +348,16 @@ static void log_request(request *req)
     char ts[UTIL_ISO_TIME_MAX];
     util_iso_time(util_now_ms(), ts);
     double ms = (double)(util_mono_ns() - req->start_ns) / 1e6;
+    /* Method and path as the client sent them, escaped: one line, whatever
+     * they hold (access_log.h). */
+    char method[HTTP_LOG_METHOD_MAX], path[HTTP_LOG_PATH_MAX];
+    access_log_escape(method, sizeof method, req->method, strlen(req->method), true);
+    const char *raw_path = req->path ? req->path : ""; /* NULL: out of memory */
+    access_log_escape(path, sizeof path, raw_path, strlen(raw_path), true);
     /* Whole lines only, so lines from different threads never interleave. */
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s %s %.512s %u %.3fms rid=%s\n", ts, req->method,
-                     req->path, req->status, ms, req->request_id);
+    char line[HTTP_LOG_PATH_MAX + 256];
+    int n = snprintf(line, sizeof line, "%s %s %s %u %.3fms rid=%s\n", ts, method, path,
+                     req->status, ms, req->request_id);
     if (n > 0)
         access_log_write(req->app->alog, line,
                          (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
@@ -319,19 +415,15 @@ static bool check_rate(request *req)
     char value[16];
     snprintf(value, sizeof value, "%u", retry);
     http_add_header(req, "Retry-After", value);
-    if (r->flags & ROUTE_KEYSTONE)
-        http_reply_keystone_error(req, 429, "Too Many Requests",
-                                  "too many failed authentications from this address; retry later");
-    else
-        http_reply_error(req, 429, "APIGW.0308",
-                         "too many failed authentications from this address; retry in %u s", retry);
+    reply_front_error(req, 429, "APIGW.0308",
+                      "too many failed authentications from this address; retry in %u s", retry);
     return false;
 }
 
 static void reply_too_large(request *req)
 {
-    http_reply_error(req, 413, "HSS.0001",
-                     "request body too large: the limit of this route is %zu bytes", req->body_max);
+    reply_front_error(req, 413, "HSS.0001",
+                      "request body too large: the limit of this route is %zu bytes", req->body_max);
 }
 
 /* The body limit, announced by Content-Length before any byte is read. */
@@ -359,18 +451,91 @@ static bool run_prepare(request *req)
     return false;
 }
 
+/* Message framing (RFC 9112 §6.3, §6.1, §3.2), checked before anything
+ * else: a request whose body length two parties could read differently is
+ * refused, so a proxy in front can never be desynchronised from us.
+ * Refused: more than one Content-Length (even equal, or as a list: RFC 9110
+ * §8.6 allows either, and refusing leaves nothing to disagree on) or one
+ * that is not 1*DIGIT; Content-Length with Transfer-Encoding; a
+ * Transfer-Encoding that is not exactly one "chunked" (any other coding, a
+ * list, the header twice), or any in HTTP/1.0; HTTP/1.1 without Host, or
+ * more than one Host. libmicrohttpd keeps every header line, repeated
+ * ones included, and MHD_get_connection_values walks them all. */
+typedef struct {
+    unsigned content_length, transfer_encoding, host;
+    bool content_length_bad, transfer_encoding_bad;
+} framing;
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    framing *f = cls;
+    if (!key)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->content_length++;
+        f->content_length_bad |= !value || !all_digits(value);
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->transfer_encoding_bad |= !value || strcasecmp(value, "chunked") != 0;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+        f->host++;
+    }
+    return MHD_YES;
+}
+
+/* Replies 400 and closes the connection (the rest of its bytes are never
+ * read as a request) when the framing is ambiguous; true when it is not. */
+static bool check_framing(request *req, const char *version)
+{
+    framing f = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_count, &f);
+    bool http11 = version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    const char *why = NULL;
+    if (f.content_length > 1)
+        why = "more than one Content-Length header";
+    else if (f.content_length_bad)
+        why = "Content-Length must be a decimal number";
+    else if (f.content_length && f.transfer_encoding)
+        why = "Content-Length together with Transfer-Encoding";
+    else if (f.transfer_encoding && !http11)
+        why = "Transfer-Encoding in an HTTP/1.0 request";
+    else if (f.transfer_encoding > 1 || f.transfer_encoding_bad)
+        why = "the only Transfer-Encoding accepted is chunked, once";
+    else if (http11 && f.host == 0)
+        why = "an HTTP/1.1 request needs a Host header";
+    else if (f.host > 1)
+        why = "more than one Host header";
+    if (!why)
+        return true;
+    http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+    reply_front_error(req, 400, "HSS.0001", "bad request framing: %s", why);
+    return false;
+}
+
 static void request_begin(request *req)
 {
     char allow[64];
     const route *r = NULL;
     switch (router_match(req, &r, allow, sizeof allow)) {
     case ROUTER_NO_PATH:
-        return http_reply_error(req, 404, "APIGW.0101", "the requested route %s does not exist",
-                                "path");
+        return reply_front_error(req, 404, "APIGW.0101", "the requested route %s does not exist",
+                                 "path");
     case ROUTER_NO_METHOD:
         http_add_header(req, "Allow", allow);
-        return http_reply_error(req, 405, "APIGW.0101", "method %s is not allowed here; allowed: %s",
-                                req->method, allow);
+        return reply_front_error(req, 405, "APIGW.0101",
+                                 "method %s is not allowed here; allowed: %s", req->method, allow);
     case ROUTER_NO_MEMORY:
         return http_reply_internal(req, "out of memory copying the path parameters");
     case ROUTER_FOUND:
@@ -438,7 +603,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     app *a = cls;
     request *req = *con_cls;
     if (!req)
@@ -454,9 +618,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&a->in_flight, 1);
         if (!req->path)
             return MHD_NO;
+        if (!check_framing(req, version))
+            return MHD_YES;
         if (req->target_too_long) {
-            http_reply_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
-                             HTTP_RAW_TARGET_MAX);
+            reply_front_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
+                              HTTP_RAW_TARGET_MAX);
             return MHD_YES;
         }
         if (!req->raw_target) {
@@ -579,6 +745,7 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);

@@ -240,6 +240,63 @@ static void test_malformed_token_request(void **state)
     http_resp_free(&r);
 }
 
+/* The body of r is exactly want, and it carries the contract's type. */
+static void assert_body_is(const http_resp *r, const char *want)
+{
+    if (!r->body || strcmp(r->body, want) != 0)
+        fail_msg("%s: want body\n  %s\ngot\n  %s", r->desc, want, r->body ? r->body : "(none)");
+    assert_string_equal(http_header(r, "Content-Type"), H_JSON_CT);
+}
+
+/* The front door's own refusals on /v3/auth/tokens are Keystone's too
+ * (errors.md): a method the route does not take (405, with Allow), a body
+ * over its 64 KiB, declared or chunked (413), a target too long (414). */
+static void test_route_errors_keystone_shape(void **state)
+{
+    (void)state;
+    http_resp r;
+    static const char *const methods[] = {"PUT", "PATCH", "GET"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        api_call(&S, methods[i], "/v3/auth/tokens", NULL, NULL, NULL, NULL, NULL, &r);
+        assert_int_equal(r.status, 405);
+        char *want = h_strdupf("{\"error\":{\"code\":405,\"title\":\"Method Not Allowed\","
+                               "\"message\":\"method %s is not allowed here; allowed: POST, "
+                               "DELETE\"}}",
+                               methods[i]);
+        assert_body_is(&r, want);
+        assert_string_equal(http_header(&r, "Allow"), "POST, DELETE");
+        free(want);
+        http_resp_free(&r);
+    }
+    static const char TOO_LARGE[] =
+        "{\"error\":{\"code\":413,\"title\":\"Request Entity Too Large\",\"message\":\"request "
+        "body too large: the limit of this route is 65536 bytes\"}}";
+    char *big = h_repeat(' ', (64u << 10) + 1);
+    for (int chunked = 0; chunked < 2; chunked++) {
+        http_req rq = {.method = "POST", .path = "/v3/auth/tokens", .body = big,
+                       .body_len = strlen(big), .content_type = "application/json",
+                       .chunked = chunked};
+        http_do(&S, &rq, &r);
+        assert_int_equal(r.status, 413);
+        assert_body_is(&r, TOO_LARGE);
+        http_resp_free(&r);
+    }
+    free(big);
+    char *query = h_repeat('a', 9000);
+    http_req rq = {.method = "POST", .path = "/v3/auth/tokens", .query = query, .body = "{}",
+                   .body_len = 2, .content_type = "application/json"};
+    http_do(&S, &rq, &r);
+    assert_int_equal(r.status, 414);
+    assert_body_is(&r, "{\"error\":{\"code\":414,\"title\":\"Request-URI Too Long\",\"message\":"
+                       "\"the request target is longer than 8192 bytes\"}}");
+    http_resp_free(&r);
+    free(query);
+    /* a path that is no route stays an HSS 404, /v3 or not */
+    api_call(&S, "POST", "/v3/auth/tokens/x", NULL, NULL, NULL, "{}", "application/json", &r);
+    assert_api_error(&r, 404, "APIGW.0101", NULL);
+    http_resp_free(&r);
+}
+
 static void test_delete_revokes(void **state)
 {
     (void)state;
@@ -988,6 +1045,7 @@ int main(void)
         cmocka_unit_test(test_scope_by_name),
         cmocka_unit_test(test_login_failures_look_alike),
         cmocka_unit_test(test_malformed_token_request),
+        cmocka_unit_test(test_route_errors_keystone_shape),
         cmocka_unit_test(test_delete_revokes),
         cmocka_unit_test(test_bad_tokens),
         cmocka_unit_test(test_project_scope),

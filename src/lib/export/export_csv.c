@@ -18,10 +18,14 @@ typedef struct {
     char *buf;
 } csv_writer;
 
+/* The first bytes a spreadsheet may read as the start of a formula
+ * (OWASP "CSV Injection": = + - @, TAB and CR). */
+static const char CSV_FORMULA_FIRST[] = "=+-@\t\r";
+
 /* Writes one cell's text: guarded against formulas, quoted when needed. */
 static void csv_text(FILE *f, const char *s, size_t len)
 {
-    bool guard = len > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+    bool guard = len > 0 && s[0] != '\0' && strchr(CSV_FORMULA_FIRST, s[0]) != NULL;
     bool quote = false;
     for (size_t i = 0; i < len && !quote; i++)
         quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';

@@ -12,6 +12,7 @@
  * every transaction, so a forgotten reset can never pin an old WAL
  * snapshot (which would make a reader answer from stale state).
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,18 @@
 #include "imgsec/util.h"
 #include "store_int.h"
 
+/* A full disk is IMGSEC_ENOSPACE, whatever way SQLite says it: SQLITE_FULL
+ * (a write that hit ENOSPC), or an I/O error whose errno is ENOSPC or
+ * EDQUOT (an fsync, a WAL or -shm extension). */
 int store_dberr(store *st, imgsec_err *err, const char *what)
 {
-    return err_set(err, IMGSEC_EINTERNAL, "store: %s: %s", what,
-                   st && st->db ? sqlite3_errmsg(st->db) : "no database");
+    if (!st || !st->db)
+        return err_set(err, IMGSEC_EINTERNAL, "store: %s: no database", what);
+    int rc = sqlite3_extended_errcode(st->db), sys = sqlite3_system_errno(st->db);
+    bool full = (rc & 0xff) == SQLITE_FULL ||
+                ((rc & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT));
+    return err_set(err, full ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL, "store: %s: %s", what,
+                   sqlite3_errmsg(st->db));
 }
 
 sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err)
