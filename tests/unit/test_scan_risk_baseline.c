@@ -263,6 +263,42 @@ static void test_baseline_bounds(void **state)
     scan_an_baseline.close(st);
 }
 
+/* The weak-password budget: 1024 tries of cheap schemes per scan. Each
+ * account below has the dictionary's last word (of 39), found on the 39th
+ * try, so 26 accounts are found (1014 tries) and the 27th runs out. A
+ * 13-character string that starts with "_" is no descrypt hash (libxcrypt
+ * reads it as bsdicrypt with a huge count): not tried at all. */
+static void test_baseline_budget(void **state)
+{
+    (void)state;
+    struct crypt_data *cd = calloc(1, sizeof *cd);
+    assert_non_null(cd);
+    const char *des = crypt_rn("secret", "ab", cd, sizeof *cd);
+    assert_non_null(des);
+    util_buf b = {0};
+    util_buf_printf(&b, "trap:_J1239..a4bc5:1::::::\n");
+    for (int i = 0; i < 30; i++)
+        util_buf_printf(&b, "user%02d:%s:1::::::\n", i, des);
+    free(cd);
+    const risk_file f[] = {{"etc/shadow", 0, NULL, b.buf, 0, NULL, NULL}};
+    scan_result *res;
+    char *got = run_dump(f, RISK_N(f), NULL, &res);
+    util_buf want = {0};
+    for (int i = 0; i < 26; i++)
+        util_buf_printf(&want, "IMGSEC-B002;high;user%02d: the password is in the weak-password list\n", i);
+    for (int i = 0; i < 30; i++)
+        util_buf_printf(&want, "IMGSEC-B003;medium;user%02d: descrypt (DES) hash\n", i);
+    assert_string_equal(got, want.buf);
+    assert_int_equal(json_array_size(res->warnings), 1);
+    assert_string_equal(json_string_value(json_array_get(res->warnings, 0)),
+                        "baseline: the weak-password budget (1024 tries, 32 of slow schemes) is "
+                        "spent, some hashes not tried");
+    free(got);
+    free(want.buf);
+    free(b.buf);
+    scan_result_free(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_baseline_scalibr_shadow),
         cmocka_unit_test(test_baseline_synthetic),
         cmocka_unit_test(test_baseline_bounds),
+        cmocka_unit_test(test_baseline_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
  * order entries come in. The image config's User is judged there too.
  *
  * Weak passwords: each shadow hash whose cost is bounded (see
- * hash_cost_ok) is tried against a small built-in dictionary and the
+ * hash_cost_of) is tried against a small built-in dictionary and the
  * account's own name with libxcrypt's crypt_rn; a match is a finding that
  * names the account, never the password. Every record follows
  * data-model.md's risk-config: check_name, check_rule_id,
@@ -19,6 +19,7 @@
 #include <crypt.h>
 #include <ctype.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,8 @@
 #define BASELINE_VALUE_MAX 128        /* a login.defs or sshd value */
 #define BASELINE_SSHD_FILES_MAX 32    /* sshd_config + included files */
 #define BASELINE_SSHD_KEYS_MAX 256    /* keyword lines kept per sshd file */
-#define BASELINE_CRACK_MAX 64         /* accounts whose hash is tried */
+#define BASELINE_TRIES_MAX 1024       /* crypt_rn calls per scan, cheap schemes */
+#define BASELINE_SLOW_TRIES_MAX 32    /* crypt_rn calls per scan, slow schemes */
 
 /* The weak-password dictionary: the most common passwords of public
  * leak lists and image defaults, the empty password first; the account
@@ -180,6 +182,7 @@ typedef struct {
     size_t n_sshd;
     bool sshd_seen;
     struct crypt_data *crypt;
+    size_t tries, slow_tries; /* crypt_rn calls so far */
 } baseline_state;
 
 static void accounts_free(account_list *l)
@@ -499,62 +502,92 @@ static const char *legacy_scheme(const char *h)
     return NULL;
 }
 
-/* How much of the dictionary h is tried with: HASH_SKIP when its cost
- * parameters are beyond the usual defaults' order (time and memory are
- * bounded), HASH_SLOW for the memory-hard or many-round schemes (the
- * first SLOW_WORDS words and the account name), else HASH_FULL. */
+/* How much of the dictionary h is tried with: HASH_SKIP when its scheme
+ * is unknown or its cost parameters are beyond the usual defaults' order
+ * (time and memory are bounded), HASH_SLOW for the memory-hard schemes
+ * and costs above the defaults (the first SLOW_WORDS words and the
+ * account name), else HASH_FULL. Prefixes as libxcrypt reads them. */
 typedef enum { HASH_SKIP, HASH_SLOW, HASH_FULL } hash_cost;
 #define SLOW_WORDS 3
+
+static long param_num(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return end == s || v < 0 ? LONG_MAX : v;
+}
+
+static bool all_itoa64(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (itoa64(s[i]) < 0)
+            return false;
+    return true;
+}
 
 static hash_cost hash_cost_of(const char *h)
 {
     if (strncmp(h, "$2a$", 4) == 0 || strncmp(h, "$2b$", 4) == 0 || strncmp(h, "$2y$", 4) == 0) {
-        if (!isdigit((unsigned char)h[4]) || !isdigit((unsigned char)h[5]))
+        if (!isdigit((unsigned char)h[4]) || !isdigit((unsigned char)h[5]) || h[6] != '$')
             return HASH_SKIP;
-        int cost = atoi(h + 4);
-        return cost > 12 ? HASH_SKIP : cost > 8 ? HASH_SLOW : HASH_FULL;
+        int cost = (h[4] - '0') * 10 + (h[5] - '0');
+        return cost > 12 ? HASH_SKIP : cost > 5 ? HASH_SLOW : HASH_FULL;
     }
     if (strncmp(h, "$5$", 3) == 0 || strncmp(h, "$6$", 3) == 0) {
-        long r = strncmp(h + 3, "rounds=", 7) == 0 ? atol(h + 10) : 5000;
-        return r > 100000 ? HASH_SKIP : r > 10000 ? HASH_SLOW : HASH_FULL;
+        long r = strncmp(h + 3, "rounds=", 7) == 0 ? param_num(h + 10) : 5000;
+        return r > 100000 ? HASH_SKIP : r > 5000 ? HASH_SLOW : HASH_FULL;
     }
     if (strncmp(h, "$y$", 3) == 0 || strncmp(h, "$gy$", 4) == 0) {
-        const char *p = h + (h[1] == 'y' ? 3 : 4); /* flavor, N_log2 - 1, r - 1 */
-        return itoa64(p[0]) >= 0 && itoa64(p[1]) >= 0 && itoa64(p[1]) <= 12 &&
-                       itoa64(p[2]) >= 0 && itoa64(p[2]) <= 31 && p[3] == '$'
+        /* the default flavour j, then N_log2 - 1 and r - 1, one char each */
+        const char *p = h + (h[1] == 'y' ? 3 : 4);
+        return p[0] == 'j' && itoa64(p[1]) >= 0 && itoa64(p[1]) <= 12 && itoa64(p[2]) >= 0 &&
+                       itoa64(p[2]) <= 31 && p[3] == '$'
                    ? HASH_SLOW
                    : HASH_SKIP;
     }
-    if (strncmp(h, "$7$", 3) == 0) /* N_log2, then r in 5 chars (low first) */
+    if (strncmp(h, "$7$", 3) == 0) /* N_log2; r, p in 5 chars each (low first) */
         return itoa64(h[3]) >= 0 && itoa64(h[3]) <= 14 && itoa64(h[4]) >= 0 &&
-                       itoa64(h[4]) <= 32 && strncmp(h + 5, "....", 4) == 0
+                       itoa64(h[4]) <= 32 && strncmp(h + 5, "....", 4) == 0 &&
+                       itoa64(h[9]) >= 0 && itoa64(h[9]) <= 1 && strncmp(h + 10, "....", 4) == 0
                    ? HASH_SLOW
                    : HASH_SKIP;
     if (strncmp(h, "$md5", 4) == 0) {
-        const char *r = strstr(h, "rounds=");
-        long n = r ? atol(r + 7) : 0;
-        return n > 100000 ? HASH_SKIP : n > 10000 ? HASH_SLOW : HASH_FULL;
+        const char *r = strncmp(h + 4, ",rounds=", 8) == 0 ? h + 12 : NULL;
+        long n = r ? param_num(r) : 0;
+        return n > 100000 ? HASH_SKIP : n > 5000 ? HASH_SLOW : HASH_FULL;
     }
     if (strncmp(h, "$1$", 3) == 0 || strncmp(h, "$3$", 3) == 0)
         return HASH_FULL;
-    if (h[0] == '_' && strlen(h) == 20) { /* 24-bit count in 4 chars, low first */
+    if (h[0] == '_') { /* bsdicrypt: a 24-bit count in 4 chars, low first */
+        if (strlen(h) != 20 || !all_itoa64(h + 1, 19))
+            return HASH_SKIP;
         long n = 0;
         for (int i = 4; i >= 1; i--)
-            n = n * 64 + (itoa64(h[i]) < 0 ? 63 : itoa64(h[i]));
+            n = n * 64 + itoa64(h[i]);
         return n > 100000 ? HASH_SKIP : HASH_FULL;
     }
-    return strlen(h) == 13 ? HASH_FULL : HASH_SKIP;
+    /* descrypt: 13 chars of the crypt alphabet; any other prefix: unknown */
+    return strlen(h) == 13 && all_itoa64(h, 13) ? HASH_FULL : HASH_SKIP;
 }
 
-static bool weak_password(baseline_state *s, const account *a, hash_cost cost, imgsec_err *err,
-                          int *rc)
+/* Whether a's hash verifies a dictionary word or the account name,
+ * within what is left of the scan's budget of tries (*spent set when it
+ * ran out). */
+static bool weak_password(baseline_state *s, const account *a, hash_cost cost, bool *spent,
+                          imgsec_err *err, int *rc)
 {
     if (!s->crypt && !(s->crypt = calloc(1, sizeof *s->crypt))) {
         *rc = err_set(err, IMGSEC_EINTERNAL, "baseline: out of memory");
         return false;
     }
     size_t n = cost == HASH_SLOW ? SLOW_WORDS : N_WEAK;
+    size_t *used = cost == HASH_SLOW ? &s->slow_tries : &s->tries;
+    size_t max = cost == HASH_SLOW ? BASELINE_SLOW_TRIES_MAX : BASELINE_TRIES_MAX;
     for (size_t i = 0; i <= n; i++) {
+        if ((*used)++ >= max) {
+            *spent = true;
+            return false;
+        }
         const char *word = i < n ? WEAK_PASSWORDS[i] : a->name;
         const char *out = crypt_rn(word, a->hash, s->crypt, (int)sizeof *s->crypt);
         if (out && out[0] != '*' && strcmp(out, a->hash) == 0)
@@ -567,8 +600,7 @@ static int judge_accounts(baseline_state *s, scan_result *res, imgsec_err *err)
 {
     char cur[256];
     int rc = IMGSEC_OK;
-    size_t tried = 0;
-    bool capped = false;
+    bool spent = false;
     /* empty, weak, legacy: per shadow account, in file order, grouped by check */
     for (check_id id = CK_EMPTY_PASSWORD; id <= CK_LEGACY_HASH; id++) {
         for (size_t i = 0; i < s->shadow.n && rc == IMGSEC_OK; i++) {
@@ -588,11 +620,7 @@ static int judge_accounts(baseline_state *s, scan_result *res, imgsec_err *err)
                 hash_cost cost = hash_cost_of(h);
                 if (cost == HASH_SKIP)
                     continue;
-                if (tried++ == BASELINE_CRACK_MAX) {
-                    capped = true;
-                    continue;
-                }
-                if (weak_password(s, a, cost, err, &rc)) {
+                if (weak_password(s, a, cost, &spent, err, &rc)) {
                     snprintf(cur, sizeof cur, "%s: the password is in the weak-password list",
                              a->name);
                     rc = emit(res, id, cur, err);
@@ -600,9 +628,10 @@ static int judge_accounts(baseline_state *s, scan_result *res, imgsec_err *err)
             }
         }
     }
-    if (capped)
-        scan_warn(res, "baseline: more than %d password hashes, the rest not tried",
-                  BASELINE_CRACK_MAX);
+    if (spent)
+        scan_warn(res, "baseline: the weak-password budget (%d tries, %d of slow schemes) is "
+                       "spent, some hashes not tried",
+                  BASELINE_TRIES_MAX, BASELINE_SLOW_TRIES_MAX);
     for (size_t i = 0; i < s->passwd.n && rc == IMGSEC_OK; i++) {
         const account *a = &s->passwd.v[i];
         if (a->uid == 0 && strcmp(a->name, "root") != 0) {
