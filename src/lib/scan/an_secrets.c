@@ -26,6 +26,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <pcre2.h>
 #include <stdlib.h>
@@ -51,13 +52,20 @@
 /* key = "value" assignments of the vendor rules */
 #define ASSIGN "(?:=|>|:=|\\|\\|:|<=|=>|:).{0,5}['\"]"
 
+/* The files the generic rule reads: configuration, where a password is a
+ * literal; in source code the same names mostly hold expressions. */
+#define GENERIC_FILES                                                                   \
+    "*.env|.env*|*.ini|*.conf|*.cfg|*.cnf|*.config|*.properties|*.yaml|*.yml|*.toml|" \
+    "*.json|*.xml"
+
 typedef struct {
     const char *id;
     const char *title;
     severity sev;
     const char *pattern;  /* PCRE2; the secret is group "secret" or the whole match */
     const char *keywords; /* lower-case, '|'-separated; one must occur */
-    const char *name;     /* basename glob the file must have, or NULL */
+    const char *name;     /* basename globs ('|'-separated) one of which the file
+                             must match, or NULL */
     bool generic;         /* value filters apply (entropy, placeholders) */
 } secret_rule;
 
@@ -102,6 +110,8 @@ static const secret_rule SECRET_RULES[] = {
      SW "(?P<secret>(?i)sk_(?:test|live)_[0-9a-z]{10,32})", "sk_test_|sk_live_", NULL, false},
     {"pypi-upload-token", "PyPI upload token", SEVERITY_HIGH,
      "pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}", "pypi-ageichlwas5vcmc", NULL, false},
+    {"gcp-api-key", "Google API key", SEVERITY_HIGH, SW "(?P<secret>AIza[0-9A-Za-z_-]{35})" EW,
+     "aiza", NULL, false},
     {"gcp-service-account", "Google (GCP) Service-account", SEVERITY_CRITICAL,
      "\"type\": \"service_account\"", "\"type\": \"service_account\"", NULL, false},
     {"alibaba-access-key-id", "Alibaba AccessKey ID", SEVERITY_HIGH,
@@ -188,9 +198,9 @@ static const secret_rule SECRET_RULES[] = {
     {"generic-password", "Password or secret in a configuration assignment", SEVERITY_HIGH,
      "(?i)(?:^|[^a-z0-9])[a-z0-9_.-]{0,24}(?:password|passwd|pwd|secret|api_?key|"
      "access_?token|auth_?token)[\"']?[ \\t]*(?::=|=>|=|:)[ \\t]*[\"']?"
-     "(?P<secret>[!#-&(-+\\--:=?-~]{8,100})",
+     "(?P<secret>[!#-&*+\\--:=?-Z\\\\^-z|~]{8,100})",
      "password|passwd|pwd|secret|api_key|apikey|access_token|accesstoken|auth_token|authtoken",
-     NULL, true},
+     GENERIC_FILES, true},
 };
 #define N_SECRET_RULES (sizeof SECRET_RULES / sizeof SECRET_RULES[0])
 
@@ -354,6 +364,43 @@ static bool icontains(const unsigned char *v, size_t n, const char *needle)
     return false;
 }
 
+/* A dotted identifier (self._password, config.db.pass): code, not a value. */
+static bool dotted_identifier(const unsigned char *v, size_t n)
+{
+    bool dot = false, start = true;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '.') {
+            if (start)
+                return false;
+            dot = start = true;
+        } else if (isalpha(v[i]) || v[i] == '_' || (!start && isdigit(v[i]))) {
+            start = false;
+        } else {
+            return false;
+        }
+    }
+    return dot && !start;
+}
+
+/* Whether the basename of path matches one of the '|'-separated globs. */
+static bool name_matches(const char *globs, const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    char g[64];
+    for (const char *p = globs; *p;) {
+        size_t n = strcspn(p, "|");
+        if (n < sizeof g) {
+            memcpy(g, p, n);
+            g[n] = '\0';
+            if (fnmatch(g, b, 0) == 0)
+                return true;
+        }
+        p += n + (p[n] == '|');
+    }
+    return false;
+}
+
 typedef struct {
     size_t start, end;
 } span;
@@ -407,11 +454,8 @@ static int secrets_entry(void *state, const scan_entry *e, const unsigned char *
     for (size_t i = 0; i < N_SECRET_RULES && !capped; i++) {
         const secret_rule *r = &SECRET_RULES[i];
         const compiled_rule *c = &s->rules[i];
-        if (r->name) {
-            const char *b = strrchr(e->path, '/');
-            if (strcmp(b ? b + 1 : e->path, r->name) != 0)
-                continue;
-        }
+        if (r->name && !name_matches(r->name, e->path))
+            continue;
         if (!has_keyword(c, s->lower, len))
             continue;
         PCRE2_SIZE at = 0;
@@ -437,7 +481,8 @@ static int secrets_entry(void *state, const scan_entry *e, const unsigned char *
             size_t n = s1 - s0;
             if (icontains(v, n, "example"))
                 continue;
-            if (r->generic && (placeholder(v, n) || entropy(v, n) < SECRETS_GENERIC_ENTROPY))
+            if (r->generic && (placeholder(v, n) || dotted_identifier(v, n) ||
+                               entropy(v, n) < SECRETS_GENERIC_ENTROPY))
                 continue;
             bool overlap = false;
             for (size_t f = 0; f < nfound && !overlap; f++)
