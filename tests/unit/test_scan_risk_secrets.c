@@ -224,6 +224,18 @@ static void test_secrets_caps_and_generic(void **state)
     assert_string_equal(got, "generic-password;high;Xk9#************\n"
                              "generic-password;high;a8F3************\n");
     free(got);
+
+    /* source code: expressions, not literals, and not read by the generic
+     * rule; in configuration, a dotted identifier or a call is no value */
+    got = scan_one("app/settings.py", NULL, "admin_password = \"Xk9#mQ2$vLp7!wZ4\"\n");
+    assert_string_equal(got, "");
+    free(got);
+    got = scan_one("app/app.yaml", NULL,
+                   "password: self._password_value\n"
+                   "api_key: base64.b64encode(raw)\n"
+                   "maps_key: AIzaSyA1b2C3d4E5f6G7h8I9j0KLmnOpQrStUvW\n");
+    assert_string_equal(got, "gcp-api-key;high;AIza***********************************\n");
+    free(got);
 }
 
 int main(void)
