@@ -51,6 +51,16 @@ static const char *const WEAK_PASSWORDS[] = {
 };
 #define N_WEAK (sizeof WEAK_PASSWORDS / sizeof WEAK_PASSWORDS[0])
 
+/* The weak-password budget of every scan of this process (fuzzing lowers
+ * it: scan_baseline_budget). */
+static size_t budget_cheap = BASELINE_TRIES_MAX, budget_slow = BASELINE_SLOW_TRIES_MAX;
+
+void scan_baseline_budget(size_t cheap, size_t slow)
+{
+    budget_cheap = cheap;
+    budget_slow = slow;
+}
+
 /* ---- the checks ---- */
 
 typedef enum {
@@ -582,7 +592,7 @@ static bool weak_password(baseline_state *s, const account *a, hash_cost cost, b
     }
     size_t n = cost == HASH_SLOW ? SLOW_WORDS : N_WEAK;
     size_t *used = cost == HASH_SLOW ? &s->slow_tries : &s->tries;
-    size_t max = cost == HASH_SLOW ? BASELINE_SLOW_TRIES_MAX : BASELINE_TRIES_MAX;
+    size_t max = cost == HASH_SLOW ? budget_slow : budget_cheap;
     for (size_t i = 0; i <= n; i++) {
         if ((*used)++ >= max) {
             *spent = true;
@@ -629,9 +639,9 @@ static int judge_accounts(baseline_state *s, scan_result *res, imgsec_err *err)
         }
     }
     if (spent)
-        scan_warn(res, "baseline: the weak-password budget (%d tries, %d of slow schemes) is "
+        scan_warn(res, "baseline: the weak-password budget (%zu tries, %zu of slow schemes) is "
                        "spent, some hashes not tried",
-                  BASELINE_TRIES_MAX, BASELINE_SLOW_TRIES_MAX);
+                  budget_cheap, budget_slow);
     for (size_t i = 0; i < s->passwd.n && rc == IMGSEC_OK; i++) {
         const account *a = &s->passwd.v[i];
         if (a->uid == 0 && strcmp(a->name, "root") != 0) {

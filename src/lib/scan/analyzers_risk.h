@@ -11,6 +11,11 @@ extern const scan_analyzer scan_an_baseline; /* risk-config */
 extern const scan_analyzer scan_an_malware;  /* malwares */
 extern const scan_analyzer scan_an_policy;   /* non-compliant-app; runs last (finish) */
 
+/* Sets the weak-password budget of the baseline analyzer for every later
+ * scan of the process: crypt_rn calls on cheap and on slow schemes
+ * (defaults 1024 and 32). For the fuzz target, which needs fast runs. */
+void scan_baseline_budget(size_t cheap, size_t slow);
+
 /* The policy file format (an_policy.c): 0 when buf holds a valid policy,
  * else the error --policy would give (for the fuzz target and tests). */
 int scan_policy_validate(const char *buf, size_t len, imgsec_err *err);
