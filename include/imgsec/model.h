@@ -141,6 +141,7 @@ typedef struct {
     const char *image_name;
     const char *image_version;
     const char *image_id;       /* content id, e.g. sha256:... */
+    const char *image_digest;   /* listed, never filtered */
     const char *instance_id;
     const char *instance_name;
     const char *cicd_name;

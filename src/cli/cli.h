@@ -20,6 +20,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_key(int argc, char **argv);   /* cmd_key.c: access keys */
 int cmd_export(int argc, char **argv); /* cmd_export.c: reports to XLSX/CSV */
+int cmd_scan(int argc, char **argv);   /* cmd_scan.c: analyze an image */
 
 /* --db default: IMGSEC_DB, else ./imgsec.db (spec/README.md). */
 const char *cli_default_db(void);

@@ -17,6 +17,7 @@ static const char USAGE[] =
     "  demo --project P [--images N]    fill a database with generated demo data\n"
     "  gen --images N [--seed S]        print generated documents as NDJSON\n"
     "  export --type T --project P -o FILE   write a report to XLSX or CSV (offline or --server)\n"
+    "  scan --project P IMAGE|--rootfs DIR   analyze an image and store its findings\n"
     "\n"
     "Every command takes --db FILE (default: $IMGSEC_DB, else ./imgsec.db).\n"
     "Run 'imgsec COMMAND --help' for the options of one command.\n";
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
         return cmd_gen(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "scan") == 0)
+        return cmd_scan(argc - 1, argv + 1);
     fprintf(stderr, "imgsec: unknown command '%s'\n%s", cmd, USAGE);
     return CLI_USAGE;
 }

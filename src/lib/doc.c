@@ -444,6 +444,7 @@ int doc_from_json(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *
     }
     if ((rc = parse_image(root, where, doc, err)))
         goto fail;
+    doc->summary.image_digest = doc->image_digest;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         if ((rc = parse_records(root, where, (report_type)t, doc, &scan, err)))
             goto fail;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auth_cache.h"
+#include "gate.h"
 #include "imgsec/auth.h"
 #include "imgsec/keyfile.h"
 #include "imgsec/model.h"
@@ -117,8 +118,7 @@ bool authn_signed_finish(request *req)
     const char *xp = http_header(req, "X-Project-Id");
     const char *project = (req->route->flags & ROUTE_V5) ? req->params[0] : xp;
     if (!project || (xp && strcmp(xp, project) != 0)) {
-        http_reply_error(req, 403, "HSS.0010",
-                         "the credentials are scoped to another project than %s", "project_id");
+        gate_reply_other_project(req);
         return false;
     }
     imgsec_err err = {0};

@@ -49,7 +49,7 @@ bool authz_role(request *req, role min);
 
 /* The EP scope of a request: enterprise_project_id (default "0"), or every
  * EP the caller holds with all_granted_eps (when allowed). */
-typedef struct {
+typedef struct ep_scope {
     index_scope ix;   /* points into the fields below and req->principal */
     char *list_buf;   /* owned copy of the grant's EP list, split in place */
     const char **list;

@@ -42,6 +42,7 @@
 
 #include "access_log.h"
 #include "authn.h"
+#include "gate.h"
 #include "imgsec/util.h"
 #include "login_pool.h"
 #include "ratelimit.h"
@@ -65,11 +66,6 @@ const struct sockaddr *http_client_addr(request *req)
 const char *http_header(request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *http_query(request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *http_body(const request *req, size_t *len)
@@ -371,36 +367,12 @@ static void request_free(request *req)
         free(req->params[i]);
     for (size_t i = 0; i < req->nextra; i++)
         free(req->extra_values[i]);
+    gate_request_free(req);
     authn_sign_free(req->sign);
     free(req->raw_target);
     free(req->path);
     free(req->body.buf);
     free(req);
-}
-
-/* The checks every route of a kind shares after credentials: project, region. */
-static bool check_scope(request *req)
-{
-    const route *r = req->route;
-    if (r->flags & ROUTE_V5) {
-        const char *project = req->params[0];
-        if (req->authenticated && strcmp(project, req->principal.grant.project_id) != 0) {
-            http_reply_error(req, 403, "HSS.0010",
-                             "the credentials are scoped to another project than %s", "project_id");
-            return false;
-        }
-        const char *region = http_header(req, "region");
-        if (!region || !*region) {
-            http_reply_error(req, 400, "HSS.0001", "invalid parameter: region header is required");
-            return false;
-        }
-        if (strcmp(region, req->app->cfg.region) != 0) {
-            http_reply_error(req, 400, "HSS.0001",
-                             "invalid parameter: region does not match this endpoint's region");
-            return false;
-        }
-    }
-    return true;
 }
 
 /* An address over its failed-authentication budget gets 429 on every route
@@ -436,19 +408,6 @@ static bool check_declared_length(request *req)
         return false;
     }
     return true;
-}
-
-/* The route's own header-time checks. A prepare that refuses replies
- * itself; one that gave up without replying (out of memory) gets a 500
- * here, so no handler ever runs on a request its prepare abandoned. */
-static bool run_prepare(request *req)
-{
-    const route *r = req->route;
-    if (!r->prepare || r->prepare(req))
-        return true;
-    if (!req->status)
-        http_reply_internal(req, "the checks of %s stopped without a reply", r->pattern);
-    return false;
 }
 
 /* Message framing (RFC 9112 §6.3, §6.1, §3.2), checked before anything
@@ -553,9 +512,7 @@ static void request_begin(request *req)
     }
     if ((r->flags & ROUTE_AUTH) && !authn_request(req))
         return;
-    if (!check_scope(req))
-        return;
-    if (!run_prepare(req))
+    if (!gate_admit(req))
         return;
     check_declared_length(req);
 }
@@ -566,9 +523,7 @@ static bool finish_signed(request *req)
 {
     if (!authn_signed_finish(req))
         return false;
-    if (!check_scope(req))
-        return false;
-    return run_prepare(req);
+    return gate_admit(req);
 }
 
 static void body_append(request *req, const char *data, size_t len)

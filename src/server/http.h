@@ -31,6 +31,7 @@
 #define HTTP_JSON_TYPE "application/json;charset=UTF-8"
 
 struct route;
+struct ep_scope;
 
 typedef struct request {
     struct MHD_Connection *conn;
@@ -55,6 +56,9 @@ typedef struct request {
 
     bool authenticated;
     store_principal principal;           /* valid when authenticated */
+    /* The route's EP scope as the gate resolved it (gate.h); NULL on routes
+     * that resolve none (router.h route_scope). */
+    struct ep_scope *scope;
     /* The file generation (follow.h) as of this request: probed once, after
      * it arrived, by http_file_gen. */
     int64_t file_gen;
@@ -78,7 +82,9 @@ typedef struct request {
     size_t nextra;
 } request;
 
-/* Header / query lookups (NULL when absent). */
+/* Header / query lookups (NULL when absent). A query key sent without
+ * '=' is present with the value "" (query.c; query.h has the typed and
+ * list readers). */
 const char *http_header(request *req, const char *name);
 const char *http_query(request *req, const char *name);
 

@@ -73,6 +73,7 @@ static image_summary *summary_copy(ix_log *log, const image_summary *s)
     bool ok = arena_str(log, &d->project_id) && arena_str(log, &d->ep) &&
               arena_str(log, &d->namespace_) && arena_str(log, &d->image_name) &&
               arena_str(log, &d->image_version) && arena_str(log, &d->image_id) &&
+              arena_str(log, &d->image_digest) &&
               arena_str(log, &d->instance_id) && arena_str(log, &d->instance_name) &&
               arena_str(log, &d->cicd_name);
     for (size_t i = 0; ok && i < s->n_vuls; i++) {
