@@ -4,6 +4,7 @@
  * matching on apps, the non-compliant policy) comes after them. Adding an
  * analyzer: its own an_<name>.c defining `const scan_analyzer scan_an_<name>`,
  * one extern line and one table line here. */
+#include "scan/analyzers_risk.h"
 #include "scan/scan_int.h"
 
 extern const scan_analyzer scan_an_os;
@@ -12,5 +13,10 @@ extern const scan_analyzer scan_an_history;
 const scan_analyzer *const scan_analyzers[] = {
     &scan_an_os,      /* first: the package analyzers' finish reads the OS */
     &scan_an_history, /* build-command-risks from the config's history */
+    &scan_an_files,    /* files of interest (mode, names) */
+    &scan_an_secrets,  /* sensitive-info in file contents */
+    &scan_an_baseline, /* risk-config from etc/ files and the image user */
+    &scan_an_malware,  /* malwares: YARA and the SHA-256 block list */
+    &scan_an_policy,   /* last: non-compliant-app over every apps record */
 };
 const size_t scan_analyzers_count = sizeof scan_analyzers / sizeof scan_analyzers[0];
