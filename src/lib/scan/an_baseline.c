@@ -807,7 +807,8 @@ static int judge_sshd(baseline_state *s, scan_result *res, imgsec_err *err)
     return rc;
 }
 
-static int judge_image_user(const scan_image *img, scan_result *res, imgsec_err *err)
+static int judge_image_user(const baseline_state *s, const scan_image *img, scan_result *res,
+                            imgsec_err *err)
 {
     if (!img || !img->config)
         return IMGSEC_OK; /* a root filesystem directory: no image user */
@@ -816,11 +817,15 @@ static int judge_image_user(const scan_image *img, scan_result *res, imgsec_err 
     char user[BASELINE_VALUE_MAX];
     snprintf(user, sizeof user, "%s", u ? u : "");
     user[strcspn(user, ":")] = '\0';
-    if (*user && strcmp(user, "root") != 0 && strcmp(user, "0") != 0)
+    bool uid0 = false; /* a name that etc/passwd gives UID 0 */
+    for (size_t i = 0; i < s->passwd.n && !uid0; i++)
+        uid0 = s->passwd.v[i].uid == 0 && strcmp(s->passwd.v[i].name, user) == 0;
+    if (*user && strcmp(user, "root") != 0 && strcmp(user, "0") != 0 && !uid0)
         return IMGSEC_OK;
-    char cur[BASELINE_VALUE_MAX + 32];
+    char cur[BASELINE_VALUE_MAX + 64];
     if (u && *u)
-        snprintf(cur, sizeof cur, "User %s", u);
+        snprintf(cur, sizeof cur, "User %s%s", u,
+                 uid0 && strcmp(user, "root") != 0 ? " (UID 0 in /etc/passwd)" : "");
     else
         snprintf(cur, sizeof cur, "User not set (root)");
     return emit(res, CK_IMAGE_USER_ROOT, cur, err);
@@ -835,7 +840,7 @@ static int baseline_finish(void *state, const scan_image *img, scan_result *res,
     if (!rc)
         rc = judge_sshd(s, res, err);
     if (!rc)
-        rc = judge_image_user(img, res, err);
+        rc = judge_image_user(s, img, res, err);
     return rc;
 }
 
