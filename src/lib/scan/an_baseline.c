@@ -166,11 +166,18 @@ typedef struct {
     bool seen;
 } account_list;
 
-/* login.defs keys we judge, in this order */
-static const char *const DEFS_KEYS[] = {"PASS_MAX_DAYS", "PASS_MIN_DAYS", "PASS_WARN_AGE",
-                                        "PASS_MIN_LEN",  "ENCRYPT_METHOD", "UMASK",
-                                        "MD5_CRYPT_ENAB"};
-#define N_DEFS (sizeof DEFS_KEYS / sizeof DEFS_KEYS[0])
+/* The login.defs keys read */
+typedef enum {
+    D_PASS_MAX_DAYS, D_PASS_MIN_DAYS, D_PASS_WARN_AGE, D_PASS_MIN_LEN, D_ENCRYPT_METHOD, D_UMASK,
+    D_MD5_CRYPT_ENAB,
+    N_DEFS
+} defs_key;
+static const char *const DEFS_KEYS[N_DEFS] = {
+    [D_PASS_MAX_DAYS] = "PASS_MAX_DAYS", [D_PASS_MIN_DAYS] = "PASS_MIN_DAYS",
+    [D_PASS_WARN_AGE] = "PASS_WARN_AGE", [D_PASS_MIN_LEN] = "PASS_MIN_LEN",
+    [D_ENCRYPT_METHOD] = "ENCRYPT_METHOD", [D_UMASK] = "UMASK",
+    [D_MD5_CRYPT_ENAB] = "MD5_CRYPT_ENAB",
+};
 
 typedef struct {
     char key[BASELINE_NAME_MAX]; /* lower-case keyword */
@@ -664,7 +671,7 @@ static int judge_accounts(baseline_state *s, scan_result *res, imgsec_err *err)
 }
 
 /* A login.defs number, or -1 when unset or not a number. */
-static long defs_num(const baseline_state *s, size_t i, int base)
+static long defs_num(const baseline_state *s, defs_key i, int base)
 {
     if (!s->defs_set[i] || !*s->defs[i])
         return -1;
@@ -680,37 +687,38 @@ static int judge_login_defs(baseline_state *s, scan_result *res, imgsec_err *err
     char cur[BASELINE_VALUE_MAX + 64];
     int rc = IMGSEC_OK;
 #define DEF_CUR(i) (s->defs_set[i] ? s->defs[i] : "not set")
-    long max = defs_num(s, 0, 10), min = defs_num(s, 1, 10), warn = defs_num(s, 2, 10),
-         len = defs_num(s, 3, 10), umask = defs_num(s, 5, 8);
+    long max = defs_num(s, D_PASS_MAX_DAYS, 10), min = defs_num(s, D_PASS_MIN_DAYS, 10),
+         warn = defs_num(s, D_PASS_WARN_AGE, 10), len = defs_num(s, D_PASS_MIN_LEN, 10),
+         umask = defs_num(s, D_UMASK, 8);
     if (max < 0 || max > 90) {
-        snprintf(cur, sizeof cur, "PASS_MAX_DAYS %s", DEF_CUR(0));
+        snprintf(cur, sizeof cur, "PASS_MAX_DAYS %s", DEF_CUR(D_PASS_MAX_DAYS));
         rc = emit(res, CK_PASS_MAX_DAYS, cur, err);
     }
     if (!rc && min < 1) {
-        snprintf(cur, sizeof cur, "PASS_MIN_DAYS %s", DEF_CUR(1));
+        snprintf(cur, sizeof cur, "PASS_MIN_DAYS %s", DEF_CUR(D_PASS_MIN_DAYS));
         rc = emit(res, CK_PASS_MIN_DAYS, cur, err);
     }
     if (!rc && warn < 7) {
-        snprintf(cur, sizeof cur, "PASS_WARN_AGE %s", DEF_CUR(2));
+        snprintf(cur, sizeof cur, "PASS_WARN_AGE %s", DEF_CUR(D_PASS_WARN_AGE));
         rc = emit(res, CK_PASS_WARN_AGE, cur, err);
     }
     /* PASS_MIN_LEN is obsolete under PAM: judged only when set */
-    if (!rc && s->defs_set[3] && len < 8) {
-        snprintf(cur, sizeof cur, "PASS_MIN_LEN %s", s->defs[3]);
+    if (!rc && s->defs_set[D_PASS_MIN_LEN] && len < 8) {
+        snprintf(cur, sizeof cur, "PASS_MIN_LEN %s", s->defs[D_PASS_MIN_LEN]);
         rc = emit(res, CK_PASS_MIN_LEN, cur, err);
     }
-    const char *m = s->defs[4];
-    if (!rc && !(s->defs_set[4] && (strcasecmp(m, "SHA512") == 0 ||
+    const char *m = s->defs[D_ENCRYPT_METHOD];
+    if (!rc && !(s->defs_set[D_ENCRYPT_METHOD] && (strcasecmp(m, "SHA512") == 0 ||
                                     strcasecmp(m, "YESCRYPT") == 0))) {
-        if (s->defs_set[4])
+        if (s->defs_set[D_ENCRYPT_METHOD])
             snprintf(cur, sizeof cur, "ENCRYPT_METHOD %s", m);
         else /* shadow-utils: MD5_CRYPT_ENAB yes means MD5, else DES */
             snprintf(cur, sizeof cur, "ENCRYPT_METHOD not set (%s)",
-                     s->defs_set[6] && strcasecmp(s->defs[6], "yes") == 0 ? "MD5" : "DES");
+                     s->defs_set[D_MD5_CRYPT_ENAB] && strcasecmp(s->defs[D_MD5_CRYPT_ENAB], "yes") == 0 ? "MD5" : "DES");
         rc = emit(res, CK_ENCRYPT_METHOD, cur, err);
     }
     if (!rc && (umask < 0 || (umask & 027) != 027)) {
-        snprintf(cur, sizeof cur, "UMASK %s", DEF_CUR(5));
+        snprintf(cur, sizeof cur, "UMASK %s", DEF_CUR(D_UMASK));
         rc = emit(res, CK_UMASK, cur, err);
     }
 #undef DEF_CUR

@@ -277,7 +277,12 @@ static int secrets_open(const scan_options *opt, void **state, imgsec_err *err)
             goto fail;
         int g = pcre2_substring_number_from_name(c->re, (PCRE2_SPTR) "secret");
         c->secret_group = g > 0 ? (uint32_t)g : 0;
-        snprintf(s->kwbuf[i], sizeof s->kwbuf[i], "%s", SECRET_RULES[i].keywords);
+        if ((size_t)snprintf(s->kwbuf[i], sizeof s->kwbuf[i], "%s", SECRET_RULES[i].keywords) >=
+            sizeof s->kwbuf[i]) {
+            err_set(err, IMGSEC_EINTERNAL, "secrets: rule %s: keywords too long",
+                    SECRET_RULES[i].id);
+            goto fail;
+        }
         for (char *tok = s->kwbuf[i], *save = NULL;
              c->nkw < SECRETS_KEYWORDS_MAX && (tok = strtok_r(tok, "|", &save)); tok = NULL) {
             c->kw[c->nkw] = tok;
