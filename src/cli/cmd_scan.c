@@ -503,7 +503,9 @@ int cmd_scan(int argc, char **argv)
     imgsec_err err = {0};
     int rc = scan_run(input, a.rootfs ? SCAN_INPUT_ROOTFS : SCAN_INPUT_AUTO, &a.opt, &res, &err);
     if (rc != IMGSEC_OK && !res) {
-        fprintf(stderr, "imgsec scan: %s: %s (nothing stored)\n", input, err.msg);
+        bool named = strncmp(err.msg, input, strlen(input)) == 0;
+        fprintf(stderr, "imgsec scan: %s%s%s (nothing stored)\n", named ? "" : input,
+                named ? "" : ": ", err.msg);
         return CLI_FAIL;
     }
     size_t dropped = 0;

@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ typedef struct {
     size_t len, cap;
 } sb_mem;
 
-static la_ssize_t sb_mem_write(struct archive *a, void *ud, const void *p, size_t n)
+static inline la_ssize_t sb_mem_write(struct archive *a, void *ud, const void *p, size_t n)
 {
     (void)a;
     sb_mem *m = ud;
@@ -60,7 +61,7 @@ static la_ssize_t sb_mem_write(struct archive *a, void *ud, const void *p, size_
     return (la_ssize_t)n;
 }
 
-static void sb_sha256(const void *p, size_t n, char out[72])
+static inline void sb_sha256(const void *p, size_t n, char out[72])
 {
     unsigned char d[32];
     crypto_hash_sha256(d, p, n);
@@ -69,7 +70,7 @@ static void sb_sha256(const void *p, size_t n, char out[72])
         sprintf(out + 7 + 2 * i, "%02x", d[i]);
 }
 
-static void sb_add(struct archive *a, const sb_file *f)
+static inline void sb_add(struct archive *a, const sb_file *f)
 {
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, f->path);
@@ -105,7 +106,7 @@ static void sb_add(struct archive *a, const sb_file *f)
 }
 
 /* A layer of files[0..n) (n may be 0: an empty tar). */
-static sb_layer sb_layer_make(const sb_file *files, size_t n, sb_comp comp)
+static inline sb_layer sb_layer_make(const sb_file *files, size_t n, sb_comp comp)
 {
     sb_layer l = {0};
     sb_mem tar = {0};
@@ -148,7 +149,7 @@ static sb_layer sb_layer_make(const sb_file *files, size_t n, sb_comp comp)
 }
 
 /* The image config: os/arch, User, Env (NULL-terminated), history lines. */
-static char *sb_config(const sb_layer *layers, size_t n, const char *user, const char *const *env,
+static inline char *sb_config(const sb_layer *layers, size_t n, const char *user, const char *const *env,
                        const char *const *history)
 {
     json_t *ids = json_array(), *envs = json_array(), *hist = json_array();
@@ -167,7 +168,7 @@ static char *sb_config(const sb_layer *layers, size_t n, const char *user, const
 }
 
 /* Writes a member into an outer tar being built. */
-static void sb_member(struct archive *a, const char *name, const void *data, size_t len)
+static inline void sb_member(struct archive *a, const char *name, const void *data, size_t len)
 {
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, name);
@@ -182,7 +183,7 @@ static void sb_member(struct archive *a, const char *name, const void *data, siz
 
 /* A docker-save archive at path: "<i>/layer.tar" members (compressed
  * layers keep their compression, as Docker 25 may), "<hex>.json". */
-static void sb_docker_archive(const char *path, const sb_layer *layers, size_t n, const char *config,
+static inline void sb_docker_archive(const char *path, const sb_layer *layers, size_t n, const char *config,
                               const char *repo_tag)
 {
     struct archive *a = archive_write_new();
@@ -208,7 +209,7 @@ static void sb_docker_archive(const char *path, const sb_layer *layers, size_t n
     archive_write_free(a);
 }
 
-static void sb_write_file(const char *dir, const char *name, const void *data, size_t len)
+static inline void sb_write_file(const char *dir, const char *name, const void *data, size_t len)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -218,7 +219,7 @@ static void sb_write_file(const char *dir, const char *name, const void *data, s
 }
 
 /* An OCI layout: a directory at path (as_tar false) or a tar file. */
-static void sb_oci(const char *path, bool as_tar, const sb_layer *layers, size_t n, const char *config,
+static inline void sb_oci(const char *path, bool as_tar, const sb_layer *layers, size_t n, const char *config,
                    sb_comp comp, const char *ref_name)
 {
     char cdig[72], mdig[72];

@@ -1,15 +1,10 @@
-/* analyzers_risk.h - the risk analyzers (an_files.c, an_secrets.c,
- * an_baseline.c, an_malware.c, an_policy.c); docs/scanning-risks.md. */
+/* analyzers_risk.h - what the risk analyzers (an_files.c, an_secrets.c,
+ * an_baseline.c, an_malware.c, an_policy.c; docs/scanning-risks.md) offer
+ * their tests and fuzz targets besides the analyzers themselves. */
 #ifndef IMGSEC_SCAN_ANALYZERS_RISK_H
 #define IMGSEC_SCAN_ANALYZERS_RISK_H
 
-#include "imgsec/scan.h"
-
-extern const scan_analyzer scan_an_files;    /* files */
-extern const scan_analyzer scan_an_secrets;  /* sensitive-info */
-extern const scan_analyzer scan_an_baseline; /* risk-config */
-extern const scan_analyzer scan_an_malware;  /* malwares */
-extern const scan_analyzer scan_an_policy;   /* non-compliant-app; runs last (finish) */
+#include "scan/analyzers.h" /* the five analyzers' declarations */
 
 /* Sets the weak-password budget of the baseline analyzer for every later
  * scan of the process: crypt_rn calls on cheap and on slow schemes

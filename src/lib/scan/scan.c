@@ -292,6 +292,44 @@ refuse:
     return r;
 }
 
+int scan_run_source(scan_src *src, const scan_options *opt_in, scan_result **out, imgsec_err *err)
+{
+    static const scan_options defaults;
+    const scan_options *opt = opt_in ? opt_in : &defaults;
+    *out = NULL;
+    scan_run_ctx rc = {.opt = opt};
+    scan_paths *seen = scan_paths_new();
+    int r = IMGSEC_OK;
+    size_t opened = 0;
+    if (!seen || !(rc.res = scan_result_new())) {
+        r = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto done;
+    }
+    if ((r = select_analyzers(&rc, opt->analyzers, err)))
+        goto done;
+    for (; opened < rc.n; opened++)
+        if (rc.an[opened]->open && (r = rc.an[opened]->open(opt, &rc.state[opened], err)))
+            goto done;
+    scan_layer_spec spec = {.label = src->name, .blob_size = -1, .record = false};
+    int64_t raw, plain;
+    r = scan_layer_walk(&rc, src, &spec, seen, &raw, &plain, err);
+    scan_image img = {0};
+    for (size_t i = 0; i < rc.n && r == IMGSEC_OK; i++)
+        if (rc.an[i]->finish)
+            r = rc.an[i]->finish(rc.state[i], &img, rc.res, err);
+done:
+    for (size_t i = 0; i < opened; i++)
+        if (rc.an[i]->close)
+            rc.an[i]->close(rc.state[i]);
+    scan_paths_free(seen);
+    free(rc.buf);
+    if (r == IMGSEC_OK)
+        *out = rc.res;
+    else
+        scan_result_free(rc.res);
+    return r;
+}
+
 void scan_result_destroy(scan_result *res)
 {
     scan_result_free(res);

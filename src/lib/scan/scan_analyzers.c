@@ -4,7 +4,7 @@
  * matching on apps, the non-compliant policy) comes after them. Adding an
  * analyzer: its own an_<name>.c defining `const scan_analyzer scan_an_<name>`,
  * one extern line and one table line here. */
-#include "scan/analyzers_risk.h"
+#include "scan/analyzers.h"
 #include "scan/scan_int.h"
 
 extern const scan_analyzer scan_an_os;

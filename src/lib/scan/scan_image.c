@@ -791,7 +791,7 @@ static int load_config(scan_plan *plan, const char *name, const char *want_hex, 
     return IMGSEC_OK;
 }
 
-static int plan_oci(scan_plan *plan, const scan_options *opt, imgsec_err *err)
+int scan_plan_oci(scan_plan *plan, const scan_options *opt, imgsec_err *err)
 {
     int rc = oci_resolve(plan, opt, &plan->manifest_digest, err);
     if (rc)
@@ -878,7 +878,7 @@ int scan_plan_open(const char *input, scan_input_kind kind, const scan_options *
         if (!(plan->dir = strdup(input)))
             return err_set(err, IMGSEC_EINTERNAL, "out of memory");
         plan->format = "oci-dir";
-        rc = plan_oci(plan, opt, err);
+        rc = scan_plan_oci(plan, opt, err);
     } else {
         if (kind == SCAN_INPUT_OCI_DIR)
             return err_set(err, IMGSEC_EINVAL, "%s: not a directory", input);
@@ -892,7 +892,7 @@ int scan_plan_open(const char *input, scan_input_kind kind, const scan_options *
             rc = plan_docker(plan, opt, mf, err);
         } else if (member_find(plan, "index.json") && member_find(plan, "oci-layout")) {
             plan->format = "oci-archive";
-            rc = plan_oci(plan, opt, err);
+            rc = scan_plan_oci(plan, opt, err);
         } else {
             rc = err_set(err, IMGSEC_EINVAL,
                          "%s: neither a docker-save archive (no manifest.json) nor an OCI layout "

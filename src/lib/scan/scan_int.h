@@ -84,6 +84,10 @@ bool scan_offer_read_failed(const scan_run_ctx *rc);
 /* Progress: n more uncompressed bytes of the current layer were read. */
 void scan_progress_add(scan_run_ctx *rc, int64_t n);
 scan_result *scan_run_result(scan_run_ctx *rc);
+/* Runs the analyzers of opt over one layer read from src (any compression),
+ * without digests or a config: the fuzz target of the layer reader and
+ * the analyzers (tests/fuzz/fuzz_scan_layer.c). */
+int scan_run_source(scan_src *src, const scan_options *opt, scan_result **out, imgsec_err *err);
 /* Walks a root filesystem directory (never following a symlink, never
  * leaving dir's file system's tree; proc, sys and dev at the top are
  * skipped). */
@@ -145,6 +149,9 @@ typedef struct {
 
 int scan_plan_open(const char *input, scan_input_kind kind, const scan_options *opt,
                    scan_plan *plan, imgsec_err *err);
+/* Resolves an OCI layout whose members are already in plan (index.json,
+ * blobs): what scan_plan_open does after the index pass (fuzzed). */
+int scan_plan_oci(scan_plan *plan, const scan_options *opt, imgsec_err *err);
 void scan_plan_free(scan_plan *plan);
 /* A source for layer i of plan. */
 scan_src *scan_plan_layer(const scan_plan *plan, size_t i, imgsec_err *err);
