@@ -22,5 +22,10 @@ const scan_analyzer *const scan_analyzers[] = {
     &scan_an_go,
     &scan_an_ruby,
     &scan_an_rust,
+    &scan_an_files,    /* files of interest (mode, names) */
+    &scan_an_secrets,  /* sensitive-info in file contents */
+    &scan_an_baseline, /* risk-config from etc/ files and the image user */
+    &scan_an_malware,  /* malwares: YARA and the SHA-256 block list */
+    &scan_an_policy,   /* last: non-compliant-app over every apps record */
 };
 const size_t scan_analyzers_count = sizeof scan_analyzers / sizeof scan_analyzers[0];
