@@ -2,7 +2,9 @@
  *
  * Tables (docs/design.md "Vulnerability database"):
  *   vuln(id, modified, modified_key, withdrawn, vul_id, severity, score,
- *        description, url, json)          one row per OSV id, the newest
+ *        description, url)                one row per OSV id, the newest
+ *   vuln_json(vuln, json)                 its record as imported, apart so
+ *        that the rows matching reads stay small and dense
  *   affected(ecosystem, name, vuln, spec) one row per affected package
  *        of a record that is not withdrawn, indexed by (ecosystem, name):
  *        the lookup matching makes
@@ -37,7 +39,8 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS vuln("
     " id TEXT PRIMARY KEY, modified TEXT NOT NULL, modified_key TEXT NOT NULL,"
     " withdrawn INTEGER NOT NULL, vul_id TEXT NOT NULL, severity TEXT NOT NULL,"
-    " score REAL, description TEXT NOT NULL, url TEXT NOT NULL, json TEXT NOT NULL);"
+    " score REAL, description TEXT NOT NULL, url TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS vuln_json(vuln INTEGER PRIMARY KEY, json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS affected("
     " ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln INTEGER NOT NULL, spec TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS affected_key ON affected(ecosystem, name);"
@@ -138,9 +141,10 @@ void vulndb_close(vulndb *db)
 static const char *const STMT_SQL[VDB_STMT_COUNT] = {
     [VDB_GET_VULN] = "SELECT rowid, modified_key FROM vuln WHERE id = ?1",
     [VDB_INSERT_VULN] = "INSERT INTO vuln(id, modified, modified_key, withdrawn, vul_id, severity,"
-                        " score, description, url, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                        " score, description, url) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     [VDB_UPDATE_VULN] = "UPDATE vuln SET modified=?2, modified_key=?3, withdrawn=?4, vul_id=?5,"
-                        " severity=?6, score=?7, description=?8, url=?9, json=?10 WHERE rowid=?11",
+                        " severity=?6, score=?7, description=?8, url=?9 WHERE rowid=?10",
+    [VDB_PUT_JSON] = "INSERT OR REPLACE INTO vuln_json(vuln, json) VALUES(?1, ?2)",
     [VDB_DELETE_AFFECTED] = "DELETE FROM affected WHERE vuln = ?1",
     [VDB_INSERT_AFFECTED] = "INSERT INTO affected(ecosystem, name, vuln, spec) VALUES(?1,?2,?3,?4)",
     /* matching: the entries of a package, then the record of an entry that
@@ -219,8 +223,7 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
     if (rec->score >= 0) sqlite3_bind_double(st, 7, rec->score);
     bind_text(st, 8, rec->description);
     bind_text(st, 9, rec->url);
-    bind_text(st, 10, rec->json);
-    if (rowid) sqlite3_bind_int64(st, 11, rowid);
+    if (rowid) sqlite3_bind_int64(st, 10, rowid);
     if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
     if (rowid) {
         stats->replaced++;
@@ -231,6 +234,10 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
         stats->added++;
         rowid = sqlite3_last_insert_rowid(db->db);
     }
+    if (!(st = vdb_stmt(db, VDB_PUT_JSON, err))) return err->code;
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, rec->json);
+    if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
     /* a withdrawn record keeps its row (status counts it) but no entries:
      * it can never match */
     for (size_t i = 0; i < rec->n_affected && !rec->withdrawn; i++) {
