@@ -5,9 +5,10 @@
  *        description, url)                one row per OSV id, the newest
  *   vuln_json(vuln, json)                 its record as imported, apart so
  *        that the rows matching reads stay small and dense
- *   affected(ecosystem, name, vuln, spec) one row per affected package
- *        of a record that is not withdrawn, indexed by (ecosystem, name):
- *        the lookup matching makes
+ *   affected(ecosystem, name, vuln, entry, spec) one row per affected
+ *        package of a record that is not withdrawn, clustered by
+ *        (ecosystem, name) (WITHOUT ROWID): the lookup matching makes is
+ *        one range of one B-tree
  *   source(ecosystem, url, etag, last_modified, fetched_at)  update's
  *        validators per downloaded archive
  * modified_key is `modified` written so that string order is time order
@@ -42,8 +43,8 @@ static const char SCHEMA[] =
     " score REAL, description TEXT NOT NULL, url TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS vuln_json(vuln INTEGER PRIMARY KEY, json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS affected("
-    " ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln INTEGER NOT NULL, spec TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS affected_key ON affected(ecosystem, name);"
+    " ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln INTEGER NOT NULL, entry INTEGER NOT NULL,"
+    " spec TEXT NOT NULL, PRIMARY KEY (ecosystem, name, vuln, entry)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS affected_vuln ON affected(vuln);"
     "CREATE TABLE IF NOT EXISTS source("
     " ecosystem TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,"
@@ -146,7 +147,8 @@ static const char *const STMT_SQL[VDB_STMT_COUNT] = {
                         " severity=?6, score=?7, description=?8, url=?9 WHERE rowid=?10",
     [VDB_PUT_JSON] = "INSERT OR REPLACE INTO vuln_json(vuln, json) VALUES(?1, ?2)",
     [VDB_DELETE_AFFECTED] = "DELETE FROM affected WHERE vuln = ?1",
-    [VDB_INSERT_AFFECTED] = "INSERT INTO affected(ecosystem, name, vuln, spec) VALUES(?1,?2,?3,?4)",
+    [VDB_INSERT_AFFECTED] = "INSERT INTO affected(ecosystem, name, vuln, entry, spec)"
+                            " VALUES(?1,?2,?3,?4,?5)",
     /* matching: the entries of a package, then the record of an entry that
      * affects it (most candidates do not: their record is never read) */
     [VDB_LOOKUP] = "SELECT spec, vuln FROM affected WHERE ecosystem = ?1 AND name = ?2",
@@ -245,7 +247,8 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
         bind_text(st, 1, rec->affected[i].ecosystem);
         bind_text(st, 2, rec->affected[i].name);
         sqlite3_bind_int64(st, 3, rowid);
-        bind_text(st, 4, rec->affected[i].spec);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)i);
+        bind_text(st, 5, rec->affected[i].spec);
         if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
     }
     return IMGSEC_OK;
