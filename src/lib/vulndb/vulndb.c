@@ -91,7 +91,7 @@ int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
         sqlite3_busy_timeout(db->db, 30000);
         rc = sqlite3_exec(db->db,
                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
+                          "PRAGMA cache_size=-65536;",
                           NULL, NULL, NULL);
     }
     umask(old);
