@@ -61,7 +61,8 @@ int vulndb_import_buffer(vulndb *db, const char *buf, size_t len, const char *na
                          vulndb_import_stats *stats, imgsec_err *err);
 
 /* {"records": N, "withdrawn": N, "newest_modified": "..." | null,
- *  "ecosystems": [{"ecosystem": "Debian", "records": N}, ...] (by name),
+ *  "ecosystems": [{"ecosystem": "Debian", "records": N}, ...] (by name; the
+ *                 records, not withdrawn, that name a package of it),
  *  "sources": [{"ecosystem": "npm", "url": ..., "etag": ..., "last_modified": ...,
  *               "fetched_at": ms}, ...]} */
 int vulndb_status(vulndb *db, json_t **out, imgsec_err *err);

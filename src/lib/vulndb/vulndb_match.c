@@ -204,7 +204,7 @@ static int range_affects(match_ctx *m, const pkg_key *k, version_scheme s, const
                          const char **fixed)
 {
     const char *best = NULL; /* deciding event's version */
-    int best_intro = 0, any = 0;
+    int best_intro = 0;
     size_t i;
     const json_t *ev;
     *fixed = NULL;
@@ -248,10 +248,8 @@ static int range_affects(match_ctx *m, const pkg_key *k, version_scheme s, const
                 best = ver;
                 best_intro = intro;
             }
-            any = 1;
         }
     }
-    (void)any;
     return best && best_intro;
 }
 
