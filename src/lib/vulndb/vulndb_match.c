@@ -165,6 +165,9 @@ static bool app_key(const json_t *app, const char *os_id, const char *os_version
             snprintf(lname, sizeof lname, "%s", have_purl ? p.name : (name ? name : ""));
         }
     }
+    /* Go toolchain versions are spelled go1.22.1 by some tools */
+    if (ver && strcmp(eco, "Go") == 0 && ver[0] == 'g' && ver[1] == 'o' && ver[2] >= '0' && ver[2] <= '9')
+        ver += 2;
     if (!lname[0] || !ver || strlen(ver) > VERSION_MAX) return false;
     memcpy(k->version, ver, strlen(ver) + 1);
     if (!osv_key(eco, lname, k->eco, sizeof k->eco, k->name, sizeof k->name)) return false;
