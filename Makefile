@@ -46,7 +46,7 @@ clean:
 # libFuzzer targets (clang), each run for FUZZ_SECONDS; see docs/security.md.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= statistic doc ndjson authz
+FUZZ_TARGETS ?= statistic doc ndjson authz scan_manifest scan_layer
 fuzz:
 	@scripts/deps.sh fuzz
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGSEC_FUZZ=ON \

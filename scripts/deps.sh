@@ -11,6 +11,7 @@ packages=(
   libyajl-dev libxxhash-dev
   # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers
   libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
+  zlib1g-dev binutils # cargo-auditable data (zlib); tests add sections with objcopy
   # tests: the official Python SDK's dependencies (tests/conformance, ../shared/sdk)
   python3-requests python3-requests-toolbelt python3-simplejson python3-pymongo
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi

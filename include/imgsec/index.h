@@ -110,4 +110,41 @@ int index_select(imgsec_index *ix, const index_scope *scope, const stat_query *q
                  int (*cb)(int64_t image_id, int64_t records, void *arg), void *arg,
                  imgsec_err *err);
 
+/* ---- pages of images, for the image list routes ---- */
+
+/* The orders a page can be read in; ties broken by image id, ascending. */
+typedef enum { INDEX_ORDER_ID, INDEX_ORDER_SCAN_TIME, INDEX_ORDER_COUNT } index_order;
+
+/* One image as a list shows it. Strings point into the index: valid only
+ * during the callback that receives it. */
+typedef struct {
+    int64_t id;
+    image_type type;
+    scan_status status;
+    severity_level severity_level; /* SEVERITY_LEVEL_NONE: null */
+    MODEL_IMAGE_STRINGS(MODEL_IMAGE_STRING_MEMBER) /* model.h's string attributes */
+    int64_t image_size, latest_update_time, latest_scan_time, container_num;
+    bool latest_version;
+    int64_t counts[REPORT_TYPE_COUNT]; /* records per report type: the statistic's */
+} index_image;
+
+typedef struct {
+    unsigned type_mask;   /* (1u << image_type) of the types listed; 0 = every type */
+    index_order order;
+    bool desc;
+    int64_t offset, limit; /* >= 0 */
+} index_page_req;
+
+/* The images selected by scope and q's image filters (statistic.md; q's
+ * record filters must be empty and q->report valid) and of a type in
+ * p->type_mask: *total gets how many, and cb is called for each of the
+ * page [offset, offset + limit) in p's order. The cost does not grow
+ * with the offset: a page is found by counting bits in a bitset of the
+ * selection laid out in that order (index_page.c). cb runs inside the
+ * read of one published state: it must be quick and must not call the
+ * index. */
+int index_page(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+               const index_page_req *p, int64_t *total,
+               void (*cb)(const index_image *img, void *arg), void *arg, imgsec_err *err);
+
 #endif

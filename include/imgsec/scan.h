@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h> /* S_ISREG and friends for scan_entry.mode */
 #include <sys/types.h>
 
 #include "imgsec/err.h"
@@ -90,6 +91,12 @@ typedef struct scan_options {
      * of total (total 0 when unknown). */
     void (*progress)(void *ctx, const char *phase, int64_t done, int64_t total);
     void *progress_ctx;
+    const char *image;       /* --image NAME:TAG: the image of a multi-image archive or
+                                index; NULL: the only one (several: refused, listed) */
+    /* Sees every entry of the merged filesystem, in the order offered
+     * (may be NULL): `imgsec scan --output files`, and the tests. */
+    void (*observe)(void *ctx, const scan_entry *e);
+    void *observe_ctx;
 } scan_options;
 
 /* One analyzer. Every callback may be NULL when it has nothing to do. */
@@ -116,5 +123,62 @@ typedef struct {
 /* A non-fatal note about the image ("var/lib/rpm/rpmdb.sqlite: not an rpm
  * database, skipped"): shown on stderr by the CLI, kept in the result. */
 void scan_warn(scan_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+
+/* ---- running a scan (scan.c; docs/scanning.md) ---- */
+
+/* What the input is. AUTO: a directory holding "oci-layout" is an OCI
+ * layout, any other directory is refused (pass ROOTFS for that); a file is
+ * a tar (plain, gzip, zstd, ...) holding either a docker-save
+ * "manifest.json" (legacy or Docker 25 hybrid) or an OCI layout. */
+typedef enum {
+    SCAN_INPUT_AUTO, SCAN_INPUT_ARCHIVE, SCAN_INPUT_OCI_DIR, SCAN_INPUT_ROOTFS
+} scan_input_kind;
+
+/* The image as the input describes it. Strings are owned by the result. */
+typedef struct {
+    const char *format;          /* "docker-archive", "oci-archive", "oci-dir", "rootfs" */
+    const char *repo_tag;        /* first RepoTags entry or OCI ref name, NULL if none */
+    const char *config_digest;   /* "sha256:<hex>" of the config (= image_id), NULL for a rootfs */
+    const char *manifest_digest; /* OCI manifest digest, NULL if none */
+    const char *platform;        /* "linux/amd64" from the config, NULL if unknown */
+    int64_t blob_bytes;          /* layer bytes as stored (compressed) */
+    int64_t layer_bytes;         /* uncompressed layer bytes read (the image size) */
+    int64_t entries;             /* entries of the merged filesystem offered to analyzers */
+    size_t n_layers;
+} scan_info;
+
+/* Scans input (a path) with the analyzers of opt->analyzers (NULL: all).
+ * On success *out is the result. On failure the error names what failed;
+ * integrity failures (not an image, corrupt or truncated member, digest
+ * mismatch: IMGSEC_EINVAL naming the member and offset) leave *out NULL,
+ * while failures after the image was identified (an analyzer's error, out
+ * of memory, an I/O error) leave in *out a result whose identity is known
+ * and whose records are dropped (scan_result_failed is true), so the
+ * caller can store the image as scan_status "failed". */
+int scan_run(const char *input, scan_input_kind kind, const scan_options *opt, scan_result **out,
+             imgsec_err *err);
+void scan_result_destroy(scan_result *res);
+const scan_info *scan_result_info(const scan_result *res);
+bool scan_result_failed(const scan_result *res);
+/* The records of type t so far (a JSON array owned by the result). */
+const json_t *scan_result_records(const scan_result *res, report_type t);
+/* Non-fatal warnings (array of strings) and how many were not kept. */
+const json_t *scan_result_warnings(const scan_result *res, size_t *dropped);
+
+/* Identity flags that override what the image says (NULL: from the image). */
+typedef struct {
+    const char *image_type;      /* default "local_image" */
+    const char *namespace_, *image_name, *image_version;
+    int64_t scan_ms;             /* latest_scan_time; 0: now */
+} scan_identity;
+
+/* The ingest document (data-model.md) of a result: image identity from
+ * the image and id, scan_status "success" with every record, or "failed"
+ * with none when scan_result_failed. NULL on out of memory. */
+json_t *scan_result_document(const scan_result *res, const scan_identity *id);
+
+/* The names of the analyzers, comma-separated, for usage texts. */
+const char *scan_analyzer_names(void);
 
 #endif

@@ -1,7 +1,14 @@
 /* err.c - see imgsec/err.h. */
 #include "imgsec/err.h"
 
+#include <stddef.h>
 #include <stdio.h>
+
+static const err_info ERR_INFO[] = {
+#define ERR_ROW(name, status, hss, public_msg) [IMGSEC_##name] = {#name, status, hss, public_msg},
+    IMGSEC_ERR_MAP(ERR_ROW)
+#undef ERR_ROW
+};
 
 int err_set(imgsec_err *err, imgsec_code code, const char *fmt, ...)
 {
@@ -23,19 +30,20 @@ void err_clear(imgsec_err *err)
     }
 }
 
+const err_info *err_code_info(imgsec_code code)
+{
+    size_t i = (size_t)code;
+    if (code == IMGSEC_OK || i >= sizeof ERR_INFO / sizeof ERR_INFO[0])
+        return &ERR_INFO[IMGSEC_EINTERNAL];
+    return &ERR_INFO[i];
+}
+
 const char *err_code_name(imgsec_code code)
 {
-    switch (code) {
-    case IMGSEC_OK: return "OK";
-    case IMGSEC_EINVAL: return "EINVAL";
-    case IMGSEC_EPARSE: return "EPARSE";
-    case IMGSEC_EAUTH: return "EAUTH";
-    case IMGSEC_EPROJECT: return "EPROJECT";
-    case IMGSEC_EFORBIDDEN: return "EFORBIDDEN";
-    case IMGSEC_ENOTFOUND: return "ENOTFOUND";
-    case IMGSEC_ETOOLARGE: return "ETOOLARGE";
-    case IMGSEC_ECONFLICT: return "ECONFLICT";
-    case IMGSEC_EINTERNAL: return "EINTERNAL";
-    }
-    return "UNKNOWN";
+    size_t i = (size_t)code;
+    if (code == IMGSEC_OK)
+        return "OK";
+    if (i >= sizeof ERR_INFO / sizeof ERR_INFO[0])
+        return "UNKNOWN";
+    return ERR_INFO[i].name;
 }

@@ -156,3 +156,58 @@ void access_log_write(access_log *l, const char *line, size_t len)
     if (was_empty || half)
         pthread_cond_signal(&l->wake);
 }
+
+/* The length of the well-formed UTF-8 sequence at p (n bytes left) that is
+ * not a C1 control, or 0 (RFC 3629's table: no overlongs, no surrogates,
+ * nothing above U+10FFFF). */
+static size_t utf8_char_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t want;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    if (c >= 0xc2 && c <= 0xdf)
+        want = 2, lo = c == 0xc2 ? 0xa0 : 0x80; /* C2 80-9F are the C1 controls */
+    else if (c >= 0xe0 && c <= 0xef)
+        want = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        want = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (n < want || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < want; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return want;
+}
+
+size_t access_log_escape(char *out, size_t out_size, const char *in, size_t len, bool field)
+{
+    static const char HEX[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0, i = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t keep = 0; /* bytes copied as they are */
+        if (c >= 0x20 && c < 0x7f)
+            keep = c == '\\' || (field && c == ' ') ? 0 : 1;
+        else if (c >= 0x80)
+            keep = utf8_char_len(p + i, len - i);
+        size_t need = keep ? keep : 4;
+        if (o + need + 1 > out_size)
+            break;
+        if (keep) {
+            memcpy(out + o, p + i, keep);
+            o += keep;
+            i += keep;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = HEX[c >> 4];
+            out[o++] = HEX[c & 15];
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}

@@ -36,11 +36,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
 #include "authn.h"
+#include "body_budget.h"
+#include "gate.h"
 #include "imgsec/util.h"
 #include "login_pool.h"
 #include "ratelimit.h"
@@ -50,6 +53,9 @@
 #define HTTP_PER_IP_CONNECTION_LIMIT 64
 #define HTTP_CONNECTION_TIMEOUT_S 15       /* idle: a client silent this long is dropped */
 #define HTTP_CONNECTION_MEMORY (32u << 10) /* bounds request line + headers */
+/* The access log's method and path, escaped (longer ones are cut). */
+#define HTTP_LOG_METHOD_MAX 64
+#define HTTP_LOG_PATH_MAX 2048
 
 const struct sockaddr *http_client_addr(request *req)
 {
@@ -61,11 +67,6 @@ const struct sockaddr *http_client_addr(request *req)
 const char *http_header(request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *http_query(request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *http_body(const request *req, size_t *len)
@@ -127,9 +128,15 @@ static void reply_response(request *req, unsigned status, struct MHD_Response *r
     if (MHD_queue_response(req->conn, status, resp) == MHD_YES)
         req->status = status;
     MHD_destroy_response(resp);
-    /* Every refused credential (token, signature, password) counts. */
-    if (status == 401)
+    /* Every refused credential (token, signature, password) counts; an
+     * attempt reserved before a password check is already counted. */
+    if (req->auth_reserved) {
+        req->auth_reserved = false;
+        if (status != 401)
+            ratelimit_refund(req->app->limiter, http_client_addr(req), req->auth_ticket);
+    } else if (status == 401) {
         ratelimit_fail(req->app->limiter, http_client_addr(req), util_now_ms());
+    }
 }
 
 static void reply_raw(request *req, unsigned status, char *body, size_t len, const char *type)
@@ -197,6 +204,76 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
     reply_error_text(req, status, error_code, msg);
 }
 
+/* Keystone's titles: Python's reason phrases, which Keystone puts there. */
+static const char *keystone_title(unsigned status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+/* Does the request answer in Keystone's error shape (errors.md)? Its
+ * route's flag says; before a route is chosen (a method the path does not
+ * take, a target too long, bad framing) the route its path takes under
+ * the method asked, or else under the first method it allows, says. */
+static bool request_keystone(request *req)
+{
+    if (req->route)
+        return req->route->flags & ROUTE_KEYSTONE;
+    if (!req->path || !req->method)
+        return false;
+    request probe;
+    memset(&probe, 0, sizeof probe);
+    probe.path = req->path;
+    probe.method = req->method;
+    char allow[64], method[16];
+    const route *r = NULL;
+    router_result rr = router_match(&probe, &r, allow, sizeof allow);
+    if (rr == ROUTER_NO_METHOD) {
+        size_t n = strcspn(allow, ", ");
+        if (n > 0 && n < sizeof method) {
+            memcpy(method, allow, n);
+            method[n] = '\0';
+            for (size_t i = 0; i < probe.nparams; i++)
+                free(probe.params[i]);
+            probe.nparams = 0;
+            probe.method = method;
+            rr = router_match(&probe, &r, allow, sizeof allow);
+        }
+    }
+    for (size_t i = 0; i < probe.nparams; i++)
+        free(probe.params[i]);
+    return rr == ROUTER_FOUND && (r->flags & ROUTE_KEYSTONE);
+}
+
+/* An error of the front door or the router (no route, method, target,
+ * body size, framing, limits): Keystone's shape on Keystone's routes, the
+ * HSS shape with hss_code elsewhere. */
+static void reply_front_error(request *req, unsigned status, const char *hss_code,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_front_error(request *req, unsigned status, const char *hss_code,
+                              const char *fmt, ...)
+{
+    char msg[IMGSEC_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (request_keystone(req))
+        http_reply_keystone_error(req, status, keystone_title(status), msg);
+    else
+        reply_error_text(req, status, hss_code, msg);
+}
+
 void http_reply_internal(request *req, const char *fmt, ...)
 {
     imgsec_err err;
@@ -205,6 +282,11 @@ void http_reply_internal(request *req, const char *fmt, ...)
     vsnprintf(err.msg, sizeof err.msg, fmt, ap);
     va_end(ap);
     err.code = IMGSEC_EINTERNAL;
+    if (request_keystone(req)) {
+        http_log_internal(req, err.msg);
+        return reply_front_error(req, 500, "HSS.0041", "internal error, request id %s",
+                                 req->request_id);
+    }
     http_reply_err(req, &err);
 }
 
@@ -217,24 +299,35 @@ void http_reply_keystone_error(request *req, unsigned status, const char *title,
 
 void http_log_internal(request *req, const char *msg)
 {
-    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, msg);
+    char esc[ACCESS_LOG_ESCAPE_MAX(IMGSEC_ERR_MSG_MAX)];
+    access_log_escape(esc, sizeof esc, msg, strnlen(msg, IMGSEC_ERR_MSG_MAX), false);
+    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, esc);
+}
+
+/* libmicrohttpd's own messages, escaped like ours: one line each. */
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512], esc[ACCESS_LOG_ESCAPE_MAX(sizeof msg)];
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    while (len > 0 && msg[len - 1] == '\n') /* its own line ends */
+        len--;
+    access_log_escape(esc, sizeof esc, msg, len, false);
+    fprintf(stderr, "imgsecd: libmicrohttpd: %s\n", esc);
 }
 
 void http_reply_err(request *req, const imgsec_err *err)
 {
-    switch (err->code) {
-    case IMGSEC_EINVAL: return reply_error_text(req, 400, "HSS.0001", err->msg);
-    case IMGSEC_EPARSE: return reply_error_text(req, 400, "HSS.0002", err->msg);
-    case IMGSEC_EAUTH: return reply_error_text(req, 401, "APIGW.0301", err->msg);
-    case IMGSEC_EPROJECT: return reply_error_text(req, 403, "HSS.0010", err->msg);
-    case IMGSEC_EFORBIDDEN: return reply_error_text(req, 403, "HSS.0013", err->msg);
-    case IMGSEC_ENOTFOUND: return reply_error_text(req, 404, "HSS.0011", err->msg);
-    case IMGSEC_ETOOLARGE: return reply_error_text(req, 413, "HSS.0001", err->msg);
-    case IMGSEC_ECONFLICT: return reply_error_text(req, 409, "HSS.0001", err->msg);
-    default:
-        http_log_internal(req, err->msg);
-        http_reply_error(req, 500, "HSS.0041", "internal error, request id %s", req->request_id);
-    }
+    /* status, error_code and what the caller may read: err.h's table */
+    const err_info *e = err_code_info(err->code);
+    if (!e->public_msg)
+        return reply_error_text(req, e->http_status, e->error_code, err->msg);
+    http_log_internal(req, err->msg);
+    http_reply_error(req, e->http_status, e->error_code, "%s, request id %s", e->public_msg,
+                     req->request_id);
 }
 
 /* Request ids: unique and unguessable, without a getrandom(2) per request:
@@ -258,13 +351,99 @@ static void log_request(request *req)
     char ts[UTIL_ISO_TIME_MAX];
     util_iso_time(util_now_ms(), ts);
     double ms = (double)(util_mono_ns() - req->start_ns) / 1e6;
+    /* Method and path as the client sent them, escaped: one line, whatever
+     * they hold (access_log.h). */
+    char method[HTTP_LOG_METHOD_MAX], path[HTTP_LOG_PATH_MAX];
+    access_log_escape(method, sizeof method, req->method, strlen(req->method), true);
+    const char *raw_path = req->path ? req->path : ""; /* NULL: out of memory */
+    access_log_escape(path, sizeof path, raw_path, strlen(raw_path), true);
     /* Whole lines only, so lines from different threads never interleave. */
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s %s %.512s %u %.3fms rid=%s\n", ts, req->method,
-                     req->path, req->status, ms, req->request_id);
+    char line[HTTP_LOG_PATH_MAX + 256];
+    int n = snprintf(line, sizeof line, "%s %s %s %u %.3fms rid=%s\n", ts, method, path,
+                     req->status, ms, req->request_id);
     if (n > 0)
         access_log_write(req->app->alog, line,
                          (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* ---- bodies held before their signature is checked (body_budget.h) ---- */
+
+/* Gives back what the request holds of the budget. */
+static void unverified_release(request *req)
+{
+    if (req->unverified_held)
+        body_budget_give(req->app->unverified, http_client_addr(req), req->unverified_held);
+    req->unverified_held = 0;
+}
+
+/* Holds total bytes of the request's body (more than held so far) against
+ * the budget: BODY_BUDGET_OK, or why not (nothing more is taken). */
+static body_budget_result unverified_hold(request *req, size_t total)
+{
+    if (total <= req->unverified_held)
+        return BODY_BUDGET_OK;
+    body_budget_result r = body_budget_take(req->app->unverified, http_client_addr(req),
+                                            total - req->unverified_held);
+    if (r == BODY_BUDGET_OK)
+        req->unverified_held = total;
+    return r;
+}
+
+/* The refusal when the budget cannot take a body: 413 when no budget could
+ * ever hold it, else 429 (this address holds too much) or 503 (the server
+ * does), each with Retry-After. */
+static void reply_unverified_refused(request *req, body_budget_result why, size_t want)
+{
+    const config *c = &req->app->cfg;
+    size_t most = c->unverified_body_per_address_bytes < c->unverified_body_bytes
+                      ? c->unverified_body_per_address_bytes
+                      : c->unverified_body_bytes;
+    if (want > most)
+        return reply_front_error(req, 413, "HSS.0001",
+                                 "request body too large: a signed request's body is limited to "
+                                 "%zu bytes until its signature is checked",
+                                 most);
+    http_add_header(req, "Retry-After", "1");
+    if (why == BODY_BUDGET_ADDRESS)
+        return reply_front_error(req, 429, "APIGW.0308",
+                                 "too many bytes of signed request bodies not yet checked from "
+                                 "this address; retry later");
+    reply_front_error(req, 503, "APIGW.0308",
+                      "too many bytes of signed request bodies not yet checked; retry later");
+}
+
+/* Header time, a signed request provisionally admitted: the length it
+ * declares is held at once, so one the budget cannot take is refused
+ * before a byte of its body is read. A chunked body is held as it comes
+ * (unverified_append). */
+static bool unverified_admit(request *req)
+{
+    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n;
+    if (!cl || !util_parse_int64(cl, &n) || n <= 0)
+        return true;
+    body_budget_result r = unverified_hold(req, (size_t)n);
+    if (r == BODY_BUDGET_OK)
+        return true;
+    reply_unverified_refused(req, r, (size_t)n);
+    return false;
+}
+
+/* A chunk of a body not yet verified: false when the budget cannot hold
+ * it; the request then holds nothing, keeps no body and is refused once
+ * the rest has passed. */
+static bool unverified_append(request *req, size_t len)
+{
+    if (req->unverified_refused)
+        return false;
+    body_budget_result r = unverified_hold(req, req->body.len + len);
+    if (r == BODY_BUDGET_OK)
+        return true;
+    req->unverified_refused = (int)r;
+    unverified_release(req);
+    free(req->body.buf);
+    memset(&req->body, 0, sizeof req->body);
+    return false;
 }
 
 static void request_free(request *req)
@@ -275,6 +454,8 @@ static void request_free(request *req)
         free(req->params[i]);
     for (size_t i = 0; i < req->nextra; i++)
         free(req->extra_values[i]);
+    unverified_release(req);
+    gate_request_free(req);
     authn_sign_free(req->sign);
     free(req->raw_target);
     free(req->path);
@@ -282,29 +463,13 @@ static void request_free(request *req)
     free(req);
 }
 
-/* The checks every route of a kind shares after credentials: project, region. */
-static bool check_scope(request *req)
+static void reply_rate_limited(request *req, unsigned retry)
 {
-    const route *r = req->route;
-    if (r->flags & ROUTE_V5) {
-        const char *project = req->params[0];
-        if (req->authenticated && strcmp(project, req->principal.grant.project_id) != 0) {
-            http_reply_error(req, 403, "HSS.0010",
-                             "the credentials are scoped to another project than %s", "project_id");
-            return false;
-        }
-        const char *region = http_header(req, "region");
-        if (!region || !*region) {
-            http_reply_error(req, 400, "HSS.0001", "invalid parameter: region header is required");
-            return false;
-        }
-        if (strcmp(region, req->app->cfg.region) != 0) {
-            http_reply_error(req, 400, "HSS.0001",
-                             "invalid parameter: region does not match this endpoint's region");
-            return false;
-        }
-    }
-    return true;
+    char value[16];
+    snprintf(value, sizeof value, "%u", retry);
+    http_add_header(req, "Retry-After", value);
+    reply_front_error(req, 429, "APIGW.0308",
+                      "too many failed authentications from this address; retry in %u s", retry);
 }
 
 /* An address over its failed-authentication budget gets 429 on every route
@@ -316,22 +481,26 @@ static bool check_rate(request *req)
     if (!(r->flags & (ROUTE_AUTH | ROUTE_KEYSTONE)) ||
         !ratelimit_blocked(req->app->limiter, http_client_addr(req), util_now_ms(), &retry))
         return true;
-    char value[16];
-    snprintf(value, sizeof value, "%u", retry);
-    http_add_header(req, "Retry-After", value);
-    if (r->flags & ROUTE_KEYSTONE)
-        http_reply_keystone_error(req, 429, "Too Many Requests",
-                                  "too many failed authentications from this address; retry later");
-    else
-        http_reply_error(req, 429, "APIGW.0308",
-                         "too many failed authentications from this address; retry in %u s", retry);
+    reply_rate_limited(req, retry);
     return false;
+}
+
+bool http_auth_attempt_reserve(request *req)
+{
+    unsigned retry = 1;
+    if (!ratelimit_reserve(req->app->limiter, http_client_addr(req), util_now_ms(),
+                           &req->auth_ticket, &retry)) {
+        reply_rate_limited(req, retry);
+        return false;
+    }
+    req->auth_reserved = true;
+    return true;
 }
 
 static void reply_too_large(request *req)
 {
-    http_reply_error(req, 413, "HSS.0001",
-                     "request body too large: the limit of this route is %zu bytes", req->body_max);
+    reply_front_error(req, 413, "HSS.0001",
+                      "request body too large: the limit of this route is %zu bytes", req->body_max);
 }
 
 /* The body limit, announced by Content-Length before any byte is read. */
@@ -346,18 +515,80 @@ static bool check_declared_length(request *req)
     return true;
 }
 
-/* The route's own header-time checks. A prepare that refuses replies
- * itself; one that gave up without replying (out of memory) gets a 500
- * here, so no handler ever runs on a request its prepare abandoned. */
-static bool run_prepare(request *req)
+/* Message framing (RFC 9112 §6.3, §6.1, §3.2), checked before anything
+ * else: a request whose body length two parties could read differently is
+ * refused, so a proxy in front can never be desynchronised from us.
+ * Refused: more than one Content-Length (even equal, or as a list: RFC 9110
+ * §8.6 allows either, and refusing leaves nothing to disagree on) or one
+ * that is not 1*DIGIT; Content-Length with Transfer-Encoding; a
+ * Transfer-Encoding that is not exactly one "chunked" (any other coding, a
+ * list, the header twice), or any in HTTP/1.0; HTTP/1.1 without Host, or
+ * more than one Host. libmicrohttpd keeps every header line, repeated
+ * ones included, and MHD_get_connection_values walks them all. */
+typedef struct {
+    unsigned content_length, transfer_encoding, host;
+    bool content_length_bad, transfer_encoding_bad;
+} framing;
+
+static bool all_digits(const char *s)
 {
-    const route *r = req->route;
-    if (!r->prepare || r->prepare(req))
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    framing *f = cls;
+    if (!key)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->content_length++;
+        f->content_length_bad |= !value || !all_digits(value);
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->transfer_encoding_bad |= !value || strcasecmp(value, "chunked") != 0;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+        f->host++;
+    }
+    return MHD_YES;
+}
+
+/* Replies 400 and closes the connection (the rest of its bytes are never
+ * read as a request) when the framing is ambiguous; true when it is not. */
+static bool check_framing(request *req, const char *version)
+{
+    framing f = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_count, &f);
+    bool http11 = version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    const char *why = NULL;
+    if (f.content_length > 1)
+        why = "more than one Content-Length header";
+    else if (f.content_length_bad)
+        why = "Content-Length must be a decimal number";
+    else if (f.content_length && f.transfer_encoding)
+        why = "Content-Length together with Transfer-Encoding";
+    else if (f.transfer_encoding && !http11)
+        why = "Transfer-Encoding in an HTTP/1.0 request";
+    else if (f.transfer_encoding > 1 || f.transfer_encoding_bad)
+        why = "the only Transfer-Encoding accepted is chunked, once";
+    else if (http11 && f.host == 0)
+        why = "an HTTP/1.1 request needs a Host header";
+    else if (f.host > 1)
+        why = "more than one Host header";
+    if (!why)
         return true;
-    if (!req->status)
-        http_reply_internal(req, "the checks of %s stopped without a reply", r->pattern);
+    http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+    reply_front_error(req, 400, "HSS.0001", "bad request framing: %s", why);
     return false;
 }
+
+static bool finish_signed(request *req);
 
 static void request_begin(request *req)
 {
@@ -365,12 +596,12 @@ static void request_begin(request *req)
     const route *r = NULL;
     switch (router_match(req, &r, allow, sizeof allow)) {
     case ROUTER_NO_PATH:
-        return http_reply_error(req, 404, "APIGW.0101", "the requested route %s does not exist",
-                                "path");
+        return reply_front_error(req, 404, "APIGW.0101", "the requested route %s does not exist",
+                                 "path");
     case ROUTER_NO_METHOD:
         http_add_header(req, "Allow", allow);
-        return http_reply_error(req, 405, "APIGW.0101", "method %s is not allowed here; allowed: %s",
-                                req->method, allow);
+        return reply_front_error(req, 405, "APIGW.0101",
+                                 "method %s is not allowed here; allowed: %s", req->method, allow);
     case ROUTER_NO_MEMORY:
         return http_reply_internal(req, "out of memory copying the path parameters");
     case ROUTER_FOUND:
@@ -381,16 +612,24 @@ static void request_begin(request *req)
     if (!check_rate(req))
         return;
     if ((r->flags & ROUTE_AUTH) && authn_is_signed(req)) {
-        /* Provisional: the HMAC and everything after it wait for the body. */
-        if (authn_signed_begin(req))
-            check_declared_length(req);
+        if (!authn_signed_begin(req))
+            return;
+        /* An unsigned payload: the HMAC covers no body, so it is checked
+         * now, and the body is never held unverified. */
+        if (!authn_signed_covers_body(req)) {
+            if (finish_signed(req))
+                check_declared_length(req);
+            return;
+        }
+        /* Provisional: the HMAC and everything after it wait for the
+         * body, which the budget must first be able to hold. */
+        if (check_declared_length(req))
+            unverified_admit(req);
         return;
     }
     if ((r->flags & ROUTE_AUTH) && !authn_request(req))
         return;
-    if (!check_scope(req))
-        return;
-    if (!run_prepare(req))
+    if (!gate_admit(req))
         return;
     check_declared_length(req);
 }
@@ -399,11 +638,11 @@ static void request_begin(request *req)
  * then the checks a token request passed at header time. */
 static bool finish_signed(request *req)
 {
-    if (!authn_signed_finish(req))
+    bool ok = authn_signed_finish(req);
+    unverified_release(req); /* checked, one way or the other */
+    if (!ok)
         return false;
-    if (!check_scope(req))
-        return false;
-    return run_prepare(req);
+    return gate_admit(req);
 }
 
 static void body_append(request *req, const char *data, size_t len)
@@ -412,6 +651,8 @@ static void body_append(request *req, const char *data, size_t len)
         req->body_too_large = true;
         return;
     }
+    if (req->sign_pending && !unverified_append(req, len))
+        return;
     util_buf_put(&req->body, data, len);
     if (req->body.failed) /* out of memory: refused like an oversized body */
         req->body_too_large = true;
@@ -438,7 +679,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     app *a = cls;
     request *req = *con_cls;
     if (!req)
@@ -454,9 +694,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&a->in_flight, 1);
         if (!req->path)
             return MHD_NO;
+        if (!check_framing(req, version))
+            return MHD_YES;
         if (req->target_too_long) {
-            http_reply_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
-                             HTTP_RAW_TARGET_MAX);
+            reply_front_error(req, 414, "HSS.0001", "the request target is longer than %d bytes",
+                              HTTP_RAW_TARGET_MAX);
             return MHD_YES;
         }
         if (!req->raw_target) {
@@ -483,6 +725,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->body_too_large) {
         reply_too_large(req);
+        return MHD_YES;
+    }
+    if (req->unverified_refused) {
+        reply_unverified_refused(req, (body_budget_result)req->unverified_refused, 0);
         return MHD_YES;
     }
     if (req->sign_pending && !finish_signed(req))
@@ -568,6 +814,9 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert_pem};
         tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key_pem};
     }
+    if (!(a->unverified = body_budget_new(a->cfg.unverified_body_bytes,
+                                          a->cfg.unverified_body_per_address_bytes)))
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     if ((rc = login_pool_start(a->cfg.db_path, &a->logins, err)) != IMGSEC_OK)
         return rc;
     a->daemon = MHD_start_daemon(
@@ -579,6 +828,7 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
@@ -616,4 +866,10 @@ void http_stop(app *a)
     a->logins = NULL;
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
+    /* every request has ended: nothing may be held any more */
+    size_t held = body_budget_held(a->unverified);
+    if (held)
+        fprintf(stderr, "imgsecd: %zu bytes of unverified bodies still accounted at stop\n", held);
+    body_budget_free(a->unverified);
+    a->unverified = NULL;
 }

@@ -31,6 +31,7 @@
 #define HTTP_JSON_TYPE "application/json;charset=UTF-8"
 
 struct route;
+struct ep_scope;
 
 typedef struct request {
     struct MHD_Connection *conn;
@@ -53,8 +54,16 @@ typedef struct request {
     size_t body_max;
     bool body_too_large;                 /* over body_max, or out of memory */
 
+    /* A failed-authentication attempt reserved before a password check
+     * (http_auth_attempt_reserve): settled by the reply. */
+    bool auth_reserved;
+    int64_t auth_ticket;
+
     bool authenticated;
     store_principal principal;           /* valid when authenticated */
+    /* The route's EP scope as the gate resolved it (gate.h); NULL on routes
+     * that resolve none (router.h route_scope). */
+    struct ep_scope *scope;
     /* The file generation (follow.h) as of this request: probed once, after
      * it arrived, by http_file_gen. */
     int64_t file_gen;
@@ -64,6 +73,11 @@ typedef struct request {
      * and the project, region and route checks wait too. */
     bool sign_pending;
     struct authn_sign *sign;             /* authn.c's per-request state */
+    /* Bytes of body_budget.h taken for this request while sign_pending:
+     * given back once the signature is checked, or when it ends. */
+    size_t unverified_held;
+    int unverified_refused;              /* a body_budget_result other than OK:
+                                            the budget ran out while the body came */
 
     void *state;                         /* a route's own per-request data */
     void (*state_free)(void *state);
@@ -78,7 +92,9 @@ typedef struct request {
     size_t nextra;
 } request;
 
-/* Header / query lookups (NULL when absent). */
+/* Header / query lookups (NULL when absent). A query key sent without
+ * '=' is present with the value "" (query.c; query.h has the typed and
+ * list readers). */
 const char *http_header(request *req, const char *name);
 const char *http_query(request *req, const char *name);
 
@@ -129,6 +145,14 @@ void http_body_wipe(request *req);
  * the statistic answers) and the index sync of the request all use this
  * one value, so they agree on what "now" is. */
 int64_t http_file_gen(request *req);
+
+/* Before a password check: reserves one failed-authentication attempt of
+ * the client's address (ratelimit_reserve), so that logins sent at once
+ * cannot get past --auth-fail-limit together. When none is left, replies
+ * 429 with Retry-After and returns false. The reply settles the attempt:
+ * a 401 keeps it as the failure, any other status gives it back; a
+ * request never answered keeps it. */
+bool http_auth_attempt_reserve(request *req);
 
 /* The client's address (NULL if unknown). */
 const struct sockaddr *http_client_addr(request *req);

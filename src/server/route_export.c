@@ -34,61 +34,32 @@
 typedef enum { KIND_TASKS, KIND_BASELINE, KIND_LOCAL_VUL } create_kind;
 
 typedef struct {
-    ep_scope scope;
     int64_t query_export_size; /* baseline / local-vulnerability routes */
 } export_state;
 
-static void export_state_free(void *p)
-{
-    export_state *s = p;
-    ep_scope_free(&s->scope);
-    free(s);
-}
-
-static export_state *state_new(request *req)
-{
-    export_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    req->state = s;
-    req->state_free = export_state_free;
-    return s;
-}
-
 /* ---- creating ---- */
 
-static bool create_prepare(request *req, bool export_size_in_query)
+/* The baseline and local-vulnerability routes: export_size in the query.
+ * (Scope and role: the gate, gate.h.) */
+bool export_sized_prepare(request *req)
 {
-    export_state *s = state_new(req);
+    export_state *s = calloc(1, sizeof *s);
     if (!s) {
         http_reply_internal(req, "out of memory");
         return false;
     }
-    if (!authz_scope(req, true, &s->scope) || !authz_role(req, ROLE_WRITER))
+    req->state = s;
+    req->state_free = free;
+    const char *v = http_query(req, "export_size");
+    if (!v || !*v || !util_parse_int64(v, &s->query_export_size) ||
+        s->query_export_size < EXPORT_SIZE_MIN || s->query_export_size > EXPORT_SIZE_MAX) {
+        http_reply_error(req, 400, "HSS.0001",
+                         "invalid parameter: export_size is required and must be an integer "
+                         "from %d to %d",
+                         EXPORT_SIZE_MIN, EXPORT_SIZE_MAX);
         return false;
-    if (export_size_in_query) {
-        const char *v = http_query(req, "export_size");
-        if (!v || !*v || !util_parse_int64(v, &s->query_export_size) ||
-            s->query_export_size < EXPORT_SIZE_MIN || s->query_export_size > EXPORT_SIZE_MAX) {
-            http_reply_error(req, 400, "HSS.0001",
-                             "invalid parameter: export_size is required and must be an integer "
-                             "from %d to %d",
-                             EXPORT_SIZE_MIN, EXPORT_SIZE_MAX);
-            return false;
-        }
     }
     return true;
-}
-
-bool export_tasks_prepare(request *req)
-{
-    return create_prepare(req, false);
-}
-
-/* The baseline and local-vulnerability routes: export_size in the query. */
-bool export_sized_prepare(request *req)
-{
-    return create_prepare(req, true);
 }
 
 /* The export keys of a body (export.md); null counts as absent. */
@@ -157,14 +128,15 @@ static void make_file_name(report_type r, int64_t ms, export_format fmt, char *b
 
 static void create_handle(request *req, create_kind kind)
 {
-    export_state *s = req->state;
+    const export_state *s = req->state;
+    const ep_scope *scope = req->scope;
     app *a = req->app;
     imgsec_err err = {0};
     json_t *body = request_body_object(req, &err);
     if (!body)
         return http_reply_err(req, &err);
     int report = 0, fmt = 0;
-    int64_t size = s->query_export_size;
+    int64_t size = s ? s->query_export_size : 0;
     stat_query q;
     int rc = read_export_keys(body, kind, &report, &size, &fmt, &err);
     if (rc == IMGSEC_OK)
@@ -185,7 +157,7 @@ static void create_handle(request *req, create_kind kind)
                                 "too many export tasks are running or waiting; retry later");
     }
     export_snapshot *snap = NULL;
-    rc = export_snapshot_take(a->follow, a->ix, a->cfg.db_path, &s->scope.ix, &q, &snap, &err);
+    rc = export_snapshot_take(a->follow, a->ix, a->cfg.db_path, &scope->ix, &q, &snap, &err);
     filter_free(&q);
     export_job *job = rc == IMGSEC_OK ? calloc(1, sizeof *job) : NULL;
     if (rc == IMGSEC_OK && !job)
@@ -197,8 +169,8 @@ static void create_handle(request *req, create_kind kind)
         store_export_task *t = &job->task;
         util_random_hex(t->id, STORE_EXPORT_ID_HEX / 2);
         util_random_hex(t->file_id, STORE_EXPORT_ID_HEX / 2);
-        snprintf(t->project_id, sizeof t->project_id, "%s", s->scope.ix.project_id);
-        scope_text(&s->scope, t->eps, sizeof t->eps);
+        snprintf(t->project_id, sizeof t->project_id, "%s", scope->ix.project_id);
+        scope_text(scope, t->eps, sizeof t->eps);
         t->user_id = req->principal.user.id;
         t->report = (report_type)report;
         t->export_size = size;
@@ -210,8 +182,10 @@ static void create_handle(request *req, create_kind kind)
                        sizeof t->file_name);
         job->fmt = (export_format)fmt;
         job->snap = snap;
+        store_export_owner owner;
+        export_workers_owner(a->exports, &owner);
         store *st = store_pool_acquire(a->pool);
-        rc = store_export_task_insert(st, t, request_text, &err);
+        rc = store_export_task_insert(st, t, request_text, &owner, &err);
         store_pool_release(a->pool, st);
     }
     free(request_text);
@@ -248,14 +222,11 @@ void export_local_vul_handle(request *req)
 
 /* ---- reading ---- */
 
-bool export_read_prepare(request *req)
-{
-    /* The task's own scope decides (load_task). A given enterprise_project_id
-     * is still checked as on every route, but a missing one does not stand
-     * for the default EP "0" here: that would refuse a caller granted only
-     * the EPs the task was created in, polling the URL the task came from. */
-    return authz_ep_param_ok(req) && authz_role(req, ROLE_READER);
-}
+/* The task's own scope decides (load_task). A given enterprise_project_id
+ * is still checked as on every route (the gate's SCOPE_CHECKED), but a
+ * missing one does not stand for the default EP "0" here: that would
+ * refuse a caller granted only the EPs the task was created in, polling
+ * the URL the task came from. */
 
 /* Does the caller's grant cover every EP of the task's scope? */
 static bool covers_task(const store_grant *g, const store_export_task *t)

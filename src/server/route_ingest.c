@@ -24,17 +24,9 @@
 #define NDJSON_TYPE "application/x-ndjson"
 
 typedef struct {
-    ep_scope scope;
     import_format format;
     import_options id;
 } ingest_state;
-
-static void ingest_state_free(void *p)
-{
-    ingest_state *s = p;
-    ep_scope_free(&s->scope);
-    free(s);
-}
 
 /* The format and identity queries, checked before the body is read. */
 static bool ingest_parse_format(request *req, ingest_state *s)
@@ -65,9 +57,7 @@ bool ingest_prepare(request *req)
     if (!s)
         return false;
     req->state = s;
-    req->state_free = ingest_state_free;
-    if (!authz_scope(req, false, &s->scope) || !authz_role(req, ROLE_WRITER))
-        return false;
+    req->state_free = free;
     return ingest_parse_format(req, s);
 }
 
@@ -115,7 +105,7 @@ void ingest_handle(request *req)
         return http_reply_internal(req, "out of memory");
     }
     store *st = store_pool_acquire(req->app->pool);
-    rc = store_ingest(st, s->scope.ix.project_id, s->scope.single, docs.items, docs.n,
+    rc = store_ingest(st, req->scope->ix.project_id, req->scope->single, docs.items, docs.n,
                       &req->principal.grant, results, NULL, NULL, &err);
     store_pool_release(req->app->pool, st);
     if (rc == IMGSEC_OK)
@@ -126,11 +116,6 @@ void ingest_handle(request *req)
         http_reply_err(req, &err);
     free(results);
     doc_list_free(&docs);
-}
-
-bool ingest_delete_prepare(request *req)
-{
-    return authz_role(req, ROLE_WRITER);
 }
 
 void ingest_delete_handle(request *req)

@@ -20,17 +20,10 @@
 
 typedef struct {
     report_type report;
-    ep_scope scope;
 } statistic_state;
 
-static void statistic_state_free(void *p)
-{
-    statistic_state *s = p;
-    ep_scope_free(&s->scope);
-    free(s);
-}
-
-/* Query parameters and EP scope, checked before the body is read. */
+/* The query, checked before the body is read (the gate resolves the EP
+ * scope and checks the role after it: gate.h). */
 bool statistic_prepare(request *req)
 {
     const char *type = http_query(req, "security_report_type");
@@ -51,16 +44,17 @@ bool statistic_prepare(request *req)
         return false;
     s->report = (report_type)t;
     req->state = s;
-    req->state_free = statistic_state_free;
-    return authz_scope(req, true, &s->scope) && authz_role(req, ROLE_READER);
+    req->state_free = free;
+    return true;
 }
 
 /* The scope half of the result cache's key: the report and exactly the
  * images the caller may count (project and EP set), each length-prefixed
  * so that no two scopes serialize alike. 0 if it does not fit (no cache). */
-static size_t scope_key(const statistic_state *s, char *out, size_t cap)
+static size_t scope_key(const request *req, char *out, size_t cap)
 {
-    const index_scope *sc = &s->scope.ix;
+    const statistic_state *s = req->state;
+    const index_scope *sc = &req->scope->ix;
     size_t n = 0;
     int w = snprintf(out, cap, "%d|%zu:%s|", (int)s->report, strlen(sc->project_id),
                      sc->project_id);
@@ -100,7 +94,7 @@ static int count_body(request *req, int64_t gen, int64_t *total, imgsec_err *err
         q.report = s->report;
         rc = follower_sync_to(req->app->follow, gen, err);
         if (rc == IMGSEC_OK)
-            rc = index_count(req->app->ix, &s->scope.ix, &q, total, err);
+            rc = index_count(req->app->ix, &req->scope->ix, &q, total, err);
         filter_free(&q);
     }
     json_decref(body);
@@ -114,7 +108,7 @@ static bool make_key(request *req, char *scope, size_t cap, result_key *key)
 {
     if (!result_cache_enabled(req->app->results))
         return false;
-    *key = (result_key){.scope = scope, .scope_len = scope_key(req->state, scope, cap)};
+    *key = (result_key){.scope = scope, .scope_len = scope_key(req, scope, cap)};
     if (key->scope_len == 0)
         return false;
     key->body = http_body(req, &key->body_len);

@@ -5,31 +5,63 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/list.h"
 #include "routes.h"
 
 #define SEGMENT_MAX 256
 
+/* One line per route: what it requires (router.h), enforced by the gate
+ * (gate.c). Region per sdk-routes.md's column; the scan-results routes
+ * are imgsec's own and keep the contract's required region (data-model.md). */
+#define PUBLIC(m, p, op, flags, body, handle) {m, p, op, flags, ROLE_READER, SCOPE_NONE, \
+                                               REGION_ABSENT, body, NULL, handle}
+#define V5(m, p, op, role, scope, region, body, prepare, handle) \
+    {m, p, op, ROUTE_AUTH | ROUTE_V5, role, scope, region, body, prepare, handle}
+
 static const route ROUTES[] = {
-    {"GET", "/healthz", 0, ROUTE_BODY_SMALL, NULL, health_handle},
-    {"POST", "/v3/auth/tokens", ROUTE_KEYSTONE, ROUTE_BODY_SMALL, NULL, tokens_create_handle},
-    {"DELETE", "/v3/auth/tokens", ROUTE_KEYSTONE, ROUTE_BODY_SMALL, NULL, tokens_delete_handle},
-    {"POST", "/v5/{project_id}/image/scan-results", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_CONFIG,
-     ingest_prepare, ingest_handle},
-    {"DELETE", "/v5/{project_id}/image/scan-results/{id}", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_SMALL,
-     ingest_delete_prepare, ingest_delete_handle},
-    {"POST", "/v5/{project_id}/image/security-report/statistic", ROUTE_AUTH | ROUTE_V5,
-     ROUTE_BODY_QUERY, statistic_prepare, statistic_handle},
-    {"POST", "/v5/{project_id}/image/security-report/export-tasks", ROUTE_AUTH | ROUTE_V5,
-     ROUTE_BODY_QUERY, export_tasks_prepare, export_tasks_handle},
-    {"POST", "/v5/{project_id}/image/baseline/export", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_QUERY,
-     export_sized_prepare, export_baseline_handle},
-    {"POST", "/v5/{project_id}/image/local-vulnerability/export", ROUTE_AUTH | ROUTE_V5,
-     ROUTE_BODY_QUERY, export_sized_prepare, export_local_vul_handle},
-    {"GET", "/v5/{project_id}/export-task/{task_id}", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_SMALL,
-     export_read_prepare, export_task_status_handle},
-    {"GET", "/v5/{project_id}/download/{file_id}", ROUTE_AUTH | ROUTE_V5, ROUTE_BODY_SMALL,
-     export_read_prepare, export_download_handle},
+    PUBLIC("GET", "/healthz", "health", 0, ROUTE_BODY_SMALL, health_handle),
+    PUBLIC("POST", "/v3/auth/tokens", "KeystoneCreateUserTokenByPassword", ROUTE_KEYSTONE,
+           ROUTE_BODY_SMALL, tokens_create_handle),
+    PUBLIC("DELETE", "/v3/auth/tokens", "KeystoneRevokeToken", ROUTE_KEYSTONE, ROUTE_BODY_SMALL,
+           tokens_delete_handle),
+    V5("POST", "/v5/{project_id}/image/scan-results", "imgsec:IngestScanResults", ROLE_WRITER,
+       SCOPE_ONE, REGION_REQUIRED, ROUTE_BODY_CONFIG, ingest_prepare, ingest_handle),
+    V5("DELETE", "/v5/{project_id}/image/scan-results/{id}", "imgsec:DeleteImage", ROLE_WRITER,
+       SCOPE_NONE, REGION_REQUIRED, ROUTE_BODY_SMALL, NULL, ingest_delete_handle),
+    V5("POST", "/v5/{project_id}/image/security-report/statistic",
+       "ShowImageSecurityReportStatistic", ROLE_READER, SCOPE_ANY, REGION_REQUIRED,
+       ROUTE_BODY_QUERY, statistic_prepare, statistic_handle),
+    V5("POST", "/v5/{project_id}/image/security-report/export-tasks",
+       "ExportImageSecurityReportTask", ROLE_WRITER, SCOPE_ANY, REGION_ABSENT, ROUTE_BODY_QUERY,
+       NULL, export_tasks_handle),
+    V5("POST", "/v5/{project_id}/image/baseline/export", "BatchExportBaselineTask", ROLE_WRITER,
+       SCOPE_ANY, REGION_OPTIONAL, ROUTE_BODY_QUERY, export_sized_prepare, export_baseline_handle),
+    V5("POST", "/v5/{project_id}/image/local-vulnerability/export", "BatchExportLocalVulTask",
+       ROLE_WRITER, SCOPE_ANY, REGION_REQUIRED, ROUTE_BODY_QUERY, export_sized_prepare,
+       export_local_vul_handle),
+    V5("GET", "/v5/{project_id}/export-task/{task_id}", "ListQueryExportTask", ROLE_READER,
+       SCOPE_CHECKED, REGION_OPTIONAL, ROUTE_BODY_SMALL, NULL, export_task_status_handle),
+    V5("GET", "/v5/{project_id}/download/{file_id}", "ListDownloadExportedFile", ROLE_READER,
+       SCOPE_CHECKED, REGION_OPTIONAL, ROUTE_BODY_SMALL, NULL, export_download_handle),
+    V5("GET", "/v5/{project_id}/image/registries/images", "ListRegistryImages", ROLE_READER,
+       SCOPE_ANY, REGION_ABSENT, ROUTE_BODY_SMALL, images_registry_prepare, images_registry_handle),
+    V5("GET", "/v5/{project_id}/image/cicd/images", "ListCicdImages", ROLE_READER, SCOPE_ANY,
+       REGION_ABSENT, ROUTE_BODY_SMALL, images_cicd_prepare, images_cicd_handle),
+    V5("GET", "/v5/{project_id}/image/local-repositories", "ListImageLocal", ROLE_READER,
+       SCOPE_ANY, REGION_ABSENT, ROUTE_BODY_SMALL, images_local_prepare, images_local_handle),
+    /* the finding lists: one route per row of LIST_KINDS (imgsec/list.h) */
+#define LIST_ROUTE(kind, op, path, report, region, min_limit, cli)                                \
+    V5("GET", path, op, ROLE_READER, SCOPE_ANY, REGION_##region, ROUTE_BODY_SMALL, lists_prepare, \
+       lists_handle),
+    LIST_KINDS(LIST_ROUTE)
+#undef LIST_ROUTE
 };
+
+const route *router_table(size_t *n)
+{
+    *n = sizeof ROUTES / sizeof ROUTES[0];
+    return ROUTES;
+}
 
 typedef enum { MATCH_NO, MATCH_YES, MATCH_NO_MEMORY } match_result;
 

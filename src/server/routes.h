@@ -16,7 +16,6 @@ void tokens_delete_handle(request *req);
 /* route_ingest.c: POST/DELETE /v5/{project_id}/image/scan-results */
 bool ingest_prepare(request *req);
 void ingest_handle(request *req);
-bool ingest_delete_prepare(request *req);
 void ingest_delete_handle(request *req);
 
 /* route_statistic.c: POST /v5/{project_id}/image/security-report/statistic */
@@ -24,13 +23,23 @@ bool statistic_prepare(request *req);
 void statistic_handle(request *req);
 
 /* route_export.c: export tasks, status, downloads (export.md) */
-bool export_tasks_prepare(request *req);
 void export_tasks_handle(request *req);
 bool export_sized_prepare(request *req); /* baseline and local-vulnerability */
 void export_baseline_handle(request *req);
 void export_local_vul_handle(request *req);
-bool export_read_prepare(request *req);
 void export_task_status_handle(request *req);
 void export_download_handle(request *req);
+
+/* route_images.c: the image lists (ListRegistryImages, ListCicdImages, ListImageLocal) */
+bool images_registry_prepare(request *req);
+void images_registry_handle(request *req);
+bool images_cicd_prepare(request *req);
+void images_cicd_handle(request *req);
+bool images_local_prepare(request *req);
+void images_local_handle(request *req);
+
+/* route_lists.c: the finding lists, one row of LIST_KINDS (imgsec/list.h) each */
+bool lists_prepare(request *req);
+void lists_handle(request *req);
 
 #endif

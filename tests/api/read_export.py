@@ -8,7 +8,10 @@ rows are every sheet's rows in order (each sheet's header row included as
 its first row); every cell is a string: numbers as %.15g (integral ones
 without a decimal point), empty cells as "".
 CSV is read with Python's csv module, XLSX with openpyxl (Debian's
-python3-openpyxl), neither of which shares code with the writer."""
+python3-openpyxl), neither of which shares code with the writer. Every XML
+part of an XLSX is first parsed by a strict XML 1.0 parser (expat, through
+xml.etree): a part that is not well-formed fails the read (exit 4), as it
+fails Excel, whatever openpyxl makes of it."""
 import csv
 import json
 import sys
@@ -52,6 +55,16 @@ def main():
         sheets.append(["csv", len(rows)])
     else:
         import openpyxl
+        import xml.etree.ElementTree as ET
+        import zipfile
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.endswith(".xml") or name.endswith(".rels"):
+                    try:
+                        ET.fromstring(z.read(name))
+                    except ET.ParseError as e:
+                        print("%s: not well-formed XML: %s" % (name, e), file=sys.stderr)
+                        sys.exit(4)
         wb = openpyxl.load_workbook(path, read_only=True)
         for ws in wb.worksheets:
             n = 0

@@ -236,6 +236,160 @@ static void test_per_address_connection_limit(void **state)
     http_resp_free(&r);
 }
 
+/* The access log line of the request answered r: from the method to the
+ * end of the line (without its newline), malloc'd. Fails if not found. */
+static char *log_line_of(const http_resp *r)
+{
+    const char *rid = http_header(r, "X-Request-Id");
+    assert_non_null(rid);
+    char *needle = h_strdupf("rid=%s\n", rid);
+    assert_true(srv_log_wait_for(&S, needle, 5000));
+    char *log = srv_log(&S);
+    char *end = strstr(log, needle);
+    char *start = end;
+    while (start > log && start[-1] != '\n')
+        start--;
+    char *method = strchr(start, ' '); /* after the timestamp */
+    assert_non_null(method);
+    char *line = h_strdupf("%.*s", (int)(end + strlen(needle) - 1 - (method + 1)), method + 1);
+    free(needle);
+    free(log);
+    return line;
+}
+
+/* What the client put in the path reaches the log escaped (access_log.h):
+ * a %0a cannot start a forged line, %1b cannot drive a terminal, bytes
+ * that are not UTF-8 come out as \xNN, and a space cannot pass for the end
+ * of the path field. One request, one line. */
+static void test_log_injection_is_escaped(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path, *logged;
+    } rows[] = {
+        {"/healthz%0a2026-01-01T00:00:00Z%20DELETE%20/v5/demo/image/scan-results/7%20200%201.0ms",
+         "GET /healthz\\x0a2026-01-01T00:00:00Z\\x20DELETE\\x20/v5/demo/image/scan-results/7"
+         "\\x20200\\x201.0ms 404 "},
+        {"/x%1b[31mred%1b[0m%0d", "GET /x\\x1b[31mred\\x1b[0m\\x0d 404 "},
+        {"/bad%ff%c3%28%c0%af/%e2%82%ac%5c", "GET /bad\\xff\\xc3(\\xc0\\xaf/\xe2\x82\xac\\x5c 404 "},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        http_resp r;
+        http_req rq = {.method = "GET", .path = rows[i].path};
+        http_do(&S, &rq, &r);
+        assert_api_error(&r, 404, "APIGW.0101", NULL);
+        char *line = log_line_of(&r);
+        if (strncmp(line, rows[i].logged, strlen(rows[i].logged)) != 0)
+            fail_msg("%s logged as\n  %s\nwant it to start\n  %s", rows[i].path, line,
+                     rows[i].logged);
+        free(line);
+        http_resp_free(&r);
+    }
+    /* and the log as a whole holds none of the raw bytes */
+    char *log = srv_log(&S);
+    assert_null(strstr(log, "\n2026-01-01T00:00:00Z"));
+    assert_null(strchr(log, '\x1b'));
+    assert_null(strchr(log, '\r'));
+    assert_null(strchr(log, '\xff'));
+    free(log);
+}
+
+/* Request smuggling shapes (RFC 9112 §6.3): each request is followed on
+ * the same connection by a second, well-formed one, which a server that
+ * read the first one's body length differently would answer. Each must
+ * get 400 and a closed connection: exactly one response, then EOF (the
+ * server's 15 s idle timeout would close it too, but only after a second
+ * response had been sent if one was coming; raw_exchange reads to EOF). */
+static void test_ambiguous_framing_is_400_and_close(void **state)
+{
+    (void)state;
+    static const char NEXT[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const struct {
+        const char *what, *head, *body;
+        bool keystone;
+    } rows[] = {
+        {"two different Content-Length",
+         "POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 4\r\n",
+         "{}{}", false},
+        {"two equal Content-Length",
+         "POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n",
+         "{}", false},
+        {"Content-Length and chunked",
+         "POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+         "Transfer-Encoding: chunked\r\n",
+         "0\r\n\r\n", true},
+        {"chunked and Content-Length",
+         "POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         "Content-Length: 40\r\n",
+         "0\r\n\r\n", false},
+        {"Transfer-Encoding gzip", "POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n",
+         "", false},
+        {"Transfer-Encoding gzip, chunked",
+         "POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n",
+         false},
+        {"Transfer-Encoding twice",
+         "POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         "Transfer-Encoding: chunked\r\n",
+         "0\r\n\r\n", false},
+        {"Transfer-Encoding in HTTP/1.0",
+         "POST " STAT_PATH " HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n",
+         "0\r\n\r\n", false},
+        {"HTTP/1.1 without Host", "GET /healthz HTTP/1.1\r\n", "", false},
+        {"two Host headers", "GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n", "", false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *req = h_strdupf("%s\r\n%s%s", rows[i].head, rows[i].body, NEXT);
+        char *reply = raw_exchange(req, strlen(req));
+        if (strncmp(reply, "HTTP/1.1 400 ", 13) != 0)
+            fail_msg("%s: want 400, got: %.200s", rows[i].what, reply);
+        if (!strstr(reply, "\r\nConnection: close\r\n"))
+            fail_msg("%s: the 400 does not say Connection: close: %.300s", rows[i].what, reply);
+        const char *body = strstr(reply, "\r\n\r\n");
+        const char *cl = strstr(reply, "\r\nContent-Length: ");
+        assert_non_null(body);
+        assert_non_null(cl);
+        /* exactly one response: its body ends where the bytes received end */
+        if (strlen(body + 4) != strtoul(cl + 18, NULL, 10))
+            fail_msg("%s: more than the 400 came back: %.600s", rows[i].what, reply);
+        json_t *j = json_loads(body + 4, 0, NULL);
+        assert_non_null(j);
+        if (rows[i].keystone)
+            assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"),
+                                                                "code")),
+                             400);
+        else
+            assert_string_equal(json_string_value(json_object_get(j, "error_code")), "HSS.0001");
+        json_decref(j);
+        free(reply);
+        free(req);
+    }
+    /* A Content-Length that is no number ("2, 2", "x") libmicrohttpd
+     * refuses itself, before any callback of ours: 400, closed, nothing
+     * after it answered (0.9.75 repeats its 400's header block, so only
+     * that is checked). */
+    static const char *const bad_lengths[] = {"2, 2", "x", "-2"};
+    for (size_t i = 0; i < sizeof bad_lengths / sizeof bad_lengths[0]; i++) {
+        char *req = h_strdupf("POST " STAT_PATH " HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n"
+                              "\r\n{}%s",
+                              bad_lengths[i], NEXT);
+        char *reply = raw_exchange(req, strlen(req));
+        if (strncmp(reply, "HTTP/1.1 400 ", 13) != 0 || strstr(reply, "HTTP/1.1 200 ") ||
+            !strstr(reply, "\r\nConnection: close\r\n"))
+            fail_msg("Content-Length: %s: want one 400 and close, got: %.400s", bad_lengths[i],
+                     reply);
+        free(reply);
+        free(req);
+    }
+    /* the control: two well-formed requests on one connection get two answers */
+    char *two = h_strdupf("%s%.*sConnection: close\r\n\r\n", NEXT, (int)strlen(NEXT) - 2, NEXT);
+    char *reply = raw_exchange(two, strlen(two));
+    const char *second = strstr(reply + 1, "HTTP/1.1 200 ");
+    if (strncmp(reply, "HTTP/1.1 200 ", 13) != 0 || !second)
+        fail_msg("two pipelined /healthz: want two 200s, got: %.400s", reply);
+    free(reply);
+    free(two);
+}
+
 static void test_failed_auth_gets_429(void **state)
 {
     (void)state;
@@ -352,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_body_limits),
         cmocka_unit_test(test_slow_clients_do_not_hold_the_server),
         cmocka_unit_test(test_per_address_connection_limit),
+        cmocka_unit_test(test_log_injection_is_escaped),
+        cmocka_unit_test(test_ambiguous_framing_is_400_and_close),
         cmocka_unit_test(test_failed_auth_gets_429), /* last: locks the address out */
     };
     int failed = cmocka_run_group_tests_name("front_door", tests, setup, teardown);

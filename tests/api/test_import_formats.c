@@ -23,6 +23,11 @@
 #ifndef IMGSEC_FIXTURES_DIR
 #error "IMGSEC_FIXTURES_DIR must point at shared/fixtures"
 #endif
+#ifndef IMGSEC_REPO_FIXTURES_DIR
+#error "IMGSEC_REPO_FIXTURES_DIR must point at tests/fixtures"
+#endif
+/* A fixture name starting with this is under tests/fixtures, not shared. */
+#define REPO_PREFIX "repo:"
 
 static srv_t S;
 static char *T_ADM;
@@ -55,6 +60,11 @@ static const fixture_case FIXTURES[] = {
     {"grype/image.json", "grype", "f-grype", {2, 0, 0, 0, 0, 0, 0, 0}, 2, 0},
     /* 1115 npm libraries. */
     {"cyclonedx/juice-shop-1.4.json", "cyclonedx", "f-juice", {0, 0, 0, 1115, 0, 0, 0, 0}, 0, 0},
+    /* 62 composer libraries, CycloneDX 1.2 and 1.3 (tests/fixtures). */
+    {REPO_PREFIX "cyclonedx/laravel-7.12.0.bom.1.2.json", "cyclonedx", "f-cdx12",
+     {0, 0, 0, 62, 0, 0, 0, 0}, 0, 0},
+    {REPO_PREFIX "cyclonedx/laravel-7.12.0.bom.1.3.json", "cyclonedx", "f-cdx13",
+     {0, 0, 0, 62, 0, 0, 0, 0}, 0, 0},
 };
 #define N_FIXTURES (sizeof FIXTURES / sizeof FIXTURES[0])
 
@@ -79,7 +89,9 @@ static int teardown(void **state)
  * (malloc'd) and, when body is not NULL, its bytes. */
 static char *fixture_copy(const char *rel, char **body)
 {
-    char *src = h_strdupf("%s/scanners/%s", IMGSEC_FIXTURES_DIR, rel);
+    bool repo = strncmp(rel, REPO_PREFIX, strlen(REPO_PREFIX)) == 0;
+    char *src = repo ? h_strdupf("%s/%s", IMGSEC_REPO_FIXTURES_DIR, rel + strlen(REPO_PREFIX))
+                     : h_strdupf("%s/scanners/%s", IMGSEC_FIXTURES_DIR, rel);
     size_t len;
     char *buf = util_read_file(src, &len);
     if (!buf)
@@ -268,8 +280,12 @@ static void test_cli_offline_and_server(void **state)
     assert_case(&FIXTURES[1], "c-stream");
 
     char *url = h_strdupf("http://127.0.0.1:%d", S.port);
-    rc = cli_run(&S, NULL, &out, "import", "--server", url, "--token", T_ADM, "--region", H_REGION,
-                 "--project", "P1", "--ep", "c-srv", "--format", "trivy", path, NULL);
+    /* the token from a file: out of ps and shell history */
+    char *tok_file = h_strdupf("%s/token", S.dir);
+    assert_int_equal(h_write_file(tok_file, T_ADM, strlen(T_ADM)), 0);
+    rc = cli_run(&S, NULL, &out, "import", "--server", url, "--token-file", tok_file, "--region",
+                 H_REGION, "--project", "P1", "--ep", "c-srv", "--format", "trivy", path, NULL);
+    free(tok_file);
     if (rc != 0)
         print_error("imgsec import --server: %d: %s\n", rc, out);
     assert_int_equal(rc, 0);

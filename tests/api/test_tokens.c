@@ -240,6 +240,63 @@ static void test_malformed_token_request(void **state)
     http_resp_free(&r);
 }
 
+/* The body of r is exactly want, and it carries the contract's type. */
+static void assert_body_is(const http_resp *r, const char *want)
+{
+    if (!r->body || strcmp(r->body, want) != 0)
+        fail_msg("%s: want body\n  %s\ngot\n  %s", r->desc, want, r->body ? r->body : "(none)");
+    assert_string_equal(http_header(r, "Content-Type"), H_JSON_CT);
+}
+
+/* The front door's own refusals on /v3/auth/tokens are Keystone's too
+ * (errors.md): a method the route does not take (405, with Allow), a body
+ * over its 64 KiB, declared or chunked (413), a target too long (414). */
+static void test_route_errors_keystone_shape(void **state)
+{
+    (void)state;
+    http_resp r;
+    static const char *const methods[] = {"PUT", "PATCH", "GET"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        api_call(&S, methods[i], "/v3/auth/tokens", NULL, NULL, NULL, NULL, NULL, &r);
+        assert_int_equal(r.status, 405);
+        char *want = h_strdupf("{\"error\":{\"code\":405,\"title\":\"Method Not Allowed\","
+                               "\"message\":\"method %s is not allowed here; allowed: POST, "
+                               "DELETE\"}}",
+                               methods[i]);
+        assert_body_is(&r, want);
+        assert_string_equal(http_header(&r, "Allow"), "POST, DELETE");
+        free(want);
+        http_resp_free(&r);
+    }
+    static const char TOO_LARGE[] =
+        "{\"error\":{\"code\":413,\"title\":\"Request Entity Too Large\",\"message\":\"request "
+        "body too large: the limit of this route is 65536 bytes\"}}";
+    char *big = h_repeat(' ', (64u << 10) + 1);
+    for (int chunked = 0; chunked < 2; chunked++) {
+        http_req rq = {.method = "POST", .path = "/v3/auth/tokens", .body = big,
+                       .body_len = strlen(big), .content_type = "application/json",
+                       .chunked = chunked};
+        http_do(&S, &rq, &r);
+        assert_int_equal(r.status, 413);
+        assert_body_is(&r, TOO_LARGE);
+        http_resp_free(&r);
+    }
+    free(big);
+    char *query = h_repeat('a', 9000);
+    http_req rq = {.method = "POST", .path = "/v3/auth/tokens", .query = query, .body = "{}",
+                   .body_len = 2, .content_type = "application/json"};
+    http_do(&S, &rq, &r);
+    assert_int_equal(r.status, 414);
+    assert_body_is(&r, "{\"error\":{\"code\":414,\"title\":\"Request-URI Too Long\",\"message\":"
+                       "\"the request target is longer than 8192 bytes\"}}");
+    http_resp_free(&r);
+    free(query);
+    /* a path that is no route stays an HSS 404, /v3 or not */
+    api_call(&S, "POST", "/v3/auth/tokens/x", NULL, NULL, NULL, "{}", "application/json", &r);
+    assert_api_error(&r, 404, "APIGW.0101", NULL);
+    http_resp_free(&r);
+}
+
 static void test_delete_revokes(void **state)
 {
     (void)state;
@@ -953,6 +1010,97 @@ static void test_sigterm_answers_held_logins(void **state)
     assert_int_equal(srv_stop(&t, true), 0);
 }
 
+/* ---- the failed-login limit under concurrent logins ---- */
+
+#define CONCURRENT_LOGINS 34 /* the login pool's 2 workers + 32 places: none refused for room */
+#define CONCURRENT_FAIL_LIMIT 20
+
+typedef struct {
+    const srv_t *t;
+    pthread_t thread;
+    long status;
+    char title[64];
+} wrong_login;
+
+static void *wrong_login_run(void *arg)
+{
+    wrong_login *w = arg;
+    http_resp r;
+    api_token_req(w->t, "acme", LOGIN_TEST_USER, "not-the-password", "P1", false, &r);
+    w->status = r.status;
+    const char *t = json_string_value(json_object_get(json_object_get(r.json, "error"), "title"));
+    snprintf(w->title, sizeof w->title, "%s", t ? t : "");
+    http_resp_free(&r);
+    http_thread_done();
+    return NULL;
+}
+
+/* 34 wrong passwords sent at once against a limit of 20: exactly 20
+ * password checks (401), the other 14 refused (429) before theirs. Each
+ * login reserves its attempt before the check, so concurrent ones cannot
+ * all pass the limit checked at their start. Whatever the order the
+ * server takes them in, the counts are exact. */
+static void test_concurrent_logins_respect_fail_limit(void **state)
+{
+    (void)state;
+    srv_t t;
+    memset(&t, 0, sizeof t);
+    setenv("IMGSEC_AUTH_FAIL_LIMIT", "20", 1);
+    int started = srv_start(&t);
+    unsetenv("IMGSEC_AUTH_FAIL_LIMIT");
+    assert_int_equal(started, 0);
+    assert_int_equal(cli_user_add(&t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1", "admin", "all"),
+                     0);
+    wrong_login w[CONCURRENT_LOGINS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < CONCURRENT_LOGINS; i++) {
+        w[i].t = &t;
+        assert_int_equal(pthread_create(&w[i].thread, NULL, wrong_login_run, &w[i]), 0);
+    }
+    int unauthorized = 0, limited = 0;
+    for (int i = 0; i < CONCURRENT_LOGINS; i++) {
+        pthread_join(w[i].thread, NULL);
+        if (w[i].status == 401 && strcmp(w[i].title, "Unauthorized") == 0)
+            unauthorized++;
+        else if (w[i].status == 429 && strcmp(w[i].title, "Too Many Requests") == 0)
+            limited++;
+        else
+            print_error("login %d: %ld \"%s\"\n", i, w[i].status, w[i].title);
+    }
+    assert_int_equal(unauthorized, CONCURRENT_FAIL_LIMIT);
+    assert_int_equal(limited, CONCURRENT_LOGINS - CONCURRENT_FAIL_LIMIT);
+    /* the address stays locked out, even with the right password */
+    http_resp r;
+    api_token_req(&t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1", false, &r);
+    assert_keystone_error(&r, 429, "Too Many Requests");
+    http_resp_free(&r);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
+/* A login that succeeds gives its reserved attempt back: with a limit of
+ * 2, any number of good logins leave both attempts to wrong passwords. */
+static void test_good_logins_do_not_count(void **state)
+{
+    (void)state;
+    srv_t t;
+    char *t1, *t2;
+    start_own(&t, "IMGSEC_AUTH_FAIL_LIMIT", "2", &t1, &t2);
+    for (int i = 0; i < 3; i++)
+        free(get_token(&t, "acme", "root", "root-pw-1", "P1"));
+    http_resp r;
+    for (int i = 0; i < 2; i++) {
+        api_token_req(&t, "acme", "root", "wrong-pw", "P1", false, &r);
+        assert_keystone_error(&r, 401, "Unauthorized");
+        http_resp_free(&r);
+    }
+    api_token_req(&t, "acme", "root", "root-pw-1", "P1", false, &r);
+    assert_keystone_error(&r, 429, "Too Many Requests");
+    http_resp_free(&r);
+    free(t1);
+    free(t2);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
 /* The log never holds a token or a password. Runs last. */
 static void test_log_has_no_secrets(void **state)
 {
@@ -988,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_scope_by_name),
         cmocka_unit_test(test_login_failures_look_alike),
         cmocka_unit_test(test_malformed_token_request),
+        cmocka_unit_test(test_route_errors_keystone_shape),
         cmocka_unit_test(test_delete_revokes),
         cmocka_unit_test(test_bad_tokens),
         cmocka_unit_test(test_project_scope),
@@ -1001,6 +1150,8 @@ int main(void)
         cmocka_unit_test(test_login_leaves_http_thread_free),
         cmocka_unit_test(test_login_queue_full_is_429),
         cmocka_unit_test(test_sigterm_answers_held_logins),
+        cmocka_unit_test(test_concurrent_logins_respect_fail_limit),
+        cmocka_unit_test(test_good_logins_do_not_count),
         cmocka_unit_test(test_log_has_no_secrets),
     };
     int failed = cmocka_run_group_tests_name("tokens", tests, setup, teardown);

@@ -12,7 +12,10 @@
  * the buffer) all arrive exactly once and intact; a line longer than the
  * buffer is written by the caller, whole; the stderr log (path NULL)
  * writes to fd 2; and a path in a missing directory fails with
- * IMGSEC_EINVAL naming the path. The module's own source is compiled into
+ * IMGSEC_EINVAL naming the path. access_log_escape, the one escaping of
+ * every logged value, is checked byte for byte: control bytes, C1
+ * controls and each kind of malformed UTF-8 become \xNN, well-formed
+ * UTF-8 stays, and a short buffer cuts between escapes. The module's own source is compiled into
  * this test (tests/CMakeLists.txt). */
 #include <fcntl.h>
 #include <pthread.h>
@@ -337,6 +340,69 @@ static void test_missing_directory_fails(void **state)
     assert_non_null(strstr(err.msg, DIR_));
 }
 
+/* ---- access_log_escape: what any value becomes on a log line ---- */
+
+/* Escapes in (n bytes) into a buffer of out_size and compares with want. */
+static void check_escape(const char *in, size_t n, bool field, size_t out_size, const char *want)
+{
+    char out[256];
+    assert_true(out_size <= sizeof out);
+    memset(out, 'Z', sizeof out);
+    size_t len = access_log_escape(out, out_size, in, n, field);
+    if (strcmp(out, want) != 0)
+        fail_msg("escape of %zu bytes (field %d, out %zu): want \"%s\", got \"%s\"", n, field,
+                 out_size, want, out);
+    assert_int_equal(len, strlen(want));
+}
+
+#define ESC(lit, field, want) check_escape((lit), sizeof(lit) - 1, (field), 256, (want))
+
+static void test_escape_controls_and_bad_utf8(void **state)
+{
+    (void)state;
+    /* a forged second line, terminal escapes, DEL, NUL, tab, CR */
+    ESC("/healthz\n2026-01-01T00:00:00Z DELETE /x 200", true,
+        "/healthz\\x0a2026-01-01T00:00:00Z\\x20DELETE\\x20/x\\x20200");
+    ESC("\x1b[31mred\x1b[0m", false, "\\x1b[31mred\\x1b[0m");
+    ESC("a\x7f" "b\0c\td\re", false, "a\\x7fb\\x00c\\x09d\\x0de");
+    /* the backslash itself, so "\x0a" sent literally stays apart from a newline */
+    ESC("a\\x0a", false, "a\\x5cx0a");
+    /* spaces are kept in messages, escaped in fields */
+    ESC("a b", false, "a b");
+    ESC("a b", true, "a\\x20b");
+    /* well-formed UTF-8 is kept: 2, 3 and 4 bytes */
+    ESC("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3", false, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3");
+    /* C1 controls (U+0085 NEL, U+009B CSI) are escaped, U+00A0 is not */
+    ESC("\xc2\x85\xc2\x9b\xc2\xa0", false, "\\xc2\\x85\\xc2\\x9b\xc2\xa0");
+    /* invalid: a lone continuation, a bad second byte, overlong '/', a
+     * surrogate, above U+10FFFF, a sequence cut at the end, 0xff */
+    ESC("\x80", false, "\\x80");
+    ESC("\xc3\x28", false, "\\xc3(");
+    ESC("\xc0\xaf", false, "\\xc0\\xaf");
+    ESC("\xe0\x80\xaf", false, "\\xe0\\x80\\xaf");
+    ESC("\xed\xa0\x80", false, "\\xed\\xa0\\x80");
+    ESC("\xf4\x90\x80\x80", false, "\\xf4\\x90\\x80\\x80");
+    ESC("ok\xe2\x82", false, "ok\\xe2\\x82");
+    ESC("\xff\xfe", true, "\\xff\\xfe");
+    ESC("", true, "");
+}
+
+/* Too small an output is cut before an escape or a character, never
+ * inside one, and always NUL-terminated. */
+static void test_escape_cuts_whole(void **state)
+{
+    (void)state;
+    check_escape("ab\ncd", 5, false, 5, "ab");       /* "ab\x0a" needs 6 */
+    check_escape("ab\ncd", 5, false, 8, "ab\\x0ac");
+    check_escape("a\xe2\x82\xac", 4, false, 4, "a"); /* the euro sign needs 3 more */
+    check_escape("a\xe2\x82\xac", 4, false, 5, "a\xe2\x82\xac");
+    check_escape("abc", 3, false, 1, "");
+    /* the bound always fits */
+    char in[64], out[ACCESS_LOG_ESCAPE_MAX(sizeof in)];
+    memset(in, '\n', sizeof in);
+    assert_int_equal(access_log_escape(out, sizeof out, in, sizeof in, true), 4 * sizeof in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +413,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_longer_than_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stderr_when_no_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_directory_fails, setup, teardown),
+        cmocka_unit_test(test_escape_controls_and_bad_utf8),
+        cmocka_unit_test(test_escape_cuts_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,8 @@ static void test_csv_bytes(void **state)
         {D_(0.1 + 0.2), I_(42), S_("'quoted first")},
         {S_("=a,b"), S_(" lead"), S_("caf\xc3\xa9")},
         {D_(1e21), D_(-0.5), D_(7.0)},
+        /* OWASP: TAB and CR open a formula too; a TAB inside is just text */
+        {S_("\t=1+1"), S_("\r=2"), S_("a\tb")},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         assert_int_equal(export_writer_row(w, rows[i], 3, &err), IMGSEC_OK);
@@ -94,7 +96,8 @@ static void test_csv_bytes(void **state)
                              ",'-5,8.7\r\n"
                              "0.3,42,'quoted first\r\n"
                              "\"'=a,b\", lead,caf\xc3\xa9\r\n"
-                             "1e+21,'-0.5,7\r\n");
+                             "1e+21,'-0.5,7\r\n"
+                             "'\t=1+1,\"'\r=2\",a\tb\r\n");
     free(got);
     /* an existing file is never overwritten */
     assert_int_equal(export_writer_open(EXPORT_CSV, path, "x", hdr, 3, NULL, &w, &err),
@@ -179,6 +182,45 @@ static void test_xlsx_sheets_numbers_long_strings(void **state)
     unlink(path);
 }
 
+/* Text that OOXML must escape (ECMA-376 ST_Xstring) reads back exactly:
+ * every part parses as strict XML 1.0 (read_export.py) and openpyxl, with
+ * the _xHHHH_ unescaping Excel does, gives the original text. */
+static void test_xlsx_escapes(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/esc.xlsx", DIR_);
+    static const char *const hdr[] = {"_x0041_ header"};
+    static const char *const cells[] = {
+        "_x0041_",                        /* would read back as "A" */
+        "a_x005F_b",                      /* an escape of '_' itself */
+        "x_x00e9__x0041",                 /* lower-case hex; a cut one is plain */
+        "_X0041_ _x00G1_ _x004_",         /* not escapes: left alone */
+        "a\xef\xbf\xbe" "b\xef\xbf\xbf" "c", /* U+FFFE, U+FFFF: not XML characters */
+        "\xef\xbf\xbd ok \xef\xbf\xbc",     /* U+FFFD, U+FFFC: XML characters, raw */
+        "ctl\x01\r\x1f<&>",             /* libxlsxwriter's own escapes still apply */
+    };
+    size_t n = sizeof cells / sizeof cells[0];
+    export_writer *w;
+    imgsec_err err = {0};
+    assert_int_equal(export_writer_open(EXPORT_XLSX, path, "apps", hdr, 1, NULL, &w, &err),
+                     IMGSEC_OK);
+    for (size_t i = 0; i < n; i++) {
+        store_cell c = S_(cells[i]);
+        assert_int_equal(export_writer_row(w, &c, 1, &err), IMGSEC_OK);
+    }
+    assert_int_equal(export_writer_close(w, &err), IMGSEC_OK);
+    json_t *j = read_back("xlsx", path);
+    const json_t *r = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(r), n + 1);
+    assert_string_equal(json_string_value(json_array_get(json_array_get(r, 0), 0)), hdr[0]);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(json_string_value(json_array_get(json_array_get(r, i + 1), 0)),
+                            cells[i]);
+    json_decref(j);
+    unlink(path);
+}
+
 /* An aborted XLSX leaves no file behind and frees everything (ASan). */
 static void test_abort(void **state)
 {
@@ -207,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_format_names),
         cmocka_unit_test(test_csv_bytes),
         cmocka_unit_test(test_xlsx_sheets_numbers_long_strings),
+        cmocka_unit_test(test_xlsx_escapes),
         cmocka_unit_test(test_abort),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

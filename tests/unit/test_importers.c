@@ -27,6 +27,11 @@
 #ifndef IMGSEC_FIXTURES_DIR
 #error "IMGSEC_FIXTURES_DIR must point at shared/fixtures"
 #endif
+#ifndef IMGSEC_REPO_FIXTURES_DIR
+#error "IMGSEC_REPO_FIXTURES_DIR must point at tests/fixtures"
+#endif
+/* A fixture name starting with this is under tests/fixtures, not shared. */
+#define REPO_PREFIX "repo:"
 
 enum { V = REPORT_VULNERABILITY, RC = REPORT_RISK_CONFIG, MW = REPORT_MALWARES, AP = REPORT_APPS,
        FI = REPORT_FILES, SI = REPORT_SENSITIVE_INFO, NC = REPORT_NON_COMPLIANT_APP,
@@ -51,7 +56,10 @@ static int group_teardown(void **state)
 static char *fixture(const char *rel, size_t *len, char *copy_path, size_t size)
 {
     char src[512];
-    snprintf(src, sizeof src, "%s/scanners/%s", IMGSEC_FIXTURES_DIR, rel);
+    if (strncmp(rel, REPO_PREFIX, strlen(REPO_PREFIX)) == 0)
+        snprintf(src, sizeof src, "%s/%s", IMGSEC_REPO_FIXTURES_DIR, rel + strlen(REPO_PREFIX));
+    else
+        snprintf(src, sizeof src, "%s/scanners/%s", IMGSEC_FIXTURES_DIR, rel);
     char *buf = util_read_file(src, len);
     if (!buf)
         fail_msg("cannot read fixture %s", src);
@@ -237,7 +245,7 @@ static void test_grype_image(void **state)
     const image_summary *s = &l.items[0].summary;
     assert_string_equal(s->image_name, "user-input"); /* source.target.userInput */
     assert_int_equal(s->image_size, 65);
-    assert_string_equal(l.items[0].image_digest,
+    assert_string_equal(l.items[0].summary.image_digest,
                         "sha256:ca738abb87a8d58f112d3400ebb079b61ceae7dc290beb34bda735be4b1941d5");
     /* descriptor.timestamp is "": the caller's now. */
     assert_int_equal(s->latest_scan_time, 1700000000000LL);
@@ -258,6 +266,29 @@ static void test_cyclonedx_juice_shop(void **state)
     assert_string_equal(l.items[0].summary.image_name, "juice-shop");
     assert_string_equal(l.items[0].summary.image_version, "14.1.1");
     doc_list_free(&l);
+}
+
+/* CycloneDX 1.2 and 1.3 from cyclonedx-php-composer (the CycloneDX
+ * project's bom-examples, tests/fixtures/cyclonedx/PROVENANCE): 62
+ * top-level components, all "library" with pkg:composer purls, none
+ * nested -> 62 apps; 1.2/1.3 have no vulnerabilities. metadata.component
+ * cyclonedx-php-composer-demo dev-master. */
+static void test_cyclonedx_laravel_old_specs(void **state)
+{
+    (void)state;
+    static const int64_t want[8] = {[AP] = 62};
+    const char *files[] = {REPO_PREFIX "cyclonedx/laravel-7.12.0.bom.1.2.json",
+                           REPO_PREFIX "cyclonedx/laravel-7.12.0.bom.1.3.json"};
+    for (size_t i = 0; i < 2; i++) {
+        doc_list l;
+        expect_counts(files[i], IMPORT_CYCLONEDX, want, 0, 0, &l);
+        assert_string_equal(l.items[0].summary.image_name, "cyclonedx-php-composer-demo");
+        assert_string_equal(l.items[0].summary.image_version, "dev-master");
+        assert_string_equal(rec_field(&l, AP, 0, "app_name"), "stack-cors");
+        assert_string_equal(rec_field(&l, AP, 0, "app_type"), "composer");
+        assert_string_equal(rec_field(&l, AP, 0, "license"), "MIT");
+        doc_list_free(&l);
+    }
 }
 
 /* ---- refusals ---- */
@@ -341,8 +372,9 @@ static void test_bad_element_position(void **state)
                                 "\"source\":{\"type\":\"image\",\"target\":{\"userInput\":\"x:1\"}}}";
     expect_refused(grype, strlen(grype), IMPORT_AUTO, IMGSEC_EINVAL,
                    "grype report: matches[0].artifact.name must be a string", NULL);
-    static const char cdx[] = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.3\"}";
-    expect_refused(cdx, strlen(cdx), IMPORT_AUTO, IMGSEC_EINVAL, "specVersion must be 1.4", NULL);
+    static const char cdx[] = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.1\"}";
+    expect_refused(cdx, strlen(cdx), IMPORT_AUTO, IMGSEC_EINVAL,
+                   "specVersion must be 1.2, 1.3, 1.4, 1.5, 1.6 or 1.7 (got 1.1)", NULL);
     static const char ref[] = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\",\"metadata\":"
                               "{\"component\":{\"name\":\"x\"}},\"vulnerabilities\":[{\"id\":\"C\","
                               "\"affects\":[{\"ref\":\"nope\"}]}]}";
@@ -385,7 +417,7 @@ static void test_syft(void **state)
     assert_int_equal(s->counts[V], 0);
     assert_string_equal(s->image_name, "registry:5000/shop/web"); /* port is not a tag */
     assert_string_equal(s->image_version, "1.4.2");
-    assert_string_equal(l.items[0].image_digest, "sha256:ccc");
+    assert_string_equal(l.items[0].summary.image_digest, "sha256:ccc");
     assert_int_equal(s->image_size, 1234);
     assert_string_equal(rec_field(&l, AP, 0, "license"), "MIT");
     assert_string_equal(rec_field(&l, AP, 0, "layer_digest"), "sha256:aaa");
@@ -795,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_trivy_spdx),
         cmocka_unit_test(test_grype_image),
         cmocka_unit_test(test_cyclonedx_juice_shop),
+        cmocka_unit_test(test_cyclonedx_laravel_old_specs),
         cmocka_unit_test(test_truncated_refused),
         cmocka_unit_test(test_wrong_format_refused),
         cmocka_unit_test(test_bad_element_position),

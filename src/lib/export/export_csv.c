@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "export_internal.h"
 
@@ -18,10 +19,14 @@ typedef struct {
     char *buf;
 } csv_writer;
 
+/* The first bytes a spreadsheet may read as the start of a formula
+ * (OWASP "CSV Injection": = + - @, TAB and CR). */
+static const char CSV_FORMULA_FIRST[] = "=+-@\t\r";
+
 /* Writes one cell's text: guarded against formulas, quoted when needed. */
 static void csv_text(FILE *f, const char *s, size_t len)
 {
-    bool guard = len > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+    bool guard = len > 0 && s[0] != '\0' && strchr(CSV_FORMULA_FIRST, s[0]) != NULL;
     bool quote = false;
     for (size_t i = 0; i < len && !quote; i++)
         quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
@@ -67,7 +72,9 @@ static void csv_cell(FILE *f, const store_cell *c)
 
 static int csv_fail(imgsec_err *err, const char *what)
 {
-    return err_set(err, IMGSEC_EINTERNAL, "export: %s: %s", what, strerror(errno ? errno : EIO));
+    int e = errno ? errno : EIO;
+    return err_set(err, e == ENOSPC || e == EDQUOT ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+                   "export: %s: %s", what, strerror(e));
 }
 
 static int csv_row(export_writer *base, const store_cell *cells, size_t ncols, imgsec_err *err)
@@ -119,8 +126,15 @@ int export_csv_open(const char *path, const char *const *header, size_t ncols,
     }
     w->base.ops = &CSV_OPS;
     w->base.ncols = ncols;
-    if (!(w->f = fopen(path, "wbx"))) {
-        int rc = err_set(err, IMGSEC_EINTERNAL, "export: cannot create the file: %s", strerror(errno));
+    int fd = -1;
+    int rc = export_file_create(path, &fd, err);
+    if (rc != IMGSEC_OK || !(w->f = fdopen(fd, "wb"))) {
+        if (rc == IMGSEC_OK)
+            rc = err_set(err, IMGSEC_EINTERNAL, "export: cannot open the file: %s", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
         csv_free(w);
         return rc;
     }

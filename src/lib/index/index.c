@@ -237,7 +237,7 @@ static int check_args(const index_scope *scope, const stat_query *q, imgsec_err 
  * selection instead of one that costs bitmaps and substring scans (2 ms
  * at a million images) only to sum to 0. query_check keeps the errors of
  * such a query what they were. */
-static int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                           int (*use)(const ix_inst *r, const row_set *sel,
                                      const rec_plan *plan, void *arg),
                           void *arg, imgsec_err *err)

@@ -45,19 +45,17 @@
 #include "index_hash.h"
 #include "index_postings.h"
 
-/* The string attributes of an image, each with its own dictionary. */
+/* The string attributes of an image, each with its own dictionary: the
+ * scope's two, then one per line of model.h's MODEL_IMAGE_STRINGS, named
+ * SA_<member> (SA_namespace_, SA_image_name, ...). */
+#define SA_ENUM_ITEM(m, ...) SA_##m,
 typedef enum {
     SA_PROJECT,        /* project_id */
     SA_PROJECT_EP,     /* (project_id, ep) composite key */
-    SA_NAMESPACE,
-    SA_IMAGE_NAME,
-    SA_IMAGE_VERSION,
-    SA_IMAGE_ID,
-    SA_INSTANCE_ID,
-    SA_INSTANCE_NAME,
-    SA_CICD_NAME,
+    MODEL_IMAGE_STRINGS(SA_ENUM_ITEM)
     SA_COUNT
 } str_attr;
+#undef SA_ENUM_ITEM
 
 /* Derived boolean attributes (data-model.md), one bitmap each. */
 typedef enum {
@@ -70,6 +68,7 @@ typedef enum {
 } img_flag;
 
 typedef struct ix_inst ix_inst;
+struct ix_order; /* index_page.c */
 
 typedef struct {
     int64_t id;
@@ -84,6 +83,7 @@ struct ix_inst {
     /* rows and columns, all of cap_rows elements; rows >= n_rows never used */
     ix_row *rows;
     int64_t *image_size, *update_time, *scan_time;
+    int64_t *container_num;       /* listed (has_container is a flag) */
     int64_t *counts[REPORT_TYPE_COUNT];
     int64_t *vul_counts[VUL_TYPE_COUNT];
     uint32_t n_rows, cap_rows;
@@ -103,6 +103,10 @@ struct ix_inst {
     postings vuls;                /* (vul_id, vul_type) -> (row, records) */
     postings builds;              /* (rule_id, risk_name, level) -> (row, records) */
     postings groups;              /* latest-version group -> (row, 0); aux = latest row */
+
+    /* Sorted orders of the rows, built by the first page that needs one
+     * and dropped by any write to the instance (index_page.c). */
+    _Atomic(struct ix_order *) orders[INDEX_ORDER_COUNT];
 };
 
 /* ---- index_log.c: the ops of a write batch, to replay on the other instance ---- */
@@ -200,5 +204,24 @@ int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t
  * plan, with their number. -1 when out of memory (before any call). */
 int rec_each(const ix_inst *ix, const rec_plan *plan, const row_set *s,
              void (*fn)(uint32_t row, int64_t records, void *arg), void *arg);
+
+/* ---- index_page.c: ordered pages ---- */
+
+/* index.c's shared read path: inside the published instance, the rows
+ * selected by scope and q (and q's record plan) handed to use, which
+ * returns 0 or -1 (out of memory). */
+int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                   int (*use)(const ix_inst *r, const row_set *sel, const rec_plan *plan,
+                              void *arg),
+                   void *arg, imgsec_err *err);
+
+/* Frees the instance's cached orders; every write to it calls this. */
+void order_drop(ix_inst *ix);
+/* The instance's order k (rank -> row, row -> rank), built now if it is
+ * not cached; NULL when out of memory. */
+const struct ix_order *order_get(const ix_inst *ix, index_order k);
+/* Its arrays, for readers outside index_page.c. */
+const uint32_t *order_by_rank(const struct ix_order *o);
+const uint32_t *order_rank_of(const struct ix_order *o);
 
 #endif

@@ -57,13 +57,15 @@ void rows_destroy(ix_inst *ix)
     free(ix->image_size);
     free(ix->update_time);
     free(ix->scan_time);
+    free(ix->container_num);
+    order_drop(ix);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         free(ix->counts[t]);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         free(ix->vul_counts[v]);
     free(ix->free_rows);
     ix->rows = NULL;
-    ix->image_size = ix->update_time = ix->scan_time = NULL;
+    ix->image_size = ix->update_time = ix->scan_time = ix->container_num = NULL;
     memset(ix->counts, 0, sizeof ix->counts);
     memset(ix->vul_counts, 0, sizeof ix->vul_counts);
     ix->free_rows = NULL;
@@ -108,6 +110,7 @@ static int rows_reserve(ix_inst *ix)
         grow_array((void **)&ix->image_size, cap, sizeof(int64_t)) != 0 ||
         grow_array((void **)&ix->update_time, cap, sizeof(int64_t)) != 0 ||
         grow_array((void **)&ix->scan_time, cap, sizeof(int64_t)) != 0 ||
+        grow_array((void **)&ix->container_num, cap, sizeof(int64_t)) != 0 ||
         grow_array((void **)&ix->free_rows, cap, sizeof(uint32_t)) != 0)
         return -1;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
@@ -161,12 +164,13 @@ static void row_detach(ix_inst *ix, uint32_t row)
     for (int f = 0; f < FLAG_COUNT; f++)
         roaring_bitmap_remove(ix->flags[f], row);
     int64_t id;
-    if (r->str[SA_IMAGE_ID] && key_decimal_id(r->str[SA_IMAGE_ID]->s, &id))
+    if (r->str[SA_image_id] && key_decimal_id(r->str[SA_image_id]->s, &id))
         ix->n_decimal_image_ids--;
     for (int a = 0; a < SA_COUNT; a++)
         if (r->str[a])
             dict_unref(&ix->dicts[a], r->str[a], row);
     ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
+    ix->container_num[row] = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         ix->counts[t][row] = 0;
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
@@ -186,13 +190,19 @@ static int attach_cstr(ix_inst *ix, uint32_t row, str_attr a, const char *s)
     return attach_str(ix, row, a, s, s ? strlen(s) : 0);
 }
 
-static int attach_image_id(ix_inst *ix, uint32_t row, const char *image_id)
+/* The string attributes of model.h's table, each into its dictionary; a
+ * content id that spells an image id is counted (index_query.c). */
+static int attach_strings(ix_inst *ix, uint32_t row, const image_summary *s)
 {
     int64_t id;
-    if (attach_cstr(ix, row, SA_IMAGE_ID, image_id) != 0)
-        return -1;
-    if (image_id && key_decimal_id(image_id, &id))
+    /* counted as soon as attached: row_detach uncounts what it finds attached */
+#define ATTACH_STRING(m, ...)                                                                  \
+    if (attach_cstr(ix, row, SA_##m, s->m) != 0)                                               \
+        return -1;                                                                             \
+    if (SA_##m == SA_image_id && s->m && key_decimal_id(s->m, &id))                            \
         ix->n_decimal_image_ids++;
+    MODEL_IMAGE_STRINGS(ATTACH_STRING)
+#undef ATTACH_STRING
     return 0;
 }
 
@@ -238,6 +248,7 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     ix->image_size[row] = s->image_size;
     ix->update_time[row] = s->latest_update_time;
     ix->scan_time[row] = s->latest_scan_time;
+    ix->container_num[row] = s->container_num;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         ix->counts[t][row] = s->counts[t];
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
@@ -263,13 +274,7 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len);
     key_free(&k);
     if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id) != 0 ||
-        attach_cstr(ix, row, SA_NAMESPACE, s->namespace_) != 0 ||
-        attach_cstr(ix, row, SA_IMAGE_NAME, s->image_name) != 0 ||
-        attach_cstr(ix, row, SA_IMAGE_VERSION, s->image_version) != 0 ||
-        attach_image_id(ix, row, s->image_id) != 0 ||
-        attach_cstr(ix, row, SA_INSTANCE_ID, s->instance_id) != 0 ||
-        attach_cstr(ix, row, SA_INSTANCE_NAME, s->instance_name) != 0 ||
-        attach_cstr(ix, row, SA_CICD_NAME, s->cicd_name) != 0)
+        attach_strings(ix, row, s) != 0)
         return -1;
     if (attach_postings(ix, row, s) != 0)
         return -1;
@@ -312,6 +317,7 @@ int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err)
     int rc = summary_check(s, err);
     if (rc != IMGSEC_OK)
         return rc;
+    order_drop(ix);
     if (!ix->ready)
         return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
     uint32_t row;
@@ -339,6 +345,7 @@ void rows_remove(ix_inst *ix, int64_t id)
     uint32_t row;
     if (!ix->ready || !idmap_get(&ix->ids, id, &row))
         return;
+    order_drop(ix);
     row_detach(ix, row);
     idmap_del(&ix->ids, id);
     row_release(ix, row);

@@ -1,4 +1,4 @@
-/* cyclonedx.c - CycloneDX 1.4-1.7 JSON -> one ingest document.
+/* cyclonedx.c - CycloneDX 1.2-1.7 JSON -> one ingest document.
  *
  * components (nested ones too) are the inventory: every component that is
  * a package (it has a purl, or its type is library or framework) becomes
@@ -162,9 +162,17 @@ static int vulnerability(imp_ctx *c, json_t *doc, const json_t *refs, const json
     return IMGSEC_OK;
 }
 
+/* 1.2 is the first CycloneDX with a JSON format; the keys read here
+ * (components, purl, licenses, metadata, vulnerabilities) mean the same
+ * from 1.2 to 1.7 (1.2 and 1.3 have no vulnerabilities array). */
+static const char *const SPEC_VERSIONS[] = {"1.2", "1.3", "1.4", "1.5", "1.6", "1.7"};
+
 static int spec_version_ok(const char *v)
 {
-    return v && (!strcmp(v, "1.4") || !strcmp(v, "1.5") || !strcmp(v, "1.6") || !strcmp(v, "1.7"));
+    for (size_t i = 0; v && i < sizeof SPEC_VERSIONS / sizeof SPEC_VERSIONS[0]; i++)
+        if (!strcmp(v, SPEC_VERSIONS[i]))
+            return 1;
+    return 0;
 }
 
 int imp_cyclonedx(imp_ctx *c, const json_t *r, const import_options *opt, json_t **out)
@@ -179,7 +187,7 @@ int imp_cyclonedx(imp_ctx *c, const json_t *r, const import_options *opt, json_t
     if (!fmt || strcmp(fmt, "CycloneDX") != 0)
         return imp_fail(c, "bomFormat", "must be \"CycloneDX\"");
     if (!spec_version_ok(spec))
-        return imp_fail(c, "specVersion", "must be 1.4, 1.5, 1.6 or 1.7 (got %.16s)",
+        return imp_fail(c, "specVersion", "must be 1.2, 1.3, 1.4, 1.5, 1.6 or 1.7 (got %.16s)",
                         spec ? spec : "none");
     if (meta && ((rc = imp_str(c, meta, "metadata", "timestamp", &ts)) ||
                  (rc = imp_obj(c, meta, "metadata", "component", &mc))))

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imgsec/buildrisk.h"
 #include "imgsec/model.h"
 #include "imgsec/util.h"
 
@@ -327,139 +328,23 @@ char *import_redact(const char *s)
     return r;
 }
 
-/* ---- risky build history ---- */
-
-static bool has_ci(const char *s, const char *needle)
-{
-    return strcasestr(s, needle) != NULL;
-}
-
-/* Is word at q, followed by the end of the command or a separator? */
-static bool word_at(const char *q, const char *word)
-{
-    size_t n = strlen(word);
-    return strncmp(q, word, n) == 0 && (q[n] == '\0' || strchr(" \t;&|)\n", q[n]));
-}
-
-/* curl/wget output piped into a shell. */
-static bool pipe_to_shell(const char *s)
-{
-    static const char *const SHELLS[] = {"sh", "bash", "/bin/sh", "/bin/bash", "sudo", NULL};
-    if (!has_ci(s, "curl") && !has_ci(s, "wget"))
-        return false;
-    for (const char *p = strchr(s, '|'); p; p = strchr(p + 1, '|')) {
-        const char *q = p + 1;
-        while (*q == ' ' || *q == '\t')
-            q++;
-        for (int i = 0; SHELLS[i]; i++)
-            if (word_at(q, SHELLS[i]))
-                return true;
-    }
-    return false;
-}
-
-static bool world_writable(const char *s)
-{
-    return has_ci(s, "chmod 777") || has_ci(s, "chmod -R 777") || has_ci(s, "chmod a+rwx") ||
-           has_ci(s, "chmod -R a+rwx") || has_ci(s, "chmod 0777");
-}
-
-static bool tls_off(const char *s)
-{
-    return has_ci(s, "--no-check-certificate") || has_ci(s, "--insecure") ||
-           has_ci(s, "curl -k ") || has_ci(s, "--trusted-host") ||
-           has_ci(s, "sslverify=false") || has_ci(s, "strict-ssl false");
-}
-
-static bool remote_add(const char *s)
-{
-    const char *a = strstr(s, "ADD ");
-    return a && (strstr(a, " http://") || strstr(a, " https://"));
-}
-
-static bool user_root(const char *s)
-{
-    const char *p = strstr(s, "USER ");
-    if (!p)
-        return false;
-    p += 5;
-    return (strncmp(p, "root", 4) == 0 && (p[4] == '\0' || p[4] == ' ' || p[4] == ':')) ||
-           (p[0] == '0' && (p[1] == '\0' || p[1] == ' ' || p[1] == ':'));
-}
-
-static const char *const SECRET_WORDS[] = {"PASSWORD", "PASSWD", "SECRET", "TOKEN",
-                                           "API_KEY", "APIKEY", "PRIVATE_KEY", NULL};
-
-/* ENV/ARG assignments whose name holds a secret word, e.g. DB_PASSWORD=x. */
-static bool secret_env(const char *s)
-{
-    for (const char *eq = strchr(s, '='); eq; eq = strchr(eq + 1, '=')) {
-        const char *b = eq;
-        while (b > s && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
-            b--;
-        size_t n = (size_t)(eq - b);
-        char name[128];
-        if (n == 0 || n >= sizeof name || eq[1] == '\0' || eq[1] == ' ')
-            continue;
-        for (size_t i = 0; i < n; i++)
-            name[i] = (char)toupper((unsigned char)b[i]);
-        name[n] = '\0';
-        for (int i = 0; SECRET_WORDS[i]; i++)
-            if (strstr(name, SECRET_WORDS[i]))
-                return true;
-    }
-    return false;
-}
-
-/* created_by with every value after NAME= replaced by '*' (for records
- * of a command that holds a secret). */
-static char *redact_assignments(const char *s)
-{
-    char *r = strdup(s);
-    if (!r)
-        return NULL;
-    for (char *eq = strchr(r, '='); eq; eq = strchr(eq + 1, '='))
-        for (char *v = eq + 1; *v && *v != ' ' && *v != '&' && *v != ';' && *v != '\n'; v++)
-            *v = '*';
-    return r;
-}
+/* ---- risky build history (the rules: buildrisk.c) ---- */
 
 int imp_set_instruction(json_t *rec, const char *text)
 {
-    if (!secret_env(text))
-        return imp_set_str(rec, "build_instruction", text);
-    char *shown = redact_assignments(text);
+    char *shown = buildrisk_redact(text);
     int bad = !shown || imp_set_str(rec, "build_instruction", shown);
     free(shown);
     return bad;
 }
 
-typedef struct {
-    const char *rule_id, *name, *level, *remediation;
-    bool (*match)(const char *);
-} history_rule;
-
-static const history_rule HISTORY_RULES[] = {
-    {"IMGSEC-H001", "remote script piped into a shell", "high",
-     "download, verify a checksum or signature, then run", pipe_to_shell},
-    {"IMGSEC-H002", "world-writable permissions", "medium",
-     "grant the narrowest mode the process needs", world_writable},
-    {"IMGSEC-H003", "TLS verification disabled", "medium",
-     "keep certificate checks on; add the CA instead", tls_off},
-    {"IMGSEC-H004", "remote file added without verification", "medium",
-     "use curl with a checksum check, or ADD --checksum", remote_add},
-    {"IMGSEC-H005", "secret in build instruction", "high",
-     "pass secrets with build secrets (RUN --mount=type=secret), never ENV/ARG", secret_env},
-    {"IMGSEC-H006", "image runs as root", "medium", "add a USER with a non-root user", user_root},
-};
-
 int imp_history_risks(imp_ctx *c, json_t *doc, const char *created_by)
 {
     if (!created_by || !*created_by)
         return IMGSEC_OK;
-    for (size_t i = 0; i < sizeof HISTORY_RULES / sizeof HISTORY_RULES[0]; i++) {
-        const history_rule *r = &HISTORY_RULES[i];
-        if (!r->match(created_by))
+    for (size_t i = 0; i < buildrisk_rules_count; i++) {
+        const buildrisk_rule *r = &buildrisk_rules[i];
+        if (r->scan_only || !r->match(created_by))
             continue;
         json_t *rec = json_object();
         int bad = !rec || imp_set_str(rec, "rule_id", r->rule_id) ||

@@ -31,6 +31,8 @@ void scan_result_free(scan_result *res)
     json_decref(res->warnings);
     free(res->os_id);
     free(res->os_version);
+    for (size_t i = 0; i < sizeof res->info_strings / sizeof res->info_strings[0]; i++)
+        free(res->info_strings[i]);
     free(res);
 }
 

@@ -12,19 +12,31 @@
  * every transaction, so a forgotten reset can never pin an old WAL
  * snapshot (which would make a reader answer from stale state).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imgsec/util.h"
 #include "store_int.h"
 
+/* A full disk is IMGSEC_ENOSPACE, whatever way SQLite says it: SQLITE_FULL
+ * (a write that hit ENOSPC), or an I/O error whose errno is ENOSPC or
+ * EDQUOT (an fsync, a WAL or -shm extension). */
 int store_dberr(store *st, imgsec_err *err, const char *what)
 {
-    return err_set(err, IMGSEC_EINTERNAL, "store: %s: %s", what,
-                   st && st->db ? sqlite3_errmsg(st->db) : "no database");
+    if (!st || !st->db)
+        return err_set(err, IMGSEC_EINTERNAL, "store: %s: no database", what);
+    int rc = sqlite3_extended_errcode(st->db), sys = sqlite3_system_errno(st->db);
+    bool full = (rc & 0xff) == SQLITE_FULL ||
+                ((rc & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT));
+    return err_set(err, full ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL, "store: %s: %s", what,
+                   sqlite3_errmsg(st->db));
 }
 
 sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err)
@@ -224,12 +236,37 @@ fail:
     return rc;
 }
 
+/* Creates the database file 0600 whatever the umask, when it does not
+ * exist yet: SQLite would make it 0644 less the umask, and it makes -wal
+ * and -shm with the mode of the database file, so those follow. An
+ * existing file keeps its mode (imgsecd warns about an open one). */
+static int create_private(const char *path, imgsec_err *err)
+{
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return IMGSEC_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return IMGSEC_OK;
+        return err_set(err, errno == ENOSPC || errno == EDQUOT ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+                       "store: cannot create the database %s: %s", path, strerror(errno));
+    }
+    int rc = fchmod(fd, 0600) == 0 ? IMGSEC_OK
+                                   : err_set(err, IMGSEC_EINTERNAL,
+                                             "store: cannot set the mode of %s: %s", path,
+                                             strerror(errno));
+    close(fd);
+    return rc;
+}
+
 int store_open(const char *path, store **out, imgsec_err *err)
 {
     int rc;
     *out = NULL;
     if (!path || !*path)
         return err_set(err, IMGSEC_EINVAL, "store: no database path");
+    if ((rc = create_private(path, err)) != IMGSEC_OK)
+        return rc;
     store *st = calloc(1, sizeof *st);
     if (!st)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");

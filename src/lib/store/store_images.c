@@ -502,6 +502,7 @@ static int row_summary(sqlite3_stmt *s, image_summary *sum, imgsec_err *err)
     sum->image_name = col_text(s, IC_IMAGE_NAME);
     sum->image_version = col_text(s, IC_IMAGE_VERSION);
     sum->image_id = col_text(s, IC_IMAGE_ID);
+    sum->image_digest = col_text(s, IC_IMAGE_DIGEST);
     sum->instance_id = col_text(s, IC_INSTANCE_ID);
     sum->instance_name = col_text(s, IC_INSTANCE_NAME);
     sum->cicd_name = col_text(s, IC_CICD_NAME);

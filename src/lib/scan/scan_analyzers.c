@@ -1,0 +1,16 @@
+/* scan_analyzers.c - the analyzer table (scan_int.h). Order matters twice:
+ * entries are offered in this order, and finish steps run in this order,
+ * so an analyzer that works on what others emitted (vulnerability
+ * matching on apps, the non-compliant policy) comes after them. Adding an
+ * analyzer: its own an_<name>.c defining `const scan_analyzer scan_an_<name>`,
+ * one extern line and one table line here. */
+#include "scan/scan_int.h"
+
+extern const scan_analyzer scan_an_os;
+extern const scan_analyzer scan_an_history;
+
+const scan_analyzer *const scan_analyzers[] = {
+    &scan_an_os,      /* first: the package analyzers' finish reads the OS */
+    &scan_an_history, /* build-command-risks from the config's history */
+};
+const size_t scan_analyzers_count = sizeof scan_analyzers / sizeof scan_analyzers[0];

@@ -1,0 +1,157 @@
+/* test_full_disk.c - a full disk answers a clear error and reads go on.
+ *
+ * The database lives on a small tmpfs mounted for this test (the test
+ * runs as root in CI; where mount(2) is not permitted the test is skipped,
+ * never failed). With the users and their token made, a filler file takes
+ * every free block; an ingest then cannot grow the WAL: it must answer
+ * 507 HSS.0041 "storage is full: ...", store nothing, and the statistic
+ * must still answer 200 with the count from before; a login (which
+ * stores its token) answers 507 in Keystone's shape. With the filler gone
+ * the same ingest succeeds.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imgsec/util.h"
+
+#define FS_BYTES (8 * H_MIB)
+
+static srv_t S;
+static char MNT[H_PATH_MAX - 64], FILLER[H_PATH_MAX];
+static bool MOUNTED;
+
+/* One image with n vulnerabilities, as an ingest document (malloc'd). */
+static char *doc(const char *name, int n)
+{
+    util_buf b = {0};
+    util_buf_printf(&b,
+                    "{\"image\":{\"image_type\":\"private_image\",\"namespace\":\"shop\","
+                    "\"image_name\":\"%s\",\"image_version\":\"1\",\"scan_status\":\"success\"},"
+                    "\"vulnerabilities\":[",
+                    name);
+    for (int i = 0; i < n; i++)
+        util_buf_printf(&b,
+                        "%s{\"vul_id\":\"CVE-2024-%d\",\"vul_type\":\"linux_vul\","
+                        "\"severity\":\"low\",\"description\":\"%0200d\"}",
+                        i ? "," : "", i, i);
+    util_buf_printf(&b, "]}");
+    assert_false(b.failed);
+    return b.buf;
+}
+
+/* Writes to FILLER until the filesystem refuses: ENOSPC. */
+static void fill_disk(void)
+{
+    int fd = open(FILLER, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    static char block[64 * 1024];
+    ssize_t w;
+    while ((w = write(fd, block, sizeof block)) > 0)
+        ;
+    assert_int_equal(w, -1);
+    assert_int_equal(errno, ENOSPC);
+    /* the last partial block too */
+    while (write(fd, block, 1) == 1)
+        ;
+    close(fd);
+}
+
+static void test_full_disk_ingest_507_reads_200(void **state)
+{
+    (void)state;
+    if (!MOUNTED)
+        skip();
+    char *tok = user_token(&S, "acme", "root", "root-pw-1", "P1", "admin", "all");
+    assert_non_null(tok);
+    http_resp r;
+    char *small = doc("before", 3);
+    api_ingest(&S, tok, "P1", "0", small, false, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", "0", NULL), 3);
+
+    fill_disk();
+    /* ~2,000 records, 500 KB: more than any WAL space already allocated */
+    char *big = doc("after", 2000);
+    api_ingest(&S, tok, "P1", "0", big, false, &r);
+    assert_api_error(&r, 507, "HSS.0041",
+                     "storage is full: the server cannot store data until its operator frees "
+                     "disk space, request id ");
+    /* the request id, not SQLite's words */
+    const char *msg = json_string_value(json_object_get(r.json, "error_msg"));
+    assert_non_null(msg);
+    assert_null(strstr(msg, "database or disk"));
+    assert_string_equal(strrchr(msg, ' ') + 1, http_header(&r, "X-Request-Id"));
+    http_resp_free(&r);
+    /* a login must store its token: 507 in Keystone's shape, not a 401 */
+    api_token_req(&S, "acme", "root", "root-pw-1", "P1", false, &r);
+    assert_keystone_error(&r, 507, "Insufficient Storage");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"),
+                                                          "message")),
+                        "storage is full: the server cannot store data until its operator frees "
+                        "disk space");
+    http_resp_free(&r);
+    /* reads keep working, and nothing of the refused image is there */
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", "0", NULL), 3);
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", "0", NULL), 3);
+
+    /* space again: the same ingest goes through */
+    assert_int_equal(unlink(FILLER), 0);
+    api_ingest(&S, tok, "P1", "0", big, false, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", "0", NULL), 2003);
+    free(small);
+    free(big);
+    free(tok);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (srv_init(&S) != 0)
+        return -1;
+    if (snprintf(MNT, sizeof MNT, "%s/small-fs", S.dir) >= (int)sizeof MNT)
+        return -1;
+    snprintf(FILLER, sizeof FILLER, "%s/filler", MNT);
+    if (mkdir(MNT, 0700) != 0)
+        return -1;
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%d,mode=0700", FS_BYTES);
+    if (mount("tmpfs", MNT, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
+        print_message("test_full_disk: cannot mount a tmpfs (%s): skipped\n", strerror(errno));
+        return 0;
+    }
+    MOUNTED = true;
+    snprintf(S.db, sizeof S.db, "%s/imgsec.db", MNT);
+    return srv_start(&S);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int rc = srv_stop(&S, false);
+    if (MOUNTED && umount(MNT) != 0)
+        rc = -1;
+    char *cmd = h_strdupf("rm -rf '%s'", S.dir);
+    if (rc == 0 && !getenv("IMGSEC_API_KEEP") && system(cmd) != 0)
+        rc = -1;
+    free(cmd);
+    return rc;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_disk_ingest_507_reads_200),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown) + harness_failures();
+}
