@@ -8,9 +8,11 @@
 
 extern const scan_analyzer scan_an_os;
 extern const scan_analyzer scan_an_history;
+extern const scan_analyzer scan_an_vulndb;
 
 const scan_analyzer *const scan_analyzers[] = {
     &scan_an_os,      /* first: the package analyzers' finish reads the OS */
     &scan_an_history, /* build-command-risks from the config's history */
+    &scan_an_vulndb,  /* last: matches the apps the package analyzers emitted (--vulndb) */
 };
 const size_t scan_analyzers_count = sizeof scan_analyzers / sizeof scan_analyzers[0];
