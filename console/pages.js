@@ -164,6 +164,7 @@ export function exporter(main) {
     h('label', {}, 'Format', h('select', { name: 'format' }, h('option', { value: 'csv' }, 'CSV'), h('option', { value: 'xlsx' }, 'Excel (xlsx)'))),
     count, h('button', { class: 'primary', type: 'submit' }, 'Export'), prog, state, err);
   const body = filterBody();
+  const shownBody = h('p', {}, 'Filter (set on the dashboard): ', h('code', { id: 'export-body' }, JSON.stringify(body)));
   let total = 0;
   const recount = async () => {
     count.textContent = 'Counting…';
@@ -198,6 +199,6 @@ export function exporter(main) {
       a.click();
     } catch (x) { if (!(x instanceof ApiError) || x.status !== 401) err.textContent = x.message; }
   });
-  main.replaceChildren(h('h1', {}, 'Export'), form);
+  main.replaceChildren(h('h1', {}, 'Export'), shownBody, form);
   recount();
 }
