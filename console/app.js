@@ -14,7 +14,7 @@ function route() {
   if (!session.token) return signin(main, go);
   document.getElementById('nav-ep').textContent = `EP: ${session.ep}`;
   for (const a of document.querySelectorAll('#nav a'))
-    a.toggleAttribute('aria-current', path.startsWith(a.getAttribute('href').slice(1)));
+    if (path.startsWith(a.getAttribute('href').slice(1))) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   delete main.dataset.gen;
   switch (parts[0]) {
   case 'signin': return signin(main, go);

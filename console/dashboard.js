@@ -137,7 +137,7 @@ export function dashboard(main) {
       if (mine === gen) { err.textContent = e.message; main.dataset.gen = mine; }
     }
   }
-  const later = debounce(update, 120);
+  const later = debounce(update, 50);
   const form = filterForm(() => { inputAt = performance.now(); later(); });
   main.replaceChildren(h('h1', {}, 'Report dashboard'),
     h('div', { class: 'layout' }, h('aside', {}, form),

@@ -11,7 +11,6 @@
  * Content-Security-Policy (no inline script or style, no eval, only this
  * origin), nosniff and no-referrer; files are revalidated with an ETag
  * (size and mtime), so a changed file is seen at once. */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,7 +120,16 @@ void console_index_handle(request *req)
     console_serve(req, "index.html");
 }
 
+/* The names need no percent-encoding, so the target as received must be
+ * the plain path: anything encoded (a %00 the decoder cut the path at, an
+ * encoded slash or dot) is refused rather than decoded into a name. */
 void console_file_handle(request *req)
 {
-    console_serve(req, req->params[0]);
+    const char *raw = req->raw_target;
+    const char *name = req->params[0];
+    size_t plen = strlen("/console/"), nlen = strlen(name);
+    if (!raw || strncmp(raw, "/console/", plen) != 0 || strncmp(raw + plen, name, nlen) != 0 ||
+        (raw[plen + nlen] != '\0' && raw[plen + nlen] != '?'))
+        return console_not_found(req);
+    console_serve(req, name);
 }
