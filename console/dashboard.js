@@ -76,9 +76,11 @@ function filterForm(onChange) {
   return form;
 }
 
-function chart(rows) {
+function chart(rows, boxWidth) {
   // rows: [{type, total, bySev: {High: n, ...}}]; one bar per type, stacked by image severity.
-  const W = 760, rowH = 26, left = 170, top = 8, width = W - left - 90;
+  // Drawn at the box's width, so the text keeps its size on a phone.
+  const W = Math.min(900, Math.max(320, Math.round(boxWidth) || 760));
+  const rowH = 26, left = W < 500 ? 132 : 170, top = 8, width = W - left - 70;
   const max = Math.max(1, ...rows.map((r) => r.total));
   const svg = s('svg', { class: 'chart', viewBox: `0 0 ${W} ${top + rows.length * rowH + 6}`, role: 'img',
     'aria-label': 'Records per report type by image severity level' });
@@ -131,7 +133,7 @@ export function dashboard(main) {
         levels.includes(k) ? statistic(t, { ...body, severity_level: k }) : 0))));
       if (mine !== gen) return;
       chartBox.replaceChildren(chart(REPORT_TYPES.map((t, i) => ({ type: t, total: counts[i],
-        bySev: Object.fromEntries(SEVERITIES.map((k, j) => [k, sev[i][j]])) }))));
+        bySev: Object.fromEntries(SEVERITIES.map((k, j) => [k, sev[i][j]])) })), chartBox.clientWidth));
       main.dataset.chartGen = mine;
     } catch (e) {
       if (mine === gen) { err.textContent = e.message; main.dataset.gen = mine; }

@@ -208,11 +208,16 @@ async function browserChecks(page, base, api, tmp) {
   st = await dashboardCompare(page, api, st.gen, 'cleared');
   eq(st.body, { operate_all: true }, 'clear filters gives the empty body');
   await page.setViewportSize({ width: 390, height: 844 });
+  await page.selectOption('[name=has_vul]', 'true'); // redraws the chart at the phone's width
+  st = await dashboardCompare(page, api, st.gen, 'phone', '"has_vul":true');
+  await waitFor(page, (g) => Number(document.getElementById('main').dataset.chartGen) === g, st.gen);
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'dashboard-phone');
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.setViewportSize({ width: 1280, height: 900 });
-  await waitFor(page, () => document.getElementById('main').dataset.chartGen, null, { timeout: 60000 });
+  await page.selectOption('[name=has_vul]', '');
+  st = await dashboardCompare(page, api, st.gen, 'desktop again', '');
+  await waitFor(page, (g) => Number(document.getElementById('main').dataset.chartGen) === g, st.gen, { timeout: 60000 });
   await shot(page, 'dashboard-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
