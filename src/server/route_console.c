@@ -4,7 +4,8 @@
  *
  * The directory is flat on purpose: a NAME is one path segment of
  * [A-Za-z0-9_.-], not starting with '.', with an extension of the type
- * table below; anything else is 404 before the file system is touched.
+ * table below, sent without percent-encoding; anything else is 404
+ * before the file system is touched.
  * The file is opened relative to the directory with O_NOFOLLOW, so a
  * symlink (even one pointing inside) is refused, and it must be a regular
  * file of at most CONSOLE_FILE_MAX bytes. Every reply carries a strict

@@ -2,7 +2,6 @@
  * the redirects, the headers every file carries, revalidation, and every
  * way out of --console-dir refused (symlinks in and out, directories,
  * hidden names, unknown types, oversized files, paths below the dir). */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
