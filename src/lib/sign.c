@@ -298,6 +298,33 @@ static void canonical_uri(util_buf *b, const char *path, size_t n)
         util_buf_put(b, "/", 1);
 }
 
+/* The Python SDK's form: the whole path percent-decoded first (so an
+ * encoded '/' separates segments, as Python's unquote then split does),
+ * then each segment encoded. It sends "sha256%3Aab" for a path parameter
+ * "sha256:ab" and signs "sha256%3Aab"; the raw form above would be
+ * "sha256%253Aab". A bad escape stays as it is, as unquote leaves it. */
+static void canonical_uri_decoded(util_buf *b, const char *path, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (!d) {
+        b->failed = true;
+        return;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (path[i] == '%' && i + 2 < n && (hi = hexval(path[i + 1])) >= 0 &&
+            (lo = hexval(path[i + 2])) >= 0) {
+            d[m++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            d[m++] = path[i];
+        }
+    }
+    canonical_uri(b, d, m);
+    free(d);
+}
+
 /* Header value with leading and trailing blanks removed. */
 static void sb_trimmed(util_buf *b, const char *v)
 {
@@ -309,7 +336,8 @@ static void sb_trimmed(util_buf *b, const char *v)
     util_buf_put(b, v, n);
 }
 
-char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_err *err)
+static char *canonical_request(const sign_request *r, const sign_auth *a, bool decoded,
+                               imgsec_err *err)
 {
     util_buf b = {0};
     size_t tlen = r->raw_target ? strlen(r->raw_target) : 0;
@@ -322,7 +350,10 @@ char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_e
 
     sb_str(&b, r->method);
     util_buf_put(&b, "\n", 1);
-    canonical_uri(&b, r->raw_target, plen);
+    if (decoded)
+        canonical_uri_decoded(&b, r->raw_target, plen);
+    else
+        canonical_uri(&b, r->raw_target, plen);
     util_buf_put(&b, "\n", 1);
     if (qmark && canonical_query(&b, qmark + 1, tlen - plen - 1, err) != IMGSEC_OK) {
         free(b.buf);
@@ -361,13 +392,18 @@ char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_e
     return b.buf;
 }
 
-int sign_compute(const sign_request *r, const sign_auth *a, const char *date, const char *sk,
-                 size_t sk_len, char out[SIGN_SIGNATURE_HEX + 1], imgsec_err *err)
+char *sign_canonical_request(const sign_request *r, const sign_auth *a, imgsec_err *err)
+{
+    return canonical_request(r, a, false, err);
+}
+
+static int compute(const sign_request *r, const sign_auth *a, bool decoded, const char *date,
+                   const char *sk, size_t sk_len, char out[SIGN_SIGNATURE_HEX + 1], imgsec_err *err)
 {
     imgsec_err local = {0};
     if (!err) /* the failure's code is in err, which the caller may omit */
         err = &local;
-    char *canon = sign_canonical_request(r, a, err);
+    char *canon = canonical_request(r, a, decoded, err);
     if (!canon)
         return err->code;
     unsigned char h[crypto_hash_sha256_BYTES];
@@ -391,14 +427,35 @@ int sign_compute(const sign_request *r, const sign_auth *a, const char *date, co
     return IMGSEC_OK;
 }
 
-bool sign_verify(const sign_request *r, const sign_auth *a, const char *date, const char *sk,
-                 size_t sk_len)
+int sign_compute(const sign_request *r, const sign_auth *a, const char *date, const char *sk,
+                 size_t sk_len, char out[SIGN_SIGNATURE_HEX + 1], imgsec_err *err)
+{
+    return compute(r, a, false, date, sk, sk_len, out, err);
+}
+
+static bool verify_form(const sign_request *r, const sign_auth *a, bool decoded, const char *date,
+                        const char *sk, size_t sk_len)
 {
     char expect[SIGN_SIGNATURE_HEX + 1];
     imgsec_err err = {0};
-    if (sign_compute(r, a, date, sk, sk_len, expect, &err) != IMGSEC_OK)
+    if (compute(r, a, decoded, date, sk, sk_len, expect, &err) != IMGSEC_OK)
         return false;
     bool ok = sodium_memcmp(expect, a->signature, SIGN_SIGNATURE_HEX) == 0;
     sodium_memzero(expect, sizeof expect);
     return ok;
+}
+
+/* Both canonical paths the official SDKs produce: the raw one (Go, Node:
+ * the path as sent, encoded) and, when the path holds an escape, the
+ * Python SDK's decoded one. Either proves the key; the query and headers
+ * are the same in both. */
+bool sign_verify(const sign_request *r, const sign_auth *a, const char *date, const char *sk,
+                 size_t sk_len)
+{
+    if (verify_form(r, a, false, date, sk, sk_len))
+        return true;
+    const char *t = r->raw_target ? r->raw_target : "";
+    const char *q = strchr(t, '?');
+    const char *pct = strchr(t, '%');
+    return pct && (!q || pct < q) && verify_form(r, a, true, date, sk, sk_len);
 }

@@ -127,10 +127,10 @@ def run(mode, c, s, ids, docs):
                     x.latest_scan_time, x.handle_status) == (
                 "%d-%d" % (i0, k), si["severity"], si["name"], si["position"], si["file_path"],
                 si["content"], im0["latest_scan_time"], "unhandled")
-        # the content id names the image too; with AK/SK only the numeric id for now:
-        # a ':' in the path is signed by the SDK as %3A but verified by sign.c as
-        # the encoding of the wire's %3A (%253A), a signature mismatch (reported)
-        ref = im0["image_id"] if mode == "token" else str(i0)
+        # the content id names the image too, with either client: the Python SDK
+        # sends "sha256%3Ac00" and signs it decoded then encoded (sign.c accepts
+        # that form beside the raw one; this answered 401 with AK/SK before)
+        ref = im0["image_id"]
         r = c.list_image_non_compliant_app(ListImageNonCompliantAppRequest(
             image_type=im0["image_type"], image_id=ref, limit=10))
         x = r.data_list[0]
