@@ -11,6 +11,8 @@ packages=(
   libyajl-dev libxxhash-dev
   # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers
   libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
+  # layer digests: OpenSSL's SHA-256 (SHA-NI), several times libsodium's portable one
+  libssl-dev
   # tests: the official Python SDK's dependencies (tests/conformance, ../shared/sdk)
   python3-requests python3-requests-toolbelt python3-simplejson python3-pymongo
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi
