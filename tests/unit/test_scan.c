@@ -559,6 +559,7 @@ static void test_rootfs(void **state)
     free(got);
     assert_string_equal(scan_os_id(res), "alpine");
     assert_string_equal(scan_result_info(res)->format, "rootfs");
+    assert_int_equal(scan_result_info(res)->layer_bytes, 28); /* the regular files' bytes */
     json_t *doc = scan_result_document(res, &(scan_identity){.image_name = "host1", .image_version = "now"});
     assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "image"), "image_name")),
                         "host1");

@@ -359,6 +359,7 @@ int scan_rootfs_walk(scan_run_ctx *rc, const char *dir, imgsec_err *err)
             break;
         }
         scan_progress_add(rc, e.size);
+        res->info.layer_bytes += e.size; /* the image size of a root filesystem */
     }
     fts_close(fts);
     return out;
