@@ -12,6 +12,10 @@
  * and prints the line bench/run.sh reads:
  *   RESULT requests=N seconds=S rps=R p50_ms=.. p90_ms=.. p99_ms=..
  *          p999_ms=.. max_ms=.. mean_ms=.. errors=E non2xx=F
+ * A MIX_TSV line whose report column is GET is a list route instead:
+ *   NAME <TAB> GET <TAB> PATH?QUERY <TAB> -
+ * sent as GET URL/v5/PROJECT/PATH?QUERY without a body (bench/run.sh's
+ * image list pages).
  * Build: cc -O2 -o latency bench/latency.c -lcurl -lm
  */
 #include <curl/curl.h>
@@ -24,7 +28,7 @@
 
 typedef struct {
     char *url;
-    char *body;
+    char *body; /* NULL: a GET */
     long len;
 } entry;
 
@@ -108,6 +112,12 @@ int main(int argc, char **argv)
         entry *e = &es[n++];
         size_t ulen = strlen(base) + strlen(argv[4]) + strlen(report) + strlen(ep) + 128;
         e->url = malloc(ulen);
+        if (strcmp(report, "GET") == 0) {
+            snprintf(e->url, ulen, "%s/v5/%s/%s", base, argv[4], ep);
+            e->body = NULL;
+            e->len = 0;
+            continue;
+        }
         snprintf(e->url, ulen,
                  "%s/v5/%s/image/security-report/statistic?security_report_type=%s&enterprise_project_id=%s",
                  base, argv[4], report, ep);
@@ -140,8 +150,12 @@ int main(int argc, char **argv)
     double t0 = now_s(), t = t0;
     for (size_t i = 0; !stop && t - t0 < seconds; i = (i + 1) % n) {
         curl_easy_setopt(h, CURLOPT_URL, es[i].url);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, es[i].body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, es[i].len);
+        if (es[i].body) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, es[i].body);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, es[i].len);
+        } else {
+            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        }
         double a = now_s();
         CURLcode rc = curl_easy_perform(h);
         t = now_s();

@@ -4,7 +4,7 @@
 set -euo pipefail
 awk -F= '
 function f(line, key,   m) { if (match(line, key "=[^ ]*")) return substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1); return "" }
-{ k = $1; v = substr($0, length($1) + 2); val[k] = v; if (k ~ /^latency\./) order[++n] = substr(k, 9) }
+{ k = $1; v = substr($0, length($1) + 2); val[k] = v; if (k ~ /^latency\.list\./) lorder[++ln] = substr(k, 9); else if (k ~ /^latency\./) order[++n] = substr(k, 9) }
 END {
   printf "### %s images, %s records (%s per image), seed %s\n\n", val["images_stored"], val["records"], val["records_per_image"], val["seed"]
   printf "Machine: %s.\n\n", val["machine"]
@@ -17,6 +17,11 @@ END {
     if (p99 + 0 > worst) { worst = p99 + 0; worst_b = b }
     if (minratio < 0 || ratio < minratio) { minratio = ratio; min_b = b }
     printf "| %s | %s | %.3f | %.3f | %.1f | %.0fx |\n", b, val["total." b], p50, p99, s, ratio
+  }
+  if (ln) {
+    printf "\nImage lists, a 200-item page (`list.*_deep` and `_sorted` at offset images/2), one connection:\n\n"
+    printf "| list | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|\n"
+    for (i = 1; i <= ln; i++) { l = val["latency." lorder[i]]; printf "| %s | %s | %s | %s |\n", lorder[i], f(l, "p50_ms"), f(l, "p99_ms"), f(l, "max_ms") }
   }
   ti = val["throughput.imgsecd"]; tn = val["throughput.nginx"]
   q = val["mix_quiet"]; d = val["mix_during_ingest"]

@@ -279,6 +279,22 @@ load latency
 while IFS=$'\t' read -r name _; do
   r=$(latency_run "$lat_s" "$name"); put "latency.$name" "$r"; check_2xx "latency of $name" "$r"
 done <"$mix"
+# the image lists: a 200-item page at the front and deep in the list
+# (the cost must not grow with the offset)
+lists=$work/lists.tsv
+deep=$(( images / 2 ))
+{
+  printf 'list.registry\tGET\timage/registries/images?enterprise_project_id=all_granted_eps&limit=200\t-\n'
+  printf 'list.registry_deep\tGET\timage/registries/images?enterprise_project_id=all_granted_eps&limit=200&offset=%d\t-\n' "$deep"
+  printf 'list.registry_sorted\tGET\timage/registries/images?enterprise_project_id=all_granted_eps&limit=200&offset=%d&sort_key=latest_scan_time&sort_dir=desc\t-\n' "$deep"
+  printf 'list.cicd\tGET\timage/cicd/images?enterprise_project_id=all_granted_eps&limit=200\t-\n'
+  printf 'list.local\tGET\timage/local-repositories?enterprise_project_id=all_granted_eps&limit=200&has_vul=true\t-\n'
+} >"$lists"
+while IFS=$'\t' read -r name _; do
+  r=$("$work/latency" "$url" "$lists" "$token" "$project" "$region" "$lat_s" "$name" | sed -n 's/^RESULT //p')
+  put "latency.$name" "$r"; check_2xx "latency of $name" "$r"
+  log "latency $name: p99 $(field p99_ms "$r") ms"
+done <"$lists"
 load throughput_engine
 r=$(wrk_run "$wrk_s" 64 2 "$url"); put throughput.imgsecd_engine "$r"
 check_2xx "throughput, result cache off" "$r"

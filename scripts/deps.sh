@@ -13,6 +13,7 @@ packages=(
   libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
   # layer digests: OpenSSL's SHA-256 (SHA-NI), several times libsodium's portable one
   libssl-dev
+  zlib1g-dev binutils # cargo-auditable data (zlib); tests add sections with objcopy
   # tests: the official Python SDK's dependencies (tests/conformance, ../shared/sdk)
   python3-requests python3-requests-toolbelt python3-simplejson python3-pymongo
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi

@@ -30,7 +30,6 @@ typedef struct {
     json_t *root;          /* owned reference to the whole document */
     image_summary summary; /* strings borrowed from root or from the aggs below;
                               project_id/ep are NULL until the caller sets them */
-    const char *image_digest;
     json_t *records[REPORT_TYPE_COUNT]; /* borrowed arrays inside root (never NULL:
                                            an absent key gives an empty array owned by root) */
     vul_agg *vuls;         /* owned arrays behind summary.vuls / summary.builds */

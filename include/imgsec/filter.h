@@ -39,13 +39,8 @@ typedef struct {
 
     int image_type;              /* image_type or -1 */
     int scan_status;             /* scan_status or -1 */
-    const char *namespace_;      /* substring filters */
-    const char *image_name;
-    const char *image_version;
-    const char *instance_name;
-    const char *cicd_name;
-    const char *image_id;        /* exact filters */
-    const char *instance_id;
+    /* the string filters of model.h's table (namespace_, ..., instance_id) */
+    MODEL_IMAGE_FILTER_STRINGS(MODEL_IMAGE_STRING_MEMBER)
     bool latest_version;         /* true: only latest versions */
     bool has_image_size;
     int64_t image_size;          /* at most this many bytes */

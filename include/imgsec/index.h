@@ -122,8 +122,7 @@ typedef struct {
     image_type type;
     scan_status status;
     severity_level severity_level; /* SEVERITY_LEVEL_NONE: null */
-    const char *namespace_, *image_name, *image_version, *image_id, *image_digest;
-    const char *instance_id, *instance_name, *cicd_name;
+    MODEL_IMAGE_STRINGS(MODEL_IMAGE_STRING_MEMBER) /* model.h's string attributes */
     int64_t image_size, latest_update_time, latest_scan_time, container_num;
     bool latest_version;
     int64_t counts[REPORT_TYPE_COUNT]; /* records per report type: the statistic's */

@@ -109,6 +109,54 @@ typedef struct {
 /* The eight record kinds, indexed by report_type. */
 const record_kind *record_kind_get(report_type t);
 
+/* ---- the string attributes of an image, declared once ----
+ *
+ * One line per attribute (data-model.md "Image"):
+ *
+ *   X(member, "key", doc_min, doc_max, filter, filter_max, query_lists, item_lists)
+ *
+ *   member       its member in image_summary, stat_query and index_image
+ *   "key"        its JSON key in the ingest document, the statistic body,
+ *                the image lists' query and items
+ *   doc_min/max  characters it may have in an ingest document (doc.c)
+ *   filter       how the statistic body and the image lists filter by it:
+ *                SUBSTR (the attribute contains the value) or EXACT
+ *   filter_max   characters of a filter value (filter.c, route_images.c)
+ *   query_lists  the image lists taking it as a query filter, item_lists
+ *                those whose items show it (MODEL_LIST_* bits)
+ *
+ * The index keeps each in a dictionary of its own (index_internal.h
+ * str_attr, generated from this table); the store in a column of its own
+ * (store_schema.c, the one other place to touch when adding one).
+ * MODEL_IMAGE_STRINGS adds the attributes that are shown, never filtered. */
+#define MODEL_LIST_REGISTRY 1u /* ListRegistryImages */
+#define MODEL_LIST_CICD 2u     /* ListCicdImages */
+#define MODEL_LIST_LOCAL 4u    /* ListImageLocal */
+#define MODEL_LIST_ALL 7u
+
+#define MODEL_IMAGE_FILTER_STRINGS(X)                                                           \
+    X(namespace_, "namespace", 0, DOC_IMAGE_NAME_MAX, SUBSTR, FILTER_LONG_STRING_MAX,           \
+      MODEL_LIST_REGISTRY | MODEL_LIST_CICD, MODEL_LIST_REGISTRY | MODEL_LIST_CICD)            \
+    X(image_name, "image_name", 1, DOC_IMAGE_NAME_MAX, SUBSTR, FILTER_LONG_STRING_MAX,          \
+      MODEL_LIST_ALL, MODEL_LIST_ALL)                                                          \
+    X(image_version, "image_version", 0, DOC_IMAGE_FIELD_MAX, SUBSTR, FILTER_LONG_STRING_MAX,   \
+      MODEL_LIST_ALL, MODEL_LIST_ALL)                                                          \
+    X(instance_name, "instance_name", 0, DOC_IMAGE_FIELD_MAX, SUBSTR, FILTER_SHORT_STRING_MAX,  \
+      MODEL_LIST_REGISTRY, MODEL_LIST_REGISTRY)                                                \
+    X(cicd_name, "cicd_name", 0, DOC_IMAGE_FIELD_MAX, SUBSTR, FILTER_SHORT_STRING_MAX,          \
+      MODEL_LIST_CICD, MODEL_LIST_CICD)                                                        \
+    X(image_id, "image_id", 0, DOC_IMAGE_FIELD_MAX, EXACT, FILTER_SHORT_STRING_MAX,             \
+      MODEL_LIST_CICD, MODEL_LIST_ALL)                                                         \
+    X(instance_id, "instance_id", 0, DOC_IMAGE_FIELD_MAX, EXACT, FILTER_SHORT_STRING_MAX,       \
+      MODEL_LIST_REGISTRY, MODEL_LIST_REGISTRY)
+
+#define MODEL_IMAGE_STRINGS(X)                                                                  \
+    MODEL_IMAGE_FILTER_STRINGS(X)                                                               \
+    X(image_digest, "image_digest", 0, DOC_IMAGE_FIELD_MAX, NONE, 0, 0, MODEL_LIST_ALL)
+
+/* A `const char *member;` per attribute, for the structs that hold them. */
+#define MODEL_IMAGE_STRING_MEMBER(m, ...) const char *m;
+
 /* ---- per-image aggregates that feed the query index ---- */
 
 /* Number of vulnerability records of one image with this (vul_id, vul_type). */
@@ -137,14 +185,9 @@ typedef struct {
     const char *ep;             /* enterprise project id */
     image_type type;
     scan_status status;
-    const char *namespace_;     /* trailing _ : "namespace" is a C++ keyword */
-    const char *image_name;
-    const char *image_version;
-    const char *image_id;       /* content id, e.g. sha256:... */
-    const char *image_digest;   /* listed, never filtered */
-    const char *instance_id;
-    const char *instance_name;
-    const char *cicd_name;
+    /* namespace_ (trailing _: a C++ keyword), image_name, ..., image_id (the
+     * content id, e.g. sha256:...), image_digest: the table above */
+    MODEL_IMAGE_STRINGS(MODEL_IMAGE_STRING_MEMBER)
     int64_t image_size;
     int64_t latest_update_time;
     int64_t latest_scan_time;

@@ -4,9 +4,14 @@
  *
  *  - export tasks: one row per task, from creation ("running") to
  *    "success" with its file, or "failure" with a reason. A task is never
- *    re-run after a restart: its record count was fixed against a snapshot
- *    of the file that no longer exists, so a task still "running" when a
- *    server starts is marked "failure" (store_export_tasks_interrupt).
+ *    re-run: its record count was fixed against a snapshot of the file
+ *    that exists only in the server that made it. Each running task names
+ *    its owner, the server process writing it; an owner holds a lease it
+ *    renews while it has tasks. Another server fails a running task only
+ *    when its owner is gone: its lease expired, or it is a process of this
+ *    very node that no longer exists (store_export_tasks_recover). Many
+ *    servers can so share one database, each leaving the others' tasks
+ *    alone.
  *
  *  - reading records for an export: a snapshot is one SQLite read
  *    transaction (store_snapshot_begin .. store_snapshot_end); inside it,
@@ -67,9 +72,29 @@ typedef struct {
     int64_t created_ms, finished_ms, expires_ms;
 } store_export_task;
 
-/* Inserts a new task (status running). request is the body as JSON text. */
+#define STORE_EXPORT_NODE_MAX 255
+
+/* A server process that runs export tasks. */
+typedef struct {
+    char id[STORE_EXPORT_ID_HEX + 1];  /* random, one per process */
+    char node[STORE_EXPORT_NODE_MAX + 1]; /* where pid is meaningful: host, boot, pid namespace */
+    int64_t pid;
+    int64_t started_ms;
+    int64_t lease_ms;                  /* alive until then (wall clock, ms) unless renewed */
+} store_export_owner;
+
+/* Inserts or renews owner o (its lease_ms). */
+int store_export_owner_renew(store *st, const store_export_owner *o, imgsec_err *err);
+/* Deletes owner id (a clean stop: it has no tasks left). */
+int store_export_owner_remove(store *st, const char *id, imgsec_err *err);
+
+/* Inserts a new task (status running) owned by owner (may be NULL: then
+ * any server takes it for gone), whose lease is renewed in the same
+ * transaction. t->file_id is kept, for store_export_file_running, but
+ * reads give "" until the task succeeds. request is the body as JSON
+ * text. */
 int store_export_task_insert(store *st, const store_export_task *t, const char *request,
-                             imgsec_err *err);
+                             const store_export_owner *owner, imgsec_err *err);
 /* The task id of project_id. IMGSEC_ENOTFOUND when no such task there. */
 int store_export_task_get(store *st, const char *project_id, const char *task_id,
                           store_export_task *t, imgsec_err *err);
@@ -81,12 +106,23 @@ int store_export_file_get(store *st, const char *project_id, const char *file_id
 int store_export_task_progress(store *st, const char *task_id, int progress, int64_t record_num,
                                imgsec_err *err);
 /* Ends a running task: success (with file_id, file_name, file_size,
- * expires_ms) or failure (with reason). Does nothing to a task that is not
- * running (returns IMGSEC_OK). */
+ * expires_ms) or failure (with reason). A task that is no longer running
+ * (another server took it for gone) is left as it is: IMGSEC_ENOTFOUND,
+ * and the caller removes the file it made. */
 int store_export_task_finish(store *st, const store_export_task *t, imgsec_err *err);
-/* Marks every running task failure with reason; *n gets how many. */
-int store_export_tasks_interrupt(store *st, const char *reason, int64_t now_ms, int64_t *n,
-                                 imgsec_err *err);
+
+/* Decides whether owner o (its row as stored) is gone at now_ms. */
+typedef bool (*store_export_owner_gone_fn)(const store_export_owner *o, int64_t now_ms, void *arg);
+
+/* In one transaction: every owner row that gone() says is gone is
+ * deleted, and every running task whose owner has no row (gone, or NULL)
+ * is marked failure with reason at now_ms. *n gets how many tasks. The
+ * caller's own owner must be renewed first (it is asked like any other). */
+int store_export_tasks_recover(store *st, const char *reason, int64_t now_ms,
+                               store_export_owner_gone_fn gone, void *arg, int64_t *n,
+                               imgsec_err *err);
+/* *running: file_id belongs to a running task (its partial file is live). */
+int store_export_file_running(store *st, const char *file_id, bool *running, imgsec_err *err);
 /* Calls cb for each file that expired at now_ms and is not yet deleted,
  * then marks those deleted. cb deletes the file (its return is ignored:
  * a file already gone is fine). */

@@ -21,6 +21,9 @@ int cmd_gen(int argc, char **argv);
 int cmd_key(int argc, char **argv);   /* cmd_key.c: access keys */
 int cmd_export(int argc, char **argv); /* cmd_export.c: reports to XLSX/CSV */
 int cmd_scan(int argc, char **argv);   /* cmd_scan.c: analyze an image */
+int cmd_stat(int argc, char **argv);   /* cmd_stat.c: the statistic, offline or --server */
+int cmd_list(int argc, char **argv);   /* cmd_list.c: the finding lists */
+int cmd_vulndb(int argc, char **argv); /* cmd_vulndb.c: the OSV vulnerability database */
 
 /* --db default: IMGSEC_DB, else ./imgsec.db (spec/README.md). */
 const char *cli_default_db(void);
@@ -55,6 +58,18 @@ int cli_fail(const imgsec_err *err);
  * (without echo on a terminal). Never from an argument, so it stays out
  * of shell history and ps. Returns false if none could be read. */
 bool cli_read_password(char *buf, size_t size);
+
+/* The token of --server commands. Precedence: --token-file FILE (its first
+ * line; kept out of ps and shell history), then --token T (visible to
+ * every user of the machine in ps: avoid), then IMGSEC_TOKEN. Call after
+ * the options with token_file (NULL when not given) and *token (the
+ * --token value, else getenv("IMGSEC_TOKEN")); token_flag: --token was
+ * given. Reads the file into buf, points *token at it. false, printed
+ * why, when both flags are given, or the file cannot be read, is empty or
+ * longer than size - 1 bytes. */
+#define CLI_TOKEN_MAX 8192
+bool cli_token_resolve(const char *cmd, const char *token_file, bool token_flag, char *buf,
+                       size_t size, const char **token);
 
 /* A bounded in-memory sink for libcurl replies (CURLOPT_WRITEFUNCTION =
  * cli_reply_write, CURLOPT_WRITEDATA = a cli_reply with max set): the

@@ -32,6 +32,37 @@ int cli_fail(const imgsec_err *err)
     return CLI_FAIL;
 }
 
+bool cli_token_resolve(const char *cmd, const char *token_file, bool token_flag, char *buf,
+                       size_t size, const char **token)
+{
+    if (!token_file)
+        return true;
+    if (token_flag) {
+        fprintf(stderr, "imgsec %s: give --token or --token-file, not both\n", cmd);
+        return false;
+    }
+    FILE *f = fopen(token_file, "r");
+    if (!f) {
+        fprintf(stderr, "imgsec %s: cannot read --token-file %s\n", cmd, token_file);
+        return false;
+    }
+    bool ok = fgets(buf, (int)size, f) != NULL;
+    fclose(f);
+    size_t len = ok ? strcspn(buf, "\r\n") : 0;
+    if (ok && buf[len] == '\0' && len == size - 1) {
+        fprintf(stderr, "imgsec %s: --token-file %s: the token is longer than %zu bytes\n", cmd,
+                token_file, size - 2);
+        return false;
+    }
+    buf[len] = '\0';
+    if (len == 0) {
+        fprintf(stderr, "imgsec %s: --token-file %s holds no token\n", cmd, token_file);
+        return false;
+    }
+    *token = buf;
+    return true;
+}
+
 bool cli_read_password(char *buf, size_t size)
 {
     const char *env = getenv("IMGSEC_PASSWORD");

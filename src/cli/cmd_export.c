@@ -7,7 +7,7 @@
  *
  * Against a server (--server URL): creates an export task over HTTP,
  * polls its status with a progress bar, then downloads the file. The
- * token comes from --token or IMGSEC_TOKEN.
+ * token comes from --token-file, --token or IMGSEC_TOKEN (cli_token_resolve).
  *
  * Either way the file appears under its name only when complete (written
  * as FILE.part, then renamed).
@@ -35,14 +35,16 @@
 static const char USAGE[] =
     "usage: imgsec export --type T --project P [--ep EP | --all-eps] [--body JSON | --body-file F]\n"
     "                     [--format xlsx|csv] [--export-size N] -o FILE\n"
-    "                     [--db DB | --server URL [--token T] [--region R]]\n"
+    "                     [--db DB | --server URL [--token-file F | --token T] [--region R]]\n"
     "  Writes the records of report type T (one of the statistic's security_report_type\n"
     "  values) over the images the statistic body selects (default {\"operate_all\": true})\n"
     "  into FILE: at most N records (default 10000000), as xlsx (default) or csv.\n"
     "  --ep EP     enterprise project (default 0); --eps A,B,... several; --all-eps all of them\n"
     "  --db DB     work on the database file directly (default $IMGSEC_DB, else ./imgsec.db)\n"
-    "  --server URL  ask a running imgsecd instead (token: --token or $IMGSEC_TOKEN;\n"
-    "              region: --region or $IMGSEC_REGION, else local-1)\n";
+    "  --server URL  ask a running imgsecd instead (token: the first line of\n"
+    "              --token-file F, or $IMGSEC_TOKEN; --token T works too but every user\n"
+    "              of the machine sees it in ps; region: --region or $IMGSEC_REGION,\n"
+    "              else local-1)\n";
 
 typedef struct {
     const char *db, *server, *token, *region, *project, *ep, *eps, *type, *body, *body_file, *out;
@@ -205,7 +207,7 @@ static int download(CURL *c, const export_args *a, const char *url, const char *
 static int export_remote(const export_args *a, json_t *body)
 {
     if (!a->token || !*a->token) {
-        fprintf(stderr, "imgsec export: --server needs --token or IMGSEC_TOKEN\n");
+        fprintf(stderr, "imgsec export: --server needs --token-file, IMGSEC_TOKEN or --token\n");
         return CLI_USAGE;
     }
     char ep_q[128];
@@ -281,7 +283,8 @@ int cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},        {"server", required_argument, NULL, 'S'},
-        {"token", required_argument, NULL, 'T'},     {"region", required_argument, NULL, 'r'},
+        {"token", required_argument, NULL, 'T'},
+        {"token-file", required_argument, NULL, 'K'},     {"region", required_argument, NULL, 'r'},
         {"project", required_argument, NULL, 'p'},   {"ep", required_argument, NULL, 'e'},
         {"eps", required_argument, NULL, 'E'},       {"all-eps", no_argument, NULL, 'A'},
         {"type", required_argument, NULL, 't'},      {"body", required_argument, NULL, 'b'},
@@ -297,12 +300,16 @@ int cmd_export(int argc, char **argv)
     if (!a.region || !*a.region)
         a.region = "local-1";
     int c, f;
+    const char *token_file = NULL;
+    bool token_flag = false;
+    static char token_buf[CLI_TOKEN_MAX];
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
         case 'd': a.db = optarg; break;
         case 'S': a.server = optarg; break;
-        case 'T': a.token = optarg; break;
+        case 'T': a.token = optarg, token_flag = true; break;
+        case 'K': token_file = optarg; break;
         case 'r': a.region = optarg; break;
         case 'p': a.project = optarg; break;
         case 'e': a.ep = optarg; break;
@@ -330,6 +337,8 @@ int cmd_export(int argc, char **argv)
         default: fputs(USAGE, stderr); return CLI_USAGE;
         }
     }
+    if (!cli_token_resolve("export", token_file, token_flag, token_buf, sizeof token_buf, &a.token))
+        return CLI_USAGE;
     if (!a.type || !a.project || !a.out || optind < argc) {
         fprintf(stderr, "imgsec export: --type, --project and -o FILE are required\n%s", USAGE);
         return CLI_USAGE;

@@ -21,7 +21,8 @@
 #include "imgsec/util.h"
 
 static const char USAGE[] =
-    "usage: imgsec import [--db DB | --server URL [--token T] [--region R]] --project P\n"
+    "usage: imgsec import [--db DB | --server URL [--token-file F | --token T] [--region R]]\n"
+    "                     --project P\n"
     "                     [--ep EP] [--format F] [identity flags] FILE...\n"
     "  Loads each FILE ('-' for standard input): ingest documents (data-model.md:\n"
     "  NDJSON, a JSON array of documents, or one document) or one scanner report.\n"
@@ -33,7 +34,9 @@ static const char USAGE[] =
     "  --stream         stream a Trivy report instead of loading it (automatic for\n"
     "                   Trivy files of 32 MiB or more; offline only)\n"
     "  --server URL     post to a running imgsecd (e.g. http://127.0.0.1:8080) instead\n"
-    "                   of writing DB; --token T or IMGSEC_TOKEN, --region R or IMGSEC_REGION\n"
+    "                   of writing DB; token: the first line of --token-file F, or\n"
+    "                   IMGSEC_TOKEN (--token T works too, but every user of the machine\n"
+    "                   sees it in ps); --region R or IMGSEC_REGION\n"
     "  See docs/importers.md for what each format maps to.\n";
 
 typedef struct {
@@ -257,7 +260,7 @@ done:
 static int import_remote(const import_args *a, int argc, char **argv)
 {
     if (!a->token || !*a->token || !a->region || !*a->region) {
-        fprintf(stderr, "imgsec import: --server needs --token (or IMGSEC_TOKEN) and --region "
+        fprintf(stderr, "imgsec import: --server needs --token-file, IMGSEC_TOKEN or --token, and --region "
                         "(or IMGSEC_REGION)\n");
         return CLI_USAGE;
     }
@@ -281,13 +284,17 @@ int cmd_import(int argc, char **argv)
         {"image-type", required_argument, NULL, 't'}, {"image-name", required_argument, NULL, 'n'},
         {"image-version", required_argument, NULL, 'v'},
         {"namespace", required_argument, NULL, 's'},  {"server", required_argument, NULL, 'S'},
-        {"token", required_argument, NULL, 'T'},      {"region", required_argument, NULL, 'r'},
+        {"token", required_argument, NULL, 'T'},
+        {"token-file", required_argument, NULL, 'K'},      {"region", required_argument, NULL, 'r'},
         {"stream", no_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     import_args a = {.db = cli_default_db(), .ep = MODEL_DEFAULT_EP, .format = IMPORT_AUTO,
                      .token = getenv("IMGSEC_TOKEN"), .region = getenv("IMGSEC_REGION")};
     int c, f;
+    const char *token_file = NULL;
+    bool token_flag = false;
+    static char token_buf[CLI_TOKEN_MAX];
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -307,13 +314,16 @@ int cmd_import(int argc, char **argv)
         case 'v': a.id.image_version = optarg; break;
         case 's': a.id.namespace_ = optarg; break;
         case 'S': a.server = optarg; break;
-        case 'T': a.token = optarg; break;
+        case 'T': a.token = optarg, token_flag = true; break;
+        case 'K': token_file = optarg; break;
         case 'r': a.region = optarg; break;
         case 'x': a.stream = true; break;
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         default: fputs(USAGE, stderr); return CLI_USAGE;
         }
     }
+    if (!cli_token_resolve("import", token_file, token_flag, token_buf, sizeof token_buf, &a.token))
+        return CLI_USAGE;
     if (!a.project || optind >= argc) {
         fprintf(stderr, "imgsec import: --project and at least one FILE are required\n%s", USAGE);
         return CLI_USAGE;

@@ -18,6 +18,9 @@ static const char USAGE[] =
     "  gen --images N [--seed S]        print generated documents as NDJSON\n"
     "  export --type T --project P -o FILE   write a report to XLSX or CSV (offline or --server)\n"
     "  scan --project P IMAGE|--rootfs DIR   analyze an image and store its findings\n"
+    "  stat --type T --project P [--body JSON]   the statistic's total_num (offline or --server)\n"
+    "  list WHAT --project P [--image ID]    the finding lists, as the API shows them (offline or --server)\n"
+    "  vulndb import|update|status|match|rematch   the offline OSV vulnerability database\n"
     "\n"
     "Every command takes --db FILE (default: $IMGSEC_DB, else ./imgsec.db).\n"
     "Run 'imgsec COMMAND --help' for the options of one command.\n";
@@ -46,6 +49,12 @@ int main(int argc, char **argv)
         return cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "scan") == 0)
         return cmd_scan(argc - 1, argv + 1);
+    if (strcmp(cmd, "stat") == 0)
+        return cmd_stat(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(argc - 1, argv + 1);
+    if (strcmp(cmd, "vulndb") == 0)
+        return cmd_vulndb(argc - 1, argv + 1);
     fprintf(stderr, "imgsec: unknown command '%s'\n%s", cmd, USAGE);
     return CLI_USAGE;
 }

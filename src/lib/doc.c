@@ -112,16 +112,9 @@ typedef struct {
     size_t off;      /* const char * inside imgsec_doc */
 } image_string;
 
-static const image_string IMAGE_STRINGS[] = {
-    {"namespace", 0, DOC_IMAGE_NAME_MAX, offsetof(imgsec_doc, summary.namespace_)},
-    {"image_name", 1, DOC_IMAGE_NAME_MAX, offsetof(imgsec_doc, summary.image_name)},
-    {"image_version", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.image_version)},
-    {"image_id", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.image_id)},
-    {"image_digest", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, image_digest)},
-    {"instance_id", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.instance_id)},
-    {"instance_name", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.instance_name)},
-    {"cicd_name", 0, DOC_IMAGE_FIELD_MAX, offsetof(imgsec_doc, summary.cicd_name)},
-};
+#define IMAGE_STRING(m, key, dmin, dmax, ...) {key, dmin, dmax, offsetof(imgsec_doc, summary.m)},
+static const image_string IMAGE_STRINGS[] = {MODEL_IMAGE_STRINGS(IMAGE_STRING)};
+#undef IMAGE_STRING
 
 static const struct {
     const char *key;
@@ -444,7 +437,6 @@ int doc_from_json(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *
     }
     if ((rc = parse_image(root, where, doc, err)))
         goto fail;
-    doc->summary.image_digest = doc->image_digest;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         if ((rc = parse_records(root, where, (report_type)t, doc, &scan, err)))
             goto fail;

@@ -223,13 +223,10 @@ int filter_from_json(const json_t *body, stat_query *q, imgsec_err *err)
     TRY(read_enum(body, "image_type", image_type_parse, image_type_choices, &q->image_type, err));
     TRY(read_enum(body, "scan_status", scan_status_parse, scan_status_choices, &q->scan_status,
                   err));
-    TRY(read_string(body, "namespace", 0, FILTER_LONG_STRING_MAX, &q->namespace_, err));
-    TRY(read_string(body, "image_name", 0, FILTER_LONG_STRING_MAX, &q->image_name, err));
-    TRY(read_string(body, "image_version", 0, FILTER_LONG_STRING_MAX, &q->image_version, err));
-    TRY(read_string(body, "instance_name", 0, FILTER_SHORT_STRING_MAX, &q->instance_name, err));
-    TRY(read_string(body, "cicd_name", 0, FILTER_SHORT_STRING_MAX, &q->cicd_name, err));
-    TRY(read_string(body, "image_id", 0, FILTER_SHORT_STRING_MAX, &q->image_id, err));
-    TRY(read_string(body, "instance_id", 0, FILTER_SHORT_STRING_MAX, &q->instance_id, err));
+#define READ_IMAGE_STRING(m, key, dmin, dmax, filter, fmax, ...)                                \
+    TRY(read_string(body, key, 0, fmax, &q->m, err));
+    MODEL_IMAGE_FILTER_STRINGS(READ_IMAGE_STRING)
+#undef READ_IMAGE_STRING
     TRY(read_bool(body, "latest_version", &q->latest_version, err));
     TRY(read_int64(body, "image_size", &q->has_image_size, &q->image_size, err));
     TRY(read_int64(body, "start_latest_update_time", &q->has_update_start, &q->update_start, err));

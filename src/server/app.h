@@ -25,6 +25,7 @@ typedef struct app {
     struct result_cache *results; /* statistic answers, per file generation */
     struct access_log *alog;    /* the request lines (access_log.h) */
     struct login_pool *logins;  /* password checks off the HTTP threads (login_pool.h) */
+    struct body_budget *unverified; /* bodies held before their signature is checked */
 } app;
 
 #endif

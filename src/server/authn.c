@@ -92,10 +92,15 @@ static const char *sign_header(void *arg, const char *lower_name)
     return http_header(arg, lower_name);
 }
 
+bool authn_signed_covers_body(request *req)
+{
+    const char *csha = http_header(req, "X-Sdk-Content-Sha256");
+    return !(csha && strcmp(csha, "UNSIGNED-PAYLOAD") == 0);
+}
+
 bool authn_signed_finish(request *req)
 {
     struct authn_sign *s = req->sign;
-    const char *csha = http_header(req, "X-Sdk-Content-Sha256");
     size_t body_len;
     const char *body = http_body(req, &body_len);
     sign_request r = {
@@ -105,7 +110,7 @@ bool authn_signed_finish(request *req)
         .header_arg = req,
         .body = (const unsigned char *)body,
         .body_len = body_len,
-        .unsigned_payload = csha && strcmp(csha, "UNSIGNED-PAYLOAD") == 0,
+        .unsigned_payload = !authn_signed_covers_body(req),
     };
     bool ok = sign_verify(&r, &s->auth, s->date, (const char *)s->sk, s->sk_len);
     sodium_memzero(s->sk, sizeof s->sk);

@@ -37,6 +37,9 @@ bool authn_is_signed(request *req);
  * x-sdk-date, a date within 15 minutes, a known AK whose SK opens. Sets
  * req->sign_pending; replies 401 APIGW.0301 and returns false otherwise. */
 bool authn_signed_begin(request *req);
+/* Does the signature cover the body? Not with X-Sdk-Content-Sha256:
+ * UNSIGNED-PAYLOAD: then authn_signed_finish can run at header time. */
+bool authn_signed_covers_body(request *req);
 /* With the whole body: verifies the HMAC in constant time, then fills
  * req->principal with the AK's user and its grant on the path's project
  * (403 HSS.0010 without one). Replies and returns false on failure. */

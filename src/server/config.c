@@ -33,9 +33,18 @@ static const char USAGE[] =
     "  --result-cache-mb N memory for remembered statistic answers, each kept only until\n"
     "                      the next commit (IMGSEC_RESULT_CACHE_MB; 64; 0 disables)\n"
     "  --access-log FILE   the one line per request goes here, written in batches\n"
-    "                      (IMGSEC_ACCESS_LOG; default: stderr)\n";
+    "                      (IMGSEC_ACCESS_LOG; default: stderr)\n"
+    "  --unverified-body-mb N  memory for bodies of signed requests whose signature is not\n"
+    "                      checked yet, in all (IMGSEC_UNVERIFIED_BODY_MB; 512)\n"
+    "  --unverified-body-per-address-mb N  the same per client address\n"
+    "                      (IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB; 128)\n";
 
 #define AUTH_FAIL_LIMIT_MAX 1000000
+/* Unverified bodies (body_budget.h): one address may hold two of the
+ * largest default ingest bodies, the server eight. */
+#define UNVERIFIED_BODY_MB_DEFAULT 512
+#define UNVERIFIED_BODY_PER_ADDRESS_MB_DEFAULT 128
+#define UNVERIFIED_BODY_MB_MAX 65536
 #define EXPORT_RETENTION_MAX_S (3660LL * 86400)
 
 static const char *env_or(const char *name, const char *fallback)
@@ -73,6 +82,16 @@ static int parse_cache_mb(const char *what, const char *s, size_t *out)
     return 0;
 }
 
+/* 1 to UNVERIFIED_BODY_MB_MAX MiB, as bytes. */
+static int parse_budget_mb(const char *what, const char *s, size_t *out)
+{
+    int64_t v;
+    if (parse_positive(what, s, UNVERIFIED_BODY_MB_MAX, &v))
+        return -1;
+    *out = (size_t)v << 20;
+    return 0;
+}
+
 int config_parse(config *cfg, int argc, char **argv, int *exit_code)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -90,7 +109,17 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .auth_fail_limit = 20,
         .result_cache_bytes = (size_t)64 << 20,
         .access_log = env_or("IMGSEC_ACCESS_LOG", NULL),
+        .unverified_body_bytes = (size_t)UNVERIFIED_BODY_MB_DEFAULT << 20,
+        .unverified_body_per_address_bytes = (size_t)UNVERIFIED_BODY_PER_ADDRESS_MB_DEFAULT << 20,
     };
+    const char *ub = getenv("IMGSEC_UNVERIFIED_BODY_MB");
+    if (ub && *ub && parse_budget_mb("IMGSEC_UNVERIFIED_BODY_MB", ub, &cfg->unverified_body_bytes))
+        goto bad;
+    const char *uba = getenv("IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB");
+    if (uba && *uba &&
+        parse_budget_mb("IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB", uba,
+                        &cfg->unverified_body_per_address_bytes))
+        goto bad;
     const char *afl = getenv("IMGSEC_AUTH_FAIL_LIMIT");
     int64_t v;
     if (afl && *afl) {
@@ -127,6 +156,8 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"export-queue", required_argument, NULL, 'Q'},
         {"result-cache-mb", required_argument, NULL, 'c'},
         {"access-log", required_argument, NULL, 'L'},
+        {"unverified-body-mb", required_argument, NULL, 'U'},
+        {"unverified-body-per-address-mb", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -182,6 +213,15 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
                 goto bad;
             break;
         case 'L': cfg->access_log = optarg; break;
+        case 'U':
+            if (parse_budget_mb("--unverified-body-mb", optarg, &cfg->unverified_body_bytes))
+                goto bad;
+            break;
+        case 'u':
+            if (parse_budget_mb("--unverified-body-per-address-mb", optarg,
+                                &cfg->unverified_body_per_address_bytes))
+                goto bad;
+            break;
         case 'h':
             fputs(USAGE, stdout);
             *exit_code = 0;

@@ -28,6 +28,11 @@ typedef struct {
                                   answers kept for the current file generation
                                   (default 64 MiB; 0 disables) */
     const char *access_log;   /* --access-log, IMGSEC_ACCESS_LOG: request lines; NULL: stderr */
+    /* Bodies of signed requests held before their signature is checked
+     * (body_budget.h): in all, and per client address. */
+    size_t unverified_body_bytes;             /* --unverified-body-mb, IMGSEC_UNVERIFIED_BODY_MB */
+    size_t unverified_body_per_address_bytes; /* --unverified-body-per-address-mb,
+                                                 IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB */
 } config;
 
 /* Fills cfg from argv and the environment. Returns 0, or prints usage /

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct export_workers {
     pthread_t janitor;
     bool janitor_started;
     int64_t pace_ms;          /* IMGSEC_EXPORT_TEST_PACE_MS: slows tasks down, for tests */
+    store_export_owner owner; /* this server; lease_ms unused (see export_workers_owner) */
+    int64_t lease_ms;         /* EXPORT_LEASE_MS, or IMGSEC_EXPORT_TEST_LEASE_MS */
     int64_t token_purge_ms;   /* TOKEN_PURGE_MS, or IMGSEC_TOKEN_PURGE_TEST_MS for tests */
 };
 
@@ -127,12 +130,35 @@ static int on_progress(int64_t written, int64_t total, void *arg)
     return 0;
 }
 
-static void finish(store *st, store_export_task *t)
+/* Records the end of t. false when the task was no longer ours: another
+ * server took this one for gone and failed it (its row says so). */
+static bool finish(store *st, store_export_task *t)
 {
     imgsec_err err = {0};
     t->finished_ms = util_now_ms();
-    if (store_export_task_finish(st, t, &err) != IMGSEC_OK)
+    int rc = store_export_task_finish(st, t, &err);
+    if (rc != IMGSEC_OK)
         fprintf(stderr, "imgsecd: export task %s: cannot record its end: %s\n", t->id, err.msg);
+    return rc != IMGSEC_ENOTFOUND;
+}
+
+/* Makes the export directory again if it is gone (deleted while the
+ * server runs), 0700 whatever the umask. */
+static int dir_ensure(const char *dir, imgsec_err *err)
+{
+    if (mkdir(dir, 0700) == 0) {
+        if (chmod(dir, 0700) != 0)
+            return err_set(err, IMGSEC_EINTERNAL, "cannot set the mode of --export-dir %s: %s",
+                           dir, strerror(errno));
+        return IMGSEC_OK;
+    }
+    if (errno != EEXIST)
+        return err_set(err, errno == ENOSPC || errno == EDQUOT ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+                       "cannot create --export-dir %s: %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return err_set(err, IMGSEC_EINTERNAL, "--export-dir %s is not a directory", dir);
+    return IMGSEC_OK;
 }
 
 static void run_job(export_workers *w, store *st, export_job *job)
@@ -147,6 +173,8 @@ static void run_job(export_workers *w, store *st, export_job *job)
     if (!export_workers_file_path(w, t->file_id, ext, path, sizeof path) ||
         snprintf(part, sizeof part, "%s.part", path) >= (int)sizeof part)
         rc = err_set(&err, IMGSEC_EINTERNAL, "export: --export-dir path too long");
+    else
+        rc = dir_ensure(w->a->cfg.export_dir, &err);
     if (rc == IMGSEC_OK) {
         run_ctx c = {w, job, 0}; /* the first progress is published at once */
         export_writer_options opt = {
@@ -176,10 +204,12 @@ static void run_job(export_workers *w, store *st, export_job *job)
             /* the details are for the operator; the caller gets the task id to quote */
             fprintf(stderr, "imgsecd: export task %s failed: %s\n", t->id, err.msg);
             snprintf(t->failure_reason, sizeof t->failure_reason,
-                     "internal error while writing the file; the server log names task %s", t->id);
+                     "%s while writing the file; the server log names task %s",
+                     err.code == IMGSEC_ENOSPACE ? "storage is full" : "internal error", t->id);
         }
     }
-    finish(st, t);
+    if (!finish(st, t) && rc == IMGSEC_OK)
+        unlink(path); /* not ours any more: no file without its success row */
     running_remove(w, job); /* only now: the row says how it ended */
     export_snapshot_free(job->snap);
     free(job);
@@ -189,7 +219,7 @@ static void fail_job(store *st, export_job *job, const char *reason)
 {
     job->task.status = EXPORT_FAILURE;
     snprintf(job->task.failure_reason, sizeof job->task.failure_reason, "%s", reason);
-    finish(st, &job->task);
+    (void)finish(st, &job->task);
     export_snapshot_free(job->snap);
     free(job);
 }
@@ -230,6 +260,112 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* ---- owners and recovery ---- */
+
+void export_workers_owner(export_workers *w, store_export_owner *out)
+{
+    *out = w->owner;
+    out->lease_ms = util_now_ms() + w->lease_ms;
+}
+
+/* Where a pid names the same process: this host, this boot, this pid
+ * namespace (containers on one host share the boot id, not the pid
+ * namespace). "" when any part is unknown: then only leases decide. */
+static void node_identity(char *out, size_t size)
+{
+    char host[256] = "", boot[64] = "", ns[64] = "";
+    out[0] = '\0';
+    if (gethostname(host, sizeof host - 1) != 0 || !*host)
+        return;
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return;
+    bool ok = fgets(boot, sizeof boot, f) != NULL;
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    if (!ok || !*boot || n <= 0)
+        return;
+    ns[n] = '\0';
+    snprintf(out, size, "%s %s %s", host, boot, ns);
+}
+
+/* store_export_owner_gone_fn: the lease ran out, or the owner is a
+ * process of this node that no longer exists (a crash and restart is so
+ * recovered at once; a live process keeps its tasks whatever its lease,
+ * and a pid taken by another process only delays recovery to the lease's
+ * end). Never this server itself. */
+static bool owner_gone(const store_export_owner *o, int64_t now_ms, void *arg)
+{
+    const export_workers *w = arg;
+    if (strcmp(o->id, w->owner.id) == 0)
+        return false;
+    if (o->lease_ms <= now_ms)
+        return true;
+    return *w->owner.node && strcmp(o->node, w->owner.node) == 0 && o->pid > 0 &&
+           o->pid != w->owner.pid && kill((pid_t)o->pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Removes the .part files in dir whose task is not running (any more):
+ * a live task's partial file, this server's or another's, is kept. */
+static void remove_partials(store *st, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4096], file_id[STORE_EXPORT_ID_HEX + 1];
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n <= 5 || strcmp(e->d_name + n - 5, ".part") != 0 ||
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        size_t idlen = strcspn(e->d_name, ".");
+        bool running = false;
+        imgsec_err err = {0};
+        if (idlen == STORE_EXPORT_ID_HEX) {
+            memcpy(file_id, e->d_name, idlen);
+            file_id[idlen] = '\0';
+            if (store_export_file_running(st, file_id, &running, &err) != IMGSEC_OK) {
+                fprintf(stderr, "imgsecd: export recovery: %s\n", err.msg);
+                continue; /* keep what cannot be checked */
+            }
+        }
+        if (!running)
+            unlink(path);
+    }
+    closedir(d);
+}
+
+/* Fails the tasks of gone owners and removes their partial files. at_start
+ * words the log line for a start. */
+static int recover(export_workers *w, store *st, bool at_start, imgsec_err *err)
+{
+    int64_t n = 0;
+    int rc = store_export_tasks_recover(st, EXPORT_INTERRUPTED, util_now_ms(), owner_gone, w, &n,
+                                        err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if (n)
+        fprintf(stderr, "imgsecd: %lld export tasks were interrupted by %s: marked failed\n",
+                (long long)n, at_start ? "the last stop" : "the stop of their server");
+    if (n || at_start)
+        remove_partials(st, w->a->cfg.export_dir);
+    return IMGSEC_OK;
+}
+
+/* The janitor's renewal: while this server has tasks (a quarter lease
+ * apart), so an idle server commits nothing (every commit empties the
+ * caches keyed on the file's generation). */
+static void renew(export_workers *w, store *st)
+{
+    store_export_owner o;
+    export_workers_owner(w, &o);
+    imgsec_err err = {0};
+    if (store_export_owner_renew(st, &o, &err) != IMGSEC_OK)
+        fprintf(stderr, "imgsecd: renewing the export lease: %s\n", err.msg);
+}
+
 /* ---- retention ---- */
 
 static void delete_file(const char *file_id, const char *format, void *arg)
@@ -264,7 +400,8 @@ static void purge_tokens(store *st)
 }
 
 /* How often the janitor looks: a quarter of the retention, within bounds,
- * and at least as often as tokens are purged. */
+ * at least as often as tokens are purged, and always four times a lease
+ * (a short test lease goes below the lower bound). */
 static int64_t janitor_interval_ms(const export_workers *w)
 {
     int64_t every = w->a->cfg.export_retention_ms / 4;
@@ -274,6 +411,8 @@ static int64_t janitor_interval_ms(const export_workers *w)
         every = JANITOR_MAX_MS;
     if (every < JANITOR_MIN_MS)
         every = JANITOR_MIN_MS;
+    if (every > w->lease_ms / 4)
+        every = w->lease_ms / 4;
     return every;
 }
 
@@ -298,7 +437,12 @@ static void *janitor_main(void *arg)
             ;
         if (w->stopping)
             break;
+        bool busy = w->places > 0;
         pthread_mutex_unlock(&w->lock);
+        if (busy)
+            renew(w, st);
+        if (recover(w, st, false, &err) != IMGSEC_OK)
+            fprintf(stderr, "imgsecd: export recovery: %s\n", err.msg);
         expire(w, st);
         if (util_mono_ns() - purged_ns >= w->token_purge_ms * 1000000) {
             purge_tokens(st);
@@ -313,44 +457,12 @@ static void *janitor_main(void *arg)
 
 /* ---- start and stop ---- */
 
-/* Removes the .part files in dir: files of tasks that never finished. */
-static void remove_partials(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n > 5 && strcmp(e->d_name + n - 5, ".part") == 0 &&
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
-            unlink(path);
-    }
-    closedir(d);
-}
-
 int export_workers_start(app *a, export_workers **out, imgsec_err *err)
 {
     *out = NULL;
-    const char *dir = a->cfg.export_dir;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return err_set(err, IMGSEC_EINTERNAL, "cannot create --export-dir %s: %s", dir,
-                       strerror(errno));
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return err_set(err, IMGSEC_EINTERNAL, "--export-dir %s is not a directory", dir);
-
-    store *st = store_pool_acquire(a->pool);
-    int64_t n = 0;
-    int rc = store_export_tasks_interrupt(st, EXPORT_INTERRUPTED, util_now_ms(), &n, err);
-    store_pool_release(a->pool, st);
+    int rc = dir_ensure(a->cfg.export_dir, err);
     if (rc != IMGSEC_OK)
         return rc;
-    if (n)
-        fprintf(stderr, "imgsecd: %lld export tasks were interrupted by the last stop: marked failed\n",
-                (long long)n);
-    remove_partials(dir);
 
     export_workers *w = calloc(1, sizeof *w);
     if (!w || !(w->threads = calloc(a->cfg.export_workers, sizeof *w->threads))) {
@@ -359,6 +471,31 @@ int export_workers_start(app *a, export_workers **out, imgsec_err *err)
     }
     w->a = a;
     w->capacity = a->cfg.export_workers + a->cfg.export_queue;
+    util_random_hex(w->owner.id, STORE_EXPORT_ID_HEX / 2);
+    const char *node_env = getenv("IMGSEC_EXPORT_TEST_NODE"); /* another machine, for tests */
+    if (node_env && *node_env)
+        snprintf(w->owner.node, sizeof w->owner.node, "%s", node_env);
+    else
+        node_identity(w->owner.node, sizeof w->owner.node);
+    w->owner.pid = (int64_t)getpid();
+    w->owner.started_ms = util_now_ms();
+    const char *lease_env = getenv("IMGSEC_EXPORT_TEST_LEASE_MS");
+    if (!lease_env || !*lease_env || !util_parse_int64(lease_env, &w->lease_ms) ||
+        w->lease_ms < 400 || w->lease_ms > EXPORT_LEASE_MS)
+        w->lease_ms = EXPORT_LEASE_MS;
+    /* this server first, so that it is never taken for gone; then the others */
+    store *st = store_pool_acquire(a->pool);
+    store_export_owner o;
+    export_workers_owner(w, &o);
+    rc = store_export_owner_renew(st, &o, err);
+    if (rc == IMGSEC_OK)
+        rc = recover(w, st, true, err);
+    store_pool_release(a->pool, st);
+    if (rc != IMGSEC_OK) {
+        free(w->threads);
+        free(w);
+        return rc;
+    }
     const char *pace_env = getenv("IMGSEC_EXPORT_TEST_PACE_MS");
     if (pace_env && *pace_env && (!util_parse_int64(pace_env, &w->pace_ms) || w->pace_ms < 0))
         w->pace_ms = 0;
@@ -407,6 +544,12 @@ void export_workers_stop(export_workers *w)
         }
         store_pool_release(w->a->pool, st);
     }
+    /* nothing of ours runs any more: give the lease up */
+    store *st = store_pool_acquire(w->a->pool);
+    imgsec_err err = {0};
+    if (store_export_owner_remove(st, w->owner.id, &err) != IMGSEC_OK)
+        fprintf(stderr, "imgsecd: giving the export lease up: %s\n", err.msg);
+    store_pool_release(w->a->pool, st);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     free(w->threads);

@@ -11,13 +11,22 @@
  * it).
  *
  * Files are written as <dir>/<file_id>.<ext>.part and renamed when
- * complete, so a file that exists under its final name is whole. On
- * start, tasks still "running" (the server stopped or crashed during
- * them) are marked "failure" with reason "interrupted by a server stop"
- * and leftover .part files removed; a stop marks the tasks it cancels the
- * same way. A janitor deletes files past their retention and, about once
- * an hour, the expired tokens (the server purges them on start too), so
- * that the tokens table does not grow for the life of the process.
+ * complete, so a file that exists under its final name is whole.
+ *
+ * Ownership: the pool is one owner (store_exports.h) with a random id and
+ * a lease of EXPORT_LEASE_MS, renewed with every task it creates and by
+ * the janitor every quarter lease while it has tasks. Other servers on
+ * the same database leave its tasks alone. On start and at every janitor
+ * round, tasks whose owner is gone (lease expired, or a process of this
+ * node, by host, boot and pid namespace, that no longer exists: a crash
+ * and restart is recovered at once) are marked "failure" with reason
+ * "interrupted by a server stop", and .part files of tasks no longer
+ * running are removed; a stop marks the tasks it cancels the same way and
+ * gives its lease up. A janitor deletes files past their retention and,
+ * about once an hour, the expired tokens (the server purges them on start
+ * too), so that the tokens table does not grow for the life of the
+ * process. A missing export directory (deleted while the server runs) is
+ * made again (0700) before each task.
  */
 #ifndef IMGSECD_EXPORT_WORKERS_H
 #define IMGSECD_EXPORT_WORKERS_H
@@ -29,6 +38,10 @@
 #include "imgsec/store_exports.h"
 
 #define EXPORT_INTERRUPTED "interrupted by a server stop"
+/* An owner not renewed for this long is gone (IMGSEC_EXPORT_TEST_LEASE_MS
+ * replaces it, for tests). Nodes sharing a database need clocks within a
+ * few seconds of each other (NTP). */
+#define EXPORT_LEASE_MS 60000
 
 typedef struct export_workers export_workers;
 
@@ -54,6 +67,9 @@ void export_workers_stop(export_workers *w);
 bool export_workers_reserve(export_workers *w);
 /* Gives a reserved place back (the task was not created after all). */
 void export_workers_unreserve(export_workers *w);
+/* This server as the owner of the task it is about to insert, its lease
+ * running from now (for store_export_task_insert). */
+void export_workers_owner(export_workers *w, store_export_owner *out);
 /* Queues job on a reserved place; the pool owns job and its snapshot. */
 void export_workers_submit(export_workers *w, export_job *job);
 

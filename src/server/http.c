@@ -42,6 +42,7 @@
 
 #include "access_log.h"
 #include "authn.h"
+#include "body_budget.h"
 #include "gate.h"
 #include "imgsec/util.h"
 #include "login_pool.h"
@@ -127,9 +128,15 @@ static void reply_response(request *req, unsigned status, struct MHD_Response *r
     if (MHD_queue_response(req->conn, status, resp) == MHD_YES)
         req->status = status;
     MHD_destroy_response(resp);
-    /* Every refused credential (token, signature, password) counts. */
-    if (status == 401)
+    /* Every refused credential (token, signature, password) counts; an
+     * attempt reserved before a password check is already counted. */
+    if (req->auth_reserved) {
+        req->auth_reserved = false;
+        if (status != 401)
+            ratelimit_refund(req->app->limiter, http_client_addr(req), req->auth_ticket);
+    } else if (status == 401) {
         ratelimit_fail(req->app->limiter, http_client_addr(req), util_now_ms());
+    }
 }
 
 static void reply_raw(request *req, unsigned status, char *body, size_t len, const char *type)
@@ -359,6 +366,86 @@ static void log_request(request *req)
                          (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+/* ---- bodies held before their signature is checked (body_budget.h) ---- */
+
+/* Gives back what the request holds of the budget. */
+static void unverified_release(request *req)
+{
+    if (req->unverified_held)
+        body_budget_give(req->app->unverified, http_client_addr(req), req->unverified_held);
+    req->unverified_held = 0;
+}
+
+/* Holds total bytes of the request's body (more than held so far) against
+ * the budget: BODY_BUDGET_OK, or why not (nothing more is taken). */
+static body_budget_result unverified_hold(request *req, size_t total)
+{
+    if (total <= req->unverified_held)
+        return BODY_BUDGET_OK;
+    body_budget_result r = body_budget_take(req->app->unverified, http_client_addr(req),
+                                            total - req->unverified_held);
+    if (r == BODY_BUDGET_OK)
+        req->unverified_held = total;
+    return r;
+}
+
+/* The refusal when the budget cannot take a body: 413 when no budget could
+ * ever hold it, else 429 (this address holds too much) or 503 (the server
+ * does), each with Retry-After. */
+static void reply_unverified_refused(request *req, body_budget_result why, size_t want)
+{
+    const config *c = &req->app->cfg;
+    size_t most = c->unverified_body_per_address_bytes < c->unverified_body_bytes
+                      ? c->unverified_body_per_address_bytes
+                      : c->unverified_body_bytes;
+    if (want > most)
+        return reply_front_error(req, 413, "HSS.0001",
+                                 "request body too large: a signed request's body is limited to "
+                                 "%zu bytes until its signature is checked",
+                                 most);
+    http_add_header(req, "Retry-After", "1");
+    if (why == BODY_BUDGET_ADDRESS)
+        return reply_front_error(req, 429, "APIGW.0308",
+                                 "too many bytes of signed request bodies not yet checked from "
+                                 "this address; retry later");
+    reply_front_error(req, 503, "APIGW.0308",
+                      "too many bytes of signed request bodies not yet checked; retry later");
+}
+
+/* Header time, a signed request provisionally admitted: the length it
+ * declares is held at once, so one the budget cannot take is refused
+ * before a byte of its body is read. A chunked body is held as it comes
+ * (unverified_append). */
+static bool unverified_admit(request *req)
+{
+    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n;
+    if (!cl || !util_parse_int64(cl, &n) || n <= 0)
+        return true;
+    body_budget_result r = unverified_hold(req, (size_t)n);
+    if (r == BODY_BUDGET_OK)
+        return true;
+    reply_unverified_refused(req, r, (size_t)n);
+    return false;
+}
+
+/* A chunk of a body not yet verified: false when the budget cannot hold
+ * it; the request then holds nothing, keeps no body and is refused once
+ * the rest has passed. */
+static bool unverified_append(request *req, size_t len)
+{
+    if (req->unverified_refused)
+        return false;
+    body_budget_result r = unverified_hold(req, req->body.len + len);
+    if (r == BODY_BUDGET_OK)
+        return true;
+    req->unverified_refused = (int)r;
+    unverified_release(req);
+    free(req->body.buf);
+    memset(&req->body, 0, sizeof req->body);
+    return false;
+}
+
 static void request_free(request *req)
 {
     if (req->state_free)
@@ -367,12 +454,22 @@ static void request_free(request *req)
         free(req->params[i]);
     for (size_t i = 0; i < req->nextra; i++)
         free(req->extra_values[i]);
+    unverified_release(req);
     gate_request_free(req);
     authn_sign_free(req->sign);
     free(req->raw_target);
     free(req->path);
     free(req->body.buf);
     free(req);
+}
+
+static void reply_rate_limited(request *req, unsigned retry)
+{
+    char value[16];
+    snprintf(value, sizeof value, "%u", retry);
+    http_add_header(req, "Retry-After", value);
+    reply_front_error(req, 429, "APIGW.0308",
+                      "too many failed authentications from this address; retry in %u s", retry);
 }
 
 /* An address over its failed-authentication budget gets 429 on every route
@@ -384,12 +481,20 @@ static bool check_rate(request *req)
     if (!(r->flags & (ROUTE_AUTH | ROUTE_KEYSTONE)) ||
         !ratelimit_blocked(req->app->limiter, http_client_addr(req), util_now_ms(), &retry))
         return true;
-    char value[16];
-    snprintf(value, sizeof value, "%u", retry);
-    http_add_header(req, "Retry-After", value);
-    reply_front_error(req, 429, "APIGW.0308",
-                      "too many failed authentications from this address; retry in %u s", retry);
+    reply_rate_limited(req, retry);
     return false;
+}
+
+bool http_auth_attempt_reserve(request *req)
+{
+    unsigned retry = 1;
+    if (!ratelimit_reserve(req->app->limiter, http_client_addr(req), util_now_ms(),
+                           &req->auth_ticket, &retry)) {
+        reply_rate_limited(req, retry);
+        return false;
+    }
+    req->auth_reserved = true;
+    return true;
 }
 
 static void reply_too_large(request *req)
@@ -483,6 +588,8 @@ static bool check_framing(request *req, const char *version)
     return false;
 }
 
+static bool finish_signed(request *req);
+
 static void request_begin(request *req)
 {
     char allow[64];
@@ -505,9 +612,19 @@ static void request_begin(request *req)
     if (!check_rate(req))
         return;
     if ((r->flags & ROUTE_AUTH) && authn_is_signed(req)) {
-        /* Provisional: the HMAC and everything after it wait for the body. */
-        if (authn_signed_begin(req))
-            check_declared_length(req);
+        if (!authn_signed_begin(req))
+            return;
+        /* An unsigned payload: the HMAC covers no body, so it is checked
+         * now, and the body is never held unverified. */
+        if (!authn_signed_covers_body(req)) {
+            if (finish_signed(req))
+                check_declared_length(req);
+            return;
+        }
+        /* Provisional: the HMAC and everything after it wait for the
+         * body, which the budget must first be able to hold. */
+        if (check_declared_length(req))
+            unverified_admit(req);
         return;
     }
     if ((r->flags & ROUTE_AUTH) && !authn_request(req))
@@ -521,7 +638,9 @@ static void request_begin(request *req)
  * then the checks a token request passed at header time. */
 static bool finish_signed(request *req)
 {
-    if (!authn_signed_finish(req))
+    bool ok = authn_signed_finish(req);
+    unverified_release(req); /* checked, one way or the other */
+    if (!ok)
         return false;
     return gate_admit(req);
 }
@@ -532,6 +651,8 @@ static void body_append(request *req, const char *data, size_t len)
         req->body_too_large = true;
         return;
     }
+    if (req->sign_pending && !unverified_append(req, len))
+        return;
     util_buf_put(&req->body, data, len);
     if (req->body.failed) /* out of memory: refused like an oversized body */
         req->body_too_large = true;
@@ -604,6 +725,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->body_too_large) {
         reply_too_large(req);
+        return MHD_YES;
+    }
+    if (req->unverified_refused) {
+        reply_unverified_refused(req, (body_budget_result)req->unverified_refused, 0);
         return MHD_YES;
     }
     if (req->sign_pending && !finish_signed(req))
@@ -689,6 +814,9 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert_pem};
         tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key_pem};
     }
+    if (!(a->unverified = body_budget_new(a->cfg.unverified_body_bytes,
+                                          a->cfg.unverified_body_per_address_bytes)))
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     if ((rc = login_pool_start(a->cfg.db_path, &a->logins, err)) != IMGSEC_OK)
         return rc;
     a->daemon = MHD_start_daemon(
@@ -738,4 +866,10 @@ void http_stop(app *a)
     a->logins = NULL;
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
+    /* every request has ended: nothing may be held any more */
+    size_t held = body_budget_held(a->unverified);
+    if (held)
+        fprintf(stderr, "imgsecd: %zu bytes of unverified bodies still accounted at stop\n", held);
+    body_budget_free(a->unverified);
+    a->unverified = NULL;
 }

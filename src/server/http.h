@@ -54,6 +54,11 @@ typedef struct request {
     size_t body_max;
     bool body_too_large;                 /* over body_max, or out of memory */
 
+    /* A failed-authentication attempt reserved before a password check
+     * (http_auth_attempt_reserve): settled by the reply. */
+    bool auth_reserved;
+    int64_t auth_ticket;
+
     bool authenticated;
     store_principal principal;           /* valid when authenticated */
     /* The route's EP scope as the gate resolved it (gate.h); NULL on routes
@@ -68,6 +73,11 @@ typedef struct request {
      * and the project, region and route checks wait too. */
     bool sign_pending;
     struct authn_sign *sign;             /* authn.c's per-request state */
+    /* Bytes of body_budget.h taken for this request while sign_pending:
+     * given back once the signature is checked, or when it ends. */
+    size_t unverified_held;
+    int unverified_refused;              /* a body_budget_result other than OK:
+                                            the budget ran out while the body came */
 
     void *state;                         /* a route's own per-request data */
     void (*state_free)(void *state);
@@ -135,6 +145,14 @@ void http_body_wipe(request *req);
  * the statistic answers) and the index sync of the request all use this
  * one value, so they agree on what "now" is. */
 int64_t http_file_gen(request *req);
+
+/* Before a password check: reserves one failed-authentication attempt of
+ * the client's address (ratelimit_reserve), so that logins sent at once
+ * cannot get past --auth-fail-limit together. When none is left, replies
+ * 429 with Retry-After and returns false. The reply settles the attempt:
+ * a 401 keeps it as the failure, any other status gives it back; a
+ * request never answered keeps it. */
+bool http_auth_attempt_reserve(request *req);
 
 /* The client's address (NULL if unknown). */
 const struct sockaddr *http_client_addr(request *req);

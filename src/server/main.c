@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access_log.h"
@@ -112,6 +113,29 @@ static int app_load_secrets(app *a, imgsec_err *err)
     return IMGSEC_OK;
 }
 
+/* One warning line per data file or directory that exists and that other
+ * users can reach (group or other permission bits): they hold every
+ * tenant's findings and the password hashes. What imgsec creates is
+ * 0600/0700 whatever the umask (docs/security.md "Data at rest"); an
+ * older file, or one chmod'ed since, is the operator's to fix. */
+static void warn_open_modes(const config *cfg)
+{
+    static const char *const SUFFIXES[] = {"", "-wal", "-shm"};
+    char path[4200];
+    for (size_t i = 0; i < sizeof SUFFIXES / sizeof SUFFIXES[0]; i++) {
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s%s", cfg->db_path, SUFFIXES[i]) >= (int)sizeof path ||
+            stat(path, &sb) != 0 || !(sb.st_mode & (S_IRWXG | S_IRWXO)))
+            continue;
+        fprintf(stderr, "imgsecd: warning: %s has mode %04o: other users can read it; chmod 600 it\n",
+                path, (unsigned)(sb.st_mode & 07777));
+    }
+    struct stat sb;
+    if (stat(cfg->export_dir, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & (S_IRWXG | S_IRWXO)))
+        fprintf(stderr, "imgsecd: warning: %s has mode %04o: other users can read it; chmod 700 it\n",
+                cfg->export_dir, (unsigned)(sb.st_mode & 07777));
+}
+
 int main(int argc, char **argv)
 {
     app a;
@@ -127,6 +151,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    warn_open_modes(&a.cfg); /* before anything is created */
     imgsec_err err = {0};
     int64_t t0 = util_mono_ns();
     unsigned port = 0;

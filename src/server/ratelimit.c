@@ -11,7 +11,7 @@
 
 #define RL_SLOTS 4096
 #define RL_PROBE 8
-#define RL_KEY 16
+#define RL_KEY RATELIMIT_KEY_BYTES
 
 typedef struct {
     unsigned char key[RL_KEY]; /* IPv4 mapped into IPv6 form, or IPv6 */
@@ -48,7 +48,7 @@ void ratelimit_free(ratelimit *rl)
     free(rl);
 }
 
-static bool addr_key(const struct sockaddr *addr, unsigned char key[RL_KEY])
+bool ratelimit_addr_key(const struct sockaddr *addr, unsigned char key[RL_KEY])
 {
     memset(key, 0, RL_KEY);
     if (!addr)
@@ -103,22 +103,74 @@ static rl_slot *slot_find(ratelimit *rl, const unsigned char key[RL_KEY], int64_
     return victim;
 }
 
-void ratelimit_fail(ratelimit *rl, const struct sockaddr *addr, int64_t now_ms)
+/* The slot of key with its window current at now_ms. Caller holds the lock. */
+static rl_slot *slot_current(ratelimit *rl, const unsigned char key[RL_KEY], int64_t now_ms)
 {
-    unsigned char key[RL_KEY];
-    if (!rl || !rl->limit || !addr_key(addr, key))
-        return;
-    pthread_mutex_lock(&rl->lock);
     rl_slot *s = slot_find(rl, key, now_ms, true);
     if (now_ms - s->window_start_ms >= rl->window_ms) {
         s->window_start_ms = now_ms;
         s->failures = 0;
     }
+    return s;
+}
+
+/* Counts one failure in s. Caller holds the lock. */
+static void slot_count(ratelimit *rl, rl_slot *s)
+{
     if (s->failures < rl->limit)
         s->failures++;
     int64_t until = s->window_start_ms + rl->window_ms;
     if (s->failures >= rl->limit && until > atomic_load(&rl->blocked_until_ms))
         atomic_store(&rl->blocked_until_ms, until); /* stores happen under the lock */
+}
+
+static unsigned retry_after(const ratelimit *rl, const rl_slot *s, int64_t now_ms)
+{
+    int64_t left = s->window_start_ms + rl->window_ms - now_ms;
+    unsigned secs = (unsigned)((left + 999) / 1000);
+    return secs ? secs : 1;
+}
+
+void ratelimit_fail(ratelimit *rl, const struct sockaddr *addr, int64_t now_ms)
+{
+    unsigned char key[RL_KEY];
+    if (!rl || !rl->limit || !ratelimit_addr_key(addr, key))
+        return;
+    pthread_mutex_lock(&rl->lock);
+    slot_count(rl, slot_current(rl, key, now_ms));
+    pthread_mutex_unlock(&rl->lock);
+}
+
+bool ratelimit_reserve(ratelimit *rl, const struct sockaddr *addr, int64_t now_ms,
+                       int64_t *ticket, unsigned *retry_after_s)
+{
+    unsigned char key[RL_KEY];
+    *ticket = -1;
+    if (!rl || !rl->limit || !ratelimit_addr_key(addr, key))
+        return true;
+    pthread_mutex_lock(&rl->lock);
+    rl_slot *s = slot_current(rl, key, now_ms);
+    bool ok = s->failures < rl->limit;
+    if (ok) {
+        slot_count(rl, s);
+        *ticket = s->window_start_ms;
+    } else {
+        *retry_after_s = retry_after(rl, s, now_ms);
+    }
+    pthread_mutex_unlock(&rl->lock);
+    return ok;
+}
+
+void ratelimit_refund(ratelimit *rl, const struct sockaddr *addr, int64_t ticket)
+{
+    unsigned char key[RL_KEY];
+    if (!rl || !rl->limit || ticket < 0 || !ratelimit_addr_key(addr, key))
+        return;
+    pthread_mutex_lock(&rl->lock);
+    rl_slot *s = slot_find(rl, key, ticket, false);
+    /* blocked_until_ms may stay ahead: it is only the lock-free hint */
+    if (s && s->window_start_ms == ticket && s->failures > 0)
+        s->failures--;
     pthread_mutex_unlock(&rl->lock);
 }
 
@@ -127,17 +179,14 @@ bool ratelimit_blocked(ratelimit *rl, const struct sockaddr *addr, int64_t now_m
 {
     unsigned char key[RL_KEY];
     if (!rl || !rl->limit || now_ms >= atomic_load(&rl->blocked_until_ms) ||
-        !addr_key(addr, key))
+        !ratelimit_addr_key(addr, key))
         return false;
     bool blocked = false;
     pthread_mutex_lock(&rl->lock);
     rl_slot *s = slot_find(rl, key, now_ms, false);
     if (s && s->failures >= rl->limit && now_ms - s->window_start_ms < rl->window_ms) {
         blocked = true;
-        int64_t left = s->window_start_ms + rl->window_ms - now_ms;
-        *retry_after_s = (unsigned)((left + 999) / 1000);
-        if (*retry_after_s == 0)
-            *retry_after_s = 1;
+        *retry_after_s = retry_after(rl, s, now_ms);
     }
     pthread_mutex_unlock(&rl->lock);
     return blocked;

@@ -182,8 +182,10 @@ static void create_handle(request *req, create_kind kind)
                        sizeof t->file_name);
         job->fmt = (export_format)fmt;
         job->snap = snap;
+        store_export_owner owner;
+        export_workers_owner(a->exports, &owner);
         store *st = store_pool_acquire(a->pool);
-        rc = store_export_task_insert(st, t, request_text, &err);
+        rc = store_export_task_insert(st, t, request_text, &owner, &err);
         store_pool_release(a->pool, st);
     }
     free(request_text);

@@ -24,27 +24,22 @@
 #include "query.h"
 #include "routes.h"
 
-/* The query filters a route takes (beyond offset/limit). */
+/* The query filters a route takes beyond offset/limit and the string
+ * attributes, which model.h's table assigns to the lists. */
 enum {
-    P_NAMESPACE = 1u << 0,
-    P_IMAGE_NAME = 1u << 1,
-    P_IMAGE_VERSION = 1u << 2,
-    P_REGISTRY_TYPE = 1u << 3, /* image_type among the registry types */
-    P_SORT = 1u << 4,          /* sort_key, sort_dir */
-    P_LATEST_VERSION = 1u << 5,
-    P_IMAGE_SIZE = 1u << 6,
-    P_SCAN_STATUS = 1u << 7,
-    P_TIMES = 1u << 8,         /* start_/end_latest_update_time, start_/end_latest_scan_time */
-    P_HAS_MALICIOUS = 1u << 9,
-    P_HAS_UNSAFE = 1u << 10,
-    P_HAS_VUL = 1u << 11,
-    P_RISKY = 1u << 12,
-    P_INSTANCE = 1u << 13,     /* instance_id, instance_name */
-    P_SEVERITY = 1u << 14,
-    P_IMAGE_ID = 1u << 15,
-    P_CICD_NAME = 1u << 16,
-    P_LOCAL_TYPE = 1u << 17,   /* local_image_type */
-    P_HAS_CONTAINER = 1u << 18,
+    P_REGISTRY_TYPE = 1u << 0, /* image_type among the registry types */
+    P_SORT = 1u << 1,          /* sort_key, sort_dir */
+    P_LATEST_VERSION = 1u << 2,
+    P_IMAGE_SIZE = 1u << 3,
+    P_SCAN_STATUS = 1u << 4,
+    P_TIMES = 1u << 5,         /* start_/end_latest_update_time, start_/end_latest_scan_time */
+    P_HAS_MALICIOUS = 1u << 6,
+    P_HAS_UNSAFE = 1u << 7,
+    P_HAS_VUL = 1u << 8,
+    P_RISKY = 1u << 9,
+    P_SEVERITY = 1u << 10,
+    P_LOCAL_TYPE = 1u << 11,   /* local_image_type */
+    P_HAS_CONTAINER = 1u << 12,
 };
 
 #define TYPE_BIT(t) (1u << (t))
@@ -52,13 +47,15 @@ enum {
     (TYPE_BIT(IMAGE_TYPE_PRIVATE) | TYPE_BIT(IMAGE_TYPE_SHARED) |                      \
      TYPE_BIT(IMAGE_TYPE_INSTANCE) | TYPE_BIT(IMAGE_TYPE_HARBOR) | TYPE_BIT(IMAGE_TYPE_JFROG))
 
+typedef struct jw jw; /* a JSON text writer (below) */
 typedef struct list_kind list_kind;
 struct list_kind {
+    unsigned list;                  /* MODEL_LIST_*: its string filters and item strings */
     unsigned params;
     const char *const *unsupported; /* SDK parameters naming nothing imgsec holds */
     int64_t limit_min;
     unsigned types;                 /* the image types the route lists */
-    json_t *(*item)(const index_image *img);
+    void (*item)(jw *w, const index_image *img); /* writes the item's keys */
 };
 
 static const char *const REGISTRY_TYPE_NAMES[] = {"private_image", "shared_image",
@@ -90,69 +87,106 @@ static const char *const SORT_KEYS[] = {"latest_scan_time", NULL};
 static const char *const SORT_DIRS[] = {"asc", "desc", NULL};
 static const char *const LOCAL_IMAGE_TYPES[] = {"other_image", "swr_image", NULL};
 
-/* ---- items, with the SDK models' JSON types ---- */
+/* ---- items, with the SDK models' JSON types ----
+ *
+ * Written straight into the reply as JSON text: a page is 200 objects of
+ * some twenty keys, and building them as jansson objects first costs
+ * several times the rest of the request. Strings come from the index,
+ * which holds only what ingest validated as JSON strings (valid UTF-8), so
+ * escaping '"', '\\' and control characters is all JSON needs. */
 
-static void put_str(json_t *o, const char *k, const char *v)
+struct jw {
+    util_buf b;
+    bool first; /* no key written yet in the current object */
+};
+
+static void jw_key(jw *w, const char *key)
 {
-    json_object_set_new(o, k, json_string(v ? v : ""));
+    util_buf_put(&w->b, w->first ? "\"" : ",\"", w->first ? 1 : 2);
+    util_buf_put(&w->b, key, strlen(key));
+    util_buf_put(&w->b, "\":", 2);
+    w->first = false;
 }
 
-static void put_int(json_t *o, const char *k, int64_t v)
+static void put_str(jw *w, const char *key, const char *v)
 {
-    json_object_set_new(o, k, json_integer((json_int_t)v));
+    static const char HEX[] = "0123456789abcdef";
+    jw_key(w, key);
+    util_buf_put(&w->b, "\"", 1);
+    const char *run = v ? v : "";
+    for (const char *p = run; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        util_buf_put(&w->b, run, (size_t)(p - run));
+        char esc[6] = {'\\', 'u', '0', '0', HEX[c >> 4], HEX[c & 15]};
+        if (c == '"' || c == '\\')
+            util_buf_put(&w->b, (char[]){'\\', (char)c}, 2);
+        else
+            util_buf_put(&w->b, esc, 6);
+        run = p + 1;
+    }
+    util_buf_put(&w->b, run, strlen(run));
+    util_buf_put(&w->b, "\"", 1);
 }
 
-/* What the three items share. */
-static json_t *item_common(const index_image *img)
+static void put_int(jw *w, const char *key, int64_t v)
 {
-    json_t *o = json_object();
-    put_str(o, "image_name", img->image_name);
-    put_str(o, "image_version", img->image_version);
-    put_str(o, "image_id", img->image_id);
-    put_str(o, "image_digest", img->image_digest);
-    put_str(o, "scan_status", scan_status_name(img->status));
-    put_int(o, "image_size", img->image_size);
-    put_int(o, "latest_update_time", img->latest_update_time);
-    put_int(o, "latest_scan_time", img->latest_scan_time);
-    put_int(o, "vul_num", img->counts[REPORT_VULNERABILITY]);
-    put_int(o, "unsafe_setting_num", img->counts[REPORT_RISK_CONFIG]);
-    put_int(o, "malicious_file_num", img->counts[REPORT_MALWARES]);
+    char num[24];
+    int n = snprintf(num, sizeof num, "%lld", (long long)v);
+    jw_key(w, key);
+    util_buf_put(&w->b, num, (size_t)n);
+}
+
+static void put_bool(jw *w, const char *key, bool v)
+{
+    jw_key(w, key);
+    util_buf_put(&w->b, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* What the three items share; the string attributes the table shows in
+ * this list. */
+static void item_common(jw *w, const index_image *img, unsigned list)
+{
+#define ITEM_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists)                           \
+    if ((ilists) & list)                                                                       \
+        put_str(w, key, img->m);
+    MODEL_IMAGE_STRINGS(ITEM_STRING)
+#undef ITEM_STRING
+    put_str(w, "scan_status", scan_status_name(img->status));
+    put_int(w, "image_size", img->image_size);
+    put_int(w, "latest_update_time", img->latest_update_time);
+    put_int(w, "latest_scan_time", img->latest_scan_time);
+    put_int(w, "vul_num", img->counts[REPORT_VULNERABILITY]);
+    put_int(w, "unsafe_setting_num", img->counts[REPORT_RISK_CONFIG]);
+    put_int(w, "malicious_file_num", img->counts[REPORT_MALWARES]);
     const char *level = severity_level_name(img->severity_level);
     if (level) /* null until a scan succeeded: left out, as the SDK's "shown after scan" */
-        put_str(o, "severity_level", level);
-    return o;
+        put_str(w, "severity_level", level);
 }
 
-static json_t *item_registry(const index_image *img)
+static void item_registry(jw *w, const index_image *img)
 {
-    json_t *o = item_common(img);
-    put_int(o, "id", img->id);
-    put_str(o, "namespace", img->namespace_);
-    put_str(o, "image_type", image_type_name(img->type));
-    put_str(o, "registry_type", registry_type_of(img->type));
-    json_object_set_new(o, "latest_version", json_boolean(img->latest_version));
-    put_str(o, "instance_id", img->instance_id);
-    put_str(o, "instance_name", img->instance_name);
-    return o;
+    item_common(w, img, MODEL_LIST_REGISTRY);
+    put_int(w, "id", img->id);
+    put_str(w, "image_type", image_type_name(img->type));
+    put_str(w, "registry_type", registry_type_of(img->type));
+    put_bool(w, "latest_version", img->latest_version);
 }
 
-static json_t *item_cicd(const index_image *img)
+static void item_cicd(jw *w, const index_image *img)
 {
-    json_t *o = item_common(img);
-    put_str(o, "namespace", img->namespace_);
-    put_str(o, "cicd_name", img->cicd_name);
-    put_str(o, "image_type", "cicd");
-    put_str(o, "registry_type", "cicd");
-    json_object_set_new(o, "latest_version", json_boolean(img->latest_version));
-    return o;
+    item_common(w, img, MODEL_LIST_CICD);
+    put_str(w, "image_type", "cicd");
+    put_str(w, "registry_type", "cicd");
+    put_bool(w, "latest_version", img->latest_version);
 }
 
-static json_t *item_local(const index_image *img)
+static void item_local(jw *w, const index_image *img)
 {
-    json_t *o = item_common(img);
-    put_int(o, "container_num", img->container_num);
-    put_int(o, "component_num", img->counts[REPORT_APPS]);
-    return o;
+    item_common(w, img, MODEL_LIST_LOCAL);
+    put_int(w, "container_num", img->container_num);
+    put_int(w, "component_num", img->counts[REPORT_APPS]);
 }
 
 static const char *const REGISTRY_UNSUPPORTED[] = {
@@ -163,18 +197,18 @@ static const char *const LOCAL_UNSUPPORTED[] = {"host_name", "host_id", "host_ip
                                                 "pod_name", "app_name", NULL};
 
 static const list_kind REGISTRY = {
-    P_NAMESPACE | P_IMAGE_NAME | P_IMAGE_VERSION | P_REGISTRY_TYPE | P_SORT | P_LATEST_VERSION |
-        P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_MALICIOUS | P_HAS_UNSAFE | P_HAS_VUL |
-        P_RISKY | P_INSTANCE | P_SEVERITY,
+    MODEL_LIST_REGISTRY,
+    P_REGISTRY_TYPE | P_SORT | P_LATEST_VERSION | P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES |
+        P_HAS_MALICIOUS | P_HAS_UNSAFE | P_HAS_VUL | P_RISKY | P_SEVERITY,
     REGISTRY_UNSUPPORTED, 1, REGISTRY_TYPES, item_registry};
 static const list_kind CICD = {
-    P_NAMESPACE | P_IMAGE_NAME | P_IMAGE_VERSION | P_SORT | P_LATEST_VERSION | P_IMAGE_SIZE |
-        P_SCAN_STATUS | P_TIMES | P_HAS_MALICIOUS | P_HAS_UNSAFE | P_HAS_VUL | P_RISKY |
-        P_SEVERITY | P_IMAGE_ID | P_CICD_NAME,
+    MODEL_LIST_CICD,
+    P_SORT | P_LATEST_VERSION | P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_MALICIOUS |
+        P_HAS_UNSAFE | P_HAS_VUL | P_RISKY | P_SEVERITY,
     CICD_UNSUPPORTED, 10, TYPE_BIT(IMAGE_TYPE_CICD), item_cicd};
 static const list_kind LOCAL = {
-    P_IMAGE_NAME | P_IMAGE_VERSION | P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_VUL |
-        P_LOCAL_TYPE | P_HAS_CONTAINER,
+    MODEL_LIST_LOCAL,
+    P_IMAGE_SIZE | P_SCAN_STATUS | P_TIMES | P_HAS_VUL | P_LOCAL_TYPE | P_HAS_CONTAINER,
     LOCAL_UNSUPPORTED, 10, TYPE_BIT(IMAGE_TYPE_LOCAL), item_local};
 
 /* ---- the query, into a statistic query and a page ---- */
@@ -234,25 +268,15 @@ static bool unsupported_absent(request *req, const char *const *names)
     return true;
 }
 
-static bool parse_strings(request *req, unsigned p, stat_query *q)
+/* The string filters model.h's table gives this list, with the
+ * statistic's rules (the same stat_query members). */
+static bool parse_strings(request *req, unsigned list, stat_query *q)
 {
-    struct {
-        unsigned bit;
-        const char *name;
-        size_t max;
-        const char **dst;
-    } strs[] = {
-        {P_NAMESPACE, "namespace", FILTER_LONG_STRING_MAX, &q->namespace_},
-        {P_IMAGE_NAME, "image_name", FILTER_LONG_STRING_MAX, &q->image_name},
-        {P_IMAGE_VERSION, "image_version", FILTER_LONG_STRING_MAX, &q->image_version},
-        {P_INSTANCE, "instance_id", FILTER_SHORT_STRING_MAX, &q->instance_id},
-        {P_INSTANCE, "instance_name", FILTER_SHORT_STRING_MAX, &q->instance_name},
-        {P_IMAGE_ID, "image_id", FILTER_SHORT_STRING_MAX, &q->image_id},
-        {P_CICD_NAME, "cicd_name", FILTER_SHORT_STRING_MAX, &q->cicd_name},
-    };
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        if ((p & strs[i].bit) && !query_string(req, strs[i].name, strs[i].max, strs[i].dst))
-            return false;
+#define QUERY_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists)                          \
+    if (((qlists) & list) && !query_string(req, key, fmax, &q->m))                             \
+        return false;
+    MODEL_IMAGE_FILTER_STRINGS(QUERY_STRING)
+#undef QUERY_STRING
     return true;
 }
 
@@ -343,7 +367,7 @@ static bool list_prepare(request *req, const list_kind *k)
     req->state = s;
     req->state_free = list_state_free;
     return query_page(req, k->limit_min, &s->page.offset, &s->page.limit) &&
-           unsupported_absent(req, k->unsupported) && parse_strings(req, k->params, &s->q) &&
+           unsupported_absent(req, k->unsupported) && parse_strings(req, k->list, &s->q) &&
            parse_enums(req, k, s) && parse_flags(req, k->params, &s->q);
 }
 
@@ -365,14 +389,19 @@ bool images_local_prepare(request *req)
 /* ---- the answer ---- */
 
 typedef struct {
-    json_t *list;
+    jw w;
     const list_kind *k;
+    bool any;
 } page_out;
 
 static void page_item(const index_image *img, void *arg)
 {
     page_out *o = arg;
-    json_array_append_new(o->list, o->k->item(img));
+    util_buf_put(&o->w.b, o->any ? ",{" : "{", o->any ? 2 : 1);
+    o->w.first = true;
+    o->k->item(&o->w, img);
+    util_buf_put(&o->w.b, "}", 1);
+    o->any = true;
 }
 
 static void list_handle(request *req, const list_kind *k)
@@ -380,9 +409,8 @@ static void list_handle(request *req, const list_kind *k)
     list_state *s = req->state;
     imgsec_err err = {0};
     int64_t total = 0;
-    page_out out = {json_array(), k};
-    if (!out.list)
-        return http_reply_internal(req, "out of memory");
+    page_out out = {.k = k};
+    util_buf_put(&out.w.b, "{\"data_list\":[", 14);
     int rc = IMGSEC_OK;
     if (!s->nothing) {
         rc = follower_sync_to(req->app->follow, http_file_gen(req), &err);
@@ -390,12 +418,14 @@ static void list_handle(request *req, const list_kind *k)
             rc = index_page(req->app->ix, &req->scope->ix, &s->q, &s->page, &total, page_item,
                             &out, &err);
     }
-    if (rc != IMGSEC_OK) {
-        json_decref(out.list);
-        return http_reply_err(req, &err);
-    }
-    http_reply_json(req, 200,
-                    json_pack("{s:I, s:o}", "total_num", (json_int_t)total, "data_list", out.list));
+    util_buf_printf(&out.w.b, "],\"total_num\":%lld}", (long long)total);
+    if (rc != IMGSEC_OK)
+        http_reply_err(req, &err);
+    else if (out.w.b.failed)
+        http_reply_internal(req, "out of memory writing the list");
+    else
+        http_reply_json_text(req, 200, out.w.b.buf, out.w.b.len);
+    free(out.w.b.buf);
 }
 
 void images_registry_handle(request *req)

@@ -5,7 +5,11 @@
  * the project) answers the same 401 after the same Argon2id work, so the
  * route does not tell which users exist. That work runs on the login pool
  * (login_pool.h), never on an HTTP thread; a login the pool has no place
- * for is answered 429 with Retry-After before any work. */
+ * for is answered 429 with Retry-After before any work. Each login
+ * reserves one failed-authentication attempt of its address before its
+ * check (http_auth_attempt_reserve), given back unless it is answered 401,
+ * so that --auth-fail-limit bounds the password checks of an address even
+ * when its logins arrive all at once. */
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -78,6 +82,9 @@ static json_t *token_body(const store_user *u, const store_grant *g, int64_t iss
 static void reply_internal(request *req, const imgsec_err *err)
 {
     http_log_internal(req, err->msg);
+    if (err->code == IMGSEC_ENOSPACE) /* a full disk: err.h's status and words */
+        return http_reply_keystone_error(req, err_code_info(err->code)->http_status,
+                                         "Insufficient Storage", err_code_info(err->code)->public_msg);
     http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
 }
 
@@ -152,7 +159,7 @@ static void tokens_create_resumed(request *req)
         sodium_memzero(j->token, sizeof j->token);
         return http_reply_json(req, 201, token_body(&j->user, &j->grant, j->issued, j->expires));
     }
-    if (j->rc == IMGSEC_EINTERNAL)
+    if (j->rc == IMGSEC_EINTERNAL || j->rc == IMGSEC_ENOSPACE)
         return reply_internal(req, &j->err);
     http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
 }
@@ -201,6 +208,12 @@ void tokens_create_handle(request *req)
     if (!j) {
         err_set(&err, IMGSEC_EINTERNAL, "out of memory for a login");
         return reply_internal(req, &err);
+    }
+    /* The attempt counts before the check, so logins sent at once cannot
+     * get past the failed-login limit together (http.h). */
+    if (!http_auth_attempt_reserve(req)) {
+        login_job_free(j);
+        return;
     }
     if (!login_pool_reserve(req->app->logins)) {
         login_job_free(j);

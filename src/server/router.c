@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/list.h"
 #include "routes.h"
 
 #define SEGMENT_MAX 256
@@ -48,6 +49,12 @@ static const route ROUTES[] = {
        REGION_ABSENT, ROUTE_BODY_SMALL, images_cicd_prepare, images_cicd_handle),
     V5("GET", "/v5/{project_id}/image/local-repositories", "ListImageLocal", ROLE_READER,
        SCOPE_ANY, REGION_ABSENT, ROUTE_BODY_SMALL, images_local_prepare, images_local_handle),
+    /* the finding lists: one route per row of LIST_KINDS (imgsec/list.h) */
+#define LIST_ROUTE(kind, op, path, report, region, min_limit, cli)                                \
+    V5("GET", path, op, ROLE_READER, SCOPE_ANY, REGION_##region, ROUTE_BODY_SMALL, lists_prepare, \
+       lists_handle),
+    LIST_KINDS(LIST_ROUTE)
+#undef LIST_ROUTE
 };
 
 const route *router_table(size_t *n)

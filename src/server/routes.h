@@ -38,4 +38,8 @@ void images_cicd_handle(request *req);
 bool images_local_prepare(request *req);
 void images_local_handle(request *req);
 
+/* route_lists.c: the finding lists, one row of LIST_KINDS (imgsec/list.h) each */
+bool lists_prepare(request *req);
+void lists_handle(request *req);
+
 #endif

@@ -10,9 +10,12 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,11 +32,11 @@ static srv_t S;
 static char AK[32], SK[64];        /* writer on P1 */
 static char AK_R[32], SK_R[64];    /* reader on P1 */
 
-/* imgsec key create; fills ak/sk from its output. */
-static int key_create(const char *domain, const char *name, char *ak, char *sk)
+/* imgsec key create on t's database; fills ak/sk from its output. */
+static int key_create_on(const srv_t *t, const char *domain, const char *name, char *ak, char *sk)
 {
     char *out = NULL;
-    int rc = cli_run(&S, NULL, &out, "key", "create", "--db", S.db, "--domain", domain, "--name",
+    int rc = cli_run(t, NULL, &out, "key", "create", "--db", t->db, "--domain", domain, "--name",
                      name, (char *)NULL);
     if (rc != 0 || !out || sscanf(strstr(out, "AK: ") ? strstr(out, "AK: ") : "", "AK: %31s", ak) != 1 ||
         sscanf(strstr(out, "SK: ") ? strstr(out, "SK: ") : "", "SK: %63s", sk) != 1) {
@@ -43,6 +46,11 @@ static int key_create(const char *domain, const char *name, char *ak, char *sk)
     }
     free(out);
     return 0;
+}
+
+static int key_create(const char *domain, const char *name, char *ak, char *sk)
+{
+    return key_create_on(&S, domain, name, ak, sk);
 }
 
 static int setup(void **state)
@@ -406,6 +414,211 @@ static void test_key_file_guarded(void **state)
     srv_stop(&t, true);
 }
 
+/* ---- bodies held before their signature is checked (body_budget.h) ---- */
+
+#define UNVERIFIED_KIB 600 /* each body; the budgets: 1 MiB per address, 2 MiB in all */
+
+static srv_t B;
+static char B_AK[32], B_SK[64];
+
+/* A connection to t from 127.0.0.<last>: the loopback net is all local, so
+ * each is another client address to the server. */
+static int connect_from(const srv_t *t, int last)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)(last - 1));
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    a.sin_port = htons((uint16_t)t->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* The head of an ingest signed with B_AK but a signature of zeros: well
+ * formed, a known AK, a fresh date; what only the body can show is wrong.
+ * length < 0: chunked. unsigned_payload: the body is not covered. */
+static char *unverified_head(long length, bool unsigned_payload)
+{
+    char date[SIGN_DATE_LEN + 1];
+    sdk_date(date, 0);
+    char framing[64];
+    if (length >= 0)
+        snprintf(framing, sizeof framing, "Content-Length: %ld", length);
+    else
+        snprintf(framing, sizeof framing, "Transfer-Encoding: chunked");
+    return h_strdupf("POST /v5/P1/image/scan-results HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Authorization: SDK-HMAC-SHA256 Access=%s, SignedHeaders=host;x-sdk-date, "
+                     "Signature=%064d\r\nX-Sdk-Date: %s\r\nregion: " H_REGION "\r\n%s"
+                     "Content-Type: application/json\r\n%s\r\nExpect: 100-continue\r\n\r\n",
+                     B.port, B_AK, 0, date,
+                     unsigned_payload ? "X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD\r\n" : "", framing);
+}
+
+/* Reads one response head (through the blank line) into buf; its status. */
+static int read_head(int fd, char *buf, size_t size)
+{
+    size_t got = 0;
+    buf[0] = '\0';
+    while (got < size - 1 && !strstr(buf, "\r\n\r\n")) {
+        ssize_t n = recv(fd, buf + got, 1, 0); /* byte by byte: nothing past the head */
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        buf[got] = '\0';
+    }
+    int status = 0;
+    if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+        status = 0;
+    return status;
+}
+
+/* Sends the head from 127.0.0.<last>: the fd once the server said 100
+ * Continue (the body's bytes are held for it), or -1 once it refused,
+ * which must be with want_status, HSS shape, want_code, and the
+ * connection closed (nothing of the body was asked for). */
+static int unverified_start(int last, long length, bool unsigned_payload, int want_status,
+                            const char *want_code)
+{
+    int fd = connect_from(&B, last);
+    char *head = unverified_head(length, unsigned_payload);
+    assert_int_equal(h_send_all(fd, head, strlen(head)), strlen(head));
+    free(head);
+    char buf[4096];
+    int status = read_head(fd, buf, sizeof buf);
+    if (status != want_status)
+        fail_msg("from 127.0.0.%d, %ld bytes: want %d, got: %.600s", last, length, want_status,
+                 buf);
+    if (status == 100)
+        return fd;
+    /* the rest of the answer, then EOF */
+    size_t got = strlen(buf);
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fd);
+    char *want = h_strdupf("{\"error_code\":\"%s\",", want_code);
+    if (!strstr(buf, want) || !strstr(buf, "\r\nConnection: close\r\n"))
+        fail_msg("from 127.0.0.%d: want %s in the body and Connection: close: %.600s", last,
+                 want_code, buf);
+    if ((want_status == 429 || want_status == 503) && !strstr(buf, "\r\nRetry-After: 1\r\n"))
+        fail_msg("from 127.0.0.%d: no Retry-After: %.600s", last, buf);
+    free(want);
+    return -1;
+}
+
+/* Sends the body the server asked for; its answer must be 401 (the
+ * signature of zeros), then closes. */
+static void unverified_finish(int fd, long length)
+{
+    char *body = h_repeat(' ', (size_t)length);
+    assert_int_equal(h_send_all(fd, body, (size_t)length), (size_t)length);
+    free(body);
+    char buf[4096];
+    int status = read_head(fd, buf, sizeof buf);
+    if (status != 401)
+        fail_msg("the body sent: want 401, got: %.600s", buf);
+    close(fd);
+}
+
+static int budget_setup(void **state)
+{
+    (void)state;
+    setenv("IMGSEC_UNVERIFIED_BODY_MB", "2", 1);
+    setenv("IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB", "1", 1);
+    setenv("IMGSEC_AUTH_FAIL_LIMIT", "0", 1); /* the 401s here are the point */
+    int rc = srv_start(&B);
+    unsetenv("IMGSEC_UNVERIFIED_BODY_MB");
+    unsetenv("IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB");
+    unsetenv("IMGSEC_AUTH_FAIL_LIMIT");
+    if (rc != 0 || cli_user_add(&B, "acme", "wendy", PASSWORD, "P1", "writer", "all") != 0)
+        return -1;
+    return key_create_on(&B, "acme", "wendy", B_AK, B_SK);
+}
+
+static int budget_teardown(void **state)
+{
+    (void)state;
+    /* at stop the server says if any byte is still accounted */
+    int rc = srv_stop(&B, false);
+    if (srv_log_contains(&B, "unverified bodies still accounted")) {
+        fprintf(stderr, "the server still accounted unverified bytes at stop\n");
+        return -1;
+    }
+    char *rm = h_strdupf("rm -rf '%s'", B.dir);
+    if (rc == 0 && !getenv("IMGSEC_API_KEEP"))
+        rc = system(rm) == 0 ? 0 : -1;
+    free(rm);
+    return rc;
+}
+
+/* An access key ID alone (public) must not make the server hold more than
+ * its budgets of body bytes: requests over the per-address budget are 429,
+ * over the total 503, one no budget could hold 413, each before its body
+ * is read; those admitted get 401 once their bodies are in, and their
+ * bytes come back: afterwards an address can hold its whole budget again,
+ * and two addresses the whole total. */
+static void test_unverified_bodies_bounded(void **state)
+{
+    (void)state;
+    const long len = UNVERIFIED_KIB * 1024L, mib = 1024L * 1024;
+    int a1 = unverified_start(1, len, false, 100, NULL);
+    unverified_start(1, len, false, 429, "APIGW.0308");          /* 1.2 MiB from .1 */
+    int b1 = unverified_start(2, len, false, 100, NULL);
+    int c1 = unverified_start(3, len, false, 100, NULL);
+    unverified_start(4, len, false, 503, "APIGW.0308");          /* 2.4 MiB in all */
+    unverified_start(5, 2 * mib, false, 413, "HSS.0001");        /* never fits */
+    unverified_finish(a1, len);
+    unverified_finish(b1, len);
+    unverified_finish(c1, len);
+    /* all given back: .1 may hold its whole MiB, .2 and .3 the whole 2 MiB */
+    int full = unverified_start(1, mib, false, 100, NULL);
+    unverified_finish(full, mib);
+    int x = unverified_start(2, mib, false, 100, NULL);
+    int y = unverified_start(3, mib, false, 100, NULL);
+    unverified_finish(x, mib);
+    unverified_finish(y, mib);
+}
+
+/* A chunked body is held as it arrives: past the budget it is dropped and
+ * the request refused once it is over (429), and nothing stays held. */
+static void test_unverified_chunked_bounded(void **state)
+{
+    (void)state;
+    const long mib = 1024L * 1024;
+    int fd = unverified_start(6, -1, false, 100, NULL);
+    char *chunk = h_repeat(' ', 256 * 1024);
+    char size_line[32];
+    snprintf(size_line, sizeof size_line, "%x\r\n", 256 * 1024);
+    for (int i = 0; i < 6; i++) { /* 1.5 MiB */
+        h_send_all(fd, size_line, strlen(size_line));
+        h_send_all(fd, chunk, 256 * 1024);
+        h_send_all(fd, "\r\n", 2);
+    }
+    h_send_all(fd, "0\r\n\r\n", 5);
+    free(chunk);
+    char buf[4096];
+    int status = read_head(fd, buf, sizeof buf);
+    if (status != 429)
+        fail_msg("a chunked 1.5 MiB body from .6: want 429, got: %.600s", buf);
+    close(fd);
+    int full = unverified_start(6, mib, false, 100, NULL);
+    unverified_finish(full, mib);
+}
+
+/* With X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD the signature covers no
+ * body: it is checked at header time, so a bad one is refused (401)
+ * before any body is held or read. */
+static void test_unsigned_payload_checked_at_header_time(void **state)
+{
+    (void)state;
+    unverified_start(7, 4L * 1024 * 1024, true, 401, "APIGW.0301");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,5 +634,12 @@ int main(void)
         cmocka_unit_test(test_key_file_guarded),
     };
     failed += cmocka_run_group_tests_name("key_file", keyfile, NULL, NULL);
+    const struct CMUnitTest budget[] = {
+        cmocka_unit_test(test_unverified_bodies_bounded),
+        cmocka_unit_test(test_unverified_chunked_bounded),
+        cmocka_unit_test(test_unsigned_payload_checked_at_header_time),
+    };
+    failed += cmocka_run_group_tests_name("unverified_bodies", budget, budget_setup,
+                                          budget_teardown);
     return failed + harness_failures();
 }

@@ -1117,8 +1117,42 @@ static void test_cli_offline_matches_server(void **state)
         fail_msg("imgsec export --server: %d: %s", rc, log ? log : "");
     assert_non_null(strstr(log, "created"));
     assert_file_is_download(out, &file);
-    free(url);
     free(log);
+    /* the token from a file (kept out of ps) and from IMGSEC_TOKEN */
+    char *tok_file = h_strdupf("%s/token", S.dir);
+    char *tok_line = h_strdupf("%s\n", T_ADM);
+    assert_int_equal(h_write_file(tok_file, tok_line, strlen(tok_line)), 0);
+    for (int how = 0; how < 2; how++) {
+        unlink(out);
+        if (how == 1)
+            setenv("IMGSEC_TOKEN", T_ADM, 1);
+        const char *args[] = {"export", "--server", url, "--region", H_REGION, "--project", "P1",
+                              "--all-eps", "--type", "sensitive-info", "--format", "csv", "-o",
+                              out, how == 0 ? "--token-file" : NULL, tok_file, NULL};
+        rc = cli_runv(&S, NULL, args, &log);
+        if (rc != 0)
+            fail_msg("imgsec export --server (%s): %d: %s", how ? "IMGSEC_TOKEN" : "--token-file",
+                     rc, log ? log : "");
+        assert_file_is_download(out, &file);
+        free(log);
+        log = NULL;
+    }
+    /* both flags, or a file without a token: refused before any request */
+    const char *both[] = {"export", "--server", url, "--token", T_ADM, "--token-file", tok_file,
+                          "--project", "P1", "--type", "apps", "-o", out, NULL};
+    assert_int_equal(cli_runv(&S, NULL, both, &log), 2);
+    assert_non_null(strstr(log, "imgsec export: give --token or --token-file, not both"));
+    free(log);
+    assert_int_equal(h_write_file(tok_file, "\n", 1), 0);
+    const char *empty[] = {"export", "--server", url, "--token-file", tok_file, "--project", "P1",
+                           "--type", "apps", "-o", out, NULL};
+    assert_int_equal(cli_runv(&S, NULL, empty, &log), 2);
+    assert_non_null(strstr(log, "holds no token"));
+    free(log);
+    unsetenv("IMGSEC_TOKEN");
+    free(tok_file);
+    free(tok_line);
+    free(url);
     /* a bad token fails with the server's answer */
     rc = cli_run(&S, NULL, &log, "export", "--server", "http://127.0.0.1:1", "--token", "x",
                  "--project", "P1", "--type", "apps", "-o", out, NULL);

@@ -5,7 +5,8 @@
  * never failed). With the users and their token made, a filler file takes
  * every free block; an ingest then cannot grow the WAL: it must answer
  * 507 HSS.0041 "storage is full: ...", store nothing, and the statistic
- * must still answer 200 with the count from before. With the filler gone
+ * must still answer 200 with the count from before; a login (which
+ * stores its token) answers 507 in Keystone's shape. With the filler gone
  * the same ingest succeeds.
  */
 #include "harness.h"
@@ -89,6 +90,14 @@ static void test_full_disk_ingest_507_reads_200(void **state)
     assert_non_null(msg);
     assert_null(strstr(msg, "database or disk"));
     assert_string_equal(strrchr(msg, ' ') + 1, http_header(&r, "X-Request-Id"));
+    http_resp_free(&r);
+    /* a login must store its token: 507 in Keystone's shape, not a 401 */
+    api_token_req(&S, "acme", "root", "root-pw-1", "P1", false, &r);
+    assert_keystone_error(&r, 507, "Insufficient Storage");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"),
+                                                          "message")),
+                        "storage is full: the server cannot store data until its operator frees "
+                        "disk space");
     http_resp_free(&r);
     /* reads keep working, and nothing of the refused image is there */
     assert_int_equal(api_count(&S, tok, "P1", "vulnerability", "0", NULL), 3);

@@ -365,6 +365,67 @@ static void test_scope_and_refusals(void **state)
     json_decref(w);
 }
 
+/* Strings that JSON must escape come back as they went in. */
+static void test_escaping(void **state)
+{
+    (void)state;
+    http_resp r;
+    api_ingest(&S, T_ADM, "P1", "esc",
+               "{\"image\":{\"image_type\":\"private_image\",\"image_name\":\"q\\\"b\\\\c\\u0001\\n\u00e9\","
+               "\"namespace\":\"\\t<>&\\u2028\"}}",
+               false, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    json_t *j = list(REG, "enterprise_project_id=esc", T_ADM, 200);
+    json_t *it = json_array_get(json_object_get(j, "data_list"), 0);
+    assert_int_equal(num(j, "total_num"), 1);
+    assert_string_equal(json_string_value(json_object_get(it, "image_name")), "q\"b\\c\001\n\u00e9");
+    assert_string_equal(json_string_value(json_object_get(it, "namespace")), "\t<>&\u2028");
+    json_decref(j);
+}
+
+/* Rows freed by deletes are reused by later images: the order stays the
+ * ids', and every page follows the file at once. */
+static void test_deletes_and_reused_rows(void **state)
+{
+    (void)state;
+    http_resp r;
+    char ids[6][32];
+    api_ingest(&S, T_ADM, "P1", "del",
+               "{\"image\":{\"image_type\":\"harbor\",\"image_name\":\"d0\"}}\n"
+               "{\"image\":{\"image_type\":\"harbor\",\"image_name\":\"d1\"}}\n"
+               "{\"image\":{\"image_type\":\"harbor\",\"image_name\":\"d2\"}}\n"
+               "{\"image\":{\"image_type\":\"harbor\",\"image_name\":\"d3\"}}\n",
+               true, &r);
+    assert_int_equal(ingest_ids(&r, ids, 4), 4);
+    http_resp_free(&r);
+    for (int i = 0; i < 2; i++) { /* d0 and d2 */
+        char *path = h_strdupf("/v5/P1/image/scan-results/%s", ids[i * 2]);
+        api_call(&S, "DELETE", path, NULL, T_ADM, S.region, NULL, NULL, &r);
+        assert_status(&r, 200);
+        http_resp_free(&r);
+        free(path);
+    }
+    api_ingest(&S, T_ADM, "P1", "del",
+               "{\"image\":{\"image_type\":\"harbor\",\"image_name\":\"d4\"}}\n", true, &r);
+    assert_int_equal(ingest_ids(&r, ids + 4, 1), 1);
+    http_resp_free(&r);
+    static const char *want[] = {"d1", "d3", "d4"};
+    for (int desc = 0; desc < 2; desc++) {
+        json_t *j = list(REG, desc ? "enterprise_project_id=del&sort_dir=desc"
+                                   : "enterprise_project_id=del",
+                         T_ADM, 200);
+        json_t *items = json_object_get(j, "data_list");
+        assert_int_equal(num(j, "total_num"), 3);
+        assert_int_equal(json_array_size(items), 3);
+        for (int i = 0; i < 3; i++)
+            assert_string_equal(
+                json_string_value(json_object_get(json_array_get(items, (size_t)i), "image_name")),
+                want[desc ? 2 - i : i]);
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +433,8 @@ int main(void)
         cmocka_unit_test(test_one_truth),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_scope_and_refusals),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_deletes_and_reused_rows),
     };
     return cmocka_run_group_tests(tests, setup, teardown) + harness_failures();
 }

@@ -280,8 +280,12 @@ static void test_cli_offline_and_server(void **state)
     assert_case(&FIXTURES[1], "c-stream");
 
     char *url = h_strdupf("http://127.0.0.1:%d", S.port);
-    rc = cli_run(&S, NULL, &out, "import", "--server", url, "--token", T_ADM, "--region", H_REGION,
-                 "--project", "P1", "--ep", "c-srv", "--format", "trivy", path, NULL);
+    /* the token from a file: out of ps and shell history */
+    char *tok_file = h_strdupf("%s/token", S.dir);
+    assert_int_equal(h_write_file(tok_file, T_ADM, strlen(T_ADM)), 0);
+    rc = cli_run(&S, NULL, &out, "import", "--server", url, "--token-file", tok_file, "--region",
+                 H_REGION, "--project", "P1", "--ep", "c-srv", "--format", "trivy", path, NULL);
+    free(tok_file);
     if (rc != 0)
         print_error("imgsec import --server: %d: %s\n", rc, out);
     assert_int_equal(rc, 0);

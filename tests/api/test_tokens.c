@@ -1010,6 +1010,97 @@ static void test_sigterm_answers_held_logins(void **state)
     assert_int_equal(srv_stop(&t, true), 0);
 }
 
+/* ---- the failed-login limit under concurrent logins ---- */
+
+#define CONCURRENT_LOGINS 34 /* the login pool's 2 workers + 32 places: none refused for room */
+#define CONCURRENT_FAIL_LIMIT 20
+
+typedef struct {
+    const srv_t *t;
+    pthread_t thread;
+    long status;
+    char title[64];
+} wrong_login;
+
+static void *wrong_login_run(void *arg)
+{
+    wrong_login *w = arg;
+    http_resp r;
+    api_token_req(w->t, "acme", LOGIN_TEST_USER, "not-the-password", "P1", false, &r);
+    w->status = r.status;
+    const char *t = json_string_value(json_object_get(json_object_get(r.json, "error"), "title"));
+    snprintf(w->title, sizeof w->title, "%s", t ? t : "");
+    http_resp_free(&r);
+    http_thread_done();
+    return NULL;
+}
+
+/* 34 wrong passwords sent at once against a limit of 20: exactly 20
+ * password checks (401), the other 14 refused (429) before theirs. Each
+ * login reserves its attempt before the check, so concurrent ones cannot
+ * all pass the limit checked at their start. Whatever the order the
+ * server takes them in, the counts are exact. */
+static void test_concurrent_logins_respect_fail_limit(void **state)
+{
+    (void)state;
+    srv_t t;
+    memset(&t, 0, sizeof t);
+    setenv("IMGSEC_AUTH_FAIL_LIMIT", "20", 1);
+    int started = srv_start(&t);
+    unsetenv("IMGSEC_AUTH_FAIL_LIMIT");
+    assert_int_equal(started, 0);
+    assert_int_equal(cli_user_add(&t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1", "admin", "all"),
+                     0);
+    wrong_login w[CONCURRENT_LOGINS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < CONCURRENT_LOGINS; i++) {
+        w[i].t = &t;
+        assert_int_equal(pthread_create(&w[i].thread, NULL, wrong_login_run, &w[i]), 0);
+    }
+    int unauthorized = 0, limited = 0;
+    for (int i = 0; i < CONCURRENT_LOGINS; i++) {
+        pthread_join(w[i].thread, NULL);
+        if (w[i].status == 401 && strcmp(w[i].title, "Unauthorized") == 0)
+            unauthorized++;
+        else if (w[i].status == 429 && strcmp(w[i].title, "Too Many Requests") == 0)
+            limited++;
+        else
+            print_error("login %d: %ld \"%s\"\n", i, w[i].status, w[i].title);
+    }
+    assert_int_equal(unauthorized, CONCURRENT_FAIL_LIMIT);
+    assert_int_equal(limited, CONCURRENT_LOGINS - CONCURRENT_FAIL_LIMIT);
+    /* the address stays locked out, even with the right password */
+    http_resp r;
+    api_token_req(&t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1", false, &r);
+    assert_keystone_error(&r, 429, "Too Many Requests");
+    http_resp_free(&r);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
+/* A login that succeeds gives its reserved attempt back: with a limit of
+ * 2, any number of good logins leave both attempts to wrong passwords. */
+static void test_good_logins_do_not_count(void **state)
+{
+    (void)state;
+    srv_t t;
+    char *t1, *t2;
+    start_own(&t, "IMGSEC_AUTH_FAIL_LIMIT", "2", &t1, &t2);
+    for (int i = 0; i < 3; i++)
+        free(get_token(&t, "acme", "root", "root-pw-1", "P1"));
+    http_resp r;
+    for (int i = 0; i < 2; i++) {
+        api_token_req(&t, "acme", "root", "wrong-pw", "P1", false, &r);
+        assert_keystone_error(&r, 401, "Unauthorized");
+        http_resp_free(&r);
+    }
+    api_token_req(&t, "acme", "root", "root-pw-1", "P1", false, &r);
+    assert_keystone_error(&r, 429, "Too Many Requests");
+    http_resp_free(&r);
+    free(t1);
+    free(t2);
+    assert_int_equal(srv_stop(&t, true), 0);
+}
+
 /* The log never holds a token or a password. Runs last. */
 static void test_log_has_no_secrets(void **state)
 {
@@ -1059,6 +1150,8 @@ int main(void)
         cmocka_unit_test(test_login_leaves_http_thread_free),
         cmocka_unit_test(test_login_queue_full_is_429),
         cmocka_unit_test(test_sigterm_answers_held_logins),
+        cmocka_unit_test(test_concurrent_logins_respect_fail_limit),
+        cmocka_unit_test(test_good_logins_do_not_count),
         cmocka_unit_test(test_log_has_no_secrets),
     };
     int failed = cmocka_run_group_tests_name("tokens", tests, setup, teardown);

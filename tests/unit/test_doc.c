@@ -165,7 +165,7 @@ static void test_full_document(void **state)
     assert_string_equal(s->image_name, "web");
     assert_string_equal(s->image_version, "1.4.2");
     assert_string_equal(s->image_id, "sha256:1f2e");
-    assert_string_equal(doc.image_digest, "sha256:dd");
+    assert_string_equal(doc.summary.image_digest, "sha256:dd");
     assert_string_equal(s->instance_id, "");
     assert_string_equal(s->instance_name, "");
     assert_string_equal(s->cicd_name, "");
@@ -256,7 +256,7 @@ static void test_minimal_document(void **state)
     assert_int_equal(doc.summary.status, SCAN_STATUS_UNSCAN); /* absent/null: unscan */
     assert_string_equal(doc.summary.namespace_, "");
     assert_string_equal(doc.summary.image_version, "");
-    assert_string_equal(doc.image_digest, "");
+    assert_string_equal(doc.summary.image_digest, "");
     assert_int_equal(doc.summary.image_size, 0);
     assert_int_equal(doc.summary.severity_level, SEVERITY_LEVEL_NONE);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "imgsec/doc.h"
@@ -165,6 +166,99 @@ static void count_file(const char *file_id, const char *format, void *arg)
     (*n)++;
 }
 
+static bool never_gone(const store_export_owner *o, int64_t now_ms, void *arg)
+{
+    (void)o, (void)now_ms, (void)arg;
+    return false;
+}
+
+/* gone when the lease ran out, or when the owner's pid is in arg's list */
+static bool lease_or_listed(const store_export_owner *o, int64_t now_ms, void *arg)
+{
+    const int64_t *dead_pid = arg;
+    return o->lease_ms <= now_ms || o->pid == *dead_pid;
+}
+
+static store_export_task task_of(int id, int file_id)
+{
+    store_export_task t = {.report = REPORT_APPS, .export_size = 10, .total = 7,
+                           .created_ms = 1000, .status = EXPORT_RUNNING};
+    snprintf(t.id, sizeof t.id, "%032d", id);
+    snprintf(t.file_id, sizeof t.file_id, "%032d", file_id);
+    snprintf(t.project_id, sizeof t.project_id, "P1");
+    snprintf(t.eps, sizeof t.eps, "*");
+    snprintf(t.file_format, sizeof t.file_format, "csv");
+    return t;
+}
+
+/* Only the tasks of gone owners are recovered; live owners' tasks and
+ * partial files are left alone, and gone owners' rows are dropped. */
+static void test_recover_only_gone_owners(void **state)
+{
+    (void)state;
+    store *st;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(DB, &st, &err), IMGSEC_OK);
+    store_export_owner live = {.pid = 101, .started_ms = 1, .lease_ms = 60000};
+    store_export_owner expired = {.pid = 102, .started_ms = 1, .lease_ms = 9000};
+    store_export_owner dead = {.pid = 103, .started_ms = 1, .lease_ms = 60000};
+    snprintf(live.id, sizeof live.id, "%032d", 501);
+    snprintf(expired.id, sizeof expired.id, "%032d", 502);
+    snprintf(dead.id, sizeof dead.id, "%032d", 503);
+    snprintf(live.node, sizeof live.node, "host boot ns");
+    snprintf(expired.node, sizeof expired.node, "host boot ns");
+    snprintf(dead.node, sizeof dead.node, "host boot ns");
+    store_export_task a = task_of(601, 701), b = task_of(602, 702), c = task_of(603, 703);
+    assert_int_equal(store_export_task_insert(st, &a, "{}", &live, &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_insert(st, &b, "{}", &expired, &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_insert(st, &c, "{}", &dead, &err), IMGSEC_OK);
+    /* renewing moves the lease: expired's now ends at 9000 + 1000 */
+    expired.lease_ms = 10000;
+    assert_int_equal(store_export_owner_renew(st, &expired, &err), IMGSEC_OK);
+    int64_t none = -1, n = -1;
+    /* at 9999 every lease holds and no pid is dead: nothing */
+    assert_int_equal(store_export_tasks_recover(st, "gone", 9999, lease_or_listed, &none, &n, &err),
+                     IMGSEC_OK);
+    assert_int_equal(n, 0);
+    /* at 10000 expired's lease ran out, and dead's process is gone */
+    int64_t dead_pid = 103;
+    assert_int_equal(store_export_tasks_recover(st, "gone", 10000, lease_or_listed, &dead_pid, &n,
+                                                &err),
+                     IMGSEC_OK);
+    assert_int_equal(n, 2);
+    store_export_task g;
+    assert_int_equal(store_export_task_get(st, "P1", a.id, &g, &err), IMGSEC_OK);
+    assert_int_equal(g.status, EXPORT_RUNNING);
+    assert_int_equal(store_export_task_get(st, "P1", b.id, &g, &err), IMGSEC_OK);
+    assert_int_equal(g.status, EXPORT_FAILURE);
+    assert_string_equal(g.failure_reason, "gone");
+    assert_int_equal(g.finished_ms, 10000);
+    assert_int_equal(store_export_task_get(st, "P1", c.id, &g, &err), IMGSEC_OK);
+    assert_int_equal(g.status, EXPORT_FAILURE);
+    bool running;
+    assert_int_equal(store_export_file_running(st, a.file_id, &running, &err), IMGSEC_OK);
+    assert_true(running);
+    assert_int_equal(store_export_file_running(st, b.file_id, &running, &err), IMGSEC_OK);
+    assert_false(running);
+    /* the gone owners' rows are dropped, the live one's is kept */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(DB, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(pid) FROM export_owners", -1, &s,
+                                        NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "101");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    /* the live owner ends its task; a clean stop gives its lease up */
+    a.status = EXPORT_SUCCESS;
+    a.finished_ms = 11000;
+    assert_int_equal(store_export_task_finish(st, &a, &err), IMGSEC_OK);
+    assert_int_equal(store_export_owner_remove(st, live.id, &err), IMGSEC_OK);
+    store_close(st);
+}
+
 static void test_task_rows(void **state)
 {
     (void)state;
@@ -177,7 +271,7 @@ static void test_task_rows(void **state)
     snprintf(t.project_id, sizeof t.project_id, "P1");
     snprintf(t.eps, sizeof t.eps, "0,ep-a");
     snprintf(t.file_format, sizeof t.file_format, "csv");
-    assert_int_equal(store_export_task_insert(st, &t, "{}", &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_insert(st, &t, "{}", NULL, &err), IMGSEC_OK);
     store_export_task g;
     assert_int_equal(store_export_task_get(st, "P2", t.id, &g, &err), IMGSEC_ENOTFOUND);
     assert_int_equal(store_export_task_get(st, "P1", t.id, &g, &err), IMGSEC_OK);
@@ -206,21 +300,30 @@ static void test_task_rows(void **state)
     assert_int_equal(store_export_file_get(st, "P1", t.id, 4999, &g, &err), IMGSEC_ENOTFOUND);
     assert_int_equal(store_export_file_get(st, "P1", t.file_id, 5000, &g, &err), IMGSEC_ENOTFOUND);
 
-    /* a second task, still running, is interrupted */
+    /* a second task, still running and owned by nobody, is recovered */
     store_export_task u = t;
     snprintf(u.id, sizeof u.id, "%032d", 2);
+    snprintf(u.file_id, sizeof u.file_id, "%032d", 8);
     u.status = EXPORT_RUNNING;
-    assert_int_equal(store_export_task_insert(st, &u, "{}", &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_insert(st, &u, "{}", NULL, &err), IMGSEC_OK);
+    bool running = false;
+    assert_int_equal(store_export_file_running(st, u.file_id, &running, &err), IMGSEC_OK);
+    assert_true(running);
     int64_t n = 0;
-    assert_int_equal(store_export_tasks_interrupt(st, "interrupted by a server stop", 3000, &n, &err),
+    assert_int_equal(store_export_tasks_recover(st, "interrupted by a server stop", 3000, never_gone,
+                                                NULL, &n, &err),
                      IMGSEC_OK);
     assert_int_equal(n, 1);
     assert_int_equal(store_export_task_get(st, "P1", u.id, &g, &err), IMGSEC_OK);
     assert_int_equal(g.status, EXPORT_FAILURE);
     assert_string_equal(g.failure_reason, "interrupted by a server stop");
-    /* finishing an ended task changes nothing */
+    assert_string_equal(g.file_id, "");
+    assert_int_equal(store_export_file_running(st, u.file_id, &running, &err), IMGSEC_OK);
+    assert_false(running);
+    /* finishing an ended task changes nothing, and says so */
     u.status = EXPORT_SUCCESS;
-    assert_int_equal(store_export_task_finish(st, &u, &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_finish(st, &u, &err), IMGSEC_ENOTFOUND);
+    assert_string_equal(err.msg, "export task 00000000000000000000000000000002 is no longer running");
     assert_int_equal(store_export_task_get(st, "P1", u.id, &g, &err), IMGSEC_OK);
     assert_int_equal(g.status, EXPORT_FAILURE);
 
@@ -243,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk_order_filters_snapshot),
         cmocka_unit_test(test_task_rows),
+        cmocka_unit_test(test_recover_only_gone_owners),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

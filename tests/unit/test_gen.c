@@ -188,7 +188,7 @@ static void test_every_doc_valid(void **state)
         /* The image keys were read, not ignored. */
         assert_int_equal(strncmp(doc.summary.image_id, "sha256:", 7), 0);
         assert_int_equal(strlen(doc.summary.image_id), 7 + 64);
-        assert_int_equal(strncmp(doc.image_digest, "sha256:", 7), 0);
+        assert_int_equal(strncmp(doc.summary.image_digest, "sha256:", 7), 0);
         assert_true(doc.summary.image_name[0] != '\0');
         assert_true(doc.summary.latest_update_time >= 1704067200000LL);
         assert_true(doc.summary.latest_update_time < 1798761600000LL);

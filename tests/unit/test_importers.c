@@ -245,7 +245,7 @@ static void test_grype_image(void **state)
     const image_summary *s = &l.items[0].summary;
     assert_string_equal(s->image_name, "user-input"); /* source.target.userInput */
     assert_int_equal(s->image_size, 65);
-    assert_string_equal(l.items[0].image_digest,
+    assert_string_equal(l.items[0].summary.image_digest,
                         "sha256:ca738abb87a8d58f112d3400ebb079b61ceae7dc290beb34bda735be4b1941d5");
     /* descriptor.timestamp is "": the caller's now. */
     assert_int_equal(s->latest_scan_time, 1700000000000LL);
@@ -417,7 +417,7 @@ static void test_syft(void **state)
     assert_int_equal(s->counts[V], 0);
     assert_string_equal(s->image_name, "registry:5000/shop/web"); /* port is not a tag */
     assert_string_equal(s->image_version, "1.4.2");
-    assert_string_equal(l.items[0].image_digest, "sha256:ccc");
+    assert_string_equal(l.items[0].summary.image_digest, "sha256:ccc");
     assert_int_equal(s->image_size, 1234);
     assert_string_equal(rec_field(&l, AP, 0, "license"), "MIT");
     assert_string_equal(rec_field(&l, AP, 0, "layer_digest"), "sha256:aaa");

@@ -1216,6 +1216,112 @@ typedef struct {
     size_t stop_after; /* 0: never */
 } sel_log;
 
+/* ---- pages (index_page) ---- */
+
+typedef struct {
+    int64_t ids[64];
+    size_t n;
+} page_ids;
+
+static void page_cb(const index_image *img, void *arg)
+{
+    page_ids *p = arg;
+    assert_true(p->n < 64);
+    p->ids[p->n++] = img->id;
+}
+
+typedef struct {
+    int64_t id, scan;
+} ref_row;
+
+static int64_t ref_key;
+static int ref_cmp(const void *a, const void *b)
+{
+    const ref_row *x = a, *y = b;
+    int64_t kx = ref_key ? x->scan : x->id, ky = ref_key ? y->scan : y->id;
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Every page of every order equals a brute-force sort of what is left
+ * after removals that free rows and images that reuse them. */
+static void test_page(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    enum { N = 600 };
+    static ref_row live[N];
+    static bool gone[N + 200];
+    size_t n_live = 0;
+    uint64_t r = 7;
+    timg t;
+    imgsec_err err;
+    /* three batches: the images, removals that free rows, images reusing them */
+    index_write_begin(ix);
+    for (int64_t id = 1; id <= N; id++) {
+        timg_init(&t, id);
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        t.s.latest_scan_time = (int64_t)(r >> 58); /* 0..63: many ties */
+        t.s.type = (r >> 40) % 3 == 0 ? IMAGE_TYPE_LOCAL : IMAGE_TYPE_PRIVATE;
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    }
+    index_write_end(ix);
+    index_write_begin(ix);
+    for (int64_t id = 3; id <= N; id += 3) {
+        index_remove(ix, id);
+        gone[id] = true;
+    }
+    index_write_end(ix);
+    index_write_begin(ix);
+    for (int64_t id = N + 1; id <= N + 100; id++) {
+        timg_init(&t, id);
+        t.s.latest_scan_time = id % 17;
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    }
+    index_write_end(ix);
+    /* the reference: private images only (the type mask below) */
+    r = 7;
+    for (int64_t id = 1; id <= N; id++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        if (!gone[id] && (r >> 40) % 3 != 0)
+            live[n_live++] = (ref_row){id, (int64_t)(r >> 58)};
+    }
+    for (int64_t id = N + 1; id <= N + 100 && n_live < N; id++)
+        live[n_live++] = (ref_row){id, id % 17};
+    stat_query q = q_all(REPORT_APPS);
+    index_scope sc = {.project_id = "p1", .all_eps = true};
+    for (int order = 0; order < 2; order++) {
+        ref_key = order;
+        qsort(live, n_live, sizeof *live, ref_cmp);
+        for (int desc = 0; desc < 2; desc++) {
+            static const int64_t offsets[] = {0, 1, 63, 64, 65, 200, 399, 500};
+            for (size_t o = 0; o < sizeof offsets / sizeof offsets[0]; o++) {
+                index_page_req p = {.type_mask = 1u << IMAGE_TYPE_PRIVATE,
+                                    .order = (index_order)order, .desc = desc,
+                                    .offset = offsets[o], .limit = 50};
+                page_ids got = {0};
+                int64_t total = -1;
+                assert_int_equal(index_page(ix, &sc, &q, &p, &total, page_cb, &got, &err),
+                                 IMGSEC_OK);
+                assert_int_equal(total, (int64_t)n_live);
+                size_t want = p.offset >= (int64_t)n_live ? 0
+                              : n_live - (size_t)p.offset < 50 ? n_live - (size_t)p.offset : 50;
+                assert_int_equal(got.n, want);
+                for (size_t i = 0; i < want; i++) {
+                    size_t k = (size_t)p.offset + i;
+                    assert_int_equal(got.ids[i], live[desc ? n_live - 1 - k : k].id);
+                }
+            }
+        }
+    }
+    index_page_req bad = {.order = INDEX_ORDER_COUNT, .limit = 1};
+    int64_t total;
+    assert_int_equal(index_page(ix, &sc, &q, &bad, &total, page_cb, NULL, &err), IMGSEC_EINVAL);
+    filter_free(&q);
+    index_free(ix);
+}
+
 static int sel_cb(int64_t image_id, int64_t records, void *arg)
 {
     sel_log *log = arg;
@@ -2429,6 +2535,7 @@ int main(void)
         cmocka_unit_test(test_remove_and_reuse),
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_page),
         cmocka_unit_test(test_unmatched_record_filters),
         cmocka_unit_test(test_concurrent_batches),
         cmocka_unit_test(test_readers_never_wait),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "export_internal.h"
 
@@ -71,7 +72,9 @@ static void csv_cell(FILE *f, const store_cell *c)
 
 static int csv_fail(imgsec_err *err, const char *what)
 {
-    return err_set(err, IMGSEC_EINTERNAL, "export: %s: %s", what, strerror(errno ? errno : EIO));
+    int e = errno ? errno : EIO;
+    return err_set(err, e == ENOSPC || e == EDQUOT ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+                   "export: %s: %s", what, strerror(e));
 }
 
 static int csv_row(export_writer *base, const store_cell *cells, size_t ncols, imgsec_err *err)
@@ -123,8 +126,15 @@ int export_csv_open(const char *path, const char *const *header, size_t ncols,
     }
     w->base.ops = &CSV_OPS;
     w->base.ncols = ncols;
-    if (!(w->f = fopen(path, "wbx"))) {
-        int rc = err_set(err, IMGSEC_EINTERNAL, "export: cannot create the file: %s", strerror(errno));
+    int fd = -1;
+    int rc = export_file_create(path, &fd, err);
+    if (rc != IMGSEC_OK || !(w->f = fdopen(fd, "wb"))) {
+        if (rc == IMGSEC_OK)
+            rc = err_set(err, IMGSEC_EINTERNAL, "export: cannot open the file: %s", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
         csv_free(w);
         return rc;
     }

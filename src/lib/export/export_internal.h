@@ -17,6 +17,10 @@ struct export_writer {
     size_t ncols;
 };
 
+/* Creates path 0600 whatever the umask, never over an existing file;
+ * *fd gets its descriptor. */
+int export_file_create(const char *path, int *fd, imgsec_err *err);
+
 int export_csv_open(const char *path, const char *const *header, size_t ncols,
                     export_writer **out, imgsec_err *err);
 int export_xlsx_open(const char *path, const char *sheet, const char *const *header, size_t ncols,

@@ -1,5 +1,9 @@
 /* export_writer.c - format names and dispatch (see imgsec/export_writer.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "export_internal.h"
 
@@ -24,6 +28,22 @@ const char *export_format_name(export_format f)
 const char *export_format_mime(export_format f)
 {
     return (unsigned)f < EXPORT_FORMAT_COUNT ? FORMAT_MIME[f] : "application/octet-stream";
+}
+
+int export_file_create(const char *path, int *fd, imgsec_err *err)
+{
+    *fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (*fd < 0 || fchmod(*fd, 0600) != 0) {
+        int e = errno;
+        if (*fd >= 0) {
+            close(*fd);
+            unlink(path);
+            *fd = -1;
+        }
+        return err_set(err, e == ENOSPC || e == EDQUOT ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+                       "export: cannot create the file: %s", strerror(e));
+    }
+    return IMGSEC_OK;
 }
 
 int export_writer_open(export_format fmt, const char *path, const char *sheet,

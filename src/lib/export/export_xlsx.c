@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xlsxwriter.h>
 
 #include "export_internal.h"
@@ -40,6 +41,7 @@ typedef struct {
     unsigned sheets;
     char sheet[SHEET_NAME_BASE_MAX + 1];
     util_buf text;          /* string cell buffer, reused */
+    char *path;             /* the file, made 0600 at open: removed on abort */
 } xlsx_writer;
 
 static int lxw_fail(imgsec_err *err, const char *what, lxw_error e)
@@ -183,6 +185,7 @@ static int xlsx_row(export_writer *base, const store_cell *cells, size_t ncols, 
 
 static void xlsx_free(xlsx_writer *w)
 {
+    free(w->path);
     free(w->text.buf);
     free(w);
 }
@@ -199,8 +202,9 @@ static void xlsx_abort(export_writer *base)
 {
     xlsx_writer *w = (xlsx_writer *)base;
     /* frees without assembling the zip (the sheets' temp files are
-     * anonymous and vanish when closed); the caller removes any file */
+     * anonymous and vanish when closed) and removes the file made at open */
     lxw_workbook_free(w->wb);
+    unlink(w->path);
     xlsx_free(w);
 }
 
@@ -221,19 +225,33 @@ int export_xlsx_open(const char *path, const char *sheet, const char *const *hea
     if (w->rows_per_sheet > EXPORT_XLSX_ROWS_PER_SHEET)
         w->rows_per_sheet = EXPORT_XLSX_ROWS_PER_SHEET;
     snprintf(w->sheet, sizeof w->sheet, "%s", sheet && *sheet ? sheet : "export");
+    /* made 0600 now (libxlsxwriter writes it at the end with fopen, which
+     * keeps an existing file's mode); an existing file is never replaced */
+    int fd, rc = export_file_create(path, &fd, err);
+    if (rc != IMGSEC_OK) {
+        xlsx_free(w);
+        return rc;
+    }
+    close(fd);
+    if (!(w->path = strdup(path))) {
+        unlink(path);
+        xlsx_free(w);
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    }
     lxw_workbook_options o = {
         .constant_memory = LXW_TRUE,
         .tmpdir = opt && opt->tmpdir ? (char *)opt->tmpdir : NULL,
         .use_zip64 = opt && opt->zip64 ? LXW_TRUE : LXW_FALSE,
     };
     if (!(w->wb = workbook_new_opt(path, &o))) {
+        unlink(path);
         xlsx_free(w);
         return err_set(err, IMGSEC_EINTERNAL, "export: cannot create the workbook");
     }
     w->bold = workbook_add_format(w->wb);
     if (w->bold)
         format_set_bold(w->bold);
-    int rc = next_sheet(w, err);
+    rc = next_sheet(w, err);
     if (rc != IMGSEC_OK) {
         xlsx_abort(&w->base);
         return rc;

@@ -45,20 +45,17 @@
 #include "index_hash.h"
 #include "index_postings.h"
 
-/* The string attributes of an image, each with its own dictionary. */
+/* The string attributes of an image, each with its own dictionary: the
+ * scope's two, then one per line of model.h's MODEL_IMAGE_STRINGS, named
+ * SA_<member> (SA_namespace_, SA_image_name, ...). */
+#define SA_ENUM_ITEM(m, ...) SA_##m,
 typedef enum {
     SA_PROJECT,        /* project_id */
     SA_PROJECT_EP,     /* (project_id, ep) composite key */
-    SA_NAMESPACE,
-    SA_IMAGE_NAME,
-    SA_IMAGE_VERSION,
-    SA_IMAGE_ID,
-    SA_IMAGE_DIGEST,   /* listed only (index_page.c) */
-    SA_INSTANCE_ID,
-    SA_INSTANCE_NAME,
-    SA_CICD_NAME,
+    MODEL_IMAGE_STRINGS(SA_ENUM_ITEM)
     SA_COUNT
 } str_attr;
+#undef SA_ENUM_ITEM
 
 /* Derived boolean attributes (data-model.md), one bitmap each. */
 typedef enum {
@@ -220,5 +217,11 @@ int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query 
 
 /* Frees the instance's cached orders; every write to it calls this. */
 void order_drop(ix_inst *ix);
+/* The instance's order k (rank -> row, row -> rank), built now if it is
+ * not cached; NULL when out of memory. */
+const struct ix_order *order_get(const ix_inst *ix, index_order k);
+/* Its arrays, for readers outside index_page.c. */
+const uint32_t *order_by_rank(const struct ix_order *o);
+const uint32_t *order_rank_of(const struct ix_order *o);
 
 #endif

@@ -70,12 +70,10 @@ static image_summary *summary_copy(ix_log *log, const image_summary *s)
     if (!d || (s->n_vuls && !vuls) || (s->n_builds && !builds))
         return NULL;
     *d = *s;
-    bool ok = arena_str(log, &d->project_id) && arena_str(log, &d->ep) &&
-              arena_str(log, &d->namespace_) && arena_str(log, &d->image_name) &&
-              arena_str(log, &d->image_version) && arena_str(log, &d->image_id) &&
-              arena_str(log, &d->image_digest) &&
-              arena_str(log, &d->instance_id) && arena_str(log, &d->instance_name) &&
-              arena_str(log, &d->cicd_name);
+#define COPY_STRING(m, ...) &&arena_str(log, &d->m)
+    bool ok = arena_str(log, &d->project_id) && arena_str(log, &d->ep)
+              MODEL_IMAGE_STRINGS(COPY_STRING);
+#undef COPY_STRING
     for (size_t i = 0; ok && i < s->n_vuls; i++) {
         vuls[i] = s->vuls[i];
         ok = arena_str(log, &vuls[i].vul_id);

@@ -85,7 +85,7 @@ static struct ix_order *order_build(const ix_inst *ix, index_order k)
 
 /* The instance's order k, built now if it is not cached; NULL when out of
  * memory. The cache is the one thing a reader writes to an instance. */
-static const struct ix_order *order_get(const ix_inst *ix, index_order k)
+const struct ix_order *order_get(const ix_inst *ix, index_order k)
 {
     _Atomic(struct ix_order *) *slot = (_Atomic(struct ix_order *) *)&ix->orders[k];
     struct ix_order *o = atomic_load(slot);
@@ -99,6 +99,16 @@ static const struct ix_order *order_get(const ix_inst *ix, index_order k)
         return none;
     }
     return o;
+}
+
+const uint32_t *order_by_rank(const struct ix_order *o)
+{
+    return o->by_rank;
+}
+
+const uint32_t *order_rank_of(const struct ix_order *o)
+{
+    return o->rank_of;
 }
 
 typedef struct {
@@ -121,14 +131,9 @@ static void emit(const ix_inst *ix, uint32_t row, const page_ctx *c)
         .type = (image_type)r->type,
         .status = (scan_status)r->status,
         .severity_level = (severity_level)r->level,
-        .namespace_ = str_of(r, SA_NAMESPACE),
-        .image_name = str_of(r, SA_IMAGE_NAME),
-        .image_version = str_of(r, SA_IMAGE_VERSION),
-        .image_id = str_of(r, SA_IMAGE_ID),
-        .image_digest = str_of(r, SA_IMAGE_DIGEST),
-        .instance_id = str_of(r, SA_INSTANCE_ID),
-        .instance_name = str_of(r, SA_INSTANCE_NAME),
-        .cicd_name = str_of(r, SA_CICD_NAME),
+#define PAGE_STRING(m, ...) .m = str_of(r, SA_##m),
+        MODEL_IMAGE_STRINGS(PAGE_STRING)
+#undef PAGE_STRING
         .image_size = ix->image_size[row],
         .latest_update_time = ix->update_time[row],
         .latest_scan_time = ix->scan_time[row],

@@ -141,7 +141,7 @@ static int start_rows(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *
             n++;
         if (decimal && ix->n_decimal_image_ids == 0)
             continue;
-        const dict_entry *e = dict_find(&ix->dicts[SA_IMAGE_ID], item, strlen(item));
+        const dict_entry *e = dict_find(&ix->dicts[SA_image_id], item, strlen(item));
         if (e && e->n == 1)
             rows[n++] = e->one;
         else
@@ -236,6 +236,21 @@ static int substring_by_dict(const ix_inst *ix, const dict *d, const char *needl
     return 0;
 }
 
+/* Each exact string filter of model.h's table: one dictionary lookup. */
+static int exact_filters(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *cand)
+{
+#define EXACT_EXACT(m)                                                                         \
+    if (exact_filter(ix, SA_##m, q->m, cand) != 0)                                             \
+        return -1;
+#define EXACT_SUBSTR(m)
+#define EXACT_ITEM(m, key, dmin, dmax, filter, ...) EXACT_##filter(m)
+    MODEL_IMAGE_FILTER_STRINGS(EXACT_ITEM)
+#undef EXACT_ITEM
+#undef EXACT_SUBSTR
+#undef EXACT_EXACT
+    return 0;
+}
+
 /* Step 5: each substring filter by dictionary or, deferred, per row. */
 static int substring_filters(qctx *c, roaring_bitmap_t *cand)
 {
@@ -244,9 +259,13 @@ static int substring_filters(qctx *c, roaring_bitmap_t *cand)
         str_attr a;
         const char *needle;
     } subs[] = {
-        {SA_NAMESPACE, q->namespace_},         {SA_IMAGE_NAME, q->image_name},
-        {SA_IMAGE_VERSION, q->image_version}, {SA_INSTANCE_NAME, q->instance_name},
-        {SA_CICD_NAME, q->cicd_name},
+#define SUB_SUBSTR(m) {SA_##m, q->m},
+#define SUB_EXACT(m)
+#define SUB_ITEM(m, key, dmin, dmax, filter, ...) SUB_##filter(m)
+        MODEL_IMAGE_FILTER_STRINGS(SUB_ITEM)
+#undef SUB_ITEM
+#undef SUB_EXACT
+#undef SUB_SUBSTR
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (!is_set(subs[i].needle))
@@ -345,9 +364,7 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
     enum_filters(ix, q, cand);
     if (roaring_bitmap_is_empty(cand))
         goto done;
-    if (exact_filter(ix, SA_IMAGE_ID, q->image_id, cand) != 0 ||
-        exact_filter(ix, SA_INSTANCE_ID, q->instance_id, cand) != 0 ||
-        substring_filters(&c, cand) != 0) {
+    if (exact_filters(ix, q, cand) != 0 || substring_filters(&c, cand) != 0) {
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }

@@ -164,7 +164,7 @@ static void row_detach(ix_inst *ix, uint32_t row)
     for (int f = 0; f < FLAG_COUNT; f++)
         roaring_bitmap_remove(ix->flags[f], row);
     int64_t id;
-    if (r->str[SA_IMAGE_ID] && key_decimal_id(r->str[SA_IMAGE_ID]->s, &id))
+    if (r->str[SA_image_id] && key_decimal_id(r->str[SA_image_id]->s, &id))
         ix->n_decimal_image_ids--;
     for (int a = 0; a < SA_COUNT; a++)
         if (r->str[a])
@@ -190,13 +190,19 @@ static int attach_cstr(ix_inst *ix, uint32_t row, str_attr a, const char *s)
     return attach_str(ix, row, a, s, s ? strlen(s) : 0);
 }
 
-static int attach_image_id(ix_inst *ix, uint32_t row, const char *image_id)
+/* The string attributes of model.h's table, each into its dictionary; a
+ * content id that spells an image id is counted (index_query.c). */
+static int attach_strings(ix_inst *ix, uint32_t row, const image_summary *s)
 {
     int64_t id;
-    if (attach_cstr(ix, row, SA_IMAGE_ID, image_id) != 0)
-        return -1;
-    if (image_id && key_decimal_id(image_id, &id))
+    /* counted as soon as attached: row_detach uncounts what it finds attached */
+#define ATTACH_STRING(m, ...)                                                                  \
+    if (attach_cstr(ix, row, SA_##m, s->m) != 0)                                               \
+        return -1;                                                                             \
+    if (SA_##m == SA_image_id && s->m && key_decimal_id(s->m, &id))                            \
         ix->n_decimal_image_ids++;
+    MODEL_IMAGE_STRINGS(ATTACH_STRING)
+#undef ATTACH_STRING
     return 0;
 }
 
@@ -268,14 +274,7 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len);
     key_free(&k);
     if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id) != 0 ||
-        attach_cstr(ix, row, SA_NAMESPACE, s->namespace_) != 0 ||
-        attach_cstr(ix, row, SA_IMAGE_NAME, s->image_name) != 0 ||
-        attach_cstr(ix, row, SA_IMAGE_VERSION, s->image_version) != 0 ||
-        attach_image_id(ix, row, s->image_id) != 0 ||
-        attach_cstr(ix, row, SA_IMAGE_DIGEST, s->image_digest) != 0 ||
-        attach_cstr(ix, row, SA_INSTANCE_ID, s->instance_id) != 0 ||
-        attach_cstr(ix, row, SA_INSTANCE_NAME, s->instance_name) != 0 ||
-        attach_cstr(ix, row, SA_CICD_NAME, s->cicd_name) != 0)
+        attach_strings(ix, row, s) != 0)
         return -1;
     if (attach_postings(ix, row, s) != 0)
         return -1;

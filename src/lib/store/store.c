@@ -13,11 +13,14 @@
  * snapshot (which would make a reader answer from stale state).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imgsec/util.h"
 #include "store_int.h"
@@ -233,12 +236,37 @@ fail:
     return rc;
 }
 
+/* Creates the database file 0600 whatever the umask, when it does not
+ * exist yet: SQLite would make it 0644 less the umask, and it makes -wal
+ * and -shm with the mode of the database file, so those follow. An
+ * existing file keeps its mode (imgsecd warns about an open one). */
+static int create_private(const char *path, imgsec_err *err)
+{
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return IMGSEC_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return IMGSEC_OK;
+        return err_set(err, errno == ENOSPC || errno == EDQUOT ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+                       "store: cannot create the database %s: %s", path, strerror(errno));
+    }
+    int rc = fchmod(fd, 0600) == 0 ? IMGSEC_OK
+                                   : err_set(err, IMGSEC_EINTERNAL,
+                                             "store: cannot set the mode of %s: %s", path,
+                                             strerror(errno));
+    close(fd);
+    return rc;
+}
+
 int store_open(const char *path, store **out, imgsec_err *err)
 {
     int rc;
     *out = NULL;
     if (!path || !*path)
         return err_set(err, IMGSEC_EINVAL, "store: no database path");
+    if ((rc = create_private(path, err)) != IMGSEC_OK)
+        return rc;
     store *st = calloc(1, sizeof *st);
     if (!st)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");

@@ -34,7 +34,7 @@ void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, c
         case IC_IMAGE_NAME: store_bind_text(s, i, sum->image_name); break;
         case IC_IMAGE_VERSION: store_bind_text(s, i, sum->image_version); break;
         case IC_IMAGE_ID: store_bind_text(s, i, sum->image_id); break;
-        case IC_IMAGE_DIGEST: store_bind_text(s, i, d->image_digest); break;
+        case IC_IMAGE_DIGEST: store_bind_text(s, i, sum->image_digest); break;
         case IC_INSTANCE_ID: store_bind_text(s, i, sum->instance_id); break;
         case IC_INSTANCE_NAME: store_bind_text(s, i, sum->instance_name); break;
         case IC_CICD_NAME: store_bind_text(s, i, sum->cicd_name); break;

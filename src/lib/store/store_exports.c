@@ -40,7 +40,8 @@ static int run_once(store *st, sqlite3_stmt *s, const char *what, imgsec_err *er
 
 #define TASK_COLS                                                                              \
     "id, project_id, eps, user_id, report_type, export_size, file_format, status, progress, " \
-    "record_num, total, failure_reason, coalesce(file_id, ''), file_name, file_size, "        \
+    "record_num, total, failure_reason, "                                                    \
+    "CASE status WHEN 'success' THEN coalesce(file_id, '') ELSE '' END, file_name, file_size, "        \
     "file_deleted, created_ms, coalesce(finished_ms, 0), coalesce(expires_ms, 0)"
 
 static int read_task(sqlite3_stmt *s, store_export_task *t, imgsec_err *err)
@@ -72,14 +73,45 @@ static int read_task(sqlite3_stmt *s, store_export_task *t, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-int store_export_task_insert(store *st, const store_export_task *t, const char *request,
-                             imgsec_err *err)
+static int owner_renew(store *st, const store_export_owner *o, imgsec_err *err)
+{
+    sqlite3_stmt *s = prepare(st,
+                              "INSERT INTO export_owners (id, node, pid, started_ms, lease_ms) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5) "
+                              "ON CONFLICT (id) DO UPDATE SET lease_ms = excluded.lease_ms",
+                              err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    store_bind_text(s, 1, o->id);
+    store_bind_text(s, 2, o->node);
+    sqlite3_bind_int64(s, 3, o->pid);
+    sqlite3_bind_int64(s, 4, o->started_ms);
+    sqlite3_bind_int64(s, 5, o->lease_ms);
+    return run_once(st, s, "renewing an export owner", err);
+}
+
+int store_export_owner_renew(store *st, const store_export_owner *o, imgsec_err *err)
+{
+    return owner_renew(st, o, err);
+}
+
+int store_export_owner_remove(store *st, const char *id, imgsec_err *err)
+{
+    sqlite3_stmt *s = prepare(st, "DELETE FROM export_owners WHERE id = ?1", err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    store_bind_text(s, 1, id);
+    return run_once(st, s, "removing an export owner", err);
+}
+
+static int task_insert(store *st, const store_export_task *t, const char *request,
+                       const store_export_owner *owner, imgsec_err *err)
 {
     sqlite3_stmt *s = prepare(
         st,
         "INSERT INTO export_tasks (id, project_id, eps, user_id, report_type, request, "
-        "export_size, file_format, status, total, created_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10)",
+        "export_size, file_format, status, total, created_ms, file_id, owner) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, nullif(?11, ''), ?12)",
         err);
     if (!s)
         return IMGSEC_EINTERNAL;
@@ -94,7 +126,24 @@ int store_export_task_insert(store *st, const store_export_task *t, const char *
     store_bind_text(s, 8, t->file_format);
     sqlite3_bind_int64(s, 9, t->total);
     sqlite3_bind_int64(s, 10, t->created_ms);
+    store_bind_text(s, 11, t->file_id);
+    if (owner)
+        store_bind_text(s, 12, owner->id);
     return run_once(st, s, "storing an export task", err);
+}
+
+int store_export_task_insert(store *st, const store_export_task *t, const char *request,
+                             const store_export_owner *owner, imgsec_err *err)
+{
+    int rc = store_write_begin(st, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if ((owner && (rc = owner_renew(st, owner, err)) != IMGSEC_OK) ||
+        (rc = task_insert(st, t, request, owner, err)) != IMGSEC_OK) {
+        store_rollback(st);
+        return rc;
+    }
+    return store_commit(st, err);
 }
 
 /* Runs a SELECT TASK_COLS statement expected to give at most one row. */
@@ -180,24 +229,92 @@ int store_export_task_finish(store *st, const store_export_task *t, imgsec_err *
     sqlite3_bind_int64(s, 9, t->finished_ms);
     if (ok)
         sqlite3_bind_int64(s, 10, t->expires_ms);
-    return run_once(st, s, "finishing an export task", err);
+    int rc = run_once(st, s, "finishing an export task", err);
+    if (rc == IMGSEC_OK && sqlite3_changes64(st->db) == 0)
+        rc = err_set(err, IMGSEC_ENOTFOUND, "export task %s is no longer running", t->id);
+    return rc;
 }
 
-int store_export_tasks_interrupt(store *st, const char *reason, int64_t now_ms, int64_t *n,
-                                 imgsec_err *err)
+/* The owners gone() gives up on: their rows are deleted. */
+static int owners_reap(store *st, int64_t now_ms, store_export_owner_gone_fn gone, void *arg,
+                       imgsec_err *err)
 {
-    *n = 0;
-    sqlite3_stmt *s = prepare(st,
-                              "UPDATE export_tasks SET status = 'failure', failure_reason = ?1, "
-                              "finished_ms = ?2 WHERE status = 'running'",
+    sqlite3_stmt *s = prepare(st, "SELECT id, node, pid, started_ms, lease_ms FROM export_owners",
                               err);
     if (!s)
         return IMGSEC_EINTERNAL;
+    sqlite3_stmt *del = prepare(st, "DELETE FROM export_owners WHERE id = ?1", err);
+    if (!del) {
+        sqlite3_finalize(s);
+        return IMGSEC_EINTERNAL;
+    }
+    int step, rc = IMGSEC_OK;
+    while (rc == IMGSEC_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        store_export_owner o = {0};
+        store_column_copy(o.id, sizeof o.id, s, 0);
+        store_column_copy(o.node, sizeof o.node, s, 1);
+        o.pid = sqlite3_column_int64(s, 2);
+        o.started_ms = sqlite3_column_int64(s, 3);
+        o.lease_ms = sqlite3_column_int64(s, 4);
+        if (!gone(&o, now_ms, arg))
+            continue;
+        store_bind_text(del, 1, o.id);
+        if (sqlite3_step(del) != SQLITE_DONE)
+            rc = store_dberr(st, err, "removing a gone export owner");
+        sqlite3_reset(del);
+    }
+    if (rc == IMGSEC_OK && step != SQLITE_DONE)
+        rc = store_dberr(st, err, "reading export owners");
+    sqlite3_finalize(del);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_export_tasks_recover(store *st, const char *reason, int64_t now_ms,
+                               store_export_owner_gone_fn gone, void *arg, int64_t *n,
+                               imgsec_err *err)
+{
+    *n = 0;
+    int rc = store_write_begin(st, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    sqlite3_stmt *s = NULL;
+    if ((rc = owners_reap(st, now_ms, gone, arg, err)) != IMGSEC_OK)
+        goto fail;
+    s = prepare(st,
+                "UPDATE export_tasks SET status = 'failure', failure_reason = ?1, "
+                "finished_ms = ?2, file_id = NULL WHERE status = 'running' AND "
+                "(owner IS NULL OR owner NOT IN (SELECT id FROM export_owners))",
+                err);
+    if (!s) {
+        rc = IMGSEC_EINTERNAL;
+        goto fail;
+    }
     store_bind_text(s, 1, reason);
     sqlite3_bind_int64(s, 2, now_ms);
-    int rc = run_once(st, s, "recovering export tasks", err);
-    if (rc == IMGSEC_OK)
-        *n = sqlite3_changes64(st->db);
+    if ((rc = run_once(st, s, "recovering export tasks", err)) != IMGSEC_OK)
+        goto fail;
+    *n = sqlite3_changes64(st->db);
+    return store_commit(st, err);
+fail:
+    store_rollback(st);
+    return rc;
+}
+
+int store_export_file_running(store *st, const char *file_id, bool *running, imgsec_err *err)
+{
+    *running = false;
+    sqlite3_stmt *s = prepare(st,
+                              "SELECT 1 FROM export_tasks WHERE file_id = ?1 AND status = 'running'",
+                              err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    store_bind_text(s, 1, file_id);
+    int step = sqlite3_step(s);
+    int rc = step == SQLITE_ROW || step == SQLITE_DONE ? IMGSEC_OK
+                                                       : store_dberr(st, err, "reading an export task");
+    *running = step == SQLITE_ROW;
+    sqlite3_finalize(s);
     return rc;
 }
 

@@ -166,6 +166,8 @@ char *store_schema_step(int version, imgsec_err *err);
 /* The later versions, one file each (malloc'd SQL, NULL with err set). */
 char *store_schema_v2(imgsec_err *err); /* store_schema_keys.c */
 char *store_schema_v3(imgsec_err *err); /* store_schema_exports.c */
+char *store_schema_v4(imgsec_err *err); /* store_schema_exports.c */
+char *store_schema_v5(imgsec_err *err); /* store_schema_lists.c */
 /* Number of schema versions that store_schema_step knows. */
 int store_schema_steps(void);
 

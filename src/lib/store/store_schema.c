@@ -177,6 +177,8 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     schema_v1,
     store_schema_v2, /* store_schema_keys.c: access keys */
     store_schema_v3, /* store_schema_exports.c: export tasks */
+    store_schema_v4, /* store_schema_exports.c: export task owners and their leases */
+    store_schema_v5, /* store_schema_lists.c: indexes of the finding lists */
 };
 
 int store_schema_steps(void)

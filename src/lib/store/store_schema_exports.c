@@ -1,4 +1,5 @@
-/* store_schema_exports.c - schema version 3: export tasks (export.md).
+/* store_schema_exports.c - schema versions 3 and 4: export tasks
+ * (export.md) and the servers that own them.
  *
  * A task row is the whole life of one export: the request it was created
  * with (kept for audit; a task is never re-run, see store_exports.h), its
@@ -40,6 +41,29 @@ char *store_schema_v3(imgsec_err *err)
         "CREATE INDEX export_tasks_project ON export_tasks(project_id);\n"
         "CREATE INDEX export_tasks_status ON export_tasks(status);\n"
         "CREATE INDEX export_tasks_expires ON export_tasks(expires_ms) WHERE file_id IS NOT NULL;\n";
+    char *sql = strdup(SQL);
+    if (!sql)
+        err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    return sql;
+}
+
+/* Version 4: who runs a task. Every server process is an owner with a
+ * lease it renews while it has tasks; a running task names its owner, and
+ * only the tasks of an owner that is gone (lease expired, or its process
+ * dead on this very node) are failed by another server (store_exports.h,
+ * docs/design.md "Exports"). file_id is now set when the task is made, so
+ * that the partial file of a live task can be told from a dead one's. */
+char *store_schema_v4(imgsec_err *err)
+{
+    static const char SQL[] =
+        "CREATE TABLE export_owners (\n"
+        "  id TEXT PRIMARY KEY,         -- random, one per server process\n"
+        "  node TEXT NOT NULL,          -- host, boot and pid namespace: where pid means something\n"
+        "  pid INTEGER NOT NULL,\n"
+        "  started_ms INTEGER NOT NULL,\n"
+        "  lease_ms INTEGER NOT NULL    -- alive until then, unless renewed\n"
+        ") WITHOUT ROWID;\n"
+        "ALTER TABLE export_tasks ADD COLUMN owner TEXT;  -- export_owners.id; NULL before v4\n";
     char *sql = strdup(SQL);
     if (!sql)
         err_set(err, IMGSEC_EINTERNAL, "out of memory");

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# bench/lists.sh - latency of every finding list (imgsec/list.h) at a
+# 200-item page, with one keep-alive connection (bench/list_latency.c).
+#
+#   bench/lists.sh [--db FILE | --images N --records-per-image R --seed S]
+#                  [--project P] [--bin DIR] [--work DIR] [--seconds S] [--quick]
+#
+# --db reuses a database (e.g. bench/run.sh's WORK/imgsec.db, project
+# bench); otherwise `imgsec demo` makes one. For every route it asks one
+# page of 200 at offset 0 and, for the tenant-wide and grouped lists, the
+# last page (offset total-200, at most 2,000,000), on the largest image
+# of the project and on the most common vulnerability and build rule.
+# Results: WORK/lists.txt (one RESULT line per URL) and WORK/lists.md.
+# --quick: a tiny demo database, a fraction of a second per URL (CI).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+images=10000 rpi=200 seed=1 db="" project=bench bin="$top/build-perf" work="" seconds=2 quick=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --db) db=$2; shift ;;
+    --images) images=$2; shift ;;
+    --records-per-image) rpi=$2; shift ;;
+    --seed) seed=$2; shift ;;
+    --project) project=$2; shift ;;
+    --bin) bin=$2; shift ;;
+    --work) work=$2; shift ;;
+    --seconds) seconds=$2; shift ;;
+    --quick) quick=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "bench/lists: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$quick" = 1 ] && images=300 rpi=40 seconds=0.2
+work=${work:-$(mktemp -d)}
+mkdir -p "$work"
+imgsec=$bin/imgsec imgsecd=$bin/imgsecd region=bench-1 password=bench-password-1
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+cc -O2 -o "$work/list_latency" "$here/list_latency.c" -lcurl -lm
+if [ -z "$db" ]; then
+  db=$work/lists.db
+  rm -f "$db" "$db-wal" "$db-shm"
+  "$imgsec" demo --db "$db" --project "$project" --images "$images" --records-per-image "$rpi" \
+    --seed "$seed" >/dev/null
+fi
+IMGSEC_PASSWORD=$password "$imgsec" user add --db "$db" --domain lists --name reader \
+  --project "$project" --role reader --eps all >/dev/null 2>&1 || true
+rm -f "$work/port"
+"$imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --region "$region" \
+  --result-cache-mb 0 2>"$work/imgsecd-lists.log" &
+pids+=($!)
+while [ ! -s "$work/port" ]; do kill -0 "${pids[0]}" || { cat "$work/imgsecd-lists.log" >&2; exit 1; }; sleep 0.05; done
+url="http://127.0.0.1:$(cat "$work/port")"
+token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
+  -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"reader\", \"password\": \"$password\", \"domain\": {\"name\": \"lists\"}}}}, \"scope\": {\"project\": {\"id\": \"$project\"}}}}" |
+  tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+[ -n "$token" ] || { echo "bench/lists: no token" >&2; exit 1; }
+
+q() { sqlite3 -batch -noheader -separator '|' "$db" "$1"; }
+IFS='|' read -r img itype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project' ORDER BY n_vulnerability + n_app + n_file DESC LIMIT 1")"
+IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY vul_id ORDER BY count(*) DESC LIMIT 1")"
+rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
+IFS='|' read -r check standard <<<"$(q "SELECT check_name, standard FROM rec_risk_config WHERE image = $img AND standard IS NOT NULL LIMIT 1")"
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+vul_e=$(enc "$vul") rule_e=$(enc "$rule") check_e=$(enc "$check")
+ep="enterprise_project_id=all_granted_eps&limit=200"
+P=/v5/$project
+urls=$work/lists-urls.tsv
+: >"$urls"
+add() { printf '%s\t%s\n' "$1" "$2" >>"$urls"; }
+last() { # name path query: the page at offset total-200 (capped), if deeper than 0
+  local t
+  t=$(curl -sS -H "X-Auth-Token: $token" -H "region: $region" "$url$2?$3" | sed -n 's/.*"total_num":\([0-9]*\).*/\1/p')
+  t=$(( ${t:-0} > 200 ? ${t:-0} - 200 : 0 )); [ "$t" -gt 2000000 ] && t=2000000
+  [ "$t" -gt 0 ] && add "$1.last(offset=$t)" "$2?$3&offset=$t"
+  return 0
+}
+add ListImageVulnerabilities "$P/image/$img/vulnerabilities?$ep&image_type=$itype"
+last ListImageVulnerabilities "$P/image/$img/vulnerabilities" "$ep&image_type=$itype"
+add ListImageVulnerabilities.filtered "$P/image/$img/vulnerabilities?$ep&image_type=$itype&repair_necessity=delay_repair"
+add ListImageApps "$P/image/$img/apps?$ep&image_type=$itype"
+add ListImageMalware "$P/image/$img/malwares?$ep&image_type=$itype"
+add ListImageFiles "$P/image/$img/files?$ep&image_type=$itype"
+add ListImageSensitive "$P/image/$img/sensitive?$ep&image_type=$itype"
+add ListImageNonCompliantApp "$P/image/$img/non-compliant-app?$ep&image_type=$itype"
+add ListImageRiskConfigs "$P/image/baseline/risk-configs?$ep&image_type=$itype&image_id=$img"
+[ -n "$check" ] && add ListImageRiskConfigRules "$P/image/baseline/risk-configs/$check_e/rules?$ep&image_type=$itype&image_id=$img&standard=$standard"
+add ListImageBuildCommandRisks "$P/image/build-command-risks?$ep&image_type=registry"
+add ListImageBuildCommandRisksImages "$P/image/build-command-risks/images?$ep&image_type=registry&rule_id=$rule_e"
+last ListImageBuildCommandRisksImages "$P/image/build-command-risks/images" "$ep&image_type=registry&rule_id=$rule_e"
+add ListGeneralImageVuls "$P/images/vulnerabilities?$ep&type=$vtype&handle_status=unhandled&image_type=registry"
+last ListGeneralImageVuls "$P/images/vulnerabilities" "$ep&type=$vtype&handle_status=unhandled&image_type=registry"
+add ListVulAffectImages "$P/vulnerability/images?$ep&is_handled=false&vul_id=$vul_e&type=$vtype&image_type=registry"
+last ListVulAffectImages "$P/vulnerability/images" "$ep&is_handled=false&vul_id=$vul_e&type=$vtype&image_type=registry"
+add ListVulnerabilityCve "$P/image/vulnerability/$vul_e/cve?$ep"
+add ListGlobalVulnerabilities "$P/image/vulnerabilities?$ep&offset=0"
+add ListGlobalImageApps "$P/image/apps?$ep"
+last ListGlobalImageApps "$P/image/apps" "$ep"
+add ListGlobalImageApps.non_compliant "$P/image/apps?$ep&is_compliant=false"
+add ListGlobalImageApps.app_name "$P/image/apps?$ep&app_name=lib"
+add ListGlobalMalware "$P/image/malwares?$ep&image_type=registry"
+add ListGlobalImageFiles "$P/image/files?$ep"
+last ListGlobalImageFiles "$P/image/files" "$ep"
+add ListImageSensitiveInfo "$P/image/sensitive-information?$ep"
+last ListImageSensitiveInfo "$P/image/sensitive-information" "$ep"
+
+n_images=$(q "SELECT count(*) FROM images")
+"$work/list_latency" "$url" "$urls" "$token" "$region" "$seconds" | sed 's/^RESULT //' | tee "$work/lists.txt"
+{
+  echo "lists at $n_images images ($(q "SELECT sum(n_vulnerability + n_risk_config + n_malware + n_app + n_file + n_sensitive_info + n_non_compliant_app + n_build_command_risk) FROM images") records), one connection, limit=200"
+  echo
+  echo "| list | p50 ms | p99 ms | max ms | requests |"
+  echo "|---|---|---|---|---|"
+  sed -n 's/^name=\([^ ]*\) requests=\([0-9]*\) p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\) max_ms=\([0-9.]*\).*/| \1 | \3 | \4 | \5 | \2 |/p' "$work/lists.txt"
+} >"$work/lists.md"
+cat "$work/lists.md"
+! grep -q 'non2xx=[1-9]\|errors=[1-9]' "$work/lists.txt"

@@ -1,0 +1,131 @@
+/* vulndb.h - the offline vulnerability database (OSV records) and the
+ * matching of packages (apps records) against it.
+ *
+ * The database is a SQLite file of its own (default: vulndb.sqlite beside
+ * the imgsec database; several imgsec databases may share one), 0600. It
+ * keeps every imported OSV record (the newest `modified` per id) and, per
+ * affected package, one row keyed by (ecosystem, name) holding that
+ * entry's ranges and versions: matching one package is one indexed lookup
+ * (docs/design.md "Vulnerability database").
+ *
+ * Matching works from apps records (app_name, app_version, app_type,
+ * app_path, purl), so it serves a fresh scan and stored apps alike; the
+ * rules per ecosystem are in docs/scanning-vulns.md.
+ *
+ * One vulndb handle is one SQLite connection: one handle per thread.
+ */
+#ifndef IMGSEC_VULNDB_H
+#define IMGSEC_VULNDB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imgsec/err.h"
+
+typedef struct vulndb vulndb;
+
+/* The database path used when none is given: $IMGSEC_VULNDB, else
+ * "vulndb.sqlite" in the directory of imgsec_db (the imgsec database
+ * path; NULL: the current directory). Written into buf; returns buf. */
+const char *vulndb_default_path(const char *imgsec_db, char *buf, size_t size);
+
+/* Opens the database at path, creating it (mode 0600) when create is
+ * true; IMGSEC_ENOTFOUND when it does not exist and create is false. */
+int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err);
+void vulndb_close(vulndb *db);
+
+/* Progress of a long call: what ("file 3/10: x.json", "npm"), done of
+ * total (total 0 when unknown). May be NULL. */
+typedef void (*vulndb_progress_fn)(void *ctx, const char *what, int64_t done, int64_t total);
+
+typedef struct {
+    int64_t files;      /* JSON files and archive members read */
+    int64_t records;    /* OSV records seen */
+    int64_t added;      /* ids new to the database */
+    int64_t replaced;   /* ids whose stored record was older */
+    int64_t unchanged;  /* ids whose stored record was as new or newer */
+} vulndb_import_stats;
+
+/* Imports OSV records from paths: JSON files (one record, or an array of
+ * records), directories (every *.json below them) and zip archives such
+ * as OSV's per-ecosystem all.zip (read with libarchive). A record replaces
+ * the stored record of its id only when its `modified` is later. All
+ * paths are ONE transaction: any bad file or record fails the run with
+ * its name in the message and changes nothing. */
+int vulndb_import(vulndb *db, const char *const *paths, size_t n, vulndb_progress_fn progress,
+                  void *ctx, vulndb_import_stats *stats, imgsec_err *err);
+/* The same for records already in memory (one JSON record or an array). */
+int vulndb_import_buffer(vulndb *db, const char *buf, size_t len, const char *name,
+                         vulndb_import_stats *stats, imgsec_err *err);
+
+/* {"records": N, "withdrawn": N, "newest_modified": "..." | null,
+ *  "ecosystems": [{"ecosystem": "Debian", "records": N}, ...] (by name),
+ *  "sources": [{"ecosystem": "npm", "url": ..., "etag": ..., "last_modified": ...,
+ *               "fetched_at": ms}, ...]} */
+int vulndb_status(vulndb *db, json_t **out, imgsec_err *err);
+
+/* ---- update: OSV's per-ecosystem all.zip over HTTP(S) ---- */
+#define VULNDB_DEFAULT_BASE_URL "https://osv-vulnerabilities.storage.googleapis.com"
+#define VULNDB_DOWNLOAD_MAX ((int64_t)4 << 30) /* bytes of one archive */
+
+typedef struct {
+    int64_t fetched;    /* archives downloaded and imported */
+    int64_t unchanged;  /* archives the server said were not modified (304) */
+    vulndb_import_stats import;
+} vulndb_update_stats;
+
+/* For each ecosystem, GETs <base_url>/<ecosystem>/all.zip (libcurl,
+ * redirects followed, TLS verified), conditional on the ETag and
+ * Last-Modified of the previous download (If-None-Match,
+ * If-Modified-Since), into a temporary file beside the database, imports
+ * it (one transaction per archive) and remembers the validators. A 304
+ * imports nothing. Any failure stops the run with the ecosystem named;
+ * archives finished before it stay imported. */
+int vulndb_update(vulndb *db, const char *base_url, const char *const *ecosystems, size_t n,
+                  vulndb_progress_fn progress, void *ctx, vulndb_update_stats *stats,
+                  imgsec_err *err);
+
+/* ---- matching ---- */
+typedef struct {
+    int64_t packages;   /* apps records looked at */
+    int64_t unmatched;  /* apps with no ecosystem imgsec matches (type, purl) */
+    int64_t lookups;    /* (ecosystem, name) lookups */
+    int64_t candidates; /* affected entries evaluated */
+    int64_t matches;    /* vulnerability records appended */
+    int64_t errors;     /* versions that could not be compared (see warnings) */
+} vulndb_match_stats;
+
+/* Matches every apps record of apps (a JSON array of apps records) and
+ * appends one vulnerability record (data-model.md) per (package,
+ * vulnerability) to vul_out (a JSON array). os_id and os_version (from
+ * os-release, e.g. "debian", "12"; may be NULL) give the distribution
+ * release for OS packages whose purl carries no distro qualifier.
+ * A version that cannot be compared is never a silent match or miss: it
+ * is counted in stats->errors and, when warnings is an array, described
+ * there ("libfoo 1.x: DSA-1: dpkg version '...': ..."). */
+int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const char *os_version,
+                      json_t *vul_out, json_t *warnings, vulndb_match_stats *stats,
+                      imgsec_err *err);
+
+/* ---- rematch: stored images from their stored apps ---- */
+typedef struct store store;
+typedef struct {
+    int64_t images;          /* images looked at */
+    int64_t rematched;       /* images stored again with recomputed vulnerabilities */
+    int64_t skipped;         /* images without an apps record with a purl (left alone) */
+    int64_t vulnerabilities; /* vulnerability records they now hold */
+    int64_t errors;          /* versions that could not be compared */
+} vulndb_rematch_stats;
+
+/* For every image of st (id order) that has an apps record with a purl:
+ * reads its stored document, replaces its vulnerability records with the
+ * matches of its apps, and stores it again (store_ingest: one transaction
+ * per image, same id, counts and change log updated). progress gets
+ * ("images", done, total). Stops at the first failure; images done
+ * before it stay done. */
+int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx,
+                   vulndb_rematch_stats *stats, imgsec_err *err);
+
+#endif

@@ -1,0 +1,36 @@
+/* cmd_vulndb_rematch.c - imgsec vulndb rematch --db DB (and the rematch
+ * that follows `update --db DB`): vulndb_rematch with progress on stderr. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "imgsec/util.h"
+#include "imgsec/vulndb.h"
+
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb);
+
+static void show(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    int64_t *last = ctx;
+    int64_t now = util_mono_ns();
+    if (done != total && now - *last < 200000000) return;
+    *last = now;
+    fprintf(stderr, "%srematch: %lld/%lld %s%s", cli_stderr_is_tty() ? "\r" : "", (long long)done,
+            (long long)total, what, cli_stderr_is_tty() && done != total ? "" : "\n");
+}
+
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb)
+{
+    store *st = cli_store_open(db_path);
+    if (!st) return CLI_FAIL;
+    int64_t last = 0;
+    vulndb_rematch_stats rs;
+    imgsec_err err = {0};
+    int rc = vulndb_rematch(vdb, st, show, &last, &rs, &err);
+    store_close(st);
+    fprintf(stderr,
+            "rematch: %lld images, %lld rematched (%lld vulnerabilities), %lld without purls left "
+            "alone, %lld versions not comparable\n",
+            (long long)rs.images, (long long)rs.rematched, (long long)rs.vulnerabilities,
+            (long long)rs.skipped, (long long)rs.errors);
+    return rc == IMGSEC_OK ? CLI_OK : cli_fail(&err);
+}

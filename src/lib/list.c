@@ -1,0 +1,1677 @@
+/* list.c - the finding lists of imgsec/list.h.
+ *
+ * Each list is a function that validates its parameters into SQL
+ * conditions (values always bound) and then runs two queries in the same
+ * read transaction: the total and the page. Three shapes cover them all:
+ *
+ *   - one image's records: the image is resolved first (404 outside the
+ *     caller's scope), then its rows are read by the primary key (image,
+ *     seq). seq is dense from 0 per image and type (store_images.c), so an
+ *     unfiltered page starts at seq = offset without walking.
+ *   - records of many images (the tenant-wide lists): without a record
+ *     filter the page is found from the per-image counts of the images
+ *     table (one row per image, never per record), then read by primary
+ *     key from the image where the offset falls; with a record filter the
+ *     rows are walked in (image, seq) order.
+ *   - groups (per vulnerability, per build rule, per baseline check):
+ *     GROUP BY over the per-image aggregates (agg_vul, agg_build) or one
+ *     image's rows, with the group's numbers counted from the same rows
+ *     its drill-down list shows.
+ *
+ * Item fields that imgsec does not hold are derived by the rules written
+ * in docs/api.md ("Finding lists"), or left out (every item field of the
+ * SDK models is optional); nothing is invented.
+ */
+#include "imgsec/list.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imgsec/util.h"
+
+/* ---- the table ---- */
+
+static const list_def DEFS[LIST_KIND_COUNT] = {
+#define LIST_ROW(kind, op, path, rt, region, min_limit, cli) {kind, op, path, rt, min_limit, cli},
+    LIST_KINDS(LIST_ROW)
+#undef LIST_ROW
+};
+
+const list_def *list_def_get(list_kind k)
+{
+    return (unsigned)k < LIST_KIND_COUNT ? &DEFS[k] : NULL;
+}
+
+const list_def *list_def_by_path(const char *pattern)
+{
+    for (int k = 0; pattern && k < LIST_KIND_COUNT; k++)
+        if (strcmp(DEFS[k].path, pattern) == 0)
+            return &DEFS[k];
+    return NULL;
+}
+
+const list_def *list_def_by_cli_name(const char *name)
+{
+    for (int k = 0; name && k < LIST_KIND_COUNT; k++)
+        if (strcmp(DEFS[k].cli_name, name) == 0)
+            return &DEFS[k];
+    return NULL;
+}
+
+/* ---- SQL with positional binds ---- */
+
+#define QB_BINDS_MAX 600 /* scope EPs (<= 512 in a grant's 1 KiB list) and filters */
+
+typedef struct {
+    util_buf sql;
+    store_list_bind b[QB_BINDS_MAX];
+    size_t nb;
+    bool overflow;
+} qb;
+
+static void qb_sql(qb *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void qb_sql(qb *q, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        q->overflow = true;
+    else
+        util_buf_put(&q->sql, tmp, (size_t)n);
+}
+
+static void qb_text(qb *q, const char *s)
+{
+    if (q->nb >= QB_BINDS_MAX) {
+        q->overflow = true;
+        return;
+    }
+    q->b[q->nb++] = (store_list_bind){.s = s ? s : ""};
+    util_buf_put(&q->sql, "?", 1);
+}
+
+static void qb_int(qb *q, int64_t v)
+{
+    if (q->nb >= QB_BINDS_MAX) {
+        q->overflow = true;
+        return;
+    }
+    q->b[q->nb++] = (store_list_bind){.i = v};
+    util_buf_put(&q->sql, "?", 1);
+}
+
+static void qb_free(qb *q)
+{
+    free(q->sql.buf);
+    q->sql = (util_buf){0};
+    q->nb = 0;
+}
+
+/* A filter condition: an SQL fragment with at most one '?' and its value. */
+typedef struct {
+    const char *sql; /* e.g. "instr(r.file_name, ?) > 0"; no '?': no value */
+    const char *s;   /* text value, or NULL for the integer i */
+    int64_t i;
+} cond;
+
+#define CONDS_MAX 16
+
+typedef struct {
+    cond c[CONDS_MAX];
+    size_t n;
+    bool none; /* a filter that matches nothing (e.g. handle_status=handled) */
+} conds;
+
+static void conds_add(conds *cs, const char *sql, const char *s, int64_t i)
+{
+    if (cs->n < CONDS_MAX)
+        cs->c[cs->n++] = (cond){sql, s, i};
+}
+
+/* Appends " AND <cond>" for each condition; every '?' of a condition
+ * binds the condition's value. */
+static void qb_conds(qb *q, const conds *cs)
+{
+    if (cs->none)
+        qb_sql(q, " AND 0");
+    for (size_t k = 0; k < cs->n; k++) {
+        const char *sql = cs->c[k].sql, *mark;
+        qb_sql(q, " AND ");
+        while ((mark = strchr(sql, '?'))) {
+            util_buf_put(&q->sql, sql, (size_t)(mark - sql));
+            if (cs->c[k].s)
+                qb_text(q, cs->c[k].s);
+            else
+                qb_int(q, cs->c[k].i);
+            sql = mark + 1;
+        }
+        util_buf_put(&q->sql, sql, strlen(sql));
+    }
+}
+
+/* ---- one call ---- */
+
+typedef struct {
+    store *st;
+    const list_def *d;
+    const index_scope *scope;
+    const char *arg;
+    const list_params *p;
+    imgsec_err *err;
+    int64_t offset, limit;
+    int64_t total;
+    json_t *items;
+    const list_accel *accel; /* may be NULL */
+    int64_t pos;             /* change-log position of the read transaction */
+} lctx;
+
+static const char *param(lctx *c, const char *name)
+{
+    return c->p && c->p->get ? c->p->get(c->p->ctx, name) : NULL;
+}
+
+static int bad(lctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(lctx *c, const char *fmt, ...)
+{
+    char msg[IMGSEC_ERR_MSG_MAX - 32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set(c->err, IMGSEC_EINVAL, "invalid parameter: %s", msg);
+}
+
+static int oom(lctx *c)
+{
+    return err_set(c->err, IMGSEC_EINTERNAL, "out of memory");
+}
+
+/* A string filter of at most max bytes; *out NULL when absent or "" (an
+ * empty filter filters nothing). required: absent is an error ("" is
+ * not: the Go SDK sends required strings bare when empty). */
+static int p_str(lctx *c, const char *name, size_t max, bool required, const char **out)
+{
+    const char *v = param(c, name);
+    *out = NULL;
+    if (!v)
+        return required ? bad(c, "%s is required", name) : IMGSEC_OK;
+    if (strlen(v) > max)
+        return bad(c, "%s must be at most %zu characters", name, max);
+    *out = *v ? v : NULL;
+    return IMGSEC_OK;
+}
+
+/* One of choices (NULL-terminated); *out -1 when absent or "". */
+static int p_enum(lctx *c, const char *name, const char *const *choices, bool required, int *out)
+{
+    const char *v = param(c, name);
+    *out = -1;
+    if (!v || !*v) {
+        if (required)
+            return bad(c, "%s is required", name);
+        return IMGSEC_OK;
+    }
+    for (int k = 0; choices[k]; k++)
+        if (strcmp(v, choices[k]) == 0) {
+            *out = k;
+            return IMGSEC_OK;
+        }
+    char buf[256];
+    return bad(c, "%s must be one of %s", name, model_join_names(choices, buf, sizeof buf));
+}
+
+static const char *const BOOL_WORDS[] = {"false", "true", NULL};
+
+static int p_bool(lctx *c, const char *name, bool required, int *out)
+{
+    return p_enum(c, name, BOOL_WORDS, required, out);
+}
+
+static int p_int(lctx *c, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out)
+{
+    const char *v = param(c, name);
+    *out = def;
+    if (!v || !*v)
+        return IMGSEC_OK;
+    int64_t x;
+    if (!util_parse_int64(v, &x))
+        return bad(c, "%s must be an integer", name);
+    if (x < lo || x > hi)
+        return bad(c, "%s must be between %" PRId64 " and %" PRId64, name, lo, hi);
+    *out = x;
+    return IMGSEC_OK;
+}
+
+static int p_paging(lctx *c)
+{
+    int rc = p_int(c, "offset", 0, LIST_OFFSET_MAX, 0, &c->offset);
+    if (rc == IMGSEC_OK)
+        rc = p_int(c, "limit", c->d->min_limit, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT, &c->limit);
+    if (rc == IMGSEC_OK && c->limit < c->d->min_limit)
+        c->limit = c->d->min_limit;
+    return rc;
+}
+
+/* ---- image types: the data-model values and the SDK's groups ---- */
+
+#define TYPE_BIT(t) (1u << (t))
+#define REGISTRY_TYPES                                                                          \
+    (TYPE_BIT(IMAGE_TYPE_PRIVATE) | TYPE_BIT(IMAGE_TYPE_SHARED) | TYPE_BIT(IMAGE_TYPE_INSTANCE) | \
+     TYPE_BIT(IMAGE_TYPE_HARBOR) | TYPE_BIT(IMAGE_TYPE_JFROG))
+#define ALL_TYPES ((1u << IMAGE_TYPE_COUNT) - 1)
+
+/* "registry", "local", "cicd", "cluster" and every data-model image type. */
+static const char *const TYPE_WORDS[] = {"private_image", "shared_image", "local_image",
+                                         "instance_image", "harbor", "jfrog", "cicd",
+                                         "registry", "local", "cluster", NULL};
+
+static unsigned type_word_mask(int w)
+{
+    if (w < IMAGE_TYPE_COUNT)
+        return TYPE_BIT(w);
+    switch (w - IMAGE_TYPE_COUNT) {
+    case 0: return REGISTRY_TYPES;
+    case 1: return TYPE_BIT(IMAGE_TYPE_LOCAL);
+    default: return 0; /* cluster: imgsec holds no cluster images */
+    }
+}
+
+/* *mask: the image types selected (dflt when absent); *word the value given or NULL. */
+static int p_types(lctx *c, bool required, unsigned dflt, unsigned *mask, const char **word)
+{
+    int w;
+    int rc = p_enum(c, "image_type", TYPE_WORDS, required, &w);
+    if (rc != IMGSEC_OK)
+        return rc;
+    *mask = w < 0 ? dflt : type_word_mask(w);
+    if (word)
+        *word = w < 0 ? NULL : TYPE_WORDS[w];
+    return IMGSEC_OK;
+}
+
+/* " AND i.project_id = ? AND i.ep IN (...) AND i.image_type IN (...)" */
+static void qb_scope(qb *q, const lctx *c, unsigned mask)
+{
+    qb_sql(q, " AND i.project_id = ");
+    qb_text(q, c->scope->project_id);
+    if (!c->scope->all_eps) {
+        qb_sql(q, " AND i.ep IN (");
+        for (size_t k = 0; k < c->scope->n_eps; k++) {
+            qb_sql(q, k ? ", " : "");
+            qb_text(q, c->scope->eps[k]);
+        }
+        qb_sql(q, c->scope->n_eps ? ")" : "NULL)");
+    }
+    if ((mask & ALL_TYPES) != ALL_TYPES) {
+        qb_sql(q, " AND i.image_type IN ('-'");
+        for (int t = 0; t < IMAGE_TYPE_COUNT; t++)
+            if (mask & TYPE_BIT(t))
+                qb_sql(q, ", '%s'", image_type_name((image_type)t));
+        qb_sql(q, ")");
+    }
+}
+
+/* ---- severities ---- */
+
+#define RANK(col)                                                                               \
+    "(CASE " col " WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' " \
+    "THEN 1 ELSE 0 END)"
+
+/* repair_necessity of a record severity (docs/api.md). */
+static const char *const REPAIR_WORDS[] = {"immediate_repair", "delay_repair", "not_needed_repair",
+                                           NULL};
+static const char *repair_of_rank(int64_t rank)
+{
+    return rank >= 3 ? "immediate_repair" : rank == 2 ? "delay_repair" : "not_needed_repair";
+}
+
+/* The capitalised level of a rank: Critical High Medium Low (unknown: Low). */
+static const char *const CAP_WORDS[] = {"Critical", "High", "Medium", "Low", NULL};
+static const char *cap_of_rank(int64_t rank)
+{
+    return rank >= 4 ? "Critical" : rank == 3 ? "High" : rank == 2 ? "Medium" : "Low";
+}
+/* HAVING/WHERE fragment on a rank expression for CAP_WORDS[w]. */
+static const char *const CAP_RANK_SQL[] = {"= 4", "= 3", "= 2", "<= 1"};
+
+/* Baseline check level (Security Low Medium High) of its failed rules' highest rank. */
+static const char *const LEVEL_WORDS[] = {"Security", "Low", "Medium", "High", NULL};
+static const char *level_of_rank(int64_t rank)
+{
+    return rank >= 3 ? "High" : rank == 2 ? "Medium" : "Low";
+}
+static const char *const LEVEL_RANK_SQL[] = {"< 0", "<= 1", "= 2", ">= 3"};
+
+static const char *const SEV_WORDS[] = {"critical", "high", "medium", "low", NULL};
+static const char *const HANDLE_WORDS[] = {"unhandled", "handled", NULL};
+static const char *const VUL_TYPE_WORDS[] = {"linux_vul", "app_vul", NULL};
+static const char *const STANDARD_WORDS[] = {"cn_standard", "hw_standard", NULL};
+
+/* ---- JSON ---- */
+
+static bool put(json_t *o, const char *k, json_t *v)
+{
+    return v && json_object_set_new(o, k, v) == 0;
+}
+
+static bool put_str(json_t *o, const char *k, const store_cell *c)
+{
+    if (c->kind == CELL_STRING)
+        return put(o, k, json_stringn(c->s, c->len));
+    if (c->kind == CELL_INT) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%" PRId64, c->i);
+        return put(o, k, json_string(buf));
+    }
+    return true; /* NULL: left out */
+}
+
+static bool put_cstr(json_t *o, const char *k, const char *s)
+{
+    return put(o, k, json_string(s));
+}
+
+static bool put_int(json_t *o, const char *k, const store_cell *c, bool int32)
+{
+    if (c->kind != CELL_INT || c->i < 0 || (int32 && c->i > INT32_MAX))
+        return true; /* absent, or out of the field's declared width: left out */
+    return put(o, k, json_integer(c->i));
+}
+
+static bool put_i(json_t *o, const char *k, int64_t v)
+{
+    return put(o, k, json_integer(v));
+}
+
+/* "<image id>-<seq>": the stable id of one record (docs/api.md). */
+static bool put_record_id(json_t *o, const char *k, const store_cell *image, const store_cell *seq)
+{
+    char buf[48];
+    snprintf(buf, sizeof buf, "%" PRId64 "-%" PRId64, image->i, seq->i);
+    return put_cstr(o, k, buf);
+}
+
+static bool is_cve(const char *s, size_t n)
+{
+    return n > 4 && strncmp(s, "CVE-", 4) == 0;
+}
+
+/* ---- running queries ---- */
+
+static int q_run(lctx *c, qb *q, int (*row)(const store_cell *, int, void *), void *arg)
+{
+    if (q->overflow || q->sql.failed) {
+        qb_free(q);
+        return q->overflow ? bad(c, "too many values in the scope or filters") : oom(c);
+    }
+    int rc = store_list_query(c->st, q->sql.buf, q->b, q->nb, row, arg, c->err);
+    qb_free(q);
+    return rc;
+}
+
+static int row_int(const store_cell *cells, int n, void *arg)
+{
+    *(int64_t *)arg = n > 0 && cells[0].kind == CELL_INT ? cells[0].i : 0;
+    return 0;
+}
+
+static int q_count(lctx *c, qb *q, int64_t *out)
+{
+    *out = 0;
+    return q_run(c, q, row_int, out);
+}
+
+static void qb_page(qb *q, const lctx *c)
+{
+    qb_sql(q, " LIMIT ");
+    qb_int(q, c->limit);
+    qb_sql(q, " OFFSET ");
+    qb_int(q, c->offset);
+}
+
+typedef bool (*item_fn)(json_t *item, const store_cell *cells, int n, lctx *c);
+
+typedef struct {
+    lctx *c;
+    item_fn fn;
+} item_ctx;
+
+static int row_item(const store_cell *cells, int n, void *arg)
+{
+    item_ctx *x = arg;
+    json_t *item = json_object();
+    if (!item || !x->fn(item, cells, n, x->c) || json_array_append_new(x->c->items, item) != 0) {
+        json_decref(item);
+        return oom(x->c);
+    }
+    return 0;
+}
+
+static int q_items(lctx *c, qb *q, item_fn fn)
+{
+    item_ctx x = {c, fn};
+    return q_run(c, q, row_item, &x);
+}
+
+/* ---- resolving one image ---- */
+
+typedef struct {
+    int64_t id;
+    int64_t found; /* how many images matched (0, 1, 2 = more) */
+} img_ref;
+
+static int row_img(const store_cell *cells, int n, void *arg)
+{
+    img_ref *r = arg;
+    if (n < 1 || cells[0].kind != CELL_INT)
+        return 0;
+    if (r->found == 0 || r->id != cells[0].i)
+        r->found++;
+    if (r->found == 1)
+        r->id = cells[0].i;
+    return 0;
+}
+
+/* The image a per-image route names: ref is its id or its content id
+ * (image_id_list's rule, statistic.md), narrowed by the identity
+ * parameters that are given. 404 outside the caller's scope, 400 when
+ * the parameters leave several images. */
+static int resolve_image(lctx *c, const char *ref, unsigned mask, const char *ver_param,
+                         int64_t *id)
+{
+    const char *ns, *name, *ver, *inst;
+    int rc;
+    if ((rc = p_str(c, "namespace", 256, false, &ns)) != IMGSEC_OK ||
+        (rc = p_str(c, "image_name", 256, false, &name)) != IMGSEC_OK ||
+        (rc = p_str(c, ver_param, 128, false, &ver)) != IMGSEC_OK ||
+        (rc = p_str(c, "instance_id", 128, false, &inst)) != IMGSEC_OK)
+        return rc;
+    if (ref && strlen(ref) > 128)
+        return bad(c, "image_id must be at most 128 characters");
+    img_ref r = {0};
+    int64_t num;
+    bool decimal = ref && util_parse_int64(ref, &num) && num > 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0 && !decimal)
+            continue;
+        qb q = {0};
+        qb_sql(&q, "SELECT i.id FROM images i WHERE ");
+        if (pass == 0) {
+            qb_sql(&q, "i.id = ");
+            qb_int(&q, num);
+        } else if (ref) {
+            qb_sql(&q, "i.image_id = ");
+            qb_text(&q, ref);
+        } else {
+            qb_sql(&q, "1");
+        }
+        qb_scope(&q, c, mask);
+        conds cs = {0};
+        if (ns)
+            conds_add(&cs, "i.namespace = ?", ns, 0);
+        if (name)
+            conds_add(&cs, "i.image_name = ?", name, 0);
+        if (ver)
+            conds_add(&cs, "i.image_version = ?", ver, 0);
+        if (inst)
+            conds_add(&cs, "i.instance_id = ?", inst, 0);
+        qb_conds(&q, &cs);
+        qb_sql(&q, " ORDER BY i.id LIMIT 2");
+        if ((rc = q_run(c, &q, row_img, &r)) != IMGSEC_OK)
+            return rc;
+    }
+    if (r.found == 0)
+        return err_set(c->err, IMGSEC_ENOTFOUND, "image %s not found", ref ? ref : "(by name)");
+    if (r.found > 1)
+        return bad(c, "image_id %s names more than one image; give namespace, image_name and %s",
+                   ref ? ref : "", ver_param);
+    *id = r.id;
+    return IMGSEC_OK;
+}
+
+/* ---- the per-image record lists ---- */
+
+typedef struct {
+    const char *table;
+    const char *cols; /* SELECT list; the row ends with r.image, r.seq */
+    item_fn fn;
+} rec_view;
+
+/* Total and page of image id's rows of v passing cs, in seq order. */
+static int image_records(lctx *c, int64_t id, const rec_view *v, const conds *cs)
+{
+    bool filtered = cs->n || cs->none;
+    qb q = {0};
+    if (filtered) {
+        qb_sql(&q, "SELECT count(*) FROM \"%s\" r WHERE r.image = ", v->table);
+        qb_int(&q, id);
+        qb_conds(&q, cs);
+    } else { /* the image's record count of the type (store_schema.c: n_<table>) */
+        qb_sql(&q, "SELECT \"n_%s\" FROM images WHERE id = ", v->table + 4);
+        qb_int(&q, id);
+    }
+    int rc = q_count(c, &q, &c->total);
+    if (rc != IMGSEC_OK || c->offset >= c->total)
+        return rc;
+    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
+               "WHERE r.image = ",
+           v->cols, v->table);
+    qb_int(&q, id);
+    qb_conds(&q, cs);
+    if (!filtered) { /* seq is dense from 0: the page starts at seq = offset */
+        qb_sql(&q, " AND r.seq >= ");
+        qb_int(&q, c->offset);
+        qb_sql(&q, " ORDER BY r.seq LIMIT ");
+        qb_int(&q, c->limit);
+    } else {
+        qb_sql(&q, " ORDER BY r.seq");
+        qb_page(&q, c);
+    }
+    return q_items(c, &q, v->fn);
+}
+
+/* Resolves {image_id} with image_type (required) and the identity
+ * parameters; ver_param is tag_name or image_version. */
+static int path_image(lctx *c, const char *ver_param, int64_t *id)
+{
+    unsigned mask;
+    int rc = p_types(c, true, ALL_TYPES, &mask, NULL);
+    return rc != IMGSEC_OK ? rc : resolve_image(c, c->arg, mask, ver_param, id);
+}
+
+/* ListImageVulnerabilities: ImageVulInfo */
+static bool item_image_vul(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n, (void)c;
+    return put_str(o, "vul_id", &x[0]) &&
+           put_cstr(o, "repair_necessity", repair_of_rank(x[1].i)) &&
+           put_str(o, "description", &x[2]) && put_str(o, "app_name", &x[3]) &&
+           put_str(o, "app_path", &x[4]) && put_str(o, "version", &x[5]) &&
+           put_str(o, "solution", &x[6]) && put_str(o, "url", &x[7]);
+}
+
+static int list_image_vuls(lctx *c)
+{
+    int64_t id;
+    int repair, type, handle;
+    const char *vul_id, *app_name;
+    int rc;
+    if ((rc = p_enum(c, "repair_necessity", REPAIR_WORDS, false, &repair)) != IMGSEC_OK ||
+        (rc = p_enum(c, "type", VUL_TYPE_WORDS, false, &type)) != IMGSEC_OK ||
+        (rc = p_enum(c, "handle_status", HANDLE_WORDS, false, &handle)) != IMGSEC_OK ||
+        (rc = p_str(c, "vul_id", 128, false, &vul_id)) != IMGSEC_OK ||
+        (rc = p_str(c, "app_name", 65535, false, &app_name)) != IMGSEC_OK ||
+        (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
+        return rc;
+    conds cs = {.none = handle == 1};
+    static const char *const REPAIR_COND[] = {"r.severity IN ('critical', 'high')",
+                                              "r.severity = 'medium'",
+                                              "r.severity IN ('low', 'unknown')"};
+    if (repair >= 0)
+        conds_add(&cs, REPAIR_COND[repair], NULL, 0);
+    if (type >= 0)
+        conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+    if (vul_id)
+        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
+    if (app_name)
+        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
+    static const rec_view V = {"rec_vulnerability",
+                               "r.vul_id, " RANK("r.severity") ", r.description, r.app_name, "
+                               "r.app_path, r.app_version, r.solution, r.url",
+                               item_image_vul};
+    return image_records(c, id, &V, &cs);
+}
+
+/* ---- vul_num of an app item: the image's vulnerability records with the
+ * app's name and version. The items of a page carry their image id under
+ * HIDDEN_IMAGE until fill_vul_num has counted and removed it. ---- */
+
+#define HIDDEN_IMAGE "\x01image"
+
+static bool put_hidden_image(json_t *o, const store_cell *image)
+{
+    return put_i(o, HIDDEN_IMAGE, image->i);
+}
+
+static int fill_vul_num(lctx *c)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(c->items, i, item) {
+        int64_t img = json_integer_value(json_object_get(item, HIDDEN_IMAGE));
+        json_object_del(item, HIDDEN_IMAGE);
+        const char *name = json_string_value(json_object_get(item, "app_name"));
+        const char *ver = json_string_value(json_object_get(item, "app_version"));
+        if (!name)
+            continue;
+        /* rec_vul_app (store_schema_lists.c): one index range per app */
+        qb q = {0};
+        qb_sql(&q, "SELECT count(*) FROM rec_vulnerability WHERE image = ");
+        qb_int(&q, img);
+        qb_sql(&q, " AND app_name = ");
+        qb_text(&q, name);
+        if (ver) {
+            qb_sql(&q, " AND app_version = ");
+            qb_text(&q, ver);
+        } else {
+            qb_sql(&q, " AND app_version IS NULL");
+        }
+        int64_t n = 0;
+        int rc = q_count(c, &q, &n);
+        if (rc != IMGSEC_OK)
+            return rc;
+        if (json_object_set_new(item, "vul_num", json_integer(n)) != 0)
+            return oom(c);
+    }
+    return IMGSEC_OK;
+}
+
+static bool item_image_app(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)c;
+    return put_str(o, "app_name", &x[0]) && put_str(o, "app_type", &x[1]) &&
+           put_str(o, "app_version", &x[2]) && put_hidden_image(o, &x[n - 2]);
+}
+
+static int list_image_apps(lctx *c)
+{
+    int64_t id;
+    const char *app_name;
+    int rc = p_str(c, "app_name", 65535, false, &app_name);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    if (app_name)
+        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
+    static const rec_view V = {"rec_app", "r.app_name, r.app_type, r.app_version",
+                               item_image_app};
+    rc = image_records(c, id, &V, &cs);
+    return rc == IMGSEC_OK ? fill_vul_num(c) : rc;
+}
+
+/* ListImageMalware: ImageMalwareInfo; ListImageFiles: ImageFileInfo (size int32) */
+static bool item_image_file(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)c;
+    return put_str(o, "file_name", &x[0]) && put_str(o, "file_path", &x[1]) &&
+           put_int(o, "size", &x[2], true) && (n < 6 || put_str(o, "description", &x[3]));
+}
+
+static int list_image_files(lctx *c, bool malware)
+{
+    int64_t id;
+    const char *file_name;
+    int rc = p_str(c, "file_name", 65535, false, &file_name);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    if (file_name)
+        conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
+    static const rec_view M = {"rec_malware", "r.file_name, r.file_path, r.size, r.description",
+                               item_image_file};
+    static const rec_view F = {"rec_file", "r.file_name, r.file_path, r.size", item_image_file};
+    return image_records(c, id, malware ? &M : &F, &cs);
+}
+
+/* ImageSensitiveInfo (one image's, and the tenant-wide list's) */
+static bool item_sensitive(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)c;
+    return put_record_id(o, "sensitive_info_id", &x[n - 2], &x[n - 1]) &&
+           put_str(o, "severity", &x[0]) && put_str(o, "name", &x[1]) &&
+           put_str(o, "position", &x[2]) && put_str(o, "file_path", &x[3]) &&
+           put_str(o, "content", &x[4]) && put_int(o, "latest_scan_time", &x[5], false) &&
+           put_cstr(o, "handle_status", "unhandled");
+}
+
+#define SENSITIVE_COLS "r.severity, r.name, r.position, r.file_path, r.content, i.latest_scan_time"
+
+static int sensitive_conds(lctx *c, conds *cs)
+{
+    const char *path;
+    int sev, handle;
+    int rc;
+    if ((rc = p_str(c, "file_path", 65535, false, &path)) != IMGSEC_OK ||
+        (rc = p_enum(c, "severity", SEV_WORDS, false, &sev)) != IMGSEC_OK ||
+        (rc = p_enum(c, "handle_status", HANDLE_WORDS, false, &handle)) != IMGSEC_OK)
+        return rc;
+    cs->none = handle == 1;
+    if (path)
+        conds_add(cs, "instr(r.file_path, ?) > 0", path, 0);
+    if (sev >= 0)
+        conds_add(cs, "r.severity = ?", SEV_WORDS[sev], 0);
+    return IMGSEC_OK;
+}
+
+static int list_image_sensitive(lctx *c)
+{
+    int64_t id;
+    conds cs = {0};
+    int rc = sensitive_conds(c, &cs);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "image_version", &id)) != IMGSEC_OK)
+        return rc;
+    static const rec_view V = {"rec_sensitive_info", SENSITIVE_COLS, item_sensitive};
+    return image_records(c, id, &V, &cs);
+}
+
+/* ListImageNonCompliantApp: ImageNonCompliantAppInfo */
+static bool item_non_compliant(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)c;
+    return put_record_id(o, "id", &x[n - 2], &x[n - 1]) && put_str(o, "app_name", &x[0]) &&
+           put_str(o, "app_path", &x[1]) && put_str(o, "app_version", &x[2]) &&
+           put_str(o, "layer_digest", &x[3]);
+}
+
+static int list_image_non_compliant(lctx *c)
+{
+    int64_t id;
+    const char *app_name;
+    int rc = p_str(c, "app_name", 65535, false, &app_name);
+    if (rc != IMGSEC_OK || (rc = path_image(c, "image_version", &id)) != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    if (app_name)
+        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
+    static const rec_view V = {"rec_non_compliant_app",
+                               "r.app_name, r.app_path, r.app_version, r.layer_digest",
+                               item_non_compliant};
+    return image_records(c, id, &V, &cs);
+}
+
+/* ---- baseline checks of one image ---- */
+
+/* The image of the baseline routes: image_id if given, else the identity. */
+static int baseline_image(lctx *c, int64_t *id)
+{
+    unsigned mask;
+    const char *ref, *name;
+    int rc = p_types(c, true, ALL_TYPES, &mask, NULL);
+    if (rc != IMGSEC_OK || (rc = p_str(c, "image_id", 128, false, &ref)) != IMGSEC_OK ||
+        (rc = p_str(c, "image_name", 256, false, &name)) != IMGSEC_OK)
+        return rc;
+    if (!ref && !name)
+        return bad(c, "image_id or image_name is required");
+    return resolve_image(c, ref, mask, "image_version", id);
+}
+
+static bool item_check(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n, (void)c;
+    return put_cstr(o, "severity", level_of_rank(x[4].i)) && put_str(o, "check_name", &x[0]) &&
+           put_str(o, "check_type", &x[2]) && put_str(o, "standard", &x[1]) &&
+           put_int(o, "check_rule_num", &x[3], true) && put_int(o, "failed_rule_num", &x[3], true);
+}
+
+static void qb_check_groups(qb *q, int64_t id, const conds *cs, int level)
+{
+    qb_sql(q, " FROM rec_risk_config r WHERE r.image = ");
+    qb_int(q, id);
+    qb_conds(q, cs);
+    qb_sql(q, " GROUP BY r.check_name, r.standard");
+    if (level >= 0)
+        qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", LEVEL_RANK_SQL[level]);
+}
+
+static int list_image_risk_configs(lctx *c)
+{
+    int64_t id;
+    const char *check_name;
+    int level, standard;
+    int rc;
+    if ((rc = p_str(c, "check_name", 256, false, &check_name)) != IMGSEC_OK ||
+        (rc = p_enum(c, "severity", LEVEL_WORDS, false, &level)) != IMGSEC_OK ||
+        (rc = p_enum(c, "standard", STANDARD_WORDS, false, &standard)) != IMGSEC_OK ||
+        (rc = baseline_image(c, &id)) != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    if (check_name)
+        conds_add(&cs, "r.check_name = ?", check_name, 0);
+    if (standard >= 0)
+        conds_add(&cs, "r.standard = ?", STANDARD_WORDS[standard], 0);
+    qb q = {0};
+    qb_sql(&q, "SELECT count(*) FROM (SELECT 1");
+    qb_check_groups(&q, id, &cs, level);
+    qb_sql(&q, ")");
+    if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
+        return rc;
+    qb_sql(&q, "SELECT r.check_name, r.standard, max(r.check_type), count(*), max(" RANK(
+                   "r.severity") ")");
+    qb_check_groups(&q, id, &cs, level);
+    qb_sql(&q, " ORDER BY r.check_name, r.standard");
+    qb_page(&q, c);
+    return q_items(c, &q, item_check);
+}
+
+static bool item_rule(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n, (void)c;
+    return put_cstr(o, "severity", cap_of_rank(x[0].i)) && put_str(o, "check_name", &x[1]) &&
+           put_str(o, "check_type", &x[2]) && put_str(o, "standard", &x[3]) &&
+           put_str(o, "check_rule_name", &x[4]) && put_str(o, "check_rule_id", &x[5]) &&
+           put_cstr(o, "scan_result", "failed");
+}
+
+static int list_image_risk_config_rules(lctx *c)
+{
+    int64_t id;
+    int standard, result, sev;
+    const char *rule_name;
+    static const char *const RESULT_WORDS[] = {"pass", "failed", NULL};
+    static const char *const RULE_SEV[] = {"Security", "Low", "Medium", "High", "Critical", NULL};
+    static const char *const RULE_SEV_SQL[] = {
+        "0", "r.severity IN ('low', 'unknown')", "r.severity = 'medium'", "r.severity = 'high'",
+        "r.severity = 'critical'"};
+    int rc;
+    if ((rc = p_enum(c, "standard", STANDARD_WORDS, true, &standard)) != IMGSEC_OK ||
+        (rc = p_enum(c, "result_type", RESULT_WORDS, false, &result)) != IMGSEC_OK ||
+        (rc = p_str(c, "check_rule_name", 65535, false, &rule_name)) != IMGSEC_OK ||
+        (rc = p_enum(c, "severity", RULE_SEV, false, &sev)) != IMGSEC_OK ||
+        (rc = baseline_image(c, &id)) != IMGSEC_OK)
+        return rc;
+    if (strlen(c->arg) > 256)
+        return bad(c, "check_name must be at most 256 characters");
+    conds cs = {.none = result == 0}; /* imgsec keeps failed rules only */
+    conds_add(&cs, "r.check_name = ?", c->arg, 0);
+    conds_add(&cs, "r.standard = ?", STANDARD_WORDS[standard], 0);
+    if (rule_name)
+        conds_add(&cs, "instr(r.check_rule_name, ?) > 0", rule_name, 0);
+    if (sev >= 0)
+        conds_add(&cs, RULE_SEV_SQL[sev], NULL, 0);
+    static const rec_view V = {"rec_risk_config",
+                               RANK("r.severity") ", r.check_name, r.check_type, r.standard, "
+                                                  "r.check_rule_name, r.check_rule_id",
+                               item_rule};
+    return image_records(c, id, &V, &cs);
+}
+
+/* ---- build-command risks ---- */
+
+/* an image named by its id or its content id (statistic.md's image_id_list rule) */
+#define IMAGE_REF_COND "(CAST(i.id AS TEXT) = ? OR i.image_id = ?)"
+
+static const char *const RISK_LEVEL_WORDS[] = {"critical", "high", "medium", "low", NULL};
+
+/* " FROM agg_build a JOIN images i ... WHERE <scope> <filters>" */
+static int build_from(lctx *c, qb *q, conds *cs, unsigned mask, bool with_risk_filters)
+{
+    const char *ref, *risk_name = NULL;
+    int level = -1, rc;
+    if ((rc = p_str(c, "image_id", 128, false, &ref)) != IMGSEC_OK)
+        return rc;
+    if (with_risk_filters &&
+        ((rc = p_str(c, "risk_name", 512, false, &risk_name)) != IMGSEC_OK ||
+         (rc = p_enum(c, "risk_level", RISK_LEVEL_WORDS, false, &level)) != IMGSEC_OK))
+        return rc;
+    if (ref)
+        conds_add(cs, IMAGE_REF_COND, ref, 0);
+    if (risk_name)
+        conds_add(cs, "instr(a.risk_name, ?) > 0", risk_name, 0);
+    if (level >= 0)
+        conds_add(cs, "a.risk_level = ?", RISK_LEVEL_WORDS[level], 0);
+    qb_sql(q, " FROM agg_build a JOIN images i ON i.id = a.image WHERE 1");
+    qb_scope(q, c, mask);
+    qb_conds(q, cs);
+    return IMGSEC_OK;
+}
+
+typedef struct {
+    const char *image_type; /* the request's value */
+} build_ctx;
+
+static int row_text(const store_cell *cells, int n, void *arg)
+{
+    json_t **out = arg;
+    if (n > 0 && cells[0].kind == CELL_STRING && !*out)
+        *out = json_stringn(cells[0].s, cells[0].len);
+    return 0;
+}
+
+static bool item_build_rule(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n;
+    json_t *desc = NULL;
+    qb q = {0};
+    qb_sql(&q, "SELECT description FROM rec_build_command_risk WHERE image = ");
+    qb_int(&q, x[5].i);
+    qb_sql(&q, " AND rule_id = ");
+    qb_text(&q, x[0].s);
+    qb_sql(&q, " AND description IS NOT NULL ORDER BY seq LIMIT 1");
+    if (q_run(c, &q, row_text, &desc) != IMGSEC_OK)
+        return false;
+    bool ok = put_int(o, "latest_scan_time", &x[4], false) && put_int(o, "image_num", &x[3], true) &&
+              put_str(o, "risk_id", &x[0]) && put_str(o, "rule_id", &x[0]) &&
+              put_str(o, "risk_name", &x[1]) &&
+              put_cstr(o, "risk_level", severity_name((severity)x[2].i)) &&
+              (!desc || put(o, "description", desc));
+    const char *word = param(c, "image_type");
+    return ok && (!word || !*word || put_cstr(o, "image_type", word));
+}
+
+static int list_build_risks(lctx *c)
+{
+    unsigned mask;
+    int rc = p_types(c, true, ALL_TYPES, &mask, NULL);
+    if (rc != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    qb q = {0};
+    qb_sql(&q, "SELECT count(DISTINCT a.rule_id)");
+    if ((rc = build_from(c, &q, &cs, mask, true)) != IMGSEC_OK) {
+        qb_free(&q);
+        return rc;
+    }
+    if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
+        return rc;
+    cs = (conds){0};
+    /* the level's rank is its severity enum value: the model orders them alike */
+    qb_sql(&q, "SELECT a.rule_id, max(a.risk_name), max(CASE a.risk_level WHEN 'critical' THEN %d "
+               "WHEN 'high' THEN %d WHEN 'medium' THEN %d WHEN 'low' THEN %d ELSE %d END), "
+               "count(DISTINCT a.image), max(i.latest_scan_time), min(a.image)",
+           SEVERITY_CRITICAL, SEVERITY_HIGH, SEVERITY_MEDIUM, SEVERITY_LOW, SEVERITY_UNKNOWN);
+    build_from(c, &q, &cs, mask, true);
+    qb_sql(&q, " GROUP BY a.rule_id ORDER BY a.rule_id");
+    qb_page(&q, c);
+    return q_items(c, &q, item_build_rule);
+}
+
+static int row_risk(const store_cell *x, int n, void *arg)
+{
+    json_t *list = arg, *o = json_object();
+    (void)n;
+    if (!o || !put_str(o, "remediation", &x[0]) || !put_str(o, "build_instruction", &x[1]) ||
+        json_array_append_new(list, o) != 0) {
+        json_decref(o);
+        return IMGSEC_EINTERNAL;
+    }
+    return 0;
+}
+
+static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n;
+    json_t *list = json_array(), *detail = json_object();
+    if (!list || !detail) {
+        json_decref(list);
+        json_decref(detail);
+        return false;
+    }
+    qb q = {0};
+    qb_sql(&q, "SELECT remediation, build_instruction FROM rec_build_command_risk WHERE image = ");
+    qb_int(&q, x[0].i);
+    qb_sql(&q, " AND rule_id = ");
+    qb_text(&q, param(c, "rule_id"));
+    qb_sql(&q, " ORDER BY seq");
+    bool ok = q_run(c, &q, row_risk, list) == IMGSEC_OK;
+    ok = ok && put_i(detail, "risk_num", (int64_t)json_array_size(list)) &&
+         json_object_set_new(detail, "risk_list", list) == 0;
+    if (!ok) {
+        json_decref(detail);
+        return false;
+    }
+    return put(o, "risk_detail_info", detail) && put_str(o, "namespace", &x[1]) &&
+           put_str(o, "image_digest", &x[2]) && put_str(o, "image_id", &x[3]) &&
+           put_str(o, "image_name", &x[4]) && put_str(o, "image_version", &x[5]) &&
+           put_str(o, "image_type", &x[6]) && put_int(o, "image_size", &x[7], false) &&
+           put_int(o, "latest_scan_time", &x[8], false);
+}
+
+static int list_build_risk_images(lctx *c)
+{
+    unsigned mask;
+    const char *rule_id;
+    int rc = p_types(c, true, ALL_TYPES, &mask, NULL);
+    if (rc != IMGSEC_OK || (rc = p_str(c, "rule_id", 64, true, &rule_id)) != IMGSEC_OK)
+        return rc;
+    if (!rule_id)
+        return bad(c, "rule_id must be 1-64 characters");
+    conds cs = {0};
+    conds_add(&cs, "a.rule_id = ?", rule_id, 0);
+    qb q = {0};
+    qb_sql(&q, "SELECT count(DISTINCT a.image)");
+    if ((rc = build_from(c, &q, &cs, mask, false)) != IMGSEC_OK) {
+        qb_free(&q);
+        return rc;
+    }
+    if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
+        return rc;
+    cs = (conds){0};
+    conds_add(&cs, "a.rule_id = ?", rule_id, 0);
+    qb_sql(&q, "SELECT i.id, i.namespace, i.image_digest, i.image_id, i.image_name, "
+               "i.image_version, i.image_type, i.image_size, i.latest_scan_time");
+    build_from(c, &q, &cs, mask, false);
+    qb_sql(&q, " GROUP BY a.image ORDER BY a.image");
+    qb_page(&q, c);
+    return q_items(c, &q, item_build_image);
+}
+
+/* ---- vulnerability-centric views ---- */
+
+/* One vulnerability over the selection: the highest rank and CVSS score
+ * and its texts, from every record of it in the selected images. */
+typedef struct {
+    int64_t records;
+    int64_t rank;
+    store_cell cvss;
+    double cvss_v;
+    json_t *description, *solution, *url;
+} vul_detail;
+
+static int row_vul_detail(const store_cell *x, int n, void *arg)
+{
+    vul_detail *d = arg;
+    (void)n;
+    d->records = x[0].i;
+    d->rank = x[1].kind == CELL_INT ? x[1].i : 0;
+    d->cvss = x[2];
+    d->cvss_v = x[2].kind == CELL_REAL ? x[2].d : (double)x[2].i;
+    if (x[3].kind == CELL_STRING)
+        d->description = json_stringn(x[3].s, x[3].len);
+    if (x[4].kind == CELL_STRING)
+        d->solution = json_stringn(x[4].s, x[4].len);
+    if (x[5].kind == CELL_STRING)
+        d->url = json_stringn(x[5].s, x[5].len);
+    return 0;
+}
+
+static void vul_detail_free(vul_detail *d)
+{
+    json_decref(d->description);
+    json_decref(d->solution);
+    json_decref(d->url);
+}
+
+static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, vul_detail *d)
+{
+    memset(d, 0, sizeof *d);
+    qb q = {0};
+    qb_sql(&q, "SELECT count(*), max(" RANK("r.severity") "), max(r.cvss_score), max(r.description), "
+               "max(r.solution), max(r.url) FROM agg_vul a JOIN images i ON i.id = a.image "
+               "JOIN rec_vulnerability r ON r.image = a.image AND r.vul_id = a.vul_id "
+               "AND r.vul_type = a.vul_type WHERE a.vul_id = ");
+    qb_text(&q, vul_id);
+    if (type >= 0) {
+        qb_sql(&q, " AND a.vul_type = ");
+        qb_text(&q, VUL_TYPE_WORDS[type]);
+    }
+    qb_scope(&q, c, mask);
+    return q_run(c, &q, row_vul_detail, d);
+}
+
+/* [{cve_id, <score key>: cvss[, description]}] when the vul id is a CVE id. */
+static json_t *cve_list(const char *vul_id, size_t len, const vul_detail *d, const char *score_key,
+                        bool with_description)
+{
+    json_t *list = json_array();
+    if (!list || !is_cve(vul_id, len))
+        return list;
+    json_t *o = json_object();
+    bool ok = o && put(o, "cve_id", json_stringn(vul_id, len)) &&
+              (d->cvss.kind == CELL_NULL || put(o, score_key, json_real(d->cvss_v))) &&
+              (!with_description || !d->description ||
+               put(o, "description", json_incref(d->description))) &&
+              json_array_append_new(list, o) == 0;
+    if (!ok) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
+typedef struct {
+    unsigned mask;
+    int type;
+} vul_sel;
+
+/* ListGeneralImageVuls: GeneralImageVulsResponseInfo */
+static bool item_general_vul(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    unsigned mask;
+    const char *word;
+    int type = -1;
+    if (p_types(c, true, ALL_TYPES, &mask, &word) != IMGSEC_OK ||
+        p_enum(c, "type", VUL_TYPE_WORDS, true, &type) != IMGSEC_OK)
+        return false;
+    (void)mask;
+    vul_detail d = {0};
+    row_vul_detail(x + 3, n - 3, &d);
+    json_t *cves = cve_list(x[0].s, x[0].len, &d, "cvss", false);
+    bool ok = cves && put_str(o, "vul_name", &x[0]) && put_str(o, "vul_id", &x[0]) &&
+              put_cstr(o, "type", VUL_TYPE_WORDS[type]) && put_cstr(o, "image_type", word) &&
+              put_cstr(o, "severity_level", cap_of_rank(d.rank)) &&
+              put_int(o, "image_num", &x[1], true) && put(o, "cve_list", json_incref(cves)) &&
+              (d.cvss.kind == CELL_NULL || put(o, "max_cvss_score", json_real(d.cvss_v))) &&
+              put_int(o, "scan_time", &x[2], false) &&
+              (!d.description || put(o, "description", json_incref(d.description))) &&
+              (!d.url || put(o, "url", json_incref(d.url))) &&
+              (!d.solution || put(o, "solution_detail", json_incref(d.solution)));
+    json_decref(cves);
+    vul_detail_free(&d);
+    return ok;
+}
+
+/* Per vulnerability, in one scan of its records in the selection:
+ * vul_id, image_num, scan time, records, then the row_vul_detail columns. */
+static void qb_vul_groups(qb *q, lctx *c, unsigned mask, const conds *cs, const char *having)
+{
+    qb_sql(q, " FROM rec_vulnerability r JOIN images i ON i.id = r.image WHERE 1");
+    qb_scope(q, c, mask);
+    qb_conds(q, cs);
+    qb_sql(q, " GROUP BY r.vul_id");
+    if (having)
+        qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", having);
+}
+
+static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *having, item_fn fn)
+{
+    qb q = {0};
+    qb_sql(&q, "SELECT count(*) FROM (SELECT 1");
+    qb_vul_groups(&q, c, mask, cs, having);
+    qb_sql(&q, ")");
+    int rc = q_count(c, &q, &c->total);
+    if (rc != IMGSEC_OK || c->offset >= c->total)
+        return rc;
+    qb_sql(&q, "SELECT r.vul_id, count(DISTINCT r.image), max(i.latest_scan_time), count(*), "
+               "max(" RANK("r.severity") "), max(r.cvss_score), max(r.description), "
+               "max(r.solution), max(r.url)");
+    qb_vul_groups(&q, c, mask, cs, having);
+    qb_sql(&q, " ORDER BY r.vul_id");
+    qb_page(&q, c);
+    return q_items(c, &q, fn);
+}
+
+static int list_general_vuls(lctx *c)
+{
+    unsigned mask;
+    int type, handle, sev, status;
+    const char *vul_id, *vul_name, *cve_id, *labels, *cluster;
+    static const char *const STATUS_WORDS[] = {"vul_status_unfix", "vul_status_ignored", NULL};
+    int rc;
+    if ((rc = p_enum(c, "type", VUL_TYPE_WORDS, true, &type)) != IMGSEC_OK ||
+        (rc = p_enum(c, "handle_status", HANDLE_WORDS, true, &handle)) != IMGSEC_OK ||
+        (rc = p_types(c, true, ALL_TYPES, &mask, NULL)) != IMGSEC_OK ||
+        (rc = p_enum(c, "severity_level", CAP_WORDS, false, &sev)) != IMGSEC_OK ||
+        (rc = p_str(c, "vul_id", 128, false, &vul_id)) != IMGSEC_OK ||
+        (rc = p_str(c, "vul_name", 256, false, &vul_name)) != IMGSEC_OK ||
+        (rc = p_str(c, "cve_id", 256, false, &cve_id)) != IMGSEC_OK ||
+        (rc = p_str(c, "label_list", 256, false, &labels)) != IMGSEC_OK ||
+        (rc = p_enum(c, "status", STATUS_WORDS, false, &status)) != IMGSEC_OK ||
+        (rc = p_str(c, "cluster_id", 128, false, &cluster)) != IMGSEC_OK)
+        return rc;
+    /* nothing is handled, ignored, labelled or in a cluster (docs/api.md) */
+    conds cs = {.none = handle == 1 || status == 1 || labels || cluster};
+    conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+    if (vul_id)
+        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
+    if (vul_name) /* a vulnerability's name is its id */
+        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_name, 0);
+    if (cve_id)
+        conds_add(&cs, "r.vul_id = ? AND r.vul_id LIKE 'CVE-%'", cve_id, 0);
+    return vul_groups(c, mask, &cs, sev >= 0 ? CAP_RANK_SQL[sev] : NULL, item_general_vul);
+}
+
+/* ListGlobalVulnerabilities: GlobalVulInfo */
+static bool item_global_vul(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    int type = -1;
+    if (p_enum(c, "type", VUL_TYPE_WORDS, false, &type) != IMGSEC_OK)
+        return false;
+    (void)type;
+    vul_detail d = {0};
+    row_vul_detail(x + 3, n - 3, &d);
+    json_t *cves = cve_list(x[0].s, x[0].len, &d, "cvss_score", true);
+    bool ok = cves && put_str(o, "vul_name", &x[0]) && put_str(o, "vul_id", &x[0]) &&
+              put_cstr(o, "repair_necessity", repair_of_rank(d.rank)) &&
+              (!d.description || (put(o, "description", json_incref(d.description)) &&
+                                  put(o, "decription", json_incref(d.description)))) &&
+              (!d.solution || put(o, "solution", json_incref(d.solution))) &&
+              (!d.url || put(o, "url", json_incref(d.url))) &&
+              put_int(o, "history_number", &x[3], true) && put_int(o, "undeal_number", &x[3], true) &&
+              put(o, "data_list", json_incref(cves));
+    json_decref(cves);
+    vul_detail_free(&d);
+    return ok;
+}
+
+static int list_global_vuls(lctx *c)
+{
+    int repair, type;
+    const char *vul_id;
+    int rc;
+    if ((rc = p_enum(c, "repair_necessity", REPAIR_WORDS, false, &repair)) != IMGSEC_OK ||
+        (rc = p_enum(c, "type", VUL_TYPE_WORDS, false, &type)) != IMGSEC_OK ||
+        (rc = p_str(c, "vul_id", 128, false, &vul_id)) != IMGSEC_OK)
+        return rc;
+    static const char *const REPAIR_RANK_SQL[] = {">= 3", "= 2", "<= 1"};
+    conds cs = {0};
+    if (type >= 0)
+        conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+    if (vul_id)
+        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
+    return vul_groups(c, ALL_TYPES, &cs, repair >= 0 ? REPAIR_RANK_SQL[repair] : NULL,
+                      item_global_vul);
+}
+
+/* ListVulAffectImages: VulAffectImagesResponseInfo (several numbers as strings) */
+static bool item_vul_image(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n;
+    const char *vul_id = param(c, "vul_id");
+    const char *t = x[7].kind == CELL_STRING ? x[7].s : "";
+    int it = image_type_parse(t);
+    const char *group = it == IMAGE_TYPE_LOCAL ? "local_image" : it == IMAGE_TYPE_CICD ? "cicd"
+                                                                                      : "registry";
+    return put_str(o, "image_id", &x[1]) && put_str(o, "image_name", &x[2]) &&
+           put_cstr(o, "vul_id", vul_id) && put_cstr(o, "repair_necessity", cap_of_rank(x[10].i)) &&
+           put_int(o, "container_num", &x[3], true) && put_str(o, "image_digest", &x[4]) &&
+           put_str(o, "image_version", &x[5]) && put_cstr(o, "status", "vul_status_unfix") &&
+           put_str(o, "latest_scan_time", &x[6]) && put_cstr(o, "image_type", group) &&
+           put_str(o, "image_size", &x[8]) && put_str(o, "organization", &x[9]);
+}
+
+#define IMAGE_VUL_RANK                                                                          \
+    "(SELECT max(" RANK("r.severity") ") FROM rec_vulnerability r WHERE r.image = a.image AND " \
+    "r.vul_id = a.vul_id AND r.vul_type = a.vul_type)"
+
+static int list_vul_affect_images(lctx *c)
+{
+    unsigned mask;
+    int handled, type, repair, status;
+    const char *vul_id, *ref, *name, *registry_name, *registry_type, *cluster;
+    static const char *const STATUS_WORDS[] = {"vul_status_unfix", "vul_status_ignored", NULL};
+    static const char *const REPAIR_COND[] = {IMAGE_VUL_RANK " = 4", IMAGE_VUL_RANK " = 3",
+                                              IMAGE_VUL_RANK " = 2", IMAGE_VUL_RANK " <= 1"};
+    int rc;
+    if ((rc = p_bool(c, "is_handled", true, &handled)) != IMGSEC_OK ||
+        (rc = p_str(c, "vul_id", 128, true, &vul_id)) != IMGSEC_OK ||
+        (rc = p_enum(c, "type", VUL_TYPE_WORDS, true, &type)) != IMGSEC_OK ||
+        (rc = p_types(c, true, ALL_TYPES, &mask, NULL)) != IMGSEC_OK ||
+        (rc = p_enum(c, "repair_necessity", CAP_WORDS, false, &repair)) != IMGSEC_OK ||
+        (rc = p_str(c, "image_id", 128, false, &ref)) != IMGSEC_OK ||
+        (rc = p_str(c, "image_name", 256, false, &name)) != IMGSEC_OK ||
+        (rc = p_str(c, "registry_name", 256, false, &registry_name)) != IMGSEC_OK ||
+        (rc = p_str(c, "registry_type", 64, false, &registry_type)) != IMGSEC_OK ||
+        (rc = p_enum(c, "status", STATUS_WORDS, false, &status)) != IMGSEC_OK ||
+        (rc = p_str(c, "cluster_id", 128, false, &cluster)) != IMGSEC_OK)
+        return rc;
+    if (!vul_id)
+        return bad(c, "vul_id must be 1-128 characters");
+    conds cs = {.none = handled == 1 || status == 1 || registry_name || registry_type || cluster};
+    conds_add(&cs, "a.vul_id = ?", vul_id, 0);
+    conds_add(&cs, "a.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+    if (ref)
+        conds_add(&cs, IMAGE_REF_COND, ref, 0);
+    if (name)
+        conds_add(&cs, "instr(i.image_name, ?) > 0", name, 0);
+    if (repair >= 0)
+        conds_add(&cs, REPAIR_COND[repair], NULL, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        qb q = {0};
+        qb_sql(&q, pass == 0 ? "SELECT count(*)"
+                             : "SELECT i.id, i.image_id, i.image_name, i.container_num, "
+                               "i.image_digest, i.image_version, i.latest_scan_time, i.image_type, "
+                               "i.image_size, i.namespace, " IMAGE_VUL_RANK);
+        qb_sql(&q, " FROM agg_vul a JOIN images i ON i.id = a.image WHERE 1");
+        qb_scope(&q, c, mask);
+        qb_conds(&q, &cs);
+        if (pass == 0) {
+            if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
+                return rc;
+            continue;
+        }
+        qb_sql(&q, " ORDER BY a.image");
+        qb_page(&q, c);
+        return q_items(c, &q, item_vul_image);
+    }
+    return IMGSEC_OK;
+}
+
+static int list_vul_cve(lctx *c)
+{
+    if (strlen(c->arg) > 128)
+        return bad(c, "vul_id must be at most 128 characters");
+    vul_detail d;
+    int rc = vul_detail_get(c, c->arg, ALL_TYPES, -1, &d);
+    if (rc != IMGSEC_OK) {
+        vul_detail_free(&d);
+        return rc;
+    }
+    if (d.records == 0) {
+        vul_detail_free(&d);
+        return err_set(c->err, IMGSEC_ENOTFOUND, "vulnerability %s not found", c->arg);
+    }
+    json_t *cves = cve_list(c->arg, strlen(c->arg), &d, "cvss_score", true);
+    vul_detail_free(&d);
+    if (!cves)
+        return oom(c);
+    c->total = (int64_t)json_array_size(cves);
+    if (c->offset >= c->total)
+        json_array_clear(cves);
+    json_decref(c->items);
+    c->items = cves;
+    return IMGSEC_OK;
+}
+
+/* ---- tenant-wide record lists ---- */
+
+typedef struct {
+    int64_t *ids, *counts;
+    size_t n, cap;
+} img_counts;
+
+static int row_img_count(const store_cell *x, int n, void *arg)
+{
+    img_counts *ic = arg;
+    (void)n;
+    if (ic->n == ic->cap) {
+        size_t cap = ic->cap ? ic->cap * 2 : 1024;
+        int64_t *a = realloc(ic->ids, cap * sizeof *a);
+        if (!a)
+            return IMGSEC_EINTERNAL;
+        ic->ids = a;
+        int64_t *b = realloc(ic->counts, cap * sizeof *b);
+        if (!b)
+            return IMGSEC_EINTERNAL;
+        ic->counts = b;
+        ic->cap = cap;
+    }
+    ic->ids[ic->n] = x[0].i;
+    ic->counts[ic->n++] = x[1].i;
+    return 0;
+}
+
+typedef struct {
+    report_type report;
+    const char *table;
+    const char *cols;   /* SELECT list over r (record) and i (image); ends with r.image, r.seq */
+    item_fn fn;
+} global_view;
+
+/* The rows of one image from seq on, at most take of them. */
+static int image_span(lctx *c, const global_view *v, int64_t image, int64_t seq, int64_t take)
+{
+    qb q = {0};
+    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
+               "WHERE r.image = ",
+           v->cols, v->table);
+    qb_int(&q, image);
+    qb_sql(&q, " AND r.seq >= ");
+    qb_int(&q, seq);
+    qb_sql(&q, " ORDER BY r.seq LIMIT ");
+    qb_int(&q, take);
+    return q_items(c, &q, v->fn);
+}
+
+/* The page from the accelerator (the server's index), when it can answer
+ * for this snapshot: IMGSEC_ENOTFOUND when it cannot. */
+static int accel_records(lctx *c, const global_view *v, unsigned mask)
+{
+    index_record_span spans[LIST_LIMIT_MAX];
+    size_t n = 0;
+    int rc = c->accel->record_page(c->accel->arg, c->pos, c->scope, v->report,
+                                   mask == ALL_TYPES ? 0 : mask, c->offset, c->limit, &c->total,
+                                   spans, &n, c->err);
+    for (size_t k = 0; rc == IMGSEC_OK && k < n; k++)
+        rc = image_span(c, v, spans[k].image_id, spans[k].seq, spans[k].take);
+    return rc;
+}
+
+/* Total and page of the records of v over the selected images. Without a
+ * record filter the page is located from the per-image counts (the
+ * images table's n_<type> column), so a deep offset skips whole images. */
+static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs)
+{
+    bool filtered = cs->n || cs->none;
+    qb q = {0};
+    int rc;
+    if (filtered) {
+        qb_sql(&q, "SELECT count(*) FROM \"%s\" r JOIN images i ON i.id = r.image WHERE 1",
+               v->table);
+        qb_scope(&q, c, mask);
+        qb_conds(&q, cs);
+        if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
+            return rc;
+        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
+                   "WHERE 1",
+               v->cols, v->table);
+        qb_scope(&q, c, mask);
+        qb_conds(&q, cs);
+        qb_sql(&q, " ORDER BY r.image, r.seq");
+        qb_page(&q, c);
+        return q_items(c, &q, v->fn);
+    }
+    if (c->accel) {
+        rc = accel_records(c, v, mask);
+        if (rc != IMGSEC_ENOTFOUND)
+            return rc;
+        *c->err = (imgsec_err){0};
+        json_array_clear(c->items);
+    }
+    const char *count_col = v->table + 4; /* "rec_x" -> n_x (store_schema.c) */
+    qb_sql(&q, "SELECT i.id, i.\"n_%s\" FROM images i WHERE i.\"n_%s\" > 0", count_col, count_col);
+    qb_scope(&q, c, mask);
+    qb_sql(&q, " ORDER BY i.id");
+    img_counts ic = {0};
+    rc = q_run(c, &q, row_img_count, &ic);
+    if (rc != IMGSEC_OK && c->err->code == IMGSEC_OK)
+        rc = oom(c);
+    c->total = 0;
+    for (size_t k = 0; rc == IMGSEC_OK && k < ic.n; k++)
+        c->total += ic.counts[k];
+    int64_t skip = c->offset, want = c->limit;
+    for (size_t k = 0; rc == IMGSEC_OK && k < ic.n && want > 0; k++) {
+        if (skip >= ic.counts[k]) {
+            skip -= ic.counts[k];
+            continue;
+        }
+        size_t before = json_array_size(c->items);
+        rc = image_span(c, v, ic.ids[k], skip, want);
+        want -= (int64_t)(json_array_size(c->items) - before);
+        skip = 0;
+    }
+    free(ic.ids);
+    free(ic.counts);
+    return rc;
+}
+
+#define IMAGE_COLS "i.image_type, i.namespace, i.image_name, i.image_version, i.image_id"
+
+static bool put_image_cols(json_t *o, const store_cell *x)
+{
+    return put_str(o, "image_type", &x[0]) && put_str(o, "namespace", &x[1]) &&
+           put_str(o, "image_name", &x[2]) && put_str(o, "image_version", &x[3]) &&
+           put_str(o, "image_id", &x[4]);
+}
+
+/* ListGlobalImageApps: ImageAppResponseInfo */
+static bool item_global_app(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)c;
+    return put_image_cols(o, x) && put_str(o, "app_name", &x[5]) &&
+           put_str(o, "app_type", &x[6]) && put_str(o, "app_version", &x[7]) &&
+           (x[8].kind == CELL_NULL || put_hidden_image(o, &x[n - 2])) && put_str(o, "app_path", &x[9]) &&
+           put_str(o, "layer_digest", &x[10]) && put(o, "is_compliant", json_boolean(x[11].i)) &&
+           put_int(o, "latest_scan_time", &x[12], false);
+}
+
+/* an app is compliant unless the image has a non-compliant-app record for it */
+#define APP_COMPLIANT                                                                           \
+    "NOT EXISTS (SELECT 1 FROM rec_non_compliant_app nc WHERE nc.image = r.image AND "        \
+    "nc.app_name = r.app_name AND nc.app_version IS r.app_version AND nc.app_path IS "        \
+    "r.app_path)"
+
+static int list_global_apps(lctx *c)
+{
+    unsigned mask;
+    const char *app_name;
+    int compliant;
+    int rc;
+    if ((rc = p_types(c, false, ALL_TYPES, &mask, NULL)) != IMGSEC_OK ||
+        (rc = p_str(c, "app_name", 65535, false, &app_name)) != IMGSEC_OK ||
+        (rc = p_bool(c, "is_compliant", false, &compliant)) != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    if (app_name)
+        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
+    if (compliant == 0) {
+        static const global_view NC = {
+            REPORT_NON_COMPLIANT_APP, "rec_non_compliant_app",
+            IMAGE_COLS ", r.app_name, NULL, r.app_version, NULL, r.app_path, r.layer_digest, 0, "
+                       "i.latest_scan_time",
+            item_global_app};
+        return global_records(c, &NC, mask, &cs);
+    }
+    if (compliant == 1)
+        conds_add(&cs, APP_COMPLIANT, NULL, 0);
+    static const global_view A = {
+        REPORT_APPS, "rec_app",
+        IMAGE_COLS ", r.app_name, r.app_type, r.app_version, 1, r.app_path, "
+                   "r.layer_digest, " APP_COMPLIANT ", i.latest_scan_time",
+        item_global_app};
+    rc = global_records(c, &A, mask, &cs);
+    return rc == IMGSEC_OK ? fill_vul_num(c) : rc;
+}
+
+/* ListGlobalMalware: GlobalMalwareInfo */
+static bool item_global_malware(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n, (void)c;
+    return put_image_cols(o, x) && put_str(o, "instance_id", &x[5]) &&
+           put_str(o, "file_name", &x[6]) && put_str(o, "file_path", &x[7]) &&
+           put_int(o, "size", &x[8], false) && put_int(o, "latest_scan_time", &x[9], false) &&
+           put_str(o, "description", &x[10]);
+}
+
+static int list_global_malware(lctx *c)
+{
+    unsigned mask;
+    const char *file_name;
+    int rc;
+    if ((rc = p_types(c, true, ALL_TYPES, &mask, NULL)) != IMGSEC_OK ||
+        (rc = p_str(c, "file_name", 65535, false, &file_name)) != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    if (file_name)
+        conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
+    static const global_view V = {REPORT_MALWARES, "rec_malware",
+                                  IMAGE_COLS ", i.instance_id, r.file_name, r.file_path, r.size, "
+                                             "i.latest_scan_time, r.description",
+                                  item_global_malware};
+    return global_records(c, &V, mask, &cs);
+}
+
+/* ListGlobalImageFiles: ImageFileResponseInfo (size int64) */
+static bool item_global_file(json_t *o, const store_cell *x, int n, lctx *c)
+{
+    (void)n, (void)c;
+    return put_str(o, "file_name", &x[0]) && put_str(o, "file_path", &x[1]) &&
+           put_int(o, "size", &x[2], false);
+}
+
+static int list_global_files(lctx *c)
+{
+    unsigned mask;
+    const char *file_name;
+    int rc;
+    if ((rc = p_types(c, false, ALL_TYPES, &mask, NULL)) != IMGSEC_OK ||
+        (rc = p_str(c, "file_name", 65535, false, &file_name)) != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    if (file_name)
+        conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
+    static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
+                                  item_global_file};
+    return global_records(c, &V, mask, &cs);
+}
+
+static int list_global_sensitive(lctx *c)
+{
+    unsigned mask;
+    /* the SDK's default image_type here is registry */
+    int rc = p_types(c, false, REGISTRY_TYPES, &mask, NULL);
+    if (rc != IMGSEC_OK)
+        return rc;
+    conds cs = {0};
+    static const global_view V = {REPORT_SENSITIVE_INFO, "rec_sensitive_info", SENSITIVE_COLS,
+                                  item_sensitive};
+    return global_records(c, &V, mask, &cs);
+}
+
+/* ---- entry ---- */
+
+static int dispatch(lctx *c)
+{
+    switch (c->d->kind) {
+    case LIST_IMAGE_VULS: return list_image_vuls(c);
+    case LIST_IMAGE_APPS: return list_image_apps(c);
+    case LIST_IMAGE_MALWARE: return list_image_files(c, true);
+    case LIST_IMAGE_FILES: return list_image_files(c, false);
+    case LIST_IMAGE_SENSITIVE: return list_image_sensitive(c);
+    case LIST_IMAGE_NON_COMPLIANT: return list_image_non_compliant(c);
+    case LIST_IMAGE_RISK_CONFIGS: return list_image_risk_configs(c);
+    case LIST_IMAGE_RISK_CONFIG_RULES: return list_image_risk_config_rules(c);
+    case LIST_BUILD_RISKS: return list_build_risks(c);
+    case LIST_BUILD_RISK_IMAGES: return list_build_risk_images(c);
+    case LIST_GENERAL_VULS: return list_general_vuls(c);
+    case LIST_VUL_AFFECT_IMAGES: return list_vul_affect_images(c);
+    case LIST_VUL_CVE: return list_vul_cve(c);
+    case LIST_GLOBAL_VULS: return list_global_vuls(c);
+    case LIST_GLOBAL_APPS: return list_global_apps(c);
+    case LIST_GLOBAL_MALWARE: return list_global_malware(c);
+    case LIST_GLOBAL_FILES: return list_global_files(c);
+    case LIST_GLOBAL_SENSITIVE: return list_global_sensitive(c);
+    case LIST_KIND_COUNT: break;
+    }
+    return err_set(c->err, IMGSEC_EINTERNAL, "list: unknown kind");
+}
+
+int list_run(store *st, list_kind k, const index_scope *scope, const char *path_arg,
+             const list_params *params, json_t **out, imgsec_err *err)
+{
+    return list_run_accel(st, k, scope, path_arg, params, NULL, out, err);
+}
+
+int list_run_accel(store *st, list_kind k, const index_scope *scope, const char *path_arg,
+                   const list_params *params, const list_accel *accel, json_t **out,
+                   imgsec_err *err)
+{
+    *out = NULL;
+    lctx c = {.st = st, .d = list_def_get(k), .scope = scope, .arg = path_arg ? path_arg : "",
+              .p = params, .err = err, .accel = accel};
+    if (!c.d || !scope || !scope->project_id)
+        return err_set(err, IMGSEC_EINTERNAL, "list: bad call");
+    int rc = p_paging(&c);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if (!(c.items = json_array()))
+        return oom(&c);
+    if ((rc = store_snapshot_begin(st, &c.pos, err)) != IMGSEC_OK) {
+        json_decref(c.items);
+        return rc;
+    }
+    rc = dispatch(&c);
+    store_snapshot_end(st);
+    json_t *o = NULL;
+    if (rc == IMGSEC_OK) {
+        o = json_object();
+        if (o && put_i(o, "total_num", c.total)) {
+            json_t *items = c.items;
+            c.items = NULL; /* json_object_set_new takes it, even when it fails */
+            if (json_object_set_new(o, "data_list", items) == 0) {
+                *out = o;
+                return IMGSEC_OK;
+            }
+        }
+    }
+    json_decref(o);
+    json_decref(c.items);
+    if (err->code == IMGSEC_OK) /* a row callback ran out of memory */
+        oom(&c);
+    return (int)err->code;
+}

@@ -1,0 +1,71 @@
+/* store_lists.c - the SQL side of the finding lists (imgsec/list.h).
+ *
+ * list.c builds each list's SQL from its parameters (every value bound,
+ * never spliced into the text) and reads the rows through here, inside
+ * one read transaction per list call, so that the total and the page come
+ * from one state of the file. A statement is prepared per call: the text
+ * depends on which filters are present. */
+#include <string.h>
+
+#include "imgsec/list.h"
+#include "store_int.h"
+
+#define LIST_COLS_MAX 32
+
+static void cell_of(sqlite3_stmt *s, int c, store_cell *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (sqlite3_column_type(s, c)) {
+    case SQLITE_INTEGER:
+        out->kind = CELL_INT;
+        out->i = sqlite3_column_int64(s, c);
+        break;
+    case SQLITE_FLOAT:
+        out->kind = CELL_REAL;
+        out->d = sqlite3_column_double(s, c);
+        break;
+    case SQLITE_NULL:
+        out->kind = CELL_NULL;
+        break;
+    default:
+        out->kind = CELL_STRING;
+        out->s = (const char *)sqlite3_column_text(s, c);
+        out->len = (size_t)sqlite3_column_bytes(s, c);
+        if (!out->s)
+            out->s = "", out->len = 0;
+    }
+}
+
+int store_list_query(store *st, const char *sql, const store_list_bind *binds, size_t n,
+                     int (*row)(const store_cell *cells, int ncols, void *arg), void *arg,
+                     imgsec_err *err)
+{
+    sqlite3_stmt *s = store_prepare(st, sql, "preparing a list query", err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    for (size_t i = 0; i < n; i++) {
+        int rc = binds[i].s ? sqlite3_bind_text(s, (int)i + 1, binds[i].s, -1, SQLITE_STATIC)
+                            : sqlite3_bind_int64(s, (int)i + 1, binds[i].i);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(s);
+            return store_dberr(st, err, "binding a list query");
+        }
+    }
+    int ncols = sqlite3_column_count(s);
+    if (ncols > LIST_COLS_MAX) {
+        sqlite3_finalize(s);
+        return err_set(err, IMGSEC_EINTERNAL, "store: a list query has too many columns");
+    }
+    store_cell cells[LIST_COLS_MAX];
+    int step, rc = IMGSEC_OK;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        for (int c = 0; c < ncols; c++)
+            cell_of(s, c, &cells[c]);
+        if ((rc = row(cells, ncols, arg)) != 0)
+            break;
+    }
+    if (rc == IMGSEC_OK && step != SQLITE_DONE)
+        rc = store_dberr(st, err, "reading a list");
+    sqlite3_finalize(s);
+    return rc;
+}

@@ -1,0 +1,296 @@
+/* test_export_owners.c - several servers on one database, and the export
+ * directory coming back.
+ *
+ * Two imgsecd on one file: the second one's start leaves the first one's
+ * running export alone (it finishes, whole, and downloads from either
+ * server); a server killed with SIGKILL is gone, and the next server to
+ * start fails its running task with the reason and removes its partial
+ * file, while the tasks of a server still alive keep running. Then: the
+ * export directory deleted while a server runs is made again (0700) by
+ * the next task, which succeeds.
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *jstr(const http_resp *r, const char *key)
+{
+    const char *s = json_string_value(json_object_get(r->json, key));
+    return s ? s : "";
+}
+
+static long long jint(const http_resp *r, const char *key)
+{
+    return json_integer_value(json_object_get(r->json, key));
+}
+
+static long status_on(srv_t *s, const char *token, const char *task, http_resp *out)
+{
+    char *path = h_strdupf("/v5/P1/export-task/%s", task);
+    long st = api_call(s, "GET", path, NULL, token, H_REGION, NULL, NULL, out);
+    free(path);
+    return st;
+}
+
+static char *create_on(srv_t *s, const char *token, const char *type, long long size)
+{
+    http_resp r;
+    char *body = h_strdupf("{\"operate_all\": true, \"security_report_type\": \"%s\", "
+                           "\"export_size\": %lld, \"file_format\": \"csv\"}",
+                           type, size);
+    api_call(s, "POST", "/v5/P1/image/security-report/export-tasks", NULL, token, H_REGION, body,
+             "application/json", &r);
+    free(body);
+    assert_status(&r, 200);
+    char *task = strdup(jstr(&r, "task_id"));
+    http_resp_free(&r);
+    return task;
+}
+
+/* Waits until s's worker has written rows of task (its live progress). */
+static void wait_running_with_rows(srv_t *s, const char *token, const char *task)
+{
+    for (int i = 0; i < 3000; i++) {
+        http_resp r;
+        status_on(s, token, task, &r);
+        assert_status(&r, 200);
+        assert_string_equal(jstr(&r, "task_status"), "running");
+        bool ok = jint(&r, "record_num") > 0;
+        http_resp_free(&r);
+        if (ok)
+            return;
+        usleep(20000);
+    }
+    fail_msg("task %s never showed progress", task);
+}
+
+/* Polls task on s until it is no longer running; r holds the last answer. */
+static void wait_ended(srv_t *s, const char *token, const char *task, http_resp *r)
+{
+    for (int i = 0; i < 6000; i++) {
+        status_on(s, token, task, r);
+        assert_status(r, 200);
+        if (strcmp(jstr(r, "task_status"), "running") != 0)
+            return;
+        http_resp_free(r);
+        usleep(20000);
+    }
+    fail_msg("task %s never ended", task);
+}
+
+/* How many names in dir end in suffix. */
+static int count_suffix(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name), sl = strlen(suffix);
+        n += l > sl && strcmp(e->d_name + l - sl, suffix) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void kill9(srv_t *s)
+{
+    assert_int_equal(kill(s->pid, SIGKILL), 0);
+    int wst;
+    assert_int_equal(waitpid(s->pid, &wst, 0), s->pid);
+    s->pid = 0;
+}
+
+/* A second server on the same file as a running export (srv_init'd, db
+ * pointed at first's). */
+static void srv_same_db(srv_t *s, const srv_t *first)
+{
+    memset(s, 0, sizeof *s);
+    assert_int_equal(srv_init(s), 0);
+    snprintf(s->db, sizeof s->db, "%s", first->db);
+}
+
+static void test_servers_share_a_database(void **state)
+{
+    (void)state;
+    srv_t A = {0}, B, C;
+    assert_int_equal(srv_init(&A), 0);
+    char *db_arg = h_strdupf("--db=%s", A.db);
+    assert_int_equal(cli_run(&A, NULL, NULL, "demo", db_arg, "--project", "P1", "--images", "300",
+                             "--eps", "0", NULL),
+                     0);
+    free(db_arg);
+    assert_int_equal(cli_user_add(&A, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    char *exports = h_strdupf("%s.exports", A.db);
+    /* slow: 4 s per 1,024 rows; the 5,158 vulnerabilities take 20 s */
+    setenv("IMGSEC_EXPORT_TEST_PACE_MS", "4000", 1);
+    assert_int_equal(srv_start(&A), 0);
+    char *tok = get_token(&A, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(tok);
+    stat_res sr = api_stat(&A, tok, "P1", "vulnerability", NULL, "{\"operate_all\": true}");
+    assert_int_equal(sr.status, 200);
+    assert_int_equal(sr.total, 5158);
+
+    /* 1. A writes a task; B starts on the same file meanwhile */
+    char *t1 = create_on(&A, tok, "vulnerability", 100000);
+    wait_running_with_rows(&A, tok, t1);
+    assert_int_equal(count_suffix(exports, ".part"), 1);
+    srv_same_db(&B, &A);
+    setenv("IMGSEC_EXPORT_TEST_PACE_MS", "8000", 1); /* B's task outlives the steps below */
+    assert_int_equal(srv_start(&B), 0);
+    assert_false(srv_log_contains(&B, "interrupted"));
+    /* still A's, still running, its partial file still there */
+    http_resp r;
+    status_on(&B, tok, t1, &r);
+    assert_status(&r, 200);
+    assert_string_equal(jstr(&r, "task_status"), "running");
+    http_resp_free(&r);
+    assert_int_equal(count_suffix(exports, ".part"), 1);
+    wait_running_with_rows(&A, tok, t1);
+    /* B runs a task of its own */
+    char *t3 = create_on(&B, tok, "vulnerability", 100000);
+    wait_running_with_rows(&B, tok, t3);
+
+    /* 2. A is killed while writing a second task; C starts: A's tasks
+     * are failed with the reason and A's partial files removed, B's task
+     * runs on */
+    wait_ended(&A, tok, t1, &r);
+    assert_string_equal(jstr(&r, "task_status"), "success");
+    assert_int_equal(jint(&r, "record_num"), 5158);
+    char *f1 = strdup(jstr(&r, "file_id"));
+    http_resp_free(&r);
+    assert_int_equal(count_suffix(exports, ".part"), 1); /* t3's */
+    char *t2 = create_on(&A, tok, "vulnerability", 100000);
+    wait_running_with_rows(&A, tok, t2);
+    kill9(&A);
+    assert_int_equal(count_suffix(exports, ".part"), 2);
+    srv_same_db(&C, &A);
+    assert_int_equal(srv_start(&C), 0);
+    /* C's start found A gone, unless B's janitor (every 15 s) was first */
+    assert_true(srv_log_contains(&C, "1 export tasks were interrupted by the last stop") ||
+                srv_log_contains(&B, "1 export tasks were interrupted by the stop of their server"));
+    status_on(&C, tok, t2, &r);
+    assert_status(&r, 200);
+    assert_string_equal(jstr(&r, "task_status"), "failure");
+    assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
+    http_resp_free(&r);
+    assert_int_equal(count_suffix(exports, ".part"), 1); /* B's */
+    status_on(&C, tok, t3, &r);
+    assert_string_equal(jstr(&r, "task_status"), "running");
+    http_resp_free(&r);
+    wait_running_with_rows(&B, tok, t3);
+    /* A's finished file downloads from C: 5,158 rows and the header */
+    char *path = h_strdupf("/v5/P1/download/%s", f1);
+    api_call(&C, "GET", path, NULL, tok, H_REGION, NULL, NULL, &r);
+    assert_status(&r, 200);
+    int lines = 0;
+    for (size_t i = 0; i < r.body_len; i++)
+        lines += r.body[i] == '\n';
+    assert_int_equal(lines, 5159);
+    http_resp_free(&r);
+
+    /* 3. B's clean stop fails its own task, as before */
+    assert_int_equal(srv_stop(&B, true), 0);
+    status_on(&C, tok, t3, &r);
+    assert_string_equal(jstr(&r, "task_status"), "failure");
+    assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
+    http_resp_free(&r);
+    assert_int_equal(count_suffix(exports, ".part"), 0);
+
+    /* 4. the export directory deleted under a running server: the next
+     * task makes it again, 0700, and succeeds */
+    unsetenv("IMGSEC_EXPORT_TEST_PACE_MS");
+    char *rm = h_strdupf("rm -rf '%s'", exports);
+    assert_int_equal(system(rm), 0);
+    free(rm);
+    char *t4 = create_on(&C, tok, "malwares", 100000);
+    wait_ended(&C, tok, t4, &r);
+    assert_string_equal(jstr(&r, "task_status"), "success");
+    http_resp_free(&r);
+    struct stat sb;
+    assert_int_equal(stat(exports, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 07777, 0700);
+    assert_int_equal(count_suffix(exports, ".csv"), 1);
+
+    assert_int_equal(srv_stop(&C, true), 0);
+    char *cleanup = h_strdupf("rm -rf '%s'", A.dir);
+    assert_int_equal(system(cleanup), 0);
+    free(cleanup);
+    free(path);
+    free(f1);
+    free(t1);
+    free(t2);
+    free(t3);
+    free(t4);
+    free(tok);
+    free(exports);
+}
+
+/* Servers on different machines cannot see each other's processes: only
+ * the lease tells. A (machine node-a, 1 s lease) is killed mid-task; B
+ * (node-b) fails the task once the lease has run out, from its janitor
+ * (or its start, if the lease ran out before it), and removes the partial
+ * file. */
+static void test_takeover_after_lease(void **state)
+{
+    (void)state;
+    srv_t A = {0}, B;
+    assert_int_equal(srv_init(&A), 0);
+    char *db_arg = h_strdupf("--db=%s", A.db);
+    assert_int_equal(cli_run(&A, NULL, NULL, "demo", db_arg, "--project", "P1", "--images", "300",
+                             "--eps", "0", NULL),
+                     0);
+    free(db_arg);
+    assert_int_equal(cli_user_add(&A, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    char *exports = h_strdupf("%s.exports", A.db);
+    setenv("IMGSEC_EXPORT_TEST_PACE_MS", "4000", 1);
+    setenv("IMGSEC_EXPORT_TEST_LEASE_MS", "1000", 1);
+    setenv("IMGSEC_EXPORT_TEST_NODE", "node-a", 1);
+    assert_int_equal(srv_start(&A), 0);
+    char *tok = get_token(&A, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(tok);
+    char *t = create_on(&A, tok, "vulnerability", 100000);
+    wait_running_with_rows(&A, tok, t);
+    kill9(&A);
+    assert_int_equal(count_suffix(exports, ".part"), 1);
+
+    setenv("IMGSEC_EXPORT_TEST_NODE", "node-b", 1);
+    srv_same_db(&B, &A);
+    assert_int_equal(srv_start(&B), 0);
+    http_resp r;
+    wait_ended(&B, tok, t, &r);
+    assert_string_equal(jstr(&r, "task_status"), "failure");
+    assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
+    http_resp_free(&r);
+    assert_true(srv_log_wait_for(&B, "1 export tasks were interrupted by", 10000));
+    assert_int_equal(count_suffix(exports, ".part"), 0);
+
+    unsetenv("IMGSEC_EXPORT_TEST_PACE_MS");
+    unsetenv("IMGSEC_EXPORT_TEST_LEASE_MS");
+    unsetenv("IMGSEC_EXPORT_TEST_NODE");
+    assert_int_equal(srv_stop(&B, true), 0);
+    char *cleanup = h_strdupf("rm -rf '%s'", A.dir);
+    assert_int_equal(system(cleanup), 0);
+    free(cleanup);
+    free(t);
+    free(tok);
+    free(exports);
+}
+
+int main(void)
+{
+    umask(022); /* the servers' too: modes must not depend on it */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_servers_share_a_database),
+        cmocka_unit_test(test_takeover_after_lease),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL) + harness_failures();
+}

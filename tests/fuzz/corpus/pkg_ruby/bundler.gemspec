@@ -1,0 +1,1 @@
+../../../../../shared/fixtures/scan/lang/ruby/specifications/bundler.gemspec
