@@ -4,6 +4,7 @@
  * matching on apps, the non-compliant policy) comes after them. Adding an
  * analyzer: its own an_<name>.c defining `const scan_analyzer scan_an_<name>`,
  * one extern line and one table line here. */
+#include "scan/analyzers.h"
 #include "scan/scan_int.h"
 
 extern const scan_analyzer scan_an_os;
@@ -12,5 +13,14 @@ extern const scan_analyzer scan_an_history;
 const scan_analyzer *const scan_analyzers[] = {
     &scan_an_os,      /* first: the package analyzers' finish reads the OS */
     &scan_an_history, /* build-command-risks from the config's history */
+    &scan_an_dpkg,    /* apps: the package analyzers, docs/scanning-packages.md */
+    &scan_an_apk,
+    &scan_an_rpm,
+    &scan_an_npm,
+    &scan_an_python,
+    &scan_an_java,
+    &scan_an_go,
+    &scan_an_ruby,
+    &scan_an_rust,
 };
 const size_t scan_analyzers_count = sizeof scan_analyzers / sizeof scan_analyzers[0];
