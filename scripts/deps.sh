@@ -11,6 +11,8 @@ packages=(
   libyajl-dev libxxhash-dev
   # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers
   libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
+  # layer digests: OpenSSL's SHA-256 (SHA-NI), several times libsodium's portable one
+  libssl-dev
   zlib1g-dev binutils # cargo-auditable data (zlib); tests add sections with objcopy
   libcrypt-dev # the baseline analyzer's weak-password check (libxcrypt's crypt_rn)
   # tests: the official Python SDK's dependencies (tests/conformance, ../shared/sdk)

@@ -140,7 +140,8 @@ static void print_summary(const scan_result *res, const json_t *doc)
         int64_t by[SEVERITY_COUNT] = {0};
         size_t n = json_array_size(recs);
         for (size_t i = 0; SEV_KEY[t] && i < n; i++) {
-            int s = severity_parse(json_string_value(json_object_get(json_array_get(recs, i), SEV_KEY[t])) ?: "");
+            const char *sv = json_string_value(json_object_get(json_array_get(recs, i), SEV_KEY[t]));
+            int s = sv ? severity_parse(sv) : -1;
             by[s < 0 ? SEVERITY_UNKNOWN : s]++;
         }
         if (t == REPORT_MALWARES)

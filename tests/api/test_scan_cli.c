@@ -228,12 +228,49 @@ static void test_output_json_and_cyclonedx(void **state)
     image_free(&im);
 }
 
+/* --server with an access key instead of a token: the CLI signs the
+ * ingest request as the cloud SDKs do (auth.md), the server verifies it. */
+static void test_server_with_access_key(void **state)
+{
+    (void)state;
+    char *out = NULL, ak[32], sk[64];
+    assert_int_equal(cli_run(&S, NULL, &out, "key", "create", "--db", S.db, "--domain", "acme",
+                             "--name", "scanner", (char *)NULL), 0);
+    assert_int_equal(sscanf(strstr(out, "AK: ") ? strstr(out, "AK: ") : "", "AK: %31s", ak), 1);
+    assert_int_equal(sscanf(strstr(out, "SK: ") ? strstr(out, "SK: ") : "", "SK: %63s", sk), 1);
+    free(out);
+    image im = image_make(SB_GZIP);
+    char *dir = h_strdupf("%s/signed-layout", S.dir), *url = h_strdupf("http://127.0.0.1:%d", S.port);
+    sb_oci(dir, false, im.l, 2, im.config, SB_GZIP, "team/signed:5");
+    long long before = count("build-command-risks", "ep-signed", NULL);
+    unsetenv("IMGSEC_TOKEN");
+    setenv("IMGSEC_AK", ak, 1);
+    setenv("IMGSEC_SK", "wrong-secret", 1);
+    const char *a[] = {"scan", "--server", url, "--region", H_REGION, "--project", "P1", "--ep",
+                       "ep-signed", dir, NULL};
+    out = scan_cli(1, a); /* a bad signature: 401, nothing stored */
+    assert_non_null(strstr(out, "server answered 401"));
+    free(out);
+    setenv("IMGSEC_SK", sk, 1);
+    out = scan_cli(0, a);
+    assert_non_null(strstr(out, "stored via"));
+    free(out);
+    unsetenv("IMGSEC_AK");
+    unsetenv("IMGSEC_SK");
+    assert_int_equal(before, 0);
+    assert_int_equal(count("build-command-risks", "ep-signed", NULL), BUILD_RISKS);
+    free(dir);
+    free(url);
+    image_free(&im);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan_every_input_kind),
         cmocka_unit_test(test_corrupt_stores_nothing),
         cmocka_unit_test(test_output_json_and_cyclonedx),
+        cmocka_unit_test(test_server_with_access_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown) + harness_failures();
 }

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "imgsec/doc.h"
 #include "imgsec/scan.h"
 #include "imgsec/util.h"
 #include "scan/scan_int.h"
@@ -53,6 +54,13 @@ static void observe(void *ctx, const scan_entry *e)
         l->lines = realloc(l->lines, l->cap * sizeof *l->lines);
     }
     l->lines[l->n++] = strdup(line);
+}
+
+static char *h_line(const char *a, const char *b)
+{
+    util_buf u = {0};
+    util_buf_printf(&u, "%s %s", a ? a : "?", b ? b : "?");
+    return u.buf;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -243,6 +251,51 @@ static void test_fixture_alpine(void **state)
     assert_string_equal(json_string_value(json_object_get(img, "scan_status")), "success");
     assert_int_equal(json_integer_value(json_object_get(img, "latest_scan_time")), 1700000000000);
     json_decref(doc);
+    scan_result_destroy(res);
+}
+
+/* The 14 apk packages of alpine:3.10 as its lib/apk/db/installed lists
+ * them (trivy's golden file is of an older build: busybox -r2, libcrypto
+ * 1.1.1c), each from the image's only layer. Runs once the apk analyzer
+ * (scanpkg's an_apk.c) is in the table. */
+static void test_fixture_alpine_apk(void **state)
+{
+    (void)state;
+    bool have_apk = false;
+    for (size_t i = 0; i < scan_analyzers_count; i++)
+        have_apk |= strcmp(scan_analyzers[i]->name, "apk") == 0;
+    if (!have_apk)
+        skip();
+    scan_result *res = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(scan_run(IMAGES "trivy-alpine-310.docker-archive.tar.gz", SCAN_INPUT_AUTO,
+                              &(scan_options){.analyzers = "os,apk"}, &res, &err),
+                     IMGSEC_OK);
+    const json_t *apps = scan_result_records(res, REPORT_APPS);
+    static const char *const want =
+        "alpine-baselayout 3.1.2-r0\nalpine-keys 2.1-r2\napk-tools 2.10.4-r2\nbusybox 1.30.1-r3\n"
+        "ca-certificates-cacert 20190108-r0\nlibc-utils 0.7.1-r0\nlibcrypto1.1 1.1.1d-r2\n"
+        "libssl1.1 1.1.1d-r2\nlibtls-standalone 2.9.1-r0\nmusl 1.1.22-r3\nmusl-utils 1.1.22-r3\n"
+        "scanelf 1.2.3-r0\nssl_client 1.30.1-r3\nzlib 1.2.11-r1\n";
+    char *lines[32];
+    size_t n = json_array_size(apps);
+    assert_int_equal(n, 14);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *a = json_array_get(apps, i);
+        assert_string_equal(json_string_value(json_object_get(a, "layer_digest")),
+                            "sha256:531743b7098cb2aaf615641007a129173f63ed86ca32fe7b5a246a1c47286028");
+        assert_string_equal(json_string_value(json_object_get(a, "app_path")), "lib/apk/db/installed");
+        lines[i] = h_line(json_string_value(json_object_get(a, "app_name")),
+                          json_string_value(json_object_get(a, "app_version")));
+    }
+    qsort(lines, n, sizeof *lines, cmp_str);
+    util_buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        util_buf_printf(&b, "%s\n", lines[i]);
+        free(lines[i]);
+    }
+    assert_string_equal(b.buf, want);
+    free(b.buf);
     scan_result_destroy(res);
 }
 
@@ -506,12 +559,36 @@ static void test_rootfs(void **state)
     free(got);
     assert_string_equal(scan_os_id(res), "alpine");
     assert_string_equal(scan_result_info(res)->format, "rootfs");
+    assert_int_equal(scan_result_info(res)->layer_bytes, 28); /* the regular files' bytes */
     json_t *doc = scan_result_document(res, &(scan_identity){.image_name = "host1", .image_version = "now"});
     assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "image"), "image_name")),
                         "host1");
     json_decref(doc);
     scan_result_destroy(res);
     unit_tmp_dir_remove(dir);
+}
+
+/* A failed scan's document: the identity, scan_status failed, no records
+ * (never half of them), and the validator takes it. */
+static void test_failed_document(void **state)
+{
+    (void)state;
+    scan_result *res = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(scan_run(IMAGES "scalibr-basic.tar", SCAN_INPUT_AUTO, NULL, &res, &err), IMGSEC_OK);
+    assert_int_equal(json_array_size(scan_result_records(res, REPORT_BUILD_COMMAND_RISKS)), 1);
+    res->failed = true; /* what scan_run leaves after an analyzer's error */
+    json_t *doc = scan_result_document(res, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "image"), "scan_status")),
+                        "failed");
+    assert_int_equal(json_object_size(doc), 1); /* "image" only */
+    imgsec_doc d;
+    assert_int_equal(doc_from_json(doc, "", &d, &err), IMGSEC_OK);
+    assert_int_equal(d.summary.status, SCAN_STATUS_FAILED);
+    assert_int_equal(d.summary.severity_level, SEVERITY_LEVEL_NONE);
+    doc_free(&d);
+    json_decref(doc);
+    scan_result_destroy(res);
 }
 
 /* ---- analyzers: history ---- */
@@ -618,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_fixture_buildkit),   cmocka_unit_test(test_fixture_symlinks),
         cmocka_unit_test(test_fixture_oci),        cmocka_unit_test(test_fixture_platforms),
         cmocka_unit_test(test_fixture_multi_image), cmocka_unit_test(test_fixture_alpine),
+        cmocka_unit_test(test_fixture_alpine_apk), cmocka_unit_test(test_failed_document),
         cmocka_unit_test(test_not_an_image),       cmocka_unit_test(test_built_docker_archive),
         cmocka_unit_test(test_built_oci),          cmocka_unit_test(test_corrupt_and_truncated),
         cmocka_unit_test(test_rootfs),             cmocka_unit_test(test_history_fixture),

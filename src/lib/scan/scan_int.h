@@ -35,6 +35,16 @@ void scan_result_free(scan_result *res);
 extern const scan_analyzer *const scan_analyzers[];
 extern const size_t scan_analyzers_count;
 
+/* ---- SHA-256 of streams (scan_hash.c: OpenSSL, SHA-NI where the CPU has it) ---- */
+typedef struct {
+    void *ctx; /* EVP_MD_CTX */
+} scan_sha256;
+int scan_sha256_init(scan_sha256 *h); /* 0, or -1 out of memory */
+void scan_sha256_update(scan_sha256 *h, const void *p, size_t n);
+/* hex gets 64 lower-case hex digits and a NUL; frees the context. */
+void scan_sha256_final(scan_sha256 *h, char hex[65]);
+void scan_sha256_free(scan_sha256 *h);
+
 /* ---- layer sources (scan_src.c) ----
  * A layer (or any blob) arrives as a stream of blocks from a source: a
  * file, a member of an outer archive, memory, or (issue 14) an HTTP body.

@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fts.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +38,9 @@
 typedef struct {
     scan_src *src;
     struct archive *raw; /* decompressor */
-    crypto_hash_sha256_state blob_h, plain_h;
+    scan_sha256 blob_h, plain_h;
     int64_t raw_n, plain_n;
+    bool same; /* no compression: the plain bytes are the raw bytes, hashed once */
     imgsec_err *err;
     bool src_failed;
     scan_run_ctx *rc;
@@ -55,7 +55,7 @@ static la_ssize_t raw_cb(struct archive *a, void *ud, const void **buf)
         archive_set_error(a, EIO, "source read failed");
         return -1;
     }
-    crypto_hash_sha256_update(&io->blob_h, *buf, (unsigned long long)n);
+    scan_sha256_update(&io->blob_h, *buf, (size_t)n);
     io->raw_n += n;
     return n;
 }
@@ -72,7 +72,8 @@ static la_ssize_t plain_cb(struct archive *a, void *ud, const void **buf)
         archive_set_error(a, EIO, "%s", archive_error_string(io->raw));
         return -1;
     }
-    crypto_hash_sha256_update(&io->plain_h, *buf, size);
+    if (!io->same)
+        scan_sha256_update(&io->plain_h, *buf, size);
     io->plain_n += (int64_t)size;
     scan_progress_add(io->rc, (int64_t)size);
     return (la_ssize_t)size;
@@ -83,13 +84,11 @@ static ssize_t tar_content(void *ctx, void *buf, size_t n)
     return archive_read_data((struct archive *)ctx, buf, n);
 }
 
-static int digest_check(crypto_hash_sha256_state *h, const char *want, const char *label,
-                        const char *what, imgsec_err *err)
+static int digest_check(const char *hex, const char *want, const char *label, const char *what,
+                        imgsec_err *err)
 {
-    unsigned char d[crypto_hash_sha256_BYTES];
-    char got[7 + 2 * crypto_hash_sha256_BYTES + 1] = "sha256:";
-    crypto_hash_sha256_final(h, d);
-    util_hex(d, sizeof d, got + 7);
+    char got[7 + 64 + 1];
+    snprintf(got, sizeof got, "sha256:%s", hex);
     if (!want || strcmp(want, got) == 0)
         return IMGSEC_OK;
     return err_set(err, IMGSEC_EINVAL, "%s: %s mismatch: the bytes hash to %s, the image says %s",
@@ -186,15 +185,14 @@ int scan_layer_walk(scan_run_ctx *rc, scan_src *src, const scan_layer_spec *spec
                     int64_t *raw_bytes, int64_t *plain_bytes, imgsec_err *err)
 {
     layer_io io = {.src = src, .err = err, .rc = rc};
-    crypto_hash_sha256_init(&io.blob_h);
-    crypto_hash_sha256_init(&io.plain_h);
+    int hash_bad = scan_sha256_init(&io.blob_h) | scan_sha256_init(&io.plain_h);
     struct archive *tar = archive_read_new();
     io.raw = archive_read_new();
     util_buf pending = {0};
     char *path = malloc(PATH_BUF);
     struct archive_entry *ae;
     int rc_ = IMGSEC_OK, r;
-    if (!tar || !io.raw || !path) {
+    if (!tar || !io.raw || !path || hash_bad) {
         rc_ = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }
@@ -208,6 +206,7 @@ int scan_layer_walk(scan_run_ctx *rc, scan_src *src, const scan_layer_spec *spec
     if (archive_read_open(io.raw, &io, NULL, raw_cb, NULL) != ARCHIVE_OK ||
         archive_read_next_header(io.raw, &ae) != ARCHIVE_OK)
         goto corrupt;
+    io.same = archive_filter_count(io.raw) == 1; /* only the client's reader: no filter */
     if (archive_read_open(tar, &io, NULL, plain_cb, NULL) != ARCHIVE_OK)
         goto corrupt;
     while ((r = archive_read_next_header(tar, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
@@ -224,14 +223,15 @@ int scan_layer_walk(scan_run_ctx *rc, scan_src *src, const scan_layer_spec *spec
     size_t size;
     la_int64_t off;
     while ((r = archive_read_data_block(io.raw, &blk, &size, &off)) == ARCHIVE_OK) {
-        crypto_hash_sha256_update(&io.plain_h, blk, size);
+        if (!io.same)
+            scan_sha256_update(&io.plain_h, blk, size);
         io.plain_n += (int64_t)size;
     }
     if (r != ARCHIVE_EOF)
         goto corrupt;
     ssize_t n;
     while ((n = src->read(src, &blk, err)) > 0) {
-        crypto_hash_sha256_update(&io.blob_h, blk, (unsigned long long)n);
+        scan_sha256_update(&io.blob_h, blk, (size_t)n);
         io.raw_n += n;
     }
     if (n < 0) {
@@ -243,8 +243,14 @@ int scan_layer_walk(scan_run_ctx *rc, scan_src *src, const scan_layer_spec *spec
                       (long long)io.raw_n, (long long)spec->blob_size);
         goto done;
     }
-    if ((rc_ = digest_check(&io.blob_h, spec->blob_digest, spec->label, "blob digest", err)) ||
-        (rc_ = digest_check(&io.plain_h, spec->diff_id, spec->label, "diff id", err)))
+    char blob_hex[65], plain_hex[65];
+    scan_sha256_final(&io.blob_h, blob_hex);
+    if (io.same)
+        memcpy(plain_hex, blob_hex, sizeof plain_hex);
+    else
+        scan_sha256_final(&io.plain_h, plain_hex);
+    if ((rc_ = digest_check(blob_hex, spec->blob_digest, spec->label, "blob digest", err)) ||
+        (rc_ = digest_check(plain_hex, spec->diff_id, spec->label, "diff id", err)))
         goto done;
     int oom = 0;
     apply_pending(seen, &pending, &oom);
@@ -268,6 +274,8 @@ done:
     *plain_bytes = io.plain_n;
     archive_read_free(tar);
     archive_read_free(io.raw);
+    scan_sha256_free(&io.blob_h);
+    scan_sha256_free(&io.plain_h);
     free(pending.buf);
     free(path);
     return rc_;
@@ -351,6 +359,7 @@ int scan_rootfs_walk(scan_run_ctx *rc, const char *dir, imgsec_err *err)
             break;
         }
         scan_progress_add(rc, e.size);
+        res->info.layer_bytes += e.size; /* the image size of a root filesystem */
     }
     fts_close(fts);
     return out;

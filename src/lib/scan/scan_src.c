@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,21 +112,26 @@ void scan_src_close(scan_src *s)
 char *scan_src_slurp(scan_src *s, size_t max, size_t *len, char *hex, imgsec_err *err)
 {
     util_buf b = {0};
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
+    scan_sha256 st;
+    if (scan_sha256_init(&st) != 0) {
+        err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        return NULL;
+    }
     const void *blk;
     ssize_t n;
     while ((n = s->read(s, &blk, err)) > 0) {
         if ((size_t)n > max - b.len) {
             free(b.buf);
+            scan_sha256_free(&st);
             err_set(err, IMGSEC_EINVAL, "%s: larger than %zu bytes", s->name, max);
             return NULL;
         }
-        crypto_hash_sha256_update(&st, blk, (unsigned long long)n);
+        scan_sha256_update(&st, blk, (size_t)n);
         util_buf_put(&b, blk, (size_t)n);
     }
     if (n < 0 || b.failed) {
         free(b.buf);
+        scan_sha256_free(&st);
         if (n >= 0)
             err_set(err, IMGSEC_EINTERNAL, "out of memory");
         return NULL;
@@ -135,15 +139,15 @@ char *scan_src_slurp(scan_src *s, size_t max, size_t *len, char *hex, imgsec_err
     if (!b.buf) {
         util_buf_put(&b, "", 0);
         if (!b.buf && !(b.buf = calloc(1, 1))) {
+            scan_sha256_free(&st);
             err_set(err, IMGSEC_EINTERNAL, "out of memory");
             return NULL;
         }
     }
-    if (hex) {
-        unsigned char d[crypto_hash_sha256_BYTES];
-        crypto_hash_sha256_final(&st, d);
-        util_hex(d, sizeof d, hex);
-    }
+    char h[65];
+    scan_sha256_final(&st, h);
+    if (hex)
+        memcpy(hex, h, sizeof h);
     *len = b.len;
     return b.buf;
 }
