@@ -36,6 +36,7 @@ test-san: build-san
 # The benchmark at a tiny size, only to keep it working (numbers: make bench).
 bench-smoke: build
 	@bench/run.sh --quick --bin $(BUILD) --work $(BUILD)/bench-smoke --data $(BUILD)/bench-data
+	@bench/lists.sh --quick --bin $(BUILD) --work $(BUILD)/bench-smoke-lists
 
 # bench-smoke before the sanitizer pass, so ctest's summary is the last thing printed.
 test: test-plain bench-smoke test-san

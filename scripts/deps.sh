@@ -12,10 +12,12 @@ packages=(
   # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers
   libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
   zlib1g-dev binutils # cargo-auditable data (zlib); tests add sections with objcopy
+  libcrypt-dev # the baseline analyzer's weak-password check (libxcrypt's crypt_rn)
   # tests: the official Python SDK's dependencies (tests/conformance, ../shared/sdk)
   python3-requests python3-requests-toolbelt python3-simplejson python3-pymongo
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi
   wrk nginx-light # bench/run.sh: the load generator and the HTTP reference point
+  chromium # tests/console: the web console in a real browser (playwright-core drives it)
 )
 
 # `make fuzz` only: clang and its libFuzzer runtime.

@@ -63,7 +63,7 @@ const list_def *list_def_by_cli_name(const char *name)
 
 /* ---- SQL with positional binds ---- */
 
-#define QB_BINDS_MAX 600 /* scope EPs (<= 512 in a grant's 1 KiB list) and filters */
+#define QB_BINDS_MAX 1200 /* scope EPs (<= 512 in a grant's 1 KiB list), filters, 3 per span */
 
 typedef struct {
     util_buf sql;
@@ -628,55 +628,18 @@ static int list_image_vuls(lctx *c)
     return image_records(c, id, &V, &cs);
 }
 
-/* ---- vul_num of an app item: the image's vulnerability records with the
- * app's name and version. The items of a page carry their image id under
- * HIDDEN_IMAGE until fill_vul_num has counted and removed it. ---- */
+/* vul_num of an app: the image's vulnerability records with the app's name
+ * and version, one range of rec_vul_app (store_schema_lists.c) per item */
+#define APP_VUL_NUM                                                                             \
+    "(SELECT count(*) FROM rec_vulnerability v WHERE v.image = r.image AND v.app_name = "     \
+    "r.app_name AND v.app_version IS r.app_version)"
 
-#define HIDDEN_IMAGE "\x01image"
-
-static bool put_hidden_image(json_t *o, const store_cell *image)
-{
-    return put_i(o, HIDDEN_IMAGE, image->i);
-}
-
-static int fill_vul_num(lctx *c)
-{
-    size_t i;
-    json_t *item;
-    json_array_foreach(c->items, i, item) {
-        int64_t img = json_integer_value(json_object_get(item, HIDDEN_IMAGE));
-        json_object_del(item, HIDDEN_IMAGE);
-        const char *name = json_string_value(json_object_get(item, "app_name"));
-        const char *ver = json_string_value(json_object_get(item, "app_version"));
-        if (!name)
-            continue;
-        /* rec_vul_app (store_schema_lists.c): one index range per app */
-        qb q = {0};
-        qb_sql(&q, "SELECT count(*) FROM rec_vulnerability WHERE image = ");
-        qb_int(&q, img);
-        qb_sql(&q, " AND app_name = ");
-        qb_text(&q, name);
-        if (ver) {
-            qb_sql(&q, " AND app_version = ");
-            qb_text(&q, ver);
-        } else {
-            qb_sql(&q, " AND app_version IS NULL");
-        }
-        int64_t n = 0;
-        int rc = q_count(c, &q, &n);
-        if (rc != IMGSEC_OK)
-            return rc;
-        if (json_object_set_new(item, "vul_num", json_integer(n)) != 0)
-            return oom(c);
-    }
-    return IMGSEC_OK;
-}
-
+/* ListImageApps: ImageAppsInfo */
 static bool item_image_app(json_t *o, const store_cell *x, int n, lctx *c)
 {
-    (void)c;
+    (void)n, (void)c;
     return put_str(o, "app_name", &x[0]) && put_str(o, "app_type", &x[1]) &&
-           put_str(o, "app_version", &x[2]) && put_hidden_image(o, &x[n - 2]);
+           put_str(o, "app_version", &x[2]) && put_int(o, "vul_num", &x[3], true);
 }
 
 static int list_image_apps(lctx *c)
@@ -689,10 +652,9 @@ static int list_image_apps(lctx *c)
     conds cs = {0};
     if (app_name)
         conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
-    static const rec_view V = {"rec_app", "r.app_name, r.app_type, r.app_version",
+    static const rec_view V = {"rec_app", "r.app_name, r.app_type, r.app_version, " APP_VUL_NUM,
                                item_image_app};
-    rc = image_records(c, id, &V, &cs);
-    return rc == IMGSEC_OK ? fill_vul_num(c) : rc;
+    return image_records(c, id, &V, &cs);
 }
 
 /* ListImageMalware: ImageMalwareInfo; ListImageFiles: ImageFileInfo (size int32) */
@@ -1417,9 +1379,25 @@ static int accel_records(lctx *c, const global_view *v, unsigned mask)
     int rc = c->accel->record_page(c->accel->arg, c->pos, c->scope, v->report,
                                    mask == ALL_TYPES ? 0 : mask, c->offset, c->limit, &c->total,
                                    spans, &n, c->err);
-    for (size_t k = 0; rc == IMGSEC_OK && k < n; k++)
-        rc = image_span(c, v, spans[k].image_id, spans[k].seq, spans[k].take);
-    return rc;
+    if (rc != IMGSEC_OK || n == 0)
+        return rc;
+    if (n == 1)
+        return image_span(c, v, spans[0].image_id, spans[0].seq, spans[0].take);
+    /* every span in one query: primary-key ranges, in (image, seq) order */
+    qb q = {0};
+    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image WHERE ",
+           v->cols, v->table);
+    for (size_t k = 0; k < n; k++) {
+        qb_sql(&q, "%s(r.image = ", k ? " OR " : "");
+        qb_int(&q, spans[k].image_id);
+        qb_sql(&q, " AND r.seq >= ");
+        qb_int(&q, spans[k].seq);
+        qb_sql(&q, " AND r.seq < ");
+        qb_int(&q, spans[k].seq + spans[k].take);
+        qb_sql(&q, ")");
+    }
+    qb_sql(&q, " ORDER BY r.image, r.seq");
+    return q_items(c, &q, v->fn);
 }
 
 /* Total and page of the records of v over the selected images. Without a
@@ -1446,7 +1424,7 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
         qb_page(&q, c);
         return q_items(c, &q, v->fn);
     }
-    if (c->accel) {
+    if (c->accel && mask != 0) { /* 0: no type selected (cluster); the index reads 0 as all */
         rc = accel_records(c, v, mask);
         if (rc != IMGSEC_ENOTFOUND)
             return rc;
@@ -1492,10 +1470,10 @@ static bool put_image_cols(json_t *o, const store_cell *x)
 /* ListGlobalImageApps: ImageAppResponseInfo */
 static bool item_global_app(json_t *o, const store_cell *x, int n, lctx *c)
 {
-    (void)c;
+    (void)n, (void)c;
     return put_image_cols(o, x) && put_str(o, "app_name", &x[5]) &&
            put_str(o, "app_type", &x[6]) && put_str(o, "app_version", &x[7]) &&
-           (x[8].kind == CELL_NULL || put_hidden_image(o, &x[n - 2])) && put_str(o, "app_path", &x[9]) &&
+           put_int(o, "vul_num", &x[8], true) && put_str(o, "app_path", &x[9]) &&
            put_str(o, "layer_digest", &x[10]) && put(o, "is_compliant", json_boolean(x[11].i)) &&
            put_int(o, "latest_scan_time", &x[12], false);
 }
@@ -1531,11 +1509,10 @@ static int list_global_apps(lctx *c)
         conds_add(&cs, APP_COMPLIANT, NULL, 0);
     static const global_view A = {
         REPORT_APPS, "rec_app",
-        IMAGE_COLS ", r.app_name, r.app_type, r.app_version, 1, r.app_path, "
+        IMAGE_COLS ", r.app_name, r.app_type, r.app_version, " APP_VUL_NUM ", r.app_path, "
                    "r.layer_digest, " APP_COMPLIANT ", i.latest_scan_time",
         item_global_app};
-    rc = global_records(c, &A, mask, &cs);
-    return rc == IMGSEC_OK ? fill_vul_num(c) : rc;
+    return global_records(c, &A, mask, &cs);
 }
 
 /* ListGlobalMalware: GlobalMalwareInfo */

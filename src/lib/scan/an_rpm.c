@@ -7,7 +7,9 @@
  * directory made with mkdtemp under $TMPDIR (0700, the file 0600, created
  * with O_EXCL|O_NOFOLLOW), read there with an rpmdb iterator, and the
  * directory and everything librpm left in it are removed right after,
- * before entry() returns. A database the Debian build of librpm cannot
+ * before entry() returns. An rpmdb.sqlite is first checked with SQLite
+ * (rpm_sqlite_check: librpm leaks on a corrupt one). A database the Debian
+ * build of librpm cannot
  * read (ndb: not compiled in) or a corrupt one is skipped with a warning
  * that carries librpm's own message. librpm's configuration (macros,
  * logging) is process-global, so one database is read at a time
@@ -41,6 +43,7 @@
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
 #include <rpm/rpmts.h>
+#include <sqlite3.h>
 
 #include "scan/an_pkg.h"
 #include "scan/analyzers.h"
@@ -237,6 +240,36 @@ static int rpm_keep(rpm_state *s, Header h, const scan_entry *e)
     return an_pending_add(&s->pkgs, o) < 0 ? -1 : 0;
 }
 
+/* librpm 4.18's sqlite backend leaks its handle when its open fails (a
+ * corrupt or truncated file, a foreign schema), so an rpmdb.sqlite is
+ * first checked with SQLite itself, read-only: the file is intact
+ * (quick_check) and has rpm's Packages(hnum, blob) table. NULL when it
+ * is, else why not. */
+static const char *rpm_sqlite_check(const char *dir, const char *file, char *why, size_t size)
+{
+    char uri[4096 + 64];
+    snprintf(uri, sizeof uri, "file:%s/%s?immutable=1", dir, file);
+    sqlite3 *db = NULL;
+    const char *bad = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+        bad = "cannot be opened";
+    else if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK ||
+             sqlite3_step(st) != SQLITE_ROW ||
+             strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+        bad = "is not an intact SQLite database";
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!bad && sqlite3_prepare_v2(db, "SELECT hnum, blob FROM Packages LIMIT 0", -1, &st, NULL) !=
+                    SQLITE_OK)
+        bad = "has no rpm Packages table";
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (bad)
+        snprintf(why, size, "%s", bad);
+    return bad ? why : NULL;
+}
+
 /* Reads the database in dir with librpm (under rpm_lock). 0, or -1 on
  * out of memory; a database librpm cannot read is warned about. */
 static int rpm_read_db(rpm_state *s, const char *dir, const char *backend, const scan_entry *e,
@@ -307,6 +340,13 @@ static int rpm_entry(void *state, const scan_entry *e, const unsigned char *data
     if (rpm_tmp_write(dir, sizeof dir, an_basename(e->path), data, len) != 0) {
         scan_warn(res, "%s: cannot write a temporary copy for librpm (%s), skipped", e->path,
                   strerror(errno));
+        return IMGSEC_OK;
+    }
+    char why[64];
+    if (strcmp(backend, "sqlite") == 0 &&
+        rpm_sqlite_check(dir, an_basename(e->path), why, sizeof why)) {
+        scan_warn(res, "%s: %s, skipped", e->path, why);
+        rpm_tmp_remove(dir);
         return IMGSEC_OK;
     }
     pthread_mutex_lock(&rpm_lock);
