@@ -11,6 +11,8 @@
 # last page (offset total-200, at most 2,000,000), on the largest image
 # of the project and on the most common vulnerability and build rule.
 # Results: WORK/lists.txt (one RESULT line per URL) and WORK/lists.md.
+# LIST_TIMEOUT_S=S (environment) bounds one request (default 60 s): a URL
+# whose request takes longer is reported timed_out=1 and the next one runs.
 # --quick: a tiny demo database, a fraction of a second per URL (CI).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

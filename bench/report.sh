@@ -4,7 +4,7 @@
 set -euo pipefail
 awk -F= '
 function f(line, key,   m) { if (match(line, key "=[^ ]*")) return substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1); return "" }
-{ k = $1; v = substr($0, length($1) + 2); val[k] = v; if (k ~ /^latency\.list\./) lorder[++ln] = substr(k, 9); else if (k ~ /^latency\./) order[++n] = substr(k, 9) }
+{ k = $1; v = substr($0, length($1) + 2); val[k] = v; if (k ~ /^flist\./) forder[++fn] = substr(k, 7); else if (k ~ /^latency\.list\./) lorder[++ln] = substr(k, 9); else if (k ~ /^latency\./) order[++n] = substr(k, 9) }
 END {
   printf "### %s images, %s records (%s per image), seed %s\n\n", val["images_stored"], val["records"], val["records_per_image"], val["seed"]
   printf "Machine: %s.\n\n", val["machine"]
@@ -22,6 +22,11 @@ END {
     printf "\nImage lists, a 200-item page (`list.*_deep` and `_sorted` at offset images/2), one connection:\n\n"
     printf "| list | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|\n"
     for (i = 1; i <= ln; i++) { l = val["latency." lorder[i]]; printf "| %s | %s | %s | %s |\n", lorder[i], f(l, "p50_ms"), f(l, "p99_ms"), f(l, "max_ms") }
+  }
+  if (fn) {
+    printf "\nFinding lists (bench/lists.sh), a 200-item page (`.last`: the last page, offset total-200), one connection, result cache off; load average (1, 5, 15 min) %s:\n\n", val["load.lists"]
+    printf "| list | p50 ms | p99 ms | max ms | requests | non-2xx | timed out |\n|---|---:|---:|---:|---:|---:|---:|\n"
+    for (i = 1; i <= fn; i++) { l = val["flist." forder[i]]; printf "| %s | %s | %s | %s | %s | %s | %s |\n", forder[i], f(l, "p50_ms"), f(l, "p99_ms"), f(l, "max_ms"), f(l, "requests"), f(l, "non2xx"), f(l, "timed_out") }
   }
   ti = val["throughput.imgsecd"]; tn = val["throughput.nginx"]
   q = val["mix_quiet"]; d = val["mix_during_ingest"]

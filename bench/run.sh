@@ -335,6 +335,21 @@ put rss_peak_mb "$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$srv_pid/st
 kill -TERM "$srv_pid"; wait "$srv_pid" || true
 put follower "$(sed -n 's/^imgsecd: index follower: //p' "$work/imgsecd-engine.log")"
 
+# ---- 9. the finding lists: every list route, a 200-item page ----
+# bench/lists.sh on the same file (its own imgsecd, result cache off, one
+# keep-alive connection): the first page and, for the tenant-wide and
+# grouped lists, the last page (offset total-200, at most 2,000,000).
+load lists
+lq=(); [ "$quick" = 1 ] && lq=(--quick)
+if "$here/lists.sh" --db "$db" --project "$project" --bin "$bin" --work "$work/lists" \
+    --seconds "$lat_s" "${lq[@]}" >"$work/lists.log" 2>&1; then passed=$((passed + 1)); else
+  failed=$((failed + 1)); log "FAILED the finding lists (bench/lists.sh): see $work/lists.log"
+fi
+while read -r line; do
+  name=$(field name "$line"); name=${name//=/:}; [ -n "$name" ] && put "flist.$name" "$line"
+done <"$work/lists/lists.txt"
+log "finding lists: $(wc -l <"$work/lists/lists.txt") URLs timed"
+
 "$here/report.sh" "$results" >"$work/summary.md"
 cat "$work/summary.md"
 echo "bench: $passed passed, $failed failed"

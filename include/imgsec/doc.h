@@ -23,7 +23,7 @@
  * i.e. UTF-8 code points) and a hard cap on the records of one kind, so a
  * single document cannot make the store or the index grow without bound. */
 #define DOC_IMAGE_NAME_MAX 256   /* namespace, image_name */
-#define DOC_IMAGE_FIELD_MAX 128  /* image_version, image_id, image_digest, instance_*, cicd_name */
+#define DOC_IMAGE_FIELD_MAX 128  /* the other string attributes of an image (model.h) */
 #define DOC_RECORDS_MAX 1000000  /* records of one report type in one document */
 
 typedef struct {

@@ -22,7 +22,7 @@
 #define FILTER_RULE_ID_LIST_MAX 2048
 #define FILTER_RULE_ID_ITEM_MAX 200
 #define FILTER_LONG_STRING_MAX 65535 /* namespace, image_name, image_version */
-#define FILTER_SHORT_STRING_MAX 128  /* image_id, instance_*, cicd_name, risk name */
+#define FILTER_SHORT_STRING_MAX 128  /* the shorter image attributes (model.h), risk name */
 
 /* Tri-state for optional booleans: absent/null, false, true. */
 typedef enum { TRI_ANY = -1, TRI_FALSE = 0, TRI_TRUE = 1 } tri_bool;

@@ -109,26 +109,35 @@ typedef struct {
 /* The eight record kinds, indexed by report_type. */
 const record_kind *record_kind_get(report_type t);
 
-/* ---- the string attributes of an image, declared once ----
+/* ---- the attributes of an image, declared once ----
  *
- * One line per attribute (data-model.md "Image"):
+ * One line per string attribute (data-model.md "Image"):
  *
- *   X(member, "key", doc_min, doc_max, filter, filter_max, query_lists, item_lists)
+ *   X(member, "key", doc_min, doc_max, filter, filter_max, query_lists, item_lists,
+ *     store_col, exported)
  *
  *   member       its member in image_summary, stat_query and index_image
  *   "key"        its JSON key in the ingest document, the statistic body,
- *                the image lists' query and items
- *   doc_min/max  characters it may have in an ingest document (doc.c)
+ *                the image lists' query and items; its store column's name
+ *   doc_min/max  characters it may have in an ingest document (doc.c); a
+ *                doc_min above 0 makes the store column NOT NULL without
+ *                a default
  *   filter       how the statistic body and the image lists filter by it:
  *                SUBSTR (the attribute contains the value) or EXACT
  *   filter_max   characters of a filter value (filter.c, route_images.c)
  *   query_lists  the image lists taking it as a query filter, item_lists
  *                those whose items show it (MODEL_LIST_* bits)
+ *   store_col    its column's place among the string columns of the
+ *                store's images table (0, 1, ...: each once). Fixed: it is
+ *                the column order of every existing database, so a new
+ *                attribute takes the next number
+ *   exported     1: a column of every export row (export.md), in the
+ *                order of this table, after id and image_type
  *
  * The index keeps each in a dictionary of its own (index_internal.h
- * str_attr, generated from this table); the store in a column of its own
- * (store_schema.c, the one other place to touch when adding one).
- * MODEL_IMAGE_STRINGS adds the attributes that are shown, never filtered. */
+ * str_attr); the store in a column of its own (store_schema.c, store_bind.c
+ * and store_images.c, all generated from this table). MODEL_IMAGE_STRINGS
+ * adds the attributes that are shown, never filtered. */
 #define MODEL_LIST_REGISTRY 1u /* ListRegistryImages */
 #define MODEL_LIST_CICD 2u     /* ListCicdImages */
 #define MODEL_LIST_LOCAL 4u    /* ListImageLocal */
@@ -136,26 +145,45 @@ const record_kind *record_kind_get(report_type t);
 
 #define MODEL_IMAGE_FILTER_STRINGS(X)                                                           \
     X(namespace_, "namespace", 0, DOC_IMAGE_NAME_MAX, SUBSTR, FILTER_LONG_STRING_MAX,           \
-      MODEL_LIST_REGISTRY | MODEL_LIST_CICD, MODEL_LIST_REGISTRY | MODEL_LIST_CICD)            \
+      MODEL_LIST_REGISTRY | MODEL_LIST_CICD, MODEL_LIST_REGISTRY | MODEL_LIST_CICD, 0, 1)      \
     X(image_name, "image_name", 1, DOC_IMAGE_NAME_MAX, SUBSTR, FILTER_LONG_STRING_MAX,          \
-      MODEL_LIST_ALL, MODEL_LIST_ALL)                                                          \
+      MODEL_LIST_ALL, MODEL_LIST_ALL, 1, 1)                                                    \
     X(image_version, "image_version", 0, DOC_IMAGE_FIELD_MAX, SUBSTR, FILTER_LONG_STRING_MAX,   \
-      MODEL_LIST_ALL, MODEL_LIST_ALL)                                                          \
+      MODEL_LIST_ALL, MODEL_LIST_ALL, 2, 1)                                                    \
     X(instance_name, "instance_name", 0, DOC_IMAGE_FIELD_MAX, SUBSTR, FILTER_SHORT_STRING_MAX,  \
-      MODEL_LIST_REGISTRY, MODEL_LIST_REGISTRY)                                                \
+      MODEL_LIST_REGISTRY, MODEL_LIST_REGISTRY, 6, 0)                                          \
     X(cicd_name, "cicd_name", 0, DOC_IMAGE_FIELD_MAX, SUBSTR, FILTER_SHORT_STRING_MAX,          \
-      MODEL_LIST_CICD, MODEL_LIST_CICD)                                                        \
+      MODEL_LIST_CICD, MODEL_LIST_CICD, 7, 0)                                                  \
     X(image_id, "image_id", 0, DOC_IMAGE_FIELD_MAX, EXACT, FILTER_SHORT_STRING_MAX,             \
-      MODEL_LIST_CICD, MODEL_LIST_ALL)                                                         \
+      MODEL_LIST_CICD, MODEL_LIST_ALL, 3, 1)                                                   \
     X(instance_id, "instance_id", 0, DOC_IMAGE_FIELD_MAX, EXACT, FILTER_SHORT_STRING_MAX,       \
-      MODEL_LIST_REGISTRY, MODEL_LIST_REGISTRY)
+      MODEL_LIST_REGISTRY, MODEL_LIST_REGISTRY, 5, 0)
 
 #define MODEL_IMAGE_STRINGS(X)                                                                  \
     MODEL_IMAGE_FILTER_STRINGS(X)                                                               \
-    X(image_digest, "image_digest", 0, DOC_IMAGE_FIELD_MAX, NONE, 0, 0, MODEL_LIST_ALL)
+    X(image_digest, "image_digest", 0, DOC_IMAGE_FIELD_MAX, NONE, 0, 0, MODEL_LIST_ALL, 4, 0)
 
-/* A `const char *member;` per attribute, for the structs that hold them. */
+/* The integer attributes, one line each: X(member, "key", store_col).
+ * member and key as above; values are integers >= 0 in an ingest document
+ * (doc.c); store_col is the column's place among the store's integer
+ * columns (fixed, as above). How each is filtered (an upper bound, a time
+ * range) and indexed (index_internal.h's columns) differs per attribute
+ * and is written where it is done. */
+#define MODEL_IMAGE_NUMBERS(X)                                                                  \
+    X(image_size, "image_size", 0)                                                              \
+    X(latest_update_time, "latest_update_time", 1)                                              \
+    X(latest_scan_time, "latest_scan_time", 2)                                                  \
+    X(container_num, "container_num", 3)
+
+/* How many lines each table has: (0 MODEL_IMAGE_STRINGS(MODEL_ONE_LINE)). */
+#define MODEL_ONE_LINE(...) +1
+#define MODEL_IMAGE_STRING_COUNT (0 MODEL_IMAGE_STRINGS(MODEL_ONE_LINE))
+#define MODEL_IMAGE_NUMBER_COUNT (0 MODEL_IMAGE_NUMBERS(MODEL_ONE_LINE))
+
+/* A `const char *member;` per string attribute, an `int64_t member;` per
+ * integer one, for the structs that hold them. */
 #define MODEL_IMAGE_STRING_MEMBER(m, ...) const char *m;
+#define MODEL_IMAGE_NUMBER_MEMBER(m, ...) int64_t m;
 
 /* ---- per-image aggregates that feed the query index ---- */
 
@@ -188,10 +216,7 @@ typedef struct {
     /* namespace_ (trailing _: a C++ keyword), image_name, ..., image_id (the
      * content id, e.g. sha256:...), image_digest: the table above */
     MODEL_IMAGE_STRINGS(MODEL_IMAGE_STRING_MEMBER)
-    int64_t image_size;
-    int64_t latest_update_time;
-    int64_t latest_scan_time;
-    int64_t container_num;
+    MODEL_IMAGE_NUMBERS(MODEL_IMAGE_NUMBER_MEMBER) /* image_size, ..., container_num */
     severity_level severity_level; /* derived; SEVERITY_LEVEL_NONE unless scan success */
     int64_t counts[REPORT_TYPE_COUNT];  /* records per report type */
     int64_t vul_counts[VUL_TYPE_COUNT]; /* vulnerability records per vul_type */

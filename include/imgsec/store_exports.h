@@ -149,8 +149,12 @@ typedef struct {
     double d;
 } store_cell;
 
-/* The image columns that open every row (export.md), in order. */
-#define STORE_EXPORT_IMAGE_COLS 7
+/* The image columns that open every row (export.md), in order: id,
+ * image_type, the string attributes model.h marks exported (in its
+ * order), enterprise_project_id. */
+#define STORE_EXPORT_IMAGE_ONE(m, key, dmin, dmax, filter, fmax, qlists, ilists, col, exported) \
+    +(exported)
+#define STORE_EXPORT_IMAGE_COLS (3 MODEL_IMAGE_STRINGS(STORE_EXPORT_IMAGE_ONE))
 extern const char *const STORE_EXPORT_IMAGE_COL_NAMES[STORE_EXPORT_IMAGE_COLS];
 
 /* The record filters of a query, owned (a stat_query borrows its strings

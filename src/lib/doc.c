@@ -120,10 +120,9 @@ static const struct {
     const char *key;
     size_t off; /* int64_t inside imgsec_doc */
 } IMAGE_INTS[] = {
-    {"image_size", offsetof(imgsec_doc, summary.image_size)},
-    {"latest_update_time", offsetof(imgsec_doc, summary.latest_update_time)},
-    {"latest_scan_time", offsetof(imgsec_doc, summary.latest_scan_time)},
-    {"container_num", offsetof(imgsec_doc, summary.container_num)},
+#define IMAGE_INT(m, key, ...) {key, offsetof(imgsec_doc, summary.m)},
+    MODEL_IMAGE_NUMBERS(IMAGE_INT)
+#undef IMAGE_INT
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))

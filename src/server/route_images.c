@@ -148,7 +148,7 @@ static void put_bool(jw *w, const char *key, bool v)
  * this list. */
 static void item_common(jw *w, const index_image *img, unsigned list)
 {
-#define ITEM_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists)                           \
+#define ITEM_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists, ...) \
     if ((ilists) & list)                                                                       \
         put_str(w, key, img->m);
     MODEL_IMAGE_STRINGS(ITEM_STRING)
@@ -272,7 +272,7 @@ static bool unsupported_absent(request *req, const char *const *names)
  * statistic's rules (the same stat_query members). */
 static bool parse_strings(request *req, unsigned list, stat_query *q)
 {
-#define QUERY_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists)                          \
+#define QUERY_STRING(m, key, dmin, dmax, filter, fmax, qlists, ilists, ...) \
     if (((qlists) & list) && !query_string(req, key, fmax, &q->m))                             \
         return false;
     MODEL_IMAGE_FILTER_STRINGS(QUERY_STRING)

@@ -30,18 +30,14 @@ void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, c
         case IC_EP: store_bind_text(s, i, ep); break;
         case IC_IMAGE_TYPE: store_bind_text(s, i, image_type_name(sum->type)); break;
         case IC_SCAN_STATUS: store_bind_text(s, i, scan_status_name(sum->status)); break;
-        case IC_NAMESPACE: store_bind_text(s, i, sum->namespace_); break;
-        case IC_IMAGE_NAME: store_bind_text(s, i, sum->image_name); break;
-        case IC_IMAGE_VERSION: store_bind_text(s, i, sum->image_version); break;
-        case IC_IMAGE_ID: store_bind_text(s, i, sum->image_id); break;
-        case IC_IMAGE_DIGEST: store_bind_text(s, i, sum->image_digest); break;
-        case IC_INSTANCE_ID: store_bind_text(s, i, sum->instance_id); break;
-        case IC_INSTANCE_NAME: store_bind_text(s, i, sum->instance_name); break;
-        case IC_CICD_NAME: store_bind_text(s, i, sum->cicd_name); break;
-        case IC_IMAGE_SIZE: sqlite3_bind_int64(s, i, sum->image_size); break;
-        case IC_LATEST_UPDATE_TIME: sqlite3_bind_int64(s, i, sum->latest_update_time); break;
-        case IC_LATEST_SCAN_TIME: sqlite3_bind_int64(s, i, sum->latest_scan_time); break;
-        case IC_CONTAINER_NUM: sqlite3_bind_int64(s, i, sum->container_num); break;
+#define BIND_STRING(m, ...) \
+        case IC_STR_##m: store_bind_text(s, i, sum->m); break;
+#define BIND_NUMBER(m, ...) \
+        case IC_NUM_##m: sqlite3_bind_int64(s, i, sum->m); break;
+        MODEL_IMAGE_STRINGS(BIND_STRING)
+        MODEL_IMAGE_NUMBERS(BIND_NUMBER)
+#undef BIND_STRING
+#undef BIND_NUMBER
         case IC_SEVERITY_LEVEL:
             if (sum->severity_level == SEVERITY_LEVEL_NONE)
                 sqlite3_bind_null(s, i);

@@ -498,18 +498,12 @@ static int row_summary(sqlite3_stmt *s, image_summary *sum, imgsec_err *err)
     sum->ep = col_text(s, IC_EP);
     sum->type = (image_type)type;
     sum->status = (scan_status)status;
-    sum->namespace_ = col_text(s, IC_NAMESPACE);
-    sum->image_name = col_text(s, IC_IMAGE_NAME);
-    sum->image_version = col_text(s, IC_IMAGE_VERSION);
-    sum->image_id = col_text(s, IC_IMAGE_ID);
-    sum->image_digest = col_text(s, IC_IMAGE_DIGEST);
-    sum->instance_id = col_text(s, IC_INSTANCE_ID);
-    sum->instance_name = col_text(s, IC_INSTANCE_NAME);
-    sum->cicd_name = col_text(s, IC_CICD_NAME);
-    sum->image_size = sqlite3_column_int64(s, IC_IMAGE_SIZE + 1);
-    sum->latest_update_time = sqlite3_column_int64(s, IC_LATEST_UPDATE_TIME + 1);
-    sum->latest_scan_time = sqlite3_column_int64(s, IC_LATEST_SCAN_TIME + 1);
-    sum->container_num = sqlite3_column_int64(s, IC_CONTAINER_NUM + 1);
+#define READ_STRING(m, ...) sum->m = col_text(s, IC_STR_##m);
+#define READ_NUMBER(m, ...) sum->m = sqlite3_column_int64(s, IC_NUM_##m + 1);
+    MODEL_IMAGE_STRINGS(READ_STRING)
+    MODEL_IMAGE_NUMBERS(READ_NUMBER)
+#undef READ_STRING
+#undef READ_NUMBER
     sum->severity_level = (severity_level)level;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         sum->counts[t] = sqlite3_column_int64(s, IC_COUNT(t) + 1);

@@ -33,15 +33,25 @@
  * failing with "database is locked". */
 #define STORE_BUSY_TIMEOUT_MS 10000
 
-/* The fixed columns of the images table, in table order; the count
- * columns (one per report type, then one per vul type) follow them. */
+/* The fixed columns of the images table, in table order: four, then the
+ * string attributes (IC_STR_<member>) and the integer ones (IC_NUM_<member>)
+ * at their store_col in model.h's tables, then severity_level; the count
+ * columns (one per report type, then one per vul type) follow them. A
+ * store_col given twice is a duplicate case label in store_bind_image. */
+#define IC_STR_ITEM(m, key, dmin, dmax, filter, fmax, qlists, ilists, col, ...) \
+    IC_STR_##m = IC_STRINGS_FIRST + (col),
+#define IC_NUM_ITEM(m, key, col) IC_NUM_##m = IC_NUMBERS_FIRST + (col),
 typedef enum {
-    IC_PROJECT_ID, IC_EP, IC_IMAGE_TYPE, IC_SCAN_STATUS, IC_NAMESPACE, IC_IMAGE_NAME,
-    IC_IMAGE_VERSION, IC_IMAGE_ID, IC_IMAGE_DIGEST, IC_INSTANCE_ID, IC_INSTANCE_NAME,
-    IC_CICD_NAME, IC_IMAGE_SIZE, IC_LATEST_UPDATE_TIME, IC_LATEST_SCAN_TIME,
-    IC_CONTAINER_NUM, IC_SEVERITY_LEVEL,
-    IC_FIXED_COUNT
+    IC_PROJECT_ID, IC_EP, IC_IMAGE_TYPE, IC_SCAN_STATUS,
+    IC_STRINGS_FIRST,
+    IC_NUMBERS_FIRST = IC_STRINGS_FIRST + MODEL_IMAGE_STRING_COUNT,
+    IC_SEVERITY_LEVEL = IC_NUMBERS_FIRST + MODEL_IMAGE_NUMBER_COUNT,
+    IC_FIXED_COUNT,
+    MODEL_IMAGE_STRINGS(IC_STR_ITEM)
+    MODEL_IMAGE_NUMBERS(IC_NUM_ITEM)
 } image_col;
+#undef IC_STR_ITEM
+#undef IC_NUM_ITEM
 #define IC_COUNT(t) (IC_FIXED_COUNT + (int)(t))                       /* records of report type t */
 #define IC_VUL_COUNT(v) (IC_FIXED_COUNT + REPORT_TYPE_COUNT + (int)(v)) /* vulnerabilities of vul type v */
 #define IMAGE_NCOLS (IC_FIXED_COUNT + REPORT_TYPE_COUNT + VUL_TYPE_COUNT)

@@ -23,9 +23,21 @@
 #include "imgsec/util.h"
 #include "store_int.h"
 
+/* The export's image columns from model.h: an attribute's key is both
+ * its header and its column in the images table. */
+#define EXPORTED_0(key)
+#define EXPORTED_1(key) key,
+#define EXPORTED_NAME(m, key, dmin, dmax, filter, fmax, qlists, ilists, col, exported) \
+    EXPORTED_##exported(key)
 const char *const STORE_EXPORT_IMAGE_COL_NAMES[STORE_EXPORT_IMAGE_COLS] = {
-    "id", "image_type", "namespace", "image_name", "image_version", "image_id",
-    "enterprise_project_id"};
+    "id", "image_type", MODEL_IMAGE_STRINGS(EXPORTED_NAME) "enterprise_project_id"};
+#undef EXPORTED_1
+#define EXPORTED_1(key) key ", "
+static const char EXPORT_IMAGE_SQL[] =
+    "SELECT id, image_type, " MODEL_IMAGE_STRINGS(EXPORTED_NAME) "ep FROM images WHERE id = ?1";
+#undef EXPORTED_0
+#undef EXPORTED_1
+#undef EXPORTED_NAME
 
 /* Natural keys, per report type (documented in the header). */
 static const char *const NATURAL_KEY[REPORT_TYPE_COUNT] = {
@@ -289,10 +301,7 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }
-    w.img = store_prepare(st,
-                          "SELECT id, image_type, namespace, image_name, image_version, image_id, "
-                          "ep FROM images WHERE id = ?1",
-                          "preparing the export query", err);
+    w.img = store_prepare(st, EXPORT_IMAGE_SQL, "preparing the export query", err);
     if (w.img)
         w.rec = store_prepare(st, sql, "preparing the export query", err);
     if (!w.img || !w.rec) {

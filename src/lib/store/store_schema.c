@@ -35,6 +35,11 @@ static char *sb_done(util_buf *sb, imgsec_err *err)
 
 /* ---- image columns ---- */
 
+/* model.h's tables give the attribute columns: a string one is NOT NULL,
+ * defaulting to '' unless the ingest document requires it. */
+#define STRING_COL(m, key, dmin, ...) \
+    [IC_STR_##m] = {key, (dmin) > 0 ? "TEXT NOT NULL" : "TEXT NOT NULL DEFAULT ''"},
+#define NUMBER_COL(m, key, ...) [IC_NUM_##m] = {key, "INTEGER NOT NULL DEFAULT 0"},
 static const struct {
     const char *name;
     const char *decl;
@@ -43,25 +48,28 @@ static const struct {
     [IC_EP] = {"ep", "TEXT NOT NULL"},
     [IC_IMAGE_TYPE] = {"image_type", "TEXT NOT NULL"},
     [IC_SCAN_STATUS] = {"scan_status", "TEXT NOT NULL"},
-    [IC_NAMESPACE] = {"namespace", "TEXT NOT NULL DEFAULT ''"},
-    [IC_IMAGE_NAME] = {"image_name", "TEXT NOT NULL"},
-    [IC_IMAGE_VERSION] = {"image_version", "TEXT NOT NULL DEFAULT ''"},
-    [IC_IMAGE_ID] = {"image_id", "TEXT NOT NULL DEFAULT ''"},
-    [IC_IMAGE_DIGEST] = {"image_digest", "TEXT NOT NULL DEFAULT ''"},
-    [IC_INSTANCE_ID] = {"instance_id", "TEXT NOT NULL DEFAULT ''"},
-    [IC_INSTANCE_NAME] = {"instance_name", "TEXT NOT NULL DEFAULT ''"},
-    [IC_CICD_NAME] = {"cicd_name", "TEXT NOT NULL DEFAULT ''"},
-    [IC_IMAGE_SIZE] = {"image_size", "INTEGER NOT NULL DEFAULT 0"},
-    [IC_LATEST_UPDATE_TIME] = {"latest_update_time", "INTEGER NOT NULL DEFAULT 0"},
-    [IC_LATEST_SCAN_TIME] = {"latest_scan_time", "INTEGER NOT NULL DEFAULT 0"},
-    [IC_CONTAINER_NUM] = {"container_num", "INTEGER NOT NULL DEFAULT 0"},
+    MODEL_IMAGE_STRINGS(STRING_COL)
+    MODEL_IMAGE_NUMBERS(NUMBER_COL)
     [IC_SEVERITY_LEVEL] = {"severity_level", "TEXT"}, /* NULL unless scan succeeded */
 };
+#undef STRING_COL
+#undef NUMBER_COL
+/* Each store_col once (store_bind_image's switch) and none missing: */
+#define COL_SUM(m, key, dmin, dmax, filter, fmax, qlists, ilists, col, ...) +(col)
+#define NUM_SUM(m, key, col) +(col)
+_Static_assert((0 MODEL_IMAGE_STRINGS(COL_SUM)) ==
+                   MODEL_IMAGE_STRING_COUNT * (MODEL_IMAGE_STRING_COUNT - 1) / 2,
+               "model.h: the string attributes' store_col must be 0, 1, ..., n-1");
+_Static_assert((0 MODEL_IMAGE_NUMBERS(NUM_SUM)) ==
+                   MODEL_IMAGE_NUMBER_COUNT * (MODEL_IMAGE_NUMBER_COUNT - 1) / 2,
+               "model.h: the integer attributes' store_col must be 0, 1, ..., n-1");
+#undef COL_SUM
+#undef NUM_SUM
 
 /* data-model.md "Identity", in the order of the UNIQUE index. */
 static const image_col IDENTITY_COLS[] = {
-    IC_PROJECT_ID, IC_IMAGE_TYPE, IC_INSTANCE_ID, IC_CICD_NAME,
-    IC_NAMESPACE, IC_IMAGE_NAME, IC_IMAGE_VERSION,
+    IC_PROJECT_ID, IC_IMAGE_TYPE, IC_STR_instance_id, IC_STR_cicd_name,
+    IC_STR_namespace_, IC_STR_image_name, IC_STR_image_version,
 };
 #define N_IDENTITY (sizeof IDENTITY_COLS / sizeof IDENTITY_COLS[0])
 
