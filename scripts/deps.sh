@@ -17,6 +17,7 @@ packages=(
   python3-requests python3-requests-toolbelt python3-simplejson python3-pymongo
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi
   wrk nginx-light # bench/run.sh: the load generator and the HTTP reference point
+  chromium # tests/console: the web console in a real browser (playwright-core drives it)
 )
 
 # `make fuzz` only: clang and its libFuzzer runtime.

@@ -20,6 +20,11 @@ cat <<MSG
 
 imgsec demo: 300 images in project "demo" (EPs 0, ep-dev, ep-prod), database $db.
 Users (domain "demo", password "demo-password"): alice (admin, all EPs), bob (reader, EP 0).
+
+The web console: $base/console/
+  sign in with domain "demo", user "alice", password "demo-password", project "demo",
+  region "$region".
+
 In another terminal, copy and paste:
 
 # 1. Get a token (Keystone v3, as the cloud IAM):

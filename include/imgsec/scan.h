@@ -87,6 +87,8 @@ typedef struct scan_options {
     const char *hash_list;   /* --malware-hashes FILE: SHA-256 block list added to the
                                 built-in one ("<hex> [name]" per line) */
     const char *policy_file; /* --policy FILE: the non-compliant-app policy; NULL: built-in */
+    const char *vulndb;      /* --vulndb FILE: the OSV database (vulndb.h) the apps are matched
+                                against; NULL: no vulnerability matching */
     /* Progress for long scans (may be NULL): phase ("layer 2/5"), bytes done
      * of total (total 0 when unknown). */
     void (*progress)(void *ctx, const char *phase, int64_t done, int64_t total);

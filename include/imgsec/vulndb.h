@@ -61,7 +61,8 @@ int vulndb_import_buffer(vulndb *db, const char *buf, size_t len, const char *na
                          vulndb_import_stats *stats, imgsec_err *err);
 
 /* {"records": N, "withdrawn": N, "newest_modified": "..." | null,
- *  "ecosystems": [{"ecosystem": "Debian", "records": N}, ...] (by name),
+ *  "ecosystems": [{"ecosystem": "Debian", "records": N}, ...] (by name; the
+ *                 records, not withdrawn, that name a package of it),
  *  "sources": [{"ecosystem": "npm", "url": ..., "etag": ..., "last_modified": ...,
  *               "fetched_at": ms}, ...]} */
 int vulndb_status(vulndb *db, json_t **out, imgsec_err *err);
@@ -114,6 +115,8 @@ typedef struct store store;
 typedef struct {
     int64_t images;          /* images looked at */
     int64_t rematched;       /* images stored again with recomputed vulnerabilities */
+    int64_t unchanged;       /* images whose recomputed vulnerabilities equal the stored ones
+                                (not written) */
     int64_t skipped;         /* images without an apps record with a purl (left alone) */
     int64_t vulnerabilities; /* vulnerability records they now hold */
     int64_t errors;          /* versions that could not be compared */
@@ -122,7 +125,8 @@ typedef struct {
 /* For every image of st (id order) that has an apps record with a purl:
  * reads its stored document, replaces its vulnerability records with the
  * matches of its apps, and stores it again (store_ingest: one transaction
- * per image, same id, counts and change log updated). progress gets
+ * per image, same id, counts and change log updated) unless they equal
+ * the stored ones. progress gets
  * ("images", done, total). Stops at the first failure; images done
  * before it stay done. */
 int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx,

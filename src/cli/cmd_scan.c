@@ -46,6 +46,8 @@ static const char USAGE[] =
     "  --rules DIR        YARA rule files (*.yar, *.yara) added to the built-in malware rules\n"
     "  --malware-hashes F SHA-256 block list (\"<hex> [name]\" per line) added to the built-in one\n"
     "  --policy FILE      the non-compliant-app policy (default: the built-in one)\n"
+    "  --vulndb FILE      match the apps against this OSV database (imgsec vulndb) and\n"
+    "                     store vulnerability records (default: $IMGSEC_VULNDB if set)\n"
     "\n"
     "  Where the result goes (default: store into --db):\n"
     "  --db FILE          the database file (default $IMGSEC_DB, else ./imgsec.db)\n"
@@ -407,7 +409,7 @@ static int print_json(json_t *j)
 
 int cmd_scan(int argc, char **argv)
 {
-    enum { O_ROOTFS = 256, O_IMAGE, O_PLATFORM, O_ANALYZERS, O_RULES, O_HASHES, O_POLICY, O_DB,
+    enum { O_ROOTFS = 256, O_IMAGE, O_PLATFORM, O_ANALYZERS, O_RULES, O_HASHES, O_POLICY, O_VULNDB, O_DB,
            O_SERVER, O_TOKEN_FILE, O_REGION, O_PROJECT, O_EP, O_OUTPUT, O_NAME, O_NS, O_VERSION,
            O_TYPE, O_PROGRESS };
     static const struct option opts[] = {
@@ -415,6 +417,7 @@ int cmd_scan(int argc, char **argv)
         {"platform", required_argument, NULL, O_PLATFORM},   {"analyzers", required_argument, NULL, O_ANALYZERS},
         {"rules", required_argument, NULL, O_RULES},         {"malware-hashes", required_argument, NULL, O_HASHES},
         {"policy", required_argument, NULL, O_POLICY},       {"db", required_argument, NULL, O_DB},
+        {"vulndb", required_argument, NULL, O_VULNDB},
         {"server", required_argument, NULL, O_SERVER},       {"token-file", required_argument, NULL, O_TOKEN_FILE},
         {"region", required_argument, NULL, O_REGION},       {"project", required_argument, NULL, O_PROJECT},
         {"ep", required_argument, NULL, O_EP},               {"output", required_argument, NULL, O_OUTPUT},
@@ -435,6 +438,7 @@ int cmd_scan(int argc, char **argv)
         case O_RULES: a.opt.rules_dir = optarg; break;
         case O_HASHES: a.opt.hash_list = optarg; break;
         case O_POLICY: a.opt.policy_file = optarg; break;
+        case O_VULNDB: a.opt.vulndb = optarg; break;
         case O_DB: a.db = optarg; break;
         case O_SERVER: a.server = optarg; break;
         case O_TOKEN_FILE: a.token_file = optarg; break;

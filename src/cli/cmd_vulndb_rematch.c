@@ -28,9 +28,9 @@ int cmd_vulndb_rematch(const char *db_path, vulndb *vdb)
     int rc = vulndb_rematch(vdb, st, show, &last, &rs, &err);
     store_close(st);
     fprintf(stderr,
-            "rematch: %lld images, %lld rematched (%lld vulnerabilities), %lld without purls left "
-            "alone, %lld versions not comparable\n",
-            (long long)rs.images, (long long)rs.rematched, (long long)rs.vulnerabilities,
-            (long long)rs.skipped, (long long)rs.errors);
+            "rematch: %lld images, %lld rematched, %lld unchanged (%lld vulnerabilities), %lld "
+            "without purls left alone, %lld versions not comparable\n",
+            (long long)rs.images, (long long)rs.rematched, (long long)rs.unchanged,
+            (long long)rs.vulnerabilities, (long long)rs.skipped, (long long)rs.errors);
     return rc == IMGSEC_OK ? CLI_OK : cli_fail(&err);
 }

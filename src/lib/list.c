@@ -1424,7 +1424,7 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
         qb_page(&q, c);
         return q_items(c, &q, v->fn);
     }
-    if (c->accel) {
+    if (c->accel && mask != 0) { /* 0: no type selected (cluster); the index reads 0 as all */
         rc = accel_records(c, v, mask);
         if (rc != IMGSEC_ENOTFOUND)
             return rc;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "imgsec/auth.h"
@@ -34,6 +35,8 @@ static const char USAGE[] =
     "                      the next commit (IMGSEC_RESULT_CACHE_MB; 64; 0 disables)\n"
     "  --access-log FILE   the one line per request goes here, written in batches\n"
     "                      (IMGSEC_ACCESS_LOG; default: stderr)\n"
+    "  --console-dir DIR   the web console's files, served at /console/ (IMGSEC_CONSOLE_DIR;\n"
+    "                      default: ../share/imgsec/console or ../console beside the binary)\n"
     "  --unverified-body-mb N  memory for bodies of signed requests whose signature is not\n"
     "                      checked yet, in all (IMGSEC_UNVERIFIED_BODY_MB; 512)\n"
     "  --unverified-body-per-address-mb N  the same per client address\n"
@@ -92,6 +95,30 @@ static int parse_budget_mb(const char *what, const char *s, size_t *out)
     return 0;
 }
 
+/* Beside the binary: an install's share/imgsec/console, else the source
+ * tree's console/ (the binary in build/). NULL when neither exists. */
+static const char *console_dir_default(void)
+{
+    static char dir[4096];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    static const char *const CANDIDATES[] = {"/../share/imgsec/console", "/../console"};
+    for (size_t i = 0; i < sizeof CANDIDATES / sizeof CANDIDATES[0]; i++) {
+        struct stat st;
+        if (snprintf(dir, sizeof dir, "%s%s", exe, CANDIDATES[i]) < (int)sizeof dir &&
+            stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return dir;
+    }
+    return NULL;
+}
+
 int config_parse(config *cfg, int argc, char **argv, int *exit_code)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -109,6 +136,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .auth_fail_limit = 20,
         .result_cache_bytes = (size_t)64 << 20,
         .access_log = env_or("IMGSEC_ACCESS_LOG", NULL),
+        .console_dir = env_or("IMGSEC_CONSOLE_DIR", NULL),
         .unverified_body_bytes = (size_t)UNVERIFIED_BODY_MB_DEFAULT << 20,
         .unverified_body_per_address_bytes = (size_t)UNVERIFIED_BODY_PER_ADDRESS_MB_DEFAULT << 20,
     };
@@ -158,6 +186,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"access-log", required_argument, NULL, 'L'},
         {"unverified-body-mb", required_argument, NULL, 'U'},
         {"unverified-body-per-address-mb", required_argument, NULL, 'u'},
+        {"console-dir", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -222,6 +251,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
                                 &cfg->unverified_body_per_address_bytes))
                 goto bad;
             break;
+        case 'D': cfg->console_dir = optarg; break;
         case 'h':
             fputs(USAGE, stdout);
             *exit_code = 0;
@@ -247,6 +277,8 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         }
         cfg->export_dir = export_dir;
     }
+    if (!cfg->console_dir)
+        cfg->console_dir = console_dir_default();
     if (!*cfg->region) {
         fprintf(stderr, "imgsecd: --region must not be empty\n");
         goto bad;

@@ -24,7 +24,7 @@
 
 #define HTTP_REQUEST_ID_HEX 32
 #define HTTP_MAX_PATH_PARAMS 4
-#define HTTP_MAX_EXTRA_HEADERS 4
+#define HTTP_MAX_EXTRA_HEADERS 8
 /* Longer request targets are refused (414): the longest an AK/SK signature
  * covers (sign.h), so that every target served can be signed. */
 #define HTTP_RAW_TARGET_MAX SIGN_URI_MAX

@@ -20,6 +20,10 @@
 
 static const route ROUTES[] = {
     PUBLIC("GET", "/healthz", "health", 0, ROUTE_BODY_SMALL, health_handle),
+    /* the web console: static files, no credentials, no region (route_console.c) */
+    PUBLIC("GET", "/", "imgsec:Console", 0, ROUTE_BODY_SMALL, console_root_handle),
+    PUBLIC("GET", "/console", "imgsec:Console", 0, ROUTE_BODY_SMALL, console_index_handle),
+    PUBLIC("GET", "/console/{file}", "imgsec:Console", 0, ROUTE_BODY_SMALL, console_file_handle),
     PUBLIC("POST", "/v3/auth/tokens", "KeystoneCreateUserTokenByPassword", ROUTE_KEYSTONE,
            ROUTE_BODY_SMALL, tokens_create_handle),
     PUBLIC("DELETE", "/v3/auth/tokens", "KeystoneRevokeToken", ROUTE_KEYSTONE, ROUTE_BODY_SMALL,

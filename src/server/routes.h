@@ -42,4 +42,9 @@ void images_local_handle(request *req);
 bool lists_prepare(request *req);
 void lists_handle(request *req);
 
+/* route_console.c: the web console's static files (no credentials) */
+void console_root_handle(request *req);
+void console_index_handle(request *req);
+void console_file_handle(request *req);
+
 #endif

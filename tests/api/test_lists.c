@@ -392,6 +392,10 @@ static void test_global_lists_match_statistic(void **state)
         free(nc);
         free(q);
     }
+    /* cluster: imgsec holds no cluster images */
+    expect_eq(list_total(T_P1_ALL, "image/files", "image_type=cluster"), 0, "image/files", "cluster");
+    expect_eq(list_total(T_P1_ALL, "image/apps", "image_type=cluster&app_name=lib"), 0, "image/apps",
+              "cluster");
     /* without image_type: every image (sensitive-information: registry, the SDK's default) */
     expect_eq(list_total(T_P1_ALL, "image/apps", "limit=10"), stat_types("apps", NULL, NULL),
               "image/apps", "all");

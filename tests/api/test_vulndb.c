@@ -70,12 +70,13 @@ static void test_import_rematch_statistic(void **state)
     free(out);
     /* rematch the stored image: the server's next request sees it */
     assert_int_equal(cli_run(&S, NULL, &out, "vulndb", "rematch", "--vulndb", vdb, "--db", S.db, NULL), 0);
-    assert_non_null(strstr(out, "rematch: 1 images, 1 rematched (2 vulnerabilities)"));
+    assert_non_null(strstr(out, "rematch: 1 images, 1 rematched, 0 unchanged (2 vulnerabilities)"));
     free(out);
     assert_int_equal(api_count(&S, T_ADM, "P1", "vulnerability", NULL, NULL), 2);
     assert_int_equal(api_count(&S, T_ADM, "P1", "apps", NULL, NULL), 3);
-    /* the same again: the same answer */
+    /* the same again: the same answer, nothing written */
     assert_int_equal(cli_run(&S, NULL, &out, "vulndb", "rematch", "--vulndb", vdb, "--db", S.db, NULL), 0);
+    assert_non_null(strstr(out, "rematch: 1 images, 0 rematched, 1 unchanged (2 vulnerabilities)"));
     free(out);
     assert_int_equal(api_count(&S, T_ADM, "P1", "vulnerability", NULL, NULL), 2);
     /* rematch needs --db; a missing database is an error, not a new file */

@@ -2,7 +2,8 @@
  * (scan_run): an image built here, in both archive formats, with planted
  * risks in two layers; a secret and an EICAR file that the upper layer
  * deletes or replaces are never reported, and each finding names the
- * layer that last wrote its file.
+ * layer that last wrote its file; the policy judges the apps the dpkg
+ * analyzer found.
  */
 #include <setjmp.h>
 #include <stdbool.h> /* before scan_builder.h, which uses bool */
@@ -27,7 +28,18 @@ static const sb_file L1[] = {
     {"tmp/eicar.com", 'f', EICAR, 0, 0},
     {"root/.bash_history", 'f', "export AWS_ACCESS_KEY_ID=AKIA0123456789ABCDEF\n", 0600, 0},
 };
+/* dpkg's status: an installed netcat (the default policy's), an installed
+ * curl (allowed), and an nmap only half removed (config-files: no app) */
+#define DPKG_STATUS                                                              \
+    "Package: netcat-openbsd\nStatus: install ok installed\nArchitecture: amd64\n" \
+    "Version: 1.219-1\n\n"                                                       \
+    "Package: curl\nStatus: install ok installed\nArchitecture: amd64\n"          \
+    "Version: 7.88.1-10+deb12u5\n\n"                                             \
+    "Package: nmap\nStatus: deinstall ok config-files\nArchitecture: amd64\n"     \
+    "Version: 7.93+dfsg1-1\n"
+
 static const sb_file L2[] = {
+    {"var/lib/dpkg/status", 'f', DPKG_STATUS, 0, 0},
     {"app/.env", 'f', "TOKEN=ghp_000000000000000000000000000000000002\n", 0, 0},
     {"tmp/.wh.eicar.com", 'f', "", 0, 0},
     {"srv/upload/test.com", 'f', EICAR, 0, 1000},
@@ -76,7 +88,16 @@ static void check(const char *path, const sb_layer *layers)
     assert_string_equal(got, "srv/upload/test.com;EICAR_Test_File;"
                              "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f\n");
     free(got);
-    assert_int_equal(json_array_size(scan_result_records(res, REPORT_NON_COMPLIANT_APP)), 0);
+    /* the policy analyzer, last, over the apps the dpkg analyzer emitted */
+    static const char *const NC[] = {"app_name", "app_version", "app_path", "layer_digest",
+                                     "reason", NULL};
+    got = risk_dump(res, REPORT_NON_COMPLIANT_APP, NC);
+    snprintf(want, sizeof want,
+             "netcat-openbsd;1.219-1;var/lib/dpkg/status;%s;netcat: raw network connections "
+             "and reverse shells\n",
+             l2);
+    assert_string_equal(got, want);
+    free(got);
 
     /* the document the driver stores: every record validated in its shape */
     json_t *doc = scan_result_document(res, NULL);

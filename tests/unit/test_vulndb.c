@@ -239,6 +239,12 @@ static void test_expected_os(void **state)
                             strcmp(CASES[i].type, "go") == 0 ? "app_vul" : "linux_vul");
         json_decref(out);
     }
+    /* the Go toolchain (test.elf, Go 1.15.2), spelled as `go version` does:
+     * GO-2022-0493 and GO-2022-0969 (EXPECTED-MATCHES.tsv) */
+    json_t *go = match_one(db, "go", "stdlib", "go1.15.2", "pkg:golang/stdlib@go1.15.2", NULL, NULL,
+                           NULL, NULL);
+    assert_int_equal(json_array_size(go), 2);
+    json_decref(go);
     /* Alpine 3.10: the record has no v3.10 entry, so musl 1.1.22-r3 is not affected */
     json_t *out = match_one(db, "apk", "musl", "1.1.22-r3", "pkg:apk/alpine/musl@1.1.22-r3?distro=3.10.4",
                             NULL, NULL, NULL, NULL);

@@ -106,9 +106,14 @@ static void test_rematch(void **state)
     assert_int_equal(s[1].id, res[1].id);   /* no purl: untouched */
     assert_int_equal(s[1].n_vul, 1);
     assert_string_equal(s[1].vul_ids, "CVE-2000-0001;");
-    /* again: the same answer (idempotent) */
+    assert_int_equal(rs.unchanged, 0);
+    /* again: the same answer, and nothing written */
+    int64_t version = store_data_version(st);
     assert_int_equal(vulndb_rematch(db, st, NULL, NULL, &rs, &err), IMGSEC_OK);
     assert_int_equal(rs.vulnerabilities, 2);
+    assert_int_equal(rs.rematched, 0);
+    assert_int_equal(rs.unchanged, 1);
+    assert_int_equal(store_data_version(st), version);
     vulndb_close(db);
     store_close(st);
 }

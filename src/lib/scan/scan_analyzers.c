@@ -9,6 +9,7 @@
 
 extern const scan_analyzer scan_an_os;
 extern const scan_analyzer scan_an_history;
+extern const scan_analyzer scan_an_vulndb;
 
 const scan_analyzer *const scan_analyzers[] = {
     &scan_an_os,      /* first: the package analyzers' finish reads the OS */
@@ -26,6 +27,7 @@ const scan_analyzer *const scan_analyzers[] = {
     &scan_an_secrets,  /* sensitive-info in file contents */
     &scan_an_baseline, /* risk-config from etc/ files and the image user */
     &scan_an_malware,  /* malwares: YARA and the SHA-256 block list */
-    &scan_an_policy,   /* last: non-compliant-app over every apps record */
+    &scan_an_policy,   /* after every package analyzer: non-compliant-app over the apps */
+    &scan_an_vulndb,   /* last: matches the apps the package analyzers emitted (--vulndb) */
 };
 const size_t scan_analyzers_count = sizeof scan_analyzers / sizeof scan_analyzers[0];

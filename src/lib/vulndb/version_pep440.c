@@ -34,12 +34,19 @@ static const char PATTERN[] =
 
 static pcre2_code *re;
 static pthread_once_t re_once = PTHREAD_ONCE_INIT;
+static pthread_key_t md_key; /* each thread's match block, freed when the thread ends */
+
+static void md_free(void *md) { pcre2_match_data_free(md); }
 
 static void re_compile(void)
 {
     int e;
     PCRE2_SIZE off;
     re = pcre2_compile((PCRE2_SPTR)PATTERN, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &e, &off, NULL);
+    if (re && pthread_key_create(&md_key, md_free) != 0) {
+        pcre2_code_free(re);
+        re = NULL;
+    }
 }
 
 typedef struct { const char *s; size_t n; } span;
@@ -69,13 +76,17 @@ static int pep440_parse(const char *s, pver *v, const char **why)
 {
     pthread_once(&re_once, re_compile);
     if (!re) return *why = "the PEP 440 pattern did not compile", -1;
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    if (!md) return *why = "out of memory", -1;
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
-    if (rc < 0) {
-        pcre2_match_data_free(md);
-        return *why = "not a PEP 440 version", -1;
+    /* one match block per thread, kept: a comparison allocates nothing */
+    pcre2_match_data *md = pthread_getspecific(md_key);
+    if (!md) {
+        if (!(md = pcre2_match_data_create_from_pattern(re, NULL))) return *why = "out of memory", -1;
+        if (pthread_setspecific(md_key, md) != 0) {
+            pcre2_match_data_free(md);
+            return *why = "out of memory", -1;
+        }
     }
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
+    if (rc < 0) return *why = "not a PEP 440 version", -1;
     memset(v, 0, sizeof *v);
     v->epoch = group(md, s, "epoch");
     if (!v->epoch.s) v->epoch = (span){"0", 1};
@@ -83,10 +94,7 @@ static int pep440_parse(const char *s, pver *v, const char **why)
     for (const char *p = rel.s, *e = rel.s + rel.n; p < e;) {
         const char *d = memchr(p, '.', (size_t)(e - p));
         size_t n = d ? (size_t)(d - p) : (size_t)(e - p);
-        if (v->n_rel == sizeof v->rel / sizeof *v->rel) {
-            pcre2_match_data_free(md);
-            return *why = "too many release components", -1;
-        }
+        if (v->n_rel == sizeof v->rel / sizeof *v->rel) return *why = "too many release components", -1;
         v->rel[v->n_rel++] = (span){p, n};
         p += n + 1;
     }
@@ -109,7 +117,6 @@ static int pep440_parse(const char *s, pver *v, const char **why)
         v->dev_n = group(md, s, "dev_n");
     }
     v->local = group(md, s, "local");
-    pcre2_match_data_free(md);
     return 0;
 }
 

@@ -2,10 +2,13 @@
  *
  * Tables (docs/design.md "Vulnerability database"):
  *   vuln(id, modified, modified_key, withdrawn, vul_id, severity, score,
- *        description, url, json)          one row per OSV id, the newest
- *   affected(ecosystem, name, vuln, spec) one row per affected package
- *        of a record that is not withdrawn, indexed by (ecosystem, name):
- *        the lookup matching makes
+ *        description, url)                one row per OSV id, the newest
+ *   vuln_json(vuln, json)                 its record as imported, apart so
+ *        that the rows matching reads stay small and dense
+ *   affected(ecosystem, name, vuln, entry, spec) one row per affected
+ *        package of a record that is not withdrawn, clustered by
+ *        (ecosystem, name) (WITHOUT ROWID): the lookup matching makes is
+ *        one range of one B-tree
  *   source(ecosystem, url, etag, last_modified, fetched_at)  update's
  *        validators per downloaded archive
  * modified_key is `modified` written so that string order is time order
@@ -37,10 +40,11 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS vuln("
     " id TEXT PRIMARY KEY, modified TEXT NOT NULL, modified_key TEXT NOT NULL,"
     " withdrawn INTEGER NOT NULL, vul_id TEXT NOT NULL, severity TEXT NOT NULL,"
-    " score REAL, description TEXT NOT NULL, url TEXT NOT NULL, json TEXT NOT NULL);"
+    " score REAL, description TEXT NOT NULL, url TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS vuln_json(vuln INTEGER PRIMARY KEY, json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS affected("
-    " ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln INTEGER NOT NULL, spec TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS affected_key ON affected(ecosystem, name);"
+    " ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln INTEGER NOT NULL, entry INTEGER NOT NULL,"
+    " spec TEXT NOT NULL, PRIMARY KEY (ecosystem, name, vuln, entry)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS affected_vuln ON affected(vuln);"
     "CREATE TABLE IF NOT EXISTS source("
     " ecosystem TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,"
@@ -87,7 +91,7 @@ int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
         sqlite3_busy_timeout(db->db, 30000);
         rc = sqlite3_exec(db->db,
                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
+                          "PRAGMA cache_size=-65536;",
                           NULL, NULL, NULL);
     }
     umask(old);
@@ -138,11 +142,13 @@ void vulndb_close(vulndb *db)
 static const char *const STMT_SQL[VDB_STMT_COUNT] = {
     [VDB_GET_VULN] = "SELECT rowid, modified_key FROM vuln WHERE id = ?1",
     [VDB_INSERT_VULN] = "INSERT INTO vuln(id, modified, modified_key, withdrawn, vul_id, severity,"
-                        " score, description, url, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                        " score, description, url) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     [VDB_UPDATE_VULN] = "UPDATE vuln SET modified=?2, modified_key=?3, withdrawn=?4, vul_id=?5,"
-                        " severity=?6, score=?7, description=?8, url=?9, json=?10 WHERE rowid=?11",
+                        " severity=?6, score=?7, description=?8, url=?9 WHERE rowid=?10",
+    [VDB_PUT_JSON] = "INSERT OR REPLACE INTO vuln_json(vuln, json) VALUES(?1, ?2)",
     [VDB_DELETE_AFFECTED] = "DELETE FROM affected WHERE vuln = ?1",
-    [VDB_INSERT_AFFECTED] = "INSERT INTO affected(ecosystem, name, vuln, spec) VALUES(?1,?2,?3,?4)",
+    [VDB_INSERT_AFFECTED] = "INSERT INTO affected(ecosystem, name, vuln, entry, spec)"
+                            " VALUES(?1,?2,?3,?4,?5)",
     /* matching: the entries of a package, then the record of an entry that
      * affects it (most candidates do not: their record is never read) */
     [VDB_LOOKUP] = "SELECT spec, vuln FROM affected WHERE ecosystem = ?1 AND name = ?2",
@@ -219,8 +225,7 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
     if (rec->score >= 0) sqlite3_bind_double(st, 7, rec->score);
     bind_text(st, 8, rec->description);
     bind_text(st, 9, rec->url);
-    bind_text(st, 10, rec->json);
-    if (rowid) sqlite3_bind_int64(st, 11, rowid);
+    if (rowid) sqlite3_bind_int64(st, 10, rowid);
     if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
     if (rowid) {
         stats->replaced++;
@@ -231,6 +236,10 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
         stats->added++;
         rowid = sqlite3_last_insert_rowid(db->db);
     }
+    if (!(st = vdb_stmt(db, VDB_PUT_JSON, err))) return err->code;
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, rec->json);
+    if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
     /* a withdrawn record keeps its row (status counts it) but no entries:
      * it can never match */
     for (size_t i = 0; i < rec->n_affected && !rec->withdrawn; i++) {
@@ -238,7 +247,8 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
         bind_text(st, 1, rec->affected[i].ecosystem);
         bind_text(st, 2, rec->affected[i].name);
         sqlite3_bind_int64(st, 3, rowid);
-        bind_text(st, 4, rec->affected[i].spec);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)i);
+        bind_text(st, 5, rec->affected[i].spec);
         if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
     }
     return IMGSEC_OK;

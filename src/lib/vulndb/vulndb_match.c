@@ -165,6 +165,9 @@ static bool app_key(const json_t *app, const char *os_id, const char *os_version
             snprintf(lname, sizeof lname, "%s", have_purl ? p.name : (name ? name : ""));
         }
     }
+    /* Go toolchain versions are spelled go1.22.1 by some tools */
+    if (ver && strcmp(eco, "Go") == 0 && ver[0] == 'g' && ver[1] == 'o' && ver[2] >= '0' && ver[2] <= '9')
+        ver += 2;
     if (!lname[0] || !ver || strlen(ver) > VERSION_MAX) return false;
     memcpy(k->version, ver, strlen(ver) + 1);
     if (!osv_key(eco, lname, k->eco, sizeof k->eco, k->name, sizeof k->name)) return false;
@@ -204,7 +207,7 @@ static int range_affects(match_ctx *m, const pkg_key *k, version_scheme s, const
                          const char **fixed)
 {
     const char *best = NULL; /* deciding event's version */
-    int best_intro = 0, any = 0;
+    int best_intro = 0;
     size_t i;
     const json_t *ev;
     *fixed = NULL;
@@ -248,10 +251,8 @@ static int range_affects(match_ctx *m, const pkg_key *k, version_scheme s, const
                 best = ver;
                 best_intro = intro;
             }
-            any = 1;
         }
     }
-    (void)any;
     return best && best_intro;
 }
 
@@ -285,17 +286,16 @@ static int entry_affects(match_ctx *m, const pkg_key *k, const json_t *spec, con
     return hit ? 1 : (unknown ? -1 : 0);
 }
 
-static int append_vul(json_t *out, const json_t *app, const pkg_key *k, sqlite3_stmt *row,
-                      const char *fixed)
+/* Appends the vulnerability record of row for app, unless out[app_first..]
+ * (this app's records so far) already has its vul_id. */
+static int append_vul(json_t *out, size_t app_first, const json_t *app, const pkg_key *k,
+                      sqlite3_stmt *row, const char *fixed)
 {
     const char *vul_id = (const char *)sqlite3_column_text(row, 1);
-    /* one record per (package, vul_id) of this app: skip a repeat */
-    size_t i;
-    const json_t *prev;
     const char *app_name = str_of(app, "app_name"), *app_path = str_of(app, "app_path");
-    json_array_foreach(out, i, prev) {
-        if (strcmp(json_string_value(json_object_get(prev, "vul_id")), vul_id) == 0 &&
-            json_object_get(prev, "_app") == app) {
+    for (size_t i = app_first; i < json_array_size(out); i++) {
+        json_t *prev = json_array_get(out, i);
+        if (strcmp(json_string_value(json_object_get(prev, "vul_id")), vul_id) == 0) {
             if (fixed && !json_object_get(prev, "fixed_version"))
                 json_object_set_new((json_t *)prev, "fixed_version", json_string(fixed));
             return 0;
@@ -319,7 +319,6 @@ static int append_vul(json_t *out, const json_t *app, const pkg_key *k, sqlite3_
     }
     json_object_set_new(v, "description", json_string((const char *)sqlite3_column_text(row, 4)));
     json_object_set_new(v, "url", json_string((const char *)sqlite3_column_text(row, 5)));
-    json_object_set_new(v, "_app", json_incref((json_t *)app)); /* removed before returning */
     return json_array_append_new(out, v);
 }
 
@@ -350,6 +349,7 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         sqlite3_bind_text(st, 1, k.eco, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, k.name, -1, SQLITE_STATIC);
         stats->lookups++;
+        size_t app_first = json_array_size(vul_out);
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             stats->candidates++;
@@ -365,7 +365,8 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
                 if (!d) rc = err->code;
                 else {
                     sqlite3_bind_int64(d, 1, m.vuln);
-                    if (sqlite3_step(d) == SQLITE_ROW && append_vul(vul_out, app, &k, d, fixed) != 0)
+                    if (sqlite3_step(d) == SQLITE_ROW &&
+                        append_vul(vul_out, app_first, app, &k, d, fixed) != 0)
                         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
                     sqlite3_reset(d);
                 }
@@ -378,8 +379,6 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         if (rc != IMGSEC_OK) break;
     }
     sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
-    for (size_t j = first; j < json_array_size(vul_out); j++)
-        json_object_del(json_array_get(vul_out, j), "_app");
     if (rc != IMGSEC_OK) {
         while (json_array_size(vul_out) > first) json_array_remove(vul_out, json_array_size(vul_out) - 1);
         return rc;

@@ -10,6 +10,10 @@
  * follow, so a server's index and statistic move from one true answer to
  * the next, image by image.
  *
+ * An image whose recomputed records equal its stored ones (same records,
+ * same order: matching is deterministic) is not written again, so a
+ * rematch after an update that changed little costs reads, not writes.
+ *
  * Only images with at least one apps record carrying a purl are
  * rematched (those imgsec scan produced, or an importer that keeps
  * purls): vulnerabilities of images whose apps cannot be matched again
@@ -215,7 +219,13 @@ int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx
         vulndb_match_stats ms;
         rc = vulndb_match_apps(db, apps, NULL, NULL, vuls, NULL, &ms, err);
         stats->errors += ms.errors;
-        if (rc == IMGSEC_OK) {
+        json_t *old = json_object_get(doc, "vulnerabilities");
+        if (rc == IMGSEC_OK && json_equal(old ? old : json_array_size(vuls) ? NULL : vuls, vuls)) {
+            /* the same records in the same order: nothing to write */
+            stats->vulnerabilities += (int64_t)json_array_size(vuls);
+            stats->unchanged++;
+            json_decref(vuls);
+        } else if (rc == IMGSEC_OK) {
             stats->vulnerabilities += (int64_t)json_array_size(vuls);
             json_object_set_new(doc, "vulnerabilities", vuls);
             imgsec_doc d;
