@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -210,4 +212,18 @@ size_t access_log_escape(char *out, size_t out_size, const char *in, size_t len,
     }
     out[o] = '\0';
     return o;
+}
+
+void server_log(const char *fmt, ...)
+{
+    char msg[ACCESS_LOG_LINE_MAX], esc[ACCESS_LOG_ESCAPE_MAX(ACCESS_LOG_LINE_MAX)];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    access_log_escape(esc, sizeof esc, msg, len, false);
+    fprintf(stderr, "imgsecd: %s\n", esc);
 }

@@ -42,4 +42,10 @@ void access_log_write(access_log *l, const char *line, size_t len);
 #define ACCESS_LOG_ESCAPE_MAX(n) ((n) * 4 + 1) /* out_size that always fits n bytes */
 size_t access_log_escape(char *out, size_t out_size, const char *in, size_t len, bool field);
 
+/* One line on stderr, "imgsecd: " and the formatted message escaped as
+ * above (so a value from a client, a file or an error can never start a
+ * second line). Messages longer than ACCESS_LOG_LINE_MAX bytes are cut. */
+#define ACCESS_LOG_LINE_MAX 1024
+void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

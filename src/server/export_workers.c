@@ -1,6 +1,8 @@
 /* export_workers.c - see export_workers.h. */
 #include "export_workers.h"
 
+#include "access_log.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -138,7 +140,7 @@ static bool finish(store *st, store_export_task *t)
     t->finished_ms = util_now_ms();
     int rc = store_export_task_finish(st, t, &err);
     if (rc != IMGSEC_OK)
-        fprintf(stderr, "imgsecd: export task %s: cannot record its end: %s\n", t->id, err.msg);
+        server_log("export task %s: cannot record its end: %s", t->id, err.msg);
     return rc != IMGSEC_ENOTFOUND;
 }
 
@@ -202,7 +204,7 @@ static void run_job(export_workers *w, store *st, export_job *job)
             snprintf(t->failure_reason, sizeof t->failure_reason, "%s", EXPORT_INTERRUPTED);
         } else {
             /* the details are for the operator; the caller gets the task id to quote */
-            fprintf(stderr, "imgsecd: export task %s failed: %s\n", t->id, err.msg);
+            server_log("export task %s failed: %s", t->id, err.msg);
             snprintf(t->failure_reason, sizeof t->failure_reason,
                      "%s while writing the file; the server log names task %s",
                      err.code == IMGSEC_ENOSPACE ? "storage is full" : "internal error", t->id);
@@ -230,7 +232,7 @@ static void *worker_main(void *arg)
     store *st = NULL;
     imgsec_err err = {0};
     if (store_open(w->a->cfg.db_path, &st, &err) != IMGSEC_OK)
-        fprintf(stderr, "imgsecd: export worker: %s\n", err.msg);
+        server_log("export worker: %s", err.msg);
     for (;;) {
         pthread_mutex_lock(&w->lock);
         while (!w->stopping && !w->head)
@@ -245,7 +247,7 @@ static void *worker_main(void *arg)
             w->tail = NULL;
         pthread_mutex_unlock(&w->lock);
         if (!st && store_open(w->a->cfg.db_path, &st, &err) != IMGSEC_OK) {
-            fprintf(stderr, "imgsecd: export worker: %s\n", err.msg);
+            server_log("export worker: %s", err.msg);
             store *pst = store_pool_acquire(w->a->pool);
             fail_job(pst, job, "the export worker could not open the database");
             store_pool_release(w->a->pool, pst);
@@ -327,7 +329,7 @@ static void remove_partials(store *st, const char *dir)
             memcpy(file_id, e->d_name, idlen);
             file_id[idlen] = '\0';
             if (store_export_file_running(st, file_id, &running, &err) != IMGSEC_OK) {
-                fprintf(stderr, "imgsecd: export recovery: %s\n", err.msg);
+                server_log("export recovery: %s", err.msg);
                 continue; /* keep what cannot be checked */
             }
         }
@@ -347,7 +349,7 @@ static int recover(export_workers *w, store *st, bool at_start, imgsec_err *err)
     if (rc != IMGSEC_OK)
         return rc;
     if (n)
-        fprintf(stderr, "imgsecd: %lld export tasks were interrupted by %s: marked failed\n",
+        server_log("%lld export tasks were interrupted by %s: marked failed",
                 (long long)n, at_start ? "the last stop" : "the stop of their server");
     if (n || at_start)
         remove_partials(st, w->a->cfg.export_dir);
@@ -363,7 +365,7 @@ static void renew(export_workers *w, store *st)
     export_workers_owner(w, &o);
     imgsec_err err = {0};
     if (store_export_owner_renew(st, &o, &err) != IMGSEC_OK)
-        fprintf(stderr, "imgsecd: renewing the export lease: %s\n", err.msg);
+        server_log("renewing the export lease: %s", err.msg);
 }
 
 /* ---- retention ---- */
@@ -374,7 +376,7 @@ static void delete_file(const char *file_id, const char *format, void *arg)
     char path[4096];
     if (file_id && format && export_workers_file_path(w, file_id, format, path, sizeof path) &&
         unlink(path) != 0 && errno != ENOENT)
-        fprintf(stderr, "imgsecd: cannot delete expired export file %s: %s\n", file_id,
+        server_log("cannot delete expired export file %s: %s", file_id,
                 strerror(errno));
 }
 
@@ -383,9 +385,9 @@ static void expire(export_workers *w, store *st)
     imgsec_err err = {0};
     int64_t n = 0;
     if (store_export_files_expire(st, util_now_ms(), delete_file, w, &n, &err) != IMGSEC_OK)
-        fprintf(stderr, "imgsecd: expiring export files: %s\n", err.msg);
+        server_log("expiring export files: %s", err.msg);
     else if (n)
-        fprintf(stderr, "imgsecd: deleted %lld expired export files\n", (long long)n);
+        server_log("deleted %lld expired export files", (long long)n);
 }
 
 /* Deletes the expired tokens: one indexed DELETE, so cheap even hourly. */
@@ -394,9 +396,9 @@ static void purge_tokens(store *st)
     imgsec_err err = {0};
     int64_t n = store_token_purge(st, util_now_ms(), &err);
     if (n < 0)
-        fprintf(stderr, "imgsecd: purging expired tokens: %s\n", err.msg);
+        server_log("purging expired tokens: %s", err.msg);
     else if (n)
-        fprintf(stderr, "imgsecd: deleted %lld expired tokens\n", (long long)n);
+        server_log("deleted %lld expired tokens", (long long)n);
 }
 
 /* How often the janitor looks: a quarter of the retention, within bounds,
@@ -422,7 +424,7 @@ static void *janitor_main(void *arg)
     store *st = NULL;
     imgsec_err err = {0};
     if (store_open(w->a->cfg.db_path, &st, &err) != IMGSEC_OK) {
-        fprintf(stderr, "imgsecd: export janitor: %s\n", err.msg);
+        server_log("export janitor: %s", err.msg);
         return NULL;
     }
     int64_t every = janitor_interval_ms(w);
@@ -442,7 +444,7 @@ static void *janitor_main(void *arg)
         if (busy)
             renew(w, st);
         if (recover(w, st, false, &err) != IMGSEC_OK)
-            fprintf(stderr, "imgsecd: export recovery: %s\n", err.msg);
+            server_log("export recovery: %s", err.msg);
         expire(w, st);
         if (util_mono_ns() - purged_ns >= w->token_purge_ms * 1000000) {
             purge_tokens(st);
@@ -548,7 +550,7 @@ void export_workers_stop(export_workers *w)
     store *st = store_pool_acquire(w->a->pool);
     imgsec_err err = {0};
     if (store_export_owner_remove(st, w->owner.id, &err) != IMGSEC_OK)
-        fprintf(stderr, "imgsecd: giving the export lease up: %s\n", err.msg);
+        server_log("giving the export lease up: %s", err.msg);
     store_pool_release(w->a->pool, st);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);

@@ -357,6 +357,31 @@ static void check_escape(const char *in, size_t n, bool field, size_t out_size, 
 
 #define ESC(lit, field, want) check_escape((lit), sizeof(lit) - 1, (field), 256, (want))
 
+/* server_log: the server's own messages (export workers, ...) are one
+ * escaped line each, whatever the formatted values hold. */
+static void test_server_log_one_line(void **state)
+{
+    (void)state;
+    char path[300];
+    path_in_dir(path, sizeof path, "server.log");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+    server_log("export task %s failed: %s", "t1", "no such file\n2026-01-01 forged \x1b[31m\xff");
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    size_t len;
+    char *got = read_all(path, &len);
+    assert_string_equal(got, "imgsecd: export task t1 failed: no such file\\x0a2026-01-01 forged "
+                             "\\x1b[31m\\xff\n");
+    free(got);
+}
+
 static void test_escape_controls_and_bad_utf8(void **state)
 {
     (void)state;
@@ -407,6 +432,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lines_in_order_after_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_log_one_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_created_0640, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_appears_without_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_line_lost_under_load, setup, teardown),
