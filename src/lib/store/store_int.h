@@ -21,6 +21,7 @@
 #include "imgsec/err.h"
 #include "imgsec/model.h"
 #include "imgsec/store.h"
+#include "imgsec/store_exports.h"
 
 /* The change log keeps at most this many of its newest rows; a follower
  * that fell further behind rebuilds from store_summary_foreach. */
@@ -178,6 +179,10 @@ char *store_schema_v2(imgsec_err *err); /* store_schema_keys.c */
 char *store_schema_v3(imgsec_err *err); /* store_schema_exports.c */
 char *store_schema_v4(imgsec_err *err); /* store_schema_exports.c */
 char *store_schema_v5(imgsec_err *err); /* store_schema_lists.c */
+/* One result column as a store_cell (strings borrowed from the statement
+ * until its next step); store_records.c, used by the exports and the lists. */
+void store_cell_from_column(sqlite3_stmt *s, int c, store_cell *out);
+
 /* Number of schema versions that store_schema_step knows. */
 int store_schema_steps(void);
 

@@ -12,30 +12,6 @@
 
 #define LIST_COLS_MAX 32
 
-static void cell_of(sqlite3_stmt *s, int c, store_cell *out)
-{
-    memset(out, 0, sizeof *out);
-    switch (sqlite3_column_type(s, c)) {
-    case SQLITE_INTEGER:
-        out->kind = CELL_INT;
-        out->i = sqlite3_column_int64(s, c);
-        break;
-    case SQLITE_FLOAT:
-        out->kind = CELL_REAL;
-        out->d = sqlite3_column_double(s, c);
-        break;
-    case SQLITE_NULL:
-        out->kind = CELL_NULL;
-        break;
-    default:
-        out->kind = CELL_STRING;
-        out->s = (const char *)sqlite3_column_text(s, c);
-        out->len = (size_t)sqlite3_column_bytes(s, c);
-        if (!out->s)
-            out->s = "", out->len = 0;
-    }
-}
-
 int store_list_query(store *st, const char *sql, const store_list_bind *binds, size_t n,
                      int (*row)(const store_cell *cells, int ncols, void *arg), void *arg,
                      imgsec_err *err)
@@ -60,7 +36,7 @@ int store_list_query(store *st, const char *sql, const store_list_bind *binds, s
     int step, rc = IMGSEC_OK;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         for (int c = 0; c < ncols; c++)
-            cell_of(s, c, &cells[c]);
+            store_cell_from_column(s, c, &cells[c]);
         if ((rc = row(cells, ncols, arg)) != 0)
             break;
     }

@@ -227,7 +227,7 @@ static char *records_sql(const record_kind *k)
     return b.buf;
 }
 
-static void cell_from_column(sqlite3_stmt *s, int c, store_cell *out)
+void store_cell_from_column(sqlite3_stmt *s, int c, store_cell *out)
 {
     memset(out, 0, sizeof *out);
     switch (sqlite3_column_type(s, c)) {
@@ -273,7 +273,7 @@ static int load_image(walk *w, int64_t id, bool *found, imgsec_err *err)
     snprintf(w->id_text, sizeof w->id_text, "%lld", (long long)id);
     w->cells[0] = (store_cell){.kind = CELL_STRING, .s = w->id_text, .len = strlen(w->id_text)};
     for (int c = 1; c < STORE_EXPORT_IMAGE_COLS; c++)
-        cell_from_column(w->img, c, &w->cells[c]);
+        store_cell_from_column(w->img, c, &w->cells[c]);
     return IMGSEC_OK;
 }
 
@@ -322,7 +322,7 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
             int step;
             while ((step = sqlite3_step(w.rec)) == SQLITE_ROW) {
                 for (size_t c = 0; c < w.k->nfields; c++)
-                    cell_from_column(w.rec, (int)c, &rec[c]);
+                    store_cell_from_column(w.rec, (int)c, &rec[c]);
                 if (!filter_pass(f, &fc, rec))
                     continue;
                 if (written >= limit) {
