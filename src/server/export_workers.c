@@ -339,8 +339,9 @@ static void remove_partials(store *st, const char *dir)
     closedir(d);
 }
 
-/* Fails the tasks of gone owners and removes their partial files. at_start
- * words the log line for a start. */
+/* Fails the tasks of gone owners and removes their partial files, then
+ * logs (so a reader of the log sees the files gone too). at_start words
+ * the log line for a start. */
 static int recover(export_workers *w, store *st, bool at_start, imgsec_err *err)
 {
     int64_t n = 0;
@@ -348,11 +349,12 @@ static int recover(export_workers *w, store *st, bool at_start, imgsec_err *err)
                                         err);
     if (rc != IMGSEC_OK)
         return rc;
-    if (n)
-        server_log("%lld export tasks were interrupted by %s: marked failed",
-                (long long)n, at_start ? "the last stop" : "the stop of their server");
     if (n || at_start)
         remove_partials(st, w->a->cfg.export_dir);
+    /* logged last: the line announces a recovery that is over, files too */
+    if (n)
+        server_log("%lld export tasks were interrupted by %s: marked failed, partial files removed",
+                   (long long)n, at_start ? "the last stop" : "the stop of their server");
     return IMGSEC_OK;
 }
 
