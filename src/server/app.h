@@ -15,7 +15,8 @@ typedef struct app {
     store_pool *pool;
     imgsec_index *ix;
     follower *follow;
-    struct export_workers *exports; /* export task pool (export_workers.h) */
+    struct bg *bg;                  /* background work: logins, exports, rematch (bg.h) */
+    struct export_workers *exports; /* export tasks on it (export_workers.h) */
     struct MHD_Daemon *daemon;
     atomic_int in_flight; /* requests begun and not yet completed */
     unsigned char sk_key[32];   /* the key file (keyfile.h): opens sealed SKs */
@@ -24,7 +25,6 @@ typedef struct app {
     struct auth_cache *tokens;  /* principals by token hash, per file generation */
     struct result_cache *results; /* statistic answers, per file generation */
     struct access_log *alog;    /* the request lines (access_log.h) */
-    struct login_pool *logins;  /* password checks off the HTTP threads (login_pool.h) */
     struct body_budget *unverified; /* bodies held before their signature is checked */
 } app;
 

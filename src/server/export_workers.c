@@ -1,4 +1,12 @@
-/* export_workers.c - see export_workers.h. */
+/* export_workers.c - see export_workers.h.
+ *
+ * The queue, the workers and their store connections, the stop and the
+ * clock are the background pool's (bg.h); this file is what is particular
+ * to exports: a job's run (write the file, record its end) and cancel
+ * (record the interruption), the running list that the status route reads
+ * progress from, the owner and its lease, recovery and retention (the
+ * janitor, one tick of the pool's clock).
+ */
 #include "export_workers.h"
 
 #include "access_log.h"
@@ -20,25 +28,15 @@
 #define PROGRESS_PUBLISH_NS 500000000LL
 #define JANITOR_MAX_MS 60000
 #define JANITOR_MIN_MS 1000
-#define TOKEN_PURGE_MS (3600LL * 1000) /* expired tokens go about once an hour */
 
 struct export_workers {
     app *a;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;      /* workers: a job or stop; janitor: stop */
-    export_job *head, *tail;
+    bg *bg;                   /* a->bg: the queue, workers and clock */
+    pthread_mutex_t lock;     /* the running list and its progress */
     export_job *running;      /* being written, linked by next (export_workers_progress) */
-    unsigned places;          /* reserved + queued */
-    unsigned capacity;        /* workers + queue */
-    bool stopping;
-    pthread_t *threads;
-    unsigned nthreads;
-    pthread_t janitor;
-    bool janitor_started;
     int64_t pace_ms;          /* IMGSEC_EXPORT_TEST_PACE_MS: slows tasks down, for tests */
     store_export_owner owner; /* this server; lease_ms unused (see export_workers_owner) */
     int64_t lease_ms;         /* EXPORT_LEASE_MS, or IMGSEC_EXPORT_TEST_LEASE_MS */
-    int64_t token_purge_ms;   /* TOKEN_PURGE_MS, or IMGSEC_TOKEN_PURGE_TEST_MS for tests */
 };
 
 bool export_workers_file_path(const export_workers *w, const char *file_id, const char *ext,
@@ -58,10 +56,7 @@ typedef struct {
 
 static bool stopping(export_workers *w)
 {
-    pthread_mutex_lock(&w->lock);
-    bool s = w->stopping;
-    pthread_mutex_unlock(&w->lock);
-    return s;
+    return bg_stopping(w->bg);
 }
 
 /* Sleeps ms in small steps, returning early (true) when the pool stops. */
@@ -163,8 +158,11 @@ static int dir_ensure(const char *dir, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-static void run_job(export_workers *w, store *st, export_job *job)
+/* bg_job.run: writes the file and records how the task ended. */
+static void run_job(bg_job *base, store *st)
 {
+    export_job *job = (export_job *)base;
+    export_workers *w = job->w;
     running_add(w, job);
     store_export_task *t = &job->task;
     const char *ext = export_format_name(job->fmt);
@@ -217,49 +215,15 @@ static void run_job(export_workers *w, store *st, export_job *job)
     free(job);
 }
 
-static void fail_job(store *st, export_job *job, const char *reason)
+/* bg_job.cancel: a task that had not started when the pool stopped. */
+static void cancel_job(bg_job *base, store *st)
 {
+    export_job *job = (export_job *)base;
     job->task.status = EXPORT_FAILURE;
-    snprintf(job->task.failure_reason, sizeof job->task.failure_reason, "%s", reason);
+    snprintf(job->task.failure_reason, sizeof job->task.failure_reason, "%s", EXPORT_INTERRUPTED);
     (void)finish(st, &job->task);
     export_snapshot_free(job->snap);
     free(job);
-}
-
-static void *worker_main(void *arg)
-{
-    export_workers *w = arg;
-    store *st = NULL;
-    imgsec_err err = {0};
-    if (store_open(w->a->cfg.db_path, &st, &err) != IMGSEC_OK)
-        server_log("export worker: %s", err.msg);
-    for (;;) {
-        pthread_mutex_lock(&w->lock);
-        while (!w->stopping && !w->head)
-            pthread_cond_wait(&w->wake, &w->lock);
-        if (w->stopping) {
-            pthread_mutex_unlock(&w->lock);
-            break;
-        }
-        export_job *job = w->head;
-        w->head = job->next;
-        if (!w->head)
-            w->tail = NULL;
-        pthread_mutex_unlock(&w->lock);
-        if (!st && store_open(w->a->cfg.db_path, &st, &err) != IMGSEC_OK) {
-            server_log("export worker: %s", err.msg);
-            store *pst = store_pool_acquire(w->a->pool);
-            fail_job(pst, job, "the export worker could not open the database");
-            store_pool_release(w->a->pool, pst);
-        } else {
-            run_job(w, st, job);
-        }
-        pthread_mutex_lock(&w->lock);
-        w->places--;
-        pthread_mutex_unlock(&w->lock);
-    }
-    store_close(st);
-    return NULL;
 }
 
 /* ---- owners and recovery ---- */
@@ -392,25 +356,12 @@ static void expire(export_workers *w, store *st)
         server_log("deleted %lld expired export files", (long long)n);
 }
 
-/* Deletes the expired tokens: one indexed DELETE, so cheap even hourly. */
-static void purge_tokens(store *st)
-{
-    imgsec_err err = {0};
-    int64_t n = store_token_purge(st, util_now_ms(), &err);
-    if (n < 0)
-        server_log("purging expired tokens: %s", err.msg);
-    else if (n)
-        server_log("deleted %lld expired tokens", (long long)n);
-}
-
 /* How often the janitor looks: a quarter of the retention, within bounds,
- * at least as often as tokens are purged, and always four times a lease
- * (a short test lease goes below the lower bound). */
+ * and always four times a lease (a short test lease goes below the lower
+ * bound). */
 static int64_t janitor_interval_ms(const export_workers *w)
 {
     int64_t every = w->a->cfg.export_retention_ms / 4;
-    if (every > w->token_purge_ms)
-        every = w->token_purge_ms;
     if (every > JANITOR_MAX_MS)
         every = JANITOR_MAX_MS;
     if (every < JANITOR_MIN_MS)
@@ -420,43 +371,16 @@ static int64_t janitor_interval_ms(const export_workers *w)
     return every;
 }
 
-static void *janitor_main(void *arg)
+/* The janitor: a tick of the pool's clock, on the clock's connection. */
+static void janitor_tick(void *arg, store *st)
 {
     export_workers *w = arg;
-    store *st = NULL;
     imgsec_err err = {0};
-    if (store_open(w->a->cfg.db_path, &st, &err) != IMGSEC_OK) {
-        server_log("export janitor: %s", err.msg);
-        return NULL;
-    }
-    int64_t every = janitor_interval_ms(w);
-    int64_t purged_ns = util_mono_ns(); /* main purged on start */
-    struct timespec next;
-    clock_gettime(CLOCK_REALTIME, &next);
-    pthread_mutex_lock(&w->lock);
-    while (!w->stopping) {
-        util_timespec_add_ms(&next, every);
-        /* the condition also wakes workers: wait out the whole interval */
-        while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &next) != ETIMEDOUT)
-            ;
-        if (w->stopping)
-            break;
-        bool busy = w->places > 0;
-        pthread_mutex_unlock(&w->lock);
-        if (busy)
-            renew(w, st);
-        if (recover(w, st, false, &err) != IMGSEC_OK)
-            server_log("export recovery: %s", err.msg);
-        expire(w, st);
-        if (util_mono_ns() - purged_ns >= w->token_purge_ms * 1000000) {
-            purge_tokens(st);
-            purged_ns = util_mono_ns();
-        }
-        pthread_mutex_lock(&w->lock);
-    }
-    pthread_mutex_unlock(&w->lock);
-    store_close(st);
-    return NULL;
+    if (bg_places(w->bg, BG_EXPORT) > 0)
+        renew(w, st);
+    if (recover(w, st, false, &err) != IMGSEC_OK)
+        server_log("export recovery: %s", err.msg);
+    expire(w, st);
 }
 
 /* ---- start and stop ---- */
@@ -469,12 +393,10 @@ int export_workers_start(app *a, export_workers **out, imgsec_err *err)
         return rc;
 
     export_workers *w = calloc(1, sizeof *w);
-    if (!w || !(w->threads = calloc(a->cfg.export_workers, sizeof *w->threads))) {
-        free(w);
+    if (!w)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
-    }
     w->a = a;
-    w->capacity = a->cfg.export_workers + a->cfg.export_queue;
+    w->bg = a->bg;
     util_random_hex(w->owner.id, STORE_EXPORT_ID_HEX / 2);
     const char *node_env = getenv("IMGSEC_EXPORT_TEST_NODE"); /* another machine, for tests */
     if (node_env && *node_env)
@@ -487,6 +409,10 @@ int export_workers_start(app *a, export_workers **out, imgsec_err *err)
     if (!lease_env || !*lease_env || !util_parse_int64(lease_env, &w->lease_ms) ||
         w->lease_ms < 400 || w->lease_ms > EXPORT_LEASE_MS)
         w->lease_ms = EXPORT_LEASE_MS;
+    const char *pace_env = getenv("IMGSEC_EXPORT_TEST_PACE_MS");
+    if (pace_env && *pace_env && (!util_parse_int64(pace_env, &w->pace_ms) || w->pace_ms < 0))
+        w->pace_ms = 0;
+    pthread_mutex_init(&w->lock, NULL);
     /* this server first, so that it is never taken for gone; then the others */
     store *st = store_pool_acquire(a->pool);
     store_export_owner o;
@@ -494,33 +420,16 @@ int export_workers_start(app *a, export_workers **out, imgsec_err *err)
     rc = store_export_owner_renew(st, &o, err);
     if (rc == IMGSEC_OK)
         rc = recover(w, st, true, err);
+    if (rc == IMGSEC_OK)
+        expire(w, st);
     store_pool_release(a->pool, st);
+    /* last: once on the clock, w is the clock's until bg_stop */
+    if (rc == IMGSEC_OK)
+        rc = bg_every(w->bg, janitor_interval_ms(w), janitor_tick, w, err);
     if (rc != IMGSEC_OK) {
-        free(w->threads);
+        pthread_mutex_destroy(&w->lock);
         free(w);
         return rc;
-    }
-    const char *pace_env = getenv("IMGSEC_EXPORT_TEST_PACE_MS");
-    if (pace_env && *pace_env && (!util_parse_int64(pace_env, &w->pace_ms) || w->pace_ms < 0))
-        w->pace_ms = 0;
-    const char *purge_env = getenv("IMGSEC_TOKEN_PURGE_TEST_MS");
-    if (!purge_env || !*purge_env || !util_parse_int64(purge_env, &w->token_purge_ms) ||
-        w->token_purge_ms <= 0 || w->token_purge_ms > TOKEN_PURGE_MS)
-        w->token_purge_ms = TOKEN_PURGE_MS;
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, NULL);
-    st = store_pool_acquire(a->pool);
-    expire(w, st);
-    store_pool_release(a->pool, st);
-    for (unsigned i = 0; i < a->cfg.export_workers; i++) {
-        if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0)
-            break;
-        w->nthreads++;
-    }
-    w->janitor_started = pthread_create(&w->janitor, NULL, janitor_main, w) == 0;
-    if (w->nthreads == 0 || !w->janitor_started) {
-        export_workers_stop(w);
-        return err_set(err, IMGSEC_EINTERNAL, "cannot start the export threads");
     }
     *out = w;
     return IMGSEC_OK;
@@ -530,62 +439,29 @@ void export_workers_stop(export_workers *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = true;
-    pthread_cond_broadcast(&w->wake);
-    pthread_mutex_unlock(&w->lock);
-    for (unsigned i = 0; i < w->nthreads; i++)
-        pthread_join(w->threads[i], NULL);
-    if (w->janitor_started)
-        pthread_join(w->janitor, NULL);
-    /* tasks that never started */
-    if (w->head) {
-        store *st = store_pool_acquire(w->a->pool);
-        while (w->head) {
-            export_job *job = w->head;
-            w->head = job->next;
-            fail_job(st, job, EXPORT_INTERRUPTED);
-        }
-        store_pool_release(w->a->pool, st);
-    }
-    /* nothing of ours runs any more: give the lease up */
+    /* bg_stop ended every task of ours: give the lease up */
     store *st = store_pool_acquire(w->a->pool);
     imgsec_err err = {0};
     if (store_export_owner_remove(st, w->owner.id, &err) != IMGSEC_OK)
         server_log("giving the export lease up: %s", err.msg);
     store_pool_release(w->a->pool, st);
-    pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
-    free(w->threads);
     free(w);
 }
 
 bool export_workers_reserve(export_workers *w)
 {
-    pthread_mutex_lock(&w->lock);
-    bool ok = !w->stopping && w->places < w->capacity;
-    if (ok)
-        w->places++;
-    pthread_mutex_unlock(&w->lock);
-    return ok;
+    return bg_reserve(w->bg, BG_EXPORT);
 }
 
 void export_workers_unreserve(export_workers *w)
 {
-    pthread_mutex_lock(&w->lock);
-    w->places--;
-    pthread_mutex_unlock(&w->lock);
+    bg_unreserve(w->bg, BG_EXPORT);
 }
 
 void export_workers_submit(export_workers *w, export_job *job)
 {
-    job->next = NULL;
-    pthread_mutex_lock(&w->lock);
-    if (w->tail)
-        w->tail->next = job;
-    else
-        w->head = job;
-    w->tail = job;
-    pthread_cond_broadcast(&w->wake);
-    pthread_mutex_unlock(&w->lock);
+    job->base = (bg_job){.type = BG_EXPORT, .run = run_job, .cancel = cancel_job};
+    job->w = w;
+    bg_submit(w->bg, &job->base);
 }

@@ -1,32 +1,32 @@
-/* export_workers.h - the export tasks of a server: a bounded pool of
- * worker threads, a bounded queue, restart recovery and file retention.
+/* export_workers.h - the export tasks of a server: their jobs on the
+ * background pool (bg.h), restart recovery, leases and file retention.
  *
  * A task's snapshot is taken by the request that creates it (so its count
- * is the statistic's answer at that moment); a worker then writes the
- * file from that snapshot on a store connection of its own, never
- * holding anything the statistic route or ingest waits on. At most
- * export_workers tasks run and export_queue more wait; a request beyond
- * that is refused (429), because every waiting task pins a snapshot (an
- * open read transaction, which keeps the WAL from being checkpointed past
- * it).
+ * is the statistic's answer at that moment); a worker of the pool's
+ * export queue then writes the file from that snapshot on a store
+ * connection of its own, never holding anything the statistic route or
+ * ingest waits on. At most --export-workers tasks run and --export-queue
+ * more wait; a request beyond that is refused (429), because every
+ * waiting task pins a snapshot (an open read transaction, which keeps the
+ * WAL from being checkpointed past it).
  *
  * Files are written as <dir>/<file_id>.<ext>.part and renamed when
  * complete, so a file that exists under its final name is whole.
  *
- * Ownership: the pool is one owner (store_exports.h) with a random id and
- * a lease of EXPORT_LEASE_MS, renewed with every task it creates and by
- * the janitor every quarter lease while it has tasks. Other servers on
- * the same database leave its tasks alone. On start and at every janitor
- * round, tasks whose owner is gone (lease expired, or a process of this
- * node, by host, boot and pid namespace, that no longer exists: a crash
- * and restart is recovered at once) are marked "failure" with reason
- * "interrupted by a server stop", and .part files of tasks no longer
- * running are removed; a stop marks the tasks it cancels the same way and
- * gives its lease up. A janitor deletes files past their retention and,
- * about once an hour, the expired tokens (the server purges them on start
- * too), so that the tokens table does not grow for the life of the
- * process. A missing export directory (deleted while the server runs) is
- * made again (0700) before each task.
+ * Ownership: the server is one owner (store_exports.h) with a random id
+ * and a lease of EXPORT_LEASE_MS, renewed with every task it creates and
+ * by the janitor (a tick of the pool's clock) every quarter lease while
+ * it has tasks. Other servers on the same database leave its tasks
+ * alone. On start and at every janitor round, tasks whose owner is gone
+ * (lease expired, or a process of this node, by host, boot and pid
+ * namespace, that no longer exists: a crash and restart is recovered at
+ * once) are marked "failure" with reason "interrupted by a server stop",
+ * and .part files of tasks no longer running are removed. When the pool
+ * stops, a running task ends at its next batch of rows and a waiting one
+ * is cancelled, both marked the same way; export_workers_stop then gives
+ * the lease up. The janitor also deletes files past their retention. A
+ * missing export directory (deleted while the server runs) is made again
+ * (0700) before each task.
  */
 #ifndef IMGSECD_EXPORT_WORKERS_H
 #define IMGSECD_EXPORT_WORKERS_H
@@ -34,6 +34,7 @@
 #include <stdbool.h>
 
 #include "app.h"
+#include "bg.h"
 #include "imgsec/export.h"
 #include "imgsec/store_exports.h"
 
@@ -48,6 +49,8 @@ typedef struct export_workers export_workers;
 /* One task handed to the pool: the row as inserted and its snapshot
  * (owned by the pool from export_workers_submit on). */
 typedef struct export_job {
+    bg_job base;               /* first: the pool sees this; export_workers_submit fills it */
+    struct export_workers *w;
     store_export_task task;
     export_format fmt;
     export_snapshot *snap;
@@ -55,15 +58,18 @@ typedef struct export_job {
      * shows it (export_workers_progress), under the pool's lock. */
     int live_progress;
     int64_t live_records;
-    struct export_job *next;   /* the queue while waiting, the running list after */
+    struct export_job *next;   /* the running list */
 } export_job;
 
-/* Recovers interrupted tasks, prepares the directory, starts the threads. */
+/* Recovers interrupted tasks, prepares the directory, deletes expired
+ * files and puts the janitor on a->bg's clock (a->bg started first). */
 int export_workers_start(app *a, export_workers **out, imgsec_err *err);
-/* Cancels running tasks (marked failure), fails queued ones, joins. */
+/* After bg_stop (which ended every task of this server: running ones and
+ * waiting ones marked interrupted): gives the lease up, frees. */
 void export_workers_stop(export_workers *w);
 
-/* Takes a place in the queue; false when it is full (or stopping). */
+/* Takes a place on the pool's export queue; false when it is full (or
+ * the pool is stopping). */
 bool export_workers_reserve(export_workers *w);
 /* Gives a reserved place back (the task was not created after all). */
 void export_workers_unreserve(export_workers *w);

@@ -45,7 +45,7 @@
 #include "body_budget.h"
 #include "gate.h"
 #include "imgsec/util.h"
-#include "login_pool.h"
+#include "bg.h"
 #include "ratelimit.h"
 #include "router.h"
 
@@ -800,7 +800,7 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         return rc;
     randombytes_buf(request_id_key, sizeof request_id_key);
     /* Suspend/resume: logins wait for their password check off the HTTP
-     * threads (login_pool.h). */
+     * threads (bg.h). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
@@ -817,8 +817,6 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
     if (!(a->unverified = body_budget_new(a->cfg.unverified_body_bytes,
                                           a->cfg.unverified_body_per_address_bytes)))
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
-    if ((rc = login_pool_start(a->cfg.db_path, &a->logins, err)) != IMGSEC_OK)
-        return rc;
     a->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -832,12 +830,8 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
-    if (!a->daemon) {
-        login_pool_stop(a->logins);
-        login_pool_free(a->logins);
-        a->logins = NULL;
+    if (!a->daemon)
         return err_set(err, IMGSEC_EINTERNAL, "cannot listen on %s", a->cfg.listen);
-    }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : 0;
     return IMGSEC_OK;
@@ -855,15 +849,15 @@ void http_stop(app *a)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    /* Before the daemon: stopping the logins runs every check already
-     * accepted and resumes its connection, and MHD_stop_daemon must not
-     * find a connection still suspended. Requests that come on a kept-alive
-     * connection from here on are refused a login (429). */
-    login_pool_stop(a->logins);
+    /* Before the daemon: stopping the background pool runs every login
+     * already accepted and resumes its connection, and MHD_stop_daemon must
+     * not find a connection still suspended; it also ends the exports
+     * (marked interrupted) and a rematch. Requests that come on a
+     * kept-alive connection from here on are refused a login or an export
+     * (429). */
+    bg_stop(a->bg);
     MHD_stop_daemon(a->daemon);
     a->daemon = NULL;
-    login_pool_free(a->logins);
-    a->logins = NULL;
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     /* every request has ended: nothing may be held any more */

@@ -132,9 +132,10 @@ void http_reply_keystone_error(request *req, unsigned status, const char *title,
  * alone (no timeout, no disconnect detection) until http_resume, which
  * any thread may call, once, when the work is done; resumed(req) then runs
  * on an HTTP thread and must reply, as a handler does. The request stays
- * valid until then. http_stop stops the login pool, which resumes every
- * request it holds, before the daemon: nothing else may suspend a request
- * unless http_stop resumes it too. */
+ * valid until then. http_stop stops the background pool (bg.h), which
+ * runs every login it accepted and so resumes its request, before the
+ * daemon: nothing else may suspend a request unless http_stop resumes it
+ * too. */
 void http_suspend(request *req, void (*resumed)(request *req));
 void http_resume(request *req);
 /* Wipes the request body in place (a password in it). */
@@ -157,11 +158,12 @@ bool http_auth_attempt_reserve(request *req);
 /* The client's address (NULL if unknown). */
 const struct sockaddr *http_client_addr(request *req);
 
-/* Starts the login pool (login_pool.h) and the daemon on cfg->listen;
- * *port gets the bound port. */
+/* Starts the daemon on cfg->listen (a->bg started first: logins run on
+ * it); *port gets the bound port. */
 int http_start(app *a, unsigned *port, imgsec_err *err);
-/* Stops accepting, waits up to drain_seconds for requests in flight, runs
- * the logins still accepted, stops. */
+/* Stops accepting, waits up to drain_seconds for requests in flight,
+ * stops the background pool (bg_stop: the logins still accepted are run),
+ * stops. */
 void http_stop(app *a);
 
 #endif

@@ -16,6 +16,7 @@
 #include "access_log.h"
 #include "app.h"
 #include "auth_cache.h"
+#include "bg.h"
 #include "config.h"
 #include "export_workers.h"
 #include "http.h"
@@ -29,6 +30,31 @@
 /* Tokens remembered at once (auth_cache.h): many more than clients that
  * call at the same time, few enough to be nothing in memory (~1.3 KiB each). */
 #define TOKEN_CACHE_SLOTS 1024
+#define TOKEN_PURGE_MS (3600LL * 1000) /* expired tokens go about once an hour */
+
+/* A tick of the background clock (bg.h): deletes the expired tokens, one
+ * indexed DELETE, so that the tokens table does not grow for the life of
+ * the process (they are purged on start too). */
+static void purge_tokens_tick(void *ctx, store *st)
+{
+    (void)ctx;
+    imgsec_err err = {0};
+    int64_t n = store_token_purge(st, util_now_ms(), &err);
+    if (n < 0)
+        server_log("purging expired tokens: %s", err.msg);
+    else if (n)
+        server_log("deleted %lld expired tokens", (long long)n);
+}
+
+/* TOKEN_PURGE_MS, or IMGSEC_TOKEN_PURGE_TEST_MS (tests). */
+static int64_t token_purge_ms(void)
+{
+    const char *s = getenv("IMGSEC_TOKEN_PURGE_TEST_MS");
+    int64_t v;
+    if (!s || !*s || !util_parse_int64(s, &v) || v <= 0 || v > TOKEN_PURGE_MS)
+        return TOKEN_PURGE_MS;
+    return v;
+}
 
 /* Writes the port to path via a temporary file and rename, so a reader
  * never sees a half-written number. */
@@ -48,9 +74,12 @@ static int write_port_file(const char *path, unsigned port)
 
 static void app_close(app *a)
 {
-    http_stop(a);
-    export_workers_stop(a->exports); /* cancels running exports: marked failed */
+    http_stop(a); /* stops the background pool between the drain and the daemon's end */
+    bg_stop(a->bg); /* when the daemon never started */
+    export_workers_stop(a->exports); /* its tasks ended with the pool: the lease goes */
     a->exports = NULL;
+    bg_free(a->bg);
+    a->bg = NULL;
     if (a->results && a->cfg.result_cache_bytes == 0) {
         fprintf(stderr, "imgsecd: statistic answers: result cache off\n");
     } else if (a->results) {
@@ -171,6 +200,10 @@ int main(int argc, char **argv)
         rc = err_set(&err, IMGSEC_EINTERNAL, "out of memory");
     if (rc == IMGSEC_OK)
         rc = follower_open(a.cfg.db_path, a.ix, &a.follow, &err);
+    if (rc == IMGSEC_OK)
+        rc = bg_start(&a.cfg, &a.bg, &err);
+    if (rc == IMGSEC_OK)
+        rc = bg_every(a.bg, token_purge_ms(), purge_tokens_tick, NULL, &err);
     if (rc == IMGSEC_OK)
         rc = export_workers_start(&a, &a.exports, &err);
     if (rc == IMGSEC_OK)

@@ -3,8 +3,8 @@
  *
  * Every way a login can fail (no such user, wrong password, no grant on
  * the project) answers the same 401 after the same Argon2id work, so the
- * route does not tell which users exist. That work runs on the login pool
- * (login_pool.h), never on an HTTP thread; a login the pool has no place
+ * route does not tell which users exist. That work runs on the background
+ * pool's login queue (bg.h), never on an HTTP thread; a login the queue has no place
  * for is answered 429 with Retry-After before any work. Each login
  * reserves one failed-authentication attempt of its address before its
  * check (http_auth_attempt_reserve), given back unless it is answered 401,
@@ -20,7 +20,7 @@
 #include "imgsec/auth.h"
 #include "imgsec/store.h"
 #include "imgsec/util.h"
-#include "login_pool.h"
+#include "bg.h"
 #include "request_body.h"
 #include "routes.h"
 
@@ -88,11 +88,11 @@ static void reply_internal(request *req, const imgsec_err *err)
     http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
 }
 
-/* One login, from the handler to a worker of the login pool and back. The
+/* One login, from the handler to a login worker (bg.h) and back. The
  * worker reads only the copies here, never the request; the request reads
  * the outcome only once the worker has resumed it. */
 typedef struct {
-    login_task task; /* first: the pool sees this */
+    bg_job job; /* first: the pool sees this */
     request *req;
     int64_t token_ttl_ms;
     char domain[STORE_NAME_MAX + 1], name[STORE_NAME_MAX + 1];
@@ -115,9 +115,9 @@ static void login_job_free(void *p)
     free(p);
 }
 
-/* On a worker of the login pool, with its own store connection: the
- * Argon2 check and the token. */
-static void login_run(login_task *t, store *st)
+/* On a login worker, with its own store connection: the Argon2 check and
+ * the token. No cancel function: a login accepted is run even at stop. */
+static void login_run(bg_job *t, store *st)
 {
     login_job *j = (login_job *)t;
     char hash[AUTH_PW_HASH_MAX];
@@ -179,7 +179,7 @@ static void wipe_password(request *req, json_t *body)
 }
 
 /* The body is parsed here; the password check, the costly part, is run by
- * the login pool while the connection is suspended (http.h). */
+ * a login worker while the connection is suspended (http.h). */
 void tokens_create_handle(request *req)
 {
     imgsec_err err = {0};
@@ -192,7 +192,7 @@ void tokens_create_handle(request *req)
     const char *bad = login_parse(body, &l);
     login_job *j = bad ? NULL : calloc(1, sizeof *j);
     if (j) {
-        j->task.run = login_run;
+        j->job = (bg_job){.type = BG_LOGIN, .run = login_run};
         j->req = req;
         j->token_ttl_ms = req->app->cfg.token_ttl_ms;
         /* lengths checked by login_parse */
@@ -215,7 +215,7 @@ void tokens_create_handle(request *req)
         login_job_free(j);
         return;
     }
-    if (!login_pool_reserve(req->app->logins)) {
+    if (!bg_reserve(req->app->bg, BG_LOGIN)) {
         login_job_free(j);
         http_add_header(req, "Retry-After", "1");
         return http_reply_keystone_error(req, 429, "Too Many Requests",
@@ -224,7 +224,7 @@ void tokens_create_handle(request *req)
     req->state = j;
     req->state_free = login_job_free;
     http_suspend(req, tokens_create_resumed); /* before the worker can resume it */
-    login_pool_submit(req->app->logins, &j->task);
+    bg_submit(req->app->bg, &j->job);
 }
 
 /* Whose the subject token is, or a reply: unknown (404) or a store failure
