@@ -290,13 +290,11 @@ static char *create_task(const char *token, const char *project, const char *typ
     return id && json_is_string(id) ? strdup(json_string_value(id)) : NULL;
 }
 
+#define ALL_EPS "enterprise_project_id=all_granted_eps"
+
 static long get_status(const char *token, const char *project, const char *task, http_resp *out)
 {
-    char *path = h_strdupf("/v5/%s/export-task/%s", project, task);
-    long st = api_call(&S, "GET", path, "enterprise_project_id=all_granted_eps", token, H_REGION,
-                       NULL, NULL, out);
-    free(path);
-    return st;
+    return api_export_status(&S, token, project, task, ALL_EPS, out);
 }
 
 static const char *jstr(const http_resp *r, const char *key)
@@ -311,18 +309,8 @@ static long long jint(const http_resp *r, const char *key)
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
-/* Polls until the task leaves "running" (or 60 s); out holds the last status. */
-static void wait_task(const char *task, http_resp *out)
-{
-    for (int i = 0; i < 3000; i++) {
-        assert_int_equal(get_status(T_ADM, "P1", task, out), 200);
-        if (strcmp(jstr(out, "task_status"), "running") != 0)
-            return;
-        http_resp_free(out);
-        usleep(20000);
-    }
-    fail_msg("task %s still running after 60 s", task);
-}
+/* Polls until the admin's task leaves "running"; out holds the last status. */
+#define wait_task(task, out) wait_export_ended(&S, T_ADM, "P1", (task), ALL_EPS, (out))
 
 static json_t *read_back(const char *fmt, const http_resp *file)
 {
@@ -920,35 +908,10 @@ static void test_count_under_concurrent_ingest(void **state)
 
 /* ---- restarts and retention (a server of their own) ---- */
 
-/* GET the status of a P1 task on s (default EP). */
-static long status_on(srv_t *s, const char *token, const char *task, http_resp *out)
-{
-    char *path = h_strdupf("/v5/P1/export-task/%s", task);
-    long st = api_call(s, "GET", path, NULL, token, H_REGION, NULL, NULL, out);
-    free(path);
-    return st;
-}
-
-static void wait_running_with_rows(srv_t *s, const char *token, const char *task)
-{
-    for (int i = 0; i < 1500; i++) {
-        http_resp r;
-        status_on(s, token, task, &r);
-        assert_status(&r, 200);
-        bool ok = strcmp(jstr(&r, "task_status"), "running") == 0 && jint(&r, "record_num") > 0;
-        assert_string_equal(jstr(&r, "task_status"), "running");
-        http_resp_free(&r);
-        if (ok)
-            return;
-        usleep(20000);
-    }
-    fail_msg("task %s never showed progress", task);
-}
-
 static void assert_interrupted(srv_t *s, const char *token, const char *task)
 {
     http_resp r;
-    status_on(s, token, task, &r);
+    api_export_status(s, token, "P1", task, NULL, &r);
     assert_status(&r, 200);
     assert_string_equal(jstr(&r, "task_status"), "failure");
     assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
@@ -995,20 +958,14 @@ static void test_restart_mid_task(void **state)
     assert_int_equal(sr.status, 200);
     char *done = create_on(&R, tok, "malwares", 10);
     http_resp r;
-    for (int i = 0;; i++) { /* r stays valid after the last poll, whatever it says */
-        status_on(&R, tok, done, &r);
-        if (strcmp(jstr(&r, "task_status"), "running") != 0 || i == 499)
-            break;
-        http_resp_free(&r);
-        usleep(20000);
-    }
+    wait_export_ended(&R, tok, "P1", done, NULL, &r);
     assert_string_equal(jstr(&r, "task_status"), "success");
     char *fid = strdup(jstr(&r, "file_id"));
     http_resp_free(&r);
 
     /* 1. SIGTERM in the middle of a task: marked failure by the stop */
     char *t1 = create_on(&R, tok, "vulnerability", 10000000);
-    wait_running_with_rows(&R, tok, t1);
+    wait_export_rows(&R, tok, "P1", t1);
     /* 2 running + 8 waiting is the bound: the 11th task is refused */
     char *more[9];
     for (int i = 0; i < 9; i++)
@@ -1037,7 +994,7 @@ static void test_restart_mid_task(void **state)
 
     /* 2. a crash in the middle of a task: marked failure by the next start */
     char *t2 = create_on(&R, tok, "vulnerability", 10000000);
-    wait_running_with_rows(&R, tok, t2);
+    wait_export_rows(&R, tok, "P1", t2);
     assert_int_equal(kill(R.pid, SIGKILL), 0);
     int wst;
     assert_int_equal(waitpid(R.pid, &wst, 0), R.pid);

@@ -31,14 +31,6 @@ static long long jint(const http_resp *r, const char *key)
     return json_integer_value(json_object_get(r->json, key));
 }
 
-static long status_on(srv_t *s, const char *token, const char *task, http_resp *out)
-{
-    char *path = h_strdupf("/v5/P1/export-task/%s", task);
-    long st = api_call(s, "GET", path, NULL, token, H_REGION, NULL, NULL, out);
-    free(path);
-    return st;
-}
-
 static char *create_on(srv_t *s, const char *token, const char *type, long long size)
 {
     http_resp r;
@@ -52,37 +44,6 @@ static char *create_on(srv_t *s, const char *token, const char *type, long long 
     char *task = strdup(jstr(&r, "task_id"));
     http_resp_free(&r);
     return task;
-}
-
-/* Waits until s's worker has written rows of task (its live progress). */
-static void wait_running_with_rows(srv_t *s, const char *token, const char *task)
-{
-    for (int i = 0; i < 3000; i++) {
-        http_resp r;
-        status_on(s, token, task, &r);
-        assert_status(&r, 200);
-        assert_string_equal(jstr(&r, "task_status"), "running");
-        bool ok = jint(&r, "record_num") > 0;
-        http_resp_free(&r);
-        if (ok)
-            return;
-        usleep(20000);
-    }
-    fail_msg("task %s never showed progress", task);
-}
-
-/* Polls task on s until it is no longer running; r holds the last answer. */
-static void wait_ended(srv_t *s, const char *token, const char *task, http_resp *r)
-{
-    for (int i = 0; i < 6000; i++) {
-        status_on(s, token, task, r);
-        assert_status(r, 200);
-        if (strcmp(jstr(r, "task_status"), "running") != 0)
-            return;
-        http_resp_free(r);
-        usleep(20000);
-    }
-    fail_msg("task %s never ended", task);
 }
 
 /* How many names in dir end in suffix. */
@@ -140,7 +101,7 @@ static void test_servers_share_a_database(void **state)
 
     /* 1. A writes a task; B starts on the same file meanwhile */
     char *t1 = create_on(&A, tok, "vulnerability", 100000);
-    wait_running_with_rows(&A, tok, t1);
+    wait_export_rows(&A, tok, "P1", t1);
     assert_int_equal(count_suffix(exports, ".part"), 1);
     srv_same_db(&B, &A);
     setenv("IMGSEC_EXPORT_TEST_PACE_MS", "8000", 1); /* B's task outlives the steps below */
@@ -148,27 +109,27 @@ static void test_servers_share_a_database(void **state)
     assert_false(srv_log_contains(&B, "interrupted"));
     /* still A's, still running, its partial file still there */
     http_resp r;
-    status_on(&B, tok, t1, &r);
+    api_export_status(&B, tok, "P1", t1, NULL, &r);
     assert_status(&r, 200);
     assert_string_equal(jstr(&r, "task_status"), "running");
     http_resp_free(&r);
     assert_int_equal(count_suffix(exports, ".part"), 1);
-    wait_running_with_rows(&A, tok, t1);
+    wait_export_rows(&A, tok, "P1", t1);
     /* B runs a task of its own */
     char *t3 = create_on(&B, tok, "vulnerability", 100000);
-    wait_running_with_rows(&B, tok, t3);
+    wait_export_rows(&B, tok, "P1", t3);
 
     /* 2. A is killed while writing a second task; C starts: A's tasks
      * are failed with the reason and A's partial files removed, B's task
      * runs on */
-    wait_ended(&A, tok, t1, &r);
+    wait_export_ended(&A, tok, "P1", t1, NULL, &r);
     assert_string_equal(jstr(&r, "task_status"), "success");
     assert_int_equal(jint(&r, "record_num"), 5158);
     char *f1 = strdup(jstr(&r, "file_id"));
     http_resp_free(&r);
     assert_int_equal(count_suffix(exports, ".part"), 1); /* t3's */
     char *t2 = create_on(&A, tok, "vulnerability", 100000);
-    wait_running_with_rows(&A, tok, t2);
+    wait_export_rows(&A, tok, "P1", t2);
     kill9(&A);
     assert_int_equal(count_suffix(exports, ".part"), 2);
     srv_same_db(&C, &A);
@@ -176,16 +137,16 @@ static void test_servers_share_a_database(void **state)
     /* C's start found A gone, unless B's janitor (every 15 s) was first */
     assert_true(srv_log_contains(&C, "1 export tasks were interrupted by the last stop") ||
                 srv_log_contains(&B, "1 export tasks were interrupted by the stop of their server"));
-    status_on(&C, tok, t2, &r);
+    api_export_status(&C, tok, "P1", t2, NULL, &r);
     assert_status(&r, 200);
     assert_string_equal(jstr(&r, "task_status"), "failure");
     assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
     http_resp_free(&r);
     assert_int_equal(count_suffix(exports, ".part"), 1); /* B's */
-    status_on(&C, tok, t3, &r);
+    api_export_status(&C, tok, "P1", t3, NULL, &r);
     assert_string_equal(jstr(&r, "task_status"), "running");
     http_resp_free(&r);
-    wait_running_with_rows(&B, tok, t3);
+    wait_export_rows(&B, tok, "P1", t3);
     /* A's finished file downloads from C: 5,158 rows and the header */
     char *path = h_strdupf("/v5/P1/download/%s", f1);
     api_call(&C, "GET", path, NULL, tok, H_REGION, NULL, NULL, &r);
@@ -198,7 +159,7 @@ static void test_servers_share_a_database(void **state)
 
     /* 3. B's clean stop fails its own task, as before */
     assert_int_equal(srv_stop(&B, true), 0);
-    status_on(&C, tok, t3, &r);
+    api_export_status(&C, tok, "P1", t3, NULL, &r);
     assert_string_equal(jstr(&r, "task_status"), "failure");
     assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
     http_resp_free(&r);
@@ -211,7 +172,7 @@ static void test_servers_share_a_database(void **state)
     assert_int_equal(system(rm), 0);
     free(rm);
     char *t4 = create_on(&C, tok, "malwares", 100000);
-    wait_ended(&C, tok, t4, &r);
+    wait_export_ended(&C, tok, "P1", t4, NULL, &r);
     assert_string_equal(jstr(&r, "task_status"), "success");
     http_resp_free(&r);
     struct stat sb;
@@ -258,7 +219,7 @@ static void test_takeover_after_lease(void **state)
     char *tok = get_token(&A, "acme", "root", "root-pw-1", "P1");
     assert_non_null(tok);
     char *t = create_on(&A, tok, "vulnerability", 100000);
-    wait_running_with_rows(&A, tok, t);
+    wait_export_rows(&A, tok, "P1", t);
     kill9(&A);
     assert_int_equal(count_suffix(exports, ".part"), 1);
 
@@ -266,7 +227,7 @@ static void test_takeover_after_lease(void **state)
     srv_same_db(&B, &A);
     assert_int_equal(srv_start(&B), 0);
     http_resp r;
-    wait_ended(&B, tok, t, &r);
+    wait_export_ended(&B, tok, "P1", t, NULL, &r);
     assert_string_equal(jstr(&r, "task_status"), "failure");
     assert_string_equal(jstr(&r, "failure_reason"), "interrupted by a server stop");
     http_resp_free(&r);

@@ -915,3 +915,60 @@ void check_stat_error_at(const stat_res *r, long status, const char *code, const
                   what ? what : "", msg_part, r->body);
     check_common(r->content_type, r->request_id, what ? what : "statistic", file, line);
 }
+
+/* ---- export tasks ---- */
+
+long api_export_status(const srv_t *s, const char *token, const char *project, const char *task,
+                       const char *query, http_resp *out)
+{
+    char *path = h_strdupf("/v5/%s/export-task/%s", project, task);
+    long st = api_call(s, "GET", path, query, token, s->region, NULL, NULL, out);
+    free(path);
+    return st;
+}
+
+static const char *task_status(const http_resp *r)
+{
+    const char *v = json_string_value(json_object_get(r->json, "task_status"));
+    return v ? v : "(absent)";
+}
+
+void wait_export_ended_at(const srv_t *s, const char *token, const char *project,
+                          const char *task, const char *query, http_resp *out, const char *file,
+                          int line)
+{
+    long long deadline = mono_ms() + H_EXPORT_WAIT_MS;
+    for (;;) {
+        api_export_status(s, token, project, task, query, out);
+        check_status_at(out, 200, file, line);
+        if (strcmp(task_status(out), "running") != 0)
+            return;
+        http_resp_free(out);
+        if (mono_ms() > deadline)
+            fail_with(file, line, "export task %s still running after %d ms", task,
+                      H_EXPORT_WAIT_MS);
+        h_sleep_ms(H_POLL_MS);
+    }
+}
+
+void wait_export_rows_at(const srv_t *s, const char *token, const char *project, const char *task,
+                         const char *file, int line)
+{
+    long long deadline = mono_ms() + H_EXPORT_WAIT_MS;
+    for (;;) {
+        http_resp r;
+        api_export_status(s, token, project, task, NULL, &r);
+        check_status_at(&r, 200, file, line);
+        if (strcmp(task_status(&r), "running") != 0) {
+            fail_with(file, line, "export task %s: want running, got %s (%.300s)", task,
+                      task_status(&r), r.body);
+        }
+        json_int_t rows = json_integer_value(json_object_get(r.json, "record_num"));
+        http_resp_free(&r);
+        if (rows > 0)
+            return;
+        if (mono_ms() > deadline)
+            fail_with(file, line, "export task %s never showed progress", task);
+        h_sleep_ms(H_POLL_MS);
+    }
+}

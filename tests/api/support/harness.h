@@ -187,6 +187,29 @@ long api_ingest(const srv_t *s, const char *token, const char *project, const ch
  * how many were found (the length of "images"), or -1 on a bad shape. */
 int ingest_ids(const http_resp *r, char (*ids)[32], size_t n);
 
+/* ---- export tasks ---- */
+
+#define H_EXPORT_WAIT_MS 120000 /* how long a wait below polls before it fails */
+
+/* GET /v5/{project}/export-task/{task}[?query], region = the server's. */
+long api_export_status(const srv_t *s, const char *token, const char *project, const char *task,
+                       const char *query, http_resp *out);
+/* Polls the task's status, each answer 200, until task_status is not
+ * "running" (out holds that answer; free it), or fails the test after
+ * H_EXPORT_WAIT_MS. */
+void wait_export_ended_at(const srv_t *s, const char *token, const char *project,
+                          const char *task, const char *query, http_resp *out, const char *file,
+                          int line);
+/* Polls until a worker has written rows of the task (record_num > 0),
+ * asserting on every answer 200 and task_status "running", or fails the
+ * test after H_EXPORT_WAIT_MS. */
+void wait_export_rows_at(const srv_t *s, const char *token, const char *project, const char *task,
+                         const char *file, int line);
+#define wait_export_ended(s, token, project, task, query, out) \
+    wait_export_ended_at((s), (token), (project), (task), (query), (out), __FILE__, __LINE__)
+#define wait_export_rows(s, token, project, task) \
+    wait_export_rows_at((s), (token), (project), (task), __FILE__, __LINE__)
+
 /* ---- assertions (report the caller's line) ---- */
 
 void check_status_at(const http_resp *r, long status, const char *file, int line);
