@@ -17,6 +17,7 @@ typedef struct app {
     follower *follow;
     struct bg *bg;                  /* background work: logins, exports, rematch (bg.h) */
     struct export_workers *exports; /* export tasks on it (export_workers.h) */
+    struct rematch *rematch;        /* the --vulndb watch and its runs on it (rematch.h) */
     struct MHD_Daemon *daemon;
     atomic_int in_flight; /* requests begun and not yet completed */
     unsigned char sk_key[32];   /* the key file (keyfile.h): opens sealed SKs */

@@ -35,6 +35,8 @@ static const char USAGE[] =
     "                      the next commit (IMGSEC_RESULT_CACHE_MB; 64; 0 disables)\n"
     "  --access-log FILE   the one line per request goes here, written in batches\n"
     "                      (IMGSEC_ACCESS_LOG; default: stderr)\n"
+    "  --vulndb FILE       vulnerability database (imgsec vulndb) to watch: when it changes,\n"
+    "                      the stored images are rematched in the background (IMGSEC_VULNDB)\n"
     "  --console-dir DIR   the web console's files, served at /console/ (IMGSEC_CONSOLE_DIR;\n"
     "                      default: ../share/imgsec/console or ../console beside the binary)\n"
     "  --unverified-body-mb N  memory for bodies of signed requests whose signature is not\n"
@@ -137,6 +139,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .result_cache_bytes = (size_t)64 << 20,
         .access_log = env_or("IMGSEC_ACCESS_LOG", NULL),
         .console_dir = env_or("IMGSEC_CONSOLE_DIR", NULL),
+        .vulndb_path = env_or("IMGSEC_VULNDB", NULL),
         .unverified_body_bytes = (size_t)UNVERIFIED_BODY_MB_DEFAULT << 20,
         .unverified_body_per_address_bytes = (size_t)UNVERIFIED_BODY_PER_ADDRESS_MB_DEFAULT << 20,
     };
@@ -187,6 +190,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"unverified-body-mb", required_argument, NULL, 'U'},
         {"unverified-body-per-address-mb", required_argument, NULL, 'u'},
         {"console-dir", required_argument, NULL, 'D'},
+        {"vulndb", required_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -252,6 +256,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
                 goto bad;
             break;
         case 'D': cfg->console_dir = optarg; break;
+        case 'V': cfg->vulndb_path = optarg; break;
         case 'h':
             fputs(USAGE, stdout);
             *exit_code = 0;
@@ -277,6 +282,8 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         }
         cfg->export_dir = export_dir;
     }
+    if (cfg->vulndb_path && !*cfg->vulndb_path)
+        cfg->vulndb_path = NULL;
     if (!cfg->console_dir)
         cfg->console_dir = console_dir_default();
     if (!*cfg->region) {

@@ -33,6 +33,9 @@ typedef struct {
     size_t unverified_body_bytes;             /* --unverified-body-mb, IMGSEC_UNVERIFIED_BODY_MB */
     size_t unverified_body_per_address_bytes; /* --unverified-body-per-address-mb,
                                                  IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB */
+    const char *vulndb_path;  /* --vulndb, IMGSEC_VULNDB: the vulnerability database whose
+                                 changes rematch the stored images (rematch.h); NULL:
+                                 none (no default: the server rematches only when told) */
     const char *console_dir;  /* --console-dir, IMGSEC_CONSOLE_DIR: the web console's files;
                                  default <binary dir>/../share/imgsec/console if it exists,
                                  else <binary dir>/../console (the source tree from build/) */

@@ -25,6 +25,7 @@
 #include "imgsec/keyfile.h"
 #include "imgsec/util.h"
 #include "ratelimit.h"
+#include "rematch.h"
 #include "result_cache.h"
 
 /* Tokens remembered at once (auth_cache.h): many more than clients that
@@ -78,6 +79,8 @@ static void app_close(app *a)
     bg_stop(a->bg); /* when the daemon never started */
     export_workers_stop(a->exports); /* its tasks ended with the pool: the lease goes */
     a->exports = NULL;
+    rematch_free(a->rematch);
+    a->rematch = NULL;
     bg_free(a->bg);
     a->bg = NULL;
     if (a->results && a->cfg.result_cache_bytes == 0) {
@@ -206,6 +209,8 @@ int main(int argc, char **argv)
         rc = bg_every(a.bg, token_purge_ms(), purge_tokens_tick, NULL, &err);
     if (rc == IMGSEC_OK)
         rc = export_workers_start(&a, &a.exports, &err);
+    if (rc == IMGSEC_OK)
+        rc = rematch_start(&a, &a.rematch, &err);
     if (rc == IMGSEC_OK)
         rc = http_start(&a, &port, &err);
     if (rc != IMGSEC_OK) {

@@ -1,0 +1,206 @@
+/* rematch.c - see rematch.h.
+ *
+ * The watch runs on the clock thread only, so its state (the connection,
+ * the identity and version it last saw) needs no lock. A run is a bg_job
+ * of type BG_MAINT holding nothing but the rematch it belongs to; whether
+ * one more can be queued is the maintenance queue's bound (one running,
+ * one waiting): when bg_reserve refuses, a run is waiting already and
+ * will read the database as it is then, this change included.
+ */
+#include "rematch.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "access_log.h"
+#include "bg.h"
+#include "imgsec/util.h"
+#include "imgsec/vulndb.h"
+
+struct rematch {
+    app *a;
+    const char *path;
+    /* the watch (clock thread only) */
+    sqlite3 *watch;     /* NULL while the file is missing or cannot be opened */
+    dev_t dev;
+    ino_t ino;
+    int64_t version;    /* PRAGMA data_version when last looked */
+    bool open_failed;   /* logged once until it opens again */
+};
+
+typedef struct {
+    bg_job base; /* first: the pool sees this */
+    rematch *r;
+} rematch_job;
+
+/* ---- the run ---- */
+
+typedef struct {
+    rematch *r;
+    int64_t last_ns;
+} run_ctx;
+
+static void on_progress(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    run_ctx *c = ctx;
+    (void)what;
+    int64_t now = util_mono_ns();
+    if (done < total && now - c->last_ns >= (int64_t)REMATCH_PROGRESS_MS * 1000000) {
+        c->last_ns = now;
+        server_log("rematch: %lld of %lld images", (long long)done, (long long)total);
+    }
+}
+
+static void run_job(bg_job *base, store *st)
+{
+    rematch *r = ((rematch_job *)base)->r;
+    free(base);
+    int64_t t0 = util_mono_ns();
+    server_log("rematch: the vulnerability database %s changed; rematching the stored images",
+               r->path);
+    vulndb *db = NULL;
+    imgsec_err err = {0};
+    vulndb_rematch_stats s = {0};
+    run_ctx c = {r, t0};
+    int rc = vulndb_open(r->path, false, &db, &err);
+    if (rc == IMGSEC_OK)
+        rc = vulndb_rematch(db, st, on_progress, &c, &s, &err);
+    vulndb_close(db);
+    double secs = (double)(util_mono_ns() - t0) / 1e9;
+    if (rc != IMGSEC_OK)
+        server_log("rematch failed after %lld images (%lld rematched) in %.1f s: %s",
+                   (long long)s.images, (long long)s.rematched, secs, err.msg);
+    else
+        server_log("rematch done in %.1f s: %lld images, %lld rematched, %lld unchanged, "
+                   "%lld without purls; %lld vulnerability records, %lld versions not comparable",
+                   secs, (long long)s.images, (long long)s.rematched, (long long)s.unchanged,
+                   (long long)s.skipped, (long long)s.vulnerabilities, (long long)s.errors);
+}
+
+/* A run that had not started when the pool stopped. */
+static void cancel_job(bg_job *base, store *st)
+{
+    (void)st;
+    free(base);
+}
+
+/* ---- the watch ---- */
+
+static void watch_close(rematch *r)
+{
+    sqlite3_close(r->watch);
+    r->watch = NULL;
+}
+
+/* PRAGMA data_version of the watch's connection; false when it cannot be
+ * read (busy: the next look tries again). */
+static bool data_version(rematch *r, int64_t *out)
+{
+    sqlite3_stmt *s = NULL;
+    bool ok = sqlite3_prepare_v2(r->watch, "PRAGMA data_version", -1, &s, NULL) == SQLITE_OK &&
+              sqlite3_step(s) == SQLITE_ROW;
+    if (ok)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return ok;
+}
+
+/* Opens the watch on the file now at r->path (identity sb). */
+static bool watch_open(rematch *r, const struct stat *sb)
+{
+    watch_close(r);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        r->watch = db;
+        if (data_version(r, &r->version)) {
+            r->dev = sb->st_dev;
+            r->ino = sb->st_ino;
+            r->open_failed = false;
+            return true;
+        }
+    } else {
+        sqlite3_close(db);
+    }
+    if (!r->open_failed)
+        server_log("rematch: cannot watch the vulnerability database %s: %s", r->path,
+                   r->watch ? sqlite3_errmsg(r->watch) : sqlite3_errstr(rc));
+    watch_close(r);
+    r->open_failed = true;
+    return false;
+}
+
+/* True when the file's content changed since the last look: another
+ * file in its place, a file where there was none, or a commit. */
+static bool changed(rematch *r)
+{
+    struct stat sb;
+    if (stat(r->path, &sb) != 0) {
+        if (r->watch)
+            server_log("rematch: the vulnerability database %s is gone", r->path);
+        watch_close(r);
+        return false;
+    }
+    if (!r->watch || sb.st_dev != r->dev || sb.st_ino != r->ino)
+        return watch_open(r, &sb);
+    int64_t v;
+    if (!data_version(r, &v) || v == r->version)
+        return false;
+    r->version = v;
+    return true;
+}
+
+static void watch_tick(void *ctx, store *st)
+{
+    (void)st;
+    rematch *r = ctx;
+    if (!changed(r))
+        return;
+    rematch_job *j = NULL;
+    if (!bg_reserve(r->a->bg, BG_MAINT))
+        return; /* a run waits already: it will see this change */
+    if (!(j = calloc(1, sizeof *j))) {
+        bg_unreserve(r->a->bg, BG_MAINT);
+        server_log("rematch: out of memory");
+        return;
+    }
+    j->base = (bg_job){.type = BG_MAINT, .run = run_job, .cancel = cancel_job};
+    j->r = r;
+    bg_submit(r->a->bg, &j->base);
+}
+
+int rematch_start(app *a, rematch **out, imgsec_err *err)
+{
+    *out = NULL;
+    if (!a->cfg.vulndb_path)
+        return IMGSEC_OK;
+    rematch *r = calloc(1, sizeof *r);
+    if (!r)
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    r->a = a;
+    r->path = a->cfg.vulndb_path;
+    /* the baseline: what is there now is not a change */
+    struct stat sb;
+    if (stat(r->path, &sb) != 0)
+        server_log("rematch: the vulnerability database %s does not exist (yet): the stored "
+                   "images are rematched once it does", r->path);
+    else
+        (void)watch_open(r, &sb);
+    int rc = bg_every(a->bg, REMATCH_WATCH_MS, watch_tick, r, err);
+    if (rc != IMGSEC_OK) {
+        rematch_free(r);
+        return rc;
+    }
+    *out = r;
+    return IMGSEC_OK;
+}
+
+void rematch_free(rematch *r)
+{
+    if (!r)
+        return;
+    watch_close(r);
+    free(r);
+}

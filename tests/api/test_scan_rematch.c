@@ -1,0 +1,132 @@
+/* test_scan_rematch.c - issue 13 item 4: imgsecd started with a
+ * vulnerability database (IMGSEC_VULNDB, as --vulndb) notices when that
+ * file changes and rematches the stored images in the background.
+ *
+ * The image is test_scan_vulns.c's Debian 9 image (see the worked-out
+ * matches there). The database first holds three of the four Debian
+ * records that affect it (DLA-3008-1, DLA-3012-1, DLA-3022-1), so the scan
+ * stores 3 vulnerability records: CVE-2022-1292, CVE-2022-29824,
+ * CVE-2022-1664. Then, while the server runs, `imgsec vulndb import` adds
+ * DLA-3051-1 (tzdata 2021a-0+deb9u3 < fixed 2021a-0+deb9u4) to that file:
+ * the server's statistic must move to exactly 4, with DLA-3051-1 among
+ * them, without any command but the import. Nothing is timed: the count
+ * is polled until it changes or a generous deadline passes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/scan_builder.h"
+#include "harness.h"
+
+#ifndef IMGSEC_FIXTURES_DIR
+#define IMGSEC_FIXTURES_DIR "../shared/fixtures"
+#endif
+
+#define REMATCH_DEADLINE_MS 120000
+
+static const char STATUS[] =
+    "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.18.25\n\n"
+    "Package: libxml2\nStatus: install ok installed\nArchitecture: amd64\n"
+    "Version: 2.9.4+dfsg1-2.2+deb9u6\n\n"
+    "Package: libssl1.1\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\n"
+    "Version: 1.1.0l-1~deb9u5\n\n"
+    "Package: openssl\nStatus: install ok installed\nArchitecture: amd64\n"
+    "Version: 1.1.0l-1~deb9u6\n\n"
+    "Package: tzdata\nStatus: install ok installed\nArchitecture: all\nVersion: 2021a-0+deb9u3\n\n"
+    "Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\n"
+    "Version: 1:1.2.8.dfsg-5\n";
+
+static const sb_file FILES[] = {
+    {"etc/os-release", 'f', "PRETTY_NAME=\"Debian GNU/Linux 9 (stretch)\"\nID=debian\nVERSION_ID=\"9\"\n",
+     0, 0},
+    {"var/lib/dpkg/status", 'f', STATUS, 0, 0},
+};
+
+static srv_t S;
+
+static char *run(int want_rc, const char *const *args)
+{
+    char *out = NULL;
+    int rc = cli_runv(&S, NULL, args, &out);
+    if (rc != want_rc)
+        fail_msg("imgsec %s exited %d, not %d:\n%s", args[0], rc, want_rc, out ? out : "");
+    return out;
+}
+
+static void test_import_while_serving_rematches(void **state)
+{
+    (void)state;
+    const char *fx = getenv("IMGSEC_FIXTURES_DIR");
+    if (!fx || !*fx)
+        fx = IMGSEC_FIXTURES_DIR;
+    assert_int_equal(srv_init(&S), 0);
+    char *vdb = h_strdupf("%s/osv.sqlite", S.dir), *img = h_strdupf("%s/deb9.tar", S.dir);
+    char *deb = h_strdupf("%s/scan/osv/osv-scanner-offline-db/Debian", fx);
+    char *r1 = h_strdupf("%s/DLA-3008-1.json", deb), *r2 = h_strdupf("%s/DLA-3012-1.json", deb),
+         *r3 = h_strdupf("%s/DLA-3022-1.json", deb), *r4 = h_strdupf("%s/DLA-3051-1.json", deb);
+    const char *imp3[] = {"vulndb", "import", "--vulndb", vdb, r1, r2, r3, NULL};
+    char *out = run(0, imp3);
+    assert_non_null(strstr(out, "imported 3 records from 3 files: 3 new, 0 replaced, 0 unchanged"));
+    free(out);
+
+    setenv("IMGSEC_VULNDB", vdb, 1);
+    int started = srv_start(&S);
+    unsetenv("IMGSEC_VULNDB");
+    assert_int_equal(started, 0);
+    char *tok = user_token(&S, "acme", "vulns", "vulns-pw-1", "P1", "admin", "all");
+    assert_non_null(tok);
+
+    sb_layer l = sb_layer_make(FILES, 2, SB_GZIP);
+    char *cfg = sb_config(&l, 1, "app", NULL, NULL);
+    sb_docker_archive(img, &l, 1, cfg, "library/stretch-app:1");
+    const char *scan[] = {"scan", "--db", S.db, "--vulndb", vdb, "--project", "P1", img, NULL};
+    out = run(0, scan);
+    free(out);
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", NULL, NULL), 3);
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", NULL,
+                               "\"vul_id_list\":[\"DLA-3051-1\"]"),
+                     0);
+
+    /* the fourth record arrives in the file the server watches */
+    const char *imp1[] = {"vulndb", "import", "--vulndb", vdb, r4, NULL};
+    out = run(0, imp1);
+    assert_non_null(strstr(out, "imported 1 records from 1 files: 1 new, 0 replaced, 0 unchanged"));
+    free(out);
+    long long n = 3;
+    for (int waited = 0; n == 3 && waited < REMATCH_DEADLINE_MS; waited += 100) {
+        h_sleep_ms(100);
+        n = api_count(&S, tok, "P1", "vulnerability", NULL, NULL);
+    }
+    assert_int_equal(n, 4);
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", NULL,
+                               "\"vul_id_list\":[\"DLA-3051-1\"]"),
+                     1);
+    assert_int_equal(api_count(&S, tok, "P1", "apps", NULL, NULL), 6);
+    /* the run's one-line summary (its time varies, the rest does not) */
+    assert_true(srv_log_wait_for(&S,
+                                 "s: 1 images, 1 rematched, 0 unchanged, 0 without purls; "
+                                 "4 vulnerability records, 0 versions not comparable",
+                                 10000));
+
+    free(l.data);
+    free(cfg);
+    free(tok);
+    free(vdb);
+    free(img);
+    free(deb);
+    free(r1);
+    free(r2);
+    free(r3);
+    free(r4);
+    assert_int_equal(srv_stop(&S, true), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_import_while_serving_rematches),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    return rc || harness_failures();
+}
