@@ -120,15 +120,44 @@ typedef struct {
     int64_t skipped;         /* images without an apps record with a purl (left alone) */
     int64_t vulnerabilities; /* vulnerability records they now hold */
     int64_t errors;          /* versions that could not be compared */
+    bool stopped;            /* the run ended at a stop request (VULNDB_REMATCH_STOPPED) */
 } vulndb_rematch_stats;
 
+/* How vulndb_rematch_run runs; all zero: on the calling thread alone, no
+ * stop, no progress. */
+typedef struct {
+    /* Matching threads besides the calling one (0 or 1: the calling
+     * thread matches too; at most VULNDB_REMATCH_WORKERS_MAX). Each opens
+     * its own connections to the vulnerability database and to the store
+     * (by their file names); every write stays on the calling thread and
+     * st. A store without a file (":memory:") is matched on the calling
+     * thread whatever workers says. */
+    unsigned workers;
+    /* Polled on the calling thread before each image; true stops the run
+     * there. May be NULL. */
+    bool (*stop)(void *ctx);
+    /* ("images", done, total) on the calling thread, every 100 images and
+     * at the end. May be NULL. */
+    vulndb_progress_fn progress;
+    void *ctx; /* for stop and progress */
+} vulndb_rematch_opts;
+#define VULNDB_REMATCH_WORKERS_MAX 64
+/* What vulndb_rematch_run returns when opts->stop asked it to stop
+ * (stats->stopped is set, the message says how many images were done). */
+#define VULNDB_REMATCH_STOPPED IMGSEC_ECONFLICT
+
 /* For every image of st (id order) that has an apps record with a purl:
- * reads its stored document, replaces its vulnerability records with the
- * matches of its apps, and stores it again (store_ingest: one transaction
- * per image, same id, counts and change log updated) unless they equal
- * the stored ones. progress gets
- * ("images", done, total). Stops at the first failure; images done
- * before it stay done. */
+ * reads its stored apps and vulnerability records, matches the apps, and
+ * when the matches differ from the stored vulnerabilities replaces them,
+ * storing the image again (store_ingest: one transaction per image, same
+ * id, counts and change log updated); images whose matches equal the
+ * stored records are not written. Images are written in id order. Stops
+ * at the first failure or stop request; images done before it stay done.
+ * db and st are used by the calling thread only. */
+int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
+                       vulndb_rematch_stats *stats, imgsec_err *err);
+
+/* vulndb_rematch_run on the calling thread alone, progress as in opts. */
 int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx,
                    vulndb_rematch_stats *stats, imgsec_err *err);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "imgsec/util.h"
@@ -29,8 +30,9 @@ static const char USAGE[] =
     "  status                    ecosystems, record counts, newest modified time (JSON)\n"
     "  match [--os ID:VERSION] [--repeat N] FILE   match a JSON array of apps records,\n"
     "                            print the vulnerability records (JSON) and the time taken\n"
-    "  rematch --db DB           recompute the vulnerability records of every stored\n"
-    "                            image from its stored apps\n"
+    "  rematch --db DB [--workers N]   recompute the vulnerability records of every\n"
+    "                            stored image from its stored apps, matching on N\n"
+    "                            threads (default: one per core, at most 8)\n"
     "  --vulndb FILE   the database (default: $IMGSEC_VULNDB, else vulndb.sqlite in the\n"
     "                  directory of --db)\n"
     "  See docs/scanning-vulns.md.\n";
@@ -55,7 +57,7 @@ static void show_progress(void *ctx, const char *what, int64_t done, int64_t tot
                 (long long)done, cli_stderr_is_tty() ? "" : "\n");
 }
 
-int cmd_vulndb_rematch(const char *db_path, vulndb *vdb); /* cmd_vulndb_rematch.c */
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers); /* cmd_vulndb_rematch.c */
 
 static int do_status(vulndb *vdb)
 {
@@ -143,10 +145,13 @@ int cmd_vulndb(int argc, char **argv)
     const char *sub = argv[1];
     const char *vpath = NULL, *db = NULL, *base = NULL, *ecos = NULL, *os = NULL;
     int repeat = 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned workers = cpus > 1 ? (unsigned)(cpus < 8 ? cpus : 8) : 1;
     static const struct option opts[] = {
         {"vulndb", required_argument, 0, 'v'}, {"db", required_argument, 0, 'd'},
         {"base-url", required_argument, 0, 'b'}, {"ecosystems", required_argument, 0, 'e'},
         {"os", required_argument, 0, 'o'}, {"repeat", required_argument, 0, 'r'},
+        {"workers", required_argument, 0, 'w'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -164,6 +169,15 @@ int cmd_vulndb(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
+        case 'w': {
+            int w = atoi(optarg);
+            if (w < 1 || w > VULNDB_REMATCH_WORKERS_MAX) {
+                fprintf(stderr, "imgsec vulndb: --workers takes 1 to %d\n", VULNDB_REMATCH_WORKERS_MAX);
+                return CLI_USAGE;
+            }
+            workers = (unsigned)w;
+            break;
+        }
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         default: fputs(USAGE, stderr); return CLI_USAGE;
         }
@@ -219,14 +233,14 @@ int cmd_vulndb(int argc, char **argv)
                     (long long)st.fetched, (long long)st.unchanged, (long long)st.import.records,
                     (long long)st.import.added, (long long)st.import.replaced,
                     (long long)st.import.unchanged);
-            if (db) rc = cmd_vulndb_rematch(db, vdb);
+            if (db) rc = cmd_vulndb_rematch(db, vdb, workers);
         }
     } else if (strcmp(sub, "status") == 0) {
         rc = do_status(vdb);
     } else if (strcmp(sub, "match") == 0) {
         rc = do_match(vdb, os, rest[0], repeat);
     } else {
-        rc = cmd_vulndb_rematch(db, vdb);
+        rc = cmd_vulndb_rematch(db, vdb, workers);
     }
     vulndb_close(vdb);
     return rc;

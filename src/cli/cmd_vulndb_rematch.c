@@ -1,12 +1,13 @@
 /* cmd_vulndb_rematch.c - imgsec vulndb rematch --db DB (and the rematch
- * that follows `update --db DB`): vulndb_rematch with progress on stderr. */
+ * that follows `update --db DB`): vulndb_rematch_run with --workers threads
+ * (default: one per core, at most 8) and progress on stderr. */
 #include <stdio.h>
 
 #include "cli.h"
 #include "imgsec/util.h"
 #include "imgsec/vulndb.h"
 
-int cmd_vulndb_rematch(const char *db_path, vulndb *vdb);
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers);
 
 static void show(void *ctx, const char *what, int64_t done, int64_t total)
 {
@@ -18,14 +19,15 @@ static void show(void *ctx, const char *what, int64_t done, int64_t total)
             (long long)total, what, cli_stderr_is_tty() && done != total ? "" : "\n");
 }
 
-int cmd_vulndb_rematch(const char *db_path, vulndb *vdb)
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers)
 {
     store *st = cli_store_open(db_path);
     if (!st) return CLI_FAIL;
     int64_t last = 0;
     vulndb_rematch_stats rs;
     imgsec_err err = {0};
-    int rc = vulndb_rematch(vdb, st, show, &last, &rs, &err);
+    vulndb_rematch_opts o = {.workers = workers, .progress = show, .ctx = &last};
+    int rc = vulndb_rematch_run(vdb, st, &o, &rs, &err);
     store_close(st);
     fprintf(stderr,
             "rematch: %lld images, %lld rematched, %lld unchanged (%lld vulnerabilities), %lld "

@@ -1,18 +1,27 @@
 /* vulndb_rematch.c - recompute the vulnerability records of stored images
  * from their stored apps, without the images.
  *
- * Per image, in id order: its row and every record are read in one read
- * transaction of the store (the columns named by model.h's record tables
- * and store_image_col), rebuilt into an ingest document, its
- * vulnerabilities replaced by vulndb_match_apps over its apps, and the
- * document stored again through store_ingest: one write transaction per
- * image, the image keeps its id, the counts, aggregates and change log
+ * Per image, in id order: its apps and vulnerability records are read in
+ * one read transaction of the store, the apps matched (vulndb_match_apps)
+ * and the matches compared with the stored records (same records, same
+ * order: matching is deterministic). Only when they differ is the whole
+ * document read (its row and every record: the columns named by model.h's
+ * record tables and store_image_col), its vulnerabilities replaced, and
+ * the document stored again through store_ingest: one write transaction
+ * per image, the image keeps its id, the counts, aggregates and change log
  * follow, so a server's index and statistic move from one true answer to
- * the next, image by image.
+ * the next, image by image. A rematch after an update that changed little
+ * costs reads and matching, not writes.
  *
- * An image whose recomputed records equal its stored ones (same records,
- * same order: matching is deterministic) is not written again, so a
- * rematch after an update that changed little costs reads, not writes.
+ * Threads: the image list is handed out in id order to opts->workers
+ * threads, each with its own vulndb and store connections (opened here by
+ * file name, read transactions only), which do everything but the write;
+ * their outcomes go into a window of WINDOW slots that the calling thread
+ * consumes in id order, writing through the caller's store. SQLite
+ * serialises writers anyway, and one writer keeps the change log in id
+ * order. A worker claims image i only when i < written + WINDOW, which
+ * bounds the documents held in memory. Without workers the calling thread
+ * fills each slot itself just before consuming it.
  *
  * Only images with at least one apps record carrying a purl are
  * rematched (those imgsec scan produced, or an importer that keeps
@@ -21,6 +30,7 @@
  * the same image between the read and the write of a rematch is
  * overwritten by it; run it when no scan of those images is arriving.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +100,41 @@ static sqlite3_stmt *records_stmt(store *st, reader *rd, report_type t, imgsec_e
     return rd->records[t];
 }
 
+/* The records of type t of image id, in seq order, as a new JSON array
+ * (empty when the image has none or is gone); NULL with err set. */
+static json_t *read_records(store *st, reader *rd, report_type t, int64_t id, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    sqlite3_stmt *s = records_stmt(st, rd, t, err);
+    if (!s) return NULL;
+    sqlite3_bind_int64(s, 1, id);
+    json_t *arr = json_array();
+    int rc;
+    while (arr && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        json_t *r = json_object();
+        for (size_t f = 0; r && f < k->nfields; f++) {
+            int ty = sqlite3_column_type(s, (int)f);
+            const char *name = k->fields[f].name;
+            if (ty == SQLITE_INTEGER) json_object_set_new(r, name, json_integer(sqlite3_column_int64(s, (int)f)));
+            else if (ty == SQLITE_FLOAT) json_object_set_new(r, name, json_real(sqlite3_column_double(s, (int)f)));
+            else if (ty == SQLITE_TEXT)
+                json_object_set_new(r, name, json_stringn((const char *)sqlite3_column_text(s, (int)f),
+                                                          (size_t)sqlite3_column_bytes(s, (int)f)));
+        }
+        if (!r || json_array_append_new(arr, r) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sqlite3_reset(s);
+    if (!arr || rc != SQLITE_DONE) {
+        json_decref(arr);
+        err_set(err, IMGSEC_EINTERNAL, "store: read records of image %lld", (long long)id);
+        return NULL;
+    }
+    return arr;
+}
+
 /* The stored document of image id (records in seq order), or NULL. */
 static json_t *read_document(store *st, reader *rd, int64_t id, imgsec_err *err)
 {
@@ -115,35 +160,12 @@ static json_t *read_document(store *st, reader *rd, int64_t id, imgsec_err *err)
     }
     sqlite3_reset(s);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        const record_kind *k = record_kind_get((report_type)t);
-        if (!(s = records_stmt(st, rd, (report_type)t, err))) {
+        json_t *arr = read_records(st, rd, (report_type)t, id, err);
+        if (!arr) {
             json_decref(doc);
             return NULL;
         }
-        sqlite3_bind_int64(s, 1, id);
-        json_t *arr = json_array();
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            json_t *r = json_object();
-            for (size_t f = 0; f < k->nfields; f++) {
-                int ty = sqlite3_column_type(s, (int)f);
-                const char *name = k->fields[f].name;
-                if (ty == SQLITE_INTEGER) json_object_set_new(r, name, json_integer(sqlite3_column_int64(s, (int)f)));
-                else if (ty == SQLITE_FLOAT) json_object_set_new(r, name, json_real(sqlite3_column_double(s, (int)f)));
-                else if (ty == SQLITE_TEXT)
-                    json_object_set_new(r, name, json_stringn((const char *)sqlite3_column_text(s, (int)f),
-                                                              (size_t)sqlite3_column_bytes(s, (int)f)));
-            }
-            json_array_append_new(arr, r);
-        }
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE) {
-            json_decref(arr);
-            json_decref(doc);
-            err_set(err, IMGSEC_EINTERNAL, "store: read records of image %lld", (long long)id);
-            return NULL;
-        }
-        if (json_array_size(arr)) json_object_set_new(doc, k->doc_key, arr);
+        if (json_array_size(arr)) json_object_set_new(doc, record_kind_get((report_type)t)->doc_key, arr);
         else json_decref(arr);
     }
     return doc;
@@ -185,12 +207,161 @@ static int list_images(store *st, image_ref **out, size_t *n, imgsec_err *err)
     return rc == SQLITE_DONE ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "store: list images");
 }
 
-int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx,
-                   vulndb_rematch_stats *stats, imgsec_err *err)
+typedef enum { OUT_SKIPPED, OUT_UNCHANGED, OUT_WRITE } outcome;
+
+/* One image's outcome, filled by whoever matched it, consumed (and
+ * emptied) by the writer. */
+typedef struct {
+    bool ready;
+    int rc;
+    imgsec_err err;
+    outcome what;
+    int64_t vulnerabilities, errors;
+    imgsec_doc doc; /* OUT_WRITE: the document to store */
+} slot;
+
+/* Everything but the write, for image img, with connections vdb and st. */
+static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img, slot *out)
 {
+    imgsec_err *err = &out->err;
+    json_t *apps = NULL, *old = NULL, *vuls = NULL, *doc = NULL;
+    out->what = OUT_SKIPPED;
+    int rc = store_read_begin(st, err);
+    if (rc == IMGSEC_OK) {
+        if (!(apps = read_records(st, rd, REPORT_APPS, img->id, err))) rc = err->code;
+        else if (has_purl(apps) &&
+                 !(old = read_records(st, rd, REPORT_VULNERABILITY, img->id, err)))
+            rc = err->code;
+        store_rollback(st);
+    }
+    if (rc != IMGSEC_OK || !old) goto done; /* no purl, or gone meanwhile (no apps) */
+    vulndb_match_stats ms;
+    if (!(vuls = json_array())) {
+        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto done;
+    }
+    rc = vulndb_match_apps(vdb, apps, NULL, NULL, vuls, NULL, &ms, err);
+    if (rc != IMGSEC_OK) goto done;
+    out->errors = ms.errors;
+    out->vulnerabilities = (int64_t)json_array_size(vuls);
+    if (json_equal(old, vuls)) {
+        /* the same records in the same order: nothing to write */
+        out->what = OUT_UNCHANGED;
+        goto done;
+    }
+    if ((rc = store_read_begin(st, err)) != IMGSEC_OK) goto done;
+    doc = read_document(st, rd, img->id, err);
+    store_rollback(st);
+    if (!doc) {
+        if (err->code == IMGSEC_ENOTFOUND) out->what = OUT_SKIPPED; /* deleted meanwhile */
+        else rc = err->code;
+        goto done;
+    }
+    json_object_set_new(doc, "vulnerabilities", vuls);
+    vuls = NULL;
+    char where[64];
+    snprintf(where, sizeof where, "image %lld: ", (long long)img->id);
+    if ((rc = doc_from_json(doc, where, &out->doc, err)) == IMGSEC_OK) out->what = OUT_WRITE;
+done:
+    if (rc == IMGSEC_ENOTFOUND) rc = IMGSEC_OK, out->what = OUT_SKIPPED;
+    out->rc = rc;
+    json_decref(apps);
+    json_decref(old);
+    json_decref(vuls);
+    json_decref(doc);
+}
+
+#define WINDOW 64
+
+typedef struct run run;
+typedef struct {
+    run *r;
+    vulndb *vdb;
+    store *st;
+    reader rd;
+    pthread_t thread;
+    bool started;
+} worker;
+
+struct run {
+    const image_ref *imgs;
+    size_t n;
+    slot slots[WINDOW];
+    pthread_mutex_t mu;
+    pthread_cond_t claimable, ready;
+    size_t next;    /* the next image a worker may claim */
+    size_t written; /* images the writer consumed */
+    bool quit;
+};
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    run *r = w->r;
+    pthread_mutex_lock(&r->mu);
+    while (!r->quit && r->next < r->n) {
+        if (r->next >= r->written + WINDOW) {
+            pthread_cond_wait(&r->claimable, &r->mu);
+            continue;
+        }
+        size_t i = r->next++;
+        pthread_mutex_unlock(&r->mu);
+        slot *s = &r->slots[i % WINDOW];
+        match_image(w->vdb, w->st, &w->rd, &r->imgs[i], s);
+        pthread_mutex_lock(&r->mu);
+        s->ready = true;
+        pthread_cond_broadcast(&r->ready);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void slot_clear(slot *s)
+{
+    if (s->what == OUT_WRITE) doc_free(&s->doc);
+    memset(s, 0, sizeof *s);
+}
+
+/* The workers' connections, opened on the calling thread; 0 workers when
+ * the store has no file. */
+static int workers_open(vulndb *db, store *st, unsigned n, worker **out, unsigned *nout,
+                        imgsec_err *err)
+{
+    *out = NULL;
+    *nout = 0;
+    const char *path = sqlite3_db_filename(st->db, "main");
+    if (n <= 1 || !path || !*path) return IMGSEC_OK;
+    if (n > VULNDB_REMATCH_WORKERS_MAX) n = VULNDB_REMATCH_WORKERS_MAX;
+    worker *w = calloc(n, sizeof *w);
+    if (!w) return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    *out = w;
+    for (unsigned i = 0; i < n; i++) {
+        int rc = vulndb_open(db->path, false, &w[i].vdb, err);
+        if (rc == IMGSEC_OK) rc = store_open(path, &w[i].st, err);
+        *nout = i + 1;
+        if (rc != IMGSEC_OK) return rc;
+    }
+    return IMGSEC_OK;
+}
+
+static void workers_close(worker *w, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        reader_free(&w[i].rd);
+        store_close(w[i].st);
+        vulndb_close(w[i].vdb);
+    }
+    free(w);
+}
+
+int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
+                       vulndb_rematch_stats *stats, imgsec_err *err)
+{
+    static const vulndb_rematch_opts none = {0};
     vulndb_rematch_stats local;
     if (!stats) stats = &local;
     memset(stats, 0, sizeof *stats);
+    if (!opts) opts = &none;
     image_ref *imgs = NULL;
     size_t n = 0;
     int rc = store_read_begin(st, err);
@@ -198,54 +369,90 @@ int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx
         rc = list_images(st, &imgs, &n, err);
         store_rollback(st);
     }
+    worker *w = NULL;
+    unsigned nw = 0;
+    if (rc == IMGSEC_OK) rc = workers_open(db, st, opts->workers, &w, &nw, err);
+    run *r = calloc(1, sizeof *r);
+    if (rc == IMGSEC_OK && !r) rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    if (rc != IMGSEC_OK) {
+        workers_close(w, nw);
+        free(r);
+        free(imgs);
+        return rc;
+    }
+    r->imgs = imgs;
+    r->n = n;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->claimable, NULL);
+    pthread_cond_init(&r->ready, NULL);
+    for (unsigned i = 0; i < nw; i++) {
+        w[i].r = r;
+        w[i].started = pthread_create(&w[i].thread, NULL, worker_main, &w[i]) == 0;
+    }
+    bool threaded = false;
+    for (unsigned i = 0; i < nw; i++) threaded |= w[i].started;
     reader rd = {0};
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
-        stats->images++;
-        if ((rc = store_read_begin(st, err)) != IMGSEC_OK) break;
-        json_t *doc = read_document(st, &rd, imgs[i].id, err);
-        store_rollback(st);
-        if (!doc) {
-            if (err->code == IMGSEC_ENOTFOUND) { rc = IMGSEC_OK; stats->skipped++; continue; } /* deleted meanwhile */
-            rc = err->code;
+        if (opts->stop && opts->stop(opts->ctx)) {
+            stats->stopped = true;
+            rc = err_set(err, VULNDB_REMATCH_STOPPED,
+                         "rematch stopped on request after %zu of %zu images", i, n);
             break;
         }
-        json_t *apps = json_object_get(doc, "apps");
-        if (!has_purl(apps)) {
-            stats->skipped++;
-            json_decref(doc);
-            continue;
-        }
-        json_t *vuls = json_array();
-        vulndb_match_stats ms;
-        rc = vulndb_match_apps(db, apps, NULL, NULL, vuls, NULL, &ms, err);
-        stats->errors += ms.errors;
-        json_t *old = json_object_get(doc, "vulnerabilities");
-        if (rc == IMGSEC_OK && json_equal(old ? old : json_array_size(vuls) ? NULL : vuls, vuls)) {
-            /* the same records in the same order: nothing to write */
-            stats->vulnerabilities += (int64_t)json_array_size(vuls);
-            stats->unchanged++;
-            json_decref(vuls);
-        } else if (rc == IMGSEC_OK) {
-            stats->vulnerabilities += (int64_t)json_array_size(vuls);
-            json_object_set_new(doc, "vulnerabilities", vuls);
-            imgsec_doc d;
-            char where[64];
-            snprintf(where, sizeof where, "image %lld: ", (long long)imgs[i].id);
-            rc = doc_from_json(doc, where, &d, err);
-            if (rc == IMGSEC_OK) {
-                store_ingest_result res;
-                rc = store_ingest(st, imgs[i].project, imgs[i].ep, &d, 1, NULL, &res, NULL, NULL, err);
-                doc_free(&d);
-                if (rc == IMGSEC_OK) stats->rematched++;
-            }
+        slot *s = &r->slots[i % WINDOW];
+        if (threaded) {
+            pthread_mutex_lock(&r->mu);
+            while (!s->ready) pthread_cond_wait(&r->ready, &r->mu);
+            pthread_mutex_unlock(&r->mu);
         } else {
-            json_decref(vuls);
+            match_image(db, st, &rd, &imgs[i], s);
         }
-        json_decref(doc);
-        if (progress && (i + 1 == n || (i + 1) % 100 == 0))
-            progress(ctx, "images", (int64_t)(i + 1), (int64_t)n);
+        stats->images++;
+        stats->errors += s->errors;
+        if ((rc = s->rc) != IMGSEC_OK) {
+            *err = s->err;
+        } else if (s->what == OUT_SKIPPED) {
+            stats->skipped++;
+        } else if (s->what == OUT_UNCHANGED) {
+            stats->unchanged++;
+            stats->vulnerabilities += s->vulnerabilities;
+        } else {
+            store_ingest_result res;
+            rc = store_ingest(st, imgs[i].project, imgs[i].ep, &s->doc, 1, NULL, &res, NULL, NULL,
+                              err);
+            if (rc == IMGSEC_OK) {
+                stats->rematched++;
+                stats->vulnerabilities += s->vulnerabilities;
+            }
+        }
+        pthread_mutex_lock(&r->mu);
+        slot_clear(s);
+        r->written = i + 1;
+        pthread_cond_broadcast(&r->claimable);
+        pthread_mutex_unlock(&r->mu);
+        if (rc == IMGSEC_OK && opts->progress && (i + 1 == n || (i + 1) % 100 == 0))
+            opts->progress(opts->ctx, "images", (int64_t)(i + 1), (int64_t)n);
     }
+    pthread_mutex_lock(&r->mu);
+    r->quit = true;
+    pthread_cond_broadcast(&r->claimable);
+    pthread_mutex_unlock(&r->mu);
+    for (unsigned i = 0; i < nw; i++)
+        if (w[i].started) pthread_join(w[i].thread, NULL);
+    for (size_t k = 0; k < WINDOW; k++) slot_clear(&r->slots[k]);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->claimable);
+    pthread_cond_destroy(&r->ready);
+    free(r);
+    workers_close(w, nw);
     reader_free(&rd);
     free(imgs);
     return rc;
+}
+
+int vulndb_rematch(vulndb *db, store *st, vulndb_progress_fn progress, void *ctx,
+                   vulndb_rematch_stats *stats, imgsec_err *err)
+{
+    vulndb_rematch_opts o = {.progress = progress, .ctx = ctx};
+    return vulndb_rematch_run(db, st, &o, stats, err);
 }
