@@ -6,12 +6,23 @@
  * one more can be queued is the maintenance queue's bound (one running,
  * one waiting): when bg_reserve refuses, a run is waiting already and
  * will read the database as it is then, this change included.
+ *
+ * The marker <db>.rematch-pending says a run is owed: made (under the
+ * lock, with the change counter moved) when a change is seen, removed by
+ * a run that completed with no change seen since it began. A run stopped
+ * or failed, or never started, leaves it, and the next start runs again.
  */
 #include "rematch.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "access_log.h"
 #include "bg.h"
@@ -27,6 +38,10 @@ struct rematch {
     ino_t ino;
     int64_t version;    /* PRAGMA data_version when last looked */
     bool open_failed;   /* logged once until it opens again */
+    /* the marker (rematch.h) */
+    pthread_mutex_t lock;
+    int64_t changes;    /* changes seen so far */
+    char marker[4200];  /* <db>.rematch-pending */
 };
 
 typedef struct {
@@ -34,12 +49,52 @@ typedef struct {
     rematch *r;
 } rematch_job;
 
+/* ---- the marker ---- */
+
+/* A change seen: the counter moves and the marker exists. */
+static void owed(rematch *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->changes++;
+    int fd = open(r->marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        server_log("rematch: cannot create %s: %s", r->marker, strerror(errno));
+    else
+        close(fd);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int64_t changes_now(rematch *r)
+{
+    pthread_mutex_lock(&r->lock);
+    int64_t n = r->changes;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+/* A run that began after change number seen completed: nothing is owed
+ * unless a change came since. */
+static void paid(rematch *r, int64_t seen)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->changes == seen && unlink(r->marker) != 0 && errno != ENOENT)
+        server_log("rematch: cannot remove %s: %s", r->marker, strerror(errno));
+    pthread_mutex_unlock(&r->lock);
+}
+
 /* ---- the run ---- */
 
 typedef struct {
     rematch *r;
     int64_t last_ns;
 } run_ctx;
+
+/* Polled by the run before each image. */
+static bool on_stop(void *ctx)
+{
+    run_ctx *c = ctx;
+    return bg_stopping(c->r->a->bg);
+}
 
 static void on_progress(void *ctx, const char *what, int64_t done, int64_t total)
 {
@@ -56,26 +111,33 @@ static void run_job(bg_job *base, store *st)
 {
     rematch *r = ((rematch_job *)base)->r;
     free(base);
-    int64_t t0 = util_mono_ns();
-    server_log("rematch: the vulnerability database %s changed; rematching the stored images",
-               r->path);
+    int64_t t0 = util_mono_ns(), seen = changes_now(r);
+    server_log("rematch: rematching the stored images against %s", r->path);
     vulndb *db = NULL;
     imgsec_err err = {0};
     vulndb_rematch_stats s = {0};
     run_ctx c = {r, t0};
     int rc = vulndb_open(r->path, false, &db, &err);
+    /* matching on this worker alone: the maintenance queue's one thread */
+    vulndb_rematch_opts opts = {.workers = 0, .stop = on_stop, .progress = on_progress, .ctx = &c};
     if (rc == IMGSEC_OK)
-        rc = vulndb_rematch(db, st, on_progress, &c, &s, &err);
+        rc = vulndb_rematch_run(db, st, &opts, &s, &err);
     vulndb_close(db);
     double secs = (double)(util_mono_ns() - t0) / 1e9;
-    if (rc != IMGSEC_OK)
+    if (rc != IMGSEC_OK && s.stopped)
+        server_log("rematch stopped by the server stop after %.1f s: %lld images, %lld rematched "
+                   "(the next start runs it again)",
+                   secs, (long long)s.images, (long long)s.rematched);
+    else if (rc != IMGSEC_OK)
         server_log("rematch failed after %lld images (%lld rematched) in %.1f s: %s",
                    (long long)s.images, (long long)s.rematched, secs, err.msg);
-    else
+    if (rc == IMGSEC_OK) {
+        paid(r, seen);
         server_log("rematch done in %.1f s: %lld images, %lld rematched, %lld unchanged, "
                    "%lld without purls; %lld vulnerability records, %lld versions not comparable",
                    secs, (long long)s.images, (long long)s.rematched, (long long)s.unchanged,
                    (long long)s.skipped, (long long)s.vulnerabilities, (long long)s.errors);
+    }
 }
 
 /* A run that had not started when the pool stopped. */
@@ -152,12 +214,9 @@ static bool changed(rematch *r)
     return true;
 }
 
-static void watch_tick(void *ctx, store *st)
+/* Queues a run unless one waits already (it will see this change). */
+static void submit(rematch *r)
 {
-    (void)st;
-    rematch *r = ctx;
-    if (!changed(r))
-        return;
     rematch_job *j = NULL;
     if (!bg_reserve(r->a->bg, BG_MAINT))
         return; /* a run waits already: it will see this change */
@@ -171,6 +230,16 @@ static void watch_tick(void *ctx, store *st)
     bg_submit(r->a->bg, &j->base);
 }
 
+static void watch_tick(void *ctx, store *st)
+{
+    (void)st;
+    rematch *r = ctx;
+    if (!changed(r))
+        return;
+    owed(r);
+    submit(r);
+}
+
 int rematch_start(app *a, rematch **out, imgsec_err *err)
 {
     *out = NULL;
@@ -181,6 +250,12 @@ int rematch_start(app *a, rematch **out, imgsec_err *err)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     r->a = a;
     r->path = a->cfg.vulndb_path;
+    if (snprintf(r->marker, sizeof r->marker, "%s.rematch-pending", a->cfg.db_path) >=
+        (int)sizeof r->marker) {
+        free(r);
+        return err_set(err, IMGSEC_EINVAL, "--db path too long");
+    }
+    pthread_mutex_init(&r->lock, NULL);
     /* the baseline: what is there now is not a change */
     struct stat sb;
     if (stat(r->path, &sb) != 0)
@@ -193,6 +268,12 @@ int rematch_start(app *a, rematch **out, imgsec_err *err)
         rematch_free(r);
         return rc;
     }
+    if (access(r->marker, F_OK) == 0) {
+        server_log("rematch: %s says a rematch is owed (stopped, failed or requested): running it",
+                   r->marker);
+        owed(r);
+        submit(r);
+    }
     *out = r;
     return IMGSEC_OK;
 }
@@ -202,5 +283,6 @@ void rematch_free(rematch *r)
     if (!r)
         return;
     watch_close(r);
+    pthread_mutex_destroy(&r->lock);
     free(r);
 }
