@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
@@ -42,6 +43,7 @@ struct rematch {
     pthread_mutex_t lock;
     int64_t changes;    /* changes seen so far */
     char marker[4200];  /* <db>.rematch-pending */
+    int64_t pace_ms;    /* IMGSEC_REMATCH_TEST_PACE_MS: a pause before each image, for tests */
 };
 
 typedef struct {
@@ -89,10 +91,15 @@ typedef struct {
     int64_t last_ns;
 } run_ctx;
 
-/* Polled by the run before each image. */
+/* Polled by the run before each image (after the test pause, which the
+ * stop cuts short). */
 static bool on_stop(void *ctx)
 {
     run_ctx *c = ctx;
+    for (int64_t left = c->r->pace_ms; left > 0 && !bg_stopping(c->r->a->bg); left -= 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     return bg_stopping(c->r->a->bg);
 }
 
@@ -256,6 +263,9 @@ int rematch_start(app *a, rematch **out, imgsec_err *err)
         return err_set(err, IMGSEC_EINVAL, "--db path too long");
     }
     pthread_mutex_init(&r->lock, NULL);
+    const char *pace = getenv("IMGSEC_REMATCH_TEST_PACE_MS");
+    if (pace && *pace && (!util_parse_int64(pace, &r->pace_ms) || r->pace_ms < 0))
+        r->pace_ms = 0;
     /* the baseline: what is there now is not a change */
     struct stat sb;
     if (stat(r->path, &sb) != 0)

@@ -17,6 +17,10 @@
  * baseline is the file at start; the marker <db>.rematch-pending (which a
  * run stopped or failed leaves, and an operator may make) has the next
  * start run it: 5.
+ *
+ * And a server stopped during a run (IMGSEC_REMATCH_TEST_PACE_MS holds
+ * each image 10 s, a pause the stop cuts short) exits cleanly, says the
+ * run was stopped, keeps the marker, and its next start finishes it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,10 +167,74 @@ static void test_import_while_serving_rematches(void **state)
     assert_int_equal(srv_stop(&S, true), 0);
 }
 
+static void test_stop_during_a_run(void **state)
+{
+    (void)state;
+    const char *fx = getenv("IMGSEC_FIXTURES_DIR");
+    if (!fx || !*fx)
+        fx = IMGSEC_FIXTURES_DIR;
+    memset(&S, 0, sizeof S);
+    assert_int_equal(srv_init(&S), 0);
+    char *vdb = h_strdupf("%s/osv.sqlite", S.dir);
+    char *deb = h_strdupf("%s/scan/osv/osv-scanner-offline-db/Debian", fx);
+    char *r1 = h_strdupf("%s/DLA-3008-1.json", deb), *r2 = h_strdupf("%s/DLA-3012-1.json", deb),
+         *r3 = h_strdupf("%s/DLA-3022-1.json", deb), *r4 = h_strdupf("%s/DLA-3051-1.json", deb);
+    const char *imp3[] = {"vulndb", "import", "--vulndb", vdb, r1, r2, r3, NULL};
+    free(run(0, imp3));
+    /* three images, 3 records each */
+    sb_layer l = sb_layer_make(FILES, 2, SB_GZIP);
+    char *cfg = sb_config(&l, 1, "app", NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        char *img = h_strdupf("%s/deb9-%d.tar", S.dir, i);
+        char *name = h_strdupf("library/stretch-app:%d", i);
+        sb_docker_archive(img, &l, 1, cfg, name);
+        const char *scan[] = {"scan", "--db", S.db, "--vulndb", vdb, "--project", "P1", img, NULL};
+        free(run(0, scan));
+        free(img);
+        free(name);
+    }
+    setenv("IMGSEC_VULNDB", vdb, 1);
+    setenv("IMGSEC_REMATCH_TEST_PACE_MS", "10000", 1);
+    int started = srv_start(&S);
+    unsetenv("IMGSEC_REMATCH_TEST_PACE_MS");
+    assert_int_equal(started, 0);
+    char *tok = user_token(&S, "acme", "vulns", "vulns-pw-1", "P1", "admin", "all");
+    assert_non_null(tok);
+    assert_int_equal(api_count(&S, tok, "P1", "vulnerability", NULL, NULL), 9);
+
+    const char *imp1[] = {"vulndb", "import", "--vulndb", vdb, r4, NULL};
+    free(run(0, imp1));
+    assert_true(srv_log_wait_for(&S, "rematch: rematching the stored images against",
+                                 REMATCH_DEADLINE_MS));
+    assert_int_equal(srv_stop(&S, false), 0); /* exit 0, within the harness's stop timeout */
+    assert_true(srv_log_contains(&S, "rematch stopped by the server stop"));
+    char *marker = h_strdupf("%s.rematch-pending", S.db);
+    assert_int_equal(access(marker, F_OK), 0);
+
+    assert_int_equal(srv_start(&S), 0);
+    unsetenv("IMGSEC_VULNDB");
+    assert_int_equal(count_after(tok, 9), 12);
+    assert_true(srv_log_wait_for(&S, "3 images, 3 rematched, 0 unchanged", 10000));
+    assert_int_not_equal(access(marker, F_OK), 0);
+    assert_int_equal(srv_stop(&S, true), 0);
+
+    free(l.data);
+    free(cfg);
+    free(tok);
+    free(marker);
+    free(vdb);
+    free(deb);
+    free(r1);
+    free(r2);
+    free(r3);
+    free(r4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_while_serving_rematches),
+        cmocka_unit_test(test_stop_during_a_run),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     return rc || harness_failures();
