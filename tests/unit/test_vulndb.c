@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include <cmocka.h>
 
 #include "imgsec/vulndb.h"
@@ -372,6 +374,45 @@ static void test_unreadable_versions(void **state)
     vulndb_close(db);
 }
 
+/* A schema 1 file (affected.spec as JSON text) is migrated at open: its
+ * entries are rebuilt from the stored records, and match as before. */
+static void test_migrate_v1(void **state)
+{
+    (void)state;
+    vulndb *db = db_with("T-9", "\"ranges\":[{\"type\":\"SEMVER\",\"events\":[{\"introduced\":\"1.0.0\"},"
+                                "{\"fixed\":\"2.0.0\"}]}]", NULL);
+    vulndb_close(db);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/v%d.sqlite", g_dir, g_seq);
+    /* turn it into what imgsec wrote with schema 1 */
+    sqlite3 *s;
+    assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(s,
+        "DROP TABLE affected;"
+        "CREATE TABLE affected(ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln INTEGER NOT NULL,"
+        " entry INTEGER NOT NULL, spec TEXT NOT NULL, PRIMARY KEY (ecosystem, name, vuln, entry)) WITHOUT ROWID;"
+        "CREATE INDEX affected_vuln ON affected(vuln);"
+        "INSERT INTO affected SELECT 'npm', 'p', rowid, 0, '{\"ranges\":[{\"type\":\"SEMVER\",\"events\":"
+        "[{\"introduced\":\"1.0.0\"},{\"fixed\":\"2.0.0\"}]}]}' FROM vuln;"
+        "PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(s);
+    imgsec_err err = {0};
+    if (vulndb_open(path, false, &db, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    expect(db, "0.9.9", 0, NULL);
+    expect(db, "1.5.0", 1, "2.0.0");
+    expect(db, "2.0.0", 0, NULL);
+    vulndb_close(db);
+    assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(s, "SELECT (SELECT typeof(spec) FROM affected),"
+                                           " (SELECT user_version FROM pragma_user_version)", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "blob");
+    assert_int_equal(sqlite3_column_int(q, 1), 2);
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+}
+
 /* Incremental (id + modified), atomic runs, zip archives, status, mode. */
 static void test_import(void **state)
 {
@@ -471,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_range_events),
         cmocka_unit_test(test_unreadable_versions),
         cmocka_unit_test(test_import),
+        cmocka_unit_test(test_migrate_v1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -81,19 +81,25 @@ int cvss3_score(const char *vector, double *score)
     }
     for (int m = 0; m < M_COUNT; m++)
         if (idx[m] < 0) return -1;
-    int changed = idx[M_S] == 1;
-    double pr = METRICS[M_PR].w[idx[M_PR]];
-    if (changed && idx[M_PR] == 1) pr = 0.68;
-    if (changed && idx[M_PR] == 2) pr = 0.5;
     double iss = 1.0 - (1.0 - METRICS[M_C].w[idx[M_C]]) * (1.0 - METRICS[M_I].w[idx[M_I]]) *
                            (1.0 - METRICS[M_A].w[idx[M_A]]);
-    double impact = changed ? 7.52 * (iss - 0.029) - 3.25 * pow(iss - 0.02, 15) : 6.42 * iss;
+    /* Scope: Changed weighs PR:L and PR:H higher, has its own impact
+     * formula and multiplies the sum by 1.08 (v3.1 section 7.1) */
+    double pr, impact, factor;
+    if (idx[M_S] == 1) {
+        static const double PR_CHANGED[3] = {0.85, 0.68, 0.5};
+        pr = PR_CHANGED[idx[M_PR]];
+        impact = 7.52 * (iss - 0.029) - 3.25 * pow(iss - 0.02, 15);
+        factor = 1.08;
+    } else {
+        pr = METRICS[M_PR].w[idx[M_PR]];
+        impact = 6.42 * iss;
+        factor = 1.0;
+    }
     double expl = 8.22 * METRICS[M_AV].w[idx[M_AV]] * METRICS[M_AC].w[idx[M_AC]] * pr *
                   METRICS[M_UI].w[idx[M_UI]];
     double (*up)(double) = v31 ? roundup31 : roundup30;
-    if (impact <= 0) *score = 0;
-    else if (changed) *score = up(fmin(1.08 * (impact + expl), 10.0));
-    else *score = up(fmin(impact + expl, 10.0));
+    *score = impact <= 0 ? 0 : up(fmin(factor * (impact + expl), 10.0));
     return 0;
 }
 

@@ -5,9 +5,10 @@
  * fields a vulnerability record shows (vul_id = the first CVE of aliases,
  * else of upstream, else of related, else the id; severity and score;
  * description; url), and one entry per affected
- * package with the package's lookup key and its ranges and versions as
- * compact JSON (only ECOSYSTEM and SEMVER ranges: GIT ranges name
- * commits, which an image's packages do not carry).
+ * package with the package's lookup key and its ranges and versions in
+ * the binary spec encoding of vulndb_int.h (only ECOSYSTEM and SEMVER
+ * ranges: GIT ranges name commits, which an image's packages do not
+ * carry).
  *
  * Severity, first that applies: a CVSS v3.x vector in severity[] (score
  * from the v3.1 formula), a CVSS v4.0 vector, then the ecosystem's own
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
 #include "vulndb/vulndb_int.h"
 
 static const osv_ecosystem ECOSYSTEMS[] = {
@@ -170,25 +172,53 @@ void osv_record_free(osv_record *rec)
 
 #define FAIL(code, ...) do { err_set(err, code, __VA_ARGS__); goto fail; } while (0)
 
-/* The ranges an image's package can be matched against, and the versions
- * list, as compact JSON. */
-static char *affected_spec(const json_t *a, const char *id, size_t idx, imgsec_err *err)
+static void put_u32(util_buf *b, uint32_t v)
 {
-    json_t *spec = json_object(), *ranges = json_array();
-    char *out = NULL;
-    if (!spec || !ranges) {
-        json_decref(spec);
-        json_decref(ranges);
-        err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        return NULL;
-    }
-    json_object_set_new(spec, "ranges", ranges);
+    char le[4] = {(char)(v & 0xff), (char)(v >> 8 & 0xff), (char)(v >> 16 & 0xff), (char)(v >> 24)};
+    util_buf_put(b, le, 4);
+}
+
+static void put_u32_at(util_buf *b, size_t at, uint32_t v)
+{
+    if (b->failed) return;
+    for (int i = 0; i < 4; i++) b->buf[at + (size_t)i] = (char)(v >> (8 * i) & 0xff);
+}
+
+static void put_str(util_buf *b, const char *s)
+{
+    util_buf_put(b, s, strlen(s) + 1);
+}
+
+/* The ranges an image's package can be matched against, and the versions
+ * list, in the spec encoding (vulndb_int.h). */
+static unsigned char *affected_spec(const json_t *a, const char *id, size_t idx, size_t *len,
+                                    imgsec_err *err)
+{
+    util_buf b = {0};
     const json_t *rs = json_object_get(a, "ranges");
     if (rs && !json_is_array(rs)) {
         err_set(err, IMGSEC_EINVAL, "%s: affected[%zu].ranges: not an array", id, idx);
-        goto done;
+        return NULL;
+    }
+    const json_t *vs = json_object_get(a, "versions");
+    if (vs && !json_is_array(vs)) {
+        err_set(err, IMGSEC_EINVAL, "%s: affected[%zu].versions: not an array", id, idx);
+        return NULL;
     }
     size_t i;
+    const json_t *v;
+    uint32_t n = 0;
+    put_u32(&b, 0);
+    json_array_foreach(vs, i, v) {
+        if (json_is_string(v) && strlen(json_string_value(v)) <= VERSION_MAX) {
+            put_str(&b, json_string_value(v));
+            n++;
+        }
+    }
+    put_u32_at(&b, 0, n);
+    size_t n_ranges_at = b.len;
+    uint32_t n_ranges = 0;
+    put_u32(&b, 0);
     const json_t *r;
     json_array_foreach(rs, i, r) {
         const char *type = str_field(r, "type");
@@ -196,58 +226,59 @@ static char *affected_spec(const json_t *a, const char *id, size_t idx, imgsec_e
         if (!type || !json_is_array(events)) {
             err_set(err, IMGSEC_EINVAL, "%s: affected[%zu].ranges[%zu]: needs type and events", id,
                     idx, i);
-            goto done;
+            goto fail;
         }
         if (strcmp(type, "ECOSYSTEM") != 0 && strcmp(type, "SEMVER") != 0) continue;
-        json_t *events_out = json_array();
+        char t = strcmp(type, "SEMVER") == 0 ? SPEC_SEMVER : SPEC_ECOSYSTEM;
+        util_buf_put(&b, &t, 1);
+        size_t n_events_at = b.len;
+        put_u32(&b, 0);
+        uint32_t n_events = 0;
         size_t j;
         const json_t *ev;
         json_array_foreach(events, j, ev) {
+            static const char *const KINDS[] = {[SPEC_INTRODUCED] = "introduced", [SPEC_FIXED] = "fixed",
+                                                [SPEC_LAST_AFFECTED] = "last_affected",
+                                                [SPEC_LIMIT] = "limit"};
             const char *k;
-            const json_t *v;
-            int n = 0;
-            json_object_foreach((json_t *)ev, k, v) {
-                if (strcmp(k, "introduced") && strcmp(k, "fixed") && strcmp(k, "last_affected") &&
-                    strcmp(k, "limit"))
-                    continue;
-                if (!json_is_string(v) || strlen(json_string_value(v)) > VERSION_MAX) {
-                    json_decref(events_out);
+            const json_t *val;
+            int found = 0;
+            json_object_foreach((json_t *)ev, k, val) {
+                int kind = -1;
+                for (int c = 0; c < 4; c++)
+                    if (strcmp(k, KINDS[c]) == 0) kind = c;
+                if (kind < 0) continue;
+                if (!json_is_string(val) || strlen(json_string_value(val)) > VERSION_MAX) {
                     err_set(err, IMGSEC_EINVAL,
                             "%s: affected[%zu].ranges[%zu].events[%zu].%s: not a version string", id,
                             idx, i, j, k);
-                    goto done;
+                    goto fail;
                 }
-                json_array_append_new(events_out, json_pack("{s:s}", k, json_string_value(v)));
-                n++;
+                char kb = (char)kind;
+                util_buf_put(&b, &kb, 1);
+                put_str(&b, json_string_value(val));
+                found++;
             }
-            if (n != 1) {
-                json_decref(events_out);
+            if (found != 1) {
                 err_set(err, IMGSEC_EINVAL, "%s: affected[%zu].ranges[%zu].events[%zu]: one event each",
                         id, idx, i, j);
-                goto done;
+                goto fail;
             }
+            n_events++;
         }
-        json_array_append_new(ranges, json_pack("{s:s,s:o}", "type", type, "events", events_out));
+        put_u32_at(&b, n_events_at, n_events);
+        n_ranges++;
     }
-    const json_t *vs = json_object_get(a, "versions");
-    if (vs) {
-        if (!json_is_array(vs)) {
-            err_set(err, IMGSEC_EINVAL, "%s: affected[%zu].versions: not an array", id, idx);
-            goto done;
-        }
-        json_t *vo = json_array();
-        const json_t *v;
-        json_array_foreach(vs, i, v) {
-            if (json_is_string(v) && strlen(json_string_value(v)) <= VERSION_MAX)
-                json_array_append(vo, (json_t *)v);
-        }
-        json_object_set_new(spec, "versions", vo);
+    put_u32_at(&b, n_ranges_at, n_ranges);
+    if (b.failed) {
+        err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto fail;
     }
-    out = json_dumps(spec, JSON_COMPACT);
-    if (!out) err_set(err, IMGSEC_EINTERNAL, "out of memory");
-done:
-    json_decref(spec);
-    return out;
+    *len = b.len;
+    return (unsigned char *)b.buf;
+fail:
+    free(b.buf);
+    return NULL;
 }
 
 int osv_from_json(const json_t *root, osv_record *rec, imgsec_err *err)
@@ -313,7 +344,7 @@ int osv_from_json_raw(const json_t *root, const char *raw, size_t raw_len, osv_r
             FAIL(IMGSEC_EINVAL, "%s: affected[%zu].package: name longer than %d bytes", id, i,
                  OSV_NAME_MAX);
         osv_affected *a = &rec->affected[rec->n_affected];
-        a->spec = affected_spec(e, id, i, err);
+        a->spec = affected_spec(e, id, i, &a->spec_len, err);
         if (!a->spec) goto fail;
         rec->n_affected++;
         a->ecosystem = strdup(ek);

@@ -6,7 +6,8 @@
  *   vuln_json(vuln, json)                 its record as imported, apart so
  *        that the rows matching reads stay small and dense
  *   affected(ecosystem, name, vuln, entry, spec) one row per affected
- *        package of a record that is not withdrawn, clustered by
+ *        package of a record that is not withdrawn, spec its ranges and
+ *        versions in the binary encoding of vulndb_int.h, clustered by
  *        (ecosystem, name) (WITHOUT ROWID): the lookup matching makes is
  *        one range of one B-tree
  *   source(ecosystem, url, etag, last_modified, fetched_at)  update's
@@ -34,7 +35,10 @@
 #include "imgsec/vulndb.h"
 #include "vulndb/vulndb_db.h"
 
-#define SCHEMA_VERSION 1
+/* 1: affected.spec was JSON text; 2: the binary spec encoding
+ * (vulndb_int.h). Opening a version 1 file rebuilds its affected rows from
+ * the stored records (migrate_v1). */
+#define SCHEMA_VERSION 2
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS vuln("
@@ -44,7 +48,7 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS vuln_json(vuln INTEGER PRIMARY KEY, json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS affected("
     " ecosystem TEXT NOT NULL, name TEXT NOT NULL, vuln INTEGER NOT NULL, entry INTEGER NOT NULL,"
-    " spec TEXT NOT NULL, PRIMARY KEY (ecosystem, name, vuln, entry)) WITHOUT ROWID;"
+    " spec BLOB NOT NULL, PRIMARY KEY (ecosystem, name, vuln, entry)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS affected_vuln ON affected(vuln);"
     "CREATE TABLE IF NOT EXISTS source("
     " ecosystem TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT,"
@@ -70,6 +74,8 @@ int vdb_sql_err(vulndb *db, imgsec_err *err, const char *what)
     return err_set(err, IMGSEC_EINTERNAL, "vulnerability database: %s: %s", what,
                    sqlite3_errmsg(db->db));
 }
+
+static int migrate_v1(vulndb *db, imgsec_err *err);
 
 int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
 {
@@ -113,7 +119,11 @@ int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
         vulndb_close(db);
         return IMGSEC_EINTERNAL;
     }
-    if (version < SCHEMA_VERSION) {
+    if (version == 1 && migrate_v1(db, err) != IMGSEC_OK) {
+        vulndb_close(db);
+        return IMGSEC_EINTERNAL;
+    }
+    if (version == 0) {
         char *msg = NULL;
         char sql[sizeof SCHEMA + 64];
         snprintf(sql, sizeof sql, "BEGIN IMMEDIATE;%sPRAGMA user_version=%d;COMMIT;", SCHEMA,
@@ -192,6 +202,23 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
     sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* The affected rows of rec, stored as record rowid. A withdrawn record
+ * keeps its row (status counts it) but no entries: it can never match. */
+static int insert_affected(vulndb *db, const osv_record *rec, int64_t rowid, imgsec_err *err)
+{
+    for (size_t i = 0; i < rec->n_affected && !rec->withdrawn; i++) {
+        sqlite3_stmt *st = vdb_stmt(db, VDB_INSERT_AFFECTED, err);
+        if (!st) return err->code;
+        bind_text(st, 1, rec->affected[i].ecosystem);
+        bind_text(st, 2, rec->affected[i].name);
+        sqlite3_bind_int64(st, 3, rowid);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)i);
+        sqlite3_bind_blob(st, 5, rec->affected[i].spec, (int)rec->affected[i].spec_len, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
+    }
+    return IMGSEC_OK;
+}
+
 /* Stores rec unless the stored record of its id is as new. */
 static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *stats, imgsec_err *err)
 {
@@ -240,18 +267,51 @@ static int store_record(vulndb *db, const osv_record *rec, vulndb_import_stats *
     sqlite3_bind_int64(st, 1, rowid);
     bind_text(st, 2, rec->json);
     if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
-    /* a withdrawn record keeps its row (status counts it) but no entries:
-     * it can never match */
-    for (size_t i = 0; i < rec->n_affected && !rec->withdrawn; i++) {
-        if (!(st = vdb_stmt(db, VDB_INSERT_AFFECTED, err))) return err->code;
-        bind_text(st, 1, rec->affected[i].ecosystem);
-        bind_text(st, 2, rec->affected[i].name);
-        sqlite3_bind_int64(st, 3, rowid);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)i);
-        bind_text(st, 5, rec->affected[i].spec);
-        if (sqlite3_step(st) != SQLITE_DONE) return vdb_sql_err(db, err, "write");
+    return insert_affected(db, rec, rowid, err);
+}
+
+/* Version 1 -> 2: the affected rows again, from every stored record that
+ * is not withdrawn, in the binary spec encoding. One transaction; under
+ * its lock the version is read again (another process may have done it). */
+static int migrate_v1(vulndb *db, imgsec_err *err)
+{
+    int rc = vdb_begin(db, err);
+    if (rc != IMGSEC_OK) return rc;
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version != 1) return vdb_end(db, IMGSEC_OK, err);
+    if (sqlite3_exec(db->db, "DROP TABLE affected", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db,
+                           "SELECT v.rowid, j.json FROM vuln v JOIN vuln_json j ON j.vuln = v.rowid"
+                           " WHERE v.withdrawn = 0 ORDER BY v.rowid",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = vdb_sql_err(db, err, "migrating to schema 2");
+        goto done;
     }
-    return IMGSEC_OK;
+    int step = SQLITE_DONE;
+    while (rc == IMGSEC_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        osv_record rec;
+        imgsec_err e2 = {0};
+        rc = osv_parse((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                       &rec, &e2);
+        if (rc == IMGSEC_OK) rc = insert_affected(db, &rec, sqlite3_column_int64(st, 0), &e2);
+        if (rc != IMGSEC_OK)
+            err_set(err, rc, "%s: migrating to schema 2: %s (import the records into a new database)",
+                    db->path, e2.msg);
+        osv_record_free(&rec);
+    }
+    if (rc == IMGSEC_OK && step != SQLITE_DONE) rc = vdb_sql_err(db, err, "migrating to schema 2");
+    if (rc == IMGSEC_OK && sqlite3_exec(db->db, "PRAGMA user_version=2", NULL, NULL, NULL) != SQLITE_OK)
+        rc = vdb_sql_err(db, err, "migrating to schema 2");
+done:
+    sqlite3_finalize(st);
+    return vdb_end(db, rc, err);
 }
 
 /* One JSON text: a record or an array of records. name is for errors. */

@@ -44,11 +44,25 @@ const osv_ecosystem *osv_ecosystem_find(const char *full);
 bool osv_key(const char *ecosystem, const char *name, char *eco_out, size_t eco_size,
              char *name_out, size_t name_size);
 
+/* ---- the ranges and versions of an affected entry, as stored ----
+ * Binary, written by osv.c at import and read by vulndb_match.c once per
+ * candidate entry without allocating:
+ *   spec  := u32 n_versions, str x n_versions, u32 n_ranges, range x n_ranges
+ *   range := u8 type (SPEC_ECOSYSTEM | SPEC_SEMVER), u32 n_events, event x n_events
+ *   event := u8 kind (SPEC_INTRODUCED ...), str
+ *   str   := at most VERSION_MAX bytes, no NUL, then a NUL
+ * u32 little-endian. Only ECOSYSTEM and SEMVER ranges are kept, events in
+ * record order; versions list entries that are not strings of at most
+ * VERSION_MAX bytes are dropped. */
+enum { SPEC_ECOSYSTEM = 0, SPEC_SEMVER = 1 };
+enum { SPEC_INTRODUCED = 0, SPEC_FIXED = 1, SPEC_LAST_AFFECTED = 2, SPEC_LIMIT = 3 };
+
 /* ---- one parsed OSV record (osv.c) ---- */
 typedef struct {
     char *ecosystem;  /* key, as osv_key */
     char *name;       /* key */
-    char *spec;       /* compact JSON {"ranges":[...],"versions":[...]} of the entry */
+    unsigned char *spec; /* the entry's ranges and versions, encoded as above */
+    size_t spec_len;
 } osv_affected;
 
 typedef struct {

@@ -201,88 +201,145 @@ static void warn(match_ctx *m, const pkg_key *k, const imgsec_err *e)
     json_array_append_new(m->warnings, json_string(buf));
 }
 
-/* One range: 1 affected, 0 not, -1 could not be evaluated (warned).
- * *fixed (may stay NULL) gets the smallest fixed event above v. */
-static int range_affects(match_ctx *m, const pkg_key *k, version_scheme s, const json_t *events,
+/* A cursor over an encoded spec (vulndb_int.h). Reading past its end or
+ * a string without its NUL sets bad (a damaged entry) and yields 0 / "". */
+typedef struct {
+    const unsigned char *p, *end;
+    bool bad;
+} spec_rd;
+
+static uint32_t rd_u32(spec_rd *r)
+{
+    if (r->end - r->p < 4) {
+        r->bad = true;
+        r->p = r->end;
+        return 0;
+    }
+    uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+                 (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    return v;
+}
+
+static int rd_u8(spec_rd *r)
+{
+    if (r->p >= r->end) {
+        r->bad = true;
+        return 0;
+    }
+    return *r->p++;
+}
+
+static const char *rd_str(spec_rd *r)
+{
+    const unsigned char *nul = r->p < r->end ? memchr(r->p, 0, (size_t)(r->end - r->p)) : NULL;
+    if (!nul) {
+        r->bad = true;
+        r->p = r->end;
+        return "";
+    }
+    const char *s = (const char *)r->p;
+    r->p = nul + 1;
+    return s;
+}
+
+/* One range whose n events start at r (r is left after them): 1 affected,
+ * 0 not, -1 could not be evaluated (warned). *fixed (may stay NULL) gets
+ * the smallest fixed event above v. */
+static int range_affects(match_ctx *m, const pkg_key *k, version_scheme s, spec_rd *r, uint32_t n,
                          const char **fixed)
 {
     const char *best = NULL; /* deciding event's version */
-    int best_intro = 0;
-    size_t i;
-    const json_t *ev;
+    int best_intro = 0, result = -2; /* -2: not decided before the last event */
     *fixed = NULL;
     imgsec_err e = {0};
-    json_array_foreach(events, i, ev) {
-        const char *key;
-        json_t *val;
-        json_object_foreach((json_t *)ev, key, val) {
-            const char *ver = json_string_value(val);
-            if (!ver) continue;
-            int c;
-            if (strcmp(key, "limit") == 0) {
-                if (strcmp(ver, "*") == 0) continue;
-                if (version_compare(s, k->version, ver, &c, &e) != IMGSEC_OK) return warn(m, k, &e), -1;
-                if (c >= 0) return 0;
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        int kind = rd_u8(r);
+        const char *ver = rd_str(r);
+        if (result != -2) continue; /* decided: only skip to the range's end */
+        int c;
+        if (kind == SPEC_LIMIT) {
+            if (strcmp(ver, "*") == 0) continue;
+            if (version_compare(s, k->version, ver, &c, &e) != IMGSEC_OK) {
+                warn(m, k, &e);
+                result = -1;
+            } else if (c >= 0) {
+                result = 0;
+            }
+            continue;
+        }
+        int intro = kind == SPEC_INTRODUCED;
+        int zero = intro && ver[0] == '0' && ver[1] == '\0';
+        int applies;
+        if (zero) {
+            c = 1;
+            applies = 1;
+        } else {
+            if (version_compare(s, k->version, ver, &c, &e) != IMGSEC_OK) {
+                warn(m, k, &e);
+                result = -1;
                 continue;
             }
-            int intro = strcmp(key, "introduced") == 0;
-            int applies;
-            if (intro && strcmp(ver, "0") == 0) {
-                c = 1;
-                applies = 1;
-            } else {
-                if (version_compare(s, k->version, ver, &c, &e) != IMGSEC_OK) return warn(m, k, &e), -1;
-                applies = strcmp(key, "last_affected") == 0 ? c > 0 : c >= 0;
-            }
-            if (strcmp(key, "fixed") == 0 && c < 0) {
-                int fc = -1;
-                if (!*fixed || (version_compare(s, ver, *fixed, &fc, &e) == IMGSEC_OK && fc < 0))
-                    *fixed = ver;
-            }
-            if (!applies) continue;
-            /* the greatest applicable event decides; a later event wins a tie */
-            int bc = 1;
-            if (best) {
-                if (intro && strcmp(ver, "0") == 0) bc = strcmp(best, "0") == 0 ? 0 : -1;
-                else if (strcmp(best, "0") == 0 && best_intro) bc = 1;
-                else if (version_compare(s, ver, best, &bc, &e) != IMGSEC_OK) return warn(m, k, &e), -1;
-            }
-            if (!best || bc >= 0) {
-                best = ver;
-                best_intro = intro;
+            applies = kind == SPEC_LAST_AFFECTED ? c > 0 : c >= 0;
+        }
+        if (kind == SPEC_FIXED && c < 0) {
+            int fc = -1;
+            if (!*fixed || (version_compare(s, ver, *fixed, &fc, &e) == IMGSEC_OK && fc < 0))
+                *fixed = ver;
+        }
+        if (!applies) continue;
+        /* the greatest applicable event decides; a later event wins a tie */
+        int bc = 1;
+        if (best) {
+            if (zero) bc = strcmp(best, "0") == 0 ? 0 : -1;
+            else if (strcmp(best, "0") == 0 && best_intro) bc = 1;
+            else if (version_compare(s, ver, best, &bc, &e) != IMGSEC_OK) {
+                warn(m, k, &e);
+                result = -1;
+                continue;
             }
         }
+        if (!best || bc >= 0) {
+            best = ver;
+            best_intro = intro;
+        }
     }
+    if (result == -1) *fixed = NULL;
+    if (result != -2) return result;
     return best && best_intro;
 }
 
-/* One affected entry: 1 affected, 0 not, -1 could not be decided. */
-static int entry_affects(match_ctx *m, const pkg_key *k, const json_t *spec, const char **fixed)
+/* One affected entry (its encoded spec): 1 affected, 0 not, -1 could not
+ * be decided, -2 damaged. */
+static int entry_affects(match_ctx *m, const pkg_key *k, const void *spec, int len,
+                         const char **fixed)
 {
+    spec_rd r = {spec, (const unsigned char *)spec + (len > 0 ? len : 0), false};
     *fixed = NULL;
     imgsec_err e = {0};
-    size_t i;
-    const json_t *v;
     int unknown = 0, hit = 0;
-    json_array_foreach(json_object_get(spec, "versions"), i, v) {
-        const char *s = json_string_value(v);
+    uint32_t n = rd_u32(&r);
+    for (uint32_t i = 0; i < n && !r.bad; i++) {
+        const char *s = rd_str(&r);
         int c;
-        if (strcmp(s, k->version) == 0) { hit = 1; break; }
-        if (version_compare(k->e->scheme, k->version, s, &c, &e) == IMGSEC_OK && c == 0) { hit = 1; break; }
+        if (hit) continue;
+        if (strcmp(s, k->version) == 0 ||
+            (version_compare(k->e->scheme, k->version, s, &c, &e) == IMGSEC_OK && c == 0))
+            hit = 1;
     }
-    const json_t *r;
-    json_array_foreach(json_object_get(spec, "ranges"), i, r) {
-        const char *type = json_string_value(json_object_get(r, "type"));
-        version_scheme s = type && strcmp(type, "SEMVER") == 0 ? VERSION_SEMVER
-                                                                 : (version_scheme)k->e->scheme;
+    n = rd_u32(&r);
+    for (uint32_t i = 0; i < n && !r.bad; i++) {
+        version_scheme s = rd_u8(&r) == SPEC_SEMVER ? VERSION_SEMVER : (version_scheme)k->e->scheme;
+        uint32_t n_events = rd_u32(&r);
         const char *f = NULL;
-        int a = range_affects(m, k, s, json_object_get(r, "events"), &f);
+        int a = range_affects(m, k, s, &r, n_events, &f);
         if (a < 0) unknown = 1;
         if (a > 0) {
             hit = 1;
             if (f && !*fixed) *fixed = f;
         }
     }
+    if (r.bad) return -2;
     return hit ? 1 : (unknown ? -1 : 0);
 }
 
@@ -353,13 +410,15 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             stats->candidates++;
-            json_t *spec = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-            if (!spec) { rc = err_set(err, IMGSEC_EINTERNAL, "vulnerability database: a damaged entry"); break; }
             match_ctx m = {db, stats, warnings,
                            str_of(app, "app_name") ? str_of(app, "app_name") : k.name,
                            sqlite3_column_int64(st, 1)};
             const char *fixed = NULL;
-            int a = entry_affects(&m, &k, spec, &fixed);
+            int a = entry_affects(&m, &k, sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &fixed);
+            if (a == -2) {
+                rc = err_set(err, IMGSEC_EINTERNAL, "vulnerability database: a damaged entry");
+                break;
+            }
             if (a > 0) {
                 sqlite3_stmt *d = vdb_stmt(db, VDB_DETAILS, err);
                 if (!d) rc = err->code;
@@ -371,7 +430,6 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
                     sqlite3_reset(d);
                 }
             }
-            json_decref(spec);
             if (rc != IMGSEC_OK) break;
         }
         if (rc == IMGSEC_OK && step != SQLITE_DONE && step != SQLITE_ROW) rc = vdb_sql_err(db, err, "lookup");
