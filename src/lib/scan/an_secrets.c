@@ -237,6 +237,7 @@ typedef struct {
     keyword kws[N_SECRET_RULES * SECRETS_KEYWORDS_MAX]; /* sorted by their first two bytes */
     size_t nkws;
     uint16_t bucket[65536 + 1]; /* kws[bucket[k] .. bucket[k+1]) start with the bytes k>>8, k&255 */
+    uint64_t any[65536 / 64];   /* bit k: bucket k is not empty (8 KiB: stays in L1) */
     pcre2_code *allow;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
@@ -326,6 +327,10 @@ static int secrets_open(const scan_options *opt, void **state, imgsec_err *err)
             j++;
         s->bucket[k] = (uint16_t)j;
     }
+    for (size_t j = 0; j < s->nkws; j++) {
+        unsigned k = bucket_of((const unsigned char *)s->kws[j].kw);
+        s->any[k / 64] |= (uint64_t)1 << (k % 64);
+    }
     if (!(s->allow = compile(SECRETS_ALLOW_PATHS, 0, "allow-paths", err)))
         goto fail;
     s->md = pcre2_match_data_create(16, NULL);
@@ -370,6 +375,8 @@ static void find_keywords(const secrets_state *s, const unsigned char *data, siz
     }
     for (size_t i = 0; i + 1 < len && left; i++) {
         unsigned k = bucket_of(data + i);
+        if (!(s->any[k / 64] >> (k % 64) & 1))
+            continue;
         for (unsigned j = s->bucket[k]; j < s->bucket[k + 1]; j++) {
             const keyword *w = &s->kws[j];
             if (hit[w->rule] || w->len > len - i)
