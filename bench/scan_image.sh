@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds a docker-save archive from directories of this machine, one layer
 # per argument (bottom first), for measuring `imgsec scan` (docs/performance.md).
-# usage: bench/scan_image.sh OUT.tar NAME:TAG DIR... (each DIR relative to /)
-# A layer "-rm:PATH" is a whiteout layer deleting PATH.
+# usage: bench/scan_image.sh OUT.tar NAME:TAG LAYER... where a LAYER is
+#   DIR        DIR of this machine (relative to /), at its own path
+#   root:DIR   the content of DIR (any path) as the layer's root
+#   -rm:PATH   a whiteout layer deleting PATH (several: -rm:A,B)
 set -euo pipefail
 out=$1; tag=$2; shift 2
 work=$(mktemp -d "${TMPDIR:-/tmp}/scanimg.XXXXXX")
@@ -12,8 +14,13 @@ i=0
 for d in "$@"; do
   i=$((i + 1)); mkdir -p "$work/l$i"
   if [[ $d == -rm:* ]]; then
-    p=${d#-rm:}; mkdir -p "$work/wh/$(dirname "$p")"; : > "$work/wh/$(dirname "$p")/.wh.$(basename "$p")"
+    IFS=, read -ra rms <<< "${d#-rm:}"
+    for p in "${rms[@]}"; do
+      mkdir -p "$work/wh/$(dirname "$p")"; : > "$work/wh/$(dirname "$p")/.wh.$(basename "$p")"
+    done
     tar -C "$work/wh" -cf "$work/l$i/layer.tar" . ; rm -rf "$work/wh"
+  elif [[ $d == root:* ]]; then
+    tar -C "${d#root:}" -cf "$work/l$i/layer.tar" .
   else
     tar -C / --warning=no-file-ignored -cf "$work/l$i/layer.tar" "$d" 2>/dev/null || true
   fi

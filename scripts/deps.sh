@@ -11,6 +11,7 @@ packages=(
   libyajl-dev libxxhash-dev
   # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers
   libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
+  rpm-common # librpm reads /usr/lib/rpm/rpmrc; without it test_scan_pkgs_os fails
   # layer digests: OpenSSL's SHA-256 (SHA-NI), several times libsodium's portable one
   libssl-dev
   zlib1g-dev binutils # cargo-auditable data (zlib); tests add sections with objcopy

@@ -679,13 +679,35 @@ static void test_path_normalise(void **state)
 {
     (void)state;
     char out[64];
-    assert_int_equal(scan_path_normalise("/a//b/./c/", out, sizeof out), 5);
+    assert_int_equal(scan_path_normalise("/a//b/./c/", out, sizeof out, SCAN_DOTDOT_REFUSE), 5);
     assert_string_equal(out, "a/b/c");
-    assert_int_equal(scan_path_normalise("./", out, sizeof out), 0);
-    assert_int_equal(scan_path_normalise("a/../b", out, sizeof out), -1);
-    assert_int_equal(scan_path_normalise("..", out, sizeof out), -1);
-    assert_int_equal(scan_path_normalise("a/..b", out, sizeof out), 5);
-    assert_int_equal(scan_path_normalise("abcdef", out, 4), -1);
+    assert_int_equal(scan_path_normalise("./", out, sizeof out, SCAN_DOTDOT_REFUSE), 0);
+    assert_int_equal(scan_path_normalise("a/../b", out, sizeof out, SCAN_DOTDOT_REFUSE), -1);
+    assert_int_equal(scan_path_normalise("..", out, sizeof out, SCAN_DOTDOT_REFUSE), -1);
+    assert_int_equal(scan_path_normalise("a/..b", out, sizeof out, SCAN_DOTDOT_REFUSE), 5);
+    assert_int_equal(scan_path_normalise("abcdef", out, 4, SCAN_DOTDOT_REFUSE), -1);
+}
+
+/* The same walker resolving ".." (link targets of an outer archive). */
+static void test_path_resolve(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(scan_path_normalise("a/../b", out, sizeof out, SCAN_DOTDOT_RESOLVE), 1);
+    assert_string_equal(out, "b");
+    assert_int_equal(scan_path_normalise("/x/y/./../../z//w/", out, sizeof out, SCAN_DOTDOT_RESOLVE), 3);
+    assert_string_equal(out, "z/w");
+    assert_int_equal(scan_path_normalise("blobs/sha256/../sha256/ab", out, sizeof out,
+                                         SCAN_DOTDOT_RESOLVE), 15);
+    assert_string_equal(out, "blobs/sha256/ab");
+    assert_int_equal(scan_path_normalise("a/..", out, sizeof out, SCAN_DOTDOT_RESOLVE), 0);
+    assert_int_equal(scan_path_normalise("..", out, sizeof out, SCAN_DOTDOT_RESOLVE), -1);
+    assert_int_equal(scan_path_normalise("a/../../b", out, sizeof out, SCAN_DOTDOT_RESOLVE), -1);
+    assert_int_equal(scan_path_normalise("./../a", out, sizeof out, SCAN_DOTDOT_RESOLVE), -1);
+    assert_int_equal(scan_path_normalise("a/..b", out, sizeof out, SCAN_DOTDOT_RESOLVE), 5);
+    assert_string_equal(out, "a/..b");
+    assert_int_equal(scan_path_normalise("ab/../cdef", out, 4, SCAN_DOTDOT_RESOLVE), -1);
+    assert_int_equal(scan_path_normalise("ab/../cde", out, 4, SCAN_DOTDOT_RESOLVE), 3);
 }
 
 int main(void)
@@ -700,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_built_oci),          cmocka_unit_test(test_corrupt_and_truncated),
         cmocka_unit_test(test_rootfs),             cmocka_unit_test(test_history_fixture),
         cmocka_unit_test(test_history_rules),      cmocka_unit_test(test_path_normalise),
+        cmocka_unit_test(test_path_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

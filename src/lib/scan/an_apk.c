@@ -1,7 +1,8 @@
 /* an_apk.c - Alpine packages: lib/apk/db/installed.
  *
  * The database is stanzas of "K:value" lines, one letter per field,
- * separated by blank lines (apk-tools' database format): P name, V
+ * separated by blank lines (apk-tools' database format; an_pkg.h's
+ * stanza reader, shared with dpkg): P name, V
  * version, A architecture, L license, o origin (the source package). A
  * stanza without P or V is skipped with a warning.
  *
@@ -21,11 +22,6 @@
 typedef struct {
     an_pending pkgs;
 } apk_state;
-
-typedef struct {
-    const char *v;
-    size_t n;
-} field;
 
 static int apk_open(const scan_options *opt, void **state, imgsec_err *err)
 {
@@ -61,7 +57,7 @@ static const char *const FIELD_KEYS[F_COUNT] = {"app_name", "app_version", "_arc
 static const size_t FIELD_MAX[F_COUNT] = {AN_NAME_MAX, AN_VERSION_MAX, AN_VERSION_MAX,
                                           AN_LICENSE_MAX, AN_NAME_MAX};
 
-static int apk_keep(apk_state *s, const field *f, const scan_entry *e, scan_result *res)
+static int apk_keep(apk_state *s, const an_span *f, const scan_entry *e, scan_result *res)
 {
     if (!f[F_NAME].n || !f[F_VERSION].n) {
         scan_warn(res, "%s: a package without %s, skipped", e->path,
@@ -90,40 +86,25 @@ static int apk_entry(void *state, const scan_entry *e, const unsigned char *data
     if (len < (size_t)e->size)
         scan_warn(res, "%s: larger than %u bytes, only the first part read", e->path,
                   SCAN_CONTENT_MAX);
-    const char *p = an_text(data), *end = p + len;
-    field f[F_COUNT] = {{0}};
-    bool any = false;
+    an_stanzas r;
+    an_stanzas_init(&r, data, len);
+    an_span f[F_COUNT] = {{0}}, key, value;
     size_t stanzas = 0;
-    const char *line;
-    size_t n;
-    for (;;) {
-        bool more = an_line_next(&p, end, &line, &n);
-        if (!more || n == 0) {
-            if (any) {
-                if (++stanzas > APK_STANZAS_MAX) {
-                    scan_warn(res, "%s: more than %d packages, the rest skipped", e->path,
-                              APK_STANZAS_MAX);
-                    break;
-                }
-                if (apk_keep(s, f, e, res) != 0)
-                    return err_set(err, IMGSEC_EINTERNAL, "out of memory");
-            }
-            memset(f, 0, sizeof f);
-            any = false;
-            if (!more)
-                break;
+    int k;
+    while ((k = an_stanza_next(&r, &key, &value)) != AN_STANZAS_DONE) {
+        if (k == AN_STANZA_FIELD) {
+            for (int i = 0; key.n == 1 && i < F_COUNT; i++)
+                if (key.v[0] == FIELD_LETTERS[i])
+                    f[i] = value;
             continue;
         }
-        any = true;
-        if (n < 2 || line[1] != ':')
-            continue;
-        for (int i = 0; i < F_COUNT; i++) {
-            if (line[0] == FIELD_LETTERS[i]) {
-                f[i].v = line + 2;
-                f[i].n = n - 2;
-                an_trim(&f[i].v, &f[i].n);
-            }
+        if (++stanzas > APK_STANZAS_MAX) {
+            scan_warn(res, "%s: more than %d packages, the rest skipped", e->path, APK_STANZAS_MAX);
+            break;
         }
+        if (apk_keep(s, f, e, res) != 0)
+            return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        memset(f, 0, sizeof f);
     }
     return IMGSEC_OK;
 }

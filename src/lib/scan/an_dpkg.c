@@ -2,7 +2,8 @@
  * files of distroless images, var/lib/dpkg/status.d/<name>.
  *
  * Both are deb822 stanzas ("Field: value", continuation lines start with
- * a blank, stanzas separated by blank lines). A package of the status
+ * a blank, stanzas separated by blank lines; an_pkg.h's stanza reader).
+ * A package of the status
  * file counts only when its Status is "install ok installed" (what
  * `dpkg-query -W` calls "ii"); a status.d file has no Status field (the
  * distroless build writes only installed packages), and one that does
@@ -31,12 +32,7 @@ typedef struct {
 } dpkg_state;
 
 typedef struct {
-    const char *v;
-    size_t n;
-} field;
-
-typedef struct {
-    field package, status, version, arch, source;
+    an_span package, status, version, arch, source;
 } stanza;
 
 static int dpkg_open(const scan_options *opt, void **state, imgsec_err *err)
@@ -75,7 +71,7 @@ static int64_t dpkg_want(void *state, const scan_entry *e)
     return SCAN_WANT_NONE;
 }
 
-static bool field_is(const field *f, const char *s)
+static bool field_is(const an_span *f, const char *s)
 {
     return f->n == strlen(s) && memcmp(f->v, s, f->n) == 0;
 }
@@ -134,14 +130,14 @@ static int dpkg_entry(void *state, const scan_entry *e, const unsigned char *dat
     if (len < (size_t)e->size)
         scan_warn(res, "%s: larger than %u bytes, only the first part read", e->path,
                   SCAN_CONTENT_MAX);
-    const char *p = an_text(data), *end = p + len;
+    an_stanzas r;
+    an_stanzas_init(&r, data, len);
     stanza st = {0};
+    an_span key, value;
     size_t stanzas = 0;
-    const char *line;
-    size_t n;
-    for (;;) {
-        bool more = an_line_next(&p, end, &line, &n);
-        if (!more || n == 0) {
+    int k;
+    while ((k = an_stanza_next(&r, &key, &value)) != AN_STANZAS_DONE) {
+        if (k == AN_STANZA_END) {
             if (st.package.n || st.status.n || st.version.n) {
                 if (++stanzas > DPKG_STANZAS_MAX) {
                     scan_warn(res, "%s: more than %d stanzas, the rest skipped", e->path,
@@ -152,34 +148,23 @@ static int dpkg_entry(void *state, const scan_entry *e, const unsigned char *dat
                     return err_set(err, IMGSEC_EINTERNAL, "out of memory");
             }
             memset(&st, 0, sizeof st);
-            if (!more)
-                break;
             continue;
         }
-        if (line[0] == ' ' || line[0] == '\t')
-            continue; /* continuation: none of the fields read here spans lines */
-        const char *colon = memchr(line, ':', n);
-        if (!colon)
-            continue; /* not deb822: ignored, as dpkg would refuse the file */
-        size_t kn = (size_t)(colon - line);
-        const char *v = colon + 1;
-        size_t vn = n - kn - 1;
-        an_trim(&v, &vn);
-        field *f = NULL;
-        if (kn == 7 && strncasecmp(line, "Package", 7) == 0)
+        /* fields of other names, and continuation lines, are not read: none
+         * of these spans lines */
+        an_span *f = NULL;
+        if (key.n == 7 && strncasecmp(key.v, "Package", 7) == 0)
             f = &st.package;
-        else if (kn == 6 && strncasecmp(line, "Status", 6) == 0)
+        else if (key.n == 6 && strncasecmp(key.v, "Status", 6) == 0)
             f = &st.status;
-        else if (kn == 7 && strncasecmp(line, "Version", 7) == 0)
+        else if (key.n == 7 && strncasecmp(key.v, "Version", 7) == 0)
             f = &st.version;
-        else if (kn == 12 && strncasecmp(line, "Architecture", 12) == 0)
+        else if (key.n == 12 && strncasecmp(key.v, "Architecture", 12) == 0)
             f = &st.arch;
-        else if (kn == 6 && strncasecmp(line, "Source", 6) == 0)
+        else if (key.n == 6 && strncasecmp(key.v, "Source", 6) == 0)
             f = &st.source;
-        if (f) {
-            f->v = v;
-            f->n = vn;
-        }
+        if (f)
+            *f = value;
     }
     return IMGSEC_OK;
 }

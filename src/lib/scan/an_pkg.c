@@ -32,6 +32,43 @@ void an_trim(const char **s, size_t *n)
         (*n)--;
 }
 
+void an_stanzas_init(an_stanzas *r, const unsigned char *data, size_t len)
+{
+    r->p = an_text(data);
+    r->end = r->p + len;
+    r->in_stanza = false;
+}
+
+int an_stanza_next(an_stanzas *r, an_span *key, an_span *value)
+{
+    const char *line;
+    size_t n;
+    for (;;) {
+        bool more = an_line_next(&r->p, r->end, &line, &n);
+        if (!more || n == 0) {
+            if (r->in_stanza) {
+                r->in_stanza = false;
+                return AN_STANZA_END;
+            }
+            if (!more)
+                return AN_STANZAS_DONE;
+            continue;
+        }
+        r->in_stanza = true;
+        if (line[0] == ' ' || line[0] == '\t')
+            continue;
+        const char *colon = memchr(line, ':', n);
+        if (!colon)
+            continue;
+        key->v = line;
+        key->n = (size_t)(colon - line);
+        value->v = colon + 1;
+        value->n = n - key->n - 1;
+        an_trim(&value->v, &value->n);
+        return AN_STANZA_FIELD;
+    }
+}
+
 bool an_ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);

@@ -43,6 +43,30 @@ static inline const char *an_text(const unsigned char *data)
 /* One line of text at *p (up to end), without its "\n" or "\r\n"; advances
  * *p past it. false at the end. */
 bool an_line_next(const char **p, const char *end, const char **line, size_t *len);
+/* Bytes of the scanned data, not NUL-terminated. */
+typedef struct {
+    const char *v;
+    size_t n;
+} an_span;
+
+/* Stanzas of "Key: value" lines separated by blank lines, the text format
+ * of dpkg's status files (deb822) and apk's "K:value" database, read in
+ * place. A field's key is the bytes before its line's first ':' (as they
+ * are: not trimmed, any case), its value the rest with blanks trimmed.
+ * Lines starting with a blank (deb822 continuations) and lines without
+ * ':' belong to their stanza but are not fields. */
+typedef struct {
+    const char *p, *end;
+    bool in_stanza; /* a line of the current stanza was read */
+} an_stanzas;
+enum { AN_STANZAS_DONE, AN_STANZA_FIELD, AN_STANZA_END };
+void an_stanzas_init(an_stanzas *r, const unsigned char *data, size_t len);
+/* AN_STANZA_FIELD: *key and *value are the next field of the current
+ * stanza. AN_STANZA_END: the current stanza (one line or more, fields or
+ * not) ended, at a blank line or the end of the data. AN_STANZAS_DONE:
+ * nothing more. */
+int an_stanza_next(an_stanzas *r, an_span *key, an_span *value);
+
 /* s[0..n) with blanks (space, tab, CR) cut at both ends. */
 void an_trim(const char **s, size_t *n);
 /* Does s (NUL-terminated) end with suffix? */

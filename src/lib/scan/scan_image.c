@@ -286,7 +286,7 @@ int scan_parse_docker_manifest(const char *buf, size_t len, const char *opt_imag
     for (size_t i = 0; i < k; i++) {
         const char *l = json_string_value(json_array_get(ls, i));
         char norm[1024];
-        if (!l || scan_path_normalise(l, norm, sizeof norm) <= 0) {
+        if (!l || scan_path_normalise(l, norm, sizeof norm, SCAN_DOTDOT_REFUSE) <= 0) {
             scan_strv_free(v, i);
             rc = err_set(err, IMGSEC_EINVAL, "manifest.json: [%zu].Layers[%zu] must be a member name",
                          pick, i);
@@ -306,7 +306,7 @@ int scan_parse_docker_manifest(const char *buf, size_t len, const char *opt_imag
                 tag = json_string_value(json_array_get(tags, t));
     }
     char cnorm[1024];
-    if (scan_path_normalise(jstr(e, "Config"), cnorm, sizeof cnorm) <= 0) {
+    if (scan_path_normalise(jstr(e, "Config"), cnorm, sizeof cnorm, SCAN_DOTDOT_REFUSE) <= 0) {
         scan_strv_free(v, k);
         rc = err_set(err, IMGSEC_EINVAL, "manifest.json: [%zu].Config must be a member name", pick);
         goto done;
@@ -372,7 +372,7 @@ static int archive_index(scan_plan *plan, imgsec_err *err)
     while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         const char *n = archive_entry_pathname(ae);
         int64_t size = archive_entry_size(ae);
-        if (!n || scan_path_normalise(n, name, sizeof name) <= 0 ||
+        if (!n || scan_path_normalise(n, name, sizeof name, SCAN_DOTDOT_REFUSE) <= 0 ||
             archive_entry_filetype(ae) != AE_IFREG || !member_interesting(name, size) ||
             cached + (size_t)size > MEMBER_CACHE_MAX)
             continue;
@@ -427,39 +427,6 @@ static const struct scan_member *member_find(const scan_plan *plan, const char *
 }
 
 /* "a/b/../c" -> "a/c" into out; false when ".." climbs above the root. */
-static bool resolve_dots(const char *in, char *out, size_t size)
-{
-    size_t o = 0;
-    const char *p = in;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        const char *c = p;
-        while (*p && *p != '/')
-            p++;
-        size_t n = (size_t)(p - c);
-        if (n == 0 || (n == 1 && c[0] == '.'))
-            continue;
-        if (n == 2 && c[0] == '.' && c[1] == '.') {
-            if (o == 0)
-                return false;
-            while (o > 0 && out[o - 1] != '/')
-                o--;
-            if (o > 0)
-                o--;
-            continue;
-        }
-        if (o + n + 2 > size)
-            return false;
-        if (o)
-            out[o++] = '/';
-        memcpy(out + o, c, n);
-        o += n;
-    }
-    out[o] = '\0';
-    return o > 0;
-}
-
 typedef struct {
     scan_src base;
     struct archive *a;
@@ -513,7 +480,8 @@ static scan_src *member_open(const scan_plan *plan, const char *name_in, imgsec_
         bool found = false;
         while ((r = archive_read_next_header(m->a, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
             const char *n = archive_entry_pathname(ae);
-            if (!n || scan_path_normalise(n, norm, sizeof norm) <= 0 || strcmp(norm, name) != 0)
+            if (!n || scan_path_normalise(n, norm, sizeof norm, SCAN_DOTDOT_REFUSE) <= 0 ||
+                strcmp(norm, name) != 0)
                 continue;
             found = true;
             break;
@@ -538,7 +506,7 @@ static scan_src *member_open(const scan_plan *plan, const char *name_in, imgsec_
             archive_read_free(m->a);
             free(m);
             /* resolve "a/../b" lexically; a name leaving the archive's root is refused */
-            if (!resolve_dots(target, name, sizeof name)) {
+            if (scan_path_normalise(target, name, sizeof name, SCAN_DOTDOT_RESOLVE) <= 0) {
                 err_set(err, IMGSEC_EINVAL, "%s: member '%s' links outside the archive",
                         plan->archive, name_in);
                 return NULL;

@@ -75,11 +75,18 @@ int scan_paths_add(scan_paths *p, const char *path, size_t len, unsigned flags);
 unsigned scan_paths_get(const scan_paths *p, const char *path, size_t len);
 size_t scan_paths_bytes(const scan_paths *p);
 
-/* Normalises an archive member name into out (size >= strlen(name)+1):
- * drops leading "/" and "./", empty and "." components and a trailing
- * "/". Returns the length, 0 for the root itself, -1 when a component is
- * "..". */
-int scan_path_normalise(const char *name, char *out, size_t size);
+/* How scan_path_normalise takes a ".." component. */
+enum {
+    SCAN_DOTDOT_REFUSE,  /* fail: member names of a layer (a ".." is never honest there) */
+    SCAN_DOTDOT_RESOLVE, /* drop the component before it, lexically (link targets of an
+                            outer archive); a ".." at the root fails */
+};
+/* Normalises a path (an archive member name, a link target) into out
+ * (size >= strlen(name)+1): drops leading "/" and "./", empty and "."
+ * components and a trailing "/", and takes ".." as dotdot says. Returns
+ * the length, 0 for the root itself, -1 on a ".." refused or leaving the
+ * root, or when out is too small. */
+int scan_path_normalise(const char *name, char *out, size_t size, int dotdot);
 
 /* ---- one layer through the driver (scan_layer.c) ---- */
 typedef struct scan_run_ctx scan_run_ctx;

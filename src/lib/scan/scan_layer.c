@@ -113,7 +113,7 @@ static int layer_entry(layer_io *io, struct archive *tar, struct archive_entry *
                        imgsec_err *err)
 {
     const char *name = archive_entry_pathname(ae);
-    int len = name ? scan_path_normalise(name, path, PATH_BUF) : -1;
+    int len = name ? scan_path_normalise(name, path, PATH_BUF, SCAN_DOTDOT_REFUSE) : -1;
     scan_result *res = scan_run_result(io->rc);
     if (len < 0) {
         scan_warn(res, "%s: member '%.200s' skipped: its name has '..' or is too long", spec->label,
@@ -150,7 +150,7 @@ static int layer_entry(layer_io *io, struct archive *tar, struct archive_entry *
     char target[PATH_BUF];
     const char *link = NULL;
     if (hl) {
-        link = scan_path_normalise(hl, target, sizeof target) > 0 ? target : NULL;
+        link = scan_path_normalise(hl, target, sizeof target, SCAN_DOTDOT_REFUSE) > 0 ? target : NULL;
         if (!type)
             type = AE_IFREG;
     } else if (type == AE_IFLNK) {
@@ -322,7 +322,7 @@ int scan_rootfs_walk(scan_run_ctx *rc, const char *dir, imgsec_err *err)
             scan_warn(res, "%.300s: skipped: %s", f->fts_path, strerror(f->fts_errno));
             continue;
         }
-        int len = scan_path_normalise(f->fts_path + rootlen, path, sizeof path);
+        int len = scan_path_normalise(f->fts_path + rootlen, path, sizeof path, SCAN_DOTDOT_REFUSE);
         if (len <= 0)
             continue;
         if (f->fts_level == 1 && f->fts_info == FTS_D &&

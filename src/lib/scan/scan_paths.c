@@ -1,7 +1,8 @@
 /* scan_paths.c - the paths upper layers wrote, whited out or made opaque
  * (scan_int.h): an open-addressing hash table of path -> flags whose keys
  * live in one growing arena, so a million paths cost one allocation per
- * doubling, not one per path. Also path normalisation. */
+ * doubling, not one per path. Also path normalisation, the one walker of
+ * member names and link targets. */
 #include "scan/scan_int.h"
 
 #include <stdlib.h>
@@ -121,7 +122,7 @@ size_t scan_paths_bytes(const scan_paths *p)
     return p->cap * sizeof(slot) + p->arena_cap;
 }
 
-int scan_path_normalise(const char *name, char *out, size_t size)
+int scan_path_normalise(const char *name, char *out, size_t size, int dotdot)
 {
     size_t o = 0;
     const char *p = name;
@@ -134,8 +135,15 @@ int scan_path_normalise(const char *name, char *out, size_t size)
         size_t n = (size_t)(p - c);
         if (n == 0 || (n == 1 && c[0] == '.'))
             continue;
-        if (n == 2 && c[0] == '.' && c[1] == '.')
-            return -1;
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            if (dotdot != SCAN_DOTDOT_RESOLVE || o == 0)
+                return -1;
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--; /* the '/' before the dropped component */
+            continue;
+        }
         if (o + (o ? 1 : 0) + n + 1 > size)
             return -1;
         if (o)
