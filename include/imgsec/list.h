@@ -209,6 +209,10 @@ typedef struct {
     int (*with_index)(void *arg, int64_t pos,
                       int (*fn)(imgsec_index *ix, void *fn_arg, imgsec_err *err), void *fn_arg,
                       imgsec_err *err);
+    /* Has the caller stopped waiting (NULL: never asked)? Long SQL stops
+     * then (store_list_watch), and the list fails with IMGSEC_EINTERNAL
+     * "client gone". */
+    bool (*gone)(void *arg);
 } list_accel;
 
 /* list_run with an accelerator (NULL: none). */
@@ -217,6 +221,13 @@ int list_run_accel(store *st, list_kind k, const index_scope *scope, const char 
                    imgsec_err *err);
 
 /* ---- store_lists.c: the SQL side ---- */
+
+/* While gone is set (NULL: unset), a statement of st that runs long asks
+ * gone(arg) about every STORE_LIST_WATCH_STEPS virtual-machine steps (a few
+ * milliseconds of work) and is interrupted when it answers true: the
+ * query then fails with IMGSEC_EINTERNAL "client gone". */
+#define STORE_LIST_WATCH_STEPS 200000
+void store_list_watch(store *st, bool (*gone)(void *arg), void *arg);
 
 /* A bound value: text when s is not NULL, else the integer i. */
 typedef struct {

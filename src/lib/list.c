@@ -1928,7 +1928,11 @@ int list_run_accel(store *st, list_kind k, const index_scope *scope, const char 
         json_decref(c.items);
         return rc;
     }
+    if (accel && accel->gone)
+        store_list_watch(st, accel->gone, accel->arg);
     rc = dispatch(&c);
+    if (accel && accel->gone)
+        store_list_watch(st, NULL, NULL);
     store_snapshot_end(st);
     json_t *o = NULL;
     if (rc == IMGSEC_OK) {

@@ -136,6 +136,11 @@ static int index_with(void *arg, int64_t pos,
     return follower_hold(req->app->follow, fn_under_hold, &h);
 }
 
+static bool client_gone(void *arg)
+{
+    return http_client_gone(arg);
+}
+
 void lists_handle(request *req)
 {
     const list_def *d = list_def_by_path(req->route->pattern);
@@ -144,7 +149,7 @@ void lists_handle(request *req)
     const char *arg = strchr(d->path + strlen("/v5/{project_id}"), '{') ? req->params[1] : NULL;
     json_t *out = NULL;
     store *st = store_pool_acquire(req->app->pool);
-    list_accel accel = {index_page_for, req, index_with};
+    list_accel accel = {index_page_for, req, index_with, client_gone};
     int rc = list_run_accel(st, d->kind, &req->scope->ix, arg, &p, &accel, &out, &err);
     store_pool_release(req->app->pool, st);
     if (rc != IMGSEC_OK)

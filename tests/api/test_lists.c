@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "imgsec/gen.h"
+#include "imgsec/list.h"
 
 #define N_IMAGES 90
 #define N_P2 6
@@ -1024,6 +1025,49 @@ static void test_index_groups_equal_sql(void **state)
     assert_int_equal(MISMATCHES, 0);
 }
 
+/* A list query stops when its caller is gone (store_list_watch): a query
+ * of 50 million steps with a watch that answers "gone" at its first call
+ * fails with "client gone" after one call; unwatched, the same connection
+ * then runs a query to its end. */
+static int gone_calls;
+static bool gone_now(void *arg)
+{
+    (void)arg;
+    gone_calls++;
+    return true;
+}
+
+static int count_rows(const store_cell *cells, int n, void *arg)
+{
+    (void)cells, (void)n;
+    (*(int64_t *)arg)++;
+    return 0;
+}
+
+static void test_list_query_stops_when_gone(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(S.db, &st, &err), IMGSEC_OK);
+    const char *LONG = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
+                       "WHERE x < 5000000) SELECT count(*) FROM n";
+    int64_t rows = 0;
+    store_list_watch(st, gone_now, NULL);
+    assert_int_equal(store_list_query(st, LONG, NULL, 0, count_rows, &rows, &err),
+                     IMGSEC_EINTERNAL);
+    assert_string_equal(err.msg, "client gone");
+    assert_int_equal(gone_calls, 1);
+    assert_int_equal(rows, 0);
+    store_list_watch(st, NULL, NULL);
+    err = (imgsec_err){0};
+    assert_int_equal(store_list_query(st, "SELECT count(*) FROM images", NULL, 0, count_rows,
+                                      &rows, &err), IMGSEC_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(gone_calls, 1);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1039,6 +1083,7 @@ int main(void)
         cmocka_unit_test(test_item_types),
         cmocka_unit_test(test_cli_same_numbers),
         cmocka_unit_test(test_index_groups_equal_sql),
+        cmocka_unit_test(test_list_query_stops_when_gone),
         cmocka_unit_test(test_app_vul_num_exact), /* last: it adds an image */
     };
     int failed = cmocka_run_group_tests_name("lists", tests, setup, teardown);
