@@ -18,6 +18,18 @@
  *     image's rows, with the group's numbers counted from the same rows
  *     its drill-down list shows.
  *
+ * When the server lends its query index (list_accel.with_index, at
+ * exactly the read transaction's position), the per-vulnerability and
+ * per-rule groups and the images of one vulnerability or rule come from
+ * the index's postings instead (index_list.c): total, order, page and the
+ * counts; the store then reads only the page's rows and what the index
+ * does not hold (severities, CVSS scores, texts of the page's
+ * vulnerabilities, through rec_vul_vul). Filters on what the index does
+ * not hold (a severity or repair_necessity filter of the grouped
+ * vulnerability lists and of ListVulAffectImages) keep the SQL. The
+ * command line has no index: it always runs the SQL, and test_lists
+ * compares both.
+ *
  * Item fields that imgsec does not hold are derived by the rules written
  * in docs/api.md ("Finding lists"), or left out (every item field of the
  * SDK models is optional); nothing is invented.
@@ -169,6 +181,7 @@ typedef struct {
     json_t *items;
     const list_accel *accel; /* may be NULL */
     int64_t pos;             /* change-log position of the read transaction */
+    json_t *risk_lists;      /* NULL, or the page's risk lists by image id (images_ix) */
 } lctx;
 
 static const char *param(lctx *c, const char *name)
@@ -1069,13 +1082,22 @@ static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
         json_decref(detail);
         return false;
     }
-    qb q = {0};
-    qb_sql(&q, "SELECT remediation, build_instruction FROM rec_build_command_risk WHERE image = ");
-    qb_int(&q, x[0].i);
-    qb_sql(&q, " AND rule_id = ");
-    qb_text(&q, param(c, "rule_id"));
-    qb_sql(&q, " ORDER BY seq");
-    bool ok = q_run(c, &q, row_risk, list) == IMGSEC_OK;
+    bool ok;
+    if (c->risk_lists) { /* read for the whole page at once */
+        char key[24];
+        snprintf(key, sizeof key, "%" PRId64, x[0].i);
+        json_t *got = json_object_get(c->risk_lists, key);
+        ok = !got || json_array_extend(list, got) == 0;
+    } else {
+        qb q = {0};
+        qb_sql(&q, "SELECT remediation, build_instruction FROM rec_build_command_risk WHERE "
+                   "image = ");
+        qb_int(&q, x[0].i);
+        qb_sql(&q, " AND rule_id = ");
+        qb_text(&q, param(c, "rule_id"));
+        qb_sql(&q, " ORDER BY seq");
+        ok = q_run(c, &q, row_risk, list) == IMGSEC_OK;
+    }
     ok = ok && put_i(detail, "risk_num", (int64_t)json_array_size(list)) &&
          json_object_set_new(detail, "risk_list", list) == 0;
     if (!ok) {
@@ -1087,6 +1109,18 @@ static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
            put_str(o, "image_name", &x[4]) && put_str(o, "image_version", &x[5]) &&
            put_str(o, "image_type", &x[6]) && put_int(o, "image_size", &x[7], false) &&
            put_int(o, "latest_scan_time", &x[8], false);
+}
+
+/* (image, remediation, build_instruction) into {"<image>": [risk, ...]} */
+static int row_risk_of(const store_cell *x, int n, void *arg)
+{
+    json_t *by_image = arg;
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, x[0].i);
+    json_t *list = json_object_get(by_image, key);
+    if (!list && (!(list = json_array()) || json_object_set_new(by_image, key, list) != 0))
+        return IMGSEC_EINTERNAL;
+    return row_risk(x + 1, n - 1, list);
 }
 
 typedef struct {
@@ -1133,7 +1167,19 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
         c->total = x->total;
     if (rc == IMGSEC_OK && x->n > 0) {
         qb q = {0};
-        if (type < 0) {
+        if (type < 0) { /* the risk lists of the page's images, in one read */
+            qb_sql(&q, "SELECT image, remediation, build_instruction FROM rec_build_command_risk "
+                       "WHERE rule_id = ");
+            qb_text(&q, key);
+            qb_ids(&q, "image", x->ids, x->n);
+            qb_sql(&q, " ORDER BY image, seq");
+            if (!(c->risk_lists = json_object()))
+                rc = oom(c);
+            else if ((rc = q_run(c, &q, row_risk_of, c->risk_lists)) != IMGSEC_OK &&
+                     c->err->code == IMGSEC_OK)
+                rc = oom(c);
+        }
+        if (rc == IMGSEC_OK && type < 0) {
             qb_sql(&q, "SELECT i.id, i.namespace, i.image_digest, i.image_id, i.image_name, "
                        "i.image_version, i.image_type, i.image_size, i.latest_scan_time "
                        "FROM images i WHERE 1");
@@ -1150,7 +1196,10 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
             qb_ids(&q, "a.image", x->ids, x->n);
             qb_sql(&q, " ORDER BY a.image");
         }
-        rc = q_items(c, &q, fn);
+        if (rc == IMGSEC_OK)
+            rc = q_items(c, &q, fn);
+        json_decref(c->risk_lists);
+        c->risk_lists = NULL;
     }
     free(x);
     return rc;

@@ -13,7 +13,11 @@
  * without record filters is located by the query index instead of the
  * images table (index_record_page), but only when the index is at exactly
  * the transaction's change-log position (follower_hold), so both name the
- * same state; otherwise the store locates it. */
+ * same state; otherwise the store locates it. The grouped lists and the
+ * images of one vulnerability or rule use the index the same way
+ * (index_with, index_list.c). While a list runs, its SQL asks every few
+ * milliseconds of work whether the client has closed the connection
+ * (http_client_gone) and stops if so. */
 #include <stdlib.h>
 #include <string.h>
 
