@@ -19,12 +19,12 @@
  * Build: cc -O2 -o latency bench/latency.c -lcurl -lm
  */
 #include <curl/curl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "latency_stats.h"
 
 typedef struct {
     char *url;
@@ -38,13 +38,6 @@ static void on_sigint(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static char *slurp(const char *path, long *len)
@@ -71,20 +64,6 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
     (void)p;
     (void)arg;
     return size * n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t i = (size_t)ceil(p / 100.0 * (double)n);
-    return v[i ? i - 1 : 0];
 }
 
 int main(int argc, char **argv)
@@ -145,9 +124,9 @@ int main(int argc, char **argv)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    size_t cap = 1 << 16, count = 0, errors = 0, non2xx = 0;
-    double *lat = malloc(cap * sizeof *lat), sum = 0;
-    double t0 = now_s(), t = t0;
+    size_t errors = 0, non2xx = 0;
+    lat_samples lat = {0};
+    double t0 = lat_now_s(), t = t0;
     for (size_t i = 0; !stop && t - t0 < seconds; i = (i + 1) % n) {
         curl_easy_setopt(h, CURLOPT_URL, es[i].url);
         if (es[i].body) {
@@ -156,9 +135,9 @@ int main(int argc, char **argv)
         } else {
             curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
         }
-        double a = now_s();
+        double a = lat_now_s();
         CURLcode rc = curl_easy_perform(h);
-        t = now_s();
+        t = lat_now_s();
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         if (rc != CURLE_OK) {
@@ -167,18 +146,15 @@ int main(int argc, char **argv)
         }
         if (status != 200)
             non2xx++;
-        if (count == cap)
-            lat = realloc(lat, (cap *= 2) * sizeof *lat);
-        lat[count++] = (t - a) * 1e3;
-        sum += (t - a) * 1e3;
+        lat_add(&lat, (t - a) * 1e3);
     }
     double dur = t - t0;
-    qsort(lat, count, sizeof *lat, cmp_double);
+    lat_sort(&lat);
     printf("RESULT requests=%zu seconds=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f "
            "p999_ms=%.3f max_ms=%.3f mean_ms=%.3f errors=%zu non2xx=%zu\n",
-           count, dur, (double)count / dur, pct(lat, count, 50), pct(lat, count, 90),
-           pct(lat, count, 99), pct(lat, count, 99.9), count ? lat[count - 1] : 0,
-           count ? sum / (double)count : 0, errors, non2xx);
+           lat.n, dur, (double)lat.n / dur, lat_pct(&lat, 50), lat_pct(&lat, 90),
+           lat_pct(&lat, 99), lat_pct(&lat, 99.9), lat_max(&lat), lat_mean(&lat), errors, non2xx);
+    lat_free(&lat);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     curl_global_cleanup();

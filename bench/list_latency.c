@@ -11,38 +11,17 @@
  * Build: cc -O2 -o list_latency bench/list_latency.c -lcurl -lm
  */
 #include <curl/curl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "latency_stats.h"
 
 static size_t count_bytes(char *p, size_t size, size_t n, void *arg)
 {
     (void)p;
     *(size_t *)arg += size * n;
     return size * n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t i = (size_t)ceil(p / 100.0 * (double)n);
-    return v[i ? i - 1 : 0];
 }
 
 int main(int argc, char **argv)
@@ -77,8 +56,7 @@ int main(int argc, char **argv)
     long timeout_s = tmo && atol(tmo) > 0 ? atol(tmo) : 60L;
     curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
     char line[8192];
-    size_t cap = 1 << 16;
-    double *lat = malloc(cap * sizeof *lat);
+    lat_samples lat = {0};
     int bad_urls = 0;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';
@@ -91,12 +69,13 @@ int main(int argc, char **argv)
         curl_easy_setopt(h, CURLOPT_URL, url);
         size_t count = 0, errors = 0, non2xx = 0, last_bytes = 0;
         int timed_out = 0;
-        double t0 = now_s(), t = t0;
+        lat_reset(&lat);
+        double t0 = lat_now_s(), t = t0;
         while (count < 20 || t - t0 < seconds) {
             bytes = 0;
-            double a = now_s();
+            double a = lat_now_s();
             CURLcode rc = curl_easy_perform(h);
-            t = now_s();
+            t = lat_now_s();
             long status = 0;
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
             if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -111,22 +90,21 @@ int main(int argc, char **argv)
             if (status != 200)
                 non2xx++;
             last_bytes = bytes;
-            if (count == cap)
-                lat = realloc(lat, (cap *= 2) * sizeof *lat);
-            lat[count++] = (t - a) * 1e3;
+            count++;
+            lat_add(&lat, (t - a) * 1e3);
             if (t - t0 > 10 * seconds + 30)
                 break; /* a very slow route: enough samples */
         }
-        qsort(lat, count, sizeof *lat, cmp_double);
+        lat_sort(&lat);
         printf("RESULT name=%s requests=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f bytes=%zu "
                "non2xx=%zu errors=%zu timed_out=%d timeout_s=%ld\n",
-               line, count, pct(lat, count, 50), pct(lat, count, 99), count ? lat[count - 1] : 0,
+               line, count, lat_pct(&lat, 50), lat_pct(&lat, 99), lat_max(&lat),
                last_bytes, non2xx, errors, timed_out, timeout_s);
         fflush(stdout);
         bad_urls += non2xx > 0 || errors > 0;
     }
     fclose(f);
-    free(lat);
+    lat_free(&lat);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     curl_global_cleanup();

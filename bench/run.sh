@@ -106,14 +106,35 @@ db=$work/imgsec.db
 cat "$set_dir"/*/part-*.ndjson >/dev/null
 load ingest
 log "ingest: imgsec import into $db"
-# One `imgsec import` per EP, side by side: SQLite takes one writer at a
-# time, so while one process stores a file the others parse theirs.
+# One importer per EP, side by side: SQLite takes one writer at a time,
+# so while one process stores a file the others parse theirs. Each file is
+# its own `imgsec import` (one transaction): on a loaded machine a writer
+# can wait longer than the store's 10 s busy timeout for the others, and
+# then that file, which changed nothing, is imported again (at most 20
+# times); any other error fails the run.
+import_ep() { # ep
+  local ep=$1 f tries out=$work/import-$1.try
+  : >"$work/import-$ep.log"
+  for f in "$set_dir/$ep"/part-*.ndjson; do
+    tries=0
+    until "$imgsec" import --db "$db" --project "$project" --ep "$ep" "$f" 2>"$out" >/dev/null; do
+      tries=$((tries + 1))
+      if ! grep -q 'database is locked' "$out" || [ "$tries" -ge 20 ]; then
+        cat "$out" >>"$work/import-$ep.log"
+        return 1
+      fi
+      printf 'bench: retry %s (%d): database is locked\n' "$f" "$tries" >>"$work/import-retries.log"
+    done
+    cat "$out" >>"$work/import-$ep.log"
+  done
+  rm -f "$out"
+}
 t0=$(now)
 IFS=, read -ra ep_list <<<"$eps"
 import_pids=()
+: >"$work/import-retries.log"
 for ep in "${ep_list[@]}"; do
-  "$imgsec" import --db "$db" --project "$project" --ep "$ep" "$set_dir/$ep"/part-*.ndjson \
-    2>"$work/import-$ep.log" >/dev/null &
+  import_ep "$ep" &
   import_pids+=($!)
 done
 for p in "${import_pids[@]}"; do
@@ -121,6 +142,7 @@ for p in "${import_pids[@]}"; do
 done
 ingest_s=$(since "$t0")
 cat "$work"/import-*.log >"$work/import.log"
+put ingest_lock_retries "$(wc -l <"$work/import-retries.log")"
 records=$(sed -n 's/.*imported [0-9]* images, \([0-9]*\) records.*/\1/p' "$work/import.log" | awk '{ s += $1 } END { print s + 0 }')
 n_images=$(sqlite3 "$db" "SELECT count(*) FROM images")
 put records "$records"; put images_stored "$n_images"

@@ -131,6 +131,68 @@ int index_record_page(imgsec_index *ix, const index_scope *scope, report_type re
                       unsigned type_mask, int64_t offset, int64_t limit, int64_t *total,
                       index_record_span *spans, size_t *n_spans, imgsec_err *err);
 
+/* ---- index_list.c: the images and groups of vulnerabilities and build
+ * rules from the query index's postings ---- */
+
+/* Per-image conditions beyond the scope and the image types, as list.c's
+ * SQL writes them: ref (NULL: any) is the image's id in decimal or its
+ * content id (IMAGE_REF_COND); name (NULL: any) is a substring of its
+ * image_name. */
+typedef struct {
+    const char *ref;
+    const char *name;
+} index_image_match;
+
+/* The images of scope with a type in type_mask (0 = every type) that pass
+ * m (NULL: all) and have a record of vulnerability (vul_id, type) - or,
+ * for index_build_images, a build-command risk with rule_id - in id
+ * order: *total gets how many, ids[0..*n_ids) the page [offset, offset +
+ * limit) (limit <= LIST_LIMIT_MAX). The cost is the postings of the one
+ * vulnerability or rule and the number of images, never the offset. */
+int index_vul_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
+                     const index_image_match *m, const char *vul_id, vul_type type,
+                     int64_t offset, int64_t limit, int64_t *total, int64_t *ids,
+                     size_t *n_ids, imgsec_err *err);
+int index_build_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
+                       const index_image_match *m, const char *rule_id, int64_t offset,
+                       int64_t limit, int64_t *total, int64_t *ids, size_t *n_ids,
+                       imgsec_err *err);
+
+/* One group of a grouped list, computed over the selected images' records:
+ * per vulnerability (key = vul_id) or per build rule (key = rule_id). */
+typedef struct {
+    char *key;          /* owned (index_groups_free) */
+    char *name;         /* build rules: the greatest risk_name (owned); else NULL */
+    int level;          /* build rules: the greatest level (a severity) */
+    int64_t images;     /* distinct images */
+    int64_t records;    /* records (vulnerabilities: the postings' counts) */
+    int64_t scan_time;  /* the greatest latest_scan_time of those images */
+    int64_t min_image;  /* the smallest image id */
+} index_group;
+
+/* Which groups, and which page of them in key order (bytewise, as
+ * SQLite's BINARY collation). */
+typedef struct {
+    unsigned type_mask;         /* image types; 0 = every type */
+    const index_image_match *m; /* NULL: every image */
+    int vul_type;               /* vulnerabilities: a vul_type, or -1 for both */
+    const char *contains[2];    /* substrings the key must contain (NULL: none) */
+    const char *equals;         /* vulnerabilities: the key must equal this ... */
+    bool equals_cve;            /* ... and start with "CVE-" (any case, as LIKE) */
+    const char *name_contains;  /* build rules: a substring of the risk_name */
+    int level;                  /* build rules: the risk's level (a severity), or -1 */
+    int64_t offset, limit;      /* limit <= LIST_LIMIT_MAX */
+} index_group_req;
+
+/* *total gets the number of groups with at least one record in the
+ * selection, out[0..*n_out) the page (out needs LIST_LIMIT_MAX entries;
+ * free them with index_groups_free, also after an error). */
+int index_vul_groups(imgsec_index *ix, const index_scope *scope, const index_group_req *r,
+                     int64_t *total, index_group *out, size_t *n_out, imgsec_err *err);
+int index_build_groups(imgsec_index *ix, const index_scope *scope, const index_group_req *r,
+                       int64_t *total, index_group *out, size_t *n_out, imgsec_err *err);
+void index_groups_free(index_group *g, size_t n);
+
 /* What list_run may ask of a faster source than the store for an
  * unfiltered tenant-wide page: index_record_page's answer for the store
  * snapshot at change-log position pos. A source that cannot answer for
@@ -141,6 +203,16 @@ typedef struct {
                        unsigned type_mask, int64_t offset, int64_t limit, int64_t *total,
                        index_record_span *spans, size_t *n_spans, imgsec_err *err);
     void *arg;
+    /* Runs fn on the index if the index is at exactly position pos (fn's
+     * return is returned); IMGSEC_ENOTFOUND when it is not (list_run then
+     * reads the store). NULL: no such source. */
+    int (*with_index)(void *arg, int64_t pos,
+                      int (*fn)(imgsec_index *ix, void *fn_arg, imgsec_err *err), void *fn_arg,
+                      imgsec_err *err);
+    /* Has the caller stopped waiting (NULL: never asked)? Long SQL stops
+     * then (store_list_watch), and the list fails with IMGSEC_EINTERNAL
+     * "client gone". */
+    bool (*gone)(void *arg);
 } list_accel;
 
 /* list_run with an accelerator (NULL: none). */
@@ -149,6 +221,13 @@ int list_run_accel(store *st, list_kind k, const index_scope *scope, const char 
                    imgsec_err *err);
 
 /* ---- store_lists.c: the SQL side ---- */
+
+/* While gone is set (NULL: unset), a statement of st that runs long asks
+ * gone(arg) about every STORE_LIST_WATCH_STEPS virtual-machine steps (a few
+ * milliseconds of work) and is interrupted when it answers true: the
+ * query then fails with IMGSEC_EINTERNAL "client gone". */
+#define STORE_LIST_WATCH_STEPS 200000
+void store_list_watch(store *st, bool (*gone)(void *arg), void *arg);
 
 /* A bound value: text when s is not NULL, else the integer i. */
 typedef struct {

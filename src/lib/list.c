@@ -18,6 +18,18 @@
  *     image's rows, with the group's numbers counted from the same rows
  *     its drill-down list shows.
  *
+ * When the server lends its query index (list_accel.with_index, at
+ * exactly the read transaction's position), the per-vulnerability and
+ * per-rule groups and the images of one vulnerability or rule come from
+ * the index's postings instead (index_list.c): total, order, page and the
+ * counts; the store then reads only the page's rows and what the index
+ * does not hold (severities, CVSS scores, texts of the page's
+ * vulnerabilities, through rec_vul_vul). Filters on what the index does
+ * not hold (a severity or repair_necessity filter of the grouped
+ * vulnerability lists and of ListVulAffectImages) keep the SQL. The
+ * command line has no index: it always runs the SQL, and test_lists
+ * compares both.
+ *
  * Item fields that imgsec does not hold are derived by the rules written
  * in docs/api.md ("Finding lists"), or left out (every item field of the
  * SDK models is optional); nothing is invented.
@@ -169,6 +181,7 @@ typedef struct {
     json_t *items;
     const list_accel *accel; /* may be NULL */
     int64_t pos;             /* change-log position of the read transaction */
+    json_t *risk_lists;      /* NULL, or the page's risk lists by image id (images_ix) */
 } lctx;
 
 static const char *param(lctx *c, const char *name)
@@ -457,6 +470,43 @@ static int q_items(lctx *c, qb *q, item_fn fn)
 {
     item_ctx x = {c, fn};
     return q_run(c, q, row_item, &x);
+}
+
+/* ---- the query index, when the server lends it (list_accel.with_index) ---- */
+
+/* Runs fn on the index if it is at the read transaction's position:
+ * IMGSEC_ENOTFOUND (with *c->err cleared) when there is no index or it is
+ * elsewhere; the caller then answers from the store. */
+static int with_ix(lctx *c, int (*fn)(imgsec_index *ix, void *arg, imgsec_err *err), void *arg)
+{
+    if (!c->accel || !c->accel->with_index)
+        return IMGSEC_ENOTFOUND;
+    int rc = c->accel->with_index(c->accel->arg, c->pos, fn, arg, c->err);
+    if (rc == IMGSEC_ENOTFOUND)
+        *c->err = (imgsec_err){0};
+    return rc;
+}
+
+static store_cell cell_int(int64_t v)
+{
+    return (store_cell){.kind = CELL_INT, .i = v};
+}
+
+static store_cell cell_str(const char *s)
+{
+    return s ? (store_cell){.kind = CELL_STRING, .s = s, .len = strlen(s)}
+             : (store_cell){.kind = CELL_NULL};
+}
+
+/* " AND <col> IN (id, ...)" of n image ids */
+static void qb_ids(qb *q, const char *col, const int64_t *ids, size_t n)
+{
+    qb_sql(q, " AND %s IN (", col);
+    for (size_t k = 0; k < n; k++) {
+        qb_sql(q, k ? ", " : "");
+        qb_int(q, ids[k]);
+    }
+    qb_sql(q, ")");
 }
 
 /* ---- resolving one image ---- */
@@ -858,6 +908,12 @@ static int list_image_risk_config_rules(lctx *c)
 /* an image named by its id or its content id (statistic.md's image_id_list rule) */
 #define IMAGE_REF_COND "(CAST(i.id AS TEXT) = ? OR i.image_id = ?)"
 
+/* an image's highest severity of one vulnerability (a range of rec_vul_vul) */
+#define IMAGE_VUL_RANK                                                                          \
+    "(SELECT max(" RANK("r.severity") ") FROM rec_vulnerability r WHERE r.vul_id = a.vul_id " \
+    "AND r.vul_type = a.vul_type AND r.image = a.image)"
+
+
 static const char *const RISK_LEVEL_WORDS[] = {"critical", "high", "medium", "low", NULL};
 
 /* " FROM agg_build a JOIN images i ... WHERE <scope> <filters>" */
@@ -916,12 +972,74 @@ static bool item_build_rule(json_t *o, const store_cell *x, int n, lctx *c)
     return ok && (!word || !*word || put_cstr(o, "image_type", word));
 }
 
+typedef struct {
+    const index_scope *scope;
+    index_group_req r;
+    int64_t total;
+    index_group g[LIST_LIMIT_MAX];
+    size_t n;
+    bool build;
+} groups_call;
+
+static int ix_groups(imgsec_index *ix, void *arg, imgsec_err *err)
+{
+    groups_call *x = arg;
+    return (x->build ? index_build_groups : index_vul_groups)(ix, x->scope, &x->r, &x->total, x->g,
+                                                              &x->n, err);
+}
+
+/* The groups of the index as the SQL's rows: rule_id, risk_name, level,
+ * image_num, scan time, least image (item_build_rule's columns). */
+static int build_groups_ix(lctx *c, unsigned mask)
+{
+    const char *ref, *risk_name;
+    int level, rc;
+    if ((rc = p_str(c, "image_id", 128, false, &ref)) != IMGSEC_OK ||
+        (rc = p_str(c, "risk_name", 512, false, &risk_name)) != IMGSEC_OK ||
+        (rc = p_enum(c, "risk_level", RISK_LEVEL_WORDS, false, &level)) != IMGSEC_OK)
+        return rc;
+    if (mask == 0) /* no type selected (cluster); the index reads 0 as all */
+        return IMGSEC_ENOTFOUND;
+    static const severity LEVEL_OF[] = {SEVERITY_CRITICAL, SEVERITY_HIGH, SEVERITY_MEDIUM,
+                                        SEVERITY_LOW};
+    index_image_match m = {ref, NULL};
+    groups_call *x = calloc(1, sizeof *x);
+    if (!x)
+        return oom(c);
+    *x = (groups_call){.scope = c->scope, .build = true,
+                       .r = {.type_mask = mask == ALL_TYPES ? 0 : mask, .m = ref ? &m : NULL,
+                             .vul_type = -1, .name_contains = risk_name,
+                             .level = level >= 0 ? (int)LEVEL_OF[level] : -1,
+                             .offset = c->offset, .limit = c->limit}};
+    rc = with_ix(c, ix_groups, x);
+    if (rc == IMGSEC_OK)
+        c->total = x->total;
+    for (size_t k = 0; rc == IMGSEC_OK && k < x->n; k++) {
+        const index_group *g = &x->g[k];
+        store_cell cells[6] = {cell_str(g->key), cell_str(g->name), cell_int(g->level),
+                               cell_int(g->images), cell_int(g->scan_time),
+                               cell_int(g->min_image)};
+        json_t *item = json_object();
+        if (!item || !item_build_rule(item, cells, 6, c) ||
+            json_array_append_new(c->items, item) != 0) {
+            json_decref(item);
+            rc = c->err->code != IMGSEC_OK ? (int)c->err->code : oom(c);
+        }
+    }
+    index_groups_free(x->g, x->n);
+    free(x);
+    return rc;
+}
+
 static int list_build_risks(lctx *c)
 {
     unsigned mask;
     int rc = p_types(c, true, ALL_TYPES, &mask, NULL);
     if (rc != IMGSEC_OK)
         return rc;
+    if ((rc = build_groups_ix(c, mask)) != IMGSEC_ENOTFOUND)
+        return rc;
+    json_array_clear(c->items);
     conds cs = {0};
     qb q = {0};
     qb_sql(&q, "SELECT count(DISTINCT a.rule_id)");
@@ -964,13 +1082,22 @@ static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
         json_decref(detail);
         return false;
     }
-    qb q = {0};
-    qb_sql(&q, "SELECT remediation, build_instruction FROM rec_build_command_risk WHERE image = ");
-    qb_int(&q, x[0].i);
-    qb_sql(&q, " AND rule_id = ");
-    qb_text(&q, param(c, "rule_id"));
-    qb_sql(&q, " ORDER BY seq");
-    bool ok = q_run(c, &q, row_risk, list) == IMGSEC_OK;
+    bool ok;
+    if (c->risk_lists) { /* read for the whole page at once */
+        char key[24];
+        snprintf(key, sizeof key, "%" PRId64, x[0].i);
+        json_t *got = json_object_get(c->risk_lists, key);
+        ok = !got || json_array_extend(list, got) == 0;
+    } else {
+        qb q = {0};
+        qb_sql(&q, "SELECT remediation, build_instruction FROM rec_build_command_risk WHERE "
+                   "image = ");
+        qb_int(&q, x[0].i);
+        qb_sql(&q, " AND rule_id = ");
+        qb_text(&q, param(c, "rule_id"));
+        qb_sql(&q, " ORDER BY seq");
+        ok = q_run(c, &q, row_risk, list) == IMGSEC_OK;
+    }
     ok = ok && put_i(detail, "risk_num", (int64_t)json_array_size(list)) &&
          json_object_set_new(detail, "risk_list", list) == 0;
     if (!ok) {
@@ -984,6 +1111,100 @@ static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
            put_int(o, "latest_scan_time", &x[8], false);
 }
 
+/* (image, remediation, build_instruction) into {"<image>": [risk, ...]} */
+static int row_risk_of(const store_cell *x, int n, void *arg)
+{
+    json_t *by_image = arg;
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, x[0].i);
+    json_t *list = json_object_get(by_image, key);
+    if (!list && (!(list = json_array()) || json_object_set_new(by_image, key, list) != 0))
+        return IMGSEC_EINTERNAL;
+    return row_risk(x + 1, n - 1, list);
+}
+
+typedef struct {
+    const index_scope *scope;
+    unsigned mask;
+    index_image_match m;
+    const char *key; /* rule_id, or vul_id when type >= 0 */
+    int type;
+    int64_t offset, limit, total;
+    int64_t ids[LIST_LIMIT_MAX];
+    size_t n;
+} images_call;
+
+static int ix_images(imgsec_index *ix, void *arg, imgsec_err *err)
+{
+    images_call *x = arg;
+    if (x->type >= 0)
+        return index_vul_images(ix, x->scope, x->mask, &x->m, x->key, (vul_type)x->type,
+                                x->offset, x->limit, &x->total, x->ids, &x->n, err);
+    return index_build_images(ix, x->scope, x->mask, &x->m, x->key, x->offset, x->limit,
+                              &x->total, x->ids, &x->n, err);
+}
+
+/* The page of images of one build rule (type < 0) or vulnerability from
+ * the index, then their rows from the store: the columns of
+ * item_build_image, or of item_vul_image (IMAGE_VUL_RANK needs a). */
+static int images_ix(lctx *c, unsigned mask, const char *key, int type, const char *name,
+                     item_fn fn)
+{
+    const char *ref;
+    int rc = p_str(c, "image_id", 128, false, &ref);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if (mask == 0)
+        return IMGSEC_ENOTFOUND;
+    images_call *x = calloc(1, sizeof *x);
+    if (!x)
+        return oom(c);
+    *x = (images_call){.scope = c->scope, .mask = mask == ALL_TYPES ? 0 : mask,
+                       .m = {ref, name}, .key = key, .type = type, .offset = c->offset,
+                       .limit = c->limit};
+    rc = with_ix(c, ix_images, x);
+    if (rc == IMGSEC_OK)
+        c->total = x->total;
+    if (rc == IMGSEC_OK && x->n > 0) {
+        qb q = {0};
+        if (type < 0) { /* the risk lists of the page's images, in one read */
+            qb_sql(&q, "SELECT image, remediation, build_instruction FROM rec_build_command_risk "
+                       "WHERE rule_id = ");
+            qb_text(&q, key);
+            qb_ids(&q, "image", x->ids, x->n);
+            qb_sql(&q, " ORDER BY image, seq");
+            if (!(c->risk_lists = json_object()))
+                rc = oom(c);
+            else if ((rc = q_run(c, &q, row_risk_of, c->risk_lists)) != IMGSEC_OK &&
+                     c->err->code == IMGSEC_OK)
+                rc = oom(c);
+        }
+        if (rc == IMGSEC_OK && type < 0) {
+            qb_sql(&q, "SELECT i.id, i.namespace, i.image_digest, i.image_id, i.image_name, "
+                       "i.image_version, i.image_type, i.image_size, i.latest_scan_time "
+                       "FROM images i WHERE 1");
+            qb_ids(&q, "i.id", x->ids, x->n);
+            qb_sql(&q, " ORDER BY i.id");
+        } else {
+            qb_sql(&q, "SELECT i.id, i.image_id, i.image_name, i.container_num, "
+                       "i.image_digest, i.image_version, i.latest_scan_time, i.image_type, "
+                       "i.image_size, i.namespace, " IMAGE_VUL_RANK
+                       " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
+            qb_text(&q, key);
+            qb_sql(&q, " AND a.vul_type = ");
+            qb_text(&q, VUL_TYPE_WORDS[type]);
+            qb_ids(&q, "a.image", x->ids, x->n);
+            qb_sql(&q, " ORDER BY a.image");
+        }
+        if (rc == IMGSEC_OK)
+            rc = q_items(c, &q, fn);
+        json_decref(c->risk_lists);
+        c->risk_lists = NULL;
+    }
+    free(x);
+    return rc;
+}
+
 static int list_build_risk_images(lctx *c)
 {
     unsigned mask;
@@ -993,6 +1214,8 @@ static int list_build_risk_images(lctx *c)
         return rc;
     if (!rule_id)
         return bad(c, "rule_id must be 1-64 characters");
+    if ((rc = images_ix(c, mask, rule_id, -1, NULL, item_build_image)) != IMGSEC_ENOTFOUND)
+        return rc;
     conds cs = {0};
     conds_add(&cs, "a.rule_id = ?", rule_id, 0);
     qb q = {0};
@@ -1054,12 +1277,11 @@ static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, 
     memset(d, 0, sizeof *d);
     qb q = {0};
     qb_sql(&q, "SELECT count(*), max(" RANK("r.severity") "), max(r.cvss_score), max(r.description), "
-               "max(r.solution), max(r.url) FROM agg_vul a JOIN images i ON i.id = a.image "
-               "JOIN rec_vulnerability r ON r.image = a.image AND r.vul_id = a.vul_id "
-               "AND r.vul_type = a.vul_type WHERE a.vul_id = ");
+               "max(r.solution), max(r.url) FROM rec_vulnerability r INDEXED BY rec_vul_vul "
+               "JOIN images i ON i.id = r.image WHERE r.vul_id = ");
     qb_text(&q, vul_id);
     if (type >= 0) {
-        qb_sql(&q, " AND a.vul_type = ");
+        qb_sql(&q, " AND r.vul_type = ");
         qb_text(&q, VUL_TYPE_WORDS[type]);
     }
     qb_scope(&q, c, mask);
@@ -1130,13 +1352,132 @@ static void qb_vul_groups(qb *q, lctx *c, unsigned mask, const conds *cs, const 
         qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", having);
 }
 
-static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *having, item_fn fn)
+/* The page's details that the index does not hold, from the records of
+ * each of its vulnerabilities in the selection (ranges of rec_vul_vul):
+ * the row_vul_detail columns after vul_id. */
+typedef struct {
+    groups_call *x;
+    json_t *details; /* vul_id -> [rank, cvss, description, solution, url] */
+} detail_rows;
+
+static json_t *cell_json(const store_cell *x)
 {
+    switch (x->kind) {
+    case CELL_INT: return json_integer(x->i);
+    case CELL_REAL: return json_real(x->d);
+    case CELL_STRING: return json_stringn(x->s, x->len);
+    default: return json_null();
+    }
+}
+
+static int row_detail(const store_cell *x, int n, void *arg)
+{
+    detail_rows *d = arg;
+    json_t *a = json_array();
+    for (int k = 1; a && k < n; k++)
+        if (json_array_append_new(a, cell_json(&x[k])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    if (!a || x[0].kind != CELL_STRING) {
+        json_decref(a);
+        return a ? 0 : IMGSEC_EINTERNAL;
+    }
+    char *key = strndup(x[0].s, x[0].len);
+    int rc = key && json_object_set_new(d->details, key, a) == 0 ? 0 : IMGSEC_EINTERNAL;
+    free(key);
+    return rc;
+}
+
+static store_cell json_cell(json_t *v)
+{
+    if (json_is_integer(v))
+        return cell_int(json_integer_value(v));
+    if (json_is_real(v))
+        return (store_cell){.kind = CELL_REAL, .d = json_real_value(v)};
+    if (json_is_string(v))
+        return (store_cell){.kind = CELL_STRING, .s = json_string_value(v),
+                            .len = json_string_length(v)};
+    return (store_cell){.kind = CELL_NULL};
+}
+
+/* vul_groups from the index: the groups, their image and record counts
+ * and scan time from its postings (index_vul_groups), the rest of each
+ * item from the store for the page's vulnerabilities only. */
+static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_fn fn)
+{
+    if (mask == 0)
+        return IMGSEC_ENOTFOUND;
+    groups_call *x = calloc(1, sizeof *x);
+    if (!x)
+        return oom(c);
+    x->scope = c->scope;
+    x->r = *r;
+    x->r.type_mask = mask == ALL_TYPES ? 0 : mask;
+    x->r.offset = c->offset;
+    x->r.limit = c->limit;
+    int rc = with_ix(c, ix_groups, x);
+    detail_rows d = {x, json_object()};
+    if (rc == IMGSEC_OK) {
+        c->total = x->total;
+        if (!d.details)
+            rc = oom(c);
+    }
+    if (rc == IMGSEC_OK && x->n > 0) {
+        qb q = {0};
+        qb_sql(&q, "SELECT r.vul_id, max(" RANK("r.severity") "), max(r.cvss_score), "
+                   "max(r.description), max(r.solution), max(r.url) FROM rec_vulnerability r "
+                   "INDEXED BY rec_vul_vul JOIN images i ON i.id = r.image WHERE r.vul_id IN (");
+        for (size_t k = 0; k < x->n; k++) {
+            qb_sql(&q, k ? ", " : "");
+            qb_text(&q, x->g[k].key);
+        }
+        qb_sql(&q, ")");
+        if (r->vul_type >= 0) {
+            qb_sql(&q, " AND r.vul_type = ");
+            qb_text(&q, VUL_TYPE_WORDS[r->vul_type]);
+        }
+        qb_scope(&q, c, mask);
+        qb_sql(&q, " GROUP BY r.vul_id");
+        rc = q_run(c, &q, row_detail, &d);
+        if (rc != IMGSEC_OK && c->err->code == IMGSEC_OK)
+            rc = oom(c);
+    }
+    for (size_t k = 0; rc == IMGSEC_OK && k < x->n; k++) {
+        const index_group *g = &x->g[k];
+        json_t *det = json_object_get(d.details, g->key);
+        store_cell cells[9] = {cell_str(g->key), cell_int(g->images), cell_int(g->scan_time),
+                               cell_int(g->records)};
+        for (int i = 0; i < 5; i++)
+            cells[4 + i] = json_cell(json_array_get(det, (size_t)i));
+        json_t *item = json_object();
+        if (!det || !item || !fn(item, cells, 9, c) ||
+            json_array_append_new(c->items, item) != 0) {
+            json_decref(item);
+            rc = c->err->code != IMGSEC_OK ? (int)c->err->code
+                 : det ? oom(c)
+                       : err_set(c->err, IMGSEC_EINTERNAL, "list: %s has no records", g->key);
+        }
+    }
+    json_decref(d.details);
+    index_groups_free(x->g, x->n);
+    free(x);
+    return rc;
+}
+
+/* r: the same selection for the index (NULL: the store only). */
+static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *having, item_fn fn,
+                      const index_group_req *r)
+{
+    int rc;
+    if (r && !having && !cs->none && (rc = vul_groups_ix(c, mask, r, fn)) != IMGSEC_ENOTFOUND)
+        return rc;
+    json_array_clear(c->items);
     qb q = {0};
     qb_sql(&q, "SELECT count(*) FROM (SELECT 1");
     qb_vul_groups(&q, c, mask, cs, having);
     qb_sql(&q, ")");
-    int rc = q_count(c, &q, &c->total);
+    rc = q_count(c, &q, &c->total);
     if (rc != IMGSEC_OK || c->offset >= c->total)
         return rc;
     qb_sql(&q, "SELECT r.vul_id, count(DISTINCT r.image), max(i.latest_scan_time), count(*), "
@@ -1175,7 +1516,9 @@ static int list_general_vuls(lctx *c)
         conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_name, 0);
     if (cve_id)
         conds_add(&cs, "r.vul_id = ? AND r.vul_id LIKE 'CVE-%'", cve_id, 0);
-    return vul_groups(c, mask, &cs, sev >= 0 ? CAP_RANK_SQL[sev] : NULL, item_general_vul);
+    index_group_req r = {.vul_type = type, .contains = {vul_id, vul_name}, .equals = cve_id,
+                         .equals_cve = true, .level = -1};
+    return vul_groups(c, mask, &cs, sev >= 0 ? CAP_RANK_SQL[sev] : NULL, item_general_vul, &r);
 }
 
 /* ListGlobalVulnerabilities: GlobalVulInfo */
@@ -1216,8 +1559,9 @@ static int list_global_vuls(lctx *c)
         conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
     if (vul_id)
         conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
+    index_group_req r = {.vul_type = type, .contains = {vul_id}, .level = -1};
     return vul_groups(c, ALL_TYPES, &cs, repair >= 0 ? REPAIR_RANK_SQL[repair] : NULL,
-                      item_global_vul);
+                      item_global_vul, &r);
 }
 
 /* ListVulAffectImages: VulAffectImagesResponseInfo (several numbers as strings) */
@@ -1237,9 +1581,6 @@ static bool item_vul_image(json_t *o, const store_cell *x, int n, lctx *c)
            put_str(o, "image_size", &x[8]) && put_str(o, "organization", &x[9]);
 }
 
-#define IMAGE_VUL_RANK                                                                          \
-    "(SELECT max(" RANK("r.severity") ") FROM rec_vulnerability r WHERE r.image = a.image AND " \
-    "r.vul_id = a.vul_id AND r.vul_type = a.vul_type)"
 
 static int list_vul_affect_images(lctx *c)
 {
@@ -1273,6 +1614,10 @@ static int list_vul_affect_images(lctx *c)
         conds_add(&cs, "instr(i.image_name, ?) > 0", name, 0);
     if (repair >= 0)
         conds_add(&cs, REPAIR_COND[repair], NULL, 0);
+    /* the index knows no severities: a repair_necessity filter reads the store */
+    if (repair < 0 && !cs.none &&
+        (rc = images_ix(c, mask, vul_id, type, name, item_vul_image)) != IMGSEC_ENOTFOUND)
+        return rc;
     for (int pass = 0; pass < 2; pass++) {
         qb q = {0};
         qb_sql(&q, pass == 0 ? "SELECT count(*)"
@@ -1632,7 +1977,11 @@ int list_run_accel(store *st, list_kind k, const index_scope *scope, const char 
         json_decref(c.items);
         return rc;
     }
+    if (accel && accel->gone)
+        store_list_watch(st, accel->gone, accel->arg);
     rc = dispatch(&c);
+    if (accel && accel->gone)
+        store_list_watch(st, NULL, NULL);
     store_snapshot_end(st);
     json_t *o = NULL;
     if (rc == IMGSEC_OK) {

@@ -158,6 +158,13 @@ bool http_auth_attempt_reserve(request *req);
 /* The client's address (NULL if unknown). */
 const struct sockaddr *http_client_addr(request *req);
 
+/* Has the client closed its side of the connection (or has the connection
+ * failed) while its request is being answered? One poll(2) of the socket,
+ * without reading: for long work (a list that reads millions of rows) to
+ * stop when nobody waits for the answer. A client that only shut down its
+ * sending side but still reads counts as gone (HTTP clients do not). */
+bool http_client_gone(request *req);
+
 /* Starts the daemon on cfg->listen (a->bg started first: logins run on
  * it); *port gets the bound port. */
 int http_start(app *a, unsigned *port, imgsec_err *err);

@@ -13,7 +13,11 @@
  * without record filters is located by the query index instead of the
  * images table (index_record_page), but only when the index is at exactly
  * the transaction's change-log position (follower_hold), so both name the
- * same state; otherwise the store locates it. */
+ * same state; otherwise the store locates it. The grouped lists and the
+ * images of one vulnerability or rule use the index the same way
+ * (index_with, index_list.c). While a list runs, its SQL asks every few
+ * milliseconds of work whether the client has closed the connection
+ * (http_client_gone) and stops if so. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +110,41 @@ static int index_page_for(void *arg, int64_t pos, const index_scope *scope, repo
     return follower_hold(req->app->follow, page_under_hold, &h);
 }
 
+typedef struct {
+    request *req;
+    int64_t pos;
+    int (*fn)(imgsec_index *ix, void *arg, imgsec_err *err);
+    void *arg;
+    imgsec_err *err;
+} fn_hold;
+
+static int fn_under_hold(int64_t position, void *arg)
+{
+    fn_hold *h = arg;
+    if (position != h->pos)
+        return IMGSEC_ENOTFOUND;
+    return h->fn(h->req->app->ix, h->arg, h->err);
+}
+
+/* The same for the grouped lists and the images of one vulnerability or
+ * rule (list_accel.with_index). */
+static int index_with(void *arg, int64_t pos,
+                      int (*fn)(imgsec_index *ix, void *fn_arg, imgsec_err *err), void *fn_arg,
+                      imgsec_err *err)
+{
+    request *req = arg;
+    int rc = follower_sync(req->app->follow, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    fn_hold h = {req, pos, fn, fn_arg, err};
+    return follower_hold(req->app->follow, fn_under_hold, &h);
+}
+
+static bool client_gone(void *arg)
+{
+    return http_client_gone(arg);
+}
+
 void lists_handle(request *req)
 {
     const list_def *d = list_def_by_path(req->route->pattern);
@@ -114,7 +153,7 @@ void lists_handle(request *req)
     const char *arg = strchr(d->path + strlen("/v5/{project_id}"), '{') ? req->params[1] : NULL;
     json_t *out = NULL;
     store *st = store_pool_acquire(req->app->pool);
-    list_accel accel = {index_page_for, req};
+    list_accel accel = {index_page_for, req, index_with, client_gone};
     int rc = list_run_accel(st, d->kind, &req->scope->ix, arg, &p, &accel, &out, &err);
     store_pool_release(req->app->pool, st);
     if (rc != IMGSEC_OK)

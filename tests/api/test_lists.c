@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "imgsec/gen.h"
+#include "imgsec/list.h"
 
 #define N_IMAGES 90
 #define N_P2 6
@@ -858,6 +859,215 @@ static void test_item_types(void **state)
     json_decref(o);
 }
 
+/* The grouped lists and the images of one vulnerability or build rule are
+ * answered by imgsecd from the query index (index_list.c) and by the
+ * command line offline from SQL (no index): both must give the same items,
+ * page for page, under every filter, EP scope and image type, and at an
+ * offset inside the list. */
+static int list_cli(const char *what, const char *ep, const char *const *params, size_t n_params,
+                    const char *path_opt, const char *path_val, const char *offset, bool online,
+                    json_t **out)
+{
+    char tokfile[H_PATH_MAX + 16];
+    snprintf(tokfile, sizeof tokfile, "%s/token", S.dir);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", S.port);
+    const char *args[64];
+    int n = 0;
+    args[n++] = "list";
+    args[n++] = what;
+    args[n++] = "--project";
+    args[n++] = "P1";
+    args[n++] = "--output";
+    args[n++] = "json";
+    if (offset) {
+        args[n++] = "--offset";
+        args[n++] = offset;
+        args[n++] = "--limit";
+        args[n++] = "10";
+    } else {
+        args[n++] = "--all";
+    }
+    if (online) {
+        args[n++] = "--server";
+        args[n++] = url;
+        args[n++] = "--token-file";
+        args[n++] = tokfile;
+        args[n++] = "--region";
+        args[n++] = H_REGION;
+        if (ep) {
+            args[n++] = "--ep";
+            args[n++] = ep;
+        }
+    } else {
+        args[n++] = "--db";
+        args[n++] = S.db;
+        if (ep) {
+            args[n++] = "--eps";
+            args[n++] = ep;
+        }
+    }
+    if (path_opt) {
+        args[n++] = path_opt;
+        args[n++] = path_val;
+    }
+    for (size_t k = 0; k < n_params; k++) {
+        args[n++] = "--param";
+        args[n++] = params[k];
+    }
+    args[n] = NULL;
+    char *text = NULL;
+    int rc = cli_runv(&S, NULL, args, &text);
+    *out = rc == 0 ? json_loads(text, 0, NULL) : NULL;
+    if (rc != 0)
+        fprintf(stderr, "imgsec list %s (%s): %s\n", what, online ? "online" : "offline",
+                text ? text : "");
+    free(text);
+    return rc;
+}
+
+static void test_index_groups_equal_sql(void **state)
+{
+    (void)state;
+    char tokfile[H_PATH_MAX + 16];
+    snprintf(tokfile, sizeof tokfile, "%s/token", S.dir);
+    assert_int_equal(h_write_file(tokfile, T_P1_ALL, strlen(T_P1_ALL)), 0);
+    /* a vulnerability, a CVE substring, a rule, an image and a name to filter by */
+    json_t *g = list_get(T_P1_ALL, "P1", "images/vulnerabilities",
+                         "type=linux_vul&handle_status=unhandled&image_type=registry&"
+                         "enterprise_project_id=all_granted_eps&limit=10&offset=3",
+                         NULL);
+    json_t *b = list_get(T_P1_ALL, "P1", "image/build-command-risks",
+                         "image_type=registry&enterprise_project_id=all_granted_eps&limit=10", NULL);
+    assert_non_null(g);
+    assert_non_null(b);
+    json_t *g0 = json_array_get(json_object_get(g, "data_list"), 0);
+    json_t *b0 = json_array_get(json_object_get(b, "data_list"), 0);
+    assert_non_null(g0);
+    assert_non_null(b0);
+    char *vul = strdup(json_string_value(json_object_get(g0, "vul_id")));
+    char *rule = strdup(json_string_value(json_object_get(b0, "rule_id")));
+    char *risk = strdup(json_string_value(json_object_get(b0, "risk_name")));
+    json_decref(g);
+    json_decref(b);
+    char sub[8] = {0};
+    memcpy(sub, vul + 4, 3); /* "201" of "CVE-201x-..." */
+    char risk_sub[4] = {0};
+    memcpy(risk_sub, risk + 1, 2);
+    const image *im = NULL;
+    for (int k = 0; k < N_IMG && !im; k++)
+        if (strcmp(IMG[k].project, "P1") == 0 &&
+            (strstr("private_image shared_image instance_image harbor jfrog", IMG[k].type)))
+            im = &IMG[k];
+    assert_non_null(im);
+    char *p_vul_id = h_strdupf("vul_id=%s", sub), *p_cve = h_strdupf("cve_id=%s", vul);
+    char *p_vul_name = h_strdupf("vul_name=%s", vul + 5), *p_vul = h_strdupf("vul_id=%s", vul);
+    char *p_rule = h_strdupf("rule_id=%s", rule), *p_image = h_strdupf("image_id=%s", im->id);
+    char *p_risk = h_strdupf("risk_name=%s", risk_sub);
+    struct {
+        const char *what, *path_opt, *path_val;
+        const char *params[6];
+    } CASES[] = {
+        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry"}},
+        {"general-vuls", NULL, NULL, {"type=app_vul", "handle_status=unhandled", "image_type=cicd"}},
+        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=local_image", p_vul_id}},
+        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry", p_cve}},
+        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=harbor", p_vul_name, p_vul_id}},
+        {"ListGlobalVulnerabilities", NULL, NULL, {NULL}},
+        {"ListGlobalVulnerabilities", NULL, NULL, {"type=app_vul"}},
+        {"ListGlobalVulnerabilities", NULL, NULL, {p_vul_id}},
+        {"vul-images", "--vul", vul, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry"}},
+        {"vul-images", "--vul", vul, {"is_handled=false", p_vul, "type=linux_vul", "image_type=private_image", "image_name=a"}},
+        {"vul-images", "--vul", vul, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry", p_image}},
+        {"vul-cves", "--vul", vul, {NULL}},
+        {"build-risks", NULL, NULL, {"image_type=registry"}},
+        {"build-risks", NULL, NULL, {"image_type=cicd", "risk_level=high"}},
+        {"build-risks", NULL, NULL, {"image_type=registry", p_risk}},
+        {"build-risks", NULL, NULL, {"image_type=registry", p_image}},
+        {"build-risk-images", "--rule", rule, {"image_type=registry", p_rule}},
+        {"build-risk-images", "--rule", rule, {"image_type=local_image", p_rule}},
+        {"build-risk-images", "--rule", rule, {"image_type=registry", p_rule, p_image}},
+    };
+    const char *SCOPES[] = {NULL, "0", "ep-a"};
+    int compared = 0;
+    for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++)
+        for (size_t e = 0; e < 3; e++)
+            for (int paged = 0; paged < 2; paged++) {
+                size_t np = 0;
+                while (np < 6 && CASES[k].params[np])
+                    np++;
+                json_t *off = NULL, *on = NULL;
+                const char *offset = paged ? "7" : NULL;
+                /* the same exit status too (a vulnerability outside an EP: 404 both ways) */
+                assert_int_equal(list_cli(CASES[k].what, SCOPES[e], CASES[k].params, np,
+                                          CASES[k].path_opt, CASES[k].path_val, offset, false,
+                                          &off),
+                                 list_cli(CASES[k].what, SCOPES[e], CASES[k].params, np,
+                                          CASES[k].path_opt, CASES[k].path_val, offset, true,
+                                          &on));
+                if ((off || on) && !json_equal(off, on)) {
+                    char *a = json_dumps(off, JSON_COMPACT), *z = json_dumps(on, JSON_COMPACT);
+                    fprintf(stderr, "MISMATCH %s ep=%s offset=%s param0=%s\n offline %.600s\n online  %.600s\n",
+                            CASES[k].what, SCOPES[e] ? SCOPES[e] : "all", offset ? offset : "all",
+                            CASES[k].params[0] ? CASES[k].params[0] : "", a, z);
+                    free(a);
+                    free(z);
+                    MISMATCHES++;
+                }
+                compared += total_of(off) > 0;
+                json_decref(off);
+                json_decref(on);
+            }
+    assert_true(compared >= 60); /* most cases select something */
+    free(vul), free(rule), free(risk);
+    free(p_vul_id), free(p_cve), free(p_vul_name), free(p_vul), free(p_rule), free(p_image),
+        free(p_risk);
+    assert_int_equal(MISMATCHES, 0);
+}
+
+/* A list query stops when its caller is gone (store_list_watch): a query
+ * of 50 million steps with a watch that answers "gone" at its first call
+ * fails with "client gone" after one call; unwatched, the same connection
+ * then runs a query to its end. */
+static int gone_calls;
+static bool gone_now(void *arg)
+{
+    (void)arg;
+    gone_calls++;
+    return true;
+}
+
+static int count_rows(const store_cell *cells, int n, void *arg)
+{
+    (void)cells, (void)n;
+    (*(int64_t *)arg)++;
+    return 0;
+}
+
+static void test_list_query_stops_when_gone(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(S.db, &st, &err), IMGSEC_OK);
+    const char *LONG = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
+                       "WHERE x < 5000000) SELECT count(*) FROM n";
+    int64_t rows = 0;
+    store_list_watch(st, gone_now, NULL);
+    assert_int_equal(store_list_query(st, LONG, NULL, 0, count_rows, &rows, &err),
+                     IMGSEC_EINTERNAL);
+    assert_string_equal(err.msg, "client gone");
+    assert_int_equal(gone_calls, 1);
+    assert_int_equal(rows, 0);
+    store_list_watch(st, NULL, NULL);
+    err = (imgsec_err){0};
+    assert_int_equal(store_list_query(st, "SELECT count(*) FROM images", NULL, 0, count_rows,
+                                      &rows, &err), IMGSEC_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(gone_calls, 1);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +1082,8 @@ int main(void)
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_item_types),
         cmocka_unit_test(test_cli_same_numbers),
+        cmocka_unit_test(test_index_groups_equal_sql),
+        cmocka_unit_test(test_list_query_stops_when_gone),
         cmocka_unit_test(test_app_vul_num_exact), /* last: it adds an image */
     };
     int failed = cmocka_run_group_tests_name("lists", tests, setup, teardown);

@@ -12,6 +12,31 @@
 
 #define LIST_COLS_MAX 32
 
+typedef struct {
+    bool (*gone)(void *arg);
+    void *arg;
+    bool fired;
+} watch;
+
+/* One watch per thread: a store connection is used by one thread at a
+ * time, between store_list_watch(st, gone) and store_list_watch(st, NULL). */
+static _Thread_local watch W;
+
+static int watch_step(void *arg)
+{
+    watch *w = arg;
+    if (w->gone && !w->fired && w->gone(w->arg))
+        w->fired = true;
+    return w->fired; /* non-zero: SQLITE_INTERRUPT */
+}
+
+void store_list_watch(store *st, bool (*gone)(void *arg), void *arg)
+{
+    W = (watch){gone, arg, false};
+    sqlite3_progress_handler(st->db, gone ? STORE_LIST_WATCH_STEPS : 0, gone ? watch_step : NULL,
+                             gone ? &W : NULL);
+}
+
 int store_list_query(store *st, const char *sql, const store_list_bind *binds, size_t n,
                      int (*row)(const store_cell *cells, int ncols, void *arg), void *arg,
                      imgsec_err *err)
@@ -40,7 +65,9 @@ int store_list_query(store *st, const char *sql, const store_list_bind *binds, s
         if ((rc = row(cells, ncols, arg)) != 0)
             break;
     }
-    if (rc == IMGSEC_OK && step != SQLITE_DONE)
+    if (rc == IMGSEC_OK && step == SQLITE_INTERRUPT && W.fired)
+        rc = err_set(err, IMGSEC_EINTERNAL, "client gone");
+    else if (rc == IMGSEC_OK && step != SQLITE_DONE)
         rc = store_dberr(st, err, "reading a list");
     sqlite3_finalize(s);
     return rc;

@@ -1,0 +1,459 @@
+/* index_list.c - the images of one vulnerability or build rule, and the
+ * grouped lists (per vulnerability, per build rule), from the postings of
+ * the query index (imgsec/list.h).
+ *
+ * list.c's SQL for these lists groups or filters every record (or
+ * per-image aggregate row) of the selection per request. The index
+ * already holds the same facts as postings: per (vul_id, vul_type) and
+ * per (rule_id, risk_name, level), the images that have such records and
+ * how many (index_postings.h). So:
+ *
+ *   - the selection (scope, image types, per-image conditions) becomes a
+ *     bitset over rows, once per request;
+ *   - the images of one vulnerability or rule are its postings that fall
+ *     in the bitset, laid into a second bitset by rank in id order (the
+ *     order cache of index_page.c) and read from there: a page at any
+ *     offset costs the postings and the row count, and images of several
+ *     terms of one rule are counted once;
+ *   - a group list walks every term of the postings, keeps the terms that
+ *     pass the key filters and have a posting in the selection, sorts the
+ *     kept ones by key and merges equal keys (a vul_id of both types, a
+ *     rule_id under several names or levels): total and page come from
+ *     there. When every image of the index is selected, a term's images
+ *     and records are its posting count and total, read without walking
+ *     the postings (the scan time is then read for the page's groups
+ *     only).
+ *
+ * What the index does not hold - the records' severities, CVSS scores and
+ * texts - list.c reads from the store for the page's groups only. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imgsec/list.h"
+#include "index_internal.h"
+#include "index_key.h"
+
+/* ---- the selection as a bitset over rows ---- */
+
+typedef struct {
+    uint64_t *bits;
+    size_t words;
+    int64_t n;    /* rows set */
+    bool all;     /* every image of the index is set */
+} selbits;
+
+static bool bit_get(const uint64_t *b, uint32_t i)
+{
+    return (b[i >> 6] >> (i & 63)) & 1;
+}
+
+static bool row_matches(const ix_inst *ix, uint32_t row, const index_image_match *m)
+{
+    if (!m)
+        return true;
+    const ix_row *r = &ix->rows[row];
+    if (m->ref) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%" PRId64, r->id);
+        const dict_entry *e = r->str[SA_image_id];
+        size_t n = strlen(m->ref);
+        if (strcmp(buf, m->ref) != 0 && !(e && e->len == n && memcmp(e->s, m->ref, n) == 0))
+            return false;
+    }
+    if (m->name) {
+        const dict_entry *e = r->str[SA_image_name];
+        if (!e || !memmem(e->s, e->len, m->name, strlen(m->name)))
+            return false;
+    }
+    return true;
+}
+
+static int sel_make(const ix_inst *ix, const row_set *sel, unsigned type_mask,
+                    const index_image_match *m, selbits *out)
+{
+    *out = (selbits){0};
+    out->words = ((size_t)ix->n_rows + 63) / 64;
+    if (!(out->bits = calloc(out->words ? out->words : 1, sizeof *out->bits)))
+        return -1;
+    if (!sel->bm && !sel->arr)
+        return 0;
+    uint32_t buf[512];
+    size_t k;
+    rs_iter it;
+    rs_iter_init(&it, sel);
+    while ((k = rs_iter_next(&it, buf, sizeof buf / sizeof buf[0])))
+        for (size_t i = 0; i < k; i++) {
+            uint32_t row = buf[i];
+            if ((type_mask && !(type_mask & (1u << ix->rows[row].type))) ||
+                !row_matches(ix, row, m))
+                continue;
+            out->bits[row >> 6] |= 1ull << (row & 63);
+            out->n++;
+        }
+    out->all = (uint64_t)out->n == (uint64_t)ix->ids.n;
+    return 0;
+}
+
+/* ---- the images of some terms, in id order ---- */
+
+typedef bool (*term_pred)(const pterm *t, const void *arg);
+
+typedef struct {
+    const postings *(*which)(const ix_inst *ix);
+    term_pred pred;      /* NULL: the one term key/klen */
+    const void *pred_arg;
+    const char *key;
+    size_t klen;
+    unsigned type_mask;
+    const index_image_match *m;
+    int64_t offset, limit, *total, *ids;
+    size_t *n_ids;
+} img_ctx;
+
+static void mark_term(const ix_inst *ix, const pterm *t, const selbits *s, const uint32_t *rank_of,
+                      uint64_t *by_rank)
+{
+    (void)ix;
+    for (uint32_t k = 0; k < t->len; k++) {
+        uint32_t row = t->p[k].row;
+        if (bit_get(s->bits, row)) {
+            uint32_t rank = rank_of[row];
+            by_rank[rank >> 6] |= 1ull << (rank & 63);
+        }
+    }
+}
+
+static int images_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
+{
+    (void)plan;
+    img_ctx *c = arg;
+    *c->total = 0;
+    *c->n_ids = 0;
+    const postings *P = c->which(ix);
+    const pterm *one = NULL;
+    if (!c->pred && !(one = strmap_get(&P->map, c->key, c->klen)))
+        return 0;
+    selbits s;
+    const struct ix_order *o = order_get(ix, INDEX_ORDER_ID);
+    uint64_t *by_rank = calloc(((size_t)ix->n_rows + 63) / 64 + 1, sizeof *by_rank);
+    if (!o || !by_rank || sel_make(ix, sel, c->type_mask, c->m, &s) != 0) {
+        free(by_rank);
+        return -1;
+    }
+    const uint32_t *rank_of = order_rank_of(o), *row_of = order_by_rank(o);
+    if (one)
+        mark_term(ix, one, &s, rank_of, by_rank);
+    else
+        for (uint32_t id = 0; id < P->n_ids; id++)
+            if (P->terms[id] && c->pred(P->terms[id], c->pred_arg))
+                mark_term(ix, P->terms[id], &s, rank_of, by_rank);
+    int64_t total = 0, skip = c->offset;
+    for (size_t w = 0; w < s.words; w++) {
+        uint64_t b = by_rank[w];
+        int64_t n = __builtin_popcountll(b);
+        total += n;
+        if ((int64_t)*c->n_ids >= c->limit)
+            continue;
+        if (skip >= n) {
+            skip -= n;
+            continue;
+        }
+        for (; b && (int64_t)*c->n_ids < c->limit; b &= b - 1) {
+            if (skip > 0) {
+                skip--;
+                continue;
+            }
+            c->ids[(*c->n_ids)++] = ix->rows[row_of[w * 64 + (size_t)__builtin_ctzll(b)]].id;
+        }
+    }
+    *c->total = total;
+    free(s.bits);
+    free(by_rank);
+    return 0;
+}
+
+static const postings *vul_postings(const ix_inst *ix)
+{
+    return &ix->vuls;
+}
+
+static const postings *build_postings(const ix_inst *ix)
+{
+    return &ix->builds;
+}
+
+static int run_images(imgsec_index *ix, const index_scope *scope, img_ctx *c, imgsec_err *err)
+{
+    *c->total = 0;
+    *c->n_ids = 0;
+    if (c->offset < 0 || c->limit < 0 || c->limit > LIST_LIMIT_MAX)
+        return err_set(err, IMGSEC_EINVAL, "index: bad page request");
+    stat_query q;
+    filter_init(&q, REPORT_VULNERABILITY);
+    q.operate_all = true;
+    return with_selection(ix, scope, &q, images_use, c, err);
+}
+
+int index_vul_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
+                     const index_image_match *m, const char *vul_id, vul_type type,
+                     int64_t offset, int64_t limit, int64_t *total, int64_t *ids,
+                     size_t *n_ids, imgsec_err *err)
+{
+    ixkey k;
+    key_init(&k);
+    key_vul(&k, vul_id ? vul_id : "", (unsigned char)type);
+    img_ctx c = {vul_postings, NULL, NULL, k.p, k.len, type_mask, m, offset, limit, total, ids,
+                 n_ids};
+    int rc = k.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory")
+                      : run_images(ix, scope, &c, err);
+    key_free(&k);
+    return rc;
+}
+
+static bool rule_is(const pterm *t, const void *arg)
+{
+    key_build_parts kp;
+    key_build_split(t->key, t->klen, &kp);
+    const char *rule = arg;
+    return kp.rule_len == strlen(rule) && memcmp(kp.rule, rule, kp.rule_len) == 0;
+}
+
+int index_build_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
+                       const index_image_match *m, const char *rule_id, int64_t offset,
+                       int64_t limit, int64_t *total, int64_t *ids, size_t *n_ids,
+                       imgsec_err *err)
+{
+    img_ctx c = {build_postings, rule_is, rule_id ? rule_id : "", NULL, 0, type_mask, m,
+                 offset, limit, total, ids, n_ids};
+    return run_images(ix, scope, &c, err);
+}
+
+/* ---- groups ---- */
+
+/* One kept term: its key's group part, and its numbers in the selection. */
+typedef struct {
+    const pterm *t;
+    const char *gkey; /* vul_id or rule_id (not NUL-terminated for rules) */
+    size_t glen;
+    const char *name; /* rules: risk_name */
+    size_t name_len;
+    int level;
+    int64_t images, records;
+} kept;
+
+static int kept_cmp(const void *a, const void *b)
+{
+    const kept *x = a, *y = b;
+    size_t n = x->glen < y->glen ? x->glen : y->glen;
+    int c = memcmp(x->gkey, y->gkey, n);
+    if (c)
+        return c;
+    return (x->glen > y->glen) - (x->glen < y->glen);
+}
+
+typedef struct {
+    bool build;
+    const index_group_req *r;
+    int64_t *total;
+    index_group *out;
+    size_t *n_out;
+} grp_ctx;
+
+static bool contains(const char *s, size_t n, const char *needle)
+{
+    return !needle || memmem(s, n, needle, strlen(needle));
+}
+
+/* Does term t pass the key filters? Fills kp's key parts. */
+static bool term_passes(const grp_ctx *c, const pterm *t, kept *kp)
+{
+    const index_group_req *r = c->r;
+    *kp = (kept){.t = t, .level = -1};
+    if (c->build) {
+        key_build_parts b;
+        key_build_split(t->key, t->klen, &b);
+        *kp = (kept){.t = t, .gkey = b.rule, .glen = b.rule_len, .name = b.risk,
+                     .name_len = b.risk_len, .level = b.level};
+        if (r->level >= 0 && b.level != r->level)
+            return false;
+        if (!contains(b.risk, b.risk_len, r->name_contains))
+            return false;
+    } else {
+        kp->gkey = t->key;
+        kp->glen = t->klen - 2; /* vul_id, NUL, type byte */
+        if (r->vul_type >= 0 && (unsigned char)t->key[t->klen - 1] != (unsigned)r->vul_type)
+            return false;
+        if (r->equals && (strlen(r->equals) != kp->glen ||
+                          memcmp(kp->gkey, r->equals, kp->glen) != 0 ||
+                          (r->equals_cve && (kp->glen < 4 || strncasecmp(kp->gkey, "CVE-", 4)))))
+            return false;
+    }
+    for (int i = 0; i < 2; i++)
+        if (!contains(kp->gkey, kp->glen, r->contains[i]))
+            return false;
+    return true;
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The group of kept terms k[0..n) (equal keys): images, scan time, least
+ * image id from their postings in the selection; images of several terms
+ * counted once. */
+static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t n,
+                      index_group *g)
+{
+    g->scan_time = INT64_MIN;
+    g->min_image = INT64_MAX;
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += k[i].t->len;
+    uint32_t *rows = n > 1 ? malloc((cap ? cap : 1) * sizeof *rows) : NULL;
+    if (n > 1 && !rows)
+        return -1;
+    size_t nr = 0;
+    int64_t images = 0;
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t p = 0; p < k[i].t->len; p++) {
+            uint32_t row = k[i].t->p[p].row;
+            if (!bit_get(s->bits, row))
+                continue;
+            if (rows)
+                rows[nr++] = row;
+            else
+                images++;
+            if (ix->scan_time[row] > g->scan_time)
+                g->scan_time = ix->scan_time[row];
+            if (ix->rows[row].id < g->min_image)
+                g->min_image = ix->rows[row].id;
+        }
+    if (rows) {
+        qsort(rows, nr, sizeof *rows, cmp_u32);
+        for (size_t i = 0; i < nr; i++)
+            images += i == 0 || rows[i] != rows[i - 1];
+        free(rows);
+    }
+    g->images = images;
+    return 0;
+}
+
+static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
+{
+    (void)plan;
+    grp_ctx *c = arg;
+    const index_group_req *r = c->r;
+    const postings *P = c->build ? &ix->builds : &ix->vuls;
+    selbits s;
+    kept *ks = malloc(((size_t)P->n_ids + 1) * sizeof *ks);
+    if (!ks || sel_make(ix, sel, r->type_mask, r->m, &s) != 0) {
+        free(ks);
+        return -1;
+    }
+    size_t nk = 0;
+    for (uint32_t id = 0; id < P->n_ids && s.n > 0; id++) {
+        const pterm *t = P->terms[id];
+        kept k;
+        if (!t || t->len == 0 || !term_passes(c, t, &k))
+            continue;
+        if (s.all) {
+            k.images = t->len;
+            k.records = t->total;
+        } else {
+            for (uint32_t p = 0; p < t->len; p++)
+                if (bit_get(s.bits, t->p[p].row)) {
+                    k.images++;
+                    k.records += t->p[p].n;
+                }
+            if (k.images == 0)
+                continue;
+        }
+        ks[nk++] = k;
+    }
+    qsort(ks, nk, sizeof *ks, kept_cmp);
+    int64_t total = 0, skip = r->offset;
+    int rc = 0;
+    for (size_t i = 0; i < nk && rc == 0;) {
+        size_t j = i + 1;
+        while (j < nk && kept_cmp(&ks[i], &ks[j]) == 0)
+            j++;
+        total++;
+        if (skip > 0) {
+            skip--;
+        } else if ((int64_t)*c->n_out < r->limit) {
+            index_group *g = &c->out[*c->n_out];
+            *g = (index_group){.level = -1};
+            (*c->n_out)++;
+            const kept *best = &ks[i];
+            for (size_t x = i; x < j; x++) {
+                g->records += ks[x].records;
+                if (ks[x].level > g->level)
+                    g->level = ks[x].level;
+                size_t n = ks[x].name_len < best->name_len ? ks[x].name_len : best->name_len;
+                int cmp = c->build ? memcmp(ks[x].name, best->name, n) : 0;
+                if (cmp > 0 || (cmp == 0 && ks[x].name_len > best->name_len))
+                    best = &ks[x];
+            }
+            if (!(g->key = dupn(ks[i].gkey, ks[i].glen)) ||
+                (c->build && !(g->name = dupn(best->name, best->name_len))) ||
+                group_fill(ix, &s, &ks[i], j - i, g) != 0)
+                rc = -1;
+        }
+        i = j;
+    }
+    *c->total = total;
+    free(ks);
+    free(s.bits);
+    return rc;
+}
+
+static int run_groups(imgsec_index *ix, const index_scope *scope, const index_group_req *r,
+                      bool build, int64_t *total, index_group *out, size_t *n_out,
+                      imgsec_err *err)
+{
+    *total = 0;
+    *n_out = 0;
+    if (!r || r->offset < 0 || r->limit < 0 || r->limit > LIST_LIMIT_MAX)
+        return err_set(err, IMGSEC_EINVAL, "index: bad group request");
+    stat_query q;
+    filter_init(&q, build ? REPORT_BUILD_COMMAND_RISKS : REPORT_VULNERABILITY);
+    q.operate_all = true;
+    grp_ctx c = {build, r, total, out, n_out};
+    return with_selection(ix, scope, &q, groups_use, &c, err);
+}
+
+int index_vul_groups(imgsec_index *ix, const index_scope *scope, const index_group_req *r,
+                     int64_t *total, index_group *out, size_t *n_out, imgsec_err *err)
+{
+    return run_groups(ix, scope, r, false, total, out, n_out, err);
+}
+
+int index_build_groups(imgsec_index *ix, const index_scope *scope, const index_group_req *r,
+                       int64_t *total, index_group *out, size_t *n_out, imgsec_err *err)
+{
+    return run_groups(ix, scope, r, true, total, out, n_out, err);
+}
+
+void index_groups_free(index_group *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(g[i].key);
+        free(g[i].name);
+        g[i].key = g[i].name = NULL;
+    }
+}
