@@ -96,10 +96,10 @@ class Registry:
     """docker-registry as a plain process: a config file, a loopback port,
     storage in a temp dir."""
 
-    def __init__(self, name, auth=""):
+    def __init__(self, name, auth="", port=None):
         self.dir = os.path.join(TMP, name)
-        os.makedirs(self.dir)
-        self.port = free_port()
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port or free_port()
         self.host = "127.0.0.1:%d" % self.port
         cfg = os.path.join(self.dir, "config.yml")
         with open(cfg, "w") as f:
@@ -525,6 +525,24 @@ def test_tag_moved(reg):
                "rec_file": len(second.get("files", []))}, "records after the tag moved")
 
 
+def test_retry(reg):
+    """The registry is down when the scan starts and comes back on the same
+    port 0.5 s later: the manifest request is retried (backoff 0.25, 0.5, 1,
+    2 s) and the scan succeeds."""
+    reg.kill()
+    p = subprocess.Popen([IMGSEC, "scan", "--insecure-registry", "--output", "json",
+                          reg.host + "/library/alpine:3.10"], env=ENV, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    back = Registry("plain", port=reg.port)
+    try:
+        out, err = p.communicate(timeout=60)
+        eq(p.returncode, 0, "exit code, stderr:\n" + err)
+        same_findings(json.loads(out), doc(ALPINE_TAR), "after the retry")
+    finally:
+        back.kill()
+
+
 def main():
     reg = Registry("plain")
     try:
@@ -532,6 +550,7 @@ def main():
         check("plain: multi-platform indexes", lambda: test_multi_platform(reg))
         check("plain: errors", lambda: test_errors(reg))
         check("plain: a tag moved to another digest", lambda: test_tag_moved(reg))
+        check("plain: retried while the registry restarts", lambda: test_retry(reg))
     finally:
         reg.kill()
     check("basic auth (htpasswd)", test_basic_auth)
