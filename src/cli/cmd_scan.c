@@ -52,6 +52,8 @@ static const char USAGE[] =
     "                     IMGSEC_REGISTRY_PASSWORD, else the config.json, else anonymous.\n"
     "                     The registry's challenge decides how they are sent: Basic, or to\n"
     "                     its Bearer token service for a token\n"
+    "  Connection errors, 429 and 5xx answers are retried 4 times (after 0.25, 0.5, 1, 2 s)\n"
+    "  until a layer's first byte has been read; a layer that breaks later fails the scan.\n"
     "\n"
     "  Picking the image:\n"
     "  --image NAME:TAG   the image of an archive or index that holds several (without\n"

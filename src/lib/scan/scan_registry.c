@@ -165,7 +165,7 @@ int scan_registry_ref_parse(const char *s, scan_registry_ref *r, imgsec_err *err
             if (!host_valid(buf))
                 return err_set(err, IMGSEC_EINVAL, "image reference: '%.255s' is not a registry host[:port]",
                                buf);
-            snprintf(r->host, sizeof r->host, "%s", buf);
+            snprintf(r->host, sizeof r->host, "%.255s", buf);
             r->host_named = true;
             rest = slash + 1;
         }
@@ -184,10 +184,13 @@ int scan_registry_ref_parse(const char *s, scan_registry_ref *r, imgsec_err *err
     }
     bool hub = !r->host_named || strcmp(r->host, "docker.io") == 0 ||
                strcmp(r->host, "index.docker.io") == 0 || strcmp(r->host, "registry-1.docker.io") == 0;
+    if (strlen(rest) + 8 >= sizeof r->repo)
+        return err_set(err, IMGSEC_EINVAL, "image reference: the repository is longer than %zu characters",
+                       sizeof r->repo - 9);
     if (hub && !strchr(rest, '/'))
-        snprintf(r->repo, sizeof r->repo, "library/%.200s", rest);
-    else if (strlen(rest) < sizeof r->repo)
-        snprintf(r->repo, sizeof r->repo, "%s", rest);
+        snprintf(r->repo, sizeof r->repo, "library/%.247s", rest);
+    else
+        snprintf(r->repo, sizeof r->repo, "%.255s", rest);
     if (!repo_valid(r->repo))
         return err_set(err, IMGSEC_EINVAL,
                        "image reference: the repository must be lower-case letters and digits, "
