@@ -543,6 +543,147 @@ def test_retry(reg):
         back.kill()
 
 
+class Peer(http.server.BaseHTTPRequestHandler):
+    """A registry that misbehaves on purpose, serving an OCI layout dir:
+    503s before answering, a wrong Docker-Content-Digest, corrupt bytes,
+    an oversized or schema 1 manifest, blobs redirected to another host
+    name; Basic auth (carol:peer-Pw) when AUTH is set. It records every
+    request (kind, ref, Authorization sent or not)."""
+    layout = None
+    fail = {}          # "manifests" / "blobs" -> 503s still to send
+    fail_status = 503
+    bad_header = False
+    corrupt = set()    # digests served with a byte flipped
+    redirect = None    # "http://localhost:PORT": blobs answered with a 307 there
+    auth = False
+    seen = []
+
+    def log_message(self, *a):
+        pass
+
+    def answer(self, status, body=b"", ctype="application/json", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        path = urllib.parse.urlparse(self.path).path
+        parts = path.split("/")
+        if parts[1] == "redirected":  # the other host of a redirect
+            Peer.seen.append(("redirected", parts[2], self.headers.get("Authorization") is not None))
+            return self.answer(200, self.blob(parts[2]), "application/octet-stream")
+        kind, ref = parts[-2], parts[-1]
+        Peer.seen.append((kind, ref, self.headers.get("Authorization") is not None))
+        want = "Basic " + base64.b64encode(b"carol:peer-Pw").decode()
+        if Peer.auth and self.headers.get("Authorization") != want:
+            return self.answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                               extra=[("WWW-Authenticate", 'Basic realm="peer"')])
+        if Peer.fail.get(kind, 0) > 0:
+            Peer.fail[kind] -= 1
+            return self.answer(Peer.fail_status, b'{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}',
+                               extra=[("Retry-After", "0")])
+        if kind == "manifests":
+            if ref == "huge":
+                return self.answer(200, b"{" + b" " * (9 << 20) + b"}",
+                                   "application/vnd.oci.image.manifest.v1+json")
+            if ref == "s1":
+                return self.answer(200, json.dumps({"schemaVersion": 1, "name": "x", "tag": "s1",
+                                                    "fsLayers": []}).encode(),
+                                   "application/vnd.docker.distribution.manifest.v1+prettyjws")
+            digest = ref
+            if not ref.startswith("sha256:"):
+                with open(os.path.join(Peer.layout, "index.json")) as f:
+                    digest = json.load(f)["manifests"][0]["digest"]
+            body = self.blob(digest)
+            mt = json.loads(self.blob(digest, False)).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+            dcd = "sha256:" + "0" * 64 if Peer.bad_header else digest
+            return self.answer(200, body, mt, [("Docker-Content-Digest", dcd)])
+        if Peer.redirect:
+            return self.answer(307, extra=[("Location", "%s/redirected/%s" % (Peer.redirect, ref))])
+        return self.answer(200, self.blob(ref), "application/octet-stream")
+
+    def blob(self, digest, corrupt=True):
+        with open(os.path.join(Peer.layout, "blobs", "sha256", digest.split(":")[1]), "rb") as f:
+            b = f.read()
+        if corrupt and digest in Peer.corrupt:
+            b = b[:-1] + bytes([b[-1] ^ 1])
+        return b
+
+
+def test_hostile_peer():
+    lay = os.path.join(TMP, "peer-layout")
+    oci_layout(lay, [("linux/amd64", [[("etc/os-release", b"ID=alpine\nVERSION_ID=3.18.0\n")],
+                                      [("app/a.txt", b"a")]]),
+                     ("linux/arm64", [[("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n")]])], "1")
+    Peer.layout = lay
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    host = "127.0.0.1:%d" % port
+    local = doc(lay)
+    with open(os.path.join(lay, "index.json")) as f:
+        top = json.load(f)["manifests"][0]["digest"]
+    with open(os.path.join(lay, "blobs", "sha256", top.split(":")[1])) as f:
+        amd64 = json.load(f)["manifests"][0]["digest"]
+    with open(os.path.join(lay, "blobs", "sha256", amd64.split(":")[1])) as f:
+        m = json.load(f)
+    config, layers = m["config"]["digest"], [d["digest"] for d in m["layers"]]
+
+    def reset(**kw):
+        Peer.fail, Peer.fail_status, Peer.bad_header, Peer.corrupt = {}, 503, False, set()
+        Peer.redirect, Peer.auth, Peer.seen = None, False, []
+        for k, v in kw.items():
+            setattr(Peer, k, v)
+
+    try:
+        # 503 twice on the first manifest, once on the first blob: retried, then the same document
+        reset(fail={"manifests": 2, "blobs": 1})
+        same_findings(doc("--insecure-registry", host + "/peer/app:1"), local, "after 503s")
+        eq([k for k, _, _ in Peer.seen], ["manifests"] * 4 + ["blobs"] * 4, "requests with retries")
+        eq(Peer.seen[4][1], config, "the retried blob is the config")
+        # 429 too; and always 503: five attempts, then the reason
+        reset(fail={"manifests": 1}, fail_status=429)
+        same_findings(doc("--insecure-registry", host + "/peer/app:1"), local, "after a 429")
+        reset(fail={"manifests": 99})
+        r = scan("--insecure-registry", "--output", "json", host + "/peer/app:1", rc=1)
+        has(r.stderr, "manifest 1: the registry answered 503 (UNAVAILABLE: try later) (nothing stored)")
+        eq(len(Peer.seen), 5, "attempts")
+        # the registry's digest header disagrees with the bytes
+        reset(bad_header=True)
+        r = scan("--insecure-registry", "--output", "json", host + "/peer/app:1", rc=1)
+        has(r.stderr, "digest mismatch: the manifest hashes to %s, the registry says sha256:%s" % (top, "0" * 64))
+        # a platform manifest, the config and a layer whose bytes do not match their digests
+        db = os.path.join(TMP, "peer.db")
+        for bad, msg in ((amd64, "digest mismatch: the bytes hash to sha256:"),
+                         (config, "digest mismatch: the config hashes to sha256:"),
+                         (layers[1], "blob digest mismatch: the bytes hash to sha256:")):
+            reset(corrupt={bad})
+            r = scan("--insecure-registry", "--db", db, "--project", "P1", host + "/peer/app:1", rc=1)
+            has(r.stderr, msg)
+            has(r.stderr, "(nothing stored)")
+            eq(db_counts(db, "app"), (0, 0, 0), "stored after a corrupt " + bad)
+        # an oversized manifest, a schema 1 manifest
+        reset()
+        r = scan("--insecure-registry", "--output", "json", host + "/peer/app:huge", rc=1)
+        has(r.stderr, "manifest huge: larger than 8388608 bytes (nothing stored)")
+        r = scan("--insecure-registry", "--output", "json", host + "/peer/app:s1", rc=1)
+        has(r.stderr, "a Docker schema 1 manifest, which is not supported")
+        # Basic auth, blobs redirected to another host name: the credentials stay with the registry
+        reset(auth=True, redirect="http://localhost:%d" % port)
+        env = dict(ENV, IMGSEC_REGISTRY_USERNAME="carol", IMGSEC_REGISTRY_PASSWORD="peer-Pw")
+        same_findings(doc("--insecure-registry", host + "/peer/app:1", env=env), local, "redirected")
+        eq(sorted({(k, a) for k, _, a in Peer.seen}),
+           [("blobs", True), ("manifests", False), ("manifests", True), ("redirected", False)],
+           "who saw an Authorization header")
+        eq(sum(1 for k, _, _ in Peer.seen if k == "redirected"), 3, "blobs fetched from the other host")
+    finally:
+        srv.shutdown()
+
+
 def main():
     reg = Registry("plain")
     try:
@@ -556,6 +697,7 @@ def main():
     check("basic auth (htpasswd)", test_basic_auth)
     check("token realm", test_token_realm)
     check("registry killed mid-layer", test_killed_mid_pull)
+    check("a misbehaving registry", test_hostile_peer)
     if FAILS:
         print("%d failed: %s (kept %s)" % (len(FAILS), ", ".join(FAILS), TMP))
         sys.exit(1)

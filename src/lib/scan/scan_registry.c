@@ -888,8 +888,7 @@ static scan_src *manifest_open(reg *r, const char *digest, imgsec_err *err)
     xfer x = {0};
     char what[400], mt[128], hex[65];
     snprintf(what, sizeof what, "%.120s/%.60s manifest %s", r->ref.host, r->ref.repo, digest);
-    if (fetch_manifest(r, digest, &x, err) != IMGSEC_OK ||
-        manifest_kind(r, &x, what, mt, sizeof mt, err) != IMGSEC_OK) {
+    if (fetch_manifest(r, digest, &x, err) != IMGSEC_OK) {
         xfer_free(r, &x);
         return NULL;
     }
@@ -898,6 +897,10 @@ static scan_src *manifest_open(reg *r, const char *digest, imgsec_err *err)
     util_hex(md, sizeof md, hex);
     if (strcmp(hex, digest + 7) != 0) {
         err_set(err, IMGSEC_EINVAL, "%s: digest mismatch: the bytes hash to sha256:%s", what, hex);
+        xfer_free(r, &x);
+        return NULL;
+    }
+    if (manifest_kind(r, &x, what, mt, sizeof mt, err) != IMGSEC_OK) {
         xfer_free(r, &x);
         return NULL;
     }
@@ -1034,8 +1037,7 @@ int scan_registry_plan(const char *input, const scan_options *opt, scan_plan *pl
     }
     xfer x = {0};
     char mt[128], hex[65];
-    if ((rc = fetch_manifest(r, r->ref.digest[0] ? r->ref.digest : r->ref.tag, &x, err)) ||
-        (rc = manifest_kind(r, &x, r->ref.canonical, mt, sizeof mt, err))) {
+    if ((rc = fetch_manifest(r, r->ref.digest[0] ? r->ref.digest : r->ref.tag, &x, err))) {
         xfer_free(r, &x);
         return rc;
     }
@@ -1048,6 +1050,10 @@ int scan_registry_plan(const char *input, const scan_options *opt, scan_plan *pl
         rc = err_set(err, IMGSEC_EINVAL, "%s: digest mismatch: the manifest hashes to %s, the %s says %.80s",
                      r->ref.canonical, r->top_digest, r->ref.digest[0] ? "reference" : "registry",
                      r->ref.digest[0] ? r->ref.digest : x.digest);
+        xfer_free(r, &x);
+        return rc;
+    }
+    if ((rc = manifest_kind(r, &x, r->ref.canonical, mt, sizeof mt, err))) {
         xfer_free(r, &x);
         return rc;
     }
