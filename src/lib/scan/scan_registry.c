@@ -243,6 +243,10 @@ int scan_registry_challenge_parse(const char *s, scan_registry_challenge *c, img
     size_t n = strcspn(s, " \t");
     if (n == 0 || n >= sizeof c->scheme)
         return err_set(err, IMGSEC_EAUTH, "the registry's WWW-Authenticate challenge has no scheme");
+    for (size_t i = 0; i < n; i++) /* it is named in messages */
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '-' || s[i] == '_'))
+            return err_set(err, IMGSEC_EAUTH, "the registry's WWW-Authenticate scheme is not a token");
     memcpy(c->scheme, s, n);
     s += n;
     for (;;) {
