@@ -106,6 +106,8 @@ typedef struct scan_options {
     const char *registry_password;
     const char *registry_auth_file; /* a Docker config.json whose "auths" entry for the
                                       registry's host gives them (base64 "user:password") */
+    const char *registry_ca_file;  /* PEM CA certificates to verify the registry and its token
+                                      realm with; NULL: the system's */
 } scan_options;
 
 /* One analyzer. Every callback may be NULL when it has nothing to do. */

@@ -42,6 +42,8 @@ static const char USAGE[] =
     "\n"
     "  Pulling from a registry (HTTPS, peers verified against the system CAs):\n"
     "  --insecure-registry  talk plain HTTP to the registry (and its token service)\n"
+    "  --registry-ca FILE PEM CA certificates to verify the registry's HTTPS (and its\n"
+    "                     token service's) with, instead of the system's\n"
     "  --username USER    authenticate as USER, with the password read from the first line\n"
     "                     of standard input (--password-stdin) or IMGSEC_REGISTRY_PASSWORD\n"
     "  --password-stdin   read the password from standard input (never give it as a flag)\n"
@@ -519,7 +521,7 @@ int cmd_scan(int argc, char **argv)
 {
     enum { O_ROOTFS = 256, O_IMAGE, O_PLATFORM, O_ANALYZERS, O_RULES, O_HASHES, O_POLICY, O_VULNDB, O_DB,
            O_SERVER, O_TOKEN_FILE, O_REGION, O_PROJECT, O_EP, O_OUTPUT, O_NAME, O_NS, O_VERSION,
-           O_TYPE, O_PROGRESS, O_INSECURE, O_USERNAME, O_PASSWORD_STDIN, O_AUTHFILE };
+           O_TYPE, O_PROGRESS, O_INSECURE, O_USERNAME, O_PASSWORD_STDIN, O_AUTHFILE, O_REGISTRY_CA };
     static const struct option opts[] = {
         {"rootfs", required_argument, NULL, O_ROOTFS},       {"image", required_argument, NULL, O_IMAGE},
         {"platform", required_argument, NULL, O_PLATFORM},   {"analyzers", required_argument, NULL, O_ANALYZERS},
@@ -534,6 +536,7 @@ int cmd_scan(int argc, char **argv)
         {"progress", no_argument, NULL, O_PROGRESS},         {"help", no_argument, NULL, 'h'},
         {"insecure-registry", no_argument, NULL, O_INSECURE}, {"username", required_argument, NULL, O_USERNAME},
         {"password-stdin", no_argument, NULL, O_PASSWORD_STDIN}, {"authfile", required_argument, NULL, O_AUTHFILE},
+        {"registry-ca", required_argument, NULL, O_REGISTRY_CA},
         {NULL, 0, NULL, 0},
     };
     scan_args a = {.db = cli_default_db(), .ep = MODEL_DEFAULT_EP, .region = getenv("IMGSEC_REGION")};
@@ -564,6 +567,7 @@ int cmd_scan(int argc, char **argv)
         case O_USERNAME: a.opt.registry_username = optarg; break;
         case O_PASSWORD_STDIN: a.password_stdin = true; break;
         case O_AUTHFILE: a.authfile = optarg; break;
+        case O_REGISTRY_CA: a.opt.registry_ca_file = optarg; break;
         case O_OUTPUT:
             if (strcmp(optarg, "table") == 0)
                 a.out = OUT_TABLE;
@@ -624,9 +628,10 @@ int cmd_scan(int argc, char **argv)
         int cr = registry_credentials(&a, &password, authfile, sizeof authfile);
         if (cr != CLI_OK)
             return cr;
-    } else if (a.opt.registry_username || a.password_stdin || a.opt.insecure_registry) {
-        fprintf(stderr, "imgsec scan: --username, --password-stdin and --insecure-registry are for "
-                        "an image in a registry, not %s\n", input);
+    } else if (a.opt.registry_username || a.password_stdin || a.opt.insecure_registry ||
+               a.opt.registry_ca_file) {
+        fprintf(stderr, "imgsec scan: --username, --password-stdin, --insecure-registry and "
+                        "--registry-ca are for an image in a registry, not %s\n", input);
         return CLI_USAGE;
     }
     scan_result *res = NULL;

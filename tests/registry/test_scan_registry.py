@@ -13,6 +13,9 @@ and from images built here:
 - a token realm: docker-registry's "token" auth with a token service served
   here (http.server, RS256 JWTs signed with openssl), Basic credentials to
   the realm;
+- HTTPS with a self-signed certificate: refused, then verified with
+  --registry-ca; an https realm used, a plain-http one refused before any
+  credentials are sent;
 - a registry killed mid-layer: the scan fails naming the byte count and
   stores nothing;
 - a tag moved to another digest and scanned again: the stored image's
@@ -34,6 +37,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -96,7 +100,7 @@ class Registry:
     """docker-registry as a plain process: a config file, a loopback port,
     storage in a temp dir."""
 
-    def __init__(self, name, auth="", port=None):
+    def __init__(self, name, auth="", port=None, tls=None):
         self.dir = os.path.join(TMP, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
@@ -105,13 +109,18 @@ class Registry:
         with open(cfg, "w") as f:
             f.write("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
                     "storage:\n  filesystem:\n    rootdirectory: %s/data\n"
-                    "http:\n  addr: %s\n%s" % (self.dir, self.host, auth))
+                    "http:\n  addr: %s\n%s%s" % (
+                        self.dir, self.host,
+                        "  tls:\n    certificate: %s\n    key: %s\n" % tls if tls else "", auth))
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.proc = subprocess.Popen(["docker-registry", "serve", cfg], stdout=self.log,
                                      stderr=subprocess.STDOUT)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
         for _ in range(200):
             try:
-                urllib.request.urlopen("http://%s/v2/" % self.host, timeout=1)
+                urllib.request.urlopen("%s://%s/v2/" % ("https" if tls else "http", self.host),
+                                       timeout=1, context=ctx)
                 return
             except urllib.error.HTTPError:
                 return  # 401: up, wants credentials
@@ -378,12 +387,13 @@ class TokenService(http.server.BaseHTTPRequestHandler):
     JWT granting the scopes asked for (docker-registry checks it against
     the certificate in its rootcertbundle)."""
     key = cert_der = None
-    issued = 0
+    issued = requests = 0
 
     def log_message(self, *a):
         pass
 
     def do_GET(self):
+        TokenService.requests += 1
         want = "Basic " + base64.b64encode(b"bob:tok-Pw").decode()
         if self.headers.get("Authorization") != want:
             self.send_response(401)
@@ -447,6 +457,53 @@ def test_token_realm():
     finally:
         reg.kill()
         srv.shutdown()
+
+
+def test_tls():
+    """HTTPS: a registry with a self-signed certificate is refused unless
+    --registry-ca names it; its token realm on https is used, one on plain
+    http:// is refused before any credentials are sent."""
+    key, cert = os.path.join(TMP, "tls.key"), os.path.join(TMP, "tls.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, check=True)
+    TokenService.key = key
+    TokenService.cert_der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"],
+                                           capture_output=True, check=True).stdout
+    tls_srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TokenService)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    tls_srv.socket = ctx.wrap_socket(tls_srv.socket, server_side=True)
+    plain_srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TokenService)
+    for srv in (tls_srv, plain_srv):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    token_auth = ("auth:\n  token:\n    realm: %s\n    service: imgsec-test\n"
+                  "    issuer: imgsec-test-issuer\n    rootcertbundle: " + cert + "\n")
+    good = Registry("tls", token_auth % ("https://127.0.0.1:%d/token" % tls_srv.server_address[1]),
+                    tls=(cert, key))
+    bad = Registry("tls-http-realm", token_auth % ("http://127.0.0.1:%d/token" % plain_srv.server_address[1]),
+                   tls=(cert, key))
+    try:
+        local_path = os.path.join(FIX, "gcr-hello-world-docker25.tar")
+        for reg in (good, bad):
+            skopeo("docker-archive:" + local_path, reg.host + "/team/hello:tls", "--dest-creds", "bob:tok-Pw")
+        r = scan("--output", "json", good.host + "/team/hello:tls", rc=1)
+        has(r.stderr, "SSL certificate problem: self-signed certificate (nothing stored)")
+        before = TokenService.issued
+        same_findings(doc("--registry-ca", cert, "--username", "bob", "--password-stdin",
+                          good.host + "/team/hello:tls", stdin="tok-Pw\n"), doc(local_path), "over TLS")
+        eq(TokenService.issued - before, 1, "tokens over TLS")
+        before = TokenService.requests
+        r = scan("--registry-ca", cert, "--username", "bob", "--password-stdin", "--output", "json",
+                 bad.host + "/team/hello:tls", stdin="tok-Pw\n", rc=1)
+        has(r.stderr, "the registry's token realm 'http://127.0.0.1:%d/token' is not https:// (plain "
+                      "http:// only with --insecure-registry) (nothing stored)" % plain_srv.server_address[1])
+        eq(TokenService.requests - before, 0, "requests that reached the plain-http realm")
+    finally:
+        good.kill()
+        bad.kill()
+        tls_srv.shutdown()
+        plain_srv.shutdown()
 
 
 def test_killed_mid_pull():
@@ -696,6 +753,7 @@ def main():
         reg.kill()
     check("basic auth (htpasswd)", test_basic_auth)
     check("token realm", test_token_realm)
+    check("HTTPS: --registry-ca, and a plain-http token realm refused", test_tls)
     check("registry killed mid-layer", test_killed_mid_pull)
     check("a misbehaving registry", test_hostile_peer)
     if FAILS:

@@ -303,6 +303,7 @@ typedef struct {
     scan_remote base;
     scan_registry_ref ref;
     bool insecure;
+    const char *ca_file; /* or NULL: the system's CAs */
     char *user, *pass;
     char *token;     /* Bearer token once fetched */
     bool use_basic;  /* the registry asked for Basic */
@@ -449,6 +450,8 @@ static int xfer_start(reg *r, xfer *x, const char *url, const char *accept, auth
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->curl_err);
+    if (r->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
     if (who == AUTH_REGISTRY && r->token) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
         curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, r->token);
@@ -1027,6 +1030,7 @@ int scan_registry_plan(const char *input, const scan_options *opt, scan_plan *pl
     plan->remote = &r->base;
     plan->format = "registry";
     r->insecure = opt->insecure_registry;
+    r->ca_file = opt->registry_ca_file;
     int rc = scan_registry_ref_parse(input, &r->ref, err);
     if (rc)
         return rc;
