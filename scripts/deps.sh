@@ -21,6 +21,8 @@ packages=(
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi
   wrk nginx-light # bench/run.sh: the load generator and the HTTP reference point
   chromium # tests/console: the web console in a real browser (playwright-core drives it)
+  # tests/registry: a real registry on loopback (basic auth: htpasswd), filled by skopeo
+  docker-registry skopeo apache2-utils
 )
 
 # `make fuzz` only: clang and its libFuzzer runtime.

@@ -99,6 +99,15 @@ typedef struct scan_options {
      * (may be NULL): `imgsec scan --output files`, and the tests. */
     void (*observe)(void *ctx, const scan_entry *e);
     void *observe_ctx;
+    /* Registry pulls (SCAN_INPUT_REGISTRY; docs/scanning.md "From a registry"). */
+    bool insecure_registry;        /* plain http://, for a registry without TLS */
+    const char *registry_username; /* basic credentials, sent to the registry (Basic) or to
+                                      its token service (Bearer); NULL: anonymous, or */
+    const char *registry_password;
+    const char *registry_auth_file; /* a Docker config.json whose "auths" entry for the
+                                      registry's host gives them (base64 "user:password") */
+    const char *registry_ca_file;  /* PEM CA certificates to verify the registry and its token
+                                      realm with; NULL: the system's */
 } scan_options;
 
 /* One analyzer. Every callback may be NULL when it has nothing to do. */
@@ -134,12 +143,18 @@ void scan_warn(scan_result *res, const char *fmt, ...) __attribute__((format(pri
  * a tar (plain, gzip, zstd, ...) holding either a docker-save
  * "manifest.json" (legacy or Docker 25 hybrid) or an OCI layout. */
 typedef enum {
-    SCAN_INPUT_AUTO, SCAN_INPUT_ARCHIVE, SCAN_INPUT_OCI_DIR, SCAN_INPUT_ROOTFS
+    SCAN_INPUT_AUTO, SCAN_INPUT_ARCHIVE, SCAN_INPUT_OCI_DIR, SCAN_INPUT_ROOTFS,
+    /* input is a reference, [HOST[:PORT]/]REPO[:TAG|@sha256:HEX], pulled over the OCI
+     * distribution API (Docker Hub when no host is named; tag "latest" by default).
+     * A failed pull (unreachable, refused credentials, a connection lost mid-layer)
+     * is an integrity failure: nothing identified, *out NULL. */
+    SCAN_INPUT_REGISTRY
 } scan_input_kind;
 
 /* The image as the input describes it. Strings are owned by the result. */
 typedef struct {
-    const char *format;          /* "docker-archive", "oci-archive", "oci-dir", "rootfs" */
+    const char *format;          /* "docker-archive", "oci-archive", "oci-dir", "rootfs",
+                                    "registry" */
     const char *repo_tag;        /* first RepoTags entry or OCI ref name, NULL if none */
     const char *config_digest;   /* "sha256:<hex>" of the config (= image_id), NULL for a rootfs */
     const char *manifest_digest; /* OCI manifest digest, NULL if none */

@@ -33,12 +33,35 @@ static const char USAGE[] =
     "  IMAGE is one of:\n"
     "    a docker-save archive (manifest.json; legacy or Docker 25), plain or compressed\n"
     "    an OCI image layout, as a directory (oci-layout, index.json, blobs/) or a tar\n"
+    "    an image in a registry, [docker://][HOST[:PORT]/]REPO[:TAG|@sha256:HEX], pulled\n"
+    "      over the OCI distribution API and streamed into the analyzers (nothing is\n"
+    "      written to disk); taken as a reference when no such file exists and it names\n"
+    "      a tag, a digest or a host, or always with docker://. No host means Docker Hub\n"
+    "      (\"alpine\" is docker.io/library/alpine), no tag means \"latest\"\n"
     "  --rootfs DIR       scan a root file system directory instead (e.g. a mounted host)\n"
+    "\n"
+    "  Pulling from a registry (HTTPS, peers verified against the system CAs):\n"
+    "  --insecure-registry  talk plain HTTP to the registry (and its token service)\n"
+    "  --registry-ca FILE PEM CA certificates to verify the registry's HTTPS (and its\n"
+    "                     token service's) with, instead of the system's\n"
+    "  --username USER    authenticate as USER, with the password read from the first line\n"
+    "                     of standard input (--password-stdin) or IMGSEC_REGISTRY_PASSWORD\n"
+    "  --password-stdin   read the password from standard input (never give it as a flag)\n"
+    "  --authfile FILE    a Docker config.json whose \"auths\" entry for the host holds the\n"
+    "                     credentials (default: $DOCKER_CONFIG/config.json, else\n"
+    "                     ~/.docker/config.json; credential helpers are not read)\n"
+    "                     Without --username: IMGSEC_REGISTRY_USERNAME and\n"
+    "                     IMGSEC_REGISTRY_PASSWORD, else the config.json, else anonymous.\n"
+    "                     The registry's challenge decides how they are sent: Basic, or to\n"
+    "                     its Bearer token service for a token\n"
+    "  Connection errors, 429 and 5xx answers are retried 4 times (after 0.25, 0.5, 1, 2 s)\n"
+    "  until a layer's first byte has been read; a layer that breaks later fails the scan.\n"
     "\n"
     "  Picking the image:\n"
     "  --image NAME:TAG   the image of an archive or index that holds several (without\n"
     "                     it such an input is refused with the list of its images)\n"
-    "  --platform P       os/arch[/variant] of a multi-platform index (default linux/amd64)\n"
+    "  --platform P       os/arch[/variant] of a multi-platform index or manifest list\n"
+    "                     (default linux/amd64)\n"
     "\n"
     "  What to run:\n"
     "  --analyzers A,B    only these analyzers (default: all); the analyzers are:\n"
@@ -71,16 +94,18 @@ static const char USAGE[] =
     "\n"
     "  Exit status: 0 scanned and stored; 1 the scan or the store failed (an image that\n"
     "  was identified and then failed is stored with scan_status \"failed\" and no\n"
-    "  findings; the reason is printed; a corrupt, truncated or mismatching archive\n"
-    "  stores nothing); 2 wrong usage.\n"
+    "  findings; the reason is printed; a corrupt, truncated or mismatching archive,\n"
+    "  and a pull that fails (unreachable, refused credentials, a connection lost\n"
+    "  mid-layer), store nothing); 2 wrong usage.\n"
     "  See docs/scanning.md.\n";
 
 typedef enum { OUT_TABLE, OUT_JSON, OUT_CYCLONEDX, OUT_FILES } out_fmt;
 
 typedef struct {
     const char *db, *server, *token_file, *region, *project, *ep, *rootfs, *name;
+    const char *authfile;
     out_fmt out;
-    bool progress;
+    bool progress, password_stdin;
     scan_options opt;
     scan_identity id;
     char name_buf[512];
@@ -390,6 +415,90 @@ done:
     return out;
 }
 
+/* ---- registry references and credentials ---- */
+
+/* Is input a registry reference rather than a file? "docker://..." always
+ * (*ref past the prefix); else when no such file exists and it reads as a
+ * reference naming a tag, a digest or a host (a mistyped file name such as
+ * "app.tar" stays a file). */
+static bool registry_input(const char *input, const char **ref)
+{
+    *ref = input;
+    if (strncmp(input, "docker://", 9) == 0) {
+        *ref = input + 9;
+        return true;
+    }
+    if (access(input, F_OK) == 0)
+        return false;
+    const char *slash = strchr(input, '/');
+    const char *last = strrchr(input, '/');
+    bool host = slash && (memchr(input, '.', (size_t)(slash - input)) ||
+                          memchr(input, ':', (size_t)(slash - input)) ||
+                          ((size_t)(slash - input) == 9 && strncmp(input, "localhost", 9) == 0));
+    return host || strchr(input, '@') || strchr(last ? last : input, ':');
+}
+
+/* The password: the first line of standard input, without its newline. */
+static char *read_password_stdin(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}
+
+/* Fills the credentials of a.opt: --username with --password-stdin or
+ * IMGSEC_REGISTRY_PASSWORD; else IMGSEC_REGISTRY_USERNAME/PASSWORD; else
+ * the config.json (--authfile, $DOCKER_CONFIG, ~/.docker). *pw gets what
+ * to free. */
+static int registry_credentials(scan_args *a, char **pw, char *authfile, size_t size)
+{
+    *pw = NULL;
+    const char *env_user = getenv("IMGSEC_REGISTRY_USERNAME");
+    const char *env_pw = getenv("IMGSEC_REGISTRY_PASSWORD");
+    if (a->password_stdin && !a->opt.registry_username) {
+        fprintf(stderr, "imgsec scan: --password-stdin needs --username\n");
+        return CLI_USAGE;
+    }
+    if (a->opt.registry_username) {
+        if (a->password_stdin) {
+            if (!(*pw = read_password_stdin())) {
+                fprintf(stderr, "imgsec scan: --password-stdin: no password on standard input\n");
+                return CLI_USAGE;
+            }
+            a->opt.registry_password = *pw;
+        } else if (env_pw) {
+            a->opt.registry_password = env_pw;
+        } else {
+            fprintf(stderr, "imgsec scan: --username needs --password-stdin or IMGSEC_REGISTRY_PASSWORD\n");
+            return CLI_USAGE;
+        }
+        return CLI_OK;
+    }
+    if (env_user && *env_user) {
+        a->opt.registry_username = env_user;
+        a->opt.registry_password = env_pw ? env_pw : "";
+        return CLI_OK;
+    }
+    const char *dc = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+    if (a->authfile)
+        snprintf(authfile, size, "%s", a->authfile);
+    else if (dc && *dc)
+        snprintf(authfile, size, "%s/config.json", dc);
+    else if (home && *home)
+        snprintf(authfile, size, "%s/.docker/config.json", home);
+    else
+        return CLI_OK;
+    a->opt.registry_auth_file = authfile;
+    return CLI_OK;
+}
+
 /* ---- the command ---- */
 
 static void list_entry(void *ctx, const scan_entry *e)
@@ -412,7 +521,7 @@ int cmd_scan(int argc, char **argv)
 {
     enum { O_ROOTFS = 256, O_IMAGE, O_PLATFORM, O_ANALYZERS, O_RULES, O_HASHES, O_POLICY, O_VULNDB, O_DB,
            O_SERVER, O_TOKEN_FILE, O_REGION, O_PROJECT, O_EP, O_OUTPUT, O_NAME, O_NS, O_VERSION,
-           O_TYPE, O_PROGRESS };
+           O_TYPE, O_PROGRESS, O_INSECURE, O_USERNAME, O_PASSWORD_STDIN, O_AUTHFILE, O_REGISTRY_CA };
     static const struct option opts[] = {
         {"rootfs", required_argument, NULL, O_ROOTFS},       {"image", required_argument, NULL, O_IMAGE},
         {"platform", required_argument, NULL, O_PLATFORM},   {"analyzers", required_argument, NULL, O_ANALYZERS},
@@ -425,6 +534,9 @@ int cmd_scan(int argc, char **argv)
         {"name", required_argument, NULL, O_NAME},           {"namespace", required_argument, NULL, O_NS},
         {"image-version", required_argument, NULL, O_VERSION}, {"image-type", required_argument, NULL, O_TYPE},
         {"progress", no_argument, NULL, O_PROGRESS},         {"help", no_argument, NULL, 'h'},
+        {"insecure-registry", no_argument, NULL, O_INSECURE}, {"username", required_argument, NULL, O_USERNAME},
+        {"password-stdin", no_argument, NULL, O_PASSWORD_STDIN}, {"authfile", required_argument, NULL, O_AUTHFILE},
+        {"registry-ca", required_argument, NULL, O_REGISTRY_CA},
         {NULL, 0, NULL, 0},
     };
     scan_args a = {.db = cli_default_db(), .ep = MODEL_DEFAULT_EP, .region = getenv("IMGSEC_REGION")};
@@ -451,6 +563,11 @@ int cmd_scan(int argc, char **argv)
         case O_VERSION: a.id.image_version = optarg; break;
         case O_TYPE: a.id.image_type = optarg; break;
         case O_PROGRESS: a.progress = true; break;
+        case O_INSECURE: a.opt.insecure_registry = true; break;
+        case O_USERNAME: a.opt.registry_username = optarg; break;
+        case O_PASSWORD_STDIN: a.password_stdin = true; break;
+        case O_AUTHFILE: a.authfile = optarg; break;
+        case O_REGISTRY_CA: a.opt.registry_ca_file = optarg; break;
         case O_OUTPUT:
             if (strcmp(optarg, "table") == 0)
                 a.out = OUT_TABLE;
@@ -504,9 +621,27 @@ int cmd_scan(int argc, char **argv)
     }
     a.started_ns = a.last_ns = util_mono_ns();
     const char *input = a.rootfs ? a.rootfs : argv[optind];
+    scan_input_kind kind = a.rootfs ? SCAN_INPUT_ROOTFS : SCAN_INPUT_AUTO;
+    char *password = NULL, authfile[4096];
+    if (!a.rootfs && registry_input(input, &input)) {
+        kind = SCAN_INPUT_REGISTRY;
+        int cr = registry_credentials(&a, &password, authfile, sizeof authfile);
+        if (cr != CLI_OK)
+            return cr;
+    } else if (a.opt.registry_username || a.password_stdin || a.opt.insecure_registry ||
+               a.opt.registry_ca_file) {
+        fprintf(stderr, "imgsec scan: --username, --password-stdin, --insecure-registry and "
+                        "--registry-ca are for an image in a registry, not %s\n", input);
+        return CLI_USAGE;
+    }
     scan_result *res = NULL;
     imgsec_err err = {0};
-    int rc = scan_run(input, a.rootfs ? SCAN_INPUT_ROOTFS : SCAN_INPUT_AUTO, &a.opt, &res, &err);
+    int rc = scan_run(input, kind, &a.opt, &res, &err);
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        free(password);
+        a.opt.registry_password = NULL;
+    }
     if (rc != IMGSEC_OK && !res) {
         bool named = strncmp(err.msg, input, strlen(input)) == 0;
         fprintf(stderr, "imgsec scan: %s%s%s (nothing stored)\n", named ? "" : input,

@@ -531,6 +531,8 @@ static scan_src *member_open(const scan_plan *plan, const char *name_in, imgsec_
 /* A member or layout file, opened as a source. */
 static scan_src *plan_open(const scan_plan *plan, const char *name, imgsec_err *err)
 {
+    if (plan->remote)
+        return plan->remote->open(plan->remote, name, err);
     if (plan->dir) {
         char path[4096], label[1100];
         snprintf(path, sizeof path, "%s/%s", plan->dir, name);
@@ -832,6 +834,8 @@ int scan_plan_open(const char *input, scan_input_kind kind, const scan_options *
                    imgsec_err *err)
 {
     memset(plan, 0, sizeof *plan);
+    if (kind == SCAN_INPUT_REGISTRY)
+        return scan_registry_plan(input, opt, plan, err);
     struct stat sb;
     if (stat(input, &sb) != 0)
         return err_set(err, IMGSEC_EINVAL, "%s: %s", input, strerror(errno));
@@ -887,5 +891,7 @@ void scan_plan_free(scan_plan *plan)
         free(plan->members[i].data);
     }
     free(plan->members);
+    if (plan->remote)
+        plan->remote->free(plan->remote);
     memset(plan, 0, sizeof *plan);
 }

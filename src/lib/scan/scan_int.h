@@ -158,7 +158,39 @@ typedef struct {
         size_t len;
     } *members;
     size_t n_members;
+    /* A registry (scan_registry.c): opens "index.json" and "blobs/sha256/<hex>"
+     * over HTTP instead of the archive or the directory, or NULL. */
+    struct scan_remote *remote;
 } scan_plan;
+
+/* ---- registry pulls (scan_registry.c) ---- */
+typedef struct scan_remote {
+    scan_src *(*open)(struct scan_remote *r, const char *name, imgsec_err *err);
+    void (*free)(struct scan_remote *r);
+} scan_remote;
+/* Resolves the image named by ref (SCAN_INPUT_REGISTRY) into plan, whose
+ * layers then stream from the registry. */
+int scan_registry_plan(const char *ref, const scan_options *opt, scan_plan *plan, imgsec_err *err);
+
+/* A parsed reference (fuzzed with the challenge parser). */
+typedef struct {
+    char host[256];   /* "127.0.0.1:5000"; "registry-1.docker.io" for Docker Hub */
+    char auth_key[256]; /* its key in a Docker config.json "auths" */
+    char repo[256];   /* "ns/name"; "library/alpine" for Docker Hub's "alpine" */
+    char tag[129];    /* "" when digest is set */
+    char digest[72];  /* "sha256:<hex>" or "" */
+    char canonical[700]; /* "host/repo:tag" or "host/repo@digest" (docker.io for Docker Hub) */
+    bool host_named;  /* the reference named a host */
+} scan_registry_ref;
+int scan_registry_ref_parse(const char *s, scan_registry_ref *r, imgsec_err *err);
+
+/* A WWW-Authenticate challenge: scheme "Bearer" or "Basic" and its
+ * realm, service and scope parameters (each "" when absent). */
+typedef struct {
+    char scheme[16];
+    char realm[1024], service[256], scope[512];
+} scan_registry_challenge;
+int scan_registry_challenge_parse(const char *s, scan_registry_challenge *c, imgsec_err *err);
 
 #define SCAN_JSON_MAX (8u << 20)  /* bytes of one manifest, index or config */
 #define SCAN_LAYERS_MAX 1024      /* layers of one image */

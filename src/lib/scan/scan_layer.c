@@ -43,15 +43,17 @@ typedef struct {
     bool same; /* no compression: the plain bytes are the raw bytes, hashed once */
     imgsec_err *err;
     bool src_failed;
+    imgsec_err src_err; /* why the source failed (scan_offer's "read failed" would hide it) */
     scan_run_ctx *rc;
 } layer_io;
 
 static la_ssize_t raw_cb(struct archive *a, void *ud, const void **buf)
 {
     layer_io *io = ud;
-    ssize_t n = io->src->read(io->src, buf, io->err);
+    ssize_t n = io->src->read(io->src, buf, &io->src_err);
     if (n < 0) {
         io->src_failed = true;
+        *io->err = io->src_err;
         archive_set_error(a, EIO, "source read failed");
         return -1;
     }
@@ -259,6 +261,7 @@ int scan_layer_walk(scan_run_ctx *rc, scan_src *src, const scan_layer_spec *spec
     goto done;
 corrupt:
     if (io.src_failed) {
+        *err = io.src_err;
         rc_ = err->code;
     } else {
         const char *why = archive_error_string(tar);
