@@ -5,7 +5,7 @@
  * transaction of its own.
  *
  * The watch is a tick of the pool's clock every REMATCH_WATCH_MS: the
- * file's identity (device and inode: a file moved over it is a change)
+ * file's identity (device and inode: a new file in its place is a change)
  * and SQLite's `PRAGMA data_version` on a connection of the watch's own,
  * which changes exactly when another connection committed to the file
  * (an import, an update; not a checkpoint, not a read). A change submits
