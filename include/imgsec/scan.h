@@ -101,11 +101,13 @@ typedef struct scan_options {
     void *observe_ctx;
     /* Registry pulls (SCAN_INPUT_REGISTRY; docs/scanning.md "From a registry"). */
     bool insecure_registry;        /* plain http://, for a registry without TLS */
-    const char *registry_username; /* basic credentials, sent to the registry (Basic) or to
-                                      its token service (Bearer); NULL: anonymous, or */
+    const char *registry_username; /* credentials, sent to the registry (Basic) or to its
+                                      token service (Bearer); NULL: from registry_auth_file,
+                                      else anonymous */
     const char *registry_password;
     const char *registry_auth_file; /* a Docker config.json whose "auths" entry for the
-                                      registry's host gives them (base64 "user:password") */
+                                      registry's host gives them (base64 "user:password");
+                                      a missing file means anonymous */
     const char *registry_ca_file;  /* PEM CA certificates to verify the registry and its token
                                       realm with; NULL: the system's */
 } scan_options;

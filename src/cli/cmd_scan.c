@@ -418,9 +418,9 @@ done:
 /* ---- registry references and credentials ---- */
 
 /* Is input a registry reference rather than a file? "docker://..." always
- * (*ref past the prefix); else when no such file exists and it reads as a
- * reference naming a tag, a digest or a host (a mistyped file name such as
- * "app.tar" stays a file). */
+ * (*ref past the prefix); else when no such file exists, it does not start
+ * with "/", "./" or "../", and it names a tag, a digest or a host (a
+ * mistyped file name such as "app.tar" stays a file). */
 static bool registry_input(const char *input, const char **ref)
 {
     *ref = input;
@@ -428,8 +428,9 @@ static bool registry_input(const char *input, const char **ref)
         *ref = input + 9;
         return true;
     }
-    if (access(input, F_OK) == 0)
-        return false;
+    if (access(input, F_OK) == 0 || input[0] == '/' || strncmp(input, "./", 2) == 0 ||
+        strncmp(input, "../", 3) == 0)
+        return false; /* a path, even a missing one */
     const char *slash = strchr(input, '/');
     const char *last = strrchr(input, '/');
     bool host = slash && (memchr(input, '.', (size_t)(slash - input)) ||

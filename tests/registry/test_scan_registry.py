@@ -333,6 +333,9 @@ def test_errors(reg):
     has(r.stderr, "are for an image in a registry, not " + ALPINE_TAR)
     r = scan("--password-stdin", "--output", "json", reg.host + "/library/alpine:3.10", rc=2)
     has(r.stderr, "--password-stdin needs --username")
+    # a missing path stays a path, whatever its colons
+    r = scan("--output", "json", "./no/such:file", rc=1)
+    has(r.stderr, "imgsec scan: ./no/such:file: No such file or directory (nothing stored)")
 
 
 def test_basic_auth():
