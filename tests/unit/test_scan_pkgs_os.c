@@ -154,6 +154,32 @@ static void test_apk_alpine_318(void **state)
     scan_result_free(res);
 }
 
+/* The stanza reader dpkg and apk share: every field and stanza end of a
+ * text with CRLF lines, a deb822 continuation, a line without ':', a
+ * stanza of such lines only, blank lines in a row and no final newline. */
+static void test_stanza_reader(void **state)
+{
+    (void)state;
+    static const char text[] = "Package: a\r\nDescription: x\r\n more: text\r\nP:b\r\n"
+                               "\r\n\r\nno colon here\n\nK :  v  \nempty:\nlast: 1";
+    an_stanzas r;
+    an_stanzas_init(&r, (const unsigned char *)text, sizeof text - 1);
+    util_buf b = {0};
+    an_span k, v;
+    int t;
+    while ((t = an_stanza_next(&r, &k, &v)) != AN_STANZAS_DONE) {
+        if (t == AN_STANZA_END)
+            util_buf_printf(&b, "|");
+        else
+            util_buf_printf(&b, "[%.*s=%.*s]", (int)k.n, k.v, (int)v.n, v.v);
+    }
+    assert_string_equal(b.buf, "[Package=a][Description=x][P=b]||[K =v][empty=][last=1]|");
+    free(b.buf);
+    assert_int_equal(an_stanza_next(&r, &k, &v), AN_STANZAS_DONE);
+    an_stanzas_init(&r, NULL, 0);
+    assert_int_equal(an_stanza_next(&r, &k, &v), AN_STANZAS_DONE);
+}
+
 /* trivy's database with a stanza that has no version: 15 packages and one
  * warning naming it; the name with '_pre' and the license with
  * parentheses come through as written. */
@@ -339,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_dpkg_edge_cases),
         cmocka_unit_test(test_apk_alpine_318),
         cmocka_unit_test(test_apk_invalid_stanza),
+        cmocka_unit_test(test_stanza_reader),
         cmocka_unit_test(test_rpm_sqlite_mariner),
         cmocka_unit_test(test_rpm_bdb),
         cmocka_unit_test(test_rpm_not_a_database),

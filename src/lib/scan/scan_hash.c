@@ -1,7 +1,8 @@
 /* scan_hash.c - SHA-256 of layer streams (scan_int.h). Every layer byte is
  * hashed once or twice (blob digest, diff id), so the digest is on the
  * scan's hot path: OpenSSL's EVP uses the CPU's SHA extensions (about
- * 1.5 GB/s per core here, docs/performance.md), libsodium's is portable. */
+ * 1.5 GB/s per core here, docs/performance.md), libsodium's is portable.
+ * The malware analyzer's whole-file hashes use it too (scan_sha256_mem). */
 #include "scan/scan_int.h"
 
 #include <openssl/evp.h>
@@ -42,4 +43,10 @@ void scan_sha256_free(scan_sha256 *h)
 {
     EVP_MD_CTX_free(h->ctx);
     h->ctx = NULL;
+}
+
+int scan_sha256_mem(const void *p, size_t n, unsigned char out[32])
+{
+    unsigned int len = 0;
+    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
 }
