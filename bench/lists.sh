@@ -8,8 +8,9 @@
 # --db reuses a database (e.g. bench/run.sh's WORK/imgsec.db, project
 # bench); otherwise `imgsec demo` makes one. For every route it asks one
 # page of 200 at offset 0 and, for the tenant-wide and grouped lists, the
-# last page (offset total-200, at most 2,000,000), on the largest image
-# of the project and on the most common vulnerability and build rule.
+# last page (offset total-200, at most 2,000,000), on the image with the
+# most records of the list's type and on the most common vulnerability
+# and build rule.
 # Results: WORK/lists.txt (one RESULT line per URL) and WORK/lists.md.
 # LIST_TIMEOUT_S=S (environment) bounds one request (default 60 s): a URL
 # whose request takes longer is reported timed_out=1 and the next one runs.
@@ -62,9 +63,14 @@ token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/
 
 q() { sqlite3 -batch -noheader -separator '|' "$db" "$1"; }
 IFS='|' read -r img itype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project' ORDER BY n_vulnerability + n_app + n_file DESC LIMIT 1")"
+# per one-image list, the image with the most records of its type (a list
+# of the largest image by vulnerabilities may be empty of malware, ...)
+most() { q "SELECT id || '&image_type=' || image_type FROM images WHERE project_id = '$project' ORDER BY n_$1 DESC, id LIMIT 1"; }
+mal=$(most malware) fil=$(most file) sen=$(most sensitive_info) nca=$(most non_compliant_app)
+IFS='|' read -r rimg ritype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project' ORDER BY n_risk_config DESC, id LIMIT 1")"
 IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY vul_id ORDER BY count(*) DESC LIMIT 1")"
 rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
-IFS='|' read -r check standard <<<"$(q "SELECT check_name, standard FROM rec_risk_config WHERE image = $img AND standard IS NOT NULL LIMIT 1")"
+IFS='|' read -r check standard <<<"$(q "SELECT check_name, standard FROM rec_risk_config WHERE image = $rimg AND standard IS NOT NULL GROUP BY check_name, standard ORDER BY count(*) DESC LIMIT 1")"
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 vul_e=$(enc "$vul") rule_e=$(enc "$rule") check_e=$(enc "$check")
 ep="enterprise_project_id=all_granted_eps&limit=200"
@@ -83,12 +89,12 @@ add ListImageVulnerabilities "$P/image/$img/vulnerabilities?$ep&image_type=$ityp
 last ListImageVulnerabilities "$P/image/$img/vulnerabilities" "$ep&image_type=$itype"
 add ListImageVulnerabilities.filtered "$P/image/$img/vulnerabilities?$ep&image_type=$itype&repair_necessity=delay_repair"
 add ListImageApps "$P/image/$img/apps?$ep&image_type=$itype"
-add ListImageMalware "$P/image/$img/malwares?$ep&image_type=$itype"
-add ListImageFiles "$P/image/$img/files?$ep&image_type=$itype"
-add ListImageSensitive "$P/image/$img/sensitive?$ep&image_type=$itype"
-add ListImageNonCompliantApp "$P/image/$img/non-compliant-app?$ep&image_type=$itype"
-add ListImageRiskConfigs "$P/image/baseline/risk-configs?$ep&image_type=$itype&image_id=$img"
-[ -n "$check" ] && add ListImageRiskConfigRules "$P/image/baseline/risk-configs/$check_e/rules?$ep&image_type=$itype&image_id=$img&standard=$standard"
+add ListImageMalware "$P/image/${mal%%&*}/malwares?$ep&${mal#*&}"
+add ListImageFiles "$P/image/${fil%%&*}/files?$ep&${fil#*&}"
+add ListImageSensitive "$P/image/${sen%%&*}/sensitive?$ep&${sen#*&}"
+add ListImageNonCompliantApp "$P/image/${nca%%&*}/non-compliant-app?$ep&${nca#*&}"
+add ListImageRiskConfigs "$P/image/baseline/risk-configs?$ep&image_type=$ritype&image_id=$rimg"
+[ -n "$check" ] && add ListImageRiskConfigRules "$P/image/baseline/risk-configs/$check_e/rules?$ep&image_type=$ritype&image_id=$rimg&standard=$standard"
 add ListImageBuildCommandRisks "$P/image/build-command-risks?$ep&image_type=registry"
 add ListImageBuildCommandRisksImages "$P/image/build-command-risks/images?$ep&image_type=registry&rule_id=$rule_e"
 last ListImageBuildCommandRisksImages "$P/image/build-command-risks/images" "$ep&image_type=registry&rule_id=$rule_e"

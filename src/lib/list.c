@@ -1173,13 +1173,13 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
             qb_text(&q, key);
             qb_ids(&q, "image", x->ids, x->n);
             qb_sql(&q, " ORDER BY image, seq");
-            if (!(c->risk_lists = json_object()))
+            if (!(c->risk_lists = json_object())) {
+                qb_free(&q);
                 rc = oom(c);
-            else if ((rc = q_run(c, &q, row_risk_of, c->risk_lists)) != IMGSEC_OK &&
-                     c->err->code == IMGSEC_OK)
+            } else if ((rc = q_run(c, &q, row_risk_of, c->risk_lists)) != IMGSEC_OK &&
+                       c->err->code == IMGSEC_OK) {
                 rc = oom(c);
-        }
-        if (rc == IMGSEC_OK && type < 0) {
+            }
             qb_sql(&q, "SELECT i.id, i.namespace, i.image_digest, i.image_id, i.image_name, "
                        "i.image_version, i.image_type, i.image_size, i.latest_scan_time "
                        "FROM images i WHERE 1");
@@ -1198,6 +1198,8 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
         }
         if (rc == IMGSEC_OK)
             rc = q_items(c, &q, fn);
+        else
+            qb_free(&q);
         json_decref(c->risk_lists);
         c->risk_lists = NULL;
     }

@@ -860,78 +860,106 @@ static void test_item_types(void **state)
 }
 
 /* The grouped lists and the images of one vulnerability or build rule are
- * answered by imgsecd from the query index (index_list.c) and by the
- * command line offline from SQL (no index): both must give the same items,
- * page for page, under every filter, EP scope and image type, and at an
- * offset inside the list. */
-static int list_cli(const char *what, const char *ep, const char *const *params, size_t n_params,
-                    const char *path_opt, const char *path_val, const char *offset, bool online,
-                    json_t **out)
+ * answered by imgsecd from the query index (index_list.c) and by list_run
+ * without an index (the command line's way) from SQL: both must give the
+ * same answer under every filter, EP scope and image type, at offset 0
+ * and inside the list. */
+typedef struct {
+    const char *const *kv; /* "key=value" */
+    size_t n;
+} kv_params;
+
+static const char *kv_get(void *ctx, const char *name)
 {
-    char tokfile[H_PATH_MAX + 16];
-    snprintf(tokfile, sizeof tokfile, "%s/token", S.dir);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", S.port);
-    const char *args[64];
-    int n = 0;
-    args[n++] = "list";
-    args[n++] = what;
-    args[n++] = "--project";
-    args[n++] = "P1";
-    args[n++] = "--output";
-    args[n++] = "json";
-    if (offset) {
-        args[n++] = "--offset";
-        args[n++] = offset;
-        args[n++] = "--limit";
-        args[n++] = "10";
+    const kv_params *p = ctx;
+    size_t len = strlen(name);
+    for (size_t k = 0; k < p->n; k++)
+        if (strncmp(p->kv[k], name, len) == 0 && p->kv[k][len] == '=')
+            return p->kv[k] + len + 1;
+    return NULL;
+}
+
+/* s with every byte but [A-Za-z0-9._-] as %XX (caller frees) */
+static char *url_enc(const char *s)
+{
+    char *out = malloc(strlen(s) * 3 + 1), *o = out;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == '_' || c == '-')
+            *o++ = (char)c;
+        else
+            o += sprintf(o, "%%%02X", c);
+    }
+    *o = 0;
+    return out;
+}
+
+/* Both answers of list k (path argument arg) for params under EP ep (NULL:
+ * every EP), page [offset, offset + limit); 1 when they differ (printed). */
+static int compare_routes(store *st, list_kind k, const char *arg, const char *const *params,
+                          size_t np, const char *ep, int offset, int limit)
+{
+    char off_s[16], lim_s[16];
+    snprintf(off_s, sizeof off_s, "offset=%d", offset);
+    snprintf(lim_s, sizeof lim_s, "limit=%d", limit);
+    const char *kv[16];
+    size_t n = 0;
+    for (size_t i = 0; i < np; i++)
+        kv[n++] = params[i];
+    kv[n++] = off_s;
+    kv[n++] = lim_s;
+    kv_params p = {kv, n};
+    list_params lp = {kv_get, &p};
+    const char *eps[1] = {ep};
+    index_scope scope = {"P1", ep == NULL, ep ? eps : NULL, ep ? 1 : 0};
+    imgsec_err err = {0};
+    json_t *off = NULL;
+    int rc = list_run(st, k, &scope, arg, &lp, &off, &err);
+    /* the route: path with the argument, the same parameters */
+    const list_def *d = list_def_get(k);
+    const char *rest = d->path + strlen("/v5/{project_id}/");
+    char path[256];
+    const char *brace = strchr(rest, '{');
+    if (brace) {
+        char *enc = url_enc(arg);
+        snprintf(path, sizeof path, "%.*s%s%s", (int)(brace - rest), rest, enc,
+                 strchr(brace, '}') + 1);
+        free(enc);
     } else {
-        args[n++] = "--all";
+        snprintf(path, sizeof path, "%s", rest);
     }
-    if (online) {
-        args[n++] = "--server";
-        args[n++] = url;
-        args[n++] = "--token-file";
-        args[n++] = tokfile;
-        args[n++] = "--region";
-        args[n++] = H_REGION;
-        if (ep) {
-            args[n++] = "--ep";
-            args[n++] = ep;
-        }
-    } else {
-        args[n++] = "--db";
-        args[n++] = S.db;
-        if (ep) {
-            args[n++] = "--eps";
-            args[n++] = ep;
-        }
+    char query[2048];
+    size_t q = (size_t)snprintf(query, sizeof query, "enterprise_project_id=%s",
+                                ep ? ep : "all_granted_eps");
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(kv[i], '=');
+        char *enc = url_enc(eq + 1);
+        q += (size_t)snprintf(query + q, sizeof query - q, "&%.*s=%s", (int)(eq - kv[i]), kv[i],
+                              enc);
+        free(enc);
     }
-    if (path_opt) {
-        args[n++] = path_opt;
-        args[n++] = path_val;
+    long status = 0;
+    json_t *on = list_get(T_P1_ALL, "P1", path, query, &status);
+    int differ = 0;
+    if (rc == IMGSEC_OK ? !(on && json_equal(off, on))
+                        : status != (rc == IMGSEC_ENOTFOUND ? 404 : rc == IMGSEC_EINVAL ? 400 : 500)) {
+        char *a = off ? json_dumps(off, JSON_COMPACT) : NULL;
+        char *z = on ? json_dumps(on, JSON_COMPACT) : NULL;
+        fprintf(stderr, "MISMATCH %s %s?%s (rc %d, status %ld)\n sql   %.600s\n index %.600s\n",
+                d->operation, path, query, rc, status, a ? a : err.msg, z ? z : "-");
+        free(a);
+        free(z);
+        differ = 1;
     }
-    for (size_t k = 0; k < n_params; k++) {
-        args[n++] = "--param";
-        args[n++] = params[k];
-    }
-    args[n] = NULL;
-    char *text = NULL;
-    int rc = cli_runv(&S, NULL, args, &text);
-    *out = rc == 0 ? json_loads(text, 0, NULL) : NULL;
-    if (rc != 0)
-        fprintf(stderr, "imgsec list %s (%s): %s\n", what, online ? "online" : "offline",
-                text ? text : "");
-    free(text);
-    return rc;
+    json_decref(off);
+    json_decref(on);
+    return differ;
 }
 
 static void test_index_groups_equal_sql(void **state)
 {
     (void)state;
-    char tokfile[H_PATH_MAX + 16];
-    snprintf(tokfile, sizeof tokfile, "%s/token", S.dir);
-    assert_int_equal(h_write_file(tokfile, T_P1_ALL, strlen(T_P1_ALL)), 0);
     /* a vulnerability, a CVE substring, a rule, an image and a name to filter by */
     json_t *g = list_get(T_P1_ALL, "P1", "images/vulnerabilities",
                          "type=linux_vul&handle_status=unhandled&image_type=registry&"
@@ -950,79 +978,62 @@ static void test_index_groups_equal_sql(void **state)
     char *risk = strdup(json_string_value(json_object_get(b0, "risk_name")));
     json_decref(g);
     json_decref(b);
-    char sub[8] = {0};
-    memcpy(sub, vul + 4, 3); /* "201" of "CVE-201x-..." */
-    char risk_sub[4] = {0};
-    memcpy(risk_sub, risk + 1, 2);
     const image *im = NULL;
     for (int k = 0; k < N_IMG && !im; k++)
         if (strcmp(IMG[k].project, "P1") == 0 &&
-            (strstr("private_image shared_image instance_image harbor jfrog", IMG[k].type)))
+            strstr("private_image shared_image instance_image harbor jfrog", IMG[k].type))
             im = &IMG[k];
     assert_non_null(im);
-    char *p_vul_id = h_strdupf("vul_id=%s", sub), *p_cve = h_strdupf("cve_id=%s", vul);
-    char *p_vul_name = h_strdupf("vul_name=%s", vul + 5), *p_vul = h_strdupf("vul_id=%s", vul);
+    char *p_sub = h_strdupf("vul_id=%.7s", vul), *p_cve = h_strdupf("cve_id=%s", vul);
+    char *p_name = h_strdupf("vul_name=%s", vul + 5), *p_vul = h_strdupf("vul_id=%s", vul);
     char *p_rule = h_strdupf("rule_id=%s", rule), *p_image = h_strdupf("image_id=%s", im->id);
-    char *p_risk = h_strdupf("risk_name=%s", risk_sub);
-    struct {
-        const char *what, *path_opt, *path_val;
+    char *p_risk = h_strdupf("risk_name=%.2s", risk + 1);
+    const struct {
+        list_kind k;
+        const char *arg;
         const char *params[6];
     } CASES[] = {
-        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry"}},
-        {"general-vuls", NULL, NULL, {"type=app_vul", "handle_status=unhandled", "image_type=cicd"}},
-        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=local_image", p_vul_id}},
-        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry", p_cve}},
-        {"general-vuls", NULL, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=harbor", p_vul_name, p_vul_id}},
-        {"ListGlobalVulnerabilities", NULL, NULL, {NULL}},
-        {"ListGlobalVulnerabilities", NULL, NULL, {"type=app_vul"}},
-        {"ListGlobalVulnerabilities", NULL, NULL, {p_vul_id}},
-        {"vul-images", "--vul", vul, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry"}},
-        {"vul-images", "--vul", vul, {"is_handled=false", p_vul, "type=linux_vul", "image_type=private_image", "image_name=a"}},
-        {"vul-images", "--vul", vul, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry", p_image}},
-        {"vul-cves", "--vul", vul, {NULL}},
-        {"build-risks", NULL, NULL, {"image_type=registry"}},
-        {"build-risks", NULL, NULL, {"image_type=cicd", "risk_level=high"}},
-        {"build-risks", NULL, NULL, {"image_type=registry", p_risk}},
-        {"build-risks", NULL, NULL, {"image_type=registry", p_image}},
-        {"build-risk-images", "--rule", rule, {"image_type=registry", p_rule}},
-        {"build-risk-images", "--rule", rule, {"image_type=local_image", p_rule}},
-        {"build-risk-images", "--rule", rule, {"image_type=registry", p_rule, p_image}},
+        {LIST_GENERAL_VULS, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry"}},
+        {LIST_GENERAL_VULS, NULL, {"type=app_vul", "handle_status=unhandled", "image_type=cicd"}},
+        {LIST_GENERAL_VULS, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=local_image", p_sub}},
+        {LIST_GENERAL_VULS, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry", p_cve}},
+        {LIST_GENERAL_VULS, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=harbor", p_name, p_sub}},
+        {LIST_GLOBAL_VULS, NULL, {NULL}},
+        {LIST_GLOBAL_VULS, NULL, {"type=app_vul"}},
+        {LIST_GLOBAL_VULS, NULL, {p_sub}},
+        {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry"}},
+        {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=private_image", "image_name=a"}},
+        {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry", p_image}},
+        {LIST_VUL_CVE, vul, {NULL}},
+        {LIST_BUILD_RISKS, NULL, {"image_type=registry"}},
+        {LIST_BUILD_RISKS, NULL, {"image_type=cicd", "risk_level=high"}},
+        {LIST_BUILD_RISKS, NULL, {"image_type=registry", p_risk}},
+        {LIST_BUILD_RISKS, NULL, {"image_type=registry", p_image}},
+        {LIST_BUILD_RISK_IMAGES, NULL, {"image_type=registry", p_rule}},
+        {LIST_BUILD_RISK_IMAGES, NULL, {"image_type=local_image", p_rule}},
+        {LIST_BUILD_RISK_IMAGES, NULL, {"image_type=registry", p_rule, p_image}},
     };
     const char *SCOPES[] = {NULL, "0", "ep-a"};
-    int compared = 0;
-    for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++)
-        for (size_t e = 0; e < 3; e++)
-            for (int paged = 0; paged < 2; paged++) {
-                size_t np = 0;
-                while (np < 6 && CASES[k].params[np])
-                    np++;
-                json_t *off = NULL, *on = NULL;
-                const char *offset = paged ? "7" : NULL;
-                /* the same exit status too (a vulnerability outside an EP: 404 both ways) */
-                assert_int_equal(list_cli(CASES[k].what, SCOPES[e], CASES[k].params, np,
-                                          CASES[k].path_opt, CASES[k].path_val, offset, false,
-                                          &off),
-                                 list_cli(CASES[k].what, SCOPES[e], CASES[k].params, np,
-                                          CASES[k].path_opt, CASES[k].path_val, offset, true,
-                                          &on));
-                if ((off || on) && !json_equal(off, on)) {
-                    char *a = json_dumps(off, JSON_COMPACT), *z = json_dumps(on, JSON_COMPACT);
-                    fprintf(stderr, "MISMATCH %s ep=%s offset=%s param0=%s\n offline %.600s\n online  %.600s\n",
-                            CASES[k].what, SCOPES[e] ? SCOPES[e] : "all", offset ? offset : "all",
-                            CASES[k].params[0] ? CASES[k].params[0] : "", a, z);
-                    free(a);
-                    free(z);
-                    MISMATCHES++;
-                }
-                compared += total_of(off) > 0;
-                json_decref(off);
-                json_decref(on);
-            }
-    assert_true(compared >= 60); /* most cases select something */
+    store *st = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(S.db, &st, &err), IMGSEC_OK);
+    int differ = 0;
+    for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++) {
+        size_t np = 0;
+        while (np < 6 && CASES[k].params[np])
+            np++;
+        for (size_t e = 0; e < 3; e++) {
+            differ += compare_routes(st, CASES[k].k, CASES[k].arg, CASES[k].params, np,
+                                     SCOPES[e], 0, 200);
+            differ += compare_routes(st, CASES[k].k, CASES[k].arg, CASES[k].params, np,
+                                     SCOPES[e], 7, 10);
+        }
+    }
+    store_close(st);
     free(vul), free(rule), free(risk);
-    free(p_vul_id), free(p_cve), free(p_vul_name), free(p_vul), free(p_rule), free(p_image),
+    free(p_sub), free(p_cve), free(p_name), free(p_vul), free(p_rule), free(p_image),
         free(p_risk);
-    assert_int_equal(MISMATCHES, 0);
+    assert_int_equal(differ, 0);
 }
 
 /* A list query stops when its caller is gone (store_list_watch): a query

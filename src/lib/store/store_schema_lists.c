@@ -14,14 +14,15 @@
  *
  *
  * Version 6:
- *   - rec_vulnerability(vul_id, vul_type, image): the records of one
- *     vulnerability. The grouped vulnerability lists take their groups
+ *   - rec_vulnerability(vul_id, vul_type, image, severity): the records of
+ *     one vulnerability. The grouped vulnerability lists take their groups
  *     and counts from the query index (index_list.c) and read from the
  *     store only what the index does not hold - the highest severity and
  *     CVSS score and the texts of the page's vulnerabilities - and those
  *     are this index's ranges, not a walk of every record of each image
- *     that has the vulnerability. It also makes an image's severity of
- *     one vulnerability (ListVulAffectImages) one range.
+ *     that has the vulnerability. An image's highest severity of one
+ *     vulnerability (ListVulAffectImages) is read from the index alone
+ *     (severity is its last column), without the records.
  *
  * Other record rows need nothing new: their primary key (image, seq) with seq
  * dense from 0 per image and type serves every per-image page, deep
@@ -47,7 +48,8 @@ char *store_schema_v5(imgsec_err *err)
 char *store_schema_v6(imgsec_err *err)
 {
     static const char SQL[] =
-        "CREATE INDEX IF NOT EXISTS rec_vul_vul ON rec_vulnerability(vul_id, vul_type, image);\n";
+        "CREATE INDEX IF NOT EXISTS rec_vul_vul ON rec_vulnerability(vul_id, vul_type, image, "
+        "severity);\n";
     char *s = strdup(SQL);
     if (!s)
         err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
