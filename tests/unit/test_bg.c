@@ -20,7 +20,8 @@
  * never after bg_stop (a tick running at stop is the last one); the
  * BG_TICKS_MAX + 1st bg_every is refused; after bg_stop every reserve
  * says false and a second bg_stop does nothing; a pool whose database
- * cannot be opened fails to start and leaves nothing behind.
+ * cannot be opened fails to start, and one that runs out of file
+ * descriptors at any of its connections fails with nothing left open.
  *
  * Jobs are malloc'd and freed by their run or cancel function, so the
  * sanitizer build also checks that the pool does not touch a job after
@@ -28,6 +29,7 @@
  * variable (or polls a state) with a 10 s bound that only a hung pool
  * reaches. The module's own source is compiled into this test
  * (tests/CMakeLists.txt). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -902,6 +905,71 @@ static void test_start_fails_without_database(void **state)
     assert_non_null(strstr(err.msg, path));
 }
 
+/* A start that fails part way (out of file descriptors at the clock's
+ * connection, or at one of the workers') leaves nothing running or
+ * open: with the descriptor limit raised one at a time from the lowest
+ * free descriptor, every start either fails with out NULL or gives a working pool
+ * (the sanitizer build checks that the failed ones leaked nothing). */
+/* How many descriptors are open. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++)
+        n += fcntl(fd, F_GETFD) != -1;
+    return n;
+}
+
+/* The descriptor the next open would get. */
+static int first_free_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    close(fd);
+    return fd;
+}
+
+static void test_start_failing_part_way_leaves_nothing(void **state)
+{
+    (void)state;
+    login_knobs("1", "0");
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int base = open_fds(), first = first_free_fd();
+    int failed = 0, started = 0;
+    for (int extra = 0; extra <= 100 && !started; extra++) {
+        struct rlimit lim = old;
+        lim.rlim_cur = (rlim_t)(first + extra);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+        config cfg = {.db_path = DB, .export_workers = 1, .export_queue = 1};
+        bg *b = NULL;
+        imgsec_err err = {0};
+        int rc = bg_start(&cfg, &b, &err);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        if (rc != IMGSEC_OK) {
+            assert_null(b);
+            assert_true(err.msg[0] != 0);
+            assert_int_equal(open_fds(), base);
+            failed++;
+            continue;
+        }
+        started++;
+        reset(b);
+        submit(b, BG_EXPORT, 0, HOLD_NONE, false);
+        submit(b, BG_LOGIN, 1, HOLD_NONE, false);
+        submit(b, BG_MAINT, 2, HOLD_NONE, false);
+        bg_stop(b);
+        bg_free(b);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(R.runs[i], 1);
+            assert_true(R.store_ok[i]);
+        }
+        assert_int_equal(open_fds(), base);
+    }
+    /* each of the 4 connections (the clock's, 1 + 1 + 1 workers') failed once at least */
+    assert_true(failed >= 4);
+    assert_int_equal(started, 1);
+}
+
 int main(void)
 {
     pthread_mutex_init(&R.mu, NULL);
@@ -921,6 +989,7 @@ int main(void)
         cmocka_unit_test_setup(test_ticks_max, setup),
         cmocka_unit_test_setup(test_after_stop_everything_refused, setup),
         cmocka_unit_test_setup(test_start_fails_without_database, setup),
+        cmocka_unit_test_setup(test_start_failing_part_way_leaves_nothing, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
