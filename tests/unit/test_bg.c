@@ -116,7 +116,7 @@ typedef enum {
     HOLD_NONE,    /* return at once */
     HOLD_RELEASE, /* wait until the test sets release */
     HOLD_STOP,    /* wait until bg_stopping says true */
-    HOLD_ALL,     /* wait until `running` jobs are inside run at once */
+    HOLD_ALL,     /* wait until R.gather jobs are inside run at once */
 } hold;
 
 static struct {
@@ -237,7 +237,8 @@ static void job_run(bg_job *j, store *st)
     R.runs[id]++;
     R.st[id] = st;
     R.store_ok[id] = store_ok;
-    R.order[R.norder++] = id;
+    if (R.norder < MAXJ)
+        R.order[R.norder++] = id;
     R.running++;
     R.entered++;
     if (R.gather > 0 && R.running >= R.gather)
