@@ -684,10 +684,10 @@ static void test_expired_tokens_purged_while_running(void **state)
     assert_int_equal(srv_stop(&t, true), 0);
 }
 
-/* ---- logins off the HTTP threads (login_pool.h) ----
+/* ---- logins off the HTTP threads (the login queue of bg.h) ----
  *
- * A login's password check runs on the login pool while its connection is
- * suspended. These tests hold logins inside the pool without timing
+ * A login's password check runs on the background pool's login queue
+ * while its connection is suspended. These tests hold logins there without timing
  * anything: this process takes the database's write lock (BEGIN
  * IMMEDIATE), so a login of a real user checks its password and then waits
  * in SQLite's busy handler (10 s) to insert its token until the test lets
@@ -871,12 +871,12 @@ static void test_login_leaves_http_thread_free(void **state)
     char *tok = get_token(&t, "acme", LOGIN_TEST_USER, LOGIN_TEST_PW, "P1");
     assert_non_null(tok);
     stat_res st = api_stat(&t, tok, "P1", "apps", NULL, OPERATE_ALL);
-    assert_stat_total(st, 0, "a token issued by the login pool");
+    assert_stat_total(st, 0, "a token issued by the login queue");
     free(tok);
     assert_int_equal(srv_stop(&t, true), 0);
 }
 
-/* Logins on curl threads, against a server whose login pool has 1 worker
+/* Logins on curl threads, against a server whose login queue has 1 worker
  * and 1 place to wait (the test knobs): 2 places in all. */
 #define SMALL_POOL_PLACES 2
 
@@ -1012,7 +1012,7 @@ static void test_sigterm_answers_held_logins(void **state)
 
 /* ---- the failed-login limit under concurrent logins ---- */
 
-#define CONCURRENT_LOGINS 34 /* the login pool's 2 workers + 32 places: none refused for room */
+#define CONCURRENT_LOGINS 34 /* the login queue's 2 workers + 32 places: none refused for room */
 #define CONCURRENT_FAIL_LIMIT 20
 
 typedef struct {
