@@ -273,6 +273,8 @@ int bg_every(bg *b, int64_t every_ms, void (*fn)(void *ctx, store *st), void *ct
     }
     if (every_ms < 1)
         every_ms = 1;
+    if (every_ms > BG_EVERY_MAX_MS)
+        every_ms = BG_EVERY_MAX_MS; /* so every_ms * 1e6 ns never overflows */
     b->ticks[b->nticks++] = (bg_tick){
         .every_ms = every_ms,
         .due_ns = util_mono_ns() + every_ms * 1000000LL,

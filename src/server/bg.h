@@ -54,6 +54,7 @@ typedef enum {
 #define BG_MAINT_WORKERS 1  /* one maintenance job at a time */
 #define BG_MAINT_QUEUE 1    /* and one more waiting: a change during a run is one more run */
 #define BG_TICKS_MAX 8      /* bg_every registrations */
+#define BG_EVERY_MAX_MS (366LL * 24 * 3600 * 1000) /* longer intervals are taken as a year */
 
 typedef struct bg bg;
 
@@ -90,8 +91,9 @@ unsigned bg_places(bg *b, bg_type t);
 /* True once bg_stop began: long jobs end at their next step. */
 bool bg_stopping(bg *b);
 
-/* Runs fn(ctx, st) on the clock every every_ms (>= 1), the first time
- * every_ms from now, until bg_stop; st is the clock's store connection.
+/* Runs fn(ctx, st) on the clock every every_ms (clamped to 1 ..
+ * BG_EVERY_MAX_MS), the first time every_ms from now, until bg_stop; st
+ * is the clock's store connection.
  * ctx must stay valid until bg_stop has returned. IMGSEC_EINTERNAL when
  * BG_TICKS_MAX are registered already. */
 int bg_every(bg *b, int64_t every_ms, void (*fn)(void *ctx, store *st), void *ctx,
