@@ -81,9 +81,9 @@ int store_registry_update(store *st, const char *project_id, int64_t id,
 
 /* Deletes the project's registries ids[0..n) (n 1..REG_PER_PROJECT_MAX),
  * all or none: IMGSEC_ENOTFOUND (nothing deleted) if one is not the
- * project's. ids must be distinct. */
+ * project's; the message names param ("id", "ids"). ids must be distinct. */
 int store_registry_delete(store *st, const char *project_id, const int64_t *ids, size_t n,
-                          imgsec_err *err);
+                          const char *param, imgsec_err *err);
 
 /* The list filters; NULL / 0 means not given. */
 typedef struct {

@@ -275,7 +275,7 @@ void registries_delete_handle(request *req)
     if (id == 0)
         return reply_not_found(req, "id");
     store *st = store_pool_acquire(req->app->pool);
-    int rc = store_registry_delete(st, req->principal.grant.project_id, &id, 1, &err);
+    int rc = store_registry_delete(st, req->principal.grant.project_id, &id, 1, "id", &err);
     store_pool_release(req->app->pool, st);
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);
@@ -318,7 +318,7 @@ void registries_batch_delete_handle(request *req)
     json_decref(body);
     if (rc == IMGSEC_OK) {
         store *st = store_pool_acquire(req->app->pool);
-        rc = store_registry_delete(st, req->principal.grant.project_id, out, n, &err);
+        rc = store_registry_delete(st, req->principal.grant.project_id, out, n, "ids", &err);
         store_pool_release(req->app->pool, st);
     }
     if (rc != IMGSEC_OK)

@@ -165,7 +165,7 @@ int store_registry_update(store *st, const char *project_id, int64_t id,
 }
 
 int store_registry_delete(store *st, const char *project_id, const int64_t *ids, size_t n,
-                          imgsec_err *err)
+                          const char *param, imgsec_err *err)
 {
     if (n == 0 || n > REG_PER_PROJECT_MAX)
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: ids must hold 1 to %d ids",
@@ -186,7 +186,7 @@ int store_registry_delete(store *st, const char *project_id, const int64_t *ids,
             return fail(st, s,
                         err_set(err, IMGSEC_ENOTFOUND,
                                 "invalid parameter: %s: the project has no registry %lld",
-                                n == 1 ? "id" : "ids", (long long)ids[i]));
+                                param, (long long)ids[i]));
         sqlite3_reset(s);
     }
     sqlite3_finalize(s);
