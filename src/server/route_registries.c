@@ -10,8 +10,7 @@
  *   POST   /v5/{project_id}/image/registries/batch-delete  BatchDeleteRegistry
  *   GET    /v5/{project_id}/image/registries/statistics    ListRegistryStatistics
  *
- * A body is checked whole (types, enums, character bounds) before
- * anything is written; the password is sealed under the server's key file
+ * A body is checked whole (registry_body.h) before anything is written; the password is sealed under the server's key file
  * (keyfile.h) at once, and wiped from the parsed tree and the request
  * body, so it reaches neither the store in plain text, nor a reply, nor a
  * log line: error messages name the field, never its value. Nothing here
@@ -22,76 +21,14 @@
 #include <string.h>
 
 #include "imgsec/model.h"
+#include "imgsec/registry_body.h"
 #include "imgsec/store_registries.h"
 #include "imgsec/util.h"
 #include "query.h"
 #include "request_body.h"
 #include "routes.h"
 
-static const char *const ADD_TYPES[] = {"Harbor", "Jfrog", "Other", NULL};
-static const char *const API_VERSIONS[] = {"V1", "V2", NULL};
-static const char *const PROTOCOLS[] = {"http", "https", NULL};
-static const char *const CHANNELS[] = {"Swr", "Other", NULL};
 static const char *const STATUSES[] = {"success", "fail", "accessing", NULL};
-
-/* A body's string fields: key, bound in characters, allowed values (NULL:
- * any text without control characters), where it goes. */
-typedef struct {
-    const char *key;
-    size_t max_chars;
-    const char *const *values;
-    size_t offset; /* of the const char * in store_registry_fields */
-    bool update;   /* in UpdateRegistryRequestBody */
-} body_field;
-
-#define AT(m) offsetof(store_registry_fields, m)
-static const body_field BODY_FIELDS[] = {
-    {"registry_name", REG_NAME_CHARS, NULL, AT(name), false},
-    {"registry_type", 16, ADD_TYPES, AT(type), false},
-    {"api_version", 2, API_VERSIONS, AT(api_version), true},
-    {"protocol", 5, PROTOCOLS, AT(protocol), true},
-    {"registry_addr", REG_ADDR_CHARS, NULL, AT(addr), true},
-    {"registry_username", REG_USER_CHARS, NULL, AT(username), true},
-    {"namespace", REG_NAMESPACE_CHARS, NULL, AT(namespace_), true},
-    {"connect_cluster_id", REG_CLUSTER_CHARS, NULL, AT(cluster_id), true},
-    {"get_scan_image_channel", 5, CHANNELS, AT(channel), true},
-};
-#define NBODY (sizeof BODY_FIELDS / sizeof BODY_FIELDS[0])
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static bool has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
-static bool in_list(const char *v, const char *const *names)
-{
-    for (size_t i = 0; names[i]; i++)
-        if (strcmp(v, names[i]) == 0)
-            return true;
-    return false;
-}
-
-/* HOST or HOST:PORT as the model's "网址/IP:端口" (no scheme, no path,
- * no user info): letters, digits and . - _ : [ ] only. */
-static bool addr_ok(const char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr(".-_:[]", *s)))
-            return false;
-    return true;
-}
 
 /* Where a password's seal goes: sized for the longest password. */
 typedef struct {
@@ -106,84 +43,19 @@ static void wipe_body(request *req, json_t *body)
     http_body_wipe(req);
 }
 
-/* Checks body into f (strings point into body); seals the password into sb.
- * add: AddRegistryRequestBody, else UpdateRegistryRequestBody. */
+/* registry_body_check, then the password sealed into sb. */
 static int parse_fields(request *req, json_t *body, bool add, store_registry_fields *f,
                         seal_buf *sb, imgsec_err *err)
 {
-    memset(f, 0, sizeof *f);
-    size_t given = 0;
-    for (size_t i = 0; i < NBODY; i++) {
-        const body_field *bf = &BODY_FIELDS[i];
-        json_t *v = json_object_get(body, bf->key);
-        if (!v || json_is_null(v))
-            continue;
-        if (!add && !bf->update)
-            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s cannot be changed",
-                           bf->key);
-        const char *s = json_string_value(v);
-        if (!s || json_string_length(v) != strlen(s))
-            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s must be a string", bf->key);
-        char list[128];
-        if (bf->values && !in_list(s, bf->values))
-            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s must be one of %s", bf->key,
-                           model_join_names(bf->values, list, sizeof list));
-        size_t n = utf8_chars(s);
-        if (n < 1 || n > bf->max_chars || has_control(s))
-            return err_set(err, IMGSEC_EINVAL,
-                           "invalid parameter: %s must be 1 to %zu characters without control "
-                           "characters",
-                           bf->key, bf->max_chars);
-        if (strcmp(bf->key, "registry_addr") == 0 && !addr_ok(s))
-            return err_set(err, IMGSEC_EINVAL,
-                           "invalid parameter: registry_addr must be HOST or HOST:PORT (no "
-                           "scheme: that is protocol's)");
-        *(const char **)((char *)f + bf->offset) = s;
-        given++;
-    }
-    json_t *pw = json_object_get(body, "registry_password");
-    const char *password = NULL;
-    if (pw && !json_is_null(pw)) {
-        password = json_string_value(pw);
-        if (!password || json_string_length(pw) != strlen(password))
-            return err_set(err, IMGSEC_EINVAL,
-                           "invalid parameter: registry_password must be a string");
-        size_t n = utf8_chars(password);
-        if (n < 1 || n > REG_PASSWORD_CHARS)
-            return err_set(err, IMGSEC_EINVAL,
-                           "invalid parameter: registry_password must be 1 to %d characters",
-                           REG_PASSWORD_CHARS);
-        given++;
-    }
-    if (!f->username != !password)
-        return err_set(err, IMGSEC_EINVAL,
-                       "invalid parameter: %s: registry_username and registry_password go "
-                       "together",
-                       f->username ? "registry_password" : "registry_username");
-    if (f->channel && strcmp(f->channel, "Other") == 0 && !f->namespace_)
-        return err_set(err, IMGSEC_EINVAL,
-                       "invalid parameter: namespace is required when get_scan_image_channel "
-                       "is Other");
-    if (add) {
-        static const char *const REQUIRED[] = {"registry_name", "registry_type", "protocol",
-                                               "registry_addr"};
-        const char *have[] = {f->name, f->type, f->protocol, f->addr};
-        for (size_t i = 0; i < sizeof REQUIRED / sizeof REQUIRED[0]; i++)
-            if (!have[i])
-                return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s is required",
-                               REQUIRED[i]);
-        if (!f->api_version)
-            f->api_version = "V2";
-    } else if (given == 0) {
-        return err_set(err, IMGSEC_EINVAL, "invalid parameter: body names no field to change");
-    }
-    if (password) {
-        keyfile_seal(req->app->sk_key, (const unsigned char *)password, strlen(password),
-                     sb->sealed);
+    const char *password;
+    int rc = registry_body_check(body, add, f, &password, err);
+    if (rc == IMGSEC_OK && password) {
+        size_t len = strlen(password); /* <= REG_PASSWORD_CHARS * 4: checked */
+        keyfile_seal(req->app->sk_key, (const unsigned char *)password, len, sb->sealed);
         f->sealed = sb->sealed;
-        f->sealed_len = strlen(password) + KEYFILE_SEAL_OVERHEAD;
+        f->sealed_len = len + KEYFILE_SEAL_OVERHEAD;
     }
-    return IMGSEC_OK;
+    return rc;
 }
 
 /* The body as an object; a parse error's message quotes no body bytes. */
@@ -195,15 +67,6 @@ static json_t *body_object(request *req, imgsec_err *err)
         err_set(err, code, "request body must be a JSON object");
     }
     return body;
-}
-
-/* The {id} path segment: a registry id, or 0 (no registry has it). */
-static int64_t path_id(const char *text)
-{
-    int64_t id;
-    if (!text || strlen(text) > REG_ID_CHARS || !util_parse_int64(text, &id) || id <= 0)
-        return 0;
-    return id;
 }
 
 static void reply_not_found(request *req, const char *param)
@@ -242,7 +105,7 @@ void registries_add_handle(request *req)
 void registries_update_handle(request *req)
 {
     imgsec_err err = {0};
-    int64_t id = path_id(req->params[1]);
+    int64_t id = registry_id_parse(req->params[1]);
     json_t *body = body_object(req, &err);
     if (!body) {
         http_body_wipe(req);
@@ -271,7 +134,7 @@ void registries_update_handle(request *req)
 void registries_delete_handle(request *req)
 {
     imgsec_err err = {0};
-    int64_t id = path_id(req->params[1]);
+    int64_t id = registry_id_parse(req->params[1]);
     if (id == 0)
         return reply_not_found(req, "id");
     store *st = store_pool_acquire(req->app->pool);
@@ -288,33 +151,9 @@ void registries_batch_delete_handle(request *req)
     json_t *body = body_object(req, &err);
     if (!body)
         return http_reply_err(req, &err);
-    json_t *ids = json_object_get(body, "ids");
     int64_t out[REG_PER_PROJECT_MAX];
-    size_t n = json_array_size(ids);
-    int rc = IMGSEC_OK;
-    if (!json_is_array(ids) || n < 1 || n > REG_PER_PROJECT_MAX)
-        rc = err_set(&err, IMGSEC_EINVAL,
-                     "invalid parameter: ids must be an array of 1 to %d registry ids",
-                     REG_PER_PROJECT_MAX);
-    for (size_t i = 0; rc == IMGSEC_OK && i < n; i++) {
-        const char *s = json_string_value(json_array_get(ids, i));
-        if (!s || utf8_chars(s) < 1 || utf8_chars(s) > REG_ID_CHARS) {
-            rc = err_set(&err, IMGSEC_EINVAL,
-                         "invalid parameter: ids[%zu] must be a string of 1 to %d characters", i,
-                         REG_ID_CHARS);
-            break;
-        }
-        out[i] = path_id(s);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(json_string_value(json_array_get(ids, j)), s) == 0) {
-                rc = err_set(&err, IMGSEC_EINVAL, "invalid parameter: ids[%zu] repeats ids[%zu]",
-                             i, j);
-                break;
-            }
-        if (rc == IMGSEC_OK && out[i] == 0)
-            rc = err_set(&err, IMGSEC_ENOTFOUND,
-                         "invalid parameter: ids[%zu]: the project has no such registry", i);
-    }
+    size_t n;
+    int rc = registry_ids_check(body, out, &n, &err);
     json_decref(body);
     if (rc == IMGSEC_OK) {
         store *st = store_pool_acquire(req->app->pool);
@@ -387,7 +226,7 @@ void registries_list_handle(request *req)
         !query_string(req, "registry_addr", REG_ADDR_CHARS, &f.addr) ||
         !query_enum(req, "status", STATUSES, &status) || !type_mask(req, &f.type_mask))
         return;
-    if (id_text && !(f.id = path_id(id_text)))
+    if (id_text && !(f.id = registry_id_parse(id_text)))
         f.id = INT64_MAX; /* not an id of ours: no registry has it */
     f.status = status >= 0 ? STATUSES[status] : NULL;
     imgsec_err err = {0};
