@@ -552,6 +552,54 @@ static void test_password_sealed(void **state)
     delete_all(admin1, "P1");
 }
 
+/* imgsec registry add|list|rm on the server's database: the server answers
+ * what the command line wrote, and the password stays sealed. */
+static void test_cli(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(cli_run(&S, PW2, &out, "registry", "add", "--db", S.db, "--project", "P1",
+                             "--name", "from-cli", "--type", "Jfrog", "--addr", "jf.cli:8082",
+                             "--username", "svc", NULL),
+                     0);
+    free(out);
+    http_resp r;
+    assert_int_equal(list(reader1, "P1", NULL, &r), 1);
+    json_t *it = json_array_get(json_object_get(r.json, "data_list"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "registry_name")), "from-cli");
+    assert_string_equal(json_string_value(json_object_get(it, "registry_type")), "Jfrog");
+    assert_string_equal(json_string_value(json_object_get(it, "protocol")), "https");
+    assert_string_equal(json_string_value(json_object_get(it, "registry_username")), "svc");
+    char id[32];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(it, "id")));
+    http_resp_free(&r);
+    /* the API's checks, the API's message */
+    assert_int_equal(cli_run(&S, NULL, &out, "registry", "add", "--db", S.db, "--project", "P1",
+                             "--name", "bad", "--type", "Docker", "--addr", "h", NULL),
+                     1);
+    assert_non_null(strstr(out, "registry_type"));
+    free(out);
+    assert_int_equal(cli_run(&S, NULL, &out, "registry", "list", "--db", S.db, "--project", "P1",
+                             NULL),
+                     0);
+    assert_non_null(strstr(out, "from-cli  Jfrog  https://jf.cli:8082  user=svc  accessing"));
+    assert_null(strstr(out, PW2));
+    free(out);
+    char *wal = h_strdupf("%s-wal", S.db);
+    assert_false(file_has(S.db, PW2));
+    assert_false(file_has(wal, PW2));
+    free(wal);
+    assert_int_equal(cli_run(&S, NULL, &out, "registry", "rm", "--db", S.db, "--project", "P2",
+                             "--id", id, NULL),
+                     1); /* another project's */
+    free(out);
+    assert_int_equal(cli_run(&S, NULL, &out, "registry", "rm", "--db", S.db, "--project", "P1",
+                             "--id", id, NULL),
+                     0);
+    free(out);
+    assert_int_equal(list(reader1, "P1", NULL, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup(test_roles_and_isolation, clean),
         cmocka_unit_test_setup(test_project_bound, clean),
         cmocka_unit_test_setup(test_password_sealed, clean),
+        cmocka_unit_test_setup(test_cli, clean),
     };
     int failed = cmocka_run_group_tests_name("registries", tests, setup, teardown);
     return failed + harness_failures();
