@@ -10,10 +10,11 @@
  *   POST   /v5/{project_id}/image/registries/batch-delete  BatchDeleteRegistry
  *   GET    /v5/{project_id}/image/registries/statistics    ListRegistryStatistics
  *
- * A body is checked whole (registry_body.h) before anything is written; the password is sealed under the server's key file
- * (keyfile.h) at once, and wiped from the parsed tree and the request
- * body, so it reaches neither the store in plain text, nor a reply, nor a
- * log line: error messages name the field, never its value. Nothing here
+ * A body is checked whole (registry_body.h) before anything is written;
+ * the password is sealed under the server's key file (keyfile.h) at once,
+ * and wiped from the parsed tree and the request body, so it reaches
+ * neither the store in plain text, nor a reply, nor a log line: error
+ * messages name the field, never its value. Nothing here
  * contacts a registry: a registry is stored with status "accessing" until
  * a sync (not in this round) reaches it. */
 #include <sodium.h>
