@@ -34,6 +34,8 @@ static const cli_command COMMANDS[] = {
      cmd_export},
     {"demo", "--project P [--images N]", "fill a database with generated demo data", cmd_demo},
     {"gen", "--images N [--seed S]", "print generated documents as NDJSON", cmd_gen},
+    {"registry", "add|list|rm --project P", "a project's registries (sealed passwords)",
+     cmd_registry},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

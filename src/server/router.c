@@ -53,6 +53,22 @@ static const route ROUTES[] = {
        REGION_ABSENT, ROUTE_BODY_SMALL, images_cicd_prepare, images_cicd_handle),
     V5("GET", "/v5/{project_id}/image/local-repositories", "ListImageLocal", ROLE_READER,
        SCOPE_ANY, REGION_ABSENT, ROUTE_BODY_SMALL, images_local_prepare, images_local_handle),
+    /* a project's registries (route_registries.c): project-wide, so an EP given is only
+     * checked; before the finding lists, whose paths are fixed */
+    V5("POST", "/v5/{project_id}/image/registries", "AddRegistry", ROLE_ADMIN, SCOPE_CHECKED,
+       REGION_ABSENT, ROUTE_BODY_SMALL, NULL, registries_add_handle),
+    V5("GET", "/v5/{project_id}/image/registries", "ListRegistry", ROLE_READER, SCOPE_CHECKED,
+       REGION_ABSENT, ROUTE_BODY_SMALL, NULL, registries_list_handle),
+    V5("GET", "/v5/{project_id}/image/registries/statistics", "ListRegistryStatistics",
+       ROLE_READER, SCOPE_CHECKED, REGION_ABSENT, ROUTE_BODY_SMALL, NULL,
+       registries_statistics_handle),
+    V5("POST", "/v5/{project_id}/image/registries/batch-delete", "BatchDeleteRegistry",
+       ROLE_ADMIN, SCOPE_CHECKED, REGION_ABSENT, ROUTE_BODY_SMALL, NULL,
+       registries_batch_delete_handle),
+    V5("PUT", "/v5/{project_id}/image/registries/{id}", "UpdateRegistry", ROLE_ADMIN,
+       SCOPE_CHECKED, REGION_ABSENT, ROUTE_BODY_SMALL, NULL, registries_update_handle),
+    V5("DELETE", "/v5/{project_id}/image/registries/{id}", "DeleteRegistry", ROLE_ADMIN,
+       SCOPE_CHECKED, REGION_ABSENT, ROUTE_BODY_SMALL, NULL, registries_delete_handle),
     /* the finding lists: one route per row of LIST_KINDS (imgsec/list.h) */
 #define LIST_ROUTE(kind, op, path, report, region, min_limit, cli)                                \
     V5("GET", path, op, ROLE_READER, SCOPE_ANY, REGION_##region, ROUTE_BODY_SMALL, lists_prepare, \

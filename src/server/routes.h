@@ -47,4 +47,12 @@ void console_root_handle(request *req);
 void console_index_handle(request *req);
 void console_file_handle(request *req);
 
+/* route_registries.c: a project's image registries (AddRegistry ... ListRegistryStatistics) */
+void registries_add_handle(request *req);
+void registries_list_handle(request *req);
+void registries_update_handle(request *req);
+void registries_delete_handle(request *req);
+void registries_batch_delete_handle(request *req);
+void registries_statistics_handle(request *req);
+
 #endif

@@ -188,6 +188,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_v4, /* store_schema_exports.c: export task owners and their leases */
     store_schema_v5, /* store_schema_lists.c: indexes of the finding lists */
     store_schema_v6, /* store_schema_lists.c: the records of one vulnerability */
+    store_schema_registries, /* store_schema_registries.c: image registries (AddRegistry) */
 };
 
 int store_schema_steps(void)
