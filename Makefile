@@ -47,7 +47,8 @@ clean:
 # libFuzzer targets (clang), each run for FUZZ_SECONDS; see docs/security.md.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= statistic doc ndjson authz scan_manifest scan_layer
+# every target: one per tests/fuzz/fuzz_<t>.c (the replay harness aside)
+FUZZ_TARGETS ?= $(filter-out replay,$(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 fuzz:
 	@scripts/deps.sh fuzz
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGSEC_FUZZ=ON \
