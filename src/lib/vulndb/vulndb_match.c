@@ -379,10 +379,27 @@ static json_t *column_string(sqlite3_stmt *row, int col)
                                 (size_t)sqlite3_column_bytes(row, col));
 }
 
+/* The severity names of one call, each one JSON string shared by every
+ * record that has it (there are five). */
+typedef struct {
+    json_t *v[8];
+    size_t n;
+} sev_strings;
+
+static json_t *severity_string(sev_strings *c, sqlite3_stmt *row, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(row, col);
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(json_string_value(c->v[i]), s) == 0) return json_incref(c->v[i]);
+    json_t *j = column_string(row, col);
+    if (j && c->n < sizeof c->v / sizeof *c->v) c->v[c->n++] = json_incref(j);
+    return j;
+}
+
 /* Appends the vulnerability record of row for the app, unless
  * out[app_first..] (this app's records so far) already has its vul_id. */
-static int append_vul(json_t *out, size_t app_first, const app_vals *a, sqlite3_stmt *row,
-                      const char *fixed)
+static int append_vul(json_t *out, size_t app_first, const app_vals *a, sev_strings *sev,
+                      sqlite3_stmt *row, const char *fixed)
 {
     const char *vul_id = (const char *)sqlite3_column_text(row, 1);
     for (size_t i = app_first; i < json_array_size(out); i++) {
@@ -397,7 +414,7 @@ static int append_vul(json_t *out, size_t app_first, const app_vals *a, sqlite3_
     if (!v) return -1;
     json_object_set_new_nocheck(v, "vul_id", column_string(row, 1));
     json_object_set_nocheck(v, "vul_type", a->vul_type);
-    json_object_set_new_nocheck(v, "severity", column_string(row, 2));
+    json_object_set_new_nocheck(v, "severity", severity_string(sev, row, 2));
     if (sqlite3_column_type(row, 3) != SQLITE_NULL)
         json_object_set_new_nocheck(v, "cvss_score", json_real(sqlite3_column_double(row, 3)));
     json_object_set_nocheck(v, "app_name", a->app_name);
@@ -432,6 +449,7 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         return vdb_sql_err(db, err, "begin");
     }
     sqlite3_reset(tx);
+    sev_strings sev = {0};
     size_t i;
     const json_t *app;
     json_array_foreach(apps, i, app) {
@@ -467,7 +485,7 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
                     sqlite3_bind_int64(d, 1, m.vuln);
                     if (!av.app_name && !app_vals_make(&av, app, &k))
                         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
-                    else if (sqlite3_step(d) == SQLITE_ROW && append_vul(vul_out, app_first, &av, d, fixed) != 0)
+                    else if (sqlite3_step(d) == SQLITE_ROW && append_vul(vul_out, app_first, &av, &sev, d, fixed) != 0)
                         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
                     sqlite3_reset(d);
                 }
@@ -479,6 +497,7 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         app_vals_free(&av);
         if (rc != IMGSEC_OK) break;
     }
+    for (size_t j = 0; j < sev.n; j++) json_decref(sev.v[j]);
     imgsec_err e2 = {0};
     if ((tx = vdb_stmt(db, VDB_COMMIT, &e2))) {
         sqlite3_step(tx);
