@@ -126,12 +126,12 @@ typedef struct {
 /* How vulndb_rematch_run runs; all zero: on the calling thread alone, no
  * stop, no progress. */
 typedef struct {
-    /* Matching threads besides the calling one (0 or 1: the calling
-     * thread matches too; at most VULNDB_REMATCH_WORKERS_MAX). Each opens
-     * its own connections to the vulnerability database and to the store
-     * (by their file names); every write stays on the calling thread and
-     * st. A store without a file (":memory:") is matched on the calling
-     * thread whatever workers says. */
+    /* Threads that read and match images. 0 or 1: the calling thread
+     * does everything. N >= 2 (at most VULNDB_REMATCH_WORKERS_MAX): N
+     * threads, each with its own connections to the vulnerability
+     * database and the store (opened by their file names), match while
+     * the calling thread writes, through st. A store without a file
+     * (":memory:") is done on the calling thread whatever workers says. */
     unsigned workers;
     /* Polled on the calling thread before each image; true stops the run
      * there. May be NULL. */

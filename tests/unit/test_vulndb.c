@@ -413,6 +413,32 @@ static void test_migrate_v1(void **state)
     sqlite3_close(s);
 }
 
+/* An entry whose encoding ends early (a damaged file) fails the match
+ * with a clear error and appends nothing; it is never read past its end. */
+static void test_damaged_entry(void **state)
+{
+    (void)state;
+    vulndb *db = db_with("T-10", "\"versions\":[\"1.0.0\"]", NULL);
+    vulndb_close(db);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/v%d.sqlite", g_dir, g_seq);
+    sqlite3 *s;
+    assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+    /* one version announced, its string without the NUL that ends it */
+    assert_int_equal(sqlite3_exec(s, "UPDATE affected SET spec = x'0100000031'", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(s);
+    imgsec_err err = {0};
+    assert_int_equal(vulndb_open(path, false, &db, &err), IMGSEC_OK);
+    json_t *apps = json_pack("[{s:s,s:s,s:s}]", "app_name", "p", "app_version", "1.0.0", "app_type", "npm");
+    json_t *out = json_array();
+    assert_int_equal(vulndb_match_apps(db, apps, NULL, NULL, out, NULL, NULL, &err), IMGSEC_EINTERNAL);
+    assert_string_equal(err.msg, "vulnerability database: a damaged entry");
+    assert_int_equal(json_array_size(out), 0);
+    json_decref(apps);
+    json_decref(out);
+    vulndb_close(db);
+}
+
 /* Incremental (id + modified), atomic runs, zip archives, status, mode. */
 static void test_import(void **state)
 {
@@ -513,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_versions),
         cmocka_unit_test(test_import),
         cmocka_unit_test(test_migrate_v1),
+        cmocka_unit_test(test_damaged_entry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,7 +11,8 @@
  * before all pre-releases); post-release (none lowest); dev release
  * (none highest); local version (none lowest; segments compare numbers
  * above strings). A string the pattern refuses is an error: packaging
- * >= 22 has no LegacyVersion either.
+ * >= 22 has no LegacyVersion either. A bare release ("1.2.3": digits
+ * and single dots) is read without the pattern, to the same result.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -35,6 +36,12 @@ static const char PATTERN[] =
 static pcre2_code *re;
 static pthread_once_t re_once = PTHREAD_ONCE_INIT;
 static pthread_key_t md_key; /* each thread's match block, freed when the thread ends */
+/* the pattern's named groups, numbered once */
+enum { G_EPOCH, G_RELEASE, G_PRE_L, G_PRE_N, G_POST, G_POST_N1, G_POST_N2, G_DEV, G_DEV_N, G_LOCAL,
+       G_COUNT };
+static const char *const GROUP_NAMES[G_COUNT] = {"epoch", "release", "pre_l", "pre_n", "post",
+                                                 "post_n1", "post_n2", "dev", "dev_n", "local"};
+static int group_no[G_COUNT];
 
 static void md_free(void *md) { pcre2_match_data_free(md); }
 
@@ -43,6 +50,8 @@ static void re_compile(void)
     int e;
     PCRE2_SIZE off;
     re = pcre2_compile((PCRE2_SPTR)PATTERN, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &e, &off, NULL);
+    for (int g = 0; re && g < G_COUNT; g++)
+        group_no[g] = pcre2_substring_number_from_name(re, (PCRE2_SPTR)GROUP_NAMES[g]);
     if (re && pthread_key_create(&md_key, md_free) != 0) {
         pcre2_code_free(re);
         re = NULL;
@@ -64,16 +73,42 @@ typedef struct {
     span local;     /* n == 0: none */
 } pver;
 
-static span group(pcre2_match_data *md, const char *s, const char *name)
+static span group(pcre2_match_data *md, const char *s, int g)
 {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-    int k = pcre2_substring_number_from_name(re, (PCRE2_SPTR)name);
+    int k = group_no[g];
     if (k < 0 || ov[2 * k] == PCRE2_UNSET) return (span){NULL, 0};
     return (span){s + ov[2 * k], ov[2 * k + 1] - ov[2 * k]};
 }
 
+/* Splits a release "1.2.3" into v (trailing zero components dropped);
+ * -1 when there are too many components. */
+static int set_release(pver *v, span rel, const char **why)
+{
+    for (const char *p = rel.s, *e = rel.s + rel.n; p < e;) {
+        const char *d = memchr(p, '.', (size_t)(e - p));
+        size_t n = d ? (size_t)(d - p) : (size_t)(e - p);
+        if (v->n_rel == sizeof v->rel / sizeof *v->rel) return *why = "too many release components", -1;
+        v->rel[v->n_rel++] = (span){p, n};
+        p += n + 1;
+    }
+    while (v->n_rel > 1 && vnum_cmp(v->rel[v->n_rel - 1].s, v->rel[v->n_rel - 1].n, "0", 1) == 0)
+        v->n_rel--;
+    return 0;
+}
+
 static int pep440_parse(const char *s, pver *v, const char **why)
 {
+    /* the usual case, a bare release (digits separated by single dots):
+     * what the pattern would give, without running it */
+    const char *p = s;
+    while (isdigit((unsigned char)*p) || (*p == '.' && p > s && p[-1] != '.')) p++;
+    if (!*p && p > s && p[-1] != '.') {
+        memset(v, 0, sizeof *v);
+        v->epoch = (span){"0", 1};
+        v->pre = -1;
+        return set_release(v, (span){s, (size_t)(p - s)}, why);
+    }
     pthread_once(&re_once, re_compile);
     if (!re) return *why = "the PEP 440 pattern did not compile", -1;
     /* one match block per thread, kept: a comparison allocates nothing */
@@ -88,35 +123,26 @@ static int pep440_parse(const char *s, pver *v, const char **why)
     int rc = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
     if (rc < 0) return *why = "not a PEP 440 version", -1;
     memset(v, 0, sizeof *v);
-    v->epoch = group(md, s, "epoch");
+    v->epoch = group(md, s, G_EPOCH);
     if (!v->epoch.s) v->epoch = (span){"0", 1};
-    span rel = group(md, s, "release");
-    for (const char *p = rel.s, *e = rel.s + rel.n; p < e;) {
-        const char *d = memchr(p, '.', (size_t)(e - p));
-        size_t n = d ? (size_t)(d - p) : (size_t)(e - p);
-        if (v->n_rel == sizeof v->rel / sizeof *v->rel) return *why = "too many release components", -1;
-        v->rel[v->n_rel++] = (span){p, n};
-        p += n + 1;
-    }
-    while (v->n_rel > 1 && vnum_cmp(v->rel[v->n_rel - 1].s, v->rel[v->n_rel - 1].n, "0", 1) == 0)
-        v->n_rel--;
-    span pl = group(md, s, "pre_l");
+    if (set_release(v, group(md, s, G_RELEASE), why)) return -1;
+    span pl = group(md, s, G_PRE_L);
     v->pre = -1;
     if (pl.s) {
         int c = tolower((unsigned char)pl.s[0]);
         v->pre = c == 'a' ? 0 : (c == 'b' ? 1 : 2);
-        v->pre_n = group(md, s, "pre_n");
+        v->pre_n = group(md, s, G_PRE_N);
     }
-    if (group(md, s, "post").s) {
+    if (group(md, s, G_POST).s) {
         v->has_post = 1;
-        v->post_n = group(md, s, "post_n1");
-        if (!v->post_n.s) v->post_n = group(md, s, "post_n2");
+        v->post_n = group(md, s, G_POST_N1);
+        if (!v->post_n.s) v->post_n = group(md, s, G_POST_N2);
     }
-    if (group(md, s, "dev").s) {
+    if (group(md, s, G_DEV).s) {
         v->has_dev = 1;
-        v->dev_n = group(md, s, "dev_n");
+        v->dev_n = group(md, s, G_DEV_N);
     }
-    v->local = group(md, s, "local");
+    v->local = group(md, s, G_LOCAL);
     return 0;
 }
 

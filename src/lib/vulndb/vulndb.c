@@ -77,6 +77,11 @@ int vdb_sql_err(vulndb *db, imgsec_err *err, const char *what)
 
 static int migrate_v1(vulndb *db, imgsec_err *err);
 
+/* Pages are read through a memory map of the file (up to this many
+ * bytes): matching touches pages all over the affected and vuln tables,
+ * and a mapped page costs neither a read() nor a copy into the cache. */
+#define VDB_MMAP_SIZE "4294967296"
+
 int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
 {
     *out = NULL;
@@ -97,7 +102,7 @@ int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
         sqlite3_busy_timeout(db->db, 30000);
         rc = sqlite3_exec(db->db,
                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          "PRAGMA cache_size=-65536;",
+                          "PRAGMA cache_size=-65536; PRAGMA mmap_size=" VDB_MMAP_SIZE ";",
                           NULL, NULL, NULL);
     }
     umask(old);
@@ -163,6 +168,9 @@ static const char *const STMT_SQL[VDB_STMT_COUNT] = {
      * affects it (most candidates do not: their record is never read) */
     [VDB_LOOKUP] = "SELECT spec, vuln FROM affected WHERE ecosystem = ?1 AND name = ?2",
     [VDB_DETAILS] = "SELECT id, vul_id, severity, score, description, url FROM vuln WHERE rowid = ?1",
+    /* prepared, not sqlite3_exec'd: a match call parses no SQL */
+    [VDB_BEGIN_READ] = "BEGIN",
+    [VDB_COMMIT] = "COMMIT",
 };
 
 sqlite3_stmt *vdb_stmt(vulndb *db, vdb_stmt_id id, imgsec_err *err)

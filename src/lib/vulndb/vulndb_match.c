@@ -343,39 +343,91 @@ static int entry_affects(match_ctx *m, const pkg_key *k, const void *spec, int l
     return hit ? 1 : (unknown ? -1 : 0);
 }
 
-/* Appends the vulnerability record of row for app, unless out[app_first..]
- * (this app's records so far) already has its vul_id. */
-static int append_vul(json_t *out, size_t app_first, const json_t *app, const pkg_key *k,
+/* The values every vulnerability record of one app shares: made once
+ * per app, shared by reference (JSON values are immutable here). */
+typedef struct {
+    const char *name; /* app_name, else the lookup name */
+    json_t *vul_type, *app_name, *app_version, *app_path;
+} app_vals;
+
+static void app_vals_free(app_vals *a)
+{
+    json_decref(a->vul_type);
+    json_decref(a->app_name);
+    json_decref(a->app_version);
+    json_decref(a->app_path);
+    memset(a, 0, sizeof *a);
+}
+
+static bool app_vals_make(app_vals *a, const json_t *app, const pkg_key *k)
+{
+    const char *name = str_of(app, "app_name"), *ver = str_of(app, "app_version");
+    const char *path = str_of(app, "app_path");
+    a->name = name ? name : k->name;
+    /* strings of a JSON document, or of the vulnerability database (read
+     * from JSON at import): valid UTF-8 already */
+    a->vul_type = json_string_nocheck(vul_type_name(k->e->type));
+    a->app_name = json_string_nocheck(a->name);
+    a->app_version = json_string_nocheck(ver ? ver : k->version);
+    a->app_path = path ? json_string_nocheck(path) : NULL;
+    return a->vul_type && a->app_name && a->app_version && (!path || a->app_path);
+}
+
+static json_t *column_string(sqlite3_stmt *row, int col)
+{
+    return json_stringn_nocheck((const char *)sqlite3_column_text(row, col),
+                                (size_t)sqlite3_column_bytes(row, col));
+}
+
+/* The severity names of one call, each one JSON string shared by every
+ * record that has it (there are five). */
+typedef struct {
+    json_t *v[8];
+    size_t n;
+} sev_strings;
+
+static json_t *severity_string(sev_strings *c, sqlite3_stmt *row, int col)
+{
+    const char *s = (const char *)sqlite3_column_text(row, col);
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(json_string_value(c->v[i]), s) == 0) return json_incref(c->v[i]);
+    json_t *j = column_string(row, col);
+    if (j && c->n < sizeof c->v / sizeof *c->v) c->v[c->n++] = json_incref(j);
+    return j;
+}
+
+/* Appends the vulnerability record of row for the app, unless
+ * out[app_first..] (this app's records so far) already has its vul_id. */
+static int append_vul(json_t *out, size_t app_first, const app_vals *a, sev_strings *sev,
                       sqlite3_stmt *row, const char *fixed)
 {
     const char *vul_id = (const char *)sqlite3_column_text(row, 1);
-    const char *app_name = str_of(app, "app_name"), *app_path = str_of(app, "app_path");
     for (size_t i = app_first; i < json_array_size(out); i++) {
         json_t *prev = json_array_get(out, i);
         if (strcmp(json_string_value(json_object_get(prev, "vul_id")), vul_id) == 0) {
             if (fixed && !json_object_get(prev, "fixed_version"))
-                json_object_set_new((json_t *)prev, "fixed_version", json_string(fixed));
+                json_object_set_new(prev, "fixed_version", json_string_nocheck(fixed));
             return 0;
         }
     }
     json_t *v = json_object();
     if (!v) return -1;
-    json_object_set_new(v, "vul_id", json_string(vul_id));
-    json_object_set_new(v, "vul_type", json_string(vul_type_name(k->e->type)));
-    json_object_set_new(v, "severity", json_string((const char *)sqlite3_column_text(row, 2)));
+    json_object_set_new_nocheck(v, "vul_id", column_string(row, 1));
+    json_object_set_nocheck(v, "vul_type", a->vul_type);
+    json_object_set_new_nocheck(v, "severity", severity_string(sev, row, 2));
     if (sqlite3_column_type(row, 3) != SQLITE_NULL)
-        json_object_set_new(v, "cvss_score", json_real(sqlite3_column_double(row, 3)));
-    json_object_set_new(v, "app_name", json_string(app_name ? app_name : k->name));
-    json_object_set_new(v, "app_version", json_string(str_of(app, "app_version") ? str_of(app, "app_version") : k->version));
-    if (app_path) json_object_set_new(v, "app_path", json_string(app_path));
+        json_object_set_new_nocheck(v, "cvss_score", json_real(sqlite3_column_double(row, 3)));
+    json_object_set_nocheck(v, "app_name", a->app_name);
+    json_object_set_nocheck(v, "app_version", a->app_version);
+    if (a->app_path) json_object_set_nocheck(v, "app_path", a->app_path);
     if (fixed) {
-        json_object_set_new(v, "fixed_version", json_string(fixed));
+        json_object_set_new_nocheck(v, "fixed_version", json_string_nocheck(fixed));
         char sol[600];
-        snprintf(sol, sizeof sol, "Upgrade %s to %s or later.", app_name ? app_name : k->name, fixed);
-        json_object_set_new(v, "solution", json_string(sol));
+        snprintf(sol, sizeof sol, "Upgrade %s to %s or later.", a->name, fixed);
+        json_object_set_new_nocheck(v, "solution", json_string(sol)); /* checked: may be cut */
     }
-    json_object_set_new(v, "description", json_string((const char *)sqlite3_column_text(row, 4)));
-    json_object_set_new(v, "url", json_string((const char *)sqlite3_column_text(row, 5)));
+    json_object_set_new_nocheck(v, "description", column_string(row, 4));
+    json_object_set_new_nocheck(v, "url", column_string(row, 5));
     return json_array_append_new(out, v);
 }
 
@@ -390,8 +442,14 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         return err_set(err, IMGSEC_EINVAL, "apps and the output must be JSON arrays");
     size_t first = json_array_size(vul_out);
     int rc = IMGSEC_OK;
-    if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    sqlite3_stmt *tx = vdb_stmt(db, VDB_BEGIN_READ, err);
+    if (!tx) return err->code;
+    if (sqlite3_step(tx) != SQLITE_DONE) {
+        sqlite3_reset(tx);
         return vdb_sql_err(db, err, "begin");
+    }
+    sqlite3_reset(tx);
+    sev_strings sev = {0};
     size_t i;
     const json_t *app;
     json_array_foreach(apps, i, app) {
@@ -407,6 +465,7 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         sqlite3_bind_text(st, 2, k.name, -1, SQLITE_STATIC);
         stats->lookups++;
         size_t app_first = json_array_size(vul_out);
+        app_vals av = {0};
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             stats->candidates++;
@@ -424,8 +483,9 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
                 if (!d) rc = err->code;
                 else {
                     sqlite3_bind_int64(d, 1, m.vuln);
-                    if (sqlite3_step(d) == SQLITE_ROW &&
-                        append_vul(vul_out, app_first, app, &k, d, fixed) != 0)
+                    if (!av.app_name && !app_vals_make(&av, app, &k))
+                        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+                    else if (sqlite3_step(d) == SQLITE_ROW && append_vul(vul_out, app_first, &av, &sev, d, fixed) != 0)
                         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
                     sqlite3_reset(d);
                 }
@@ -434,9 +494,17 @@ int vulndb_match_apps(vulndb *db, const json_t *apps, const char *os_id, const c
         }
         if (rc == IMGSEC_OK && step != SQLITE_DONE && step != SQLITE_ROW) rc = vdb_sql_err(db, err, "lookup");
         sqlite3_reset(st);
+        app_vals_free(&av);
         if (rc != IMGSEC_OK) break;
     }
-    sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+    for (size_t j = 0; j < sev.n; j++) json_decref(sev.v[j]);
+    imgsec_err e2 = {0};
+    if ((tx = vdb_stmt(db, VDB_COMMIT, &e2))) {
+        sqlite3_step(tx);
+        sqlite3_reset(tx);
+    } else {
+        sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+    }
     if (rc != IMGSEC_OK) {
         while (json_array_size(vul_out) > first) json_array_remove(vul_out, json_array_size(vul_out) - 1);
         return rc;

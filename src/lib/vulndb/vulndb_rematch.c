@@ -50,12 +50,40 @@ typedef struct {
 typedef struct {
     sqlite3_stmt *image;
     sqlite3_stmt *records[REPORT_TYPE_COUNT];
+    sqlite3_stmt *begin, *end; /* BEGIN and ROLLBACK, prepared once */
 } reader;
 
 static void reader_free(reader *r)
 {
     sqlite3_finalize(r->image);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) sqlite3_finalize(r->records[t]);
+    sqlite3_finalize(r->begin);
+    sqlite3_finalize(r->end);
+}
+
+/* A read transaction of the reader's own (its statements only: the
+ * store's cached ones are not used inside it), without parsing SQL per
+ * image. */
+static int read_begin(store *st, reader *rd, imgsec_err *err)
+{
+    if (!rd->begin && !(rd->begin = store_prepare(st, "BEGIN", "starting a read transaction", err)))
+        return err->code;
+    int rc = sqlite3_step(rd->begin);
+    sqlite3_reset(rd->begin);
+    if (rc != SQLITE_DONE) return store_dberr(st, err, "starting a read transaction");
+    return IMGSEC_OK;
+}
+
+static void read_end(store *st, reader *rd)
+{
+    if (sqlite3_get_autocommit(st->db)) return; /* none open */
+    imgsec_err e = {0};
+    if (!rd->end) rd->end = store_prepare(st, "ROLLBACK", "ending a read transaction", &e);
+    if (rd->end) {
+        sqlite3_step(rd->end);
+        sqlite3_reset(rd->end);
+    }
+    if (!sqlite3_get_autocommit(st->db)) store_rollback(st);
 }
 
 /* The statement reading an image row, prepared on first use. */
@@ -133,6 +161,56 @@ static json_t *read_records(store *st, reader *rd, report_type t, int64_t id, im
         return NULL;
     }
     return arr;
+}
+
+/* Whether the records of type t of image id are exactly the objects of
+ * want, in order: what json_equal says of want and read_records' array,
+ * without building that array. -1 with err set on a read error. */
+static int records_equal(store *st, reader *rd, report_type t, int64_t id, const json_t *want,
+                         imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    sqlite3_stmt *s = records_stmt(st, rd, t, err);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    size_t i = 0, n = json_array_size(want);
+    int rc, equal = 1;
+    while (equal && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const json_t *o = json_array_get(want, i++);
+        if (!o) {
+            equal = 0;
+            break;
+        }
+        size_t present = 0;
+        for (size_t f = 0; equal && f < k->nfields; f++) {
+            int ty = sqlite3_column_type(s, (int)f);
+            const json_t *v = json_object_get(o, k->fields[f].name);
+            if (ty == SQLITE_NULL) {
+                equal = v == NULL;
+                continue;
+            }
+            present++;
+            if (ty == SQLITE_INTEGER)
+                equal = json_is_integer(v) && json_integer_value(v) == sqlite3_column_int64(s, (int)f);
+            else if (ty == SQLITE_FLOAT)
+                equal = json_is_real(v) && json_real_value(v) == sqlite3_column_double(s, (int)f);
+            else if (ty == SQLITE_TEXT)
+                equal = json_is_string(v) &&
+                        json_string_length(v) == (size_t)sqlite3_column_bytes(s, (int)f) &&
+                        memcmp(json_string_value(v), sqlite3_column_text(s, (int)f),
+                               json_string_length(v)) == 0;
+            else
+                equal = 0;
+        }
+        if (equal && json_object_size(o) != present) equal = 0;
+    }
+    if (equal && rc != SQLITE_DONE) {
+        sqlite3_reset(s);
+        err_set(err, IMGSEC_EINTERNAL, "store: read records of image %lld", (long long)id);
+        return -1;
+    }
+    sqlite3_reset(s);
+    return equal && i == n;
 }
 
 /* The stored document of image id (records in seq order), or NULL. */
@@ -224,17 +302,17 @@ typedef struct {
 static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img, slot *out)
 {
     imgsec_err *err = &out->err;
-    json_t *apps = NULL, *old = NULL, *vuls = NULL, *doc = NULL;
+    json_t *apps = NULL, *vuls = NULL, *doc = NULL;
     out->what = OUT_SKIPPED;
-    int rc = store_read_begin(st, err);
-    if (rc == IMGSEC_OK) {
-        if (!(apps = read_records(st, rd, REPORT_APPS, img->id, err))) rc = err->code;
-        else if (has_purl(apps) &&
-                 !(old = read_records(st, rd, REPORT_VULNERABILITY, img->id, err)))
-            rc = err->code;
-        store_rollback(st);
+    /* one read transaction: the apps, then (after matching) the stored
+     * vulnerabilities they are compared with */
+    int rc = read_begin(st, rd, err);
+    if (rc != IMGSEC_OK) goto done;
+    if (!(apps = read_records(st, rd, REPORT_APPS, img->id, err))) {
+        rc = err->code;
+        goto done;
     }
-    if (rc != IMGSEC_OK || !old) goto done; /* no purl, or gone meanwhile (no apps) */
+    if (!has_purl(apps)) goto done; /* no purl, or gone meanwhile (no apps) */
     vulndb_match_stats ms;
     if (!(vuls = json_array())) {
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
@@ -244,14 +322,20 @@ static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img
     if (rc != IMGSEC_OK) goto done;
     out->errors = ms.errors;
     out->vulnerabilities = (int64_t)json_array_size(vuls);
-    if (json_equal(old, vuls)) {
+    int same = records_equal(st, rd, REPORT_VULNERABILITY, img->id, vuls, err);
+    read_end(st, rd);
+    if (same < 0) {
+        rc = err->code;
+        goto done;
+    }
+    if (same) {
         /* the same records in the same order: nothing to write */
         out->what = OUT_UNCHANGED;
         goto done;
     }
-    if ((rc = store_read_begin(st, err)) != IMGSEC_OK) goto done;
+    if ((rc = read_begin(st, rd, err)) != IMGSEC_OK) goto done;
     doc = read_document(st, rd, img->id, err);
-    store_rollback(st);
+    read_end(st, rd);
     if (!doc) {
         if (err->code == IMGSEC_ENOTFOUND) out->what = OUT_SKIPPED; /* deleted meanwhile */
         else rc = err->code;
@@ -263,10 +347,10 @@ static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img
     snprintf(where, sizeof where, "image %lld: ", (long long)img->id);
     if ((rc = doc_from_json(doc, where, &out->doc, err)) == IMGSEC_OK) out->what = OUT_WRITE;
 done:
+    read_end(st, rd);
     if (rc == IMGSEC_ENOTFOUND) rc = IMGSEC_OK, out->what = OUT_SKIPPED;
     out->rc = rc;
     json_decref(apps);
-    json_decref(old);
     json_decref(vuls);
     json_decref(doc);
 }
@@ -338,6 +422,8 @@ static int workers_open(vulndb *db, store *st, unsigned n, worker **out, unsigne
     for (unsigned i = 0; i < n; i++) {
         int rc = vulndb_open(db->path, false, &w[i].vdb, err);
         if (rc == IMGSEC_OK) rc = store_open(path, &w[i].st, err);
+        /* a reader only: pages through a memory map, as the vulndb's */
+        if (rc == IMGSEC_OK) sqlite3_exec(w[i].st->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
         *nout = i + 1;
         if (rc != IMGSEC_OK) return rc;
     }
