@@ -51,6 +51,15 @@ void doc_free(imgsec_doc *doc);
 int doc_record_check(json_t *rec, report_type t, const char *where, size_t index,
                      bool *have_max, severity *max, imgsec_err *err);
 
+/* The vulnerability part of a summary, from an array of vulnerability
+ * records that passed doc_record_check: the per-vul_type counts and the
+ * aggregates (sorted by vul_id then vul_type, equal ones merged), in a
+ * new array *aggs (the caller frees it; its vul_id strings are borrowed
+ * from vuls). doc_from_json summarises its vulnerabilities with it; the
+ * store uses it to replace an image's vulnerabilities alone. */
+int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
+                    int64_t vul_counts[VUL_TYPE_COUNT], imgsec_err *err);
+
 /* A list of parsed documents. */
 typedef struct {
     imgsec_doc *items;

@@ -65,6 +65,31 @@ int store_ingest(store *st, const char *project_id, const char *ep,
 int store_image_delete(store *st, const char *project_id, int64_t id, const store_grant *grant,
                        imgsec_err *err);
 
+/* ---- replacing one image's vulnerabilities (vulndb rematch) ---- */
+
+/* The change-log position of the caller's current read snapshot (0 when
+ * the log is empty): the version token of every image read in the same
+ * read transaction. A later write of an image (ingest, delete, replace)
+ * appends a row after it. */
+int store_change_seq(store *st, int64_t *seq, imgsec_err *err);
+
+/* Replaces the vulnerability records of image image_id with vuls (an
+ * array of vulnerability records, checked and normalised in place as by
+ * doc_from_json; seq in array order), in one write transaction, and only
+ * if the image exists and has no change-log row after seen_seq (the
+ * store_change_seq of the snapshot its apps were read in): otherwise
+ * nothing is written and *skipped is true (also when rows after seen_seq
+ * were pruned: unknowable counts as changed). Maintains everything
+ * store_ingest maintains for them - the image's vulnerability count and
+ * per-vul_type counts, its severity level (recomputed from vuls and its
+ * other records), its vulnerability aggregates - and appends to the
+ * change log, so that the image's state equals that after store_ingest of
+ * its document with these vulnerabilities. No grant check: for the
+ * server's and the CLI's own maintenance. IMGSEC_EINVAL (nothing
+ * written) for an invalid record. */
+int store_replace_vulnerabilities(store *st, int64_t image_id, int64_t seen_seq, json_t *vuls,
+                                  bool *skipped, imgsec_err *err);
+
 /* ---- feeding the index ---- */
 
 /* Calls cb for every image, in id order, with a complete summary (counts,

@@ -118,6 +118,9 @@ typedef struct {
     int64_t unchanged;       /* images whose recomputed vulnerabilities equal the stored ones
                                 (not written) */
     int64_t skipped;         /* images without an apps record with a purl (left alone) */
+    int64_t changed;         /* images stored again or deleted by another writer between
+                                the rematch's read and its write (not written: a newer scan
+                                carries its own matches, else the next rematch does it) */
     int64_t vulnerabilities; /* vulnerability records they now hold */
     int64_t errors;          /* versions that could not be compared */
     bool stopped;            /* the run ended at a stop request (VULNDB_REMATCH_STOPPED) */

@@ -31,8 +31,10 @@ int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers)
     store_close(st);
     fprintf(stderr,
             "rematch: %lld images, %lld rematched, %lld unchanged (%lld vulnerabilities), %lld "
-            "without purls left alone, %lld versions not comparable\n",
+            "without purls left alone, %lld versions not comparable, %lld changed meanwhile "
+            "(left to the next rematch)\n",
             (long long)rs.images, (long long)rs.rematched, (long long)rs.unchanged,
-            (long long)rs.vulnerabilities, (long long)rs.skipped, (long long)rs.errors);
+            (long long)rs.vulnerabilities, (long long)rs.skipped, (long long)rs.errors,
+            (long long)rs.changed);
     return rc == IMGSEC_OK ? CLI_OK : cli_fail(&err);
 }

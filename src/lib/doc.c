@@ -379,24 +379,38 @@ static size_t merge_builds(build_agg *a, size_t n)
     return out;
 }
 
+int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
+                    int64_t vul_counts[VUL_TYPE_COUNT], imgsec_err *err)
+{
+    const json_t *rec;
+    size_t i, n = json_array_size(vuls);
+    *aggs = NULL;
+    *n_aggs = 0;
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        vul_counts[v] = 0;
+    if (!n)
+        return IMGSEC_OK;
+    if (!(*aggs = malloc(n * sizeof **aggs)))
+        return out_of_memory(err);
+    json_array_foreach(vuls, i, rec) {
+        vul_type t = (vul_type)vul_type_parse(rec_str(rec, "vul_type"));
+        vul_counts[t]++;
+        (*aggs)[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1};
+    }
+    qsort(*aggs, n, sizeof **aggs, vul_cmp);
+    *n_aggs = merge_vuls(*aggs, n);
+    return IMGSEC_OK;
+}
+
 static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
 {
     image_summary *s = &doc->summary;
     json_t *rec;
     size_t i, n;
 
-    n = json_array_size(doc->records[REPORT_VULNERABILITY]);
-    if (n) {
-        if (!(doc->vuls = malloc(n * sizeof *doc->vuls)))
-            return out_of_memory(err);
-        json_array_foreach(doc->records[REPORT_VULNERABILITY], i, rec) {
-            vul_type t = (vul_type)vul_type_parse(rec_str(rec, "vul_type"));
-            s->vul_counts[t]++;
-            doc->vuls[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1};
-        }
-        qsort(doc->vuls, n, sizeof *doc->vuls, vul_cmp);
-        n = merge_vuls(doc->vuls, n);
-    }
+    int rc = doc_vul_summary(doc->records[REPORT_VULNERABILITY], &doc->vuls, &n, s->vul_counts, err);
+    if (rc)
+        return rc;
     s->vuls = doc->vuls;
     s->n_vuls = n;
 

@@ -141,9 +141,11 @@ static void run_job(bg_job *base, store *st)
     if (rc == IMGSEC_OK) {
         paid(r, seen);
         server_log("rematch done in %.1f s: %lld images, %lld rematched, %lld unchanged, "
-                   "%lld without purls; %lld vulnerability records, %lld versions not comparable",
+                   "%lld without purls; %lld vulnerability records, %lld versions not comparable, "
+                   "%lld changed meanwhile",
                    secs, (long long)s.images, (long long)s.rematched, (long long)s.unchanged,
-                   (long long)s.skipped, (long long)s.vulnerabilities, (long long)s.errors);
+                   (long long)s.skipped, (long long)s.vulnerabilities, (long long)s.errors,
+                   (long long)s.changed);
     }
 }
 

@@ -161,6 +161,52 @@ int store_image_clear(store *st, int64_t id, imgsec_err *err)
     return IMGSEC_OK;
 }
 
+/* Inserts the records arr of type t of image id with s (STMT_REC_INSERT + t),
+ * seq from 0 in array order. */
+static int insert_records(store *st, sqlite3_stmt *s, report_type t, int64_t id, const json_t *arr,
+                          const char *where, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    size_t j;
+    const json_t *rec;
+    int rc;
+    json_array_foreach(arr, j, rec) {
+        if (!json_is_object(rec))
+            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object",
+                           where, k->doc_key, j);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, (int64_t)j);
+        for (size_t f = 0; f < k->nfields; f++)
+            if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
+                sqlite3_reset(s);
+                return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
+                               where, k->doc_key, j, k->fields[f].name);
+            }
+        if ((rc = store_run(st, s, "storing a record", err)) != IMGSEC_OK)
+            return rc;
+    }
+    return IMGSEC_OK;
+}
+
+/* Inserts the n vulnerability aggregates of image id with s (STMT_AGG_VUL_INSERT). */
+static int insert_vul_aggs(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
+                           imgsec_err *err)
+{
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        const vul_agg *a = &vuls[i];
+        if ((unsigned)a->type >= VUL_TYPE_COUNT)
+            return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
+        sqlite3_bind_int64(s, 1, id);
+        store_bind_text(s, 2, a->vul_id);
+        store_bind_text(s, 3, vul_type_name(a->type));
+        sqlite3_bind_int64(s, 4, a->n);
+        if ((rc = store_run(st, s, "storing aggregates", err)) != IMGSEC_OK)
+            return rc;
+    }
+    return IMGSEC_OK;
+}
+
 static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, const char *ep,
                       const imgsec_doc *d, const store_grant *grant, const char *where,
                       store_ingest_result *res, imgsec_err *err)
@@ -187,40 +233,15 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
     }
 
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        const record_kind *k = record_kind_get((report_type)t);
-        sqlite3_stmt *s = q->rec_ins[t];
-        size_t j;
-        json_t *rec;
-        json_array_foreach(d->records[t], j, rec) {
-            if (!json_is_object(rec))
-                return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object",
-                               where, k->doc_key, j);
-            sqlite3_bind_int64(s, 1, id);
-            sqlite3_bind_int64(s, 2, (int64_t)j);
-            for (size_t f = 0; f < k->nfields; f++)
-                if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
-                    sqlite3_reset(s);
-                    return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
-                                   where, k->doc_key, j, k->fields[f].name);
-                }
-            if ((rc = store_run(st, s, "storing a record", err)) != IMGSEC_OK)
-                return rc;
-            records++;
-        }
+        if ((rc = insert_records(st, q->rec_ins[t], (report_type)t, id, d->records[t], where, err)) !=
+            IMGSEC_OK)
+            return rc;
+        records += (int64_t)json_array_size(d->records[t]);
     }
 
     const image_summary *sum = &d->summary;
-    for (size_t i = 0; i < sum->n_vuls; i++) {
-        const vul_agg *a = &sum->vuls[i];
-        if ((unsigned)a->type >= VUL_TYPE_COUNT)
-            return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
-        sqlite3_bind_int64(q->agg_vul_ins, 1, id);
-        store_bind_text(q->agg_vul_ins, 2, a->vul_id);
-        store_bind_text(q->agg_vul_ins, 3, vul_type_name(a->type));
-        sqlite3_bind_int64(q->agg_vul_ins, 4, a->n);
-        if ((rc = store_run(st, q->agg_vul_ins, "storing aggregates", err)) != IMGSEC_OK)
-            return rc;
-    }
+    if ((rc = insert_vul_aggs(st, q->agg_vul_ins, id, sum->vuls, sum->n_vuls, err)) != IMGSEC_OK)
+        return rc;
     for (size_t i = 0; i < sum->n_builds; i++) {
         const build_agg *a = &sum->builds[i];
         if ((unsigned)a->level >= SEVERITY_COUNT)
@@ -664,5 +685,175 @@ int store_changes_since(store *st, int64_t since, store_summary_cb cb,
 fail:
     agg_buf_free(&b);
     store_rollback(st);
+    return rc;
+}
+
+/* ---- replacing the vulnerabilities of one image ---- */
+
+int store_change_seq(store *st, int64_t *seq, imgsec_err *err)
+{
+    int64_t lo = 0;
+    *seq = 0;
+    return changes_range(st, &lo, seq, err);
+}
+
+/* Whether image id may have changed after change-log position seen: a
+ * row of it after seen, or rows after seen pruned (unknowable). */
+static int changed_since(store *st, int64_t id, int64_t seen, bool *changed, imgsec_err *err)
+{
+    int64_t lo = 0, hi = 0;
+    int rc = changes_range(st, &lo, &hi, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    *changed = true;
+    if (hi < seen || (hi > seen && lo > seen + 1))
+        return IMGSEC_OK; /* another file's position, or pruned past it */
+    sqlite3_stmt *s = store_stmt(st, STMT_CHANGED_SINCE, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_bind_int64(s, 1, seen);
+    sqlite3_bind_int64(s, 2, id);
+    int step = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_dberr(st, err, "reading the change log");
+    *changed = step == SQLITE_ROW;
+    return IMGSEC_OK;
+}
+
+/* Image id's scan status and malware count (*found false if it is gone). */
+static int image_basis(store *st, int64_t id, scan_status *status, int64_t *n_malware, bool *found,
+                       imgsec_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, STMT_IMAGE_ONE, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_bind_int64(s, 1, id);
+    int step = sqlite3_step(s), rc = IMGSEC_OK;
+    *found = step == SQLITE_ROW;
+    if (*found) {
+        image_summary sum;
+        if ((rc = row_summary(s, &sum, err)) == IMGSEC_OK) {
+            *status = sum.status;
+            *n_malware = sum.counts[REPORT_MALWARES];
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = store_dberr(st, err, "reading an image");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* Raises *have_max / *max to the highest severity of image id's records
+ * other than its vulnerabilities. */
+static int other_severities(store *st, int64_t id, bool *have_max, severity *max, imgsec_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, STMT_OTHER_SEVERITIES, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_bind_int64(s, 1, id);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+            continue;
+        int lv = severity_parse((const char *)sqlite3_column_text(s, 0));
+        if (lv < 0) {
+            sqlite3_reset(s);
+            return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad severity", (long long)id);
+        }
+        if (!*have_max || (severity)lv > *max) {
+            *have_max = true;
+            *max = (severity)lv;
+        }
+    }
+    sqlite3_reset(s);
+    return step == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, "reading severities");
+}
+
+/* The write of store_replace_vulnerabilities, inside its transaction. */
+static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool have_max,
+                        severity max, const vul_agg *aggs, size_t n_aggs,
+                        const int64_t vul_counts[VUL_TYPE_COUNT], bool *skipped, imgsec_err *err)
+{
+    int rc;
+    bool changed, found;
+    scan_status status = SCAN_STATUS_COUNT;
+    int64_t n_malware = 0;
+    if ((rc = changed_since(st, id, seen, &changed, err)) != IMGSEC_OK)
+        return rc;
+    if (!changed && (rc = image_basis(st, id, &status, &n_malware, &found, err)) != IMGSEC_OK)
+        return rc;
+    if (changed || !found) {
+        *skipped = true;
+        return IMGSEC_OK;
+    }
+    if ((rc = other_severities(st, id, &have_max, &max, err)) != IMGSEC_OK)
+        return rc;
+    severity_level level = model_image_severity_level(status, have_max, max, n_malware);
+
+    sqlite3_stmt *del = store_stmt(st, (stmt_id)(STMT_REC_DELETE + REPORT_VULNERABILITY), err);
+    sqlite3_stmt *agg_del = del ? store_stmt(st, STMT_AGG_VUL_DELETE, err) : NULL;
+    sqlite3_stmt *ins = agg_del ? store_stmt(st, (stmt_id)(STMT_REC_INSERT + REPORT_VULNERABILITY), err) : NULL;
+    sqlite3_stmt *agg_ins = ins ? store_stmt(st, STMT_AGG_VUL_INSERT, err) : NULL;
+    sqlite3_stmt *set = agg_ins ? store_stmt(st, STMT_IMAGE_SET_VULS, err) : NULL;
+    if (!set)
+        return IMGSEC_EINTERNAL;
+    sqlite3_bind_int64(del, 1, id);
+    sqlite3_bind_int64(agg_del, 1, id);
+    if ((rc = store_run(st, del, "replacing records", err)) != IMGSEC_OK ||
+        (rc = store_run(st, agg_del, "replacing aggregates", err)) != IMGSEC_OK ||
+        (rc = insert_records(st, ins, REPORT_VULNERABILITY, id, vuls, "", err)) != IMGSEC_OK ||
+        (rc = insert_vul_aggs(st, agg_ins, id, aggs, n_aggs, err)) != IMGSEC_OK)
+        return rc;
+    sqlite3_bind_int64(set, 1, (int64_t)json_array_size(vuls));
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        sqlite3_bind_int64(set, v + 2, vul_counts[v]);
+    if (level == SEVERITY_LEVEL_NONE)
+        sqlite3_bind_null(set, VUL_TYPE_COUNT + 2);
+    else
+        store_bind_text(set, VUL_TYPE_COUNT + 2, severity_level_name(level));
+    sqlite3_bind_int64(set, VUL_TYPE_COUNT + 3, id);
+    if ((rc = store_run(st, set, "storing an image", err)) != IMGSEC_OK)
+        return rc;
+    if ((rc = store_change_append(st, id, err)) != IMGSEC_OK)
+        return rc;
+    return store_change_prune(st, err);
+}
+
+int store_replace_vulnerabilities(store *st, int64_t image_id, int64_t seen_seq, json_t *vuls,
+                                  bool *skipped, imgsec_err *err)
+{
+    *skipped = false;
+    if (image_id <= 0)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: image id");
+    if (seen_seq < 0)
+        return err_set(err, IMGSEC_EINVAL, "store: negative change-log position");
+    if (!json_is_array(vuls))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: vulnerabilities must be an array");
+    if (json_array_size(vuls) > DOC_RECORDS_MAX)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: vulnerabilities must hold at most %d records",
+                       DOC_RECORDS_MAX);
+    bool have_max = false;
+    severity max = SEVERITY_UNKNOWN;
+    size_t i;
+    json_t *rec;
+    int rc;
+    json_array_foreach(vuls, i, rec)
+        if ((rc = doc_record_check(rec, REPORT_VULNERABILITY, "", i, &have_max, &max, err)) != IMGSEC_OK)
+            return rc;
+    vul_agg *aggs = NULL;
+    size_t n_aggs = 0;
+    int64_t vul_counts[VUL_TYPE_COUNT];
+    if ((rc = doc_vul_summary(vuls, &aggs, &n_aggs, vul_counts, err)) != IMGSEC_OK)
+        return rc;
+    if ((rc = store_write_begin(st, err)) == IMGSEC_OK) {
+        rc = replace_vuls(st, image_id, seen_seq, vuls, have_max, max, aggs, n_aggs, vul_counts,
+                          skipped, err);
+        if (rc == IMGSEC_OK && !*skipped)
+            rc = store_commit(st, err);
+        else
+            store_rollback(st);
+    }
+    free(aggs);
     return rc;
 }

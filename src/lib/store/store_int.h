@@ -82,6 +82,9 @@ typedef enum {
     STMT_CHANGES_RANGE,   /* min(seq), max(seq) */
     STMT_CHANGES_SINCE,   /* DISTINCT image with seq > ? */
     STMT_DATA_VERSION,
+    STMT_CHANGED_SINCE,   /* 1 if image ?2 has a change-log row after seq ?1 */
+    STMT_IMAGE_SET_VULS,  /* the vulnerability counts and severity level of image ?N */
+    STMT_OTHER_SEVERITIES, /* distinct severities of image ?1's records, vulnerabilities aside */
     STMT_USER_INSERT,
     STMT_USER_ID,
     STMT_USER_GET,

@@ -416,6 +416,48 @@ static char *sql_rec_insert(const record_kind *k, imgsec_err *err)
     return sb_done(&sb, err);
 }
 
+/* "UPDATE images SET <vulnerability count> = ?1, <count of vul type v> =
+ * ?(2 + v)..., severity_level = ?L WHERE id = ?(L + 1)": what replacing an
+ * image's vulnerabilities changes in its row (store_replace_vulnerabilities). */
+static char *sql_image_set_vuls(imgsec_err *err)
+{
+    util_buf sb = {0};
+    char col[64];
+    store_image_col(IC_COUNT(REPORT_VULNERABILITY), col, sizeof col);
+    util_buf_printf(&sb, "UPDATE images SET \"%s\" = ?1", col);
+    for (int v = 0; v < VUL_TYPE_COUNT; v++) {
+        store_image_col(IC_VUL_COUNT(v), col, sizeof col);
+        util_buf_printf(&sb, ", \"%s\" = ?%d", col, v + 2);
+    }
+    store_image_col(IC_SEVERITY_LEVEL, col, sizeof col);
+    util_buf_printf(&sb, ", \"%s\" = ?%d WHERE id = ?%d", col, VUL_TYPE_COUNT + 2,
+                    VUL_TYPE_COUNT + 3);
+    return sb_done(&sb, err);
+}
+
+/* The distinct values of every severity field of every record table but
+ * the vulnerabilities', for image ?1 ("SELECT 0 WHERE 0" if none). */
+static char *sql_other_severities(imgsec_err *err)
+{
+    util_buf sb = {0};
+    bool first = true;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        const record_kind *k = record_kind_get((report_type)t);
+        if (t == REPORT_VULNERABILITY)
+            continue;
+        for (size_t f = 0; f < k->nfields; f++) {
+            if (k->fields[f].kind != FIELD_SEVERITY)
+                continue;
+            util_buf_printf(&sb, "%sSELECT \"%s\" FROM \"%s\" WHERE image = ?1", first ? "" : " UNION ",
+                            k->fields[f].name, k->table);
+            first = false;
+        }
+    }
+    if (first)
+        util_buf_printf(&sb, "SELECT 0 WHERE ?1 AND 0");
+    return sb_done(&sb, err);
+}
+
 static char *sql_fmt(imgsec_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static char *sql_fmt(imgsec_err *err, const char *fmt, ...)
 {
@@ -453,6 +495,7 @@ static const struct {
     {STMT_CHANGES_RANGE, "SELECT min(seq), max(seq) FROM changes"},
     {STMT_CHANGES_SINCE, "SELECT DISTINCT image FROM changes WHERE seq > ?1 ORDER BY image"},
     {STMT_DATA_VERSION, "PRAGMA data_version"},
+    {STMT_CHANGED_SINCE, "SELECT 1 FROM changes WHERE seq > ?1 AND image = ?2 LIMIT 1"},
     {STMT_USER_INSERT,
      "INSERT INTO users (domain, name, pw_hash, created_ms) VALUES (?1, ?2, ?3, ?4) RETURNING id"},
     {STMT_USER_ID, "SELECT id FROM users WHERE domain = ?1 AND name = ?2"},
@@ -490,7 +533,9 @@ int store_sql_build(store *st, imgsec_err *err)
         !(st->sql[STMT_IMAGE_UPDATE] = sql_image_update(err)) ||
         !(st->sql[STMT_IMAGE_INSERT] = sql_image_insert(err)) ||
         !(st->sql[STMT_IMAGES_ALL] = sql_image_select("ORDER BY id", err)) ||
-        !(st->sql[STMT_IMAGE_ONE] = sql_image_select("WHERE id = ?1", err)))
+        !(st->sql[STMT_IMAGE_ONE] = sql_image_select("WHERE id = ?1", err)) ||
+        !(st->sql[STMT_IMAGE_SET_VULS] = sql_image_set_vuls(err)) ||
+        !(st->sql[STMT_OTHER_SEVERITIES] = sql_other_severities(err)))
         return IMGSEC_EINTERNAL;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         const record_kind *k = record_kind_get((report_type)t);

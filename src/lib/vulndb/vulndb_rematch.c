@@ -2,16 +2,21 @@
  * from their stored apps, without the images.
  *
  * Per image, in id order: its apps and vulnerability records are read in
- * one read transaction of the store, the apps matched (vulndb_match_apps)
- * and the matches compared with the stored records (same records, same
- * order: matching is deterministic). Only when they differ is the whole
- * document read (its row and every record: the columns named by model.h's
- * record tables and store_image_col), its vulnerabilities replaced, and
- * the document stored again through store_ingest: one write transaction
- * per image, the image keeps its id, the counts, aggregates and change log
- * follow, so a server's index and statistic move from one true answer to
- * the next, image by image. A rematch after an update that changed little
- * costs reads and matching, not writes.
+ * one read transaction of the store, with the change-log position of that
+ * snapshot (store_change_seq), the apps matched (vulndb_match_apps) and
+ * the matches compared with the stored records (same records, same
+ * order: matching is deterministic). Only when they differ are the
+ * image's vulnerabilities replaced, by store_replace_vulnerabilities: one
+ * write transaction per image that rewrites its vulnerability records,
+ * counts, severity level and aggregates and appends to the change log -
+ * not its other records - so a server's index and statistic move from
+ * one true answer to the next, image by image. It writes only if the
+ * image has no change-log row after the position read with its apps: a
+ * scan or delete of the image between the rematch's read and its write
+ * wins, and the image is counted in stats->changed (a scan made with a
+ * vulnerability database carries its own matches; else the next rematch
+ * does it). A rematch after an update that changed little costs reads and
+ * matching, not writes.
  *
  * Threads: the image list is handed out in id order to opts->workers
  * threads, each with its own vulndb and store connections (opened here by
@@ -26,9 +31,7 @@
  * Only images with at least one apps record carrying a purl are
  * rematched (those imgsec scan produced, or an importer that keeps
  * purls): vulnerabilities of images whose apps cannot be matched again
- * (no purl: other scanners' reports) are left as they are. An ingest of
- * the same image between the read and the write of a rematch is
- * overwritten by it; run it when no scan of those images is arriving.
+ * (no purl: other scanners' reports) are left as they are.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,21 +44,17 @@
 
 typedef struct {
     int64_t id;
-    char project[MODEL_PROJECT_ID_MAX + 1];
-    char ep[MODEL_PROJECT_ID_MAX + 1];
 } image_ref;
 
-/* The statements of read_document, prepared once per rematch run (reset
+/* The statements of read_records, prepared once per rematch run (reset
  * after each use, so they never hold a transaction open). */
 typedef struct {
-    sqlite3_stmt *image;
     sqlite3_stmt *records[REPORT_TYPE_COUNT];
     sqlite3_stmt *begin, *end; /* BEGIN and ROLLBACK, prepared once */
 } reader;
 
 static void reader_free(reader *r)
 {
-    sqlite3_finalize(r->image);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) sqlite3_finalize(r->records[t]);
     sqlite3_finalize(r->begin);
     sqlite3_finalize(r->end);
@@ -84,28 +83,6 @@ static void read_end(store *st, reader *rd)
         sqlite3_reset(rd->end);
     }
     if (!sqlite3_get_autocommit(st->db)) store_rollback(st);
-}
-
-/* The statement reading an image row, prepared on first use. */
-static sqlite3_stmt *image_stmt(store *st, reader *rd, imgsec_err *err)
-{
-    if (rd->image) return rd->image;
-    char col[64];
-    util_buf sql = {0};
-    util_buf_printf(&sql, "SELECT ");
-    for (int c = IC_IMAGE_TYPE; c < IC_SEVERITY_LEVEL; c++) {
-        store_image_col(c, col, sizeof col);
-        util_buf_printf(&sql, "%s\"%s\"", c == IC_IMAGE_TYPE ? "" : ", ", col);
-    }
-    util_buf_printf(&sql, " FROM images WHERE id = ?1");
-    if (sql.failed) {
-        free(sql.buf);
-        err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        return NULL;
-    }
-    rd->image = store_prepare(st, sql.buf, "read image", err);
-    free(sql.buf);
-    return rd->image;
 }
 
 /* The statement reading the records of type t of an image, in seq order. */
@@ -213,42 +190,6 @@ static int records_equal(store *st, reader *rd, report_type t, int64_t id, const
     return equal && i == n;
 }
 
-/* The stored document of image id (records in seq order), or NULL. */
-static json_t *read_document(store *st, reader *rd, int64_t id, imgsec_err *err)
-{
-    char col[64];
-    sqlite3_stmt *s = image_stmt(st, rd, err);
-    if (!s) return NULL;
-    sqlite3_bind_int64(s, 1, id);
-    json_t *doc = json_object(), *image = json_object();
-    json_object_set_new(doc, "image", image);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_reset(s);
-        json_decref(doc);
-        err_set(err, IMGSEC_ENOTFOUND, "image %lld is gone", (long long)id);
-        return NULL;
-    }
-    for (int c = IC_IMAGE_TYPE; c < IC_SEVERITY_LEVEL; c++) {
-        int k = c - IC_IMAGE_TYPE;
-        store_image_col(c, col, sizeof col);
-        if (sqlite3_column_type(s, k) == SQLITE_INTEGER)
-            json_object_set_new(image, col, json_integer(sqlite3_column_int64(s, k)));
-        else if (sqlite3_column_type(s, k) == SQLITE_TEXT && sqlite3_column_bytes(s, k) > 0)
-            json_object_set_new(image, col, json_string((const char *)sqlite3_column_text(s, k)));
-    }
-    sqlite3_reset(s);
-    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        json_t *arr = read_records(st, rd, (report_type)t, id, err);
-        if (!arr) {
-            json_decref(doc);
-            return NULL;
-        }
-        if (json_array_size(arr)) json_object_set_new(doc, record_kind_get((report_type)t)->doc_key, arr);
-        else json_decref(arr);
-    }
-    return doc;
-}
-
 static bool has_purl(const json_t *apps)
 {
     size_t i;
@@ -260,12 +201,12 @@ static bool has_purl(const json_t *apps)
     return false;
 }
 
-/* The image ids of the store with their project and EP. */
+/* The image ids of the store. */
 static int list_images(store *st, image_ref **out, size_t *n, imgsec_err *err)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *s = store_prepare(st, "SELECT id, project_id, ep FROM images ORDER BY id", "list images", err);
+    sqlite3_stmt *s = store_prepare(st, "SELECT id FROM images ORDER BY id", "list images", err);
     if (!s) return err->code;
     size_t cap = 0;
     int rc;
@@ -278,8 +219,6 @@ static int list_images(store *st, image_ref **out, size_t *n, imgsec_err *err)
         }
         image_ref *r = &(*out)[(*n)++];
         r->id = sqlite3_column_int64(s, 0);
-        store_column_copy(r->project, sizeof r->project, s, 1);
-        store_column_copy(r->ep, sizeof r->ep, s, 2);
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "store: list images");
@@ -295,19 +234,21 @@ typedef struct {
     imgsec_err err;
     outcome what;
     int64_t vulnerabilities, errors;
-    imgsec_doc doc; /* OUT_WRITE: the document to store */
+    json_t *vuls; /* OUT_WRITE: the new vulnerability records */
+    int64_t seen; /* OUT_WRITE: the change-log position they were read at */
 } slot;
 
 /* Everything but the write, for image img, with connections vdb and st. */
 static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img, slot *out)
 {
     imgsec_err *err = &out->err;
-    json_t *apps = NULL, *vuls = NULL, *doc = NULL;
+    json_t *apps = NULL, *vuls = NULL;
     out->what = OUT_SKIPPED;
     /* one read transaction: the apps, then (after matching) the stored
      * vulnerabilities they are compared with */
     int rc = read_begin(st, rd, err);
     if (rc != IMGSEC_OK) goto done;
+    if ((rc = store_change_seq(st, &out->seen, err)) != IMGSEC_OK) goto done;
     if (!(apps = read_records(st, rd, REPORT_APPS, img->id, err))) {
         rc = err->code;
         goto done;
@@ -333,26 +274,15 @@ static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img
         out->what = OUT_UNCHANGED;
         goto done;
     }
-    if ((rc = read_begin(st, rd, err)) != IMGSEC_OK) goto done;
-    doc = read_document(st, rd, img->id, err);
-    read_end(st, rd);
-    if (!doc) {
-        if (err->code == IMGSEC_ENOTFOUND) out->what = OUT_SKIPPED; /* deleted meanwhile */
-        else rc = err->code;
-        goto done;
-    }
-    json_object_set_new(doc, "vulnerabilities", vuls);
+    out->vuls = vuls;
     vuls = NULL;
-    char where[64];
-    snprintf(where, sizeof where, "image %lld: ", (long long)img->id);
-    if ((rc = doc_from_json(doc, where, &out->doc, err)) == IMGSEC_OK) out->what = OUT_WRITE;
+    out->what = OUT_WRITE;
 done:
     read_end(st, rd);
     if (rc == IMGSEC_ENOTFOUND) rc = IMGSEC_OK, out->what = OUT_SKIPPED;
     out->rc = rc;
     json_decref(apps);
     json_decref(vuls);
-    json_decref(doc);
 }
 
 #define WINDOW 64
@@ -402,7 +332,7 @@ static void *worker_main(void *arg)
 
 static void slot_clear(slot *s)
 {
-    if (s->what == OUT_WRITE) doc_free(&s->doc);
+    json_decref(s->vuls);
     memset(s, 0, sizeof *s);
 }
 
@@ -503,10 +433,11 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
             stats->unchanged++;
             stats->vulnerabilities += s->vulnerabilities;
         } else {
-            store_ingest_result res;
-            rc = store_ingest(st, imgs[i].project, imgs[i].ep, &s->doc, 1, NULL, &res, NULL, NULL,
-                              err);
-            if (rc == IMGSEC_OK) {
+            bool changed = false;
+            rc = store_replace_vulnerabilities(st, imgs[i].id, s->seen, s->vuls, &changed, err);
+            if (rc == IMGSEC_OK && changed) {
+                stats->changed++;
+            } else if (rc == IMGSEC_OK) {
                 stats->rematched++;
                 stats->vulnerabilities += s->vulnerabilities;
             }
