@@ -1,0 +1,299 @@
+/* test_store_replace_vuls.c - store_replace_vulnerabilities against the
+ * full ingest it stands for, and its version check.
+ *
+ * Equivalence: for each case, store A ingests an image and a neighbour,
+ * then replaces the image's vulnerabilities; store B ingests the same
+ * image with those vulnerabilities in its document, and the neighbour.
+ * Every table the statistic, the lists and the index read (images, every
+ * record table, agg_vul, agg_build) must then be equal row by row, and
+ * A's change log must name the image once more. The cases move the
+ * image's severity level every way it can go: down to another record's
+ * severity, to a malware's implied high, to none, and for a failed scan.
+ *
+ * Lost update: a document ingested for the image after the version was
+ * read wins (skipped, its records stay); so does a delete; a version read
+ * after it writes; an invalid record changes nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "imgsec/doc.h"
+#include "imgsec/store.h"
+#include "store/store_int.h"
+#include "unit_tmp.h"
+
+static char g_dir[1024];
+
+/* One image document with the vulnerabilities vuls (a JSON array text),
+ * status and extra (",\"malwares\":[...]" etc., may be ""). */
+static char *make_doc(const char *name, const char *status, const char *vuls, const char *extra)
+{
+    char *s = NULL;
+    int n = asprintf(&s,
+                     "{\"image\":{\"image_type\":\"local_image\",\"image_name\":\"%s\","
+                     "\"image_version\":\"1\",\"scan_status\":\"%s\"},"
+                     "\"vulnerabilities\":%s,"
+                     "\"apps\":[{\"app_name\":\"dpkg\",\"app_version\":\"1.18.25\","
+                     "\"purl\":\"pkg:deb/debian/dpkg@1.18.25\"}],"
+                     "\"build_command_risks\":[{\"rule_id\":\"B1\",\"risk_name\":\"curl pipe\","
+                     "\"risk_level\":\"low\",\"build_instruction\":\"RUN curl | sh\"}]%s}",
+                     name, status, vuls, extra);
+    assert_true(n > 0);
+    return s;
+}
+
+static void ingest(store *st, const char *doc1, const char *doc2)
+{
+    char *body = NULL;
+    assert_true(asprintf(&body, "%s\n%s\n", doc1, doc2 ? doc2 : "") > 0);
+    doc_list list;
+    imgsec_err err = {0};
+    if (doc_list_parse(body, strlen(body), true, &list, &err) != IMGSEC_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(store_ingest(st, "P1", "0", list.items, list.n, NULL, NULL, NULL, NULL, &err),
+                     IMGSEC_OK);
+    doc_list_free(&list);
+    free(body);
+}
+
+/* Every row of a query as text, one line per row, columns tagged by type. */
+static char *dump(store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(s); c++)
+            fprintf(f, "%d:%s|", sqlite3_column_type(s, c),
+                    sqlite3_column_type(s, c) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(s, c));
+        fputc('\n', f);
+    }
+    sqlite3_finalize(s);
+    fclose(f);
+    return out;
+}
+
+static void assert_same(store *a, store *b, const char *sql)
+{
+    char *x = dump(a, sql), *y = dump(b, sql);
+    if (strcmp(x, y) != 0)
+        fail_msg("%s differs:\nreplaced:\n%s\ningested:\n%s", sql, x, y);
+    free(x);
+    free(y);
+}
+
+static void assert_tables_equal(store *a, store *b)
+{
+    char sql[256];
+    assert_same(a, b, "SELECT * FROM images ORDER BY id");
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY image, seq",
+                 record_kind_get((report_type)t)->table);
+        assert_same(a, b, sql);
+    }
+    assert_same(a, b, "SELECT * FROM agg_vul ORDER BY image, rowid");
+    assert_same(a, b, "SELECT * FROM agg_build ORDER BY image, rowid");
+}
+
+static store *open_store(const char *name)
+{
+    char path[1200];
+    static const char *const SUFFIX[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s.db%s", g_dir, name, SUFFIX[i]);
+        remove(path);
+    }
+    snprintf(path, sizeof path, "%s/%s.db", g_dir, name);
+    store *st = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(path, &st, &err), IMGSEC_OK);
+    return st;
+}
+
+typedef struct {
+    const char *status, *old_vuls, *new_vuls, *extra, *level; /* level: expected, NULL for none */
+} replace_case;
+
+static const char NEIGHBOUR_VULS[] =
+    "[{\"vul_id\":\"CVE-2020-9\",\"vul_type\":\"app_vul\",\"severity\":\"critical\"}]";
+
+static void test_replace_equals_ingest(void **state)
+{
+    (void)state;
+    static const replace_case CASES[] = {
+        /* critical -> medium: the level falls to the risk config's medium;
+         * a vul_id twice merges into one aggregate of n 2 */
+        {"success",
+         "[{\"vul_id\":\"CVE-2020-1\",\"vul_type\":\"app_vul\",\"severity\":\"critical\"},"
+         "{\"vul_id\":\"CVE-2020-2\",\"vul_type\":\"linux_vul\",\"severity\":\"low\"}]",
+         "[{\"vul_id\":\"CVE-2021-3\",\"vul_type\":\"linux_vul\",\"severity\":\"Low\","
+         "\"app_name\":\"dpkg\",\"app_version\":\"1.18.25\",\"cvss_score\":3.5,\"url\":\"u\"},"
+         "{\"vul_id\":\"CVE-2021-3\",\"vul_type\":\"linux_vul\",\"severity\":\"low\",\"app_name\":\"tar\"},"
+         "{\"vul_id\":\"CVE-2021-4\",\"vul_type\":\"app_vul\",\"severity\":\"unknown\"}]",
+         ",\"risk_configs\":[{\"check_name\":\"ssh\",\"check_rule_id\":\"R1\",\"severity\":\"medium\"}]",
+         "Medium"},
+        /* all gone: the build risk's low */
+        {"success", "[{\"vul_id\":\"CVE-2020-1\",\"vul_type\":\"app_vul\",\"severity\":\"high\"}]",
+         "[]", "", "Low"},
+        /* none before, high after */
+        {"success", "[]",
+         "[{\"vul_id\":\"CVE-2022-5\",\"vul_type\":\"app_vul\",\"severity\":\"high\"}]", "", "High"},
+        /* a malware keeps the level at high whatever the vulnerabilities */
+        {"success", "[{\"vul_id\":\"CVE-2020-1\",\"vul_type\":\"app_vul\",\"severity\":\"critical\"}]",
+         "[{\"vul_id\":\"CVE-2020-1\",\"vul_type\":\"app_vul\",\"severity\":\"medium\"}]",
+         ",\"malwares\":[{\"file_path\":\"/x\",\"malware_name\":\"EICAR\"}]", "High"},
+        /* a failed scan has no level, whatever its records */
+        {"failed", "[]", "[{\"vul_id\":\"CVE-2022-5\",\"vul_type\":\"app_vul\",\"severity\":\"high\"}]",
+         "", NULL},
+    };
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        const replace_case *k = &CASES[c];
+        store *a = open_store("a"), *b = open_store("b");
+        char *old_doc = make_doc("img", k->status, k->old_vuls, k->extra);
+        char *new_doc = make_doc("img", k->status, k->new_vuls, k->extra);
+        char *neighbour = make_doc("other", "success", NEIGHBOUR_VULS, "");
+        ingest(a, old_doc, neighbour);
+        ingest(b, new_doc, neighbour);
+
+        imgsec_err err = {0};
+        int64_t seen = -1, after = -1;
+        assert_int_equal(store_change_seq(a, &seen, &err), IMGSEC_OK);
+        assert_int_equal(seen, 2);
+        json_t *vuls = json_loads(k->new_vuls, 0, NULL);
+        assert_non_null(vuls);
+        bool skipped = true;
+        assert_int_equal(store_replace_vulnerabilities(a, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+        assert_false(skipped);
+        json_decref(vuls);
+
+        assert_tables_equal(a, b);
+        char *level = dump(a, "SELECT severity_level FROM images WHERE id = 1");
+        char want[64];
+        if (k->level)
+            snprintf(want, sizeof want, "3:%s|\n", k->level);
+        else
+            snprintf(want, sizeof want, "5:|\n");
+        assert_string_equal(level, want);
+        free(level);
+        /* the change log names the image once more, after seen */
+        assert_int_equal(store_change_seq(a, &after, &err), IMGSEC_OK);
+        assert_int_equal(after, seen + 1);
+        char *log = dump(a, "SELECT seq, image FROM changes ORDER BY seq");
+        assert_string_equal(log, "1:1|1:1|\n1:2|1:2|\n1:3|1:1|\n");
+        free(log);
+
+        free(old_doc);
+        free(new_doc);
+        free(neighbour);
+        store_close(a);
+        store_close(b);
+    }
+}
+
+static void test_lost_update(void **state)
+{
+    (void)state;
+    store *st = open_store("lost");
+    imgsec_err err = {0};
+    char *old_doc = make_doc("img", "success",
+                             "[{\"vul_id\":\"CVE-2020-1\",\"vul_type\":\"app_vul\",\"severity\":\"low\"}]", "");
+    char *newer = make_doc("img", "success",
+                           "[{\"vul_id\":\"CVE-2024-7\",\"vul_type\":\"app_vul\",\"severity\":\"high\"},"
+                           "{\"vul_id\":\"CVE-2024-8\",\"vul_type\":\"app_vul\",\"severity\":\"high\"}]",
+                           "");
+    char *neighbour = make_doc("other", "success", NEIGHBOUR_VULS, "");
+    ingest(st, old_doc, neighbour);
+    int64_t seen = 0;
+    assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
+
+    /* a scan of the image arrives between the read and the write */
+    ingest(st, newer, NULL);
+    char *before = dump(st, "SELECT * FROM rec_vulnerability ORDER BY image, seq");
+    char *before_img = dump(st, "SELECT * FROM images ORDER BY id");
+    int64_t version = store_data_version(st);
+    json_t *vuls = json_loads("[{\"vul_id\":\"CVE-2020-1\",\"vul_type\":\"app_vul\",\"severity\":\"medium\"}]",
+                              0, NULL);
+    bool skipped = false;
+    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_true(skipped);
+    char *after = dump(st, "SELECT * FROM rec_vulnerability ORDER BY image, seq");
+    char *after_img = dump(st, "SELECT * FROM images ORDER BY id");
+    assert_string_equal(after, before);
+    assert_string_equal(after_img, before_img);
+    assert_int_equal(store_data_version(st), version);
+    free(after);
+    free(after_img);
+    char *ids = dump(st, "SELECT vul_id FROM rec_vulnerability WHERE image = 1 ORDER BY seq");
+    assert_string_equal(ids, "3:CVE-2024-7|\n3:CVE-2024-8|\n");
+    free(ids);
+
+    /* a change of another image does not block it */
+    assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
+    ingest(st, neighbour, NULL);
+    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_false(skipped);
+    ids = dump(st, "SELECT vul_id, severity FROM rec_vulnerability WHERE image = 1 ORDER BY seq");
+    assert_string_equal(ids, "3:CVE-2020-1|3:medium|\n");
+    free(ids);
+
+    /* the rematch's own write moved the version: an old token is stale */
+    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_true(skipped);
+
+    /* an invalid record: EINVAL, nothing written */
+    assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
+    version = store_data_version(st);
+    json_t *bad = json_loads("[{\"vul_id\":\"CVE-1\",\"vul_type\":\"app_vul\",\"severity\":\"dire\"}]", 0,
+                             NULL);
+    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, bad, &skipped, &err), IMGSEC_EINVAL);
+    assert_non_null(strstr(err.msg, "vulnerabilities[0].severity"));
+    assert_int_equal(store_data_version(st), version);
+    json_decref(bad);
+
+    /* deleted meanwhile: skipped, nothing comes back */
+    assert_int_equal(store_image_delete(st, "P1", 1, NULL, &err), IMGSEC_OK);
+    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_true(skipped);
+    assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
+    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_true(skipped);
+    ids = dump(st, "SELECT count(*) FROM rec_vulnerability WHERE image = 1");
+    assert_string_equal(ids, "1:0|\n");
+    free(ids);
+
+    json_decref(vuls);
+    free(before);
+    free(before_img);
+    free(old_doc);
+    free(newer);
+    free(neighbour);
+    store_close(st);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return unit_tmp_dir(g_dir, sizeof g_dir, "replvuls");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return unit_tmp_dir_remove(g_dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_replace_equals_ingest),
+                                       cmocka_unit_test(test_lost_update)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
