@@ -73,22 +73,30 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
  * appends a row after it. */
 int store_change_seq(store *st, int64_t *seq, imgsec_err *err);
 
-/* Replaces the vulnerability records of image image_id with vuls (an
- * array of vulnerability records, checked and normalised in place as by
- * doc_from_json; seq in array order), in one write transaction, and only
- * if the image exists and has no change-log row after seen_seq (the
- * store_change_seq of the snapshot its apps were read in): otherwise
- * nothing is written and *skipped is true (also when rows after seen_seq
- * were pruned: unknowable counts as changed). Maintains everything
- * store_ingest maintains for them - the image's vulnerability count and
- * per-vul_type counts, its severity level (recomputed from vuls and its
- * other records), its vulnerability aggregates - and appends to the
- * change log, so that the image's state equals that after store_ingest of
- * its document with these vulnerabilities. No grant check: for the
- * server's and the CLI's own maintenance. IMGSEC_EINVAL (nothing
- * written) for an invalid record. */
-int store_replace_vulnerabilities(store *st, int64_t image_id, int64_t seen_seq, json_t *vuls,
-                                  bool *skipped, imgsec_err *err);
+/* One image's new vulnerabilities for store_replace_vulnerabilities. */
+typedef struct {
+    int64_t image_id;
+    int64_t seen_seq; /* store_change_seq of the snapshot its apps were read in */
+    json_t *vuls;     /* vulnerability records; checked and normalised in place
+                         as by doc_from_json; seq in array order */
+    bool skipped;     /* out: not written, the image changed or is gone */
+} store_vul_replace;
+
+/* Replaces the vulnerability records of each image items[i].image_id
+ * with items[i].vuls, all in one write transaction (several images per
+ * transaction: their index pages are written once, not once per image),
+ * each only if the image exists and has no change-log row after
+ * items[i].seen_seq: otherwise nothing of it is written and
+ * items[i].skipped is true (also when rows after seen_seq were pruned:
+ * unknowable counts as changed). Maintains everything store_ingest
+ * maintains for them - the image's vulnerability count and per-vul_type
+ * counts, its severity level (recomputed from vuls and its other
+ * records), its vulnerability aggregates - and appends to the change
+ * log, so that each image then equals what store_ingest of its document
+ * with these vulnerabilities leaves. No grant check: for the server's and
+ * the CLI's own maintenance. IMGSEC_EINVAL naming "documents[i]." (n > 1)
+ * and the record, with nothing written, for an invalid record. */
+int store_replace_vulnerabilities(store *st, store_vul_replace *items, size_t n, imgsec_err *err);
 
 /* ---- feeding the index ---- */
 

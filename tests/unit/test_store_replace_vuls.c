@@ -104,6 +104,15 @@ static void assert_tables_equal(store *a, store *b)
     assert_same(a, b, "SELECT * FROM agg_build ORDER BY image, rowid");
 }
 
+/* One replacement on its own. */
+static int replace1(store *st, int64_t id, int64_t seen, json_t *vuls, bool *skipped, imgsec_err *err)
+{
+    store_vul_replace r = {id, seen, vuls, true};
+    int rc = store_replace_vulnerabilities(st, &r, 1, err);
+    *skipped = r.skipped;
+    return rc;
+}
+
 static store *open_store(const char *name)
 {
     char path[1200];
@@ -171,7 +180,7 @@ static void test_replace_equals_ingest(void **state)
         json_t *vuls = json_loads(k->new_vuls, 0, NULL);
         assert_non_null(vuls);
         bool skipped = true;
-        assert_int_equal(store_replace_vulnerabilities(a, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+        assert_int_equal(replace1(a, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
         assert_false(skipped);
         json_decref(vuls);
 
@@ -223,7 +232,7 @@ static void test_lost_update(void **state)
     json_t *vuls = json_loads("[{\"vul_id\":\"CVE-2020-1\",\"vul_type\":\"app_vul\",\"severity\":\"medium\"}]",
                               0, NULL);
     bool skipped = false;
-    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_int_equal(replace1(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
     assert_true(skipped);
     char *after = dump(st, "SELECT * FROM rec_vulnerability ORDER BY image, seq");
     char *after_img = dump(st, "SELECT * FROM images ORDER BY id");
@@ -239,14 +248,14 @@ static void test_lost_update(void **state)
     /* a change of another image does not block it */
     assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
     ingest(st, neighbour, NULL);
-    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_int_equal(replace1(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
     assert_false(skipped);
     ids = dump(st, "SELECT vul_id, severity FROM rec_vulnerability WHERE image = 1 ORDER BY seq");
     assert_string_equal(ids, "3:CVE-2020-1|3:medium|\n");
     free(ids);
 
     /* the rematch's own write moved the version: an old token is stale */
-    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_int_equal(replace1(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
     assert_true(skipped);
 
     /* an invalid record: EINVAL, nothing written */
@@ -254,17 +263,41 @@ static void test_lost_update(void **state)
     version = store_data_version(st);
     json_t *bad = json_loads("[{\"vul_id\":\"CVE-1\",\"vul_type\":\"app_vul\",\"severity\":\"dire\"}]", 0,
                              NULL);
-    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, bad, &skipped, &err), IMGSEC_EINVAL);
+    assert_int_equal(replace1(st, 1, seen, bad, &skipped, &err), IMGSEC_EINVAL);
     assert_non_null(strstr(err.msg, "vulnerabilities[0].severity"));
     assert_int_equal(store_data_version(st), version);
     json_decref(bad);
+    bad = NULL;
+
+    /* several in one call: each checked on its own */
+    assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
+    ingest(st, neighbour, NULL); /* image 2 changes after seen, image 1 does not */
+    json_t *two = json_loads("[{\"vul_id\":\"CVE-2020-2\",\"vul_type\":\"app_vul\",\"severity\":\"low\"}]",
+                             0, NULL);
+    store_vul_replace batch[2] = {{2, seen, two, false}, {1, seen, two, true}};
+    assert_int_equal(store_replace_vulnerabilities(st, batch, 2, &err), IMGSEC_OK);
+    assert_true(batch[0].skipped);
+    assert_false(batch[1].skipped);
+    ids = dump(st, "SELECT image, vul_id FROM rec_vulnerability ORDER BY image, seq");
+    assert_string_equal(ids, "1:1|3:CVE-2020-2|\n1:2|3:CVE-2020-9|\n");
+    free(ids);
+    /* an invalid record in the second: named by its index, nothing written */
+    version = store_data_version(st);
+    assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
+    bad = json_loads("[{\"vul_id\":\"CVE-1\",\"vul_type\":\"os_vul\",\"severity\":\"low\"}]", 0, NULL);
+    store_vul_replace batch2[2] = {{1, seen, vuls, false}, {2, seen, bad, false}};
+    assert_int_equal(store_replace_vulnerabilities(st, batch2, 2, &err), IMGSEC_EINVAL);
+    assert_non_null(strstr(err.msg, "documents[1].vulnerabilities[0].vul_type"));
+    assert_int_equal(store_data_version(st), version);
+    json_decref(bad);
+    json_decref(two);
 
     /* deleted meanwhile: skipped, nothing comes back */
     assert_int_equal(store_image_delete(st, "P1", 1, NULL, &err), IMGSEC_OK);
-    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_int_equal(replace1(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
     assert_true(skipped);
     assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
-    assert_int_equal(store_replace_vulnerabilities(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_int_equal(replace1(st, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
     assert_true(skipped);
     ids = dump(st, "SELECT count(*) FROM rec_vulnerability WHERE image = 1");
     assert_string_equal(ids, "1:0|\n");

@@ -815,45 +815,73 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
     sqlite3_bind_int64(set, VUL_TYPE_COUNT + 3, id);
     if ((rc = store_run(st, set, "storing an image", err)) != IMGSEC_OK)
         return rc;
-    if ((rc = store_change_append(st, id, err)) != IMGSEC_OK)
-        return rc;
-    return store_change_prune(st, err);
+    return store_change_append(st, id, err);
 }
 
-int store_replace_vulnerabilities(store *st, int64_t image_id, int64_t seen_seq, json_t *vuls,
-                                  bool *skipped, imgsec_err *err)
+/* Checks and summarises the vulnerabilities of one replacement. */
+typedef struct {
+    bool have_max;
+    severity max;
+    vul_agg *aggs;
+    size_t n_aggs;
+    int64_t vul_counts[VUL_TYPE_COUNT];
+} vul_prep;
+
+static int prepare_vuls(const store_vul_replace *r, const char *where, vul_prep *p, imgsec_err *err)
 {
-    *skipped = false;
-    if (image_id <= 0)
-        return err_set(err, IMGSEC_EINVAL, "invalid parameter: image id");
-    if (seen_seq < 0)
-        return err_set(err, IMGSEC_EINVAL, "store: negative change-log position");
-    if (!json_is_array(vuls))
-        return err_set(err, IMGSEC_EINVAL, "invalid parameter: vulnerabilities must be an array");
-    if (json_array_size(vuls) > DOC_RECORDS_MAX)
-        return err_set(err, IMGSEC_EINVAL, "invalid parameter: vulnerabilities must hold at most %d records",
+    p->have_max = false;
+    p->max = SEVERITY_UNKNOWN;
+    if (r->image_id <= 0)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %simage id", where);
+    if (r->seen_seq < 0)
+        return err_set(err, IMGSEC_EINVAL, "store: %snegative change-log position", where);
+    if (!json_is_array(r->vuls))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %svulnerabilities must be an array", where);
+    if (json_array_size(r->vuls) > DOC_RECORDS_MAX)
+        return err_set(err, IMGSEC_EINVAL,
+                       "invalid parameter: %svulnerabilities must hold at most %d records", where,
                        DOC_RECORDS_MAX);
-    bool have_max = false;
-    severity max = SEVERITY_UNKNOWN;
     size_t i;
     json_t *rec;
     int rc;
-    json_array_foreach(vuls, i, rec)
-        if ((rc = doc_record_check(rec, REPORT_VULNERABILITY, "", i, &have_max, &max, err)) != IMGSEC_OK)
+    json_array_foreach(r->vuls, i, rec)
+        if ((rc = doc_record_check(rec, REPORT_VULNERABILITY, where, i, &p->have_max, &p->max, err)) !=
+            IMGSEC_OK)
             return rc;
-    vul_agg *aggs = NULL;
-    size_t n_aggs = 0;
-    int64_t vul_counts[VUL_TYPE_COUNT];
-    if ((rc = doc_vul_summary(vuls, &aggs, &n_aggs, vul_counts, err)) != IMGSEC_OK)
-        return rc;
-    if ((rc = store_write_begin(st, err)) == IMGSEC_OK) {
-        rc = replace_vuls(st, image_id, seen_seq, vuls, have_max, max, aggs, n_aggs, vul_counts,
-                          skipped, err);
-        if (rc == IMGSEC_OK && !*skipped)
+    return doc_vul_summary(r->vuls, &p->aggs, &p->n_aggs, p->vul_counts, err);
+}
+
+int store_replace_vulnerabilities(store *st, store_vul_replace *items, size_t n, imgsec_err *err)
+{
+    if (n == 0)
+        return IMGSEC_OK;
+    if (!items || n > DOC_BULK_MAX)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: replacements");
+    vul_prep *prep = calloc(n, sizeof *prep);
+    if (!prep)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    char where[48];
+    int rc = IMGSEC_OK;
+    for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
+        items[i].skipped = false;
+        doc_where(where, sizeof where, i, n);
+        rc = prepare_vuls(&items[i], where, &prep[i], err);
+    }
+    if (rc == IMGSEC_OK && (rc = store_write_begin(st, err)) == IMGSEC_OK) {
+        for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
+            const vul_prep *p = &prep[i];
+            rc = replace_vuls(st, items[i].image_id, items[i].seen_seq, items[i].vuls, p->have_max,
+                              p->max, p->aggs, p->n_aggs, p->vul_counts, &items[i].skipped, err);
+        }
+        if (rc == IMGSEC_OK)
+            rc = store_change_prune(st, err);
+        if (rc == IMGSEC_OK)
             rc = store_commit(st, err);
         else
             store_rollback(st);
     }
-    free(aggs);
+    for (size_t i = 0; i < n; i++)
+        free(prep[i].aggs);
+    free(prep);
     return rc;
 }

@@ -6,11 +6,11 @@
  * snapshot (store_change_seq), the apps matched (vulndb_match_apps) and
  * the matches compared with the stored records (same records, same
  * order: matching is deterministic). Only when they differ are the
- * image's vulnerabilities replaced, by store_replace_vulnerabilities: one
- * write transaction per image that rewrites its vulnerability records,
+ * image's vulnerabilities replaced, by store_replace_vulnerabilities (up
+ * to BATCH images per write transaction), which rewrites its vulnerability records,
  * counts, severity level and aggregates and appends to the change log -
  * not its other records - so a server's index and statistic move from
- * one true answer to the next, image by image. It writes only if the
+ * one true answer to the next, batch by batch. It writes only if the
  * image has no change-log row after the position read with its apps: a
  * scan or delete of the image between the rematch's read and its write
  * wins, and the image is counted in stats->changed (a scan made with a
@@ -25,7 +25,7 @@
  * consumes in id order, writing through the caller's store. SQLite
  * serialises writers anyway, and one writer keeps the change log in id
  * order. A worker claims image i only when i < written + WINDOW, which
- * bounds the documents held in memory. Without workers the calling thread
+ * bounds the records held in memory (WINDOW slots and one batch). Without workers the calling thread
  * fills each slot itself just before consuming it.
  *
  * Only images with at least one apps record carrying a purl are
@@ -370,6 +370,37 @@ static void workers_close(worker *w, unsigned n)
     free(w);
 }
 
+/* The writes waiting for the next store_replace_vulnerabilities call:
+ * up to BATCH images per write transaction, so that the index pages the
+ * images share are written to the WAL once per batch, not per image. */
+#define BATCH 32
+typedef struct {
+    store_vul_replace items[BATCH];
+    int64_t nvul[BATCH];
+    size_t n;
+} batch;
+
+static void batch_clear(batch *b)
+{
+    for (size_t k = 0; k < b->n; k++) json_decref(b->items[k].vuls);
+    b->n = 0;
+}
+
+static int batch_write(store *st, batch *b, vulndb_rematch_stats *stats, imgsec_err *err)
+{
+    int rc = store_replace_vulnerabilities(st, b->items, b->n, err);
+    for (size_t k = 0; rc == IMGSEC_OK && k < b->n; k++) {
+        if (b->items[k].skipped) {
+            stats->changed++;
+        } else {
+            stats->rematched++;
+            stats->vulnerabilities += b->nvul[k];
+        }
+    }
+    batch_clear(b);
+    return rc;
+}
+
 int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
                        vulndb_rematch_stats *stats, imgsec_err *err)
 {
@@ -408,8 +439,10 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     bool threaded = false;
     for (unsigned i = 0; i < nw; i++) threaded |= w[i].started;
     reader rd = {0};
+    batch b = {.n = 0};
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
         if (opts->stop && opts->stop(opts->ctx)) {
+            if ((rc = batch_write(st, &b, stats, err)) != IMGSEC_OK) break;
             stats->stopped = true;
             rc = err_set(err, VULNDB_REMATCH_STOPPED,
                          "rematch stopped on request after %zu of %zu images", i, n);
@@ -426,6 +459,8 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
         stats->images++;
         stats->errors += s->errors;
         if ((rc = s->rc) != IMGSEC_OK) {
+            imgsec_err e = {0};
+            batch_write(st, &b, stats, &e); /* the images before it stay done */
             *err = s->err;
         } else if (s->what == OUT_SKIPPED) {
             stats->skipped++;
@@ -433,21 +468,20 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
             stats->unchanged++;
             stats->vulnerabilities += s->vulnerabilities;
         } else {
-            bool changed = false;
-            rc = store_replace_vulnerabilities(st, imgs[i].id, s->seen, s->vuls, &changed, err);
-            if (rc == IMGSEC_OK && changed) {
-                stats->changed++;
-            } else if (rc == IMGSEC_OK) {
-                stats->rematched++;
-                stats->vulnerabilities += s->vulnerabilities;
-            }
+            /* the slot is handed back below: the batch takes its records */
+            b.items[b.n] = (store_vul_replace){imgs[i].id, s->seen, s->vuls, false};
+            b.nvul[b.n++] = s->vulnerabilities;
+            s->vuls = NULL;
+            if (b.n == BATCH) rc = batch_write(st, &b, stats, err);
         }
         pthread_mutex_lock(&r->mu);
         slot_clear(s);
         r->written = i + 1;
         pthread_cond_broadcast(&r->claimable);
         pthread_mutex_unlock(&r->mu);
-        if (rc == IMGSEC_OK && opts->progress && (i + 1 == n || (i + 1) % 100 == 0))
+        bool report = opts->progress && (i + 1 == n || (i + 1) % 100 == 0);
+        if (rc == IMGSEC_OK && (report || i + 1 == n)) rc = batch_write(st, &b, stats, err);
+        if (rc == IMGSEC_OK && report)
             opts->progress(opts->ctx, "images", (int64_t)(i + 1), (int64_t)n);
     }
     pthread_mutex_lock(&r->mu);
@@ -457,6 +491,7 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     for (unsigned i = 0; i < nw; i++)
         if (w[i].started) pthread_join(w[i].thread, NULL);
     for (size_t k = 0; k < WINDOW; k++) slot_clear(&r->slots[k]);
+    batch_clear(&b);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->claimable);
     pthread_cond_destroy(&r->ready);
