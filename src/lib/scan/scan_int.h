@@ -61,6 +61,8 @@ struct scan_src {
 };
 scan_src *scan_src_file(const char *path, const char *name, imgsec_err *err);
 scan_src *scan_src_memory(const void *data, size_t len, const char *name, imgsec_err *err);
+/* The same, taking data over: freed at close, or at once on failure. */
+scan_src *scan_src_memory_owned(void *data, size_t len, const char *name, imgsec_err *err);
 void scan_src_close(scan_src *s);
 /* Reads a whole source, at most max bytes (more: IMGSEC_EINVAL), into a
  * malloc'd NUL-terminated buffer; *hex (65 bytes, may be NULL) gets its

@@ -758,51 +758,6 @@ static int manifest_kind(reg *r, const xfer *x, const char *what, char *mt, size
 
 typedef struct {
     scan_src base;
-    char *data;
-    size_t len;
-    bool done, owned;
-} mem_src;
-
-static ssize_t mem_read(scan_src *s, const void **buf, imgsec_err *err)
-{
-    (void)err;
-    mem_src *m = (mem_src *)s;
-    if (m->done)
-        return 0;
-    m->done = true;
-    *buf = m->data;
-    return (ssize_t)m->len;
-}
-
-static void mem_close(scan_src *s)
-{
-    mem_src *m = (mem_src *)s;
-    if (m->owned)
-        free(m->data);
-    free(m);
-}
-
-/* A source over data (taken over when owned). */
-static scan_src *mem_open(char *data, size_t len, bool owned, const char *name, imgsec_err *err)
-{
-    mem_src *m = calloc(1, sizeof *m);
-    if (!m) {
-        if (owned)
-            free(data);
-        err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        return NULL;
-    }
-    m->data = data;
-    m->len = len;
-    m->owned = owned;
-    snprintf(m->base.name, sizeof m->base.name, "%s", name);
-    m->base.read = mem_read;
-    m->base.close = mem_close;
-    return &m->base;
-}
-
-typedef struct {
-    scan_src base;
     reg *r;
     char url[1200];
     xfer x;
@@ -919,14 +874,14 @@ static scan_src *manifest_open(reg *r, const char *digest, imgsec_err *err)
         err_set(err, IMGSEC_EINTERNAL, "out of memory");
         return NULL;
     }
-    return mem_open(data, len, true, what, err);
+    return scan_src_memory_owned(data, len, what, err);
 }
 
 static scan_src *reg_open(scan_remote *rm, const char *name, imgsec_err *err)
 {
     reg *r = (reg *)rm;
     if (strcmp(name, "index.json") == 0)
-        return mem_open(r->index, r->index_len, false, r->ref.canonical, err);
+        return scan_src_memory(r->index, r->index_len, r->ref.canonical, err);
     if (strncmp(name, "blobs/sha256/", 13) != 0 || !is_hex64(name + 13)) {
         err_set(err, IMGSEC_EINVAL, "%s: no member '%.200s' in a registry", r->ref.canonical, name);
         return NULL;
@@ -934,7 +889,7 @@ static scan_src *reg_open(scan_remote *rm, const char *name, imgsec_err *err)
     char digest[72];
     snprintf(digest, sizeof digest, "sha256:%s", name + 13);
     if (strcmp(digest, r->top_digest) == 0)
-        return mem_open(r->top, r->top_len, false, r->ref.canonical, err);
+        return scan_src_memory(r->top, r->top_len, r->ref.canonical, err);
     if (json_object_get(r->manifests, digest))
         return manifest_open(r, digest, err);
     return blob_open(r, digest, err);

@@ -70,6 +70,7 @@ typedef struct {
     const void *data;
     size_t len;
     bool done;
+    void *owned; /* freed at close (scan_src_memory_owned), or NULL */
 } mem_src;
 
 static ssize_t mem_read(scan_src *s, const void **buf, imgsec_err *err)
@@ -85,6 +86,7 @@ static ssize_t mem_read(scan_src *s, const void **buf, imgsec_err *err)
 
 static void mem_close(scan_src *s)
 {
+    free(((mem_src *)s)->owned);
     free(s);
 }
 
@@ -101,6 +103,17 @@ scan_src *scan_src_memory(const void *data, size_t len, const char *name, imgsec
     m->base.read = mem_read;
     m->base.close = mem_close;
     return &m->base;
+}
+
+scan_src *scan_src_memory_owned(void *data, size_t len, const char *name, imgsec_err *err)
+{
+    scan_src *s = scan_src_memory(data, len, name, err);
+    if (!s) {
+        free(data);
+        return NULL;
+    }
+    ((mem_src *)s)->owned = data;
+    return s;
 }
 
 void scan_src_close(scan_src *s)
