@@ -70,66 +70,59 @@ static json_t *body_object(request *req, imgsec_err *err)
     return body;
 }
 
+static int not_found(imgsec_err *err, const char *param)
+{
+    return err_set(err, IMGSEC_ENOTFOUND,
+                   "invalid parameter: %s: the project has no such registry", param);
+}
+
 static void reply_not_found(request *req, const char *param)
 {
     imgsec_err err = {0};
-    err_set(&err, IMGSEC_ENOTFOUND, "invalid parameter: %s: the project has no such registry",
-            param);
+    not_found(&err, param);
     http_reply_err(req, &err);
+}
+
+/* Add (id < 0) or Update (id of the path, 0 when it names none): the body
+ * is checked first (a bad body is 400 whatever the id), its password
+ * sealed and wiped, then one store write. Both answers have no field. */
+static void write_registry(request *req, int64_t id)
+{
+    imgsec_err err = {0};
+    json_t *body = body_object(req, &err);
+    if (!body) {
+        http_body_wipe(req);
+        return http_reply_err(req, &err);
+    }
+    store_registry_fields f;
+    seal_buf sb;
+    int rc = parse_fields(req, body, id < 0, &f, &sb, &err);
+    wipe_body(req, body);
+    if (rc == IMGSEC_OK && id == 0)
+        rc = not_found(&err, "id");
+    if (rc == IMGSEC_OK) {
+        store *st = store_pool_acquire(req->app->pool);
+        const char *project = req->principal.grant.project_id;
+        int64_t new_id;
+        rc = id < 0 ? store_registry_add(st, project, &f, util_now_ms(), &new_id, &err)
+                    : store_registry_update(st, project, id, &f, util_now_ms(), &err);
+        store_pool_release(req->app->pool, st);
+    }
+    sodium_memzero(&sb, sizeof sb);
+    json_decref(body);
+    if (rc != IMGSEC_OK)
+        return http_reply_err(req, &err);
+    http_reply_json(req, 200, json_object()); /* Add/UpdateRegistryResponse have no field */
 }
 
 void registries_add_handle(request *req)
 {
-    imgsec_err err = {0};
-    json_t *body = body_object(req, &err);
-    if (!body) {
-        http_body_wipe(req);
-        return http_reply_err(req, &err);
-    }
-    store_registry_fields f;
-    seal_buf sb;
-    int rc = parse_fields(req, body, true, &f, &sb, &err);
-    wipe_body(req, body);
-    if (rc == IMGSEC_OK) {
-        int64_t id;
-        store *st = store_pool_acquire(req->app->pool);
-        rc = store_registry_add(st, req->principal.grant.project_id, &f, util_now_ms(), &id, &err);
-        store_pool_release(req->app->pool, st);
-    }
-    sodium_memzero(&sb, sizeof sb);
-    json_decref(body);
-    if (rc != IMGSEC_OK)
-        return http_reply_err(req, &err);
-    http_reply_json(req, 200, json_object()); /* AddRegistryResponse has no field */
+    write_registry(req, -1);
 }
 
 void registries_update_handle(request *req)
 {
-    imgsec_err err = {0};
-    int64_t id = registry_id_parse(req->params[1]);
-    json_t *body = body_object(req, &err);
-    if (!body) {
-        http_body_wipe(req);
-        return http_reply_err(req, &err);
-    }
-    store_registry_fields f;
-    seal_buf sb;
-    int rc = parse_fields(req, body, false, &f, &sb, &err);
-    wipe_body(req, body);
-    if (rc == IMGSEC_OK && id == 0)
-        rc = err_set(&err, IMGSEC_ENOTFOUND,
-                     "invalid parameter: id: the project has no such registry");
-    if (rc == IMGSEC_OK) {
-        store *st = store_pool_acquire(req->app->pool);
-        rc = store_registry_update(st, req->principal.grant.project_id, id, &f, util_now_ms(),
-                                   &err);
-        store_pool_release(req->app->pool, st);
-    }
-    sodium_memzero(&sb, sizeof sb);
-    json_decref(body);
-    if (rc != IMGSEC_OK)
-        return http_reply_err(req, &err);
-    http_reply_json(req, 200, json_object());
+    write_registry(req, registry_id_parse(req->params[1]));
 }
 
 void registries_delete_handle(request *req)
