@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "../unit/scan_builder.h"
+#include "deb9_image.h"
 #include "harness.h"
 
 #ifndef IMGSEC_FIXTURES_DIR
@@ -34,23 +35,6 @@
 static srv_t S;
 static char *TOKEN;
 
-static const char STATUS[] =
-    "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.18.25\n\n"
-    "Package: libxml2\nStatus: install ok installed\nArchitecture: amd64\n"
-    "Version: 2.9.4+dfsg1-2.2+deb9u6\n\n"
-    "Package: libssl1.1\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\n"
-    "Version: 1.1.0l-1~deb9u5\n\n"
-    "Package: openssl\nStatus: install ok installed\nArchitecture: amd64\n"
-    "Version: 1.1.0l-1~deb9u6\n\n"
-    "Package: tzdata\nStatus: install ok installed\nArchitecture: all\nVersion: 2021a-0+deb9u3\n\n"
-    "Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\n"
-    "Version: 1:1.2.8.dfsg-5\n";
-
-static const sb_file FILES[] = {
-    {"etc/os-release", 'f', "PRETTY_NAME=\"Debian GNU/Linux 9 (stretch)\"\nID=debian\nVERSION_ID=\"9\"\n",
-     0, 0},
-    {"var/lib/dpkg/status", 'f', STATUS, 0, 0},
-};
 
 static int setup(void **state)
 {
@@ -75,11 +59,7 @@ static long long count(const char *extra)
 
 static char *run(int want_rc, const char *const *args)
 {
-    char *out = NULL;
-    int rc = cli_runv(&S, NULL, args, &out);
-    if (rc != want_rc)
-        fail_msg("imgsec %s exited %d, not %d:\n%s", args[0], rc, want_rc, out ? out : "");
-    return out;
+    return cli_run_expect(&S, want_rc, args);
 }
 
 static void test_import_scan_count(void **state)

@@ -380,6 +380,15 @@ size_t h_send_all(int fd, const char *data, size_t len)
 
 /* ---- the command line ---- */
 
+char *cli_run_expect(const srv_t *s, int want_rc, const char *const *args)
+{
+    char *out = NULL;
+    int rc = cli_runv(s, NULL, args, &out);
+    if (rc != want_rc)
+        fail_msg("imgsec %s exited %d, not %d:\n%s", args[0], rc, want_rc, out ? out : "");
+    return out;
+}
+
 int cli_runv(const srv_t *s, const char *password, const char *const *args, char **output)
 {
     char outpath[H_PATH_MAX + 32];

@@ -94,6 +94,9 @@ size_t h_send_all(int fd, const char *data, size_t len);
  * output is not NULL it gets the combined stdout+stderr (malloc'd). The
  * output file lives in s->dir. */
 int cli_runv(const srv_t *s, const char *password, const char *const *args, char **output);
+/* cli_runv without a password, failing the test unless the exit code is
+ * want_rc; returns the output (malloc'd). */
+char *cli_run_expect(const srv_t *s, int want_rc, const char *const *args);
 /* The same with a NULL-terminated argument list. */
 int cli_run(const srv_t *s, const char *password, char **output, ...) __attribute__((sentinel));
 
