@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.request
 
 REGION = "conf-region-1"
@@ -43,6 +44,29 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
 from huaweicloudsdkcore.http.http_config import HttpConfig  # noqa: E402
 from huaweicloudsdkcore.http.http_handler import HttpHandler  # noqa: E402
 from huaweicloudsdkhss.v5 import HssClient  # noqa: E402
+
+
+FAILS = []
+
+
+def check(name, fn):
+    """Runs fn, printing ok or FAIL with the traceback; a failure is
+    counted (report) and the run goes on."""
+    try:
+        fn()
+        print("ok   %s" % name)
+    except Exception:  # noqa: BLE001 - report every failure, then fail the run
+        FAILS.append(name)
+        print("FAIL %s\n%s" % (name, traceback.format_exc()))
+
+
+def report():
+    """The exit code of a conformance run: 1 when a check failed."""
+    if FAILS:
+        print("%d failed: %s" % (len(FAILS), ", ".join(FAILS)))
+        return 1
+    print("all passed")
+    return 0
 
 
 class Server:

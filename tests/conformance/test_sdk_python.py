@@ -8,9 +8,8 @@ fields equal what was ingested.
 import io
 import sys
 import time
-import traceback
 
-from harness import Server
+from harness import Server, check, report
 
 from huaweicloudsdkhss.v5.model import (
     BatchExportSWRBaselineInfoRequestInfo, ExportImageSecurityReportTaskRequest,
@@ -19,16 +18,6 @@ from huaweicloudsdkhss.v5.model import (
     ListRegistryImagesRequest, ShowImageSecurityReportStatisticRequest)
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
-FAILS = []
-
-
-def check(name, fn):
-    try:
-        fn()
-        print("ok   %s" % name)
-    except Exception:  # noqa: BLE001 - report every failure, then fail the run
-        FAILS.append(name)
-        print("FAIL %s\n%s" % (name, traceback.format_exc()))
 
 
 def doc(i, image_type, apps, vuls, ns="shop", cicd=None):
@@ -59,11 +48,7 @@ def main():
         by_id = dict(zip(ids, docs))
         for mode, c in (("aksk", s.client(ak=ak, sk=sk)), ("token", s.client(token=tok))):
             run(mode, c, s, ids, by_id, docs)
-    if FAILS:
-        print("%d failed: %s" % (len(FAILS), ", ".join(FAILS)))
-        return 1
-    print("all passed")
-    return 0
+    return report()
 
 
 def stat(c, region, rtype, **body):

@@ -7,9 +7,8 @@ docs/api.md derives from it), and totals equal to the statistic.
     IMGSECD=build/imgsecd IMGSEC_CLI=build/imgsec python3 tests/conformance/test_sdk_python_lists.py
 """
 import sys
-import traceback
 
-from harness import Server
+from harness import Server, check, report
 
 from huaweicloudsdkhss.v5.model import (
     BatchExportSWRBaselineInfoRequestInfo, ListGeneralImageVulsRequest, ListGlobalImageAppsRequest,
@@ -22,17 +21,7 @@ from huaweicloudsdkhss.v5.model import (
     ShowImageSecurityReportStatisticRequest)
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
-FAILS = []
 SEV = ["critical", "high", "medium", "low"]
-
-
-def check(name, fn):
-    try:
-        fn()
-        print("ok   %s" % name)
-    except Exception:  # noqa: BLE001 - report every failure, then fail the run
-        FAILS.append(name)
-        print("FAIL %s\n%s" % (name, traceback.format_exc()))
 
 
 def doc(i):
@@ -258,11 +247,7 @@ def main():
         ids = s.ingest(tok, docs)
         for mode, c in (("aksk", s.client(ak=ak, sk=sk)), ("token", s.client(token=tok))):
             run(mode, c, s, ids, docs)
-    if FAILS:
-        print("%d failed: %s" % (len(FAILS), ", ".join(FAILS)))
-        return 1
-    print("all passed")
-    return 0
+    return report()
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ is never in a model the SDK returns, nor in the database files.
 """
 import os
 import sys
-import traceback
 
-from harness import Server
+from harness import Server, check, report
 
 from huaweicloudsdkhss.v5.model import (
     AddRegistryRequest, AddRegistryRequestBody, BatchDeleteRegistryRequest,
@@ -19,17 +18,7 @@ from huaweicloudsdkhss.v5.model import (
     ListRegistryStatisticsRequest, UpdateRegistryRequest, UpdateRegistryRequestBody)
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
-FAILS = []
 PW = "SdkRegistryPassw0rd-%s"
-
-
-def check(name, fn):
-    try:
-        fn()
-        print("ok   %s" % name)
-    except Exception:  # noqa: BLE001 - report every failure, then fail the run
-        FAILS.append(name)
-        print("FAIL %s\n%s" % (name, traceback.format_exc()))
 
 
 def raises(fn, status, code, part):
@@ -144,11 +133,7 @@ def main():
         tok = s.token("alice")
         for mode, c in (("aksk", s.client(ak=ak, sk=sk)), ("token", s.client(token=tok))):
             run(mode, c, s)
-    if FAILS:
-        print("%d failed: %s" % (len(FAILS), ", ".join(FAILS)))
-        return 1
-    print("all passed")
-    return 0
+    return report()
 
 
 if __name__ == "__main__":
