@@ -50,3 +50,12 @@ int scan_sha256_mem(const void *p, size_t n, unsigned char out[32])
     unsigned int len = 0;
     return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
 }
+
+bool scan_is_hex64(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return false;
+    return n == 64;
+}

@@ -55,19 +55,10 @@ void scan_strv_free(char **v, size_t n)
     free(v);
 }
 
-static bool is_hex64(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return false;
-    return n == 64;
-}
-
 /* "sha256:<64 hex>" only: other algorithms are refused. */
 static bool digest_valid(const char *d)
 {
-    return d && strncmp(d, "sha256:", 7) == 0 && is_hex64(d + 7);
+    return d && strncmp(d, "sha256:", 7) == 0 && scan_is_hex64(d + 7);
 }
 
 static char *blob_member(const char *digest)
@@ -802,7 +793,7 @@ static int plan_docker(scan_plan *plan, const scan_options *opt, const struct sc
     /* "<hex>.json" (legacy) and "blobs/sha256/<hex>" (Docker 25) name their hash */
     char hex[65] = "";
     const char *base = strrchr(config, '/') ? strrchr(config, '/') + 1 : config;
-    if (strlen(base) >= 64 && snprintf(hex, sizeof hex, "%.64s", base) == 64 && is_hex64(hex) &&
+    if (strlen(base) >= 64 && snprintf(hex, sizeof hex, "%.64s", base) == 64 && scan_is_hex64(hex) &&
         (strcmp(base + 64, ".json") == 0 || (base[64] == '\0' && strncmp(config, "blobs/sha256/", 13) == 0)))
         ;
     else
@@ -819,7 +810,7 @@ static int plan_docker(scan_plan *plan, const scan_options *opt, const struct sc
         b->member = layers[i];
         layers[i] = NULL;
         b->size = -1;
-        if (strncmp(b->member, "blobs/sha256/", 13) == 0 && is_hex64(b->member + 13)) {
+        if (strncmp(b->member, "blobs/sha256/", 13) == 0 && scan_is_hex64(b->member + 13)) {
             char d[72];
             snprintf(d, sizeof d, "sha256:%s", b->member + 13);
             if (!(b->digest = strdup(d)))

@@ -46,6 +46,8 @@ void scan_sha256_final(scan_sha256 *h, char hex[65]);
 void scan_sha256_free(scan_sha256 *h);
 /* The SHA-256 of p[0..n) in one call: 0, or -1 (out of memory). */
 int scan_sha256_mem(const void *p, size_t n, unsigned char out[32]);
+/* s is exactly 64 lower-case hex digits (a SHA-256 as digests write it). */
+bool scan_is_hex64(const char *s);
 
 /* ---- layer sources (scan_src.c) ----
  * A layer (or any blob) arrives as a stream of blocks from a source: a

@@ -57,15 +57,6 @@ static const char ACCEPT_MANIFESTS[] =
 
 /* ---- references and challenges (fuzzed) ---- */
 
-static bool is_hex64(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return false;
-    return n == 64;
-}
-
 static bool is_alnum_lower(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -151,7 +142,7 @@ int scan_registry_ref_parse(const char *s, scan_registry_ref *r, imgsec_err *err
     char *at = strchr(buf, '@');
     if (at) {
         *at = '\0';
-        if (strncmp(at + 1, "sha256:", 7) != 0 || !is_hex64(at + 8))
+        if (strncmp(at + 1, "sha256:", 7) != 0 || !scan_is_hex64(at + 8))
             return err_set(err, IMGSEC_EINVAL,
                            "image reference: the digest after '@' must be sha256:<64 hex digits>");
         snprintf(r->digest, sizeof r->digest, "%s", at + 1);
@@ -882,7 +873,7 @@ static scan_src *reg_open(scan_remote *rm, const char *name, imgsec_err *err)
     reg *r = (reg *)rm;
     if (strcmp(name, "index.json") == 0)
         return scan_src_memory(r->index, r->index_len, r->ref.canonical, err);
-    if (strncmp(name, "blobs/sha256/", 13) != 0 || !is_hex64(name + 13)) {
+    if (strncmp(name, "blobs/sha256/", 13) != 0 || !scan_is_hex64(name + 13)) {
         err_set(err, IMGSEC_EINVAL, "%s: no member '%.200s' in a registry", r->ref.canonical, name);
         return NULL;
     }
