@@ -82,6 +82,18 @@ static int migrate_v1(vulndb *db, imgsec_err *err);
  * and a mapped page costs neither a read() nor a copy into the cache. */
 #define VDB_MMAP_SIZE "4294967296"
 
+/* The file's PRAGMA user_version (its schema), 0 when it cannot be read. */
+static int user_version(vulndb *db)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version;
+}
+
 int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
 {
     *out = NULL;
@@ -112,12 +124,7 @@ int vulndb_open(const char *path, bool create, vulndb **out, imgsec_err *err)
         vulndb_close(db);
         return IMGSEC_EINTERNAL;
     }
-    sqlite3_stmt *st = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    int version = user_version(db);
     if (version > SCHEMA_VERSION) {
         err_set(err, IMGSEC_EINTERNAL, "%s: vulnerability database schema %d is newer than this imgsec (%d)",
                 path, version, SCHEMA_VERSION);
@@ -286,12 +293,7 @@ static int migrate_v1(vulndb *db, imgsec_err *err)
     int rc = vdb_begin(db, err);
     if (rc != IMGSEC_OK) return rc;
     sqlite3_stmt *st = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
+    int version = user_version(db);
     if (version != 1) return vdb_end(db, IMGSEC_OK, err);
     if (sqlite3_exec(db->db, "DROP TABLE affected", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
