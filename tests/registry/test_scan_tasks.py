@@ -343,7 +343,14 @@ def main():
                 "limit")
             err(s, tok, "PUT", "/image/image-scan/tasks/999999/stop", None, 404, "HSS.0011",
                 "task_id")
+            err(s, tok, "POST", E + "?global_image_type=local", {"is_all": True}, 400,
+                "HSS.0001", "global_image_type")
             n = ok(s, tok, "GET", "/image/tasks?type=image_scan")["total_num"]
+            assert n > 0
+            assert ok(s, tok, "GET", "/image/tasks?type=image_scan&global_image_type=registry")[
+                "total_num"] == n
+            assert ok(s, tok, "GET", "/image/tasks?type=image_scan&global_image_type=local")[
+                "total_num"] == 0
             # a reader lists, and may not create or stop
             rd = s.token("rita")
             assert ok(s, rd, "GET", "/image/tasks?type=image_scan")["total_num"] == n
