@@ -1,5 +1,5 @@
-/* auth_cache.h - who holds a token, remembered for one generation of the
- * file.
+/* auth_cache.h - who holds a token or an access key, remembered for one
+ * generation of the file.
  *
  * Looking a token up in SQLite costs a read transaction (file locks and
  * all) per request. The answer can only change when someone commits: a
@@ -10,7 +10,15 @@
  * busy client pays for SQLite once per commit instead of once per request.
  *
  * Entries are keyed by the token's SHA-256 (never the token), compared in
- * constant time, and wiped when replaced or freed. */
+ * constant time, and wiped when replaced or freed.
+ *
+ * Access keys (AK/SK-signed requests) are kept the same way, keyed by a
+ * SHA-256 over the AK and the request's project (authn.c), with the
+ * principal (user and grant on that project) and the SK as stored: sealed
+ * (keyfile.h), so that the cache holds no secret the database does not;
+ * the request unseals it, checks the signature and wipes it. A key
+ * deleted, a user deleted or a grant changed is a commit: the next
+ * request reads SQLite again. */
 #ifndef IMGSECD_AUTH_CACHE_H
 #define IMGSECD_AUTH_CACHE_H
 
@@ -18,6 +26,7 @@
 #include <stdint.h>
 
 #include "imgsec/store.h"
+#include "imgsec/store_keys.h"
 
 typedef struct auth_cache auth_cache;
 
@@ -31,5 +40,19 @@ bool auth_cache_get(auth_cache *c, const unsigned char hash[STORE_TOKEN_HASH_BYT
                     int64_t now_ms, store_principal *out);
 void auth_cache_put(auth_cache *c, const unsigned char hash[STORE_TOKEN_HASH_BYTES], int64_t gen,
                     const store_principal *p);
+
+/* An access key's principal and sealed SK (sealed: STORE_SK_SEALED_MAX
+ * bytes) if stored under key at generation gen. Keys and tokens never
+ * answer for each other. */
+bool auth_cache_get_key(auth_cache *c, const unsigned char key[STORE_TOKEN_HASH_BYTES],
+                        int64_t gen, store_principal *out, unsigned char *sealed,
+                        size_t *sealed_len);
+void auth_cache_put_key(auth_cache *c, const unsigned char key[STORE_TOKEN_HASH_BYTES],
+                        int64_t gen, const store_principal *p, const unsigned char *sealed,
+                        size_t sealed_len);
+
+/* Lookups answered from the cache (hits) and not (misses), both kinds,
+ * since new: what imgsecd logs when it stops. */
+void auth_cache_counts(auth_cache *c, uint64_t *hits, uint64_t *misses);
 
 #endif
