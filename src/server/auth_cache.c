@@ -27,6 +27,9 @@ struct auth_cache {
     unsigned n;
     slot *slots;
     atomic_uint_fast64_t hits, misses;
+    pthread_mutex_t epoch_lock; /* guards the pair below */
+    bool epoch_known;
+    int64_t epoch_gen, epoch;   /* the auth epoch read at file generation epoch_gen */
 };
 
 auth_cache *auth_cache_new(unsigned slots)
@@ -34,6 +37,7 @@ auth_cache *auth_cache_new(unsigned slots)
     auth_cache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    pthread_mutex_init(&c->epoch_lock, NULL);
     if (slots == 0)
         return c;
     c->slots = calloc(slots, sizeof *c->slots);
@@ -56,7 +60,38 @@ void auth_cache_free(auth_cache *c)
     if (c->slots)
         sodium_memzero(c->slots, c->n * sizeof *c->slots);
     free(c->slots);
+    pthread_mutex_destroy(&c->epoch_lock);
     free(c);
+}
+
+bool auth_cache_enabled(const auth_cache *c)
+{
+    return c && c->n > 0;
+}
+
+bool auth_cache_epoch_at(auth_cache *c, int64_t gen, int64_t *epoch)
+{
+    if (!auth_cache_enabled(c))
+        return false;
+    pthread_mutex_lock(&c->epoch_lock);
+    bool known = c->epoch_known && c->epoch_gen == gen;
+    if (known)
+        *epoch = c->epoch;
+    pthread_mutex_unlock(&c->epoch_lock);
+    return known;
+}
+
+void auth_cache_epoch_set(auth_cache *c, int64_t gen, int64_t epoch)
+{
+    if (!auth_cache_enabled(c))
+        return;
+    pthread_mutex_lock(&c->epoch_lock);
+    if (!c->epoch_known || gen > c->epoch_gen) {
+        c->epoch_known = true;
+        c->epoch_gen = gen;
+        c->epoch = epoch;
+    }
+    pthread_mutex_unlock(&c->epoch_lock);
 }
 
 static slot *slot_of(auth_cache *c, const unsigned char *hash)

@@ -1,13 +1,17 @@
 /* auth_cache.h - who holds a token or an access key, remembered for one
- * generation of the file.
+ * auth epoch.
  *
  * Looking a token up in SQLite costs a read transaction (file locks and
- * all) per request. The answer can only change when someone commits: a
- * token is revoked, a user or grant changes, or expires with time. So an
- * entry is kept with the file generation it was read at (follow.h) and is
- * used only while the file is still at that generation and the token has
- * not expired: revocation stays immediate, as the contract wants, and a
- * busy client pays for SQLite once per commit instead of once per request.
+ * all) per request. The answer can only change when a token is revoked, a
+ * user, grant or key changes (each moves the store's auth epoch, by
+ * trigger: store_auth_epoch), or the token expires with time. So an entry
+ * is kept with the epoch it was read at and is used only while the epoch
+ * is still that and the token has not expired: revocation stays
+ * immediate, as the contract wants, and a login, an ingest or an export
+ * task (commits that leave the epoch) keep every entry. The epoch itself
+ * is read once per generation of the file (follow.h): the cache remembers
+ * the last (generation, epoch) pair read, so a request at a generation
+ * already seen reads nothing at all.
  *
  * Entries are keyed by the token's SHA-256 (never the token), compared in
  * constant time, and wiped when replaced or freed.
@@ -34,8 +38,19 @@ typedef struct auth_cache auth_cache;
 auth_cache *auth_cache_new(unsigned slots);
 void auth_cache_free(auth_cache *c);
 
-/* The principal of hash if it was stored at generation gen and expires
- * after now_ms. */
+/* The epoch at file generation gen, if the pair was remembered
+ * (auth_cache_epoch_set); the caller reads it from the store otherwise. */
+bool auth_cache_epoch_at(auth_cache *c, int64_t gen, int64_t *epoch);
+/* Remembers epoch for generation gen; read after the generation was
+ * probed. An older generation never replaces a newer one. */
+void auth_cache_epoch_set(auth_cache *c, int64_t gen, int64_t epoch);
+/* False when the cache is off (or NULL): no epoch is needed then. */
+bool auth_cache_enabled(const auth_cache *c);
+
+/* Below, gen is the auth epoch the entry was read at. */
+
+/* The principal of hash if it was stored at epoch gen and expires after
+ * now_ms. */
 bool auth_cache_get(auth_cache *c, const unsigned char hash[STORE_TOKEN_HASH_BYTES], int64_t gen,
                     int64_t now_ms, store_principal *out);
 void auth_cache_put(auth_cache *c, const unsigned char hash[STORE_TOKEN_HASH_BYTES], int64_t gen,

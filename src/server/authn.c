@@ -26,10 +26,11 @@ struct authn_sign {
     unsigned char sk[STORE_SK_SEALED_MAX];
     size_t sk_len;
     /* the token cache's entry for (AK, project): key_ok when there is a
-     * key; cached when begin found the principal there (no grant read) */
+     * key and an epoch; cached when begin found the principal there (no
+     * grant read) */
     bool key_ok, cached;
     unsigned char key[STORE_TOKEN_HASH_BYTES];
-    int64_t gen;
+    int64_t epoch;
     store_principal p;
     unsigned char sealed[STORE_SK_SEALED_MAX]; /* for the cache, once verified */
     size_t sealed_len;
@@ -53,6 +54,29 @@ bool authn_is_signed(request *req)
 {
     const char *token = http_header(req, "X-Auth-Token");
     return (!token || !*token) && sign_is_signed(http_header(req, "Authorization"));
+}
+
+/* The auth epoch as of this request (auth_cache.h): remembered for the
+ * request's file generation, else read from the store (after the
+ * generation was probed, so it is at least as new) and remembered.
+ * False when the cache is off or the read failed: then nothing is looked
+ * up in the cache nor put there, and the principal is read as without it. */
+static bool request_epoch(request *req, int64_t *epoch)
+{
+    struct auth_cache *c = req->app->tokens;
+    if (!auth_cache_enabled(c))
+        return false;
+    int64_t gen = http_file_gen(req);
+    if (auth_cache_epoch_at(c, gen, epoch))
+        return true;
+    imgsec_err err = {0};
+    store *st = store_pool_acquire(req->app->pool);
+    int rc = store_auth_epoch(st, epoch, &err);
+    store_pool_release(req->app->pool, st);
+    if (rc != IMGSEC_OK)
+        return false;
+    auth_cache_epoch_set(c, gen, *epoch);
+    return true;
 }
 
 /* The project a signed request names: the path's on HSS routes, else
@@ -105,11 +129,11 @@ bool authn_signed_begin(request *req)
         return refuse_signature(req, "X-Sdk-Date is more than 15 minutes from the server clock");
     memcpy(s->date, date, SIGN_DATE_LEN + 1);
 
-    /* the generation first: a principal read after this probe is at least
-     * as new as the generation it is cached under */
-    s->gen = http_file_gen(req);
-    s->key_ok = access_key_hash(s->auth.ak, signed_project(req), s->key);
-    s->cached = s->key_ok && auth_cache_get_key(req->app->tokens, s->key, s->gen, &s->p,
+    /* the epoch first: a principal read after it is at least as new as
+     * the epoch it is cached under */
+    s->key_ok = request_epoch(req, &s->epoch) &&
+                access_key_hash(s->auth.ak, signed_project(req), s->key);
+    s->cached = s->key_ok && auth_cache_get_key(req->app->tokens, s->key, s->epoch, &s->p,
                                                  s->sealed, &s->sealed_len);
     int rc = IMGSEC_OK;
     if (s->cached) {
@@ -189,7 +213,7 @@ bool authn_signed_finish(request *req)
     req->principal.expires_at_ms = 0;
     req->authenticated = true;
     if (s->key_ok)
-        auth_cache_put_key(req->app->tokens, s->key, s->gen, &req->principal, s->sealed,
+        auth_cache_put_key(req->app->tokens, s->key, s->epoch, &req->principal, s->sealed,
                            s->sealed_len);
     return true;
 }
@@ -212,17 +236,18 @@ int authn_token_principal(request *req, const char *token, store_principal *p, i
     unsigned char hash[STORE_TOKEN_HASH_BYTES];
     if (!token_hash(token, hash))
         return err_set(err, IMGSEC_EAUTH, "invalid token");
-    /* the generation first: a principal read after this probe is at least
-     * as new as the generation it is cached under */
-    int64_t gen = http_file_gen(req);
+    /* the epoch first: a principal read after it is at least as new as
+     * the epoch it is cached under */
+    int64_t epoch = 0;
+    bool cache = request_epoch(req, &epoch);
     int64_t now = util_now_ms();
     int rc = IMGSEC_OK;
-    if (!auth_cache_get(req->app->tokens, hash, gen, now, p)) {
+    if (!cache || !auth_cache_get(req->app->tokens, hash, epoch, now, p)) {
         store *st = store_pool_acquire(req->app->pool);
         rc = store_token_lookup(st, hash, now, p, err);
         store_pool_release(req->app->pool, st);
-        if (rc == IMGSEC_OK)
-            auth_cache_put(req->app->tokens, hash, gen, p);
+        if (rc == IMGSEC_OK && cache)
+            auth_cache_put(req->app->tokens, hash, epoch, p);
     }
     sodium_memzero(hash, sizeof hash);
     return rc;

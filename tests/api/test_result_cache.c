@@ -321,6 +321,19 @@ static void test_logins_keep_answers(void **state)
     assert_true(answer_counts(&t, &hits, &misses));
     assert_int_equal(misses, 2); /* the first question, and the first after the ingest */
     assert_int_equal(hits, 7);
+    /* The token cache, keyed by the auth epoch, keeps the caller's token
+     * through the logins: 12 lookups of a token (9 questions, the ingest,
+     * the revocation's caller and subject), of which three read SQLite:
+     * the first question, the revoked token, and the first question after
+     * the revocation (it moved the epoch). */
+    const char *want = "imgsecd: principals (tokens and access keys): 9 from the cache, "
+                       "3 not in it\n";
+    if (!srv_log_contains(&t, want)) {
+        char *log = srv_log(&t);
+        print_error("want the line \"%s\" in the log:\n%s\n", want, log);
+        free(log);
+        fail();
+    }
     srv_stop(&t, true);
 }
 
