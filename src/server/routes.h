@@ -55,4 +55,7 @@ void registries_delete_handle(request *req);
 void registries_batch_delete_handle(request *req);
 void registries_statistics_handle(request *req);
 
+/* route_eps.c: GET /v1.0/enterprise-projects, the caller's EPs (ListEnterpriseProject) */
+void eps_list_handle(request *req);
+
 #endif
