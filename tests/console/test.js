@@ -55,12 +55,16 @@ async function main() {
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     const page = ctx.pages()[0] || await ctx.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    const errors = [], refused = [];
+    page.on('pageerror', (e) => { errors.push(String(e)); console.log(`page error: ${e}`); });
+    page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded/.test(m.text())) errors.push(m.text()); });
+    page.on('response', (r) => { if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`); });
     await browserChecks(page, base, api, tmp);
-    // the wrong password (401) and the refused EP (403) are expected failed loads
-    const bad = errors.filter((e) => !/status of (401|403) /.test(e));
+    // the refusals the test provokes, and only those: the wrong password,
+    // the EP not held, the duplicate registry name
+    eq(refused, ['401 POST /v3/auth/tokens', '409 POST /v5/demo/image/registries',
+      '403 POST /v5/demo/image/security-report/statistic'], 'no failed loads but the three provoked');
+    const bad = errors;
     eq(bad.slice(0, 3), [], 'no script errors, failed loads or CSP violations');
   } finally {
     if (ctx) await ctx.close();
@@ -105,13 +109,15 @@ async function apiClient(base) {
     return r.headers.get('x-subject-token');
   };
   const t = await token('alice');
+  const bob = await token('bob');
   const get = async (p) => (await fetch(`${base}/v5/demo${p}`, { headers: { 'X-Auth-Token': t, region: 'local-1' } })).json();
+  const root = async (p, who = t) => (await fetch(`${base}${p}`, { headers: { 'X-Auth-Token': who } })).json();
   const stat = async (type, body, ep = 'all_granted_eps') => {
     const r = await fetch(`${base}/v5/demo/image/security-report/statistic?security_report_type=${type}&enterprise_project_id=${ep}`,
       { method: 'POST', headers: { 'X-Auth-Token': t, region: 'local-1', 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     return (await r.json()).total_num;
   };
-  return { get, stat };
+  return { get, stat, root, bob };
 }
 
 // page.waitForFunction evals a string, which the console's CSP refuses
@@ -180,7 +186,16 @@ async function browserChecks(page, base, api, tmp) {
   await page.click('#signin button[type=submit]');
   await page.waitForSelector('#ep');
   check(!(await page.evaluate(() => location.href)).includes('token'), 'no token in the URL');
+  await tokenNowhere(page, 'alice signed in');
+  eq(await epChoices(page), ['all_granted_eps', ...(await api.root('/v1.0/enterprise-projects')).enterprise_projects.map((e) => e.id)],
+    'EP picker offers all_granted_eps and exactly ListEnterpriseProject');
+  eq(await epChoices(page), ['all_granted_eps', '0', 'ep-dev', 'ep-prod'], 'admin: every EP of the project');
   await shot(page, 'ep');
+  // memory only: a reload forgets the token and asks to sign in again
+  await page.reload();
+  await page.waitForSelector('#signin');
+  check(await page.evaluate(() => document.getElementById('nav').hidden), 'after a reload: signed out');
+  await signInAs(page, 'alice');
   await page.click('#ep button[type=submit]');
   await page.waitForSelector('#counts');
 
@@ -276,23 +291,137 @@ async function browserChecks(page, base, api, tmp) {
   eq(Number(await page.getAttribute('#export-state', 'data-records')), shown, 'task record_num = count');
   await shot(page, 'export');
 
-  // bob, a reader of EP 0 only: denied ep-prod
+  await registryChecks(page, base, api);
+
+  // bob, a reader of EP 0 only: offered only EP 0, denied ep-prod
   await page.click('#signout');
   await page.waitForSelector('#signin');
-  await page.fill('[name=domain]', 'demo'); await page.fill('[name=user]', 'bob');
-  await page.fill('[name=password]', 'demo-password'); await page.fill('[name=project]', 'demo');
-  await page.click('#signin button[type=submit]');
-  await page.waitForSelector('#ep');
-  await page.fill('#ep [name=ep]', 'ep-prod');
+  await signInAs(page, 'bob');
+  eq(await epChoices(page), ['all_granted_eps', ...(await api.root('/v1.0/enterprise-projects', api.bob)).enterprise_projects.map((e) => e.id)],
+    'reader: EP picker = its ListEnterpriseProject');
+  eq(await epChoices(page), ['all_granted_eps', '0'], 'reader: only the EP it holds');
+  await page.click('#ep summary');
+  await page.fill('#ep-other', 'ep-prod');
   await page.click('#ep button[type=submit]');
   await page.waitForSelector('#ep .error:not(:empty)');
   check(/Denied/.test(await page.textContent('#ep .error')), 'reader denied an EP without grant');
   await shot(page, 'ep-denied');
-  await page.fill('#ep [name=ep]', '0');
+  await page.fill('#ep-other', '');
+  await page.check('#ep input[name=ep][value="0"]');
   await page.click('#ep button[type=submit]');
   await page.waitForSelector('#counts');
   const bobGen = await waitFor(page, () => document.getElementById('main').dataset.gen).then(() => true);
   check(bobGen, 'reader sees EP 0 dashboard');
+  await page.goto(`${base}/console/#/registries`);
+  await page.waitForSelector('#reg-summary[data-total]');
+  eq(await page.$$eval('#registry-form, #registries button.delete, #reg-batch-delete', (x) => x.length), 0,
+    'reader: no add, edit or delete controls');
+  eq(Number(await page.getAttribute('#reg-summary', 'data-total')), (await api.get('/image/registries?limit=200')).total_num,
+    'reader: registry count = ListRegistry');
+  await tokenNowhere(page, 'bob signed in');
+}
+
+async function signInAs(page, user) {
+  await page.fill('[name=domain]', 'demo'); await page.fill('[name=user]', user);
+  await page.fill('[name=password]', 'demo-password'); await page.fill('[name=project]', 'demo');
+  await page.click('#signin button[type=submit]');
+  await page.waitForSelector('#ep');
+}
+
+// The EP ids the picker offers, in order.
+async function epChoices(page) {
+  await page.waitForSelector('#ep input[name=ep]');
+  return page.$$eval('#ep input[name=ep]', (x) => x.map((i) => i.value));
+}
+
+// The token is in no URL, cookie, Web Storage or IndexedDB of the page.
+async function tokenNowhere(page, what) {
+  const st = await page.evaluate(async () => ({ local: localStorage.length, session: sessionStorage.length,
+    cookie: document.cookie, dbs: (await indexedDB.databases()).length, url: location.href }));
+  eq(st, { local: 0, session: 0, cookie: '', dbs: 0, url: st.url.replace(/token/gi, '') }, `token kept in memory only (${what})`);
+  eq((await page.context().cookies()).length, 0, `no cookies (${what})`);
+}
+
+// Registries: add, edit, batch delete, delete in the page; each step
+// compared with ListRegistry / ListRegistryStatistics; the password is
+// never answered by the API nor shown by the page.
+async function registryChecks(page, base, api) {
+  const PW = 'Console-Registry-Pw-7f3a';
+  const list = async () => api.get('/image/registries?limit=200');
+  const summary = async () => {
+    await page.waitForSelector('#reg-summary[data-total]');
+    return page.evaluate(() => { const d = document.getElementById('reg-summary').dataset; return [Number(d.total), Number(d.success), Number(d.fail)]; });
+  };
+  const apiSummary = async () => { const st = await api.get('/image/registries/statistics'); return [(await list()).total_num, st.success_num, st.fail_num]; };
+  const waitStatus = async (re) => waitFor(page, (r) => new RegExp(r).test(document.getElementById('reg-status')?.textContent || ''), re.source);
+  const rows = async () => page.$$eval('#registries tbody tr', (x) => x.map((r) => r.dataset.name));
+
+  await page.goto(`${base}/console/#/registries`);
+  eq(await summary(), await apiSummary(), 'registries: counts = ListRegistry / ListRegistryStatistics (none)');
+  eq((await list()).total_num, 0, 'no registry at first');
+  const add = async (name, type, addr, user, pw) => {
+    await page.fill('#registry-form [name=registry_name]', name);
+    await page.selectOption('#registry-form [name=registry_type]', type);
+    await page.fill('#registry-form [name=registry_addr]', addr);
+    if (user) { await page.fill('#registry-form [name=registry_username]', user); await page.fill('#registry-form [name=registry_password]', pw); }
+    await page.click('#registry-form button[type=submit]');
+    await waitStatus(new RegExp(`^Added ${name}\\.`));
+    await waitFor(page, (n) => [...document.querySelectorAll('#registries tbody tr')].some((r) => r.dataset.name === n), name);
+  };
+  await add('harbor-main', 'Harbor', 'harbor.example.com:8443', 'robot$scan', PW);
+  await add('local-reg', 'Other', '127.0.0.1:5000', '', '');
+  await add('jfrog-x', 'Jfrog', 'jfrog.example.com', 'ci', 'Another-Pw-1');
+  let l = await list();
+  eq(l.data_list.map((r) => [r.registry_name, r.registry_type, r.registry_addr, r.registry_username, r.protocol, r.status]),
+    [['harbor-main', 'Harbor', 'harbor.example.com:8443', 'robot$scan', 'https', 'accessing'],
+      ['local-reg', 'Other', '127.0.0.1:5000', '', 'https', 'accessing'],
+      ['jfrog-x', 'Jfrog', 'jfrog.example.com', 'ci', 'https', 'accessing']], 'added registries are in ListRegistry');
+  check(!JSON.stringify(l).includes(PW) && l.data_list.every((r) => !('registry_password' in r)), 'ListRegistry never answers the password');
+  eq(await rows(), ['harbor-main', 'local-reg', 'jfrog-x'], 'page rows = ListRegistry items');
+  eq(await summary(), await apiSummary(), 'registries: counts = API after adding 3');
+  const text = await page.evaluate(() => document.body.innerText + [...document.querySelectorAll('input')].map((i) => i.value).join(' '));
+  check(!text.includes(PW), 'the page never shows the password, nor keeps it in a field');
+  // a refused add (a second harbor-main) says why and changes nothing
+  await page.fill('#registry-form [name=registry_name]', 'harbor-main');
+  await page.fill('#registry-form [name=registry_addr]', 'other.example.com');
+  await page.click('#registry-form button[type=submit]');
+  await waitFor(page, () => document.getElementById('reg-status').className === 'error');
+  check(/409|HSS\.0001/.test(await page.textContent('#reg-status')), 'duplicate name refused', await page.textContent('#reg-status'));
+  eq((await list()).total_num, 3, 'a refused add adds nothing');
+  await page.fill('#registry-form [name=registry_name]', '');
+  await page.fill('#registry-form [name=registry_addr]', '');
+  await shot(page, 'registries');
+
+  // edit: protocol and address change; name and type cannot
+  await page.click('#registries tr[data-name="local-reg"] button.edit');
+  check(await page.isDisabled('#registry-form [name=registry_name]'), 'edit: the name is not editable');
+  await page.selectOption('#registry-form [name=protocol]', 'http');
+  await page.fill('#registry-form [name=registry_addr]', '127.0.0.1:5001');
+  await page.click('#registry-form button[type=submit]');
+  await waitStatus(/^Saved local-reg\./);
+  await waitFor(page, () => /127\.0\.0\.1:5001/.test(document.getElementById('registries')?.textContent || ''));
+  l = await list();
+  const local = l.data_list.find((r) => r.registry_name === 'local-reg');
+  eq([local.protocol, local.registry_addr, local.registry_type], ['http', '127.0.0.1:5001', 'Other'], 'edit reached UpdateRegistry');
+
+  // batch delete two, then delete the last one (each asks a second press)
+  await page.check('#registries tr[data-name="harbor-main"] input[type=checkbox]');
+  await page.check('#registries tr[data-name="jfrog-x"] input[type=checkbox]');
+  await page.click('#reg-batch-delete');
+  eq((await list()).total_num, 3, 'the first press of delete deletes nothing');
+  await page.click('#reg-batch-delete');
+  await waitStatus(/^Deleted 2 registries\./);
+  await waitFor(page, () => document.querySelectorAll('#registries tbody tr').length === 1);
+  eq((await list()).data_list.map((r) => r.registry_name), ['local-reg'], 'batch delete reached BatchDeleteRegistry');
+  eq(await summary(), await apiSummary(), 'registries: counts = API after batch delete');
+  // keyboard: focus the delete button and press Enter twice
+  await page.focus('#registries tr[data-name="local-reg"] button.delete');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Enter');
+  await waitStatus(/^Deleted local-reg\./);
+  await page.waitForSelector('#reg-none');
+  eq((await list()).total_num, 0, 'delete reached DeleteRegistry');
+  eq(await summary(), [0, 0, 0], 'registries: none left');
 }
 
 // Records of a CSV text (quoted fields may hold newlines).
