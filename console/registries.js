@@ -45,7 +45,7 @@ export async function registries(main, go) {
     } catch (x) { summary.textContent = ''; status.textContent = x.message; status.className = 'error'; }
   }
   await refresh();
-  scanTasks(tasks, gen, status);
+  scanTasks(tasks, gen, status, refresh);
   void go;
 }
 
@@ -176,7 +176,9 @@ const running = (t) => t.task_status >= 0 && t.task_status < 100;
 const stateText = (t) => (t.task_status === 100 ? 'finished' : t.task_status === -1 ? 'stopped'
   : t.task_status === -2 ? 'timed out' : t.task_status === -3 ? 'failed' : `running, ${t.task_status}%`);
 
-function scanTasks(box, gen, status) {
+// onChange: a task started or ended since the last look (a sync changes
+// the registries' status and image counts).
+function scanTasks(box, gen, status, onChange) {
   const scope = h('select', { name: 'scan_scope' }, SCOPES.map(([v, t]) => h('option', { value: v }, t)));
   const start = h('form', { id: 'scan-form', class: 'bar' },
     h('label', {}, 'Scan for', scope),
@@ -191,7 +193,7 @@ function scanTasks(box, gen, status) {
   });
   const list = h('div', { id: 'task-list' }, 'Loading…');
   box.replaceChildren(h('h2', { id: 'tasks-h' }, 'Image sync and scan tasks'), start, list);
-  let timer = 0;
+  let timer = 0, seen = null;
   async function poll() {
     clearTimeout(timer);
     if (gen !== page || !box.isConnected) return;
@@ -205,6 +207,9 @@ function scanTasks(box, gen, status) {
       list.dataset.syncs = syncs.total_num;
       list.dataset.running = all.filter(running).length;
       list.replaceChildren(all.length ? taskTable(all, status, poll) : h('p', {}, 'No task yet.'));
+      const sig = all.map((t) => `${t.task_id}:${t.task_status}`).join(',');
+      if (seen !== null && sig !== seen) onChange();
+      seen = sig;
       if (all.some(running)) timer = setTimeout(poll, POLL_MS);
     } catch (x) { list.replaceChildren(h('p', { class: 'error', role: 'alert' }, x.message)); }
   }

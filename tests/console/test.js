@@ -15,6 +15,7 @@ const SHOTS = process.env.CONSOLE_SHOTS || '';
 const TYPES = ['vulnerability', 'risk-config', 'malwares', 'apps', 'files', 'sensitive-info',
   'non-compliant-app', 'build-command-risks'];
 let passed = 0, failed = 0;
+let TASK_ROUTES = true; // TODO(consolereg): always, once scantasks is merged
 const metrics = {};
 
 function check(ok, what, detail = '') {
@@ -30,6 +31,8 @@ async function main() {
   cli(['demo', '--db', db, '--project', 'demo', '--images', String(IMAGES), '--seed', '1', '--eps', '0,ep-dev,ep-prod']);
   cli(['user', 'add', '--db', db, '--domain', 'demo', '--name', 'alice', '--project', 'demo', '--role', 'admin', '--eps', 'all'], { IMGSEC_PASSWORD: 'demo-password' });
   cli(['user', 'add', '--db', db, '--domain', 'demo', '--name', 'bob', '--project', 'demo', '--role', 'reader', '--eps', '0'], { IMGSEC_PASSWORD: 'demo-password' });
+  // carol runs the registry scans, in a project of her own (no demo images)
+  cli(['user', 'add', '--db', db, '--domain', 'demo', '--name', 'carol', '--project', 'scans', '--role', 'admin', '--eps', 'all'], { IMGSEC_PASSWORD: 'demo-password' });
 
   // the console's files, plus two symlinks that must never be served
   const cdir = path.join(tmp, 'console');
@@ -59,7 +62,9 @@ async function main() {
     page.on('pageerror', (e) => { errors.push(String(e)); console.log(`page error: ${e}`); });
     page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded/.test(m.text())) errors.push(m.text()); });
     page.on('response', (r) => { if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`); });
+    TASK_ROUTES = (await fetch(`${base}/v5/scans/image/tasks?type=image_scan`, { headers: { 'X-Auth-Token': api.carolToken } })).status !== 404;
     await browserChecks(page, base, api, tmp);
+    if (!TASK_ROUTES) refused.splice(0, refused.length, ...refused.filter((r) => r !== '404 GET /v5/demo/image/tasks'));
     // the refusals the test provokes, and only those: the wrong password,
     // the EP not held, the duplicate registry name
     eq(refused, ['401 POST /v3/auth/tokens', '409 POST /v5/demo/image/registries',
@@ -102,14 +107,16 @@ async function staticChecks(base) {
 }
 
 async function apiClient(base) {
-  const token = async (user) => {
+  const token = async (user, project = 'demo') => {
     const r = await fetch(`${base}/v3/auth/tokens`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: user, password: 'demo-password',
-        domain: { name: 'demo' } } } }, scope: { project: { id: 'demo' } } } }) });
+        domain: { name: 'demo' } } } }, scope: { project: { id: project } } } }) });
     return r.headers.get('x-subject-token');
   };
   const t = await token('alice');
   const bob = await token('bob');
+  const carol = await token('carol', 'scans');
+  const scans = async (p) => (await fetch(`${base}/v5/scans${p}`, { headers: { 'X-Auth-Token': carol } })).json();
   const get = async (p) => (await fetch(`${base}/v5/demo${p}`, { headers: { 'X-Auth-Token': t, region: 'local-1' } })).json();
   const root = async (p, who = t) => (await fetch(`${base}${p}`, { headers: { 'X-Auth-Token': who } })).json();
   const stat = async (type, body, ep = 'all_granted_eps') => {
@@ -117,7 +124,7 @@ async function apiClient(base) {
       { method: 'POST', headers: { 'X-Auth-Token': t, region: 'local-1', 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     return (await r.json()).total_num;
   };
-  return { get, stat, root, bob };
+  return { get, stat, root, bob, scans, carolToken: carol };
 }
 
 // page.waitForFunction evals a string, which the console's CSP refuses
@@ -319,11 +326,13 @@ async function browserChecks(page, base, api, tmp) {
   eq(Number(await page.getAttribute('#reg-summary', 'data-total')), (await api.get('/image/registries?limit=200')).total_num,
     'reader: registry count = ListRegistry');
   await tokenNowhere(page, 'bob signed in');
+
+  await scanChecks(page, base, api, tmp);
 }
 
-async function signInAs(page, user) {
+async function signInAs(page, user, project = 'demo') {
   await page.fill('[name=domain]', 'demo'); await page.fill('[name=user]', user);
-  await page.fill('[name=password]', 'demo-password'); await page.fill('[name=project]', 'demo');
+  await page.fill('[name=password]', 'demo-password'); await page.fill('[name=project]', project);
   await page.click('#signin button[type=submit]');
   await page.waitForSelector('#ep');
 }
@@ -391,6 +400,14 @@ async function registryChecks(page, base, api) {
   await page.fill('#registry-form [name=registry_name]', '');
   await page.fill('#registry-form [name=registry_addr]', '');
   await shot(page, 'registries');
+  if (SHOTS) {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'registries-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, 'registries-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
 
   // edit: protocol and address change; name and type cannot
   await page.click('#registries tr[data-name="local-reg"] button.edit');
@@ -422,6 +439,119 @@ async function registryChecks(page, base, api) {
   await page.waitForSelector('#reg-none');
   eq((await list()).total_num, 0, 'delete reached DeleteRegistry');
   eq(await summary(), [0, 0, 0], 'registries: none left');
+}
+
+// Scans: a real docker-registry on loopback filled with skopeo (as
+// tests/registry/test_scan_registry.py does); carol adds it in the page,
+// syncs its image list, removes one tag from the registry's storage, scans
+// every image and sees that one fail with the registry's reason; then a
+// scan of a hung registry (SIGSTOP) is stopped from the page. Every number
+// is compared with ListImageScanTask / ListRegistry.
+async function scanChecks(page, base, api, tmp) {
+  if (!TASK_ROUTES) { console.log('SKIP scan tasks: this imgsecd does not serve ListImageScanTask (branch scantasks not merged)'); return; }
+  const fix = path.join(process.env.IMGSEC_FIXTURES || path.join(__dirname, '../../../shared/fixtures/scan'), 'images');
+  const reg = await startRegistry(tmp);
+  try {
+    const env = { ...process.env, HOME: tmp, XDG_RUNTIME_DIR: path.join(tmp, 'run'), REGISTRY_AUTH_FILE: path.join(tmp, 'skopeo-auth.json'),
+      DOCKER_CONFIG: path.join(tmp, 'no-docker-config') };
+    fs.mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700, recursive: true });
+    const push = (file, ref) => execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false',
+      `docker-archive:${path.join(fix, file)}`, `docker://${reg.host}/${ref}`], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    push('gcr-hello-world-docker25.tar', 'gcr/hello:25');
+    push('gcr-hello-world-docker25.tar', 'gcr/hello:gone');
+    push('gcr-whiteout_image.tar', 'gcr/whiteout:1');
+    push('scalibr-basic.tar', 'scalibr/basic:1');
+
+    await page.click('#signout');
+    await page.waitForSelector('#signin');
+    await signInAs(page, 'carol', 'scans');
+    await page.click('#ep button[type=submit]');
+    await page.waitForSelector('#counts');
+    await page.goto(`${base}/console/#/registries`);
+    await page.waitForSelector('#task-list');
+    await page.fill('#registry-form [name=registry_name]', 'loop');
+    await page.selectOption('#registry-form [name=registry_type]', 'Harbor');
+    await page.selectOption('#registry-form [name=protocol]', 'http');
+    await page.fill('#registry-form [name=registry_addr]', reg.host);
+    await page.click('#registry-form button[type=submit]');
+    await page.waitForSelector('#registries tr[data-name="loop"]');
+
+    // sync: the registry's 4 tags become the project's registry images
+    await page.click('#sync-all');
+    const doneTask = (kind, n) => waitFor(page, ([k, want]) => {
+      const l = document.getElementById('task-list');
+      const arts = [...document.querySelectorAll(`#task-list article[data-kind=${k}]`)];
+      return l && l.dataset.running === '0' && arts.length === want && arts[0].dataset.status !== '' &&
+        Number(arts[0].dataset.status) !== 0 && !(Number(arts[0].dataset.status) > 0 && Number(arts[0].dataset.status) < 100);
+    }, [kind, n], { timeout: 300000 });
+    await doneTask('sync', 1);
+    let syncs = await api.scans('/image/tasks?type=image_sync&limit=200');
+    eq([syncs.total_num, syncs.data_list[0].task_status, syncs.data_list[0].success_num, syncs.data_list[0].failed_num], [1, 100, 1, 0], 'sync task finished');
+    const imgs = await api.scans('/image/registries/images?limit=200&enterprise_project_id=all_granted_eps');
+    eq(imgs.data_list.map((i) => `${i.namespace}/${i.image_name}:${i.image_version}`).sort(),
+      ['gcr/hello:25', 'gcr/hello:gone', 'gcr/whiteout:1', 'scalibr/basic:1'], 'the sync listed the 4 tags');
+    // the page refreshes the registries when a task ends
+    await waitFor(page, () => /success/.test(document.querySelector('#registries tr[data-name="loop"]')?.textContent || ''));
+    const row = await page.$$eval('#registries tr[data-name="loop"] td', (x) => x.map((t) => t.textContent));
+    const lr = (await api.scans('/image/registries?limit=200')).data_list[0];
+    eq([lr.status, lr.images_num], ['success', 4], 'ListRegistry: the registry reached, 4 images');
+    check(row.includes('success') && row.includes('4'), 'the page shows the registry reached with 4 images', JSON.stringify(row));
+
+    // one tag gone from the registry after the sync: its scan fails with the registry's reason
+    fs.rmSync(path.join(reg.dir, 'data/docker/registry/v2/repositories/gcr/hello/_manifests/tags/gone'), { recursive: true });
+    await page.selectOption('#scan-form [name=scan_scope]', String(0x7fffffff));
+    await page.click('#scan-form button[type=submit]');
+    await doneTask('scan', 1);
+    const scans = await api.scans('/image/tasks?type=image_scan&limit=200');
+    const t = scans.data_list[0];
+    eq([scans.total_num, t.task_status, t.total_num, t.success_num, t.failed_num, t.failed_images.length],
+      [1, 100, 4, 3, 1, 1], 'ListImageScanTask: 4 scanned, 3 done, 1 failed');
+    check(/404/.test(t.failed_images[0].failed_reason), 'the failure names the registry\'s 404', t.failed_images[0].failed_reason);
+    const shown = await page.$eval(`#task-list article[data-task="${t.task_id}"]`, (a) => ({
+      state: a.querySelector('.state').textContent, text: a.textContent,
+      failed: [...a.querySelectorAll('.failed tbody tr')].map((r) => [...r.children].map((c) => c.textContent)) }));
+    eq(shown.failed, [['loop', 'gcr/hello:gone', t.failed_images[0].failed_reason]], 'the page lists the failed image and why');
+    check(shown.state === 'finished' && shown.text.includes(`${t.total_num} images: ${t.success_num} done, ${t.failed_num} failed`),
+      'the page shows the task\'s counts', shown.text);
+    await page.evaluate(() => document.getElementById('tasks').scrollIntoView());
+    await shot(page, 'scans');
+
+    // stop: the registry hangs, the scan waits on it, Stop in the page ends it
+    process.kill(reg.proc.pid, 'SIGSTOP');
+    try {
+      await page.click('#scan-form button[type=submit]');
+      await page.waitForSelector('#task-list article[data-kind=scan] button.stop');
+      await page.click('#task-list article[data-kind=scan] button.stop');
+      await waitFor(page, () => /^Stopping/.test(document.getElementById('reg-status').textContent));
+      const s2 = (await api.scans('/image/tasks?type=image_scan&limit=200')).data_list.find((x) => x.task_id !== t.task_id);
+      eq(s2.task_status, -1, 'StopImageScanTask reached: the task is stopped');
+    } finally { process.kill(reg.proc.pid, 'SIGCONT'); }
+    await waitFor(page, () => document.getElementById('task-list').dataset.running === '0', null, { timeout: 300000 });
+    const st2 = await page.$$eval('#task-list article[data-kind=scan] .state', (x) => x.map((e) => e.textContent));
+    eq(st2, ['stopped', 'finished'], 'the page shows the stopped and the finished scan');
+  } finally { reg.proc.kill('SIGKILL'); }
+}
+
+async function freePort() {
+  const net = require('net');
+  return new Promise((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+}
+
+// Debian's docker-registry as a plain process on a loopback port.
+async function startRegistry(tmp) {
+  const dir = path.join(tmp, 'registry');
+  fs.mkdirSync(dir);
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const cfg = path.join(dir, 'config.yml');
+  fs.writeFileSync(cfg, `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${host}\n`);
+  const proc = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`http://${host}/v2/`)).status === 200) return { proc, host, dir }; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proc.kill('SIGKILL');
+  throw new Error('docker-registry did not start');
 }
 
 // Records of a CSV text (quoted fields may hold newlines).
