@@ -63,33 +63,37 @@ function registryTable(items, form, status, refresh) {
   const table = h('div', { class: 'scroll' }, h('table', { id: 'registries' },
     h('caption', { class: 'sr' }, 'Registries (ListRegistry)'),
     h('thead', {}, h('tr', {}, admin ? h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'select')) : null,
-      cols.map((c) => h('th', { scope: 'col' }, c.replace(/^registry_/, ''))), admin ? h('th', { scope: 'col' }, 'actions') : null)),
+      h('th', { scope: 'col' }, 'name'), admin ? h('th', { scope: 'col' }, 'actions') : null,
+      cols.slice(1).map((c) => h('th', { scope: 'col' }, c.replace(/^registry_/, ''))))),
     h('tbody', {}, items.map((r) => h('tr', { dataset: { id: r.id, name: r.registry_name } },
       admin ? h('td', {}, h('input', { type: 'checkbox', 'aria-label': `select ${r.registry_name}`, onchange: (e) => {
         if (e.target.checked) sel.add(r.id); else sel.delete(r.id);
         batch.disabled = !sel.size;
       } })) : null,
-      cols.map((c) => h('td', { class: typeof r[c] === 'number' && c !== 'latest_sync_time' ? 'num' : null },
-        c === 'latest_sync_time' ? time(r[c]) : typeof r[c] === 'number' ? fmt(r[c]) : String(r[c] ?? ''))),
+      h('td', {}, r.registry_name),
       admin ? h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'edit', onclick: () => form.edit(r) }, 'Edit', h('span', { class: 'sr' }, ` ${r.registry_name}`)),
         h('button', { type: 'button', class: 'delete', onclick: async (e) => {
           if (!confirmIn(e.currentTarget, `Delete ${r.registry_name}?`)) return;
           await act(status, () => call('DELETE', `/image/registries/${encodeURIComponent(r.id)}`, { params: ep() }),
             `Deleted ${r.registry_name}.`, refresh);
-        } }, 'Delete', h('span', { class: 'sr' }, ` ${r.registry_name}`))) : null)))));
+        } }, 'Delete', h('span', { class: 'sr' }, ` ${r.registry_name}`))) : null,
+      cols.slice(1).map((c) => h('td', { class: typeof r[c] === 'number' && c !== 'latest_sync_time' ? 'num' : null },
+        c === 'latest_sync_time' ? time(r[c]) : typeof r[c] === 'number' ? fmt(r[c]) : String(r[c] ?? ''))))))));
   return h('div', {}, table, admin ? h('div', { class: 'bar' }, batch) : null);
 }
 
 // A destructive button asks once: the first press arms it (its text says
 // what a second press does), a second press within 5 s acts. No modal
 // dialog, so it works by keyboard as any button does.
+const labels = new WeakMap();
 function confirmIn(btn, question) {
-  if (btn.dataset.armed) { delete btn.dataset.armed; btn.textContent = btn.dataset.label; return true; }
-  btn.dataset.label = btn.textContent;
+  const disarm = () => { delete btn.dataset.armed; btn.replaceChildren(...labels.get(btn)); };
+  if (btn.dataset.armed) { disarm(); return true; }
+  labels.set(btn, [...btn.childNodes]);
   btn.dataset.armed = '1';
   btn.textContent = `${question} Press again`;
-  setTimeout(() => { if (btn.dataset.armed) { delete btn.dataset.armed; btn.textContent = btn.dataset.label; } }, 5000);
+  setTimeout(() => { if (btn.dataset.armed) disarm(); }, 5000);
   return false;
 }
 
