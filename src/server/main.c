@@ -19,6 +19,7 @@
 #include "bg.h"
 #include "config.h"
 #include "export_workers.h"
+#include "scan_tasks.h"
 #include "http.h"
 #include "imgsec/auth.h"
 #include "imgsec/follow.h"
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
         rc = export_workers_start(&a, &a.exports, &err);
     if (rc == IMGSEC_OK)
         rc = rematch_start(&a, &a.rematch, &err);
+    if (rc == IMGSEC_OK)
+        rc = scan_tasks_start(&a, &err);
     if (rc == IMGSEC_OK)
         rc = http_start(&a, &port, &err);
     if (rc != IMGSEC_OK) {

@@ -189,6 +189,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_v5, /* store_schema_lists.c: indexes of the finding lists */
     store_schema_v6, /* store_schema_lists.c: the records of one vulnerability */
     store_schema_registries, /* store_schema_registries.c: image registries (AddRegistry) */
+    store_schema_tasks, /* store_schema_tasks.c: registry sync and scan tasks */
 };
 
 int store_schema_steps(void)
