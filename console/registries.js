@@ -39,7 +39,7 @@ export async function registries(main, go) {
       summary.dataset.total = l.total_num;
       summary.dataset.success = st.success_num;
       summary.dataset.fail = st.fail_num;
-      summary.textContent = `${fmt(l.total_num)} registries: ${fmt(st.success_num)} reached, ${fmt(st.fail_num)} failed, `
+      summary.textContent = `${fmt(l.total_num)} ${l.total_num === 1 ? 'registry' : 'registries'}: ${fmt(st.success_num)} reached, ${fmt(st.fail_num)} failed, `
         + `${fmt(l.total_num - st.success_num - st.fail_num)} not yet reached.`;
       listBox.replaceChildren(registryTable(l.data_list, form, status, refresh));
     } catch (x) { summary.textContent = ''; status.textContent = x.message; status.className = 'error'; }
@@ -226,7 +226,7 @@ function taskTable(tasks, status, poll) {
     h('p', {}, h('progress', { max: 100, value: Math.max(0, Math.min(100, t.task_status)), 'aria-label': 'progress' }), ' ',
       h('span', { class: 'state' }, stateText(t)),
       ` · started ${time(t.begin_time)}${t.end_time ? `, ended ${time(t.end_time)}` : ''}`,
-      ` · ${fmt(t.total_num)} images: ${fmt(t.success_num)} done, ${fmt(t.failed_num)} failed`,
+      ` · ${fmt(t.total_num)} ${t.kind === 'sync' ? 'registries' : 'images'}: ${fmt(t.success_num)} done, ${fmt(t.failed_num)} failed`,
       t.risky_num ? `, ${fmt(t.risky_num)} risky` : '',
       t.remain_min && running(t) ? ` · about ${fmt(t.remain_min)} min left` : '', ' ',
       t.kind === 'scan' && running(t) ? h('button', { type: 'button', class: 'stop', onclick: () => act(status,
