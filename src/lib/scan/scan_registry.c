@@ -1048,32 +1048,33 @@ int scan_registry_plan(const char *input, const scan_options *opt, scan_plan *pl
 
 #define CATALOG_PAGE 1000
 
-/* One page of a list answer: the strings of key in x's JSON body, each
- * checked with valid (a hostile registry's names go no further), into
- * names (cleared first). */
-static int list_page(const xfer *x, const char *key, bool (*valid)(const char *), const char *what,
-                     json_t *names, imgsec_err *err)
+int scan_registry_list_parse(const char *body, size_t len, bool repos, json_t *names,
+                             const char *what, imgsec_err *err)
 {
+    const char *key = repos ? "repositories" : "tags";
+    bool (*valid)(const char *) = repos ? repo_valid : tag_valid;
     json_array_clear(names);
-    json_t *j = json_loadb(x->body.buf ? x->body.buf : "", x->body.len, 0, NULL);
+    json_t *j = json_loadb(body ? body : "", len, 0, NULL);
     const json_t *a = json_object_get(j, key);
     int rc = IMGSEC_OK;
-    if (!j || !(json_is_array(a) || json_is_null(a) || !a))
+    if (!json_is_object(j) || (a && !json_is_array(a) && !json_is_null(a)))
         rc = err_set(err, IMGSEC_EINVAL, "%s: not a JSON object with an array \"%s\"", what, key);
     for (size_t i = 0; rc == IMGSEC_OK && i < json_array_size(a); i++) {
         const char *v = json_string_value(json_array_get(a, i));
-        if (!v || !valid(v))
+        if (!v || strlen(v) != json_string_length(json_array_get(a, i)) || !valid(v))
             rc = err_set(err, IMGSEC_EINVAL, "%s: entry %zu of \"%s\" is not a valid name", what, i, key);
-        else
-            json_array_append(names, json_array_get(a, i));
+        else if (json_array_append(names, json_array_get(a, i)) != 0)
+            rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
     }
     json_decref(j);
+    if (rc != IMGSEC_OK)
+        json_array_clear(names);
     return rc;
 }
 
 /* Every page of url_base (?n=CATALOG_PAGE&last=...): key's names into all. */
-static int list_all(reg *r, const char *url_base, const char *key, bool (*valid)(const char *),
-                    const char *what, size_t max, json_t *all, imgsec_err *err)
+static int list_all(reg *r, const char *url_base, bool repos, const char *what, size_t max,
+                    json_t *all, imgsec_err *err)
 {
     json_t *page = json_array();
     if (!page)
@@ -1086,7 +1087,7 @@ static int list_all(reg *r, const char *url_base, const char *key, bool (*valid)
         xfer x = {0};
         rc = fetch_whole(r, url, "Accept: application/json", what, &x, err);
         if (rc == IMGSEC_OK)
-            rc = list_page(&x, key, valid, what, page, err);
+            rc = scan_registry_list_parse(x.body.buf, x.body.len, repos, page, what, err);
         xfer_free(r, &x);
         if (rc != IMGSEC_OK)
             break;
@@ -1133,7 +1134,7 @@ int scan_registry_catalog(const char *host, const char *prefix, const scan_optio
     char url[1200], what[700];
     snprintf(url, sizeof url, "%s://%s/v2/_catalog", r->insecure ? "http" : "https", r->ref.host);
     snprintf(what, sizeof what, "%s catalog", r->ref.host);
-    if ((rc = list_all(r, url, "repositories", repo_valid, what, max, repos, err)))
+    if ((rc = list_all(r, url, true, what, max, repos, err)))
         goto done;
     size_t plen = prefix ? strlen(prefix) : 0, seen = 0;
     for (size_t i = 0; i < json_array_size(repos) && rc == IMGSEC_OK; i++) {
@@ -1145,7 +1146,7 @@ int scan_registry_catalog(const char *host, const char *prefix, const scan_optio
                  r->ref.host, repo);
         snprintf(what, sizeof what, "%s/%s tags", r->ref.host, repo);
         json_array_clear(tags);
-        if ((rc = list_all(r, url, "tags", tag_valid, what, max, tags, err)))
+        if ((rc = list_all(r, url, false, what, max, tags, err)))
             break;
         seen += json_array_size(tags);
         if (seen > max) {
