@@ -88,7 +88,8 @@ static int only_keys(const json_t *obj, const char *where, const char *const *al
     return IMGSEC_OK;
 }
 
-/* global_image_type: only "registry" (these tasks are registry tasks). */
+/* global_image_type on a create: only "registry" (these tasks are registry
+ * tasks; imgsec has no agents to scan local images). */
 static bool global_type_ok(request *req)
 {
     static const char *const TYPES[] = {"registry", NULL};
@@ -391,7 +392,10 @@ void tasks_list_handle(request *req)
     int64_t offset, limit, scope;
     int type, task_type;
     const char *id_text;
-    if (!global_type_ok(req) || !query_page(req, 10, &offset, &limit) ||
+    static const char *const GLOBAL_TYPES[] = {"registry", "local", NULL};
+    int global;
+    if (!query_enum(req, "global_image_type", GLOBAL_TYPES, &global) ||
+        !query_page(req, 10, &offset, &limit) ||
         !query_enum(req, "type", TYPES, &type) ||
         !query_enum(req, "task_type", TASK_TYPES, &task_type) ||
         !query_string(req, "task_name", 256, &f.name) ||
@@ -405,6 +409,8 @@ void tasks_list_handle(request *req)
         return http_reply_error(req, 400, "HSS.0001",
                                 "invalid parameter: type is required: image_scan or image_sync");
     f.kind = type == 0 ? TASK_KIND_SCAN : TASK_KIND_SYNC;
+    if (global == 1) /* local images' tasks: imgsec has none */
+        f.task_id = INT64_MAX;
     f.task_type = task_type >= 0 ? TASK_TYPES[task_type] : NULL;
     if (id_text && !(f.task_id = registry_id_parse(id_text)))
         f.task_id = INT64_MAX; /* not an id of ours: no task has it */

@@ -8,7 +8,9 @@ with tokens:
   images_num 6;
 - CreateManualImageScanTask is_all: 6 of 6 succeed; every image's record
   counts, per report type, equal those of `imgsec scan` of the same image
-  into a database of its own; the lists show success at once;
+  into a database of its own, vulnerabilities matched against the
+  server's --vulndb (an advisory made here for alpine 3.10's musl); the
+  lists show success at once;
 - a missing tag: the item fails with the registry's 404 as its reason,
   the image is stored failed with no record; a registry that is down:
   every item fails naming the connection, nothing half-stored;
@@ -118,21 +120,43 @@ def add_registry(s, tok, name, host):
     return [r for r in regs if r["registry_name"] == name][0]["id"]
 
 
-def cli_counts(reg):
+# An advisory made here for musl 1.1.22-r3 (alpine 3.10): the server's --vulndb
+OSV = {"schema_version": "1.7.5", "id": "IMGSEC-TEST-MUSL-1", "modified": "2026-01-01T00:00:00Z",
+       "summary": "a test advisory", "affected": [{
+           "package": {"name": "musl", "ecosystem": "Alpine:v3.10"},
+           "ranges": [{"type": "ECOSYSTEM",
+                       "events": [{"introduced": "0"}, {"fixed": "1.1.22-r4"}]}]}]}
+
+
+def make_vulndb():
+    src = os.path.join(R.TMP, "osv")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "IMGSEC-TEST-MUSL-1.json"), "w") as f:
+        json.dump(OSV, f)
+    vdb = os.path.join(R.TMP, "osv.sqlite")
+    subprocess.run([R.IMGSEC, "vulndb", "import", "--vulndb", vdb, src], check=True,
+                   capture_output=True)
+    return vdb
+
+
+def cli_counts(reg, vdb):
     """Every REF scanned by the command line into a database of its own."""
     db = os.path.join(R.TMP, "cli.db")
     for ref in REFS:
         R.scan("--insecure-registry", "--db", db, "--project", P1, "--image-type", "harbor",
-               "%s/%s" % (reg.host, ref))
+               "--vulndb", vdb, "%s/%s" % (reg.host, ref))
     return record_counts(db)
 
 
 def main():
     reg = R.Registry("tasks")
     fill(reg)
-    want = cli_counts(reg)
+    vdb = make_vulndb()
+    want = cli_counts(reg, vdb)
     assert len(want) == 6, want
-    s = Server(extra=["--scan-workers", "1"])
+    # musl and musl-utils of both alpine tags match the advisory
+    assert [want[k]["rec_vulnerability"] for k in sorted(want)] == [0, 0, 0, 2, 2, 0], want
+    s = Server(extra=["--scan-workers", "1", "--vulndb", vdb])
     s.user("alice", role="admin")
     s.user("rita", role="reader")
     s.user("bob", role="admin", project=P2)
@@ -319,7 +343,14 @@ def main():
                 "limit")
             err(s, tok, "PUT", "/image/image-scan/tasks/999999/stop", None, 404, "HSS.0011",
                 "task_id")
+            err(s, tok, "POST", E + "?global_image_type=local", {"is_all": True}, 400,
+                "HSS.0001", "global_image_type")
             n = ok(s, tok, "GET", "/image/tasks?type=image_scan")["total_num"]
+            assert n > 0
+            assert ok(s, tok, "GET", "/image/tasks?type=image_scan&global_image_type=registry")[
+                "total_num"] == n
+            assert ok(s, tok, "GET", "/image/tasks?type=image_scan&global_image_type=local")[
+                "total_num"] == 0
             # a reader lists, and may not create or stop
             rd = s.token("rita")
             assert ok(s, rd, "GET", "/image/tasks?type=image_scan")["total_num"] == n
