@@ -16,6 +16,7 @@ const POLL_MS = 700;
 const ep = () => ({ enterprise_project_id: session.ep || '0' });
 const time = (ms) => (ms ? new Date(ms).toISOString().slice(0, 16).replace('T', ' ') : '');
 const isAdmin = () => (session.roles || []).includes('admin');
+const canScan = () => (session.roles || []).some((r) => r === 'admin' || r === 'writer'); // the task routes' role
 let page = 0; // the render generation: a poll of an older page stops
 
 export async function registries(main, go) {
@@ -196,7 +197,8 @@ function scanTasks(box, gen, status, onChange) {
       body: { is_all: true, scan_scope: Number(scope.value), rate_limit: 0 } }), 'Scan started.', poll);
   });
   const list = h('div', { id: 'task-list' }, 'Loading…');
-  box.replaceChildren(h('h2', { id: 'tasks-h' }, 'Image sync and scan tasks'), start, list);
+  box.replaceChildren(h('h2', { id: 'tasks-h' }, 'Image sync and scan tasks'),
+    canScan() ? start : h('p', {}, 'Starting and stopping tasks needs the writer or admin role.'), list);
   let timer = 0, seen = null;
   async function poll() {
     clearTimeout(timer);
@@ -229,7 +231,7 @@ function taskTable(tasks, status, poll) {
       ` · ${fmt(t.total_num)} ${t.kind === 'sync' ? 'registries' : 'images'}: ${fmt(t.success_num)} done, ${fmt(t.failed_num)} failed`,
       t.risky_num ? `, ${fmt(t.risky_num)} risky` : '',
       t.remain_min && running(t) ? ` · about ${fmt(t.remain_min)} min left` : '', ' ',
-      t.kind === 'scan' && running(t) ? h('button', { type: 'button', class: 'stop', onclick: () => act(status,
+      t.kind === 'scan' && running(t) && canScan() ? h('button', { type: 'button', class: 'stop', onclick: () => act(status,
         () => call('PUT', `/image/image-scan/tasks/${encodeURIComponent(t.task_id)}/stop`, { params: ep() }), 'Stopping the scan.', poll) }, 'Stop') : null),
     t.failed_reason ? h('p', { class: 'error' }, `Task failed: ${t.failed_reason}`) : null,
     (t.failed_images || []).length ? h('details', { class: 'failed', open: true }, h('summary', {}, `Failed images (${fmt(t.failed_images.length)})`),

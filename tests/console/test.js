@@ -320,8 +320,8 @@ async function browserChecks(page, base, api, tmp) {
   check(bobGen, 'reader sees EP 0 dashboard');
   await page.goto(`${base}/console/#/registries`);
   await page.waitForSelector('#reg-summary[data-total]');
-  eq(await page.$$eval('#registry-form, #registries button.delete, #reg-batch-delete', (x) => x.length), 0,
-    'reader: no add, edit or delete controls');
+  eq(await page.$$eval('#registry-form, #registries button.delete, #reg-batch-delete, #scan-form', (x) => x.length), 0,
+    'reader: no add, edit, delete or scan controls');
   eq(Number(await page.getAttribute('#reg-summary', 'data-total')), (await api.get('/image/registries?limit=200')).total_num,
     'reader: registry count = ListRegistry');
   await tokenNowhere(page, 'bob signed in');
