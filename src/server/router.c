@@ -28,6 +28,9 @@ static const route ROUTES[] = {
            ROUTE_BODY_SMALL, tokens_create_handle),
     PUBLIC("DELETE", "/v3/auth/tokens", "KeystoneRevokeToken", ROUTE_KEYSTONE, ROUTE_BODY_SMALL,
            tokens_delete_handle),
+    /* the EPS service's shape: the caller's EPs on the token's project (route_eps.c) */
+    {"GET", "/v1.0/enterprise-projects", "ListEnterpriseProject", ROUTE_AUTH, ROLE_READER,
+     SCOPE_NONE, REGION_ABSENT, ROUTE_BODY_SMALL, NULL, eps_list_handle},
     V5("POST", "/v5/{project_id}/image/scan-results", "imgsec:IngestScanResults", ROLE_WRITER,
        SCOPE_ONE, REGION_REQUIRED, ROUTE_BODY_CONFIG, ingest_prepare, ingest_handle),
     V5("DELETE", "/v5/{project_id}/image/scan-results/{id}", "imgsec:DeleteImage", ROLE_WRITER,

@@ -61,4 +61,7 @@ void tasks_list_handle(request *req);
 void tasks_stop_handle(request *req);
 void tasks_sync_create_handle(request *req);
 
+/* route_eps.c: GET /v1.0/enterprise-projects, the caller's EPs (ListEnterpriseProject) */
+void eps_list_handle(request *req);
+
 #endif
