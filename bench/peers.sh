@@ -14,7 +14,8 @@
 #   2. PostgreSQL: a throwaway cluster under WORK/peers/pg (initdb, pg_ctl,
 #      unix socket only, stopped at exit), tuned (postgresql.conf below),
 #      loaded with COPY, the derived table images_x (per-image record
-#      counts, is_latest), btree and pg_trgm indexes, ANALYZE, CHECKPOINT:
+#      counts, per vul_type too, is_latest), btree and pg_trgm indexes,
+#      VACUUM ANALYZE, CHECKPOINT:
 #      all of it is the load time; on disk: the data directory;
 #   3. DuckDB (npm @duckdb/node-api, bench/peers/package-lock.json, `npm
 #      ci`): the same tables from the same CSV, the same images_x,
@@ -111,12 +112,21 @@ log "exported $images images, $records records to CSV in $(sed -n 's/^export_sec
 # The derived table both peers answer from (bench/peers_sql.py): the images,
 # is_latest (mix.sh's latest_version window, computed once) and the count
 # of each record table per image.
+# For the vulnerabilities also one count per vul_type (a handful of values:
+# app_vul, linux_vul), c_vul_<type>.
+vul_types=$(sqlite3 -batch -noheader "$db" "SELECT DISTINCT vul_type FROM rec_vulnerability WHERE vul_type GLOB '[a-z]*' AND vul_type NOT GLOB '*[^a-z_]*' ORDER BY 1" | paste -sd, -)
 derived_sql() {
-  local sel="" joins="" t k=0
+  local sel="" joins="" t k=0 v more
   for t in "${tables[@]:1}"; do
-    k=$((k + 1))
+    k=$((k + 1)) more=""
     sel+=", coalesce(c$k.n, 0) AS c_$t"
-    joins+=" LEFT JOIN (SELECT image, count(*) AS n FROM $t GROUP BY image) c$k ON c$k.image = i.id"
+    if [ "$t" = rec_vulnerability ]; then
+      for v in ${vul_types//,/ }; do
+        sel+=", coalesce(c$k.n_$v, 0) AS c_vul_$v"
+        more+=", count(*) FILTER (WHERE vul_type = '$v') AS n_$v"
+      done
+    fi
+    joins+=" LEFT JOIN (SELECT image, count(*) AS n$more FROM $t GROUP BY image) c$k ON c$k.image = i.id"
   done
   printf 'CREATE TABLE images_x AS SELECT i.*, row_number() OVER (PARTITION BY i.project_id, i.image_type, i.instance_id, i.namespace, i.image_name ORDER BY i.latest_update_time DESC, i.id DESC) = 1 AS is_latest%s FROM images i%s' "$sel" "$joins"
 }
@@ -232,7 +242,7 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 names=()
 while IFS=$'\t' read -r name report ep body sqlf; do
   names+=("$name")
-  python3 "$here/peers_sql.py" "$sqlf" >"$out/sql/$name.sql"
+  python3 "$here/peers_sql.py" "$sqlf" "$vul_types" >"$out/sql/$name.sql"
   got=$(curl -sS -H "X-Auth-Token: $token" -H "region: $region" -H 'Content-Type: application/json' \
     --data-binary "@$body" "$url/v5/$project/image/security-report/statistic?security_report_type=$report&enterprise_project_id=$ep" |
     sed -n 's/.*"total_num": *\([0-9]*\).*/\1/p')

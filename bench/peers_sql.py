@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """bench/peers_sql.py - the tuned peers' SQL for one body of bench/mix.sh.
 
-    peers_sql.py MIX_SQL_FILE > PEER_SQL_FILE
+    peers_sql.py MIX_SQL_FILE [VUL_TYPES] > PEER_SQL_FILE
 
 mix.sh writes, per body, the plain SQL (SQLite) that joins the record table
 to the images and counts. The peers (PostgreSQL, DuckDB: bench/peers.sh)
 answer the same question from the derived table images_x that
-bench/peers.sh builds at load time (the images, plus is_latest and one
-record count per record table, c_<record table>). The rewrite, each rule
+bench/peers.sh builds at load time (the images, plus is_latest, one
+record count per record table, c_<record table>, and one count of
+vulnerabilities per vul_type of VUL_TYPES, comma-separated: c_vul_<type>). The rewrite, each rule
 checked by bench/peers.sh's count comparison:
   - `JOIN images i` reads images_x;
   - the latest_version window subquery becomes `i.is_latest` (computed
@@ -16,7 +17,8 @@ checked by bench/peers.sh's count comparison:
     serve it in PostgreSQL), unless v holds a LIKE wildcard or escape;
   - a body without any condition on the record (no `r.`) sums the
     per-image count instead of joining: `SELECT coalesce(sum(i.c_T), 0)
-    FROM images_x i WHERE ...`.
+    FROM images_x i WHERE ...`; one whose only record condition is
+    `r.vul_type = 'T'`, T in VUL_TYPES, sums c_vul_T.
 The result is one statement both PostgreSQL and DuckDB accept.
 """
 import re
@@ -47,6 +49,10 @@ m = re.fullmatch(r"SELECT count\(\*\) FROM (rec_[a-z_]+) r JOIN images_x i ON i\
 if not m:
     sys.exit("peers_sql: not the shape mix.sh writes: " + sys.argv[1])
 table, where = m.group(1), m.group(2)
+vul_types = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
+v = re.fullmatch(r"(.*) AND r\.vul_type = '([a-z_]+)'", where, re.S)
 if not re.search(r"\br\.", where):
     sql = "SELECT coalesce(sum(i.c_%s), 0) FROM images_x i WHERE %s" % (table, where)
+elif table == "rec_vulnerability" and v and v.group(2) in vul_types and not re.search(r"\br\.", v.group(1)):
+    sql = "SELECT coalesce(sum(i.c_vul_%s), 0) FROM images_x i WHERE %s" % (v.group(2), v.group(1))
 print(sql + ";")
