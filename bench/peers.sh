@@ -312,12 +312,21 @@ print("|---|---:|---:|---:|")
 print(f"| sum of p50 over the mix | {s['imgsec']:.2f} ms | {s['pg']:.2f} ms ({r(s['pg'], s['imgsec'])}) | {s['duck']:.2f} ms ({r(s['duck'], s['imgsec'])}) |")
 print(f"| smallest per-body lead at p50 | | {lead['pg'][0]:.1f}x (`{lead['pg'][1]}`) | {lead['duck'][0]:.1f}x (`{lead['duck'][1]}`) |")
 print(f"| worst p99 | {w['imgsec'][0]:.2f} ms (`{w['imgsec'][1]}`) | {w['pg'][0]:.2f} ms (`{w['pg'][1]}`) | {w['duck'][0]:.2f} ms (`{w['duck'][1]}`) |")
-ing = run.get("ingest_seconds")
+ing, ing_rec = run.get("ingest_seconds"), run.get("records")
 mb = lambda b: f"{int(b) / 1e6:,.0f} MB" if int(b) >= 10e6 else f"{int(b) / 1e6:,.1f} MB"
-print(f"| bulk load of the {int(kv['records']):,} records | {float(ing):.1f} s (`imgsec import`, from NDJSON)" if ing else "| bulk load | (no results.txt)", end="")
-print(f" | {float(kv['pg_load_seconds']):.1f} s (COPY, images_x, indexes, analyze) | {float(kv['duck_load_seconds']):.1f} s (COPY, images_x) |")
-dbb = run.get("db_bytes") or str(os.path.getsize(os.path.join(os.path.dirname(out), "imgsec.db")))
-print(f"| on disk | {mb(dbb)} (SQLite file) | {mb(kv['pg_disk_bytes'])} (data directory) | {mb(kv['duck_disk_bytes'])} (file) |")
+rate = lambda n, t: f"{int(n) / float(t):,.0f} records/s"
+if ing and ing_rec:
+    imp = f"{float(ing):.1f} s for {int(ing_rec):,} records, {rate(ing_rec, ing)} (`imgsec import`, NDJSON)"
+else:
+    imp = "(no WORK/results.txt)"
+print(f"| bulk load | {imp} | {float(kv['pg_load_seconds']):.1f} s for {int(kv['records']):,} records, "
+      f"{rate(kv['records'], kv['pg_load_seconds'])} (COPY, images_x, indexes, VACUUM ANALYZE) "
+      f"| {float(kv['duck_load_seconds']):.1f} s for {int(kv['records']):,} records, "
+      f"{rate(kv['records'], kv['duck_load_seconds'])} (COPY, images_x) |")
+# the SQLite file as the peers loaded it (its WAL too, when there)
+dbf = os.path.join(os.path.dirname(out), "imgsec.db")
+dbb = sum(os.path.getsize(f) for f in (dbf, dbf + "-wal") if os.path.exists(f))
+print(f"| on disk, {int(kv['records']):,} records | {mb(dbb)} (SQLite file) | {mb(kv['pg_disk_bytes'])} (data directory) | {mb(kv['duck_disk_bytes'])} (file) |")
 print(f"\nBoth peers read CSV exported from the SQLite file: {float(kv['export_seconds']):.1f} s, "
       f"{mb(kv['export_csv_bytes'])}, not in their load times. PostgreSQL {kv['pg_version']}, DuckDB {kv['duck_version']} (@duckdb/node-api).")
 PY
