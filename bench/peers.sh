@@ -75,11 +75,13 @@ cc -O2 -o "$out/latency" "$here/latency.c" -lcurl -lm
 cc -O2 -o "$out/pg_latency" "$here/pg_latency.c" -I"$(pg_config --includedir)" -lpq -lm
 
 # ---- cleanup: the cluster, imgsecd, the DuckDB process ----
-pgdata=$out/pg/data pgsock=$out/pg/sock pg_up=0 pids=()
+pgdata=$out/pg/data pgsock=$out/pg/sock pg_up=0 pids=() sock_tmp=
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   [ "$pg_up" = 1 ] && as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
+  [ -n "$sock_tmp" ] && rm -rf "$sock_tmp"
+  return 0
 }
 trap cleanup EXIT
 
@@ -132,7 +134,10 @@ derived_sql() {
 }
 
 # ---- 2. PostgreSQL ----
+# a unix socket's path has at most 107 bytes: a deep WORK gets one in /tmp
+if [ ${#pgsock} -gt 80 ]; then pgsock=$(mktemp -d "${TMPDIR:-/tmp}/peers-pg.XXXXXX"); sock_tmp=$pgsock; fi
 mkdir -p "$pgdata" "$pgsock"
+[ "$(id -u)" = 0 ] && chown postgres "$pgsock"
 [ "$(id -u)" = 0 ] && chown -R postgres "$out/pg"
 # the run dir's parents must let the server's user through
 [ "$(id -u)" = 0 ] && { d=$out; while [ "$d" != / ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done; }
