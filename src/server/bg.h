@@ -88,6 +88,18 @@ void bg_unreserve(bg *b, bg_type t);
 void bg_submit(bg *b, bg_job *job);
 /* Places of type t taken now (reserved, waiting or running). */
 unsigned bg_places(bg *b, bg_type t);
+/* A queue as it is now, for monitoring (/metrics): jobs submitted and not
+ * yet started, jobs running, places taken (those two plus places reserved
+ * and not yet filled), and workers + queue. */
+typedef struct {
+    unsigned waiting, running, places, capacity;
+} bg_queue_stats;
+/* Every type's, read at one instant (under the pool's lock). */
+void bg_stats_get(bg *b, bg_queue_stats out[BG_TYPES]);
+/* A short lowercase name of the type ("login", "export", "maintenance"),
+ * the metrics' queue label. */
+const char *bg_type_name(bg_type t);
+
 /* True once bg_stop began: long jobs end at their next step. */
 bool bg_stopping(bg *b);
 

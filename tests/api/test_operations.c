@@ -1,0 +1,295 @@
+/* test_operations.c - the operators' routes (docs/operations.md): /readyz
+ * and /metrics on a real imgsecd.
+ *
+ * What is checked: after N requests of a route its counter in /metrics
+ * went up by exactly N for that status and nothing else of it moved, and
+ * its latency histogram's _count and +Inf bucket went up by N too;
+ * requests no route matched are counted under the empty route; a scrape
+ * is counted by the next one; the index gauges give the ingested images
+ * and records exactly, and the lag is 0 once /readyz caught up; the
+ * result cache counts one miss then one hit for the same statistic;
+ * the queue gauges give the export queue's configured size; /readyz says
+ * 200 with the index's size when ready, and 503 with Retry-After once
+ * SIGTERM began the drain (asked on a kept-alive connection, while another
+ * request keeps the drain going).
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define METRICS_CT "text/plain; version=0.0.4; charset=utf-8"
+#define HEALTHZ "{method=\"GET\",route=\"/healthz\""
+
+static srv_t S;
+static char *T_ADMIN;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (srv_start(&S) != 0)
+        return -1;
+    T_ADMIN = user_token(&S, "acme", "root", "root-pw-123", "P1", "admin", "all");
+    return T_ADMIN ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(T_ADMIN);
+    T_ADMIN = NULL;
+    return srv_stop(&S, true);
+}
+
+/* The body of GET /metrics (malloc'd), checked to be 200 in the text format. */
+static char *scrape(void)
+{
+    http_req rq = {.method = "GET", .path = "/metrics"};
+    http_resp r;
+    http_do(&S, &rq, &r);
+    assert_status(&r, 200);
+    const char *ct = http_header(&r, "Content-Type");
+    if (!ct || strcmp(ct, METRICS_CT) != 0) {
+        print_error("/metrics Content-Type: want %s, got %s\n", METRICS_CT, ct ? ct : "(none)");
+        fail();
+    }
+    char *body = strdup(r.body);
+    http_resp_free(&r);
+    assert_non_null(body);
+    return body;
+}
+
+/* The value of the series (name and labels exactly as written), or -1
+ * when the text has no such line. */
+static double value_of(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    }
+    return -1;
+}
+
+/* 0 for a series not (yet) written, as for a counter never incremented. */
+static double count_of(const char *text, const char *series)
+{
+    double v = value_of(text, series);
+    return v < 0 ? 0 : v;
+}
+
+static void get(const char *path, long want)
+{
+    http_req rq = {.method = "GET", .path = path};
+    http_resp r;
+    http_do(&S, &rq, &r);
+    assert_status(&r, want);
+    http_resp_free(&r);
+}
+
+#define REQS(route_labels, code) "imgsec_http_requests_total" route_labels ",code=\"" code "\"}"
+#define HIST(suffix, route_labels) "imgsec_http_request_duration_seconds_" suffix route_labels "}"
+
+static void test_requests_counted_per_route_and_status(void **state)
+{
+    (void)state;
+    char *before = scrape();
+    for (int i = 0; i < 7; i++)
+        get("/healthz", 200);
+    for (int i = 0; i < 3; i++)
+        get("/no/such/route", 404);
+    char *after = scrape();
+    assert_int_equal((long)(count_of(after, REQS(HEALTHZ, "200")) -
+                            count_of(before, REQS(HEALTHZ, "200"))), 7);
+    assert_int_equal((long)count_of(after, REQS(HEALTHZ, "404")), 0);
+    assert_int_equal((long)(count_of(after, REQS("{method=\"\",route=\"\"", "404")) -
+                            count_of(before, REQS("{method=\"\",route=\"\"", "404"))), 3);
+    /* the histogram counts the same requests: _count and +Inf agree */
+    double c0 = value_of(before, HIST("count", HEALTHZ)), c1 = value_of(after, HIST("count", HEALTHZ));
+    assert_true(c0 >= 0 && c1 >= 0);
+    assert_int_equal((long)(c1 - c0), 7);
+    assert_int_equal((long)value_of(after, HIST("bucket", HEALTHZ ",le=\"+Inf\"")), (long)c1);
+    assert_int_equal((long)c1, (long)count_of(after, REQS(HEALTHZ, "200")));
+    /* the first scrape is counted by the second, not by itself */
+#define m "{method=\"GET\",route=\"/metrics\""
+    assert_int_equal((long)(count_of(after, REQS(m, "200")) - count_of(before, REQS(m, "200"))), 1);
+    assert_int_equal((long)(value_of(after, HIST("count", m)) - value_of(before, HIST("count", m))),
+                     1);
+    /* a route never called has its histogram, all zero */
+#define dl "{method=\"GET\",route=\"/v5/{project_id}/download/{file_id}\""
+    assert_int_equal((long)value_of(after, HIST("count", dl)), 0);
+    assert_int_equal((long)value_of(after, HIST("bucket", dl ",le=\"0.0005\"")), 0);
+#undef m
+#undef dl
+    free(before);
+    free(after);
+}
+
+static void test_v5_statuses_counted(void **state)
+{
+    (void)state;
+#define st "{method=\"POST\",route=\"/v5/{project_id}/image/security-report/statistic\""
+    char *before = scrape();
+    for (int i = 0; i < 4; i++) {
+        stat_res r = api_stat(&S, T_ADMIN, "P1", "apps", "all_granted_eps", "{\"operate_all\":true}");
+        assert_int_equal(r.status, 200);
+    }
+    for (int i = 0; i < 2; i++) {
+        stat_res r = api_stat(&S, NULL, "P1", "apps", NULL, "{\"operate_all\":true}");
+        assert_int_equal(r.status, 401);
+    }
+    char *after = scrape();
+    assert_int_equal((long)(count_of(after, REQS(st, "200")) - count_of(before, REQS(st, "200"))), 4);
+    assert_int_equal((long)(count_of(after, REQS(st, "401")) - count_of(before, REQS(st, "401"))), 2);
+    assert_int_equal((long)(value_of(after, HIST("count", st)) - value_of(before, HIST("count", st))),
+                     6);
+#undef st
+    /* the same statistic four times: one computed, three from the result cache */
+    assert_int_equal((long)(value_of(after, "imgsec_result_cache_misses_total") -
+                            value_of(before, "imgsec_result_cache_misses_total")), 1);
+    assert_int_equal((long)(value_of(after, "imgsec_result_cache_hits_total") -
+                            value_of(before, "imgsec_result_cache_hits_total")), 3);
+    free(before);
+    free(after);
+}
+
+static void test_index_gauges_and_ready(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"image\":{\"image_type\":\"local_image\",\"image_name\":\"ops\","
+        "\"scan_status\":\"success\"},\"apps\":[{\"app_name\":\"a\"},{\"app_name\":\"b\"},"
+        "{\"app_name\":\"c\"}]}";
+    http_resp r;
+    api_ingest(&S, T_ADMIN, "P1", "0", doc, false, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+
+    http_req rq = {.method = "GET", .path = "/readyz"};
+    http_do(&S, &rq, &r);
+    assert_status(&r, 200);
+    json_t *want = json_pack("{s:s, s:i, s:i}", "status", "ready", "images", 1, "position", 1);
+    if (!json_equal(r.json, want)) {
+        print_error("readyz: want {\"status\":\"ready\",\"images\":1,\"position\":1}, got %s\n",
+                    r.body);
+        fail();
+    }
+    json_decref(want);
+    http_resp_free(&r);
+
+    char *m = scrape();
+    assert_int_equal((long)value_of(m, "imgsec_index_images"), 1);
+    assert_int_equal((long)value_of(m, "imgsec_index_records"), 3);
+    assert_int_equal((long)value_of(m, "imgsec_index_position"), 1);
+    assert_int_equal((long)value_of(m, "imgsec_changelog_position"), 1);
+    assert_int_equal((long)value_of(m, "imgsec_index_lag_changes"), 0);
+    assert_int_equal((long)value_of(m, "imgsec_database_up"), 1);
+    assert_int_equal((long)value_of(m, "imgsec_database_errors_total"), 0);
+    /* the defaults: 2 export workers + 8 waiting, nothing queued */
+    assert_int_equal((long)value_of(m, "imgsec_queue_capacity{queue=\"export\"}"), 10);
+    assert_int_equal((long)value_of(m, "imgsec_queue_waiting{queue=\"export\"}"), 0);
+    assert_int_equal((long)value_of(m, "imgsec_queue_running{queue=\"export\"}"), 0);
+    assert_int_equal((long)value_of(m, "imgsec_queue_capacity{queue=\"maintenance\"}"), 2);
+    free(m);
+}
+
+/* ---- draining ---- */
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        assert_true(w > 0);
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* One whole response of a kept-alive connection into buf (headers and a
+ * Content-Length body); fails after 10 s. */
+static void read_response(int fd, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (;;) {
+        buf[len] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        if (end) {
+            const char *cl = strstr(buf, "Content-Length: ");
+            size_t body = cl && cl < end ? strtoul(cl + 16, NULL, 10) : 0;
+            if (len >= (size_t)(end + 4 - buf) + body)
+                return;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 10000), 1);
+        ssize_t n = read(fd, buf + len, size - 1 - len);
+        assert_true(n > 0);
+        len += (size_t)n;
+    }
+}
+
+static void test_readyz_503_while_draining(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"image\":{\"image_type\":\"local_image\",\"image_name\":\"drain\","
+        "\"scan_status\":\"success\"},\"apps\":[{\"app_name\":\"a\"}]}";
+    size_t len = strlen(doc);
+    char *head = h_strdupf("POST /v5/P1/image/scan-results HTTP/1.1\r\n"
+                           "Host: 127.0.0.1:%d\r\nX-Auth-Token: %s\r\nregion: %s\r\n"
+                           "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                           "Connection: close\r\n\r\n",
+                           S.port, T_ADMIN, S.region, len);
+    char *ready = h_strdupf("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", S.port);
+    char buf[8192];
+    int keep = srv_connect(&S);
+    assert_true(keep >= 0);
+    send_all(keep, ready, strlen(ready));
+    read_response(keep, buf, sizeof buf);
+    assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+    /* a request in flight keeps the drain going */
+    int busy = srv_connect(&S);
+    assert_true(busy >= 0);
+    send_all(busy, head, strlen(head));
+    send_all(busy, doc, len / 2);
+    h_sleep_ms(200); /* its headers are in: it is in flight */
+    assert_int_equal(kill(S.pid, SIGTERM), 0);
+    bool got = false;
+    for (int i = 0; i < 500 && !got; i++) { /* until the signal is taken: 10 s at most */
+        send_all(keep, ready, strlen(ready));
+        read_response(keep, buf, sizeof buf);
+        got = strncmp(buf, "HTTP/1.1 503", 12) == 0;
+        if (!got) {
+            assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+            h_sleep_ms(20);
+        }
+    }
+    if (!got || !strstr(buf, "\r\nRetry-After: 5\r\n") || !strstr(buf, "\"reason\":\"draining")) {
+        print_error("readyz while draining: want 503, Retry-After: 5, draining; got %.600s\n", buf);
+        fail();
+    }
+    close(keep);
+    send_all(busy, doc + len / 2, len - len / 2);
+    read_response(busy, buf, sizeof buf);
+    assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+    close(busy);
+    free(head);
+    free(ready);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_requests_counted_per_route_and_status),
+        cmocka_unit_test(test_v5_statuses_counted),
+        cmocka_unit_test(test_index_gauges_and_ready),
+        cmocka_unit_test(test_readyz_503_while_draining), /* last: the server stops */
+    };
+    int failed = cmocka_run_group_tests_name("operations", tests, setup, teardown);
+    return failed + harness_failures();
+}
