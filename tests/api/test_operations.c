@@ -11,11 +11,18 @@
  * the queue gauges give the export queue's configured size; /readyz says
  * 200 with the index's size when ready, and 503 with Retry-After once
  * SIGTERM began the drain (asked on a kept-alive connection, while another
- * request keeps the drain going).
+ * request keeps the drain going); /metrics is answered 403 HSS.0013 to a
+ * client on this machine's non-loopback address and 200 to loopback, and
+ * 200 to both with --metrics-from any (IMGSEC_METRICS_FROM), while /healthz
+ * and /readyz answer both.
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -225,6 +232,7 @@ static void read_response(int fd, char *buf, size_t size)
             if (len >= (size_t)(end + 4 - buf) + body)
                 return;
         }
+        assert_true(len < size - 1); /* the response fits */
         struct pollfd p = {.fd = fd, .events = POLLIN};
         assert_int_equal(poll(&p, 1, 10000), 1);
         ssize_t n = read(fd, buf + len, size - 1 - len);
@@ -282,6 +290,81 @@ static void test_readyz_503_while_draining(void **state)
     free(ready);
 }
 
+/* ---- who may read /metrics ---- */
+
+/* A non-loopback IPv4 address of this machine into out; false if none. */
+static bool local_address(struct in_addr *out)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0)
+        return false;
+    bool found = false;
+    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+            !(i->ifa_flags & IFF_UP))
+            continue;
+        *out = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+        found = (ntohl(out->s_addr) >> 24) != 127;
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
+/* The status of GET path on s, asked from address from (127.0.0.1 or this
+ * machine's other address): the server sees the connection come from it. */
+static int status_from(const srv_t *s, struct in_addr from, const char *path, char *buf,
+                       size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port),
+                            .sin_addr = from};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char *rq = h_strdupf("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    send_all(fd, rq, strlen(rq));
+    free(rq);
+    read_response(fd, buf, size);
+    close(fd);
+    int status = 0;
+    sscanf(buf, "HTTP/1.1 %d", &status);
+    return status;
+}
+
+/* /metrics answers loopback clients only, unless --metrics-from any;
+ * /healthz and /readyz answer everyone. */
+static void test_metrics_loopback_only(void **state)
+{
+    (void)state;
+    struct in_addr other = {0}, lo = {.s_addr = htonl(INADDR_LOOPBACK)};
+    if (!local_address(&other)) {
+        print_message("no non-loopback IPv4 address on this machine: not checked\n");
+        skip();
+    }
+    static char buf[1 << 20];
+    for (int any = 0; any <= 1; any++) {
+        srv_t t;
+        assert_int_equal(srv_init(&t), 0);
+        t.listen = "0.0.0.0:0";
+        if (any)
+            setenv("IMGSEC_METRICS_FROM", "any", 1);
+        int rc = srv_start(&t);
+        unsetenv("IMGSEC_METRICS_FROM");
+        assert_int_equal(rc, 0);
+        assert_int_equal(status_from(&t, lo, "/metrics", buf, sizeof buf), 200);
+        int st = status_from(&t, other, "/metrics", buf, sizeof buf);
+        if (any) {
+            assert_int_equal(st, 200);
+        } else if (st != 403 || !strstr(buf, "\"error_code\":\"HSS.0013\"") ||
+                   !strstr(buf, "loopback clients only")) {
+            print_error("/metrics from %s: want 403 HSS.0013, got %.400s\n", inet_ntoa(other), buf);
+            fail();
+        }
+        assert_int_equal(status_from(&t, other, "/healthz", buf, sizeof buf), 200);
+        assert_int_equal(status_from(&t, other, "/readyz", buf, sizeof buf), 200);
+        assert_int_equal(srv_stop(&t, true), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,5 +374,9 @@ int main(void)
         cmocka_unit_test(test_readyz_503_while_draining), /* last: the server stops */
     };
     int failed = cmocka_run_group_tests_name("operations", tests, setup, teardown);
+    const struct CMUnitTest access[] = {
+        cmocka_unit_test(test_metrics_loopback_only),
+    };
+    failed += cmocka_run_group_tests_name("metrics_access", access, NULL, NULL);
     return failed + harness_failures();
 }
