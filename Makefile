@@ -73,7 +73,7 @@ DEB_BUILD ?= build-deb
 deb: deps
 	@cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
 	  -DBUILD_TESTING=OFF >/dev/null
-	@cmake --build $(DEB_BUILD) -j $(JOBS) --target imgsecd imgsec-cli
+	@cmake --build $(DEB_BUILD) -j $(JOBS) --target imgsecd imgsec-cli manpages
 	@cd $(DEB_BUILD) && cpack -G DEB
 package-test: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGSEC_PACKAGE_TEST=ON >/dev/null

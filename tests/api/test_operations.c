@@ -6,7 +6,8 @@
  * its latency histogram's _count and +Inf bucket went up by N too;
  * requests no route matched are counted under the empty route; a scrape
  * is counted by the next one; the index gauges give the ingested images
- * and records exactly, and the lag is 0 once /readyz caught up; the
+ * and records exactly (and 0 and 0 once it is deleted), and the lag is 0
+ * once /readyz caught up; the
  * result cache counts one miss then one hit for the same statistic;
  * the queue gauges give the export queue's configured size; /readyz says
  * 200 with the index's size when ready, and 503 with Retry-After once
@@ -172,8 +173,10 @@ static void test_index_gauges_and_ready(void **state)
         "\"scan_status\":\"success\"},\"apps\":[{\"app_name\":\"a\"},{\"app_name\":\"b\"},"
         "{\"app_name\":\"c\"}]}";
     http_resp r;
+    char id[1][32];
     api_ingest(&S, T_ADMIN, "P1", "0", doc, false, &r);
     assert_status(&r, 200);
+    assert_int_equal(ingest_ids(&r, id, 1), 1);
     http_resp_free(&r);
 
     http_req rq = {.method = "GET", .path = "/readyz"};
@@ -201,6 +204,20 @@ static void test_index_gauges_and_ready(void **state)
     assert_int_equal((long)value_of(m, "imgsec_queue_waiting{queue=\"export\"}"), 0);
     assert_int_equal((long)value_of(m, "imgsec_queue_running{queue=\"export\"}"), 0);
     assert_int_equal((long)value_of(m, "imgsec_queue_capacity{queue=\"maintenance\"}"), 2);
+    free(m);
+
+    /* deleted: no image, no record left in the index */
+    char *path = h_strdupf("/v5/P1/image/scan-results/%s", id[0]);
+    api_call(&S, "DELETE", path, NULL, T_ADMIN, S.region, NULL, NULL, &r);
+    assert_status(&r, 200);
+    http_resp_free(&r);
+    free(path);
+    get("/readyz", 200);
+    m = scrape();
+    assert_int_equal((long)value_of(m, "imgsec_index_images"), 0);
+    assert_int_equal((long)value_of(m, "imgsec_index_records"), 0);
+    assert_int_equal((long)value_of(m, "imgsec_index_position"), 2);
+    assert_int_equal((long)value_of(m, "imgsec_index_lag_changes"), 0);
     free(m);
 }
 
