@@ -26,7 +26,7 @@ run: build
 	@scripts/run-demo.sh $(BUILD)
 
 test-plain: build
-	cd $(BUILD) && ctest $(CTEST_ARGS)
+	cd $(BUILD) && ctest $(CTEST_ARGS) -LE package
 
 # Unit and API tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-san: build-san
