@@ -179,16 +179,6 @@ bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const cha
     return true;
 }
 
-void http_reply_json_text(request *req, unsigned status, const char *text, size_t len)
-{
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return reply_raw(req, 500, NULL, 0, NULL);
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    reply_raw(req, status, copy, len, HTTP_JSON_TYPE);
-}
-
 void http_reply_text(request *req, unsigned status, const char *text, size_t len,
                      const char *type)
 {
@@ -198,6 +188,11 @@ void http_reply_text(request *req, unsigned status, const char *text, size_t len
     memcpy(copy, text, len);
     copy[len] = '\0';
     reply_raw(req, status, copy, len, type);
+}
+
+void http_reply_json_text(request *req, unsigned status, const char *text, size_t len)
+{
+    http_reply_text(req, status, text, len, HTTP_JSON_TYPE);
 }
 
 void http_reply_json(request *req, unsigned status, json_t *body)
