@@ -7,7 +7,7 @@ SAN_BUILD  ?= build-san
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: all deps build build-san run test test-plain test-san clean fuzz bench bench-smoke
+.PHONY: all deps build build-san run test test-plain test-san clean fuzz bench bench-smoke deb package-test
 
 all: build
 
@@ -26,7 +26,7 @@ run: build
 	@scripts/run-demo.sh $(BUILD)
 
 test-plain: build
-	cd $(BUILD) && ctest $(CTEST_ARGS)
+	cd $(BUILD) && ctest $(CTEST_ARGS) -LE package
 
 # Unit and API tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-san: build-san
@@ -64,3 +64,17 @@ bench: deps
 	@cmake -S . -B $(PERF_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(PERF_BUILD) -j $(JOBS) --target imgsecd imgsec-cli
 	@bench/run.sh --bin $(PERF_BUILD) $(BENCH_ARGS)
+
+# The Debian package (docs/operations.md "Installing"): built for /usr in
+# its own tree, and tested by installing it into a clean Debian 12 root
+# (tests/package/test_deb.sh: root, debootstrap and the Debian mirror; the
+# debootstrapped base is kept in $(BUILD)/package-test/base for later runs).
+DEB_BUILD ?= build-deb
+deb: deps
+	@cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build $(DEB_BUILD) -j $(JOBS) --target imgsecd imgsec-cli manpages
+	@cd $(DEB_BUILD) && cpack -G DEB
+package-test: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMGSEC_PACKAGE_TEST=ON >/dev/null
+	cd $(BUILD) && ctest --output-on-failure -L package

@@ -26,6 +26,8 @@ packages=(
   chromium # tests/console: the web console in a real browser (playwright-core drives it)
   # tests/registry: a real registry on loopback (basic auth: htpasswd), filled by skopeo
   docker-registry skopeo apache2-utils
+  # tests/package/test_deb.sh (make package-test): a clean Debian 12 root; the unit's check
+  debootstrap systemd
 )
 
 # `make fuzz` only: clang and its libFuzzer runtime.

@@ -106,6 +106,8 @@ int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
 /* Images indexed (all projects) as of the last completed write batch;
  * never blocks, so it may be called inside a batch too. */
 size_t index_size(imgsec_index *ix);
+/* Their records (every report type's, summed), as of the same batch. */
+int64_t index_records(imgsec_index *ix);
 
 /* Selected images in id order, for exports (export.md): calls cb with each
  * selected image id and the number of its records of q->report that pass

@@ -31,6 +31,11 @@ typedef struct store store;
 int store_open(const char *path, store **out, imgsec_err *err);
 void store_close(store *st);
 
+/* Errors the database returned to any connection of this process since it
+ * started (a failed statement, a busy timeout, a full disk, an I/O error):
+ * a counter for monitoring (imgsecd's /metrics). */
+int64_t store_db_errors(void);
+
 /* ---- images and records ---- */
 
 /* Result of storing one document. */

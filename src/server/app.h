@@ -27,6 +27,8 @@ typedef struct app {
     struct result_cache *results; /* statistic answers, per file generation */
     struct access_log *alog;    /* the request lines (access_log.h) */
     struct body_budget *unverified; /* bodies held before their signature is checked */
+    struct metrics *metrics;    /* requests per route, for GET /metrics (metrics.h) */
+    atomic_bool draining;       /* SIGTERM: finishing requests; /readyz answers 503 */
 } app;
 
 #endif

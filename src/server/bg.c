@@ -42,6 +42,7 @@ typedef struct bg_worker {
 typedef struct {
     bg_job *head, *tail;
     unsigned places;    /* reserved + waiting + running */
+    unsigned waiting, running; /* jobs in the FIFO; jobs a worker runs (or cancels) */
     unsigned capacity;  /* workers + queue */
     pthread_cond_t wake; /* a job queued, or the last place given back while stopping */
 } bg_queue;
@@ -84,6 +85,8 @@ static void *worker_main(void *arg)
         q->head = job->next;
         if (!q->head)
             q->tail = NULL;
+        q->waiting--;
+        q->running++;
         bool cancel = b->stopping && job->cancel;
         pthread_mutex_unlock(&b->lock);
         if (cancel) /* the job belongs to its submitter's code from here on */
@@ -91,6 +94,7 @@ static void *worker_main(void *arg)
         else
             job->run(job, w->st);
         pthread_mutex_lock(&b->lock);
+        q->running--;
         q->places--;
         if (b->stopping && q->places == 0)
             pthread_cond_broadcast(&q->wake);
@@ -245,6 +249,7 @@ void bg_submit(bg *b, bg_job *job)
     else
         q->head = job;
     q->tail = job;
+    q->waiting++;
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&b->lock);
 }
@@ -255,6 +260,27 @@ unsigned bg_places(bg *b, bg_type t)
     unsigned n = b->q[t].places;
     pthread_mutex_unlock(&b->lock);
     return n;
+}
+
+void bg_stats_get(bg *b, bg_queue_stats out[BG_TYPES])
+{
+    pthread_mutex_lock(&b->lock);
+    for (int t = 0; t < BG_TYPES; t++)
+        out[t] = (bg_queue_stats){.waiting = b->q[t].waiting,
+                                  .running = b->q[t].running,
+                                  .places = b->q[t].places,
+                                  .capacity = b->q[t].capacity};
+    pthread_mutex_unlock(&b->lock);
+}
+
+const char *bg_type_name(bg_type t)
+{
+    static const char *const NAMES[BG_TYPES] = {
+#define BG_X_NAME(suffix, name) [BG_##suffix] = name,
+        BG_TYPE_MAP(BG_X_NAME)
+#undef BG_X_NAME
+    };
+    return (unsigned)t < BG_TYPES ? NAMES[t] : "other";
 }
 
 bool bg_stopping(bg *b)

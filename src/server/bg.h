@@ -40,11 +40,18 @@
 #include "imgsec/err.h"
 #include "imgsec/store.h"
 
+/* The job types: X(enum suffix, name in /metrics). One list, so that a
+ * new queue cannot lack its name. */
+#define BG_TYPE_MAP(X)                                                                   \
+    X(LOGIN, "login")         /* password checks (route_tokens.c) */                     \
+    X(EXPORT, "export")       /* export files (export_workers.c) */                      \
+    X(MAINT, "maintenance")   /* long maintenance: the rematch of stored images (rematch.c) */ \
+    X(SCAN, "scan")           /* registry sync and scan tasks (scan_tasks.c) */
+
 typedef enum {
-    BG_LOGIN,   /* password checks (route_tokens.c) */
-    BG_EXPORT,  /* export files (export_workers.c) */
-    BG_MAINT,   /* long maintenance: the rematch of stored images (rematch.c) */
-    BG_SCAN,    /* registry sync and scan tasks (scan_tasks.c) */
+#define BG_X_ENUM(suffix, name) BG_##suffix,
+    BG_TYPE_MAP(BG_X_ENUM)
+#undef BG_X_ENUM
     BG_TYPES
 } bg_type;
 
@@ -91,6 +98,18 @@ void bg_unreserve(bg *b, bg_type t);
 void bg_submit(bg *b, bg_job *job);
 /* Places of type t taken now (reserved, waiting or running). */
 unsigned bg_places(bg *b, bg_type t);
+/* A queue as it is now, for monitoring (/metrics): jobs submitted and not
+ * yet started, jobs running, places taken (those two plus places reserved
+ * and not yet filled), and workers + queue. */
+typedef struct {
+    unsigned waiting, running, places, capacity;
+} bg_queue_stats;
+/* Every type's, read at one instant (under the pool's lock). */
+void bg_stats_get(bg *b, bg_queue_stats out[BG_TYPES]);
+/* A short lowercase name of the type ("login", "export", "maintenance"),
+ * the metrics' queue label. */
+const char *bg_type_name(bg_type t);
+
 /* True once bg_stop began: long jobs end at their next step. */
 bool bg_stopping(bg *b);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,9 @@ static const char USAGE[] =
     "  --unverified-body-mb N  memory for bodies of signed requests whose signature is not\n"
     "                      checked yet, in all (IMGSEC_UNVERIFIED_BODY_MB; 512)\n"
     "  --unverified-body-per-address-mb N  the same per client address\n"
-    "                      (IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB; 128)\n";
+    "                      (IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB; 128)\n"
+    "  --metrics-from loopback|any  who may read GET /metrics: clients on the loopback\n"
+    "                      address only (default), or any address (IMGSEC_METRICS_FROM)\n";
 
 #define AUTH_FAIL_LIMIT_MAX 1000000
 /* Unverified bodies (body_budget.h): one address may hold two of the
@@ -95,6 +98,17 @@ static int parse_budget_mb(const char *what, const char *s, size_t *out)
     if (parse_positive(what, s, UNVERIFIED_BODY_MB_MAX, &v))
         return -1;
     *out = (size_t)v << 20;
+    return 0;
+}
+
+/* "loopback" or "any". */
+static int parse_metrics_from(const char *what, const char *s, bool *any)
+{
+    if (strcmp(s, "loopback") != 0 && strcmp(s, "any") != 0) {
+        fprintf(stderr, "imgsecd: %s must be loopback or any\n", what);
+        return -1;
+    }
+    *any = strcmp(s, "any") == 0;
     return 0;
 }
 
@@ -165,6 +179,9 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         if (parse_cache_mb("IMGSEC_RESULT_CACHE_MB", rcm, &cfg->result_cache_bytes))
             goto bad;
     }
+    const char *mf = getenv("IMGSEC_METRICS_FROM");
+    if (mf && *mf && parse_metrics_from("IMGSEC_METRICS_FROM", mf, &cfg->metrics_any))
+        goto bad;
     const char *ret = getenv("IMGSEC_EXPORT_RETENTION");
     if (ret && *ret) {
         if (parse_positive("IMGSEC_EXPORT_RETENTION", ret, EXPORT_RETENTION_MAX_S, &v))
@@ -194,6 +211,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"unverified-body-per-address-mb", required_argument, NULL, 'u'},
         {"console-dir", required_argument, NULL, 'D'},
         {"vulndb", required_argument, NULL, 'V'},
+        {"metrics-from", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -265,6 +283,10 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
             break;
         case 'D': cfg->console_dir = optarg; break;
         case 'V': cfg->vulndb_path = optarg; break;
+        case 'm':
+            if (parse_metrics_from("--metrics-from", optarg, &cfg->metrics_any))
+                goto bad;
+            break;
         case 'h':
             fputs(USAGE, stdout);
             *exit_code = 0;

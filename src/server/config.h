@@ -2,6 +2,7 @@
 #ifndef IMGSECD_CONFIG_H
 #define IMGSECD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,8 @@ typedef struct {
     const char *console_dir;  /* --console-dir, IMGSEC_CONSOLE_DIR: the web console's files;
                                  default <binary dir>/../share/imgsec/console if it exists,
                                  else <binary dir>/../console (the source tree from build/) */
+    bool metrics_any;         /* --metrics-from any (IMGSEC_METRICS_FROM): /metrics answers
+                                 every address; default loopback only (operations.md) */
 } config;
 
 /* Fills cfg from argv and the environment. Returns 0, or prints usage /

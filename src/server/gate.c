@@ -3,6 +3,8 @@
  * scope themselves; they read req->scope and req->principal. */
 #include "gate.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,9 +61,32 @@ static bool scope_ok(request *req, route_scope how)
     return authz_scope(req, how == SCOPE_ANY, s);
 }
 
+/* A loopback client (127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104). */
+static bool client_is_loopback(request *req)
+{
+    const struct sockaddr *sa = http_client_addr(req);
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
 bool gate_admit(request *req)
 {
     const route *r = req->route;
+    if ((r->flags & ROUTE_LOOPBACK) && !req->app->cfg.metrics_any && !client_is_loopback(req)) {
+        http_reply_error(req, 403, "HSS.0013",
+                         "%s is served to loopback clients only (imgsecd --metrics-from)",
+                         r->pattern);
+        return false;
+    }
     if (r->flags & ROUTE_V5) {
         if (req->authenticated && strcmp(req->params[0], req->principal.grant.project_id) != 0) {
             gate_reply_other_project(req);

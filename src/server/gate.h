@@ -3,6 +3,8 @@
  * After credentials (authn.h), in this order, each refusal replying in the
  * contract's shape (errors.md) and stopping there:
  *
+ *   loopback ROUTE_LOOPBACK: a client on a loopback address, unless
+ *            --metrics-from any (403 HSS.0013)
  *   project  ROUTE_V5: the path's {project_id} is the credentials' (403 HSS.0010)
  *   region   present: equals the server's; REGION_REQUIRED: present (400 HSS.0001)
  *   query    the route's prepare(), its own query parameters

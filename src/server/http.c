@@ -47,6 +47,7 @@
 #include "gate.h"
 #include "imgsec/util.h"
 #include "bg.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
 
@@ -178,14 +179,20 @@ bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const cha
     return true;
 }
 
-void http_reply_json_text(request *req, unsigned status, const char *text, size_t len)
+void http_reply_text(request *req, unsigned status, const char *text, size_t len,
+                     const char *type)
 {
     char *copy = malloc(len + 1);
     if (!copy)
         return reply_raw(req, 500, NULL, 0, NULL);
     memcpy(copy, text, len);
     copy[len] = '\0';
-    reply_raw(req, status, copy, len, HTTP_JSON_TYPE);
+    reply_raw(req, status, copy, len, type);
+}
+
+void http_reply_json_text(request *req, unsigned status, const char *text, size_t len)
+{
+    http_reply_text(req, status, text, len, HTTP_JSON_TYPE);
 }
 
 void http_reply_json(request *req, unsigned status, json_t *body)
@@ -357,11 +364,11 @@ static void request_id_next(char out[HTTP_REQUEST_ID_HEX + 1])
     out[HTTP_REQUEST_ID_HEX] = '\0';
 }
 
-static void log_request(request *req)
+static void log_request(request *req, int64_t ns)
 {
     char ts[UTIL_ISO_TIME_MAX];
     util_iso_time(util_now_ms(), ts);
-    double ms = (double)(util_mono_ns() - req->start_ns) / 1e6;
+    double ms = (double)ns / 1e6;
     /* Method and path as the client sent them, escaped: one line, whatever
      * they hold (access_log.h). */
     char method[HTTP_LOG_METHOD_MAX], path[HTTP_LOG_PATH_MAX];
@@ -760,8 +767,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     bool begun = req->begun;
-    if (begun)
-        log_request(req);
+    if (begun) {
+        int64_t ns = util_mono_ns() - req->start_ns;
+        log_request(req, ns);
+        metrics_request_done(a->metrics, req->route, req->status, ns);
+    }
     request_free(req);
     *con_cls = NULL;
     if (begun)
@@ -854,6 +864,7 @@ void http_stop(app *a)
         return;
     /* Quiesce hands the listen socket back to us; it may only be closed
      * after MHD_stop_daemon, since MHD's threads still poll it until then. */
+    atomic_store(&a->draining, true); /* /readyz: 503 from now on */
     MHD_socket listen_fd = MHD_quiesce_daemon(a->daemon);
     int64_t deadline = util_mono_ns() + (int64_t)a->cfg.drain_seconds * 1000000000LL;
     while (atomic_load(&a->in_flight) > 0 && util_mono_ns() < deadline) {

@@ -122,6 +122,9 @@ void http_reply_internal(request *req, const char *fmt, ...) __attribute__((form
  * cannot be made: fd is closed and nothing is queued. */
 bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const char *type,
                    const char *disposition);
+/* Any other body (copied), with its Content-Type: /metrics' text. */
+void http_reply_text(request *req, unsigned status, const char *text, size_t len,
+                     const char *type);
 /* Keystone's own error shape, for /v3/auth/tokens. */
 void http_reply_keystone_error(request *req, unsigned status, const char *title, const char *msg);
 

@@ -25,6 +25,7 @@
 #include "imgsec/follow.h"
 #include "imgsec/keyfile.h"
 #include "imgsec/util.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "rematch.h"
 #include "result_cache.h"
@@ -112,6 +113,8 @@ static void app_close(app *a)
     ratelimit_free(a->limiter);
     auth_cache_free(a->tokens);
     result_cache_free(a->results);
+    metrics_free(a->metrics);
+    a->metrics = NULL;
     access_log_close(a->alog); /* last: requests logged until the daemon stopped */
     a->alog = NULL;
     sodium_memzero(a->sk_key, sizeof a->sk_key);
@@ -218,6 +221,8 @@ int main(int argc, char **argv)
         rc = export_workers_start(&a, &a.exports, &err);
     if (rc == IMGSEC_OK)
         rc = rematch_start(&a, &a.rematch, &err);
+    if (rc == IMGSEC_OK && !(a.metrics = metrics_new()))
+        rc = err_set(&err, IMGSEC_EINTERNAL, "out of memory");
     if (rc == IMGSEC_OK)
         rc = scan_tasks_start(&a, &err);
     if (rc == IMGSEC_OK)

@@ -19,7 +19,11 @@
     {m, p, op, ROUTE_AUTH | ROUTE_V5, role, scope, region, body, prepare, handle}
 
 static const route ROUTES[] = {
+    /* operations (route_health.c, docs/operations.md): liveness and readiness for load
+     * balancers, the Prometheus counters for the operator's scraper */
     PUBLIC("GET", "/healthz", "health", 0, ROUTE_BODY_SMALL, health_handle),
+    PUBLIC("GET", "/readyz", "imgsec:Ready", 0, ROUTE_BODY_SMALL, ready_handle),
+    PUBLIC("GET", "/metrics", "imgsec:Metrics", ROUTE_LOOPBACK, ROUTE_BODY_SMALL, metrics_handle),
     /* the web console: static files, no credentials, no region (route_console.c) */
     PUBLIC("GET", "/", "imgsec:Console", 0, ROUTE_BODY_SMALL, console_root_handle),
     PUBLIC("GET", "/console", "imgsec:Console", 0, ROUTE_BODY_SMALL, console_index_handle),

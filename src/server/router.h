@@ -18,6 +18,8 @@ enum {
     ROUTE_AUTH = 1 << 0,     /* needs credentials (401 without) */
     ROUTE_V5 = 1 << 1,       /* HSS route: the path's {project_id} must be the credentials' */
     ROUTE_KEYSTONE = 1 << 2, /* errors in the Keystone shape */
+    ROUTE_LOOPBACK = 1 << 3, /* operators' data: only clients on a loopback address, unless
+                                --metrics-from any (403 HSS.0013); docs/operations.md */
 };
 
 /* The `region` header as the official SDKs declare it for the operation

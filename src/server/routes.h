@@ -6,8 +6,10 @@
 
 #include "http.h"
 
-/* route_health.c */
+/* route_health.c: GET /healthz, /readyz, /metrics (docs/operations.md) */
 void health_handle(request *req);
+void ready_handle(request *req);
+void metrics_handle(request *req);
 
 /* route_tokens.c: POST/DELETE /v3/auth/tokens */
 void tokens_create_handle(request *req);

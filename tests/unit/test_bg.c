@@ -402,11 +402,31 @@ static void test_running_jobs_hold_their_places(void **state)
     assert_int_equal(bg_places(b, BG_MAINT), 0);
     assert_true(bg_reserve(b, BG_MAINT));
     assert_true(bg_reserve(b, BG_LOGIN));
+    /* the stats: two running, one waiting; a reserved place is neither */
+    bg_queue_stats qs[BG_TYPES];
+    bg_stats_get(b, qs);
+    assert_int_equal(qs[BG_EXPORT].running, 2);
+    assert_int_equal(qs[BG_EXPORT].waiting, 1);
+    assert_int_equal(qs[BG_EXPORT].places, 3);
+    assert_int_equal(qs[BG_EXPORT].capacity, 3);
+    assert_int_equal(qs[BG_MAINT].running, 0);
+    assert_int_equal(qs[BG_MAINT].waiting, 0);
+    assert_int_equal(qs[BG_MAINT].places, 1);
+    assert_int_equal(qs[BG_MAINT].capacity, BG_MAINT_WORKERS + BG_MAINT_QUEUE);
+    assert_int_equal(qs[BG_LOGIN].places, 1);
+    assert_int_equal(qs[BG_LOGIN].capacity, BG_LOGIN_WORKERS + BG_LOGIN_QUEUE);
+    assert_string_equal(bg_type_name(BG_EXPORT), "export");
+    assert_string_equal(bg_type_name(BG_LOGIN), "login");
+    assert_string_equal(bg_type_name(BG_MAINT), "maintenance");
+    assert_string_equal(bg_type_name(BG_SCAN), "scan");
     bg_unreserve(b, BG_MAINT);
     bg_unreserve(b, BG_LOGIN);
     release_all();
     wait_entered(3);
     wait_places(b, BG_EXPORT, 0);
+    bg_stats_get(b, qs);
+    assert_int_equal(qs[BG_EXPORT].running, 0);
+    assert_int_equal(qs[BG_EXPORT].waiting, 0);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(R.runs[i], 1);
         assert_int_equal(R.cancels[i], 0);

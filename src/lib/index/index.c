@@ -42,6 +42,7 @@ struct imgsec_index {
     reader_count readers[2];
     alignas(CACHE_LINE) atomic_int published; /* the instance readers enter */
     atomic_size_t published_size;             /* its live images */
+    _Atomic int64_t published_records;        /* and their records */
     /* the writer's own: the ops of the last published batch, not yet
      * applied to the hidden instance (inside a batch: the batch's ops) */
     ix_log log;
@@ -58,6 +59,7 @@ imgsec_index *index_new(void)
     memset(ix, 0, sizeof *ix);
     atomic_init(&ix->published, 0);
     atomic_init(&ix->published_size, 0);
+    atomic_init(&ix->published_records, 0);
     for (int i = 0; i < 2; i++)
         atomic_init(&ix->readers[i].n, 0);
     if (rows_init(&ix->inst[0]) != 0 || rows_init(&ix->inst[1]) != 0) {
@@ -167,6 +169,7 @@ int index_write_end(imgsec_index *ix)
     }
     int h = hidden(ix);
     atomic_store(&ix->published_size, ix->inst[h].ids.n);
+    atomic_store(&ix->published_records, ix->inst[h].n_records);
     atomic_store(&ix->published, h);
     return ix->log.lost ? IMGSEC_EINTERNAL : IMGSEC_OK;
 }
@@ -236,6 +239,11 @@ int index_project_eps(imgsec_index *ix, const char *project_id,
     }
     read_leave(ix, slot);
     return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
+int64_t index_records(imgsec_index *ix)
+{
+    return atomic_load(&ix->published_records);
 }
 
 static int check_args(const index_scope *scope, const stat_query *q, imgsec_err *err)

@@ -92,6 +92,7 @@ struct ix_inst {
 
     idmap ids;                    /* image id -> row; ids.n is the number of images */
     size_t n_decimal_image_ids;   /* images whose content id spells an image id */
+    int64_t n_records;            /* sum of counts[*][*]: the records of every image */
     dict dicts[SA_COUNT];
 
     roaring_bitmap_t *by_type[IMAGE_TYPE_COUNT];

@@ -71,6 +71,7 @@ void rows_destroy(ix_inst *ix)
     ix->free_rows = NULL;
     ix->n_rows = ix->cap_rows = ix->n_free = 0;
     ix->n_decimal_image_ids = 0;
+    ix->n_records = 0;
 
     idmap_free(&ix->ids);
     for (int a = 0; a < SA_COUNT; a++)
@@ -171,8 +172,10 @@ static void row_detach(ix_inst *ix, uint32_t row)
             dict_unref(&ix->dicts[a], r->str[a], row);
     ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
     ix->container_num[row] = 0;
-    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        ix->n_records -= ix->counts[t][row];
         ix->counts[t][row] = 0;
+    }
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         ix->vul_counts[v][row] = 0;
     *r = (ix_row){.id = r->id};
@@ -249,8 +252,10 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     ix->update_time[row] = s->latest_update_time;
     ix->scan_time[row] = s->latest_scan_time;
     ix->container_num[row] = s->container_num;
-    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->counts[t][row] = s->counts[t];
+        ix->n_records += s->counts[t];
+    }
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         ix->vul_counts[v][row] = s->vul_counts[v];
 

@@ -13,6 +13,7 @@
  * snapshot (which would make a reader answer from stale state).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,8 +29,16 @@
 /* A full disk is IMGSEC_ENOSPACE, whatever way SQLite says it: SQLITE_FULL
  * (a write that hit ENOSPC), or an I/O error whose errno is ENOSPC or
  * EDQUOT (an fsync, a WAL or -shm extension). */
+static atomic_llong db_errors; /* store_dberr calls, process-wide (store_db_errors) */
+
+int64_t store_db_errors(void)
+{
+    return (int64_t)atomic_load_explicit(&db_errors, memory_order_relaxed);
+}
+
 int store_dberr(store *st, imgsec_err *err, const char *what)
 {
+    atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
     if (!st || !st->db)
         return err_set(err, IMGSEC_EINTERNAL, "store: %s: no database", what);
     int rc = sqlite3_extended_errcode(st->db), sys = sqlite3_system_errno(st->db);

@@ -224,7 +224,8 @@ int srv_start_mode(srv_t *s, srv_mode mode)
             setenv("IMGSEC_LISTEN", "127.0.0.1:0", 1);
             setenv("IMGSEC_REGION", s->region, 1);
         } else {
-            const char *flags[] = {"--db", s->db, "--listen", "127.0.0.1:0", "--region", s->region};
+            const char *flags[] = {"--db", s->db, "--listen", s->listen ? s->listen : "127.0.0.1:0",
+                                   "--region", s->region};
             for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
                 argv[n++] = flags[i];
         }

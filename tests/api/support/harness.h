@@ -50,6 +50,8 @@ typedef struct {
      * start then waits for the port file only, since the harness's client
      * speaks plain HTTP. */
     const char *tls_cert, *tls_key;
+    /* --listen in SRV_FLAGS mode; NULL: 127.0.0.1:0 (the port must be 0) */
+    const char *listen;
 } srv_t;
 
 /* How srv_start passes the configuration. */
