@@ -179,13 +179,11 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     fresh_off[n_new] = b->fresh.len;
     const char *fresh = b->fresh.buf;
-    for (size_t j = 0; j < n_old; j++) {
+    for (size_t j = 0; j < n_old; j++)
         old[j].key = b->arena.buf + old[j].off;
-        byk[j] = &old[j];
-    }
-    qsort(byk, n_old, sizeof *byk, old_cmp);
 
-    /* first the rows in place (old is in seq order), then the moves */
+    /* first the rows in place (old is in seq order), then the moves among
+     * the rows left, sorted by key (usually a few) */
     size_t p = 0;
     for (size_t i = 0; i < n_new; i++) {
         const char *key = fresh + fresh_off[i];
@@ -198,12 +196,17 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
             old[p].used = true;
         }
     }
-    for (size_t i = 0; i < n_new; i++) {
+    size_t n_left = 0;
+    for (size_t j = 0; j < n_old; j++)
+        if (!old[j].used)
+            byk[n_left++] = &old[j];
+    qsort(byk, n_left, sizeof *byk, old_cmp);
+    for (size_t i = 0; n_left && i < n_new; i++) {
         if (keep[i] >= 0)
             continue;
         const char *key = fresh + fresh_off[i];
         size_t len = fresh_off[i + 1] - fresh_off[i];
-        size_t lo = 0, hi = n_old; /* the first row with key >= the record's */
+        size_t lo = 0, hi = n_left; /* the first row with key >= the record's */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             if (key_cmp(byk[mid]->key, byk[mid]->len, key, len) < 0)
@@ -211,7 +214,7 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
             else
                 hi = mid;
         }
-        for (; lo < n_old && key_cmp(byk[lo]->key, byk[lo]->len, key, len) == 0; lo++)
+        for (; lo < n_left && key_cmp(byk[lo]->key, byk[lo]->len, key, len) == 0; lo++)
             if (!byk[lo]->used) {
                 byk[lo]->used = true;
                 keep[i] = byk[lo] - old;
@@ -270,7 +273,11 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
     old_agg *old = b->aggs;
     for (size_t j = 0; j < n_old; j++)
         old[j].a.vul_id = b->arena.buf + old[j].off;
-    qsort(old, n_old, sizeof *old, doc_vul_cmp);
+    for (size_t k = 1; k < n_old; k++) /* stored in key order unless a diff added rows */
+        if (doc_vul_cmp(&old[k - 1].a, &old[k].a) > 0) {
+            qsort(old, n_old, sizeof *old, doc_vul_cmp);
+            break;
+        }
     size_t i = 0, j = 0;
     while (rc == IMGSEC_OK && (i < n || j < n_old)) {
         int c = i == n ? 1 : j == n_old ? -1 : doc_vul_cmp(&aggs[i], &old[j].a);
