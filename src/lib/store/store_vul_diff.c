@@ -162,6 +162,13 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
     sqlite3_reset(rows);
     if (step != SQLITE_DONE)
         return store_dberr(st, err, "reading records");
+    int rc = IMGSEC_OK;
+    if (n_old == 0) { /* nothing to keep (an image's first matches): no keys */
+        for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
+            rc = store_record_insert(st, ins, REPORT_VULNERABILITY, id, i, json_array_get(vuls, i), "",
+                                     err);
+        return rc;
+    }
     if (!grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
         !grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
         !grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
@@ -222,7 +229,6 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
             }
     }
 
-    int rc = IMGSEC_OK;
     for (size_t j = 0; rc == IMGSEC_OK && j < n_old; j++)
         if (!old[j].used)
             rc = run_rowid(st, del, old[j].rowid, false, 0, "replacing records", err);
