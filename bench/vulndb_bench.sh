@@ -10,9 +10,9 @@
 # Each timed step prints wall, user and sys time, the bytes the process
 # wrote (File system outputs) and the load average when it started.
 #
-# Any N: the images are generated and imported in parts of 10,000 (the
-# 100,000-image set is 1.9 GB of documents; its store about 14 GB after
-# the first rematch, its vulnerability database 740 MB).
+# Any N: the images are imported in parts of 10,000 (the
+# 100,000-image set is 1.9 GB of documents; its store about 13 GB after
+# the first rematch (1.27 GB at 10,000), its vulnerability database 740 MB).
 #
 # usage: bench/vulndb_bench.sh [--bin BUILD] [--work DIR] [--scale S] [--images N] [--apps K]
 #                              [--workers W] [--update F]
