@@ -121,7 +121,8 @@ static void key_tag(util_buf *b, char tag, const void *p, size_t n)
         uint32_t len = (uint32_t)n;
         util_buf_put(b, (const char *)&len, sizeof len);
     }
-    util_buf_put(b, p, n);
+    if (n)
+        util_buf_put(b, p, n);
 }
 
 static void key_double(util_buf *b, double d)
