@@ -59,6 +59,10 @@ int doc_record_check(json_t *rec, report_type t, const char *where, size_t index
  * store uses it to replace an image's vulnerabilities alone. */
 int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
                     int64_t vul_counts[VUL_TYPE_COUNT], imgsec_err *err);
+/* The order of vul_agg arrays (qsort comparator): vul_id (strcmp), then
+ * type. doc_vul_summary's aggregates and every image summary the store
+ * reads are in it. */
+int doc_vul_cmp(const void *a, const void *b);
 
 /* A list of parsed documents. */
 typedef struct {

@@ -337,7 +337,7 @@ static const char *rec_str(const json_t *rec, const char *key)
     return json_string_value(json_object_get(rec, key));
 }
 
-static int vul_cmp(const void *a, const void *b)
+int doc_vul_cmp(const void *a, const void *b)
 {
     const vul_agg *x = a, *y = b;
     int c = strcmp(x->vul_id, y->vul_id);
@@ -359,7 +359,7 @@ static size_t merge_vuls(vul_agg *a, size_t n)
 {
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
-        if (out && vul_cmp(&a[out - 1], &a[i]) == 0)
+        if (out && doc_vul_cmp(&a[out - 1], &a[i]) == 0)
             a[out - 1].n += a[i].n;
         else
             a[out++] = a[i];
@@ -397,7 +397,7 @@ int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
         vul_counts[t]++;
         (*aggs)[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1};
     }
-    qsort(*aggs, n, sizeof **aggs, vul_cmp);
+    qsort(*aggs, n, sizeof **aggs, doc_vul_cmp);
     *n_aggs = merge_vuls(*aggs, n);
     return IMGSEC_OK;
 }

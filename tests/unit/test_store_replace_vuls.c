@@ -12,7 +12,14 @@
  *
  * Lost update: a document ingested for the image after the version was
  * read wins (skipped, its records stay); so does a delete; a version read
- * after it writes; an invalid record changes nothing. */
+ * after it writes; an invalid record changes nothing.
+ *
+ * Writing by difference: a replacement keeps the stored rows whose values
+ * it has (their rowids stay: not deleted and inserted again), moves those
+ * whose position changed, deletes and inserts only the others, updates an
+ * aggregate whose count moved in place, and still equals the ingest row
+ * for row; the summaries the index reads list the aggregates in key order
+ * though their rowids no longer are. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,7 +107,9 @@ static void assert_tables_equal(store *a, store *b)
                  record_kind_get((report_type)t)->table);
         assert_same(a, b, sql);
     }
-    assert_same(a, b, "SELECT * FROM agg_vul ORDER BY image, rowid");
+    /* aggregate rows kept by the diff keep their rowids: compared in key
+     * order, which is the order the summary readers give them in */
+    assert_same(a, b, "SELECT * FROM agg_vul ORDER BY image, vul_id, vul_type");
     assert_same(a, b, "SELECT * FROM agg_build ORDER BY image, rowid");
 }
 
@@ -312,6 +321,140 @@ static void test_lost_update(void **state)
     store_close(st);
 }
 
+/* The summaries of store st, image by image: id, then each vul aggregate. */
+static int summary_line(const image_summary *s, void *arg)
+{
+    FILE *f = arg;
+    fprintf(f, "%lld:", (long long)s->id);
+    for (size_t i = 0; i < s->n_vuls; i++)
+        fprintf(f, " %s/%d/%lld", s->vuls[i].vul_id, (int)s->vuls[i].type, (long long)s->vuls[i].n);
+    fputc('\n', f);
+    return 0;
+}
+
+static char *summaries(store *st)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    imgsec_err err = {0};
+    assert_int_equal(store_summary_foreach(st, summary_line, f, NULL, &err), IMGSEC_OK);
+    fclose(f);
+    return out;
+}
+
+static void test_replace_writes_differences(void **state)
+{
+    (void)state;
+#define V_(id, type, sev, more) "{\"vul_id\":\"" id "\",\"vul_type\":\"" type "\",\"severity\":\"" sev "\"" more "}"
+    /* A..E stored; the replacement keeps A, B and C (B and C one place
+     * later), inserts X between A and B, changes D's description, drops
+     * E and adds A2 (A's vul_id again: its aggregate's n goes 1 -> 2) */
+    static const char OLD[] =
+        "[" V_("CVE-2020-1", "app_vul", "high", "") "," V_("CVE-2020-3", "linux_vul", "low", "") ","
+        V_("CVE-2020-5", "app_vul", "medium", ",\"app_name\":\"zlib\",\"cvss_score\":7.5") ","
+        V_("CVE-2020-7", "app_vul", "low", ",\"description\":\"d\"") ","
+        V_("CVE-2020-9", "linux_vul", "low", "") "]";
+    static const char NEW[] =
+        "[" V_("CVE-2020-1", "app_vul", "high", "") "," V_("CVE-2020-4", "app_vul", "critical", "") ","
+        V_("CVE-2020-3", "linux_vul", "low", "") ","
+        V_("CVE-2020-5", "app_vul", "medium", ",\"app_name\":\"zlib\",\"cvss_score\":7.5") ","
+        V_("CVE-2020-7", "app_vul", "low", ",\"description\":\"d2\"") ","
+        V_("CVE-2020-1", "app_vul", "high", ",\"app_name\":\"tar\"") "]";
+#undef V_
+    store *a = open_store("diff_a"), *b = open_store("diff_b");
+    char *old_doc = make_doc("img", "success", OLD, "");
+    char *new_doc = make_doc("img", "success", NEW, "");
+    char *neighbour = make_doc("other", "success", NEIGHBOUR_VULS, "");
+    ingest(a, old_doc, neighbour);
+    ingest(b, new_doc, neighbour);
+    /* image 1's rows are rowids 1-5 (A-E), the neighbour's 6; the same for
+     * the aggregates (in key order) */
+    char *rows = dump(a, "SELECT rowid, vul_id FROM rec_vulnerability ORDER BY rowid");
+    assert_string_equal(rows, "1:1|3:CVE-2020-1|\n1:2|3:CVE-2020-3|\n1:3|3:CVE-2020-5|\n"
+                              "1:4|3:CVE-2020-7|\n1:5|3:CVE-2020-9|\n1:6|3:CVE-2020-9|\n");
+    free(rows);
+
+    imgsec_err err = {0};
+    int64_t seen = 0;
+    assert_int_equal(store_change_seq(a, &seen, &err), IMGSEC_OK);
+    json_t *vuls = json_loads(NEW, 0, NULL);
+    assert_non_null(vuls);
+    bool skipped = true;
+    assert_int_equal(replace1(a, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_false(skipped);
+    json_decref(vuls);
+    assert_tables_equal(a, b);
+
+    /* A, B, C kept their rows (B and C moved to seq 2 and 3); D and E were
+     * deleted; X, D' and A2 inserted, in seq order, after the neighbour's 6 */
+    rows = dump(a, "SELECT rowid, seq, vul_id FROM rec_vulnerability WHERE image = 1 ORDER BY seq");
+    assert_string_equal(rows, "1:1|1:0|3:CVE-2020-1|\n1:7|1:1|3:CVE-2020-4|\n1:2|1:2|3:CVE-2020-3|\n"
+                              "1:3|1:3|3:CVE-2020-5|\n1:8|1:4|3:CVE-2020-7|\n1:9|1:5|3:CVE-2020-1|\n");
+    free(rows);
+    /* CVE-2020-1's aggregate kept its row with n 2; CVE-2020-9 linux gone;
+     * CVE-2020-4 a new row, after the rest */
+    rows = dump(a, "SELECT rowid, vul_id, n FROM agg_vul WHERE image = 1 ORDER BY rowid");
+    assert_string_equal(rows, "1:1|3:CVE-2020-1|1:2|\n1:2|3:CVE-2020-3|1:1|\n1:3|3:CVE-2020-5|1:1|\n"
+                              "1:4|3:CVE-2020-7|1:1|\n1:7|3:CVE-2020-4|1:1|\n");
+    free(rows);
+    /* the summaries (what the index reads) are the ingest's, in key order */
+    char *sa = summaries(a), *sb = summaries(b);
+    assert_string_equal(sa, sb);
+    assert_string_equal(sa, "1: CVE-2020-1/1/2 CVE-2020-3/0/1 CVE-2020-4/1/1 CVE-2020-5/1/1 "
+                            "CVE-2020-7/1/1\n2: CVE-2020-9/1/1\n");
+    free(sa);
+    free(sb);
+
+    /* the same records again: no row or aggregate rewritten */
+    char *before = dump(a, "SELECT rowid, * FROM rec_vulnerability ORDER BY rowid");
+    char *before_agg = dump(a, "SELECT rowid, * FROM agg_vul ORDER BY rowid");
+    assert_int_equal(store_change_seq(a, &seen, &err), IMGSEC_OK);
+    vuls = json_loads(NEW, 0, NULL);
+    assert_int_equal(replace1(a, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+    assert_false(skipped);
+    json_decref(vuls);
+    char *after = dump(a, "SELECT rowid, * FROM rec_vulnerability ORDER BY rowid");
+    char *after_agg = dump(a, "SELECT rowid, * FROM agg_vul ORDER BY rowid");
+    assert_string_equal(after, before);
+    assert_string_equal(after_agg, before_agg);
+    free(before);
+    free(before_agg);
+    free(after);
+    free(after_agg);
+
+    /* reversed: every row moves, none is rewritten, and it still equals
+     * the ingest of the reversed list */
+    json_t *rev = json_loads(NEW, 0, NULL);
+    json_t *rv = json_array();
+    for (size_t i = json_array_size(rev); i-- > 0;)
+        json_array_append(rv, json_array_get(rev, i));
+    char *rv_text = json_dumps(rv, JSON_COMPACT);
+    char *rv_doc = make_doc("img", "success", rv_text, "");
+    store *c = open_store("diff_c");
+    ingest(c, rv_doc, neighbour);
+    assert_int_equal(store_change_seq(a, &seen, &err), IMGSEC_OK);
+    assert_int_equal(replace1(a, 1, seen, rv, &skipped, &err), IMGSEC_OK);
+    assert_false(skipped);
+    assert_tables_equal(a, c);
+    rows = dump(a, "SELECT group_concat(rowid, ',') FROM "
+                   "(SELECT rowid FROM rec_vulnerability WHERE image = 1 ORDER BY seq)");
+    assert_string_equal(rows, "3:9,8,3,2,7,1|\n");
+    free(rows);
+    json_decref(rev);
+    json_decref(rv);
+    free(rv_text);
+    free(rv_doc);
+    store_close(c);
+
+    free(old_doc);
+    free(new_doc);
+    free(neighbour);
+    store_close(a);
+    store_close(b);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -327,6 +470,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_replace_equals_ingest),
-                                       cmocka_unit_test(test_lost_update)};
+                                       cmocka_unit_test(test_lost_update),
+                                       cmocka_unit_test(test_replace_writes_differences)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,6 +18,7 @@
 #include "imgsec/doc.h"
 #include "imgsec/store.h"
 #include "imgsec/vulndb.h"
+#include "store/store_int.h"
 #include "unit_tmp.h"
 
 #ifndef IMGSEC_FIXTURES_DIR
@@ -62,6 +63,36 @@ static int collect(const image_summary *s, void *arg)
         strcat(o->vul_ids, ";");
     }
     return 0;
+}
+
+/* The rows of a query (printf-formatted) as text, "|" after each value. */
+static char *rows_text(store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *rows_text(store *st, const char *fmt, ...)
+{
+    char *sql = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    assert_true(vasprintf(&sql, fmt, ap) > 0);
+    va_end(ap);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(s); c++) {
+            const unsigned char *v = sqlite3_column_text(s, c);
+            fprintf(f, "%s|", v ? (const char *)v : "");
+        }
+        fputc('\n', f);
+    }
+    assert_int_equal(rc, SQLITE_DONE);
+    sqlite3_finalize(s);
+    free(sql);
+    fclose(f);
+    return out;
 }
 
 static void test_rematch(void **state)
@@ -116,6 +147,45 @@ static void test_rematch(void **state)
     assert_int_equal(rs.rematched, 0);
     assert_int_equal(rs.unchanged, 1);
     assert_int_equal(store_data_version(st), version);
+    int64_t seq0 = 0, seq1 = 0;
+    assert_int_equal(store_read_begin(st, &err), IMGSEC_OK);
+    assert_int_equal(store_change_seq(st, &seq0, &err), IMGSEC_OK);
+    store_rollback(st);
+
+    /* one of its two rows made stale (the first: a row inserted again gets
+     * a rowid past the last): the rematch rewrites that row alone (the
+     * other keeps its rowid), back to exactly what it was, and the change
+     * log names the image once more */
+    long long id = (long long)res[0].id;
+    char *rows_before = rows_text(st, "SELECT * FROM rec_vulnerability WHERE image = %lld ORDER BY seq", id);
+    char *kept_before = rows_text(st, "SELECT rowid FROM rec_vulnerability WHERE image = %lld AND "
+                                      "vul_id = 'CVE-2022-1292'", id);
+    char *stale_before = rows_text(st, "SELECT rowid FROM rec_vulnerability WHERE image = %lld AND "
+                                       "vul_id = 'CVE-2022-1664'", id);
+    char *done = rows_text(st, "UPDATE rec_vulnerability SET severity = 'Low', description = 'stale' "
+                               "WHERE image = %lld AND vul_id = 'CVE-2022-1664'", id);
+    free(done);
+    assert_int_equal(vulndb_rematch(db, st, NULL, NULL, &rs, &err), IMGSEC_OK);
+    assert_int_equal(rs.rematched, 1);
+    assert_int_equal(rs.unchanged, 0);
+    char *rows_after = rows_text(st, "SELECT * FROM rec_vulnerability WHERE image = %lld ORDER BY seq", id);
+    char *kept_after = rows_text(st, "SELECT rowid FROM rec_vulnerability WHERE image = %lld AND "
+                                     "vul_id = 'CVE-2022-1292'", id);
+    char *stale_after = rows_text(st, "SELECT rowid FROM rec_vulnerability WHERE image = %lld AND "
+                                      "vul_id = 'CVE-2022-1664'", id);
+    assert_string_equal(rows_after, rows_before);
+    assert_string_equal(kept_after, kept_before);
+    assert_string_not_equal(stale_after, stale_before);
+    assert_int_equal(store_read_begin(st, &err), IMGSEC_OK);
+    assert_int_equal(store_change_seq(st, &seq1, &err), IMGSEC_OK);
+    store_rollback(st);
+    assert_int_equal(seq1, seq0 + 1);
+    free(rows_before);
+    free(kept_before);
+    free(stale_before);
+    free(rows_after);
+    free(kept_after);
+    free(stale_after);
     vulndb_close(db);
     store_close(st);
 }

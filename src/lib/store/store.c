@@ -321,6 +321,7 @@ void store_close(store *st)
     }
     if (st->db)
         sqlite3_close(st->db);
+    store_vul_diff_free(st);
     free(st);
 }
 

@@ -110,3 +110,66 @@ int store_grant_check(const store_grant *g, const char *project_id, const char *
         return err_set(err, IMGSEC_EFORBIDDEN, "enterprise project %s is not granted", ep);
     return IMGSEC_OK;
 }
+
+/* The key bytes: a tag, then for text its length and bytes, for numbers
+ * their 8 bytes. -0.0 is written as 0.0: SQLite stores an integral REAL
+ * as an integer and reads 0.0 back either way. */
+static void key_tag(util_buf *b, char tag, const void *p, size_t n)
+{
+    util_buf_put(b, &tag, 1);
+    if (tag == 'T') {
+        uint32_t len = (uint32_t)n;
+        util_buf_put(b, (const char *)&len, sizeof len);
+    }
+    if (n)
+        util_buf_put(b, p, n);
+}
+
+static void key_double(util_buf *b, double d)
+{
+    d += 0.0;
+    key_tag(b, 'F', &d, sizeof d);
+}
+
+void store_field_key(util_buf *b, const record_field *f, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return key_tag(b, 'N', NULL, 0);
+    switch (f->kind) {
+    case FIELD_STRING:
+    case FIELD_SEVERITY:
+    case FIELD_ENUM:
+    case FIELD_OCTAL:
+        if (json_is_string(v))
+            return key_tag(b, 'T', json_string_value(v), json_string_length(v));
+        break;
+    case FIELD_INT64:
+        if (json_is_integer(v)) {
+            int64_t i = json_integer_value(v);
+            return key_tag(b, 'I', &i, sizeof i);
+        }
+        break;
+    case FIELD_NUMBER:
+        if (json_is_number(v))
+            return key_double(b, json_number_value(v));
+        break;
+    }
+    key_tag(b, 'X', NULL, 0); /* the wrong type: equals no stored value */
+}
+
+void store_column_key(util_buf *b, sqlite3_stmt *s, int col)
+{
+    switch (sqlite3_column_type(s, col)) {
+    case SQLITE_NULL: return key_tag(b, 'N', NULL, 0);
+    case SQLITE_INTEGER: {
+        int64_t i = sqlite3_column_int64(s, col);
+        return key_tag(b, 'I', &i, sizeof i);
+    }
+    case SQLITE_FLOAT: return key_double(b, sqlite3_column_double(s, col));
+    case SQLITE_TEXT: {
+        const unsigned char *t = sqlite3_column_text(s, col);
+        return key_tag(b, 'T', t, (size_t)sqlite3_column_bytes(s, col));
+    }
+    default: return key_tag(b, 'B', NULL, 0); /* a blob: no field binds one */
+    }
+}

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/doc.h"
 #include "store_int.h"
 
 /* ---- ingest ---- */
@@ -161,35 +162,39 @@ int store_image_clear(store *st, int64_t id, imgsec_err *err)
     return IMGSEC_OK;
 }
 
+int store_record_insert(store *st, sqlite3_stmt *s, report_type t, int64_t id, size_t j,
+                        const json_t *rec, const char *where, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    if (!json_is_object(rec))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object", where,
+                       k->doc_key, j);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, (int64_t)j);
+    for (size_t f = 0; f < k->nfields; f++)
+        if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
+            sqlite3_reset(s);
+            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
+                           where, k->doc_key, j, k->fields[f].name);
+        }
+    return store_run(st, s, "storing a record", err);
+}
+
 /* Inserts the records arr of type t of image id with s (STMT_REC_INSERT + t),
  * seq from 0 in array order. */
 static int insert_records(store *st, sqlite3_stmt *s, report_type t, int64_t id, const json_t *arr,
                           const char *where, imgsec_err *err)
 {
-    const record_kind *k = record_kind_get(t);
     size_t j;
     const json_t *rec;
     int rc;
-    json_array_foreach(arr, j, rec) {
-        if (!json_is_object(rec))
-            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object",
-                           where, k->doc_key, j);
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_int64(s, 2, (int64_t)j);
-        for (size_t f = 0; f < k->nfields; f++)
-            if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
-                sqlite3_reset(s);
-                return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
-                               where, k->doc_key, j, k->fields[f].name);
-            }
-        if ((rc = store_run(st, s, "storing a record", err)) != IMGSEC_OK)
+    json_array_foreach(arr, j, rec)
+        if ((rc = store_record_insert(st, s, t, id, j, rec, where, err)) != IMGSEC_OK)
             return rc;
-    }
     return IMGSEC_OK;
 }
 
-/* Inserts the n vulnerability aggregates of image id with s (STMT_AGG_VUL_INSERT). */
-static int insert_vul_aggs(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
+int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
                            imgsec_err *err)
 {
     int rc;
@@ -240,7 +245,7 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
     }
 
     const image_summary *sum = &d->summary;
-    if ((rc = insert_vul_aggs(st, q->agg_vul_ins, id, sum->vuls, sum->n_vuls, err)) != IMGSEC_OK)
+    if ((rc = store_agg_vul_insert(st, q->agg_vul_ins, id, sum->vuls, sum->n_vuls, err)) != IMGSEC_OK)
         return rc;
     for (size_t i = 0; i < sum->n_builds; i++) {
         const build_agg *a = &sum->builds[i];
@@ -421,6 +426,12 @@ static void agg_buf_fixup(agg_buf *b, image_summary *sum)
         b->builds[i].rule_id = b->arena + b->offs[o++];
         b->builds[i].risk_name = b->arena + b->offs[o++];
     }
+    /* in key order whatever their rowids (store_vul_diff.c) */
+    for (size_t i = 1; i < b->n_vuls; i++)
+        if (doc_vul_cmp(&b->vuls[i - 1], &b->vuls[i]) > 0) {
+            qsort(b->vuls, b->n_vuls, sizeof *b->vuls, doc_vul_cmp);
+            break;
+        }
     sum->vuls = b->vuls;
     sum->n_vuls = b->n_vuls;
     sum->builds = b->builds;
@@ -791,19 +802,11 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
         return rc;
     severity_level level = model_image_severity_level(status, have_max, max, n_malware);
 
-    sqlite3_stmt *del = store_stmt(st, (stmt_id)(STMT_REC_DELETE + REPORT_VULNERABILITY), err);
-    sqlite3_stmt *agg_del = del ? store_stmt(st, STMT_AGG_VUL_DELETE, err) : NULL;
-    sqlite3_stmt *ins = agg_del ? store_stmt(st, (stmt_id)(STMT_REC_INSERT + REPORT_VULNERABILITY), err) : NULL;
-    sqlite3_stmt *agg_ins = ins ? store_stmt(st, STMT_AGG_VUL_INSERT, err) : NULL;
-    sqlite3_stmt *set = agg_ins ? store_stmt(st, STMT_IMAGE_SET_VULS, err) : NULL;
+    sqlite3_stmt *set = store_stmt(st, STMT_IMAGE_SET_VULS, err);
     if (!set)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(del, 1, id);
-    sqlite3_bind_int64(agg_del, 1, id);
-    if ((rc = store_run(st, del, "replacing records", err)) != IMGSEC_OK ||
-        (rc = store_run(st, agg_del, "replacing aggregates", err)) != IMGSEC_OK ||
-        (rc = insert_records(st, ins, REPORT_VULNERABILITY, id, vuls, "", err)) != IMGSEC_OK ||
-        (rc = insert_vul_aggs(st, agg_ins, id, aggs, n_aggs, err)) != IMGSEC_OK)
+    if ((rc = store_vul_rows_replace(st, id, vuls, err)) != IMGSEC_OK ||
+        (rc = store_agg_vul_replace(st, id, aggs, n_aggs, err)) != IMGSEC_OK)
         return rc;
     sqlite3_bind_int64(set, 1, (int64_t)json_array_size(vuls));
     for (int v = 0; v < VUL_TYPE_COUNT; v++)

@@ -22,6 +22,7 @@
 #include "imgsec/model.h"
 #include "imgsec/store.h"
 #include "imgsec/store_exports.h"
+#include "imgsec/util.h"
 
 /* The change log keeps at most this many of its newest rows; a follower
  * that fell further behind rebuilds from store_summary_foreach. */
@@ -85,6 +86,12 @@ typedef enum {
     STMT_CHANGED_SINCE,   /* 1 if image ?2 has a change-log row after seq ?1 */
     STMT_IMAGE_SET_VULS,  /* the vulnerability counts and severity level of image ?N */
     STMT_OTHER_SEVERITIES, /* distinct severities of image ?1's records, vulnerabilities aside */
+    STMT_VUL_ROWS,        /* rowid, seq, <vulnerability fields> of image ?1 ORDER BY seq */
+    STMT_VUL_ROW_DELETE,  /* a vulnerability row by rowid ?1 */
+    STMT_VUL_ROW_SEQ,     /* seq = ?2 of the vulnerability row rowid ?1 */
+    STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n of image ?1 */
+    STMT_AGG_VUL_ROW_DELETE, /* an agg_vul row by rowid ?1 */
+    STMT_AGG_VUL_ROW_N,   /* n = ?2 of the agg_vul row rowid ?1 */
     STMT_USER_INSERT,
     STMT_USER_ID,
     STMT_USER_GET,
@@ -103,11 +110,24 @@ typedef enum {
     STMT_COUNT
 } stmt_id;
 
+typedef struct vul_diff_buf vul_diff_buf;
+
 struct store {
     sqlite3 *db;
     char *sql[STMT_COUNT];           /* built at open, owned */
     sqlite3_stmt *stmt[STMT_COUNT];  /* prepared on first use */
+    vul_diff_buf *diff;              /* store_vul_diff.c's buffers, kept between images */
 };
+
+/* ---- store_vul_diff.c: store_replace_vulnerabilities' writes ---- */
+/* Makes image id's vulnerability rows the records of vuls (checked and
+ * normalised), seq in array order, writing only the rows that differ. */
+int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err *err);
+/* Makes image id's agg_vul rows the n aggregates aggs (in doc_vul_cmp
+ * order), writing only the rows that differ. */
+int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err);
+/* Frees the buffers the two keep in st (store_close). */
+void store_vul_diff_free(store *st);
 
 /* ---- store.c ---- */
 
@@ -147,6 +167,12 @@ void store_column_copy(char *dst, size_t size, sqlite3_stmt *s, int col);
 void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d);
 /* Binds one record field from JSON; false if the value has the wrong type. */
 bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v);
+/* Appends to b the bytes that identify the value store_bind_field binds
+ * for v (field f): equal bytes if and only if the stored column reads
+ * back as the same value, which store_column_key appends for column col
+ * of a row. A value of the wrong type gets bytes no column has. */
+void store_field_key(util_buf *b, const record_field *f, const json_t *v);
+void store_column_key(util_buf *b, sqlite3_stmt *s, int col);
 /* Steps a statement that returns no rows, then resets it. */
 int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
@@ -154,6 +180,14 @@ int store_grant_check(const store_grant *g, const char *project_id, const char *
                       imgsec_err *err);
 
 /* ---- store_images.c: image-row steps shared with store_stream.c ---- */
+/* Inserts record rec of type t of image id at seq j with s (STMT_REC_INSERT
+ * + t); IMGSEC_EINVAL naming where, the type's key and j for a value of
+ * the wrong type. */
+int store_record_insert(store *st, sqlite3_stmt *s, report_type t, int64_t id, size_t j,
+                        const json_t *rec, const char *where, imgsec_err *err);
+/* Inserts the n vulnerability aggregates of image id with s (STMT_AGG_VUL_INSERT). */
+int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
+                         imgsec_err *err);
 /* The existing image of d's identity, *id (0 if none).
  * With a grant, an image living in an EP the grant does not cover is
  * EFORBIDDEN (where prefixes the message, e.g. "documents[2]."). */

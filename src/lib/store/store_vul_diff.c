@@ -1,0 +1,302 @@
+/* store_vul_diff.c - the writes of store_replace_vulnerabilities: one
+ * image's vulnerability rows and aggregates replaced by difference.
+ *
+ * Why: rec_vul_vul (vul_id, vul_type, image, severity) and agg_vul_vul
+ * (vul_id, image) are ordered by vulnerability, so an image's rows sit on
+ * pages all over them; deleting and inserting all of them costs about a
+ * page written per row once the store is large (docs/performance.md). A
+ * rematch after a database update changes few of an image's rows, so only
+ * those are written.
+ *
+ * Rows: the image's stored rows (rowid, seq, fields) are each reduced to
+ * key bytes (store_column_key), the new records too (store_field_key: the
+ * value store_bind_field would bind), so equal bytes mean a stored row
+ * equal to what inserting the record would store. Record i keeps the row
+ * at seq i when that row has its bytes (the usual case: nothing written),
+ * else an unused row with its bytes, moved to seq i (an UPDATE of seq: it
+ * touches the row and the (image, seq) key, both on the image's own pages,
+ * not the indexes ordered by vulnerability or by app). Rows no record keeps
+ * are deleted, records no row keeps inserted. Moves go through negative
+ * seqs first, so that no two rows hold one seq on the way. The result is,
+ * row for row, what deleting and inserting everything stores, but for
+ * rowids, which no reader depends on (readers order records by seq).
+ *
+ * Aggregates: merged with the new ones in doc_vul_cmp order: a key in both
+ * keeps its row (n updated if it changed; n is in no index), the others
+ * are deleted or inserted. Their rowid order is then no longer their key
+ * order, so the summary readers sort each image's aggregates
+ * (store_images.c agg_buf_fixup).
+ *
+ * The buffers stay in the store between images (a rematch replaces
+ * thousands): allocating and freeing some 100 KB per image cost the
+ * writing thread as much as its SQL (glibc consolidates its free lists
+ * on every free of a large block).
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imgsec/doc.h"
+#include "store_int.h"
+
+typedef struct {
+    int64_t rowid, seq;
+    size_t off, len; /* key bytes in the arena */
+    const char *key; /* arena + off, once the arena stops growing */
+    bool used;
+} old_row;
+
+/* A stored aggregate: the key first, so doc_vul_cmp reads it as a vul_agg. */
+typedef struct {
+    vul_agg a;
+    int64_t rowid;
+    size_t off; /* vul_id in the arena */
+} old_agg;
+
+struct vul_diff_buf {
+    old_row *old;
+    old_row **byk;
+    size_t cap_old, cap_byk;
+    size_t *fresh_off; /* n_new + 1 offsets into fresh */
+    ptrdiff_t *keep;   /* the old row record i keeps, or -1 */
+    size_t cap_new, cap_keep;
+    util_buf arena, fresh; /* key bytes: stored rows, new records */
+    old_agg *aggs;
+    size_t cap_aggs;
+};
+
+void store_vul_diff_free(store *st)
+{
+    vul_diff_buf *b = st->diff;
+    if (!b)
+        return;
+    free(b->old);
+    free(b->byk);
+    free(b->fresh_off);
+    free(b->keep);
+    free(b->arena.buf);
+    free(b->fresh.buf);
+    free(b->aggs);
+    free(b);
+    st->diff = NULL;
+}
+
+static vul_diff_buf *diff_buf(store *st)
+{
+    if (!st->diff)
+        st->diff = calloc(1, sizeof *st->diff);
+    if (st->diff) {
+        st->diff->arena.len = st->diff->fresh.len = 0;
+        st->diff->arena.failed = st->diff->fresh.failed = false;
+    }
+    return st->diff;
+}
+
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* old_row pointers by key bytes, then seq. */
+static int old_cmp(const void *pa, const void *pb)
+{
+    const old_row *a = *(old_row *const *)pa, *b = *(old_row *const *)pb;
+    int c = key_cmp(a->key, a->len, b->key, b->len);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? 2 * *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+static int run_rowid(store *st, sqlite3_stmt *s, int64_t rowid, bool with2, int64_t v2,
+                     const char *what, imgsec_err *err)
+{
+    sqlite3_bind_int64(s, 1, rowid);
+    if (with2)
+        sqlite3_bind_int64(s, 2, v2);
+    return store_run(st, s, what, err);
+}
+
+int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
+    sqlite3_stmt *rows = store_stmt(st, STMT_VUL_ROWS, err);
+    sqlite3_stmt *del = rows ? store_stmt(st, STMT_VUL_ROW_DELETE, err) : NULL;
+    sqlite3_stmt *move = del ? store_stmt(st, STMT_VUL_ROW_SEQ, err) : NULL;
+    sqlite3_stmt *ins = move ? store_stmt(st, (stmt_id)(STMT_REC_INSERT + REPORT_VULNERABILITY), err) : NULL;
+    if (!ins)
+        return IMGSEC_EINTERNAL;
+    vul_diff_buf *b = diff_buf(st);
+    if (!b)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    size_t n_new = json_array_size(vuls), n_old = 0;
+    int step;
+
+    sqlite3_bind_int64(rows, 1, id);
+    while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+        if (!grow((void **)&b->old, &b->cap_old, n_old + 1, sizeof *b->old)) {
+            sqlite3_reset(rows);
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        }
+        old_row *o = &b->old[n_old++];
+        *o = (old_row){sqlite3_column_int64(rows, 0), sqlite3_column_int64(rows, 1), b->arena.len, 0, NULL,
+                       false};
+        for (size_t f = 0; f < k->nfields; f++)
+            store_column_key(&b->arena, rows, (int)f + 2);
+        o->len = b->arena.len - o->off;
+    }
+    sqlite3_reset(rows);
+    if (step != SQLITE_DONE)
+        return store_dberr(st, err, "reading records");
+    int rc = IMGSEC_OK;
+    if (n_old == 0) { /* nothing to keep (an image's first matches): no keys */
+        for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
+            rc = store_record_insert(st, ins, REPORT_VULNERABILITY, id, i, json_array_get(vuls, i), "",
+                                     err);
+        return rc;
+    }
+    if (!grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
+        !grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
+        !grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    old_row *old = b->old, **byk = b->byk;
+    size_t *fresh_off = b->fresh_off;
+    ptrdiff_t *keep = b->keep;
+    for (size_t i = 0; i < n_new; i++) {
+        const json_t *rec = json_array_get(vuls, i);
+        fresh_off[i] = b->fresh.len;
+        for (size_t f = 0; f < k->nfields; f++)
+            store_field_key(&b->fresh, &k->fields[f], json_object_get(rec, k->fields[f].name));
+    }
+    if (b->arena.failed || b->fresh.failed)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    fresh_off[n_new] = b->fresh.len;
+    const char *fresh = b->fresh.buf;
+    for (size_t j = 0; j < n_old; j++)
+        old[j].key = b->arena.buf + old[j].off;
+
+    /* first the rows in place (old is in seq order), then the moves among
+     * the rows left, sorted by key (usually a few) */
+    size_t p = 0;
+    for (size_t i = 0; i < n_new; i++) {
+        const char *key = fresh + fresh_off[i];
+        size_t len = fresh_off[i + 1] - fresh_off[i];
+        keep[i] = -1;
+        while (p < n_old && old[p].seq < (int64_t)i)
+            p++;
+        if (p < n_old && old[p].seq == (int64_t)i && key_cmp(old[p].key, old[p].len, key, len) == 0) {
+            keep[i] = (ptrdiff_t)p;
+            old[p].used = true;
+        }
+    }
+    size_t n_left = 0;
+    for (size_t j = 0; j < n_old; j++)
+        if (!old[j].used)
+            byk[n_left++] = &old[j];
+    qsort(byk, n_left, sizeof *byk, old_cmp);
+    for (size_t i = 0; n_left && i < n_new; i++) {
+        if (keep[i] >= 0)
+            continue;
+        const char *key = fresh + fresh_off[i];
+        size_t len = fresh_off[i + 1] - fresh_off[i];
+        size_t lo = 0, hi = n_left; /* the first row with key >= the record's */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (key_cmp(byk[mid]->key, byk[mid]->len, key, len) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < n_left && key_cmp(byk[lo]->key, byk[lo]->len, key, len) == 0; lo++)
+            if (!byk[lo]->used) {
+                byk[lo]->used = true;
+                keep[i] = byk[lo] - old;
+                break;
+            }
+    }
+
+    for (size_t j = 0; rc == IMGSEC_OK && j < n_old; j++)
+        if (!old[j].used)
+            rc = run_rowid(st, del, old[j].rowid, false, 0, "replacing records", err);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
+            if (keep[i] >= 0 && old[keep[i]].seq != (int64_t)i)
+                rc = run_rowid(st, move, old[keep[i]].rowid, true, pass ? (int64_t)i : -1 - (int64_t)i,
+                               "replacing records", err);
+    for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
+        if (keep[i] < 0)
+            rc = store_record_insert(st, ins, REPORT_VULNERABILITY, id, i, json_array_get(vuls, i), "",
+                                     err);
+    return rc;
+}
+
+int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err)
+{
+    sqlite3_stmt *rows = store_stmt(st, STMT_AGG_VUL_ROWS, err);
+    sqlite3_stmt *del = rows ? store_stmt(st, STMT_AGG_VUL_ROW_DELETE, err) : NULL;
+    sqlite3_stmt *set = del ? store_stmt(st, STMT_AGG_VUL_ROW_N, err) : NULL;
+    sqlite3_stmt *ins = set ? store_stmt(st, STMT_AGG_VUL_INSERT, err) : NULL;
+    if (!ins)
+        return IMGSEC_EINTERNAL;
+    vul_diff_buf *b = diff_buf(st);
+    if (!b)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    size_t n_old = 0;
+    int rc = IMGSEC_OK, step;
+    sqlite3_bind_int64(rows, 1, id);
+    while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+        if (!grow((void **)&b->aggs, &b->cap_aggs, n_old + 1, sizeof *b->aggs)) {
+            sqlite3_reset(rows);
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        }
+        /* an unknown vul_type sorts last and equals no new key: deleted */
+        int vt = vul_type_parse((const char *)sqlite3_column_text(rows, 2));
+        old_agg *o = &b->aggs[n_old++];
+        *o = (old_agg){{NULL, vt < 0 ? VUL_TYPE_COUNT : (vul_type)vt, sqlite3_column_int64(rows, 3)},
+                       sqlite3_column_int64(rows, 0), b->arena.len};
+        const unsigned char *v = sqlite3_column_text(rows, 1);
+        util_buf_put(&b->arena, v ? (const char *)v : "", (size_t)sqlite3_column_bytes(rows, 1) + 1);
+    }
+    sqlite3_reset(rows);
+    if (step != SQLITE_DONE)
+        return store_dberr(st, err, "reading aggregates");
+    if (b->arena.failed)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    old_agg *old = b->aggs;
+    for (size_t j = 0; j < n_old; j++)
+        old[j].a.vul_id = b->arena.buf + old[j].off;
+    for (size_t k = 1; k < n_old; k++) /* stored in key order unless a diff added rows */
+        if (doc_vul_cmp(&old[k - 1].a, &old[k].a) > 0) {
+            qsort(old, n_old, sizeof *old, doc_vul_cmp);
+            break;
+        }
+    size_t i = 0, j = 0;
+    while (rc == IMGSEC_OK && (i < n || j < n_old)) {
+        int c = i == n ? 1 : j == n_old ? -1 : doc_vul_cmp(&aggs[i], &old[j].a);
+        if (c < 0) {
+            rc = store_agg_vul_insert(st, ins, id, &aggs[i++], 1, err);
+        } else if (c > 0) {
+            rc = run_rowid(st, del, old[j++].rowid, false, 0, "replacing aggregates", err);
+        } else {
+            if (aggs[i].n != old[j].a.n)
+                rc = run_rowid(st, set, old[j].rowid, true, aggs[i].n, "replacing aggregates", err);
+            i++;
+            j++;
+        }
+    }
+    return rc;
+}
