@@ -92,6 +92,12 @@ static void app_close(app *a)
         fprintf(stderr, "imgsecd: statistic answers: %llu from the result cache, %llu not in it\n",
                 (unsigned long long)rs.hits, (unsigned long long)rs.misses);
     }
+    if (a->tokens) {
+        uint64_t hits, misses;
+        auth_cache_counts(a->tokens, &hits, &misses);
+        fprintf(stderr, "imgsecd: principals (tokens and access keys): %llu from the cache, "
+                "%llu not in it\n", (unsigned long long)hits, (unsigned long long)misses);
+    }
     if (a->follow) {
         follower_stats fs;
         follower_stats_get(a->follow, &fs);

@@ -4,7 +4,7 @@
  * which leave no task; claims oldest first, marking the image scanning;
  * settlement finishing the task; stop; resume after a restart; the
  * running-task bound; a registry deleted under a task; the migration
- * from schema 7. */
+ * from schema 8. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -299,7 +299,7 @@ static void test_bound_and_deleted_registry(void **state)
     assert_string_equal(l.reason, "the registry was deleted /:");
 }
 
-static void test_migration_from_7(void **state)
+static void test_migration_from_8(void **state)
 {
     fx *f = *state;
     store_close(f->st);
@@ -307,7 +307,7 @@ static void test_migration_from_7(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "DROP TABLE image_task_items; DROP TABLE image_tasks; "
-                                      "PRAGMA user_version = 7",
+                                      "PRAGMA user_version = 8",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
@@ -328,7 +328,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_settle_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound_and_deleted_registry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_7, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

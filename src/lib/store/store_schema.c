@@ -189,6 +189,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_v5, /* store_schema_lists.c: indexes of the finding lists */
     store_schema_v6, /* store_schema_lists.c: the records of one vulnerability */
     store_schema_registries, /* store_schema_registries.c: image registries (AddRegistry) */
+    store_schema_auth_epoch, /* store_schema_auth.c: the auth epoch of the token cache */
     store_schema_tasks, /* store_schema_tasks.c: registry sync and scan tasks */
 };
 
@@ -523,6 +524,7 @@ static const struct {
     {STMT_KEY_LOOKUP,
      "SELECT u.id, u.domain, u.name, k.sk_sealed FROM access_keys k "
      "JOIN users u ON u.id = k.user_id WHERE k.ak = ?1"},
+    {STMT_AUTH_EPOCH, "SELECT n FROM auth_epoch WHERE id = 1"},
 };
 
 int store_sql_build(store *st, imgsec_err *err)
