@@ -189,6 +189,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_v5, /* store_schema_lists.c: indexes of the finding lists */
     store_schema_v6, /* store_schema_lists.c: the records of one vulnerability */
     store_schema_registries, /* store_schema_registries.c: image registries (AddRegistry) */
+    store_schema_v8, /* store_schema_lists.c: per-(image, vulnerability) maxima in agg_vul */
 };
 
 int store_schema_steps(void)
@@ -477,7 +478,8 @@ static const struct {
     stmt_id id;
     const char *sql;
 } STATIC_SQL[] = {
-    {STMT_AGG_VUL_INSERT, "INSERT INTO agg_vul (image, vul_id, vul_type, n) VALUES (?1, ?2, ?3, ?4)"},
+    {STMT_AGG_VUL_INSERT, "INSERT INTO agg_vul (image, vul_id, vul_type, n, rank, cvss, desc_seq, "
+                          "sol_seq, url_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
     {STMT_AGG_VUL_DELETE, "DELETE FROM agg_vul WHERE image = ?1"},
     {STMT_AGG_BUILD_INSERT,
      "INSERT INTO agg_build (image, rule_id, risk_name, risk_level, n) VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -486,8 +488,9 @@ static const struct {
     {STMT_CHANGE_PRUNE, "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?1"},
     {STMT_IMAGE_DELETE, "DELETE FROM images WHERE id = ?1 AND project_id = ?2"},
     {STMT_IMAGE_EP, "SELECT ep FROM images WHERE id = ?1 AND project_id = ?2"},
-    {STMT_AGG_VUL_ALL, "SELECT image, vul_id, vul_type, n FROM agg_vul ORDER BY image, rowid"},
-    {STMT_AGG_VUL_ONE, "SELECT image, vul_id, vul_type, n FROM agg_vul WHERE image = ?1 ORDER BY rowid"},
+    {STMT_AGG_VUL_ALL, "SELECT image, vul_id, vul_type, n, rank FROM agg_vul ORDER BY image, rowid"},
+    {STMT_AGG_VUL_ONE, "SELECT image, vul_id, vul_type, n, rank FROM agg_vul WHERE image = ?1 "
+                       "ORDER BY rowid"},
     {STMT_AGG_BUILD_ALL,
      "SELECT image, rule_id, risk_name, risk_level, n FROM agg_build ORDER BY image, rowid"},
     {STMT_AGG_BUILD_ONE,
