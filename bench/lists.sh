@@ -10,7 +10,9 @@
 # page of 200 at offset 0 and, for the tenant-wide and grouped lists, the
 # last page (offset total-200, at most 2,000,000), on the image with the
 # most records of the list's type and on the most common vulnerability
-# and build rule.
+# and build rule. lists.md gives each URL's total_num and page size, so a
+# row that times a short page (no image has 200 records of that type)
+# says so.
 # Results: WORK/lists.txt (one RESULT line per URL) and WORK/lists.md.
 # LIST_TIMEOUT_S=S (environment) bounds one request (default 60 s): a URL
 # whose request takes longer is reported timed_out=1 and the next one runs.
@@ -115,13 +117,29 @@ add ListImageSensitiveInfo "$P/image/sensitive-information?$ep"
 last ListImageSensitiveInfo "$P/image/sensitive-information" "$ep"
 
 n_images=$(q "SELECT count(*) FROM images")
+# what each URL's page holds: total_num and the items of the page, so that
+# a row timing an empty or short answer says so (the image picked per
+# one-image list is the one with the most records of its type; if even
+# that one has fewer than 200, no image has a full page)
+: >"$work/lists-items.txt"
+while IFS=$'\t' read -r name path; do
+  body=$(curl -sS -H "X-Auth-Token: $token" -H "region: $region" "$url$path")
+  total=$(printf '%s' "$body" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(d.get("total_num", "-"), len(d.get("data_list", [])))' 2>/dev/null || echo "- -")
+  printf '%s %s\n' "$name" "$total" >>"$work/lists-items.txt"
+done <"$urls"
 "$work/list_latency" "$url" "$urls" "$token" "$region" "$seconds" | sed 's/^RESULT //' | tee "$work/lists.txt"
 {
   echo "lists at $n_images images ($(q "SELECT sum(n_vulnerability + n_risk_config + n_malware + n_app + n_file + n_sensitive_info + n_non_compliant_app + n_build_command_risk) FROM images") records), one connection, limit=200"
   echo
-  echo "| list | p50 ms | p99 ms | max ms | requests |"
-  echo "|---|---|---|---|---|"
-  sed -n 's/^name=\([^ ]*\) requests=\([0-9]*\) p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\) max_ms=\([0-9.]*\).*/| \1 | \3 | \4 | \5 | \2 |/p' "$work/lists.txt"
+  echo "| list | p50 ms | p99 ms | max ms | requests | total_num | items |"
+  echo "|---|---|---|---|---|---|---|"
+  sed -n 's/^name=\([^ ]*\) requests=\([0-9]*\) p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\) max_ms=\([0-9.]*\).*/\1 \3 \4 \5 \2/p' "$work/lists.txt" |
+    while read -r name p50 p99 max n; do
+      read -r _ total items < <(grep -F "$name " "$work/lists-items.txt" | head -1)
+      echo "| $name | $p50 | $p99 | $max | $n | ${total:--} | ${items:--} |"
+    done
 } >"$work/lists.md"
 cat "$work/lists.md"
 ! grep -q 'non2xx=[1-9]\|errors=[1-9]' "$work/lists.txt"
