@@ -130,7 +130,13 @@ print(d.get("total_num", "-"), len(d.get("data_list", [])))' 2>/dev/null || echo
   printf '%s %s\n' "$name" "$total" >>"$work/lists-items.txt"
 done <"$urls"
 "$work/list_latency" "$url" "$urls" "$token" "$region" "$seconds" | sed 's/^RESULT //' | tee "$work/lists.txt"
+# imgsecd's CPU over the whole run (user + system, /proc/PID/stat fields
+# 14 and 15 in clock ticks), the client's apart: on a shared machine the
+# wall-clock tails are other processes' scheduling, CPU is ours
+srv_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/${pids[0]}/stat")
 {
+  echo "imgsecd CPU (user+sys) over the run: ${srv_cpu} s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
   echo "lists at $n_images images ($(q "SELECT sum(n_vulnerability + n_risk_config + n_malware + n_app + n_file + n_sensitive_info + n_non_compliant_app + n_build_command_risk) FROM images") records), one connection, limit=200"
   echo
   echo "| list | p50 ms | p99 ms | max ms | requests | total_num | items |"

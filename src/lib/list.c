@@ -1453,20 +1453,39 @@ static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_
         if (!d.details)
             rc = oom(c);
     }
-    if (rc == IMGSEC_OK && x->n > 0) {
+    /* Two reads give the same maxima: a vulnerability's agg_vul rows (one
+     * per image, then up to three records by primary key for the texts)
+     * or its records (ranges of rec_vul_vul, one row each). Each group
+     * takes the one with fewer lookups: agg_vul where its images have
+     * more than VUL_RECORDS_PER_AGG records each on average. */
+    enum { VUL_RECORDS_PER_AGG = 4 };
+    for (int pass = 0; rc == IMGSEC_OK && pass < 2; pass++) {
+        bool agg = pass == 0, any = false;
         qb q = {0};
-        qb_sql(&q, "SELECT a.vul_id, " AGG_DETAIL_COLS AGG_TEXTS_FROM " WHERE a.vul_id IN (");
+        if (agg)
+            qb_sql(&q, "SELECT a.vul_id, " AGG_DETAIL_COLS AGG_TEXTS_FROM " WHERE a.vul_id IN (");
+        else
+            qb_sql(&q, "SELECT r.vul_id, max(r.cvss_score), max(r.description), max(r.solution), "
+                       "max(r.url) FROM rec_vulnerability r INDEXED BY rec_vul_vul JOIN images i "
+                       "ON i.id = r.image WHERE r.vul_id IN (");
         for (size_t k = 0; k < x->n; k++) {
-            qb_sql(&q, k ? ", " : "");
+            if ((x->g[k].records > VUL_RECORDS_PER_AGG * x->g[k].images) != agg)
+                continue;
+            qb_sql(&q, any ? ", " : "");
             qb_text(&q, x->g[k].key);
+            any = true;
+        }
+        if (!any) {
+            qb_free(&q);
+            continue;
         }
         qb_sql(&q, ")");
         if (r->vul_type >= 0) {
-            qb_sql(&q, " AND a.vul_type = ");
+            qb_sql(&q, agg ? " AND a.vul_type = " : " AND r.vul_type = ");
             qb_text(&q, VUL_TYPE_WORDS[r->vul_type]);
         }
         qb_scope(&q, c, mask);
-        qb_sql(&q, " GROUP BY a.vul_id");
+        qb_sql(&q, agg ? " GROUP BY a.vul_id" : " GROUP BY r.vul_id");
         rc = q_run(c, &q, row_detail, &d);
         if (rc != IMGSEC_OK && c->err->code == IMGSEC_OK)
             rc = oom(c);
