@@ -21,14 +21,14 @@
  * When the server lends its query index (list_accel.with_index, at
  * exactly the read transaction's position), the per-vulnerability and
  * per-rule groups and the images of one vulnerability or rule come from
- * the index's postings instead (index_list.c): total, order, page and the
- * counts; the store then reads only the page's rows and what the index
- * does not hold (severities, CVSS scores, texts of the page's
- * vulnerabilities, through rec_vul_vul). Filters on what the index does
- * not hold (a severity or repair_necessity filter of the grouped
- * vulnerability lists and of ListVulAffectImages) keep the SQL. The
- * command line has no index: it always runs the SQL, and test_lists
- * compares both.
+ * the index's postings instead (index_list.c): total, order, page, the
+ * counts, the highest severity rank and the severity filters (each
+ * posting carries its image's rank, agg_vul.rank); the store then reads
+ * only the page's rows and what the index does not hold (CVSS scores and
+ * texts of the page's vulnerabilities, from agg_vul's per-image maxima or
+ * from the records, whichever is fewer rows). The command line has no
+ * index: it always runs the SQL over records, and test_lists compares
+ * both.
  *
  * Item fields that imgsec does not hold are derived by the rules written
  * in docs/api.md ("Finding lists"), or left out (every item field of the
