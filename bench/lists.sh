@@ -71,6 +71,8 @@ most() { q "SELECT id || '&image_type=' || image_type FROM images WHERE project_
 mal=$(most malware) fil=$(most file) sen=$(most sensitive_info) nca=$(most non_compliant_app)
 IFS='|' read -r rimg ritype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project' ORDER BY n_risk_config DESC, id LIMIT 1")"
 IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY vul_id ORDER BY count(*) DESC LIMIT 1")"
+# the common vulnerability's own level (ListVulAffectImages' repair_necessity words)
+vul_level=$(q "SELECT CASE max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) WHEN 4 THEN 'Critical' WHEN 3 THEN 'High' WHEN 2 THEN 'Medium' ELSE 'Low' END FROM rec_vulnerability WHERE vul_id = '$vul' AND vul_type = '$vtype' AND image = (SELECT image FROM agg_vul WHERE vul_id = '$vul' LIMIT 1)")
 rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
 IFS='|' read -r check standard <<<"$(q "SELECT check_name, standard FROM rec_risk_config WHERE image = $rimg AND standard IS NOT NULL GROUP BY check_name, standard ORDER BY count(*) DESC LIMIT 1")"
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
@@ -106,6 +108,10 @@ add ListVulAffectImages "$P/vulnerability/images?$ep&is_handled=false&vul_id=$vu
 last ListVulAffectImages "$P/vulnerability/images" "$ep&is_handled=false&vul_id=$vul_e&type=$vtype&image_type=registry"
 add ListVulnerabilityCve "$P/image/vulnerability/$vul_e/cve?$ep"
 add ListGlobalVulnerabilities "$P/image/vulnerabilities?$ep&offset=0"
+# the severity filters (maxima over records per vulnerability or image)
+add ListGeneralImageVuls.severity_level "$P/images/vulnerabilities?$ep&type=$vtype&handle_status=unhandled&image_type=registry&severity_level=High"
+add ListGlobalVulnerabilities.repair_necessity "$P/image/vulnerabilities?$ep&repair_necessity=immediate_repair"
+add ListVulAffectImages.repair_necessity "$P/vulnerability/images?$ep&is_handled=false&vul_id=$vul_e&type=$vtype&image_type=registry&repair_necessity=$vul_level"
 add ListGlobalImageApps "$P/image/apps?$ep"
 last ListGlobalImageApps "$P/image/apps" "$ep"
 add ListGlobalImageApps.non_compliant "$P/image/apps?$ep&is_compliant=false"
