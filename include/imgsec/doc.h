@@ -59,6 +59,14 @@ int doc_record_check(json_t *rec, report_type t, const char *where, size_t index
  * store uses it to replace an image's vulnerabilities alone. */
 int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
                     int64_t vul_counts[VUL_TYPE_COUNT], imgsec_err *err);
+/* The parts of vul_agg's maxima for whoever folds records one at a time
+ * (store_stream.c): the rank of a stored (canonical) severity, as the
+ * lists' SQL computes it (critical 4, high 3, medium 2, low 1, else 0),
+ * and a bytewise comparison of two values as SQLite's BINARY collation
+ * orders texts (a prefix is less; a missing or non-string value is less
+ * than any text, two of them equal). */
+int doc_vul_rank(const char *severity);
+int doc_text_cmp(const json_t *x, const json_t *y);
 
 /* A list of parsed documents. */
 typedef struct {

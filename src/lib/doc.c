@@ -353,9 +353,7 @@ static int build_cmp(const void *a, const void *b)
     return c ? c : (int)x->level - (int)y->level;
 }
 
-/* The rank of a stored (canonical) severity, as list.c's RANK() computes
- * it in SQL: critical 4, high 3, medium 2, low 1, anything else 0. */
-static int severity_rank(const char *s)
+int doc_vul_rank(const char *s)
 {
     static const char *const R[] = {"low", "medium", "high", "critical"};
     for (int i = 0; s && i < 4; i++)
@@ -364,18 +362,20 @@ static int severity_rank(const char *s)
     return 0;
 }
 
-/* Compares the text field key of records a and b bytewise, as SQLite's
- * BINARY collation does (a prefix is less); a missing or non-string
- * value is less than any text. */
-static int text_cmp(const json_t *a, const json_t *b, const char *key)
+int doc_text_cmp(const json_t *x, const json_t *y)
 {
-    const json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
     bool hx = json_is_string(x), hy = json_is_string(y);
     if (!hx || !hy)
         return (int)hx - (int)hy;
     size_t nx = json_string_length(x), ny = json_string_length(y);
     int c = memcmp(json_string_value(x), json_string_value(y), nx < ny ? nx : ny);
     return c ? c : (nx > ny) - (nx < ny);
+}
+
+/* doc_text_cmp of the field key of records a and b */
+static int text_cmp(const json_t *a, const json_t *b, const char *key)
+{
+    return doc_text_cmp(json_object_get(a, key), json_object_get(b, key));
 }
 
 /* The seq (of a and b, both -1 or a record of vuls) holding the greater
@@ -448,7 +448,7 @@ int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
         vul_type t = (vul_type)vul_type_parse(rec_str(rec, "vul_type"));
         vul_counts[t]++;
         const json_t *cv = json_object_get(rec, "cvss_score");
-        (*aggs)[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1, severity_rank(rec_str(rec, "severity")),
+        (*aggs)[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1, doc_vul_rank(rec_str(rec, "severity")),
                                json_is_number(cv), json_is_number(cv) ? json_number_value(cv) : 0,
                                seq_if_text(rec, "description", i), seq_if_text(rec, "solution", i),
                                seq_if_text(rec, "url", i)};
