@@ -16,6 +16,8 @@
  *   NAME <TAB> GET <TAB> PATH?QUERY <TAB> -
  * sent as GET URL/v5/PROJECT/PATH?QUERY without a body (bench/run.sh's
  * image list pages).
+ * LATENCY_SAMPLES=FILE (environment): every sample (ms) is also appended to
+ * FILE, one a line (bench/peers.sh pools the rounds of its interleaving).
  * Build: cc -O2 -o latency bench/latency.c -lcurl -lm
  */
 #include <curl/curl.h>
@@ -147,6 +149,17 @@ int main(int argc, char **argv)
         if (status != 200)
             non2xx++;
         lat_add(&lat, (t - a) * 1e3);
+    }
+    const char *samples = getenv("LATENCY_SAMPLES");
+    if (samples && *samples) {
+        FILE *f = fopen(samples, "a");
+        if (!f) {
+            perror(samples);
+            return 2;
+        }
+        for (size_t i = 0; i < lat.n; i++)
+            fprintf(f, "%.4f\n", lat.v[i]);
+        fclose(f);
     }
     double dur = t - t0;
     lat_sort(&lat);

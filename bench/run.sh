@@ -6,6 +6,7 @@
 #   bench/run.sh [--images N] [--records-per-image R] [--seed S]
 #                [--bin DIR] [--work DIR] [--data DIR]
 #                [--latency-seconds S] [--wrk-seconds S] [--quick]
+#                [--peers] [--peer-rounds N]
 #
 # What it does, in order, on one data set of `imgsec gen` (the bench's
 # generator, bench/gen-data.sh):
@@ -31,6 +32,10 @@
 #      p99 during the ingest, and a check that the first answer after it
 #      counts everything;
 #   8. peak RSS of imgsecd (VmHWM), of both runs.
+# --peers adds, right after 3 (the file as imported), bench/peers.sh: the
+# same data and bodies on PostgreSQL 15 and DuckDB, tuned, interleaved with
+# imgsec (result cache off), counts checked equal; its table goes to the
+# end of summary.md (WORK/peers/peers.md).
 # Results: WORK/results.txt (key=value) and WORK/summary.md (tables).
 # --quick is the CI smoke run: a tiny data set, one second per phase.
 set -euo pipefail
@@ -39,7 +44,7 @@ top=$(cd "$here/.." && pwd)
 
 images=10000 rpi=200 seed=1 quick=0
 bin="$top/build-perf" work="" data=""
-lat_s=3 wrk_s=15 eps="0,ep-dev,ep-prod"
+lat_s=3 wrk_s=15 eps="0,ep-dev,ep-prod" peers=0 peer_rounds=3
 while [ $# -gt 0 ]; do
   case $1 in
     --images) images=$2; shift ;;
@@ -51,7 +56,9 @@ while [ $# -gt 0 ]; do
     --latency-seconds) lat_s=$2; shift ;;
     --wrk-seconds) wrk_s=$2; shift ;;
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --peers) peers=1 ;;
+    --peer-rounds) peer_rounds=$2; shift ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -225,6 +232,16 @@ done <"$mix"
 log "mix again (result cache): $((passed - computed_passed)) bodies agree"
 put checks_passed "$passed"; put checks_failed "$failed"
 
+# ---- 3b. the peers (--peers): bench/peers.sh on the file as imported ----
+if [ "$peers" = 1 ]; then
+  load peers
+  peer_s=1; [ "$quick" = 1 ] && peer_s=0.2 peer_rounds=1
+  if "$here/peers.sh" "$work" --bin "$bin" --project "$project" --rounds "$peer_rounds" \
+      --seconds "$peer_s" >"$work/peers.log" 2>&1; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); tail -5 "$work/peers.log" >&2; log "FAILED the peers (bench/peers.sh): see $work/peers.log"
+  fi
+fi
+
 wrk_run() { # seconds connections threads url [name] -> RESULT line
   local d=$1 c=$2 t=$3 u=$4; shift 4
   wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s -s "$here/statistic.lua" "$u" -- "$mix" "$token" "$project" "$region" "$@" |
@@ -373,6 +390,10 @@ done <"$work/lists/lists.txt"
 log "finding lists: $(wc -l <"$work/lists/lists.txt") URLs timed"
 
 "$here/report.sh" "$results" >"$work/summary.md"
+if [ "$peers" = 1 ] && [ -f "$work/peers/peers.md" ]; then
+  printf '\n## The peers (bench/peers.sh)\n\n' >>"$work/summary.md"
+  cat "$work/peers/peers.md" >>"$work/summary.md"
+fi
 cat "$work/summary.md"
 echo "bench: $passed passed, $failed failed"
 [ "$failed" = 0 ]

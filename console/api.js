@@ -1,20 +1,16 @@
-// api.js - the session and the HTTP calls. The token lives in
-// sessionStorage (this tab only, gone when it closes), never in a URL;
-// every call sends it as X-Auth-Token. Every number the pages show comes
+// api.js - the session and the HTTP calls. The token lives in this
+// module's memory only (docs/design.md "The web console"): never in a URL,
+// a cookie or Web Storage; a reload or a new tab asks to sign in again.
+// Every call sends it as X-Auth-Token. Every number the pages show comes
 // from these calls, the same routes a script would use (docs/api.md).
 
 export const REPORT_TYPES = ['vulnerability', 'risk-config', 'malwares', 'apps', 'files',
   'sensitive-info', 'non-compliant-app', 'build-command-risks'];
 
-const KEY = 'imgsec.session';
-
-export const session = JSON.parse(sessionStorage.getItem(KEY) || 'null') || {};
-
-export function saveSession() { sessionStorage.setItem(KEY, JSON.stringify(session)); }
+export const session = {};
 
 export function clearSession() {
   for (const k of Object.keys(session)) delete session[k];
-  sessionStorage.removeItem(KEY);
 }
 
 export class ApiError extends Error {
@@ -29,11 +25,12 @@ function query(params) {
   return s ? `?${s}` : '';
 }
 
-// One call: path under /v5/{project}, query params, optional JSON body.
-export async function call(method, path, { params, body, raw } = {}) {
+// One call: path under /v5/{project} (or, with root, from the server's
+// root), query params, optional JSON body.
+export async function call(method, path, { params, body, raw, root } = {}) {
   const headers = { 'X-Auth-Token': session.token, region: session.region };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const url = `/v5/${encodeURIComponent(session.project)}${path}${query(params)}`;
+  const url = `${root ? '' : `/v5/${encodeURIComponent(session.project)}`}${path}${query(params)}`;
   const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
   if (r.status === 401) { clearSession(); location.hash = '#/signin'; }
@@ -43,6 +40,13 @@ export async function call(method, path, { params, body, raw } = {}) {
     throw new ApiError(r.status, code, msg);
   }
   return raw ? r : r.json();
+}
+
+// The caller's EPs on the token's project (GET /v1.0/enterprise-projects,
+// docs/api.md "Enterprise projects"): [{id, name}, ...].
+export async function myEps() {
+  const j = await call('GET', '/v1.0/enterprise-projects', { root: true, params: { limit: 1000 } });
+  return j.enterprise_projects;
 }
 
 export function epParam() { return { enterprise_project_id: session.ep || '0' }; }
@@ -66,7 +70,6 @@ export async function signIn({ domain, user, password, project, region }) {
   const j = await r.json();
   Object.assign(session, { token: r.headers.get('X-Subject-Token'), project: j.token.project.id,
     user: j.token.user.name, roles: j.token.roles.map((x) => x.name), region, ep: 'all_granted_eps' });
-  saveSession();
 }
 
 export async function signOut() {

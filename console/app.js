@@ -2,6 +2,7 @@
 import { session, signOut } from './api.js';
 import { dashboard } from './dashboard.js';
 import { signin, epPicker, images, image, vulns, exporter } from './pages.js';
+import { registries } from './registries.js';
 
 const main = document.getElementById('main');
 const go = (hash) => { if (location.hash === hash) route(); else location.hash = hash; };
@@ -23,6 +24,7 @@ function route() {
   case 'image': return image(main, go, q, parts[1], parts[2]);
   case 'vulns': return vulns(main, go, q);
   case 'export': return exporter(main, go);
+  case 'registries': return registries(main, go);
   default: return dashboard(main, go);
   }
 }

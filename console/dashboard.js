@@ -1,7 +1,7 @@
 // dashboard.js - the report dashboard: the eight statistic counts for the
 // filter body side by side, and the image-severity breakdown of each (the
 // same body plus severity_level, per level), redrawn as the filter changes.
-import { REPORT_TYPES, session, saveSession, statistic } from './api.js';
+import { REPORT_TYPES, session, statistic } from './api.js';
 import { h, s, fmt, debounce } from './dom.js';
 
 export const SEVERITIES = ['High', 'Medium', 'Low', 'Security'];
@@ -66,7 +66,6 @@ function filterForm(onChange) {
     h('button', { type: 'reset' }, 'Clear filters'));
   const read = () => {
     for (const el of form.elements) if (el.name) f[el.name] = el.type === 'checkbox' ? el.checked : el.value;
-    saveSession();
     onChange();
   };
   form.addEventListener('input', read);

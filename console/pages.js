@@ -1,5 +1,5 @@
 // pages.js - sign in, EP picker, images, one image, vulnerabilities, export.
-import { REPORT_TYPES, session, saveSession, signIn, call, epParam, statistic, ApiError } from './api.js';
+import { REPORT_TYPES, session, signIn, call, epParam, statistic, myEps, ApiError } from './api.js';
 import { h, fmt, table, pager } from './dom.js';
 import { filterBody } from './dashboard.js';
 
@@ -20,27 +20,40 @@ export function signin(main, go) {
   form.elements.domain.focus();
 }
 
-export function epPicker(main, go) {
+// The EPs offered are the caller's own (GET /v1.0/enterprise-projects);
+// another EP id may still be typed in, and the server is asked about it
+// (a reader is refused one it holds no grant for: 403 HSS.0013).
+export async function epPicker(main, go) {
   const err = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'stack', id: 'ep' },
-    h('label', {}, 'Enterprise project',
-      h('input', { name: 'ep', list: 'ep-choices', value: session.ep || 'all_granted_eps', required: true })),
-    h('datalist', { id: 'ep-choices' }, h('option', { value: 'all_granted_eps' }), h('option', { value: '0' })),
-    h('p', {}, '"all_granted_eps" is every EP you hold; "0" is the default EP.'),
+  main.replaceChildren(h('h1', {}, `Project ${session.project}: choose an enterprise project`), h('p', {}, 'Loading…'));
+  let eps;
+  try { eps = await myEps(); } catch (x) { main.lastChild.replaceWith(h('p', { class: 'error', role: 'alert' }, x.message)); return; }
+  const cur = session.ep || 'all_granted_eps';
+  const choice = (value, label, note) => h('label', { class: 'check' },
+    h('input', { type: 'radio', name: 'ep', value, checked: value === cur }), label, note ? h('span', { class: 'muted' }, note) : null);
+  const typed = h('input', { name: 'other', id: 'ep-other', maxlength: 64, pattern: '[A-Za-z0-9_\\-]{1,64}', autocomplete: 'off' });
+  const form = h('form', { class: 'stack', id: 'ep', dataset: { eps: eps.map((e) => e.id).join(',') } },
+    h('fieldset', { class: 'one', id: 'ep-choices' }, h('legend', {}, `Your enterprise projects (${fmt(eps.length)})`),
+      choice('all_granted_eps', 'all_granted_eps', ` every EP below${eps.length ? '' : ' (none)'}`),
+      eps.map((e) => choice(e.id, e.id, e.name !== e.id ? ` (${e.name})` : null))),
+    h('details', {}, h('summary', {}, 'Another EP id'),
+      h('label', {}, 'EP id (the server checks your grant)', typed)),
     h('button', { class: 'primary', type: 'submit' }, 'Use'), err);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const ep = form.elements.ep.value.trim();
+    const ep = typed.value.trim() || form.elements.ep.value;
+    err.textContent = '';
     try {
       // ask the server: an EP not held is 403 HSS.0013
       await call('POST', '/image/security-report/statistic', { params: { security_report_type: 'vulnerability',
         enterprise_project_id: ep }, body: { operate_all: true } });
-      session.ep = ep; saveSession(); go('#/dashboard');
+      session.ep = ep; go('#/dashboard');
     } catch (x) {
       err.textContent = x.code === 'HSS.0013' ? `Denied: you hold no grant for EP "${ep}".` : x.message;
     }
   });
   main.replaceChildren(h('h1', {}, `Project ${session.project}: choose an enterprise project`), form);
+  (form.querySelector('input[name=ep]:checked') || form.querySelector('input[name=ep]')).focus();
 }
 
 const LISTS = { registry: '/image/registries/images', cicd: '/image/cicd/images', local: '/image/local-repositories' };

@@ -20,6 +20,9 @@ packages=(
   python3-requests python3-requests-toolbelt python3-simplejson python3-pymongo
   python3-pyasn1 python3-defusedxml python3-yaml python3-six python3-certifi
   wrk nginx-light # bench/run.sh: the load generator and the HTTP reference point
+  # bench/peers.sh: PostgreSQL 15, a tuned peer (a throwaway cluster; pg_trgm
+  # is in postgresql-contrib; its client is libpq)
+  postgresql postgresql-contrib libpq-dev
   chromium # tests/console: the web console in a real browser (playwright-core drives it)
   # tests/registry: a real registry on loopback (basic auth: htpasswd), filled by skopeo
   docker-registry skopeo apache2-utils

@@ -20,6 +20,7 @@
 #ifndef IMGSEC_FOLLOW_H
 #define IMGSEC_FOLLOW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "imgsec/err.h"
@@ -43,6 +44,23 @@ int follower_sync(follower *f, imgsec_err *err);
  * follower_sync_to(f, g) returns once ix reflects generation g. */
 int64_t follower_generation(follower *f);
 int follower_sync_to(follower *f, int64_t need, imgsec_err *err);
+
+/* The index's content, named for caches (result_cache.h). A view taken
+ * with follower_view_begin names the content readers see from then on:
+ * content is a number that moves (up, never back, never to a value used
+ * before in this process) only when a publish changes the index, that is
+ * when the change-log position moves or the index is rebuilt; a commit
+ * that touches no image (a login, a revocation, an export task) leaves it
+ * alone. Begin says false while such a publish is under way (then there is
+ * no name to give; ask again later or do without). A reader that counted
+ * between a begin that said true and a follower_view_still that says true
+ * counted exactly the content v names. Lock-free: two atomic loads. */
+typedef struct {
+    uint64_t seq;    /* the seqlock's value at begin */
+    int64_t content; /* the name */
+} follower_view;
+bool follower_view_begin(follower *f, follower_view *v);
+bool follower_view_still(follower *f, const follower_view *v);
 
 /* Change-log position the index reflects, and how many full rebuilds ran. */
 int64_t follower_position(follower *f);

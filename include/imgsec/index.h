@@ -92,6 +92,13 @@ typedef struct {
     size_t n_eps;
 } index_scope;
 
+/* The EPs that hold images of project_id in the published state, each
+ * once, in no order: cb(ep, arg) per EP, called inside the read section
+ * (cb must not call the index; ep lives until cb returns). Returns how
+ * many. A dictionary scan: one entry per (project, EP), not per image. */
+int index_project_eps(imgsec_index *ix, const char *project_id,
+                      void (*cb)(const char *ep, void *arg), void *arg);
+
 /* total_num of statistic.md for q over scope. */
 int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                 int64_t *total, imgsec_err *err);

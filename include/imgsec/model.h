@@ -27,6 +27,7 @@ typedef enum {
 typedef enum {
     SCAN_STATUS_UNSCAN, SCAN_STATUS_SUCCESS, SCAN_STATUS_SCANNING, SCAN_STATUS_FAILED,
     SCAN_STATUS_DOWNLOAD_FAILED, SCAN_STATUS_IMAGE_OVERSIZED,
+    SCAN_STATUS_WAITING, /* "waiting_for_scan": synced from a registry, not scanned yet */
     SCAN_STATUS_COUNT
 } scan_status;
 

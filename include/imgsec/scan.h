@@ -197,6 +197,18 @@ typedef struct {
  * with none when scan_result_failed. NULL on out of memory. */
 json_t *scan_result_document(const scan_result *res, const scan_identity *id);
 
+/* Lists a registry's repositories (GET /v2/_catalog, paged) and the tags
+ * of each (GET /v2/<repo>/tags/list, paged), authenticating as a pull
+ * does with opt's insecure_registry, credentials and CA (not its auth
+ * file). host is "HOST[:PORT]"; prefix (NULL or "": all) keeps the
+ * repositories under "prefix/". cb(ctx, repo, tag) for each tag, repo and
+ * tag checked as a reference's; a non-zero return stops the walk and is
+ * returned. More than max repositories, or tags in all: IMGSEC_EINVAL.
+ * Errors name the registry and what failed, never credentials. */
+int scan_registry_catalog(const char *host, const char *prefix, const scan_options *opt,
+                          size_t max, int (*cb)(void *ctx, const char *repo, const char *tag),
+                          void *ctx, imgsec_err *err);
+
 /* The names of the analyzers, comma-separated, for usage texts. */
 const char *scan_analyzer_names(void);
 

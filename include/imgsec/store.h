@@ -25,7 +25,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 10
 
 /* Opens (creating if needed) and migrates the database at path. */
 int store_open(const char *path, store **out, imgsec_err *err);
@@ -191,6 +191,13 @@ typedef struct {
 } store_principal;
 int store_token_lookup(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTES],
                        int64_t now_ms, store_principal *p, imgsec_err *err);
+
+/* The auth epoch: a number that grows whenever a stored principal may
+ * have changed (a token, user, grant or access key deleted or changed, a
+ * grant added: triggers, store_schema_auth.c) and only then; a login or an
+ * ingest leaves it. A principal read after the epoch was e is valid while
+ * the epoch is still e (and the token has not expired). */
+int store_auth_epoch(store *st, int64_t *out, imgsec_err *err);
 /* Revokes a token. IMGSEC_ENOTFOUND if unknown. */
 int store_token_delete(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTES],
                        imgsec_err *err);

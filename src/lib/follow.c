@@ -70,6 +70,8 @@ struct follower {
     probe_conn probes[FOLLOW_PROBES];
     atomic_llong file_gen;     /* +1 each time a probe sees a change */
     atomic_llong applied_gen;  /* generation the published index reflects */
+    atomic_ullong content;     /* seqlock: odd while a publish that changes the index runs;
+                                * content / 2 names the index's content (follower_view) */
 
     pthread_mutex_t hold;      /* held by each apply, and by follower_hold (exports) */
     pthread_mutex_t lock;      /* guards the fields below */
@@ -148,6 +150,24 @@ static void set_position(follower *f, int64_t seq, bool rebuilt)
     pthread_mutex_unlock(&f->lock);
 }
 
+/* Publishes the batch and the position it reflects. A batch that moves
+ * the position or rebuilds changes the content: the seqlock is odd from
+ * before the publish until the position is set, so that a follower_view
+ * taken on either side names the content its reader counted. A batch of
+ * no change (a commit that touched no image: a login, an export task)
+ * publishes an equal index and leaves the content's name alone. */
+static void publish(follower *f, int64_t seq, bool rebuilt)
+{
+    bool changes = rebuilt || seq != f->position;
+    if (changes)
+        atomic_fetch_add(&f->content, 1);
+    /* published, whatever it returns: see rebuild_batch and changes_batch */
+    (void)index_write_end(f->ix);
+    set_position(f, seq, rebuilt);
+    if (changes)
+        atomic_fetch_add(&f->content, 1);
+}
+
 /* The rest of a write batch (begun by the caller) as a full rebuild:
  * readers see the old index or the new one, never a part. */
 static int rebuild_batch(follower *f, imgsec_err *err)
@@ -163,8 +183,7 @@ static int rebuild_batch(follower *f, imgsec_err *err)
     /* published, whatever it returns (a batch with index_clear is never
      * refused); if it could not be recorded for the second instance, the
      * next begin asks for another rebuild */
-    (void)index_write_end(f->ix);
-    set_position(f, seq, true);
+    publish(f, seq, true);
     return IMGSEC_OK;
 }
 
@@ -182,8 +201,7 @@ static int changes_batch(follower *f, imgsec_err *err)
         index_write_abort(f->ix);
         return rc;
     }
-    (void)index_write_end(f->ix); /* published: as in rebuild_batch */
-    set_position(f, seq, false);
+    publish(f, seq, false); /* published: as in rebuild_batch */
     return IMGSEC_OK;
 }
 
@@ -284,6 +302,7 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     f->ix = ix;
     atomic_init(&f->applied_gen, 0);
+    atomic_init(&f->content, 0);
     atomic_init(&f->file_gen, 0);
     for (size_t i = 0; i < FOLLOW_PROBES; i++)
         pthread_mutex_init(&f->probes[i].lock, NULL);
@@ -388,6 +407,18 @@ int follower_sync_to(follower *f, int64_t need, imgsec_err *err)
         f->wait_ns_max = waited;
     pthread_mutex_unlock(&f->lock);
     return rc;
+}
+
+bool follower_view_begin(follower *f, follower_view *v)
+{
+    uint64_t s = atomic_load(&f->content);
+    *v = (follower_view){.seq = s, .content = (int64_t)(s / 2)};
+    return (s & 1) == 0;
+}
+
+bool follower_view_still(follower *f, const follower_view *v)
+{
+    return atomic_load(&f->content) == v->seq;
 }
 
 int64_t follower_position(follower *f)

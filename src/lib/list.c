@@ -1280,7 +1280,7 @@ static void vul_detail_free(vul_detail *d)
 
 /* " FROM agg_vul a JOIN images i ... LEFT JOIN" the records holding each
  * (image, vulnerability)'s greatest description (d), solution (s) and url
- * (u): the agg_vul maxima of schema v8, read by primary key. */
+ * (u): the agg_vul maxima of schema 10, read by primary key. */
 #define AGG_TEXTS_FROM                                                                    \
     " FROM agg_vul a JOIN images i ON i.id = a.image"                                     \
     " LEFT JOIN rec_vulnerability d ON d.image = a.image AND d.seq = a.desc_seq"          \

@@ -14,7 +14,8 @@ static const char *const IMAGE_TYPE_NAMES[] = {
     "private_image", "shared_image", "local_image", "instance_image",
     "harbor", "jfrog", "cicd", NULL};
 static const char *const SCAN_STATUS_NAMES[] = {
-    "unscan", "success", "scanning", "failed", "download_failed", "image_oversized", NULL};
+    "unscan", "success", "scanning", "failed", "download_failed", "image_oversized",
+    "waiting_for_scan", NULL};
 static const char *const SEVERITY_NAMES[] = {
     "unknown", "low", "medium", "high", "critical", NULL};
 static const char *const SEVERITY_LEVEL_NAMES[] = {

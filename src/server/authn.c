@@ -25,6 +25,15 @@ struct authn_sign {
     store_user user;
     unsigned char sk[STORE_SK_SEALED_MAX];
     size_t sk_len;
+    /* the token cache's entry for (AK, project): key_ok when there is a
+     * key and an epoch; cached when begin found the principal there (no
+     * grant read) */
+    bool key_ok, cached;
+    unsigned char key[STORE_TOKEN_HASH_BYTES];
+    int64_t epoch;
+    store_principal p;
+    unsigned char sealed[STORE_SK_SEALED_MAX]; /* for the cache, once verified */
+    size_t sealed_len;
 };
 
 void authn_sign_free(struct authn_sign *s)
@@ -45,6 +54,57 @@ bool authn_is_signed(request *req)
 {
     const char *token = http_header(req, "X-Auth-Token");
     return (!token || !*token) && sign_is_signed(http_header(req, "Authorization"));
+}
+
+/* The auth epoch as of this request (auth_cache.h): remembered for the
+ * request's file generation, else read from the store (after the
+ * generation was probed, so it is at least as new) and remembered.
+ * False when the cache is off or the read failed: then nothing is looked
+ * up in the cache nor put there, and the principal is read as without it. */
+static bool request_epoch(request *req, int64_t *epoch)
+{
+    struct auth_cache *c = req->app->tokens;
+    if (!auth_cache_enabled(c))
+        return false;
+    int64_t gen = http_file_gen(req);
+    if (auth_cache_epoch_at(c, gen, epoch))
+        return true;
+    imgsec_err err = {0};
+    store *st = store_pool_acquire(req->app->pool);
+    int rc = store_auth_epoch(st, epoch, &err);
+    store_pool_release(req->app->pool, st);
+    if (rc != IMGSEC_OK)
+        return false;
+    auth_cache_epoch_set(c, gen, *epoch);
+    return true;
+}
+
+/* The project a signed request names: the path's on HSS routes, else
+ * X-Project-Id; NULL when there is none or the two disagree (auth.md). */
+static const char *signed_project(request *req)
+{
+    const char *xp = http_header(req, "X-Project-Id");
+    const char *project = (req->route->flags & ROUTE_V5) ? req->params[0] : xp;
+    if (!project || (xp && strcmp(xp, project) != 0))
+        return NULL;
+    return project;
+}
+
+/* The cache key of (ak, project): SHA-256 over both, NUL-separated after
+ * a label of its own, so it is no token's hash. */
+static bool access_key_hash(const char *ak, const char *project,
+                            unsigned char out[STORE_TOKEN_HASH_BYTES])
+{
+    if (!project)
+        return false;
+    static const char label[] = "imgsec access key";
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const unsigned char *)label, sizeof label);
+    crypto_hash_sha256_update(&h, (const unsigned char *)ak, strlen(ak) + 1);
+    crypto_hash_sha256_update(&h, (const unsigned char *)project, strlen(project));
+    crypto_hash_sha256_final(&h, out);
+    return true;
 }
 
 bool authn_signed_begin(request *req)
@@ -69,16 +129,24 @@ bool authn_signed_begin(request *req)
         return refuse_signature(req, "X-Sdk-Date is more than 15 minutes from the server clock");
     memcpy(s->date, date, SIGN_DATE_LEN + 1);
 
-    unsigned char sealed[STORE_SK_SEALED_MAX];
-    size_t sealed_len = 0;
-    store *st = store_pool_acquire(req->app->pool);
-    int rc = store_key_lookup(st, s->auth.ak, &s->user, sealed, &sealed_len, &err);
-    store_pool_release(req->app->pool, st);
-    if (rc == IMGSEC_EAUTH)
-        return refuse_signature(req, "unknown access key or bad signature");
+    /* the epoch first: a principal read after it is at least as new as
+     * the epoch it is cached under */
+    s->key_ok = request_epoch(req, &s->epoch) &&
+                access_key_hash(s->auth.ak, signed_project(req), s->key);
+    s->cached = s->key_ok && auth_cache_get_key(req->app->tokens, s->key, s->epoch, &s->p,
+                                                 s->sealed, &s->sealed_len);
+    int rc = IMGSEC_OK;
+    if (s->cached) {
+        s->user = s->p.user;
+    } else {
+        store *st = store_pool_acquire(req->app->pool);
+        rc = store_key_lookup(st, s->auth.ak, &s->user, s->sealed, &s->sealed_len, &err);
+        store_pool_release(req->app->pool, st);
+        if (rc == IMGSEC_EAUTH)
+            return refuse_signature(req, "unknown access key or bad signature");
+    }
     if (rc == IMGSEC_OK)
-        rc = keyfile_open(req->app->sk_key, sealed, sealed_len, s->sk, &s->sk_len, &err);
-    sodium_memzero(sealed, sizeof sealed);
+        rc = keyfile_open(req->app->sk_key, s->sealed, s->sealed_len, s->sk, &s->sk_len, &err);
     if (rc != IMGSEC_OK) {
         http_reply_err(req, &err);
         return false;
@@ -118,13 +186,15 @@ bool authn_signed_finish(request *req)
     if (!ok)
         return refuse_signature(req, "unknown access key or bad signature");
 
-    /* The project: the path's on HSS routes, else X-Project-Id; when both
-     * are there they must agree (auth.md). */
-    const char *xp = http_header(req, "X-Project-Id");
-    const char *project = (req->route->flags & ROUTE_V5) ? req->params[0] : xp;
-    if (!project || (xp && strcmp(xp, project) != 0)) {
+    const char *project = signed_project(req);
+    if (!project) {
         gate_reply_other_project(req);
         return false;
+    }
+    if (s->cached) {
+        req->principal = s->p;
+        req->authenticated = true;
+        return true;
     }
     imgsec_err err = {0};
     store *st = store_pool_acquire(req->app->pool);
@@ -142,6 +212,9 @@ bool authn_signed_finish(request *req)
     req->principal.user = s->user;
     req->principal.expires_at_ms = 0;
     req->authenticated = true;
+    if (s->key_ok)
+        auth_cache_put_key(req->app->tokens, s->key, s->epoch, &req->principal, s->sealed,
+                           s->sealed_len);
     return true;
 }
 
@@ -163,17 +236,18 @@ int authn_token_principal(request *req, const char *token, store_principal *p, i
     unsigned char hash[STORE_TOKEN_HASH_BYTES];
     if (!token_hash(token, hash))
         return err_set(err, IMGSEC_EAUTH, "invalid token");
-    /* the generation first: a principal read after this probe is at least
-     * as new as the generation it is cached under */
-    int64_t gen = http_file_gen(req);
+    /* the epoch first: a principal read after it is at least as new as
+     * the epoch it is cached under */
+    int64_t epoch = 0;
+    bool cache = request_epoch(req, &epoch);
     int64_t now = util_now_ms();
     int rc = IMGSEC_OK;
-    if (!auth_cache_get(req->app->tokens, hash, gen, now, p)) {
+    if (!cache || !auth_cache_get(req->app->tokens, hash, epoch, now, p)) {
         store *st = store_pool_acquire(req->app->pool);
         rc = store_token_lookup(st, hash, now, p, err);
         store_pool_release(req->app->pool, st);
-        if (rc == IMGSEC_OK)
-            auth_cache_put(req->app->tokens, hash, gen, p);
+        if (rc == IMGSEC_OK && cache)
+            auth_cache_put(req->app->tokens, hash, epoch, p);
     }
     sodium_memzero(hash, sizeof hash);
     return rc;

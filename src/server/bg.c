@@ -163,6 +163,8 @@ int bg_start(const config *cfg, bg **out, imgsec_err *err)
     queue[BG_EXPORT] = cfg->export_queue;
     workers[BG_MAINT] = BG_MAINT_WORKERS;
     queue[BG_MAINT] = BG_MAINT_QUEUE;
+    workers[BG_SCAN] = cfg->scan_workers;
+    queue[BG_SCAN] = 0;
     unsigned total = 0;
     for (int t = 0; t < BG_TYPES; t++)
         total += workers[t];

@@ -44,6 +44,7 @@ typedef enum {
     BG_LOGIN,   /* password checks (route_tokens.c) */
     BG_EXPORT,  /* export files (export_workers.c) */
     BG_MAINT,   /* long maintenance: the rematch of stored images (rematch.c) */
+    BG_SCAN,    /* registry sync and scan tasks (scan_tasks.c) */
     BG_TYPES
 } bg_type;
 
@@ -53,6 +54,8 @@ typedef enum {
 /* exports: --export-workers and --export-queue (config.h) */
 #define BG_MAINT_WORKERS 1  /* one maintenance job at a time */
 #define BG_MAINT_QUEUE 1    /* and one more waiting: a change during a run is one more run */
+/* scan tasks: --scan-workers (config.h) workers and no waiting place: each
+ * job drains the tasks' waiting images itself (scan_tasks.h) */
 #define BG_TICKS_MAX 8      /* bg_every registrations */
 #define BG_EVERY_MAX_MS (366LL * 24 * 3600 * 1000) /* longer intervals are taken as a year */
 
@@ -75,7 +78,7 @@ typedef struct bg_job {
  * cfg->db_path, and starts the threads: BG_LOGIN_* for logins
  * (IMGSEC_LOGIN_TEST_WORKERS and IMGSEC_LOGIN_TEST_QUEUE replace them,
  * for tests), cfg->export_workers and cfg->export_queue for exports,
- * BG_MAINT_* for maintenance. Nothing is left running on failure. */
+ * BG_MAINT_* for maintenance, cfg->scan_workers for scan tasks. Nothing is left running on failure. */
 int bg_start(const config *cfg, bg **out, imgsec_err *err);
 
 /* Takes a place of type t; false when all are taken or the pool is

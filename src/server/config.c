@@ -31,6 +31,7 @@ static const char USAGE[] =
     "                      (IMGSEC_EXPORT_RETENTION; 604800, 7 days)\n"
     "  --export-workers N  export tasks run at once (default 2); --export-queue N more may\n"
     "                      wait (default 8), beyond that creating a task answers 429\n"
+    "  --scan-workers N    registry images pulled and scanned at once by scan tasks (default 2)\n"
     "  --result-cache-mb N memory for remembered statistic answers, each kept only until\n"
     "                      the next commit (IMGSEC_RESULT_CACHE_MB; 64; 0 disables)\n"
     "  --access-log FILE   the one line per request goes here, written in batches\n"
@@ -135,6 +136,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .export_retention_ms = 7LL * 86400 * 1000,
         .export_workers = 2,
         .export_queue = 8,
+        .scan_workers = 2,
         .auth_fail_limit = 20,
         .result_cache_bytes = (size_t)64 << 20,
         .access_log = env_or("IMGSEC_ACCESS_LOG", NULL),
@@ -185,6 +187,7 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"export-retention", required_argument, NULL, 'R'},
         {"export-workers", required_argument, NULL, 'W'},
         {"export-queue", required_argument, NULL, 'Q'},
+        {"scan-workers", required_argument, NULL, 'N'},
         {"result-cache-mb", required_argument, NULL, 'c'},
         {"access-log", required_argument, NULL, 'L'},
         {"unverified-body-mb", required_argument, NULL, 'U'},
@@ -235,6 +238,11 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
             if (parse_positive("--export-workers", optarg, 64, &v))
                 goto bad;
             cfg->export_workers = (unsigned)v;
+            break;
+        case 'N':
+            if (parse_positive("--scan-workers", optarg, 64, &v))
+                goto bad;
+            cfg->scan_workers = (unsigned)v;
             break;
         case 'Q':
             if (parse_positive("--export-queue", optarg, 4096, &v))

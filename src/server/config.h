@@ -24,6 +24,8 @@ typedef struct {
     int64_t export_retention_ms; /* --export-retention SECONDS; default 7 days */
     unsigned export_workers;  /* --export-workers: tasks run at once; default 2 */
     unsigned export_queue;    /* --export-queue: tasks waiting beyond those; default 8 */
+    unsigned scan_workers;    /* --scan-workers: registry images pulled and scanned at once;
+                                 default 2 (scan_tasks.h) */
     size_t result_cache_bytes; /* --result-cache-mb, IMGSEC_RESULT_CACHE_MB: statistic
                                   answers kept for the current file generation
                                   (default 64 MiB; 0 disables) */

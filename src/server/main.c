@@ -19,6 +19,7 @@
 #include "bg.h"
 #include "config.h"
 #include "export_workers.h"
+#include "scan_tasks.h"
 #include "http.h"
 #include "imgsec/auth.h"
 #include "imgsec/follow.h"
@@ -90,6 +91,12 @@ static void app_close(app *a)
         result_cache_stats_get(a->results, &rs);
         fprintf(stderr, "imgsecd: statistic answers: %llu from the result cache, %llu not in it\n",
                 (unsigned long long)rs.hits, (unsigned long long)rs.misses);
+    }
+    if (a->tokens) {
+        uint64_t hits, misses;
+        auth_cache_counts(a->tokens, &hits, &misses);
+        fprintf(stderr, "imgsecd: principals (tokens and access keys): %llu from the cache, "
+                "%llu not in it\n", (unsigned long long)hits, (unsigned long long)misses);
     }
     if (a->follow) {
         follower_stats fs;
@@ -211,6 +218,8 @@ int main(int argc, char **argv)
         rc = export_workers_start(&a, &a.exports, &err);
     if (rc == IMGSEC_OK)
         rc = rematch_start(&a, &a.rematch, &err);
+    if (rc == IMGSEC_OK)
+        rc = scan_tasks_start(&a, &err);
     if (rc == IMGSEC_OK)
         rc = http_start(&a, &port, &err);
     if (rc != IMGSEC_OK) {

@@ -1,15 +1,17 @@
-/* result_cache.h - statistic answers, remembered for one generation of
- * the file.
+/* result_cache.h - statistic answers, remembered for one content of the
+ * index.
  *
  * Consoles and scripts ask the same few questions over and over (the
  * dashboard's counts, a report's size before export), and the answer to a
  * statistic request is a function of four things only: the report type,
  * the caller's resolved scope (project and EP set), the body, and the data.
- * The data is named by the file generation (follow.h), which changes on
- * every commit. So an answer is stored under the first three, byte for
- * byte, with the generation it was computed at, and given again only while
- * the file is still at that generation: a cached answer is never older
- * than the file, exactly as a computed one.
+ * The data is named by the index's content (follower_view, follow.h),
+ * which moves only when an image or its records change, not on a login or
+ * an export task. So an answer is stored under the first three, byte for
+ * byte, with the content it was counted on, and given again only once the
+ * index reflects the file as of the request and still has that content: a
+ * cached answer is never older than the file, exactly as a computed one.
+ * (The functions below call that name `gen`: any number that only grows.)
  *
  * Keys are compared in full, not only by hash, so two bodies never share
  * an answer by collision. Memory is bounded by a byte budget over keys;

@@ -76,8 +76,9 @@ static const char *registry_type_of(image_type t)
     }
 }
 
-/* The scan_status values a list query takes: imgsec's own and the SDK's
- * waiting states, which imgsec never holds (they select nothing). */
+/* The scan_status values a list query takes: imgsec's own (waiting_for_scan:
+ * synced from a registry, not scanned yet, scan_tasks.h) and the SDK's
+ * "waiting", which imgsec never holds (it selects nothing). */
 static const char *const LIST_SCAN_STATUS[] = {"unscan",          "success",
                                                "scanning",        "failed",
                                                "download_failed", "image_oversized",

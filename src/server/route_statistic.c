@@ -3,7 +3,8 @@
  * The heart of the product: validate the request (statistic.md), make sure
  * the index reflects the file, and count from the index. Nothing here
  * touches record rows. An answer already computed for the same report,
- * scope and body bytes at the current file generation is given again from
+ * scope and body bytes on the same index content (follower_view: it moves
+ * only when an image changes, not with every commit) is given again from
  * the result cache (result_cache.h) without parsing the body: only valid
  * bodies' answers are stored, so an invalid body is always parsed and
  * refused. */
@@ -123,13 +124,22 @@ void statistic_handle(request *req)
     int64_t total = 0;
     char scope[2 * STORE_EPS_MAX + 256];
     result_key key = {0};
+    follower_view view = {0};
     bool cacheable = make_key(req, scope, sizeof scope, &key);
-    if (cacheable && result_cache_get(req->app->results, &key, gen, &total))
-        return reply_total(req, total);
+    if (cacheable) {
+        /* the index first reflects the file as of this request; the view
+         * taken then names what any answer given from now on counts */
+        int rc = follower_sync_to(req->app->follow, gen, &err);
+        if (rc != IMGSEC_OK)
+            return http_reply_err(req, &err);
+        cacheable = follower_view_begin(req->app->follow, &view);
+        if (cacheable && result_cache_get(req->app->results, &key, view.content, &total))
+            return reply_total(req, total);
+    }
     int rc = count_body(req, gen, &total, &err);
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);
-    if (cacheable)
-        result_cache_put(req->app->results, &key, gen, total);
+    if (cacheable && follower_view_still(req->app->follow, &view))
+        result_cache_put(req->app->results, &key, view.content, total);
     reply_total(req, total);
 }

@@ -28,6 +28,9 @@ static const route ROUTES[] = {
            ROUTE_BODY_SMALL, tokens_create_handle),
     PUBLIC("DELETE", "/v3/auth/tokens", "KeystoneRevokeToken", ROUTE_KEYSTONE, ROUTE_BODY_SMALL,
            tokens_delete_handle),
+    /* the EPS service's shape: the caller's EPs on the token's project (route_eps.c) */
+    {"GET", "/v1.0/enterprise-projects", "ListEnterpriseProject", ROUTE_AUTH, ROLE_READER,
+     SCOPE_NONE, REGION_ABSENT, ROUTE_BODY_SMALL, NULL, eps_list_handle},
     V5("POST", "/v5/{project_id}/image/scan-results", "imgsec:IngestScanResults", ROLE_WRITER,
        SCOPE_ONE, REGION_REQUIRED, ROUTE_BODY_CONFIG, ingest_prepare, ingest_handle),
     V5("DELETE", "/v5/{project_id}/image/scan-results/{id}", "imgsec:DeleteImage", ROLE_WRITER,
@@ -69,6 +72,17 @@ static const route ROUTES[] = {
        SCOPE_CHECKED, REGION_ABSENT, ROUTE_BODY_SMALL, NULL, registries_update_handle),
     V5("DELETE", "/v5/{project_id}/image/registries/{id}", "DeleteRegistry", ROLE_ADMIN,
        SCOPE_CHECKED, REGION_ABSENT, ROUTE_BODY_SMALL, NULL, registries_delete_handle),
+    /* registry sync and scan tasks (route_tasks.c): project-wide, as the registries */
+    V5("POST", "/v5/{project_id}/image/image-scan/tasks", "CreateManualImageScanTask",
+       ROLE_WRITER, SCOPE_CHECKED, REGION_OPTIONAL, ROUTE_BODY_QUERY, NULL,
+       tasks_scan_create_handle),
+    V5("GET", "/v5/{project_id}/image/tasks", "ListImageScanTask", ROLE_READER, SCOPE_CHECKED,
+       REGION_ABSENT, ROUTE_BODY_SMALL, NULL, tasks_list_handle),
+    V5("PUT", "/v5/{project_id}/image/image-scan/tasks/{task_id}/stop", "StopImageScanTask",
+       ROLE_WRITER, SCOPE_CHECKED, REGION_OPTIONAL, ROUTE_BODY_SMALL, NULL, tasks_stop_handle),
+    V5("POST", "/v5/{project_id}/image/image-sync/tasks", "CreateImageSynchronizeTask",
+       ROLE_WRITER, SCOPE_CHECKED, REGION_OPTIONAL, ROUTE_BODY_QUERY, NULL,
+       tasks_sync_create_handle),
     /* the finding lists: one route per row of LIST_KINDS (imgsec/list.h) */
 #define LIST_ROUTE(kind, op, path, report, region, min_limit, cli)                                \
     V5("GET", path, op, ROLE_READER, SCOPE_ANY, REGION_##region, ROUTE_BODY_SMALL, lists_prepare, \

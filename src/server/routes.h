@@ -55,4 +55,13 @@ void registries_delete_handle(request *req);
 void registries_batch_delete_handle(request *req);
 void registries_statistics_handle(request *req);
 
+/* route_tasks.c: registry sync and scan tasks (CreateManualImageScanTask ...) */
+void tasks_scan_create_handle(request *req);
+void tasks_list_handle(request *req);
+void tasks_stop_handle(request *req);
+void tasks_sync_create_handle(request *req);
+
+/* route_eps.c: GET /v1.0/enterprise-projects, the caller's EPs (ListEnterpriseProject) */
+void eps_list_handle(request *req);
+
 #endif

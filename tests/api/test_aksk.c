@@ -344,6 +344,44 @@ static void test_deleted_user_kills_keys(void **state)
     http_resp_free(&r);
 }
 
+/* A key's principal is read once per generation of the file: five signed
+ * questions are one read and four answers from the cache; deleting the
+ * key (a commit) refuses the next request at once. On a server of its
+ * own, whose count of principals is exact. */
+static void test_signed_principals_cached(void **state)
+{
+    (void)state;
+    srv_t saved = S; /* send_signed talks to S */
+    memset(&S, 0, sizeof S);
+    assert_int_equal(srv_start(&S), 0);
+    assert_int_equal(cli_user_add(&S, "acme", "kim", PASSWORD, "P1", "reader", "all"), 0);
+    char ak[32], sk[64];
+    assert_int_equal(key_create("acme", "kim", ak, sk), 0);
+    http_resp r;
+    signed_call c = stat_call(ak, sk);
+    for (int i = 0; i < 5; i++) {
+        send_signed(&c, &r);
+        assert_status(&r, 200);
+        http_resp_free(&r);
+    }
+    assert_int_equal(cli_run(&S, NULL, NULL, "key", "del", "--db", S.db, "--ak", ak, (char *)NULL),
+                     0);
+    send_signed(&c, &r);
+    assert_api_error(&r, 401, "APIGW.0301", "bad signature");
+    http_resp_free(&r);
+    assert_int_equal(srv_stop(&S, false), 0);
+    const char *want = "imgsecd: principals (tokens and access keys): 4 from the cache, "
+                       "2 not in it\n";
+    if (!srv_log_contains(&S, want)) {
+        char *log = srv_log(&S);
+        print_error("want the line \"%s\" in the log:\n%s\n", want, log);
+        free(log);
+        fail();
+    }
+    srv_stop(&S, true);
+    S = saved;
+}
+
 static void test_log_holds_no_secrets(void **state)
 {
     (void)state;
@@ -627,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_signed_requests_refused),
         cmocka_unit_test(test_signed_request_scope),
         cmocka_unit_test(test_deleted_user_kills_keys),
+        cmocka_unit_test(test_signed_principals_cached),
         cmocka_unit_test(test_log_holds_no_secrets),
     };
     int failed = cmocka_run_group_tests_name("aksk", tests, setup, teardown);

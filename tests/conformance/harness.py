@@ -72,7 +72,8 @@ def report():
 class Server:
     """One imgsecd on a fresh database in a temp dir, on an ephemeral port."""
 
-    def __init__(self, imgsecd=None, cli=None, region=REGION, project=PROJECT):
+    def __init__(self, imgsecd=None, cli=None, region=REGION, project=PROJECT, extra=None):
+        self.extra = list(extra or [])  # more imgsecd flags, e.g. ["--scan-workers", "1"]
         self.imgsecd = os.path.abspath(imgsecd or os.environ["IMGSECD"])
         self.cli_path = os.path.abspath(cli or os.environ["IMGSEC_CLI"])
         self.region, self.project = region, project
@@ -106,11 +107,13 @@ class Server:
     # -- the server --
     def start(self):
         port_file = os.path.join(self.dir, "port")
+        if os.path.exists(port_file):  # a restart: wait for the new port, not the old one
+            os.unlink(port_file)
         log = open(os.path.join(self.dir, "imgsecd.log"), "ab")
         env = dict(os.environ, IMGSEC_AUTH_FAIL_LIMIT="0")
         self.proc = subprocess.Popen(
             [self.imgsecd, "--db", self.db, "--listen", "127.0.0.1:0", "--region", self.region,
-             "--port-file", port_file], env=env, stdout=log, stderr=log)
+             "--port-file", port_file, *self.extra], env=env, stdout=log, stderr=log)
         for _ in range(1000):
             if os.path.exists(port_file):
                 txt = open(port_file).read().strip()

@@ -330,6 +330,45 @@ static void test_threads_no_torn_principal(void **state)
     auth_cache_free(c);
 }
 
+/* Access keys: the principal and the sealed SK come back whole at the
+ * generation they were stored at, never at another; a key's entry never
+ * answers a token lookup nor a token's a key lookup, even for the same
+ * hash; hits and misses are counted. */
+static void test_access_keys(void **state)
+{
+    (void)state;
+    auth_cache *c = auth_cache_new(64);
+    assert_non_null(c);
+    unsigned char h[STORE_TOKEN_HASH_BYTES], sealed[STORE_SK_SEALED_MAX], got[STORE_SK_SEALED_MAX];
+    hash_of(h, 7);
+    for (size_t i = 0; i < sizeof sealed; i++)
+        sealed[i] = (unsigned char)(i * 31 + 1);
+    store_principal p, out;
+    principal_of(&p, 12, 0); /* keys do not expire */
+    auth_cache_put_key(c, h, 3, &p, sealed, sizeof sealed);
+    size_t got_len = 0;
+    memset(got, 0, sizeof got);
+    assert_true(auth_cache_get_key(c, h, 3, &out, got, &got_len));
+    assert_same_principal(&out, &p);
+    assert_int_equal(got_len, sizeof sealed);
+    assert_memory_equal(got, sealed, sizeof sealed);
+    assert_false(auth_cache_get_key(c, h, 4, &out, got, &got_len));
+    assert_miss(c, h, 3, 0); /* not a token */
+    store_principal tp;
+    principal_of(&tp, 13, 1000);
+    auth_cache_put(c, h, 5, &tp); /* a token in the same slot replaces the key */
+    assert_false(auth_cache_get_key(c, h, 5, &out, got, &got_len));
+    assert_true(auth_cache_get(c, h, 5, 10, &out));
+    assert_same_principal(&out, &tp);
+    uint64_t hits = 0, misses = 0;
+    auth_cache_counts(c, &hits, &misses);
+    /* hits: the key at 3, the token at 5; misses: the key at 4, the token
+     * lookup of assert_miss, the key at 5 */
+    assert_int_equal(hits, 2);
+    assert_int_equal(misses, 3);
+    auth_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_one_slot_newest_wins),
         cmocka_unit_test(test_other_hash_never_hits),
         cmocka_unit_test(test_threads_no_torn_principal),
+        cmocka_unit_test(test_access_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -336,7 +336,7 @@ static void test_image_rules(void **state)
          "image.namespace must be a string of 0-256 characters"},
         {"{\"image\": {\"image_type\": \"cicd\", \"image_name\": \"w\", \"scan_status\": \"SUCCESS\"}}",
          "invalid parameter: image.scan_status must be one of unscan, success, scanning, failed, "
-         "download_failed, image_oversized"},
+         "download_failed, image_oversized, waiting_for_scan"},
         {"{\"image\": {\"image_type\": \"cicd\", \"image_name\": \"w\", \"image_size\": -1}}",
          "invalid parameter: image.image_size must be an integer >= 0"},
         {"{\"image\": {\"image_type\": \"cicd\", \"image_name\": \"w\", \"image_size\": 1.0}}",

@@ -335,7 +335,7 @@ static void test_enums(void **state)
         {"{\"operate_all\": true, \"image_type\": \"\"}", "image_type must be one of"},
         {"{\"operate_all\": true, \"scan_status\": \"done\"}",
          "invalid parameter: scan_status must be one of unscan, success, scanning, failed, "
-         "download_failed, image_oversized"},
+         "download_failed, image_oversized, waiting_for_scan"},
         {"{\"operate_all\": true, \"scan_status\": true}", "scan_status must be one of"},
         {"{\"operate_all\": true, \"severity_level\": \"high\"}",
          "invalid parameter: severity_level must be one of Security, Low, Medium, High"},

@@ -178,17 +178,34 @@ static void test_commits_applied_unasked(void **state)
 /* Readers in two threads sync and count while a writer commits bulk
  * ingests of BULK images (1 app each): every answer is a whole number of
  * bulks (never half of one), and never fewer than the bulks committed
- * before the sync began. */
+ * before the sync began. Each count made inside a view (follower_view)
+ * is recorded under the content the view names: one content, one total,
+ * whichever thread counted it. */
 #define BULK 40
 #define BULKS 30
+#define CONTENTS (4 * BULKS + 8) /* contents a run can name, and more */
 
 typedef struct {
     fx *f;
     atomic_int committed;
     atomic_int stop;
-    atomic_int bad_partial, bad_stale;
-    atomic_long reads;
+    atomic_int bad_partial, bad_stale, bad_view;
+    atomic_long reads, viewed;
+    atomic_llong total_of[CONTENTS]; /* -1: no count made in that content yet */
 } live_state;
+
+/* Records that a count inside view v gave total. */
+static void record_view(live_state *ls, const follower_view *v, int64_t total)
+{
+    if (v->content < 0 || v->content >= CONTENTS) {
+        atomic_fetch_add(&ls->bad_view, 1);
+        return;
+    }
+    long long none = -1;
+    if (!atomic_compare_exchange_strong(&ls->total_of[v->content], &none, total) && none != total)
+        atomic_fetch_add(&ls->bad_view, 1);
+    atomic_fetch_add(&ls->viewed, 1);
+}
 
 static void *live_reader(void *arg)
 {
@@ -200,7 +217,11 @@ static void *live_reader(void *arg)
             atomic_fetch_add(&ls->bad_stale, 1);
             continue;
         }
+        follower_view v;
+        bool in_view = follower_view_begin(ls->f->f, &v);
         int64_t total = apps_total(ls->f->ix);
+        if (in_view && follower_view_still(ls->f->f, &v))
+            record_view(ls, &v, total);
         if (total % BULK != 0)
             atomic_fetch_add(&ls->bad_partial, 1);
         if (total < (int64_t)before * BULK)
@@ -215,6 +236,8 @@ static void test_readers_during_ingest(void **state)
     fx *f = *state;
     open_follower(f);
     live_state ls = {.f = f};
+    for (int i = 0; i < CONTENTS; i++)
+        atomic_init(&ls.total_of[i], -1);
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, live_reader, &ls), 0);
@@ -231,8 +254,42 @@ static void test_readers_during_ingest(void **state)
         pthread_join(th[i], NULL);
     assert_int_equal(atomic_load(&ls.bad_partial), 0);
     assert_int_equal(atomic_load(&ls.bad_stale), 0);
+    assert_int_equal(atomic_load(&ls.bad_view), 0);
+    assert_true(atomic_load(&ls.viewed) > 0);
     sync_ok(f->f);
     assert_int_equal(apps_total(f->ix), BULK * BULKS);
+}
+
+/* The view's content moves with the images, and only with them: a commit
+ * that touches none (a user added, a grant changed) leaves it, an ingest
+ * and a delete move it, and a view taken before a move is no longer
+ * still. */
+static void test_view_moves_with_images_only(void **state)
+{
+    fx *f = *state;
+    ingest(f->st, "v", 2, 1);
+    open_follower(f);
+    follower_view v0, v;
+    assert_true(follower_view_begin(f->f, &v0));
+    imgsec_err err;
+    store_grant g = {.project_id = "P1", .role = ROLE_READER, .eps_all = true};
+    assert_int_equal(store_user_add(f->st, "d", "u", "$argon2id$x", &g, &err), IMGSEC_OK);
+    g.role = ROLE_WRITER;
+    assert_int_equal(store_user_grant(f->st, "d", "u", &g, &err), IMGSEC_OK);
+    sync_ok(f->f);
+    assert_true(follower_view_begin(f->f, &v));
+    assert_int_equal(v.content, v0.content);
+    assert_true(follower_view_still(f->f, &v0));
+    ingest(f->st, "w", 1, 1);
+    sync_ok(f->f);
+    assert_true(follower_view_begin(f->f, &v));
+    assert_int_equal(v.content, v0.content + 1);
+    assert_false(follower_view_still(f->f, &v0));
+    assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_OK);
+    sync_ok(f->f);
+    follower_view v2;
+    assert_true(follower_view_begin(f->f, &v2));
+    assert_int_equal(v2.content, v.content + 1);
 }
 
 /* SQL on the file through a plain connection of its own: the way to put
@@ -303,6 +360,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_sees_every_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_applied_unasked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readers_during_ingest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_moves_with_images_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync_publishes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

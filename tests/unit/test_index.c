@@ -252,6 +252,71 @@ static void test_ep_scope(void **state)
     index_free(ix);
 }
 
+/* index_project_eps: each EP of the project once, never another
+ * project's (nor one whose project id is a prefix), gone with its last image. */
+static void eps_cb(const char *ep, void *arg)
+{
+    char *out = arg;
+    size_t used = strlen(out);
+    snprintf(out + used, 256 - used, "%s%s", used ? "," : "", ep);
+}
+
+/* The EPs as a sorted comma list (index_project_eps gives no order). */
+static void project_eps(imgsec_index *ix, const char *project, char out[256], int want_n)
+{
+    char raw[256] = "";
+    assert_int_equal(index_project_eps(ix, project, eps_cb, raw), want_n);
+    const char *v[16];
+    size_t n = 0;
+    for (char *save = NULL, *t = strtok_r(raw, ",", &save); t && n < 16; t = strtok_r(NULL, ",", &save))
+        v[n++] = t;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+            const char *x = v[j];
+            v[j] = v[j - 1], v[j - 1] = x;
+        }
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        eps_cb(v[i], out);
+}
+
+static void test_project_eps(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    char got[256];
+    project_eps(ix, "p1", got, 0);
+    assert_string_equal(got, "");
+    timg a, b, c, d, e;
+    timg_apps(&a, 1, 1);
+    timg_apps(&b, 2, 1);
+    b.s.ep = "e1";
+    timg_apps(&c, 3, 1);
+    c.s.ep = "e1";
+    timg_apps(&d, 4, 1);
+    d.s.ep = "e9";
+    d.s.project_id = "p2";
+    timg_apps(&e, 5, 1);
+    e.s.ep = "e8";
+    e.s.project_id = "p1x"; /* "p1" is a prefix of it */
+    put(ix, &a), put(ix, &b), put(ix, &c), put(ix, &d), put(ix, &e);
+    project_eps(ix, "p1", got, 2);
+    assert_string_equal(got, "0,e1");
+    project_eps(ix, "p2", got, 1);
+    assert_string_equal(got, "e9");
+    project_eps(ix, "p1x", got, 1);
+    assert_string_equal(got, "e8");
+    project_eps(ix, "p", got, 0);
+    assert_string_equal(got, "");
+    del(ix, 2);
+    project_eps(ix, "p1", got, 2); /* c still holds e1 */
+    assert_string_equal(got, "0,e1");
+    del(ix, 3);
+    project_eps(ix, "p1", got, 1);
+    assert_string_equal(got, "0");
+    index_free(ix);
+}
+
 static void test_image_ids(void **state)
 {
     (void)state;
@@ -2518,6 +2583,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_counts_per_report),
         cmocka_unit_test(test_project_isolation),
+        cmocka_unit_test(test_project_eps),
         cmocka_unit_test(test_ep_scope),
         cmocka_unit_test(test_image_ids),
         cmocka_unit_test(test_enum_filters),

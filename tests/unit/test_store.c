@@ -21,6 +21,7 @@
 
 #include "imgsec/doc.h"
 #include "imgsec/store.h"
+#include "imgsec/store_keys.h"
 #include "unit_tmp.h"
 
 /* ---- fixture ---- */
@@ -1097,6 +1098,79 @@ static void test_roles_and_covers_ep(void **state)
     assert_false(store_grant_covers_ep(NULL, "0"));
 }
 
+/* The auth epoch (store_auth_epoch) moves with every change that can
+ * change a stored principal, from any connection, and with nothing else. */
+static int64_t epoch(store *st)
+{
+    imgsec_err err;
+    int64_t e = -1;
+    assert_int_equal(store_auth_epoch(st, &e, &err), IMGSEC_OK);
+    return e;
+}
+
+static void test_auth_epoch(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    store_grant g1 = grant("P1", ROLE_WRITER, "0");
+    store_grant g2 = grant("P2", ROLE_READER, "all");
+    store_user u;
+    unsigned char h1[32], h2[32];
+    fill_hash(h1, 1);
+    fill_hash(h2, 2);
+    const int64_t now = 1764000000000;
+    int64_t e = epoch(f->st);
+    assert_int_equal(e, 0);
+    /* a user added with a grant: the grant is new, the epoch moves once */
+    assert_int_equal(store_user_add(f->st, "acme", "alice", "h", &g1, &err), IMGSEC_OK);
+    assert_int_equal(epoch(f->st), e + 1);
+    assert_int_equal(store_user_get(f->st, "acme", "alice", &u, NULL, 0, &err), IMGSEC_OK);
+    e = epoch(f->st);
+    /* left alone: tokens issued, a key created, an image ingested */
+    assert_int_equal(store_token_insert(f->st, h1, u.id, "P1", now, now + 1000, &err), IMGSEC_OK);
+    assert_int_equal(store_token_insert(f->st, h2, u.id, "P1", now, now + 1000, &err), IMGSEC_OK);
+    unsigned char sealed[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_int_equal(store_key_insert(f->st, "AKAKAKAKAKAKAKAKAKAK", u.id, sealed, sizeof sealed,
+                                      now, &err),
+                     IMGSEC_OK);
+    ingest1(f->st, "{\"image\": {\"image_type\": \"local_image\", \"image_name\": \"n\"}}");
+    assert_int_equal(epoch(f->st), e);
+    /* moved: a token revoked, a grant added, changed, revoked, a key
+     * deleted, a user deleted; each once at least */
+    int64_t last = e;
+    assert_int_equal(store_token_delete(f->st, h1, &err), IMGSEC_OK);
+    assert_true(epoch(f->st) > last);
+    last = epoch(f->st);
+    assert_int_equal(store_user_grant(f->st, "acme", "alice", &g2, &err), IMGSEC_OK);
+    assert_true(epoch(f->st) > last);
+    last = epoch(f->st);
+    g2.role = ROLE_WRITER;
+    assert_int_equal(store_user_grant(f->st, "acme", "alice", &g2, &err), IMGSEC_OK);
+    assert_true(epoch(f->st) > last);
+    last = epoch(f->st);
+    assert_int_equal(store_user_revoke(f->st, "acme", "alice", "P2", &err), IMGSEC_OK);
+    assert_true(epoch(f->st) > last);
+    last = epoch(f->st);
+    assert_int_equal(store_key_delete(f->st, "AKAKAKAKAKAKAKAKAKAK", &err), IMGSEC_OK);
+    assert_true(epoch(f->st) > last);
+    last = epoch(f->st);
+    assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_OK);
+    assert_true(epoch(f->st) > last);
+    last = epoch(f->st);
+    /* another connection's commit is seen: the trigger runs in every writer */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM tokens", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(epoch(f->st), last); /* no token was left to delete */
+    assert_int_equal(store_user_add(f->st, "acme", "bob", "h", &g1, &err), IMGSEC_OK);
+    last = epoch(f->st);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE grants SET eps = '*'", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_true(epoch(f->st) > last);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1118,6 +1192,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_epoch, setup, teardown),
         cmocka_unit_test(test_roles_and_covers_ep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* test_store_vul_maxima.c - the per-(image, vulnerability) maxima of
- * agg_vul (schema v8: rank, cvss, desc_seq, sol_seq, url_seq) against the
+ * agg_vul (schema 10: rank, cvss, desc_seq, sol_seq, url_seq) against the
  * records they summarise.
  *
  * Each case checks exact values for a vulnerability whose records differ
@@ -7,7 +7,7 @@
  * the file agrees with SQL over its records (the same max() the lists'
  * SQL takes): after an ingest, after the image is ingested again with a
  * lower severity, after store_replace_vulnerabilities, after a delete,
- * and after a version-7 file (no such columns) is opened and migrated. */
+ * and after a version-9 file (no such columns) is opened and migrated. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -201,7 +201,7 @@ static void test_maxima_follow_changes(void **state)
     store_close(st);
 }
 
-/* A version-7 file (agg_vul without the maxima) is filled by the
+/* A version-9 file (agg_vul without the maxima) is filled by the
  * migration from its records, in the open's transaction. */
 static void test_migration_fills_maxima(void **state)
 {
@@ -210,16 +210,19 @@ static void test_migration_fills_maxima(void **state)
     char *x = make_doc("x", VULS_X), *y = make_doc("y", VULS_X_LOWER);
     ingest(st, x);
     ingest(st, y);
-    char *e = NULL;
+    char *e = NULL, older[160];
+    /* the version before the maxima (STORE_SCHEMA_VERSION is the one that adds them) */
+    snprintf(older, sizeof older,
+             "ALTER TABLE agg_vul DROP COLUMN rank; ALTER TABLE agg_vul DROP COLUMN cvss; "
+             "PRAGMA user_version = %d;",
+             STORE_SCHEMA_VERSION - 1);
     assert_int_equal(sqlite3_exec(st->db,
-                                  "ALTER TABLE agg_vul DROP COLUMN rank; "
-                                  "ALTER TABLE agg_vul DROP COLUMN cvss; "
                                   "ALTER TABLE agg_vul DROP COLUMN desc_seq; "
                                   "ALTER TABLE agg_vul DROP COLUMN sol_seq; "
-                                  "ALTER TABLE agg_vul DROP COLUMN url_seq; "
-                                  "PRAGMA user_version = 7;",
+                                  "ALTER TABLE agg_vul DROP COLUMN url_seq;",
                                   NULL, NULL, &e),
                      SQLITE_OK);
+    assert_int_equal(sqlite3_exec(st->db, older, NULL, NULL, &e), SQLITE_OK);
     store_close(st);
     char *path = path_of("migrate");
     imgsec_err err = {0};

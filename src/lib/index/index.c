@@ -217,6 +217,27 @@ size_t index_size(imgsec_index *ix)
     return atomic_load(&ix->published_size);
 }
 
+int index_project_eps(imgsec_index *ix, const char *project_id,
+                      void (*cb)(const char *ep, void *arg), void *arg)
+{
+    size_t plen = strlen(project_id);
+    int slot;
+    const ix_inst *r = read_enter(ix, &slot);
+    /* the (project, ep) dictionary: one entry per EP holding images;
+     * its keys are project NUL ep (index_key.h) */
+    const dict *d = &r->dicts[SA_PROJECT_EP];
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const dict_entry *e = d->entries[i];
+        if (e->len > plen + 1 && memcmp(e->s, project_id, plen) == 0 && e->s[plen] == '\0') {
+            cb(e->s + plen + 1, arg);
+            n++;
+        }
+    }
+    read_leave(ix, slot);
+    return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
 static int check_args(const index_scope *scope, const stat_query *q, imgsec_err *err)
 {
     if (!scope || !q)

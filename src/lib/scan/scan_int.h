@@ -198,6 +198,14 @@ typedef struct {
 } scan_registry_challenge;
 int scan_registry_challenge_parse(const char *s, scan_registry_challenge *c, imgsec_err *err);
 
+/* One page of a registry's list answer (fuzzed): the names of
+ * {"repositories": [...]} (repos) or {"name": ..., "tags": [...]} into
+ * names (cleared first), each checked as a reference's repository or tag;
+ * an absent or null array is no name. IMGSEC_EINVAL naming what (and
+ * names empty) for anything else. */
+int scan_registry_list_parse(const char *body, size_t len, bool repos, json_t *names,
+                             const char *what, imgsec_err *err);
+
 #define SCAN_JSON_MAX (8u << 20)  /* bytes of one manifest, index or config */
 #define SCAN_LAYERS_MAX 1024      /* layers of one image */
 #define SCAN_INDEX_DEPTH 4        /* nested indexes */

@@ -667,17 +667,15 @@ static void url_of(const reg *r, const char *kind, const char *ref, char *out, s
              kind, ref);
 }
 
-/* GETs a manifest (by tag or digest) with retries and authentication; x
- * holds the answer. */
-static int fetch_manifest(reg *r, const char *ref, xfer *x, imgsec_err *err)
+/* GETs url whole (at most SCAN_JSON_MAX bytes) with retries and
+ * authentication; x holds the answer; what names it in errors. */
+static int fetch_whole(reg *r, const char *url, const char *accept, const char *what, xfer *x,
+                       imgsec_err *err)
 {
-    char url[1200], what[900];
-    url_of(r, "manifests", ref, url, sizeof url);
-    snprintf(what, sizeof what, "%s/%s manifest %s", r->ref.host, r->ref.repo, ref);
     x->max = SCAN_JSON_MAX;
     int attempt = 0, rounds = 0, rc;
     for (;;) {
-        if ((rc = xfer_start(r, x, url, ACCEPT_MANIFESTS, AUTH_REGISTRY, err)) ||
+        if ((rc = xfer_start(r, x, url, accept, AUTH_REGISTRY, err)) ||
             (rc = xfer_pump(r, x, SIZE_MAX, err)))
             return rc;
         outcome o = classify(x);
@@ -694,6 +692,15 @@ static int fetch_manifest(reg *r, const char *ref, xfer *x, imgsec_err *err)
         }
         return xfer_error(x, what, err);
     }
+}
+
+/* GETs a manifest (by tag or digest); x holds the answer. */
+static int fetch_manifest(reg *r, const char *ref, xfer *x, imgsec_err *err)
+{
+    char url[1200], what[900];
+    url_of(r, "manifests", ref, url, sizeof url);
+    snprintf(what, sizeof what, "%s/%s manifest %s", r->ref.host, r->ref.repo, ref);
+    return fetch_whole(r, url, ACCEPT_MANIFESTS, what, x, err);
 }
 
 static bool is_index_type(const char *mt)
@@ -1035,4 +1042,128 @@ int scan_registry_plan(const char *input, const scan_options *opt, scan_plan *pl
     if (!(plan->repo_tag = strdup(r->ref.canonical)))
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     return IMGSEC_OK;
+}
+
+/* ---- listing: the catalog and the tags (a registry sync) ---- */
+
+#define CATALOG_PAGE 1000
+
+int scan_registry_list_parse(const char *body, size_t len, bool repos, json_t *names,
+                             const char *what, imgsec_err *err)
+{
+    const char *key = repos ? "repositories" : "tags";
+    bool (*valid)(const char *) = repos ? repo_valid : tag_valid;
+    json_array_clear(names);
+    json_t *j = json_loadb(body ? body : "", len, 0, NULL);
+    const json_t *a = json_object_get(j, key);
+    int rc = IMGSEC_OK;
+    if (!json_is_object(j) || (a && !json_is_array(a) && !json_is_null(a)))
+        rc = err_set(err, IMGSEC_EINVAL, "%s: not a JSON object with an array \"%s\"", what, key);
+    for (size_t i = 0; rc == IMGSEC_OK && i < json_array_size(a); i++) {
+        const char *v = json_string_value(json_array_get(a, i));
+        if (!v || strlen(v) != json_string_length(json_array_get(a, i)) || !valid(v))
+            rc = err_set(err, IMGSEC_EINVAL, "%s: entry %zu of \"%s\" is not a valid name", what, i, key);
+        else if (json_array_append(names, json_array_get(a, i)) != 0)
+            rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    }
+    json_decref(j);
+    if (rc != IMGSEC_OK)
+        json_array_clear(names);
+    return rc;
+}
+
+/* Every page of url_base (?n=CATALOG_PAGE&last=...): key's names into all. */
+static int list_all(reg *r, const char *url_base, bool repos, const char *what, size_t max,
+                    json_t *all, imgsec_err *err)
+{
+    json_t *page = json_array();
+    if (!page)
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    int rc = IMGSEC_OK;
+    char last[300] = "";
+    for (;;) {
+        char url[1400];
+        snprintf(url, sizeof url, "%s?n=%d%s%s", url_base, CATALOG_PAGE, last[0] ? "&last=" : "", last);
+        xfer x = {0};
+        rc = fetch_whole(r, url, "Accept: application/json", what, &x, err);
+        if (rc == IMGSEC_OK)
+            rc = scan_registry_list_parse(x.body.buf, x.body.len, repos, page, what, err);
+        xfer_free(r, &x);
+        if (rc != IMGSEC_OK)
+            break;
+        size_t n = json_array_size(page);
+        if (json_array_size(all) + n > max) {
+            rc = err_set(err, IMGSEC_EINVAL, "%s: more than %zu entries", what, max);
+            break;
+        }
+        json_array_extend(all, page);
+        if (n < CATALOG_PAGE)
+            break;
+        snprintf(last, sizeof last, "%s", json_string_value(json_array_get(page, n - 1)));
+    }
+    json_decref(page);
+    return rc;
+}
+
+int scan_registry_catalog(const char *host, const char *prefix, const scan_options *opt,
+                          size_t max, int (*cb)(void *ctx, const char *repo, const char *tag),
+                          void *ctx, imgsec_err *err)
+{
+    char ref[300];
+    snprintf(ref, sizeof ref, "%.255s/x", host);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return err_set(err, IMGSEC_EINTERNAL, "libcurl cannot start");
+    reg *r = calloc(1, sizeof *r);
+    json_t *repos = json_array(), *tags = json_array();
+    int rc = IMGSEC_OK;
+    if (!r || !repos || !tags || !(r->multi = curl_multi_init())) {
+        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto done;
+    }
+    r->insecure = opt->insecure_registry;
+    r->ca_file = opt->registry_ca_file;
+    if ((rc = scan_registry_ref_parse(ref, &r->ref, err)))
+        goto done;
+    r->ref.repo[0] = '\0';
+    if (opt->registry_username && *opt->registry_username &&
+        (!(r->user = strdup(opt->registry_username)) ||
+         !(r->pass = strdup(opt->registry_password ? opt->registry_password : "")))) {
+        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        goto done;
+    }
+    char url[1200], what[700];
+    snprintf(url, sizeof url, "%s://%s/v2/_catalog", r->insecure ? "http" : "https", r->ref.host);
+    snprintf(what, sizeof what, "%s catalog", r->ref.host);
+    if ((rc = list_all(r, url, true, what, max, repos, err)))
+        goto done;
+    size_t plen = prefix ? strlen(prefix) : 0, seen = 0;
+    for (size_t i = 0; i < json_array_size(repos) && rc == IMGSEC_OK; i++) {
+        const char *repo = json_string_value(json_array_get(repos, i));
+        if (plen && !(strncmp(repo, prefix, plen) == 0 && repo[plen] == '/'))
+            continue;
+        snprintf(r->ref.repo, sizeof r->ref.repo, "%s", repo); /* the token's default scope */
+        snprintf(url, sizeof url, "%s://%s/v2/%s/tags/list", r->insecure ? "http" : "https",
+                 r->ref.host, repo);
+        snprintf(what, sizeof what, "%s/%s tags", r->ref.host, repo);
+        json_array_clear(tags);
+        if ((rc = list_all(r, url, false, what, max, tags, err)))
+            break;
+        seen += json_array_size(tags);
+        if (seen > max) {
+            rc = err_set(err, IMGSEC_EINVAL, "%s: more than %zu tags", r->ref.host, max);
+            break;
+        }
+        for (size_t k = 0; k < json_array_size(tags) && rc == IMGSEC_OK; k++)
+            rc = cb(ctx, repo, json_string_value(json_array_get(tags, k)));
+    }
+done:
+    json_decref(repos);
+    json_decref(tags);
+    if (r) {
+        r->base.free = reg_free;
+        reg_free(&r->base); /* ends curl_global_init's count too */
+    } else {
+        curl_global_cleanup();
+    }
+    return rc;
 }

@@ -189,7 +189,9 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_v5, /* store_schema_lists.c: indexes of the finding lists */
     store_schema_v6, /* store_schema_lists.c: the records of one vulnerability */
     store_schema_registries, /* store_schema_registries.c: image registries (AddRegistry) */
-    store_schema_v8, /* store_schema_lists.c: per-(image, vulnerability) maxima in agg_vul */
+    store_schema_auth_epoch, /* store_schema_auth.c: the auth epoch of the token cache */
+    store_schema_tasks, /* store_schema_tasks.c: registry sync and scan tasks */
+    store_schema_vul_maxima, /* store_schema_lists.c: per-(image, vulnerability) maxima in agg_vul */
 };
 
 int store_schema_steps(void)
@@ -525,6 +527,7 @@ static const struct {
     {STMT_KEY_LOOKUP,
      "SELECT u.id, u.domain, u.name, k.sk_sealed FROM access_keys k "
      "JOIN users u ON u.id = k.user_id WHERE k.ak = ?1"},
+    {STMT_AUTH_EPOCH, "SELECT n FROM auth_epoch WHERE id = 1"},
 };
 
 int store_sql_build(store *st, imgsec_err *err)

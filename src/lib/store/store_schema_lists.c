@@ -1,4 +1,4 @@
-/* store_schema_lists.c - schema versions 5 and 6: the indexes the finding
+/* store_schema_lists.c - schema versions 5, 6 and 10: the indexes the finding
  * lists need (list.h, docs/api.md "Finding lists").
  *
  *   - images(project_id, image_id): a per-image list names its image by
@@ -24,7 +24,7 @@
  *     vulnerability (ListVulAffectImages) is read from the index alone
  *     (severity is its last column), without the records.
  *
- * Version 8:
+ * Version 10 (store_schema_vul_maxima):
  *   - agg_vul(rank, cvss, desc_seq, sol_seq, url_seq): per (image,
  *     vulnerability) the maxima the grouped vulnerability lists show -
  *     the highest severity's rank, the highest CVSS score, and the seq of
@@ -69,7 +69,7 @@ char *store_schema_v6(imgsec_err *err)
     return s;
 }
 
-char *store_schema_v8(imgsec_err *err)
+char *store_schema_vul_maxima(imgsec_err *err)
 {
     /* the seq of the record with the greatest text of col; the lowest seq
      * of a tie; NULL when none has one */

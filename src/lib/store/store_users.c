@@ -475,6 +475,21 @@ int store_token_lookup(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
     return rc;
 }
 
+int store_auth_epoch(store *st, int64_t *out, imgsec_err *err)
+{
+    sqlite3_stmt *s = store_stmt(st, STMT_AUTH_EPOCH, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_reset(s);
+    int rc = IMGSEC_OK;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        rc = store_dberr(st, err, "reading the auth epoch");
+    sqlite3_reset(s);
+    return rc;
+}
+
 int store_token_delete(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTES], imgsec_err *err)
 {
     int rc;

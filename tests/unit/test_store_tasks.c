@@ -1,0 +1,340 @@
+/* test_store_tasks.c - unit tests of the task store (imgsec/store_tasks.h):
+ * a sync's tags become waiting_for_scan images once; selections (all, a
+ * registry, a namespace, an unsynced name:tag, ids) and their refusals,
+ * which leave no task; claims oldest first, marking the image scanning;
+ * settlement finishing the task; stop; resume after a restart; the
+ * running-task bound; a registry deleted under a task; the migration
+ * from schema 8. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imgsec/store_tasks.h"
+#include "unit_tmp.h"
+
+typedef struct {
+    char path[PATH_MAX];
+    store *st;
+    int64_t reg;
+} fx;
+
+static const char P[] = "P1";
+
+static int64_t q1(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int64_t v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+static store_registry reg_of(int64_t id)
+{
+    store_registry r;
+    memset(&r, 0, sizeof r);
+    r.id = id;
+    snprintf(r.name, sizeof r.name, "loop");
+    snprintf(r.type, sizeof r.type, "Harbor");
+    return r;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    imgsec_err err = {0};
+    assert_non_null(f);
+    assert_int_equal(unit_tmp_db_path(f->path, sizeof f->path, "test_store_tasks_"), 0);
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    store_registry_fields rf = {.name = "loop", .type = "Harbor", .api_version = "V2",
+                                .protocol = "http", .addr = "127.0.0.1:5000"};
+    assert_int_equal(store_registry_add(f->st, P, &rf, 1000, &f->reg, &err), IMGSEC_OK);
+    /* a sync found four tags in two namespaces */
+    store_sync_tag tags[] = {{"team", "web", "1"}, {"team", "web", "2"}, {"team", "db", "1"},
+                             {"", "solo", "latest"}};
+    store_registry r = reg_of(f->reg);
+    int64_t added = 0;
+    assert_int_equal(store_task_sync_apply(f->st, P, &r, tags, 4, 2000, &added, &err), IMGSEC_OK);
+    assert_int_equal(added, 4);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    store_close(f->st);
+    unit_tmp_db_remove(f->path);
+    free(f);
+    return 0;
+}
+
+typedef struct {
+    store_task t[4];
+    size_t n, failures;
+    char reason[4096];
+} listed;
+
+static void on_task(const store_task *t, void *arg)
+{
+    listed *l = arg;
+    if (l->n < 4)
+        l->t[l->n] = *t;
+    l->n++;
+}
+
+static void on_failure(const store_task_failure *f, void *arg)
+{
+    listed *l = arg;
+    l->failures++;
+    snprintf(l->reason, sizeof l->reason, "%s %s/%s:%s", f->reason, f->namespace_, f->image_name,
+             f->image_version);
+}
+
+static listed list(store *st, task_kind kind, int64_t id)
+{
+    listed l;
+    memset(&l, 0, sizeof l);
+    store_task_filter filter = {.kind = kind, .task_id = id, .status = -1};
+    int64_t total = 0;
+    imgsec_err err = {0};
+    assert_int_equal(store_task_list(st, P, &filter, 0, 10, on_task, on_failure, &l, &total, &err),
+                     IMGSEC_OK);
+    assert_int_equal((int64_t)l.n, total);
+    return l;
+}
+
+static void test_sync_once(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = "
+                                 "'waiting_for_scan' AND image_type = 'harbor' AND "
+                                 "instance_name = 'loop' AND ep = '0'"),
+                     4);
+    assert_int_equal(q1(f->path, "SELECT images_num * 10 + (status = 'success') FROM registries"),
+                     41);
+    /* again with one more tag: one row more, the others untouched */
+    store_sync_tag tags[] = {{"team", "web", "1"}, {"team", "web", "3"}};
+    store_registry r = reg_of(f->reg);
+    int64_t added = 0;
+    assert_int_equal(store_task_sync_apply(f->st, P, &r, tags, 2, 3000, &added, &err), IMGSEC_OK);
+    assert_int_equal(added, 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 5);
+    assert_int_equal(q1(f->path, "SELECT images_num FROM registries"), 2);
+    /* a failed sync marks the registry */
+    assert_int_equal(store_task_sync_failed(f->st, f->reg, "auth_failed", 4000, &err), IMGSEC_OK);
+    assert_int_equal(q1(f->path, "SELECT (status = 'fail') + (fail_reason = 'auth_failed') FROM "
+                                 "registries"),
+                     2);
+}
+
+static int64_t scan_task(store *st, bool all, const store_task_query *q,
+                         const store_task_select *sel, size_t n, int expect, imgsec_err *err)
+{
+    int64_t id = 0;
+    store_task_query none = {.image_type = -1};
+    assert_int_equal(store_task_create_scan(st, P, all, q ? q : &none, sel, n, 0x7fffffff, 0, 5000,
+                                            &id, err),
+                     expect);
+    return id;
+}
+
+static void test_selections(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    int64_t t1 = scan_task(f->st, true, NULL, NULL, 0, IMGSEC_OK, &err);
+    assert_int_equal(list(f->st, TASK_KIND_SCAN, t1).t[0].total, 4);
+    store_task_query q = {.namespace_ = "team", .image_name = "web", .image_type = -1};
+    int64_t t2 = scan_task(f->st, true, &q, NULL, 0, IMGSEC_OK, &err);
+    assert_int_equal(list(f->st, TASK_KIND_SCAN, t2).t[0].total, 2);
+    /* a registry's namespace, an unsynced tag, an id, and a repeat: 4 items */
+    int64_t img = q1(f->path, "SELECT id FROM images WHERE image_name = 'solo'");
+    store_task_select sel[] = {{.registry_id = f->reg, .namespace_ = "team", .image_name = "db"},
+                               {.registry_id = f->reg, .namespace_ = "team", .image_name = "web",
+                                .image_version = "9"},
+                               {.image_id = img},
+                               {.image_id = img}};
+    int64_t t3 = scan_task(f->st, false, NULL, sel, 4, IMGSEC_OK, &err);
+    assert_int_equal(list(f->st, TASK_KIND_SCAN, t3).t[0].total, 3);
+    int64_t tasks = q1(f->path, "SELECT count(*) FROM image_tasks");
+    /* refusals name the entry and leave no task */
+    store_task_select bad_reg[] = {{.registry_id = f->reg}, {.registry_id = 999, .image_name = "a",
+                                                             .image_version = "1"}};
+    scan_task(f->st, false, NULL, bad_reg, 2, IMGSEC_ENOTFOUND, &err);
+    assert_string_equal(err.msg, "invalid parameter: image_info[1].registry_id: the project has no "
+                                 "such registry");
+    store_task_select bad_id[] = {{.image_id = 424242}};
+    scan_task(f->st, false, NULL, bad_id, 1, IMGSEC_ENOTFOUND, &err);
+    assert_string_equal(err.msg, "invalid parameter: image_info[0].id: the project has no such "
+                                 "registry image");
+    store_task_query nothing = {.image_name = "absent", .image_type = -1};
+    scan_task(f->st, true, &nothing, NULL, 0, IMGSEC_EINVAL, &err);
+    assert_non_null(strstr(err.msg, "the task selects no image"));
+    scan_task(f->st, false, NULL, NULL, 0, IMGSEC_EINVAL, &err);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM image_tasks"), tasks);
+    /* another project sees no registry */
+    int64_t id = 0;
+    store_task_select other[] = {{.registry_id = f->reg, .image_name = "a", .image_version = "1"}};
+    store_task_query none = {.image_type = -1};
+    assert_int_equal(store_task_create_scan(f->st, "P2", false, &none, other, 1, 0, 0, 1, &id, &err),
+                     IMGSEC_ENOTFOUND);
+    assert_int_equal(store_task_create_sync(f->st, "P2", NULL, 0, 1, &id, &err), IMGSEC_EINVAL);
+    int64_t ids[] = {f->reg, 77};
+    assert_int_equal(store_task_create_sync(f->st, P, ids, 2, 1, &id, &err), IMGSEC_ENOTFOUND);
+    assert_string_equal(err.msg, "invalid parameter: registry_info[1].registry_id: the project has "
+                                 "no such registry");
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM image_tasks"), tasks);
+}
+
+static void test_claim_settle_finish(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    store_task_query q = {.namespace_ = "team", .image_name = "web", .image_type = -1};
+    int64_t t = scan_task(f->st, true, &q, NULL, 0, IMGSEC_OK, &err);
+    store_task_work w;
+    bool found = false;
+    assert_int_equal(store_task_claim(f->st, &w, &found, 6000, &err), IMGSEC_OK);
+    assert_true(found);
+    assert_int_equal(w.task_id, t);
+    assert_int_equal(w.kind, TASK_KIND_SCAN);
+    assert_string_equal(w.reg.addr, "127.0.0.1:5000");
+    assert_string_equal(w.reg.protocol, "http");
+    assert_string_equal(w.image_version, "1"); /* oldest first */
+    assert_int_equal(w.sealed_len, 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = 'scanning'"), 1);
+    assert_int_equal(q1(f->path, "SELECT image_version FROM images WHERE scan_status = 'scanning'"),
+                     1);
+    int64_t first = w.item_id;
+    assert_int_equal(store_task_claim(f->st, &w, &found, 6001, &err), IMGSEC_OK);
+    assert_true(found);
+    assert_string_equal(w.image_version, "2");
+    assert_int_equal(store_task_claim(f->st, &w, &found, 6002, &err), IMGSEC_OK);
+    assert_false(found);
+    assert_int_equal(store_task_item_done(f->st, first, true, true, NULL, 7000, &err), IMGSEC_OK);
+    listed l = list(f->st, TASK_KIND_SCAN, t);
+    assert_string_equal(l.t[0].status, "running");
+    assert_int_equal(l.t[0].begin_ms, 6000);
+    char longer[300];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(store_task_item_done(f->st, w.item_id, false, false, longer, 8000, &err),
+                     IMGSEC_OK);
+    l = list(f->st, TASK_KIND_SCAN, t);
+    assert_string_equal(l.t[0].status, "finished");
+    assert_int_equal(l.t[0].end_ms, 8000);
+    assert_int_equal(l.t[0].success * 1000 + l.t[0].failed * 100 + l.t[0].risky * 10 + l.t[0].total,
+                     1112);
+    assert_int_equal(l.failures, 1);
+    assert_int_equal(strlen(l.reason), TASK_REASON_CHARS + strlen(" team/web:2"));
+}
+
+static void test_stop_resume(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    int64_t t = scan_task(f->st, true, NULL, NULL, 0, IMGSEC_OK, &err);
+    store_task_work w;
+    bool found;
+    assert_int_equal(store_task_claim(f->st, &w, &found, 6000, &err), IMGSEC_OK);
+    assert_true(found);
+    /* a restart: the running item waits again and is claimed again */
+    int64_t n = 0;
+    assert_int_equal(store_task_resume(f->st, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 1);
+    int64_t again = w.item_id;
+    assert_int_equal(store_task_claim(f->st, &w, &found, 6100, &err), IMGSEC_OK);
+    assert_int_equal(w.item_id, again);
+    /* stop: three waiting become stopped, the running one settles later */
+    assert_int_equal(store_task_stop(f->st, P, t, 6200, &err), IMGSEC_OK);
+    bool any = true;
+    assert_int_equal(store_task_pending(f->st, &any, &err), IMGSEC_OK);
+    assert_false(any);
+    assert_int_equal(store_task_claim(f->st, &w, &found, 6300, &err), IMGSEC_OK);
+    assert_false(found);
+    assert_int_equal(store_task_item_done(f->st, again, true, false, NULL, 6400, &err), IMGSEC_OK);
+    listed l = list(f->st, TASK_KIND_SCAN, t);
+    assert_string_equal(l.t[0].status, "stopped");
+    assert_int_equal(l.t[0].end_ms, 6200);
+    assert_int_equal(l.t[0].stopped * 100 + l.t[0].success * 10 + l.t[0].total, 314);
+    assert_int_equal(store_task_stop(f->st, P, t, 6500, &err), IMGSEC_OK); /* again: nothing */
+    assert_int_equal(list(f->st, TASK_KIND_SCAN, t).t[0].end_ms, 6200);
+    assert_int_equal(store_task_stop(f->st, "P2", t, 6500, &err), IMGSEC_ENOTFOUND);
+    assert_string_equal(err.msg, "invalid parameter: task_id: the project has no such task");
+}
+
+static void test_bound_and_deleted_registry(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    int64_t id = 0;
+    for (int i = 0; i < TASK_ACTIVE_MAX; i++)
+        assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 1, &id, &err), IMGSEC_OK);
+    assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 1, &id, &err), IMGSEC_EINVAL);
+    assert_non_null(strstr(err.msg, "16 tasks running"));
+    int64_t ids[] = {f->reg};
+    assert_int_equal(store_registry_delete(f->st, P, ids, 1, "id", &err), IMGSEC_OK);
+    store_task_work w;
+    bool found = true;
+    assert_int_equal(store_task_claim(f->st, &w, &found, 9000, &err), IMGSEC_OK);
+    assert_false(found); /* every item failed on the way: the registry is gone */
+    listed l = list(f->st, TASK_KIND_SYNC, id);
+    assert_string_equal(l.t[0].status, "finished");
+    assert_int_equal(l.t[0].failed, 1);
+    assert_string_equal(l.reason, "the registry was deleted /:");
+}
+
+static void test_migration_from_8(void **state)
+{
+    fx *f = *state;
+    store_close(f->st);
+    f->st = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    /* a version-8 file: neither the tasks (9) nor agg_vul's maxima (10) */
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE image_task_items; DROP TABLE image_tasks; "
+                                      "ALTER TABLE agg_vul DROP COLUMN rank; "
+                                      "ALTER TABLE agg_vul DROP COLUMN cvss; "
+                                      "ALTER TABLE agg_vul DROP COLUMN desc_seq; "
+                                      "ALTER TABLE agg_vul DROP COLUMN sol_seq; "
+                                      "ALTER TABLE agg_vul DROP COLUMN url_seq; "
+                                      "PRAGMA user_version = 8",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    imgsec_err err = {0};
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    assert_int_equal(q1(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM image_tasks"), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 4); /* kept */
+    int64_t id = 0;
+    assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 1, &id, &err), IMGSEC_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sync_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_selections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_settle_finish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bound_and_deleted_registry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
