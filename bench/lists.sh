@@ -10,7 +10,9 @@
 # page of 200 at offset 0 and, for the tenant-wide and grouped lists, the
 # last page (offset total-200, at most 2,000,000), on the image with the
 # most records of the list's type and on the most common vulnerability
-# and build rule.
+# and build rule. lists.md gives each URL's total_num and page size, so a
+# row that times a short page (no image has 200 records of that type)
+# says so.
 # Results: WORK/lists.txt (one RESULT line per URL) and WORK/lists.md.
 # LIST_TIMEOUT_S=S (environment) bounds one request (default 60 s): a URL
 # whose request takes longer is reported timed_out=1 and the next one runs.
@@ -69,6 +71,8 @@ most() { q "SELECT id || '&image_type=' || image_type FROM images WHERE project_
 mal=$(most malware) fil=$(most file) sen=$(most sensitive_info) nca=$(most non_compliant_app)
 IFS='|' read -r rimg ritype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project' ORDER BY n_risk_config DESC, id LIMIT 1")"
 IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY vul_id ORDER BY count(*) DESC LIMIT 1")"
+# the common vulnerability's own level (ListVulAffectImages' repair_necessity words)
+vul_level=$(q "SELECT CASE max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) WHEN 4 THEN 'Critical' WHEN 3 THEN 'High' WHEN 2 THEN 'Medium' ELSE 'Low' END FROM rec_vulnerability WHERE vul_id = '$vul' AND vul_type = '$vtype' AND image = (SELECT image FROM agg_vul WHERE vul_id = '$vul' LIMIT 1)")
 rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
 IFS='|' read -r check standard <<<"$(q "SELECT check_name, standard FROM rec_risk_config WHERE image = $rimg AND standard IS NOT NULL GROUP BY check_name, standard ORDER BY count(*) DESC LIMIT 1")"
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
@@ -104,6 +108,10 @@ add ListVulAffectImages "$P/vulnerability/images?$ep&is_handled=false&vul_id=$vu
 last ListVulAffectImages "$P/vulnerability/images" "$ep&is_handled=false&vul_id=$vul_e&type=$vtype&image_type=registry"
 add ListVulnerabilityCve "$P/image/vulnerability/$vul_e/cve?$ep"
 add ListGlobalVulnerabilities "$P/image/vulnerabilities?$ep&offset=0"
+# the severity filters (maxima over records per vulnerability or image)
+add ListGeneralImageVuls.severity_level "$P/images/vulnerabilities?$ep&type=$vtype&handle_status=unhandled&image_type=registry&severity_level=High"
+add ListGlobalVulnerabilities.repair_necessity "$P/image/vulnerabilities?$ep&repair_necessity=immediate_repair"
+add ListVulAffectImages.repair_necessity "$P/vulnerability/images?$ep&is_handled=false&vul_id=$vul_e&type=$vtype&image_type=registry&repair_necessity=$vul_level"
 add ListGlobalImageApps "$P/image/apps?$ep"
 last ListGlobalImageApps "$P/image/apps" "$ep"
 add ListGlobalImageApps.non_compliant "$P/image/apps?$ep&is_compliant=false"
@@ -115,13 +123,35 @@ add ListImageSensitiveInfo "$P/image/sensitive-information?$ep"
 last ListImageSensitiveInfo "$P/image/sensitive-information" "$ep"
 
 n_images=$(q "SELECT count(*) FROM images")
+# what each URL's page holds: total_num and the items of the page, so that
+# a row timing an empty or short answer says so (the image picked per
+# one-image list is the one with the most records of its type; if even
+# that one has fewer than 200, no image has a full page)
+: >"$work/lists-items.txt"
+while IFS=$'\t' read -r name path; do
+  body=$(curl -sS -H "X-Auth-Token: $token" -H "region: $region" "$url$path")
+  total=$(printf '%s' "$body" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(d.get("total_num", "-"), len(d.get("data_list", [])))' 2>/dev/null || echo "- -")
+  printf '%s %s\n' "$name" "$total" >>"$work/lists-items.txt"
+done <"$urls"
 "$work/list_latency" "$url" "$urls" "$token" "$region" "$seconds" | sed 's/^RESULT //' | tee "$work/lists.txt"
+# imgsecd's CPU over the whole run (user + system, /proc/PID/stat fields
+# 14 and 15 in clock ticks), the client's apart: on a shared machine the
+# wall-clock tails are other processes' scheduling, CPU is ours
+srv_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/${pids[0]}/stat")
 {
+  echo "imgsecd CPU (user+sys) over the run: ${srv_cpu} s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
   echo "lists at $n_images images ($(q "SELECT sum(n_vulnerability + n_risk_config + n_malware + n_app + n_file + n_sensitive_info + n_non_compliant_app + n_build_command_risk) FROM images") records), one connection, limit=200"
   echo
-  echo "| list | p50 ms | p99 ms | max ms | requests |"
-  echo "|---|---|---|---|---|"
-  sed -n 's/^name=\([^ ]*\) requests=\([0-9]*\) p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\) max_ms=\([0-9.]*\).*/| \1 | \3 | \4 | \5 | \2 |/p' "$work/lists.txt"
+  echo "| list | p50 ms | p99 ms | max ms | requests | total_num | items |"
+  echo "|---|---|---|---|---|---|---|"
+  sed -n 's/^name=\([^ ]*\) requests=\([0-9]*\) p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\) max_ms=\([0-9.]*\).*/\1 \3 \4 \5 \2/p' "$work/lists.txt" |
+    while read -r name p50 p99 max n; do
+      read -r _ total items < <(grep -F "$name " "$work/lists-items.txt" | head -1)
+      echo "| $name | $p50 | $p99 | $max | $n | ${total:--} | ${items:--} |"
+    done
 } >"$work/lists.md"
 cat "$work/lists.md"
 ! grep -q 'non2xx=[1-9]\|errors=[1-9]' "$work/lists.txt"

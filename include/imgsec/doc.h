@@ -63,6 +63,14 @@ int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
  * type. doc_vul_summary's aggregates and every image summary the store
  * reads are in it. */
 int doc_vul_cmp(const void *a, const void *b);
+/* The parts of vul_agg's maxima for whoever folds records one at a time
+ * (store_stream.c): the rank of a stored (canonical) severity, as the
+ * lists' SQL computes it (critical 4, high 3, medium 2, low 1, else 0),
+ * and a bytewise comparison of two values as SQLite's BINARY collation
+ * orders texts (a prefix is less; a missing or non-string value is less
+ * than any text, two of them equal). */
+int doc_vul_rank(const char *severity);
+int doc_text_cmp(const json_t *x, const json_t *y);
 
 /* A list of parsed documents. */
 typedef struct {

@@ -144,14 +144,16 @@ typedef struct {
 } index_image_match;
 
 /* The images of scope with a type in type_mask (0 = every type) that pass
- * m (NULL: all) and have a record of vulnerability (vul_id, type) - or,
+ * m (NULL: all) and have a record of vulnerability (vul_id, type) whose
+ * highest severity rank among them (vul_agg.rank) is in [rank_lo,
+ * rank_hi] (0 and 4: any) - or,
  * for index_build_images, a build-command risk with rule_id - in id
  * order: *total gets how many, ids[0..*n_ids) the page [offset, offset +
  * limit) (limit <= LIST_LIMIT_MAX). The cost is the postings of the one
  * vulnerability or rule and the number of images, never the offset. */
 int index_vul_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
                      const index_image_match *m, const char *vul_id, vul_type type,
-                     int64_t offset, int64_t limit, int64_t *total, int64_t *ids,
+                     int rank_lo, int rank_hi, int64_t offset, int64_t limit, int64_t *total, int64_t *ids,
                      size_t *n_ids, imgsec_err *err);
 int index_build_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
                        const index_image_match *m, const char *rule_id, int64_t offset,
@@ -163,7 +165,9 @@ int index_build_images(imgsec_index *ix, const index_scope *scope, unsigned type
 typedef struct {
     char *key;          /* owned (index_groups_free) */
     char *name;         /* build rules: the greatest risk_name (owned); else NULL */
-    int level;          /* build rules: the greatest level (a severity) */
+    int level;          /* build rules: the greatest level (a severity);
+                           vulnerabilities: the highest severity rank of its
+                           records in the selection (vul_agg.rank) */
     int64_t images;     /* distinct images */
     int64_t records;    /* records (vulnerabilities: the postings' counts) */
     int64_t scan_time;  /* the greatest latest_scan_time of those images */
@@ -181,6 +185,8 @@ typedef struct {
     bool equals_cve;            /* ... and start with "CVE-" (any case, as LIKE) */
     const char *name_contains;  /* build rules: a substring of the risk_name */
     int level;                  /* build rules: the risk's level (a severity), or -1 */
+    bool by_rank;               /* vulnerabilities: keep only groups whose highest */
+    int rank_lo, rank_hi;       /* severity rank in the selection is in [lo, hi] */
     int64_t offset, limit;      /* limit <= LIST_LIMIT_MAX */
 } index_group_req;
 

@@ -188,11 +188,21 @@ const record_kind *record_kind_get(report_type t);
 
 /* ---- per-image aggregates that feed the query index ---- */
 
-/* Number of vulnerability records of one image with this (vul_id, vul_type). */
+/* Number of vulnerability records of one image with this (vul_id, vul_type),
+ * and their maxima, as the finding lists show them (docs/api.md): rank is
+ * the highest severity's rank (critical 4, high 3, medium 2, low 1, other
+ * 0), cvss the highest CVSS score (has_cvss false when none has one), and
+ * desc_seq / sol_seq / url_seq the seq of the record holding the greatest
+ * description / solution / url (bytewise, as SQLite's max(); the first
+ * such record; -1 when none has one). */
 typedef struct {
     const char *vul_id;
     vul_type type;
     int64_t n;
+    int rank;
+    bool has_cvss;
+    double cvss;
+    int64_t desc_seq, sol_seq, url_seq;
 } vul_agg;
 
 /* Number of build-command-risk records of one image with this

@@ -21,14 +21,14 @@
  * When the server lends its query index (list_accel.with_index, at
  * exactly the read transaction's position), the per-vulnerability and
  * per-rule groups and the images of one vulnerability or rule come from
- * the index's postings instead (index_list.c): total, order, page and the
- * counts; the store then reads only the page's rows and what the index
- * does not hold (severities, CVSS scores, texts of the page's
- * vulnerabilities, through rec_vul_vul). Filters on what the index does
- * not hold (a severity or repair_necessity filter of the grouped
- * vulnerability lists and of ListVulAffectImages) keep the SQL. The
- * command line has no index: it always runs the SQL, and test_lists
- * compares both.
+ * the index's postings instead (index_list.c): total, order, page, the
+ * counts, the highest severity rank and the severity filters (each
+ * posting carries its image's rank, agg_vul.rank); the store then reads
+ * only the page's rows and what the index does not hold (CVSS scores and
+ * texts of the page's vulnerabilities, from agg_vul's per-image maxima or
+ * from the records, whichever is fewer rows). The command line has no
+ * index: it always runs the SQL over records, and test_lists compares
+ * both.
  *
  * Item fields that imgsec does not hold are derived by the rules written
  * in docs/api.md ("Finding lists"), or left out (every item field of the
@@ -350,8 +350,10 @@ static const char *cap_of_rank(int64_t rank)
 {
     return rank >= 4 ? "Critical" : rank == 3 ? "High" : rank == 2 ? "Medium" : "Low";
 }
-/* HAVING/WHERE fragment on a rank expression for CAP_WORDS[w]. */
+/* HAVING/WHERE fragment on a rank expression for CAP_WORDS[w], and the
+ * same as a range of ranks (for the query index). */
 static const char *const CAP_RANK_SQL[] = {"= 4", "= 3", "= 2", "<= 1"};
+static const int CAP_RANK_LO[] = {4, 3, 2, 0}, CAP_RANK_HI[] = {4, 3, 2, 1};
 
 /* Baseline check level (Security Low Medium High) of its failed rules' highest rank. */
 static const char *const LEVEL_WORDS[] = {"Security", "Low", "Medium", "High", NULL};
@@ -1129,6 +1131,7 @@ typedef struct {
     index_image_match m;
     const char *key; /* rule_id, or vul_id when type >= 0 */
     int type;
+    int rank_lo, rank_hi; /* vulnerabilities: the image's highest rank of it */
     int64_t offset, limit, total;
     int64_t ids[LIST_LIMIT_MAX];
     size_t n;
@@ -1139,16 +1142,17 @@ static int ix_images(imgsec_index *ix, void *arg, imgsec_err *err)
     images_call *x = arg;
     if (x->type >= 0)
         return index_vul_images(ix, x->scope, x->mask, &x->m, x->key, (vul_type)x->type,
-                                x->offset, x->limit, &x->total, x->ids, &x->n, err);
+                                x->rank_lo, x->rank_hi, x->offset, x->limit, &x->total, x->ids, &x->n, err);
     return index_build_images(ix, x->scope, x->mask, &x->m, x->key, x->offset, x->limit,
                               &x->total, x->ids, &x->n, err);
 }
 
-/* The page of images of one build rule (type < 0) or vulnerability from
- * the index, then their rows from the store: the columns of
- * item_build_image, or of item_vul_image (IMAGE_VUL_RANK needs a). */
+/* The page of images of one build rule (type < 0) or vulnerability (with
+ * its highest rank in [rank_lo, rank_hi]) from the index, then their rows
+ * from the store: the columns of item_build_image, or of item_vul_image
+ * (the rank is agg_vul's). */
 static int images_ix(lctx *c, unsigned mask, const char *key, int type, const char *name,
-                     item_fn fn)
+                     int rank_lo, int rank_hi, item_fn fn)
 {
     const char *ref;
     int rc = p_str(c, "image_id", 128, false, &ref);
@@ -1160,8 +1164,8 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
     if (!x)
         return oom(c);
     *x = (images_call){.scope = c->scope, .mask = mask == ALL_TYPES ? 0 : mask,
-                       .m = {ref, name}, .key = key, .type = type, .offset = c->offset,
-                       .limit = c->limit};
+                       .m = {ref, name}, .key = key, .type = type, .rank_lo = rank_lo,
+                       .rank_hi = rank_hi, .offset = c->offset, .limit = c->limit};
     rc = with_ix(c, ix_images, x);
     if (rc == IMGSEC_OK)
         c->total = x->total;
@@ -1188,7 +1192,7 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
         } else {
             qb_sql(&q, "SELECT i.id, i.image_id, i.image_name, i.container_num, "
                        "i.image_digest, i.image_version, i.latest_scan_time, i.image_type, "
-                       "i.image_size, i.namespace, " IMAGE_VUL_RANK
+                       "i.image_size, i.namespace, a.rank"
                        " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
             qb_text(&q, key);
             qb_sql(&q, " AND a.vul_type = ");
@@ -1216,7 +1220,7 @@ static int list_build_risk_images(lctx *c)
         return rc;
     if (!rule_id)
         return bad(c, "rule_id must be 1-64 characters");
-    if ((rc = images_ix(c, mask, rule_id, -1, NULL, item_build_image)) != IMGSEC_ENOTFOUND)
+    if ((rc = images_ix(c, mask, rule_id, -1, NULL, 0, 4, item_build_image)) != IMGSEC_ENOTFOUND)
         return rc;
     conds cs = {0};
     conds_add(&cs, "a.rule_id = ?", rule_id, 0);
@@ -1274,10 +1278,33 @@ static void vul_detail_free(vul_detail *d)
     json_decref(d->url);
 }
 
+/* " FROM agg_vul a JOIN images i ... LEFT JOIN" the records holding each
+ * (image, vulnerability)'s greatest description (d), solution (s) and url
+ * (u): the agg_vul maxima of schema 10, read by primary key. */
+#define AGG_TEXTS_FROM                                                                    \
+    " FROM agg_vul a JOIN images i ON i.id = a.image"                                     \
+    " LEFT JOIN rec_vulnerability d ON d.image = a.image AND d.seq = a.desc_seq"          \
+    " LEFT JOIN rec_vulnerability s ON s.image = a.image AND s.seq = a.sol_seq"           \
+    " LEFT JOIN rec_vulnerability u ON u.image = a.image AND u.seq = a.url_seq"
+#define AGG_DETAIL_COLS "max(a.cvss), max(d.description), max(s.solution), max(u.url)"
+
 static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, vul_detail *d)
 {
     memset(d, 0, sizeof *d);
     qb q = {0};
+    if (c->accel && c->accel->with_index) {
+        /* the server: one agg_vul row per image instead of every record
+         * (test_index_groups_equal_sql compares it with the records) */
+        qb_sql(&q, "SELECT coalesce(sum(a.n), 0), max(a.rank), " AGG_DETAIL_COLS AGG_TEXTS_FROM
+                   " WHERE a.vul_id = ");
+        qb_text(&q, vul_id);
+        if (type >= 0) {
+            qb_sql(&q, " AND a.vul_type = ");
+            qb_text(&q, VUL_TYPE_WORDS[type]);
+        }
+        qb_scope(&q, c, mask);
+        return q_run(c, &q, row_vul_detail, d);
+    }
     qb_sql(&q, "SELECT count(*), max(" RANK("r.severity") "), max(r.cvss_score), max(r.description), "
                "max(r.solution), max(r.url) FROM rec_vulnerability r INDEXED BY rec_vul_vul "
                "JOIN images i ON i.id = r.image WHERE r.vul_id = ");
@@ -1354,12 +1381,13 @@ static void qb_vul_groups(qb *q, lctx *c, unsigned mask, const conds *cs, const 
         qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", having);
 }
 
-/* The page's details that the index does not hold, from the records of
- * each of its vulnerabilities in the selection (ranges of rec_vul_vul):
- * the row_vul_detail columns after vul_id. */
+/* The page's details that the index does not hold, from the agg_vul
+ * maxima of each of its vulnerabilities in the selection (one row per
+ * image, ranges of agg_vul_vul): the row_vul_detail columns after vul_id
+ * and rank. */
 typedef struct {
     groups_call *x;
-    json_t *details; /* vul_id -> [rank, cvss, description, solution, url] */
+    json_t *details; /* vul_id -> [cvss, description, solution, url] */
 } detail_rows;
 
 static json_t *cell_json(const store_cell *x)
@@ -1425,22 +1453,39 @@ static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_
         if (!d.details)
             rc = oom(c);
     }
-    if (rc == IMGSEC_OK && x->n > 0) {
+    /* Two reads give the same maxima: a vulnerability's agg_vul rows (one
+     * per image, then up to three records by primary key for the texts)
+     * or its records (ranges of rec_vul_vul, one row each). Each group
+     * takes the one with fewer lookups: agg_vul where its images have
+     * more than VUL_RECORDS_PER_AGG records each on average. */
+    enum { VUL_RECORDS_PER_AGG = 4 };
+    for (int pass = 0; rc == IMGSEC_OK && pass < 2; pass++) {
+        bool agg = pass == 0, any = false;
         qb q = {0};
-        qb_sql(&q, "SELECT r.vul_id, max(" RANK("r.severity") "), max(r.cvss_score), "
-                   "max(r.description), max(r.solution), max(r.url) FROM rec_vulnerability r "
-                   "INDEXED BY rec_vul_vul JOIN images i ON i.id = r.image WHERE r.vul_id IN (");
+        if (agg)
+            qb_sql(&q, "SELECT a.vul_id, " AGG_DETAIL_COLS AGG_TEXTS_FROM " WHERE a.vul_id IN (");
+        else
+            qb_sql(&q, "SELECT r.vul_id, max(r.cvss_score), max(r.description), max(r.solution), "
+                       "max(r.url) FROM rec_vulnerability r INDEXED BY rec_vul_vul JOIN images i "
+                       "ON i.id = r.image WHERE r.vul_id IN (");
         for (size_t k = 0; k < x->n; k++) {
-            qb_sql(&q, k ? ", " : "");
+            if ((x->g[k].records > VUL_RECORDS_PER_AGG * x->g[k].images) != agg)
+                continue;
+            qb_sql(&q, any ? ", " : "");
             qb_text(&q, x->g[k].key);
+            any = true;
+        }
+        if (!any) {
+            qb_free(&q);
+            continue;
         }
         qb_sql(&q, ")");
         if (r->vul_type >= 0) {
-            qb_sql(&q, " AND r.vul_type = ");
+            qb_sql(&q, agg ? " AND a.vul_type = " : " AND r.vul_type = ");
             qb_text(&q, VUL_TYPE_WORDS[r->vul_type]);
         }
         qb_scope(&q, c, mask);
-        qb_sql(&q, " GROUP BY r.vul_id");
+        qb_sql(&q, agg ? " GROUP BY a.vul_id" : " GROUP BY r.vul_id");
         rc = q_run(c, &q, row_detail, &d);
         if (rc != IMGSEC_OK && c->err->code == IMGSEC_OK)
             rc = oom(c);
@@ -1449,9 +1494,9 @@ static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_
         const index_group *g = &x->g[k];
         json_t *det = json_object_get(d.details, g->key);
         store_cell cells[9] = {cell_str(g->key), cell_int(g->images), cell_int(g->scan_time),
-                               cell_int(g->records)};
-        for (int i = 0; i < 5; i++)
-            cells[4 + i] = json_cell(json_array_get(det, (size_t)i));
+                               cell_int(g->records), cell_int(g->level)};
+        for (int i = 0; i < 4; i++)
+            cells[5 + i] = json_cell(json_array_get(det, (size_t)i));
         json_t *item = json_object();
         if (!det || !item || !fn(item, cells, 9, c) ||
             json_array_append_new(c->items, item) != 0) {
@@ -1467,12 +1512,13 @@ static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_
     return rc;
 }
 
-/* r: the same selection for the index (NULL: the store only). */
+/* r: the same selection for the index (NULL: the store only), with the
+ * rank range of having (r->by_rank) when there is one. */
 static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *having, item_fn fn,
                       const index_group_req *r)
 {
     int rc;
-    if (r && !having && !cs->none && (rc = vul_groups_ix(c, mask, r, fn)) != IMGSEC_ENOTFOUND)
+    if (r && !cs->none && (rc = vul_groups_ix(c, mask, r, fn)) != IMGSEC_ENOTFOUND)
         return rc;
     json_array_clear(c->items);
     qb q = {0};
@@ -1519,7 +1565,9 @@ static int list_general_vuls(lctx *c)
     if (cve_id)
         conds_add(&cs, "r.vul_id = ? AND r.vul_id LIKE 'CVE-%'", cve_id, 0);
     index_group_req r = {.vul_type = type, .contains = {vul_id, vul_name}, .equals = cve_id,
-                         .equals_cve = true, .level = -1};
+                         .equals_cve = true, .level = -1, .by_rank = sev >= 0,
+                         .rank_lo = sev >= 0 ? CAP_RANK_LO[sev] : 0,
+                         .rank_hi = sev >= 0 ? CAP_RANK_HI[sev] : 4};
     return vul_groups(c, mask, &cs, sev >= 0 ? CAP_RANK_SQL[sev] : NULL, item_general_vul, &r);
 }
 
@@ -1556,12 +1604,15 @@ static int list_global_vuls(lctx *c)
         (rc = p_str(c, "vul_id", 128, false, &vul_id)) != IMGSEC_OK)
         return rc;
     static const char *const REPAIR_RANK_SQL[] = {">= 3", "= 2", "<= 1"};
+    static const int REPAIR_LO[] = {3, 2, 0}, REPAIR_HI[] = {4, 2, 1};
     conds cs = {0};
     if (type >= 0)
         conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
     if (vul_id)
         conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
-    index_group_req r = {.vul_type = type, .contains = {vul_id}, .level = -1};
+    index_group_req r = {.vul_type = type, .contains = {vul_id}, .level = -1,
+                         .by_rank = repair >= 0, .rank_lo = repair >= 0 ? REPAIR_LO[repair] : 0,
+                         .rank_hi = repair >= 0 ? REPAIR_HI[repair] : 4};
     return vul_groups(c, ALL_TYPES, &cs, repair >= 0 ? REPAIR_RANK_SQL[repair] : NULL,
                       item_global_vul, &r);
 }
@@ -1616,9 +1667,11 @@ static int list_vul_affect_images(lctx *c)
         conds_add(&cs, "instr(i.image_name, ?) > 0", name, 0);
     if (repair >= 0)
         conds_add(&cs, REPAIR_COND[repair], NULL, 0);
-    /* the index knows no severities: a repair_necessity filter reads the store */
-    if (repair < 0 && !cs.none &&
-        (rc = images_ix(c, mask, vul_id, type, name, item_vul_image)) != IMGSEC_ENOTFOUND)
+    /* the index's postings carry each image's highest rank (agg_vul.rank) */
+    if (!cs.none && (rc = images_ix(c, mask, vul_id, type, name,
+                                    repair >= 0 ? CAP_RANK_LO[repair] : 0,
+                                    repair >= 0 ? CAP_RANK_HI[repair] : 4,
+                                    item_vul_image)) != IMGSEC_ENOTFOUND)
         return rc;
     for (int pass = 0; pass < 2; pass++) {
         qb q = {0};

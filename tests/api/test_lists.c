@@ -974,6 +974,7 @@ static void test_index_groups_equal_sql(void **state)
     assert_non_null(g0);
     assert_non_null(b0);
     char *vul = strdup(json_string_value(json_object_get(g0, "vul_id")));
+    char *sev0 = strdup(json_string_value(json_object_get(g0, "severity_level")));
     char *rule = strdup(json_string_value(json_object_get(b0, "rule_id")));
     char *risk = strdup(json_string_value(json_object_get(b0, "risk_name")));
     json_decref(g);
@@ -988,6 +989,9 @@ static void test_index_groups_equal_sql(void **state)
     char *p_name = h_strdupf("vul_name=%s", vul + 5), *p_vul = h_strdupf("vul_id=%s", vul);
     char *p_rule = h_strdupf("rule_id=%s", rule), *p_image = h_strdupf("image_id=%s", im->id);
     char *p_risk = h_strdupf("risk_name=%.2s", risk + 1);
+    /* the first group's own level: a repair_necessity filter that keeps images */
+    char *p_sev = h_strdupf("repair_necessity=%s", sev0);
+    free(sev0);
     const struct {
         list_kind k;
         const char *arg;
@@ -1001,6 +1005,16 @@ static void test_index_groups_equal_sql(void **state)
         {LIST_GLOBAL_VULS, NULL, {NULL}},
         {LIST_GLOBAL_VULS, NULL, {"type=app_vul"}},
         {LIST_GLOBAL_VULS, NULL, {p_sub}},
+        /* severity filters: maxima per (image, vulnerability) on the postings */
+        {LIST_GENERAL_VULS, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry", "severity_level=Critical"}},
+        {LIST_GENERAL_VULS, NULL, {"type=app_vul", "handle_status=unhandled", "image_type=registry", "severity_level=High"}},
+        {LIST_GENERAL_VULS, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=local_image", "severity_level=Medium"}},
+        {LIST_GENERAL_VULS, NULL, {"type=linux_vul", "handle_status=unhandled", "image_type=registry", "severity_level=Low", p_sub}},
+        {LIST_GLOBAL_VULS, NULL, {"repair_necessity=immediate_repair"}},
+        {LIST_GLOBAL_VULS, NULL, {"repair_necessity=delay_repair", "type=app_vul"}},
+        {LIST_GLOBAL_VULS, NULL, {"repair_necessity=not_needed_repair"}},
+        {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry", p_sev}},
+        {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry", "repair_necessity=Low"}},
         {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry"}},
         {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=private_image", "image_name=a"}},
         {LIST_VUL_AFFECT_IMAGES, NULL, {"is_handled=false", p_vul, "type=linux_vul", "image_type=registry", p_image}},
@@ -1032,7 +1046,115 @@ static void test_index_groups_equal_sql(void **state)
     store_close(st);
     free(vul), free(rule), free(risk);
     free(p_sub), free(p_cve), free(p_name), free(p_vul), free(p_rule), free(p_image),
-        free(p_risk);
+        free(p_risk), free(p_sev);
+    assert_int_equal(differ, 0);
+}
+
+/* One vulnerability in two new images, then one of them ingested again
+ * with a lower severity, CVSS score and texts: every grouped view and
+ * severity filter follows (the per-image maxima kept at ingest, not the
+ * old image's), and the index route still equals the SQL over records. */
+static json_t *first_item(const char *path, const char *query)
+{
+    json_t *o = list_get(T_P1_ALL, "P1", path, query, NULL);
+    assert_non_null(o);
+    json_t *it = json_incref(json_array_get(json_object_get(o, "data_list"), 0));
+    json_decref(o);
+    return it;
+}
+
+/* Five more records of the vulnerability per image: more than list.c's
+ * VUL_RECORDS_PER_AGG per image, so the server reads the group's details
+ * from agg_vul (with two records it reads them from the records). */
+#define LOW1 ",{\"vul_id\":\"CVE-2098-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"low\"}"
+#define LOW5 LOW1 LOW1 LOW1 LOW1 LOW1
+
+static void ingest_vul_image(const char *name, const char *sev, const char *cvss, const char *desc)
+{
+    char *doc = h_strdupf(
+        "{\"image\":{\"image_type\":\"harbor\",\"namespace\":\"mx\",\"image_name\":\"%s\","
+        "\"image_version\":\"1\",\"scan_status\":\"success\"},\"vulnerabilities\":["
+        "{\"vul_id\":\"CVE-2098-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"%s\","
+        "\"cvss_score\":%s,\"description\":\"%s\"}%s]}",
+        name, sev, cvss, desc, LOW5);
+    http_resp r;
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", doc, false, &r), 200);
+    http_resp_free(&r);
+    free(doc);
+}
+
+static void expect_global(const char *repair, const char *desc, double cvss)
+{
+    json_t *it = first_item("image/vulnerabilities",
+                            "vul_id=CVE-2098-0001&enterprise_project_id=all_granted_eps&limit=10");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_object_get(it, "repair_necessity")), repair);
+    assert_string_equal(json_string_value(json_object_get(it, "description")), desc);
+    assert_int_equal(int_field(it, "history_number"), 12);
+    json_t *cve = json_array_get(json_object_get(it, "data_list"), 0);
+    assert_true(json_real_value(json_object_get(cve, "cvss_score")) == cvss);
+    json_decref(it);
+}
+
+static long long total_where(const char *path, const char *query)
+{
+    char *q = h_strdupf("%s&enterprise_project_id=all_granted_eps&limit=10", query);
+    json_t *o = list_get(T_P1_ALL, "P1", path, q, NULL);
+    free(q);
+    long long t = total_of(o);
+    json_decref(o);
+    return t;
+}
+
+static void test_maxima_after_reingest(void **state)
+{
+    (void)state;
+    ingest_vul_image("max-a", "critical", "9.25", "zz");
+    ingest_vul_image("max-b", "medium", "5.5", "mm");
+    expect_global("immediate_repair", "zz", 9.25);
+    const char *GEN = "images/vulnerabilities";
+    const char *GQ = "type=linux_vul&handle_status=unhandled&image_type=harbor&vul_id=CVE-2098-0001";
+    char *q = h_strdupf("%s&severity_level=Critical", GQ);
+    assert_int_equal(total_where(GEN, q), 1);
+    free(q);
+    const char *AFF = "vulnerability/images";
+    const char *AQ = "is_handled=false&vul_id=CVE-2098-0001&type=linux_vul&image_type=harbor";
+    q = h_strdupf("%s&repair_necessity=Medium", AQ);
+    assert_int_equal(total_where(AFF, q), 1);
+    free(q);
+
+    ingest_vul_image("max-a", "low", "1.0", "aa"); /* the same image, lower */
+    expect_global("delay_repair", "mm", 5.5);
+    q = h_strdupf("%s&severity_level=Critical", GQ);
+    assert_int_equal(total_where(GEN, q), 0);
+    free(q);
+    q = h_strdupf("%s&severity_level=Medium", GQ);
+    assert_int_equal(total_where(GEN, q), 1);
+    free(q);
+    q = h_strdupf("%s&repair_necessity=Low", AQ);
+    assert_int_equal(total_where(AFF, q), 1);
+    free(q);
+    q = h_strdupf("%s&repair_necessity=Critical", AQ);
+    assert_int_equal(total_where(AFF, q), 0);
+    free(q);
+
+    store *st = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(S.db, &st, &err), IMGSEC_OK);
+    const char *const P_GEN[] = {"type=linux_vul", "handle_status=unhandled", "image_type=harbor",
+                                 "vul_id=CVE-2098", "severity_level=Medium"};
+    const char *const P_GLOB[] = {"vul_id=CVE-2098", "repair_necessity=delay_repair"};
+    const char *const P_AFF[] = {"is_handled=false", "vul_id=CVE-2098-0001", "type=linux_vul",
+                                 "image_type=harbor", "repair_necessity=Low"};
+    int differ = 0;
+    for (int e = 0; e < 2; e++) {
+        const char *ep = e ? "0" : NULL;
+        differ += compare_routes(st, LIST_GENERAL_VULS, NULL, P_GEN, 5, ep, 0, 200);
+        differ += compare_routes(st, LIST_GLOBAL_VULS, NULL, P_GLOB, 2, ep, 0, 200);
+        differ += compare_routes(st, LIST_VUL_AFFECT_IMAGES, NULL, P_AFF, 5, ep, 0, 200);
+        differ += compare_routes(st, LIST_VUL_CVE, "CVE-2098-0001", NULL, 0, ep, 0, 200);
+    }
+    store_close(st);
     assert_int_equal(differ, 0);
 }
 
@@ -1095,7 +1217,8 @@ int main(void)
         cmocka_unit_test(test_cli_same_numbers),
         cmocka_unit_test(test_index_groups_equal_sql),
         cmocka_unit_test(test_list_query_stops_when_gone),
-        cmocka_unit_test(test_app_vul_num_exact), /* last: it adds an image */
+        cmocka_unit_test(test_app_vul_num_exact), /* last: these add images */
+        cmocka_unit_test(test_maxima_after_reingest),
     };
     int failed = cmocka_run_group_tests_name("lists", tests, setup, teardown);
     return failed + harness_failures();

@@ -61,7 +61,7 @@ static void timg_init(timg *t, int64_t id)
 static void add_vul(timg *t, const char *vul_id, vul_type vt, int64_t n)
 {
     assert_true(t->s.n_vuls < MAX_AGGS);
-    t->vuls[t->s.n_vuls++] = (vul_agg){vul_id, vt, n};
+    t->vuls[t->s.n_vuls++] = (vul_agg){.vul_id = vul_id, .type = vt, .n = n};
     t->s.counts[REPORT_VULNERABILITY] += n;
     t->s.vul_counts[vt] += n;
 }
@@ -1949,7 +1949,7 @@ static void test_postings_back_references(void **state)
         for (uint32_t j = 0; j < k; j++) {
             char key[8];
             int len = snprintf(key, sizeof key, "t%u", (unsigned)((seed >> (j % 24)) % 9));
-            assert_int_equal(postings_row_add(&P, row, key, (size_t)len, j + 1), 0);
+            assert_int_equal(postings_row_add(&P, row, key, (size_t)len, j + 1, 0), 0);
         }
         postings_row_trim(&P, row);
         check_postings(&P);

@@ -24,8 +24,13 @@
  *     the postings (the scan time is then read for the page's groups
  *     only).
  *
- * What the index does not hold - the records' severities, CVSS scores and
- * texts - list.c reads from the store for the page's groups only. */
+ * Each vulnerability posting also carries the image's highest severity
+ * rank of that vulnerability (posting.v, vul_agg.rank, kept at ingest):
+ * a group's level is the highest v of its postings in the selection, a
+ * severity filter keeps the groups (or, for the images of one
+ * vulnerability, the postings) whose rank is in range. What the index
+ * does not hold - CVSS scores and texts - list.c reads from the store's
+ * per-(image, vulnerability) maxima (agg_vul) for the page's groups only. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,17 +114,17 @@ typedef struct {
     size_t klen;
     unsigned type_mask;
     const index_image_match *m;
+    int v_lo, v_hi; /* postings' v must be in [v_lo, v_hi] */
     int64_t offset, limit, *total, *ids;
     size_t *n_ids;
 } img_ctx;
 
-static void mark_term(const ix_inst *ix, const pterm *t, const selbits *s, const uint32_t *rank_of,
+static void mark_term(const img_ctx *c, const pterm *t, const selbits *s, const uint32_t *rank_of,
                       uint64_t *by_rank)
 {
-    (void)ix;
     for (uint32_t k = 0; k < t->len; k++) {
         uint32_t row = t->p[k].row;
-        if (bit_get(s->bits, row)) {
+        if (bit_get(s->bits, row) && t->p[k].v >= c->v_lo && t->p[k].v <= c->v_hi) {
             uint32_t rank = rank_of[row];
             by_rank[rank >> 6] |= 1ull << (rank & 63);
         }
@@ -145,11 +150,11 @@ static int images_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
     }
     const uint32_t *rank_of = order_rank_of(o), *row_of = order_by_rank(o);
     if (one)
-        mark_term(ix, one, &s, rank_of, by_rank);
+        mark_term(c, one, &s, rank_of, by_rank);
     else
         for (uint32_t id = 0; id < P->n_ids; id++)
             if (P->terms[id] && c->pred(P->terms[id], c->pred_arg))
-                mark_term(ix, P->terms[id], &s, rank_of, by_rank);
+                mark_term(c, P->terms[id], &s, rank_of, by_rank);
     int64_t total = 0, skip = c->offset;
     for (size_t w = 0; w < s.words; w++) {
         uint64_t b = by_rank[w];
@@ -199,14 +204,14 @@ static int run_images(imgsec_index *ix, const index_scope *scope, img_ctx *c, im
 
 int index_vul_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
                      const index_image_match *m, const char *vul_id, vul_type type,
-                     int64_t offset, int64_t limit, int64_t *total, int64_t *ids,
-                     size_t *n_ids, imgsec_err *err)
+                     int rank_lo, int rank_hi, int64_t offset, int64_t limit, int64_t *total,
+                     int64_t *ids, size_t *n_ids, imgsec_err *err)
 {
     ixkey k;
     key_init(&k);
     key_vul(&k, vul_id ? vul_id : "", (unsigned char)type);
-    img_ctx c = {vul_postings, NULL, NULL, k.p, k.len, type_mask, m, offset, limit, total, ids,
-                 n_ids};
+    img_ctx c = {vul_postings, NULL, NULL, k.p, k.len, type_mask, m, rank_lo, rank_hi,
+                 offset, limit, total, ids, n_ids};
     int rc = k.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory")
                       : run_images(ix, scope, &c, err);
     key_free(&k);
@@ -226,8 +231,8 @@ int index_build_images(imgsec_index *ix, const index_scope *scope, unsigned type
                        int64_t limit, int64_t *total, int64_t *ids, size_t *n_ids,
                        imgsec_err *err)
 {
-    img_ctx c = {build_postings, rule_is, rule_id ? rule_id : "", NULL, 0, type_mask, m,
-                 offset, limit, total, ids, n_ids};
+    img_ctx c = {build_postings, rule_is, rule_id ? rule_id : "", NULL, 0, type_mask, m, 0,
+                 UINT8_MAX, offset, limit, total, ids, n_ids};
     return run_images(ix, scope, &c, err);
 }
 
@@ -241,6 +246,7 @@ typedef struct {
     const char *name; /* rules: risk_name */
     size_t name_len;
     int level;
+    int rank; /* vulnerabilities: the highest posting v in the selection; -1: not computed */
     int64_t images, records;
 } kept;
 
@@ -271,12 +277,12 @@ static bool contains(const char *s, size_t n, const char *needle)
 static bool term_passes(const grp_ctx *c, const pterm *t, kept *kp)
 {
     const index_group_req *r = c->r;
-    *kp = (kept){.t = t, .level = -1};
+    *kp = (kept){.t = t, .level = -1, .rank = -1};
     if (c->build) {
         key_build_parts b;
         key_build_split(t->key, t->klen, &b);
         *kp = (kept){.t = t, .gkey = b.rule, .glen = b.rule_len, .name = b.risk,
-                     .name_len = b.risk_len, .level = b.level};
+                     .name_len = b.risk_len, .level = b.level, .rank = -1};
         if (r->level >= 0 && b.level != r->level)
             return false;
         if (!contains(b.risk, b.risk_len, r->name_contains))
@@ -317,8 +323,9 @@ static int cmp_u32(const void *a, const void *b)
  * image id from their postings in the selection; images of several terms
  * counted once. */
 static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t n,
-                      index_group *g)
+                      index_group *g, bool build)
 {
+    int rank = -1;
     g->scan_time = INT64_MIN;
     g->min_image = INT64_MAX;
     size_t cap = 0;
@@ -334,6 +341,8 @@ static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t
             uint32_t row = k[i].t->p[p].row;
             if (!bit_get(s->bits, row))
                 continue;
+            if (k[i].t->p[p].v > rank)
+                rank = k[i].t->p[p].v;
             if (rows)
                 rows[nr++] = row;
             else
@@ -350,7 +359,19 @@ static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t
         free(rows);
     }
     g->images = images;
+    if (!build)
+        g->level = rank;
     return 0;
+}
+
+/* The highest posting v of t's postings in the selection (-1: none). */
+static int term_rank(const pterm *t, const selbits *s)
+{
+    int rank = -1;
+    for (uint32_t p = 0; p < t->len; p++)
+        if ((s->all || bit_get(s->bits, t->p[p].row)) && t->p[p].v > rank)
+            rank = t->p[p].v;
+    return rank;
 }
 
 static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
@@ -383,6 +404,8 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
             if (k.images == 0)
                 continue;
         }
+        if (!c->build && r->by_rank)
+            k.rank = term_rank(t, &s);
         ks[nk++] = k;
     }
     qsort(ks, nk, sizeof *ks, kept_cmp);
@@ -392,6 +415,16 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
         size_t j = i + 1;
         while (j < nk && kept_cmp(&ks[i], &ks[j]) == 0)
             j++;
+        if (!c->build && r->by_rank) { /* the merged group's highest rank */
+            int rank = -1;
+            for (size_t x = i; x < j; x++)
+                if (ks[x].rank > rank)
+                    rank = ks[x].rank;
+            if (rank < r->rank_lo || rank > r->rank_hi) {
+                i = j;
+                continue;
+            }
+        }
         total++;
         if (skip > 0) {
             skip--;
@@ -411,7 +444,7 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
             }
             if (!(g->key = dupn(ks[i].gkey, ks[i].glen)) ||
                 (c->build && !(g->name = dupn(best->name, best->name_len))) ||
-                group_fill(ix, &s, &ks[i], j - i, g) != 0)
+                group_fill(ix, &s, &ks[i], j - i, g, c->build) != 0)
                 rc = -1;
         }
         i = j;

@@ -25,6 +25,8 @@
 typedef struct {
     uint32_t row;
     uint32_t n;
+    uint8_t v;        /* the owner's per-posting value (vuls: the row's highest
+                         severity rank of the term, vul_agg.rank) */
 } posting;
 
 #define PTERM_NO_AUX UINT32_MAX
@@ -65,9 +67,10 @@ typedef struct {
 void postings_init(postings *P);
 void postings_free(postings *P);
 
-/* Adds posting (row, n) to the term key (creating it) and its reference
+/* Adds posting (row, n, v) to the term key (creating it) and its reference
  * to the row. 0, or -1 when out of memory with nothing changed. */
-int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, uint32_t n);
+int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, uint32_t n,
+                     uint8_t v);
 /* Gives back the spare room of row's reference list (call once a row's
  * postings are all added: rows are many, their lists short). */
 void postings_row_trim(postings *P, uint32_t row);

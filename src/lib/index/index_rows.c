@@ -218,7 +218,8 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
         ixkey k;
         key_init(&k);
         key_vul(&k, v->vul_id, (unsigned char)v->type);
-        int rc = k.failed ? -1 : postings_row_add(&ix->vuls, row, k.p, k.len, (uint32_t)v->n);
+        int rc = k.failed ? -1 : postings_row_add(&ix->vuls, row, k.p, k.len, (uint32_t)v->n,
+                                                       (uint8_t)v->rank);
         key_free(&k);
         if (rc != 0)
             return -1;
@@ -230,7 +231,7 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
         ixkey k;
         key_init(&k);
         key_build(&k, b->rule_id, b->risk_name, (unsigned char)b->level);
-        int rc = k.failed ? -1 : postings_row_add(&ix->builds, row, k.p, k.len, (uint32_t)b->n);
+        int rc = k.failed ? -1 : postings_row_add(&ix->builds, row, k.p, k.len, (uint32_t)b->n, 0);
         key_free(&k);
         if (rc != 0)
             return -1;
@@ -306,7 +307,7 @@ static int summary_check(const image_summary *s, imgsec_err *err)
                            (long long)s->id);
     for (size_t i = 0; i < s->n_vuls; i++)
         if ((unsigned)s->vuls[i].type >= VUL_TYPE_COUNT || s->vuls[i].n > UINT32_MAX ||
-            !s->vuls[i].vul_id)
+            !s->vuls[i].vul_id || s->vuls[i].rank < 0 || s->vuls[i].rank > 4)
             return err_set(err, IMGSEC_EINVAL, "image %lld: bad vulnerability aggregate",
                            (long long)s->id);
     for (size_t i = 0; i < s->n_builds; i++)

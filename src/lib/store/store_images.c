@@ -206,6 +206,17 @@ int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *
         store_bind_text(s, 2, a->vul_id);
         store_bind_text(s, 3, vul_type_name(a->type));
         sqlite3_bind_int64(s, 4, a->n);
+        sqlite3_bind_int(s, 5, a->rank);
+        if (a->has_cvss)
+            sqlite3_bind_double(s, 6, a->cvss);
+        else
+            sqlite3_bind_null(s, 6);
+        const int64_t seqs[3] = {a->desc_seq, a->sol_seq, a->url_seq};
+        for (int k = 0; k < 3; k++)
+            if (seqs[k] >= 0)
+                sqlite3_bind_int64(s, 7 + k, seqs[k]);
+            else
+                sqlite3_bind_null(s, 7 + k);
         if ((rc = store_run(st, s, "storing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
@@ -477,7 +488,8 @@ static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err
         if (!grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
             !arena_add(b, c->s, 1))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-        b->vuls[b->n_vuls++] = (vul_agg){NULL, (vul_type)vt, sqlite3_column_int64(c->s, 3)};
+        b->vuls[b->n_vuls++] = (vul_agg){NULL, (vul_type)vt, sqlite3_column_int64(c->s, 3),
+                                         sqlite3_column_int(c->s, 4), false, 0, -1, -1, -1};
         if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
             return rc;
     }

@@ -191,6 +191,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_registries, /* store_schema_registries.c: image registries (AddRegistry) */
     store_schema_auth_epoch, /* store_schema_auth.c: the auth epoch of the token cache */
     store_schema_tasks, /* store_schema_tasks.c: registry sync and scan tasks */
+    store_schema_vul_maxima, /* store_schema_lists.c: per-(image, vulnerability) maxima in agg_vul */
 };
 
 int store_schema_steps(void)
@@ -493,7 +494,8 @@ static const struct {
     stmt_id id;
     const char *sql;
 } STATIC_SQL[] = {
-    {STMT_AGG_VUL_INSERT, "INSERT INTO agg_vul (image, vul_id, vul_type, n) VALUES (?1, ?2, ?3, ?4)"},
+    {STMT_AGG_VUL_INSERT, "INSERT INTO agg_vul (image, vul_id, vul_type, n, rank, cvss, desc_seq, "
+                          "sol_seq, url_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
     {STMT_AGG_VUL_DELETE, "DELETE FROM agg_vul WHERE image = ?1"},
     {STMT_AGG_BUILD_INSERT,
      "INSERT INTO agg_build (image, rule_id, risk_name, risk_level, n) VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -502,8 +504,9 @@ static const struct {
     {STMT_CHANGE_PRUNE, "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?1"},
     {STMT_IMAGE_DELETE, "DELETE FROM images WHERE id = ?1 AND project_id = ?2"},
     {STMT_IMAGE_EP, "SELECT ep FROM images WHERE id = ?1 AND project_id = ?2"},
-    {STMT_AGG_VUL_ALL, "SELECT image, vul_id, vul_type, n FROM agg_vul ORDER BY image, rowid"},
-    {STMT_AGG_VUL_ONE, "SELECT image, vul_id, vul_type, n FROM agg_vul WHERE image = ?1 ORDER BY rowid"},
+    {STMT_AGG_VUL_ALL, "SELECT image, vul_id, vul_type, n, rank FROM agg_vul ORDER BY image, rowid"},
+    {STMT_AGG_VUL_ONE, "SELECT image, vul_id, vul_type, n, rank FROM agg_vul WHERE image = ?1 "
+                       "ORDER BY rowid"},
     {STMT_AGG_BUILD_ALL,
      "SELECT image, rule_id, risk_name, risk_level, n FROM agg_build ORDER BY image, rowid"},
     {STMT_AGG_BUILD_ONE,
@@ -514,9 +517,11 @@ static const struct {
     {STMT_CHANGED_SINCE, "SELECT 1 FROM changes WHERE seq > ?1 AND image = ?2 LIMIT 1"},
     {STMT_VUL_ROW_DELETE, "DELETE FROM rec_vulnerability WHERE rowid = ?1"},
     {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?2 WHERE rowid = ?1"},
-    {STMT_AGG_VUL_ROWS, "SELECT rowid, vul_id, vul_type, n FROM agg_vul WHERE image = ?1"},
+    {STMT_AGG_VUL_ROWS, "SELECT rowid, vul_id, vul_type, n, rank, cvss, desc_seq, sol_seq, url_seq "
+                        "FROM agg_vul WHERE image = ?1"},
     {STMT_AGG_VUL_ROW_DELETE, "DELETE FROM agg_vul WHERE rowid = ?1"},
-    {STMT_AGG_VUL_ROW_N, "UPDATE agg_vul SET n = ?2 WHERE rowid = ?1"},
+    {STMT_AGG_VUL_ROW_N, "UPDATE agg_vul SET n = ?2, rank = ?3, cvss = ?4, desc_seq = ?5, "
+                         "sol_seq = ?6, url_seq = ?7 WHERE rowid = ?1"},
     {STMT_USER_INSERT,
      "INSERT INTO users (domain, name, pw_hash, created_ms) VALUES (?1, ?2, ?3, ?4) RETURNING id"},
     {STMT_USER_ID, "SELECT id FROM users WHERE domain = ?1 AND name = ?2"},

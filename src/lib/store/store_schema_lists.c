@@ -1,4 +1,4 @@
-/* store_schema_lists.c - schema versions 5 and 6: the indexes the finding
+/* store_schema_lists.c - schema versions 5, 6 and 10: the indexes the finding
  * lists need (list.h, docs/api.md "Finding lists").
  *
  *   - images(project_id, image_id): a per-image list names its image by
@@ -23,6 +23,19 @@
  *     that has the vulnerability. An image's highest severity of one
  *     vulnerability (ListVulAffectImages) is read from the index alone
  *     (severity is its last column), without the records.
+ *
+ * Version 10 (store_schema_vul_maxima):
+ *   - agg_vul(rank, cvss, desc_seq, sol_seq, url_seq): per (image,
+ *     vulnerability) the maxima the grouped vulnerability lists show -
+ *     the highest severity's rank, the highest CVSS score, and the seq of
+ *     the record holding the greatest description, solution and url
+ *     (vul_agg in model.h; NULL when no record has one) - kept at ingest
+ *     and by store_replace_vulnerabilities, so that a vulnerability's
+ *     details are a walk of its agg_vul rows (one per image) plus three
+ *     primary-key reads each, not of its records. The query index carries
+ *     rank on its postings (severity filters and levels without the
+ *     store). An existing file is filled from its records in the
+ *     migration's transaction.
  *
  * Other record rows need nothing new: their primary key (image, seq) with seq
  * dense from 0 per image and type serves every per-image page, deep
@@ -50,6 +63,35 @@ char *store_schema_v6(imgsec_err *err)
     static const char SQL[] =
         "CREATE INDEX IF NOT EXISTS rec_vul_vul ON rec_vulnerability(vul_id, vul_type, image, "
         "severity);\n";
+    char *s = strdup(SQL);
+    if (!s)
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    return s;
+}
+
+char *store_schema_vul_maxima(imgsec_err *err)
+{
+    /* the seq of the record with the greatest text of col; the lowest seq
+     * of a tie; NULL when none has one */
+#define HOLDER(col)                                                                          \
+    "(SELECT r.seq FROM rec_vulnerability r WHERE r.image = agg_vul.image AND r.vul_id = " \
+    "agg_vul.vul_id AND r.vul_type = agg_vul.vul_type AND r." col " IS NOT NULL ORDER BY r." \
+    col " DESC, r.seq LIMIT 1)"
+    static const char SQL[] =
+        "ALTER TABLE agg_vul ADD COLUMN rank INTEGER NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE agg_vul ADD COLUMN cvss REAL;\n"
+        "ALTER TABLE agg_vul ADD COLUMN desc_seq INTEGER;\n"
+        "ALTER TABLE agg_vul ADD COLUMN sol_seq INTEGER;\n"
+        "ALTER TABLE agg_vul ADD COLUMN url_seq INTEGER;\n"
+        "UPDATE agg_vul SET "
+        "rank = coalesce((SELECT max(CASE r.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
+        "WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) FROM rec_vulnerability r WHERE "
+        "r.image = agg_vul.image AND r.vul_id = agg_vul.vul_id AND r.vul_type = agg_vul.vul_type), 0), "
+        "cvss = (SELECT max(r.cvss_score) FROM rec_vulnerability r WHERE r.image = agg_vul.image "
+        "AND r.vul_id = agg_vul.vul_id AND r.vul_type = agg_vul.vul_type), "
+        "desc_seq = " HOLDER("description") ", sol_seq = " HOLDER("solution") ", url_seq = "
+        HOLDER("url") ";\n";
+#undef HOLDER
     char *s = strdup(SQL);
     if (!s)
         err_set(err, IMGSEC_EINTERNAL, "store: out of memory");

@@ -101,6 +101,37 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
     return IMGSEC_OK;
 }
 
+/* The running maxima of one vulnerability aggregate (vul_agg), as a JSON
+ * array: [n, rank, cvss or null, desc_seq, sol_seq, url_seq, description,
+ * solution, url] (seqs -1 and texts null while no record had one). */
+enum { VA_N, VA_RANK, VA_CVSS, VA_SEQ, VA_TEXT = VA_SEQ + 3, VA_LEN = VA_TEXT + 3 };
+static const char *const VA_TEXT_KEY[3] = {"description", "solution", "url"};
+
+static int vul_add(json_t *map, const char *key, const json_t *rec, int64_t seq)
+{
+    json_t *a = json_object_get(map, key);
+    if (!a) {
+        if (!(a = json_pack("[iinIIInnn]", 0, 0, (json_int_t)-1, (json_int_t)-1, (json_int_t)-1)) ||
+            json_object_set_new(map, key, a) != 0)
+            return -1;
+    }
+    int rc = json_integer_set(json_array_get(a, VA_N), json_integer_value(json_array_get(a, VA_N)) + 1);
+    int rank = doc_vul_rank(json_string_value(json_object_get(rec, "severity")));
+    if (rank > json_integer_value(json_array_get(a, VA_RANK)))
+        rc |= json_integer_set(json_array_get(a, VA_RANK), rank);
+    const json_t *cv = json_object_get(rec, "cvss_score"), *old = json_array_get(a, VA_CVSS);
+    if (json_is_number(cv) && (!json_is_number(old) || json_number_value(cv) > json_number_value(old)))
+        rc |= json_array_set_new(a, VA_CVSS, json_real(json_number_value(cv)));
+    for (int k = 0; k < 3; k++) {
+        json_t *t = json_object_get(rec, VA_TEXT_KEY[k]);
+        /* the greater text; on a tie the earlier record keeps it */
+        if (json_is_string(t) && doc_text_cmp(t, json_array_get(a, VA_TEXT + k)) > 0)
+            rc |= json_array_set(a, VA_TEXT + k, t) |
+                  json_array_set_new(a, VA_SEQ + k, json_integer(seq));
+    }
+    return rc ? -1 : 0;
+}
+
 /* counts[key] += 1 */
 static int agg_add(json_t *map, const char *key)
 {
@@ -115,7 +146,8 @@ static int agg_add(json_t *map, const char *key)
  * any character but NUL, so no separator byte could split them safely. */
 #define BUILD_KEY_LEN_HEX 8
 
-static int aggregate(store_stream *ss, report_type t, const json_t *rec, imgsec_err *err)
+static int aggregate(store_stream *ss, report_type t, const json_t *rec, int64_t seq,
+                     imgsec_err *err)
 {
     char *key = NULL;
     int rc = 0;
@@ -125,7 +157,7 @@ static int aggregate(store_stream *ss, report_type t, const json_t *rec, imgsec_
         if (!id || vt < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: record not validated");
         ss->image.summary.vul_counts[vt]++;
-        rc = asprintf(&key, "%c%s", '0' + vt, id) < 0 ? -1 : agg_add(ss->vuls, key);
+        rc = asprintf(&key, "%c%s", '0' + vt, id) < 0 ? -1 : vul_add(ss->vuls, key, rec, seq);
     } else if (t == REPORT_BUILD_COMMAND_RISKS) {
         const char *rule = json_string_value(json_object_get(rec, "rule_id"));
         const char *name = json_string_value(json_object_get(rec, "risk_name"));
@@ -165,7 +197,7 @@ int store_stream_record(store_stream *ss, report_type t, json_t *rec, const char
             return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%lld].%s has the wrong type",
                            where ? where : "", k->doc_key, (long long)*n, k->fields[f].name);
         }
-    if ((rc = store_run(ss->st, s, "storing a record", err)) || (rc = aggregate(ss, t, rec, err)))
+    if ((rc = store_run(ss->st, s, "storing a record", err)) || (rc = aggregate(ss, t, rec, *n, err)))
         return rc;
     (*n)++;
     return IMGSEC_OK;
@@ -185,7 +217,20 @@ static int write_aggs(store_stream *ss, imgsec_err *err)
         sqlite3_bind_int64(v, 1, ss->id);
         store_bind_text(v, 2, key + 1);
         store_bind_text(v, 3, vul_type_name((vul_type)(key[0] - '0')));
-        sqlite3_bind_int64(v, 4, json_integer_value(n));
+        sqlite3_bind_int64(v, 4, json_integer_value(json_array_get(n, VA_N)));
+        sqlite3_bind_int64(v, 5, json_integer_value(json_array_get(n, VA_RANK)));
+        json_t *cv = json_array_get(n, VA_CVSS);
+        if (json_is_number(cv))
+            sqlite3_bind_double(v, 6, json_number_value(cv));
+        else
+            sqlite3_bind_null(v, 6);
+        for (int k = 0; k < 3; k++) {
+            json_int_t seq = json_integer_value(json_array_get(n, VA_SEQ + k));
+            if (seq >= 0)
+                sqlite3_bind_int64(v, 7 + k, seq);
+            else
+                sqlite3_bind_null(v, 7 + k);
+        }
         if ((rc = store_run(st, v, "storing aggregates", err)))
             return rc;
     }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench/list_cpu.sh - imgsecd's CPU per request (user + system, from
+# /proc/PID/stat) for list URLs, N sequential requests each after one
+# warm-up. On a shared machine wall-clock latency is mostly other
+# processes' scheduling; the server's own CPU is what a change moves.
+#
+#   bench/list_cpu.sh BIN DB URLS [N]
+#
+# URLS: lines "name<TAB>path?query" as bench/lists.sh writes them to
+# WORK/lists-urls.tsv; DB must hold lists.sh's user (lists/reader, project
+# bench). Prints one line per URL: cpu_ms_per_req, wall_ms_per_req and the
+# last answer's bytes (equal bytes before/after: the same answer size).
+# The clock tick is 10 ms: take N so that N x CPU is well above it.
+set -euo pipefail
+bin=$1 db=$2 urls=$3 n=${4:-5}
+region=bench-1 password=bench-password-1 work=$(mktemp -d)
+"$bin/imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --region "$region" --result-cache-mb 0 2>"$work/log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+while [ ! -s "$work/port" ]; do sleep 0.05; done
+url="http://127.0.0.1:$(cat "$work/port")"
+token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
+  -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"reader\", \"password\": \"$password\", \"domain\": {\"name\": \"lists\"}}}}, \"scope\": {\"project\": {\"id\": \"bench\"}}}}" |
+  tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+hz=$(getconf CLK_TCK)
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+while IFS=$'\t' read -r name path; do
+  curl -sS -o /dev/null -H "X-Auth-Token: $token" -H "region: $region" "$url$path" # warm
+  c0=$(cpu); t0=$(date +%s.%N)
+  for i in $(seq "$n"); do
+    curl -sS -o "$work/body" -H "X-Auth-Token: $token" -H "region: $region" "$url$path"
+  done
+  c1=$(cpu); t1=$(date +%s.%N)
+  awk -v n="$n" -v c="$((c1 - c0))" -v hz="$hz" -v w0="$t0" -v w1="$t1" -v name="$name" -v b="$(wc -c <"$work/body")" \
+    'BEGIN { printf "%s cpu_ms_per_req=%.1f wall_ms_per_req=%.1f bytes=%d\n", name, c * 1000 / hz / n, (w1 - w0) * 1000 / n, b }'
+done <"$urls"
