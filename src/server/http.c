@@ -840,6 +840,9 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     a->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a,
+        /* first: libmicrohttpd reports the options after it through it, and
+         * says so on standard error at every start otherwise */
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)a->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
@@ -847,7 +850,6 @@ int http_start(app *a, unsigned *port, imgsec_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
-        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
