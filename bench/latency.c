@@ -151,16 +151,8 @@ int main(int argc, char **argv)
         lat_add(&lat, (t - a) * 1e3);
     }
     const char *samples = getenv("LATENCY_SAMPLES");
-    if (samples && *samples) {
-        FILE *f = fopen(samples, "a");
-        if (!f) {
-            perror(samples);
-            return 2;
-        }
-        for (size_t i = 0; i < lat.n; i++)
-            fprintf(f, "%.4f\n", lat.v[i]);
-        fclose(f);
-    }
+    if (samples && *samples && lat_save(&lat, samples) != 0)
+        return 2;
     double dur = t - t0;
     lat_sort(&lat);
     printf("RESULT requests=%zu seconds=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f "

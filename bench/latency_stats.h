@@ -1,5 +1,6 @@
 /* bench/latency_stats.h - timing and percentiles shared by the
- * one-connection clients (bench/latency.c, bench/list_latency.c).
+ * one-connection clients (bench/latency.c, bench/list_latency.c,
+ * bench/pg_latency.c).
  *
  * Requests are timed with CLOCK_MONOTONIC (bench/latency.c says why not
  * wrk's gettimeofday); a percentile is the nearest rank of the sorted
@@ -11,6 +12,7 @@
 #define BENCH_LATENCY_STATS_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -40,6 +42,21 @@ static inline int lat_add(lat_samples *s, double ms)
     }
     s->v[s->n++] = ms;
     s->sum += ms;
+    return 0;
+}
+
+/* Appends the samples (ms, one per line) to path, for pooling over
+ * runs; 0, or -1 after perror when it cannot be opened. */
+static inline int lat_save(const lat_samples *s, const char *path)
+{
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        fprintf(f, "%.4f\n", s->v[i]);
+    fclose(f);
     return 0;
 }
 

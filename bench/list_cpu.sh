@@ -14,14 +14,13 @@
 set -euo pipefail
 bin=$1 db=$2 urls=$3 n=${4:-5}
 region=bench-1 password=bench-password-1 work=$(mktemp -d)
-"$bin/imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --region "$region" --result-cache-mb 0 2>"$work/log" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-while [ ! -s "$work/port" ]; do sleep 0.05; done
-url="http://127.0.0.1:$(cat "$work/port")"
-token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
-  -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"reader\", \"password\": \"$password\", \"domain\": {\"name\": \"lists\"}}}}, \"scope\": {\"project\": {\"id\": \"bench\"}}}}" |
-  tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+. "$(dirname "$0")/lib.sh"
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+bench_imgsecd "$work/log" "$work/port" "$bin/imgsecd" --db "$db" --listen 127.0.0.1:0 \
+  --region "$region" --result-cache-mb 0 || exit 1
+pid=$bench_pid url=$bench_url
+token=$(bench_token "$url" lists reader "$password" bench)
 hz=$(getconf CLK_TCK)
 cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 while IFS=$'\t' read -r name path; do

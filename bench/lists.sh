@@ -19,6 +19,7 @@
 # --quick: a tiny demo database, a fraction of a second per URL (CI).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
 images=10000 rpi=200 seed=1 db="" project=bench bin="$top/build-perf" work="" seconds=2 quick=0
 while [ $# -gt 0 ]; do
@@ -52,15 +53,11 @@ if [ -z "$db" ]; then
 fi
 IMGSEC_PASSWORD=$password "$imgsec" user add --db "$db" --domain lists --name reader \
   --project "$project" --role reader --eps all >/dev/null 2>&1 || true
-rm -f "$work/port"
-"$imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" --region "$region" \
-  --result-cache-mb 0 2>"$work/imgsecd-lists.log" &
-pids+=($!)
-while [ ! -s "$work/port" ]; do kill -0 "${pids[0]}" || { cat "$work/imgsecd-lists.log" >&2; exit 1; }; sleep 0.05; done
-url="http://127.0.0.1:$(cat "$work/port")"
-token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
-  -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"reader\", \"password\": \"$password\", \"domain\": {\"name\": \"lists\"}}}}, \"scope\": {\"project\": {\"id\": \"$project\"}}}}" |
-  tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+bench_imgsecd "$work/imgsecd-lists.log" "$work/port" "$imgsecd" --db "$db" --listen 127.0.0.1:0 \
+  --region "$region" --result-cache-mb 0 || exit 1
+pids+=("$bench_pid")
+url=$bench_url
+token=$(bench_token "$url" lists reader "$password" "$project")
 [ -n "$token" ] || { echo "bench/lists: no token" >&2; exit 1; }
 
 q() { sqlite3 -batch -noheader -separator '|' "$db" "$1"; }

@@ -31,6 +31,7 @@
 # Results: WORK/peers/peers.txt (key=value) and WORK/peers/peers.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
 [ $# -ge 1 ] || { sed -n '2,31p' "$0"; exit 2; }
 case $1 in -h|--help) sed -n '2,31p' "$0"; exit 0 ;; esac
@@ -230,15 +231,11 @@ duck() { echo "$*" >&"${DUCK[1]}"; local l; read -r l <&"${DUCK[0]}"; echo "$l";
 imgsec=$bin/imgsec imgsecd=$bin/imgsecd region=bench-1 password=bench-password-2
 IMGSEC_PASSWORD=$password "$imgsec" user add --db "$db" --domain peers --name reader \
   --project "$project" --role reader --eps all >/dev/null 2>&1 || true
-rm -f "$out/port"
-"$imgsecd" --db "$db" --listen 127.0.0.1:0 --port-file "$out/port" --region "$region" \
-  --result-cache-mb 0 2>"$out/imgsecd.log" &
-pids+=($!)
-while [ ! -s "$out/port" ]; do kill -0 "${pids[-1]}" || { cat "$out/imgsecd.log" >&2; exit 1; }; sleep 0.05; done
-url="http://127.0.0.1:$(cat "$out/port")"
-token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
-  -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"reader\", \"password\": \"$password\", \"domain\": {\"name\": \"peers\"}}}}, \"scope\": {\"project\": {\"id\": \"$project\"}}}}" |
-  tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+bench_imgsecd "$out/imgsecd.log" "$out/port" "$imgsecd" --db "$db" --listen 127.0.0.1:0 \
+  --region "$region" --result-cache-mb 0 || exit 1
+pids+=("$bench_pid")
+url=$bench_url
+token=$(bench_token "$url" peers reader "$password" "$project")
 [ -n "$token" ] || { echo "bench/peers: no token" >&2; exit 1; }
 
 # ---- 4. the bodies, counts checked ----

@@ -85,16 +85,8 @@ int main(int argc, char **argv)
         PQclear(r);
         lat_add(&lat, (t - a) * 1e3);
     }
-    if (argc > 4) {
-        FILE *f = fopen(argv[4], "a");
-        if (!f) {
-            perror(argv[4]);
-            return 2;
-        }
-        for (size_t i = 0; i < lat.n; i++)
-            fprintf(f, "%.4f\n", lat.v[i]);
-        fclose(f);
-    }
+    if (argc > 4 && lat_save(&lat, argv[4]) != 0)
+        return 2;
     double dur = t - t0;
     lat_sort(&lat);
     printf("RESULT requests=%zu seconds=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f "

@@ -40,6 +40,7 @@
 # --quick is the CI smoke run: a tiny data set, one second per phase.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
 
 images=10000 rpi=200 seed=1 quick=0
@@ -185,9 +186,7 @@ put start_seconds "$start_s"
 put start_log "$(grep -m1 '^imgsecd: serving' "$work/imgsecd.log")"
 put rss_after_start_mb "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$srv_pid/status")"
 log "start: listening on $port after ${start_s}s"
-token=$(curl -sS -D - -o /dev/null -H 'Content-Type: application/json' "$url/v3/auth/tokens" \
-  -d "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"admin\", \"password\": \"$password\", \"domain\": {\"name\": \"bench\"}}}}, \"scope\": {\"project\": {\"id\": \"$project\"}}}}" |
-  tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+token=$(bench_token "$url" bench admin "$password" "$project")
 [ -n "$token" ] || { echo "bench: no token" >&2; exit 1; }
 
 # ---- 3. the mix, checked against plain SQL ----

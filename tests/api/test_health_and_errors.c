@@ -539,18 +539,6 @@ static int teardown_drain(void **state)
     return stop_with_admin(&D, &T_D);
 }
 
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        assert_true(w > 0);
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 /* Headers and half the body are sent, then SIGTERM, then the rest: the
  * request still gets its full answer, and the server then exits 0. */
 static void test_sigterm_drains(void **state)
@@ -567,12 +555,12 @@ static void test_sigterm_drains(void **state)
                            D.port, T_D, D.region, len);
     int fd = srv_connect(&D);
     assert_true(fd >= 0);
-    send_all(fd, head, strlen(head));
-    send_all(fd, doc, len / 2);
+    h_send_exact(fd, head, strlen(head));
+    h_send_exact(fd, doc, len / 2);
     h_sleep_ms(200);
     assert_int_equal(kill(D.pid, SIGTERM), 0);
     h_sleep_ms(200);
-    send_all(fd, doc + len / 2, len - len / 2);
+    h_send_exact(fd, doc + len / 2, len - len / 2);
 
     char buf[8192];
     read_answer(fd, buf, sizeof buf, 10000);

@@ -252,18 +252,6 @@ static void test_index_gauges_and_ready(void **state)
 
 /* ---- draining ---- */
 
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        assert_true(w > 0);
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 /* One whole response of a kept-alive connection into buf (headers and a
  * Content-Length body); fails after 10 s. */
 static void read_response(int fd, char *buf, size_t size)
@@ -303,19 +291,19 @@ static void test_readyz_503_while_draining(void **state)
     char buf[8192];
     int keep = srv_connect(&S);
     assert_true(keep >= 0);
-    send_all(keep, ready, strlen(ready));
+    h_send_exact(keep, ready, strlen(ready));
     read_response(keep, buf, sizeof buf);
     assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
     /* a request in flight keeps the drain going */
     int busy = srv_connect(&S);
     assert_true(busy >= 0);
-    send_all(busy, head, strlen(head));
-    send_all(busy, doc, len / 2);
+    h_send_exact(busy, head, strlen(head));
+    h_send_exact(busy, doc, len / 2);
     h_sleep_ms(200); /* its headers are in: it is in flight */
     assert_int_equal(kill(S.pid, SIGTERM), 0);
     bool got = false;
     for (int i = 0; i < 500 && !got; i++) { /* until the signal is taken: 10 s at most */
-        send_all(keep, ready, strlen(ready));
+        h_send_exact(keep, ready, strlen(ready));
         read_response(keep, buf, sizeof buf);
         got = strncmp(buf, "HTTP/1.1 503", 12) == 0;
         if (!got) {
@@ -328,7 +316,7 @@ static void test_readyz_503_while_draining(void **state)
         fail();
     }
     close(keep);
-    send_all(busy, doc + len / 2, len - len / 2);
+    h_send_exact(busy, doc + len / 2, len - len / 2);
     read_response(busy, buf, sizeof buf);
     assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
     close(busy);
@@ -367,7 +355,7 @@ static int status_from(const srv_t *s, struct in_addr from, const char *path, ch
                             .sin_addr = from};
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     char *rq = h_strdupf("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-    send_all(fd, rq, strlen(rq));
+    h_send_exact(fd, rq, strlen(rq));
     free(rq);
     read_response(fd, buf, size);
     close(fd);

@@ -41,6 +41,7 @@ sys.path[:0] = [os.path.join(SDK_DIR, "huaweicloud-sdk-core"),
                 os.path.join(SDK_DIR, "huaweicloud-sdk-hss")]
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException  # noqa: E402
 from huaweicloudsdkcore.http.http_config import HttpConfig  # noqa: E402
 from huaweicloudsdkcore.http.http_handler import HttpHandler  # noqa: E402
 from huaweicloudsdkhss.v5 import HssClient  # noqa: E402
@@ -58,6 +59,19 @@ def check(name, fn):
     except Exception:  # noqa: BLE001 - report every failure, then fail the run
         FAILS.append(name)
         print("FAIL %s\n%s" % (name, traceback.format_exc()))
+
+
+def raises(fn, status, code, part):
+    """fn must raise the SDK's ClientRequestException with this HTTP
+    status and error code, its message containing part."""
+    try:
+        fn()
+    except ClientRequestException as e:
+        assert e.status_code == status, (e.status_code, e.error_msg)
+        assert e.error_code == code, (e.error_code, e.error_msg)
+        assert part in e.error_msg, e.error_msg
+        return
+    raise AssertionError("no error, want %s %s" % (status, code))
 
 
 def report():

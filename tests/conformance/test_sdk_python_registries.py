@@ -10,26 +10,14 @@ is never in a model the SDK returns, nor in the database files.
 import os
 import sys
 
-from harness import Server, check, report
+from harness import Server, check, raises, report
 
 from huaweicloudsdkhss.v5.model import (
     AddRegistryRequest, AddRegistryRequestBody, BatchDeleteRegistryRequest,
     BatchDeleteRegistryRequestBody, DeleteRegistryRequest, ListRegistryRequest,
     ListRegistryStatisticsRequest, UpdateRegistryRequest, UpdateRegistryRequestBody)
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
 PW = "SdkRegistryPassw0rd-%s"
-
-
-def raises(fn, status, code, part):
-    try:
-        fn()
-    except ClientRequestException as e:
-        assert e.status_code == status, (e.status_code, e.error_msg)
-        assert e.error_code == code, (e.error_code, e.error_msg)
-        assert part in e.error_msg, e.error_msg
-        return
-    raise AssertionError("no error, want %s %s" % (status, code))
 
 
 def run(mode, c, s):

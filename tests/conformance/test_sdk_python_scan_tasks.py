@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "registry")]
 os.environ.setdefault("IMGSEC_FIXTURES", os.path.join(HERE, "..", "..", "..", "shared",
                                                       "fixtures", "scan"))
-from harness import Server, check, report  # noqa: E402
+from harness import Server, check, raises, report  # noqa: E402
 import test_scan_registry as R  # noqa: E402 - exits 77 without docker-registry / skopeo
 
 from huaweicloudsdkhss.v5.model import (  # noqa: E402
@@ -33,21 +33,9 @@ from huaweicloudsdkhss.v5.model import (  # noqa: E402
     CreateManualImageScanTaskReqInfoImageInfo, CreateManualImageScanTaskRequest,
     ListImageScanTaskRequest, ListRegistryImagesRequest, ListRegistryRequest,
     ShowImageSecurityReportStatisticRequest, StopImageScanTaskRequest)
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException  # noqa: E402
 
 USER, PW = "robot", "Sdk-Scan-Passw0rd"
 REFS = ["library/alpine:3.10", "gcr/hello:25", "gcr/whiteout:1"]
-
-
-def raises(fn, status, code, part):
-    try:
-        fn()
-    except ClientRequestException as e:
-        assert e.status_code == status, (e.status_code, e.error_msg)
-        assert e.error_code == code, (e.error_code, e.error_msg)
-        assert part in e.error_msg, e.error_msg
-        return
-    raise AssertionError("no error, want %s %s" % (status, code))
 
 
 def tasks(c, kind, **q):

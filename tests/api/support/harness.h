@@ -87,6 +87,12 @@ int srv_connect(const srv_t *s);
 /* Sends len bytes on fd until all went out or the peer stopped taking
  * them (it may close early, having answered); how many went out. */
 size_t h_send_all(int fd, const char *data, size_t len);
+/* h_send_all that fails the test unless every byte went out. */
+#define h_send_exact(fd, data, len)                                                        \
+    do {                                                                                   \
+        size_t h_len_ = (len);                                                             \
+        assert_int_equal(h_send_all((fd), (data), h_len_), h_len_);                        \
+    } while (0)
 
 /* ---- the command line ---- */
 
