@@ -56,8 +56,7 @@ int follower_sync_to(follower *f, int64_t need, imgsec_err *err);
  * between a begin that said true and a follower_view_still that says true
  * counted exactly the content v names. Lock-free: two atomic loads. */
 typedef struct {
-    uint64_t seq;    /* the seqlock's value at begin */
-    int64_t content; /* the name */
+    int64_t content; /* the name: the seqlock's (even) value at begin, halved */
 } follower_view;
 bool follower_view_begin(follower *f, follower_view *v);
 bool follower_view_still(follower *f, const follower_view *v);

@@ -412,13 +412,13 @@ int follower_sync_to(follower *f, int64_t need, imgsec_err *err)
 bool follower_view_begin(follower *f, follower_view *v)
 {
     uint64_t s = atomic_load(&f->content);
-    *v = (follower_view){.seq = s, .content = (int64_t)(s / 2)};
+    v->content = (int64_t)(s / 2);
     return (s & 1) == 0;
 }
 
 bool follower_view_still(follower *f, const follower_view *v)
 {
-    return atomic_load(&f->content) == v->seq;
+    return atomic_load(&f->content) == (uint64_t)v->content * 2;
 }
 
 int64_t follower_position(follower *f)
