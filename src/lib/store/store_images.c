@@ -397,7 +397,7 @@ static void agg_buf_clear(agg_buf *b)
     b->n_vuls = b->n_builds = b->n_offs = b->len = 0;
 }
 
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+bool store_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
@@ -417,8 +417,8 @@ static bool arena_add(agg_buf *b, sqlite3_stmt *s, int col)
 {
     const char *t = (const char *)sqlite3_column_text(s, col);
     size_t n = (size_t)sqlite3_column_bytes(s, col);
-    if (!grow((void **)&b->arena, &b->cap, b->len + n + 1, 1) ||
-        !grow((void **)&b->offs, &b->cap_offs, b->n_offs + 1, sizeof *b->offs))
+    if (!store_grow((void **)&b->arena, &b->cap, b->len + n + 1, 1) ||
+        !store_grow((void **)&b->offs, &b->cap_offs, b->n_offs + 1, sizeof *b->offs))
         return false;
     if (n)
         memcpy(b->arena + b->len, t, n);
@@ -485,7 +485,7 @@ static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err
         if (vt < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad vul aggregate",
                            (long long)id);
-        if (!grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
+        if (!store_grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
             !arena_add(b, c->s, 1))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         b->vuls[b->n_vuls++] = (vul_agg){NULL, (vul_type)vt, sqlite3_column_int64(c->s, 3),
@@ -508,7 +508,7 @@ static int collect_builds(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_e
         if (lv < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad build aggregate",
                            (long long)id);
-        if (!grow((void **)&b->builds, &b->cap_builds, b->n_builds + 1, sizeof *b->builds) ||
+        if (!store_grow((void **)&b->builds, &b->cap_builds, b->n_builds + 1, sizeof *b->builds) ||
             !arena_add(b, c->s, 1) || !arena_add(b, c->s, 2))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         b->builds[b->n_builds++] = (build_agg){NULL, NULL, (severity)lv, sqlite3_column_int64(c->s, 4)};

@@ -175,6 +175,11 @@ void store_field_key(util_buf *b, const record_field *f, const json_t *v);
 void store_column_key(util_buf *b, sqlite3_stmt *s, int col);
 /* Steps a statement that returns no rows, then resets it. */
 int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
+
+/* Makes room for need elements of elem bytes in *p (capacity *cap,
+ * doubled as needed); false when out of memory (*p is left as it was).
+ * store_images.c. */
+bool store_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
 int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
                       imgsec_err *err);

@@ -107,21 +107,6 @@ static int old_cmp(const void *pa, const void *pb)
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-static bool grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? 2 * *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = n;
-    return true;
-}
-
 static int run_rowid(store *st, sqlite3_stmt *s, int64_t rowid, bool with2, int64_t v2,
                      const char *what, imgsec_err *err)
 {
@@ -148,7 +133,7 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
 
     sqlite3_bind_int64(rows, 1, id);
     while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
-        if (!grow((void **)&b->old, &b->cap_old, n_old + 1, sizeof *b->old)) {
+        if (!store_grow((void **)&b->old, &b->cap_old, n_old + 1, sizeof *b->old)) {
             sqlite3_reset(rows);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
@@ -169,9 +154,9 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
                                      err);
         return rc;
     }
-    if (!grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
-        !grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
-        !grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
+    if (!store_grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
+        !store_grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
+        !store_grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     old_row *old = b->old, **byk = b->byk;
     size_t *fresh_off = b->fresh_off;
@@ -294,7 +279,7 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
     int rc = IMGSEC_OK, step;
     sqlite3_bind_int64(rows, 1, id);
     while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
-        if (!grow((void **)&b->aggs, &b->cap_aggs, n_old + 1, sizeof *b->aggs)) {
+        if (!store_grow((void **)&b->aggs, &b->cap_aggs, n_old + 1, sizeof *b->aggs)) {
             sqlite3_reset(rows);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
