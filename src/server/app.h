@@ -23,8 +23,8 @@ typedef struct app {
     unsigned char sk_key[32];   /* the key file (keyfile.h): opens sealed SKs */
     struct ratelimit *limiter;  /* failed authentications per address (ratelimit.h) */
     char *tls_cert_pem, *tls_key_pem; /* loaded from --tls-cert/--tls-key */
-    struct auth_cache *tokens;  /* principals by token hash, per file generation */
-    struct result_cache *results; /* statistic answers, per file generation */
+    struct auth_cache *tokens;  /* principals of tokens and access keys, per auth epoch */
+    struct result_cache *results; /* statistic answers, per index content (follower_view) */
     struct access_log *alog;    /* the request lines (access_log.h) */
     struct body_budget *unverified; /* bodies held before their signature is checked */
     struct metrics *metrics;    /* requests per route, for GET /metrics (metrics.h) */

@@ -23,8 +23,8 @@ bool authn_request(request *req);
 /* Who holds token (any header's value, NULL allowed): IMGSEC_OK with *p,
  * IMGSEC_EAUTH when the token is missing, too long, unknown, expired or
  * without its grant, another code (in err) when the store fails. Goes
- * through the token cache at the request's file generation, as
- * authn_request does. */
+ * through the token cache at the auth epoch as of the request
+ * (auth_cache.h), as authn_request does. */
 int authn_token_principal(request *req, const char *token, store_principal *p, imgsec_err *err);
 /* Revokes token: IMGSEC_ENOTFOUND when it is not stored (any more). */
 int authn_token_revoke(request *req, const char *token, imgsec_err *err);

@@ -34,7 +34,7 @@ static const char USAGE[] =
     "                      wait (default 8), beyond that creating a task answers 429\n"
     "  --scan-workers N    registry images pulled and scanned at once by scan tasks (default 2)\n"
     "  --result-cache-mb N memory for remembered statistic answers, each kept only until\n"
-    "                      the next commit (IMGSEC_RESULT_CACHE_MB; 64; 0 disables)\n"
+    "                      an image changes (IMGSEC_RESULT_CACHE_MB; 64; 0 disables)\n"
     "  --access-log FILE   the one line per request goes here, written in batches\n"
     "                      (IMGSEC_ACCESS_LOG; default: stderr)\n"
     "  --vulndb FILE       vulnerability database (imgsec vulndb) to watch: when it changes,\n"

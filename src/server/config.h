@@ -28,7 +28,7 @@ typedef struct {
     unsigned scan_workers;    /* --scan-workers: registry images pulled and scanned at once;
                                  default 2 (scan_tasks.h) */
     size_t result_cache_bytes; /* --result-cache-mb, IMGSEC_RESULT_CACHE_MB: statistic
-                                  answers kept for the current file generation
+                                  answers kept for the index's current content
                                   (default 64 MiB; 0 disables) */
     const char *access_log;   /* --access-log, IMGSEC_ACCESS_LOG: request lines; NULL: stderr */
     /* Bodies of signed requests held before their signature is checked

@@ -82,9 +82,10 @@ void export_workers_submit(export_workers *w, export_job *job);
 /* The progress of a task a worker is writing now: true with *progress
  * (0-100) and *record_num (rows written), false when no worker runs it
  * (waiting, finished, or unknown: its row tells). Running tasks' progress
- * is kept here rather than in the store because every commit starts a new
- * file generation, which would empty the caches keyed on it (result
- * cache, token cache) though no image changed. The store gets a task's row
+ * is kept here rather than in the store: a commit per update would write
+ * the file twice a second for nothing a reader needs kept, and each commit
+ * makes the next requests probe the file and re-read the auth epoch
+ * (auth_cache.h), though no image and no principal changed. The store gets a task's row
  * when it is created and when it ends, and a task leaves this list only
  * after its end is committed: read this first, then the row, and a task
  * ending in between is seen ended. */
