@@ -355,10 +355,10 @@ static int build_cmp(const void *a, const void *b)
 
 int doc_vul_rank(const char *s)
 {
-    static const char *const R[] = {"low", "medium", "high", "critical"};
-    for (int i = 0; s && i < 4; i++)
-        if (strcmp(s, R[i]) == 0)
-            return i + 1;
+    /* the severity enum's order is the rank (model.h); exact names, as SQL's CASE */
+    for (int i = SEVERITY_LOW; s && i < SEVERITY_COUNT; i++)
+        if (strcmp(s, severity_name((severity)i)) == 0)
+            return i;
     return 0;
 }
 
