@@ -4,8 +4,9 @@
  * wrote is checked through a second, plain sqlite3 connection, so the
  * tests see the file as any other process would.
  *
- * `unit_test_store pg` runs the tests of what runs on PostgreSQL (the
- * schema and its version) on a fresh database of the test cluster instead (ctest: pg.test_store,
+ * `unit_test_store pg` runs the tests of the families that run on
+ * PostgreSQL (users, grants, tokens, the auth epoch, access keys) on a
+ * fresh database of the test cluster instead (ctest: pg.test_store,
  * unit_pg.h); their second connection is the driver's (db.h), which
  * opens either.
  */
@@ -1288,6 +1289,8 @@ static void test_unconverted_refused_pg(void **state)
     assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_EINTERNAL);
     assert_string_equal(err.msg, "store: this operation does not run on PostgreSQL yet");
     assert_int_equal(store_data_version(f->st), -1);
+    /* the store still works after it */
+    assert_int_equal(epoch(f->st), 0);
 }
 
 int main(int argc, char **argv)
@@ -1300,6 +1303,10 @@ int main(int argc, char **argv)
         }
         const struct CMUnitTest pg_tests[] = {
             cmocka_unit_test_setup_teardown(test_open_refuses_pg, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_auth_epoch, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
             cmocka_unit_test_setup_teardown(test_unconverted_refused_pg, setup, teardown),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
