@@ -145,6 +145,21 @@ static void test_types_roundtrip(void **state)
     db_finalize(sel);
 }
 
+/* A statement may skip a parameter number (SQLite's does); the skipped
+ * one is unbound and unread on both engines. */
+static void test_parameter_gap(void **state)
+{
+    fx *f = *state;
+    db_stmt *s = prep(f->c, "SELECT ?1 + 1, ?3 || 'x'");
+    assert_int_equal(db_param_count(s), 3);
+    db_bind_int64(s, 1, 41);
+    db_bind_text(s, 3, "y", -1);
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_int_equal(db_column_int64(s, 0), 42);
+    assert_string_equal(db_column_text(s, 1), "yx");
+    db_finalize(s);
+}
+
 static void test_nulls(void **state)
 {
     fx *f = *state;
@@ -361,17 +376,22 @@ static void test_trigger(void **state)
 static void test_sql_text(void **state)
 {
     (void)state;
-    char *s = db_pg_placeholders("SELECT ?1, ?, '?', \"a?\", ? -- ?9\n FROM t WHERE x = ?12 /* ? */");
+    char *s = db_pg_placeholders("SELECT ?1, ?, '?', \"a?\", ? -- ?9\n FROM t WHERE x = ?12 /* ? */", NULL,
+                           NULL);
     assert_string_equal(s, "SELECT $1, $2, '?', \"a?\", $3 -- ?9\n FROM t WHERE x = $12 /* ? */");
     free(s);
-    s = db_pg_placeholders("SELECT 'it''s ?', ?3");
+    unsigned char used[DB_PG_MAX_PARAMS / 8 + 1] = {0};
+    int max = 0;
+    s = db_pg_placeholders("SELECT 'it''s ?', ?3", used, &max);
+    assert_int_equal(max, 3);
+    assert_int_equal(used[0], 1u << 3); /* 1 and 2 skipped */
     assert_string_equal(s, "SELECT 'it''s ?', $3");
     free(s);
-    s = db_pg_placeholders("VALUES (?5, ?, ?2, ?)");
+    s = db_pg_placeholders("VALUES (?5, ?, ?2, ?)", NULL, NULL);
     assert_string_equal(s, "VALUES ($5, $6, $2, $7)");
     free(s);
-    assert_null(db_pg_placeholders("SELECT ?0"));
-    assert_null(db_pg_placeholders("SELECT ?70000"));
+    assert_null(db_pg_placeholders("SELECT ?0", NULL, NULL));
+    assert_null(db_pg_placeholders("SELECT ?70000", NULL, NULL));
 
     const char *why = NULL;
     s = db_pg_translate_ddl("CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, h BLOB, r real,\n"
@@ -433,6 +453,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_types_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nulls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parameter_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_reset_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

@@ -69,9 +69,14 @@ int db_fail(db_conn *c, db_errclass cls, const char *fmt, ...) __attribute__((fo
 int db_sqlite_open(db_conn *c, const char *path);
 int db_pg_open(db_conn *c, const char *uri);
 
-/* Rewrites ?N (and plain ?, numbered in order) to $N outside literals,
- * quoted names and comments; malloc'd, NULL on OOM or a bad number. */
-char *db_pg_placeholders(const char *sql);
+/* Rewrites ?N (and plain ?, numbered as SQLite does: one past the
+ * largest so far) to $N outside literals, quoted names and comments;
+ * malloc'd, NULL on OOM or a number outside 1..DB_PG_MAX_PARAMS. Marks
+ * each number used in used (bit n, may be NULL) and gives the largest in
+ * *max_out (may be NULL): SQLite lets a statement skip a number,
+ * PostgreSQL must be told the type of one it skipped. */
+#define DB_PG_MAX_PARAMS 65535
+char *db_pg_placeholders(const char *sql, unsigned char used[DB_PG_MAX_PARAMS / 8 + 1], int *max_out);
 /* db_ddl's PostgreSQL translation (db_pg_ddl.c); malloc'd, NULL with
  * *why set (static text) on a form it does not know or OOM. */
 char *db_pg_translate_ddl(const char *sql, const char **why);

@@ -114,16 +114,27 @@ static void pg_finalize(db_stmt *s);
 static int pg_prepare(db_conn *c, db_stmt *s, const char *sql, bool persistent)
 {
     (void)persistent; /* every prepared statement lives until finalized */
+    static const Oid OID_TEXT = 25;
+    unsigned char used[DB_PG_MAX_PARAMS / 8 + 1] = {0};
+    int max = 0;
     pg_stmt *p = calloc(1, sizeof *p);
-    char *text = db_pg_placeholders(sql);
-    if (!p || !text) {
+    char *text = db_pg_placeholders(sql, used, &max);
+    /* a number the SQL skips is a text parameter nobody reads (SQLite
+     * allows gaps; PostgreSQL cannot deduce a type for one) */
+    Oid *types = max > 0 ? calloc((size_t)max, sizeof *types) : NULL;
+    if (!p || !text || (max > 0 && !types)) {
         free(p);
         free(text);
+        free(types);
         return db_fail(c, DB_EOTHER, "out of memory or a bad placeholder");
     }
+    for (int n = 1; n <= max; n++)
+        if (!(used[n / 8] & (1u << (n % 8))))
+            types[n - 1] = OID_TEXT;
     snprintf(p->name, sizeof p->name, "imgsec_%u", c->next_name++);
-    PGresult *res = PQprepare(PG(c), p->name, text, 0, NULL);
+    PGresult *res = PQprepare(PG(c), p->name, text, max, types);
     free(text);
+    free(types);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         free(p);
         return pg_fail(c, res);
@@ -418,16 +429,21 @@ static int pg_schema_header(db_conn *c, int64_t *version, bool *foreign)
     return 0;
 }
 
+/* With the version, the few SQLite scalar functions the store's SQL
+ * calls that PostgreSQL spells otherwise, made (again) with every
+ * migration: instr(haystack, needle), 1-based, 0 when absent. */
 static int pg_schema_set_version(db_conn *c, int version)
 {
-    char sql[400];
+    char sql[640];
     snprintf(sql, sizeof sql,
              "CREATE TABLE IF NOT EXISTS imgsec_schema (\n"
              "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
              "  application_id BIGINT NOT NULL,\n"
              "  version BIGINT NOT NULL);\n"
              "INSERT INTO imgsec_schema (id, application_id, version) VALUES (1, %d, %d)\n"
-             "  ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
+             "  ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version;\n"
+             "CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer\n"
+             "  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT strpos($1, $2)';\n",
              DB_APPLICATION_ID, version);
     return pg_exec(c, sql);
 }

@@ -51,7 +51,7 @@ static const char *skip_quoted(const char *p)
     return NULL;
 }
 
-char *db_pg_placeholders(const char *sql)
+char *db_pg_placeholders(const char *sql, unsigned char used[DB_PG_MAX_PARAMS / 8 + 1], int *max_out)
 {
     util_buf b = {0};
     long max = 0; /* SQLite numbers a plain ? one past the largest so far */
@@ -78,7 +78,9 @@ char *db_pg_placeholders(const char *sql)
         }
         if (n > max)
             max = n;
-        if (n < 1 || n > 65535) {
+        if (used && n >= 1 && n <= DB_PG_MAX_PARAMS)
+            used[n / 8] |= (unsigned char)(1u << (n % 8));
+        if (n < 1 || n > DB_PG_MAX_PARAMS) {
             free(b.buf);
             return NULL;
         }
@@ -89,6 +91,8 @@ char *db_pg_placeholders(const char *sql)
         free(b.buf);
         return NULL;
     }
+    if (max_out)
+        *max_out = (int)max;
     return b.buf;
 }
 
