@@ -427,6 +427,15 @@ static void test_open_errors(void **state)
     assert_true(db_uri_is_pg("PostgreSQL://x/y"));
     assert_false(db_uri_is_pg("/var/lib/imgsec/postgres://x"));
     assert_false(db_uri_is_pg("postgres.db"));
+    char shown[256];
+    db_uri_display("postgresql://u:s3cret@h:5/d?sslmode=require&password=p2&x=1", shown, sizeof shown);
+    assert_string_equal(shown, "postgresql://u:***@h:5/d?sslmode=require&password=***&x=1");
+    db_uri_display("postgres://h/d?password=p2", shown, sizeof shown);
+    assert_string_equal(shown, "postgres://h/d?password=***");
+    db_uri_display("postgres://u@h/d", shown, sizeof shown);
+    assert_string_equal(shown, "postgres://u@h/d");
+    db_uri_display("/var/lib/imgsec/a:b@c.db", shown, sizeof shown);
+    assert_string_equal(shown, "/var/lib/imgsec/a:b@c.db");
     /* a malformed URI is refused without quoting it (it may hold a password) */
     assert_int_equal(db_open("postgresql://u:s3cret@h/d?bogus_option=1", &c, &err), IMGSEC_EINTERNAL);
     assert_null(strstr(err.msg, "s3cret"));

@@ -18,6 +18,38 @@ bool db_uri_is_pg(const char *uri)
     return uri && (strncasecmp(uri, "postgres://", 11) == 0 || strncasecmp(uri, "postgresql://", 13) == 0);
 }
 
+void db_uri_display(const char *uri, char *out, size_t size)
+{
+    if (!size)
+        return;
+    snprintf(out, size, "%s", uri ? uri : "");
+    if (!db_uri_is_pg(out))
+        return;
+    char tmp[1024];
+    const char *p = out, *scheme_end = strstr(out, "://") + 3;
+    const char *host_start = scheme_end + strcspn(scheme_end, "/?");
+    const char *at = memchr(scheme_end, '@', (size_t)(host_start - scheme_end));
+    size_t n = 0;
+    /* scheme://user:password@ -> scheme://user:***@ */
+    const char *colon = at ? memchr(scheme_end, ':', (size_t)(at - scheme_end)) : NULL;
+    while (*p && n + 8 < sizeof tmp) {
+        if (colon && p == colon + 1) {
+            n += (size_t)snprintf(tmp + n, sizeof tmp - n, "***");
+            p = at;
+            continue;
+        }
+        /* password=...& -> password=***& (a query parameter) */
+        if (p > host_start && strncmp(p, "password=", 9) == 0 && (p[-1] == '?' || p[-1] == '&')) {
+            n += (size_t)snprintf(tmp + n, sizeof tmp - n, "password=***");
+            p += 9 + strcspn(p + 9, "&");
+            continue;
+        }
+        tmp[n++] = *p++;
+    }
+    tmp[n] = '\0';
+    snprintf(out, size, "%s", tmp);
+}
+
 int db_fail(db_conn *c, db_errclass cls, const char *fmt, ...)
 {
     va_list ap;

@@ -58,6 +58,11 @@ typedef enum {
 /* Is uri a PostgreSQL one (postgres:// or postgresql://)? */
 bool db_uri_is_pg(const char *uri);
 
+/* uri as it may be shown (logs, errors): a PostgreSQL URI with its
+ * password replaced by "***" (in user:password@ and in password=); a
+ * file path as it is. Truncated to size. */
+void db_uri_display(const char *uri, char *out, size_t size);
+
 /* Opens uri: a PostgreSQL URI, else a SQLite file path (created 0600 if
  * absent; ":memory:" and "file:" URIs as SQLite takes them). Changes
  * nothing in the database (see db_setup). The message of a failure never

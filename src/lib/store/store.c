@@ -308,6 +308,11 @@ void store_close(store *st)
     free(st);
 }
 
+void store_db_display(const char *db, char *out, size_t size)
+{
+    db_uri_display(db, out, size);
+}
+
 int64_t store_data_version(store *st)
 {
     sqlite3_stmt *s = store_stmt(st, STMT_DATA_VERSION, NULL);
