@@ -37,6 +37,8 @@ typedef struct store store;
 int store_open(const char *path, store **out, imgsec_err *err);
 /* path as it may be shown in a message: a URI's password as "***". */
 void store_db_display(const char *path, char *out, size_t size);
+/* Is path a PostgreSQL URI (postgres:// or postgresql://)? */
+bool store_db_is_pg(const char *path);
 void store_close(store *st);
 
 /* Errors the database returned to any connection of this process since it

@@ -4,9 +4,10 @@
 # a file path does for imgsec user and imgsec key, the schema is made on
 # first use, and the URI's password never appears in a message.
 #
-#   test_cli_pg.sh IMGSEC_CLI      (IMGSEC_TEST_PG: the cluster's admin URI)
+#   test_cli_pg.sh IMGSEC_CLI IMGSECD   (IMGSEC_TEST_PG: the cluster's admin URI)
 set -eu
 cli=$1
+imgsecd=$2
 admin=${IMGSEC_TEST_PG:?IMGSEC_TEST_PG is not set (run through ctest: fixture pg)}
 name=imgsec_cli$$
 uri=$(printf '%s' "$admin" | sed "s|/postgres?|/$name?|")
@@ -58,4 +59,10 @@ bad="postgresql://u:s3cret@/nodb?host=$tmp/nowhere"
 if "$cli" user list --db "$bad" 2>"$tmp/err"; then fail "user list on no server"; fi
 grep -q "s3cret" "$tmp/err" && fail "the password was shown: $(cat "$tmp/err")"
 grep -q "u:\*\*\*@" "$tmp/err" || fail "the URI was not shown redacted: $(cat "$tmp/err")"
+
+# imgsecd does not run on PostgreSQL yet: it says so, exits 2, makes nothing
+rc=0
+"$imgsecd" --db "$uri" --listen 127.0.0.1:0 >"$tmp/out" 2>"$tmp/err" || rc=$?
+expect 2 "$rc" "imgsecd --db URI exit code"
+grep -q "does not run on PostgreSQL yet" "$tmp/err" || fail "imgsecd message: $(cat "$tmp/err")"
 echo "ok"

@@ -313,6 +313,11 @@ void store_db_display(const char *db, char *out, size_t size)
     db_uri_display(db, out, size);
 }
 
+bool store_db_is_pg(const char *db)
+{
+    return db_uri_is_pg(db);
+}
+
 int64_t store_data_version(store *st)
 {
     sqlite3_stmt *s = store_stmt(st, STMT_DATA_VERSION, NULL);
