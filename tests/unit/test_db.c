@@ -328,6 +328,18 @@ static void test_errors(void **state)
     assert_int_equal(q1(f->c, "SELECT count(*) FROM p"), 0);
 }
 
+/* The connection names itself to the server (pg_stat_activity). */
+static void test_application_name(void **state)
+{
+    fx *f = *state;
+    if (!use_pg)
+        return;
+    db_stmt *s = prep(f->c, "SELECT current_setting('application_name')");
+    assert_int_equal(db_step(s), DB_ROW);
+    assert_string_equal(db_column_text(s, 0), "imgsec");
+    db_finalize(s);
+}
+
 static void test_schema_header(void **state)
 {
     fx *f = *state;
@@ -434,6 +446,12 @@ static void test_open_errors(void **state)
     assert_string_equal(shown, "postgres://h/d?password=***");
     db_uri_display("postgres://u@h/d", shown, sizeof shown);
     assert_string_equal(shown, "postgres://u@h/d");
+    /* a long one is cut, never overrun */
+    char longuri[1200];
+    snprintf(longuri, sizeof longuri, "postgres://u:p@h/d?%0*d&password=x", 1100, 0);
+    db_uri_display(longuri, shown, sizeof shown);
+    assert_int_equal(strlen(shown), sizeof shown - 1);
+    assert_null(strstr(shown, ":p@"));
     db_uri_display("/var/lib/imgsec/a:b@c.db", shown, sizeof shown);
     assert_string_equal(shown, "/var/lib/imgsec/a:b@c.db");
     /* a malformed URI is refused without quoting it (it may hold a password) */
@@ -467,6 +485,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_application_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger, setup, teardown),
         cmocka_unit_test(test_sql_text),
         cmocka_unit_test(test_open_errors),

@@ -32,7 +32,7 @@ void db_uri_display(const char *uri, char *out, size_t size)
     size_t n = 0;
     /* scheme://user:password@ -> scheme://user:***@ */
     const char *colon = at ? memchr(scheme_end, ':', (size_t)(at - scheme_end)) : NULL;
-    while (*p && n + 8 < sizeof tmp) {
+    while (*p && n + 16 < sizeof tmp) { /* room for the longest insert, "password=***" */
         if (colon && p == colon + 1) {
             n += (size_t)snprintf(tmp + n, sizeof tmp - n, "***");
             p = at;

@@ -513,7 +513,12 @@ int db_pg_open(db_conn *c, const char *uri)
     if (!opts)
         return db_fail(c, DB_EOTHER, "the PostgreSQL URI is malformed");
     PQconninfoFree(opts);
-    PGconn *pg = PQconnectdb(uri);
+    /* Defaults the URI may override (it comes later): libpq would wait
+     * for an unreachable server forever, and the server's views name the
+     * client. */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "imgsec", uri, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (!pg)
         return db_fail(c, DB_EOTHER, "out of memory");
     c->backend = DB_PG;
