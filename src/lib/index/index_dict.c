@@ -313,17 +313,12 @@ static bool count_rows(uint32_t pos, void *arg)
 }
 
 int dict_match_substring(const dict *d, const char *needle, size_t nlen,
-                         roaring_bitmap_t *places, size_t *rows)
+                         roaring_bitmap_t *places)
 {
-    *rows = 0;
     if (!d->grams) { /* a scan of every entry */
-        for (size_t i = 0; i < d->n; i++) {
-            const dict_entry *e = d->entries[i];
-            if (dict_contains(e->s, e->len, needle, nlen)) {
+        for (size_t i = 0; i < d->n; i++)
+            if (dict_contains(d->entries[i]->s, d->entries[i]->len, needle, nlen))
                 roaring_bitmap_add(places, (uint32_t)i);
-                *rows += e->n;
-            }
-        }
         return 0;
     }
     if (gram_match(d->grams, needle, nlen, entry_contains, d, places) != 0)
@@ -333,10 +328,14 @@ int dict_match_substring(const dict *d, const char *needle, size_t nlen,
         if (e)
             roaring_bitmap_add(places, (uint32_t)e->pos);
     }
+    return 0;
+}
+
+size_t dict_places_rows(const dict *d, const roaring_bitmap_t *places)
+{
     rows_walk w = {d, 0};
     roaring_iterate(places, count_rows, &w);
-    *rows = w.rows;
-    return 0;
+    return w.rows;
 }
 
 typedef struct {

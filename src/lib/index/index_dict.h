@@ -73,10 +73,11 @@ void dict_entry_rows(const dict_entry *e, uint32_t *out);
 bool dict_contains(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
 /* places (empty on entry) = the places i in entries whose string contains
- * needle[0..nlen) (nlen > 0), exact bytes; *rows = the number of rows of
- * those entries. 0, or -1 when out of memory. */
+ * needle[0..nlen) (nlen > 0), exact bytes. 0, or -1 when out of memory. */
 int dict_match_substring(const dict *d, const char *needle, size_t nlen,
-                         roaring_bitmap_t *places, size_t *rows);
+                         roaring_bitmap_t *places);
+/* The number of rows of the entries at places. */
+size_t dict_places_rows(const dict *d, const roaring_bitmap_t *places);
 /* A new bitmap of the rows of the entries at places (others: of the
  * entries not at places), which hold total rows (< universe). NULL when
  * out of memory. */

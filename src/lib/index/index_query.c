@@ -219,12 +219,19 @@ static int substring_by_dict(const ix_inst *ix, const dict *d, const char *needl
                              size_t nlen, roaring_bitmap_t *cand, uint64_t card)
 {
     roaring_bitmap_t *places = roaring_bitmap_create();
-    size_t hit;
-    if (!places || dict_match_substring(d, needle, nlen, places, &hit) != 0) {
+    if (!places || dict_match_substring(d, needle, nlen, places) != 0) {
         if (places)
             roaring_bitmap_free(places);
         return -1;
     }
+    /* each entry has a row at least: when the entries on either side
+     * already outnumber what the row test costs, their rows do too */
+    uint64_t in = roaring_bitmap_get_cardinality(places), out = d->n - in;
+    if (card * ROW_TEST_WEIGHT < (in < out ? in : out)) {
+        roaring_bitmap_free(places);
+        return 1;
+    }
+    size_t hit = dict_places_rows(d, places);
     size_t miss = ix->ids.n > hit ? ix->ids.n - hit : 0;
     if (card * ROW_TEST_WEIGHT < (hit < miss ? hit : miss)) {
         roaring_bitmap_free(places);
