@@ -241,6 +241,33 @@ static void test_late_index_and_fixed_cases(void **state)
     dict_free(&d);
 }
 
+/* Entries in each form of their rows (one inline, an array, a bitmap past
+ * DICT_ARRAY_MAX rows): the rows of the matching entries, and of the
+ * others. */
+static void test_rows_of_every_form(void **state)
+{
+    (void)state;
+    enum { ROWS = 3 * DICT_ARRAY_MAX };
+    dict d;
+    dict_init(&d);
+    assert_int_equal(dict_index_grams(&d), 0);
+    char name[32];
+    uint32_t row = 0;
+    for (; row < DICT_ARRAY_MAX + 100; row++) /* a bitmap */
+        assert_non_null(dict_ref(&d, "harbor-prod", 11, row));
+    for (int k = 0; k < 100; row++, k++) /* an array */
+        assert_non_null(dict_ref(&d, "harbor-test", 11, row));
+    for (int k = 0; k < 40; k++, row++) { /* forty single rows */
+        snprintf(name, sizeof name, "jfrog-%d", k);
+        assert_non_null(dict_ref(&d, name, strlen(name), row));
+    }
+    assert_true(row < ROWS);
+    const char *needles[] = {"harbor", "prod", "test", "jfrog-1", "jfrog", "o", "-", "zz"};
+    for (size_t i = 0; i < sizeof needles / sizeof *needles; i++)
+        check_needle(&d, needles[i], strlen(needles[i]), ROWS);
+    dict_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_utf8_with_grams),
         cmocka_unit_test(test_scan_without_grams),
         cmocka_unit_test(test_late_index_and_fixed_cases),
+        cmocka_unit_test(test_rows_of_every_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
