@@ -1949,7 +1949,7 @@ static void test_postings_back_references(void **state)
         for (uint32_t j = 0; j < k; j++) {
             char key[8];
             int len = snprintf(key, sizeof key, "t%u", (unsigned)((seed >> (j % 24)) % 9));
-            assert_int_equal(postings_row_add(&P, row, key, (size_t)len, j + 1, 0), 0);
+            assert_int_equal(postings_row_add(&P, key, (size_t)len, (posting){.row = row, .n = j + 1}), 0);
         }
         postings_row_trim(&P, row);
         check_postings(&P);

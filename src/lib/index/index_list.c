@@ -319,13 +319,30 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Is posting p (of image id) a better representative than the best so far
+ * (*best of image best_id; NULL: none)? Higher rank, higher CVSS code,
+ * lower image id, lower seq. */
+static bool rep_better(const posting *p, int64_t id, const posting *best, int64_t best_id)
+{
+    if (!best || p->v != best->v)
+        return !best || p->v > best->v;
+    if (p->rcvss != best->rcvss)
+        return p->rcvss > best->rcvss;
+    return id != best_id ? id < best_id : p->seq < best->seq;
+}
+
 /* The group of kept terms k[0..n) (equal keys): images, scan time, least
  * image id from their postings in the selection; images of several terms
- * counted once. */
+ * counted once; vulnerabilities: the representative and the highest CVSS
+ * score. */
 static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t n,
                       index_group *g, bool build)
 {
     int rank = -1;
+    const posting *best = NULL;
+    int64_t best_id = 0;
+    uint16_t cvss = 0;
+    g->held = true;
     g->scan_time = INT64_MIN;
     g->min_image = INT64_MAX;
     size_t cap = 0;
@@ -337,12 +354,12 @@ static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t
     size_t nr = 0;
     int64_t images = 0;
     for (size_t i = 0; i < n; i++)
-        for (uint32_t p = 0; p < k[i].t->len; p++) {
-            uint32_t row = k[i].t->p[p].row;
+        for (uint32_t q = 0; q < k[i].t->len; q++) {
+            uint32_t row = k[i].t->p[q].row;
             if (!bit_get(s->bits, row))
                 continue;
-            if (k[i].t->p[p].v > rank)
-                rank = k[i].t->p[p].v;
+            if (k[i].t->p[q].v > rank)
+                rank = k[i].t->p[q].v;
             if (rows)
                 rows[nr++] = row;
             else
@@ -351,6 +368,17 @@ static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t
                 g->scan_time = ix->scan_time[row];
             if (ix->rows[row].id < g->min_image)
                 g->min_image = ix->rows[row].id;
+            if (build)
+                continue;
+            const posting *p = &k[i].t->p[q];
+            if (p->cvss == PCVSS_OTHER || p->rcvss == PCVSS_OTHER)
+                g->held = false;
+            if (p->cvss > cvss)
+                cvss = p->cvss;
+            if (rep_better(p, ix->rows[row].id, best, best_id)) {
+                best = p;
+                best_id = ix->rows[row].id;
+            }
         }
     if (rows) {
         qsort(rows, nr, sizeof *rows, cmp_u32);
@@ -359,8 +387,13 @@ static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t
         free(rows);
     }
     g->images = images;
-    if (!build)
+    if (!build) {
         g->level = rank;
+        g->rep_image = best ? best_id : 0;
+        g->rep_seq = best ? best->seq : 0;
+        g->has_cvss = cvss != 0;
+        g->cvss = cvss ? pcvss_value(cvss) : 0;
+    }
     return 0;
 }
 
