@@ -23,12 +23,12 @@
  * per-rule groups and the images of one vulnerability or rule come from
  * the index's postings instead (index_list.c): total, order, page, the
  * counts, the highest severity rank and the severity filters (each
- * posting carries its image's rank, agg_vul.rank); the store then reads
- * only the page's rows and what the index does not hold (CVSS scores and
- * texts of the page's vulnerabilities, from agg_vul's per-image maxima or
- * from the records, whichever is fewer rows). The command line has no
- * index: it always runs the SQL over records, and test_lists compares
- * both.
+ * posting carries its image's rank, agg_vul.rank), and for vulnerabilities
+ * the highest CVSS score and the representative record whose texts a
+ * group shows (docs/api.md); the store then reads only the page's rows
+ * (for groups: the page's representative records, by primary key). The
+ * command line has no index: it always runs the SQL over records, and
+ * test_lists compares both.
  *
  * Item fields that imgsec does not hold are derived by the rules written
  * in docs/api.md ("Finding lists"), or left out (every item field of the

@@ -76,7 +76,7 @@ typedef enum {
     STMT_IMAGE_DELETE,
     STMT_IMAGES_ALL,      /* SELECT id, <image cols> ORDER BY id */
     STMT_IMAGE_ONE,       /* the same for one id */
-    STMT_AGG_VUL_ALL,     /* image, vul_id, vul_type, n ORDER BY image */
+    STMT_AGG_VUL_ALL,     /* image, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss ORDER BY image */
     STMT_AGG_VUL_ONE,
     STMT_AGG_BUILD_ALL,   /* image, rule_id, risk_name, risk_level, n ORDER BY image */
     STMT_AGG_BUILD_ONE,
@@ -89,9 +89,9 @@ typedef enum {
     STMT_VUL_ROWS,        /* rowid, seq, <vulnerability fields> of image ?1 ORDER BY seq */
     STMT_VUL_ROW_DELETE,  /* a vulnerability row by rowid ?1 */
     STMT_VUL_ROW_SEQ,     /* seq = ?2 of the vulnerability row rowid ?1 */
-    STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n of image ?1 */
+    STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss of image ?1 */
     STMT_AGG_VUL_ROW_DELETE, /* an agg_vul row by rowid ?1 */
-    STMT_AGG_VUL_ROW_N,   /* n = ?2 of the agg_vul row rowid ?1 */
+    STMT_AGG_VUL_ROW_N,   /* n, rank, cvss, rep_seq, rep_cvss = ?2.. of the agg_vul row rowid ?1 */
     STMT_USER_INSERT,
     STMT_USER_ID,
     STMT_USER_GET,
