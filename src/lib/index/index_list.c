@@ -249,6 +249,7 @@ typedef struct {
     int level;
     int rank; /* vulnerabilities: the highest posting v in the selection; -1: not computed */
     int64_t images, records;
+    uint32_t gid; /* vulnerabilities: the vul_id's number in key order (ix_terms) */
 } kept;
 
 static int kept_cmp(const void *a, const void *b)
@@ -410,9 +411,20 @@ static int term_rank(const pterm *t, const selbits *s)
 
 /* ---- the vulnerability terms in key order ---- */
 
+/* One vulnerability term, and its postings summed per image type. */
+typedef struct {
+    uint32_t id;   /* term id */
+    uint32_t gid;  /* its vul_id's number: equal for the terms of one vul_id */
+    uint8_t type;  /* its vul_type (the key's last byte) */
+    int8_t rank[IMAGE_TYPE_COUNT];     /* highest posting v of rows of that type; -1: none */
+    uint32_t images[IMAGE_TYPE_COUNT]; /* postings of rows of that type */
+    int64_t records[IMAGE_TYPE_COUNT]; /* their n */
+} term_sum;
+
 struct ix_terms {
     uint32_t n;
-    uint32_t ids[];
+    int64_t rows_of_type[IMAGE_TYPE_COUNT]; /* live rows of each image type */
+    term_sum t[];
 };
 
 static int term_ptr_cmp(const void *a, const void *b)
@@ -423,13 +435,17 @@ static int term_ptr_cmp(const void *a, const void *b)
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-/* The live vulnerability terms' ids sorted by key. A key is vul_id, NUL,
- * type byte, and no vul_id holds a NUL, so this is kept_cmp's order (by
- * vul_id, bytewise) with a vul_id's terms next to each other: a grouped
- * list walks it instead of sorting every term per request (~75% of its
- * CPU at 20,000 images). Built like the row orders of index_page.c: the
- * first reader builds it, a racing one frees its copy, any write to the
- * instance drops it (order_drop). NULL when out of memory. */
+/* The live vulnerability terms sorted by key, each with its postings
+ * summed per image type. A key is vul_id, NUL, type byte, and no vul_id
+ * holds a NUL, so this is kept_cmp's order (by vul_id, bytewise) with a
+ * vul_id's terms next to each other: a grouped list walks it instead of
+ * sorting every term per request, and when its selection is exactly some
+ * image types (every EP, no image condition: the usual ListGeneralImageVuls
+ * and tenant-wide list) reads a term's images, records and rank here
+ * instead of walking its postings. Built like the row orders of
+ * index_page.c: by the first reader that needs it (one walk of every
+ * posting), a racing one frees its copy, any write to the instance drops
+ * it (order_drop). NULL when out of memory. */
 static const struct ix_terms *vul_terms_get(const ix_inst *ix)
 {
     _Atomic(struct ix_terms *) *slot = (_Atomic(struct ix_terms *) *)&ix->vul_terms;
@@ -438,7 +454,7 @@ static const struct ix_terms *vul_terms_get(const ix_inst *ix)
         return o;
     const postings *P = &ix->vuls;
     const pterm **ts = malloc(((size_t)P->n_ids + 1) * sizeof *ts);
-    if (!ts || !(o = malloc(sizeof *o + ((size_t)P->n_ids + 1) * sizeof o->ids[0]))) {
+    if (!ts || !(o = calloc(1, sizeof *o + ((size_t)P->n_ids + 1) * sizeof o->t[0]))) {
         free(ts);
         return NULL;
     }
@@ -447,9 +463,30 @@ static const struct ix_terms *vul_terms_get(const ix_inst *ix)
         if (P->terms[id])
             ts[n++] = P->terms[id];
     qsort(ts, n, sizeof *ts, term_ptr_cmp);
-    for (uint32_t i = 0; i < n; i++)
-        o->ids[i] = ts[i]->id;
+    uint32_t gid = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const pterm *t = ts[i];
+        term_sum *e = &o->t[i];
+        if (i > 0 && (ts[i - 1]->klen != t->klen || memcmp(ts[i - 1]->key, t->key, t->klen - 2)))
+            gid++;
+        e->id = t->id;
+        e->gid = gid;
+        e->type = (uint8_t)t->key[t->klen - 1];
+        memset(e->rank, -1, sizeof e->rank);
+        for (uint32_t q = 0; q < t->len; q++) {
+            const posting *p = &t->p[q];
+            unsigned ty = ix->rows[p->row].type;
+            if (ty >= IMAGE_TYPE_COUNT)
+                continue;
+            e->images[ty]++;
+            e->records[ty] += p->n;
+            if ((int)p->v > e->rank[ty])
+                e->rank[ty] = (int8_t)p->v;
+        }
+    }
     o->n = n;
+    for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+        o->rows_of_type[ty] = (int64_t)roaring_bitmap_get_cardinality(ix->by_type[ty]);
     free(ts);
     struct ix_terms *none = NULL;
     if (!atomic_compare_exchange_strong(slot, &none, o)) {
@@ -471,20 +508,55 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
         free(ks);
         return -1;
     }
-    /* vulnerabilities: the terms in key order (no sort per request) */
+    /* vulnerabilities: the terms in key order (no sort per request), and
+     * per image type their sums: when the selection is exactly the rows
+     * of the requested types (sel_make keeps only those, so equal counts
+     * mean equal sets), a term's numbers are read from there */
     const struct ix_terms *order = c->build ? NULL : vul_terms_get(ix);
     if (!c->build && !order) {
         free(ks);
         free(s.bits);
         return -1;
     }
+    unsigned types = r->type_mask ? r->type_mask : (1u << IMAGE_TYPE_COUNT) - 1;
+    int64_t typed_rows = 0;
+    for (int ty = 0; order && ty < IMAGE_TYPE_COUNT; ty++)
+        if (types & (1u << ty))
+            typed_rows += order->rows_of_type[ty];
+    bool by_type = order && !r->m && s.n == typed_rows;
+    bool key_filters = r->equals || r->contains[0] || r->contains[1];
     uint32_t n_walk = order ? order->n : P->n_ids;
     size_t nk = 0;
     for (uint32_t j = 0; j < n_walk && s.n > 0; j++) {
-        const pterm *t = P->terms[order ? order->ids[j] : j];
-        kept k;
-        if (!t || t->len == 0 || !term_passes(c, t, &k))
+        const term_sum *e = order ? &order->t[j] : NULL;
+        if (e && r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
             continue;
+        const pterm *t = P->terms[e ? e->id : j];
+        kept k;
+        if (by_type && !key_filters) { /* the key is read for the page only */
+            k = (kept){.t = t, .level = -1, .rank = -1};
+        } else if (!t || t->len == 0 || !term_passes(c, t, &k)) {
+            continue;
+        }
+        if (by_type) {
+            int rank = -1;
+            for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+                if (types & (1u << ty)) {
+                    k.images += e->images[ty];
+                    k.records += e->records[ty];
+                    if (e->rank[ty] > rank)
+                        rank = e->rank[ty];
+                }
+            if (k.images == 0)
+                continue;
+            if (r->by_rank)
+                k.rank = rank;
+            k.gid = e->gid;
+            ks[nk++] = k;
+            continue;
+        }
+        if (e)
+            k.gid = e->gid;
         if (s.all) {
             k.images = t->len;
             k.records = t->total;
@@ -507,7 +579,7 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
     int rc = 0;
     for (size_t i = 0; i < nk && rc == 0;) {
         size_t j = i + 1;
-        while (j < nk && kept_cmp(&ks[i], &ks[j]) == 0)
+        while (j < nk && (order ? ks[i].gid == ks[j].gid : kept_cmp(&ks[i], &ks[j]) == 0))
             j++;
         if (!c->build && r->by_rank) { /* the merged group's highest rank */
             int rank = -1;
@@ -535,6 +607,10 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
                 int cmp = c->build ? memcmp(ks[x].name, best->name, n) : 0;
                 if (cmp > 0 || (cmp == 0 && ks[x].name_len > best->name_len))
                     best = &ks[x];
+            }
+            if (!ks[i].gkey) { /* by_type: the key of the page's groups only */
+                ks[i].gkey = ks[i].t->key;
+                ks[i].glen = ks[i].t->klen - 2;
             }
             if (!(g->key = dupn(ks[i].gkey, ks[i].glen)) ||
                 (c->build && !(g->name = dupn(best->name, best->name_len))) ||
