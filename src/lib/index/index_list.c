@@ -413,7 +413,7 @@ static int term_rank(const pterm *t, const selbits *s)
 
 /* One vulnerability term, and its postings summed per image type. */
 typedef struct {
-    uint32_t id;   /* term id */
+    const pterm *t; /* the term (live while the sums are: a write drops both) */
     uint32_t gid;  /* its vul_id's number: equal for the terms of one vul_id */
     uint8_t type;  /* its vul_type (the key's last byte) */
     int8_t rank[IMAGE_TYPE_COUNT];     /* highest posting v of rows of that type; -1: none */
@@ -469,7 +469,7 @@ static const struct ix_terms *vul_terms_get(const ix_inst *ix)
         term_sum *e = &o->t[i];
         if (i > 0 && (ts[i - 1]->klen != t->klen || memcmp(ts[i - 1]->key, t->key, t->klen - 2)))
             gid++;
-        e->id = t->id;
+        e->t = t;
         e->gid = gid;
         e->type = (uint8_t)t->key[t->klen - 1];
         memset(e->rank, -1, sizeof e->rank);
@@ -494,6 +494,60 @@ static const struct ix_terms *vul_terms_get(const ix_inst *ix)
         return none;
     }
     return o;
+}
+
+/* groups_use when the selection is exactly the rows of some image types
+ * and no key filter applies: one pass over the summed terms in key order,
+ * a vul_id's terms (at most one per vul_type) merged on the way, and the
+ * postings walked for the page's groups only (group_fill). */
+static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const selbits *s,
+                          const struct ix_terms *o, unsigned types)
+{
+    const index_group_req *r = c->r;
+    int64_t total = 0, skip = r->offset;
+    kept ks[VUL_TYPE_COUNT + 1];
+    for (uint32_t j = 0; j < o->n;) {
+        uint32_t gid = o->t[j].gid;
+        size_t nk = 0;
+        int rank = -1;
+        for (; j < o->n && o->t[j].gid == gid; j++) {
+            const term_sum *e = &o->t[j];
+            if (r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
+                continue;
+            kept k = {.t = e->t, .level = -1, .rank = -1, .gid = gid};
+            for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+                if (types & (1u << ty)) {
+                    k.images += e->images[ty];
+                    k.records += e->records[ty];
+                    if (e->rank[ty] > k.rank)
+                        k.rank = e->rank[ty];
+                }
+            if (k.images == 0 || nk > VUL_TYPE_COUNT)
+                continue;
+            if (k.rank > rank)
+                rank = k.rank;
+            ks[nk++] = k;
+        }
+        if (nk == 0 || (r->by_rank && (rank < r->rank_lo || rank > r->rank_hi)))
+            continue;
+        total++;
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        if ((int64_t)*c->n_out >= r->limit)
+            continue;
+        index_group *g = &c->out[*c->n_out];
+        *g = (index_group){.level = -1};
+        (*c->n_out)++;
+        for (size_t x = 0; x < nk; x++)
+            g->records += ks[x].records;
+        if (!(g->key = dupn(ks[0].t->key, ks[0].t->klen - 2)) ||
+            group_fill(ix, s, ks, nk, g, false) != 0)
+            return -1;
+    }
+    *c->total = total;
+    return 0;
 }
 
 static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
@@ -525,19 +579,22 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
             typed_rows += order->rows_of_type[ty];
     bool by_type = order && !r->m && s.n == typed_rows;
     bool key_filters = r->equals || r->contains[0] || r->contains[1];
+    if (by_type && !key_filters) {
+        int rc = s.n > 0 ? groups_by_type(ix, c, &s, order, types) : 0;
+        free(ks);
+        free(s.bits);
+        return rc;
+    }
     uint32_t n_walk = order ? order->n : P->n_ids;
     size_t nk = 0;
     for (uint32_t j = 0; j < n_walk && s.n > 0; j++) {
         const term_sum *e = order ? &order->t[j] : NULL;
         if (e && r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
             continue;
-        const pterm *t = P->terms[e ? e->id : j];
+        const pterm *t = e ? e->t : P->terms[j];
         kept k;
-        if (by_type && !key_filters) { /* the key is read for the page only */
-            k = (kept){.t = t, .level = -1, .rank = -1};
-        } else if (!t || t->len == 0 || !term_passes(c, t, &k)) {
+        if (!t || t->len == 0 || !term_passes(c, t, &k))
             continue;
-        }
         if (by_type) {
             int rank = -1;
             for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
@@ -607,10 +664,6 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
                 int cmp = c->build ? memcmp(ks[x].name, best->name, n) : 0;
                 if (cmp > 0 || (cmp == 0 && ks[x].name_len > best->name_len))
                     best = &ks[x];
-            }
-            if (!ks[i].gkey) { /* by_type: the key of the page's groups only */
-                ks[i].gkey = ks[i].t->key;
-                ks[i].glen = ks[i].t->klen - 2;
             }
             if (!(g->key = dupn(ks[i].gkey, ks[i].glen)) ||
                 (c->build && !(g->name = dupn(best->name, best->name_len))) ||
