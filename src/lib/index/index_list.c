@@ -28,9 +28,20 @@
  * rank of that vulnerability (posting.v, vul_agg.rank, kept at ingest):
  * a group's level is the highest v of its postings in the selection, a
  * severity filter keeps the groups (or, for the images of one
- * vulnerability, the postings) whose rank is in range. What the index
- * does not hold - CVSS scores and texts - list.c reads from the store's
- * per-(image, vulnerability) maxima (agg_vul) for the page's groups only. */
+ * vulnerability, the postings) whose rank is in range. It also carries
+ * the image's highest CVSS score and its representative record (seq and
+ * CVSS score, vul_agg.rep_seq/rep_cvss, as pcvss codes): a group's
+ * representative - the highest rank, then CVSS score, then the lowest
+ * (image, seq) - is the best of its postings in the selection (the order
+ * decomposes per image), its CVSS score the highest; list.c then reads
+ * the page's representative records by primary key for their texts.
+ *
+ * The vulnerability terms in key order, with their postings summed per
+ * image type, are cached in the instance until its next write
+ * (vul_terms_get): a grouped list does not sort the terms per request,
+ * and one whose selection is exactly some image types reads the sums
+ * instead of walking every posting (groups_by_type). One vul_id
+ * (ListVulnerabilityCve, cve_id) is looked up by key. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -585,17 +596,34 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
         free(s.bits);
         return rc;
     }
-    uint32_t n_walk = order ? order->n : P->n_ids;
+    /* one vul_id (ListVulnerabilityCve, cve_id): its terms by key, in
+     * type order (= key order), instead of a walk of every term */
+    const pterm *few[VUL_TYPE_COUNT];
+    uint32_t n_few = 0;
+    bool one = !c->build && r->equals;
+    for (int vt = 0; one && vt < VUL_TYPE_COUNT; vt++) {
+        if (r->vul_type >= 0 && vt != r->vul_type)
+            continue;
+        ixkey kk;
+        key_init(&kk);
+        key_vul(&kk, r->equals, (unsigned char)vt);
+        const pterm *t = kk.failed ? NULL : strmap_get(&P->map, kk.p, kk.len);
+        one = !kk.failed;
+        key_free(&kk);
+        if (t)
+            few[n_few++] = t;
+    }
+    uint32_t n_walk = one ? n_few : order ? order->n : P->n_ids;
     size_t nk = 0;
     for (uint32_t j = 0; j < n_walk && s.n > 0; j++) {
-        const term_sum *e = order ? &order->t[j] : NULL;
+        const term_sum *e = !one && order ? &order->t[j] : NULL;
         if (e && r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
             continue;
-        const pterm *t = e ? e->t : P->terms[j];
+        const pterm *t = one ? few[j] : e ? e->t : P->terms[j];
         kept k;
         if (!t || t->len == 0 || !term_passes(c, t, &k))
             continue;
-        if (by_type) {
+        if (by_type && e) {
             int rank = -1;
             for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
                 if (types & (1u << ty)) {
