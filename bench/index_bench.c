@@ -93,6 +93,7 @@ static void build(imgsec_index *ix, int64_t n, int64_t *records)
         /* ~200 records: ~60 vulnerabilities in ~45 distinct ids, ~100 apps, the rest spread */
         size_t nv = 20 + rnd() % 50;
         for (size_t i = 0; i < nv; i++) {
+            vuls[i] = (vul_agg){0}; /* no rank, score or representative */
             vuls[i].vul_id = vul_ids[(size_t)(pow(unif(), 3) * N_VUL_IDS)];
             vuls[i].type = (vul_type)(rnd() % 2);
             vuls[i].n = 1 + (int64_t)(rnd() % 3 == 0);

@@ -63,14 +63,15 @@ int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
  * type. doc_vul_summary's aggregates and every image summary the store
  * reads are in it. */
 int doc_vul_cmp(const void *a, const void *b);
-/* The parts of vul_agg's maxima for whoever folds records one at a time
+/* The parts of vul_agg for whoever folds records one at a time
  * (store_stream.c): the rank of a stored (canonical) severity, as the
  * lists' SQL computes it (critical 4, high 3, medium 2, low 1, else 0),
- * and a bytewise comparison of two values as SQLite's BINARY collation
- * orders texts (a prefix is less; a missing or non-string value is less
- * than any text, two of them equal). */
+ * and the representative order of two records by (rank, CVSS score):
+ * > 0 when a comes first (higher rank, then higher score, no score lowest,
+ * as SQLite's ORDER BY rank DESC, cvss_score DESC), < 0 when b does, 0
+ * on a tie (the lower seq, then image, wins it). */
 int doc_vul_rank(const char *severity);
-int doc_text_cmp(const json_t *x, const json_t *y);
+int doc_rep_cmp(int rank_a, bool has_a, double cvss_a, int rank_b, bool has_b, double cvss_b);
 
 /* A list of parsed documents. */
 typedef struct {

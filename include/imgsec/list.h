@@ -172,6 +172,17 @@ typedef struct {
     int64_t records;    /* records (vulnerabilities: the postings' counts) */
     int64_t scan_time;  /* the greatest latest_scan_time of those images */
     int64_t min_image;  /* the smallest image id */
+    /* Vulnerabilities (docs/api.md "Finding lists"): the representative
+     * record (image id, seq) - the highest severity rank, then the
+     * highest CVSS score, then the lowest (image, seq) among the group's
+     * records in the selection - and the highest CVSS score (has_cvss
+     * false when none has one). held false: a posting's score is one the
+     * index does not hold exactly (pcvss codes), and rep and cvss must be
+     * read from the store. */
+    bool held;
+    int64_t rep_image, rep_seq;
+    bool has_cvss;
+    double cvss;
 } index_group;
 
 /* Which groups, and which page of them in key order (bytewise, as

@@ -189,12 +189,14 @@ const record_kind *record_kind_get(report_type t);
 /* ---- per-image aggregates that feed the query index ---- */
 
 /* Number of vulnerability records of one image with this (vul_id, vul_type),
- * and their maxima, as the finding lists show them (docs/api.md): rank is
+ * and what the grouped finding lists show of them (docs/api.md): rank is
  * the highest severity's rank (critical 4, high 3, medium 2, low 1, other
  * 0), cvss the highest CVSS score (has_cvss false when none has one), and
- * desc_seq / sol_seq / url_seq the seq of the record holding the greatest
- * description / solution / url (bytewise, as SQLite's max(); the first
- * such record; -1 when none has one). */
+ * rep_seq the seq of the image's representative record of it: the highest
+ * rank, then the highest CVSS score (none lowest), then the lowest seq;
+ * rep_cvss its CVSS score (has_rep_cvss false when it has none). A group's
+ * texts are those of the best representative of its images (vul_rep_cmp),
+ * so this is all a group needs per image. */
 typedef struct {
     const char *vul_id;
     vul_type type;
@@ -202,7 +204,9 @@ typedef struct {
     int rank;
     bool has_cvss;
     double cvss;
-    int64_t desc_seq, sol_seq, url_seq;
+    int64_t rep_seq;
+    bool has_rep_cvss;
+    double rep_cvss;
 } vul_agg;
 
 /* Number of build-command-risk records of one image with this

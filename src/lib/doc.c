@@ -362,36 +362,22 @@ int doc_vul_rank(const char *s)
     return 0;
 }
 
-int doc_text_cmp(const json_t *x, const json_t *y)
+int doc_rep_cmp(int rank_a, bool has_a, double cvss_a, int rank_b, bool has_b, double cvss_b)
 {
-    bool hx = json_is_string(x), hy = json_is_string(y);
-    if (!hx || !hy)
-        return (int)hx - (int)hy;
-    size_t nx = json_string_length(x), ny = json_string_length(y);
-    int c = memcmp(json_string_value(x), json_string_value(y), nx < ny ? nx : ny);
-    return c ? c : (nx > ny) - (nx < ny);
-}
-
-/* doc_text_cmp of the field key of records a and b */
-static int text_cmp(const json_t *a, const json_t *b, const char *key)
-{
-    return doc_text_cmp(json_object_get(a, key), json_object_get(b, key));
-}
-
-/* The seq (of a and b, both -1 or a record of vuls) holding the greater
- * text of key; the lower seq on a tie. */
-static int64_t text_max(const json_t *vuls, int64_t a, int64_t b, const char *key)
-{
-    if (a < 0 || b < 0)
-        return a < 0 ? b : a;
-    int c = text_cmp(json_array_get(vuls, (size_t)a), json_array_get(vuls, (size_t)b), key);
-    return c > 0 || (c == 0 && a < b) ? a : b;
+    if (rank_a != rank_b)
+        return rank_a > rank_b ? 1 : -1;
+    if (has_a != has_b)
+        return has_a ? 1 : -1;
+    if (!has_a || cvss_a == cvss_b)
+        return 0;
+    return cvss_a > cvss_b ? 1 : -1;
 }
 
 /* Merges the neighbours of a sorted aggregate array that compare equal
- * by adding their n and taking their maxima (texts compared in the
- * records of vuls); returns the number of distinct entries. */
-static size_t merge_vuls(const json_t *vuls, vul_agg *a, size_t n)
+ * by adding their n and taking their maxima and representative (of two
+ * that tie, the lower seq: qsort is not stable); returns the number of
+ * distinct entries. */
+static size_t merge_vuls(vul_agg *a, size_t n)
 {
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
@@ -401,22 +387,21 @@ static size_t merge_vuls(const json_t *vuls, vul_agg *a, size_t n)
             continue;
         }
         o->n += a[i].n;
+        int c = doc_rep_cmp(a[i].rank, a[i].has_rep_cvss, a[i].rep_cvss, o->rank, o->has_rep_cvss,
+                            o->rep_cvss);
+        if (c > 0 || (c == 0 && a[i].rep_seq < o->rep_seq)) {
+            o->rep_seq = a[i].rep_seq;
+            o->has_rep_cvss = a[i].has_rep_cvss;
+            o->rep_cvss = a[i].rep_cvss;
+        }
         if (a[i].rank > o->rank)
             o->rank = a[i].rank;
         if (a[i].has_cvss && (!o->has_cvss || a[i].cvss > o->cvss)) {
             o->has_cvss = true;
             o->cvss = a[i].cvss;
         }
-        o->desc_seq = text_max(vuls, o->desc_seq, a[i].desc_seq, "description");
-        o->sol_seq = text_max(vuls, o->sol_seq, a[i].sol_seq, "solution");
-        o->url_seq = text_max(vuls, o->url_seq, a[i].url_seq, "url");
     }
     return out;
-}
-
-static int64_t seq_if_text(const json_t *rec, const char *key, size_t seq)
-{
-    return json_is_string(json_object_get(rec, key)) ? (int64_t)seq : -1;
 }
 
 static size_t merge_builds(build_agg *a, size_t n)
@@ -448,13 +433,13 @@ int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
         vul_type t = (vul_type)vul_type_parse(rec_str(rec, "vul_type"));
         vul_counts[t]++;
         const json_t *cv = json_object_get(rec, "cvss_score");
+        bool has = json_is_number(cv);
+        double v = has ? json_number_value(cv) : 0;
         (*aggs)[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1, doc_vul_rank(rec_str(rec, "severity")),
-                               json_is_number(cv), json_is_number(cv) ? json_number_value(cv) : 0,
-                               seq_if_text(rec, "description", i), seq_if_text(rec, "solution", i),
-                               seq_if_text(rec, "url", i)};
+                               has, v, (int64_t)i, has, v};
     }
     qsort(*aggs, n, sizeof **aggs, doc_vul_cmp);
-    *n_aggs = merge_vuls(vuls, *aggs, n);
+    *n_aggs = merge_vuls(*aggs, n);
     return IMGSEC_OK;
 }
 

@@ -23,12 +23,12 @@
  * per-rule groups and the images of one vulnerability or rule come from
  * the index's postings instead (index_list.c): total, order, page, the
  * counts, the highest severity rank and the severity filters (each
- * posting carries its image's rank, agg_vul.rank); the store then reads
- * only the page's rows and what the index does not hold (CVSS scores and
- * texts of the page's vulnerabilities, from agg_vul's per-image maxima or
- * from the records, whichever is fewer rows). The command line has no
- * index: it always runs the SQL over records, and test_lists compares
- * both.
+ * posting carries its image's rank, agg_vul.rank), and for vulnerabilities
+ * the highest CVSS score and the representative record whose texts a
+ * group shows (docs/api.md); the store then reads only the page's rows
+ * (for groups: the page's representative records, by primary key). The
+ * command line has no index: it always runs the SQL over records, and
+ * test_lists compares both.
  *
  * Item fields that imgsec does not hold are derived by the rules written
  * in docs/api.md ("Finding lists"), or left out (every item field of the
@@ -1278,42 +1278,185 @@ static void vul_detail_free(vul_detail *d)
     json_decref(d->url);
 }
 
-/* " FROM agg_vul a JOIN images i ... LEFT JOIN" the records holding each
- * (image, vulnerability)'s greatest description (d), solution (s) and url
- * (u): the agg_vul maxima of schema 10, read by primary key. */
-#define AGG_TEXTS_FROM                                                                    \
-    " FROM agg_vul a JOIN images i ON i.id = a.image"                                     \
-    " LEFT JOIN rec_vulnerability d ON d.image = a.image AND d.seq = a.desc_seq"          \
-    " LEFT JOIN rec_vulnerability s ON s.image = a.image AND s.seq = a.sol_seq"           \
-    " LEFT JOIN rec_vulnerability u ON u.image = a.image AND u.seq = a.url_seq"
-#define AGG_DETAIL_COLS "max(a.cvss), max(d.description), max(s.solution), max(u.url)"
+/* " ORDER BY" the representative record of a group first (docs/api.md,
+ * "Finding lists"): the highest severity rank, then the highest CVSS score
+ * (none lowest: SQLite sorts NULL first ascending), then the lowest
+ * (image, seq). Over records r, or over agg_vul a, whose rows hold each
+ * image's representative (schema 11). */
+#define REP_ORDER " ORDER BY " RANK("r.severity") " DESC, r.cvss_score DESC, r.image, r.seq LIMIT 1"
+#define AGG_REP_ORDER " ORDER BY a.rank DESC, a.rep_cvss DESC, a.image, a.rep_seq LIMIT 1"
 
-static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, vul_detail *d)
+/* " LEFT JOIN rec_vulnerability d ON d.rowid = (the representative of the
+ * group vul_expr in the selection: scope, mask, type >= 0, cs)". */
+static void qb_rep_join(qb *q, lctx *c, unsigned mask, const char *vul_expr, const char *vul_id,
+                        int type, const conds *cs)
 {
-    memset(d, 0, sizeof *d);
+    qb_sql(q, " LEFT JOIN rec_vulnerability d ON d.rowid = (SELECT r.rowid FROM rec_vulnerability r "
+              "INDEXED BY rec_vul_vul JOIN images i ON i.id = r.image WHERE r.vul_id = ");
+    if (vul_expr)
+        qb_sql(q, "%s", vul_expr);
+    else
+        qb_text(q, vul_id);
+    if (type >= 0) {
+        qb_sql(q, " AND r.vul_type = ");
+        qb_text(q, VUL_TYPE_WORDS[type]);
+    }
+    qb_scope(q, c, mask);
+    if (cs)
+        qb_conds(q, cs);
+    qb_sql(q, REP_ORDER ")");
+}
+
+typedef struct {
+    int64_t id, image, seq;
+    bool have;
+    json_t *texts[3]; /* description, solution, url (NULL: none) */
+} rep_texts;
+
+/* (k, description, solution, url) into reps[k] */
+static int row_rep_texts(const store_cell *x, int n, void *arg)
+{
+    rep_texts *reps = arg;
+    (void)n;
+    rep_texts *r = &reps[x[0].i];
+    for (int k = 0; k < 3; k++)
+        if (x[1 + k].kind == CELL_STRING && !(r->texts[k] = json_stringn(x[1 + k].s, x[1 + k].len)))
+            return IMGSEC_EINTERNAL;
+    return 0;
+}
+
+/* The texts of the n representative records reps[k].(image, seq) (those
+ * with have), read by primary key in one query. */
+static int rep_texts_read(lctx *c, rep_texts *reps, size_t n)
+{
     qb q = {0};
-    if (c->accel && c->accel->with_index) {
-        /* the server: one agg_vul row per image instead of every record
-         * (test_index_groups_equal_sql compares it with the records) */
-        qb_sql(&q, "SELECT coalesce(sum(a.n), 0), max(a.rank), " AGG_DETAIL_COLS AGG_TEXTS_FROM
-                   " WHERE a.vul_id = ");
+    bool any = false;
+    qb_sql(&q, "SELECT v.column1, d.description, d.solution, d.url FROM (VALUES ");
+    for (size_t k = 0; k < n; k++) {
+        if (!reps[k].have)
+            continue;
+        qb_sql(&q, any ? ", (" : "(");
+        qb_int(&q, (int64_t)k);
+        qb_sql(&q, ", ");
+        qb_int(&q, reps[k].image);
+        qb_sql(&q, ", ");
+        qb_int(&q, reps[k].seq);
+        qb_sql(&q, ")");
+        any = true;
+    }
+    qb_sql(&q, ") v JOIN rec_vulnerability d ON d.image = v.column2 AND d.seq = v.column3");
+    if (!any) {
+        qb_free(&q);
+        return IMGSEC_OK;
+    }
+    int rc = q_run(c, &q, row_rep_texts, reps);
+    return rc != IMGSEC_OK && c->err->code == IMGSEC_OK ? oom(c) : rc;
+}
+
+static void rep_texts_free(rep_texts *reps, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        for (int t = 0; t < 3; t++)
+            json_decref(reps[k].texts[t]);
+}
+
+/* (image, rep_seq) of agg_vul's best row into a rep_texts */
+static int row_agg_rep(const store_cell *x, int n, void *arg)
+{
+    rep_texts *r = arg;
+    (void)n;
+    r->image = x[0].i;
+    r->seq = x[1].i;
+    r->have = true;
+    return 0;
+}
+
+/* A group the index does not hold exactly (a CVSS score it cannot code):
+ * its representative and highest CVSS score from its agg_vul rows in the
+ * selection (one per image). */
+static int agg_rep(lctx *c, const char *vul_id, int type, unsigned mask, rep_texts *rep,
+                   store_cell *cvss, double *cvss_v)
+{
+    vul_detail d = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        qb q = {0};
+        qb_sql(&q, pass ? "SELECT a.image, a.rep_seq" : "SELECT 0, 0, max(a.cvss), NULL, NULL, NULL");
+        qb_sql(&q, " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
         qb_text(&q, vul_id);
         if (type >= 0) {
             qb_sql(&q, " AND a.vul_type = ");
             qb_text(&q, VUL_TYPE_WORDS[type]);
         }
         qb_scope(&q, c, mask);
-        return q_run(c, &q, row_vul_detail, d);
+        if (pass)
+            qb_sql(&q, AGG_REP_ORDER);
+        int rc = q_run(c, &q, pass ? row_agg_rep : row_vul_detail, pass ? (void *)rep : &d);
+        if (rc != IMGSEC_OK)
+            return rc;
     }
-    qb_sql(&q, "SELECT count(*), max(" RANK("r.severity") "), max(r.cvss_score), max(r.description), "
-               "max(r.solution), max(r.url) FROM rec_vulnerability r INDEXED BY rec_vul_vul "
-               "JOIN images i ON i.id = r.image WHERE r.vul_id = ");
+    *cvss = d.cvss.kind == CELL_NULL ? d.cvss : (store_cell){.kind = CELL_REAL, .d = d.cvss_v};
+    *cvss_v = d.cvss_v;
+    return IMGSEC_OK;
+}
+
+static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_fn fn);
+
+/* ListVulnerabilityCve's one item: the records, rank and CVSS score of one
+ * vulnerability and its representative's texts. */
+static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, vul_detail *d)
+{
+    memset(d, 0, sizeof *d);
+    if (c->accel && c->accel->with_index) {
+        /* the server: the index's group of the one vulnerability
+         * (test_index_groups_equal_sql compares it with the SQL below) */
+        index_group_req r = {.vul_type = type, .equals = vul_id, .level = -1};
+        json_t *saved = c->items;
+        if (!(c->items = json_array())) {
+            c->items = saved;
+            return oom(c);
+        }
+        int64_t offset = c->offset, limit = c->limit;
+        c->offset = 0;
+        c->limit = 1;
+        int rc = vul_groups_ix(c, mask, &r, NULL);
+        c->offset = offset;
+        c->limit = limit;
+        json_t *got = c->items;
+        c->items = saved;
+        if (rc == IMGSEC_OK) {
+            json_t *row = json_array_get(got, 0);
+            if (row) {
+                d->records = json_integer_value(json_array_get(row, 0));
+                d->rank = json_integer_value(json_array_get(row, 1));
+                json_t *cv = json_array_get(row, 2);
+                if (json_is_real(cv)) {
+                    d->cvss = (store_cell){.kind = CELL_REAL, .d = json_real_value(cv)};
+                    d->cvss_v = json_real_value(cv);
+                }
+                json_t **texts[3] = {&d->description, &d->solution, &d->url};
+                for (int t = 0; t < 3; t++) {
+                    json_t *v = json_array_get(row, 3 + (size_t)t);
+                    *texts[t] = json_is_string(v) ? json_incref(v) : NULL;
+                }
+            }
+        }
+        json_decref(got);
+        if (rc != IMGSEC_ENOTFOUND)
+            return rc;
+    }
+    qb q = {0};
+    qb_sql(&q, "SELECT g.n, g.rank, g.cvss, d.description, d.solution, d.url FROM (SELECT count(*) "
+               "AS n, max(" RANK("r.severity") ") AS rank, max(r.cvss_score) AS cvss FROM "
+               "rec_vulnerability r INDEXED BY rec_vul_vul JOIN images i ON i.id = r.image WHERE "
+               "r.vul_id = ");
     qb_text(&q, vul_id);
     if (type >= 0) {
         qb_sql(&q, " AND r.vul_type = ");
         qb_text(&q, VUL_TYPE_WORDS[type]);
     }
     qb_scope(&q, c, mask);
+    qb_sql(&q, ") g");
+    qb_rep_join(&q, c, mask, NULL, vul_id, type, NULL);
     return q_run(c, &q, row_vul_detail, d);
 }
 
@@ -1381,134 +1524,74 @@ static void qb_vul_groups(qb *q, lctx *c, unsigned mask, const conds *cs, const 
         qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", having);
 }
 
-/* The page's details that the index does not hold, from the agg_vul
- * maxima of each of its vulnerabilities in the selection (one row per
- * image, ranges of agg_vul_vul): the row_vul_detail columns after vul_id
- * and rank. */
-typedef struct {
-    groups_call *x;
-    json_t *details; /* vul_id -> [cvss, description, solution, url] */
-} detail_rows;
-
-static json_t *cell_json(const store_cell *x)
-{
-    switch (x->kind) {
-    case CELL_INT: return json_integer(x->i);
-    case CELL_REAL: return json_real(x->d);
-    case CELL_STRING: return json_stringn(x->s, x->len);
-    default: return json_null();
-    }
-}
-
-static int row_detail(const store_cell *x, int n, void *arg)
-{
-    detail_rows *d = arg;
-    json_t *a = json_array();
-    for (int k = 1; a && k < n; k++)
-        if (json_array_append_new(a, cell_json(&x[k])) != 0) {
-            json_decref(a);
-            a = NULL;
-        }
-    if (!a || x[0].kind != CELL_STRING) {
-        json_decref(a);
-        return a ? 0 : IMGSEC_EINTERNAL;
-    }
-    char *key = strndup(x[0].s, x[0].len);
-    int rc = key && json_object_set_new(d->details, key, a) == 0 ? 0 : IMGSEC_EINTERNAL;
-    free(key);
-    return rc;
-}
-
-static store_cell json_cell(json_t *v)
-{
-    if (json_is_integer(v))
-        return cell_int(json_integer_value(v));
-    if (json_is_real(v))
-        return (store_cell){.kind = CELL_REAL, .d = json_real_value(v)};
-    if (json_is_string(v))
-        return (store_cell){.kind = CELL_STRING, .s = json_string_value(v),
-                            .len = json_string_length(v)};
-    return (store_cell){.kind = CELL_NULL};
-}
-
-/* vul_groups from the index: the groups, their image and record counts
- * and scan time from its postings (index_vul_groups), the rest of each
- * item from the store for the page's vulnerabilities only. */
+/* vul_groups from the index: the groups, their image and record counts,
+ * scan time, level, representative and CVSS score from its postings
+ * (index_vul_groups); then the page's representative records by primary
+ * key for their texts. A group whose CVSS scores the index does not hold
+ * exactly takes its representative and score from agg_vul. fn NULL:
+ * each item is the JSON array of row_vul_detail's columns instead
+ * (vul_detail_get). */
 static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_fn fn)
 {
     if (mask == 0)
         return IMGSEC_ENOTFOUND;
     groups_call *x = calloc(1, sizeof *x);
-    if (!x)
+    rep_texts *reps = calloc(LIST_LIMIT_MAX, sizeof *reps);
+    store_cell *cvss = calloc(LIST_LIMIT_MAX, sizeof *cvss);
+    if (!x || !reps || !cvss) {
+        free(x), free(reps), free(cvss);
         return oom(c);
+    }
     x->scope = c->scope;
     x->r = *r;
     x->r.type_mask = mask == ALL_TYPES ? 0 : mask;
     x->r.offset = c->offset;
     x->r.limit = c->limit;
     int rc = with_ix(c, ix_groups, x);
-    detail_rows d = {x, json_object()};
-    if (rc == IMGSEC_OK) {
+    if (rc == IMGSEC_OK)
         c->total = x->total;
-        if (!d.details)
-            rc = oom(c);
-    }
-    /* Two reads give the same maxima: a vulnerability's agg_vul rows (one
-     * per image, then up to three records by primary key for the texts)
-     * or its records (ranges of rec_vul_vul, one row each). Each group
-     * takes the one with fewer lookups: agg_vul where its images have
-     * more than VUL_RECORDS_PER_AGG records each on average. */
-    enum { VUL_RECORDS_PER_AGG = 4 };
-    for (int pass = 0; rc == IMGSEC_OK && pass < 2; pass++) {
-        bool agg = pass == 0, any = false;
-        qb q = {0};
-        if (agg)
-            qb_sql(&q, "SELECT a.vul_id, " AGG_DETAIL_COLS AGG_TEXTS_FROM " WHERE a.vul_id IN (");
-        else
-            qb_sql(&q, "SELECT r.vul_id, max(r.cvss_score), max(r.description), max(r.solution), "
-                       "max(r.url) FROM rec_vulnerability r INDEXED BY rec_vul_vul JOIN images i "
-                       "ON i.id = r.image WHERE r.vul_id IN (");
-        for (size_t k = 0; k < x->n; k++) {
-            if ((x->g[k].records > VUL_RECORDS_PER_AGG * x->g[k].images) != agg)
-                continue;
-            qb_sql(&q, any ? ", " : "");
-            qb_text(&q, x->g[k].key);
-            any = true;
-        }
-        if (!any) {
-            qb_free(&q);
-            continue;
-        }
-        qb_sql(&q, ")");
-        if (r->vul_type >= 0) {
-            qb_sql(&q, agg ? " AND a.vul_type = " : " AND r.vul_type = ");
-            qb_text(&q, VUL_TYPE_WORDS[r->vul_type]);
-        }
-        qb_scope(&q, c, mask);
-        qb_sql(&q, agg ? " GROUP BY a.vul_id" : " GROUP BY r.vul_id");
-        rc = q_run(c, &q, row_detail, &d);
-        if (rc != IMGSEC_OK && c->err->code == IMGSEC_OK)
-            rc = oom(c);
-    }
     for (size_t k = 0; rc == IMGSEC_OK && k < x->n; k++) {
         const index_group *g = &x->g[k];
-        json_t *det = json_object_get(d.details, g->key);
-        store_cell cells[9] = {cell_str(g->key), cell_int(g->images), cell_int(g->scan_time),
-                               cell_int(g->records), cell_int(g->level)};
-        for (int i = 0; i < 4; i++)
-            cells[5 + i] = json_cell(json_array_get(det, (size_t)i));
-        json_t *item = json_object();
-        if (!det || !item || !fn(item, cells, 9, c) ||
-            json_array_append_new(c->items, item) != 0) {
-            json_decref(item);
-            rc = c->err->code != IMGSEC_OK ? (int)c->err->code
-                 : det ? oom(c)
-                       : err_set(c->err, IMGSEC_EINTERNAL, "list: %s has no records", g->key);
+        double v;
+        if (g->held) {
+            reps[k] = (rep_texts){.image = g->rep_image, .seq = g->rep_seq, .have = true};
+            cvss[k] = g->has_cvss ? (store_cell){.kind = CELL_REAL, .d = g->cvss}
+                                  : (store_cell){.kind = CELL_NULL};
+        } else {
+            rc = agg_rep(c, g->key, r->vul_type, mask, &reps[k], &cvss[k], &v);
         }
     }
-    json_decref(d.details);
+    if (rc == IMGSEC_OK)
+        rc = rep_texts_read(c, reps, x->n);
+    for (size_t k = 0; rc == IMGSEC_OK && k < x->n; k++) {
+        const index_group *g = &x->g[k];
+        json_t *item = NULL;
+        bool ok;
+        if (fn) {
+            store_cell cells[9] = {cell_str(g->key), cell_int(g->images), cell_int(g->scan_time),
+                                   cell_int(g->records), cell_int(g->level), cvss[k]};
+            for (int t = 0; t < 3; t++) {
+                json_t *s = reps[k].texts[t];
+                cells[6 + t] = s ? (store_cell){.kind = CELL_STRING, .s = json_string_value(s),
+                                                .len = json_string_length(s)}
+                                 : (store_cell){.kind = CELL_NULL};
+            }
+            ok = (item = json_object()) && fn(item, cells, 9, c);
+        } else {
+            ok = (item = json_pack("[IIoOOO]", (json_int_t)g->records, (json_int_t)g->level,
+                                   cvss[k].kind == CELL_REAL ? json_real(cvss[k].d) : json_null(),
+                                   reps[k].texts[0] ? reps[k].texts[0] : json_null(),
+                                   reps[k].texts[1] ? reps[k].texts[1] : json_null(),
+                                   reps[k].texts[2] ? reps[k].texts[2] : json_null())) != NULL;
+        }
+        if (!ok || json_array_append_new(c->items, item) != 0) {
+            json_decref(item);
+            rc = c->err->code != IMGSEC_OK ? (int)c->err->code : oom(c);
+        }
+    }
+    rep_texts_free(reps, x->n);
     index_groups_free(x->g, x->n);
-    free(x);
+    free(x), free(reps), free(cvss);
     return rc;
 }
 
@@ -1528,12 +1611,17 @@ static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *havin
     rc = q_count(c, &q, &c->total);
     if (rc != IMGSEC_OK || c->offset >= c->total)
         return rc;
-    qb_sql(&q, "SELECT r.vul_id, count(DISTINCT r.image), max(i.latest_scan_time), count(*), "
-               "max(" RANK("r.severity") "), max(r.cvss_score), max(r.description), "
-               "max(r.solution), max(r.url)");
+    /* the page's groups, then each one's representative record */
+    qb_sql(&q, "SELECT g.vul_id, g.images, g.scan, g.n, g.rank, g.cvss, d.description, "
+               "d.solution, d.url FROM (SELECT r.vul_id AS vul_id, count(DISTINCT r.image) AS "
+               "images, max(i.latest_scan_time) AS scan, count(*) AS n, max(" RANK("r.severity")
+               ") AS rank, max(r.cvss_score) AS cvss");
     qb_vul_groups(&q, c, mask, cs, having);
     qb_sql(&q, " ORDER BY r.vul_id");
     qb_page(&q, c);
+    qb_sql(&q, ") g");
+    qb_rep_join(&q, c, mask, "g.vul_id", NULL, -1, cs);
+    qb_sql(&q, " ORDER BY g.vul_id");
     return q_items(c, &q, fn);
 }
 

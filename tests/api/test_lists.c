@@ -1158,6 +1158,103 @@ static void test_maxima_after_reingest(void **state)
     assert_int_equal(differ, 0);
 }
 
+/* A group's texts are those of ONE representative record (docs/api.md,
+ * "Finding lists"): the highest severity, then the highest CVSS score (none
+ * lowest), then the lowest (image, seq); its CVSS score is the group's
+ * highest. CVE-2098-0002 in three images:
+ *   rep-a (harbor): high 7.0 "zz-a" / sa / ua, critical (no score) "aa-a"
+ *   rep-b (jfrog):  critical 9.0 "mm-b" / sb, critical 9.0 "nn-b", low 9.9 "zz-b"
+ * Everywhere: rep-b's first record (a greatest-text rule would show "zz-"
+ * and ua), CVSS 9.9. Harbor only: rep-a's critical record, CVSS 7.0. Then
+ * rep-c (harbor) critical 1000.5 "cc-c": a score the index's postings do
+ * not hold exactly, so that group is read from the store, and wins. */
+static void ingest_rep_image(const char *name, const char *type, const char *vuls)
+{
+    char *doc = h_strdupf(
+        "{\"image\":{\"image_type\":\"%s\",\"namespace\":\"mx\",\"image_name\":\"%s\","
+        "\"image_version\":\"1\",\"scan_status\":\"success\"},\"vulnerabilities\":[%s]}",
+        type, name, vuls);
+    http_resp r;
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", doc, false, &r), 200);
+    http_resp_free(&r);
+    free(doc);
+}
+
+#define REP_V(sev, rest) \
+    "{\"vul_id\":\"CVE-2098-0002\",\"vul_type\":\"linux_vul\",\"severity\":\"" sev "\"" rest "}"
+
+static void expect_rep(const char *path, const char *query, const char *desc_key,
+                       const char *desc, const char *sol_key, const char *sol, const char *url,
+                       const char *cvss_list, const char *cvss_key, double cvss)
+{
+    json_t *it = first_item(path, query);
+    if (!it)
+        fail_msg("%s?%s: no item", path, query);
+    char *dump = json_dumps(it, JSON_COMPACT);
+    const char *d = json_string_value(json_object_get(it, desc_key));
+    const char *so = json_string_value(json_object_get(it, sol_key));
+    const char *u = json_string_value(json_object_get(it, "url"));
+    json_t *cve = json_array_get(json_object_get(it, cvss_list), 0);
+    if (!d || strcmp(d, desc) != 0 || (sol ? !so || strcmp(so, sol) != 0 : so != NULL) ||
+        (url ? !u || strcmp(u, url) != 0 : u != NULL) ||
+        json_real_value(json_object_get(cve, cvss_key)) != cvss)
+        fail_msg("%s?%s: got %s", path, query, dump);
+    free(dump);
+    json_decref(it);
+}
+
+static void test_group_representative(void **state)
+{
+    (void)state;
+    ingest_rep_image("rep-a", "harbor",
+                     REP_V("high", ",\"cvss_score\":7.0,\"description\":\"zz-a\",\"solution\":"
+                                   "\"sa\",\"url\":\"ua\"") "," REP_V("critical", ",\"description\":\"aa-a\""));
+    ingest_rep_image("rep-b", "jfrog",
+                     REP_V("critical", ",\"cvss_score\":9.0,\"description\":\"mm-b\",\"solution\":\"sb\"")
+                     "," REP_V("critical", ",\"cvss_score\":9.0,\"description\":\"nn-b\"")
+                     "," REP_V("low", ",\"cvss_score\":9.9,\"description\":\"zz-b\""));
+    const char *GLOB = "image/vulnerabilities", *GEN = "images/vulnerabilities";
+    const char *GQ = "vul_id=CVE-2098-0002&enterprise_project_id=all_granted_eps&limit=10";
+    const char *HQ = "type=linux_vul&handle_status=unhandled&image_type=harbor&vul_id=CVE-2098-0002"
+                     "&enterprise_project_id=all_granted_eps&limit=10";
+    const char *RQ = "type=linux_vul&handle_status=unhandled&image_type=registry&vul_id=CVE-2098-0002"
+                     "&enterprise_project_id=all_granted_eps&limit=10";
+    expect_rep(GLOB, GQ, "description", "mm-b", "solution", "sb", NULL, "data_list", "cvss_score", 9.9);
+    expect_rep(GEN, RQ, "description", "mm-b", "solution_detail", "sb", NULL, "cve_list", "cvss", 9.9);
+    expect_rep(GEN, HQ, "description", "aa-a", "solution_detail", NULL, NULL, "cve_list", "cvss", 7.0);
+    json_t *it = first_item("image/vulnerability/CVE-2098-0002/cve",
+                            "enterprise_project_id=all_granted_eps&limit=10");
+    assert_non_null(it);
+    assert_string_equal(json_string_value(json_object_get(it, "description")), "mm-b");
+    assert_true(json_real_value(json_object_get(it, "cvss_score")) == 9.9);
+    json_decref(it);
+
+    ingest_rep_image("rep-c", "harbor",
+                     REP_V("critical", ",\"cvss_score\":1000.5,\"description\":\"cc-c\""));
+    expect_rep(GEN, HQ, "description", "cc-c", "solution_detail", NULL, NULL, "cve_list", "cvss", 1000.5);
+    expect_rep(GLOB, GQ, "description", "cc-c", "solution", NULL, NULL, "data_list", "cvss_score", 1000.5);
+
+    /* and the index route equals the SQL over records, page for page */
+    store *st = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(S.db, &st, &err), IMGSEC_OK);
+    const char *const P_GEN[] = {"type=linux_vul", "handle_status=unhandled", "image_type=harbor",
+                                 "vul_id=CVE-2098"};
+    const char *const P_REG[] = {"type=linux_vul", "handle_status=unhandled", "image_type=registry",
+                                 "vul_id=CVE-2098"};
+    const char *const P_GLOB[] = {"vul_id=CVE-2098"};
+    int differ = 0;
+    for (int e = 0; e < 2; e++) {
+        const char *ep = e ? "0" : NULL;
+        differ += compare_routes(st, LIST_GENERAL_VULS, NULL, P_GEN, 4, ep, 0, 200);
+        differ += compare_routes(st, LIST_GENERAL_VULS, NULL, P_REG, 4, ep, 0, 200);
+        differ += compare_routes(st, LIST_GLOBAL_VULS, NULL, P_GLOB, 1, ep, 0, 200);
+        differ += compare_routes(st, LIST_VUL_CVE, "CVE-2098-0002", NULL, 0, ep, 0, 200);
+    }
+    store_close(st);
+    assert_int_equal(differ, 0);
+}
+
 /* A list query stops when its caller is gone (store_list_watch): a query
  * of 50 million steps with a watch that answers "gone" at its first call
  * fails with "client gone" after one call; unwatched, the same connection
@@ -1219,6 +1316,7 @@ int main(void)
         cmocka_unit_test(test_list_query_stops_when_gone),
         cmocka_unit_test(test_app_vul_num_exact), /* last: these add images */
         cmocka_unit_test(test_maxima_after_reingest),
+        cmocka_unit_test(test_group_representative),
     };
     int failed = cmocka_run_group_tests_name("lists", tests, setup, teardown);
     return failed + harness_failures();

@@ -611,8 +611,8 @@ static char *agg_dump(store *st)
 {
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(st->db,
-                                        "SELECT vul_id, vul_type, n, rank, cvss, desc_seq, sol_seq, "
-                                        "url_seq FROM agg_vul ORDER BY vul_id, vul_type",
+                                        "SELECT vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss "
+                                        "FROM agg_vul ORDER BY vul_id, vul_type",
                                         -1, &s, NULL),
                      SQLITE_OK);
     char *out = NULL;
@@ -665,7 +665,7 @@ static void expect_stream_equal(const char *path)
     assert_int_equal(w.level, want->severity_level);
     assert_int_equal(w.n_vuls, want->n_vuls);
     assert_int_equal(w.n_builds, want->n_builds);
-    /* agg_vul's maxima (rank, CVSS, text holders), streamed and in memory */
+    /* agg_vul's maxima and representatives (rank, CVSS, rep_seq, rep_cvss), streamed and in memory */
     store *mem = fresh_store("stream-mem.db");
     if (store_ingest(mem, "P1", "0", l.items, l.n, NULL, NULL, NULL, NULL, &err))
         fail_msg("%s", err.msg);

@@ -22,6 +22,7 @@
 
 #include "imgsec/index.h"
 #include "index/index_dict.h"
+#include "imgsec/list.h"
 #include "index/index_hash.h"
 #include "index/index_internal.h"
 #include "index/index_key.h"
@@ -1387,6 +1388,97 @@ static void test_page(void **state)
     index_free(ix);
 }
 
+/* The grouped vulnerability list read from the per-type sums of the
+ * terms (a selection that is exactly some image types) equals the same
+ * list walked posting by posting (an image condition that every image
+ * passes forces the walk): totals, pages, counts, level, representative
+ * and CVSS score; again after a write, which must drop the sums. */
+static void expect_groups_same(imgsec_index *ix)
+{
+    static const index_image_match every = {NULL, NULL};
+    static const unsigned MASKS[] = {0, 1u << IMAGE_TYPE_PRIVATE,
+                                     (1u << IMAGE_TYPE_HARBOR) | (1u << IMAGE_TYPE_LOCAL)};
+    index_scope sc = {"p1", true, NULL, 0};
+    index_group *a = calloc(LIST_LIMIT_MAX, sizeof *a), *b = calloc(LIST_LIMIT_MAX, sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t m = 0; m < sizeof MASKS / sizeof MASKS[0]; m++)
+        for (int vt = -1; vt < VUL_TYPE_COUNT; vt++)
+            for (int rk = 0; rk < 3; rk++)
+                for (int64_t off = 0; off < 6; off += 5) {
+                    index_group_req r = {.type_mask = MASKS[m], .vul_type = vt, .level = -1,
+                                         .by_rank = rk > 0, .rank_lo = rk == 2 ? 3 : 0,
+                                         .rank_hi = 4, .offset = off, .limit = 7};
+                    index_group_req w = r;
+                    w.m = &every;
+                    int64_t ta = -1, tb = -2;
+                    size_t na = 0, nb = 0;
+                    imgsec_err err;
+                    err_clear(&err);
+                    assert_int_equal(index_vul_groups(ix, &sc, &r, &ta, a, &na, &err), IMGSEC_OK);
+                    assert_int_equal(index_vul_groups(ix, &sc, &w, &tb, b, &nb, &err), IMGSEC_OK);
+                    assert_int_equal(ta, tb);
+                    assert_int_equal(na, nb);
+                    for (size_t i = 0; i < na; i++) {
+                        assert_string_equal(a[i].key, b[i].key);
+                        assert_int_equal(a[i].images, b[i].images);
+                        assert_int_equal(a[i].records, b[i].records);
+                        assert_int_equal(a[i].level, b[i].level);
+                        assert_int_equal(a[i].scan_time, b[i].scan_time);
+                        assert_int_equal(a[i].min_image, b[i].min_image);
+                        assert_int_equal(a[i].held, b[i].held);
+                        assert_int_equal(a[i].rep_image, b[i].rep_image);
+                        assert_int_equal(a[i].rep_seq, b[i].rep_seq);
+                        assert_int_equal(a[i].has_cvss, b[i].has_cvss);
+                        assert_true(a[i].cvss == b[i].cvss);
+                    }
+                    index_groups_free(a, na);
+                    index_groups_free(b, nb);
+                }
+    free(a);
+    free(b);
+}
+
+static void test_vul_groups_by_type(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    static const char *const IDS[] = {"CVE-01", "CVE-02", "CVE-03", "CVE-04", "CVE-05", "CVE-06"};
+    static const image_type TYPES[] = {IMAGE_TYPE_PRIVATE, IMAGE_TYPE_HARBOR, IMAGE_TYPE_LOCAL,
+                                       IMAGE_TYPE_CICD};
+    uint64_t r = 11;
+    for (int64_t id = 1; id <= 40; id++) {
+        timg t;
+        timg_init(&t, id);
+        t.s.type = TYPES[id % 4];
+        t.s.latest_scan_time = id % 9;
+        for (int v = 0; v < 6; v++)
+            for (int vt = 0; vt < VUL_TYPE_COUNT; vt++) {
+                r = r * 6364136223846793005ull + 1442695040888963407ull;
+                if ((r >> 60) % 3 == 0)
+                    continue;
+                add_vul(&t, IDS[v], (vul_type)vt, 1 + (int64_t)((r >> 50) % 4));
+                vul_agg *a = &t.vuls[t.s.n_vuls - 1];
+                a->rank = (int)((r >> 40) % 5);
+                a->has_cvss = a->has_rep_cvss = (r >> 30) % 4 != 0;
+                a->cvss = (double)((r >> 20) % 100) / 10;
+                a->rep_cvss = a->cvss - (double)((r >> 12) % 2) / 10;
+                a->rep_seq = (int64_t)((r >> 5) % 3);
+            }
+        put(ix, &t);
+    }
+    expect_groups_same(ix);
+    timg t; /* a write: the sums are rebuilt */
+    timg_init(&t, 41);
+    t.s.type = IMAGE_TYPE_PRIVATE;
+    add_vul(&t, IDS[0], VUL_TYPE_LINUX, 9);
+    t.vuls[0].rank = 4;
+    put(ix, &t);
+    del(ix, 2);
+    expect_groups_same(ix);
+    index_free(ix);
+}
+
 static int sel_cb(int64_t image_id, int64_t records, void *arg)
 {
     sel_log *log = arg;
@@ -1949,7 +2041,7 @@ static void test_postings_back_references(void **state)
         for (uint32_t j = 0; j < k; j++) {
             char key[8];
             int len = snprintf(key, sizeof key, "t%u", (unsigned)((seed >> (j % 24)) % 9));
-            assert_int_equal(postings_row_add(&P, row, key, (size_t)len, j + 1, 0), 0);
+            assert_int_equal(postings_row_add(&P, key, (size_t)len, (posting){.row = row, .n = j + 1}), 0);
         }
         postings_row_trim(&P, row);
         check_postings(&P);
@@ -2615,6 +2707,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_decimal_ids),
         cmocka_unit_test(test_randomized),
+        cmocka_unit_test(test_vul_groups_by_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

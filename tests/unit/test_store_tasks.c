@@ -335,13 +335,13 @@ static void test_migration_from_8(void **state)
     f->st = NULL;
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    /* a version-8 file: neither the tasks (9) nor agg_vul's maxima (10) */
+    /* a version-8 file: neither the tasks (9) nor agg_vul's maxima (10)
+     * nor its representatives (11) */
     assert_int_equal(sqlite3_exec(db, "DROP TABLE image_task_items; DROP TABLE image_tasks; "
                                       "ALTER TABLE agg_vul DROP COLUMN rank; "
                                       "ALTER TABLE agg_vul DROP COLUMN cvss; "
-                                      "ALTER TABLE agg_vul DROP COLUMN desc_seq; "
-                                      "ALTER TABLE agg_vul DROP COLUMN sol_seq; "
-                                      "ALTER TABLE agg_vul DROP COLUMN url_seq; "
+                                      "ALTER TABLE agg_vul DROP COLUMN rep_seq; "
+                                      "ALTER TABLE agg_vul DROP COLUMN rep_cvss; "
                                       "PRAGMA user_version = 8",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

@@ -1,13 +1,15 @@
-/* test_store_vul_maxima.c - the per-(image, vulnerability) maxima of
- * agg_vul (schema 10: rank, cvss, desc_seq, sol_seq, url_seq) against the
- * records they summarise.
+/* test_store_vul_maxima.c - the per-(image, vulnerability) maxima and
+ * representative of agg_vul (schema 11: rank, cvss, rep_seq, rep_cvss)
+ * against the records they summarise.
  *
  * Each case checks exact values for a vulnerability whose records differ
- * in severity, CVSS score and texts, and then that every agg_vul row of
- * the file agrees with SQL over its records (the same max() the lists'
- * SQL takes): after an ingest, after the image is ingested again with a
- * lower severity, after store_replace_vulnerabilities, after a delete,
- * and after a version-9 file (no such columns) is opened and migrated. */
+ * in severity and CVSS score (ties included), and then that every agg_vul
+ * row of the file agrees with SQL over its records (the order the lists'
+ * SQL takes: rank DESC, cvss_score DESC, seq): after an ingest, a
+ * streamed import, the image ingested again with a lower severity,
+ * store_replace_vulnerabilities (a new representative with the same
+ * counts and maxima: store_vul_diff.c's update), a delete, and after a
+ * version-10 file (the text holders instead) is opened and migrated. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,7 @@
 
 #include "imgsec/doc.h"
 #include "imgsec/store.h"
+#include "imgsec/store_stream.h"
 #include "store/store_int.h"
 #include "unit_tmp.h"
 
@@ -98,35 +101,38 @@ static void expect_row(store *st, const char *sql, const char *want)
     free(got);
 }
 
-/* The maxima of image/vul X: rank, cvss, and the texts their seqs point at. */
+/* The maxima of image/vul X: rank, cvss, rep_seq, rep_cvss and the
+ * representative's description. */
 #define MAXIMA_OF_X                                                                            \
-    "SELECT a.rank, a.cvss, (SELECT description FROM rec_vulnerability WHERE image = a.image " \
-    "AND seq = a.desc_seq), (SELECT solution FROM rec_vulnerability WHERE image = a.image AND " \
-    "seq = a.sol_seq), (SELECT url FROM rec_vulnerability WHERE image = a.image AND seq = "     \
-    "a.url_seq), a.desc_seq FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = "   \
-    "'CVE-2099-0001' AND i.image_name = 'x'"
+    "SELECT a.rank, a.cvss, a.rep_seq, a.rep_cvss, (SELECT description FROM rec_vulnerability " \
+    "WHERE image = a.image AND seq = a.rep_seq) FROM agg_vul a JOIN images i ON i.id = a.image " \
+    "WHERE a.vul_id = 'CVE-2099-0001' AND i.image_name = 'x'"
 
-/* Every agg_vul row against its records: how many rows disagree (0). A
- * text's seq must hold the greatest text and be the lowest such seq. */
+/* Every agg_vul row against its records: how many rows disagree (0). */
 static void expect_all_exact(store *st)
 {
 #define RECS "FROM rec_vulnerability r WHERE r.image = a.image AND r.vul_id = a.vul_id AND " \
              "r.vul_type = a.vul_type"
-#define HOLDER(col) \
-    "(SELECT r.seq " RECS " AND r." col " IS NOT NULL ORDER BY r." col " DESC, r.seq LIMIT 1)"
+#define RANK_OF "CASE r.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 " \
+                "WHEN 'low' THEN 1 ELSE 0 END"
+#define REP "(SELECT r.seq " RECS " ORDER BY " RANK_OF " DESC, r.cvss_score DESC, r.seq LIMIT 1)"
     expect_row(st,
                "SELECT count(*) FROM agg_vul a WHERE "
-               "a.rank IS NOT coalesce((SELECT max(CASE r.severity WHEN 'critical' THEN 4 WHEN "
-               "'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) " RECS "), 0) "
+               "a.rank IS NOT coalesce((SELECT max(" RANK_OF ") " RECS "), 0) "
                "OR a.cvss IS NOT (SELECT max(r.cvss_score) " RECS ") "
-               "OR a.desc_seq IS NOT " HOLDER("description") " OR a.sol_seq IS NOT "
-               HOLDER("solution") " OR a.url_seq IS NOT " HOLDER("url")
+               "OR a.rep_seq IS NOT " REP
+               " OR a.rep_cvss IS NOT (SELECT r.cvss_score FROM rec_vulnerability r WHERE "
+               "r.image = a.image AND r.seq = a.rep_seq)"
                " OR a.n IS NOT (SELECT count(*) " RECS ")",
                "0");
-#undef HOLDER
+    expect_row(st, "SELECT count(*) FROM agg_vul", "4");
+#undef REP
+#undef RANK_OF
 #undef RECS
 }
 
+/* CVE-2099-0001 linux_vul: three critical records, 9.8 at seqs 5 and 7
+ * (the lower seq wins), none at 6 (no score is lowest), 9.75 at 2. */
 static const char VULS_X[] =
     "[{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"low\","
     "\"cvss_score\":2.5,\"description\":\"b\",\"url\":\"u\"},"
@@ -135,14 +141,43 @@ static const char VULS_X[] =
     "\"cvss_score\":9.75,\"description\":\"ab\",\"solution\":\"s1\"},"
     "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"medium\","
     "\"description\":\"b\",\"solution\":\"s2\",\"url\":\"\"},"
-    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"app_vul\",\"severity\":\"low\"}]";
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"app_vul\",\"severity\":\"low\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"critical\","
+    "\"cvss_score\":9.8,\"description\":\"c\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"critical\","
+    "\"description\":\"z\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"critical\","
+    "\"cvss_score\":9.8,\"description\":\"d\"}]";
+#define X_LINUX "4|9.8|5|9.8|c"
+
+/* The same counts, rank and highest score; the representative moves to
+ * seq 7 (9.8 there, 9.7 at 5). */
+static const char VULS_X_MOVED[] =
+    "[{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"low\","
+    "\"cvss_score\":2.5,\"description\":\"b\",\"url\":\"u\"},"
+    "{\"vul_id\":\"CVE-2099-0002\",\"vul_type\":\"linux_vul\",\"severity\":\"high\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"Critical\","
+    "\"cvss_score\":9.75,\"description\":\"ab\",\"solution\":\"s1\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"medium\","
+    "\"description\":\"b\",\"solution\":\"s2\",\"url\":\"\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"app_vul\",\"severity\":\"low\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"critical\","
+    "\"cvss_score\":9.7,\"description\":\"c\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"critical\","
+    "\"description\":\"z\"},"
+    "{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"critical\","
+    "\"cvss_score\":9.8,\"description\":\"d\"}]";
 
 static const char VULS_X_LOWER[] =
     "[{\"vul_id\":\"CVE-2099-0001\",\"vul_type\":\"linux_vul\",\"severity\":\"low\","
     "\"cvss_score\":1.5,\"description\":\"a\"}]";
 
-/* At ingest: rank of "Critical" (stored as critical) 4, the highest CVSS,
- * the greatest texts ("b" at seqs 0 and 3: the lowest; "s2"; "u" > ""). */
+/* rep_seq, rep_cvss of y's one record */
+#define Y_ROW "SELECT a.rank, a.cvss, a.rep_seq, a.rep_cvss FROM agg_vul a JOIN images i ON " \
+              "i.id = a.image WHERE i.image_name = 'y'"
+
+/* At ingest: the critical records outrank the others; of them the highest
+ * score (9.8, no score lowest) at the lowest seq, 5. */
 static void test_maxima_at_ingest(void **state)
 {
     (void)state;
@@ -150,76 +185,129 @@ static void test_maxima_at_ingest(void **state)
     char *x = make_doc("x", VULS_X), *y = make_doc("y", VULS_X_LOWER);
     ingest(st, x);
     ingest(st, y);
-    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", "4|9.75|b|s2|u|0");
-    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'app_vul'", "1|-|-|-|-|-");
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", X_LINUX);
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'app_vul'", "1|-|4|-|-");
     expect_row(st,
-               "SELECT rank, cvss, desc_seq, sol_seq, url_seq, n FROM agg_vul WHERE vul_id = "
+               "SELECT rank, cvss, rep_seq, rep_cvss, n FROM agg_vul WHERE vul_id = "
                "'CVE-2099-0002'",
-               "3|-|-|-|-|1");
+               "3|-|1|-|1");
+    expect_row(st, Y_ROW, "1|1.5|0|1.5");
     expect_all_exact(st);
     free(x);
     free(y);
     store_close(st);
 }
 
-/* Ingested again with a lower severity, replaced, deleted: the maxima
- * follow, never keeping an old image's values. */
-static void test_maxima_follow_changes(void **state)
+/* The same documents through store_stream (a streamed import) give the
+ * same rows. */
+static void test_maxima_streamed(void **state)
 {
     (void)state;
-    store *st = open_fresh("changes");
-    char *x = make_doc("x", VULS_X), *x2 = make_doc("x", VULS_X_LOWER);
-    ingest(st, x);
-    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", "4|9.75|b|s2|u|0");
-    ingest(st, x2); /* the same image (identity), lower */
-    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", "1|1.5|a|-|-|0");
-    expect_row(st, "SELECT count(*) FROM agg_vul", "1");
+    store *st = open_fresh("stream");
+    const char *const VULS[2] = {VULS_X, VULS_X_LOWER}, *const NAMES[2] = {"x", "y"};
+    for (int d = 0; d < 2; d++) {
+        char *doc = make_doc(NAMES[d], VULS[d]);
+        doc_list list;
+        imgsec_err err = {0};
+        if (doc_list_parse(doc, strlen(doc), true, &list, &err) != IMGSEC_OK)
+            fail_msg("%s", err.msg);
+        store_stream *ss = NULL;
+        assert_int_equal(store_stream_begin(st, "P1", "0", &list.items[0], NULL, &ss, &err),
+                         IMGSEC_OK);
+        size_t i;
+        json_t *rec;
+        json_array_foreach(list.items[0].records[REPORT_VULNERABILITY], i, rec)
+            assert_int_equal(store_stream_record(ss, REPORT_VULNERABILITY, rec, "", &err),
+                             IMGSEC_OK);
+        assert_int_equal(store_stream_commit(ss, NULL, &err), IMGSEC_OK);
+        doc_list_free(&list);
+        free(doc);
+    }
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", X_LINUX);
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'app_vul'", "1|-|4|-|-");
+    expect_row(st, Y_ROW, "1|1.5|0|1.5");
     expect_all_exact(st);
+    store_close(st);
+}
 
-    char *id_s = row(st, "SELECT id FROM images WHERE image_name = 'x'");
-    int64_t id = strtoll(id_s, NULL, 10);
-    free(id_s);
+static void replace(store *st, int64_t id, const char *vuls_s)
+{
     char *seen_s = row(st, "SELECT max(seq) FROM changes");
     int64_t seen = strtoll(seen_s, NULL, 10);
     free(seen_s);
     json_error_t jerr;
-    json_t *vuls = json_loads(VULS_X, 0, &jerr);
+    json_t *vuls = json_loads(vuls_s, 0, &jerr);
     assert_non_null(vuls);
     /* the document's severities are checked (and made canonical) by the replace */
     store_vul_replace r = {id, seen, vuls, true};
     imgsec_err err = {0};
     assert_int_equal(store_replace_vulnerabilities(st, &r, 1, &err), IMGSEC_OK);
     assert_false(r.skipped);
-    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", "4|9.75|b|s2|u|0");
-    expect_all_exact(st);
     json_decref(vuls);
+}
 
+/* Ingested again with a lower severity, replaced, deleted: the maxima
+ * and the representative follow, never keeping an old image's values. */
+static void test_maxima_follow_changes(void **state)
+{
+    (void)state;
+    store *st = open_fresh("changes");
+    char *x = make_doc("x", VULS_X), *x2 = make_doc("x", VULS_X_LOWER), *y = make_doc("y", VULS_X_LOWER);
+    ingest(st, y);
+    ingest(st, x);
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", X_LINUX);
+    ingest(st, x2); /* the same image (identity), lower */
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", "1|1.5|0|1.5|a");
+    expect_row(st, "SELECT count(*) FROM agg_vul WHERE rep_seq = 0 AND rep_cvss = 1.5", "2");
+
+    char *id_s = row(st, "SELECT id FROM images WHERE image_name = 'x'");
+    int64_t id = strtoll(id_s, NULL, 10);
+    free(id_s);
+    replace(st, id, VULS_X);
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", X_LINUX);
+    expect_all_exact(st);
+    /* the row stays (same key, count, rank, highest score): only the
+     * representative moves */
+    char *rowid = row(st, "SELECT a.rowid FROM agg_vul a JOIN images i ON i.id = a.image WHERE "
+                          "i.image_name = 'x' AND a.vul_id = 'CVE-2099-0001' AND "
+                          "a.vul_type = 'linux_vul'");
+    replace(st, id, VULS_X_MOVED);
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", "4|9.8|7|9.8|d");
+    char *sql = NULL;
+    assert_true(asprintf(&sql, "SELECT rep_seq FROM agg_vul WHERE rowid = %s", rowid) > 0);
+    expect_row(st, sql, "7");
+    free(sql);
+    free(rowid);
+    expect_all_exact(st);
+
+    imgsec_err err = {0};
     assert_int_equal(store_image_delete(st, "P1", id, NULL, &err), IMGSEC_OK);
-    expect_row(st, "SELECT count(*) FROM agg_vul", "0");
+    expect_row(st, "SELECT count(*) FROM agg_vul", "1");
+    expect_row(st, Y_ROW, "1|1.5|0|1.5");
     free(x);
     free(x2);
+    free(y);
     store_close(st);
 }
 
-/* A version-9 file (agg_vul without the maxima) is filled by the
- * migration from its records, in the open's transaction. */
-static void test_migration_fills_maxima(void **state)
+/* A version-10 file (agg_vul with the text holders, no representative) is
+ * filled by the migration from its records, in the open's transaction; a
+ * file newer than this build is refused, unchanged. */
+static void test_migration_fills_reps(void **state)
 {
     (void)state;
     store *st = open_fresh("migrate");
     char *x = make_doc("x", VULS_X), *y = make_doc("y", VULS_X_LOWER);
     ingest(st, x);
     ingest(st, y);
-    char *e = NULL, older[160];
-    /* the version before the maxima (STORE_SCHEMA_VERSION is the one that adds them) */
-    snprintf(older, sizeof older,
-             "ALTER TABLE agg_vul DROP COLUMN rank; ALTER TABLE agg_vul DROP COLUMN cvss; "
-             "PRAGMA user_version = %d;",
-             STORE_SCHEMA_VERSION - 1);
+    char *e = NULL, older[64];
+    snprintf(older, sizeof older, "PRAGMA user_version = %d;", STORE_SCHEMA_VERSION - 1);
     assert_int_equal(sqlite3_exec(st->db,
-                                  "ALTER TABLE agg_vul DROP COLUMN desc_seq; "
-                                  "ALTER TABLE agg_vul DROP COLUMN sol_seq; "
-                                  "ALTER TABLE agg_vul DROP COLUMN url_seq;",
+                                  "ALTER TABLE agg_vul DROP COLUMN rep_seq; "
+                                  "ALTER TABLE agg_vul DROP COLUMN rep_cvss; "
+                                  "ALTER TABLE agg_vul ADD COLUMN desc_seq INTEGER; "
+                                  "ALTER TABLE agg_vul ADD COLUMN sol_seq INTEGER; "
+                                  "ALTER TABLE agg_vul ADD COLUMN url_seq INTEGER;",
                                   NULL, NULL, &e),
                      SQLITE_OK);
     assert_int_equal(sqlite3_exec(st->db, older, NULL, NULL, &e), SQLITE_OK);
@@ -228,18 +316,29 @@ static void test_migration_fills_maxima(void **state)
     imgsec_err err = {0};
     st = NULL;
     assert_int_equal(store_open(path, &st, &err), IMGSEC_OK);
-    free(path);
     char want[32];
     snprintf(want, sizeof want, "%d", STORE_SCHEMA_VERSION);
     expect_row(st, "PRAGMA user_version", want);
-    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", "4|9.75|b|s2|u|0");
-    expect_row(st, "SELECT a.rank, a.cvss, a.desc_seq FROM agg_vul a JOIN images i ON "
-                   "i.id = a.image WHERE i.image_name = 'y'",
-               "1|1.5|0");
+    expect_row(st, MAXIMA_OF_X " AND a.vul_type = 'linux_vul'", X_LINUX);
+    expect_row(st, Y_ROW, "1|1.5|0|1.5");
+    expect_row(st, "SELECT count(*) FROM pragma_table_info('agg_vul') WHERE name IN "
+                   "('desc_seq', 'sol_seq', 'url_seq')",
+               "0");
     expect_all_exact(st);
+
+    /* one version newer: refused, and left as it was */
+    char newer[64];
+    snprintf(newer, sizeof newer, "PRAGMA user_version = %d;", STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(sqlite3_exec(st->db, newer, NULL, NULL, &e), SQLITE_OK);
+    store_close(st);
+    st = NULL;
+    err = (imgsec_err){0};
+    assert_int_not_equal(store_open(path, &st, &err), IMGSEC_OK);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_null(st);
+    free(path);
     free(x);
     free(y);
-    store_close(st);
 }
 
 static int setup(void **state)
@@ -257,7 +356,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_maxima_at_ingest),
+                                       cmocka_unit_test(test_maxima_streamed),
                                        cmocka_unit_test(test_maxima_follow_changes),
-                                       cmocka_unit_test(test_migration_fills_maxima)};
+                                       cmocka_unit_test(test_migration_fills_reps)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

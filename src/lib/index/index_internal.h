@@ -71,6 +71,7 @@ typedef enum {
 
 typedef struct ix_inst ix_inst;
 struct ix_order; /* index_page.c */
+struct ix_terms; /* index_list.c: one malloc block */
 
 typedef struct {
     int64_t id;
@@ -110,6 +111,10 @@ struct ix_inst {
     /* Sorted orders of the rows, built by the first page that needs one
      * and dropped by any write to the instance (index_page.c). */
     _Atomic(struct ix_order *) orders[INDEX_ORDER_COUNT];
+    /* The vulnerability terms' ids in key order, built by the first
+     * grouped list that needs it and dropped with the orders
+     * (index_list.c). */
+    _Atomic(struct ix_terms *) vul_terms;
 };
 
 /* ---- index_log.c: the ops of a write batch, to replay on the other instance ---- */

@@ -39,7 +39,7 @@ int latest_join(ix_inst *ix, uint32_t row, const image_summary *s)
     key_str(&k, s->instance_id);
     key_str(&k, s->namespace_);
     key_str(&k, s->image_name);
-    int rc = k.failed ? -1 : postings_row_add(&ix->groups, row, k.p, k.len, 0, 0);
+    int rc = k.failed ? -1 : postings_row_add(&ix->groups, k.p, k.len, (posting){.row = row});
     key_free(&k);
     if (rc != 0)
         return -1;

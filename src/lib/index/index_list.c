@@ -28,10 +28,22 @@
  * rank of that vulnerability (posting.v, vul_agg.rank, kept at ingest):
  * a group's level is the highest v of its postings in the selection, a
  * severity filter keeps the groups (or, for the images of one
- * vulnerability, the postings) whose rank is in range. What the index
- * does not hold - CVSS scores and texts - list.c reads from the store's
- * per-(image, vulnerability) maxima (agg_vul) for the page's groups only. */
+ * vulnerability, the postings) whose rank is in range. It also carries
+ * the image's highest CVSS score and its representative record (seq and
+ * CVSS score, vul_agg.rep_seq/rep_cvss, as pcvss codes): a group's
+ * representative - the highest rank, then CVSS score, then the lowest
+ * (image, seq) - is the best of its postings in the selection (the order
+ * decomposes per image), its CVSS score the highest; list.c then reads
+ * the page's representative records by primary key for their texts.
+ *
+ * The vulnerability terms in key order, with their postings summed per
+ * image type, are cached in the instance until its next write
+ * (vul_terms_get): a grouped list does not sort the terms per request,
+ * and one whose selection is exactly some image types reads the sums
+ * instead of walking every posting (groups_by_type). One vul_id
+ * (ListVulnerabilityCve, cve_id) is looked up by key. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +260,7 @@ typedef struct {
     int level;
     int rank; /* vulnerabilities: the highest posting v in the selection; -1: not computed */
     int64_t images, records;
+    uint32_t gid; /* vulnerabilities: the vul_id's number in key order (ix_terms) */
 } kept;
 
 static int kept_cmp(const void *a, const void *b)
@@ -313,54 +326,77 @@ static char *dupn(const char *s, size_t n)
     return d;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* Is posting p (of image id) a better representative than the best so far
+ * (*best of image best_id; NULL: none)? Higher rank, higher CVSS code,
+ * lower image id, lower seq. */
+static bool rep_better(const posting *p, int64_t id, const posting *best, int64_t best_id)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
+    if (!best || p->v != best->v)
+        return !best || p->v > best->v;
+    if (p->rcvss != best->rcvss)
+        return p->rcvss > best->rcvss;
+    return id != best_id ? id < best_id : p->seq < best->seq;
 }
 
 /* The group of kept terms k[0..n) (equal keys): images, scan time, least
  * image id from their postings in the selection; images of several terms
- * counted once. */
+ * counted once; vulnerabilities: the representative and the highest CVSS
+ * score. */
 static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t n,
                       index_group *g, bool build)
 {
     int rank = -1;
+    const posting *best = NULL;
+    int64_t best_id = 0;
+    uint16_t cvss = 0;
+    g->held = true;
     g->scan_time = INT64_MIN;
     g->min_image = INT64_MAX;
-    size_t cap = 0;
-    for (size_t i = 0; i < n; i++)
-        cap += k[i].t->len;
-    uint32_t *rows = n > 1 ? malloc((cap ? cap : 1) * sizeof *rows) : NULL;
-    if (n > 1 && !rows)
+    /* several terms (a vul_id of both types): an image is counted once,
+     * marked in a bitset over rows (a sort of their rows cost a third of
+     * the first page of ListGlobalVulnerabilities at 100,000 images) */
+    uint64_t *seen = n > 1 ? calloc(((size_t)ix->n_rows + 63) / 64 + 1, sizeof *seen) : NULL;
+    if (n > 1 && !seen)
         return -1;
-    size_t nr = 0;
     int64_t images = 0;
     for (size_t i = 0; i < n; i++)
-        for (uint32_t p = 0; p < k[i].t->len; p++) {
-            uint32_t row = k[i].t->p[p].row;
+        for (uint32_t q = 0; q < k[i].t->len; q++) {
+            uint32_t row = k[i].t->p[q].row;
             if (!bit_get(s->bits, row))
                 continue;
-            if (k[i].t->p[p].v > rank)
-                rank = k[i].t->p[p].v;
-            if (rows)
-                rows[nr++] = row;
-            else
+            if (k[i].t->p[q].v > rank)
+                rank = k[i].t->p[q].v;
+            if (!seen) {
                 images++;
+            } else if (!(seen[row >> 6] & (1ull << (row & 63)))) {
+                seen[row >> 6] |= 1ull << (row & 63);
+                images++;
+            }
             if (ix->scan_time[row] > g->scan_time)
                 g->scan_time = ix->scan_time[row];
             if (ix->rows[row].id < g->min_image)
                 g->min_image = ix->rows[row].id;
+            if (build)
+                continue;
+            const posting *p = &k[i].t->p[q];
+            if (p->cvss == PCVSS_OTHER || p->rcvss == PCVSS_OTHER)
+                g->held = false;
+            if (p->cvss > cvss)
+                cvss = p->cvss;
+            if (rep_better(p, ix->rows[row].id, best, best_id)) {
+                best = p;
+                best_id = ix->rows[row].id;
+            }
         }
-    if (rows) {
-        qsort(rows, nr, sizeof *rows, cmp_u32);
-        for (size_t i = 0; i < nr; i++)
-            images += i == 0 || rows[i] != rows[i - 1];
-        free(rows);
-    }
+    free(seen);
     g->images = images;
-    if (!build)
+    if (!build) {
         g->level = rank;
+        g->rep_image = best ? best_id : 0;
+        g->rep_seq = best ? best->seq : 0;
+        g->has_cvss = cvss != 0;
+        g->cvss = cvss ? pcvss_value(cvss) : 0;
+    }
     return 0;
 }
 
@@ -372,6 +408,147 @@ static int term_rank(const pterm *t, const selbits *s)
         if ((s->all || bit_get(s->bits, t->p[p].row)) && t->p[p].v > rank)
             rank = t->p[p].v;
     return rank;
+}
+
+/* ---- the vulnerability terms in key order ---- */
+
+/* One vulnerability term, and its postings summed per image type. */
+typedef struct {
+    const pterm *t; /* the term (live while the sums are: a write drops both) */
+    uint32_t gid;  /* its vul_id's number: equal for the terms of one vul_id */
+    uint8_t type;  /* its vul_type (the key's last byte) */
+    int8_t rank[IMAGE_TYPE_COUNT];     /* highest posting v of rows of that type; -1: none */
+    uint32_t images[IMAGE_TYPE_COUNT]; /* postings of rows of that type */
+    int64_t records[IMAGE_TYPE_COUNT]; /* their n */
+} term_sum;
+
+struct ix_terms {
+    uint32_t n;
+    int64_t rows_of_type[IMAGE_TYPE_COUNT]; /* live rows of each image type */
+    term_sum t[];
+};
+
+static int term_ptr_cmp(const void *a, const void *b)
+{
+    const pterm *x = *(const pterm *const *)a, *y = *(const pterm *const *)b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* The live vulnerability terms sorted by key, each with its postings
+ * summed per image type. A key is vul_id, NUL, type byte, and no vul_id
+ * holds a NUL, so this is kept_cmp's order (by vul_id, bytewise) with a
+ * vul_id's terms next to each other: a grouped list walks it instead of
+ * sorting every term per request, and when its selection is exactly some
+ * image types (every EP, no image condition: the usual ListGeneralImageVuls
+ * and tenant-wide list) reads a term's images, records and rank here
+ * instead of walking its postings. Built like the row orders of
+ * index_page.c: by the first reader that needs it (one walk of every
+ * posting), a racing one frees its copy, any write to the instance drops
+ * it (order_drop). NULL when out of memory. */
+static const struct ix_terms *vul_terms_get(const ix_inst *ix)
+{
+    _Atomic(struct ix_terms *) *slot = (_Atomic(struct ix_terms *) *)&ix->vul_terms;
+    struct ix_terms *o = atomic_load(slot);
+    if (o)
+        return o;
+    const postings *P = &ix->vuls;
+    const pterm **ts = malloc(((size_t)P->n_ids + 1) * sizeof *ts);
+    if (!ts || !(o = calloc(1, sizeof *o + ((size_t)P->n_ids + 1) * sizeof o->t[0]))) {
+        free(ts);
+        return NULL;
+    }
+    uint32_t n = 0;
+    for (uint32_t id = 0; id < P->n_ids; id++)
+        if (P->terms[id])
+            ts[n++] = P->terms[id];
+    qsort(ts, n, sizeof *ts, term_ptr_cmp);
+    uint32_t gid = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const pterm *t = ts[i];
+        term_sum *e = &o->t[i];
+        if (i > 0 && (ts[i - 1]->klen != t->klen || memcmp(ts[i - 1]->key, t->key, t->klen - 2)))
+            gid++;
+        e->t = t;
+        e->gid = gid;
+        e->type = (uint8_t)t->key[t->klen - 1];
+        memset(e->rank, -1, sizeof e->rank);
+        for (uint32_t q = 0; q < t->len; q++) {
+            const posting *p = &t->p[q];
+            unsigned ty = ix->rows[p->row].type;
+            if (ty >= IMAGE_TYPE_COUNT)
+                continue;
+            e->images[ty]++;
+            e->records[ty] += p->n;
+            if ((int)p->v > e->rank[ty])
+                e->rank[ty] = (int8_t)p->v;
+        }
+    }
+    o->n = n;
+    for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+        o->rows_of_type[ty] = (int64_t)roaring_bitmap_get_cardinality(ix->by_type[ty]);
+    free(ts);
+    struct ix_terms *none = NULL;
+    if (!atomic_compare_exchange_strong(slot, &none, o)) {
+        free(o);
+        return none;
+    }
+    return o;
+}
+
+/* groups_use when the selection is exactly the rows of some image types
+ * and no key filter applies: one pass over the summed terms in key order,
+ * a vul_id's terms (at most one per vul_type) merged on the way, and the
+ * postings walked for the page's groups only (group_fill). */
+static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const selbits *s,
+                          const struct ix_terms *o, unsigned types)
+{
+    const index_group_req *r = c->r;
+    int64_t total = 0, skip = r->offset;
+    kept ks[VUL_TYPE_COUNT + 1];
+    for (uint32_t j = 0; j < o->n;) {
+        uint32_t gid = o->t[j].gid;
+        size_t nk = 0;
+        int rank = -1;
+        for (; j < o->n && o->t[j].gid == gid; j++) {
+            const term_sum *e = &o->t[j];
+            if (r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
+                continue;
+            kept k = {.t = e->t, .level = -1, .rank = -1, .gid = gid};
+            for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+                if (types & (1u << ty)) {
+                    k.images += e->images[ty];
+                    k.records += e->records[ty];
+                    if (e->rank[ty] > k.rank)
+                        k.rank = e->rank[ty];
+                }
+            if (k.images == 0 || nk > VUL_TYPE_COUNT)
+                continue;
+            if (k.rank > rank)
+                rank = k.rank;
+            ks[nk++] = k;
+        }
+        if (nk == 0 || (r->by_rank && (rank < r->rank_lo || rank > r->rank_hi)))
+            continue;
+        total++;
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        if ((int64_t)*c->n_out >= r->limit)
+            continue;
+        index_group *g = &c->out[*c->n_out];
+        *g = (index_group){.level = -1};
+        (*c->n_out)++;
+        for (size_t x = 0; x < nk; x++)
+            g->records += ks[x].records;
+        if (!(g->key = dupn(ks[0].t->key, ks[0].t->klen - 2)) ||
+            group_fill(ix, s, ks, nk, g, false) != 0)
+            return -1;
+    }
+    *c->total = total;
+    return 0;
 }
 
 static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
@@ -386,12 +563,75 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
         free(ks);
         return -1;
     }
+    /* vulnerabilities: the terms in key order (no sort per request), and
+     * per image type their sums: when the selection is exactly the rows
+     * of the requested types (sel_make keeps only those, so equal counts
+     * mean equal sets), a term's numbers are read from there */
+    const struct ix_terms *order = c->build ? NULL : vul_terms_get(ix);
+    if (!c->build && !order) {
+        free(ks);
+        free(s.bits);
+        return -1;
+    }
+    unsigned types = r->type_mask ? r->type_mask : (1u << IMAGE_TYPE_COUNT) - 1;
+    int64_t typed_rows = 0;
+    for (int ty = 0; order && ty < IMAGE_TYPE_COUNT; ty++)
+        if (types & (1u << ty))
+            typed_rows += order->rows_of_type[ty];
+    bool by_type = order && !r->m && s.n == typed_rows;
+    bool key_filters = r->equals || r->contains[0] || r->contains[1];
+    if (by_type && !key_filters) {
+        int rc = s.n > 0 ? groups_by_type(ix, c, &s, order, types) : 0;
+        free(ks);
+        free(s.bits);
+        return rc;
+    }
+    /* one vul_id (ListVulnerabilityCve, cve_id): its terms by key, in
+     * type order (= key order), instead of a walk of every term */
+    const pterm *few[VUL_TYPE_COUNT];
+    uint32_t n_few = 0;
+    bool one = !c->build && r->equals;
+    for (int vt = 0; one && vt < VUL_TYPE_COUNT; vt++) {
+        if (r->vul_type >= 0 && vt != r->vul_type)
+            continue;
+        ixkey kk;
+        key_init(&kk);
+        key_vul(&kk, r->equals, (unsigned char)vt);
+        const pterm *t = kk.failed ? NULL : strmap_get(&P->map, kk.p, kk.len);
+        one = !kk.failed;
+        key_free(&kk);
+        if (t)
+            few[n_few++] = t;
+    }
+    uint32_t n_walk = one ? n_few : order ? order->n : P->n_ids;
     size_t nk = 0;
-    for (uint32_t id = 0; id < P->n_ids && s.n > 0; id++) {
-        const pterm *t = P->terms[id];
+    for (uint32_t j = 0; j < n_walk && s.n > 0; j++) {
+        const term_sum *e = !one && order ? &order->t[j] : NULL;
+        if (e && r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
+            continue;
+        const pterm *t = one ? few[j] : e ? e->t : P->terms[j];
         kept k;
         if (!t || t->len == 0 || !term_passes(c, t, &k))
             continue;
+        if (by_type && e) {
+            int rank = -1;
+            for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+                if (types & (1u << ty)) {
+                    k.images += e->images[ty];
+                    k.records += e->records[ty];
+                    if (e->rank[ty] > rank)
+                        rank = e->rank[ty];
+                }
+            if (k.images == 0)
+                continue;
+            if (r->by_rank)
+                k.rank = rank;
+            k.gid = e->gid;
+            ks[nk++] = k;
+            continue;
+        }
+        if (e)
+            k.gid = e->gid;
         if (s.all) {
             k.images = t->len;
             k.records = t->total;
@@ -408,12 +648,13 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
             k.rank = term_rank(t, &s);
         ks[nk++] = k;
     }
-    qsort(ks, nk, sizeof *ks, kept_cmp);
+    if (!order)
+        qsort(ks, nk, sizeof *ks, kept_cmp);
     int64_t total = 0, skip = r->offset;
     int rc = 0;
     for (size_t i = 0; i < nk && rc == 0;) {
         size_t j = i + 1;
-        while (j < nk && kept_cmp(&ks[i], &ks[j]) == 0)
+        while (j < nk && (order ? ks[i].gid == ks[j].gid : kept_cmp(&ks[i], &ks[j]) == 0))
             j++;
         if (!c->build && r->by_rank) { /* the merged group's highest rank */
             int rank = -1;

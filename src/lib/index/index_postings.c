@@ -106,9 +106,9 @@ static void term_delete(postings *P, pterm *t)
     term_free(t);
 }
 
-int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, uint32_t n,
-                     uint8_t v)
+int postings_row_add(postings *P, const char *key, size_t klen, posting p)
 {
+    uint32_t row = p.row, n = p.n;
     if (ensure_row(P, row) != 0)
         return -1;
     prow *r = &P->rows[row];
@@ -128,7 +128,7 @@ int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, ui
         return -1;
     }
     t->cap = cap_refs;
-    t->p[t->len] = (posting){row, n, v};
+    t->p[t->len] = p;
     t->ref_at[t->len] = r->n;
     r->refs[r->n++] = (pref){t->id, t->len};
     t->len++;

@@ -17,6 +17,7 @@
 #ifndef IMGSEC_INDEX_POSTINGS_H
 #define IMGSEC_INDEX_POSTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,9 +26,33 @@
 typedef struct {
     uint32_t row;
     uint32_t n;
+    uint32_t seq;     /* vuls: the row's representative record (vul_agg.rep_seq) */
+    uint16_t cvss;    /* vuls: the row's highest CVSS score, as a pcvss code */
+    uint16_t rcvss;   /* vuls: the representative's CVSS score, as a pcvss code */
     uint8_t v;        /* the owner's per-posting value (vuls: the row's highest
                          severity rank of the term, vul_agg.rank) */
 } posting;
+
+/* A CVSS score in 16 bits, in the order of the scores: 0 for none, k + 1
+ * for exactly k / 100.0 (k <= 65533: 0.00 .. 655.33, every score a
+ * scanner writes), PCVSS_OTHER for any other number, which the index does
+ * not hold (its group is read from the store). k / 100.0 is the double
+ * nearest to the decimal, as a JSON parser reads "9.8", so the code is
+ * exact, not a rounding. */
+#define PCVSS_OTHER UINT16_MAX
+static inline uint16_t pcvss_code(bool has, double v)
+{
+    if (!has)
+        return 0;
+    if (!(v >= 0 && v <= 655.33))
+        return PCVSS_OTHER;
+    int64_t k = (int64_t)(v * 100 + 0.5);
+    return (double)k / 100.0 == v ? (uint16_t)(k + 1) : PCVSS_OTHER;
+}
+static inline double pcvss_value(uint16_t code)
+{
+    return (double)(code - 1) / 100.0;
+}
 
 #define PTERM_NO_AUX UINT32_MAX
 
@@ -67,10 +92,9 @@ typedef struct {
 void postings_init(postings *P);
 void postings_free(postings *P);
 
-/* Adds posting (row, n, v) to the term key (creating it) and its reference
- * to the row. 0, or -1 when out of memory with nothing changed. */
-int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, uint32_t n,
-                     uint8_t v);
+/* Adds posting p to the term key (creating it) and its reference to the
+ * row p.row. 0, or -1 when out of memory with nothing changed. */
+int postings_row_add(postings *P, const char *key, size_t klen, posting p);
 /* Gives back the spare room of row's reference list (call once a row's
  * postings are all added: rows are many, their lists short). */
 void postings_row_trim(postings *P, uint32_t row);

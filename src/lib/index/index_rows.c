@@ -227,8 +227,10 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
         ixkey k;
         key_init(&k);
         key_vul(&k, v->vul_id, (unsigned char)v->type);
-        int rc = k.failed ? -1 : postings_row_add(&ix->vuls, row, k.p, k.len, (uint32_t)v->n,
-                                                       (uint8_t)v->rank);
+        posting p = {.row = row, .n = (uint32_t)v->n, .seq = (uint32_t)v->rep_seq,
+                     .cvss = pcvss_code(v->has_cvss, v->cvss),
+                     .rcvss = pcvss_code(v->has_rep_cvss, v->rep_cvss), .v = (uint8_t)v->rank};
+        int rc = k.failed ? -1 : postings_row_add(&ix->vuls, k.p, k.len, p);
         key_free(&k);
         if (rc != 0)
             return -1;
@@ -240,7 +242,8 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
         ixkey k;
         key_init(&k);
         key_build(&k, b->rule_id, b->risk_name, (unsigned char)b->level);
-        int rc = k.failed ? -1 : postings_row_add(&ix->builds, row, k.p, k.len, (uint32_t)b->n, 0);
+        int rc = k.failed ? -1 : postings_row_add(&ix->builds, k.p, k.len,
+                                                  (posting){.row = row, .n = (uint32_t)b->n});
         key_free(&k);
         if (rc != 0)
             return -1;
@@ -316,7 +319,8 @@ static int summary_check(const image_summary *s, imgsec_err *err)
                            (long long)s->id);
     for (size_t i = 0; i < s->n_vuls; i++)
         if ((unsigned)s->vuls[i].type >= VUL_TYPE_COUNT || s->vuls[i].n > UINT32_MAX ||
-            !s->vuls[i].vul_id || s->vuls[i].rank < 0 || s->vuls[i].rank > 4)
+            !s->vuls[i].vul_id || s->vuls[i].rank < 0 || s->vuls[i].rank > 4 ||
+            s->vuls[i].rep_seq < 0 || s->vuls[i].rep_seq > UINT32_MAX)
             return err_set(err, IMGSEC_EINVAL, "image %lld: bad vulnerability aggregate",
                            (long long)s->id);
     for (size_t i = 0; i < s->n_builds; i++)

@@ -211,12 +211,11 @@ int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *
             sqlite3_bind_double(s, 6, a->cvss);
         else
             sqlite3_bind_null(s, 6);
-        const int64_t seqs[3] = {a->desc_seq, a->sol_seq, a->url_seq};
-        for (int k = 0; k < 3; k++)
-            if (seqs[k] >= 0)
-                sqlite3_bind_int64(s, 7 + k, seqs[k]);
-            else
-                sqlite3_bind_null(s, 7 + k);
+        sqlite3_bind_int64(s, 7, a->rep_seq);
+        if (a->has_rep_cvss)
+            sqlite3_bind_double(s, 8, a->rep_cvss);
+        else
+            sqlite3_bind_null(s, 8);
         if ((rc = store_run(st, s, "storing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
@@ -488,8 +487,13 @@ static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err
         if (!store_grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
             !arena_add(b, c->s, 1))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        bool has = sqlite3_column_type(c->s, 5) != SQLITE_NULL;
+        bool has_rep = sqlite3_column_type(c->s, 7) != SQLITE_NULL;
         b->vuls[b->n_vuls++] = (vul_agg){NULL, (vul_type)vt, sqlite3_column_int64(c->s, 3),
-                                         sqlite3_column_int(c->s, 4), false, 0, -1, -1, -1};
+                                         sqlite3_column_int(c->s, 4), has,
+                                         has ? sqlite3_column_double(c->s, 5) : 0,
+                                         sqlite3_column_int64(c->s, 6), has_rep,
+                                         has_rep ? sqlite3_column_double(c->s, 7) : 0};
         if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
             return rc;
     }

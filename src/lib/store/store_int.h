@@ -78,7 +78,7 @@ typedef enum {
     STMT_IMAGE_DELETE,
     STMT_IMAGES_ALL,      /* SELECT id, <image cols> ORDER BY id */
     STMT_IMAGE_ONE,       /* the same for one id */
-    STMT_AGG_VUL_ALL,     /* image, vul_id, vul_type, n ORDER BY image */
+    STMT_AGG_VUL_ALL,     /* image, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss ORDER BY image */
     STMT_AGG_VUL_ONE,
     STMT_AGG_BUILD_ALL,   /* image, rule_id, risk_name, risk_level, n ORDER BY image */
     STMT_AGG_BUILD_ONE,
@@ -91,9 +91,9 @@ typedef enum {
     STMT_VUL_ROWS,        /* rowid, seq, <vulnerability fields> of image ?1 ORDER BY seq */
     STMT_VUL_ROW_DELETE,  /* a vulnerability row by rowid ?1 */
     STMT_VUL_ROW_SEQ,     /* seq = ?2 of the vulnerability row rowid ?1 */
-    STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n of image ?1 */
+    STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss of image ?1 */
     STMT_AGG_VUL_ROW_DELETE, /* an agg_vul row by rowid ?1 */
-    STMT_AGG_VUL_ROW_N,   /* n = ?2 of the agg_vul row rowid ?1 */
+    STMT_AGG_VUL_ROW_N,   /* n, rank, cvss, rep_seq, rep_cvss = ?2.. of the agg_vul row rowid ?1 */
     STMT_USER_INSERT,
     STMT_USER_ID,
     STMT_USER_GET,
@@ -255,6 +255,7 @@ char *store_schema_registries(imgsec_err *err); /* store_schema_registries.c */
 char *store_schema_auth_epoch(imgsec_err *err); /* store_schema_auth.c */
 char *store_schema_tasks(imgsec_err *err); /* store_schema_tasks.c */
 char *store_schema_vul_maxima(imgsec_err *err); /* store_schema_lists.c */
+char *store_schema_vul_reps(imgsec_err *err);   /* store_schema_lists.c */
 /* One result column as a store_cell (strings borrowed from the statement
  * until its next step); store_records.c, used by the exports and the lists. */
 void store_cell_from_column(sqlite3_stmt *s, int c, store_cell *out);

@@ -192,6 +192,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_auth_epoch, /* store_schema_auth.c: the auth epoch of the token cache */
     store_schema_tasks, /* store_schema_tasks.c: registry sync and scan tasks */
     store_schema_vul_maxima, /* store_schema_lists.c: per-(image, vulnerability) maxima in agg_vul */
+    store_schema_vul_reps, /* store_schema_lists.c: per-(image, vulnerability) representatives */
 };
 
 int store_schema_steps(void)
@@ -494,8 +495,8 @@ static const struct {
     stmt_id id;
     const char *sql;
 } STATIC_SQL[] = {
-    {STMT_AGG_VUL_INSERT, "INSERT INTO agg_vul (image, vul_id, vul_type, n, rank, cvss, desc_seq, "
-                          "sol_seq, url_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+    {STMT_AGG_VUL_INSERT, "INSERT INTO agg_vul (image, vul_id, vul_type, n, rank, cvss, rep_seq, "
+                          "rep_cvss) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
     {STMT_AGG_VUL_DELETE, "DELETE FROM agg_vul WHERE image = ?1"},
     {STMT_AGG_BUILD_INSERT,
      "INSERT INTO agg_build (image, rule_id, risk_name, risk_level, n) VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -504,9 +505,10 @@ static const struct {
     {STMT_CHANGE_PRUNE, "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?1"},
     {STMT_IMAGE_DELETE, "DELETE FROM images WHERE id = ?1 AND project_id = ?2"},
     {STMT_IMAGE_EP, "SELECT ep FROM images WHERE id = ?1 AND project_id = ?2"},
-    {STMT_AGG_VUL_ALL, "SELECT image, vul_id, vul_type, n, rank FROM agg_vul ORDER BY image, rowid"},
-    {STMT_AGG_VUL_ONE, "SELECT image, vul_id, vul_type, n, rank FROM agg_vul WHERE image = ?1 "
-                       "ORDER BY rowid"},
+    {STMT_AGG_VUL_ALL, "SELECT image, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss FROM agg_vul "
+                       "ORDER BY image, rowid"},
+    {STMT_AGG_VUL_ONE, "SELECT image, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss FROM agg_vul "
+                       "WHERE image = ?1 ORDER BY rowid"},
     {STMT_AGG_BUILD_ALL,
      "SELECT image, rule_id, risk_name, risk_level, n FROM agg_build ORDER BY image, rowid"},
     {STMT_AGG_BUILD_ONE,
@@ -517,11 +519,11 @@ static const struct {
     {STMT_CHANGED_SINCE, "SELECT 1 FROM changes WHERE seq > ?1 AND image = ?2 LIMIT 1"},
     {STMT_VUL_ROW_DELETE, "DELETE FROM rec_vulnerability WHERE rowid = ?1"},
     {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?2 WHERE rowid = ?1"},
-    {STMT_AGG_VUL_ROWS, "SELECT rowid, vul_id, vul_type, n, rank, cvss, desc_seq, sol_seq, url_seq "
+    {STMT_AGG_VUL_ROWS, "SELECT rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss "
                         "FROM agg_vul WHERE image = ?1"},
     {STMT_AGG_VUL_ROW_DELETE, "DELETE FROM agg_vul WHERE rowid = ?1"},
-    {STMT_AGG_VUL_ROW_N, "UPDATE agg_vul SET n = ?2, rank = ?3, cvss = ?4, desc_seq = ?5, "
-                         "sol_seq = ?6, url_seq = ?7 WHERE rowid = ?1"},
+    {STMT_AGG_VUL_ROW_N, "UPDATE agg_vul SET n = ?2, rank = ?3, cvss = ?4, rep_seq = ?5, "
+                         "rep_cvss = ?6 WHERE rowid = ?1"},
     {STMT_USER_INSERT,
      "INSERT INTO users (domain, name, pw_hash, created_ms) VALUES (?1, ?2, ?3, ?4) RETURNING id"},
     {STMT_USER_ID, "SELECT id FROM users WHERE domain = ?1 AND name = ?2"},

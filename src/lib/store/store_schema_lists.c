@@ -1,4 +1,4 @@
-/* store_schema_lists.c - schema versions 5, 6 and 10: the indexes the finding
+/* store_schema_lists.c - schema versions 5, 6, 10 and 11: the indexes the finding
  * lists need (list.h, docs/api.md "Finding lists").
  *
  *   - images(project_id, image_id): a per-image list names its image by
@@ -36,6 +36,18 @@
  *     rank on its postings (severity filters and levels without the
  *     store). An existing file is filled from its records in the
  *     migration's transaction.
+ *
+ * Version 11 (store_schema_vul_reps):
+ *   - agg_vul(rep_seq, rep_cvss) instead of (desc_seq, sol_seq, url_seq):
+ *     a group's texts are those of one representative record (docs/api.md,
+ *     "Finding lists"): the highest severity rank, then the highest CVSS
+ *     score, then the lowest (image, seq). Per (image, vulnerability) that
+ *     is the image's best record, kept here (vul_agg.rep_seq/rep_cvss) and
+ *     on the index's postings with the rank and the highest CVSS score, so
+ *     a group's representative is the best of its postings in the
+ *     selection and a page of groups reads one record each by primary key.
+ *     An existing file is filled from its records in the migration's
+ *     transaction; the text holders of version 10 are dropped.
  *
  * Other record rows need nothing new: their primary key (image, seq) with seq
  * dense from 0 per image and type serves every per-image page, deep
@@ -92,6 +104,26 @@ char *store_schema_vul_maxima(imgsec_err *err)
         "desc_seq = " HOLDER("description") ", sol_seq = " HOLDER("solution") ", url_seq = "
         HOLDER("url") ";\n";
 #undef HOLDER
+    char *s = strdup(SQL);
+    if (!s)
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    return s;
+}
+
+char *store_schema_vul_reps(imgsec_err *err)
+{
+    static const char SQL[] =
+        "ALTER TABLE agg_vul ADD COLUMN rep_seq INTEGER NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE agg_vul ADD COLUMN rep_cvss REAL;\n"
+        "UPDATE agg_vul SET rep_seq = coalesce((SELECT r.seq FROM rec_vulnerability r WHERE "
+        "r.vul_id = agg_vul.vul_id AND r.vul_type = agg_vul.vul_type AND r.image = agg_vul.image "
+        "ORDER BY CASE r.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 "
+        "WHEN 'low' THEN 1 ELSE 0 END DESC, r.cvss_score DESC, r.seq LIMIT 1), 0);\n"
+        "UPDATE agg_vul SET rep_cvss = (SELECT r.cvss_score FROM rec_vulnerability r WHERE "
+        "r.image = agg_vul.image AND r.seq = agg_vul.rep_seq);\n"
+        "ALTER TABLE agg_vul DROP COLUMN desc_seq;\n"
+        "ALTER TABLE agg_vul DROP COLUMN sol_seq;\n"
+        "ALTER TABLE agg_vul DROP COLUMN url_seq;\n";
     char *s = strdup(SQL);
     if (!s)
         err_set(err, IMGSEC_EINTERNAL, "store: out of memory");

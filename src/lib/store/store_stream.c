@@ -101,34 +101,38 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
     return IMGSEC_OK;
 }
 
-/* The running maxima of one vulnerability aggregate (vul_agg), as a JSON
- * array: [n, rank, cvss or null, desc_seq, sol_seq, url_seq, description,
- * solution, url] (seqs -1 and texts null while no record had one). */
-enum { VA_N, VA_RANK, VA_CVSS, VA_SEQ, VA_TEXT = VA_SEQ + 3, VA_LEN = VA_TEXT + 3 };
-static const char *const VA_TEXT_KEY[3] = {"description", "solution", "url"};
+/* The running maxima and representative of one vulnerability aggregate
+ * (vul_agg), as a JSON array: [n, rank, cvss or null, rep_seq, rep_cvss or
+ * null]. Records come in seq order, so on a tie the earlier one stays. */
+enum { VA_N, VA_RANK, VA_CVSS, VA_REP_SEQ, VA_REP_CVSS };
 
 static int vul_add(json_t *map, const char *key, const json_t *rec, int64_t seq)
 {
     json_t *a = json_object_get(map, key);
+    const json_t *cv = json_object_get(rec, "cvss_score");
+    bool has = json_is_number(cv);
+    double v = has ? json_number_value(cv) : 0;
+    int rank = doc_vul_rank(json_string_value(json_object_get(rec, "severity")));
     if (!a) {
-        if (!(a = json_pack("[iinIIInnn]", 0, 0, (json_int_t)-1, (json_int_t)-1, (json_int_t)-1)) ||
+        if (!(a = json_pack("[iinIn]", 1, rank, (json_int_t)seq)) ||
             json_object_set_new(map, key, a) != 0)
             return -1;
+        return has && (json_array_set_new(a, VA_CVSS, json_real(v)) != 0 ||
+                       json_array_set_new(a, VA_REP_CVSS, json_real(v)) != 0)
+                   ? -1
+                   : 0;
     }
     int rc = json_integer_set(json_array_get(a, VA_N), json_integer_value(json_array_get(a, VA_N)) + 1);
-    int rank = doc_vul_rank(json_string_value(json_object_get(rec, "severity")));
-    if (rank > json_integer_value(json_array_get(a, VA_RANK)))
+    const json_t *rep = json_array_get(a, VA_REP_CVSS), *old = json_array_get(a, VA_CVSS);
+    int old_rank = (int)json_integer_value(json_array_get(a, VA_RANK));
+    if (doc_rep_cmp(rank, has, v, old_rank, json_is_number(rep),
+                    json_is_number(rep) ? json_number_value(rep) : 0) > 0)
+        rc |= json_integer_set(json_array_get(a, VA_REP_SEQ), seq) |
+              json_array_set_new(a, VA_REP_CVSS, has ? json_real(v) : json_null());
+    if (rank > old_rank)
         rc |= json_integer_set(json_array_get(a, VA_RANK), rank);
-    const json_t *cv = json_object_get(rec, "cvss_score"), *old = json_array_get(a, VA_CVSS);
-    if (json_is_number(cv) && (!json_is_number(old) || json_number_value(cv) > json_number_value(old)))
-        rc |= json_array_set_new(a, VA_CVSS, json_real(json_number_value(cv)));
-    for (int k = 0; k < 3; k++) {
-        json_t *t = json_object_get(rec, VA_TEXT_KEY[k]);
-        /* the greater text; on a tie the earlier record keeps it */
-        if (json_is_string(t) && doc_text_cmp(t, json_array_get(a, VA_TEXT + k)) > 0)
-            rc |= json_array_set(a, VA_TEXT + k, t) |
-                  json_array_set_new(a, VA_SEQ + k, json_integer(seq));
-    }
+    if (has && (!json_is_number(old) || v > json_number_value(old)))
+        rc |= json_array_set_new(a, VA_CVSS, json_real(v));
     return rc ? -1 : 0;
 }
 
@@ -224,13 +228,12 @@ static int write_aggs(store_stream *ss, imgsec_err *err)
             sqlite3_bind_double(v, 6, json_number_value(cv));
         else
             sqlite3_bind_null(v, 6);
-        for (int k = 0; k < 3; k++) {
-            json_int_t seq = json_integer_value(json_array_get(n, VA_SEQ + k));
-            if (seq >= 0)
-                sqlite3_bind_int64(v, 7 + k, seq);
-            else
-                sqlite3_bind_null(v, 7 + k);
-        }
+        sqlite3_bind_int64(v, 7, json_integer_value(json_array_get(n, VA_REP_SEQ)));
+        cv = json_array_get(n, VA_REP_CVSS);
+        if (json_is_number(cv))
+            sqlite3_bind_double(v, 8, json_number_value(cv));
+        else
+            sqlite3_bind_null(v, 8);
         if ((rc = store_run(st, v, "storing aggregates", err)))
             return rc;
     }

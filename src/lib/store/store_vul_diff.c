@@ -22,8 +22,8 @@
  * rowids, which no reader depends on (readers order records by seq).
  *
  * Aggregates: merged with the new ones in doc_vul_cmp order: a key in both
- * keeps its row (its count and maxima updated if one changed; none of
- * them is in an index), the others are deleted or inserted. Their rowid order is then no longer their key
+ * keeps its row (its count, maxima and representative updated if one
+ * changed; none of them is in an index), the others are deleted or inserted. Their rowid order is then no longer their key
  * order, so the summary readers sort each image's aggregates
  * (store_images.c agg_buf_fixup).
  *
@@ -229,10 +229,11 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
     return rc;
 }
 
-/* A seq column of agg_vul: -1 for NULL (no record holds that text). */
-static int64_t column_seq(sqlite3_stmt *s, int col)
+/* A REAL column of agg_vul into *has, returned (0 for NULL). */
+static double column_real(sqlite3_stmt *s, int col, bool *has)
 {
-    return sqlite3_column_type(s, col) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, col);
+    *has = sqlite3_column_type(s, col) != SQLITE_NULL;
+    return *has ? sqlite3_column_double(s, col) : 0;
 }
 
 /* Are a stored aggregate's count and maxima those of the new one (same
@@ -240,8 +241,8 @@ static int64_t column_seq(sqlite3_stmt *s, int col)
 static bool same_agg(const vul_agg *a, const vul_agg *b)
 {
     return a->n == b->n && a->rank == b->rank && a->has_cvss == b->has_cvss &&
-           (!a->has_cvss || a->cvss == b->cvss) && a->desc_seq == b->desc_seq &&
-           a->sol_seq == b->sol_seq && a->url_seq == b->url_seq;
+           (!a->has_cvss || a->cvss == b->cvss) && a->rep_seq == b->rep_seq &&
+           a->has_rep_cvss == b->has_rep_cvss && (!a->has_rep_cvss || a->rep_cvss == b->rep_cvss);
 }
 
 /* Rewrites the count and maxima of the aggregate row rowid (its key and
@@ -255,12 +256,11 @@ static int agg_update(store *st, sqlite3_stmt *s, int64_t rowid, const vul_agg *
         sqlite3_bind_double(s, 4, a->cvss);
     else
         sqlite3_bind_null(s, 4);
-    const int64_t seqs[3] = {a->desc_seq, a->sol_seq, a->url_seq};
-    for (int k = 0; k < 3; k++)
-        if (seqs[k] >= 0)
-            sqlite3_bind_int64(s, 5 + k, seqs[k]);
-        else
-            sqlite3_bind_null(s, 5 + k);
+    sqlite3_bind_int64(s, 5, a->rep_seq);
+    if (a->has_rep_cvss)
+        sqlite3_bind_double(s, 6, a->rep_cvss);
+    else
+        sqlite3_bind_null(s, 6);
     return store_run(st, s, "replacing aggregates", err);
 }
 
@@ -286,11 +286,11 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
         /* an unknown vul_type sorts last and equals no new key: deleted */
         int vt = vul_type_parse((const char *)sqlite3_column_text(rows, 2));
         old_agg *o = &b->aggs[n_old++];
-        bool has_cvss = sqlite3_column_type(rows, 5) != SQLITE_NULL;
+        bool has_cvss, has_rep;
+        double cvss = column_real(rows, 5, &has_cvss), rep = column_real(rows, 7, &has_rep);
         *o = (old_agg){{NULL, vt < 0 ? VUL_TYPE_COUNT : (vul_type)vt, sqlite3_column_int64(rows, 3),
-                        sqlite3_column_int(rows, 4), has_cvss,
-                        has_cvss ? sqlite3_column_double(rows, 5) : 0, column_seq(rows, 6),
-                        column_seq(rows, 7), column_seq(rows, 8)},
+                        sqlite3_column_int(rows, 4), has_cvss, cvss, sqlite3_column_int64(rows, 6),
+                        has_rep, rep},
                        sqlite3_column_int64(rows, 0), b->arena.len};
         const unsigned char *v = sqlite3_column_text(rows, 1);
         util_buf_put(&b->arena, v ? (const char *)v : "", (size_t)sqlite3_column_bytes(rows, 1) + 1);
