@@ -4,10 +4,13 @@
 # a file path does for imgsec user and imgsec key, the schema is made on
 # first use, and the URI's password never appears in a message.
 #
-#   test_cli_pg.sh IMGSEC_CLI IMGSECD   (IMGSEC_TEST_PG: the cluster's admin URI)
+#   test_cli_pg.sh IMGSEC_CLI IMGSECD STORE_H   (IMGSEC_TEST_PG: the cluster's admin URI;
+#   STORE_H: include/imgsec/store.h, whose STORE_SCHEMA_VERSION the schema must carry)
 set -eu
 cli=$1
 imgsecd=$2
+schema=$(sed -n 's/^#define STORE_SCHEMA_VERSION \([0-9]*\).*/\1/p' "$3")
+[ -n "$schema" ] || { echo "FAIL: no STORE_SCHEMA_VERSION in $3" >&2; exit 1; }
 admin=${IMGSEC_TEST_PG:?IMGSEC_TEST_PG is not set (run through ctest: fixture pg)}
 name=imgsec_cli$$
 uri=$(printf '%s' "$admin" | sed "s|/postgres?|/$name?|")
@@ -35,7 +38,7 @@ printf 'domain\tname\tproject\trole\teps\nacme\talice\tP1\twriter\t0,ep-a\nacme\
 cmp -s "$tmp/want" "$tmp/list" || fail "user list: $(cat "$tmp/list")"
 "$cli" user revoke --db "$uri" --domain acme --name alice --project P2 >/dev/null
 expect 2 "$(psql -tAq "$uri" -c "SELECT count(*) FROM grants")" "grants after revoke"
-expect 10 "$(psql -tAq "$uri" -c "SELECT version FROM imgsec_schema")" "schema version"
+expect "$schema" "$(psql -tAq "$uri" -c "SELECT version FROM imgsec_schema")" "schema version"
 
 # keys: a PostgreSQL database has no key file beside it
 if "$cli" key create --db "$uri" --domain acme --name alice >/dev/null 2>"$tmp/err"; then
