@@ -145,9 +145,15 @@ void index_catch_up(imgsec_index *ix)
 {
     int h = hidden(ix);
     drain(ix, h);
-    /* the last batch could not be recorded, or its replay ran out of
-     * memory: the instance differs from the published one for good */
-    if (ix->log.lost || ix_log_replay(&ix->log, &ix->inst[h]) != 0)
+    /* the last batch could not be recorded, or its replay (or copy) ran
+     * out of memory: the instance differs from the published one for good */
+    if (ix->log.lost)
+        hidden_lose(ix);
+    else if (ix->log.clone) { /* a full rebuild: copy it */
+        rows_destroy(&ix->inst[h]);
+        if (rows_clone(&ix->inst[h], &ix->inst[1 - h]) != 0)
+            hidden_lose(ix);
+    } else if (ix_log_replay(&ix->log, &ix->inst[h]) != 0)
         hidden_lose(ix);
     ix_log_reset(&ix->log);
 }

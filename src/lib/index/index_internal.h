@@ -127,12 +127,17 @@ typedef struct {
     size_t n, cap;
     ix_chunk *chunks;       /* arena of the copied summaries */
     bool lost;              /* an op could not be recorded (out of memory) */
+    bool clone;             /* the batch began with a clear: the other instance
+                               is to become a copy of this one (rows_clone), so
+                               ops are counted in n but not kept */
 } ix_log;
 
-/* Records an op (copying s for an upsert). Sets log->lost when out of memory. */
+/* Records an op (copying s for an upsert), or after a clear only counts
+ * it (log->clone). Sets log->lost when out of memory. */
 void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s);
-/* Applies every op to ix, in order. 0, or -1 when an op failed (out of
- * memory): ix then differs from the instance the log was recorded on. */
+/* Applies every op to ix, in order (log->clone false). 0, or -1 when an op
+ * failed (out of memory): ix then differs from the instance the log was
+ * recorded on. */
 int ix_log_replay(const ix_log *log, ix_inst *ix);
 /* Empties the log (keeps nothing allocated). */
 void ix_log_reset(ix_log *log);
@@ -145,6 +150,10 @@ int rows_init(ix_inst *ix);     /* bitmaps; -1 when out of memory */
 void rows_destroy(ix_inst *ix); /* frees everything index_rows owns */
 int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err);
 void rows_remove(ix_inst *ix, int64_t id);
+/* Makes dst (destroyed or never initialized) an instance equal to src:
+ * the same images in the same rows, answering every query alike. 0, or -1
+ * when out of memory (dst is then destroyed). index_rows.c. */
+int rows_clone(ix_inst *dst, const ix_inst *src);
 
 /* ---- index_latest.c ---- */
 /* Puts row (whose id and update_time are set) into its group and

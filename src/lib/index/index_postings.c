@@ -183,3 +183,91 @@ void postings_row_clear(postings *P, uint32_t row)
     free(r->refs);
     *r = (prow){0};
 }
+
+/* A copy of n elements of size sz (NULL for none); *ok false when out of memory. */
+static void *dup_array(const void *src, size_t n, size_t sz, bool *ok)
+{
+    if (!src || n == 0)
+        return NULL;
+    void *p = malloc(n * sz);
+    if (!p) {
+        *ok = false;
+        return NULL;
+    }
+    memcpy(p, src, n * sz);
+    return p;
+}
+
+/* The terms are copied by id, each with exactly its postings (no spare
+ * room: a term grows again only when a later batch adds to it); the map is
+ * copied slot by slot, each slot pointed at the copy of its term, so that
+ * probing finds every key where it did in src. */
+int postings_clone(postings *dst, const postings *src)
+{
+    bool ok = true;
+    postings_init(dst);
+    if (src->cap_ids && !(dst->terms = calloc(src->cap_ids, sizeof *dst->terms)))
+        return -1;
+    dst->cap_ids = src->cap_ids;
+    dst->n_ids = src->n_ids;
+    dst->free_ids = dup_array(src->free_ids, src->cap_free, sizeof *src->free_ids, &ok);
+    dst->cap_free = ok ? src->cap_free : 0;
+    dst->n_free = ok ? src->n_free : 0;
+    for (uint32_t i = 0; ok && i < src->n_ids; i++) {
+        const pterm *s = src->terms[i];
+        if (!s)
+            continue;
+        pterm *t = calloc(1, sizeof *t);
+        if (!t) {
+            ok = false;
+            break;
+        }
+        dst->terms[i] = t;
+        t->key = dup_array(s->key, s->klen + 1, 1, &ok);
+        t->p = dup_array(s->p, s->len, sizeof *s->p, &ok);
+        t->ref_at = dup_array(s->ref_at, s->len, sizeof *s->ref_at, &ok);
+        if (!ok)
+            break;
+        t->klen = s->klen;
+        t->id = s->id;
+        t->aux = s->aux;
+        t->len = t->cap = s->len;
+        t->total = s->total;
+    }
+    if (ok && src->map.cap) {
+        if (!(dst->map.slots = malloc(src->map.cap * sizeof *dst->map.slots))) {
+            ok = false;
+        } else {
+            dst->map.cap = src->map.cap;
+            dst->map.n = src->map.n;
+            for (size_t i = 0; i < src->map.cap; i++) {
+                strmap_slot sl = src->map.slots[i];
+                if (sl.val) {
+                    pterm *t = dst->terms[((const pterm *)sl.val)->id];
+                    sl.key = t->key;
+                    sl.val = t;
+                }
+                dst->map.slots[i] = sl;
+            }
+        }
+    }
+    if (ok && src->n_rows) {
+        if (!(dst->rows = calloc(src->n_rows, sizeof *dst->rows))) {
+            ok = false;
+        } else {
+            dst->n_rows = src->n_rows;
+            for (uint32_t r = 0; ok && r < src->n_rows; r++) {
+                const prow *s = &src->rows[r];
+                dst->rows[r].refs = dup_array(s->refs, s->n, sizeof *s->refs, &ok);
+                if (ok)
+                    dst->rows[r].n = dst->rows[r].cap = s->n;
+            }
+        }
+    }
+    dst->n_postings = src->n_postings;
+    if (!ok) {
+        postings_free(dst);
+        return -1;
+    }
+    return 0;
+}

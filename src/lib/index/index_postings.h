@@ -77,6 +77,12 @@ void postings_row_trim(postings *P, uint32_t row);
 /* Deletes every posting of row; terms left empty are deleted. */
 void postings_row_clear(postings *P, uint32_t row);
 
+/* Makes dst (uninitialized) a copy of src: the same terms under the same
+ * ids, the same postings in the same places, the same free ids, so that
+ * the same adds and deletes change both alike. 0, or -1 when out of
+ * memory (dst is then empty, initialized). */
+int postings_clone(postings *dst, const postings *src);
+
 /* The live term with this id, or NULL; writable for the owner's aux field. */
 pterm *postings_term_rw(postings *P, uint32_t id);
 /* The references of row (n == 0 for a row without postings). */

@@ -356,3 +356,110 @@ void rows_remove(ix_inst *ix, int64_t id)
     idmap_del(&ix->ids, id);
     row_release(ix, row);
 }
+
+static int dup_column(void **dst, const void *src, uint32_t cap, size_t elem)
+{
+    if (!src || cap == 0)
+        return 0;
+    if (!(*dst = malloc((size_t)cap * elem)))
+        return -1;
+    memcpy(*dst, src, (size_t)cap * elem);
+    return 0;
+}
+
+/* The dictionaries are rebuilt through dict_ref, entry by entry in src's
+ * order and each entry's rows ascending, rather than copied: dict_ref
+ * keeps whatever a dictionary maintains beside its entries, and the
+ * entries come out in the same order. */
+static int clone_dicts(ix_inst *dst, const ix_inst *src)
+{
+    uint32_t *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (int a = 0; rc == 0 && a < SA_COUNT; a++) {
+        const dict *d = &src->dicts[a];
+        for (size_t i = 0; rc == 0 && i < d->n; i++) {
+            const dict_entry *e = d->entries[i];
+            if (e->n > cap) {
+                size_t c = e->n > 2 * cap ? e->n : 2 * cap;
+                uint32_t *nb = realloc(buf, c * sizeof *nb);
+                if (!nb) {
+                    rc = -1;
+                    break;
+                }
+                buf = nb;
+                cap = c;
+            }
+            dict_entry_rows(e, buf);
+            for (uint32_t k = 0; k < e->n; k++) {
+                dict_entry *ne = dict_ref(&dst->dicts[a], e->s, e->len, buf[k]);
+                if (!ne) {
+                    rc = -1;
+                    break;
+                }
+                dst->rows[buf[k]].str[a] = ne;
+            }
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+int rows_clone(ix_inst *dst, const ix_inst *src)
+{
+    if (rows_init(dst) != 0 || !src->ready) {
+        rows_destroy(dst);
+        return -1;
+    }
+    uint32_t cap = src->cap_rows;
+    int rc = dup_column((void **)&dst->rows, src->rows, cap, sizeof *src->rows);
+    rc |= dup_column((void **)&dst->image_size, src->image_size, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->update_time, src->update_time, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->scan_time, src->scan_time, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->container_num, src->container_num, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->free_rows, src->free_rows, cap, sizeof(uint32_t));
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        rc |= dup_column((void **)&dst->counts[t], src->counts[t], cap, sizeof(int64_t));
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], cap, sizeof(int64_t));
+    if (rc != 0) {
+        rows_destroy(dst);
+        return -1;
+    }
+    dst->n_rows = src->n_rows;
+    dst->cap_rows = cap;
+    dst->n_free = src->n_free;
+    dst->n_decimal_image_ids = src->n_decimal_image_ids;
+    dst->n_records = src->n_records;
+    /* the string pointers point into src's dictionaries until clone_dicts
+     * points them at dst's: none is followed before */
+    for (uint32_t r = 0; r < dst->n_rows; r++)
+        memset(dst->rows[r].str, 0, sizeof dst->rows[r].str);
+    if (src->ids.cap) {
+        if (!(dst->ids.slots = malloc(src->ids.cap * sizeof *src->ids.slots))) {
+            rows_destroy(dst);
+            return -1;
+        }
+        memcpy(dst->ids.slots, src->ids.slots, src->ids.cap * sizeof *src->ids.slots);
+        dst->ids.cap = src->ids.cap;
+        dst->ids.n = src->ids.n;
+    }
+    roaring_bitmap_t **d[N_BITMAPS], **s[N_BITMAPS];
+    all_bitmaps(dst, d);
+    all_bitmaps((ix_inst *)src, s); /* only read */
+    for (size_t i = 0; i < N_BITMAPS; i++) {
+        roaring_bitmap_free(*d[i]);
+        if (!(*d[i] = roaring_bitmap_copy(*s[i])))
+            rc = -1;
+    }
+    postings_free(&dst->vuls);
+    postings_free(&dst->builds);
+    postings_free(&dst->groups);
+    if (rc != 0 || postings_clone(&dst->vuls, &src->vuls) != 0 ||
+        postings_clone(&dst->builds, &src->builds) != 0 ||
+        postings_clone(&dst->groups, &src->groups) != 0 || clone_dicts(dst, src) != 0) {
+        rows_destroy(dst);
+        return -1;
+    }
+    return 0;
+}
