@@ -74,8 +74,8 @@ void index_catch_up(imgsec_index *ix);
 
 /* Inserts or replaces the image s->id (copies everything it keeps).
  * Recomputes latest_version for the image's group (data-model.md).
- * IMGSEC_EINVAL for a summary out of its enums (or with negative counts),
- * changing nothing; IMGSEC_EINTERNAL when out of memory, after which the
+ * IMGSEC_EINVAL for a summary out of its enums (or with a count outside
+ * 0..UINT32_MAX), changing nothing; IMGSEC_EINTERNAL when out of memory, after which the
  * image s->id is absent from the index (rebuild to recover it). */
 int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err);
 /* Removes image id if present. */

@@ -1857,6 +1857,13 @@ static void test_errors(void **state)
     timg_apps(&t, 1, 1);
     t.s.counts[REPORT_FILES] = -1;
     assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    /* counts are kept in 32 bits */
+    timg_apps(&t, 1, 1);
+    t.s.counts[REPORT_FILES] = (int64_t)UINT32_MAX + 1;
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
+    t.s.counts[REPORT_FILES] = 0;
+    t.s.vul_counts[VUL_TYPE_APP] = (int64_t)UINT32_MAX + 1;
+    assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_EINVAL);
     index_write_end(ix);
     assert_int_equal(index_size(ix), 0);
 

@@ -174,6 +174,11 @@ int index_write_end(imgsec_index *ix)
         return IMGSEC_EINVAL;
     }
     int h = hidden(ix);
+    if (ix->log.clone) { /* a full rebuild: its terms are complete */
+        postings_trim(&ix->inst[h].vuls);
+        postings_trim(&ix->inst[h].builds);
+        postings_trim(&ix->inst[h].groups);
+    }
     atomic_store(&ix->published_size, ix->inst[h].ids.n);
     atomic_store(&ix->published_records, ix->inst[h].n_records);
     atomic_store(&ix->published, h);

@@ -84,8 +84,10 @@ struct ix_inst {
     ix_row *rows;
     int64_t *image_size, *update_time, *scan_time;
     int64_t *container_num;       /* listed (has_container is a flag) */
-    int64_t *counts[REPORT_TYPE_COUNT];
-    int64_t *vul_counts[VUL_TYPE_COUNT];
+    /* records per image: 32 bits (index_upsert refuses more), half the
+     * memory of the widest columns; sums are 64-bit */
+    uint32_t *counts[REPORT_TYPE_COUNT];
+    uint32_t *vul_counts[VUL_TYPE_COUNT];
     uint32_t n_rows, cap_rows;
     uint32_t *free_rows;          /* stack of reusable rows */
     uint32_t n_free;
@@ -196,7 +198,7 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
 /* ---- index_records.c: records of q->report under the record filters ---- */
 
 typedef struct {
-    const int64_t *col;         /* per-row counts when no postings are needed */
+    const uint32_t *col;        /* per-row counts when no postings are needed */
     const postings *P;          /* else: sum these terms' postings */
     uint32_t *terms;            /* sorted, distinct term ids */
     size_t n_terms;

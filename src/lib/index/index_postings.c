@@ -271,3 +271,22 @@ int postings_clone(postings *dst, const postings *src)
     }
     return 0;
 }
+
+void postings_trim(postings *P)
+{
+    for (uint32_t i = 0; i < P->n_ids; i++) {
+        pterm *t = P->terms[i];
+        if (!t || t->len == t->cap)
+            continue;
+        /* on failure a longer array is kept, which is harmless; cap is
+         * what both arrays have at least */
+        posting *p = realloc(t->p, (size_t)t->len * sizeof *p);
+        if (p)
+            t->p = p;
+        uint32_t *ref_at = realloc(t->ref_at, (size_t)t->len * sizeof *ref_at);
+        if (ref_at)
+            t->ref_at = ref_at;
+        if (p && ref_at)
+            t->cap = t->len;
+    }
+}

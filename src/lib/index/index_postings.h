@@ -77,6 +77,11 @@ void postings_row_trim(postings *P, uint32_t row);
 /* Deletes every posting of row; terms left empty are deleted. */
 void postings_row_clear(postings *P, uint32_t row);
 
+/* Gives back the spare room of every term's postings (the arrays grow by
+ * doubling: a quarter of them is spare on average). For the end of a full
+ * rebuild, when the terms are complete. */
+void postings_trim(postings *P);
+
 /* Makes dst (uninitialized) a copy of src: the same terms under the same
  * ids, the same postings in the same places, the same free ids, so that
  * the same adds and deletes change both alike. 0, or -1 when out of

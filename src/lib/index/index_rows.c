@@ -115,10 +115,10 @@ static int rows_reserve(ix_inst *ix)
         grow_array((void **)&ix->free_rows, cap, sizeof(uint32_t)) != 0)
         return -1;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if (grow_array((void **)&ix->counts[t], cap, sizeof(int64_t)) != 0)
+        if (grow_array((void **)&ix->counts[t], cap, sizeof(uint32_t)) != 0)
             return -1;
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        if (grow_array((void **)&ix->vul_counts[v], cap, sizeof(int64_t)) != 0)
+        if (grow_array((void **)&ix->vul_counts[v], cap, sizeof(uint32_t)) != 0)
             return -1;
     ix->cap_rows = cap;
     return 0;
@@ -254,11 +254,11 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     ix->scan_time[row] = s->latest_scan_time;
     ix->container_num[row] = s->container_num;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        ix->counts[t][row] = s->counts[t];
+        ix->counts[t][row] = (uint32_t)s->counts[t]; /* bounded by summary_check */
         ix->n_records += s->counts[t];
     }
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        ix->vul_counts[v][row] = s->vul_counts[v];
+        ix->vul_counts[v][row] = (uint32_t)s->vul_counts[v];
 
     roaring_bitmap_add(ix->by_type[s->type], row);
     roaring_bitmap_add(ix->by_status[s->status], row);
@@ -298,12 +298,12 @@ static int summary_check(const image_summary *s, imgsec_err *err)
     if ((unsigned)s->severity_level > SEVERITY_LEVEL_NONE)
         return err_set(err, IMGSEC_EINVAL, "image %lld: bad severity_level", (long long)s->id);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if (s->counts[t] < 0)
-            return err_set(err, IMGSEC_EINVAL, "image %lld: negative record count",
+        if (s->counts[t] < 0 || s->counts[t] > UINT32_MAX)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: record count out of range",
                            (long long)s->id);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        if (s->vul_counts[v] < 0)
-            return err_set(err, IMGSEC_EINVAL, "image %lld: negative record count",
+        if (s->vul_counts[v] < 0 || s->vul_counts[v] > UINT32_MAX)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: record count out of range",
                            (long long)s->id);
     for (size_t i = 0; i < s->n_vuls; i++)
         if ((unsigned)s->vuls[i].type >= VUL_TYPE_COUNT || s->vuls[i].n > UINT32_MAX ||
@@ -419,9 +419,9 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
     rc |= dup_column((void **)&dst->container_num, src->container_num, cap, sizeof(int64_t));
     rc |= dup_column((void **)&dst->free_rows, src->free_rows, cap, sizeof(uint32_t));
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        rc |= dup_column((void **)&dst->counts[t], src->counts[t], cap, sizeof(int64_t));
+        rc |= dup_column((void **)&dst->counts[t], src->counts[t], cap, sizeof(uint32_t));
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], cap, sizeof(int64_t));
+        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], cap, sizeof(uint32_t));
     if (rc != 0) {
         rows_destroy(dst);
         return -1;
