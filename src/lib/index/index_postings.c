@@ -27,7 +27,8 @@ void postings_free(postings *P)
     free(P->terms);
     free(P->free_ids);
     for (uint32_t r = 0; r < P->n_rows; r++)
-        free(P->rows[r].refs);
+        if (P->rows[r].cap > 1)
+            free(P->rows[r].refs);
     free(P->rows);
     strmap_free(&P->map);
     postings_init(P);
@@ -112,8 +113,18 @@ int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, ui
     if (ensure_row(P, row) != 0)
         return -1;
     prow *r = &P->rows[row];
-    if (grow((void **)&r->refs, &r->cap, r->n + 1, sizeof *r->refs) != 0)
+    if (r->n == 0 && r->cap == 0) {
+        r->cap = 1; /* in place */
+    } else if (r->cap == 1 && r->n == 1) {
+        pref *arr = malloc(4 * sizeof *arr);
+        if (!arr)
+            return -1;
+        arr[0] = r->one;
+        r->refs = arr;
+        r->cap = 4;
+    } else if (r->cap > 1 && grow((void **)&r->refs, &r->cap, r->n + 1, sizeof *r->refs) != 0) {
         return -1;
+    }
     pterm *t = strmap_get(&P->map, key, klen);
     bool fresh = !t;
     if (fresh && !(t = term_new(P, key, klen)))
@@ -130,7 +141,7 @@ int postings_row_add(postings *P, uint32_t row, const char *key, size_t klen, ui
     t->cap = cap_refs;
     t->p[t->len] = (posting){row, n, v};
     t->ref_at[t->len] = r->n;
-    r->refs[r->n++] = (pref){t->id, t->len};
+    prow_refs(r)[r->n++] = (pref){t->id, t->len};
     t->len++;
     t->total += n;
     P->n_postings++;
@@ -142,11 +153,12 @@ void postings_row_trim(postings *P, uint32_t row)
     if (row >= P->n_rows)
         return;
     prow *r = &P->rows[row];
-    if (r->n == r->cap)
+    if (r->n == r->cap || r->cap <= 1)
         return;
-    if (r->n == 0) {
+    if (r->n <= 1) { /* none, or one: in place */
+        pref one = r->n ? r->refs[0] : (pref){0};
         free(r->refs);
-        *r = (prow){0};
+        *r = (prow){.one = one, .n = r->n, .cap = r->n};
         return;
     }
     pref *refs = realloc(r->refs, (size_t)r->n * sizeof *refs);
@@ -164,7 +176,7 @@ void postings_row_clear(postings *P, uint32_t row)
     /* Moving a posting may rewrite a later ref of this same row (a term
      * listed twice for one row), so read each ref only when its turn comes. */
     for (uint32_t i = 0; i < r->n; i++) {
-        pref ref = r->refs[i];
+        pref ref = prow_refs(r)[i];
         pterm *t = P->terms[ref.term];
         t->total -= t->p[ref.pos].n;
         uint32_t last = t->len - 1;
@@ -173,14 +185,15 @@ void postings_row_clear(postings *P, uint32_t row)
             uint32_t moved_ref = t->ref_at[last];
             t->p[ref.pos] = moved;
             t->ref_at[ref.pos] = moved_ref;
-            P->rows[moved.row].refs[moved_ref].pos = ref.pos;
+            prow_refs(&P->rows[moved.row])[moved_ref].pos = ref.pos;
         }
         t->len--;
         P->n_postings--;
         if (t->len == 0)
             term_delete(P, t);
     }
-    free(r->refs);
+    if (r->cap > 1)
+        free(r->refs);
     *r = (prow){0};
 }
 
@@ -258,6 +271,12 @@ int postings_clone(postings *dst, const postings *src)
             dst->n_rows = src->n_rows;
             for (uint32_t r = 0; ok && r < src->n_rows; r++) {
                 const prow *s = &src->rows[r];
+                if (s->cap <= 1 || s->n <= 1) { /* in place */
+                    if (s->n)
+                        dst->rows[r].one = s->cap <= 1 ? s->one : s->refs[0];
+                    dst->rows[r].n = dst->rows[r].cap = s->n;
+                    continue;
+                }
                 dst->rows[r].refs = dup_array(s->refs, s->n, sizeof *s->refs, &ok);
                 if (ok)
                     dst->rows[r].n = dst->rows[r].cap = s->n;

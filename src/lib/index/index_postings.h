@@ -48,10 +48,20 @@ typedef struct {
     uint32_t pos;     /* index in that term's postings */
 } pref;
 
+/* A row's references: one is kept in place (most rows have one group,
+ * one build-command risk or none), more in an array of cap elements. */
 typedef struct {
-    pref *refs;
+    union {
+        pref *refs;   /* cap >= 2 */
+        pref one;     /* cap <= 1 */
+    };
     uint32_t n, cap;
 } prow;
+
+static inline pref *prow_refs(prow *r)
+{
+    return r->cap <= 1 ? &r->one : r->refs;
+}
 
 typedef struct {
     strmap map;       /* key -> pterm */
@@ -97,8 +107,9 @@ static inline const pref *postings_row_refs(const postings *P, uint32_t row, uin
         *n = 0;
         return NULL;
     }
-    *n = P->rows[row].n;
-    return P->rows[row].refs;
+    const prow *r = &P->rows[row];
+    *n = r->n;
+    return r->cap <= 1 ? &r->one : r->refs;
 }
 
 #endif
