@@ -17,8 +17,10 @@
  * a reader sees either none or all of a batch, never a part of it. The
  * index keeps two instances (left-right): a batch is applied to the one
  * readers do not use and published at index_write_end with one atomic
- * store; the other one is brought up to date afterwards. Memory is twice
- * that of one instance.
+ * store; the other one is brought up to date afterwards: by replaying the
+ * batch, or, after a batch that began with index_clear (a full rebuild),
+ * by copying the published instance, which needs no copy of the batch's
+ * summaries. Memory is twice that of one instance.
  *
  * Internals: src/lib/index/index_internal.h explains the layout.
  */

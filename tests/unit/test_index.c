@@ -2525,6 +2525,81 @@ static void random_upsert(imgsec_index *ix, int64_t id)
     assert_int_equal(index_upsert(ix, &REF[id].t.s, &err), IMGSEC_OK);
 }
 
+/* image_digest is only shown (model.h: filter NONE): each row owns its
+ * string, in no dictionary. Pages show it through replacements, removals,
+ * a rebuild whose second instance is a copy, and both instances. */
+typedef struct {
+    char digest[8][32];
+    int64_t ids[8];
+    size_t n;
+} digest_page;
+
+static void digest_cb(const index_image *img, void *arg)
+{
+    digest_page *p = arg;
+    assert_true(p->n < 8);
+    p->ids[p->n] = img->id;
+    snprintf(p->digest[p->n++], sizeof p->digest[0], "%s", img->image_digest);
+}
+
+static void expect_digests(imgsec_index *ix, const char *const *want, size_t n)
+{
+    for (int flip = 0; flip < 2; flip++) { /* the published instance, then the other */
+        index_scope sc = {"p1", true, NULL, 0};
+        stat_query q = q_all(REPORT_APPS);
+        index_page_req req = {.order = INDEX_ORDER_ID, .limit = 8};
+        digest_page got = {0};
+        int64_t total = -1;
+        imgsec_err err;
+        assert_int_equal(index_page(ix, &sc, &q, &req, &total, digest_cb, &got, &err), IMGSEC_OK);
+        assert_int_equal(total, n);
+        assert_int_equal(got.n, n);
+        for (size_t i = 0; i < n; i++)
+            assert_string_equal(got.digest[i], want[i]);
+        index_write_begin(ix);
+        index_write_end(ix);
+    }
+}
+
+static void test_shown_only_strings(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    a.s.image_digest = "sha256:aa";
+    timg_apps(&b, 2, 1);
+    b.s.image_digest = "sha256:aa"; /* the same digest: each row has its own copy */
+    timg_apps(&c, 3, 1);            /* none: shown as "" */
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    const char *w1[] = {"sha256:aa", "sha256:aa", ""};
+    expect_digests(ix, w1, 3);
+    a.s.image_digest = "sha256:a2";
+    put(ix, &a);
+    del(ix, 2);
+    const char *w2[] = {"sha256:a2", ""};
+    expect_digests(ix, w2, 2);
+    /* a rebuild: the second instance copies the strings */
+    imgsec_err err;
+    index_write_begin(ix);
+    index_clear(ix);
+    b.s.image_digest = "sha256:bb";
+    assert_int_equal(index_upsert(ix, &b.s, &err), IMGSEC_OK);
+    assert_int_equal(index_upsert(ix, &a.s, &err), IMGSEC_OK);
+    assert_int_equal(index_upsert(ix, &c.s, &err), IMGSEC_OK);
+    index_remove(ix, 3); /* a free row in the copy */
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    const char *w3[] = {"sha256:a2", "sha256:bb"};
+    expect_digests(ix, w3, 2);
+    c.s.image_digest = "sha256:cc"; /* takes the free row, in both instances */
+    put(ix, &c);
+    const char *w4[] = {"sha256:a2", "sha256:bb", "sha256:cc"};
+    expect_digests(ix, w4, 3);
+    index_free(ix);
+}
+
 /* n batches of replacements, removals and new images, each checked on
  * both instances (the second once it has replayed the batch). */
 static void random_batches(imgsec_index *ix, int n, int *nonzero)
@@ -2653,6 +2728,7 @@ int main(void)
         cmocka_unit_test(test_contains),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_decimal_ids),
+        cmocka_unit_test(test_shown_only_strings),
         cmocka_unit_test(test_randomized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

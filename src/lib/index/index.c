@@ -9,7 +9,10 @@
  * until then now lags by that batch; before the writer touches it again
  * (index_catch_up, or at the latest the next index_write_begin) it waits
  * until the readers that entered it have left, and replays the batch's
- * ops, logged by index_log.c. Memory doubles; a query costs the same.
+ * ops, logged by index_log.c; a batch that began with index_clear (a full
+ * rebuild) is not logged but copied whole from the published instance
+ * (rows_clone), which is faster than building it again and keeps no copy
+ * of every summary. Memory doubles; a query costs the same.
  *
  * Only the writer waits, and only for queries already running. A reader
  * may retry its entry if a publication races it (lock-free, not

@@ -70,6 +70,21 @@ typedef enum {
 typedef struct ix_inst ix_inst;
 struct ix_order; /* index_page.c */
 
+/* Is attribute a only shown, never filtered (model.h's filter NONE:
+ * image_digest)? Such a string is not put in a dictionary (nothing looks
+ * it up, and it is nearly always one image's own): the row owns a
+ * standalone dict_entry with the string right after it (rows_shown_new),
+ * in no dictionary, so that readers find it as r->str[a]->s like any. */
+#define SA_SHOWN_ONLY_SUBSTR 0
+#define SA_SHOWN_ONLY_EXACT 0
+#define SA_SHOWN_ONLY_NONE 1
+#define SA_SHOWN_ONLY_ITEM(m, key, dmin, dmax, filter, ...) || (a == SA_##m && SA_SHOWN_ONLY_##filter)
+static inline bool sa_shown_only(str_attr a)
+{
+    return 0 MODEL_IMAGE_STRINGS(SA_SHOWN_ONLY_ITEM);
+}
+#undef SA_SHOWN_ONLY_ITEM
+
 typedef struct {
     int64_t id;
     dict_entry *str[SA_COUNT]; /* NULL on a free row */

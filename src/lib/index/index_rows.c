@@ -53,6 +53,10 @@ int rows_init(ix_inst *ix)
 
 void rows_destroy(ix_inst *ix)
 {
+    for (uint32_t row = 0; ix->rows && row < ix->n_rows; row++)
+        for (int a = 0; a < SA_COUNT; a++)
+            if (sa_shown_only((str_attr)a))
+                free(ix->rows[row].str[a]); /* the dictionaries own the others */
     free(ix->rows);
     free(ix->image_size);
     free(ix->update_time);
@@ -167,9 +171,12 @@ static void row_detach(ix_inst *ix, uint32_t row)
     int64_t id;
     if (r->str[SA_image_id] && key_decimal_id(r->str[SA_image_id]->s, &id))
         ix->n_decimal_image_ids--;
-    for (int a = 0; a < SA_COUNT; a++)
-        if (r->str[a])
+    for (int a = 0; a < SA_COUNT; a++) {
+        if (r->str[a] && sa_shown_only((str_attr)a))
+            free(r->str[a]);
+        else if (r->str[a])
             dict_unref(&ix->dicts[a], r->str[a], row);
+    }
     ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
     ix->container_num[row] = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
@@ -181,9 +188,22 @@ static void row_detach(ix_inst *ix, uint32_t row)
     *r = (ix_row){.id = r->id};
 }
 
+/* A shown-only string (sa_shown_only): one allocation, in no dictionary. */
+static dict_entry *shown_new(const char *s, size_t len, uint32_t row)
+{
+    dict_entry *e = malloc(sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    *e = (dict_entry){.s = (char *)(e + 1), .len = len, .n = 1, .one = row};
+    memcpy(e->s, s, len);
+    e->s[len] = '\0';
+    return e;
+}
+
 static int attach_str(ix_inst *ix, uint32_t row, str_attr a, const char *s, size_t len)
 {
-    dict_entry *e = dict_ref(&ix->dicts[a], s ? s : "", s ? len : 0, row);
+    dict_entry *e = sa_shown_only(a) ? shown_new(s ? s : "", s ? len : 0, row)
+                                     : dict_ref(&ix->dicts[a], s ? s : "", s ? len : 0, row);
     ix->rows[row].str[a] = e;
     return e ? 0 : -1;
 }
@@ -376,6 +396,12 @@ static int clone_dicts(ix_inst *dst, const ix_inst *src)
     uint32_t *buf = NULL;
     size_t cap = 0;
     int rc = 0;
+    for (uint32_t r = 0; r < src->n_rows; r++)
+        for (int a = 0; rc == 0 && a < SA_COUNT; a++) {
+            const dict_entry *e = src->rows[r].str[a];
+            if (e && sa_shown_only((str_attr)a) && !(dst->rows[r].str[a] = shown_new(e->s, e->len, r)))
+                rc = -1;
+        }
     for (int a = 0; rc == 0 && a < SA_COUNT; a++) {
         const dict *d = &src->dicts[a];
         for (size_t i = 0; rc == 0 && i < d->n; i++) {
@@ -413,6 +439,11 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
     }
     uint32_t cap = src->cap_rows;
     int rc = dup_column((void **)&dst->rows, src->rows, cap, sizeof *src->rows);
+    /* the string pointers point into src until clone_dicts points them at
+     * dst's own: none is followed (nor freed) before */
+    for (uint32_t r = 0; rc == 0 && r < src->n_rows; r++)
+        memset(dst->rows[r].str, 0, sizeof dst->rows[r].str);
+    dst->n_rows = rc == 0 ? src->n_rows : 0;
     rc |= dup_column((void **)&dst->image_size, src->image_size, cap, sizeof(int64_t));
     rc |= dup_column((void **)&dst->update_time, src->update_time, cap, sizeof(int64_t));
     rc |= dup_column((void **)&dst->scan_time, src->scan_time, cap, sizeof(int64_t));
@@ -426,15 +457,10 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
         rows_destroy(dst);
         return -1;
     }
-    dst->n_rows = src->n_rows;
     dst->cap_rows = cap;
     dst->n_free = src->n_free;
     dst->n_decimal_image_ids = src->n_decimal_image_ids;
     dst->n_records = src->n_records;
-    /* the string pointers point into src's dictionaries until clone_dicts
-     * points them at dst's: none is followed before */
-    for (uint32_t r = 0; r < dst->n_rows; r++)
-        memset(dst->rows[r].str, 0, sizeof dst->rows[r].str);
     if (src->ids.cap) {
         if (!(dst->ids.slots = malloc(src->ids.cap * sizeof *src->ids.slots))) {
             rows_destroy(dst);
