@@ -7,7 +7,8 @@
  *
  *   - categorical attributes and derived flags: one bitmap per value;
  *   - string attributes: a dictionary entry per distinct string (with its
- *     rows), referenced from the row;
+ *     rows), referenced from the row; one that is only shown (image_digest,
+ *     sa_shown_only) is the row's own string, in no dictionary;
  *   - numbers filtered by range, and the record counts that are summed:
  *     columns, read only for rows that survived the bitmap filters;
  *   - record filters (vul_id, build-command risks): inverted postings.
@@ -20,7 +21,8 @@
  *
  * Files: index.c (lifecycle, left-right publication, public entry points),
  * index_log.c (the batch log), index_rows.c
- * (upsert/remove: keeping all of the above in step), index_latest.c
+ * (upsert/remove: keeping all of the above in step; the copy of a whole
+ * instance after a rebuild), index_latest.c
  * (latest-version groups), index_query.c (image selection),
  * index_records.c (summing records under the record filters); and the
  * building blocks index_hash.c (hash maps), index_dict.c (dictionaries),
