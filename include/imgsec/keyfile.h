@@ -22,7 +22,8 @@
 #define KEYFILE_SEAL_OVERHEAD 40   /* nonce (24) + MAC (16) */
 #define KEYFILE_PATH_MAX 4096
 
-/* "<db path>.key" into out. IMGSEC_EINVAL if it does not fit. */
+/* "<db path>.key" into out. IMGSEC_EINVAL if it does not fit, or if
+ * db_path is a PostgreSQL URI (the key file is then given explicitly). */
 int keyfile_default_path(const char *db_path, char *out, size_t size, imgsec_err *err);
 
 /* Reads the key file at path, or creates it (0600, 32 random bytes) if it

@@ -27,8 +27,18 @@ typedef struct store store;
 
 #define STORE_SCHEMA_VERSION 10
 
-/* Opens (creating if needed) and migrates the database at path. */
+/* Opens (creating if needed) and migrates the database at path: a SQLite
+ * file, or a postgres:// or postgresql:// URI (libpq), where the schema
+ * is made in the connection's schema; a database of a newer schema
+ * version, or one holding tables imgsec did not make, is refused
+ * untouched. Which functions run on PostgreSQL so far: docs/design.md
+ * "One store, two engines"; the others fail with IMGSEC_EINTERNAL "does
+ * not run on PostgreSQL yet". */
 int store_open(const char *path, store **out, imgsec_err *err);
+/* path as it may be shown in a message: a URI's password as "***". */
+void store_db_display(const char *path, char *out, size_t size);
+/* Is path a PostgreSQL URI (postgres:// or postgresql://)? */
+bool store_db_is_pg(const char *path);
 void store_close(store *st);
 
 /* Errors the database returned to any connection of this process since it

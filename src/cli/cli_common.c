@@ -20,7 +20,9 @@ store *cli_store_open(const char *path)
     store *st = NULL;
     imgsec_err err = {0};
     if (store_open(path, &st, &err) != IMGSEC_OK) {
-        fprintf(stderr, "imgsec: %s: %s\n", path, err.msg);
+        char shown[512]; /* a PostgreSQL URI without its password */
+        store_db_display(path, shown, sizeof shown);
+        fprintf(stderr, "imgsec: %s: %s\n", shown, err.msg);
         return NULL;
     }
     return st;

@@ -1,5 +1,6 @@
 /* keyfile.c - see keyfile.h. */
 #include "imgsec/keyfile.h"
+#include "db/db.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,9 @@ _Static_assert(KEYFILE_SEAL_OVERHEAD == crypto_secretbox_NONCEBYTES + crypto_sec
 
 int keyfile_default_path(const char *db_path, char *out, size_t size, imgsec_err *err)
 {
+    if (db_uri_is_pg(db_path))
+        return err_set(err, IMGSEC_EINVAL, "a PostgreSQL database has no key file beside it: give "
+                                           "--key-file");
     int n = snprintf(out, size, "%s.key", db_path);
     if (n < 0 || (size_t)n >= size)
         return err_set(err, IMGSEC_EINVAL, "the key file path is too long");

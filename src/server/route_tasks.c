@@ -7,9 +7,9 @@
  *   PUT  /v5/{project_id}/image/image-scan/tasks/{task_id}/stop StopImageScanTask
  *   POST /v5/{project_id}/image/image-sync/tasks                CreateImageSynchronizeTask
  *
- * A body is checked whole before anything is written: every field of the
- * SDK model with its JSON type and bound, a field imgsec cannot honour
- * refused by name (HSS.0001), never ignored. A task made is one store
+ * A body is checked whole before anything is written (task_body.h: every
+ * field of the SDK model with its JSON type and bound, a field imgsec
+ * cannot honour refused by name, HSS.0001). A task made is one store
  * transaction (store_tasks.h); the work runs on the scan queue
  * (scan_tasks.h), kicked here. The create answers are the SDK's empty
  * models plus task_id (an extension: the SDKs ignore it; ListImageScanTask
@@ -20,73 +20,12 @@
 #include "imgsec/model.h"
 #include "imgsec/registry_body.h"
 #include "imgsec/store_tasks.h"
+#include "imgsec/task_body.h"
 #include "imgsec/util.h"
 #include "query.h"
 #include "request_body.h"
 #include "routes.h"
 #include "scan_tasks.h"
-
-#define bad(err, ...) err_set(err, IMGSEC_EINVAL, __VA_ARGS__)
-
-/* A string of 0..chars characters at obj.key; *out NULL when absent or null. */
-static int get_string(const json_t *obj, const char *where, const char *key, size_t chars,
-                      const char **out, imgsec_err *err)
-{
-    const json_t *v = json_object_get(obj, key);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return IMGSEC_OK;
-    if (!json_is_string(v) || util_utf8_chars(json_string_value(v), json_string_length(v)) > chars)
-        return err_set(err, IMGSEC_EINVAL,
-                       "invalid parameter: %s%s must be a string of 0-%zu characters", where, key,
-                       chars);
-    *out = json_string_value(v);
-    return IMGSEC_OK;
-}
-
-static int get_int(const json_t *obj, const char *key, int64_t min, int64_t max, int64_t dflt,
-                   int64_t *out, imgsec_err *err)
-{
-    const json_t *v = json_object_get(obj, key);
-    *out = dflt;
-    if (!v || json_is_null(v))
-        return IMGSEC_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return err_set(err, IMGSEC_EINVAL,
-                       "invalid parameter: %s must be an integer of %lld to %lld", key,
-                       (long long)min, (long long)max);
-    *out = json_integer_value(v);
-    return IMGSEC_OK;
-}
-
-static int get_bool(const json_t *obj, const char *key, bool required, bool *out,
-                    imgsec_err *err)
-{
-    const json_t *v = json_object_get(obj, key);
-    if ((!v || json_is_null(v)) && !required)
-        return IMGSEC_OK;
-    if (!json_is_boolean(v))
-        return bad(err, "invalid parameter: %s must be true or false", key);
-    *out = json_is_true(v);
-    return IMGSEC_OK;
-}
-
-/* Keys of obj outside allowed: refused by name. */
-static int only_keys(const json_t *obj, const char *where, const char *const *allowed,
-                     imgsec_err *err)
-{
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = strcmp(allowed[i], k) == 0;
-        if (!ok && !json_is_null(v))
-            return err_set(err, IMGSEC_EINVAL,
-                           "invalid parameter: %s%.64s is not a filter imgsec supports", where, k);
-    }
-    return IMGSEC_OK;
-}
 
 /* global_image_type on a create: only "registry" (these tasks are registry
  * tasks; imgsec has no agents to scan local images). */
@@ -105,88 +44,6 @@ static void reply_created(request *req, int64_t task_id)
     http_reply_json(req, 200, json_pack("{s:s}", "task_id", id));
 }
 
-static const char *const QUERY_KEYS[] = {"namespace", "image_name", "image_version", "image_type",
-                                         NULL};
-static const char *const REGISTRY_IMAGE_TYPES[] = {"private_image", "shared_image",
-                                                   "instance_image", "harbor", "jfrog", NULL};
-
-static int parse_query_info(const json_t *qi, store_task_query *q, imgsec_err *err)
-{
-    q->image_type = -1;
-    if (!qi || json_is_null(qi))
-        return IMGSEC_OK;
-    if (!json_is_object(qi))
-        return bad(err, "invalid parameter: query_info must be an object");
-    int rc;
-    const char *type;
-    if ((rc = only_keys(qi, "query_info.", QUERY_KEYS, err)) ||
-        (rc = get_string(qi, "query_info.", "namespace", 256, &q->namespace_, err)) ||
-        (rc = get_string(qi, "query_info.", "image_name", 256, &q->image_name, err)) ||
-        (rc = get_string(qi, "query_info.", "image_version", 128, &q->image_version, err)) ||
-        (rc = get_string(qi, "query_info.", "image_type", 32, &type, err)))
-        return rc;
-    if (type) {
-        for (size_t i = 0; REGISTRY_IMAGE_TYPES[i]; i++)
-            if (strcmp(REGISTRY_IMAGE_TYPES[i], type) == 0)
-                q->image_type = image_type_parse(type);
-        if (q->image_type < 0)
-            return bad(err,
-                       "invalid parameter: query_info.image_type must be one of private_image, "
-                       "shared_image, instance_image, harbor, jfrog");
-    }
-    return IMGSEC_OK;
-}
-
-/* image_info[i]: id, or registry_id with namespace / image_name /
- * image_version narrowing it; the list's other fields describe and are
- * not checked beyond their types. */
-static int parse_image_info(const json_t *arr, store_task_select *sel, size_t *n, imgsec_err *err)
-{
-    *n = 0;
-    if (!arr || json_is_null(arr))
-        return IMGSEC_OK;
-    if (!json_is_array(arr) || json_array_size(arr) > TASK_SELECT_MAX)
-        return err_set(err, IMGSEC_EINVAL,
-                       "invalid parameter: image_info must be an array of at most %d images",
-                       TASK_SELECT_MAX);
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        const json_t *it = json_array_get(arr, i);
-        char where[40];
-        snprintf(where, sizeof where, "image_info[%zu].", i);
-        if (!json_is_object(it))
-            return bad(err, "invalid parameter: %s must be an object", where);
-        store_task_select *s = &sel[i];
-        memset(s, 0, sizeof *s);
-        const json_t *id = json_object_get(it, "id");
-        if (id && !json_is_null(id)) {
-            if (!json_is_integer(id) || json_integer_value(id) <= 0)
-                return bad(err, "invalid parameter: %sid must be a positive integer", where);
-            s->image_id = json_integer_value(id);
-        }
-        const char *reg, *ignored;
-        int rc;
-        if ((rc = get_string(it, where, "registry_id", REG_ID_CHARS, &reg, err)) ||
-            (rc = get_string(it, where, "namespace", 256, &s->namespace_, err)) ||
-            (rc = get_string(it, where, "image_name", 256, &s->image_name, err)) ||
-            (rc = get_string(it, where, "image_version", 128, &s->image_version, err)))
-            return rc;
-        static const char *const DESCRIPTIVE[] = {"image_id",    "image_digest", "registry_name",
-                                                  "instance_id", "instance_url", "registry_type",
-                                                  NULL};
-        for (size_t k = 0; DESCRIPTIVE[k]; k++)
-            if ((rc = get_string(it, where, DESCRIPTIVE[k], 512, &ignored, err)))
-                return rc;
-        if (reg && !(s->registry_id = registry_id_parse(reg)))
-            s->registry_id = INT64_MAX; /* not an id of ours: not the project's */
-        if (!s->image_id && !s->registry_id)
-            return bad(err, "invalid parameter: %sid or %sregistry_id is required", where, where);
-        if (s->image_id)
-            s->registry_id = 0;
-        (*n)++;
-    }
-    return IMGSEC_OK;
-}
-
 void tasks_scan_create_handle(request *req)
 {
     if (!global_type_ok(req))
@@ -195,47 +52,17 @@ void tasks_scan_create_handle(request *req)
     json_t *body = request_body_object(req, &err);
     if (!body)
         return http_reply_err(req, &err);
-    store_task_query q = {0};
-    store_task_select *sel = NULL;
-    size_t n = 0;
-    int64_t scope = 0, rate = 0, task_id = 0;
-    bool is_all = false;
-    static const char *const KEYS[] = {"scan_scope", "rate_limit", "is_all", "query_info",
-                                       "image_info", NULL};
-    int rc = only_keys(body, "", KEYS, &err);
-    if (rc == IMGSEC_OK)
-        rc = get_int(body, "scan_scope", 0, 0x7fffffff, 0x7fffffff, &scope, &err);
-    if (rc == IMGSEC_OK)
-        rc = get_int(body, "rate_limit", 0, 1000, 0, &rate, &err);
-    if (rc == IMGSEC_OK)
-        rc = get_bool(body, "is_all", false, &is_all, &err);
-    if (rc == IMGSEC_OK)
-        rc = parse_query_info(json_object_get(body, "query_info"), &q, &err);
-    if (rc == IMGSEC_OK) {
-        const json_t *ii = json_object_get(body, "image_info");
-        size_t cap = json_is_array(ii) && json_array_size(ii) <= TASK_SELECT_MAX
-                         ? json_array_size(ii)
-                         : 0;
-        if (cap && !(sel = calloc(cap, sizeof *sel)))
-            rc = err_set(&err, IMGSEC_EINTERNAL, "out of memory");
-        else
-            rc = parse_image_info(ii, sel, &n, &err);
-    }
-    if (rc == IMGSEC_OK && is_all && n)
-        rc = bad(&err, "invalid parameter: image_info must be absent when is_all is true");
-    if (rc == IMGSEC_OK && !is_all && !n)
-        rc = bad(&err,
-                 "invalid parameter: image_info must name images when is_all is false");
-    if (rc == IMGSEC_OK && !is_all && (q.namespace_ || q.image_name || q.image_version ||
-                                       q.image_type >= 0))
-        rc = bad(&err, "invalid parameter: query_info applies only when is_all is true");
+    task_scan_body b;
+    int64_t task_id = 0;
+    int rc = task_scan_body_check(body, &b, &err);
     if (rc == IMGSEC_OK) {
         store *st = store_pool_acquire(req->app->pool);
-        rc = store_task_create_scan(st, req->principal.grant.project_id, is_all, &q, sel, n,
-                                    (int)scope, (int)rate, util_now_ms(), &task_id, &err);
+        rc = store_task_create_scan(st, req->principal.grant.project_id, b.is_all, &b.q, b.sel,
+                                    b.n, b.scan_scope, b.rate_limit, util_now_ms(), &task_id,
+                                    &err);
         store_pool_release(req->app->pool, st);
     }
-    free(sel);
+    task_scan_body_free(&b);
     json_decref(body);
     if (rc != IMGSEC_OK)
         return http_reply_err(req, &err);
@@ -248,49 +75,11 @@ void tasks_sync_create_handle(request *req)
     json_t *body = request_body_object(req, &err);
     if (!body)
         return http_reply_err(req, &err);
-    static const char *const KEYS[] = {"sync_all_registries", "registry_info", NULL};
-    bool all = false;
+    bool all;
     int64_t ids[TASK_SELECT_MAX];
-    size_t n = 0;
-    int rc = only_keys(body, "", KEYS, &err);
-    if (rc == IMGSEC_OK)
-        rc = get_bool(body, "sync_all_registries", true, &all, &err);
-    const json_t *ri = json_object_get(body, "registry_info");
-    if (rc == IMGSEC_OK && ri && !json_is_null(ri) &&
-        (!json_is_array(ri) || json_array_size(ri) > TASK_SELECT_MAX))
-        rc = err_set(&err, IMGSEC_EINVAL,
-                     "invalid parameter: registry_info must be an array of at most %d registries",
-                     TASK_SELECT_MAX);
-    for (size_t i = 0; rc == IMGSEC_OK && i < json_array_size(ri); i++) {
-        const json_t *it = json_array_get(ri, i);
-        char where[40];
-        snprintf(where, sizeof where, "registry_info[%zu].", i);
-        const char *id, *type;
-        if (!json_is_object(it)) {
-            rc = bad(&err, "invalid parameter: %s must be an object", where);
-            break;
-        }
-        if ((rc = get_string(it, where, "registry_id", REG_ID_CHARS, &id, &err)) ||
-            (rc = get_string(it, where, "registry_type", 16, &type, &err)))
-            break;
-        if (!id) {
-            rc = bad(&err, "invalid parameter: %sregistry_id is required", where);
-            break;
-        }
-        ids[n] = registry_id_parse(id);
-        if (!ids[n])
-            ids[n] = INT64_MAX; /* no registry of ours: not found below */
-        n++;
-    }
-    if (rc == IMGSEC_OK && all && n)
-        rc = bad(&err,
-                 "invalid parameter: registry_info must be absent when sync_all_registries is "
-                 "true");
-    if (rc == IMGSEC_OK && !all && !n)
-        rc = bad(&err,
-                 "invalid parameter: registry_info must name registries when "
-                 "sync_all_registries is false");
+    size_t n;
     int64_t task_id = 0;
+    int rc = task_sync_body_check(body, &all, ids, &n, &err);
     if (rc == IMGSEC_OK) {
         store *st = store_pool_acquire(req->app->pool);
         rc = store_task_create_sync(st, req->principal.grant.project_id, ids, n, util_now_ms(),

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static srv_t S;
 static char *T_ADM; /* admin, P1, all EPs */
@@ -703,7 +704,8 @@ static void test_import_cli(void **state)
 
 /* Readers never see a mix of an image's old and new records. */
 typedef struct {
-    int reads, bad;
+    atomic_int reads; /* the writer starts once the first read is answered */
+    int bad;
     long long last_bad;
     atomic_int stop;
 } reader_state;
@@ -741,6 +743,11 @@ static void test_replacement_is_atomic(void **state)
     reader_state rs = {0};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, reader_main, &rs), 0);
+    /* Without this wait a loaded machine could run all 40 writes before the
+     * reader's first request, and the test would prove nothing (it failed
+     * that way at load 20). */
+    while (rs.reads == 0)
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
     int writes = 0;
     for (int i = 0; i < 40; i++) {
         char again[1][32];

@@ -1,8 +1,14 @@
-/* test_store.c - unit tests of the SQLite store (imgsec/store.h).
+/* test_store.c - unit tests of the store (imgsec/store.h).
  *
  * Each test gets a fresh database file under $TMPDIR. What the store
  * wrote is checked through a second, plain sqlite3 connection, so the
  * tests see the file as any other process would.
+ *
+ * `unit_test_store pg` runs the tests of the families that run on
+ * PostgreSQL (users, grants, tokens, the auth epoch, access keys) on a
+ * fresh database of the test cluster instead (ctest: pg.test_store,
+ * unit_pg.h); their second connection is the driver's (db.h), which
+ * opens either.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,14 +28,18 @@
 #include "imgsec/doc.h"
 #include "imgsec/store.h"
 #include "imgsec/store_keys.h"
+#include "unit_pg.h"
 #include "unit_tmp.h"
 
 /* ---- fixture ---- */
 
 typedef struct {
-    char path[PATH_MAX];
+    char path[PATH_MAX]; /* the file, or the URI of the PostgreSQL database */
+    char pg_name[64];    /* that database's name; "" on SQLite */
     store *st;
 } fx;
+
+static bool use_pg;
 
 /* A unique path that does not exist yet. */
 static void temp_path(char *out, size_t size)
@@ -42,8 +52,12 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     imgsec_err err;
     assert_non_null(f);
-    temp_path(f->path, sizeof f->path);
-    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    if (use_pg)
+        assert_int_equal(unit_pg_create(f->pg_name, sizeof f->pg_name, f->path, sizeof f->path), 0);
+    else
+        temp_path(f->path, sizeof f->path);
+    if (store_open(f->path, &f->st, &err) != IMGSEC_OK)
+        fail_msg("store_open: %s", err.msg);
     *state = f;
     return 0;
 }
@@ -52,9 +66,42 @@ static int teardown(void **state)
 {
     fx *f = *state;
     store_close(f->st);
-    unit_tmp_db_remove(f->path);
+    if (use_pg)
+        unit_pg_drop(f->pg_name);
+    else
+        unit_tmp_db_remove(f->path);
     free(f);
     return 0;
+}
+
+/* ---- a second connection through the driver: SQLite or PostgreSQL ---- */
+
+/* The integer result of a one-row query on the file or URI target. */
+static int64_t dq1(const char *target, const char *sql)
+{
+    db_conn *c = NULL;
+    imgsec_err err;
+    if (db_open(target, &c, &err) != IMGSEC_OK)
+        fail_msg("%s", err.msg);
+    db_stmt *s = db_prepare(c, sql, false, "test", &err);
+    if (!s)
+        fail_msg("%s: %s", sql, err.msg);
+    assert_int_equal(db_step(s), DB_ROW);
+    int64_t v = db_column_type(s, 0) == DB_NULL ? -1 : db_column_int64(s, 0);
+    db_finalize(s);
+    db_close(c);
+    return v;
+}
+
+static void dexec(const char *target, const char *sql)
+{
+    db_conn *c = NULL;
+    imgsec_err err;
+    if (db_open(target, &c, &err) != IMGSEC_OK)
+        fail_msg("%s", err.msg);
+    if (db_exec(c, sql, "test", &err) != IMGSEC_OK)
+        fail_msg("%s: %s", sql, err.msg);
+    db_close(c);
 }
 
 /* ---- a second connection ---- */
@@ -982,7 +1029,7 @@ static void test_users(void **state)
     assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_OK);
     assert_int_equal(store_user_get(f->st, "acme", "alice", &u, NULL, 0, &err), IMGSEC_ENOTFOUND);
     assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_ENOTFOUND);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM grants WHERE user_id = 1"), 0);
+    assert_int_equal(dq1(f->path, "SELECT count(*) FROM grants WHERE user_id = 1"), 0);
     assert_int_equal(store_user_get(f->st, "beta", "alice", &u, NULL, 0, &err), IMGSEC_OK);
     /* A new alice is a new user id. */
     assert_int_equal(store_user_add(f->st, "acme", "alice", "h", &g1, &err), IMGSEC_OK);
@@ -1020,7 +1067,7 @@ static void test_tokens(void **state)
     assert_int_equal(store_token_insert(f->st, h3, u.id, "P2", now - 5000, now - 1000, &err), IMGSEC_OK);
     assert_int_equal(store_token_insert(f->st, h1, u.id, "P1", now, now + 1000, &err), IMGSEC_ECONFLICT);
     assert_int_equal(store_token_insert(f->st, h4, 999, "P1", now, now + 1000, &err), IMGSEC_ENOTFOUND);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM tokens"), 3);
+    assert_int_equal(dq1(f->path, "SELECT count(*) FROM tokens"), 3);
 
     /* Lookup gives the user and the current grant. */
     assert_int_equal(store_token_lookup(f->st, h1, now, &p, &err), IMGSEC_OK);
@@ -1059,12 +1106,12 @@ static void test_tokens(void **state)
     assert_int_equal(store_token_lookup(f->st, h4, now, &p, &err), IMGSEC_EAUTH);
     assert_int_equal(store_token_purge(f->st, now, &err), 1); /* h3 */
     assert_int_equal(store_token_purge(f->st, now, &err), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM tokens"), 1); /* h2 */
+    assert_int_equal(dq1(f->path, "SELECT count(*) FROM tokens"), 1); /* h2 */
 
     /* Deleting the user kills its tokens. */
     assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_OK);
     assert_int_equal(store_token_lookup(f->st, h2, now, &p, &err), IMGSEC_EAUTH);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM tokens"), 0);
+    assert_int_equal(dq1(f->path, "SELECT count(*) FROM tokens"), 0);
 }
 
 static void test_roles_and_covers_ep(void **state)
@@ -1133,7 +1180,8 @@ static void test_auth_epoch(void **state)
     assert_int_equal(store_key_insert(f->st, "AKAKAKAKAKAKAKAKAKAK", u.id, sealed, sizeof sealed,
                                       now, &err),
                      IMGSEC_OK);
-    ingest1(f->st, "{\"image\": {\"image_type\": \"local_image\", \"image_name\": \"n\"}}");
+    if (!use_pg) /* the images do not run on PostgreSQL yet */
+        ingest1(f->st, "{\"image\": {\"image_type\": \"local_image\", \"image_name\": \"n\"}}");
     assert_int_equal(epoch(f->st), e);
     /* moved: a token revoked, a grant added, changed, revoked, a key
      * deleted, a user deleted; each once at least */
@@ -1158,21 +1206,111 @@ static void test_auth_epoch(void **state)
     assert_true(epoch(f->st) > last);
     last = epoch(f->st);
     /* another connection's commit is seen: the trigger runs in every writer */
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DELETE FROM tokens", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    dexec(f->path, "DELETE FROM tokens");
     assert_int_equal(epoch(f->st), last); /* no token was left to delete */
     assert_int_equal(store_user_add(f->st, "acme", "bob", "h", &g1, &err), IMGSEC_OK);
     last = epoch(f->st);
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE grants SET eps = '*'", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    dexec(f->path, "UPDATE grants SET eps = '*'");
     assert_true(epoch(f->st) > last);
 }
 
-int main(void)
+/* The access keys (store_keys.h): stored, found, listed, deleted; a
+ * second key of the same AK conflicts. */
+static void test_keys(void **state)
 {
+    fx *f = *state;
+    imgsec_err err;
+    store_grant g1 = grant("P1", ROLE_WRITER, "0");
+    store_user u, found;
+    const unsigned char sealed[40] = {0, 1, 2, 0xff, 0x5c, 0x78}; /* NUL, 0xff, "\\x" */
+    unsigned char got[STORE_SK_SEALED_MAX];
+    size_t got_len = 0;
+    assert_int_equal(store_user_add(f->st, "acme", "alice", "h", &g1, &err), IMGSEC_OK);
+    assert_int_equal(store_user_get(f->st, "acme", "alice", &u, NULL, 0, &err), IMGSEC_OK);
+    assert_int_equal(store_key_insert(f->st, "AKAKAKAKAKAKAKAKAKAK", u.id, sealed, sizeof sealed, 5, &err),
+                     IMGSEC_OK);
+    assert_int_equal(store_key_insert(f->st, "AKAKAKAKAKAKAKAKAKAK", u.id, sealed, 3, 6, &err),
+                     IMGSEC_ECONFLICT);
+    assert_int_equal(store_key_insert(f->st, "BKBKBKBKBKBKBKBKBKBK", u.id, sealed, 3, 4, &err), IMGSEC_OK);
+    assert_int_equal(store_key_insert(f->st, "bad", u.id, sealed, 3, 4, &err), IMGSEC_EINVAL);
+    assert_int_equal(store_key_lookup(f->st, "AKAKAKAKAKAKAKAKAKAK", &found, got, &got_len, &err), IMGSEC_OK);
+    assert_int_equal(found.id, u.id);
+    assert_string_equal(found.domain, "acme");
+    assert_string_equal(found.name, "alice");
+    assert_int_equal(got_len, sizeof sealed);
+    assert_memory_equal(got, sealed, sizeof sealed);
+    assert_int_equal(store_key_lookup(f->st, "CKCKCKCKCKCKCKCKCKCK", &found, got, &got_len, &err),
+                     IMGSEC_EAUTH);
+    assert_int_equal(dq1(f->path, "SELECT count(*) FROM access_keys"), 2);
+    assert_int_equal(store_key_delete(f->st, "AKAKAKAKAKAKAKAKAKAK", &err), IMGSEC_OK);
+    assert_int_equal(store_key_delete(f->st, "AKAKAKAKAKAKAKAKAKAK", &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_key_lookup(f->st, "AKAKAKAKAKAKAKAKAKAK", &found, got, &got_len, &err),
+                     IMGSEC_EAUTH);
+    /* a user's keys go with the user */
+    assert_int_equal(store_user_del(f->st, "acme", "alice", &err), IMGSEC_OK);
+    assert_int_equal(dq1(f->path, "SELECT count(*) FROM access_keys"), 0);
+}
+
+/* store_open on a database with a newer schema version or someone
+ * else's tables: refused, and the database is left as it was. */
+static void test_open_refuses_pg(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    store *st = NULL;
+    char sql[128];
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(dq1(f->path, "SELECT version FROM imgsec_schema"), STORE_SCHEMA_VERSION);
+    /* reopening finds the schema made */
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    store_close(f->st);
+    f->st = NULL;
+    snprintf(sql, sizeof sql, "UPDATE imgsec_schema SET version = %d", STORE_SCHEMA_VERSION + 1);
+    dexec(f->path, sql);
+    assert_int_equal(store_open(f->path, &st, &err), IMGSEC_EINTERNAL);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_int_equal(dq1(f->path, "SELECT version FROM imgsec_schema"), STORE_SCHEMA_VERSION + 1);
+    dexec(f->path, "DROP TABLE imgsec_schema");
+    assert_int_equal(store_open(f->path, &st, &err), IMGSEC_EINTERNAL);
+    assert_non_null(strstr(err.msg, "not an imgsec database"));
+    assert_int_equal(dq1(f->path, "SELECT to_regclass('imgsec_schema') IS NULL"), 1);
+    /* a server that is not there */
+    assert_int_equal(store_open("postgresql:///x?host=/nonexistent-imgsec", &st, &err), IMGSEC_EINTERNAL);
+    assert_int_equal(strncmp(err.msg, "store: cannot open the database: ", 33), 0);
+}
+
+/* What does not run on PostgreSQL yet says so instead of misbehaving. */
+static void test_unconverted_refused_pg(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_EINTERNAL);
+    assert_string_equal(err.msg, "store: this operation does not run on PostgreSQL yet");
+    assert_int_equal(store_data_version(f->st), -1);
+    /* the store still works after it */
+    assert_int_equal(epoch(f->st), 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
+        use_pg = true;
+        if (!unit_pg_admin_uri()) {
+            fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
+            return 1;
+        }
+        const struct CMUnitTest pg_tests[] = {
+            cmocka_unit_test_setup_teardown(test_open_refuses_pg, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_auth_epoch, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_unconverted_refused_pg, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_newer_and_foreign, setup, teardown),
@@ -1193,6 +1331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_epoch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test(test_roles_and_covers_ep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,10 +16,16 @@
 #include <string.h>
 
 #include "imgsec/store_registries.h"
+#include "unit_pg.h"
 #include "unit_tmp.h"
 
+/* `unit_test_store_registries pg` runs every case on a fresh PostgreSQL
+ * database of the test cluster (pg.test_store_registries, unit_pg.h). */
+static bool use_pg;
+
 typedef struct {
-    char path[PATH_MAX];
+    char path[PATH_MAX]; /* the file, or the PostgreSQL URI */
+    char pg_name[64];
     store *st;
 } fx;
 
@@ -28,8 +34,12 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     imgsec_err err;
     assert_non_null(f);
-    assert_int_equal(unit_tmp_db_path(f->path, sizeof f->path, "test_store_reg_"), 0);
-    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    if (use_pg)
+        assert_int_equal(unit_pg_create(f->pg_name, sizeof f->pg_name, f->path, sizeof f->path), 0);
+    else
+        assert_int_equal(unit_tmp_db_path(f->path, sizeof f->path, "test_store_reg_"), 0);
+    if (store_open(f->path, &f->st, &err) != IMGSEC_OK)
+        fail_msg("store_open: %s", err.msg);
     *state = f;
     return 0;
 }
@@ -38,7 +48,10 @@ static int teardown(void **state)
 {
     fx *f = *state;
     store_close(f->st);
-    unit_tmp_db_remove(f->path);
+    if (use_pg)
+        unit_pg_drop(f->pg_name);
+    else
+        unit_tmp_db_remove(f->path);
     free(f);
     return 0;
 }
@@ -50,7 +63,9 @@ static int64_t add(store *st, const char *project, const char *name, const char 
                                .protocol = "https", .addr = "reg.example"};
     int64_t id = 0;
     imgsec_err err = {0};
-    assert_int_equal(store_registry_add(st, project, &f, 1000, &id, &err), expect);
+    int rc = store_registry_add(st, project, &f, 1000, &id, &err);
+    if (rc != expect)
+        fail_msg("store_registry_add: %d, not %d: %s", rc, expect, err.msg);
     return id;
 }
 
@@ -72,9 +87,9 @@ static int64_t count(store *st, const char *project, const store_registry_filter
     seen local = {0};
     int64_t total = -1;
     imgsec_err err = {0};
-    assert_int_equal(store_registry_list(st, project, flt ? flt : &none, 0, 200, collect,
-                                         s ? s : &local, &total, &err),
-                     IMGSEC_OK);
+    if (store_registry_list(st, project, flt ? flt : &none, 0, 200, collect, s ? s : &local, &total,
+                            &err) != IMGSEC_OK)
+        fail_msg("store_registry_list: %s", err.msg);
     return total;
 }
 
@@ -182,13 +197,19 @@ static void test_update_and_filters(void **state)
     assert_string_equal(page.names[0], "jfrog-1");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    use_pg = argc > 1 && strcmp(argv[1], "pg") == 0;
+    if (use_pg && !unit_pg_admin_uri()) {
+        fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bounds_in_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_and_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_and_filters, setup, teardown),
     };
-    return cmocka_run_group_tests_name("store_registries", tests, NULL, NULL);
+    return cmocka_run_group_tests_name(use_pg ? "store_registries on PostgreSQL" : "store_registries",
+                                       tests, NULL, NULL);
 }

@@ -18,13 +18,21 @@
 #include <string.h>
 
 #include "imgsec/store_tasks.h"
+#include "unit_pg.h"
 #include "unit_tmp.h"
 
 typedef struct {
-    char path[PATH_MAX];
+    char path[PATH_MAX]; /* the file, or the PostgreSQL URI */
+    char pg_name[64];
     store *st;
     int64_t reg;
 } fx;
+
+/* `unit_test_store_tasks pg`: the tasks that touch no image (registry
+ * syncs up to the sync itself) on a fresh PostgreSQL database of the test
+ * cluster (pg.test_store_tasks, unit_pg.h); the images are not on the
+ * driver yet. */
+static bool use_pg;
 
 static const char P[] = "P1";
 
@@ -52,16 +60,34 @@ static store_registry reg_of(int64_t id)
     return r;
 }
 
-static int setup(void **state)
+/* A store with one registry, "loop". */
+static fx *open_with_registry(void)
 {
     fx *f = calloc(1, sizeof *f);
     imgsec_err err = {0};
     assert_non_null(f);
-    assert_int_equal(unit_tmp_db_path(f->path, sizeof f->path, "test_store_tasks_"), 0);
-    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    if (use_pg)
+        assert_int_equal(unit_pg_create(f->pg_name, sizeof f->pg_name, f->path, sizeof f->path), 0);
+    else
+        assert_int_equal(unit_tmp_db_path(f->path, sizeof f->path, "test_store_tasks_"), 0);
+    if (store_open(f->path, &f->st, &err) != IMGSEC_OK)
+        fail_msg("store_open: %s", err.msg);
     store_registry_fields rf = {.name = "loop", .type = "Harbor", .api_version = "V2",
                                 .protocol = "http", .addr = "127.0.0.1:5000"};
     assert_int_equal(store_registry_add(f->st, P, &rf, 1000, &f->reg, &err), IMGSEC_OK);
+    return f;
+}
+
+static int setup_registry(void **state)
+{
+    *state = open_with_registry();
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fx *f = open_with_registry();
+    imgsec_err err = {0};
     /* a sync found four tags in two namespaces */
     store_sync_tag tags[] = {{"team", "web", "1"}, {"team", "web", "2"}, {"team", "db", "1"},
                              {"", "solo", "latest"}};
@@ -77,7 +103,10 @@ static int teardown(void **state)
 {
     fx *f = *state;
     store_close(f->st);
-    unit_tmp_db_remove(f->path);
+    if (use_pg)
+        unit_pg_drop(f->pg_name);
+    else
+        unit_tmp_db_remove(f->path);
     free(f);
     return 0;
 }
@@ -326,8 +355,97 @@ static void test_migration_from_8(void **state)
     assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 1, &id, &err), IMGSEC_OK);
 }
 
-int main(void)
+/* A sync task from creation to its end: claims, a restart, a failure,
+ * the registry marked, the list and its filters. No image is touched. */
+static void test_sync_task_cycle(void **state)
 {
+    fx *f = *state;
+    imgsec_err err = {0};
+    int64_t t = 0, none[] = {999};
+    assert_int_equal(store_task_create_sync(f->st, P, none, 1, 100, &t, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 100, &t, &err), IMGSEC_OK);
+    bool any = false;
+    assert_int_equal(store_task_pending(f->st, &any, &err), IMGSEC_OK);
+    assert_true(any);
+    store_task_work w;
+    bool found = false;
+    assert_int_equal(store_task_claim(f->st, &w, &found, 200, &err), IMGSEC_OK);
+    assert_true(found);
+    assert_int_equal(w.task_id, t);
+    assert_int_equal(w.kind, TASK_KIND_SYNC);
+    assert_int_equal(w.reg.id, f->reg);
+    assert_string_equal(w.reg.addr, "127.0.0.1:5000");
+    assert_int_equal(w.sealed_len, 0);
+    int64_t item = w.item_id;
+    assert_int_equal(store_task_claim(f->st, &w, &found, 210, &err), IMGSEC_OK);
+    assert_false(found); /* its only item runs */
+    assert_int_equal(store_task_pending(f->st, &any, &err), IMGSEC_OK);
+    assert_false(any);
+    int64_t n = 0;
+    assert_int_equal(store_task_resume(f->st, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_task_claim(f->st, &w, &found, 220, &err), IMGSEC_OK);
+    assert_true(found);
+    assert_int_equal(w.item_id, item);
+    assert_int_equal(store_task_sync_failed(f->st, f->reg, "auth_failed", 230, &err), IMGSEC_OK);
+    assert_int_equal(store_task_item_done(f->st, item, false, false, "login refused", 240, &err),
+                     IMGSEC_OK);
+    listed l = list(f->st, TASK_KIND_SYNC, t);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.t[0].status, "finished");
+    assert_string_equal(l.t[0].task_type, "manualSync");
+    assert_int_equal(l.t[0].begin_ms, 200);
+    assert_int_equal(l.t[0].end_ms, 240);
+    assert_int_equal(l.t[0].total * 10 + l.t[0].failed, 11);
+    assert_int_equal(l.failures, 1);
+    assert_string_equal(l.reason, "login refused /:");
+    int64_t ok = -1, bad = -1;
+    assert_int_equal(store_registry_counts(f->st, P, 0, &ok, &bad, &err), IMGSEC_OK);
+    assert_int_equal(ok * 10 + bad, 1);
+    /* the list's filters: by name (kind-id), by status, by time */
+    char name[48];
+    snprintf(name, sizeof name, "image_sync-%lld", (long long)t);
+    store_task_filter flt = {.kind = TASK_KIND_SYNC, .name = name, .status = -1};
+    int64_t total = -1;
+    listed m;
+    memset(&m, 0, sizeof m);
+    assert_int_equal(store_task_list(f->st, P, &flt, 0, 10, on_task, on_failure, &m, &total, &err),
+                     IMGSEC_OK);
+    assert_int_equal(total, 1);
+    flt.name = "image_scan-";
+    assert_int_equal(store_task_list(f->st, P, &flt, 0, 10, on_task, on_failure, &m, &total, &err),
+                     IMGSEC_OK);
+    assert_int_equal(total, 0);
+    flt = (store_task_filter){.kind = TASK_KIND_SYNC, .status = 1, .created_from = 100,
+                              .ended_before = 240};
+    assert_int_equal(store_task_list(f->st, P, &flt, 0, 10, on_task, on_failure, &m, &total, &err),
+                     IMGSEC_OK);
+    assert_int_equal(total, 1);
+    flt.status = 0; /* running */
+    assert_int_equal(store_task_list(f->st, P, &flt, 0, 10, on_task, on_failure, &m, &total, &err),
+                     IMGSEC_OK);
+    assert_int_equal(total, 0);
+    flt.status = 1;
+    flt.ended_before = 239;
+    assert_int_equal(store_task_list(f->st, P, &flt, 0, 10, on_task, on_failure, &m, &total, &err),
+                     IMGSEC_OK);
+    assert_int_equal(total, 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
+        use_pg = true;
+        if (!unit_pg_admin_uri()) {
+            fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
+            return 1;
+        }
+        const struct CMUnitTest pg_tests[] = {
+            cmocka_unit_test_setup_teardown(test_sync_task_cycle, setup_registry, teardown),
+            cmocka_unit_test_setup_teardown(test_bound_and_deleted_registry, setup_registry, teardown),
+        };
+        return cmocka_run_group_tests_name("store tasks on PostgreSQL", pg_tests, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sync_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selections, setup, teardown),
@@ -335,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound_and_deleted_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_task_cycle, setup_registry, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

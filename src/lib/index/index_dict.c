@@ -1,4 +1,8 @@
-/* index_dict.c - string dictionaries with row sets (see index_dict.h). */
+/* index_dict.c - string dictionaries with row sets (see index_dict.h).
+ *
+ * The gram index, when a dictionary has one, follows the entries array:
+ * a new entry is added under its place, a deleted one removed, and the
+ * last entry, moved into the hole, moved in the postings. */
 #include "index_dict.h" /* memmem: _GNU_SOURCE is set by the build */
 
 #include <stdlib.h>
@@ -11,6 +15,7 @@ void dict_init(dict *d)
     strmap_init(&d->map);
     d->entries = NULL;
     d->n = d->cap = 0;
+    d->grams = NULL;
 }
 
 static void entry_free(dict_entry *e)
@@ -22,8 +27,34 @@ static void entry_free(dict_entry *e)
     free(e);
 }
 
+static void drop_grams(dict *d)
+{
+    if (!d->grams)
+        return;
+    gram_free(d->grams);
+    free(d->grams);
+    d->grams = NULL;
+}
+
+int dict_index_grams(dict *d)
+{
+    if (d->grams)
+        return 0;
+    if (!(d->grams = malloc(sizeof *d->grams)))
+        return -1;
+    gram_init(d->grams);
+    for (size_t i = 0; i < d->n; i++) {
+        if (gram_add(d->grams, d->entries[i]->s, d->entries[i]->len, (uint32_t)i) != 0) {
+            drop_grams(d);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void dict_free(dict *d)
 {
+    drop_grams(d);
     for (size_t i = 0; i < d->n; i++)
         entry_free(d->entries[i]);
     free(d->entries);
@@ -65,6 +96,8 @@ static dict_entry *entry_new(dict *d, const char *s, size_t len, uint32_t row)
     }
     e->pos = d->n;
     d->entries[d->n++] = e;
+    if (d->grams && gram_add(d->grams, e->s, e->len, (uint32_t)e->pos) != 0)
+        drop_grams(d);
     return e;
 }
 
@@ -187,6 +220,12 @@ void dict_unref(dict *d, dict_entry *e, uint32_t row)
         return;
     strmap_del(&d->map, e->s, e->len);
     dict_entry *last = d->entries[--d->n];
+    if (d->grams) {
+        gram_remove(d->grams, e->s, e->len, (uint32_t)e->pos);
+        if (last != e &&
+            gram_move(d->grams, last->s, last->len, (uint32_t)d->n, (uint32_t)e->pos) != 0)
+            drop_grams(d);
+    }
     d->entries[e->pos] = last;
     last->pos = e->pos;
     entry_free(e);
@@ -255,43 +294,92 @@ bool dict_contains(const char *hay, size_t hlen, const char *needle, size_t nlen
     return false;
 }
 
-size_t dict_mark_substring(const dict *d, const char *needle, size_t nlen, uint8_t *marks)
+static int entry_contains(const void *ctx, uint32_t pos, const char *needle, size_t nlen)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        const dict_entry *e = d->entries[i];
-        marks[i] = dict_contains(e->s, e->len, needle, nlen);
-        total += marks[i] ? e->n : 0;
+    const dict_entry *e = ((const dict *)ctx)->entries[pos];
+    return dict_contains(e->s, e->len, needle, nlen);
+}
+
+typedef struct {
+    const dict *d;
+    size_t rows;
+} rows_walk;
+
+static bool count_rows(uint32_t pos, void *arg)
+{
+    rows_walk *w = arg;
+    w->rows += w->d->entries[pos]->n;
+    return true;
+}
+
+int dict_match_substring(const dict *d, const char *needle, size_t nlen,
+                         roaring_bitmap_t *places)
+{
+    if (!d->grams) { /* a scan of every entry */
+        for (size_t i = 0; i < d->n; i++)
+            if (dict_contains(d->entries[i]->s, d->entries[i]->len, needle, nlen))
+                roaring_bitmap_add(places, (uint32_t)i);
+        return 0;
     }
-    return total;
+    if (gram_match(d->grams, needle, nlen, entry_contains, d, places) != 0)
+        return -1;
+    if (nlen == 2) { /* the one string of 2 bytes holding it: no trigram */
+        const dict_entry *e = dict_find(d, needle, 2);
+        if (e)
+            roaring_bitmap_add(places, (uint32_t)e->pos);
+    }
+    return 0;
+}
+
+size_t dict_places_rows(const dict *d, const roaring_bitmap_t *places)
+{
+    rows_walk w = {d, 0};
+    roaring_iterate(places, count_rows, &w);
+    return w.rows;
+}
+
+typedef struct {
+    const dict *d;
+    uint32_t *rows;
+    size_t n, total;
+} gather_walk;
+
+static bool gather_rows(uint32_t pos, void *arg)
+{
+    gather_walk *w = arg;
+    const dict_entry *e = w->d->entries[pos];
+    if (w->n + e->n > w->total)
+        return false;
+    dict_entry_rows(e, w->rows + w->n);
+    w->n += e->n;
+    return true;
 }
 
 /* Many entries are usual (a short needle; every image of one project has
  * its name in this dictionary), and OR-ing a thousand small sets one by
  * one is slow: their rows (disjoint: one string per row) are gathered and
  * added in one sorted pass. */
-roaring_bitmap_t *dict_rows_marked(const dict *d, const uint8_t *marks, uint8_t want,
-                                   size_t total, uint32_t universe)
+roaring_bitmap_t *dict_rows_of(const dict *d, const roaring_bitmap_t *places, bool others,
+                               size_t total, uint32_t universe)
 {
     uint32_t *rows = malloc((total ? total : 1) * sizeof *rows);
     roaring_bitmap_t *out = roaring_bitmap_create();
-    if (!rows || !out)
+    roaring_bitmap_t *flip = others ? roaring_bitmap_flip(places, 0, d->n) : NULL;
+    if (!rows || !out || (others && !flip))
         goto fail;
-    size_t n = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        const dict_entry *e = d->entries[i];
-        if (marks[i] != want || n + e->n > total)
-            continue;
-        dict_entry_rows(e, rows + n);
-        n += e->n;
-    }
-    if (bits_add_rows(out, rows, n, universe) != 0)
+    gather_walk w = {d, rows, 0, total};
+    roaring_iterate(others ? flip : places, gather_rows, &w);
+    if (bits_add_rows(out, rows, w.n, universe) != 0)
         goto fail;
+    if (flip)
+        roaring_bitmap_free(flip);
     free(rows);
     return out;
 fail:
     if (out)
         roaring_bitmap_free(out);
+    if (flip)
+        roaring_bitmap_free(flip);
     free(rows);
     return NULL;
 }

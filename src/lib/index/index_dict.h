@@ -3,8 +3,10 @@
  * One dictionary per string attribute of an image (project, namespace,
  * image_name, ...). A row holds a pointer to its entry instead of a copy of
  * the string, so a string shared by many images is stored once. Exact
- * filters are one hash lookup; substring filters scan the entries (far
- * fewer than the images) and OR the row sets of those that match.
+ * filters are one hash lookup. Substring filters find the matching entries
+ * through the dictionary's gram index (index_gram.h) when it has one (the
+ * attributes filtered by substring), else by scanning the entries (far
+ * fewer than the images), and OR the row sets of those that match.
  *
  * The rows of an entry are kept in the cheapest form for their number:
  * one row inline (most content ids and versions belong to one image), up
@@ -22,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "index_gram.h"
 #include "index_hash.h"
 
 #define DICT_ARRAY_MAX 4096
@@ -41,10 +44,16 @@ typedef struct {
     strmap map;           /* string -> dict_entry */
     dict_entry **entries; /* dense, for scans; order is arbitrary */
     size_t n, cap;
+    gram_index *grams;    /* places in entries by byte and trigram, or NULL */
 } dict;
 
 void dict_init(dict *d);
 void dict_free(dict *d);
+/* Gives d a gram index over its entries, kept in step from now on, so that
+ * substring matches look up postings instead of scanning. 0, or -1 when
+ * out of memory (d then scans, as before). If memory runs out later while
+ * the index is kept in step, d drops it and scans: answers stay exact. */
+int dict_index_grams(dict *d);
 
 /* Adds row to the entry of s (creating it). NULL when out of memory, with
  * nothing changed. */
@@ -63,12 +72,16 @@ void dict_entry_rows(const dict_entry *e, uint32_t *out);
 /* Does hay[0..hlen) contain needle[0..nlen) (nlen > 0)? */
 bool dict_contains(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
-/* Sets marks[i] (d->n of them) to 1 if entries[i] contains needle (nlen
- * > 0), else 0. Returns the number of rows of the marked entries. */
-size_t dict_mark_substring(const dict *d, const char *needle, size_t nlen, uint8_t *marks);
-/* A new bitmap of the rows of the entries with marks[i] == want, which
- * hold total rows (< universe). NULL when out of memory. */
-roaring_bitmap_t *dict_rows_marked(const dict *d, const uint8_t *marks, uint8_t want,
-                                   size_t total, uint32_t universe);
+/* places (empty on entry) = the places i in entries whose string contains
+ * needle[0..nlen) (nlen > 0), exact bytes. 0, or -1 when out of memory. */
+int dict_match_substring(const dict *d, const char *needle, size_t nlen,
+                         roaring_bitmap_t *places);
+/* The number of rows of the entries at places. */
+size_t dict_places_rows(const dict *d, const roaring_bitmap_t *places);
+/* A new bitmap of the rows of the entries at places (others: of the
+ * entries not at places), which hold total rows (< universe). NULL when
+ * out of memory. */
+roaring_bitmap_t *dict_rows_of(const dict *d, const roaring_bitmap_t *places, bool others,
+                               size_t total, uint32_t universe);
 
 #endif

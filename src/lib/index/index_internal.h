@@ -7,8 +7,10 @@
  *
  *   - categorical attributes and derived flags: one bitmap per value;
  *   - string attributes: a dictionary entry per distinct string (with its
- *     rows), referenced from the row; one that is only shown (image_digest,
- *     sa_shown_only) is the row's own string, in no dictionary;
+ *     rows), referenced from the row; the substring-filtered ones also with
+ *     byte and trigram postings over their distinct strings (index_gram.c);
+ *     one that is only shown (image_digest, sa_shown_only) is the row's
+ *     own string, in no dictionary;
  *   - numbers filtered by range, and the record counts that are summed:
  *     columns, read only for rows that survived the bitmap filters;
  *   - record filters (vul_id, build-command risks): inverted postings.
@@ -26,6 +28,7 @@
  * (latest-version groups), index_query.c (image selection),
  * index_records.c (summing records under the record filters); and the
  * building blocks index_hash.c (hash maps), index_dict.c (dictionaries),
+ * index_gram.c (their substring postings),
  * index_postings.c (inverted indexes), index_bits.c (sorted row inserts),
  * index_key.c (composite keys, decimal ids).
  *

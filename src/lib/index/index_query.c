@@ -27,6 +27,10 @@
 /* A row-by-row substring test (two scattered reads) costs about this many
  * rows gathered from dictionary entries (sequential copies). */
 #define ROW_TEST_WEIGHT 10
+/* Candidates up to this many are tested row by row without asking the
+ * dictionary at all. A dictionary without a gram index is scanned, so
+ * there the bound is its number of entries instead. */
+#define ROW_TEST_FEW 64
 
 /* ---- row sets ---- */
 
@@ -214,18 +218,28 @@ static int exact_filter(const ix_inst *ix, str_attr a, const char *want,
 static int substring_by_dict(const ix_inst *ix, const dict *d, const char *needle,
                              size_t nlen, roaring_bitmap_t *cand, uint64_t card)
 {
-    uint8_t *marks = malloc(d->n ? d->n : 1);
-    if (!marks)
+    roaring_bitmap_t *places = roaring_bitmap_create();
+    if (!places || dict_match_substring(d, needle, nlen, places) != 0) {
+        if (places)
+            roaring_bitmap_free(places);
         return -1;
-    size_t hit = dict_mark_substring(d, needle, nlen, marks);
-    size_t miss = ix->ids.n > hit ? ix->ids.n - hit : 0;
-    if (card * ROW_TEST_WEIGHT < (hit < miss ? hit : miss)) {
-        free(marks);
+    }
+    /* each entry has a row at least: when the entries on either side
+     * already outnumber what the row test costs, their rows do too */
+    uint64_t in = roaring_bitmap_get_cardinality(places), out = d->n - in;
+    if (card * ROW_TEST_WEIGHT < (in < out ? in : out)) {
+        roaring_bitmap_free(places);
         return 1;
     }
-    roaring_bitmap_t *rows = hit <= miss ? dict_rows_marked(d, marks, 1, hit, ix->n_rows)
-                                         : dict_rows_marked(d, marks, 0, miss, ix->n_rows);
-    free(marks);
+    size_t hit = dict_places_rows(d, places);
+    size_t miss = ix->ids.n > hit ? ix->ids.n - hit : 0;
+    if (card * ROW_TEST_WEIGHT < (hit < miss ? hit : miss)) {
+        roaring_bitmap_free(places);
+        return 1;
+    }
+    roaring_bitmap_t *rows = hit <= miss ? dict_rows_of(d, places, false, hit, ix->n_rows)
+                                         : dict_rows_of(d, places, true, miss, ix->n_rows);
+    roaring_bitmap_free(places);
     if (!rows)
         return -1;
     if (hit <= miss)
@@ -251,7 +265,8 @@ static int exact_filters(const ix_inst *ix, const stat_query *q, roaring_bitmap_
     return 0;
 }
 
-/* Step 5: each substring filter by dictionary or, deferred, per row. */
+/* Step 5: each substring filter by dictionary (its gram index) or,
+ * deferred, per row. */
 static int substring_filters(qctx *c, roaring_bitmap_t *cand)
 {
     const stat_query *q = c->q;
@@ -273,7 +288,8 @@ static int substring_filters(qctx *c, roaring_bitmap_t *cand)
         size_t nlen = strlen(subs[i].needle);
         const dict *d = &c->ix->dicts[subs[i].a];
         uint64_t card = roaring_bitmap_get_cardinality(cand);
-        int rc = card < d->n ? 1 : substring_by_dict(c->ix, d, subs[i].needle, nlen, cand, card);
+        uint64_t few = d->grams ? ROW_TEST_FEW : d->n;
+        int rc = card < few ? 1 : substring_by_dict(c->ix, d, subs[i].needle, nlen, cand, card);
         if (rc < 0)
             return -1;
         if (rc == 1) {

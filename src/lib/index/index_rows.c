@@ -39,6 +39,15 @@ int rows_init(ix_inst *ix)
     idmap_init(&ix->ids);
     for (int a = 0; a < SA_COUNT; a++)
         dict_init(&ix->dicts[a]);
+    /* the attributes filtered by substring get a gram index (index_gram.h);
+     * without one (out of memory) their dictionary is scanned: same answers */
+#define GRAM_SUBSTR(m) (void)dict_index_grams(&ix->dicts[SA_##m]);
+#define GRAM_EXACT(m)
+#define GRAM_ITEM(m, key, dmin, dmax, filter, ...) GRAM_##filter(m)
+    MODEL_IMAGE_FILTER_STRINGS(GRAM_ITEM)
+#undef GRAM_ITEM
+#undef GRAM_EXACT
+#undef GRAM_SUBSTR
     postings_init(&ix->vuls);
     postings_init(&ix->builds);
     postings_init(&ix->groups);

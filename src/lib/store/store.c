@@ -1,27 +1,29 @@
-/* store.c - the connection: open, pragmas, migrations, transactions and
- * the statement cache of the SQLite store.
+/* store.c - the connection: open, migrations, transactions and the
+ * statement caches of the store, on SQLite or PostgreSQL through the
+ * driver (src/lib/db/db.h), which holds everything the two engines do
+ * differently: WAL mode and pragmas, the schema version's home, the DDL
+ * dialect, how a write transaction excludes other writers.
  *
- * Opening is safe when several processes open a new file at once (the
- * server starting while the CLI adds the first user): the schema version
- * is read once cheaply, and if the file needs migrating it is read again
- * inside BEGIN IMMEDIATE, so exactly one process creates the schema and
- * the others find it done. Writers wait for each other up to the busy
- * timeout instead of failing.
+ * Opening is safe when several processes open a new database at once
+ * (the server starting while the CLI adds the first user): the schema
+ * version is read once cheaply, and if the database needs migrating it
+ * is read again inside a write transaction, so exactly one process
+ * creates the schema and the others find it done. Writers wait for each
+ * other up to the busy timeout instead of failing.
  *
  * Cached statements are prepared once per handle and reset at the end of
  * every transaction, so a forgotten reset can never pin an old WAL
- * snapshot (which would make a reader answer from stale state).
+ * snapshot (which would make a reader answer from stale state). There
+ * are two caches while the store moves to the driver: sqlite3 statements
+ * (store_stmt, SQLite only) for the families not converted yet, driver
+ * statements (store_dstmt) for those that run on both engines.
  */
 #include <errno.h>
 #include <stdatomic.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "imgsec/util.h"
 #include "store_int.h"
@@ -38,6 +40,8 @@ int64_t store_db_errors(void)
 
 int store_dberr(store *st, imgsec_err *err, const char *what)
 {
+    if (st && !st->db && st->conn)
+        return store_derr(st, err, what);
     atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
     if (!st || !st->db)
         return err_set(err, IMGSEC_EINTERNAL, "store: %s: no database", what);
@@ -48,9 +52,29 @@ int store_dberr(store *st, imgsec_err *err, const char *what)
                    sqlite3_errmsg(st->db));
 }
 
+int store_derr(store *st, imgsec_err *err, const char *what)
+{
+    atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
+    if (!st || !st->conn)
+        return err_set(err, IMGSEC_EINTERNAL, "store: %s: no database", what);
+    return err_set(err, db_errclass_of(st->conn) == DB_EFULL ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+                   "store: %s: %s", what, db_errmsg(st->conn));
+}
+
+/* The code not converted to the driver yet, asked to run on PostgreSQL. */
+static void not_on_pg(imgsec_err *err)
+{
+    atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
+    err_set(err, IMGSEC_EINTERNAL, "store: this operation does not run on PostgreSQL yet");
+}
+
 sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err)
 {
     sqlite3_stmt *s = NULL;
+    if (!st->db) {
+        not_on_pg(err);
+        return NULL;
+    }
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         store_dberr(st, err, what);
         sqlite3_finalize(s);
@@ -61,6 +85,10 @@ sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec
 
 sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err)
 {
+    if (!st->db) {
+        not_on_pg(err);
+        return NULL;
+    }
     if (!st->stmt[id] &&
         sqlite3_prepare_v3(st->db, st->sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL) !=
             SQLITE_OK) {
@@ -71,128 +99,105 @@ sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err)
     return st->stmt[id];
 }
 
+db_stmt *store_dstmt(store *st, stmt_id id, imgsec_err *err)
+{
+    if (!st->dstmt[id]) {
+        st->dstmt[id] = db_prepare(st->conn, st->sql[id], true, "preparing a statement", NULL);
+        if (!st->dstmt[id]) {
+            store_derr(st, err, "preparing a statement");
+            return NULL;
+        }
+    }
+    return st->dstmt[id];
+}
+
+db_stmt *store_dprepare(store *st, const char *sql, const char *what, imgsec_err *err)
+{
+    db_stmt *s = db_prepare(st->conn, sql, false, what, NULL);
+    if (!s)
+        store_derr(st, err, what);
+    return s;
+}
+
+int store_drun(store *st, db_stmt *s, const char *what, imgsec_err *err)
+{
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? IMGSEC_OK : store_derr(st, err, what);
+}
+
+void store_dbind_text(db_stmt *s, int i, const char *v)
+{
+    db_bind_text(s, i, v ? v : "", -1);
+}
+
+void store_dcolumn_copy(char *dst, size_t size, db_stmt *s, int col)
+{
+    const char *v = db_column_text(s, col);
+    snprintf(dst, size, "%s", v ? v : "");
+}
+
 int store_exec(store *st, const char *sql, const char *what, imgsec_err *err)
 {
-    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return store_dberr(st, err, what);
+    if (db_exec(st->conn, sql, what, NULL) != IMGSEC_OK)
+        return store_derr(st, err, what);
     return IMGSEC_OK;
 }
 
 static void reset_all(store *st)
 {
-    for (int i = 0; i < STMT_COUNT; i++)
+    for (int i = 0; i < STMT_COUNT; i++) {
         if (st->stmt[i]) {
             sqlite3_reset(st->stmt[i]);
             sqlite3_clear_bindings(st->stmt[i]);
         }
+        if (st->dstmt[i]) {
+            db_reset(st->dstmt[i]);
+            db_clear_bindings(st->dstmt[i]);
+        }
+    }
 }
 
 int store_write_begin(store *st, imgsec_err *err)
 {
-    return store_exec(st, "BEGIN IMMEDIATE", "starting a write transaction", err);
+    if (db_begin_write(st->conn, NULL) != IMGSEC_OK)
+        return store_derr(st, err, "starting a write transaction");
+    return IMGSEC_OK;
 }
 
 int store_read_begin(store *st, imgsec_err *err)
 {
-    return store_exec(st, "BEGIN", "starting a read transaction", err);
+    if (db_begin_read(st->conn, NULL) != IMGSEC_OK)
+        return store_derr(st, err, "starting a read transaction");
+    return IMGSEC_OK;
 }
 
 int store_commit(store *st, imgsec_err *err)
 {
     reset_all(st);
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = store_dberr(st, err, "committing");
-        store_rollback(st);
-        return rc;
-    }
+    if (db_commit(st->conn, NULL) != IMGSEC_OK) /* rolls back on failure */
+        return store_derr(st, err, "committing");
     return IMGSEC_OK;
 }
 
 void store_rollback(store *st)
 {
     reset_all(st);
-    if (!sqlite3_get_autocommit(st->db))
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    db_rollback(st->conn);
 }
 
 /* ---- open and migrate ---- */
 
-/* One attempt at PRAGMA journal_mode = WAL: the SQLite result code, and
- * *ok when the mode is WAL (or "memory" for an in-memory database). */
-static int try_journal_wal(store *st, bool *ok)
-{
-    sqlite3_stmt *s = NULL;
-    *ok = false;
-    int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        const char *mode = (const char *)sqlite3_column_text(s, 0);
-        *ok = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* Switching a new file to WAL needs an exclusive lock, and SQLite does
- * not call the busy handler when another process opening the same new
- * file holds a shared lock meanwhile (it would deadlock), so this retries
- * on its own until the busy timeout. */
-static int set_journal_wal(store *st, imgsec_err *err)
-{
-    int64_t deadline = util_mono_ns() + (int64_t)STORE_BUSY_TIMEOUT_MS * 1000000;
-    unsigned delay_us = 1000;
-    for (;;) {
-        bool ok;
-        int rc = try_journal_wal(st, &ok);
-        if (rc == SQLITE_ROW)
-            return ok ? IMGSEC_OK
-                      : err_set(err, IMGSEC_EINTERNAL, "store: cannot switch the database to WAL mode");
-        if ((rc & 0xff) != SQLITE_BUSY || util_mono_ns() > deadline)
-            return store_dberr(st, err, "switching to WAL mode");
-        struct timespec ts = {0, (long)delay_us * 1000};
-        nanosleep(&ts, NULL);
-        if (delay_us < 50000)
-            delay_us *= 2;
-    }
-}
-
-/* The schema version, application id and number of schema objects, read
- * by one statement so they come from one snapshot even while another
- * process is creating the schema. */
-static int read_header(store *st, int64_t *version, int64_t *app_id, int64_t *objects,
-                       imgsec_err *err)
-{
-    sqlite3_stmt *s = store_prepare(st,
-                                    "SELECT (SELECT user_version FROM pragma_user_version), "
-                                    "(SELECT application_id FROM pragma_application_id), "
-                                    "(SELECT count(*) FROM sqlite_master)",
-                                    "reading the database header", err);
-    if (!s)
-        return IMGSEC_EINTERNAL;
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        store_dberr(st, err, "reading the database header");
-        sqlite3_finalize(s);
-        return IMGSEC_EINTERNAL;
-    }
-    *version = sqlite3_column_int64(s, 0);
-    *app_id = sqlite3_column_int64(s, 1);
-    *objects = sqlite3_column_int64(s, 2);
-    sqlite3_finalize(s);
-    return IMGSEC_OK;
-}
-
-/* Reads the header and refuses files this program must not touch: made
- * by a newer imgsec, or not an imgsec database at all. */
+/* Reads the header and refuses databases this program must not touch:
+ * made by a newer imgsec, or not an imgsec database at all. */
 static int check_header(store *st, int64_t *version, imgsec_err *err)
 {
-    int64_t app_id = 0, objects = 0;
-    int rc = read_header(st, version, &app_id, &objects, err);
-    if (rc != IMGSEC_OK)
-        return rc;
-    if ((*version > 0 || objects > 0) && app_id != STORE_APPLICATION_ID)
-        return err_set(err, IMGSEC_EINTERNAL, "store: the file is not an imgsec database");
+    bool foreign = false;
+    if (db_schema_header(st->conn, version, &foreign, NULL) != IMGSEC_OK)
+        return store_derr(st, err, "reading the database header");
+    if (foreign)
+        return err_set(err, IMGSEC_EINTERNAL, "store: the %s is not an imgsec database",
+                       st->db ? "file" : "database");
     if (*version > STORE_SCHEMA_VERSION)
         return err_set(err, IMGSEC_EINTERNAL,
                        "store: the database has schema version %lld, newer than the %d this "
@@ -201,14 +206,20 @@ static int check_header(store *st, int64_t *version, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-/* version is what store_open's check_header read without a lock. */
+/* version is what store_open's check_header read without a lock.
+ * Reconciling the record tables with the model reads SQLite's catalog
+ * (store_schema.c); on PostgreSQL the schema is made from the current
+ * model and is not reconciled yet (docs/design.md). */
 static int migrate(store *st, int64_t version, imgsec_err *err)
 {
     int rc, diffs = 0;
+    bool reconcile = st->db != NULL;
 
     if (store_schema_steps() != STORE_SCHEMA_VERSION)
         return err_set(err, IMGSEC_EINTERNAL, "store: schema version and migrations disagree");
     if (version == STORE_SCHEMA_VERSION) {
+        if (!reconcile)
+            return IMGSEC_OK;
         if ((rc = store_schema_needs_reconcile(st, &diffs, err)) != IMGSEC_OK)
             return rc;
         if (diffs == 0)
@@ -221,50 +232,28 @@ static int migrate(store *st, int64_t version, imgsec_err *err)
     if ((rc = check_header(st, &version, err)) != IMGSEC_OK)
         goto fail;
     for (int v = (int)version + 1; v <= STORE_SCHEMA_VERSION; v++) {
-        char *sql = store_schema_step(v, err);
-        if (!sql) {
-            rc = IMGSEC_EINTERNAL;
+        char *sql = store_schema_step(v, err), *ddl = NULL;
+        if (!sql || !(ddl = db_ddl(st->conn, sql, NULL))) {
+            rc = sql ? store_derr(st, err, "migrating the schema") : IMGSEC_EINTERNAL;
+            free(sql);
             goto fail;
         }
-        rc = store_exec(st, sql, "migrating the schema", err);
+        rc = store_exec(st, ddl, "migrating the schema", err);
         free(sql);
+        free(ddl);
         if (rc != IMGSEC_OK)
             goto fail;
     }
-    if (version < STORE_SCHEMA_VERSION) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-        if ((rc = store_exec(st, sql, "migrating the schema", err)) != IMGSEC_OK)
-            goto fail;
+    if (version < STORE_SCHEMA_VERSION &&
+        db_schema_set_version(st->conn, STORE_SCHEMA_VERSION, NULL) != IMGSEC_OK) {
+        rc = store_derr(st, err, "migrating the schema");
+        goto fail;
     }
-    if ((rc = store_schema_reconcile(st, &diffs, err)) != IMGSEC_OK)
+    if (reconcile && (rc = store_schema_reconcile(st, &diffs, err)) != IMGSEC_OK)
         goto fail;
     return store_commit(st, err);
 fail:
     store_rollback(st);
-    return rc;
-}
-
-/* Creates the database file 0600 whatever the umask, when it does not
- * exist yet: SQLite would make it 0644 less the umask, and it makes -wal
- * and -shm with the mode of the database file, so those follow. An
- * existing file keeps its mode (imgsecd warns about an open one). */
-static int create_private(const char *path, imgsec_err *err)
-{
-    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
-        return IMGSEC_OK;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return IMGSEC_OK;
-        return err_set(err, errno == ENOSPC || errno == EDQUOT ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
-                       "store: cannot create the database %s: %s", path, strerror(errno));
-    }
-    int rc = fchmod(fd, 0600) == 0 ? IMGSEC_OK
-                                   : err_set(err, IMGSEC_EINTERNAL,
-                                             "store: cannot set the mode of %s: %s", path,
-                                             strerror(errno));
-    close(fd);
     return rc;
 }
 
@@ -274,31 +263,25 @@ int store_open(const char *path, store **out, imgsec_err *err)
     *out = NULL;
     if (!path || !*path)
         return err_set(err, IMGSEC_EINVAL, "store: no database path");
-    if ((rc = create_private(path, err)) != IMGSEC_OK)
-        return rc;
     store *st = calloc(1, sizeof *st);
     if (!st)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
-        rc = err_set(err, IMGSEC_EINTERNAL, "store: cannot open the database: %s",
-                     st->db ? sqlite3_errmsg(st->db) : "out of memory");
+    imgsec_err open_err;
+    if ((rc = db_open(path, &st->conn, &open_err)) != IMGSEC_OK) {
+        /* "db: cannot open the database: ..." in the store's words */
+        const char *msg = open_err.msg;
+        if (strncmp(msg, "db: ", 4) == 0)
+            msg += 4;
+        err_set(err, open_err.code, "store: %s", msg);
         store_close(st);
         return rc;
     }
-    sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    st->db = db_sqlite_handle(st->conn);
 
     /* Refuse a newer or foreign database before changing anything in it. */
     int64_t version = 0;
     if ((rc = check_header(st, &version, err)) != IMGSEC_OK ||
-        (rc = set_journal_wal(st, err)) != IMGSEC_OK ||
-        (rc = store_exec(st,
-                         "PRAGMA synchronous = NORMAL;"
-                         "PRAGMA foreign_keys = ON;"
-                         "PRAGMA cache_size = -16384;",
-                         "setting pragmas", err)) != IMGSEC_OK ||
+        (db_setup(st->conn, NULL) != IMGSEC_OK && (rc = store_derr(st, err, "setting up the connection"))) ||
         (rc = store_sql_build(st, err)) != IMGSEC_OK ||
         (rc = migrate(st, version, err)) != IMGSEC_OK) {
         store_close(st);
@@ -312,17 +295,27 @@ void store_close(store *st)
 {
     if (!st)
         return;
-    if (st->db && !sqlite3_get_autocommit(st->db))
+    if (st->conn && db_in_transaction(st->conn))
         store_rollback(st);
     for (int i = 0; i < STMT_COUNT; i++) {
         if (st->stmt[i])
             sqlite3_finalize(st->stmt[i]);
+        db_finalize(st->dstmt[i]);
         free(st->sql[i]);
     }
-    if (st->db)
-        sqlite3_close(st->db);
+    db_close(st->conn);
     store_vul_diff_free(st);
     free(st);
+}
+
+void store_db_display(const char *db, char *out, size_t size)
+{
+    db_uri_display(db, out, size);
+}
+
+bool store_db_is_pg(const char *db)
+{
+    return db_uri_is_pg(db);
 }
 
 int64_t store_data_version(store *st)

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db/db.h"
+
 #include "imgsec/err.h"
 #include "imgsec/model.h"
 #include "imgsec/store.h"
@@ -113,9 +115,11 @@ typedef enum {
 typedef struct vul_diff_buf vul_diff_buf;
 
 struct store {
-    sqlite3 *db;
+    db_conn *conn;                   /* the driver's connection (src/lib/db/db.h) */
+    sqlite3 *db;                     /* conn's SQLite handle; NULL on PostgreSQL */
     char *sql[STMT_COUNT];           /* built at open, owned */
-    sqlite3_stmt *stmt[STMT_COUNT];  /* prepared on first use */
+    sqlite3_stmt *stmt[STMT_COUNT];  /* SQLite only: prepared on first use */
+    db_stmt *dstmt[STMT_COUNT];      /* through the driver: prepared on first use */
     vul_diff_buf *diff;              /* store_vul_diff.c's buffers, kept between images */
 };
 
@@ -132,7 +136,9 @@ void store_vul_diff_free(store *st);
 /* ---- store.c ---- */
 
 /* Fills err with IMGSEC_EINTERNAL "store: <what>: <sqlite message>" and
- * returns that code. what names the operation, never SQL. */
+ * returns that code. what names the operation, never SQL. For the code
+ * still on sqlite3 directly (st->db); on PostgreSQL it reads the
+ * driver's error like store_derr. */
 int store_dberr(store *st, imgsec_err *err, const char *what);
 
 /* A statement of its own for SQL that is not in the cache (run rarely, or
@@ -141,8 +147,30 @@ int store_dberr(store *st, imgsec_err *err, const char *what);
 sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err);
 
 /* The cached statement id, prepared on first use; NULL (err set) on failure.
- * Callers bind, step and sqlite3_reset it before the transaction ends. */
+ * Callers bind, step and sqlite3_reset it before the transaction ends.
+ * SQLite only: on PostgreSQL (st->db NULL) it fails with "does not run on
+ * PostgreSQL yet", as store_prepare does; such a family is not converted
+ * to the driver yet (docs/design.md). */
 sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err);
+
+/* ---- store.c, through the driver (db.h): the code that runs on both
+ * engines. A family converted to these never touches st->db. ---- */
+
+/* Fills err from the connection's last failure: "store: <what>: <the
+ * engine's message>", IMGSEC_ENOSPACE for a full disk, else
+ * IMGSEC_EINTERNAL; returns the code. */
+int store_derr(store *st, imgsec_err *err, const char *what);
+/* The cached driver statement id, prepared on first use; NULL (err set)
+ * on failure. Reset with the others at the end of every transaction. */
+db_stmt *store_dstmt(store *st, stmt_id id, imgsec_err *err);
+/* A driver statement of its own (the caller finalizes it). */
+db_stmt *store_dprepare(store *st, const char *sql, const char *what, imgsec_err *err);
+/* Steps a statement that returns no rows, then resets it. */
+int store_drun(store *st, db_stmt *s, const char *what, imgsec_err *err);
+/* Binds v, or "" for NULL (absent strings are stored as ''). */
+void store_dbind_text(db_stmt *s, int i, const char *v);
+/* Copies the text of column col into dst (truncated; "" for NULL). */
+void store_dcolumn_copy(char *dst, size_t size, db_stmt *s, int col);
 
 /* Runs SQL text without results (DDL, pragmas, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, imgsec_err *err);

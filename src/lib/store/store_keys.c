@@ -1,4 +1,5 @@
-/* store_keys.c - see store_keys.h.
+/* store_keys.c - see store_keys.h. On SQLite and PostgreSQL through the
+ * driver (db.h).
  *
  * Access-key statements are few and rare next to the ingest path, so they
  * are prepared per call here rather than joining the statement table of
@@ -46,29 +47,26 @@ int store_key_insert(store *st, const char *ak, int64_t user_id, const unsigned 
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = store_prepare(st,
-                                    "INSERT INTO access_keys (ak, user_id, sk_sealed, created_ms) "
-                                    "VALUES (?1, ?2, ?3, ?4)",
-                                    "adding an access key", err);
+    db_stmt *s = store_dprepare(st,
+                                "INSERT INTO access_keys (ak, user_id, sk_sealed, created_ms) "
+                                "VALUES (?1, ?2, ?3, ?4)",
+                                "adding an access key", err);
     if (!s) {
         store_rollback(st);
         return IMGSEC_EINTERNAL;
     }
-    sqlite3_bind_text(s, 1, ak, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, created_ms);
-    int step = sqlite3_step(s);
-    if (step != SQLITE_DONE) {
-        int ext = sqlite3_extended_errcode(st->db);
-        rc = ext == SQLITE_CONSTRAINT_PRIMARYKEY
-                 ? err_set(err, IMGSEC_ECONFLICT, "access key exists")
-                 : store_dberr(st, err, "adding an access key");
-        sqlite3_finalize(s);
+    store_dbind_text(s, 1, ak);
+    db_bind_int64(s, 2, user_id);
+    db_bind_blob(s, 3, sealed, sealed_len);
+    db_bind_int64(s, 4, created_ms);
+    if (db_step(s) != DB_DONE) {
+        rc = db_errclass_of(st->conn) == DB_EUNIQUE ? err_set(err, IMGSEC_ECONFLICT, "access key exists")
+                                                     : store_derr(st, err, "adding an access key");
+        db_finalize(s);
         store_rollback(st);
         return rc;
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return store_commit(st, err);
 }
 
@@ -78,31 +76,31 @@ int store_key_lookup(store *st, const char *ak, store_user *u, unsigned char *se
     if (!store_key_ak_valid(ak))
         return err_set(err, IMGSEC_EAUTH, "unknown access key");
     /* Cached, not prepared per call: this runs on every signed request. */
-    sqlite3_stmt *s = store_stmt(st, STMT_KEY_LOOKUP, err);
+    db_stmt *s = store_dstmt(st, STMT_KEY_LOOKUP, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_text(s, 1, ak, -1, SQLITE_STATIC);
-    int rc, step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(s, 3);
-        const void *blob = sqlite3_column_blob(s, 3);
-        if (n <= 0 || n > STORE_SK_SEALED_MAX || !blob) {
+    store_dbind_text(s, 1, ak);
+    int rc, step = db_step(s);
+    if (step == DB_ROW) {
+        size_t n = db_column_bytes(s, 3);
+        const void *blob = db_column_blob(s, 3);
+        if (n == 0 || n > STORE_SK_SEALED_MAX || !blob) {
             rc = err_set(err, IMGSEC_EINTERNAL, "store: a sealed secret key has a bad size");
         } else {
             memset(u, 0, sizeof *u);
-            u->id = sqlite3_column_int64(s, 0);
-            store_column_copy(u->domain, sizeof u->domain, s, 1);
-            store_column_copy(u->name, sizeof u->name, s, 2);
-            memcpy(sealed, blob, (size_t)n);
-            *sealed_len = (size_t)n;
+            u->id = db_column_int64(s, 0);
+            store_dcolumn_copy(u->domain, sizeof u->domain, s, 1);
+            store_dcolumn_copy(u->name, sizeof u->name, s, 2);
+            memcpy(sealed, blob, n);
+            *sealed_len = n;
             rc = IMGSEC_OK;
         }
-    } else if (step == SQLITE_DONE) {
+    } else if (step == DB_DONE) {
         rc = err_set(err, IMGSEC_EAUTH, "unknown access key");
     } else {
-        rc = store_dberr(st, err, "looking up an access key");
+        rc = store_derr(st, err, "looking up an access key");
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return rc;
 }
 
@@ -113,18 +111,17 @@ int store_key_delete(store *st, const char *ak, imgsec_err *err)
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = store_prepare(st, "DELETE FROM access_keys WHERE ak = ?1",
-                                    "deleting an access key", err);
+    db_stmt *s = store_dprepare(st, "DELETE FROM access_keys WHERE ak = ?1", "deleting an access key", err);
     if (!s) {
         store_rollback(st);
         return IMGSEC_EINTERNAL;
     }
-    sqlite3_bind_text(s, 1, ak, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        rc = store_dberr(st, err, "deleting an access key");
-    else if (sqlite3_changes(st->db) == 0)
+    store_dbind_text(s, 1, ak);
+    if (db_step(s) != DB_DONE)
+        rc = store_derr(st, err, "deleting an access key");
+    else if (db_changes(st->conn) == 0)
         rc = err_set(err, IMGSEC_ENOTFOUND, "access key not found");
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (rc != IMGSEC_OK) {
         store_rollback(st);
         return rc;
@@ -135,27 +132,26 @@ int store_key_delete(store *st, const char *ak, imgsec_err *err)
 int store_key_list(store *st, void (*cb)(const store_key_info *k, void *arg), void *arg,
                    imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(
-        st,
-        "SELECT k.ak, u.id, u.domain, u.name, k.created_ms FROM access_keys k "
-        "JOIN users u ON u.id = k.user_id "
-        "ORDER BY u.domain, u.name, k.created_ms, k.ak",
-        "listing access keys", err);
+    db_stmt *s = store_dprepare(st,
+                                "SELECT k.ak, u.id, u.domain, u.name, k.created_ms FROM access_keys k "
+                                "JOIN users u ON u.id = k.user_id "
+                                "ORDER BY u.domain, u.name, k.created_ms, k.ak",
+                                "listing access keys", err);
     if (!s)
         return IMGSEC_EINTERNAL;
     int step, rc = IMGSEC_OK;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = db_step(s)) == DB_ROW) {
         store_key_info k;
         memset(&k, 0, sizeof k);
-        store_column_copy(k.ak, sizeof k.ak, s, 0);
-        k.user.id = sqlite3_column_int64(s, 1);
-        store_column_copy(k.user.domain, sizeof k.user.domain, s, 2);
-        store_column_copy(k.user.name, sizeof k.user.name, s, 3);
-        k.created_ms = sqlite3_column_int64(s, 4);
+        store_dcolumn_copy(k.ak, sizeof k.ak, s, 0);
+        k.user.id = db_column_int64(s, 1);
+        store_dcolumn_copy(k.user.domain, sizeof k.user.domain, s, 2);
+        store_dcolumn_copy(k.user.name, sizeof k.user.name, s, 3);
+        k.created_ms = db_column_int64(s, 4);
         cb(&k, arg);
     }
-    if (step != SQLITE_DONE)
-        rc = store_dberr(st, err, "listing access keys");
-    sqlite3_finalize(s);
+    if (step != DB_DONE)
+        rc = store_derr(st, err, "listing access keys");
+    db_finalize(s);
     return rc;
 }

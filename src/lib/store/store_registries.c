@@ -1,4 +1,6 @@
-/* store_registries.c - see store_registries.h.
+/* store_registries.c - see store_registries.h. On SQLite and PostgreSQL
+ * through the driver (db.h); instr() is SQLite's, and the PostgreSQL
+ * driver gives the schema one (db_pg.c).
  *
  * Rare statements, prepared per call (as store_keys.c). Every string is
  * measured against its byte bound before it is bound; a list builds its
@@ -50,27 +52,27 @@ static int check_fields(const store_registry_fields *f, const char *v[NFIELDS], 
 }
 
 /* Fails the open transaction with rc (already set in err). */
-static int fail(store *st, sqlite3_stmt *s, int rc)
+static int fail(store *st, db_stmt *s, int rc)
 {
     if (s)
-        sqlite3_finalize(s);
+        db_finalize(s);
     store_rollback(st);
     return rc;
 }
 
 static int project_count(store *st, const char *project_id, int64_t *n, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(st, "SELECT count(*) FROM registries WHERE project_id = ?1",
+    db_stmt *s = store_dprepare(st, "SELECT count(*) FROM registries WHERE project_id = ?1",
                                     "counting registries", err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_text(s, 1, project_id, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, project_id, -1);
     int rc = IMGSEC_OK;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
+    if (db_step(s) == DB_ROW)
+        *n = db_column_int64(s, 0);
     else
-        rc = store_dberr(st, err, "counting registries");
-    sqlite3_finalize(s);
+        rc = store_derr(st, err, "counting registries");
+    db_finalize(s);
     return rc;
 }
 
@@ -94,30 +96,30 @@ int store_registry_add(store *st, const char *project_id, const store_registry_f
                             "invalid parameter: registry_name: the project already has %d "
                             "registries, the most it may have",
                             REG_PER_PROJECT_MAX));
-    sqlite3_stmt *s = store_prepare(
+    db_stmt *s = store_dprepare(
         st,
         "INSERT INTO registries (project_id, name, type, api_version, protocol, addr, username, "
         "namespace, cluster_id, channel, password_sealed, created_ms, updated_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING id",
         "adding a registry", err);
     if (!s)
         return fail(st, NULL, IMGSEC_EINTERNAL);
-    sqlite3_bind_text(s, 1, project_id, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, project_id, -1);
     for (size_t i = 0; i < NFIELDS; i++)
-        store_bind_text(s, (int)i + 2, v[i]);
+        store_dbind_text(s, (int)i + 2, v[i]);
     if (f->sealed)
-        sqlite3_bind_blob(s, 11, f->sealed, (int)f->sealed_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 12, now_ms);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE
+        db_bind_blob(s, 11, f->sealed, f->sealed_len);
+    db_bind_int64(s, 12, now_ms);
+    if (db_step(s) != DB_ROW) {
+        rc = db_errclass_of(st->conn) == DB_EUNIQUE
                  ? err_set(err, IMGSEC_ECONFLICT,
                            "invalid parameter: registry_name: the project has a registry of "
                            "that name")
-                 : store_dberr(st, err, "adding a registry");
+                 : store_derr(st, err, "adding a registry");
         return fail(st, s, rc);
     }
-    *id_out = sqlite3_last_insert_rowid(st->db);
-    sqlite3_finalize(s);
+    *id_out = db_column_int64(s, 0);
+    db_finalize(s);
     return store_commit(st, err);
 }
 
@@ -132,10 +134,10 @@ int store_registry_update(store *st, const char *project_id, int64_t id,
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s cannot be changed",
                        f->name ? "registry_name" : "registry_type");
     /* coalesce(?, column): an unbound (NULL) parameter keeps the column */
-    sqlite3_stmt *s = NULL;
+    db_stmt *s = NULL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
-    s = store_prepare(st,
+    s = store_dprepare(st,
                       "UPDATE registries SET api_version = coalesce(?4, api_version), "
                       "protocol = coalesce(?5, protocol), addr = coalesce(?6, addr), "
                       "username = coalesce(?7, username), namespace = coalesce(?8, namespace), "
@@ -146,21 +148,21 @@ int store_registry_update(store *st, const char *project_id, int64_t id,
                       "updating a registry", err);
     if (!s)
         return fail(st, NULL, IMGSEC_EINTERNAL);
-    sqlite3_bind_text(s, 1, project_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, id);
+    db_bind_text(s, 1, project_id, -1);
+    db_bind_int64(s, 2, id);
     for (size_t i = 2; i < NFIELDS; i++)
         if (v[i])
-            sqlite3_bind_text(s, (int)i + 2, v[i], -1, SQLITE_STATIC);
+            db_bind_text(s, (int)i + 2, v[i], -1);
     if (f->sealed)
-        sqlite3_bind_blob(s, 11, f->sealed, (int)f->sealed_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 12, now_ms);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return fail(st, s, store_dberr(st, err, "updating a registry"));
-    if (sqlite3_changes(st->db) == 0)
+        db_bind_blob(s, 11, f->sealed, f->sealed_len);
+    db_bind_int64(s, 12, now_ms);
+    if (db_step(s) != DB_DONE)
+        return fail(st, s, store_derr(st, err, "updating a registry"));
+    if (db_changes(st->conn) == 0)
         return fail(st, s,
                     err_set(err, IMGSEC_ENOTFOUND,
                             "invalid parameter: id: the project has no such registry"));
-    sqlite3_finalize(s);
+    db_finalize(s);
     return store_commit(st, err);
 }
 
@@ -173,49 +175,51 @@ int store_registry_delete(store *st, const char *project_id, const int64_t *ids,
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = store_prepare(st, "DELETE FROM registries WHERE project_id = ?1 AND id = ?2",
+    db_stmt *s = store_dprepare(st, "DELETE FROM registries WHERE project_id = ?1 AND id = ?2",
                                     "deleting a registry", err);
     if (!s)
         return fail(st, NULL, IMGSEC_EINTERNAL);
-    sqlite3_bind_text(s, 1, project_id, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, project_id, -1);
     for (size_t i = 0; i < n; i++) {
-        sqlite3_bind_int64(s, 2, ids[i]);
-        if (sqlite3_step(s) != SQLITE_DONE)
-            return fail(st, s, store_dberr(st, err, "deleting a registry"));
-        if (sqlite3_changes(st->db) == 0)
+        db_bind_int64(s, 2, ids[i]);
+        if (db_step(s) != DB_DONE)
+            return fail(st, s, store_derr(st, err, "deleting a registry"));
+        if (db_changes(st->conn) == 0)
             return fail(st, s,
                         err_set(err, IMGSEC_ENOTFOUND,
                                 "invalid parameter: %s: the project has no registry %lld",
                                 param, (long long)ids[i]));
-        sqlite3_reset(s);
+        db_reset(s);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return store_commit(st, err);
 }
 
-/* The WHERE of a list or count: fixed text, parameters ?1 (project) to ?5. */
+/* The WHERE of a list or count: fixed text, parameters ?1 (project) to ?6.
+ * Each optional parameter is used first where its type shows (PostgreSQL
+ * deduces it from there), then tested for NULL: "x = ?N OR ?N IS NULL". */
 static const char LIST_WHERE[] =
     " FROM registries WHERE project_id = ?1"
-    " AND (?2 IS NULL OR instr(name, ?2) > 0)"
-    " AND (?3 IS NULL OR id = ?3)"
-    " AND (?4 = 0 OR (?4 >> (CASE type WHEN 'Harbor' THEN 0 WHEN 'Jfrog' THEN 1"
+    " AND (instr(name, ?2) > 0 OR ?2 IS NULL)"
+    " AND (id = ?3 OR ?3 IS NULL)"
+    " AND (?4 = 0 OR ((?4 >> (CASE type WHEN 'Harbor' THEN 0 WHEN 'Jfrog' THEN 1"
     " WHEN 'SwrPrivate' THEN 2 WHEN 'SwrShared' THEN 3 WHEN 'SwrEnterprise' THEN 4 ELSE 5 END))"
-    " & 1)"
-    " AND (?5 IS NULL OR instr(addr, ?5) > 0)"
-    " AND (?6 IS NULL OR status = ?6)";
+    " & 1) = 1)"
+    " AND (instr(addr, ?5) > 0 OR ?5 IS NULL)"
+    " AND (status = ?6 OR ?6 IS NULL)";
 
-static void bind_filter(sqlite3_stmt *s, const char *project_id, const store_registry_filter *f)
+static void bind_filter(db_stmt *s, const char *project_id, const store_registry_filter *f)
 {
-    sqlite3_bind_text(s, 1, project_id, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, project_id, -1);
     if (f->name)
-        sqlite3_bind_text(s, 2, f->name, -1, SQLITE_STATIC);
+        db_bind_text(s, 2, f->name, -1);
     if (f->id > 0)
-        sqlite3_bind_int64(s, 3, f->id);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64)f->type_mask);
+        db_bind_int64(s, 3, f->id);
+    db_bind_int64(s, 4, (int64_t)f->type_mask);
     if (f->addr)
-        sqlite3_bind_text(s, 5, f->addr, -1, SQLITE_STATIC);
+        db_bind_text(s, 5, f->addr, -1);
     if (f->status)
-        sqlite3_bind_text(s, 6, f->status, -1, SQLITE_STATIC);
+        db_bind_text(s, 6, f->status, -1);
 }
 
 int store_registry_list(store *st, const char *project_id, const store_registry_filter *filter,
@@ -228,50 +232,51 @@ int store_registry_list(store *st, const char *project_id, const store_registry_
     if (rc != IMGSEC_OK)
         return rc;
     snprintf(sql, sizeof sql, "SELECT count(*)%s", LIST_WHERE);
-    sqlite3_stmt *s = store_prepare(st, sql, "counting registries", err);
+    db_stmt *s = store_dprepare(st, sql, "counting registries", err);
     if (!s)
         return fail(st, NULL, IMGSEC_EINTERNAL);
     bind_filter(s, project_id, filter);
-    if (sqlite3_step(s) != SQLITE_ROW)
-        return fail(st, s, store_dberr(st, err, "counting registries"));
-    *total = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (db_step(s) != DB_ROW)
+        return fail(st, s, store_derr(st, err, "counting registries"));
+    *total = db_column_int64(s, 0);
+    db_finalize(s);
     snprintf(sql, sizeof sql,
              "SELECT id, name, type, api_version, protocol, addr, username, namespace, "
              "cluster_id, channel, status, fail_reason, images_num, latest_sync_ms, created_ms, "
-             "updated_ms, password_sealed IS NOT NULL%s ORDER BY id LIMIT ?7 OFFSET ?8",
+             "updated_ms, CASE WHEN password_sealed IS NULL THEN 0 ELSE 1 END%s "
+             "ORDER BY id LIMIT ?7 OFFSET ?8",
              LIST_WHERE);
-    if (!(s = store_prepare(st, sql, "listing registries", err)))
+    if (!(s = store_dprepare(st, sql, "listing registries", err)))
         return fail(st, NULL, IMGSEC_EINTERNAL);
     bind_filter(s, project_id, filter);
-    sqlite3_bind_int64(s, 7, limit);
-    sqlite3_bind_int64(s, 8, offset);
+    db_bind_int64(s, 7, limit);
+    db_bind_int64(s, 8, offset);
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = db_step(s)) == DB_ROW) {
         store_registry r;
         memset(&r, 0, sizeof r);
-        r.id = sqlite3_column_int64(s, 0);
-        store_column_copy(r.name, sizeof r.name, s, 1);
-        store_column_copy(r.type, sizeof r.type, s, 2);
-        store_column_copy(r.api_version, sizeof r.api_version, s, 3);
-        store_column_copy(r.protocol, sizeof r.protocol, s, 4);
-        store_column_copy(r.addr, sizeof r.addr, s, 5);
-        store_column_copy(r.username, sizeof r.username, s, 6);
-        store_column_copy(r.namespace_, sizeof r.namespace_, s, 7);
-        store_column_copy(r.cluster_id, sizeof r.cluster_id, s, 8);
-        store_column_copy(r.channel, sizeof r.channel, s, 9);
-        store_column_copy(r.status, sizeof r.status, s, 10);
-        store_column_copy(r.fail_reason, sizeof r.fail_reason, s, 11);
-        r.images_num = sqlite3_column_int64(s, 12);
-        r.latest_sync_ms = sqlite3_column_int64(s, 13);
-        r.created_ms = sqlite3_column_int64(s, 14);
-        r.updated_ms = sqlite3_column_int64(s, 15);
-        r.has_password = sqlite3_column_int(s, 16) != 0;
+        r.id = db_column_int64(s, 0);
+        store_dcolumn_copy(r.name, sizeof r.name, s, 1);
+        store_dcolumn_copy(r.type, sizeof r.type, s, 2);
+        store_dcolumn_copy(r.api_version, sizeof r.api_version, s, 3);
+        store_dcolumn_copy(r.protocol, sizeof r.protocol, s, 4);
+        store_dcolumn_copy(r.addr, sizeof r.addr, s, 5);
+        store_dcolumn_copy(r.username, sizeof r.username, s, 6);
+        store_dcolumn_copy(r.namespace_, sizeof r.namespace_, s, 7);
+        store_dcolumn_copy(r.cluster_id, sizeof r.cluster_id, s, 8);
+        store_dcolumn_copy(r.channel, sizeof r.channel, s, 9);
+        store_dcolumn_copy(r.status, sizeof r.status, s, 10);
+        store_dcolumn_copy(r.fail_reason, sizeof r.fail_reason, s, 11);
+        r.images_num = db_column_int64(s, 12);
+        r.latest_sync_ms = db_column_int64(s, 13);
+        r.created_ms = db_column_int64(s, 14);
+        r.updated_ms = db_column_int64(s, 15);
+        r.has_password = (int)db_column_int64(s, 16) != 0;
         cb(&r, arg);
     }
-    if (step != SQLITE_DONE)
-        return fail(st, s, store_dberr(st, err, "listing registries"));
-    sqlite3_finalize(s);
+    if (step != DB_DONE)
+        return fail(st, s, store_derr(st, err, "listing registries"));
+    db_finalize(s);
     store_rollback(st); /* ends the read transaction */
     return IMGSEC_OK;
 }
@@ -282,19 +287,20 @@ int store_registry_counts(store *st, const char *project_id, unsigned type_mask,
     store_registry_filter f = {.type_mask = type_mask};
     char sql[1536];
     snprintf(sql, sizeof sql,
-             "SELECT coalesce(sum(status = 'success'), 0), coalesce(sum(status = 'fail'), 0)%s",
+             "SELECT coalesce(sum(CASE status WHEN 'success' THEN 1 ELSE 0 END), 0), "
+             "coalesce(sum(CASE status WHEN 'fail' THEN 1 ELSE 0 END), 0)%s",
              LIST_WHERE);
-    sqlite3_stmt *s = store_prepare(st, sql, "counting registries", err);
+    db_stmt *s = store_dprepare(st, sql, "counting registries", err);
     if (!s)
         return IMGSEC_EINTERNAL;
     bind_filter(s, project_id, &f);
     int rc = IMGSEC_OK;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        *success = sqlite3_column_int64(s, 0);
-        *fail_n = sqlite3_column_int64(s, 1);
+    if (db_step(s) == DB_ROW) {
+        *success = db_column_int64(s, 0);
+        *fail_n = db_column_int64(s, 1);
     } else {
-        rc = store_dberr(st, err, "counting registries");
+        rc = store_derr(st, err, "counting registries");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return rc;
 }

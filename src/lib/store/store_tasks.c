@@ -1,4 +1,9 @@
-/* store_tasks.c - see store_tasks.h.
+/* store_tasks.c - see store_tasks.h. On SQLite and PostgreSQL through the
+ * driver (db.h), but for what touches images (store_images.c is not on
+ * the driver yet): a scan claim marks its image scanning and a sync
+ * stores images, which fail on PostgreSQL until then. An optional filter
+ * parameter is used first where its type shows ("x = ?N OR ?N IS NULL"),
+ * as PostgreSQL infers a parameter's type from its first use.
  *
  * Rare statements, prepared per call (as store_registries.c). A registry
  * image is joined to its registry by images.instance_id = the registry's
@@ -38,20 +43,20 @@ const char *registry_image_type(const char *registry_type)
 #define REGISTRY_IMAGES                                                                        \
     " FROM images i JOIN registries r ON r.project_id = i.project_id AND i.instance_id = "     \
     "CAST(r.id AS TEXT) AND i.image_type = " TYPE_CASE " AND i.cicd_name = ''"                 \
-    " WHERE i.project_id = ?2 AND (?3 IS NULL OR i.namespace = ?3)"                           \
-    " AND (?4 IS NULL OR i.image_name = ?4) AND (?5 IS NULL OR i.image_version = ?5)"         \
-    " AND (?6 IS NULL OR i.image_type = ?6) AND (?7 IS NULL OR r.id = ?7)"                    \
-    " AND (?8 IS NULL OR i.id = ?8)"
+    " WHERE i.project_id = ?2 AND (i.namespace = ?3 OR ?3 IS NULL)"                           \
+    " AND (i.image_name = ?4 OR ?4 IS NULL) AND (i.image_version = ?5 OR ?5 IS NULL)"         \
+    " AND (i.image_type = ?6 OR ?6 IS NULL) AND (r.id = ?7 OR ?7 IS NULL)"                    \
+    " AND (i.id = ?8 OR ?8 IS NULL)"
 
 #define FINISH                                                                                 \
     "UPDATE image_tasks SET status = 'finished', end_ms = ?2 WHERE id = ?1 AND status = "     \
     "'running' AND NOT EXISTS (SELECT 1 FROM image_task_items WHERE task_id = ?1 AND state IN " \
     "('waiting', 'running'))"
 
-static int fail(store *st, sqlite3_stmt *s, int rc)
+static int fail(store *st, db_stmt *s, int rc)
 {
     if (s)
-        sqlite3_finalize(s);
+        db_finalize(s);
     store_rollback(st);
     return rc;
 }
@@ -60,32 +65,32 @@ static int fail(store *st, sqlite3_stmt *s, int rc)
 static int run2(store *st, const char *sql, int64_t a, int64_t b, const char *what,
                 imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(st, sql, what, err);
+    db_stmt *s = store_dprepare(st, sql, what, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, a);
-    sqlite3_bind_int64(s, 2, b);
-    int rc = sqlite3_step(s) == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, what);
-    sqlite3_finalize(s);
+    db_bind_int64(s, 1, a);
+    db_bind_int64(s, 2, b);
+    int rc = db_step(s) == DB_DONE ? IMGSEC_OK : store_derr(st, err, what);
+    db_finalize(s);
     return rc;
 }
 
 static int count_of(store *st, const char *sql, const char *text, int64_t num, int64_t *n,
                     imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(st, sql, "counting tasks", err);
+    db_stmt *s = store_dprepare(st, sql, "counting tasks", err);
     if (!s)
         return IMGSEC_EINTERNAL;
     if (text)
-        sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+        db_bind_text(s, 1, text, -1);
     else
-        sqlite3_bind_int64(s, 1, num);
+        db_bind_int64(s, 1, num);
     int rc = IMGSEC_OK;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
+    if (db_step(s) == DB_ROW)
+        *n = db_column_int64(s, 0);
     else
-        rc = store_dberr(st, err, "counting tasks");
-    sqlite3_finalize(s);
+        rc = store_derr(st, err, "counting tasks");
+    db_finalize(s);
     return rc;
 }
 
@@ -109,25 +114,24 @@ static int task_begin(store *st, const char *project_id, task_kind kind, int sca
                             "invalid parameter: the project has %d tasks running, the most it "
                             "may have; stop one or wait for one to finish",
                             TASK_ACTIVE_MAX));
-    sqlite3_stmt *s = store_prepare(
+    db_stmt *s = store_dprepare(
         st,
         "INSERT INTO image_tasks (project_id, kind, task_type, scan_scope, rate_limit, is_all, "
-        "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         "adding a task", err);
     if (!s)
         return fail(st, NULL, IMGSEC_EINTERNAL);
-    sqlite3_bind_text(s, 1, project_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, kind == TASK_KIND_SCAN ? "image_scan" : "image_sync", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, kind == TASK_KIND_SCAN ? "manual" : "manualSync", -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, scan_scope);
-    sqlite3_bind_int(s, 5, rate_limit);
-    sqlite3_bind_int(s, 6, is_all);
-    sqlite3_bind_int64(s, 7, now_ms);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return fail(st, s, store_dberr(st, err, "adding a task"));
-    sqlite3_finalize(s);
-    *task_id = sqlite3_last_insert_rowid(st->db);
+    db_bind_text(s, 1, project_id, -1);
+    db_bind_text(s, 2, kind == TASK_KIND_SCAN ? "image_scan" : "image_sync", -1);
+    db_bind_text(s, 3, kind == TASK_KIND_SCAN ? "manual" : "manualSync", -1);
+    db_bind_int64(s, 4, scan_scope);
+    db_bind_int64(s, 5, rate_limit);
+    db_bind_int64(s, 6, is_all);
+    db_bind_int64(s, 7, now_ms);
+    if (db_step(s) != DB_ROW)
+        return fail(st, s, store_derr(st, err, "adding a task"));
+    *task_id = db_column_int64(s, 0);
+    db_finalize(s);
     return IMGSEC_OK;
 }
 
@@ -161,10 +165,10 @@ static bool registry_of_project(store *st, const char *project_id, int64_t id, i
     return *rc == IMGSEC_OK && n > 0;
 }
 
-static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+static void bind_opt(db_stmt *s, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+        db_bind_text(s, i, v, -1);
 }
 
 int store_task_create_scan(store *st, const char *project_id, bool is_all,
@@ -183,36 +187,35 @@ int store_task_create_scan(store *st, const char *project_id, bool is_all,
         return rc;
     char sql[2048];
     snprintf(sql, sizeof sql,
-             "INSERT OR IGNORE INTO image_task_items (task_id, registry_id, namespace, "
+             "INSERT INTO image_task_items (task_id, registry_id, namespace, "
              "image_name, image_version) SELECT ?1, r.id, i.namespace, i.image_name, "
-             "i.image_version" REGISTRY_IMAGES " ORDER BY i.id LIMIT %d",
+             "i.image_version" REGISTRY_IMAGES " ORDER BY i.id LIMIT %d ON CONFLICT DO NOTHING",
              TASK_ITEMS_MAX + 1);
-    sqlite3_stmt *s = store_prepare(st, sql, "selecting images", err);
-    sqlite3_stmt *one = s ? store_prepare(st,
-                                          "INSERT OR IGNORE INTO image_task_items (task_id, "
+    db_stmt *s = store_dprepare(st, sql, "selecting images", err);
+    db_stmt *one = s ? store_dprepare(st,
+                                          "INSERT INTO image_task_items (task_id, "
                                           "registry_id, namespace, image_name, image_version) "
-                                          "VALUES (?1, ?2, ?3, ?4, ?5)",
+                                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                                           "selecting images", err)
                           : NULL;
     if (!one) {
         if (s)
-            sqlite3_finalize(s);
+            db_finalize(s);
         return fail(st, NULL, IMGSEC_EINTERNAL);
     }
     for (size_t k = 0; k < (is_all ? 1 : n) && rc == IMGSEC_OK; k++) {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        sqlite3_bind_int64(s, 1, *task_id);
-        sqlite3_bind_text(s, 2, project_id, -1, SQLITE_STATIC);
+        db_reset(s);
+        db_clear_bindings(s);
+        db_bind_int64(s, 1, *task_id);
+        db_bind_text(s, 2, project_id, -1);
         if (is_all) {
             bind_opt(s, 3, q->namespace_);
             bind_opt(s, 4, q->image_name);
             bind_opt(s, 5, q->image_version);
             if (q->image_type >= 0)
-                sqlite3_bind_text(s, 6, image_type_name((image_type)q->image_type), -1,
-                                  SQLITE_STATIC);
+                db_bind_text(s, 6, image_type_name((image_type)q->image_type), -1);
         } else if (sel[k].image_id > 0) {
-            sqlite3_bind_int64(s, 8, sel[k].image_id);
+            db_bind_int64(s, 8, sel[k].image_id);
         } else {
             if (!registry_of_project(st, project_id, sel[k].registry_id, &rc, err)) {
                 if (rc == IMGSEC_OK)
@@ -223,25 +226,24 @@ int store_task_create_scan(store *st, const char *project_id, bool is_all,
                 break;
             }
             if (sel[k].image_name && sel[k].image_version) { /* one image, synced or not */
-                sqlite3_reset(one);
-                sqlite3_bind_int64(one, 1, *task_id);
-                sqlite3_bind_int64(one, 2, sel[k].registry_id);
-                sqlite3_bind_text(one, 3, sel[k].namespace_ ? sel[k].namespace_ : "", -1,
-                                  SQLITE_STATIC);
-                sqlite3_bind_text(one, 4, sel[k].image_name, -1, SQLITE_STATIC);
-                sqlite3_bind_text(one, 5, sel[k].image_version, -1, SQLITE_STATIC);
-                if (sqlite3_step(one) != SQLITE_DONE)
-                    rc = store_dberr(st, err, "selecting images");
+                db_reset(one);
+                db_bind_int64(one, 1, *task_id);
+                db_bind_int64(one, 2, sel[k].registry_id);
+                db_bind_text(one, 3, sel[k].namespace_ ? sel[k].namespace_ : "", -1);
+                db_bind_text(one, 4, sel[k].image_name, -1);
+                db_bind_text(one, 5, sel[k].image_version, -1);
+                if (db_step(one) != DB_DONE)
+                    rc = store_derr(st, err, "selecting images");
                 continue;
             }
-            sqlite3_bind_int64(s, 7, sel[k].registry_id);
+            db_bind_int64(s, 7, sel[k].registry_id);
             bind_opt(s, 3, sel[k].namespace_);
             bind_opt(s, 4, sel[k].image_name);
             bind_opt(s, 5, sel[k].image_version);
         }
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            rc = store_dberr(st, err, "selecting images");
-        } else if (!is_all && sel[k].image_id > 0 && sqlite3_changes(st->db) == 0) {
+        if (db_step(s) != DB_DONE) {
+            rc = store_derr(st, err, "selecting images");
+        } else if (!is_all && sel[k].image_id > 0 && db_changes(st->conn) == 0) {
             /* not one of the project's registry images, or named twice */
             int64_t dup = 0;
             char q2[128];
@@ -255,8 +257,8 @@ int store_task_create_scan(store *st, const char *project_id, bool is_all,
                              k);
         }
     }
-    sqlite3_finalize(s);
-    sqlite3_finalize(one);
+    db_finalize(s);
+    db_finalize(one);
     if (rc != IMGSEC_OK)
         return fail(st, NULL, rc);
     return task_end(st, *task_id,
@@ -274,28 +276,28 @@ int store_task_create_sync(store *st, const char *project_id, const int64_t *ids
     int rc = task_begin(st, project_id, TASK_KIND_SYNC, 0, 0, n == 0, now_ms, task_id, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = store_prepare(
+    db_stmt *s = store_dprepare(
         st,
-        "INSERT OR IGNORE INTO image_task_items (task_id, registry_id) SELECT ?1, id FROM "
-        "registries WHERE project_id = ?2 AND (?3 IS NULL OR id = ?3)",
+        "INSERT INTO image_task_items (task_id, registry_id) SELECT ?1, id FROM "
+        "registries WHERE project_id = ?2 AND (id = ?3 OR ?3 IS NULL) ON CONFLICT DO NOTHING",
         "selecting registries", err);
     if (!s)
         return fail(st, NULL, IMGSEC_EINTERNAL);
     for (size_t k = 0; k < (n ? n : 1) && rc == IMGSEC_OK; k++) {
-        sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, *task_id);
-        sqlite3_bind_text(s, 2, project_id, -1, SQLITE_STATIC);
+        db_reset(s);
+        db_bind_int64(s, 1, *task_id);
+        db_bind_text(s, 2, project_id, -1);
         if (n)
-            sqlite3_bind_int64(s, 3, ids[k]);
-        if (sqlite3_step(s) != SQLITE_DONE)
-            rc = store_dberr(st, err, "selecting registries");
+            db_bind_int64(s, 3, ids[k]);
+        if (db_step(s) != DB_DONE)
+            rc = store_derr(st, err, "selecting registries");
         else if (n && !registry_of_project(st, project_id, ids[k], &rc, err) && rc == IMGSEC_OK)
             rc = err_set(err, IMGSEC_ENOTFOUND,
                          "invalid parameter: registry_info[%zu].registry_id: the project has "
                          "no such registry",
                          k);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (rc != IMGSEC_OK)
         return fail(st, NULL, rc);
     return task_end(st, *task_id, "the project has no registry to sync (AddRegistry first)",
@@ -316,25 +318,25 @@ static int settle(store *st, int64_t item_id, const char *state, bool risky, con
         p += w;
     }
     snprintf(cut, sizeof cut, "%.*s", (int)len, reason ? reason : "");
-    sqlite3_stmt *s = store_prepare(st,
+    db_stmt *s = store_dprepare(st,
                                     "UPDATE image_task_items SET state = ?2, risky = ?3, "
                                     "failed_reason = ?4 WHERE id = ?1 RETURNING task_id",
                                     "settling a task item", err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, item_id);
-    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, risky);
-    sqlite3_bind_text(s, 4, cut, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, item_id);
+    db_bind_text(s, 2, state, -1);
+    db_bind_int64(s, 3, risky);
+    db_bind_text(s, 4, cut, -1);
     int64_t task_id = 0;
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        task_id = sqlite3_column_int64(s, 0);
-        step = sqlite3_step(s);
+    int step = db_step(s);
+    if (step == DB_ROW) {
+        task_id = db_column_int64(s, 0);
+        step = db_step(s);
     }
-    sqlite3_finalize(s);
-    if (step != SQLITE_DONE)
-        return store_dberr(st, err, "settling a task item");
+    db_finalize(s);
+    if (step != DB_DONE)
+        return store_derr(st, err, "settling a task item");
     return task_id ? run2(st, FINISH, task_id, now_ms, "finishing a task", err) : IMGSEC_OK;
 }
 
@@ -353,7 +355,7 @@ int store_task_item_done(store *st, int64_t item_id, bool ok, bool risky, const 
 /* The registry of w (w->reg.id, w->project_id) into w; false if gone. */
 static bool load_registry(store *st, store_task_work *w, int *rc, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(st,
+    db_stmt *s = store_dprepare(st,
                                     "SELECT name, type, protocol, addr, username, namespace, "
                                     "password_sealed FROM registries WHERE id = ?1 AND "
                                     "project_id = ?2",
@@ -362,28 +364,28 @@ static bool load_registry(store *st, store_task_work *w, int *rc, imgsec_err *er
         *rc = IMGSEC_EINTERNAL;
         return false;
     }
-    sqlite3_bind_int64(s, 1, w->reg.id);
-    sqlite3_bind_text(s, 2, w->project_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(s);
-    bool found = step == SQLITE_ROW;
+    db_bind_int64(s, 1, w->reg.id);
+    db_bind_text(s, 2, w->project_id, -1);
+    int step = db_step(s);
+    bool found = step == DB_ROW;
     if (found) {
-        store_column_copy(w->reg.name, sizeof w->reg.name, s, 0);
-        store_column_copy(w->reg.type, sizeof w->reg.type, s, 1);
-        store_column_copy(w->reg.protocol, sizeof w->reg.protocol, s, 2);
-        store_column_copy(w->reg.addr, sizeof w->reg.addr, s, 3);
-        store_column_copy(w->reg.username, sizeof w->reg.username, s, 4);
-        store_column_copy(w->reg.namespace_, sizeof w->reg.namespace_, s, 5);
-        int bytes = sqlite3_column_bytes(s, 6);
-        const void *blob = sqlite3_column_blob(s, 6);
+        store_dcolumn_copy(w->reg.name, sizeof w->reg.name, s, 0);
+        store_dcolumn_copy(w->reg.type, sizeof w->reg.type, s, 1);
+        store_dcolumn_copy(w->reg.protocol, sizeof w->reg.protocol, s, 2);
+        store_dcolumn_copy(w->reg.addr, sizeof w->reg.addr, s, 3);
+        store_dcolumn_copy(w->reg.username, sizeof w->reg.username, s, 4);
+        store_dcolumn_copy(w->reg.namespace_, sizeof w->reg.namespace_, s, 5);
+        size_t bytes = db_column_bytes(s, 6);
+        const void *blob = db_column_blob(s, 6);
         w->sealed_len = 0;
-        if (blob && bytes > 0 && (size_t)bytes <= sizeof w->sealed) {
-            memcpy(w->sealed, blob, (size_t)bytes);
-            w->sealed_len = (size_t)bytes;
+        if (blob && bytes > 0 && bytes <= sizeof w->sealed) {
+            memcpy(w->sealed, blob, bytes);
+            w->sealed_len = bytes;
         }
-    } else if (step != SQLITE_DONE) {
-        *rc = store_dberr(st, err, "reading a registry");
+    } else if (step != DB_DONE) {
+        *rc = store_derr(st, err, "reading a registry");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return found;
 }
 
@@ -392,7 +394,7 @@ static int mark_scanning(store *st, const store_task_work *w, imgsec_err *err)
 {
     char inst[24];
     snprintf(inst, sizeof inst, "%lld", (long long)w->reg.id);
-    sqlite3_stmt *s = store_prepare(
+    db_stmt *s = store_dprepare(
         st,
         "UPDATE images SET scan_status = 'scanning', severity_level = NULL WHERE project_id = ?1 "
         "AND image_type = ?2 AND instance_id = ?3 AND cicd_name = '' AND namespace = ?4 AND "
@@ -400,21 +402,21 @@ static int mark_scanning(store *st, const store_task_work *w, imgsec_err *err)
         "marking an image scanning", err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_text(s, 1, w->project_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, registry_image_type(w->reg.type), -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, inst, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, w->namespace_, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, w->image_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, w->image_version, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, w->project_id, -1);
+    db_bind_text(s, 2, registry_image_type(w->reg.type), -1);
+    db_bind_text(s, 3, inst, -1);
+    db_bind_text(s, 4, w->namespace_, -1);
+    db_bind_text(s, 5, w->image_name, -1);
+    db_bind_text(s, 6, w->image_version, -1);
     int64_t id = 0;
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        id = sqlite3_column_int64(s, 0);
-        step = sqlite3_step(s);
+    int step = db_step(s);
+    if (step == DB_ROW) {
+        id = db_column_int64(s, 0);
+        step = db_step(s);
     }
-    sqlite3_finalize(s);
-    if (step != SQLITE_DONE)
-        return store_dberr(st, err, "marking an image scanning");
+    db_finalize(s);
+    if (step != DB_DONE)
+        return store_derr(st, err, "marking an image scanning");
     int rc = IMGSEC_OK;
     if (id > 0 && (rc = store_change_append(st, id, err)) == IMGSEC_OK)
         rc = store_change_prune(st, err);
@@ -428,7 +430,7 @@ int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms,
     if (rc != IMGSEC_OK)
         return rc;
     for (;;) {
-        sqlite3_stmt *s = store_prepare(
+        db_stmt *s = store_dprepare(
             st,
             "SELECT i.id, i.task_id, t.kind, t.project_id, i.registry_id, i.namespace, "
             "i.image_name, i.image_version FROM image_task_items i JOIN image_tasks t ON t.id = "
@@ -436,24 +438,24 @@ int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms,
             "claiming a task item", err);
         if (!s)
             return fail(st, NULL, IMGSEC_EINTERNAL);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_DONE) {
-            sqlite3_finalize(s);
+        int step = db_step(s);
+        if (step == DB_DONE) {
+            db_finalize(s);
             return store_commit(st, err);
         }
-        if (step != SQLITE_ROW)
-            return fail(st, s, store_dberr(st, err, "claiming a task item"));
+        if (step != DB_ROW)
+            return fail(st, s, store_derr(st, err, "claiming a task item"));
         memset(w, 0, sizeof *w);
-        w->item_id = sqlite3_column_int64(s, 0);
-        w->task_id = sqlite3_column_int64(s, 1);
-        const char *kind = (const char *)sqlite3_column_text(s, 2);
+        w->item_id = db_column_int64(s, 0);
+        w->task_id = db_column_int64(s, 1);
+        const char *kind = db_column_text(s, 2);
         w->kind = kind && strcmp(kind, "image_sync") == 0 ? TASK_KIND_SYNC : TASK_KIND_SCAN;
-        store_column_copy(w->project_id, sizeof w->project_id, s, 3);
-        w->reg.id = sqlite3_column_int64(s, 4);
-        store_column_copy(w->namespace_, sizeof w->namespace_, s, 5);
-        store_column_copy(w->image_name, sizeof w->image_name, s, 6);
-        store_column_copy(w->image_version, sizeof w->image_version, s, 7);
-        sqlite3_finalize(s);
+        store_dcolumn_copy(w->project_id, sizeof w->project_id, s, 3);
+        w->reg.id = db_column_int64(s, 4);
+        store_dcolumn_copy(w->namespace_, sizeof w->namespace_, s, 5);
+        store_dcolumn_copy(w->image_name, sizeof w->image_name, s, 6);
+        store_dcolumn_copy(w->image_version, sizeof w->image_version, s, 7);
+        db_finalize(s);
         if (!load_registry(st, w, &rc, err)) {
             if (rc != IMGSEC_OK)
                 return fail(st, NULL, rc);
@@ -463,7 +465,7 @@ int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms,
             continue;
         }
         if ((rc = run2(st,
-                       "UPDATE image_task_items SET state = 'running' WHERE id = ?1 AND ?2 = ?2",
+                       "UPDATE image_task_items SET state = 'running' WHERE id = ?1",
                        w->item_id, 0, "claiming a task item", err)) != IMGSEC_OK ||
             (rc = run2(st,
                        "UPDATE image_tasks SET begin_ms = ?2 WHERE id = ?1 AND begin_ms = 0",
@@ -520,18 +522,18 @@ int store_task_sync_apply(store *st, const char *project_id, const store_registr
     if (rc == IMGSEC_OK)
         rc = store_change_prune(st, err);
     if (rc == IMGSEC_OK) {
-        sqlite3_stmt *s = store_prepare(st,
+        db_stmt *s = store_dprepare(st,
                                         "UPDATE registries SET status = 'success', fail_reason = "
                                         "'', images_num = ?2, latest_sync_ms = ?3 WHERE id = ?1",
                                         "updating a registry", err);
         if (!s)
             return fail(st, NULL, IMGSEC_EINTERNAL);
-        sqlite3_bind_int64(s, 1, reg->id);
-        sqlite3_bind_int64(s, 2, (int64_t)n);
-        sqlite3_bind_int64(s, 3, now_ms);
-        if (sqlite3_step(s) != SQLITE_DONE)
-            rc = store_dberr(st, err, "updating a registry");
-        sqlite3_finalize(s);
+        db_bind_int64(s, 1, reg->id);
+        db_bind_int64(s, 2, (int64_t)n);
+        db_bind_int64(s, 3, now_ms);
+        if (db_step(s) != DB_DONE)
+            rc = store_derr(st, err, "updating a registry");
+        db_finalize(s);
     }
     if (rc != IMGSEC_OK)
         return fail(st, NULL, rc);
@@ -541,17 +543,17 @@ int store_task_sync_apply(store *st, const char *project_id, const store_registr
 int store_task_sync_failed(store *st, int64_t registry_id, const char *code, int64_t now_ms,
                            imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(st,
+    db_stmt *s = store_dprepare(st,
                                     "UPDATE registries SET status = 'fail', fail_reason = ?2, "
                                     "latest_sync_ms = ?3 WHERE id = ?1",
                                     "updating a registry", err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, registry_id);
-    sqlite3_bind_text(s, 2, code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now_ms);
-    int rc = sqlite3_step(s) == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, "updating a registry");
-    sqlite3_finalize(s);
+    db_bind_int64(s, 1, registry_id);
+    db_bind_text(s, 2, code, -1);
+    db_bind_int64(s, 3, now_ms);
+    int rc = db_step(s) == DB_DONE ? IMGSEC_OK : store_derr(st, err, "updating a registry");
+    db_finalize(s);
     return rc;
 }
 
@@ -573,7 +575,7 @@ int store_task_stop(store *st, const char *project_id, int64_t task_id, int64_t 
                             "invalid parameter: task_id: the project has no such task"));
     if ((rc = run2(st,
                    "UPDATE image_task_items SET state = 'stopped' WHERE task_id = ?1 AND state = "
-                   "'waiting' AND ?2 = ?2 AND EXISTS (SELECT 1 FROM image_tasks WHERE id = ?1 AND "
+                   "'waiting' AND EXISTS (SELECT 1 FROM image_tasks WHERE id = ?1 AND "
                    "status = 'running')",
                    task_id, 0, "stopping a task", err)) != IMGSEC_OK ||
         (rc = run2(st,
@@ -589,11 +591,10 @@ int store_task_resume(store *st, int64_t *n, imgsec_err *err)
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    if ((rc = run2(st, "UPDATE image_task_items SET state = 'waiting' WHERE state = 'running' "
-                       "AND ?1 = ?2",
+    if ((rc = run2(st, "UPDATE image_task_items SET state = 'waiting' WHERE state = 'running'",
                    0, 0, "resuming tasks", err)) != IMGSEC_OK)
         return fail(st, NULL, rc);
-    *n = sqlite3_changes(st->db);
+    *n = db_changes(st->conn);
     return store_commit(st, err);
 }
 
@@ -603,7 +604,7 @@ int store_task_pending(store *st, bool *any, imgsec_err *err)
     int rc = count_of(st,
                       "SELECT count(*) FROM (SELECT 1 FROM image_task_items i JOIN image_tasks t "
                       "ON t.id = i.task_id WHERE i.state = 'waiting' AND t.status = 'running' "
-                      "AND ?1 = ?1 LIMIT 1)",
+                      "LIMIT 1) AS pending",
                       NULL, 0, &n, err);
     *any = n > 0;
     return rc;
@@ -613,26 +614,25 @@ int store_task_pending(store *st, bool *any, imgsec_err *err)
 
 static const char TASK_WHERE[] =
     " FROM image_tasks t WHERE t.project_id = ?1 AND t.kind = ?2"
-    " AND (?3 IS NULL OR t.task_type = ?3) AND (?4 IS NULL OR t.id = ?4)"
-    " AND (?5 IS NULL OR instr(t.kind || '-' || t.id, ?5) > 0)"
-    " AND (?6 IS NULL OR (?6 = 0) = (t.status = 'running'))"
-    " AND (?7 IS NULL OR t.created_ms >= ?7) AND (?8 IS NULL OR (t.end_ms > 0 AND t.end_ms <= ?8))";
+    " AND (t.task_type = ?3 OR ?3 IS NULL) AND (t.id = ?4 OR ?4 IS NULL)"
+    " AND (instr(t.kind || '-' || t.id, ?5) > 0 OR ?5 IS NULL)"
+    " AND ((?6 = 0) = (t.status = 'running') OR ?6 IS NULL)"
+    " AND (t.created_ms >= ?7 OR ?7 IS NULL) AND ((t.end_ms > 0 AND t.end_ms <= ?8) OR ?8 IS NULL)";
 
-static void bind_task_filter(sqlite3_stmt *s, const char *project_id, const store_task_filter *f)
+static void bind_task_filter(db_stmt *s, const char *project_id, const store_task_filter *f)
 {
-    sqlite3_bind_text(s, 1, project_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, f->kind == TASK_KIND_SCAN ? "image_scan" : "image_sync", -1,
-                      SQLITE_STATIC);
+    db_bind_text(s, 1, project_id, -1);
+    db_bind_text(s, 2, f->kind == TASK_KIND_SCAN ? "image_scan" : "image_sync", -1);
     bind_opt(s, 3, f->task_type);
     if (f->task_id > 0)
-        sqlite3_bind_int64(s, 4, f->task_id);
+        db_bind_int64(s, 4, f->task_id);
     bind_opt(s, 5, f->name);
     if (f->status >= 0)
-        sqlite3_bind_int(s, 6, f->status);
+        db_bind_int64(s, 6, f->status);
     if (f->created_from > 0)
-        sqlite3_bind_int64(s, 7, f->created_from);
+        db_bind_int64(s, 7, f->created_from);
     if (f->ended_before > 0)
-        sqlite3_bind_int64(s, 8, f->ended_before);
+        db_bind_int64(s, 8, f->ended_before);
 }
 
 static int list_failures(store *st, int64_t task_id, task_kind kind,
@@ -650,26 +650,26 @@ static int list_failures(store *st, int64_t task_id, task_kind kind,
              "?1 AND i.state = 'failed' ORDER BY i.id LIMIT %d",
              TASK_FAILED_SHOWN);
     (void)kind;
-    sqlite3_stmt *s = store_prepare(st, sql, "listing failed images", err);
+    db_stmt *s = store_dprepare(st, sql, "listing failed images", err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, task_id);
+    db_bind_int64(s, 1, task_id);
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = db_step(s)) == DB_ROW) {
         store_task_failure f;
         memset(&f, 0, sizeof f);
-        f.registry_id = sqlite3_column_int64(s, 0);
-        store_column_copy(f.registry_name, sizeof f.registry_name, s, 1);
-        store_column_copy(f.registry_type, sizeof f.registry_type, s, 2);
-        store_column_copy(f.namespace_, sizeof f.namespace_, s, 3);
-        store_column_copy(f.image_name, sizeof f.image_name, s, 4);
-        store_column_copy(f.image_version, sizeof f.image_version, s, 5);
-        store_column_copy(f.reason, sizeof f.reason, s, 6);
-        f.image_id = sqlite3_column_int64(s, 7);
+        f.registry_id = db_column_int64(s, 0);
+        store_dcolumn_copy(f.registry_name, sizeof f.registry_name, s, 1);
+        store_dcolumn_copy(f.registry_type, sizeof f.registry_type, s, 2);
+        store_dcolumn_copy(f.namespace_, sizeof f.namespace_, s, 3);
+        store_dcolumn_copy(f.image_name, sizeof f.image_name, s, 4);
+        store_dcolumn_copy(f.image_version, sizeof f.image_version, s, 5);
+        store_dcolumn_copy(f.reason, sizeof f.reason, s, 6);
+        f.image_id = db_column_int64(s, 7);
         failure(&f, arg);
     }
-    sqlite3_finalize(s);
-    return step == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, "listing failed images");
+    db_finalize(s);
+    return step == DB_DONE ? IMGSEC_OK : store_derr(st, err, "listing failed images");
 }
 
 int store_task_list(store *st, const char *project_id, const store_task_filter *f,
@@ -682,59 +682,59 @@ int store_task_list(store *st, const char *project_id, const store_task_filter *
     if (rc != IMGSEC_OK)
         return rc;
     snprintf(sql, sizeof sql, "SELECT count(*)%s", TASK_WHERE);
-    sqlite3_stmt *s = store_prepare(st, sql, "counting tasks", err);
+    db_stmt *s = store_dprepare(st, sql, "counting tasks", err);
     if (!s)
         return fail(st, NULL, IMGSEC_EINTERNAL);
     bind_task_filter(s, project_id, f);
-    if (sqlite3_step(s) != SQLITE_ROW)
-        return fail(st, s, store_dberr(st, err, "counting tasks"));
-    *total = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (db_step(s) != DB_ROW)
+        return fail(st, s, store_derr(st, err, "counting tasks"));
+    *total = db_column_int64(s, 0);
+    db_finalize(s);
     snprintf(sql, sizeof sql,
              "SELECT t.id, t.kind, t.task_type, t.status, t.scan_scope, t.rate_limit, t.is_all, "
              "t.created_ms, t.begin_ms, t.end_ms, (SELECT count(*) FROM image_task_items WHERE "
              "task_id = t.id), (SELECT count(*) FROM image_task_items WHERE task_id = t.id AND "
              "state = 'success'), (SELECT count(*) FROM image_task_items WHERE task_id = t.id AND "
              "state = 'failed'), (SELECT count(*) FROM image_task_items WHERE task_id = t.id AND "
-             "state = 'success' AND risky), (SELECT count(*) FROM image_task_items WHERE task_id = "
+             "state = 'success' AND risky <> 0), (SELECT count(*) FROM image_task_items WHERE task_id = "
              "t.id AND state = 'waiting'), (SELECT count(*) FROM image_task_items WHERE task_id = "
              "t.id AND state = 'running'), (SELECT count(*) FROM image_task_items WHERE task_id = "
              "t.id AND state = 'stopped')%s ORDER BY t.id DESC LIMIT ?9 OFFSET ?10",
              TASK_WHERE);
-    if (!(s = store_prepare(st, sql, "listing tasks", err)))
+    if (!(s = store_dprepare(st, sql, "listing tasks", err)))
         return fail(st, NULL, IMGSEC_EINTERNAL);
     bind_task_filter(s, project_id, f);
-    sqlite3_bind_int64(s, 9, limit);
-    sqlite3_bind_int64(s, 10, offset);
+    db_bind_int64(s, 9, limit);
+    db_bind_int64(s, 10, offset);
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = db_step(s)) == DB_ROW) {
         store_task t;
         memset(&t, 0, sizeof t);
-        t.id = sqlite3_column_int64(s, 0);
-        const char *kind = (const char *)sqlite3_column_text(s, 1);
+        t.id = db_column_int64(s, 0);
+        const char *kind = db_column_text(s, 1);
         t.kind = kind && strcmp(kind, "image_sync") == 0 ? TASK_KIND_SYNC : TASK_KIND_SCAN;
-        store_column_copy(t.task_type, sizeof t.task_type, s, 2);
-        store_column_copy(t.status, sizeof t.status, s, 3);
-        t.scan_scope = sqlite3_column_int(s, 4);
-        t.rate_limit = sqlite3_column_int(s, 5);
-        t.is_all = sqlite3_column_int(s, 6) != 0;
-        t.created_ms = sqlite3_column_int64(s, 7);
-        t.begin_ms = sqlite3_column_int64(s, 8);
-        t.end_ms = sqlite3_column_int64(s, 9);
-        t.total = sqlite3_column_int64(s, 10);
-        t.success = sqlite3_column_int64(s, 11);
-        t.failed = sqlite3_column_int64(s, 12);
-        t.risky = sqlite3_column_int64(s, 13);
-        t.waiting = sqlite3_column_int64(s, 14);
-        t.running = sqlite3_column_int64(s, 15);
-        t.stopped = sqlite3_column_int64(s, 16);
+        store_dcolumn_copy(t.task_type, sizeof t.task_type, s, 2);
+        store_dcolumn_copy(t.status, sizeof t.status, s, 3);
+        t.scan_scope = (int)db_column_int64(s, 4);
+        t.rate_limit = (int)db_column_int64(s, 5);
+        t.is_all = (int)db_column_int64(s, 6) != 0;
+        t.created_ms = db_column_int64(s, 7);
+        t.begin_ms = db_column_int64(s, 8);
+        t.end_ms = db_column_int64(s, 9);
+        t.total = db_column_int64(s, 10);
+        t.success = db_column_int64(s, 11);
+        t.failed = db_column_int64(s, 12);
+        t.risky = db_column_int64(s, 13);
+        t.waiting = db_column_int64(s, 14);
+        t.running = db_column_int64(s, 15);
+        t.stopped = db_column_int64(s, 16);
         task(&t, arg);
         if ((rc = list_failures(st, t.id, t.kind, failure, arg, err)) != IMGSEC_OK)
             return fail(st, s, rc);
     }
-    if (step != SQLITE_DONE)
-        return fail(st, s, store_dberr(st, err, "listing tasks"));
-    sqlite3_finalize(s);
+    if (step != DB_DONE)
+        return fail(st, s, store_derr(st, err, "listing tasks"));
+    db_finalize(s);
     store_rollback(st); /* ends the read transaction */
     return IMGSEC_OK;
 }

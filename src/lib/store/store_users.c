@@ -1,4 +1,5 @@
-/* store_users.c - users, grants and tokens (auth.md).
+/* store_users.c - users, grants and tokens (auth.md), on SQLite and
+ * PostgreSQL through the driver (db.h).
  *
  * A token row names a user and a project; what it may do is read through
  * the user's *current* grant on that project at every lookup (a join), so
@@ -151,14 +152,14 @@ static int check_grant(const store_grant *g, imgsec_err *err)
 }
 
 /* Fills g from columns project_id, role, eps starting at col. */
-static int grant_from_row(sqlite3_stmt *s, int col, store_grant *g, imgsec_err *err)
+static int grant_from_row(db_stmt *s, int col, store_grant *g, imgsec_err *err)
 {
     memset(g, 0, sizeof *g);
-    int r = role_parse((const char *)sqlite3_column_text(s, col + 1));
-    const char *eps = (const char *)sqlite3_column_text(s, col + 2);
+    int r = role_parse(db_column_text(s, col + 1));
+    const char *eps = db_column_text(s, col + 2);
     if (r < 0 || !eps)
         return err_set(err, IMGSEC_EINTERNAL, "store: a grant has a bad role or EP list");
-    store_column_copy(g->project_id, sizeof g->project_id, s, col);
+    store_dcolumn_copy(g->project_id, sizeof g->project_id, s, col);
     g->role = (role)r;
     g->eps_all = strcmp(eps, EPS_ALL_SQL) == 0;
     if (!g->eps_all)
@@ -166,38 +167,41 @@ static int grant_from_row(sqlite3_stmt *s, int col, store_grant *g, imgsec_err *
     return IMGSEC_OK;
 }
 
-/* The id of (domain, name), in the caller's transaction. */
-static int user_id(store *st, const char *domain, const char *name, int64_t *id, imgsec_err *err)
+/* The id of (domain, name), in the caller's transaction; *id 0 and
+ * IMGSEC_OK when there is none and missing_ok. */
+static int user_find(store *st, const char *domain, const char *name, bool missing_ok, int64_t *id,
+                     imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_USER_ID, err);
+    db_stmt *s = store_dstmt(st, STMT_USER_ID, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    store_bind_text(s, 1, domain);
-    store_bind_text(s, 2, name);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
+    store_dbind_text(s, 1, domain);
+    store_dbind_text(s, 2, name);
+    int rc = db_step(s);
+    *id = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+    db_reset(s);
+    if (rc == DB_ROW || (rc == DB_DONE && missing_ok))
         return IMGSEC_OK;
-    }
-    sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
+    if (rc == DB_DONE)
         return err_set(err, IMGSEC_ENOTFOUND, "user %s/%s not found", domain, name);
-    return store_dberr(st, err, "looking up a user");
+    return store_derr(st, err, "looking up a user");
+}
+
+static int user_id(store *st, const char *domain, const char *name, int64_t *id, imgsec_err *err)
+{
+    return user_find(st, domain, name, false, id, err);
 }
 
 static int grant_put(store *st, int64_t uid, const store_grant *g, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_GRANT_UPSERT, err);
+    db_stmt *s = store_dstmt(st, STMT_GRANT_UPSERT, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, uid);
-    store_bind_text(s, 2, g->project_id);
-    store_bind_text(s, 3, role_name(g->role));
-    store_bind_text(s, 4, g->eps_all ? EPS_ALL_SQL : g->eps);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, "storing a grant");
+    db_bind_int64(s, 1, uid);
+    store_dbind_text(s, 2, g->project_id);
+    store_dbind_text(s, 3, role_name(g->role));
+    store_dbind_text(s, 4, g->eps_all ? EPS_ALL_SQL : g->eps);
+    return store_drun(st, s, "storing a grant", err);
 }
 
 /* ---- users ---- */
@@ -206,29 +210,38 @@ int store_user_add(store *st, const char *domain, const char *name, const char *
                    const store_grant *grant, imgsec_err *err)
 {
     int rc;
+    int64_t uid;
     if ((rc = check_names(domain, name, err)) != IMGSEC_OK || (rc = check_grant(grant, err)) != IMGSEC_OK)
         return rc;
     if (!pw_hash || !*pw_hash)
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: password hash");
-    sqlite3_stmt *ins = store_stmt(st, STMT_USER_INSERT, err);
+    db_stmt *ins = store_dstmt(st, STMT_USER_INSERT, err);
     if (!ins)
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
-    store_bind_text(ins, 1, domain);
-    store_bind_text(ins, 2, name);
-    store_bind_text(ins, 3, pw_hash);
-    sqlite3_bind_int64(ins, 4, util_now_ms());
-    int step = sqlite3_step(ins);
-    if (step != SQLITE_ROW) {
-        if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
-            rc = err_set(err, IMGSEC_ECONFLICT, "user %s/%s already exists", domain, name);
-        else
-            rc = store_dberr(st, err, "adding a user");
+    /* Looked up first (writers take turns, so nobody adds it meanwhile):
+     * a PostgreSQL identity spends a value on an INSERT that fails, and
+     * user ids go 1, 2, 3 on both engines. */
+    if ((rc = user_find(st, domain, name, true, &uid, err)) != IMGSEC_OK)
+        goto fail;
+    if (uid) {
+        rc = err_set(err, IMGSEC_ECONFLICT, "user %s/%s already exists", domain, name);
         goto fail;
     }
-    int64_t uid = sqlite3_column_int64(ins, 0);
-    sqlite3_reset(ins);
+    store_dbind_text(ins, 1, domain);
+    store_dbind_text(ins, 2, name);
+    store_dbind_text(ins, 3, pw_hash);
+    db_bind_int64(ins, 4, util_now_ms());
+    if (db_step(ins) != DB_ROW) {
+        if (db_errclass_of(st->conn) == DB_EUNIQUE)
+            rc = err_set(err, IMGSEC_ECONFLICT, "user %s/%s already exists", domain, name);
+        else
+            rc = store_derr(st, err, "adding a user");
+        goto fail;
+    }
+    uid = db_column_int64(ins, 0);
+    db_reset(ins);
     if ((rc = grant_put(st, uid, grant, err)) != IMGSEC_OK)
         goto fail;
     return store_commit(st, err);
@@ -264,32 +277,27 @@ int store_user_revoke(store *st, const char *domain, const char *name, const cha
         return rc;
     if (!model_scope_id_valid(project_id))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project");
-    sqlite3_stmt *del = store_stmt(st, STMT_GRANT_DELETE, err);
-    sqlite3_stmt *tok = store_stmt(st, STMT_TOKEN_DELETE_GRANT, err);
+    db_stmt *del = store_dstmt(st, STMT_GRANT_DELETE, err);
+    db_stmt *tok = store_dstmt(st, STMT_TOKEN_DELETE_GRANT, err);
     if (!del || !tok)
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     if ((rc = user_id(st, domain, name, &uid, err)) != IMGSEC_OK)
         goto fail;
-    sqlite3_bind_int64(del, 1, uid);
-    store_bind_text(del, 2, project_id);
-    if (sqlite3_step(del) != SQLITE_DONE) {
-        rc = store_dberr(st, err, "revoking a grant");
+    db_bind_int64(del, 1, uid);
+    store_dbind_text(del, 2, project_id);
+    if ((rc = store_drun(st, del, "revoking a grant", err)) != IMGSEC_OK)
         goto fail;
-    }
-    sqlite3_reset(del);
-    if (sqlite3_changes(st->db) == 0) {
+    if (db_changes(st->conn) == 0) {
         rc = err_set(err, IMGSEC_ENOTFOUND, "user %s/%s has no grant on project %s", domain, name,
                      project_id);
         goto fail;
     }
-    sqlite3_bind_int64(tok, 1, uid);
-    store_bind_text(tok, 2, project_id);
-    if (sqlite3_step(tok) != SQLITE_DONE) {
-        rc = store_dberr(st, err, "revoking tokens");
+    db_bind_int64(tok, 1, uid);
+    store_dbind_text(tok, 2, project_id);
+    if ((rc = store_drun(st, tok, "revoking tokens", err)) != IMGSEC_OK)
         goto fail;
-    }
     return store_commit(st, err);
 fail:
     store_rollback(st);
@@ -302,18 +310,16 @@ int store_user_del(store *st, const char *domain, const char *name, imgsec_err *
     int64_t uid;
     if ((rc = check_names(domain, name, err)) != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *del = store_stmt(st, STMT_USER_DELETE, err);
+    db_stmt *del = store_dstmt(st, STMT_USER_DELETE, err);
     if (!del)
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     if ((rc = user_id(st, domain, name, &uid, err)) != IMGSEC_OK)
         goto fail;
-    sqlite3_bind_int64(del, 1, uid);
-    if (sqlite3_step(del) != SQLITE_DONE) {
-        rc = store_dberr(st, err, "deleting a user");
+    db_bind_int64(del, 1, uid);
+    if ((rc = store_drun(st, del, "deleting a user", err)) != IMGSEC_OK)
         goto fail;
-    }
     return store_commit(st, err);
 fail:
     store_rollback(st);
@@ -324,18 +330,19 @@ int store_user_list(store *st, void (*cb)(const store_user *u, const store_grant
                     void *arg, imgsec_err *err)
 {
     int rc = IMGSEC_OK, step;
-    sqlite3_stmt *s = NULL;
+    db_stmt *s = NULL;
     /* A statement of its own, not the cached one: cb may call the store
-     * (e.g. the CLI deleting while listing), which resets cached ones. */
-    if (!(s = store_prepare(st, st->sql[STMT_USER_LIST], "listing users", err)))
+     * (e.g. the CLI deleting while listing), which resets cached ones.
+     * PostgreSQL has read the whole result at the first step. */
+    if (!(s = store_dprepare(st, st->sql[STMT_USER_LIST], "listing users", err)))
         return IMGSEC_EINTERNAL;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = db_step(s)) == DB_ROW) {
         store_user u = {0};
         store_grant g;
-        u.id = sqlite3_column_int64(s, 0);
-        store_column_copy(u.domain, sizeof u.domain, s, 1);
-        store_column_copy(u.name, sizeof u.name, s, 2);
-        if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
+        u.id = db_column_int64(s, 0);
+        store_dcolumn_copy(u.domain, sizeof u.domain, s, 1);
+        store_dcolumn_copy(u.name, sizeof u.name, s, 2);
+        if (db_column_type(s, 3) == DB_NULL) {
             cb(&u, NULL, arg);
             continue;
         }
@@ -343,9 +350,9 @@ int store_user_list(store *st, void (*cb)(const store_user *u, const store_grant
             break;
         cb(&u, &g, arg);
     }
-    if (rc == IMGSEC_OK && step != SQLITE_DONE)
-        rc = store_dberr(st, err, "listing users");
-    sqlite3_finalize(s);
+    if (rc == IMGSEC_OK && step != DB_DONE)
+        rc = store_derr(st, err, "listing users");
+    db_finalize(s);
     return rc;
 }
 
@@ -355,34 +362,34 @@ int store_user_get(store *st, const char *domain, const char *name, store_user *
     int rc;
     if ((rc = check_names(domain, name, err)) != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = store_stmt(st, STMT_USER_GET, err);
+    db_stmt *s = store_dstmt(st, STMT_USER_GET, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_reset(s);
-    store_bind_text(s, 1, domain);
-    store_bind_text(s, 2, name);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    db_reset(s);
+    store_dbind_text(s, 1, domain);
+    store_dbind_text(s, 2, name);
+    int step = db_step(s);
+    if (step == DB_ROW) {
         if (pw_hash && pw_hash_size) {
-            if ((size_t)sqlite3_column_bytes(s, 3) >= pw_hash_size) {
-                sqlite3_reset(s);
+            if (db_column_bytes(s, 3) >= pw_hash_size) {
+                db_reset(s);
                 return err_set(err, IMGSEC_EINTERNAL, "store: password hash buffer too small");
             }
-            store_column_copy(pw_hash, pw_hash_size, s, 3);
+            store_dcolumn_copy(pw_hash, pw_hash_size, s, 3);
         }
         if (u) {
             memset(u, 0, sizeof *u);
-            u->id = sqlite3_column_int64(s, 0);
-            store_column_copy(u->domain, sizeof u->domain, s, 1);
-            store_column_copy(u->name, sizeof u->name, s, 2);
+            u->id = db_column_int64(s, 0);
+            store_dcolumn_copy(u->domain, sizeof u->domain, s, 1);
+            store_dcolumn_copy(u->name, sizeof u->name, s, 2);
         }
         rc = IMGSEC_OK;
-    } else if (step == SQLITE_DONE) {
+    } else if (step == DB_DONE) {
         rc = err_set(err, IMGSEC_ENOTFOUND, "user %s/%s not found", domain, name);
     } else {
-        rc = store_dberr(st, err, "looking up a user");
+        rc = store_derr(st, err, "looking up a user");
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return rc;
 }
 
@@ -392,20 +399,20 @@ int store_grant_get(store *st, int64_t user_id_, const char *project_id, store_g
     int rc;
     if (!model_scope_id_valid(project_id))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project");
-    sqlite3_stmt *s = store_stmt(st, STMT_GRANT_GET, err);
+    db_stmt *s = store_dstmt(st, STMT_GRANT_GET, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, user_id_);
-    store_bind_text(s, 2, project_id);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    db_reset(s);
+    db_bind_int64(s, 1, user_id_);
+    store_dbind_text(s, 2, project_id);
+    int step = db_step(s);
+    if (step == DB_ROW)
         rc = grant_from_row(s, 0, g, err);
-    else if (step == SQLITE_DONE)
+    else if (step == DB_DONE)
         rc = err_set(err, IMGSEC_ENOTFOUND, "no grant on project %s", project_id);
     else
-        rc = store_dberr(st, err, "reading a grant");
-    sqlite3_reset(s);
+        rc = store_derr(st, err, "reading a grant");
+    db_reset(s);
     return rc;
 }
 
@@ -420,24 +427,24 @@ int store_token_insert(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: token");
     if (!model_scope_id_valid(project_id))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project");
-    sqlite3_stmt *s = store_stmt(st, STMT_TOKEN_INSERT, err);
+    db_stmt *s = store_dstmt(st, STMT_TOKEN_INSERT, err);
     if (!s)
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
-    sqlite3_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id_);
-    store_bind_text(s, 3, project_id);
-    sqlite3_bind_int64(s, 4, issued_at_ms);
-    sqlite3_bind_int64(s, 5, expires_at_ms);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        int ext = sqlite3_extended_errcode(st->db);
-        if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+    db_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES);
+    db_bind_int64(s, 2, user_id_);
+    store_dbind_text(s, 3, project_id);
+    db_bind_int64(s, 4, issued_at_ms);
+    db_bind_int64(s, 5, expires_at_ms);
+    if (db_step(s) != DB_DONE) {
+        db_errclass cls = db_errclass_of(st->conn);
+        if (cls == DB_EFOREIGN)
             rc = err_set(err, IMGSEC_ENOTFOUND, "user not found");
-        else if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE)
+        else if (cls == DB_EUNIQUE)
             rc = err_set(err, IMGSEC_ECONFLICT, "token already exists");
         else
-            rc = store_dberr(st, err, "storing a token");
+            rc = store_derr(st, err, "storing a token");
         goto fail;
     }
     return store_commit(st, err);
@@ -452,41 +459,41 @@ int store_token_lookup(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
     int rc;
     if (!hash)
         return err_set(err, IMGSEC_EAUTH, "invalid token");
-    sqlite3_stmt *s = store_stmt(st, STMT_TOKEN_LOOKUP, err);
+    db_stmt *s = store_dstmt(st, STMT_TOKEN_LOOKUP, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_reset(s);
-    sqlite3_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now_ms);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    db_reset(s);
+    db_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES);
+    db_bind_int64(s, 2, now_ms);
+    int step = db_step(s);
+    if (step == DB_ROW) {
         memset(p, 0, sizeof *p);
-        p->user.id = sqlite3_column_int64(s, 0);
-        store_column_copy(p->user.domain, sizeof p->user.domain, s, 1);
-        store_column_copy(p->user.name, sizeof p->user.name, s, 2);
+        p->user.id = db_column_int64(s, 0);
+        store_dcolumn_copy(p->user.domain, sizeof p->user.domain, s, 1);
+        store_dcolumn_copy(p->user.name, sizeof p->user.name, s, 2);
         rc = grant_from_row(s, 3, &p->grant, err);
-        p->expires_at_ms = sqlite3_column_int64(s, 6);
-    } else if (step == SQLITE_DONE) {
+        p->expires_at_ms = db_column_int64(s, 6);
+    } else if (step == DB_DONE) {
         rc = err_set(err, IMGSEC_EAUTH, "invalid token");
     } else {
-        rc = store_dberr(st, err, "looking up a token");
+        rc = store_derr(st, err, "looking up a token");
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return rc;
 }
 
 int store_auth_epoch(store *st, int64_t *out, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_AUTH_EPOCH, err);
+    db_stmt *s = store_dstmt(st, STMT_AUTH_EPOCH, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_reset(s);
+    db_reset(s);
     int rc = IMGSEC_OK;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
+    if (db_step(s) == DB_ROW)
+        *out = db_column_int64(s, 0);
     else
-        rc = store_dberr(st, err, "reading the auth epoch");
-    sqlite3_reset(s);
+        rc = store_derr(st, err, "reading the auth epoch");
+    db_reset(s);
     return rc;
 }
 
@@ -495,17 +502,15 @@ int store_token_delete(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
     int rc;
     if (!hash)
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: token");
-    sqlite3_stmt *s = store_stmt(st, STMT_TOKEN_DELETE, err);
+    db_stmt *s = store_dstmt(st, STMT_TOKEN_DELETE, err);
     if (!s)
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
-    sqlite3_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = store_dberr(st, err, "revoking a token");
+    db_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES);
+    if ((rc = store_drun(st, s, "revoking a token", err)) != IMGSEC_OK)
         goto fail;
-    }
-    if (sqlite3_changes(st->db) == 0) {
+    if (db_changes(st->conn) == 0) {
         rc = err_set(err, IMGSEC_ENOTFOUND, "token not found");
         goto fail;
     }
@@ -517,18 +522,17 @@ fail:
 
 int64_t store_token_purge(store *st, int64_t now_ms, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_TOKEN_PURGE, err);
+    db_stmt *s = store_dstmt(st, STMT_TOKEN_PURGE, err);
     if (!s)
         return -1;
     if (store_write_begin(st, err) != IMGSEC_OK)
         return -1;
-    sqlite3_bind_int64(s, 1, now_ms);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        store_dberr(st, err, "purging tokens");
+    db_bind_int64(s, 1, now_ms);
+    if (store_drun(st, s, "purging tokens", err) != IMGSEC_OK) {
         store_rollback(st);
         return -1;
     }
-    int64_t n = sqlite3_changes64(st->db);
+    int64_t n = db_changes(st->conn);
     if (store_commit(st, err) != IMGSEC_OK)
         return -1;
     return n;

@@ -1,0 +1,171 @@
+/* db.h - the database driver under the store: one small interface, two
+ * backends (SQLite through libsqlite3, PostgreSQL through libpq).
+ *
+ * The store keeps one copy of its logic and of its SQL (src/lib/store);
+ * what the two engines do differently lives behind this interface and
+ * nowhere else (docs/design.md "One store, two engines"):
+ *
+ *  - opening: db_open takes a file path (SQLite) or a postgres:// or
+ *    postgresql:// URI (libpq);
+ *  - statements: SQL is written once with SQLite's numbered placeholders
+ *    ?1, ?2 (or plain ?, numbered in order); the PostgreSQL driver
+ *    rewrites them to $1, $2 outside string literals, quoted names and
+ *    comments. The interface is SQLite's step model: bind, step until
+ *    DB_DONE, read columns of the current row, reset;
+ *  - errors: the last error of a connection is classified once
+ *    (db_errclass: unique or foreign-key violation, full disk, busy, lost
+ *    connection), so callers map a constraint violation to the same
+ *    imgsec error on both engines;
+ *  - what differs in kind: the schema version (PRAGMA user_version vs a
+ *    table), DDL types (AUTOINCREMENT vs identity, BLOB vs BYTEA, INTEGER
+ *    vs BIGINT), how a write transaction excludes other writers (BEGIN
+ *    IMMEDIATE vs a transaction-scoped advisory lock).
+ *
+ * A connection and its statements belong to one thread at a time.
+ */
+#ifndef IMGSEC_DB_H
+#define IMGSEC_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imgsec/err.h"
+
+typedef struct db_conn db_conn;
+typedef struct db_stmt db_stmt;
+
+typedef enum { DB_SQLITE, DB_PG } db_backend;
+
+/* db_step's results. */
+enum { DB_ERROR = -1, DB_DONE = 0, DB_ROW = 1 };
+
+/* A column's type in the current row (NULL whatever the declared type). */
+typedef enum { DB_NULL, DB_INT, DB_FLOAT, DB_TEXT, DB_BLOB } db_type;
+
+/* What the last failure of a connection was, the same on both engines. */
+typedef enum {
+    DB_EOK,
+    DB_EUNIQUE,     /* UNIQUE or PRIMARY KEY violated (SQLSTATE 23505) */
+    DB_EFOREIGN,    /* FOREIGN KEY violated (23503) */
+    DB_ECONSTRAINT, /* another constraint: NOT NULL, CHECK (23xxx) */
+    DB_EFULL,       /* the disk or quota is full (SQLITE_FULL, ENOSPC, 53100) */
+    DB_EBUSY,       /* another writer held the lock past the timeout */
+    DB_ECONN,       /* the connection to the server is lost (08xxx, 57P0x) */
+    DB_EOTHER,
+} db_errclass;
+
+/* Is uri a PostgreSQL one (postgres:// or postgresql://)? */
+bool db_uri_is_pg(const char *uri);
+
+/* uri as it may be shown (logs, errors): a PostgreSQL URI with its
+ * password replaced by "***" (in user:password@ and in password=); a
+ * file path as it is. Truncated to size. */
+void db_uri_display(const char *uri, char *out, size_t size);
+
+/* Opens uri: a PostgreSQL URI, else a SQLite file path (created 0600 if
+ * absent; ":memory:" and "file:" URIs as SQLite takes them). Changes
+ * nothing in the database (see db_setup). The message of a failure never
+ * carries the URI's password. */
+int db_open(const char *uri, db_conn **out, imgsec_err *err);
+/* Rolls back an open transaction, finalizes nothing (the caller's
+ * statements must be finalized first), closes. NULL is a no-op. */
+void db_close(db_conn *c);
+db_backend db_backend_of(const db_conn *c);
+/* The SQLite handle of a SQLite connection, NULL for another backend:
+ * only for store code not yet converted to this interface. */
+struct sqlite3 *db_sqlite_handle(db_conn *c);
+
+/* ---- statements ---- */
+
+/* Prepares sql (one statement). NULL with err set ("db: <what>: <the
+ * engine's message>") on failure. persistent: kept for the life of the
+ * connection (a hint to SQLite). */
+db_stmt *db_prepare(db_conn *c, const char *sql, bool persistent, const char *what, imgsec_err *err);
+void db_finalize(db_stmt *s);
+int db_param_count(const db_stmt *s);
+
+/* Parameters are 1-based. Text and blobs are copied by the PostgreSQL
+ * driver and must stay alive until the next step for SQLite (static). */
+void db_bind_null(db_stmt *s, int i);
+void db_bind_int64(db_stmt *s, int i, int64_t v);
+void db_bind_double(db_stmt *s, int i, double v);
+/* len < 0: up to the NUL. */
+void db_bind_text(db_stmt *s, int i, const char *v, int len);
+void db_bind_blob(db_stmt *s, int i, const void *v, size_t len);
+
+/* DB_ROW (a row is current), DB_DONE, or DB_ERROR (see db_errclass,
+ * db_err). The PostgreSQL driver runs the statement at the first step
+ * after a reset and keeps its whole result. */
+int db_step(db_stmt *s);
+/* Ends the current run; bindings are kept until db_clear_bindings. */
+void db_reset(db_stmt *s);
+void db_clear_bindings(db_stmt *s);
+
+/* Columns of the current row, 0-based; valid until the next step or
+ * reset. Text is NUL-terminated (NULL for a NULL column). */
+int db_column_count(const db_stmt *s);
+db_type db_column_type(db_stmt *s, int col);
+int64_t db_column_int64(db_stmt *s, int col);
+double db_column_double(db_stmt *s, int col);
+const char *db_column_text(db_stmt *s, int col);
+const void *db_column_blob(db_stmt *s, int col);
+/* Bytes of the text or blob of column col (0 for NULL). */
+size_t db_column_bytes(db_stmt *s, int col);
+
+/* Rows inserted, changed or deleted by the last statement run. */
+int64_t db_changes(db_conn *c);
+
+/* ---- SQL text, transactions ---- */
+
+/* Runs SQL without results: several statements separated by ';'. */
+int db_exec(db_conn *c, const char *sql, const char *what, imgsec_err *err);
+/* A write transaction: waits (up to the busy timeout) until no other
+ * writer of the same database holds one, on both engines, so a write
+ * sees everything committed before it began. */
+int db_begin_write(db_conn *c, imgsec_err *err);
+/* A read transaction: one snapshot until commit or rollback. */
+int db_begin_read(db_conn *c, imgsec_err *err);
+/* COMMIT; rolls back when the commit fails. */
+int db_commit(db_conn *c, imgsec_err *err);
+/* ROLLBACK if a transaction is open. */
+void db_rollback(db_conn *c);
+bool db_in_transaction(db_conn *c);
+
+/* ---- errors ---- */
+
+db_errclass db_errclass_of(db_conn *c);
+const char *db_errmsg(db_conn *c);
+/* Fills err from the connection's last failure: "db: <what>: <message>",
+ * IMGSEC_ENOSPACE for a full disk, IMGSEC_EINTERNAL otherwise (a caller
+ * that expects a constraint violation checks db_errclass_of first).
+ * Returns the code. */
+int db_err(db_conn *c, imgsec_err *err, const char *what);
+
+/* ---- what differs in kind ---- */
+
+/* The schema version the database records (0: none yet) and whether it
+ * holds things that are not an imgsec database's (*foreign). Reads only. */
+int db_schema_header(db_conn *c, int64_t *version, bool *foreign, imgsec_err *err);
+/* Records version (and, for SQLite, the application id) in the caller's
+ * write transaction. */
+int db_schema_set_version(db_conn *c, int version, imgsec_err *err);
+/* Per-connection settings, after db_schema_header has accepted the
+ * database: SQLite's WAL mode and pragmas; nothing for PostgreSQL. */
+int db_setup(db_conn *c, imgsec_err *err);
+/* The DDL of the store (written in SQLite's dialect) in this backend's:
+ * a malloc'd copy for SQLite; for PostgreSQL INTEGER becomes BIGINT, an
+ * INTEGER PRIMARY KEY (AUTOINCREMENT) an identity column, REAL DOUBLE
+ * PRECISION, BLOB BYTEA, TEXT is TEXT COLLATE "C" (text sorts by its
+ * bytes, as in SQLite, whatever the cluster's locale), WITHOUT ROWID and
+ * PRAGMA statements go, and a
+ * trigger "CREATE TRIGGER t AFTER op ON tab BEGIN body; END" becomes a
+ * plpgsql function and a FOR EACH ROW trigger. NULL with err set. */
+char *db_ddl(db_conn *c, const char *sqlite_ddl, imgsec_err *err);
+
+/* The application id SQLite's header carries ("imgs"). */
+#define DB_APPLICATION_ID 0x696d6773
+/* Milliseconds a writer waits for another one before DB_EBUSY. */
+#define DB_BUSY_TIMEOUT_MS 10000
+
+#endif

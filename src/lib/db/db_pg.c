@@ -1,0 +1,535 @@
+/* db_pg.c - the PostgreSQL driver of db.h, through libpq.
+ *
+ * Statements are server-side prepared statements (PQprepare, named
+ * imgsec_<n> per connection), their SQL the store's with ?N rewritten to
+ * $N (db_pg_sql.c); parameters go as text, blobs as binary, and results
+ * come back as text, converted on read (integers by strtoll, BYTEA
+ * unescaped once per row and column). A step runs the statement on its
+ * first call after a reset and keeps the whole result, then walks it row
+ * by row: the store reads small results this way (a user, a token, a
+ * page of a list); bulk reads and writes get their own paths later (a
+ * cursor, COPY; docs/design.md).
+ *
+ * Transactions: a write transaction is BEGIN plus a transaction-scoped
+ * advisory lock on one key, so writers of one database take turns as
+ * SQLite's BEGIN IMMEDIATE makes them, and waits at most the busy
+ * timeout (lock_timeout) before DB_EBUSY; a read transaction is
+ * REPEATABLE READ, one snapshot as a SQLite read transaction is. After a
+ * failed statement PostgreSQL refuses everything but ROLLBACK in that
+ * transaction, which is what the store does after any failure.
+ *
+ * Errors are classified by SQLSTATE; the message kept is the primary
+ * one, never the DETAIL, which would quote the values of a violated key
+ * (a token's hash).
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_int.h"
+
+#define PG(c) ((PGconn *)(c)->handle)
+#define PS(s) ((pg_stmt *)(s)->handle)
+
+/* Type OIDs of pg_type (catalog/pg_type_d.h is a server header). */
+enum {
+    OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26,
+    OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_NUMERIC = 1700,
+};
+
+/* The advisory lock key of write transactions: the application id. */
+#define WRITE_LOCK_KEY DB_APPLICATION_ID
+
+typedef struct {
+    char name[24];
+    char **vals;       /* nparams: a copy of each bound value, NULL for NULL */
+    int *lens, *fmts;  /* binary length and format (1 for a blob) */
+    PGresult *res;     /* the current run's result, NULL before the first step */
+    int row, nrows;
+    unsigned char **blob; /* ncols: unescaped BYTEA of the current row */
+    size_t *blob_len;
+} pg_stmt;
+
+static db_errclass class_of(db_conn *c, const char *state)
+{
+    if (PQstatus(PG(c)) == CONNECTION_BAD || !state)
+        return DB_ECONN;
+    if (strcmp(state, "23505") == 0)
+        return DB_EUNIQUE;
+    if (strcmp(state, "23503") == 0)
+        return DB_EFOREIGN;
+    if (strncmp(state, "23", 2) == 0)
+        return DB_ECONSTRAINT;
+    if (strcmp(state, "53100") == 0)
+        return DB_EFULL;
+    if (strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0)
+        return DB_EBUSY;
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+        return DB_ECONN;
+    return DB_EOTHER;
+}
+
+/* Records the failure res (or, without one, the connection's) on c and
+ * frees res. */
+static int pg_fail(db_conn *c, PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    db_fail(c, class_of(c, state), "%s", msg ? msg : PQerrorMessage(PG(c)));
+    PQclear(res);
+    return DB_ERROR;
+}
+
+/* Runs sql (one or more statements, no parameters); 0 when every one
+ * succeeded. */
+static int pg_exec(db_conn *c, const char *sql)
+{
+    PGresult *res = PQexec(PG(c), sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+        return pg_fail(c, res);
+    c->changes = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* ---- statements ---- */
+
+static void drop_result(pg_stmt *p, int ncols)
+{
+    if (p->blob)
+        for (int i = 0; i < ncols; i++) {
+            PQfreemem(p->blob[i]);
+            p->blob[i] = NULL;
+        }
+    PQclear(p->res);
+    p->res = NULL;
+    p->row = -1;
+    p->nrows = 0;
+}
+
+static void pg_finalize(db_stmt *s);
+
+static int pg_prepare(db_conn *c, db_stmt *s, const char *sql, bool persistent)
+{
+    (void)persistent; /* every prepared statement lives until finalized */
+    static const Oid OID_TEXT = 25;
+    unsigned char used[DB_PG_MAX_PARAMS / 8 + 1] = {0};
+    int max = 0;
+    pg_stmt *p = calloc(1, sizeof *p);
+    char *text = db_pg_placeholders(sql, used, &max);
+    /* a number the SQL skips is a text parameter nobody reads (SQLite
+     * allows gaps; PostgreSQL cannot deduce a type for one) */
+    Oid *types = max > 0 ? calloc((size_t)max, sizeof *types) : NULL;
+    if (!p || !text || (max > 0 && !types)) {
+        free(p);
+        free(text);
+        free(types);
+        return db_fail(c, DB_EOTHER, "out of memory or a bad placeholder");
+    }
+    for (int n = 1; n <= max; n++)
+        if (!(used[n / 8] & (1u << (n % 8))))
+            types[n - 1] = OID_TEXT;
+    snprintf(p->name, sizeof p->name, "imgsec_%u", c->next_name++);
+    PGresult *res = PQprepare(PG(c), p->name, text, max, types);
+    free(text);
+    free(types);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        free(p);
+        return pg_fail(c, res);
+    }
+    PQclear(res);
+    res = PQdescribePrepared(PG(c), p->name);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        free(p);
+        return pg_fail(c, res);
+    }
+    s->nparams = PQnparams(res);
+    s->ncols = PQnfields(res);
+    PQclear(res);
+    size_t np = (size_t)s->nparams ? (size_t)s->nparams : 1, nc = (size_t)s->ncols ? (size_t)s->ncols : 1;
+    p->vals = calloc(np, sizeof *p->vals);
+    p->lens = calloc(np, sizeof *p->lens);
+    p->fmts = calloc(np, sizeof *p->fmts);
+    p->blob = calloc(nc, sizeof *p->blob);
+    p->blob_len = calloc(nc, sizeof *p->blob_len);
+    p->row = -1;
+    s->handle = p;
+    if (!p->vals || !p->lens || !p->fmts || !p->blob || !p->blob_len) {
+        pg_finalize(s);
+        s->handle = NULL;
+        return db_fail(c, DB_EOTHER, "out of memory");
+    }
+    return 0;
+}
+
+static void pg_clear_bindings(db_stmt *s)
+{
+    pg_stmt *p = PS(s);
+    for (int i = 0; i < s->nparams; i++) {
+        free(p->vals[i]);
+        p->vals[i] = NULL;
+        p->lens[i] = p->fmts[i] = 0;
+    }
+}
+
+static void pg_finalize(db_stmt *s)
+{
+    pg_stmt *p = PS(s);
+    if (!p)
+        return;
+    drop_result(p, s->ncols);
+    if (p->vals && p->lens && p->fmts)
+        pg_clear_bindings(s);
+    /* DEALLOCATE fails inside a failed transaction; the statement then
+     * lives until the connection closes, which is harmless. */
+    if (PQstatus(PG(s->c)) == CONNECTION_OK && PQtransactionStatus(PG(s->c)) != PQTRANS_INERROR) {
+        char sql[48];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
+        PQclear(PQexec(PG(s->c), sql));
+    }
+    free(p->vals);
+    free(p->lens);
+    free(p->fmts);
+    free(p->blob);
+    free(p->blob_len);
+    free(p);
+}
+
+/* Keeps a copy of len bytes (and a NUL) as parameter i. */
+static void put(db_stmt *s, int i, const void *v, size_t len, int fmt)
+{
+    pg_stmt *p = PS(s);
+    char *copy = malloc(len + 1);
+    free(p->vals[i - 1]);
+    p->vals[i - 1] = NULL;
+    if (!copy)
+        return; /* sent as NULL; the caller's statement then fails a NOT NULL or finds nothing */
+    memcpy(copy, v, len);
+    copy[len] = '\0';
+    p->vals[i - 1] = copy;
+    p->lens[i - 1] = (int)len;
+    p->fmts[i - 1] = fmt;
+}
+
+static void pg_bind_null(db_stmt *s, int i)
+{
+    pg_stmt *p = PS(s);
+    free(p->vals[i - 1]);
+    p->vals[i - 1] = NULL;
+}
+
+static void pg_bind_int64(db_stmt *s, int i, int64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+    put(s, i, buf, (size_t)n, 0);
+}
+
+static void pg_bind_double(db_stmt *s, int i, double v)
+{
+    char buf[40];
+    int n = snprintf(buf, sizeof buf, "%.17g", v);
+    put(s, i, buf, (size_t)n, 0);
+}
+
+static void pg_bind_text(db_stmt *s, int i, const char *v, size_t len)
+{
+    put(s, i, v, len, 0);
+}
+
+static void pg_bind_blob(db_stmt *s, int i, const void *v, size_t len)
+{
+    put(s, i, v, len, 1);
+}
+
+static int pg_step(db_stmt *s)
+{
+    pg_stmt *p = PS(s);
+    db_conn *c = s->c;
+    if (!p->res) {
+        PGresult *res = PQexecPrepared(PG(c), p->name, s->nparams, (const char *const *)p->vals,
+                                       p->lens, p->fmts, 0);
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+            return pg_fail(c, res);
+        p->res = res;
+        p->nrows = PQntuples(res);
+        p->row = -1;
+        c->changes = strtoll(PQcmdTuples(res), NULL, 10);
+    }
+    for (int i = 0; i < s->ncols; i++) {
+        PQfreemem(p->blob[i]);
+        p->blob[i] = NULL;
+    }
+    if (p->row + 1 < p->nrows) {
+        p->row++;
+        return DB_ROW;
+    }
+    p->row = p->nrows;
+    return DB_DONE;
+}
+
+static void pg_reset(db_stmt *s)
+{
+    drop_result(PS(s), s->ncols);
+}
+
+/* The current row has column col and it is not NULL. */
+static bool has_value(db_stmt *s, int col)
+{
+    pg_stmt *p = PS(s);
+    return p->res && p->row >= 0 && p->row < p->nrows && !PQgetisnull(p->res, p->row, col);
+}
+
+static db_type pg_column_type(db_stmt *s, int col)
+{
+    if (!has_value(s, col))
+        return DB_NULL;
+    switch (PQftype(PS(s)->res, col)) {
+    case OID_BOOL:
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+    case OID_OID: return DB_INT;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC: return DB_FLOAT;
+    case OID_BYTEA: return DB_BLOB;
+    default: return DB_TEXT;
+    }
+}
+
+static const char *pg_column_text(db_stmt *s, int col)
+{
+    return has_value(s, col) ? PQgetvalue(PS(s)->res, PS(s)->row, col) : NULL;
+}
+
+static int64_t pg_column_int64(db_stmt *s, int col)
+{
+    const char *v = pg_column_text(s, col);
+    if (!v)
+        return 0;
+    if (PQftype(PS(s)->res, col) == OID_BOOL)
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
+}
+
+static double pg_column_double(db_stmt *s, int col)
+{
+    const char *v = pg_column_text(s, col);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static const void *pg_column_blob(db_stmt *s, int col)
+{
+    pg_stmt *p = PS(s);
+    const char *v = pg_column_text(s, col);
+    if (!v)
+        return NULL;
+    if (PQftype(p->res, col) != OID_BYTEA) {
+        p->blob_len[col] = (size_t)PQgetlength(p->res, p->row, col);
+        return v;
+    }
+    if (!p->blob[col]) {
+        size_t n = 0;
+        p->blob[col] = PQunescapeBytea((const unsigned char *)v, &n);
+        p->blob_len[col] = p->blob[col] ? n : 0;
+    }
+    return p->blob[col];
+}
+
+static size_t pg_column_bytes(db_stmt *s, int col)
+{
+    pg_stmt *p = PS(s);
+    if (!has_value(s, col))
+        return 0;
+    if (PQftype(p->res, col) == OID_BYTEA) {
+        pg_column_blob(s, col);
+        return p->blob_len[col];
+    }
+    return (size_t)PQgetlength(p->res, p->row, col);
+}
+
+/* ---- transactions ---- */
+
+static int pg_begin_write(db_conn *c)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SET LOCAL lock_timeout = %d; SELECT pg_advisory_xact_lock(%d)",
+             DB_BUSY_TIMEOUT_MS, WRITE_LOCK_KEY);
+    if (pg_exec(c, sql) != 0) {
+        PQclear(PQexec(PG(c), "ROLLBACK"));
+        return DB_ERROR;
+    }
+    return 0;
+}
+
+static int pg_begin_read(db_conn *c)
+{
+    return pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+}
+
+/* COMMIT of a failed transaction "succeeds" as a ROLLBACK: that is a
+ * failure to the caller. */
+static int pg_commit(db_conn *c)
+{
+    PGresult *res = PQexec(PG(c), "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return pg_fail(c, res);
+    bool rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
+    PQclear(res);
+    if (rolled_back)
+        return db_fail(c, DB_EOTHER, "the transaction was rolled back by an earlier error");
+    return 0;
+}
+
+static bool pg_in_transaction(db_conn *c)
+{
+    PGTransactionStatusType t = PQtransactionStatus(PG(c));
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+static void pg_rollback(db_conn *c)
+{
+    PQclear(PQexec(PG(c), "ROLLBACK"));
+}
+
+/* ---- schema version ---- */
+
+/* The version lives in a one-row table of the connection's schema; any
+ * other table there without it (or with another application id) is a
+ * database imgsec did not make. */
+static int pg_schema_header(db_conn *c, int64_t *version, bool *foreign)
+{
+    PGresult *res = PQexec(PG(c),
+                           "SELECT (SELECT count(*) FROM pg_catalog.pg_class k "
+                           "JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace "
+                           "WHERE n.nspname = current_schema() AND k.relkind IN ('r', 'v', 'm', 'p')), "
+                           "to_regclass('imgsec_schema') IS NOT NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return pg_fail(c, res);
+    long long objects = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    bool has = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    long long app_id = 0;
+    if (has) {
+        res = PQexec(PG(c), "SELECT application_id, version FROM imgsec_schema WHERE id = 1");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            return pg_fail(c, res);
+        if (PQntuples(res) == 1) {
+            app_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            *version = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        }
+        PQclear(res);
+    }
+    *foreign = objects > 0 && app_id != DB_APPLICATION_ID;
+    return 0;
+}
+
+/* With the version, the few SQLite scalar functions the store's SQL
+ * calls that PostgreSQL spells otherwise, made (again) with every
+ * migration: instr(haystack, needle), 1-based, 0 when absent. */
+static int pg_schema_set_version(db_conn *c, int version)
+{
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS imgsec_schema (\n"
+             "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+             "  application_id BIGINT NOT NULL,\n"
+             "  version BIGINT NOT NULL);\n"
+             "INSERT INTO imgsec_schema (id, application_id, version) VALUES (1, %d, %d)\n"
+             "  ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version;\n"
+             "CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer\n"
+             "  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT strpos($1, $2)';\n",
+             DB_APPLICATION_ID, version);
+    return pg_exec(c, sql);
+}
+
+static int pg_setup(db_conn *c)
+{
+    (void)c;
+    return 0;
+}
+
+static char *pg_ddl(db_conn *c, const char *sql)
+{
+    const char *why = NULL;
+    char *out = db_pg_translate_ddl(sql, &why);
+    if (!out)
+        db_fail(c, DB_EOTHER, "%s", why ? why : "out of memory");
+    return out;
+}
+
+static void pg_close(db_conn *c)
+{
+    PQfinish(PG(c));
+}
+
+static const db_ops PG_OPS = {
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .bind_null = pg_bind_null,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .step = pg_step,
+    .reset = pg_reset,
+    .clear_bindings = pg_clear_bindings,
+    .column_type = pg_column_type,
+    .column_int64 = pg_column_int64,
+    .column_double = pg_column_double,
+    .column_text = pg_column_text,
+    .column_blob = pg_column_blob,
+    .column_bytes = pg_column_bytes,
+    .exec = pg_exec,
+    .begin_write = pg_begin_write,
+    .begin_read = pg_begin_read,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .in_transaction = pg_in_transaction,
+    .schema_header = pg_schema_header,
+    .schema_set_version = pg_schema_set_version,
+    .setup = pg_setup,
+    .ddl = pg_ddl,
+    .close = pg_close,
+};
+
+static void no_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+int db_pg_open(db_conn *c, const char *uri)
+{
+    /* libpq's own words about a malformed URI may quote it, password and all */
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(uri, &why);
+    PQfreemem(why);
+    if (!opts)
+        return db_fail(c, DB_EOTHER, "the PostgreSQL URI is malformed");
+    PQconninfoFree(opts);
+    /* Defaults the URI may override (it comes later): libpq would wait
+     * for an unreachable server forever, and the server's views name the
+     * client. */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "imgsec", uri, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (!pg)
+        return db_fail(c, DB_EOTHER, "out of memory");
+    c->backend = DB_PG;
+    c->ops = &PG_OPS;
+    c->handle = pg;
+    if (PQstatus(pg) != CONNECTION_OK) {
+        db_fail(c, DB_ECONN, "%s", PQerrorMessage(pg));
+        PQfinish(pg);
+        c->handle = NULL;
+        return DB_ERROR;
+    }
+    PQsetNoticeProcessor(pg, no_notices, NULL);
+    return 0;
+}
