@@ -17,8 +17,10 @@
  * a reader sees either none or all of a batch, never a part of it. The
  * index keeps two instances (left-right): a batch is applied to the one
  * readers do not use and published at index_write_end with one atomic
- * store; the other one is brought up to date afterwards. Memory is twice
- * that of one instance.
+ * store; the other one is brought up to date afterwards: by replaying the
+ * batch, or, after a batch that began with index_clear (a full rebuild),
+ * by copying the published instance, which needs no copy of the batch's
+ * summaries. Memory is twice that of one instance.
  *
  * Internals: src/lib/index/index_internal.h explains the layout.
  */
@@ -74,8 +76,8 @@ void index_catch_up(imgsec_index *ix);
 
 /* Inserts or replaces the image s->id (copies everything it keeps).
  * Recomputes latest_version for the image's group (data-model.md).
- * IMGSEC_EINVAL for a summary out of its enums (or with negative counts),
- * changing nothing; IMGSEC_EINTERNAL when out of memory, after which the
+ * IMGSEC_EINVAL for a summary out of its enums (or with a count outside
+ * 0..UINT32_MAX), changing nothing; IMGSEC_EINTERNAL when out of memory, after which the
  * image s->id is absent from the index (rebuild to recover it). */
 int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err);
 /* Removes image id if present. */

@@ -9,7 +9,10 @@
  * until then now lags by that batch; before the writer touches it again
  * (index_catch_up, or at the latest the next index_write_begin) it waits
  * until the readers that entered it have left, and replays the batch's
- * ops, logged by index_log.c. Memory doubles; a query costs the same.
+ * ops, logged by index_log.c; a batch that began with index_clear (a full
+ * rebuild) is not logged but copied whole from the published instance
+ * (rows_clone), which is faster than building it again and keeps no copy
+ * of every summary. Memory doubles; a query costs the same.
  *
  * Only the writer waits, and only for queries already running. A reader
  * may retry its entry if a publication races it (lock-free, not
@@ -145,9 +148,15 @@ void index_catch_up(imgsec_index *ix)
 {
     int h = hidden(ix);
     drain(ix, h);
-    /* the last batch could not be recorded, or its replay ran out of
-     * memory: the instance differs from the published one for good */
-    if (ix->log.lost || ix_log_replay(&ix->log, &ix->inst[h]) != 0)
+    /* the last batch could not be recorded, or its replay (or copy) ran
+     * out of memory: the instance differs from the published one for good */
+    if (ix->log.lost)
+        hidden_lose(ix);
+    else if (ix->log.clone) { /* a full rebuild: copy it */
+        rows_destroy(&ix->inst[h]);
+        if (rows_clone(&ix->inst[h], &ix->inst[1 - h]) != 0)
+            hidden_lose(ix);
+    } else if (ix_log_replay(&ix->log, &ix->inst[h]) != 0)
         hidden_lose(ix);
     ix_log_reset(&ix->log);
 }
@@ -168,6 +177,11 @@ int index_write_end(imgsec_index *ix)
         return IMGSEC_EINVAL;
     }
     int h = hidden(ix);
+    if (ix->log.clone) { /* a full rebuild: its terms are complete */
+        postings_trim(&ix->inst[h].vuls);
+        postings_trim(&ix->inst[h].builds);
+        postings_trim(&ix->inst[h].groups);
+    }
     atomic_store(&ix->published_size, ix->inst[h].ids.n);
     atomic_store(&ix->published_records, ix->inst[h].n_records);
     atomic_store(&ix->published, h);

@@ -9,6 +9,8 @@
  *   - string attributes: a dictionary entry per distinct string (with its
  *     rows), referenced from the row; the substring-filtered ones also with
  *     byte and trigram postings over their distinct strings (index_gram.c);
+ *     one that is only shown (image_digest, sa_shown_only) is the row's
+ *     own string, in no dictionary;
  *   - numbers filtered by range, and the record counts that are summed:
  *     columns, read only for rows that survived the bitmap filters;
  *   - record filters (vul_id, build-command risks): inverted postings.
@@ -21,7 +23,8 @@
  *
  * Files: index.c (lifecycle, left-right publication, public entry points),
  * index_log.c (the batch log), index_rows.c
- * (upsert/remove: keeping all of the above in step), index_latest.c
+ * (upsert/remove: keeping all of the above in step; the copy of a whole
+ * instance after a rebuild), index_latest.c
  * (latest-version groups), index_query.c (image selection),
  * index_records.c (summing records under the record filters); and the
  * building blocks index_hash.c (hash maps), index_dict.c (dictionaries),
@@ -73,6 +76,21 @@ typedef struct ix_inst ix_inst;
 struct ix_order; /* index_page.c */
 struct ix_terms; /* index_list.c: one malloc block */
 
+/* Is attribute a only shown, never filtered (model.h's filter NONE:
+ * image_digest)? Such a string is not put in a dictionary (nothing looks
+ * it up, and it is nearly always one image's own): the row owns a
+ * standalone dict_entry with the string right after it (rows_shown_new),
+ * in no dictionary, so that readers find it as r->str[a]->s like any. */
+#define SA_SHOWN_ONLY_SUBSTR 0
+#define SA_SHOWN_ONLY_EXACT 0
+#define SA_SHOWN_ONLY_NONE 1
+#define SA_SHOWN_ONLY_ITEM(m, key, dmin, dmax, filter, ...) || (a == SA_##m && SA_SHOWN_ONLY_##filter)
+static inline bool sa_shown_only(str_attr a)
+{
+    return 0 MODEL_IMAGE_STRINGS(SA_SHOWN_ONLY_ITEM);
+}
+#undef SA_SHOWN_ONLY_ITEM
+
 typedef struct {
     int64_t id;
     dict_entry *str[SA_COUNT]; /* NULL on a free row */
@@ -87,8 +105,10 @@ struct ix_inst {
     ix_row *rows;
     int64_t *image_size, *update_time, *scan_time;
     int64_t *container_num;       /* listed (has_container is a flag) */
-    int64_t *counts[REPORT_TYPE_COUNT];
-    int64_t *vul_counts[VUL_TYPE_COUNT];
+    /* records per image: 32 bits (index_upsert refuses more), half the
+     * memory of the widest columns; sums are 64-bit */
+    uint32_t *counts[REPORT_TYPE_COUNT];
+    uint32_t *vul_counts[VUL_TYPE_COUNT];
     uint32_t n_rows, cap_rows;
     uint32_t *free_rows;          /* stack of reusable rows */
     uint32_t n_free;
@@ -134,12 +154,17 @@ typedef struct {
     size_t n, cap;
     ix_chunk *chunks;       /* arena of the copied summaries */
     bool lost;              /* an op could not be recorded (out of memory) */
+    bool clone;             /* the batch began with a clear: the other instance
+                               is to become a copy of this one (rows_clone), so
+                               ops are counted in n but not kept */
 } ix_log;
 
-/* Records an op (copying s for an upsert). Sets log->lost when out of memory. */
+/* Records an op (copying s for an upsert), or after a clear only counts
+ * it (log->clone). Sets log->lost when out of memory. */
 void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s);
-/* Applies every op to ix, in order. 0, or -1 when an op failed (out of
- * memory): ix then differs from the instance the log was recorded on. */
+/* Applies every op to ix, in order (log->clone false). 0, or -1 when an op
+ * failed (out of memory): ix then differs from the instance the log was
+ * recorded on. */
 int ix_log_replay(const ix_log *log, ix_inst *ix);
 /* Empties the log (keeps nothing allocated). */
 void ix_log_reset(ix_log *log);
@@ -152,6 +177,10 @@ int rows_init(ix_inst *ix);     /* bitmaps; -1 when out of memory */
 void rows_destroy(ix_inst *ix); /* frees everything index_rows owns */
 int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err);
 void rows_remove(ix_inst *ix, int64_t id);
+/* Makes dst (destroyed or never initialized) an instance equal to src:
+ * the same images in the same rows, answering every query alike. 0, or -1
+ * when out of memory (dst is then destroyed). index_rows.c. */
+int rows_clone(ix_inst *dst, const ix_inst *src);
 
 /* ---- index_latest.c ---- */
 /* Puts row (whose id and update_time are set) into its group and
@@ -194,7 +223,7 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
 /* ---- index_records.c: records of q->report under the record filters ---- */
 
 typedef struct {
-    const int64_t *col;         /* per-row counts when no postings are needed */
+    const uint32_t *col;        /* per-row counts when no postings are needed */
     const postings *P;          /* else: sum these terms' postings */
     uint32_t *terms;            /* sorted, distinct term ids */
     size_t n_terms;

@@ -8,6 +8,12 @@
  * are kept as deep copies, because the caller's summary (a store row, an
  * ingest document) is gone by then; the copies live in an arena that is
  * dropped whole once replayed.
+ *
+ * A batch that begins with a clear (a full rebuild: the start, or a log
+ * pruned past the follower) is not logged: the other instance becomes a
+ * copy of the published one (rows_clone), which is faster than building
+ * it again and needs no copy of every summary (that copy was the peak of
+ * the start: about a third of the index at a million images).
  */
 #include "index_internal.h"
 
@@ -89,10 +95,16 @@ static image_summary *summary_copy(ix_log *log, const image_summary *s)
 
 void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s)
 {
-    if (kind == IX_OP_CLEAR)
+    if (kind == IX_OP_CLEAR) {
         ix_log_reset(log); /* everything before a clear is moot, even a lost op */
+        log->clone = true;
+    }
     if (log->lost)
         return;
+    if (log->clone) { /* counted, for index_write_abort: the batch changed the instance */
+        log->n++;
+        return;
+    }
     if (log->n == log->cap) {
         size_t cap = log->cap ? log->cap * 2 : 256;
         ix_op *ops = realloc(log->ops, cap * sizeof *ops);
@@ -148,4 +160,5 @@ void ix_log_reset(ix_log *log)
     log->ops = NULL;
     log->n = log->cap = 0;
     log->lost = false;
+    log->clone = false;
 }

@@ -27,7 +27,8 @@ void postings_free(postings *P)
     free(P->terms);
     free(P->free_ids);
     for (uint32_t r = 0; r < P->n_rows; r++)
-        free(P->rows[r].refs);
+        if (P->rows[r].cap > 1)
+            free(P->rows[r].refs);
     free(P->rows);
     strmap_free(&P->map);
     postings_init(P);
@@ -112,8 +113,18 @@ int postings_row_add(postings *P, const char *key, size_t klen, posting p)
     if (ensure_row(P, row) != 0)
         return -1;
     prow *r = &P->rows[row];
-    if (grow((void **)&r->refs, &r->cap, r->n + 1, sizeof *r->refs) != 0)
+    if (r->n == 0 && r->cap == 0) {
+        r->cap = 1; /* in place */
+    } else if (r->cap == 1 && r->n == 1) {
+        pref *arr = malloc(4 * sizeof *arr);
+        if (!arr)
+            return -1;
+        arr[0] = r->one;
+        r->refs = arr;
+        r->cap = 4;
+    } else if (r->cap > 1 && grow((void **)&r->refs, &r->cap, r->n + 1, sizeof *r->refs) != 0) {
         return -1;
+    }
     pterm *t = strmap_get(&P->map, key, klen);
     bool fresh = !t;
     if (fresh && !(t = term_new(P, key, klen)))
@@ -130,7 +141,7 @@ int postings_row_add(postings *P, const char *key, size_t klen, posting p)
     t->cap = cap_refs;
     t->p[t->len] = p;
     t->ref_at[t->len] = r->n;
-    r->refs[r->n++] = (pref){t->id, t->len};
+    prow_refs(r)[r->n++] = (pref){t->id, t->len};
     t->len++;
     t->total += n;
     P->n_postings++;
@@ -142,11 +153,12 @@ void postings_row_trim(postings *P, uint32_t row)
     if (row >= P->n_rows)
         return;
     prow *r = &P->rows[row];
-    if (r->n == r->cap)
+    if (r->n == r->cap || r->cap <= 1)
         return;
-    if (r->n == 0) {
+    if (r->n <= 1) { /* none, or one: in place */
+        pref one = r->n ? r->refs[0] : (pref){0};
         free(r->refs);
-        *r = (prow){0};
+        *r = (prow){.one = one, .n = r->n, .cap = r->n};
         return;
     }
     pref *refs = realloc(r->refs, (size_t)r->n * sizeof *refs);
@@ -164,7 +176,7 @@ void postings_row_clear(postings *P, uint32_t row)
     /* Moving a posting may rewrite a later ref of this same row (a term
      * listed twice for one row), so read each ref only when its turn comes. */
     for (uint32_t i = 0; i < r->n; i++) {
-        pref ref = r->refs[i];
+        pref ref = prow_refs(r)[i];
         pterm *t = P->terms[ref.term];
         t->total -= t->p[ref.pos].n;
         uint32_t last = t->len - 1;
@@ -173,13 +185,127 @@ void postings_row_clear(postings *P, uint32_t row)
             uint32_t moved_ref = t->ref_at[last];
             t->p[ref.pos] = moved;
             t->ref_at[ref.pos] = moved_ref;
-            P->rows[moved.row].refs[moved_ref].pos = ref.pos;
+            prow_refs(&P->rows[moved.row])[moved_ref].pos = ref.pos;
         }
         t->len--;
         P->n_postings--;
         if (t->len == 0)
             term_delete(P, t);
     }
-    free(r->refs);
+    if (r->cap > 1)
+        free(r->refs);
     *r = (prow){0};
+}
+
+/* A copy of n elements of size sz (NULL for none); *ok false when out of memory. */
+static void *dup_array(const void *src, size_t n, size_t sz, bool *ok)
+{
+    if (!src || n == 0)
+        return NULL;
+    void *p = malloc(n * sz);
+    if (!p) {
+        *ok = false;
+        return NULL;
+    }
+    memcpy(p, src, n * sz);
+    return p;
+}
+
+/* The terms are copied by id, each with exactly its postings (no spare
+ * room: a term grows again only when a later batch adds to it); the map is
+ * copied slot by slot, each slot pointed at the copy of its term, so that
+ * probing finds every key where it did in src. */
+int postings_clone(postings *dst, const postings *src)
+{
+    bool ok = true;
+    postings_init(dst);
+    if (src->cap_ids && !(dst->terms = calloc(src->cap_ids, sizeof *dst->terms)))
+        return -1;
+    dst->cap_ids = src->cap_ids;
+    dst->n_ids = src->n_ids;
+    dst->free_ids = dup_array(src->free_ids, src->cap_free, sizeof *src->free_ids, &ok);
+    dst->cap_free = ok ? src->cap_free : 0;
+    dst->n_free = ok ? src->n_free : 0;
+    for (uint32_t i = 0; ok && i < src->n_ids; i++) {
+        const pterm *s = src->terms[i];
+        if (!s)
+            continue;
+        pterm *t = calloc(1, sizeof *t);
+        if (!t) {
+            ok = false;
+            break;
+        }
+        dst->terms[i] = t;
+        t->key = dup_array(s->key, s->klen + 1, 1, &ok);
+        t->p = dup_array(s->p, s->len, sizeof *s->p, &ok);
+        t->ref_at = dup_array(s->ref_at, s->len, sizeof *s->ref_at, &ok);
+        if (!ok)
+            break;
+        t->klen = s->klen;
+        t->id = s->id;
+        t->aux = s->aux;
+        t->len = t->cap = s->len;
+        t->total = s->total;
+    }
+    if (ok && src->map.cap) {
+        if (!(dst->map.slots = malloc(src->map.cap * sizeof *dst->map.slots))) {
+            ok = false;
+        } else {
+            dst->map.cap = src->map.cap;
+            dst->map.n = src->map.n;
+            for (size_t i = 0; i < src->map.cap; i++) {
+                strmap_slot sl = src->map.slots[i];
+                if (sl.val) {
+                    pterm *t = dst->terms[((const pterm *)sl.val)->id];
+                    sl.key = t->key;
+                    sl.val = t;
+                }
+                dst->map.slots[i] = sl;
+            }
+        }
+    }
+    if (ok && src->n_rows) {
+        if (!(dst->rows = calloc(src->n_rows, sizeof *dst->rows))) {
+            ok = false;
+        } else {
+            dst->n_rows = src->n_rows;
+            for (uint32_t r = 0; ok && r < src->n_rows; r++) {
+                const prow *s = &src->rows[r];
+                if (s->cap <= 1 || s->n <= 1) { /* in place */
+                    if (s->n)
+                        dst->rows[r].one = s->cap <= 1 ? s->one : s->refs[0];
+                    dst->rows[r].n = dst->rows[r].cap = s->n;
+                    continue;
+                }
+                dst->rows[r].refs = dup_array(s->refs, s->n, sizeof *s->refs, &ok);
+                if (ok)
+                    dst->rows[r].n = dst->rows[r].cap = s->n;
+            }
+        }
+    }
+    dst->n_postings = src->n_postings;
+    if (!ok) {
+        postings_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
+void postings_trim(postings *P)
+{
+    for (uint32_t i = 0; i < P->n_ids; i++) {
+        pterm *t = P->terms[i];
+        if (!t || t->len == t->cap)
+            continue;
+        /* on failure a longer array is kept, which is harmless; cap is
+         * what both arrays have at least */
+        posting *p = realloc(t->p, (size_t)t->len * sizeof *p);
+        if (p)
+            t->p = p;
+        uint32_t *ref_at = realloc(t->ref_at, (size_t)t->len * sizeof *ref_at);
+        if (ref_at)
+            t->ref_at = ref_at;
+        if (p && ref_at)
+            t->cap = t->len;
+    }
 }

@@ -73,10 +73,20 @@ typedef struct {
     uint32_t pos;     /* index in that term's postings */
 } pref;
 
+/* A row's references: one is kept in place (most rows have one group,
+ * one build-command risk or none), more in an array of cap elements. */
 typedef struct {
-    pref *refs;
+    union {
+        pref *refs;   /* cap >= 2 */
+        pref one;     /* cap <= 1 */
+    };
     uint32_t n, cap;
 } prow;
+
+static inline pref *prow_refs(prow *r)
+{
+    return r->cap <= 1 ? &r->one : r->refs;
+}
 
 typedef struct {
     strmap map;       /* key -> pterm */
@@ -101,6 +111,17 @@ void postings_row_trim(postings *P, uint32_t row);
 /* Deletes every posting of row; terms left empty are deleted. */
 void postings_row_clear(postings *P, uint32_t row);
 
+/* Gives back the spare room of every term's postings (the arrays grow by
+ * doubling: a quarter of them is spare on average). For the end of a full
+ * rebuild, when the terms are complete. */
+void postings_trim(postings *P);
+
+/* Makes dst (uninitialized) a copy of src: the same terms under the same
+ * ids, the same postings in the same places, the same free ids, so that
+ * the same adds and deletes change both alike. 0, or -1 when out of
+ * memory (dst is then empty, initialized). */
+int postings_clone(postings *dst, const postings *src);
+
 /* The live term with this id, or NULL; writable for the owner's aux field. */
 pterm *postings_term_rw(postings *P, uint32_t id);
 /* The references of row (n == 0 for a row without postings). */
@@ -110,8 +131,9 @@ static inline const pref *postings_row_refs(const postings *P, uint32_t row, uin
         *n = 0;
         return NULL;
     }
-    *n = P->rows[row].n;
-    return P->rows[row].refs;
+    const prow *r = &P->rows[row];
+    *n = r->n;
+    return r->cap <= 1 ? &r->one : r->refs;
 }
 
 #endif

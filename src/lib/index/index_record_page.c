@@ -40,7 +40,7 @@ static int rp_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, v
         return -1;
     }
     const uint32_t *rank_of = order_rank_of(o), *by_rank = order_by_rank(o);
-    const int64_t *counts = ix->counts[c->report];
+    const uint32_t *counts = ix->counts[c->report];
     int64_t total = 0;
     uint32_t buf[512];
     size_t k;

@@ -62,6 +62,10 @@ int rows_init(ix_inst *ix)
 
 void rows_destroy(ix_inst *ix)
 {
+    for (uint32_t row = 0; ix->rows && row < ix->n_rows; row++)
+        for (int a = 0; a < SA_COUNT; a++)
+            if (sa_shown_only((str_attr)a))
+                free(ix->rows[row].str[a]); /* the dictionaries own the others */
     free(ix->rows);
     free(ix->image_size);
     free(ix->update_time);
@@ -124,10 +128,10 @@ static int rows_reserve(ix_inst *ix)
         grow_array((void **)&ix->free_rows, cap, sizeof(uint32_t)) != 0)
         return -1;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if (grow_array((void **)&ix->counts[t], cap, sizeof(int64_t)) != 0)
+        if (grow_array((void **)&ix->counts[t], cap, sizeof(uint32_t)) != 0)
             return -1;
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        if (grow_array((void **)&ix->vul_counts[v], cap, sizeof(int64_t)) != 0)
+        if (grow_array((void **)&ix->vul_counts[v], cap, sizeof(uint32_t)) != 0)
             return -1;
     ix->cap_rows = cap;
     return 0;
@@ -176,9 +180,12 @@ static void row_detach(ix_inst *ix, uint32_t row)
     int64_t id;
     if (r->str[SA_image_id] && key_decimal_id(r->str[SA_image_id]->s, &id))
         ix->n_decimal_image_ids--;
-    for (int a = 0; a < SA_COUNT; a++)
-        if (r->str[a])
+    for (int a = 0; a < SA_COUNT; a++) {
+        if (r->str[a] && sa_shown_only((str_attr)a))
+            free(r->str[a]);
+        else if (r->str[a])
             dict_unref(&ix->dicts[a], r->str[a], row);
+    }
     ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
     ix->container_num[row] = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
@@ -190,9 +197,22 @@ static void row_detach(ix_inst *ix, uint32_t row)
     *r = (ix_row){.id = r->id};
 }
 
+/* A shown-only string (sa_shown_only): one allocation, in no dictionary. */
+static dict_entry *shown_new(const char *s, size_t len, uint32_t row)
+{
+    dict_entry *e = malloc(sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    *e = (dict_entry){.s = (char *)(e + 1), .len = len, .n = 1, .one = row};
+    memcpy(e->s, s, len);
+    e->s[len] = '\0';
+    return e;
+}
+
 static int attach_str(ix_inst *ix, uint32_t row, str_attr a, const char *s, size_t len)
 {
-    dict_entry *e = dict_ref(&ix->dicts[a], s ? s : "", s ? len : 0, row);
+    dict_entry *e = sa_shown_only(a) ? shown_new(s ? s : "", s ? len : 0, row)
+                                     : dict_ref(&ix->dicts[a], s ? s : "", s ? len : 0, row);
     ix->rows[row].str[a] = e;
     return e ? 0 : -1;
 }
@@ -266,11 +286,11 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     ix->scan_time[row] = s->latest_scan_time;
     ix->container_num[row] = s->container_num;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        ix->counts[t][row] = s->counts[t];
+        ix->counts[t][row] = (uint32_t)s->counts[t]; /* bounded by summary_check */
         ix->n_records += s->counts[t];
     }
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        ix->vul_counts[v][row] = s->vul_counts[v];
+        ix->vul_counts[v][row] = (uint32_t)s->vul_counts[v];
 
     roaring_bitmap_add(ix->by_type[s->type], row);
     roaring_bitmap_add(ix->by_status[s->status], row);
@@ -310,12 +330,12 @@ static int summary_check(const image_summary *s, imgsec_err *err)
     if ((unsigned)s->severity_level > SEVERITY_LEVEL_NONE)
         return err_set(err, IMGSEC_EINVAL, "image %lld: bad severity_level", (long long)s->id);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if (s->counts[t] < 0)
-            return err_set(err, IMGSEC_EINVAL, "image %lld: negative record count",
+        if (s->counts[t] < 0 || s->counts[t] > UINT32_MAX)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: record count out of range",
                            (long long)s->id);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        if (s->vul_counts[v] < 0)
-            return err_set(err, IMGSEC_EINVAL, "image %lld: negative record count",
+        if (s->vul_counts[v] < 0 || s->vul_counts[v] > UINT32_MAX)
+            return err_set(err, IMGSEC_EINVAL, "image %lld: record count out of range",
                            (long long)s->id);
     for (size_t i = 0; i < s->n_vuls; i++)
         if ((unsigned)s->vuls[i].type >= VUL_TYPE_COUNT || s->vuls[i].n > UINT32_MAX ||
@@ -368,4 +388,117 @@ void rows_remove(ix_inst *ix, int64_t id)
     row_detach(ix, row);
     idmap_del(&ix->ids, id);
     row_release(ix, row);
+}
+
+static int dup_column(void **dst, const void *src, uint32_t cap, size_t elem)
+{
+    if (!src || cap == 0)
+        return 0;
+    if (!(*dst = malloc((size_t)cap * elem)))
+        return -1;
+    memcpy(*dst, src, (size_t)cap * elem);
+    return 0;
+}
+
+/* The dictionaries are rebuilt through dict_ref, entry by entry in src's
+ * order and each entry's rows ascending, rather than copied: dict_ref
+ * keeps whatever a dictionary maintains beside its entries, and the
+ * entries come out in the same order. */
+static int clone_dicts(ix_inst *dst, const ix_inst *src)
+{
+    uint32_t *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (uint32_t r = 0; r < src->n_rows; r++)
+        for (int a = 0; rc == 0 && a < SA_COUNT; a++) {
+            const dict_entry *e = src->rows[r].str[a];
+            if (e && sa_shown_only((str_attr)a) && !(dst->rows[r].str[a] = shown_new(e->s, e->len, r)))
+                rc = -1;
+        }
+    for (int a = 0; rc == 0 && a < SA_COUNT; a++) {
+        const dict *d = &src->dicts[a];
+        for (size_t i = 0; rc == 0 && i < d->n; i++) {
+            const dict_entry *e = d->entries[i];
+            if (e->n > cap) {
+                size_t c = e->n > 2 * cap ? e->n : 2 * cap;
+                uint32_t *nb = realloc(buf, c * sizeof *nb);
+                if (!nb) {
+                    rc = -1;
+                    break;
+                }
+                buf = nb;
+                cap = c;
+            }
+            dict_entry_rows(e, buf);
+            for (uint32_t k = 0; k < e->n; k++) {
+                dict_entry *ne = dict_ref(&dst->dicts[a], e->s, e->len, buf[k]);
+                if (!ne) {
+                    rc = -1;
+                    break;
+                }
+                dst->rows[buf[k]].str[a] = ne;
+            }
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+int rows_clone(ix_inst *dst, const ix_inst *src)
+{
+    if (rows_init(dst) != 0 || !src->ready) {
+        rows_destroy(dst);
+        return -1;
+    }
+    uint32_t cap = src->cap_rows;
+    int rc = dup_column((void **)&dst->rows, src->rows, cap, sizeof *src->rows);
+    /* the string pointers point into src until clone_dicts points them at
+     * dst's own: none is followed (nor freed) before */
+    for (uint32_t r = 0; rc == 0 && r < src->n_rows; r++)
+        memset(dst->rows[r].str, 0, sizeof dst->rows[r].str);
+    dst->n_rows = rc == 0 ? src->n_rows : 0;
+    rc |= dup_column((void **)&dst->image_size, src->image_size, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->update_time, src->update_time, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->scan_time, src->scan_time, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->container_num, src->container_num, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->free_rows, src->free_rows, cap, sizeof(uint32_t));
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        rc |= dup_column((void **)&dst->counts[t], src->counts[t], cap, sizeof(uint32_t));
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], cap, sizeof(uint32_t));
+    if (rc != 0) {
+        rows_destroy(dst);
+        return -1;
+    }
+    dst->cap_rows = cap;
+    dst->n_free = src->n_free;
+    dst->n_decimal_image_ids = src->n_decimal_image_ids;
+    dst->n_records = src->n_records;
+    if (src->ids.cap) {
+        if (!(dst->ids.slots = malloc(src->ids.cap * sizeof *src->ids.slots))) {
+            rows_destroy(dst);
+            return -1;
+        }
+        memcpy(dst->ids.slots, src->ids.slots, src->ids.cap * sizeof *src->ids.slots);
+        dst->ids.cap = src->ids.cap;
+        dst->ids.n = src->ids.n;
+    }
+    roaring_bitmap_t **d[N_BITMAPS], **s[N_BITMAPS];
+    all_bitmaps(dst, d);
+    all_bitmaps((ix_inst *)src, s); /* only read */
+    for (size_t i = 0; i < N_BITMAPS; i++) {
+        roaring_bitmap_free(*d[i]);
+        if (!(*d[i] = roaring_bitmap_copy(*s[i])))
+            rc = -1;
+    }
+    postings_free(&dst->vuls);
+    postings_free(&dst->builds);
+    postings_free(&dst->groups);
+    if (rc != 0 || postings_clone(&dst->vuls, &src->vuls) != 0 ||
+        postings_clone(&dst->builds, &src->builds) != 0 ||
+        postings_clone(&dst->groups, &src->groups) != 0 || clone_dicts(dst, src) != 0) {
+        rows_destroy(dst);
+        return -1;
+    }
+    return 0;
 }
