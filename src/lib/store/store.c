@@ -87,8 +87,13 @@ static void reset_all(store *st)
         }
 }
 
+/* The savepoint of a write inside a bulk write (store_vul_bulk.c). */
+#define BULK_PART "SAVEPOINT store_bulk_part"
+
 int store_write_begin(store *st, imgsec_err *err)
 {
+    if (st->bulk)
+        return store_exec(st, BULK_PART, "starting a write", err);
     return store_exec(st, "BEGIN IMMEDIATE", "starting a write transaction", err);
 }
 
@@ -100,6 +105,14 @@ int store_read_begin(store *st, imgsec_err *err)
 int store_commit(store *st, imgsec_err *err)
 {
     reset_all(st);
+    if (st->bulk) {
+        if (sqlite3_exec(st->db, "RELEASE store_bulk_part", NULL, NULL, NULL) != SQLITE_OK) {
+            int rc = store_dberr(st, err, "committing");
+            store_rollback(st);
+            return rc;
+        }
+        return IMGSEC_OK;
+    }
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         int rc = store_dberr(st, err, "committing");
         store_rollback(st);
@@ -111,6 +124,12 @@ int store_commit(store *st, imgsec_err *err)
 void store_rollback(store *st)
 {
     reset_all(st);
+    if (st->bulk) {
+        /* fails harmlessly when no savepoint is open */
+        if (sqlite3_exec(st->db, "ROLLBACK TO store_bulk_part", NULL, NULL, NULL) == SQLITE_OK)
+            sqlite3_exec(st->db, "RELEASE store_bulk_part", NULL, NULL, NULL);
+        return;
+    }
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -312,6 +331,7 @@ void store_close(store *st)
 {
     if (!st)
         return;
+    store_vul_bulk_abort(st); /* an open bulk write is undone whole */
     if (st->db && !sqlite3_get_autocommit(st->db))
         store_rollback(st);
     for (int i = 0; i < STMT_COUNT; i++) {

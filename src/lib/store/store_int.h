@@ -117,6 +117,12 @@ struct store {
     char *sql[STMT_COUNT];           /* built at open, owned */
     sqlite3_stmt *stmt[STMT_COUNT];  /* prepared on first use */
     vul_diff_buf *diff;              /* store_vul_diff.c's buffers, kept between images */
+    /* store_vul_bulk.c: while bulk, one write transaction is open and the
+     * transaction calls below work on a savepoint inside it; bulk_idx
+     * holds the dropped indexes' names and CREATE INDEX texts */
+    bool bulk;
+    struct store_bulk_index *bulk_idx;
+    size_t n_bulk_idx;
 };
 
 /* ---- store_vul_diff.c: store_replace_vulnerabilities' writes ---- */
@@ -147,7 +153,10 @@ sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err);
 /* Runs SQL text without results (DDL, pragmas, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, imgsec_err *err);
 
-/* Write transaction: BEGIN IMMEDIATE waits (busy timeout) for other writers. */
+/* Write transaction: BEGIN IMMEDIATE waits (busy timeout) for other writers.
+ * Inside a bulk write (store_vul_bulk_begin) these three work on a
+ * savepoint of its transaction instead: commit releases it, rollback
+ * undoes what was written since write_begin. */
 int store_write_begin(store *st, imgsec_err *err);
 /* Read transaction: the first read fixes the snapshot. */
 int store_read_begin(store *st, imgsec_err *err);
