@@ -10,7 +10,8 @@
  * batch does, with workers or without, stopped or not; AUTO picks it for
  * a first rematch only; and a bulk write that fails or is abandoned
  * leaves the file as it was, indexes included, and is never seen by
- * another connection before its end. */
+ * another connection before its end; inside it an image the bulk write
+ * has written counts as changed since the position read before it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -492,8 +493,21 @@ static void test_rematch_bulk_failure(void **state)
         if (store_replace_vulnerabilities(st, &item, 1, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
         assert_false(item.skipped);
         json_decref(item.vuls);
-        char *mid = rows_text(st, "SELECT vul_id FROM rec_vulnerability WHERE image = 1");
-        assert_string_equal(mid, "CVE-2024-0001|\n");
+        /* read at the same position: image 1 has been written since (by
+         * the bulk write itself), image 2 not */
+        store_vul_replace again[2] = {
+            {.image_id = 1, .seen_seq = seq,
+             .vuls = json_pack("[{s:s, s:s, s:s}]", "vul_id", "CVE-2024-0002", "vul_type", "app_vul", "severity", "low")},
+            {.image_id = 2, .seen_seq = seq,
+             .vuls = json_pack("[{s:s, s:s, s:s}]", "vul_id", "CVE-2024-0003", "vul_type", "app_vul", "severity", "low")}};
+        if (store_replace_vulnerabilities(st, again, 2, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+        assert_true(again[0].skipped);
+        assert_false(again[1].skipped);
+        json_decref(again[0].vuls);
+        json_decref(again[1].vuls);
+        char *mid = rows_text(st, "SELECT image, vul_id FROM rec_vulnerability WHERE image IN (1, 2) "
+                                  "ORDER BY image");
+        assert_string_equal(mid, "1|CVE-2024-0001|\n2|CVE-2024-0003|\n");
         free(mid);
         mid = rows_text(other, "SELECT vul_id FROM rec_vulnerability WHERE image = 1");
         assert_string_equal(mid, "CVE-1999-0001|\n");

@@ -123,6 +123,9 @@ struct store {
     bool bulk;
     struct store_bulk_index *bulk_idx;
     size_t n_bulk_idx;
+    int64_t bulk_seq;   /* the change log's last seq when the bulk write began */
+    int64_t *bulk_ids;  /* the images it appended to the change log, ascending */
+    size_t n_bulk_ids, cap_bulk_ids;
 };
 
 /* ---- store_vul_diff.c: store_replace_vulnerabilities' writes ---- */
@@ -134,6 +137,18 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
 int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err);
 /* Frees the buffers the two keep in st (store_close). */
 void store_vul_diff_free(store *st);
+
+/* ---- store_vul_bulk.c: the change-log check inside a bulk write ----
+ * Whether image id has a change-log row after seen, answered without
+ * scanning the rows the bulk write appended (one per image it wrote, so
+ * a scan from seen would cost the run quadratic time, and the prune could
+ * drop rows past seen in a run of more than STORE_CHANGES_KEEP images):
+ * *known false unless seen is the log's position at the bulk write's
+ * start, as every other connection reads it (the caller then reads the
+ * log). */
+void store_vul_bulk_changed(const store *st, int64_t id, int64_t seen, bool *known, bool *changed);
+/* Notes that the bulk write appended a change-log row for image id. */
+int store_vul_bulk_note(store *st, int64_t id, imgsec_err *err);
 
 /* ---- store.c ---- */
 

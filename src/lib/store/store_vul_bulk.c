@@ -24,6 +24,13 @@
  * file is never seen, by other connections or after a crash, without its
  * indexes. Readers on other connections see the file as it was before
  * begin until end commits (WAL snapshots).
+ *
+ * The change-log check of store_replace_vulnerabilities (an image written
+ * by someone else after it was read is left alone) would scan every row
+ * the run appended, once per image: quadratic in the run. Inside a bulk
+ * write nobody else writes, so the rows after its start are its own, one
+ * per image noted in st->bulk_ids; store_vul_bulk_changed answers from
+ * that list (store_images.c changed_since).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +43,9 @@ struct store_bulk_index {
 
 static void bulk_free(store *st)
 {
+    free(st->bulk_ids);
+    st->bulk_ids = NULL;
+    st->n_bulk_ids = st->cap_bulk_ids = 0;
     for (size_t i = 0; i < st->n_bulk_idx; i++) {
         free(st->bulk_idx[i].name);
         free(st->bulk_idx[i].sql);
@@ -85,7 +95,17 @@ int store_vul_bulk_begin(store *st, imgsec_err *err)
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    rc = bulk_read_indexes(st, err);
+    sqlite3_stmt *q = store_prepare(st, "SELECT coalesce(max(seq), 0) FROM changes",
+                                    "reading the change log", err);
+    if (!q)
+        rc = IMGSEC_EINTERNAL;
+    else if (sqlite3_step(q) == SQLITE_ROW)
+        st->bulk_seq = sqlite3_column_int64(q, 0);
+    else
+        rc = store_dberr(st, err, "reading the change log");
+    sqlite3_finalize(q);
+    if (rc == IMGSEC_OK)
+        rc = bulk_read_indexes(st, err);
     for (size_t i = 0; rc == IMGSEC_OK && i < st->n_bulk_idx; i++) {
         char sql[300];
         /* names come from sqlite_master; quoted as identifiers */
@@ -139,4 +159,45 @@ void store_vul_bulk_abort(store *st)
     st->bulk = false;
     store_rollback(st);
     bulk_free(st);
+}
+
+/* Every change-log row after bulk_seq is the bulk write's own (it holds
+ * the write lock), one per image in bulk_ids; rows a failed batch's
+ * savepoint undid stay noted, which errs towards "changed" (skipped). */
+void store_vul_bulk_changed(const store *st, int64_t id, int64_t seen, bool *known, bool *changed)
+{
+    /* other connections read the file as it was at the start (seen ==
+     * bulk_seq); a read inside the bulk write itself (seen > bulk_seq)
+     * sees its rows so far, and the log after it is a short scan */
+    *known = st->bulk && seen == st->bulk_seq;
+    *changed = false;
+    if (!*known)
+        return;
+    size_t lo = 0, hi = st->n_bulk_ids;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->bulk_ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *changed = lo < st->n_bulk_ids && st->bulk_ids[lo] == id;
+}
+
+int store_vul_bulk_note(store *st, int64_t id, imgsec_err *err)
+{
+    if (!st->bulk)
+        return IMGSEC_OK;
+    if (!store_grow((void **)&st->bulk_ids, &st->cap_bulk_ids, st->n_bulk_ids + 1, sizeof *st->bulk_ids))
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    /* ascending: a rematch writes in id order, so this is an append */
+    size_t at = st->n_bulk_ids;
+    while (at > 0 && st->bulk_ids[at - 1] > id)
+        at--;
+    if (at > 0 && st->bulk_ids[at - 1] == id)
+        return IMGSEC_OK;
+    memmove(st->bulk_ids + at + 1, st->bulk_ids + at, (st->n_bulk_ids - at) * sizeof *st->bulk_ids);
+    st->bulk_ids[at] = id;
+    st->n_bulk_ids++;
+    return IMGSEC_OK;
 }
