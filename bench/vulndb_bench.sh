@@ -14,16 +14,23 @@
 # 100,000-image set is 1.9 GB of documents; its store about 13 GB after
 # the first rematch (1.27 GB at 10,000), its vulnerability database 740 MB).
 #
+# --bulk MODE is the first rematch's --bulk (default auto: on a store of
+# images without vulnerabilities, one transaction with the indexes by
+# vulnerability rebuilt at its end; no: 100 images per transaction).
+# --first-only stops after the first rematch (for 100,000 images, whose
+# later runs are measured on 10,000).
+#
 # usage: bench/vulndb_bench.sh [--bin BUILD] [--work DIR] [--scale S] [--images N] [--apps K]
-#                              [--workers W] [--update F]
+#                              [--workers W] [--update F] [--bulk auto|yes|no] [--first-only]
 set -euo pipefail
 bin=build; work=/tmp/imgsec-vulndb-bench; scale=1; images=2000; apps=100; workers=2; update=0.01
+bulk=auto; first_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --bin) bin=$2; shift 2;; --work) work=$2; shift 2;; --scale) scale=$2; shift 2;;
     --images) images=$2; shift 2;; --apps) apps=$2; shift 2;; --workers) workers=$2; shift 2;;
-    --update) update=$2; shift 2;;
-    *) echo "usage: $0 [--bin BUILD] [--work DIR] [--scale S] [--images N] [--apps K] [--workers W] [--update F]" >&2; exit 2;;
+    --update) update=$2; shift 2;; --bulk) bulk=$2; shift 2;; --first-only) first_only=1; shift;;
+    *) echo "usage: $0 [--bin BUILD] [--work DIR] [--scale S] [--images N] [--apps K] [--workers W] [--update F] [--bulk auto|yes|no] [--first-only]" >&2; exit 2;;
   esac
 done
 cli=$bin/imgsec
@@ -53,16 +60,22 @@ for part in "$work"/parts/part-*; do
 done
 rm -rf "$work/parts"
 upd=$work/update-$scale-$update
-if [ ! -f "$upd/Debian/all.zip" ]; then
-  python3 "$src/vulndb_update_gen.py" "$data" "$upd" --fraction "$update"
+if [ "$first_only" = 0 ]; then
+  if [ ! -f "$upd/Debian/all.zip" ]; then
+    python3 "$src/vulndb_update_gen.py" "$data" "$upd" --fraction "$update"
+  fi
+  cp "$work/vulndb.sqlite" "$work/vulndb-updated.sqlite"
+  "$cli" vulndb import --vulndb "$work/vulndb-updated.sqlite" "$upd"/*/all.zip | tail -1
 fi
-cp "$work/vulndb.sqlite" "$work/vulndb-updated.sqlite"
-"$cli" vulndb import --vulndb "$work/vulndb-updated.sqlite" "$upd"/*/all.zip | tail -1
 for run in "first (every image written):vulndb" "again (every image unchanged):vulndb" \
            "after an update of $update of the records:vulndb-updated" \
            "again (every image unchanged):vulndb-updated"; do
   echo "== rematch $images images x $apps apps, $workers workers, ${run##*:}: ${run%:*}"
   load
   /usr/bin/time -f "  %e s wall, %U s user, %S s sys, %O x 512 bytes written" \
-    "$cli" vulndb rematch --workers "$workers" --vulndb "$work/${run##*:}.sqlite" --db "$work/imgsec.db" 2>&1 | tail -2
+    "$cli" vulndb rematch --workers "$workers" --bulk "$bulk" --vulndb "$work/${run##*:}.sqlite" \
+    --db "$work/imgsec.db" 2>&1 | tail -2
+  load
+  [ "$first_only" = 1 ] && break
+  bulk=auto
 done

@@ -113,6 +113,27 @@ typedef struct {
  * and the record, with nothing written, for an invalid record. */
 int store_replace_vulnerabilities(store *st, store_vul_replace *items, size_t n, imgsec_err *err);
 
+/* Bulk replacement (the offline first rematch, where every image's
+ * vulnerability rows are new): store_vul_bulk_begin opens one write
+ * transaction and drops, inside it, the indexes of the vulnerability
+ * records and aggregates that are not ordered by image (rec_vul_vul,
+ * agg_vul_vul: an insert into them lands at a random place); until
+ * store_vul_bulk_end, store_replace_vulnerabilities calls write into that
+ * transaction (each call still all or nothing, through a savepoint) and
+ * nothing is visible to other connections. store_vul_bulk_end rebuilds
+ * the dropped indexes from their own definitions (progress, may be NULL:
+ * after each) and commits; when that fails everything since begin is
+ * rolled back and the file is as before. store_vul_bulk_abort (and
+ * store_close) roll it all back. Other writers wait for the write lock
+ * (busy timeout) the whole time. st must not be used for anything else
+ * in between. store_vul_bulk_indexes: how many indexes an open bulk
+ * write dropped (0 when none is open). */
+int store_vul_bulk_begin(store *st, imgsec_err *err);
+int store_vul_bulk_end(store *st, void (*progress)(size_t done, size_t total, void *arg), void *arg,
+                       imgsec_err *err);
+void store_vul_bulk_abort(store *st);
+size_t store_vul_bulk_indexes(const store *st);
+
 /* ---- feeding the index ---- */
 
 /* Calls cb for every image, in id order, with a complete summary (counts,

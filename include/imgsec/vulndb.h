@@ -124,7 +124,22 @@ typedef struct {
     int64_t vulnerabilities; /* vulnerability records they now hold */
     int64_t errors;          /* versions that could not be compared */
     bool stopped;            /* the run ended at a stop request (VULNDB_REMATCH_STOPPED) */
+    bool bulk;               /* written as one bulk write (vulndb_rematch_opts.bulk) */
 } vulndb_rematch_stats;
+
+/* Whether a rematch writes as one bulk write (store_vul_bulk_begin: one
+ * transaction for the whole run, the indexes ordered by vulnerability
+ * dropped and rebuilt at its end) instead of a transaction per batch of
+ * images. NEVER is what a server uses: other writers (ingests) would wait
+ * for the whole run and readers see nothing of it until its end. AUTO:
+ * bulk when at least half of the images that have apps records have no
+ * vulnerability records (a first rematch: nearly every row is new).
+ * ALWAYS: bulk whatever the store holds. */
+typedef enum {
+    VULNDB_REMATCH_BULK_NEVER = 0,
+    VULNDB_REMATCH_BULK_AUTO,
+    VULNDB_REMATCH_BULK_ALWAYS,
+} vulndb_rematch_bulk;
 
 /* How vulndb_rematch_run runs; all zero: on the calling thread alone, no
  * stop, no progress. */
@@ -143,6 +158,9 @@ typedef struct {
      * at the end. May be NULL. */
     vulndb_progress_fn progress;
     void *ctx; /* for stop and progress */
+    /* NEVER (0) unless set; with bulk, progress also reports ("indexes",
+     * done, total) as the dropped indexes are rebuilt */
+    vulndb_rematch_bulk bulk;
 } vulndb_rematch_opts;
 #define VULNDB_REMATCH_WORKERS_MAX 64
 /* What vulndb_rematch_run returns when opts->stop asked it to stop
@@ -155,7 +173,9 @@ typedef struct {
  * storing the image again (store_ingest: one transaction per image, same
  * id, counts and change log updated); images whose matches equal the
  * stored records are not written. Images are written in id order. Stops
- * at the first failure or stop request; images done before it stay done.
+ * at the first failure or stop request; images done before it stay done
+ * (in a bulk write too, unless rebuilding the indexes or the commit
+ * fails: then nothing of the run is written).
  * db and st are used by the calling thread only. */
 int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
                        vulndb_rematch_stats *stats, imgsec_err *err);

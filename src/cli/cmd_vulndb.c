@@ -30,9 +30,14 @@ static const char USAGE[] =
     "  status                    ecosystems, record counts, newest modified time (JSON)\n"
     "  match [--os ID:VERSION] [--repeat N] FILE   match a JSON array of apps records,\n"
     "                            print the vulnerability records (JSON) and the time taken\n"
-    "  rematch --db DB [--workers N]   recompute the vulnerability records of every\n"
-    "                            stored image from its stored apps, matching on N\n"
-    "                            threads (default: one per core, at most 8)\n"
+    "  rematch --db DB [--workers N] [--bulk auto|yes|no]   recompute the vulnerability\n"
+    "                            records of every stored image from its stored apps,\n"
+    "                            matching on N threads (default: one per core, at most 8);\n"
+    "                            --bulk yes: one transaction for the whole run, the\n"
+    "                            indexes by vulnerability rebuilt at its end (fast when\n"
+    "                            most rows are new; other writers wait for the whole\n"
+    "                            run); auto (default): when at least half the images\n"
+    "                            with apps have no vulnerabilities; no: per 100 images\n"
     "  --vulndb FILE   the database (default: $IMGSEC_VULNDB, else vulndb.sqlite in the\n"
     "                  directory of --db)\n"
     "  See docs/scanning-vulns.md.\n";
@@ -57,7 +62,8 @@ static void show_progress(void *ctx, const char *what, int64_t done, int64_t tot
                 (long long)done, cli_stderr_is_tty() ? "" : "\n");
 }
 
-int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers); /* cmd_vulndb_rematch.c */
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers,
+                       vulndb_rematch_bulk bulk); /* cmd_vulndb_rematch.c */
 
 static int do_status(vulndb *vdb)
 {
@@ -147,11 +153,12 @@ int cmd_vulndb(int argc, char **argv)
     int repeat = 1;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned workers = cpus > 1 ? (unsigned)(cpus < 8 ? cpus : 8) : 1;
+    vulndb_rematch_bulk bulk = VULNDB_REMATCH_BULK_AUTO;
     static const struct option opts[] = {
         {"vulndb", required_argument, 0, 'v'}, {"db", required_argument, 0, 'd'},
         {"base-url", required_argument, 0, 'b'}, {"ecosystems", required_argument, 0, 'e'},
         {"os", required_argument, 0, 'o'}, {"repeat", required_argument, 0, 'r'},
-        {"workers", required_argument, 0, 'w'},
+        {"workers", required_argument, 0, 'w'}, {"bulk", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -178,6 +185,15 @@ int cmd_vulndb(int argc, char **argv)
             workers = (unsigned)w;
             break;
         }
+        case 'B':
+            if (strcmp(optarg, "auto") == 0) bulk = VULNDB_REMATCH_BULK_AUTO;
+            else if (strcmp(optarg, "yes") == 0) bulk = VULNDB_REMATCH_BULK_ALWAYS;
+            else if (strcmp(optarg, "no") == 0) bulk = VULNDB_REMATCH_BULK_NEVER;
+            else {
+                fprintf(stderr, "imgsec vulndb: --bulk takes auto, yes or no\n");
+                return CLI_USAGE;
+            }
+            break;
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         default: fputs(USAGE, stderr); return CLI_USAGE;
         }
@@ -233,14 +249,14 @@ int cmd_vulndb(int argc, char **argv)
                     (long long)st.fetched, (long long)st.unchanged, (long long)st.import.records,
                     (long long)st.import.added, (long long)st.import.replaced,
                     (long long)st.import.unchanged);
-            if (db) rc = cmd_vulndb_rematch(db, vdb, workers);
+            if (db) rc = cmd_vulndb_rematch(db, vdb, workers, bulk);
         }
     } else if (strcmp(sub, "status") == 0) {
         rc = do_status(vdb);
     } else if (strcmp(sub, "match") == 0) {
         rc = do_match(vdb, os, rest[0], repeat);
     } else {
-        rc = cmd_vulndb_rematch(db, vdb, workers);
+        rc = cmd_vulndb_rematch(db, vdb, workers, bulk);
     }
     vulndb_close(vdb);
     return rc;

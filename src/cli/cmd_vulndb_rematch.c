@@ -1,13 +1,16 @@
 /* cmd_vulndb_rematch.c - imgsec vulndb rematch --db DB (and the rematch
  * that follows `update --db DB`): vulndb_rematch_run with --workers threads
- * (default: one per core, at most 8) and progress on stderr. */
+ * (default: one per core, at most 8), --bulk (default auto: the
+ * offline command may hold the write lock for the run; the server never
+ * does) and progress on stderr. */
 #include <stdio.h>
 
 #include "cli.h"
 #include "imgsec/util.h"
 #include "imgsec/vulndb.h"
 
-int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers);
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers,
+                       vulndb_rematch_bulk bulk);
 
 static void show(void *ctx, const char *what, int64_t done, int64_t total)
 {
@@ -19,22 +22,24 @@ static void show(void *ctx, const char *what, int64_t done, int64_t total)
             (long long)total, what, cli_stderr_is_tty() && done != total ? "" : "\n");
 }
 
-int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers)
+int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers,
+                       vulndb_rematch_bulk bulk)
 {
     store *st = cli_store_open(db_path);
     if (!st) return CLI_FAIL;
     int64_t last = 0;
     vulndb_rematch_stats rs;
     imgsec_err err = {0};
-    vulndb_rematch_opts o = {.workers = workers, .progress = show, .ctx = &last};
+    vulndb_rematch_opts o = {.workers = workers, .progress = show, .ctx = &last, .bulk = bulk};
     int rc = vulndb_rematch_run(vdb, st, &o, &rs, &err);
     store_close(st);
     fprintf(stderr,
             "rematch: %lld images, %lld rematched, %lld unchanged (%lld vulnerabilities), %lld "
             "without purls left alone, %lld versions not comparable, %lld changed meanwhile "
-            "(left to the next rematch)\n",
+            "(left to the next rematch)%s\n",
             (long long)rs.images, (long long)rs.rematched, (long long)rs.unchanged,
             (long long)rs.vulnerabilities, (long long)rs.skipped, (long long)rs.errors,
-            (long long)rs.changed);
+            (long long)rs.changed,
+            rs.bulk ? "; one transaction, indexes rebuilt at its end (--bulk)" : "");
     return rc == IMGSEC_OK ? CLI_OK : cli_fail(&err);
 }

@@ -4,7 +4,14 @@
  * its id and its other records, and the counts and aggregates the index
  * reads follow; an image without purls is left alone. vulndb_rematch_run
  * stops exactly where its stop callback asks (images before stay done)
- * and gives the same answer with worker threads. */
+ * and gives the same answer with worker threads. The bulk write (one
+ * transaction, the indexes by vulnerability rebuilt at its end) leaves
+ * every table, index definition and change log exactly as the write per
+ * batch does, with workers or without, stopped or not; AUTO picks it for
+ * a first rematch only; and a bulk write that fails or is abandoned
+ * leaves the file as it was, indexes included, and is never seen by
+ * another connection before its end; inside it an image the bulk write
+ * has written counts as changed since the position read before it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,6 +287,255 @@ static void test_rematch_stop_and_workers(void **state)
     store_close(st);
 }
 
+/* n images named bulk0.. with the apps of DOCS' first image; the first
+ * `stale` of them with its stale vulnerability, the others without any;
+ * then DOCS' second image (no purl, a vulnerability of its own). */
+static store *bulk_store(const char *name, int n, int stale)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    store *st;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(path, &st, &err), IMGSEC_OK);
+    const char *first_end = strchr(DOCS, '\n');
+    const char *vul = strstr(DOCS, "\"vulnerabilities\"");
+    const char *apps = strstr(DOCS, "\"apps\"");
+    const char *name_at = strstr(DOCS, "stretch");
+    size_t cap = (size_t)n * 1024 + strlen(DOCS);
+    char *ndjson = malloc(cap);
+    assert_non_null(ndjson);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        len += (size_t)snprintf(ndjson + len, cap - len, "%.*sbulk%d%.*s%.*s\n", (int)(name_at - DOCS),
+                                DOCS, i, (int)(vul - name_at - 7), name_at + 7,
+                                i < stale ? (int)(first_end - vul) : (int)(first_end - apps),
+                                i < stale ? vul : apps);
+    }
+    len += (size_t)snprintf(ndjson + len, cap - len, "%s", first_end + 1);
+    doc_list list;
+    if (doc_list_parse(ndjson, len, true, &list, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    free(ndjson);
+    store_ingest_result *res = calloc(list.n, sizeof *res);
+    assert_non_null(res);
+    if (store_ingest(st, "P1", "0", list.items, list.n, NULL, res, NULL, NULL, &err) != IMGSEC_OK)
+        fail_msg("%s", err.msg);
+    free(res);
+    doc_list_free(&list);
+    return st;
+}
+
+/* Everything a rematch writes, as text: the images, the vulnerability
+ * rows and aggregates (rowids too: the same writes in the same order),
+ * the change log, and the definitions of the tables and indexes. */
+static char *store_text(store *st)
+{
+    static const char *const Q[] = {
+        "SELECT * FROM images ORDER BY id",
+        "SELECT rowid, * FROM rec_vulnerability ORDER BY image, seq",
+        "SELECT rowid, * FROM agg_vul ORDER BY image, rowid",
+        "SELECT * FROM changes ORDER BY seq",
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name",
+        "PRAGMA integrity_check",
+    };
+    char *all = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&all, &len);
+    assert_non_null(f);
+    for (size_t q = 0; q < sizeof Q / sizeof Q[0]; q++) {
+        char *t = rows_text(st, "%s", Q[q]);
+        fprintf(f, "-- %s\n%s", Q[q], t);
+        free(t);
+    }
+    fclose(f);
+    return all;
+}
+
+#define BULK_N 120
+
+static void test_rematch_bulk_equals_batches(void **state)
+{
+    (void)state;
+    char vpath[1200];
+    snprintf(vpath, sizeof vpath, "%s/bulk-vulndb.sqlite", g_dir);
+    vulndb *db;
+    imgsec_err err = {0};
+    assert_int_equal(vulndb_open(vpath, true, &db, &err), IMGSEC_OK);
+    import_debian(db);
+    store *ref = bulk_store("bulk-ref.db", BULK_N, 10);
+    vulndb_rematch_opts o = {.workers = 2, .bulk = VULNDB_REMATCH_BULK_NEVER};
+    vulndb_rematch_stats want, rs;
+    if (vulndb_rematch_run(db, ref, &o, &want, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    assert_false(want.bulk);
+    assert_int_equal(want.rematched, BULK_N);
+    assert_int_equal(want.skipped, 1);
+    assert_int_equal(want.vulnerabilities, 2 * BULK_N);
+    char *expect = store_text(ref);
+    /* the dropped indexes are back, the stale rows gone */
+    assert_non_null(strstr(expect, "|rec_vul_vul|rec_vulnerability|CREATE INDEX rec_vul_vul ON "));
+    assert_non_null(strstr(expect, "|agg_vul_vul|agg_vul|CREATE INDEX agg_vul_vul ON "));
+    assert_null(strstr(expect, "CVE-1999-0001"));
+    assert_non_null(strstr(expect, "-- PRAGMA integrity_check\nok|\n"));
+
+    /* bulk with workers, then on the calling thread alone */
+    static const struct {
+        const char *name;
+        unsigned workers;
+    } RUNS[] = {{"bulk-w2.db", 2}, {"bulk-w0.db", 0}};
+    for (size_t r = 0; r < 2; r++) {
+        store *st = bulk_store(RUNS[r].name, BULK_N, 10);
+        o = (vulndb_rematch_opts){.workers = RUNS[r].workers, .bulk = VULNDB_REMATCH_BULK_ALWAYS};
+        if (vulndb_rematch_run(db, st, &o, &rs, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+        assert_true(rs.bulk);
+        assert_int_equal(rs.rematched, want.rematched);
+        assert_int_equal(rs.skipped, want.skipped);
+        assert_int_equal(rs.vulnerabilities, want.vulnerabilities);
+        assert_int_equal(store_vul_bulk_indexes(st), 0); /* closed */
+        char *got = store_text(st);
+        assert_string_equal(got, expect);
+        free(got);
+        store_close(st);
+    }
+
+    /* stopped after 100 images: those written, the indexes back; the
+     * rest by a second bulk run: again the same store */
+    store *st = bulk_store("bulk-stop.db", BULK_N, 10);
+    int calls = 0;
+    o = (vulndb_rematch_opts){.workers = 2, .stop = stop_at, .ctx = &calls,
+                              .bulk = VULNDB_REMATCH_BULK_ALWAYS};
+    assert_int_equal(vulndb_rematch_run(db, st, &o, &rs, &err), VULNDB_REMATCH_STOPPED);
+    assert_true(rs.bulk);
+    assert_true(rs.stopped);
+    assert_int_equal(rs.rematched, 100);
+    int64_t n[2] = {0, 0};
+    assert_int_equal(store_summary_foreach(st, count_vuls, n, NULL, &err), IMGSEC_OK);
+    assert_int_equal(n[0], 100);
+    char *idx = rows_text(st, "SELECT name FROM sqlite_master WHERE name IN ('rec_vul_vul', "
+                              "'agg_vul_vul') ORDER BY name");
+    assert_string_equal(idx, "agg_vul_vul|\nrec_vul_vul|\n");
+    free(idx);
+    o = (vulndb_rematch_opts){.workers = 2, .bulk = VULNDB_REMATCH_BULK_ALWAYS};
+    if (vulndb_rematch_run(db, st, &o, &rs, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    assert_int_equal(rs.rematched, BULK_N - 100);
+    assert_int_equal(rs.unchanged, 100);
+    char *got = store_text(st);
+    assert_string_equal(got, expect);
+    free(got);
+    store_close(st);
+    free(expect);
+    store_close(ref);
+    vulndb_close(db);
+}
+
+static void test_rematch_bulk_auto(void **state)
+{
+    (void)state;
+    char vpath[1200];
+    snprintf(vpath, sizeof vpath, "%s/auto-vulndb.sqlite", g_dir);
+    vulndb *db;
+    imgsec_err err = {0};
+    assert_int_equal(vulndb_open(vpath, true, &db, &err), IMGSEC_OK);
+    import_debian(db);
+    vulndb_rematch_opts o = {.workers = 2, .bulk = VULNDB_REMATCH_BULK_AUTO};
+    vulndb_rematch_stats rs;
+    /* 31 of the 63 images with apps (DOCS' second image too) have none:
+     * one short of half, not a first rematch */
+    store *st = bulk_store("auto-half.db", 62, 31);
+    if (vulndb_rematch_run(db, st, &o, &rs, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    assert_false(rs.bulk);
+    assert_int_equal(rs.rematched, 62);
+    store_close(st);
+    /* 31 of 62: half, a bulk write; then every image has its
+     * vulnerabilities and the next run writes per batch (nothing here) */
+    st = bulk_store("auto-first.db", 61, 30);
+    if (vulndb_rematch_run(db, st, &o, &rs, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    assert_true(rs.bulk);
+    assert_int_equal(rs.rematched, 61);
+    if (vulndb_rematch_run(db, st, &o, &rs, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    assert_false(rs.bulk);
+    assert_int_equal(rs.unchanged, 61);
+    store_close(st);
+    vulndb_close(db);
+}
+
+/* A bulk write that fails or is abandoned leaves the file as it was, and
+ * another connection never sees the dropped indexes. */
+static void test_rematch_bulk_failure(void **state)
+{
+    (void)state;
+    imgsec_err err = {0};
+    store *st = bulk_store("bulk-fail.db", 3, 3);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/bulk-fail.db", g_dir);
+    store *other;
+    assert_int_equal(store_open(path, &other, &err), IMGSEC_OK);
+    char *before = store_text(st);
+    int64_t seq = 0;
+    assert_int_equal(store_read_begin(st, &err), IMGSEC_OK);
+    assert_int_equal(store_change_seq(st, &seq, &err), IMGSEC_OK);
+    store_rollback(st);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(store_vul_bulk_begin(st, &err), IMGSEC_OK);
+        assert_int_equal(store_vul_bulk_indexes(st), 2);
+        assert_int_equal(store_vul_bulk_begin(st, &err), IMGSEC_EINTERNAL); /* one at a time */
+        char *idx = rows_text(st, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                  "('rec_vul_vul', 'agg_vul_vul')");
+        assert_string_equal(idx, "0|\n");
+        free(idx);
+        idx = rows_text(other, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                               "('rec_vul_vul', 'agg_vul_vul')");
+        assert_string_equal(idx, "2|\n");
+        free(idx);
+        /* a write inside it: one image's vulnerabilities replaced */
+        store_vul_replace item = {.image_id = 1, .seen_seq = seq,
+                                  .vuls = json_pack("[{s:s, s:s, s:s}]", "vul_id", "CVE-2024-0001",
+                                                    "vul_type", "linux_vul", "severity", "high")};
+        assert_non_null(item.vuls);
+        if (store_replace_vulnerabilities(st, &item, 1, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+        assert_false(item.skipped);
+        json_decref(item.vuls);
+        /* read at the same position: image 1 has been written since (by
+         * the bulk write itself), image 2 not */
+        store_vul_replace again[2] = {
+            {.image_id = 1, .seen_seq = seq,
+             .vuls = json_pack("[{s:s, s:s, s:s}]", "vul_id", "CVE-2024-0002", "vul_type", "app_vul", "severity", "low")},
+            {.image_id = 2, .seen_seq = seq,
+             .vuls = json_pack("[{s:s, s:s, s:s}]", "vul_id", "CVE-2024-0003", "vul_type", "app_vul", "severity", "low")}};
+        if (store_replace_vulnerabilities(st, again, 2, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+        assert_true(again[0].skipped);
+        assert_false(again[1].skipped);
+        json_decref(again[0].vuls);
+        json_decref(again[1].vuls);
+        char *mid = rows_text(st, "SELECT image, vul_id FROM rec_vulnerability WHERE image IN (1, 2) "
+                                  "ORDER BY image");
+        assert_string_equal(mid, "1|CVE-2024-0001|\n2|CVE-2024-0003|\n");
+        free(mid);
+        mid = rows_text(other, "SELECT vul_id FROM rec_vulnerability WHERE image = 1");
+        assert_string_equal(mid, "CVE-1999-0001|\n");
+        free(mid);
+        if (round == 0) {
+            store_vul_bulk_abort(st);
+        } else {
+            /* rebuilding fails: a name taken meanwhile */
+            free(rows_text(st, "CREATE INDEX agg_vul_vul ON images(id)"));
+            assert_int_equal(store_vul_bulk_end(st, NULL, NULL, &err), IMGSEC_EINTERNAL);
+            assert_non_null(strstr(err.msg, "rebuilding an index"));
+        }
+        assert_int_equal(store_vul_bulk_indexes(st), 0);
+        char *after = store_text(st);
+        assert_string_equal(after, before);
+        free(after);
+    }
+    /* and one that ends: written, indexes back */
+    assert_int_equal(store_vul_bulk_begin(st, &err), IMGSEC_OK);
+    assert_int_equal(store_vul_bulk_end(st, NULL, NULL, &err), IMGSEC_OK);
+    char *after = store_text(st);
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+    store_close(other);
+    store_close(st);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -295,6 +551,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_rematch),
-                                       cmocka_unit_test(test_rematch_stop_and_workers)};
+                                       cmocka_unit_test(test_rematch_stop_and_workers),
+                                       cmocka_unit_test(test_rematch_bulk_equals_batches),
+                                       cmocka_unit_test(test_rematch_bulk_auto),
+                                       cmocka_unit_test(test_rematch_bulk_failure)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -158,8 +158,13 @@ static void reset_all(store *st)
     }
 }
 
+/* The savepoint of a write inside a bulk write (store_vul_bulk.c). */
+#define BULK_PART "SAVEPOINT store_bulk_part"
+
 int store_write_begin(store *st, imgsec_err *err)
 {
+    if (st->bulk)
+        return store_exec(st, BULK_PART, "starting a write", err);
     if (db_begin_write(st->conn, NULL) != IMGSEC_OK)
         return store_derr(st, err, "starting a write transaction");
     return IMGSEC_OK;
@@ -175,6 +180,14 @@ int store_read_begin(store *st, imgsec_err *err)
 int store_commit(store *st, imgsec_err *err)
 {
     reset_all(st);
+    if (st->bulk) {
+        if (db_exec(st->conn, "RELEASE store_bulk_part", "committing", NULL) != IMGSEC_OK) {
+            int rc = store_derr(st, err, "committing");
+            store_rollback(st);
+            return rc;
+        }
+        return IMGSEC_OK;
+    }
     if (db_commit(st->conn, NULL) != IMGSEC_OK) /* rolls back on failure */
         return store_derr(st, err, "committing");
     return IMGSEC_OK;
@@ -183,6 +196,12 @@ int store_commit(store *st, imgsec_err *err)
 void store_rollback(store *st)
 {
     reset_all(st);
+    if (st->bulk) {
+        /* fails harmlessly when no savepoint is open */
+        if (db_exec(st->conn, "ROLLBACK TO store_bulk_part", "rolling back", NULL) == IMGSEC_OK)
+            db_exec(st->conn, "RELEASE store_bulk_part", "rolling back", NULL);
+        return;
+    }
     db_rollback(st->conn);
 }
 
@@ -295,6 +314,7 @@ void store_close(store *st)
 {
     if (!st)
         return;
+    store_vul_bulk_abort(st); /* an open bulk write is undone whole */
     if (st->conn && db_in_transaction(st->conn))
         store_rollback(st);
     for (int i = 0; i < STMT_COUNT; i++) {

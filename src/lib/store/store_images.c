@@ -728,6 +728,10 @@ int store_change_seq(store *st, int64_t *seq, imgsec_err *err)
  * row of it after seen, or rows after seen pruned (unknowable). */
 static int changed_since(store *st, int64_t id, int64_t seen, bool *changed, imgsec_err *err)
 {
+    bool known;
+    store_vul_bulk_changed(st, id, seen, &known, changed);
+    if (known)
+        return IMGSEC_OK;
     int64_t lo = 0, hi = 0;
     int rc = changes_range(st, &lo, &hi, err);
     if (rc != IMGSEC_OK)
@@ -832,9 +836,10 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
     else
         store_bind_text(set, VUL_TYPE_COUNT + 2, severity_level_name(level));
     sqlite3_bind_int64(set, VUL_TYPE_COUNT + 3, id);
-    if ((rc = store_run(st, set, "storing an image", err)) != IMGSEC_OK)
+    if ((rc = store_run(st, set, "storing an image", err)) != IMGSEC_OK ||
+        (rc = store_change_append(st, id, err)) != IMGSEC_OK)
         return rc;
-    return store_change_append(st, id, err);
+    return store_vul_bulk_note(st, id, err);
 }
 
 /* Checks and summarises the vulnerabilities of one replacement. */

@@ -121,6 +121,15 @@ struct store {
     sqlite3_stmt *stmt[STMT_COUNT];  /* SQLite only: prepared on first use */
     db_stmt *dstmt[STMT_COUNT];      /* through the driver: prepared on first use */
     vul_diff_buf *diff;              /* store_vul_diff.c's buffers, kept between images */
+    /* store_vul_bulk.c: while bulk, one write transaction is open and the
+     * transaction calls below work on a savepoint inside it; bulk_idx
+     * holds the dropped indexes' names and CREATE INDEX texts */
+    bool bulk;
+    struct store_bulk_index *bulk_idx;
+    size_t n_bulk_idx;
+    int64_t bulk_seq;   /* the change log's last seq when the bulk write began */
+    int64_t *bulk_ids;  /* the images it appended to the change log, ascending */
+    size_t n_bulk_ids, cap_bulk_ids;
 };
 
 /* ---- store_vul_diff.c: store_replace_vulnerabilities' writes ---- */
@@ -132,6 +141,18 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
 int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err);
 /* Frees the buffers the two keep in st (store_close). */
 void store_vul_diff_free(store *st);
+
+/* ---- store_vul_bulk.c: the change-log check inside a bulk write ----
+ * Whether image id has a change-log row after seen, answered without
+ * scanning the rows the bulk write appended (one per image it wrote, so
+ * a scan from seen would cost the run quadratic time, and the prune could
+ * drop rows past seen in a run of more than STORE_CHANGES_KEEP images):
+ * *known false unless seen is the log's position at the bulk write's
+ * start, as every other connection reads it (the caller then reads the
+ * log). */
+void store_vul_bulk_changed(const store *st, int64_t id, int64_t seen, bool *known, bool *changed);
+/* Notes that the bulk write appended a change-log row for image id. */
+int store_vul_bulk_note(store *st, int64_t id, imgsec_err *err);
 
 /* ---- store.c ---- */
 
@@ -175,7 +196,10 @@ void store_dcolumn_copy(char *dst, size_t size, db_stmt *s, int col);
 /* Runs SQL text without results (DDL, pragmas, transaction control). */
 int store_exec(store *st, const char *sql, const char *what, imgsec_err *err);
 
-/* Write transaction: BEGIN IMMEDIATE waits (busy timeout) for other writers. */
+/* Write transaction: BEGIN IMMEDIATE waits (busy timeout) for other writers.
+ * Inside a bulk write (store_vul_bulk_begin) these three work on a
+ * savepoint of its transaction instead: commit releases it, rollback
+ * undoes what was written since write_begin. */
 int store_write_begin(store *st, imgsec_err *err);
 /* Read transaction: the first read fixes the snapshot. */
 int store_read_begin(store *st, imgsec_err *err);

@@ -513,7 +513,9 @@ static const struct {
      "SELECT image, rule_id, risk_name, risk_level, n FROM agg_build ORDER BY image, rowid"},
     {STMT_AGG_BUILD_ONE,
      "SELECT image, rule_id, risk_name, risk_level, n FROM agg_build WHERE image = ?1 ORDER BY rowid"},
-    {STMT_CHANGES_RANGE, "SELECT min(seq), max(seq) FROM changes"},
+    /* two subqueries: each is one B-tree end, where min() and max() in one
+     * SELECT scan the whole log (up to STORE_CHANGES_KEEP rows) */
+    {STMT_CHANGES_RANGE, "SELECT (SELECT min(seq) FROM changes), (SELECT max(seq) FROM changes)"},
     {STMT_CHANGES_SINCE, "SELECT DISTINCT image FROM changes WHERE seq > ?1 ORDER BY image"},
     {STMT_DATA_VERSION, "PRAGMA data_version"},
     {STMT_CHANGED_SINCE, "SELECT 1 FROM changes WHERE seq > ?1 AND image = ?2 LIMIT 1"},

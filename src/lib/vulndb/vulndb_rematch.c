@@ -28,12 +28,23 @@
  * bounds the records held in memory (WINDOW slots and one batch). Without workers the calling thread
  * fills each slot itself just before consuming it.
  *
+ * Bulk (opts->bulk, vulndb.h): the same writes, into one transaction
+ * for the whole run with the indexes ordered by vulnerability dropped
+ * and rebuilt at its end (store_vul_bulk_begin/end: every row of a first
+ * rematch would otherwise be an insert at a random place in them). The
+ * workers read as before, from snapshots taken before it began; without
+ * workers the calling thread's reads go inside the write transaction
+ * (reader.nested), which the calling thread alone writes, so they see
+ * what they would have seen. Images are still each written whole or not
+ * at all, but the run becomes visible at once, at its end.
+ *
  * Only images with at least one apps record carrying a purl are
  * rematched (those imgsec scan produced, or an importer that keeps
  * purls): vulnerabilities of images whose apps cannot be matched again
  * (no purl: other scanners' reports) are left as they are.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +62,8 @@ typedef struct {
 typedef struct {
     sqlite3_stmt *records[REPORT_TYPE_COUNT];
     sqlite3_stmt *begin, *end; /* BEGIN and ROLLBACK, prepared once */
+    bool nested; /* read_begin found a transaction open (a bulk write on the
+                    calling thread): the reads go inside it, read_end leaves it */
 } reader;
 
 static void reader_free(reader *r)
@@ -65,6 +78,7 @@ static void reader_free(reader *r)
  * image. */
 static int read_begin(store *st, reader *rd, imgsec_err *err)
 {
+    if ((rd->nested = !sqlite3_get_autocommit(st->db))) return IMGSEC_OK;
     if (!rd->begin && !(rd->begin = store_prepare(st, "BEGIN", "starting a read transaction", err)))
         return err->code;
     int rc = sqlite3_step(rd->begin);
@@ -75,7 +89,7 @@ static int read_begin(store *st, reader *rd, imgsec_err *err)
 
 static void read_end(store *st, reader *rd)
 {
-    if (sqlite3_get_autocommit(st->db)) return; /* none open */
+    if (rd->nested || sqlite3_get_autocommit(st->db)) return; /* not ours, or none open */
     imgsec_err e = {0};
     if (!rd->end) rd->end = store_prepare(st, "ROLLBACK", "ending a read transaction", &e);
     if (rd->end) {
@@ -199,6 +213,29 @@ static bool has_purl(const json_t *apps)
         if (json_is_string(p) && json_string_length(p) > 0) return true;
     }
     return false;
+}
+
+/* Whether a bulk write suits the store (VULNDB_REMATCH_BULK_AUTO): at
+ * least half of its images with apps records have no vulnerability
+ * records. */
+static int bulk_suits(store *st, bool *yes, imgsec_err *err)
+{
+    char apps[64], vuls[64], sql[512];
+    store_image_col(IC_COUNT(REPORT_APPS), apps, sizeof apps);
+    store_image_col(IC_COUNT(REPORT_VULNERABILITY), vuls, sizeof vuls);
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(\"%s\" > 0), 0), coalesce(sum(\"%s\" > 0 AND \"%s\" = 0), 0) "
+             "FROM images",
+             apps, apps, vuls);
+    sqlite3_stmt *s = store_prepare(st, sql, "count images", err);
+    if (!s) return err->code;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        int64_t with_apps = sqlite3_column_int64(s, 0), without_vuls = sqlite3_column_int64(s, 1);
+        *yes = without_vuls > 0 && 2 * without_vuls >= with_apps;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "store: count images");
 }
 
 /* The image ids of the store. */
@@ -405,6 +442,16 @@ static int batch_write(store *st, batch *b, vulndb_rematch_stats *stats, imgsec_
     return rc;
 }
 
+typedef struct {
+    const vulndb_rematch_opts *opts;
+} bulk_progress;
+
+static void show_indexes(size_t done, size_t total, void *arg)
+{
+    const bulk_progress *bp = arg;
+    bp->opts->progress(bp->opts->ctx, "indexes rebuilt", (int64_t)done, (int64_t)total);
+}
+
 int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
                        vulndb_rematch_stats *stats, imgsec_err *err)
 {
@@ -415,9 +462,11 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     if (!opts) opts = &none;
     image_ref *imgs = NULL;
     size_t n = 0;
+    bool bulk = opts->bulk == VULNDB_REMATCH_BULK_ALWAYS;
     int rc = store_read_begin(st, err);
     if (rc == IMGSEC_OK) {
         rc = list_images(st, &imgs, &n, err);
+        if (rc == IMGSEC_OK && opts->bulk == VULNDB_REMATCH_BULK_AUTO) rc = bulk_suits(st, &bulk, err);
         store_rollback(st);
     }
     worker *w = NULL;
@@ -425,6 +474,10 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     if (rc == IMGSEC_OK) rc = workers_open(db, st, opts->workers, &w, &nw, err);
     run *r = calloc(1, sizeof *r);
     if (rc == IMGSEC_OK && !r) rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    /* after the workers' connections are open: they read the file as it
+     * was before it, in snapshots of their own */
+    if (rc == IMGSEC_OK && bulk && n > 0 && (rc = store_vul_bulk_begin(st, err)) == IMGSEC_OK)
+        stats->bulk = true;
     if (rc != IMGSEC_OK) {
         workers_close(w, nw);
         free(r);
@@ -494,6 +547,21 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     pthread_mutex_unlock(&r->mu);
     for (unsigned i = 0; i < nw; i++)
         if (w[i].started) pthread_join(w[i].thread, NULL);
+    if (stats->bulk) {
+        /* the images done stay done, failure or stop as without bulk; if
+         * the indexes or the commit fail, none of them is written */
+        imgsec_err e = {0};
+        bulk_progress bp = {opts};
+        int brc = store_vul_bulk_end(st, opts->progress ? show_indexes : NULL, &bp, &e);
+        if (brc != IMGSEC_OK) {
+            stats->rematched = stats->changed = 0;
+            stats->stopped = false;
+            if (rc == IMGSEC_OK || rc == VULNDB_REMATCH_STOPPED) {
+                rc = brc;
+                *err = e;
+            }
+        }
+    }
     for (size_t k = 0; k < WINDOW; k++) slot_clear(&r->slots[k]);
     batch_clear(&b);
     pthread_mutex_destroy(&r->mu);

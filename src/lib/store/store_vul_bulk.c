@@ -1,0 +1,203 @@
+/* store_vul_bulk.c - store_vul_bulk_begin/end/abort: many images'
+ * vulnerabilities replaced in one write transaction with the indexes that
+ * are ordered by vulnerability rebuilt once at its end.
+ *
+ * Why: a first rematch inserts every image's rows anew, and each row is
+ * an insert at a random place in the indexes of rec_vulnerability and
+ * agg_vul whose first column is not the image (rec_vul_vul, agg_vul_vul):
+ * once the store is large every inserted row costs a page of each
+ * (docs/performance.md "Vulnerability database"). Inserting into the
+ * tables and the image-ordered indexes (primary key, rec_vul_app,
+ * agg_vul_image) appends in image order; CREATE INDEX afterwards sorts the
+ * whole table once.
+ *
+ * Mechanism: begin opens BEGIN IMMEDIATE, reads from sqlite_master the
+ * name and CREATE INDEX text of every such index (those whose first
+ * column, pragma_index_info seqno 0, is not "image"), keeps them in the
+ * store and drops them, all inside that transaction. While st->bulk is
+ * set, store_write_begin/commit/rollback turn into SAVEPOINT / RELEASE /
+ * ROLLBACK TO of a savepoint inside it (store.c), so a batch of
+ * store_replace_vulnerabilities that fails undoes itself alone. end runs
+ * the kept CREATE INDEX texts (the same definitions, whatever schema made
+ * them) and commits; if any of that fails, or on abort, or when the
+ * process dies before COMMIT, the whole transaction is rolled back: the
+ * file is never seen, by other connections or after a crash, without its
+ * indexes. Readers on other connections see the file as it was before
+ * begin until end commits (WAL snapshots).
+ *
+ * The change-log check of store_replace_vulnerabilities (an image written
+ * by someone else after it was read is left alone) would scan every row
+ * the run appended, once per image: quadratic in the run. Inside a bulk
+ * write nobody else writes, so the rows after its start are its own, one
+ * per image noted in st->bulk_ids; store_vul_bulk_changed answers from
+ * that list (store_images.c changed_since).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+struct store_bulk_index {
+    char *name, *sql;
+};
+
+static void bulk_free(store *st)
+{
+    free(st->bulk_ids);
+    st->bulk_ids = NULL;
+    st->n_bulk_ids = st->cap_bulk_ids = 0;
+    for (size_t i = 0; i < st->n_bulk_idx; i++) {
+        free(st->bulk_idx[i].name);
+        free(st->bulk_idx[i].sql);
+    }
+    free(st->bulk_idx);
+    st->bulk_idx = NULL;
+    st->n_bulk_idx = 0;
+}
+
+/* The indexes to drop, into st->bulk_idx. */
+static int bulk_read_indexes(store *st, imgsec_err *err)
+{
+    sqlite3_stmt *s = store_prepare(
+        st,
+        "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.sql IS NOT NULL "
+        "AND m.tbl_name IN (?1, 'agg_vul') AND (SELECT i.name FROM pragma_index_info(m.name) i "
+        "WHERE i.seqno = 0) IS NOT 'image' ORDER BY m.name",
+        "reading the indexes", err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    sqlite3_bind_text(s, 1, record_kind_get(REPORT_VULNERABILITY)->table, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        const char *sql = (const char *)sqlite3_column_text(s, 1);
+        struct store_bulk_index *ni = realloc(st->bulk_idx, (st->n_bulk_idx + 1) * sizeof *ni);
+        if (ni)
+            st->bulk_idx = ni;
+        char *n2 = ni && name ? strdup(name) : NULL, *s2 = n2 && sql ? strdup(sql) : NULL;
+        if (!s2) {
+            free(n2);
+            sqlite3_finalize(s);
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        }
+        st->bulk_idx[st->n_bulk_idx++] = (struct store_bulk_index){n2, s2};
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return store_dberr(st, err, "reading the indexes");
+    return IMGSEC_OK;
+}
+
+int store_vul_bulk_begin(store *st, imgsec_err *err)
+{
+    if (st->bulk)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a bulk write is already open");
+    int rc = store_write_begin(st, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    sqlite3_stmt *q = store_prepare(st, "SELECT coalesce(max(seq), 0) FROM changes",
+                                    "reading the change log", err);
+    if (!q)
+        rc = IMGSEC_EINTERNAL;
+    else if (sqlite3_step(q) == SQLITE_ROW)
+        st->bulk_seq = sqlite3_column_int64(q, 0);
+    else
+        rc = store_dberr(st, err, "reading the change log");
+    sqlite3_finalize(q);
+    if (rc == IMGSEC_OK)
+        rc = bulk_read_indexes(st, err);
+    for (size_t i = 0; rc == IMGSEC_OK && i < st->n_bulk_idx; i++) {
+        char sql[300];
+        /* names come from sqlite_master; quoted as identifiers */
+        if (strchr(st->bulk_idx[i].name, '"') || strlen(st->bulk_idx[i].name) > 200)
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: unexpected index name");
+        else {
+            snprintf(sql, sizeof sql, "DROP INDEX \"%s\"", st->bulk_idx[i].name);
+            rc = store_exec(st, sql, "dropping an index", err);
+        }
+    }
+    if (rc != IMGSEC_OK) {
+        store_rollback(st);
+        bulk_free(st);
+        return rc;
+    }
+    st->bulk = true;
+    return IMGSEC_OK;
+}
+
+size_t store_vul_bulk_indexes(const store *st)
+{
+    return st->bulk ? st->n_bulk_idx : 0;
+}
+
+int store_vul_bulk_end(store *st, void (*progress)(size_t done, size_t total, void *arg), void *arg,
+                       imgsec_err *err)
+{
+    if (!st->bulk)
+        return err_set(err, IMGSEC_EINTERNAL, "store: no bulk write is open");
+    st->bulk = false;
+    int rc = IMGSEC_OK;
+    if (sqlite3_get_autocommit(st->db)) /* SQLite rolled it back (disk full, I/O error) */
+        rc = err_set(err, IMGSEC_EINTERNAL, "store: the bulk write was rolled back: nothing written");
+    for (size_t i = 0; rc == IMGSEC_OK && i < st->n_bulk_idx; i++) {
+        rc = store_exec(st, st->bulk_idx[i].sql, "rebuilding an index", err);
+        if (rc == IMGSEC_OK && progress)
+            progress(i + 1, st->n_bulk_idx, arg);
+    }
+    if (rc == IMGSEC_OK)
+        rc = store_commit(st, err); /* rolls back if the commit fails */
+    else
+        store_rollback(st);
+    bulk_free(st);
+    return rc;
+}
+
+void store_vul_bulk_abort(store *st)
+{
+    if (!st->bulk)
+        return;
+    st->bulk = false;
+    store_rollback(st);
+    bulk_free(st);
+}
+
+/* Every change-log row after bulk_seq is the bulk write's own (it holds
+ * the write lock), one per image in bulk_ids; rows a failed batch's
+ * savepoint undid stay noted, which errs towards "changed" (skipped). */
+void store_vul_bulk_changed(const store *st, int64_t id, int64_t seen, bool *known, bool *changed)
+{
+    /* other connections read the file as it was at the start (seen ==
+     * bulk_seq); a read inside the bulk write itself (seen > bulk_seq)
+     * sees its rows so far, and the log after it is a short scan */
+    *known = st->bulk && seen == st->bulk_seq;
+    *changed = false;
+    if (!*known)
+        return;
+    size_t lo = 0, hi = st->n_bulk_ids;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->bulk_ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *changed = lo < st->n_bulk_ids && st->bulk_ids[lo] == id;
+}
+
+int store_vul_bulk_note(store *st, int64_t id, imgsec_err *err)
+{
+    if (!st->bulk)
+        return IMGSEC_OK;
+    if (!store_grow((void **)&st->bulk_ids, &st->cap_bulk_ids, st->n_bulk_ids + 1, sizeof *st->bulk_ids))
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    /* ascending: a rematch writes in id order, so this is an append */
+    size_t at = st->n_bulk_ids;
+    while (at > 0 && st->bulk_ids[at - 1] > id)
+        at--;
+    if (at > 0 && st->bulk_ids[at - 1] == id)
+        return IMGSEC_OK;
+    memmove(st->bulk_ids + at + 1, st->bulk_ids + at, (st->n_bulk_ids - at) * sizeof *st->bulk_ids);
+    st->bulk_ids[at] = id;
+    st->n_bulk_ids++;
+    return IMGSEC_OK;
+}
