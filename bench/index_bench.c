@@ -18,6 +18,7 @@
 
 #include "imgsec/index.h"
 #include "imgsec/util.h"
+#include "proc_stats.h"
 
 #define N_VUL_IDS 30000
 #define N_NAMES 5000
@@ -47,19 +48,6 @@ static char versions[64][12];
 static char rules[N_RULES][8];
 static char risks[N_RULES][32];
 static const char *eps[] = {"0", "ep-a", "ep-b", "ep-c", "ep-d"};
-
-static long rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb / 1024;
-}
 
 static void build(imgsec_index *ix, int64_t n, int64_t *records)
 {
@@ -194,7 +182,7 @@ int main(int argc, char **argv)
     int64_t t0 = util_mono_ns();
     build(ix, n, &records);
     printf("built %" PRId64 " images, %" PRId64 " records in %.2f s, RSS %ld MB\n", n, records,
-           (util_mono_ns() - t0) / 1e9, rss_mb());
+           (util_mono_ns() - t0) / 1e9, proc_status_mb("VmRSS"));
 
     index_scope all = {"proj-bench", true, NULL, 0};
     const char *three[] = {"0", "ep-a", "ep-c"};

@@ -15,28 +15,13 @@
 #include "imgsec/follow.h"
 #include "imgsec/store.h"
 #include "index_internal.h"
+#include "proc_stats.h"
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 static size_t us(const void *p) { return p ? malloc_usable_size((void *)p) + 8 : 0; }
-static long rss_kb(const char *k)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char l[256];
-    long v = -1;
-    size_t kl = strlen(k);
-    while (f && fgets(l, sizeof l, f))
-        if (!strncmp(l, k, kl)) {
-            v = atol(l + kl + 1);
-            break;
-        }
-    if (f)
-        fclose(f);
-    return v;
-}
-
 static void acct(const ix_inst *ix)
 {
     size_t rows = us(ix->rows), cols = us(ix->image_size) * 4 + us(ix->free_rows);
@@ -118,8 +103,8 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     printf("open cpu %.2f s, RSS %ld MB, HWM %ld MB, images %zu\n",
-           (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9, rss_kb("VmRSS") >> 10,
-           rss_kb("VmHWM") >> 10, index_size(ix));
+           (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9, proc_status_mb("VmRSS"),
+           proc_status_mb("VmHWM"), index_size(ix));
     struct mallinfo2 mi = mallinfo2();
     printf("malloc in use %zu KB, arena %zu KB, mmap %zu KB\n", mi.uordblks >> 10, mi.arena >> 10,
            mi.hblkhd >> 10);

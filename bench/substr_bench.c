@@ -24,26 +24,7 @@
 #include "imgsec/index.h"
 #include "imgsec/store.h"
 #include "imgsec/util.h"
-
-static long rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb / 1024;
-}
-
-static int64_t cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "proc_stats.h"
 
 static int upsert(const image_summary *s, void *arg)
 {
@@ -65,7 +46,7 @@ static void run(imgsec_index *ix, const char *label, const index_scope *sc, cons
                 int iters)
 {
     int64_t *t = malloc((size_t)iters * sizeof *t);
-    int64_t total = 0, c0 = cpu_ns();
+    int64_t total = 0, c0 = proc_cpu_ns();
     for (int i = 0; i < iters; i++) {
         imgsec_err err;
         int64_t t0 = util_mono_ns();
@@ -75,7 +56,7 @@ static void run(imgsec_index *ix, const char *label, const index_scope *sc, cons
         }
         t[i] = util_mono_ns() - t0;
     }
-    double cpu = (double)(cpu_ns() - c0) / iters / 1e6;
+    double cpu = (double)(proc_cpu_ns() - c0) / iters / 1e6;
     qsort(t, (size_t)iters, sizeof *t, cmp_i64);
     printf("%-34s total=%-9" PRId64 " p50=%7.4f p99=%7.4f max=%7.4f cpu/call=%7.4f ms\n", label,
            total, t[iters / 2] / 1e6, t[iters * 99 / 100] / 1e6, t[iters - 1] / 1e6, cpu);
@@ -97,7 +78,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[1], err.msg);
         return 1;
     }
-    long rss0 = rss_mb();
+    long rss0 = proc_status_mb("VmRSS");
     imgsec_index *ix = index_new();
     int64_t t0 = util_mono_ns(), seq;
     index_write_begin(ix);
@@ -108,7 +89,7 @@ int main(int argc, char **argv)
     index_write_end(ix);
     index_catch_up(ix); /* both instances built, as in a running imgsecd */
     printf("built %zu images, %" PRId64 " records in %.2f s, RSS %ld MB (%ld MB before)\n",
-           index_size(ix), index_records(ix), (util_mono_ns() - t0) / 1e9, rss_mb(), rss0);
+           index_size(ix), index_records(ix), (util_mono_ns() - t0) / 1e9, proc_status_mb("VmRSS"), rss0);
 
     index_scope all = {argv[2], true, NULL, 0};
     static const struct {
