@@ -39,10 +39,9 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     imgsec_err err;
     assert_non_null(f);
-    if (use_pg)
-        assert_int_equal(unit_pg_create(f->pg_name, sizeof f->pg_name, f->target, sizeof f->target), 0);
-    else
-        assert_int_equal(unit_tmp_db_path(f->target, sizeof f->target, "test_db_"), 0);
+    assert_int_equal(unit_db_make(use_pg, f->pg_name, sizeof f->pg_name, f->target, sizeof f->target,
+                                  "test_db_"),
+                     0);
     assert_int_equal(db_open(f->target, &f->c, &err), IMGSEC_OK);
     assert_int_equal(db_backend_of(f->c), use_pg ? DB_PG : DB_SQLITE);
     assert_int_equal(db_setup(f->c, &err), IMGSEC_OK);
@@ -54,10 +53,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
     db_close(f->c);
-    if (use_pg)
-        unit_pg_drop(f->pg_name);
-    else
-        unit_tmp_db_remove(f->target);
+    unit_db_remove(use_pg, f->pg_name, f->target);
     free(f);
     return 0;
 }

@@ -55,18 +55,13 @@ static char pg_name[64];
 static int setup(void **state)
 {
     (void)state;
-    if (use_pg)
-        return unit_pg_create(pg_name, sizeof pg_name, DB, sizeof DB);
-    return unit_tmp_db_path(DB, sizeof DB, "imgsec-export-store-");
+    return unit_db_make(use_pg, pg_name, sizeof pg_name, DB, sizeof DB, "imgsec-export-store-");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (use_pg)
-        unit_pg_drop(pg_name);
-    else
-        unit_tmp_db_remove(DB);
+    unit_db_remove(use_pg, pg_name, DB);
     return 0;
 }
 

@@ -52,10 +52,9 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     imgsec_err err;
     assert_non_null(f);
-    if (use_pg)
-        assert_int_equal(unit_pg_create(f->pg_name, sizeof f->pg_name, f->path, sizeof f->path), 0);
-    else
-        temp_path(f->path, sizeof f->path);
+    assert_int_equal(unit_db_make(use_pg, f->pg_name, sizeof f->pg_name, f->path, sizeof f->path,
+                                  "test_store_"),
+                     0);
     if (store_open(f->path, &f->st, &err) != IMGSEC_OK)
         fail_msg("store_open: %s", err.msg);
     *state = f;
@@ -66,10 +65,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
     store_close(f->st);
-    if (use_pg)
-        unit_pg_drop(f->pg_name);
-    else
-        unit_tmp_db_remove(f->path);
+    unit_db_remove(use_pg, f->pg_name, f->path);
     free(f);
     return 0;
 }

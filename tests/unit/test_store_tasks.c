@@ -66,10 +66,9 @@ static fx *open_with_registry(void)
     fx *f = calloc(1, sizeof *f);
     imgsec_err err = {0};
     assert_non_null(f);
-    if (use_pg)
-        assert_int_equal(unit_pg_create(f->pg_name, sizeof f->pg_name, f->path, sizeof f->path), 0);
-    else
-        assert_int_equal(unit_tmp_db_path(f->path, sizeof f->path, "test_store_tasks_"), 0);
+    assert_int_equal(unit_db_make(use_pg, f->pg_name, sizeof f->pg_name, f->path, sizeof f->path,
+                                  "test_store_tasks_"),
+                     0);
     if (store_open(f->path, &f->st, &err) != IMGSEC_OK)
         fail_msg("store_open: %s", err.msg);
     store_registry_fields rf = {.name = "loop", .type = "Harbor", .api_version = "V2",
@@ -103,10 +102,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
     store_close(f->st);
-    if (use_pg)
-        unit_pg_drop(f->pg_name);
-    else
-        unit_tmp_db_remove(f->path);
+    unit_db_remove(use_pg, f->pg_name, f->path);
     free(f);
     return 0;
 }

@@ -10,12 +10,14 @@
 #ifndef IMGSEC_UNIT_PG_H
 #define IMGSEC_UNIT_PG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "db/db.h"
+#include "unit_tmp.h"
 
 /* The cluster's URI, or NULL when the test runs without the fixture. */
 static inline const char *unit_pg_admin_uri(void)
@@ -64,6 +66,27 @@ static inline void unit_pg_drop(const char *name)
     char sql[128];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
     unit_pg_admin_exec(sql);
+}
+
+/* A database for one test case on the engine the test runs on: with pg a
+ * new PostgreSQL database (its name into name, its URI into target), else
+ * a temporary SQLite file whose name starts with prefix (name ""). 0 or -1. */
+static inline int unit_db_make(bool pg, char *name, size_t name_size, char *target,
+                               size_t target_size, const char *prefix)
+{
+    if (pg)
+        return unit_pg_create(name, name_size, target, target_size);
+    name[0] = '\0';
+    return unit_tmp_db_path(target, target_size, prefix);
+}
+
+/* Removes what unit_db_make made (every connection to it closed). */
+static inline void unit_db_remove(bool pg, const char *name, const char *target)
+{
+    if (pg)
+        unit_pg_drop(name);
+    else
+        unit_tmp_db_remove(target);
 }
 
 #endif
