@@ -1,9 +1,11 @@
-/* store.h - the SQLite store: the truth of imgsec.
+/* store.h - the store: the truth of imgsec.
  *
- * One store handle is one SQLite connection (WAL mode, foreign keys on,
- * busy timeout set); use one handle per thread. Every write is one
- * transaction, so a failed call changes nothing. The schema is versioned
- * with PRAGMA user_version and migrated forward on open.
+ * One store handle is one database connection through the driver layer
+ * (src/lib/db/db.h): a SQLite file (WAL mode, foreign keys on, busy
+ * timeout set) or a PostgreSQL database; use one handle per thread. Every
+ * write is one transaction, so a failed call changes nothing. The schema
+ * is versioned (SQLite: PRAGMA user_version; PostgreSQL: the imgsec_schema
+ * table) and migrated forward on open.
  *
  * Every write that touches images appends the touched image ids to a
  * change log in the same transaction; a server follows that log to keep
