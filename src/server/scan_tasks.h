@@ -28,6 +28,10 @@
 #include "imgsec/err.h"
 
 #define SCAN_KICK_MS 1000
+/* A claimed item's lease (store_tasks.h), renewed every SCAN_KICK_MS
+ * while this server scans: a node silent for this long is gone and its
+ * items are taken over (IMGSEC_SCAN_TEST_LEASE_MS shortens it, >= 4 s). */
+#define SCAN_LEASE_MS 60000
 
 /* Resumes interrupted items and puts the kick on a->bg's clock. */
 int scan_tasks_start(app *a, imgsec_err *err);
