@@ -567,6 +567,34 @@ static void test_leases_takeover(void **state)
     store_close(other);
 }
 
+/* A scan item taken over a fourth time fails, and so does its image,
+ * which the last server left scanning; the claim goes on to the next. */
+static void test_scan_takeover_fails_image(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    scan_task(f->st, true, NULL, NULL, 0, IMGSEC_OK, &err);
+    store_task_work w;
+    bool found = false;
+    assert_int_equal(store_task_claim(f->st, "A", 100, &w, &found, 0, &err), IMGSEC_OK);
+    assert_true(found);
+    int64_t first = w.item_id;
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = 'scanning'"), 1);
+    for (int k = 1; k <= 3; k++) {
+        assert_int_equal(store_task_claim(f->st, "B", 100 * k + 100, &w, &found, 100 * k, &err),
+                         IMGSEC_OK);
+        assert_int_equal(w.item_id, first);
+    }
+    assert_int_equal(store_task_claim(f->st, "C", 9000, &w, &found, 400, &err), IMGSEC_OK);
+    assert_true(found);
+    assert_true(w.item_id != first);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = 'failed'"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = 'scanning'"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM image_task_items WHERE state = 'failed' AND "
+                                 "failed_reason = '" TASK_TAKEOVER_REASON "'"),
+                     1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "pg") == 0) {
@@ -593,6 +621,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_sync_task_cycle, setup_registry, teardown),
         cmocka_unit_test_setup_teardown(test_claims_disjoint, setup_registry, teardown),
         cmocka_unit_test_setup_teardown(test_leases_takeover, setup_registry, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_takeover_fails_image, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

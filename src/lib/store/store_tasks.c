@@ -398,16 +398,29 @@ static bool load_registry(store *st, store_task_work *w, int *rc, imgsec_err *er
     return found;
 }
 
+static int mark_image(store *st, const store_task_work *w, bool scanning, imgsec_err *err);
+
 /* Marks w's image (if it has a row) scanning, with a change-log row. */
 static int mark_scanning(store *st, const store_task_work *w, imgsec_err *err)
+{
+    return mark_image(st, w, true, err);
+}
+
+/* scanning: as above; else an image left scanning by the item becomes
+ * failed (the item is failed without a scan), with a change-log row. */
+static int mark_image(store *st, const store_task_work *w, bool scanning, imgsec_err *err)
 {
     char inst[24];
     snprintf(inst, sizeof inst, "%lld", (long long)w->reg.id);
     db_stmt *s = store_dprepare(
         st,
-        "UPDATE images SET scan_status = 'scanning', severity_level = NULL WHERE project_id = ?1 "
-        "AND image_type = ?2 AND instance_id = ?3 AND cicd_name = '' AND namespace = ?4 AND "
-        "image_name = ?5 AND image_version = ?6 RETURNING id",
+        scanning ? "UPDATE images SET scan_status = 'scanning', severity_level = NULL WHERE "
+                   "project_id = ?1 AND image_type = ?2 AND instance_id = ?3 AND cicd_name = '' "
+                   "AND namespace = ?4 AND image_name = ?5 AND image_version = ?6 RETURNING id"
+                 : "UPDATE images SET scan_status = 'failed' WHERE project_id = ?1 AND image_type "
+                   "= ?2 AND instance_id = ?3 AND cicd_name = '' AND namespace = ?4 AND "
+                   "image_name = ?5 AND image_version = ?6 AND scan_status = 'scanning' "
+                   "RETURNING id",
         "marking an image scanning", err);
     if (!s)
         return store_drc(err);
@@ -478,13 +491,19 @@ int store_task_claim(store *st, const char *owner, int64_t lease_ms, store_task_
         bool takeover = state && strcmp(state, "running") == 0;
         int64_t takeovers = db_column_int64(s, 9);
         db_finalize(s);
+        bool reg_found = load_registry(st, w, &rc, err);
+        if (rc != IMGSEC_OK)
+            return fail(st, NULL, rc);
         if (takeover && takeovers >= TASK_TAKEOVERS_MAX) {
-            if ((rc = settle(st, w->item_id, "failed", false, TASK_TAKEOVER_REASON, now_ms, err)) !=
-                IMGSEC_OK)
+            /* its image, left scanning by the last server, failed too */
+            if ((reg_found && w->kind == TASK_KIND_SCAN &&
+                 (rc = mark_image(st, w, false, err)) != IMGSEC_OK) ||
+                (rc = settle(st, w->item_id, "failed", false, TASK_TAKEOVER_REASON, now_ms, err)) !=
+                    IMGSEC_OK)
                 return fail(st, NULL, rc);
             continue;
         }
-        if (!load_registry(st, w, &rc, err)) {
+        if (!reg_found) {
             if (rc != IMGSEC_OK)
                 return fail(st, NULL, rc);
             if ((rc = settle(st, w->item_id, "failed", false, "the registry was deleted", now_ms,
