@@ -422,7 +422,11 @@ static void adopt_one(const char *file_id, const char *format, int64_t size, voi
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int rc;
     if (fd < 0 && errno == ENOENT) {
-        rc = store_export_file_lost(c->st, file_id, &err);
+        if ((rc = store_export_file_lost(c->st, file_id, &err)) == IMGSEC_OK)
+            server_log("export file %s was missing from --export-dir: marked deleted", file_id);
+        else
+            server_log("export file %s: %s", file_id, err.msg);
+        return;
     } else if (fd < 0) {
         rc = err_set(&err, IMGSEC_EINTERNAL, "cannot open %s: %s", path, strerror(errno));
     } else {

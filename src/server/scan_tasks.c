@@ -26,7 +26,6 @@
 #include "imgsec/doc.h"
 #include "imgsec/keyfile.h"
 #include "imgsec/scan.h"
-#include "imgsec/store_exports.h"
 #include "imgsec/store_tasks.h"
 #include "imgsec/util.h"
 
@@ -38,7 +37,6 @@ typedef struct {
 /* This process as the owner of the items it claims (one server per
  * process): random, drawn once by scan_tasks_start. */
 static char owner_id[STORE_TASK_OWNER_MAX + 1];
-static int64_t lease_len_ms = SCAN_LEASE_MS;
 
 /* The registry's password opened into pw (NUL-terminated), or "". */
 static int open_password(app *a, const store_task_work *w, char *pw, size_t size,
@@ -234,7 +232,7 @@ static void job_run(bg_job *job, store *st)
         imgsec_err err = {0};
         bool found = false;
         int64_t now = util_now_ms();
-        if (store_task_claim(st, owner_id, now + lease_len_ms, w, &found, now, &err) != IMGSEC_OK) {
+        if (store_task_claim(st, owner_id, now + SCAN_LEASE_MS, w, &found, now, &err) != IMGSEC_OK) {
             server_log("scan tasks: %s", err.msg);
             break;
         }
@@ -281,20 +279,16 @@ static void kick_tick(void *ctx, store *st)
     imgsec_err err = {0};
     int64_t n = 0;
     if (bg_places(a->bg, BG_SCAN) > 0 &&
-        store_task_renew(st, owner_id, util_now_ms() + lease_len_ms, &n, &err) != IMGSEC_OK)
+        store_task_renew(st, owner_id, util_now_ms() + SCAN_LEASE_MS, &n, &err) != IMGSEC_OK)
         server_log("scan tasks: renewing the lease: %s", err.msg);
-    if (bg_places(a->bg, BG_SCAN) < a->cfg.scan_workers && store_task_pending(st, util_now_ms(), &any, &err) ==
-                                                                 IMGSEC_OK && any)
+    if (bg_places(a->bg, BG_SCAN) < a->cfg.scan_workers &&
+        store_task_pending(st, util_now_ms(), &any, &err) == IMGSEC_OK && any)
         scan_tasks_kick(a);
 }
 
 int scan_tasks_start(app *a, imgsec_err *err)
 {
-    util_random_hex(owner_id, STORE_EXPORT_ID_HEX / 2);
-    const char *lease_env = getenv("IMGSEC_SCAN_TEST_LEASE_MS"); /* shorter, for tests */
-    if (!lease_env || !*lease_env || !util_parse_int64(lease_env, &lease_len_ms) ||
-        lease_len_ms < 4 * SCAN_KICK_MS || lease_len_ms > SCAN_LEASE_MS)
-        lease_len_ms = SCAN_LEASE_MS;
+    util_random_hex(owner_id, 16); /* 128 bits, 32 hex digits */
     store *st = store_pool_acquire(a->pool);
     int64_t n = 0;
     int rc = store_task_resume(st, util_now_ms(), &n, err);
