@@ -40,6 +40,11 @@
      * that clients and proxies retry at once (docs/api.md "Errors"). */                          \
     X(ENOSPACE, 507, "HSS.0041",                                                                   \
       "storage is full: the server cannot store data until its operator frees disk space")        \
+    /* the database server cannot be reached (a PostgreSQL connection lost):                     \
+     * the node reconnects by itself, so a 503 with Retry-After (every 503                       \
+     * carries one, http_reply_err) that clients and proxies retry */                             \
+    X(EUNAVAILABLE, 503, "HSS.0041",                                                               \
+      "the database is unreachable: the server reconnects by itself; retry later")                \
     /* anything unexpected (I/O, SQLite, OOM) */                                                   \
     X(EINTERNAL, 500, "HSS.0041", "internal error")
 

@@ -13,6 +13,17 @@
  *    servers can so share one database, each leaving the others' tasks
  *    alone.
  *
+ *  - files: a finished task's file lives in the database, as chunks of
+ *    at most STORE_EXPORT_CHUNK_BYTES (store_export_file_put, committed a
+ *    few at a time while the task still runs, so nobody serves them), and
+ *    becomes a file when the transaction that records the task's success
+ *    finds every chunk there (store_export_task_finish). So any server on
+ *    the database serves any download, chunk by chunk
+ *    (store_export_chunk_get), and a half-written file is never a
+ *    success: the chunks of a task that fails or whose server died are
+ *    deleted with its failure (finish, recover), expired ones with the
+ *    expiry, and strays by store_export_files_expire.
+ *
  *  - reading records for an export: a snapshot is one SQLite read
  *    transaction (store_snapshot_begin .. store_snapshot_end); inside it,
  *    store_records_walk reads the records of given images in (image id,
@@ -69,6 +80,7 @@ typedef struct {
     char file_name[STORE_EXPORT_FILE_NAME_MAX + 1];
     int64_t file_size;
     bool file_deleted;                 /* removed by retention */
+    bool file_in_db;                   /* its chunks are whole in the database (schema 12 on) */
     int64_t created_ms, finished_ms, expires_ms;
 } store_export_task;
 
@@ -106,9 +118,11 @@ int store_export_file_get(store *st, const char *project_id, const char *file_id
 int store_export_task_progress(store *st, const char *task_id, int progress, int64_t record_num,
                                imgsec_err *err);
 /* Ends a running task: success (with file_id, file_name, file_size,
- * expires_ms) or failure (with reason). A task that is no longer running
- * (another server took it for gone) is left as it is: IMGSEC_ENOTFOUND,
- * and the caller removes the file it made. */
+ * expires_ms; the file's chunks must all be in the database, stored by
+ * store_export_file_put: IMGSEC_EINTERNAL and nothing changed otherwise)
+ * or failure (with reason; its chunks are deleted). A task that is no
+ * longer running (another server took it for gone) is left as it is:
+ * IMGSEC_ENOTFOUND, and the caller removes the file it made. */
 int store_export_task_finish(store *st, const store_export_task *t, imgsec_err *err);
 
 /* Decides whether owner o (its row as stored) is gone at now_ms. */
@@ -124,11 +138,46 @@ int store_export_tasks_recover(store *st, const char *reason, int64_t now_ms,
 /* *running: file_id belongs to a running task (its partial file is live). */
 int store_export_file_running(store *st, const char *file_id, bool *running, imgsec_err *err);
 /* Calls cb for each file that expired at now_ms and is not yet deleted,
- * then marks those deleted. cb deletes the file (its return is ignored:
- * a file already gone is fine). */
+ * then marks those deleted and deletes their chunks, and the chunks of no
+ * running task nor live file (a failure's that was cut short). cb deletes
+ * the file's local copy (its return is ignored: a file already gone, or
+ * never on this server, is fine). */
 int store_export_files_expire(store *st, int64_t now_ms,
                               void (*cb)(const char *file_id, const char *format, void *arg),
                               void *arg, int64_t *n, imgsec_err *err);
+
+/* ---- files in the database ---- */
+
+#define STORE_EXPORT_CHUNK_BYTES (1024 * 1024)
+/* Chunks per write transaction of store_export_file_put. */
+#define STORE_EXPORT_CHUNKS_PER_COMMIT 8
+
+/* Stores what fd holds from its current offset to its end as the chunks
+ * of file_id, replacing any it had; *size gets the bytes. Commits every
+ * STORE_EXPORT_CHUNKS_PER_COMMIT chunks, outside any transaction of the
+ * caller's; on failure the chunks stored so far stay until the task's
+ * failure (or the expiry's sweep) deletes them. */
+int store_export_file_put(store *st, const char *file_id, int fd, int64_t *size, imgsec_err *err);
+/* Chunk seq (from 0) of file_id's file in the database into buf (size at
+ * least STORE_EXPORT_CHUNK_BYTES): *len bytes. IMGSEC_ENOTFOUND when
+ * there is no such chunk of a whole file (past its end, or the file was
+ * deleted meanwhile). */
+int store_export_chunk_get(store *st, const char *file_id, int64_t seq, void *buf, size_t size,
+                           size_t *len, imgsec_err *err);
+/* Calls cb for the files of successful tasks, neither deleted nor expired
+ * at now_ms, that are not in the database (made before schema 12, in
+ * the export directory). */
+int store_export_files_on_disk(store *st, int64_t now_ms,
+                               void (*cb)(const char *file_id, const char *format, int64_t size,
+                                          void *arg),
+                               void *arg, imgsec_err *err);
+/* Makes the chunks store_export_file_put stored for file_id its file in
+ * the database, if they hold exactly the size the task recorded
+ * (IMGSEC_EINTERNAL otherwise, nothing changed). */
+int store_export_file_adopt(store *st, const char *file_id, imgsec_err *err);
+/* Marks file_id deleted: its file is gone from the export directory
+ * before it was moved into the database. */
+int store_export_file_lost(store *st, const char *file_id, imgsec_err *err);
 
 /* ---- snapshots and records ---- */
 

@@ -89,10 +89,27 @@ typedef struct {
     char namespace_[REG_BYTES(256)], image_name[REG_BYTES(256)], image_version[REG_BYTES(128)];
 } store_task_work;
 
-/* The oldest waiting item of a running task, marked running (and its
- * image, if it has a row, "scanning"), into *w; *found false when none.
- * An item whose registry was deleted meanwhile is failed on the way. */
-int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms, imgsec_err *err);
+/* Claims and leases. A claimed item names its owner (the server process
+ * running it, STORE_TASK_OWNER_MAX bytes) and a lease (lease_ms, wall
+ * clock): the owner renews it (store_task_renew) while it runs. An item
+ * whose lease ran out is taken over by the next claim, of any server, as
+ * if it were waiting, and counts one more takeover; the claim that would
+ * take it over a TASK_TAKEOVERS_MAX + 1st time fails it instead, with
+ * reason TASK_TAKEOVER_REASON: an item whose scan kills its node is not
+ * run for ever, nor lost. On PostgreSQL the item is chosen with FOR
+ * UPDATE SKIP LOCKED, so two claims never get the same one. */
+#define STORE_TASK_OWNER_MAX 64
+#define TASK_TAKEOVERS_MAX 3
+#define TASK_TAKEOVER_REASON "the server running it stopped (its lease ran out) 4 times"
+
+/* The oldest waiting item of a running task, or one whose lease ran out
+ * at now_ms, marked running by owner until lease_ms (and its image, if it
+ * has a row, "scanning"), into *w; *found false when none. An item whose
+ * registry was deleted meanwhile is failed on the way. */
+int store_task_claim(store *st, const char *owner, int64_t lease_ms, store_task_work *w,
+                     bool *found, int64_t now_ms, imgsec_err *err);
+/* Renews the lease of every item owner runs, to lease_ms. *n the items. */
+int store_task_renew(store *st, const char *owner, int64_t lease_ms, int64_t *n, imgsec_err *err);
 
 /* Settles a claimed item: success (risky: the image has vulnerability,
  * risk-config or malware records) or failed with reason (cut to
@@ -124,10 +141,15 @@ int store_task_stop(store *st, const char *project_id, int64_t task_id, int64_t 
                     imgsec_err *err);
 
 /* At start: items left running by a stopped server wait again (they are
- * claimed and run again: tasks resume). *n the items. */
-int store_task_resume(store *st, int64_t *n, imgsec_err *err);
-/* Whether an item waits in a running task. */
-int store_task_pending(store *st, bool *any, imgsec_err *err);
+ * claimed and run again: tasks resume), each counting a takeover (failed
+ * past TASK_TAKEOVERS_MAX, see above). On SQLite every running item (one
+ * server per database file runs tasks); on PostgreSQL only those whose
+ * lease ran out at now_ms or that have no owner: the others belong to
+ * live nodes. *n the items made waiting. */
+int store_task_resume(store *st, int64_t now_ms, int64_t *n, imgsec_err *err);
+/* Whether an item of a running task waits, or runs with its lease run
+ * out at now_ms (a claim would take it over). */
+int store_task_pending(store *st, int64_t now_ms, bool *any, imgsec_err *err);
 
 /* ListImageScanTask. */
 typedef struct {

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,12 @@ bool export_workers_file_path(const export_workers *w, const char *file_id, cons
     int n = snprintf(buf, size, "%s/%s.%s", w->a->cfg.export_dir, file_id, ext);
     return n > 0 && (size_t)n < size;
 }
+
+typedef struct {
+    export_workers *w;
+    store *st;
+    int64_t n;
+} adopt_ctx;
 
 /* ---- running one task ---- */
 
@@ -189,6 +196,23 @@ static void run_job(bg_job *base, store *st)
         rc = err_set(&err, IMGSEC_EINTERNAL, "export: cannot move the file in place: %s",
                      strerror(errno));
         unlink(part);
+    }
+    /* into the database, where every server finds it; whole or not at all
+     * (finish checks the chunks in the transaction of the success) */
+    if (rc == IMGSEC_OK) {
+        int64_t stored = 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            rc = err_set(&err, IMGSEC_EINTERNAL, "export: cannot read the file back: %s",
+                         strerror(errno));
+        else
+            rc = store_export_file_put(st, t->file_id, fd, &stored, &err);
+        if (fd >= 0)
+            close(fd);
+        if (rc == IMGSEC_OK && stored != (int64_t)sb.st_size)
+            rc = err_set(&err, IMGSEC_EINTERNAL, "export: the file changed while it was stored");
+        if (rc != IMGSEC_OK)
+            unlink(path);
     }
     t->record_num = written;
     if (rc == IMGSEC_OK) {
@@ -383,6 +407,55 @@ static void janitor_tick(void *arg, store *st)
     expire(w, st);
 }
 
+/* ---- files made before schema 12 ---- */
+
+/* One file of the export directory into the database (the local copy
+ * stays, as every server's own files do); a file that is gone is marked
+ * so (it could not be served anyway). */
+static void adopt_one(const char *file_id, const char *format, int64_t size, void *arg)
+{
+    adopt_ctx *c = arg;
+    char path[4096];
+    imgsec_err err = {0};
+    if (!export_workers_file_path(c->w, file_id, format, path, sizeof path))
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc;
+    if (fd < 0 && errno == ENOENT) {
+        if ((rc = store_export_file_lost(c->st, file_id, &err)) == IMGSEC_OK)
+            server_log("export file %s was missing from --export-dir: marked deleted", file_id);
+        else
+            server_log("export file %s: %s", file_id, err.msg);
+        return;
+    } else if (fd < 0) {
+        rc = err_set(&err, IMGSEC_EINTERNAL, "cannot open %s: %s", path, strerror(errno));
+    } else {
+        int64_t stored = 0;
+        rc = store_export_file_put(c->st, file_id, fd, &stored, &err);
+        if (rc == IMGSEC_OK && stored != size)
+            rc = err_set(&err, IMGSEC_EINTERNAL, "%s holds %lld bytes, its task %lld", path,
+                         (long long)stored, (long long)size);
+        if (rc == IMGSEC_OK)
+            rc = store_export_file_adopt(c->st, file_id, &err);
+        close(fd);
+    }
+    if (rc == IMGSEC_OK)
+        c->n++;
+    else
+        server_log("moving export file %s into the database: %s (served from --export-dir)",
+                   file_id, err.msg);
+}
+
+static void adopt_files(export_workers *w, store *st)
+{
+    adopt_ctx c = {w, st, 0};
+    imgsec_err err = {0};
+    if (store_export_files_on_disk(st, util_now_ms(), adopt_one, &c, &err) != IMGSEC_OK)
+        server_log("moving export files into the database: %s", err.msg);
+    else if (c.n)
+        server_log("moved %lld export files into the database", (long long)c.n);
+}
+
 /* ---- start and stop ---- */
 
 int export_workers_start(app *a, export_workers **out, imgsec_err *err)
@@ -420,8 +493,10 @@ int export_workers_start(app *a, export_workers **out, imgsec_err *err)
     rc = store_export_owner_renew(st, &o, err);
     if (rc == IMGSEC_OK)
         rc = recover(w, st, true, err);
-    if (rc == IMGSEC_OK)
+    if (rc == IMGSEC_OK) {
         expire(w, st);
+        adopt_files(w, st);
+    }
     store_pool_release(a->pool, st);
     /* last: once on the clock, w is the clock's until bg_stop */
     if (rc == IMGSEC_OK)

@@ -11,7 +11,11 @@
  * WAL from being checkpointed past it).
  *
  * Files are written as <dir>/<file_id>.<ext>.part and renamed when
- * complete, so a file that exists under its final name is whole.
+ * complete, so a file that exists under its final name is whole; then
+ * stored in the database (store_export_file_put) before the success is
+ * recorded, which checks the stored chunks whole: any server on the
+ * database serves the download, the writing one from its own copy. At
+ * start, files of a database older than schema 12 are moved in.
  *
  * Ownership: the server is one owner (store_exports.h) with a random id
  * and a lease of EXPORT_LEASE_MS, renewed with every task it creates and

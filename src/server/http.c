@@ -179,6 +179,22 @@ bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const cha
     return true;
 }
 
+bool http_reply_stream(request *req, unsigned status, uint64_t size, MHD_ContentReaderCallback read,
+                       MHD_ContentReaderFreeCallback free_cls, void *cls, const char *type,
+                       const char *disposition)
+{
+    struct MHD_Response *resp =
+        req->status ? NULL : MHD_create_response_from_callback(size, 64 * 1024, read, cls, free_cls);
+    if (!resp) {
+        free_cls(cls);
+        return false;
+    }
+    if (disposition)
+        http_add_header(req, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+    reply_response(req, status, resp, type);
+    return true;
+}
+
 void http_reply_text(request *req, unsigned status, const char *text, size_t len,
                      const char *type)
 {
@@ -341,6 +357,9 @@ void http_reply_err(request *req, const imgsec_err *err)
 {
     /* status, error_code and what the caller may read: err.h's table */
     const err_info *e = err_code_info(err->code);
+    /* every 503 says when to come back (the database reconnects itself) */
+    if (e->http_status == 503)
+        http_add_header(req, "Retry-After", HTTP_RETRY_AFTER_UNAVAILABLE);
     if (!e->public_msg)
         return reply_error_text(req, e->http_status, e->error_code, err->msg);
     http_log_internal(req, err->msg);

@@ -29,6 +29,9 @@
  * covers (sign.h), so that every target served can be signed. */
 #define HTTP_RAW_TARGET_MAX SIGN_URI_MAX
 #define HTTP_JSON_TYPE "application/json;charset=UTF-8"
+/* Retry-After of a 503 for an unreachable database (IMGSEC_EUNAVAILABLE):
+ * the driver's longest reconnect backoff, DB_RETRY_AFTER_S in db.h. */
+#define HTTP_RETRY_AFTER_UNAVAILABLE "2"
 
 struct route;
 struct ep_scope;
@@ -123,6 +126,13 @@ void http_reply_internal(request *req, const char *fmt, ...) __attribute__((form
 bool http_reply_fd(request *req, unsigned status, int fd, size_t size, const char *type,
                    const char *disposition);
 /* Any other body (copied), with its Content-Type: /metrics' text. */
+/* A body of size bytes that MHD pulls from read(cls, ...) as the client
+ * takes it (memory bounded by what read keeps); free_cls(cls) when done,
+ * or at once when the response cannot be made (false, nothing queued).
+ * With a Content-Disposition unless disposition is NULL. */
+bool http_reply_stream(request *req, unsigned status, uint64_t size, MHD_ContentReaderCallback read,
+                       MHD_ContentReaderFreeCallback free_cls, void *cls, const char *type,
+                       const char *disposition);
 void http_reply_text(request *req, unsigned status, const char *text, size_t len,
                      const char *type);
 /* Keystone's own error shape, for /v3/auth/tokens. */

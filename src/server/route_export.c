@@ -13,7 +13,9 @@
  * hands the snapshot to the worker pool. A task remembers the EP scope it
  * was created with; reading its status or file needs a grant covering that
  * scope. A task or file of another project is simply not found (404).
- * Downloads are streamed from the file descriptor by libmicrohttpd.
+ * Downloads are streamed by libmicrohttpd from this server's own copy of
+ * the file (a file descriptor) when it has one, else from the database,
+ * chunk by chunk (store_exports.h "files"): any server serves any file.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "authn.h"
 #include "export_workers.h"
 #include "imgsec/export.h"
@@ -310,27 +313,92 @@ void export_task_status_handle(request *req)
     http_reply_json(req, 200, o);
 }
 
+/* A download streamed from the database, one chunk in memory at a time
+ * (store_exports.h "files"): each chunk is read on a store connection
+ * taken from the pool for that read only. */
+typedef struct {
+    app *a;
+    char file_id[STORE_EXPORT_ID_HEX + 1];
+    int64_t size, next_seq;
+    unsigned char *buf;
+    size_t len, off;
+} db_download;
+
+static ssize_t db_download_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    db_download *d = cls;
+    if (pos >= (uint64_t)d->size)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (d->off == d->len) {
+        store *st = store_pool_acquire(d->a->pool);
+        imgsec_err err = {0};
+        int rc = store_export_chunk_get(st, d->file_id, d->next_seq, d->buf,
+                                        STORE_EXPORT_CHUNK_BYTES, &d->len, &err);
+        store_pool_release(d->a->pool, st);
+        if (rc != IMGSEC_OK || d->len == 0) {
+            /* deleted by retention mid-way, or the database is gone: the
+             * client sees a cut body (its length is announced) */
+            server_log("download of export file %s cut at byte %llu: %s", d->file_id,
+                       (unsigned long long)pos, rc != IMGSEC_OK ? err.msg : "an empty chunk");
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        d->next_seq++;
+        d->off = 0;
+    }
+    size_t n = d->len - d->off < max ? d->len - d->off : max;
+    memcpy(out, d->buf + d->off, n);
+    d->off += n;
+    return (ssize_t)n;
+}
+
+static void db_download_free(void *cls)
+{
+    db_download *d = cls;
+    if (d)
+        free(d->buf);
+    free(d);
+}
+
 void export_download_handle(request *req)
 {
     store_export_task t;
     if (!load_task(req, true, &t))
         return;
     export_format fmt = (export_format)export_format_parse(t.file_format);
+    char disposition[STORE_EXPORT_FILE_NAME_MAX + 64];
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", t.file_name);
+    /* this server's own copy when it has it whole, else the database's */
     char path[4096];
     int fd = -1;
     struct stat sb;
     if ((int)fmt >= 0 &&
         export_workers_file_path(req->app->exports, t.file_id, t.file_format, path, sizeof path))
         fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        if (fd >= 0)
-            close(fd);
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || (t.file_in_db && sb.st_size != t.file_size))) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0) {
+        if (!http_reply_fd(req, 200, fd, (size_t)sb.st_size, export_format_mime(fmt), disposition))
+            http_reply_internal(req, "cannot create the download response");
+        return;
+    }
+    if ((int)fmt < 0 || !t.file_in_db) {
         imgsec_err err;
         err_set(&err, IMGSEC_ENOTFOUND, "file does not exist in this project");
         return http_reply_err(req, &err);
     }
-    char disposition[STORE_EXPORT_FILE_NAME_MAX + 64];
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", t.file_name);
-    if (!http_reply_fd(req, 200, fd, (size_t)sb.st_size, export_format_mime(fmt), disposition))
+    db_download *d = calloc(1, sizeof *d);
+    if (d)
+        d->buf = malloc(STORE_EXPORT_CHUNK_BYTES);
+    if (!d || !d->buf) {
+        db_download_free(d);
+        return http_reply_internal(req, "out of memory for a download");
+    }
+    d->a = req->app;
+    snprintf(d->file_id, sizeof d->file_id, "%s", t.file_id);
+    d->size = t.file_size;
+    if (!http_reply_stream(req, 200, (uint64_t)t.file_size, db_download_read, db_download_free, d,
+                           export_format_mime(fmt), disposition))
         http_reply_internal(req, "cannot create the download response");
 }

@@ -85,6 +85,11 @@ static void reply_internal(request *req, const imgsec_err *err)
     if (err->code == IMGSEC_ENOSPACE) /* a full disk: err.h's status and words */
         return http_reply_keystone_error(req, err_code_info(err->code)->http_status,
                                          "Insufficient Storage", err_code_info(err->code)->public_msg);
+    if (err->code == IMGSEC_EUNAVAILABLE) { /* the database is unreachable: retry */
+        http_add_header(req, "Retry-After", HTTP_RETRY_AFTER_UNAVAILABLE);
+        return http_reply_keystone_error(req, 503, "Service Unavailable",
+                                         err_code_info(err->code)->public_msg);
+    }
     http_reply_keystone_error(req, 500, "Internal Server Error", "internal error");
 }
 
@@ -159,7 +164,7 @@ static void tokens_create_resumed(request *req)
         sodium_memzero(j->token, sizeof j->token);
         return http_reply_json(req, 201, token_body(&j->user, &j->grant, j->issued, j->expires));
     }
-    if (j->rc == IMGSEC_EINTERNAL || j->rc == IMGSEC_ENOSPACE)
+    if (j->rc == IMGSEC_EINTERNAL || j->rc == IMGSEC_ENOSPACE || j->rc == IMGSEC_EUNAVAILABLE)
         return reply_internal(req, &j->err);
     http_reply_keystone_error(req, 401, "Unauthorized", UNAUTHORIZED_MSG);
 }

@@ -7,7 +7,13 @@
  * stays waiting for the next start). The password is opened into a
  * buffer on the worker's stack and wiped as soon as the pull or the
  * listing returned; it reaches neither a log line nor a reason (the
- * registry errors name the user at most). */
+ * registry errors name the user at most).
+ *
+ * Leases (store_tasks.h "Claims and leases"): this process claims as one
+ * owner, a random id drawn at start, with a lease of SCAN_LEASE_MS that
+ * the kick tick renews every SCAN_KICK_MS while scan jobs run; a node
+ * that dies stops renewing, and any node's next claim past the lease
+ * takes its item over. */
 #include "scan_tasks.h"
 
 #include <sodium.h>
@@ -27,6 +33,10 @@ typedef struct {
     bg_job base;
     app *a;
 } scan_job;
+
+/* This process as the owner of the items it claims (one server per
+ * process): random, drawn once by scan_tasks_start. */
+static char owner_id[STORE_TASK_OWNER_MAX + 1];
 
 /* The registry's password opened into pw (NUL-terminated), or "". */
 static int open_password(app *a, const store_task_work *w, char *pw, size_t size,
@@ -221,7 +231,8 @@ static void job_run(bg_job *job, store *st)
     while (w && !bg_stopping(a->bg)) {
         imgsec_err err = {0};
         bool found = false;
-        if (store_task_claim(st, w, &found, util_now_ms(), &err) != IMGSEC_OK) {
+        int64_t now = util_now_ms();
+        if (store_task_claim(st, owner_id, now + SCAN_LEASE_MS, w, &found, now, &err) != IMGSEC_OK) {
             server_log("scan tasks: %s", err.msg);
             break;
         }
@@ -266,16 +277,21 @@ static void kick_tick(void *ctx, store *st)
     app *a = ctx;
     bool any = false;
     imgsec_err err = {0};
-    if (bg_places(a->bg, BG_SCAN) < a->cfg.scan_workers && store_task_pending(st, &any, &err) ==
-                                                                 IMGSEC_OK && any)
+    int64_t n = 0;
+    if (bg_places(a->bg, BG_SCAN) > 0 &&
+        store_task_renew(st, owner_id, util_now_ms() + SCAN_LEASE_MS, &n, &err) != IMGSEC_OK)
+        server_log("scan tasks: renewing the lease: %s", err.msg);
+    if (bg_places(a->bg, BG_SCAN) < a->cfg.scan_workers &&
+        store_task_pending(st, util_now_ms(), &any, &err) == IMGSEC_OK && any)
         scan_tasks_kick(a);
 }
 
 int scan_tasks_start(app *a, imgsec_err *err)
 {
+    util_random_hex(owner_id, 16); /* 128 bits, 32 hex digits */
     store *st = store_pool_acquire(a->pool);
     int64_t n = 0;
-    int rc = store_task_resume(st, &n, err);
+    int rc = store_task_resume(st, util_now_ms(), &n, err);
     store_pool_release(a->pool, st);
     if (rc != IMGSEC_OK)
         return rc;

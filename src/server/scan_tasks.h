@@ -19,7 +19,9 @@
  * and adds the tags not yet known as images "waiting_for_scan".
  *
  * Restart: items a stopped server left running wait again and are done
- * again (scan_tasks_start): tasks resume, and an image is stored once.
+ * again (scan_tasks_start): tasks resume, and an image is stored once. On
+ * PostgreSQL only the items of servers whose lease ran out: the others
+ * run on live nodes (store_tasks.h "Claims and leases").
  */
 #ifndef IMGSECD_SCAN_TASKS_H
 #define IMGSECD_SCAN_TASKS_H
@@ -28,6 +30,10 @@
 #include "imgsec/err.h"
 
 #define SCAN_KICK_MS 1000
+/* A claimed item's lease (store_tasks.h), renewed every SCAN_KICK_MS
+ * while this server scans: a node silent for this long is gone and its
+ * items are taken over by the next claim of any node. */
+#define SCAN_LEASE_MS 60000
 
 /* Resumes interrupted items and puts the kick on a->bg's clock. */
 int scan_tasks_start(app *a, imgsec_err *err);

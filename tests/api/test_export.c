@@ -1035,6 +1035,44 @@ static void test_restart_mid_task(void **state)
     free(tok);
 }
 
+/* Any server serves any file: the file is in the database, so with this
+ * server's own copy gone (another node's request) the download streams
+ * it from there, byte for byte the same, headers and all. */
+static void test_download_from_database(void **state)
+{
+    (void)state;
+    const char *fmts[] = {"csv", "xlsx"};
+    for (size_t k = 0; k < 2; k++) {
+        http_resp r, st, local, remote;
+        char *task = create_task(T_ADM, "P1", TYPES[0], NULL, 10000000, fmts[k], &r);
+        assert_non_null(task);
+        http_resp_free(&r);
+        wait_task(task, &st);
+        assert_string_equal(jstr(&st, "task_status"), "success");
+        const char *fid = jstr(&st, "file_id"), *name = jstr(&st, "file_name");
+        download(T_ADM, "P1", fid, fmts[k], name, &local);
+        char *copy = h_strdupf("%s.exports/%s.%s", S.db, fid, fmts[k]);
+        assert_int_equal(access(copy, F_OK), 0);
+        assert_int_equal(unlink(copy), 0);
+        download(T_ADM, "P1", fid, fmts[k], name, &remote);
+        assert_int_equal(remote.body_len, local.body_len);
+        assert_true(local.body_len > 0);
+        assert_memory_equal(remote.body, local.body, local.body_len);
+        /* another project still finds nothing */
+        char *other = h_strdupf("/v5/P2/download/%s", fid);
+        http_resp no;
+        api_call(&S, "GET", other, NULL, T_P2, H_REGION, NULL, NULL, &no);
+        assert_api_error(&no, 404, "HSS.0011", NULL);
+        http_resp_free(&no);
+        free(other);
+        free(copy);
+        http_resp_free(&local);
+        http_resp_free(&remote);
+        http_resp_free(&st);
+        free(task);
+    }
+}
+
 /* The file at path holds the downloaded file's bytes, no more, no less. */
 static void assert_file_is_download(const char *path, const http_resp *file)
 {
@@ -1136,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_errors_roles_isolation),
         cmocka_unit_test(test_read_routes_check_a_named_ep),
         cmocka_unit_test(test_cli_offline_matches_server),
+        cmocka_unit_test(test_download_from_database),
         cmocka_unit_test(test_count_under_concurrent_ingest),
         cmocka_unit_test(test_restart_mid_task),
     };

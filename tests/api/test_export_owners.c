@@ -7,12 +7,15 @@
  * start fails its running task with the reason and removes its partial
  * file, while the tasks of a server still alive keep running. Then: the
  * export directory deleted while a server runs is made again (0700) by
- * the next task, which succeeds.
+ * the next task, which succeeds. Files made before they lived in the
+ * database (schema 12) are moved in at the next start, and then served
+ * without the directory's copy.
  */
 #include "harness.h"
 
 #include <dirent.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,12 +249,102 @@ static void test_takeover_after_lease(void **state)
     free(exports);
 }
 
+/* GET the file; 200 with its bytes into out (malloc'd), *len. */
+static void download_on(srv_t *s, const char *token, const char *fid, char **out, size_t *len)
+{
+    char *path = h_strdupf("/v5/P1/download/%s", fid);
+    http_resp r;
+    api_call(s, "GET", path, NULL, token, H_REGION, NULL, NULL, &r);
+    free(path);
+    assert_status(&r, 200);
+    *out = malloc(r.body_len + 1);
+    assert_non_null(*out);
+    memcpy(*out, r.body, r.body_len);
+    *len = r.body_len;
+    http_resp_free(&r);
+}
+
+static void sql(const char *db, const char *text)
+{
+    sqlite3 *h = NULL;
+    char *e = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    if (sqlite3_exec(h, text, NULL, NULL, &e) != SQLITE_OK)
+        fail_msg("%s: %s", text, e ? e : "?");
+    sqlite3_close(h);
+}
+
+/* A file made before schema 12 (only in the export directory: its rows in
+ * export_files and export_file_chunks removed, as an older server left
+ * it) is moved into the database at the next start, and then served the
+ * same without the directory's copy; one whose copy is gone too is marked
+ * deleted (404), never served half. */
+static void test_files_move_into_database(void **state)
+{
+    (void)state;
+    srv_t A = {0};
+    assert_int_equal(srv_init(&A), 0);
+    char *db_arg = h_strdupf("--db=%s", A.db);
+    assert_int_equal(cli_run(&A, NULL, NULL, "demo", db_arg, "--project", "P1", "--images", "20",
+                             "--eps", "0", NULL),
+                     0);
+    free(db_arg);
+    assert_int_equal(cli_user_add(&A, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
+    assert_int_equal(srv_start(&A), 0);
+    char *tok = get_token(&A, "acme", "root", "root-pw-1", "P1");
+    assert_non_null(tok);
+    char *fids[2];
+    for (int i = 0; i < 2; i++) {
+        char *t = create_on(&A, tok, i ? "apps" : "vulnerability", 100000);
+        http_resp r;
+        wait_export_ended(&A, tok, "P1", t, NULL, &r);
+        assert_string_equal(jstr(&r, "task_status"), "success");
+        fids[i] = strdup(jstr(&r, "file_id"));
+        http_resp_free(&r);
+        free(t);
+    }
+    char *before = NULL;
+    size_t before_len = 0;
+    download_on(&A, tok, fids[0], &before, &before_len);
+    assert_int_equal(srv_stop(&A, false), 0);
+
+    sql(A.db, "DELETE FROM export_file_chunks; DELETE FROM export_files;");
+    char *gone = h_strdupf("%s.exports/%s.csv", A.db, fids[1]);
+    assert_int_equal(unlink(gone), 0);
+    assert_int_equal(srv_start(&A), 0);
+    assert_true(srv_log_wait_for(&A, "moved 1 export files into the database", 10000));
+    char *copy = h_strdupf("%s.exports/%s.csv", A.db, fids[0]);
+    assert_int_equal(unlink(copy), 0);
+    char *after = NULL;
+    size_t after_len = 0;
+    download_on(&A, tok, fids[0], &after, &after_len);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    /* the one whose copy was gone: deleted, not found */
+    char *path = h_strdupf("/v5/P1/download/%s", fids[1]);
+    http_resp r;
+    api_call(&A, "GET", path, NULL, tok, H_REGION, NULL, NULL, &r);
+    assert_api_error(&r, 404, "HSS.0011", NULL);
+    http_resp_free(&r);
+
+    assert_int_equal(srv_stop(&A, true), 0);
+    free(path);
+    free(copy);
+    free(gone);
+    free(before);
+    free(after);
+    free(fids[0]);
+    free(fids[1]);
+    free(tok);
+}
+
 int main(void)
 {
     umask(022); /* the servers' too: modes must not depend on it */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_servers_share_a_database),
         cmocka_unit_test(test_takeover_after_lease),
+        cmocka_unit_test(test_files_move_into_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL) + harness_failures();
 }

@@ -7,6 +7,9 @@
 #                             prints the URI of its "postgres" database
 #   pg_cluster.sh stop DIR    stops it (fast, then immediate) and removes DIR
 #   pg_cluster.sh uri DIR     the URI, without starting anything
+#   pg_cluster.sh pause DIR   stops the server (fast), keeping DIR: clients
+#                             lose their connections (tests of connection loss)
+#   pg_cluster.sh resume DIR  starts the paused server again
 #
 # CTest runs start as the setup of the fixture "pg" and stop as its cleanup
 # (tests/CMakeLists.txt); a pg test reads the URI from IMGSEC_TEST_PG and
@@ -22,7 +25,7 @@
 # one test run.
 set -eu
 
-usage() { echo "usage: $0 start|stop|uri DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|uri|pause|resume DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$2
@@ -53,6 +56,13 @@ stop() {
     rm -rf "$dir"
 }
 
+server_start() {
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
+            -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+        start >/dev/null || { cat "$dir/data/server.log" >&2; exit 1; }
+}
+
 case $cmd in
 uri) uri ;;
 stop) stop ;;
@@ -65,11 +75,10 @@ start)
     as_owner "$bindir/initdb" -D "$dir/data" -U imgsec --auth=trust -E UTF8 --locale=C.UTF-8 \
         --no-sync >"$dir.initdb.log" 2>&1 || { cat "$dir.initdb.log" >&2; rm -f "$dir.initdb.log"; exit 1; }
     rm -f "$dir.initdb.log"
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
-        start >/dev/null || { cat "$dir/data/server.log" >&2; exit 1; }
+    server_start
     uri
     ;;
+pause) as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null ;;
+resume) server_start ;;
 *) usage ;;
 esac

@@ -462,6 +462,129 @@ static void test_open_errors(void **state)
     assert_int_equal(db_open("/nonexistent-imgsec/x.db", &c, &err), IMGSEC_EINTERNAL);
 }
 
+/* LISTEN/NOTIFY: a notification is delivered at its transaction's
+ * commit, never after a rollback; SQLite says it has none. */
+static void test_listen_notify(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    char ch[DB_CHANNEL_MAX + 1], payload[64];
+    if (!use_pg) {
+        assert_false(db_can_listen(f->c));
+        assert_int_equal(db_listen(f->c, "imgsec_changes", &err), IMGSEC_EINVAL);
+        assert_int_equal(db_errclass_of(f->c), DB_ENOTSUP);
+        assert_string_equal(err.msg, "db: LISTEN/NOTIFY needs PostgreSQL");
+        assert_int_equal(db_notify(f->c, "imgsec_changes", "1", &err), IMGSEC_EINVAL);
+        assert_int_equal(db_wait_notify(f->c, 0, ch, sizeof ch, payload, sizeof payload, &err),
+                         DB_ERROR);
+        assert_int_equal(db_errclass_of(f->c), DB_ENOTSUP);
+        return;
+    }
+    db_conn *l = NULL;
+    assert_int_equal(db_open(f->target, &l, &err), IMGSEC_OK);
+    assert_true(db_can_listen(l));
+    assert_int_equal(db_listen(l, "Bad-Name", &err), IMGSEC_EINVAL);
+    assert_int_equal(db_listen(l, "", &err), IMGSEC_EINVAL);
+    assert_int_equal(db_listen(l, "imgsec_changes", &err), IMGSEC_OK);
+    assert_int_equal(db_listen(l, "imgsec_changes", &err), IMGSEC_OK); /* once is enough */
+    assert_int_equal(db_wait_notify(l, 0, ch, sizeof ch, payload, sizeof payload, &err), DB_DONE);
+    /* in a transaction: nothing until the commit */
+    assert_int_equal(db_begin_write(f->c, &err), IMGSEC_OK);
+    assert_int_equal(db_notify(f->c, "imgsec_changes", "41", &err), IMGSEC_OK);
+    assert_int_equal(db_wait_notify(l, 0, ch, sizeof ch, payload, sizeof payload, &err), DB_DONE);
+    db_rollback(f->c);
+    assert_int_equal(db_begin_write(f->c, &err), IMGSEC_OK);
+    assert_int_equal(db_notify(f->c, "imgsec_changes", "42", &err), IMGSEC_OK);
+    assert_int_equal(db_commit(f->c, &err), IMGSEC_OK);
+    /* the rolled-back 41 never comes; 42 does */
+    assert_int_equal(db_wait_notify(l, 60000, ch, sizeof ch, payload, sizeof payload, &err), DB_ROW);
+    assert_string_equal(ch, "imgsec_changes");
+    assert_string_equal(payload, "42");
+    assert_int_equal(db_wait_notify(l, 0, ch, sizeof ch, payload, sizeof payload, &err), DB_DONE);
+    /* another channel is not heard; a payload past the bound is refused */
+    assert_int_equal(db_notify(f->c, "other", "x", &err), IMGSEC_OK);
+    assert_int_equal(db_notify(f->c, "imgsec_changes", NULL, &err), IMGSEC_OK);
+    assert_int_equal(db_wait_notify(l, 60000, ch, sizeof ch, payload, sizeof payload, &err), DB_ROW);
+    assert_string_equal(ch, "imgsec_changes");
+    assert_string_equal(payload, "");
+    char *big = malloc(DB_PAYLOAD_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'x', DB_PAYLOAD_MAX + 1);
+    big[DB_PAYLOAD_MAX + 1] = '\0';
+    assert_int_equal(db_notify(f->c, "imgsec_changes", big, &err), IMGSEC_EINVAL);
+    free(big);
+    db_close(l);
+}
+
+/* Ends the session of connection v from connection c (as a server
+ * restart or a network cut would). */
+static void kill_session(db_conn *c, db_conn *v)
+{
+    int64_t pid = q1(v, "SELECT pg_backend_pid()");
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld, 60000)", (long long)pid);
+    assert_int_equal(q1(c, sql), 1);
+}
+
+/* A connection whose session ends reconnects by itself: statements
+ * prepared before run, the channels are listened to again; a transaction
+ * open at the loss fails whole (503 at the server) and the next one works. */
+static void test_reconnect(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    db_conn *v = NULL;
+    assert_int_equal(db_open(f->target, &v, &err), IMGSEC_OK);
+    assert_int_equal(db_reconnects(v), 0);
+    if (!use_pg) {
+        db_close(v);
+        return;
+    }
+    ddl(f->c, "CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+    db_stmt *ins = prep(v, "INSERT INTO r (v) VALUES (?1)");
+    assert_int_equal(db_listen(v, "imgsec_changes", &err), IMGSEC_OK);
+
+    /* idle: noticed before anything is sent, the statement runs */
+    kill_session(f->c, v);
+    db_bind_text(ins, 1, "a", -1);
+    assert_int_equal(db_step(ins), DB_DONE);
+    db_reset(ins);
+    assert_int_equal(db_reconnects(v), 1);
+    assert_int_equal(q1(f->c, "SELECT count(*) FROM r"), 1);
+    /* and it listens again */
+    assert_int_equal(db_notify(f->c, "imgsec_changes", "after", &err), IMGSEC_OK);
+    char ch[DB_CHANNEL_MAX + 1], payload[16];
+    assert_int_equal(db_wait_notify(v, 60000, ch, sizeof ch, payload, sizeof payload, &err), DB_ROW);
+    assert_string_equal(payload, "after");
+
+    /* inside a transaction: its statements fail, so does the commit */
+    assert_int_equal(db_begin_write(v, &err), IMGSEC_OK);
+    db_bind_text(ins, 1, "b", -1);
+    assert_int_equal(db_step(ins), DB_DONE);
+    db_reset(ins);
+    kill_session(f->c, v);
+    db_bind_text(ins, 1, "c", -1);
+    assert_int_equal(db_step(ins), DB_ERROR);
+    assert_int_equal(db_errclass_of(v), DB_ECONN);
+    assert_int_equal(db_err(v, &err, "inserting"), IMGSEC_EUNAVAILABLE);
+    db_reset(ins);
+    assert_int_equal(db_step(ins), DB_ERROR); /* not on a new session behind its back */
+    db_reset(ins);
+    assert_int_equal(db_commit(v, &err), IMGSEC_EUNAVAILABLE);
+    assert_false(db_in_transaction(v));
+    assert_int_equal(q1(f->c, "SELECT count(*) FROM r"), 1); /* b and c are gone */
+    /* the next transaction reconnects */
+    assert_int_equal(db_begin_write(v, &err), IMGSEC_OK);
+    db_bind_text(ins, 1, "d", -1);
+    assert_int_equal(db_step(ins), DB_DONE);
+    db_reset(ins);
+    assert_int_equal(db_commit(v, &err), IMGSEC_OK);
+    assert_int_equal(db_reconnects(v), 2);
+    assert_int_equal(q1(f->c, "SELECT count(*) FROM r"), 2);
+    db_finalize(ins);
+    db_close(v);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || (strcmp(argv[1], "sqlite") != 0 && strcmp(argv[1], "pg") != 0)) {
@@ -483,6 +606,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_schema_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_application_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listen_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test(test_sql_text),
         cmocka_unit_test(test_open_errors),
     };

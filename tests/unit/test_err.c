@@ -31,6 +31,7 @@ static void test_table(void **state)
         {IMGSEC_ETOOLARGE, "ETOOLARGE", 413, "HSS.0001", false},
         {IMGSEC_ECONFLICT, "ECONFLICT", 409, "HSS.0001", false},
         {IMGSEC_ENOSPACE, "ENOSPACE", 507, "HSS.0041", true},
+        {IMGSEC_EUNAVAILABLE, "EUNAVAILABLE", 503, "HSS.0041", true},
         {IMGSEC_EINTERNAL, "EINTERNAL", 500, "HSS.0041", true},
     };
     for (size_t i = 0; i < sizeof WANT / sizeof WANT[0]; i++) {
@@ -44,6 +45,8 @@ static void test_table(void **state)
     assert_string_equal(err_code_info(IMGSEC_ENOSPACE)->public_msg,
                         "storage is full: the server cannot store data until its operator frees "
                         "disk space");
+    assert_string_equal(err_code_info(IMGSEC_EUNAVAILABLE)->public_msg,
+                        "the database is unreachable: the server reconnects by itself; retry later");
     assert_string_equal(err_code_info(IMGSEC_EINTERNAL)->public_msg, "internal error");
     /* OK is no error, and a code outside the table is an internal one */
     assert_string_equal(err_code_name(IMGSEC_OK), "OK");

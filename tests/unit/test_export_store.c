@@ -65,6 +65,25 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A database of the case's own, whatever the group's (SQLite: the cases
+ * of the group share one file). */
+static char saved_db[sizeof DB], saved_pg[sizeof pg_name];
+
+static int setup_own(void **state)
+{
+    memcpy(saved_db, DB, sizeof DB);
+    memcpy(saved_pg, pg_name, sizeof pg_name);
+    return setup(state);
+}
+
+static int teardown_own(void **state)
+{
+    teardown(state);
+    memcpy(DB, saved_db, sizeof DB);
+    memcpy(pg_name, saved_pg, sizeof pg_name);
+    return 0;
+}
+
 /* The integer of a one-row query, through the driver (either engine). */
 static int64_t dq1(const char *sql)
 {
@@ -202,6 +221,37 @@ static bool lease_or_listed(const store_export_owner *o, int64_t now_ms, void *a
     return o->lease_ms <= now_ms || o->pid == *dead_pid;
 }
 
+static void count_listed(const char *file_id, const char *format, int64_t size, void *arg)
+{
+    (void)file_id;
+    (void)format;
+    (void)size;
+    (*(int *)arg)++;
+}
+
+static void ignore_expired(const char *file_id, const char *format, void *arg)
+{
+    (void)file_id;
+    (void)format;
+    (void)arg;
+}
+
+/* Stores size bytes (byte i is i % 251) as file_id's chunks. */
+static void put_file(store *st, const char *file_id, int64_t size)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    for (int64_t i = 0; i < size; i++)
+        fputc((int)(i % 251), f);
+    fflush(f);
+    rewind(f);
+    int64_t stored = -1;
+    imgsec_err err = {0};
+    assert_int_equal(store_export_file_put(st, file_id, fileno(f), &stored, &err), IMGSEC_OK);
+    assert_int_equal(stored, size);
+    fclose(f);
+}
+
 static store_export_task task_of(int id, int file_id)
 {
     store_export_task t = {.report = REPORT_APPS, .export_size = 10, .total = 7,
@@ -269,6 +319,8 @@ static void test_recover_only_gone_owners(void **state)
     /* the live owner ends its task; a clean stop gives its lease up */
     a.status = EXPORT_SUCCESS;
     a.finished_ms = 11000;
+    put_file(st, a.file_id, 1);
+    a.file_size = 1;
     assert_int_equal(store_export_task_finish(st, &a, &err), IMGSEC_OK);
     assert_int_equal(store_export_owner_remove(st, live.id, &err), IMGSEC_OK);
     store_close(st);
@@ -307,6 +359,11 @@ static void test_task_rows(void **state)
     t.file_size = 123;
     t.finished_ms = 2000;
     t.expires_ms = 5000;
+    /* a success needs its file whole in the database */
+    assert_int_equal(store_export_task_finish(st, &t, &err), IMGSEC_EINTERNAL);
+    put_file(st, t.file_id, 122);
+    assert_int_equal(store_export_task_finish(st, &t, &err), IMGSEC_EINTERNAL);
+    put_file(st, t.file_id, 123);
     assert_int_equal(store_export_task_finish(st, &t, &err), IMGSEC_OK);
     assert_int_equal(store_export_file_get(st, "P1", t.file_id, 4999, &g, &err), IMGSEC_OK);
     assert_string_equal(g.file_name, "apps.csv");
@@ -356,6 +413,116 @@ static void test_task_rows(void **state)
     store_close(st);
 }
 
+/* Reads file_id's file back chunk by chunk; its bytes must be put_file's
+ * pattern over size bytes. */
+static void assert_file(store *st, const char *file_id, int64_t size)
+{
+    unsigned char *buf = malloc(STORE_EXPORT_CHUNK_BYTES);
+    assert_non_null(buf);
+    imgsec_err err = {0};
+    int64_t at = 0;
+    size_t len = 0;
+    for (int64_t seq = 0;; seq++) {
+        int rc = store_export_chunk_get(st, file_id, seq, buf, STORE_EXPORT_CHUNK_BYTES, &len, &err);
+        if (rc == IMGSEC_ENOTFOUND)
+            break;
+        assert_int_equal(rc, IMGSEC_OK);
+        assert_true(len > 0 && len <= STORE_EXPORT_CHUNK_BYTES);
+        for (size_t i = 0; i < len; i++)
+            if (buf[i] != (unsigned char)((at + (int64_t)i) % 251))
+                fail_msg("byte %lld differs", (long long)(at + (int64_t)i));
+        at += (int64_t)len;
+    }
+    assert_int_equal(at, size);
+    free(buf);
+}
+
+/* Export files in the database: a file of several chunks reads back
+ * byte for byte, only once its task's success recorded it whole; a
+ * failure's chunks, a gone owner's task's and an expired file's are
+ * deleted; a file made before schema 12 is adopted. */
+static void test_files_in_db(void **state)
+{
+    (void)state;
+    store *st;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(DB, &st, &err), IMGSEC_OK);
+    store_export_owner me = {.pid = 1, .started_ms = 1, .lease_ms = 60000};
+    snprintf(me.id, sizeof me.id, "%032d", 1);
+    const int64_t big = 2 * STORE_EXPORT_CHUNK_BYTES + 12345;
+    store_export_task a = task_of(801, 901), b = task_of(802, 902), c = task_of(803, 903);
+    assert_int_equal(store_export_task_insert(st, &a, "{}", &me, &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_insert(st, &b, "{}", &me, &err), IMGSEC_OK);
+    assert_int_equal(store_export_task_insert(st, &c, "{}", NULL, &err), IMGSEC_OK);
+    put_file(st, a.file_id, big);
+    put_file(st, b.file_id, 10);
+    put_file(st, c.file_id, 10);
+    /* chunks of a running task are no file yet */
+    size_t len = 0;
+    unsigned char *buf = malloc(STORE_EXPORT_CHUNK_BYTES);
+    assert_non_null(buf);
+    assert_int_equal(store_export_chunk_get(st, a.file_id, 0, buf, STORE_EXPORT_CHUNK_BYTES, &len,
+                                            &err),
+                     IMGSEC_ENOTFOUND);
+    assert_int_equal(dq1("SELECT count(*) FROM export_file_chunks"), 5);
+    a.status = EXPORT_SUCCESS;
+    a.file_size = big;
+    a.expires_ms = 5000;
+    snprintf(a.file_name, sizeof a.file_name, "a.csv");
+    assert_int_equal(store_export_task_finish(st, &a, &err), IMGSEC_OK);
+    store_export_task g;
+    assert_int_equal(store_export_file_get(st, "P1", a.file_id, 4999, &g, &err), IMGSEC_OK);
+    assert_true(g.file_in_db);
+    assert_int_equal(g.file_size, big);
+    assert_file(st, a.file_id, big);
+    /* a failure takes its chunks along */
+    b.status = EXPORT_FAILURE;
+    snprintf(b.failure_reason, sizeof b.failure_reason, "no");
+    assert_int_equal(store_export_task_finish(st, &b, &err), IMGSEC_OK);
+    assert_int_equal(dq1("SELECT count(*) FROM export_file_chunks WHERE file_id = "
+                         "'00000000000000000000000000000902'"),
+                     0);
+    /* so does the recovery of a task without a live owner */
+    int64_t n = 0, none = -1;
+    assert_int_equal(store_export_tasks_recover(st, "gone", 100, lease_or_listed, &none, &n, &err),
+                     IMGSEC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(dq1("SELECT count(*) FROM export_file_chunks"), 3);
+    /* a finish of a task no longer running leaves no chunk either */
+    put_file(st, c.file_id, 10);
+    c.status = EXPORT_SUCCESS;
+    c.file_size = 10;
+    c.expires_ms = 5000;
+    assert_int_equal(store_export_task_finish(st, &c, &err), IMGSEC_ENOTFOUND);
+    assert_int_equal(dq1("SELECT count(*) FROM export_file_chunks"), 3);
+    /* a file made before schema 12: on disk, then adopted */
+    assert_int_equal(dq1("SELECT count(*) FROM export_files"), 1);
+    assert_int_equal(store_export_file_adopt(st, a.file_id, &err), IMGSEC_OK); /* again: same */
+    assert_int_equal(dq1("DELETE FROM export_files RETURNING 0"), 0);
+    assert_int_equal(store_export_file_get(st, "P1", a.file_id, 4999, &g, &err), IMGSEC_OK);
+    assert_false(g.file_in_db);
+    assert_int_equal(store_export_chunk_get(st, a.file_id, 0, buf, STORE_EXPORT_CHUNK_BYTES, &len,
+                                            &err),
+                     IMGSEC_ENOTFOUND);
+    int listed = 0;
+    assert_int_equal(store_export_files_on_disk(st, 4999, count_listed, &listed, &err), IMGSEC_OK);
+    assert_int_equal(listed, 1);
+    assert_int_equal(store_export_file_adopt(st, a.file_id, &err), IMGSEC_OK);
+    assert_int_equal(store_export_file_get(st, "P1", a.file_id, 4999, &g, &err), IMGSEC_OK);
+    assert_true(g.file_in_db);
+    assert_file(st, a.file_id, big);
+    listed = 0;
+    assert_int_equal(store_export_files_on_disk(st, 4999, count_listed, &listed, &err), IMGSEC_OK);
+    assert_int_equal(listed, 0);
+    /* expiry: the file and its chunks go */
+    assert_int_equal(store_export_files_expire(st, 5000, ignore_expired, NULL, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(dq1("SELECT count(*) FROM export_file_chunks"), 0);
+    assert_int_equal(dq1("SELECT count(*) FROM export_files"), 0);
+    free(buf);
+    store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "pg") == 0) {
@@ -368,6 +535,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest pg_tests[] = {
             cmocka_unit_test_setup_teardown(test_recover_only_gone_owners, setup, teardown),
             cmocka_unit_test_setup_teardown(test_task_rows, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_files_in_db, setup, teardown),
         };
         return cmocka_run_group_tests_name("export store on PostgreSQL", pg_tests, NULL, NULL);
     }
@@ -375,6 +543,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_walk_order_filters_snapshot),
         cmocka_unit_test(test_task_rows),
         cmocka_unit_test(test_recover_only_gone_owners),
+        cmocka_unit_test_setup_teardown(test_files_in_db, setup_own, teardown_own),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ typedef struct {
 static bool use_pg;
 
 static const char P[] = "P1";
+/* A lease no test clock reaches. */
+#define LEASE_END 1000000
 
 static int64_t q1(const char *path, const char *sql)
 {
@@ -234,7 +237,7 @@ static void test_claim_settle_finish(void **state)
     int64_t t = scan_task(f->st, true, &q, NULL, 0, IMGSEC_OK, &err);
     store_task_work w;
     bool found = false;
-    assert_int_equal(store_task_claim(f->st, &w, &found, 6000, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 6000, &err), IMGSEC_OK);
     assert_true(found);
     assert_int_equal(w.task_id, t);
     assert_int_equal(w.kind, TASK_KIND_SCAN);
@@ -246,10 +249,10 @@ static void test_claim_settle_finish(void **state)
     assert_int_equal(q1(f->path, "SELECT image_version FROM images WHERE scan_status = 'scanning'"),
                      1);
     int64_t first = w.item_id;
-    assert_int_equal(store_task_claim(f->st, &w, &found, 6001, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 6001, &err), IMGSEC_OK);
     assert_true(found);
     assert_string_equal(w.image_version, "2");
-    assert_int_equal(store_task_claim(f->st, &w, &found, 6002, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 6002, &err), IMGSEC_OK);
     assert_false(found);
     assert_int_equal(store_task_item_done(f->st, first, true, true, NULL, 7000, &err), IMGSEC_OK);
     listed l = list(f->st, TASK_KIND_SCAN, t);
@@ -276,21 +279,21 @@ static void test_stop_resume(void **state)
     int64_t t = scan_task(f->st, true, NULL, NULL, 0, IMGSEC_OK, &err);
     store_task_work w;
     bool found;
-    assert_int_equal(store_task_claim(f->st, &w, &found, 6000, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 6000, &err), IMGSEC_OK);
     assert_true(found);
     /* a restart: the running item waits again and is claimed again */
     int64_t n = 0;
-    assert_int_equal(store_task_resume(f->st, &n, &err), IMGSEC_OK);
+    assert_int_equal(store_task_resume(f->st, 0, &n, &err), IMGSEC_OK);
     assert_int_equal(n, 1);
     int64_t again = w.item_id;
-    assert_int_equal(store_task_claim(f->st, &w, &found, 6100, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 6100, &err), IMGSEC_OK);
     assert_int_equal(w.item_id, again);
     /* stop: three waiting become stopped, the running one settles later */
     assert_int_equal(store_task_stop(f->st, P, t, 6200, &err), IMGSEC_OK);
     bool any = true;
-    assert_int_equal(store_task_pending(f->st, &any, &err), IMGSEC_OK);
+    assert_int_equal(store_task_pending(f->st, 0, &any, &err), IMGSEC_OK);
     assert_false(any);
-    assert_int_equal(store_task_claim(f->st, &w, &found, 6300, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 6300, &err), IMGSEC_OK);
     assert_false(found);
     assert_int_equal(store_task_item_done(f->st, again, true, false, NULL, 6400, &err), IMGSEC_OK);
     listed l = list(f->st, TASK_KIND_SCAN, t);
@@ -316,7 +319,7 @@ static void test_bound_and_deleted_registry(void **state)
     assert_int_equal(store_registry_delete(f->st, P, ids, 1, "id", &err), IMGSEC_OK);
     store_task_work w;
     bool found = true;
-    assert_int_equal(store_task_claim(f->st, &w, &found, 9000, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 9000, &err), IMGSEC_OK);
     assert_false(found); /* every item failed on the way: the registry is gone */
     listed l = list(f->st, TASK_KIND_SYNC, id);
     assert_string_equal(l.t[0].status, "finished");
@@ -361,11 +364,11 @@ static void test_sync_task_cycle(void **state)
     assert_int_equal(store_task_create_sync(f->st, P, none, 1, 100, &t, &err), IMGSEC_ENOTFOUND);
     assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 100, &t, &err), IMGSEC_OK);
     bool any = false;
-    assert_int_equal(store_task_pending(f->st, &any, &err), IMGSEC_OK);
+    assert_int_equal(store_task_pending(f->st, 0, &any, &err), IMGSEC_OK);
     assert_true(any);
     store_task_work w;
     bool found = false;
-    assert_int_equal(store_task_claim(f->st, &w, &found, 200, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 200, &err), IMGSEC_OK);
     assert_true(found);
     assert_int_equal(w.task_id, t);
     assert_int_equal(w.kind, TASK_KIND_SYNC);
@@ -373,14 +376,14 @@ static void test_sync_task_cycle(void **state)
     assert_string_equal(w.reg.addr, "127.0.0.1:5000");
     assert_int_equal(w.sealed_len, 0);
     int64_t item = w.item_id;
-    assert_int_equal(store_task_claim(f->st, &w, &found, 210, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 210, &err), IMGSEC_OK);
     assert_false(found); /* its only item runs */
-    assert_int_equal(store_task_pending(f->st, &any, &err), IMGSEC_OK);
+    assert_int_equal(store_task_pending(f->st, 0, &any, &err), IMGSEC_OK);
     assert_false(any);
     int64_t n = 0;
-    assert_int_equal(store_task_resume(f->st, &n, &err), IMGSEC_OK);
+    assert_int_equal(store_task_resume(f->st, LEASE_END, &n, &err), IMGSEC_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(store_task_claim(f->st, &w, &found, 220, &err), IMGSEC_OK);
+    assert_int_equal(store_task_claim(f->st, "n1", LEASE_END, &w, &found, 220, &err), IMGSEC_OK);
     assert_true(found);
     assert_int_equal(w.item_id, item);
     assert_int_equal(store_task_sync_failed(f->st, f->reg, "auth_failed", 230, &err), IMGSEC_OK);
@@ -428,6 +431,170 @@ static void test_sync_task_cycle(void **state)
     assert_int_equal(total, 0);
 }
 
+/* Claimers, each on a store handle of its own, claiming sync items until
+ * none is left. */
+#define CLAIMERS 4
+#define CLAIM_TASKS 12
+typedef struct {
+    const char *target;
+    char owner[8];
+    int64_t got[CLAIM_TASKS];
+    int n, rc;
+} claimer;
+
+static void *claim_all(void *arg)
+{
+    claimer *c = arg;
+    store *st = NULL;
+    imgsec_err err = {0};
+    if ((c->rc = store_open(c->target, &st, &err)) != IMGSEC_OK)
+        return NULL;
+    for (;;) {
+        store_task_work w;
+        bool found = false;
+        if ((c->rc = store_task_claim(st, c->owner, LEASE_END, &w, &found, 500, &err)) != IMGSEC_OK ||
+            !found || c->n >= CLAIM_TASKS)
+            break;
+        c->got[c->n++] = w.item_id;
+    }
+    store_close(st);
+    return NULL;
+}
+
+/* Two claimers never get the same item: CLAIMERS threads claim
+ * CLAIM_TASKS items at once (FOR UPDATE SKIP LOCKED on PostgreSQL, the
+ * single writer on SQLite); every item is claimed exactly once. */
+static void test_claims_disjoint(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    int64_t t = 0;
+    for (int i = 0; i < CLAIM_TASKS; i++) {
+        if (i == TASK_ACTIVE_MAX - 1) /* room for more running tasks */
+            break;
+        assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 100 + i, &t, &err), IMGSEC_OK);
+    }
+    claimer c[CLAIMERS];
+    pthread_t th[CLAIMERS];
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < CLAIMERS; i++) {
+        c[i].target = f->path;
+        snprintf(c[i].owner, sizeof c[i].owner, "c%d", i);
+        assert_int_equal(pthread_create(&th[i], NULL, claim_all, &c[i]), 0);
+    }
+    int total = 0;
+    int64_t seen[CLAIMERS * CLAIM_TASKS];
+    for (int i = 0; i < CLAIMERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(c[i].rc, IMGSEC_OK);
+        for (int k = 0; k < c[i].n; k++) {
+            for (int j = 0; j < total; j++)
+                assert_true(seen[j] != c[i].got[k]);
+            seen[total++] = c[i].got[k];
+        }
+    }
+    assert_int_equal(total, CLAIM_TASKS);
+    bool any = true;
+    assert_int_equal(store_task_pending(f->st, 600, &any, &err), IMGSEC_OK);
+    assert_false(any);
+}
+
+/* Leases: a live lease is not taken, a renewed one neither; a lease that
+ * ran out is taken over by another owner, counted; the fourth time the
+ * item fails with the reason stored, and its task finishes. Resume at
+ * start: every running item on SQLite, only gone owners' on PostgreSQL. */
+static void test_leases_takeover(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    int64_t t1 = 0, t2 = 0, n = 0;
+    assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 100, &t1, &err), IMGSEC_OK);
+    assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 101, &t2, &err), IMGSEC_OK);
+    store *other = NULL;
+    assert_int_equal(store_open(f->path, &other, &err), IMGSEC_OK);
+    store_task_work w;
+    bool found = false, any = false;
+    /* node A takes item 1 until 1000, node B item 2 until 1000 */
+    assert_int_equal(store_task_claim(f->st, "A", 1000, &w, &found, 200, &err), IMGSEC_OK);
+    assert_true(found);
+    int64_t i1 = w.item_id;
+    assert_int_equal(store_task_claim(other, "B", 1000, &w, &found, 200, &err), IMGSEC_OK);
+    assert_true(found);
+    int64_t i2 = w.item_id;
+    assert_true(i1 != i2);
+    assert_int_equal(store_task_claim(other, "B", 1000, &w, &found, 999, &err), IMGSEC_OK);
+    assert_false(found); /* both leases live */
+    assert_int_equal(store_task_pending(other, 999, &any, &err), IMGSEC_OK);
+    assert_false(any);
+    /* A renews; B does not (it died) */
+    assert_int_equal(store_task_renew(f->st, "A", 5000, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_task_renew(f->st, "nobody", 5000, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_task_pending(other, 1000, &any, &err), IMGSEC_OK);
+    assert_true(any);
+    /* C takes item 2 over, three times in all, from owners that die */
+    const char *owners[] = {"C", "D", "E"};
+    for (int k = 0; k < 3; k++) {
+        int64_t now = 1000 + 100 * k;
+        assert_int_equal(store_task_claim(other, owners[k], now + 100, &w, &found, now, &err),
+                         IMGSEC_OK);
+        assert_true(found);
+        assert_int_equal(w.item_id, i2);
+        assert_int_equal(w.task_id, t2);
+    }
+    /* the fourth stop: failed with the reason, its task over */
+    assert_int_equal(store_task_claim(other, "F", 1500, &w, &found, 1400, &err), IMGSEC_OK);
+    assert_false(found); /* item 1 is A's till 5000 */
+    listed l = list(f->st, TASK_KIND_SYNC, t2);
+    assert_string_equal(l.t[0].status, "finished");
+    assert_int_equal(l.t[0].end_ms, 1400);
+    assert_int_equal(l.t[0].failed, 1);
+    assert_int_equal(l.failures, 1);
+    assert_string_equal(l.reason, TASK_TAKEOVER_REASON " /:");
+    l = list(f->st, TASK_KIND_SYNC, t1);
+    assert_string_equal(l.t[0].status, "running");
+    assert_int_equal(l.t[0].running, 1);
+    /* a start at 2000: A's lease is live (PostgreSQL leaves it), SQLite
+     * takes every running item for its own server's */
+    assert_int_equal(store_task_resume(other, 2000, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, use_pg ? 0 : 1);
+    assert_int_equal(store_task_resume(other, 5000, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, use_pg ? 1 : 0);
+    assert_int_equal(store_task_claim(other, "G", 9000, &w, &found, 5001, &err), IMGSEC_OK);
+    assert_true(found);
+    assert_int_equal(w.item_id, i1);
+    store_close(other);
+}
+
+/* A scan item taken over a fourth time fails, and so does its image,
+ * which the last server left scanning; the claim goes on to the next. */
+static void test_scan_takeover_fails_image(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    scan_task(f->st, true, NULL, NULL, 0, IMGSEC_OK, &err);
+    store_task_work w;
+    bool found = false;
+    assert_int_equal(store_task_claim(f->st, "A", 100, &w, &found, 0, &err), IMGSEC_OK);
+    assert_true(found);
+    int64_t first = w.item_id;
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = 'scanning'"), 1);
+    for (int k = 1; k <= 3; k++) {
+        assert_int_equal(store_task_claim(f->st, "B", 100 * k + 100, &w, &found, 100 * k, &err),
+                         IMGSEC_OK);
+        assert_int_equal(w.item_id, first);
+    }
+    assert_int_equal(store_task_claim(f->st, "C", 9000, &w, &found, 400, &err), IMGSEC_OK);
+    assert_true(found);
+    assert_true(w.item_id != first);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = 'failed'"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE scan_status = 'scanning'"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM image_task_items WHERE state = 'failed' AND "
+                                 "failed_reason = '" TASK_TAKEOVER_REASON "'"),
+                     1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "pg") == 0) {
@@ -439,6 +606,8 @@ int main(int argc, char **argv)
         const struct CMUnitTest pg_tests[] = {
             cmocka_unit_test_setup_teardown(test_sync_task_cycle, setup_registry, teardown),
             cmocka_unit_test_setup_teardown(test_bound_and_deleted_registry, setup_registry, teardown),
+            cmocka_unit_test_setup_teardown(test_claims_disjoint, setup_registry, teardown),
+            cmocka_unit_test_setup_teardown(test_leases_takeover, setup_registry, teardown),
         };
         return cmocka_run_group_tests_name("store tasks on PostgreSQL", pg_tests, NULL, NULL);
     }
@@ -450,6 +619,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bound_and_deleted_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_task_cycle, setup_registry, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_disjoint, setup_registry, teardown),
+        cmocka_unit_test_setup_teardown(test_leases_takeover, setup_registry, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_takeover_fails_image, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,7 +301,7 @@ static void test_migration_fills_reps(void **state)
     ingest(st, x);
     ingest(st, y);
     char *e = NULL, older[64];
-    snprintf(older, sizeof older, "PRAGMA user_version = %d;", STORE_SCHEMA_VERSION - 1);
+    snprintf(older, sizeof older, "PRAGMA user_version = %d;", 10);
     assert_int_equal(sqlite3_exec(st->db,
                                   "ALTER TABLE agg_vul DROP COLUMN rep_seq; "
                                   "ALTER TABLE agg_vul DROP COLUMN rep_cvss; "

@@ -74,6 +74,8 @@ int db_open(const char *uri, db_conn **out, imgsec_err *err)
         return err_set(err, IMGSEC_EINTERNAL, "db: out of memory");
     int rc = db_uri_is_pg(uri) ? db_pg_open(c, uri) : db_sqlite_open(c, uri);
     if (rc != 0) {
+        /* EINTERNAL even for an unreachable server: opening is a start's,
+         * whose caller reports and exits; a loss later is EUNAVAILABLE */
         rc = err_set(err, c->errclass == DB_EFULL ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
                      "db: cannot open the database: %s", c->errmsg);
         db_close(c);
@@ -288,8 +290,91 @@ int db_err(db_conn *c, imgsec_err *err, const char *what)
 {
     if (!c)
         return err_set(err, IMGSEC_EINTERNAL, "db: %s: no database", what);
-    return err_set(err, c->errclass == DB_EFULL ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL, "db: %s: %s",
-                   what, c->errmsg[0] ? c->errmsg : "unknown error");
+    imgsec_code code = c->errclass == DB_EFULL   ? IMGSEC_ENOSPACE
+                       : c->errclass == DB_ECONN ? IMGSEC_EUNAVAILABLE
+                       : c->errclass == DB_ENOTSUP ? IMGSEC_EINVAL
+                                                 : IMGSEC_EINTERNAL;
+    return err_set(err, code, "db: %s: %s", what, c->errmsg[0] ? c->errmsg : "unknown error");
+}
+
+/* ---- connection loss, LISTEN/NOTIFY ---- */
+
+int64_t db_reconnects(const db_conn *c)
+{
+    return c ? c->reconnects : 0;
+}
+
+bool db_can_listen(const db_conn *c)
+{
+    return c && c->ops->listen;
+}
+
+static int no_listen(db_conn *c, imgsec_err *err)
+{
+    db_fail(c, DB_ENOTSUP, "LISTEN/NOTIFY needs PostgreSQL");
+    return err_set(err, IMGSEC_EINVAL, "db: LISTEN/NOTIFY needs PostgreSQL");
+}
+
+static int channel_check(const char *channel, imgsec_err *err)
+{
+    size_t n = channel ? strlen(channel) : 0;
+    bool ok = n >= 1 && n <= DB_CHANNEL_MAX && channel[0] >= 'a' && channel[0] <= 'z';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (channel[i] >= 'a' && channel[i] <= 'z') || (channel[i] >= '0' && channel[i] <= '9') ||
+             channel[i] == '_';
+    return ok ? IMGSEC_OK
+              : err_set(err, IMGSEC_EINVAL, "db: a channel is 1 to %d of [a-z0-9_], from a letter",
+                        DB_CHANNEL_MAX);
+}
+
+int db_listen(db_conn *c, const char *channel, imgsec_err *err)
+{
+    if (!c->ops->listen)
+        return no_listen(c, err);
+    int rc = channel_check(channel, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    for (int i = 0; i < c->nlistens; i++)
+        if (strcmp(c->listens[i], channel) == 0)
+            return IMGSEC_OK;
+    if (c->nlistens >= DB_LISTEN_MAX)
+        return err_set(err, IMGSEC_EINVAL, "db: at most %d channels per connection", DB_LISTEN_MAX);
+    if (c->ops->listen(c, channel) != 0)
+        return db_err(c, err, "listening");
+    snprintf(c->listens[c->nlistens++], sizeof c->listens[0], "%s", channel);
+    return IMGSEC_OK;
+}
+
+int db_notify(db_conn *c, const char *channel, const char *payload, imgsec_err *err)
+{
+    if (!c->ops->notify)
+        return no_listen(c, err);
+    int rc = channel_check(channel, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if (payload && strlen(payload) > DB_PAYLOAD_MAX)
+        return err_set(err, IMGSEC_EINVAL, "db: a notification's payload is at most %d bytes",
+                       DB_PAYLOAD_MAX);
+    return c->ops->notify(c, channel, payload ? payload : "") == 0 ? IMGSEC_OK
+                                                                   : db_err(c, err, "notifying");
+}
+
+int db_wait_notify(db_conn *c, int timeout_ms, char *channel, size_t channel_size, char *payload,
+                   size_t payload_size, imgsec_err *err)
+{
+    if (!c->ops->wait_notify) {
+        no_listen(c, err);
+        return DB_ERROR;
+    }
+    if (channel && channel_size)
+        channel[0] = '\0';
+    if (payload && payload_size)
+        payload[0] = '\0';
+    int rc = c->ops->wait_notify(c, timeout_ms < 0 ? 0 : timeout_ms, channel, channel_size, payload,
+                                 payload_size);
+    if (rc == DB_ERROR)
+        db_err(c, err, "waiting for a notification");
+    return rc;
 }
 
 /* ---- what differs in kind ---- */

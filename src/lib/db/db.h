@@ -22,6 +22,19 @@
  *    IMMEDIATE vs a transaction-scoped advisory lock).
  *
  * A connection and its statements belong to one thread at a time.
+ *
+ * Connection loss (PostgreSQL): a call that finds the connection lost
+ * fails with DB_ECONN, and db_err gives IMGSEC_EUNAVAILABLE (503 with
+ * Retry-After at the server); the connection is then made again by the
+ * driver itself, at the next call outside a transaction, with a backoff
+ * between failed attempts (DB_RECONNECT_MIN_MS doubling up to
+ * DB_RECONNECT_MAX_MS; a call before the next attempt is due fails at
+ * once). Statements prepared before the loss stay valid: each is
+ * prepared again on the new session before it runs. A transaction open
+ * when the connection was lost is gone: its calls fail until the caller
+ * rolls back, as after any failure. A lost idle connection is noticed
+ * before a statement is sent (a non-blocking read of the socket), so
+ * after the server came back the next call simply works.
  */
 #ifndef IMGSEC_DB_H
 #define IMGSEC_DB_H
@@ -52,6 +65,7 @@ typedef enum {
     DB_EFULL,       /* the disk or quota is full (SQLITE_FULL, ENOSPC, 53100) */
     DB_EBUSY,       /* another writer held the lock past the timeout */
     DB_ECONN,       /* the connection to the server is lost (08xxx, 57P0x) */
+    DB_ENOTSUP,     /* the backend has no such feature (LISTEN/NOTIFY on SQLite) */
     DB_EOTHER,
 } db_errclass;
 
@@ -162,6 +176,44 @@ int db_setup(db_conn *c, imgsec_err *err);
  * trigger "CREATE TRIGGER t AFTER op ON tab BEGIN body; END" becomes a
  * plpgsql function and a FOR EACH ROW trigger. NULL with err set. */
 char *db_ddl(db_conn *c, const char *sqlite_ddl, imgsec_err *err);
+
+/* ---- connection loss ---- */
+
+/* Reconnections the connection made so far (0 for SQLite). */
+int64_t db_reconnects(const db_conn *c);
+
+/* ---- LISTEN/NOTIFY (PostgreSQL only) ----
+ *
+ * On SQLite each of these fails with IMGSEC_EINVAL "db: LISTEN/NOTIFY
+ * needs PostgreSQL" and db_errclass_of(c) == DB_ENOTSUP; db_can_listen
+ * tells beforehand. A channel is 1 to DB_CHANNEL_MAX of [a-z0-9_],
+ * starting with a letter (anything else: IMGSEC_EINVAL, nothing sent). */
+bool db_can_listen(const db_conn *c);
+/* LISTEN channel on this connection (at most DB_LISTEN_MAX channels);
+ * after a reconnection the driver listens again by itself. */
+int db_listen(db_conn *c, const char *channel, imgsec_err *err);
+/* pg_notify(channel, payload): inside the caller's transaction it is
+ * delivered at commit, and not at all on rollback. payload may be NULL
+ * (""); at most DB_PAYLOAD_MAX bytes. */
+int db_notify(db_conn *c, const char *channel, const char *payload, imgsec_err *err);
+/* Waits up to timeout_ms (0: only what already arrived) for a
+ * notification on a channel this connection listens to, outside a
+ * transaction. DB_ROW with channel and payload copied (truncated to the
+ * sizes; either may be NULL), DB_DONE at the timeout, DB_ERROR with err
+ * set. Notifications sent while the connection was lost are lost: after
+ * a DB_ERROR (or any reconnection, db_reconnects) a follower must read
+ * the state it follows again rather than wait for a notification. */
+int db_wait_notify(db_conn *c, int timeout_ms, char *channel, size_t channel_size,
+                   char *payload, size_t payload_size, imgsec_err *err);
+
+#define DB_CHANNEL_MAX 63
+#define DB_LISTEN_MAX 8
+#define DB_PAYLOAD_MAX 7999
+#define DB_RECONNECT_MIN_MS 50
+#define DB_RECONNECT_MAX_MS 2000
+/* Retry-After (seconds) of an answer to a lost connection: the longest
+ * backoff, rounded up. */
+#define DB_RETRY_AFTER_S 2
 
 /* The application id SQLite's header carries ("imgs"). */
 #define DB_APPLICATION_ID 0x696d6773

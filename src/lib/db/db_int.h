@@ -42,6 +42,11 @@ typedef struct {
     int (*setup)(db_conn *c);
     char *(*ddl)(db_conn *c, const char *sqlite_ddl);
     void (*close)(db_conn *c);
+    /* LISTEN/NOTIFY: NULL for a backend without them (SQLite) */
+    int (*listen)(db_conn *c, const char *channel);
+    int (*notify)(db_conn *c, const char *channel, const char *payload);
+    int (*wait_notify)(db_conn *c, int timeout_ms, char *channel, size_t channel_size,
+                       char *payload, size_t payload_size);
 } db_ops;
 
 struct db_conn {
@@ -52,6 +57,18 @@ struct db_conn {
     char errmsg[DB_ERRMSG_MAX];
     int64_t changes;       /* of the last statement run */
     unsigned next_name;    /* PostgreSQL: names of prepared statements */
+    /* PostgreSQL: the session a lost connection was replaced by (db_pg.c
+     * "Connection loss"): statements prepared in an older generation are
+     * prepared again before they run; channels listened to are listened
+     * to again. */
+    unsigned generation;
+    int backoff_ms;        /* wait before the next attempt; 0: none failed */
+    int64_t retry_at_ns;   /* no attempt before this (util_mono_ns) */
+    int64_t reconnects;    /* successful ones, for tests and logs */
+    bool txn;              /* a transaction was begun and not yet ended: a
+                            * loss inside it is not repaired until it is */
+    char listens[DB_LISTEN_MAX][DB_CHANNEL_MAX + 1];
+    int nlistens;
 };
 
 struct db_stmt {

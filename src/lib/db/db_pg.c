@@ -21,13 +21,34 @@
  * Errors are classified by SQLSTATE; the message kept is the primary
  * one, never the DETAIL, which would quote the values of a violated key
  * (a token's hash).
+ *
+ * Connection loss. Before a call that starts work outside a transaction
+ * (BEGIN, a statement in autocommit, LISTEN), pg_ensure reads what the
+ * idle socket holds without blocking (PQconsumeInput; libpq's socket is
+ * non-blocking): a server that stopped or restarted has closed it, so
+ * the loss is seen before anything is sent. A lost connection is made
+ * again with PQreset, at most once per backoff period (50 ms doubling
+ * to 2 s while attempts fail; a call in between fails at once with
+ * DB_ECONN, which the server answers 503 with Retry-After). A reset is
+ * a new session: the connection's generation goes up, each statement
+ * notices its older generation at its next step and is prepared again
+ * under its own name, and the channels listened to are listened to
+ * again. A statement that fails on a connection lost mid-way is never
+ * retried (it may have run); a BEGIN that fails so is, once, since it
+ * changed nothing.
+ *
+ * LISTEN/NOTIFY: LISTEN by db_listen; NOTIFY as pg_notify($1, $2), a
+ * statement, so it belongs to the caller's transaction; waiting is
+ * poll(2) on the socket, PQconsumeInput, PQnotifies.
  */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/db_int.h"
+#include "imgsec/util.h"
 
 #define PG(c) ((PGconn *)(c)->handle)
 #define PS(s) ((pg_stmt *)(s)->handle)
@@ -43,6 +64,10 @@ enum {
 
 typedef struct {
     char name[24];
+    char *sql;         /* as sent to PQprepare, for a new session */
+    Oid *types;        /* nmax parameter types (0: deduced) */
+    int nmax;
+    unsigned generation; /* of the session it is prepared in */
     char **vals;       /* nparams: a copy of each bound value, NULL for NULL */
     int *lens, *fmts;  /* binary length and format (1 for a blob) */
     PGresult *res;     /* the current run's result, NULL before the first step */
@@ -83,7 +108,7 @@ static int pg_fail(db_conn *c, PGresult *res)
 
 /* Runs sql (one or more statements, no parameters); 0 when every one
  * succeeded. */
-static int pg_exec(db_conn *c, const char *sql)
+static int pg_exec_raw(db_conn *c, const char *sql)
 {
     PGresult *res = PQexec(PG(c), sql);
     ExecStatusType st = PQresultStatus(res);
@@ -92,6 +117,75 @@ static int pg_exec(db_conn *c, const char *sql)
     c->changes = strtoll(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return 0;
+}
+
+static int pg_ensure(db_conn *c);
+
+static int pg_exec(db_conn *c, const char *sql)
+{
+    if (pg_ensure(c) != 0)
+        return DB_ERROR;
+    return pg_exec_raw(c, sql);
+}
+
+/* ---- connection loss ---- */
+
+/* After a PQreset: the channels again. */
+static int relisten(db_conn *c)
+{
+    for (int i = 0; i < c->nlistens; i++) {
+        char sql[DB_CHANNEL_MAX + 16];
+        snprintf(sql, sizeof sql, "LISTEN %s", c->listens[i]);
+        if (pg_exec_raw(c, sql) != 0)
+            return DB_ERROR;
+    }
+    return 0;
+}
+
+/* Makes a lost connection again if the backoff allows; 0 when it is up. */
+static int reconnect(db_conn *c)
+{
+    int64_t now = util_mono_ns();
+    if (c->backoff_ms && now < c->retry_at_ns)
+        return db_fail(c, DB_ECONN, "the connection to the database is lost; reconnecting in %lld ms",
+                       (long long)((c->retry_at_ns - now) / 1000000 + 1));
+    PQreset(PG(c));
+    if (PQstatus(PG(c)) == CONNECTION_OK) {
+        c->generation++;
+        c->reconnects++;
+        c->backoff_ms = 0;
+        if (relisten(c) == 0)
+            return 0;
+        /* lost again at once: count it as a failed attempt */
+    }
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : DB_RECONNECT_MIN_MS;
+    if (c->backoff_ms > DB_RECONNECT_MAX_MS)
+        c->backoff_ms = DB_RECONNECT_MAX_MS;
+    c->retry_at_ns = util_mono_ns() + (int64_t)c->backoff_ms * 1000000;
+    return db_fail(c, DB_ECONN, "the connection to the database is lost: %s",
+                   PQerrorMessage(PG(c)));
+}
+
+/* Before work that starts outside a transaction: notices a connection the
+ * server closed while it was idle, and makes a lost one again. Inside a
+ * transaction, nothing: a loss there fails the transaction's statements. */
+static int pg_ensure(db_conn *c)
+{
+    PGconn *pg = PG(c);
+    if (c->txn) /* a new session would run the rest of it outside it */
+        return PQstatus(pg) == CONNECTION_OK
+                   ? 0
+                   : db_fail(c, DB_ECONN, "the connection to the database was lost in a transaction");
+    if (PQstatus(pg) == CONNECTION_OK) {
+        if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+            return 0;
+        /* twice: a server that ends the session sends a message, then
+         * closes; one read may take the message and not yet the end */
+        if (PQconsumeInput(pg) && PQstatus(pg) == CONNECTION_OK && PQconsumeInput(pg) &&
+            PQstatus(pg) == CONNECTION_OK)
+            return 0;
+    }
+    return reconnect(c);
 }
 
 /* ---- statements ---- */
@@ -111,12 +205,25 @@ static void drop_result(pg_stmt *p, int ncols)
 
 static void pg_finalize(db_stmt *s);
 
+/* PQprepare of p's SQL under its name in the connection's session. */
+static int prepare_server(db_conn *c, pg_stmt *p)
+{
+    PGresult *res = PQprepare(PG(c), p->name, p->sql, p->nmax, p->types);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return pg_fail(c, res);
+    PQclear(res);
+    p->generation = c->generation;
+    return 0;
+}
+
 static int pg_prepare(db_conn *c, db_stmt *s, const char *sql, bool persistent)
 {
     (void)persistent; /* every prepared statement lives until finalized */
     static const Oid OID_TEXT = 25;
     unsigned char used[DB_PG_MAX_PARAMS / 8 + 1] = {0};
     int max = 0;
+    if (pg_ensure(c) != 0)
+        return DB_ERROR;
     pg_stmt *p = calloc(1, sizeof *p);
     char *text = db_pg_placeholders(sql, used, &max);
     /* a number the SQL skips is a text parameter nobody reads (SQLite
@@ -132,18 +239,16 @@ static int pg_prepare(db_conn *c, db_stmt *s, const char *sql, bool persistent)
         if (!(used[n / 8] & (1u << (n % 8))))
             types[n - 1] = OID_TEXT;
     snprintf(p->name, sizeof p->name, "imgsec_%u", c->next_name++);
-    PGresult *res = PQprepare(PG(c), p->name, text, max, types);
-    free(text);
-    free(types);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        free(p);
-        return pg_fail(c, res);
-    }
-    PQclear(res);
+    p->sql = text;
+    p->types = types;
+    p->nmax = max;
+    PGresult *res = NULL;
+    if (prepare_server(c, p) != 0)
+        goto fail;
     res = PQdescribePrepared(PG(c), p->name);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        free(p);
-        return pg_fail(c, res);
+        pg_fail(c, res);
+        goto fail;
     }
     s->nparams = PQnparams(res);
     s->ncols = PQnfields(res);
@@ -162,6 +267,11 @@ static int pg_prepare(db_conn *c, db_stmt *s, const char *sql, bool persistent)
         return db_fail(c, DB_EOTHER, "out of memory");
     }
     return 0;
+fail:
+    free(p->sql);
+    free(p->types);
+    free(p);
+    return DB_ERROR;
 }
 
 static void pg_clear_bindings(db_stmt *s)
@@ -184,11 +294,14 @@ static void pg_finalize(db_stmt *s)
         pg_clear_bindings(s);
     /* DEALLOCATE fails inside a failed transaction; the statement then
      * lives until the connection closes, which is harmless. */
-    if (PQstatus(PG(s->c)) == CONNECTION_OK && PQtransactionStatus(PG(s->c)) != PQTRANS_INERROR) {
+    if (p->generation == s->c->generation && PQstatus(PG(s->c)) == CONNECTION_OK &&
+        PQtransactionStatus(PG(s->c)) != PQTRANS_INERROR) {
         char sql[48];
         snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
         PQclear(PQexec(PG(s->c), sql));
     }
+    free(p->sql);
+    free(p->types);
     free(p->vals);
     free(p->lens);
     free(p->fmts);
@@ -249,6 +362,8 @@ static int pg_step(db_stmt *s)
     pg_stmt *p = PS(s);
     db_conn *c = s->c;
     if (!p->res) {
+        if (pg_ensure(c) != 0 || (p->generation != c->generation && prepare_server(c, p) != 0))
+            return DB_ERROR;
         PGresult *res = PQexecPrepared(PG(c), p->name, s->nparams, (const char *const *)p->vals,
                                        p->lens, p->fmts, 0);
         ExecStatusType st = PQresultStatus(res);
@@ -354,28 +469,44 @@ static size_t pg_column_bytes(db_stmt *s, int col)
 
 /* ---- transactions ---- */
 
+/* BEGIN (and what goes with it): retried once on a connection found lost
+ * only then, as it changed nothing. */
+static int begin(db_conn *c, const char *sql)
+{
+    if (pg_ensure(c) != 0)
+        return DB_ERROR;
+    for (int attempt = 0;; attempt++) {
+        if (pg_exec_raw(c, sql) == 0) {
+            c->txn = true;
+            return 0;
+        }
+        bool lost = PQstatus(PG(c)) == CONNECTION_BAD;
+        if (!lost)
+            PQclear(PQexec(PG(c), "ROLLBACK"));
+        if (!lost || attempt > 0 || reconnect(c) != 0)
+            return DB_ERROR;
+    }
+}
+
 static int pg_begin_write(db_conn *c)
 {
     char sql[160];
     snprintf(sql, sizeof sql,
              "BEGIN; SET LOCAL lock_timeout = %d; SELECT pg_advisory_xact_lock(%d)",
              DB_BUSY_TIMEOUT_MS, WRITE_LOCK_KEY);
-    if (pg_exec(c, sql) != 0) {
-        PQclear(PQexec(PG(c), "ROLLBACK"));
-        return DB_ERROR;
-    }
-    return 0;
+    return begin(c, sql);
 }
 
 static int pg_begin_read(db_conn *c)
 {
-    return pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    return begin(c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
 }
 
 /* COMMIT of a failed transaction "succeeds" as a ROLLBACK: that is a
  * failure to the caller. */
 static int pg_commit(db_conn *c)
 {
+    c->txn = false;
     PGresult *res = PQexec(PG(c), "COMMIT");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return pg_fail(c, res);
@@ -389,11 +520,12 @@ static int pg_commit(db_conn *c)
 static bool pg_in_transaction(db_conn *c)
 {
     PGTransactionStatusType t = PQtransactionStatus(PG(c));
-    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+    return c->txn || t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
 static void pg_rollback(db_conn *c)
 {
+    c->txn = false;
     PQclear(PQexec(PG(c), "ROLLBACK"));
 }
 
@@ -468,6 +600,67 @@ static void pg_close(db_conn *c)
     PQfinish(PG(c));
 }
 
+/* ---- LISTEN/NOTIFY ---- */
+
+static int pg_listen(db_conn *c, const char *channel)
+{
+    char sql[DB_CHANNEL_MAX + 16]; /* the channel is checked: [a-z0-9_] */
+    snprintf(sql, sizeof sql, "LISTEN %s", channel);
+    return pg_exec(c, sql);
+}
+
+static int pg_notify(db_conn *c, const char *channel, const char *payload)
+{
+    if (pg_ensure(c) != 0)
+        return DB_ERROR;
+    const char *vals[2] = {channel, payload};
+    PGresult *res = PQexecParams(PG(c), "SELECT pg_notify($1, $2)", 2, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return pg_fail(c, res);
+    PQclear(res);
+    return 0;
+}
+
+/* A notification that arrived, into the buffers: DB_ROW, else DB_DONE. */
+static int take_notify(db_conn *c, char *channel, size_t channel_size, char *payload,
+                       size_t payload_size)
+{
+    PGnotify *n = PQnotifies(PG(c));
+    if (!n)
+        return DB_DONE;
+    if (channel && channel_size)
+        snprintf(channel, channel_size, "%s", n->relname);
+    if (payload && payload_size)
+        snprintf(payload, payload_size, "%s", n->extra ? n->extra : "");
+    PQfreemem(n);
+    return DB_ROW;
+}
+
+static int pg_wait_notify(db_conn *c, int timeout_ms, char *channel, size_t channel_size,
+                          char *payload, size_t payload_size)
+{
+    if (c->txn)
+        return db_fail(c, DB_EOTHER, "waiting for a notification inside a transaction");
+    if (pg_ensure(c) != 0) /* reads what arrived, or makes a lost connection again */
+        return DB_ERROR;
+    int64_t deadline = util_mono_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        int rc = take_notify(c, channel, channel_size, payload, payload_size);
+        if (rc != DB_DONE)
+            return rc;
+        int64_t left_ms = (deadline - util_mono_ns()) / 1000000;
+        if (left_ms <= 0)
+            return DB_DONE;
+        struct pollfd pfd = {.fd = PQsocket(PG(c)), .events = POLLIN};
+        if (pfd.fd < 0)
+            return db_fail(c, DB_ECONN, "the connection to the database is lost");
+        int n = poll(&pfd, 1, left_ms > 1000 ? 1000 : (int)left_ms);
+        if (n > 0 && (!PQconsumeInput(PG(c)) || PQstatus(PG(c)) != CONNECTION_OK))
+            return db_fail(c, DB_ECONN, "the connection to the database is lost: %s",
+                           PQerrorMessage(PG(c)));
+    }
+}
+
 static const db_ops PG_OPS = {
     .prepare = pg_prepare,
     .finalize = pg_finalize,
@@ -496,6 +689,9 @@ static const db_ops PG_OPS = {
     .setup = pg_setup,
     .ddl = pg_ddl,
     .close = pg_close,
+    .listen = pg_listen,
+    .notify = pg_notify,
+    .wait_notify = pg_wait_notify,
 };
 
 static void no_notices(void *arg, const char *message)

@@ -57,7 +57,10 @@ int store_derr(store *st, imgsec_err *err, const char *what)
     atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
     if (!st || !st->conn)
         return err_set(err, IMGSEC_EINTERNAL, "store: %s: no database", what);
-    return err_set(err, db_errclass_of(st->conn) == DB_EFULL ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL,
+    db_errclass cls = db_errclass_of(st->conn);
+    return err_set(err, cls == DB_EFULL   ? IMGSEC_ENOSPACE
+                        : cls == DB_ECONN ? IMGSEC_EUNAVAILABLE /* 503, reconnecting (db.h) */
+                                          : IMGSEC_EINTERNAL,
                    "store: %s: %s", what, db_errmsg(st->conn));
 }
 

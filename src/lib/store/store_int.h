@@ -178,14 +178,21 @@ sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err);
  * engines. A family converted to these never touches st->db. ---- */
 
 /* Fills err from the connection's last failure: "store: <what>: <the
- * engine's message>", IMGSEC_ENOSPACE for a full disk, else
- * IMGSEC_EINTERNAL; returns the code. */
+ * engine's message>", IMGSEC_ENOSPACE for a full disk, IMGSEC_EUNAVAILABLE
+ * for a lost connection (db.h), else IMGSEC_EINTERNAL; returns the code. */
 int store_derr(store *st, imgsec_err *err, const char *what);
 /* The cached driver statement id, prepared on first use; NULL (err set)
  * on failure. Reset with the others at the end of every transaction. */
 db_stmt *store_dstmt(store *st, stmt_id id, imgsec_err *err);
 /* A driver statement of its own (the caller finalizes it). */
 db_stmt *store_dprepare(store *st, const char *sql, const char *what, imgsec_err *err);
+/* The code to return after a store_dprepare (or another call that filled
+ * err) failed: err's, so a lost connection stays IMGSEC_EUNAVAILABLE (a
+ * 503); IMGSEC_EINTERNAL when err is NULL or has none. */
+static inline int store_drc(const imgsec_err *err)
+{
+    return err && err->code != IMGSEC_OK ? (int)err->code : IMGSEC_EINTERNAL;
+}
 /* Steps a statement that returns no rows, then resets it. */
 int store_drun(store *st, db_stmt *s, const char *what, imgsec_err *err);
 /* Binds v, or "" for NULL (absent strings are stored as ''). */
@@ -280,6 +287,8 @@ char *store_schema_auth_epoch(imgsec_err *err); /* store_schema_auth.c */
 char *store_schema_tasks(imgsec_err *err); /* store_schema_tasks.c */
 char *store_schema_vul_maxima(imgsec_err *err); /* store_schema_lists.c */
 char *store_schema_vul_reps(imgsec_err *err);   /* store_schema_lists.c */
+char *store_schema_export_files(imgsec_err *err); /* store_schema_exports.c */
+char *store_schema_task_leases(imgsec_err *err);  /* store_schema_tasks.c */
 /* One result column as a store_cell (strings borrowed from the statement
  * until its next step); store_records.c, used by the exports and the lists. */
 void store_cell_from_column(sqlite3_stmt *s, int c, store_cell *out);

@@ -193,6 +193,8 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_tasks, /* store_schema_tasks.c: registry sync and scan tasks */
     store_schema_vul_maxima, /* store_schema_lists.c: per-(image, vulnerability) maxima in agg_vul */
     store_schema_vul_reps, /* store_schema_lists.c: per-(image, vulnerability) representatives */
+    store_schema_export_files, /* store_schema_exports.c: export files in the database */
+    store_schema_task_leases, /* store_schema_tasks.c: task claims' owners, leases, takeovers */
 };
 
 int store_schema_steps(void)

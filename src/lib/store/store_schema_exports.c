@@ -69,3 +69,28 @@ char *store_schema_v4(imgsec_err *err)
         err_set(err, IMGSEC_EINTERNAL, "out of memory");
     return sql;
 }
+
+/* Export files in the database (store_exports.h "Files"): the bytes of a
+ * file as chunks of at most STORE_EXPORT_CHUNK_BYTES, numbered from 0,
+ * and a row in export_files once the chunks are all there, written in the
+ * transaction that records the task's success, so a file is whole or
+ * not served. Tables of their own, made only if absent: the step can run
+ * again over itself. Files made before this version are in the export
+ * directory; a server moves them in at start (export_workers.h). */
+char *store_schema_export_files(imgsec_err *err)
+{
+    static const char SQL[] =
+        "CREATE TABLE IF NOT EXISTS export_file_chunks (\n"
+        "  file_id TEXT NOT NULL,\n"
+        "  seq INTEGER NOT NULL,\n"
+        "  data BLOB NOT NULL,\n"
+        "  PRIMARY KEY (file_id, seq)) WITHOUT ROWID;\n"
+        "CREATE TABLE IF NOT EXISTS export_files (\n"
+        "  file_id TEXT PRIMARY KEY,\n"
+        "  size INTEGER NOT NULL,\n"
+        "  chunks INTEGER NOT NULL) WITHOUT ROWID;\n";
+    char *sql = strdup(SQL);
+    if (!sql)
+        err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    return sql;
+}

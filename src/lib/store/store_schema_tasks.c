@@ -39,3 +39,23 @@ char *store_schema_tasks(imgsec_err *err)
         err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     return s;
 }
+
+/* Claims and leases (store_tasks.h): who runs an item, until when, and
+ * how many times it was taken over from a server that stopped. A table of
+ * its own, made only if absent, so the step can run again over itself (a
+ * file set back to an older version by hand). An item running without a
+ * row (claimed before this version) has no owner: any claim takes it. */
+char *store_schema_task_leases(imgsec_err *err)
+{
+    static const char SQL[] =
+        "CREATE TABLE IF NOT EXISTS image_task_claims (\n"
+        "  item_id INTEGER NOT NULL PRIMARY KEY REFERENCES image_task_items (id) ON DELETE CASCADE,\n"
+        "  owner TEXT NOT NULL,              -- the server running it ('' after a resume)\n"
+        "  lease_ms INTEGER NOT NULL,        -- its lease ends then (wall clock)\n"
+        "  takeovers INTEGER NOT NULL DEFAULT 0);\n"
+        "CREATE INDEX IF NOT EXISTS image_task_claims_owner ON image_task_claims (owner);\n";
+    char *s = strdup(SQL);
+    if (!s)
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    return s;
+}

@@ -11,7 +11,16 @@
  * gives (TYPE_CASE), so an image ingested by hand with the same instance
  * id is not taken for a registry's. Claims, settlements and stops are
  * each one write transaction; a task finishes in the transaction that
- * settles its last item (FINISH). */
+ * settles its last item (FINISH).
+ *
+ * Claims carry an owner and a lease (store_tasks.h "Claims and leases"):
+ * the claim's SELECT takes waiting items and running ones whose lease ran
+ * out, and on PostgreSQL locks the row it takes with FOR UPDATE SKIP
+ * LOCKED. The claim also marks the image scanning and appends to the
+ * change log, so it runs in a store write transaction, which on
+ * PostgreSQL also serializes claims (the advisory lock of db_begin_write);
+ * SKIP LOCKED keeps them apart without it once the change log no longer
+ * needs that lock. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +76,7 @@ static int run2(store *st, const char *sql, int64_t a, int64_t b, const char *wh
 {
     db_stmt *s = store_dprepare(st, sql, what, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, a);
     db_bind_int64(s, 2, b);
     int rc = db_step(s) == DB_DONE ? IMGSEC_OK : store_derr(st, err, what);
@@ -80,7 +89,7 @@ static int count_of(store *st, const char *sql, const char *text, int64_t num, i
 {
     db_stmt *s = store_dprepare(st, sql, "counting tasks", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if (text)
         db_bind_text(s, 1, text, -1);
     else
@@ -120,7 +129,7 @@ static int task_begin(store *st, const char *project_id, task_kind kind, int sca
         "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         "adding a task", err);
     if (!s)
-        return fail(st, NULL, IMGSEC_EINTERNAL);
+        return fail(st, NULL, store_drc(err));
     db_bind_text(s, 1, project_id, -1);
     db_bind_text(s, 2, kind == TASK_KIND_SCAN ? "image_scan" : "image_sync", -1);
     db_bind_text(s, 3, kind == TASK_KIND_SCAN ? "manual" : "manualSync", -1);
@@ -201,7 +210,7 @@ int store_task_create_scan(store *st, const char *project_id, bool is_all,
     if (!one) {
         if (s)
             db_finalize(s);
-        return fail(st, NULL, IMGSEC_EINTERNAL);
+        return fail(st, NULL, store_drc(err));
     }
     for (size_t k = 0; k < (is_all ? 1 : n) && rc == IMGSEC_OK; k++) {
         db_reset(s);
@@ -282,7 +291,7 @@ int store_task_create_sync(store *st, const char *project_id, const int64_t *ids
         "registries WHERE project_id = ?2 AND (id = ?3 OR ?3 IS NULL) ON CONFLICT DO NOTHING",
         "selecting registries", err);
     if (!s)
-        return fail(st, NULL, IMGSEC_EINTERNAL);
+        return fail(st, NULL, store_drc(err));
     for (size_t k = 0; k < (n ? n : 1) && rc == IMGSEC_OK; k++) {
         db_reset(s);
         db_bind_int64(s, 1, *task_id);
@@ -323,7 +332,7 @@ static int settle(store *st, int64_t item_id, const char *state, bool risky, con
                                     "failed_reason = ?4 WHERE id = ?1 RETURNING task_id",
                                     "settling a task item", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, item_id);
     db_bind_text(s, 2, state, -1);
     db_bind_int64(s, 3, risky);
@@ -361,7 +370,7 @@ static bool load_registry(store *st, store_task_work *w, int *rc, imgsec_err *er
                                     "project_id = ?2",
                                     "reading a registry", err);
     if (!s) {
-        *rc = IMGSEC_EINTERNAL;
+        *rc = store_drc(err);
         return false;
     }
     db_bind_int64(s, 1, w->reg.id);
@@ -389,19 +398,32 @@ static bool load_registry(store *st, store_task_work *w, int *rc, imgsec_err *er
     return found;
 }
 
+static int mark_image(store *st, const store_task_work *w, bool scanning, imgsec_err *err);
+
 /* Marks w's image (if it has a row) scanning, with a change-log row. */
 static int mark_scanning(store *st, const store_task_work *w, imgsec_err *err)
+{
+    return mark_image(st, w, true, err);
+}
+
+/* scanning: as above; else an image left scanning by the item becomes
+ * failed (the item is failed without a scan), with a change-log row. */
+static int mark_image(store *st, const store_task_work *w, bool scanning, imgsec_err *err)
 {
     char inst[24];
     snprintf(inst, sizeof inst, "%lld", (long long)w->reg.id);
     db_stmt *s = store_dprepare(
         st,
-        "UPDATE images SET scan_status = 'scanning', severity_level = NULL WHERE project_id = ?1 "
-        "AND image_type = ?2 AND instance_id = ?3 AND cicd_name = '' AND namespace = ?4 AND "
-        "image_name = ?5 AND image_version = ?6 RETURNING id",
+        scanning ? "UPDATE images SET scan_status = 'scanning', severity_level = NULL WHERE "
+                   "project_id = ?1 AND image_type = ?2 AND instance_id = ?3 AND cicd_name = '' "
+                   "AND namespace = ?4 AND image_name = ?5 AND image_version = ?6 RETURNING id"
+                 : "UPDATE images SET scan_status = 'failed' WHERE project_id = ?1 AND image_type "
+                   "= ?2 AND instance_id = ?3 AND cicd_name = '' AND namespace = ?4 AND "
+                   "image_name = ?5 AND image_version = ?6 AND scan_status = 'scanning' "
+                   "RETURNING id",
         "marking an image scanning", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_text(s, 1, w->project_id, -1);
     db_bind_text(s, 2, registry_image_type(w->reg.type), -1);
     db_bind_text(s, 3, inst, -1);
@@ -423,21 +445,31 @@ static int mark_scanning(store *st, const store_task_work *w, imgsec_err *err)
     return rc;
 }
 
-int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms, imgsec_err *err)
+/* The next claimable item: waiting, or running with its lease run out
+ * (or without a claim row: claimed before schema 13). */
+#define CLAIM_SELECT                                                                           \
+    "SELECT i.id, i.task_id, t.kind, t.project_id, i.registry_id, i.namespace, "               \
+    "i.image_name, i.image_version, i.state, coalesce(c.takeovers, 0) FROM image_task_items i " \
+    "JOIN image_tasks t ON t.id = i.task_id LEFT JOIN image_task_claims c ON c.item_id = i.id " \
+    "WHERE t.status = 'running' AND (i.state = 'waiting' OR (i.state = 'running' AND "          \
+    "coalesce(c.lease_ms, 0) <= ?1)) ORDER BY i.id LIMIT 1"
+
+int store_task_claim(store *st, const char *owner, int64_t lease_ms, store_task_work *w,
+                     bool *found, int64_t now_ms, imgsec_err *err)
 {
     *found = false;
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
+    /* PostgreSQL: the row is locked, and one another claim holds is
+     * skipped, whatever else serializes the transactions */
+    const char *sql = db_backend_of(st->conn) == DB_PG ? CLAIM_SELECT " FOR UPDATE OF i SKIP LOCKED"
+                                                       : CLAIM_SELECT;
     for (;;) {
-        db_stmt *s = store_dprepare(
-            st,
-            "SELECT i.id, i.task_id, t.kind, t.project_id, i.registry_id, i.namespace, "
-            "i.image_name, i.image_version FROM image_task_items i JOIN image_tasks t ON t.id = "
-            "i.task_id WHERE i.state = 'waiting' AND t.status = 'running' ORDER BY i.id LIMIT 1",
-            "claiming a task item", err);
+        db_stmt *s = store_dprepare(st, sql, "claiming a task item", err);
         if (!s)
-            return fail(st, NULL, IMGSEC_EINTERNAL);
+            return fail(st, NULL, store_drc(err));
+        db_bind_int64(s, 1, now_ms);
         int step = db_step(s);
         if (step == DB_DONE) {
             db_finalize(s);
@@ -455,8 +487,23 @@ int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms,
         store_dcolumn_copy(w->namespace_, sizeof w->namespace_, s, 5);
         store_dcolumn_copy(w->image_name, sizeof w->image_name, s, 6);
         store_dcolumn_copy(w->image_version, sizeof w->image_version, s, 7);
+        const char *state = db_column_text(s, 8);
+        bool takeover = state && strcmp(state, "running") == 0;
+        int64_t takeovers = db_column_int64(s, 9);
         db_finalize(s);
-        if (!load_registry(st, w, &rc, err)) {
+        bool reg_found = load_registry(st, w, &rc, err);
+        if (rc != IMGSEC_OK)
+            return fail(st, NULL, rc);
+        if (takeover && takeovers >= TASK_TAKEOVERS_MAX) {
+            /* its image, left scanning by the last server, failed too */
+            if ((reg_found && w->kind == TASK_KIND_SCAN &&
+                 (rc = mark_image(st, w, false, err)) != IMGSEC_OK) ||
+                (rc = settle(st, w->item_id, "failed", false, TASK_TAKEOVER_REASON, now_ms, err)) !=
+                    IMGSEC_OK)
+                return fail(st, NULL, rc);
+            continue;
+        }
+        if (!reg_found) {
             if (rc != IMGSEC_OK)
                 return fail(st, NULL, rc);
             if ((rc = settle(st, w->item_id, "failed", false, "the registry was deleted", now_ms,
@@ -464,8 +511,22 @@ int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms,
                 return fail(st, NULL, rc);
             continue;
         }
-        if ((rc = run2(st,
-                       "UPDATE image_task_items SET state = 'running' WHERE id = ?1",
+        db_stmt *u = store_dprepare(
+            st,
+            "INSERT INTO image_task_claims (item_id, owner, lease_ms, takeovers) VALUES (?1, ?2, "
+            "?3, ?4) ON CONFLICT (item_id) DO UPDATE SET owner = excluded.owner, lease_ms = "
+            "excluded.lease_ms, takeovers = image_task_claims.takeovers + excluded.takeovers",
+            "claiming a task item", err);
+        if (!u)
+            return fail(st, NULL, store_drc(err));
+        db_bind_int64(u, 1, w->item_id);
+        db_bind_text(u, 2, owner, -1);
+        db_bind_int64(u, 3, lease_ms);
+        db_bind_int64(u, 4, takeover ? 1 : 0);
+        if (db_step(u) != DB_DONE)
+            return fail(st, u, store_derr(st, err, "claiming a task item"));
+        db_finalize(u);
+        if ((rc = run2(st, "UPDATE image_task_items SET state = 'running' WHERE id = ?1",
                        w->item_id, 0, "claiming a task item", err)) != IMGSEC_OK ||
             (rc = run2(st,
                        "UPDATE image_tasks SET begin_ms = ?2 WHERE id = ?1 AND begin_ms = 0",
@@ -475,6 +536,25 @@ int store_task_claim(store *st, store_task_work *w, bool *found, int64_t now_ms,
         *found = true;
         return store_commit(st, err);
     }
+}
+
+int store_task_renew(store *st, const char *owner, int64_t lease_ms, int64_t *n, imgsec_err *err)
+{
+    *n = 0;
+    db_stmt *s = store_dprepare(st,
+                                "UPDATE image_task_claims SET lease_ms = ?2 WHERE owner = ?1 AND "
+                                "item_id IN (SELECT id FROM image_task_items WHERE state = "
+                                "'running')",
+                                "renewing task leases", err);
+    if (!s)
+        return store_drc(err);
+    db_bind_text(s, 1, owner, -1);
+    db_bind_int64(s, 2, lease_ms);
+    int rc = db_step(s) == DB_DONE ? IMGSEC_OK : store_derr(st, err, "renewing task leases");
+    if (rc == IMGSEC_OK)
+        *n = db_changes(st->conn);
+    db_finalize(s);
+    return rc;
 }
 
 int store_task_sync_apply(store *st, const char *project_id, const store_registry *reg,
@@ -527,7 +607,7 @@ int store_task_sync_apply(store *st, const char *project_id, const store_registr
                                         "'', images_num = ?2, latest_sync_ms = ?3 WHERE id = ?1",
                                         "updating a registry", err);
         if (!s)
-            return fail(st, NULL, IMGSEC_EINTERNAL);
+            return fail(st, NULL, store_drc(err));
         db_bind_int64(s, 1, reg->id);
         db_bind_int64(s, 2, (int64_t)n);
         db_bind_int64(s, 3, now_ms);
@@ -548,7 +628,7 @@ int store_task_sync_failed(store *st, int64_t registry_id, const char *code, int
                                     "latest_sync_ms = ?3 WHERE id = ?1",
                                     "updating a registry", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, registry_id);
     db_bind_text(s, 2, code, -1);
     db_bind_int64(s, 3, now_ms);
@@ -586,26 +666,65 @@ int store_task_stop(store *st, const char *project_id, int64_t task_id, int64_t 
     return store_commit(st, err);
 }
 
-int store_task_resume(store *st, int64_t *n, imgsec_err *err)
+int store_task_resume(store *st, int64_t now_ms, int64_t *n, imgsec_err *err)
 {
+    *n = 0;
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    if ((rc = run2(st, "UPDATE image_task_items SET state = 'waiting' WHERE state = 'running'",
-                   0, 0, "resuming tasks", err)) != IMGSEC_OK)
+    /* SQLite: every running item (?2 = 1); PostgreSQL: the ones of gone
+     * owners. Past the last takeover: failed, with the reason. */
+    bool all = db_backend_of(st->conn) == DB_SQLITE;
+#define RESUMABLE                                                                               \
+    "state = 'running' AND (?2 = 1 OR NOT EXISTS (SELECT 1 FROM image_task_claims c WHERE "     \
+    "c.item_id = image_task_items.id AND c.lease_ms > ?1))"
+    char sql[768];
+    snprintf(sql, sizeof sql,
+             "UPDATE image_task_items SET state = 'failed', failed_reason = ?3 WHERE " RESUMABLE
+             " AND coalesce((SELECT takeovers FROM image_task_claims c WHERE c.item_id = "
+             "image_task_items.id), 0) >= %d",
+             TASK_TAKEOVERS_MAX);
+    const char *const steps[] = {
+        sql,
+        /* a takeover more for each; the lease ends now */
+        "INSERT INTO image_task_claims (item_id, owner, lease_ms, takeovers) SELECT id, '', 0, 1 "
+        "FROM image_task_items WHERE " RESUMABLE " ON CONFLICT (item_id) DO UPDATE SET owner = '', "
+        "lease_ms = 0, takeovers = image_task_claims.takeovers + 1",
+        "UPDATE image_task_items SET state = 'waiting' WHERE " RESUMABLE,
+    };
+#undef RESUMABLE
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        db_stmt *s = store_dprepare(st, steps[k], "resuming tasks", err);
+        if (!s)
+            return fail(st, NULL, store_drc(err));
+        db_bind_int64(s, 1, now_ms);
+        db_bind_int64(s, 2, all);
+        if (k == 0)
+            db_bind_text(s, 3, TASK_TAKEOVER_REASON, -1);
+        if (db_step(s) != DB_DONE)
+            return fail(st, s, store_derr(st, err, "resuming tasks"));
+        *n = db_changes(st->conn);
+        db_finalize(s);
+    }
+    /* a task whose last items were failed above is over */
+    if ((rc = run2(st,
+                   "UPDATE image_tasks SET status = 'finished', end_ms = ?1 WHERE status = "
+                   "'running' AND NOT EXISTS (SELECT 1 FROM image_task_items WHERE "
+                   "task_id = image_tasks.id AND state IN ('waiting', 'running'))",
+                   now_ms, 0, "resuming tasks", err)) != IMGSEC_OK)
         return fail(st, NULL, rc);
-    *n = db_changes(st->conn);
     return store_commit(st, err);
 }
 
-int store_task_pending(store *st, bool *any, imgsec_err *err)
+int store_task_pending(store *st, int64_t now_ms, bool *any, imgsec_err *err)
 {
     int64_t n = 0;
     int rc = count_of(st,
                       "SELECT count(*) FROM (SELECT 1 FROM image_task_items i JOIN image_tasks t "
-                      "ON t.id = i.task_id WHERE i.state = 'waiting' AND t.status = 'running' "
-                      "LIMIT 1) AS pending",
-                      NULL, 0, &n, err);
+                      "ON t.id = i.task_id LEFT JOIN image_task_claims c ON c.item_id = i.id WHERE "
+                      "(i.state = 'waiting' OR (i.state = 'running' AND coalesce(c.lease_ms, 0) <= "
+                      "?1)) AND t.status = 'running' LIMIT 1) AS pending",
+                      NULL, now_ms, &n, err);
     *any = n > 0;
     return rc;
 }
@@ -652,7 +771,7 @@ static int list_failures(store *st, int64_t task_id, task_kind kind,
     (void)kind;
     db_stmt *s = store_dprepare(st, sql, "listing failed images", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, task_id);
     int step;
     while ((step = db_step(s)) == DB_ROW) {
@@ -684,7 +803,7 @@ int store_task_list(store *st, const char *project_id, const store_task_filter *
     snprintf(sql, sizeof sql, "SELECT count(*)%s", TASK_WHERE);
     db_stmt *s = store_dprepare(st, sql, "counting tasks", err);
     if (!s)
-        return fail(st, NULL, IMGSEC_EINTERNAL);
+        return fail(st, NULL, store_drc(err));
     bind_task_filter(s, project_id, f);
     if (db_step(s) != DB_ROW)
         return fail(st, s, store_derr(st, err, "counting tasks"));
@@ -702,7 +821,7 @@ int store_task_list(store *st, const char *project_id, const store_task_filter *
              "t.id AND state = 'stopped')%s ORDER BY t.id DESC LIMIT ?9 OFFSET ?10",
              TASK_WHERE);
     if (!(s = store_dprepare(st, sql, "listing tasks", err)))
-        return fail(st, NULL, IMGSEC_EINTERNAL);
+        return fail(st, NULL, store_drc(err));
     bind_task_filter(s, project_id, f);
     db_bind_int64(s, 9, limit);
     db_bind_int64(s, 10, offset);
