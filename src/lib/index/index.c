@@ -156,7 +156,7 @@ void index_catch_up(imgsec_index *ix)
         rows_destroy(&ix->inst[h]);
         if (rows_clone(&ix->inst[h], &ix->inst[1 - h]) != 0)
             hidden_lose(ix);
-    } else if (ix_log_replay(&ix->log, &ix->inst[h]) != 0)
+    } else if (ix_log_replay(&ix->log, &ix->inst[h], &ix->inst[1 - h]) != 0)
         hidden_lose(ix);
     ix_log_reset(&ix->log);
 }
@@ -202,7 +202,7 @@ void index_write_abort(imgsec_index *ix)
 
 int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err)
 {
-    int rc = rows_upsert(&ix->inst[hidden(ix)], s, err);
+    int rc = rows_upsert(&ix->inst[hidden(ix)], s, NULL, err);
     if (rc == IMGSEC_OK)
         ix_log_add(&ix->log, IX_OP_UPSERT, s->id, s);
     else if (rc != IMGSEC_EINVAL) /* out of memory: the image is now absent */
