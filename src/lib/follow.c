@@ -252,6 +252,7 @@ static void *follower_main(void *arg)
 {
     follower *f = arg;
     int64_t retry_ms = 0; /* > 0 after a failed sync: the pause before the next */
+    index_catch_up(f->ix); /* the second instance of the start's build (follower_open) */
     pthread_mutex_lock(&f->lock);
     while (!f->stop) {
         if (retry_ms > 0) {
@@ -326,10 +327,11 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
         index_write_begin(ix); /* a rebuild, whatever it answers */
         rc = rebuild_batch(f, err);
     }
-    /* The second instance now, before anyone asks: replaying the build
-     * later would hold up the first sync that a request waits for. */
-    if (rc == IMGSEC_OK)
-        index_catch_up(ix);
+    /* The second instance (a copy of the first: index.h) is made by the
+     * follower thread as its first act, not here: the index answers from
+     * the first instance meanwhile, so the start is ready a copy sooner
+     * (about a third of the start at a million images). Only a sync that
+     * comes during the copy waits for it, as it would for any batch. */
     if (rc == IMGSEC_OK) {
         if (pthread_create(&f->thread, NULL, follower_main, f) != 0)
             rc = err_set(err, IMGSEC_EINTERNAL, "cannot start the follower thread");
