@@ -101,14 +101,17 @@ int main(int argc, char **argv)
     imgsec_index *ix = index_new();
     follower *f;
     imgsec_err err = {0};
-    struct timespec c0, c1;
+    struct timespec c0, c1, w0, w1;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     if (follower_open(argv[1], ix, &f, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
-    printf("open (first instance) cpu %.2f s, RSS %ld MB, HWM %ld MB, images %zu\n",
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    printf("open (first instance) wall %.2f s, ", (w1.tv_sec - w0.tv_sec) + (w1.tv_nsec - w0.tv_nsec) / 1e9);
+    printf("cpu %.2f s, RSS %ld MB, HWM %ld MB, images %zu\n",
            (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9, proc_status_mb("VmRSS"),
            proc_status_mb("VmHWM"), index_size(ix));
     /* the follower thread copies the second instance first thing; closing
