@@ -230,8 +230,10 @@ static image_summary *summary_dup(const image_summary *s)
     vul_agg *vuls = (vul_agg *)(d + 1);
     build_agg *builds = (build_agg *)(vuls + s->n_vuls);
     char *at = (char *)(builds + s->n_builds);
-    memcpy(vuls, s->vuls, s->n_vuls * sizeof *vuls);
-    memcpy(builds, s->builds, s->n_builds * sizeof *builds);
+    if (s->n_vuls)
+        memcpy(vuls, s->vuls, s->n_vuls * sizeof *vuls);
+    if (s->n_builds)
+        memcpy(builds, s->builds, s->n_builds * sizeof *builds);
     d->vuls = s->n_vuls ? vuls : NULL;
     d->builds = s->n_builds ? builds : NULL;
     str_move(&d->project_id, &at);

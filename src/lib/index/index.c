@@ -12,7 +12,8 @@
  * ops, logged by index_log.c; a batch that began with index_clear (a full
  * rebuild) is not logged but copied whole from the published instance
  * (rows_clone), which is faster than building it again and keeps no copy
- * of every summary. Memory doubles; a query costs the same.
+ * of every summary. Memory doubles, but for the row-owned strings, which
+ * the instances share (index_rows.c); a query costs the same.
  *
  * Only the writer waits, and only for queries already running. A reader
  * may retry its entry if a publication races it (lock-free, not
