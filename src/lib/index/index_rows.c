@@ -509,13 +509,18 @@ void rows_remove(ix_inst *ix, int64_t id)
     row_release(ix, row);
 }
 
-static int dup_column(void **dst, const void *src, uint32_t cap, size_t elem)
+/* A copy of src's first n of cap elements, with room for cap. The rest
+ * is left unwritten: rows >= n_rows are never read before row_alloc and
+ * row_attach set them, and a large block's untouched pages cost no
+ * resident memory (copying the whole capacity made them resident: up to
+ * half of the rows and columns just after a doubling). */
+static int dup_column(void **dst, const void *src, uint32_t n, uint32_t cap, size_t elem)
 {
     if (!src || cap == 0)
         return 0;
     if (!(*dst = malloc((size_t)cap * elem)))
         return -1;
-    memcpy(*dst, src, (size_t)cap * elem);
+    memcpy(*dst, src, (size_t)n * elem);
     return 0;
 }
 
@@ -574,22 +579,23 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
         rows_destroy(dst);
         return -1;
     }
-    uint32_t cap = src->cap_rows;
-    int rc = dup_column((void **)&dst->rows, src->rows, cap, sizeof *src->rows);
+    uint32_t cap = src->cap_rows, n = src->n_rows;
+    int rc = dup_column((void **)&dst->rows, src->rows, n, cap, sizeof *src->rows);
     /* the string pointers point into src until clone_dicts points them at
      * dst's own: none is followed (nor freed) before */
     for (uint32_t r = 0; rc == 0 && r < src->n_rows; r++)
         memset(dst->rows[r].str, 0, sizeof dst->rows[r].str);
     dst->n_rows = rc == 0 ? src->n_rows : 0;
-    rc |= dup_column((void **)&dst->image_size, src->image_size, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->update_time, src->update_time, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->scan_time, src->scan_time, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->container_num, src->container_num, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->free_rows, src->free_rows, cap, sizeof(uint32_t));
+    rc |= dup_column((void **)&dst->image_size, src->image_size, n, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->update_time, src->update_time, n, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->scan_time, src->scan_time, n, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->container_num, src->container_num, n, cap, sizeof(int64_t));
+    /* the free-row stack: its first n_free entries */
+    rc |= dup_column((void **)&dst->free_rows, src->free_rows, src->n_free, cap, sizeof(uint32_t));
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        rc |= dup_column((void **)&dst->counts[t], src->counts[t], cap, sizeof(uint32_t));
+        rc |= dup_column((void **)&dst->counts[t], src->counts[t], n, cap, sizeof(uint32_t));
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], cap, sizeof(uint32_t));
+        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], n, cap, sizeof(uint32_t));
     if (rc != 0) {
         rows_destroy(dst);
         return -1;
