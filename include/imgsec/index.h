@@ -20,7 +20,9 @@
  * store; the other one is brought up to date afterwards: by replaying the
  * batch, or, after a batch that began with index_clear (a full rebuild),
  * by copying the published instance, which needs no copy of the batch's
- * summaries. Memory is twice that of one instance.
+ * summaries. Memory is about twice that of one instance: the per-image
+ * strings that never change once stored (image_id, image_digest) are
+ * shared by the two, not copied (index_internal.h, ix_str).
  *
  * Internals: src/lib/index/index_internal.h explains the layout.
  */

@@ -353,6 +353,44 @@ static void test_failed_sync_publishes_nothing(void **state)
     assert_int_equal(apps_total(f->ix), 3 + 3 * 5 + 2);
 }
 
+/* The start-up build reads on a second thread and indexes on the
+ * caller's (follow.c, "a full rebuild"): more images than its queue
+ * holds, so the reader waits for room; then a file where the index
+ * refuses one image half way (a count beyond 32 bits) and one where the
+ * reader fails (a bad image_type): the open fails with that error, and
+ * works again once the row is fixed. */
+static void test_rebuild_reads_on_a_second_thread(void **state)
+{
+    fx *f = *state;
+    ingest(f->st, "a", 1500, 1);
+    ingest(f->st, "b", 1500, 2);
+    open_follower(f);
+    assert_int_equal(index_size(f->ix), 3000);
+    assert_int_equal(apps_total(f->ix), 1500 + 3000);
+    follower_close(f->f);
+    f->f = NULL;
+
+    imgsec_err err;
+    raw_exec(f->path, "UPDATE images SET n_app = 5000000000 WHERE image_name = 'a-1400'");
+    imgsec_index *ix = index_new();
+    assert_non_null(ix);
+    follower *g = NULL;
+    assert_int_equal(follower_open(f->path, ix, &g, &err), IMGSEC_EINVAL);
+    assert_null(g);
+    assert_non_null(strstr(err.msg, "record count out of range"));
+    raw_exec(f->path, "UPDATE images SET n_app = 1 WHERE image_name = 'a-1400'");
+    raw_exec(f->path, "UPDATE images SET image_type = 'bogus' WHERE image_name = 'b-1200'");
+    assert_int_equal(follower_open(f->path, ix, &g, &err), IMGSEC_EINTERNAL);
+    assert_null(g);
+    assert_non_null(strstr(err.msg, "bad attribute"));
+    raw_exec(f->path, "UPDATE images SET image_type = 'local_image' WHERE image_name = 'b-1200'");
+    assert_int_equal(follower_open(f->path, ix, &g, &err), IMGSEC_OK);
+    assert_int_equal(index_size(ix), 3000);
+    assert_int_equal(apps_total(ix), 1500 + 3000);
+    follower_close(g);
+    index_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readers_during_ingest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_moves_with_images_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync_publishes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_reads_on_a_second_thread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

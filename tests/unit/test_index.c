@@ -1914,14 +1914,14 @@ static void test_replay_failure(void **state)
     ix_log_add(&log, IX_OP_UPSERT, 1, &t.s);
     ix_inst inst = {0};
     assert_int_equal(rows_init(&inst), 0);
-    assert_int_equal(ix_log_replay(&log, &inst), 0);
+    assert_int_equal(ix_log_replay(&log, &inst, NULL), 0);
     assert_int_equal(inst.ids.n, 1);
     ix_log_reset(&log);
     timg_apps(&t, 2, 1);
     t.s.type = (image_type)99;
     ix_log_add(&log, IX_OP_UPSERT, 2, &t.s);
     ix_log_add(&log, IX_OP_REMOVE, 1, NULL);
-    assert_int_equal(ix_log_replay(&log, &inst), -1);
+    assert_int_equal(ix_log_replay(&log, &inst, NULL), -1);
     assert_int_equal(inst.ids.n, 1); /* it stops at the failure */
     ix_log_reset(&log);
     rows_destroy(&inst);
@@ -2692,6 +2692,109 @@ static void test_shown_only_strings(void **state)
     index_free(ix);
 }
 
+/* The content id is the row's own string (sa_row_owned): found through
+ * the rowmap while one row holds it, through a dictionary entry once
+ * several do (and after they leave, until none does). Both instances share
+ * each string, after a rebuild's copy and after a replayed batch. */
+static int64_t count_cid(imgsec_index *ix, const char *cid)
+{
+    stat_query q = q_all(REPORT_APPS);
+    q.image_id = cid;
+    return count(ix, &q);
+}
+
+static void expect_cids(imgsec_index *ix, int64_t aa, int64_t bb, int64_t cc)
+{
+    for (int flip = 0; flip < 2; flip++) { /* the published instance, then the other */
+        assert_int_equal(count_cid(ix, "sha256:aa"), aa);
+        assert_int_equal(count_cid(ix, "sha256:bb"), bb);
+        assert_int_equal(count_cid(ix, "sha256:cc"), cc);
+        const char *ids[] = {"sha256:aa", "sha256:cc"};
+        assert_int_equal(count_ids(ix, "p1", ids, 2), aa + cc);
+        index_write_begin(ix);
+        index_write_end(ix);
+    }
+}
+
+/* Do the two instances share the content id string of image id? */
+static bool cid_shared(imgsec_index *ix, int64_t id)
+{
+    index_catch_up(ix);
+    uint32_t r0, r1;
+    const ix_inst *a = index_published(ix), *b;
+    /* the other instance: published by an empty batch */
+    assert_true(idmap_get(&a->ids, id, &r0));
+    const ix_str *s0 = a->rows[r0].str[SA_image_id].own;
+    index_write_begin(ix);
+    index_write_end(ix);
+    b = index_published(ix);
+    assert_true(b != a);
+    assert_true(idmap_get(&b->ids, id, &r1));
+    return s0 == b->rows[r1].str[SA_image_id].own;
+}
+
+static void test_row_owned_strings(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    a.s.image_id = "sha256:aa";
+    timg_apps(&b, 2, 10);
+    b.s.image_id = "sha256:bb";
+    timg_apps(&c, 3, 100);
+    c.s.image_id = "sha256:cc";
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    expect_cids(ix, 1, 10, 100);
+    assert_true(cid_shared(ix, 1)); /* a replayed batch shares */
+    b.s.image_id = "sha256:aa"; /* a second row with aa: into a dictionary entry */
+    put(ix, &b);
+    expect_cids(ix, 11, 0, 100);
+    c.s.image_id = "sha256:aa"; /* a third */
+    put(ix, &c);
+    expect_cids(ix, 111, 0, 0);
+    del(ix, 1);
+    expect_cids(ix, 110, 0, 0);
+    c.s.image_id = "sha256:cc";
+    put(ix, &c);
+    expect_cids(ix, 10, 0, 100); /* aa: an entry of one row now */
+    a.s.image_id = "sha256:aa";
+    put(ix, &a);
+    expect_cids(ix, 11, 0, 100);
+    del(ix, 1);
+    del(ix, 2);
+    expect_cids(ix, 0, 0, 100);
+    put(ix, &a); /* aa again, in no entry: the rowmap */
+    expect_cids(ix, 1, 0, 100);
+    /* a rebuild: the copy shares every string */
+    imgsec_err err;
+    index_write_begin(ix);
+    index_clear(ix);
+    b.s.image_id = "sha256:cc";
+    assert_int_equal(index_upsert(ix, &a.s, &err), IMGSEC_OK);
+    assert_int_equal(index_upsert(ix, &b.s, &err), IMGSEC_OK);
+    assert_int_equal(index_upsert(ix, &c.s, &err), IMGSEC_OK);
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    expect_cids(ix, 1, 0, 110);
+    assert_true(cid_shared(ix, 1));
+    assert_true(cid_shared(ix, 3));
+    /* a batch that replaces an image twice: the replay's first upsert
+     * cannot share (the other instance holds the second string), the
+     * second does */
+    index_write_begin(ix);
+    a.s.image_id = "sha256:bb";
+    assert_int_equal(index_upsert(ix, &a.s, &err), IMGSEC_OK);
+    a.s.image_id = "sha256:dd";
+    assert_int_equal(index_upsert(ix, &a.s, &err), IMGSEC_OK);
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+    expect_cids(ix, 0, 0, 110);
+    assert_int_equal(count_cid(ix, "sha256:dd"), 1);
+    assert_true(cid_shared(ix, 1));
+    index_free(ix);
+}
+
 /* n batches of replacements, removals and new images, each checked on
  * both instances (the second once it has replayed the batch). */
 static void random_batches(imgsec_index *ix, int n, int *nonzero)
@@ -2821,6 +2924,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_decimal_ids),
         cmocka_unit_test(test_shown_only_strings),
+        cmocka_unit_test(test_row_owned_strings),
         cmocka_unit_test(test_randomized),
         cmocka_unit_test(test_vul_groups_by_type),
     };

@@ -12,7 +12,8 @@
  * ops, logged by index_log.c; a batch that began with index_clear (a full
  * rebuild) is not logged but copied whole from the published instance
  * (rows_clone), which is faster than building it again and keeps no copy
- * of every summary. Memory doubles; a query costs the same.
+ * of every summary. Memory doubles, but for the row-owned strings, which
+ * the instances share (index_rows.c); a query costs the same.
  *
  * Only the writer waits, and only for queries already running. A reader
  * may retry its entry if a publication races it (lock-free, not
@@ -156,7 +157,7 @@ void index_catch_up(imgsec_index *ix)
         rows_destroy(&ix->inst[h]);
         if (rows_clone(&ix->inst[h], &ix->inst[1 - h]) != 0)
             hidden_lose(ix);
-    } else if (ix_log_replay(&ix->log, &ix->inst[h]) != 0)
+    } else if (ix_log_replay(&ix->log, &ix->inst[h], &ix->inst[1 - h]) != 0)
         hidden_lose(ix);
     ix_log_reset(&ix->log);
 }
@@ -202,7 +203,7 @@ void index_write_abort(imgsec_index *ix)
 
 int index_upsert(imgsec_index *ix, const image_summary *s, imgsec_err *err)
 {
-    int rc = rows_upsert(&ix->inst[hidden(ix)], s, err);
+    int rc = rows_upsert(&ix->inst[hidden(ix)], s, NULL, err);
     if (rc == IMGSEC_OK)
         ix_log_add(&ix->log, IX_OP_UPSERT, s->id, s);
     else if (rc != IMGSEC_EINVAL) /* out of memory: the image is now absent */

@@ -278,3 +278,131 @@ bool idmap_del(idmap *m, int64_t key)
     m->n--;
     return true;
 }
+
+/* ---- rowmap ---- */
+
+void rowmap_init(rowmap *m)
+{
+    m->slots = NULL;
+    m->cap = 0;
+    m->n = 0;
+}
+
+void rowmap_free(rowmap *m)
+{
+    free(m->slots);
+    rowmap_init(m);
+}
+
+static rowmap_slot *rowmap_alloc(size_t cap)
+{
+    rowmap_slot *slots = malloc(cap * sizeof *slots);
+    for (size_t i = 0; slots && i < cap; i++)
+        slots[i] = (rowmap_slot){0, IDMAP_EMPTY};
+    return slots;
+}
+
+/* The slot of the key, or the empty slot ending its probe. */
+static size_t rowmap_find(const rowmap *m, const char *key, size_t len, uint32_t h,
+                          rowmap_key_fn fn, const void *ctx, bool *found)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const rowmap_slot *s = &m->slots[i];
+        if (s->row == IDMAP_EMPTY) {
+            *found = false;
+            return i;
+        }
+        if (s->hash == h) {
+            size_t klen;
+            const char *k = fn(ctx, s->row, &klen);
+            if (klen == len && memcmp(k, key, len) == 0) {
+                *found = true;
+                return i;
+            }
+        }
+    }
+}
+
+/* Places a slot whose key is known to be absent (growing: no key read). */
+static void rowmap_place(rowmap *m, rowmap_slot s)
+{
+    size_t mask = m->cap - 1, i = s.hash & mask;
+    while (m->slots[i].row != IDMAP_EMPTY)
+        i = (i + 1) & mask;
+    m->slots[i] = s;
+}
+
+static int rowmap_grow(rowmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : MAP_MIN_CAP;
+    rowmap_slot *slots = rowmap_alloc(cap);
+    if (!slots)
+        return -1;
+    rowmap old = *m;
+    m->slots = slots;
+    m->cap = cap;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.slots[i].row != IDMAP_EMPTY)
+            rowmap_place(m, old.slots[i]);
+    free(old.slots);
+    return 0;
+}
+
+uint32_t rowmap_get(const rowmap *m, const char *key, size_t len, rowmap_key_fn fn,
+                    const void *ctx)
+{
+    if (m->n == 0)
+        return IDMAP_EMPTY;
+    bool found;
+    size_t i = rowmap_find(m, key, len, (uint32_t)hash_bytes(key, len), fn, ctx, &found);
+    return found ? m->slots[i].row : IDMAP_EMPTY;
+}
+
+int rowmap_put(rowmap *m, uint32_t row, rowmap_key_fn fn, const void *ctx)
+{
+    if (row == IDMAP_EMPTY)
+        return -1;
+    if (too_full(m->n, m->cap) && rowmap_grow(m) != 0)
+        return -1;
+    size_t len;
+    const char *key = fn(ctx, row, &len);
+    rowmap_place(m, (rowmap_slot){(uint32_t)hash_bytes(key, len), row});
+    m->n++;
+    return 0;
+}
+
+bool rowmap_del(rowmap *m, uint32_t row, const char *key, size_t len)
+{
+    if (m->n == 0)
+        return false;
+    size_t mask = m->cap - 1;
+    uint32_t h = (uint32_t)hash_bytes(key, len);
+    size_t i = h & mask;
+    /* the row itself, not a key compare: the key is the row's */
+    while (m->slots[i].row != IDMAP_EMPTY && m->slots[i].row != row)
+        i = (i + 1) & mask;
+    if (m->slots[i].row == IDMAP_EMPTY)
+        return false;
+    for (size_t j = (i + 1) & mask; m->slots[j].row != IDMAP_EMPTY; j = (j + 1) & mask) {
+        if (can_shift(i, j, m->slots[j].hash & mask)) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    m->slots[i] = (rowmap_slot){0, IDMAP_EMPTY};
+    m->n--;
+    return true;
+}
+
+int rowmap_copy(rowmap *dst, const rowmap *src)
+{
+    if (!src->cap)
+        return 0;
+    if (!(dst->slots = malloc(src->cap * sizeof *src->slots)))
+        return -1;
+    memcpy(dst->slots, src->slots, src->cap * sizeof *src->slots);
+    dst->cap = src->cap;
+    dst->n = src->n;
+    return 0;
+}

@@ -1,7 +1,9 @@
-/* index_hash.h - the two small open-addressing hash maps of the query index.
+/* index_hash.h - the small open-addressing hash maps of the query index.
  *
  * strmap maps a byte string to a pointer; idmap maps an int64 image id to a
- * row number. Both use linear probing with backward-shift deletion (no
+ * row number; rowmap is a set of rows keyed by a string each row holds
+ * (the key is read through a function, so a slot is 8 bytes and the map
+ * keeps no key). All use linear probing with backward-shift deletion (no
  * tombstones, so a map that churns never degrades) and a power-of-two table
  * kept at most 70% full. Neither copies keys: a strmap key must live in the
  * value it maps to (dictionary entries and posting terms own their key).
@@ -66,5 +68,40 @@ bool idmap_get(const idmap *m, int64_t key, uint32_t *row);
 /* Maps key to row (< IDMAP_EMPTY), replacing. 0, or -1 when out of memory. */
 int idmap_put(idmap *m, int64_t key, uint32_t row);
 bool idmap_del(idmap *m, int64_t key);
+
+/* ---- rowmap: rows keyed by their own string ----
+ *
+ * For a string attribute nearly every image has its own value of (content
+ * ids): a dictionary entry per image would cost more than the string. The
+ * row owns the string; the map finds the row from the string. A key is in
+ * the map at most once (the caller keeps strings held by several rows
+ * elsewhere). Slots hold the row and the key's 32-bit hash, so growing and
+ * deleting never read a key. */
+typedef struct {
+    uint32_t hash;
+    uint32_t row;      /* IDMAP_EMPTY: empty slot */
+} rowmap_slot;
+
+typedef struct {
+    rowmap_slot *slots;
+    size_t cap;
+    size_t n;
+} rowmap;
+
+/* The key of row (a string of *len bytes): the caller's, with ctx. */
+typedef const char *(*rowmap_key_fn)(const void *ctx, uint32_t row, size_t *len);
+
+void rowmap_init(rowmap *m);
+void rowmap_free(rowmap *m);
+/* The row whose key is key[0..len), or IDMAP_EMPTY. */
+uint32_t rowmap_get(const rowmap *m, const char *key, size_t len, rowmap_key_fn fn,
+                    const void *ctx);
+/* Adds row, whose key (fn(ctx, row)) must not be in the map. 0, or -1 when
+ * out of memory. */
+int rowmap_put(rowmap *m, uint32_t row, rowmap_key_fn fn, const void *ctx);
+/* Removes row if the map holds it under its key key[0..len). */
+bool rowmap_del(rowmap *m, uint32_t row, const char *key, size_t len);
+/* dst (initialized, empty) = a copy of src. 0, or -1 when out of memory. */
+int rowmap_copy(rowmap *dst, const rowmap *src);
 
 #endif

@@ -9,8 +9,9 @@
  *   - string attributes: a dictionary entry per distinct string (with its
  *     rows), referenced from the row; the substring-filtered ones also with
  *     byte and trigram postings over their distinct strings (index_gram.c);
- *     one that is only shown (image_digest, sa_shown_only) is the row's
- *     own string, in no dictionary;
+ *     the ones nearly every image has its own value of (image_digest,
+ *     image_id: sa_row_owned) are the row's own string (ix_str), shared by
+ *     both instances, found from the string by a rowmap when filtered;
  *   - numbers filtered by range, and the record counts that are summed:
  *     columns, read only for rows that survived the bitmap filters;
  *   - record filters (vul_id, build-command risks): inverted postings.
@@ -77,10 +78,7 @@ struct ix_order; /* index_page.c */
 struct ix_terms; /* index_list.c: one malloc block */
 
 /* Is attribute a only shown, never filtered (model.h's filter NONE:
- * image_digest)? Such a string is not put in a dictionary (nothing looks
- * it up, and it is nearly always one image's own): the row owns a
- * standalone dict_entry with the string right after it (rows_shown_new),
- * in no dictionary, so that readers find it as r->str[a]->s like any. */
+ * image_digest)? */
 #define SA_SHOWN_ONLY_SUBSTR 0
 #define SA_SHOWN_ONLY_EXACT 0
 #define SA_SHOWN_ONLY_NONE 1
@@ -91,11 +89,54 @@ static inline bool sa_shown_only(str_attr a)
 }
 #undef SA_SHOWN_ONLY_ITEM
 
+/* Is attribute a kept as the row's own string (ix_str) rather than a
+ * dictionary entry? The shown-only ones (nothing looks them up) and the
+ * content id (image_id: filtered exactly, and nearly one per image, so a
+ * dictionary entry, its map slot and its string would cost about 210
+ * bytes per image and instance; the row's shared string and a rowmap slot
+ * cost 96 bytes once plus 16 per instance). The rows of a row-owned
+ * filtered attribute are found through ix_inst.owned: a rowmap of the rows
+ * whose string no other row holds, and the attribute's dictionary for the
+ * strings several rows hold (rows_find_exact). */
+static inline bool sa_row_owned(str_attr a)
+{
+    return sa_shown_only(a) || a == SA_image_id;
+}
+
+/* A row-owned string: immutable once made, and shared by the two
+ * instances (rows_clone, and the replay of a batch, take a reference to
+ * the other instance's copy instead of making one). ref is only touched by
+ * the writer (every change of either instance is the writer's), and
+ * readers only read len and s: no atomics needed. */
+typedef struct {
+    uint32_t ref;
+    uint32_t len;
+    char s[];             /* NUL-terminated */
+} ix_str;
+
+typedef union {
+    dict_entry *e;        /* a dictionary's entry (!sa_row_owned) */
+    ix_str *own;          /* the row's own string (sa_row_owned) */
+} ix_strref;
+
 typedef struct {
     int64_t id;
-    dict_entry *str[SA_COUNT]; /* NULL on a free row */
+    ix_strref str[SA_COUNT]; /* NULL on a free row */
     uint8_t type, status, level;
 } ix_row;
+
+/* The string of attribute a of row r ("" when unset), and its length. */
+static inline const char *row_str(const ix_row *r, str_attr a, size_t *len)
+{
+    if (sa_row_owned(a)) {
+        const ix_str *o = r->str[a].own;
+        *len = o ? o->len : 0;
+        return o ? o->s : "";
+    }
+    const dict_entry *e = r->str[a].e;
+    *len = e ? e->len : 0;
+    return e ? e->s : "";
+}
 
 /* One complete instance of the index. */
 struct ix_inst {
@@ -116,7 +157,10 @@ struct ix_inst {
     idmap ids;                    /* image id -> row; ids.n is the number of images */
     size_t n_decimal_image_ids;   /* images whose content id spells an image id */
     int64_t n_records;            /* sum of counts[*][*]: the records of every image */
-    dict dicts[SA_COUNT];
+    dict dicts[SA_COUNT];         /* a row-owned filtered attribute's: only the
+                                     strings several rows hold */
+    rowmap owned[SA_COUNT];       /* a row-owned filtered attribute's rows whose
+                                     string is in no dictionary entry */
 
     roaring_bitmap_t *by_type[IMAGE_TYPE_COUNT];
     roaring_bitmap_t *by_status[SCAN_STATUS_COUNT];
@@ -162,10 +206,11 @@ typedef struct {
 /* Records an op (copying s for an upsert), or after a clear only counts
  * it (log->clone). Sets log->lost when out of memory. */
 void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s);
-/* Applies every op to ix, in order (log->clone false). 0, or -1 when an op
+/* Applies every op to ix, in order (log->clone false); donor is the
+ * instance the log was recorded on (rows_upsert). 0, or -1 when an op
  * failed (out of memory): ix then differs from the instance the log was
  * recorded on. */
-int ix_log_replay(const ix_log *log, ix_inst *ix);
+int ix_log_replay(const ix_log *log, ix_inst *ix, const ix_inst *donor);
 /* Empties the log (keeps nothing allocated). */
 void ix_log_reset(ix_log *log);
 
@@ -175,12 +220,20 @@ const ix_inst *index_published(const imgsec_index *ix);
 /* ---- index_rows.c ---- */
 int rows_init(ix_inst *ix);     /* bitmaps; -1 when out of memory */
 void rows_destroy(ix_inst *ix); /* frees everything index_rows owns */
-int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err);
+/* donor, when not NULL, is the other instance (only read): a row-owned
+ * string equal to its copy of the image's is shared, not copied. */
+int rows_upsert(ix_inst *ix, const image_summary *s, const ix_inst *donor, imgsec_err *err);
 void rows_remove(ix_inst *ix, int64_t id);
 /* Makes dst (destroyed or never initialized) an instance equal to src:
  * the same images in the same rows, answering every query alike. 0, or -1
  * when out of memory (dst is then destroyed). index_rows.c. */
 int rows_clone(ix_inst *dst, const ix_inst *src);
+/* The rows holding the string s[0..len) of the exactly filtered attribute
+ * a: its dictionary entry, or for a row-owned attribute whose string one
+ * row holds, a one-row entry written to *tmp (valid while tmp is). NULL
+ * when no row holds it. Readers may call it. */
+const dict_entry *rows_find_exact(const ix_inst *ix, str_attr a, const char *s, size_t len,
+                                  dict_entry *tmp);
 
 /* ---- index_latest.c ---- */
 /* Puts row (whose id and update_time are set) into its group and

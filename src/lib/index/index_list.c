@@ -75,14 +75,15 @@ static bool row_matches(const ix_inst *ix, uint32_t row, const index_image_match
     if (m->ref) {
         char buf[24];
         snprintf(buf, sizeof buf, "%" PRId64, r->id);
-        const dict_entry *e = r->str[SA_image_id];
-        size_t n = strlen(m->ref);
-        if (strcmp(buf, m->ref) != 0 && !(e && e->len == n && memcmp(e->s, m->ref, n) == 0))
+        size_t len, n = strlen(m->ref);
+        const char *cid = row_str(r, SA_image_id, &len);
+        if (strcmp(buf, m->ref) != 0 && !(len == n && memcmp(cid, m->ref, n) == 0))
             return false;
     }
     if (m->name) {
-        const dict_entry *e = r->str[SA_image_name];
-        if (!e || !memmem(e->s, e->len, m->name, strlen(m->name)))
+        size_t len;
+        const char *name = row_str(r, SA_image_name, &len);
+        if (!memmem(name, len, m->name, strlen(m->name)))
             return false;
     }
     return true;

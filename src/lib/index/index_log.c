@@ -123,7 +123,7 @@ void ix_log_add(ix_log *log, ix_op_kind kind, int64_t id, const image_summary *s
     log->ops[log->n++] = op;
 }
 
-int ix_log_replay(const ix_log *log, ix_inst *ix)
+int ix_log_replay(const ix_log *log, ix_inst *ix, const ix_inst *donor)
 {
     for (size_t i = 0; i < log->n; i++) {
         const ix_op *op = &log->ops[i];
@@ -134,7 +134,7 @@ int ix_log_replay(const ix_log *log, ix_inst *ix)
             /* it succeeded on the other instance, which was equal: it can
              * only fail here when out of memory, and then this instance
              * lacks the image, which the other one has */
-            rc = rows_upsert(ix, op->s, &err) == IMGSEC_OK ? 0 : -1;
+            rc = rows_upsert(ix, op->s, donor, &err) == IMGSEC_OK ? 0 : -1;
             break;
         }
         case IX_OP_REMOVE: rows_remove(ix, op->id); break;

@@ -121,7 +121,8 @@ typedef struct {
 
 static const char *str_of(const ix_row *r, str_attr a)
 {
-    return r->str[a] ? r->str[a]->s : "";
+    size_t len;
+    return row_str(r, a, &len);
 }
 
 static void emit(const ix_inst *ix, uint32_t row, const page_ctx *c)

@@ -145,7 +145,8 @@ static int start_rows(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *
             n++;
         if (decimal && ix->n_decimal_image_ids == 0)
             continue;
-        const dict_entry *e = dict_find(&ix->dicts[SA_image_id], item, strlen(item));
+        dict_entry one;
+        const dict_entry *e = rows_find_exact(ix, SA_image_id, item, strlen(item), &one);
         if (e && e->n == 1)
             rows[n++] = e->one;
         else
@@ -207,7 +208,8 @@ static int exact_filter(const ix_inst *ix, str_attr a, const char *want,
 {
     if (!is_set(want))
         return 0;
-    return dict_entry_and(cand, dict_find(&ix->dicts[a], want, strlen(want)));
+    dict_entry one;
+    return dict_entry_and(cand, rows_find_exact(ix, a, want, strlen(want), &one));
 }
 
 /* A substring filter through the dictionary: cand &= rows of the matching
@@ -324,8 +326,9 @@ static void ranges_make(qctx *c)
 static bool row_subs_pass(const qctx *c, uint32_t row)
 {
     for (size_t i = 0; i < c->n_subs; i++) {
-        const dict_entry *e = c->ix->rows[row].str[c->subs[i].a];
-        if (!dict_contains(e->s, e->len, c->subs[i].needle, c->subs[i].nlen))
+        size_t len;
+        const char *hay = row_str(&c->ix->rows[row], c->subs[i].a, &len);
+        if (!dict_contains(hay, len, c->subs[i].needle, c->subs[i].nlen))
             return false;
     }
     return true;

@@ -7,6 +7,15 @@
  * row, so the id -> row mapping never changes while an image lives. If
  * attaching runs out of memory half way, row_detach undoes the part that
  * was done: it copes with every half-attached state.
+ *
+ * Row-owned strings (sa_row_owned: content id, digest) are ix_str blocks
+ * with a reference count, shared by the two instances: rows_clone takes a
+ * reference to each of the source's, and a replayed upsert (donor set)
+ * takes one to the other instance's copy when it holds the same string
+ * for the image. A filtered one is found by string through
+ * ix->owned[a] (one row per string) or, for a string several rows hold,
+ * its dictionary: the first row to share a string moves it from the
+ * rowmap into a dictionary entry, where it stays until no row holds it.
  */
 #include "index_internal.h"
 
@@ -37,8 +46,10 @@ static void all_bitmaps(ix_inst *ix, roaring_bitmap_t **slots[N_BITMAPS])
 int rows_init(ix_inst *ix)
 {
     idmap_init(&ix->ids);
-    for (int a = 0; a < SA_COUNT; a++)
+    for (int a = 0; a < SA_COUNT; a++) {
         dict_init(&ix->dicts[a]);
+        rowmap_init(&ix->owned[a]);
+    }
     /* the attributes filtered by substring get a gram index (index_gram.h);
      * without one (out of memory) their dictionary is scanned: same answers */
 #define GRAM_SUBSTR(m) (void)dict_index_grams(&ix->dicts[SA_##m]);
@@ -60,12 +71,99 @@ int rows_init(ix_inst *ix)
     return ix->ready ? 0 : -1;
 }
 
+/* ---- row-owned strings ---- */
+
+static ix_str *str_new(const char *s, size_t len)
+{
+    if (len > UINT32_MAX - 1)
+        return NULL;
+    ix_str *o = malloc(sizeof *o + len + 1);
+    if (!o)
+        return NULL;
+    o->ref = 1;
+    o->len = (uint32_t)len;
+    memcpy(o->s, s, len);
+    o->s[len] = '\0';
+    return o;
+}
+
+/* Another reference to o (the writer's only: see ix_str). */
+static ix_str *str_share(ix_str *o)
+{
+    o->ref++;
+    return o;
+}
+
+static void str_drop(ix_str *o)
+{
+    if (o && --o->ref == 0)
+        free(o);
+}
+
+typedef struct {
+    const ix_inst *ix;
+    str_attr a;
+} owned_ctx;
+
+static const char *owned_key(const void *ctx, uint32_t row, size_t *len)
+{
+    const owned_ctx *c = ctx;
+    const ix_str *o = c->ix->rows[row].str[c->a].own;
+    *len = o->len;
+    return o->s;
+}
+
+const dict_entry *rows_find_exact(const ix_inst *ix, str_attr a, const char *s, size_t len,
+                                  dict_entry *tmp)
+{
+    if (sa_row_owned(a)) {
+        owned_ctx c = {ix, a};
+        uint32_t row = rowmap_get(&ix->owned[a], s, len, owned_key, &c);
+        if (row != IDMAP_EMPTY) {
+            const ix_str *o = ix->rows[row].str[a].own;
+            *tmp = (dict_entry){.s = (char *)o->s, .len = o->len, .n = 1, .one = row};
+            return tmp;
+        }
+    }
+    return dict_find(&ix->dicts[a], s, len);
+}
+
+/* Makes row findable by its own string of the filtered attribute a (set
+ * in the row). On failure the row may be findable or not: owned_leave
+ * copes with both. */
+static int owned_join(ix_inst *ix, uint32_t row, str_attr a)
+{
+    const ix_str *o = ix->rows[row].str[a].own;
+    dict *d = &ix->dicts[a];
+    if (dict_find(d, o->s, o->len)) /* held by several rows already */
+        return dict_ref(d, o->s, o->len, row) ? 0 : -1;
+    owned_ctx c = {ix, a};
+    uint32_t other = rowmap_get(&ix->owned[a], o->s, o->len, owned_key, &c);
+    if (other == IDMAP_EMPTY)
+        return rowmap_put(&ix->owned[a], row, owned_key, &c);
+    /* the second row with this string: both into a dictionary entry */
+    if (!dict_ref(d, o->s, o->len, other))
+        return -1;
+    rowmap_del(&ix->owned[a], other, o->s, o->len);
+    return dict_ref(d, o->s, o->len, row) ? 0 : -1;
+}
+
+static void owned_leave(ix_inst *ix, uint32_t row, str_attr a)
+{
+    const ix_str *o = ix->rows[row].str[a].own;
+    dict_entry *e = dict_find(&ix->dicts[a], o->s, o->len);
+    if (e)
+        dict_unref(&ix->dicts[a], e, row); /* no-op if row is not in it */
+    else
+        rowmap_del(&ix->owned[a], row, o->s, o->len);
+}
+
 void rows_destroy(ix_inst *ix)
 {
     for (uint32_t row = 0; ix->rows && row < ix->n_rows; row++)
         for (int a = 0; a < SA_COUNT; a++)
-            if (sa_shown_only((str_attr)a))
-                free(ix->rows[row].str[a]); /* the dictionaries own the others */
+            if (sa_row_owned((str_attr)a))
+                str_drop(ix->rows[row].str[a].own); /* the dictionaries own the others */
     free(ix->rows);
     free(ix->image_size);
     free(ix->update_time);
@@ -87,8 +185,10 @@ void rows_destroy(ix_inst *ix)
     ix->n_records = 0;
 
     idmap_free(&ix->ids);
-    for (int a = 0; a < SA_COUNT; a++)
+    for (int a = 0; a < SA_COUNT; a++) {
         dict_free(&ix->dicts[a]);
+        rowmap_free(&ix->owned[a]);
+    }
     roaring_bitmap_t **bms[N_BITMAPS];
     all_bitmaps(ix, bms);
     for (size_t i = 0; i < N_BITMAPS; i++) {
@@ -178,13 +278,18 @@ static void row_detach(ix_inst *ix, uint32_t row)
     for (int f = 0; f < FLAG_COUNT; f++)
         roaring_bitmap_remove(ix->flags[f], row);
     int64_t id;
-    if (r->str[SA_image_id] && key_decimal_id(r->str[SA_image_id]->s, &id))
+    if (r->str[SA_image_id].own && key_decimal_id(r->str[SA_image_id].own->s, &id))
         ix->n_decimal_image_ids--;
     for (int a = 0; a < SA_COUNT; a++) {
-        if (r->str[a] && sa_shown_only((str_attr)a))
-            free(r->str[a]);
-        else if (r->str[a])
-            dict_unref(&ix->dicts[a], r->str[a], row);
+        if (sa_row_owned((str_attr)a)) {
+            if (!r->str[a].own)
+                continue;
+            if (!sa_shown_only((str_attr)a))
+                owned_leave(ix, row, (str_attr)a);
+            str_drop(r->str[a].own);
+        } else if (r->str[a].e) {
+            dict_unref(&ix->dicts[a], r->str[a].e, row);
+        }
     }
     ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
     ix->container_num[row] = 0;
@@ -197,39 +302,53 @@ static void row_detach(ix_inst *ix, uint32_t row)
     *r = (ix_row){.id = r->id};
 }
 
-/* A shown-only string (sa_shown_only): one allocation, in no dictionary. */
-static dict_entry *shown_new(const char *s, size_t len, uint32_t row)
+/* The row's own string s[0..len) of attribute a: the donor's copy for
+ * this image if it is the same string, else a new one. */
+static ix_str *owned_make(const ix_inst *donor, int64_t id, str_attr a, const char *s,
+                          size_t len)
 {
-    dict_entry *e = malloc(sizeof *e + len + 1);
-    if (!e)
-        return NULL;
-    *e = (dict_entry){.s = (char *)(e + 1), .len = len, .n = 1, .one = row};
-    memcpy(e->s, s, len);
-    e->s[len] = '\0';
-    return e;
+    uint32_t drow;
+    if (donor && idmap_get(&donor->ids, id, &drow)) {
+        ix_str *o = donor->rows[drow].str[a].own;
+        if (o && o->len == len && memcmp(o->s, s, len) == 0)
+            return str_share(o);
+    }
+    return str_new(s, len);
 }
 
-static int attach_str(ix_inst *ix, uint32_t row, str_attr a, const char *s, size_t len)
+static int attach_str(ix_inst *ix, uint32_t row, str_attr a, const char *s, size_t len,
+                      const ix_inst *donor)
 {
-    dict_entry *e = sa_shown_only(a) ? shown_new(s ? s : "", s ? len : 0, row)
-                                     : dict_ref(&ix->dicts[a], s ? s : "", s ? len : 0, row);
-    ix->rows[row].str[a] = e;
+    if (!s)
+        s = "", len = 0;
+    if (sa_row_owned(a)) {
+        ix_str *o = owned_make(donor, ix->rows[row].id, a, s, len);
+        ix->rows[row].str[a].own = o;
+        if (!o)
+            return -1;
+        return sa_shown_only(a) ? 0 : owned_join(ix, row, a);
+    }
+    dict_entry *e = dict_ref(&ix->dicts[a], s, len, row);
+    ix->rows[row].str[a].e = e;
     return e ? 0 : -1;
 }
 
-static int attach_cstr(ix_inst *ix, uint32_t row, str_attr a, const char *s)
+static int attach_cstr(ix_inst *ix, uint32_t row, str_attr a, const char *s,
+                       const ix_inst *donor)
 {
-    return attach_str(ix, row, a, s, s ? strlen(s) : 0);
+    return attach_str(ix, row, a, s, s ? strlen(s) : 0, donor);
 }
 
-/* The string attributes of model.h's table, each into its dictionary; a
- * content id that spells an image id is counted (index_query.c). */
-static int attach_strings(ix_inst *ix, uint32_t row, const image_summary *s)
+/* The string attributes of model.h's table, each into its dictionary (or
+ * the row's own); a content id that spells an image id is counted
+ * (index_query.c). */
+static int attach_strings(ix_inst *ix, uint32_t row, const image_summary *s,
+                          const ix_inst *donor)
 {
     int64_t id;
     /* counted as soon as attached: row_detach uncounts what it finds attached */
 #define ATTACH_STRING(m, ...)                                                                  \
-    if (attach_cstr(ix, row, SA_##m, s->m) != 0)                                               \
+    if (attach_cstr(ix, row, SA_##m, s->m, donor) != 0)                                        \
         return -1;                                                                             \
     if (SA_##m == SA_image_id && s->m && key_decimal_id(s->m, &id))                            \
         ix->n_decimal_image_ids++;
@@ -275,7 +394,7 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
 
 /* Puts image s into the (detached) row. On failure the row is left
  * half-attached: the caller detaches it. */
-static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
+static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const ix_inst *donor)
 {
     ix_row *r = &ix->rows[row];
     *r = (ix_row){.id = s->id, .type = (uint8_t)s->type, .status = (uint8_t)s->status,
@@ -309,10 +428,10 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s)
     ixkey k;
     key_init(&k);
     key_project_ep(&k, s->project_id, ep);
-    int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len);
+    int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len, NULL);
     key_free(&k);
-    if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id) != 0 ||
-        attach_strings(ix, row, s) != 0)
+    if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id, NULL) != 0 ||
+        attach_strings(ix, row, s, donor) != 0)
         return -1;
     if (attach_postings(ix, row, s) != 0)
         return -1;
@@ -351,7 +470,7 @@ static int summary_check(const image_summary *s, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err)
+int rows_upsert(ix_inst *ix, const image_summary *s, const ix_inst *donor, imgsec_err *err)
 {
     int rc = summary_check(s, err);
     if (rc != IMGSEC_OK)
@@ -370,7 +489,7 @@ int rows_upsert(ix_inst *ix, const image_summary *s, imgsec_err *err)
             return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
         }
     }
-    if (row_attach(ix, row, s) != 0) {
+    if (row_attach(ix, row, s, donor) != 0) {
         row_detach(ix, row);
         idmap_del(&ix->ids, s->id);
         row_release(ix, row);
@@ -390,31 +509,40 @@ void rows_remove(ix_inst *ix, int64_t id)
     row_release(ix, row);
 }
 
-static int dup_column(void **dst, const void *src, uint32_t cap, size_t elem)
+/* A copy of src's first n of cap elements, with room for cap. The rest
+ * is left unwritten: rows >= n_rows are never read before row_alloc and
+ * row_attach set them, and a large block's untouched pages cost no
+ * resident memory (copying the whole capacity made them resident: up to
+ * half of the rows and columns just after a doubling). */
+static int dup_column(void **dst, const void *src, uint32_t n, uint32_t cap, size_t elem)
 {
     if (!src || cap == 0)
         return 0;
     if (!(*dst = malloc((size_t)cap * elem)))
         return -1;
-    memcpy(*dst, src, (size_t)cap * elem);
+    memcpy(*dst, src, (size_t)n * elem);
     return 0;
 }
 
-/* The dictionaries are rebuilt through dict_ref, entry by entry in src's
- * order and each entry's rows ascending, rather than copied: dict_ref
- * keeps whatever a dictionary maintains beside its entries, and the
- * entries come out in the same order. */
+/* The row-owned strings are shared (a reference each) and their rowmaps
+ * copied. The dictionaries are rebuilt through dict_ref, entry by entry
+ * in src's order and each entry's rows ascending, rather than copied:
+ * dict_ref keeps whatever a dictionary maintains beside its entries, and
+ * the entries come out in the same order. */
 static int clone_dicts(ix_inst *dst, const ix_inst *src)
 {
     uint32_t *buf = NULL;
     size_t cap = 0;
     int rc = 0;
     for (uint32_t r = 0; r < src->n_rows; r++)
-        for (int a = 0; rc == 0 && a < SA_COUNT; a++) {
-            const dict_entry *e = src->rows[r].str[a];
-            if (e && sa_shown_only((str_attr)a) && !(dst->rows[r].str[a] = shown_new(e->s, e->len, r)))
-                rc = -1;
+        for (int a = 0; a < SA_COUNT; a++) {
+            ix_str *o = src->rows[r].str[a].own;
+            if (sa_row_owned((str_attr)a) && o)
+                dst->rows[r].str[a].own = str_share(o);
         }
+    for (int a = 0; rc == 0 && a < SA_COUNT; a++)
+        if (rowmap_copy(&dst->owned[a], &src->owned[a]) != 0)
+            rc = -1;
     for (int a = 0; rc == 0 && a < SA_COUNT; a++) {
         const dict *d = &src->dicts[a];
         for (size_t i = 0; rc == 0 && i < d->n; i++) {
@@ -436,7 +564,8 @@ static int clone_dicts(ix_inst *dst, const ix_inst *src)
                     rc = -1;
                     break;
                 }
-                dst->rows[buf[k]].str[a] = ne;
+                if (!sa_row_owned((str_attr)a))
+                    dst->rows[buf[k]].str[a].e = ne;
             }
         }
     }
@@ -450,22 +579,23 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
         rows_destroy(dst);
         return -1;
     }
-    uint32_t cap = src->cap_rows;
-    int rc = dup_column((void **)&dst->rows, src->rows, cap, sizeof *src->rows);
+    uint32_t cap = src->cap_rows, n = src->n_rows;
+    int rc = dup_column((void **)&dst->rows, src->rows, n, cap, sizeof *src->rows);
     /* the string pointers point into src until clone_dicts points them at
      * dst's own: none is followed (nor freed) before */
     for (uint32_t r = 0; rc == 0 && r < src->n_rows; r++)
         memset(dst->rows[r].str, 0, sizeof dst->rows[r].str);
     dst->n_rows = rc == 0 ? src->n_rows : 0;
-    rc |= dup_column((void **)&dst->image_size, src->image_size, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->update_time, src->update_time, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->scan_time, src->scan_time, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->container_num, src->container_num, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->free_rows, src->free_rows, cap, sizeof(uint32_t));
+    rc |= dup_column((void **)&dst->image_size, src->image_size, n, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->update_time, src->update_time, n, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->scan_time, src->scan_time, n, cap, sizeof(int64_t));
+    rc |= dup_column((void **)&dst->container_num, src->container_num, n, cap, sizeof(int64_t));
+    /* the free-row stack: its first n_free entries */
+    rc |= dup_column((void **)&dst->free_rows, src->free_rows, src->n_free, cap, sizeof(uint32_t));
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        rc |= dup_column((void **)&dst->counts[t], src->counts[t], cap, sizeof(uint32_t));
+        rc |= dup_column((void **)&dst->counts[t], src->counts[t], n, cap, sizeof(uint32_t));
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], cap, sizeof(uint32_t));
+        rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], n, cap, sizeof(uint32_t));
     if (rc != 0) {
         rows_destroy(dst);
         return -1;
