@@ -41,6 +41,8 @@ typedef struct {
     int (*schema_set_version)(db_conn *c, int version);
     int (*setup)(db_conn *c);
     char *(*ddl)(db_conn *c, const char *sqlite_ddl);
+    void (*progress)(db_conn *c, int steps, int (*cb)(void *arg), void *arg);
+    const char *table_columns_sql;
     void (*close)(db_conn *c);
 } db_ops;
 

@@ -463,6 +463,11 @@ static char *pg_ddl(db_conn *c, const char *sql)
     return out;
 }
 
+static void pg_progress(db_conn *c, int steps, int (*cb)(void *arg), void *arg)
+{
+    (void)c, (void)steps, (void)cb, (void)arg;
+}
+
 static void pg_close(db_conn *c)
 {
     PQfinish(PG(c));
@@ -495,6 +500,10 @@ static const db_ops PG_OPS = {
     .schema_set_version = pg_schema_set_version,
     .setup = pg_setup,
     .ddl = pg_ddl,
+    .progress = pg_progress,
+    .table_columns_sql = "SELECT column_name::text FROM information_schema.columns "
+                         "WHERE table_schema = current_schema() AND table_name = ?1 "
+                         "ORDER BY ordinal_position",
     .close = pg_close,
 };
 

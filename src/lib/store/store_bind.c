@@ -1,48 +1,38 @@
-/* store_bind.c - binding documents to statements, shared by the two ingest
- * paths (store_images.c, whole documents; store_stream.c, record by record)
- * so that an image column or a field kind is bound in exactly one place;
- * and the text binding and column copy every file of the store uses. */
+/* store_bind.c - binding documents to statements through the driver,
+ * shared by the two ingest paths (store_images.c, whole documents;
+ * store_stream.c, record by record) so that an image column or a field
+ * kind is bound in exactly one place; and the row keys of
+ * store_vul_diff.c (still on sqlite3 directly, with store_run). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
 
-void store_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
-}
-
-void store_column_copy(char *dst, size_t size, sqlite3_stmt *s, int col)
-{
-    const unsigned char *v = sqlite3_column_text(s, col);
-    snprintf(dst, size, "%s", v ? (const char *)v : "");
-}
-
-void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)
+void store_bind_image(db_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)
 {
     const image_summary *sum = &d->summary;
-    int np = sqlite3_bind_parameter_count(s); /* FIND names only the identity */
+    int np = db_param_count(s); /* FIND names only the identity */
     for (int c = 0; c < IC_FIXED_COUNT && c < np; c++) {
         int i = c + 1;
         switch ((image_col)c) {
-        case IC_PROJECT_ID: store_bind_text(s, i, project_id); break;
-        case IC_EP: store_bind_text(s, i, ep); break;
-        case IC_IMAGE_TYPE: store_bind_text(s, i, image_type_name(sum->type)); break;
-        case IC_SCAN_STATUS: store_bind_text(s, i, scan_status_name(sum->status)); break;
+        case IC_PROJECT_ID: store_dbind_text(s, i, project_id); break;
+        case IC_EP: store_dbind_text(s, i, ep); break;
+        case IC_IMAGE_TYPE: store_dbind_text(s, i, image_type_name(sum->type)); break;
+        case IC_SCAN_STATUS: store_dbind_text(s, i, scan_status_name(sum->status)); break;
 #define BIND_STRING(m, ...) \
-        case IC_STR_##m: store_bind_text(s, i, sum->m); break;
+        case IC_STR_##m: store_dbind_text(s, i, sum->m); break;
 #define BIND_NUMBER(m, ...) \
-        case IC_NUM_##m: sqlite3_bind_int64(s, i, sum->m); break;
+        case IC_NUM_##m: db_bind_int64(s, i, sum->m); break;
         MODEL_IMAGE_STRINGS(BIND_STRING)
         MODEL_IMAGE_NUMBERS(BIND_NUMBER)
 #undef BIND_STRING
 #undef BIND_NUMBER
         case IC_SEVERITY_LEVEL:
             if (sum->severity_level == SEVERITY_LEVEL_NONE)
-                sqlite3_bind_null(s, i);
+                db_bind_null(s, i);
             else
-                store_bind_text(s, i, severity_level_name(sum->severity_level));
+                store_dbind_text(s, i, severity_level_name(sum->severity_level));
             break;
         case IC_FIXED_COUNT: break;
         }
@@ -50,16 +40,16 @@ void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, c
     if (np < IMAGE_NCOLS)
         return;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        sqlite3_bind_int64(s, IC_COUNT(t) + 1, sum->counts[t]);
+        db_bind_int64(s, IC_COUNT(t) + 1, sum->counts[t]);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        sqlite3_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
+        db_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
 }
 
 /* Binds one record field from JSON; false if the value has the wrong type. */
-bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v)
+bool store_bind_field(db_stmt *s, int i, const record_field *f, const json_t *v)
 {
     if (!v || json_is_null(v))
-        return sqlite3_bind_null(s, i), true;
+        return db_bind_null(s, i), true;
     switch (f->kind) {
     case FIELD_STRING:
     case FIELD_SEVERITY:
@@ -67,23 +57,24 @@ bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_
     case FIELD_OCTAL:
         if (!json_is_string(v))
             return false;
-        sqlite3_bind_text(s, i, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
+        db_bind_text(s, i, json_string_value(v), (int)json_string_length(v));
         return true;
     case FIELD_INT64:
         if (!json_is_integer(v))
             return false;
-        sqlite3_bind_int64(s, i, json_integer_value(v));
+        db_bind_int64(s, i, json_integer_value(v));
         return true;
     case FIELD_NUMBER:
         if (!json_is_number(v))
             return false;
-        sqlite3_bind_double(s, i, json_number_value(v));
+        db_bind_double(s, i, json_number_value(v));
         return true;
     }
     return false;
 }
 
-/* Steps a statement that returns no rows, then resets it. */
+/* Steps a statement that returns no rows, then resets it (sqlite3:
+ * store_vul_diff.c). */
 int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err)
 {
     int rc = sqlite3_step(s);
