@@ -918,6 +918,14 @@ static void test_data_version(void **state)
     int64_t v1 = store_data_version(f->st);
     assert_true(v1 != v0);
     assert_int_equal(store_data_version(f->st), v1);
+    /* a principal changed elsewhere moves it too (the token cache's key) */
+    store_grant g = grant("P1", ROLE_ADMIN, "all");
+    assert_int_equal(store_user_add(other, "acme", "bob", "h", &g, &err), IMGSEC_OK);
+    int64_t v2 = store_data_version(f->st);
+    assert_int_equal(store_user_del(other, "acme", "bob", &err), IMGSEC_OK);
+    int64_t v3 = store_data_version(f->st);
+    assert_true(v3 != v2);
+    assert_int_equal(store_data_version(f->st), v3);
     store_close(other);
 }
 
