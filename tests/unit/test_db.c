@@ -398,6 +398,18 @@ static void test_sql_text(void **state)
     s = db_pg_placeholders("VALUES (?5, ?, ?2, ?)", NULL, NULL);
     assert_string_equal(s, "VALUES ($5, $6, $2, $7)");
     free(s);
+    /* SQLite's null-safe IS and integer WHERE 1, PostgreSQL's spelling */
+    s = db_pg_placeholders("SELECT 1 FROM t WHERE 1 AND a IS ?1 AND b IS NOT c.x AND d IS NULL AND "
+                           "e IS NOT NULL AND f IS TRUE AND g IS NOT DISTINCT FROM h AND 'a IS b' "
+                           "AND \"this\" IS \"that\" OR mis IS ?2 WHERE 10 AND x IN (SELECT 1 FROM "
+                           "r INDEXED BY r_idx, q NOT INDEXED)",
+                           NULL, NULL);
+    assert_string_equal(s, "SELECT 1 FROM t WHERE TRUE AND a IS NOT DISTINCT FROM $1 AND b IS "
+                           "DISTINCT FROM c.x AND d IS NULL AND e IS NOT NULL AND f IS TRUE AND g IS "
+                           "NOT DISTINCT FROM h AND 'a IS b' AND \"this\" IS NOT DISTINCT FROM "
+                           "\"that\" OR mis IS NOT DISTINCT FROM $2 WHERE 10 AND x IN (SELECT 1 "
+                           "FROM r , q )");
+    free(s);
     assert_null(db_pg_placeholders("SELECT ?0", NULL, NULL));
     assert_null(db_pg_placeholders("SELECT ?70000", NULL, NULL));
 

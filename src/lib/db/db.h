@@ -176,7 +176,7 @@ char *db_ddl(db_conn *c, const char *sqlite_ddl, imgsec_err *err);
 
 /* A query taking a table's name as ?1 and giving the name of each of its
  * columns, one per row (none: no such table); SQLite's table_info, or
- * PostgreSQL's information_schema in the connection's schema. A rowid
+ * PostgreSQL's pg_attribute for the table the search path finds. A rowid
  * column the PostgreSQL DDL adds (db_ddl) is listed there. */
 const char *db_sql_table_columns(db_conn *c);
 

@@ -501,9 +501,10 @@ static const db_ops PG_OPS = {
     .setup = pg_setup,
     .ddl = pg_ddl,
     .progress = pg_progress,
-    .table_columns_sql = "SELECT column_name::text FROM information_schema.columns "
-                         "WHERE table_schema = current_schema() AND table_name = ?1 "
-                         "ORDER BY ordinal_position",
+    /* the catalog itself: information_schema.columns takes tens of ms */
+    .table_columns_sql = "SELECT attname::text FROM pg_catalog.pg_attribute "
+                         "WHERE attrelid = to_regclass(quote_ident(?1)) AND attnum > 0 "
+                         "AND NOT attisdropped ORDER BY attnum",
     .close = pg_close,
 };
 

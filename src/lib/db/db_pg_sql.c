@@ -51,22 +51,68 @@ static const char *skip_quoted(const char *p)
     return NULL;
 }
 
+static const char *words_at(const char *p, const char *const *words);
+#define WORDS(p, ...) words_at((p), (const char *const[]){__VA_ARGS__, NULL})
+
+/* SQLite's spellings PostgreSQL does not take, at a word start p: the
+ * null-safe comparison "a IS b" / "a IS NOT b" (PostgreSQL: IS [NOT]
+ * DISTINCT FROM; IS [NOT] NULL, TRUE, FALSE stay), the integer
+ * condition "WHERE 1" (PostgreSQL wants a boolean), and the index hints
+ * "INDEXED BY name" and "NOT INDEXED" (dropped). Appends the
+ * translation and returns the end of what it replaced, or NULL. */
+static const char *dialect_word(util_buf *b, const char *p)
+{
+    const char *e, *n;
+    if ((e = WORDS(p, "INDEXED", "BY"))) { /* an index hint: PostgreSQL plans alone */
+        while (isspace((unsigned char)*e))
+            e++;
+        while (ident_char(*e))
+            e++;
+        return e;
+    }
+    if ((e = WORDS(p, "NOT", "INDEXED")))
+        return e;
+    if ((e = WORDS(p, "WHERE", "1")) && !ident_char(*e) && *e != '.') {
+        util_buf_printf(b, "WHERE TRUE");
+        return e;
+    }
+    bool is_not = (e = WORDS(p, "IS", "NOT")) != NULL;
+    if (!e && !(e = WORDS(p, "IS")))
+        return NULL;
+    n = e;
+    while (isspace((unsigned char)*n))
+        n++;
+    if (WORDS(n, "NULL") || WORDS(n, "TRUE") || WORDS(n, "FALSE") || WORDS(n, "UNKNOWN") ||
+        WORDS(n, "DISTINCT") || (!is_not && WORDS(n, "NOT")))
+        return NULL;
+    util_buf_printf(b, is_not ? "IS DISTINCT FROM" : "IS NOT DISTINCT FROM");
+    return e;
+}
+
 char *db_pg_placeholders(const char *sql, unsigned char used[DB_PG_MAX_PARAMS / 8 + 1], int *max_out)
 {
     util_buf b = {0};
     long max = 0; /* SQLite numbers a plain ? one past the largest so far */
     const char *p = sql;
+    bool word_start = true;
     while (*p) {
         const char *e = skip_quoted(p);
         if (e) {
             util_buf_put(&b, p, (size_t)(e - p));
             p = e;
+            word_start = true;
+            continue;
+        }
+        if (word_start && ident_char(*p) && (e = dialect_word(&b, p))) {
+            p = e;
             continue;
         }
         if (*p != '?') {
+            word_start = !ident_char(*p) && *p != '$';
             util_buf_put(&b, p++, 1);
             continue;
         }
+        word_start = false;
         p++;
         long n;
         if (isdigit((unsigned char)*p)) {
@@ -116,8 +162,6 @@ static const char *words_at(const char *p, const char *const *words)
     }
     return p;
 }
-
-#define WORDS(p, ...) words_at((p), (const char *const[]){__VA_ARGS__, NULL})
 
 /* The start of the next whole word w at or after p outside quotes, or
  * NULL. */
