@@ -124,6 +124,29 @@ void db_progress(db_conn *c, int steps, int (*cb)(void *arg), void *arg);
 /* Rows inserted, changed or deleted by the last statement run. */
 int64_t db_changes(db_conn *c);
 
+/* ---- bulk insert: PostgreSQL's COPY ---- */
+
+/* COPY table (cols) FROM STDIN, in the caller's transaction: rows are
+ * written field by field (text format, escaped here) and sent in blocks
+ * of about 64 KiB, so a row costs no round trip. No other statement may
+ * run on the connection until db_copy_end. PostgreSQL only: on SQLite
+ * (where a prepared INSERT is as fast) db_copy_begin returns NULL with
+ * IMGSEC_ENOTFOUND. table and cols are SQL text from the caller's own
+ * tables, never input. */
+typedef struct db_copy db_copy;
+db_copy *db_copy_begin(db_conn *c, const char *table, const char *cols, imgsec_err *err);
+void db_copy_null(db_copy *k);
+void db_copy_int64(db_copy *k, int64_t v);
+void db_copy_double(db_copy *k, double v);
+void db_copy_text(db_copy *k, const char *v, size_t len);
+/* Ends the current row; IMGSEC_OK, or the error of a failed send. */
+int db_copy_row(db_copy *k, imgsec_err *err);
+/* Ends the COPY and frees k: with ok, sends the rest and takes the
+ * server's verdict (a constraint violated by any row fails it here);
+ * without, cancels it (nothing of it is stored; the transaction is then
+ * aborted, as after any failed statement). */
+int db_copy_end(db_copy *k, bool ok, imgsec_err *err);
+
 /* ---- SQL text, transactions ---- */
 
 /* Runs SQL without results: several statements separated by ';'. */

@@ -45,30 +45,46 @@ void store_bind_image(db_stmt *s, const char *project_id, const char *ep, const 
         db_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
 }
 
-/* Binds one record field from JSON; false if the value has the wrong type. */
-bool store_bind_field(db_stmt *s, int i, const record_field *f, const json_t *v)
+/* What a record field's JSON value is stored as: the one place of the
+ * typing rules, for a bound parameter and for a COPY row alike. */
+typedef enum { FV_NULL, FV_TEXT, FV_INT, FV_REAL, FV_WRONG } field_value;
+
+static field_value field_value_of(const record_field *f, const json_t *v)
 {
     if (!v || json_is_null(v))
-        return db_bind_null(s, i), true;
+        return FV_NULL;
     switch (f->kind) {
     case FIELD_STRING:
     case FIELD_SEVERITY:
     case FIELD_ENUM:
-    case FIELD_OCTAL:
-        if (!json_is_string(v))
-            return false;
-        db_bind_text(s, i, json_string_value(v), (int)json_string_length(v));
-        return true;
-    case FIELD_INT64:
-        if (!json_is_integer(v))
-            return false;
-        db_bind_int64(s, i, json_integer_value(v));
-        return true;
-    case FIELD_NUMBER:
-        if (!json_is_number(v))
-            return false;
-        db_bind_double(s, i, json_number_value(v));
-        return true;
+    case FIELD_OCTAL: return json_is_string(v) ? FV_TEXT : FV_WRONG;
+    case FIELD_INT64: return json_is_integer(v) ? FV_INT : FV_WRONG;
+    case FIELD_NUMBER: return json_is_number(v) ? FV_REAL : FV_WRONG;
+    }
+    return FV_WRONG;
+}
+
+/* Binds one record field from JSON; false if the value has the wrong type. */
+bool store_bind_field(db_stmt *s, int i, const record_field *f, const json_t *v)
+{
+    switch (field_value_of(f, v)) {
+    case FV_NULL: db_bind_null(s, i); return true;
+    case FV_TEXT: db_bind_text(s, i, json_string_value(v), (int)json_string_length(v)); return true;
+    case FV_INT: db_bind_int64(s, i, json_integer_value(v)); return true;
+    case FV_REAL: db_bind_double(s, i, json_number_value(v)); return true;
+    case FV_WRONG: break;
+    }
+    return false;
+}
+
+bool store_copy_field(db_copy *k, const record_field *f, const json_t *v)
+{
+    switch (field_value_of(f, v)) {
+    case FV_NULL: db_copy_null(k); return true;
+    case FV_TEXT: db_copy_text(k, json_string_value(v), json_string_length(v)); return true;
+    case FV_INT: db_copy_int64(k, json_integer_value(v)); return true;
+    case FV_REAL: db_copy_double(k, json_number_value(v)); return true;
+    case FV_WRONG: break;
     }
     return false;
 }
