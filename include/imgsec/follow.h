@@ -1,10 +1,13 @@
-/* follow.h - keeps a query index equal to the store file.
+/* follow.h - keeps a query index equal to the store (a SQLite file or a
+ * PostgreSQL database).
  *
- * The server answers from memory, but the file is the truth and other
- * processes (the CLI) write it too. A follower owns a thread, the only
- * writer of the index, and two store connections of its own. follower_sync
- * asks SQLite whether anyone committed since the last look (PRAGMA
- * data_version, a few hundred nanoseconds); only if the index does not yet
+ * The server answers from memory, but the database is the truth and other
+ * processes (the CLI, other imgsecd nodes on one PostgreSQL) write it too.
+ * A follower owns a thread, the only writer of the index, and store
+ * connections of its own. follower_sync asks the database whether anyone
+ * committed since the last look (store_data_version: SQLite's PRAGMA
+ * data_version, a few hundred nanoseconds; on PostgreSQL one indexed
+ * statement, a round trip to the server); only if the index does not yet
  * reflect those commits does the caller wait, for the thread to read the
  * change log and apply the touched images to the index as one write batch.
  * So a request never sees state older than the file, nor half of a bulk
@@ -71,7 +74,7 @@ typedef struct {
     int64_t waits;         /* follower_sync calls that had to wait for a commit */
     int64_t wait_ns_total; /* and how long they waited, in all */
     int64_t wait_ns_max;   /* and at most */
-    int64_t probe_ns_max;  /* the longest probe (PRAGMA data_version, its lock included) */
+    int64_t probe_ns_max;  /* the longest probe (store_data_version, its lock included) */
 } follower_stats;
 void follower_stats_get(follower *f, follower_stats *out);
 

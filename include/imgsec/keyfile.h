@@ -22,8 +22,10 @@
 #define KEYFILE_SEAL_OVERHEAD 40   /* nonce (24) + MAC (16) */
 #define KEYFILE_PATH_MAX 4096
 
-/* "<db path>.key" into out. IMGSEC_EINVAL if it does not fit, or if
- * db_path is a PostgreSQL URI (the key file is then given explicitly). */
+/* The key file when --key-file is not given: IMGSEC_KEY_FILE if set and
+ * not empty, else "<db path>.key", into out. IMGSEC_EINVAL if it does
+ * not fit, or if db_path is a PostgreSQL URI and IMGSEC_KEY_FILE is not
+ * set (nothing is beside a database on a server). */
 int keyfile_default_path(const char *db_path, char *out, size_t size, imgsec_err *err);
 
 /* Reads the key file at path, or creates it (0600, 32 random bytes) if it

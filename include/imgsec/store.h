@@ -34,8 +34,9 @@ typedef struct store store;
  * is made in the connection's schema; a database of a newer schema
  * version, or one holding tables imgsec did not make, is refused
  * untouched. Which functions run on PostgreSQL so far: docs/design.md
- * "One store, two engines"; the others fail with IMGSEC_EINTERNAL "does
- * not run on PostgreSQL yet". */
+ * "One store, two engines" (all but the vulnerability replacement,
+ * store_replace_vulnerabilities and the bulk write, which fail with
+ * IMGSEC_EINTERNAL "does not run on PostgreSQL yet"). */
 int store_open(const char *path, store **out, imgsec_err *err);
 /* path as it may be shown in a message: a URI's password as "***". */
 void store_db_display(const char *path, char *out, size_t size);
@@ -157,8 +158,16 @@ int store_changes_since(store *st, int64_t since, store_summary_cb cb,
                         void (*gone)(int64_t id, void *arg), void *arg,
                         int64_t *seq_out, imgsec_err *err);
 
-/* Cheap check for commits by any other connection since the last call
- * on this handle (PRAGMA data_version). */
+/* The freshness probe: a number that differs from what the previous call
+ * on this handle returned whenever another connection (of any process)
+ * has since committed a change the server caches - an image (the change
+ * log) or a principal (the auth epoch) - and that is read outside any
+ * transaction, so it sees every commit made before the call. -1 on an
+ * error. One cheap statement: SQLite's PRAGMA data_version (moves with
+ * every commit to the file); on PostgreSQL the change log's last seq plus
+ * the auth epoch (an index lookup each; writers of the change log take
+ * turns, db_begin_write, so its seqs commit in order). The follower
+ * (follow.c) calls it per request on both engines. */
 int64_t store_data_version(store *st);
 
 /* ---- users, grants, tokens ---- */

@@ -2,10 +2,12 @@
  *
  * Who does what:
  *
- *   - A request calls follower_sync. It asks SQLite, on one of a few
+ *   - A request calls follower_sync. It asks the database, on one of a few
  *     connections kept for that alone (the probes), whether anyone
- *     committed since that connection's last look (PRAGMA data_version,
- *     under the connection's mutex for that one step). Each change a probe
+ *     committed since that connection's last look (store_data_version,
+ *     under the connection's mutex for that one statement: SQLite's PRAGMA
+ *     data_version, or on PostgreSQL the change log's last seq plus the
+ *     auth epoch, read outside any transaction). Each change a probe
  *     sees starts a new generation of the file; the request needs the
  *     generation current after its probe. If the published
  *     index already reflects it, the request goes on at once: the usual
@@ -55,13 +57,13 @@
 #define FOLLOW_RETRY_MAX_MS 1000
 #define FOLLOW_PROBES 4
 
-/* A connection for PRAGMA data_version only. There are several so that
+/* A connection for store_data_version only. There are several so that
  * request threads do not queue behind one another's probe: each probe
  * takes whichever is free. */
 typedef struct {
     store *st;
     pthread_mutex_t lock;
-    int64_t dv;                /* the last data_version seen on st */
+    int64_t dv;                /* the last store_data_version seen on st */
     int64_t ns_max;            /* the longest probe on it, lock wait included */
 } probe_conn;
 
@@ -108,7 +110,10 @@ static void apply_gone(int64_t id, void *arg)
 
 /* The generation of the file as of now.
  *
- * Each probe connection sees every commit (none of them writes), so a
+ * Each probe connection sees every commit (none of them writes; on
+ * PostgreSQL each probe is a statement of its own, whose snapshot holds
+ * every transaction committed before it began, whichever process or node
+ * committed it), so a
  * change seen on any of them moves the one shared counter; the same commit
  * seen by two connections moves it twice, which only costs the caches an
  * extra miss. What the syncs rely on: a generation g returned here was

@@ -17,10 +17,11 @@ _Static_assert(KEYFILE_SEAL_OVERHEAD == crypto_secretbox_NONCEBYTES + crypto_sec
 
 int keyfile_default_path(const char *db_path, char *out, size_t size, imgsec_err *err)
 {
-    if (db_uri_is_pg(db_path))
+    const char *env = getenv("IMGSEC_KEY_FILE");
+    if (!(env && *env) && db_uri_is_pg(db_path))
         return err_set(err, IMGSEC_EINVAL, "a PostgreSQL database has no key file beside it: give "
-                                           "--key-file");
-    int n = snprintf(out, size, "%s.key", db_path);
+                                           "--key-file (or IMGSEC_KEY_FILE)");
+    int n = env && *env ? snprintf(out, size, "%s", env) : snprintf(out, size, "%s.key", db_path);
     if (n < 0 || (size_t)n >= size)
         return err_set(err, IMGSEC_EINVAL, "the key file path is too long");
     return IMGSEC_OK;

@@ -852,7 +852,7 @@ static int list_image_risk_configs(lctx *c)
     qb q = {0};
     qb_sql(&q, "SELECT count(*) FROM (SELECT 1");
     qb_check_groups(&q, id, &cs, level);
-    qb_sql(&q, ")");
+    qb_sql(&q, ") AS g"); /* PostgreSQL wants a subquery named */
     if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
         return rc;
     qb_sql(&q, "SELECT r.check_name, r.standard, max(r.check_type), count(*), max(" RANK(
@@ -1335,13 +1335,14 @@ static int rep_texts_read(lctx *c, rep_texts *reps, size_t n)
     for (size_t k = 0; k < n; k++) {
         if (!reps[k].have)
             continue;
-        qb_sql(&q, any ? ", (" : "(");
+        /* typed: PostgreSQL takes an untyped VALUES parameter for text */
+        qb_sql(&q, any ? ", (CAST(" : "(CAST(");
         qb_int(&q, (int64_t)k);
-        qb_sql(&q, ", ");
+        qb_sql(&q, " AS BIGINT), CAST(");
         qb_int(&q, reps[k].image);
-        qb_sql(&q, ", ");
+        qb_sql(&q, " AS BIGINT), CAST(");
         qb_int(&q, reps[k].seq);
-        qb_sql(&q, ")");
+        qb_sql(&q, " AS BIGINT))");
         any = true;
     }
     qb_sql(&q, ") v JOIN rec_vulnerability d ON d.image = v.column2 AND d.seq = v.column3");
@@ -1607,7 +1608,7 @@ static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *havin
     qb q = {0};
     qb_sql(&q, "SELECT count(*) FROM (SELECT 1");
     qb_vul_groups(&q, c, mask, cs, having);
-    qb_sql(&q, ")");
+    qb_sql(&q, ") AS g"); /* PostgreSQL wants a subquery named */
     rc = q_count(c, &q, &c->total);
     if (rc != IMGSEC_OK || c->offset >= c->total)
         return rc;

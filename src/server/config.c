@@ -17,14 +17,16 @@ static const char USAGE[] =
     "usage: imgsecd [--db FILE] [--listen HOST:PORT] [--region REGION]\n"
     "               [--port-file FILE] [--threads N] [--token-ttl SECONDS]\n"
     "               [--max-ingest-bytes N]\n"
-    "  --db FILE           SQLite database, created or migrated on start (IMGSEC_DB; ./imgsec.db)\n"
+    "  --db FILE|URI       SQLite file or postgresql:// URI, created or migrated on start\n"
+    "                      (IMGSEC_DB; ./imgsec.db); a URI needs --export-dir and a key file\n"
     "  --listen HOST:PORT  address to serve on; port 0 picks a free port (IMGSEC_LISTEN; 127.0.0.1:8080)\n"
     "  --region REGION     the region callers must name in their region header (IMGSEC_REGION; local-1)\n"
     "  --port-file FILE    once ready, write the bound port to FILE\n"
     "  --threads N         HTTP worker threads (default: number of cores, at least 2)\n"
     "  --token-ttl SECONDS lifetime of issued tokens (default 86400)\n"
     "  --max-ingest-bytes N  largest scan-results body (default 67108864)\n"
-    "  --key-file PATH     key that seals access-key secrets, made 0600 on first start (<db>.key)\n"
+    "  --key-file PATH     key that seals access-key secrets, made 0600 on first start\n"
+    "                      (IMGSEC_KEY_FILE; <db>.key)\n"
     "  --tls-cert PEM --tls-key PEM  serve HTTPS with this certificate and private key\n"
     "  --auth-fail-limit N failed authentications per client address per minute before 429\n"
     "                      (IMGSEC_AUTH_FAIL_LIMIT; 20; 0 disables)\n"
@@ -304,12 +306,12 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         fprintf(stderr, "imgsecd: --tls-cert and --tls-key go together\n");
         goto bad;
     }
-    /* The store opens a PostgreSQL URI, but the index, the follower and
-     * ingest do not run on it yet (docs/design.md "One store, two engines"):
-     * say so before anything is made in the database. */
-    if (store_db_is_pg(cfg->db_path)) {
-        fprintf(stderr, "imgsecd: --db: imgsecd does not run on PostgreSQL yet (issue 16); "
-                        "the command line's user and key commands do\n");
+    /* Beside a SQLite file go its exports and key file by default; a
+     * PostgreSQL database has no "beside": the operator names the
+     * directory (the key file: main.c, keyfile_default_path). */
+    if (store_db_is_pg(cfg->db_path) && !cfg->export_dir) {
+        fprintf(stderr, "imgsecd: --db: a PostgreSQL database needs --export-dir (and --key-file "
+                        "or IMGSEC_KEY_FILE)\n");
         goto bad;
     }
     if (!cfg->export_dir) {

@@ -254,6 +254,12 @@ int rematch_start(app *a, rematch **out, imgsec_err *err)
     *out = NULL;
     if (!a->cfg.vulndb_path)
         return IMGSEC_OK;
+    if (store_db_is_pg(a->cfg.db_path)) {
+        /* store_replace_vulnerabilities does not run there yet */
+        server_log("rematch: not on PostgreSQL yet: the stored images are not rematched when %s "
+                   "changes (scans match against it as usual)", a->cfg.vulndb_path);
+        return IMGSEC_OK;
+    }
     rematch *r = calloc(1, sizeof *r);
     if (!r)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");

@@ -170,7 +170,7 @@ static void test_key_create_list_del(void **state)
     for (const char *p = AK; *p; p++)
         assert_true((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'));
     /* the key file beside the database: 32 bytes, 0600 */
-    char *kf = h_strdupf("%s.key", S.db);
+    char *kf = h_strdupf("%s.key", S.beside);
     struct stat st;
     assert_int_equal(stat(kf, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -424,7 +424,7 @@ static void test_key_file_guarded(void **state)
     srv_t t = {0};
     assert_int_equal(srv_start(&t), 0);
     assert_int_equal(srv_stop(&t, false), 0);
-    char *kf = h_strdupf("%s.key", t.db);
+    char *kf = h_strdupf("%s.key", t.beside);
     struct stat st;
     assert_int_equal(stat(kf, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);

@@ -1018,7 +1018,7 @@ static void test_restart_mid_task(void **state)
             usleep(25000);
     }
     assert_true(gone);
-    char *file = h_strdupf("%s.exports/%s.csv", R.db, fid);
+    char *file = h_strdupf("%s.exports/%s.csv", R.beside, fid);
     for (int i = 0; i < 200 && access(file, F_OK) == 0; i++)
         usleep(25000);
     assert_int_not_equal(access(file, F_OK), 0);

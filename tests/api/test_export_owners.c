@@ -79,6 +79,7 @@ static void srv_same_db(srv_t *s, const srv_t *first)
     memset(s, 0, sizeof *s);
     assert_int_equal(srv_init(s), 0);
     snprintf(s->db, sizeof s->db, "%s", first->db);
+    snprintf(s->beside, sizeof s->beside, "%s", first->beside);
 }
 
 static void test_servers_share_a_database(void **state)
@@ -92,7 +93,7 @@ static void test_servers_share_a_database(void **state)
                      0);
     free(db_arg);
     assert_int_equal(cli_user_add(&A, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
-    char *exports = h_strdupf("%s.exports", A.db);
+    char *exports = h_strdupf("%s.exports", A.beside);
     /* slow: 4 s per 1,024 rows; the 5,158 vulnerabilities take 20 s */
     setenv("IMGSEC_EXPORT_TEST_PACE_MS", "4000", 1);
     assert_int_equal(srv_start(&A), 0);
@@ -214,7 +215,7 @@ static void test_takeover_after_lease(void **state)
                      0);
     free(db_arg);
     assert_int_equal(cli_user_add(&A, "acme", "root", "root-pw-1", "P1", "admin", "all"), 0);
-    char *exports = h_strdupf("%s.exports", A.db);
+    char *exports = h_strdupf("%s.exports", A.beside);
     setenv("IMGSEC_EXPORT_TEST_PACE_MS", "4000", 1);
     setenv("IMGSEC_EXPORT_TEST_LEASE_MS", "1000", 1);
     setenv("IMGSEC_EXPORT_TEST_NODE", "node-a", 1);

@@ -484,7 +484,7 @@ static void test_https(void **state)
     assert_int_equal(curl_get(plain, NULL, &r), 0);
     free(r.body);
     /* a key file was made beside the database, 0600 */
-    char *kf = h_strdupf("%s.key", t.db);
+    char *kf = h_strdupf("%s.key", t.beside);
     struct stat ks;
     assert_int_equal(stat(kf, &ks), 0);
     assert_int_equal(ks.st_mode & 0777, 0600);

@@ -59,7 +59,7 @@ stop() {
 server_start() {
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
         -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+            -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
         start >/dev/null || { cat "$dir/data/server.log" >&2; exit 1; }
 }
 

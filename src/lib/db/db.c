@@ -107,6 +107,21 @@ struct sqlite3 *db_sqlite_handle(db_conn *c)
     return c && c->backend == DB_SQLITE ? c->handle : NULL;
 }
 
+struct sqlite3_stmt *db_sqlite_stmt(db_stmt *s)
+{
+    return s && s->c->backend == DB_SQLITE ? s->handle : NULL;
+}
+
+void db_progress(db_conn *c, int steps, int (*cb)(void *arg), void *arg)
+{
+    c->ops->progress(c, steps, cb, arg);
+}
+
+const char *db_sql_table_columns(db_conn *c)
+{
+    return c->ops->table_columns_sql;
+}
+
 /* ---- statements ---- */
 
 db_stmt *db_prepare(db_conn *c, const char *sql, bool persistent, const char *what, imgsec_err *err)

@@ -41,6 +41,8 @@ typedef struct {
     int (*schema_set_version)(db_conn *c, int version);
     int (*setup)(db_conn *c);
     char *(*ddl)(db_conn *c, const char *sqlite_ddl);
+    void (*progress)(db_conn *c, int steps, int (*cb)(void *arg), void *arg);
+    const char *table_columns_sql;
     void (*close)(db_conn *c);
     /* LISTEN/NOTIFY: NULL for a backend without them (SQLite) */
     int (*listen)(db_conn *c, const char *channel);
@@ -87,7 +89,10 @@ int db_sqlite_open(db_conn *c, const char *path);
 int db_pg_open(db_conn *c, const char *uri);
 
 /* Rewrites ?N (and plain ?, numbered as SQLite does: one past the
- * largest so far) to $N outside literals, quoted names and comments;
+ * largest so far) to $N outside literals, quoted names and comments,
+ * and two SQLite spellings to PostgreSQL's: "a IS b" / "a IS NOT b" to
+ * IS [NOT] DISTINCT FROM (IS [NOT] NULL/TRUE/FALSE stay), "WHERE 1" to
+ * "WHERE TRUE", the index hints INDEXED BY name and NOT INDEXED dropped;
  * malloc'd, NULL on OOM or a number outside 1..DB_PG_MAX_PARAMS. Marks
  * each number used in used (bit n, may be NULL) and gives the largest in
  * *max_out (may be NULL): SQLite lets a statement skip a number,

@@ -247,6 +247,11 @@ static char *sq_ddl(db_conn *c, const char *sql)
     return s;
 }
 
+static void sq_progress(db_conn *c, int steps, int (*cb)(void *arg), void *arg)
+{
+    sqlite3_progress_handler(SQ(c), cb ? steps : 0, cb, cb ? arg : NULL);
+}
+
 static void sq_close(db_conn *c) { sqlite3_close(SQ(c)); }
 
 static const db_ops SQLITE_OPS = {
@@ -276,6 +281,8 @@ static const db_ops SQLITE_OPS = {
     .schema_set_version = sq_schema_set_version,
     .setup = sq_setup,
     .ddl = sq_ddl,
+    .progress = sq_progress,
+    .table_columns_sql = "SELECT name FROM pragma_table_info(?1)",
     .close = sq_close,
 };
 

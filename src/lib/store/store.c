@@ -14,9 +14,9 @@
  * Cached statements are prepared once per handle and reset at the end of
  * every transaction, so a forgotten reset can never pin an old WAL
  * snapshot (which would make a reader answer from stale state). There
- * are two caches while the store moves to the driver: sqlite3 statements
- * (store_stmt, SQLite only) for the families not converted yet, driver
- * statements (store_dstmt) for those that run on both engines.
+ * is one cache, of driver statements (store_dstmt); store_stmt hands
+ * out the SQLite statement under a cached one to the two files not
+ * converted to the driver yet (store_vul_diff.c, store_vul_bulk.c).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -92,14 +92,7 @@ sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err)
         not_on_pg(err);
         return NULL;
     }
-    if (!st->stmt[id] &&
-        sqlite3_prepare_v3(st->db, st->sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL) !=
-            SQLITE_OK) {
-        store_dberr(st, err, "preparing a statement");
-        st->stmt[id] = NULL;
-        return NULL;
-    }
-    return st->stmt[id];
+    return db_sqlite_stmt(store_dstmt(st, id, err));
 }
 
 db_stmt *store_dstmt(store *st, stmt_id id, imgsec_err *err)
@@ -150,10 +143,6 @@ int store_exec(store *st, const char *sql, const char *what, imgsec_err *err)
 static void reset_all(store *st)
 {
     for (int i = 0; i < STMT_COUNT; i++) {
-        if (st->stmt[i]) {
-            sqlite3_reset(st->stmt[i]);
-            sqlite3_clear_bindings(st->stmt[i]);
-        }
         if (st->dstmt[i]) {
             db_reset(st->dstmt[i]);
             db_clear_bindings(st->dstmt[i]);
@@ -229,19 +218,15 @@ static int check_header(store *st, int64_t *version, imgsec_err *err)
 }
 
 /* version is what store_open's check_header read without a lock.
- * Reconciling the record tables with the model reads SQLite's catalog
- * (store_schema.c); on PostgreSQL the schema is made from the current
- * model and is not reconciled yet (docs/design.md). */
+ * Reconciling the record tables with the model reads the engine's
+ * catalog (store_schema.c, db_sql_table_columns). */
 static int migrate(store *st, int64_t version, imgsec_err *err)
 {
     int rc, diffs = 0;
-    bool reconcile = st->db != NULL;
 
     if (store_schema_steps() != STORE_SCHEMA_VERSION)
         return err_set(err, IMGSEC_EINTERNAL, "store: schema version and migrations disagree");
     if (version == STORE_SCHEMA_VERSION) {
-        if (!reconcile)
-            return IMGSEC_OK;
         if ((rc = store_schema_needs_reconcile(st, &diffs, err)) != IMGSEC_OK)
             return rc;
         if (diffs == 0)
@@ -271,7 +256,7 @@ static int migrate(store *st, int64_t version, imgsec_err *err)
         rc = store_derr(st, err, "migrating the schema");
         goto fail;
     }
-    if (reconcile && (rc = store_schema_reconcile(st, &diffs, err)) != IMGSEC_OK)
+    if ((rc = store_schema_reconcile(st, &diffs, err)) != IMGSEC_OK)
         goto fail;
     return store_commit(st, err);
 fail:
@@ -321,8 +306,6 @@ void store_close(store *st)
     if (st->conn && db_in_transaction(st->conn))
         store_rollback(st);
     for (int i = 0; i < STMT_COUNT; i++) {
-        if (st->stmt[i])
-            sqlite3_finalize(st->stmt[i]);
         db_finalize(st->dstmt[i]);
         free(st->sql[i]);
     }
@@ -343,10 +326,10 @@ bool store_db_is_pg(const char *db)
 
 int64_t store_data_version(store *st)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_DATA_VERSION, NULL);
+    db_stmt *s = store_dstmt(st, STMT_DATA_VERSION, NULL);
     if (!s)
         return -1;
-    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_reset(s);
+    int64_t v = db_step(s) == DB_ROW ? db_column_int64(s, 0) : -1;
+    db_reset(s);
     return v;
 }

@@ -1,48 +1,38 @@
-/* store_bind.c - binding documents to statements, shared by the two ingest
- * paths (store_images.c, whole documents; store_stream.c, record by record)
- * so that an image column or a field kind is bound in exactly one place;
- * and the text binding and column copy every file of the store uses. */
+/* store_bind.c - binding documents to statements through the driver,
+ * shared by the two ingest paths (store_images.c, whole documents;
+ * store_stream.c, record by record) so that an image column or a field
+ * kind is bound in exactly one place; and the row keys of
+ * store_vul_diff.c (still on sqlite3 directly, with store_run). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
 
-void store_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
-}
-
-void store_column_copy(char *dst, size_t size, sqlite3_stmt *s, int col)
-{
-    const unsigned char *v = sqlite3_column_text(s, col);
-    snprintf(dst, size, "%s", v ? (const char *)v : "");
-}
-
-void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)
+void store_bind_image(db_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d)
 {
     const image_summary *sum = &d->summary;
-    int np = sqlite3_bind_parameter_count(s); /* FIND names only the identity */
+    int np = db_param_count(s); /* FIND names only the identity */
     for (int c = 0; c < IC_FIXED_COUNT && c < np; c++) {
         int i = c + 1;
         switch ((image_col)c) {
-        case IC_PROJECT_ID: store_bind_text(s, i, project_id); break;
-        case IC_EP: store_bind_text(s, i, ep); break;
-        case IC_IMAGE_TYPE: store_bind_text(s, i, image_type_name(sum->type)); break;
-        case IC_SCAN_STATUS: store_bind_text(s, i, scan_status_name(sum->status)); break;
+        case IC_PROJECT_ID: store_dbind_text(s, i, project_id); break;
+        case IC_EP: store_dbind_text(s, i, ep); break;
+        case IC_IMAGE_TYPE: store_dbind_text(s, i, image_type_name(sum->type)); break;
+        case IC_SCAN_STATUS: store_dbind_text(s, i, scan_status_name(sum->status)); break;
 #define BIND_STRING(m, ...) \
-        case IC_STR_##m: store_bind_text(s, i, sum->m); break;
+        case IC_STR_##m: store_dbind_text(s, i, sum->m); break;
 #define BIND_NUMBER(m, ...) \
-        case IC_NUM_##m: sqlite3_bind_int64(s, i, sum->m); break;
+        case IC_NUM_##m: db_bind_int64(s, i, sum->m); break;
         MODEL_IMAGE_STRINGS(BIND_STRING)
         MODEL_IMAGE_NUMBERS(BIND_NUMBER)
 #undef BIND_STRING
 #undef BIND_NUMBER
         case IC_SEVERITY_LEVEL:
             if (sum->severity_level == SEVERITY_LEVEL_NONE)
-                sqlite3_bind_null(s, i);
+                db_bind_null(s, i);
             else
-                store_bind_text(s, i, severity_level_name(sum->severity_level));
+                store_dbind_text(s, i, severity_level_name(sum->severity_level));
             break;
         case IC_FIXED_COUNT: break;
         }
@@ -50,40 +40,57 @@ void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, c
     if (np < IMAGE_NCOLS)
         return;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        sqlite3_bind_int64(s, IC_COUNT(t) + 1, sum->counts[t]);
+        db_bind_int64(s, IC_COUNT(t) + 1, sum->counts[t]);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        sqlite3_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
+        db_bind_int64(s, IC_VUL_COUNT(v) + 1, sum->vul_counts[v]);
 }
 
-/* Binds one record field from JSON; false if the value has the wrong type. */
-bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v)
+/* What a record field's JSON value is stored as: the one place of the
+ * typing rules, for a bound parameter and for a COPY row alike. */
+typedef enum { FV_NULL, FV_TEXT, FV_INT, FV_REAL, FV_WRONG } field_value;
+
+static field_value field_value_of(const record_field *f, const json_t *v)
 {
     if (!v || json_is_null(v))
-        return sqlite3_bind_null(s, i), true;
+        return FV_NULL;
     switch (f->kind) {
     case FIELD_STRING:
     case FIELD_SEVERITY:
     case FIELD_ENUM:
-    case FIELD_OCTAL:
-        if (!json_is_string(v))
-            return false;
-        sqlite3_bind_text(s, i, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
-        return true;
-    case FIELD_INT64:
-        if (!json_is_integer(v))
-            return false;
-        sqlite3_bind_int64(s, i, json_integer_value(v));
-        return true;
-    case FIELD_NUMBER:
-        if (!json_is_number(v))
-            return false;
-        sqlite3_bind_double(s, i, json_number_value(v));
-        return true;
+    case FIELD_OCTAL: return json_is_string(v) ? FV_TEXT : FV_WRONG;
+    case FIELD_INT64: return json_is_integer(v) ? FV_INT : FV_WRONG;
+    case FIELD_NUMBER: return json_is_number(v) ? FV_REAL : FV_WRONG;
+    }
+    return FV_WRONG;
+}
+
+/* Binds one record field from JSON; false if the value has the wrong type. */
+bool store_bind_field(db_stmt *s, int i, const record_field *f, const json_t *v)
+{
+    switch (field_value_of(f, v)) {
+    case FV_NULL: db_bind_null(s, i); return true;
+    case FV_TEXT: db_bind_text(s, i, json_string_value(v), (int)json_string_length(v)); return true;
+    case FV_INT: db_bind_int64(s, i, json_integer_value(v)); return true;
+    case FV_REAL: db_bind_double(s, i, json_number_value(v)); return true;
+    case FV_WRONG: break;
     }
     return false;
 }
 
-/* Steps a statement that returns no rows, then resets it. */
+bool store_copy_field(db_copy *k, const record_field *f, const json_t *v)
+{
+    switch (field_value_of(f, v)) {
+    case FV_NULL: db_copy_null(k); return true;
+    case FV_TEXT: db_copy_text(k, json_string_value(v), json_string_length(v)); return true;
+    case FV_INT: db_copy_int64(k, json_integer_value(v)); return true;
+    case FV_REAL: db_copy_double(k, json_number_value(v)); return true;
+    case FV_WRONG: break;
+    }
+    return false;
+}
+
+/* Steps a statement that returns no rows, then resets it (sqlite3:
+ * store_vul_diff.c). */
 int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err)
 {
     int rc = sqlite3_step(s);

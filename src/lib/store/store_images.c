@@ -61,81 +61,80 @@ static int doc_check(const imgsec_doc *d, const char *where, imgsec_err *err)
 
 /* The statements ingest runs per document or record, fetched once per call. */
 typedef struct {
-    sqlite3_stmt *update, *agg_vul_ins, *agg_build_ins;
-    sqlite3_stmt *rec_ins[REPORT_TYPE_COUNT];
+    db_stmt *update, *agg_build_ins;
 } ingest_stmts;
 
 static int ingest_prepare(store *st, ingest_stmts *q, imgsec_err *err)
 {
-    if (!(q->update = store_stmt(st, STMT_IMAGE_UPDATE, err)) ||
-        !(q->agg_vul_ins = store_stmt(st, STMT_AGG_VUL_INSERT, err)) ||
-        !(q->agg_build_ins = store_stmt(st, STMT_AGG_BUILD_INSERT, err)))
+    if (!(q->update = store_dstmt(st, STMT_IMAGE_UPDATE, err)) ||
+        !(q->agg_build_ins = store_dstmt(st, STMT_AGG_BUILD_INSERT, err)) ||
+        !store_dstmt(st, STMT_AGG_VUL_INSERT, err))
         return IMGSEC_EINTERNAL;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if (!(q->rec_ins[t] = store_stmt(st, (stmt_id)(STMT_REC_INSERT + t), err)))
+        if (!store_dstmt(st, (stmt_id)(STMT_REC_INSERT + t), err))
             return IMGSEC_EINTERNAL;
     return IMGSEC_OK;
 }
 
 int store_change_append(store *st, int64_t id, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_CHANGE_INSERT, err);
+    db_stmt *s = store_dstmt(st, STMT_CHANGE_INSERT, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, id);
-    return store_run(st, s, "appending to the change log", err);
+    db_bind_int64(s, 1, id);
+    return store_drun(st, s, "appending to the change log", err);
 }
 
 int store_change_prune(store *st, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_CHANGE_PRUNE, err);
+    db_stmt *s = store_dstmt(st, STMT_CHANGE_PRUNE, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, STORE_CHANGES_KEEP);
-    return store_run(st, s, "pruning the change log", err);
+    db_bind_int64(s, 1, STORE_CHANGES_KEEP);
+    return store_drun(st, s, "pruning the change log", err);
 }
 
 int store_image_find(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
                      const store_grant *grant, const char *where, int64_t *id, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_IMAGE_FIND, err);
+    db_stmt *s = store_dstmt(st, STMT_IMAGE_FIND, err);
     if (!s)
         return IMGSEC_EINTERNAL;
     store_bind_image(s, project_id, ep, d);
-    int rc = sqlite3_step(s);
+    int rc = db_step(s);
     *id = 0;
-    if (rc == SQLITE_ROW) {
-        const char *old_ep = (const char *)sqlite3_column_text(s, 1);
+    if (rc == DB_ROW) {
+        const char *old_ep = db_column_text(s, 1);
         if (grant && !store_grant_covers_ep(grant, old_ep ? old_ep : "")) {
-            sqlite3_reset(s);
+            db_reset(s);
             return err_set(err, IMGSEC_EFORBIDDEN,
                            "%simage exists in an enterprise project that is not granted", where);
         }
-        *id = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
+        *id = db_column_int64(s, 0);
+        rc = db_step(s);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_dberr(st, err, "finding an image");
+    db_reset(s);
+    if (rc != DB_DONE)
+        return store_derr(st, err, "finding an image");
     return IMGSEC_OK;
 }
 
 int store_image_insert(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
                        int64_t *id, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_IMAGE_INSERT, err);
+    db_stmt *s = store_dstmt(st, STMT_IMAGE_INSERT, err);
     *id = 0;
     if (!s)
         return IMGSEC_EINTERNAL;
     store_bind_image(s, project_id, ep, d);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        *id = db_column_int64(s, 0);
+        rc = db_step(s);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_dberr(st, err, "storing an image");
+    db_reset(s);
+    if (rc != DB_DONE)
+        return store_derr(st, err, "storing an image");
     return IMGSEC_OK;
 }
 
@@ -143,88 +142,119 @@ int store_image_clear(store *st, int64_t id, imgsec_err *err)
 {
     int rc;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        sqlite3_stmt *del = store_stmt(st, (stmt_id)(STMT_REC_DELETE + t), err);
+        db_stmt *del = store_dstmt(st, (stmt_id)(STMT_REC_DELETE + t), err);
         if (!del)
             return IMGSEC_EINTERNAL;
-        sqlite3_bind_int64(del, 1, id);
-        if ((rc = store_run(st, del, "replacing records", err)) != IMGSEC_OK)
+        db_bind_int64(del, 1, id);
+        if ((rc = store_drun(st, del, "replacing records", err)) != IMGSEC_OK)
             return rc;
     }
     static const stmt_id AGG_DELETES[] = {STMT_AGG_VUL_DELETE, STMT_AGG_BUILD_DELETE};
     for (size_t i = 0; i < sizeof AGG_DELETES / sizeof AGG_DELETES[0]; i++) {
-        sqlite3_stmt *del = store_stmt(st, AGG_DELETES[i], err);
+        db_stmt *del = store_dstmt(st, AGG_DELETES[i], err);
         if (!del)
             return IMGSEC_EINTERNAL;
-        sqlite3_bind_int64(del, 1, id);
-        if ((rc = store_run(st, del, "replacing aggregates", err)) != IMGSEC_OK)
+        db_bind_int64(del, 1, id);
+        if ((rc = store_drun(st, del, "replacing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
+    return IMGSEC_OK;
+}
+
+int store_drecord_insert(store *st, report_type t, int64_t id, size_t j, const json_t *rec,
+                         const char *where, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    db_stmt *s = store_dstmt(st, (stmt_id)(STMT_REC_INSERT + t), err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    if (!json_is_object(rec))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object", where,
+                       k->doc_key, j);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, (int64_t)j);
+    for (size_t f = 0; f < k->nfields; f++)
+        if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
+            db_reset(s);
+            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
+                           where, k->doc_key, j, k->fields[f].name);
+        }
+    return store_drun(st, s, "storing a record", err);
+}
+
+/* The SQLite statement s must be the one under the cached id. */
+static int legacy_is(store *st, sqlite3_stmt *s, stmt_id id, imgsec_err *err)
+{
+    if (!s || db_sqlite_stmt(st->dstmt[id]) != s)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a statement that is not the cached one");
     return IMGSEC_OK;
 }
 
 int store_record_insert(store *st, sqlite3_stmt *s, report_type t, int64_t id, size_t j,
                         const json_t *rec, const char *where, imgsec_err *err)
 {
-    const record_kind *k = record_kind_get(t);
-    if (!json_is_object(rec))
-        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object", where,
-                       k->doc_key, j);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, (int64_t)j);
-    for (size_t f = 0; f < k->nfields; f++)
-        if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
-            sqlite3_reset(s);
-            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu].%s has the wrong type",
-                           where, k->doc_key, j, k->fields[f].name);
-        }
-    return store_run(st, s, "storing a record", err);
+    if ((unsigned)t >= REPORT_TYPE_COUNT)
+        return err_set(err, IMGSEC_EINTERNAL, "unknown report type");
+    int rc = legacy_is(st, s, (stmt_id)(STMT_REC_INSERT + t), err);
+    return rc != IMGSEC_OK ? rc : store_drecord_insert(st, t, id, j, rec, where, err);
 }
 
-/* Inserts the records arr of type t of image id with s (STMT_REC_INSERT + t),
+/* Inserts the records arr of type t of image id (STMT_REC_INSERT + t),
  * seq from 0 in array order. */
-static int insert_records(store *st, sqlite3_stmt *s, report_type t, int64_t id, const json_t *arr,
+static int insert_records(store *st, report_type t, int64_t id, const json_t *arr,
                           const char *where, imgsec_err *err)
 {
     size_t j;
     const json_t *rec;
     int rc;
     json_array_foreach(arr, j, rec)
-        if ((rc = store_record_insert(st, s, t, id, j, rec, where, err)) != IMGSEC_OK)
+        if ((rc = store_drecord_insert(st, t, id, j, rec, where, err)) != IMGSEC_OK)
             return rc;
     return IMGSEC_OK;
 }
 
-int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
-                           imgsec_err *err)
+int store_dagg_vul_insert(store *st, int64_t id, const vul_agg *vuls, size_t n, imgsec_err *err)
 {
     int rc;
+    db_stmt *s = store_dstmt(st, STMT_AGG_VUL_INSERT, err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
     for (size_t i = 0; i < n; i++) {
         const vul_agg *a = &vuls[i];
         if ((unsigned)a->type >= VUL_TYPE_COUNT)
             return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
-        sqlite3_bind_int64(s, 1, id);
-        store_bind_text(s, 2, a->vul_id);
-        store_bind_text(s, 3, vul_type_name(a->type));
-        sqlite3_bind_int64(s, 4, a->n);
-        sqlite3_bind_int(s, 5, a->rank);
+        db_bind_int64(s, 1, id);
+        store_dbind_text(s, 2, a->vul_id);
+        store_dbind_text(s, 3, vul_type_name(a->type));
+        db_bind_int64(s, 4, a->n);
+        db_bind_int64(s, 5, a->rank);
         if (a->has_cvss)
-            sqlite3_bind_double(s, 6, a->cvss);
+            db_bind_double(s, 6, a->cvss);
         else
-            sqlite3_bind_null(s, 6);
-        sqlite3_bind_int64(s, 7, a->rep_seq);
+            db_bind_null(s, 6);
+        db_bind_int64(s, 7, a->rep_seq);
         if (a->has_rep_cvss)
-            sqlite3_bind_double(s, 8, a->rep_cvss);
+            db_bind_double(s, 8, a->rep_cvss);
         else
-            sqlite3_bind_null(s, 8);
-        if ((rc = store_run(st, s, "storing aggregates", err)) != IMGSEC_OK)
+            db_bind_null(s, 8);
+        if ((rc = store_drun(st, s, "storing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
     return IMGSEC_OK;
 }
 
+int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
+                         imgsec_err *err)
+{
+    int rc = legacy_is(st, s, STMT_AGG_VUL_INSERT, err);
+    return rc != IMGSEC_OK ? rc : store_dagg_vul_insert(st, id, vuls, n, err);
+}
+
+/* records_later: the records and aggregates are not inserted here but by
+ * copy_records after every document's image row (PostgreSQL). */
 static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, const char *ep,
                       const imgsec_doc *d, const store_grant *grant, const char *where,
-                      store_ingest_result *res, imgsec_err *err)
+                      bool records_later, store_ingest_result *res, imgsec_err *err)
 {
     int rc;
     int64_t id = 0, records = 0;
@@ -239,8 +269,8 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
             return err_set(err, IMGSEC_EINTERNAL, "store: storing an image gave no id");
     } else {
         store_bind_image(q->update, project_id, ep, d);
-        sqlite3_bind_int64(q->update, IMAGE_NCOLS + 1, id);
-        if ((rc = store_run(st, q->update, "storing an image", err)) != IMGSEC_OK)
+        db_bind_int64(q->update, IMAGE_NCOLS + 1, id);
+        if ((rc = store_drun(st, q->update, "storing an image", err)) != IMGSEC_OK)
             return rc;
         /* An existing image loses all its records and aggregates. */
         if ((rc = store_image_clear(st, id, err)) != IMGSEC_OK)
@@ -248,33 +278,211 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
     }
 
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        if ((rc = insert_records(st, q->rec_ins[t], (report_type)t, id, d->records[t], where, err)) !=
-            IMGSEC_OK)
+        if (!records_later &&
+            (rc = insert_records(st, (report_type)t, id, d->records[t], where, err)) != IMGSEC_OK)
             return rc;
         records += (int64_t)json_array_size(d->records[t]);
     }
 
     const image_summary *sum = &d->summary;
-    if ((rc = store_agg_vul_insert(st, q->agg_vul_ins, id, sum->vuls, sum->n_vuls, err)) != IMGSEC_OK)
+    if (records_later) /* the aggregates too: copy_aggregates */
+        goto done;
+    if ((rc = store_dagg_vul_insert(st, id, sum->vuls, sum->n_vuls, err)) != IMGSEC_OK)
         return rc;
     for (size_t i = 0; i < sum->n_builds; i++) {
         const build_agg *a = &sum->builds[i];
         if ((unsigned)a->level >= SEVERITY_COUNT)
             return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid risk_level aggregate");
-        sqlite3_bind_int64(q->agg_build_ins, 1, id);
-        store_bind_text(q->agg_build_ins, 2, a->rule_id);
-        store_bind_text(q->agg_build_ins, 3, a->risk_name);
-        store_bind_text(q->agg_build_ins, 4, severity_name(a->level));
-        sqlite3_bind_int64(q->agg_build_ins, 5, a->n);
-        if ((rc = store_run(st, q->agg_build_ins, "storing aggregates", err)) != IMGSEC_OK)
+        db_bind_int64(q->agg_build_ins, 1, id);
+        store_dbind_text(q->agg_build_ins, 2, a->rule_id);
+        store_dbind_text(q->agg_build_ins, 3, a->risk_name);
+        store_dbind_text(q->agg_build_ins, 4, severity_name(a->level));
+        db_bind_int64(q->agg_build_ins, 5, a->n);
+        if ((rc = store_drun(st, q->agg_build_ins, "storing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
 
+done:
     if ((rc = store_change_append(st, id, err)) != IMGSEC_OK)
         return rc;
     res->id = id;
     res->records = records;
     return IMGSEC_OK;
+}
+
+/* ---- PostgreSQL: the records of a call through COPY ----
+ *
+ * A record is a round trip as a prepared INSERT on PostgreSQL (about
+ * 2,000 a second on a local socket); COPY sends them in blocks. While a
+ * COPY runs nothing else may, so a call first writes every document's
+ * image row, aggregates and change-log row as before (ingest_one with
+ * records_later), then one COPY per record table carries the records of
+ * all documents, and one per aggregate table their aggregates. A document whose image a later document of the same
+ * call replaced stores no records (on SQLite the later one's clear
+ * deletes them). */
+
+typedef struct {
+    int64_t id;
+    size_t i;
+} doc_id;
+
+static int doc_id_cmp(const void *a, const void *b)
+{
+    const doc_id *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* keep[i]: document i is the last of the call with its image. */
+static bool *last_of_image(const int64_t *ids, size_t n)
+{
+    doc_id *v = malloc(n * sizeof *v);
+    bool *keep = calloc(n, sizeof *keep);
+    if (!v || !keep) {
+        free(v);
+        free(keep);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = (doc_id){ids[i], i};
+    qsort(v, n, sizeof *v, doc_id_cmp);
+    for (size_t k = 0; k < n; k++)
+        keep[v[k].i] = k + 1 == n || v[k + 1].id != v[k].id;
+    free(v);
+    return keep;
+}
+
+static int copy_table(store *st, report_type t, const imgsec_doc *docs, const int64_t *ids,
+                      const bool *keep, size_t n, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = keep[i] && json_array_size(docs[i].records[t]) > 0;
+    if (!any)
+        return IMGSEC_OK;
+    util_buf table = {0}, cols = {0};
+    util_buf_printf(&table, "\"%s\"", k->table);
+    util_buf_printf(&cols, "image, seq");
+    for (size_t f = 0; f < k->nfields; f++)
+        util_buf_printf(&cols, ", \"%s\"", k->fields[f].name);
+    bool oom = table.failed || cols.failed;
+    db_copy *c = oom ? NULL : db_copy_begin(st->conn, table.buf, cols.buf, NULL);
+    int rc = c ? IMGSEC_OK
+               : oom ? err_set(err, IMGSEC_EINTERNAL, "store: out of memory")
+                     : store_derr(st, err, "storing records");
+    free(table.buf);
+    free(cols.buf);
+    char where[48];
+    for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
+        if (!keep[i])
+            continue;
+        size_t j;
+        const json_t *rec;
+        json_array_foreach(docs[i].records[t], j, rec) {
+            doc_where(where, sizeof where, i, n);
+            if (!json_is_object(rec)) {
+                rc = err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object",
+                             where, k->doc_key, j);
+                break;
+            }
+            db_copy_int64(c, ids[i]);
+            db_copy_int64(c, (int64_t)j);
+            for (size_t f = 0; f < k->nfields && rc == IMGSEC_OK; f++)
+                if (!store_copy_field(c, &k->fields[f], json_object_get(rec, k->fields[f].name)))
+                    rc = err_set(err, IMGSEC_EINVAL,
+                                 "invalid parameter: %s%s[%zu].%s has the wrong type", where,
+                                 k->doc_key, j, k->fields[f].name);
+            if (rc != IMGSEC_OK || (rc = db_copy_row(c, err)) != IMGSEC_OK)
+                break;
+        }
+    }
+    if (!c)
+        return rc;
+    if (db_copy_end(c, rc == IMGSEC_OK, NULL) != IMGSEC_OK && rc == IMGSEC_OK)
+        rc = store_derr(st, err, "storing records");
+    return rc;
+}
+
+/* The aggregates of the kept documents: agg_vul, then agg_build. */
+static int copy_aggregates(store *st, const imgsec_doc *docs, const int64_t *ids, const bool *keep,
+                           size_t n, imgsec_err *err)
+{
+    int rc = IMGSEC_OK;
+    for (int table = 0; table < 2 && rc == IMGSEC_OK; table++) {
+        bool any = false;
+        for (size_t i = 0; i < n && !any; i++)
+            any = keep[i] && (table ? docs[i].summary.n_builds : docs[i].summary.n_vuls) > 0;
+        if (!any)
+            continue;
+        db_copy *c = db_copy_begin(st->conn, table ? "agg_build" : "agg_vul",
+                                   table ? "image, rule_id, risk_name, risk_level, n"
+                                         : "image, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss",
+                                   NULL);
+        if (!c)
+            return store_derr(st, err, "storing aggregates");
+        for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
+            const image_summary *sum = &docs[i].summary;
+            if (!keep[i])
+                continue;
+            for (size_t j = 0; j < (table ? sum->n_builds : sum->n_vuls) && rc == IMGSEC_OK; j++) {
+                db_copy_int64(c, ids[i]);
+                if (table) {
+                    const build_agg *a = &sum->builds[j];
+                    if ((unsigned)a->level >= SEVERITY_COUNT) {
+                        rc = err_set(err, IMGSEC_EINTERNAL,
+                                     "store: document has an invalid risk_level aggregate");
+                        break;
+                    }
+                    db_copy_text(c, a->rule_id ? a->rule_id : "", a->rule_id ? strlen(a->rule_id) : 0);
+                    db_copy_text(c, a->risk_name ? a->risk_name : "",
+                                 a->risk_name ? strlen(a->risk_name) : 0);
+                    db_copy_text(c, severity_name(a->level), strlen(severity_name(a->level)));
+                    db_copy_int64(c, a->n);
+                } else {
+                    const vul_agg *a = &sum->vuls[j];
+                    if ((unsigned)a->type >= VUL_TYPE_COUNT) {
+                        rc = err_set(err, IMGSEC_EINTERNAL,
+                                     "store: document has an invalid vul_type aggregate");
+                        break;
+                    }
+                    db_copy_text(c, a->vul_id ? a->vul_id : "", a->vul_id ? strlen(a->vul_id) : 0);
+                    db_copy_text(c, vul_type_name(a->type), strlen(vul_type_name(a->type)));
+                    db_copy_int64(c, a->n);
+                    db_copy_int64(c, a->rank);
+                    if (a->has_cvss)
+                        db_copy_double(c, a->cvss);
+                    else
+                        db_copy_null(c);
+                    db_copy_int64(c, a->rep_seq);
+                    if (a->has_rep_cvss)
+                        db_copy_double(c, a->rep_cvss);
+                    else
+                        db_copy_null(c);
+                }
+                rc = db_copy_row(c, err);
+            }
+        }
+        if (db_copy_end(c, rc == IMGSEC_OK, NULL) != IMGSEC_OK && rc == IMGSEC_OK)
+            rc = store_derr(st, err, "storing aggregates");
+    }
+    return rc;
+}
+
+static int copy_records(store *st, const imgsec_doc *docs, const int64_t *ids, size_t n,
+                        imgsec_err *err)
+{
+    bool *keep = last_of_image(ids, n);
+    if (!keep)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    int rc = IMGSEC_OK;
+    for (int t = 0; t < REPORT_TYPE_COUNT && rc == IMGSEC_OK; t++)
+        rc = copy_table(st, (report_type)t, docs, ids, keep, n, err);
+    if (rc == IMGSEC_OK)
+        rc = copy_aggregates(st, docs, ids, keep, n, err);
+    free(keep);
+    return rc;
 }
 
 int store_ingest(store *st, const char *project_id, const char *ep, const imgsec_doc *docs, size_t n,
@@ -302,22 +510,35 @@ int store_ingest(store *st, const char *project_id, const char *ep, const imgsec
     ingest_stmts q;
     if ((rc = ingest_prepare(st, &q, err)) != IMGSEC_OK)
         return rc;
-    if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
+    bool copy = db_backend_of(st->conn) == DB_PG;
+    int64_t *ids = copy ? calloc(n, sizeof *ids) : NULL;
+    if (copy && !ids)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    if ((rc = store_write_begin(st, err)) != IMGSEC_OK) {
+        free(ids);
         return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         store_ingest_result r = {0};
         doc_where(where, sizeof where, i, n);
-        if ((rc = ingest_one(st, &q, project_id, ep, &docs[i], grant, where, &r, err)) != IMGSEC_OK)
+        if ((rc = ingest_one(st, &q, project_id, ep, &docs[i], grant, where, copy, &r, err)) !=
+            IMGSEC_OK)
             goto fail;
+        if (ids)
+            ids[i] = r.id;
         if (results)
             results[i] = r;
-        if (progress)
+        if (progress) /* on PostgreSQL its records come after the last document */
             progress(i + 1, n, arg);
     }
+    if (copy && (rc = copy_records(st, docs, ids, n, err)) != IMGSEC_OK)
+        goto fail;
     if ((rc = store_change_prune(st, err)) != IMGSEC_OK)
         goto fail;
+    free(ids);
     return store_commit(st, err);
 fail:
+    free(ids);
     store_rollback(st);
     return rc;
 }
@@ -330,33 +551,33 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
     if ((rc = store_grant_check(grant, project_id, NULL, err)) != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *find = store_stmt(st, STMT_IMAGE_EP, err);
-    sqlite3_stmt *del = find ? store_stmt(st, STMT_IMAGE_DELETE, err) : NULL;
+    db_stmt *find = store_dstmt(st, STMT_IMAGE_EP, err);
+    db_stmt *del = find ? store_dstmt(st, STMT_IMAGE_DELETE, err) : NULL;
     if (!del)
         return IMGSEC_EINTERNAL;
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
-    sqlite3_bind_int64(find, 1, id);
-    store_bind_text(find, 2, project_id);
-    int step = sqlite3_step(find);
-    if (step == SQLITE_DONE) {
+    db_bind_int64(find, 1, id);
+    store_dbind_text(find, 2, project_id);
+    int step = db_step(find);
+    if (step == DB_DONE) {
         rc = err_set(err, IMGSEC_ENOTFOUND, "image %lld does not exist in this project", (long long)id);
         goto fail;
     }
-    if (step != SQLITE_ROW) {
-        rc = store_dberr(st, err, "finding an image");
+    if (step != DB_ROW) {
+        rc = store_derr(st, err, "finding an image");
         goto fail;
     }
-    const char *ep = (const char *)sqlite3_column_text(find, 0);
+    const char *ep = db_column_text(find, 0);
     if (grant && !store_grant_covers_ep(grant, ep ? ep : "")) {
         rc = err_set(err, IMGSEC_EFORBIDDEN,
                      "image %lld is in an enterprise project that is not granted", (long long)id);
         goto fail;
     }
-    sqlite3_reset(find);
-    sqlite3_bind_int64(del, 1, id);
-    store_bind_text(del, 2, project_id);
-    if ((rc = store_run(st, del, "deleting an image", err)) != IMGSEC_OK)
+    db_reset(find);
+    db_bind_int64(del, 1, id);
+    store_dbind_text(del, 2, project_id);
+    if ((rc = store_drun(st, del, "deleting an image", err)) != IMGSEC_OK)
         goto fail;
     if ((rc = store_change_append(st, id, err)) != IMGSEC_OK ||
         (rc = store_change_prune(st, err)) != IMGSEC_OK)
@@ -412,10 +633,10 @@ bool store_grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* Copies a column's text to the arena and records its offset. */
-static bool arena_add(agg_buf *b, sqlite3_stmt *s, int col)
+static bool arena_add(agg_buf *b, db_stmt *s, int col)
 {
-    const char *t = (const char *)sqlite3_column_text(s, col);
-    size_t n = (size_t)sqlite3_column_bytes(s, col);
+    const char *t = db_column_text(s, col);
+    size_t n = db_column_bytes(s, col);
     if (!store_grow((void **)&b->arena, &b->cap, b->len + n + 1, 1) ||
         !store_grow((void **)&b->offs, &b->cap_offs, b->n_offs + 1, sizeof *b->offs))
         return false;
@@ -451,15 +672,15 @@ static void agg_buf_fixup(agg_buf *b, image_summary *sum)
 /* A statement whose rows are ordered by image id in column 0, read in step
  * with the images; rc is the result of its last step. */
 typedef struct {
-    sqlite3_stmt *s;
+    db_stmt *s;
     int rc;
 } cursor;
 
 static int cursor_next(store *st, cursor *c, imgsec_err *err)
 {
-    c->rc = sqlite3_step(c->s);
-    if (c->rc != SQLITE_ROW && c->rc != SQLITE_DONE)
-        return store_dberr(st, err, "reading aggregates");
+    c->rc = db_step(c->s);
+    if (c->rc != DB_ROW && c->rc != DB_DONE)
+        return store_derr(st, err, "reading aggregates");
     return IMGSEC_OK;
 }
 
@@ -467,7 +688,7 @@ static int cursor_next(store *st, cursor *c, imgsec_err *err)
 static int cursor_seek(store *st, cursor *c, int64_t id, imgsec_err *err)
 {
     int rc;
-    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) < id)
+    while (c->rc == DB_ROW && db_column_int64(c->s, 0) < id)
         if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
             return rc;
     return IMGSEC_OK;
@@ -479,21 +700,21 @@ static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err
     int rc = cursor_seek(st, c, id, err);
     if (rc != IMGSEC_OK)
         return rc;
-    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) == id) {
-        int vt = vul_type_parse((const char *)sqlite3_column_text(c->s, 2));
+    while (c->rc == DB_ROW && db_column_int64(c->s, 0) == id) {
+        int vt = vul_type_parse(db_column_text(c->s, 2));
         if (vt < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad vul aggregate",
                            (long long)id);
         if (!store_grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
             !arena_add(b, c->s, 1))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-        bool has = sqlite3_column_type(c->s, 5) != SQLITE_NULL;
-        bool has_rep = sqlite3_column_type(c->s, 7) != SQLITE_NULL;
-        b->vuls[b->n_vuls++] = (vul_agg){NULL, (vul_type)vt, sqlite3_column_int64(c->s, 3),
-                                         sqlite3_column_int(c->s, 4), has,
-                                         has ? sqlite3_column_double(c->s, 5) : 0,
-                                         sqlite3_column_int64(c->s, 6), has_rep,
-                                         has_rep ? sqlite3_column_double(c->s, 7) : 0};
+        bool has = db_column_type(c->s, 5) != DB_NULL;
+        bool has_rep = db_column_type(c->s, 7) != DB_NULL;
+        b->vuls[b->n_vuls++] = (vul_agg){NULL, (vul_type)vt, db_column_int64(c->s, 3),
+                                         (int)db_column_int64(c->s, 4), has,
+                                         has ? db_column_double(c->s, 5) : 0,
+                                         db_column_int64(c->s, 6), has_rep,
+                                         has_rep ? db_column_double(c->s, 7) : 0};
         if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
             return rc;
     }
@@ -507,36 +728,36 @@ static int collect_builds(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_e
     int rc = cursor_seek(st, c, id, err);
     if (rc != IMGSEC_OK)
         return rc;
-    while (c->rc == SQLITE_ROW && sqlite3_column_int64(c->s, 0) == id) {
-        int lv = severity_parse((const char *)sqlite3_column_text(c->s, 3));
+    while (c->rc == DB_ROW && db_column_int64(c->s, 0) == id) {
+        int lv = severity_parse(db_column_text(c->s, 3));
         if (lv < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad build aggregate",
                            (long long)id);
         if (!store_grow((void **)&b->builds, &b->cap_builds, b->n_builds + 1, sizeof *b->builds) ||
             !arena_add(b, c->s, 1) || !arena_add(b, c->s, 2))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-        b->builds[b->n_builds++] = (build_agg){NULL, NULL, (severity)lv, sqlite3_column_int64(c->s, 4)};
+        b->builds[b->n_builds++] = (build_agg){NULL, NULL, (severity)lv, db_column_int64(c->s, 4)};
         if ((rc = cursor_next(st, c, err)) != IMGSEC_OK)
             return rc;
     }
     return IMGSEC_OK;
 }
 
-static const char *col_text(sqlite3_stmt *s, int c)
+static const char *col_text(db_stmt *s, int c)
 {
-    const char *t = (const char *)sqlite3_column_text(s, c + 1);
+    const char *t = db_column_text(s, c + 1);
     return t ? t : "";
 }
 
 /* The image row of s (SELECT id, <image columns>) as a summary without
  * aggregates; strings point into the row. */
-static int row_summary(sqlite3_stmt *s, image_summary *sum, imgsec_err *err)
+static int row_summary(db_stmt *s, image_summary *sum, imgsec_err *err)
 {
     memset(sum, 0, sizeof *sum);
-    sum->id = sqlite3_column_int64(s, 0);
+    sum->id = db_column_int64(s, 0);
     int type = image_type_parse(col_text(s, IC_IMAGE_TYPE));
     int status = scan_status_parse(col_text(s, IC_SCAN_STATUS));
-    int level = sqlite3_column_type(s, IC_SEVERITY_LEVEL + 1) == SQLITE_NULL
+    int level = db_column_type(s, IC_SEVERITY_LEVEL + 1) == DB_NULL
                     ? SEVERITY_LEVEL_NONE
                     : severity_level_parse(col_text(s, IC_SEVERITY_LEVEL));
     if (type < 0 || status < 0 || level < 0)
@@ -547,33 +768,33 @@ static int row_summary(sqlite3_stmt *s, image_summary *sum, imgsec_err *err)
     sum->type = (image_type)type;
     sum->status = (scan_status)status;
 #define READ_STRING(m, ...) sum->m = col_text(s, IC_STR_##m);
-#define READ_NUMBER(m, ...) sum->m = sqlite3_column_int64(s, IC_NUM_##m + 1);
+#define READ_NUMBER(m, ...) sum->m = db_column_int64(s, IC_NUM_##m + 1);
     MODEL_IMAGE_STRINGS(READ_STRING)
     MODEL_IMAGE_NUMBERS(READ_NUMBER)
 #undef READ_STRING
 #undef READ_NUMBER
     sum->severity_level = (severity_level)level;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        sum->counts[t] = sqlite3_column_int64(s, IC_COUNT(t) + 1);
+        sum->counts[t] = db_column_int64(s, IC_COUNT(t) + 1);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        sum->vul_counts[v] = sqlite3_column_int64(s, IC_VUL_COUNT(v) + 1);
+        sum->vul_counts[v] = db_column_int64(s, IC_VUL_COUNT(v) + 1);
     return IMGSEC_OK;
 }
 
 /* min and max seq of the change log (0, 0 when empty). */
 static int changes_range(store *st, int64_t *lo, int64_t *hi, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_CHANGES_RANGE, err);
+    db_stmt *s = store_dstmt(st, STMT_CHANGES_RANGE, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        store_dberr(st, err, "reading the change log");
-        sqlite3_reset(s);
+    if (db_step(s) != DB_ROW) {
+        store_derr(st, err, "reading the change log");
+        db_reset(s);
         return IMGSEC_EINTERNAL;
     }
-    *lo = sqlite3_column_int64(s, 0); /* NULL reads as 0 */
-    *hi = sqlite3_column_int64(s, 1);
-    sqlite3_reset(s);
+    *lo = db_column_int64(s, 0); /* NULL reads as 0 */
+    *hi = db_column_int64(s, 1);
+    db_reset(s);
     return IMGSEC_OK;
 }
 
@@ -583,9 +804,9 @@ int store_summary_foreach(store *st, store_summary_cb cb, void *arg, int64_t *se
     int rc;
     int64_t lo = 0, hi = 0;
     agg_buf b = {0};
-    cursor img = {store_stmt(st, STMT_IMAGES_ALL, err), 0};
-    cursor vul = {img.s ? store_stmt(st, STMT_AGG_VUL_ALL, err) : NULL, 0};
-    cursor bld = {vul.s ? store_stmt(st, STMT_AGG_BUILD_ALL, err) : NULL, 0};
+    cursor img = {store_dstmt(st, STMT_IMAGES_ALL, err), 0};
+    cursor vul = {img.s ? store_dstmt(st, STMT_AGG_VUL_ALL, err) : NULL, 0};
+    cursor bld = {vul.s ? store_dstmt(st, STMT_AGG_BUILD_ALL, err) : NULL, 0};
     if (!bld.s)
         return IMGSEC_EINTERNAL;
     if ((rc = store_read_begin(st, err)) != IMGSEC_OK)
@@ -595,7 +816,7 @@ int store_summary_foreach(store *st, store_summary_cb cb, void *arg, int64_t *se
         (rc = cursor_next(st, &vul, err)) != IMGSEC_OK ||
         (rc = cursor_next(st, &bld, err)) != IMGSEC_OK)
         goto fail;
-    while (img.rc == SQLITE_ROW) {
+    while (img.rc == DB_ROW) {
         image_summary sum;
         agg_buf_clear(&b);
         if ((rc = row_summary(img.s, &sum, err)) != IMGSEC_OK ||
@@ -628,22 +849,22 @@ static int load_one(store *st, int64_t id, image_summary *sum, agg_buf *b, bool 
                     imgsec_err *err)
 {
     int rc;
-    cursor img = {store_stmt(st, STMT_IMAGE_ONE, err), 0};
-    cursor vul = {img.s ? store_stmt(st, STMT_AGG_VUL_ONE, err) : NULL, 0};
-    cursor bld = {vul.s ? store_stmt(st, STMT_AGG_BUILD_ONE, err) : NULL, 0};
+    cursor img = {store_dstmt(st, STMT_IMAGE_ONE, err), 0};
+    cursor vul = {img.s ? store_dstmt(st, STMT_AGG_VUL_ONE, err) : NULL, 0};
+    cursor bld = {vul.s ? store_dstmt(st, STMT_AGG_BUILD_ONE, err) : NULL, 0};
     if (!bld.s)
         return IMGSEC_EINTERNAL;
-    sqlite3_reset(img.s);
-    sqlite3_reset(vul.s);
-    sqlite3_reset(bld.s);
-    sqlite3_bind_int64(img.s, 1, id);
-    sqlite3_bind_int64(vul.s, 1, id);
-    sqlite3_bind_int64(bld.s, 1, id);
+    db_reset(img.s);
+    db_reset(vul.s);
+    db_reset(bld.s);
+    db_bind_int64(img.s, 1, id);
+    db_bind_int64(vul.s, 1, id);
+    db_bind_int64(bld.s, 1, id);
     agg_buf_clear(b);
     *found = false;
     if ((rc = cursor_next(st, &img, err)) != IMGSEC_OK)
         return rc;
-    if (img.rc != SQLITE_ROW)
+    if (img.rc != DB_ROW)
         return IMGSEC_OK;
     if ((rc = row_summary(img.s, sum, err)) != IMGSEC_OK ||
         (rc = cursor_next(st, &vul, err)) != IMGSEC_OK ||
@@ -665,7 +886,7 @@ int store_changes_since(store *st, int64_t since, store_summary_cb cb,
     agg_buf b = {0};
     if (since < 0)
         return err_set(err, IMGSEC_EINVAL, "store: negative change-log position");
-    sqlite3_stmt *ids = store_stmt(st, STMT_CHANGES_SINCE, err);
+    db_stmt *ids = store_dstmt(st, STMT_CHANGES_SINCE, err);
     if (!ids)
         return IMGSEC_EINTERNAL;
     if ((rc = store_read_begin(st, err)) != IMGSEC_OK)
@@ -679,16 +900,16 @@ int store_changes_since(store *st, int64_t since, store_summary_cb cb,
                      (long long)since);
         goto fail;
     }
-    sqlite3_bind_int64(ids, 1, since);
+    db_bind_int64(ids, 1, since);
     for (;;) {
-        int step = sqlite3_step(ids);
-        if (step == SQLITE_DONE)
+        int step = db_step(ids);
+        if (step == DB_DONE)
             break;
-        if (step != SQLITE_ROW) {
-            rc = store_dberr(st, err, "reading the change log");
+        if (step != DB_ROW) {
+            rc = store_derr(st, err, "reading the change log");
             goto fail;
         }
-        int64_t id = sqlite3_column_int64(ids, 0);
+        int64_t id = db_column_int64(ids, 0);
         image_summary sum;
         bool found;
         if ((rc = load_one(st, id, &sum, &b, &found, err)) != IMGSEC_OK)
@@ -739,16 +960,16 @@ static int changed_since(store *st, int64_t id, int64_t seen, bool *changed, img
     *changed = true;
     if (hi < seen || (hi > seen && lo > seen + 1))
         return IMGSEC_OK; /* another file's position, or pruned past it */
-    sqlite3_stmt *s = store_stmt(st, STMT_CHANGED_SINCE, err);
+    db_stmt *s = store_dstmt(st, STMT_CHANGED_SINCE, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, seen);
-    sqlite3_bind_int64(s, 2, id);
-    int step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return store_dberr(st, err, "reading the change log");
-    *changed = step == SQLITE_ROW;
+    db_bind_int64(s, 1, seen);
+    db_bind_int64(s, 2, id);
+    int step = db_step(s);
+    db_reset(s);
+    if (step != DB_ROW && step != DB_DONE)
+        return store_derr(st, err, "reading the change log");
+    *changed = step == DB_ROW;
     return IMGSEC_OK;
 }
 
@@ -756,22 +977,22 @@ static int changed_since(store *st, int64_t id, int64_t seen, bool *changed, img
 static int image_basis(store *st, int64_t id, scan_status *status, int64_t *n_malware, bool *found,
                        imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_IMAGE_ONE, err);
+    db_stmt *s = store_dstmt(st, STMT_IMAGE_ONE, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s), rc = IMGSEC_OK;
-    *found = step == SQLITE_ROW;
+    db_bind_int64(s, 1, id);
+    int step = db_step(s), rc = IMGSEC_OK;
+    *found = step == DB_ROW;
     if (*found) {
         image_summary sum;
         if ((rc = row_summary(s, &sum, err)) == IMGSEC_OK) {
             *status = sum.status;
             *n_malware = sum.counts[REPORT_MALWARES];
         }
-    } else if (step != SQLITE_DONE) {
-        rc = store_dberr(st, err, "reading an image");
+    } else if (step != DB_DONE) {
+        rc = store_derr(st, err, "reading an image");
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return rc;
 }
 
@@ -779,17 +1000,17 @@ static int image_basis(store *st, int64_t id, scan_status *status, int64_t *n_ma
  * other than its vulnerabilities. */
 static int other_severities(store *st, int64_t id, bool *have_max, severity *max, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_stmt(st, STMT_OTHER_SEVERITIES, err);
+    db_stmt *s = store_dstmt(st, STMT_OTHER_SEVERITIES, err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_int64(s, 1, id);
+    db_bind_int64(s, 1, id);
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+    while ((step = db_step(s)) == DB_ROW) {
+        if (db_column_type(s, 0) == DB_NULL)
             continue;
-        int lv = severity_parse((const char *)sqlite3_column_text(s, 0));
+        int lv = severity_parse(db_column_text(s, 0));
         if (lv < 0) {
-            sqlite3_reset(s);
+            db_reset(s);
             return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad severity", (long long)id);
         }
         if (!*have_max || (severity)lv > *max) {
@@ -797,8 +1018,8 @@ static int other_severities(store *st, int64_t id, bool *have_max, severity *max
             *max = (severity)lv;
         }
     }
-    sqlite3_reset(s);
-    return step == SQLITE_DONE ? IMGSEC_OK : store_dberr(st, err, "reading severities");
+    db_reset(s);
+    return step == DB_DONE ? IMGSEC_OK : store_derr(st, err, "reading severities");
 }
 
 /* The write of store_replace_vulnerabilities, inside its transaction. */
@@ -822,21 +1043,21 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
         return rc;
     severity_level level = model_image_severity_level(status, have_max, max, n_malware);
 
-    sqlite3_stmt *set = store_stmt(st, STMT_IMAGE_SET_VULS, err);
+    db_stmt *set = store_dstmt(st, STMT_IMAGE_SET_VULS, err);
     if (!set)
         return IMGSEC_EINTERNAL;
     if ((rc = store_vul_rows_replace(st, id, vuls, err)) != IMGSEC_OK ||
         (rc = store_agg_vul_replace(st, id, aggs, n_aggs, err)) != IMGSEC_OK)
         return rc;
-    sqlite3_bind_int64(set, 1, (int64_t)json_array_size(vuls));
+    db_bind_int64(set, 1, (int64_t)json_array_size(vuls));
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        sqlite3_bind_int64(set, v + 2, vul_counts[v]);
+        db_bind_int64(set, v + 2, vul_counts[v]);
     if (level == SEVERITY_LEVEL_NONE)
-        sqlite3_bind_null(set, VUL_TYPE_COUNT + 2);
+        db_bind_null(set, VUL_TYPE_COUNT + 2);
     else
-        store_bind_text(set, VUL_TYPE_COUNT + 2, severity_level_name(level));
-    sqlite3_bind_int64(set, VUL_TYPE_COUNT + 3, id);
-    if ((rc = store_run(st, set, "storing an image", err)) != IMGSEC_OK ||
+        store_dbind_text(set, VUL_TYPE_COUNT + 2, severity_level_name(level));
+    db_bind_int64(set, VUL_TYPE_COUNT + 3, id);
+    if ((rc = store_drun(st, set, "storing an image", err)) != IMGSEC_OK ||
         (rc = store_change_append(st, id, err)) != IMGSEC_OK)
         return rc;
     return store_vul_bulk_note(st, id, err);

@@ -1,4 +1,4 @@
-/* store_int.h - what the files of the SQLite store share, private to it.
+/* store_int.h - what the files of the store share, private to it.
  *
  * The store is split by concern: store.c owns the connection, pragmas,
  * migrations, transactions and the statement cache; store_schema.c turns
@@ -118,7 +118,6 @@ struct store {
     db_conn *conn;                   /* the driver's connection (src/lib/db/db.h) */
     sqlite3 *db;                     /* conn's SQLite handle; NULL on PostgreSQL */
     char *sql[STMT_COUNT];           /* built at open, owned */
-    sqlite3_stmt *stmt[STMT_COUNT];  /* SQLite only: prepared on first use */
     db_stmt *dstmt[STMT_COUNT];      /* through the driver: prepared on first use */
     vul_diff_buf *diff;              /* store_vul_diff.c's buffers, kept between images */
     /* store_vul_bulk.c: while bulk, one write transaction is open and the
@@ -167,11 +166,11 @@ int store_dberr(store *st, imgsec_err *err, const char *what);
  * it. NULL with err set ("store: <what>: ...") on failure. */
 sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err);
 
-/* The cached statement id, prepared on first use; NULL (err set) on failure.
- * Callers bind, step and sqlite3_reset it before the transaction ends.
- * SQLite only: on PostgreSQL (st->db NULL) it fails with "does not run on
- * PostgreSQL yet", as store_prepare does; such a family is not converted
- * to the driver yet (docs/design.md). */
+/* The SQLite statement under the cached driver statement id (store_dstmt),
+ * for the files not converted to the driver yet (store_vul_diff.c,
+ * store_vul_bulk.c); NULL (err set) on failure. On PostgreSQL (st->db
+ * NULL) it fails with "does not run on PostgreSQL yet", as store_prepare
+ * does (docs/design.md). */
 sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err);
 
 /* ---- store.c, through the driver (db.h): the code that runs on both
@@ -217,22 +216,20 @@ void store_rollback(store *st);
 
 /* ---- store_bind.c: binding and reading values; the document binding is
  * shared by both ingest paths ---- */
-/* Binds v, or "" for NULL (absent strings are stored as ''). v must stay
- * alive until the statement is stepped (SQLITE_STATIC). */
-void store_bind_text(sqlite3_stmt *s, int i, const char *v);
-/* Copies the text of column col into dst (truncated; "" for NULL). */
-void store_column_copy(char *dst, size_t size, sqlite3_stmt *s, int col);
 /* Binds the image columns of d (as many as s has parameters). */
-void store_bind_image(sqlite3_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d);
+void store_bind_image(db_stmt *s, const char *project_id, const char *ep, const imgsec_doc *d);
 /* Binds one record field from JSON; false if the value has the wrong type. */
-bool store_bind_field(sqlite3_stmt *s, int i, const record_field *f, const json_t *v);
+bool store_bind_field(db_stmt *s, int i, const record_field *f, const json_t *v);
+/* The same as the next field of a COPY row (PostgreSQL's bulk ingest). */
+bool store_copy_field(db_copy *k, const record_field *f, const json_t *v);
 /* Appends to b the bytes that identify the value store_bind_field binds
  * for v (field f): equal bytes if and only if the stored column reads
  * back as the same value, which store_column_key appends for column col
  * of a row. A value of the wrong type gets bytes no column has. */
 void store_field_key(util_buf *b, const record_field *f, const json_t *v);
 void store_column_key(util_buf *b, sqlite3_stmt *s, int col);
-/* Steps a statement that returns no rows, then resets it. */
+/* Steps a sqlite3 statement that returns no rows, then resets it
+ * (store_vul_diff.c; the driver's is store_drun). */
 int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
 
 /* Makes room for need elements of elem bytes in *p (capacity *cap,
@@ -244,12 +241,18 @@ int store_grant_check(const store_grant *g, const char *project_id, const char *
                       imgsec_err *err);
 
 /* ---- store_images.c: image-row steps shared with store_stream.c ---- */
-/* Inserts record rec of type t of image id at seq j with s (STMT_REC_INSERT
- * + t); IMGSEC_EINVAL naming where, the type's key and j for a value of
- * the wrong type. */
+/* Inserts record rec of type t of image id at seq j with the cached
+ * STMT_REC_INSERT + t; IMGSEC_EINVAL naming where, the type's key and j
+ * for a value of the wrong type. */
+int store_drecord_insert(store *st, report_type t, int64_t id, size_t j, const json_t *rec,
+                         const char *where, imgsec_err *err);
+/* Inserts the n vulnerability aggregates of image id with the cached
+ * STMT_AGG_VUL_INSERT. */
+int store_dagg_vul_insert(store *st, int64_t id, const vul_agg *vuls, size_t n, imgsec_err *err);
+/* The same two for store_vul_diff.c, which passes the SQLite statement
+ * store_stmt gave for those ids (any other is IMGSEC_EINTERNAL). */
 int store_record_insert(store *st, sqlite3_stmt *s, report_type t, int64_t id, size_t j,
                         const json_t *rec, const char *where, imgsec_err *err);
-/* Inserts the n vulnerability aggregates of image id with s (STMT_AGG_VUL_INSERT). */
 int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
                          imgsec_err *err);
 /* The existing image of d's identity, *id (0 if none).
@@ -291,7 +294,7 @@ char *store_schema_export_files(imgsec_err *err); /* store_schema_exports.c */
 char *store_schema_task_leases(imgsec_err *err);  /* store_schema_tasks.c */
 /* One result column as a store_cell (strings borrowed from the statement
  * until its next step); store_records.c, used by the exports and the lists. */
-void store_cell_from_column(sqlite3_stmt *s, int c, store_cell *out);
+void store_cell_from_column(db_stmt *s, int c, store_cell *out);
 
 /* Number of schema versions that store_schema_step knows. */
 int store_schema_steps(void);

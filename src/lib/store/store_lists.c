@@ -27,48 +27,51 @@ static int watch_step(void *arg)
     watch *w = arg;
     if (w->gone && !w->fired && w->gone(w->arg))
         w->fired = true;
-    return w->fired; /* non-zero: SQLITE_INTERRUPT */
+    return w->fired; /* non-zero: the step is interrupted */
 }
 
+/* On PostgreSQL the driver has no progress callback: a list runs to its
+ * end there (db_progress). */
 void store_list_watch(store *st, bool (*gone)(void *arg), void *arg)
 {
     W = (watch){gone, arg, false};
-    sqlite3_progress_handler(st->db, gone ? STORE_LIST_WATCH_STEPS : 0, gone ? watch_step : NULL,
-                             gone ? &W : NULL);
+    db_progress(st->conn, STORE_LIST_WATCH_STEPS, gone ? watch_step : NULL, gone ? &W : NULL);
 }
 
 int store_list_query(store *st, const char *sql, const store_list_bind *binds, size_t n,
                      int (*row)(const store_cell *cells, int ncols, void *arg), void *arg,
                      imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(st, sql, "preparing a list query", err);
+    db_stmt *s = store_dprepare(st, sql, "preparing a list query", err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    for (size_t i = 0; i < n; i++) {
-        int rc = binds[i].s ? sqlite3_bind_text(s, (int)i + 1, binds[i].s, -1, SQLITE_STATIC)
-                            : sqlite3_bind_int64(s, (int)i + 1, binds[i].i);
-        if (rc != SQLITE_OK) {
-            sqlite3_finalize(s);
-            return store_dberr(st, err, "binding a list query");
-        }
+    if (n > (size_t)db_param_count(s)) {
+        db_finalize(s);
+        return err_set(err, IMGSEC_EINTERNAL, "store: a list query has more values than parameters");
     }
-    int ncols = sqlite3_column_count(s);
+    for (size_t i = 0; i < n; i++) {
+        if (binds[i].s)
+            db_bind_text(s, (int)i + 1, binds[i].s, -1);
+        else
+            db_bind_int64(s, (int)i + 1, binds[i].i);
+    }
+    int ncols = db_column_count(s);
     if (ncols > LIST_COLS_MAX) {
-        sqlite3_finalize(s);
+        db_finalize(s);
         return err_set(err, IMGSEC_EINTERNAL, "store: a list query has too many columns");
     }
     store_cell cells[LIST_COLS_MAX];
     int step, rc = IMGSEC_OK;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = db_step(s)) == DB_ROW) {
         for (int c = 0; c < ncols; c++)
             store_cell_from_column(s, c, &cells[c]);
         if ((rc = row(cells, ncols, arg)) != 0)
             break;
     }
-    if (rc == IMGSEC_OK && step == SQLITE_INTERRUPT && W.fired)
+    if (rc == IMGSEC_OK && step == DB_ERROR && W.fired)
         rc = err_set(err, IMGSEC_EINTERNAL, "client gone");
-    else if (rc == IMGSEC_OK && step != SQLITE_DONE)
-        rc = store_dberr(st, err, "reading a list");
-    sqlite3_finalize(s);
+    else if (rc == IMGSEC_OK && step != DB_DONE)
+        rc = store_derr(st, err, "reading a list");
+    db_finalize(s);
     return rc;
 }

@@ -56,16 +56,16 @@ int store_snapshot_begin(store *st, int64_t *position, imgsec_err *err)
     int rc = store_read_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *s = store_prepare(st, "SELECT coalesce(max(seq), 0) FROM changes",
-                                    "reading the change log", err);
-    if (!s || sqlite3_step(s) != SQLITE_ROW) {
-        rc = s ? store_dberr(st, err, "reading the change log") : IMGSEC_EINTERNAL;
-        sqlite3_finalize(s);
+    /* the range's max: the cached statement, one B-tree end */
+    db_stmt *s = store_dstmt(st, STMT_CHANGES_RANGE, err);
+    if (!s || db_step(s) != DB_ROW) {
+        rc = s ? store_derr(st, err, "reading the change log") : IMGSEC_EINTERNAL;
+        db_reset(s);
         store_rollback(st);
         return rc;
     }
-    *position = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    *position = db_column_int64(s, 1); /* NULL (an empty log) reads as 0 */
+    db_reset(s);
     return IMGSEC_OK;
 }
 
@@ -227,25 +227,25 @@ static char *records_sql(const record_kind *k)
     return b.buf;
 }
 
-void store_cell_from_column(sqlite3_stmt *s, int c, store_cell *out)
+void store_cell_from_column(db_stmt *s, int c, store_cell *out)
 {
     memset(out, 0, sizeof *out);
-    switch (sqlite3_column_type(s, c)) {
-    case SQLITE_INTEGER:
+    switch (db_column_type(s, c)) {
+    case DB_INT:
         out->kind = CELL_INT;
-        out->i = sqlite3_column_int64(s, c);
+        out->i = db_column_int64(s, c);
         break;
-    case SQLITE_FLOAT:
+    case DB_FLOAT:
         out->kind = CELL_REAL;
-        out->d = sqlite3_column_double(s, c);
+        out->d = db_column_double(s, c);
         break;
-    case SQLITE_NULL:
+    case DB_NULL:
         out->kind = CELL_NULL;
         break;
     default:
         out->kind = CELL_STRING;
-        out->s = (const char *)sqlite3_column_text(s, c);
-        out->len = (size_t)sqlite3_column_bytes(s, c);
+        out->s = db_column_text(s, c);
+        out->len = db_column_bytes(s, c);
         if (!out->s)
             out->s = "", out->len = 0;
     }
@@ -253,7 +253,7 @@ void store_cell_from_column(sqlite3_stmt *s, int c, store_cell *out)
 
 typedef struct {
     store *st;
-    sqlite3_stmt *img, *rec;
+    db_stmt *img, *rec;
     const record_kind *k;
     store_cell *cells;
     char id_text[24];
@@ -262,12 +262,12 @@ typedef struct {
 /* Loads image id's columns into w->cells[0..7); *found false if absent. */
 static int load_image(walk *w, int64_t id, bool *found, imgsec_err *err)
 {
-    sqlite3_reset(w->img);
-    sqlite3_bind_int64(w->img, 1, id);
-    int step = sqlite3_step(w->img);
-    *found = step == SQLITE_ROW;
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return store_dberr(w->st, err, "reading an image for export");
+    db_reset(w->img);
+    db_bind_int64(w->img, 1, id);
+    int step = db_step(w->img);
+    *found = step == DB_ROW;
+    if (step != DB_ROW && step != DB_DONE)
+        return store_derr(w->st, err, "reading an image for export");
     if (!*found)
         return IMGSEC_OK;
     snprintf(w->id_text, sizeof w->id_text, "%lld", (long long)id);
@@ -301,9 +301,9 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }
-    w.img = store_prepare(st, EXPORT_IMAGE_SQL, "preparing the export query", err);
+    w.img = store_dprepare(st, EXPORT_IMAGE_SQL, "preparing the export query", err);
     if (w.img)
-        w.rec = store_prepare(st, sql, "preparing the export query", err);
+        w.rec = store_dprepare(st, sql, "preparing the export query", err);
     if (!w.img || !w.rec) {
         rc = IMGSEC_EINTERNAL;
         goto done;
@@ -317,10 +317,10 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
         int64_t got = 0;
         bool cut = false;
         if (found) {
-            sqlite3_reset(w.rec);
-            sqlite3_bind_int64(w.rec, 1, ids[i]);
+            db_reset(w.rec);
+            db_bind_int64(w.rec, 1, ids[i]);
             int step;
-            while ((step = sqlite3_step(w.rec)) == SQLITE_ROW) {
+            while ((step = db_step(w.rec)) == DB_ROW) {
                 for (size_t c = 0; c < w.k->nfields; c++)
                     store_cell_from_column(w.rec, (int)c, &rec[c]);
                 if (!filter_pass(f, &fc, rec))
@@ -334,8 +334,8 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
                 if ((rc = cb(w.cells, ncells, arg)) != 0)
                     break;
             }
-            if (rc == IMGSEC_OK && !cut && step != SQLITE_DONE && step != SQLITE_ROW)
-                rc = store_dberr(st, err, "reading records for export");
+            if (rc == IMGSEC_OK && !cut && step != DB_DONE && step != DB_ROW)
+                rc = store_derr(st, err, "reading records for export");
         }
         if (rc == IMGSEC_OK && expect && !cut && written < limit && got != expect[i])
             rc = err_set(err, IMGSEC_EINTERNAL,
@@ -344,8 +344,8 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
                          (long long)ids[i], (long long)got, (long long)expect[i]);
     }
 done:
-    sqlite3_finalize(w.img);
-    sqlite3_finalize(w.rec);
+    db_finalize(w.img);
+    db_finalize(w.rec);
     free(sql);
     free(w.cells);
     return rc;

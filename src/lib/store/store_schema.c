@@ -240,34 +240,46 @@ static int table_columns(store *st, const char *table, name_set *out, imgsec_err
 {
     out->names = NULL;
     out->n = 0;
-    sqlite3_stmt *s = store_prepare(st, "SELECT name FROM pragma_table_info(?1)", "reading the schema", err);
+    db_stmt *s = store_dprepare(st, db_sql_table_columns(st->conn), "reading the schema", err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, table, -1);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         char **nn = realloc(out->names, (out->n + 1) * sizeof *nn);
-        const char *name = (const char *)sqlite3_column_text(s, 0);
+        const char *name = db_column_text(s, 0);
         char *copy = name ? strdup(name) : NULL;
         if (!nn || !copy) {
             free(copy);
             if (nn)
                 out->names = nn;
             names_free(out);
-            sqlite3_finalize(s);
+            db_finalize(s);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
         out->names = nn;
         out->names[out->n++] = copy;
     }
-    if (rc != SQLITE_DONE) {
-        store_dberr(st, err, "reading the schema");
+    if (rc != DB_DONE) {
+        store_derr(st, err, "reading the schema");
         names_free(out);
-        sqlite3_finalize(s);
+        db_finalize(s);
         return IMGSEC_EINTERNAL;
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return IMGSEC_OK;
+}
+
+/* Runs one statement of DDL written in SQLite's dialect, translated to the
+ * engine's (db_ddl). */
+static int exec_ddl(store *st, const char *sql, const char *what, imgsec_err *err)
+{
+    char *ddl = db_ddl(st->conn, sql, NULL);
+    if (!ddl)
+        return store_derr(st, err, what);
+    int rc = store_exec(st, ddl, what, err);
+    free(ddl);
+    return rc;
 }
 
 /* Walks the model; with apply, runs the DDL for each difference, else
@@ -289,7 +301,7 @@ static int reconcile(store *st, bool apply, int *diffs, imgsec_err *err)
         if (apply) {
             char sql[256];
             snprintf(sql, sizeof sql, "ALTER TABLE images ADD COLUMN \"%s\" %s", col, image_col_decl(c));
-            if ((rc = store_exec(st, sql, "adding an image column", err)) != IMGSEC_OK) {
+            if ((rc = exec_ddl(st, sql, "adding an image column", err)) != IMGSEC_OK) {
                 names_free(&cols);
                 return rc;
             }
@@ -309,7 +321,7 @@ static int reconcile(store *st, bool apply, int *diffs, imgsec_err *err)
                 char *sql = sb_done(&sb, err);
                 if (!sql)
                     return IMGSEC_EINTERNAL;
-                rc = store_exec(st, sql, "creating a record table", err);
+                rc = exec_ddl(st, sql, "creating a record table", err);
                 free(sql);
                 if (rc != IMGSEC_OK)
                     return rc;
@@ -324,7 +336,7 @@ static int reconcile(store *st, bool apply, int *diffs, imgsec_err *err)
                 char sql[512];
                 snprintf(sql, sizeof sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", k->table,
                          k->fields[f].name, field_sql_type(k->fields[f].kind));
-                if ((rc = store_exec(st, sql, "adding a record column", err)) != IMGSEC_OK) {
+                if ((rc = exec_ddl(st, sql, "adding a record column", err)) != IMGSEC_OK) {
                     names_free(&cols);
                     return rc;
                 }
@@ -519,7 +531,6 @@ static const struct {
      * SELECT scan the whole log (up to STORE_CHANGES_KEEP rows) */
     {STMT_CHANGES_RANGE, "SELECT (SELECT min(seq) FROM changes), (SELECT max(seq) FROM changes)"},
     {STMT_CHANGES_SINCE, "SELECT DISTINCT image FROM changes WHERE seq > ?1 ORDER BY image"},
-    {STMT_DATA_VERSION, "PRAGMA data_version"},
     {STMT_CHANGED_SINCE, "SELECT 1 FROM changes WHERE seq > ?1 AND image = ?2 LIMIT 1"},
     {STMT_VUL_ROW_DELETE, "DELETE FROM rec_vulnerability WHERE rowid = ?1"},
     {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?2 WHERE rowid = ?1"},
@@ -557,8 +568,22 @@ static const struct {
     {STMT_AUTH_EPOCH, "SELECT n FROM auth_epoch WHERE id = 1"},
 };
 
+/* store_data_version's probe. SQLite: PRAGMA data_version, which moves
+ * with every commit of another connection to the file. PostgreSQL has no
+ * such counter: the sum of the change log's last seq and the auth epoch,
+ * two numbers that only grow, moved in the transaction of every change
+ * the server caches (an image; a principal) - see docs/design.md "The
+ * freshness probe". */
+static const char DATA_VERSION_SQLITE[] = "PRAGMA data_version";
+static const char DATA_VERSION_PG[] =
+    "SELECT (SELECT coalesce(max(seq), 0) FROM changes) + (SELECT coalesce(max(n), 0) FROM auth_epoch)";
+
 int store_sql_build(store *st, imgsec_err *err)
 {
+    if (!(st->sql[STMT_DATA_VERSION] = sql_fmt(err, "%s", db_backend_of(st->conn) == DB_PG
+                                                                ? DATA_VERSION_PG
+                                                                : DATA_VERSION_SQLITE)))
+        return IMGSEC_EINTERNAL;
     for (size_t i = 0; i < sizeof STATIC_SQL / sizeof STATIC_SQL[0]; i++)
         if (!(st->sql[STATIC_SQL[i].id] = sql_fmt(err, "%s", STATIC_SQL[i].sql)))
             return IMGSEC_EINTERNAL;

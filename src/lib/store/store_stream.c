@@ -26,7 +26,6 @@ struct store_stream {
     bool have_max;
     severity max;
     json_t *vuls, *builds;     /* aggregate key -> count */
-    sqlite3_stmt *rec_ins[REPORT_TYPE_COUNT];
     char project_id[MODEL_PROJECT_ID_MAX + 1], ep[MODEL_PROJECT_ID_MAX + 1];
 };
 
@@ -85,7 +84,7 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     }
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if (!(ss->rec_ins[t] = store_stmt(st, (stmt_id)(STMT_REC_INSERT + t), err))) {
+        if (!store_dstmt(st, (stmt_id)(STMT_REC_INSERT + t), err)) {
             stream_free(ss);
             return IMGSEC_EINTERNAL;
         }
@@ -192,16 +191,8 @@ int store_stream_record(store_stream *ss, report_type t, json_t *rec, const char
                        where ? where : "", k->doc_key, DOC_RECORDS_MAX);
     if ((rc = doc_record_check(rec, t, where, (size_t)*n, &ss->have_max, &ss->max, err)))
         return rc;
-    sqlite3_stmt *s = ss->rec_ins[t];
-    sqlite3_bind_int64(s, 1, ss->id);
-    sqlite3_bind_int64(s, 2, *n);
-    for (size_t f = 0; f < k->nfields; f++)
-        if (!store_bind_field(s, (int)f + 3, &k->fields[f], json_object_get(rec, k->fields[f].name))) {
-            sqlite3_reset(s);
-            return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%lld].%s has the wrong type",
-                           where ? where : "", k->doc_key, (long long)*n, k->fields[f].name);
-        }
-    if ((rc = store_run(ss->st, s, "storing a record", err)) || (rc = aggregate(ss, t, rec, *n, err)))
+    if ((rc = store_drecord_insert(ss->st, t, ss->id, (size_t)*n, rec, where ? where : "", err)) ||
+        (rc = aggregate(ss, t, rec, *n, err)))
         return rc;
     (*n)++;
     return IMGSEC_OK;
@@ -210,31 +201,31 @@ int store_stream_record(store_stream *ss, report_type t, json_t *rec, const char
 static int write_aggs(store_stream *ss, imgsec_err *err)
 {
     store *st = ss->st;
-    sqlite3_stmt *v = store_stmt(st, STMT_AGG_VUL_INSERT, err);
-    sqlite3_stmt *b = v ? store_stmt(st, STMT_AGG_BUILD_INSERT, err) : NULL;
+    db_stmt *v = store_dstmt(st, STMT_AGG_VUL_INSERT, err);
+    db_stmt *b = v ? store_dstmt(st, STMT_AGG_BUILD_INSERT, err) : NULL;
     const char *key;
     json_t *n;
     int rc;
     if (!b)
         return IMGSEC_EINTERNAL;
     json_object_foreach(ss->vuls, key, n) {
-        sqlite3_bind_int64(v, 1, ss->id);
-        store_bind_text(v, 2, key + 1);
-        store_bind_text(v, 3, vul_type_name((vul_type)(key[0] - '0')));
-        sqlite3_bind_int64(v, 4, json_integer_value(json_array_get(n, VA_N)));
-        sqlite3_bind_int64(v, 5, json_integer_value(json_array_get(n, VA_RANK)));
+        db_bind_int64(v, 1, ss->id);
+        store_dbind_text(v, 2, key + 1);
+        store_dbind_text(v, 3, vul_type_name((vul_type)(key[0] - '0')));
+        db_bind_int64(v, 4, json_integer_value(json_array_get(n, VA_N)));
+        db_bind_int64(v, 5, json_integer_value(json_array_get(n, VA_RANK)));
         json_t *cv = json_array_get(n, VA_CVSS);
         if (json_is_number(cv))
-            sqlite3_bind_double(v, 6, json_number_value(cv));
+            db_bind_double(v, 6, json_number_value(cv));
         else
-            sqlite3_bind_null(v, 6);
-        sqlite3_bind_int64(v, 7, json_integer_value(json_array_get(n, VA_REP_SEQ)));
+            db_bind_null(v, 6);
+        db_bind_int64(v, 7, json_integer_value(json_array_get(n, VA_REP_SEQ)));
         cv = json_array_get(n, VA_REP_CVSS);
         if (json_is_number(cv))
-            sqlite3_bind_double(v, 8, json_number_value(cv));
+            db_bind_double(v, 8, json_number_value(cv));
         else
-            sqlite3_bind_null(v, 8);
-        if ((rc = store_run(st, v, "storing aggregates", err)))
+            db_bind_null(v, 8);
+        if ((rc = store_drun(st, v, "storing aggregates", err)))
             return rc;
     }
     json_object_foreach(ss->builds, key, n) {
@@ -243,12 +234,12 @@ static int write_aggs(store_stream *ss, imgsec_err *err)
         hex[BUILD_KEY_LEN_HEX] = '\0';
         const char *rule = key + 1 + BUILD_KEY_LEN_HEX;
         size_t rule_len = strtoul(hex, NULL, 16);
-        sqlite3_bind_int64(b, 1, ss->id);
-        sqlite3_bind_text(b, 2, rule, (int)rule_len, SQLITE_STATIC);
-        store_bind_text(b, 3, rule + rule_len);
-        store_bind_text(b, 4, severity_name((severity)(key[0] - '0')));
-        sqlite3_bind_int64(b, 5, json_integer_value(n));
-        if ((rc = store_run(st, b, "storing aggregates", err)))
+        db_bind_int64(b, 1, ss->id);
+        db_bind_text(b, 2, rule, (int)rule_len);
+        store_dbind_text(b, 3, rule + rule_len);
+        store_dbind_text(b, 4, severity_name((severity)(key[0] - '0')));
+        db_bind_int64(b, 5, json_integer_value(n));
+        if ((rc = store_drun(st, b, "storing aggregates", err)))
             return rc;
     }
     return IMGSEC_OK;
@@ -262,14 +253,14 @@ int store_stream_commit(store_stream *ss, store_ingest_result *res, imgsec_err *
     s->severity_level = model_image_severity_level(s->status, ss->have_max, ss->max,
                                                    s->counts[REPORT_MALWARES]);
 
-    sqlite3_stmt *upd = store_stmt(st, STMT_IMAGE_UPDATE, err);
+    db_stmt *upd = store_dstmt(st, STMT_IMAGE_UPDATE, err);
     if (!upd) {
         rc = IMGSEC_EINTERNAL;
         goto fail;
     }
     store_bind_image(upd, ss->project_id, ss->ep, &ss->image);
-    sqlite3_bind_int64(upd, IMAGE_NCOLS + 1, ss->id);
-    if ((rc = store_run(st, upd, "storing an image", err)) || (rc = write_aggs(ss, err)) ||
+    db_bind_int64(upd, IMAGE_NCOLS + 1, ss->id);
+    if ((rc = store_drun(st, upd, "storing an image", err)) || (rc = write_aggs(ss, err)) ||
         (rc = store_change_append(st, ss->id, err)) || (rc = store_change_prune(st, err)))
         goto fail;
     if ((rc = store_commit(st, err)))

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "imgsec/util.h"
+#include "unit_pg.h" /* tests/unit: a PostgreSQL database per test */
 
 extern char **environ;
 
@@ -147,11 +148,35 @@ int srv_init(srv_t *s)
         s->dir[0] = '\0';
         return -1;
     }
-    snprintf(s->db, sizeof s->db, "%s/imgsec.db", s->dir);
+    /* With IMGSEC_TEST_PG (ctest: the tests labelled pg, fixture "pg")
+     * the server runs on a new database of that cluster instead of a
+     * file, its key file and exports in the temp dir (srv_start). */
+    if (unit_pg_admin_uri()) {
+        if (unit_pg_create(s->pg_name, sizeof s->pg_name, s->db, sizeof s->db) != 0) {
+            fprintf(stderr, "harness: cannot make a PostgreSQL database\n");
+            return -1;
+        }
+    } else {
+        snprintf(s->db, sizeof s->db, "%s/imgsec.db", s->dir);
+    }
+    snprintf(s->beside, sizeof s->beside, "%s/imgsec.db", s->dir);
     snprintf(s->log, sizeof s->log, "%s/imgsecd.log", s->dir);
     snprintf(s->port_file, sizeof s->port_file, "%s/port", s->dir);
     snprintf(s->region, sizeof s->region, "%s", H_REGION);
     return 0;
+}
+
+/* In a child about to run imgsecd or imgsec: on PostgreSQL, the key file
+ * where it would be beside a SQLite file (IMGSEC_KEY_FILE). */
+static void srv_child_env(const srv_t *s)
+{
+    if (db_uri_is_pg(s->db)) {
+        char key[H_PATH_MAX + 8];
+        snprintf(key, sizeof key, "%s.key", s->beside);
+        setenv("IMGSEC_KEY_FILE", key, 1);
+    } else {
+        unsetenv("IMGSEC_KEY_FILE");
+    }
 }
 
 static void print_log_tail(const srv_t *s)
@@ -211,12 +236,13 @@ int srv_start_mode(srv_t *s, srv_mode mode)
         dup2(fd, 1);
         dup2(fd, 2);
         unsetenv("IMGSEC_DB");
+        srv_child_env(s);
         unsetenv("IMGSEC_LISTEN");
         unsetenv("IMGSEC_REGION");
         /* Tests send many bad credentials on purpose: no 429 unless a test
          * sets IMGSEC_AUTH_FAIL_LIMIT itself (test_front_door.c). */
         setenv("IMGSEC_AUTH_FAIL_LIMIT", "0", 0);
-        const char *argv[16];
+        const char *argv[24];
         size_t n = 0;
         argv[n++] = IMGSECD_PATH;
         if (mode == SRV_ENV) {
@@ -231,6 +257,12 @@ int srv_start_mode(srv_t *s, srv_mode mode)
         }
         argv[n++] = "--port-file";
         argv[n++] = s->port_file;
+        char exports[H_PATH_MAX + 16];
+        if (db_uri_is_pg(s->db)) { /* nothing is "beside" a PostgreSQL database */
+            snprintf(exports, sizeof exports, "%s.exports", s->beside);
+            argv[n++] = "--export-dir";
+            argv[n++] = exports;
+        }
         if (s->tls_cert) {
             argv[n++] = "--tls-cert";
             argv[n++] = s->tls_cert;
@@ -321,6 +353,12 @@ int srv_stop(srv_t *s, bool remove_dir)
     if (rc == 0 && remove_dir && s->dir[0] && !(keep && *keep && strcmp(keep, "0") != 0)) {
         nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         s->dir[0] = '\0';
+        if (s->pg_name[0]) {
+            char sql[128];
+            snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", s->pg_name);
+            unit_pg_admin_exec(sql);
+            s->pg_name[0] = '\0';
+        }
     }
     return rc;
 }
@@ -420,6 +458,7 @@ int cli_runv(const srv_t *s, const char *password, const char *const *args, char
         dup2(fd, 1);
         dup2(fd, 2);
         unsetenv("IMGSEC_DB");
+        srv_child_env(s);
         if (password)
             setenv("IMGSEC_PASSWORD", password, 1);
         else

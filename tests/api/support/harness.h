@@ -40,7 +40,12 @@
 
 typedef struct {
     char dir[H_PATH_MAX - 64];   /* temp dir holding everything below */
-    char db[H_PATH_MAX];
+    char db[H_PATH_MAX];         /* the SQLite file, or with IMGSEC_TEST_PG the URI of a
+                                  * PostgreSQL database of its own (see srv_init) */
+    char pg_name[64];            /* that database's name; "" on SQLite */
+    char beside[H_PATH_MAX];     /* where files "beside the database" go (<beside>.key,
+                                  * <beside>.exports): db itself on SQLite, <dir>/imgsec.db
+                                  * on PostgreSQL (passed as --export-dir, IMGSEC_KEY_FILE) */
     char log[H_PATH_MAX];        /* the server's stderr and stdout */
     char port_file[H_PATH_MAX];
     char region[64];
