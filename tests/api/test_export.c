@@ -1051,7 +1051,7 @@ static void test_download_from_database(void **state)
         assert_string_equal(jstr(&st, "task_status"), "success");
         const char *fid = jstr(&st, "file_id"), *name = jstr(&st, "file_name");
         download(T_ADM, "P1", fid, fmts[k], name, &local);
-        char *copy = h_strdupf("%s.exports/%s.%s", S.db, fid, fmts[k]);
+        char *copy = h_strdupf("%s.exports/%s.%s", S.beside, fid, fmts[k]);
         assert_int_equal(access(copy, F_OK), 0);
         assert_int_equal(unlink(copy), 0);
         download(T_ADM, "P1", fid, fmts[k], name, &remote);
