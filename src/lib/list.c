@@ -1140,10 +1140,13 @@ typedef struct {
 static int ix_images(imgsec_index *ix, void *arg, imgsec_err *err)
 {
     images_call *x = arg;
+    /* no image condition: NULL, which lets the index answer from its
+     * cached per-type rows (index_list.c) */
+    const index_image_match *m = x->m.ref || x->m.name ? &x->m : NULL;
     if (x->type >= 0)
-        return index_vul_images(ix, x->scope, x->mask, &x->m, x->key, (vul_type)x->type,
+        return index_vul_images(ix, x->scope, x->mask, m, x->key, (vul_type)x->type,
                                 x->rank_lo, x->rank_hi, x->offset, x->limit, &x->total, x->ids, &x->n, err);
-    return index_build_images(ix, x->scope, x->mask, &x->m, x->key, x->offset, x->limit,
+    return index_build_images(ix, x->scope, x->mask, m, x->key, x->offset, x->limit,
                               &x->total, x->ids, &x->n, err);
 }
 
