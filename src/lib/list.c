@@ -1891,14 +1891,100 @@ static int accel_records(lctx *c, const global_view *v, unsigned mask)
     return q_items(c, &q, v->fn);
 }
 
+static int global_records_walk(lctx *c, const global_view *v, unsigned mask, const conds *cs,
+                               bool counted);
+
+/* A substring filter on a name column that has a table of its distinct
+ * names (schema 12: app_names, file_names, kept by a trigger on every
+ * insert, never pruned, so a superset of the names the records hold). */
+typedef struct {
+    const char *names; /* "app_names" */
+    const char *col;   /* "app_name" (of the record table) */
+    const char *walk;  /* the same filter record by record: "instr(r.app_name, ?) > 0" */
+    const char *needle;
+} name_filter;
+
+/* Pages of at most this many records are sorted from the names' index;
+ * above, the records are walked in (image, seq) order instead (a needle
+ * that common finds its page early in that order). */
+#define NAME_SORT_MAX 100000
+
+/* Total and page of the records of v over the selected images that have a
+ * name containing nf->needle, read through the names that contain it
+ * (the names table, a few thousand rows) and the index (name, image) of
+ * the records: the cost follows the matching records, not every record
+ * of the selection. The table is small and read first (CROSS JOIN keeps
+ * SQLite's join order; PostgreSQL plans it alike). */
+static int global_records_named(lctx *c, const global_view *v, unsigned mask, const conds *cs,
+                                const name_filter *nf)
+{
+    qb q = {0};
+    int rc;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0)
+            qb_sql(&q, "SELECT count(*)");
+        else
+            qb_sql(&q, "SELECT %s, r.image, r.seq", v->cols);
+        qb_sql(&q, " FROM \"%s\" n CROSS JOIN \"%s\" r JOIN images i ON i.id = r.image "
+                   "WHERE instr(n.name, ",
+               nf->names, v->table);
+        qb_text(&q, nf->needle);
+        qb_sql(&q, ") > 0 AND r.\"%s\" = n.name", nf->col);
+        qb_scope(&q, c, mask);
+        qb_conds(&q, cs);
+        if (pass == 0) {
+            if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
+                return rc;
+            if (c->total > NAME_SORT_MAX)
+                return IMGSEC_ENOTFOUND;
+            continue;
+        }
+        qb_sql(&q, " ORDER BY r.image, r.seq");
+        qb_page(&q, c);
+    }
+    return q_items(c, &q, v->fn);
+}
+
 /* Total and page of the records of v over the selected images. Without a
  * record filter the page is located from the per-image counts (the
- * images table's n_<type> column), so a deep offset skips whole images. */
-static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs)
+ * images table's n_<type> column), so a deep offset skips whole images.
+ * nf (may be NULL): a name filter, see global_records_named. */
+static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs0,
+                          const name_filter *nf)
+{
+    conds all = *cs0;
+    const conds *cs = &all;
+    bool counted = false;
+    int rc;
+    if (nf && nf->needle) {
+        rc = global_records_named(c, v, mask, cs0, nf);
+        if (rc != IMGSEC_ENOTFOUND)
+            return rc;
+        counted = true; /* c->total is the count; the page walks the records */
+        *c->err = (imgsec_err){0};
+        conds_add(&all, nf->walk, nf->needle, 0);
+    }
+    return global_records_walk(c, v, mask, cs, counted);
+}
+
+/* global_records without a name filter of its own (cs may hold the
+ * instr condition of one); counted: c->total is already known. */
+static int global_records_walk(lctx *c, const global_view *v, unsigned mask, const conds *cs,
+                               bool counted)
 {
     bool filtered = cs->n || cs->none;
     qb q = {0};
     int rc;
+    if (filtered && counted) {
+        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
+                   "WHERE 1",
+               v->cols, v->table);
+        qb_scope(&q, c, mask);
+        qb_conds(&q, cs);
+        qb_sql(&q, " ORDER BY r.image, r.seq");
+        qb_page(&q, c);
+        return q_items(c, &q, v->fn);
+    }
     if (filtered) {
         qb_sql(&q, "SELECT count(*) FROM \"%s\" r JOIN images i ON i.id = r.image WHERE 1",
                v->table);
@@ -1986,15 +2072,16 @@ static int list_global_apps(lctx *c)
         (rc = p_bool(c, "is_compliant", false, &compliant)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    if (app_name)
-        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
+    name_filter nf = {"app_names", "app_name", "instr(r.app_name, ?) > 0", app_name};
     if (compliant == 0) {
+        if (app_name)
+            conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
         static const global_view NC = {
             REPORT_NON_COMPLIANT_APP, "rec_non_compliant_app",
             IMAGE_COLS ", r.app_name, NULL, r.app_version, NULL, r.app_path, r.layer_digest, 0, "
                        "i.latest_scan_time",
             item_global_app};
-        return global_records(c, &NC, mask, &cs);
+        return global_records(c, &NC, mask, &cs, NULL);
     }
     if (compliant == 1)
         conds_add(&cs, APP_COMPLIANT, NULL, 0);
@@ -2003,7 +2090,7 @@ static int list_global_apps(lctx *c)
         IMAGE_COLS ", r.app_name, r.app_type, r.app_version, " APP_VUL_NUM ", r.app_path, "
                    "r.layer_digest, " APP_COMPLIANT ", i.latest_scan_time",
         item_global_app};
-    return global_records(c, &A, mask, &cs);
+    return global_records(c, &A, mask, &cs, &nf);
 }
 
 /* ListGlobalMalware: GlobalMalwareInfo */
@@ -2031,7 +2118,7 @@ static int list_global_malware(lctx *c)
                                   IMAGE_COLS ", i.instance_id, r.file_name, r.file_path, r.size, "
                                              "i.latest_scan_time, r.description",
                                   item_global_malware};
-    return global_records(c, &V, mask, &cs);
+    return global_records(c, &V, mask, &cs, NULL);
 }
 
 /* ListGlobalImageFiles: ImageFileResponseInfo (size int64) */
@@ -2051,11 +2138,10 @@ static int list_global_files(lctx *c)
         (rc = p_str(c, "file_name", 65535, false, &file_name)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    if (file_name)
-        conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
+    name_filter nf = {"file_names", "file_name", "instr(r.file_name, ?) > 0", file_name};
     static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
                                   item_global_file};
-    return global_records(c, &V, mask, &cs);
+    return global_records(c, &V, mask, &cs, &nf);
 }
 
 static int list_global_sensitive(lctx *c)
@@ -2068,7 +2154,7 @@ static int list_global_sensitive(lctx *c)
     conds cs = {0};
     static const global_view V = {REPORT_SENSITIVE_INFO, "rec_sensitive_info", SENSITIVE_COLS,
                                   item_sensitive};
-    return global_records(c, &V, mask, &cs);
+    return global_records(c, &V, mask, &cs, NULL);
 }
 
 /* ---- entry ---- */

@@ -193,6 +193,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_tasks, /* store_schema_tasks.c: registry sync and scan tasks */
     store_schema_vul_maxima, /* store_schema_lists.c: per-(image, vulnerability) maxima in agg_vul */
     store_schema_vul_reps, /* store_schema_lists.c: per-(image, vulnerability) representatives */
+    store_schema_names, /* store_schema_lists.c: distinct app and file names */
 };
 
 int store_schema_steps(void)
