@@ -1909,6 +1909,26 @@ typedef struct {
  * that common finds its page early in that order). */
 #define NAME_SORT_MAX 100000
 
+/* Is walking the selection's records in (image, seq) order to the page
+ * cheaper than sorting the c->total matching ones? The walk reads about
+ * (offset + limit) x all / total records, all being the selection's
+ * records of v's type (from the index, when the server has one at this
+ * snapshot; without, the sort is chosen). A needle common enough (a file
+ * name of a few dozen distinct ones) finds its first pages early. */
+static bool named_walk_cheaper(lctx *c, const global_view *v, unsigned mask)
+{
+    if (!c->accel || mask == 0 || c->total <= 0)
+        return false;
+    int64_t all = -1;
+    size_t n = 0;
+    imgsec_err e = {0};
+    if (c->accel->record_page(c->accel->arg, c->pos, c->scope, v->report,
+                              mask == ALL_TYPES ? 0 : mask, 0, 0, &all, NULL, &n, &e) != IMGSEC_OK ||
+        all <= 0)
+        return false;
+    return (double)(c->offset + c->limit) * (double)all * 4 < (double)c->total * (double)c->total;
+}
+
 /* Total and page of the records of v over the selected images that have a
  * name containing nf->needle, read through the names that contain it
  * (the names table, a few thousand rows) and the index (name, image) of
@@ -1935,7 +1955,7 @@ static int global_records_named(lctx *c, const global_view *v, unsigned mask, co
         if (pass == 0) {
             if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
                 return rc;
-            if (c->total > NAME_SORT_MAX)
+            if (c->total > NAME_SORT_MAX || named_walk_cheaper(c, v, mask))
                 return IMGSEC_ENOTFOUND;
             continue;
         }
