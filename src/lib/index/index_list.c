@@ -735,13 +735,13 @@ static int group_from_sums(const ix_inst *ix, const struct ix_terms *o, uint32_t
  * terms' heads in key order (a group's terms next to each other), and the
  * page's groups from their sums (group_from_sums): no posting is read. */
 static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const struct ix_terms *o,
-                          unsigned types)
+                          unsigned types, uint32_t g0, uint32_t g1)
 {
     const index_group_req *r = c->r;
     int vtype = c->build ? -1 : r->vul_type;
     bool by_rank = !c->build && r->by_rank;
     int64_t total = 0, skip = r->offset;
-    for (uint32_t gi = 0; gi < o->n_groups; gi++) {
+    for (uint32_t gi = g0; gi < g1; gi++) {
         uint32_t a = o->gfirst[gi], b = o->gfirst[gi + 1];
         int rank = -1;
         bool any = false;
@@ -961,7 +961,30 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
     bool key_filters = r->equals || r->contains[0] || r->contains[1] ||
                        (c->build && (r->level >= 0 || r->name_contains));
     if (by_type && !key_filters)
-        return groups_by_type(ix, c, order, types);
+        return groups_by_type(ix, c, order, types, 0, order->n_groups);
+    if (by_type && !c->build && r->equals && !r->contains[0] && !r->contains[1]) {
+        /* one vul_id (ListVulnerabilityCve, cve_id): its group by binary
+         * search, then from the sums like any other */
+        size_t el = strlen(r->equals);
+        uint32_t lo = 0, hi = order->n_groups;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            const pterm *t = order->t[order->gfirst[mid]];
+            int cmp = part_cmp(t->key, gkey_len(t), r->equals, el);
+            if (cmp == 0)
+                lo = hi = mid;
+            else if (cmp < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        bool found = lo < order->n_groups &&
+                     part_cmp(order->t[order->gfirst[lo]]->key,
+                              gkey_len(order->t[order->gfirst[lo]]), r->equals, el) == 0 &&
+                     !(r->equals_cve && (el < 4 || strncasecmp(r->equals, "CVE-", 4)));
+        *c->total = 0;
+        return found ? groups_by_type(ix, c, order, types, lo, lo + 1) : 0;
+    }
     selbits s;
     kept *ks = malloc(((size_t)P->n_ids + 1) * sizeof *ks);
     if (!ks || sel_make(ix, sel, r->type_mask, r->m, &s) != 0) {
