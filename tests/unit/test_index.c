@@ -1403,7 +1403,7 @@ static void expect_groups_same(imgsec_index *ix)
     assert_non_null(a);
     assert_non_null(b);
     /* every group, then one vul_id (ListVulnerabilityCve, cve_id) */
-    static const char *const ONE[] = {NULL, "CVE-01", "CVE-12", "GHSA-1", "CVE-0", "NOPE"};
+    static const char *const ONE[] = {NULL, "CVE-01", "GHSA-1", "CVE-0"};
     for (size_t m = 0; m < sizeof MASKS / sizeof MASKS[0]; m++)
         for (int vt = -1; vt < VUL_TYPE_COUNT; vt++)
             for (int rk = 0; rk < 3; rk++)
@@ -1496,7 +1496,7 @@ static void expect_builds_and_images_same(imgsec_index *ix, const char *const *v
     static const unsigned MASKS[] = {0, 1u << IMAGE_TYPE_PRIVATE,
                                      (1u << IMAGE_TYPE_HARBOR) | (1u << IMAGE_TYPE_LOCAL),
                                      1u << IMAGE_TYPE_JFROG};
-    static const int64_t OFFSETS[] = {0, 1, 5, 63, 64, 65, 130};
+    static const int64_t OFFSETS[] = {0, 1, 63, 64, 130};
     index_scope sc = {"p1", true, NULL, 0};
     index_group *a = calloc(LIST_LIMIT_MAX, sizeof *a), *b = calloc(LIST_LIMIT_MAX, sizeof *b);
     int64_t *ia = calloc(LIST_LIMIT_MAX, sizeof *ia), *ib = calloc(LIST_LIMIT_MAX, sizeof *ib);
@@ -1589,7 +1589,7 @@ static void test_group_caches_after_changes(void **state)
     imgsec_index *ix = index_new();
     uint64_t r = 99;
 #define RND() rnd_next(&r)
-    for (int round = 0; round < 6; round++) {
+    for (int round = 0; round < 4; round++) {
         index_write_begin(ix);
         for (int k = 0; k < 60; k++) {
             imgsec_err err;
