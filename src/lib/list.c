@@ -1891,60 +1891,40 @@ static int accel_records(lctx *c, const global_view *v, unsigned mask)
     return q_items(c, &q, v->fn);
 }
 
-static int global_records_walk(lctx *c, const global_view *v, unsigned mask, const conds *cs,
-                               bool counted);
-
 /* A substring filter on a name column that has a table of its distinct
  * names (schema 12: app_names, file_names, kept by a trigger on every
  * insert, never pruned, so a superset of the names the records hold). */
 typedef struct {
     const char *names; /* "app_names" */
     const char *col;   /* "app_name" (of the record table) */
-    const char *walk;  /* the same filter record by record: "instr(r.app_name, ?) > 0" */
     const char *needle;
 } name_filter;
 
-/* Pages of at most this many records are sorted from the names' index;
- * above, the records are walked in (image, seq) order instead (a needle
- * that common finds its page early in that order). */
-#define NAME_SORT_MAX 100000
-
-/* Is walking the selection's records in (image, seq) order to the page
- * cheaper than sorting the c->total matching ones? The walk reads about
- * (offset + limit) x all / total records, all being the selection's
- * records of v's type (from the index, when the server has one at this
- * snapshot; without, the sort is chosen). A needle common enough (a file
- * name of a few dozen distinct ones) finds its first pages early. */
-static bool named_walk_cheaper(lctx *c, const global_view *v, unsigned mask)
+static int row_span(const store_cell *x, int n, void *arg)
 {
-    if (!c->accel || mask == 0 || c->total <= 0)
-        return false;
-    int64_t all = -1;
-    size_t n = 0;
-    imgsec_err e = {0};
-    if (c->accel->record_page(c->accel->arg, c->pos, c->scope, v->report,
-                              mask == ALL_TYPES ? 0 : mask, 0, 0, &all, NULL, &n, &e) != IMGSEC_OK ||
-        all <= 0)
-        return false;
-    return (double)(c->offset + c->limit) * (double)all * 4 < (double)c->total * (double)c->total;
+    index_record_span *sp = arg;
+    size_t *k = (size_t *)(sp + LIST_LIMIT_MAX);
+    if (n >= 2 && *k < LIST_LIMIT_MAX)
+        sp[(*k)++] = (index_record_span){x[0].i, x[1].i, 1};
+    return 0;
 }
 
 /* Total and page of the records of v over the selected images that have a
  * name containing nf->needle, read through the names that contain it
- * (the names table, a few thousand rows) and the index (name, image) of
- * the records: the cost follows the matching records, not every record
- * of the selection. The table is small and read first (CROSS JOIN keeps
- * SQLite's join order; PostgreSQL plans it alike). */
+ * (the names table, tens of thousands of rows) and the index (name,
+ * image) of the records, which also holds the key (image, seq): the cost
+ * follows the matching records, not every record of the selection. The
+ * table is small and read first (CROSS JOIN keeps SQLite's join order;
+ * PostgreSQL plans it alike). The page's keys are sorted from the index
+ * alone, then its rows read by primary key (the view's columns hold
+ * per-row subqueries that must not run for every matching record). */
 static int global_records_named(lctx *c, const global_view *v, unsigned mask, const conds *cs,
                                 const name_filter *nf)
 {
     qb q = {0};
     int rc;
     for (int pass = 0; pass < 2; pass++) {
-        if (pass == 0)
-            qb_sql(&q, "SELECT count(*)");
-        else
-            qb_sql(&q, "SELECT %s, r.image, r.seq", v->cols);
+        qb_sql(&q, pass == 0 ? "SELECT count(*)" : "SELECT r.image, r.seq");
         qb_sql(&q, " FROM \"%s\" n CROSS JOIN \"%s\" r JOIN images i ON i.id = r.image "
                    "WHERE instr(n.name, ",
                nf->names, v->table);
@@ -1952,59 +1932,50 @@ static int global_records_named(lctx *c, const global_view *v, unsigned mask, co
         qb_sql(&q, ") > 0 AND r.\"%s\" = n.name", nf->col);
         qb_scope(&q, c, mask);
         qb_conds(&q, cs);
-        if (pass == 0) {
-            if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
-                return rc;
-            if (c->total > NAME_SORT_MAX || named_walk_cheaper(c, v, mask))
-                return IMGSEC_ENOTFOUND;
-            continue;
+        if (pass == 0 && ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total))
+            return rc;
+    }
+    qb_sql(&q, " ORDER BY r.image, r.seq");
+    qb_page(&q, c);
+    /* the page's keys, and their number after them */
+    index_record_span *sp = malloc(LIST_LIMIT_MAX * sizeof *sp + sizeof(size_t));
+    if (!sp) {
+        qb_free(&q);
+        return oom(c);
+    }
+    size_t *n = (size_t *)(sp + LIST_LIMIT_MAX);
+    *n = 0;
+    rc = q_run(c, &q, row_span, sp);
+    if (rc == IMGSEC_OK && *n > 0) {
+        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
+                   "WHERE ",
+               v->cols, v->table);
+        for (size_t k = 0; k < *n; k++) {
+            qb_sql(&q, "%s(r.image = ", k ? " OR " : "");
+            qb_int(&q, sp[k].image_id);
+            qb_sql(&q, " AND r.seq = ");
+            qb_int(&q, sp[k].seq);
+            qb_sql(&q, ")");
         }
         qb_sql(&q, " ORDER BY r.image, r.seq");
-        qb_page(&q, c);
+        rc = q_items(c, &q, v->fn);
     }
-    return q_items(c, &q, v->fn);
+    free(sp);
+    return rc;
 }
 
 /* Total and page of the records of v over the selected images. Without a
  * record filter the page is located from the per-image counts (the
  * images table's n_<type> column), so a deep offset skips whole images.
  * nf (may be NULL): a name filter, see global_records_named. */
-static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs0,
+static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs,
                           const name_filter *nf)
 {
-    conds all = *cs0;
-    const conds *cs = &all;
-    bool counted = false;
-    int rc;
-    if (nf && nf->needle) {
-        rc = global_records_named(c, v, mask, cs0, nf);
-        if (rc != IMGSEC_ENOTFOUND)
-            return rc;
-        counted = true; /* c->total is the count; the page walks the records */
-        *c->err = (imgsec_err){0};
-        conds_add(&all, nf->walk, nf->needle, 0);
-    }
-    return global_records_walk(c, v, mask, cs, counted);
-}
-
-/* global_records without a name filter of its own (cs may hold the
- * instr condition of one); counted: c->total is already known. */
-static int global_records_walk(lctx *c, const global_view *v, unsigned mask, const conds *cs,
-                               bool counted)
-{
+    if (nf && nf->needle)
+        return global_records_named(c, v, mask, cs, nf);
     bool filtered = cs->n || cs->none;
     qb q = {0};
     int rc;
-    if (filtered && counted) {
-        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
-                   "WHERE 1",
-               v->cols, v->table);
-        qb_scope(&q, c, mask);
-        qb_conds(&q, cs);
-        qb_sql(&q, " ORDER BY r.image, r.seq");
-        qb_page(&q, c);
-        return q_items(c, &q, v->fn);
-    }
     if (filtered) {
         qb_sql(&q, "SELECT count(*) FROM \"%s\" r JOIN images i ON i.id = r.image WHERE 1",
                v->table);
@@ -2092,7 +2063,7 @@ static int list_global_apps(lctx *c)
         (rc = p_bool(c, "is_compliant", false, &compliant)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    name_filter nf = {"app_names", "app_name", "instr(r.app_name, ?) > 0", app_name};
+    name_filter nf = {"app_names", "app_name", app_name};
     if (compliant == 0) {
         if (app_name)
             conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
@@ -2158,7 +2129,7 @@ static int list_global_files(lctx *c)
         (rc = p_str(c, "file_name", 65535, false, &file_name)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    name_filter nf = {"file_names", "file_name", "instr(r.file_name, ?) > 0", file_name};
+    name_filter nf = {"file_names", "file_name", file_name};
     static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
                                   item_global_file};
     return global_records(c, &V, mask, &cs, &nf);
