@@ -1897,6 +1897,7 @@ static int accel_records(lctx *c, const global_view *v, unsigned mask)
 typedef struct {
     const char *names; /* "app_names" */
     const char *col;   /* "app_name" (of the record table) */
+    const char *walk;  /* the same filter record by record: "instr(r.app_name, ?) > 0" */
     const char *needle;
 } name_filter;
 
@@ -1968,11 +1969,31 @@ static int global_records_named(lctx *c, const global_view *v, unsigned mask, co
  * record filter the page is located from the per-image counts (the
  * images table's n_<type> column), so a deep offset skips whole images.
  * nf (may be NULL): a name filter, see global_records_named. */
-static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs,
+/* A needle contained in more distinct names than this reads the records
+ * in image order instead (the walk below): through the names, each
+ * matching record costs a random read of its image's row, and at 100,000
+ * images `lib` (5,277 names, 2.1M records) took 3x the walk's CPU, while
+ * `util-linux` (153 names, 95,384 records) took an eighth of it. */
+#define NAME_MATCH_MAX 500
+
+static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs0,
                           const name_filter *nf)
 {
-    if (nf && nf->needle)
-        return global_records_named(c, v, mask, cs, nf);
+    conds all = *cs0;
+    const conds *cs = &all;
+    if (nf && nf->needle) {
+        qb n = {0};
+        int64_t names = 0;
+        qb_sql(&n, "SELECT count(*) FROM \"%s\" WHERE instr(name, ", nf->names);
+        qb_text(&n, nf->needle);
+        qb_sql(&n, ") > 0");
+        int rc = q_count(c, &n, &names);
+        if (rc != IMGSEC_OK)
+            return rc;
+        if (names <= NAME_MATCH_MAX)
+            return global_records_named(c, v, mask, cs, nf);
+        conds_add(&all, nf->walk, nf->needle, 0);
+    }
     bool filtered = cs->n || cs->none;
     qb q = {0};
     int rc;
@@ -2063,7 +2084,7 @@ static int list_global_apps(lctx *c)
         (rc = p_bool(c, "is_compliant", false, &compliant)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    name_filter nf = {"app_names", "app_name", app_name};
+    name_filter nf = {"app_names", "app_name", "instr(r.app_name, ?) > 0", app_name};
     if (compliant == 0) {
         if (app_name)
             conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
@@ -2129,7 +2150,7 @@ static int list_global_files(lctx *c)
         (rc = p_str(c, "file_name", 65535, false, &file_name)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    name_filter nf = {"file_names", "file_name", file_name};
+    name_filter nf = {"file_names", "file_name", "instr(r.file_name, ?) > 0", file_name};
     static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
                                   item_global_file};
     return global_records(c, &V, mask, &cs, &nf);
