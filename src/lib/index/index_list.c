@@ -36,12 +36,17 @@
  * decomposes per image), its CVSS score the highest; list.c then reads
  * the page's representative records by primary key for their texts.
  *
- * The vulnerability terms in key order, with their postings summed per
- * image type, are cached in the instance until its next write
- * (vul_terms_get): a grouped list does not sort the terms per request,
- * and one whose selection is exactly some image types reads the sums
- * instead of walking every posting (groups_by_type). One vul_id
- * (ListVulnerabilityCve, cve_id) is looked up by key. */
+ * The vulnerability and the build-risk terms in key order, each with its
+ * postings summed per image type (images, records, highest rank and CVSS
+ * code, the rows of the greatest scan time and least id, the
+ * representative posting) and each group's distinct images per type, are
+ * cached in the instance until its next write (terms_get): a grouped
+ * list does not sort the terms per request, and one whose selection is
+ * every image of some types reads a page's groups from the sums without
+ * touching a posting (groups_by_type; one vul_id by binary search). The
+ * images of one term or rule are cached, on first ask, as ranks of the id
+ * order per image type (unit_get), so their page is a binary search and a
+ * merge (images_by_type). Other selections walk postings as before. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
