@@ -4,6 +4,7 @@
 #
 #   bench/lists.sh [--db FILE | --images N --records-per-image R --seed S]
 #                  [--project P] [--bin DIR] [--work DIR] [--seconds S] [--quick]
+#                  [--urls-only]
 #
 # --db reuses a database (e.g. bench/run.sh's WORK/imgsec.db, project
 # bench); otherwise `imgsec demo` makes one. For every route it asks one
@@ -17,11 +18,13 @@
 # LIST_TIMEOUT_S=S (environment) bounds one request (default 60 s): a URL
 # whose request takes longer is reported timed_out=1 and the next one runs.
 # --quick: a tiny demo database, a fraction of a second per URL (CI).
+# --urls-only: write WORK/lists-urls.tsv (for bench/list_cpu.sh) and stop.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
 images=10000 rpi=200 seed=1 db="" project=bench bin="$top/build-perf" work="" seconds=2 quick=0
+urls_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --db) db=$2; shift ;;
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift ;;
     --seconds) seconds=$2; shift ;;
     --quick) quick=1 ;;
+    --urls-only) urls_only=1 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench/lists: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -71,9 +75,13 @@ IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE im
 # the common vulnerability's own level (ListVulAffectImages' repair_necessity words)
 vul_level=$(q "SELECT CASE max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) WHEN 4 THEN 'Critical' WHEN 3 THEN 'High' WHEN 2 THEN 'Medium' ELSE 'Low' END FROM rec_vulnerability WHERE vul_id = '$vul' AND vul_type = '$vtype' AND image = (SELECT image FROM agg_vul WHERE vul_id = '$vul' LIMIT 1)")
 rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
+# a whole app name and file name of the largest image: the selective
+# needles of app_name and file_name ("lib" below is the broad one)
+app=$(q "SELECT app_name FROM rec_app WHERE image = $img ORDER BY seq LIMIT 1")
+file=$(q "SELECT file_name FROM rec_file WHERE image = ${fil%%&*} AND file_name IS NOT NULL ORDER BY seq LIMIT 1")
 IFS='|' read -r check standard <<<"$(q "SELECT check_name, standard FROM rec_risk_config WHERE image = $rimg AND standard IS NOT NULL GROUP BY check_name, standard ORDER BY count(*) DESC LIMIT 1")"
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-vul_e=$(enc "$vul") rule_e=$(enc "$rule") check_e=$(enc "$check")
+vul_e=$(enc "$vul") rule_e=$(enc "$rule") check_e=$(enc "$check") app_e=$(enc "$app") file_e=$(enc "$file")
 ep="enterprise_project_id=all_granted_eps&limit=200"
 P=/v5/$project
 urls=$work/lists-urls.tsv
@@ -113,11 +121,14 @@ add ListGlobalImageApps "$P/image/apps?$ep"
 last ListGlobalImageApps "$P/image/apps" "$ep"
 add ListGlobalImageApps.non_compliant "$P/image/apps?$ep&is_compliant=false"
 add ListGlobalImageApps.app_name "$P/image/apps?$ep&app_name=lib"
+[ -n "$app" ] && add ListGlobalImageApps.app_name_whole "$P/image/apps?$ep&app_name=$app_e"
 add ListGlobalMalware "$P/image/malwares?$ep&image_type=registry"
 add ListGlobalImageFiles "$P/image/files?$ep"
 last ListGlobalImageFiles "$P/image/files" "$ep"
+[ -n "$file" ] && add ListGlobalImageFiles.file_name "$P/image/files?$ep&file_name=$file_e"
 add ListImageSensitiveInfo "$P/image/sensitive-information?$ep"
 last ListImageSensitiveInfo "$P/image/sensitive-information" "$ep"
+[ "$urls_only" = 1 ] && { cat "$urls"; exit 0; }
 
 n_images=$(q "SELECT count(*) FROM images")
 # what each URL's page holds: total_num and the items of the page, so that

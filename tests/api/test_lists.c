@@ -553,6 +553,67 @@ static void test_deep_offsets(void **state)
     }
 }
 
+/* app_name and file_name of the tenant-wide lists (read through the
+ * distinct names and their index since schema 14) give exactly the
+ * records of the unfiltered list whose name contains the needle, in the
+ * same order; a name first seen in a later ingest is found too. */
+static void expect_named_equal_walk(const char *path, const char *param, const char *field,
+                                    const char *needle, size_t want_min)
+{
+    json_t *all = list_all(T_P1_ALL, path, "");
+    char *q = h_strdupf("%s=%s", param, needle);
+    json_t *got = list_all(T_P1_ALL, path, q);
+    assert_non_null(all);
+    assert_non_null(got);
+    json_t *want = json_array();
+    size_t i;
+    json_t *it;
+    json_array_foreach(all, i, it) {
+        const char *name = json_string_value(json_object_get(it, field));
+        if (name && strstr(name, needle))
+            json_array_append(want, it);
+    }
+    if (json_array_size(want) != json_array_size(got) || json_array_size(want) < want_min)
+        fprintf(stderr, "%s?%s: %zu items, want %zu (at least %zu)\n", path, q,
+                json_array_size(got), json_array_size(want), want_min);
+    assert_int_equal(json_array_size(got), json_array_size(want));
+    assert_true(json_array_size(want) >= want_min);
+    for (i = 0; i < json_array_size(want); i++) {
+        char *a = h_json_text(json_array_get(got, i)), *b = h_json_text(json_array_get(want, i));
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    json_decref(want);
+    json_decref(got);
+    json_decref(all);
+    free(q);
+}
+
+static void test_name_filters_equal_walk(void **state)
+{
+    (void)state;
+    expect_named_equal_walk("image/apps", "app_name", "app_name", "lib", 220);
+    expect_named_equal_walk("image/apps", "app_name", "app_name", "zz-no-such-name", 0);
+    expect_named_equal_walk("image/files", "file_name", "file_name", "a", 1);
+    expect_named_equal_walk("image/files", "file_name", "file_name", "zz-no-such-name", 0);
+    static const char DOC[] =
+        "{\"image\":{\"image_type\":\"harbor\",\"namespace\":\"nf\",\"image_name\":\"names\","
+        "\"image_version\":\"1\",\"scan_status\":\"success\"},"
+        "\"apps\":[{\"app_name\":\"zz-fresh-app\",\"app_version\":\"1\"},"
+        "{\"app_name\":\"zz-fresh-app\",\"app_version\":\"2\"}],"
+        "\"files\":[{\"file_path\":\"/zz\",\"file_name\":\"zz-fresh-file\"},"
+        "{\"file_path\":\"/nameless\"}]}";
+    http_resp r;
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", DOC, false, &r), 200);
+    http_resp_free(&r);
+    expect_named_equal_walk("image/apps", "app_name", "app_name", "zz-fresh", 2);
+    expect_named_equal_walk("image/files", "file_name", "file_name", "fresh-f", 1);
+    json_t *o = list_get(T_P1_ALL, "P1", "image/apps", "app_name=zz-fresh-app&limit=10", NULL);
+    assert_int_equal(total_of(o), 2);
+    json_decref(o);
+}
+
 /* ---- scope, isolation, errors ---- */
 
 static void test_scope_and_isolation(void **state)
@@ -1315,6 +1376,7 @@ int main(void)
         cmocka_unit_test(test_index_groups_equal_sql),
         cmocka_unit_test(test_list_query_stops_when_gone),
         cmocka_unit_test(test_app_vul_num_exact), /* last: these add images */
+        cmocka_unit_test(test_name_filters_equal_walk),
         cmocka_unit_test(test_maxima_after_reingest),
         cmocka_unit_test(test_group_representative),
     };

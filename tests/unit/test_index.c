@@ -1402,13 +1402,19 @@ static void expect_groups_same(imgsec_index *ix)
     index_group *a = calloc(LIST_LIMIT_MAX, sizeof *a), *b = calloc(LIST_LIMIT_MAX, sizeof *b);
     assert_non_null(a);
     assert_non_null(b);
+    /* every group, then one vul_id (ListVulnerabilityCve, cve_id) */
+    static const char *const ONE[] = {NULL, "CVE-01", "GHSA-1", "CVE-0"};
     for (size_t m = 0; m < sizeof MASKS / sizeof MASKS[0]; m++)
         for (int vt = -1; vt < VUL_TYPE_COUNT; vt++)
             for (int rk = 0; rk < 3; rk++)
-                for (int64_t off = 0; off < 6; off += 5) {
+                for (size_t e = 0; e < 2 * sizeof ONE / sizeof ONE[0]; e++)
+                for (int64_t off = 0; off < (e < 2 ? 6 : 2); off += e < 2 ? 5 : 1) {
                     index_group_req r = {.type_mask = MASKS[m], .vul_type = vt, .level = -1,
                                          .by_rank = rk > 0, .rank_lo = rk == 2 ? 3 : 0,
-                                         .rank_hi = 4, .offset = off, .limit = 7};
+                                         .rank_hi = 4, .offset = off, .limit = 7,
+                                         .equals = ONE[e / 2], .equals_cve = e % 2};
+                    if (!r.equals && r.equals_cve)
+                        continue;
                     index_group_req w = r;
                     w.m = &every;
                     int64_t ta = -1, tb = -2;
@@ -1476,6 +1482,151 @@ static void test_vul_groups_by_type(void **state)
     put(ix, &t);
     del(ix, 2);
     expect_groups_same(ix);
+    index_free(ix);
+}
+
+/* The build-rule groups and the images of one vulnerability or rule, read
+ * from the cached per-type sums and rows (no image condition, every image
+ * selected), equal the same read walked posting by posting (an image
+ * condition every image passes forces the walk). */
+static void expect_builds_and_images_same(imgsec_index *ix, const char *const *vul_ids, size_t n_vul,
+                                          const char *const *rules, size_t n_rules)
+{
+    static const index_image_match every = {NULL, NULL};
+    static const unsigned MASKS[] = {0, 1u << IMAGE_TYPE_PRIVATE,
+                                     (1u << IMAGE_TYPE_HARBOR) | (1u << IMAGE_TYPE_LOCAL),
+                                     1u << IMAGE_TYPE_JFROG};
+    static const int64_t OFFSETS[] = {0, 1, 63, 64, 130};
+    index_scope sc = {"p1", true, NULL, 0};
+    index_group *a = calloc(LIST_LIMIT_MAX, sizeof *a), *b = calloc(LIST_LIMIT_MAX, sizeof *b);
+    int64_t *ia = calloc(LIST_LIMIT_MAX, sizeof *ia), *ib = calloc(LIST_LIMIT_MAX, sizeof *ib);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(ia);
+    assert_non_null(ib);
+    imgsec_err err;
+    err_clear(&err);
+    for (size_t m = 0; m < sizeof MASKS / sizeof MASKS[0]; m++) {
+        for (size_t o = 0; o < 3; o++) {
+            index_group_req r = {.type_mask = MASKS[m], .vul_type = -1, .level = -1,
+                                 .offset = OFFSETS[o], .limit = 3};
+            index_group_req w = r;
+            w.m = &every;
+            int64_t ta = -1, tb = -2;
+            size_t na = 0, nb = 0;
+            assert_int_equal(index_build_groups(ix, &sc, &r, &ta, a, &na, &err), IMGSEC_OK);
+            assert_int_equal(index_build_groups(ix, &sc, &w, &tb, b, &nb, &err), IMGSEC_OK);
+            assert_int_equal(ta, tb);
+            assert_int_equal(na, nb);
+            for (size_t i = 0; i < na; i++) {
+                assert_string_equal(a[i].key, b[i].key);
+                assert_string_equal(a[i].name, b[i].name);
+                assert_int_equal(a[i].level, b[i].level);
+                assert_int_equal(a[i].images, b[i].images);
+                assert_int_equal(a[i].records, b[i].records);
+                assert_int_equal(a[i].scan_time, b[i].scan_time);
+                assert_int_equal(a[i].min_image, b[i].min_image);
+            }
+            index_groups_free(a, na);
+            index_groups_free(b, nb);
+        }
+        for (size_t o = 0; o < sizeof OFFSETS / sizeof OFFSETS[0]; o++) {
+            for (size_t v = 0; v < n_vul; v++)
+                for (int vt = 0; vt < VUL_TYPE_COUNT; vt++)
+                    for (int rk = 0; rk < 2; rk++) {
+                        int lo = rk ? 2 : 0, hi = rk ? 3 : 4;
+                        int64_t ta = -1, tb = -2;
+                        size_t na = 0, nb = 0;
+                        assert_int_equal(index_vul_images(ix, &sc, MASKS[m], NULL, vul_ids[v],
+                                                          (vul_type)vt, lo, hi, OFFSETS[o], 50,
+                                                          &ta, ia, &na, &err), IMGSEC_OK);
+                        assert_int_equal(index_vul_images(ix, &sc, MASKS[m], &every, vul_ids[v],
+                                                          (vul_type)vt, lo, hi, OFFSETS[o], 50,
+                                                          &tb, ib, &nb, &err), IMGSEC_OK);
+                        assert_int_equal(ta, tb);
+                        assert_int_equal(na, nb);
+                        for (size_t i = 0; i < na; i++)
+                            assert_int_equal(ia[i], ib[i]);
+                    }
+            for (size_t k = 0; k < n_rules; k++) {
+                int64_t ta = -1, tb = -2;
+                size_t na = 0, nb = 0;
+                assert_int_equal(index_build_images(ix, &sc, MASKS[m], NULL, rules[k], OFFSETS[o],
+                                                    50, &ta, ia, &na, &err), IMGSEC_OK);
+                assert_int_equal(index_build_images(ix, &sc, MASKS[m], &every, rules[k],
+                                                    OFFSETS[o], 50, &tb, ib, &nb, &err),
+                                 IMGSEC_OK);
+                assert_int_equal(ta, tb);
+                assert_int_equal(na, nb);
+                for (size_t i = 0; i < na; i++)
+                    assert_int_equal(ia[i], ib[i]);
+            }
+        }
+    }
+    free(a);
+    free(b);
+    free(ia);
+    free(ib);
+}
+
+static uint64_t rnd_next(uint64_t *r)
+{
+    *r = *r * 6364136223846793005ull + 1442695040888963407ull;
+    return *r >> 33;
+}
+
+/* The cached answers (per-term sums, per-unit rows) after a random
+ * sequence of ingests, replacements and deletes, against the same
+ * questions walked posting by posting after every batch. */
+static void test_group_caches_after_changes(void **state)
+{
+    (void)state;
+    static const char *const VULS[] = {"CVE-10", "CVE-11", "CVE-12", "GHSA-1", "NO-SUCH"};
+    static const char *const RULES[] = {"R1", "R2", "R3", "R30", "R-none"};
+    static const char *const NAMES[] = {"apt", "curl", "sudo"};
+    static const image_type TYPES[] = {IMAGE_TYPE_PRIVATE, IMAGE_TYPE_HARBOR, IMAGE_TYPE_LOCAL,
+                                       IMAGE_TYPE_CICD, IMAGE_TYPE_JFROG};
+    imgsec_index *ix = index_new();
+    uint64_t r = 99;
+#define RND() rnd_next(&r)
+    for (int round = 0; round < 4; round++) {
+        index_write_begin(ix);
+        for (int k = 0; k < 60; k++) {
+            imgsec_err err;
+            err_clear(&err);
+            int64_t id = (int64_t)(RND() % 150) - 20; /* replacements, negative ids */
+            if (round > 0 && RND() % 5 == 0) {
+                index_remove(ix, id);
+                continue;
+            }
+            timg t;
+            timg_init(&t, id);
+            t.s.type = TYPES[RND() % 5];
+            t.s.latest_scan_time = (int64_t)(RND() % 13);
+            for (int v = 0; v < 4; v++)
+                for (int vt = 0; vt < VUL_TYPE_COUNT; vt++) {
+                    if (RND() % 3 == 0 || t.s.n_vuls >= 10)
+                        continue;
+                    add_vul(&t, VULS[v], (vul_type)vt, 1 + (int64_t)(RND() % 4));
+                    vul_agg *a = &t.vuls[t.s.n_vuls - 1];
+                    a->rank = (int)(RND() % 5);
+                    a->has_cvss = a->has_rep_cvss = RND() % 4 != 0;
+                    a->cvss = (double)(RND() % 100) / 10;
+                    a->rep_cvss = a->cvss - (double)(RND() % 2) / 10;
+                    a->rep_seq = (int64_t)(RND() % 3);
+                }
+            for (int b = 0; b < 4; b++) /* a rule under several names: counted once */
+                for (int nm = 0; nm < 3; nm++)
+                    if (RND() % 4 == 0)
+                        add_build(&t, RULES[b], NAMES[nm],
+                                  RND() % 2 ? SEVERITY_HIGH : SEVERITY_LOW, 1 + (int64_t)(RND() % 3));
+            assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+        }
+        index_write_end(ix);
+        expect_groups_same(ix);
+        expect_builds_and_images_same(ix, VULS, 5, RULES, 5);
+    }
+#undef RND
     index_free(ix);
 }
 
@@ -2927,6 +3078,7 @@ int main(void)
         cmocka_unit_test(test_row_owned_strings),
         cmocka_unit_test(test_randomized),
         cmocka_unit_test(test_vul_groups_by_type),
+        cmocka_unit_test(test_group_caches_after_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

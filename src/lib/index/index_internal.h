@@ -75,7 +75,7 @@ typedef enum {
 
 typedef struct ix_inst ix_inst;
 struct ix_order; /* index_page.c */
-struct ix_terms; /* index_list.c: one malloc block */
+struct ix_terms; /* index_list.c (terms_free) */
 
 /* Is attribute a only shown, never filtered (model.h's filter NONE:
  * image_digest)? */
@@ -175,10 +175,10 @@ struct ix_inst {
     /* Sorted orders of the rows, built by the first page that needs one
      * and dropped by any write to the instance (index_page.c). */
     _Atomic(struct ix_order *) orders[INDEX_ORDER_COUNT];
-    /* The vulnerability terms' ids in key order, built by the first
-     * grouped list that needs it and dropped with the orders
-     * (index_list.c). */
-    _Atomic(struct ix_terms *) vul_terms;
+    /* The vulnerability and the build-risk terms in key order with their
+     * postings summed per image type, built by the first grouped list
+     * that needs them and dropped with the orders (index_list.c). */
+    _Atomic(struct ix_terms *) vul_terms, build_terms;
 };
 
 /* ---- index_log.c: the ops of a write batch, to replay on the other instance ---- */
@@ -305,7 +305,9 @@ int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query 
                               void *arg),
                    void *arg, imgsec_err *err);
 
-/* Frees the instance's cached orders; every write to it calls this. */
+/* Frees a cache of terms (index_list.c); NULL is fine. */
+void terms_free(struct ix_terms *o);
+/* Frees the instance's cached orders and terms; every write to it calls this. */
 void order_drop(ix_inst *ix);
 /* The instance's order k (rank -> row, row -> rank), built now if it is
  * not cached; NULL when out of memory. */

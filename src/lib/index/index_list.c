@@ -36,12 +36,17 @@
  * decomposes per image), its CVSS score the highest; list.c then reads
  * the page's representative records by primary key for their texts.
  *
- * The vulnerability terms in key order, with their postings summed per
- * image type, are cached in the instance until its next write
- * (vul_terms_get): a grouped list does not sort the terms per request,
- * and one whose selection is exactly some image types reads the sums
- * instead of walking every posting (groups_by_type). One vul_id
- * (ListVulnerabilityCve, cve_id) is looked up by key. */
+ * The vulnerability and the build-risk terms in key order, each with its
+ * postings summed per image type (images, records, highest rank and CVSS
+ * code, the rows of the greatest scan time and least id, the
+ * representative posting) and each group's distinct images per type, are
+ * cached in the instance until its next write (terms_get): a grouped
+ * list does not sort the terms per request, and one whose selection is
+ * every image of some types reads a page's groups from the sums without
+ * touching a posting (groups_by_type; one vul_id by binary search). The
+ * images of one term or rule are cached, on first ask, as ranks of the id
+ * order per image type (unit_get), so their page is a binary search and a
+ * merge (images_by_type). Other selections walk postings as before. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -144,12 +149,17 @@ static void mark_term(const img_ctx *c, const pterm *t, const selbits *s, const 
     }
 }
 
+static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c);
+
 static int images_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
 {
     (void)plan;
     img_ctx *c = arg;
     *c->total = 0;
     *c->n_ids = 0;
+    int fast = images_by_type(ix, sel, c);
+    if (fast != 0)
+        return fast < 0 ? -1 : 0;
     const postings *P = c->which(ix);
     const pterm *one = NULL;
     if (!c->pred && !(one = strmap_get(&P->map, c->key, c->klen)))
@@ -261,18 +271,8 @@ typedef struct {
     int level;
     int rank; /* vulnerabilities: the highest posting v in the selection; -1: not computed */
     int64_t images, records;
-    uint32_t gid; /* vulnerabilities: the vul_id's number in key order (ix_terms) */
+    uint32_t gid; /* its group's number in key order (ix_terms) */
 } kept;
-
-static int kept_cmp(const void *a, const void *b)
-{
-    const kept *x = a, *y = b;
-    size_t n = x->glen < y->glen ? x->glen : y->glen;
-    int c = memcmp(x->gkey, y->gkey, n);
-    if (c)
-        return c;
-    return (x->glen > y->glen) - (x->glen < y->glen);
-}
 
 typedef struct {
     bool build;
@@ -411,23 +411,77 @@ static int term_rank(const pterm *t, const selbits *s)
     return rank;
 }
 
-/* ---- the vulnerability terms in key order ---- */
+/* ---- the terms in key order, summed per image type ---- */
 
-/* One vulnerability term, and its postings summed per image type. */
+/* A term's postings of the rows of one image type, summed: what
+ * group_fill finds in them when the selection is every row of that type.
+ * Rows, not values, for the scan time and the least image id: the
+ * columns do not change while the sums live (a write drops both). */
 typedef struct {
-    const pterm *t; /* the term (live while the sums are: a write drops both) */
-    uint32_t gid;  /* its vul_id's number: equal for the terms of one vul_id */
-    uint8_t type;  /* its vul_type (the key's last byte) */
-    int8_t rank[IMAGE_TYPE_COUNT];     /* highest posting v of rows of that type; -1: none */
-    uint32_t images[IMAGE_TYPE_COUNT]; /* postings of rows of that type */
-    int64_t records[IMAGE_TYPE_COUNT]; /* their n */
-} term_sum;
+    int64_t records;   /* the postings' n */
+    uint32_t images;   /* postings */
+    uint32_t scan_row; /* a row with the greatest scan time */
+    uint32_t min_row;  /* the row with the least image id */
+    uint32_t rep;      /* vuls: the representative posting (its index in t->p) */
+    uint16_t cvss;     /* vuls: the highest CVSS code */
+    bool other;        /* vuls: a posting with a score the codes do not hold */
+} type_sum;
+
+/* A term as a request's pass over every term reads it (20 bytes). */
+typedef struct {
+    uint32_t gid;   /* its group's number in key order: equal for the terms of a
+                       vul_id (one per vul_type) or of a rule_id */
+    uint32_t sums;  /* its first type_sum in ix_terms.sums, one per bit of types */
+    uint8_t type;   /* vuls: its vul_type (the key's last byte) */
+    uint8_t types;  /* bit ty: it has postings of rows of image type ty */
+    int8_t rank[IMAGE_TYPE_COUNT]; /* vuls: the highest posting v of such rows; -1: none */
+} term_head;
+
+/* The images of one vulnerability term or of one rule's terms, as ranks
+ * of the id order (index_page.c), per image type, ascending and distinct:
+ * a page of them at any offset is a binary search and a merge. */
+struct unit_rows {
+    uint32_t off[IMAGE_TYPE_COUNT + 1]; /* image type ty: r[off[ty] .. off[ty + 1]) */
+    uint8_t vmax;                       /* the highest posting v among them */
+    uint32_t r[];
+};
 
 struct ix_terms {
-    uint32_t n;
+    bool build;
+    uint32_t n, n_groups;
     int64_t rows_of_type[IMAGE_TYPE_COUNT]; /* live rows of each image type */
-    term_sum t[];
+    term_head *head;     /* n, in key order */
+    const pterm **t;     /* n: the terms (live while the sums are: a write drops both) */
+    type_sum *sums;
+    uint32_t *gfirst;    /* n_groups + 1: group g is terms gfirst[g] .. gfirst[g + 1] */
+    uint32_t (*gimages)[IMAGE_TYPE_COUNT]; /* per group: distinct rows of each type
+                                              among its terms' postings */
+    /* per term (vuls) or group (builds): the images, built by the first
+     * images list that asks for them (units_get) */
+    _Atomic(struct unit_rows *) *units;
+    uint32_t n_units;
 };
+
+void terms_free(struct ix_terms *o)
+{
+    if (!o)
+        return;
+    for (uint32_t i = 0; o->units && i < o->n_units; i++)
+        free(atomic_load(&o->units[i]));
+    free(o->units);
+    free(o->head);
+    free(o->t);
+    free(o->sums);
+    free(o->gfirst);
+    free(o->gimages);
+    free(o);
+}
+
+static const type_sum *sum_of(const struct ix_terms *o, uint32_t j, int ty)
+{
+    const term_head *h = &o->head[j];
+    return &o->sums[h->sums + (uint32_t)__builtin_popcount(h->types & ((1u << ty) - 1))];
+}
 
 static int term_ptr_cmp(const void *a, const void *b)
 {
@@ -437,100 +491,277 @@ static int term_ptr_cmp(const void *a, const void *b)
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-/* The live vulnerability terms sorted by key, each with its postings
- * summed per image type. A key is vul_id, NUL, type byte, and no vul_id
- * holds a NUL, so this is kept_cmp's order (by vul_id, bytewise) with a
- * vul_id's terms next to each other: a grouped list walks it instead of
- * sorting every term per request, and when its selection is exactly some
- * image types (every EP, no image condition: the usual ListGeneralImageVuls
- * and tenant-wide list) reads a term's images, records and rank here
- * instead of walking its postings. Built like the row orders of
- * index_page.c: by the first reader that needs it (one walk of every
- * posting), a racing one frees its copy, any write to the instance drops
- * it (order_drop). NULL when out of memory. */
-static const struct ix_terms *vul_terms_get(const ix_inst *ix)
+/* A term's group part: the vul_id or the rule_id, both up to the key's
+ * first NUL (neither holds one). */
+static size_t gkey_len(const pterm *t)
 {
-    _Atomic(struct ix_terms *) *slot = (_Atomic(struct ix_terms *) *)&ix->vul_terms;
-    struct ix_terms *o = atomic_load(slot);
-    if (o)
-        return o;
-    const postings *P = &ix->vuls;
-    const pterm **ts = malloc(((size_t)P->n_ids + 1) * sizeof *ts);
-    if (!ts || !(o = calloc(1, sizeof *o + ((size_t)P->n_ids + 1) * sizeof o->t[0]))) {
-        free(ts);
+    return strlen(t->key);
+}
+
+/* One term's postings summed per image type into h and sums[]. */
+static void term_sums(const ix_inst *ix, const pterm *t, bool build, term_head *h,
+                      type_sum tmp[IMAGE_TYPE_COUNT])
+{
+    memset(h->rank, -1, sizeof h->rank);
+    memset(tmp, 0, IMAGE_TYPE_COUNT * sizeof *tmp);
+    for (uint32_t q = 0; q < t->len; q++) {
+        const posting *p = &t->p[q];
+        uint32_t row = p->row;
+        unsigned ty = ix->rows[row].type;
+        if (ty >= IMAGE_TYPE_COUNT)
+            continue;
+        type_sum *s = &tmp[ty];
+        if (s->images++ == 0) {
+            s->scan_row = s->min_row = row;
+            s->rep = q;
+        } else {
+            if (ix->scan_time[row] > ix->scan_time[s->scan_row])
+                s->scan_row = row;
+            if (ix->rows[row].id < ix->rows[s->min_row].id)
+                s->min_row = row;
+            const posting *b = &t->p[s->rep];
+            if (!build && rep_better(p, ix->rows[row].id, b, ix->rows[b->row].id))
+                s->rep = q;
+        }
+        s->records += p->n;
+        if ((int)p->v > h->rank[ty])
+            h->rank[ty] = (int8_t)p->v;
+        if (p->cvss > s->cvss)
+            s->cvss = p->cvss;
+        if (p->cvss == PCVSS_OTHER || p->rcvss == PCVSS_OTHER)
+            s->other = true;
+        h->types |= (uint8_t)(1u << ty);
+    }
+}
+
+/* The live terms of P sorted by key, each with its postings summed per
+ * image type, and their groups (a vul_id's terms, a rule_id's terms: next
+ * to each other in key order, since the group part ends at the key's
+ * first NUL). NULL when out of memory. */
+static struct ix_terms *terms_build(const ix_inst *ix, bool build)
+{
+    const postings *P = build ? &ix->builds : &ix->vuls;
+    struct ix_terms *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->build = build;
+    size_t cap_sums = (size_t)P->n_ids + 16;
+    if (!(o->t = malloc(((size_t)P->n_ids + 1) * sizeof *o->t)) ||
+        !(o->head = calloc((size_t)P->n_ids + 1, sizeof *o->head)) ||
+        !(o->gfirst = malloc(((size_t)P->n_ids + 2) * sizeof *o->gfirst)) ||
+        !(o->sums = malloc(cap_sums * sizeof *o->sums))) {
+        terms_free(o);
         return NULL;
     }
     uint32_t n = 0;
     for (uint32_t id = 0; id < P->n_ids; id++)
-        if (P->terms[id])
-            ts[n++] = P->terms[id];
-    qsort(ts, n, sizeof *ts, term_ptr_cmp);
+        if (P->terms[id] && P->terms[id]->len > 0)
+            o->t[n++] = P->terms[id];
+    qsort(o->t, n, sizeof *o->t, term_ptr_cmp);
+    o->n = n;
+    size_t n_sums = 0;
     uint32_t gid = 0;
     for (uint32_t i = 0; i < n; i++) {
-        const pterm *t = ts[i];
-        term_sum *e = &o->t[i];
-        if (i > 0 && (ts[i - 1]->klen != t->klen || memcmp(ts[i - 1]->key, t->key, t->klen - 2)))
-            gid++;
-        e->t = t;
-        e->gid = gid;
-        e->type = (uint8_t)t->key[t->klen - 1];
-        memset(e->rank, -1, sizeof e->rank);
-        for (uint32_t q = 0; q < t->len; q++) {
-            const posting *p = &t->p[q];
-            unsigned ty = ix->rows[p->row].type;
-            if (ty >= IMAGE_TYPE_COUNT)
-                continue;
-            e->images[ty]++;
-            e->records[ty] += p->n;
-            if ((int)p->v > e->rank[ty])
-                e->rank[ty] = (int8_t)p->v;
+        const pterm *t = o->t[i];
+        term_head *h = &o->head[i];
+        size_t gl = gkey_len(t);
+        if (i == 0 || gkey_len(o->t[i - 1]) != gl || memcmp(o->t[i - 1]->key, t->key, gl))
+            o->gfirst[gid++] = i;
+        h->gid = gid - 1;
+        h->type = build ? 0 : (uint8_t)t->key[t->klen - 1];
+        type_sum tmp[IMAGE_TYPE_COUNT];
+        term_sums(ix, t, build, h, tmp);
+        if (n_sums + IMAGE_TYPE_COUNT > cap_sums) {
+            type_sum *ns = realloc(o->sums, (cap_sums *= 2) * sizeof *ns);
+            if (!ns) {
+                terms_free(o);
+                return NULL;
+            }
+            o->sums = ns;
         }
+        h->sums = (uint32_t)n_sums;
+        for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+            if (h->types & (1u << ty))
+                o->sums[n_sums++] = tmp[ty];
     }
-    o->n = n;
+    o->n_groups = gid;
+    o->gfirst[gid] = n;
+    o->n_units = build ? o->n_groups : n;
+    uint64_t *seen = NULL;
+    if (!(o->gimages = calloc((size_t)gid + 1, sizeof *o->gimages)) ||
+        !(o->units = calloc((size_t)o->n_units + 1, sizeof *o->units)) ||
+        !(seen = calloc(((size_t)ix->n_rows + 63) / 64 + 1, sizeof *seen))) {
+        terms_free(o);
+        return NULL;
+    }
+    /* a group's distinct images per type: its one term's postings, or the
+     * union of its terms' (an image with records under two names of a
+     * rule, or of both vul_types, counts once) */
+    for (uint32_t g = 0; g < gid; g++) {
+        uint32_t a = o->gfirst[g], b = o->gfirst[g + 1];
+        if (b - a == 1) {
+            for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+                if (o->head[a].types & (1u << ty))
+                    o->gimages[g][ty] = sum_of(o, a, ty)->images;
+            continue;
+        }
+        for (int pass = 0; pass < 2; pass++)
+            for (uint32_t j = a; j < b; j++)
+                for (uint32_t q = 0; q < o->t[j]->len; q++) {
+                    uint32_t row = o->t[j]->p[q].row;
+                    uint64_t bit = 1ull << (row & 63);
+                    if (pass == 1) {
+                        seen[row >> 6] &= ~bit;
+                    } else if (!(seen[row >> 6] & bit)) {
+                        seen[row >> 6] |= bit;
+                        if (ix->rows[row].type < IMAGE_TYPE_COUNT)
+                            o->gimages[g][ix->rows[row].type]++;
+                    }
+                }
+    }
+    free(seen);
     for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
         o->rows_of_type[ty] = (int64_t)roaring_bitmap_get_cardinality(ix->by_type[ty]);
-    free(ts);
+    return o;
+}
+
+/* The instance's terms of P (build: the build risks) in key order with
+ * their sums: a grouped list does not sort the terms per request, and
+ * one whose selection is every row of some image types reads a page's
+ * groups from the sums (groups_by_type) instead of walking postings.
+ * Built like the row orders of index_page.c: by the first reader that
+ * needs it (one walk of every posting), a racing one frees its copy, any
+ * write to the instance drops it (order_drop). NULL when out of memory. */
+static const struct ix_terms *terms_get(const ix_inst *ix, bool build)
+{
+    _Atomic(struct ix_terms *) *slot =
+        (_Atomic(struct ix_terms *) *)(build ? &ix->build_terms : &ix->vul_terms);
+    struct ix_terms *o = atomic_load(slot);
+    if (o)
+        return o;
+    if (!(o = terms_build(ix, build)))
+        return NULL;
     struct ix_terms *none = NULL;
     if (!atomic_compare_exchange_strong(slot, &none, o)) {
-        free(o);
+        terms_free(o);
         return none;
     }
     return o;
 }
 
-/* groups_use when the selection is exactly the rows of some image types
- * and no key filter applies: one pass over the summed terms in key order,
- * a vul_id's terms (at most one per vul_type) merged on the way, and the
- * postings walked for the page's groups only (group_fill). */
-static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const selbits *s,
-                          const struct ix_terms *o, unsigned types)
+/* Is the selection sel every image of the index? Then its rows of some
+ * image types are exactly those types' rows, and the sums apply. */
+static bool sel_is_all(const ix_inst *ix, const row_set *sel)
+{
+    return row_set_count(sel) == (uint64_t)ix->ids.n;
+}
+
+/* The group of the cached terms [a, b) (one group) in the rows of the
+ * image types in types: what group_fill (and groups_use's merge) compute
+ * by walking postings, from the sums. vul_type >= 0: that vul_type's term
+ * only. */
+static int group_from_sums(const ix_inst *ix, const struct ix_terms *o, uint32_t a, uint32_t b,
+                           unsigned types, int vtype, index_group *g)
+{
+    bool build = o->build;
+    int rank = -1;
+    const posting *best = NULL;
+    int64_t best_id = 0, images = 0;
+    uint16_t cvss = 0;
+    uint32_t nk = 0;
+    const pterm *named = NULL;
+    key_build_parts bn = {0};
+    *g = (index_group){.level = -1, .held = true, .scan_time = INT64_MIN,
+                       .min_image = INT64_MAX};
+    for (uint32_t j = a; j < b; j++) {
+        const term_head *h = &o->head[j];
+        unsigned in = h->types & types;
+        if (!in || (vtype >= 0 && h->type != (unsigned)vtype))
+            continue;
+        nk++;
+        if (build) { /* the greatest level and the greatest risk_name */
+            key_build_parts kp;
+            key_build_split(o->t[j]->key, o->t[j]->klen, &kp);
+            if (kp.level > g->level)
+                g->level = kp.level;
+            size_t m = kp.risk_len < bn.risk_len ? kp.risk_len : bn.risk_len;
+            int cmp = named ? memcmp(kp.risk, bn.risk, m) : 1;
+            if (cmp > 0 || (cmp == 0 && kp.risk_len > bn.risk_len)) {
+                named = o->t[j];
+                bn = kp;
+            }
+        }
+        for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++) {
+            if (!(in & (1u << ty)))
+                continue;
+            const type_sum *s = sum_of(o, j, ty);
+            images += s->images;
+            g->records += s->records;
+            if (h->rank[ty] > rank)
+                rank = h->rank[ty];
+            if (ix->scan_time[s->scan_row] > g->scan_time)
+                g->scan_time = ix->scan_time[s->scan_row];
+            if (ix->rows[s->min_row].id < g->min_image)
+                g->min_image = ix->rows[s->min_row].id;
+            if (build)
+                continue;
+            if (s->other)
+                g->held = false;
+            if (s->cvss > cvss)
+                cvss = s->cvss;
+            const posting *p = &o->t[j]->p[s->rep];
+            int64_t id = ix->rows[p->row].id;
+            if (rep_better(p, id, best, best_id)) {
+                best = p;
+                best_id = id;
+            }
+        }
+    }
+    if (nk > 1) { /* several terms: each image once */
+        images = 0;
+        for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+            if (types & (1u << ty))
+                images += o->gimages[o->head[a].gid][ty];
+    }
+    g->images = images;
+    if (!(g->key = dupn(o->t[a]->key, gkey_len(o->t[a]))))
+        return -1;
+    if (build)
+        return (g->name = dupn(bn.risk, bn.risk_len)) ? 0 : -1;
+    g->level = rank;
+    g->rep_image = best ? best_id : 0;
+    g->rep_seq = best ? best->seq : 0;
+    g->has_cvss = cvss != 0;
+    g->cvss = cvss ? pcvss_value(cvss) : 0;
+    return 0;
+}
+
+/* groups_use when the selection is every row of some image types and no
+ * filter but vul_type and the rank applies: one pass over the cached
+ * terms' heads in key order (a group's terms next to each other), and the
+ * page's groups from their sums (group_from_sums): no posting is read. */
+static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const struct ix_terms *o,
+                          unsigned types, uint32_t g0, uint32_t g1)
 {
     const index_group_req *r = c->r;
+    int vtype = c->build ? -1 : r->vul_type;
+    bool by_rank = !c->build && r->by_rank;
     int64_t total = 0, skip = r->offset;
-    kept ks[VUL_TYPE_COUNT + 1];
-    for (uint32_t j = 0; j < o->n;) {
-        uint32_t gid = o->t[j].gid;
-        size_t nk = 0;
+    for (uint32_t gi = g0; gi < g1; gi++) {
+        uint32_t a = o->gfirst[gi], b = o->gfirst[gi + 1];
         int rank = -1;
-        for (; j < o->n && o->t[j].gid == gid; j++) {
-            const term_sum *e = &o->t[j];
-            if (r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
+        bool any = false;
+        for (uint32_t j = a; j < b; j++) {
+            const term_head *h = &o->head[j];
+            unsigned in = h->types & types;
+            if (!in || (vtype >= 0 && h->type != (unsigned)vtype))
                 continue;
-            kept k = {.t = e->t, .level = -1, .rank = -1, .gid = gid};
-            for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
-                if (types & (1u << ty)) {
-                    k.images += e->images[ty];
-                    k.records += e->records[ty];
-                    if (e->rank[ty] > k.rank)
-                        k.rank = e->rank[ty];
-                }
-            if (k.images == 0 || nk > VUL_TYPE_COUNT)
-                continue;
-            if (k.rank > rank)
-                rank = k.rank;
-            ks[nk++] = k;
+            any = true;
+            for (int ty = 0; by_rank && ty < IMAGE_TYPE_COUNT; ty++)
+                if ((in & (1u << ty)) && h->rank[ty] > rank)
+                    rank = h->rank[ty];
         }
-        if (nk == 0 || (r->by_rank && (rank < r->rank_lo || rank > r->rank_hi)))
+        if (!any || (by_rank && (rank < r->rank_lo || rank > r->rank_hi)))
             continue;
         total++;
         if (skip > 0) {
@@ -539,17 +770,184 @@ static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const selbits *s,
         }
         if ((int64_t)*c->n_out >= r->limit)
             continue;
-        index_group *g = &c->out[*c->n_out];
-        *g = (index_group){.level = -1};
-        (*c->n_out)++;
-        for (size_t x = 0; x < nk; x++)
-            g->records += ks[x].records;
-        if (!(g->key = dupn(ks[0].t->key, ks[0].t->klen - 2)) ||
-            group_fill(ix, s, ks, nk, g, false) != 0)
+        index_group *g = &c->out[(*c->n_out)++];
+        if (group_from_sums(ix, o, a, b, types, vtype, g) != 0)
             return -1;
     }
     *c->total = total;
     return 0;
+}
+
+/* ---- the images of one term or rule from the cache ---- */
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The unit of the cached terms [a, b): their postings' rows as ranks of
+ * the id order, per image type, sorted and distinct. NULL: out of memory. */
+static struct unit_rows *unit_build(const ix_inst *ix, const struct ix_terms *o, uint32_t a,
+                                    uint32_t b, const uint32_t *rank_of)
+{
+    size_t n = 0, m = 0;
+    for (uint32_t j = a; j < b; j++)
+        n += o->t[j]->len;
+    uint64_t *v = malloc((n + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    uint8_t vmax = 0;
+    for (uint32_t j = a; j < b; j++)
+        for (uint32_t q = 0; q < o->t[j]->len; q++) {
+            const posting *p = &o->t[j]->p[q];
+            if (p->v > vmax)
+                vmax = p->v;
+            v[m++] = (uint64_t)ix->rows[p->row].type << 32 | rank_of[p->row];
+        }
+    qsort(v, m, sizeof *v, u64_cmp);
+    size_t d = 0;
+    for (size_t i = 0; i < m; i++)
+        if (d == 0 || v[i] != v[d - 1])
+            v[d++] = v[i];
+    struct unit_rows *u = malloc(sizeof *u + (d + 1) * sizeof u->r[0]);
+    if (u) {
+        u->vmax = vmax;
+        size_t i = 0;
+        for (int ty = 0; ty <= IMAGE_TYPE_COUNT; ty++) {
+            u->off[ty] = (uint32_t)i;
+            while (ty < IMAGE_TYPE_COUNT && i < d && (v[i] >> 32) == (uint64_t)ty)
+                u->r[i] = (uint32_t)v[i], i++;
+        }
+    }
+    free(v);
+    return u;
+}
+
+/* The cached unit of index k (a term for vulnerabilities, a group for
+ * rules), built now if no reader has yet (compare-and-swap, like the
+ * terms themselves). */
+static const struct unit_rows *unit_get(const ix_inst *ix, const struct ix_terms *o, uint32_t k,
+                                        const uint32_t *rank_of)
+{
+    struct unit_rows *u = atomic_load(&o->units[k]);
+    if (u)
+        return u;
+    uint32_t a = o->build ? o->gfirst[k] : k, b = o->build ? o->gfirst[k + 1] : k + 1;
+    if (!(u = unit_build(ix, o, a, b, rank_of)))
+        return NULL;
+    struct unit_rows *none = NULL;
+    if (!atomic_compare_exchange_strong(&o->units[k], &none, u)) {
+        free(u);
+        return none;
+    }
+    return u;
+}
+
+static int part_cmp(const char *k, size_t kl, const char *s, size_t sl)
+{
+    int c = memcmp(k, s, kl < sl ? kl : sl);
+    return c ? c : (kl > sl) - (kl < sl);
+}
+
+/* The unit that c names, or -1: the vulnerability term with key c->key,
+ * or the group of c->pred_arg's rule_id, by binary search in key order. */
+static int64_t unit_find(const struct ix_terms *o, const img_ctx *c)
+{
+    uint32_t lo = 0, hi = o->build ? o->n_groups : o->n;
+    const char *want = o->build ? c->pred_arg : c->key;
+    size_t wl = o->build ? strlen(want) : c->klen;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const pterm *t = o->t[o->build ? o->gfirst[mid] : mid];
+        int cmp = o->build ? part_cmp(t->key, gkey_len(t), want, wl)
+                           : part_cmp(t->key, t->klen, want, wl);
+        if (cmp == 0)
+            return mid;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static const uint32_t *upper_bound(const uint32_t *a, const uint32_t *e, uint32_t x)
+{
+    while (a < e) {
+        const uint32_t *m = a + (e - a) / 2;
+        if (*m <= x)
+            a = m + 1;
+        else
+            e = m;
+    }
+    return a;
+}
+
+/* images_use when the selection is every row of some image types, no
+ * image condition applies and the rank range holds every posting: the
+ * unit's rows of those types (unit_get) give the total by their lengths,
+ * and the page by a binary search for the rank where the offset falls and
+ * a merge of the types from there: no posting is walked. 1: done; 0: not
+ * this case; -1: out of memory. */
+static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
+{
+    bool build = c->which == build_postings;
+    if (c->m || !sel_is_all(ix, sel))
+        return 0;
+    const struct ix_terms *o = terms_get(ix, build);
+    const struct ix_order *ord = order_get(ix, INDEX_ORDER_ID);
+    if (!o || !ord)
+        return -1;
+    int64_t k = unit_find(o, c);
+    if (k < 0)
+        return 1; /* no such term: no image */
+    const struct unit_rows *u = unit_get(ix, o, (uint32_t)k, order_rank_of(ord));
+    if (!u)
+        return -1;
+    if (c->v_lo > 0 || c->v_hi < u->vmax)
+        return 0;
+    unsigned types = c->type_mask ? c->type_mask : (1u << IMAGE_TYPE_COUNT) - 1;
+    const uint32_t *from[IMAGE_TYPE_COUNT], *to[IMAGE_TYPE_COUNT];
+    int nt = 0;
+    int64_t total = 0;
+    for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+        if ((types & (1u << ty)) && u->off[ty + 1] > u->off[ty]) {
+            from[nt] = u->r + u->off[ty];
+            to[nt] = u->r + u->off[ty + 1];
+            total += to[nt] - from[nt];
+            nt++;
+        }
+    *c->total = total;
+    if (c->offset >= total || c->limit == 0)
+        return 1;
+    /* the least rank x with more than offset of the rows at or below it:
+     * the page's first (ranks are distinct across types: one row, one type) */
+    uint32_t lo = 0, hi = ix->n_rows ? ix->n_rows - 1 : 0;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int64_t at_or_below = 0;
+        for (int t = 0; t < nt; t++)
+            at_or_below += upper_bound(from[t], to[t], mid) - from[t];
+        if (at_or_below > c->offset)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    const uint32_t *cur[IMAGE_TYPE_COUNT];
+    for (int t = 0; t < nt; t++)
+        cur[t] = lo ? upper_bound(from[t], to[t], lo - 1) : from[t];
+    const uint32_t *row_of = order_by_rank(ord);
+    while ((int64_t)*c->n_ids < c->limit) {
+        int best = -1;
+        for (int t = 0; t < nt; t++)
+            if (cur[t] < to[t] && (best < 0 || *cur[t] < *cur[best]))
+                best = t;
+        if (best < 0)
+            break;
+        c->ids[(*c->n_ids)++] = ix->rows[row_of[*cur[best]++]].id;
+    }
+    return 1;
 }
 
 static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
@@ -558,34 +956,46 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
     grp_ctx *c = arg;
     const index_group_req *r = c->r;
     const postings *P = c->build ? &ix->builds : &ix->vuls;
+    /* the terms in key order (no sort per request), and per image type
+     * their sums: when the selection is every row of the requested types,
+     * a term's numbers are read from there */
+    const struct ix_terms *order = terms_get(ix, c->build);
+    if (!order)
+        return -1;
+    unsigned types = r->type_mask ? r->type_mask : (1u << IMAGE_TYPE_COUNT) - 1;
+    bool by_type = !r->m && sel_is_all(ix, sel);
+    bool key_filters = r->equals || r->contains[0] || r->contains[1] ||
+                       (c->build && (r->level >= 0 || r->name_contains));
+    if (by_type && !key_filters)
+        return groups_by_type(ix, c, order, types, 0, order->n_groups);
+    if (by_type && !c->build && r->equals && !r->contains[0] && !r->contains[1]) {
+        /* one vul_id (ListVulnerabilityCve, cve_id): its group by binary
+         * search, then from the sums like any other */
+        size_t el = strlen(r->equals);
+        uint32_t lo = 0, hi = order->n_groups;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            const pterm *t = order->t[order->gfirst[mid]];
+            int cmp = part_cmp(t->key, gkey_len(t), r->equals, el);
+            if (cmp == 0)
+                lo = hi = mid;
+            else if (cmp < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        bool found = lo < order->n_groups &&
+                     part_cmp(order->t[order->gfirst[lo]]->key,
+                              gkey_len(order->t[order->gfirst[lo]]), r->equals, el) == 0 &&
+                     !(r->equals_cve && (el < 4 || strncasecmp(r->equals, "CVE-", 4)));
+        *c->total = 0;
+        return found ? groups_by_type(ix, c, order, types, lo, lo + 1) : 0;
+    }
     selbits s;
     kept *ks = malloc(((size_t)P->n_ids + 1) * sizeof *ks);
     if (!ks || sel_make(ix, sel, r->type_mask, r->m, &s) != 0) {
         free(ks);
         return -1;
-    }
-    /* vulnerabilities: the terms in key order (no sort per request), and
-     * per image type their sums: when the selection is exactly the rows
-     * of the requested types (sel_make keeps only those, so equal counts
-     * mean equal sets), a term's numbers are read from there */
-    const struct ix_terms *order = c->build ? NULL : vul_terms_get(ix);
-    if (!c->build && !order) {
-        free(ks);
-        free(s.bits);
-        return -1;
-    }
-    unsigned types = r->type_mask ? r->type_mask : (1u << IMAGE_TYPE_COUNT) - 1;
-    int64_t typed_rows = 0;
-    for (int ty = 0; order && ty < IMAGE_TYPE_COUNT; ty++)
-        if (types & (1u << ty))
-            typed_rows += order->rows_of_type[ty];
-    bool by_type = order && !r->m && s.n == typed_rows;
-    bool key_filters = r->equals || r->contains[0] || r->contains[1];
-    if (by_type && !key_filters) {
-        int rc = s.n > 0 ? groups_by_type(ix, c, &s, order, types) : 0;
-        free(ks);
-        free(s.bits);
-        return rc;
     }
     /* one vul_id (ListVulnerabilityCve, cve_id): its terms by key, in
      * type order (= key order), instead of a walk of every term */
@@ -604,35 +1014,35 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
         if (t)
             few[n_few++] = t;
     }
-    uint32_t n_walk = one ? n_few : order ? order->n : P->n_ids;
+    uint32_t n_walk = one ? n_few : order->n;
     size_t nk = 0;
     for (uint32_t j = 0; j < n_walk && s.n > 0; j++) {
-        const term_sum *e = !one && order ? &order->t[j] : NULL;
-        if (e && r->vul_type >= 0 && e->type != (unsigned)r->vul_type)
+        const term_head *h = one ? NULL : &order->head[j];
+        if (h && !c->build && r->vul_type >= 0 && h->type != (unsigned)r->vul_type)
             continue;
-        const pterm *t = one ? few[j] : e ? e->t : P->terms[j];
+        const pterm *t = one ? few[j] : order->t[j];
         kept k;
         if (!t || t->len == 0 || !term_passes(c, t, &k))
             continue;
-        if (by_type && e) {
+        if (h)
+            k.gid = h->gid;
+        if (by_type && h) {
             int rank = -1;
             for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
-                if (types & (1u << ty)) {
-                    k.images += e->images[ty];
-                    k.records += e->records[ty];
-                    if (e->rank[ty] > rank)
-                        rank = e->rank[ty];
+                if (types & h->types & (1u << ty)) {
+                    const type_sum *e = sum_of(order, j, ty);
+                    k.images += e->images;
+                    k.records += e->records;
+                    if (h->rank[ty] > rank)
+                        rank = h->rank[ty];
                 }
             if (k.images == 0)
                 continue;
-            if (r->by_rank)
+            if (!c->build && r->by_rank)
                 k.rank = rank;
-            k.gid = e->gid;
             ks[nk++] = k;
             continue;
         }
-        if (e)
-            k.gid = e->gid;
         if (s.all) {
             k.images = t->len;
             k.records = t->total;
@@ -649,13 +1059,11 @@ static int groups_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
             k.rank = term_rank(t, &s);
         ks[nk++] = k;
     }
-    if (!order)
-        qsort(ks, nk, sizeof *ks, kept_cmp);
     int64_t total = 0, skip = r->offset;
     int rc = 0;
     for (size_t i = 0; i < nk && rc == 0;) {
         size_t j = i + 1;
-        while (j < nk && (order ? ks[i].gid == ks[j].gid : kept_cmp(&ks[i], &ks[j]) == 0))
+        while (j < nk && ks[i].gid == ks[j].gid)
             j++;
         if (!c->build && r->by_rank) { /* the merged group's highest rank */
             int rank = -1;

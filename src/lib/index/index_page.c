@@ -39,7 +39,8 @@ void order_drop(ix_inst *ix)
 {
     for (int k = 0; k < INDEX_ORDER_COUNT; k++)
         order_free(atomic_exchange(&ix->orders[k], NULL));
-    free(atomic_exchange(&ix->vul_terms, NULL));
+    terms_free(atomic_exchange(&ix->vul_terms, NULL));
+    terms_free(atomic_exchange(&ix->build_terms, NULL));
 }
 
 typedef struct {

@@ -292,6 +292,7 @@ char *store_schema_vul_maxima(imgsec_err *err); /* store_schema_lists.c */
 char *store_schema_vul_reps(imgsec_err *err);   /* store_schema_lists.c */
 char *store_schema_export_files(imgsec_err *err); /* store_schema_exports.c */
 char *store_schema_task_leases(imgsec_err *err);  /* store_schema_tasks.c */
+char *store_schema_names(imgsec_err *err);        /* store_schema_lists.c */
 /* One result column as a store_cell (strings borrowed from the statement
  * until its next step); store_records.c, used by the exports and the lists. */
 void store_cell_from_column(db_stmt *s, int c, store_cell *out);

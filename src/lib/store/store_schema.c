@@ -195,6 +195,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_vul_reps, /* store_schema_lists.c: per-(image, vulnerability) representatives */
     store_schema_export_files, /* store_schema_exports.c: export files in the database */
     store_schema_task_leases, /* store_schema_tasks.c: task claims' owners, leases, takeovers */
+    store_schema_names, /* store_schema_lists.c: distinct app and file names */
 };
 
 int store_schema_steps(void)

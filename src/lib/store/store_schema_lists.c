@@ -1,4 +1,4 @@
-/* store_schema_lists.c - schema versions 5, 6, 10 and 11: the indexes the finding
+/* store_schema_lists.c - schema versions 5, 6, 10, 11 and 12: the indexes the finding
  * lists need (list.h, docs/api.md "Finding lists").
  *
  *   - images(project_id, image_id): a per-image list names its image by
@@ -48,6 +48,18 @@
  *     selection and a page of groups reads one record each by primary key.
  *     An existing file is filled from its records in the migration's
  *     transaction; the text holders of version 10 are dropped.
+ *
+ * Version 12 (store_schema_names):
+ *   - app_names(name), file_names(name): the distinct app names of
+ *     rec_app and file names of rec_file, kept by a trigger on every
+ *     insert (whatever the ingest path) and never pruned, so a superset of
+ *     the names the records hold; and rec_app(app_name, image),
+ *     rec_file(file_name, image). A substring filter of ListGlobalImageApps
+ *     (app_name) or ListGlobalImageFiles (file_name) finds the names that
+ *     contain it in the small table and reads only their records through
+ *     the index, instead of testing every record of the selection
+ *     (list.c, global_records_named). Filled from the records in the
+ *     migration's transaction.
  *
  * Other record rows need nothing new: their primary key (image, seq) with seq
  * dense from 0 per image and type serves every per-image page, deep
@@ -124,6 +136,29 @@ char *store_schema_vul_reps(imgsec_err *err)
         "ALTER TABLE agg_vul DROP COLUMN desc_seq;\n"
         "ALTER TABLE agg_vul DROP COLUMN sol_seq;\n"
         "ALTER TABLE agg_vul DROP COLUMN url_seq;\n";
+    char *s = strdup(SQL);
+    if (!s)
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    return s;
+}
+
+char *store_schema_names(imgsec_err *err)
+{
+    static const char SQL[] =
+        "CREATE TABLE app_names (name TEXT PRIMARY KEY) WITHOUT ROWID;\n"
+        "CREATE TABLE file_names (name TEXT PRIMARY KEY) WITHOUT ROWID;\n"
+        "CREATE INDEX rec_app_name ON rec_app(app_name, image);\n"
+        "CREATE INDEX rec_file_name ON rec_file(file_name, image);\n"
+        "INSERT INTO app_names (name) SELECT DISTINCT app_name FROM rec_app "
+        "WHERE app_name IS NOT NULL;\n"
+        "INSERT INTO file_names (name) SELECT DISTINCT file_name FROM rec_file "
+        "WHERE file_name IS NOT NULL;\n"
+        "CREATE TRIGGER app_names_add AFTER INSERT ON rec_app\n"
+        "  BEGIN INSERT INTO app_names (name) SELECT NEW.app_name WHERE NEW.app_name IS NOT NULL "
+        "ON CONFLICT DO NOTHING; END;\n"
+        "CREATE TRIGGER file_names_add AFTER INSERT ON rec_file\n"
+        "  BEGIN INSERT INTO file_names (name) SELECT NEW.file_name WHERE NEW.file_name IS NOT "
+        "NULL ON CONFLICT DO NOTHING; END;\n";
     char *s = strdup(SQL);
     if (!s)
         err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
