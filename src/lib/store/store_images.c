@@ -69,10 +69,10 @@ static int ingest_prepare(store *st, ingest_stmts *q, imgsec_err *err)
     if (!(q->update = store_dstmt(st, STMT_IMAGE_UPDATE, err)) ||
         !(q->agg_build_ins = store_dstmt(st, STMT_AGG_BUILD_INSERT, err)) ||
         !store_dstmt(st, STMT_AGG_VUL_INSERT, err))
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         if (!store_dstmt(st, (stmt_id)(STMT_REC_INSERT + t), err))
-            return IMGSEC_EINTERNAL;
+            return store_drc(err);
     return IMGSEC_OK;
 }
 
@@ -80,7 +80,7 @@ int store_change_append(store *st, int64_t id, imgsec_err *err)
 {
     db_stmt *s = store_dstmt(st, STMT_CHANGE_INSERT, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, id);
     return store_drun(st, s, "appending to the change log", err);
 }
@@ -89,7 +89,7 @@ int store_change_prune(store *st, imgsec_err *err)
 {
     db_stmt *s = store_dstmt(st, STMT_CHANGE_PRUNE, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, STORE_CHANGES_KEEP);
     return store_drun(st, s, "pruning the change log", err);
 }
@@ -99,7 +99,7 @@ int store_image_find(store *st, const char *project_id, const char *ep, const im
 {
     db_stmt *s = store_dstmt(st, STMT_IMAGE_FIND, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     store_bind_image(s, project_id, ep, d);
     int rc = db_step(s);
     *id = 0;
@@ -144,7 +144,7 @@ int store_image_clear(store *st, int64_t id, imgsec_err *err)
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         db_stmt *del = store_dstmt(st, (stmt_id)(STMT_REC_DELETE + t), err);
         if (!del)
-            return IMGSEC_EINTERNAL;
+            return store_drc(err);
         db_bind_int64(del, 1, id);
         if ((rc = store_drun(st, del, "replacing records", err)) != IMGSEC_OK)
             return rc;
@@ -153,7 +153,7 @@ int store_image_clear(store *st, int64_t id, imgsec_err *err)
     for (size_t i = 0; i < sizeof AGG_DELETES / sizeof AGG_DELETES[0]; i++) {
         db_stmt *del = store_dstmt(st, AGG_DELETES[i], err);
         if (!del)
-            return IMGSEC_EINTERNAL;
+            return store_drc(err);
         db_bind_int64(del, 1, id);
         if ((rc = store_drun(st, del, "replacing aggregates", err)) != IMGSEC_OK)
             return rc;
@@ -167,7 +167,7 @@ int store_drecord_insert(store *st, report_type t, int64_t id, size_t j, const j
     const record_kind *k = record_kind_get(t);
     db_stmt *s = store_dstmt(st, (stmt_id)(STMT_REC_INSERT + t), err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if (!json_is_object(rec))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object", where,
                        k->doc_key, j);
@@ -218,7 +218,7 @@ int store_dagg_vul_insert(store *st, int64_t id, const vul_agg *vuls, size_t n, 
     int rc;
     db_stmt *s = store_dstmt(st, STMT_AGG_VUL_INSERT, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     for (size_t i = 0; i < n; i++) {
         const vul_agg *a = &vuls[i];
         if ((unsigned)a->type >= VUL_TYPE_COUNT)
@@ -554,7 +554,7 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
     db_stmt *find = store_dstmt(st, STMT_IMAGE_EP, err);
     db_stmt *del = find ? store_dstmt(st, STMT_IMAGE_DELETE, err) : NULL;
     if (!del)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     db_bind_int64(find, 1, id);
@@ -786,7 +786,7 @@ static int changes_range(store *st, int64_t *lo, int64_t *hi, imgsec_err *err)
 {
     db_stmt *s = store_dstmt(st, STMT_CHANGES_RANGE, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if (db_step(s) != DB_ROW) {
         store_derr(st, err, "reading the change log");
         db_reset(s);
@@ -808,7 +808,7 @@ int store_summary_foreach(store *st, store_summary_cb cb, void *arg, int64_t *se
     cursor vul = {img.s ? store_dstmt(st, STMT_AGG_VUL_ALL, err) : NULL, 0};
     cursor bld = {vul.s ? store_dstmt(st, STMT_AGG_BUILD_ALL, err) : NULL, 0};
     if (!bld.s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_read_begin(st, err)) != IMGSEC_OK)
         return rc;
     if ((rc = changes_range(st, &lo, &hi, err)) != IMGSEC_OK ||
@@ -853,7 +853,7 @@ static int load_one(store *st, int64_t id, image_summary *sum, agg_buf *b, bool 
     cursor vul = {img.s ? store_dstmt(st, STMT_AGG_VUL_ONE, err) : NULL, 0};
     cursor bld = {vul.s ? store_dstmt(st, STMT_AGG_BUILD_ONE, err) : NULL, 0};
     if (!bld.s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_reset(img.s);
     db_reset(vul.s);
     db_reset(bld.s);
@@ -888,7 +888,7 @@ int store_changes_since(store *st, int64_t since, store_summary_cb cb,
         return err_set(err, IMGSEC_EINVAL, "store: negative change-log position");
     db_stmt *ids = store_dstmt(st, STMT_CHANGES_SINCE, err);
     if (!ids)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_read_begin(st, err)) != IMGSEC_OK)
         return rc;
     if ((rc = changes_range(st, &lo, &hi, err)) != IMGSEC_OK)
@@ -962,7 +962,7 @@ static int changed_since(store *st, int64_t id, int64_t seen, bool *changed, img
         return IMGSEC_OK; /* another file's position, or pruned past it */
     db_stmt *s = store_dstmt(st, STMT_CHANGED_SINCE, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, seen);
     db_bind_int64(s, 2, id);
     int step = db_step(s);
@@ -979,7 +979,7 @@ static int image_basis(store *st, int64_t id, scan_status *status, int64_t *n_ma
 {
     db_stmt *s = store_dstmt(st, STMT_IMAGE_ONE, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, id);
     int step = db_step(s), rc = IMGSEC_OK;
     *found = step == DB_ROW;
@@ -1002,7 +1002,7 @@ static int other_severities(store *st, int64_t id, bool *have_max, severity *max
 {
     db_stmt *s = store_dstmt(st, STMT_OTHER_SEVERITIES, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, id);
     int step;
     while ((step = db_step(s)) == DB_ROW) {
@@ -1045,7 +1045,7 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
 
     db_stmt *set = store_dstmt(st, STMT_IMAGE_SET_VULS, err);
     if (!set)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_vul_rows_replace(st, id, vuls, err)) != IMGSEC_OK ||
         (rc = store_agg_vul_replace(st, id, aggs, n_aggs, err)) != IMGSEC_OK)
         return rc;

@@ -78,7 +78,7 @@ int store_key_lookup(store *st, const char *ak, store_user *u, unsigned char *se
     /* Cached, not prepared per call: this runs on every signed request. */
     db_stmt *s = store_dstmt(st, STMT_KEY_LOOKUP, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     store_dbind_text(s, 1, ak);
     int rc, step = db_step(s);
     if (step == DB_ROW) {

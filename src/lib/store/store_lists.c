@@ -44,7 +44,7 @@ int store_list_query(store *st, const char *sql, const store_list_bind *binds, s
 {
     db_stmt *s = store_dprepare(st, sql, "preparing a list query", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if (n > (size_t)db_param_count(s)) {
         db_finalize(s);
         return err_set(err, IMGSEC_EINTERNAL, "store: a list query has more values than parameters");

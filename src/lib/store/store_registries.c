@@ -292,7 +292,7 @@ int store_registry_counts(store *st, const char *project_id, unsigned type_mask,
              LIST_WHERE);
     db_stmt *s = store_dprepare(st, sql, "counting registries", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     bind_filter(s, project_id, &f);
     int rc = IMGSEC_OK;
     if (db_step(s) == DB_ROW) {

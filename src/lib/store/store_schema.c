@@ -243,7 +243,7 @@ static int table_columns(store *st, const char *table, name_set *out, imgsec_err
     out->n = 0;
     db_stmt *s = store_dprepare(st, db_sql_table_columns(st->conn), "reading the schema", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_text(s, 1, table, -1);
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {

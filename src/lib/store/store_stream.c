@@ -86,7 +86,7 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         if (!store_dstmt(st, (stmt_id)(STMT_REC_INSERT + t), err)) {
             stream_free(ss);
-            return IMGSEC_EINTERNAL;
+            return store_drc(err);
         }
     if ((rc = store_write_begin(st, err))) {
         stream_free(ss);

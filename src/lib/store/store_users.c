@@ -174,7 +174,7 @@ static int user_find(store *st, const char *domain, const char *name, bool missi
 {
     db_stmt *s = store_dstmt(st, STMT_USER_ID, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     store_dbind_text(s, 1, domain);
     store_dbind_text(s, 2, name);
     int rc = db_step(s);
@@ -196,7 +196,7 @@ static int grant_put(store *st, int64_t uid, const store_grant *g, imgsec_err *e
 {
     db_stmt *s = store_dstmt(st, STMT_GRANT_UPSERT, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_bind_int64(s, 1, uid);
     store_dbind_text(s, 2, g->project_id);
     store_dbind_text(s, 3, role_name(g->role));
@@ -217,7 +217,7 @@ int store_user_add(store *st, const char *domain, const char *name, const char *
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: password hash");
     db_stmt *ins = store_dstmt(st, STMT_USER_INSERT, err);
     if (!ins)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     /* Looked up first (writers take turns, so nobody adds it meanwhile):
@@ -280,7 +280,7 @@ int store_user_revoke(store *st, const char *domain, const char *name, const cha
     db_stmt *del = store_dstmt(st, STMT_GRANT_DELETE, err);
     db_stmt *tok = store_dstmt(st, STMT_TOKEN_DELETE_GRANT, err);
     if (!del || !tok)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     if ((rc = user_id(st, domain, name, &uid, err)) != IMGSEC_OK)
@@ -312,7 +312,7 @@ int store_user_del(store *st, const char *domain, const char *name, imgsec_err *
         return rc;
     db_stmt *del = store_dstmt(st, STMT_USER_DELETE, err);
     if (!del)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     if ((rc = user_id(st, domain, name, &uid, err)) != IMGSEC_OK)
@@ -335,7 +335,7 @@ int store_user_list(store *st, void (*cb)(const store_user *u, const store_grant
      * (e.g. the CLI deleting while listing), which resets cached ones.
      * PostgreSQL has read the whole result at the first step. */
     if (!(s = store_dprepare(st, st->sql[STMT_USER_LIST], "listing users", err)))
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     while ((step = db_step(s)) == DB_ROW) {
         store_user u = {0};
         store_grant g;
@@ -364,7 +364,7 @@ int store_user_get(store *st, const char *domain, const char *name, store_user *
         return rc;
     db_stmt *s = store_dstmt(st, STMT_USER_GET, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_reset(s);
     store_dbind_text(s, 1, domain);
     store_dbind_text(s, 2, name);
@@ -401,7 +401,7 @@ int store_grant_get(store *st, int64_t user_id_, const char *project_id, store_g
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project");
     db_stmt *s = store_dstmt(st, STMT_GRANT_GET, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_reset(s);
     db_bind_int64(s, 1, user_id_);
     store_dbind_text(s, 2, project_id);
@@ -429,7 +429,7 @@ int store_token_insert(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project");
     db_stmt *s = store_dstmt(st, STMT_TOKEN_INSERT, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     db_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES);
@@ -461,7 +461,7 @@ int store_token_lookup(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
         return err_set(err, IMGSEC_EAUTH, "invalid token");
     db_stmt *s = store_dstmt(st, STMT_TOKEN_LOOKUP, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_reset(s);
     db_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES);
     db_bind_int64(s, 2, now_ms);
@@ -486,7 +486,7 @@ int store_auth_epoch(store *st, int64_t *out, imgsec_err *err)
 {
     db_stmt *s = store_dstmt(st, STMT_AUTH_EPOCH, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     db_reset(s);
     int rc = IMGSEC_OK;
     if (db_step(s) == DB_ROW)
@@ -504,7 +504,7 @@ int store_token_delete(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: token");
     db_stmt *s = store_dstmt(st, STMT_TOKEN_DELETE, err);
     if (!s)
-        return IMGSEC_EINTERNAL;
+        return store_drc(err);
     if ((rc = store_write_begin(st, err)) != IMGSEC_OK)
         return rc;
     db_bind_blob(s, 1, hash, STORE_TOKEN_HASH_BYTES);
