@@ -754,7 +754,7 @@ static void bind_task_filter(db_stmt *s, const char *project_id, const store_tas
         db_bind_int64(s, 8, f->ended_before);
 }
 
-static int list_failures(store *st, int64_t task_id, task_kind kind,
+static int list_failures(store *st, int64_t task_id,
                          void (*failure)(const store_task_failure *f, void *arg), void *arg,
                          imgsec_err *err)
 {
@@ -768,7 +768,6 @@ static int list_failures(store *st, int64_t task_id, task_kind kind,
              "image_task_items i LEFT JOIN registries r ON r.id = i.registry_id WHERE i.task_id = "
              "?1 AND i.state = 'failed' ORDER BY i.id LIMIT %d",
              TASK_FAILED_SHOWN);
-    (void)kind;
     db_stmt *s = store_dprepare(st, sql, "listing failed images", err);
     if (!s)
         return store_drc(err);
@@ -848,7 +847,7 @@ int store_task_list(store *st, const char *project_id, const store_task_filter *
         t.running = db_column_int64(s, 15);
         t.stopped = db_column_int64(s, 16);
         task(&t, arg);
-        if ((rc = list_failures(st, t.id, t.kind, failure, arg, err)) != IMGSEC_OK)
+        if ((rc = list_failures(st, t.id, failure, arg, err)) != IMGSEC_OK)
             return fail(st, s, rc);
     }
     if (step != DB_DONE)
