@@ -617,11 +617,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s sqlite|pg\n", argv[0]);
         return 2;
     }
-    use_pg = strcmp(argv[1], "pg") == 0;
-    if (use_pg && !unit_pg_admin_uri()) {
-        fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
+    int pg = unit_pg_wanted(argc, argv);
+    if (pg < 0)
         return 1;
-    }
+    use_pg = pg == 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_types_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nulls, setup, teardown),

@@ -525,13 +525,13 @@ static void test_files_in_db(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
+    int pg = unit_pg_wanted(argc, argv);
+    if (pg < 0)
+        return 1;
+    if (pg) {
         use_pg = true;
-        if (!unit_pg_admin_uri()) {
-            fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
-            return 1;
-        }
-        /* the walk reads images, which do not run on PostgreSQL yet */
+        /* the walk's case opens its own SQLite file (DB); on PostgreSQL the
+         * export walk runs in pg.api.test_export */
         const struct CMUnitTest pg_tests[] = {
             cmocka_unit_test_setup_teardown(test_recover_only_gone_owners, setup, teardown),
             cmocka_unit_test_setup_teardown(test_task_rows, setup, teardown),

@@ -1305,12 +1305,11 @@ static void test_unconverted_refused_pg(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
+    int pg = unit_pg_wanted(argc, argv);
+    if (pg < 0)
+        return 1;
+    if (pg) {
         use_pg = true;
-        if (!unit_pg_admin_uri()) {
-            fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
-            return 1;
-        }
         const struct CMUnitTest pg_tests[] = {
             cmocka_unit_test_setup_teardown(test_open_refuses_pg, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_one, setup, teardown),

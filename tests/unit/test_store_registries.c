@@ -195,11 +195,10 @@ static void test_update_and_filters(void **state)
 
 int main(int argc, char **argv)
 {
-    use_pg = argc > 1 && strcmp(argv[1], "pg") == 0;
-    if (use_pg && !unit_pg_admin_uri()) {
-        fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
+    int pg = unit_pg_wanted(argc, argv);
+    if (pg < 0)
         return 1;
-    }
+    use_pg = pg == 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bounds_in_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_and_bound, setup, teardown),

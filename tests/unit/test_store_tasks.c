@@ -602,12 +602,11 @@ static void test_scan_takeover_fails_image(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
+    int pg = unit_pg_wanted(argc, argv);
+    if (pg < 0)
+        return 1;
+    if (pg) {
         use_pg = true;
-        if (!unit_pg_admin_uri()) {
-            fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
-            return 1;
-        }
         const struct CMUnitTest pg_tests[] = {
             cmocka_unit_test_setup_teardown(test_sync_task_cycle, setup_registry, teardown),
             cmocka_unit_test_setup_teardown(test_bound_and_deleted_registry, setup_registry, teardown),

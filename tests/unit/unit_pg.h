@@ -26,6 +26,20 @@ static inline const char *unit_pg_admin_uri(void)
     return u && *u ? u : NULL;
 }
 
+/* The engine a test binary runs on, from its first argument: 1 for "pg"
+ * (PostgreSQL, which needs the fixture), 0 for anything else (SQLite);
+ * -1, having said why, when "pg" is asked without IMGSEC_TEST_PG. */
+static inline int unit_pg_wanted(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "pg") != 0)
+        return 0;
+    if (!unit_pg_admin_uri()) {
+        fprintf(stderr, "%s: IMGSEC_TEST_PG is not set (run through ctest: fixture pg)\n", argv[0]);
+        return -1;
+    }
+    return 1;
+}
+
 static inline int unit_pg_admin_exec(const char *sql)
 {
     const char *admin = unit_pg_admin_uri();
