@@ -561,14 +561,11 @@ static void *listener_main(void *arg)
  * SQLite, which has no notifications). */
 static int listener_start(follower *f, const char *db_path, imgsec_err *err)
 {
+    if (!store_db_is_pg(db_path))
+        return IMGSEC_OK;
     int rc = store_open(db_path, &f->lst, err);
     if (rc != IMGSEC_OK)
         return rc;
-    if (!store_can_listen(f->lst)) { /* SQLite */
-        store_close(f->lst);
-        f->lst = NULL;
-        return IMGSEC_OK;
-    }
     if ((rc = store_changes_listen(f->lst, err)) != IMGSEC_OK)
         return rc;
     if (pipe2(f->stop_pipe, O_CLOEXEC) != 0)

@@ -594,7 +594,6 @@ static void test_stream(void **state)
             assert_int_equal(db_column_int64(two, 0), 12 - want);
         }
         assert_int_equal(db_step(all), DB_DONE);
-        assert_int_equal(db_step(all), DB_DONE);
         db_reset(all);
         /* half way, reset, and the same statement again */
         db_reset(two);
