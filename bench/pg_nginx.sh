@@ -12,12 +12,16 @@
 # DB_URI (NODE_FLAGS appended, e.g. "--result-cache-mb 0"), waits until
 # each is ready, then for each count n in NODE_COUNTS (default "1 2 3"):
 # nginx (worker_processes 1, the upstream block of docs/operations.md with
-# the first n nodes, keepalive 32) and wrk -t2 -c64 for SECONDS (default
+# the first n nodes, keepalive 32) and wrk -t2 -c48 for SECONDS (default
 # 15) with bench/statistic.lua through it; and once with wrk straight at
 # node 1 (no proxy). Per run it prints requests/s and the CPU time per
 # request of the nodes (sum), of nginx, and of the PostgreSQL cluster
 # (every process of the user running the postmaster, and what it reaped),
-# from /proc, with the machine's load.
+# from /proc, with the machine's load. 48 connections, not 64: every
+# connection a node gets comes from nginx's one address, and imgsecd takes
+# at most 64 per client address (src/server/http.c), so more in flight
+# than that makes a node drop some of nginx's connections (a 502 to the
+# client: nginx does not retry a POST on another node).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -66,12 +70,13 @@ nginx_conf() { # port n
   {
     echo "worker_processes 1; pid $work/nginx.pid; error_log $work/nginx-error.log; daemon off;"
     echo "events { worker_connections 1024; }"
-    echo "http { access_log off; client_body_temp_path $work/nb; proxy_temp_path $work/np;"
+    echo "http { log_format st '\$status \$upstream_status'; access_log $work/access.log st buffer=64k;"
+    echo "  client_body_temp_path $work/nb; proxy_temp_path $work/np;"
     echo "  fastcgi_temp_path $work/nf; uwsgi_temp_path $work/nu; scgi_temp_path $work/ns;"
     echo "  upstream imgsecd {"
     for ((k = 0; k < $2; k++)); do echo "    server ${urls[$k]#http://} max_fails=3 fail_timeout=10s;"; done
     echo "    keepalive 32; }"
-    echo "  server { listen 127.0.0.1:$1; client_max_body_size 64m;"
+    echo "  server { listen 127.0.0.1:$1; client_max_body_size 64m; client_body_buffer_size 1m;"
     echo "    location = /metrics { return 404; }"
     echo "    location / { proxy_pass http://imgsecd; proxy_http_version 1.1;"
     echo "      proxy_set_header Connection \"\"; proxy_set_header Host \$http_host;"
@@ -84,14 +89,20 @@ run() { # label url nodes(pids...) -- prints the line
   local label=$1 url=$2; shift 2
   local before=() n0 g0 p0 t0 out rps reqs
   for p in "$@"; do before+=("$(ticks_of "$p")"); done
-  g0=0; [ -n "$nginx_pid" ] && g0=$(ticks_of "$nginx_pid")
-  for w in $(pgrep -P "${nginx_pid:-0}" 2>/dev/null); do g0=$((g0 + $(ticks_of "$w"))); done
+  g0=0
+  if [ -n "$nginx_pid" ]; then
+    g0=$(ticks_of "$nginx_pid")
+    for w in $(pgrep -P "$nginx_pid"); do g0=$((g0 + $(ticks_of "$w"))); done
+  fi
   p0=$(pg_ticks)
-  out=$(wrk -t2 -c64 -d"${secs}s" --timeout 10s -s "$here/statistic.lua" "$url" -- "$mix" "$token" bench bench-1)
+  out=$(wrk -t2 -c48 -d"${secs}s" --timeout 10s -s "$here/statistic.lua" "$url" -- "$mix" "$token" bench bench-1)
   local n1=0 i=0
   for p in "$@"; do n1=$((n1 + $(ticks_of "$p") - before[i])); i=$((i + 1)); done
-  local g1=0; [ -n "$nginx_pid" ] && g1=$(ticks_of "$nginx_pid")
-  for w in $(pgrep -P "${nginx_pid:-0}" 2>/dev/null); do g1=$((g1 + $(ticks_of "$w"))); done
+  local g1=0
+  if [ -n "$nginx_pid" ]; then
+    g1=$(ticks_of "$nginx_pid")
+    for w in $(pgrep -P "$nginx_pid"); do g1=$((g1 + $(ticks_of "$w"))); done
+  fi
   local p1; p1=$(pg_ticks)
   reqs=$(sed -n 's/^RESULT .*requests=\([0-9]*\).*/\1/p' <<<"$out")
   rps=$(sed -n 's/^RESULT .*rps=\([0-9.]*\).*/\1/p' <<<"$out")
@@ -115,4 +126,8 @@ for n in $counts; do
   until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.1; done
   run "nginx-$n" "http://127.0.0.1:$port" "${pids[@]:0:$n}"
   kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
+  # what nginx answered (and what the nodes answered it), when not all 200
+  sort "$work/access.log" | uniq -c | sort -rn | awk '$2 != 200 { printf "  status %s upstream %s: %d\n", $2, $3, $1 }'
+  tail -n 3 "$work/nginx-error.log" | sed 's/^/  nginx: /'
+  rm -f "$work/access.log"
 done
