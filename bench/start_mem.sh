@@ -10,7 +10,10 @@
 # when ready and once settled (VmRSS) and the most it ever held (VmHWM,
 # the start's peak).
 #
-#   bench/start_mem.sh --db FILE [--runs N] BIN_DIR...
+#   bench/start_mem.sh --db FILE|URI [--runs N] [--flags "FLAGS"] BIN_DIR...
+#
+# FLAGS: more imgsecd flags, split on spaces (a PostgreSQL URI needs
+# "--export-dir DIR --key-file FILE").
 #
 # Each BIN_DIR holds an imgsecd; the binaries are run in turn, N rounds
 # (default 3), so that a change in the machine's load hits them alike. The
@@ -20,12 +23,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-db="" runs=3 bins=()
+db="" runs=3 bins=() flags=""
 while [ $# -gt 0 ]; do
   case $1 in
     --db) db=$2; shift ;;
     --runs) runs=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --flags) flags=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) bins+=("$1") ;;
   esac
   shift
@@ -38,7 +42,7 @@ tck=$(getconf CLK_TCK)
 for ((k = 1; k <= runs; k++)); do
   for b in "${bins[@]}"; do
     t0=$(date +%s.%N)
-    bench_imgsecd "$tmp/log" "$tmp/port" "$b/imgsecd" --db "$db" --listen 127.0.0.1:0 --region bench-1
+    bench_imgsecd "$tmp/log" "$tmp/port" "$b/imgsecd" --db "$db" --listen 127.0.0.1:0 --region bench-1 $flags
     tl=$(date +%s.%N)
     until [ "$(curl -s -o /dev/null -w '%{http_code}' "$bench_url/readyz")" = 200 ]; do sleep 0.05; done
     t1=$(date +%s.%N)

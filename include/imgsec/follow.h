@@ -13,7 +13,9 @@
  * So a request never sees state older than the file, nor half of a bulk
  * ingest, and a request that needs no new commit never waits at all: not
  * for the thread, not for another request's sync. The thread also polls
- * the file, so most commits are applied before anyone asks. If the log
+ * the file (SQLite), or is woken by the writers' notifications
+ * (PostgreSQL LISTEN/NOTIFY, follower_opts), so most commits are applied
+ * before anyone asks. If the log
  * was pruned past the follower's position it rebuilds the index from a
  * full snapshot. A sync that fails part-way publishes nothing (readers
  * keep the last whole state; the requests waiting for it get its error)
@@ -31,8 +33,25 @@
 
 typedef struct follower follower;
 
+/* How the follower learns of other processes' commits between requests. */
+typedef struct {
+    /* PostgreSQL: LISTEN for the writers' notifications (store.h
+     * STORE_CHANGES_CHANNEL) on a connection and thread of its own, and
+     * sync when one arrives or that connection was made again; ignored
+     * on SQLite. A missed notification costs only speed: requests still
+     * probe (follower_sync). */
+    bool listen;
+    /* Milliseconds between unwoken looks (a probe; a sync if behind). 0:
+     * 10 without a listener, 1000 with one (a fallback, for a listener
+     * that cannot reach the server). */
+    int64_t poll_ms;
+} follower_opts;
+
 /* Opens db_path, builds ix from a full snapshot, starts the thread. ix is
- * borrowed, and from now on written by the follower alone. */
+ * borrowed, and from now on written by the follower alone. opts NULL:
+ * no listener, a look every 10 ms (follower_open). */
+int follower_open_opts(const char *db_path, imgsec_index *ix, const follower_opts *opts,
+                       follower **out, imgsec_err *err);
 int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_err *err);
 void follower_close(follower *f);
 
@@ -68,6 +87,14 @@ bool follower_view_still(follower *f, const follower_view *v);
 int64_t follower_position(follower *f);
 int64_t follower_rebuilds(follower *f);
 
+/* What started a sync of the follower thread. */
+typedef enum {
+    FOLLOW_BY_REQUEST, /* a request's probe saw a commit the index lacked */
+    FOLLOW_BY_NOTIFY,  /* the listener woke the thread (a notification, a reconnection) */
+    FOLLOW_BY_POLL,    /* an unwoken look (follower_opts.poll_ms) */
+    FOLLOW_CAUSES
+} follow_cause;
+
 /* What following cost the requests, since open. */
 typedef struct {
     int64_t syncs;         /* syncs the thread ran since open */
@@ -75,6 +102,11 @@ typedef struct {
     int64_t wait_ns_total; /* and how long they waited, in all */
     int64_t wait_ns_max;   /* and at most */
     int64_t probe_ns_max;  /* the longest probe (store_data_version, its lock included) */
+    int64_t syncs_by[FOLLOW_CAUSES]; /* syncs begun, by cause (a sync that fails counts too) */
+    int64_t notifications;     /* notifications the listener took */
+    int64_t listen_reconnects; /* times its connection was made again */
+    int64_t listen_errors;     /* waits that found the connection lost */
+    bool listening;            /* a listener runs (PostgreSQL, follower_opts.listen) */
 } follower_stats;
 void follower_stats_get(follower *f, follower_stats *out);
 

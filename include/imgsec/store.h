@@ -170,6 +170,31 @@ int store_changes_since(store *st, int64_t since, store_summary_cb cb,
  * (follow.c) calls it per request on both engines. */
 int64_t store_data_version(store *st);
 
+/* ---- the change log's notifications (PostgreSQL LISTEN/NOTIFY) ----
+ *
+ * On PostgreSQL every write transaction that appends to the change log
+ * also sends a notification on STORE_CHANGES_CHANNEL, which the server
+ * delivers at its commit (and drops with a rollback), so the followers of
+ * other nodes wake when there is something to read instead of polling.
+ * A notification is only a hint: one can be lost with a connection, so
+ * correctness stays with store_data_version. SQLite has none of this
+ * (store_can_listen false; the others then fail). */
+#define STORE_CHANGES_CHANNEL "imgsec_changes"
+bool store_can_listen(const store *st);
+/* LISTEN on this handle; after a lost connection the driver listens again
+ * by itself (store_reconnects moves; what was sent meanwhile is lost). */
+int store_changes_listen(store *st, imgsec_err *err);
+/* Waits up to timeout_ms (0: takes only what already arrived) for
+ * notifications, outside a transaction: how many were taken (0 at the
+ * timeout), or -1 with err set (a lost connection: IMGSEC_EUNAVAILABLE;
+ * a later call makes it again, with the driver's backoff). */
+int store_changes_wait(store *st, int timeout_ms, imgsec_err *err);
+/* The handle's socket, to poll(2) with other descriptors before a
+ * store_changes_wait(st, 0); -1 while the connection is lost. */
+int store_listen_socket(const store *st);
+/* Times the handle's connection was made again after a loss. */
+int64_t store_reconnects(const store *st);
+
 /* ---- users, grants, tokens ---- */
 
 typedef enum { ROLE_READER, ROLE_WRITER, ROLE_ADMIN, ROLE_COUNT } role;

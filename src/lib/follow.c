@@ -22,9 +22,17 @@
  *     every change from a snapshot that starts after that probe, applies
  *     it as one batch to the hidden instance of the index, publishes it,
  *     and wakes the waiters; only then does it bring the other instance
- *     up to date (index_catch_up), while nobody waits for it. It also
- *     polls every FOLLOW_POLL_MS, so that commits by other processes are
- *     usually applied before a request has to ask.
+ *     up to date (index_catch_up), while nobody waits for it. Commits by
+ *     other processes are usually applied before a request has to ask:
+ *     on SQLite the thread polls every FOLLOW_POLL_MS; on PostgreSQL
+ *     (follower_opts.listen) a listener thread waits on a LISTEN
+ *     connection of its own (poll(2) on its socket and on a pipe that
+ *     stops it) and wakes the follower thread for each notification
+ *     writers send with their change-log rows (store_change_append), and
+ *     for a catch-up whenever its connection was made again (what was
+ *     sent meanwhile is lost); the follower thread then polls only every
+ *     FOLLOW_FALLBACK_MS, for a listener that cannot reach the server.
+ *     A wake-up is a hint: it leads to a probe, and the probe decides.
  *
  * Why it is correct: a commit C made before request R arrived is seen by
  * R's probe connection, at R's probe or earlier, so R's generation is at
@@ -43,17 +51,22 @@
 #include "imgsec/follow.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imgsec/store.h"
 #include "imgsec/util.h"
 
 #define FOLLOW_POLL_MS 10
+#define FOLLOW_FALLBACK_MS 1000 /* with a listener (PostgreSQL) */
+#define LISTEN_RETRY_MS 250     /* a listener whose connection is lost tries again */
 #define FOLLOW_RETRY_MAX_MS 1000
 #define FOLLOW_PROBES 4
 
@@ -87,8 +100,18 @@ struct follower {
     int64_t waits, wait_ns_total, wait_ns_max; /* follower_stats */
     int64_t position;          /* change-log seq the index reflects */
     int64_t rebuilds;
+    int64_t poll_ms;           /* the follower thread looks this often unwoken */
+    bool notified;             /* the listener saw a notification (or reconnected) */
+    int64_t syncs_by[FOLLOW_CAUSES]; /* follower_stats */
+    int64_t notifications, listen_reconnects, listen_errors;
     bool thread_started;
     pthread_t thread;
+
+    /* the listener (PostgreSQL, follower_opts.listen) */
+    store *lst;                /* its LISTEN connection, its alone */
+    int stop_pipe[2];          /* written at close: the listener's poll returns */
+    bool listener_started;
+    pthread_t listener;
 };
 
 typedef struct {
@@ -447,22 +470,30 @@ static void *follower_main(void *arg)
             if (f->stop)
                 break;
         }
+        follow_cause cause = FOLLOW_BY_REQUEST;
         if (!f->wanted) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            util_timespec_add_ms(&ts, FOLLOW_POLL_MS);
-            pthread_cond_timedwait(&f->kick, &f->lock, &ts);
-            if (f->stop)
-                break;
+            if (!f->notified) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                util_timespec_add_ms(&ts, f->poll_ms);
+                pthread_cond_timedwait(&f->kick, &f->lock, &ts);
+                if (f->stop)
+                    break;
+            }
             if (!f->wanted) {
+                cause = f->notified ? FOLLOW_BY_NOTIFY : FOLLOW_BY_POLL;
+                f->notified = false; /* the probe below comes after what woke us */
                 pthread_mutex_unlock(&f->lock);
                 bool behind = probe(f) > atomic_load(&f->applied_gen);
                 pthread_mutex_lock(&f->lock);
                 if (!behind && !f->wanted)
                     continue;
+                if (f->wanted)
+                    cause = FOLLOW_BY_REQUEST;
             }
         }
         f->wanted = false;
+        f->syncs_by[cause]++;
         f->started++;
         pthread_mutex_unlock(&f->lock);
 
@@ -483,11 +514,80 @@ static void *follower_main(void *arg)
     return NULL;
 }
 
+/* ---- the listener (PostgreSQL) ---- */
+
+/* Wakes the follower thread for a look (a probe, then a sync if behind). */
+static void listener_kick(follower *f, int64_t notifications, bool reconnected)
+{
+    pthread_mutex_lock(&f->lock);
+    f->notifications += notifications;
+    f->listen_reconnects += reconnected;
+    f->notified = true;
+    pthread_cond_signal(&f->kick);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void *listener_main(void *arg)
+{
+    follower *f = arg;
+    int64_t reconnects = store_reconnects(f->lst);
+    for (;;) {
+        int fd = store_listen_socket(f->lst);
+        struct pollfd pfd[2] = {{.fd = f->stop_pipe[0], .events = POLLIN},
+                                {.fd = fd, .events = POLLIN}};
+        /* a lost connection: try again after a pause (the driver spaces
+         * its attempts too); else sleep until the server sends something */
+        int n = poll(pfd, fd >= 0 ? 2 : 1, fd >= 0 ? -1 : LISTEN_RETRY_MS);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (pfd[0].revents)
+            break; /* follower_close */
+        imgsec_err err = {0};
+        int got = store_changes_wait(f->lst, 0, &err); /* takes them, or reconnects */
+        int64_t r = store_reconnects(f->lst);
+        if (got > 0 || r != reconnects)
+            listener_kick(f, got > 0 ? got : 0, r != reconnects);
+        reconnects = r;
+        if (got < 0) { /* lost: the next round's socket is -1, so it pauses first */
+            pthread_mutex_lock(&f->lock);
+            f->listen_errors++;
+            pthread_mutex_unlock(&f->lock);
+        }
+    }
+    return NULL;
+}
+
+/* Opens the LISTEN connection and starts the listener (nothing on
+ * SQLite, which has no notifications). */
+static int listener_start(follower *f, const char *db_path, imgsec_err *err)
+{
+    if (!store_db_is_pg(db_path))
+        return IMGSEC_OK;
+    int rc = store_open(db_path, &f->lst, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    if ((rc = store_changes_listen(f->lst, err)) != IMGSEC_OK)
+        return rc;
+    if (pipe2(f->stop_pipe, O_CLOEXEC) != 0)
+        return err_set(err, IMGSEC_EINTERNAL, "cannot make the listener's pipe");
+    if (pthread_create(&f->listener, NULL, listener_main, f) != 0)
+        return err_set(err, IMGSEC_EINTERNAL, "cannot start the listener thread");
+    f->listener_started = true;
+    return IMGSEC_OK;
+}
+
 int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_err *err)
+{
+    return follower_open_opts(db_path, ix, NULL, out, err);
+}
+
+int follower_open_opts(const char *db_path, imgsec_index *ix, const follower_opts *opts,
+                       follower **out, imgsec_err *err)
 {
     follower *f = calloc(1, sizeof *f);
     if (!f)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    f->stop_pipe[0] = f->stop_pipe[1] = -1;
     f->ix = ix;
     atomic_init(&f->applied_gen, 0);
     atomic_init(&f->content, 0);
@@ -506,6 +606,14 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
     if (rc == IMGSEC_OK)
         for (size_t i = 0; i < FOLLOW_PROBES && rc == IMGSEC_OK; i++)
             rc = store_open(db_path, &f->probes[i].st, err);
+    /* listening starts before the build: a commit after the build's
+     * snapshot is announced to it, whatever the follower thread does */
+    bool listen = opts && opts->listen;
+    if (rc == IMGSEC_OK && listen)
+        rc = listener_start(f, db_path, err);
+    f->poll_ms = opts && opts->poll_ms > 0 ? opts->poll_ms
+                 : f->listener_started   ? FOLLOW_FALLBACK_MS
+                                         : FOLLOW_POLL_MS;
     if (rc == IMGSEC_OK) {
         /* generation 0 is what the probe sees now; the snapshot of the
          * build starts after that look, so it holds generation 0 */
@@ -545,6 +653,15 @@ void follower_close(follower *f)
         pthread_mutex_unlock(&f->lock);
         pthread_join(f->thread, NULL);
     }
+    if (f->listener_started) {
+        ssize_t w = write(f->stop_pipe[1], "x", 1);
+        (void)w; /* a pipe of one byte never fills */
+        pthread_join(f->listener, NULL);
+    }
+    for (int i = 0; i < 2; i++)
+        if (f->stop_pipe[i] >= 0)
+            close(f->stop_pipe[i]);
+    store_close(f->lst);
     for (size_t i = 0; i < FOLLOW_PROBES; i++)
         store_close(f->probes[i].st);
     store_close(f->st);
@@ -622,7 +739,9 @@ void follower_stats_get(follower *f, follower_stats *out)
 {
     pthread_mutex_lock(&f->lock);
     *out = (follower_stats){f->finished, f->waits, f->wait_ns_total,
-                            f->wait_ns_max, 0};
+                            f->wait_ns_max, 0, {0}, f->notifications, f->listen_reconnects,
+                            f->listen_errors, f->listener_started};
+    memcpy(out->syncs_by, f->syncs_by, sizeof out->syncs_by);
     pthread_mutex_unlock(&f->lock);
     for (size_t i = 0; i < FOLLOW_PROBES; i++) {
         pthread_mutex_lock(&f->probes[i].lock);

@@ -49,7 +49,11 @@ static const char USAGE[] =
     "  --unverified-body-per-address-mb N  the same per client address\n"
     "                      (IMGSEC_UNVERIFIED_BODY_PER_ADDRESS_MB; 128)\n"
     "  --metrics-from loopback|any  who may read GET /metrics: clients on the loopback\n"
-    "                      address only (default), or any address (IMGSEC_METRICS_FROM)\n";
+    "                      address only (default), or any address (IMGSEC_METRICS_FROM)\n"
+    "  --follow-notify on|off  on PostgreSQL, apply other nodes' writes to the index when\n"
+    "                      their notification arrives (LISTEN/NOTIFY; IMGSEC_FOLLOW_NOTIFY; on)\n"
+    "  --follow-poll-ms N  look for other processes' writes every N ms besides (IMGSEC_FOLLOW_POLL_MS;\n"
+    "                      default 10, or 1000 while notifications are on)\n";
 
 #define AUTH_FAIL_LIMIT_MAX 1000000
 /* Unverified bodies (body_budget.h): one address may hold two of the
@@ -115,6 +119,19 @@ static int parse_metrics_from(const char *what, const char *s, bool *any)
     return 0;
 }
 
+/* "on" or "off". */
+static int parse_on_off(const char *what, const char *s, bool *on)
+{
+    if (strcmp(s, "on") != 0 && strcmp(s, "off") != 0) {
+        fprintf(stderr, "imgsecd: %s must be on or off\n", what);
+        return -1;
+    }
+    *on = strcmp(s, "on") == 0;
+    return 0;
+}
+
+#define FOLLOW_POLL_MS_MAX (86400LL * 1000)
+
 /* Beside the binary: an install's share/imgsec/console, else the source
  * tree's console/ (the binary in build/). NULL when neither exists. */
 static const char *console_dir_default(void)
@@ -161,7 +178,15 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         .vulndb_path = env_or("IMGSEC_VULNDB", NULL),
         .unverified_body_bytes = (size_t)UNVERIFIED_BODY_MB_DEFAULT << 20,
         .unverified_body_per_address_bytes = (size_t)UNVERIFIED_BODY_PER_ADDRESS_MB_DEFAULT << 20,
+        .follow_notify = true,
     };
+    const char *fn = getenv("IMGSEC_FOLLOW_NOTIFY");
+    if (fn && *fn && parse_on_off("IMGSEC_FOLLOW_NOTIFY", fn, &cfg->follow_notify))
+        goto bad;
+    const char *fp = getenv("IMGSEC_FOLLOW_POLL_MS");
+    if (fp && *fp && parse_positive("IMGSEC_FOLLOW_POLL_MS", fp, FOLLOW_POLL_MS_MAX,
+                                    &cfg->follow_poll_ms))
+        goto bad;
     const char *ub = getenv("IMGSEC_UNVERIFIED_BODY_MB");
     if (ub && *ub && parse_budget_mb("IMGSEC_UNVERIFIED_BODY_MB", ub, &cfg->unverified_body_bytes))
         goto bad;
@@ -215,6 +240,8 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         {"console-dir", required_argument, NULL, 'D'},
         {"vulndb", required_argument, NULL, 'V'},
         {"metrics-from", required_argument, NULL, 'm'},
+        {"follow-notify", required_argument, NULL, 'F'},
+        {"follow-poll-ms", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -288,6 +315,14 @@ int config_parse(config *cfg, int argc, char **argv, int *exit_code)
         case 'V': cfg->vulndb_path = optarg; break;
         case 'm':
             if (parse_metrics_from("--metrics-from", optarg, &cfg->metrics_any))
+                goto bad;
+            break;
+        case 'F':
+            if (parse_on_off("--follow-notify", optarg, &cfg->follow_notify))
+                goto bad;
+            break;
+        case 'P':
+            if (parse_positive("--follow-poll-ms", optarg, FOLLOW_POLL_MS_MAX, &cfg->follow_poll_ms))
                 goto bad;
             break;
         case 'h':

@@ -44,6 +44,11 @@ typedef struct {
                                  else <binary dir>/../console (the source tree from build/) */
     bool metrics_any;         /* --metrics-from any (IMGSEC_METRICS_FROM): /metrics answers
                                  every address; default loopback only (operations.md) */
+    bool follow_notify;       /* --follow-notify on|off, IMGSEC_FOLLOW_NOTIFY: on PostgreSQL,
+                                 wake the index follower by LISTEN/NOTIFY (default on) */
+    int64_t follow_poll_ms;   /* --follow-poll-ms, IMGSEC_FOLLOW_POLL_MS: the follower's
+                                 unwoken looks; 0 (default): 10 ms, or 1000 ms while it
+                                 listens (follow.h follower_opts) */
 } config;
 
 /* Fills cfg from argv and the environment. Returns 0, or prints usage /

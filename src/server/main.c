@@ -106,6 +106,11 @@ static void app_close(app *a)
                 "commit to be applied, %.1f ms in all, %.1f ms at most; longest probe %.1f ms\n",
                 (long long)fs.syncs, (long long)fs.waits, (double)fs.wait_ns_total / 1e6,
                 (double)fs.wait_ns_max / 1e6, (double)fs.probe_ns_max / 1e6);
+        fprintf(stderr, "imgsecd: index follower: %lld syncs asked by requests, %lld woken by "
+                "notifications (%lld taken, %lld reconnections), %lld found by polling\n",
+                (long long)fs.syncs_by[FOLLOW_BY_REQUEST], (long long)fs.syncs_by[FOLLOW_BY_NOTIFY],
+                (long long)fs.notifications, (long long)fs.listen_reconnects,
+                (long long)fs.syncs_by[FOLLOW_BY_POLL]);
     }
     follower_close(a->follow);
     index_free(a->ix);
@@ -212,7 +217,10 @@ int main(int argc, char **argv)
     if (rc == IMGSEC_OK && !(a.ix = index_new()))
         rc = err_set(&err, IMGSEC_EINTERNAL, "out of memory");
     if (rc == IMGSEC_OK)
-        rc = follower_open(a.cfg.db_path, a.ix, &a.follow, &err);
+        rc = follower_open_opts(a.cfg.db_path, a.ix,
+                                &(follower_opts){.listen = a.cfg.follow_notify,
+                                                 .poll_ms = a.cfg.follow_poll_ms},
+                                &a.follow, &err);
     if (rc == IMGSEC_OK)
         rc = bg_start(&a.cfg, &a.bg, &err);
     if (rc == IMGSEC_OK)

@@ -135,6 +135,25 @@ void metrics_handle(request *req)
     metrics_write_one(&out, "imgsec_index_rebuilds_total", "counter",
                       "Full rebuilds of the index from the database since start.",
                       (double)follower_rebuilds(a->follow));
+    follower_stats fs;
+    follower_stats_get(a->follow, &fs);
+    static const char *const CAUSES[FOLLOW_CAUSES] = {"request", "notify", "poll"};
+    util_buf_printf(&out, "# HELP imgsec_follow_syncs_total Index syncs begun, by what started "
+                          "them: a request that found the index behind, a notification (or a "
+                          "reconnection) of the listener, an unwoken look.\n"
+                          "# TYPE imgsec_follow_syncs_total counter\n");
+    for (int c = 0; c < FOLLOW_CAUSES; c++)
+        util_buf_printf(&out, "imgsec_follow_syncs_total{cause=\"%s\"} %lld\n", CAUSES[c],
+                        (long long)fs.syncs_by[c]);
+    metrics_write_one(&out, "imgsec_follow_listening", "gauge",
+                      "1 if the follower listens for the change log's notifications "
+                      "(PostgreSQL), else 0.", fs.listening ? 1 : 0);
+    metrics_write_one(&out, "imgsec_follow_notifications_total", "counter",
+                      "Change-log notifications the follower's listener took.",
+                      (double)fs.notifications);
+    metrics_write_one(&out, "imgsec_follow_listen_reconnects_total", "counter",
+                      "Times the listener's connection was made again after a loss.",
+                      (double)fs.listen_reconnects);
 
     result_cache_stats rs;
     result_cache_stats_get(a->results, &rs);

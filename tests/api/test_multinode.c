@@ -19,7 +19,16 @@
  *    still there; A started again builds its index from the database;
  *  - A killed while running an export task: B or C fails the task with
  *    the stored reason (docs/design.md "Stateless nodes": export tasks
- *    are failed, not taken over), so it is never left running.
+ *    are failed, not taken over), so it is never left running;
+ *  - following by LISTEN/NOTIFY: B, started to look for writes only once
+ *    an hour, applies each write of A to its index with no request of its
+ *    own (its /metrics, which never syncs, shows the index position reach
+ *    A's change-log position, the syncs counted as woken by
+ *    notifications, none by polling or requests), also across the loss
+ *    of every listening connection (terminated on the server: the
+ *    listeners reconnect, listen again and catch up); and B with
+ *    notifications off and the same hourly look still answers a
+ *    statistic with A's write at once (the per-request probe).
  *
  * The nodes run with a 1 s export lease (IMGSEC_EXPORT_TEST_LEASE_MS), so
  * the janitor looks every 250 ms; on one machine a dead owner's pid makes
@@ -33,6 +42,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -462,6 +473,157 @@ static void test_kill_during_ingest(void **state)
     free(body);
 }
 
+/* ---- following by LISTEN/NOTIFY ---- */
+
+/* The value of a series (name and labels as written) in s's /metrics, or
+ * -1 when absent. GET /metrics reads positions and counters; it never
+ * syncs the index. */
+static double metric_on(const srv_t *s, const char *series)
+{
+    http_req rq = {.method = "GET", .path = "/metrics"};
+    http_resp r;
+    http_do(s, &rq, &r);
+    assert_status(&r, 200);
+    double v = -1;
+    size_t n = strlen(series);
+    for (const char *p = r.body; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+            v = strtod(p + n + 1, NULL);
+            break;
+        }
+    http_resp_free(&r);
+    return v;
+}
+
+#define FOLLOW_WAIT_MS 30000 /* a bound for a node that never learns: the test then fails */
+
+/* Polls s's /metrics (nothing else) until series reaches want; returns
+ * the last value (less than want after FOLLOW_WAIT_MS). */
+static double metric_reaches(const srv_t *s, const char *series, double want)
+{
+    double v = metric_on(s, series);
+    for (int waited = 0; v < want && waited < FOLLOW_WAIT_MS; waited += H_POLL_MS) {
+        h_sleep_ms(H_POLL_MS);
+        v = metric_on(s, series);
+    }
+    return v;
+}
+
+/* B again, with the environment's follower settings (NULL: unset). */
+static void restart_b(const char *poll_ms, const char *notify)
+{
+    assert_int_equal(srv_stop(&B, false), 0);
+    if (poll_ms)
+        setenv("IMGSEC_FOLLOW_POLL_MS", poll_ms, 1);
+    if (notify)
+        setenv("IMGSEC_FOLLOW_NOTIFY", notify, 1);
+    int rc = srv_start(&B);
+    unsetenv("IMGSEC_FOLLOW_POLL_MS");
+    unsetenv("IMGSEC_FOLLOW_NOTIFY");
+    assert_int_equal(rc, 0);
+}
+
+/* psql -c sql on the nodes' database: its output (malloc'd, trimmed). */
+static char *psql(const char *sql)
+{
+    char *out = h_strdupf("%s/psql.out", A.dir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    char *const argv[] = {"psql", "-X", "-q", "-A", "-t", "-d", A.db, "-c", (char *)sql, NULL};
+    extern char **environ;
+    pid_t pid;
+    assert_int_equal(posix_spawnp(&pid, "psql", &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int wst;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    char *text = calloc(1, 4096);
+    assert_non_null(text);
+    FILE *f = fopen(out, "rb");
+    size_t len = f ? fread(text, 1, 4095, f) : 0;
+    if (f)
+        fclose(f);
+    free(out);
+    while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+        text[--len] = '\0';
+    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+        fail_msg("psql -c \"%s\": %s", sql, text);
+    return text;
+}
+
+/* One document into EP "notify" on A; returns A's change-log position
+ * after the acknowledgement. */
+static double write_on_a(int i)
+{
+    char nm[32];
+    snprintf(nm, sizeof nm, "nt-%d", i);
+    char *d = doc(nm, "1", 2, 0);
+    char one[1][32];
+    assert_int_equal(ingest_on(&A, "notify", d, one, 1), 1);
+    free(d);
+    double pos = metric_on(&A, "imgsec_changelog_position");
+    assert_true(pos > 0);
+    return pos;
+}
+
+#define SYNCS(cause) "imgsec_follow_syncs_total{cause=\"" cause "\"}"
+
+/* 6. B looks once an hour: A's writes reach its index by notification. */
+static void test_follow_by_notify(void **state)
+{
+    (void)state;
+    restart_b("3600000", NULL);
+    assert_true(metric_on(&B, "imgsec_follow_listening") == 1);
+    double notes0 = metric_on(&B, "imgsec_follow_notifications_total");
+    for (int i = 1; i <= 3; i++) {
+        double pos = write_on_a(i);
+        double got = metric_reaches(&B, "imgsec_index_position", pos);
+        if (got != pos)
+            fail_msg("write %d: B's index position is %.0f, A's change log %.0f", i, got, pos);
+    }
+    assert_true(metric_on(&B, "imgsec_follow_notifications_total") >= notes0 + 3);
+    assert_true(metric_on(&B, SYNCS("notify")) >= 3);
+    assert_true(metric_on(&B, SYNCS("poll")) == 0);
+    assert_true(metric_on(&B, SYNCS("request")) == 0);
+    assert_true(metric_on(&B, "imgsec_follow_listen_reconnects_total") == 0);
+
+    /* every listening connection (A's, B's, C's) ended by the server: each
+     * listener reconnects, listens again and catches up with what it
+     * missed, whether A's write came before or after that */
+    char *n = psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                   "WHERE datname = current_database() AND query = 'LISTEN imgsec_changes'");
+    assert_string_equal(n, "3");
+    free(n);
+    double pos = write_on_a(4);
+    double got = metric_reaches(&B, "imgsec_index_position", pos);
+    if (got != pos)
+        fail_msg("after the loss: B's index position is %.0f, A's change log %.0f", got, pos);
+    assert_true(metric_reaches(&B, "imgsec_follow_listen_reconnects_total", 1) == 1);
+    assert_true(metric_on(&B, SYNCS("poll")) == 0);
+    assert_true(metric_on(&B, SYNCS("request")) == 0);
+    /* and it listens on: the next write comes by notification again */
+    double syncs = metric_on(&B, SYNCS("notify"));
+    pos = write_on_a(5);
+    got = metric_reaches(&B, "imgsec_index_position", pos);
+    if (got != pos)
+        fail_msg("after the reconnection: B's index position is %.0f, A's change log %.0f", got,
+                 pos);
+    assert_true(metric_on(&B, SYNCS("notify")) > syncs);
+    assert_int_equal(count_on(&B, "vulnerability", "notify"), 10);
+
+    /* no notifications, the same hourly look: a statistic on B right
+     * after A's write has it all the same (the request's probe) */
+    restart_b("3600000", "off");
+    assert_true(metric_on(&B, "imgsec_follow_listening") == 0);
+    write_on_a(6);
+    assert_int_equal(count_on(&B, "vulnerability", "notify"), 12);
+    assert_true(metric_on(&B, SYNCS("request")) == 1);
+    assert_true(metric_on(&B, SYNCS("notify")) == 0);
+    assert_true(metric_on(&B, "imgsec_follow_notifications_total") == 0);
+    restart_b(NULL, NULL); /* as the other tests want it */
+}
+
 /* 5. A killed while running an export: B or C fails the task with the
  * stored reason; it never stays running. */
 static void test_kill_during_export(void **state)
@@ -521,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_freshness_across_nodes),
         cmocka_unit_test(test_tokens_across_nodes),
         cmocka_unit_test(test_export_across_nodes),
+        cmocka_unit_test(test_follow_by_notify),
         cmocka_unit_test(test_kill_during_ingest),
         cmocka_unit_test(test_kill_during_export),
     };

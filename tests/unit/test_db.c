@@ -542,6 +542,86 @@ static void test_listen_notify(void **state)
     db_close(l);
 }
 
+/* db_stream: the same rows in the same order as a whole result, with
+ * batches that end exactly at the last row and past it, parameters, two
+ * streams side by side on one connection, a run reset half way and run
+ * again in the same transaction, and (PostgreSQL) a refusal outside a
+ * transaction; db_socket is a descriptor on PostgreSQL only. */
+static void test_stream(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    ddl(f->c, "CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT, b BLOB)");
+    assert_int_equal(db_begin_write(f->c, &err), IMGSEC_OK);
+    db_stmt *ins = prep(f->c, "INSERT INTO w (id, v, b) VALUES (?1, ?2, ?3)");
+    for (int i = 1; i <= 10; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "v%d", i);
+        db_bind_int64(ins, 1, i);
+        if (i == 4)
+            db_bind_null(ins, 2);
+        else
+            db_bind_text(ins, 2, v, -1);
+        db_bind_blob(ins, 3, "\x00\x01\xff", 3);
+        assert_int_equal(db_step(ins), DB_DONE);
+        db_reset(ins);
+    }
+    db_finalize(ins);
+    assert_int_equal(db_commit(f->c, &err), IMGSEC_OK);
+
+    db_stmt *all = prep(f->c, "SELECT id, v, b FROM w WHERE id >= ?1 ORDER BY id");
+    db_stmt *two = prep(f->c, "SELECT id FROM w ORDER BY id DESC");
+    int batches[] = {1, 3, 5, 9, 10, 11};
+    assert_int_equal(db_begin_read(f->c, &err), IMGSEC_OK);
+    for (size_t k = 0; k < sizeof batches / sizeof batches[0]; k++) {
+        db_stream(all, batches[k]);
+        db_stream(two, 4);
+        db_bind_int64(all, 1, 2);
+        for (int want = 2; want <= 10; want++) {
+            assert_int_equal(db_step(all), DB_ROW);
+            assert_int_equal(db_column_int64(all, 0), want);
+            if (want == 4) {
+                assert_int_equal(db_column_type(all, 1), DB_NULL);
+            } else {
+                char v[16];
+                snprintf(v, sizeof v, "v%d", want);
+                assert_string_equal(db_column_text(all, 1), v);
+            }
+            assert_int_equal(db_column_bytes(all, 2), 3);
+            assert_memory_equal(db_column_blob(all, 2), "\x00\x01\xff", 3);
+            /* the other walk advances in step, the other way */
+            assert_int_equal(db_step(two), DB_ROW);
+            assert_int_equal(db_column_int64(two, 0), 12 - want);
+        }
+        assert_int_equal(db_step(all), DB_DONE);
+        db_reset(all);
+        /* half way, reset, and the same statement again */
+        db_reset(two);
+        assert_int_equal(db_step(two), DB_ROW);
+        assert_int_equal(db_column_int64(two, 0), 10);
+        db_reset(two);
+    }
+    assert_int_equal(db_commit(f->c, &err), IMGSEC_OK);
+    if (use_pg) {
+        db_stream(two, 4);
+        assert_int_equal(db_step(two), DB_ERROR); /* a cursor needs a transaction */
+        db_reset(two);
+        assert_true(db_socket(f->c) >= 0);
+    } else {
+        db_stream(two, 4); /* nothing to do on SQLite */
+        assert_int_equal(db_step(two), DB_ROW);
+        assert_int_equal(db_column_int64(two, 0), 10);
+        db_reset(two);
+        assert_int_equal(db_socket(f->c), -1);
+    }
+    db_stream(two, 0); /* whole results again */
+    assert_int_equal(db_step(two), DB_ROW);
+    assert_int_equal(db_column_int64(two, 0), 10);
+    db_reset(two);
+    db_finalize(all);
+    db_finalize(two);
+}
+
 /* Ends the session of connection v from connection c (as a server
  * restart or a network cut would). */
 static void kill_session(db_conn *c, db_conn *v)
@@ -633,6 +713,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_trigger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_notify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
         cmocka_unit_test(test_sql_text),
         cmocka_unit_test(test_open_errors),
     };

@@ -211,6 +211,12 @@ void db_reset(db_stmt *s)
         s->c->ops->reset(s);
 }
 
+void db_stream(db_stmt *s, int rows)
+{
+    if (s && s->c->ops->stream)
+        s->c->ops->stream(s, rows > 0 ? rows : 0);
+}
+
 void db_clear_bindings(db_stmt *s)
 {
     if (s)
@@ -313,6 +319,11 @@ int db_err(db_conn *c, imgsec_err *err, const char *what)
 }
 
 /* ---- connection loss, LISTEN/NOTIFY ---- */
+
+int db_socket(const db_conn *c)
+{
+    return c && c->ops->socket ? c->ops->socket(c) : -1;
+}
 
 int64_t db_reconnects(const db_conn *c)
 {

@@ -114,6 +114,13 @@ void db_bind_blob(db_stmt *s, int i, const void *v, size_t len);
  * db_err). The PostgreSQL driver runs the statement at the first step
  * after a reset and keeps its whole result. */
 int db_step(db_stmt *s);
+/* From the next run on, s reads its rows in batches of `rows` (> 0): on
+ * PostgreSQL its run declares a cursor in the caller's transaction
+ * (needed: outside one the step fails) and each batch is one FETCH, so a
+ * walk over a whole table holds one batch in memory, not the table; any
+ * number of such statements may be open at once on one connection. 0:
+ * back to whole results. SQLite steps row by row anyway and ignores it. */
+void db_stream(db_stmt *s, int rows);
 /* Ends the current run; bindings are kept until db_clear_bindings. */
 void db_reset(db_stmt *s);
 void db_clear_bindings(db_stmt *s);
@@ -239,6 +246,13 @@ int db_notify(db_conn *c, const char *channel, const char *payload, imgsec_err *
  * the state it follows again rather than wait for a notification. */
 int db_wait_notify(db_conn *c, int timeout_ms, char *channel, size_t channel_size,
                    char *payload, size_t payload_size, imgsec_err *err);
+
+/* The socket of a PostgreSQL connection, for a caller that waits for
+ * notifications together with other descriptors: poll(2) it for POLLIN,
+ * then db_wait_notify(c, 0, ...) takes what arrived (and notices a lost
+ * connection). -1 when the connection is lost (a later db_wait_notify
+ * makes it again: the socket may then differ) or on SQLite. */
+int db_socket(const db_conn *c);
 
 #define DB_CHANNEL_MAX 63
 #define DB_LISTEN_MAX 8

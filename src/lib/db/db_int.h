@@ -24,6 +24,7 @@ typedef struct {
     void (*bind_blob)(db_stmt *s, int i, const void *v, size_t len);
     int (*step)(db_stmt *s);
     void (*reset)(db_stmt *s);
+    void (*stream)(db_stmt *s, int rows); /* NULL: nothing to do */
     void (*clear_bindings)(db_stmt *s);
     db_type (*column_type)(db_stmt *s, int col);
     int64_t (*column_int64)(db_stmt *s, int col);
@@ -49,6 +50,7 @@ typedef struct {
     int (*notify)(db_conn *c, const char *channel, const char *payload);
     int (*wait_notify)(db_conn *c, int timeout_ms, char *channel, size_t channel_size,
                        char *payload, size_t payload_size);
+    int (*socket)(const db_conn *c);
 } db_ops;
 
 struct db_conn {

@@ -7,8 +7,12 @@
  * unescaped once per row and column). A step runs the statement on its
  * first call after a reset and keeps the whole result, then walks it row
  * by row: the store reads small results this way (a user, a token, a
- * page of a list); bulk reads and writes get their own paths later (a
- * cursor, COPY; docs/design.md).
+ * page of a list). A statement marked with db_stream (the index build's
+ * walk over whole tables) runs instead as a cursor declared in the
+ * caller's transaction, read a FETCH of that many rows at a time, so the
+ * client holds one batch, not the table; a cursor is a name in the
+ * session, so several walk side by side on one connection (single-row
+ * mode allows only one query in flight). Bulk writes go through COPY.
  *
  * Transactions: a write transaction is BEGIN plus a transaction-scoped
  * advisory lock on one key, so writers of one database take turns as
@@ -70,8 +74,11 @@ typedef struct {
     unsigned generation; /* of the session it is prepared in */
     char **vals;       /* nparams: a copy of each bound value, NULL for NULL */
     int *lens, *fmts;  /* binary length and format (1 for a blob) */
-    PGresult *res;     /* the current run's result, NULL before the first step */
+    PGresult *res;     /* the current run's result (or batch), NULL before the first step */
     int row, nrows;
+    int stream;        /* db_stream's batch, 0: whole results */
+    bool cursor;       /* a cursor of this run is open (name + "_c") */
+    bool more;         /* and may have rows after the current batch */
     unsigned char **blob; /* ncols: unescaped BYTEA of the current row */
     size_t *blob_len;
 } pg_stmt;
@@ -357,13 +364,88 @@ static void pg_bind_blob(db_stmt *s, int i, const void *v, size_t len)
     put(s, i, v, len, 1);
 }
 
+/* ---- streamed runs (db_stream): a cursor, a FETCH per batch ---- */
+
+/* The next batch of p's open cursor as the current result. */
+static int fetch_batch(db_stmt *s)
+{
+    pg_stmt *p = PS(s);
+    char sql[80];
+    snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s_c", p->stream, p->name);
+    drop_result(p, s->ncols);
+    PGresult *res = PQexec(PG(s->c), sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        p->more = false;
+        return pg_fail(s->c, res);
+    }
+    p->res = res;
+    p->nrows = PQntuples(res);
+    p->row = -1;
+    p->more = p->nrows == p->stream;
+    return 0;
+}
+
+/* DECLARE of p's SQL with its bound parameters (parameters reach the
+ * cursor's query through the extended protocol), then the first batch. */
+static int open_cursor(db_stmt *s)
+{
+    pg_stmt *p = PS(s);
+    db_conn *c = s->c;
+    if (!c->txn)
+        return db_fail(c, DB_EOTHER, "a streamed statement runs inside a transaction");
+    util_buf sql = {0};
+    util_buf_printf(&sql, "DECLARE %s_c NO SCROLL CURSOR FOR %s", p->name, p->sql);
+    if (sql.failed) {
+        free(sql.buf);
+        return db_fail(c, DB_EOTHER, "out of memory");
+    }
+    PGresult *res = PQexecParams(PG(c), sql.buf, s->nparams,
+                                 p->nmax == s->nparams ? p->types : NULL,
+                                 (const char *const *)p->vals, p->lens, p->fmts, 0);
+    free(sql.buf);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return pg_fail(c, res);
+    PQclear(res);
+    p->cursor = true;
+    return fetch_batch(s);
+}
+
+static void pg_stream(db_stmt *s, int rows)
+{
+    PS(s)->stream = rows;
+}
+
 static int pg_step(db_stmt *s)
 {
     pg_stmt *p = PS(s);
     db_conn *c = s->c;
+    if (p->cursor) {
+        for (int i = 0; i < s->ncols; i++) {
+            PQfreemem(p->blob[i]);
+            p->blob[i] = NULL;
+        }
+        if (p->res && p->row + 1 < p->nrows) {
+            p->row++;
+            return DB_ROW;
+        }
+        if (!p->more) {
+            p->row = p->nrows;
+            return DB_DONE;
+        }
+        if (fetch_batch(s) != 0)
+            return DB_ERROR;
+        if (p->nrows == 0) {
+            p->row = 0;
+            return DB_DONE;
+        }
+        p->row = 0;
+        return DB_ROW;
+    }
     if (!p->res) {
         if (pg_ensure(c) != 0 || (p->generation != c->generation && prepare_server(c, p) != 0))
             return DB_ERROR;
+        if (p->stream > 0)
+            return open_cursor(s) != 0 ? DB_ERROR : pg_step(s);
         PGresult *res = PQexecPrepared(PG(c), p->name, s->nparams, (const char *const *)p->vals,
                                        p->lens, p->fmts, 0);
         ExecStatusType st = PQresultStatus(res);
@@ -388,7 +470,17 @@ static int pg_step(db_stmt *s)
 
 static void pg_reset(db_stmt *s)
 {
-    drop_result(PS(s), s->ncols);
+    pg_stmt *p = PS(s);
+    drop_result(p, s->ncols);
+    /* the cursor's name is taken until CLOSE or the end of the
+     * transaction; a failed transaction or a lost session has none left */
+    if (p->cursor && PQstatus(PG(s->c)) == CONNECTION_OK &&
+        PQtransactionStatus(PG(s->c)) == PQTRANS_INTRANS) {
+        char sql[48];
+        snprintf(sql, sizeof sql, "CLOSE %s_c", p->name);
+        PQclear(PQexec(PG(s->c), sql));
+    }
+    p->cursor = p->more = false;
 }
 
 /* The current row has column col and it is not NULL. */
@@ -793,6 +885,11 @@ static int pg_wait_notify(db_conn *c, int timeout_ms, char *channel, size_t chan
     }
 }
 
+static int pg_socket(const db_conn *c)
+{
+    return PQstatus(PG(c)) == CONNECTION_OK ? PQsocket(PG(c)) : -1;
+}
+
 static const db_ops PG_OPS = {
     .prepare = pg_prepare,
     .finalize = pg_finalize,
@@ -803,6 +900,7 @@ static const db_ops PG_OPS = {
     .bind_blob = pg_bind_blob,
     .step = pg_step,
     .reset = pg_reset,
+    .stream = pg_stream,
     .clear_bindings = pg_clear_bindings,
     .column_type = pg_column_type,
     .column_int64 = pg_column_int64,
@@ -829,6 +927,7 @@ static const db_ops PG_OPS = {
     .listen = pg_listen,
     .notify = pg_notify,
     .wait_notify = pg_wait_notify,
+    .socket = pg_socket,
 };
 
 static void no_notices(void *arg, const char *message)

@@ -155,6 +155,7 @@ static void reset_all(store *st)
 
 int store_write_begin(store *st, imgsec_err *err)
 {
+    st->notified = false;
     if (st->bulk)
         return store_exec(st, BULK_PART, "starting a write", err);
     if (db_begin_write(st->conn, NULL) != IMGSEC_OK)
@@ -172,6 +173,7 @@ int store_read_begin(store *st, imgsec_err *err)
 int store_commit(store *st, imgsec_err *err)
 {
     reset_all(st);
+    st->notified = false;
     if (st->bulk) {
         if (db_exec(st->conn, "RELEASE store_bulk_part", "committing", NULL) != IMGSEC_OK) {
             int rc = store_derr(st, err, "committing");
@@ -188,6 +190,7 @@ int store_commit(store *st, imgsec_err *err)
 void store_rollback(store *st)
 {
     reset_all(st);
+    st->notified = false; /* a notification is undone with its (sub)transaction */
     if (st->bulk) {
         /* fails harmlessly when no savepoint is open */
         if (db_exec(st->conn, "ROLLBACK TO store_bulk_part", "rolling back", NULL) == IMGSEC_OK)
@@ -322,6 +325,45 @@ void store_db_display(const char *db, char *out, size_t size)
 bool store_db_is_pg(const char *db)
 {
     return db_uri_is_pg(db);
+}
+
+/* ---- the change log's notifications (PostgreSQL) ---- */
+
+bool store_can_listen(const store *st)
+{
+    return db_can_listen(st->conn);
+}
+
+int store_changes_listen(store *st, imgsec_err *err)
+{
+    if (db_listen(st->conn, STORE_CHANGES_CHANNEL, NULL) != IMGSEC_OK)
+        return store_derr(st, err, "listening for changes");
+    return IMGSEC_OK;
+}
+
+int store_changes_wait(store *st, int timeout_ms, imgsec_err *err)
+{
+    int n = 0;
+    for (;;) {
+        int rc = db_wait_notify(st->conn, n ? 0 : timeout_ms, NULL, 0, NULL, 0, NULL);
+        if (rc == DB_DONE)
+            return n;
+        if (rc != DB_ROW) {
+            store_derr(st, err, "waiting for changes");
+            return -1;
+        }
+        n++;
+    }
+}
+
+int store_listen_socket(const store *st)
+{
+    return db_socket(st->conn);
+}
+
+int64_t store_reconnects(const store *st)
+{
+    return db_reconnects(st->conn);
 }
 
 int64_t store_data_version(store *st)

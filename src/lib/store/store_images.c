@@ -82,7 +82,16 @@ int store_change_append(store *st, int64_t id, imgsec_err *err)
     if (!s)
         return store_drc(err);
     db_bind_int64(s, 1, id);
-    return store_drun(st, s, "appending to the change log", err);
+    int rc = store_drun(st, s, "appending to the change log", err);
+    /* PostgreSQL: wake the other nodes' followers (store_changes_listen),
+     * once per transaction; the server delivers it at commit, and not at
+     * all on rollback. SQLite's followers poll the file. */
+    if (rc == IMGSEC_OK && !st->notified && db_can_listen(st->conn)) {
+        if (db_notify(st->conn, STORE_CHANGES_CHANNEL, NULL, NULL) != IMGSEC_OK)
+            return store_derr(st, err, "announcing a change");
+        st->notified = true;
+    }
+    return rc;
 }
 
 int store_change_prune(store *st, imgsec_err *err)
@@ -809,6 +818,10 @@ int store_summary_foreach(store *st, store_summary_cb cb, void *arg, int64_t *se
     cursor bld = {vul.s ? store_dstmt(st, STMT_AGG_BUILD_ALL, err) : NULL, 0};
     if (!bld.s)
         return store_drc(err);
+    /* on PostgreSQL, cursors: the walk holds a batch of each, not the tables */
+    db_stream(img.s, STORE_WALK_ROWS);
+    db_stream(vul.s, STORE_WALK_ROWS);
+    db_stream(bld.s, STORE_WALK_ROWS);
     if ((rc = store_read_begin(st, err)) != IMGSEC_OK)
         return rc;
     if ((rc = changes_range(st, &lo, &hi, err)) != IMGSEC_OK ||

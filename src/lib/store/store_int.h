@@ -30,6 +30,10 @@
  * that fell further behind rebuilds from store_summary_foreach. */
 #define STORE_CHANGES_KEEP 100000
 
+/* Rows a walk over a whole table (store_summary_foreach) reads per batch
+ * on PostgreSQL (db_stream). */
+#define STORE_WALK_ROWS 2048
+
 /* PRAGMA application_id of an imgsec database ("imgs"). */
 #define STORE_APPLICATION_ID 0x696d6773
 
@@ -126,6 +130,7 @@ struct store {
     bool bulk;
     struct store_bulk_index *bulk_idx;
     size_t n_bulk_idx;
+    bool notified;      /* the open write announced a change (store_change_append) */
     int64_t bulk_seq;   /* the change log's last seq when the bulk write began */
     int64_t *bulk_ids;  /* the images it appended to the change log, ascending */
     size_t n_bulk_ids, cap_bulk_ids;
