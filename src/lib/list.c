@@ -1240,7 +1240,9 @@ static int list_build_risk_images(lctx *c)
     qb_sql(&q, "SELECT i.id, i.namespace, i.image_digest, i.image_id, i.image_name, "
                "i.image_version, i.image_type, i.image_size, i.latest_scan_time");
     build_from(c, &q, &cs, mask, false);
-    qb_sql(&q, " GROUP BY a.image ORDER BY a.image");
+    /* by images' key (= a.image): its other columns may stand beside it on
+     * both engines (PostgreSQL knows they depend on the key) */
+    qb_sql(&q, " GROUP BY i.id ORDER BY i.id");
     qb_page(&q, c);
     return q_items(c, &q, item_build_image);
 }
