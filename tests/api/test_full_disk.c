@@ -178,7 +178,13 @@ static int setup(void **state)
     (void)state;
     if (srv_init(&S) != 0)
         return -1;
-    if (snprintf(MNT, sizeof MNT, "%s/small-fs", S.dir) >= (int)sizeof MNT)
+    /* on PostgreSQL in the cluster's own directory (its server's user
+     * cannot enter the test's temp dir) */
+    const char *pg = getenv("IMGSEC_TEST_PG"), *host = pg ? strstr(pg, "host=") : NULL;
+    int n = host ? snprintf(MNT, sizeof MNT, "%.*s/full-%ld", (int)strcspn(host + 5, "&"),
+                            host + 5, (long)getpid())
+                 : snprintf(MNT, sizeof MNT, "%s/small-fs", S.dir);
+    if (n < 0 || n >= (int)sizeof MNT)
         return -1;
     snprintf(FILLER, sizeof FILLER, "%s/filler", MNT);
     if (mkdir(MNT, 0700) != 0)
@@ -214,6 +220,8 @@ static int teardown(void **state)
     }
     if (MOUNTED && umount(MNT) != 0)
         rc = -1;
+    if (TABLESPACE[0] || MNT[0])
+        rmdir(MNT); /* on PostgreSQL it is not in S.dir */
     char *cmd = h_strdupf("rm -rf '%s'", S.dir);
     if (rc == 0 && !getenv("IMGSEC_API_KEEP") && system(cmd) != 0)
         rc = -1;

@@ -734,8 +734,15 @@ static void start_one_http_thread(srv_t *t)
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("IMGSEC_AUTH_FAIL_LIMIT", "0", 0);
+        /* the key file and exports where the harness puts them (harness.h:
+         * beside the file on SQLite, in the temp dir on PostgreSQL) */
+        char key[H_PATH_MAX + 8], exports[H_PATH_MAX + 16];
+        snprintf(key, sizeof key, "%s.key", t->beside);
+        snprintf(exports, sizeof exports, "%s.exports", t->beside);
+        setenv("IMGSEC_KEY_FILE", key, 1);
         execl(IMGSECD_PATH, IMGSECD_PATH, "--db", t->db, "--listen", "127.0.0.1:0", "--region",
-              t->region, "--port-file", t->port_file, "--threads", "1", (char *)NULL);
+              t->region, "--port-file", t->port_file, "--threads", "1", "--export-dir", exports,
+              (char *)NULL);
         _exit(127);
     }
     t->pid = pid;
