@@ -314,6 +314,16 @@ static void check_down(const srv_t *s)
     if (!is_unavailable(&r, why, sizeof why))
         fail_msg("ingest while the database is down: %s", why);
     http_resp_free(&r);
+    /* a login (it stores its token): Keystone's shape */
+    api_token_req(s, "acme", "root", "root-pw-1", "P1", false, &r);
+    assert_keystone_error(&r, 503, "Service Unavailable");
+    assert_string_equal(http_header(&r, "Retry-After"), "2");
+    http_resp_free(&r);
+    http_req mq = {.method = "GET", .path = "/metrics"};
+    http_do(s, &mq, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\nimgsec_database_up 0\n"));
+    http_resp_free(&r);
     http_req rq = {.method = "GET", .path = "/readyz"};
     http_do(s, &rq, &r);
     assert_int_equal(r.status, 503);
