@@ -50,6 +50,7 @@
  * statement, so it belongs to the caller's transaction; waiting is
  * poll(2) on the socket, PQconsumeInput, PQnotifies.
  */
+#include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
@@ -396,7 +397,8 @@ static PGresult *exec_prepared(db_conn *c, pg_stmt *p, int nparams)
     bool cancelled = false;
     while (PQisBusy(pc)) {
         struct pollfd pfd = {.fd = PQsocket(pc), .events = POLLIN};
-        if (pfd.fd < 0 || poll(&pfd, 1, PG_PROGRESS_MS) < 0 || !PQconsumeInput(pc))
+        if (pfd.fd < 0 || (poll(&pfd, 1, PG_PROGRESS_MS) < 0 && errno != EINTR) ||
+            !PQconsumeInput(pc))
             break; /* PQgetResult below reports the connection's error */
         if (!cancelled && PQisBusy(pc) && c->progress_cb(c->progress_arg)) {
             PGcancel *k = PQgetCancel(pc);
