@@ -1240,7 +1240,9 @@ static int list_build_risk_images(lctx *c)
     qb_sql(&q, "SELECT i.id, i.namespace, i.image_digest, i.image_id, i.image_name, "
                "i.image_version, i.image_type, i.image_size, i.latest_scan_time");
     build_from(c, &q, &cs, mask, false);
-    qb_sql(&q, " GROUP BY a.image ORDER BY a.image");
+    /* by images' key (= a.image): its other columns may stand beside it on
+     * both engines (PostgreSQL knows they depend on the key) */
+    qb_sql(&q, " GROUP BY i.id ORDER BY i.id");
     qb_page(&q, c);
     return q_items(c, &q, item_build_image);
 }
@@ -1283,11 +1285,13 @@ static void vul_detail_free(vul_detail *d)
 
 /* " ORDER BY" the representative record of a group first (docs/api.md,
  * "Finding lists"): the highest severity rank, then the highest CVSS score
- * (none lowest: SQLite sorts NULL first ascending), then the lowest
- * (image, seq). Over records r, or over agg_vul a, whose rows hold each
- * image's representative (schema 11). */
-#define REP_ORDER " ORDER BY " RANK("r.severity") " DESC, r.cvss_score DESC, r.image, r.seq LIMIT 1"
-#define AGG_REP_ORDER " ORDER BY a.rank DESC, a.rep_cvss DESC, a.image, a.rep_seq LIMIT 1"
+ * (none lowest: NULLS LAST said, since PostgreSQL sorts NULL above every
+ * value and SQLite below), then the lowest (image, seq). Over records r,
+ * or over agg_vul a, whose rows hold each image's representative (schema
+ * 11). */
+#define REP_ORDER " ORDER BY " RANK("r.severity") " DESC, r.cvss_score DESC NULLS LAST, r.image, " \
+                  "r.seq LIMIT 1"
+#define AGG_REP_ORDER " ORDER BY a.rank DESC, a.rep_cvss DESC NULLS LAST, a.image, a.rep_seq LIMIT 1"
 
 /* " LEFT JOIN rec_vulnerability d ON d.rowid = (the representative of the
  * group vul_expr in the selection: scope, mask, type >= 0, cs)". */

@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "db/db.h"
 
 #define OPERATE_ALL "{\"operate_all\":true}"
 
@@ -568,36 +569,45 @@ static void start_own(srv_t *t, const char *name, const char *value, char **tok1
     assert_non_null(*tok2);
 }
 
-static sqlite3 *db_open(const srv_t *t)
+/* t's database through the driver (db.h), as another process would
+ * open it: the same code on SQLite and PostgreSQL (a SQLite connection
+ * waits DB_BUSY_TIMEOUT_MS for the write lock, as the server's do). */
+static db_conn *sql_open(const srv_t *t)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    return db;
+    db_conn *c = NULL;
+    imgsec_err err = {0};
+    if (db_open(t->db, &c, &err) != IMGSEC_OK)
+        fail_msg("%s", err.msg);
+    return c;
 }
 
-/* Runs sql on t's database, as another process would. */
-static void db_exec(const srv_t *t, const char *sql)
+/* Runs sql on t's database (one statement per call for SQLite's sake). */
+static void sql_exec(const srv_t *t, const char *sql)
 {
-    sqlite3 *db = db_open(t);
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK)
-        print_error("%s: %s\n", sql, msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    sqlite3_close(db);
-    assert_int_equal(rc, SQLITE_OK);
+    db_conn *c = sql_open(t);
+    imgsec_err err = {0};
+    int rc = db_exec(c, sql, "test", &err);
+    if (rc != IMGSEC_OK)
+        print_error("%s: %s\n", sql, err.msg);
+    db_close(c);
+    assert_int_equal(rc, IMGSEC_OK);
+}
+
+static bool on_pg(const srv_t *t)
+{
+    return db_uri_is_pg(t->db);
 }
 
 static long long db_tokens(const srv_t *t)
 {
-    sqlite3 *db = db_open(t);
-    sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM tokens", -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    long long n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
+    db_conn *c = sql_open(t);
+    imgsec_err err = {0};
+    db_stmt *q = db_prepare(c, "SELECT count(*) FROM tokens", false, "count", &err);
+    assert_non_null(q);
+    assert_int_equal(db_step(q), DB_ROW);
+    long long n = db_column_int64(q, 0);
+    db_finalize(q);
+    db_close(c);
     return n;
 }
 
@@ -625,18 +635,25 @@ static void test_revoke_store_failure_is_500(void **state)
     start_own(&t, "IMGSEC_AUTH_FAIL_LIMIT", "2", &t1, &t2);
     http_resp r;
     /* the delete fails */
-    db_exec(&t, "CREATE TRIGGER keep_tokens BEFORE DELETE ON tokens "
-                "BEGIN SELECT RAISE(ABORT, 'tokens are kept'); END");
+    if (on_pg(&t)) {
+        sql_exec(&t, "CREATE FUNCTION keep_tokens() RETURNS trigger LANGUAGE plpgsql AS "
+                     "'BEGIN RAISE EXCEPTION ''tokens are kept''; END'");
+        sql_exec(&t, "CREATE TRIGGER keep_tokens BEFORE DELETE ON tokens "
+                     "FOR EACH ROW EXECUTE FUNCTION keep_tokens()");
+    } else {
+        sql_exec(&t, "CREATE TRIGGER keep_tokens BEFORE DELETE ON tokens "
+                     "BEGIN SELECT RAISE(ABORT, 'tokens are kept'); END");
+    }
     revoke_on(&t, t1, t2, &r);
     assert_keystone_error(&r, 500, "Internal Server Error");
     http_resp_free(&r);
     assert_true(srv_log_wait_for(&t, "tokens are kept", 3000));
-    db_exec(&t, "DROP TRIGGER keep_tokens");
+    sql_exec(&t, on_pg(&t) ? "DROP TRIGGER keep_tokens ON tokens" : "DROP TRIGGER keep_tokens");
     /* the lookups fail, as often as the limit of failed logins (the auth
      * epoch too: with it readable, t1's principal, cached at an epoch
      * that did not move, would be used without reading tokens) */
-    db_exec(&t, "ALTER TABLE tokens RENAME TO tokens_away");
-    db_exec(&t, "ALTER TABLE auth_epoch RENAME TO auth_epoch_away");
+    sql_exec(&t, "ALTER TABLE tokens RENAME TO tokens_away");
+    sql_exec(&t, "ALTER TABLE auth_epoch RENAME TO auth_epoch_away");
     for (int i = 0; i < 2; i++) {
         revoke_on(&t, t1, t2, &r);
         assert_keystone_error(&r, 500, "Internal Server Error");
@@ -644,8 +661,8 @@ static void test_revoke_store_failure_is_500(void **state)
     }
     stat_res st = api_stat(&t, t1, "P1", "apps", NULL, OPERATE_ALL);
     assert_stat_error(st, 500, "HSS.0041", NULL, "a v5 route while tokens cannot be read");
-    db_exec(&t, "ALTER TABLE tokens_away RENAME TO tokens");
-    db_exec(&t, "ALTER TABLE auth_epoch_away RENAME TO auth_epoch");
+    sql_exec(&t, "ALTER TABLE tokens_away RENAME TO tokens");
+    sql_exec(&t, "ALTER TABLE auth_epoch_away RENAME TO auth_epoch");
     /* no failed login was counted (no 429), and nothing was revoked */
     st = api_stat(&t, t2, "P1", "apps", NULL, OPERATE_ALL);
     assert_stat_total(st, 0, "t2 after the failed revocations");
@@ -668,7 +685,7 @@ static void test_expired_tokens_purged_while_running(void **state)
     char *old, *fresh;
     start_own(&t, "IMGSEC_TOKEN_PURGE_TEST_MS", "1000", &old, &fresh);
     /* both expired long ago, as far as the server can tell; then a new one */
-    db_exec(&t, "UPDATE tokens SET expires_ms = 1");
+    sql_exec(&t, "UPDATE tokens SET expires_ms = 1");
     free(fresh);
     fresh = get_token(&t, "acme", "root", "root-pw-1", "P1");
     assert_non_null(fresh);
@@ -717,8 +734,15 @@ static void start_one_http_thread(srv_t *t)
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("IMGSEC_AUTH_FAIL_LIMIT", "0", 0);
+        /* the key file and exports where the harness puts them (harness.h:
+         * beside the file on SQLite, in the temp dir on PostgreSQL) */
+        char key[H_PATH_MAX + 8], exports[H_PATH_MAX + 16];
+        snprintf(key, sizeof key, "%s.key", t->beside);
+        snprintf(exports, sizeof exports, "%s.exports", t->beside);
+        setenv("IMGSEC_KEY_FILE", key, 1);
         execl(IMGSECD_PATH, IMGSECD_PATH, "--db", t->db, "--listen", "127.0.0.1:0", "--region",
-              t->region, "--port-file", t->port_file, "--threads", "1", (char *)NULL);
+              t->region, "--port-file", t->port_file, "--threads", "1", "--export-dir", exports,
+              (char *)NULL);
         _exit(127);
     }
     t->pid = pid;
@@ -754,17 +778,19 @@ static void start_one_http_thread(srv_t *t)
 
 /* Another connection holding SQLite's write lock: logins wait to insert
  * their token, after their password check. */
-static sqlite3 *hold_write_lock(const srv_t *t)
+static db_conn *hold_write_lock(const srv_t *t)
 {
-    sqlite3 *db = db_open(t);
-    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    return db;
+    db_conn *c = sql_open(t);
+    imgsec_err err = {0};
+    assert_int_equal(db_begin_write(c, &err), IMGSEC_OK);
+    return c;
 }
 
-static void release_write_lock(sqlite3 *db)
+static void release_write_lock(db_conn *c)
 {
-    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    assert_true(db_in_transaction(c));
+    db_rollback(c);
+    db_close(c);
 }
 
 static atomic_int answer_seq; /* the order in which answers arrived */
@@ -841,7 +867,7 @@ static void test_login_leaves_http_thread_free(void **state)
     (void)state;
     srv_t t;
     start_one_http_thread(&t);
-    sqlite3 *db = hold_write_lock(&t);
+    db_conn *db = hold_write_lock(&t);
     atomic_store(&answer_seq, 0);
     raw_login logins[HELD_LOGINS];
     for (int i = 0; i < HELD_LOGINS; i++)
@@ -975,7 +1001,7 @@ static void test_login_queue_full_is_429(void **state)
     enum { n = 5 };
     srv_t t;
     start_small_pool(&t);
-    sqlite3 *db = hold_write_lock(&t);
+    db_conn *db = hold_write_lock(&t);
     curl_login c[n];
     curl_logins_start(&t, c, n);
     wait_refused(c, n, n - SMALL_POOL_PLACES);
@@ -999,7 +1025,7 @@ static void test_sigterm_answers_held_logins(void **state)
     enum { n = SMALL_POOL_PLACES + 1 };
     srv_t t;
     start_small_pool(&t);
-    sqlite3 *db = hold_write_lock(&t);
+    db_conn *db = hold_write_lock(&t);
     curl_login c[n];
     curl_logins_start(&t, c, n);
     wait_refused(c, n, 1);

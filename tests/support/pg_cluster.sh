@@ -9,7 +9,10 @@
 #   pg_cluster.sh uri DIR     the URI, without starting anything
 #   pg_cluster.sh pause DIR   stops the server (fast), keeping DIR: clients
 #                             lose their connections (tests of connection loss)
-#   pg_cluster.sh resume DIR  starts the paused server again
+#   pg_cluster.sh crash DIR   stops the server as a crash would (immediate:
+#                             no shutdown checkpoint; the start replays the
+#                             WAL), keeping DIR
+#   pg_cluster.sh resume DIR  starts the paused (or crashed) server again
 #
 # CTest runs start as the setup of the fixture "pg" and stop as its cleanup
 # (tests/CMakeLists.txt); a pg test reads the URI from IMGSEC_TEST_PG and
@@ -22,10 +25,15 @@
 # a unix socket path has at most 107 bytes.
 #
 # Speed over durability (fsync off, no WAL archiving): the data lives for
-# one test run.
+# one test run. synchronous_commit is off too, unless
+# IMGSEC_PG_SYNCHRONOUS_COMMIT=on: a test that crashes the server (crash,
+# below) and counts acknowledged commits wants it on, since with it off
+# PostgreSQL acknowledges a commit before its WAL is written, and an
+# immediate stop loses the last ones (fsync off only matters when the
+# machine itself crashes).
 set -eu
 
-usage() { echo "usage: $0 start|stop|uri|pause|resume DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|uri|pause|crash|resume DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$2
@@ -59,7 +67,7 @@ stop() {
 server_start() {
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
         -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+            -c synchronous_commit=${IMGSEC_PG_SYNCHRONOUS_COMMIT:-off} -c full_page_writes=off -c max_connections=400" \
         start >/dev/null || { cat "$dir/data/server.log" >&2; exit 1; }
 }
 
@@ -79,6 +87,7 @@ start)
     uri
     ;;
 pause) as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null ;;
+crash) as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null ;;
 resume) server_start ;;
 *) usage ;;
 esac

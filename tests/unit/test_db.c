@@ -263,6 +263,52 @@ static void test_transactions(void **state)
     db_close(other);
 }
 
+/* db_progress: a callback that answers 0 lets a long statement finish; one
+ * that answers non-zero stops it (SQLite's interrupt, PostgreSQL's cancel
+ * request: the server no longer runs it) and the step fails; after a
+ * rollback the connection works as before. */
+static int progress_calls;
+static int progress_go_on(void *arg)
+{
+    (void)arg;
+    progress_calls++;
+    return 0;
+}
+static int progress_stop(void *arg)
+{
+    (void)arg;
+    progress_calls++;
+    return 1;
+}
+
+#define LONG_QUERY "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n " \
+                   "WHERE x < 5000000) SELECT count(*) FROM n"
+
+static void test_progress_interrupts(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    db_progress(f->c, 1000, progress_go_on, NULL);
+    assert_int_equal(q1(f->c, LONG_QUERY), 5000000);
+
+    progress_calls = 0;
+    db_progress(f->c, 1000, progress_stop, NULL);
+    assert_int_equal(db_begin_read(f->c, &err), IMGSEC_OK);
+    db_stmt *s = prep(f->c, LONG_QUERY);
+    assert_int_equal(db_step(s), DB_ERROR);
+    assert_int_equal(progress_calls, 1);
+    db_finalize(s);
+    db_rollback(f->c);
+    db_progress(f->c, 0, NULL, NULL);
+    if (use_pg) /* the server ended it: no backend of this database still runs it */
+        assert_int_equal(q1(f->c, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                  "current_database() AND pid <> pg_backend_pid() AND "
+                                  "state = 'active'"),
+                         0);
+    assert_int_equal(q1(f->c, "SELECT 41 + 1"), 42);
+    assert_int_equal(progress_calls, 1);
+}
+
 static void test_errors(void **state)
 {
     fx *f = *state;
@@ -708,6 +754,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_rows_reset_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_interrupts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_application_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger, setup, teardown),

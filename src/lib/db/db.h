@@ -136,10 +136,12 @@ const void *db_column_blob(db_stmt *s, int col);
 /* Bytes of the text or blob of column col (0 for NULL). */
 size_t db_column_bytes(db_stmt *s, int col);
 
-/* Calls cb(arg) about every steps virtual-machine steps of a running
- * statement; a non-zero return interrupts it (its step fails). cb NULL:
- * off. SQLite only; PostgreSQL runs a statement on the server in one
- * call and ignores this (a list query there runs to its end). */
+/* Calls cb(arg) while a statement runs, on the calling thread: SQLite
+ * about every steps virtual-machine steps, PostgreSQL about every 20 ms
+ * while it waits for the server's answer; a non-zero return interrupts
+ * the statement (SQLite's interrupt; PostgreSQL's cancel request, so the
+ * server stops working on it) and its step fails (DB_ERROR; the
+ * transaction is then to be rolled back). cb NULL: off. */
 void db_progress(db_conn *c, int steps, int (*cb)(void *arg), void *arg);
 
 /* Rows inserted, changed or deleted by the last statement run. */

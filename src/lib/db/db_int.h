@@ -73,6 +73,9 @@ struct db_conn {
                             * loss inside it is not repaired until it is */
     char listens[DB_LISTEN_MAX][DB_CHANNEL_MAX + 1];
     int nlistens;
+    /* PostgreSQL: db_progress's callback, asked while a statement runs */
+    int (*progress_cb)(void *arg);
+    void *progress_arg;
 };
 
 struct db_stmt {

@@ -41,10 +41,20 @@
  * retried (it may have run); a BEGIN that fails so is, once, since it
  * changed nothing.
  *
+ * Cancellation (db_progress): with a callback set, a statement is sent
+ * with PQsendQueryPrepared and its result awaited with poll(2) on the
+ * socket, the callback asked every PG_PROGRESS_MS meanwhile; when it
+ * answers non-zero (the list's client hung up) the server is asked to
+ * cancel the query (PQcancel on a PQgetCancel handle), which it ends
+ * with SQLSTATE 57014: the step fails, as SQLite's does when its
+ * progress handler interrupts it, and the transaction must be rolled
+ * back. Without a callback a step is one PQexecPrepared.
+ *
  * LISTEN/NOTIFY: LISTEN by db_listen; NOTIFY as pg_notify($1, $2), a
  * statement, so it belongs to the caller's transaction; waiting is
  * poll(2) on the socket, PQconsumeInput, PQnotifies.
  */
+#include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
@@ -364,6 +374,52 @@ static void pg_bind_blob(db_stmt *s, int i, const void *v, size_t len)
     put(s, i, v, len, 1);
 }
 
+/* How often a running statement asks db_progress's callback. */
+#define PG_PROGRESS_MS 20
+
+/* The last result of the statement sent, the ones before it freed
+ * (PQexec keeps the last too); NULL when none came. */
+static PGresult *last_result(PGconn *pc)
+{
+    PGresult *res = NULL, *next;
+    while ((next = PQgetResult(pc))) {
+        PQclear(res);
+        res = next;
+    }
+    return res;
+}
+
+/* Runs prepared statement p: at once, or, with a progress callback,
+ * watched and cancelled when the callback says so (see the top). NULL
+ * (the connection's error) when nothing came back. */
+static PGresult *exec_prepared(db_conn *c, pg_stmt *p, int nparams)
+{
+    PGconn *pc = PG(c);
+    if (!c->progress_cb)
+        return PQexecPrepared(pc, p->name, nparams, (const char *const *)p->vals, p->lens,
+                              p->fmts, 0);
+    if (!PQsendQueryPrepared(pc, p->name, nparams, (const char *const *)p->vals, p->lens,
+                             p->fmts, 0))
+        return NULL;
+    bool cancelled = false;
+    while (PQisBusy(pc)) {
+        struct pollfd pfd = {.fd = PQsocket(pc), .events = POLLIN};
+        if (pfd.fd < 0 || (poll(&pfd, 1, PG_PROGRESS_MS) < 0 && errno != EINTR) ||
+            !PQconsumeInput(pc))
+            break; /* PQgetResult below reports the connection's error */
+        if (!cancelled && PQisBusy(pc) && c->progress_cb(c->progress_arg)) {
+            PGcancel *k = PQgetCancel(pc);
+            char why[256];
+            /* a cancel that cannot be sent leaves the query to run to its end */
+            if (k)
+                (void)PQcancel(k, why, (int)sizeof why);
+            PQfreeCancel(k);
+            cancelled = true;
+        }
+    }
+    return last_result(pc);
+}
+
 /* ---- streamed runs (db_stream): a cursor, a FETCH per batch ---- */
 
 /* The next batch of p's open cursor as the current result. */
@@ -446,8 +502,7 @@ static int pg_step(db_stmt *s)
             return DB_ERROR;
         if (p->stream > 0)
             return open_cursor(s) != 0 ? DB_ERROR : pg_step(s);
-        PGresult *res = PQexecPrepared(PG(c), p->name, s->nparams, (const char *const *)p->vals,
-                                       p->lens, p->fmts, 0);
+        PGresult *res = exec_prepared(c, p, s->nparams);
         ExecStatusType st = PQresultStatus(res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
             return pg_fail(c, res);
@@ -816,7 +871,9 @@ static char *pg_ddl(db_conn *c, const char *sql)
 
 static void pg_progress(db_conn *c, int steps, int (*cb)(void *arg), void *arg)
 {
-    (void)c, (void)steps, (void)cb, (void)arg;
+    (void)steps; /* asked every PG_PROGRESS_MS instead */
+    c->progress_cb = cb;
+    c->progress_arg = cb ? arg : NULL;
 }
 
 static void pg_close(db_conn *c)

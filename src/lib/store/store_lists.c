@@ -30,8 +30,8 @@ static int watch_step(void *arg)
     return w->fired; /* non-zero: the step is interrupted */
 }
 
-/* On PostgreSQL the driver has no progress callback: a list runs to its
- * end there (db_progress). */
+/* On both engines a list whose client left is stopped mid-query
+ * (db_progress: SQLite's progress handler, PostgreSQL's cancel). */
 void store_list_watch(store *st, bool (*gone)(void *arg), void *arg)
 {
     W = (watch){gone, arg, false};
