@@ -125,6 +125,8 @@ typedef struct {
     int64_t errors;          /* versions that could not be compared */
     bool stopped;            /* the run ended at a stop request (VULNDB_REMATCH_STOPPED) */
     bool bulk;               /* written as one bulk write (vulndb_rematch_opts.bulk) */
+    bool busy;               /* another rematch of the database held its lock: nothing done
+                                (VULNDB_REMATCH_BUSY) */
 } vulndb_rematch_stats;
 
 /* Whether a rematch writes as one bulk write (store_vul_bulk_begin: one
@@ -166,6 +168,9 @@ typedef struct {
 /* What vulndb_rematch_run returns when opts->stop asked it to stop
  * (stats->stopped is set, the message says how many images were done). */
 #define VULNDB_REMATCH_STOPPED IMGSEC_ECONFLICT
+/* What it returns when another rematch of the same database runs (on
+ * PostgreSQL, on any node: the lock of store_rematch.c); stats->busy. */
+#define VULNDB_REMATCH_BUSY IMGSEC_ECONFLICT
 
 /* For every image of st (id order) that has an apps record with a purl:
  * reads its stored apps and vulnerability records, matches the apps, and

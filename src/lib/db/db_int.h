@@ -54,6 +54,7 @@ typedef struct {
 struct db_conn {
     db_backend backend;
     const db_ops *ops;
+    char *target;          /* what db_open opened (db_target) */
     void *handle;          /* sqlite3 * or PGconn * */
     db_errclass errclass;  /* of the last failure */
     char errmsg[DB_ERRMSG_MAX];
