@@ -149,9 +149,10 @@ typedef struct {
     /* Threads that read and match images. 0 or 1: the calling thread
      * does everything. N >= 2 (at most VULNDB_REMATCH_WORKERS_MAX): N
      * threads, each with its own connections to the vulnerability
-     * database and the store (opened by their file names), match while
-     * the calling thread writes, through st. A store without a file
-     * (":memory:") is done on the calling thread whatever workers says. */
+     * database and the store (opened by the file name or URI st was
+     * opened with), match while the calling thread writes, through st.
+     * A store without a file (":memory:") is done on the calling thread
+     * whatever workers says. */
     unsigned workers;
     /* Polled on the calling thread before each image; true stops the run
      * there. May be NULL. */
@@ -181,6 +182,10 @@ typedef struct {
  * at the first failure or stop request; images done before it stay done
  * (in a bulk write too, unless rebuilding the indexes or the commit
  * fails: then nothing of the run is written).
+ * First it takes the rematch lock of st's database (PostgreSQL: one
+ * rematch per database, from any node or process; docs/design.md
+ * "Rematch on PostgreSQL"): held by another, it returns
+ * VULNDB_REMATCH_BUSY with stats->busy and does nothing.
  * db and st are used by the calling thread only. */
 int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
                        vulndb_rematch_stats *stats, imgsec_err *err);

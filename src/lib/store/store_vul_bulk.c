@@ -25,6 +25,13 @@
  * indexes. Readers on other connections see the file as it was before
  * begin until end commits (WAL snapshots).
  *
+ * On PostgreSQL no index is dropped (n_bulk_idx stays 0): DROP INDEX
+ * takes an ACCESS EXCLUSIVE lock on the table until the commit, which
+ * would keep every node's readers out of it for the whole run, where
+ * SQLite's readers keep their snapshot. The bulk write there is the one
+ * transaction with its savepoints (docs/design.md "Rematch on
+ * PostgreSQL"); the rows come by COPY (store_vul_diff.c).
+ *
  * The change-log check of store_replace_vulnerabilities (an image written
  * by someone else after it was read is left alone) would scan every row
  * the run appended, once per image: quadratic in the run. Inside a bulk

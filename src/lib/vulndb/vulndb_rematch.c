@@ -38,6 +38,12 @@
  * what they would have seen. Images are still each written whole or not
  * at all, but the run becomes visible at once, at its end.
  *
+ * The store is read and written through the driver (db.h), so all of
+ * this runs on SQLite and on PostgreSQL alike; there the run first takes
+ * the database's rematch lock (store_rematch.c, one rematch at a time
+ * across nodes) and AUTO never picks bulk (store_vul_bulk.c drops no
+ * index there).
+ *
  * Only images with at least one apps record carrying a purl are
  * rematched (those imgsec scan produced, or an importer that keeps
  * purls): vulnerabilities of images whose apps cannot be matched again
