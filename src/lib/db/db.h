@@ -92,8 +92,8 @@ db_backend db_backend_of(const db_conn *c);
  * It may carry a password: never shown (db_uri_display). */
 const char *db_target(const db_conn *c);
 /* The SQLite handle of a SQLite connection (of a statement), NULL for
- * another backend: only for store code not yet converted to this
- * interface (store_vul_diff.c, store_vul_bulk.c, vulndb_rematch.c). */
+ * another backend: for tests that reach under the store (the store
+ * itself runs through this interface only). */
 struct sqlite3 *db_sqlite_handle(db_conn *c);
 struct sqlite3_stmt *db_sqlite_stmt(db_stmt *s);
 
