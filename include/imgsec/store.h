@@ -27,7 +27,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 /* Opens (creating if needed) and migrates the database at path: a SQLite
  * file, or a postgres:// or postgresql:// URI (libpq), where the schema
@@ -275,5 +275,17 @@ int store_token_delete(store *st, const unsigned char hash[STORE_TOKEN_HASH_BYTE
                        imgsec_err *err);
 /* Deletes expired tokens; returns how many (or -1 on error). */
 int64_t store_token_purge(store *st, int64_t now_ms, imgsec_err *err);
+
+/* ---- a rematch owed (store_rematch.c) ----
+ * Where a server on PostgreSQL records that the stored images must be
+ * rematched (a SQLite server keeps the file <db>.rematch-pending): a
+ * generation number that every change of the vulnerability database
+ * seen by any node moves. store_rematch_owe moves it (each call its own
+ * write transaction); store_rematch_owed reads it (0: nothing owed);
+ * store_rematch_paid(gen) clears it if it is still gen, which a run read
+ * before it began (a change seen meanwhile keeps it owed). */
+int store_rematch_owe(store *st, imgsec_err *err);
+int store_rematch_owed(store *st, int64_t *gen, imgsec_err *err);
+int store_rematch_paid(store *st, int64_t gen, imgsec_err *err);
 
 #endif

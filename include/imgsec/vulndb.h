@@ -125,6 +125,8 @@ typedef struct {
     int64_t errors;          /* versions that could not be compared */
     bool stopped;            /* the run ended at a stop request (VULNDB_REMATCH_STOPPED) */
     bool bulk;               /* written as one bulk write (vulndb_rematch_opts.bulk) */
+    bool busy;               /* another rematch of the database held its lock: nothing done
+                                (VULNDB_REMATCH_BUSY) */
 } vulndb_rematch_stats;
 
 /* Whether a rematch writes as one bulk write (store_vul_bulk_begin: one
@@ -147,9 +149,10 @@ typedef struct {
     /* Threads that read and match images. 0 or 1: the calling thread
      * does everything. N >= 2 (at most VULNDB_REMATCH_WORKERS_MAX): N
      * threads, each with its own connections to the vulnerability
-     * database and the store (opened by their file names), match while
-     * the calling thread writes, through st. A store without a file
-     * (":memory:") is done on the calling thread whatever workers says. */
+     * database and the store (opened by the file name or URI st was
+     * opened with), match while the calling thread writes, through st.
+     * A store without a file (":memory:") is done on the calling thread
+     * whatever workers says. */
     unsigned workers;
     /* Polled on the calling thread before each image; true stops the run
      * there. May be NULL. */
@@ -166,6 +169,9 @@ typedef struct {
 /* What vulndb_rematch_run returns when opts->stop asked it to stop
  * (stats->stopped is set, the message says how many images were done). */
 #define VULNDB_REMATCH_STOPPED IMGSEC_ECONFLICT
+/* What it returns when another rematch of the same database runs (on
+ * PostgreSQL, on any node: the lock of store_rematch.c); stats->busy. */
+#define VULNDB_REMATCH_BUSY IMGSEC_ECONFLICT
 
 /* For every image of st (id order) that has an apps record with a purl:
  * reads its stored apps and vulnerability records, matches the apps, and
@@ -176,6 +182,10 @@ typedef struct {
  * at the first failure or stop request; images done before it stay done
  * (in a bulk write too, unless rebuilding the indexes or the commit
  * fails: then nothing of the run is written).
+ * First it takes the rematch lock of st's database (PostgreSQL: one
+ * rematch per database, from any node or process; docs/design.md
+ * "Rematch on PostgreSQL"): held by another, it returns
+ * VULNDB_REMATCH_BUSY with stats->busy and does nothing.
  * db and st are used by the calling thread only. */
 int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
                        vulndb_rematch_stats *stats, imgsec_err *err);

@@ -2,8 +2,13 @@
  * that follows `update --db DB`): vulndb_rematch_run with --workers threads
  * (default: one per core, at most 8), --bulk (default auto: the
  * offline command may hold the write lock for the run; the server never
- * does) and progress on stderr. */
+ * does) and progress on stderr. SIGTERM and SIGINT stop the run between
+ * images, as a server stop does: the images matched so far are written
+ * (a bulk write commits them, indexes rebuilt), the summary is printed
+ * and the command exits 1. */
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "imgsec/util.h"
@@ -22,6 +27,20 @@ static void show(void *ctx, const char *what, int64_t done, int64_t total)
             (long long)total, what, cli_stderr_is_tty() && done != total ? "" : "\n");
 }
 
+static volatile sig_atomic_t stop_asked;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_asked = 1;
+}
+
+static bool stop_now(void *ctx)
+{
+    (void)ctx;
+    return stop_asked != 0;
+}
+
 int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers,
                        vulndb_rematch_bulk bulk)
 {
@@ -30,8 +49,18 @@ int cmd_vulndb_rematch(const char *db_path, vulndb *vdb, unsigned workers,
     int64_t last = 0;
     vulndb_rematch_stats rs;
     imgsec_err err = {0};
-    vulndb_rematch_opts o = {.workers = workers, .progress = show, .ctx = &last, .bulk = bulk};
+    struct sigaction sa, old_term, old_int;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_asked = 0;
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    vulndb_rematch_opts o = {.workers = workers, .stop = stop_now, .progress = show, .ctx = &last,
+                             .bulk = bulk};
     int rc = vulndb_rematch_run(vdb, st, &o, &rs, &err);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
     store_close(st);
     fprintf(stderr,
             "rematch: %lld images, %lld rematched, %lld unchanged (%lld vulnerabilities), %lld "

@@ -11,6 +11,16 @@
  * lock, with the change counter moved) when a change is seen, removed by
  * a run that completed with no change seen since it began. A run stopped
  * or failed, or never started, leaves it, and the next start runs again.
+ *
+ * On PostgreSQL nothing lies beside the database and several nodes share
+ * it: the marker is the database's rematch_owed row (store_rematch_owe,
+ * _owed, _paid: a generation every node moves and reads), looked at on
+ * the first tick (the clock's store connection) rather than at start,
+ * and a run whose store reads nothing owed does nothing (another node's
+ * run that began after the change paid it). One rematch runs at a time
+ * per database (vulndb_rematch_run takes the lock of store_rematch.c):
+ * a run that finds another node's holds it is submitted again at the
+ * next tick, and then usually finds nothing owed.
  */
 #include "rematch.h"
 
@@ -42,8 +52,12 @@ struct rematch {
     /* the marker (rematch.h) */
     pthread_mutex_t lock;
     int64_t changes;    /* changes seen so far */
-    char marker[4200];  /* <db>.rematch-pending */
+    char marker[4200];  /* <db>.rematch-pending (SQLite) */
     int64_t pace_ms;    /* IMGSEC_REMATCH_TEST_PACE_MS: a pause before each image, for tests */
+    /* PostgreSQL: the marker is the rematch_owed row */
+    bool pg;
+    bool first_tick;    /* look at the row (clock thread only) */
+    bool retry;         /* under lock: a run found another's lock; submit again */
 };
 
 typedef struct {
@@ -53,9 +67,16 @@ typedef struct {
 
 /* ---- the marker ---- */
 
-/* A change seen: the counter moves and the marker exists. */
-static void owed(rematch *r)
+/* A change seen: the counter moves and the marker exists. st: a store
+ * connection of the calling thread (PostgreSQL). */
+static void owed(rematch *r, store *st)
 {
+    if (r->pg) {
+        imgsec_err e = {0};
+        if (!st || store_rematch_owe(st, &e) != IMGSEC_OK)
+            server_log("rematch: cannot record that a rematch is owed: %s", st ? e.msg : "no store");
+        return;
+    }
     pthread_mutex_lock(&r->lock);
     r->changes++;
     int fd = open(r->marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -119,9 +140,23 @@ static void run_job(bg_job *base, store *st)
     rematch *r = ((rematch_job *)base)->r;
     free(base);
     int64_t t0 = util_mono_ns(), seen = changes_now(r);
+    imgsec_err err = {0};
+    if (r->pg) {
+        /* the owed generation before the run: paid at its end if still it */
+        if (store_rematch_owed(st, &seen, &err) != IMGSEC_OK) {
+            server_log("rematch: cannot read whether a rematch is owed: %s", err.msg);
+            pthread_mutex_lock(&r->lock);
+            r->retry = true;
+            pthread_mutex_unlock(&r->lock);
+            return;
+        }
+        if (seen == 0) {
+            server_log("rematch: nothing owed: another node's run covered the change");
+            return;
+        }
+    }
     server_log("rematch: rematching the stored images against %s", r->path);
     vulndb *db = NULL;
-    imgsec_err err = {0};
     vulndb_rematch_stats s = {0};
     run_ctx c = {r, t0};
     int rc = vulndb_open(r->path, false, &db, &err);
@@ -131,15 +166,26 @@ static void run_job(bg_job *base, store *st)
         rc = vulndb_rematch_run(db, st, &opts, &s, &err);
     vulndb_close(db);
     double secs = (double)(util_mono_ns() - t0) / 1e9;
-    if (rc != IMGSEC_OK && s.stopped)
+    if (rc != IMGSEC_OK && s.busy) {
+        server_log("rematch: another node is rematching this database: trying again after it");
+        pthread_mutex_lock(&r->lock);
+        r->retry = true;
+        pthread_mutex_unlock(&r->lock);
+    } else if (rc != IMGSEC_OK && s.stopped)
         server_log("rematch stopped by the server stop after %.1f s: %lld images, %lld rematched "
                    "(the next start runs it again)",
                    secs, (long long)s.images, (long long)s.rematched);
     else if (rc != IMGSEC_OK)
         server_log("rematch failed after %lld images (%lld rematched) in %.1f s: %s",
                    (long long)s.images, (long long)s.rematched, secs, err.msg);
-    if (rc == IMGSEC_OK) {
+    if (rc == IMGSEC_OK && r->pg) {
+        imgsec_err e = {0};
+        if (store_rematch_paid(st, seen, &e) != IMGSEC_OK)
+            server_log("rematch: cannot record the rematch as done (it will run again): %s", e.msg);
+    } else if (rc == IMGSEC_OK) {
         paid(r, seen);
+    }
+    if (rc == IMGSEC_OK) {
         server_log("rematch done in %.1f s: %lld images, %lld rematched, %lld unchanged, "
                    "%lld without purls; %lld vulnerability records, %lld versions not comparable, "
                    "%lld changed meanwhile",
@@ -241,11 +287,32 @@ static void submit(rematch *r)
 
 static void watch_tick(void *ctx, store *st)
 {
-    (void)st;
     rematch *r = ctx;
+    if (r->first_tick) {
+        /* PostgreSQL: the marker is read here, where a store is */
+        int64_t gen = 0;
+        imgsec_err e = {0};
+        if (!st || store_rematch_owed(st, &gen, &e) != IMGSEC_OK) {
+            server_log("rematch: cannot read whether a rematch is owed (trying again): %s",
+                       st ? e.msg : "no store");
+        } else {
+            r->first_tick = false;
+            if (gen > 0) {
+                server_log("rematch: the database says a rematch is owed (stopped, failed or "
+                           "requested): running it");
+                submit(r);
+            }
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    bool again = r->retry;
+    r->retry = false;
+    pthread_mutex_unlock(&r->lock);
+    if (again)
+        submit(r);
     if (!changed(r))
         return;
-    owed(r);
+    owed(r, st);
     submit(r);
 }
 
@@ -254,19 +321,14 @@ int rematch_start(app *a, rematch **out, imgsec_err *err)
     *out = NULL;
     if (!a->cfg.vulndb_path)
         return IMGSEC_OK;
-    if (store_db_is_pg(a->cfg.db_path)) {
-        /* store_replace_vulnerabilities does not run there yet */
-        server_log("rematch: not on PostgreSQL yet: the stored images are not rematched when %s "
-                   "changes (scans match against it as usual)", a->cfg.vulndb_path);
-        return IMGSEC_OK;
-    }
     rematch *r = calloc(1, sizeof *r);
     if (!r)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     r->a = a;
     r->path = a->cfg.vulndb_path;
-    if (snprintf(r->marker, sizeof r->marker, "%s.rematch-pending", a->cfg.db_path) >=
-        (int)sizeof r->marker) {
+    r->pg = r->first_tick = store_db_is_pg(a->cfg.db_path);
+    if (!r->pg && snprintf(r->marker, sizeof r->marker, "%s.rematch-pending", a->cfg.db_path) >=
+                      (int)sizeof r->marker) {
         free(r);
         return err_set(err, IMGSEC_EINVAL, "--db path too long");
     }
@@ -286,10 +348,10 @@ int rematch_start(app *a, rematch **out, imgsec_err *err)
         rematch_free(r);
         return rc;
     }
-    if (access(r->marker, F_OK) == 0) {
+    if (!r->pg && access(r->marker, F_OK) == 0) {
         server_log("rematch: %s says a rematch is owed (stopped, failed or requested): running it",
                    r->marker);
-        owed(r);
+        owed(r, NULL);
         submit(r);
     }
     *out = r;

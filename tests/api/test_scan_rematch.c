@@ -21,6 +21,10 @@
  * And a server stopped during a run (IMGSEC_REMATCH_TEST_PACE_MS holds
  * each image 10 s, a pause the stop cuts short) exits cleanly, says the
  * run was stopped, keeps the marker, and its next start finishes it.
+ *
+ * On PostgreSQL (pg.api.test_scan_rematch) the same, with the marker the
+ * database's rematch_owed row (store_rematch_owe/_owed) instead of the
+ * file beside a SQLite database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 #include "../unit/scan_builder.h"
 #include "deb9_image.h"
 #include "harness.h"
+#include "imgsec/store.h"
 
 #ifndef IMGSEC_FIXTURES_DIR
 #define IMGSEC_FIXTURES_DIR "../shared/fixtures"
@@ -55,6 +60,41 @@ static long long count_after(const char *tok, long long from)
         n = api_count(&S, tok, "P1", "vulnerability", NULL, NULL);
     }
     return n;
+}
+
+/* The marker that says a rematch is owed: <db>.rematch-pending beside a
+ * SQLite database, the rematch_owed row of a PostgreSQL one. */
+static bool marker_exists(void)
+{
+    if (!store_db_is_pg(S.db)) {
+        char *marker = h_strdupf("%s.rematch-pending", S.db);
+        bool yes = access(marker, F_OK) == 0;
+        free(marker);
+        return yes;
+    }
+    store *st = NULL;
+    imgsec_err e = {0};
+    int64_t gen = 0;
+    assert_int_equal(store_open(S.db, &st, &e), IMGSEC_OK);
+    assert_int_equal(store_rematch_owed(st, &gen, &e), IMGSEC_OK);
+    store_close(st);
+    return gen > 0;
+}
+
+/* What an operator does to have the next start rematch. */
+static void marker_make(void)
+{
+    if (!store_db_is_pg(S.db)) {
+        char *marker = h_strdupf("%s.rematch-pending", S.db);
+        assert_int_equal(h_write_file(marker, "", 0), 0);
+        free(marker);
+        return;
+    }
+    store *st = NULL;
+    imgsec_err e = {0};
+    assert_int_equal(store_open(S.db, &st, &e), IMGSEC_OK);
+    assert_int_equal(store_rematch_owe(st, &e), IMGSEC_OK);
+    store_close(st);
 }
 
 static char *run(int want_rc, const char *const *args)
@@ -114,12 +154,12 @@ static void test_import_while_serving_rematches(void **state)
 
     /* a change while stopped, and the marker */
     assert_int_equal(srv_stop(&S, false), 0);
-    char *zrec = h_strdupf("%s/zlib.json", S.dir), *marker = h_strdupf("%s.rematch-pending", S.db);
+    char *zrec = h_strdupf("%s/zlib.json", S.dir);
     assert_int_equal(h_write_file(zrec, ZLIB_RECORD, strlen(ZLIB_RECORD)), 0);
     const char *impz[] = {"vulndb", "import", "--vulndb", vdb, zrec, NULL};
     out = run(0, impz);
     free(out);
-    assert_int_equal(h_write_file(marker, "", 0), 0);
+    marker_make();
     setenv("IMGSEC_VULNDB", vdb, 1);
     started = srv_start(&S);
     unsetenv("IMGSEC_VULNDB");
@@ -130,9 +170,8 @@ static void test_import_while_serving_rematches(void **state)
                      1);
     /* the run that completed removed the marker */
     assert_true(srv_log_wait_for(&S, "5 vulnerability records, 0 versions not comparable", 10000));
-    assert_int_not_equal(access(marker, F_OK), 0);
+    assert_false(marker_exists());
     free(zrec);
-    free(marker);
 
     free(l.data);
     free(cfg);
@@ -188,20 +227,18 @@ static void test_stop_during_a_run(void **state)
                                  REMATCH_DEADLINE_MS));
     assert_int_equal(srv_stop(&S, false), 0); /* exit 0, within the harness's stop timeout */
     assert_true(srv_log_contains(&S, "rematch stopped by the server stop"));
-    char *marker = h_strdupf("%s.rematch-pending", S.db);
-    assert_int_equal(access(marker, F_OK), 0);
+    assert_true(marker_exists());
 
     assert_int_equal(srv_start(&S), 0);
     unsetenv("IMGSEC_VULNDB");
     assert_int_equal(count_after(tok, 9), 12);
     assert_true(srv_log_wait_for(&S, "3 images, 3 rematched, 0 unchanged", 10000));
-    assert_int_not_equal(access(marker, F_OK), 0);
+    assert_false(marker_exists());
     assert_int_equal(srv_stop(&S, true), 0);
 
     free(l.data);
     free(cfg);
     free(tok);
-    free(marker);
     free(vdb);
     free(deb);
     free(r1);

@@ -1287,20 +1287,43 @@ static void test_open_refuses_pg(void **state)
     assert_int_equal(strncmp(err.msg, "store: cannot open the database: ", 33), 0);
 }
 
-/* What does not run on PostgreSQL yet says so instead of misbehaving. */
-static void test_unconverted_refused_pg(void **state)
+/* The vulnerability replacement of rematch runs on PostgreSQL too (the
+ * whole of it: tests/unit/test_rematch_engines.c): two records replace
+ * the image's, then one of them again (a delete), and a replace read
+ * before another write of the image is skipped. */
+static void test_replace_vulnerabilities_pg(void **state)
 {
     fx *f = *state;
     imgsec_err err;
     ingest1(f->st, DOC_WEB);
-    store_vul_replace r = {.image_id = 1, .seen_seq = 1, .vuls = json_array()};
+    int64_t seq = 0;
+    assert_int_equal(store_change_seq(f->st, &seq, &err), IMGSEC_OK);
+    store_vul_replace r = {
+        .image_id = 1,
+        .seen_seq = seq,
+        .vuls = json_loads("[{\"vul_id\":\"CVE-2026-1\",\"vul_type\":\"app_vul\",\"severity\":\"high\","
+                           "\"cvss_score\":7.5},{\"vul_id\":\"CVE-2026-2\",\"vul_type\":\"linux_vul\","
+                           "\"severity\":\"low\"}]",
+                           0, NULL)};
     assert_non_null(r.vuls);
-    assert_int_equal(store_replace_vulnerabilities(f->st, &r, 1, &err), IMGSEC_EINTERNAL);
-    assert_string_equal(err.msg, "store: this operation does not run on PostgreSQL yet");
+    if (store_replace_vulnerabilities(f->st, &r, 1, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    assert_false(r.skipped);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 2);
+    assert_int_equal(json_array_remove(r.vuls, 0), 0);
+    assert_int_equal(store_change_seq(f->st, &r.seen_seq, &err), IMGSEC_OK);
+    assert_int_equal(store_replace_vulnerabilities(f->st, &r, 1, &err), IMGSEC_OK);
+    assert_false(r.skipped);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability WHERE vul_id = 'CVE-2026-2' "
+                                 "AND seq = 0"),
+                     1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 1);
+    /* read at seq, then the image is ingested again: the replace loses */
+    r.seen_seq = seq;
+    assert_int_equal(store_replace_vulnerabilities(f->st, &r, 1, &err), IMGSEC_OK);
+    assert_true(r.skipped);
     json_decref(r.vuls);
-    /* the store still works after it */
-    assert_int_equal(epoch(f->st), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
 }
 
 int main(int argc, char **argv)
@@ -1328,7 +1351,7 @@ int main(int argc, char **argv)
             cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
             cmocka_unit_test_setup_teardown(test_auth_epoch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_unconverted_refused_pg, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_replace_vulnerabilities_pg, setup, teardown),
         };
         return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
     }

@@ -81,8 +81,20 @@ int db_open(const char *uri, db_conn **out, imgsec_err *err)
         db_close(c);
         return rc;
     }
+    if (!(c->target = strdup(uri))) {
+        db_close(c);
+        return err_set(err, IMGSEC_EINTERNAL, "db: out of memory");
+    }
     *out = c;
     return IMGSEC_OK;
+}
+
+const char *db_target(const db_conn *c)
+{
+    if (!c || !c->target || (c->backend == DB_SQLITE && (strcmp(c->target, ":memory:") == 0 ||
+                                                         strncmp(c->target, "file:", 5) == 0)))
+        return NULL;
+    return c->target;
 }
 
 void db_close(db_conn *c)
@@ -94,6 +106,7 @@ void db_close(db_conn *c)
             c->ops->rollback(c);
         c->ops->close(c);
     }
+    free(c->target);
     free(c);
 }
 
@@ -288,6 +301,34 @@ void db_rollback(db_conn *c)
 {
     if (c->ops->in_transaction(c))
         c->ops->rollback(c);
+}
+
+int db_lock_session_try(db_conn *c, int64_t key, bool *got, imgsec_err *err)
+{
+    *got = c->backend != DB_PG;
+    if (*got)
+        return IMGSEC_OK;
+    db_stmt *s = db_prepare(c, "SELECT pg_try_advisory_lock(?1)", false, "taking a lock", err);
+    if (!s)
+        return err->code;
+    db_bind_int64(s, 1, key);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *got = db_column_int64(s, 0) != 0;
+    db_finalize(s);
+    return rc == DB_ROW ? IMGSEC_OK : db_err(c, err, "taking a lock");
+}
+
+void db_unlock_session(db_conn *c, int64_t key)
+{
+    if (c->backend != DB_PG)
+        return;
+    db_stmt *s = db_prepare(c, "SELECT pg_advisory_unlock(?1)", false, "releasing a lock", NULL);
+    if (!s)
+        return;
+    db_bind_int64(s, 1, key);
+    (void)db_step(s);
+    db_finalize(s);
 }
 
 bool db_in_transaction(db_conn *c)

@@ -86,9 +86,14 @@ int db_open(const char *uri, db_conn **out, imgsec_err *err);
  * statements must be finalized first), closes. NULL is a no-op. */
 void db_close(db_conn *c);
 db_backend db_backend_of(const db_conn *c);
+/* The path or URI c was opened with, for opening more connections to
+ * the same database (the rematch's readers); NULL when another
+ * connection would not reach it (SQLite's ":memory:" and "file:" URIs).
+ * It may carry a password: never shown (db_uri_display). */
+const char *db_target(const db_conn *c);
 /* The SQLite handle of a SQLite connection (of a statement), NULL for
- * another backend: only for store code not yet converted to this
- * interface (store_vul_diff.c, store_vul_bulk.c, vulndb_rematch.c). */
+ * another backend: for tests that reach under the store (the store
+ * itself runs through this interface only). */
 struct sqlite3 *db_sqlite_handle(db_conn *c);
 struct sqlite3_stmt *db_sqlite_stmt(db_stmt *s);
 
@@ -185,6 +190,17 @@ int db_commit(db_conn *c, imgsec_err *err);
 /* ROLLBACK if a transaction is open. */
 void db_rollback(db_conn *c);
 bool db_in_transaction(db_conn *c);
+
+/* A lock of the session, not of a transaction, on key (a number of the
+ * caller's, other than DB_APPLICATION_ID, which write transactions take):
+ * PostgreSQL's pg_try_advisory_lock. *got says whether this connection
+ * now holds it; it is held until db_unlock_session or the end of the
+ * session (a closed or lost connection, a node killed: the server frees
+ * it). A reconnection (db_reconnects) therefore means it is no longer
+ * held. SQLite: *got is true and nothing is taken (one file, one
+ * server). Outside a transaction. */
+int db_lock_session_try(db_conn *c, int64_t key, bool *got, imgsec_err *err);
+void db_unlock_session(db_conn *c, int64_t key);
 
 /* ---- errors ---- */
 

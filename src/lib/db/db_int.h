@@ -56,6 +56,9 @@ typedef struct {
 struct db_conn {
     db_backend backend;
     const db_ops *ops;
+    char *target;          /* what db_open opened (db_target) */
+    void *txn_stmts[4];    /* SQLite: BEGIN, BEGIN IMMEDIATE, COMMIT, ROLLBACK,
+                              prepared on first use (db_sqlite.c) */
     void *handle;          /* sqlite3 * or PGconn * */
     db_errclass errclass;  /* of the last failure */
     char errmsg[DB_ERRMSG_MAX];

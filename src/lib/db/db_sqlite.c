@@ -149,17 +149,39 @@ static int sq_exec(db_conn *c, const char *sql)
     return 0;
 }
 
+/* The transaction statements, prepared once per connection: a rematch
+ * begins and ends a read transaction per image, and sqlite3_exec parses
+ * its text every time (docs/performance.md "Vulnerability database"). */
+enum { TXN_BEGIN, TXN_BEGIN_IMMEDIATE, TXN_COMMIT, TXN_ROLLBACK };
+static const char *const TXN_SQL[] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+
+static int sq_txn(db_conn *c, int which)
+{
+    sqlite3_stmt *s = c->txn_stmts[which];
+    if (!s && sqlite3_prepare_v2(SQ(c), TXN_SQL[which], -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return sq_fail(c);
+    }
+    c->txn_stmts[which] = s;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return sq_fail(c);
+    c->changes = sqlite3_changes64(SQ(c));
+    return 0;
+}
+
 /* BEGIN IMMEDIATE waits (busy timeout) for other writers. */
-static int sq_begin_write(db_conn *c) { return sq_exec(c, "BEGIN IMMEDIATE"); }
+static int sq_begin_write(db_conn *c) { return sq_txn(c, TXN_BEGIN_IMMEDIATE); }
 /* The first read fixes the snapshot. */
-static int sq_begin_read(db_conn *c) { return sq_exec(c, "BEGIN"); }
-static int sq_commit(db_conn *c) { return sq_exec(c, "COMMIT"); }
+static int sq_begin_read(db_conn *c) { return sq_txn(c, TXN_BEGIN); }
+static int sq_commit(db_conn *c) { return sq_txn(c, TXN_COMMIT); }
 static bool sq_in_transaction(db_conn *c) { return !sqlite3_get_autocommit(SQ(c)); }
 
 static void sq_rollback(db_conn *c)
 {
     if (!sqlite3_get_autocommit(SQ(c)))
-        sqlite3_exec(SQ(c), "ROLLBACK", NULL, NULL, NULL);
+        (void)sq_txn(c, TXN_ROLLBACK);
 }
 
 /* The schema version, application id and number of schema objects, read
@@ -252,7 +274,14 @@ static void sq_progress(db_conn *c, int steps, int (*cb)(void *arg), void *arg)
     sqlite3_progress_handler(SQ(c), cb ? steps : 0, cb, cb ? arg : NULL);
 }
 
-static void sq_close(db_conn *c) { sqlite3_close(SQ(c)); }
+static void sq_close(db_conn *c)
+{
+    for (size_t i = 0; i < sizeof c->txn_stmts / sizeof c->txn_stmts[0]; i++) {
+        sqlite3_finalize(c->txn_stmts[i]);
+        c->txn_stmts[i] = NULL;
+    }
+    sqlite3_close(SQ(c));
+}
 
 static const db_ops SQLITE_OPS = {
     .prepare = sq_prepare,

@@ -14,9 +14,7 @@
  * Cached statements are prepared once per handle and reset at the end of
  * every transaction, so a forgotten reset can never pin an old WAL
  * snapshot (which would make a reader answer from stale state). There
- * is one cache, of driver statements (store_dstmt); store_stmt hands
- * out the SQLite statement under a cached one to the two files not
- * converted to the driver yet (store_vul_diff.c, store_vul_bulk.c).
+ * is one cache, of driver statements (store_dstmt).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -28,28 +26,12 @@
 #include "imgsec/util.h"
 #include "store_int.h"
 
-/* A full disk is IMGSEC_ENOSPACE, whatever way SQLite says it: SQLITE_FULL
- * (a write that hit ENOSPC), or an I/O error whose errno is ENOSPC or
- * EDQUOT (an fsync, a WAL or -shm extension). */
-static atomic_llong db_errors; /* store_dberr calls, process-wide (store_db_errors) */
+/* A full disk is IMGSEC_ENOSPACE (the driver classifies it, db.h). */
+static atomic_llong db_errors; /* store_derr calls, process-wide (store_db_errors) */
 
 int64_t store_db_errors(void)
 {
     return (int64_t)atomic_load_explicit(&db_errors, memory_order_relaxed);
-}
-
-int store_dberr(store *st, imgsec_err *err, const char *what)
-{
-    if (st && !st->db && st->conn)
-        return store_derr(st, err, what);
-    atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
-    if (!st || !st->db)
-        return err_set(err, IMGSEC_EINTERNAL, "store: %s: no database", what);
-    int rc = sqlite3_extended_errcode(st->db), sys = sqlite3_system_errno(st->db);
-    bool full = (rc & 0xff) == SQLITE_FULL ||
-                ((rc & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT));
-    return err_set(err, full ? IMGSEC_ENOSPACE : IMGSEC_EINTERNAL, "store: %s: %s", what,
-                   sqlite3_errmsg(st->db));
 }
 
 int store_derr(store *st, imgsec_err *err, const char *what)
@@ -62,37 +44,6 @@ int store_derr(store *st, imgsec_err *err, const char *what)
                         : cls == DB_ECONN ? IMGSEC_EUNAVAILABLE /* 503, reconnecting (db.h) */
                                           : IMGSEC_EINTERNAL,
                    "store: %s: %s", what, db_errmsg(st->conn));
-}
-
-/* The code not converted to the driver yet, asked to run on PostgreSQL. */
-static void not_on_pg(imgsec_err *err)
-{
-    atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
-    err_set(err, IMGSEC_EINTERNAL, "store: this operation does not run on PostgreSQL yet");
-}
-
-sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    if (!st->db) {
-        not_on_pg(err);
-        return NULL;
-    }
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        store_dberr(st, err, what);
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    return s;
-}
-
-sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err)
-{
-    if (!st->db) {
-        not_on_pg(err);
-        return NULL;
-    }
-    return db_sqlite_stmt(store_dstmt(st, id, err));
 }
 
 db_stmt *store_dstmt(store *st, stmt_id id, imgsec_err *err)
@@ -308,6 +259,7 @@ void store_close(store *st)
     store_vul_bulk_abort(st); /* an open bulk write is undone whole */
     if (st->conn && db_in_transaction(st->conn))
         store_rollback(st);
+    store_rematch_unlock(st);
     for (int i = 0; i < STMT_COUNT; i++) {
         db_finalize(st->dstmt[i]);
         free(st->sql[i]);

@@ -2,7 +2,7 @@
  * shared by the two ingest paths (store_images.c, whole documents;
  * store_stream.c, record by record) so that an image column or a field
  * kind is bound in exactly one place; and the row keys of
- * store_vul_diff.c (still on sqlite3 directly, with store_run). */
+ * store_vul_diff.c. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,20 +89,6 @@ bool store_copy_field(db_copy *k, const record_field *f, const json_t *v)
     return false;
 }
 
-/* Steps a statement that returns no rows, then resets it (sqlite3:
- * store_vul_diff.c). */
-int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err)
-{
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        store_dberr(st, err, what);
-        sqlite3_reset(s);
-        return IMGSEC_EINTERNAL;
-    }
-    sqlite3_reset(s);
-    return IMGSEC_OK;
-}
-
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
 int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
                        imgsec_err *err)
@@ -164,19 +150,16 @@ void store_field_key(util_buf *b, const record_field *f, const json_t *v)
     key_tag(b, 'X', NULL, 0); /* the wrong type: equals no stored value */
 }
 
-void store_column_key(util_buf *b, sqlite3_stmt *s, int col)
+void store_column_key(util_buf *b, db_stmt *s, int col)
 {
-    switch (sqlite3_column_type(s, col)) {
-    case SQLITE_NULL: return key_tag(b, 'N', NULL, 0);
-    case SQLITE_INTEGER: {
-        int64_t i = sqlite3_column_int64(s, col);
+    switch (db_column_type(s, col)) {
+    case DB_NULL: return key_tag(b, 'N', NULL, 0);
+    case DB_INT: {
+        int64_t i = db_column_int64(s, col);
         return key_tag(b, 'I', &i, sizeof i);
     }
-    case SQLITE_FLOAT: return key_double(b, sqlite3_column_double(s, col));
-    case SQLITE_TEXT: {
-        const unsigned char *t = sqlite3_column_text(s, col);
-        return key_tag(b, 'T', t, (size_t)sqlite3_column_bytes(s, col));
-    }
+    case DB_FLOAT: return key_double(b, db_column_double(s, col));
+    case DB_TEXT: return key_tag(b, 'T', db_column_text(s, col), db_column_bytes(s, col));
     default: return key_tag(b, 'B', NULL, 0); /* a blob: no field binds one */
     }
 }

@@ -191,23 +191,6 @@ int store_drecord_insert(store *st, report_type t, int64_t id, size_t j, const j
     return store_drun(st, s, "storing a record", err);
 }
 
-/* The SQLite statement s must be the one under the cached id. */
-static int legacy_is(store *st, sqlite3_stmt *s, stmt_id id, imgsec_err *err)
-{
-    if (!s || db_sqlite_stmt(st->dstmt[id]) != s)
-        return err_set(err, IMGSEC_EINTERNAL, "store: a statement that is not the cached one");
-    return IMGSEC_OK;
-}
-
-int store_record_insert(store *st, sqlite3_stmt *s, report_type t, int64_t id, size_t j,
-                        const json_t *rec, const char *where, imgsec_err *err)
-{
-    if ((unsigned)t >= REPORT_TYPE_COUNT)
-        return err_set(err, IMGSEC_EINTERNAL, "unknown report type");
-    int rc = legacy_is(st, s, (stmt_id)(STMT_REC_INSERT + t), err);
-    return rc != IMGSEC_OK ? rc : store_drecord_insert(st, t, id, j, rec, where, err);
-}
-
 /* Inserts the records arr of type t of image id (STMT_REC_INSERT + t),
  * seq from 0 in array order. */
 static int insert_records(store *st, report_type t, int64_t id, const json_t *arr,
@@ -250,13 +233,6 @@ int store_dagg_vul_insert(store *st, int64_t id, const vul_agg *vuls, size_t n, 
             return rc;
     }
     return IMGSEC_OK;
-}
-
-int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
-                         imgsec_err *err)
-{
-    int rc = legacy_is(st, s, STMT_AGG_VUL_INSERT, err);
-    return rc != IMGSEC_OK ? rc : store_dagg_vul_insert(st, id, vuls, n, err);
 }
 
 /* records_later: the records and aggregates are not inserted here but by

@@ -93,11 +93,13 @@ typedef enum {
     STMT_IMAGE_SET_VULS,  /* the vulnerability counts and severity level of image ?N */
     STMT_OTHER_SEVERITIES, /* distinct severities of image ?1's records, vulnerabilities aside */
     STMT_VUL_ROWS,        /* rowid, seq, <vulnerability fields> of image ?1 ORDER BY seq */
-    STMT_VUL_ROW_DELETE,  /* a vulnerability row by rowid ?1 */
-    STMT_VUL_ROW_SEQ,     /* seq = ?2 of the vulnerability row rowid ?1 */
+    STMT_VUL_ROW_DELETE,  /* a vulnerability row by rowid ?1 of image ?2 */
+    STMT_VUL_ROW_SEQ,     /* seq = ?3 of the vulnerability row rowid ?1 of image ?2 */
     STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss of image ?1 */
-    STMT_AGG_VUL_ROW_DELETE, /* an agg_vul row by rowid ?1 */
-    STMT_AGG_VUL_ROW_N,   /* n, rank, cvss, rep_seq, rep_cvss = ?2.. of the agg_vul row rowid ?1 */
+    STMT_AGG_VUL_ROW_DELETE, /* an agg_vul row by rowid ?1 of image ?2 (PostgreSQL has no
+                                index on rowid: the image's narrows the search) */
+    STMT_AGG_VUL_ROW_N,   /* n, rank, cvss, rep_seq, rep_cvss = ?2..?6 of the agg_vul row rowid ?1
+                            of image ?7 */
     STMT_USER_INSERT,
     STMT_USER_ID,
     STMT_USER_GET,
@@ -134,7 +136,19 @@ struct store {
     int64_t bulk_seq;   /* the change log's last seq when the bulk write began */
     int64_t *bulk_ids;  /* the images it appended to the change log, ascending */
     size_t n_bulk_ids, cap_bulk_ids;
+    /* store_rematch.c: the rematch lock is held (since reconnection
+     * number rematch_lock_gen of the connection) */
+    bool rematch_locked;
+    int64_t rematch_lock_gen;
 };
+
+/* ---- store_rematch.c: one rematch at a time per database ----
+ * Takes the rematch lock of the database on st's connection if no other
+ * connection holds it (*got). Outside a transaction. */
+int store_rematch_lock(store *st, bool *got, imgsec_err *err);
+/* Whether st still holds it (false once its connection was made again). */
+bool store_rematch_lock_held(store *st);
+void store_rematch_unlock(store *st);
 
 /* ---- store_vul_diff.c: store_replace_vulnerabilities' writes ---- */
 /* Makes image id's vulnerability rows the records of vuls (checked and
@@ -160,26 +174,8 @@ int store_vul_bulk_note(store *st, int64_t id, imgsec_err *err);
 
 /* ---- store.c ---- */
 
-/* Fills err with IMGSEC_EINTERNAL "store: <what>: <sqlite message>" and
- * returns that code. what names the operation, never SQL. For the code
- * still on sqlite3 directly (st->db); on PostgreSQL it reads the
- * driver's error like store_derr. */
-int store_dberr(store *st, imgsec_err *err, const char *what);
-
-/* A statement of its own for SQL that is not in the cache (run rarely, or
- * while cached statements may be reset under it); the caller finalizes
- * it. NULL with err set ("store: <what>: ...") on failure. */
-sqlite3_stmt *store_prepare(store *st, const char *sql, const char *what, imgsec_err *err);
-
-/* The SQLite statement under the cached driver statement id (store_dstmt),
- * for the files not converted to the driver yet (store_vul_diff.c,
- * store_vul_bulk.c); NULL (err set) on failure. On PostgreSQL (st->db
- * NULL) it fails with "does not run on PostgreSQL yet", as store_prepare
- * does (docs/design.md). */
-sqlite3_stmt *store_stmt(store *st, stmt_id id, imgsec_err *err);
-
 /* ---- store.c, through the driver (db.h): the code that runs on both
- * engines. A family converted to these never touches st->db. ---- */
+ * engines. ---- */
 
 /* Fills err from the connection's last failure: "store: <what>: <the
  * engine's message>", IMGSEC_ENOSPACE for a full disk, IMGSEC_EUNAVAILABLE
@@ -232,10 +228,7 @@ bool store_copy_field(db_copy *k, const record_field *f, const json_t *v);
  * back as the same value, which store_column_key appends for column col
  * of a row. A value of the wrong type gets bytes no column has. */
 void store_field_key(util_buf *b, const record_field *f, const json_t *v);
-void store_column_key(util_buf *b, sqlite3_stmt *s, int col);
-/* Steps a sqlite3 statement that returns no rows, then resets it
- * (store_vul_diff.c; the driver's is store_drun). */
-int store_run(store *st, sqlite3_stmt *s, const char *what, imgsec_err *err);
+void store_column_key(util_buf *b, db_stmt *s, int col);
 
 /* Makes room for need elements of elem bytes in *p (capacity *cap,
  * doubled as needed); false when out of memory (*p is left as it was).
@@ -254,12 +247,6 @@ int store_drecord_insert(store *st, report_type t, int64_t id, size_t j, const j
 /* Inserts the n vulnerability aggregates of image id with the cached
  * STMT_AGG_VUL_INSERT. */
 int store_dagg_vul_insert(store *st, int64_t id, const vul_agg *vuls, size_t n, imgsec_err *err);
-/* The same two for store_vul_diff.c, which passes the SQLite statement
- * store_stmt gave for those ids (any other is IMGSEC_EINTERNAL). */
-int store_record_insert(store *st, sqlite3_stmt *s, report_type t, int64_t id, size_t j,
-                        const json_t *rec, const char *where, imgsec_err *err);
-int store_agg_vul_insert(store *st, sqlite3_stmt *s, int64_t id, const vul_agg *vuls, size_t n,
-                         imgsec_err *err);
 /* The existing image of d's identity, *id (0 if none).
  * With a grant, an image living in an EP the grant does not cover is
  * EFORBIDDEN (where prefixes the message, e.g. "documents[2]."). */
@@ -298,6 +285,7 @@ char *store_schema_vul_reps(imgsec_err *err);   /* store_schema_lists.c */
 char *store_schema_export_files(imgsec_err *err); /* store_schema_exports.c */
 char *store_schema_task_leases(imgsec_err *err);  /* store_schema_tasks.c */
 char *store_schema_names(imgsec_err *err);        /* store_schema_lists.c */
+char *store_schema_rematch_owed(imgsec_err *err); /* store_rematch.c */
 /* One result column as a store_cell (strings borrowed from the statement
  * until its next step); store_records.c, used by the exports and the lists. */
 void store_cell_from_column(db_stmt *s, int c, store_cell *out);

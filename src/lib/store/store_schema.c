@@ -196,6 +196,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_export_files, /* store_schema_exports.c: export files in the database */
     store_schema_task_leases, /* store_schema_tasks.c: task claims' owners, leases, takeovers */
     store_schema_names, /* store_schema_lists.c: distinct app and file names */
+    store_schema_rematch_owed, /* store_rematch.c: a rematch owed (PostgreSQL servers) */
 };
 
 int store_schema_steps(void)
@@ -533,13 +534,13 @@ static const struct {
     {STMT_CHANGES_RANGE, "SELECT (SELECT min(seq) FROM changes), (SELECT max(seq) FROM changes)"},
     {STMT_CHANGES_SINCE, "SELECT DISTINCT image FROM changes WHERE seq > ?1 ORDER BY image"},
     {STMT_CHANGED_SINCE, "SELECT 1 FROM changes WHERE seq > ?1 AND image = ?2 LIMIT 1"},
-    {STMT_VUL_ROW_DELETE, "DELETE FROM rec_vulnerability WHERE rowid = ?1"},
-    {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?2 WHERE rowid = ?1"},
+    {STMT_VUL_ROW_DELETE, "DELETE FROM rec_vulnerability WHERE rowid = ?1 AND image = ?2"},
+    {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?3 WHERE rowid = ?1 AND image = ?2"},
     {STMT_AGG_VUL_ROWS, "SELECT rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss "
                         "FROM agg_vul WHERE image = ?1"},
-    {STMT_AGG_VUL_ROW_DELETE, "DELETE FROM agg_vul WHERE rowid = ?1"},
+    {STMT_AGG_VUL_ROW_DELETE, "DELETE FROM agg_vul WHERE rowid = ?1 AND image = ?2"},
     {STMT_AGG_VUL_ROW_N, "UPDATE agg_vul SET n = ?2, rank = ?3, cvss = ?4, rep_seq = ?5, "
-                         "rep_cvss = ?6 WHERE rowid = ?1"},
+                         "rep_cvss = ?6 WHERE rowid = ?1 AND image = ?7"},
     {STMT_USER_INSERT,
      "INSERT INTO users (domain, name, pw_hash, created_ms) VALUES (?1, ?2, ?3, ?4) RETURNING id"},
     {STMT_USER_ID, "SELECT id FROM users WHERE domain = ?1 AND name = ?2"},

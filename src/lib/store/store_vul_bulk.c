@@ -25,6 +25,13 @@
  * indexes. Readers on other connections see the file as it was before
  * begin until end commits (WAL snapshots).
  *
+ * On PostgreSQL no index is dropped (n_bulk_idx stays 0): DROP INDEX
+ * takes an ACCESS EXCLUSIVE lock on the table until the commit, which
+ * would keep every node's readers out of it for the whole run, where
+ * SQLite's readers keep their snapshot. The bulk write there is the one
+ * transaction with its savepoints (docs/design.md "Rematch on
+ * PostgreSQL"); the rows come by COPY (store_vul_diff.c).
+ *
  * The change-log check of store_replace_vulnerabilities (an image written
  * by someone else after it was read is left alone) would scan every row
  * the run appended, once per image: quadratic in the run. Inside a bulk
@@ -55,37 +62,42 @@ static void bulk_free(store *st)
     st->n_bulk_idx = 0;
 }
 
-/* The indexes to drop, into st->bulk_idx. */
+/* The indexes to drop, into st->bulk_idx: SQLite only (on PostgreSQL
+ * none is dropped, see the top of this file). */
 static int bulk_read_indexes(store *st, imgsec_err *err)
 {
-    sqlite3_stmt *s = store_prepare(
+    if (db_backend_of(st->conn) != DB_SQLITE)
+        return IMGSEC_OK;
+    db_stmt *s = store_dprepare(
         st,
         "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.sql IS NOT NULL "
         "AND m.tbl_name IN (?1, 'agg_vul') AND (SELECT i.name FROM pragma_index_info(m.name) i "
         "WHERE i.seqno = 0) IS NOT 'image' ORDER BY m.name",
         "reading the indexes", err);
     if (!s)
-        return IMGSEC_EINTERNAL;
-    sqlite3_bind_text(s, 1, record_kind_get(REPORT_VULNERABILITY)->table, -1, SQLITE_STATIC);
+        return store_drc(err);
+    db_bind_text(s, 1, record_kind_get(REPORT_VULNERABILITY)->table, -1);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(s, 0);
-        const char *sql = (const char *)sqlite3_column_text(s, 1);
+    while ((rc = db_step(s)) == DB_ROW) {
+        const char *name = db_column_text(s, 0);
+        const char *sql = db_column_text(s, 1);
         struct store_bulk_index *ni = realloc(st->bulk_idx, (st->n_bulk_idx + 1) * sizeof *ni);
         if (ni)
             st->bulk_idx = ni;
         char *n2 = ni && name ? strdup(name) : NULL, *s2 = n2 && sql ? strdup(sql) : NULL;
         if (!s2) {
             free(n2);
-            sqlite3_finalize(s);
+            db_finalize(s);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
         st->bulk_idx[st->n_bulk_idx++] = (struct store_bulk_index){n2, s2};
     }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
-        return store_dberr(st, err, "reading the indexes");
-    return IMGSEC_OK;
+    if (rc != DB_DONE)
+        rc = store_derr(st, err, "reading the indexes");
+    else
+        rc = IMGSEC_OK;
+    db_finalize(s);
+    return rc;
 }
 
 int store_vul_bulk_begin(store *st, imgsec_err *err)
@@ -95,15 +107,15 @@ int store_vul_bulk_begin(store *st, imgsec_err *err)
     int rc = store_write_begin(st, err);
     if (rc != IMGSEC_OK)
         return rc;
-    sqlite3_stmt *q = store_prepare(st, "SELECT coalesce(max(seq), 0) FROM changes",
-                                    "reading the change log", err);
+    db_stmt *q = store_dprepare(st, "SELECT coalesce(max(seq), 0) FROM changes",
+                                "reading the change log", err);
     if (!q)
-        rc = IMGSEC_EINTERNAL;
-    else if (sqlite3_step(q) == SQLITE_ROW)
-        st->bulk_seq = sqlite3_column_int64(q, 0);
+        rc = store_drc(err);
+    else if (db_step(q) == DB_ROW)
+        st->bulk_seq = db_column_int64(q, 0);
     else
-        rc = store_dberr(st, err, "reading the change log");
-    sqlite3_finalize(q);
+        rc = store_derr(st, err, "reading the change log");
+    db_finalize(q);
     if (rc == IMGSEC_OK)
         rc = bulk_read_indexes(st, err);
     for (size_t i = 0; rc == IMGSEC_OK && i < st->n_bulk_idx; i++) {
@@ -137,7 +149,7 @@ int store_vul_bulk_end(store *st, void (*progress)(size_t done, size_t total, vo
         return err_set(err, IMGSEC_EINTERNAL, "store: no bulk write is open");
     st->bulk = false;
     int rc = IMGSEC_OK;
-    if (sqlite3_get_autocommit(st->db)) /* SQLite rolled it back (disk full, I/O error) */
+    if (!db_in_transaction(st->conn)) /* SQLite rolled it back (disk full, I/O error) */
         rc = err_set(err, IMGSEC_EINTERNAL, "store: the bulk write was rolled back: nothing written");
     for (size_t i = 0; rc == IMGSEC_OK && i < st->n_bulk_idx; i++) {
         rc = store_exec(st, st->bulk_idx[i].sql, "rebuilding an index", err);

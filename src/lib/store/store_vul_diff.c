@@ -64,6 +64,8 @@ struct vul_diff_buf {
     util_buf arena, fresh; /* key bytes: stored rows, new records */
     old_agg *aggs;
     size_t cap_aggs;
+    size_t *later; /* PostgreSQL: the aggregates to insert at the end */
+    size_t cap_later;
 };
 
 void store_vul_diff_free(store *st)
@@ -78,6 +80,7 @@ void store_vul_diff_free(store *st)
     free(b->arena.buf);
     free(b->fresh.buf);
     free(b->aggs);
+    free(b->later);
     free(b);
     st->diff = NULL;
 }
@@ -107,53 +110,145 @@ static int old_cmp(const void *pa, const void *pb)
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-static int run_rowid(store *st, sqlite3_stmt *s, int64_t rowid, bool with2, int64_t v2,
+/* Runs s on the row rowid of image id (?1 rowid, ?2 image, ?3 v3 when
+ * with3): the image narrows the search to its own rows on PostgreSQL,
+ * where rowid is a column of no index. */
+static int run_rowid(store *st, db_stmt *s, int64_t id, int64_t rowid, bool with3, int64_t v3,
                      const char *what, imgsec_err *err)
 {
-    sqlite3_bind_int64(s, 1, rowid);
-    if (with2)
-        sqlite3_bind_int64(s, 2, v2);
-    return store_run(st, s, what, err);
+    db_bind_int64(s, 1, rowid);
+    db_bind_int64(s, 2, id);
+    if (with3)
+        db_bind_int64(s, 3, v3);
+    return store_drun(st, s, what, err);
+}
+
+/* Records at or above this many rows to insert go by COPY on PostgreSQL
+ * (one round trip for all of them rather than one per row). */
+#define COPY_MIN 2
+
+/* Inserts the records i of vuls (seq i) that keep does not keep (every
+ * one when keep is NULL): by COPY on PostgreSQL, by the cached INSERT on
+ * SQLite, where a prepared statement is as fast (db.h). */
+static int insert_rows(store *st, int64_t id, const json_t *vuls, const ptrdiff_t *keep,
+                       imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
+    size_t n = json_array_size(vuls), todo = 0;
+    for (size_t i = 0; i < n; i++)
+        todo += !keep || keep[i] < 0;
+    int rc = IMGSEC_OK;
+    if (db_backend_of(st->conn) != DB_PG || todo < COPY_MIN) {
+        for (size_t i = 0; rc == IMGSEC_OK && i < n; i++)
+            if (!keep || keep[i] < 0)
+                rc = store_drecord_insert(st, REPORT_VULNERABILITY, id, i, json_array_get(vuls, i), "",
+                                          err);
+        return rc;
+    }
+    util_buf table = {0}, cols = {0};
+    util_buf_printf(&table, "\"%s\"", k->table);
+    util_buf_printf(&cols, "image, seq");
+    for (size_t f = 0; f < k->nfields; f++)
+        util_buf_printf(&cols, ", \"%s\"", k->fields[f].name);
+    bool oom = table.failed || cols.failed;
+    db_copy *c = oom ? NULL : db_copy_begin(st->conn, table.buf, cols.buf, NULL);
+    free(table.buf);
+    free(cols.buf);
+    if (!c)
+        return oom ? err_set(err, IMGSEC_EINTERNAL, "store: out of memory")
+                   : store_derr(st, err, "replacing records");
+    for (size_t i = 0; rc == IMGSEC_OK && i < n; i++) {
+        if (keep && keep[i] >= 0)
+            continue;
+        const json_t *rec = json_array_get(vuls, i);
+        if (!json_is_object(rec)) {
+            rc = err_set(err, IMGSEC_EINVAL, "invalid parameter: %s[%zu] must be an object", k->doc_key, i);
+            break;
+        }
+        db_copy_int64(c, id);
+        db_copy_int64(c, (int64_t)i);
+        for (size_t f = 0; f < k->nfields && rc == IMGSEC_OK; f++)
+            if (!store_copy_field(c, &k->fields[f], json_object_get(rec, k->fields[f].name)))
+                rc = err_set(err, IMGSEC_EINVAL, "invalid parameter: %s[%zu].%s has the wrong type",
+                             k->doc_key, i, k->fields[f].name);
+        if (rc == IMGSEC_OK)
+            rc = db_copy_row(c, err);
+    }
+    if (db_copy_end(c, rc == IMGSEC_OK, NULL) != IMGSEC_OK && rc == IMGSEC_OK)
+        rc = store_derr(st, err, "replacing records");
+    return rc;
+}
+
+/* Inserts the aggregates aggs[idx[0..n-1]] of image id by COPY
+ * (PostgreSQL). */
+static int copy_aggs(store *st, int64_t id, const vul_agg *aggs, const size_t *idx, size_t n,
+                     imgsec_err *err)
+{
+    db_copy *c = db_copy_begin(st->conn, "agg_vul",
+                               "image, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss", NULL);
+    if (!c)
+        return store_derr(st, err, "replacing aggregates");
+    int rc = IMGSEC_OK;
+    for (size_t j = 0; j < n && rc == IMGSEC_OK; j++) {
+        const vul_agg *a = &aggs[idx[j]];
+        if ((unsigned)a->type >= VUL_TYPE_COUNT) {
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
+            break;
+        }
+        db_copy_int64(c, id);
+        db_copy_text(c, a->vul_id ? a->vul_id : "", a->vul_id ? strlen(a->vul_id) : 0);
+        db_copy_text(c, vul_type_name(a->type), strlen(vul_type_name(a->type)));
+        db_copy_int64(c, a->n);
+        db_copy_int64(c, a->rank);
+        if (a->has_cvss)
+            db_copy_double(c, a->cvss);
+        else
+            db_copy_null(c);
+        db_copy_int64(c, a->rep_seq);
+        if (a->has_rep_cvss)
+            db_copy_double(c, a->rep_cvss);
+        else
+            db_copy_null(c);
+        rc = db_copy_row(c, err);
+    }
+    if (db_copy_end(c, rc == IMGSEC_OK, NULL) != IMGSEC_OK && rc == IMGSEC_OK)
+        rc = store_derr(st, err, "replacing aggregates");
+    return rc;
 }
 
 int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err *err)
 {
     const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
-    sqlite3_stmt *rows = store_stmt(st, STMT_VUL_ROWS, err);
-    sqlite3_stmt *del = rows ? store_stmt(st, STMT_VUL_ROW_DELETE, err) : NULL;
-    sqlite3_stmt *move = del ? store_stmt(st, STMT_VUL_ROW_SEQ, err) : NULL;
-    sqlite3_stmt *ins = move ? store_stmt(st, (stmt_id)(STMT_REC_INSERT + REPORT_VULNERABILITY), err) : NULL;
-    if (!ins)
-        return IMGSEC_EINTERNAL;
+    db_stmt *rows = store_dstmt(st, STMT_VUL_ROWS, err);
+    db_stmt *del = rows ? store_dstmt(st, STMT_VUL_ROW_DELETE, err) : NULL;
+    db_stmt *move = del ? store_dstmt(st, STMT_VUL_ROW_SEQ, err) : NULL;
+    if (!move)
+        return store_drc(err);
     vul_diff_buf *b = diff_buf(st);
     if (!b)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     size_t n_new = json_array_size(vuls), n_old = 0;
     int step;
 
-    sqlite3_bind_int64(rows, 1, id);
-    while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+    db_bind_int64(rows, 1, id);
+    while ((step = db_step(rows)) == DB_ROW) {
         if (!store_grow((void **)&b->old, &b->cap_old, n_old + 1, sizeof *b->old)) {
-            sqlite3_reset(rows);
+            db_reset(rows);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
         old_row *o = &b->old[n_old++];
-        *o = (old_row){sqlite3_column_int64(rows, 0), sqlite3_column_int64(rows, 1), b->arena.len, 0, NULL,
+        *o = (old_row){db_column_int64(rows, 0), db_column_int64(rows, 1), b->arena.len, 0, NULL,
                        false};
         for (size_t f = 0; f < k->nfields; f++)
             store_column_key(&b->arena, rows, (int)f + 2);
         o->len = b->arena.len - o->off;
     }
-    sqlite3_reset(rows);
-    if (step != SQLITE_DONE)
-        return store_dberr(st, err, "reading records");
+    db_reset(rows);
+    if (step != DB_DONE)
+        return store_derr(st, err, "reading records");
     int rc = IMGSEC_OK;
-    if (n_old == 0) { /* nothing to keep (an image's first matches): no keys */
-        for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
-            rc = store_record_insert(st, ins, REPORT_VULNERABILITY, id, i, json_array_get(vuls, i), "",
-                                     err);
-        return rc;
-    }
+    if (n_old == 0) /* nothing to keep (an image's first matches): no keys */
+        return insert_rows(st, id, vuls, NULL, err);
     if (!store_grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
         !store_grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
         !store_grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
@@ -216,24 +311,20 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
 
     for (size_t j = 0; rc == IMGSEC_OK && j < n_old; j++)
         if (!old[j].used)
-            rc = run_rowid(st, del, old[j].rowid, false, 0, "replacing records", err);
+            rc = run_rowid(st, del, id, old[j].rowid, false, 0, "replacing records", err);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
             if (keep[i] >= 0 && old[keep[i]].seq != (int64_t)i)
-                rc = run_rowid(st, move, old[keep[i]].rowid, true, pass ? (int64_t)i : -1 - (int64_t)i,
+                rc = run_rowid(st, move, id, old[keep[i]].rowid, true, pass ? (int64_t)i : -1 - (int64_t)i,
                                "replacing records", err);
-    for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
-        if (keep[i] < 0)
-            rc = store_record_insert(st, ins, REPORT_VULNERABILITY, id, i, json_array_get(vuls, i), "",
-                                     err);
-    return rc;
+    return rc == IMGSEC_OK ? insert_rows(st, id, vuls, keep, err) : rc;
 }
 
 /* A REAL column of agg_vul into *has, returned (0 for NULL). */
-static double column_real(sqlite3_stmt *s, int col, bool *has)
+static double column_real(db_stmt *s, int col, bool *has)
 {
-    *has = sqlite3_column_type(s, col) != SQLITE_NULL;
-    return *has ? sqlite3_column_double(s, col) : 0;
+    *has = db_column_type(s, col) != DB_NULL;
+    return *has ? db_column_double(s, col) : 0;
 }
 
 /* Are a stored aggregate's count and maxima those of the new one (same
@@ -247,57 +338,59 @@ static bool same_agg(const vul_agg *a, const vul_agg *b)
 
 /* Rewrites the count and maxima of the aggregate row rowid (its key and
  * place in the indexes stay). */
-static int agg_update(store *st, sqlite3_stmt *s, int64_t rowid, const vul_agg *a, imgsec_err *err)
+static int agg_update(store *st, db_stmt *s, int64_t id, int64_t rowid, const vul_agg *a,
+                      imgsec_err *err)
 {
-    sqlite3_bind_int64(s, 1, rowid);
-    sqlite3_bind_int64(s, 2, a->n);
-    sqlite3_bind_int(s, 3, a->rank);
+    db_bind_int64(s, 1, rowid);
+    db_bind_int64(s, 2, a->n);
+    db_bind_int64(s, 3, a->rank);
     if (a->has_cvss)
-        sqlite3_bind_double(s, 4, a->cvss);
+        db_bind_double(s, 4, a->cvss);
     else
-        sqlite3_bind_null(s, 4);
-    sqlite3_bind_int64(s, 5, a->rep_seq);
+        db_bind_null(s, 4);
+    db_bind_int64(s, 5, a->rep_seq);
     if (a->has_rep_cvss)
-        sqlite3_bind_double(s, 6, a->rep_cvss);
+        db_bind_double(s, 6, a->rep_cvss);
     else
-        sqlite3_bind_null(s, 6);
-    return store_run(st, s, "replacing aggregates", err);
+        db_bind_null(s, 6);
+    db_bind_int64(s, 7, id);
+    return store_drun(st, s, "replacing aggregates", err);
 }
 
 int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err)
 {
-    sqlite3_stmt *rows = store_stmt(st, STMT_AGG_VUL_ROWS, err);
-    sqlite3_stmt *del = rows ? store_stmt(st, STMT_AGG_VUL_ROW_DELETE, err) : NULL;
-    sqlite3_stmt *set = del ? store_stmt(st, STMT_AGG_VUL_ROW_N, err) : NULL;
-    sqlite3_stmt *ins = set ? store_stmt(st, STMT_AGG_VUL_INSERT, err) : NULL;
-    if (!ins)
-        return IMGSEC_EINTERNAL;
+    db_stmt *rows = store_dstmt(st, STMT_AGG_VUL_ROWS, err);
+    db_stmt *del = rows ? store_dstmt(st, STMT_AGG_VUL_ROW_DELETE, err) : NULL;
+    db_stmt *set = del ? store_dstmt(st, STMT_AGG_VUL_ROW_N, err) : NULL;
+    if (!set)
+        return store_drc(err);
     vul_diff_buf *b = diff_buf(st);
     if (!b)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     size_t n_old = 0;
     int rc = IMGSEC_OK, step;
-    sqlite3_bind_int64(rows, 1, id);
-    while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+    db_bind_int64(rows, 1, id);
+    while ((step = db_step(rows)) == DB_ROW) {
         if (!store_grow((void **)&b->aggs, &b->cap_aggs, n_old + 1, sizeof *b->aggs)) {
-            sqlite3_reset(rows);
+            db_reset(rows);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
         /* an unknown vul_type sorts last and equals no new key: deleted */
-        int vt = vul_type_parse((const char *)sqlite3_column_text(rows, 2));
+        int vt = vul_type_parse(db_column_text(rows, 2));
         old_agg *o = &b->aggs[n_old++];
         bool has_cvss, has_rep;
         double cvss = column_real(rows, 5, &has_cvss), rep = column_real(rows, 7, &has_rep);
-        *o = (old_agg){{NULL, vt < 0 ? VUL_TYPE_COUNT : (vul_type)vt, sqlite3_column_int64(rows, 3),
-                        sqlite3_column_int(rows, 4), has_cvss, cvss, sqlite3_column_int64(rows, 6),
+        *o = (old_agg){{NULL, vt < 0 ? VUL_TYPE_COUNT : (vul_type)vt, db_column_int64(rows, 3),
+                        (int)db_column_int64(rows, 4), has_cvss, cvss, db_column_int64(rows, 6),
                         has_rep, rep},
-                       sqlite3_column_int64(rows, 0), b->arena.len};
-        const unsigned char *v = sqlite3_column_text(rows, 1);
-        util_buf_put(&b->arena, v ? (const char *)v : "", (size_t)sqlite3_column_bytes(rows, 1) + 1);
+                       db_column_int64(rows, 0), b->arena.len};
+        const char *v = db_column_text(rows, 1);
+        util_buf_put(&b->arena, v ? v : "", db_column_bytes(rows, 1));
+        util_buf_put(&b->arena, "", 1);
     }
-    sqlite3_reset(rows);
-    if (step != SQLITE_DONE)
-        return store_dberr(st, err, "reading aggregates");
+    db_reset(rows);
+    if (step != DB_DONE)
+        return store_derr(st, err, "reading aggregates");
     if (b->arena.failed)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     old_agg *old = b->aggs;
@@ -308,19 +401,31 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
             qsort(old, n_old, sizeof *old, doc_vul_cmp);
             break;
         }
+    /* on PostgreSQL the new keys are inserted at the end, by one COPY
+     * (no key is both deleted and inserted: a key in both is updated) */
+    bool later = db_backend_of(st->conn) == DB_PG;
+    size_t n_later = 0;
+    if (later && !store_grow((void **)&b->later, &b->cap_later, n + 1, sizeof *b->later))
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     size_t i = 0, j = 0;
     while (rc == IMGSEC_OK && (i < n || j < n_old)) {
         int c = i == n ? 1 : j == n_old ? -1 : doc_vul_cmp(&aggs[i], &old[j].a);
-        if (c < 0) {
-            rc = store_agg_vul_insert(st, ins, id, &aggs[i++], 1, err);
+        if (c < 0 && later) {
+            b->later[n_later++] = i++;
+        } else if (c < 0) {
+            rc = store_dagg_vul_insert(st, id, &aggs[i++], 1, err);
         } else if (c > 0) {
-            rc = run_rowid(st, del, old[j++].rowid, false, 0, "replacing aggregates", err);
+            rc = run_rowid(st, del, id, old[j++].rowid, false, 0, "replacing aggregates", err);
         } else {
             if (!same_agg(&aggs[i], &old[j].a))
-                rc = agg_update(st, set, old[j].rowid, &aggs[i], err);
+                rc = agg_update(st, set, id, old[j].rowid, &aggs[i], err);
             i++;
             j++;
         }
     }
+    if (rc == IMGSEC_OK && n_later >= COPY_MIN)
+        rc = copy_aggs(st, id, aggs, b->later, n_later, err);
+    for (size_t k = 0; rc == IMGSEC_OK && n_later < COPY_MIN && k < n_later; k++)
+        rc = store_dagg_vul_insert(st, id, &aggs[b->later[k]], 1, err);
     return rc;
 }

@@ -38,6 +38,12 @@
  * what they would have seen. Images are still each written whole or not
  * at all, but the run becomes visible at once, at its end.
  *
+ * The store is read and written through the driver (db.h), so all of
+ * this runs on SQLite and on PostgreSQL alike; there the run first takes
+ * the database's rematch lock (store_rematch.c, one rematch at a time
+ * across nodes) and AUTO never picks bulk (store_vul_bulk.c drops no
+ * index there).
+ *
  * Only images with at least one apps record carrying a purl are
  * rematched (those imgsec scan produced, or an importer that keeps
  * purls): vulnerabilities of images whose apps cannot be matched again
@@ -60,47 +66,33 @@ typedef struct {
 /* The statements of read_records, prepared once per rematch run (reset
  * after each use, so they never hold a transaction open). */
 typedef struct {
-    sqlite3_stmt *records[REPORT_TYPE_COUNT];
-    sqlite3_stmt *begin, *end; /* BEGIN and ROLLBACK, prepared once */
+    db_stmt *records[REPORT_TYPE_COUNT];
     bool nested; /* read_begin found a transaction open (a bulk write on the
                     calling thread): the reads go inside it, read_end leaves it */
 } reader;
 
 static void reader_free(reader *r)
 {
-    for (int t = 0; t < REPORT_TYPE_COUNT; t++) sqlite3_finalize(r->records[t]);
-    sqlite3_finalize(r->begin);
-    sqlite3_finalize(r->end);
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) db_finalize(r->records[t]);
 }
 
 /* A read transaction of the reader's own (its statements only: the
- * store's cached ones are not used inside it), without parsing SQL per
- * image. */
+ * store's cached ones are not used inside it). */
 static int read_begin(store *st, reader *rd, imgsec_err *err)
 {
-    if ((rd->nested = !sqlite3_get_autocommit(st->db))) return IMGSEC_OK;
-    if (!rd->begin && !(rd->begin = store_prepare(st, "BEGIN", "starting a read transaction", err)))
-        return err->code;
-    int rc = sqlite3_step(rd->begin);
-    sqlite3_reset(rd->begin);
-    if (rc != SQLITE_DONE) return store_dberr(st, err, "starting a read transaction");
+    if ((rd->nested = db_in_transaction(st->conn))) return IMGSEC_OK;
+    if (db_begin_read(st->conn, NULL) != IMGSEC_OK) return store_derr(st, err, "starting a read transaction");
     return IMGSEC_OK;
 }
 
 static void read_end(store *st, reader *rd)
 {
-    if (rd->nested || sqlite3_get_autocommit(st->db)) return; /* not ours, or none open */
-    imgsec_err e = {0};
-    if (!rd->end) rd->end = store_prepare(st, "ROLLBACK", "ending a read transaction", &e);
-    if (rd->end) {
-        sqlite3_step(rd->end);
-        sqlite3_reset(rd->end);
-    }
-    if (!sqlite3_get_autocommit(st->db)) store_rollback(st);
+    if (rd->nested || !db_in_transaction(st->conn)) return; /* not ours, or none open */
+    db_rollback(st->conn); /* the cached statements it used are reset already */
 }
 
 /* The statement reading the records of type t of an image, in seq order. */
-static sqlite3_stmt *records_stmt(store *st, reader *rd, report_type t, imgsec_err *err)
+static db_stmt *records_stmt(store *st, reader *rd, report_type t, imgsec_err *err)
 {
     if (rd->records[t]) return rd->records[t];
     const record_kind *k = record_kind_get(t);
@@ -114,7 +106,7 @@ static sqlite3_stmt *records_stmt(store *st, reader *rd, report_type t, imgsec_e
         err_set(err, IMGSEC_EINTERNAL, "out of memory");
         return NULL;
     }
-    rd->records[t] = store_prepare(st, q.buf, "read records", err);
+    rd->records[t] = store_dprepare(st, q.buf, "read records", err);
     free(q.buf);
     return rd->records[t];
 }
@@ -124,31 +116,31 @@ static sqlite3_stmt *records_stmt(store *st, reader *rd, report_type t, imgsec_e
 static json_t *read_records(store *st, reader *rd, report_type t, int64_t id, imgsec_err *err)
 {
     const record_kind *k = record_kind_get(t);
-    sqlite3_stmt *s = records_stmt(st, rd, t, err);
+    db_stmt *s = records_stmt(st, rd, t, err);
     if (!s) return NULL;
-    sqlite3_bind_int64(s, 1, id);
+    db_bind_int64(s, 1, id);
     json_t *arr = json_array();
-    int rc;
-    while (arr && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int rc = DB_DONE;
+    while (arr && (rc = db_step(s)) == DB_ROW) {
         json_t *r = json_object();
         for (size_t f = 0; r && f < k->nfields; f++) {
-            int ty = sqlite3_column_type(s, (int)f);
+            db_type ty = db_column_type(s, (int)f);
             const char *name = k->fields[f].name;
-            if (ty == SQLITE_INTEGER) json_object_set_new(r, name, json_integer(sqlite3_column_int64(s, (int)f)));
-            else if (ty == SQLITE_FLOAT) json_object_set_new(r, name, json_real(sqlite3_column_double(s, (int)f)));
-            else if (ty == SQLITE_TEXT)
-                json_object_set_new(r, name, json_stringn((const char *)sqlite3_column_text(s, (int)f),
-                                                          (size_t)sqlite3_column_bytes(s, (int)f)));
+            if (ty == DB_INT) json_object_set_new(r, name, json_integer(db_column_int64(s, (int)f)));
+            else if (ty == DB_FLOAT) json_object_set_new(r, name, json_real(db_column_double(s, (int)f)));
+            else if (ty == DB_TEXT)
+                json_object_set_new(r, name, json_stringn(db_column_text(s, (int)f), db_column_bytes(s, (int)f)));
         }
         if (!r || json_array_append_new(arr, r) != 0) {
             json_decref(arr);
             arr = NULL;
         }
     }
-    sqlite3_reset(s);
-    if (!arr || rc != SQLITE_DONE) {
+    db_reset(s);
+    if (!arr || rc != DB_DONE) {
         json_decref(arr);
-        err_set(err, IMGSEC_EINTERNAL, "store: read records of image %lld", (long long)id);
+        if (arr) store_derr(st, err, "reading records");
+        else err_set(err, IMGSEC_EINTERNAL, "out of memory");
         return NULL;
     }
     return arr;
@@ -161,12 +153,12 @@ static int records_equal(store *st, reader *rd, report_type t, int64_t id, const
                          imgsec_err *err)
 {
     const record_kind *k = record_kind_get(t);
-    sqlite3_stmt *s = records_stmt(st, rd, t, err);
+    db_stmt *s = records_stmt(st, rd, t, err);
     if (!s) return -1;
-    sqlite3_bind_int64(s, 1, id);
+    db_bind_int64(s, 1, id);
     size_t i = 0, n = json_array_size(want);
-    int rc, equal = 1;
-    while (equal && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int rc = DB_DONE, equal = 1;
+    while (equal && (rc = db_step(s)) == DB_ROW) {
         const json_t *o = json_array_get(want, i++);
         if (!o) {
             equal = 0;
@@ -174,33 +166,31 @@ static int records_equal(store *st, reader *rd, report_type t, int64_t id, const
         }
         size_t present = 0;
         for (size_t f = 0; equal && f < k->nfields; f++) {
-            int ty = sqlite3_column_type(s, (int)f);
+            db_type ty = db_column_type(s, (int)f);
             const json_t *v = json_object_get(o, k->fields[f].name);
-            if (ty == SQLITE_NULL) {
+            if (ty == DB_NULL) {
                 equal = v == NULL;
                 continue;
             }
             present++;
-            if (ty == SQLITE_INTEGER)
-                equal = json_is_integer(v) && json_integer_value(v) == sqlite3_column_int64(s, (int)f);
-            else if (ty == SQLITE_FLOAT)
-                equal = json_is_real(v) && json_real_value(v) == sqlite3_column_double(s, (int)f);
-            else if (ty == SQLITE_TEXT)
-                equal = json_is_string(v) &&
-                        json_string_length(v) == (size_t)sqlite3_column_bytes(s, (int)f) &&
-                        memcmp(json_string_value(v), sqlite3_column_text(s, (int)f),
-                               json_string_length(v)) == 0;
+            if (ty == DB_INT)
+                equal = json_is_integer(v) && json_integer_value(v) == db_column_int64(s, (int)f);
+            else if (ty == DB_FLOAT)
+                equal = json_is_real(v) && json_real_value(v) == db_column_double(s, (int)f);
+            else if (ty == DB_TEXT)
+                equal = json_is_string(v) && json_string_length(v) == db_column_bytes(s, (int)f) &&
+                        memcmp(json_string_value(v), db_column_text(s, (int)f), json_string_length(v)) == 0;
             else
                 equal = 0;
         }
         if (equal && json_object_size(o) != present) equal = 0;
     }
-    if (equal && rc != SQLITE_DONE) {
-        sqlite3_reset(s);
-        err_set(err, IMGSEC_EINTERNAL, "store: read records of image %lld", (long long)id);
+    if (equal && rc != DB_DONE) {
+        store_derr(st, err, "reading records");
+        db_reset(s);
         return -1;
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return equal && i == n;
 }
 
@@ -227,15 +217,16 @@ static int bulk_suits(store *st, bool *yes, imgsec_err *err)
              "SELECT coalesce(sum(\"%s\" > 0), 0), coalesce(sum(\"%s\" > 0 AND \"%s\" = 0), 0) "
              "FROM images",
              apps, apps, vuls);
-    sqlite3_stmt *s = store_prepare(st, sql, "count images", err);
-    if (!s) return err->code;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        int64_t with_apps = sqlite3_column_int64(s, 0), without_vuls = sqlite3_column_int64(s, 1);
+    db_stmt *s = store_dprepare(st, sql, "count images", err);
+    if (!s) return store_drc(err);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        int64_t with_apps = db_column_int64(s, 0), without_vuls = db_column_int64(s, 1);
         *yes = without_vuls > 0 && 2 * without_vuls >= with_apps;
     }
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "store: count images");
+    rc = rc == DB_ROW ? IMGSEC_OK : store_derr(st, err, "counting images");
+    db_finalize(s);
+    return rc;
 }
 
 /* The image ids of the store. */
@@ -243,22 +234,23 @@ static int list_images(store *st, image_ref **out, size_t *n, imgsec_err *err)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *s = store_prepare(st, "SELECT id FROM images ORDER BY id", "list images", err);
-    if (!s) return err->code;
+    db_stmt *s = store_dprepare(st, "SELECT id FROM images ORDER BY id", "listing images", err);
+    if (!s) return store_drc(err);
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (*n == cap) {
             cap = cap ? 2 * cap : 1024;
             image_ref *nr = realloc(*out, cap * sizeof **out);
-            if (!nr) { sqlite3_finalize(s); return err_set(err, IMGSEC_EINTERNAL, "out of memory"); }
+            if (!nr) { db_finalize(s); return err_set(err, IMGSEC_EINTERNAL, "out of memory"); }
             *out = nr;
         }
         image_ref *r = &(*out)[(*n)++];
-        r->id = sqlite3_column_int64(s, 0);
+        r->id = db_column_int64(s, 0);
     }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? IMGSEC_OK : err_set(err, IMGSEC_EINTERNAL, "store: list images");
+    rc = rc == DB_DONE ? IMGSEC_OK : store_derr(st, err, "listing images");
+    db_finalize(s);
+    return rc;
 }
 
 typedef enum { OUT_SKIPPED, OUT_UNCHANGED, OUT_WRITE } outcome;
@@ -380,7 +372,7 @@ static int workers_open(vulndb *db, store *st, unsigned n, worker **out, unsigne
 {
     *out = NULL;
     *nout = 0;
-    const char *path = sqlite3_db_filename(st->db, "main");
+    const char *path = db_target(st->conn);
     if (n <= 1 || !path || !*path) return IMGSEC_OK;
     if (n > VULNDB_REMATCH_WORKERS_MAX) n = VULNDB_REMATCH_WORKERS_MAX;
     worker *w = calloc(n, sizeof *w);
@@ -390,7 +382,8 @@ static int workers_open(vulndb *db, store *st, unsigned n, worker **out, unsigne
         int rc = vulndb_open(db->path, false, &w[i].vdb, err);
         if (rc == IMGSEC_OK) rc = store_open(path, &w[i].st, err);
         /* a reader only: pages through a memory map, as the vulndb's */
-        if (rc == IMGSEC_OK) sqlite3_exec(w[i].st->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL);
+        if (rc == IMGSEC_OK && db_backend_of(w[i].st->conn) == DB_SQLITE)
+            (void)db_exec(w[i].st->conn, "PRAGMA mmap_size=1073741824", "mapping the file", NULL);
         *nout = i + 1;
         if (rc != IMGSEC_OK) return rc;
     }
@@ -429,7 +422,12 @@ static void batch_clear(batch *b)
 
 static int batch_write(store *st, batch *b, vulndb_rematch_stats *stats, imgsec_err *err)
 {
-    int rc = store_replace_vulnerabilities(st, b->items, b->n, err);
+    /* a connection made again has lost the rematch lock: another node may
+     * be rematching now */
+    int rc = b->n == 0 || store_rematch_lock_held(st)
+                 ? store_replace_vulnerabilities(st, b->items, b->n, err)
+                 : err_set(err, IMGSEC_EUNAVAILABLE,
+                           "store: the connection was lost during the rematch (its lock with it)");
     for (size_t k = 0; rc == IMGSEC_OK && k < b->n; k++) {
         if (b->items[k].skipped) {
             stats->changed++;
@@ -452,21 +450,20 @@ static void show_indexes(size_t done, size_t total, void *arg)
     bp->opts->progress(bp->opts->ctx, "indexes rebuilt", (int64_t)done, (int64_t)total);
 }
 
-int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
-                       vulndb_rematch_stats *stats, imgsec_err *err)
+static int run_locked(vulndb *db, store *st, const vulndb_rematch_opts *opts,
+                      vulndb_rematch_stats *stats, imgsec_err *err)
 {
-    static const vulndb_rematch_opts none = {0};
-    vulndb_rematch_stats local;
-    if (!stats) stats = &local;
-    memset(stats, 0, sizeof *stats);
-    if (!opts) opts = &none;
     image_ref *imgs = NULL;
     size_t n = 0;
     bool bulk = opts->bulk == VULNDB_REMATCH_BULK_ALWAYS;
     int rc = store_read_begin(st, err);
     if (rc == IMGSEC_OK) {
         rc = list_images(st, &imgs, &n, err);
-        if (rc == IMGSEC_OK && opts->bulk == VULNDB_REMATCH_BULK_AUTO) rc = bulk_suits(st, &bulk, err);
+        /* PostgreSQL drops no index in a bulk write (store_vul_bulk.c): it
+         * would only hold the write lock for the whole run */
+        if (rc == IMGSEC_OK && opts->bulk == VULNDB_REMATCH_BULK_AUTO &&
+            db_backend_of(st->conn) == DB_SQLITE)
+            rc = bulk_suits(st, &bulk, err);
         store_rollback(st);
     }
     worker *w = NULL;
@@ -571,6 +568,28 @@ int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     workers_close(w, nw);
     reader_free(&rd);
     free(imgs);
+    return rc;
+}
+
+int vulndb_rematch_run(vulndb *db, store *st, const vulndb_rematch_opts *opts,
+                       vulndb_rematch_stats *stats, imgsec_err *err)
+{
+    static const vulndb_rematch_opts none = {0};
+    vulndb_rematch_stats local;
+    if (!stats) stats = &local;
+    memset(stats, 0, sizeof *stats);
+    if (!opts) opts = &none;
+    bool got = false;
+    int rc = store_rematch_lock(st, &got, err);
+    if (rc != IMGSEC_OK) return rc;
+    if (!got) {
+        stats->busy = true;
+        return err_set(err, VULNDB_REMATCH_BUSY,
+                       "another rematch of this database is running (another node or process); "
+                       "nothing done");
+    }
+    rc = run_locked(db, st, opts, stats, err);
+    store_rematch_unlock(st);
     return rc;
 }
 
