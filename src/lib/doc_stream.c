@@ -14,10 +14,14 @@
  * accepts a few things jansson does not, so this file refuses them
  * itself: \u0000 and unpaired UTF-16 surrogates in escapes (yajl passes
  * the first and turns the second into '?'; checked on the raw bytes by a
- * small scanner that follows backslashes across pieces), overlong UTF-8,
+ * small scanner that follows backslashes across pieces), vertical tab and
+ * form feed (white space to yajl), overlong UTF-8,
  * encoded surrogates and code points above U+10FFFF (yajl checks only the
  * byte pattern), integers outside int64 and reals that overflow (yajl
  * hands the number's text over), and nesting deeper than jansson's 2048.
+ * One difference is kept on purpose: a raw NUL byte right after a number
+ * or a literal, which jansson silently drops ("[1\0]" reads as [1]), is
+ * refused here as yajl refuses it.
  * The texts of JSON errors are this parser's own (yajl's, or the rule
  * above), in the shapes doc_list_parse has always used. */
 #include <errno.h>
@@ -60,6 +64,8 @@ struct doc_stream {
     int kind;      /* the record kind of AT_RECS / AT_REC */
     bool building; /* a document is being built (not skipped) */
     bool top_array; /* the top-level value is an array */
+    bool top_ended; /* the top-level value has ended ... */
+    size_t top_end; /* ... at this offset of the piece being parsed */
     char where[48];
 
     size_t docs;   /* documents seen (a JSON array's elements; NDJSON: handed) */
@@ -180,16 +186,18 @@ static int hexval(int c)
 }
 
 /* Follows the escapes of buf (continuing the state of the last piece):
- * false at \u0000 or an unpaired surrogate. Backslashes only occur in
- * strings in valid JSON, and invalid JSON fails in yajl anyway. */
-static bool esc_scan(doc_stream *ds, const char *buf, size_t len)
+ * the offset of the byte that makes \u0000 or an unpaired surrogate,
+ * else len. Backslashes only occur in strings in valid JSON, and invalid
+ * JSON fails in yajl anyway. */
+static size_t esc_scan(doc_stream *ds, const char *buf, size_t len)
 {
     const char *p = buf, *end = buf + len;
+#define BAD() return (size_t)(p - 1 - buf)
     while (p < end) {
         if (ds->esc == 0) {
             p = memchr(p, '\\', (size_t)(end - p));
             if (!p)
-                return true;
+                return len;
             p++;
             ds->esc = 1;
             continue;
@@ -206,14 +214,14 @@ static bool esc_scan(doc_stream *ds, const char *buf, size_t len)
                 else
                     ds->esc_cp <<= 16;
             } else if (ds->esc == 4) {
-                return false;
+                BAD();
             } else {
                 ds->esc = 0;
             }
             break;
         case 3: /* after a high surrogate */
             if (c != '\\')
-                return false;
+                BAD();
             ds->esc = 4;
             break;
         case 2:
@@ -229,10 +237,10 @@ static bool esc_scan(doc_stream *ds, const char *buf, size_t len)
             unsigned cp = ds->esc_cp & 0xFFFF;
             if (ds->esc == 5) { /* the second half of a pair */
                 if (cp < 0xDC00 || cp > 0xDFFF)
-                    return false;
+                    BAD();
                 ds->esc = 0;
             } else if (cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) {
-                return false;
+                BAD();
             } else {
                 ds->esc = cp >= 0xD800 && cp <= 0xDBFF ? 3 : 0;
             }
@@ -240,7 +248,25 @@ static bool esc_scan(doc_stream *ds, const char *buf, size_t len)
         }
         }
     }
-    return true;
+#undef BAD
+    return len;
+}
+
+/* The offset of the first byte of buf that jansson refuses and yajl
+ * does not: the end of a bad escape (esc_scan), or a vertical tab or
+ * form feed (white space to yajl, not to JSON; never valid in a string
+ * either). len if none; *why says which. */
+static size_t first_bad(doc_stream *ds, const char *buf, size_t len, const char **why)
+{
+    size_t vf = len;
+    const char *v = memchr(buf, '\v', len), *f = memchr(buf, '\f', len);
+    if (v)
+        vf = (size_t)(v - buf);
+    if (f && (size_t)(f - buf) < vf)
+        vf = (size_t)(f - buf);
+    size_t e = esc_scan(ds, buf, vf);
+    *why = e < vf ? "invalid Unicode escape" : "invalid character";
+    return e < vf ? e : vf;
 }
 
 /* A string or key: strict UTF-8 and no NUL (yajl decoded the escapes). */
@@ -481,7 +507,10 @@ static int open_value(doc_stream *ds, bool object)
 
 static int close_value(doc_stream *ds)
 {
-    ds->depth--;
+    if (--ds->depth == 0) { /* only white space may follow (ends_clean) */
+        ds->top_ended = true;
+        ds->top_end = yajl_get_bytes_consumed(ds->h);
+    }
     if (ds->skip) {
         ds->skip--;
         if (ds->skip == 0 && ds->at == AT_TOP)
@@ -562,6 +591,7 @@ static bool reset_parser(doc_stream *ds)
     ds->esc = 0;
     ds->building = false;
     ds->not_object = false;
+    ds->top_ended = false;
     ds->cb_rc = 0;
     return ds->h != NULL;
 }
@@ -633,6 +663,17 @@ static bool parse_failed(doc_stream *ds, const char *buf, size_t len, char *text
     return true;
 }
 
+/* The offset of the first byte of buf[from..len) that is not JSON white
+ * space, else len. yajl lets an unfinished token after the top-level
+ * value pass ("{}\"x": it waits for the string's end), jansson does not. */
+static size_t not_space(const char *buf, size_t from, size_t len)
+{
+    while (from < len && (buf[from] == ' ' || buf[from] == '\t' || buf[from] == '\n' ||
+                          buf[from] == '\r'))
+        from++;
+    return from;
+}
+
 /* ---- NDJSON: one line at a time ---- */
 
 static bool blank(const char *s, size_t n)
@@ -658,10 +699,23 @@ static int ndjson_line(doc_stream *ds, const char *p, size_t n)
         return IMGSEC_OK;
     if (!reset_parser(ds))
         return fail(ds, IMGSEC_EINTERNAL, &(imgsec_err){IMGSEC_EINTERNAL, "out of memory"});
-    if (!esc_scan(ds, p, n) || ds->esc != 0)
-        return line_error(ds, "invalid Unicode escape", 1);
-    yajl_status st = yajl_parse(ds->h, (const unsigned char *)p, n);
+    /* yajl reads up to the first byte only jansson refuses: the error
+     * is the first in the line either way */
+    const char *why;
+    size_t bad = first_bad(ds, p, n, &why);
+    yajl_status st = yajl_parse(ds->h, (const unsigned char *)p, bad);
     size_t at = yajl_get_bytes_consumed(ds->h);
+    if (st == yajl_status_ok && ds->top_ended && not_space(p, ds->top_end, bad) < bad) {
+        why = "end of input expected";
+        bad = not_space(p, ds->top_end, bad);
+    }
+    if (st == yajl_status_ok && bad < n) {
+        if (ds->building)
+            doc_build_abandon(&ds->b);
+        doc_free(&ds->doc);
+        ds->have_doc = false;
+        return line_error(ds, why, bad + 1);
+    }
     if (st == yajl_status_ok) {
         st = yajl_complete_parse(ds->h);
         at = n;
@@ -732,12 +786,15 @@ static int ndjson_feed(doc_stream *ds, const char *buf, size_t len)
 
 /* ---- one JSON value ---- */
 
-static int json_fail(doc_stream *ds, const char *buf, size_t len, size_t at)
+/* why: the error's text, NULL: yajl's or a callback's. */
+static int json_fail(doc_stream *ds, const char *buf, size_t len, size_t at, const char *why)
 {
     char text[IMGSEC_ERR_MSG_MAX];
     if (ds->building)
         doc_build_abandon(&ds->b);
-    if (!parse_failed(ds, buf, len, text, sizeof text))
+    if (why)
+        snprintf(text, sizeof text, "%s", why);
+    else if (!parse_failed(ds, buf, len, text, sizeof text))
         return ds->rc;
     size_t line = ds->lines_before + 1, col = ds->col_before;
     for (size_t i = 0; i < at && i < len; i++) {
@@ -755,14 +812,20 @@ static int json_fail(doc_stream *ds, const char *buf, size_t len, size_t at)
 
 static int json_feed(doc_stream *ds, const char *buf, size_t len)
 {
-    if (!esc_scan(ds, buf, len)) {
-        if (ds->building)
-            doc_build_abandon(&ds->b);
-        err_set(&ds->err, IMGSEC_EPARSE, "invalid JSON body: invalid Unicode escape");
-        return fail(ds, IMGSEC_EPARSE, &ds->err);
+    const char *why;
+    size_t bad = first_bad(ds, buf, len, &why);
+    if (ds->top_ended) { /* a later piece: white space only */
+        ds->top_end = 0;
+        if (not_space(buf, 0, bad) < bad)
+            return json_fail(ds, buf, len, not_space(buf, 0, bad), "end of input expected");
     }
-    if (yajl_parse(ds->h, (const unsigned char *)buf, len) != yajl_status_ok)
-        return json_fail(ds, buf, len, yajl_get_bytes_consumed(ds->h));
+    bool ended = ds->top_ended;
+    if (yajl_parse(ds->h, (const unsigned char *)buf, bad) != yajl_status_ok)
+        return json_fail(ds, buf, bad, yajl_get_bytes_consumed(ds->h), NULL);
+    if (!ended && ds->top_ended && not_space(buf, ds->top_end, bad) < bad)
+        return json_fail(ds, buf, len, not_space(buf, ds->top_end, bad), "end of input expected");
+    if (bad < len)
+        return json_fail(ds, buf, len, bad, why);
     for (const char *p = buf, *end = buf + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
@@ -778,12 +841,8 @@ static int json_feed(doc_stream *ds, const char *buf, size_t len)
 
 static int json_end(doc_stream *ds)
 {
-    if (ds->esc != 0) {
-        err_set(&ds->err, IMGSEC_EPARSE, "invalid JSON body: invalid Unicode escape");
-        return fail(ds, IMGSEC_EPARSE, &ds->err);
-    }
     if (yajl_complete_parse(ds->h) != yajl_status_ok)
-        return json_fail(ds, "", 0, 0);
+        return json_fail(ds, "", 0, 0, NULL);
     if (ds->top_array && ds->docs == 0)
         return fail(ds, doc_no_documents(&ds->err), &ds->err); /* [] */
     if (ds->docs > DOC_BULK_MAX)
