@@ -191,7 +191,7 @@ bool doc_diff(const char *buf, size_t len, bool ndjson, size_t piece, char *why,
     int rc_ref = ref_doc_list_parse(buf, len, ndjson, &ref, &e_ref);
     int rc = parse_pieces(buf, len, ndjson, piece, &l, &e);
     const char *what = ndjson ? "NDJSON" : "JSON";
-    if (rc_ref == IMGSEC_OK && rc == IMGSEC_EPARSE && memchr(buf, '\0', len)) {
+    if (rc_ref != IMGSEC_EPARSE && rc == IMGSEC_EPARSE && memchr(buf, '\0', len)) {
         /* The one known difference: jansson drops a NUL byte that follows
          * a number or a literal ("[1\0]" is [1]); yajl refuses it. */
         same = true;
