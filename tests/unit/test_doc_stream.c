@@ -46,7 +46,7 @@ static void compare_mode(const char *buf, size_t len, bool ndjson, const char *w
     static const size_t PIECES[] = {0, 1, 13};
     char why[1024];
     for (size_t p = 0; p < sizeof PIECES / sizeof PIECES[0]; p++) {
-        if ((PIECES[p] == 1 && len > 4096) || (PIECES[p] && len > 200000))
+        if ((PIECES[p] == 1 && len > 4096) || (PIECES[p] && len > 16384))
             continue; /* small pieces are for the small inputs */
         if (!doc_diff(buf, len, ndjson, PIECES[p], why, sizeof why))
             fail_msg("%s (pieces of %zu): %s", what, PIECES[p], why);
