@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "imgsec/err.h"
 #include "imgsec/model.h"
@@ -26,18 +27,45 @@
 #define DOC_IMAGE_FIELD_MAX 128  /* the other string attributes of an image (model.h) */
 #define DOC_RECORDS_MAX 1000000  /* records of one report type in one document */
 
+/* One field value of a stored record, in the form it is bound: after
+ * validation every value is NULL (absent or null), TEXT (string fields,
+ * severities in their canonical lower-case spelling), INT (integer
+ * fields) or REAL (number fields, integers included: they are stored as
+ * REAL). Text is NUL-terminated and owned by the document. */
+typedef enum { DOC_V_NULL, DOC_V_TEXT, DOC_V_INT, DOC_V_REAL } doc_vkind;
 typedef struct {
-    json_t *root;          /* owned reference to the whole document */
-    image_summary summary; /* strings borrowed from root or from the aggs below;
+    union {
+        const char *s;
+        int64_t i;
+        double d;
+    } u;
+    uint32_t len; /* DOC_V_TEXT: bytes */
+    uint8_t kind; /* doc_vkind (doc.c uses further kinds before validation) */
+} doc_val;
+
+/* The records of one kind: n records of record_kind_get(t)->nfields
+ * values each, in the order of that table's fields. */
+typedef struct {
+    doc_val *vals;
+    size_t n, cap; /* records; cap: records allocated */
+} doc_records;
+
+/* The record j of r, kind t. */
+#define DOC_RECORD(r, t, j) (&(r)->vals[(size_t)(j) * record_kind_get(t)->nfields])
+
+typedef struct doc_arena doc_arena; /* the document's strings (doc.c) */
+
+typedef struct {
+    image_summary summary; /* strings owned by the document (never NULL after parsing);
                               project_id/ep are NULL until the caller sets them */
-    json_t *records[REPORT_TYPE_COUNT]; /* borrowed arrays inside root (never NULL:
-                                           an absent key gives an empty array owned by root) */
+    doc_records records[REPORT_TYPE_COUNT]; /* validated, normalised records */
     vul_agg *vuls;         /* owned arrays behind summary.vuls / summary.builds */
     build_agg *builds;
+    doc_arena *arena;
 } imgsec_doc;
 
-/* Validates and normalises root (takes its own reference; root may be
- * modified in place). On error nothing needs freeing and err names the
+/* Validates root and builds the document from it (root is only read;
+ * the document owns copies of its strings). On error nothing needs freeing and err names the
  * field, e.g. "invalid parameter: image.image_type must be one of ...".
  * The error prefix `where` (may be NULL or "") is prepended to the
  * field path, e.g. "documents[4]." for bulk bodies. */
@@ -100,5 +128,36 @@ int doc_list_parse(const char *buf, size_t len, bool ndjson, doc_list *list, img
  * false) after its parse. root stays the caller's; the documents take
  * their own references and may modify it in place (doc_from_json). */
 int doc_list_from_json(json_t *root, doc_list *list, imgsec_err *err);
+
+/* ---- streaming: documents as the bytes arrive ----
+ *
+ * A doc_stream parses ingest documents from bytes fed in pieces of any
+ * size (yajl's callback parser, no JSON tree): NDJSON (one document per
+ * non-blank line) or one JSON value (one document, or an array of them).
+ * Each valid document goes to fn as soon as it is complete; fn takes it
+ * (it must doc_free it) and returns IMGSEC_OK or an error that ends the
+ * stream. The results and the errors, codes and texts, are those of
+ * doc_list_parse, which is this parser collecting into a list, in the
+ * same order of precedence: for NDJSON, line by line (a line's JSON
+ * error before its document's); for a JSON value, any JSON error first,
+ * then too many documents, then the first bad document. So a JSON-value
+ * stream may hand documents to fn and still fail at doc_stream_end: the
+ * caller keeps what it did with them undoable (one transaction).
+ * Memory: one document at a time (its strings, records and aggregates),
+ * plus yajl's buffer of the current token; every count is bounded as
+ * doc_list_parse bounds it (DOC_BULK_MAX, DOC_RECORDS_MAX, depth 2048). */
+typedef int (*doc_stream_fn)(void *arg, imgsec_doc *doc, size_t index, imgsec_err *err);
+typedef struct doc_stream doc_stream;
+
+/* NULL when out of memory. */
+doc_stream *doc_stream_new(bool ndjson, doc_stream_fn fn, void *arg);
+/* Returns the stream's error as soon as it is certain (every later call
+ * returns it again), else IMGSEC_OK. */
+int doc_stream_feed(doc_stream *ds, const char *buf, size_t len, imgsec_err *err);
+/* The end of the input: the final result. */
+int doc_stream_end(doc_stream *ds, imgsec_err *err);
+/* Documents handed to fn so far (a JSON value's document count may be higher). */
+size_t doc_stream_count(const doc_stream *ds);
+void doc_stream_free(doc_stream *ds);
 
 #endif

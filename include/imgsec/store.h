@@ -76,6 +76,22 @@ int store_ingest(store *st, const char *project_id, const char *ep,
                  void (*progress)(size_t done, size_t total, void *arg), void *arg,
                  imgsec_err *err);
 
+/* The same in pieces, for input that arrives as it is parsed (the
+ * command line's streamed import): begin opens the write transaction
+ * (the argument and grant checks of store_ingest), each add stores
+ * docs[0..n), numbered first..first+n-1 of the whole call (bulk: errors
+ * name "documents[i]."; results and progress as store_ingest's, per
+ * batch), and end commits (commit true) or rolls everything back; it
+ * frees tx either way. After a failed add, end with commit false. */
+typedef struct store_ingest_txn store_ingest_txn;
+int store_ingest_begin(store *st, const char *project_id, const char *ep,
+                       const store_grant *grant, store_ingest_txn **tx, imgsec_err *err);
+int store_ingest_add(store_ingest_txn *tx, const imgsec_doc *docs, size_t n, size_t first,
+                     bool bulk, store_ingest_result *results,
+                     void (*progress)(size_t done, size_t total, void *arg), void *arg,
+                     imgsec_err *err);
+int store_ingest_end(store_ingest_txn *tx, bool commit, imgsec_err *err);
+
 /* Deletes image id of project_id with all its records.
  * IMGSEC_ENOTFOUND when no such image is in that project; with a grant
  * (NULL: no check), as for store_ingest, and IMGSEC_EFORBIDDEN when the

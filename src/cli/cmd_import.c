@@ -1,14 +1,20 @@
 /* cmd_import.c - imgsec import: load ingest documents or scanner reports.
  *
  * Offline (--db, the default) each file is converted if it is a scanner
- * report (importers.h), validated whole, then stored in one transaction:
- * a file with one bad document stores nothing, and the message names the
- * file and the position. With --server the file is sent as is to the
+ * report (importers.h), validated, and stored in one transaction: a file
+ * with one bad document stores nothing, and the message names the file
+ * and the position. Ingest documents in a file (NDJSON, or a JSON array,
+ * or a document given --format native) are streamed: read in 1 MiB
+ * pieces, parsed by doc_stream (doc.h) and stored in batches as they
+ * come, inside that one transaction, so memory does not grow with the
+ * file. Scanner reports, a single document of format auto (detection
+ * reads its top level) and standard input are read whole first. With --server the file is sent as is to the
  * ingest route with its format as a query parameter, so the server does
  * the same conversion and validation; the CLI only reads and posts.
  * A native file is NDJSON when more than one line starts with '{', a JSON
  * array when it starts with '[', otherwise one JSON document. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,10 +138,147 @@ static int import_stream(store *st, const import_args *a, const char *path)
     return CLI_OK;
 }
 
+/* ---- ingest documents from a file, streamed ---- */
+
+#define READ_CHUNK (1u << 20)
+#define BATCH_DOCS 256        /* documents stored per store_ingest_add ... */
+#define BATCH_RECORDS 100000  /* ... or fewer when they hold this many records */
+
+typedef struct {
+    store_ingest_txn *tx;
+    imgsec_doc *batch;
+    store_ingest_result *results;
+    size_t n, first, records_in_batch;
+    int64_t records;
+    const char *path;
+    off_t size, done_bytes;
+    int64_t last_ns;
+} stream_ctx;
+
+static int stream_flush(stream_ctx *c, imgsec_err *err)
+{
+    int rc = store_ingest_add(c->tx, c->batch, c->n, c->first, true, c->results, NULL, NULL, err);
+    for (size_t i = 0; i < c->n; i++) {
+        if (rc == IMGSEC_OK)
+            c->records += c->results[i].records;
+        doc_free(&c->batch[i]);
+    }
+    c->first += c->n;
+    c->n = c->records_in_batch = 0;
+    if (rc == IMGSEC_OK && cli_stderr_is_tty()) {
+        int64_t now = util_mono_ns();
+        if (now - c->last_ns >= 100000000) {
+            c->last_ns = now;
+            fprintf(stderr, "\r%s: %zu documents stored (%lld%% read)", c->path, c->first,
+                    c->size > 0 ? (long long)(c->done_bytes * 100 / c->size) : 100LL);
+        }
+    }
+    return rc;
+}
+
+/* doc_stream's callback: the document joins the batch. */
+static int stream_take(void *arg, imgsec_doc *doc, size_t index, imgsec_err *err)
+{
+    stream_ctx *c = arg;
+    (void)index;
+    c->batch[c->n++] = *doc;
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        c->records_in_batch += doc->records[t].n;
+    memset(doc, 0, sizeof *doc);
+    if (c->n == BATCH_DOCS || c->records_in_batch >= BATCH_RECORDS)
+        return stream_flush(c, err);
+    return IMGSEC_OK;
+}
+
+/* Whether path is NDJSON by looks_like_ndjson's rule, read in pieces (it
+ * stops at the second line that starts with '{'); *first: the first byte
+ * that is not JSON white space (0 if none). */
+static bool file_is_ndjson(FILE *f, char *first)
+{
+    char buf[65536];
+    size_t n, lines = 0;
+    char prev = '\n';
+    *first = 0;
+    while (lines < 2 && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        for (size_t i = 0; i < n && lines < 2; i++) {
+            if (!*first && !strchr(" \t\r\n", buf[i]))
+                *first = buf[i];
+            if (buf[i] == '{' && prev == '\n')
+                lines++;
+            prev = buf[i];
+        }
+    }
+    rewind(f);
+    return lines >= 2;
+}
+
+/* The streamed import of a file of ingest documents; NOT_STREAMED when
+ * this file is not one (the caller reads it whole instead). */
+#define NOT_STREAMED (-1)
+static int import_streamed(store *st, const import_args *a, const char *path)
+{
+    struct stat sb;
+    if (strcmp(path, "-") == 0 || (a->format != IMPORT_AUTO && a->format != IMPORT_NATIVE) ||
+        stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return NOT_STREAMED;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NOT_STREAMED; /* the whole-file path says why */
+    char first;
+    bool ndjson = file_is_ndjson(f, &first);
+    /* auto and one object: detection needs its top level (a scanner report?) */
+    if (!ndjson && a->format == IMPORT_AUTO && first != '[') {
+        fclose(f);
+        return NOT_STREAMED;
+    }
+    imgsec_err err = {0};
+    stream_ctx c = {.path = path, .size = sb.st_size};
+    c.batch = calloc(BATCH_DOCS, sizeof *c.batch);
+    c.results = calloc(BATCH_DOCS, sizeof *c.results);
+    char *buf = malloc(READ_CHUNK);
+    doc_stream *ds = doc_stream_new(ndjson, stream_take, &c);
+    int rc = c.batch && c.results && buf && ds
+                 ? store_ingest_begin(st, a->project, a->ep, NULL, &c.tx, &err)
+                 : err_set(&err, IMGSEC_EINTERNAL, "out of memory");
+    fprintf(stderr, "%s: streaming %lld bytes (%s)\n", path, (long long)sb.st_size,
+            ndjson ? "NDJSON" : "JSON");
+    size_t n;
+    while (rc == IMGSEC_OK && (n = fread(buf, 1, READ_CHUNK, f)) > 0) {
+        c.done_bytes += (off_t)n;
+        rc = doc_stream_feed(ds, buf, n, &err);
+    }
+    if (rc == IMGSEC_OK && ferror(f))
+        rc = err_set(&err, IMGSEC_EINTERNAL, "cannot read: %s", strerror(errno));
+    if (rc == IMGSEC_OK)
+        rc = doc_stream_end(ds, &err);
+    if (rc == IMGSEC_OK && c.n)
+        rc = stream_flush(&c, &err);
+    if (c.tx)
+        rc = rc == IMGSEC_OK ? store_ingest_end(c.tx, true, &err)
+                             : (store_ingest_end(c.tx, false, NULL), rc);
+    if (cli_stderr_is_tty() && c.first)
+        fputc('\n', stderr);
+    for (size_t i = 0; i < c.n; i++)
+        doc_free(&c.batch[i]);
+    doc_stream_free(ds);
+    free(buf);
+    free(c.batch);
+    free(c.results);
+    fclose(f);
+    if (rc != IMGSEC_OK)
+        return not_stored(path, &err);
+    fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s (format native)\n",
+            path, c.first, (long long)c.records, a->project, a->ep);
+    return CLI_OK;
+}
+
 static int import_file(store *st, const import_args *a, const char *path)
 {
     if (want_stream(a, path))
         return import_stream(st, a, path);
+    int streamed = import_streamed(st, a, path);
+    if (streamed != NOT_STREAMED)
+        return streamed;
     size_t len = 0;
     char *buf = read_input(path, &len);
     if (!buf) {

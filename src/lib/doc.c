@@ -3,32 +3,38 @@
  * Why it is shaped this way: the rules of data-model.md are data (the
  * record tables of model.c plus the image tables below), so validation is
  * one walk over tables instead of eight hand-written record parsers, and a
- * new record field is one table line. The walk works on an already parsed
- * json_t in three steps:
- *   1. the image object, field by field against IMAGE_STRINGS/IMAGE_INTS;
- *   2. every record of every kind against its record_field table, with
- *      severities rewritten lower-case in place (the stored form), so the
- *      store and the exporters never see another spelling;
- *   3. the summary the query index needs (counts, derived severity level,
- *      vul/build aggregates), computed once here so neither the store nor
+ * new record field is one table line. The rules run on values, not on a
+ * JSON tree: a front end (doc_from_json for a jansson tree an importer
+ * built; doc_stream.c for bytes, through yajl's callbacks) hands the
+ * builder of doc_int.h each value of a known key, and the builder
+ *   1. checks the image object field by field against IMAGE_STRINGS/IMAGE_INTS;
+ *   2. checks every record of every kind against its record_field table
+ *      when the record ends, with severities rewritten to their canonical
+ *      lower-case spelling, and keeps it as a row of doc_val (the form the
+ *      store binds), its strings in one arena per document;
+ *   3. computes the summary the query index needs (counts, derived
+ *      severity level, vul/build aggregates) once, so neither the store nor
  *      the index derives it again.
  * A bulk body may hold 10^5 documents of up to 10^6 records each, so the
  * happy path never formats anything: a field's path ("documents[4].
- * vulnerabilities[3].vul_type") is only built when a check fails. The first
- * failing rule ends the call; a document is accepted whole or not at all.
+ * vulnerabilities[3].vul_type") is only built when a check fails. Errors
+ * are resolved in the rules' order (image, then the kinds in order, each
+ * kind at its first bad record), whatever order the keys came in; a
+ * document is accepted whole or not at all.
  *
  * Decisions where the spec is silent:
- * - Image lengths ("chars") count UTF-8 code points (jansson guarantees
- *   valid UTF-8); record strings count bytes, as data-model.md says.
+ * - Image lengths ("chars") count UTF-8 code points (both parsers refuse
+ *   invalid UTF-8); record strings count bytes, as data-model.md says.
  * - An absent or null scan_status means "unscan": nobody scanned the image.
  * - A required record string must not be empty: "" carries no more
  *   information than a missing key (vul_id "" would be an aggregate key
  *   that no filter can name).
- * - Strings holding a NUL character are refused. The JSON parser already
- *   refuses \u0000; this catches documents built in code, which would
+ * - Strings holding a NUL character are refused. The JSON parsers already
+ *   refuse \u0000; this catches documents built in code, which would
  *   otherwise be silently truncated by the store.
  * - The image "id" and derived keys (has_vul, severity_level, ...) are
  *   ignored: the server assigns or computes them. Unknown keys are ignored.
+ * - A key given twice: the last value counts (as in a jansson object).
  * - Bodies: an empty JSON body is not JSON (EPARSE); an NDJSON body without
  *   a non-blank line, or an empty JSON array, holds "no documents" (EINVAL).
  */
@@ -40,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doc_int.h"
 #include "imgsec/util.h"
 
 /* ---- error paths, built only on failure ---- */
@@ -88,23 +95,54 @@ static int out_of_memory(imgsec_err *err)
     return err_set(err, IMGSEC_EINTERNAL, "out of memory");
 }
 
-/* ---- value checks ---- */
+/* ---- the document's strings: one arena ---- */
 
-/* A JSON string without NUL characters; its byte length in *len. */
-static bool plain_string(const json_t *v, size_t *len)
+struct doc_arena {
+    struct doc_arena *next;
+    size_t used, cap;
+    char data[];
+};
+
+#define ARENA_BLOCK 65536
+
+static char *arena_alloc(doc_arena **a, size_t n)
 {
-    if (!json_is_string(v))
-        return false;
-    *len = json_string_length(v);
-    return strlen(json_string_value(v)) == *len;
+    doc_arena *b = *a;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        if (!(b = malloc(sizeof *b + cap)))
+            return NULL;
+        b->next = *a;
+        b->used = 0;
+        b->cap = cap;
+        *a = b;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    return p;
 }
 
-static bool is_int64_nonneg(const json_t *v)
+static void arena_free(doc_arena *a)
 {
-    return json_is_integer(v) && json_integer_value(v) >= 0;
+    while (a) {
+        doc_arena *next = a->next;
+        free(a);
+        a = next;
+    }
 }
 
-/* ---- step 1: the image ---- */
+const char *doc_build_str(doc_build *b, const char *s, size_t len)
+{
+    char *p = arena_alloc(&b->doc.arena, len + 1);
+    if (!p)
+        return NULL;
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+/* ---- the keys ---- */
 
 typedef struct {
     const char *key;
@@ -127,39 +165,95 @@ static const struct {
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The image's values: image_type, scan_status, IMAGE_STRINGS, IMAGE_INTS. */
+enum { IK_TYPE, IK_STATUS, IK_STRINGS };
+#define IK_INTS (IK_STRINGS + (int)COUNT_OF(IMAGE_STRINGS))
+#define IK_COUNT (IK_INTS + (int)COUNT_OF(IMAGE_INTS))
+
+static bool key_is(const char *want, const char *key, size_t len)
+{
+    return strncmp(want, key, len) == 0 && want[len] == '\0';
+}
+
+int doc_image_key(const char *key, size_t len)
+{
+    if (key_is("image_type", key, len))
+        return IK_TYPE;
+    if (key_is("scan_status", key, len))
+        return IK_STATUS;
+    for (size_t i = 0; i < COUNT_OF(IMAGE_STRINGS); i++)
+        if (key_is(IMAGE_STRINGS[i].key, key, len))
+            return IK_STRINGS + (int)i;
+    for (size_t i = 0; i < COUNT_OF(IMAGE_INTS); i++)
+        if (key_is(IMAGE_INTS[i].key, key, len))
+            return IK_INTS + (int)i;
+    return -1;
+}
+
+int doc_field_key(report_type t, const char *key, size_t len)
+{
+    const record_kind *k = record_kind_get(t);
+    for (size_t i = 0; i < k->nfields; i++)
+        if (key_is(k->fields[i].name, key, len))
+            return (int)i;
+    return -1;
+}
+
+int doc_kind_key(const char *key, size_t len)
+{
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        if (key_is(record_kind_get((report_type)t)->doc_key, key, len))
+            return t;
+    return -1;
+}
+
+/* ---- value checks ---- */
+
+static bool is_int64_nonneg(const doc_val *v)
+{
+    return v->kind == DOC_V_INT && v->u.i >= 0;
+}
+
+static bool is_text(const doc_val *v)
+{
+    return v->kind == DOC_V_TEXT || v->kind == DOC_V_TEXTNUL;
+}
+
+/* ---- step 1: the image ---- */
+
 /* An enum key of the image: absent or null gives dflt (-1: required). */
-static int image_enum(const json_t *image, field_path *p, int (*parse)(const char *),
+static int image_enum(const doc_val *v, field_path *p, int (*parse)(const char *),
                       const char *(*choices)(void), int dflt, int *out, imgsec_err *err)
 {
-    const json_t *v = json_object_get(image, p->field);
-    if (!v || json_is_null(v)) {
+    if (v->kind == DOC_V_NULL) {
         if (dflt < 0)
             return invalid(err, p, "is required");
         *out = dflt;
         return IMGSEC_OK;
     }
-    *out = json_is_string(v) ? parse(json_string_value(v)) : -1;
+    *out = is_text(v) ? parse(v->u.s) : -1;
     if (*out < 0)
         return invalid(err, p, "must be one of %s", choices());
     return IMGSEC_OK;
 }
 
-static int parse_image(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *err)
+static int check_image(doc_build *b, imgsec_err *err)
 {
-    field_path p = {where, "image", NO_INDEX, NULL};
-    const json_t *image = json_object_get(root, "image");
-    if (!image || json_is_null(image))
+    field_path p = {b->where, "image", NO_INDEX, NULL};
+    imgsec_doc *doc = &b->doc;
+    if (b->image_state == DB_ABSENT || b->image_state == DB_NULL)
         return invalid(err, &p, "is required");
-    if (!json_is_object(image))
+    if (b->image_state != DB_OBJECT_OR_ARRAY)
         return invalid(err, &p, "must be an object");
 
     int type = -1, status = -1, rc;
     p.field = "image_type";
-    if ((rc = image_enum(image, &p, image_type_parse, image_type_choices, -1, &type, err)))
+    if ((rc = image_enum(&b->image[IK_TYPE], &p, image_type_parse, image_type_choices, -1, &type,
+                         err)))
         return rc;
     p.field = "scan_status";
-    if ((rc = image_enum(image, &p, scan_status_parse, scan_status_choices, SCAN_STATUS_UNSCAN,
-                         &status, err)))
+    if ((rc = image_enum(&b->image[IK_STATUS], &p, scan_status_parse, scan_status_choices,
+                         SCAN_STATUS_UNSCAN, &status, err)))
         return rc;
     doc->summary.type = (image_type)type;
     doc->summary.status = (scan_status)status;
@@ -167,31 +261,31 @@ static int parse_image(json_t *root, const char *where, imgsec_doc *doc, imgsec_
     for (size_t i = 0; i < COUNT_OF(IMAGE_STRINGS); i++) {
         const image_string *f = &IMAGE_STRINGS[i];
         const char **out = (const char **)((char *)doc + f->off);
-        const json_t *v = json_object_get(image, f->key);
-        size_t len, chars;
+        const doc_val *v = &b->image[IK_STRINGS + (int)i];
+        size_t chars;
         p.field = f->key;
         *out = ""; /* absent strings read as "", never NULL */
-        if (!v || json_is_null(v)) {
+        if (v->kind == DOC_V_NULL) {
             if (f->min > 0)
                 return invalid(err, &p, "is required");
             continue;
         }
-        if (!plain_string(v, &len) || (chars = util_utf8_chars(json_string_value(v), len)) < f->min ||
+        if (v->kind != DOC_V_TEXT || (chars = util_utf8_chars(v->u.s, v->len)) < f->min ||
             chars > f->max)
             return invalid(err, &p, "must be a string of %zu-%zu characters", f->min, f->max);
-        *out = json_string_value(v);
+        *out = v->u.s;
     }
 
     for (size_t i = 0; i < COUNT_OF(IMAGE_INTS); i++) {
-        const json_t *v = json_object_get(image, IMAGE_INTS[i].key);
+        const doc_val *v = &b->image[IK_INTS + (int)i];
         int64_t *out = (int64_t *)((char *)doc + IMAGE_INTS[i].off);
         p.field = IMAGE_INTS[i].key;
         *out = 0;
-        if (!v || json_is_null(v))
+        if (v->kind == DOC_V_NULL)
             continue;
         if (!is_int64_nonneg(v))
             return invalid(err, &p, "must be an integer >= 0");
-        *out = (int64_t)json_integer_value(v);
+        *out = v->u.i;
     }
     return IMGSEC_OK;
 }
@@ -214,30 +308,33 @@ static bool octal_mode(const char *s, size_t len)
     return true;
 }
 
-static int check_field(json_t *rec, const record_field *f, field_path *p, doc_scan *scan,
+/* Checks v against f and leaves it in its stored form (doc_vkind). */
+static int check_field(doc_val *v, const record_field *f, field_path *p, doc_scan *scan,
                        imgsec_err *err)
 {
-    json_t *v = json_object_get(rec, f->name);
     char choices[128];
-    size_t len;
     int idx;
 
-    if (!v || json_is_null(v))
+    if (v->kind == DOC_V_NULL)
         return f->required ? invalid(err, p, "is required") : IMGSEC_OK;
 
     switch (f->kind) {
     case FIELD_STRING:
-        if (!plain_string(v, &len) || len > MODEL_RECORD_STRING_MAX)
+        if (v->kind != DOC_V_TEXT || v->len > MODEL_RECORD_STRING_MAX)
             return invalid(err, p, "must be a string of at most %d bytes", MODEL_RECORD_STRING_MAX);
-        if (f->required && len == 0)
+        if (f->required && v->len == 0)
             return invalid(err, p, "must not be empty");
         return IMGSEC_OK;
     case FIELD_INT64:
         return is_int64_nonneg(v) ? IMGSEC_OK : invalid(err, p, "must be an integer >= 0");
     case FIELD_NUMBER:
-        return json_is_number(v) ? IMGSEC_OK : invalid(err, p, "must be a number");
+        if (v->kind == DOC_V_INT) { /* stored as REAL, as json_number_value gave it */
+            v->u.d = (double)v->u.i;
+            v->kind = DOC_V_REAL;
+        }
+        return v->kind == DOC_V_REAL ? IMGSEC_OK : invalid(err, p, "must be a number");
     case FIELD_SEVERITY:
-        idx = plain_string(v, &len) ? severity_parse(json_string_value(v)) : -1;
+        idx = v->kind == DOC_V_TEXT ? severity_parse(v->u.s) : -1;
         if (idx < 0)
             return invalid(err, p, "must be one of %s",
                            severity_choices(SEVERITY_UNKNOWN, choices, sizeof choices));
@@ -246,96 +343,150 @@ static int check_field(json_t *rec, const record_field *f, field_path *p, doc_sc
             scan->max = (severity)idx;
         }
         /* Store the canonical lower-case spelling (data-model.md). */
-        if (strcmp(json_string_value(v), severity_name((severity)idx)) != 0 &&
-            json_object_set_new(rec, f->name, json_string(severity_name((severity)idx))) != 0)
-            return out_of_memory(err);
+        v->u.s = severity_name((severity)idx);
+        v->len = (uint32_t)strlen(v->u.s);
         return IMGSEC_OK;
     case FIELD_ENUM:
-        if (plain_string(v, &len))
+        if (v->kind == DOC_V_TEXT)
             for (size_t i = 0; f->enum_values[i]; i++)
-                if (strcmp(f->enum_values[i], json_string_value(v)) == 0)
+                if (strcmp(f->enum_values[i], v->u.s) == 0)
                     return IMGSEC_OK;
         return invalid(err, p, "must be one of %s",
                        model_join_names(f->enum_values, choices, sizeof choices));
     case FIELD_OCTAL:
-        if (!plain_string(v, &len) || !octal_mode(json_string_value(v), len))
+        if (v->kind != DOC_V_TEXT || !octal_mode(v->u.s, v->len))
             return invalid(err, p, "must be a string of 1-7 octal digits");
         return IMGSEC_OK;
     }
     return err_set(err, IMGSEC_EINTERNAL, "unknown field kind");
 }
 
-/* One record of kind k; p names it (where, doc_key, index). */
-static int check_record(json_t *rec, const record_kind *k, field_path *p, doc_scan *scan,
+/* The values of one record of kind k (an object); p names it. */
+static int check_record(doc_val *vals, const record_kind *k, field_path *p, doc_scan *scan,
                         imgsec_err *err)
 {
-    p->field = NULL;
-    if (!json_is_object(rec))
-        return invalid(err, p, "must be an object");
     for (size_t j = 0; j < k->nfields; j++) {
         p->field = k->fields[j].name;
-        int rc = check_field(rec, &k->fields[j], p, scan, err);
+        int rc = check_field(&vals[j], &k->fields[j], p, scan, err);
         if (rc)
             return rc;
     }
     return IMGSEC_OK;
 }
 
-static int parse_records(json_t *root, const char *where, report_type t, imgsec_doc *doc,
-                         doc_scan *scan, imgsec_err *err)
+/* ---- the builder (doc_int.h) ---- */
+
+bool doc_build_init(doc_build *b)
 {
-    const record_kind *k = record_kind_get(t);
-    field_path p = {where, k->doc_key, NO_INDEX, NULL};
-    json_t *arr = json_object_get(root, k->doc_key);
+    memset(b, 0, sizeof *b);
+    b->image = calloc(IK_COUNT, sizeof *b->image);
+    return b->image != NULL;
+}
 
-    if (!arr || json_is_null(arr)) {
-        /* Absent is empty; the array lives in root so records[t] is never NULL. */
-        arr = json_array();
-        if (!arr || json_object_set_new(root, k->doc_key, arr) != 0)
-            return out_of_memory(err);
-    } else if (!json_is_array(arr)) {
-        return invalid(err, &p, "must be an array of objects");
-    } else if (json_array_size(arr) > DOC_RECORDS_MAX) {
-        return invalid(err, &p, "must hold at most %d records", DOC_RECORDS_MAX);
-    }
-    doc->records[t] = arr;
+void doc_build_free(doc_build *b)
+{
+    doc_build_abandon(b);
+    free(b->image);
+    b->image = NULL;
+}
 
-    size_t i;
-    json_t *rec;
-    json_array_foreach(arr, i, rec) {
-        p.index = i;
-        int rc = check_record(rec, k, &p, scan, err);
-        if (rc)
-            return rc;
+void doc_build_abandon(doc_build *b)
+{
+    doc_free(&b->doc);
+}
+
+int doc_build_begin(doc_build *b, const char *where, imgsec_err *err)
+{
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        if (record_kind_get((report_type)t)->nfields > DB_MAX_FIELDS)
+            return err_set(err, IMGSEC_EINTERNAL, "a record kind has too many fields");
+    doc_build_abandon(b);
+    b->where = where ? where : "";
+    b->image_state = DB_ABSENT;
+    memset(b->image, 0, IK_COUNT * sizeof *b->image);
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        b->kinds[t].state = DB_ABSENT;
+        b->kinds[t].n = 0;
+        b->kinds[t].bad = false;
+        b->kinds[t].have_max = false;
     }
-    doc->summary.counts[t] = (int64_t)json_array_size(arr);
+    b->doc.summary.severity_level = SEVERITY_LEVEL_NONE;
     return IMGSEC_OK;
 }
 
-/* One record on its own, for callers that stream records instead of
- * building a whole document (store_stream.h): the same walk as above. */
-int doc_record_check(json_t *rec, report_type t, const char *where, size_t index,
-                     bool *have_max, severity *max, imgsec_err *err)
+void doc_build_image(doc_build *b, int state)
 {
-    if ((unsigned)t >= REPORT_TYPE_COUNT)
-        return err_set(err, IMGSEC_EINTERNAL, "unknown report type");
-    const record_kind *k = record_kind_get(t);
-    field_path p = {where ? where : "", k->doc_key, index, NULL};
-    doc_scan scan = {*have_max, *max};
-    int rc = check_record(rec, k, &p, &scan, err);
-    if (rc)
-        return rc;
-    *have_max = scan.have_max;
-    *max = scan.max;
-    return IMGSEC_OK;
+    b->image_state = state;
+    memset(b->image, 0, IK_COUNT * sizeof *b->image);
+}
+
+void doc_build_kind(doc_build *b, report_type t, int state)
+{
+    db_kind *k = &b->kinds[t];
+    k->state = state;
+    k->n = 0;
+    k->bad = false;
+    k->have_max = false;
+    b->doc.records[t].n = 0;
+}
+
+void doc_build_record_begin(doc_build *b, report_type t)
+{
+    memset(b->rec, 0, record_kind_get(t)->nfields * sizeof b->rec[0]);
+}
+
+/* Whether record number k->n of kind t still needs checking. */
+static bool kind_open(const db_kind *k)
+{
+    return !k->bad && k->n < DOC_RECORDS_MAX;
+}
+
+bool doc_build_record_end(doc_build *b, report_type t)
+{
+    db_kind *k = &b->kinds[t];
+    const record_kind *rk = record_kind_get(t);
+    if (!kind_open(k)) {
+        k->n++;
+        return true;
+    }
+    field_path p = {b->where, rk->doc_key, k->n, NULL};
+    doc_scan scan = {k->have_max, k->max};
+    if (check_record(b->rec, rk, &p, &scan, &k->err) != IMGSEC_OK) {
+        k->bad = true;
+        k->n++;
+        return true;
+    }
+    doc_records *r = &b->doc.records[t];
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        if (cap > DOC_RECORDS_MAX)
+            cap = DOC_RECORDS_MAX;
+        doc_val *vals = realloc(r->vals, cap * rk->nfields * sizeof *vals);
+        if (!vals)
+            return false;
+        r->vals = vals;
+        r->cap = cap;
+    }
+    memcpy(&r->vals[r->n * rk->nfields], b->rec, rk->nfields * sizeof *b->rec);
+    r->n++;
+    k->n++;
+    k->have_max = scan.have_max;
+    k->max = scan.max;
+    return true;
+}
+
+void doc_build_not_object(doc_build *b, report_type t)
+{
+    db_kind *k = &b->kinds[t];
+    if (kind_open(k)) {
+        field_path p = {b->where, record_kind_get(t)->doc_key, k->n, NULL};
+        invalid(&k->err, &p, "must be an object");
+        k->bad = true;
+    }
+    k->n++;
 }
 
 /* ---- step 3: aggregates for the query index ---- */
-
-static const char *rec_str(const json_t *rec, const char *key)
-{
-    return json_string_value(json_object_get(rec, key));
-}
 
 int doc_vul_cmp(const void *a, const void *b)
 {
@@ -416,6 +567,19 @@ static size_t merge_builds(build_agg *a, size_t n)
     return out;
 }
 
+/* The aggregate of one vulnerability record, seq i. */
+static vul_agg vul_one(const char *vul_id, const char *type, const char *sev, bool has, double cvss,
+                       size_t i)
+{
+    return (vul_agg){vul_id, (vul_type)vul_type_parse(type), 1, doc_vul_rank(sev), has, cvss,
+                     (int64_t)i, has, cvss};
+}
+
+static const char *rec_str(const json_t *rec, const char *key)
+{
+    return json_string_value(json_object_get(rec, key));
+}
+
 int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
                     int64_t vul_counts[VUL_TYPE_COUNT], imgsec_err *err)
 {
@@ -430,38 +594,69 @@ int doc_vul_summary(const json_t *vuls, vul_agg **aggs, size_t *n_aggs,
     if (!(*aggs = malloc(n * sizeof **aggs)))
         return out_of_memory(err);
     json_array_foreach(vuls, i, rec) {
-        vul_type t = (vul_type)vul_type_parse(rec_str(rec, "vul_type"));
-        vul_counts[t]++;
         const json_t *cv = json_object_get(rec, "cvss_score");
         bool has = json_is_number(cv);
-        double v = has ? json_number_value(cv) : 0;
-        (*aggs)[i] = (vul_agg){rec_str(rec, "vul_id"), t, 1, doc_vul_rank(rec_str(rec, "severity")),
-                               has, v, (int64_t)i, has, v};
+        (*aggs)[i] = vul_one(rec_str(rec, "vul_id"), rec_str(rec, "vul_type"),
+                             rec_str(rec, "severity"), has, has ? json_number_value(cv) : 0, i);
+        vul_counts[(*aggs)[i].type]++;
     }
     qsort(*aggs, n, sizeof **aggs, doc_vul_cmp);
     *n_aggs = merge_vuls(*aggs, n);
     return IMGSEC_OK;
 }
 
+/* The column of a field of kind t by name (the aggregates' inputs). */
+static size_t field_at(report_type t, const char *name)
+{
+    int i = doc_field_key(t, name, strlen(name));
+    return i < 0 ? 0 : (size_t)i; /* every name asked for is in model.c's tables */
+}
+
+static const char *val_str(const doc_val *v)
+{
+    return v->kind == DOC_V_TEXT ? v->u.s : NULL;
+}
+
 static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
 {
     image_summary *s = &doc->summary;
-    json_t *rec;
-    size_t i, n;
+    const doc_records *r = &doc->records[REPORT_VULNERABILITY];
+    size_t n = r->n;
 
-    int rc = doc_vul_summary(doc->records[REPORT_VULNERABILITY], &doc->vuls, &n, s->vul_counts, err);
-    if (rc)
-        return rc;
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        s->vul_counts[v] = 0;
+    if (n) {
+        const report_type V = REPORT_VULNERABILITY;
+        size_t nf = record_kind_get(V)->nfields, c_id = field_at(V, "vul_id"),
+               c_type = field_at(V, "vul_type"), c_sev = field_at(V, "severity"),
+               c_cvss = field_at(V, "cvss_score");
+        if (!(doc->vuls = malloc(n * sizeof *doc->vuls)))
+            return out_of_memory(err);
+        for (size_t i = 0; i < n; i++) {
+            const doc_val *rec = &r->vals[i * nf];
+            bool has = rec[c_cvss].kind == DOC_V_REAL;
+            doc->vuls[i] = vul_one(val_str(&rec[c_id]), val_str(&rec[c_type]), val_str(&rec[c_sev]),
+                                   has, has ? rec[c_cvss].u.d : 0, i);
+            s->vul_counts[doc->vuls[i].type]++;
+        }
+        qsort(doc->vuls, n, sizeof *doc->vuls, doc_vul_cmp);
+        n = merge_vuls(doc->vuls, n);
+    }
     s->vuls = doc->vuls;
     s->n_vuls = n;
 
-    n = json_array_size(doc->records[REPORT_BUILD_COMMAND_RISKS]);
+    r = &doc->records[REPORT_BUILD_COMMAND_RISKS];
+    n = r->n;
     if (n) {
+        const report_type B = REPORT_BUILD_COMMAND_RISKS;
+        size_t nf = record_kind_get(B)->nfields, c_rule = field_at(B, "rule_id"),
+               c_name = field_at(B, "risk_name"), c_level = field_at(B, "risk_level");
         if (!(doc->builds = malloc(n * sizeof *doc->builds)))
             return out_of_memory(err);
-        json_array_foreach(doc->records[REPORT_BUILD_COMMAND_RISKS], i, rec) {
-            doc->builds[i] = (build_agg){rec_str(rec, "rule_id"), rec_str(rec, "risk_name"),
-                                         (severity)severity_parse(rec_str(rec, "risk_level")), 1};
+        for (size_t i = 0; i < n; i++) {
+            const doc_val *rec = &r->vals[i * nf];
+            doc->builds[i] = (build_agg){val_str(&rec[c_rule]), val_str(&rec[c_name]),
+                                         (severity)severity_parse(val_str(&rec[c_level])), 1};
         }
         qsort(doc->builds, n, sizeof *doc->builds, build_cmp);
         n = merge_builds(doc->builds, n);
@@ -474,35 +669,174 @@ static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-/* ---- one document ---- */
+int doc_build_end(doc_build *b, imgsec_doc *out, imgsec_err *err)
+{
+    doc_scan scan = {false, SEVERITY_UNKNOWN};
+    int rc = check_image(b, err);
+    for (int t = 0; t < REPORT_TYPE_COUNT && rc == IMGSEC_OK; t++) {
+        const db_kind *k = &b->kinds[t];
+        field_path p = {b->where, record_kind_get((report_type)t)->doc_key, NO_INDEX, NULL};
+        if (k->state == DB_OTHER)
+            rc = invalid(err, &p, "must be an array of objects");
+        else if (k->n > DOC_RECORDS_MAX)
+            rc = invalid(err, &p, "must hold at most %d records", DOC_RECORDS_MAX);
+        else if (k->bad)
+            rc = err_set(err, k->err.code, "%s", k->err.msg);
+        else if (k->have_max && (!scan.have_max || k->max > scan.max))
+            scan = (doc_scan){true, k->max};
+        b->doc.summary.counts[t] = (int64_t)b->doc.records[t].n;
+    }
+    if (rc == IMGSEC_OK)
+        rc = summarise(&b->doc, &scan, err);
+    if (rc != IMGSEC_OK) {
+        doc_build_abandon(b);
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    *out = b->doc;
+    memset(&b->doc, 0, sizeof b->doc);
+    return IMGSEC_OK;
+}
+
+/* ---- a jansson tree: the importers' documents ---- */
+
+/* v as a value for the builder (strings copied); false when out of memory. */
+static bool json_val(doc_build *b, const json_t *v, doc_val *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (json_typeof(v)) {
+    case JSON_NULL: out->kind = DOC_V_NULL; return true;
+    case JSON_INTEGER: out->kind = DOC_V_INT; out->u.i = json_integer_value(v); return true;
+    case JSON_REAL: out->kind = DOC_V_REAL; out->u.d = json_real_value(v); return true;
+    case JSON_STRING: {
+        size_t len = json_string_length(v);
+        const char *s = json_string_value(v);
+        out->kind = memchr(s, '\0', len) ? DOC_V_TEXTNUL : DOC_V_TEXT;
+        out->len = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
+        return (out->u.s = doc_build_str(b, s, len)) != NULL;
+    }
+    default: out->kind = DOC_V_OTHER; return true;
+    }
+}
+
+static int json_records(doc_build *b, report_type t, const json_t *arr, imgsec_err *err)
+{
+    size_t i;
+    const json_t *rec;
+    if (!arr || json_is_null(arr)) {
+        doc_build_kind(b, t, arr ? DB_NULL : DB_ABSENT);
+        return IMGSEC_OK;
+    }
+    if (!json_is_array(arr)) {
+        doc_build_kind(b, t, DB_OTHER);
+        return IMGSEC_OK;
+    }
+    doc_build_kind(b, t, DB_OBJECT_OR_ARRAY);
+    if (json_array_size(arr) > DOC_RECORDS_MAX) { /* the error needs no record read */
+        b->kinds[t].n = json_array_size(arr);
+        return IMGSEC_OK;
+    }
+    json_array_foreach(arr, i, rec) {
+        if (!json_is_object(rec)) {
+            doc_build_not_object(b, t);
+            continue;
+        }
+        if (!kind_open(&b->kinds[t])) {
+            b->kinds[t].n++;
+            continue;
+        }
+        const char *key;
+        const json_t *v;
+        doc_build_record_begin(b, t);
+        json_object_foreach((json_t *)rec, key, v) {
+            int f = doc_field_key(t, key, strlen(key));
+            if (f >= 0 && !json_val(b, v, &b->rec[f]))
+                return out_of_memory(err);
+        }
+        if (!doc_build_record_end(b, t))
+            return out_of_memory(err);
+    }
+    return IMGSEC_OK;
+}
 
 int doc_from_json(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *err)
 {
-    doc_scan scan = {false, SEVERITY_UNKNOWN};
+    doc_build b;
     int rc;
-
     memset(doc, 0, sizeof *doc);
-    doc->summary.severity_level = SEVERITY_LEVEL_NONE;
     if (!where)
         where = "";
     if (!json_is_object(root)) {
         field_path p = {where, NULL, NO_INDEX, NULL};
         return invalid(err, &p, "must be a JSON object");
     }
-    if ((rc = parse_image(root, where, doc, err)))
-        goto fail;
+    if (!doc_build_init(&b))
+        return out_of_memory(err);
+    if ((rc = doc_build_begin(&b, where, err)))
+        goto out;
+    const json_t *image = json_object_get(root, "image");
+    doc_build_image(&b, !image ? DB_ABSENT
+                        : json_is_null(image) ? DB_NULL
+                        : json_is_object(image) ? DB_OBJECT_OR_ARRAY
+                                                : DB_OTHER);
+    if (json_is_object(image)) {
+        const char *key;
+        const json_t *v;
+        json_object_foreach((json_t *)image, key, v) {
+            int i = doc_image_key(key, strlen(key));
+            if (i >= 0 && !json_val(&b, v, &b.image[i])) {
+                rc = out_of_memory(err);
+                goto out;
+            }
+        }
+    }
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
-        if ((rc = parse_records(root, where, (report_type)t, doc, &scan, err)))
-            goto fail;
-    if ((rc = summarise(doc, &scan, err)))
-        goto fail;
-    doc->root = json_incref(root);
-    return IMGSEC_OK;
+        if ((rc = json_records(&b, (report_type)t,
+                               json_object_get(root, record_kind_get((report_type)t)->doc_key), err)))
+            goto out;
+    rc = doc_build_end(&b, doc, err);
+out:
+    doc_build_free(&b);
+    return rc;
+}
 
-fail:
-    free(doc->vuls);
-    free(doc->builds);
-    memset(doc, 0, sizeof *doc);
+/* One record on its own, for callers that stream records instead of
+ * building a whole document (store_stream.h): the same rules; the
+ * severities are rewritten in rec itself, which the caller stores. */
+int doc_record_check(json_t *rec, report_type t, const char *where, size_t index,
+                     bool *have_max, severity *max, imgsec_err *err)
+{
+    if ((unsigned)t >= REPORT_TYPE_COUNT)
+        return err_set(err, IMGSEC_EINTERNAL, "unknown report type");
+    const record_kind *k = record_kind_get(t);
+    field_path p = {where ? where : "", k->doc_key, index, NULL};
+    if (!json_is_object(rec))
+        return invalid(err, &p, "must be an object");
+    doc_build b;
+    if (!doc_build_init(&b))
+        return out_of_memory(err);
+    int rc = doc_build_begin(&b, where, err);
+    doc_build_record_begin(&b, t);
+    for (size_t j = 0; j < k->nfields && rc == IMGSEC_OK; j++)
+        if (!json_val(&b, json_object_get(rec, k->fields[j].name) ? json_object_get(rec, k->fields[j].name)
+                                                                  : json_null(),
+                      &b.rec[j]))
+            rc = out_of_memory(err);
+    doc_scan scan = {*have_max, *max};
+    if (rc == IMGSEC_OK)
+        rc = check_record(b.rec, k, &p, &scan, err);
+    for (size_t j = 0; j < k->nfields && rc == IMGSEC_OK; j++) {
+        const json_t *v = json_object_get(rec, k->fields[j].name);
+        if (k->fields[j].kind == FIELD_SEVERITY && json_is_string(v) &&
+            strcmp(json_string_value(v), b.rec[j].u.s) != 0 &&
+            json_object_set_new(rec, k->fields[j].name, json_string(b.rec[j].u.s)) != 0)
+            rc = out_of_memory(err);
+    }
+    if (rc == IMGSEC_OK) {
+        *have_max = scan.have_max;
+        *max = scan.max;
+    }
+    doc_build_free(&b);
     return rc;
 }
 
@@ -510,9 +844,11 @@ void doc_free(imgsec_doc *doc)
 {
     if (!doc)
         return;
-    json_decref(doc->root);
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        free(doc->records[t].vals);
     free(doc->vuls);
     free(doc->builds);
+    arena_free(doc->arena);
     memset(doc, 0, sizeof *doc);
 }
 
@@ -528,129 +864,83 @@ void doc_list_free(doc_list *list)
     *list = (doc_list){0};
 }
 
-static int too_many_documents(imgsec_err *err)
+int doc_too_many_documents(imgsec_err *err)
 {
     return err_set(err, IMGSEC_EINVAL, "invalid parameter: a body holds at most %d documents",
                    DOC_BULK_MAX);
 }
 
-static int no_documents(imgsec_err *err)
+int doc_no_documents(imgsec_err *err)
 {
     return err_set(err, IMGSEC_EINVAL, "invalid parameter: the body holds no documents");
 }
 
-/* Validates root as document number list->n and appends it (own reference). */
-static int list_push(doc_list *list, json_t *root, bool indexed, imgsec_err *err)
+/* Appends doc (taken) to list. */
+static int list_take(void *arg, imgsec_doc *doc, size_t index, imgsec_err *err)
 {
-    char where[48];
-    if (list->n >= DOC_BULK_MAX)
-        return too_many_documents(err);
+    doc_list *list = arg;
+    (void)index;
     if (list->n == list->cap) {
         size_t cap = list->cap ? 2 * list->cap : 4;
         if (cap > DOC_BULK_MAX)
             cap = DOC_BULK_MAX;
-        imgsec_doc *items = realloc(list->items, cap * sizeof *items);
-        if (!items)
+        imgsec_doc *items = cap > list->n ? realloc(list->items, cap * sizeof *items) : NULL;
+        if (!items) {
+            doc_free(doc);
             return out_of_memory(err);
+        }
         list->items = items;
         list->cap = cap;
     }
-    snprintf(where, sizeof where, "documents[%zu].", list->n);
-    int rc = doc_from_json(root, indexed ? where : NULL, &list->items[list->n], err);
-    if (rc)
-        return rc;
-    list->n++;
+    list->items[list->n++] = *doc;
+    memset(doc, 0, sizeof *doc);
     return IMGSEC_OK;
+}
+
+int doc_list_parse(const char *buf, size_t len, bool ndjson, doc_list *list, imgsec_err *err)
+{
+    *list = (doc_list){0};
+    doc_stream *ds = doc_stream_new(ndjson, list_take, list);
+    if (!ds)
+        return out_of_memory(err);
+    int rc = doc_stream_feed(ds, buf ? buf : "", buf ? len : 0, err);
+    if (rc == IMGSEC_OK)
+        rc = doc_stream_end(ds, err);
+    doc_stream_free(ds);
+    if (rc)
+        doc_list_free(list);
+    return rc;
 }
 
 /* The documents of an already parsed JSON body: one object, or an
  * array of objects. root stays the caller's. */
 static int list_from_root(json_t *root, doc_list *list, imgsec_err *err)
 {
-    if (json_is_object(root))
-        return list_push(list, root, false, err);
+    imgsec_doc d;
+    int rc;
+    if (json_is_object(root)) {
+        if ((rc = doc_from_json(root, NULL, &d, err)))
+            return rc;
+        return list_take(list, &d, 0, err);
+    }
     if (!json_is_array(root)) /* jansson's parser refuses other top levels; a caller's json_t may not */
         return err_set(err, IMGSEC_EPARSE, "invalid JSON body: not a JSON object or array");
     if (json_array_size(root) > DOC_BULK_MAX)
-        return too_many_documents(err);
+        return doc_too_many_documents(err);
     if (json_array_size(root) == 0)
-        return no_documents(err);
+        return doc_no_documents(err);
     size_t i;
     json_t *item;
     json_array_foreach(root, i, item) {
+        char where[48];
         if (!json_is_object(item))
             return err_set(err, IMGSEC_EPARSE,
                            "invalid JSON body: documents[%zu] is not a JSON object", i);
-        int rc = list_push(list, item, true, err);
-        if (rc)
+        snprintf(where, sizeof where, "documents[%zu].", i);
+        if ((rc = doc_from_json(item, where, &d, err)) || (rc = list_take(list, &d, i, err)))
             return rc;
     }
     return IMGSEC_OK;
-}
-
-static int parse_json_body(const char *buf, size_t len, doc_list *list, imgsec_err *err)
-{
-    json_error_t jerr;
-    json_t *root = json_loadb(buf, len, 0, &jerr);
-    if (!root)
-        return err_set(err, IMGSEC_EPARSE, "invalid JSON body: line %d column %d: %s", jerr.line,
-                       jerr.column, jerr.text);
-    int rc = list_from_root(root, list, err);
-    json_decref(root);
-    return rc;
-}
-
-static bool blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return false;
-    return true;
-}
-
-static int parse_ndjson_body(const char *buf, size_t len, doc_list *list, imgsec_err *err)
-{
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
-
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = (size_t)((nl ? nl : end) - p);
-        line++;
-        /* The CR of a CRLF line end is JSON whitespace: no special case. */
-        if (!blank(p, n)) {
-            json_error_t jerr;
-            json_t *root;
-            int rc;
-            if (!(root = json_loadb(p, n, 0, &jerr)))
-                return err_set(err, IMGSEC_EPARSE, "invalid NDJSON body: line %zu: %s (column %d)",
-                               line, jerr.text, jerr.column);
-            if (!json_is_object(root)) {
-                json_decref(root);
-                return err_set(err, IMGSEC_EPARSE,
-                               "invalid NDJSON body: line %zu: not a JSON object", line);
-            }
-            rc = list_push(list, root, true, err);
-            json_decref(root);
-            if (rc)
-                return rc;
-        }
-        p = nl ? nl + 1 : end;
-    }
-    return list->n ? IMGSEC_OK : no_documents(err);
-}
-
-int doc_list_parse(const char *buf, size_t len, bool ndjson, doc_list *list, imgsec_err *err)
-{
-    *list = (doc_list){0};
-    if (!buf) { /* json_loadb refuses NULL; NULL + 0 is not valid C */
-        buf = "";
-        len = 0;
-    }
-    int rc = ndjson ? parse_ndjson_body(buf, len, list, err) : parse_json_body(buf, len, list, err);
-    if (rc)
-        doc_list_free(list);
-    return rc;
 }
 
 int doc_list_from_json(json_t *root, doc_list *list, imgsec_err *err)

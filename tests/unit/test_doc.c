@@ -31,6 +31,18 @@ static json_t *load(const char *text)
     return v;
 }
 
+/* Field name of record j of kind t in doc. */
+static const doc_val *rec_val(const imgsec_doc *doc, report_type t, size_t j, const char *name)
+{
+    const record_kind *k = record_kind_get(t);
+    assert_true(j < doc->records[t].n);
+    for (size_t f = 0; f < k->nfields; f++)
+        if (strcmp(k->fields[f].name, name) == 0)
+            return &DOC_RECORD(&doc->records[t], t, j)[f];
+    fail_msg("no field %s", name);
+    return NULL;
+}
+
 /* root must be refused with EINVAL and a message containing needle. Consumes root. */
 static void expect_root_invalid(json_t *root, const char *where, const char *needle)
 {
@@ -44,7 +56,7 @@ static void expect_root_invalid(json_t *root, const char *where, const char *nee
     json_decref(root);
     if (rc != IMGSEC_EINVAL || !strstr(err.msg, needle))
         fail_msg("want EINVAL with \"%s\", got %s \"%s\"", needle, err_code_name(rc), err.msg);
-    assert_null(doc.root); /* nothing to free on error */
+    assert_null(doc.arena); /* nothing to free on error */
     assert_null(doc.vuls);
 }
 
@@ -177,13 +189,11 @@ static void test_full_document(void **state)
     static const int64_t want_counts[REPORT_TYPE_COUNT] = {4, 1, 1, 2, 1, 1, 0, 5};
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         assert_int_equal(s->counts[t], want_counts[t]);
-        assert_non_null(doc.records[t]);
-        assert_true(json_is_array(doc.records[t]));
-        assert_int_equal(json_array_size(doc.records[t]), (size_t)want_counts[t]);
+        assert_int_equal(doc.records[t].n, (size_t)want_counts[t]);
+        assert_true(doc.records[t].n == 0 || doc.records[t].vals != NULL);
     }
-    /* null record array became an empty array owned by root */
-    assert_ptr_equal(json_object_get(doc.root, "non_compliant_apps"),
-                     doc.records[REPORT_NON_COMPLIANT_APP]);
+    /* a null record array is an empty one */
+    assert_int_equal(doc.records[REPORT_NON_COMPLIANT_APP].n, 0);
     assert_int_equal(s->vul_counts[VUL_TYPE_LINUX], 3);
     assert_int_equal(s->vul_counts[VUL_TYPE_APP], 1);
 
@@ -223,24 +233,20 @@ static void test_full_document(void **state)
     assert_int_equal(s->builds[3].level, SEVERITY_HIGH);
     assert_int_equal(s->builds[3].n, 1);
 
-    /* severities stored lower-case in the JSON itself */
-    json_t *vuls = doc.records[REPORT_VULNERABILITY];
-    assert_string_equal(json_string_value(json_object_get(json_array_get(vuls, 0), "severity")), "high");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(vuls, 2), "severity")), "low");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(doc.records[REPORT_RISK_CONFIG], 0), "severity")),
-                        "medium");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(doc.records[REPORT_SENSITIVE_INFO], 0), "severity")),
-                        "critical");
-    json_t *builds = doc.records[REPORT_BUILD_COMMAND_RISKS];
-    assert_string_equal(json_string_value(json_object_get(json_array_get(builds, 1), "risk_level")), "low");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(builds, 2), "risk_level")), "high");
-    /* other fields untouched */
-    assert_true(json_is_real(json_object_get(json_array_get(vuls, 0), "cvss_score")));
+    /* severities stored lower-case */
+    const report_type V = REPORT_VULNERABILITY;
+    assert_string_equal(rec_val(&doc, V, 0, "severity")->u.s, "high");
+    assert_int_equal(rec_val(&doc, V, 0, "severity")->len, 4);
+    assert_string_equal(rec_val(&doc, V, 2, "severity")->u.s, "low");
+    assert_string_equal(rec_val(&doc, REPORT_RISK_CONFIG, 0, "severity")->u.s, "medium");
+    assert_string_equal(rec_val(&doc, REPORT_SENSITIVE_INFO, 0, "severity")->u.s, "critical");
+    assert_string_equal(rec_val(&doc, REPORT_BUILD_COMMAND_RISKS, 1, "risk_level")->u.s, "low");
+    assert_string_equal(rec_val(&doc, REPORT_BUILD_COMMAND_RISKS, 2, "risk_level")->u.s, "high");
+    /* other fields as given; numbers are stored as REAL */
+    assert_int_equal(rec_val(&doc, V, 0, "cvss_score")->kind, DOC_V_REAL);
 
     doc_free(&doc);
-    assert_null(doc.root);
+    assert_null(doc.arena);
 }
 
 static void test_minimal_document(void **state)
@@ -260,10 +266,7 @@ static void test_minimal_document(void **state)
     assert_int_equal(doc.summary.image_size, 0);
     assert_int_equal(doc.summary.severity_level, SEVERITY_LEVEL_NONE);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        assert_non_null(doc.records[t]);
-        assert_int_equal(json_array_size(doc.records[t]), 0);
-        assert_ptr_equal(json_object_get(doc.root, record_kind_get((report_type)t)->doc_key),
-                         doc.records[t]);
+        assert_int_equal(doc.records[t].n, 0);
         assert_int_equal(doc.summary.counts[t], 0);
     }
     assert_null(doc.summary.vuls);

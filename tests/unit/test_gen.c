@@ -34,7 +34,7 @@ static int64_t image_int(const json_t *doc, const char *key)
     return json_integer_value(json_object_get(json_object_get(doc, "image"), key));
 }
 
-static size_t doc_records(const json_t *doc)
+static size_t json_doc_records(const json_t *doc)
 {
     size_t n = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
@@ -209,7 +209,7 @@ static void test_every_doc_valid(void **state)
         /* Failed, unscanned and oversized images have no records. */
         if (doc.summary.status != SCAN_STATUS_SUCCESS &&
             doc.summary.status != SCAN_STATUS_SCANNING)
-            assert_int_equal(doc_records(d), 0);
+            assert_int_equal(json_doc_records(d), 0);
         doc_free(&doc);
         free(text);
         json_decref(d);
@@ -300,7 +300,7 @@ static void test_distributions(void **state)
                 }
             }
         }
-        size_t n = doc_records(d);
+        size_t n = json_doc_records(d);
         total += n;
         if (n > max)
             max = n;

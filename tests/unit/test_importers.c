@@ -105,9 +105,22 @@ static void expect_counts(const char *rel, import_format want_fmt, const int64_t
     assert_int_equal(s->type, IMAGE_TYPE_LOCAL);
 }
 
+static const doc_val *rec_value(const doc_list *l, int t, size_t i, const char *key)
+{
+    const record_kind *k = record_kind_get((report_type)t);
+    const doc_records *r = &l->items[0].records[t];
+    if (i >= r->n)
+        return NULL;
+    for (size_t f = 0; f < k->nfields; f++)
+        if (strcmp(k->fields[f].name, key) == 0)
+            return &DOC_RECORD(r, (report_type)t, i)[f];
+    return NULL;
+}
+
 static const char *rec_field(const doc_list *l, int t, size_t i, const char *key)
 {
-    return json_string_value(json_object_get(json_array_get(l->items[0].records[t], i), key));
+    const doc_val *v = rec_value(l, t, i, key);
+    return v && v->kind == DOC_V_TEXT ? v->u.s : NULL;
 }
 
 /* ---- the real fixtures ---- */
@@ -480,8 +493,8 @@ static void test_trivy_packages_licenses_history(void **state)
     assert_string_equal(rec_field(&l, AP, 0, "layer_digest"), "sha256:l1");
     assert_string_equal(rec_field(&l, AP, 2, "app_type"), "pip");
     assert_string_equal(rec_field(&l, V, 0, "severity"), "unknown");
-    assert_true(json_real_value(json_object_get(
-                    json_array_get(l.items[0].records[V], 1), "cvss_score")) == 9.8); /* nvd */
+    assert_true(rec_value(&l, V, 1, "cvss_score")->kind == DOC_V_REAL &&
+                rec_value(&l, V, 1, "cvss_score")->u.d == 9.8); /* nvd */
     assert_string_equal(rec_field(&l, NC, 0, "reason"), "license GPL-3.0 (restricted, high)");
     assert_string_equal(rec_field(&l, RC, 0, "check_rule_id"), "KSV001");
     assert_string_equal(rec_field(&l, BC, 0, "rule_id"), "IMGSEC-H001");
@@ -813,9 +826,11 @@ static size_t allocs_of_import(const char *body, import_format f, imgsec_err *er
     return JSON_ALLOCS;
 }
 
-/* A native body given as "auto" is parsed once, to detect its format, and
- * that parse is used for the documents (doc_list_from_json): the same
- * allocations, documents and errors as with the format given as native. */
+/* A native body is parsed without a jansson tree (doc_stream), also when
+ * it is an array given as "auto"; a single object given as "auto" is
+ * parsed once by jansson, to detect its format, and that tree is used for
+ * the document (doc_list_from_json). Either way the same documents and
+ * errors as with the format given as native. */
 static void test_native_auto_parsed_once(void **state)
 {
     (void)state;
@@ -833,10 +848,11 @@ static void test_native_auto_parsed_once(void **state)
         size_t n_auto, n_native;
         size_t a_auto = allocs_of_import(bodies[i], IMPORT_AUTO, &e_auto, &n_auto);
         size_t a_native = allocs_of_import(bodies[i], IMPORT_NATIVE, &e_native, &n_native);
-        assert_true(a_native > 0);
-        if (a_auto != a_native)
-            fail_msg("body %zu: %zu jansson allocations with auto, %zu with native", i, a_auto,
-                     a_native);
+        assert_int_equal(a_native, 0);
+        if (bodies[i][0] == '[')
+            assert_int_equal(a_auto, 0);
+        else if (a_auto == 0 || a_auto > 20) /* one small tree, not two */
+            fail_msg("body %zu: %zu jansson allocations with auto", i, a_auto);
         assert_int_equal(e_auto.code, e_native.code);
         assert_string_equal(e_auto.msg, e_native.msg);
         assert_int_equal(n_auto, n_native);

@@ -3,9 +3,11 @@
  * Shaped so that the server route and the command line share every step:
  * parse (jansson, with line/column on error), detect when asked, convert
  * with the format's importer, then validate with doc_from_json like any
- * native document. Native input keeps its own path (doc_list_parse, or
- * doc_list_from_json when detection already parsed it) so NDJSON and
- * arrays of documents work as before. */
+ * native document. Native input keeps its own path, the streamed parser
+ * (doc_list_parse: no JSON tree), and so does a JSON array given as auto
+ * (only ingest documents come in arrays, import_detect); a single object
+ * given as auto is parsed once, by jansson to detect its format, and that
+ * tree is used for the document (doc_list_from_json). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,14 @@ int import_buffer(const char *buf, size_t len, import_format format, bool ndjson
     if (!buf)
         buf = "", len = 0;
     if (format == IMPORT_AUTO && !ndjson) {
+        size_t i = 0;
+        while (i < len && strchr(" \t\r\n", buf[i]) && buf[i])
+            i++;
+        if (i < len && buf[i] == '[') { /* an array: ingest documents (import_detect) */
+            if (fmt_out)
+                *fmt_out = IMPORT_NATIVE;
+            return doc_list_parse(buf, len, false, list, err);
+        }
         root = json_loadb(buf, len, 0, &jerr);
         if (!root)
             return err_set(err, IMGSEC_EPARSE, "%s: invalid JSON at line %d column %d: %s",

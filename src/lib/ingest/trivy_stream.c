@@ -449,8 +449,9 @@ int import_trivy_stream(store *st, const char *project_id, const char *ep, const
     rc = parse_file(x, path);
     x->meta = meta;
     size_t i;
-    json_t *rec;
-    json_array_foreach(image.records[REPORT_BUILD_COMMAND_RISKS], i, rec) {
+    json_t *rec; /* the converted document's own array, validated above */
+    json_array_foreach(json_object_get(doc, record_kind_get(REPORT_BUILD_COMMAND_RISKS)->doc_key), i,
+                       rec) {
         if (rc)
             break;
         rc = store_stream_record(ss, REPORT_BUILD_COMMAND_RISKS, rec, where, err);

@@ -89,6 +89,29 @@ bool store_copy_field(db_copy *k, const record_field *f, const json_t *v)
     return false;
 }
 
+/* A validated document's value (doc.h: already in its stored form). */
+void store_bind_val(db_stmt *s, int i, const doc_val *v)
+{
+    switch ((doc_vkind)v->kind) {
+    case DOC_V_NULL: db_bind_null(s, i); return;
+    case DOC_V_TEXT: db_bind_text(s, i, v->u.s, (int)v->len); return;
+    case DOC_V_INT: db_bind_int64(s, i, v->u.i); return;
+    case DOC_V_REAL: db_bind_double(s, i, v->u.d); return;
+    }
+    db_bind_null(s, i);
+}
+
+void store_copy_val(db_copy *k, const doc_val *v)
+{
+    switch ((doc_vkind)v->kind) {
+    case DOC_V_NULL: db_copy_null(k); return;
+    case DOC_V_TEXT: db_copy_text(k, v->u.s, v->len); return;
+    case DOC_V_INT: db_copy_int64(k, v->u.i); return;
+    case DOC_V_REAL: db_copy_double(k, v->u.d); return;
+    }
+    db_copy_null(k);
+}
+
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
 int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
                        imgsec_err *err)

@@ -6,8 +6,11 @@
  * aggregates are deleted before the new ones go in, all in the one write
  * transaction of the call. (Not INSERT ... ON CONFLICT DO UPDATE: with
  * AUTOINCREMENT that consumes an id on every re-ingest, so new images'
- * ids would jump.) Records are bound straight from the document's JSON
- * through the record_field tables.
+ * ids would jump.) Records are bound straight from the document's rows
+ * of typed values (doc.h doc_val), in the order of the record_field tables.
+ * A long input is stored in batches inside one transaction
+ * (store_ingest_begin/add/end), so the command line never holds more
+ * than a batch of parsed documents.
  *
  * The full walk is one read transaction over three cursors ordered by
  * image id (images, agg_vul, agg_build) advanced in step, so it costs
@@ -46,11 +49,11 @@ static int doc_check(const imgsec_doc *d, const char *where, imgsec_err *err)
     if ((unsigned)s->severity_level > SEVERITY_LEVEL_NONE)
         return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid severity level");
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        const json_t *a = d->records[t];
-        if (!a || !json_is_array(a))
+        const doc_records *a = &d->records[t];
+        if (a->n && !a->vals)
             return err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s must be an array", where,
                            record_kind_get((report_type)t)->doc_key);
-        if ((int64_t)json_array_size(a) != s->counts[t])
+        if ((int64_t)a->n != s->counts[t])
             return err_set(err, IMGSEC_EINTERNAL, "store: document summary disagrees with its %s",
                            record_kind_get((report_type)t)->doc_key);
     }
@@ -191,17 +194,25 @@ int store_drecord_insert(store *st, report_type t, int64_t id, size_t j, const j
     return store_drun(st, s, "storing a record", err);
 }
 
-/* Inserts the records arr of type t of image id (STMT_REC_INSERT + t),
- * seq from 0 in array order. */
-static int insert_records(store *st, report_type t, int64_t id, const json_t *arr,
-                          const char *where, imgsec_err *err)
+/* Inserts the records r of type t of image id (STMT_REC_INSERT + t),
+ * seq from 0 in order. */
+static int insert_records(store *st, report_type t, int64_t id, const doc_records *r,
+                          imgsec_err *err)
 {
-    size_t j;
-    const json_t *rec;
+    const record_kind *k = record_kind_get(t);
+    db_stmt *s = store_dstmt(st, (stmt_id)(STMT_REC_INSERT + t), err);
     int rc;
-    json_array_foreach(arr, j, rec)
-        if ((rc = store_drecord_insert(st, t, id, j, rec, where, err)) != IMGSEC_OK)
+    if (!s)
+        return store_drc(err);
+    for (size_t j = 0; j < r->n; j++) {
+        const doc_val *rec = &r->vals[j * k->nfields];
+        db_bind_int64(s, 1, id);
+        db_bind_int64(s, 2, (int64_t)j);
+        for (size_t f = 0; f < k->nfields; f++)
+            store_bind_val(s, (int)f + 3, &rec[f]);
+        if ((rc = store_drun(st, s, "storing a record", err)) != IMGSEC_OK)
             return rc;
+    }
     return IMGSEC_OK;
 }
 
@@ -264,9 +275,9 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
 
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         if (!records_later &&
-            (rc = insert_records(st, (report_type)t, id, d->records[t], where, err)) != IMGSEC_OK)
+            (rc = insert_records(st, (report_type)t, id, &d->records[t], err)) != IMGSEC_OK)
             return rc;
-        records += (int64_t)json_array_size(d->records[t]);
+        records += (int64_t)d->records[t].n;
     }
 
     const image_summary *sum = &d->summary;
@@ -344,7 +355,7 @@ static int copy_table(store *st, report_type t, const imgsec_doc *docs, const in
     const record_kind *k = record_kind_get(t);
     bool any = false;
     for (size_t i = 0; i < n && !any; i++)
-        any = keep[i] && json_array_size(docs[i].records[t]) > 0;
+        any = keep[i] && docs[i].records[t].n > 0;
     if (!any)
         return IMGSEC_OK;
     util_buf table = {0}, cols = {0};
@@ -359,28 +370,17 @@ static int copy_table(store *st, report_type t, const imgsec_doc *docs, const in
                      : store_derr(st, err, "storing records");
     free(table.buf);
     free(cols.buf);
-    char where[48];
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
         if (!keep[i])
             continue;
-        size_t j;
-        const json_t *rec;
-        json_array_foreach(docs[i].records[t], j, rec) {
-            doc_where(where, sizeof where, i, n);
-            if (!json_is_object(rec)) {
-                rc = err_set(err, IMGSEC_EINVAL, "invalid parameter: %s%s[%zu] must be an object",
-                             where, k->doc_key, j);
-                break;
-            }
+        const doc_records *r = &docs[i].records[t];
+        for (size_t j = 0; j < r->n && rc == IMGSEC_OK; j++) {
+            const doc_val *rec = &r->vals[j * k->nfields];
             db_copy_int64(c, ids[i]);
             db_copy_int64(c, (int64_t)j);
-            for (size_t f = 0; f < k->nfields && rc == IMGSEC_OK; f++)
-                if (!store_copy_field(c, &k->fields[f], json_object_get(rec, k->fields[f].name)))
-                    rc = err_set(err, IMGSEC_EINVAL,
-                                 "invalid parameter: %s%s[%zu].%s has the wrong type", where,
-                                 k->doc_key, j, k->fields[f].name);
-            if (rc != IMGSEC_OK || (rc = db_copy_row(c, err)) != IMGSEC_OK)
-                break;
+            for (size_t f = 0; f < k->nfields; f++)
+                store_copy_val(c, &rec[f]);
+            rc = db_copy_row(c, err);
         }
     }
     if (!c)
@@ -470,45 +470,78 @@ static int copy_records(store *st, const imgsec_doc *docs, const int64_t *ids, s
     return rc;
 }
 
-int store_ingest(store *st, const char *project_id, const char *ep, const imgsec_doc *docs, size_t n,
-                 const store_grant *grant, store_ingest_result *results,
-                 void (*progress)(size_t done, size_t total, void *arg), void *arg, imgsec_err *err)
+struct store_ingest_txn {
+    store *st;
+    const char *project_id, *ep;
+    const store_grant *grant;
+    ingest_stmts q;
+    bool copy; /* PostgreSQL: the records of a batch through COPY */
+};
+
+static int ingest_args_check(const char *project_id, const char *ep, const store_grant *grant,
+                             imgsec_err *err)
 {
-    char where[48];
-    int rc;
     if (!model_scope_id_valid(project_id))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
     if (!model_scope_id_valid(ep))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: enterprise_project_id");
-    if ((rc = store_grant_check(grant, project_id, ep, err)) != IMGSEC_OK)
+    return store_grant_check(grant, project_id, ep, err);
+}
+
+int store_ingest_begin(store *st, const char *project_id, const char *ep, const store_grant *grant,
+                       store_ingest_txn **out, imgsec_err *err)
+{
+    int rc;
+    *out = NULL;
+    if ((rc = ingest_args_check(project_id, ep, grant, err)) != IMGSEC_OK)
         return rc;
+    store_ingest_txn *tx = calloc(1, sizeof *tx);
+    if (!tx)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    *tx = (store_ingest_txn){st, project_id, ep, grant, {0}, db_backend_of(st->conn) == DB_PG};
+    if ((rc = ingest_prepare(st, &tx->q, err)) != IMGSEC_OK ||
+        (rc = store_write_begin(st, err)) != IMGSEC_OK) {
+        free(tx);
+        return rc;
+    }
+    *out = tx;
+    return IMGSEC_OK;
+}
+
+static void where_at(char *buf, size_t size, size_t i, bool bulk)
+{
+    if (bulk)
+        snprintf(buf, size, "documents[%zu].", i);
+    else
+        buf[0] = '\0';
+}
+
+int store_ingest_add(store_ingest_txn *tx, const imgsec_doc *docs, size_t n, size_t first,
+                     bool bulk, store_ingest_result *results,
+                     void (*progress)(size_t done, size_t total, void *arg), void *arg,
+                     imgsec_err *err)
+{
+    char where[48];
+    int rc;
+    store *st = tx->st;
     if (n == 0)
         return IMGSEC_OK;
     if (!docs)
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: no documents");
     for (size_t i = 0; i < n; i++) {
-        doc_where(where, sizeof where, i, n);
+        where_at(where, sizeof where, first + i, bulk);
         if ((rc = doc_check(&docs[i], where, err)) != IMGSEC_OK)
             return rc;
     }
-
-    ingest_stmts q;
-    if ((rc = ingest_prepare(st, &q, err)) != IMGSEC_OK)
-        return rc;
-    bool copy = db_backend_of(st->conn) == DB_PG;
-    int64_t *ids = copy ? calloc(n, sizeof *ids) : NULL;
-    if (copy && !ids)
+    int64_t *ids = tx->copy ? calloc(n, sizeof *ids) : NULL;
+    if (tx->copy && !ids)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-    if ((rc = store_write_begin(st, err)) != IMGSEC_OK) {
-        free(ids);
-        return rc;
-    }
     for (size_t i = 0; i < n; i++) {
         store_ingest_result r = {0};
-        doc_where(where, sizeof where, i, n);
-        if ((rc = ingest_one(st, &q, project_id, ep, &docs[i], grant, where, copy, &r, err)) !=
-            IMGSEC_OK)
-            goto fail;
+        where_at(where, sizeof where, first + i, bulk);
+        if ((rc = ingest_one(st, &tx->q, tx->project_id, tx->ep, &docs[i], tx->grant, where,
+                             tx->copy, &r, err)) != IMGSEC_OK)
+            goto out;
         if (ids)
             ids[i] = r.id;
         if (results)
@@ -516,16 +549,42 @@ int store_ingest(store *st, const char *project_id, const char *ep, const imgsec
         if (progress) /* on PostgreSQL its records come after the last document */
             progress(i + 1, n, arg);
     }
-    if (copy && (rc = copy_records(st, docs, ids, n, err)) != IMGSEC_OK)
-        goto fail;
-    if ((rc = store_change_prune(st, err)) != IMGSEC_OK)
-        goto fail;
+    /* A later batch that replaces an image of this one deletes these
+     * records again (store_image_clear), as a later document does. */
+    rc = tx->copy ? copy_records(st, docs, ids, n, err) : IMGSEC_OK;
+out:
     free(ids);
-    return store_commit(st, err);
-fail:
-    free(ids);
-    store_rollback(st);
     return rc;
+}
+
+int store_ingest_end(store_ingest_txn *tx, bool commit, imgsec_err *err)
+{
+    int rc = IMGSEC_OK;
+    if (!tx)
+        return IMGSEC_OK;
+    if (commit && (rc = store_change_prune(tx->st, err)) == IMGSEC_OK)
+        rc = store_commit(tx->st, err);
+    else
+        store_rollback(tx->st);
+    free(tx);
+    return rc;
+}
+
+int store_ingest(store *st, const char *project_id, const char *ep, const imgsec_doc *docs, size_t n,
+                 const store_grant *grant, store_ingest_result *results,
+                 void (*progress)(size_t done, size_t total, void *arg), void *arg, imgsec_err *err)
+{
+    store_ingest_txn *tx;
+    int rc = ingest_args_check(project_id, ep, grant, err);
+    if (rc != IMGSEC_OK || n == 0)
+        return rc;
+    if (!docs)
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: no documents");
+    if ((rc = store_ingest_begin(st, project_id, ep, grant, &tx, err)) != IMGSEC_OK)
+        return rc;
+    rc = store_ingest_add(tx, docs, n, 0, n > 1, results, progress, arg, err);
+    int end = store_ingest_end(tx, rc == IMGSEC_OK, rc == IMGSEC_OK ? err : &(imgsec_err){0});
+    return rc != IMGSEC_OK ? rc : end;
 }
 
 int store_image_delete(store *st, const char *project_id, int64_t id, const store_grant *grant,

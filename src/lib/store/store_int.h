@@ -223,6 +223,9 @@ void store_bind_image(db_stmt *s, const char *project_id, const char *ep, const 
 bool store_bind_field(db_stmt *s, int i, const record_field *f, const json_t *v);
 /* The same as the next field of a COPY row (PostgreSQL's bulk ingest). */
 bool store_copy_field(db_copy *k, const record_field *f, const json_t *v);
+/* The same for a value of a validated document (doc_val: already typed). */
+void store_bind_val(db_stmt *s, int i, const doc_val *v);
+void store_copy_val(db_copy *k, const doc_val *v);
 /* Appends to b the bytes that identify the value store_bind_field binds
  * for v (field f): equal bytes if and only if the stored column reads
  * back as the same value, which store_column_key appends for column col

@@ -60,7 +60,7 @@ int store_stream_begin(store *st, const char *project_id, const char *ep, const 
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: project_id");
     if (!model_scope_id_valid(ep))
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: enterprise_project_id");
-    if (!image || !image->root || !image->summary.image_name || !*image->summary.image_name)
+    if (!image || !image->summary.image_name || !*image->summary.image_name)
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: image.image_name");
     if ((rc = store_grant_check(grant, project_id, ep, err)))
         return rc;

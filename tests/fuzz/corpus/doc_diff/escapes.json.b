@@ -1,0 +1,1 @@
+{"image":{"image_type":"cicd","image_name":"\ud83d\ude00\u00e9\n"},"x":"\\ud800"}

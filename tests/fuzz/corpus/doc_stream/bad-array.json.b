@@ -1,0 +1,1 @@
+[{"image":{"image_type":"cicd","image_name":"a"}},5,{"image":null}]

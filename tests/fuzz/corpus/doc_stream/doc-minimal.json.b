@@ -1,0 +1,1 @@
+{"image":{"image_type":"private_image","image_name":"a","scan_status":"success"}}

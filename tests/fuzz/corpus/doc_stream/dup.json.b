@@ -1,0 +1,1 @@
+{"image":{"image_type":"cicd","image_name":"a"},"apps":[{}],"apps":[{"app_name":"x","app_version":"1"}]}

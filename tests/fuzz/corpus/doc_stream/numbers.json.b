@@ -1,0 +1,1 @@
+{"image":{"image_type":"cicd","image_name":"a","image_size":9223372036854775807},"vulnerabilities":[{"vul_id":"C","vul_type":"linux_vul","severity":"HIGH","cvss_score":7}],"n":[1e308,-0,0.5e-3]}
