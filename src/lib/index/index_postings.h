@@ -8,9 +8,11 @@
  * small selection can be summed from the rows' side.
  *
  * Posting order means nothing: a deletion moves the term's last posting
- * into the hole and fixes that posting's back reference, found in O(1)
- * through the term's ref_at (a row's refs are only appended, trimmed or
- * dropped whole, so those positions never go stale). Term ids are
+ * into the hole and fixes that posting's reference in its row, found by
+ * a binary search of the row's references (postings_row_trim sorts them
+ * by term and position; a scan when they are not sorted). Rows have few
+ * references, terms many postings: a back reference per posting (4 bytes
+ * each) would cost more than the search. Term ids are
  * stable while the term lives (freed ids are reused), so queries can keep
  * sets of term ids.
  */
@@ -62,9 +64,7 @@ typedef struct {
     uint32_t id;      /* index in postings.terms */
     uint32_t aux;     /* free for the owner (groups: the latest row); starts PTERM_NO_AUX */
     posting *p;
-    uint32_t *ref_at; /* ref_at[k]: where p[k] is listed in its row's refs. Apart
-                         from p so that queries, which read only p, stay dense */
-    uint32_t len, cap; /* of p and ref_at alike */
+    uint32_t len, cap; /* of p */
     int64_t total;    /* the sum of n over p: a term's records, read in O(1) */
 } pterm;
 
@@ -105,8 +105,10 @@ void postings_free(postings *P);
 /* Adds posting p to the term key (creating it) and its reference to the
  * row p.row. 0, or -1 when out of memory with nothing changed. */
 int postings_row_add(postings *P, const char *key, size_t klen, posting p);
-/* Gives back the spare room of row's reference list (call once a row's
- * postings are all added: rows are many, their lists short). */
+/* Gives back the spare room of row's reference list and sorts it by term
+ * (call once a row's postings are all added: rows are many, their lists
+ * short; the sort makes a deletion's search for a reference a binary
+ * one). */
 void postings_row_trim(postings *P, uint32_t row);
 /* Deletes every posting of row; terms left empty are deleted. */
 void postings_row_clear(postings *P, uint32_t row);
