@@ -2954,6 +2954,98 @@ static void test_row_owned_strings(void **state)
     index_free(ix);
 }
 
+/* Content ids and digests spelled "sha256:" + 64 lowercase hex digits
+ * are kept packed (32 bytes) and spelled out again exactly; any other
+ * spelling (upper case, a non-hex digit, one digit short) is kept as it
+ * is and never equals the packed one. Filters, pages, the sharing of a
+ * string by the instances and its move into a dictionary entry (a second
+ * row with the same id) work alike on both kinds. */
+typedef struct {
+    char cid[4][80], digest[4][80];
+    size_t n;
+} cid_page;
+
+static void cid_cb(const index_image *img, void *arg)
+{
+    cid_page *p = arg;
+    assert_true(p->n < 4);
+    snprintf(p->cid[p->n], sizeof p->cid[0], "%s", img->image_id);
+    snprintf(p->digest[p->n++], sizeof p->digest[0], "%s", img->image_digest);
+}
+
+static bool own_packed(imgsec_index *ix, int64_t id, str_attr a)
+{
+    uint32_t r;
+    const ix_inst *in = index_published(ix);
+    assert_true(idmap_get(&in->ids, id, &r));
+    return in->rows[r].str[a].own->packed;
+}
+
+static void test_row_owned_packed(void **state)
+{
+    (void)state;
+    static const char P1[] = "sha256:0123456789abcdef00112233445566778899aabbccddeeff0f1e2d3c4b5a6978";
+    static const char P2[] = "sha256:0123456789ABCDEF00112233445566778899aabbccddeeff0f1e2d3c4b5a6978";
+    static const char P3[] = "sha256:0123456789abcdef00112233445566778899aabbccddeeff0f1e2d3c4b5a697g";
+    static const char P4[] = "sha256:ffeeddccbbaa99887766554433221100fedcba98765432100123456789abcdef";
+    static const char SHORT[] = "sha256:0123456789abcdef00112233445566778899aabbccddeeff0f1e2d3c4b5a697";
+    assert_int_equal(strlen(P1), IX_STR_PACKED_LEN);
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    a.s.image_id = P1;
+    a.s.image_digest = P4;
+    timg_apps(&b, 2, 10);
+    b.s.image_id = P2;
+    b.s.image_digest = P1;
+    timg_apps(&c, 3, 100);
+    c.s.image_id = P3;
+    c.s.image_digest = SHORT;
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    assert_true(own_packed(ix, 1, SA_image_id));
+    assert_true(own_packed(ix, 1, SA_image_digest));
+    assert_false(own_packed(ix, 2, SA_image_id));
+    assert_true(own_packed(ix, 2, SA_image_digest));
+    assert_false(own_packed(ix, 3, SA_image_id));
+    assert_false(own_packed(ix, 3, SA_image_digest));
+    assert_true(cid_shared(ix, 1));
+    for (int round = 0; round < 2; round++) {
+        for (int flip = 0; flip < 2; flip++) { /* the published instance, then the other */
+            assert_int_equal(count_cid(ix, P1), round ? 11 : 1);
+            assert_int_equal(count_cid(ix, P2), round ? 0 : 10);
+            assert_int_equal(count_cid(ix, P3), 100);
+            assert_int_equal(count_cid(ix, P4), 0);
+            assert_int_equal(count_cid(ix, SHORT), 0);
+            const char *ids[] = {P1, P3};
+            assert_int_equal(count_ids(ix, "p1", ids, 2), round ? 111 : 101);
+            index_scope sc = {"p1", true, NULL, 0};
+            stat_query q = q_all(REPORT_APPS);
+            index_page_req req = {.order = INDEX_ORDER_ID, .limit = 4};
+            cid_page got = {0};
+            int64_t total = -1;
+            imgsec_err err;
+            assert_int_equal(index_page(ix, &sc, &q, &req, &total, cid_cb, &got, &err), IMGSEC_OK);
+            assert_int_equal(got.n, 3);
+            assert_string_equal(got.cid[0], P1);
+            assert_string_equal(got.digest[0], P4);
+            assert_string_equal(got.cid[1], round ? P1 : P2);
+            assert_string_equal(got.digest[1], P1);
+            assert_string_equal(got.cid[2], P3);
+            assert_string_equal(got.digest[2], SHORT);
+            index_write_begin(ix);
+            index_write_end(ix);
+        }
+        b.s.image_id = P1; /* a second row with P1: into a dictionary entry */
+        put(ix, &b);
+    }
+    del(ix, 2); /* P1 back to one row */
+    assert_int_equal(count_cid(ix, P1), 1);
+    assert_true(cid_shared(ix, 1));
+    index_free(ix);
+}
+
 /* n batches of replacements, removals and new images, each checked on
  * both instances (the second once it has replayed the batch). */
 static void random_batches(imgsec_index *ix, int n, int *nonzero)
@@ -3084,6 +3176,7 @@ int main(void)
         cmocka_unit_test(test_decimal_ids),
         cmocka_unit_test(test_shown_only_strings),
         cmocka_unit_test(test_row_owned_strings),
+        cmocka_unit_test(test_row_owned_packed),
         cmocka_unit_test(test_randomized),
         cmocka_unit_test(test_vul_groups_by_type),
         cmocka_unit_test(test_group_caches_after_changes),

@@ -327,7 +327,8 @@ static bool row_subs_pass(const qctx *c, uint32_t row)
 {
     for (size_t i = 0; i < c->n_subs; i++) {
         size_t len;
-        const char *hay = row_str(&c->ix->rows[row], c->subs[i].a, &len);
+        char buf[IX_STR_BUF];
+        const char *hay = row_str(&c->ix->rows[row], c->subs[i].a, &len, buf);
         if (!dict_contains(hay, len, c->subs[i].needle, c->subs[i].nlen))
             return false;
     }
