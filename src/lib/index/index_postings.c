@@ -56,15 +56,17 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t sz)
     return 0;
 }
 
+/* Rows up to row exist (empty when new). Only rows below n_rows are
+ * written: the spare capacity of a doubling stays untouched, so it costs
+ * no resident memory. */
 static int ensure_row(postings *P, uint32_t row)
 {
     if (row < P->n_rows)
         return 0;
-    uint32_t cap = P->n_rows;
-    if (grow((void **)&P->rows, &cap, row + 1, sizeof *P->rows) != 0)
+    if (grow((void **)&P->rows, &P->cap_rows, row + 1, sizeof *P->rows) != 0)
         return -1;
-    memset(P->rows + P->n_rows, 0, (size_t)(cap - P->n_rows) * sizeof *P->rows);
-    P->n_rows = cap;
+    memset(P->rows + P->n_rows, 0, (size_t)(row + 1 - P->n_rows) * sizeof *P->rows);
+    P->n_rows = row + 1;
     return 0;
 }
 
@@ -314,7 +316,7 @@ int postings_clone(postings *dst, const postings *src)
         if (!(dst->rows = calloc(src->n_rows, sizeof *dst->rows))) {
             ok = false;
         } else {
-            dst->n_rows = src->n_rows;
+            dst->n_rows = dst->cap_rows = src->n_rows;
             for (uint32_t r = 0; ok && r < src->n_rows; r++) {
                 const prow *s = &src->rows[r];
                 if (s->cap <= 1 || s->n <= 1) { /* in place */

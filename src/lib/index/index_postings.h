@@ -94,8 +94,8 @@ typedef struct {
     uint32_t n_ids, cap_ids;
     uint32_t *free_ids;
     uint32_t n_free, cap_free;
-    prow *rows;       /* by row number */
-    uint32_t n_rows;
+    prow *rows;       /* by row number: n_rows of them in use, cap_rows allocated */
+    uint32_t n_rows, cap_rows;
     size_t n_postings;
 } postings;
 
