@@ -2220,6 +2220,13 @@ static void test_postings_back_references(void **state)
     postings_free(&P);
 }
 
+/* test_hash_maps's id map: row k + 1 holds key k * 7919 - 100000 */
+static int64_t test_row_key(const void *ctx, uint32_t row)
+{
+    (void)ctx;
+    return (int64_t)(row - 1) * 7919 - 100000;
+}
+
 static void test_hash_maps(void **state)
 {
     (void)state;
@@ -2241,11 +2248,11 @@ static void test_hash_maps(void **state)
         if (rn(3)) {
             vals[k] = (int)k;
             assert_int_equal(strmap_put(&m, keys[k], strlen(keys[k]), &vals[k]), 0);
-            assert_int_equal(idmap_put(&im, id, k + 1), 0);
+            assert_int_equal(idmap_put(&im, id, k + 1, test_row_key, NULL), 0);
             present[k] = 1;
         } else {
             void *v = strmap_del(&m, keys[k], strlen(keys[k]));
-            bool gone = idmap_del(&im, id);
+            bool gone = idmap_del(&im, id, test_row_key, NULL);
             assert_int_equal(v != NULL, present[k]);
             assert_int_equal(gone, present[k]);
             present[k] = 0;
@@ -2255,7 +2262,7 @@ static void test_hash_maps(void **state)
             for (int i = 0; i < NKEYS; i++) {
                 int *v = strmap_get(&m, keys[i], strlen(keys[i]));
                 uint32_t row = 0;
-                bool has = idmap_get(&im, (int64_t)i * 7919 - 100000, &row);
+                bool has = idmap_get(&im, (int64_t)i * 7919 - 100000, test_row_key, NULL, &row);
                 assert_int_equal(v != NULL, present[i]);
                 assert_int_equal(has, present[i]);
                 if (present[i]) {
@@ -2757,7 +2764,7 @@ static void check_rows(const ix_inst *ix)
         if (!g)
             continue;
         uint32_t row;
-        assert_true(idmap_get(&ix->ids, ix->rows[g->aux].id, &row));
+        assert_true(idmap_get(&ix->ids, ix->rows[g->aux].id, ix_row_id, ix, &row));
         assert_int_equal(row, g->aux);
         roaring_bitmap_add(want, g->aux);
     }
@@ -2882,13 +2889,13 @@ static bool cid_shared(imgsec_index *ix, int64_t id)
     uint32_t r0, r1;
     const ix_inst *a = index_published(ix), *b;
     /* the other instance: published by an empty batch */
-    assert_true(idmap_get(&a->ids, id, &r0));
+    assert_true(idmap_get(&a->ids, id, ix_row_id, a, &r0));
     const ix_str *s0 = a->rows[r0].str[SA_image_id].own;
     index_write_begin(ix);
     index_write_end(ix);
     b = index_published(ix);
     assert_true(b != a);
-    assert_true(idmap_get(&b->ids, id, &r1));
+    assert_true(idmap_get(&b->ids, id, ix_row_id, b, &r1));
     return s0 == b->rows[r1].str[SA_image_id].own;
 }
 
@@ -2977,7 +2984,7 @@ static bool own_packed(imgsec_index *ix, int64_t id, str_attr a)
 {
     uint32_t r;
     const ix_inst *in = index_published(ix);
-    assert_true(idmap_get(&in->ids, id, &r));
+    assert_true(idmap_get(&in->ids, id, ix_row_id, in, &r));
     return in->rows[r].str[a].own->packed;
 }
 

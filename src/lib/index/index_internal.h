@@ -183,7 +183,8 @@ struct ix_inst {
     uint32_t *free_rows;          /* stack of reusable rows */
     uint32_t n_free;
 
-    idmap ids;                    /* image id -> row; ids.n is the number of images */
+    idmap ids;                    /* image id -> row (keyed by rows[row].id);
+                                     ids.n is the number of images */
     size_t n_decimal_image_ids;   /* images whose content id spells an image id */
     int64_t n_records;            /* sum of counts[*][*]: the records of every image */
     dict dicts[SA_COUNT];         /* a row-owned filtered attribute's: only the
@@ -209,6 +210,12 @@ struct ix_inst {
      * that needs them and dropped with the orders (index_list.c). */
     _Atomic(struct ix_terms *) vul_terms, build_terms;
 };
+
+/* The id of row: the key function of ix->ids (index_hash.h), ctx = ix. */
+static inline int64_t ix_row_id(const void *ctx, uint32_t row)
+{
+    return ((const ix_inst *)ctx)->rows[row].id;
+}
 
 /* ---- index_log.c: the ops of a write batch, to replay on the other instance ---- */
 

@@ -141,7 +141,7 @@ static int start_rows(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *
             continue;
         int64_t id;
         bool decimal = key_decimal_id(item, &id);
-        if (decimal && idmap_get(&ix->ids, id, &rows[n]))
+        if (decimal && idmap_get(&ix->ids, id, ix_row_id, ix, &rows[n]))
             n++;
         if (decimal && ix->n_decimal_image_ids == 0)
             continue;

@@ -350,7 +350,7 @@ static ix_str *owned_make(const ix_inst *donor, int64_t id, str_attr a, const ch
                           size_t len)
 {
     uint32_t drow;
-    if (donor && idmap_get(&donor->ids, id, &drow)) {
+    if (donor && idmap_get(&donor->ids, id, ix_row_id, donor, &drow)) {
         ix_str *o = donor->rows[drow].str[a].own;
         if (o && str_eq(o, s, len))
             return str_share(o);
@@ -521,19 +521,20 @@ int rows_upsert(ix_inst *ix, const image_summary *s, const ix_inst *donor, imgse
     if (!ix->ready)
         return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
     uint32_t row;
-    if (idmap_get(&ix->ids, s->id, &row)) {
+    if (idmap_get(&ix->ids, s->id, ix_row_id, ix, &row)) {
         row_detach(ix, row);
     } else {
         if (row_alloc(ix, &row) != 0)
             return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
-        if (idmap_put(&ix->ids, s->id, row) != 0) {
+        ix->rows[row].id = s->id; /* the id map's key is read through the row */
+        if (idmap_put(&ix->ids, s->id, row, ix_row_id, ix) != 0) {
             row_release(ix, row);
             return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
         }
     }
     if (row_attach(ix, row, s, donor) != 0) {
         row_detach(ix, row);
-        idmap_del(&ix->ids, s->id);
+        idmap_del(&ix->ids, s->id, ix_row_id, ix);
         row_release(ix, row);
         return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
     }
@@ -543,11 +544,11 @@ int rows_upsert(ix_inst *ix, const image_summary *s, const ix_inst *donor, imgse
 void rows_remove(ix_inst *ix, int64_t id)
 {
     uint32_t row;
-    if (!ix->ready || !idmap_get(&ix->ids, id, &row))
+    if (!ix->ready || !idmap_get(&ix->ids, id, ix_row_id, ix, &row))
         return;
     order_drop(ix);
     row_detach(ix, row);
-    idmap_del(&ix->ids, id);
+    idmap_del(&ix->ids, id, ix_row_id, ix);
     row_release(ix, row);
 }
 
