@@ -2193,6 +2193,28 @@ static void check_postings(const postings *P)
     assert_int_equal(n_refs_all, n);
 }
 
+/* A posting's CVSS codes are 13 bits: every score 0.00 .. 81.89 exactly,
+ * anything else PCVSS_OTHER (read from the store), and the codes survive
+ * the posting's bit fields. */
+static void test_pcvss_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(pcvss_code(false, 9.8), 0);
+    assert_int_equal(pcvss_code(true, 0.0), 1);
+    assert_int_equal(pcvss_code(true, 9.8), 981);
+    assert_int_equal(pcvss_code(true, 10.0), 1001);
+    assert_int_equal(pcvss_code(true, 81.89), 8190);
+    assert_int_equal(pcvss_code(true, 81.9), PCVSS_OTHER);
+    assert_int_equal(pcvss_code(true, 9.85 + 1e-9), PCVSS_OTHER);
+    assert_int_equal(pcvss_code(true, -1.0), PCVSS_OTHER);
+    assert_true(pcvss_value(981) == 9.8);
+    posting p = {.cvss = pcvss_code(true, 81.89), .rcvss = PCVSS_OTHER, .v = 4};
+    assert_int_equal(p.cvss, 8190);
+    assert_int_equal(p.rcvss, PCVSS_OTHER);
+    assert_int_equal(p.v, 4);
+    assert_int_equal(sizeof p, 16);
+}
+
 static void test_postings_back_references(void **state)
 {
     (void)state;
@@ -3178,6 +3200,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_hash_maps),
         cmocka_unit_test(test_postings_back_references),
+        cmocka_unit_test(test_pcvss_codes),
         cmocka_unit_test(test_contains),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_decimal_ids),

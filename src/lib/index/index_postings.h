@@ -25,28 +25,30 @@
 
 #include "index_hash.h"
 
+/* 16 bytes: the three small values share one 32-bit word. */
 typedef struct {
     uint32_t row;
     uint32_t n;
-    uint32_t seq;     /* vuls: the row's representative record (vul_agg.rep_seq) */
-    uint16_t cvss;    /* vuls: the row's highest CVSS score, as a pcvss code */
-    uint16_t rcvss;   /* vuls: the representative's CVSS score, as a pcvss code */
-    uint8_t v;        /* the owner's per-posting value (vuls: the row's highest
-                         severity rank of the term, vul_agg.rank) */
+    uint32_t seq;       /* vuls: the row's representative record (vul_agg.rep_seq) */
+    uint32_t cvss : 13; /* vuls: the row's highest CVSS score, as a pcvss code */
+    uint32_t rcvss : 13; /* vuls: the representative's CVSS score, as a pcvss code */
+    uint32_t v : 6;     /* the owner's per-posting value (vuls: the row's highest
+                           severity rank of the term, vul_agg.rank, 0..4) */
 } posting;
+_Static_assert(sizeof(posting) == 16, "a posting is 16 bytes");
 
-/* A CVSS score in 16 bits, in the order of the scores: 0 for none, k + 1
- * for exactly k / 100.0 (k <= 65533: 0.00 .. 655.33, every score a
- * scanner writes), PCVSS_OTHER for any other number, which the index does
- * not hold (its group is read from the store). k / 100.0 is the double
- * nearest to the decimal, as a JSON parser reads "9.8", so the code is
- * exact, not a rounding. */
-#define PCVSS_OTHER UINT16_MAX
+/* A CVSS score in 13 bits, in the order of the scores: 0 for none, k + 1
+ * for exactly k / 100.0 (k <= 8189: 0.00 .. 81.89, every score a scanner
+ * writes: CVSS scores are 0 to 10), PCVSS_OTHER for any other number,
+ * which the index does not hold (its group is read from the store). k /
+ * 100.0 is the double nearest to the decimal, as a JSON parser reads
+ * "9.8", so the code is exact, not a rounding. */
+#define PCVSS_OTHER 8191u
 static inline uint16_t pcvss_code(bool has, double v)
 {
     if (!has)
         return 0;
-    if (!(v >= 0 && v <= 655.33))
+    if (!(v >= 0 && v <= 81.89))
         return PCVSS_OTHER;
     int64_t k = (int64_t)(v * 100 + 0.5);
     return (double)k / 100.0 == v ? (uint16_t)(k + 1) : PCVSS_OTHER;
