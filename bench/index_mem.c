@@ -73,7 +73,7 @@ static void acct(const ix_inst *ix)
             if (P->terms[i]) {
                 const pterm *t = P->terms[i];
                 nt++;
-                tt += us(t) + us(t->key) + us(t->p) + us(t->ref_at);
+                tt += us(t) + us(t->key) + us(t->p);
             }
         for (uint32_t r = 0; r < P->n_rows; r++)
             if (P->rows[r].cap > 1)

@@ -2161,29 +2161,58 @@ static unsigned rn(unsigned n)
     return (unsigned)(rnd() % n);
 }
 
-/* Every posting's back reference names it, and every term's total is the
- * sum of its postings, after random adds (a term may be listed twice for
- * one row) and clears. */
+/* Every posting is named by exactly one reference of its row, every row
+ * has no other references, and every term's total is the sum of its
+ * postings, after random adds (a term may be listed twice for one row),
+ * clears, and trims (which sort a row's references) or none. */
 static void check_postings(const postings *P)
 {
-    size_t n = 0;
+    size_t n = 0, n_refs_all = 0;
     for (uint32_t id = 0; id < P->n_ids; id++) {
         const pterm *t = P->terms[id];
         if (!t)
             continue;
         int64_t total = 0;
         for (uint32_t k = 0; k < t->len; k++) {
-            uint32_t n_refs;
+            uint32_t n_refs, named = 0;
             const pref *refs = postings_row_refs(P, t->p[k].row, &n_refs);
-            assert_true(t->ref_at[k] < n_refs);
-            assert_int_equal(refs[t->ref_at[k]].term, id);
-            assert_int_equal(refs[t->ref_at[k]].pos, k);
+            for (uint32_t i = 0; i < n_refs; i++)
+                named += refs[i].term == id && refs[i].pos == k;
+            assert_int_equal(named, 1);
             total += t->p[k].n;
         }
         assert_int_equal(t->total, total);
         n += t->len;
     }
+    for (uint32_t row = 0; row < P->n_rows; row++) {
+        uint32_t n_refs;
+        postings_row_refs(P, row, &n_refs);
+        n_refs_all += n_refs;
+    }
     assert_int_equal(P->n_postings, n);
+    assert_int_equal(n_refs_all, n);
+}
+
+/* A posting's CVSS codes are 13 bits: every score 0.00 .. 81.89 exactly,
+ * anything else PCVSS_OTHER (read from the store), and the codes survive
+ * the posting's bit fields. */
+static void test_pcvss_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(pcvss_code(false, 9.8), 0);
+    assert_int_equal(pcvss_code(true, 0.0), 1);
+    assert_int_equal(pcvss_code(true, 9.8), 981);
+    assert_int_equal(pcvss_code(true, 10.0), 1001);
+    assert_int_equal(pcvss_code(true, 81.89), 8190);
+    assert_int_equal(pcvss_code(true, 81.9), PCVSS_OTHER);
+    assert_int_equal(pcvss_code(true, 9.85 + 1e-9), PCVSS_OTHER);
+    assert_int_equal(pcvss_code(true, -1.0), PCVSS_OTHER);
+    assert_true(pcvss_value(981) == 9.8);
+    posting p = {.cvss = pcvss_code(true, 81.89), .rcvss = PCVSS_OTHER, .v = 4};
+    assert_int_equal(p.cvss, 8190);
+    assert_int_equal(p.rcvss, PCVSS_OTHER);
+    assert_int_equal(p.v, 4);
+    assert_int_equal(sizeof p, 16);
 }
 
 static void test_postings_back_references(void **state)
@@ -2202,7 +2231,8 @@ static void test_postings_back_references(void **state)
             int len = snprintf(key, sizeof key, "t%u", (unsigned)((seed >> (j % 24)) % 9));
             assert_int_equal(postings_row_add(&P, key, (size_t)len, (posting){.row = row, .n = j + 1}), 0);
         }
-        postings_row_trim(&P, row);
+        if (round % 3)
+            postings_row_trim(&P, row);
         check_postings(&P);
     }
     for (uint32_t row = 0; row < 40; row++)
@@ -2210,6 +2240,13 @@ static void test_postings_back_references(void **state)
     check_postings(&P);
     assert_int_equal(P.n_postings, 0);
     postings_free(&P);
+}
+
+/* test_hash_maps's id map: row k + 1 holds key k * 7919 - 100000 */
+static int64_t test_row_key(const void *ctx, uint32_t row)
+{
+    (void)ctx;
+    return (int64_t)(row - 1) * 7919 - 100000;
 }
 
 static void test_hash_maps(void **state)
@@ -2233,11 +2270,11 @@ static void test_hash_maps(void **state)
         if (rn(3)) {
             vals[k] = (int)k;
             assert_int_equal(strmap_put(&m, keys[k], strlen(keys[k]), &vals[k]), 0);
-            assert_int_equal(idmap_put(&im, id, k + 1), 0);
+            assert_int_equal(idmap_put(&im, id, k + 1, test_row_key, NULL), 0);
             present[k] = 1;
         } else {
             void *v = strmap_del(&m, keys[k], strlen(keys[k]));
-            bool gone = idmap_del(&im, id);
+            bool gone = idmap_del(&im, id, test_row_key, NULL);
             assert_int_equal(v != NULL, present[k]);
             assert_int_equal(gone, present[k]);
             present[k] = 0;
@@ -2247,7 +2284,7 @@ static void test_hash_maps(void **state)
             for (int i = 0; i < NKEYS; i++) {
                 int *v = strmap_get(&m, keys[i], strlen(keys[i]));
                 uint32_t row = 0;
-                bool has = idmap_get(&im, (int64_t)i * 7919 - 100000, &row);
+                bool has = idmap_get(&im, (int64_t)i * 7919 - 100000, test_row_key, NULL, &row);
                 assert_int_equal(v != NULL, present[i]);
                 assert_int_equal(has, present[i]);
                 if (present[i]) {
@@ -2749,7 +2786,7 @@ static void check_rows(const ix_inst *ix)
         if (!g)
             continue;
         uint32_t row;
-        assert_true(idmap_get(&ix->ids, ix->rows[g->aux].id, &row));
+        assert_true(idmap_get(&ix->ids, ix->rows[g->aux].id, ix_row_id, ix, &row));
         assert_int_equal(row, g->aux);
         roaring_bitmap_add(want, g->aux);
     }
@@ -2874,13 +2911,13 @@ static bool cid_shared(imgsec_index *ix, int64_t id)
     uint32_t r0, r1;
     const ix_inst *a = index_published(ix), *b;
     /* the other instance: published by an empty batch */
-    assert_true(idmap_get(&a->ids, id, &r0));
+    assert_true(idmap_get(&a->ids, id, ix_row_id, a, &r0));
     const ix_str *s0 = a->rows[r0].str[SA_image_id].own;
     index_write_begin(ix);
     index_write_end(ix);
     b = index_published(ix);
     assert_true(b != a);
-    assert_true(idmap_get(&b->ids, id, &r1));
+    assert_true(idmap_get(&b->ids, id, ix_row_id, b, &r1));
     return s0 == b->rows[r1].str[SA_image_id].own;
 }
 
@@ -2942,6 +2979,98 @@ static void test_row_owned_strings(void **state)
     assert_int_equal(index_write_end(ix), IMGSEC_OK);
     expect_cids(ix, 0, 0, 110);
     assert_int_equal(count_cid(ix, "sha256:dd"), 1);
+    assert_true(cid_shared(ix, 1));
+    index_free(ix);
+}
+
+/* Content ids and digests spelled "sha256:" + 64 lowercase hex digits
+ * are kept packed (32 bytes) and spelled out again exactly; any other
+ * spelling (upper case, a non-hex digit, one digit short) is kept as it
+ * is and never equals the packed one. Filters, pages, the sharing of a
+ * string by the instances and its move into a dictionary entry (a second
+ * row with the same id) work alike on both kinds. */
+typedef struct {
+    char cid[4][80], digest[4][80];
+    size_t n;
+} cid_page;
+
+static void cid_cb(const index_image *img, void *arg)
+{
+    cid_page *p = arg;
+    assert_true(p->n < 4);
+    snprintf(p->cid[p->n], sizeof p->cid[0], "%s", img->image_id);
+    snprintf(p->digest[p->n++], sizeof p->digest[0], "%s", img->image_digest);
+}
+
+static bool own_packed(imgsec_index *ix, int64_t id, str_attr a)
+{
+    uint32_t r;
+    const ix_inst *in = index_published(ix);
+    assert_true(idmap_get(&in->ids, id, ix_row_id, in, &r));
+    return in->rows[r].str[a].own->packed;
+}
+
+static void test_row_owned_packed(void **state)
+{
+    (void)state;
+    static const char P1[] = "sha256:0123456789abcdef00112233445566778899aabbccddeeff0f1e2d3c4b5a6978";
+    static const char P2[] = "sha256:0123456789ABCDEF00112233445566778899aabbccddeeff0f1e2d3c4b5a6978";
+    static const char P3[] = "sha256:0123456789abcdef00112233445566778899aabbccddeeff0f1e2d3c4b5a697g";
+    static const char P4[] = "sha256:ffeeddccbbaa99887766554433221100fedcba98765432100123456789abcdef";
+    static const char SHORT[] = "sha256:0123456789abcdef00112233445566778899aabbccddeeff0f1e2d3c4b5a697";
+    assert_int_equal(strlen(P1), IX_STR_PACKED_LEN);
+    imgsec_index *ix = index_new();
+    timg a, b, c;
+    timg_apps(&a, 1, 1);
+    a.s.image_id = P1;
+    a.s.image_digest = P4;
+    timg_apps(&b, 2, 10);
+    b.s.image_id = P2;
+    b.s.image_digest = P1;
+    timg_apps(&c, 3, 100);
+    c.s.image_id = P3;
+    c.s.image_digest = SHORT;
+    put(ix, &a);
+    put(ix, &b);
+    put(ix, &c);
+    assert_true(own_packed(ix, 1, SA_image_id));
+    assert_true(own_packed(ix, 1, SA_image_digest));
+    assert_false(own_packed(ix, 2, SA_image_id));
+    assert_true(own_packed(ix, 2, SA_image_digest));
+    assert_false(own_packed(ix, 3, SA_image_id));
+    assert_false(own_packed(ix, 3, SA_image_digest));
+    assert_true(cid_shared(ix, 1));
+    for (int round = 0; round < 2; round++) {
+        for (int flip = 0; flip < 2; flip++) { /* the published instance, then the other */
+            assert_int_equal(count_cid(ix, P1), round ? 11 : 1);
+            assert_int_equal(count_cid(ix, P2), round ? 0 : 10);
+            assert_int_equal(count_cid(ix, P3), 100);
+            assert_int_equal(count_cid(ix, P4), 0);
+            assert_int_equal(count_cid(ix, SHORT), 0);
+            const char *ids[] = {P1, P3};
+            assert_int_equal(count_ids(ix, "p1", ids, 2), round ? 111 : 101);
+            index_scope sc = {"p1", true, NULL, 0};
+            stat_query q = q_all(REPORT_APPS);
+            index_page_req req = {.order = INDEX_ORDER_ID, .limit = 4};
+            cid_page got = {0};
+            int64_t total = -1;
+            imgsec_err err;
+            assert_int_equal(index_page(ix, &sc, &q, &req, &total, cid_cb, &got, &err), IMGSEC_OK);
+            assert_int_equal(got.n, 3);
+            assert_string_equal(got.cid[0], P1);
+            assert_string_equal(got.digest[0], P4);
+            assert_string_equal(got.cid[1], round ? P1 : P2);
+            assert_string_equal(got.digest[1], P1);
+            assert_string_equal(got.cid[2], P3);
+            assert_string_equal(got.digest[2], SHORT);
+            index_write_begin(ix);
+            index_write_end(ix);
+        }
+        b.s.image_id = P1; /* a second row with P1: into a dictionary entry */
+        put(ix, &b);
+    }
+    del(ix, 2); /* P1 back to one row */
+    assert_int_equal(count_cid(ix, P1), 1);
     assert_true(cid_shared(ix, 1));
     index_free(ix);
 }
@@ -3071,11 +3200,13 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_hash_maps),
         cmocka_unit_test(test_postings_back_references),
+        cmocka_unit_test(test_pcvss_codes),
         cmocka_unit_test(test_contains),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_decimal_ids),
         cmocka_unit_test(test_shown_only_strings),
         cmocka_unit_test(test_row_owned_strings),
+        cmocka_unit_test(test_row_owned_packed),
         cmocka_unit_test(test_randomized),
         cmocka_unit_test(test_vul_groups_by_type),
         cmocka_unit_test(test_group_caches_after_changes),

@@ -195,22 +195,32 @@ void idmap_free(idmap *m)
     idmap_init(m);
 }
 
-static size_t idmap_find(const idmap *m, int64_t key, bool *found)
+static size_t idmap_find(const idmap *m, int64_t key, uint32_t h, idmap_key_fn fn,
+                         const void *ctx, bool *found)
 {
     size_t mask = m->cap - 1;
-    size_t i = id_hash(key) & mask;
+    size_t i = h & mask;
     for (;;) {
         const idmap_slot *s = &m->slots[i];
         if (s->row == IDMAP_EMPTY) {
             *found = false;
             return i;
         }
-        if (s->key == key) {
+        if (s->hash == h && fn(ctx, s->row) == key) {
             *found = true;
             return i;
         }
         i = (i + 1) & mask;
     }
+}
+
+/* Places a slot whose key is known to be absent (growing: no key read). */
+static void idmap_place(idmap *m, idmap_slot s)
+{
+    size_t mask = m->cap - 1, i = s.hash & mask;
+    while (m->slots[i].row != IDMAP_EMPTY)
+        i = (i + 1) & mask;
+    m->slots[i] = s;
 }
 
 static int idmap_grow(idmap *m)
@@ -224,52 +234,50 @@ static int idmap_grow(idmap *m)
     idmap old = *m;
     m->slots = slots;
     m->cap = cap;
-    for (size_t i = 0; i < old.cap; i++) {
-        if (old.slots[i].row == IDMAP_EMPTY)
-            continue;
-        bool found;
-        m->slots[idmap_find(m, old.slots[i].key, &found)] = old.slots[i];
-    }
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.slots[i].row != IDMAP_EMPTY)
+            idmap_place(m, old.slots[i]);
     free(old.slots);
     return 0;
 }
 
-bool idmap_get(const idmap *m, int64_t key, uint32_t *row)
+bool idmap_get(const idmap *m, int64_t key, idmap_key_fn fn, const void *ctx, uint32_t *row)
 {
     if (m->n == 0)
         return false;
     bool found;
-    size_t i = idmap_find(m, key, &found);
+    size_t i = idmap_find(m, key, (uint32_t)id_hash(key), fn, ctx, &found);
     if (found)
         *row = m->slots[i].row;
     return found;
 }
 
-int idmap_put(idmap *m, int64_t key, uint32_t row)
+int idmap_put(idmap *m, int64_t key, uint32_t row, idmap_key_fn fn, const void *ctx)
 {
     if (row == IDMAP_EMPTY)
         return -1;
     if (too_full(m->n, m->cap) && idmap_grow(m) != 0)
         return -1;
     bool found;
-    size_t i = idmap_find(m, key, &found);
+    uint32_t h = (uint32_t)id_hash(key);
+    size_t i = idmap_find(m, key, h, fn, ctx, &found);
     if (!found)
         m->n++;
-    m->slots[i] = (idmap_slot){key, row};
+    m->slots[i] = (idmap_slot){h, row};
     return 0;
 }
 
-bool idmap_del(idmap *m, int64_t key)
+bool idmap_del(idmap *m, int64_t key, idmap_key_fn fn, const void *ctx)
 {
     if (m->n == 0)
         return false;
     bool found;
-    size_t i = idmap_find(m, key, &found);
+    size_t i = idmap_find(m, key, (uint32_t)id_hash(key), fn, ctx, &found);
     if (!found)
         return false;
     size_t mask = m->cap - 1;
     for (size_t j = (i + 1) & mask; m->slots[j].row != IDMAP_EMPTY; j = (j + 1) & mask) {
-        if (can_shift(i, j, id_hash(m->slots[j].key) & mask)) {
+        if (can_shift(i, j, m->slots[j].hash & mask)) {
             m->slots[i] = m->slots[j];
             i = j;
         }

@@ -43,6 +43,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "imgsec/filter.h"
 #include "imgsec/index.h"
@@ -107,12 +108,38 @@ static inline bool sa_row_owned(str_attr a)
  * instances (rows_clone, and the replay of a batch, take a reference to
  * the other instance's copy instead of making one). ref is only touched by
  * the writer (every change of either instance is the writer's), and
- * readers only read len and s: no atomics needed. */
+ * readers only read len, packed and s: no atomics needed.
+ *
+ * Content ids and digests are nearly always "sha256:" and 64 lowercase
+ * hex digits (71 bytes): such a string is kept packed, its 32 bytes in s
+ * (a 40-byte block instead of 80), and spelled out again by ix_str_text
+ * into the reader's buffer. Any other string is kept as it is. */
+#define IX_STR_PACKED_LEN 71 /* "sha256:" + 64 hex digits */
+#define IX_STR_BUF (IX_STR_PACKED_LEN + 1)
 typedef struct {
     uint32_t ref;
-    uint32_t len;
-    char s[];             /* NUL-terminated */
+    uint32_t len : 31;    /* of the text, packed or not */
+    uint32_t packed : 1;  /* s holds the 32 bytes of a "sha256:" + hex string */
+    char s[];             /* NUL-terminated text, or 32 bytes when packed */
 } ix_str;
+
+/* The text of o, of *len bytes, NUL-terminated: o's own, or spelled out
+ * into buf when packed. */
+static inline const char *ix_str_text(const ix_str *o, char buf[IX_STR_BUF], size_t *len)
+{
+    *len = o->len;
+    if (!o->packed)
+        return o->s;
+    static const char hex[] = "0123456789abcdef";
+    memcpy(buf, "sha256:", 7);
+    for (int i = 0; i < 32; i++) {
+        unsigned char b = (unsigned char)o->s[i];
+        buf[7 + 2 * i] = hex[b >> 4];
+        buf[8 + 2 * i] = hex[b & 15];
+    }
+    buf[IX_STR_PACKED_LEN] = '\0';
+    return buf;
+}
 
 typedef union {
     dict_entry *e;        /* a dictionary's entry (!sa_row_owned) */
@@ -125,13 +152,15 @@ typedef struct {
     uint8_t type, status, level;
 } ix_row;
 
-/* The string of attribute a of row r ("" when unset), and its length. */
-static inline const char *row_str(const ix_row *r, str_attr a, size_t *len)
+/* The string of attribute a of row r ("" when unset), and its length:
+ * valid while r is, and for a row-owned string while buf is (a packed
+ * one is spelled out into buf). */
+static inline const char *row_str(const ix_row *r, str_attr a, size_t *len, char buf[IX_STR_BUF])
 {
     if (sa_row_owned(a)) {
         const ix_str *o = r->str[a].own;
-        *len = o ? o->len : 0;
-        return o ? o->s : "";
+        *len = 0;
+        return o ? ix_str_text(o, buf, len) : "";
     }
     const dict_entry *e = r->str[a].e;
     *len = e ? e->len : 0;
@@ -154,7 +183,8 @@ struct ix_inst {
     uint32_t *free_rows;          /* stack of reusable rows */
     uint32_t n_free;
 
-    idmap ids;                    /* image id -> row; ids.n is the number of images */
+    idmap ids;                    /* image id -> row (keyed by rows[row].id);
+                                     ids.n is the number of images */
     size_t n_decimal_image_ids;   /* images whose content id spells an image id */
     int64_t n_records;            /* sum of counts[*][*]: the records of every image */
     dict dicts[SA_COUNT];         /* a row-owned filtered attribute's: only the
@@ -180,6 +210,12 @@ struct ix_inst {
      * that needs them and dropped with the orders (index_list.c). */
     _Atomic(struct ix_terms *) vul_terms, build_terms;
 };
+
+/* The id of row: the key function of ix->ids (index_hash.h), ctx = ix. */
+static inline int64_t ix_row_id(const void *ctx, uint32_t row)
+{
+    return ((const ix_inst *)ctx)->rows[row].id;
+}
 
 /* ---- index_log.c: the ops of a write batch, to replay on the other instance ---- */
 

@@ -81,13 +81,15 @@ static bool row_matches(const ix_inst *ix, uint32_t row, const index_image_match
         char buf[24];
         snprintf(buf, sizeof buf, "%" PRId64, r->id);
         size_t len, n = strlen(m->ref);
-        const char *cid = row_str(r, SA_image_id, &len);
+        char cbuf[IX_STR_BUF];
+        const char *cid = row_str(r, SA_image_id, &len, cbuf);
         if (strcmp(buf, m->ref) != 0 && !(len == n && memcmp(cid, m->ref, n) == 0))
             return false;
     }
     if (m->name) {
         size_t len;
-        const char *name = row_str(r, SA_image_name, &len);
+        char nbuf[IX_STR_BUF];
+        const char *name = row_str(r, SA_image_name, &len, nbuf);
         if (!memmem(name, len, m->name, strlen(m->name)))
             return false;
     }

@@ -120,21 +120,23 @@ typedef struct {
     void *arg;
 } page_ctx;
 
-static const char *str_of(const ix_row *r, str_attr a)
+/* buf: a packed row-owned string's text, one buffer per attribute */
+static const char *str_of(const ix_row *r, str_attr a, char (*buf)[IX_STR_BUF])
 {
     size_t len;
-    return row_str(r, a, &len);
+    return row_str(r, a, &len, buf[a]);
 }
 
 static void emit(const ix_inst *ix, uint32_t row, const page_ctx *c)
 {
     const ix_row *r = &ix->rows[row];
+    char buf[SA_COUNT][IX_STR_BUF];
     index_image img = {
         .id = r->id,
         .type = (image_type)r->type,
         .status = (scan_status)r->status,
         .severity_level = (severity_level)r->level,
-#define PAGE_STRING(m, ...) .m = str_of(r, SA_##m),
+#define PAGE_STRING(m, ...) .m = str_of(r, SA_##m, buf),
         MODEL_IMAGE_STRINGS(PAGE_STRING)
 #undef PAGE_STRING
         .image_size = ix->image_size[row],

@@ -14,7 +14,6 @@ void postings_init(postings *P)
 static void term_free(pterm *t)
 {
     free(t->p);
-    free(t->ref_at);
     free(t->key);
     free(t);
 }
@@ -57,15 +56,17 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t sz)
     return 0;
 }
 
+/* Rows up to row exist (empty when new). Only rows below n_rows are
+ * written: the spare capacity of a doubling stays untouched, so it costs
+ * no resident memory. */
 static int ensure_row(postings *P, uint32_t row)
 {
     if (row < P->n_rows)
         return 0;
-    uint32_t cap = P->n_rows;
-    if (grow((void **)&P->rows, &cap, row + 1, sizeof *P->rows) != 0)
+    if (grow((void **)&P->rows, &P->cap_rows, row + 1, sizeof *P->rows) != 0)
         return -1;
-    memset(P->rows + P->n_rows, 0, (size_t)(cap - P->n_rows) * sizeof *P->rows);
-    P->n_rows = cap;
+    memset(P->rows + P->n_rows, 0, (size_t)(row + 1 - P->n_rows) * sizeof *P->rows);
+    P->n_rows = row + 1;
     return 0;
 }
 
@@ -129,18 +130,12 @@ int postings_row_add(postings *P, const char *key, size_t klen, posting p)
     bool fresh = !t;
     if (fresh && !(t = term_new(P, key, klen)))
         return -1;
-    /* grow gives both arrays the same new capacity; if only p grew, cap
-     * stays as it was and the next add grows both again */
-    uint32_t cap_p = t->cap, cap_refs = t->cap;
-    if (grow((void **)&t->p, &cap_p, t->len + 1, sizeof *t->p) != 0 ||
-        grow((void **)&t->ref_at, &cap_refs, t->len + 1, sizeof *t->ref_at) != 0) {
+    if (grow((void **)&t->p, &t->cap, t->len + 1, sizeof *t->p) != 0) {
         if (fresh)
             term_delete(P, t);
         return -1;
     }
-    t->cap = cap_refs;
     t->p[t->len] = p;
-    t->ref_at[t->len] = r->n;
     prow_refs(r)[r->n++] = (pref){t->id, t->len};
     t->len++;
     t->total += n;
@@ -148,11 +143,64 @@ int postings_row_add(postings *P, const char *key, size_t klen, posting p)
     return 0;
 }
 
+static bool pref_less(pref a, pref b)
+{
+    return a.term != b.term ? a.term < b.term : a.pos < b.pos;
+}
+
+static int pref_cmp(const void *a, const void *b)
+{
+    pref x = *(const pref *)a, y = *(const pref *)b;
+    return pref_less(x, y) ? -1 : pref_less(y, x) ? 1 : 0;
+}
+
+/* Sorts refs[0..n) by term, then position. */
+static void refs_sort(pref *refs, uint32_t n)
+{
+    if (n > 16) {
+        qsort(refs, n, sizeof *refs, pref_cmp);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        pref x = refs[i];
+        uint32_t j = i;
+        for (; j > 0 && pref_less(x, refs[j - 1]); j--)
+            refs[j] = refs[j - 1];
+        refs[j] = x;
+    }
+}
+
+/* The reference of row r to posting pos of term: a binary search when r's
+ * refs are sorted (postings_row_trim sorts them), else - or when the
+ * search misses because they are not - a scan. The posting exists, so
+ * this finds it. */
+static pref *ref_find(prow *r, uint32_t term, uint32_t pos)
+{
+    pref *refs = prow_refs(r);
+    uint32_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (refs[mid].term < term)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (uint32_t i = lo; i < r->n && refs[i].term == term; i++)
+        if (refs[i].pos == pos)
+            return &refs[i];
+    for (uint32_t i = 0; i < r->n; i++)
+        if (refs[i].term == term && refs[i].pos == pos)
+            return &refs[i];
+    return NULL;
+}
+
 void postings_row_trim(postings *P, uint32_t row)
 {
     if (row >= P->n_rows)
         return;
     prow *r = &P->rows[row];
+    if (r->cap > 1)
+        refs_sort(r->refs, r->n);
     if (r->n == r->cap || r->cap <= 1)
         return;
     if (r->n <= 1) { /* none, or one: in place */
@@ -182,11 +230,12 @@ void postings_row_clear(postings *P, uint32_t row)
         uint32_t last = t->len - 1;
         if (ref.pos != last) {
             posting moved = t->p[last];
-            uint32_t moved_ref = t->ref_at[last];
             t->p[ref.pos] = moved;
-            t->ref_at[ref.pos] = moved_ref;
-            prow_refs(&P->rows[moved.row])[moved_ref].pos = ref.pos;
+            ref_find(&P->rows[moved.row], ref.term, last)->pos = ref.pos;
         }
+        /* a spent ref must not be taken for a live one by ref_find: this
+         * row may hold another posting of t, moved to where this was */
+        prow_refs(r)[i].pos = UINT32_MAX;
         t->len--;
         P->n_postings--;
         if (t->len == 0)
@@ -238,7 +287,6 @@ int postings_clone(postings *dst, const postings *src)
         dst->terms[i] = t;
         t->key = dup_array(s->key, s->klen + 1, 1, &ok);
         t->p = dup_array(s->p, s->len, sizeof *s->p, &ok);
-        t->ref_at = dup_array(s->ref_at, s->len, sizeof *s->ref_at, &ok);
         if (!ok)
             break;
         t->klen = s->klen;
@@ -268,7 +316,7 @@ int postings_clone(postings *dst, const postings *src)
         if (!(dst->rows = calloc(src->n_rows, sizeof *dst->rows))) {
             ok = false;
         } else {
-            dst->n_rows = src->n_rows;
+            dst->n_rows = dst->cap_rows = src->n_rows;
             for (uint32_t r = 0; ok && r < src->n_rows; r++) {
                 const prow *s = &src->rows[r];
                 if (s->cap <= 1 || s->n <= 1) { /* in place */
@@ -297,15 +345,11 @@ void postings_trim(postings *P)
         pterm *t = P->terms[i];
         if (!t || t->len == t->cap)
             continue;
-        /* on failure a longer array is kept, which is harmless; cap is
-         * what both arrays have at least */
+        /* on failure the longer array is kept, which is harmless */
         posting *p = realloc(t->p, (size_t)t->len * sizeof *p);
-        if (p)
+        if (p) {
             t->p = p;
-        uint32_t *ref_at = realloc(t->ref_at, (size_t)t->len * sizeof *ref_at);
-        if (ref_at)
-            t->ref_at = ref_at;
-        if (p && ref_at)
             t->cap = t->len;
+        }
     }
 }

@@ -8,9 +8,11 @@
  * small selection can be summed from the rows' side.
  *
  * Posting order means nothing: a deletion moves the term's last posting
- * into the hole and fixes that posting's back reference, found in O(1)
- * through the term's ref_at (a row's refs are only appended, trimmed or
- * dropped whole, so those positions never go stale). Term ids are
+ * into the hole and fixes that posting's reference in its row, found by
+ * a binary search of the row's references (postings_row_trim sorts them
+ * by term and position; a scan when they are not sorted). Rows have few
+ * references, terms many postings: a back reference per posting (4 bytes
+ * each) would cost more than the search. Term ids are
  * stable while the term lives (freed ids are reused), so queries can keep
  * sets of term ids.
  */
@@ -23,28 +25,30 @@
 
 #include "index_hash.h"
 
+/* 16 bytes: the three small values share one 32-bit word. */
 typedef struct {
     uint32_t row;
     uint32_t n;
-    uint32_t seq;     /* vuls: the row's representative record (vul_agg.rep_seq) */
-    uint16_t cvss;    /* vuls: the row's highest CVSS score, as a pcvss code */
-    uint16_t rcvss;   /* vuls: the representative's CVSS score, as a pcvss code */
-    uint8_t v;        /* the owner's per-posting value (vuls: the row's highest
-                         severity rank of the term, vul_agg.rank) */
+    uint32_t seq;       /* vuls: the row's representative record (vul_agg.rep_seq) */
+    uint32_t cvss : 13; /* vuls: the row's highest CVSS score, as a pcvss code */
+    uint32_t rcvss : 13; /* vuls: the representative's CVSS score, as a pcvss code */
+    uint32_t v : 6;     /* the owner's per-posting value (vuls: the row's highest
+                           severity rank of the term, vul_agg.rank, 0..4) */
 } posting;
+_Static_assert(sizeof(posting) == 16, "a posting is 16 bytes");
 
-/* A CVSS score in 16 bits, in the order of the scores: 0 for none, k + 1
- * for exactly k / 100.0 (k <= 65533: 0.00 .. 655.33, every score a
- * scanner writes), PCVSS_OTHER for any other number, which the index does
- * not hold (its group is read from the store). k / 100.0 is the double
- * nearest to the decimal, as a JSON parser reads "9.8", so the code is
- * exact, not a rounding. */
-#define PCVSS_OTHER UINT16_MAX
+/* A CVSS score in 13 bits, in the order of the scores: 0 for none, k + 1
+ * for exactly k / 100.0 (k <= 8189: 0.00 .. 81.89, every score a scanner
+ * writes: CVSS scores are 0 to 10), PCVSS_OTHER for any other number,
+ * which the index does not hold (its group is read from the store). k /
+ * 100.0 is the double nearest to the decimal, as a JSON parser reads
+ * "9.8", so the code is exact, not a rounding. */
+#define PCVSS_OTHER 8191u
 static inline uint16_t pcvss_code(bool has, double v)
 {
     if (!has)
         return 0;
-    if (!(v >= 0 && v <= 655.33))
+    if (!(v >= 0 && v <= 81.89))
         return PCVSS_OTHER;
     int64_t k = (int64_t)(v * 100 + 0.5);
     return (double)k / 100.0 == v ? (uint16_t)(k + 1) : PCVSS_OTHER;
@@ -62,9 +66,7 @@ typedef struct {
     uint32_t id;      /* index in postings.terms */
     uint32_t aux;     /* free for the owner (groups: the latest row); starts PTERM_NO_AUX */
     posting *p;
-    uint32_t *ref_at; /* ref_at[k]: where p[k] is listed in its row's refs. Apart
-                         from p so that queries, which read only p, stay dense */
-    uint32_t len, cap; /* of p and ref_at alike */
+    uint32_t len, cap; /* of p */
     int64_t total;    /* the sum of n over p: a term's records, read in O(1) */
 } pterm;
 
@@ -94,8 +96,8 @@ typedef struct {
     uint32_t n_ids, cap_ids;
     uint32_t *free_ids;
     uint32_t n_free, cap_free;
-    prow *rows;       /* by row number */
-    uint32_t n_rows;
+    prow *rows;       /* by row number: n_rows of them in use, cap_rows allocated */
+    uint32_t n_rows, cap_rows;
     size_t n_postings;
 } postings;
 
@@ -105,8 +107,10 @@ void postings_free(postings *P);
 /* Adds posting p to the term key (creating it) and its reference to the
  * row p.row. 0, or -1 when out of memory with nothing changed. */
 int postings_row_add(postings *P, const char *key, size_t klen, posting p);
-/* Gives back the spare room of row's reference list (call once a row's
- * postings are all added: rows are many, their lists short). */
+/* Gives back the spare room of row's reference list and sorts it by term
+ * (call once a row's postings are all added: rows are many, their lists
+ * short; the sort makes a deletion's search for a reference a binary
+ * one). */
 void postings_row_trim(postings *P, uint32_t row);
 /* Deletes every posting of row; terms left empty are deleted. */
 void postings_row_clear(postings *P, uint32_t row);

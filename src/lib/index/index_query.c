@@ -141,7 +141,7 @@ static int start_rows(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *
             continue;
         int64_t id;
         bool decimal = key_decimal_id(item, &id);
-        if (decimal && idmap_get(&ix->ids, id, &rows[n]))
+        if (decimal && idmap_get(&ix->ids, id, ix_row_id, ix, &rows[n]))
             n++;
         if (decimal && ix->n_decimal_image_ids == 0)
             continue;
@@ -327,7 +327,8 @@ static bool row_subs_pass(const qctx *c, uint32_t row)
 {
     for (size_t i = 0; i < c->n_subs; i++) {
         size_t len;
-        const char *hay = row_str(&c->ix->rows[row], c->subs[i].a, &len);
+        char buf[IX_STR_BUF];
+        const char *hay = row_str(&c->ix->rows[row], c->subs[i].a, &len, buf);
         if (!dict_contains(hay, len, c->subs[i].needle, c->subs[i].nlen))
             return false;
     }

@@ -73,18 +73,54 @@ int rows_init(ix_inst *ix)
 
 /* ---- row-owned strings ---- */
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Packs s[0..len) into out[32] if it is "sha256:" and 64 lowercase hex
+ * digits (the one spelling ix_str_text gives back). */
+static bool str_pack(const char *s, size_t len, unsigned char out[32])
+{
+    if (len != IX_STR_PACKED_LEN || memcmp(s, "sha256:", 7) != 0)
+        return false;
+    for (int i = 0; i < 32; i++) {
+        int hi = hex_digit(s[7 + 2 * i]), lo = hex_digit(s[8 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return true;
+}
+
 static ix_str *str_new(const char *s, size_t len)
 {
-    if (len > UINT32_MAX - 1)
+    if (len > INT32_MAX - 1)
         return NULL;
-    ix_str *o = malloc(sizeof *o + len + 1);
+    unsigned char bin[32];
+    bool packed = str_pack(s, len, bin);
+    ix_str *o = malloc(sizeof *o + (packed ? sizeof bin : len + 1));
     if (!o)
         return NULL;
     o->ref = 1;
     o->len = (uint32_t)len;
-    memcpy(o->s, s, len);
-    o->s[len] = '\0';
+    o->packed = packed;
+    if (packed) {
+        memcpy(o->s, bin, sizeof bin);
+    } else {
+        memcpy(o->s, s, len);
+        o->s[len] = '\0';
+    }
     return o;
+}
+
+/* Is o's text s[0..len)? */
+static bool str_eq(const ix_str *o, const char *s, size_t len)
+{
+    char buf[IX_STR_BUF];
+    size_t olen;
+    const char *t = ix_str_text(o, buf, &olen);
+    return olen == len && memcmp(t, s, len) == 0;
 }
 
 /* Another reference to o (the writer's only: see ix_str). */
@@ -100,28 +136,29 @@ static void str_drop(ix_str *o)
         free(o);
 }
 
+/* The rowmap's key function's context: the map reads one key at a time
+ * and is done with it before the next, so one buffer serves. */
 typedef struct {
     const ix_inst *ix;
     str_attr a;
+    char buf[IX_STR_BUF];
 } owned_ctx;
 
 static const char *owned_key(const void *ctx, uint32_t row, size_t *len)
 {
-    const owned_ctx *c = ctx;
-    const ix_str *o = c->ix->rows[row].str[c->a].own;
-    *len = o->len;
-    return o->s;
+    owned_ctx *c = (owned_ctx *)ctx; /* every owned_ctx is a writable local */
+    return ix_str_text(c->ix->rows[row].str[c->a].own, c->buf, len);
 }
 
 const dict_entry *rows_find_exact(const ix_inst *ix, str_attr a, const char *s, size_t len,
                                   dict_entry *tmp)
 {
     if (sa_row_owned(a)) {
-        owned_ctx c = {ix, a};
+        owned_ctx c = {ix, a, {0}};
         uint32_t row = rowmap_get(&ix->owned[a], s, len, owned_key, &c);
         if (row != IDMAP_EMPTY) {
-            const ix_str *o = ix->rows[row].str[a].own;
-            *tmp = (dict_entry){.s = (char *)o->s, .len = o->len, .n = 1, .one = row};
+            /* the row's string is s (its own may be packed) */
+            *tmp = (dict_entry){.s = (char *)s, .len = len, .n = 1, .one = row};
             return tmp;
         }
     }
@@ -133,29 +170,33 @@ const dict_entry *rows_find_exact(const ix_inst *ix, str_attr a, const char *s, 
  * copes with both. */
 static int owned_join(ix_inst *ix, uint32_t row, str_attr a)
 {
-    const ix_str *o = ix->rows[row].str[a].own;
+    char buf[IX_STR_BUF];
+    size_t len;
+    const char *s = ix_str_text(ix->rows[row].str[a].own, buf, &len);
     dict *d = &ix->dicts[a];
-    if (dict_find(d, o->s, o->len)) /* held by several rows already */
-        return dict_ref(d, o->s, o->len, row) ? 0 : -1;
-    owned_ctx c = {ix, a};
-    uint32_t other = rowmap_get(&ix->owned[a], o->s, o->len, owned_key, &c);
+    if (dict_find(d, s, len)) /* held by several rows already */
+        return dict_ref(d, s, len, row) ? 0 : -1;
+    owned_ctx c = {ix, a, {0}};
+    uint32_t other = rowmap_get(&ix->owned[a], s, len, owned_key, &c);
     if (other == IDMAP_EMPTY)
         return rowmap_put(&ix->owned[a], row, owned_key, &c);
     /* the second row with this string: both into a dictionary entry */
-    if (!dict_ref(d, o->s, o->len, other))
+    if (!dict_ref(d, s, len, other))
         return -1;
-    rowmap_del(&ix->owned[a], other, o->s, o->len);
-    return dict_ref(d, o->s, o->len, row) ? 0 : -1;
+    rowmap_del(&ix->owned[a], other, s, len);
+    return dict_ref(d, s, len, row) ? 0 : -1;
 }
 
 static void owned_leave(ix_inst *ix, uint32_t row, str_attr a)
 {
-    const ix_str *o = ix->rows[row].str[a].own;
-    dict_entry *e = dict_find(&ix->dicts[a], o->s, o->len);
+    char buf[IX_STR_BUF];
+    size_t len;
+    const char *s = ix_str_text(ix->rows[row].str[a].own, buf, &len);
+    dict_entry *e = dict_find(&ix->dicts[a], s, len);
     if (e)
         dict_unref(&ix->dicts[a], e, row); /* no-op if row is not in it */
     else
-        rowmap_del(&ix->owned[a], row, o->s, o->len);
+        rowmap_del(&ix->owned[a], row, s, len);
 }
 
 void rows_destroy(ix_inst *ix)
@@ -278,7 +319,8 @@ static void row_detach(ix_inst *ix, uint32_t row)
     for (int f = 0; f < FLAG_COUNT; f++)
         roaring_bitmap_remove(ix->flags[f], row);
     int64_t id;
-    if (r->str[SA_image_id].own && key_decimal_id(r->str[SA_image_id].own->s, &id))
+    if (r->str[SA_image_id].own && !r->str[SA_image_id].own->packed &&
+        key_decimal_id(r->str[SA_image_id].own->s, &id))
         ix->n_decimal_image_ids--;
     for (int a = 0; a < SA_COUNT; a++) {
         if (sa_row_owned((str_attr)a)) {
@@ -308,9 +350,9 @@ static ix_str *owned_make(const ix_inst *donor, int64_t id, str_attr a, const ch
                           size_t len)
 {
     uint32_t drow;
-    if (donor && idmap_get(&donor->ids, id, &drow)) {
+    if (donor && idmap_get(&donor->ids, id, ix_row_id, donor, &drow)) {
         ix_str *o = donor->rows[drow].str[a].own;
-        if (o && o->len == len && memcmp(o->s, s, len) == 0)
+        if (o && str_eq(o, s, len))
             return str_share(o);
     }
     return str_new(s, len);
@@ -479,19 +521,20 @@ int rows_upsert(ix_inst *ix, const image_summary *s, const ix_inst *donor, imgse
     if (!ix->ready)
         return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
     uint32_t row;
-    if (idmap_get(&ix->ids, s->id, &row)) {
+    if (idmap_get(&ix->ids, s->id, ix_row_id, ix, &row)) {
         row_detach(ix, row);
     } else {
         if (row_alloc(ix, &row) != 0)
             return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
-        if (idmap_put(&ix->ids, s->id, row) != 0) {
+        ix->rows[row].id = s->id; /* the id map's key is read through the row */
+        if (idmap_put(&ix->ids, s->id, row, ix_row_id, ix) != 0) {
             row_release(ix, row);
             return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
         }
     }
     if (row_attach(ix, row, s, donor) != 0) {
         row_detach(ix, row);
-        idmap_del(&ix->ids, s->id);
+        idmap_del(&ix->ids, s->id, ix_row_id, ix);
         row_release(ix, row);
         return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
     }
@@ -501,11 +544,11 @@ int rows_upsert(ix_inst *ix, const image_summary *s, const ix_inst *donor, imgse
 void rows_remove(ix_inst *ix, int64_t id)
 {
     uint32_t row;
-    if (!ix->ready || !idmap_get(&ix->ids, id, &row))
+    if (!ix->ready || !idmap_get(&ix->ids, id, ix_row_id, ix, &row))
         return;
     order_drop(ix);
     row_detach(ix, row);
-    idmap_del(&ix->ids, id);
+    idmap_del(&ix->ids, id, ix_row_id, ix);
     row_release(ix, row);
 }
 
