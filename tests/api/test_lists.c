@@ -554,15 +554,19 @@ static void test_deep_offsets(void **state)
 }
 
 /* app_name and file_name of the tenant-wide lists (read through the
- * distinct names and their index since schema 14) give exactly the
- * records of the unfiltered list whose name contains the needle, in the
- * same order; a name first seen in a later ingest is found too. */
-static void expect_named_equal_walk(const char *path, const char *param, const char *field,
-                                    const char *needle, size_t want_min)
+ * distinct names and their index since schema 14, or record by record
+ * for a needle in many names) give exactly the records of the unfiltered
+ * list whose name contains the needle, in the same order, with total_num
+ * equal to their number on every page (list_all); a name first seen in a
+ * later ingest is found too. token's scope and extra ("image_type=...",
+ * or "") apply to both lists. */
+static void expect_named_equal_walk_as(const char *token, const char *extra, const char *path,
+                                       const char *param, const char *field, const char *needle,
+                                       size_t want_min)
 {
-    json_t *all = list_all(T_P1_ALL, path, "");
-    char *q = h_strdupf("%s=%s", param, needle);
-    json_t *got = list_all(T_P1_ALL, path, q);
+    json_t *all = list_all(token, path, extra);
+    char *q = h_strdupf("%s%s%s=%s", extra, *extra ? "&" : "", param, needle);
+    json_t *got = list_all(token, path, q);
     assert_non_null(all);
     assert_non_null(got);
     json_t *want = json_array();
@@ -584,10 +588,54 @@ static void expect_named_equal_walk(const char *path, const char *param, const c
         free(a);
         free(b);
     }
+    /* one page deep in the list: its total and items as the walk's */
+    if (json_array_size(want) > 12) {
+        size_t off = json_array_size(want) - 11;
+        char *q2 = h_strdupf("%s&enterprise_project_id=all_granted_eps&limit=10&offset=%zu", q,
+                             off);
+        json_t *page = list_get(token, "P1", path, q2, NULL);
+        assert_non_null(page);
+        assert_int_equal(total_of(page), (long long)json_array_size(want));
+        json_t *items = json_object_get(page, "data_list");
+        assert_int_equal(json_array_size(items), 10);
+        for (i = 0; i < 10; i++) {
+            char *a = h_json_text(json_array_get(items, i));
+            char *b = h_json_text(json_array_get(want, off + i));
+            assert_string_equal(a, b);
+            free(a);
+            free(b);
+        }
+        json_decref(page);
+        free(q2);
+    }
+    assert_int_equal(MISMATCHES, 0);
     json_decref(want);
     json_decref(got);
     json_decref(all);
     free(q);
+}
+
+static void expect_named_equal_walk(const char *path, const char *param, const char *field,
+                                    const char *needle, size_t want_min)
+{
+    expect_named_equal_walk_as(T_P1_ALL, "", path, param, field, needle, want_min);
+}
+
+/* every needle of NEEDLES on both lists, in the scopes a name filter
+ * narrows differently: every EP, one EP, and one image type */
+static void expect_all_named_equal_walk(void)
+{
+    static const char *const NEEDLES[] = {"lib", "a", "e", "zz-", "zz-no-such-name"};
+    const char *tokens[] = {T_P1_ALL, T_EP0};
+    for (size_t n = 0; n < sizeof NEEDLES / sizeof NEEDLES[0]; n++)
+        for (int t = 0; t < 2; t++)
+            for (int x = 0; x < 2; x++) {
+                const char *extra = x ? "image_type=harbor" : "";
+                expect_named_equal_walk_as(tokens[t], extra, "image/apps", "app_name", "app_name",
+                                           NEEDLES[n], 0);
+                expect_named_equal_walk_as(tokens[t], extra, "image/files", "file_name",
+                                           "file_name", NEEDLES[n], 0);
+            }
 }
 
 static void test_name_filters_equal_walk(void **state)
@@ -612,6 +660,77 @@ static void test_name_filters_equal_walk(void **state)
     json_t *o = list_get(T_P1_ALL, "P1", "image/apps", "app_name=zz-fresh-app&limit=10", NULL);
     assert_int_equal(total_of(o), 2);
     json_decref(o);
+    expect_all_named_equal_walk();
+}
+
+static long long named_total(const char *token, const char *path, const char *query)
+{
+    json_t *o = list_get(token, "P1", path, query, NULL);
+    long long t = total_of(o);
+    json_decref(o);
+    return t;
+}
+
+/* Name filters follow every change of the records: a re-ingest that
+ * replaces an image's records, one that moves the image to another EP,
+ * and a delete; totals and pages still equal the walk's in every scope. */
+static void test_name_filters_follow_changes(void **state)
+{
+    (void)state;
+    static const char DOC1[] =
+        "{\"image\":{\"image_type\":\"harbor\",\"namespace\":\"nc\",\"image_name\":\"moving\","
+        "\"image_version\":\"1\",\"scan_status\":\"success\"},"
+        "\"apps\":[{\"app_name\":\"zz-move-app\",\"app_version\":\"1\"},"
+        "{\"app_name\":\"zz-move-app\",\"app_version\":\"2\"},"
+        "{\"app_name\":\"zz-move-other\",\"app_version\":\"1\"}],"
+        "\"files\":[{\"file_path\":\"/m\",\"file_name\":\"zz-move-file\"}]}";
+    static const char DOC2[] = /* the same image: one app less, one file more */
+        "{\"image\":{\"image_type\":\"harbor\",\"namespace\":\"nc\",\"image_name\":\"moving\","
+        "\"image_version\":\"1\",\"scan_status\":\"success\"},"
+        "\"apps\":[{\"app_name\":\"zz-move-app\",\"app_version\":\"3\"},"
+        "{\"app_name\":\"zz-move-other\",\"app_version\":\"1\"}],"
+        "\"files\":[{\"file_path\":\"/m\",\"file_name\":\"zz-move-file\"},"
+        "{\"file_path\":\"/n\",\"file_name\":\"zz-move-file\"}]}";
+    const char *AQ = "app_name=zz-move&limit=10&enterprise_project_id=all_granted_eps",
+               *FQ = "file_name=zz-move&limit=10&enterprise_project_id=all_granted_eps";
+    http_resp r;
+    char ids[1][32];
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", DOC1, false, &r), 200);
+    assert_int_equal(ingest_ids(&r, ids, 1), 1);
+    http_resp_free(&r);
+    assert_int_equal(named_total(T_P1_ALL, "image/apps", AQ), 3);
+    assert_int_equal(named_total(T_EP0, "image/apps", AQ), 3);
+    assert_int_equal(named_total(T_EP0, "image/files", FQ), 1);
+    /* replaced records */
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", DOC2, false, &r), 200);
+    http_resp_free(&r);
+    assert_int_equal(named_total(T_P1_ALL, "image/apps", AQ), 2);
+    assert_int_equal(named_total(T_EP0, "image/apps", AQ), 2);
+    assert_int_equal(named_total(T_EP0, "image/files", FQ), 2);
+    expect_all_named_equal_walk();
+    /* moved to another EP: EP 0's reader no longer counts them */
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "ep-a", DOC2, false, &r), 200);
+    http_resp_free(&r);
+    assert_int_equal(named_total(T_P1_ALL, "image/apps", AQ), 2);
+    assert_int_equal(named_total(T_EP0, "image/apps", AQ), 0);
+    assert_int_equal(named_total(T_EP0, "image/files", FQ), 0);
+    assert_int_equal(named_total(T_P1_ALL, "image/files",
+                                 "file_name=zz-move&image_type=harbor&limit=10&"
+                                 "enterprise_project_id=all_granted_eps"),
+                     2);
+    assert_int_equal(named_total(T_P1_ALL, "image/files",
+                                 "file_name=zz-move&image_type=jfrog&limit=10&"
+                                 "enterprise_project_id=all_granted_eps"),
+                     0);
+    expect_all_named_equal_walk();
+    /* deleted */
+    char *path = h_strdupf("/v5/P1/image/scan-results/%s", ids[0]);
+    assert_int_equal(api_call(&S, "DELETE", path, NULL, T_WRITER, H_REGION, NULL, NULL, &r), 200);
+    http_resp_free(&r);
+    free(path);
+    assert_int_equal(named_total(T_P1_ALL, "image/apps", AQ), 0);
+    assert_int_equal(named_total(T_P1_ALL, "image/files", FQ), 0);
+    expect_all_named_equal_walk();
 }
 
 /* ---- scope, isolation, errors ---- */
@@ -1377,6 +1496,7 @@ int main(void)
         cmocka_unit_test(test_list_query_stops_when_gone),
         cmocka_unit_test(test_app_vul_num_exact), /* last: these add images */
         cmocka_unit_test(test_name_filters_equal_walk),
+        cmocka_unit_test(test_name_filters_follow_changes),
         cmocka_unit_test(test_maxima_after_reingest),
         cmocka_unit_test(test_group_representative),
     };

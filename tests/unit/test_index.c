@@ -1533,8 +1533,9 @@ static void expect_builds_and_images_same(imgsec_index *ix, const char *const *v
         for (size_t o = 0; o < sizeof OFFSETS / sizeof OFFSETS[0]; o++) {
             for (size_t v = 0; v < n_vul; v++)
                 for (int vt = 0; vt < VUL_TYPE_COUNT; vt++)
-                    for (int rk = 0; rk < 2; rk++) {
-                        int lo = rk ? 2 : 0, hi = rk ? 3 : 4;
+                    for (int rk = 0; rk < 4; rk++) { /* every rank, then ranges */
+                        static const int LO[] = {0, 2, 4, 0}, HI[] = {4, 3, 4, 1};
+                        int lo = LO[rk], hi = HI[rk];
                         int64_t ta = -1, tb = -2;
                         size_t na = 0, nb = 0;
                         assert_int_equal(index_vul_images(ix, &sc, MASKS[m], NULL, vul_ids[v],

@@ -445,8 +445,20 @@ typedef struct {
 struct unit_rows {
     uint32_t off[IMAGE_TYPE_COUNT + 1]; /* image type ty: r[off[ty] .. off[ty + 1]) */
     uint8_t vmax;                       /* the highest posting v among them */
+    uint8_t *v;                         /* per r[i]: the highest posting v of its row */
     uint32_t r[];
 };
+
+/* The groups a pass of groups_by_type keeps for one filter (image types,
+ * vul_type, rank range), in key order: cached per filter in the terms
+ * (PASS_SLOTS of them, first come), so the total is n and a page at any
+ * offset is g[offset ..], no pass over the heads. */
+struct pass_list {
+    uint32_t key; /* pass_key */
+    uint32_t n;
+    uint32_t g[];
+};
+#define PASS_SLOTS 16
 
 struct ix_terms {
     bool build;
@@ -462,6 +474,7 @@ struct ix_terms {
      * images list that asks for them (units_get) */
     _Atomic(struct unit_rows *) *units;
     uint32_t n_units;
+    _Atomic(struct pass_list *) pass[PASS_SLOTS];
 };
 
 void terms_free(struct ix_terms *o)
@@ -471,6 +484,8 @@ void terms_free(struct ix_terms *o)
     for (uint32_t i = 0; o->units && i < o->n_units; i++)
         free(atomic_load(&o->units[i]));
     free(o->units);
+    for (int i = 0; i < PASS_SLOTS; i++)
+        free(atomic_load(&o->pass[i]));
     free(o->head);
     free(o->t);
     free(o->sums);
@@ -738,32 +753,101 @@ static int group_from_sums(const ix_inst *ix, const struct ix_terms *o, uint32_t
     return 0;
 }
 
+/* Does group gi pass the filter of groups_by_type (some of its terms
+ * have rows of the types, of vtype when >= 0, and with by_rank the
+ * highest rank of those is in [lo, hi])? */
+static bool group_passes(const struct ix_terms *o, uint32_t gi, unsigned types, int vtype,
+                         bool by_rank, int lo, int hi)
+{
+    uint32_t a = o->gfirst[gi], b = o->gfirst[gi + 1];
+    int rank = -1;
+    bool any = false;
+    for (uint32_t j = a; j < b; j++) {
+        const term_head *h = &o->head[j];
+        unsigned in = h->types & types;
+        if (!in || (vtype >= 0 && h->type != (unsigned)vtype))
+            continue;
+        any = true;
+        for (int ty = 0; by_rank && ty < IMAGE_TYPE_COUNT; ty++)
+            if ((in & (1u << ty)) && h->rank[ty] > rank)
+                rank = h->rank[ty];
+    }
+    return any && (!by_rank || (rank >= lo && rank <= hi));
+}
+
+/* The cached pass_list of one filter, built now if no reader has yet
+ * (like units: compare-and-swap into a free slot; with every slot taken
+ * the list is returned uncached, *owned set, for the caller to free).
+ * NULL: out of memory. */
+static const struct pass_list *pass_get(const struct ix_terms *o, unsigned types, int vtype,
+                                        bool by_rank, int lo, int hi, bool *owned)
+{
+    uint32_t key = (uint32_t)types | (uint32_t)(vtype + 1) << 8 | (uint32_t)by_rank << 12 |
+                   (uint32_t)(by_rank ? lo & 15 : 0) << 13 | (uint32_t)(by_rank ? hi & 15 : 0) << 17;
+    _Atomic(struct pass_list *) *slots = (_Atomic(struct pass_list *) *)o->pass;
+    *owned = false;
+    for (int i = 0; i < PASS_SLOTS; i++) {
+        struct pass_list *p = atomic_load(&slots[i]);
+        if (!p)
+            break;
+        if (p->key == key)
+            return p;
+    }
+    struct pass_list *p = malloc(sizeof *p + ((size_t)o->n_groups + 1) * sizeof p->g[0]);
+    if (!p)
+        return NULL;
+    p->key = key;
+    p->n = 0;
+    for (uint32_t gi = 0; gi < o->n_groups; gi++)
+        if (group_passes(o, gi, types, vtype, by_rank, lo, hi))
+            p->g[p->n++] = gi;
+    for (int i = 0; i < PASS_SLOTS; i++) {
+        struct pass_list *none = NULL;
+        if (atomic_compare_exchange_strong(&slots[i], &none, p))
+            return p;
+        if (none->key == key) { /* a racing reader's: the same list */
+            free(p);
+            return none;
+        }
+    }
+    *owned = true;
+    return p;
+}
+
 /* groups_use when the selection is every row of some image types and no
- * filter but vul_type and the rank applies: one pass over the cached
- * terms' heads in key order (a group's terms next to each other), and the
- * page's groups from their sums (group_from_sums): no posting is read. */
+ * filter but vul_type and the rank applies: the groups that pass, from
+ * the cached pass_list of the filter (every group) or one pass over the
+ * cached terms' heads in key order (a group's terms next to each other;
+ * the groups [g0, g1) of one vul_id), and the page's groups from their
+ * sums (group_from_sums): no posting is read, and a deep page costs what
+ * the first does. */
 static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const struct ix_terms *o,
                           unsigned types, uint32_t g0, uint32_t g1)
 {
     const index_group_req *r = c->r;
     int vtype = c->build ? -1 : r->vul_type;
     bool by_rank = !c->build && r->by_rank;
+    if (g0 == 0 && g1 == o->n_groups) {
+        bool owned;
+        const struct pass_list *p =
+            pass_get(o, types, vtype, by_rank, r->rank_lo, r->rank_hi, &owned);
+        if (!p)
+            return -1;
+        *c->total = p->n;
+        int rc = 0;
+        for (int64_t i = r->offset; rc == 0 && i < (int64_t)p->n && (int64_t)*c->n_out < r->limit;
+             i++) {
+            uint32_t gi = p->g[i];
+            index_group *g = &c->out[(*c->n_out)++];
+            rc = group_from_sums(ix, o, o->gfirst[gi], o->gfirst[gi + 1], types, vtype, g);
+        }
+        if (owned)
+            free((void *)p);
+        return rc;
+    }
     int64_t total = 0, skip = r->offset;
     for (uint32_t gi = g0; gi < g1; gi++) {
-        uint32_t a = o->gfirst[gi], b = o->gfirst[gi + 1];
-        int rank = -1;
-        bool any = false;
-        for (uint32_t j = a; j < b; j++) {
-            const term_head *h = &o->head[j];
-            unsigned in = h->types & types;
-            if (!in || (vtype >= 0 && h->type != (unsigned)vtype))
-                continue;
-            any = true;
-            for (int ty = 0; by_rank && ty < IMAGE_TYPE_COUNT; ty++)
-                if ((in & (1u << ty)) && h->rank[ty] > rank)
-                    rank = h->rank[ty];
-        }
-        if (!any || (by_rank && (rank < r->rank_lo || rank > r->rank_hi)))
+        if (!group_passes(o, gi, types, vtype, by_rank, r->rank_lo, r->rank_hi))
             continue;
         total++;
         if (skip > 0) {
@@ -773,7 +857,7 @@ static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const struct ix_t
         if ((int64_t)*c->n_out >= r->limit)
             continue;
         index_group *g = &c->out[(*c->n_out)++];
-        if (group_from_sums(ix, o, a, b, types, vtype, g) != 0)
+        if (group_from_sums(ix, o, o->gfirst[gi], o->gfirst[gi + 1], types, vtype, g) != 0)
             return -1;
     }
     *c->total = total;
@@ -789,13 +873,16 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* The unit of the cached terms [a, b): their postings' rows as ranks of
- * the id order, per image type, sorted and distinct. NULL: out of memory. */
+ * the id order, per image type, sorted and distinct, each with its
+ * highest posting v. NULL: out of memory. */
 static struct unit_rows *unit_build(const ix_inst *ix, const struct ix_terms *o, uint32_t a,
                                     uint32_t b, const uint32_t *rank_of)
 {
     size_t n = 0, m = 0;
     for (uint32_t j = a; j < b; j++)
         n += o->t[j]->len;
+    /* type << 40 | rank << 8 | v: sorted, a row's entries are adjacent
+     * and its highest v last */
     uint64_t *v = malloc((n + 1) * sizeof *v);
     if (!v)
         return NULL;
@@ -805,21 +892,28 @@ static struct unit_rows *unit_build(const ix_inst *ix, const struct ix_terms *o,
             const posting *p = &o->t[j]->p[q];
             if (p->v > vmax)
                 vmax = p->v;
-            v[m++] = (uint64_t)ix->rows[p->row].type << 32 | rank_of[p->row];
+            v[m++] = (uint64_t)ix->rows[p->row].type << 40 | (uint64_t)rank_of[p->row] << 8 | p->v;
         }
     qsort(v, m, sizeof *v, u64_cmp);
     size_t d = 0;
-    for (size_t i = 0; i < m; i++)
-        if (d == 0 || v[i] != v[d - 1])
+    for (size_t i = 0; i < m; i++) {
+        if (d > 0 && v[i] >> 8 == v[d - 1] >> 8)
+            v[d - 1] = v[i]; /* the same row: keep the higher v */
+        else
             v[d++] = v[i];
-    struct unit_rows *u = malloc(sizeof *u + (d + 1) * sizeof u->r[0]);
+    }
+    struct unit_rows *u = malloc(sizeof *u + (d + 1) * sizeof u->r[0] + d + 1);
     if (u) {
         u->vmax = vmax;
+        u->v = (uint8_t *)(u->r + d + 1);
         size_t i = 0;
         for (int ty = 0; ty <= IMAGE_TYPE_COUNT; ty++) {
             u->off[ty] = (uint32_t)i;
-            while (ty < IMAGE_TYPE_COUNT && i < d && (v[i] >> 32) == (uint64_t)ty)
-                u->r[i] = (uint32_t)v[i], i++;
+            while (ty < IMAGE_TYPE_COUNT && i < d && (v[i] >> 40) == (uint64_t)ty) {
+                u->r[i] = (uint32_t)(v[i] >> 8);
+                u->v[i] = (uint8_t)v[i];
+                i++;
+            }
         }
     }
     free(v);
@@ -887,11 +981,14 @@ static const uint32_t *upper_bound(const uint32_t *a, const uint32_t *e, uint32_
 }
 
 /* images_use when the selection is every row of some image types, no
- * image condition applies and the rank range holds every posting: the
- * unit's rows of those types (unit_get) give the total by their lengths,
- * and the page by a binary search for the rank where the offset falls and
- * a merge of the types from there: no posting is walked. 1: done; 0: not
- * this case; -1: out of memory. */
+ * image condition applies: the unit's rows of those types (unit_get) give
+ * the total by their lengths, and the page by a binary search for the
+ * rank where the offset falls and a merge of the types from there: no
+ * posting is walked. A rank range that leaves some rows out keeps the
+ * unit's rows whose v is in it first (one pass over the unit; a row's v
+ * is its highest posting's, which for a vulnerability term is its only
+ * posting's; rule units are never ranged). 1: done; 0: not this case;
+ * -1: out of memory. */
 static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
 {
     bool build = c->which == build_postings;
@@ -907,22 +1004,45 @@ static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
     const struct unit_rows *u = unit_get(ix, o, (uint32_t)k, order_rank_of(ord));
     if (!u)
         return -1;
-    if (c->v_lo > 0 || c->v_hi < u->vmax)
-        return 0;
     unsigned types = c->type_mask ? c->type_mask : (1u << IMAGE_TYPE_COUNT) - 1;
     const uint32_t *from[IMAGE_TYPE_COUNT], *to[IMAGE_TYPE_COUNT];
     int nt = 0;
     int64_t total = 0;
-    for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
-        if ((types & (1u << ty)) && u->off[ty + 1] > u->off[ty]) {
-            from[nt] = u->r + u->off[ty];
-            to[nt] = u->r + u->off[ty + 1];
-            total += to[nt] - from[nt];
-            nt++;
+    /* a rank range that leaves some rows out: the rows in range, copied
+     * out of the unit in one pass over it (no posting, no bitset) */
+    uint32_t *in_range = NULL;
+    if (c->v_lo > 0 || c->v_hi < u->vmax) {
+        size_t nk = 0;
+        if (!(in_range = malloc(((size_t)u->off[IMAGE_TYPE_COUNT] + 1) * sizeof *in_range)))
+            return -1;
+        for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++) {
+            if (!(types & (1u << ty)))
+                continue;
+            size_t k0 = nk;
+            for (uint32_t i = u->off[ty]; i < u->off[ty + 1]; i++)
+                if (u->v[i] >= c->v_lo && u->v[i] <= c->v_hi)
+                    in_range[nk++] = u->r[i];
+            if (nk > k0) {
+                from[nt] = in_range + k0;
+                to[nt] = in_range + nk;
+                total += to[nt] - from[nt];
+                nt++;
+            }
         }
+    } else {
+        for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++)
+            if ((types & (1u << ty)) && u->off[ty + 1] > u->off[ty]) {
+                from[nt] = u->r + u->off[ty];
+                to[nt] = u->r + u->off[ty + 1];
+                total += to[nt] - from[nt];
+                nt++;
+            }
+    }
     *c->total = total;
-    if (c->offset >= total || c->limit == 0)
+    if (c->offset >= total || c->limit == 0) {
+        free(in_range);
         return 1;
+    }
     /* the least rank x with more than offset of the rows at or below it:
      * the page's first (ranks are distinct across types: one row, one type) */
     uint32_t lo = 0, hi = ix->n_rows ? ix->n_rows - 1 : 0;
@@ -949,6 +1069,7 @@ static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
             break;
         c->ids[(*c->n_ids)++] = ix->rows[row_of[*cur[best]++]].id;
     }
+    free(in_range);
     return 1;
 }
 
