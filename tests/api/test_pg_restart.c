@@ -219,28 +219,10 @@ static void *writer_main(void *arg)
 
 /* ---- the nodes ---- */
 
-/* B (or C): its own temp dir, port, log and export dir, on A's database,
- * with a copy of A's key file (mode 0600). */
+/* B (or C): a node on A's database (srv_init_node). */
 static int srv_node(srv_t *s)
 {
-    memset(s, 0, sizeof *s);
-    if (srv_init(s) != 0)
-        return -1;
-    snprintf(s->db, sizeof s->db, "%s", A.db);
-    char *from = h_strdupf("%s.key", A.beside), *to = h_strdupf("%s.key", s->beside);
-    size_t len = 0;
-    FILE *f = fopen(from, "rb");
-    char buf[4096];
-    if (f) {
-        len = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-    }
-    int rc = len > 0 && h_write_file(to, buf, len) == 0 && chmod(to, 0600) == 0 ? 0 : -1;
-    if (rc != 0)
-        fprintf(stderr, "cannot copy the key file %s to %s\n", from, to);
-    free(from);
-    free(to);
-    return rc;
+    return srv_init_node(s, &A);
 }
 
 static int setup(void **state)

@@ -112,6 +112,24 @@ void store_copy_val(db_copy *k, const doc_val *v)
     db_copy_null(k);
 }
 
+void store_copy_vul_agg(db_copy *k, const vul_agg *a)
+{
+    const char *type = vul_type_name(a->type);
+    db_copy_text(k, a->vul_id ? a->vul_id : "", a->vul_id ? strlen(a->vul_id) : 0);
+    db_copy_text(k, type, strlen(type));
+    db_copy_int64(k, a->n);
+    db_copy_int64(k, a->rank);
+    if (a->has_cvss)
+        db_copy_double(k, a->cvss);
+    else
+        db_copy_null(k);
+    db_copy_int64(k, a->rep_seq);
+    if (a->has_rep_cvss)
+        db_copy_double(k, a->rep_cvss);
+    else
+        db_copy_null(k);
+}
+
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
 int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
                        imgsec_err *err)

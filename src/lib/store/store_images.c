@@ -432,19 +432,7 @@ static int copy_aggregates(store *st, const imgsec_doc *docs, const int64_t *ids
                                      "store: document has an invalid vul_type aggregate");
                         break;
                     }
-                    db_copy_text(c, a->vul_id ? a->vul_id : "", a->vul_id ? strlen(a->vul_id) : 0);
-                    db_copy_text(c, vul_type_name(a->type), strlen(vul_type_name(a->type)));
-                    db_copy_int64(c, a->n);
-                    db_copy_int64(c, a->rank);
-                    if (a->has_cvss)
-                        db_copy_double(c, a->cvss);
-                    else
-                        db_copy_null(c);
-                    db_copy_int64(c, a->rep_seq);
-                    if (a->has_rep_cvss)
-                        db_copy_double(c, a->rep_cvss);
-                    else
-                        db_copy_null(c);
+                    store_copy_vul_agg(c, a);
                 }
                 rc = db_copy_row(c, err);
             }

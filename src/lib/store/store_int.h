@@ -226,6 +226,10 @@ bool store_copy_field(db_copy *k, const record_field *f, const json_t *v);
 /* The same for a value of a validated document (doc_val: already typed). */
 void store_bind_val(db_stmt *s, int i, const doc_val *v);
 void store_copy_val(db_copy *k, const doc_val *v);
+/* The agg_vul columns after the image (vul_id, vul_type, n, rank, cvss,
+ * rep_seq, rep_cvss) of a as the next fields of a COPY row; a->type must
+ * be a valid vul_type (the callers refuse others first). */
+void store_copy_vul_agg(db_copy *k, const vul_agg *a);
 /* Appends to b the bytes that identify the value store_bind_field binds
  * for v (field f): equal bytes if and only if the stored column reads
  * back as the same value, which store_column_key appends for column col

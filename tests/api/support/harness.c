@@ -166,6 +166,27 @@ int srv_init(srv_t *s)
     return 0;
 }
 
+int srv_init_node(srv_t *s, const srv_t *of)
+{
+    if (srv_init(s) != 0)
+        return -1;
+    snprintf(s->db, sizeof s->db, "%s", of->db);
+    char *from = h_strdupf("%s.key", of->beside), *to = h_strdupf("%s.key", s->beside);
+    size_t len = 0;
+    FILE *f = fopen(from, "rb");
+    char buf[4096];
+    if (f) {
+        len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+    }
+    int rc = len > 0 && h_write_file(to, buf, len) == 0 && chmod(to, 0600) == 0 ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "cannot copy the key file %s to %s\n", from, to);
+    free(from);
+    free(to);
+    return rc;
+}
+
 /* In a child about to run imgsecd or imgsec: on PostgreSQL, the key file
  * where it would be beside a SQLite file (IMGSEC_KEY_FILE). */
 static void srv_child_env(const srv_t *s)

@@ -67,6 +67,10 @@ typedef enum {
 
 /* Makes the temp dir and fills the paths (no process yet). 0 or -1. */
 int srv_init(srv_t *s);
+/* srv_init for another node on of's database (several imgsecd on one
+ * PostgreSQL database): its own temp dir, port, log and export dir,
+ * of->db, and a copy of of's key file (mode 0600). 0 or -1 (printed). */
+int srv_init_node(srv_t *s, const srv_t *of);
 /* Starts imgsecd on s->db (srv_init first if s->dir is empty) and waits
  * until the port file exists and /healthz answers 200. 0 or -1 (printed). */
 int srv_start(srv_t *s);
