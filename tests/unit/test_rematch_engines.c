@@ -37,6 +37,7 @@
 #include "imgsec/vulndb.h"
 #include "store/store_int.h"
 #include "unit_pg.h"
+#include "unit_ingest.h"
 
 #ifndef IMGSEC_FIXTURES_DIR
 #define IMGSEC_FIXTURES_DIR "../shared/fixtures"
@@ -96,16 +97,8 @@ static void ingest_all(store *st)
                             "\"scan_status\":\"success\"},\"vulnerabilities\":[{\"vul_id\":\"CVE-2000-0001\","
                             "\"vul_type\":\"app_vul\",\"severity\":\"high\",\"cvss_score\":7.5}],"
                             "\"apps\":[{\"app_name\":\"musl\",\"app_version\":\"1.2.4-r0\",\"app_type\":\"apk\"}]}\n");
-    doc_list list;
-    imgsec_err err = {0};
-    if (doc_list_parse(nd, len, true, &list, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    unit_ingest_ndjson(st, nd, len);
     free(nd);
-    store_ingest_result *res = calloc(list.n, sizeof *res);
-    assert_non_null(res);
-    if (store_ingest(st, "P1", "0", list.items, list.n, NULL, res, NULL, NULL, &err) != IMGSEC_OK)
-        fail_msg("%s", err.msg);
-    free(res);
-    doc_list_free(&list);
 }
 
 /* The rows of sql, one line each, every column written by its type. */

@@ -34,6 +34,7 @@
 #include "imgsec/store.h"
 #include "store/store_int.h"
 #include "unit_tmp.h"
+#include "unit_ingest.h"
 
 static char g_dir[1024];
 
@@ -59,13 +60,7 @@ static void ingest(store *st, const char *doc1, const char *doc2)
 {
     char *body = NULL;
     assert_true(asprintf(&body, "%s\n%s\n", doc1, doc2 ? doc2 : "") > 0);
-    doc_list list;
-    imgsec_err err = {0};
-    if (doc_list_parse(body, strlen(body), true, &list, &err) != IMGSEC_OK)
-        fail_msg("%s", err.msg);
-    assert_int_equal(store_ingest(st, "P1", "0", list.items, list.n, NULL, NULL, NULL, NULL, &err),
-                     IMGSEC_OK);
-    doc_list_free(&list);
+    unit_ingest_ndjson(st, body, strlen(body));
     free(body);
 }
 

@@ -25,6 +25,7 @@
 #include "imgsec/store_stream.h"
 #include "store/store_int.h"
 #include "unit_tmp.h"
+#include "unit_ingest.h"
 
 static char g_dir[1024];
 
@@ -43,13 +44,7 @@ static char *make_doc(const char *name, const char *vuls)
 
 static void ingest(store *st, const char *doc)
 {
-    doc_list list;
-    imgsec_err err = {0};
-    if (doc_list_parse(doc, strlen(doc), true, &list, &err) != IMGSEC_OK)
-        fail_msg("%s", err.msg);
-    assert_int_equal(store_ingest(st, "P1", "0", list.items, list.n, NULL, NULL, NULL, NULL, &err),
-                     IMGSEC_OK);
-    doc_list_free(&list);
+    unit_ingest_ndjson(st, doc, strlen(doc));
 }
 
 static char *path_of(const char *name)

@@ -27,6 +27,7 @@
 #include "imgsec/vulndb.h"
 #include "store/store_int.h"
 #include "unit_tmp.h"
+#include "unit_ingest.h"
 
 #ifndef IMGSEC_FIXTURES_DIR
 #define IMGSEC_FIXTURES_DIR "../shared/fixtures"
@@ -312,15 +313,8 @@ static store *bulk_store(const char *name, int n, int stale)
                                 i < stale ? vul : apps);
     }
     len += (size_t)snprintf(ndjson + len, cap - len, "%s", first_end + 1);
-    doc_list list;
-    if (doc_list_parse(ndjson, len, true, &list, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+    unit_ingest_ndjson(st, ndjson, len);
     free(ndjson);
-    store_ingest_result *res = calloc(list.n, sizeof *res);
-    assert_non_null(res);
-    if (store_ingest(st, "P1", "0", list.items, list.n, NULL, res, NULL, NULL, &err) != IMGSEC_OK)
-        fail_msg("%s", err.msg);
-    free(res);
-    doc_list_free(&list);
     return st;
 }
 
