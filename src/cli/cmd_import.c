@@ -3,16 +3,20 @@
  * Offline (--db, the default) each file is converted if it is a scanner
  * report (importers.h), validated, and stored in one transaction: a file
  * with one bad document stores nothing, and the message names the file
- * and the position. Ingest documents in a file (NDJSON, or a JSON array,
- * or a document given --format native) are streamed: read in 1 MiB
- * pieces, parsed by doc_stream (doc.h) and stored in batches as they
- * come, inside that one transaction, so memory does not grow with the
- * file. Scanner reports, a single document of format auto (detection
- * reads its top level) and standard input are read whole first. With --server the file is sent as is to the
- * ingest route with its format as a query parameter, so the server does
- * the same conversion and validation; the CLI only reads and posts.
- * A native file is NDJSON when more than one line starts with '{', a JSON
- * array when it starts with '[', otherwise one JSON document. */
+ * and the position. Ingest documents (NDJSON, or a JSON array, or a
+ * document given --format native), from a file or standard input, are
+ * streamed: read in 1 MiB pieces, parsed by doc_stream (doc.h) and stored
+ * in batches as they come, inside that one transaction, so memory does
+ * not grow with the input. Which they are is decided by sniffing the
+ * input's start (sniff_input: the bytes read stay in front of the rest,
+ * so a pipe is read once). Scanner reports and a single document of
+ * format auto (detection reads its top level) are read whole. With
+ * --server the file is sent as is to the ingest route with its format as
+ * a query parameter, so the server does the same conversion and
+ * validation; the CLI only reads and posts.
+ * Native input is a JSON array when its first non-blank byte is '[', and
+ * NDJSON when that byte is '{' and more than one line starts with '{';
+ * otherwise it is one JSON document. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -52,20 +56,113 @@ typedef struct {
     bool stream;
 } import_args;
 
+/* The input of one FILE argument: its stream and the bytes read from it
+ * so far (the sniffed head), which come before the rest. */
+typedef struct {
+    FILE *f;          /* stdin for "-" */
+    util_buf head;
+    bool eof;
+} input;
+
+typedef enum { SNIFF_NDJSON, SNIFF_ARRAY, SNIFF_OTHER, SNIFF_ERROR } sniff_kind;
+
+#define SNIFF_CHUNK 65536
+
+/* Reads in->f until the rule of the header comment decides, keeping every
+ * byte in in->head: '[' first decides at once, '{' first with a second
+ * line starting '{' decides NDJSON, anything else (or the end) is OTHER. */
+static sniff_kind sniff_input(input *in)
+{
+    char first = 0, prev = '\n';
+    size_t lines = 0, scanned = 0;
+    for (;;) {
+        for (; scanned < in->head.len; scanned++) {
+            char ch = in->head.buf[scanned];
+            if (!first && !strchr(" \t\r\n", ch)) {
+                first = ch;
+                if (first == '[')
+                    return SNIFF_ARRAY;
+                if (first != '{')
+                    return SNIFF_OTHER;
+            }
+            if (ch == '{' && prev == '\n' && ++lines == 2)
+                return SNIFF_NDJSON;
+            prev = ch;
+        }
+        if (in->eof)
+            return SNIFF_OTHER;
+        char buf[SNIFF_CHUNK];
+        size_t n = fread(buf, 1, sizeof buf, in->f);
+        if (n < sizeof buf) {
+            if (ferror(in->f))
+                return SNIFF_ERROR;
+            in->eof = true;
+        }
+        util_buf_put(&in->head, buf, n);
+        if (in->head.failed) {
+            errno = ENOMEM;
+            return SNIFF_ERROR;
+        }
+    }
+}
+
+/* The whole input: the head and the rest, read to the end (NUL-terminated,
+ * as util_read_file). Takes the head's buffer; NULL with errno set. */
+static char *read_rest(input *in, size_t *len)
+{
+    char buf[SNIFF_CHUNK];
+    while (!in->eof) {
+        size_t n = fread(buf, 1, sizeof buf, in->f);
+        if (n < sizeof buf) {
+            if (ferror(in->f))
+                return NULL;
+            in->eof = true;
+        }
+        util_buf_put(&in->head, buf, n);
+    }
+    util_buf_put(&in->head, "", 0); /* an empty input is "" too */
+    if (in->head.failed) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *out = in->head.buf;
+    *len = in->head.len;
+    in->head = (util_buf){0};
+    return out;
+}
+
+/* Whether buf is NDJSON by the same rule (for input read whole). */
 static bool looks_like_ndjson(const char *buf, size_t len)
 {
-    size_t lines = 0;
-    for (size_t i = 0; i < len && lines < 2; i++)
-        if (buf[i] == '{' && (i == 0 || buf[i - 1] == '\n'))
-            lines++;
-    return lines >= 2;
+    input in = {.head = {.buf = (char *)buf, .len = len}, .eof = true};
+    return sniff_input(&in) == SNIFF_NDJSON;
+}
+
+static bool input_open(input *in, const char *path)
+{
+    *in = (input){0};
+    in->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    return in->f != NULL;
+}
+
+static void input_close(input *in)
+{
+    if (in->f && in->f != stdin)
+        fclose(in->f);
+    free(in->head.buf);
+    *in = (input){0};
 }
 
 static char *read_input(const char *path, size_t *len)
 {
-    if (strcmp(path, "-") != 0)
-        return util_read_file(path, len);
-    return util_read_file("/dev/stdin", len);
+    input in;
+    if (!input_open(&in, path))
+        return NULL;
+    char *buf = read_rest(&in, len);
+    int saved = errno;
+    input_close(&in);
+    errno = saved;
+    return buf;
 }
 
 typedef struct {
@@ -169,8 +266,12 @@ static int stream_flush(stream_ctx *c, imgsec_err *err)
         int64_t now = util_mono_ns();
         if (now - c->last_ns >= 100000000) {
             c->last_ns = now;
-            fprintf(stderr, "\r%s: %zu documents stored (%lld%% read)", c->path, c->first,
-                    c->size > 0 ? (long long)(c->done_bytes * 100 / c->size) : 100LL);
+            if (c->size > 0)
+                fprintf(stderr, "\r%s: %zu documents stored (%lld%% read)", c->path, c->first,
+                        (long long)(c->done_bytes * 100 / c->size));
+            else /* a pipe: its size is not known */
+                fprintf(stderr, "\r%s: %zu documents stored (%lld MiB read)", c->path, c->first,
+                        (long long)(c->done_bytes >> 20));
         }
     }
     return rc;
@@ -190,49 +291,17 @@ static int stream_take(void *arg, imgsec_doc *doc, size_t index, imgsec_err *err
     return IMGSEC_OK;
 }
 
-/* Whether path is NDJSON by looks_like_ndjson's rule, read in pieces (it
- * stops at the second line that starts with '{'); *first: the first byte
- * that is not JSON white space (0 if none). */
-static bool file_is_ndjson(FILE *f, char *first)
-{
-    char buf[65536];
-    size_t n, lines = 0;
-    char prev = '\n';
-    *first = 0;
-    while (lines < 2 && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        for (size_t i = 0; i < n && lines < 2; i++) {
-            if (!*first && !strchr(" \t\r\n", buf[i]))
-                *first = buf[i];
-            if (buf[i] == '{' && prev == '\n')
-                lines++;
-            prev = buf[i];
-        }
-    }
-    rewind(f);
-    return lines >= 2;
-}
-
-/* The streamed import of a file of ingest documents; NOT_STREAMED when
- * this file is not one (the caller reads it whole instead). */
-#define NOT_STREAMED (-1)
-static int import_streamed(store *st, const import_args *a, const char *path)
+/* The streamed import of ingest documents: in's head (sniffed as kind),
+ * then the rest of in. */
+static int import_streamed(store *st, const import_args *a, const char *path, input *in,
+                           bool ndjson)
 {
     struct stat sb;
-    if (strcmp(path, "-") == 0 || (a->format != IMPORT_AUTO && a->format != IMPORT_NATIVE) ||
-        stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
-        return NOT_STREAMED;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NOT_STREAMED; /* the whole-file path says why */
-    char first;
-    bool ndjson = file_is_ndjson(f, &first);
-    /* auto and one object: detection needs its top level (a scanner report?) */
-    if (!ndjson && a->format == IMPORT_AUTO && first != '[') {
-        fclose(f);
-        return NOT_STREAMED;
-    }
     imgsec_err err = {0};
-    stream_ctx c = {.path = path, .size = sb.st_size};
+    stream_ctx c = {.path = path,
+                    .size = in->f != stdin && fstat(fileno(in->f), &sb) == 0 && S_ISREG(sb.st_mode)
+                                ? sb.st_size
+                                : 0};
     c.batch = calloc(BATCH_DOCS, sizeof *c.batch);
     c.results = calloc(BATCH_DOCS, sizeof *c.results);
     char *buf = malloc(READ_CHUNK);
@@ -240,14 +309,21 @@ static int import_streamed(store *st, const import_args *a, const char *path)
     int rc = c.batch && c.results && buf && ds
                  ? store_ingest_begin(st, a->project, a->ep, NULL, &c.tx, &err)
                  : err_set(&err, IMGSEC_EINTERNAL, "out of memory");
-    fprintf(stderr, "%s: streaming %lld bytes (%s)\n", path, (long long)sb.st_size,
-            ndjson ? "NDJSON" : "JSON");
+    if (c.size)
+        fprintf(stderr, "%s: streaming %lld bytes (%s)\n", path, (long long)c.size,
+                ndjson ? "NDJSON" : "JSON");
+    else
+        fprintf(stderr, "%s: streaming (%s)\n", path, ndjson ? "NDJSON" : "JSON");
+    if (rc == IMGSEC_OK && in->head.len) {
+        c.done_bytes = (off_t)in->head.len;
+        rc = doc_stream_feed(ds, in->head.buf, in->head.len, &err);
+    }
     size_t n;
-    while (rc == IMGSEC_OK && (n = fread(buf, 1, READ_CHUNK, f)) > 0) {
+    while (rc == IMGSEC_OK && !in->eof && (n = fread(buf, 1, READ_CHUNK, in->f)) > 0) {
         c.done_bytes += (off_t)n;
         rc = doc_stream_feed(ds, buf, n, &err);
     }
-    if (rc == IMGSEC_OK && ferror(f))
+    if (rc == IMGSEC_OK && ferror(in->f))
         rc = err_set(&err, IMGSEC_EINTERNAL, "cannot read: %s", strerror(errno));
     if (rc == IMGSEC_OK)
         rc = doc_stream_end(ds, &err);
@@ -264,7 +340,6 @@ static int import_streamed(store *st, const import_args *a, const char *path)
     free(buf);
     free(c.batch);
     free(c.results);
-    fclose(f);
     if (rc != IMGSEC_OK)
         return not_stored(path, &err);
     fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s (format native)\n",
@@ -272,19 +347,9 @@ static int import_streamed(store *st, const import_args *a, const char *path)
     return CLI_OK;
 }
 
-static int import_file(store *st, const import_args *a, const char *path)
+/* A whole input: converted and validated by import_buffer, then stored. */
+static int import_whole(store *st, const import_args *a, const char *path, char *buf, size_t len)
 {
-    if (want_stream(a, path))
-        return import_stream(st, a, path);
-    int streamed = import_streamed(st, a, path);
-    if (streamed != NOT_STREAMED)
-        return streamed;
-    size_t len = 0;
-    char *buf = read_input(path, &len);
-    if (!buf) {
-        fprintf(stderr, "imgsec import: %s: cannot read: %m\n", path);
-        return CLI_FAIL;
-    }
     imgsec_err err = {0};
     doc_list docs = {0};
     import_format used = a->format;
@@ -311,6 +376,37 @@ static int import_file(store *st, const import_args *a, const char *path)
     }
     free(results);
     doc_list_free(&docs);
+    return out;
+}
+
+static int import_file(store *st, const import_args *a, const char *path)
+{
+    if (want_stream(a, path))
+        return import_stream(st, a, path);
+    input in;
+    if (!input_open(&in, path)) {
+        fprintf(stderr, "imgsec import: %s: cannot read: %m\n", path);
+        return CLI_FAIL;
+    }
+    sniff_kind kind = a->format == IMPORT_AUTO || a->format == IMPORT_NATIVE ? sniff_input(&in)
+                                                                             : SNIFF_OTHER;
+    /* auto and one object: detection needs its top level (a scanner report?),
+     * so only native streams it */
+    if (kind == SNIFF_NDJSON || kind == SNIFF_ARRAY ||
+        (kind == SNIFF_OTHER && a->format == IMPORT_NATIVE)) {
+        int out = import_streamed(st, a, path, &in, kind == SNIFF_NDJSON);
+        input_close(&in);
+        return out;
+    }
+    size_t len = 0;
+    char *buf = kind == SNIFF_ERROR ? NULL : read_rest(&in, &len);
+    if (!buf) {
+        fprintf(stderr, "imgsec import: %s: cannot read: %m\n", path);
+        input_close(&in);
+        return CLI_FAIL;
+    }
+    input_close(&in);
+    int out = import_whole(st, a, path, buf, len);
     free(buf);
     return out;
 }

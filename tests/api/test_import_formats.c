@@ -328,6 +328,75 @@ static void test_cli_offline_and_server(void **state)
     free(path);
 }
 
+/* imgsec import - with the input on standard input: `import -` given
+ * ingest documents streams them like a file (the pipe is read once: the
+ * bytes sniffed to tell NDJSON from a JSON array stay in front of the
+ * rest); a pretty-printed array whose objects start lines is an array
+ * (its first byte is '['), not NDJSON; a bad document anywhere stores
+ * nothing; a scanner report on stdin is read whole and converted. */
+#define STDIN_DOC(name, nvul)                                                                    \
+    "{\"image\":{\"image_type\":\"local_image\",\"image_name\":\"" name "\"},"                    \
+    "\"vulnerabilities\":[" nvul "]}"
+#define VUL(id) "{\"vul_id\":\"" id "\",\"vul_type\":\"linux_vul\",\"severity\":\"low\"}"
+
+static char *import_stdin(const char *ep, const char *body, int want_rc)
+{
+    char *in = h_strdupf("%s/stdin-%s.json", S.dir, ep);
+    assert_int_equal(h_write_file(in, body, strlen(body)), 0);
+    char *out = NULL;
+    int rc = cli_runv_in(&S, NULL,
+                         (const char *const[]){"import", "--db", S.db, "--project", "P1", "--ep",
+                                               ep, "-", NULL},
+                         in, &out);
+    if (rc != want_rc)
+        print_error("imgsec import - (%s): want %d, got %d: %s\n", ep, want_rc, rc, out);
+    assert_int_equal(rc, want_rc);
+    free(in);
+    return out;
+}
+
+static void test_cli_native_from_stdin(void **state)
+{
+    (void)state;
+    /* NDJSON: three documents, 2 + 0 + 3 vulnerabilities */
+    char *out = import_stdin("c-in-nd",
+                             STDIN_DOC("a", VUL("CVE-1") "," VUL("CVE-2")) "\n" STDIN_DOC("b", "")
+                                 "\n" STDIN_DOC("c", VUL("CVE-1") "," VUL("CVE-3") "," VUL("CVE-4")) "\n",
+                             0);
+    assert_non_null(strstr(out, "-: streaming (NDJSON)"));
+    assert_non_null(strstr(out, "-: imported 3 images, 5 records into project P1, EP c-in-nd"));
+    free(out);
+    assert_int_equal(count("vulnerability", "c-in-nd", NULL), 5);
+
+    /* a pretty-printed array whose objects start lines: an array */
+    out = import_stdin("c-in-arr",
+                       "[\n" STDIN_DOC("a", VUL("CVE-1")) ",\n" STDIN_DOC("b", VUL("CVE-2") "," VUL("CVE-3"))
+                       "\n]\n",
+                       0);
+    assert_non_null(strstr(out, "-: streaming (JSON)"));
+    assert_non_null(strstr(out, "-: imported 2 images, 3 records"));
+    free(out);
+    assert_int_equal(count("vulnerability", "c-in-arr", NULL), 3);
+
+    /* the third document is bad (no image_name): nothing is stored */
+    out = import_stdin("c-in-bad",
+                       STDIN_DOC("a", VUL("CVE-1")) "\n" STDIN_DOC("b", VUL("CVE-2")) "\n"
+                       "{\"image\":{\"image_type\":\"local_image\"}}\n",
+                       1);
+    assert_non_null(strstr(out, "(nothing from this file was stored)"));
+    free(out);
+    assert_empty("c-in-bad");
+
+    /* a scanner report on stdin: read whole, detected, converted */
+    char *body = NULL;
+    free(fixture_copy("trivy/debian-buster.json", &body));
+    out = import_stdin("c-in-trivy", body, 0);
+    assert_non_null(strstr(out, "(format trivy)"));
+    free(out);
+    free(body);
+    assert_case(&FIXTURES[1], "c-in-trivy");
+}
+
 /* Runs the CLI expecting usage exit 2 and needle in its output. */
 static void expect_usage_at(const char *needle, const char *const *args, const char *file,
                             int line)
@@ -433,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_auto_format_and_identity),
         cmocka_unit_test(test_refusals_store_nothing),
         cmocka_unit_test(test_cli_offline_and_server),
+        cmocka_unit_test(test_cli_native_from_stdin),
         cmocka_unit_test(test_cli_ep_lists),
         cmocka_unit_test(test_cli_user_validates_first),
     };

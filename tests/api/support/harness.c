@@ -451,6 +451,12 @@ char *cli_run_expect(const srv_t *s, int want_rc, const char *const *args)
 
 int cli_runv(const srv_t *s, const char *password, const char *const *args, char **output)
 {
+    return cli_runv_in(s, password, args, "/dev/null", output);
+}
+
+int cli_runv_in(const srv_t *s, const char *password, const char *const *args,
+                const char *stdin_path, char **output)
+{
     char outpath[H_PATH_MAX + 32];
     static int seq;
     snprintf(outpath, sizeof outpath, "%s/cli-%d.out", s->dir, ++seq);
@@ -472,7 +478,7 @@ int cli_runv(const srv_t *s, const char *password, const char *const *args, char
     }
     if (pid == 0) {
         int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int in = open("/dev/null", O_RDONLY);
+        int in = open(stdin_path, O_RDONLY);
         if (fd < 0 || in < 0)
             _exit(126);
         dup2(in, 0);

@@ -111,6 +111,9 @@ size_t h_send_all(int fd, const char *data, size_t len);
  * output is not NULL it gets the combined stdout+stderr (malloc'd). The
  * output file lives in s->dir. */
 int cli_runv(const srv_t *s, const char *password, const char *const *args, char **output);
+/* cli_runv with standard input read from the file stdin_path. */
+int cli_runv_in(const srv_t *s, const char *password, const char *const *args,
+                const char *stdin_path, char **output);
 /* cli_runv without a password, failing the test unless the exit code is
  * want_rc; returns the output (malloc'd). */
 char *cli_run_expect(const srv_t *s, int want_rc, const char *const *args);
