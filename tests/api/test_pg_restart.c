@@ -44,6 +44,8 @@
 
 #include "db/db.h"
 
+#include "../support/pg_cluster_run.h"
+
 static const char *CLUSTER_SH, *CLUSTER_DIR;
 static srv_t A, B, C;
 static char *TOK; /* admin of P1, all EPs */
@@ -58,17 +60,7 @@ static char *TOK; /* admin of P1, all EPs */
 
 static int cluster(const char *cmd, char *out, size_t size)
 {
-    char line[PATH_MAX * 2 + 32];
-    snprintf(line, sizeof line, "sh '%s' %s '%s'", CLUSTER_SH, cmd, CLUSTER_DIR);
-    FILE *p = popen(line, "r");
-    if (!p)
-        return -1;
-    if (out && size) {
-        out[0] = '\0';
-        if (fgets(out, (int)size, p))
-            out[strcspn(out, "\n")] = '\0';
-    }
-    return pclose(p) == 0 ? 0 : -1;
+    return pg_cluster_run(CLUSTER_SH, cmd, CLUSTER_DIR, out, size);
 }
 
 /* ---- the answers ---- */

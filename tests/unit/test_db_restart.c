@@ -35,22 +35,14 @@
 #include "imgsec/store_exports.h"
 #include "imgsec/util.h"
 
+#include "../support/pg_cluster_run.h"
+
 static const char *cluster_sh, *cluster_dir;
 static char uri[PATH_MAX + 64];
 
 static int cluster(const char *cmd, char *out, size_t size)
 {
-    char line[PATH_MAX * 2 + 32];
-    snprintf(line, sizeof line, "sh '%s' %s '%s'", cluster_sh, cmd, cluster_dir);
-    FILE *p = popen(line, "r");
-    if (!p)
-        return -1;
-    if (out && size) {
-        out[0] = '\0';
-        if (fgets(out, (int)size, p))
-            out[strcspn(out, "\n")] = '\0';
-    }
-    return pclose(p) == 0 ? 0 : -1;
+    return pg_cluster_run(cluster_sh, cmd, cluster_dir, out, size);
 }
 
 static void sleep_ms(int ms)
