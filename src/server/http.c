@@ -317,7 +317,7 @@ void http_reply_internal(request *req, const char *fmt, ...)
     va_end(ap);
     err.code = IMGSEC_EINTERNAL;
     if (request_keystone(req)) {
-        http_log_internal(req, err.msg);
+        http_log_internal(req, err.code, err.msg);
         return reply_front_error(req, 500, "HSS.0041", "internal error, request id %s",
                                  req->request_id);
     }
@@ -331,11 +331,34 @@ void http_reply_keystone_error(request *req, unsigned status, const char *title,
     http_reply_json(req, status, o);
 }
 
-void http_log_internal(request *req, const char *msg)
+/* The lines for an unreachable database not written since the last one. */
+static atomic_int_fast64_t unavailable_last_ms = INT64_MIN / 2;
+static atomic_uint_fast64_t unavailable_unlogged;
+
+void http_log_internal(request *req, int code, const char *msg)
 {
     char esc[ACCESS_LOG_ESCAPE_MAX(IMGSEC_ERR_MSG_MAX)];
     access_log_escape(esc, sizeof esc, msg, strnlen(msg, IMGSEC_ERR_MSG_MAX), false);
-    fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, esc);
+    if (code != IMGSEC_EUNAVAILABLE) {
+        fprintf(stderr, "imgsecd: internal error rid=%s: %s\n", req->request_id, esc);
+        return;
+    }
+    /* one thread per interval wins the exchange and writes the line */
+    int64_t now = util_mono_ns() / 1000000;
+    int_fast64_t last = atomic_load(&unavailable_last_ms);
+    if (now - last < HTTP_LOG_UNAVAILABLE_EVERY_MS ||
+        !atomic_compare_exchange_strong(&unavailable_last_ms, &last, now)) {
+        atomic_fetch_add(&unavailable_unlogged, 1);
+        return;
+    }
+    uint_fast64_t more = atomic_exchange(&unavailable_unlogged, 0);
+    if (more)
+        fprintf(stderr,
+                "imgsecd: database unreachable rid=%s: %s (and %llu more requests since the "
+                "last such line)\n",
+                req->request_id, esc, (unsigned long long)more);
+    else
+        fprintf(stderr, "imgsecd: database unreachable rid=%s: %s\n", req->request_id, esc);
 }
 
 /* libmicrohttpd's own messages, escaped like ours: one line each. */
@@ -362,7 +385,7 @@ void http_reply_err(request *req, const imgsec_err *err)
         http_add_header(req, "Retry-After", HTTP_RETRY_AFTER_UNAVAILABLE);
     if (!e->public_msg)
         return reply_error_text(req, e->http_status, e->error_code, err->msg);
-    http_log_internal(req, err->msg);
+    http_log_internal(req, err->code, err->msg);
     http_reply_error(req, e->http_status, e->error_code, "%s, request id %s", e->public_msg,
                      req->request_id);
 }

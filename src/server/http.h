@@ -116,8 +116,13 @@ void http_reply_error(request *req, unsigned status, const char *error_code, con
 /* Maps a library error to its status and error_code (errors.md); an
  * internal error is logged and answered without its details. */
 void http_reply_err(request *req, const imgsec_err *err);
-/* Internals go to the log under the request id, never to the caller. */
-void http_log_internal(request *req, const char *msg);
+/* Internals go to the log under the request id, never to the caller.
+ * code is the error's (err.h): an unreachable database (EUNAVAILABLE)
+ * fails every request until it is back, so those lines are rate-limited
+ * to one per HTTP_LOG_UNAVAILABLE_EVERY_MS, each saying how many it
+ * stands for; every other error is logged each time. */
+void http_log_internal(request *req, int code, const char *msg);
+#define HTTP_LOG_UNAVAILABLE_EVERY_MS 1000
 /* An internal error (500 HSS.0041): the message goes to the log only. */
 void http_reply_internal(request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A file's bytes, streamed by MHD from fd (which it closes), with a

@@ -61,11 +61,11 @@ void ready_handle(request *req)
     imgsec_err err = {0};
     int64_t max_seq = 0;
     if (store_probe(a, &max_seq, &err) != IMGSEC_OK) {
-        http_log_internal(req, err.msg);
+        http_log_internal(req, err.code, err.msg);
         return not_ready(req, READY_RETRY_AFTER, "the database does not answer");
     }
     if (follower_sync(a->follow, &err) != IMGSEC_OK) {
-        http_log_internal(req, err.msg);
+        http_log_internal(req, err.code, err.msg);
         return not_ready(req, READY_RETRY_AFTER, "the index cannot catch up with the database");
     }
     http_reply_json(req, 200,

@@ -81,7 +81,7 @@ static json_t *token_body(const store_user *u, const store_grant *g, int64_t iss
 /* A 500 in the Keystone shape; the cause goes to the log only. */
 static void reply_internal(request *req, const imgsec_err *err)
 {
-    http_log_internal(req, err->msg);
+    http_log_internal(req, err->code, err->msg);
     if (err->code == IMGSEC_ENOSPACE) /* a full disk: err.h's status and words */
         return http_reply_keystone_error(req, err_code_info(err->code)->http_status,
                                          "Insufficient Storage", err_code_info(err->code)->public_msg);

@@ -398,6 +398,29 @@ static void check_tally(const char *name, const tally *t)
         fail_msg("%s: %d bad answers; the first: %s", name, t->bad, t->bad_msg);
 }
 
+/* The node's log while the database was down: the 503s are logged at
+ * most once a second (http_log_internal), each line saying how many
+ * requests it stands for; never one line per request. Its reader alone
+ * had t->unavailable 503s, hundreds within a second of each other. */
+static void check_outage_log(const srv_t *n, const char *name, const tally *t)
+{
+    char *log = srv_log(n);
+    int lines = 0, per_request = 0;
+    for (char *line = log, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lines += strstr(line, "imgsecd: database unreachable rid=") != NULL;
+        per_request += strstr(line, "imgsecd: internal error rid=") != NULL;
+    }
+    free(log);
+    print_message("%s: %d 503s by its reader, %d log lines for them\n", name, t->unavailable,
+                  lines);
+    assert_int_equal(per_request, 0);
+    assert_true(lines >= 1);
+    assert_true(lines < t->unavailable);
+}
+
 static void test_stop_and_start_under_load(void **state)
 {
     (void)state;
@@ -418,6 +441,8 @@ static void test_stop_and_start_under_load(void **state)
     check_tally("statistic on A", &RA.t);
     check_tally("statistic on B", &RB.t);
     check_tally("writes", &WT);
+    check_outage_log(&A, "A", &RA.t);
+    check_outage_log(&B, "B", &RB.t);
 
     /* C builds its index from the database: every node agrees with it,
      * write by write, and no write is there in part */
