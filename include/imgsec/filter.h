@@ -57,6 +57,8 @@ typedef struct {
     const char *build_name;      /* substring of risk_name, or NULL */
     const char **build_rule_ids; /* owned array of borrowed strings */
     size_t n_build_rule_ids;
+
+    char *owned;                 /* the strings filter_from_text copied, or NULL */
 } stat_query;
 
 /* q for report with no filter at all (and operate_all false). */
@@ -67,6 +69,16 @@ void filter_init(stat_query *q, report_type report);
  * Errors are IMGSEC_EINVAL naming the parameter. Call filter_free after
  * success; on error nothing needs freeing. */
 int filter_from_json(const json_t *body, stat_query *q, imgsec_err *err);
+/* The same from the body's text (blank text is {}), without a JSON tree,
+ * when the text is plain JSON (filter.c, fast_parse: printable ASCII
+ * strings without escapes, integers, booleans, null, arrays of strings,
+ * each key once): then exactly what json_loadb + filter_from_json give
+ * (q, or the error). Otherwise FILTER_NOT_PLAIN, q untouched but reset,
+ * nothing to free: the caller parses the text with jansson instead, which
+ * also words any syntax error. */
+#define FILTER_NOT_PLAIN (-1)
+#define FILTER_TEXT_MAX (64u << 20)
+int filter_from_text(const char *text, size_t len, stat_query *q, imgsec_err *err);
 void filter_free(stat_query *q);
 
 #endif

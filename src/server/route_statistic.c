@@ -85,12 +85,20 @@ static void reply_total(request *req, int64_t total)
 static int count_body(request *req, int64_t gen, int64_t *total, imgsec_err *err)
 {
     statistic_state *s = req->state;
-    json_t *body = request_body_object(req, err);
-    if (!body)
-        return err->code != IMGSEC_OK ? (int)err->code
-                                      : err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    size_t len;
+    const char *text = http_body(req, &len);
     stat_query q;
-    int rc = filter_from_json(body, &q, err);
+    json_t *body = NULL;
+    /* plain JSON without a tree (a 5,000-id list cost more to build as
+     * one than to count); anything else through jansson, which also
+     * words its syntax errors */
+    int rc = filter_from_text(text, len, &q, err);
+    if (rc == FILTER_NOT_PLAIN) {
+        if (!(body = request_body_object(req, err)))
+            return err->code != IMGSEC_OK ? (int)err->code
+                                          : err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        rc = filter_from_json(body, &q, err);
+    }
     if (rc == IMGSEC_OK) {
         q.report = s->report;
         rc = follower_sync_to(req->app->follow, gen, err);

@@ -4,6 +4,11 @@
  * tried at the exact boundary (max accepted, max + 1 refused). Invalid
  * cases are tables of (body, expected text in the message) so that a new
  * rule is one line.
+ *
+ * Every body tried here also goes through the text front end
+ * (filter_from_text), which must give the same answer or say the text is
+ * not plain (filter_diff.h); test_text_front_end says which texts it
+ * must take, and replays the fuzz corpus and its truncations through both.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +19,15 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
+
+#include "filter_diff.h"
 #include "imgsec/filter.h"
 #include "unit_text.h"
+
+#ifndef SOURCE_DIR
+#error "SOURCE_DIR must be defined"
+#endif
 
 /* ---- helpers ---- */
 
@@ -28,9 +40,18 @@ static json_t *load(const char *text)
     return v;
 }
 
+/* The text front end agrees with the tree on text (filter_diff.h). */
+static void expect_fronts_agree(const char *text, size_t len)
+{
+    char why[16384];
+    if (!filter_diff_text(text, len, NULL, why, sizeof why))
+        fail_msg("body %.200s: the two front ends differ:\n%s", text, why);
+}
+
 /* Parses text and runs filter_from_json; the body stays in *body. */
 static int run(const char *text, json_t **body, stat_query *q, imgsec_err *err)
 {
+    expect_fronts_agree(text, strlen(text));
     *body = load(text);
     err_clear(err);
     return filter_from_json(*body, q, err);
@@ -96,6 +117,12 @@ static int filter_body(json_t *body, imgsec_err *err)
 {
     stat_query q;
     assert_non_null(body); /* a json_pack mistake must not pass as {} */
+    for (size_t f = 0; f < 2; f++) { /* compact, and indented */
+        char *text = json_dumps(body, f ? JSON_INDENT(2) : JSON_COMPACT);
+        assert_non_null(text);
+        expect_fronts_agree(text, strlen(text));
+        free(text);
+    }
     err_clear(err);
     int rc = filter_from_json(body, &q, err);
     if (rc == IMGSEC_OK)
@@ -600,6 +627,96 @@ static void test_error_after_lists_frees(void **state)
                    "build_command_rule_id_list[1]");
 }
 
+/* ---- the text front end (filter_from_text) ---- */
+
+static bool takes(const char *text)
+{
+    bool plain = false;
+    char why[16384];
+    if (!filter_diff_text(text, strlen(text), &plain, why, sizeof why))
+        fail_msg("body %.200s: the two front ends differ:\n%s", text, why);
+    return plain;
+}
+
+static void replay_dir(const char *dir, size_t *files, size_t *plain)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t len;
+        char *buf = util_read_file(path, &len);
+        assert_non_null(buf);
+        char why[16384];
+        bool p = false;
+        if (!filter_diff_text(buf, len, &p, why, sizeof why))
+            fail_msg("%s: the two front ends differ:\n%s", path, why);
+        *plain += p;
+        for (size_t cut = 0; cut < len; cut++) /* every truncation */
+            if (!filter_diff_text(buf, cut, NULL, why, sizeof why))
+                fail_msg("%s cut at %zu: the two front ends differ:\n%s", path, cut, why);
+        free(buf);
+        (*files)++;
+    }
+    closedir(d);
+}
+
+static void test_text_front_end(void **state)
+{
+    (void)state;
+    /* plain: taken, and the same answer (a query, or the same error) */
+    static const char *const plain[] = {
+        "", " \n\t\r ", "{}", "{ }", "{\"operate_all\":true}",
+        "{\"operate_all\": true, \"vul_id_list\": [\"CVE-2024-1\", \"CVE-2024-2\"]}",
+        "{\"image_id_list\": [\"1\", \"2\", \"1\"]}",
+        "{\"image_id_list\" : [ ] , \"operate_all\" : true }",
+        "{\"operate_all\":true,\"image_type\":\"private_image\",\"scan_status\":\"success\","
+        "\"namespace\":\"a\",\"image_name\":\"\",\"image_version\":\"1.0\",\"latest_version\":true,"
+        "\"image_size\":123456789012345678,\"start_latest_update_time\":0,"
+        "\"end_latest_update_time\":10,\"has_vul\":false,\"risky\":true,\"severity_level\":\"High\","
+        "\"vul_type\":\"linux_vul\",\"build_command_risk_level\":\"high\","
+        "\"build_command_risk_name\":\"root\",\"build_command_rule_id_list\":[\"DS002\"],"
+        "\"unknown_key\":[\"x\"],\"other\":null}",
+        /* plain but invalid: the same error as the tree */
+        "{\"operate_all\":1}", "{\"operate_all\":true,\"image_size\":\"1\"}",
+        "{\"operate_all\":true,\"vul_id_list\":[\"\"]}", "{\"operate_all\":true,\"image_type\":\"x\"}",
+        "{\"operate_all\":true,\"start_latest_update_time\":5,\"end_latest_update_time\":4}",
+        "{\"operate_all\":true,\"image_name\":[\"a\"]}",
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        if (!takes(plain[i]))
+            fail_msg("plain body not taken by the text front end: %s", plain[i]);
+    /* not plain: jansson decides (the agreement is still checked) */
+    static const char *const not_plain[] = {
+        "{\"image_name\":\"caf\\u00e9\",\"operate_all\":true}",
+        "{\"image_name\":\"caf\xc3\xa9\",\"operate_all\":true}",
+        "{\"image_name\":\"a\\\"b\",\"operate_all\":true}",
+        "{\"image_name\":\"a\tb\",\"operate_all\":true}",
+        "{\"image_size\":1.5,\"operate_all\":true}", "{\"image_size\":1e3,\"operate_all\":true}",
+        "{\"image_size\":-1,\"operate_all\":true}", "{\"image_size\":0123,\"operate_all\":true}",
+        "{\"image_size\":1234567890123456789,\"operate_all\":true}",
+        "{\"a\":{\"b\":1},\"operate_all\":true}", "{\"operate_all\":true,\"operate_all\":false}",
+        "{\"operate_all\":true,}", "{\"operate_all\":true} x", "[1]", "\"x\"", "{\"operate_all\":tru}",
+        "{\"vul_id_list\":[\"a\",1],\"operate_all\":true}", "{\"vul_id_list\":[\"a\",],\"operate_all\":true}",
+        "{\"operate_all\":true,\"k\":[[\"a\"]]}", "\xef\xbb\xbf{}", "{\"operate_all\":true}\f",
+    };
+    for (size_t i = 0; i < sizeof not_plain / sizeof not_plain[0]; i++)
+        if (takes(not_plain[i]))
+            fail_msg("body taken by the text front end, but not plain: %s", not_plain[i]);
+    /* the fuzz corpus and its regressions, whole and every truncation */
+    size_t files = 0, nplain = 0;
+    replay_dir(SOURCE_DIR "/tests/fuzz/corpus/statistic", &files, &nplain);
+    replay_dir(SOURCE_DIR "/tests/fuzz/regressions/statistic", &files, &nplain);
+    print_message("fuzz corpus: %zu files, %zu plain\n", files, nplain);
+    assert_true(files >= 80);
+    assert_true(nplain >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_vul_filters),
         cmocka_unit_test(test_build_filters),
         cmocka_unit_test(test_error_after_lists_frees),
+        cmocka_unit_test(test_text_front_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
