@@ -528,7 +528,9 @@ static bool fast_parse(fast_parser *f)
         return false;
     for (size_t i = 0; i < f->nfields; i++)
         if (f->fields[i].v.kind == FV_ARR) {
-            f->fields[i].v.items = f->items + f->fields[i].v.i;
+            /* an empty array keeps NULL (f->items may be NULL: no offset) */
+            if (f->fields[i].v.n)
+                f->fields[i].v.items = f->items + f->fields[i].v.i;
             f->fields[i].v.i = 0;
         }
     return true;
