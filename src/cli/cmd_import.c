@@ -68,6 +68,25 @@ typedef enum { SNIFF_NDJSON, SNIFF_ARRAY, SNIFF_OTHER, SNIFF_ERROR } sniff_kind;
 
 #define SNIFF_CHUNK 65536
 
+/* Appends the next piece of in->f to the head (in->eof at its end);
+ * false on a read error or out of memory (errno set). */
+static bool read_more(input *in)
+{
+    char buf[SNIFF_CHUNK];
+    size_t n = fread(buf, 1, sizeof buf, in->f);
+    if (n < sizeof buf) {
+        if (ferror(in->f))
+            return false;
+        in->eof = true;
+    }
+    util_buf_put(&in->head, buf, n);
+    if (in->head.failed) {
+        errno = ENOMEM;
+        return false;
+    }
+    return true;
+}
+
 /* Reads in->f until the rule of the header comment decides, keeping every
  * byte in in->head: '[' first decides at once, '{' first with a second
  * line starting '{' decides NDJSON, anything else (or the end) is OTHER. */
@@ -91,18 +110,8 @@ static sniff_kind sniff_input(input *in)
         }
         if (in->eof)
             return SNIFF_OTHER;
-        char buf[SNIFF_CHUNK];
-        size_t n = fread(buf, 1, sizeof buf, in->f);
-        if (n < sizeof buf) {
-            if (ferror(in->f))
-                return SNIFF_ERROR;
-            in->eof = true;
-        }
-        util_buf_put(&in->head, buf, n);
-        if (in->head.failed) {
-            errno = ENOMEM;
+        if (!read_more(in))
             return SNIFF_ERROR;
-        }
     }
 }
 
@@ -110,16 +119,9 @@ static sniff_kind sniff_input(input *in)
  * as util_read_file). Takes the head's buffer; NULL with errno set. */
 static char *read_rest(input *in, size_t *len)
 {
-    char buf[SNIFF_CHUNK];
-    while (!in->eof) {
-        size_t n = fread(buf, 1, sizeof buf, in->f);
-        if (n < sizeof buf) {
-            if (ferror(in->f))
-                return NULL;
-            in->eof = true;
-        }
-        util_buf_put(&in->head, buf, n);
-    }
+    while (!in->eof)
+        if (!read_more(in))
+            return NULL;
     util_buf_put(&in->head, "", 0); /* an empty input is "" too */
     if (in->head.failed) {
         errno = ENOMEM;
