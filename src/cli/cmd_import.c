@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,40 +244,108 @@ static int import_stream(store *st, const import_args *a, const char *path)
 #define BATCH_DOCS 256        /* documents stored per store_ingest_add ... */
 #define BATCH_RECORDS 100000  /* ... or fewer when they hold this many records */
 
+/* On PostgreSQL a batch is stored by a thread of its own while the next
+ * one is parsed: the server inserts a batch's records (COPY) while this
+ * process parses the next, and the two run on two cores instead of in
+ * turn (docs/design.md "PostgreSQL ingest"). One batch at most is in
+ * flight, so memory stays two batches; the store handle is used by one
+ * thread at a time (the main thread waits for the storer before it
+ * touches it), and the transaction is still one per file. On SQLite the
+ * storing is this process's own CPU work, so the batch is stored in turn
+ * (a thread measured 5 % more CPU per record, more under load). */
+typedef struct {
+    store_ingest_txn *tx;
+    imgsec_doc *docs;
+    store_ingest_result *results;
+    size_t n, first;
+    int rc;
+    imgsec_err err;
+} stored_batch;
+
 typedef struct {
     store_ingest_txn *tx;
     imgsec_doc *batch;
-    store_ingest_result *results;
     size_t n, first, records_in_batch;
+    stored_batch flight; /* the batch being stored (docs NULL: none) */
+    bool beside;         /* PostgreSQL: stored by the thread storer */
+    pthread_t storer;
     int64_t records;
     const char *path;
     off_t size, done_bytes;
     int64_t last_ns;
 } stream_ctx;
 
-static int stream_flush(stream_ctx *c, imgsec_err *err)
+static void *store_batch(void *arg)
 {
-    int rc = store_ingest_add(c->tx, c->batch, c->n, c->first, true, c->results, NULL, NULL, err);
-    for (size_t i = 0; i < c->n; i++) {
+    stored_batch *b = arg;
+    b->rc = store_ingest_add(b->tx, b->docs, b->n, b->first, true, b->results, NULL, NULL, &b->err);
+    return NULL;
+}
+
+/* Waits for the batch in flight, if any, and frees it; its error, if it
+ * failed, into err. */
+static int stream_wait(stream_ctx *c, imgsec_err *err)
+{
+    stored_batch *b = &c->flight;
+    if (!b->docs)
+        return IMGSEC_OK;
+    if (c->beside)
+        pthread_join(c->storer, NULL);
+    int rc = b->rc;
+    for (size_t i = 0; i < b->n; i++) {
         if (rc == IMGSEC_OK)
-            c->records += c->results[i].records;
-        doc_free(&c->batch[i]);
+            c->records += b->results[i].records;
+        doc_free(&b->docs[i]);
     }
-    c->first += c->n;
-    c->n = c->records_in_batch = 0;
-    if (rc == IMGSEC_OK && cli_stderr_is_tty()) {
+    free(b->docs);
+    free(b->results);
+    b->docs = NULL;
+    if (rc != IMGSEC_OK) {
+        *err = b->err;
+        return rc;
+    }
+    if (cli_stderr_is_tty()) {
         int64_t now = util_mono_ns();
         if (now - c->last_ns >= 100000000) {
             c->last_ns = now;
             if (c->size > 0)
-                fprintf(stderr, "\r%s: %zu documents stored (%lld%% read)", c->path, c->first,
-                        (long long)(c->done_bytes * 100 / c->size));
+                fprintf(stderr, "\r%s: %zu documents stored (%lld%% read)", c->path,
+                        b->first + b->n, (long long)(c->done_bytes * 100 / c->size));
             else /* a pipe: its size is not known */
-                fprintf(stderr, "\r%s: %zu documents stored (%lld MiB read)", c->path, c->first,
-                        (long long)(c->done_bytes >> 20));
+                fprintf(stderr, "\r%s: %zu documents stored (%lld MiB read)", c->path,
+                        b->first + b->n, (long long)(c->done_bytes >> 20));
         }
     }
-    return rc;
+    return IMGSEC_OK;
+}
+
+/* Hands the parsed batch to a storer thread (after the previous one is
+ * done), or stores it here on SQLite, and starts a new batch. */
+static int stream_flush(stream_ctx *c, imgsec_err *err)
+{
+    int rc = stream_wait(c, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    imgsec_doc *next = calloc(BATCH_DOCS, sizeof *next);
+    store_ingest_result *results = calloc(c->n ? c->n : 1, sizeof *results);
+    if (!next || !results) {
+        free(next);
+        free(results);
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    }
+    c->flight = (stored_batch){c->tx, c->batch, results, c->n, c->first, IMGSEC_OK, {0}};
+    if (!c->beside)
+        store_batch(&c->flight);
+    else if (pthread_create(&c->storer, NULL, store_batch, &c->flight) != 0) {
+        c->flight.docs = NULL;
+        free(next);
+        free(results);
+        return err_set(err, IMGSEC_EINTERNAL, "cannot start a thread");
+    }
+    c->batch = next;
+    c->first += c->n;
+    c->n = c->records_in_batch = 0;
+    return c->beside ? IMGSEC_OK : stream_wait(c, err);
 }
 
 /* doc_stream's callback: the document joins the batch. */
@@ -303,12 +372,12 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
     stream_ctx c = {.path = path,
                     .size = in->f != stdin && fstat(fileno(in->f), &sb) == 0 && S_ISREG(sb.st_mode)
                                 ? sb.st_size
-                                : 0};
+                                : 0,
+                    .beside = store_db_is_pg(a->db)};
     c.batch = calloc(BATCH_DOCS, sizeof *c.batch);
-    c.results = calloc(BATCH_DOCS, sizeof *c.results);
     char *buf = malloc(READ_CHUNK);
     doc_stream *ds = doc_stream_new(ndjson, stream_take, &c);
-    int rc = c.batch && c.results && buf && ds
+    int rc = c.batch && buf && ds
                  ? store_ingest_begin(st, a->project, a->ep, NULL, &c.tx, &err)
                  : err_set(&err, IMGSEC_EINTERNAL, "out of memory");
     if (c.size)
@@ -331,6 +400,10 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
         rc = doc_stream_end(ds, &err);
     if (rc == IMGSEC_OK && c.n)
         rc = stream_flush(&c, &err);
+    /* the last batch, or the one in flight when something failed */
+    int waited = stream_wait(&c, rc == IMGSEC_OK ? &err : &(imgsec_err){0});
+    if (rc == IMGSEC_OK)
+        rc = waited;
     if (c.tx)
         rc = rc == IMGSEC_OK ? store_ingest_end(c.tx, true, &err)
                              : (store_ingest_end(c.tx, false, NULL), rc);
@@ -341,7 +414,6 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
     doc_stream_free(ds);
     free(buf);
     free(c.batch);
-    free(c.results);
     if (rc != IMGSEC_OK)
         return not_stored(path, &err);
     fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s (format native)\n",

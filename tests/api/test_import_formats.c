@@ -422,6 +422,56 @@ static bool exists(const char *path)
 /* EP lists (--eps of export, demo and gen) are checked whole, by one
  * parser: nothing is cut at 1024 bytes or dropped past the EP cap, and
  * every id must be valid. None of these creates a database. */
+/* An NDJSON file of 600 documents: b0..b599, two apps each; document bad
+ * (if < 600) has an image_type no scanner uses. */
+static char *batches_file(const char *name, int bad)
+{
+    char *path = h_strdupf("%s/%s", S.dir, name);
+    size_t cap = 600 * 160, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i < 600; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "{\"image\": {\"image_type\": \"%s\", \"image_name\": \"b%d\"},"
+                                " \"apps\": [{\"app_name\": \"a\"}, {\"app_name\": \"b\"}]}\n",
+                                i == bad ? "vm" : "local_image", i);
+    assert_true(len < cap);
+    assert_int_equal(h_write_file(path, text, len), 0);
+    free(text);
+    return path;
+}
+
+/* imgsec import stores a file's batches (256 documents) in a thread while
+ * it parses the next: every batch lands, in one transaction, and a bad
+ * document in the third batch - the first stored, the second stored or
+ * in flight - leaves nothing of the file. */
+static void test_cli_ndjson_batches(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    char *good = batches_file("batches.ndjson", 600);
+    int rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "c-batch",
+                     good, NULL);
+    if (rc != 0)
+        print_error("imgsec import: %d: %s\n", rc, out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "imported 600 images, 1200 records into project P1, EP c-batch"));
+    free(out);
+    static const fixture_case batch = {"batches.ndjson", "", "", {0, 0, 0, 1200, 0, 0, 0, 0}, 0, 0};
+    assert_case(&batch, "c-batch");
+
+    char *bad = batches_file("batches-bad.ndjson", 520);
+    rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "c-batch-bad",
+                 bad, NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "documents[520].image.image_type must be one of"));
+    assert_non_null(strstr(out, "(nothing from this file was stored)"));
+    free(out);
+    assert_empty("c-batch-bad");
+    free(good);
+    free(bad);
+}
+
 static void test_cli_ep_lists(void **state)
 {
     (void)state;
@@ -503,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_refusals_store_nothing),
         cmocka_unit_test(test_cli_offline_and_server),
         cmocka_unit_test(test_cli_native_from_stdin),
+        cmocka_unit_test(test_cli_ndjson_batches),
         cmocka_unit_test(test_cli_ep_lists),
         cmocka_unit_test(test_cli_user_validates_first),
     };

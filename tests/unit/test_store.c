@@ -650,6 +650,123 @@ static void test_image_delete(void **state)
     assert_int_equal(ingest1(f->st, DOC_WEB).id, 3);
 }
 
+/* ---- no orphan rows: every path that deletes or replaces an image ---- */
+
+/* Identity private_image shop/all:1 with two records of every report type,
+ * every field set ("s0"/"s1" for strings: two vulnerabilities and two
+ * build-command rules, so two rows in each aggregate table):
+ * 2 * REPORT_TYPE_COUNT + 4 rows hang off its image. */
+static void doc_all(imgsec_doc *d)
+{
+    char text[8192];
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "{\"image\": {\"image_type\": \"private_image\", \"namespace\": \"shop\","
+                                " \"image_name\": \"all\", \"image_version\": \"1\", \"scan_status\": \"success\"}");
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        const record_kind *k = record_kind_get((report_type)t);
+        n += (size_t)snprintf(text + n, sizeof text - n, ", \"%s\": [", k->doc_key);
+        for (int i = 0; i < 2; i++) {
+            for (size_t fi = 0; fi < k->nfields; fi++) {
+                const record_field *fd = &k->fields[fi];
+                char v[96];
+                switch (fd->kind) {
+                case FIELD_STRING: snprintf(v, sizeof v, "\"s%d\"", i); break;
+                case FIELD_INT64:
+                case FIELD_NUMBER: snprintf(v, sizeof v, "%d", i + 1); break;
+                case FIELD_SEVERITY: snprintf(v, sizeof v, "\"low\""); break;
+                case FIELD_ENUM: snprintf(v, sizeof v, "\"%s\"", fd->enum_values[0]); break;
+                case FIELD_OCTAL: snprintf(v, sizeof v, "\"644\""); break;
+                }
+                n += (size_t)snprintf(text + n, sizeof text - n, "%s\"%s\": %s",
+                                      fi ? ", " : (i ? ", {" : "{"), fd->name, v);
+                assert_true(n < sizeof text);
+            }
+            n += (size_t)snprintf(text + n, sizeof text - n, "}");
+        }
+        n += (size_t)snprintf(text + n, sizeof text - n, "]");
+        assert_true(n < sizeof text);
+    }
+    snprintf(text + n, sizeof text - n, "}");
+    doc_parse(d, text);
+}
+#define DOC_ALL_ROWS (2 * REPORT_TYPE_COUNT + 4)
+
+/* The rows of the record and aggregate tables whose image is id (id 0:
+ * whose image does not exist). */
+static int64_t image_rows(const char *path, int64_t id)
+{
+    char sql[4096], where[96];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT 0");
+    if (id)
+        snprintf(where, sizeof where, "image = %lld", (long long)id);
+    else
+        snprintf(where, sizeof where, "image NOT IN (SELECT id FROM images)");
+    for (int t = 0; t < REPORT_TYPE_COUNT + 2; t++) {
+        const char *table = t == REPORT_TYPE_COUNT       ? "agg_vul"
+                            : t == REPORT_TYPE_COUNT + 1 ? "agg_build"
+                                                         : record_kind_get((report_type)t)->table;
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " + (SELECT count(*) FROM \"%s\" WHERE %s)", table,
+                              where);
+        assert_true(n < sizeof sql);
+    }
+    return q1(path, sql);
+}
+
+/* Deleting, re-ingesting (alone, twice in one call, in two batches of one
+ * transaction, into another EP) leaves exactly the image's current rows
+ * and none of an image that is gone. On PostgreSQL no foreign key cascades
+ * (schema version 16): the store's own deletes are what this counts. */
+static void test_no_orphan_rows(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    imgsec_doc d[2];
+    store_ingest_result r[2];
+    if (use_pg)
+        assert_int_equal(q1(f->path, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
+                                     "confrelid = 'images'::regclass"),
+                         0);
+    doc_all(&d[0]);
+    doc_all(&d[1]);
+
+    assert_int_equal(store_ingest(f->st, "P1", "0", d, 1, NULL, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r[0].id, 1);
+    assert_int_equal(ingest1(f->st, DOC_DB).id, 2);
+    assert_int_equal(image_rows(f->path, 1), DOC_ALL_ROWS);
+    assert_int_equal(image_rows(f->path, 2), 1);
+
+    /* re-ingested alone, then twice in one call */
+    assert_int_equal(store_ingest(f->st, "P1", "0", d, 1, NULL, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(image_rows(f->path, 1), DOC_ALL_ROWS);
+    assert_int_equal(store_ingest(f->st, "P1", "0", d, 2, NULL, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r[0].id, 1);
+    assert_int_equal(r[1].id, 1);
+    assert_int_equal(image_rows(f->path, 1), DOC_ALL_ROWS);
+
+    /* in two batches of one transaction */
+    store_ingest_txn *tx;
+    assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_add(tx, &d[0], 1, 0, true, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_add(tx, &d[1], 1, 1, true, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_end(tx, true, &err), IMGSEC_OK);
+    assert_int_equal(image_rows(f->path, 1), DOC_ALL_ROWS);
+
+    /* moved to another EP: the same image, its rows replaced */
+    assert_int_equal(store_ingest(f->st, "P1", "ep-a", d, 1, NULL, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r[0].id, 1);
+    assert_int_equal(image_rows(f->path, 1), DOC_ALL_ROWS);
+    assert_int_equal(image_rows(f->path, 0), 0);
+
+    /* deleted: nothing of it stays, the other image keeps its own */
+    assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_OK);
+    assert_int_equal(image_rows(f->path, 1), 0);
+    assert_int_equal(image_rows(f->path, 0), 0);
+    assert_int_equal(image_rows(f->path, 2), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+    doc_free(&d[0]);
+    doc_free(&d[1]);
+}
+
 /* With the caller's grant: its project, role and EPs, including the EP an
  * image already lives in. A refused call stores nothing. */
 static void test_ingest_delete_with_grant(void **state)
@@ -1342,6 +1459,7 @@ int main(int argc, char **argv)
             cmocka_unit_test_setup_teardown(test_bulk_invalid_scope_stores_nothing, setup, teardown),
             cmocka_unit_test_setup_teardown(test_bulk_fails_midway, setup, teardown),
             cmocka_unit_test_setup_teardown(test_image_delete, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),
@@ -1367,6 +1485,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bulk_invalid_scope_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_fails_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),

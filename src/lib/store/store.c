@@ -193,14 +193,12 @@ static int migrate(store *st, int64_t version, imgsec_err *err)
     if ((rc = check_header(st, &version, err)) != IMGSEC_OK)
         goto fail;
     for (int v = (int)version + 1; v <= STORE_SCHEMA_VERSION; v++) {
-        char *sql = store_schema_step(v, err), *ddl = NULL;
-        if (!sql || !(ddl = db_ddl(st->conn, sql, NULL))) {
-            rc = sql ? store_derr(st, err, "migrating the schema") : IMGSEC_EINTERNAL;
-            free(sql);
+        char *ddl = store_schema_step(st, v, err);
+        if (!ddl) {
+            rc = IMGSEC_EINTERNAL;
             goto fail;
         }
         rc = store_exec(st, ddl, "migrating the schema", err);
-        free(sql);
         free(ddl);
         if (rc != IMGSEC_OK)
             goto fail;

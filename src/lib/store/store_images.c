@@ -607,6 +607,10 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
         goto fail;
     }
     db_reset(find);
+    /* Its records and aggregates first: PostgreSQL has no cascade (schema
+     * version 16), SQLite's then finds nothing. */
+    if ((rc = store_image_clear(st, id, err)) != IMGSEC_OK)
+        goto fail;
     db_bind_int64(del, 1, id);
     store_dbind_text(del, 2, project_id);
     if ((rc = store_drun(st, del, "deleting an image", err)) != IMGSEC_OK)

@@ -263,7 +263,10 @@ int store_image_find(store *st, const char *project_id, const char *ep, const im
  * caller reports that in its own words). */
 int store_image_insert(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
                        int64_t *id, imgsec_err *err);
-/* Deletes every record and aggregate of image id (the row stays). */
+/* Deletes every record and aggregate of image id (the row stays). The
+ * one way an image's rows go: PostgreSQL's record and aggregate tables
+ * have no foreign key to images (schema version 16), so whatever deletes
+ * or replaces an image calls this first. */
 int store_image_clear(store *st, int64_t id, imgsec_err *err);
 /* Appends id to the change log. */
 int store_change_append(store *st, int64_t id, imgsec_err *err);
@@ -275,9 +278,10 @@ int store_change_prune(store *st, imgsec_err *err);
 /* Writes the name of image column c (fixed or count) into buf. */
 void store_image_col(int c, char *buf, size_t size);
 
-/* The DDL of schema version `version` (1-based) as one malloc'd string of
- * statements, or NULL on OOM (err set). */
-char *store_schema_step(int version, imgsec_err *err);
+/* The DDL of schema version `version` (1-based) in st's engine's dialect,
+ * as one malloc'd string of statements ("" for a step of the other
+ * engine), or NULL with err set. */
+char *store_schema_step(store *st, int version, imgsec_err *err);
 /* The later versions, one file each (malloc'd SQL, NULL with err set). */
 char *store_schema_v2(imgsec_err *err); /* store_schema_keys.c */
 char *store_schema_v3(imgsec_err *err); /* store_schema_exports.c */
@@ -293,6 +297,7 @@ char *store_schema_export_files(imgsec_err *err); /* store_schema_exports.c */
 char *store_schema_task_leases(imgsec_err *err);  /* store_schema_tasks.c */
 char *store_schema_names(imgsec_err *err);        /* store_schema_lists.c */
 char *store_schema_rematch_owed(imgsec_err *err); /* store_rematch.c */
+char *store_schema_pg_ingest(imgsec_err *err);    /* store_schema.c; PostgreSQL only */
 /* One result column as a store_cell (strings borrowed from the statement
  * until its next step); store_records.c, used by the exports and the lists. */
 void store_cell_from_column(db_stmt *s, int c, store_cell *out);
