@@ -20,7 +20,8 @@
  *
  * Threads: the image list is handed out in id order to opts->workers
  * threads, each with its own vulndb and store connections (opened here by
- * file name, read transactions only), which do everything but the write;
+ * file name, read transactions only), which do everything but the write
+ * (checking and summarising an image's new records too: store_vul_prepare);
  * their outcomes go into a window of WINDOW slots that the calling thread
  * consumes in id order, writing through the caller's store. SQLite
  * serialises writers anyway, and one writer keeps the change log in id
