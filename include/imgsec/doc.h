@@ -79,6 +79,20 @@ void doc_free(imgsec_doc *doc);
 int doc_record_check(json_t *rec, report_type t, const char *where, size_t index,
                      bool *have_max, severity *max, imgsec_err *err);
 
+/* Validates an array of vulnerability records by the rules of
+ * doc_record_check, record by record (the first error, naming
+ * "<where>vulnerabilities[i].<field>", is the one it would give), into a
+ * document holding only them: doc->records[REPORT_VULNERABILITY] in their
+ * stored form (severities canonical, numbers REAL; strings copied into
+ * the document, vuls is only read) and its summary's vul_counts and
+ * vuls (doc_vul_summary's aggregates, their strings the document's).
+ * *have_max / *max: the highest record severity. One builder for the
+ * whole array, so cheaper than doc_record_check per record; the store's
+ * replacement of an image's vulnerabilities binds from it
+ * (store_vul_prepare). On error nothing needs freeing. */
+int doc_vuls_from_json(const json_t *vuls, const char *where, imgsec_doc *doc, bool *have_max,
+                       severity *max, imgsec_err *err);
+
 /* The vulnerability part of a summary, from an array of vulnerability
  * records that passed doc_record_check: the per-vul_type counts and the
  * aggregates (sorted by vul_id then vul_type, equal ones merged), in a

@@ -107,14 +107,29 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
  * appends a row after it. */
 int store_change_seq(store *st, int64_t *seq, imgsec_err *err);
 
+/* One image's new vulnerabilities, checked and summarised
+ * (store_vul_prepare). */
+typedef struct store_vul_prep store_vul_prep;
+
 /* One image's new vulnerabilities for store_replace_vulnerabilities. */
 typedef struct {
     int64_t image_id;
     int64_t seen_seq; /* store_change_seq of the snapshot its apps were read in */
-    json_t *vuls;     /* vulnerability records; checked and normalised in place
-                         as by doc_from_json; seq in array order */
+    json_t *vuls;     /* vulnerability records, checked as by doc_from_json
+                         (only read); seq in array order. Unused when prep is set */
     bool skipped;     /* out: not written, the image changed or is gone */
+    store_vul_prep *prep; /* NULL, or vuls already checked by store_vul_prepare
+                             (the caller's: store_vul_prep_free) */
 } store_vul_replace;
+
+/* Checks and summarises r->vuls by the rules store_replace_vulnerabilities
+ * applies (doc_vuls_from_json; errors name "<where>vulnerabilities[i]...",
+ * IMGSEC_EINVAL) into a new r->prep, which store_replace_vulnerabilities
+ * then writes as it is: r->vuls may be released after it (the values are
+ * copies). Needs no store, so it can run on any thread: the rematch's
+ * matching threads prepare what the one writing thread writes. */
+int store_vul_prepare(store_vul_replace *r, const char *where, imgsec_err *err);
+void store_vul_prep_free(store_vul_prep *p);
 
 /* Replaces the vulnerability records of each image items[i].image_id
  * with items[i].vuls, all in one write transaction (several images per
@@ -129,7 +144,8 @@ typedef struct {
  * log, so that each image then equals what store_ingest of its document
  * with these vulnerabilities leaves. No grant check: for the server's and
  * the CLI's own maintenance. IMGSEC_EINVAL naming "documents[i]." (n > 1)
- * and the record, with nothing written, for an invalid record. */
+ * and the record, with nothing written, for an invalid record (an item
+ * with prep was checked by store_vul_prepare, with its own where). */
 int store_replace_vulnerabilities(store *st, store_vul_replace *items, size_t n, imgsec_err *err);
 
 /* Bulk replacement (the offline first rematch, where every image's

@@ -617,7 +617,8 @@ static const char *val_str(const doc_val *v)
     return v->kind == DOC_V_TEXT ? v->u.s : NULL;
 }
 
-static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
+/* The vulnerability part of the summary: counts and aggregates. */
+static int summarise_vuls(imgsec_doc *doc, imgsec_err *err)
 {
     image_summary *s = &doc->summary;
     const doc_records *r = &doc->records[REPORT_VULNERABILITY];
@@ -644,9 +645,17 @@ static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
     }
     s->vuls = doc->vuls;
     s->n_vuls = n;
+    return IMGSEC_OK;
+}
 
-    r = &doc->records[REPORT_BUILD_COMMAND_RISKS];
-    n = r->n;
+static int summarise(imgsec_doc *doc, const doc_scan *scan, imgsec_err *err)
+{
+    image_summary *s = &doc->summary;
+    int rc = summarise_vuls(doc, err);
+    if (rc != IMGSEC_OK)
+        return rc;
+    const doc_records *r = &doc->records[REPORT_BUILD_COMMAND_RISKS];
+    size_t n = r->n;
     if (n) {
         const report_type B = REPORT_BUILD_COMMAND_RISKS;
         size_t nf = record_kind_get(B)->nfields, c_rule = field_at(B, "rule_id"),
@@ -796,6 +805,44 @@ int doc_from_json(json_t *root, const char *where, imgsec_doc *doc, imgsec_err *
             goto out;
     rc = doc_build_end(&b, doc, err);
 out:
+    doc_build_free(&b);
+    return rc;
+}
+
+int doc_vuls_from_json(const json_t *vuls, const char *where, imgsec_doc *doc, bool *have_max,
+                       severity *max, imgsec_err *err)
+{
+    const report_type V = REPORT_VULNERABILITY;
+    doc_build b;
+    memset(doc, 0, sizeof *doc);
+    *have_max = false;
+    *max = SEVERITY_UNKNOWN;
+    if (!doc_build_init(&b))
+        return out_of_memory(err);
+    int rc = doc_build_begin(&b, where, err);
+    if (rc == IMGSEC_OK && json_is_array(vuls) && json_array_size(vuls) > DOC_RECORDS_MAX) {
+        field_path p = {b.where, record_kind_get(V)->doc_key, NO_INDEX, NULL};
+        rc = invalid(err, &p, "must hold at most %d records", DOC_RECORDS_MAX);
+    }
+    if (rc == IMGSEC_OK)
+        rc = json_records(&b, V, vuls, err);
+    const db_kind *k = &b.kinds[V];
+    if (rc == IMGSEC_OK && k->state == DB_OTHER) {
+        field_path p = {b.where, record_kind_get(V)->doc_key, NO_INDEX, NULL};
+        rc = invalid(err, &p, "must be an array of objects");
+    } else if (rc == IMGSEC_OK && k->bad) {
+        rc = err_set(err, k->err.code, "%s", k->err.msg);
+    }
+    if (rc == IMGSEC_OK) {
+        b.doc.summary.counts[V] = (int64_t)b.doc.records[V].n;
+        rc = summarise_vuls(&b.doc, err);
+    }
+    if (rc == IMGSEC_OK) {
+        *have_max = k->have_max;
+        *max = k->max;
+        *doc = b.doc;
+        memset(&b.doc, 0, sizeof b.doc);
+    }
     doc_build_free(&b);
     return rc;
 }

@@ -111,7 +111,7 @@ static void assert_tables_equal(store *a, store *b)
 /* One replacement on its own. */
 static int replace1(store *st, int64_t id, int64_t seen, json_t *vuls, bool *skipped, imgsec_err *err)
 {
-    store_vul_replace r = {id, seen, vuls, true};
+    store_vul_replace r = {id, seen, vuls, true, NULL};
     int rc = store_replace_vulnerabilities(st, &r, 1, err);
     *skipped = r.skipped;
     return rc;
@@ -138,6 +138,8 @@ typedef struct {
 
 static const char NEIGHBOUR_VULS[] =
     "[{\"vul_id\":\"CVE-2020-9\",\"vul_type\":\"app_vul\",\"severity\":\"critical\"}]";
+
+static void run_case(const replace_case *k, int mode);
 
 static void test_replace_equals_ingest(void **state)
 {
@@ -168,8 +170,18 @@ static void test_replace_equals_ingest(void **state)
         {"failed", "[]", "[{\"vul_id\":\"CVE-2022-5\",\"vul_type\":\"app_vul\",\"severity\":\"high\"}]",
          "", NULL},
     };
-    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
-        const replace_case *k = &CASES[c];
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++)
+        for (int mode = 0; mode < 3; mode++)
+            run_case(&CASES[c], mode);
+}
+
+/* Replaces the image's vulnerabilities with k->new_vuls in store a and
+ * compares with store b, which ingested them; mode 1: through
+ * store_vul_prepare first, the JSON released before the write; mode 2:
+ * that inside a bulk write (store_vul_bulk_begin/end). */
+static void run_case(const replace_case *k, int mode)
+{
+    {
         store *a = open_store("a"), *b = open_store("b");
         char *old_doc = make_doc("img", k->status, k->old_vuls, k->extra);
         char *new_doc = make_doc("img", k->status, k->new_vuls, k->extra);
@@ -184,9 +196,24 @@ static void test_replace_equals_ingest(void **state)
         json_t *vuls = json_loads(k->new_vuls, 0, NULL);
         assert_non_null(vuls);
         bool skipped = true;
-        assert_int_equal(replace1(a, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+        if (mode == 2)
+            assert_int_equal(store_vul_bulk_begin(a, &err), IMGSEC_OK);
+        if (mode) {
+            store_vul_replace r = {1, seen, vuls, true, NULL};
+            if (store_vul_prepare(&r, "", &err) != IMGSEC_OK) fail_msg("%s", err.msg);
+            assert_non_null(r.prep);
+            json_decref(vuls); /* the prep holds copies */
+            r.vuls = NULL;
+            assert_int_equal(store_replace_vulnerabilities(a, &r, 1, &err), IMGSEC_OK);
+            skipped = r.skipped;
+            store_vul_prep_free(r.prep);
+        } else {
+            assert_int_equal(replace1(a, 1, seen, vuls, &skipped, &err), IMGSEC_OK);
+            json_decref(vuls);
+        }
+        if (mode == 2)
+            assert_int_equal(store_vul_bulk_end(a, NULL, NULL, &err), IMGSEC_OK);
         assert_false(skipped);
-        json_decref(vuls);
 
         assert_tables_equal(a, b);
         char *level = dump(a, "SELECT severity_level FROM images WHERE id = 1");
@@ -210,6 +237,61 @@ static void test_replace_equals_ingest(void **state)
         store_close(a);
         store_close(b);
     }
+}
+
+/* An image's first 37 vulnerabilities: in a bulk write on SQLite the
+ * rows go in by INSERTs of 16 (store_vul_diff.c MULTI_ROWS), 5 one by
+ * one, and their 20 aggregates (17 of them of two records) 16 and 4;
+ * every field of every row must land where the ingest puts it. */
+static void test_replace_many_equals_ingest(void **state)
+{
+    (void)state;
+    char *vuls = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&vuls, &len);
+    assert_non_null(f);
+    static const char *const SEV[] = {"Critical", "high", "medium", "low", "unknown"};
+    for (int i = 0; i < 37; i++) {
+        fprintf(f, "%s{\"vul_id\":\"CVE-2023-%d\",\"vul_type\":\"%s\",\"severity\":\"%s\","
+                   "\"app_name\":\"app%d\",\"app_version\":\"1.%d\"",
+                i ? "," : "[", i % 20, i % 2 ? "app_vul" : "linux_vul", SEV[i % 5], i, i);
+        if (i % 3 == 0)
+            fprintf(f, ",\"cvss_score\":%d.5,\"fixed_version\":\"2.%d\",\"url\":\"u%d\"", i % 10, i, i);
+        if (i % 4 == 1)
+            fprintf(f, ",\"cvss_score\":%d,\"description\":\"d%d\",\"solution\":\"s%d\"", i % 9, i, i);
+        if (i % 5 == 2)
+            fprintf(f, ",\"app_path\":\"/p/%d\"", i);
+        fputc('}', f);
+    }
+    fputc(']', f);
+    fclose(f);
+    replace_case k = {"success", "[]", vuls, "", "High"};
+    for (int mode = 0; mode < 3; mode++)
+        run_case(&k, mode);
+    free(vuls);
+}
+
+/* store_vul_prepare checks as the replacement does, and keeps nothing
+ * on error. */
+static void test_prepare_errors(void **state)
+{
+    (void)state;
+    imgsec_err err = {0};
+    store_vul_replace r = {1, 0, json_loads("[{\"vul_id\":\"CVE-1\",\"vul_type\":\"app_vul\",\"severity\":\"low\"},"
+                                            "{\"vul_id\":\"CVE-2\",\"vul_type\":\"app_vul\","
+                                            "\"severity\":\"dire\"}]", 0, NULL),
+                           false, NULL};
+    assert_non_null(r.vuls);
+    assert_int_equal(store_vul_prepare(&r, "x.", &err), IMGSEC_EINVAL);
+    assert_null(r.prep);
+    if (!strstr(err.msg, "invalid parameter: x.vulnerabilities[1].severity must be one of "))
+        fail_msg("%s", err.msg);
+    json_decref(r.vuls);
+    r.vuls = json_string("no");
+    assert_int_equal(store_vul_prepare(&r, "", &err), IMGSEC_EINVAL);
+    assert_string_equal(err.msg, "invalid parameter: vulnerabilities must be an array");
+    assert_null(r.prep);
+    json_decref(r.vuls);
 }
 
 static void test_lost_update(void **state)
@@ -278,7 +360,7 @@ static void test_lost_update(void **state)
     ingest(st, neighbour, NULL); /* image 2 changes after seen, image 1 does not */
     json_t *two = json_loads("[{\"vul_id\":\"CVE-2020-2\",\"vul_type\":\"app_vul\",\"severity\":\"low\"}]",
                              0, NULL);
-    store_vul_replace batch[2] = {{2, seen, two, false}, {1, seen, two, true}};
+    store_vul_replace batch[2] = {{2, seen, two, false, NULL}, {1, seen, two, true, NULL}};
     assert_int_equal(store_replace_vulnerabilities(st, batch, 2, &err), IMGSEC_OK);
     assert_true(batch[0].skipped);
     assert_false(batch[1].skipped);
@@ -289,7 +371,7 @@ static void test_lost_update(void **state)
     version = store_data_version(st);
     assert_int_equal(store_change_seq(st, &seen, &err), IMGSEC_OK);
     bad = json_loads("[{\"vul_id\":\"CVE-1\",\"vul_type\":\"os_vul\",\"severity\":\"low\"}]", 0, NULL);
-    store_vul_replace batch2[2] = {{1, seen, vuls, false}, {2, seen, bad, false}};
+    store_vul_replace batch2[2] = {{1, seen, vuls, false, NULL}, {2, seen, bad, false, NULL}};
     assert_int_equal(store_replace_vulnerabilities(st, batch2, 2, &err), IMGSEC_EINVAL);
     assert_non_null(strstr(err.msg, "documents[1].vulnerabilities[0].vul_type"));
     assert_int_equal(store_data_version(st), version);
@@ -465,6 +547,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_replace_equals_ingest),
+                                       cmocka_unit_test(test_replace_many_equals_ingest),
+                                       cmocka_unit_test(test_prepare_errors),
                                        cmocka_unit_test(test_lost_update),
                                        cmocka_unit_test(test_replace_writes_differences)};
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -236,7 +236,7 @@ static void replace(store *st, int64_t id, const char *vuls_s)
     json_t *vuls = json_loads(vuls_s, 0, &jerr);
     assert_non_null(vuls);
     /* the document's severities are checked (and made canonical) by the replace */
-    store_vul_replace r = {id, seen, vuls, true};
+    store_vul_replace r = {id, seen, vuls, true, NULL};
     imgsec_err err = {0};
     assert_int_equal(store_replace_vulnerabilities(st, &r, 1, &err), IMGSEC_OK);
     assert_false(r.skipped);

@@ -471,6 +471,9 @@ static void test_rematch_bulk_failure(void **state)
         assert_int_equal(store_vul_bulk_begin(st, &err), IMGSEC_OK);
         assert_int_equal(store_vul_bulk_indexes(st), 2);
         assert_int_equal(store_vul_bulk_begin(st, &err), IMGSEC_EINTERNAL); /* one at a time */
+        char *fk = rows_text(st, "PRAGMA foreign_keys"); /* off inside it (store_vul_bulk.c) */
+        assert_string_equal(fk, "0|\n");
+        free(fk);
         char *idx = rows_text(st, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                   "('rec_vul_vul', 'agg_vul_vul')");
         assert_string_equal(idx, "0|\n");
@@ -515,6 +518,9 @@ static void test_rematch_bulk_failure(void **state)
             assert_non_null(strstr(err.msg, "rebuilding an index"));
         }
         assert_int_equal(store_vul_bulk_indexes(st), 0);
+        fk = rows_text(st, "PRAGMA foreign_keys"); /* back on after it */
+        assert_string_equal(fk, "1|\n");
+        free(fk);
         char *after = store_text(st);
         assert_string_equal(after, before);
         free(after);
@@ -522,6 +528,9 @@ static void test_rematch_bulk_failure(void **state)
     /* and one that ends: written, indexes back */
     assert_int_equal(store_vul_bulk_begin(st, &err), IMGSEC_OK);
     assert_int_equal(store_vul_bulk_end(st, NULL, NULL, &err), IMGSEC_OK);
+    char *fk = rows_text(st, "PRAGMA foreign_keys");
+    assert_string_equal(fk, "1|\n");
+    free(fk);
     char *after = store_text(st);
     assert_string_equal(after, before);
     free(after);

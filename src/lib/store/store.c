@@ -262,8 +262,8 @@ void store_close(store *st)
         db_finalize(st->dstmt[i]);
         free(st->sql[i]);
     }
+    store_vul_diff_free(st); /* its statement before the connection */
     db_close(st->conn);
-    store_vul_diff_free(st);
     free(st);
 }
 

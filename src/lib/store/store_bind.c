@@ -112,6 +112,24 @@ void store_copy_val(db_copy *k, const doc_val *v)
     db_copy_null(k);
 }
 
+void store_bind_vul_agg(db_stmt *s, int p, int64_t id, const vul_agg *a)
+{
+    db_bind_int64(s, p, id);
+    store_dbind_text(s, p + 1, a->vul_id);
+    store_dbind_text(s, p + 2, vul_type_name(a->type));
+    db_bind_int64(s, p + 3, a->n);
+    db_bind_int64(s, p + 4, a->rank);
+    if (a->has_cvss)
+        db_bind_double(s, p + 5, a->cvss);
+    else
+        db_bind_null(s, p + 5);
+    db_bind_int64(s, p + 6, a->rep_seq);
+    if (a->has_rep_cvss)
+        db_bind_double(s, p + 7, a->rep_cvss);
+    else
+        db_bind_null(s, p + 7);
+}
+
 void store_copy_vul_agg(db_copy *k, const vul_agg *a)
 {
     const char *type = vul_type_name(a->type);
@@ -165,30 +183,15 @@ static void key_double(util_buf *b, double d)
     key_tag(b, 'F', &d, sizeof d);
 }
 
-void store_field_key(util_buf *b, const record_field *f, const json_t *v)
+void store_val_key(util_buf *b, const doc_val *v)
 {
-    if (!v || json_is_null(v))
-        return key_tag(b, 'N', NULL, 0);
-    switch (f->kind) {
-    case FIELD_STRING:
-    case FIELD_SEVERITY:
-    case FIELD_ENUM:
-    case FIELD_OCTAL:
-        if (json_is_string(v))
-            return key_tag(b, 'T', json_string_value(v), json_string_length(v));
-        break;
-    case FIELD_INT64:
-        if (json_is_integer(v)) {
-            int64_t i = json_integer_value(v);
-            return key_tag(b, 'I', &i, sizeof i);
-        }
-        break;
-    case FIELD_NUMBER:
-        if (json_is_number(v))
-            return key_double(b, json_number_value(v));
-        break;
+    switch ((doc_vkind)v->kind) {
+    case DOC_V_NULL: return key_tag(b, 'N', NULL, 0);
+    case DOC_V_TEXT: return key_tag(b, 'T', v->u.s, v->len);
+    case DOC_V_INT: return key_tag(b, 'I', &v->u.i, sizeof v->u.i);
+    case DOC_V_REAL: return key_double(b, v->u.d);
     }
-    key_tag(b, 'X', NULL, 0); /* the wrong type: equals no stored value */
+    key_tag(b, 'X', NULL, 0); /* no validated value has another kind */
 }
 
 void store_column_key(util_buf *b, db_stmt *s, int col)

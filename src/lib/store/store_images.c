@@ -226,20 +226,7 @@ int store_dagg_vul_insert(store *st, int64_t id, const vul_agg *vuls, size_t n, 
         const vul_agg *a = &vuls[i];
         if ((unsigned)a->type >= VUL_TYPE_COUNT)
             return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
-        db_bind_int64(s, 1, id);
-        store_dbind_text(s, 2, a->vul_id);
-        store_dbind_text(s, 3, vul_type_name(a->type));
-        db_bind_int64(s, 4, a->n);
-        db_bind_int64(s, 5, a->rank);
-        if (a->has_cvss)
-            db_bind_double(s, 6, a->cvss);
-        else
-            db_bind_null(s, 6);
-        db_bind_int64(s, 7, a->rep_seq);
-        if (a->has_rep_cvss)
-            db_bind_double(s, 8, a->rep_cvss);
-        else
-            db_bind_null(s, 8);
+        store_bind_vul_agg(s, 1, id, a);
         if ((rc = store_drun(st, s, "storing aggregates", err)) != IMGSEC_OK)
             return rc;
     }
@@ -1062,10 +1049,47 @@ static int other_severities(store *st, int64_t id, bool *have_max, severity *max
     return step == DB_DONE ? IMGSEC_OK : store_derr(st, err, "reading severities");
 }
 
+struct store_vul_prep {
+    imgsec_doc doc; /* the vulnerability records alone, and their summary */
+    bool have_max;
+    severity max;
+};
+
+void store_vul_prep_free(store_vul_prep *p)
+{
+    if (!p)
+        return;
+    doc_free(&p->doc);
+    free(p);
+}
+
+int store_vul_prepare(store_vul_replace *r, const char *where, imgsec_err *err)
+{
+    if (!where)
+        where = "";
+    store_vul_prep_free(r->prep);
+    r->prep = NULL;
+    if (!json_is_array(r->vuls))
+        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %svulnerabilities must be an array", where);
+    if (json_array_size(r->vuls) > DOC_RECORDS_MAX)
+        return err_set(err, IMGSEC_EINVAL,
+                       "invalid parameter: %svulnerabilities must hold at most %d records", where,
+                       DOC_RECORDS_MAX);
+    store_vul_prep *p = calloc(1, sizeof *p);
+    if (!p)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    int rc = doc_vuls_from_json(r->vuls, where, &p->doc, &p->have_max, &p->max, err);
+    if (rc != IMGSEC_OK) {
+        free(p);
+        return rc;
+    }
+    r->prep = p;
+    return IMGSEC_OK;
+}
+
 /* The write of store_replace_vulnerabilities, inside its transaction. */
-static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool have_max,
-                        severity max, const vul_agg *aggs, size_t n_aggs,
-                        const int64_t vul_counts[VUL_TYPE_COUNT], bool *skipped, imgsec_err *err)
+static int replace_vuls(store *st, int64_t id, int64_t seen, const store_vul_prep *p, bool *skipped,
+                        imgsec_err *err)
 {
     int rc;
     bool changed, found;
@@ -1079,6 +1103,8 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
         *skipped = true;
         return IMGSEC_OK;
     }
+    bool have_max = p->have_max;
+    severity max = p->max;
     if ((rc = other_severities(st, id, &have_max, &max, err)) != IMGSEC_OK)
         return rc;
     severity_level level = model_image_severity_level(status, have_max, max, n_malware);
@@ -1086,12 +1112,14 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
     db_stmt *set = store_dstmt(st, STMT_IMAGE_SET_VULS, err);
     if (!set)
         return store_drc(err);
-    if ((rc = store_vul_rows_replace(st, id, vuls, err)) != IMGSEC_OK ||
-        (rc = store_agg_vul_replace(st, id, aggs, n_aggs, err)) != IMGSEC_OK)
+    const doc_records *recs = &p->doc.records[REPORT_VULNERABILITY];
+    const image_summary *sum = &p->doc.summary;
+    if ((rc = store_vul_rows_replace(st, id, recs, err)) != IMGSEC_OK ||
+        (rc = store_agg_vul_replace(st, id, sum->vuls, sum->n_vuls, err)) != IMGSEC_OK)
         return rc;
-    db_bind_int64(set, 1, (int64_t)json_array_size(vuls));
+    db_bind_int64(set, 1, (int64_t)recs->n);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
-        db_bind_int64(set, v + 2, vul_counts[v]);
+        db_bind_int64(set, v + 2, sum->vul_counts[v]);
     if (level == SEVERITY_LEVEL_NONE)
         db_bind_null(set, VUL_TYPE_COUNT + 2);
     else
@@ -1103,61 +1131,36 @@ static int replace_vuls(store *st, int64_t id, int64_t seen, json_t *vuls, bool 
     return store_vul_bulk_note(st, id, err);
 }
 
-/* Checks and summarises the vulnerabilities of one replacement. */
-typedef struct {
-    bool have_max;
-    severity max;
-    vul_agg *aggs;
-    size_t n_aggs;
-    int64_t vul_counts[VUL_TYPE_COUNT];
-} vul_prep;
-
-static int prepare_vuls(const store_vul_replace *r, const char *where, vul_prep *p, imgsec_err *err)
-{
-    p->have_max = false;
-    p->max = SEVERITY_UNKNOWN;
-    if (r->image_id <= 0)
-        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %simage id", where);
-    if (r->seen_seq < 0)
-        return err_set(err, IMGSEC_EINVAL, "store: %snegative change-log position", where);
-    if (!json_is_array(r->vuls))
-        return err_set(err, IMGSEC_EINVAL, "invalid parameter: %svulnerabilities must be an array", where);
-    if (json_array_size(r->vuls) > DOC_RECORDS_MAX)
-        return err_set(err, IMGSEC_EINVAL,
-                       "invalid parameter: %svulnerabilities must hold at most %d records", where,
-                       DOC_RECORDS_MAX);
-    size_t i;
-    json_t *rec;
-    int rc;
-    json_array_foreach(r->vuls, i, rec)
-        if ((rc = doc_record_check(rec, REPORT_VULNERABILITY, where, i, &p->have_max, &p->max, err)) !=
-            IMGSEC_OK)
-            return rc;
-    return doc_vul_summary(r->vuls, &p->aggs, &p->n_aggs, p->vul_counts, err);
-}
-
 int store_replace_vulnerabilities(store *st, store_vul_replace *items, size_t n, imgsec_err *err)
 {
     if (n == 0)
         return IMGSEC_OK;
     if (!items || n > DOC_BULK_MAX)
         return err_set(err, IMGSEC_EINVAL, "invalid parameter: replacements");
-    vul_prep *prep = calloc(n, sizeof *prep);
-    if (!prep)
+    /* the items without a prep of their own get one here, freed at the end */
+    store_vul_prep **mine = calloc(n, sizeof *mine);
+    if (!mine)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     char where[48];
     int rc = IMGSEC_OK;
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
-        items[i].skipped = false;
+        store_vul_replace *r = &items[i];
+        r->skipped = false;
         doc_where(where, sizeof where, i, n);
-        rc = prepare_vuls(&items[i], where, &prep[i], err);
+        if (r->image_id <= 0)
+            rc = err_set(err, IMGSEC_EINVAL, "invalid parameter: %simage id", where);
+        else if (r->seen_seq < 0)
+            rc = err_set(err, IMGSEC_EINVAL, "store: %snegative change-log position", where);
+        else if (!r->prep) {
+            store_vul_replace tmp = {.vuls = r->vuls};
+            rc = store_vul_prepare(&tmp, where, err);
+            mine[i] = tmp.prep;
+        }
     }
     if (rc == IMGSEC_OK && (rc = store_write_begin(st, err)) == IMGSEC_OK) {
-        for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
-            const vul_prep *p = &prep[i];
-            rc = replace_vuls(st, items[i].image_id, items[i].seen_seq, items[i].vuls, p->have_max,
-                              p->max, p->aggs, p->n_aggs, p->vul_counts, &items[i].skipped, err);
-        }
+        for (size_t i = 0; i < n && rc == IMGSEC_OK; i++)
+            rc = replace_vuls(st, items[i].image_id, items[i].seen_seq,
+                              items[i].prep ? items[i].prep : mine[i], &items[i].skipped, err);
         if (rc == IMGSEC_OK)
             rc = store_change_prune(st, err);
         if (rc == IMGSEC_OK)
@@ -1166,7 +1169,7 @@ int store_replace_vulnerabilities(store *st, store_vul_replace *items, size_t n,
             store_rollback(st);
     }
     for (size_t i = 0; i < n; i++)
-        free(prep[i].aggs);
-    free(prep);
+        store_vul_prep_free(mine[i]);
+    free(mine);
     return rc;
 }

@@ -151,9 +151,9 @@ bool store_rematch_lock_held(store *st);
 void store_rematch_unlock(store *st);
 
 /* ---- store_vul_diff.c: store_replace_vulnerabilities' writes ---- */
-/* Makes image id's vulnerability rows the records of vuls (checked and
- * normalised), seq in array order, writing only the rows that differ. */
-int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err *err);
+/* Makes image id's vulnerability rows the validated records recs
+ * (doc_vuls_from_json), seq in order, writing only the rows that differ. */
+int store_vul_rows_replace(store *st, int64_t id, const doc_records *recs, imgsec_err *err);
 /* Makes image id's agg_vul rows the n aggregates aggs (in doc_vul_cmp
  * order), writing only the rows that differ. */
 int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err);
@@ -230,11 +230,14 @@ void store_copy_val(db_copy *k, const doc_val *v);
  * rep_seq, rep_cvss) of a as the next fields of a COPY row; a->type must
  * be a valid vul_type (the callers refuse others first). */
 void store_copy_vul_agg(db_copy *k, const vul_agg *a);
-/* Appends to b the bytes that identify the value store_bind_field binds
- * for v (field f): equal bytes if and only if the stored column reads
- * back as the same value, which store_column_key appends for column col
- * of a row. A value of the wrong type gets bytes no column has. */
-void store_field_key(util_buf *b, const record_field *f, const json_t *v);
+/* The same as the parameters p..p+7 of an INSERT INTO agg_vul (image,
+ * vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss): the image id, then
+ * a's columns; a->type must be valid. */
+void store_bind_vul_agg(db_stmt *s, int p, int64_t id, const vul_agg *a);
+/* Appends to b the bytes that identify the value store_bind_val binds
+ * for v: equal bytes if and only if the stored column reads back as the
+ * same value, which store_column_key appends for column col of a row. */
+void store_val_key(util_buf *b, const doc_val *v);
 void store_column_key(util_buf *b, db_stmt *s, int col);
 
 /* Makes room for need elements of elem bytes in *p (capacity *cap,

@@ -100,13 +100,29 @@ static int bulk_read_indexes(store *st, imgsec_err *err)
     return rc;
 }
 
+/* SQLite's foreign-key checks off for the bulk write (a no-op inside a
+ * transaction, so set before BEGIN and after COMMIT / ROLLBACK): every
+ * row it inserts belongs to an image it has just found in the same write
+ * transaction (store_images.c replace_vuls), nobody else writes until it
+ * ends, and it deletes no image, so no check can fail and no cascade is
+ * due; each check is a probe of images per inserted row. */
+static void bulk_fk(store *st, bool on)
+{
+    if (db_backend_of(st->conn) == DB_SQLITE)
+        (void)db_exec(st->conn, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF",
+                      "foreign keys", NULL);
+}
+
 int store_vul_bulk_begin(store *st, imgsec_err *err)
 {
     if (st->bulk)
         return err_set(err, IMGSEC_EINTERNAL, "store: a bulk write is already open");
+    bulk_fk(st, false);
     int rc = store_write_begin(st, err);
-    if (rc != IMGSEC_OK)
+    if (rc != IMGSEC_OK) {
+        bulk_fk(st, true);
         return rc;
+    }
     db_stmt *q = store_dprepare(st, "SELECT coalesce(max(seq), 0) FROM changes",
                                 "reading the change log", err);
     if (!q)
@@ -130,6 +146,7 @@ int store_vul_bulk_begin(store *st, imgsec_err *err)
     }
     if (rc != IMGSEC_OK) {
         store_rollback(st);
+        bulk_fk(st, true);
         bulk_free(st);
         return rc;
     }
@@ -160,6 +177,7 @@ int store_vul_bulk_end(store *st, void (*progress)(size_t done, size_t total, vo
         rc = store_commit(st, err); /* rolls back if the commit fails */
     else
         store_rollback(st);
+    bulk_fk(st, true);
     bulk_free(st);
     return rc;
 }
@@ -170,6 +188,7 @@ void store_vul_bulk_abort(store *st)
         return;
     st->bulk = false;
     store_rollback(st);
+    bulk_fk(st, true);
     bulk_free(st);
 }
 

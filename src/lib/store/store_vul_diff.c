@@ -9,8 +9,8 @@
  * those are written.
  *
  * Rows: the image's stored rows (rowid, seq, fields) are each reduced to
- * key bytes (store_column_key), the new records too (store_field_key: the
- * value store_bind_field would bind), so equal bytes mean a stored row
+ * key bytes (store_column_key), the new records too (store_val_key: the
+ * value store_bind_val binds), so equal bytes mean a stored row
  * equal to what inserting the record would store. Record i keeps the row
  * at seq i when that row has its bytes (the usual case: nothing written),
  * else an unused row with its bytes, moved to seq i (an UPDATE of seq: it
@@ -66,6 +66,8 @@ struct vul_diff_buf {
     size_t cap_aggs;
     size_t *later; /* PostgreSQL: the aggregates to insert at the end */
     size_t cap_later;
+    db_stmt *multi;     /* SQLite: the INSERT of MULTI_ROWS records (insert_rows) */
+    db_stmt *multi_agg; /* and of MULTI_ROWS aggregates (store_agg_vul_replace) */
 };
 
 void store_vul_diff_free(store *st)
@@ -81,6 +83,8 @@ void store_vul_diff_free(store *st)
     free(b->fresh.buf);
     free(b->aggs);
     free(b->later);
+    db_finalize(b->multi);
+    db_finalize(b->multi_agg);
     free(b);
     st->diff = NULL;
 }
@@ -127,22 +131,89 @@ static int run_rowid(store *st, db_stmt *s, int64_t id, int64_t rowid, bool with
  * (one round trip for all of them rather than one per row). */
 #define COPY_MIN 2
 
-/* Inserts the records i of vuls (seq i) that keep does not keep (every
+/* Rows per INSERT statement for an image's first rows inside a bulk
+ * write (SQLite, store_vul_bulk.c): one statement's start and end (its
+ * cursors opened and closed, about 3,000 instructions) for that many
+ * rows. OR FAIL: an INSERT of several rows that may abort needs a
+ * statement journal (the pages it changes copied aside first, spilled to
+ * a temporary file: measured twice the bytes written and more CPU than
+ * the rows one by one, docs/performance.md); with FAIL a failing row
+ * leaves the rows before it, and the caller rolls back the batch's
+ * savepoint on any error anyway, so nothing of it stays. FAIL and ABORT
+ * differ in nothing else; foreign keys are off in a bulk write. */
+#define MULTI_ROWS 16
+
+/* The INSERT of MULTI_ROWS records: the single-row INSERT's columns,
+ * with the values of row r at parameters r * (2 + nfields) + 1... */
+static db_stmt *multi_stmt(store *st, imgsec_err *err)
+{
+    vul_diff_buf *b = st->diff;
+    if (b->multi)
+        return b->multi;
+    const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
+    util_buf q = {0};
+    util_buf_printf(&q, "INSERT OR FAIL INTO \"%s\" (image, seq", k->table);
+    for (size_t f = 0; f < k->nfields; f++)
+        util_buf_printf(&q, ", \"%s\"", k->fields[f].name);
+    util_buf_printf(&q, ") VALUES ");
+    for (size_t r = 0, p = 1; r < MULTI_ROWS; r++) {
+        util_buf_printf(&q, "%s(", r ? ", " : "");
+        for (size_t f = 0; f < k->nfields + 2; f++, p++)
+            util_buf_printf(&q, "%s?%zu", f ? ", " : "", p);
+        util_buf_printf(&q, ")");
+    }
+    if (q.failed) {
+        free(q.buf);
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        return NULL;
+    }
+    b->multi = store_dprepare(st, q.buf, "storing records", err);
+    free(q.buf);
+    return b->multi;
+}
+
+/* Inserts the records i of recs (seq i) that keep does not keep (every
  * one when keep is NULL): by COPY on PostgreSQL, by the cached INSERT on
  * SQLite, where a prepared statement is as fast (db.h). */
-static int insert_rows(store *st, int64_t id, const json_t *vuls, const ptrdiff_t *keep,
+static int insert_rows(store *st, int64_t id, const doc_records *recs, const ptrdiff_t *keep,
                        imgsec_err *err)
 {
     const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
-    size_t n = json_array_size(vuls), todo = 0;
+    size_t n = recs->n, todo = 0;
     for (size_t i = 0; i < n; i++)
         todo += !keep || keep[i] < 0;
     int rc = IMGSEC_OK;
     if (db_backend_of(st->conn) != DB_PG || todo < COPY_MIN) {
-        for (size_t i = 0; rc == IMGSEC_OK && i < n; i++)
-            if (!keep || keep[i] < 0)
-                rc = store_drecord_insert(st, REPORT_VULNERABILITY, id, i, json_array_get(vuls, i), "",
-                                          err);
+        db_stmt *s = todo ? store_dstmt(st, (stmt_id)(STMT_REC_INSERT + REPORT_VULNERABILITY), err) : NULL;
+        if (todo && !s)
+            return store_drc(err);
+        size_t i = 0, per = 2 + k->nfields;
+        if (!keep && n >= MULTI_ROWS && st->bulk) {
+            db_stmt *m = multi_stmt(st, err);
+            if (!m)
+                return store_drc(err);
+            for (; rc == IMGSEC_OK && i + MULTI_ROWS <= n; i += MULTI_ROWS) {
+                for (size_t r = 0; r < MULTI_ROWS; r++) {
+                    const doc_val *rec = &recs->vals[(i + r) * k->nfields];
+                    int p = (int)(r * per) + 1;
+                    db_bind_int64(m, p, id);
+                    db_bind_int64(m, p + 1, (int64_t)(i + r));
+                    for (size_t f = 0; f < k->nfields; f++)
+                        store_bind_val(m, p + 2 + (int)f, &rec[f]);
+                }
+                rc = store_drun(st, m, "storing a record", err);
+            }
+        }
+        for (; rc == IMGSEC_OK && i < n; i++) {
+            if (keep && keep[i] >= 0)
+                continue;
+            const doc_val *rec = &recs->vals[i * k->nfields];
+            db_bind_int64(s, 1, id);
+            db_bind_int64(s, 2, (int64_t)i);
+            for (size_t f = 0; f < k->nfields; f++)
+                store_bind_val(s, (int)f + 3, &rec[f]);
+            rc = store_drun(st, s, "storing a record", err);
+        }
         return rc;
     }
     util_buf table = {0}, cols = {0};
@@ -160,19 +231,12 @@ static int insert_rows(store *st, int64_t id, const json_t *vuls, const ptrdiff_
     for (size_t i = 0; rc == IMGSEC_OK && i < n; i++) {
         if (keep && keep[i] >= 0)
             continue;
-        const json_t *rec = json_array_get(vuls, i);
-        if (!json_is_object(rec)) {
-            rc = err_set(err, IMGSEC_EINVAL, "invalid parameter: %s[%zu] must be an object", k->doc_key, i);
-            break;
-        }
+        const doc_val *rec = &recs->vals[i * k->nfields];
         db_copy_int64(c, id);
         db_copy_int64(c, (int64_t)i);
-        for (size_t f = 0; f < k->nfields && rc == IMGSEC_OK; f++)
-            if (!store_copy_field(c, &k->fields[f], json_object_get(rec, k->fields[f].name)))
-                rc = err_set(err, IMGSEC_EINVAL, "invalid parameter: %s[%zu].%s has the wrong type",
-                             k->doc_key, i, k->fields[f].name);
-        if (rc == IMGSEC_OK)
-            rc = db_copy_row(c, err);
+        for (size_t f = 0; f < k->nfields; f++)
+            store_copy_val(c, &rec[f]);
+        rc = db_copy_row(c, err);
     }
     if (db_copy_end(c, rc == IMGSEC_OK, NULL) != IMGSEC_OK && rc == IMGSEC_OK)
         rc = store_derr(st, err, "replacing records");
@@ -204,7 +268,7 @@ static int copy_aggs(store *st, int64_t id, const vul_agg *aggs, const size_t *i
     return rc;
 }
 
-int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err *err)
+int store_vul_rows_replace(store *st, int64_t id, const doc_records *recs, imgsec_err *err)
 {
     const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
     db_stmt *rows = store_dstmt(st, STMT_VUL_ROWS, err);
@@ -215,7 +279,7 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
     vul_diff_buf *b = diff_buf(st);
     if (!b)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-    size_t n_new = json_array_size(vuls), n_old = 0;
+    size_t n_new = recs->n, n_old = 0;
     int step;
 
     db_bind_int64(rows, 1, id);
@@ -236,7 +300,7 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
         return store_derr(st, err, "reading records");
     int rc = IMGSEC_OK;
     if (n_old == 0) /* nothing to keep (an image's first matches): no keys */
-        return insert_rows(st, id, vuls, NULL, err);
+        return insert_rows(st, id, recs, NULL, err);
     if (!store_grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
         !store_grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
         !store_grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
@@ -245,10 +309,10 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
     size_t *fresh_off = b->fresh_off;
     ptrdiff_t *keep = b->keep;
     for (size_t i = 0; i < n_new; i++) {
-        const json_t *rec = json_array_get(vuls, i);
+        const doc_val *rec = &recs->vals[i * k->nfields];
         fresh_off[i] = b->fresh.len;
         for (size_t f = 0; f < k->nfields; f++)
-            store_field_key(&b->fresh, &k->fields[f], json_object_get(rec, k->fields[f].name));
+            store_val_key(&b->fresh, &rec[f]);
     }
     if (b->arena.failed || b->fresh.failed)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
@@ -305,7 +369,7 @@ int store_vul_rows_replace(store *st, int64_t id, const json_t *vuls, imgsec_err
             if (keep[i] >= 0 && old[keep[i]].seq != (int64_t)i)
                 rc = run_rowid(st, move, id, old[keep[i]].rowid, true, pass ? (int64_t)i : -1 - (int64_t)i,
                                "replacing records", err);
-    return rc == IMGSEC_OK ? insert_rows(st, id, vuls, keep, err) : rc;
+    return rc == IMGSEC_OK ? insert_rows(st, id, recs, keep, err) : rc;
 }
 
 /* A REAL column of agg_vul into *has, returned (0 for NULL). */
@@ -343,6 +407,44 @@ static int agg_update(store *st, db_stmt *s, int64_t id, int64_t rowid, const vu
         db_bind_null(s, 6);
     db_bind_int64(s, 7, id);
     return store_drun(st, s, "replacing aggregates", err);
+}
+
+/* Inserts aggs[0..n) (n a multiple of MULTI_ROWS) of image id, MULTI_ROWS
+ * per INSERT (SQLite). */
+static int insert_aggs_multi(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err)
+{
+    vul_diff_buf *b = st->diff;
+    if (!b->multi_agg) {
+        util_buf q = {0};
+        util_buf_printf(&q, "INSERT OR FAIL INTO agg_vul (image, vul_id, vul_type, n, rank, cvss, "
+                            "rep_seq, rep_cvss) VALUES ");
+        for (size_t r = 0, p = 1; r < MULTI_ROWS; r++) {
+            util_buf_printf(&q, "%s(", r ? ", " : "");
+            for (size_t f = 0; f < 8; f++, p++)
+                util_buf_printf(&q, "%s?%zu", f ? ", " : "", p);
+            util_buf_printf(&q, ")");
+        }
+        if (q.failed) {
+            free(q.buf);
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        }
+        b->multi_agg = store_dprepare(st, q.buf, "storing aggregates", err);
+        free(q.buf);
+        if (!b->multi_agg)
+            return store_drc(err);
+    }
+    int rc = IMGSEC_OK;
+    for (size_t i = 0; rc == IMGSEC_OK && i < n; i += MULTI_ROWS) {
+        for (size_t r = 0; r < MULTI_ROWS; r++) {
+            if ((unsigned)aggs[i + r].type >= VUL_TYPE_COUNT) {
+                db_reset(b->multi_agg);
+                return err_set(err, IMGSEC_EINTERNAL, "store: document has an invalid vul_type aggregate");
+            }
+            store_bind_vul_agg(b->multi_agg, (int)(r * 8) + 1, id, &aggs[i + r]);
+        }
+        rc = store_drun(st, b->multi_agg, "storing aggregates", err);
+    }
+    return rc;
 }
 
 int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, imgsec_err *err)
@@ -396,6 +498,12 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
     if (later && !store_grow((void **)&b->later, &b->cap_later, n + 1, sizeof *b->later))
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     size_t i = 0, j = 0;
+    /* an image's first aggregates on SQLite: MULTI_ROWS per INSERT, the
+     * rest one by one below */
+    size_t n_new_multi = !later && n_old == 0 && st->bulk ? n - n % MULTI_ROWS : 0;
+    if (n_new_multi)
+        rc = insert_aggs_multi(st, id, aggs, n_new_multi, err);
+    i = n_new_multi;
     while (rc == IMGSEC_OK && (i < n || j < n_old)) {
         int c = i == n ? 1 : j == n_old ? -1 : doc_vul_cmp(&aggs[i], &old[j].a);
         if (c < 0 && later) {

@@ -20,7 +20,8 @@
  *
  * Threads: the image list is handed out in id order to opts->workers
  * threads, each with its own vulndb and store connections (opened here by
- * file name, read transactions only), which do everything but the write;
+ * file name, read transactions only), which do everything but the write
+ * (checking and summarising an image's new records too: store_vul_prepare);
  * their outcomes go into a window of WINDOW slots that the calling thread
  * consumes in id order, writing through the caller's store. SQLite
  * serialises writers anyway, and one writer keeps the change log in id
@@ -263,7 +264,7 @@ typedef struct {
     imgsec_err err;
     outcome what;
     int64_t vulnerabilities, errors;
-    json_t *vuls; /* OUT_WRITE: the new vulnerability records */
+    store_vul_prep *prep; /* OUT_WRITE: the new vulnerability records, checked */
     int64_t seen; /* OUT_WRITE: the change-log position they were read at */
 } slot;
 
@@ -303,8 +304,11 @@ static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img
         out->what = OUT_UNCHANGED;
         goto done;
     }
-    out->vuls = vuls;
-    vuls = NULL;
+    /* checked and summarised here, on the matching thread, so that the
+     * writing thread only writes (store_vul_prepare); the JSON is freed here too */
+    store_vul_replace r = {.vuls = vuls};
+    if ((rc = store_vul_prepare(&r, "", err)) != IMGSEC_OK) goto done;
+    out->prep = r.prep;
     out->what = OUT_WRITE;
 done:
     read_end(st, rd);
@@ -361,7 +365,7 @@ static void *worker_main(void *arg)
 
 static void slot_clear(slot *s)
 {
-    json_decref(s->vuls);
+    store_vul_prep_free(s->prep);
     memset(s, 0, sizeof *s);
 }
 
@@ -416,7 +420,7 @@ typedef struct {
 
 static void batch_clear(batch *b)
 {
-    for (size_t k = 0; k < b->n; k++) json_decref(b->items[k].vuls);
+    for (size_t k = 0; k < b->n; k++) store_vul_prep_free(b->items[k].prep);
     b->n = 0;
 }
 
@@ -523,9 +527,9 @@ static int run_locked(vulndb *db, store *st, const vulndb_rematch_opts *opts,
             stats->vulnerabilities += s->vulnerabilities;
         } else {
             /* the slot is handed back below: the batch takes its records */
-            b.items[b.n] = (store_vul_replace){imgs[i].id, s->seen, s->vuls, false};
+            b.items[b.n] = (store_vul_replace){imgs[i].id, s->seen, NULL, false, s->prep};
             b.nvul[b.n++] = s->vulnerabilities;
-            s->vuls = NULL;
+            s->prep = NULL;
             if (b.n == BATCH) rc = batch_write(st, &b, stats, err);
         }
         pthread_mutex_lock(&r->mu);
