@@ -300,9 +300,8 @@ static void test_migration_fills_reps(void **state)
     char *e = NULL, older[64];
     snprintf(older, sizeof older, "PRAGMA user_version = %d;", 10);
     assert_int_equal(sqlite3_exec(st->db,
-                                  "DROP TRIGGER app_names_add; DROP TRIGGER file_names_add; "
+                                  "DROP TABLE name_counts; "
                                   "DROP INDEX rec_app_name; DROP INDEX rec_file_name; "
-                                  "DROP TABLE app_names; DROP TABLE file_names; "
                                   "ALTER TABLE agg_vul DROP COLUMN rep_seq; "
                                   "ALTER TABLE agg_vul DROP COLUMN rep_cvss; "
                                   "ALTER TABLE agg_vul ADD COLUMN desc_seq INTEGER; "
