@@ -309,12 +309,14 @@ static int p_types(lctx *c, bool required, unsigned dflt, unsigned *mask, const 
 }
 
 /* " AND i.project_id = ? AND i.ep IN (...) AND i.image_type IN (...)" */
-static void qb_scope(qb *q, const lctx *c, unsigned mask)
+/* The caller's scope on the columns project_id, ep, image_type of table
+ * alias a (images "i", or name_counts). */
+static void qb_scope_as(qb *q, const lctx *c, unsigned mask, const char *a)
 {
-    qb_sql(q, " AND i.project_id = ");
+    qb_sql(q, " AND %s.project_id = ", a);
     qb_text(q, c->scope->project_id);
     if (!c->scope->all_eps) {
-        qb_sql(q, " AND i.ep IN (");
+        qb_sql(q, " AND %s.ep IN (", a);
         for (size_t k = 0; k < c->scope->n_eps; k++) {
             qb_sql(q, k ? ", " : "");
             qb_text(q, c->scope->eps[k]);
@@ -322,12 +324,17 @@ static void qb_scope(qb *q, const lctx *c, unsigned mask)
         qb_sql(q, c->scope->n_eps ? ")" : "NULL)");
     }
     if ((mask & ALL_TYPES) != ALL_TYPES) {
-        qb_sql(q, " AND i.image_type IN ('-'");
+        qb_sql(q, " AND %s.image_type IN ('-'", a);
         for (int t = 0; t < IMAGE_TYPE_COUNT; t++)
             if (mask & TYPE_BIT(t))
                 qb_sql(q, ", '%s'", image_type_name((image_type)t));
         qb_sql(q, ")");
     }
+}
+
+static void qb_scope(qb *q, const lctx *c, unsigned mask)
+{
+    qb_scope_as(q, c, mask, "i");
 }
 
 /* ---- severities ---- */
@@ -1908,11 +1915,11 @@ static int accel_records(lctx *c, const global_view *v, unsigned mask)
     return rows_of_spans(c, v, spans, n);
 }
 
-/* A substring filter on a name column that has a table of its distinct
- * names (schema 14: app_names, file_names, kept by a trigger on every
- * insert, never pruned, so a superset of the names the records hold). */
+/* A substring filter on a name column whose records name_counts counts
+ * (schema 17, store_names.c: per project, image type, EP and name, kept
+ * by the store's write code). */
 typedef struct {
-    const char *names; /* "app_names" */
+    int kind;          /* name_counts.kind: 0 app_name, 1 file_name */
     const char *col;   /* "app_name" (of the record table) */
     const char *walk;  /* the same filter record by record: "instr(r.app_name, ?) > 0" */
     const char *needle;
@@ -1927,27 +1934,38 @@ static int row_span(const store_cell *x, int n, void *arg)
     return 0;
 }
 
+/* " FROM (the names of kind nf->kind in the project that contain the
+ * needle) n CROSS JOIN <table> r JOIN images i ..." */
+static void qb_named_from(qb *q, const lctx *c, const global_view *v, const name_filter *nf)
+{
+    qb_sql(q, " FROM (SELECT DISTINCT name FROM name_counts WHERE kind = %d AND project_id = ",
+           nf->kind);
+    qb_text(q, c->scope->project_id);
+    qb_sql(q, " AND instr(name, ");
+    qb_text(q, nf->needle);
+    qb_sql(q, ") > 0) n CROSS JOIN \"%s\" r JOIN images i ON i.id = r.image WHERE r.\"%s\" = "
+              "n.name",
+           v->table, nf->col);
+}
+
 /* Total and page of the records of v over the selected images that have a
  * name containing nf->needle, read through the names that contain it
- * (the names table, tens of thousands of rows) and the index (name,
- * image) of the records, which also holds the key (image, seq): the cost
- * follows the matching records, not every record of the selection. The
- * table is small and read first (CROSS JOIN keeps SQLite's join order;
- * PostgreSQL plans it alike). The page's keys are sorted from the index
- * alone, then its rows read by primary key (the view's columns hold
- * per-row subqueries that must not run for every matching record). */
+ * (name_counts, tens of thousands of rows) and the index (name, image)
+ * of the records, which also holds the key (image, seq): the cost follows
+ * the matching records, not every record of the selection. The names
+ * are read first (CROSS JOIN keeps SQLite's join order; PostgreSQL plans
+ * it alike). The page's keys are sorted from the index alone, then its
+ * rows read by primary key (the view's columns hold per-row subqueries
+ * that must not run for every matching record). counted: c->total is
+ * already known (from the counts), only the page is read. */
 static int global_records_named(lctx *c, const global_view *v, unsigned mask, const conds *cs,
-                                const name_filter *nf)
+                                const name_filter *nf, bool counted)
 {
     qb q = {0};
     int rc;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = counted ? 1 : 0; pass < 2; pass++) {
         qb_sql(&q, pass == 0 ? "SELECT count(*)" : "SELECT r.image, r.seq");
-        qb_sql(&q, " FROM \"%s\" n CROSS JOIN \"%s\" r JOIN images i ON i.id = r.image "
-                   "WHERE instr(n.name, ",
-               nf->names, v->table);
-        qb_text(&q, nf->needle);
-        qb_sql(&q, ") > 0 AND r.\"%s\" = n.name", nf->col);
+        qb_named_from(&q, c, v, nf);
         qb_scope(&q, c, mask);
         qb_conds(&q, cs);
         if (pass == 0 && ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total))
@@ -1970,15 +1988,85 @@ static int global_records_named(lctx *c, const global_view *v, unsigned mask, co
     return rc;
 }
 
+/* The records of the selection (all) and those with a matching name
+ * (match), summed from name_counts: names are scanned once each per
+ * (type, EP), whatever the number of records. */
+typedef struct {
+    int64_t all, match;
+} name_sums;
+
+static int row_name_sums(const store_cell *x, int n, void *arg)
+{
+    name_sums *s = arg;
+    if (n >= 2) {
+        s->all = x[0].kind == CELL_INT ? x[0].i : 0;
+        s->match = x[1].kind == CELL_INT ? x[1].i : 0;
+    }
+    return 0;
+}
+
+/* Reverses the items from index from on (a page read backwards). */
+static void items_reverse(json_t *a, size_t from)
+{
+    size_t n = json_array_size(a);
+    for (size_t i = from, j = n ? n - 1 : 0; i < j; i++, j--) {
+        json_t *x = json_incref(json_array_get(a, i));
+        json_array_set(a, i, json_array_get(a, j));
+        json_array_set_new(a, j, x);
+    }
+}
+
+/* The page of a name filter whose total the counts gave (c->total, the
+ * records of the selection: all). The records are in (image, seq) order
+ * (docs/api.md "Order"), which the names do not follow, so the page is
+ * read the cheapest of three ways, each cost in records read: forward
+ * in that order testing each record (about (offset + limit) x all /
+ * total), backward from the end ((total - offset) x all / total), or
+ * through the matching names' index entries, sorted (global_records_named,
+ * about 2 x total). A broad needle reads from the nearer end, a rare one
+ * through its names. */
+static int global_records_counted(lctx *c, const global_view *v, unsigned mask, const conds *cs,
+                                  const name_filter *nf, int64_t all)
+{
+    int64_t end = c->offset + c->limit < c->total ? c->offset + c->limit : c->total;
+    double per = (double)all / (double)c->total; /* records read per match */
+    double fwd = (double)end * per, back = (double)(c->total - c->offset) * per,
+           named = 2.0 * (double)c->total;
+    if (named < fwd && named < back)
+        return global_records_named(c, v, mask, cs, nf, true);
+    bool backward = back < fwd;
+    qb q = {0};
+    /* the records drive (CROSS JOIN: SQLite would otherwise take the
+     * project's images from an index out of id order and sort every
+     * match), read in primary-key order from either end */
+    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
+           v->cols, v->table);
+    qb_scope(&q, c, mask);
+    qb_conds(&q, cs);
+    qb_sql(&q, backward ? " ORDER BY r.image DESC, r.seq DESC" : " ORDER BY r.image, r.seq");
+    qb_sql(&q, " LIMIT ");
+    qb_int(&q, end - c->offset);
+    qb_sql(&q, " OFFSET ");
+    qb_int(&q, backward ? c->total - end : c->offset);
+    size_t before = json_array_size(c->items);
+    int rc = q_items(c, &q, v->fn);
+    if (rc == IMGSEC_OK && backward)
+        items_reverse(c->items, before);
+    return rc;
+}
+
 /* Total and page of the records of v over the selected images. Without a
  * record filter the page is located from the per-image counts (the
  * images table's n_<type> column), so a deep offset skips whole images.
- * nf (may be NULL): a name filter, see global_records_named. */
-/* A needle contained in more distinct names than this reads the records
- * in image order instead (the walk below): through the names, each
- * matching record costs a random read of its image's row, and at 100,000
- * images `lib` (5,277 names, 2.1M records) took 3x the walk's CPU, while
- * `util-linux` (153 names, 95,384 records) took an eighth of it. */
+ * nf (may be NULL): a name filter. Alone, its total is a sum over
+ * name_counts and its page global_records_counted's; with another record
+ * filter (is_compliant), the records are counted through the names
+ * (global_records_named) or, when the needle is in more than
+ * NAME_MATCH_MAX names, walked. */
+/* Through the names, each matching record costs a random read of its
+ * image's row: at 100,000 images `lib` (5,277 names, 2.1M records) took
+ * 3x the walk's CPU, while `util-linux` (153 names, 95,384 records) took
+ * an eighth of it. */
 #define NAME_MATCH_MAX 500
 
 static int global_records(lctx *c, const global_view *v, unsigned mask, const conds *cs0,
@@ -1988,15 +2076,36 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
     const conds *cs = &all;
     if (nf && nf->needle) {
         qb n = {0};
+        int rc;
+        if (cs0->n == 0 && !cs0->none) {
+            name_sums sums = {0};
+            /* PostgreSQL's sum of bigints is a numeric: cast back */
+            qb_sql(&n, "SELECT CAST(coalesce(sum(c.n), 0) AS BIGINT), "
+                       "CAST(coalesce(sum(CASE WHEN instr(c.name, ");
+            qb_text(&n, nf->needle);
+            qb_sql(&n, ") > 0 THEN c.n ELSE 0 END), 0) AS BIGINT) FROM name_counts c "
+                       "WHERE c.kind = %d",
+                   nf->kind);
+            qb_scope_as(&n, c, mask, "c");
+            if ((rc = q_run(c, &n, row_name_sums, &sums)) != IMGSEC_OK)
+                return rc;
+            c->total = sums.match;
+            conds_add(&all, nf->walk, nf->needle, 0);
+            if (c->offset >= c->total)
+                return IMGSEC_OK;
+            return global_records_counted(c, v, mask, cs, nf, sums.all);
+        }
         int64_t names = 0;
-        qb_sql(&n, "SELECT count(*) FROM \"%s\" WHERE instr(name, ", nf->names);
+        qb_sql(&n, "SELECT count(DISTINCT name) FROM name_counts WHERE kind = %d AND project_id = ",
+               nf->kind);
+        qb_text(&n, c->scope->project_id);
+        qb_sql(&n, " AND instr(name, ");
         qb_text(&n, nf->needle);
         qb_sql(&n, ") > 0");
-        int rc = q_count(c, &n, &names);
-        if (rc != IMGSEC_OK)
+        if ((rc = q_count(c, &n, &names)) != IMGSEC_OK)
             return rc;
         if (names <= NAME_MATCH_MAX)
-            return global_records_named(c, v, mask, cs, nf);
+            return global_records_named(c, v, mask, cs, nf, false);
         conds_add(&all, nf->walk, nf->needle, 0);
     }
     bool filtered = cs->n || cs->none;
@@ -2089,7 +2198,7 @@ static int list_global_apps(lctx *c)
         (rc = p_bool(c, "is_compliant", false, &compliant)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    name_filter nf = {"app_names", "app_name", "instr(r.app_name, ?) > 0", app_name};
+    name_filter nf = {0, "app_name", "instr(r.app_name, ?) > 0", app_name};
     if (compliant == 0) {
         if (app_name)
             conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
@@ -2155,7 +2264,7 @@ static int list_global_files(lctx *c)
         (rc = p_str(c, "file_name", 65535, false, &file_name)) != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    name_filter nf = {"file_names", "file_name", "instr(r.file_name, ?) > 0", file_name};
+    name_filter nf = {1, "file_name", "instr(r.file_name, ?) > 0", file_name};
     static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
                                   item_global_file};
     return global_records(c, &V, mask, &cs, &nf);

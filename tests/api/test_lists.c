@@ -638,9 +638,12 @@ static void expect_all_named_equal_walk(void)
             }
 }
 
+static void expect_counts_equal_records(void);
+
 static void test_name_filters_equal_walk(void **state)
 {
     (void)state;
+    expect_counts_equal_records(); /* the setup's ingests */
     expect_named_equal_walk("image/apps", "app_name", "app_name", "lib", 220);
     expect_named_equal_walk("image/apps", "app_name", "app_name", "zz-no-such-name", 0);
     expect_named_equal_walk("image/files", "file_name", "file_name", "a", 1);
@@ -661,6 +664,7 @@ static void test_name_filters_equal_walk(void **state)
     assert_int_equal(total_of(o), 2);
     json_decref(o);
     expect_all_named_equal_walk();
+    expect_counts_equal_records();
 }
 
 static long long named_total(const char *token, const char *path, const char *query)
@@ -669,6 +673,50 @@ static long long named_total(const char *token, const char *path, const char *qu
     long long t = total_of(o);
     json_decref(o);
     return t;
+}
+
+static int row_first_int(const store_cell *cells, int n, void *arg)
+{
+    *(int64_t *)arg = n > 0 && cells[0].kind == CELL_INT ? cells[0].i : -1;
+    return 0;
+}
+
+static int64_t sql_int(const char *sql)
+{
+    store *st = NULL;
+    imgsec_err err = {0};
+    int64_t v = -2;
+    assert_int_equal(store_open(S.db, &st, &err), IMGSEC_OK);
+    assert_int_equal(store_list_query(st, sql, NULL, 0, row_first_int, &v, &err), IMGSEC_OK);
+    store_close(st);
+    return v;
+}
+
+/* name_counts (schema 16, kept by the store's write code) holds exactly
+ * the counts plain SQL finds in the records, row for row, both ways: a
+ * write path that forgets them fails here. */
+#define NAME_RECOUNT                                                                             \
+    "SELECT 0 AS kind, i.project_id, i.image_type, i.ep, r.app_name AS name, count(*) AS n "   \
+    "FROM rec_app r JOIN images i ON i.id = r.image WHERE r.app_name IS NOT NULL "             \
+    "GROUP BY i.project_id, i.image_type, i.ep, r.app_name UNION ALL "                         \
+    "SELECT 1, i.project_id, i.image_type, i.ep, r.file_name, count(*) "                       \
+    "FROM rec_file r JOIN images i ON i.id = r.image WHERE r.file_name IS NOT NULL "           \
+    "GROUP BY i.project_id, i.image_type, i.ep, r.file_name"
+#define NAME_COUNTS "SELECT kind, project_id, image_type, ep, name, n FROM name_counts"
+static void expect_counts_equal_records(void)
+{
+    assert_true(sql_int("SELECT count(*) FROM name_counts") > 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM (" NAME_COUNTS " EXCEPT SELECT * FROM ("
+                             NAME_RECOUNT ") y) x"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM (SELECT * FROM (" NAME_RECOUNT ") y EXCEPT "
+                             NAME_COUNTS ") x"), 0);
+    /* a substring total is the records' count by plain SQL */
+    json_t *o = list_get(T_P1_ALL, "P1", "image/apps",
+                         "app_name=lib&limit=10&enterprise_project_id=all_granted_eps", NULL);
+    assert_int_equal(total_of(o), sql_int("SELECT count(*) FROM rec_app r JOIN images i ON "
+                                          "i.id = r.image WHERE i.project_id = 'P1' AND "
+                                          "instr(r.app_name, 'lib') > 0"));
+    json_decref(o);
 }
 
 /* Name filters follow every change of the records: a re-ingest that
@@ -701,12 +749,14 @@ static void test_name_filters_follow_changes(void **state)
     assert_int_equal(named_total(T_P1_ALL, "image/apps", AQ), 3);
     assert_int_equal(named_total(T_EP0, "image/apps", AQ), 3);
     assert_int_equal(named_total(T_EP0, "image/files", FQ), 1);
+    expect_counts_equal_records();
     /* replaced records */
     assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", DOC2, false, &r), 200);
     http_resp_free(&r);
     assert_int_equal(named_total(T_P1_ALL, "image/apps", AQ), 2);
     assert_int_equal(named_total(T_EP0, "image/apps", AQ), 2);
     assert_int_equal(named_total(T_EP0, "image/files", FQ), 2);
+    expect_counts_equal_records();
     expect_all_named_equal_walk();
     /* moved to another EP: EP 0's reader no longer counts them */
     assert_int_equal(api_ingest(&S, T_WRITER, "P1", "ep-a", DOC2, false, &r), 200);
@@ -722,6 +772,7 @@ static void test_name_filters_follow_changes(void **state)
                                  "file_name=zz-move&image_type=jfrog&limit=10&"
                                  "enterprise_project_id=all_granted_eps"),
                      0);
+    expect_counts_equal_records();
     expect_all_named_equal_walk();
     /* deleted */
     char *path = h_strdupf("/v5/P1/image/scan-results/%s", ids[0]);
@@ -730,6 +781,7 @@ static void test_name_filters_follow_changes(void **state)
     free(path);
     assert_int_equal(named_total(T_P1_ALL, "image/apps", AQ), 0);
     assert_int_equal(named_total(T_P1_ALL, "image/files", FQ), 0);
+    expect_counts_equal_records();
     expect_all_named_equal_walk();
 }
 

@@ -337,9 +337,8 @@ static void test_migration_from_8(void **state)
     /* a version-8 file: neither the tasks (9) nor agg_vul's maxima (10)
      * nor its representatives (11) nor the distinct names (12) */
     assert_int_equal(sqlite3_exec(db, "DROP TABLE image_task_items; DROP TABLE image_tasks; "
-                                      "DROP TRIGGER app_names_add; DROP TRIGGER file_names_add; "
+                                      "DROP TABLE name_counts; "
                                       "DROP INDEX rec_app_name; DROP INDEX rec_file_name; "
-                                      "DROP TABLE app_names; DROP TABLE file_names; "
                                       "ALTER TABLE agg_vul DROP COLUMN rank; "
                                       "ALTER TABLE agg_vul DROP COLUMN cvss; "
                                       "ALTER TABLE agg_vul DROP COLUMN rep_seq; "
@@ -353,8 +352,11 @@ static void test_migration_from_8(void **state)
     assert_int_equal(q1(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM image_tasks"), 0);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 4); /* kept */
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM app_names"),
+    /* name_counts (16) filled from the records */
+    assert_int_equal(q1(f->path, "SELECT count(DISTINCT name) FROM name_counts WHERE kind = 0"),
                      q1(f->path, "SELECT count(DISTINCT app_name) FROM rec_app"));
+    assert_int_equal(q1(f->path, "SELECT sum(n) FROM name_counts WHERE kind = 0"),
+                     q1(f->path, "SELECT count(*) FROM rec_app WHERE app_name IS NOT NULL"));
     int64_t id = 0;
     assert_int_equal(store_task_create_sync(f->st, P, NULL, 0, 1, &id, &err), IMGSEC_OK);
 }

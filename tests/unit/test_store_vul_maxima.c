@@ -300,9 +300,8 @@ static void test_migration_fills_reps(void **state)
     char *e = NULL, older[64];
     snprintf(older, sizeof older, "PRAGMA user_version = %d;", 10);
     assert_int_equal(sqlite3_exec(st->db,
-                                  "DROP TRIGGER app_names_add; DROP TRIGGER file_names_add; "
+                                  "DROP TABLE name_counts; "
                                   "DROP INDEX rec_app_name; DROP INDEX rec_file_name; "
-                                  "DROP TABLE app_names; DROP TABLE file_names; "
                                   "ALTER TABLE agg_vul DROP COLUMN rep_seq; "
                                   "ALTER TABLE agg_vul DROP COLUMN rep_cvss; "
                                   "ALTER TABLE agg_vul ADD COLUMN desc_seq INTEGER; "
@@ -353,11 +352,52 @@ static int teardown(void **state)
     return unit_tmp_dir_remove(g_dir);
 }
 
+/* The streamed image (store_stream) keeps name_counts (schema 17) too,
+ * and a second stream of the same image replaces its counts. */
+static void test_stream_name_counts(void **state)
+{
+    (void)state;
+    store *st = open_fresh("names");
+    static const char *const DOCS[2] = {
+        "{\"image\":{\"image_type\":\"harbor\",\"image_name\":\"s\",\"image_version\":\"1\","
+        "\"scan_status\":\"success\"},\"apps\":[{\"app_name\":\"a1\"},{\"app_name\":\"a1\"},"
+        "{\"app_name\":\"a2\"}],\"files\":[{\"file_path\":\"/f\",\"file_name\":\"f1\"}]}",
+        "{\"image\":{\"image_type\":\"harbor\",\"image_name\":\"s\",\"image_version\":\"1\","
+        "\"scan_status\":\"success\"},\"apps\":[{\"app_name\":\"a2\"}]}"};
+    static const char *const WANT[2] = {"0|a1|2;0|a2|1;1|f1|1", "0|a2|1"};
+    for (int d = 0; d < 2; d++) {
+        doc_list list;
+        imgsec_err err = {0};
+        if (doc_list_parse(DOCS[d], strlen(DOCS[d]), true, &list, &err) != IMGSEC_OK)
+            fail_msg("%s", err.msg);
+        store_stream *ss = NULL;
+        assert_int_equal(store_stream_begin(st, "P1", "0", &list.items[0], NULL, &ss, &err),
+                         IMGSEC_OK);
+        json_t *root = json_loads(DOCS[d], 0, NULL), *rec;
+        size_t i;
+        assert_non_null(root);
+        json_array_foreach(json_object_get(root, "apps"), i, rec)
+            assert_int_equal(store_stream_record(ss, REPORT_APPS, rec, "", &err), IMGSEC_OK);
+        json_array_foreach(json_object_get(root, "files"), i, rec)
+            assert_int_equal(store_stream_record(ss, REPORT_FILES, rec, "", &err), IMGSEC_OK);
+        json_decref(root);
+        assert_int_equal(store_stream_commit(ss, NULL, &err), IMGSEC_OK);
+        doc_list_free(&list);
+        char *got = row(st, "SELECT group_concat(kind || '|' || name || '|' || n, ';') FROM "
+                            "(SELECT * FROM name_counts WHERE project_id = 'P1' AND "
+                            "image_type = 'harbor' AND ep = '0' ORDER BY kind, name)");
+        assert_string_equal(got, WANT[d]);
+        free(got);
+    }
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_maxima_at_ingest),
                                        cmocka_unit_test(test_maxima_streamed),
                                        cmocka_unit_test(test_maxima_follow_changes),
-                                       cmocka_unit_test(test_migration_fills_reps)};
+                                       cmocka_unit_test(test_migration_fills_reps),
+                                       cmocka_unit_test(test_stream_name_counts)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

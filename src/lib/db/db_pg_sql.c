@@ -1,6 +1,8 @@
 /* db_pg_sql.c - the store's SQL, written in SQLite's dialect, as
  * PostgreSQL takes it: placeholders (?N to $N) for every statement, and
- * the few DDL forms the schema uses (db.h, db_ddl).
+ * the few DDL forms the schema uses (db.h, db_ddl): among them CREATE
+ * TRIGGER (a function "<name>_fn" and the trigger) and DROP TRIGGER IF
+ * EXISTS (the function, CASCADE: the trigger).
  *
  * Both walk the text token by token and copy string literals, quoted
  * names and comments untouched, so a '?' or a type name inside them is
@@ -301,6 +303,16 @@ char *db_pg_translate_ddl(const char *sql, const char **why)
         } else if ((e = WORDS(p, "PRAGMA"))) {
             const char *semi = strchr(e, ';');
             e = semi ? semi + 1 : e + strlen(e);
+        } else if ((e = WORDS(p, "DROP", "TRIGGER", "IF", "EXISTS"))) {
+            /* a trigger made above is its function "<name>_fn" and the
+             * trigger on the table, which CASCADE drops with it */
+            while (isspace((unsigned char)*e))
+                e++;
+            const char *name = e;
+            while (ident_char(*e))
+                e++;
+            util_buf_printf(&b, "DROP FUNCTION IF EXISTS \"%.*s_fn\"() CASCADE", (int)(e - name),
+                            name);
         } else if ((e = WORDS(p, "CREATE", "TRIGGER"))) {
             if (!(e = trigger(&b, e, why))) {
                 free(b.buf);

@@ -123,11 +123,16 @@ int store_read_begin(store *st, imgsec_err *err)
 
 int store_commit(store *st, imgsec_err *err)
 {
+    int rc = store_names_flush(st, err); /* the write's name counts (store_names.c) */
+    if (rc != IMGSEC_OK) {
+        store_rollback(st);
+        return rc;
+    }
     reset_all(st);
     st->notified = false;
     if (st->bulk) {
         if (db_exec(st->conn, "RELEASE store_bulk_part", "committing", NULL) != IMGSEC_OK) {
-            int rc = store_derr(st, err, "committing");
+            rc = store_derr(st, err, "committing");
             store_rollback(st);
             return rc;
         }
@@ -140,6 +145,7 @@ int store_commit(store *st, imgsec_err *err)
 
 void store_rollback(store *st)
 {
+    store_names_forget(st);
     reset_all(st);
     st->notified = false; /* a notification is undone with its (sub)transaction */
     if (st->bulk) {
@@ -264,6 +270,7 @@ void store_close(store *st)
     }
     store_vul_diff_free(st); /* its statement before the connection */
     db_close(st->conn);
+    store_names_forget(st);
     free(st);
 }
 

@@ -153,6 +153,8 @@ int store_image_insert(store *st, const char *project_id, const char *ep, const 
 int store_image_clear(store *st, int64_t id, imgsec_err *err)
 {
     int rc;
+    if ((rc = store_names_drop_image(st, id, err)) != IMGSEC_OK)
+        return rc;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         db_stmt *del = store_dstmt(st, (stmt_id)(STMT_REC_DELETE + t), err);
         if (!del)
@@ -251,14 +253,19 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
         if (id <= 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: storing an image gave no id");
     } else {
+        /* An existing image loses all its records and aggregates; first,
+         * while its row still holds the old EP (name_counts). */
+        if ((rc = store_image_clear(st, id, err)) != IMGSEC_OK)
+            return rc;
         store_bind_image(q->update, project_id, ep, d);
         db_bind_int64(q->update, IMAGE_NCOLS + 1, id);
         if ((rc = store_drun(st, q->update, "storing an image", err)) != IMGSEC_OK)
             return rc;
-        /* An existing image loses all its records and aggregates. */
-        if ((rc = store_image_clear(st, id, err)) != IMGSEC_OK)
-            return rc;
     }
+    /* the names of its records (on PostgreSQL: copy_records, for the
+     * documents whose records are kept) */
+    if (!records_later && (rc = store_names_doc(st, project_id, ep, d, err)) != IMGSEC_OK)
+        return rc;
 
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         if (!records_later &&
@@ -430,13 +437,16 @@ static int copy_aggregates(store *st, const imgsec_doc *docs, const int64_t *ids
     return rc;
 }
 
-static int copy_records(store *st, const imgsec_doc *docs, const int64_t *ids, size_t n,
-                        imgsec_err *err)
+static int copy_records(store *st, const char *project_id, const char *ep, const imgsec_doc *docs,
+                        const int64_t *ids, size_t n, imgsec_err *err)
 {
     bool *keep = last_of_image(ids, n);
     if (!keep)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     int rc = IMGSEC_OK;
+    for (size_t i = 0; i < n && rc == IMGSEC_OK; i++)
+        if (keep[i])
+            rc = store_names_doc(st, project_id, ep, &docs[i], err);
     for (int t = 0; t < REPORT_TYPE_COUNT && rc == IMGSEC_OK; t++)
         rc = copy_table(st, (report_type)t, docs, ids, keep, n, err);
     if (rc == IMGSEC_OK)
@@ -526,7 +536,7 @@ int store_ingest_add(store_ingest_txn *tx, const imgsec_doc *docs, size_t n, siz
     }
     /* A later batch that replaces an image of this one deletes these
      * records again (store_image_clear), as a later document does. */
-    rc = tx->copy ? copy_records(st, docs, ids, n, err) : IMGSEC_OK;
+    rc = tx->copy ? copy_records(st, tx->project_id, tx->ep, docs, ids, n, err) : IMGSEC_OK;
 out:
     free(ids);
     return rc;
@@ -594,8 +604,8 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
         goto fail;
     }
     db_reset(find);
-    /* Its records and aggregates first: PostgreSQL has no cascade (schema
-     * version 16), SQLite's then finds nothing. */
+    /* Its records, aggregates and name counts first: PostgreSQL has no
+     * cascade (schema version 16), SQLite's then finds nothing. */
     if ((rc = store_image_clear(st, id, err)) != IMGSEC_OK)
         goto fail;
     db_bind_int64(del, 1, id);

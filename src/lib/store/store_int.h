@@ -64,6 +64,10 @@ typedef enum {
 #define IC_VUL_COUNT(v) (IC_FIXED_COUNT + REPORT_TYPE_COUNT + (int)(v)) /* vulnerabilities of vul type v */
 #define IMAGE_NCOLS (IC_FIXED_COUNT + REPORT_TYPE_COUNT + VUL_TYPE_COUNT)
 
+/* The names name_counts counts (schema 16, store_names.c): kind 0 is
+ * rec_app.app_name, 1 rec_file.file_name. */
+enum { STORE_NAME_APP, STORE_NAME_FILE, STORE_NAME_KIND_COUNT };
+
 /* Every statement of the store. Per-report-type statements take t as an
  * offset: STMT_REC_INSERT + t. */
 typedef enum {
@@ -115,6 +119,10 @@ typedef enum {
     STMT_TOKEN_PURGE,
     STMT_KEY_LOOKUP,      /* user and sealed SK of an AK: every signed request */
     STMT_AUTH_EPOCH,      /* the auth epoch (store_schema_auth.c) */
+    STMT_NAMES_OF_IMAGE,  /* project, type, EP, name, count of image ?1's names of kind k:
+                             STMT_NAMES_OF_IMAGE + k (store_names.c) */
+    STMT_NAMES_ADD = STMT_NAMES_OF_IMAGE + STORE_NAME_KIND_COUNT, /* name_counts += ?6 */
+    STMT_NAMES_PRUNE,     /* the name_counts row of ?1..?5 if its count is 0 */
     STMT_COUNT
 } stmt_id;
 
@@ -140,7 +148,28 @@ struct store {
      * number rematch_lock_gen of the connection) */
     bool rematch_locked;
     int64_t rematch_lock_gen;
+    /* store_names.c: the name_counts changes of the open write, written
+     * by store_commit, dropped by store_rollback; NULL when none */
+    struct json_t *names;
 };
+
+/* ---- store_names.c: name_counts, kept by the write code ----
+ * Every function that writes or deletes rec_app or rec_file rows calls
+ * one of these inside its write transaction; store_commit writes what
+ * they collected (store_names_flush), store_rollback forgets it. */
+/* The records of a validated document about to be stored. */
+int store_names_doc(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
+                    imgsec_err *err);
+/* One record (JSON, validated) of report type t about to be stored. */
+int store_names_json(store *st, const char *project_id, const char *ep, image_type type,
+                     report_type t, const struct json_t *rec, imgsec_err *err);
+/* Image id's stored names, subtracted: before its records are deleted or
+ * its row (EP) changes. */
+int store_names_drop_image(store *st, int64_t id, imgsec_err *err);
+int store_names_flush(store *st, imgsec_err *err);
+void store_names_forget(store *st);
+/* kind of report type t, -1 if name_counts does not count it */
+int store_name_kind_of(report_type t);
 
 /* ---- store_rematch.c: one rematch at a time per database ----
  * Takes the rematch lock of the database on st's connection if no other
@@ -301,6 +330,7 @@ char *store_schema_task_leases(imgsec_err *err);  /* store_schema_tasks.c */
 char *store_schema_names(imgsec_err *err);        /* store_schema_lists.c */
 char *store_schema_rematch_owed(imgsec_err *err); /* store_rematch.c */
 char *store_schema_pg_ingest(imgsec_err *err);    /* store_schema.c; PostgreSQL only */
+char *store_schema_name_counts(imgsec_err *err);  /* store_names.c */
 /* One result column as a store_cell (strings borrowed from the statement
  * until its next step); store_records.c, used by the exports and the lists. */
 void store_cell_from_column(db_stmt *s, int c, store_cell *out);

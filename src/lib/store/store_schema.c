@@ -236,7 +236,8 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_task_leases, /* store_schema_tasks.c: task claims' owners, leases, takeovers */
     store_schema_names, /* store_schema_lists.c: distinct app and file names */
     store_schema_rematch_owed, /* store_rematch.c: a rematch owed (PostgreSQL servers) */
-    store_schema_pg_ingest, /* below: PostgreSQL's record tables without per-row checks */
+    store_schema_pg_ingest,   /* below: PostgreSQL's record tables without per-row checks */
+    store_schema_name_counts, /* store_names.c: per-(project, type, EP, name) record counts */
 };
 
 /* The steps for PostgreSQL alone: written in its dialect and run as they
@@ -630,6 +631,21 @@ static const struct {
      "SELECT u.id, u.domain, u.name, k.sk_sealed FROM access_keys k "
      "JOIN users u ON u.id = k.user_id WHERE k.ak = ?1"},
     {STMT_AUTH_EPOCH, "SELECT n FROM auth_epoch WHERE id = 1"},
+    {STMT_NAMES_OF_IMAGE + STORE_NAME_APP,
+     "SELECT i.project_id, i.image_type, i.ep, r.app_name, count(*) FROM rec_app r "
+     "JOIN images i ON i.id = r.image WHERE r.image = ?1 AND r.app_name IS NOT NULL "
+     "GROUP BY i.project_id, i.image_type, i.ep, r.app_name"},
+    {STMT_NAMES_OF_IMAGE + STORE_NAME_FILE,
+     "SELECT i.project_id, i.image_type, i.ep, r.file_name, count(*) FROM rec_file r "
+     "JOIN images i ON i.id = r.image WHERE r.image = ?1 AND r.file_name IS NOT NULL "
+     "GROUP BY i.project_id, i.image_type, i.ep, r.file_name"},
+    {STMT_NAMES_ADD,
+     "INSERT INTO name_counts (kind, project_id, image_type, ep, name, n) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (kind, project_id, name, image_type, ep) "
+     "DO UPDATE SET n = name_counts.n + excluded.n"},
+    {STMT_NAMES_PRUNE,
+     "DELETE FROM name_counts WHERE kind = ?1 AND project_id = ?2 AND image_type = ?3 AND "
+     "ep = ?4 AND name = ?5 AND n = 0"},
 };
 
 /* store_data_version's probe. SQLite: PRAGMA data_version, which moves

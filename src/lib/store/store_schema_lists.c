@@ -59,7 +59,8 @@
  *     contain it in the small table and reads only their records through
  *     the index, instead of testing every record of the selection
  *     (list.c, global_records_named). Filled from the records in the
- *     migration's transaction.
+ *     migration's transaction. Schema 16 (store_names.c) drops the two
+ *     tables and their triggers for name_counts; the indexes stay.
  *
  * Other record rows need nothing new: their primary key (image, seq) with seq
  * dense from 0 per image and type serves every per-image page, deep

@@ -192,6 +192,8 @@ int store_stream_record(store_stream *ss, report_type t, json_t *rec, const char
     if ((rc = doc_record_check(rec, t, where, (size_t)*n, &ss->have_max, &ss->max, err)))
         return rc;
     if ((rc = store_drecord_insert(ss->st, t, ss->id, (size_t)*n, rec, where ? where : "", err)) ||
+        (rc = store_names_json(ss->st, ss->project_id, ss->ep, ss->image.summary.type, t, rec,
+                               err)) ||
         (rc = aggregate(ss, t, rec, *n, err)))
         return rc;
     (*n)++;

@@ -1,0 +1,265 @@
+/* store_names.c - name_counts (schema 17): how many records of each
+ * (project, image type, EP) have a given rec_app.app_name or
+ * rec_file.file_name, kept by the store's own write code.
+ *
+ * A write transaction collects the changes in C, in st->names: a map
+ * from (kind, project, image type, EP, name) to a signed count. Records
+ * being written add from their values (store_names_doc for a validated
+ * document, store_names_json for a record of a stream); an image whose
+ * records are about to go (replaced, deleted) subtracts what it holds,
+ * read from its own rows (store_names_drop_image, one grouped query per
+ * kind) before they change. store_commit writes the map, one upsert per
+ * distinct key, so a transaction of 1,000 images costs one statement per
+ * distinct name it touched, not one per record (the per-record trigger
+ * it replaces made `imgsec import` 2.8x the CPU; docs/design.md);
+ * store_rollback forgets it. A count that reaches 0 loses its row.
+ *
+ * Every path that writes rec_app or rec_file goes through one of the
+ * three calls: ingest (store_images.c ingest_one, copy_records on
+ * PostgreSQL), the streamed image (store_stream.c), store_image_clear
+ * (replace) and store_image_delete. An image's EP moves only by a
+ * re-ingest, which clears it first. The lists read the counts in
+ * list.c (global_records_counted).
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* The key: kind digit, project US type US EP US name (project, type and
+ * EP never hold US: model_scope_id_valid and the fixed type names). */
+#define US '\x1f'
+
+static const report_type KIND_TYPE[STORE_NAME_KIND_COUNT] = {REPORT_APPS, REPORT_FILES};
+static const char *const KIND_FIELD[STORE_NAME_KIND_COUNT] = {"app_name", "file_name"};
+
+/* The index of kind k's name among its record fields (model.c), -1 if none. */
+static int name_field(int k)
+{
+    static int idx[STORE_NAME_KIND_COUNT] = {-2, -2};
+    if (idx[k] == -2) {
+        const record_kind *rk = record_kind_get(KIND_TYPE[k]);
+        int found = -1;
+        for (size_t f = 0; f < rk->nfields; f++)
+            if (strcmp(rk->fields[f].name, KIND_FIELD[k]) == 0)
+                found = (int)f;
+        idx[k] = found;
+    }
+    return idx[k];
+}
+
+int store_name_kind_of(report_type t)
+{
+    for (int k = 0; k < STORE_NAME_KIND_COUNT; k++)
+        if (KIND_TYPE[k] == t)
+            return k;
+    return -1;
+}
+
+/* The key's prefix up to the name; its length, 0 if it does not fit. */
+static size_t key_prefix(char *buf, size_t size, int k, const char *project, const char *type,
+                         const char *ep)
+{
+    int n = snprintf(buf, size, "%c%s%c%s%c%s%c", '0' + k, project, US, type, US, ep, US);
+    return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+/* Adds d to the count of the key buf[0..len). */
+static int note(store *st, const char *key, size_t len, int64_t d, imgsec_err *err)
+{
+    if (!st->names && !(st->names = json_object()))
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    json_t *v = json_object_getn(st->names, key, len);
+    if (v)
+        return json_integer_set(v, json_integer_value(v) + d) == 0
+                   ? IMGSEC_OK
+                   : err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    if (json_object_setn_new_nocheck(st->names, key, len, json_integer(d)) != 0)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    return IMGSEC_OK;
+}
+
+/* A growing key buffer: prefix then name. */
+typedef struct {
+    char *buf;
+    size_t cap, pre;
+} keybuf;
+
+static int key_name(keybuf *kb, const char *name, size_t len, imgsec_err *err)
+{
+    if (kb->pre + len > kb->cap) {
+        size_t cap = kb->pre + len + 256;
+        char *b = realloc(kb->buf, cap);
+        if (!b)
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        kb->buf = b, kb->cap = cap;
+    }
+    memcpy(kb->buf + kb->pre, name, len);
+    return IMGSEC_OK;
+}
+
+static int keybuf_start(keybuf *kb, int k, const char *project, const char *type, const char *ep,
+                        imgsec_err *err)
+{
+    char pre[3 * 160];
+    size_t n = key_prefix(pre, sizeof pre, k, project, type, ep);
+    if (!n)
+        return err_set(err, IMGSEC_EINTERNAL, "store: name count key too long");
+    if (n > kb->cap) {
+        char *b = realloc(kb->buf, n + 256);
+        if (!b)
+            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        kb->buf = b, kb->cap = n + 256;
+    }
+    memcpy(kb->buf, pre, n);
+    kb->pre = n;
+    return IMGSEC_OK;
+}
+
+int store_names_doc(store *st, const char *project_id, const char *ep, const imgsec_doc *d,
+                    imgsec_err *err)
+{
+    keybuf kb = {0};
+    int rc = IMGSEC_OK;
+    for (int k = 0; k < STORE_NAME_KIND_COUNT && rc == IMGSEC_OK; k++) {
+        const doc_records *r = &d->records[KIND_TYPE[k]];
+        int f = name_field(k);
+        if (!r->n || f < 0)
+            continue;
+        size_t nf = record_kind_get(KIND_TYPE[k])->nfields;
+        if ((rc = keybuf_start(&kb, k, project_id, image_type_name(d->summary.type), ep, err)))
+            break;
+        for (size_t j = 0; j < r->n && rc == IMGSEC_OK; j++) {
+            const doc_val *v = &r->vals[j * nf + (size_t)f];
+            if (v->kind != DOC_V_TEXT)
+                continue;
+            if ((rc = key_name(&kb, v->u.s, v->len, err)) == IMGSEC_OK)
+                rc = note(st, kb.buf, kb.pre + v->len, 1, err);
+        }
+    }
+    free(kb.buf);
+    return rc;
+}
+
+int store_names_json(store *st, const char *project_id, const char *ep, image_type type,
+                     report_type t, const json_t *rec, imgsec_err *err)
+{
+    int k = store_name_kind_of(t);
+    if (k < 0)
+        return IMGSEC_OK;
+    const json_t *v = json_object_get(rec, KIND_FIELD[k]);
+    if (!json_is_string(v))
+        return IMGSEC_OK;
+    keybuf kb = {0};
+    int rc = keybuf_start(&kb, k, project_id, image_type_name(type), ep, err);
+    size_t len = json_string_length(v);
+    if (rc == IMGSEC_OK && (rc = key_name(&kb, json_string_value(v), len, err)) == IMGSEC_OK)
+        rc = note(st, kb.buf, kb.pre + len, 1, err);
+    free(kb.buf);
+    return rc;
+}
+
+int store_names_drop_image(store *st, int64_t id, imgsec_err *err)
+{
+    keybuf kb = {0};
+    int rc = IMGSEC_OK;
+    for (int k = 0; k < STORE_NAME_KIND_COUNT && rc == IMGSEC_OK; k++) {
+        db_stmt *s = store_dstmt(st, (stmt_id)(STMT_NAMES_OF_IMAGE + k), err);
+        if (!s) {
+            rc = store_drc(err);
+            break;
+        }
+        db_bind_int64(s, 1, id);
+        int step;
+        while (rc == IMGSEC_OK && (step = db_step(s)) == DB_ROW) {
+            const char *p = db_column_text(s, 0), *ty = db_column_text(s, 1),
+                       *ep = db_column_text(s, 2), *name = db_column_text(s, 3);
+            size_t len = (size_t)db_column_bytes(s, 3);
+            if ((rc = keybuf_start(&kb, k, p ? p : "", ty ? ty : "", ep ? ep : "", err)) ==
+                    IMGSEC_OK &&
+                (rc = key_name(&kb, name ? name : "", len, err)) == IMGSEC_OK)
+                rc = note(st, kb.buf, kb.pre + len, -db_column_int64(s, 4), err);
+        }
+        db_reset(s);
+        if (rc == IMGSEC_OK && step != DB_DONE)
+            rc = store_derr(st, err, "counting an image's names");
+    }
+    free(kb.buf);
+    return rc;
+}
+
+int store_names_flush(store *st, imgsec_err *err)
+{
+    if (!st->names || json_object_size(st->names) == 0)
+        return IMGSEC_OK;
+    db_stmt *up = store_dstmt(st, STMT_NAMES_ADD, err);
+    db_stmt *prune = up ? store_dstmt(st, STMT_NAMES_PRUNE, err) : NULL;
+    if (!prune)
+        return store_drc(err);
+    int rc = IMGSEC_OK;
+    for (void *it = json_object_iter(st->names); it && rc == IMGSEC_OK;
+         it = json_object_iter_next(st->names, it)) {
+        int64_t d = json_integer_value(json_object_iter_value(it));
+        if (d == 0)
+            continue;
+        const char *key = json_object_iter_key(it);
+        size_t len = json_object_iter_key_len(it);
+        const char *p = key + 1, *ty = memchr(p, US, len - 1);
+        const char *ep = ty ? memchr(ty + 1, US, len - (size_t)(ty + 1 - key)) : NULL;
+        const char *name = ep ? memchr(ep + 1, US, len - (size_t)(ep + 1 - key)) : NULL;
+        if (!name) {
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: bad name count key");
+            break;
+        }
+        ty++, ep++, name++;
+        db_stmt *s = up;
+        for (int pass = 0; pass < (d < 0 ? 2 : 1) && rc == IMGSEC_OK; pass++, s = prune) {
+            db_bind_int64(s, 1, key[0] - '0');
+            db_bind_text(s, 2, p, (int)(ty - 1 - p));
+            db_bind_text(s, 3, ty, (int)(ep - 1 - ty));
+            db_bind_text(s, 4, ep, (int)(name - 1 - ep));
+            db_bind_text(s, 5, name, (int)(len - (size_t)(name - key)));
+            if (pass == 0)
+                db_bind_int64(s, 6, d);
+            rc = store_drun(st, s, "counting names", err);
+        }
+    }
+    store_names_forget(st);
+    return rc;
+}
+
+void store_names_forget(store *st)
+{
+    json_decref(st->names);
+    st->names = NULL;
+}
+
+/* Schema 16: the counts, filled from the records; the per-record triggers
+ * and the tables of distinct names of schema 12 go (the counts' names are
+ * those names). */
+char *store_schema_name_counts(imgsec_err *err)
+{
+    static const char SQL[] =
+        "CREATE TABLE name_counts (\n"
+        "  kind INTEGER NOT NULL, -- 0 rec_app.app_name, 1 rec_file.file_name\n"
+        "  project_id TEXT NOT NULL, image_type TEXT NOT NULL, ep TEXT NOT NULL,\n"
+        "  name TEXT NOT NULL, n INTEGER NOT NULL,\n"
+        "  PRIMARY KEY (kind, project_id, name, image_type, ep)) WITHOUT ROWID;\n"
+        "INSERT INTO name_counts (kind, project_id, image_type, ep, name, n) "
+        "SELECT 0, i.project_id, i.image_type, i.ep, r.app_name, count(*) FROM rec_app r "
+        "JOIN images i ON i.id = r.image WHERE r.app_name IS NOT NULL "
+        "GROUP BY i.project_id, i.image_type, i.ep, r.app_name;\n"
+        "INSERT INTO name_counts (kind, project_id, image_type, ep, name, n) "
+        "SELECT 1, i.project_id, i.image_type, i.ep, r.file_name, count(*) FROM rec_file r "
+        "JOIN images i ON i.id = r.image WHERE r.file_name IS NOT NULL "
+        "GROUP BY i.project_id, i.image_type, i.ep, r.file_name;\n"
+        "DROP TRIGGER IF EXISTS app_names_add;\n"
+        "DROP TRIGGER IF EXISTS file_names_add;\n"
+        "DROP TABLE app_names;\n"
+        "DROP TABLE file_names;\n";
+    char *s = strdup(SQL);
+    if (!s)
+        err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    return s;
+}
