@@ -436,6 +436,8 @@ static int rebuild_batch(follower *f, imgsec_err *err)
     int64_t seq = 0;
     index_clear(f->ix);
     int rc = rebuild_apply(f, &seq, err);
+    if (rc == IMGSEC_OK)
+        rc = index_write_flush(f->ix, err); /* the postings' thread (index.h) */
     if (rc != IMGSEC_OK) {
         index_write_abort(f->ix);
         return rc;
