@@ -23,7 +23,8 @@
  * index_log.c). Everything below works on one instance.
  *
  * Files: index.c (lifecycle, left-right publication, public entry points),
- * index_log.c (the batch log), index_rows.c
+ * index_log.c (the batch log), index_bulk.c (a rebuild's vulnerability
+ * postings on a second thread), index_rows.c
  * (upsert/remove: keeping all of the above in step; the copy of a whole
  * instance after a rebuild), index_latest.c
  * (latest-version groups), index_query.c (image selection),
