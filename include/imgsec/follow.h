@@ -56,7 +56,11 @@ int follower_open(const char *db_path, imgsec_index *ix, follower **out, imgsec_
 void follower_close(follower *f);
 
 /* Returns once ix reflects every commit made to the file before the call.
- * Thread-safe; one probe and no wait when the index is already there. */
+ * Thread-safe; one probe and no wait when the index is already there.
+ * When commits came but none changed an image (the change log still ends
+ * at the index's position: a login, a task, the server's own start), one
+ * read of the log's end on a probe connection and no wait either, not
+ * even for a sync or copy the thread is running. */
 int follower_sync(follower *f, imgsec_err *err);
 
 /* The two halves of follower_sync, for callers that key caches on the
@@ -107,6 +111,9 @@ typedef struct {
     int64_t listen_reconnects; /* times its connection was made again */
     int64_t listen_errors;     /* waits that found the connection lost */
     bool listening;            /* a listener runs (PostgreSQL, follower_opts.listen) */
+    int64_t quiet;             /* follower_sync calls behind the file that needed no
+                                  sync: the change log had not moved since the
+                                  index's position (no image changed) */
 } follower_stats;
 void follower_stats_get(follower *f, follower_stats *out);
 

@@ -66,6 +66,16 @@ void index_free(imgsec_index *ix);
  * A batch that changed nothing may simply be tried again; after one that
  * did, the next begin asks for a full rebuild. */
 int index_write_begin(imgsec_index *ix);
+/* A batch begun with index_clear (a full rebuild) builds its
+ * vulnerability postings on a second thread, in the order of the
+ * upserts, so that the result is the serial one (index_bulk.c).
+ * index_write_flush waits for that thread: IMGSEC_OK, or IMGSEC_EINTERNAL
+ * when it ran out of memory, and then the batch must be aborted, not
+ * published. index_write_end flushes too; after such a failure it
+ * publishes nothing: it aborts the batch and returns IMGSEC_EINTERNAL
+ * (so a writer that must know whether its rebuild was published
+ * flushes first). A batch without index_clear has nothing to flush. */
+int index_write_flush(imgsec_index *ix, imgsec_err *err);
 int index_write_end(imgsec_index *ix);
 void index_write_abort(imgsec_index *ix);
 

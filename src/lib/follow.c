@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "imgsec/store.h"
+#include "imgsec/store_exports.h"
 #include "imgsec/util.h"
 
 #define FOLLOW_POLL_MS 10
@@ -100,6 +101,7 @@ struct follower {
     int64_t waits, wait_ns_total, wait_ns_max; /* follower_stats */
     int64_t position;          /* change-log seq the index reflects */
     int64_t rebuilds;
+    int64_t quiet;             /* syncs that quiet_since answered (follower_stats) */
     int64_t poll_ms;           /* the follower thread looks this often unwoken */
     bool notified;             /* the listener saw a notification (or reconnected) */
     int64_t syncs_by[FOLLOW_CAUSES]; /* follower_stats */
@@ -169,6 +171,54 @@ static int64_t probe(follower *f)
         p->ns_max = took;
     pthread_mutex_unlock(&p->lock);
     return g;
+}
+
+/* applied_gen = max(applied_gen, g): syncs and quiet_since (below) raise
+ * it from several threads, and a generation once reflected stays so. */
+static void applied_raise(follower *f, int64_t g)
+{
+    long long cur = atomic_load(&f->applied_gen);
+    while (cur < g && !atomic_compare_exchange_weak(&f->applied_gen, &cur, g))
+        ;
+}
+
+/* Does the index already reflect generation need although no sync has
+ * run since? True when the change log ends at the position the published
+ * index reflects: the commits since were none of them an image's (a
+ * token, a task, a migration at start), and a sync would publish an
+ * equal index. The log is read on a probe connection, in a snapshot
+ * taken now, after the probe that returned need: that snapshot holds
+ * every commit counted by generations up to need (probe()), so if it
+ * ends at the position, the index holds them too (the position only
+ * moves forward, and is set once its batch is published). No write
+ * batch, no wait for the follower thread: at start, /readyz is answered
+ * while that thread still copies the second instance of the index. */
+static bool quiet_since(follower *f, int64_t need)
+{
+    probe_conn *p = NULL;
+    for (size_t i = 0; i < FOLLOW_PROBES && !p; i++)
+        if (pthread_mutex_trylock(&f->probes[i].lock) == 0)
+            p = &f->probes[i];
+    if (!p) {
+        p = &f->probes[(uint64_t)util_mono_ns() % FOLLOW_PROBES];
+        pthread_mutex_lock(&p->lock);
+    }
+    imgsec_err err = {0};
+    int64_t last = -1;
+    int rc = store_snapshot_begin(p->st, &last, &err);
+    if (rc == IMGSEC_OK)
+        store_snapshot_end(p->st);
+    pthread_mutex_unlock(&p->lock);
+    if (rc != IMGSEC_OK)
+        return false; /* the sync will say what is wrong */
+    pthread_mutex_lock(&f->lock);
+    bool quiet = !f->stop && last == f->position;
+    if (quiet)
+        f->quiet++;
+    pthread_mutex_unlock(&f->lock);
+    if (quiet)
+        applied_raise(f, need);
+    return quiet;
 }
 
 static void set_position(follower *f, int64_t seq, bool rebuilt)
@@ -386,6 +436,8 @@ static int rebuild_batch(follower *f, imgsec_err *err)
     int64_t seq = 0;
     index_clear(f->ix);
     int rc = rebuild_apply(f, &seq, err);
+    if (rc == IMGSEC_OK)
+        rc = index_write_flush(f->ix, err); /* the postings' thread (index.h) */
     if (rc != IMGSEC_OK) {
         index_write_abort(f->ix);
         return rc;
@@ -435,7 +487,7 @@ static int follower_apply_held(follower *f, imgsec_err *err)
     int rc = index_write_begin(f->ix) == IMGSEC_OK ? changes_batch(f, err)
                                                     : rebuild_batch(f, err);
     if (rc == IMGSEC_OK)
-        atomic_store(&f->applied_gen, gen);
+        applied_raise(f, gen);
     return rc;
 }
 
@@ -686,7 +738,7 @@ int follower_sync(follower *f, imgsec_err *err)
 
 int follower_sync_to(follower *f, int64_t need, imgsec_err *err)
 {
-    if (atomic_load(&f->applied_gen) >= need)
+    if (atomic_load(&f->applied_gen) >= need || quiet_since(f, need))
         return IMGSEC_OK;
     int64_t t0 = util_mono_ns();
     pthread_mutex_lock(&f->lock);
@@ -740,7 +792,7 @@ void follower_stats_get(follower *f, follower_stats *out)
     pthread_mutex_lock(&f->lock);
     *out = (follower_stats){f->finished, f->waits, f->wait_ns_total,
                             f->wait_ns_max, 0, {0}, f->notifications, f->listen_reconnects,
-                            f->listen_errors, f->listener_started};
+                            f->listen_errors, f->listener_started, f->quiet};
     memcpy(out->syncs_by, f->syncs_by, sizeof out->syncs_by);
     pthread_mutex_unlock(&f->lock);
     for (size_t i = 0; i < FOLLOW_PROBES; i++) {

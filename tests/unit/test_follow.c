@@ -391,6 +391,102 @@ static void test_rebuild_reads_on_a_second_thread(void **state)
     index_free(ix);
 }
 
+/* follower_hold from a thread of the test: the follower thread's syncs
+ * wait until released. */
+typedef struct {
+    fx *f;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool held, release;
+} holder;
+
+static int hold_until_released(int64_t position, void *arg)
+{
+    (void)position;
+    holder *h = arg;
+    pthread_mutex_lock(&h->lock);
+    h->held = true;
+    pthread_cond_broadcast(&h->cond);
+    while (!h->release)
+        pthread_cond_wait(&h->cond, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+static void *holder_main(void *arg)
+{
+    holder *h = arg;
+    follower_hold(h->f->f, hold_until_released, h);
+    return NULL;
+}
+
+typedef struct {
+    fx *f;
+    atomic_int done;
+    size_t size_at_return;
+} syncer;
+
+static void *syncer_main(void *arg)
+{
+    syncer *s = arg;
+    sync_ok(s->f->f);
+    s->size_at_return = index_size(s->f->ix);
+    atomic_store(&s->done, 1);
+    return NULL;
+}
+
+/* A commit that changes no image needs no sync: follower_sync returns
+ * although the follower thread can run none (held), because the change
+ * log still ends at the index's position (at start: /readyz answers while
+ * the thread copies the second instance). A commit that does change an
+ * image is still waited for: the sync returns only with it in the index. */
+static void test_sync_without_image_change_needs_no_batch(void **state)
+{
+    fx *f = *state;
+    ingest(f->st, "q", 3, 1);
+    open_follower(f);
+    int64_t pos = follower_position(f->f);
+    holder h = {.f = f};
+    pthread_mutex_init(&h.lock, NULL);
+    pthread_cond_init(&h.cond, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, holder_main, &h), 0);
+    pthread_mutex_lock(&h.lock);
+    while (!h.held)
+        pthread_cond_wait(&h.cond, &h.lock);
+    pthread_mutex_unlock(&h.lock);
+
+    raw_exec(f->path, "CREATE TABLE t_quiet(x); INSERT INTO t_quiet VALUES (1)");
+    sync_ok(f->f); /* without the log's check: waits for the held thread forever */
+    follower_stats fs;
+    follower_stats_get(f->f, &fs);
+    assert_int_equal(fs.quiet, 1);
+    assert_int_equal(follower_position(f->f), pos);
+    assert_int_equal(index_size(f->ix), 3);
+
+    ingest(f->st, "q2", 1, 4); /* an image: the log moves */
+    syncer s = {.f = f};
+    atomic_init(&s.done, 0);
+    pthread_t ts;
+    assert_int_equal(pthread_create(&ts, NULL, syncer_main, &s), 0);
+    struct timespec pause = {0, 50 * 1000000L};
+    nanosleep(&pause, NULL);
+    assert_int_equal(atomic_load(&s.done), 0); /* waits for the held thread */
+    pthread_mutex_lock(&h.lock);
+    h.release = true;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.lock);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(pthread_join(ts, NULL), 0);
+    assert_int_equal(s.size_at_return, 4);
+    assert_int_equal(apps_total(f->ix), 3 + 4);
+    assert_true(follower_position(f->f) > pos);
+    follower_stats_get(f->f, &fs);
+    assert_int_equal(fs.quiet, 1);
+    pthread_cond_destroy(&h.cond);
+    pthread_mutex_destroy(&h.lock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +497,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_view_moves_with_images_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync_publishes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_reads_on_a_second_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_without_image_change_needs_no_batch, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -936,6 +936,90 @@ static int64_t count_vuls(imgsec_index *ix, int vt, const char **ids, size_t n)
     return count(ix, &q);
 }
 
+/* The ops of a rebuild test_bulk_rebuild_is_the_serial_build applies:
+ * 2,000 images with vulnerability aggregates, every 13th replaced (its
+ * postings cleared and added again within the batch), every 17th
+ * removed. */
+static void bulk_ops(imgsec_index *ix, bool clear)
+{
+    static const char *const CVES[] = {"CVE-0", "CVE-1", "CVE-2", "CVE-3", "CVE-4"};
+    imgsec_err err;
+    timg t;
+    index_write_begin(ix);
+    if (clear)
+        index_clear(ix);
+    for (int64_t id = 1; id <= 2000; id++) {
+        timg_init(&t, id);
+        add_vul(&t, CVES[id % 5], VUL_TYPE_APP, 1 + id % 3);
+        if (id % 7 == 0)
+            add_vul(&t, "CVE-X", VUL_TYPE_LINUX, 2);
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+        if (id % 13 == 1) { /* replaced: CVE-R only */
+            timg_init(&t, id);
+            add_vul(&t, "CVE-R", VUL_TYPE_LINUX, 5);
+            assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+        }
+    }
+    for (int64_t id = 1; id <= 2000; id += 17)
+        index_remove(ix, id);
+    assert_int_equal(index_write_flush(ix, &err), IMGSEC_OK);
+    assert_int_equal(index_write_end(ix), IMGSEC_OK);
+}
+
+/* A full rebuild (a batch begun with index_clear) builds its
+ * vulnerability postings on a second thread (index_bulk.c), draining it
+ * for each replacement and removal inside the batch. The result is the
+ * serial build's: the same terms under the same ids, the same postings in
+ * the same order, and the counts a model of the ops gives. */
+static void test_bulk_rebuild_is_the_serial_build(void **state)
+{
+    (void)state;
+    imgsec_index *serial = index_new(), *bulk = index_new();
+    bulk_ops(serial, false); /* no clear: upserts applied in place */
+    bulk_ops(bulk, true);
+    int64_t want[5] = {0}, want_x = 0, want_r = 0;
+    for (int64_t id = 1; id <= 2000; id++) {
+        if (id % 17 == 1)
+            continue;
+        if (id % 13 == 1) {
+            want_r += 5;
+            continue;
+        }
+        want[id % 5] += 1 + id % 3;
+        want_x += id % 7 == 0 ? 2 : 0;
+    }
+    assert_int_equal(want_r, 720);
+    imgsec_index *both[2] = {serial, bulk};
+    for (int k = 0; k < 2; k++) {
+        imgsec_index *ix = both[k];
+        assert_int_equal(index_size(ix), 2000 - 118);
+        const char *x[] = {"CVE-X"}, *r[] = {"CVE-R"};
+        assert_int_equal(count_vuls(ix, -1, x, 1), want_x);
+        assert_int_equal(count_vuls(ix, -1, r, 1), 720);
+        for (int c = 0; c < 5; c++) {
+            char id[8];
+            snprintf(id, sizeof id, "CVE-%d", c);
+            const char *one[] = {id};
+            assert_int_equal(count_vuls(ix, VUL_TYPE_APP, one, 1), want[c]);
+        }
+    }
+    const postings *a = &index_published(serial)->vuls, *b = &index_published(bulk)->vuls;
+    assert_int_equal(a->n_ids, b->n_ids);
+    assert_int_equal(a->n_postings, b->n_postings);
+    for (uint32_t i = 0; i < a->n_ids; i++) {
+        const pterm *ta = a->terms[i], *tb = b->terms[i];
+        assert_int_equal(ta == NULL, tb == NULL);
+        if (!ta)
+            continue;
+        assert_string_equal(ta->key, tb->key);
+        assert_int_equal(ta->len, tb->len);
+        assert_int_equal(ta->total, tb->total);
+        assert_memory_equal(ta->p, tb->p, ta->len * sizeof *ta->p);
+    }
+    index_free(serial);
+    index_free(bulk);
+}
+
 static void test_vul_filters(void **state)
 {
     (void)state;
@@ -3185,6 +3269,7 @@ int main(void)
         cmocka_unit_test(test_severity_level),
         cmocka_unit_test(test_latest_version),
         cmocka_unit_test(test_vul_filters),
+        cmocka_unit_test(test_bulk_rebuild_is_the_serial_build),
         cmocka_unit_test(test_vul_sum_paths),
         cmocka_unit_test(test_build_filters),
         cmocka_unit_test(test_upsert_replaces),

@@ -168,8 +168,20 @@ int index_write_begin(imgsec_index *ix)
     return ix->hidden_lost ? IMGSEC_EINTERNAL : IMGSEC_OK;
 }
 
+int index_write_flush(imgsec_index *ix, imgsec_err *err)
+{
+    if (bulk_stop(&ix->inst[hidden(ix)]) != 0)
+        return err_set(err, IMGSEC_EINTERNAL, "index: out of memory");
+    return IMGSEC_OK;
+}
+
 int index_write_end(imgsec_index *ix)
 {
+    if (index_write_flush(ix, NULL) != IMGSEC_OK) {
+        /* the rebuild lacks postings: never published (index.h) */
+        index_write_abort(ix);
+        return IMGSEC_EINTERNAL;
+    }
     if (ix->hidden_lost) {
         /* begin asked for a full rebuild and this batch is not one:
          * publishing it would show an index without the images the batch
@@ -191,6 +203,7 @@ int index_write_end(imgsec_index *ix)
 
 void index_write_abort(imgsec_index *ix)
 {
+    (void)bulk_stop(&ix->inst[hidden(ix)]);
     /* Every change of a batch is logged (or the log is marked lost; a
      * refused upsert changes nothing), so an empty log means the hidden
      * instance is still the published state and the writer may simply try
@@ -225,7 +238,8 @@ void index_clear(imgsec_index *ix)
      * images, which rows_upsert reports. */
     ix_inst *w = &ix->inst[hidden(ix)];
     rows_destroy(w);
-    rows_init(w);
+    if (rows_init(w) == 0)
+        (void)bulk_start(w); /* without the thread, the rebuild is built serially */
     ix_log_add(&ix->log, IX_OP_CLEAR, 0, NULL);
     ix->hidden_lost = false; /* a full rebuild starts here */
 }

@@ -23,7 +23,8 @@
  * index_log.c). Everything below works on one instance.
  *
  * Files: index.c (lifecycle, left-right publication, public entry points),
- * index_log.c (the batch log), index_rows.c
+ * index_log.c (the batch log), index_bulk.c (a rebuild's vulnerability
+ * postings on a second thread), index_rows.c
  * (upsert/remove: keeping all of the above in step; the copy of a whole
  * instance after a rebuild), index_latest.c
  * (latest-version groups), index_query.c (image selection),
@@ -75,6 +76,7 @@ typedef enum {
 } img_flag;
 
 typedef struct ix_inst ix_inst;
+typedef struct ix_bulk ix_bulk; /* index_bulk.c */
 struct ix_order; /* index_page.c */
 struct ix_terms; /* index_list.c (terms_free) */
 
@@ -199,6 +201,8 @@ struct ix_inst {
     roaring_bitmap_t *latest;     /* rows that are the latest version */
 
     postings vuls;                /* (vul_id, vul_type) -> (row, records) */
+    ix_bulk *bulk;                /* during a full rebuild: the thread that owns
+                                     vuls until bulk_stop (index_bulk.c) */
     postings builds;              /* (rule_id, risk_name, level) -> (row, records) */
     postings groups;              /* latest-version group -> (row, 0); aux = latest row */
 
@@ -270,6 +274,23 @@ int rows_clone(ix_inst *dst, const ix_inst *src);
  * when no row holds it. Readers may call it. */
 const dict_entry *rows_find_exact(const ix_inst *ix, str_attr a, const char *s, size_t len,
                                   dict_entry *tmp);
+
+/* ---- index_bulk.c: a full rebuild's vulnerability postings on a second thread ----
+ *
+ * While ix->bulk is set, rows_upsert queues each image's vulnerability
+ * postings (bulk_add_vuls) for a worker thread that owns ix->vuls; any
+ * other reader or writer of ix->vuls calls bulk_drain first. Started by
+ * index_clear, stopped at the batch's end (and by rows_destroy). */
+/* Starts the worker; -1 (nothing started: the build stays serial) when
+ * out of memory or threads. */
+int bulk_start(ix_inst *ix);
+/* Queues row's postings of s. -1 when out of memory (nothing queued). */
+int bulk_add_vuls(ix_inst *ix, uint32_t row, const image_summary *s);
+/* Waits until the worker has applied everything queued. 0, or -1 if it
+ * ran out of memory at some point: ix->vuls lacks postings then. */
+int bulk_drain(ix_inst *ix);
+/* bulk_drain, then ends the worker and clears ix->bulk (0 without one). */
+int bulk_stop(ix_inst *ix);
 
 /* ---- index_latest.c ---- */
 /* Puts row (whose id and update_time are set) into its group and

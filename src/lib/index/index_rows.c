@@ -201,6 +201,7 @@ static void owned_leave(ix_inst *ix, uint32_t row, str_attr a)
 
 void rows_destroy(ix_inst *ix)
 {
+    (void)bulk_stop(ix); /* its failure no longer matters: all goes */
     for (uint32_t row = 0; ix->rows && row < ix->n_rows; row++)
         for (int a = 0; a < SA_COUNT; a++)
             if (sa_row_owned((str_attr)a))
@@ -310,6 +311,8 @@ static void row_detach(ix_inst *ix, uint32_t row)
 {
     ix_row *r = &ix->rows[row];
     latest_leave(ix, row); /* also takes row out of ix->latest */
+    (void)bulk_drain(ix); /* the worker's postings of row are in; a failure is
+                             reported again when the batch ends */
     postings_row_clear(&ix->vuls, row);
     postings_row_clear(&ix->builds, row);
     roaring_bitmap_remove(ix->by_type[r->type], row);
@@ -401,7 +404,9 @@ static int attach_strings(ix_inst *ix, uint32_t row, const image_summary *s,
 
 static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
 {
-    for (size_t i = 0; i < s->n_vuls; i++) {
+    if (ix->bulk && bulk_add_vuls(ix, row, s) != 0)
+        return -1;
+    for (size_t i = 0; !ix->bulk && i < s->n_vuls; i++) {
         const vul_agg *v = &s->vuls[i];
         if (v->n <= 0)
             continue;
@@ -429,7 +434,8 @@ static int attach_postings(ix_inst *ix, uint32_t row, const image_summary *s)
         if (rc != 0)
             return -1;
     }
-    postings_row_trim(&ix->vuls, row);
+    if (!ix->bulk)
+        postings_row_trim(&ix->vuls, row);
     postings_row_trim(&ix->builds, row);
     return 0;
 }
