@@ -5,6 +5,7 @@
  * store_vul_diff.c. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -110,6 +111,36 @@ void store_copy_val(db_copy *k, const doc_val *v)
     case DOC_V_REAL: db_copy_double(k, v->u.d); return;
     }
     db_copy_null(k);
+}
+
+db_copy *store_copy_records_begin(store *st, const record_kind *k, const char *what,
+                                  imgsec_err *err)
+{
+    util_buf table = {0}, cols = {0};
+    util_buf_printf(&table, "\"%s\"", k->table);
+    util_buf_printf(&cols, "image, seq");
+    for (size_t f = 0; f < k->nfields; f++)
+        util_buf_printf(&cols, ", \"%s\"", k->fields[f].name);
+    bool oom = table.failed || cols.failed;
+    db_copy *c = oom ? NULL : db_copy_begin(st->conn, table.buf, cols.buf, NULL);
+    free(table.buf);
+    free(cols.buf);
+    if (!c) {
+        if (oom)
+            err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+        else
+            store_derr(st, err, what);
+    }
+    return c;
+}
+
+void store_copy_record(db_copy *c, const record_kind *k, int64_t id, int64_t seq,
+                       const doc_val *rec)
+{
+    db_copy_int64(c, id);
+    db_copy_int64(c, seq);
+    for (size_t f = 0; f < k->nfields; f++)
+        store_copy_val(c, &rec[f]);
 }
 
 void store_bind_vul_agg(db_stmt *s, int p, int64_t id, const vul_agg *a)

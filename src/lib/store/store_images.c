@@ -352,28 +352,14 @@ static int copy_table(store *st, report_type t, const imgsec_doc *docs, const in
         any = keep[i] && docs[i].records[t].n > 0;
     if (!any)
         return IMGSEC_OK;
-    util_buf table = {0}, cols = {0};
-    util_buf_printf(&table, "\"%s\"", k->table);
-    util_buf_printf(&cols, "image, seq");
-    for (size_t f = 0; f < k->nfields; f++)
-        util_buf_printf(&cols, ", \"%s\"", k->fields[f].name);
-    bool oom = table.failed || cols.failed;
-    db_copy *c = oom ? NULL : db_copy_begin(st->conn, table.buf, cols.buf, NULL);
-    int rc = c ? IMGSEC_OK
-               : oom ? err_set(err, IMGSEC_EINTERNAL, "store: out of memory")
-                     : store_derr(st, err, "storing records");
-    free(table.buf);
-    free(cols.buf);
+    db_copy *c = store_copy_records_begin(st, k, "storing records", err);
+    int rc = c ? IMGSEC_OK : store_drc(err);
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
         if (!keep[i])
             continue;
         const doc_records *r = &docs[i].records[t];
         for (size_t j = 0; j < r->n && rc == IMGSEC_OK; j++) {
-            const doc_val *rec = &r->vals[j * k->nfields];
-            db_copy_int64(c, ids[i]);
-            db_copy_int64(c, (int64_t)j);
-            for (size_t f = 0; f < k->nfields; f++)
-                store_copy_val(c, &rec[f]);
+            store_copy_record(c, k, ids[i], (int64_t)j, &r->vals[j * k->nfields]);
             rc = db_copy_row(c, err);
         }
     }

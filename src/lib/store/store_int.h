@@ -255,6 +255,14 @@ bool store_copy_field(db_copy *k, const record_field *f, const json_t *v);
 /* The same for a value of a validated document (doc_val: already typed). */
 void store_bind_val(db_stmt *s, int i, const doc_val *v);
 void store_copy_val(db_copy *k, const doc_val *v);
+/* A COPY into k's record table, columns (image, seq, k's fields); NULL
+ * with err set (what: the work, for the message) when it cannot start. */
+db_copy *store_copy_records_begin(store *st, const record_kind *k, const char *what,
+                                  imgsec_err *err);
+/* One row of that COPY: the image id, the record's seq and its values
+ * (k->nfields doc_vals); the caller ends the row with db_copy_row. */
+void store_copy_record(db_copy *c, const record_kind *k, int64_t id, int64_t seq,
+                       const doc_val *rec);
 /* The agg_vul columns after the image (vul_id, vul_type, n, rank, cvss,
  * rep_seq, rep_cvss) of a as the next fields of a COPY row; a->type must
  * be a valid vul_type (the callers refuse others first). */

@@ -216,26 +216,13 @@ static int insert_rows(store *st, int64_t id, const doc_records *recs, const ptr
         }
         return rc;
     }
-    util_buf table = {0}, cols = {0};
-    util_buf_printf(&table, "\"%s\"", k->table);
-    util_buf_printf(&cols, "image, seq");
-    for (size_t f = 0; f < k->nfields; f++)
-        util_buf_printf(&cols, ", \"%s\"", k->fields[f].name);
-    bool oom = table.failed || cols.failed;
-    db_copy *c = oom ? NULL : db_copy_begin(st->conn, table.buf, cols.buf, NULL);
-    free(table.buf);
-    free(cols.buf);
+    db_copy *c = store_copy_records_begin(st, k, "replacing records", err);
     if (!c)
-        return oom ? err_set(err, IMGSEC_EINTERNAL, "store: out of memory")
-                   : store_derr(st, err, "replacing records");
+        return store_drc(err);
     for (size_t i = 0; rc == IMGSEC_OK && i < n; i++) {
         if (keep && keep[i] >= 0)
             continue;
-        const doc_val *rec = &recs->vals[i * k->nfields];
-        db_copy_int64(c, id);
-        db_copy_int64(c, (int64_t)i);
-        for (size_t f = 0; f < k->nfields; f++)
-            store_copy_val(c, &rec[f]);
+        store_copy_record(c, k, id, (int64_t)i, &recs->vals[i * k->nfields]);
         rc = db_copy_row(c, err);
     }
     if (db_copy_end(c, rc == IMGSEC_OK, NULL) != IMGSEC_OK && rc == IMGSEC_OK)
