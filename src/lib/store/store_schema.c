@@ -192,27 +192,17 @@ static char *schema_v1(imgsec_err *err)
  *     (store_image_clear) wherever it deletes or replaces the image, and
  *     write transactions are serialized (store_write_begin), so no row
  *     can point at an image being deleted meanwhile.
- *   - The app and file names (version 14) are kept by a trigger per
- *     statement over its inserted rows rather than one per row. */
+ * (The per-row name triggers of version 14, the other per-row cost, are
+ * dropped by version 17 on both engines: store_names.c.) */
 char *store_schema_pg_ingest(imgsec_err *err)
 {
-#define NAMES_TRIGGER(table, col, names)                                                        \
-    "DROP TRIGGER " names "_add ON " table ";\n"                                                \
-    "CREATE OR REPLACE FUNCTION " names "_add_fn() RETURNS trigger LANGUAGE plpgsql AS $imgsec$\n" \
-    "BEGIN INSERT INTO " names " (name) SELECT DISTINCT " col " FROM new_rows WHERE " col          \
-    " IS NOT NULL ON CONFLICT DO NOTHING; RETURN NULL; END\n$imgsec$;\n"                         \
-    "CREATE TRIGGER " names "_add AFTER INSERT ON " table " REFERENCING NEW TABLE AS new_rows "  \
-    "FOR EACH STATEMENT EXECUTE FUNCTION " names "_add_fn();\n"
     static const char SQL[] =
         "DO $imgsec$ DECLARE r record; BEGIN\n"
         "  FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint\n"
         "           WHERE contype = 'f' AND confrelid = 'images'::regclass LOOP\n"
         "    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname);\n"
         "  END LOOP;\n"
-        "END $imgsec$;\n"
-        NAMES_TRIGGER("rec_app", "app_name", "app_names")
-        NAMES_TRIGGER("rec_file", "file_name", "file_names");
-#undef NAMES_TRIGGER
+        "END $imgsec$;\n";
     char *s = strdup(SQL);
     if (!s)
         err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
