@@ -408,6 +408,16 @@ static bool fast_literal(fast_parser *f, const char *word)
     return true;
 }
 
+/* After a member or an item: 1 for a ',' (another follows), 0 for the
+ * closing byte, -1 for anything else; either byte is consumed. */
+static int fast_next(fast_parser *f, char close)
+{
+    fast_ws(f);
+    if (f->p < f->end && (*f->p == ',' || *f->p == close))
+        return *f->p++ == ',' ? 1 : 0;
+    return -1;
+}
+
 static bool fast_push_item(fast_parser *f, const fval *v)
 {
     if (f->nitems == f->items_cap) {
@@ -470,16 +480,9 @@ static bool fast_value(fast_parser *f, fval *v)
         if (!fast_string(f, true, &it.s, &it.slen) || !fast_push_item(f, &it))
             return false;
         v->n++;
-        fast_ws(f);
-        if (f->p < f->end && *f->p == ',') {
-            f->p++;
-            continue;
-        }
-        if (f->p < f->end && *f->p == ']') {
-            f->p++;
-            return true;
-        }
-        return false;
+        int more = fast_next(f, ']');
+        if (more <= 0)
+            return more == 0;
     }
 }
 
@@ -511,16 +514,11 @@ static bool fast_parse(fast_parser *f)
             if (!fast_value(f, &fd->v))
                 return false;
             f->nfields++;
-            fast_ws(f);
-            if (f->p < f->end && *f->p == ',') {
-                f->p++;
-                continue;
-            }
-            if (f->p < f->end && *f->p == '}') {
-                f->p++;
+            int more = fast_next(f, '}');
+            if (more < 0)
+                return false;
+            if (more == 0)
                 break;
-            }
-            return false;
         }
     }
     fast_ws(f);
