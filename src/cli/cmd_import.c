@@ -48,18 +48,18 @@ static const char USAGE[] =
     "                   of writing DB; token: the first line of --token-file F, or\n"
     "                   IMGSEC_TOKEN (--token T works too, but every user of the machine\n"
     "                   sees it in ps); --region R or IMGSEC_REGION\n"
-    "  --bulk auto|yes|no  build the record tables' search indexes once after the\n"
-    "                   load instead of per row (each FILE: its one transaction;\n"
-    "                   other connections' reads of those tables wait for it on\n"
-    "                   PostgreSQL); auto (default): on PostgreSQL, into a store\n"
-    "                   that holds no image yet; offline only\n"
+    "  --bulk auto|yes|no  build the record tables' search indexes once after a\n"
+    "                   FILE of documents instead of per record (inside its one\n"
+    "                   transaction; other connections' reads of those tables wait\n"
+    "                   for it on PostgreSQL); auto (default): on PostgreSQL, into\n"
+    "                   a store that holds no image yet; offline only\n"
     "  See docs/importers.md for what each format maps to.\n";
 
 typedef struct {
     const char *db, *project, *ep, *server, *token, *region;
     import_format format;
     import_options id;
-    bool stream;
+    bool stream, bulk_given;
     int bulk; /* --bulk: BULK_* */
 } import_args;
 
@@ -652,6 +652,7 @@ int cmd_import(int argc, char **argv)
                 fprintf(stderr, "imgsec import: --bulk takes auto, yes or no\n");
                 return CLI_USAGE;
             }
+            a.bulk_given = true;
             break;
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         default: fputs(USAGE, stderr); return CLI_USAGE;
@@ -673,6 +674,10 @@ int cmd_import(int argc, char **argv)
     }
     if (a.stream && (a.server || (a.format != IMPORT_AUTO && a.format != IMPORT_TRIVY))) {
         fprintf(stderr, "imgsec import: --stream reads Trivy reports offline only\n");
+        return CLI_USAGE;
+    }
+    if (a.bulk_given && a.server) {
+        fprintf(stderr, "imgsec import: --bulk is for --db (the server stores what it is sent)\n");
         return CLI_USAGE;
     }
     a.id.now_ms = util_now_ms();
