@@ -92,6 +92,25 @@ int store_ingest_add(store_ingest_txn *tx, const imgsec_doc *docs, size_t n, siz
                      imgsec_err *err);
 int store_ingest_end(store_ingest_txn *tx, bool commit, imgsec_err *err);
 
+/* A bulk load: called after begin and before the first add, drops the
+ * record and aggregate tables' indexes that ingest itself never reads
+ * (those neither unique nor on the image alone: the ones the lists and
+ * statistics search by name or vulnerability) inside tx's transaction,
+ * and end rebuilds them, from their own definitions, before it commits.
+ * A rollback (end with commit false, a failed rebuild, a process that
+ * dies) restores them with everything else: no other connection ever
+ * sees the tables without them. Inserting the rows without them and
+ * sorting each index once costs a fraction of inserting every entry at a
+ * random place (docs/performance.md "PostgreSQL ingest: indexes built
+ * after the load"); the price is the table locks: on PostgreSQL DROP
+ * INDEX holds an ACCESS EXCLUSIVE lock on each table until the commit,
+ * so every other connection's reads of those tables wait for the whole
+ * load (SQLite's readers keep their snapshot). only_if_empty: only when
+ * the store holds no image (the first load of a store, when nothing
+ * reads those tables yet); *deferred: how many indexes were dropped. */
+int store_ingest_defer_indexes(store_ingest_txn *tx, bool only_if_empty, size_t *deferred,
+                               imgsec_err *err);
+
 /* Deletes image id of project_id with all its records.
  * IMGSEC_ENOTFOUND when no such image is in that project; with a grant
  * (NULL: no check), as for store_ingest, and IMGSEC_EFORBIDDEN when the

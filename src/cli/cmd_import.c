@@ -48,14 +48,22 @@ static const char USAGE[] =
     "                   of writing DB; token: the first line of --token-file F, or\n"
     "                   IMGSEC_TOKEN (--token T works too, but every user of the machine\n"
     "                   sees it in ps); --region R or IMGSEC_REGION\n"
+    "  --bulk auto|yes|no  build the record tables' search indexes once after a\n"
+    "                   FILE of documents instead of per record (inside its one\n"
+    "                   transaction; other connections' reads of those tables wait\n"
+    "                   for it on PostgreSQL); auto (default): on PostgreSQL, into\n"
+    "                   a store that holds no image yet; offline only\n"
     "  See docs/importers.md for what each format maps to.\n";
 
 typedef struct {
     const char *db, *project, *ep, *server, *token, *region;
     import_format format;
     import_options id;
-    bool stream;
+    bool stream, bulk_given;
+    int bulk; /* --bulk: BULK_* */
 } import_args;
+
+enum { BULK_AUTO, BULK_YES, BULK_NO };
 
 /* The input of one FILE argument: its stream and the bytes read from it
  * so far (the sniffed head), which come before the rest. */
@@ -380,6 +388,9 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
     int rc = c.batch && buf && ds
                  ? store_ingest_begin(st, a->project, a->ep, NULL, &c.tx, &err)
                  : err_set(&err, IMGSEC_EINTERNAL, "out of memory");
+    size_t deferred = 0;
+    if (rc == IMGSEC_OK && (a->bulk == BULK_YES || (a->bulk == BULK_AUTO && c.beside)))
+        rc = store_ingest_defer_indexes(c.tx, a->bulk == BULK_AUTO, &deferred, &err);
     if (c.size)
         fprintf(stderr, "%s: streaming %lld bytes (%s)\n", path, (long long)c.size,
                 ndjson ? "NDJSON" : "JSON");
@@ -404,6 +415,8 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
     int waited = stream_wait(&c, rc == IMGSEC_OK ? &err : &(imgsec_err){0});
     if (rc == IMGSEC_OK)
         rc = waited;
+    if (rc == IMGSEC_OK && deferred)
+        fprintf(stderr, "%s: building %zu indexes (--bulk)\n", path, deferred);
     if (c.tx)
         rc = rc == IMGSEC_OK ? store_ingest_end(c.tx, true, &err)
                              : (store_ingest_end(c.tx, false, NULL), rc);
@@ -599,7 +612,7 @@ int cmd_import(int argc, char **argv)
         {"namespace", required_argument, NULL, 's'},  {"server", required_argument, NULL, 'S'},
         {"token", required_argument, NULL, 'T'},
         {"token-file", required_argument, NULL, 'K'},      {"region", required_argument, NULL, 'r'},
-        {"stream", no_argument, NULL, 'x'},
+        {"stream", no_argument, NULL, 'x'},           {"bulk", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     import_args a = {.db = cli_default_db(), .ep = MODEL_DEFAULT_EP, .format = IMPORT_AUTO,
@@ -631,6 +644,16 @@ int cmd_import(int argc, char **argv)
         case 'K': token_file = optarg; break;
         case 'r': a.region = optarg; break;
         case 'x': a.stream = true; break;
+        case 'B':
+            if (strcmp(optarg, "auto") == 0) a.bulk = BULK_AUTO;
+            else if (strcmp(optarg, "yes") == 0) a.bulk = BULK_YES;
+            else if (strcmp(optarg, "no") == 0) a.bulk = BULK_NO;
+            else {
+                fprintf(stderr, "imgsec import: --bulk takes auto, yes or no\n");
+                return CLI_USAGE;
+            }
+            a.bulk_given = true;
+            break;
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         default: fputs(USAGE, stderr); return CLI_USAGE;
         }
@@ -651,6 +674,10 @@ int cmd_import(int argc, char **argv)
     }
     if (a.stream && (a.server || (a.format != IMPORT_AUTO && a.format != IMPORT_TRIVY))) {
         fprintf(stderr, "imgsec import: --stream reads Trivy reports offline only\n");
+        return CLI_USAGE;
+    }
+    if (a.bulk_given && a.server) {
+        fprintf(stderr, "imgsec import: --bulk is for --db (the server stores what it is sent)\n");
         return CLI_USAGE;
     }
     a.id.now_ms = util_now_ms();

@@ -648,15 +648,17 @@ static void test_import_cli(void **state)
     long long want[8] = {4, 0, 1, 2, 0, 0, 0, 0};
     assert_totals("imp", want, "right after imgsec import");
 
-    /* a JSON array file, re-sending one identity and adding one */
+    /* a JSON array file, re-sending one identity and adding one; with the
+     * search indexes dropped and built again at the end (--bulk yes) */
     char *c = doc("imp", "3", 0, 7, 0, NULL), *b2 = doc("imp", "2", 1, 0, 0, NULL);
     char *arr = h_strdupf("[%s,\n%s]\n", c, b2);
     char *path2 = h_strdupf("%s/import.json", S.dir);
     assert_int_equal(h_write_file(path2, arr, strlen(arr)), 0);
-    rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "imp", path2,
-                 NULL);
+    rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "imp",
+                 "--bulk", "yes", path2, NULL);
     if (rc != 0)
         print_error("imgsec import (array): exit %d: %s\n", rc, out);
+    assert_non_null(strstr(out, "building 6 indexes (--bulk)"));
     free(out);
     assert_int_equal(rc, 0);
     long long want2[8] = {2, 0, 0, 9, 0, 0, 0, 0};
@@ -673,6 +675,14 @@ static void test_import_cli(void **state)
     free(out);
     assert_count("apps", "imp-bad", NULL, 0);
     assert_totals("imp", want2, "after a failed import");
+    /* the same with --bulk yes: the indexes come back with the rollback */
+    rc = cli_run(&S, NULL, &out, "import", "--db", S.db, "--project", "P1", "--ep", "imp-bad",
+                 "--bulk", "yes", path3, NULL);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(out, "nothing from this file was stored"));
+    free(out);
+    assert_count("apps", "imp-bad", NULL, 0);
+    assert_totals("imp", want2, "after a failed import (--bulk yes)");
 
     /* without --ep the images go into EP "0" */
     long long before = count("non-compliant-app", "0", NULL);

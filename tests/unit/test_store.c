@@ -767,6 +767,95 @@ static void test_no_orphan_rows(void **state)
     doc_free(&d[1]);
 }
 
+/* The record and aggregate tables' indexes, name and definition, in name
+ * order: what store_ingest_defer_indexes drops and rebuilds. */
+static const char *index_defs(const char *path, char *buf, size_t size)
+{
+    return qs(path,
+              use_pg ? "SELECT string_agg(indexname || ':' || indexdef, ';' ORDER BY indexname) "
+                       "FROM pg_indexes WHERE schemaname = current_schema() AND "
+                       "(tablename LIKE 'rec\\_%' OR tablename LIKE 'agg\\_%')"
+                     : "SELECT group_concat(name || ':' || sql, ';') FROM (SELECT name, sql FROM "
+                       "sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
+                       "(tbl_name LIKE 'rec!_%' ESCAPE '!' OR tbl_name LIKE 'agg!_%' ESCAPE '!') "
+                       "ORDER BY name)",
+              buf, size);
+}
+
+/* A load with the indexes deferred (imgsec import --bulk): the six
+ * indexes that ingest never reads are dropped inside the transaction and
+ * built again before its commit, so afterwards the tables hold exactly
+ * what a plain ingest leaves, with every index as it was; a rollback, at
+ * any point, brings them back with everything else. only_if_empty defers
+ * nothing in a store with images. */
+static void test_ingest_defer_indexes(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    imgsec_doc d[3];
+    store_ingest_result r[3];
+    store_ingest_txn *tx;
+    size_t n = 99;
+    char before[8192], after[8192];
+    index_defs(f->path, before, sizeof before);
+    assert_non_null(strstr(before, "rec_vul_vul:"));
+    assert_non_null(strstr(before, "agg_vul_image:"));
+    doc_all(&d[0]);
+    doc_parse(&d[1], DOC_DB);
+    doc_all(&d[2]);
+
+    /* an empty store: deferred; the same image twice, in two batches */
+    assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_defer_indexes(tx, true, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(store_ingest_add(tx, d, 2, 0, true, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_add(tx, &d[2], 1, 2, true, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(r[0].id, 1);
+    if (store_ingest_end(tx, true, &err) != IMGSEC_OK)
+        fail_msg("store_ingest_end: %s", err.msg);
+    assert_string_equal(index_defs(f->path, after, sizeof after), before);
+    assert_int_equal(image_rows(f->path, 1), DOC_ALL_ROWS);
+    assert_int_equal(image_rows(f->path, 2), 1);
+    assert_int_equal(image_rows(f->path, 0), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 3);
+
+    /* a store with images: only_if_empty defers nothing */
+    assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_defer_indexes(tx, true, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_ingest_end(tx, false, NULL), IMGSEC_OK);
+
+    /* deferred whatever the store holds; rolled back: all as before */
+    assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_defer_indexes(tx, false, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(store_ingest_add(tx, &d[1], 1, 0, true, r, NULL, NULL, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_end(tx, false, NULL), IMGSEC_OK);
+    assert_string_equal(index_defs(f->path, after, sizeof after), before);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 3);
+
+    /* a failure inside the database after the drop: nothing stays */
+    raw_exec(f->path, use_pg ? "CREATE FUNCTION boom_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                               "IF NEW.app_name = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; "
+                               "RETURN NEW; END $$; CREATE TRIGGER boom BEFORE INSERT ON rec_app "
+                               "FOR EACH ROW EXECUTE FUNCTION boom_fn()"
+                             : "CREATE TRIGGER boom BEFORE INSERT ON rec_app WHEN NEW.app_name = 'boom' "
+                               "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    doc_free(&d[1]);
+    doc_parse(&d[1], DOC_BOOM);
+    assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
+    assert_int_equal(store_ingest_defer_indexes(tx, false, &n, &err), IMGSEC_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(store_ingest_add(tx, d, 2, 0, true, r, NULL, NULL, &err), IMGSEC_EINTERNAL);
+    assert_int_equal(store_ingest_end(tx, false, NULL), IMGSEC_OK);
+    assert_string_equal(index_defs(f->path, after, sizeof after), before);
+    assert_int_equal(image_rows(f->path, 1), DOC_ALL_ROWS);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 3);
+    for (int i = 0; i < 3; i++)
+        doc_free(&d[i]);
+}
+
 /* With the caller's grant: its project, role and EPs, including the EP an
  * image already lives in. A refused call stores nothing. */
 static void test_ingest_delete_with_grant(void **state)
@@ -1460,6 +1549,7 @@ int main(int argc, char **argv)
             cmocka_unit_test_setup_teardown(test_bulk_fails_midway, setup, teardown),
             cmocka_unit_test_setup_teardown(test_image_delete, setup, teardown),
             cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ingest_defer_indexes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),
@@ -1486,6 +1576,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bulk_fails_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_defer_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),

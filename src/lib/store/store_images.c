@@ -447,7 +447,122 @@ struct store_ingest_txn {
     const store_grant *grant;
     ingest_stmts q;
     bool copy; /* PostgreSQL: the records of a batch through COPY */
+    /* store_ingest_defer_indexes: the dropped indexes' CREATE INDEX
+     * texts, run again by store_ingest_end before the commit */
+    char **idx_sql;
+    size_t n_idx;
 };
+
+static void deferred_free(store_ingest_txn *tx)
+{
+    for (size_t i = 0; i < tx->n_idx; i++)
+        free(tx->idx_sql[i]);
+    free(tx->idx_sql);
+    tx->idx_sql = NULL;
+    tx->n_idx = 0;
+}
+
+/* The indexes of table that ingest never reads: not unique, not on the
+ * image alone (the record tables' deletes by image use their primary
+ * key (image, seq), the aggregates' their index on image). Name and
+ * CREATE INDEX text of each, from the engine's catalog. */
+static const char DEFER_SQL_PG[] =
+    "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+    "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+    "JOIN pg_namespace n ON n.oid = t.relnamespace "
+    "WHERE n.nspname = current_schema() AND t.relname = ?1 AND NOT x.indisunique "
+    "AND NOT (x.indnatts = 1 AND (SELECT a.attname FROM pg_attribute a "
+    "WHERE a.attrelid = t.oid AND a.attnum = x.indkey[0]) = 'image') ORDER BY i.relname";
+static const char DEFER_SQL_SQLITE[] =
+    "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.sql IS NOT NULL "
+    "AND m.tbl_name = ?1 AND NOT (SELECT l.\"unique\" FROM pragma_index_list(?1) l "
+    "WHERE l.name = m.name) AND NOT ((SELECT count(*) FROM pragma_index_info(m.name)) = 1 "
+    "AND (SELECT i.name FROM pragma_index_info(m.name) i WHERE i.seqno = 0) IS 'image') "
+    "ORDER BY m.name";
+
+/* Drops table's deferrable indexes, keeping their texts in tx. */
+static int defer_table(store_ingest_txn *tx, const char *table, imgsec_err *err)
+{
+    store *st = tx->st;
+    db_stmt *s = store_dprepare(st, tx->copy ? DEFER_SQL_PG : DEFER_SQL_SQLITE,
+                                "reading the indexes", err);
+    if (!s)
+        return store_drc(err);
+    db_bind_text(s, 1, table, -1);
+    char **names = NULL;
+    size_t n = 0;
+    int rc = IMGSEC_OK, step = DB_DONE;
+    while (rc == IMGSEC_OK && (step = db_step(s)) == DB_ROW) {
+        const char *name = db_column_text(s, 0), *sql = db_column_text(s, 1);
+        char **nn = realloc(names, (n + 1) * sizeof *nn);
+        char **ns = realloc(tx->idx_sql, (tx->n_idx + 1) * sizeof *ns);
+        if (nn)
+            names = nn;
+        if (ns)
+            tx->idx_sql = ns;
+        char *n2 = nn && ns && name ? strdup(name) : NULL, *s2 = n2 && sql ? strdup(sql) : NULL;
+        if (!s2) {
+            free(n2);
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+            break;
+        }
+        /* names are quoted as identifiers below */
+        if (strchr(n2, '"') || strlen(n2) > 200) {
+            free(n2);
+            free(s2);
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: unexpected index name");
+            break;
+        }
+        names[n++] = n2;
+        tx->idx_sql[tx->n_idx++] = s2;
+    }
+    if (rc == IMGSEC_OK && step != DB_DONE)
+        rc = store_derr(st, err, "reading the indexes");
+    db_finalize(s);
+    for (size_t i = 0; i < n; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DROP INDEX \"%s\"", names[i]);
+        if (rc == IMGSEC_OK)
+            rc = store_exec(st, sql, "dropping an index", err);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int store_ingest_defer_indexes(store_ingest_txn *tx, bool only_if_empty, size_t *deferred,
+                               imgsec_err *err)
+{
+    store *st = tx->st;
+    int rc = IMGSEC_OK;
+    *deferred = 0;
+    if (tx->n_idx)
+        return err_set(err, IMGSEC_EINTERNAL, "store: the indexes are already deferred");
+    if (only_if_empty) {
+        db_stmt *s = store_dprepare(st, "SELECT EXISTS (SELECT 1 FROM images)",
+                                    "reading the images", err);
+        if (!s)
+            return store_drc(err);
+        bool any = false;
+        if (db_step(s) == DB_ROW)
+            any = db_column_int64(s, 0) != 0;
+        else
+            rc = store_derr(st, err, "reading the images");
+        db_finalize(s);
+        if (rc != IMGSEC_OK || any)
+            return rc;
+    }
+    for (int t = 0; t < REPORT_TYPE_COUNT + 2 && rc == IMGSEC_OK; t++)
+        rc = defer_table(tx,
+                         t == REPORT_TYPE_COUNT       ? "agg_vul"
+                         : t == REPORT_TYPE_COUNT + 1 ? "agg_build"
+                                                      : record_kind_get((report_type)t)->table,
+                         err);
+    /* after a failure the caller ends tx without commit, which brings
+     * back whatever was dropped */
+    *deferred = tx->n_idx;
+    return rc;
+}
 
 static int ingest_args_check(const char *project_id, const char *ep, const store_grant *grant,
                              imgsec_err *err)
@@ -469,7 +584,7 @@ int store_ingest_begin(store *st, const char *project_id, const char *ep, const 
     store_ingest_txn *tx = calloc(1, sizeof *tx);
     if (!tx)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-    *tx = (store_ingest_txn){st, project_id, ep, grant, {0}, db_backend_of(st->conn) == DB_PG};
+    *tx = (store_ingest_txn){st, project_id, ep, grant, {0}, db_backend_of(st->conn) == DB_PG, NULL, 0};
     if ((rc = ingest_prepare(st, &tx->q, err)) != IMGSEC_OK ||
         (rc = store_write_begin(st, err)) != IMGSEC_OK) {
         free(tx);
@@ -533,10 +648,14 @@ int store_ingest_end(store_ingest_txn *tx, bool commit, imgsec_err *err)
     int rc = IMGSEC_OK;
     if (!tx)
         return IMGSEC_OK;
-    if (commit && (rc = store_change_prune(tx->st, err)) == IMGSEC_OK)
+    /* the deferred indexes: each one sort of its whole table */
+    for (size_t i = 0; commit && rc == IMGSEC_OK && i < tx->n_idx; i++)
+        rc = store_exec(tx->st, tx->idx_sql[i], "building an index", err);
+    if (commit && rc == IMGSEC_OK && (rc = store_change_prune(tx->st, err)) == IMGSEC_OK)
         rc = store_commit(tx->st, err);
     else
         store_rollback(tx->st);
+    deferred_free(tx);
     free(tx);
     return rc;
 }
