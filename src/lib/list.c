@@ -2030,6 +2030,7 @@ typedef struct {
 typedef struct {
     size_t name;  /* offset in pool (NUL-terminated) */
     size_t first; /* its first entry; its last is before the next name's first */
+    int64_t n;    /* its records of every type and EP */
 } nt_name;
 
 typedef struct {
@@ -2045,6 +2046,7 @@ typedef struct {
     size_t n_ents, cap_ents;
     char **eps;
     size_t n_eps, cap_eps;
+    int64_t *cell; /* records per (EP, type): cell[ep * (IMAGE_TYPE_COUNT + 1) + type] */
     json_t *ep_ix; /* ep -> index, while loading */
     bool failed;   /* out of memory, or over NT_ENTS_MAX */
 } name_tab;
@@ -2070,6 +2072,7 @@ static void nt_free(name_tab *t)
     for (size_t k = 0; k < t->n_eps; k++)
         free(t->eps[k]);
     free(t->eps);
+    free(t->cell);
     json_decref(t->ep_ix);
     free(t);
 }
@@ -2121,7 +2124,7 @@ static int row_name_tab(const store_cell *x, int n, void *arg)
         }
         memcpy(t->pool + t->pool_len, x[0].s, x[0].len);
         t->pool[t->pool_len + x[0].len] = 0;
-        t->names[t->n_names++] = (nt_name){t->pool_len, t->n_ents};
+        t->names[t->n_names++] = (nt_name){t->pool_len, t->n_ents, 0};
         t->pool_len += x[0].len + 1;
     }
     json_t *e = json_object_getn(t->ep_ix, x[2].s, x[2].len);
@@ -2156,6 +2159,7 @@ static int row_name_tab(const store_cell *x, int n, void *arg)
         return 0;
     }
     t->ents[t->n_ents++] = (nt_ent){x[3].i, (uint32_t)ep, (uint32_t)type};
+    t->names[t->n_names - 1].n += x[3].i;
     return 0;
 }
 
@@ -2207,10 +2211,15 @@ static int name_tab_get(lctx *c, int kind, name_tab **out)
     int rc = q_run(c, &q, row_name_tab, t);
     json_decref(t->ep_ix);
     t->ep_ix = NULL;
+    if (rc == IMGSEC_OK && !t->failed &&
+        !(t->cell = calloc((t->n_eps ? t->n_eps : 1) * (IMAGE_TYPE_COUNT + 1), sizeof *t->cell)))
+        t->failed = true;
     if (rc != IMGSEC_OK || t->failed) {
         nt_free(t);
         return rc;
     }
+    for (size_t e = 0; e < t->n_ents; e++)
+        t->cell[t->ents[e].ep * (IMAGE_TYPE_COUNT + 1) + t->ents[e].type] += t->ents[e].n;
     t->used = ++nc->clock;
     nc->tab[slot] = t;
     *out = t;
@@ -2247,20 +2256,29 @@ static bool name_sums_cached(lctx *c, const name_filter *nf, unsigned mask, name
                 ep_ok[e] = strcmp(t->eps[e], c->scope->eps[k]) == 0;
     }
     bool by_type = (mask & ALL_TYPES) != ALL_TYPES;
+#define NT_IN_SCOPE(ep, type)                                                                   \
+    ((!ep_ok || ep_ok[ep]) && (!by_type || ((type) < IMAGE_TYPE_COUNT && (mask & TYPE_BIT(type)))))
     name_sums s = {0};
-    for (size_t k = 0; k < t->n_names; k++) {
-        size_t end = k + 1 < t->n_names ? t->names[k + 1].first : t->n_ents;
-        int64_t sum = 0;
-        for (size_t e = t->names[k].first; e < end; e++) {
-            const nt_ent *x = &t->ents[e];
-            if ((!ep_ok || ep_ok[x->ep]) &&
-                (!by_type || (x->type < IMAGE_TYPE_COUNT && (mask & TYPE_BIT(x->type)))))
-                sum += x->n;
+    for (size_t e = 0; e < t->n_eps; e++)
+        for (uint32_t ty = 0; ty <= IMAGE_TYPE_COUNT; ty++)
+            if (NT_IN_SCOPE(e, ty))
+                s.all += t->cell[e * (IMAGE_TYPE_COUNT + 1) + ty];
+    /* each distinct name tested once; its entries read only when it
+     * matches and the scope is not the whole project */
+    bool whole = !ep_ok && !by_type;
+    for (size_t k = 0; k < t->n_names && s.all; k++) {
+        if (!strstr(t->pool + t->names[k].name, nf->needle))
+            continue;
+        if (whole) {
+            s.match += t->names[k].n;
+            continue;
         }
-        s.all += sum;
-        if (sum && strstr(t->pool + t->names[k].name, nf->needle))
-            s.match += sum;
+        size_t end = k + 1 < t->n_names ? t->names[k + 1].first : t->n_ents;
+        for (size_t e = t->names[k].first; e < end; e++)
+            if (NT_IN_SCOPE(t->ents[e].ep, t->ents[e].type))
+                s.match += t->ents[e].n;
     }
+#undef NT_IN_SCOPE
     free(ep_ok);
     *out = s;
     return true;
