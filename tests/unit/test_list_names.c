@@ -216,50 +216,68 @@ static void test_cached_totals_equal_sql(void **state)
     assert_int_equal(total(f->st, true, LIST_GLOBAL_FILES, &all, "file_name=so&limit=10"), 6);
 }
 
+static void bump(const char *path, const char *name, int by)
+{
+    db_conn *c = NULL;
+    imgsec_err err = {0};
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE name_counts SET n = n + %d WHERE kind = 0 AND project_id = 'P1' AND "
+             "name = '%s'",
+             by, name);
+    assert_int_equal(db_open(path, &c, &err), IMGSEC_OK);
+    assert_int_equal(db_exec(c, sql, "test", &err), IMGSEC_OK);
+    db_close(c);
+}
+
 /* A direct change of name_counts that appends nothing to the change log
  * (no write path does that: the test stands in for "the same position
- * means the same counts"): the handle's table read at this position still
- * answers, while the SQL sum sees the change; the next write moves the
- * position and the table is read again. Without the table both answers
- * would move at once. */
+ * means the same counts") shows which answer read the handle's table: a
+ * table read at this position still answers the old counts, while the
+ * SQL sum sees the change. The first request at a position sums in SQL,
+ * the second reads the table; a write (of this handle or another) moves
+ * the position, and the table is read again. Without the tables every
+ * answer would follow the change at once. */
 static void test_table_per_position(void **state)
 {
     fx *f = *state;
     const index_scope all = {"P1", true, NULL, 0};
     const char *Q = "app_name=lib&limit=10";
-    long long t0 = total(f->st, true, LIST_GLOBAL_APPS, &all, Q);
-    assert_int_equal(t0, 18);
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18);  /* SQL */
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18);  /* reads the table */
     assert_int_equal(total(f->st, false, LIST_GLOBAL_APPS, &all, Q), 18);
-    db_conn *c = NULL;
-    imgsec_err err = {0};
-    assert_int_equal(db_open(f->path, &c, &err), IMGSEC_OK);
-    /* 4 names contain "lib" (libssl, zlib, café-lib, libcurl), in 5 (type, EP) rows each or fewer */
-    assert_int_equal(db_exec(c,
-                             "UPDATE name_counts SET n = n + 100 WHERE kind = 0 AND "
-                             "project_id = 'P1' AND name = 'libcurl'",
-                             "test", &err),
-                     IMGSEC_OK);
-    db_close(c);
     /* libcurl is on h1 (harbor, 0), j0 (jfrog, ep-a), l0 (local_image, ep-b): 3 rows */
+    bump(f->path, "libcurl", 100);
     assert_int_equal(total(f->st, false, LIST_GLOBAL_APPS, &all, Q), 18 + 300);
     assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18);
-    /* another handle writes: a new position */
+    /* the file table of the same project is another slot: its first
+     * request sums in SQL and leaves the app table alone */
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_FILES, &all, "file_name=so&limit=10"), 6);
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18);
+    /* another handle writes: a new position; the first request sums */
     store *w = NULL;
+    imgsec_err err = {0};
     assert_int_equal(store_open(f->path, &w, &err), IMGSEC_OK);
     char *d = doc("harbor", "fresh", "[{\"app_name\":\"libfresh\"}]", "[]");
     ingest(w, "0", d);
     free(d);
     store_close(w);
     assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 1);
+    bump(f->path, "libfresh", 1000);
+    /* the second reads the table: the bump is in it */
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 1 + 1000);
+    bump(f->path, "libfresh", -1000);
     assert_int_equal(total(f->st, false, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 1);
-    /* and the same handle's own write too */
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 1 + 1000);
+    /* this handle's own write */
     d = doc("jfrog", "fresh2", "[{\"app_name\":\"libfresh\"},{\"app_name\":\"glibc\"}]", "[]");
     ingest(f->st, "ep-a", d);
     free(d);
     assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 3);
-    /* a file table beside the app table of the same project */
-    assert_int_equal(total(f->st, true, LIST_GLOBAL_FILES, &all, "file_name=so&limit=10"), 6);
     assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 3);
+    bump(f->path, "glibc", 5);
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 3);
+    assert_int_equal(total(f->st, false, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 3 + 5);
 }
 
 int main(int argc, char **argv)
