@@ -216,6 +216,54 @@ static void test_cached_totals_equal_sql(void **state)
     assert_int_equal(total(f->st, true, LIST_GLOBAL_FILES, &all, "file_name=so&limit=10"), 6);
 }
 
+/* Pages read through the matching names in a window of image ids
+ * (list.c global_records_window): a rare name (one record in 6) spread
+ * thinly over 120 images and dense in the last 10, so a window from
+ * either end sometimes holds the page at once and sometimes grows; every
+ * page equals the SQL walk's, in three scopes. */
+static void test_window_pages(void **state)
+{
+    fx *f = *state;
+    for (int k = 0; k < 120; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "w%03d", k);
+        bool rare = k % 10 == 0 || k >= 110;
+        char apps[256];
+        snprintf(apps, sizeof apps,
+                 "[{\"app_name\":\"common-a\"},{\"app_name\":\"common-b\"},"
+                 "{\"app_name\":\"common-c\"},{\"app_name\":\"%s\",\"app_version\":\"%d\"}]",
+                 rare ? (k % 20 ? "rare-x" : "rare-y") : "common-d", k);
+        char *d = doc(k % 3 ? "harbor" : "jfrog", name, apps, "[]");
+        ingest(f->st, k % 4 ? "0" : "ep-a", d);
+        free(d);
+    }
+    const index_scope scopes[] = {
+        {"P1", true, NULL, 0}, {"P1", false, EPS_0, 1}, {"P1", true, NULL, 0}};
+    const char *types[] = {"", "", "&image_type=harbor"};
+    size_t compared = 0;
+    for (size_t s = 0; s < 3; s++) {
+        char q0[128];
+        snprintf(q0, sizeof q0, "app_name=rare%s&limit=10", types[s]);
+        long long t = total(f->st, false, LIST_GLOBAL_APPS, &scopes[s], q0);
+        assert_true(t >= 10);
+        (void)total(f->st, true, LIST_GLOBAL_APPS, &scopes[s], q0); /* reads the table */
+        for (long long off = 0; off < t; off++) {
+            char q[160];
+            snprintf(q, sizeof q, "app_name=rare%s&limit=10&offset=%lld", types[s], off);
+            char *a = run(f->st, true, LIST_GLOBAL_APPS, &scopes[s], q);
+            char *b = run(f->st, false, LIST_GLOBAL_APPS, &scopes[s], q);
+            if (strcmp(a, b) != 0)
+                fail_msg("%s (scope %zu): window %s, walk %s", q, s, a, b);
+            free(a);
+            free(b);
+            compared++;
+        }
+    }
+    assert_true(compared >= 40);
+    const index_scope all = {"P1", true, NULL, 0};
+    assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &all, "app_name=rare&limit=10"), 12 + 10 - 1);
+}
+
 static void bump(const char *path, const char *name, int by)
 {
     db_conn *c = NULL;
@@ -289,6 +337,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cached_totals_equal_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_per_position, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_pages, setup, teardown),
     };
     return cmocka_run_group_tests_name(use_pg ? "list names on PostgreSQL" : "list names", tests,
                                        NULL, NULL);
