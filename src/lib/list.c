@@ -2010,16 +2010,17 @@ static int row_name_sums(const store_cell *x, int n, void *arg)
  * A name filter's total is a sum over the scope's name_counts rows whose
  * name contains the needle. In SQL that is one instr per (name, image
  * type, EP) row of the project: ~180,000 app rows at 100,000 images,
- * ~85 ms a request, needle or not. The server's lists (c->accel set)
+ * ~54 ms a request, needle or not. The server's lists (c->accel set)
  * instead keep the project's rows of one kind in memory, grouped by name,
  * with the change-log position of the snapshot they were read in: a
  * later request at the same position reuses them (every write of
  * rec_app/rec_file rows appends to the change log in the same
- * transaction, store_names.c, so the same position means the same
- * counts), and a request at another position reads them again. Then a
+ * transaction, store_names.c, and writers take turns, so the same
+ * position means the same counts), and a request at another position
+ * reads them again (name_tab_get: at its second request there). Then a
  * total tests each distinct name once (24,152 at 100,000 images) and
  * adds the entries of those that match. The command line (no accel)
- * keeps the SQL sum, and test_lists compares the two. */
+ * keeps the SQL sum; tests/unit/test_list_names.c compares the two. */
 
 typedef struct {
     int64_t n;
