@@ -11,6 +11,8 @@
 # bench). Prints one line per URL: cpu_ms_per_req, wall_ms_per_req and the
 # last answer's bytes (equal bytes before/after: the same answer size).
 # The clock tick is 10 ms: take N so that N x CPU is well above it.
+# LIST_CPU_BODIES=DIR (environment): keep each URL's last answer as
+# DIR/name.json, to compare two builds' answers with cmp.
 set -euo pipefail
 bin=$1 db=$2 urls=$3 n=${4:-5}
 region=bench-1 password=bench-password-1 work=$(mktemp -d)
@@ -30,6 +32,7 @@ while IFS=$'\t' read -r name path; do
     curl -sS -o "$work/body" -H "X-Auth-Token: $token" -H "region: $region" "$url$path"
   done
   c1=$(cpu); t1=$(date +%s.%N)
+  [ -n "${LIST_CPU_BODIES:-}" ] && cp "$work/body" "$LIST_CPU_BODIES/$name.json"
   awk -v n="$n" -v c="$((c1 - c0))" -v hz="$hz" -v w0="$t0" -v w1="$t1" -v name="$name" -v b="$(wc -c <"$work/body")" \
     'BEGIN { printf "%s cpu_ms_per_req=%.1f wall_ms_per_req=%.1f bytes=%d\n", name, c * 1000 / hz / n, (w1 - w0) * 1000 / n, b }'
 done <"$urls"

@@ -246,6 +246,13 @@ int list_run_accel(store *st, list_kind k, const index_scope *scope, const char 
 #define STORE_LIST_WATCH_STEPS 200000
 void store_list_watch(store *st, bool (*gone)(void *arg), void *arg);
 
+/* A cache the list layer keeps with the handle (list.c's name tables):
+ * NULL until set; store_close frees it with the free_fn given to
+ * store_list_cache_set, which also frees a cache it replaces. The handle
+ * is used by one thread at a time, and so is its cache. */
+void *store_list_cache(store *st);
+void store_list_cache_set(store *st, void *cache, void (*free_fn)(void *));
+
 /* A bound value: text when s is not NULL, else the integer i. */
 typedef struct {
     const char *s;

@@ -2005,6 +2005,331 @@ static int row_name_sums(const store_cell *x, int n, void *arg)
     return 0;
 }
 
+/* ---- name tables: a handle's copy of name_counts, per change-log position ----
+ *
+ * A name filter's total is a sum over the scope's name_counts rows whose
+ * name contains the needle. In SQL that is one instr per (name, image
+ * type, EP) row of the project: ~180,000 app rows at 100,000 images,
+ * ~54 ms a request, needle or not. The server's lists (c->accel set)
+ * instead keep the project's rows of one kind in memory, grouped by name,
+ * with the change-log position of the snapshot they were read in: a
+ * later request at the same position reuses them (every write of
+ * rec_app/rec_file rows appends to the change log in the same
+ * transaction, store_names.c, and writers take turns, so the same
+ * position means the same counts), and a request at another position
+ * reads them again (name_tab_get: at its second request there). Then a
+ * total tests each distinct name once (24,152 at 100,000 images) and
+ * adds the entries of those that match. The command line (no accel)
+ * keeps the SQL sum; tests/unit/test_list_names.c compares the two. */
+
+typedef struct {
+    int64_t n;
+    uint32_t ep;  /* index in eps */
+    uint32_t type; /* image_type, or IMAGE_TYPE_COUNT for a name the model does not know */
+} nt_ent;
+
+typedef struct {
+    size_t name;  /* offset in pool (NUL-terminated) */
+    size_t first; /* its first entry; its last is before the next name's first */
+    int64_t n;    /* its records of every type and EP */
+} nt_name;
+
+typedef struct {
+    int kind;
+    char *project;
+    int64_t pos;
+    uint64_t used; /* the cache's clock when last used */
+    char *pool;
+    size_t pool_len, pool_cap;
+    nt_name *names;
+    size_t n_names, cap_names;
+    nt_ent *ents;
+    size_t n_ents, cap_ents;
+    char **eps;
+    size_t n_eps, cap_eps;
+    int64_t *cell; /* records per (EP, type): cell[ep * (IMAGE_TYPE_COUNT + 1) + type] */
+    json_t *ep_ix; /* ep -> index, while loading */
+    bool loaded;   /* read at pos; else waiting at pos for a second request */
+    bool failed;   /* could not be read at pos (out of memory, over NT_ENTS_MAX) */
+} name_tab;
+
+/* Tables per handle (kinds x projects used lately) and entries per table:
+ * above that the SQL sum answers (memory stays bounded). */
+#define NT_TABS 4
+#define NT_ENTS_MAX 8000000
+
+typedef struct {
+    name_tab *tab[NT_TABS];
+    uint64_t clock;
+} name_cache;
+
+static void nt_free(name_tab *t)
+{
+    if (!t)
+        return;
+    free(t->project);
+    free(t->pool);
+    free(t->names);
+    free(t->ents);
+    for (size_t k = 0; k < t->n_eps; k++)
+        free(t->eps[k]);
+    free(t->eps);
+    free(t->cell);
+    json_decref(t->ep_ix);
+    free(t);
+}
+
+static void name_cache_free(void *p)
+{
+    name_cache *nc = p;
+    if (!nc)
+        return;
+    for (int k = 0; k < NT_TABS; k++)
+        nt_free(nc->tab[k]);
+    free(nc);
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+/* one name_counts row: name, image_type, ep, n */
+static int row_name_tab(const store_cell *x, int n, void *arg)
+{
+    name_tab *t = arg;
+    if (t->failed)
+        return 1; /* stops the query */
+    if (n < 4 || x[0].kind != CELL_STRING || x[1].kind != CELL_STRING ||
+        x[2].kind != CELL_STRING || x[3].kind != CELL_INT)
+        return 0;
+    if (t->n_ents >= NT_ENTS_MAX) {
+        t->failed = true;
+        return 1;
+    }
+    const nt_name *last = t->n_names ? &t->names[t->n_names - 1] : NULL;
+    if (!last || strlen(t->pool + last->name) != x[0].len ||
+        memcmp(t->pool + last->name, x[0].s, x[0].len) != 0) {
+        if (memchr(x[0].s, 0, x[0].len) ||
+            !grow((void **)&t->pool, &t->pool_cap, t->pool_len + x[0].len + 1, 1) ||
+            !grow((void **)&t->names, &t->cap_names, t->n_names + 1, sizeof *t->names)) {
+            t->failed = true;
+            return 1;
+        }
+        memcpy(t->pool + t->pool_len, x[0].s, x[0].len);
+        t->pool[t->pool_len + x[0].len] = 0;
+        t->names[t->n_names++] = (nt_name){t->pool_len, t->n_ents, 0};
+        t->pool_len += x[0].len + 1;
+    }
+    json_t *e = json_object_getn(t->ep_ix, x[2].s, x[2].len);
+    size_t ep;
+    if (e)
+        ep = (size_t)json_integer_value(e);
+    else {
+        char *s = malloc(x[2].len + 1);
+        if (!s || !grow((void **)&t->eps, &t->cap_eps, t->n_eps + 1, sizeof *t->eps) ||
+            json_object_setn_new_nocheck(t->ep_ix, x[2].s, x[2].len,
+                                         json_integer((json_int_t)t->n_eps)) != 0) {
+            free(s);
+            t->failed = true;
+            return 1;
+        }
+        memcpy(s, x[2].s, x[2].len);
+        s[x[2].len] = 0;
+        ep = t->n_eps;
+        t->eps[t->n_eps++] = s;
+    }
+    char ty[64];
+    int type = IMAGE_TYPE_COUNT;
+    if (x[1].len < sizeof ty) {
+        memcpy(ty, x[1].s, x[1].len);
+        ty[x[1].len] = 0;
+        int p = image_type_parse(ty);
+        if (p >= 0 && p < IMAGE_TYPE_COUNT)
+            type = p;
+    }
+    if (!grow((void **)&t->ents, &t->cap_ents, t->n_ents + 1, sizeof *t->ents)) {
+        t->failed = true;
+        return 1;
+    }
+    t->ents[t->n_ents++] = (nt_ent){x[3].i, (uint32_t)ep, (uint32_t)type};
+    t->names[t->n_names - 1].n += x[3].i;
+    return 0;
+}
+
+/* The name table of (kind, the scope's project) at c->pos, when this
+ * handle has it, or reads it when the handle's previous request for it
+ * was at the same position. A first request at a new position gets NULL
+ * (the caller sums in SQL, ~54 ms at 100,000 images) and leaves the slot
+ * waiting at that position: reading the table costs about twice one SQL
+ * sum (~117 ms, measured), so a handle that sees a write between every
+ * two requests keeps paying one sum per request, as before the tables,
+ * and one that sees the position hold reads the table once. NULL also
+ * when the table cannot be had (out of memory, over NT_ENTS_MAX rows). An
+ * error of the read itself is returned. */
+static int name_tab_get(lctx *c, int kind, name_tab **out)
+{
+    *out = NULL;
+    name_cache *nc = store_list_cache(c->st);
+    if (!nc) {
+        if (!(nc = calloc(1, sizeof *nc)))
+            return IMGSEC_OK;
+        store_list_cache_set(c->st, nc, name_cache_free);
+    }
+    int slot = -1, oldest = 0;
+    for (int k = 0; k < NT_TABS && slot < 0; k++) {
+        name_tab *t = nc->tab[k];
+        if (t && t->kind == kind && strcmp(t->project, c->scope->project_id) == 0)
+            slot = k;
+        else if (!t || (nc->tab[oldest] && t->used < nc->tab[oldest]->used))
+            oldest = k;
+    }
+    name_tab *t = slot >= 0 ? nc->tab[slot] : NULL;
+    if (t && t->pos == c->pos) {
+        t->used = ++nc->clock;
+        if (t->loaded)
+            *out = t;
+        if (t->loaded || t->failed)
+            return IMGSEC_OK;
+    } else { /* a slot waiting at this position, the table unread */
+        if (slot < 0)
+            slot = oldest;
+        nt_free(nc->tab[slot]);
+        nc->tab[slot] = t = calloc(1, sizeof *t);
+        if (t && !(t->project = strdup(c->scope->project_id))) {
+            free(t);
+            nc->tab[slot] = NULL;
+            return IMGSEC_OK;
+        }
+        if (!t)
+            return IMGSEC_OK;
+        t->kind = kind;
+        t->pos = c->pos;
+        t->used = ++nc->clock;
+        return IMGSEC_OK;
+    }
+    /* the second request at this position: read the table, in the key's
+     * order (kind, project_id, name, ...): a name's rows are adjacent (and
+     * were they not, a name read twice sums the same) */
+    if (!(t->ep_ix = json_object())) {
+        t->failed = true;
+        return IMGSEC_OK;
+    }
+    qb q = {0};
+    qb_sql(&q, "SELECT name, image_type, ep, n FROM name_counts WHERE kind = %d AND project_id = ",
+           kind);
+    qb_text(&q, c->scope->project_id);
+    qb_sql(&q, " ORDER BY name");
+    int rc = q_run(c, &q, row_name_tab, t);
+    json_decref(t->ep_ix);
+    t->ep_ix = NULL;
+    if (t->failed) { /* stopped by row_name_tab: the SQL sum answers */
+        *c->err = (imgsec_err){0};
+        rc = IMGSEC_OK;
+    } else if (rc == IMGSEC_OK && !(t->cell = calloc((t->n_eps ? t->n_eps : 1) *
+                                                         (IMAGE_TYPE_COUNT + 1),
+                                                     sizeof *t->cell)))
+        t->failed = true;
+    if (rc != IMGSEC_OK || t->failed) {
+        /* keep only what marks the position as tried */
+        free(t->pool), free(t->names), free(t->ents);
+        t->pool = NULL, t->names = NULL, t->ents = NULL;
+        t->n_names = t->n_ents = t->pool_len = t->pool_cap = t->cap_names = t->cap_ents = 0;
+        t->failed = true;
+        return rc;
+    }
+    for (size_t e = 0; e < t->n_ents; e++)
+        t->cell[t->ents[e].ep * (IMAGE_TYPE_COUNT + 1) + t->ents[e].type] += t->ents[e].n;
+    t->loaded = true;
+    *out = t;
+    return IMGSEC_OK;
+}
+
+/* Is s pure ASCII? (A needle with other bytes is summed in SQL, whose
+ * instr matches characters, not bytes.) */
+static bool ascii_only(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* The names of the table that contain the needle (pointers into the
+ * table, valid during the request), when at most NAME_WINDOW_MAX: the
+ * page may then be read through them (global_records_window). */
+#define NAME_WINDOW_MAX 400
+typedef struct {
+    const char *v[NAME_WINDOW_MAX];
+    size_t n;
+    bool over; /* more than NAME_WINDOW_MAX (v not filled) */
+} name_match;
+
+/* name_sums from the name table: false when it cannot answer (the caller
+ * sums in SQL); *rc an error of reading the table. m (may be NULL) gets
+ * the matching names. */
+static bool name_sums_cached(lctx *c, const name_filter *nf, unsigned mask, name_sums *out,
+                             name_match *m, int *rc)
+{
+    *rc = IMGSEC_OK;
+    if (!c->accel || !ascii_only(nf->needle))
+        return false;
+    name_tab *t;
+    if ((*rc = name_tab_get(c, nf->kind, &t)) != IMGSEC_OK || !t)
+        return false;
+    bool *ep_ok = NULL;
+    if (!c->scope->all_eps) {
+        if (!(ep_ok = calloc(t->n_eps ? t->n_eps : 1, sizeof *ep_ok)))
+            return false;
+        for (size_t e = 0; e < t->n_eps; e++)
+            for (size_t k = 0; k < c->scope->n_eps && !ep_ok[e]; k++)
+                ep_ok[e] = strcmp(t->eps[e], c->scope->eps[k]) == 0;
+    }
+    bool by_type = (mask & ALL_TYPES) != ALL_TYPES;
+#define NT_IN_SCOPE(ep, type)                                                                   \
+    ((!ep_ok || ep_ok[ep]) && (!by_type || ((type) < IMAGE_TYPE_COUNT && (mask & TYPE_BIT(type)))))
+    name_sums s = {0};
+    for (size_t e = 0; e < t->n_eps; e++)
+        for (uint32_t ty = 0; ty <= IMAGE_TYPE_COUNT; ty++)
+            if (NT_IN_SCOPE(e, ty))
+                s.all += t->cell[e * (IMAGE_TYPE_COUNT + 1) + ty];
+    /* each distinct name tested once; its entries read only when it
+     * matches and the scope is not the whole project */
+    bool whole = !ep_ok && !by_type;
+    for (size_t k = 0; k < t->n_names && s.all; k++) {
+        if (!strstr(t->pool + t->names[k].name, nf->needle))
+            continue;
+        if (m && !m->over) {
+            if (m->n < NAME_WINDOW_MAX)
+                m->v[m->n++] = t->pool + t->names[k].name;
+            else
+                m->over = true;
+        }
+        if (whole) {
+            s.match += t->names[k].n;
+            continue;
+        }
+        size_t end = k + 1 < t->n_names ? t->names[k + 1].first : t->n_ents;
+        for (size_t e = t->names[k].first; e < end; e++)
+            if (NT_IN_SCOPE(t->ents[e].ep, t->ents[e].type))
+                s.match += t->ents[e].n;
+    }
+#undef NT_IN_SCOPE
+    free(ep_ok);
+    *out = s;
+    return true;
+}
+
 /* Reverses the items from index from on (a page read backwards). */
 static void items_reverse(json_t *a, size_t from)
 {
@@ -2025,13 +2350,94 @@ static void items_reverse(json_t *a, size_t from)
  * through the matching names' index entries, sorted (global_records_named,
  * about 2 x total). A broad needle reads from the nearer end, a rare one
  * through its names. */
+static int row_two_ints(const store_cell *x, int n, void *arg)
+{
+    int64_t *v = arg;
+    if (n >= 2) {
+        v[0] = x[0].kind == CELL_INT ? x[0].i : 0;
+        v[1] = x[1].kind == CELL_INT ? x[1].i : 0;
+    }
+    return 0;
+}
+
+/* The page of a name filter through its matching names m (from the name
+ * table, at most NAME_WINDOW_MAX) and the records' index (name, image,
+ * seq), within a window of image ids from the nearer end: the matches of
+ * the images up to id X (from the start; from X on, backward) are a
+ * prefix (suffix) of the list, since the list is in image order, so when
+ * the window holds the page's last match, the window's matches at the
+ * page's positions are the page. The window starts at the share of the
+ * id range the page's depth is of the total (x 1.5) and grows 4x until
+ * it holds the page or is the whole range. Each try reads the window's
+ * index entries of those names (and their images' rows, for the scope):
+ * about the page's depth from that end, where a walk of the records reads
+ * that times all / total (`util-linux`: 78 records per match). */
+static int global_records_window(lctx *c, const global_view *v, unsigned mask,
+                                 const name_filter *nf, const name_match *m, bool backward)
+{
+    int64_t end = c->offset + c->limit < c->total ? c->offset + c->limit : c->total;
+    int64_t want = end - c->offset, skip = backward ? c->total - end : c->offset;
+    int64_t ids[2] = {0, 0};
+    qb q = {0};
+    /* one subquery each: each is one end of the B-tree (min and max in one
+     * SELECT scan the table) */
+    qb_sql(&q, "SELECT (SELECT min(id) FROM images), (SELECT max(id) FROM images)");
+    int rc = q_run(c, &q, row_two_ints, ids);
+    if (rc != IMGSEC_OK)
+        return rc;
+    int64_t lo = ids[0], hi = ids[1];
+    double depth = (double)(skip + want) / (double)c->total;
+    int64_t span = (int64_t)(depth * 1.5 * (double)(hi - lo + 1)) + 1;
+    index_record_span *sp = malloc(LIST_LIMIT_MAX * sizeof *sp + sizeof(size_t));
+    if (!sp)
+        return oom(c);
+    size_t *n = (size_t *)(sp + LIST_LIMIT_MAX);
+    for (;;) {
+        bool whole = span >= hi - lo;
+        qb_sql(&q, "SELECT r.image, r.seq FROM (VALUES ");
+        for (size_t k = 0; k < m->n; k++) {
+            qb_sql(&q, k ? ", (CAST(" : "(CAST(");
+            qb_text(&q, m->v[k]);
+            qb_sql(&q, " AS TEXT))");
+        }
+        qb_sql(&q, ") n CROSS JOIN \"%s\" r JOIN images i ON i.id = r.image WHERE r.\"%s\" = "
+                   "n.column1",
+               v->table, nf->col);
+        if (!whole) {
+            qb_sql(&q, backward ? " AND r.image >= " : " AND r.image <= ");
+            qb_int(&q, backward ? hi - span : lo + span);
+        }
+        qb_scope(&q, c, mask);
+        qb_sql(&q, backward ? " ORDER BY r.image DESC, r.seq DESC" : " ORDER BY r.image, r.seq");
+        qb_sql(&q, " LIMIT ");
+        qb_int(&q, want);
+        qb_sql(&q, " OFFSET ");
+        qb_int(&q, skip);
+        *n = 0;
+        if ((rc = q_run(c, &q, row_span, sp)) != IMGSEC_OK)
+            break;
+        if ((int64_t)*n == want || whole) { /* (rows_of_spans reads in the list's order) */
+            rc = rows_of_spans(c, v, sp, *n);
+            break;
+        }
+        span = span > (hi - lo) / 4 ? hi - lo : span * 4;
+    }
+    free(sp);
+    return rc;
+}
+
 static int global_records_counted(lctx *c, const global_view *v, unsigned mask, const conds *cs,
-                                  const name_filter *nf, int64_t all)
+                                  const name_filter *nf, int64_t all, const name_match *m)
 {
     int64_t end = c->offset + c->limit < c->total ? c->offset + c->limit : c->total;
     double per = (double)all / (double)c->total; /* records read per match */
     double fwd = (double)end * per, back = (double)(c->total - c->offset) * per,
            named = 2.0 * (double)c->total;
+    /* through the names in a window: about the page's depth in index
+     * entries (and image rows) from the nearer end, worth it when a walk
+     * reads several records per match */
+    if (m && m->n && per >= 4.0)
+        return global_records_window(c, v, mask, nf, m, back < fwd);
     if (named < fwd && named < back)
         return global_records_named(c, v, mask, cs, nf, true);
     bool backward = back < fwd;
@@ -2079,21 +2485,37 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
         int rc;
         if (cs0->n == 0 && !cs0->none) {
             name_sums sums = {0};
-            /* PostgreSQL's sum of bigints is a numeric: cast back */
-            qb_sql(&n, "SELECT CAST(coalesce(sum(c.n), 0) AS BIGINT), "
-                       "CAST(coalesce(sum(CASE WHEN instr(c.name, ");
-            qb_text(&n, nf->needle);
-            qb_sql(&n, ") > 0 THEN c.n ELSE 0 END), 0) AS BIGINT) FROM name_counts c "
-                       "WHERE c.kind = %d",
-                   nf->kind);
-            qb_scope_as(&n, c, mask, "c");
-            if ((rc = q_run(c, &n, row_name_sums, &sums)) != IMGSEC_OK)
-                return rc;
+            name_match *m = calloc(1, sizeof *m);
+            if (!m)
+                return oom(c);
+            if (!name_sums_cached(c, nf, mask, &sums, m, &rc)) {
+                m->over = true;
+                if (rc != IMGSEC_OK) {
+                    free(m);
+                    return rc;
+                }
+                /* PostgreSQL's sum of bigints is a numeric: cast back */
+                qb_sql(&n, "SELECT CAST(coalesce(sum(c.n), 0) AS BIGINT), "
+                           "CAST(coalesce(sum(CASE WHEN instr(c.name, ");
+                qb_text(&n, nf->needle);
+                qb_sql(&n, ") > 0 THEN c.n ELSE 0 END), 0) AS BIGINT) FROM name_counts c "
+                           "WHERE c.kind = %d",
+                       nf->kind);
+                qb_scope_as(&n, c, mask, "c");
+                if ((rc = q_run(c, &n, row_name_sums, &sums)) != IMGSEC_OK) {
+                    free(m);
+                    return rc;
+                }
+            }
             c->total = sums.match;
             conds_add(&all, nf->walk, nf->needle, 0);
-            if (c->offset >= c->total)
+            if (c->offset >= c->total) {
+                free(m);
                 return IMGSEC_OK;
-            return global_records_counted(c, v, mask, cs, nf, sums.all);
+            }
+            rc = global_records_counted(c, v, mask, cs, nf, sums.all, m->over ? NULL : m);
+            free(m);
+            return rc;
         }
         int64_t names = 0;
         qb_sql(&n, "SELECT count(DISTINCT name) FROM name_counts WHERE kind = %d AND project_id = ",

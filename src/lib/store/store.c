@@ -271,6 +271,8 @@ void store_close(store *st)
     store_vul_diff_free(st); /* its statement before the connection */
     db_close(st->conn);
     store_names_forget(st);
+    if (st->list_cache_free)
+        st->list_cache_free(st->list_cache); /* list.c's name tables */
     free(st);
 }
 

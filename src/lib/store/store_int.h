@@ -151,6 +151,9 @@ struct store {
     /* store_names.c: the name_counts changes of the open write, written
      * by store_commit, dropped by store_rollback; NULL when none */
     struct json_t *names;
+    /* list.c's cache for this handle (store_list_cache_set) */
+    void *list_cache;
+    void (*list_cache_free)(void *);
 };
 
 /* ---- store_names.c: name_counts, kept by the write code ----

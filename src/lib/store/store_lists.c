@@ -38,6 +38,19 @@ void store_list_watch(store *st, bool (*gone)(void *arg), void *arg)
     db_progress(st->conn, STORE_LIST_WATCH_STEPS, gone ? watch_step : NULL, gone ? &W : NULL);
 }
 
+void *store_list_cache(store *st)
+{
+    return st->list_cache;
+}
+
+void store_list_cache_set(store *st, void *cache, void (*free_fn)(void *))
+{
+    if (st->list_cache && st->list_cache_free && st->list_cache != cache)
+        st->list_cache_free(st->list_cache);
+    st->list_cache = cache;
+    st->list_cache_free = cache ? free_fn : NULL;
+}
+
 int store_list_query(store *st, const char *sql, const store_list_bind *binds, size_t n,
                      int (*row)(const store_cell *cells, int ncols, void *arg), void *arg,
                      imgsec_err *err)
