@@ -113,6 +113,7 @@ static void job_run(work_job *base, store *st)
     if (j->plain)
         *j->plain = j->id + 1;
     pthread_mutex_lock(&R.mu);
+    assert_true(R.norder < MAXJ);
     R.inside--;
     R.runs[j->id]++;
     R.st_null[j->id] = st == NULL;
@@ -383,6 +384,7 @@ static void test_wait_sees_every_job_done(void **state)
     static int cell[64];
     memset(cell, 0, sizeof cell);
     for (int round = 0; round < 20; round++) {
+        reset(p);
         for (int i = 0; i < 64; i++) {
             assert_true(work_reserve(p, 0));
             tjob *j = make(0, i, HOLD_NONE, false);
@@ -393,8 +395,10 @@ static void test_wait_sees_every_job_done(void **state)
         /* read without a lock: work_wait ordered the jobs' writes */
         for (int i = 0; i < 64; i++) {
             assert_int_equal(cell[i], i + 1);
+            assert_int_equal(R.runs[i], 1);
             cell[i] = 0;
         }
+        assert_int_equal(R.norder, 64);
         assert_int_equal(work_places(p, 0), 0);
     }
     work_stop(p);
