@@ -1,5 +1,10 @@
 /* bg.h - background work of imgsecd: one pool, typed queues, a clock.
  *
+ * The pool is the library's (imgsec/work.h: the mechanism, and the
+ * contract below in general terms); this module is imgsecd's use of it:
+ * its queues, their sizes from the configuration, a store connection per
+ * worker and one for the clock.
+ *
  * Work that must not run on an HTTP thread (a login's Argon2 check, an
  * export file, a rematch of the stored images) is a job: a bg_job with a
  * type, handed to the pool. Each type has a queue of its own with its own
@@ -39,6 +44,7 @@
 #include "config.h"
 #include "imgsec/err.h"
 #include "imgsec/store.h"
+#include "imgsec/work.h"
 
 /* The job types: X(enum suffix, name in /metrics). One list, so that a
  * new queue cannot lack its name. */
@@ -63,23 +69,17 @@ typedef enum {
 #define BG_MAINT_QUEUE 1    /* and one more waiting: a change during a run is one more run */
 /* scan tasks: --scan-workers (config.h) workers and no waiting place: each
  * job drains the tasks' waiting images itself (scan_tasks.h) */
-#define BG_TICKS_MAX 8      /* bg_every registrations */
-#define BG_EVERY_MAX_MS (366LL * 24 * 3600 * 1000) /* longer intervals are taken as a year */
+#define BG_TICKS_MAX WORK_TICKS_MAX /* bg_every registrations */
+#define BG_EVERY_MAX_MS WORK_EVERY_MAX_MS /* longer intervals are taken as a year */
 
 typedef struct bg bg;
 
-/* One job. The submitter fills type, run and cancel, usually as the first
- * member of a struct of its own; next is the pool's. run is called on a
- * worker of the type with that worker's store connection; cancel (NULL:
- * such a job is run even at stop) instead of run for a job that had not
- * started when the pool stopped. Either must settle and free the job:
+/* One job: the library pool's (work.h), its type a bg_type. run is called
+ * on a worker of the type with that worker's store connection; cancel
+ * (NULL: such a job is run even at stop) instead of run for a job that had
+ * not started when the pool stopped. Either must settle and free the job:
  * the pool does not touch it once it has called one of them. */
-typedef struct bg_job {
-    bg_type type;
-    void (*run)(struct bg_job *job, store *st);
-    void (*cancel)(struct bg_job *job, store *st);
-    struct bg_job *next;
-} bg_job;
+typedef work_job bg_job;
 
 /* Opens a store connection per worker and one for the clock on
  * cfg->db_path, and starts the threads: BG_LOGIN_* for logins
@@ -101,9 +101,7 @@ unsigned bg_places(bg *b, bg_type t);
 /* A queue as it is now, for monitoring (/metrics): jobs submitted and not
  * yet started, jobs running, places taken (those two plus places reserved
  * and not yet filled), and workers + queue. */
-typedef struct {
-    unsigned waiting, running, places, capacity;
-} bg_queue_stats;
+typedef work_queue_stats bg_queue_stats;
 /* Every type's, read at one instant (under the pool's lock). */
 void bg_stats_get(bg *b, bg_queue_stats out[BG_TYPES]);
 /* A short lowercase name of the type ("login", "export", "maintenance"),

@@ -239,7 +239,7 @@ void index_clear(imgsec_index *ix)
     ix_inst *w = &ix->inst[hidden(ix)];
     rows_destroy(w);
     if (rows_init(w) == 0)
-        (void)bulk_start(w); /* without the thread, the rebuild is built serially */
+        (void)bulk_start(w); /* without the pool, the rebuild is built serially */
     ix_log_add(&ix->log, IX_OP_CLEAR, 0, NULL);
     ix->hidden_lost = false; /* a full rebuild starts here */
 }

@@ -1,5 +1,5 @@
 /* index_bulk.c - a full rebuild's vulnerability postings, built on a
- * second thread (see index_internal.h, "bulk").
+ * worker of a pool (work.h; see index_internal.h, "bulk").
  *
  * A full rebuild (a batch begun with index_clear) spends about half of
  * its indexing in the vulnerability postings: a hash lookup of the
@@ -7,39 +7,47 @@
  * postings and the row's references. Nothing else in an instance reads or
  * writes ix->vuls while the batch is being built (readers use the other
  * instance), so during a rebuild the writer hands each image's postings
- * to a worker thread that owns ix->vuls until the batch ends:
+ * to a worker that owns ix->vuls until the batch ends:
  *
- *   - rows_upsert (attach_postings) writes the image's row and its
- *     postings (key bytes and the 16-byte posting, everything computed)
- *     into the current chunk; a full chunk goes to the worker's queue.
- *   - The worker applies chunks in the order they were queued, each
- *     record (one row) with postings_row_add and postings_row_trim, as
- *     attach_postings would have: the same adds in the same order, so the
- *     postings, their term ids and positions are those of a serial build.
+ *   - bulk_start starts a pool of one queue with one worker and
+ *     BULK_MAX_QUEUED waiting places, no store, no clock.
+ *   - rows_upsert (bulk_add_vuls) writes the image's row and its postings
+ *     (key bytes and the 16-byte posting, everything computed) into the
+ *     current chunk; a full chunk is a job, submitted on a place taken
+ *     with work_reserve_wait: when BULK_MAX_QUEUED chunks wait, the
+ *     writer waits for the worker (memory in flight is bounded).
+ *   - The one worker runs the chunks one at a time in the order they were
+ *     submitted (work.h), each record (one row) with postings_row_add and
+ *     postings_row_trim, as attach_postings would have: the same adds in
+ *     the same order, so the postings, their term ids and positions are
+ *     those of a serial build.
  *   - Anything that reads or changes ix->vuls outside the worker first
- *     waits until the worker has applied every chunk (bulk_drain): a
+ *     waits until every chunk has been applied (bulk_drain: work_wait): a
  *     detach (an image replaced or removed within the batch, or an attach
- *     that failed), the end of the batch (bulk_stop), rows_destroy.
+ *     that failed), the end of the batch (bulk_stop: work_stop, which runs
+ *     the chunks still waiting, since they have no cancel function),
+ *     rows_destroy.
  *
- * Out of memory in the worker is remembered and reported by the next
- * drain or stop (-1): the batch is then incomplete and must not be
- * published (index_write_flush, index_write_end). Memory in flight is
- * bounded: at most BULK_MAX_QUEUED chunks wait, after which the writer
- * waits for the worker.
+ * Out of memory in the worker is remembered (failed: written by the one
+ * worker only, read by the writer after work_wait or work_stop, which
+ * order it) and reported by the next drain or stop (-1): the batch is
+ * then incomplete and must not be published (index_write_flush,
+ * index_write_end); the chunks after it are freed unapplied.
  */
 #include "index_internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/work.h"
 #include "index_key.h"
 
 #define BULK_CHUNK (256 * 1024) /* bytes of records per chunk, at least */
 #define BULK_MAX_QUEUED 16
 
 typedef struct bulk_chunk {
-    struct bulk_chunk *next;
+    work_job job; /* first: the pool sees this */
+    struct ix_bulk *b;
     size_t len, cap;
     unsigned char data[];
 } bulk_chunk;
@@ -57,14 +65,8 @@ typedef struct {
 
 struct ix_bulk {
     postings *P;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t more, idle;
-    bulk_chunk *head, *tail;  /* queued, oldest first */
-    size_t queued;
-    bool busy;                /* the worker is applying a chunk */
-    bool stop;
-    bool failed;              /* a postings_row_add ran out of memory */
+    work_pool *pool;
+    bool failed;              /* a postings_row_add ran out of memory (the worker's) */
     bulk_chunk *cur;          /* the writer's chunk being filled */
 };
 
@@ -89,34 +91,15 @@ static int chunk_apply(postings *P, const bulk_chunk *c)
     return 0;
 }
 
-static void *bulk_main(void *arg)
+/* The job: applies one chunk (none after a failure) and frees it. */
+static void chunk_run(work_job *job, store *st)
 {
-    ix_bulk *b = arg;
-    pthread_mutex_lock(&b->lock);
-    for (;;) {
-        while (!b->head && !b->stop)
-            pthread_cond_wait(&b->more, &b->lock);
-        if (!b->head)
-            break; /* stopping, and nothing left */
-        bulk_chunk *c = b->head;
-        b->head = c->next;
-        if (!b->head)
-            b->tail = NULL;
-        b->queued--;
-        b->busy = true;
-        bool failed = b->failed;
-        pthread_cond_broadcast(&b->idle); /* room in the queue */
-        pthread_mutex_unlock(&b->lock);
-        int rc = failed ? -1 : chunk_apply(b->P, c);
-        free(c);
-        pthread_mutex_lock(&b->lock);
-        b->busy = false;
-        if (rc != 0)
-            b->failed = true;
-        pthread_cond_broadcast(&b->idle);
-    }
-    pthread_mutex_unlock(&b->lock);
-    return NULL;
+    (void)st;
+    bulk_chunk *c = (bulk_chunk *)job;
+    ix_bulk *b = c->b;
+    if (!b->failed && chunk_apply(b->P, c) != 0)
+        b->failed = true;
+    free(c);
 }
 
 int bulk_start(ix_inst *ix)
@@ -125,13 +108,8 @@ int bulk_start(ix_inst *ix)
     if (!b)
         return -1;
     b->P = &ix->vuls;
-    pthread_mutex_init(&b->lock, NULL);
-    pthread_cond_init(&b->more, NULL);
-    pthread_cond_init(&b->idle, NULL);
-    if (pthread_create(&b->thread, NULL, bulk_main, b) != 0) {
-        pthread_cond_destroy(&b->idle);
-        pthread_cond_destroy(&b->more);
-        pthread_mutex_destroy(&b->lock);
+    static const work_queue_spec Q = {.workers = 1, .queue = BULK_MAX_QUEUED};
+    if (work_start(&(work_opts){.queues = &Q, .n_queues = 1}, &b->pool, NULL) != IMGSEC_OK) {
         free(b);
         return -1;
     }
@@ -146,22 +124,13 @@ static void chunk_send(ix_bulk *b)
     b->cur = NULL;
     if (!c)
         return;
-    if (c->len == 0) {
+    if (c->len == 0 || !work_reserve_wait(b->pool, 0)) { /* the pool stops only in bulk_stop */
         free(c);
         return;
     }
-    pthread_mutex_lock(&b->lock);
-    while (b->queued >= BULK_MAX_QUEUED)
-        pthread_cond_wait(&b->idle, &b->lock);
-    c->next = NULL;
-    if (b->tail)
-        b->tail->next = c;
-    else
-        b->head = c;
-    b->tail = c;
-    b->queued++;
-    pthread_cond_signal(&b->more);
-    pthread_mutex_unlock(&b->lock);
+    c->job = (work_job){.type = 0, .run = chunk_run};
+    c->b = b;
+    work_submit(b->pool, &c->job);
 }
 
 int bulk_drain(ix_inst *ix)
@@ -170,12 +139,8 @@ int bulk_drain(ix_inst *ix)
     if (!b)
         return 0;
     chunk_send(b);
-    pthread_mutex_lock(&b->lock);
-    while (b->head || b->busy)
-        pthread_cond_wait(&b->idle, &b->lock);
-    bool failed = b->failed;
-    pthread_mutex_unlock(&b->lock);
-    return failed ? -1 : 0;
+    work_wait(b->pool, 0);
+    return b->failed ? -1 : 0;
 }
 
 int bulk_stop(ix_inst *ix)
@@ -184,15 +149,9 @@ int bulk_stop(ix_inst *ix)
     if (!b)
         return 0;
     chunk_send(b);
-    pthread_mutex_lock(&b->lock);
-    b->stop = true;
-    pthread_cond_signal(&b->more);
-    pthread_mutex_unlock(&b->lock);
-    pthread_join(b->thread, NULL);
+    work_stop(b->pool); /* runs what waits: the chunks have no cancel */
+    work_free(b->pool);
     bool failed = b->failed;
-    pthread_cond_destroy(&b->idle);
-    pthread_cond_destroy(&b->more);
-    pthread_mutex_destroy(&b->lock);
     free(b);
     ix->bulk = NULL;
     return failed ? -1 : 0;

@@ -24,7 +24,7 @@
  *
  * Files: index.c (lifecycle, left-right publication, public entry points),
  * index_log.c (the batch log), index_bulk.c (a rebuild's vulnerability
- * postings on a second thread), index_rows.c
+ * postings on a worker of a pool, work.h), index_rows.c
  * (upsert/remove: keeping all of the above in step; the copy of a whole
  * instance after a rebuild), index_latest.c
  * (latest-version groups), index_query.c (image selection),
@@ -201,8 +201,8 @@ struct ix_inst {
     roaring_bitmap_t *latest;     /* rows that are the latest version */
 
     postings vuls;                /* (vul_id, vul_type) -> (row, records) */
-    ix_bulk *bulk;                /* during a full rebuild: the thread that owns
-                                     vuls until bulk_stop (index_bulk.c) */
+    ix_bulk *bulk;                /* during a full rebuild: the pool whose worker
+                                     owns vuls until bulk_stop (index_bulk.c) */
     postings builds;              /* (rule_id, risk_name, level) -> (row, records) */
     postings groups;              /* latest-version group -> (row, 0); aux = latest row */
 
@@ -275,13 +275,14 @@ int rows_clone(ix_inst *dst, const ix_inst *src);
 const dict_entry *rows_find_exact(const ix_inst *ix, str_attr a, const char *s, size_t len,
                                   dict_entry *tmp);
 
-/* ---- index_bulk.c: a full rebuild's vulnerability postings on a second thread ----
+/* ---- index_bulk.c: a full rebuild's vulnerability postings on a pool's worker ----
  *
  * While ix->bulk is set, rows_upsert queues each image's vulnerability
- * postings (bulk_add_vuls) for a worker thread that owns ix->vuls; any
- * other reader or writer of ix->vuls calls bulk_drain first. Started by
+ * postings (bulk_add_vuls) for the one worker of a pool (work.h) that
+ * owns ix->vuls; any other reader or writer of ix->vuls calls bulk_drain
+ * first. Started by
  * index_clear, stopped at the batch's end (and by rows_destroy). */
-/* Starts the worker; -1 (nothing started: the build stays serial) when
+/* Starts the pool; -1 (nothing started: the build stays serial) when
  * out of memory or threads. */
 int bulk_start(ix_inst *ix);
 /* Queues row's postings of s. -1 when out of memory (nothing queued). */
@@ -289,7 +290,7 @@ int bulk_add_vuls(ix_inst *ix, uint32_t row, const image_summary *s);
 /* Waits until the worker has applied everything queued. 0, or -1 if it
  * ran out of memory at some point: ix->vuls lacks postings then. */
 int bulk_drain(ix_inst *ix);
-/* bulk_drain, then ends the worker and clears ix->bulk (0 without one). */
+/* bulk_drain, then stops the pool and clears ix->bulk (0 without one). */
 int bulk_stop(ix_inst *ix);
 
 /* ---- index_latest.c ---- */
