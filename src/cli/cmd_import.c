@@ -20,7 +20,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include "imgsec/doc.h"
 #include "imgsec/importers.h"
 #include "imgsec/util.h"
+#include "imgsec/work.h"
 
 static const char USAGE[] =
     "usage: imgsec import [--db DB | --server URL [--token-file F | --token T] [--region R]]\n"
@@ -252,16 +252,19 @@ static int import_stream(store *st, const import_args *a, const char *path)
 #define BATCH_DOCS 256        /* documents stored per store_ingest_add ... */
 #define BATCH_RECORDS 100000  /* ... or fewer when they hold this many records */
 
-/* On PostgreSQL a batch is stored by a thread of its own while the next
- * one is parsed: the server inserts a batch's records (COPY) while this
- * process parses the next, and the two run on two cores instead of in
- * turn (docs/design.md "PostgreSQL ingest"). One batch at most is in
- * flight, so memory stays two batches; the store handle is used by one
- * thread at a time (the main thread waits for the storer before it
- * touches it), and the transaction is still one per file. On SQLite the
- * storing is this process's own CPU work, so the batch is stored in turn
- * (a thread measured 5 % more CPU per record, more under load). */
+/* On PostgreSQL a batch is stored by the worker of a pool of one
+ * (work.h: one queue, one worker, no waiting place, started per file)
+ * while the next one is parsed: the server inserts a batch's records
+ * (COPY) while this process parses the next, and the two run on two
+ * cores instead of in turn (docs/design.md "PostgreSQL ingest"). One
+ * batch at most is in flight, so memory stays two batches; the store
+ * handle is used by one thread at a time (the main thread waits for the
+ * job, work_wait, before it touches it), and the transaction is still
+ * one per file. On SQLite the storing is this process's own CPU work, so
+ * the batch is stored in turn (a thread measured 5 % more CPU per
+ * record, more under load). */
 typedef struct {
+    work_job job; /* first: the pool's view of the batch */
     store_ingest_txn *tx;
     imgsec_doc *docs;
     store_ingest_result *results;
@@ -275,19 +278,21 @@ typedef struct {
     imgsec_doc *batch;
     size_t n, first, records_in_batch;
     stored_batch flight; /* the batch being stored (docs NULL: none) */
-    bool beside;         /* PostgreSQL: stored by the thread storer */
-    pthread_t storer;
+    bool beside;         /* PostgreSQL: stored by storer's worker */
+    work_pool *storer;
     int64_t records;
     const char *path;
     off_t size, done_bytes;
     int64_t last_ns;
 } stream_ctx;
 
-static void *store_batch(void *arg)
+/* The batch's job (on storer's worker, or in turn on SQLite); the batch
+ * is stream_ctx's, so nothing is freed here. */
+static void store_batch(work_job *job, store *unused)
 {
-    stored_batch *b = arg;
+    stored_batch *b = (stored_batch *)job;
+    (void)unused;
     b->rc = store_ingest_add(b->tx, b->docs, b->n, b->first, true, b->results, NULL, NULL, &b->err);
-    return NULL;
 }
 
 /* Waits for the batch in flight, if any, and frees it; its error, if it
@@ -298,7 +303,7 @@ static int stream_wait(stream_ctx *c, imgsec_err *err)
     if (!b->docs)
         return IMGSEC_OK;
     if (c->beside)
-        pthread_join(c->storer, NULL);
+        work_wait(c->storer, 0);
     int rc = b->rc;
     for (size_t i = 0; i < b->n; i++) {
         if (rc == IMGSEC_OK)
@@ -327,7 +332,7 @@ static int stream_wait(stream_ctx *c, imgsec_err *err)
     return IMGSEC_OK;
 }
 
-/* Hands the parsed batch to a storer thread (after the previous one is
+/* Hands the parsed batch to storer's worker (after the previous one is
  * done), or stores it here on SQLite, and starts a new batch. */
 static int stream_flush(stream_ctx *c, imgsec_err *err)
 {
@@ -341,15 +346,17 @@ static int stream_flush(stream_ctx *c, imgsec_err *err)
         free(results);
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     }
-    c->flight = (stored_batch){c->tx, c->batch, results, c->n, c->first, IMGSEC_OK, {0}};
+    c->flight = (stored_batch){{.type = 0, .run = store_batch}, c->tx, c->batch, results, c->n,
+                               c->first, IMGSEC_OK, {0}};
     if (!c->beside)
-        store_batch(&c->flight);
-    else if (pthread_create(&c->storer, NULL, store_batch, &c->flight) != 0) {
+        store_batch(&c->flight.job, NULL);
+    else if (!work_reserve_wait(c->storer, 0)) { /* only when stopping: never here */
         c->flight.docs = NULL;
         free(next);
         free(results);
-        return err_set(err, IMGSEC_EINTERNAL, "cannot start a thread");
-    }
+        return err_set(err, IMGSEC_EINTERNAL, "the storing thread has stopped");
+    } else
+        work_submit(c->storer, &c->flight.job);
     c->batch = next;
     c->first += c->n;
     c->n = c->records_in_batch = 0;
@@ -385,9 +392,13 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
     c.batch = calloc(BATCH_DOCS, sizeof *c.batch);
     char *buf = malloc(READ_CHUNK);
     doc_stream *ds = doc_stream_new(ndjson, stream_take, &c);
-    int rc = c.batch && buf && ds
-                 ? store_ingest_begin(st, a->project, a->ep, NULL, &c.tx, &err)
-                 : err_set(&err, IMGSEC_EINTERNAL, "out of memory");
+    int rc = c.batch && buf && ds ? IMGSEC_OK : err_set(&err, IMGSEC_EINTERNAL, "out of memory");
+    if (rc == IMGSEC_OK && c.beside)
+        rc = work_start(&(work_opts){.queues = &(work_queue_spec){.workers = 1, .queue = 0},
+                                     .n_queues = 1},
+                        &c.storer, &err);
+    if (rc == IMGSEC_OK)
+        rc = store_ingest_begin(st, a->project, a->ep, NULL, &c.tx, &err);
     size_t deferred = 0;
     if (rc == IMGSEC_OK && (a->bulk == BULK_YES || (a->bulk == BULK_AUTO && c.beside)))
         rc = store_ingest_defer_indexes(c.tx, a->bulk == BULK_AUTO, &deferred, &err);
@@ -415,6 +426,8 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
     int waited = stream_wait(&c, rc == IMGSEC_OK ? &err : &(imgsec_err){0});
     if (rc == IMGSEC_OK)
         rc = waited;
+    work_stop(c.storer); /* nothing is in flight any more: joins its worker */
+    work_free(c.storer);
     if (rc == IMGSEC_OK && deferred)
         fprintf(stderr, "%s: building %zu indexes (--bulk)\n", path, deferred);
     if (c.tx)
