@@ -939,7 +939,12 @@ static int64_t count_vuls(imgsec_index *ix, int vt, const char **ids, size_t n)
 /* The ops of a rebuild test_bulk_rebuild_is_the_serial_build applies:
  * 2,000 images with vulnerability aggregates, every 13th replaced (its
  * postings cleared and added again within the batch), every 17th
- * removed. */
+ * removed; then BULK_PLAIN more with two each and no replacement, whose
+ * postings fill several of index_bulk.c's 256 KB chunks between two
+ * drains (the 2,000 before drain at every 13th image, so each of their
+ * chunks is small): records split across chunk boundaries, and applied
+ * chunk after chunk, must give the serial build too. */
+#define BULK_PLAIN 24000
 static void bulk_ops(imgsec_index *ix, bool clear)
 {
     static const char *const CVES[] = {"CVE-0", "CVE-1", "CVE-2", "CVE-3", "CVE-4"};
@@ -962,6 +967,12 @@ static void bulk_ops(imgsec_index *ix, bool clear)
     }
     for (int64_t id = 1; id <= 2000; id += 17)
         index_remove(ix, id);
+    for (int64_t id = 2001; id <= 2000 + BULK_PLAIN; id++) {
+        timg_init(&t, id);
+        add_vul(&t, CVES[id % 5], VUL_TYPE_APP, 1 + id % 3);
+        add_vul(&t, "CVE-PLAIN", VUL_TYPE_LINUX, 1);
+        assert_int_equal(index_upsert(ix, &t.s, &err), IMGSEC_OK);
+    }
     assert_int_equal(index_write_flush(ix, &err), IMGSEC_OK);
     assert_int_equal(index_write_end(ix), IMGSEC_OK);
 }
@@ -988,12 +999,15 @@ static void test_bulk_rebuild_is_the_serial_build(void **state)
         want[id % 5] += 1 + id % 3;
         want_x += id % 7 == 0 ? 2 : 0;
     }
+    for (int64_t id = 2001; id <= 2000 + BULK_PLAIN; id++)
+        want[id % 5] += 1 + id % 3;
     assert_int_equal(want_r, 720);
     imgsec_index *both[2] = {serial, bulk};
     for (int k = 0; k < 2; k++) {
         imgsec_index *ix = both[k];
-        assert_int_equal(index_size(ix), 2000 - 118);
-        const char *x[] = {"CVE-X"}, *r[] = {"CVE-R"};
+        assert_int_equal(index_size(ix), 2000 - 118 + BULK_PLAIN);
+        const char *x[] = {"CVE-X"}, *r[] = {"CVE-R"}, *pl[] = {"CVE-PLAIN"};
+        assert_int_equal(count_vuls(ix, -1, pl, 1), BULK_PLAIN);
         assert_int_equal(count_vuls(ix, -1, x, 1), want_x);
         assert_int_equal(count_vuls(ix, -1, r, 1), 720);
         for (int c = 0; c < 5; c++) {
