@@ -123,6 +123,8 @@ typedef enum {
                              STMT_NAMES_OF_IMAGE + k (store_names.c) */
     STMT_NAMES_ADD = STMT_NAMES_OF_IMAGE + STORE_NAME_KIND_COUNT, /* name_counts += ?6 */
     STMT_NAMES_PRUNE,     /* the name_counts row of ?1..?5 if its count is 0 */
+    STMT_NAMES_ADD_ALL,   /* PostgreSQL only: name_counts += the rows of the arrays ?1..?6 */
+    STMT_NAMES_PRUNE_ALL, /* PostgreSQL only: the rows of the arrays ?1..?5 whose count is 0 */
     STMT_COUNT
 } stmt_id;
 
