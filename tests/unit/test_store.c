@@ -966,6 +966,46 @@ static void test_name_counts_many(void **state)
         doc_free(&d[i]);
 }
 
+/* One call of 30 documents (the 30th the 4th's image again): the change
+ * log gets one row per document, in document order, as one row per
+ * ingest_one did; on PostgreSQL (COPY) the batch's rows are one
+ * statement, so the call sends fewer than three statements per document
+ * (75; was 104: a find, an insert and a change-log row each, and the
+ * clear and update of the image replaced). */
+static void test_change_log_batch(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    imgsec_doc d[30];
+    store_ingest_result r[30];
+    char want[512] = "", got[512], name[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "cl-%02d", i == 29 ? 3 : i);
+        doc_names(&d[i], name, 1, 0, 0, false);
+    }
+    int64_t sent = store_statements_sent(f->st);
+    if (store_ingest(f->st, "P1", "0", d, 30, NULL, r, NULL, NULL, &err) != IMGSEC_OK)
+        fail_msg("store_ingest: %s", err.msg);
+    sent = store_statements_sent(f->st) - sent;
+    if (use_pg && sent >= 90)
+        fail_msg("ingest of 30 documents: %lld statements", (long long)sent);
+    for (int i = 0; i < 30; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "",
+                 (long long)r[i].id);
+    assert_int_equal(r[29].id, r[3].id);
+    assert_int_equal(r[28].id, 29);
+    assert_string_equal(qs(f->path,
+                           use_pg ? "SELECT string_agg(image::text, ',' ORDER BY seq) FROM changes"
+                                  : "SELECT group_concat(image, ',') FROM (SELECT image FROM "
+                                    "changes ORDER BY seq)",
+                           got, sizeof got),
+                        want);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 29);
+    assert_int_equal(names_differ(f->path), 0);
+    for (int i = 0; i < 30; i++)
+        doc_free(&d[i]);
+}
+
 /* With the caller's grant: its project, role and EPs, including the EP an
  * image already lives in. A refused call stores nothing. */
 static void test_ingest_delete_with_grant(void **state)
@@ -1661,7 +1701,10 @@ int main(int argc, char **argv)
             cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_defer_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_counts_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_name_counts_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),
@@ -1690,6 +1733,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_defer_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_counts_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),

@@ -643,6 +643,9 @@ static const struct {
      "SELECT * FROM unnest(?1::bigint[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], "
      "?6::bigint[]) ON CONFLICT (kind, project_id, name, image_type, ep) "
      "DO UPDATE SET n = name_counts.n + excluded.n"},
+    {STMT_CHANGE_INSERT_ALL, /* PostgreSQL only (store_change_append_all) */
+     "INSERT INTO changes (image) SELECT u.id FROM unnest(?1::bigint[]) WITH ORDINALITY "
+     "AS u(id, o) ORDER BY u.o"},
     {STMT_NAMES_PRUNE_ALL,
      "DELETE FROM name_counts c USING unnest(?1::bigint[], ?2::text[], ?3::text[], ?4::text[], "
      "?5::text[]) AS d(kind, project_id, image_type, ep, name) "
