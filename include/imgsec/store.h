@@ -245,6 +245,9 @@ int store_changes_wait(store *st, int timeout_ms, imgsec_err *err);
 int store_listen_socket(const store *st);
 /* Times the handle's connection was made again after a loss. */
 int64_t store_reconnects(const store *st);
+/* PostgreSQL: prepared statements the handle sent so far, each one round
+ * trip (for tests); 0 on SQLite. */
+int64_t store_statements_sent(const store *st);
 
 /* ---- users, grants, tokens ---- */
 

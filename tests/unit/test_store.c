@@ -856,6 +856,156 @@ static void test_ingest_defer_indexes(void **state)
         doc_free(&d[i]);
 }
 
+/* ---- name_counts after writes of many names (store_names.c) ---- */
+
+/* name_counts against a recount of the records by plain SQL, both ways:
+ * the rows that differ (0 when the counts are exact). */
+#define NAME_RECOUNT                                                                               \
+    "SELECT 0 AS kind, i.project_id, i.image_type, i.ep, r.app_name AS name, count(*) AS n "     \
+    "FROM rec_app r JOIN images i ON i.id = r.image WHERE r.app_name IS NOT NULL "               \
+    "GROUP BY i.project_id, i.image_type, i.ep, r.app_name UNION ALL "                           \
+    "SELECT 1, i.project_id, i.image_type, i.ep, r.file_name, count(*) "                         \
+    "FROM rec_file r JOIN images i ON i.id = r.image WHERE r.file_name IS NOT NULL "             \
+    "GROUP BY i.project_id, i.image_type, i.ep, r.file_name"
+#define NAME_COUNTS "SELECT kind, project_id, image_type, ep, name, n FROM name_counts"
+static int64_t names_differ(const char *path)
+{
+    return q1(path, "SELECT count(*) FROM (" NAME_COUNTS " EXCEPT SELECT * FROM (" NAME_RECOUNT
+                    ") y) x") +
+           q1(path, "SELECT count(*) FROM (SELECT * FROM (" NAME_RECOUNT ") y EXCEPT " NAME_COUNTS
+                    ") x");
+}
+
+/* A document of image `name` with apps "n-000".."n-<apps-1>", each
+ * special name once, "gone" `gone` times, and files "f-00".."f-<files-1>". */
+static void doc_names(imgsec_doc *d, const char *name, int apps, int files, int gone,
+                      bool special)
+{
+    static const char *const SPECIAL[] = {"q\"uote", "back\\slash", "{brace}", "a,b", " sp ace ",
+                                          "NULL", "\xc3\xa9-\xc3\xbc", ",",  "\\\"", "x}\"{"};
+    json_t *a = json_array(), *f = json_array();
+    char n[32];
+    for (int i = 0; i < apps; i++) {
+        snprintf(n, sizeof n, "n-%03d", i);
+        json_array_append_new(a, json_pack("{s:s, s:s}", "app_name", n, "app_version", "1"));
+    }
+    for (size_t i = 0; special && i < sizeof SPECIAL / sizeof SPECIAL[0]; i++)
+        json_array_append_new(a, json_pack("{s:s}", "app_name", SPECIAL[i]));
+    for (int i = 0; i < gone; i++)
+        json_array_append_new(
+            a, json_pack("{s:s, s:s}", "app_name", "gone", "app_version", i ? "2" : "1"));
+    for (int i = 0; i < files; i++) {
+        snprintf(n, sizeof n, "f-%02d", i);
+        json_array_append_new(f, json_pack("{s:s, s:s}", "file_path", "/x", "file_name", n));
+    }
+    json_t *root = json_pack("{s:{s:s, s:s, s:s}, s:o, s:o}", "image", "image_type", "local_image",
+                             "image_name", name, "scan_status", "success", "apps", a, "files", f);
+    imgsec_err err;
+    assert_non_null(root);
+    if (doc_from_json(root, NULL, d, &err) != IMGSEC_OK)
+        fail_msg("doc_from_json: %s", err.msg);
+    json_decref(root);
+}
+
+/* Writes of hundreds of names per transaction keep name_counts exactly the
+ * recount, names that need quoting included, and a count that falls to 0
+ * (a re-ingest without the name, a delete) loses its row. On PostgreSQL
+ * the commit writes the whole map in at most two statements (an upsert
+ * of arrays and a delete of the counts that reached 0), not one or two
+ * per name: each write here sends fewer statements than it has names. */
+static void test_name_counts_many(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    imgsec_doc d[2];
+    store_ingest_result r[2];
+    doc_names(&d[0], "names-a", 400, 50, 1, true); /* 461 names */
+    doc_names(&d[1], "names-b", 10, 0, 2, false);
+    int64_t sent = store_statements_sent(f->st);
+    if (store_ingest(f->st, "P1", "0", d, 2, NULL, r, NULL, NULL, &err) != IMGSEC_OK)
+        fail_msg("store_ingest: %s", err.msg);
+    sent = store_statements_sent(f->st) - sent;
+    if (use_pg && sent > 40)
+        fail_msg("ingest of 461 names: %lld statements", (long long)sent);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM name_counts"), 461);
+    assert_int_equal(names_differ(f->path), 0);
+    assert_int_equal(q1(f->path, "SELECT n FROM name_counts WHERE name = 'gone'"), 3);
+    assert_int_equal(q1(f->path, "SELECT n FROM name_counts WHERE name = 'n-005'"), 2);
+    assert_int_equal(q1(f->path, "SELECT n FROM name_counts WHERE kind = 1 AND name = 'f-49'"), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM name_counts WHERE n = 1 AND name IN "
+                                 "('q\"uote', 'back\\slash', '{brace}', 'a,b', ' sp ace ', "
+                                 "'NULL', '\xc3\xa9-\xc3\xbc', ',', '\\\"', 'x}\"{')"),
+                     10);
+    int64_t b_id = r[1].id;
+    doc_free(&d[0]);
+
+    /* image a again with 100 apps, no file, no "gone": 361 counts fall,
+     * 300 + 50 + 10 of them to 0 */
+    doc_names(&d[0], "names-a", 100, 0, 0, false);
+    sent = store_statements_sent(f->st);
+    if (store_ingest(f->st, "P1", "0", d, 1, NULL, r, NULL, NULL, &err) != IMGSEC_OK)
+        fail_msg("store_ingest: %s", err.msg);
+    sent = store_statements_sent(f->st) - sent;
+    if (use_pg && sent > 40)
+        fail_msg("re-ingest of 461 names: %lld statements", (long long)sent);
+    assert_int_equal(names_differ(f->path), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM name_counts"), 101);
+    assert_int_equal(q1(f->path, "SELECT n FROM name_counts WHERE name = 'gone'"), 2);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM name_counts WHERE name = 'n-100' OR "
+                                 "name = 'q\"uote' OR kind = 1 OR n <= 0"),
+                     0);
+
+    /* image b deleted: "gone" falls to 0 and goes */
+    assert_int_equal(store_image_delete(f->st, "P1", b_id, NULL, &err),
+                     IMGSEC_OK);
+    assert_int_equal(names_differ(f->path), 0);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM name_counts"), 100);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM name_counts WHERE name = 'gone'"), 0);
+    assert_int_equal(q1(f->path, "SELECT n FROM name_counts WHERE name = 'n-005'"), 1);
+    for (int i = 0; i < 2; i++)
+        doc_free(&d[i]);
+}
+
+/* One call of 30 documents (the 30th the 4th's image again): the change
+ * log gets one row per document, in document order, as one row per
+ * ingest_one did; on PostgreSQL (COPY) the batch's rows are one
+ * statement, so the call sends fewer than three statements per document
+ * (75; was 104: a find, an insert and a change-log row each, and the
+ * clear and update of the image replaced). */
+static void test_change_log_batch(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    imgsec_doc d[30];
+    store_ingest_result r[30];
+    char want[512] = "", got[512], name[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "cl-%02d", i == 29 ? 3 : i);
+        doc_names(&d[i], name, 1, 0, 0, false);
+    }
+    int64_t sent = store_statements_sent(f->st);
+    if (store_ingest(f->st, "P1", "0", d, 30, NULL, r, NULL, NULL, &err) != IMGSEC_OK)
+        fail_msg("store_ingest: %s", err.msg);
+    sent = store_statements_sent(f->st) - sent;
+    if (use_pg && sent >= 90)
+        fail_msg("ingest of 30 documents: %lld statements", (long long)sent);
+    for (int i = 0; i < 30; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "",
+                 (long long)r[i].id);
+    assert_int_equal(r[29].id, r[3].id);
+    assert_int_equal(r[28].id, 29);
+    assert_string_equal(qs(f->path,
+                           use_pg ? "SELECT string_agg(image::text, ',' ORDER BY seq) FROM changes"
+                                  : "SELECT group_concat(image, ',') FROM (SELECT image FROM "
+                                    "changes ORDER BY seq)",
+                           got, sizeof got),
+                        want);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 29);
+    assert_int_equal(names_differ(f->path), 0);
+    for (int i = 0; i < 30; i++)
+        doc_free(&d[i]);
+}
+
 /* With the caller's grant: its project, role and EPs, including the EP an
  * image already lives in. A refused call stores nothing. */
 static void test_ingest_delete_with_grant(void **state)
@@ -1550,6 +1700,11 @@ int main(int argc, char **argv)
             cmocka_unit_test_setup_teardown(test_image_delete, setup, teardown),
             cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_defer_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_counts_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_name_counts_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
             cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),
@@ -1577,6 +1732,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_image_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphan_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_defer_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_counts_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_log_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_delete_with_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_foreach_is_snapshot, setup, teardown),

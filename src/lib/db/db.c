@@ -371,6 +371,11 @@ int64_t db_reconnects(const db_conn *c)
     return c ? c->reconnects : 0;
 }
 
+int64_t db_runs(const db_conn *c)
+{
+    return c ? c->runs : 0;
+}
+
 bool db_can_listen(const db_conn *c)
 {
     return c && c->ops->listen;

@@ -240,6 +240,9 @@ char *db_ddl(db_conn *c, const char *sqlite_ddl, imgsec_err *err);
 
 /* Reconnections the connection made so far (0 for SQLite). */
 int64_t db_reconnects(const db_conn *c);
+/* PostgreSQL: prepared statements the connection sent to the server so
+ * far, each one round trip (a test's count of round trips); 0 on SQLite. */
+int64_t db_runs(const db_conn *c);
 
 /* ---- LISTEN/NOTIFY (PostgreSQL only) ----
  *

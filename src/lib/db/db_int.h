@@ -72,6 +72,7 @@ struct db_conn {
     int backoff_ms;        /* wait before the next attempt; 0: none failed */
     int64_t retry_at_ns;   /* no attempt before this (util_mono_ns) */
     int64_t reconnects;    /* successful ones, for tests and logs */
+    int64_t runs;          /* PostgreSQL: prepared statements sent (db_runs) */
     bool txn;              /* a transaction was begun and not yet ended: a
                             * loss inside it is not repaired until it is */
     char listens[DB_LISTEN_MAX][DB_CHANNEL_MAX + 1];

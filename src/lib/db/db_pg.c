@@ -395,6 +395,7 @@ static PGresult *last_result(PGconn *pc)
 static PGresult *exec_prepared(db_conn *c, pg_stmt *p, int nparams)
 {
     PGconn *pc = PG(c);
+    c->runs++;
     if (!c->progress_cb)
         return PQexecPrepared(pc, p->name, nparams, (const char *const *)p->vals, p->lens,
                               p->fmts, 0);

@@ -325,6 +325,11 @@ int64_t store_reconnects(const store *st)
     return db_reconnects(st->conn);
 }
 
+int64_t store_statements_sent(const store *st)
+{
+    return db_runs(st->conn);
+}
+
 int64_t store_data_version(store *st)
 {
     db_stmt *s = store_dstmt(st, STMT_DATA_VERSION, NULL);

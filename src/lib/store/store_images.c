@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "imgsec/doc.h"
+#include "imgsec/util.h"
 #include "store_int.h"
 
 /* ---- ingest ---- */
@@ -79,6 +80,20 @@ static int ingest_prepare(store *st, ingest_stmts *q, imgsec_err *err)
     return IMGSEC_OK;
 }
 
+/* After a change-log append: PostgreSQL wakes the other nodes' followers
+ * (store_changes_listen), once per transaction; the server delivers it
+ * at commit, and not at all on rollback. SQLite's followers poll the
+ * file. */
+static int change_notify(store *st, imgsec_err *err)
+{
+    if (!st->notified && db_can_listen(st->conn)) {
+        if (db_notify(st->conn, STORE_CHANGES_CHANNEL, NULL, NULL) != IMGSEC_OK)
+            return store_derr(st, err, "announcing a change");
+        st->notified = true;
+    }
+    return IMGSEC_OK;
+}
+
 int store_change_append(store *st, int64_t id, imgsec_err *err)
 {
     db_stmt *s = store_dstmt(st, STMT_CHANGE_INSERT, err);
@@ -86,15 +101,29 @@ int store_change_append(store *st, int64_t id, imgsec_err *err)
         return store_drc(err);
     db_bind_int64(s, 1, id);
     int rc = store_drun(st, s, "appending to the change log", err);
-    /* PostgreSQL: wake the other nodes' followers (store_changes_listen),
-     * once per transaction; the server delivers it at commit, and not at
-     * all on rollback. SQLite's followers poll the file. */
-    if (rc == IMGSEC_OK && !st->notified && db_can_listen(st->conn)) {
-        if (db_notify(st->conn, STORE_CHANGES_CHANNEL, NULL, NULL) != IMGSEC_OK)
-            return store_derr(st, err, "announcing a change");
-        st->notified = true;
+    return rc == IMGSEC_OK ? change_notify(st, err) : rc;
+}
+
+int store_change_append_all(store *st, const int64_t *ids, size_t n, imgsec_err *err)
+{
+    if (n == 0)
+        return IMGSEC_OK;
+    util_buf b = {0};
+    for (size_t i = 0; i < n; i++)
+        util_buf_printf(&b, "%c%lld", i ? ',' : '{', (long long)ids[i]);
+    util_buf_put(&b, "}", 1);
+    if (b.failed) {
+        free(b.buf);
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     }
-    return rc;
+    db_stmt *s = store_dstmt(st, STMT_CHANGE_INSERT_ALL, err);
+    int rc = s ? IMGSEC_OK : store_drc(err);
+    if (s) {
+        db_bind_text(s, 1, b.buf, (int)b.len);
+        rc = store_drun(st, s, "appending to the change log", err);
+    }
+    free(b.buf);
+    return rc == IMGSEC_OK ? change_notify(st, err) : rc;
 }
 
 int store_change_prune(store *st, imgsec_err *err)
@@ -236,7 +265,8 @@ int store_dagg_vul_insert(store *st, int64_t id, const vul_agg *vuls, size_t n, 
 }
 
 /* records_later: the records and aggregates are not inserted here but by
- * copy_records after every document's image row (PostgreSQL). */
+ * copy_records after every document's image row, and the change-log row
+ * by store_change_append_all (PostgreSQL). */
 static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, const char *ep,
                       const imgsec_doc *d, const store_grant *grant, const char *where,
                       bool records_later, store_ingest_result *res, imgsec_err *err)
@@ -293,7 +323,9 @@ static int ingest_one(store *st, const ingest_stmts *q, const char *project_id, 
     }
 
 done:
-    if ((rc = store_change_append(st, id, err)) != IMGSEC_OK)
+    /* the change-log row (with records_later the caller's, one statement
+     * for the batch: store_change_append_all) */
+    if (!records_later && (rc = store_change_append(st, id, err)) != IMGSEC_OK)
         return rc;
     res->id = id;
     res->records = records;
@@ -635,9 +667,13 @@ int store_ingest_add(store_ingest_txn *tx, const imgsec_doc *docs, size_t n, siz
         if (progress) /* on PostgreSQL its records come after the last document */
             progress(i + 1, n, arg);
     }
-    /* A later batch that replaces an image of this one deletes these
-     * records again (store_image_clear), as a later document does. */
-    rc = tx->copy ? copy_records(st, tx->project_id, tx->ep, docs, ids, n, err) : IMGSEC_OK;
+    /* The batch's change-log rows, one per document in document order as
+     * ingest_one appends them on SQLite, in one statement; they become
+     * visible with everything else at the commit. A later batch that
+     * replaces an image of this one deletes these records again
+     * (store_image_clear), as a later document does. */
+    if (tx->copy && (rc = store_change_append_all(st, ids, n, err)) == IMGSEC_OK)
+        rc = copy_records(st, tx->project_id, tx->ep, docs, ids, n, err);
 out:
     free(ids);
     return rc;

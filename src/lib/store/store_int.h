@@ -123,6 +123,9 @@ typedef enum {
                              STMT_NAMES_OF_IMAGE + k (store_names.c) */
     STMT_NAMES_ADD = STMT_NAMES_OF_IMAGE + STORE_NAME_KIND_COUNT, /* name_counts += ?6 */
     STMT_NAMES_PRUNE,     /* the name_counts row of ?1..?5 if its count is 0 */
+    STMT_NAMES_ADD_ALL,   /* PostgreSQL only: name_counts += the rows of the arrays ?1..?6 */
+    STMT_NAMES_PRUNE_ALL, /* PostgreSQL only: the rows of the arrays ?1..?5 whose count is 0 */
+    STMT_CHANGE_INSERT_ALL, /* PostgreSQL only: the change log += the ids of the array ?1, in order */
     STMT_COUNT
 } stmt_id;
 
@@ -313,6 +316,8 @@ int store_image_insert(store *st, const char *project_id, const char *ep, const 
 int store_image_clear(store *st, int64_t id, imgsec_err *err);
 /* Appends id to the change log. */
 int store_change_append(store *st, int64_t id, imgsec_err *err);
+/* PostgreSQL: appends ids[0..n), in that order, in one statement. */
+int store_change_append_all(store *st, const int64_t *ids, size_t n, imgsec_err *err);
 /* Drops all but the newest STORE_CHANGES_KEEP change-log rows. */
 int store_change_prune(store *st, imgsec_err *err);
 

@@ -8,11 +8,13 @@
  * document, store_names_json for a record of a stream); an image whose
  * records are about to go (replaced, deleted) subtracts what it holds,
  * read from its own rows (store_names_drop_image, one grouped query per
- * kind) before they change. store_commit writes the map, one upsert per
- * distinct key, so a transaction of 1,000 images costs one statement per
- * distinct name it touched, not one per record (the per-record trigger
- * it replaces made `imgsec import` 2.8x the CPU; docs/design.md);
- * store_rollback forgets it. A count that reaches 0 loses its row.
+ * kind) before they change. store_commit writes the map: on SQLite one
+ * upsert per distinct key, so a transaction of 1,000 images costs one
+ * statement per distinct name it touched, not one per record (the
+ * per-record trigger it replaces made `imgsec import` 2.8x the CPU;
+ * docs/design.md); on PostgreSQL, where each statement is a round trip,
+ * the whole map in one upsert of arrays (flush_arrays). store_rollback
+ * forgets it. A count that reaches 0 loses its row.
  *
  * Every path that writes rec_app or rec_file goes through one of the
  * three calls: ingest (store_images.c ingest_one, copy_records on
@@ -22,9 +24,11 @@
  * list.c (global_records_counted).
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
 #include "store_int.h"
 
 /* The key: kind digit, project US type US EP US name (project, type and
@@ -189,10 +193,35 @@ int store_names_drop_image(store *st, int64_t id, imgsec_err *err)
     return rc;
 }
 
-int store_names_flush(store *st, imgsec_err *err)
+/* A key of the map cut into its parts: kind, then project, type, EP and
+ * name as (pointer, length). false if it is not a key note() made. */
+typedef struct {
+    int kind;
+    const char *part[4];
+    size_t len[4];
+} name_key;
+
+static bool key_split(const char *key, size_t len, name_key *out)
 {
-    if (!st->names || json_object_size(st->names) == 0)
-        return IMGSEC_OK;
+    if (len < 1 || key[0] < '0' || key[0] >= '0' + STORE_NAME_KIND_COUNT)
+        return false;
+    out->kind = key[0] - '0';
+    const char *p = key + 1, *end = key + len;
+    for (int i = 0; i < 3; i++) {
+        const char *us = memchr(p, US, (size_t)(end - p));
+        if (!us)
+            return false;
+        out->part[i] = p, out->len[i] = (size_t)(us - p);
+        p = us + 1;
+    }
+    out->part[3] = p, out->len[3] = (size_t)(end - p);
+    return true;
+}
+
+/* SQLite: one upsert per distinct key (and a prune for a key whose count
+ * fell), prepared once: no round trips to save there. */
+static int flush_rows(store *st, imgsec_err *err)
+{
     db_stmt *up = store_dstmt(st, STMT_NAMES_ADD, err);
     db_stmt *prune = up ? store_dstmt(st, STMT_NAMES_PRUNE, err) : NULL;
     if (!prune)
@@ -203,28 +232,112 @@ int store_names_flush(store *st, imgsec_err *err)
         int64_t d = json_integer_value(json_object_iter_value(it));
         if (d == 0)
             continue;
-        const char *key = json_object_iter_key(it);
-        size_t len = json_object_iter_key_len(it);
-        const char *p = key + 1, *ty = memchr(p, US, len - 1);
-        const char *ep = ty ? memchr(ty + 1, US, len - (size_t)(ty + 1 - key)) : NULL;
-        const char *name = ep ? memchr(ep + 1, US, len - (size_t)(ep + 1 - key)) : NULL;
-        if (!name) {
-            rc = err_set(err, IMGSEC_EINTERNAL, "store: bad name count key");
-            break;
-        }
-        ty++, ep++, name++;
+        name_key k;
+        if (!key_split(json_object_iter_key(it), json_object_iter_key_len(it), &k))
+            return err_set(err, IMGSEC_EINTERNAL, "store: bad name count key");
         db_stmt *s = up;
         for (int pass = 0; pass < (d < 0 ? 2 : 1) && rc == IMGSEC_OK; pass++, s = prune) {
-            db_bind_int64(s, 1, key[0] - '0');
-            db_bind_text(s, 2, p, (int)(ty - 1 - p));
-            db_bind_text(s, 3, ty, (int)(ep - 1 - ty));
-            db_bind_text(s, 4, ep, (int)(name - 1 - ep));
-            db_bind_text(s, 5, name, (int)(len - (size_t)(name - key)));
+            db_bind_int64(s, 1, k.kind);
+            for (int i = 0; i < 4; i++)
+                db_bind_text(s, 2 + i, k.part[i], (int)k.len[i]);
             if (pass == 0)
                 db_bind_int64(s, 6, d);
             rc = store_drun(st, s, "counting names", err);
         }
     }
+    return rc;
+}
+
+/* Appends s[0..len) to an array literal as a quoted element: '"' and '\'
+ * escaped, every other byte as it is (PostgreSQL's array input). */
+static void array_text(util_buf *b, const char *s, size_t len)
+{
+    util_buf_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+    for (size_t i = 0; i < len; i++) {
+        size_t j = i;
+        while (j < len && s[j] != '"' && s[j] != '\\')
+            j++;
+        util_buf_put(b, s + i, j - i);
+        if (j < len)
+            util_buf_put(b, s[j] == '"' ? "\\\"" : "\\\\", 2);
+        i = j;
+    }
+    util_buf_put(b, "\"", 1);
+}
+
+static void array_int(util_buf *b, int64_t v)
+{
+    util_buf_printf(b, b->len > 1 ? ",%lld" : "%lld", (long long)v);
+}
+
+/* PostgreSQL: the whole map in one upsert, its keys and deltas sent as
+ * six array parameters (unnest), and, when a count fell, one delete of
+ * those of the fallen keys that reached 0: two round trips at most
+ * whatever the number of names (was one per name; docs/design.md "Name
+ * counts"). */
+static int flush_arrays(store *st, imgsec_err *err)
+{
+    /* arrays 0..5: kind, project, type, EP, name, delta of every key;
+     * 6..10: kind, project, type, EP, name of the keys whose count fell */
+    util_buf a[11] = {{0}};
+    size_t fell = 0;
+    int rc = IMGSEC_OK;
+    for (int i = 0; i < 11; i++)
+        util_buf_put(&a[i], "{", 1);
+    for (void *it = json_object_iter(st->names); it; it = json_object_iter_next(st->names, it)) {
+        int64_t d = json_integer_value(json_object_iter_value(it));
+        if (d == 0)
+            continue;
+        name_key k;
+        if (!key_split(json_object_iter_key(it), json_object_iter_key_len(it), &k)) {
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: bad name count key");
+            goto out;
+        }
+        for (int set = 0; set < (d < 0 ? 2 : 1); set++) {
+            util_buf *o = a + 6 * set;
+            array_int(&o[0], k.kind);
+            for (int i = 0; i < 4; i++)
+                array_text(&o[1 + i], k.part[i], k.len[i]);
+        }
+        array_int(&a[5], d);
+        fell += d < 0;
+    }
+    for (int i = 0; i < 11; i++) {
+        util_buf_put(&a[i], "}", 1);
+        if (a[i].failed) {
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+            goto out;
+        }
+    }
+    if (a[0].len <= 2) /* every delta was 0 */
+        goto out;
+    db_stmt *s = store_dstmt(st, STMT_NAMES_ADD_ALL, err);
+    if (!s) {
+        rc = store_drc(err);
+        goto out;
+    }
+    for (int i = 0; i < 6; i++)
+        db_bind_text(s, 1 + i, a[i].buf, (int)a[i].len);
+    if ((rc = store_drun(st, s, "counting names", err)) != IMGSEC_OK || !fell)
+        goto out;
+    if (!(s = store_dstmt(st, STMT_NAMES_PRUNE_ALL, err))) {
+        rc = store_drc(err);
+        goto out;
+    }
+    for (int i = 0; i < 5; i++)
+        db_bind_text(s, 1 + i, a[6 + i].buf, (int)a[6 + i].len);
+    rc = store_drun(st, s, "counting names", err);
+out:
+    for (int i = 0; i < 11; i++)
+        free(a[i].buf);
+    return rc;
+}
+
+int store_names_flush(store *st, imgsec_err *err)
+{
+    if (!st->names || json_object_size(st->names) == 0)
+        return IMGSEC_OK;
+    int rc = db_backend_of(st->conn) == DB_PG ? flush_arrays(st, err) : flush_rows(st, err);
     store_names_forget(st);
     return rc;
 }

@@ -636,6 +636,22 @@ static const struct {
     {STMT_NAMES_PRUNE,
      "DELETE FROM name_counts WHERE kind = ?1 AND project_id = ?2 AND image_type = ?3 AND "
      "ep = ?4 AND name = ?5 AND n = 0"},
+    /* PostgreSQL only (store_names.c flush_pg): a transaction's whole map in
+     * one statement, the keys and deltas as six array parameters */
+    {STMT_NAMES_ADD_ALL,
+     "INSERT INTO name_counts (kind, project_id, image_type, ep, name, n) "
+     "SELECT * FROM unnest(?1::bigint[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], "
+     "?6::bigint[]) ON CONFLICT (kind, project_id, name, image_type, ep) "
+     "DO UPDATE SET n = name_counts.n + excluded.n"},
+    {STMT_CHANGE_INSERT_ALL, /* PostgreSQL only (store_change_append_all) */
+     "INSERT INTO changes (image) SELECT u.id FROM unnest(?1::bigint[]) WITH ORDINALITY "
+     "AS u(id, o) ORDER BY u.o"},
+    {STMT_NAMES_PRUNE_ALL,
+     "DELETE FROM name_counts c USING unnest(?1::bigint[], ?2::text[], ?3::text[], ?4::text[], "
+     "?5::text[]) AS d(kind, project_id, image_type, ep, name) "
+     "WHERE c.kind = d.kind AND c.project_id = d.project_id COLLATE \"C\" "
+     "AND c.name = d.name COLLATE \"C\" AND c.image_type = d.image_type COLLATE \"C\" "
+     "AND c.ep = d.ep COLLATE \"C\" AND c.n = 0"},
 };
 
 /* store_data_version's probe. SQLite: PRAGMA data_version, which moves
