@@ -96,6 +96,12 @@ const char *db_target(const db_conn *c);
  * itself runs through this interface only). */
 struct sqlite3 *db_sqlite_handle(db_conn *c);
 struct sqlite3_stmt *db_sqlite_stmt(db_stmt *s);
+/* Inside a write transaction, writes the connection's dirty cached pages
+ * out (SQLite: sqlite3_db_cacheflush, to the WAL; nothing is committed),
+ * so that a savepoint begun next finds none of them to journal when it
+ * spills them (store.c, the savepoints of a bulk write). A no-op on
+ * another backend and outside a write transaction. */
+int db_cache_flush(db_conn *c, imgsec_err *err);
 
 /* ---- statements ---- */
 

@@ -149,6 +149,17 @@ static int sq_exec(db_conn *c, const char *sql)
     return 0;
 }
 
+int db_cache_flush(db_conn *c, imgsec_err *err)
+{
+    if (db_backend_of(c) != DB_SQLITE)
+        return IMGSEC_OK;
+    if (sqlite3_db_cacheflush(SQ(c)) != SQLITE_OK) {
+        sq_fail(c);
+        return db_err(c, err, "writing the cached pages out");
+    }
+    return IMGSEC_OK;
+}
+
 /* The transaction statements, prepared once per connection: a rematch
  * begins and ends a read transaction per image, and sqlite3_exec parses
  * its text every time (docs/performance.md "Vulnerability database"). */

@@ -107,8 +107,19 @@ static void reset_all(store *st)
 int store_write_begin(store *st, imgsec_err *err)
 {
     st->notified = false;
-    if (st->bulk)
+    if (st->bulk) {
+        /* The pages earlier writes of the bulk write left dirty go to the
+         * WAL first. Else each one the page cache spills during this
+         * savepoint (the cache is full of them after its first 16 MB) is
+         * older than the savepoint, so SQLite copies it to the savepoint's
+         * journal before spilling it: nearly every page of the run was
+         * copied once more (docs/performance.md "The savepoint journal of
+         * a bulk write"). After the flush only the pages this write
+         * changes that existed before it are journaled. */
+        if (db_cache_flush(st->conn, NULL) != IMGSEC_OK)
+            return store_derr(st, err, "starting a write");
         return store_exec(st, BULK_PART, "starting a write", err);
+    }
     if (db_begin_write(st->conn, NULL) != IMGSEC_OK)
         return store_derr(st, err, "starting a write transaction");
     return IMGSEC_OK;
