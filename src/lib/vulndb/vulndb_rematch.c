@@ -19,8 +19,10 @@
  * matching, not writes.
  *
  * Threads: the image list is handed out in id order to opts->workers
- * threads, each with its own vulndb and store connections (opened here by
- * file name, read transactions only), which do everything but the write
+ * matching workers, each with its own vulndb and store connections
+ * (opened here by file name, read transactions only; each worker is a
+ * draining job of a pool of its own, work.h, one queue of that many
+ * workers and no waiting place), which do everything but the write
  * (checking and summarising an image's new records too: store_vul_prepare);
  * their outcomes go into a window of WINDOW slots that the calling thread
  * consumes in id order, writing through the caller's store. SQLite
@@ -51,6 +53,8 @@
  * (no purl: other scanners' reports) are left as they are.
  */
 #include <pthread.h>
+
+#include "imgsec/work.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,12 +326,11 @@ done:
 
 typedef struct run run;
 typedef struct {
+    work_job job; /* first: the pool's view of the worker */
     run *r;
     vulndb *vdb;
     store *st;
     reader rd;
-    pthread_t thread;
-    bool started;
 } worker;
 
 struct run {
@@ -341,10 +344,14 @@ struct run {
     bool quit;
 };
 
-static void *worker_main(void *arg)
+/* A worker's job: claims and matches images until all are claimed or the
+ * run quits (a draining job: it ends when the window has nothing left
+ * for it, not per image). The worker is the run's, so nothing is freed. */
+static void worker_main(work_job *job, store *unused)
 {
-    worker *w = arg;
+    worker *w = (worker *)job;
     run *r = w->r;
+    (void)unused;
     pthread_mutex_lock(&r->mu);
     while (!r->quit && r->next < r->n) {
         if (r->next >= r->written + WINDOW) {
@@ -360,7 +367,6 @@ static void *worker_main(void *arg)
         pthread_cond_broadcast(&r->ready);
     }
     pthread_mutex_unlock(&r->mu);
-    return NULL;
 }
 
 static void slot_clear(slot *s)
@@ -490,12 +496,19 @@ static int run_locked(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->claimable, NULL);
     pthread_cond_init(&r->ready, NULL);
-    for (unsigned i = 0; i < nw; i++) {
-        w[i].r = r;
-        w[i].started = pthread_create(&w[i].thread, NULL, worker_main, &w[i]) == 0;
-    }
+    /* without a pool (out of threads) the calling thread matches alone */
+    work_pool *pool = NULL;
     bool threaded = false;
-    for (unsigned i = 0; i < nw; i++) threaded |= w[i].started;
+    if (nw > 0 &&
+        work_start(&(work_opts){.queues = &(work_queue_spec){.workers = nw, .queue = 0},
+                                .n_queues = 1},
+                   &pool, &(imgsec_err){0}) == IMGSEC_OK)
+        for (unsigned i = 0; i < nw && work_reserve(pool, 0); i++) {
+            w[i].r = r;
+            w[i].job = (work_job){.type = 0, .run = worker_main};
+            work_submit(pool, &w[i].job);
+            threaded = true;
+        }
     reader rd = {0};
     batch b = {.n = 0};
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
@@ -546,8 +559,8 @@ static int run_locked(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     r->quit = true;
     pthread_cond_broadcast(&r->claimable);
     pthread_mutex_unlock(&r->mu);
-    for (unsigned i = 0; i < nw; i++)
-        if (w[i].started) pthread_join(w[i].thread, NULL);
+    work_stop(pool); /* the workers' jobs end on quit; joins them */
+    work_free(pool);
     if (stats->bulk) {
         /* the images done stay done, failure or stop as without bulk; if
          * the indexes or the commit fail, none of them is written */
