@@ -41,6 +41,12 @@ void util_timespec_add_ms(struct timespec *ts, int64_t ms);
  * false on anything else and on overflow, leaving *out alone. */
 bool util_parse_int64(const char *s, int64_t *out);
 
+/* Makes room for need elements of elem bytes in the malloc'd array *p
+ * of *cap elements (doubling, from 16); true when there is room. false,
+ * leaving *p and *cap alone, when out of memory or when need * elem does
+ * not fit a size_t. */
+bool util_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /* A growing NUL-terminated string. An allocation failure sticks (failed)
  * and turns later appends into no-ops, so a builder checks once, at the
  * end. Starts as {0}; the caller frees buf. */

@@ -2089,21 +2089,6 @@ static void name_cache_free(void *p)
     free(nc);
 }
 
-static bool grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * size);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
 /* one name_counts row: name, image_type, ep, n */
 static int row_name_tab(const store_cell *x, int n, void *arg)
 {
@@ -2121,8 +2106,8 @@ static int row_name_tab(const store_cell *x, int n, void *arg)
     if (!last || strlen(t->pool + last->name) != x[0].len ||
         memcmp(t->pool + last->name, x[0].s, x[0].len) != 0) {
         if (memchr(x[0].s, 0, x[0].len) ||
-            !grow((void **)&t->pool, &t->pool_cap, t->pool_len + x[0].len + 1, 1) ||
-            !grow((void **)&t->names, &t->cap_names, t->n_names + 1, sizeof *t->names)) {
+            !util_grow((void **)&t->pool, &t->pool_cap, t->pool_len + x[0].len + 1, 1) ||
+            !util_grow((void **)&t->names, &t->cap_names, t->n_names + 1, sizeof *t->names)) {
             t->failed = true;
             return 1;
         }
@@ -2137,7 +2122,7 @@ static int row_name_tab(const store_cell *x, int n, void *arg)
         ep = (size_t)json_integer_value(e);
     else {
         char *s = malloc(x[2].len + 1);
-        if (!s || !grow((void **)&t->eps, &t->cap_eps, t->n_eps + 1, sizeof *t->eps) ||
+        if (!s || !util_grow((void **)&t->eps, &t->cap_eps, t->n_eps + 1, sizeof *t->eps) ||
             json_object_setn_new_nocheck(t->ep_ix, x[2].s, x[2].len,
                                          json_integer((json_int_t)t->n_eps)) != 0) {
             free(s);
@@ -2158,7 +2143,7 @@ static int row_name_tab(const store_cell *x, int n, void *arg)
         if (p >= 0 && p < IMAGE_TYPE_COUNT)
             type = p;
     }
-    if (!grow((void **)&t->ents, &t->cap_ents, t->n_ents + 1, sizeof *t->ents)) {
+    if (!util_grow((void **)&t->ents, &t->cap_ents, t->n_ents + 1, sizeof *t->ents)) {
         t->failed = true;
         return 1;
     }

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,4 +204,23 @@ char *util_read_file(const char *path, size_t *len)
     if (len)
         *len = n;
     return buf;
+}
+
+bool util_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    if (elem == 0 || need > SIZE_MAX / elem)
+        return false;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c = c > SIZE_MAX / 2 ? need : c * 2;
+    if (c > SIZE_MAX / elem)
+        c = need;
+    void *np = realloc(*p, c * elem);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = c;
+    return true;
 }

@@ -105,6 +105,21 @@ static void test_util(void **state)
     util_iso_time(0, iso);
     assert_string_equal(iso, "1970-01-01T00:00:00.000000Z");
 
+    /* util_grow: doubling from 16, and a size that does not fit a
+     * size_t refused with the array left as it was */
+    int *arr = NULL;
+    size_t cap = 0;
+    assert_true(util_grow((void **)&arr, &cap, 1, sizeof *arr) && arr && cap == 16);
+    arr[15] = 42;
+    assert_true(util_grow((void **)&arr, &cap, 16, sizeof *arr) && cap == 16);
+    assert_true(util_grow((void **)&arr, &cap, 17, sizeof *arr) && cap == 32 && arr[15] == 42);
+    assert_true(util_grow((void **)&arr, &cap, 100, sizeof *arr) && cap == 128);
+    int *was = arr;
+    assert_false(util_grow((void **)&arr, &cap, SIZE_MAX / 2, sizeof *arr));
+    assert_false(util_grow((void **)&arr, &cap, SIZE_MAX, 1 + SIZE_MAX / 2));
+    assert_true(arr == was && cap == 128 && arr[15] == 42);
+    free(arr);
+
     char hex[33];
     util_random_hex(hex, 16);
     assert_int_equal(strlen(hex), 32);

@@ -791,28 +791,13 @@ static void agg_buf_clear(agg_buf *b)
     b->n_vuls = b->n_builds = b->n_offs = b->len = 0;
 }
 
-bool store_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t c = *cap ? *cap * 2 : 16;
-    while (c < need)
-        c *= 2;
-    void *np = realloc(*p, c * elem);
-    if (!np)
-        return false;
-    *p = np;
-    *cap = c;
-    return true;
-}
-
 /* Copies a column's text to the arena and records its offset. */
 static bool arena_add(agg_buf *b, db_stmt *s, int col)
 {
     const char *t = db_column_text(s, col);
     size_t n = db_column_bytes(s, col);
-    if (!store_grow((void **)&b->arena, &b->cap, b->len + n + 1, 1) ||
-        !store_grow((void **)&b->offs, &b->cap_offs, b->n_offs + 1, sizeof *b->offs))
+    if (!util_grow((void **)&b->arena, &b->cap, b->len + n + 1, 1) ||
+        !util_grow((void **)&b->offs, &b->cap_offs, b->n_offs + 1, sizeof *b->offs))
         return false;
     if (n)
         memcpy(b->arena + b->len, t, n);
@@ -879,7 +864,7 @@ static int collect_vuls(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_err
         if (vt < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad vul aggregate",
                            (long long)id);
-        if (!store_grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
+        if (!util_grow((void **)&b->vuls, &b->cap_vuls, b->n_vuls + 1, sizeof *b->vuls) ||
             !arena_add(b, c->s, 1))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         bool has = db_column_type(c->s, 5) != DB_NULL;
@@ -907,7 +892,7 @@ static int collect_builds(store *st, cursor *c, int64_t id, agg_buf *b, imgsec_e
         if (lv < 0)
             return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad build aggregate",
                            (long long)id);
-        if (!store_grow((void **)&b->builds, &b->cap_builds, b->n_builds + 1, sizeof *b->builds) ||
+        if (!util_grow((void **)&b->builds, &b->cap_builds, b->n_builds + 1, sizeof *b->builds) ||
             !arena_add(b, c->s, 1) || !arena_add(b, c->s, 2))
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         b->builds[b->n_builds++] = (build_agg){NULL, NULL, (severity)lv, db_column_int64(c->s, 4)};

@@ -283,10 +283,6 @@ void store_bind_vul_agg(db_stmt *s, int p, int64_t id, const vul_agg *a);
 void store_val_key(util_buf *b, const doc_val *v);
 void store_column_key(util_buf *b, db_stmt *s, int col);
 
-/* Makes room for need elements of elem bytes in *p (capacity *cap,
- * doubled as needed); false when out of memory (*p is left as it was).
- * store_images.c. */
-bool store_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
 int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
                       imgsec_err *err);

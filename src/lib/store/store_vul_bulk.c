@@ -230,7 +230,7 @@ int store_vul_bulk_note(store *st, int64_t id, imgsec_err *err)
 {
     if (!st->bulk)
         return IMGSEC_OK;
-    if (!store_grow((void **)&st->bulk_ids, &st->cap_bulk_ids, st->n_bulk_ids + 1, sizeof *st->bulk_ids))
+    if (!util_grow((void **)&st->bulk_ids, &st->cap_bulk_ids, st->n_bulk_ids + 1, sizeof *st->bulk_ids))
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     /* ascending: a rematch writes in id order, so this is an append */
     size_t at = st->n_bulk_ids;

@@ -271,7 +271,7 @@ int store_vul_rows_replace(store *st, int64_t id, const doc_records *recs, imgse
 
     db_bind_int64(rows, 1, id);
     while ((step = db_step(rows)) == DB_ROW) {
-        if (!store_grow((void **)&b->old, &b->cap_old, n_old + 1, sizeof *b->old)) {
+        if (!util_grow((void **)&b->old, &b->cap_old, n_old + 1, sizeof *b->old)) {
             db_reset(rows);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
@@ -288,9 +288,9 @@ int store_vul_rows_replace(store *st, int64_t id, const doc_records *recs, imgse
     int rc = IMGSEC_OK;
     if (n_old == 0) /* nothing to keep (an image's first matches): no keys */
         return insert_rows(st, id, recs, NULL, err);
-    if (!store_grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
-        !store_grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
-        !store_grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
+    if (!util_grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
+        !util_grow((void **)&b->keep, &b->cap_keep, n_new + 1, sizeof *b->keep) ||
+        !util_grow((void **)&b->byk, &b->cap_byk, n_old + 1, sizeof *b->byk))
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     old_row *old = b->old, **byk = b->byk;
     size_t *fresh_off = b->fresh_off;
@@ -448,7 +448,7 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
     int rc = IMGSEC_OK, step;
     db_bind_int64(rows, 1, id);
     while ((step = db_step(rows)) == DB_ROW) {
-        if (!store_grow((void **)&b->aggs, &b->cap_aggs, n_old + 1, sizeof *b->aggs)) {
+        if (!util_grow((void **)&b->aggs, &b->cap_aggs, n_old + 1, sizeof *b->aggs)) {
             db_reset(rows);
             return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
         }
@@ -482,7 +482,7 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
      * (no key is both deleted and inserted: a key in both is updated) */
     bool later = db_backend_of(st->conn) == DB_PG;
     size_t n_later = 0;
-    if (later && !store_grow((void **)&b->later, &b->cap_later, n + 1, sizeof *b->later))
+    if (later && !util_grow((void **)&b->later, &b->cap_later, n + 1, sizeof *b->later))
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
     size_t i = 0, j = 0;
     /* an image's first aggregates on SQLite: MULTI_ROWS per INSERT, the
