@@ -91,6 +91,58 @@ int store_exec(store *st, const char *sql, const char *what, imgsec_err *err)
     return IMGSEC_OK;
 }
 
+int store_indexes_drop(store *st, const char *select, const char *table,
+                       store_dropped_indexes *d, imgsec_err *err)
+{
+    db_stmt *s = store_dprepare(st, select, "reading the indexes", err);
+    if (!s)
+        return store_drc(err);
+    db_bind_text(s, 1, table, -1);
+    char **names = NULL;
+    size_t n = 0, cap = 0, cap_sql = d->n;
+    int rc = IMGSEC_OK, step = DB_DONE;
+    while (rc == IMGSEC_OK && (step = db_step(s)) == DB_ROW) {
+        const char *name = db_column_text(s, 0), *sql = db_column_text(s, 1);
+        char *n2 = NULL, *s2 = NULL;
+        if (!util_grow((void **)&names, &cap, n + 1, sizeof *names) ||
+            !util_grow((void **)&d->sql, &cap_sql, d->n + 1, sizeof *d->sql) || !name || !sql ||
+            !(n2 = strdup(name)) || !(s2 = strdup(sql))) {
+            free(n2);
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+            break;
+        }
+        /* names are quoted as identifiers below */
+        if (strchr(n2, '"') || strlen(n2) > 200) {
+            free(n2);
+            free(s2);
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: unexpected index name");
+            break;
+        }
+        names[n++] = n2;
+        d->sql[d->n++] = s2;
+    }
+    if (rc == IMGSEC_OK && step != DB_DONE)
+        rc = store_derr(st, err, "reading the indexes");
+    db_finalize(s);
+    for (size_t i = 0; i < n; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DROP INDEX \"%s\"", names[i]);
+        if (rc == IMGSEC_OK)
+            rc = store_exec(st, sql, "dropping an index", err);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+void store_dropped_indexes_free(store_dropped_indexes *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->sql[i]);
+    free(d->sql);
+    *d = (store_dropped_indexes){0};
+}
+
 static void reset_all(store *st)
 {
     for (int i = 0; i < STMT_COUNT; i++) {

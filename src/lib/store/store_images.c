@@ -479,20 +479,10 @@ struct store_ingest_txn {
     const store_grant *grant;
     ingest_stmts q;
     bool copy; /* PostgreSQL: the records of a batch through COPY */
-    /* store_ingest_defer_indexes: the dropped indexes' CREATE INDEX
-     * texts, run again by store_ingest_end before the commit */
-    char **idx_sql;
-    size_t n_idx;
+    /* store_ingest_defer_indexes: the dropped indexes, built again by
+     * store_ingest_end before the commit */
+    store_dropped_indexes idx;
 };
-
-static void deferred_free(store_ingest_txn *tx)
-{
-    for (size_t i = 0; i < tx->n_idx; i++)
-        free(tx->idx_sql[i]);
-    free(tx->idx_sql);
-    tx->idx_sql = NULL;
-    tx->n_idx = 0;
-}
 
 /* The indexes of table that ingest never reads: not unique, not on the
  * image alone (the record tables' deletes by image use their primary
@@ -512,63 +502,13 @@ static const char DEFER_SQL_SQLITE[] =
     "AND (SELECT i.name FROM pragma_index_info(m.name) i WHERE i.seqno = 0) IS 'image') "
     "ORDER BY m.name";
 
-/* Drops table's deferrable indexes, keeping their texts in tx. */
-static int defer_table(store_ingest_txn *tx, const char *table, imgsec_err *err)
-{
-    store *st = tx->st;
-    db_stmt *s = store_dprepare(st, tx->copy ? DEFER_SQL_PG : DEFER_SQL_SQLITE,
-                                "reading the indexes", err);
-    if (!s)
-        return store_drc(err);
-    db_bind_text(s, 1, table, -1);
-    char **names = NULL;
-    size_t n = 0;
-    int rc = IMGSEC_OK, step = DB_DONE;
-    while (rc == IMGSEC_OK && (step = db_step(s)) == DB_ROW) {
-        const char *name = db_column_text(s, 0), *sql = db_column_text(s, 1);
-        char **nn = realloc(names, (n + 1) * sizeof *nn);
-        char **ns = realloc(tx->idx_sql, (tx->n_idx + 1) * sizeof *ns);
-        if (nn)
-            names = nn;
-        if (ns)
-            tx->idx_sql = ns;
-        char *n2 = nn && ns && name ? strdup(name) : NULL, *s2 = n2 && sql ? strdup(sql) : NULL;
-        if (!s2) {
-            free(n2);
-            rc = err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-            break;
-        }
-        /* names are quoted as identifiers below */
-        if (strchr(n2, '"') || strlen(n2) > 200) {
-            free(n2);
-            free(s2);
-            rc = err_set(err, IMGSEC_EINTERNAL, "store: unexpected index name");
-            break;
-        }
-        names[n++] = n2;
-        tx->idx_sql[tx->n_idx++] = s2;
-    }
-    if (rc == IMGSEC_OK && step != DB_DONE)
-        rc = store_derr(st, err, "reading the indexes");
-    db_finalize(s);
-    for (size_t i = 0; i < n; i++) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "DROP INDEX \"%s\"", names[i]);
-        if (rc == IMGSEC_OK)
-            rc = store_exec(st, sql, "dropping an index", err);
-        free(names[i]);
-    }
-    free(names);
-    return rc;
-}
-
 int store_ingest_defer_indexes(store_ingest_txn *tx, bool only_if_empty, size_t *deferred,
                                imgsec_err *err)
 {
     store *st = tx->st;
     int rc = IMGSEC_OK;
     *deferred = 0;
-    if (tx->n_idx)
+    if (tx->idx.n)
         return err_set(err, IMGSEC_EINTERNAL, "store: the indexes are already deferred");
     if (only_if_empty) {
         db_stmt *s = store_dprepare(st, "SELECT EXISTS (SELECT 1 FROM images)",
@@ -585,14 +525,14 @@ int store_ingest_defer_indexes(store_ingest_txn *tx, bool only_if_empty, size_t 
             return rc;
     }
     for (int t = 0; t < REPORT_TYPE_COUNT + 2 && rc == IMGSEC_OK; t++)
-        rc = defer_table(tx,
-                         t == REPORT_TYPE_COUNT       ? "agg_vul"
-                         : t == REPORT_TYPE_COUNT + 1 ? "agg_build"
-                                                      : record_kind_get((report_type)t)->table,
-                         err);
+        rc = store_indexes_drop(st, tx->copy ? DEFER_SQL_PG : DEFER_SQL_SQLITE,
+                                t == REPORT_TYPE_COUNT       ? "agg_vul"
+                                : t == REPORT_TYPE_COUNT + 1 ? "agg_build"
+                                                             : record_kind_get((report_type)t)->table,
+                                &tx->idx, err);
     /* after a failure the caller ends tx without commit, which brings
      * back whatever was dropped */
-    *deferred = tx->n_idx;
+    *deferred = tx->idx.n;
     return rc;
 }
 
@@ -616,7 +556,7 @@ int store_ingest_begin(store *st, const char *project_id, const char *ep, const 
     store_ingest_txn *tx = calloc(1, sizeof *tx);
     if (!tx)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-    *tx = (store_ingest_txn){st, project_id, ep, grant, {0}, db_backend_of(st->conn) == DB_PG, NULL, 0};
+    *tx = (store_ingest_txn){st, project_id, ep, grant, {0}, db_backend_of(st->conn) == DB_PG, {0}};
     if ((rc = ingest_prepare(st, &tx->q, err)) != IMGSEC_OK ||
         (rc = store_write_begin(st, err)) != IMGSEC_OK) {
         free(tx);
@@ -685,13 +625,13 @@ int store_ingest_end(store_ingest_txn *tx, bool commit, imgsec_err *err)
     if (!tx)
         return IMGSEC_OK;
     /* the deferred indexes: each one sort of its whole table */
-    for (size_t i = 0; commit && rc == IMGSEC_OK && i < tx->n_idx; i++)
-        rc = store_exec(tx->st, tx->idx_sql[i], "building an index", err);
+    for (size_t i = 0; commit && rc == IMGSEC_OK && i < tx->idx.n; i++)
+        rc = store_exec(tx->st, tx->idx.sql[i], "building an index", err);
     if (commit && rc == IMGSEC_OK && (rc = store_change_prune(tx->st, err)) == IMGSEC_OK)
         rc = store_commit(tx->st, err);
     else
         store_rollback(tx->st);
-    deferred_free(tx);
+    store_dropped_indexes_free(&tx->idx);
     free(tx);
     return rc;
 }

@@ -131,6 +131,15 @@ typedef enum {
 
 typedef struct vul_diff_buf vul_diff_buf;
 
+/* Indexes dropped inside an open write and built again from their own
+ * definitions before its commit (a first rematch, store_vul_bulk.c; a
+ * bulk import, store_ingest_defer_indexes): their CREATE INDEX texts. A
+ * rollback brings the indexes back with everything else. */
+typedef struct {
+    char **sql;
+    size_t n;
+} store_dropped_indexes;
+
 struct store {
     db_conn *conn;                   /* the driver's connection (src/lib/db/db.h) */
     sqlite3 *db;                     /* conn's SQLite handle; NULL on PostgreSQL */
@@ -139,10 +148,9 @@ struct store {
     vul_diff_buf *diff;              /* store_vul_diff.c's buffers, kept between images */
     /* store_vul_bulk.c: while bulk, one write transaction is open and the
      * transaction calls below work on a savepoint inside it; bulk_idx
-     * holds the dropped indexes' names and CREATE INDEX texts */
+     * holds the dropped indexes' CREATE INDEX texts */
     bool bulk;
-    struct store_bulk_index *bulk_idx;
-    size_t n_bulk_idx;
+    store_dropped_indexes bulk_idx;
     bool notified;      /* the open write announced a change (store_change_append) */
     int64_t bulk_seq;   /* the change log's last seq when the bulk write began */
     int64_t *bulk_ids;  /* the images it appended to the change log, ascending */
@@ -283,6 +291,12 @@ void store_bind_vul_agg(db_stmt *s, int p, int64_t id, const vul_agg *a);
 void store_val_key(util_buf *b, const doc_val *v);
 void store_column_key(util_buf *b, db_stmt *s, int col);
 
+/* Runs select with ?1 bound to table (its rows: an index's name, its
+ * CREATE INDEX text), then drops each index it named inside the open
+ * write, appending its text to d (store.c). */
+int store_indexes_drop(store *st, const char *select, const char *table,
+                       store_dropped_indexes *d, imgsec_err *err);
+void store_dropped_indexes_free(store_dropped_indexes *d);
 /* The caller's grant against (project_id, ep); NULL grant: no check. */
 int store_grant_check(const store_grant *g, const char *project_id, const char *ep,
                       imgsec_err *err);

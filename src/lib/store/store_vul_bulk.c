@@ -14,8 +14,9 @@
  * Mechanism: begin opens BEGIN IMMEDIATE, reads from sqlite_master the
  * name and CREATE INDEX text of every such index (those whose first
  * column, pragma_index_info seqno 0, is not "image"), keeps them in the
- * store and drops them, all inside that transaction. While st->bulk is
- * set, store_write_begin/commit/rollback turn into SAVEPOINT / RELEASE /
+ * store and drops them (store_indexes_drop), all inside that
+ * transaction. While st->bulk is set, store_write_begin/commit/rollback
+ * turn into SAVEPOINT / RELEASE /
  * ROLLBACK TO of a savepoint inside it (store.c), so a batch of
  * store_replace_vulnerabilities that fails undoes itself alone. end runs
  * the kept CREATE INDEX texts (the same definitions, whatever schema made
@@ -25,7 +26,7 @@
  * indexes. Readers on other connections see the file as it was before
  * begin until end commits (WAL snapshots).
  *
- * On PostgreSQL no index is dropped (n_bulk_idx stays 0): DROP INDEX
+ * On PostgreSQL no index is dropped (bulk_idx stays empty): DROP INDEX
  * takes an ACCESS EXCLUSIVE lock on the table until the commit, which
  * would keep every node's readers out of it for the whole run, where
  * SQLite's readers keep their snapshot. The bulk write there is the one
@@ -44,61 +45,20 @@
 
 #include "store_int.h"
 
-struct store_bulk_index {
-    char *name, *sql;
-};
-
 static void bulk_free(store *st)
 {
     free(st->bulk_ids);
     st->bulk_ids = NULL;
     st->n_bulk_ids = st->cap_bulk_ids = 0;
-    for (size_t i = 0; i < st->n_bulk_idx; i++) {
-        free(st->bulk_idx[i].name);
-        free(st->bulk_idx[i].sql);
-    }
-    free(st->bulk_idx);
-    st->bulk_idx = NULL;
-    st->n_bulk_idx = 0;
+    store_dropped_indexes_free(&st->bulk_idx);
 }
 
-/* The indexes to drop, into st->bulk_idx: SQLite only (on PostgreSQL
- * none is dropped, see the top of this file). */
-static int bulk_read_indexes(store *st, imgsec_err *err)
-{
-    if (db_backend_of(st->conn) != DB_SQLITE)
-        return IMGSEC_OK;
-    db_stmt *s = store_dprepare(
-        st,
-        "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.sql IS NOT NULL "
-        "AND m.tbl_name IN (?1, 'agg_vul') AND (SELECT i.name FROM pragma_index_info(m.name) i "
-        "WHERE i.seqno = 0) IS NOT 'image' ORDER BY m.name",
-        "reading the indexes", err);
-    if (!s)
-        return store_drc(err);
-    db_bind_text(s, 1, record_kind_get(REPORT_VULNERABILITY)->table, -1);
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
-        const char *name = db_column_text(s, 0);
-        const char *sql = db_column_text(s, 1);
-        struct store_bulk_index *ni = realloc(st->bulk_idx, (st->n_bulk_idx + 1) * sizeof *ni);
-        if (ni)
-            st->bulk_idx = ni;
-        char *n2 = ni && name ? strdup(name) : NULL, *s2 = n2 && sql ? strdup(sql) : NULL;
-        if (!s2) {
-            free(n2);
-            db_finalize(s);
-            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-        }
-        st->bulk_idx[st->n_bulk_idx++] = (struct store_bulk_index){n2, s2};
-    }
-    if (rc != DB_DONE)
-        rc = store_derr(st, err, "reading the indexes");
-    else
-        rc = IMGSEC_OK;
-    db_finalize(s);
-    return rc;
-}
+/* The indexes to drop (?1: the vulnerability records' table): SQLite
+ * only (on PostgreSQL none is dropped, see the top of this file). */
+static const char BULK_INDEXES_SQL[] =
+    "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' AND m.sql IS NOT NULL "
+    "AND m.tbl_name IN (?1, 'agg_vul') AND (SELECT i.name FROM pragma_index_info(m.name) i "
+    "WHERE i.seqno = 0) IS NOT 'image' ORDER BY m.name";
 
 /* SQLite's foreign-key checks off for the bulk write (a no-op inside a
  * transaction, so set before BEGIN and after COMMIT / ROLLBACK): every
@@ -132,18 +92,9 @@ int store_vul_bulk_begin(store *st, imgsec_err *err)
     else
         rc = store_derr(st, err, "reading the change log");
     db_finalize(q);
-    if (rc == IMGSEC_OK)
-        rc = bulk_read_indexes(st, err);
-    for (size_t i = 0; rc == IMGSEC_OK && i < st->n_bulk_idx; i++) {
-        char sql[300];
-        /* names come from sqlite_master; quoted as identifiers */
-        if (strchr(st->bulk_idx[i].name, '"') || strlen(st->bulk_idx[i].name) > 200)
-            rc = err_set(err, IMGSEC_EINTERNAL, "store: unexpected index name");
-        else {
-            snprintf(sql, sizeof sql, "DROP INDEX \"%s\"", st->bulk_idx[i].name);
-            rc = store_exec(st, sql, "dropping an index", err);
-        }
-    }
+    if (rc == IMGSEC_OK && db_backend_of(st->conn) == DB_SQLITE)
+        rc = store_indexes_drop(st, BULK_INDEXES_SQL, record_kind_get(REPORT_VULNERABILITY)->table,
+                                &st->bulk_idx, err);
     if (rc != IMGSEC_OK) {
         store_rollback(st);
         bulk_fk(st, true);
@@ -156,7 +107,7 @@ int store_vul_bulk_begin(store *st, imgsec_err *err)
 
 size_t store_vul_bulk_indexes(const store *st)
 {
-    return st->bulk ? st->n_bulk_idx : 0;
+    return st->bulk ? st->bulk_idx.n : 0;
 }
 
 int store_vul_bulk_end(store *st, void (*progress)(size_t done, size_t total, void *arg), void *arg,
@@ -174,13 +125,13 @@ int store_vul_bulk_end(store *st, void (*progress)(size_t done, size_t total, vo
      * 78 -> 61 s wall (docs/performance.md, "The first rematch's serial
      * tail"). Per connection, so set back for the connection's later
      * statements (imgsecd's rematch runs on a worker's connection). */
-    bool threads = rc == IMGSEC_OK && st->n_bulk_idx && db_backend_of(st->conn) == DB_SQLITE;
+    bool threads = rc == IMGSEC_OK && st->bulk_idx.n && db_backend_of(st->conn) == DB_SQLITE;
     if (threads)
         rc = store_exec(st, "PRAGMA threads = 1", "setting the sort threads", err);
-    for (size_t i = 0; rc == IMGSEC_OK && i < st->n_bulk_idx; i++) {
-        rc = store_exec(st, st->bulk_idx[i].sql, "rebuilding an index", err);
+    for (size_t i = 0; rc == IMGSEC_OK && i < st->bulk_idx.n; i++) {
+        rc = store_exec(st, st->bulk_idx.sql[i], "rebuilding an index", err);
         if (rc == IMGSEC_OK && progress)
-            progress(i + 1, st->n_bulk_idx, arg);
+            progress(i + 1, st->bulk_idx.n, arg);
     }
     if (threads)
         store_exec(st, "PRAGMA threads = 0", "setting the sort threads", NULL);
