@@ -94,6 +94,13 @@ last() { # name path query: the page at offset total-200 (capped), if deeper tha
   [ "$t" -gt 0 ] && add "$1.last(offset=$t)" "$2?$3&offset=$t"
   return 0
 }
+mid() { # name path query: the page in the middle (offset total/2, capped), if deeper than 0
+  local t
+  t=$(curl -sS -H "X-Auth-Token: $token" -H "region: $region" "$url$2?$3" | sed -n 's/.*"total_num":\([0-9]*\).*/\1/p')
+  t=$(( ${t:-0} / 2 )); [ "$t" -gt 2000000 ] && t=2000000
+  [ "$t" -gt 0 ] && add "$1.mid(offset=$t)" "$2?$3&offset=$t"
+  return 0
+}
 add ListImageVulnerabilities "$P/image/$img/vulnerabilities?$ep&image_type=$itype"
 last ListImageVulnerabilities "$P/image/$img/vulnerabilities" "$ep&image_type=$itype"
 add ListImageVulnerabilities.filtered "$P/image/$img/vulnerabilities?$ep&image_type=$itype&repair_necessity=delay_repair"
@@ -121,11 +128,16 @@ add ListGlobalImageApps "$P/image/apps?$ep"
 last ListGlobalImageApps "$P/image/apps" "$ep"
 add ListGlobalImageApps.non_compliant "$P/image/apps?$ep&is_compliant=false"
 add ListGlobalImageApps.app_name "$P/image/apps?$ep&app_name=lib"
+# the middle of a name filter's list: the needle's per-image counts (list.c "needle maps")
+mid ListGlobalImageApps.app_name "$P/image/apps" "$ep&app_name=lib"
+last ListGlobalImageApps.app_name "$P/image/apps" "$ep&app_name=lib"
 [ -n "$app" ] && add ListGlobalImageApps.app_name_whole "$P/image/apps?$ep&app_name=$app_e"
+[ -n "$app" ] && mid ListGlobalImageApps.app_name_whole "$P/image/apps" "$ep&app_name=$app_e"
 add ListGlobalMalware "$P/image/malwares?$ep&image_type=registry"
 add ListGlobalImageFiles "$P/image/files?$ep"
 last ListGlobalImageFiles "$P/image/files" "$ep"
 [ -n "$file" ] && add ListGlobalImageFiles.file_name "$P/image/files?$ep&file_name=$file_e"
+[ -n "$file" ] && mid ListGlobalImageFiles.file_name "$P/image/files" "$ep&file_name=$file_e"
 add ListImageSensitiveInfo "$P/image/sensitive-information?$ep"
 last ListImageSensitiveInfo "$P/image/sensitive-information" "$ep"
 [ "$urls_only" = 1 ] && { cat "$urls"; exit 0; }

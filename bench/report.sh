@@ -24,7 +24,7 @@ END {
     for (i = 1; i <= ln; i++) { l = val["latency." lorder[i]]; printf "| %s | %s | %s | %s |\n", lorder[i], f(l, "p50_ms"), f(l, "p99_ms"), f(l, "max_ms") }
   }
   if (fn) {
-    printf "\nFinding lists (bench/lists.sh), a 200-item page (`.last`: the last page, offset total-200), one connection, result cache off; load average (1, 5, 15 min) %s:\n\n", val["load.lists"]
+    printf "\nFinding lists (bench/lists.sh), a 200-item page (`.last`: the last page, offset total-200; `.mid`: the middle, offset total/2), one connection, result cache off; load average (1, 5, 15 min) %s:\n\n", val["load.lists"]
     printf "| list | p50 ms | p99 ms | max ms | requests | non-2xx | timed out |\n|---|---:|---:|---:|---:|---:|---:|\n"
     for (i = 1; i <= fn; i++) { l = val["flist." forder[i]]; printf "| %s | %s | %s | %s | %s | %s | %s |\n", forder[i], f(l, "p50_ms"), f(l, "p99_ms"), f(l, "max_ms"), f(l, "requests"), f(l, "non2xx"), f(l, "timed_out") }
   }

@@ -230,7 +230,14 @@ typedef struct {
      * then (store_list_watch), and the list fails with IMGSEC_EINTERNAL
      * "client gone". */
     bool (*gone)(void *arg);
+    /* A name filter's page whose cheapest read (list.c) costs more than
+     * this many record reads is read through the needle's per-image
+     * counts at the snapshot's position ("needle maps"); 0: the default,
+     * LIST_NEEDLE_MAP_MIN. Tests lower it to use the maps on small data. */
+    int64_t needle_map_min;
 } list_accel;
+
+#define LIST_NEEDLE_MAP_MIN 50000
 
 /* list_run with an accelerator (NULL: none). */
 int list_run_accel(store *st, list_kind k, const index_scope *scope, const char *path_arg,

@@ -24,6 +24,9 @@
 #include "unit_tmp.h"
 
 static bool use_pg;
+/* the accelerator's needle_map_min (0: the default, which these small
+ * data sets never reach) */
+static int64_t map_min;
 
 typedef struct {
     char path[PATH_MAX]; /* the file, or the PostgreSQL URI */
@@ -143,7 +146,7 @@ static int no_page(void *arg, int64_t pos, const index_scope *scope, report_type
 static char *run(store *st, bool accel, list_kind k, const index_scope *scope, const char *query)
 {
     list_params p = {get_param, (void *)query};
-    list_accel a = {.record_page = no_page};
+    list_accel a = {.record_page = no_page, .needle_map_min = map_min};
     json_t *o = NULL;
     imgsec_err err = {0};
     int rc = accel ? list_run_accel(st, k, scope, NULL, &p, &a, &o, &err)
@@ -328,6 +331,111 @@ static void test_table_per_position(void **state)
     assert_int_equal(total(f->st, false, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 3 + 5);
 }
 
+/* Needle maps (list.c): with the threshold at 1 every name filter's page
+ * of the accelerator goes through its needle's per-image counts from its
+ * third request at a position on (the first sums in SQL, the second reads
+ * the name table and builds the map or leaves it waiting); at every
+ * offset, scope and type filter the bytes equal the walk's. Images of
+ * another project with the same names must not count. Then a direct
+ * change of two records (no change-log row, which no write path does)
+ * shows that the pages came from the map built before it: a page after
+ * the changed image still answers as before, while the walk's shifts by
+ * two; a real write moves the position, and the accelerator's answers
+ * are the walk's again (the map built there no longer matches the
+ * counts, and is not used). */
+static void test_needle_map_pages(void **state)
+{
+    fx *f = *state;
+    imgsec_err err = {0};
+    for (int k = 0; k < 40; k++) {
+        char name[32], apps[512];
+        snprintf(name, sizeof name, "m%03d", k);
+        snprintf(apps, sizeof apps,
+                 "[{\"app_name\":\"bash\"},{\"app_name\":\"lib%d\",\"app_version\":\"1\"},"
+                 "{\"app_name\":\"coreutils\"},{\"app_name\":\"libxml-%d\"}%s]",
+                 k % 7, k % 3, k % 5 ? ",{\"app_name\":\"glib\"},{\"app_name\":\"libz\"}" : "");
+        char *d = doc(k % 3 ? "harbor" : "jfrog", name, apps, "[]");
+        if (k % 9 == 4) { /* another project, the same names */
+            json_error_t je;
+            json_t *root = json_loads(d, 0, &je);
+            imgsec_doc dd;
+            assert_int_equal(doc_from_json(root, NULL, &dd, &err), IMGSEC_OK);
+            json_decref(root);
+            store_ingest_result r = {0, 0};
+            assert_int_equal(store_ingest(f->st, "P2", "0", &dd, 1, NULL, &r, NULL, NULL, &err),
+                             IMGSEC_OK);
+            doc_free(&dd);
+        } else
+            ingest(f->st, k % 4 ? "0" : "ep-a", d);
+        free(d);
+    }
+    const index_scope scopes[] = {
+        {"P1", true, NULL, 0}, {"P1", false, EPS_0, 1}, {"P1", true, NULL, 0}};
+    const char *types[] = {"", "", "&image_type=harbor"};
+    const char *needles[] = {"lib", "xml-2"};
+    map_min = 1;
+    size_t compared = 0;
+    for (size_t s = 0; s < 3; s++)
+        for (size_t nd = 0; nd < 2; nd++) {
+            char q0[128];
+            snprintf(q0, sizeof q0, "app_name=%s%s&limit=10", needles[nd], types[s]);
+            long long t = total(f->st, false, LIST_GLOBAL_APPS, &scopes[s], q0);
+            assert_true(t >= 10);
+            for (long long off = 0; off < t; off++) {
+                char q[160];
+                snprintf(q, sizeof q, "app_name=%s%s&limit=10&offset=%lld", needles[nd], types[s],
+                         off);
+                char *b = run(f->st, false, LIST_GLOBAL_APPS, &scopes[s], q);
+                for (int rep = 0; rep < 3; rep++) { /* SQL sum, table and map, map */
+                    char *a = run(f->st, true, LIST_GLOBAL_APPS, &scopes[s], q);
+                    if (strcmp(a, b) != 0)
+                        fail_msg("%s (scope %zu, try %d): map %s, walk %s", q, s, rep, a, b);
+                    free(a);
+                }
+                free(b);
+                compared++;
+            }
+        }
+    assert_true(compared >= 100);
+    /* the whole project: 6 setup images hold 18 `lib` records (test_table_per_position);
+     * 36 of the 40 are P1's, each with 2 or 4 */
+    const index_scope all = {"P1", true, NULL, 0};
+    long long t = total(f->st, true, LIST_GLOBAL_APPS, &all, "app_name=lib&limit=10");
+    long long want = 18;
+    for (int k = 0; k < 40; k++)
+        if (k % 9 != 4)
+            want += k % 5 ? 4 : 2;
+    assert_int_equal(t, want);
+    const char *Q = "app_name=lib&limit=10&offset=30";
+    for (int rep = 0; rep < 2; rep++) /* (the loop's maps were 6: this one was evicted) */
+        free(run(f->st, true, LIST_GLOBAL_APPS, &all, Q));
+    char *before = run(f->st, true, LIST_GLOBAL_APPS, &all, Q);
+    char *walk_before = run(f->st, false, LIST_GLOBAL_APPS, &all, Q);
+    assert_string_equal(before, walk_before);
+    db_conn *conn = NULL;
+    assert_int_equal(db_open(f->path, &conn, &err), IMGSEC_OK);
+    assert_int_equal(db_exec(conn,
+                             "UPDATE rec_app SET app_name = 'zzz' WHERE app_name = 'libssl' AND "
+                             "image = (SELECT min(image) FROM rec_app WHERE app_name = 'libssl')",
+                             "test", &err),
+                     IMGSEC_OK);
+    db_close(conn);
+    char *after = run(f->st, true, LIST_GLOBAL_APPS, &all, Q);
+    char *walk_after = run(f->st, false, LIST_GLOBAL_APPS, &all, Q);
+    assert_string_equal(after, before);
+    assert_string_not_equal(walk_after, walk_before);
+    char *d = doc("harbor", "moved", "[{\"app_name\":\"bash\"}]", "[]");
+    ingest(f->st, "0", d);
+    free(d);
+    for (int rep = 0; rep < 3; rep++) {
+        char *a = run(f->st, true, LIST_GLOBAL_APPS, &all, Q);
+        assert_string_equal(a, walk_after);
+        free(a);
+    }
+    free(before), free(walk_before), free(after), free(walk_after);
+    map_min = 0;
+}
+
 int main(int argc, char **argv)
 {
     int pg = unit_pg_wanted(argc, argv);
@@ -338,6 +446,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_cached_totals_equal_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_per_position, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_needle_map_pages, setup, teardown),
     };
     return cmocka_run_group_tests_name(use_pg ? "list names on PostgreSQL" : "list names", tests,
                                        NULL, NULL);
