@@ -27,7 +27,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 17
+#define STORE_SCHEMA_VERSION 18
 
 /* Opens (creating if needed) and migrates the database at path: a SQLite
  * file, or a postgres:// or postgresql:// URI (libpq), where the schema

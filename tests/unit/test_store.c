@@ -315,6 +315,31 @@ static void test_open_reopen(void **state)
     assert_int_equal(q1(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
+/* Schema 18 adds the index rec_non_compliant_app_name: a store at 17
+ * without it has it after an open, with its data kept. */
+static void test_migrate_nc_app_name(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    const char *has = use_pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                               "'rec_non_compliant_app_name'"
+                             : "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                               "name = 'rec_non_compliant_app_name'";
+    const char *version = use_pg ? "SELECT version FROM imgsec_schema" : "PRAGMA user_version";
+    assert_int_equal(q1(f->path, has), 1);
+    ingest1(f->st, DOC_WEB);
+    store_close(f->st);
+    f->st = NULL;
+    raw_exec(f->path, "DROP INDEX rec_non_compliant_app_name");
+    raw_exec(f->path, use_pg ? "UPDATE imgsec_schema SET version = 17" : "PRAGMA user_version = 17");
+    assert_int_equal(q1(f->path, has), 0);
+    assert_int_equal(q1(f->path, version), 17);
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    assert_int_equal(q1(f->path, version), 18);
+    assert_int_equal(q1(f->path, has), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+}
+
 static void test_open_refuses_newer_and_foreign(void **state)
 {
     fx *f = *state;
@@ -782,7 +807,7 @@ static const char *index_defs(const char *path, char *buf, size_t size)
               buf, size);
 }
 
-/* A load with the indexes deferred (imgsec import --bulk): the six
+/* A load with the indexes deferred (imgsec import --bulk): the seven
  * indexes that ingest never reads are dropped inside the transaction and
  * built again before its commit, so afterwards the tables hold exactly
  * what a plain ingest leaves, with every index as it was; a rollback, at
@@ -807,7 +832,7 @@ static void test_ingest_defer_indexes(void **state)
     /* an empty store: deferred; the same image twice, in two batches */
     assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_defer_indexes(tx, true, &n, &err), IMGSEC_OK);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     assert_int_equal(store_ingest_add(tx, d, 2, 0, true, r, NULL, NULL, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_add(tx, &d[2], 1, 2, true, r, NULL, NULL, &err), IMGSEC_OK);
     assert_int_equal(r[0].id, 1);
@@ -828,7 +853,7 @@ static void test_ingest_defer_indexes(void **state)
     /* deferred whatever the store holds; rolled back: all as before */
     assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_defer_indexes(tx, false, &n, &err), IMGSEC_OK);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     assert_int_equal(store_ingest_add(tx, &d[1], 1, 0, true, r, NULL, NULL, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_end(tx, false, NULL), IMGSEC_OK);
     assert_string_equal(index_defs(f->path, after, sizeof after), before);
@@ -845,7 +870,7 @@ static void test_ingest_defer_indexes(void **state)
     doc_parse(&d[1], DOC_BOOM);
     assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_defer_indexes(tx, false, &n, &err), IMGSEC_OK);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     assert_int_equal(store_ingest_add(tx, d, 2, 0, true, r, NULL, NULL, &err), IMGSEC_EINTERNAL);
     assert_int_equal(store_ingest_end(tx, false, NULL), IMGSEC_OK);
     assert_string_equal(index_defs(f->path, after, sizeof after), before);
@@ -1721,6 +1746,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_nc_app_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_newer_and_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_reconciles_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),

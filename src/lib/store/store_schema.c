@@ -228,6 +228,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_rematch_owed, /* store_rematch.c: a rematch owed (PostgreSQL servers) */
     store_schema_pg_ingest,   /* below: PostgreSQL's record tables without per-row checks */
     store_schema_name_counts, /* store_names.c: per-(project, type, EP, name) record counts */
+    store_schema_nc_app_name, /* store_schema_lists.c: non-compliant apps by (image, app_name) */
 };
 
 /* The steps for PostgreSQL alone: written in its dialect and run as they
