@@ -127,6 +127,10 @@ add ListVulAffectImages.repair_necessity "$P/vulnerability/images?$ep&is_handled
 add ListGlobalImageApps "$P/image/apps?$ep"
 last ListGlobalImageApps "$P/image/apps" "$ep"
 add ListGlobalImageApps.non_compliant "$P/image/apps?$ep&is_compliant=false"
+add ListGlobalImageApps.compliant "$P/image/apps?$ep&is_compliant=true"
+mid ListGlobalImageApps.compliant "$P/image/apps" "$ep&is_compliant=true"
+add ListGlobalImageApps.app_name_compliant "$P/image/apps?$ep&app_name=lib&is_compliant=true"
+add ListGlobalImageApps.app_name_non_compliant "$P/image/apps?$ep&app_name=lib&is_compliant=false"
 add ListGlobalImageApps.app_name "$P/image/apps?$ep&app_name=lib"
 # the middle of a name filter's list: the needle's per-image counts (list.c "needle maps")
 mid ListGlobalImageApps.app_name "$P/image/apps" "$ep&app_name=lib"

@@ -116,14 +116,18 @@ static int teardown(void **state)
 /* list_params over a query string "k=v&k=v" (no escapes) */
 static const char *get_param(void *ctx, const char *name)
 {
-    static char buf[256];
+    /* a buffer per call, several calls' worth: a list reads app_name, then
+     * is_compliant, and keeps the first */
+    static char bufs[8][256];
+    static unsigned next;
+    char *buf = bufs[next++ % 8];
     const char *q = ctx;
     size_t n = strlen(name);
     while (q && *q) {
         const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
         if ((size_t)(end - q) > n && strncmp(q, name, n) == 0 && q[n] == '=') {
             size_t len = (size_t)(end - q) - n - 1;
-            assert_true(len < sizeof buf);
+            assert_true(len < sizeof bufs[0]);
             memcpy(buf, q + n + 1, len);
             buf[len] = 0;
             return buf;
@@ -331,6 +335,14 @@ static void test_table_per_position(void **state)
     assert_int_equal(total(f->st, false, LIST_GLOBAL_APPS, &all, Q), 18 + 300 + 3 + 5);
 }
 
+/* (inserted as the files' JSON: no files, then non-compliant apps) */
+static const char NC_TWIN[] =
+    "[],\"non_compliant_apps\":[{\"app_name\":\"coreutils\",\"reason\":\"r\"},"
+    "{\"app_name\":\"glib\",\"reason\":\"r\"},{\"app_name\":\"glib\",\"reason\":\"again\"}]";
+static const char NC_ALONE[] =
+    "[],\"non_compliant_apps\":[{\"app_name\":\"libnc-only\",\"app_version\":\"9\","
+    "\"reason\":\"r\"},{\"app_name\":\"glib\",\"app_version\":\"2\",\"reason\":\"r\"}]";
+
 /* Needle maps (list.c): with the threshold at 1 every name filter's page
  * of the accelerator goes through its needle's per-image counts from its
  * third request at a position on (the first sums in SQL, the second reads
@@ -354,7 +366,10 @@ static void test_needle_map_pages(void **state)
                  "[{\"app_name\":\"bash\"},{\"app_name\":\"lib%d\",\"app_version\":\"1\"},"
                  "{\"app_name\":\"coreutils\"},{\"app_name\":\"libxml-%d\"}%s]",
                  k % 7, k % 3, k % 5 ? ",{\"app_name\":\"glib\"},{\"app_name\":\"libz\"}" : "");
-        char *d = doc(k % 3 ? "harbor" : "jfrog", name, apps, "[]");
+        /* non-compliant apps: twins of an app record (same name, version
+         * and path) and ones without an app record */
+        const char *files = k % 6 == 1 ? NC_TWIN : k % 6 == 3 ? NC_ALONE : "[]";
+        char *d = doc(k % 3 ? "harbor" : "jfrog", name, apps, files);
         if (k % 9 == 4) { /* another project, the same names */
             json_error_t je;
             json_t *root = json_loads(d, 0, &je);
@@ -397,6 +412,67 @@ static void test_needle_map_pages(void **state)
             }
         }
     assert_true(compared >= 100);
+    /* with is_compliant: the maps of compliant apps (all, or with a name)
+     * and of non-compliant ones with a name, built at once, equal to the
+     * walk at every offset; then the totals, counted from the data */
+    const char *cq[] = {"is_compliant=true", "is_compliant=false", "app_name=lib&is_compliant=true",
+                        "app_name=lib&is_compliant=false", "app_name=libnc&is_compliant=false",
+                        "app_name=glib&is_compliant=true"};
+    for (size_t s = 0; s < 3; s++)
+        for (size_t k = 0; k < sizeof cq / sizeof cq[0]; k++) {
+            char q0[160];
+            snprintf(q0, sizeof q0, "%s%s&limit=10", cq[k], types[s]);
+            long long t = total(f->st, false, LIST_GLOBAL_APPS, &scopes[s], q0);
+            for (long long off = 0; off < t + 1; off += off < 30 ? 1 : 7) {
+                char q[200];
+                snprintf(q, sizeof q, "%s%s&limit=10&offset=%lld", cq[k], types[s], off);
+                char *b = run(f->st, false, LIST_GLOBAL_APPS, &scopes[s], q);
+                for (int rep = 0; rep < 2; rep++) {
+                    char *a = run(f->st, true, LIST_GLOBAL_APPS, &scopes[s], q);
+                    if (strcmp(a, b) != 0)
+                        fail_msg("%s (scope %zu, try %d): map %s, walk %s", q, s, rep, a, b);
+                    free(a);
+                }
+                free(b);
+                compared++;
+            }
+        }
+    long long apps = 3 * 5 + 3 * 3, twins = 0, nc_rows = 0, lib_twins = 0, lib_nc = 0, nc_only = 0,
+              glib = 0, glib_twins = 0;
+    for (int k = 0; k < 40; k++) {
+        if (k % 9 == 4)
+            continue; /* P2 */
+        apps += k % 5 ? 6 : 4;
+        glib += k % 5 ? 1 : 0;
+        if (k % 6 == 1) { /* coreutils, and glib (twice) when the image has it */
+            twins += k % 5 ? 2 : 1;
+            lib_twins += k % 5 ? 1 : 0;
+            glib_twins += k % 5 ? 1 : 0;
+            nc_rows += 3;
+            lib_nc += 2;
+        }
+        if (k % 6 == 3) { /* libnc-only 9 and glib 2: no app record has them */
+            nc_rows += 2;
+            lib_nc += 2;
+            nc_only++;
+        }
+    }
+    const index_scope whole = {"P1", true, NULL, 0};
+    long long lib_all = total(f->st, false, LIST_GLOBAL_APPS, &whole, "app_name=lib&limit=10");
+    const struct {
+        const char *q;
+        long long want;
+    } TOT[] = {{"is_compliant=true&limit=10", apps - twins},
+               {"is_compliant=false&limit=10", nc_rows},
+               {"app_name=lib&is_compliant=true&limit=10", lib_all - lib_twins},
+               {"app_name=lib&is_compliant=false&limit=10", lib_nc},
+               {"app_name=libnc&is_compliant=false&limit=10", nc_only},
+               {"app_name=glib&is_compliant=true&limit=10", glib - glib_twins}};
+    for (size_t k = 0; k < sizeof TOT / sizeof TOT[0]; k++) {
+        assert_int_equal(total(f->st, true, LIST_GLOBAL_APPS, &whole, TOT[k].q), TOT[k].want);
+        assert_int_equal(total(f->st, false, LIST_GLOBAL_APPS, &whole, TOT[k].q), TOT[k].want);
+    }
+    assert_int_equal(twins, 9); /* k = 1, 7, 19, 25, 37: 2, 2, 2, 1, 2 */
     /* the whole project: 6 setup images hold 18 `lib` records (test_table_per_position);
      * 36 of the 40 are P1's, each with 2 or 4 */
     const index_scope all = {"P1", true, NULL, 0};
