@@ -1856,6 +1856,11 @@ typedef struct {
     const char *table;
     const char *cols;   /* SELECT list over r (record) and i (image); ends with r.image, r.seq */
     item_fn fn;
+    /* Few records in all (malware: 4,494 at 100,000 images): a filtered
+     * list reads them first, each with its image by primary key, instead
+     * of the scope's images by index, each with a probe of the records
+     * (60,000 probes: 53 ms for a page of file_name=a) */
+    bool few;
 } global_view;
 
 /* The rows of one image from seq on, at most take of them. */
@@ -3011,15 +3016,14 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
     qb q = {0};
     int rc;
     if (filtered) {
-        qb_sql(&q, "SELECT count(*) FROM \"%s\" r JOIN images i ON i.id = r.image WHERE 1",
-               v->table);
+        const char *join = v->few ? "CROSS JOIN images i WHERE i.id = r.image"
+                                  : "JOIN images i ON i.id = r.image WHERE 1";
+        qb_sql(&q, "SELECT count(*) FROM \"%s\" r %s", v->table, join);
         qb_scope(&q, c, mask);
         qb_conds(&q, cs);
         if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
             return rc;
-        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
-                   "WHERE 1",
-               v->cols, v->table);
+        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r %s", v->cols, v->table, join);
         qb_scope(&q, c, mask);
         qb_conds(&q, cs);
         qb_sql(&q, " ORDER BY r.image, r.seq");
@@ -3103,7 +3107,7 @@ static int list_global_apps(lctx *c)
             REPORT_NON_COMPLIANT_APP, "rec_non_compliant_app",
             IMAGE_COLS ", r.app_name, NULL, r.app_version, NULL, r.app_path, r.layer_digest, 0, "
                        "i.latest_scan_time",
-            item_global_app};
+            item_global_app, true};
         if (app_name) {
             conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
             rc = global_records_noncompliant(c, &NC, mask, &cs, &nf);
@@ -3119,7 +3123,7 @@ static int list_global_apps(lctx *c)
         REPORT_APPS, "rec_app",
         IMAGE_COLS ", r.app_name, r.app_type, r.app_version, " APP_VUL_NUM ", r.app_path, "
                    "r.layer_digest, " APP_COMPLIANT ", i.latest_scan_time",
-        item_global_app};
+        item_global_app, false};
     return global_records(c, &A, mask, &cs, &nf);
 }
 
@@ -3147,7 +3151,7 @@ static int list_global_malware(lctx *c)
     static const global_view V = {REPORT_MALWARES, "rec_malware",
                                   IMAGE_COLS ", i.instance_id, r.file_name, r.file_path, r.size, "
                                              "i.latest_scan_time, r.description",
-                                  item_global_malware};
+                                  item_global_malware, true};
     return global_records(c, &V, mask, &cs, NULL);
 }
 
@@ -3170,7 +3174,7 @@ static int list_global_files(lctx *c)
     conds cs = {0};
     name_filter nf = {1, "file_name", "instr(r.file_name, ?) > 0", file_name, false};
     static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
-                                  item_global_file};
+                                  item_global_file, false};
     return global_records(c, &V, mask, &cs, &nf);
 }
 
@@ -3183,7 +3187,7 @@ static int list_global_sensitive(lctx *c)
         return rc;
     conds cs = {0};
     static const global_view V = {REPORT_SENSITIVE_INFO, "rec_sensitive_info", SENSITIVE_COLS,
-                                  item_sensitive};
+                                  item_sensitive, false};
     return global_records(c, &V, mask, &cs, NULL);
 }
 

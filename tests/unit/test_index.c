@@ -1500,8 +1500,14 @@ static void expect_groups_same(imgsec_index *ix)
     index_group *a = calloc(LIST_LIMIT_MAX, sizeof *a), *b = calloc(LIST_LIMIT_MAX, sizeof *b);
     assert_non_null(a);
     assert_non_null(b);
-    /* every group, then one vul_id (ListVulnerabilityCve, cve_id) */
+    /* every group, then one vul_id (ListVulnerabilityCve, cve_id); then
+     * needles in the vul_id (vul_id / vul_name substrings: the cached
+     * needle_groups), twice each so that the second reads the cache */
     static const char *const ONE[] = {NULL, "CVE-01", "GHSA-1", "CVE-0"};
+    static const char *const NEEDLES[][2] = {{NULL, NULL}, {"CVE-0", NULL}, {"0", "3"},
+                                             {"E-05", NULL}, {"GHSA", NULL}, {"nomatch", NULL},
+                                             {"0", "3"}, {"E-05", NULL}};
+    for (size_t nd = 0; nd < sizeof NEEDLES / sizeof NEEDLES[0]; nd++)
     for (size_t m = 0; m < sizeof MASKS / sizeof MASKS[0]; m++)
         for (int vt = -1; vt < VUL_TYPE_COUNT; vt++)
             for (int rk = 0; rk < 3; rk++)
@@ -1510,8 +1516,9 @@ static void expect_groups_same(imgsec_index *ix)
                     index_group_req r = {.type_mask = MASKS[m], .vul_type = vt, .level = -1,
                                          .by_rank = rk > 0, .rank_lo = rk == 2 ? 3 : 0,
                                          .rank_hi = 4, .offset = off, .limit = 7,
-                                         .equals = ONE[e / 2], .equals_cve = e % 2};
-                    if (!r.equals && r.equals_cve)
+                                         .equals = ONE[e / 2], .equals_cve = e % 2,
+                                         .contains = {NEEDLES[nd][0], NEEDLES[nd][1]}};
+                    if ((!r.equals && r.equals_cve) || (nd > 0 && r.equals))
                         continue;
                     index_group_req w = r;
                     w.m = &every;
