@@ -235,9 +235,15 @@ typedef struct {
      * counts at the snapshot's position ("needle maps"); 0: the default,
      * LIST_NEEDLE_MAP_MIN. Tests lower it to use the maps on small data. */
     int64_t needle_map_min;
+    /* A page read another way that took more of the thread's CPU than
+     * this (ns) leaves the map wanted: the next request at that position
+     * builds it (the estimate can be wrong when a scope's images gather
+     * at some ids); 0: LIST_NEEDLE_MAP_SLOW_NS. */
+    int64_t needle_map_slow_ns;
 } list_accel;
 
 #define LIST_NEEDLE_MAP_MIN 50000
+#define LIST_NEEDLE_MAP_SLOW_NS 5000000
 
 /* list_run with an accelerator (NULL: none). */
 int list_run_accel(store *st, list_kind k, const index_scope *scope, const char *path_arg,

@@ -153,7 +153,7 @@ void lists_handle(request *req)
     const char *arg = strchr(d->path + strlen("/v5/{project_id}"), '{') ? req->params[1] : NULL;
     json_t *out = NULL;
     store *st = store_pool_acquire(req->app->pool);
-    list_accel accel = {index_page_for, req, index_with, client_gone, 0};
+    list_accel accel = {index_page_for, req, index_with, client_gone, 0, 0};
     int rc = list_run_accel(st, d->kind, &req->scope->ix, arg, &p, &accel, &out, &err);
     store_pool_release(req->app->pool, st);
     if (rc != IMGSEC_OK)

@@ -26,7 +26,7 @@
 static bool use_pg;
 /* the accelerator's needle_map_min (0: the default, which these small
  * data sets never reach) */
-static int64_t map_min;
+static int64_t map_min, map_slow_ns;
 
 typedef struct {
     char path[PATH_MAX]; /* the file, or the PostgreSQL URI */
@@ -150,7 +150,8 @@ static int no_page(void *arg, int64_t pos, const index_scope *scope, report_type
 static char *run(store *st, bool accel, list_kind k, const index_scope *scope, const char *query)
 {
     list_params p = {get_param, (void *)query};
-    list_accel a = {.record_page = no_page, .needle_map_min = map_min};
+    list_accel a = {.record_page = no_page, .needle_map_min = map_min,
+                    .needle_map_slow_ns = map_slow_ns};
     json_t *o = NULL;
     imgsec_err err = {0};
     int rc = accel ? list_run_accel(st, k, scope, NULL, &p, &a, &o, &err)
@@ -512,6 +513,53 @@ static void test_needle_map_pages(void **state)
     map_min = 0;
 }
 
+/* A page read the other way that proves dear marks the needle's map
+ * wanted, whatever the estimate said: with the threshold so high that
+ * the estimate never asks for a map, and the slowness bound at 1 ns, the
+ * first request at a position walks (and marks), the second builds the
+ * map and reads from it; a direct change of two records (no change-log
+ * row) then shows that the third still reads the map (its page as before
+ * the change, the walk's shifted), as test_needle_map_pages does. With
+ * the bound at its default (5 ms, never reached by this small data) the
+ * same requests walk. */
+static void test_needle_map_when_slow(void **state)
+{
+    fx *f = *state;
+    const index_scope all = {"P1", true, NULL, 0};
+    /* offset 4: the page begins at the second image, after the changed
+     * one, and the walk (no accelerator) reads forward, so it shows the
+     * change (at offset 10 it would read backward from the end) */
+    const char *Q = "app_name=lib&limit=10&offset=4";
+    map_min = INT64_MAX;
+    char *walk_before = run(f->st, false, LIST_GLOBAL_APPS, &all, Q);
+    for (int rep = 0; rep < 3; rep++) { /* SQL sum, table (walks: default bound) */
+        char *a = run(f->st, true, LIST_GLOBAL_APPS, &all, Q);
+        assert_string_equal(a, walk_before);
+        free(a);
+    }
+    map_slow_ns = 1;
+    char *first = run(f->st, true, LIST_GLOBAL_APPS, &all, Q);   /* walks, marks */
+    char *second = run(f->st, true, LIST_GLOBAL_APPS, &all, Q);  /* builds the map */
+    assert_string_equal(first, walk_before);
+    assert_string_equal(second, walk_before);
+    imgsec_err err = {0};
+    db_conn *conn = NULL;
+    assert_int_equal(db_open(f->path, &conn, &err), IMGSEC_OK);
+    assert_int_equal(db_exec(conn,
+                             "UPDATE rec_app SET app_name = 'zzz' WHERE app_name = 'libssl' AND "
+                             "image = (SELECT min(image) FROM rec_app WHERE app_name = 'libssl')",
+                             "test", &err),
+                     IMGSEC_OK);
+    db_close(conn);
+    char *third = run(f->st, true, LIST_GLOBAL_APPS, &all, Q);
+    char *walk_after = run(f->st, false, LIST_GLOBAL_APPS, &all, Q);
+    assert_string_equal(third, walk_before);
+    assert_string_not_equal(walk_after, walk_before);
+    free(walk_before), free(first), free(second), free(third), free(walk_after);
+    map_min = 0;
+    map_slow_ns = 0;
+}
+
 int main(int argc, char **argv)
 {
     int pg = unit_pg_wanted(argc, argv);
@@ -523,6 +571,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_table_per_position, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_needle_map_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_needle_map_when_slow, setup, teardown),
     };
     return cmocka_run_group_tests_name(use_pg ? "list names on PostgreSQL" : "list names", tests,
                                        NULL, NULL);
