@@ -4,7 +4,7 @@
 #
 #   bench/lists.sh [--db FILE | --images N --records-per-image R --seed S]
 #                  [--project P] [--bin DIR] [--work DIR] [--seconds S] [--quick]
-#                  [--urls-only]
+#                  [--eps LIST] [--urls-only]
 #
 # --db reuses a database (e.g. bench/run.sh's WORK/imgsec.db, project
 # bench); otherwise `imgsec demo` makes one. For every route it asks one
@@ -17,6 +17,8 @@
 # Results: WORK/lists.txt (one RESULT line per URL) and WORK/lists.md.
 # LIST_TIMEOUT_S=S (environment) bounds one request (default 60 s): a URL
 # whose request takes longer is reported timed_out=1 and the next one runs.
+# --eps LIST: ask as a user granted only those EPs (comma list; default
+# all), as an EP-scoped user of the console would.
 # --quick: a tiny demo database, a fraction of a second per URL (CI).
 # --urls-only: write WORK/lists-urls.tsv (for bench/list_cpu.sh) and stop.
 set -euo pipefail
@@ -24,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
 images=10000 rpi=200 seed=1 db="" project=bench bin="$top/build-perf" work="" seconds=2 quick=0
-urls_only=0
+urls_only=0 eps=all
 while [ $# -gt 0 ]; do
   case $1 in
     --db) db=$2; shift ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift ;;
     --seconds) seconds=$2; shift ;;
     --quick) quick=1 ;;
+    --eps) eps=$2; shift ;;
     --urls-only) urls_only=1 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench/lists: unknown argument $1" >&2; exit 2 ;;
@@ -55,26 +58,31 @@ if [ -z "$db" ]; then
   "$imgsec" demo --db "$db" --project "$project" --images "$images" --records-per-image "$rpi" \
     --seed "$seed" >/dev/null
 fi
-IMGSEC_PASSWORD=$password "$imgsec" user add --db "$db" --domain lists --name reader \
-  --project "$project" --role reader --eps all >/dev/null 2>&1 || true
+user=reader
+[ "$eps" = all ] || user=reader-$(printf '%s' "$eps" | tr -c 'a-zA-Z0-9-' '_')
+IMGSEC_PASSWORD=$password "$imgsec" user add --db "$db" --domain lists --name "$user" \
+  --project "$project" --role reader --eps "$eps" >/dev/null 2>&1 || true
 bench_imgsecd "$work/imgsecd-lists.log" "$work/port" "$imgsecd" --db "$db" --listen 127.0.0.1:0 \
   --region "$region" --result-cache-mb 0 || exit 1
 pids+=("$bench_pid")
 url=$bench_url
-token=$(bench_token "$url" lists reader "$password" "$project")
+token=$(bench_token "$url" lists "$user" "$password" "$project")
 [ -n "$token" ] || { echo "bench/lists: no token" >&2; exit 1; }
 
 q() { sqlite3 -batch -noheader -separator '|' "$db" "$1"; }
-IFS='|' read -r img itype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project' ORDER BY n_vulnerability + n_app + n_file DESC LIMIT 1")"
+# the images the user sees: every EP, or those of --eps
+epw=""
+[ "$eps" = all ] || epw=" AND ep IN ('$(printf '%s' "$eps" | sed "s/'/''/g; s/,/','/g")')"
+IFS='|' read -r img itype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project'$epw ORDER BY n_vulnerability + n_app + n_file DESC LIMIT 1")"
 # per one-image list, the image with the most records of its type (a list
 # of the largest image by vulnerabilities may be empty of malware, ...)
-most() { q "SELECT id || '&image_type=' || image_type FROM images WHERE project_id = '$project' ORDER BY n_$1 DESC, id LIMIT 1"; }
+most() { q "SELECT id || '&image_type=' || image_type FROM images WHERE project_id = '$project'$epw ORDER BY n_$1 DESC, id LIMIT 1"; }
 mal=$(most malware) fil=$(most file) sen=$(most sensitive_info) nca=$(most non_compliant_app)
-IFS='|' read -r rimg ritype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project' ORDER BY n_risk_config DESC, id LIMIT 1")"
-IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY vul_id ORDER BY count(*) DESC LIMIT 1")"
+IFS='|' read -r rimg ritype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project'$epw ORDER BY n_risk_config DESC, id LIMIT 1")"
+IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE image IN (SELECT id FROM images WHERE project_id = '$project'$epw ORDER BY id LIMIT 200) GROUP BY vul_id ORDER BY count(*) DESC LIMIT 1")"
 # the common vulnerability's own level (ListVulAffectImages' repair_necessity words)
 vul_level=$(q "SELECT CASE max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) WHEN 4 THEN 'Critical' WHEN 3 THEN 'High' WHEN 2 THEN 'Medium' ELSE 'Low' END FROM rec_vulnerability WHERE vul_id = '$vul' AND vul_type = '$vtype' AND image = (SELECT image FROM agg_vul WHERE vul_id = '$vul' LIMIT 1)")
-rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project' ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
+rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project'$epw ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
 # a whole app name and file name of the largest image: the selective
 # needles of app_name and file_name ("lib" below is the broad one)
 app=$(q "SELECT app_name FROM rec_app WHERE image = $img ORDER BY seq LIMIT 1")

@@ -1496,7 +1496,11 @@ static void expect_groups_same(imgsec_index *ix)
     static const index_image_match every = {NULL, NULL};
     static const unsigned MASKS[] = {0, 1u << IMAGE_TYPE_PRIVATE,
                                      (1u << IMAGE_TYPE_HARBOR) | (1u << IMAGE_TYPE_LOCAL)};
-    index_scope sc = {"p1", true, NULL, 0};
+    /* every EP (the per-type sums), then one EP (the selection's cached
+     * walk, sel_cache), each against the walk */
+    static const char *const EP_A[] = {"ep-a"};
+    for (int scoped = 0; scoped < 2; scoped++) {
+    index_scope sc = {"p1", !scoped, scoped ? EP_A : NULL, scoped ? 1 : 0};
     index_group *a = calloc(LIST_LIMIT_MAX, sizeof *a), *b = calloc(LIST_LIMIT_MAX, sizeof *b);
     assert_non_null(a);
     assert_non_null(b);
@@ -1548,6 +1552,7 @@ static void expect_groups_same(imgsec_index *ix)
                 }
     free(a);
     free(b);
+    }
 }
 
 static void test_vul_groups_by_type(void **state)
@@ -1563,6 +1568,8 @@ static void test_vul_groups_by_type(void **state)
         timg_init(&t, id);
         t.s.type = TYPES[id % 4];
         t.s.latest_scan_time = id % 9;
+        if (id % 3 == 0)
+            t.s.ep = "ep-a";
         for (int v = 0; v < 6; v++)
             for (int vt = 0; vt < VUL_TYPE_COUNT; vt++) {
                 r = r * 6364136223846793005ull + 1442695040888963407ull;
