@@ -914,6 +914,35 @@ static bool same_needle(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* The groups gl[a..b) (gl NULL: the groups a..b) that pass
+ * groups_by_type's filter (types, vul_type, rank range): the total, and
+ * the page's groups from their sums. */
+static int groups_passing(const ix_inst *ix, const grp_ctx *c, const struct ix_terms *o,
+                          unsigned types, const uint32_t *gl, uint32_t a, uint32_t b)
+{
+    const index_group_req *r = c->r;
+    int vtype = c->build ? -1 : r->vul_type;
+    bool by_rank = !c->build && r->by_rank;
+    int64_t total = 0, skip = r->offset;
+    for (uint32_t i = a; i < b; i++) {
+        uint32_t gi = gl ? gl[i] : i;
+        if (!group_passes(o, gi, types, vtype, by_rank, r->rank_lo, r->rank_hi))
+            continue;
+        total++;
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        if ((int64_t)*c->n_out >= r->limit)
+            continue;
+        index_group *g = &c->out[(*c->n_out)++];
+        if (group_from_sums(ix, o, o->gfirst[gi], o->gfirst[gi + 1], types, vtype, g) != 0)
+            return -1;
+    }
+    *c->total = total;
+    return 0;
+}
+
 /* The cached needle_groups of r's needles (vulnerabilities), built now
  * if no reader has yet, as pass_get; NULL: out of memory. */
 static const struct needle_groups *needle_groups_get(const struct ix_terms *o,
@@ -970,23 +999,7 @@ static int groups_by_needle(const ix_inst *ix, const grp_ctx *c, const struct ix
     const struct needle_groups *p = needle_groups_get(o, r, &owned);
     if (!p)
         return -1;
-    int64_t total = 0, skip = r->offset;
-    int rc = 0;
-    for (uint32_t i = 0; i < p->n && rc == 0; i++) {
-        uint32_t gi = p->g[i];
-        if (!group_passes(o, gi, types, r->vul_type, r->by_rank, r->rank_lo, r->rank_hi))
-            continue;
-        total++;
-        if (skip > 0) {
-            skip--;
-            continue;
-        }
-        if ((int64_t)*c->n_out >= r->limit)
-            continue;
-        index_group *g = &c->out[(*c->n_out)++];
-        rc = group_from_sums(ix, o, o->gfirst[gi], o->gfirst[gi + 1], types, r->vul_type, g);
-    }
-    *c->total = total;
+    int rc = groups_passing(ix, c, o, types, p->g, 0, p->n);
     if (owned)
         needle_groups_free((struct needle_groups *)p);
     return rc;
@@ -1023,23 +1036,7 @@ static int groups_by_type(const ix_inst *ix, const grp_ctx *c, const struct ix_t
             free((void *)p);
         return rc;
     }
-    int64_t total = 0, skip = r->offset;
-    for (uint32_t gi = g0; gi < g1; gi++) {
-        if (!group_passes(o, gi, types, vtype, by_rank, r->rank_lo, r->rank_hi))
-            continue;
-        total++;
-        if (skip > 0) {
-            skip--;
-            continue;
-        }
-        if ((int64_t)*c->n_out >= r->limit)
-            continue;
-        index_group *g = &c->out[(*c->n_out)++];
-        if (group_from_sums(ix, o, o->gfirst[gi], o->gfirst[gi + 1], types, vtype, g) != 0)
-            return -1;
-    }
-    *c->total = total;
-    return 0;
+    return groups_passing(ix, c, o, types, NULL, g0, g1);
 }
 
 /* ---- the images of one term or rule from the cache ---- */
