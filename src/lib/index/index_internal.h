@@ -189,6 +189,9 @@ struct ix_inst {
                                      ids.n is the number of images */
     size_t n_decimal_image_ids;   /* images whose content id spells an image id */
     int64_t n_records;            /* sum of counts[*][*]: the records of every image */
+    /* per column, the sum over every row: counts[t] at t, vul_counts[v] at
+     * REPORT_TYPE_COUNT + v (a total over every image: rec_total) */
+    int64_t col_sums[REPORT_TYPE_COUNT + VUL_TYPE_COUNT];
     dict dicts[SA_COUNT];         /* a row-owned filtered attribute's: only the
                                      strings several rows hold */
     rowmap owned[SA_COUNT];       /* a row-owned filtered attribute's rows whose

@@ -348,6 +348,13 @@ int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t
     if (selected == 0 || rec_plan_empty(plan))
         return 0;
     if (plan->col) {
+        /* every image selected: the column's running sum (col_sums) */
+        for (int k = 0; selected == ix->ids.n && k < REPORT_TYPE_COUNT + VUL_TYPE_COUNT; k++)
+            if (plan->col == (k < REPORT_TYPE_COUNT ? ix->counts[k]
+                                                    : ix->vul_counts[k - REPORT_TYPE_COUNT])) {
+                *total = ix->col_sums[k];
+                return 0;
+            }
         *total = sum_rows(plan, s);
         return 0;
     }

@@ -225,6 +225,7 @@ void rows_destroy(ix_inst *ix)
     ix->n_rows = ix->cap_rows = ix->n_free = 0;
     ix->n_decimal_image_ids = 0;
     ix->n_records = 0;
+    memset(ix->col_sums, 0, sizeof ix->col_sums);
 
     idmap_free(&ix->ids);
     for (int a = 0; a < SA_COUNT; a++) {
@@ -340,10 +341,13 @@ static void row_detach(ix_inst *ix, uint32_t row)
     ix->container_num[row] = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->n_records -= ix->counts[t][row];
+        ix->col_sums[t] -= ix->counts[t][row];
         ix->counts[t][row] = 0;
     }
-    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+    for (int v = 0; v < VUL_TYPE_COUNT; v++) {
+        ix->col_sums[REPORT_TYPE_COUNT + v] -= ix->vul_counts[v][row];
         ix->vul_counts[v][row] = 0;
+    }
     *r = (ix_row){.id = r->id};
 }
 
@@ -455,9 +459,12 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->counts[t][row] = (uint32_t)s->counts[t]; /* bounded by summary_check */
         ix->n_records += s->counts[t];
+        ix->col_sums[t] += s->counts[t];
     }
-    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+    for (int v = 0; v < VUL_TYPE_COUNT; v++) {
         ix->vul_counts[v][row] = (uint32_t)s->vul_counts[v];
+        ix->col_sums[REPORT_TYPE_COUNT + v] += s->vul_counts[v];
+    }
 
     roaring_bitmap_add(ix->by_type[s->type], row);
     roaring_bitmap_add(ix->by_status[s->status], row);
@@ -653,6 +660,7 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
     dst->n_free = src->n_free;
     dst->n_decimal_image_ids = src->n_decimal_image_ids;
     dst->n_records = src->n_records;
+    memcpy(dst->col_sums, src->col_sums, sizeof dst->col_sums);
     if (src->ids.cap) {
         if (!(dst->ids.slots = malloc(src->ids.cap * sizeof *src->ids.slots))) {
             rows_destroy(dst);
