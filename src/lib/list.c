@@ -2077,8 +2077,7 @@ typedef enum { ND_NAME, ND_COMPLIANT, ND_NONCOMPLIANT } nd_variant;
  * below): the images of the scope with at least one counted record,
  * ascending, and the number of such records before each. */
 typedef struct {
-    int kind;
-    char *key;    /* variant, project, needle, EPs and type mask (nd_key) */
+    char *key;    /* kind, variant, project, needle, EPs and type mask (nd_key) */
     int64_t pos;
     uint64_t used;
     int64_t *ids; /* n images */
@@ -2416,6 +2415,20 @@ static int row_two_ints(const store_cell *x, int n, void *arg)
  * index entries of those names (and their images' rows, for the scope):
  * about the page's depth from that end, where a walk of the records reads
  * that times all / total (`util-linux`: 78 records per match). */
+/* The least and greatest image id (0, 0: no image), one subquery each:
+ * each is one end of the B-tree (min and max in one SELECT scan the
+ * table). */
+static int image_id_range(lctx *c, int64_t *lo, int64_t *hi)
+{
+    int64_t ids[2] = {0, 0};
+    qb q = {0};
+    qb_sql(&q, "SELECT (SELECT min(id) FROM images), (SELECT max(id) FROM images)");
+    int rc = q_run(c, &q, row_two_ints, ids);
+    *lo = ids[0];
+    *hi = ids[1];
+    return rc;
+}
+
 static void qb_names_page(qb *q, const lctx *c, const global_view *v, unsigned mask,
                           const conds *cs, const name_filter *nf, const name_match *m,
                           int64_t from, int64_t to, bool backward, int64_t want, int64_t skip)
@@ -2451,15 +2464,11 @@ static int global_records_window(lctx *c, const global_view *v, unsigned mask,
 {
     int64_t end = c->offset + c->limit < c->total ? c->offset + c->limit : c->total;
     int64_t want = end - c->offset, skip = backward ? c->total - end : c->offset;
-    int64_t ids[2] = {0, 0};
-    qb q = {0};
-    /* one subquery each: each is one end of the B-tree (min and max in one
-     * SELECT scan the table) */
-    qb_sql(&q, "SELECT (SELECT min(id) FROM images), (SELECT max(id) FROM images)");
-    int rc = q_run(c, &q, row_two_ints, ids);
+    int64_t lo, hi;
+    int rc = image_id_range(c, &lo, &hi);
     if (rc != IMGSEC_OK)
         return rc;
-    int64_t lo = ids[0], hi = ids[1];
+    qb q = {0};
     double depth = (double)(skip + want) / (double)c->total;
     int64_t span = (int64_t)(depth * 1.5 * (double)(hi - lo + 1)) + 1;
     index_record_span *sp = malloc(LIST_LIMIT_MAX * sizeof *sp + sizeof(size_t));
@@ -2619,13 +2628,12 @@ static int row_nd_image(const store_cell *x, int n, void *arg)
 static int nd_build(lctx *c, const global_view *v, unsigned mask, const name_filter *nf,
                     const name_match *mt, nd_variant var, needle_map *m)
 {
-    int64_t ids[2] = {0, 0};
-    qb q = {0};
-    qb_sql(&q, "SELECT (SELECT min(id) FROM images), (SELECT max(id) FROM images)");
-    int rc = q_run(c, &q, row_two_ints, ids);
+    int64_t lo, hi;
+    int rc = image_id_range(c, &lo, &hi);
     if (rc != IMGSEC_OK)
         return rc;
-    nd_count k = {NULL, ids[0], ids[1] - ids[0] + 1, false};
+    qb q = {0};
+    nd_count k = {NULL, lo, hi - lo + 1, false};
     if (k.span <= 0 || k.span > ND_SPAN_MAX || !(k.counts = calloc((size_t)k.span, sizeof *k.counts))) {
         m->failed = true;
         return IMGSEC_OK;
@@ -2757,7 +2765,6 @@ static int nd_get(lctx *c, const global_view *v, unsigned mask, const name_filte
             free(key);
             return IMGSEC_OK;
         }
-        m->kind = nf->kind;
         m->key = key;
         m->pos = c->pos;
         m->used = ++nc->clock;

@@ -23,6 +23,7 @@
 
 #include "imgsec/gen.h"
 #include "imgsec/list.h"
+#include "../support/name_recount.h"
 
 #define N_IMAGES 90
 #define N_P2 6
@@ -695,14 +696,6 @@ static int64_t sql_int(const char *sql)
 /* name_counts (schema 16, kept by the store's write code) holds exactly
  * the counts plain SQL finds in the records, row for row, both ways: a
  * write path that forgets them fails here. */
-#define NAME_RECOUNT                                                                             \
-    "SELECT 0 AS kind, i.project_id, i.image_type, i.ep, r.app_name AS name, count(*) AS n "   \
-    "FROM rec_app r JOIN images i ON i.id = r.image WHERE r.app_name IS NOT NULL "             \
-    "GROUP BY i.project_id, i.image_type, i.ep, r.app_name UNION ALL "                         \
-    "SELECT 1, i.project_id, i.image_type, i.ep, r.file_name, count(*) "                       \
-    "FROM rec_file r JOIN images i ON i.id = r.image WHERE r.file_name IS NOT NULL "           \
-    "GROUP BY i.project_id, i.image_type, i.ep, r.file_name"
-#define NAME_COUNTS "SELECT kind, project_id, image_type, ep, name, n FROM name_counts"
 static void expect_counts_equal_records(void)
 {
     assert_true(sql_int("SELECT count(*) FROM name_counts") > 0);

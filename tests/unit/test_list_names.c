@@ -529,9 +529,9 @@ static void test_needle_map_pages(void **state)
  * first request at a position walks (and marks), the second builds the
  * map and reads from it; a direct change of two records (no change-log
  * row) then shows that the third still reads the map (its page as before
- * the change, the walk's shifted), as test_needle_map_pages does. With
- * the bound at its default (5 ms, never reached by this small data) the
- * same requests walk. */
+ * the change, the walk's shifted), as test_needle_map_pages does. First,
+ * with the bound at its default (5 ms, not reached by this small data),
+ * the accelerator's answers are the walk's. */
 static void test_needle_map_when_slow(void **state)
 {
     fx *f = *state;

@@ -28,6 +28,7 @@
 #include "imgsec/store_keys.h"
 #include "unit_pg.h"
 #include "unit_tmp.h"
+#include "../support/name_recount.h"
 
 /* ---- fixture ---- */
 
@@ -885,14 +886,6 @@ static void test_ingest_defer_indexes(void **state)
 
 /* name_counts against a recount of the records by plain SQL, both ways:
  * the rows that differ (0 when the counts are exact). */
-#define NAME_RECOUNT                                                                               \
-    "SELECT 0 AS kind, i.project_id, i.image_type, i.ep, r.app_name AS name, count(*) AS n "     \
-    "FROM rec_app r JOIN images i ON i.id = r.image WHERE r.app_name IS NOT NULL "               \
-    "GROUP BY i.project_id, i.image_type, i.ep, r.app_name UNION ALL "                           \
-    "SELECT 1, i.project_id, i.image_type, i.ep, r.file_name, count(*) "                         \
-    "FROM rec_file r JOIN images i ON i.id = r.image WHERE r.file_name IS NOT NULL "             \
-    "GROUP BY i.project_id, i.image_type, i.ep, r.file_name"
-#define NAME_COUNTS "SELECT kind, project_id, image_type, ep, name, n FROM name_counts"
 static int64_t names_differ(const char *path)
 {
     return q1(path, "SELECT count(*) FROM (" NAME_COUNTS " EXCEPT SELECT * FROM (" NAME_RECOUNT

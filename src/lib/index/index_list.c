@@ -545,13 +545,15 @@ struct ix_terms {
      * images list that asks for them (units_get) */
     _Atomic(struct unit_rows *) *units;
     uint32_t n_units;
-    _Atomic(struct pass_list *) pass[PASS_SLOTS];
-    _Atomic(struct needle_groups *) needles[NEEDLE_SLOTS];
-    _Atomic(struct sel_cache *) sels[SEL_SLOTS];
+    /* slots (slot_find, slot_put): struct pass_list, needle_groups, sel_cache */
+    _Atomic(void *) pass[PASS_SLOTS];
+    _Atomic(void *) needles[NEEDLE_SLOTS];
+    _Atomic(void *) sels[SEL_SLOTS];
 };
 
-static void sel_cache_free(struct sel_cache *p)
+static void sel_cache_free(void *v)
 {
+    struct sel_cache *p = v;
     if (p) {
         free(p->key);
         free(p->s.bits);
@@ -559,8 +561,9 @@ static void sel_cache_free(struct sel_cache *p)
     }
 }
 
-static void needle_groups_free(struct needle_groups *p)
+static void needle_groups_free(void *v)
 {
+    struct needle_groups *p = v;
     if (p) {
         free(p->needle[0]);
         free(p->needle[1]);
@@ -870,38 +873,42 @@ static bool group_passes(const struct ix_terms *o, uint32_t gi, unsigned types, 
     return any && (!by_rank || (rank >= lo && rank <= hi));
 }
 
-/* The cached pass_list of one filter, built now if no reader has yet
- * (like units: compare-and-swap into a free slot; with every slot taken
- * the list is returned uncached, *owned set, for the caller to free).
- * NULL: out of memory. */
-static const struct pass_list *pass_get(const struct ix_terms *o, unsigned types, int vtype,
-                                        bool by_rank, int lo, int hi, bool *owned)
+/* ---- per-filter caches in the terms: slots filled first come ----
+ *
+ * A reader looks for its filter's entry (slot_find); missing, it builds
+ * one and puts it into the first free slot by compare-and-swap
+ * (slot_put). A racing reader that put the same filter's entry first
+ * wins (the loser's copy is dropped); with every slot taken the entry is
+ * returned uncached, *owned set, for the caller to free. Only the writer
+ * frees the slots (terms_free, in the instance no reader uses). */
+
+/* The entry of slots[0..n) that same() finds equal to key, or NULL. */
+static void *slot_find(_Atomic(void *) *slots, int n, bool (*same)(const void *e, const void *key),
+                       const void *key)
 {
-    uint32_t key = (uint32_t)types | (uint32_t)(vtype + 1) << 8 | (uint32_t)by_rank << 12 |
-                   (uint32_t)(by_rank ? lo & 15 : 0) << 13 | (uint32_t)(by_rank ? hi & 15 : 0) << 17;
-    _Atomic(struct pass_list *) *slots = (_Atomic(struct pass_list *) *)o->pass;
-    *owned = false;
-    for (int i = 0; i < PASS_SLOTS; i++) {
-        struct pass_list *p = atomic_load(&slots[i]);
-        if (!p)
+    for (int i = 0; i < n; i++) {
+        void *e = atomic_load(&slots[i]);
+        if (!e)
             break;
-        if (p->key == key)
-            return p;
+        if (same(e, key))
+            return e;
     }
-    struct pass_list *p = malloc(sizeof *p + ((size_t)o->n_groups + 1) * sizeof p->g[0]);
-    if (!p)
-        return NULL;
-    p->key = key;
-    p->n = 0;
-    for (uint32_t gi = 0; gi < o->n_groups; gi++)
-        if (group_passes(o, gi, types, vtype, by_rank, lo, hi))
-            p->g[p->n++] = gi;
-    for (int i = 0; i < PASS_SLOTS; i++) {
-        struct pass_list *none = NULL;
+    return NULL;
+}
+
+/* p (key's entry, just built): cached, or a racing reader's equal one
+ * (p dropped), or p itself with *owned set. */
+static void *slot_put(_Atomic(void *) *slots, int n, void *p,
+                      bool (*same)(const void *e, const void *key), const void *key,
+                      void (*drop)(void *), bool *owned)
+{
+    *owned = false;
+    for (int i = 0; i < n; i++) {
+        void *none = NULL;
         if (atomic_compare_exchange_strong(&slots[i], &none, p))
             return p;
-        if (none->key == key) { /* a racing reader's: the same list */
-            free(p);
+        if (same(none, key)) {
+            drop(p);
             return none;
         }
     }
@@ -909,9 +916,43 @@ static const struct pass_list *pass_get(const struct ix_terms *o, unsigned types
     return p;
 }
 
+static bool pass_same(const void *e, const void *key)
+{
+    return ((const struct pass_list *)e)->key == *(const uint32_t *)key;
+}
+
+/* The cached pass_list of one filter, built now if no reader has yet
+ * (slot_put). NULL: out of memory. */
+static const struct pass_list *pass_get(const struct ix_terms *o, unsigned types, int vtype,
+                                        bool by_rank, int lo, int hi, bool *owned)
+{
+    uint32_t key = (uint32_t)types | (uint32_t)(vtype + 1) << 8 | (uint32_t)by_rank << 12 |
+                   (uint32_t)(by_rank ? lo & 15 : 0) << 13 | (uint32_t)(by_rank ? hi & 15 : 0) << 17;
+    _Atomic(void *) *slots = (_Atomic(void *) *)o->pass;
+    *owned = false;
+    struct pass_list *p = slot_find(slots, PASS_SLOTS, pass_same, &key);
+    if (p)
+        return p;
+    if (!(p = malloc(sizeof *p + ((size_t)o->n_groups + 1) * sizeof p->g[0])))
+        return NULL;
+    p->key = key;
+    p->n = 0;
+    for (uint32_t gi = 0; gi < o->n_groups; gi++)
+        if (group_passes(o, gi, types, vtype, by_rank, lo, hi))
+            p->g[p->n++] = gi;
+    return slot_put(slots, PASS_SLOTS, p, pass_same, &key, free, owned);
+}
+
 static bool same_needle(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool needles_same(const void *e, const void *key)
+{
+    const struct needle_groups *p = e;
+    const index_group_req *r = key;
+    return same_needle(p->needle[0], r->contains[0]) && same_needle(p->needle[1], r->contains[1]);
 }
 
 /* The groups gl[a..b) (gl NULL: the groups a..b) that pass
@@ -944,21 +985,16 @@ static int groups_passing(const ix_inst *ix, const grp_ctx *c, const struct ix_t
 }
 
 /* The cached needle_groups of r's needles (vulnerabilities), built now
- * if no reader has yet, as pass_get; NULL: out of memory. */
+ * if no reader has yet (slot_put); NULL: out of memory. */
 static const struct needle_groups *needle_groups_get(const struct ix_terms *o,
                                                      const index_group_req *r, bool *owned)
 {
-    _Atomic(struct needle_groups *) *slots = (_Atomic(struct needle_groups *) *)o->needles;
+    _Atomic(void *) *slots = (_Atomic(void *) *)o->needles;
     *owned = false;
-    for (int i = 0; i < NEEDLE_SLOTS; i++) {
-        struct needle_groups *p = atomic_load(&slots[i]);
-        if (!p)
-            break;
-        if (same_needle(p->needle[0], r->contains[0]) && same_needle(p->needle[1], r->contains[1]))
-            return p;
-    }
-    struct needle_groups *p = malloc(sizeof *p + ((size_t)o->n_groups + 1) * sizeof p->g[0]);
-    if (!p)
+    struct needle_groups *p = slot_find(slots, NEEDLE_SLOTS, needles_same, r);
+    if (p)
+        return p;
+    if (!(p = malloc(sizeof *p + ((size_t)o->n_groups + 1) * sizeof p->g[0])))
         return NULL;
     p->n = 0;
     p->needle[0] = r->contains[0] ? strdup(r->contains[0]) : NULL;
@@ -973,18 +1009,7 @@ static const struct needle_groups *needle_groups_get(const struct ix_terms *o,
             (!p->needle[1] || strstr(key, p->needle[1])))
             p->g[p->n++] = gi;
     }
-    for (int i = 0; i < NEEDLE_SLOTS; i++) {
-        struct needle_groups *none = NULL;
-        if (atomic_compare_exchange_strong(&slots[i], &none, p))
-            return p;
-        if (same_needle(none->needle[0], p->needle[0]) &&
-            same_needle(none->needle[1], p->needle[1])) { /* a racing reader's */
-            needle_groups_free(p);
-            return none;
-        }
-    }
-    *owned = true;
-    return p;
+    return slot_put(slots, NEEDLE_SLOTS, p, needles_same, r, needle_groups_free, owned);
 }
 
 /* groups_use when the selection is every row of some image types and the
@@ -1248,23 +1273,23 @@ static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
     return 1;
 }
 
+static bool sel_same(const void *e, const void *key)
+{
+    return strcmp(((const struct sel_cache *)e)->key, key) == 0;
+}
+
 /* The cached walk of selection sel (key) over every term, built now if
- * no reader has yet, as pass_get. NULL: out of memory. */
+ * no reader has yet (slot_put). NULL: out of memory. */
 static const struct sel_cache *sel_cache_get(const ix_inst *ix, const struct ix_terms *o,
                                              const row_set *sel, unsigned type_mask, bool build,
                                              const char *key, bool *owned)
 {
-    _Atomic(struct sel_cache *) *slots = (_Atomic(struct sel_cache *) *)o->sels;
+    _Atomic(void *) *slots = (_Atomic(void *) *)o->sels;
     *owned = false;
-    for (int i = 0; i < SEL_SLOTS; i++) {
-        struct sel_cache *p = atomic_load(&slots[i]);
-        if (!p)
-            break;
-        if (strcmp(p->key, key) == 0)
-            return p;
-    }
-    struct sel_cache *p = malloc(sizeof *p + ((size_t)o->n + 1) * sizeof p->e[0]);
-    if (!p)
+    struct sel_cache *p = slot_find(slots, SEL_SLOTS, sel_same, key);
+    if (p)
+        return p;
+    if (!(p = malloc(sizeof *p + ((size_t)o->n + 1) * sizeof p->e[0])))
         return NULL;
     p->n = 0;
     p->s = (selbits){0};
@@ -1336,17 +1361,7 @@ static const struct sel_cache *sel_cache_get(const ix_inst *ix, const struct ix_
     for (size_t x = gfirst; !build && x < p->n; x++)
         p->e[x].gimages = gimages;
     free(stamp);
-    for (int i = 0; i < SEL_SLOTS; i++) {
-        struct sel_cache *none = NULL;
-        if (atomic_compare_exchange_strong(&slots[i], &none, p))
-            return p;
-        if (strcmp(none->key, key) == 0) { /* a racing reader's */
-            sel_cache_free(p);
-            return none;
-        }
-    }
-    *owned = true;
-    return p;
+    return slot_put(slots, SEL_SLOTS, p, sel_same, key, sel_cache_free, owned);
 }
 
 /* groups_use's vulnerability groups from a selection's cached walk: the
