@@ -723,6 +723,127 @@ static void test_ranges(void **state)
     index_free(ix);
 }
 
+/* Sums over most of a fleet, with free rows among its rows: a selection
+ * of more than half of the rows is summed through its complement, and
+ * ranges with every image a candidate are summed over every row, where a
+ * removed image's row reads size 0 and times 0 (inside a range from 0)
+ * and must count nothing. WF_IMAGES is odd so that rows are left after
+ * the last group of four. Each total is checked against the images
+ * themselves. */
+#define WF_IMAGES 301
+
+typedef struct {
+    bool live;
+    int64_t size, upd, scan, apps, files;
+    scan_status st;
+} wf_ref;
+
+static uint64_t wf_rnd(uint64_t *r)
+{
+    *r ^= *r << 13;
+    *r ^= *r >> 7;
+    *r ^= *r << 17;
+    return *r;
+}
+
+static void wf_put(imgsec_index *ix, wf_ref *ref, int64_t id, uint64_t *r)
+{
+    timg t;
+    timg_apps(&t, id, 1 + (int64_t)(wf_rnd(r) % 50));
+    t.s.counts[REPORT_FILES] = (int64_t)(wf_rnd(r) % 7);
+    t.s.image_size = (int64_t)(wf_rnd(r) % 1000);
+    t.s.latest_update_time = 1000 + (int64_t)(wf_rnd(r) % 1000);
+    t.s.latest_scan_time = wf_rnd(r) % 3 ? 5000 + (int64_t)(wf_rnd(r) % 1000) : 0;
+    t.s.status = wf_rnd(r) % 10 ? SCAN_STATUS_SUCCESS : SCAN_STATUS_FAILED;
+    if (t.s.status != SCAN_STATUS_SUCCESS)
+        t.s.severity_level = SEVERITY_LEVEL_NONE;
+    put(ix, &t);
+    ref[id] = (wf_ref){true, t.s.image_size, t.s.latest_update_time, t.s.latest_scan_time,
+                       t.s.counts[REPORT_APPS], t.s.counts[REPORT_FILES], t.s.status};
+}
+
+static int64_t wf_expect(const wf_ref *ref, const stat_query *q)
+{
+    int64_t sum = 0;
+    for (int64_t id = 1; id <= WF_IMAGES; id++) {
+        const wf_ref *x = &ref[id];
+        if (!x->live || (q->scan_status >= 0 && x->st != (scan_status)q->scan_status) ||
+            (q->has_image_size && x->size > q->image_size) ||
+            (q->has_update_start && x->upd < q->update_start) ||
+            (q->has_update_end && x->upd > q->update_end) ||
+            (q->has_scan_start && x->scan < q->scan_start) ||
+            (q->has_scan_end && x->scan > q->scan_end))
+            continue;
+        sum += q->report == REPORT_APPS ? x->apps : x->files;
+    }
+    return sum;
+}
+
+static void test_sums_whole_fleet(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    static wf_ref ref[WF_IMAGES + 1];
+    memset(ref, 0, sizeof ref);
+    uint64_t r = 88172645463325252ULL;
+    for (int64_t id = 1; id <= WF_IMAGES; id++)
+        wf_put(ix, ref, id, &r);
+    for (int64_t id = 7; id <= WF_IMAGES; id += 7) {
+        del(ix, id);
+        ref[id].live = false;
+    }
+    wf_put(ix, ref, 14, &r); /* back, in a row freed by another image */
+    wf_put(ix, ref, 70, &r);
+
+    struct {
+        bool size, ustart, uend, sstart, send;
+        int64_t size_v, ustart_v, uend_v, sstart_v, send_v;
+    } cases[] = {
+        {true, false, false, false, false, 0, 0, 0, 0, 0},
+        {true, false, false, false, false, 499, 0, 0, 0, 0},
+        {true, false, false, false, false, 999, 0, 0, 0, 0},
+        {false, true, true, false, false, 0, 1200, 1800, 0, 0},
+        {false, false, false, false, true, 0, 0, 0, 0, 0},
+        {false, false, false, true, true, 0, 0, 0, 5000, 5500},
+        {false, false, false, true, false, 0, 0, 0, 5990, 0},
+        {true, true, false, false, false, 600, 1500, 0, 0, 0},
+        {true, true, true, true, true, 600, 1100, 1900, 0, 5700},
+    };
+    int64_t seen = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int rep = 0; rep < 2; rep++) {
+            for (int st = -1; st < 2; st++) {
+                stat_query q = q_all(rep ? REPORT_FILES : REPORT_APPS);
+                q.scan_status = st < 0 ? -1 : st ? SCAN_STATUS_FAILED : SCAN_STATUS_SUCCESS;
+                q.has_image_size = cases[i].size;
+                q.image_size = cases[i].size_v;
+                q.has_update_start = cases[i].ustart;
+                q.update_start = cases[i].ustart_v;
+                q.has_update_end = cases[i].uend;
+                q.update_end = cases[i].uend_v;
+                q.has_scan_start = cases[i].sstart;
+                q.scan_start = cases[i].sstart_v;
+                q.has_scan_end = cases[i].send;
+                q.scan_end = cases[i].send_v;
+                int64_t want = wf_expect(ref, &q);
+                if (count(ix, &q) != want)
+                    fail_msg("case %zu, %s, status %d: %lld, want %lld", i,
+                             rep ? "files" : "apps", st, (long long)count(ix, &q),
+                             (long long)want);
+                seen += want;
+            }
+        }
+    }
+    /* no range: the whole column, the status's rows and their complement */
+    for (int st = -1; st < 2; st++) {
+        stat_query q = q_all(REPORT_APPS);
+        q.scan_status = st < 0 ? -1 : st ? SCAN_STATUS_FAILED : SCAN_STATUS_SUCCESS;
+        assert_int_equal(count(ix, &q), wf_expect(ref, &q));
+    }
+    assert_true(seen > 0);
+    index_free(ix);
+}
+
 /* ---- derived attributes ---- */
 
 static void put_four_derived(imgsec_index *ix)
@@ -3293,6 +3414,7 @@ int main(void)
         cmocka_unit_test(test_substring_row_path),
         cmocka_unit_test(test_dict_forms),
         cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_sums_whole_fleet),
         cmocka_unit_test(test_tristate),
         cmocka_unit_test(test_severity_level),
         cmocka_unit_test(test_latest_version),

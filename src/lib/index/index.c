@@ -285,9 +285,10 @@ static int check_args(const index_scope *scope, const stat_query *q, imgsec_err 
     return IMGSEC_OK;
 }
 
-/* Inside the published instance: plans q's record sums, selects the rows
- * of scope and q and hands both to use, which returns 0 or -1 (out of
- * memory). The shared read path of index_count and index_select.
+/* Inside the published instance: plans q's record sums, then calls use
+ * (which returns 0 or -1, out of memory) with the plan and, when select
+ * is set, the rows of scope and q. The shared read path of index_count
+ * and with_selection.
  *
  * The plan comes first because it does not depend on the selection but
  * can make it moot: record filters that name no term (a vul_id_list of
@@ -295,10 +296,11 @@ static int check_args(const index_scope *scope, const stat_query *q, imgsec_err 
  * selection instead of one that costs bitmaps and substring scans (2 ms
  * at a million images) only to sum to 0. query_check keeps the errors of
  * such a query what they were. */
-int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query *q,
-                          int (*use)(const ix_inst *r, const row_set *sel,
-                                     const rec_plan *plan, void *arg),
-                          void *arg, imgsec_err *err)
+static int in_published(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                        bool select,
+                        int (*use)(const ix_inst *r, const row_set *sel, const rec_plan *plan,
+                                   void *arg),
+                        void *arg, imgsec_err *err)
 {
     int rc = check_args(scope, q, err);
     if (rc != IMGSEC_OK)
@@ -310,7 +312,7 @@ int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query 
     rc = query_check(r, q, err);
     if (rc == IMGSEC_OK)
         rc = rec_plan_make(r, q, &plan, err);
-    if (rc == IMGSEC_OK && !rec_plan_empty(&plan))
+    if (rc == IMGSEC_OK && select && !rec_plan_empty(&plan))
         rc = query_select(r, scope, q, &sel, err);
     if (rc == IMGSEC_OK && use(r, &sel, &plan, arg) != 0)
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
@@ -320,16 +322,34 @@ int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query 
     return rc;
 }
 
+int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query *q,
+                   int (*use)(const ix_inst *r, const row_set *sel, const rec_plan *plan,
+                              void *arg),
+                   void *arg, imgsec_err *err)
+{
+    return in_published(ix, scope, q, true, use, arg, err);
+}
+
+typedef struct {
+    const index_scope *scope;
+    const stat_query *q;
+    int64_t *total;
+} count_arg;
+
+/* the selection is query_total's: it sums as it selects where it can */
 static int count_use(const ix_inst *r, const row_set *sel, const rec_plan *plan, void *arg)
 {
-    return rec_total(r, plan, sel, arg);
+    (void)sel;
+    const count_arg *a = arg;
+    return rec_plan_empty(plan) ? 0 : query_total(r, a->scope, a->q, plan, a->total);
 }
 
 int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                 int64_t *total, imgsec_err *err)
 {
     *total = 0;
-    int rc = with_selection(ix, scope, q, count_use, total, err);
+    count_arg a = {scope, q, total};
+    int rc = in_published(ix, scope, q, false, count_use, &a, err);
     if (rc != IMGSEC_OK)
         *total = 0;
     return rc;

@@ -334,9 +334,17 @@ int query_check(const ix_inst *ix, const stat_query *q, imgsec_err *err);
 int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *q,
                  row_set *out, imgsec_err *err);
 
+struct rec_plan;
+/* rec_total of plan over the rows query_select would select, without
+ * making that row set where summing as the rows are tested is cheaper
+ * (every image a candidate, only ranges left to test, a count column).
+ * 0, or -1 when out of memory. */
+int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q,
+                const struct rec_plan *plan, int64_t *total);
+
 /* ---- index_records.c: records of q->report under the record filters ---- */
 
-typedef struct {
+typedef struct rec_plan {
     const uint32_t *col;        /* per-row counts when no postings are needed */
     const postings *P;          /* else: sum these terms' postings */
     uint32_t *terms;            /* sorted, distinct term ids */

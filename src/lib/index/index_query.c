@@ -347,16 +347,24 @@ static int row_pass(const qctx *c, const roaring_bitmap_t *cand, row_set *out)
     roaring_bitmap_to_uint32_array(cand, arr);
     /* about half of the candidates pass a typical range: branches on the
      * outcome would mispredict half of the time, so the ranges are tested
-     * without any */
+     * without any, always three (an absent one is a range over its
+     * column's whole domain, which every row passes), each with its bounds
+     * in registers: lo <= v <= hi as one unsigned comparison */
+    const int64_t *col[3];
+    uint64_t lo[3], span[3];
+    for (size_t k = 0; k < 3; k++) {
+        const col_range *r = &c->ranges[k < c->n_ranges ? k : 0];
+        bool real = k < c->n_ranges;
+        col[k] = c->n_ranges ? r->col : c->ix->image_size;
+        lo[k] = real ? (uint64_t)r->lo : (uint64_t)INT64_MIN;
+        span[k] = real ? (uint64_t)r->hi - (uint64_t)r->lo : UINT64_MAX;
+    }
     size_t kept = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint32_t row = arr[i];
-        bool ok = true;
-        for (size_t k = 0; k < c->n_ranges; k++) {
-            const col_range *r = &c->ranges[k];
-            /* lo <= v <= hi in one unsigned comparison */
-            ok &= (uint64_t)r->col[row] - (uint64_t)r->lo <= (uint64_t)r->hi - (uint64_t)r->lo;
-        }
+        bool ok = ((uint64_t)col[0][row] - lo[0] <= span[0]) &
+                  ((uint64_t)col[1][row] - lo[1] <= span[1]) &
+                  ((uint64_t)col[2][row] - lo[2] <= span[2]);
         if (c->n_subs && ok)
             ok = row_subs_pass(c, row);
         arr[kept] = row;
@@ -367,35 +375,139 @@ static int row_pass(const qctx *c, const roaring_bitmap_t *cand, row_set *out)
     return 0;
 }
 
+/* Steps 1 to 5: *cand (NULL when nothing is selected) and, in c, the
+ * checks left for the row pass. 0, or -1 when out of memory. */
+static int candidates(const ix_inst *ix, const index_scope *scope, const stat_query *q,
+                      qctx *c, roaring_bitmap_t **cand)
+{
+    *c = (qctx){.ix = ix, .q = q};
+    ranges_make(c);
+    roaring_bitmap_t *bm = *cand = roaring_bitmap_create();
+    if (!bm)
+        return -1;
+    if (scope_rows(ix, scope, bm) != 0 || (!q->operate_all && start_rows(ix, q, bm) != 0))
+        goto fail;
+    enum_filters(ix, q, bm);
+    if (!roaring_bitmap_is_empty(bm) &&
+        (exact_filters(ix, q, bm) != 0 || substring_filters(c, bm) != 0))
+        goto fail;
+    if (roaring_bitmap_is_empty(bm)) {
+        roaring_bitmap_free(bm);
+        *cand = NULL;
+    }
+    return 0;
+fail:
+    roaring_bitmap_free(bm);
+    *cand = NULL;
+    return -1;
+}
+
+/* Step 6 and the result: cand itself, or the array of the rows that pass
+ * the row checks (cand is consumed either way). 0, or -1 when out of
+ * memory. */
+static int finish(const qctx *c, roaring_bitmap_t *cand, row_set *out)
+{
+    *out = (row_set){0};
+    if (!cand)
+        return 0;
+    if (!c->n_ranges && !c->n_subs) {
+        out->bm = cand;
+        return 0;
+    }
+    int rc = row_pass(c, cand, out);
+    roaring_bitmap_free(cand);
+    return rc;
+}
+
 int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *q,
                  row_set *out, imgsec_err *err)
 {
     *out = (row_set){0};
-    roaring_bitmap_t *cand = roaring_bitmap_create();
-    if (!cand)
+    qctx c;
+    roaring_bitmap_t *cand;
+    if (candidates(ix, scope, q, &c, &cand) != 0 || finish(&c, cand, out) != 0)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
-    qctx c = {.ix = ix, .q = q};
-    ranges_make(&c);
-    int rc = IMGSEC_OK;
-    if (scope_rows(ix, scope, cand) != 0 || (!q->operate_all && start_rows(ix, q, cand) != 0)) {
-        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        goto done;
-    }
-    enum_filters(ix, q, cand);
-    if (roaring_bitmap_is_empty(cand))
-        goto done;
-    if (exact_filters(ix, q, cand) != 0 || substring_filters(&c, cand) != 0) {
-        rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        goto done;
-    }
-    if ((c.n_ranges || c.n_subs) && !roaring_bitmap_is_empty(cand)) {
-        if (row_pass(&c, cand, out) != 0)
-            rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        goto done; /* cand is freed: out holds the array */
-    }
-    out->bm = cand;
     return IMGSEC_OK;
-done:
-    roaring_bitmap_free(cand);
+}
+
+/* col summed over every row of the instance that passes the n ranges r:
+ * one pass in row order, the columns read in sequence, four rows a step
+ * in vector registers (GCC's vector extensions, which clang shares), no
+ * branch on the outcome; n is a constant where it is inlined. A compare
+ * of two vectors is a vector of masks: all ones where it holds. */
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+
+__attribute__((always_inline)) static inline uint64_t ranges_sum_n(const col_range *r, size_t n, uint32_t n_rows,
+                                    const uint32_t *col)
+{
+    const int64_t *v[3];
+    uint64_t lo[3], span[3];
+    for (size_t k = 0; k < 3; k++) {
+        v[k] = r[k < n ? k : 0].col;
+        lo[k] = k < n ? (uint64_t)r[k].lo : 0;
+        span[k] = k < n ? (uint64_t)r[k].hi - lo[k] : UINT64_MAX;
+    }
+    u64x4 lo0 = {lo[0], lo[0], lo[0], lo[0]}, span0 = {span[0], span[0], span[0], span[0]};
+    u64x4 lo1 = {lo[1], lo[1], lo[1], lo[1]}, span1 = {span[1], span[1], span[1], span[1]};
+    u64x4 lo2 = {lo[2], lo[2], lo[2], lo[2]}, span2 = {span[2], span[2], span[2], span[2]};
+    u64x4 acc = {0, 0, 0, 0};
+    uint32_t row = 0;
+    for (; row + 4 <= n_rows; row += 4) {
+        u64x4 x;
+        u32x4 c;
+        memcpy(&x, v[0] + row, sizeof x);
+        u64x4 ok = (u64x4)(x - lo0 <= span0);
+        if (n > 1) {
+            memcpy(&x, v[1] + row, sizeof x);
+            ok &= (u64x4)(x - lo1 <= span1);
+        }
+        if (n > 2) {
+            memcpy(&x, v[2] + row, sizeof x);
+            ok &= (u64x4)(x - lo2 <= span2);
+        }
+        memcpy(&c, col + row, sizeof c);
+        acc += __builtin_convertvector(c, u64x4) & ok;
+    }
+    uint64_t sum = acc[0] + acc[1] + acc[2] + acc[3];
+    for (; row < n_rows; row++) {
+        uint64_t ok = 1;
+        for (size_t k = 0; k < n; k++)
+            ok &= (uint64_t)v[k][row] - lo[k] <= span[k];
+        sum += (uint64_t)col[row] & -ok;
+    }
+    return sum;
+}
+
+/* ranges_sum_n with n known, compiled for AVX2 too (the loader picks). */
+__attribute__((target_clones("avx2", "default"))) static uint64_t
+ranges_sum(const col_range *r, size_t n, uint32_t n_rows, const uint32_t *col)
+{
+    return n == 1   ? ranges_sum_n(r, 1, n_rows, col)
+           : n == 2 ? ranges_sum_n(r, 2, n_rows, col)
+                    : ranges_sum_n(r, 3, n_rows, col);
+}
+
+int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q,
+                const rec_plan *plan, int64_t *total)
+{
+    *total = 0;
+    qctx c;
+    roaring_bitmap_t *cand;
+    if (candidates(ix, scope, q, &c, &cand) != 0)
+        return -1;
+    if (cand && plan->col && c.n_ranges && !c.n_subs &&
+        roaring_bitmap_get_cardinality(cand) == ix->ids.n) {
+        /* every image is a candidate: the ranges over the whole columns,
+         * where a free row counts 0 (rows_remove) whatever its values */
+        roaring_bitmap_free(cand);
+        *total = (int64_t)ranges_sum(c.ranges, c.n_ranges, ix->n_rows, plan->col);
+        return 0;
+    }
+    row_set sel;
+    if (finish(&c, cand, &sel) != 0)
+        return -1;
+    int rc = rec_total(ix, plan, &sel, total);
+    row_set_free(&sel);
     return rc;
 }
