@@ -15,6 +15,11 @@
  *
  * The result is a row_set: the candidate bitmap itself when step 6 had
  * nothing to do, otherwise the sorted array of rows that passed.
+ *
+ * A count (query_total) need not make that set: when every image is still
+ * a candidate after step 5 and step 6 has only ranges to test, it sums the
+ * count column as it tests the ranges, over every row in order (a free
+ * row counts 0 in every column, whatever its range values).
  */
 #include "index_internal.h"
 

@@ -3,7 +3,10 @@
  *
  * A plan says where the numbers come from. Without record filters (or with
  * vul_type alone) it is a column of per-image counts, summed over the
- * selection. Otherwise it is a sorted set of posting terms - each distinct
+ * selection: read from the column's running sum when every image is
+ * selected, through the complement when more than half of the rows are
+ * (the running sum less the rows not selected; a free row counts 0), else
+ * row by row. Otherwise it is a sorted set of posting terms - each distinct
  * (vul_id, vul_type), or each distinct (rule_id, risk_name, level), that
  * passes the filters - so a list naming a vul_id twice still counts its
  * records once. Such a plan is summed from whichever side is cheaper:
