@@ -743,6 +743,29 @@ static void test_write_corpus(void **state)
     size_t len;
     assert_int_equal(block_enc_finish(e, &blk, &len, &err), IMGSEC_OK);
     write_file(dir, "kinds_dict", blk, len);
+    /* the same records as a raw frame for fuzz_block's second mode:
+     * 0, fields - 1, records - 1, the frame's decompressed bytes */
+    assert_int_equal(block_enc_begin(e, K, K, NULL, &err), IMGSEC_OK);
+    for (size_t r = 0; r < K; r++) {
+        block_cell rec[K];
+        for (size_t f = 0; f < K; f++)
+            rec[f] = kinds[(f + r) % K];
+        assert_int_equal(block_enc_record(e, rec, &err), IMGSEC_OK);
+    }
+    assert_int_equal(block_enc_finish(e, &blk, &len, &err), IMGSEC_OK);
+    const uint8_t *raw;
+    const size_t *sizes;
+    size_t nframes, total;
+    block_enc_raw(e, &raw, &sizes, &nframes, &total);
+    assert_int_equal(nframes, 1);
+    uint8_t *seed = malloc(3 + total);
+    assert_non_null(seed);
+    seed[0] = 0;
+    seed[1] = K - 1;
+    seed[2] = K - 1;
+    memcpy(seed + 3, raw, total);
+    write_file(dir, "raw_kinds", seed, 3 + total);
+    free(seed);
     block_enc_free(e);
     block_dict_free(fixed);
 }
