@@ -9,8 +9,11 @@
 #   bench/block_codec.sh [--bin BUILD] --make-real DB
 #       makes DB from real scanner output: every report of
 #       ../shared/fixtures/scanners and tests/fixtures imported (imgsec
-#       import), and every image of ../shared/fixtures/scan/images analysed
-#       (imgsec scan), each into project real; then runs the bench on it
+#       import), every image of ../shared/fixtures/scan/images analysed
+#       (imgsec scan), and this machine's package databases (dpkg status,
+#       Python dist-info, /usr/lib/node_modules, copied into DB.rootfs)
+#       analysed with imgsec scan --rootfs, each into project real; then
+#       runs the bench on it
 #   bench/block_codec.sh [--bin BUILD] --make-gen DB IMAGES [RECORDS]
 #       makes DB with `imgsec demo --images IMAGES --records-per-image RECORDS
 #       --seed 7` (generated data, as in the plan's d10k measurements: 10,000
@@ -54,6 +57,16 @@ if [ -n "$make_real" ]; then
     nice -n 19 "$bin" scan --db "$db" --project real "$img" >/dev/null 2>&1 ||
       echo "block_codec: imgsec scan refused $(basename "$img") (skipped)" >&2
   done
+  rootfs=$db.rootfs
+  rm -rf "$rootfs"
+  mkdir -p "$rootfs/var/lib/dpkg" "$rootfs/etc" "$rootfs/usr/lib/python3/dist-packages"
+  cp /var/lib/dpkg/status "$rootfs/var/lib/dpkg/status"
+  cp -L /etc/os-release "$rootfs/etc/os-release"
+  for d in /usr/lib/python3/dist-packages/*.dist-info /usr/lib/python3/dist-packages/*.egg-info; do
+    cp -r "$d" "$rootfs/usr/lib/python3/dist-packages/"
+  done
+  [ -d /usr/lib/node_modules ] && cp -r /usr/lib/node_modules "$rootfs/usr/lib/"
+  nice -n 19 "$bin" scan --db "$db" --project real --name host-rootfs:1 --rootfs "$rootfs" >/dev/null
 elif [ -n "$make_gen" ]; then
   rm -f "$db" "$db"-wal "$db"-shm
   nice -n 19 "$bin" demo --db "$db" --project gen --images "$make_gen" \

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zstd.h>
 
 #include "../fuzz/fuzz_block.h"
 #include "store/store_block.h"
@@ -685,6 +686,80 @@ static void test_bad_headers(void **state)
     block_dec_free(d);
 }
 
+/* A valid block around a frame of raw bytes (records of nfields cells),
+ * the header's checksum and zstd's right, so that the record parser sees
+ * the bytes: the frame-level checks the checksums otherwise hide. */
+static size_t raw_block(uint8_t *out, size_t cap, const uint8_t *raw, size_t len, size_t nfields,
+                        size_t records)
+{
+    uint8_t head[16] = {1, 0, (uint8_t)nfields, (uint8_t)records, 1, (uint8_t)records,
+                        (uint8_t)len};
+    uint8_t comp[256];
+    assert_true(len < 128 && nfields < 128 && records < 128);
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    assert_non_null(c);
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)));
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0)));
+    size_t clen = ZSTD_compress2(c, comp, sizeof comp, raw, len);
+    ZSTD_freeCCtx(c);
+    assert_false(ZSTD_isError(clen));
+    assert_true(clen < 128 && 8 + 4 + clen <= cap);
+    head[7] = (uint8_t)clen;
+    return make_block(out, head, 8, comp, clen);
+}
+
+static void test_bad_frames(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *msg; /* NULL: decodes */
+        size_t nfields, records, len;
+        uint8_t raw[16];
+    } CASES[] = {
+        {NULL, 1, 1, 4, {BLOCK_TEXT, 1, 'a', 0}},
+        {NULL, 2, 1, 12, {BLOCK_INT, 0x81, 0x01, BLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0x80}},
+        {"frame 0: 1 bytes after its last record", 1, 1, 2, {BLOCK_NULL, 0}},
+        {"frame 0: record 0: bad text", 1, 1, 5, {BLOCK_TEXT, 2, 'a', 'b', 'x'}},
+        {"frame 0: record 0: bad text", 1, 1, 4, {BLOCK_TEXT, 2, 'a', 0}},
+        {"frame 0: record 0: bad text", 1, 1, 3, {BLOCK_TEXT, 0x80, 0}},
+        {"frame 0: record 0: unknown tag 7", 1, 1, 1, {7}},
+        {"frame 0: record 0: bad integer", 1, 1, 2, {BLOCK_INT, 0x80}},
+        {"frame 0: record 0: bad integer", 1, 1, 12,
+         {BLOCK_INT, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0}},
+        {"frame 0: record 0: real cut short", 1, 1, 4, {BLOCK_REAL, 1, 2, 3}},
+        {"frame 0: record 1 cut short", 2, 2, 5, {BLOCK_NULL, BLOCK_TEXT, 1, 'a', 0}},
+    };
+    block_dec *d = block_dec_new();
+    assert_non_null(d);
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        uint8_t blk[256];
+        size_t len = raw_block(blk, sizeof blk, CASES[i].raw, CASES[i].len, CASES[i].nfields,
+                               CASES[i].records);
+        block_read rd = reader(CASES[i].nfields, (int64_t)CASES[i].records, NULL, 0);
+        block_rows rows;
+        imgsec_err err = {0};
+        int rc = block_decode(d, blk, len, &rd, 0, SIZE_MAX, &rows, &err);
+        if (!CASES[i].msg) {
+            if (rc != IMGSEC_OK)
+                fail_msg("case %zu: %s", i, err.msg);
+            continue;
+        }
+        if (rc != IMGSEC_EINTERNAL || !strstr(err.msg, CASES[i].msg))
+            fail_msg("case %zu: want \"%s\", got rc %d \"%s\"", i, CASES[i].msg, rc, err.msg);
+    }
+    /* the two that decode, exactly */
+    uint8_t blk[256];
+    block_rows rows;
+    imgsec_err err = {0};
+    size_t len = raw_block(blk, sizeof blk, CASES[1].raw, CASES[1].len, 2, 1);
+    block_read rd = reader(2, 1, NULL, 0);
+    assert_int_equal(block_decode(d, blk, len, &rd, 0, SIZE_MAX, &rows, &err), IMGSEC_OK);
+    block_cell want[2] = {c_int(-65), c_real(-0.0)}; /* zigzag 129 = -65; 0x80 << 56 = -0.0 */
+    cell_eq(&rows.cells[0], &want[0], "int");
+    cell_eq(&rows.cells[1], &want[1], "real");
+    block_dec_free(d);
+}
+
 /* The seed corpus of fuzz_block, when asked for. */
 static void write_file(const char *dir, const char *name, const uint8_t *p, size_t len)
 {
@@ -777,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_partial_decode),       cmocka_unit_test(test_dictionaries),
         cmocka_unit_test(test_fields_and_counts),    cmocka_unit_test(test_encoder_refusals),
         cmocka_unit_test(test_truncations_and_flips), cmocka_unit_test(test_bad_headers),
+        cmocka_unit_test(test_bad_frames),
         cmocka_unit_test(test_write_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
