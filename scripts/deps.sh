@@ -9,7 +9,8 @@ packages=(
   libcmocka-dev libcurl4-openssl-dev openssl
   libxlsxwriter-dev python3 python3-openpyxl
   libyajl-dev libxxhash-dev
-  # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers
+  # imgsec scan and vulndb: archives, rpm databases, YARA, PCRE2, zstd layers;
+  # libzstd also compresses the store's record blocks (src/lib/store/store_block.c)
   libarchive-dev librpm-dev libyara-dev libpcre2-dev libzstd-dev zstd
   rpm-common # librpm reads /usr/lib/rpm/rpmrc; without it test_scan_pkgs_os fails
   # layer digests: OpenSSL's SHA-256 (SHA-NI), several times libsodium's portable one
