@@ -734,9 +734,14 @@ static void test_ranges(void **state)
 
 typedef struct {
     bool live;
-    int64_t size, upd, scan, apps, files;
+    int64_t size, upd, scan, apps, files, vul_app;
     scan_status st;
+    image_type type;
+    severity_level level;
+    const char *ep;
 } wf_ref;
+
+static const char *const WF_EPS[] = {"0", "e1", "e2"};
 
 static uint64_t wf_rnd(uint64_t *r)
 {
@@ -746,37 +751,111 @@ static uint64_t wf_rnd(uint64_t *r)
     return *r;
 }
 
+/* A new image id (random attributes from *r) in t, and in ref[id]. */
+static void wf_make(timg *t, wf_ref *ref, int64_t id, uint64_t *r)
+{
+    timg_apps(t, id, 1 + (int64_t)(wf_rnd(r) % 50));
+    t->s.counts[REPORT_FILES] = (int64_t)(wf_rnd(r) % 7);
+    t->s.image_size = (int64_t)(wf_rnd(r) % 1000);
+    t->s.latest_update_time = 1000 + (int64_t)(wf_rnd(r) % 1000);
+    t->s.latest_scan_time = wf_rnd(r) % 3 ? 5000 + (int64_t)(wf_rnd(r) % 1000) : 0;
+    t->s.status = wf_rnd(r) % 10 ? SCAN_STATUS_SUCCESS : SCAN_STATUS_FAILED;
+    t->s.type = (image_type)(wf_rnd(r) % IMAGE_TYPE_COUNT);
+    t->s.severity_level = t->s.status == SCAN_STATUS_SUCCESS
+                             ? (severity_level)(wf_rnd(r) % SEVERITY_LEVEL_COUNT)
+                             : SEVERITY_LEVEL_NONE;
+    t->s.ep = WF_EPS[wf_rnd(r) % 3];
+    add_vul(t, "CVE-1", VUL_TYPE_APP, (int64_t)(wf_rnd(r) % 4));
+    add_vul(t, "CVE-2", VUL_TYPE_LINUX, 1 + (int64_t)(wf_rnd(r) % 4));
+    ref[id] = (wf_ref){true,
+                       t->s.image_size,
+                       t->s.latest_update_time,
+                       t->s.latest_scan_time,
+                       t->s.counts[REPORT_APPS],
+                       t->s.counts[REPORT_FILES],
+                       t->s.vul_counts[VUL_TYPE_APP],
+                       t->s.status,
+                       t->s.type,
+                       t->s.severity_level,
+                       t->s.ep};
+}
+
 static void wf_put(imgsec_index *ix, wf_ref *ref, int64_t id, uint64_t *r)
 {
     timg t;
-    timg_apps(&t, id, 1 + (int64_t)(wf_rnd(r) % 50));
-    t.s.counts[REPORT_FILES] = (int64_t)(wf_rnd(r) % 7);
-    t.s.image_size = (int64_t)(wf_rnd(r) % 1000);
-    t.s.latest_update_time = 1000 + (int64_t)(wf_rnd(r) % 1000);
-    t.s.latest_scan_time = wf_rnd(r) % 3 ? 5000 + (int64_t)(wf_rnd(r) % 1000) : 0;
-    t.s.status = wf_rnd(r) % 10 ? SCAN_STATUS_SUCCESS : SCAN_STATUS_FAILED;
-    if (t.s.status != SCAN_STATUS_SUCCESS)
-        t.s.severity_level = SEVERITY_LEVEL_NONE;
+    wf_make(&t, ref, id, r);
     put(ix, &t);
-    ref[id] = (wf_ref){true, t.s.image_size, t.s.latest_update_time, t.s.latest_scan_time,
-                       t.s.counts[REPORT_APPS], t.s.counts[REPORT_FILES], t.s.status};
 }
 
-static int64_t wf_expect(const wf_ref *ref, const stat_query *q)
+/* ep: the one EP of the scope, or NULL for all of them */
+static int64_t wf_expect(const wf_ref *ref, const char *ep, const stat_query *q)
 {
     int64_t sum = 0;
     for (int64_t id = 1; id <= WF_IMAGES; id++) {
         const wf_ref *x = &ref[id];
-        if (!x->live || (q->scan_status >= 0 && x->st != (scan_status)q->scan_status) ||
+        if (!x->live || (ep && strcmp(ep, x->ep) != 0) ||
+            (q->image_type >= 0 && x->type != (image_type)q->image_type) ||
+            (q->severity_level >= 0 && x->level != (severity_level)q->severity_level) ||
+            (q->scan_status >= 0 && x->st != (scan_status)q->scan_status) ||
             (q->has_image_size && x->size > q->image_size) ||
             (q->has_update_start && x->upd < q->update_start) ||
             (q->has_update_end && x->upd > q->update_end) ||
             (q->has_scan_start && x->scan < q->scan_start) ||
             (q->has_scan_end && x->scan > q->scan_end))
             continue;
-        sum += q->report == REPORT_APPS ? x->apps : x->files;
+        sum += q->report == REPORT_APPS ? x->apps
+               : q->report == REPORT_FILES ? x->files
+                                           : x->vul_app; /* vulnerabilities of vul_type app */
     }
     return sum;
+}
+
+/* index_count in p1, all EPs or only ep, against the images */
+static void wf_check(imgsec_index *ix, const wf_ref *ref, const char *ep, const stat_query *q,
+                     const char *what)
+{
+    const char *eps[] = {ep};
+    int64_t want = wf_expect(ref, ep, q);
+    int64_t got = ep ? count_eps(ix, "p1", eps, 1, q) : count(ix, q);
+    if (got != want)
+        fail_msg("%s, EP %s: %lld, want %lld", what, ep ? ep : "(all)", (long long)got,
+                 (long long)want);
+}
+
+/* The categorical values' and the EPs' running sums: every value alone,
+ * in every scope, and combined (where the sums no longer apply). */
+static void wf_check_values(imgsec_index *ix, const wf_ref *ref)
+{
+    for (int e = -1; e < 3; e++) {
+        const char *ep = e < 0 ? NULL : WF_EPS[e];
+        for (int rep = 0; rep < 3; rep++) {
+            stat_query base = q_all(rep == 0 ? REPORT_APPS : rep == 1 ? REPORT_FILES
+                                                                     : REPORT_VULNERABILITY);
+            if (rep == 2)
+                base.vul_type = VUL_TYPE_APP;
+            wf_check(ix, ref, ep, &base, "no filter");
+            for (int v = 0; v < IMAGE_TYPE_COUNT; v++) {
+                stat_query q = base;
+                q.image_type = v;
+                wf_check(ix, ref, ep, &q, "image_type");
+                q.scan_status = SCAN_STATUS_FAILED;
+                wf_check(ix, ref, ep, &q, "image_type and scan_status");
+            }
+            for (int v = 0; v < SCAN_STATUS_COUNT; v++) {
+                stat_query q = base;
+                q.scan_status = v;
+                wf_check(ix, ref, ep, &q, "scan_status");
+            }
+            for (int v = 0; v < SEVERITY_LEVEL_COUNT; v++) {
+                stat_query q = base;
+                q.severity_level = v;
+                wf_check(ix, ref, ep, &q, "severity_level");
+                q.has_image_size = true;
+                q.image_size = 500;
+                wf_check(ix, ref, ep, &q, "severity_level and image_size");
+            }
+        }
+    }
 }
 
 static void test_sums_whole_fleet(void **state)
@@ -825,7 +904,7 @@ static void test_sums_whole_fleet(void **state)
                 q.scan_start = cases[i].sstart_v;
                 q.has_scan_end = cases[i].send;
                 q.scan_end = cases[i].send_v;
-                int64_t want = wf_expect(ref, &q);
+                int64_t want = wf_expect(ref, NULL, &q);
                 if (count(ix, &q) != want)
                     fail_msg("case %zu, %s, status %d: %lld, want %lld", i,
                              rep ? "files" : "apps", st, (long long)count(ix, &q),
@@ -838,9 +917,41 @@ static void test_sums_whole_fleet(void **state)
     for (int st = -1; st < 2; st++) {
         stat_query q = q_all(REPORT_APPS);
         q.scan_status = st < 0 ? -1 : st ? SCAN_STATUS_FAILED : SCAN_STATUS_SUCCESS;
-        assert_int_equal(count(ix, &q), wf_expect(ref, &q));
+        assert_int_equal(count(ix, &q), wf_expect(ref, NULL, &q));
     }
     assert_true(seen > 0);
+    wf_check_values(ix, ref);
+    /* an image moved to another EP, type and level, and one removed: the
+     * sums follow */
+    wf_put(ix, ref, 3, &r);
+    del(ix, 5);
+    ref[5].live = false;
+    wf_check_values(ix, ref);
+    /* the sums over the second instance, made by copying the first (a
+     * clear and a rebuild in one batch: rows_clone) */
+    index_write_begin(ix);
+    index_clear(ix);
+    for (int64_t id = 1; id <= WF_IMAGES; id++) {
+        if (!ref[id].live)
+            continue;
+        timg t;
+        wf_make(&t, ref, id, &r);
+        imgsec_err err;
+        if (index_upsert(ix, &t.s, &err) != IMGSEC_OK)
+            fail_msg("upsert: %s", err.msg);
+    }
+    index_write_end(ix);
+    wf_check_values(ix, ref);
+    index_write_begin(ix);
+    index_write_end(ix); /* the other instance, published */
+    wf_check_values(ix, ref);
+    /* another project: p1 no longer holds every image, so "all of p1" is
+     * no running sum; answers stay the same */
+    timg o;
+    timg_apps(&o, WF_IMAGES + 1, 1000);
+    o.s.project_id = "p2";
+    put(ix, &o);
+    wf_check_values(ix, ref);
     index_free(ix);
 }
 

@@ -76,6 +76,19 @@ typedef enum {
 } img_flag;
 
 typedef struct ix_inst ix_inst;
+
+/* The count columns that are summed: counts[t] at t, vul_counts[v] at
+ * REPORT_TYPE_COUNT + v. */
+#define IX_SUM_COLS (REPORT_TYPE_COUNT + VUL_TYPE_COUNT)
+
+/* The running sums of the count columns over the rows holding one key
+ * (a (project, ep) composite key: ix_inst.ep_sums). */
+typedef struct {
+    char *key;
+    size_t len;
+    uint32_t rows;
+    int64_t s[IX_SUM_COLS];
+} ix_key_sums;
 typedef struct ix_bulk ix_bulk; /* index_bulk.c */
 struct ix_order; /* index_page.c */
 struct ix_terms; /* index_list.c (terms_free) */
@@ -152,6 +165,7 @@ typedef struct {
     int64_t id;
     ix_strref str[SA_COUNT]; /* NULL on a free row */
     uint8_t type, status, level;
+    bool ep_summed;             /* in the sums of its (project, ep) key (ep_sums) */
 } ix_row;
 
 /* The string of attribute a of row r ("" when unset), and its length:
@@ -191,7 +205,15 @@ struct ix_inst {
     int64_t n_records;            /* sum of counts[*][*]: the records of every image */
     /* per column, the sum over every row: counts[t] at t, vul_counts[v] at
      * REPORT_TYPE_COUNT + v (a total over every image: rec_total) */
-    int64_t col_sums[REPORT_TYPE_COUNT + VUL_TYPE_COUNT];
+    int64_t col_sums[IX_SUM_COLS];
+    /* the same sums over the rows of each categorical value (by_type,
+     * by_status, by_level) and of each (project, ep) (ep_sums): the total
+     * of a selection that is exactly one of them (query_total) */
+    int64_t type_sums[IMAGE_TYPE_COUNT][IX_SUM_COLS];
+    int64_t status_sums[SCAN_STATUS_COUNT][IX_SUM_COLS];
+    int64_t level_sums[SEVERITY_LEVEL_COUNT][IX_SUM_COLS];
+    ix_key_sums *ep_sums;         /* sorted by key (bytes, then length) */
+    size_t n_ep_sums, cap_ep_sums;
     dict dicts[SA_COUNT];         /* a row-owned filtered attribute's: only the
                                      strings several rows hold */
     rowmap owned[SA_COUNT];       /* a row-owned filtered attribute's rows whose
@@ -271,6 +293,14 @@ void rows_remove(ix_inst *ix, int64_t id);
  * the same images in the same rows, answering every query alike. 0, or -1
  * when out of memory (dst is then destroyed). index_rows.c. */
 int rows_clone(ix_inst *dst, const ix_inst *src);
+/* The place of count column col in the running sums (col_sums[k]: t for
+ * counts[t], REPORT_TYPE_COUNT + v for vul_counts[v]), or -1 when col is
+ * no count column of ix. */
+int rows_col_index(const ix_inst *ix, const uint32_t *col);
+/* The sums of the count columns over the rows of (project, ep) key
+ * k[0..len) (key_project_ep), or NULL when no row holds it. Readers may
+ * call it. */
+const int64_t *rows_ep_sums(const ix_inst *ix, const char *k, size_t len);
 /* The rows holding the string s[0..len) of the exactly filtered attribute
  * a: its dictionary entry, or for a row-owned attribute whose string one
  * row holds, a one-row entry written to *tmp (valid while tmp is). NULL

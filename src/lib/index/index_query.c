@@ -16,7 +16,10 @@
  * The result is a row_set: the candidate bitmap itself when step 6 had
  * nothing to do, otherwise the sorted array of rows that passed.
  *
- * A count (query_total) need not make that set: when every image is still
+ * A count (query_total) need not make that set. While the candidates are
+ * exactly the rows of a running sum (every image, one EP, or every image
+ * with one categorical value: qctx.sums, followed through steps 1-5),
+ * the count is that sum. When every image is still
  * a candidate after step 5 and step 6 has only ranges to test, it sums the
  * count column as it tests the ranges, over every row in order (a free
  * row counts 0 in every column, whatever its range values).
@@ -93,6 +96,10 @@ typedef struct {
     size_t n_subs;
     col_range ranges[3];          /* image_size, update time, scan time */
     size_t n_ranges;
+    /* while the candidates are exactly the rows of one running sum
+     * (col_sums, a (project, ep)'s or a categorical value's): its sums of
+     * the count columns; NULL once a filter makes them anything else */
+    const int64_t *sums;
 } qctx;
 
 static bool is_set(const char *s)
@@ -100,9 +107,11 @@ static bool is_set(const char *s)
     return s && *s;
 }
 
-/* cand |= the images of the scope. */
-static int scope_rows(const ix_inst *ix, const index_scope *scope, roaring_bitmap_t *cand)
+/* cand |= the images of the scope; c->sums: every image's, when the
+ * project holds them all, or its one EP's. */
+static int scope_rows(qctx *c, const index_scope *scope, roaring_bitmap_t *cand)
 {
+    const ix_inst *ix = c->ix;
     if (!scope->project_id)
         return 0;
     const dict_entry *p =
@@ -111,6 +120,8 @@ static int scope_rows(const ix_inst *ix, const index_scope *scope, roaring_bitma
         return 0;
     if (scope->all_eps) {
         dict_entry_or(cand, p);
+        if (p->n == ix->ids.n)
+            c->sums = ix->col_sums;
         return 0;
     }
     for (size_t i = 0; i < scope->n_eps; i++) {
@@ -121,6 +132,8 @@ static int scope_rows(const ix_inst *ix, const index_scope *scope, roaring_bitma
         key_project_ep(&k, scope->project_id, scope->eps[i]);
         if (!k.failed)
             dict_entry_or(cand, dict_find(&ix->dicts[SA_PROJECT_EP], k.p, k.len));
+        if (!k.failed && scope->n_eps == 1)
+            c->sums = rows_ep_sums(ix, k.p, k.len);
         int failed = k.failed;
         key_free(&k);
         if (failed)
@@ -168,12 +181,25 @@ done:
     return rc;
 }
 
-static void tri_filter(roaring_bitmap_t *cand, tri_bool want, const roaring_bitmap_t *flag)
+static void tri_filter(qctx *c, roaring_bitmap_t *cand, tri_bool want,
+                       const roaring_bitmap_t *flag)
 {
     if (want == TRI_TRUE)
         roaring_bitmap_and_inplace(cand, flag);
     else if (want == TRI_FALSE)
         roaring_bitmap_andnot_inplace(cand, flag);
+    if (want == TRI_TRUE || want == TRI_FALSE)
+        c->sums = NULL;
+}
+
+/* cand &= the rows of categorical value bm, whose running sums are
+ * value_sums: those are the candidates' sums when every image was a
+ * candidate before. */
+static void value_filter(qctx *c, roaring_bitmap_t *cand, const roaring_bitmap_t *bm,
+                         const int64_t *value_sums)
+{
+    roaring_bitmap_and_inplace(cand, bm);
+    c->sums = c->sums == c->ix->col_sums ? value_sums : NULL;
 }
 
 int query_check(const ix_inst *ix, const stat_query *q, imgsec_err *err)
@@ -191,30 +217,35 @@ int query_check(const ix_inst *ix, const stat_query *q, imgsec_err *err)
 }
 
 /* The enums are in range (query_check). */
-static void enum_filters(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *cand)
+static void enum_filters(qctx *c, roaring_bitmap_t *cand)
 {
+    const ix_inst *ix = c->ix;
+    const stat_query *q = c->q;
     if (q->image_type >= 0)
-        roaring_bitmap_and_inplace(cand, ix->by_type[q->image_type]);
+        value_filter(c, cand, ix->by_type[q->image_type], ix->type_sums[q->image_type]);
     if (q->scan_status >= 0)
-        roaring_bitmap_and_inplace(cand, ix->by_status[q->scan_status]);
+        value_filter(c, cand, ix->by_status[q->scan_status], ix->status_sums[q->scan_status]);
     if (q->severity_level >= 0)
-        roaring_bitmap_and_inplace(cand, ix->by_level[q->severity_level]);
-    tri_filter(cand, q->has_vul, ix->flags[FLAG_HAS_VUL]);
-    tri_filter(cand, q->has_malicious_file, ix->flags[FLAG_HAS_MALICIOUS_FILE]);
-    tri_filter(cand, q->has_unsafe_setting, ix->flags[FLAG_HAS_UNSAFE_SETTING]);
-    tri_filter(cand, q->has_container, ix->flags[FLAG_HAS_CONTAINER]);
-    tri_filter(cand, q->risky, ix->flags[FLAG_RISKY]);
-    if (q->latest_version)
+        value_filter(c, cand, ix->by_level[q->severity_level],
+                     ix->level_sums[q->severity_level]);
+    tri_filter(c, cand, q->has_vul, ix->flags[FLAG_HAS_VUL]);
+    tri_filter(c, cand, q->has_malicious_file, ix->flags[FLAG_HAS_MALICIOUS_FILE]);
+    tri_filter(c, cand, q->has_unsafe_setting, ix->flags[FLAG_HAS_UNSAFE_SETTING]);
+    tri_filter(c, cand, q->has_container, ix->flags[FLAG_HAS_CONTAINER]);
+    tri_filter(c, cand, q->risky, ix->flags[FLAG_RISKY]);
+    if (q->latest_version) {
         roaring_bitmap_and_inplace(cand, ix->latest);
+        c->sums = NULL;
+    }
 }
 
-static int exact_filter(const ix_inst *ix, str_attr a, const char *want,
-                        roaring_bitmap_t *cand)
+static int exact_filter(qctx *c, str_attr a, const char *want, roaring_bitmap_t *cand)
 {
     if (!is_set(want))
         return 0;
+    c->sums = NULL;
     dict_entry one;
-    return dict_entry_and(cand, rows_find_exact(ix, a, want, strlen(want), &one));
+    return dict_entry_and(cand, rows_find_exact(c->ix, a, want, strlen(want), &one));
 }
 
 /* A substring filter through the dictionary: cand &= rows of the matching
@@ -258,10 +289,11 @@ static int substring_by_dict(const ix_inst *ix, const dict *d, const char *needl
 }
 
 /* Each exact string filter of model.h's table: one dictionary lookup. */
-static int exact_filters(const ix_inst *ix, const stat_query *q, roaring_bitmap_t *cand)
+static int exact_filters(qctx *c, roaring_bitmap_t *cand)
 {
+    const stat_query *q = c->q;
 #define EXACT_EXACT(m)                                                                         \
-    if (exact_filter(ix, SA_##m, q->m, cand) != 0)                                             \
+    if (exact_filter(c, SA_##m, q->m, cand) != 0)                                              \
         return -1;
 #define EXACT_SUBSTR(m)
 #define EXACT_ITEM(m, key, dmin, dmax, filter, ...) EXACT_##filter(m)
@@ -292,6 +324,7 @@ static int substring_filters(qctx *c, roaring_bitmap_t *cand)
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (!is_set(subs[i].needle))
             continue;
+        c->sums = NULL;
         size_t nlen = strlen(subs[i].needle);
         const dict *d = &c->ix->dicts[subs[i].a];
         uint64_t card = roaring_bitmap_get_cardinality(cand);
@@ -390,12 +423,19 @@ static int candidates(const ix_inst *ix, const index_scope *scope, const stat_qu
     roaring_bitmap_t *bm = *cand = roaring_bitmap_create();
     if (!bm)
         return -1;
-    if (scope_rows(ix, scope, bm) != 0 || (!q->operate_all && start_rows(ix, q, bm) != 0))
+    if (scope_rows(c, scope, bm) != 0)
         goto fail;
-    enum_filters(ix, q, bm);
+    if (!q->operate_all) {
+        c->sums = NULL;
+        if (start_rows(ix, q, bm) != 0)
+            goto fail;
+    }
+    enum_filters(c, bm);
     if (!roaring_bitmap_is_empty(bm) &&
-        (exact_filters(ix, q, bm) != 0 || substring_filters(c, bm) != 0))
+        (exact_filters(c, bm) != 0 || substring_filters(c, bm) != 0))
         goto fail;
+    if (c->n_ranges)
+        c->sums = NULL;
     if (roaring_bitmap_is_empty(bm)) {
         roaring_bitmap_free(bm);
         *cand = NULL;
@@ -501,6 +541,15 @@ int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q
     roaring_bitmap_t *cand;
     if (candidates(ix, scope, q, &c, &cand) != 0)
         return -1;
+    int k = plan->col ? rows_col_index(ix, plan->col) : -1;
+    if (c.sums && k >= 0) {
+        /* the candidates are the rows of a running sum, and none is left
+         * to test */
+        if (cand)
+            roaring_bitmap_free(cand);
+        *total = c.sums[k];
+        return 0;
+    }
     if (cand && plan->col && c.n_ranges && !c.n_subs &&
         roaring_bitmap_get_cardinality(cand) == ix->ids.n) {
         /* every image is a candidate: the ranges over the whole columns,

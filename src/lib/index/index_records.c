@@ -225,16 +225,6 @@ static int64_t sum_rows(const rec_plan *plan, const row_set *s)
     return sum;
 }
 
-/* The running sum of column col over every row (col_sums), or -1 when
- * col is no count column of ix. */
-static int col_sum_index(const ix_inst *ix, const uint32_t *col)
-{
-    for (int k = 0; k < REPORT_TYPE_COUNT + VUL_TYPE_COUNT; k++)
-        if (col == (k < REPORT_TYPE_COUNT ? ix->counts[k] : ix->vul_counts[k - REPORT_TYPE_COUNT]))
-            return k;
-    return -1;
-}
-
 static int64_t sum_col_rows(const uint32_t *col, const uint32_t *rows, size_t n)
 {
     int64_t sum = 0;
@@ -403,7 +393,7 @@ int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t
         return 0;
     if (plan->col) {
         /* every image selected: the column's running sum (col_sums) */
-        int k = col_sum_index(ix, plan->col);
+        int k = rows_col_index(ix, plan->col);
         if (k >= 0 && selected == ix->ids.n) {
             *total = ix->col_sums[k];
             return 0;

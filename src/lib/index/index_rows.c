@@ -226,6 +226,14 @@ void rows_destroy(ix_inst *ix)
     ix->n_decimal_image_ids = 0;
     ix->n_records = 0;
     memset(ix->col_sums, 0, sizeof ix->col_sums);
+    memset(ix->type_sums, 0, sizeof ix->type_sums);
+    memset(ix->status_sums, 0, sizeof ix->status_sums);
+    memset(ix->level_sums, 0, sizeof ix->level_sums);
+    for (size_t i = 0; i < ix->n_ep_sums; i++)
+        free(ix->ep_sums[i].key);
+    free(ix->ep_sums);
+    ix->ep_sums = NULL;
+    ix->n_ep_sums = ix->cap_ep_sums = 0;
 
     idmap_free(&ix->ids);
     for (int a = 0; a < SA_COUNT; a++) {
@@ -305,6 +313,102 @@ static void set_flag(ix_inst *ix, img_flag f, uint32_t row, bool on)
         roaring_bitmap_add(ix->flags[f], row);
 }
 
+/* ---- running sums per value ---- */
+
+/* sums += sign * the count columns of row */
+static void sums_add(int64_t *sums, const ix_inst *ix, uint32_t row, int64_t sign)
+{
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++)
+        sums[t] += sign * ix->counts[t][row];
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
+        sums[REPORT_TYPE_COUNT + v] += sign * ix->vul_counts[v][row];
+}
+
+static int key_sums_cmp(const ix_key_sums *e, const char *k, size_t len)
+{
+    int c = memcmp(e->key, k, e->len < len ? e->len : len);
+    return c ? c : (e->len > len) - (e->len < len);
+}
+
+/* The slot of key k in ix->ep_sums, or where it would go (*found false). */
+static size_t ep_sums_pos(const ix_inst *ix, const char *k, size_t len, bool *found)
+{
+    size_t lo = 0, hi = ix->n_ep_sums;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = key_sums_cmp(&ix->ep_sums[mid], k, len);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+int rows_col_index(const ix_inst *ix, const uint32_t *col)
+{
+    for (int k = 0; k < IX_SUM_COLS; k++)
+        if (col == (k < REPORT_TYPE_COUNT ? ix->counts[k] : ix->vul_counts[k - REPORT_TYPE_COUNT]))
+            return k;
+    return -1;
+}
+
+const int64_t *rows_ep_sums(const ix_inst *ix, const char *k, size_t len)
+{
+    bool found;
+    size_t i = ep_sums_pos(ix, k, len, &found);
+    return found ? ix->ep_sums[i].s : NULL;
+}
+
+/* Adds row (its counts set) to the sums of key k. -1 when out of memory,
+ * with nothing changed. */
+static int ep_sums_join(ix_inst *ix, const char *k, size_t len, uint32_t row)
+{
+    bool found;
+    size_t i = ep_sums_pos(ix, k, len, &found);
+    if (!found) {
+        if (ix->n_ep_sums == ix->cap_ep_sums) {
+            size_t cap = ix->cap_ep_sums ? 2 * ix->cap_ep_sums : 8;
+            ix_key_sums *a = realloc(ix->ep_sums, cap * sizeof *a);
+            if (!a)
+                return -1;
+            ix->ep_sums = a;
+            ix->cap_ep_sums = cap;
+        }
+        char *key = malloc(len ? len : 1);
+        if (!key)
+            return -1;
+        memcpy(key, k, len);
+        memmove(&ix->ep_sums[i + 1], &ix->ep_sums[i], (ix->n_ep_sums - i) * sizeof *ix->ep_sums);
+        ix->ep_sums[i] = (ix_key_sums){.key = key, .len = len};
+        ix->n_ep_sums++;
+    }
+    ix->ep_sums[i].rows++;
+    sums_add(ix->ep_sums[i].s, ix, row, 1);
+    return 0;
+}
+
+/* Takes row (its counts still set) out of the sums of key k, and the key
+ * out of ix->ep_sums with its last row. */
+static void ep_sums_leave(ix_inst *ix, const char *k, size_t len, uint32_t row)
+{
+    bool found;
+    size_t i = ep_sums_pos(ix, k, len, &found);
+    if (!found)
+        return;
+    sums_add(ix->ep_sums[i].s, ix, row, -1);
+    if (--ix->ep_sums[i].rows)
+        return;
+    free(ix->ep_sums[i].key);
+    ix->n_ep_sums--;
+    memmove(&ix->ep_sums[i], &ix->ep_sums[i + 1], (ix->n_ep_sums - i) * sizeof *ix->ep_sums);
+}
+
 /* Takes the image out of every structure; the row stays allocated. Only
  * rows the id map names are detached, and each of them holds an image,
  * whole or (after an attach ran out of memory) in part. */
@@ -316,6 +420,15 @@ static void row_detach(ix_inst *ix, uint32_t row)
                              reported again when the batch ends */
     postings_row_clear(&ix->vuls, row);
     postings_row_clear(&ix->builds, row);
+    /* the per-value sums, while the row's counts and EP key are there
+     * (row_attach adds to the first three before anything can fail, and
+     * the EP key's only once the row holds the key) */
+    sums_add(ix->type_sums[r->type], ix, row, -1);
+    sums_add(ix->status_sums[r->status], ix, row, -1);
+    if (r->level < SEVERITY_LEVEL_COUNT)
+        sums_add(ix->level_sums[r->level], ix, row, -1);
+    if (r->str[SA_PROJECT_EP].e && r->ep_summed)
+        ep_sums_leave(ix, r->str[SA_PROJECT_EP].e->s, r->str[SA_PROJECT_EP].e->len, row);
     roaring_bitmap_remove(ix->by_type[r->type], row);
     roaring_bitmap_remove(ix->by_status[r->status], row);
     if (r->level < SEVERITY_LEVEL_COUNT)
@@ -466,6 +579,10 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
         ix->col_sums[REPORT_TYPE_COUNT + v] += s->vul_counts[v];
     }
 
+    sums_add(ix->type_sums[s->type], ix, row, 1);
+    sums_add(ix->status_sums[s->status], ix, row, 1);
+    if (s->severity_level < SEVERITY_LEVEL_COUNT)
+        sums_add(ix->level_sums[s->severity_level], ix, row, 1);
     roaring_bitmap_add(ix->by_type[s->type], row);
     roaring_bitmap_add(ix->by_status[s->status], row);
     if (s->severity_level < SEVERITY_LEVEL_COUNT)
@@ -484,6 +601,8 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
     key_init(&k);
     key_project_ep(&k, s->project_id, ep);
     int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len, NULL);
+    if (rc == 0 && (rc = ep_sums_join(ix, k.p, k.len, row)) == 0)
+        ix->rows[row].ep_summed = true;
     key_free(&k);
     if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id, NULL) != 0 ||
         attach_strings(ix, row, s, donor) != 0)
@@ -661,6 +780,24 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
     dst->n_decimal_image_ids = src->n_decimal_image_ids;
     dst->n_records = src->n_records;
     memcpy(dst->col_sums, src->col_sums, sizeof dst->col_sums);
+    memcpy(dst->type_sums, src->type_sums, sizeof dst->type_sums);
+    memcpy(dst->status_sums, src->status_sums, sizeof dst->status_sums);
+    memcpy(dst->level_sums, src->level_sums, sizeof dst->level_sums);
+    if (src->n_ep_sums && !(dst->ep_sums = calloc(src->n_ep_sums, sizeof *dst->ep_sums))) {
+        rows_destroy(dst);
+        return -1;
+    }
+    dst->cap_ep_sums = src->n_ep_sums;
+    for (size_t i = 0; i < src->n_ep_sums; i++) {
+        ix_key_sums *e = &dst->ep_sums[i];
+        *e = src->ep_sums[i];
+        if (!(e->key = malloc(e->len ? e->len : 1))) {
+            rows_destroy(dst);
+            return -1;
+        }
+        memcpy(e->key, src->ep_sums[i].key, e->len);
+        dst->n_ep_sums = i + 1;
+    }
     if (src->ids.cap) {
         if (!(dst->ids.slots = malloc(src->ids.cap * sizeof *src->ids.slots))) {
             rows_destroy(dst);
