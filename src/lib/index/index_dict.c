@@ -342,12 +342,19 @@ typedef struct {
     const dict *d;
     uint32_t *rows;
     size_t n, total;
+    roaring_bitmap_t *out;
 } gather_walk;
 
+/* An entry kept as a bitmap (more than DICT_ARRAY_MAX rows) is OR-ed
+ * whole, a container at a time; the others' rows are gathered. */
 static bool gather_rows(uint32_t pos, void *arg)
 {
     gather_walk *w = arg;
     const dict_entry *e = w->d->entries[pos];
+    if (e->bm) {
+        roaring_bitmap_or_inplace(w->out, e->bm);
+        return true;
+    }
     if (w->n + e->n > w->total)
         return false;
     dict_entry_rows(e, w->rows + w->n);
@@ -358,7 +365,9 @@ static bool gather_rows(uint32_t pos, void *arg)
 /* Many entries are usual (a short needle; every image of one project has
  * its name in this dictionary), and OR-ing a thousand small sets one by
  * one is slow: their rows (disjoint: one string per row) are gathered and
- * added in one sorted pass. */
+ * added in one sorted pass. A large entry is a bitmap already, and OR-ing
+ * it costs less than spelling out its rows (3 instance names held by
+ * 91,000 of 1.1M images: mix body 10 1.08 -> 0.85 ms a request). */
 roaring_bitmap_t *dict_rows_of(const dict *d, const roaring_bitmap_t *places, bool others,
                                size_t total, uint32_t universe)
 {
@@ -367,7 +376,7 @@ roaring_bitmap_t *dict_rows_of(const dict *d, const roaring_bitmap_t *places, bo
     roaring_bitmap_t *flip = others ? roaring_bitmap_flip(places, 0, d->n) : NULL;
     if (!rows || !out || (others && !flip))
         goto fail;
-    gather_walk w = {d, rows, 0, total};
+    gather_walk w = {d, rows, 0, total, out};
     roaring_iterate(others ? flip : places, gather_rows, &w);
     if (bits_add_rows(out, rows, w.n, universe) != 0)
         goto fail;
