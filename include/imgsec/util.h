@@ -12,6 +12,11 @@ int64_t util_now_ms(void);
 /* Monotonic nanoseconds, for durations. */
 int64_t util_mono_ns(void);
 
+/* FNV-1a (32 bits) of len bytes at p: a cheap hash for in-memory tables
+ * (not against adversaries: callers bound their probe runs) and the
+ * record blocks' header checksum (store_block.c), so it must not change. */
+uint32_t util_fnv1a(const void *p, size_t len);
+
 /* Lower-case hex of n random bytes into out (>= 2n+1 bytes). */
 void util_random_hex(char *out, size_t nbytes);
 /* Lower-case hex encoding of data. out >= 2*len+1. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
+
 #include "ratelimit.h"
 
 /* Four times the connections that can exist at once (http.c's 1,024), and
@@ -51,9 +53,7 @@ void body_budget_free(body_budget *b)
  * else NULL. Caller holds the lock. */
 static bb_slot *slot_find(body_budget *b, const unsigned char *key, bool create)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (int i = 0; i < RATELIMIT_KEY_BYTES; i++)
-        h = (h ^ key[i]) * 16777619u;
+    uint32_t h = util_fnv1a(key, RATELIMIT_KEY_BYTES);
     h ^= h >> 16; /* MurmurHash3's finalizer: neighbouring addresses spread */
     h *= 0x85ebca6bu;
     h ^= h >> 13;

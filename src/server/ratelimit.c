@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
+
 #define RL_SLOTS 4096
 #define RL_PROBE 8
 #define RL_KEY RATELIMIT_KEY_BYTES
@@ -67,19 +69,11 @@ bool ratelimit_addr_key(const struct sockaddr *addr, unsigned char key[RL_KEY])
     return false;
 }
 
-static uint32_t key_hash(const unsigned char key[RL_KEY])
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (int i = 0; i < RL_KEY; i++)
-        h = (h ^ key[i]) * 16777619u;
-    return h;
-}
-
 /* The slot of key (creating it when create), or NULL. Caller holds the lock. */
 static rl_slot *slot_find(ratelimit *rl, const unsigned char key[RL_KEY], int64_t now_ms,
                           bool create)
 {
-    uint32_t h = key_hash(key);
+    uint32_t h = util_fnv1a(key, RL_KEY);
     rl_slot *free_slot = NULL, *oldest = NULL;
     for (int i = 0; i < RL_PROBE; i++) {
         rl_slot *s = &rl->slots[(h + (uint32_t)i) % RL_SLOTS];

@@ -161,16 +161,6 @@ static int64_t unzigzag(uint64_t u)
     return i;
 }
 
-static uint32_t fnv1a(const uint8_t *p, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static int corrupt(imgsec_err *err, const char *what)
 {
     return err_set(err, IMGSEC_EINTERNAL, "record block: %s", what);
@@ -413,7 +403,7 @@ int block_enc_finish(block_enc *e, const uint8_t **out, size_t *len, imgsec_err 
         p += put_varint(p, e->frames[i].raw);
         p += put_varint(p, e->frames[i].comp);
     }
-    uint32_t sum = fnv1a(e->out, (size_t)(p - e->out));
+    uint32_t sum = util_fnv1a(e->out, (size_t)(p - e->out));
     for (int b = 0; b < HEADER_SUM; b++)
         *p++ = (uint8_t)(sum >> (8 * b));
     if (e->comp_len)
@@ -530,7 +520,7 @@ static int read_header(block_dec *d, const uint8_t *p, size_t len, block_info *i
     uint32_t sum = 0;
     for (int b = 0; b < HEADER_SUM; b++)
         sum |= (uint32_t)p[pos + (size_t)b] << (8 * b);
-    if (sum != fnv1a(p, pos))
+    if (sum != util_fnv1a(p, pos))
         return corrupt(err, "header checksum does not match");
     pos += HEADER_SUM;
     if (records != n)
