@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "imgsec/model.h"
+#include "imgsec/util.h"
 #include "store/store_block.h"
 
 #define NTYPES (REPORT_TYPE_COUNT + 1) /* the record types, then agg_vul */
@@ -59,19 +60,13 @@ typedef struct {
     char dict_err[IMGSEC_ERR_MSG_MAX];
 } type_data;
 
+/* util_grow, or the bench stops */
 static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return p;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    p = realloc(p, c * elem);
-    if (!p) {
+    if (!util_grow(&p, cap, need, elem)) {
         fprintf(stderr, "block_codec: out of memory\n");
         exit(2);
     }
-    *cap = c;
     return p;
 }
 
@@ -159,18 +154,6 @@ static int load(sqlite3 *db, type_data *t, const char *sql)
     return 0;
 }
 
-static int cell_same(const block_cell *a, const block_cell *b)
-{
-    if (a->tag != b->tag)
-        return 0;
-    switch (a->tag) {
-    case BLOCK_INT: return a->v.i == b->v.i;
-    case BLOCK_REAL: return memcmp(&a->v.r, &b->v.r, sizeof a->v.r) == 0;
-    case BLOCK_TEXT: return a->len == b->len && memcmp(a->v.s, b->v.s, a->len) == 0;
-    default: return 1;
-    }
-}
-
 typedef struct {
     uint8_t *data; /* every block of the type, end to end */
     size_t len, cap;
@@ -245,7 +228,7 @@ static double decode_all(const type_data *t, const block_dict *dict, block_dec *
             die_err("decode", &err);
         if (verify)
             for (size_t c = 0; c < sp->n * t->nfields; c++)
-                if (!cell_same(&rows.cells[c], &t->cells[sp->first * t->nfields + c])) {
+                if (!block_cell_same(&rows.cells[c], &t->cells[sp->first * t->nfields + c])) {
                     fprintf(stderr, "block_codec: %s: block %zu cell %zu differs after decoding\n",
                             t->name, i, c);
                     exit(1);

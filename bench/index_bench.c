@@ -7,7 +7,7 @@
  *
  *   cc -O2 -g -std=c11 -D_GNU_SOURCE -Iinclude -Isrc/lib bench/index_bench.c build/libimgsec.a \
  *      $(pkg-config --libs jansson sqlite3 libpq libsodium yajl xlsxwriter libarchive rpm yara \
- *      libpcre2-8 libcurl libxcrypt libcrypto zlib) -lroaring -lpthread -lm -o /tmp/index_bench
+ *      libpcre2-8 libcurl libxcrypt libcrypto zlib libzstd) -lroaring -lpthread -lm -o /tmp/index_bench
  *   /tmp/index_bench [images] [iterations] [only shapes whose label contains this]
  */
 #include <inttypes.h>

@@ -57,18 +57,6 @@ static void setup(void)
         abort();
 }
 
-static int cell_same(const block_cell *a, const block_cell *b)
-{
-    if (a->tag != b->tag)
-        return 0;
-    switch (a->tag) {
-    case BLOCK_INT: return a->v.i == b->v.i;
-    case BLOCK_REAL: return memcmp(&a->v.r, &b->v.r, sizeof a->v.r) == 0;
-    case BLOCK_TEXT: return a->len == b->len && memcmp(a->v.s, b->v.s, a->len) == 0;
-    default: return 1;
-    }
-}
-
 static size_t put_varint(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
@@ -176,7 +164,7 @@ static int one_block(const uint8_t *data, size_t size)
     if (part.first != from || part.n != (all.n - from < take ? all.n - from : take))
         abort();
     for (size_t i = 0; i < part.n * nfields; i++)
-        if (!cell_same(&part.cells[i], &all.cells[from * nfields + i]))
+        if (!block_cell_same(&part.cells[i], &all.cells[from * nfields + i]))
             abort();
 
     /* encoded again, decoded again (unless the extra field and frames of
@@ -200,7 +188,7 @@ static int one_block(const uint8_t *data, size_t size)
         again.n != all.n)
         abort();
     for (size_t i = 0; i < all.n * nfields; i++)
-        if (!cell_same(&again.cells[i], &all.cells[i]))
+        if (!block_cell_same(&again.cells[i], &all.cells[i]))
             abort();
 
 no_dict:

@@ -293,10 +293,6 @@ void rows_remove(ix_inst *ix, int64_t id);
  * the same images in the same rows, answering every query alike. 0, or -1
  * when out of memory (dst is then destroyed). index_rows.c. */
 int rows_clone(ix_inst *dst, const ix_inst *src);
-/* The place of count column col in the running sums (col_sums[k]: t for
- * counts[t], REPORT_TYPE_COUNT + v for vul_counts[v]), or -1 when col is
- * no count column of ix. */
-int rows_col_index(const ix_inst *ix, const uint32_t *col);
 /* The sums of the count columns over the rows of (project, ep) key
  * k[0..len) (key_project_ep), or NULL when no row holds it. Readers may
  * call it. */
@@ -366,9 +362,10 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
 
 struct rec_plan;
 /* rec_total of plan over the rows query_select would select, without
- * making that row set where summing as the rows are tested is cheaper
- * (every image a candidate, only ranges left to test, a count column).
- * 0, or -1 when out of memory. */
+ * making that row set where it need not: a running sum when the
+ * candidates are exactly its rows (qctx.sums), or a sum made as the rows
+ * are tested when every image is a candidate and only ranges are left to
+ * test (both for a count column). 0, or -1 when out of memory. */
 int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q,
                 const struct rec_plan *plan, int64_t *total);
 
@@ -376,6 +373,8 @@ int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q
 
 typedef struct rec_plan {
     const uint32_t *col;        /* per-row counts when no postings are needed */
+    int sum_k;                  /* col's place in the running sums (col_sums,
+                                   type_sums, ...), when col is set */
     const postings *P;          /* else: sum these terms' postings */
     uint32_t *terms;            /* sorted, distinct term ids */
     size_t n_terms;

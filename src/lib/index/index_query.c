@@ -360,6 +360,21 @@ static void ranges_make(qctx *c)
                                                q->has_scan_end ? q->scan_end : INT64_MAX};
 }
 
+/* The n ranges r as three tests v[k] - lo[k] <= span[k] (lo <= v <= hi in
+ * one unsigned comparison), an absent one padded as a range over a
+ * column's whole domain, which every row passes: the row loops test three
+ * ranges without a branch on how many there are. pad is the column read
+ * when n is 0. */
+static void range_tests(const col_range *r, size_t n, const int64_t *pad, const int64_t *v[3],
+                        uint64_t lo[3], uint64_t span[3])
+{
+    for (size_t k = 0; k < 3; k++) {
+        v[k] = k < n ? r[k].col : n ? r[0].col : pad;
+        lo[k] = k < n ? (uint64_t)r[k].lo : 0;
+        span[k] = k < n ? (uint64_t)r[k].hi - lo[k] : UINT64_MAX;
+    }
+}
+
 /* The substring tests left for the row pass. */
 static bool row_subs_pass(const qctx *c, uint32_t row)
 {
@@ -385,18 +400,10 @@ static int row_pass(const qctx *c, const roaring_bitmap_t *cand, row_set *out)
     roaring_bitmap_to_uint32_array(cand, arr);
     /* about half of the candidates pass a typical range: branches on the
      * outcome would mispredict half of the time, so the ranges are tested
-     * without any, always three (an absent one is a range over its
-     * column's whole domain, which every row passes), each with its bounds
-     * in registers: lo <= v <= hi as one unsigned comparison */
+     * without any, always three, their bounds in registers */
     const int64_t *col[3];
     uint64_t lo[3], span[3];
-    for (size_t k = 0; k < 3; k++) {
-        const col_range *r = &c->ranges[k < c->n_ranges ? k : 0];
-        bool real = k < c->n_ranges;
-        col[k] = c->n_ranges ? r->col : c->ix->image_size;
-        lo[k] = real ? (uint64_t)r->lo : (uint64_t)INT64_MIN;
-        span[k] = real ? (uint64_t)r->hi - (uint64_t)r->lo : UINT64_MAX;
-    }
+    range_tests(c->ranges, c->n_ranges, c->ix->image_size, col, lo, span);
     size_t kept = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint32_t row = arr[i];
@@ -483,16 +490,12 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
 
-__attribute__((always_inline)) static inline uint64_t ranges_sum_n(const col_range *r, size_t n, uint32_t n_rows,
-                                    const uint32_t *col)
+__attribute__((always_inline)) static inline uint64_t
+ranges_sum_n(const col_range *r, size_t n, uint32_t n_rows, const uint32_t *col)
 {
     const int64_t *v[3];
     uint64_t lo[3], span[3];
-    for (size_t k = 0; k < 3; k++) {
-        v[k] = r[k < n ? k : 0].col;
-        lo[k] = k < n ? (uint64_t)r[k].lo : 0;
-        span[k] = k < n ? (uint64_t)r[k].hi - lo[k] : UINT64_MAX;
-    }
+    range_tests(r, n, r[0].col, v, lo, span);
     u64x4 lo0 = {lo[0], lo[0], lo[0], lo[0]}, span0 = {span[0], span[0], span[0], span[0]};
     u64x4 lo1 = {lo[1], lo[1], lo[1], lo[1]}, span1 = {span[1], span[1], span[1], span[1]};
     u64x4 lo2 = {lo[2], lo[2], lo[2], lo[2]}, span2 = {span[2], span[2], span[2], span[2]};
@@ -541,13 +544,12 @@ int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q
     roaring_bitmap_t *cand;
     if (candidates(ix, scope, q, &c, &cand) != 0)
         return -1;
-    int k = plan->col ? rows_col_index(ix, plan->col) : -1;
-    if (c.sums && k >= 0) {
+    if (c.sums && plan->col) {
         /* the candidates are the rows of a running sum, and none is left
          * to test */
         if (cand)
             roaring_bitmap_free(cand);
-        *total = c.sums[k];
+        *total = c.sums[plan->sum_k];
         return 0;
     }
     if (cand && plan->col && c.n_ranges && !c.n_subs &&

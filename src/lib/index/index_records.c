@@ -174,6 +174,7 @@ int rec_plan_make(const ix_inst *ix, const stat_query *q, rec_plan *plan, imgsec
             return err_set(err, IMGSEC_EINVAL, "vul_type: must be %s", vul_type_choices());
         if (q->n_vul_ids == 0) {
             plan->col = ix->vul_counts[q->vul_type];
+            plan->sum_k = REPORT_TYPE_COUNT + q->vul_type;
             return IMGSEC_OK;
         }
         rc = terms_make(ix, q, &ix->vuls, plan);
@@ -185,6 +186,7 @@ int rec_plan_make(const ix_inst *ix, const stat_query *q, rec_plan *plan, imgsec
         rc = terms_make(ix, q, &ix->builds, plan);
     } else {
         plan->col = ix->counts[q->report];
+        plan->sum_k = (int)q->report;
     }
     if (rc != 0) {
         rec_plan_free(plan);
@@ -247,28 +249,25 @@ static int sum_col_bitmap(const roaring_bitmap_t *bm, const uint32_t *col, int64
     return 0;
 }
 
-/* The count column col (its running sum at col_sums[k]) over the rows of
- * s. A bitmap of more than half of the instance's rows is summed through
- * its complement: the running sum less the rows not selected (a free row
- * counts 0 in every column, rows_remove), so selecting 90 % of a fleet
- * reads a tenth of it. */
-static int sum_col(const ix_inst *ix, const uint32_t *col, int k, const row_set *s,
-                   int64_t *total)
+/* The plan's count column over the rows of s. A bitmap of more than half
+ * of the instance's rows is summed through its complement: the running
+ * sum less the rows not selected (a free row counts 0 in every column,
+ * rows_remove), so selecting 90 % of a fleet reads a tenth of it. */
+static int sum_col(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t *total)
 {
     if (!s->bm) {
-        *total = sum_col_rows(col, s->arr, s->n);
+        *total = sum_col_rows(plan->col, s->arr, s->n);
         return 0;
     }
-    uint64_t n = roaring_bitmap_get_cardinality(s->bm);
-    if (k < 0 || n <= ix->n_rows / 2)
-        return sum_col_bitmap(s->bm, col, total);
+    if (roaring_bitmap_get_cardinality(s->bm) <= ix->n_rows / 2)
+        return sum_col_bitmap(s->bm, plan->col, total);
     roaring_bitmap_t *rest = roaring_bitmap_flip(s->bm, 0, ix->n_rows);
     if (!rest)
         return -1;
     int64_t out;
-    int rc = sum_col_bitmap(rest, col, &out);
+    int rc = sum_col_bitmap(rest, plan->col, &out);
     roaring_bitmap_free(rest);
-    *total = ix->col_sums[k] - out;
+    *total = ix->col_sums[plan->sum_k] - out;
     return rc;
 }
 
@@ -393,12 +392,11 @@ int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t
         return 0;
     if (plan->col) {
         /* every image selected: the column's running sum (col_sums) */
-        int k = rows_col_index(ix, plan->col);
-        if (k >= 0 && selected == ix->ids.n) {
-            *total = ix->col_sums[k];
+        if (selected == ix->ids.n) {
+            *total = ix->col_sums[plan->sum_k];
             return 0;
         }
-        return sum_col(ix, plan->col, k, s, total);
+        return sum_col(ix, plan, s, total);
     }
     if (selected == ix->ids.n) {
         /* every image is selected (postings only name live rows): every

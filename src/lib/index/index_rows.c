@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/util.h"
 #include "index_key.h"
 
 #define ROWS_MIN_CAP 64
@@ -350,14 +351,6 @@ static size_t ep_sums_pos(const ix_inst *ix, const char *k, size_t len, bool *fo
     return lo;
 }
 
-int rows_col_index(const ix_inst *ix, const uint32_t *col)
-{
-    for (int k = 0; k < IX_SUM_COLS; k++)
-        if (col == (k < REPORT_TYPE_COUNT ? ix->counts[k] : ix->vul_counts[k - REPORT_TYPE_COUNT]))
-            return k;
-    return -1;
-}
-
 const int64_t *rows_ep_sums(const ix_inst *ix, const char *k, size_t len)
 {
     bool found;
@@ -372,14 +365,9 @@ static int ep_sums_join(ix_inst *ix, const char *k, size_t len, uint32_t row)
     bool found;
     size_t i = ep_sums_pos(ix, k, len, &found);
     if (!found) {
-        if (ix->n_ep_sums == ix->cap_ep_sums) {
-            size_t cap = ix->cap_ep_sums ? 2 * ix->cap_ep_sums : 8;
-            ix_key_sums *a = realloc(ix->ep_sums, cap * sizeof *a);
-            if (!a)
-                return -1;
-            ix->ep_sums = a;
-            ix->cap_ep_sums = cap;
-        }
+        if (!util_grow((void **)&ix->ep_sums, &ix->cap_ep_sums, ix->n_ep_sums + 1,
+                       sizeof *ix->ep_sums))
+            return -1;
         char *key = malloc(len ? len : 1);
         if (!key)
             return -1;
@@ -420,9 +408,10 @@ static void row_detach(ix_inst *ix, uint32_t row)
                              reported again when the batch ends */
     postings_row_clear(&ix->vuls, row);
     postings_row_clear(&ix->builds, row);
-    /* the per-value sums, while the row's counts and EP key are there
-     * (row_attach adds to the first three before anything can fail, and
-     * the EP key's only once the row holds the key) */
+    /* the running sums, while the row's counts and EP key are there
+     * (row_attach adds to the first four before anything can fail, and
+     * to the EP key's only once the row holds the key) */
+    sums_add(ix->col_sums, ix, row, -1);
     sums_add(ix->type_sums[r->type], ix, row, -1);
     sums_add(ix->status_sums[r->status], ix, row, -1);
     if (r->level < SEVERITY_LEVEL_COUNT)
@@ -454,13 +443,10 @@ static void row_detach(ix_inst *ix, uint32_t row)
     ix->container_num[row] = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->n_records -= ix->counts[t][row];
-        ix->col_sums[t] -= ix->counts[t][row];
         ix->counts[t][row] = 0;
     }
-    for (int v = 0; v < VUL_TYPE_COUNT; v++) {
-        ix->col_sums[REPORT_TYPE_COUNT + v] -= ix->vul_counts[v][row];
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
         ix->vul_counts[v][row] = 0;
-    }
     *r = (ix_row){.id = r->id};
 }
 
@@ -572,13 +558,13 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->counts[t][row] = (uint32_t)s->counts[t]; /* bounded by summary_check */
         ix->n_records += s->counts[t];
-        ix->col_sums[t] += s->counts[t];
     }
-    for (int v = 0; v < VUL_TYPE_COUNT; v++) {
+    for (int v = 0; v < VUL_TYPE_COUNT; v++)
         ix->vul_counts[v][row] = (uint32_t)s->vul_counts[v];
-        ix->col_sums[REPORT_TYPE_COUNT + v] += s->vul_counts[v];
-    }
 
+    /* the running sums: every row's, then its values' (row_detach takes
+     * the row out of the same ones) */
+    sums_add(ix->col_sums, ix, row, 1);
     sums_add(ix->type_sums[s->type], ix, row, 1);
     sums_add(ix->status_sums[s->status], ix, row, 1);
     if (s->severity_level < SEVERITY_LEVEL_COUNT)

@@ -161,6 +161,18 @@ static int64_t unzigzag(uint64_t u)
     return i;
 }
 
+bool block_cell_same(const block_cell *a, const block_cell *b)
+{
+    if (a->tag != b->tag)
+        return false;
+    switch (a->tag) {
+    case BLOCK_INT: return a->v.i == b->v.i;
+    case BLOCK_REAL: return memcmp(&a->v.r, &b->v.r, sizeof a->v.r) == 0;
+    case BLOCK_TEXT: return a->len == b->len && (a->len == 0 || memcmp(a->v.s, b->v.s, a->len) == 0);
+    default: return true;
+    }
+}
+
 static int corrupt(imgsec_err *err, const char *what)
 {
     return err_set(err, IMGSEC_EINTERNAL, "record block: %s", what);

@@ -48,6 +48,7 @@
 #ifndef IMGSEC_STORE_BLOCK_H
 #define IMGSEC_STORE_BLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +77,10 @@ typedef struct {
     uint32_t len;
     uint8_t tag; /* a block_tag */
 } block_cell;
+
+/* Are a and b the same cell, as the round trip promises: the same tag,
+ * and the same int64, double bits or text bytes? */
+bool block_cell_same(const block_cell *a, const block_cell *b);
 
 /* ---- dictionaries ---- */
 
