@@ -738,10 +738,23 @@ typedef struct {
     scan_status st;
     image_type type;
     severity_level level;
-    const char *ep;
+    const char *ep, *name;
 } wf_ref;
 
 static const char *const WF_EPS[] = {"0", "e1", "e2"};
+/* Image names: two held by many images (their dictionary entries keep
+ * running sums: index_rows.c ENTRY_SUMS_MIN), one by about 30, and 30
+ * held by a few each (no sums: their rows are read). */
+static const char *const WF_NAMES[] = {
+    "web-front", "api-web", "db-main", "svc-0", "svc-1", "svc-2", "svc-3", "svc-4",
+    "svc-5", "svc-6", "svc-7", "svc-8", "svc-9", "svc-10", "svc-11", "svc-12",
+    "svc-13", "svc-14", "svc-15", "svc-16", "svc-17", "svc-18", "svc-19", "svc-20",
+    "svc-21", "svc-22", "svc-23", "svc-24", "svc-25", "svc-26", "svc-27", "svc-28",
+    "svc-29"};
+/* Needles: the two large entries (fewer matching entries than not), the
+ * small ones (fewer not matching), one small entry and ten of them,
+ * nothing, everything, and the medium entry alone. */
+static const char *const WF_NEEDLES[] = {"web", "svc-", "svc-7", "svc-1", "zzz", "-", "db-"};
 
 static uint64_t wf_rnd(uint64_t *r)
 {
@@ -765,6 +778,8 @@ static void wf_make(timg *t, wf_ref *ref, int64_t id, uint64_t *r)
                              ? (severity_level)(wf_rnd(r) % SEVERITY_LEVEL_COUNT)
                              : SEVERITY_LEVEL_NONE;
     t->s.ep = WF_EPS[wf_rnd(r) % 3];
+    uint64_t pick = wf_rnd(r) % 10;
+    t->s.image_name = pick < 7 ? WF_NAMES[pick % 3] : WF_NAMES[3 + wf_rnd(r) % 30];
     add_vul(t, "CVE-1", VUL_TYPE_APP, (int64_t)(wf_rnd(r) % 4));
     add_vul(t, "CVE-2", VUL_TYPE_LINUX, 1 + (int64_t)(wf_rnd(r) % 4));
     ref[id] = (wf_ref){true,
@@ -777,7 +792,8 @@ static void wf_make(timg *t, wf_ref *ref, int64_t id, uint64_t *r)
                        t->s.status,
                        t->s.type,
                        t->s.severity_level,
-                       t->s.ep};
+                       t->s.ep,
+                       t->s.image_name};
 }
 
 static void wf_put(imgsec_index *ix, wf_ref *ref, int64_t id, uint64_t *r)
@@ -801,7 +817,8 @@ static int64_t wf_expect(const wf_ref *ref, const char *ep, const stat_query *q)
             (q->has_update_start && x->upd < q->update_start) ||
             (q->has_update_end && x->upd > q->update_end) ||
             (q->has_scan_start && x->scan < q->scan_start) ||
-            (q->has_scan_end && x->scan > q->scan_end))
+            (q->has_scan_end && x->scan > q->scan_end) ||
+            (q->image_name && *q->image_name && !strstr(x->name, q->image_name)))
             continue;
         sum += q->report == REPORT_APPS ? x->apps
                : q->report == REPORT_FILES ? x->files
@@ -853,6 +870,20 @@ static void wf_check_values(imgsec_index *ix, const wf_ref *ref)
                 q.has_image_size = true;
                 q.image_size = 500;
                 wf_check(ix, ref, ep, &q, "severity_level and image_size");
+            }
+            /* a substring filter alone (over every image: the matching
+             * entries' sums, or the column's less the others'), and with
+             * another filter (where the entries' sums do not apply) */
+            for (size_t n = 0; n < sizeof WF_NEEDLES / sizeof WF_NEEDLES[0]; n++) {
+                stat_query q = base;
+                q.image_name = WF_NEEDLES[n];
+                wf_check(ix, ref, ep, &q, WF_NEEDLES[n]);
+                q.image_type = IMAGE_TYPE_PRIVATE;
+                wf_check(ix, ref, ep, &q, "image_name and image_type");
+                q.image_type = -1;
+                q.has_image_size = true;
+                q.image_size = 500;
+                wf_check(ix, ref, ep, &q, "image_name and image_size");
             }
         }
     }
@@ -950,6 +981,7 @@ static void test_sums_whole_fleet(void **state)
     timg o;
     timg_apps(&o, WF_IMAGES + 1, 1000);
     o.s.project_id = "p2";
+    o.s.image_name = "web-front";
     put(ix, &o);
     wf_check_values(ix, ref);
     index_free(ix);

@@ -24,6 +24,7 @@ static void entry_free(dict_entry *e)
         roaring_bitmap_free(e->bm);
     free(e->arr);
     free(e->s);
+    free(e->sums);
     free(e);
 }
 
@@ -94,9 +95,9 @@ static dict_entry *entry_new(dict *d, const char *s, size_t len, uint32_t row)
         entry_free(e);
         return NULL;
     }
-    e->pos = d->n;
+    e->pos = (uint32_t)d->n;
     d->entries[d->n++] = e;
-    if (d->grams && gram_add(d->grams, e->s, e->len, (uint32_t)e->pos) != 0)
+    if (d->grams && gram_add(d->grams, e->s, e->len, e->pos) != 0)
         drop_grams(d);
     return e;
 }
@@ -221,9 +222,9 @@ void dict_unref(dict *d, dict_entry *e, uint32_t row)
     strmap_del(&d->map, e->s, e->len);
     dict_entry *last = d->entries[--d->n];
     if (d->grams) {
-        gram_remove(d->grams, e->s, e->len, (uint32_t)e->pos);
+        gram_remove(d->grams, e->s, e->len, e->pos);
         if (last != e &&
-            gram_move(d->grams, last->s, last->len, (uint32_t)d->n, (uint32_t)e->pos) != 0)
+            gram_move(d->grams, last->s, last->len, (uint32_t)d->n, e->pos) != 0)
             drop_grams(d);
     }
     d->entries[e->pos] = last;
@@ -326,7 +327,7 @@ int dict_match_substring(const dict *d, const char *needle, size_t nlen,
     if (nlen == 2) { /* the one string of 2 bytes holding it: no trigram */
         const dict_entry *e = dict_find(d, needle, 2);
         if (e)
-            roaring_bitmap_add(places, (uint32_t)e->pos);
+            roaring_bitmap_add(places, e->pos);
     }
     return 0;
 }

@@ -36,8 +36,10 @@ typedef struct {
     uint32_t one;         /* the row, when arr and bm are NULL (exactly when n == 1) */
     uint32_t *arr;        /* the rows, sorted, when not NULL (cap_arr slots) */
     uint32_t cap_arr;
+    uint32_t pos;         /* index in dict.entries (each entry has a row: < 2^32) */
     roaring_bitmap_t *bm; /* the rows, when not NULL */
-    size_t pos;           /* index in dict.entries */
+    int64_t *sums;        /* the owner's running sums over the rows, or NULL
+                             (index_rows.c); freed with the entry */
 } dict_entry;
 
 typedef struct {

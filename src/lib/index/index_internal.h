@@ -362,10 +362,12 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
 
 struct rec_plan;
 /* rec_total of plan over the rows query_select would select, without
- * making that row set where it need not: a running sum when the
- * candidates are exactly its rows (qctx.sums), or a sum made as the rows
+ * making that row set where it need not (all for a count column): a
+ * running sum when the candidates are exactly its rows (qctx.sums); the
+ * running sums of the dictionary entries a substring matches when every
+ * image was a candidate before that one filter; or a sum made as the rows
  * are tested when every image is a candidate and only ranges are left to
- * test (both for a count column). 0, or -1 when out of memory. */
+ * test. 0, or -1 when out of memory. */
 int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q,
                 const struct rec_plan *plan, int64_t *total);
 

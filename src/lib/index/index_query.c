@@ -19,7 +19,10 @@
  * A count (query_total) need not make that set. While the candidates are
  * exactly the rows of a running sum (every image, one EP, or every image
  * with one categorical value: qctx.sums, followed through steps 1-5),
- * the count is that sum. When every image is still
+ * the count is that sum. When every image is a candidate up to one
+ * substring filter and nothing is left for step 6, the count is the sum of
+ * the matching dictionary entries' running sums (or the column's less the
+ * others'), and step 5 makes no row set. When every image is still
  * a candidate after step 5 and step 6 has only ranges to test, it sums the
  * count column as it tests the ranges, over every row in order (a free
  * row counts 0 in every column, whatever its range values).
@@ -100,6 +103,13 @@ typedef struct {
      * (col_sums, a (project, ep)'s or a categorical value's): its sums of
      * the count columns; NULL once a filter makes them anything else */
     const int64_t *sums;
+    /* query_total: the summed column and its place in the running sums
+     * (sum_k -1 for a selection); counted once a step has found the
+     * count (total) without making the candidates, which are then stale */
+    const uint32_t *sum_col;
+    int sum_k;
+    bool counted;
+    int64_t total;
 } qctx;
 
 static bool is_set(const char *s)
@@ -288,6 +298,72 @@ static int substring_by_dict(const ix_inst *ix, const dict *d, const char *needl
     return 0;
 }
 
+/* The sum of col over e's rows: its running sum k, if it keeps them
+ * (index_rows.c), else its rows' values. */
+static int64_t entry_total(const dict_entry *e, int k, const uint32_t *col)
+{
+    if (e->sums)
+        return e->sums[k];
+    if (e->arr) {
+        int64_t t = 0;
+        for (uint32_t i = 0; i < e->n; i++)
+            t += col[e->arr[i]];
+        return t;
+    }
+    if (!e->bm)
+        return col[e->one];
+    int64_t t = 0;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(e->bm, &it);
+    for (; it.has_value; roaring_advance_uint32_iterator(&it))
+        t += col[it.current_value];
+    return t;
+}
+
+typedef struct {
+    const dict *d;
+    int k;
+    const uint32_t *col;
+    int64_t t;
+} entries_walk;
+
+static bool add_entry_total(uint32_t pos, void *arg)
+{
+    entries_walk *w = arg;
+    w->t += entry_total(w->d->entries[pos], w->k, w->col);
+    return true;
+}
+
+/* The count when every image is a candidate (c->sums is col_sums), the
+ * substring filter on d is the last step and nothing is left for the row
+ * pass: the sums of the entries that match, or the whole column's sum
+ * less those of the entries that do not, whichever side has fewer
+ * entries. 0, or -1 when out of memory. */
+static int substring_total(qctx *c, const dict *d, const char *needle, size_t nlen)
+{
+    roaring_bitmap_t *places = roaring_bitmap_create();
+    if (!places || dict_match_substring(d, needle, nlen, places) != 0) {
+        if (places)
+            roaring_bitmap_free(places);
+        return -1;
+    }
+    uint64_t in = roaring_bitmap_get_cardinality(places);
+    bool others = d->n - in < in;
+    roaring_bitmap_t *side = others ? roaring_bitmap_flip(places, 0, d->n) : places;
+    if (!side) {
+        roaring_bitmap_free(places);
+        return -1;
+    }
+    entries_walk w = {d, c->sum_k, c->sum_col, 0};
+    roaring_iterate(side, add_entry_total, &w);
+    c->total = others ? c->ix->col_sums[c->sum_k] - w.t : w.t;
+    c->counted = true;
+    if (side != places)
+        roaring_bitmap_free(side);
+    roaring_bitmap_free(places);
+    return 0;
+}
+
 /* Each exact string filter of model.h's table: one dictionary lookup. */
 static int exact_filters(qctx *c, roaring_bitmap_t *cand)
 {
@@ -321,12 +397,17 @@ static int substring_filters(qctx *c, roaring_bitmap_t *cand)
 #undef SUB_EXACT
 #undef SUB_SUBSTR
     };
+    size_t n_set = 0;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        n_set += is_set(subs[i].needle);
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (!is_set(subs[i].needle))
             continue;
-        c->sums = NULL;
         size_t nlen = strlen(subs[i].needle);
         const dict *d = &c->ix->dicts[subs[i].a];
+        if (c->sum_k >= 0 && n_set == 1 && !c->n_ranges && c->sums == c->ix->col_sums)
+            return substring_total(c, d, subs[i].needle, nlen);
+        c->sums = NULL;
         uint64_t card = roaring_bitmap_get_cardinality(cand);
         uint64_t few = d->grams ? ROW_TEST_FEW : d->n;
         int rc = card < few ? 1 : substring_by_dict(c->ix, d, subs[i].needle, nlen, cand, card);
@@ -423,9 +504,13 @@ static int row_pass(const qctx *c, const roaring_bitmap_t *cand, row_set *out)
 /* Steps 1 to 5: *cand (NULL when nothing is selected) and, in c, the
  * checks left for the row pass. 0, or -1 when out of memory. */
 static int candidates(const ix_inst *ix, const index_scope *scope, const stat_query *q,
-                      qctx *c, roaring_bitmap_t **cand)
+                      const rec_plan *plan, qctx *c, roaring_bitmap_t **cand)
 {
-    *c = (qctx){.ix = ix, .q = q};
+    *c = (qctx){.ix = ix, .q = q, .sum_k = -1};
+    if (plan && plan->col) {
+        c->sum_col = plan->col;
+        c->sum_k = plan->sum_k;
+    }
     ranges_make(c);
     roaring_bitmap_t *bm = *cand = roaring_bitmap_create();
     if (!bm)
@@ -477,7 +562,7 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
     *out = (row_set){0};
     qctx c;
     roaring_bitmap_t *cand;
-    if (candidates(ix, scope, q, &c, &cand) != 0 || finish(&c, cand, out) != 0)
+    if (candidates(ix, scope, q, NULL, &c, &cand) != 0 || finish(&c, cand, out) != 0)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     return IMGSEC_OK;
 }
@@ -542,8 +627,14 @@ int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q
     *total = 0;
     qctx c;
     roaring_bitmap_t *cand;
-    if (candidates(ix, scope, q, &c, &cand) != 0)
+    if (candidates(ix, scope, q, plan, &c, &cand) != 0)
         return -1;
+    if (c.counted) { /* cand is stale */
+        if (cand)
+            roaring_bitmap_free(cand);
+        *total = c.total;
+        return 0;
+    }
     if (c.sums && plan->col) {
         /* the candidates are the rows of a running sum, and none is left
          * to test */

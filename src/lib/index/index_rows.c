@@ -325,6 +325,51 @@ static void sums_add(int64_t *sums, const ix_inst *ix, uint32_t row, int64_t sig
         sums[REPORT_TYPE_COUNT + v] += sign * ix->vul_counts[v][row];
 }
 
+/* ---- running sums per dictionary entry ----
+ *
+ * An entry of a substring-filtered attribute's dictionary (namespace,
+ * image_name, ...) keeps the sums of its rows' count columns once it has
+ * ENTRY_SUMS_MIN rows (dict_entry.sums), so that a count over the entries
+ * a substring matches reads one sum per large entry instead of its rows
+ * (index_query.c). Smaller entries keep none, which bounds the sums to
+ * one per ENTRY_SUMS_MIN images. An entry's sums, while it has them, are
+ * exactly its rows' (they are made from the rows, then follow each join
+ * and leave); out of memory, an entry has none and a count reads its
+ * rows. */
+#define ENTRY_SUMS_MIN 16
+
+#define SA_SUMMED_SUBSTR 1
+#define SA_SUMMED_EXACT 0
+#define SA_SUMMED_NONE 0
+#define SA_SUMMED_ITEM(m, key, dmin, dmax, filter, ...) || (a == SA_##m && SA_SUMMED_##filter)
+static bool sa_entry_summed(str_attr a)
+{
+    return !sa_row_owned(a) && (0 MODEL_IMAGE_STRINGS(SA_SUMMED_ITEM));
+}
+#undef SA_SUMMED_ITEM
+
+/* row has just joined e (dict_ref). */
+static void entry_sums_join(const ix_inst *ix, dict_entry *e, uint32_t row)
+{
+    if (e->sums) {
+        sums_add(e->sums, ix, row, 1);
+        return;
+    }
+    if (e->n < ENTRY_SUMS_MIN)
+        return;
+    int64_t *sums = calloc(IX_SUM_COLS, sizeof *sums);
+    uint32_t *rows = malloc((size_t)e->n * sizeof *rows);
+    if (sums && rows) {
+        dict_entry_rows(e, rows);
+        for (uint32_t i = 0; i < e->n; i++)
+            sums_add(sums, ix, rows[i], 1);
+        e->sums = sums;
+        sums = NULL;
+    }
+    free(sums);
+    free(rows);
+}
+
 static int key_sums_cmp(const ix_key_sums *e, const char *k, size_t len)
 {
     int c = memcmp(e->key, k, e->len < len ? e->len : len);
@@ -436,6 +481,8 @@ static void row_detach(ix_inst *ix, uint32_t row)
                 owned_leave(ix, row, (str_attr)a);
             str_drop(r->str[a].own);
         } else if (r->str[a].e) {
+            if (r->str[a].e->sums) /* the row is in it: attach_str */
+                sums_add(r->str[a].e->sums, ix, row, -1);
             dict_unref(&ix->dicts[a], r->str[a].e, row);
         }
     }
@@ -478,6 +525,8 @@ static int attach_str(ix_inst *ix, uint32_t row, str_attr a, const char *s, size
     }
     dict_entry *e = dict_ref(&ix->dicts[a], s, len, row);
     ix->rows[row].str[a].e = e;
+    if (e && sa_entry_summed(a))
+        entry_sums_join(ix, e, row);
     return e ? 0 : -1;
 }
 
@@ -689,7 +738,8 @@ static int dup_column(void **dst, const void *src, uint32_t n, uint32_t cap, siz
  * copied. The dictionaries are rebuilt through dict_ref, entry by entry
  * in src's order and each entry's rows ascending, rather than copied:
  * dict_ref keeps whatever a dictionary maintains beside its entries, and
- * the entries come out in the same order. */
+ * the entries come out in the same order. An entry's running sums are
+ * copied (the rows' counts are the same). */
 static int clone_dicts(ix_inst *dst, const ix_inst *src)
 {
     uint32_t *buf = NULL;
@@ -727,6 +777,8 @@ static int clone_dicts(ix_inst *dst, const ix_inst *src)
                 }
                 if (!sa_row_owned((str_attr)a))
                     dst->rows[buf[k]].str[a].e = ne;
+                if (k + 1 == e->n && e->sums && (ne->sums = malloc(IX_SUM_COLS * sizeof *ne->sums)))
+                    memcpy(ne->sums, e->sums, IX_SUM_COLS * sizeof *ne->sums);
             }
         }
     }
