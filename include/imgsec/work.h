@@ -3,10 +3,11 @@
  *
  * Every piece of work a process does off its own thread goes through one
  * of these (docs/design.md "Background work"): imgsecd's logins, exports,
- * rematches and scan tasks (src/server/bg.h, whose queues these are), and
- * a full index rebuild's vulnerability postings (src/lib/index/
- * index_bulk.c). A job is a work_job with a type (its queue) and a run
- * function, handed to the pool; the pool runs it on a worker of its queue.
+ * rematches and scan tasks (src/server/bg.h, whose queues these are), a
+ * full index rebuild's vulnerability postings (src/lib/index/
+ * index_bulk.c) and a range count's pass over every row (index_scan.c).
+ * A job is a work_job with a type (its queue) and a run function, handed
+ * to the pool; the pool runs it on a worker of its queue.
  *
  * Queues. work_start is given the queues: per queue a number of workers
  * and of waiting places. Each queue has its own worker threads, FIFO and

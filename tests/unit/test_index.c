@@ -987,6 +987,206 @@ static void test_sums_whole_fleet(void **state)
     index_free(ix);
 }
 
+/* A range count over every image reads the range columns quantized
+ * (index_internal.h ix_quantize: steps of 32 bytes and 1.024 s) and the
+ * 64-bit columns only for rows on a bound's step: sizes and times on
+ * either side of each bound, on its step and the next, at the clamps
+ * (negative, 0, beyond 2^37 bytes and 2^42 ms), with free rows, against
+ * the images. RS_IMAGES is not a multiple of 8 (the last rows are
+ * tested one by one). */
+#define RS_IMAGES 203
+#define RS_T 1700000000000LL /* a time bound: ms */
+#define RS_S 123456789LL     /* a size bound: bytes */
+
+static const int64_t RS_DT[] = {-1025, -1024, -1023, -1, 0, 1, 1023, 1024, 1025, -5000000,
+                                 86400000};
+static const int64_t RS_DS[] = {-33, -32, -31, -1, 0, 1, 31, 32, 33, -100000, 100000};
+
+static void test_range_steps(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    static struct {
+        bool live;
+        int64_t size, upd, scan, apps;
+    } ref[RS_IMAGES + 1];
+    uint64_t r = 2463534242ULL;
+    for (int64_t id = 1; id <= RS_IMAGES; id++) {
+        timg t;
+        timg_apps(&t, id, 1 + (int64_t)(wf_rnd(&r) % 9));
+        uint64_t a = wf_rnd(&r), b = wf_rnd(&r), c = wf_rnd(&r);
+        size_t nt = sizeof RS_DT / sizeof RS_DT[0], ns = sizeof RS_DS / sizeof RS_DS[0];
+        t.s.image_size = a % 23 == 0   ? INT64_MAX / 2
+                         : a % 23 == 1 ? 0
+                         : a % 23 == 2 ? (1LL << 37) + 5
+                                       : RS_S + RS_DS[a % ns];
+        t.s.latest_update_time = b % 19 == 0   ? 0
+                                 : b % 19 == 1 ? (1LL << 42) + 7
+                                               : RS_T + RS_DT[b % nt];
+        t.s.latest_scan_time = c % 17 == 0 ? 0 : RS_T + 3600000 + RS_DT[c % nt];
+        put(ix, &t);
+        ref[id].live = true;
+        ref[id].size = t.s.image_size;
+        ref[id].upd = t.s.latest_update_time;
+        ref[id].scan = t.s.latest_scan_time;
+        ref[id].apps = t.s.counts[REPORT_APPS];
+    }
+    for (int64_t id = 5; id <= RS_IMAGES; id += 11) {
+        del(ix, id);
+        ref[id].live = false;
+    }
+    int64_t checked = 0, nonzero = 0;
+    for (size_t i = 0; i < sizeof RS_DT / sizeof RS_DT[0]; i++) {
+        for (size_t j = 0; j < sizeof RS_DS / sizeof RS_DS[0]; j++) {
+            for (int shape = 0; shape < 6; shape++) {
+                stat_query q = q_all(REPORT_APPS);
+                int64_t t = RS_T + RS_DT[i], sz = RS_S + RS_DS[j];
+                q.has_update_start = shape == 0 || shape == 2 || shape == 4;
+                q.update_start = t;
+                q.has_update_end = shape == 1 || shape == 2 || shape == 5;
+                q.update_end = shape == 2 ? t + 2048 : t;
+                q.has_image_size = shape >= 3;
+                q.image_size = shape == 5 ? (1LL << 37) + 5 : sz;
+                q.has_scan_start = shape == 4;
+                q.scan_start = t + 3600000 - 1023;
+                q.has_scan_end = shape == 4;
+                q.scan_end = t + 3600000 + 5000;
+                int64_t want = 0;
+                for (int64_t id = 1; id <= RS_IMAGES; id++) {
+                    if (!ref[id].live || (q.has_update_start && ref[id].upd < q.update_start) ||
+                        (q.has_update_end && ref[id].upd > q.update_end) ||
+                        (q.has_image_size && ref[id].size > q.image_size) ||
+                        (q.has_scan_start && ref[id].scan < q.scan_start) ||
+                        (q.has_scan_end && ref[id].scan > q.scan_end))
+                        continue;
+                    want += ref[id].apps;
+                }
+                int64_t got = count(ix, &q);
+                if (got != want)
+                    fail_msg("time %+lld, size %+lld, shape %d: %lld, want %lld",
+                             (long long)RS_DT[i], (long long)RS_DS[j], shape, (long long)got,
+                             (long long)want);
+                checked++;
+                nonzero += want > 0;
+            }
+        }
+    }
+    assert_int_equal(checked, 11 * 11 * 6);
+    assert_true(nonzero > checked / 2);
+    index_free(ix);
+}
+
+/* ---- a pass over every row across the cores (index_scan.c) ---- */
+
+#define SC_ROWS 1000003u
+static _Atomic unsigned char sc_seen[SC_ROWS];
+static _Atomic int sc_bad_from;
+
+/* row r's value is 3r + 1; each row visited is marked */
+static uint64_t sc_part(const void *arg, uint32_t from, uint32_t to)
+{
+    (void)arg;
+    if (from % 64)
+        atomic_store(&sc_bad_from, 1);
+    uint64_t sum = 0;
+    for (uint32_t r = from; r < to; r++) {
+        sum += 3 * (uint64_t)r + 1;
+        atomic_fetch_add(&sc_seen[r], 1);
+    }
+    return sum;
+}
+
+static uint64_t sc_expect(uint64_t n)
+{
+    return 3 * (n * (n - 1) / 2) + n;
+}
+
+static void *sc_thread(void *arg)
+{
+    ix_scan *s = arg;
+    for (int i = 0; i < 20; i++)
+        if (scan_sum(s, SC_ROWS, sc_part, NULL) != sc_expect(SC_ROWS))
+            return (void *)1;
+    return NULL;
+}
+
+/* Every row summed once, whatever thread takes its chunk: alone, from
+ * four threads at once (more scans than helpers: some run serial, some
+ * helpers are left waiting and given up), too small to split, and
+ * without a scanner. */
+static void test_scan_sum(void **state)
+{
+    (void)state;
+    ix_scan *s = scan_new();
+    assert_non_null(s);
+    for (int i = 0; i < 5; i++) {
+        memset((void *)sc_seen, 0, sizeof sc_seen);
+        assert_true(scan_sum(s, SC_ROWS, sc_part, NULL) == sc_expect(SC_ROWS));
+        for (uint32_t r = 0; r < SC_ROWS; r++)
+            if (atomic_load(&sc_seen[r]) != 1)
+                fail_msg("row %u visited %u times", r, (unsigned)atomic_load(&sc_seen[r]));
+    }
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, sc_thread, s), 0);
+    for (int i = 0; i < 4; i++) {
+        void *rc;
+        pthread_join(th[i], &rc);
+        assert_null(rc);
+    }
+    assert_true(scan_sum(s, 1000, sc_part, NULL) == sc_expect(1000));
+    assert_true(scan_sum(NULL, SC_ROWS, sc_part, NULL) == sc_expect(SC_ROWS));
+    assert_true(scan_sum(s, 0, sc_part, NULL) == 0);
+    assert_int_equal(atomic_load(&sc_bad_from), 0);
+    scan_free(s);
+}
+
+/* A range count over more rows than one chunk (split across the cores),
+ * with free rows, against the images. */
+#define SR_IMAGES 140001
+static void test_scan_ranges(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    static int64_t size[SR_IMAGES + 1], upd[SR_IMAGES + 1], apps[SR_IMAGES + 1];
+    uint64_t r = 1181783497276652981ULL;
+    index_write_begin(ix);
+    for (int64_t id = 1; id <= SR_IMAGES; id++) {
+        timg t;
+        timg_apps(&t, id, 1 + (int64_t)(wf_rnd(&r) % 5));
+        t.s.image_size = (int64_t)(wf_rnd(&r) % 4000000);
+        t.s.latest_update_time = RS_T + (int64_t)(wf_rnd(&r) % 86400000);
+        imgsec_err err;
+        if (index_upsert(ix, &t.s, &err) != IMGSEC_OK)
+            fail_msg("upsert: %s", err.msg);
+        size[id] = t.s.image_size;
+        upd[id] = t.s.latest_update_time;
+        apps[id] = t.s.counts[REPORT_APPS];
+    }
+    index_write_end(ix);
+    index_write_begin(ix);
+    for (int64_t id = 1000; id <= SR_IMAGES; id += 1000) {
+        index_remove(ix, id);
+        apps[id] = 0;
+    }
+    index_write_end(ix);
+    for (int k = 0; k < 3; k++) {
+        stat_query q = q_all(REPORT_APPS);
+        q.has_image_size = k != 1;
+        q.image_size = 1000000 + k * 777777;
+        q.has_update_start = q.has_update_end = k != 0;
+        q.update_start = RS_T + 3600000 + k;
+        q.update_end = RS_T + 43200000 - k;
+        int64_t want = 0;
+        for (int64_t id = 1; id <= SR_IMAGES; id++)
+            if ((!q.has_image_size || size[id] <= q.image_size) &&
+                (!q.has_update_start || (upd[id] >= q.update_start && upd[id] <= q.update_end)))
+                want += apps[id];
+        assert_int_equal(count(ix, &q), want);
+    }
+    index_free(ix);
+}
+
 /* ---- derived attributes ---- */
 
 static void put_four_derived(imgsec_index *ix)
@@ -3558,6 +3758,9 @@ int main(void)
         cmocka_unit_test(test_dict_forms),
         cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_sums_whole_fleet),
+        cmocka_unit_test(test_range_steps),
+        cmocka_unit_test(test_scan_sum),
+        cmocka_unit_test(test_scan_ranges),
         cmocka_unit_test(test_tristate),
         cmocka_unit_test(test_severity_level),
         cmocka_unit_test(test_latest_version),

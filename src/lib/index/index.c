@@ -52,6 +52,8 @@ struct imgsec_index {
     ix_log log;
     bool hidden_lost;   /* the writer's: the hidden instance is empty, not
                            the published state; cleared by index_clear */
+    ix_scan *scan;      /* the readers' row passes across the cores (NULL:
+                           serial) */
 };
 
 imgsec_index *index_new(void)
@@ -66,6 +68,7 @@ imgsec_index *index_new(void)
     atomic_init(&ix->published_records, 0);
     for (int i = 0; i < 2; i++)
         atomic_init(&ix->readers[i].n, 0);
+    ix->scan = scan_new();
     if (rows_init(&ix->inst[0]) != 0 || rows_init(&ix->inst[1]) != 0) {
         index_free(ix);
         return NULL;
@@ -80,6 +83,7 @@ void index_free(imgsec_index *ix)
     rows_destroy(&ix->inst[0]);
     rows_destroy(&ix->inst[1]);
     ix_log_reset(&ix->log);
+    scan_free(ix->scan);
     free(ix);
 }
 
@@ -331,6 +335,7 @@ int with_selection(imgsec_index *ix, const index_scope *scope, const stat_query 
 }
 
 typedef struct {
+    ix_scan *scan;
     const index_scope *scope;
     const stat_query *q;
     int64_t *total;
@@ -341,14 +346,14 @@ static int count_use(const ix_inst *r, const row_set *sel, const rec_plan *plan,
 {
     (void)sel;
     const count_arg *a = arg;
-    return rec_plan_empty(plan) ? 0 : query_total(r, a->scope, a->q, plan, a->total);
+    return rec_plan_empty(plan) ? 0 : query_total(r, a->scan, a->scope, a->q, plan, a->total);
 }
 
 int index_count(imgsec_index *ix, const index_scope *scope, const stat_query *q,
                 int64_t *total, imgsec_err *err)
 {
     *total = 0;
-    count_arg a = {scope, q, total};
+    count_arg a = {ix->scan, scope, q, total};
     int rc = in_published(ix, scope, q, false, count_use, &a, err);
     if (rc != IMGSEC_OK)
         *total = 0;

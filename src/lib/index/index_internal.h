@@ -183,6 +183,27 @@ static inline const char *row_str(const ix_row *r, str_attr a, size_t *len, char
     return e ? e->s : "";
 }
 
+/* The range columns (image_size, latest update and scan times) again,
+ * quantized to 32 bits: q = v >> shift, clamped to [0, UINT32_MAX]. Q is
+ * monotone, so v in [lo, hi] needs Q(v) in [Q(lo), Q(hi)], and Q(v)
+ * strictly between them proves it; only the rows with Q(v) on a bound's
+ * step need the 64-bit column. A range count over every row reads the
+ * narrow columns (index_query.c ranges_sum): half the bytes. The shifts
+ * make a step 32 bytes of image size and 1.024 s of time (milliseconds),
+ * and reach 128 GiB and the year 2109 before clamping, which is still
+ * exact (the clamped rows are all on the last step). */
+enum { IX_Q_SIZE, IX_Q_UPDATE, IX_Q_SCAN, IX_QCOLS };
+#define IX_QSHIFT_SIZE 5
+#define IX_QSHIFT_TIME 10
+
+static inline uint32_t ix_quantize(int64_t v, unsigned shift)
+{
+    if (v < 0)
+        return 0;
+    uint64_t q = (uint64_t)v >> shift;
+    return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
+}
+
 /* One complete instance of the index. */
 struct ix_inst {
     bool ready;                   /* rows_init succeeded (false only after OOM) */
@@ -195,6 +216,8 @@ struct ix_inst {
      * memory of the widest columns; sums are 64-bit */
     uint32_t *counts[REPORT_TYPE_COUNT];
     uint32_t *vul_counts[VUL_TYPE_COUNT];
+    uint32_t *qcols[IX_QCOLS];    /* image_size, update_time, scan_time
+                                     quantized (ix_quantize) */
     uint32_t n_rows, cap_rows;
     uint32_t *free_rows;          /* stack of reusable rows */
     uint32_t n_free;
@@ -361,6 +384,7 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
                  row_set *out, imgsec_err *err);
 
 struct rec_plan;
+struct ix_scan;
 /* rec_total of plan over the rows query_select would select, without
  * making that row set where it need not (all for a count column): a
  * running sum when the candidates are exactly its rows (qctx.sums); the
@@ -368,8 +392,24 @@ struct rec_plan;
  * image was a candidate before that one filter; or a sum made as the rows
  * are tested when every image is a candidate and only ranges are left to
  * test. 0, or -1 when out of memory. */
-int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q,
-                const struct rec_plan *plan, int64_t *total);
+int query_total(const ix_inst *ix, struct ix_scan *scan, const index_scope *scope,
+                const stat_query *q, const struct rec_plan *plan, int64_t *total);
+
+/* ---- index_scan.c: a pass over every row, split across the cores ---- */
+
+typedef struct ix_scan ix_scan;
+/* A scanner; its pool of helper threads starts with the first scan large
+ * enough to split. NULL when out of memory (scan_sum then runs serial). */
+ix_scan *scan_new(void);
+/* Stops the helpers; no scan may be running. */
+void scan_free(ix_scan *s);
+/* fn(arg, from, to) summed over [0, n) cut into chunks (each from a
+ * multiple of 64), on this thread and on the helpers free now; serial
+ * when s is NULL, n is small or no helper can be had. fn must be safe to
+ * call from several threads at once and its sums exact in any order.
+ * Returns once every chunk is summed; no helper touches arg after. */
+typedef uint64_t scan_fn(const void *arg, uint32_t from, uint32_t to);
+uint64_t scan_sum(ix_scan *s, uint32_t n, scan_fn *fn, const void *arg);
 
 /* ---- index_records.c: records of q->report under the record filters ---- */
 

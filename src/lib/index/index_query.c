@@ -85,6 +85,8 @@ size_t rs_iter_next(rs_iter *it, uint32_t *buf, size_t cap)
 typedef struct {
     const int64_t *col;
     int64_t lo, hi;
+    const uint32_t *q; /* col quantized by shift (ix_quantize) */
+    unsigned shift;
 } col_range;
 
 typedef struct {
@@ -430,15 +432,18 @@ static void ranges_make(qctx *c)
     const stat_query *q = c->q;
     const ix_inst *ix = c->ix;
     if (q->has_image_size)
-        c->ranges[c->n_ranges++] = (col_range){ix->image_size, INT64_MIN, q->image_size};
+        c->ranges[c->n_ranges++] = (col_range){ix->image_size, INT64_MIN, q->image_size,
+                                               ix->qcols[IX_Q_SIZE], IX_QSHIFT_SIZE};
     if (q->has_update_start || q->has_update_end)
         c->ranges[c->n_ranges++] = (col_range){ix->update_time,
                                                q->has_update_start ? q->update_start : INT64_MIN,
-                                               q->has_update_end ? q->update_end : INT64_MAX};
+                                               q->has_update_end ? q->update_end : INT64_MAX,
+                                               ix->qcols[IX_Q_UPDATE], IX_QSHIFT_TIME};
     if (q->has_scan_start || q->has_scan_end)
         c->ranges[c->n_ranges++] = (col_range){ix->scan_time,
                                                q->has_scan_start ? q->scan_start : INT64_MIN,
-                                               q->has_scan_end ? q->scan_end : INT64_MAX};
+                                               q->has_scan_end ? q->scan_end : INT64_MAX,
+                                               ix->qcols[IX_Q_SCAN], IX_QSHIFT_TIME};
 }
 
 /* The n ranges r as three tests v[k] - lo[k] <= span[k] (lo <= v <= hi in
@@ -568,15 +573,17 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
 }
 
 /* col summed over every row of the instance that passes the n ranges r:
- * one pass in row order, the columns read in sequence, four rows a step
- * in vector registers (GCC's vector extensions, which clang shares), no
- * branch on the outcome; n is a constant where it is inlined. A compare
+ * one pass in row order, the columns read in sequence, several rows a
+ * step in vector registers (GCC's vector extensions, which clang shares),
+ * no branch on the outcome; n is a constant where it is inlined. A compare
  * of two vectors is a vector of masks: all ones where it holds. */
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
 
+/* The 64-bit form: four rows a step. */
 __attribute__((always_inline)) static inline uint64_t
-ranges_sum_n(const col_range *r, size_t n, uint32_t n_rows, const uint32_t *col)
+ranges_sum_n(const col_range *r, size_t n, uint32_t from, uint32_t to, const uint32_t *col)
 {
     const int64_t *v[3];
     uint64_t lo[3], span[3];
@@ -585,8 +592,8 @@ ranges_sum_n(const col_range *r, size_t n, uint32_t n_rows, const uint32_t *col)
     u64x4 lo1 = {lo[1], lo[1], lo[1], lo[1]}, span1 = {span[1], span[1], span[1], span[1]};
     u64x4 lo2 = {lo[2], lo[2], lo[2], lo[2]}, span2 = {span[2], span[2], span[2], span[2]};
     u64x4 acc = {0, 0, 0, 0};
-    uint32_t row = 0;
-    for (; row + 4 <= n_rows; row += 4) {
+    uint32_t row = from;
+    for (; row + 4 <= to; row += 4) {
         u64x4 x;
         u32x4 c;
         memcpy(&x, v[0] + row, sizeof x);
@@ -603,7 +610,7 @@ ranges_sum_n(const col_range *r, size_t n, uint32_t n_rows, const uint32_t *col)
         acc += __builtin_convertvector(c, u64x4) & ok;
     }
     uint64_t sum = acc[0] + acc[1] + acc[2] + acc[3];
-    for (; row < n_rows; row++) {
+    for (; row < to; row++) {
         uint64_t ok = 1;
         for (size_t k = 0; k < n; k++)
             ok &= (uint64_t)v[k][row] - lo[k] <= span[k];
@@ -612,17 +619,144 @@ ranges_sum_n(const col_range *r, size_t n, uint32_t n_rows, const uint32_t *col)
     return sum;
 }
 
-/* ranges_sum_n with n known, compiled for AVX2 too (the loader picks). */
-__attribute__((target_clones("avx2", "default"))) static uint64_t
-ranges_sum(const col_range *r, size_t n, uint32_t n_rows, const uint32_t *col)
+/* A range on a quantized column as two unsigned tests (q - lo <= span):
+ * "maybe" (Q(v) within [Q(lo), Q(hi)]) and "surely" (strictly inside, or
+ * an absent bound). false when no row can be sure (a range within one or
+ * two steps): then the 64-bit form is used. */
+typedef struct {
+    uint32_t mlo, mspan, slo, sspan;
+} qtest;
+
+static bool qtest_make(const col_range *r, qtest *t)
 {
-    return n == 1   ? ranges_sum_n(r, 1, n_rows, col)
-           : n == 2 ? ranges_sum_n(r, 2, n_rows, col)
-                    : ranges_sum_n(r, 3, n_rows, col);
+    bool has_lo = r->lo != INT64_MIN, has_hi = r->hi != INT64_MAX;
+    uint32_t ql = has_lo ? ix_quantize(r->lo, r->shift) : 0;
+    uint32_t qh = has_hi ? ix_quantize(r->hi, r->shift) : UINT32_MAX;
+    if ((has_lo && ql == UINT32_MAX) || (has_hi && qh == 0))
+        return false;
+    uint32_t sl = has_lo ? ql + 1 : 0, sh = has_hi ? qh - 1 : UINT32_MAX;
+    if (sl > sh)
+        return false;
+    *t = (qtest){ql, qh - ql, sl, sh - sl};
+    return true;
 }
 
-int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q,
-                const rec_plan *plan, int64_t *total)
+/* The rows of a block of QBLOCK from row that pass the n ranges but were
+ * not summed as sure of every range: tested on the 64-bit columns. */
+#define QBLOCK 64
+__attribute__((noinline)) static uint64_t edge_sum(const col_range *r, size_t n, const qtest *t,
+                                                   uint32_t row, const uint32_t *col)
+{
+    uint64_t sum = 0;
+    for (uint32_t i = row; i < row + QBLOCK; i++) {
+        bool sure = true, ok = true;
+        for (size_t k = 0; k < n; k++) {
+            sure = sure && r[k].q[i] - t[k].slo <= t[k].sspan;
+            ok = ok && r[k].col[i] >= r[k].lo && r[k].col[i] <= r[k].hi;
+        }
+        sum += !sure && ok ? col[i] : 0;
+    }
+    return sum;
+}
+
+/* The quantized form: eight rows a step, 4 bytes a row of each range
+ * column instead of 8. The rows sure of every range are summed in the
+ * vector; a block of QBLOCK rows with a row on a bound's step (rare: the
+ * steps are 1 s or 32 bytes wide) tests the others on the 64-bit
+ * columns. */
+__attribute__((always_inline)) static inline uint64_t
+qranges_sum_n(const col_range *r, size_t n, const qtest *t, uint32_t from, uint32_t to,
+              const uint32_t *col)
+{
+#define SPLAT(x) {(x), (x), (x), (x), (x), (x), (x), (x)}
+    const qtest *t1 = &t[n > 1], *t2 = &t[n > 2 ? 2 : 0];
+    u32x8 mlo0 = SPLAT(t[0].mlo), mspan0 = SPLAT(t[0].mspan);
+    u32x8 slo0 = SPLAT(t[0].slo), sspan0 = SPLAT(t[0].sspan);
+    u32x8 mlo1 = SPLAT(t1->mlo), mspan1 = SPLAT(t1->mspan);
+    u32x8 slo1 = SPLAT(t1->slo), sspan1 = SPLAT(t1->sspan);
+    u32x8 mlo2 = SPLAT(t2->mlo), mspan2 = SPLAT(t2->mspan);
+    u32x8 slo2 = SPLAT(t2->slo), sspan2 = SPLAT(t2->sspan);
+#undef SPLAT
+    const uint32_t *q0 = r[0].q, *q1 = r[n > 1].q, *q2 = r[n > 2 ? 2 : 0].q;
+    u64x4 acc = {0, 0, 0, 0};
+    uint64_t sum = 0;
+    uint32_t row = from;
+    for (; row + QBLOCK <= to; row += QBLOCK) {
+        u32x8 edges = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (uint32_t i = row; i < row + QBLOCK; i += 8) {
+            u32x8 x, c;
+            memcpy(&x, q0 + i, sizeof x);
+            u32x8 maybe = (u32x8)(x - mlo0 <= mspan0), sure = (u32x8)(x - slo0 <= sspan0);
+            if (n > 1) {
+                memcpy(&x, q1 + i, sizeof x);
+                maybe &= (u32x8)(x - mlo1 <= mspan1);
+                sure &= (u32x8)(x - slo1 <= sspan1);
+            }
+            if (n > 2) {
+                memcpy(&x, q2 + i, sizeof x);
+                maybe &= (u32x8)(x - mlo2 <= mspan2);
+                sure &= (u32x8)(x - slo2 <= sspan2);
+            }
+            memcpy(&c, col + i, sizeof c);
+            c &= sure;
+            acc += __builtin_convertvector(__builtin_shufflevector(c, c, 0, 1, 2, 3), u64x4) +
+                   __builtin_convertvector(__builtin_shufflevector(c, c, 4, 5, 6, 7), u64x4);
+            edges |= maybe & ~sure;
+        }
+        u64x4 any;
+        memcpy(&any, &edges, sizeof any);
+        if (__builtin_expect((any[0] | any[1] | any[2] | any[3]) != 0, 0))
+            sum += edge_sum(r, n, t, row, col);
+    }
+    sum += acc[0] + acc[1] + acc[2] + acc[3];
+    for (; row < to; row++) {
+        bool ok = true;
+        for (size_t k = 0; k < n; k++)
+            ok &= r[k].col[row] >= r[k].lo && r[k].col[row] <= r[k].hi;
+        sum += ok ? col[row] : 0;
+    }
+    return sum;
+}
+
+/* One range count over every row: its ranges, their quantized tests, and
+ * the column summed. */
+typedef struct {
+    const col_range *r;
+    size_t n;
+    bool quantized; /* every range has a qtest */
+    qtest t[3];
+    const uint32_t *col;
+} range_scan;
+
+/* The rows [from, to) of a range_scan (index_scan.c's part): ranges_sum_n
+ * or qranges_sum_n with n known, compiled for AVX2 too (the loader
+ * picks). */
+__attribute__((target_clones("avx2", "default"))) static uint64_t
+ranges_part(const void *arg, uint32_t from, uint32_t to)
+{
+    const range_scan *s = arg;
+    if (s->quantized)
+        return s->n == 1   ? qranges_sum_n(s->r, 1, s->t, from, to, s->col)
+               : s->n == 2 ? qranges_sum_n(s->r, 2, s->t, from, to, s->col)
+                           : qranges_sum_n(s->r, 3, s->t, from, to, s->col);
+    return s->n == 1   ? ranges_sum_n(s->r, 1, from, to, s->col)
+           : s->n == 2 ? ranges_sum_n(s->r, 2, from, to, s->col)
+                       : ranges_sum_n(s->r, 3, from, to, s->col);
+}
+
+/* col summed over every row passing the n ranges r, the rows split
+ * across the cores by scan. */
+static uint64_t ranges_sum(ix_scan *scan, const col_range *r, size_t n, uint32_t n_rows,
+                           const uint32_t *col)
+{
+    range_scan s = {.r = r, .n = n, .quantized = true, .col = col};
+    for (size_t k = 0; k < n; k++)
+        s.quantized = s.quantized && qtest_make(&r[k], &s.t[k]);
+    return scan_sum(scan, n_rows, ranges_part, &s);
+}
+
+int query_total(const ix_inst *ix, ix_scan *scan, const index_scope *scope,
+                const stat_query *q, const rec_plan *plan, int64_t *total)
 {
     *total = 0;
     qctx c;
@@ -648,7 +782,7 @@ int query_total(const ix_inst *ix, const index_scope *scope, const stat_query *q
         /* every image is a candidate: the ranges over the whole columns,
          * where a free row counts 0 (rows_remove) whatever its values */
         roaring_bitmap_free(cand);
-        *total = (int64_t)ranges_sum(c.ranges, c.n_ranges, ix->n_rows, plan->col);
+        *total = (int64_t)ranges_sum(scan, c.ranges, c.n_ranges, ix->n_rows, plan->col);
         return 0;
     }
     row_set sel;

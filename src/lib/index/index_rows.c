@@ -217,6 +217,9 @@ void rows_destroy(ix_inst *ix)
         free(ix->counts[t]);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         free(ix->vul_counts[v]);
+    for (int k = 0; k < IX_QCOLS; k++)
+        free(ix->qcols[k]);
+    memset(ix->qcols, 0, sizeof ix->qcols);
     free(ix->free_rows);
     ix->rows = NULL;
     ix->image_size = ix->update_time = ix->scan_time = ix->container_num = NULL;
@@ -284,6 +287,9 @@ static int rows_reserve(ix_inst *ix)
             return -1;
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         if (grow_array((void **)&ix->vul_counts[v], cap, sizeof(uint32_t)) != 0)
+            return -1;
+    for (int k = 0; k < IX_QCOLS; k++)
+        if (grow_array((void **)&ix->qcols[k], cap, sizeof(uint32_t)) != 0)
             return -1;
     ix->cap_rows = cap;
     return 0;
@@ -487,6 +493,8 @@ static void row_detach(ix_inst *ix, uint32_t row)
         }
     }
     ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
+    for (int k = 0; k < IX_QCOLS; k++)
+        ix->qcols[k][row] = 0; /* ix_quantize(0) */
     ix->container_num[row] = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->n_records -= ix->counts[t][row];
@@ -603,6 +611,9 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
     ix->image_size[row] = s->image_size;
     ix->update_time[row] = s->latest_update_time;
     ix->scan_time[row] = s->latest_scan_time;
+    ix->qcols[IX_Q_SIZE][row] = ix_quantize(s->image_size, IX_QSHIFT_SIZE);
+    ix->qcols[IX_Q_UPDATE][row] = ix_quantize(s->latest_update_time, IX_QSHIFT_TIME);
+    ix->qcols[IX_Q_SCAN][row] = ix_quantize(s->latest_scan_time, IX_QSHIFT_TIME);
     ix->container_num[row] = s->container_num;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->counts[t][row] = (uint32_t)s->counts[t]; /* bounded by summary_check */
@@ -809,6 +820,8 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
         rc |= dup_column((void **)&dst->counts[t], src->counts[t], n, cap, sizeof(uint32_t));
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], n, cap, sizeof(uint32_t));
+    for (int k = 0; k < IX_QCOLS; k++)
+        rc |= dup_column((void **)&dst->qcols[k], src->qcols[k], n, cap, sizeof(uint32_t));
     if (rc != 0) {
         rows_destroy(dst);
         return -1;
