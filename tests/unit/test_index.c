@@ -1919,7 +1919,12 @@ static void test_page(void **state)
         live[n_live++] = (ref_row){id, id % 17};
     stat_query q = q_all(REPORT_APPS);
     index_scope sc = {.project_id = "p1", .all_eps = true};
+    /* the selection as a bitmap, then as the array of rows a range that
+     * every image passes leaves (the type mask applies to both) */
+    for (int ranged = 0; ranged < 2; ranged++)
     for (int order = 0; order < 2; order++) {
+        q.has_image_size = ranged;
+        q.image_size = INT64_MAX;
         ref_key = order;
         qsort(live, n_live, sizeof *live, ref_cmp);
         for (int desc = 0; desc < 2; desc++) {
