@@ -24,7 +24,9 @@
 static size_t us(const void *p) { return p ? malloc_usable_size((void *)p) + 8 : 0; }
 static void acct(const ix_inst *ix)
 {
-    size_t rows = us(ix->rows), cols = us(ix->image_size) * 4 + us(ix->free_rows);
+    size_t rows = us(ix->rows), cols = us(ix->container_num) + us(ix->free_rows);
+    for (int k = 0; k < IX_QCOLS; k++)
+        cols += us(ix->qcols[k]) + us(ix->qrems[k]);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         cols += us(ix->counts[t]);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)

@@ -1002,51 +1002,66 @@ static const int64_t RS_DT[] = {-1025, -1024, -1023, -1, 0, 1, 1023, 1024, 1025,
                                  86400000};
 static const int64_t RS_DS[] = {-33, -32, -31, -1, 0, 1, 31, 32, 33, -100000, 100000};
 
-static void test_range_steps(void **state)
+typedef struct {
+    int64_t id, size, upd, scan;
+} rs_item;
+typedef struct {
+    rs_item img[RS_IMAGES];
+    int64_t n;
+} rs_page;
+
+static void rs_page_cb(const index_image *img, void *arg)
 {
-    (void)state;
-    imgsec_index *ix = index_new();
-    static struct {
-        bool live;
-        int64_t size, upd, scan, apps;
-    } ref[RS_IMAGES + 1];
-    uint64_t r = 2463534242ULL;
-    for (int64_t id = 1; id <= RS_IMAGES; id++) {
-        timg t;
-        timg_apps(&t, id, 1 + (int64_t)(wf_rnd(&r) % 9));
-        uint64_t a = wf_rnd(&r), b = wf_rnd(&r), c = wf_rnd(&r);
-        size_t nt = sizeof RS_DT / sizeof RS_DT[0], ns = sizeof RS_DS / sizeof RS_DS[0];
-        t.s.image_size = a % 23 == 0   ? INT64_MAX / 2
-                         : a % 23 == 1 ? 0
-                         : a % 23 == 2 ? (1LL << 37) + 5
-                                       : RS_S + RS_DS[a % ns];
-        t.s.latest_update_time = b % 19 == 0   ? 0
-                                 : b % 19 == 1 ? (1LL << 42) + 7
-                                               : RS_T + RS_DT[b % nt];
-        t.s.latest_scan_time = c % 17 == 0 ? 0 : RS_T + 3600000 + RS_DT[c % nt];
-        put(ix, &t);
-        ref[id].live = true;
-        ref[id].size = t.s.image_size;
-        ref[id].upd = t.s.latest_update_time;
-        ref[id].scan = t.s.latest_scan_time;
-        ref[id].apps = t.s.counts[REPORT_APPS];
-    }
-    for (int64_t id = 5; id <= RS_IMAGES; id += 11) {
-        del(ix, id);
-        ref[id].live = false;
-    }
+    rs_page *p = arg;
+    if (p->n < RS_IMAGES)
+        p->img[p->n++] =
+            (rs_item){img->id, img->image_size, img->latest_update_time, img->latest_scan_time};
+}
+
+typedef struct {
+    bool live;
+    int64_t size, upd, scan, apps;
+} rs_ref;
+
+/* Image id's attributes from *r, into t and ref[id]: steps on each side
+ * of the bounds, and outliers (negative, beyond the last step). */
+static void rs_make(timg *t, rs_ref *ref, int64_t id, uint64_t *r)
+{
+    timg_apps(t, id, 1 + (int64_t)(wf_rnd(r) % 9));
+    uint64_t a = wf_rnd(r), b = wf_rnd(r), c = wf_rnd(r);
+    size_t nt = sizeof RS_DT / sizeof RS_DT[0], ns = sizeof RS_DS / sizeof RS_DS[0];
+    t->s.image_size = a % 23 == 0   ? INT64_MAX / 2
+                      : a % 23 == 1 ? 0
+                      : a % 23 == 2 ? (1LL << 37) + 5
+                      : a % 23 == 3 ? -7
+                                    : RS_S + RS_DS[a % ns];
+    t->s.latest_update_time = b % 19 == 0   ? 0
+                              : b % 19 == 1 ? (1LL << 42) + 7
+                              : b % 19 == 2 ? -1500
+                                            : RS_T + RS_DT[b % nt];
+    t->s.latest_scan_time = c % 17 == 0 ? 0 : RS_T + 3600000 + RS_DT[c % nt];
+    ref[id] = (rs_ref){true, t->s.image_size, t->s.latest_update_time, t->s.latest_scan_time,
+                       t->s.counts[REPORT_APPS]};
+}
+
+/* Every query shape around the bounds against ref; and each image's
+ * values as a page shows them. */
+static void rs_check(imgsec_index *ix, const rs_ref *ref)
+{
     int64_t checked = 0, nonzero = 0;
     for (size_t i = 0; i < sizeof RS_DT / sizeof RS_DT[0]; i++) {
         for (size_t j = 0; j < sizeof RS_DS / sizeof RS_DS[0]; j++) {
-            for (int shape = 0; shape < 6; shape++) {
+            for (int shape = 0; shape < 9; shape++) {
                 stat_query q = q_all(REPORT_APPS);
                 int64_t t = RS_T + RS_DT[i], sz = RS_S + RS_DS[j];
-                q.has_update_start = shape == 0 || shape == 2 || shape == 4;
+                /* 2, 7 and 8: windows of two steps, one or two (adjacent
+                 * steps: none sure), and one value */
+                q.has_update_start = shape == 0 || shape == 2 || shape == 4 || shape >= 7;
                 q.update_start = t;
-                q.has_update_end = shape == 1 || shape == 2 || shape == 5;
-                q.update_end = shape == 2 ? t + 2048 : t;
+                q.has_update_end = shape == 1 || shape == 2 || shape == 5 || shape >= 7;
+                q.update_end = shape == 2 ? t + 2048 : shape == 7 ? t + 1000 : t;
                 q.has_image_size = shape >= 3;
-                q.image_size = shape == 5 ? (1LL << 37) + 5 : sz;
+                q.image_size = shape == 5 ? (1LL << 37) + 5 : shape == 6 ? -7 : sz;
                 q.has_scan_start = shape == 4;
                 q.scan_start = t + 3600000 - 1023;
                 q.has_scan_end = shape == 4;
@@ -1071,8 +1086,87 @@ static void test_range_steps(void **state)
             }
         }
     }
-    assert_int_equal(checked, 11 * 11 * 6);
+    assert_int_equal(checked, 11 * 11 * 9);
     assert_true(nonzero > checked / 2);
+    /* the whole values, as a page lists them */
+    stat_query q = q_all(REPORT_APPS);
+    index_scope sc = {.project_id = "p1", .all_eps = true};
+    index_page_req p = {.order = INDEX_ORDER_ID, .limit = RS_IMAGES};
+    static rs_page got;
+    got.n = 0;
+    int64_t total;
+    imgsec_err err;
+    assert_int_equal(index_page(ix, &sc, &q, &p, &total, rs_page_cb, &got, &err), IMGSEC_OK);
+    int64_t n = 0;
+    for (int64_t id = 1; id <= RS_IMAGES; id++) {
+        if (!ref[id].live)
+            continue;
+        assert_true(n < got.n);
+        assert_int_equal(got.img[n].id, id);
+        if (got.img[n].size != ref[id].size || got.img[n].upd != ref[id].upd ||
+            got.img[n].scan != ref[id].scan)
+            fail_msg("image %lld: %lld %lld %lld, want %lld %lld %lld", (long long)id,
+                     (long long)got.img[n].size, (long long)got.img[n].upd,
+                     (long long)got.img[n].scan, (long long)ref[id].size,
+                     (long long)ref[id].upd, (long long)ref[id].scan);
+        n++;
+    }
+    assert_int_equal(n, got.n);
+    /* exactly the live images' outliers are kept (a replaced or removed
+     * image's are dropped) */
+    size_t outliers = 0;
+    for (int64_t id = 1; id <= RS_IMAGES; id++)
+        if (ref[id].live)
+            outliers += (ref[id].size < 0 || ref[id].size >> IX_QSHIFT_SIZE >= UINT32_MAX) +
+                        (ref[id].upd < 0 || ref[id].upd >> IX_QSHIFT_TIME >= UINT32_MAX) +
+                        (ref[id].scan < 0 || ref[id].scan >> IX_QSHIFT_TIME >= UINT32_MAX);
+    assert_true(outliers > 0);
+    assert_int_equal(index_published(ix)->n_outliers, outliers);
+}
+
+static void test_range_steps(void **state)
+{
+    (void)state;
+    imgsec_index *ix = index_new();
+    static rs_ref ref[RS_IMAGES + 1];
+    uint64_t r = 2463534242ULL;
+    for (int64_t id = 1; id <= RS_IMAGES; id++) {
+        timg t;
+        rs_make(&t, ref, id, &r);
+        put(ix, &t);
+    }
+    for (int64_t id = 5; id <= RS_IMAGES; id += 11) {
+        del(ix, id);
+        ref[id].live = false;
+    }
+    rs_check(ix, ref);
+    /* images replaced in place (their outliers dropped and made again),
+     * then a clear and a rebuild in one batch (the instance copied:
+     * rows_clone), then the other instance published */
+    for (int64_t id = 2; id <= RS_IMAGES; id += 7) {
+        if (!ref[id].live)
+            continue;
+        timg t;
+        rs_make(&t, ref, id, &r);
+        put(ix, &t);
+    }
+    rs_check(ix, ref);
+    index_write_begin(ix);
+    index_clear(ix);
+    for (int64_t id = 1; id <= RS_IMAGES; id++) {
+        if (!ref[id].live)
+            continue;
+        timg t;
+        rs_make(&t, ref, id, &r);
+        imgsec_err err;
+        if (index_upsert(ix, &t.s, &err) != IMGSEC_OK)
+            fail_msg("upsert: %s", err.msg);
+    }
+    index_write_end(ix);
+    rs_check(ix, ref);
+    index_write_begin(ix);
+    index_write_end(ix);
+    rs_check(ix, ref);
     index_free(ix);
 }
 

@@ -183,18 +183,27 @@ static inline const char *row_str(const ix_row *r, str_attr a, size_t *len, char
     return e ? e->s : "";
 }
 
-/* The range columns (image_size, latest update and scan times) again,
- * quantized to 32 bits: q = v >> shift, clamped to [0, UINT32_MAX]. Q is
- * monotone, so v in [lo, hi] needs Q(v) in [Q(lo), Q(hi)], and Q(v)
- * strictly between them proves it; only the rows with Q(v) on a bound's
- * step need the 64-bit column. A range count over every row reads the
- * narrow columns (index_query.c ranges_sum): half the bytes. The shifts
- * make a step 32 bytes of image size and 1.024 s of time (milliseconds),
- * and reach 128 GiB and the year 2109 before clamping, which is still
- * exact (the clamped rows are all on the last step). */
+/* The range columns (image_size, latest update and scan times), each
+ * held as two narrow columns: the value's step q = v >> shift in 32 bits
+ * and its remainder v - (q << shift) in 16. The step is what a range
+ * count reads (index_query.c): Q is monotone, so v in [lo, hi] needs Q(v)
+ * in [Q(lo), Q(hi)], and Q(v) strictly between them proves it; only the
+ * rows on a bound's step need the whole value (ix_range_value). The
+ * shifts make a step 32 bytes of image size and 1.024 s of time
+ * (milliseconds), and reach 128 GiB and the year 2109. A value no step
+ * holds (negative, or at or beyond the last step) is an outlier: its step
+ * is clamped (0 or UINT32_MAX, still monotone), its remainder
+ * IX_QREM_OUTLIER, and the value itself kept in ix_inst.outliers. 6 bytes
+ * a value instead of 8, and the counts read 4. */
 enum { IX_Q_SIZE, IX_Q_UPDATE, IX_Q_SCAN, IX_QCOLS };
 #define IX_QSHIFT_SIZE 5
 #define IX_QSHIFT_TIME 10
+#define IX_QREM_OUTLIER 0xFFFFu
+
+static inline unsigned ix_qshift(int k)
+{
+    return k == IX_Q_SIZE ? IX_QSHIFT_SIZE : IX_QSHIFT_TIME;
+}
 
 static inline uint32_t ix_quantize(int64_t v, unsigned shift)
 {
@@ -204,20 +213,28 @@ static inline uint32_t ix_quantize(int64_t v, unsigned shift)
     return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
 }
 
+/* An outlier's value, by (row, column). */
+typedef struct {
+    uint32_t row, k;
+    int64_t v;
+} ix_outlier;
+
 /* One complete instance of the index. */
 struct ix_inst {
     bool ready;                   /* rows_init succeeded (false only after OOM) */
 
     /* rows and columns, all of cap_rows elements; rows >= n_rows never used */
     ix_row *rows;
-    int64_t *image_size, *update_time, *scan_time;
     int64_t *container_num;       /* listed (has_container is a flag) */
     /* records per image: 32 bits (index_upsert refuses more), half the
      * memory of the widest columns; sums are 64-bit */
     uint32_t *counts[REPORT_TYPE_COUNT];
     uint32_t *vul_counts[VUL_TYPE_COUNT];
-    uint32_t *qcols[IX_QCOLS];    /* image_size, update_time, scan_time
-                                     quantized (ix_quantize) */
+    /* image_size, update_time, scan_time (IX_Q_*): step and remainder */
+    uint32_t *qcols[IX_QCOLS];
+    uint16_t *qrems[IX_QCOLS];
+    ix_outlier *outliers;         /* sorted by (row, k) */
+    size_t n_outliers, cap_outliers;
     uint32_t n_rows, cap_rows;
     uint32_t *free_rows;          /* stack of reusable rows */
     uint32_t n_free;
@@ -262,6 +279,17 @@ struct ix_inst {
      * that needs them and dropped with the orders (index_list.c). */
     _Atomic(struct ix_terms *) vul_terms, build_terms;
 };
+
+/* The value of range column k (IX_Q_*) at row: its step and remainder, or
+ * the outlier kept for it (index_rows.c). */
+int64_t rows_outlier(const ix_inst *ix, int k, uint32_t row);
+static inline int64_t ix_range_value(const ix_inst *ix, int k, uint32_t row)
+{
+    unsigned rem = ix->qrems[k][row];
+    if (__builtin_expect(rem == IX_QREM_OUTLIER, 0))
+        return rows_outlier(ix, k, row);
+    return (int64_t)((uint64_t)ix->qcols[k][row] << ix_qshift(k)) | (int64_t)rem;
+}
 
 /* The id of row: the key function of ix->ids (index_hash.h), ctx = ix. */
 static inline int64_t ix_row_id(const void *ctx, uint32_t row)

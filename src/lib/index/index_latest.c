@@ -15,8 +15,9 @@
 
 static bool newer(const ix_inst *ix, uint32_t a, uint32_t b)
 {
-    if (ix->update_time[a] != ix->update_time[b])
-        return ix->update_time[a] > ix->update_time[b];
+    int64_t ta = ix_range_value(ix, IX_Q_UPDATE, a), tb = ix_range_value(ix, IX_Q_UPDATE, b);
+    if (ta != tb)
+        return ta > tb;
     return ix->rows[a].id > ix->rows[b].id;
 }
 

@@ -405,8 +405,8 @@ static int group_fill(const ix_inst *ix, const selbits *s, const kept *k, size_t
                 seen[row >> 6] |= 1ull << (row & 63);
                 images++;
             }
-            if (ix->scan_time[row] > g->scan_time)
-                g->scan_time = ix->scan_time[row];
+            if (ix_range_value(ix, IX_Q_SCAN, row) > g->scan_time)
+                g->scan_time = ix_range_value(ix, IX_Q_SCAN, row);
             if (ix->rows[row].id < g->min_image)
                 g->min_image = ix->rows[row].id;
             if (build)
@@ -630,7 +630,7 @@ static void term_sums(const ix_inst *ix, const pterm *t, bool build, term_head *
             s->scan_row = s->min_row = row;
             s->rep = q;
         } else {
-            if (ix->scan_time[row] > ix->scan_time[s->scan_row])
+            if (ix_range_value(ix, IX_Q_SCAN, row) > ix_range_value(ix, IX_Q_SCAN, s->scan_row))
                 s->scan_row = row;
             if (ix->rows[row].id < ix->rows[s->min_row].id)
                 s->min_row = row;
@@ -814,8 +814,8 @@ static int group_from_sums(const ix_inst *ix, const struct ix_terms *o, uint32_t
             g->records += s->records;
             if (h->rank[ty] > rank)
                 rank = h->rank[ty];
-            if (ix->scan_time[s->scan_row] > g->scan_time)
-                g->scan_time = ix->scan_time[s->scan_row];
+            if (ix_range_value(ix, IX_Q_SCAN, s->scan_row) > g->scan_time)
+                g->scan_time = ix_range_value(ix, IX_Q_SCAN, s->scan_row);
             if (ix->rows[s->min_row].id < g->min_image)
                 g->min_image = ix->rows[s->min_row].id;
             if (build)
@@ -1339,8 +1339,8 @@ static const struct sel_cache *sel_cache_get(const ix_inst *ix, const struct ix_
                 }
                 if (ps->v > e.rank)
                     e.rank = ps->v;
-                if (ix->scan_time[row] > e.scan_time)
-                    e.scan_time = ix->scan_time[row];
+                if (ix_range_value(ix, IX_Q_SCAN, row) > e.scan_time)
+                    e.scan_time = ix_range_value(ix, IX_Q_SCAN, row);
                 int64_t id = ix->rows[row].id;
                 if (id < e.min_image)
                     e.min_image = id;

@@ -75,7 +75,7 @@ static struct ix_order *order_build(const ix_inst *ix, index_order k)
         return NULL;
     }
     for (uint32_t r = 0; r < n; r++)
-        items[r] = (sort_item){k == INDEX_ORDER_SCAN_TIME ? ix->scan_time[r] : ix->rows[r].id,
+        items[r] = (sort_item){k == INDEX_ORDER_SCAN_TIME ? ix_range_value(ix, IX_Q_SCAN, r) : ix->rows[r].id,
                                ix->rows[r].id, r};
     qsort(items, n, sizeof *items, sort_item_cmp);
     for (uint32_t i = 0; i < n; i++) {
@@ -141,9 +141,9 @@ static void emit(const ix_inst *ix, uint32_t row, const page_ctx *c)
 #define PAGE_STRING(m, ...) .m = str_of(r, SA_##m, buf),
         MODEL_IMAGE_STRINGS(PAGE_STRING)
 #undef PAGE_STRING
-        .image_size = ix->image_size[row],
-        .latest_update_time = ix->update_time[row],
-        .latest_scan_time = ix->scan_time[row],
+        .image_size = ix_range_value(ix, IX_Q_SIZE, row),
+        .latest_update_time = ix_range_value(ix, IX_Q_UPDATE, row),
+        .latest_scan_time = ix_range_value(ix, IX_Q_SCAN, row),
         .container_num = ix->container_num[row],
         .latest_version = roaring_bitmap_contains(ix->latest, row),
     };

@@ -86,10 +86,8 @@ size_t rs_iter_next(rs_iter *it, uint32_t *buf, size_t cap)
 
 /* An inclusive range on a column, for the row pass. */
 typedef struct {
-    const int64_t *col;
+    int k; /* the range column (IX_Q_*) */
     int64_t lo, hi;
-    const uint32_t *q; /* col quantized by shift (ix_quantize) */
-    unsigned shift;
 } col_range;
 
 typedef struct {
@@ -433,35 +431,27 @@ static int substring_filters(qctx *c, roaring_bitmap_t *cand)
 static void ranges_make(qctx *c)
 {
     const stat_query *q = c->q;
-    const ix_inst *ix = c->ix;
     if (q->has_image_size)
-        c->ranges[c->n_ranges++] = (col_range){ix->image_size, INT64_MIN, q->image_size,
-                                               ix->qcols[IX_Q_SIZE], IX_QSHIFT_SIZE};
+        c->ranges[c->n_ranges++] = (col_range){IX_Q_SIZE, INT64_MIN, q->image_size};
     if (q->has_update_start || q->has_update_end)
-        c->ranges[c->n_ranges++] = (col_range){ix->update_time,
+        c->ranges[c->n_ranges++] = (col_range){IX_Q_UPDATE,
                                                q->has_update_start ? q->update_start : INT64_MIN,
-                                               q->has_update_end ? q->update_end : INT64_MAX,
-                                               ix->qcols[IX_Q_UPDATE], IX_QSHIFT_TIME};
+                                               q->has_update_end ? q->update_end : INT64_MAX};
     if (q->has_scan_start || q->has_scan_end)
-        c->ranges[c->n_ranges++] = (col_range){ix->scan_time,
+        c->ranges[c->n_ranges++] = (col_range){IX_Q_SCAN,
                                                q->has_scan_start ? q->scan_start : INT64_MIN,
-                                               q->has_scan_end ? q->scan_end : INT64_MAX,
-                                               ix->qcols[IX_Q_SCAN], IX_QSHIFT_TIME};
+                                               q->has_scan_end ? q->scan_end : INT64_MAX};
 }
 
-/* The n ranges r as three tests v[k] - lo[k] <= span[k] (lo <= v <= hi in
- * one unsigned comparison), an absent one padded as a range over a
- * column's whole domain, which every row passes: the row loops test three
- * ranges without a branch on how many there are. pad is the column read
- * when n is 0. */
-static void range_tests(const col_range *r, size_t n, const int64_t *pad, const int64_t *v[3],
-                        uint64_t lo[3], uint64_t span[3])
+/* Does row pass the n ranges r (on the whole values)? */
+static bool ranges_pass(const ix_inst *ix, const col_range *r, size_t n, uint32_t row)
 {
-    for (size_t k = 0; k < 3; k++) {
-        v[k] = k < n ? r[k].col : n ? r[0].col : pad;
-        lo[k] = k < n ? (uint64_t)r[k].lo : 0;
-        span[k] = k < n ? (uint64_t)r[k].hi - lo[k] : UINT64_MAX;
+    bool ok = true;
+    for (size_t k = 0; k < n; k++) {
+        int64_t v = ix_range_value(ix, r[k].k, row);
+        ok &= v >= r[k].lo && v <= r[k].hi;
     }
+    return ok;
 }
 
 /* The substring tests left for the row pass. */
@@ -487,18 +477,12 @@ static int row_pass(const qctx *c, const roaring_bitmap_t *cand, row_set *out)
     if (!arr)
         return -1;
     roaring_bitmap_to_uint32_array(cand, arr);
-    /* about half of the candidates pass a typical range: branches on the
-     * outcome would mispredict half of the time, so the ranges are tested
-     * without any, always three, their bounds in registers */
-    const int64_t *col[3];
-    uint64_t lo[3], span[3];
-    range_tests(c->ranges, c->n_ranges, c->ix->image_size, col, lo, span);
+    /* about half of the candidates pass a typical range: the rows are
+     * kept or not without a branch on the outcome */
     size_t kept = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint32_t row = arr[i];
-        bool ok = ((uint64_t)col[0][row] - lo[0] <= span[0]) &
-                  ((uint64_t)col[1][row] - lo[1] <= span[1]) &
-                  ((uint64_t)col[2][row] - lo[2] <= span[2]);
+        bool ok = ranges_pass(c->ix, c->ranges, c->n_ranges, row);
         if (c->n_subs && ok)
             ok = row_subs_pass(c, row);
         arr[kept] = row;
@@ -575,104 +559,73 @@ int query_select(const ix_inst *ix, const index_scope *scope, const stat_query *
     return IMGSEC_OK;
 }
 
-/* col summed over every row of the instance that passes the n ranges r:
- * one pass in row order, the columns read in sequence, several rows a
- * step in vector registers (GCC's vector extensions, which clang shares),
- * no branch on the outcome; n is a constant where it is inlined. A compare
- * of two vectors is a vector of masks: all ones where it holds. */
-typedef uint64_t u64x4 __attribute__((vector_size(32)));
-typedef uint32_t u32x4 __attribute__((vector_size(16)));
-typedef uint32_t u32x8 __attribute__((vector_size(32)));
-
-/* The 64-bit form: four rows a step. */
-__attribute__((always_inline)) static inline uint64_t
-ranges_sum_n(const col_range *r, size_t n, uint32_t from, uint32_t to, const uint32_t *col)
-{
-    const int64_t *v[3];
-    uint64_t lo[3], span[3];
-    range_tests(r, n, r[0].col, v, lo, span);
-    u64x4 lo0 = {lo[0], lo[0], lo[0], lo[0]}, span0 = {span[0], span[0], span[0], span[0]};
-    u64x4 lo1 = {lo[1], lo[1], lo[1], lo[1]}, span1 = {span[1], span[1], span[1], span[1]};
-    u64x4 lo2 = {lo[2], lo[2], lo[2], lo[2]}, span2 = {span[2], span[2], span[2], span[2]};
-    u64x4 acc = {0, 0, 0, 0};
-    uint32_t row = from;
-    for (; row + 4 <= to; row += 4) {
-        u64x4 x;
-        u32x4 c;
-        memcpy(&x, v[0] + row, sizeof x);
-        u64x4 ok = (u64x4)(x - lo0 <= span0);
-        if (n > 1) {
-            memcpy(&x, v[1] + row, sizeof x);
-            ok &= (u64x4)(x - lo1 <= span1);
-        }
-        if (n > 2) {
-            memcpy(&x, v[2] + row, sizeof x);
-            ok &= (u64x4)(x - lo2 <= span2);
-        }
-        memcpy(&c, col + row, sizeof c);
-        acc += __builtin_convertvector(c, u64x4) & ok;
-    }
-    uint64_t sum = acc[0] + acc[1] + acc[2] + acc[3];
-    for (; row < to; row++) {
-        uint64_t ok = 1;
-        for (size_t k = 0; k < n; k++)
-            ok &= (uint64_t)v[k][row] - lo[k] <= span[k];
-        sum += (uint64_t)col[row] & -ok;
-    }
-    return sum;
-}
-
-/* A range on a quantized column as two unsigned tests (q - lo <= span):
+/* A range on a step column as two unsigned tests (q - lo <= span):
  * "maybe" (Q(v) within [Q(lo), Q(hi)]) and "surely" (strictly inside, or
- * an absent bound). false when no row can be sure (a range within one or
- * two steps): then the 64-bit form is used. */
+ * an absent bound). sure is false when no row can be sure (a range within
+ * one or two steps): then every row in maybe is tested whole. */
 typedef struct {
     uint32_t mlo, mspan, slo, sspan;
+    bool sure;
 } qtest;
 
-static bool qtest_make(const col_range *r, qtest *t)
+static qtest qtest_make(const col_range *r)
 {
+    unsigned shift = ix_qshift(r->k);
     bool has_lo = r->lo != INT64_MIN, has_hi = r->hi != INT64_MAX;
-    uint32_t ql = has_lo ? ix_quantize(r->lo, r->shift) : 0;
-    uint32_t qh = has_hi ? ix_quantize(r->hi, r->shift) : UINT32_MAX;
+    uint32_t ql = has_lo ? ix_quantize(r->lo, shift) : 0;
+    uint32_t qh = has_hi ? ix_quantize(r->hi, shift) : UINT32_MAX;
+    qtest t = {ql, qh - ql, 0, 0, false}; /* lo <= hi (filter.c): ql <= qh */
     if ((has_lo && ql == UINT32_MAX) || (has_hi && qh == 0))
-        return false;
+        return t;
     uint32_t sl = has_lo ? ql + 1 : 0, sh = has_hi ? qh - 1 : UINT32_MAX;
-    if (sl > sh)
-        return false;
-    *t = (qtest){ql, qh - ql, sl, sh - sl};
-    return true;
+    if (sl <= sh)
+        t = (qtest){ql, qh - ql, sl, sh - sl, true};
+    return t;
 }
 
-/* The rows of a block of QBLOCK from row that pass the n ranges but were
- * not summed as sure of every range: tested on the 64-bit columns. */
+/* One range count over every row: its ranges, their step tests, and the
+ * column summed. */
+typedef struct {
+    const ix_inst *ix;
+    const col_range *r;
+    size_t n;
+    bool sure; /* every range has a sure test */
+    qtest t[3];
+    const uint32_t *col;
+} range_scan;
+
+/* The rows of a block of QBLOCK from row that pass the ranges but were
+ * not summed as sure of every range: tested on the whole values. */
 #define QBLOCK 64
-__attribute__((noinline)) static uint64_t edge_sum(const col_range *r, size_t n, const qtest *t,
-                                                   uint32_t row, const uint32_t *col)
+__attribute__((noinline)) static uint64_t edge_sum(const range_scan *s, uint32_t row)
 {
     uint64_t sum = 0;
     for (uint32_t i = row; i < row + QBLOCK; i++) {
-        bool sure = true, ok = true;
-        for (size_t k = 0; k < n; k++) {
-            sure = sure && r[k].q[i] - t[k].slo <= t[k].sspan;
-            ok = ok && r[k].col[i] >= r[k].lo && r[k].col[i] <= r[k].hi;
-        }
-        sum += !sure && ok ? col[i] : 0;
+        bool sure = s->sure;
+        for (size_t k = 0; k < s->n; k++)
+            sure = sure && s->ix->qcols[s->r[k].k][i] - s->t[k].slo <= s->t[k].sspan;
+        sum += !sure && ranges_pass(s->ix, s->r, s->n, i) ? s->col[i] : 0;
     }
     return sum;
 }
 
-/* The quantized form: eight rows a step, 4 bytes a row of each range
- * column instead of 8. The rows sure of every range are summed in the
- * vector; a block of QBLOCK rows with a row on a bound's step (rare: the
- * steps are 1 s or 32 bytes wide) tests the others on the 64-bit
- * columns. */
+/* col summed over the rows [from, to) that pass the n ranges: one pass in
+ * row order, the step columns read in sequence, eight rows a step in
+ * vector registers (GCC's vector extensions, which clang shares), no
+ * branch on the outcome; n and sure are constants where it is inlined. A
+ * compare of two vectors is a vector of masks: all ones where it holds.
+ * The rows sure of every range are summed in the vector; a block of
+ * QBLOCK rows with a row on a bound's step (rare: the steps are 1 s or 32
+ * bytes wide; every row in maybe when a range has no sure test) tests
+ * those on the whole values. */
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
+
 __attribute__((always_inline)) static inline uint64_t
-qranges_sum_n(const col_range *r, size_t n, const qtest *t, uint32_t from, uint32_t to,
-              const uint32_t *col)
+qranges_sum_n(const range_scan *s, size_t n, bool sure_ok, uint32_t from, uint32_t to)
 {
 #define SPLAT(x) {(x), (x), (x), (x), (x), (x), (x), (x)}
-    const qtest *t1 = &t[n > 1], *t2 = &t[n > 2 ? 2 : 0];
+    const qtest *t = s->t, *t1 = &t[n > 1], *t2 = &t[n > 2 ? 2 : 0];
     u32x8 mlo0 = SPLAT(t[0].mlo), mspan0 = SPLAT(t[0].mspan);
     u32x8 slo0 = SPLAT(t[0].slo), sspan0 = SPLAT(t[0].sspan);
     u32x8 mlo1 = SPLAT(t1->mlo), mspan1 = SPLAT(t1->mspan);
@@ -680,12 +633,15 @@ qranges_sum_n(const col_range *r, size_t n, const qtest *t, uint32_t from, uint3
     u32x8 mlo2 = SPLAT(t2->mlo), mspan2 = SPLAT(t2->mspan);
     u32x8 slo2 = SPLAT(t2->slo), sspan2 = SPLAT(t2->sspan);
 #undef SPLAT
-    const uint32_t *q0 = r[0].q, *q1 = r[n > 1].q, *q2 = r[n > 2 ? 2 : 0].q;
+    const col_range *r = s->r;
+    const uint32_t *q0 = s->ix->qcols[r[0].k], *q1 = s->ix->qcols[r[n > 1].k],
+                   *q2 = s->ix->qcols[r[n > 2 ? 2 : 0].k], *col = s->col;
+    const u32x8 none = {0, 0, 0, 0, 0, 0, 0, 0};
     u64x4 acc = {0, 0, 0, 0};
     uint64_t sum = 0;
     uint32_t row = from;
     for (; row + QBLOCK <= to; row += QBLOCK) {
-        u32x8 edges = {0, 0, 0, 0, 0, 0, 0, 0};
+        u32x8 edges = none;
         for (uint32_t i = row; i < row + QBLOCK; i += 8) {
             u32x8 x, c;
             memcpy(&x, q0 + i, sizeof x);
@@ -700,6 +656,8 @@ qranges_sum_n(const col_range *r, size_t n, const qtest *t, uint32_t from, uint3
                 maybe &= (u32x8)(x - mlo2 <= mspan2);
                 sure &= (u32x8)(x - slo2 <= sspan2);
             }
+            if (!sure_ok)
+                sure = none;
             memcpy(&c, col + i, sizeof c);
             c &= sure;
             acc += __builtin_convertvector(__builtin_shufflevector(c, c, 0, 1, 2, 3), u64x4) +
@@ -709,53 +667,40 @@ qranges_sum_n(const col_range *r, size_t n, const qtest *t, uint32_t from, uint3
         u64x4 any;
         memcpy(&any, &edges, sizeof any);
         if (__builtin_expect((any[0] | any[1] | any[2] | any[3]) != 0, 0))
-            sum += edge_sum(r, n, t, row, col);
+            sum += edge_sum(s, row);
     }
     sum += acc[0] + acc[1] + acc[2] + acc[3];
-    for (; row < to; row++) {
-        bool ok = true;
-        for (size_t k = 0; k < n; k++)
-            ok &= r[k].col[row] >= r[k].lo && r[k].col[row] <= r[k].hi;
-        sum += ok ? col[row] : 0;
-    }
+    for (; row < to; row++)
+        sum += ranges_pass(s->ix, r, n, row) ? col[row] : 0;
     return sum;
 }
 
-/* One range count over every row: its ranges, their quantized tests, and
- * the column summed. */
-typedef struct {
-    const col_range *r;
-    size_t n;
-    bool quantized; /* every range has a qtest */
-    qtest t[3];
-    const uint32_t *col;
-} range_scan;
-
-/* The rows [from, to) of a range_scan (index_scan.c's part): ranges_sum_n
- * or qranges_sum_n with n known, compiled for AVX2 too (the loader
- * picks). */
+/* The rows [from, to) of a range_scan (index_scan.c's part): qranges_sum_n
+ * with n and sure known, compiled for AVX2 too (the loader picks). */
 __attribute__((target_clones("avx2", "default"))) static uint64_t
 ranges_part(const void *arg, uint32_t from, uint32_t to)
 {
     const range_scan *s = arg;
-    if (s->quantized)
-        return s->n == 1   ? qranges_sum_n(s->r, 1, s->t, from, to, s->col)
-               : s->n == 2 ? qranges_sum_n(s->r, 2, s->t, from, to, s->col)
-                           : qranges_sum_n(s->r, 3, s->t, from, to, s->col);
-    return s->n == 1   ? ranges_sum_n(s->r, 1, from, to, s->col)
-           : s->n == 2 ? ranges_sum_n(s->r, 2, from, to, s->col)
-                       : ranges_sum_n(s->r, 3, from, to, s->col);
+    if (s->sure)
+        return s->n == 1   ? qranges_sum_n(s, 1, true, from, to)
+               : s->n == 2 ? qranges_sum_n(s, 2, true, from, to)
+                           : qranges_sum_n(s, 3, true, from, to);
+    return s->n == 1   ? qranges_sum_n(s, 1, false, from, to)
+           : s->n == 2 ? qranges_sum_n(s, 2, false, from, to)
+                       : qranges_sum_n(s, 3, false, from, to);
 }
 
 /* col summed over every row passing the n ranges r, the rows split
  * across the cores by scan. */
-static uint64_t ranges_sum(ix_scan *scan, const col_range *r, size_t n, uint32_t n_rows,
+static uint64_t ranges_sum(const ix_inst *ix, ix_scan *scan, const col_range *r, size_t n,
                            const uint32_t *col)
 {
-    range_scan s = {.r = r, .n = n, .quantized = true, .col = col};
-    for (size_t k = 0; k < n; k++)
-        s.quantized = s.quantized && qtest_make(&r[k], &s.t[k]);
-    return scan_sum(scan, n_rows, ranges_part, &s);
+    range_scan s = {.ix = ix, .r = r, .n = n, .sure = true, .col = col};
+    for (size_t k = 0; k < n; k++) {
+        s.t[k] = qtest_make(&r[k]);
+        s.sure = s.sure && s.t[k].sure;
+    }
+    return scan_sum(scan, ix->n_rows, ranges_part, &s);
 }
 
 int query_total(const ix_inst *ix, ix_scan *scan, const index_scope *scope,
@@ -785,7 +730,7 @@ int query_total(const ix_inst *ix, ix_scan *scan, const index_scope *scope,
         /* every image is a candidate: the ranges over the whole columns,
          * where a free row counts 0 (rows_remove) whatever its values */
         roaring_bitmap_free(cand);
-        *total = (int64_t)ranges_sum(scan, c.ranges, c.n_ranges, ix->n_rows, plan->col);
+        *total = (int64_t)ranges_sum(ix, scan, c.ranges, c.n_ranges, plan->col);
         return 0;
     }
     row_set sel;

@@ -208,21 +208,24 @@ void rows_destroy(ix_inst *ix)
             if (sa_row_owned((str_attr)a))
                 str_drop(ix->rows[row].str[a].own); /* the dictionaries own the others */
     free(ix->rows);
-    free(ix->image_size);
-    free(ix->update_time);
-    free(ix->scan_time);
     free(ix->container_num);
     order_drop(ix);
     for (int t = 0; t < REPORT_TYPE_COUNT; t++)
         free(ix->counts[t]);
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         free(ix->vul_counts[v]);
-    for (int k = 0; k < IX_QCOLS; k++)
+    for (int k = 0; k < IX_QCOLS; k++) {
         free(ix->qcols[k]);
+        free(ix->qrems[k]);
+    }
     memset(ix->qcols, 0, sizeof ix->qcols);
+    memset(ix->qrems, 0, sizeof ix->qrems);
+    free(ix->outliers);
+    ix->outliers = NULL;
+    ix->n_outliers = ix->cap_outliers = 0;
     free(ix->free_rows);
     ix->rows = NULL;
-    ix->image_size = ix->update_time = ix->scan_time = ix->container_num = NULL;
+    ix->container_num = NULL;
     memset(ix->counts, 0, sizeof ix->counts);
     memset(ix->vul_counts, 0, sizeof ix->vul_counts);
     ix->free_rows = NULL;
@@ -276,9 +279,6 @@ static int rows_reserve(ix_inst *ix)
         return -1;
     uint32_t cap = ix->cap_rows ? ix->cap_rows * 2 : ROWS_MIN_CAP;
     if (grow_array((void **)&ix->rows, cap, sizeof *ix->rows) != 0 ||
-        grow_array((void **)&ix->image_size, cap, sizeof(int64_t)) != 0 ||
-        grow_array((void **)&ix->update_time, cap, sizeof(int64_t)) != 0 ||
-        grow_array((void **)&ix->scan_time, cap, sizeof(int64_t)) != 0 ||
         grow_array((void **)&ix->container_num, cap, sizeof(int64_t)) != 0 ||
         grow_array((void **)&ix->free_rows, cap, sizeof(uint32_t)) != 0)
         return -1;
@@ -289,7 +289,8 @@ static int rows_reserve(ix_inst *ix)
         if (grow_array((void **)&ix->vul_counts[v], cap, sizeof(uint32_t)) != 0)
             return -1;
     for (int k = 0; k < IX_QCOLS; k++)
-        if (grow_array((void **)&ix->qcols[k], cap, sizeof(uint32_t)) != 0)
+        if (grow_array((void **)&ix->qcols[k], cap, sizeof(uint32_t)) != 0 ||
+            grow_array((void **)&ix->qrems[k], cap, sizeof(uint16_t)) != 0)
             return -1;
     ix->cap_rows = cap;
     return 0;
@@ -318,6 +319,73 @@ static void set_flag(ix_inst *ix, img_flag f, uint32_t row, bool on)
 {
     if (on)
         roaring_bitmap_add(ix->flags[f], row);
+}
+
+/* ---- the range columns (index_internal.h, "The range columns") ---- */
+
+/* The slot of (row, k) in ix->outliers, or where it would go. */
+static size_t outlier_pos(const ix_inst *ix, int k, uint32_t row, bool *found)
+{
+    uint64_t key = (uint64_t)row << 2 | (uint64_t)k;
+    size_t lo = 0, hi = ix->n_outliers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t m = (uint64_t)ix->outliers[mid].row << 2 | ix->outliers[mid].k;
+        if (m < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < ix->n_outliers && ix->outliers[lo].row == row && ix->outliers[lo].k == (uint32_t)k;
+    return lo;
+}
+
+int64_t rows_outlier(const ix_inst *ix, int k, uint32_t row)
+{
+    bool found;
+    size_t i = outlier_pos(ix, k, row, &found);
+    return found ? ix->outliers[i].v : 0; /* found: range_put kept it */
+}
+
+/* Row's value of range column k: its step and remainder, or an outlier
+ * kept aside. 0, or -1 when out of memory (the row then holds 0). */
+static int range_put(ix_inst *ix, int k, uint32_t row, int64_t v)
+{
+    unsigned shift = ix_qshift(k);
+    uint32_t q = ix_quantize(v, shift);
+    bool outlier = v < 0 || q == UINT32_MAX;
+    ix->qcols[k][row] = q;
+    ix->qrems[k][row] = outlier ? 0 : (uint16_t)(v - (int64_t)((uint64_t)q << shift));
+    if (!outlier)
+        return 0;
+    bool found;
+    size_t i = outlier_pos(ix, k, row, &found); /* never found: row_detach dropped it */
+    if (!util_grow((void **)&ix->outliers, &ix->cap_outliers, ix->n_outliers + 1,
+                   sizeof *ix->outliers)) {
+        ix->qcols[k][row] = 0;
+        return -1;
+    }
+    memmove(&ix->outliers[i + 1], &ix->outliers[i], (ix->n_outliers - i) * sizeof *ix->outliers);
+    ix->outliers[i] = (ix_outlier){row, (uint32_t)k, v};
+    ix->n_outliers++;
+    ix->qrems[k][row] = IX_QREM_OUTLIER;
+    return 0;
+}
+
+/* Row's value of range column k back to 0, its outlier dropped. */
+static void range_clear(ix_inst *ix, int k, uint32_t row)
+{
+    if (ix->qrems[k][row] == IX_QREM_OUTLIER) {
+        bool found;
+        size_t i = outlier_pos(ix, k, row, &found);
+        if (found) {
+            ix->n_outliers--;
+            memmove(&ix->outliers[i], &ix->outliers[i + 1],
+                    (ix->n_outliers - i) * sizeof *ix->outliers);
+        }
+    }
+    ix->qcols[k][row] = 0;
+    ix->qrems[k][row] = 0;
 }
 
 /* ---- running sums per value ---- */
@@ -492,9 +560,8 @@ static void row_detach(ix_inst *ix, uint32_t row)
             dict_unref(&ix->dicts[a], r->str[a].e, row);
         }
     }
-    ix->image_size[row] = ix->update_time[row] = ix->scan_time[row] = 0;
     for (int k = 0; k < IX_QCOLS; k++)
-        ix->qcols[k][row] = 0; /* ix_quantize(0) */
+        range_clear(ix, k, row);
     ix->container_num[row] = 0;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->n_records -= ix->counts[t][row];
@@ -608,12 +675,6 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
     *r = (ix_row){.id = s->id, .type = (uint8_t)s->type, .status = (uint8_t)s->status,
                   .level = (uint8_t)s->severity_level};
 
-    ix->image_size[row] = s->image_size;
-    ix->update_time[row] = s->latest_update_time;
-    ix->scan_time[row] = s->latest_scan_time;
-    ix->qcols[IX_Q_SIZE][row] = ix_quantize(s->image_size, IX_QSHIFT_SIZE);
-    ix->qcols[IX_Q_UPDATE][row] = ix_quantize(s->latest_update_time, IX_QSHIFT_TIME);
-    ix->qcols[IX_Q_SCAN][row] = ix_quantize(s->latest_scan_time, IX_QSHIFT_TIME);
     ix->container_num[row] = s->container_num;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         ix->counts[t][row] = (uint32_t)s->counts[t]; /* bounded by summary_check */
@@ -641,6 +702,15 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
              s->severity_level == SEVERITY_LEVEL_LOW ||
                  s->severity_level == SEVERITY_LEVEL_MEDIUM ||
                  s->severity_level == SEVERITY_LEVEL_HIGH);
+
+    /* the range columns: an outlier's value may fail to be kept (row_detach
+     * then finds the row's remainder 0, or IX_QREM_OUTLIER and the value) */
+    for (int q = 0; q < IX_QCOLS; q++)
+        ix->qcols[q][row] = ix->qrems[q][row] = 0;
+    if (range_put(ix, IX_Q_SIZE, row, s->image_size) != 0 ||
+        range_put(ix, IX_Q_UPDATE, row, s->latest_update_time) != 0 ||
+        range_put(ix, IX_Q_SCAN, row, s->latest_scan_time) != 0)
+        return -1;
 
     const char *ep = s->ep ? s->ep : MODEL_DEFAULT_EP;
     ixkey k;
@@ -810,9 +880,6 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
     for (uint32_t r = 0; rc == 0 && r < src->n_rows; r++)
         memset(dst->rows[r].str, 0, sizeof dst->rows[r].str);
     dst->n_rows = rc == 0 ? src->n_rows : 0;
-    rc |= dup_column((void **)&dst->image_size, src->image_size, n, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->update_time, src->update_time, n, cap, sizeof(int64_t));
-    rc |= dup_column((void **)&dst->scan_time, src->scan_time, n, cap, sizeof(int64_t));
     rc |= dup_column((void **)&dst->container_num, src->container_num, n, cap, sizeof(int64_t));
     /* the free-row stack: its first n_free entries */
     rc |= dup_column((void **)&dst->free_rows, src->free_rows, src->n_free, cap, sizeof(uint32_t));
@@ -820,8 +887,19 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
         rc |= dup_column((void **)&dst->counts[t], src->counts[t], n, cap, sizeof(uint32_t));
     for (int v = 0; v < VUL_TYPE_COUNT; v++)
         rc |= dup_column((void **)&dst->vul_counts[v], src->vul_counts[v], n, cap, sizeof(uint32_t));
-    for (int k = 0; k < IX_QCOLS; k++)
+    for (int k = 0; k < IX_QCOLS; k++) {
         rc |= dup_column((void **)&dst->qcols[k], src->qcols[k], n, cap, sizeof(uint32_t));
+        rc |= dup_column((void **)&dst->qrems[k], src->qrems[k], n, cap, sizeof(uint16_t));
+    }
+    if (src->n_outliers) {
+        dst->outliers = malloc(src->n_outliers * sizeof *dst->outliers);
+        if (dst->outliers) {
+            memcpy(dst->outliers, src->outliers, src->n_outliers * sizeof *dst->outliers);
+            dst->n_outliers = dst->cap_outliers = src->n_outliers;
+        } else {
+            rc = -1;
+        }
+    }
     if (rc != 0) {
         rows_destroy(dst);
         return -1;
