@@ -26,8 +26,8 @@
  * a candidate after step 5 and step 6 has only ranges to test, it sums the
  * count column as it tests the ranges, over every row in order (a free
  * row counts 0 in every column, whatever its range values): on the
- * quantized range columns (ix_quantize), the rows on a bound's step
- * checked on the 64-bit ones, in chunks shared with the helpers of
+ * range columns' steps (ix_quantize), the rows on a bound's step checked
+ * on their whole values, in chunks shared with the helpers of
  * index_scan.c.
  */
 #include "index_internal.h"
