@@ -81,14 +81,6 @@ typedef struct ix_inst ix_inst;
  * REPORT_TYPE_COUNT + v. */
 #define IX_SUM_COLS (REPORT_TYPE_COUNT + VUL_TYPE_COUNT)
 
-/* The running sums of the count columns over the rows holding one key
- * (a (project, ep) composite key: ix_inst.ep_sums). */
-typedef struct {
-    char *key;
-    size_t len;
-    uint32_t rows;
-    int64_t s[IX_SUM_COLS];
-} ix_key_sums;
 typedef struct ix_bulk ix_bulk; /* index_bulk.c */
 struct ix_order; /* index_page.c */
 struct ix_terms; /* index_list.c (terms_free) */
@@ -165,7 +157,6 @@ typedef struct {
     int64_t id;
     ix_strref str[SA_COUNT]; /* NULL on a free row */
     uint8_t type, status, level;
-    bool ep_summed;             /* in the sums of its (project, ep) key (ep_sums) */
 } ix_row;
 
 /* The string of attribute a of row r ("" when unset), and its length:
@@ -247,13 +238,13 @@ struct ix_inst {
      * REPORT_TYPE_COUNT + v (a total over every image: rec_total) */
     int64_t col_sums[IX_SUM_COLS];
     /* the same sums over the rows of each categorical value (by_type,
-     * by_status, by_level) and of each (project, ep) (ep_sums): the total
-     * of a selection that is exactly one of them (query_total) */
+     * by_status, by_level): the total of a selection that is exactly one
+     * of them (query_total); those of a (project, ep) and of a
+     * substring-filtered string are its dictionary entry's
+     * (dict_entry.sums, index_rows.c) */
     int64_t type_sums[IMAGE_TYPE_COUNT][IX_SUM_COLS];
     int64_t status_sums[SCAN_STATUS_COUNT][IX_SUM_COLS];
     int64_t level_sums[SEVERITY_LEVEL_COUNT][IX_SUM_COLS];
-    ix_key_sums *ep_sums;         /* sorted by key (bytes, then length) */
-    size_t n_ep_sums, cap_ep_sums;
     dict dicts[SA_COUNT];         /* a row-owned filtered attribute's: only the
                                      strings several rows hold */
     rowmap owned[SA_COUNT];       /* a row-owned filtered attribute's rows whose
@@ -344,10 +335,6 @@ void rows_remove(ix_inst *ix, int64_t id);
  * the same images in the same rows, answering every query alike. 0, or -1
  * when out of memory (dst is then destroyed). index_rows.c. */
 int rows_clone(ix_inst *dst, const ix_inst *src);
-/* The sums of the count columns over the rows of (project, ep) key
- * k[0..len) (key_project_ep), or NULL when no row holds it. Readers may
- * call it. */
-const int64_t *rows_ep_sums(const ix_inst *ix, const char *k, size_t len);
 /* The rows holding the string s[0..len) of the exactly filtered attribute
  * a: its dictionary entry, or for a row-owned attribute whose string one
  * row holds, a one-row entry written to *tmp (valid while tmp is). NULL
@@ -393,6 +380,13 @@ typedef struct {
 
 void row_set_free(row_set *s);
 uint64_t row_set_count(const row_set *s);
+/* The rows of sel whose image type is in mask: sel itself when mask is 0,
+ * else *tmp (zeroed by the caller, freed with row_set_free), made from
+ * the types' bitmaps so that no row is read (a row's type is in its
+ * ix_row, a cache line each: 1.1M of them cost a page of the whole fleet
+ * 9 ms). NULL when out of memory. */
+const row_set *row_set_of_types(const ix_inst *ix, const row_set *sel, unsigned mask,
+                                row_set *tmp);
 /* Iteration in chunks:
  *   rs_iter it; rs_iter_init(&it, s); while ((k = rs_iter_next(&it, buf, cap))) ... */
 typedef struct {
@@ -456,6 +450,8 @@ void rec_plan_free(rec_plan *plan);
 /* Does the plan pass no record at all (record filters that name no term of
  * the index, e.g. unknown vul ids)? Then every selection sums to 0. */
 bool rec_plan_empty(const rec_plan *plan);
+/* col summed over rows[0..n). */
+int64_t rec_col_rows(const uint32_t *col, const uint32_t *rows, size_t n);
 /* Records of all rows of s passing the plan. -1 when out of memory. */
 int rec_total(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t *total);
 /* Calls fn for each row of s, ascending, that has records passing the

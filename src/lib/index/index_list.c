@@ -106,19 +106,26 @@ static int sel_make(const ix_inst *ix, const row_set *sel, unsigned type_mask,
         return -1;
     if (!sel->bm && !sel->arr)
         return 0;
+    row_set typed = {0};
+    const row_set *rows = row_set_of_types(ix, sel, type_mask, &typed);
+    if (!rows) {
+        free(out->bits);
+        *out = (selbits){0};
+        return -1;
+    }
     uint32_t buf[512];
     size_t k;
     rs_iter it;
-    rs_iter_init(&it, sel);
+    rs_iter_init(&it, rows);
     while ((k = rs_iter_next(&it, buf, sizeof buf / sizeof buf[0])))
         for (size_t i = 0; i < k; i++) {
             uint32_t row = buf[i];
-            if ((type_mask && !(type_mask & (1u << ix->rows[row].type))) ||
-                !row_matches(ix, row, m))
+            if (!row_matches(ix, row, m))
                 continue;
             out->bits[row >> 6] |= 1ull << (row & 63);
             out->n++;
         }
+    row_set_free(&typed);
     out->all = (uint64_t)out->n == (uint64_t)ix->ids.n;
     return 0;
 }

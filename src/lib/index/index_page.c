@@ -179,31 +179,6 @@ static void emit_page(const ix_inst *ix, const struct ix_order *o, const uint64_
     }
 }
 
-/* The rows of sel whose image type is in mask, as a new bitmap: the
- * selection AND the types' bitmaps, so that the page's pass reads no row
- * (a row's type is in its ix_row, a cache line each: 1.1M of them made a
- * page of the whole fleet cost 9 ms). NULL when out of memory. */
-static roaring_bitmap_t *sel_of_types(const ix_inst *ix, const row_set *sel, unsigned mask)
-{
-    roaring_bitmap_t *types = roaring_bitmap_create();
-    roaring_bitmap_t *out = sel->bm ? roaring_bitmap_copy(sel->bm) : roaring_bitmap_create();
-    if (!types || !out) {
-        if (types)
-            roaring_bitmap_free(types);
-        if (out)
-            roaring_bitmap_free(out);
-        return NULL;
-    }
-    if (!sel->bm && sel->n)
-        roaring_bitmap_add_many(out, sel->n, sel->arr); /* ascending: query_select */
-    for (int t = 0; t < IMAGE_TYPE_COUNT; t++)
-        if (mask & (1u << t))
-            roaring_bitmap_or_inplace(types, ix->by_type[t]);
-    roaring_bitmap_and_inplace(out, types);
-    roaring_bitmap_free(types);
-    return out;
-}
-
 static int page_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan, void *arg)
 {
     (void)plan;
@@ -215,9 +190,8 @@ static int page_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan,
     size_t words = ((size_t)ix->n_rows + 63) / 64;
     uint64_t *bits = calloc(words ? words : 1, sizeof *bits);
     row_set typed = {0};
-    if (o && bits && c->p->type_mask && !(typed.bm = sel_of_types(ix, sel, c->p->type_mask)))
-        o = NULL;
-    if (!o || !bits) {
+    const row_set *rows = o && bits ? row_set_of_types(ix, sel, c->p->type_mask, &typed) : NULL;
+    if (!rows) {
         free(bits);
         row_set_free(&typed);
         return -1;
@@ -226,7 +200,7 @@ static int page_use(const ix_inst *ix, const row_set *sel, const rec_plan *plan,
     uint32_t buf[512];
     size_t k;
     rs_iter it;
-    rs_iter_init(&it, typed.bm ? &typed : sel);
+    rs_iter_init(&it, rows);
     while ((k = rs_iter_next(&it, buf, sizeof buf / sizeof buf[0])))
         for (size_t i = 0; i < k; i++) {
             uint32_t rank = o->rank_of[buf[i]];

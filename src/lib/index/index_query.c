@@ -61,6 +61,28 @@ uint64_t row_set_count(const row_set *s)
     return s->bm ? roaring_bitmap_get_cardinality(s->bm) : s->n;
 }
 
+const row_set *row_set_of_types(const ix_inst *ix, const row_set *sel, unsigned mask,
+                                row_set *tmp)
+{
+    if (!mask)
+        return sel;
+    roaring_bitmap_t *types = roaring_bitmap_create();
+    tmp->bm = sel->bm ? roaring_bitmap_copy(sel->bm) : roaring_bitmap_create();
+    if (!types || !tmp->bm) {
+        if (types)
+            roaring_bitmap_free(types);
+        return NULL;
+    }
+    if (!sel->bm && sel->n)
+        roaring_bitmap_add_many(tmp->bm, sel->n, sel->arr); /* ascending: row_pass */
+    for (int t = 0; t < IMAGE_TYPE_COUNT; t++)
+        if (mask & (1u << t))
+            roaring_bitmap_or_inplace(types, ix->by_type[t]);
+    roaring_bitmap_and_inplace(tmp->bm, types);
+    roaring_bitmap_free(types);
+    return tmp;
+}
+
 void rs_iter_init(rs_iter *it, const row_set *s)
 {
     it->s = s;
@@ -106,11 +128,10 @@ typedef struct {
      * (col_sums, a (project, ep)'s or a categorical value's): its sums of
      * the count columns; NULL once a filter makes them anything else */
     const int64_t *sums;
-    /* query_total: the summed column and its place in the running sums
-     * (sum_k -1 for a selection); counted once a step has found the
-     * count (total) without making the candidates, which are then stale */
-    const uint32_t *sum_col;
-    int sum_k;
+    /* query_total: the plan of a count column (NULL for a selection or
+     * postings); counted once a step has found the count (total) without
+     * making the candidates, which are then stale */
+    const rec_plan *plan;
     bool counted;
     int64_t total;
 } qctx;
@@ -121,7 +142,8 @@ static bool is_set(const char *s)
 }
 
 /* cand |= the images of the scope; c->sums: every image's, when the
- * project holds them all, or its one EP's. */
+ * project holds them all, or its one EP's (its dictionary entry's, when
+ * it keeps them). */
 static int scope_rows(qctx *c, const index_scope *scope, roaring_bitmap_t *cand)
 {
     const ix_inst *ix = c->ix;
@@ -143,10 +165,10 @@ static int scope_rows(qctx *c, const index_scope *scope, roaring_bitmap_t *cand)
         ixkey k;
         key_init(&k);
         key_project_ep(&k, scope->project_id, scope->eps[i]);
-        if (!k.failed)
-            dict_entry_or(cand, dict_find(&ix->dicts[SA_PROJECT_EP], k.p, k.len));
-        if (!k.failed && scope->n_eps == 1)
-            c->sums = rows_ep_sums(ix, k.p, k.len);
+        const dict_entry *e = k.failed ? NULL : dict_find(&ix->dicts[SA_PROJECT_EP], k.p, k.len);
+        dict_entry_or(cand, e);
+        if (e && scope->n_eps == 1)
+            c->sums = e->sums;
         int failed = k.failed;
         key_free(&k);
         if (failed)
@@ -301,39 +323,32 @@ static int substring_by_dict(const ix_inst *ix, const dict *d, const char *needl
     return 0;
 }
 
-/* The sum of col over e's rows: its running sum k, if it keeps them
- * (index_rows.c), else its rows' values. */
-static int64_t entry_total(const dict_entry *e, int k, const uint32_t *col)
+/* The plan's count column over e's rows: e's running sum, if it keeps
+ * them (index_rows.c), else its rows' counts. */
+static int64_t entry_total(const dict_entry *e, const rec_plan *plan)
 {
     if (e->sums)
-        return e->sums[k];
-    if (e->arr) {
-        int64_t t = 0;
-        for (uint32_t i = 0; i < e->n; i++)
-            t += col[e->arr[i]];
-        return t;
-    }
+        return e->sums[plan->sum_k];
     if (!e->bm)
-        return col[e->one];
-    int64_t t = 0;
+        return e->arr ? rec_col_rows(plan->col, e->arr, e->n) : plan->col[e->one];
+    int64_t t = 0; /* a bitmap entry without sums: only when they found no memory */
     roaring_uint32_iterator_t it;
     roaring_init_iterator(e->bm, &it);
     for (; it.has_value; roaring_advance_uint32_iterator(&it))
-        t += col[it.current_value];
+        t += plan->col[it.current_value];
     return t;
 }
 
 typedef struct {
     const dict *d;
-    int k;
-    const uint32_t *col;
+    const rec_plan *plan;
     int64_t t;
 } entries_walk;
 
 static bool add_entry_total(uint32_t pos, void *arg)
 {
     entries_walk *w = arg;
-    w->t += entry_total(w->d->entries[pos], w->k, w->col);
+    w->t += entry_total(w->d->entries[pos], w->plan);
     return true;
 }
 
@@ -357,9 +372,9 @@ static int substring_total(qctx *c, const dict *d, const char *needle, size_t nl
         roaring_bitmap_free(places);
         return -1;
     }
-    entries_walk w = {d, c->sum_k, c->sum_col, 0};
+    entries_walk w = {d, c->plan, 0};
     roaring_iterate(side, add_entry_total, &w);
-    c->total = others ? c->ix->col_sums[c->sum_k] - w.t : w.t;
+    c->total = others ? c->ix->col_sums[c->plan->sum_k] - w.t : w.t;
     c->counted = true;
     if (side != places)
         roaring_bitmap_free(side);
@@ -408,7 +423,7 @@ static int substring_filters(qctx *c, roaring_bitmap_t *cand)
             continue;
         size_t nlen = strlen(subs[i].needle);
         const dict *d = &c->ix->dicts[subs[i].a];
-        if (c->sum_k >= 0 && n_set == 1 && !c->n_ranges && c->sums == c->ix->col_sums)
+        if (c->plan && n_set == 1 && !c->n_ranges && c->sums == c->ix->col_sums)
             return substring_total(c, d, subs[i].needle, nlen);
         c->sums = NULL;
         uint64_t card = roaring_bitmap_get_cardinality(cand);
@@ -498,11 +513,7 @@ static int row_pass(const qctx *c, const roaring_bitmap_t *cand, row_set *out)
 static int candidates(const ix_inst *ix, const index_scope *scope, const stat_query *q,
                       const rec_plan *plan, qctx *c, roaring_bitmap_t **cand)
 {
-    *c = (qctx){.ix = ix, .q = q, .sum_k = -1};
-    if (plan && plan->col) {
-        c->sum_col = plan->col;
-        c->sum_k = plan->sum_k;
-    }
+    *c = (qctx){.ix = ix, .q = q, .plan = plan && plan->col ? plan : NULL};
     ranges_make(c);
     roaring_bitmap_t *bm = *cand = roaring_bitmap_create();
     if (!bm)

@@ -227,7 +227,7 @@ static int64_t sum_rows(const rec_plan *plan, const row_set *s)
     return sum;
 }
 
-static int64_t sum_col_rows(const uint32_t *col, const uint32_t *rows, size_t n)
+int64_t rec_col_rows(const uint32_t *col, const uint32_t *rows, size_t n)
 {
     int64_t sum = 0;
     for (size_t i = 0; i < n; i++)
@@ -244,7 +244,7 @@ static int sum_col_bitmap(const roaring_bitmap_t *bm, const uint32_t *col, int64
     if (!rows)
         return -1;
     roaring_bitmap_to_uint32_array(bm, rows);
-    *sum = sum_col_rows(col, rows, n);
+    *sum = rec_col_rows(col, rows, n);
     free(rows);
     return 0;
 }
@@ -256,7 +256,7 @@ static int sum_col_bitmap(const roaring_bitmap_t *bm, const uint32_t *col, int64
 static int sum_col(const ix_inst *ix, const rec_plan *plan, const row_set *s, int64_t *total)
 {
     if (!s->bm) {
-        *total = sum_col_rows(plan->col, s->arr, s->n);
+        *total = rec_col_rows(plan->col, s->arr, s->n);
         return 0;
     }
     if (roaring_bitmap_get_cardinality(s->bm) <= ix->n_rows / 2)

@@ -236,11 +236,6 @@ void rows_destroy(ix_inst *ix)
     memset(ix->type_sums, 0, sizeof ix->type_sums);
     memset(ix->status_sums, 0, sizeof ix->status_sums);
     memset(ix->level_sums, 0, sizeof ix->level_sums);
-    for (size_t i = 0; i < ix->n_ep_sums; i++)
-        free(ix->ep_sums[i].key);
-    free(ix->ep_sums);
-    ix->ep_sums = NULL;
-    ix->n_ep_sums = ix->cap_ep_sums = 0;
 
     idmap_free(&ix->ids);
     for (int a = 0; a < SA_COUNT; a++) {
@@ -401,12 +396,13 @@ static void sums_add(int64_t *sums, const ix_inst *ix, uint32_t row, int64_t sig
 
 /* ---- running sums per dictionary entry ----
  *
- * An entry of a substring-filtered attribute's dictionary (namespace,
- * image_name, ...) keeps the sums of its rows' count columns once it has
- * ENTRY_SUMS_MIN rows (dict_entry.sums), so that a count over the entries
- * a substring matches reads one sum per large entry instead of its rows
- * (index_query.c). Smaller entries keep none, which bounds the sums to
- * one per ENTRY_SUMS_MIN images. An entry's sums, while it has them, are
+ * An entry of the (project, ep) dictionary or of a substring-filtered
+ * attribute's (namespace, image_name, ...) keeps the sums of its rows'
+ * count columns once it has ENTRY_SUMS_MIN rows (dict_entry.sums), so
+ * that a count over one EP, or over the entries a substring matches,
+ * reads one sum per large entry instead of its rows (index_query.c).
+ * Smaller entries keep none, which bounds the sums to one per
+ * ENTRY_SUMS_MIN images. An entry's sums, while it has them, are
  * exactly its rows' (they are made from the rows, then follow each join
  * and leave); out of memory, an entry has none and a count reads its
  * rows. */
@@ -418,7 +414,7 @@ static void sums_add(int64_t *sums, const ix_inst *ix, uint32_t row, int64_t sig
 #define SA_SUMMED_ITEM(m, key, dmin, dmax, filter, ...) || (a == SA_##m && SA_SUMMED_##filter)
 static bool sa_entry_summed(str_attr a)
 {
-    return !sa_row_owned(a) && (0 MODEL_IMAGE_STRINGS(SA_SUMMED_ITEM));
+    return a == SA_PROJECT_EP || (!sa_row_owned(a) && (0 MODEL_IMAGE_STRINGS(SA_SUMMED_ITEM)));
 }
 #undef SA_SUMMED_ITEM
 
@@ -444,78 +440,6 @@ static void entry_sums_join(const ix_inst *ix, dict_entry *e, uint32_t row)
     free(rows);
 }
 
-static int key_sums_cmp(const ix_key_sums *e, const char *k, size_t len)
-{
-    int c = memcmp(e->key, k, e->len < len ? e->len : len);
-    return c ? c : (e->len > len) - (e->len < len);
-}
-
-/* The slot of key k in ix->ep_sums, or where it would go (*found false). */
-static size_t ep_sums_pos(const ix_inst *ix, const char *k, size_t len, bool *found)
-{
-    size_t lo = 0, hi = ix->n_ep_sums;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = key_sums_cmp(&ix->ep_sums[mid], k, len);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-const int64_t *rows_ep_sums(const ix_inst *ix, const char *k, size_t len)
-{
-    bool found;
-    size_t i = ep_sums_pos(ix, k, len, &found);
-    return found ? ix->ep_sums[i].s : NULL;
-}
-
-/* Adds row (its counts set) to the sums of key k. -1 when out of memory,
- * with nothing changed. */
-static int ep_sums_join(ix_inst *ix, const char *k, size_t len, uint32_t row)
-{
-    bool found;
-    size_t i = ep_sums_pos(ix, k, len, &found);
-    if (!found) {
-        if (!util_grow((void **)&ix->ep_sums, &ix->cap_ep_sums, ix->n_ep_sums + 1,
-                       sizeof *ix->ep_sums))
-            return -1;
-        char *key = malloc(len ? len : 1);
-        if (!key)
-            return -1;
-        memcpy(key, k, len);
-        memmove(&ix->ep_sums[i + 1], &ix->ep_sums[i], (ix->n_ep_sums - i) * sizeof *ix->ep_sums);
-        ix->ep_sums[i] = (ix_key_sums){.key = key, .len = len};
-        ix->n_ep_sums++;
-    }
-    ix->ep_sums[i].rows++;
-    sums_add(ix->ep_sums[i].s, ix, row, 1);
-    return 0;
-}
-
-/* Takes row (its counts still set) out of the sums of key k, and the key
- * out of ix->ep_sums with its last row. */
-static void ep_sums_leave(ix_inst *ix, const char *k, size_t len, uint32_t row)
-{
-    bool found;
-    size_t i = ep_sums_pos(ix, k, len, &found);
-    if (!found)
-        return;
-    sums_add(ix->ep_sums[i].s, ix, row, -1);
-    if (--ix->ep_sums[i].rows)
-        return;
-    free(ix->ep_sums[i].key);
-    ix->n_ep_sums--;
-    memmove(&ix->ep_sums[i], &ix->ep_sums[i + 1], (ix->n_ep_sums - i) * sizeof *ix->ep_sums);
-}
-
 /* Takes the image out of every structure; the row stays allocated. Only
  * rows the id map names are detached, and each of them holds an image,
  * whole or (after an attach ran out of memory) in part. */
@@ -527,16 +451,14 @@ static void row_detach(ix_inst *ix, uint32_t row)
                              reported again when the batch ends */
     postings_row_clear(&ix->vuls, row);
     postings_row_clear(&ix->builds, row);
-    /* the running sums, while the row's counts and EP key are there
-     * (row_attach adds to the first four before anything can fail, and
-     * to the EP key's only once the row holds the key) */
+    /* the running sums, while the row's counts are there (row_attach adds
+     * to these four before anything can fail; a dictionary entry's follow
+     * its rows: below) */
     sums_add(ix->col_sums, ix, row, -1);
     sums_add(ix->type_sums[r->type], ix, row, -1);
     sums_add(ix->status_sums[r->status], ix, row, -1);
     if (r->level < SEVERITY_LEVEL_COUNT)
         sums_add(ix->level_sums[r->level], ix, row, -1);
-    if (r->str[SA_PROJECT_EP].e && r->ep_summed)
-        ep_sums_leave(ix, r->str[SA_PROJECT_EP].e->s, r->str[SA_PROJECT_EP].e->len, row);
     roaring_bitmap_remove(ix->by_type[r->type], row);
     roaring_bitmap_remove(ix->by_status[r->status], row);
     if (r->level < SEVERITY_LEVEL_COUNT)
@@ -717,8 +639,6 @@ static int row_attach(ix_inst *ix, uint32_t row, const image_summary *s, const i
     key_init(&k);
     key_project_ep(&k, s->project_id, ep);
     int rc = k.failed ? -1 : attach_str(ix, row, SA_PROJECT_EP, k.p, k.len, NULL);
-    if (rc == 0 && (rc = ep_sums_join(ix, k.p, k.len, row)) == 0)
-        ix->rows[row].ep_summed = true;
     key_free(&k);
     if (rc != 0 || attach_cstr(ix, row, SA_PROJECT, s->project_id, NULL) != 0 ||
         attach_strings(ix, row, s, donor) != 0)
@@ -850,17 +770,15 @@ static int clone_dicts(ix_inst *dst, const ix_inst *src)
                 cap = c;
             }
             dict_entry_rows(e, buf);
-            for (uint32_t k = 0; k < e->n; k++) {
-                dict_entry *ne = dict_ref(&dst->dicts[a], e->s, e->len, buf[k]);
-                if (!ne) {
+            dict_entry *ne = NULL;
+            for (uint32_t k = 0; rc == 0 && k < e->n; k++) {
+                if (!(ne = dict_ref(&dst->dicts[a], e->s, e->len, buf[k])))
                     rc = -1;
-                    break;
-                }
-                if (!sa_row_owned((str_attr)a))
+                else if (!sa_row_owned((str_attr)a))
                     dst->rows[buf[k]].str[a].e = ne;
-                if (k + 1 == e->n && e->sums && (ne->sums = malloc(IX_SUM_COLS * sizeof *ne->sums)))
-                    memcpy(ne->sums, e->sums, IX_SUM_COLS * sizeof *ne->sums);
             }
+            if (rc == 0 && e->sums && (ne->sums = malloc(IX_SUM_COLS * sizeof *ne->sums)))
+                memcpy(ne->sums, e->sums, IX_SUM_COLS * sizeof *ne->sums);
         }
     }
     free(buf);
@@ -912,21 +830,6 @@ int rows_clone(ix_inst *dst, const ix_inst *src)
     memcpy(dst->type_sums, src->type_sums, sizeof dst->type_sums);
     memcpy(dst->status_sums, src->status_sums, sizeof dst->status_sums);
     memcpy(dst->level_sums, src->level_sums, sizeof dst->level_sums);
-    if (src->n_ep_sums && !(dst->ep_sums = calloc(src->n_ep_sums, sizeof *dst->ep_sums))) {
-        rows_destroy(dst);
-        return -1;
-    }
-    dst->cap_ep_sums = src->n_ep_sums;
-    for (size_t i = 0; i < src->n_ep_sums; i++) {
-        ix_key_sums *e = &dst->ep_sums[i];
-        *e = src->ep_sums[i];
-        if (!(e->key = malloc(e->len ? e->len : 1))) {
-            rows_destroy(dst);
-            return -1;
-        }
-        memcpy(e->key, src->ep_sums[i].key, e->len);
-        dst->n_ep_sums = i + 1;
-    }
     if (src->ids.cap) {
         if (!(dst->ids.slots = malloc(src->ids.cap * sizeof *src->ids.slots))) {
             rows_destroy(dst);
