@@ -27,7 +27,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 18
+#define STORE_SCHEMA_VERSION 19
 
 /* Opens (creating if needed) and migrates the database at path: a SQLite
  * file, or a postgres:// or postgresql:// URI (libpq), where the schema
@@ -170,8 +170,8 @@ int store_replace_vulnerabilities(store *st, store_vul_replace *items, size_t n,
 /* Bulk replacement (the offline first rematch, where every image's
  * vulnerability rows are new): store_vul_bulk_begin opens one write
  * transaction and drops, inside it, the indexes of the vulnerability
- * records and aggregates that are not ordered by image (rec_vul_vul,
- * agg_vul_vul: an insert into them lands at a random place); until
+ * records and aggregates that are not ordered by image (agg_vul_vul
+ * since schema 19: an insert into it lands at a random place); until
  * store_vul_bulk_end, store_replace_vulnerabilities calls write into that
  * transaction (each call still all or nothing, through a savepoint) and
  * nothing is visible to other connections. store_vul_bulk_end rebuilds

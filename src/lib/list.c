@@ -918,11 +918,8 @@ static int list_image_risk_config_rules(lctx *c)
 /* an image named by its id or its content id (statistic.md's image_id_list rule) */
 #define IMAGE_REF_COND "(CAST(i.id AS TEXT) = ? OR i.image_id = ?)"
 
-/* an image's highest severity of one vulnerability (a range of rec_vul_vul) */
-#define IMAGE_VUL_RANK                                                                          \
-    "(SELECT max(" RANK("r.severity") ") FROM rec_vulnerability r WHERE r.vul_id = a.vul_id " \
-    "AND r.vul_type = a.vul_type AND r.image = a.image)"
-
+/* an image's highest severity of one vulnerability: its agg_vul row's rank */
+#define IMAGE_VUL_RANK "a.rank"
 
 static const char *const RISK_LEVEL_WORDS[] = {"critical", "high", "medium", "low", NULL};
 
@@ -1294,32 +1291,42 @@ static void vul_detail_free(vul_detail *d)
 /* " ORDER BY" the representative record of a group first (docs/api.md,
  * "Finding lists"): the highest severity rank, then the highest CVSS score
  * (none lowest: NULLS LAST said, since PostgreSQL sorts NULL above every
- * value and SQLite below), then the lowest (image, seq). Over records r,
- * or over agg_vul a, whose rows hold each image's representative (schema
- * 11). */
-#define REP_ORDER " ORDER BY " RANK("r.severity") " DESC, r.cvss_score DESC NULLS LAST, r.image, " \
-                  "r.seq LIMIT 1"
+ * value and SQLite below), then the lowest (image, seq). Over agg_vul a,
+ * whose rows hold each image's representative (schema 11): its rank is
+ * the image's highest and rep_cvss the best score at that rank, so the
+ * best row names the best record of the whole selection. */
 #define AGG_REP_ORDER " ORDER BY a.rank DESC, a.rep_cvss DESC NULLS LAST, a.image, a.rep_seq LIMIT 1"
 
-/* " LEFT JOIN rec_vulnerability d ON d.rowid = (the representative of the
- * group vul_expr in the selection: scope, mask, type >= 0, cs)". */
-static void qb_rep_join(qb *q, lctx *c, unsigned mask, const char *vul_expr, const char *vul_id,
-                        int type, const conds *cs)
+/* A representative record's (image, seq) as one integer, rk = image * 2^32
+ * + seq (a seq is far below 2^32: records per image are bounded), so that
+ * one scalar subquery names it and the join below reaches the record by
+ * its primary key on both engines (REP_JOIN is a qb_sql format: %% is %). */
+#define REP_KEY_SHIFT "4294967296"
+#define REP_JOIN                                                                                \
+    " LEFT JOIN rec_vulnerability d ON d.image = g.rk / " REP_KEY_SHIFT " AND d.seq = g.rk %% " \
+    REP_KEY_SHIFT
+
+/* "(rk of the representative of the group vul_expr in the selection:
+ * scope, mask, type >= 0, cs)", from agg_vul's rows by agg_vul_vul (the
+ * record conditions of the group lists are on vul_id and vul_type, which
+ * agg_vul's rows carry, as a.vul_id and a.vul_type). */
+static void qb_rep_key(qb *q, lctx *c, unsigned mask, const char *vul_expr, const char *vul_id,
+                       int type, const conds *cs)
 {
-    qb_sql(q, " LEFT JOIN rec_vulnerability d ON d.rowid = (SELECT r.rowid FROM rec_vulnerability r "
-              "INDEXED BY rec_vul_vul JOIN images i ON i.id = r.image WHERE r.vul_id = ");
+    qb_sql(q, "(SELECT a.image * " REP_KEY_SHIFT " + a.rep_seq FROM agg_vul a JOIN images i ON "
+              "i.id = a.image WHERE a.vul_id = ");
     if (vul_expr)
         qb_sql(q, "%s", vul_expr);
     else
         qb_text(q, vul_id);
     if (type >= 0) {
-        qb_sql(q, " AND r.vul_type = ");
+        qb_sql(q, " AND a.vul_type = ");
         qb_text(q, VUL_TYPE_WORDS[type]);
     }
     qb_scope(q, c, mask);
     if (cs)
         qb_conds(q, cs);
-    qb_sql(q, REP_ORDER ")");
+    qb_sql(q, AGG_REP_ORDER ")");
 }
 
 typedef struct {
@@ -1461,18 +1468,18 @@ static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, 
             return rc;
     }
     qb q = {0};
-    qb_sql(&q, "SELECT g.n, g.rank, g.cvss, d.description, d.solution, d.url FROM (SELECT count(*) "
-               "AS n, max(" RANK("r.severity") ") AS rank, max(r.cvss_score) AS cvss FROM "
-               "rec_vulnerability r INDEXED BY rec_vul_vul JOIN images i ON i.id = r.image WHERE "
-               "r.vul_id = ");
+    qb_sql(&q, "SELECT g.n, g.rank, g.cvss, d.description, d.solution, d.url FROM (SELECT "
+               "CAST(coalesce(sum(a.n), 0) AS BIGINT) AS n, max(a.rank) AS rank, "
+               "max(a.cvss) AS cvss, ");
+    qb_rep_key(&q, c, mask, NULL, vul_id, type, NULL);
+    qb_sql(&q, " AS rk FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
     qb_text(&q, vul_id);
     if (type >= 0) {
-        qb_sql(&q, " AND r.vul_type = ");
+        qb_sql(&q, " AND a.vul_type = ");
         qb_text(&q, VUL_TYPE_WORDS[type]);
     }
     qb_scope(&q, c, mask);
-    qb_sql(&q, ") g");
-    qb_rep_join(&q, c, mask, NULL, vul_id, type, NULL);
+    qb_sql(&q, ") g" REP_JOIN);
     return q_run(c, &q, row_vul_detail, d);
 }
 
@@ -1528,16 +1535,18 @@ static bool item_general_vul(json_t *o, const store_cell *x, int n, lctx *c)
     return ok;
 }
 
-/* Per vulnerability, in one scan of its records in the selection:
- * vul_id, image_num, scan time, records, then the row_vul_detail columns. */
+/* Per vulnerability, in one scan of its agg_vul rows in the selection (one
+ * per image and vulnerability type): vul_id, image_num, scan time,
+ * records, then the row_vul_detail columns. cs is on a.vul_id and
+ * a.vul_type only. */
 static void qb_vul_groups(qb *q, lctx *c, unsigned mask, const conds *cs, const char *having)
 {
-    qb_sql(q, " FROM rec_vulnerability r JOIN images i ON i.id = r.image WHERE 1");
+    qb_sql(q, " FROM agg_vul a JOIN images i ON i.id = a.image WHERE 1");
     qb_scope(q, c, mask);
     qb_conds(q, cs);
-    qb_sql(q, " GROUP BY r.vul_id");
+    qb_sql(q, " GROUP BY a.vul_id");
     if (having)
-        qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", having);
+        qb_sql(q, " HAVING max(a.rank) %s", having);
 }
 
 /* vul_groups from the index: the groups, their image and record counts,
@@ -1629,15 +1638,15 @@ static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *havin
         return rc;
     /* the page's groups, then each one's representative record */
     qb_sql(&q, "SELECT g.vul_id, g.images, g.scan, g.n, g.rank, g.cvss, d.description, "
-               "d.solution, d.url FROM (SELECT r.vul_id AS vul_id, count(DISTINCT r.image) AS "
-               "images, max(i.latest_scan_time) AS scan, count(*) AS n, max(" RANK("r.severity")
-               ") AS rank, max(r.cvss_score) AS cvss");
+               "d.solution, d.url FROM (SELECT p.*, ");
+    qb_rep_key(&q, c, mask, "p.vul_id", NULL, -1, cs);
+    qb_sql(&q, " AS rk FROM (SELECT a.vul_id AS vul_id, count(DISTINCT a.image) AS images, "
+               "max(i.latest_scan_time) AS scan, CAST(sum(a.n) AS BIGINT) AS n, "
+               "max(a.rank) AS rank, max(a.cvss) AS cvss");
     qb_vul_groups(&q, c, mask, cs, having);
-    qb_sql(&q, " ORDER BY r.vul_id");
+    qb_sql(&q, " ORDER BY a.vul_id");
     qb_page(&q, c);
-    qb_sql(&q, ") g");
-    qb_rep_join(&q, c, mask, "g.vul_id", NULL, -1, cs);
-    qb_sql(&q, " ORDER BY g.vul_id");
+    qb_sql(&q, ") p) g" REP_JOIN " ORDER BY g.vul_id");
     return q_items(c, &q, fn);
 }
 
@@ -1661,13 +1670,13 @@ static int list_general_vuls(lctx *c)
         return rc;
     /* nothing is handled, ignored, labelled or in a cluster (docs/api.md) */
     conds cs = {.none = handle == 1 || status == 1 || labels || cluster};
-    conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+    conds_add(&cs, "a.vul_type = ?", VUL_TYPE_WORDS[type], 0);
     if (vul_id)
-        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
+        conds_add(&cs, "instr(a.vul_id, ?) > 0", vul_id, 0);
     if (vul_name) /* a vulnerability's name is its id */
-        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_name, 0);
+        conds_add(&cs, "instr(a.vul_id, ?) > 0", vul_name, 0);
     if (cve_id)
-        conds_add(&cs, "r.vul_id = ? AND r.vul_id LIKE 'CVE-%'", cve_id, 0);
+        conds_add(&cs, "a.vul_id = ? AND a.vul_id LIKE 'CVE-%'", cve_id, 0);
     index_group_req r = {.vul_type = type, .contains = {vul_id, vul_name}, .equals = cve_id,
                          .equals_cve = true, .level = -1, .by_rank = sev >= 0,
                          .rank_lo = sev >= 0 ? CAP_RANK_LO[sev] : 0,
@@ -1711,9 +1720,9 @@ static int list_global_vuls(lctx *c)
     static const int REPAIR_LO[] = {3, 2, 0}, REPAIR_HI[] = {4, 2, 1};
     conds cs = {0};
     if (type >= 0)
-        conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+        conds_add(&cs, "a.vul_type = ?", VUL_TYPE_WORDS[type], 0);
     if (vul_id)
-        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
+        conds_add(&cs, "instr(a.vul_id, ?) > 0", vul_id, 0);
     index_group_req r = {.vul_type = type, .contains = {vul_id}, .level = -1,
                          .by_rank = repair >= 0, .rank_lo = repair >= 0 ? REPAIR_LO[repair] : 0,
                          .rank_hi = repair >= 0 ? REPAIR_HI[repair] : 4};

@@ -336,9 +336,50 @@ static void test_migrate_nc_app_name(void **state)
     assert_int_equal(q1(f->path, has), 0);
     assert_int_equal(q1(f->path, version), 17);
     assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
-    assert_int_equal(q1(f->path, version), 18);
+    assert_int_equal(q1(f->path, version), STORE_SCHEMA_VERSION);
     assert_int_equal(q1(f->path, has), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
+}
+
+static void doc_all(imgsec_doc *d);
+
+/* Schema 19 drops rec_vul_vul: a store at 18 with it has it no more
+ * after an open, rec_vul_app and the records and aggregates kept. */
+static void test_migrate_drop_vul_vul(void **state)
+{
+    fx *f = *state;
+    imgsec_err err;
+    const char *has = use_pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = 'rec_vul_vul'"
+                             : "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                               "name = 'rec_vul_vul'";
+    const char *app = use_pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = 'rec_vul_app'"
+                             : "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                               "name = 'rec_vul_app'";
+    const char *version = use_pg ? "SELECT version FROM imgsec_schema" : "PRAGMA user_version";
+    assert_int_equal(q1(f->path, has), 0);
+    assert_int_equal(q1(f->path, app), 1);
+    imgsec_doc d;
+    store_ingest_result r;
+    doc_all(&d);
+    if (store_ingest(f->st, "P1", "0", &d, 1, NULL, &r, NULL, NULL, &err) != IMGSEC_OK)
+        fail_msg("store_ingest: %s", err.msg);
+    doc_free(&d);
+    int64_t vuls = q1(f->path, "SELECT count(*) FROM rec_vulnerability");
+    int64_t aggs = q1(f->path, "SELECT count(*) FROM agg_vul");
+    assert_true(vuls > 0);
+    assert_true(aggs > 0);
+    store_close(f->st);
+    f->st = NULL;
+    /* the definition of schema 6 */
+    raw_exec(f->path, "CREATE INDEX rec_vul_vul ON rec_vulnerability(vul_id, vul_type, image, severity)");
+    raw_exec(f->path, use_pg ? "UPDATE imgsec_schema SET version = 18" : "PRAGMA user_version = 18");
+    assert_int_equal(q1(f->path, has), 1);
+    assert_int_equal(store_open(f->path, &f->st, &err), IMGSEC_OK);
+    assert_int_equal(q1(f->path, version), 19);
+    assert_int_equal(q1(f->path, has), 0);
+    assert_int_equal(q1(f->path, app), 1);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), vuls);
+    assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), aggs);
 }
 
 static void test_open_refuses_newer_and_foreign(void **state)
@@ -808,7 +849,7 @@ static const char *index_defs(const char *path, char *buf, size_t size)
               buf, size);
 }
 
-/* A load with the indexes deferred (imgsec import --bulk): the seven
+/* A load with the indexes deferred (imgsec import --bulk): the six
  * indexes that ingest never reads are dropped inside the transaction and
  * built again before its commit, so afterwards the tables hold exactly
  * what a plain ingest leaves, with every index as it was; a rollback, at
@@ -824,7 +865,9 @@ static void test_ingest_defer_indexes(void **state)
     size_t n = 99;
     char before[8192], after[8192];
     index_defs(f->path, before, sizeof before);
-    assert_non_null(strstr(before, "rec_vul_vul:"));
+    assert_non_null(strstr(before, "rec_app_name:"));
+    assert_non_null(strstr(before, "rec_vul_app:"));
+    assert_null(strstr(before, "rec_vul_vul:")); /* schema 19 */
     assert_non_null(strstr(before, "agg_vul_image:"));
     doc_all(&d[0]);
     doc_parse(&d[1], DOC_DB);
@@ -833,7 +876,7 @@ static void test_ingest_defer_indexes(void **state)
     /* an empty store: deferred; the same image twice, in two batches */
     assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_defer_indexes(tx, true, &n, &err), IMGSEC_OK);
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 6);
     assert_int_equal(store_ingest_add(tx, d, 2, 0, true, r, NULL, NULL, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_add(tx, &d[2], 1, 2, true, r, NULL, NULL, &err), IMGSEC_OK);
     assert_int_equal(r[0].id, 1);
@@ -854,7 +897,7 @@ static void test_ingest_defer_indexes(void **state)
     /* deferred whatever the store holds; rolled back: all as before */
     assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_defer_indexes(tx, false, &n, &err), IMGSEC_OK);
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 6);
     assert_int_equal(store_ingest_add(tx, &d[1], 1, 0, true, r, NULL, NULL, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_end(tx, false, NULL), IMGSEC_OK);
     assert_string_equal(index_defs(f->path, after, sizeof after), before);
@@ -871,7 +914,7 @@ static void test_ingest_defer_indexes(void **state)
     doc_parse(&d[1], DOC_BOOM);
     assert_int_equal(store_ingest_begin(f->st, "P1", "0", NULL, &tx, &err), IMGSEC_OK);
     assert_int_equal(store_ingest_defer_indexes(tx, false, &n, &err), IMGSEC_OK);
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 6);
     assert_int_equal(store_ingest_add(tx, d, 2, 0, true, r, NULL, NULL, &err), IMGSEC_EINTERNAL);
     assert_int_equal(store_ingest_end(tx, false, NULL), IMGSEC_OK);
     assert_string_equal(index_defs(f->path, after, sizeof after), before);
@@ -1740,6 +1783,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_nc_app_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_drop_vul_vul, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_newer_and_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_reconciles_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),

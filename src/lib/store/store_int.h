@@ -347,6 +347,7 @@ char *store_schema_v4(imgsec_err *err); /* store_schema_exports.c */
 char *store_schema_v5(imgsec_err *err); /* store_schema_lists.c */
 char *store_schema_v6(imgsec_err *err); /* store_schema_lists.c */
 char *store_schema_nc_app_name(imgsec_err *err); /* store_schema_lists.c */
+char *store_schema_drop_vul_vul(imgsec_err *err); /* store_schema_lists.c */
 char *store_schema_registries(imgsec_err *err); /* store_schema_registries.c */
 char *store_schema_auth_epoch(imgsec_err *err); /* store_schema_auth.c */
 char *store_schema_tasks(imgsec_err *err); /* store_schema_tasks.c */

@@ -229,6 +229,7 @@ static char *(*const MIGRATIONS[])(imgsec_err *err) = {
     store_schema_pg_ingest,   /* below: PostgreSQL's record tables without per-row checks */
     store_schema_name_counts, /* store_names.c: per-(project, type, EP, name) record counts */
     store_schema_nc_app_name, /* store_schema_lists.c: non-compliant apps by (image, app_name) */
+    store_schema_drop_vul_vul, /* store_schema_lists.c: rec_vul_vul dropped (agg_vul serves) */
 };
 
 /* The steps for PostgreSQL alone: written in its dialect and run as they

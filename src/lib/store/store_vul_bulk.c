@@ -4,12 +4,12 @@
  *
  * Why: a first rematch inserts every image's rows anew, and each row is
  * an insert at a random place in the indexes of rec_vulnerability and
- * agg_vul whose first column is not the image (rec_vul_vul, agg_vul_vul):
- * once the store is large every inserted row costs a page of each
- * (docs/performance.md "Vulnerability database"). Inserting into the
- * tables and the image-ordered indexes (primary key, rec_vul_app,
- * agg_vul_image) appends in image order; CREATE INDEX afterwards sorts the
- * whole table once.
+ * agg_vul whose first column is not the image (agg_vul_vul; rec_vul_vul
+ * too before schema 19 dropped it): once the store is large every
+ * inserted row costs a page of each (docs/performance.md "Vulnerability
+ * database"). Inserting into the tables and the image-ordered indexes
+ * (primary key, rec_vul_app, agg_vul_image) appends in image order;
+ * CREATE INDEX afterwards sorts the whole table once.
  *
  * Mechanism: begin opens BEGIN IMMEDIATE, reads from sqlite_master the
  * name and CREATE INDEX text of every such index (those whose first

@@ -1,12 +1,12 @@
 /* store_vul_diff.c - the writes of store_replace_vulnerabilities: one
  * image's vulnerability rows and aggregates replaced by difference.
  *
- * Why: rec_vul_vul (vul_id, vul_type, image, severity) and agg_vul_vul
- * (vul_id, image) are ordered by vulnerability, so an image's rows sit on
- * pages all over them; deleting and inserting all of them costs about a
- * page written per row once the store is large (docs/performance.md). A
- * rematch after a database update changes few of an image's rows, so only
- * those are written.
+ * Why: agg_vul_vul (vul_id, image) is ordered by vulnerability (and so
+ * was rec_vul_vul before schema 19), so an image's rows sit on pages all
+ * over it; deleting and inserting all of them costs about a page written
+ * per row once the store is large (docs/performance.md). A rematch after
+ * a database update changes few of an image's rows, so only those are
+ * written.
  *
  * Rows: the image's stored rows (rowid, seq, fields) are each reduced to
  * key bytes (store_column_key), the new records too (store_val_key: the
