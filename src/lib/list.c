@@ -1302,19 +1302,19 @@ static void vul_detail_free(vul_detail *d)
  * one scalar subquery names it and the join below reaches the record by
  * its primary key on both engines (REP_JOIN is a qb_sql format: %% is %). */
 #define REP_KEY_SHIFT "4294967296"
+#define REP_KEY_SHIFT_N INT64_C(4294967296)
 #define REP_JOIN                                                                                \
     " LEFT JOIN rec_vulnerability d ON d.image = g.rk / " REP_KEY_SHIFT " AND d.seq = g.rk %% " \
     REP_KEY_SHIFT
 
-/* "(rk of the representative of the group vul_expr in the selection:
- * scope, mask, type >= 0, cs)", from agg_vul's rows by agg_vul_vul (the
- * record conditions of the group lists are on vul_id and vul_type, which
- * agg_vul's rows carry, as a.vul_id and a.vul_type). */
-static void qb_rep_key(qb *q, lctx *c, unsigned mask, const char *vul_expr, const char *vul_id,
-                       int type, const conds *cs)
+/* " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = <vul_expr,
+ * or the text vul_id> [AND a.vul_type = <type>] <scope>": one
+ * vulnerability's agg_vul rows in the selection (one per image and type),
+ * by agg_vul_vul. */
+static void qb_agg_vul_of(qb *q, lctx *c, unsigned mask, const char *vul_expr,
+                          const char *vul_id, int type)
 {
-    qb_sql(q, "(SELECT a.image * " REP_KEY_SHIFT " + a.rep_seq FROM agg_vul a JOIN images i ON "
-              "i.id = a.image WHERE a.vul_id = ");
+    qb_sql(q, " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
     if (vul_expr)
         qb_sql(q, "%s", vul_expr);
     else
@@ -1324,6 +1324,17 @@ static void qb_rep_key(qb *q, lctx *c, unsigned mask, const char *vul_expr, cons
         qb_text(q, VUL_TYPE_WORDS[type]);
     }
     qb_scope(q, c, mask);
+}
+
+/* "(rk of the representative of the group vul_expr in the selection:
+ * scope, mask, type >= 0, cs)" (the record conditions of the group lists
+ * are on vul_id and vul_type, which agg_vul's rows carry, as a.vul_id and
+ * a.vul_type). */
+static void qb_rep_key(qb *q, lctx *c, unsigned mask, const char *vul_expr, const char *vul_id,
+                       int type, const conds *cs)
+{
+    qb_sql(q, "(SELECT a.image * " REP_KEY_SHIFT " + a.rep_seq");
+    qb_agg_vul_of(q, c, mask, vul_expr, vul_id, type);
     if (cs)
         qb_conds(q, cs);
     qb_sql(q, AGG_REP_ORDER ")");
@@ -1383,14 +1394,24 @@ static void rep_texts_free(rep_texts *reps, size_t n)
             json_decref(reps[k].texts[t]);
 }
 
-/* (image, rep_seq) of agg_vul's best row into a rep_texts */
+typedef struct {
+    rep_texts *rep;
+    store_cell cvss;
+} agg_rep_row;
+
+/* (max cvss, rk) of a group's agg_vul rows into an agg_rep_row */
 static int row_agg_rep(const store_cell *x, int n, void *arg)
 {
-    rep_texts *r = arg;
+    agg_rep_row *r = arg;
     (void)n;
-    r->image = x[0].i;
-    r->seq = x[1].i;
-    r->have = true;
+    if (x[0].kind != CELL_NULL)
+        r->cvss = (store_cell){.kind = CELL_REAL,
+                               .d = x[0].kind == CELL_REAL ? x[0].d : (double)x[0].i};
+    if (x[1].kind == CELL_INT) {
+        r->rep->image = x[1].i / REP_KEY_SHIFT_N;
+        r->rep->seq = x[1].i % REP_KEY_SHIFT_N;
+        r->rep->have = true;
+    }
     return 0;
 }
 
@@ -1398,28 +1419,16 @@ static int row_agg_rep(const store_cell *x, int n, void *arg)
  * its representative and highest CVSS score from its agg_vul rows in the
  * selection (one per image). */
 static int agg_rep(lctx *c, const char *vul_id, int type, unsigned mask, rep_texts *rep,
-                   store_cell *cvss, double *cvss_v)
+                   store_cell *cvss)
 {
-    vul_detail d = {0};
-    for (int pass = 0; pass < 2; pass++) {
-        qb q = {0};
-        qb_sql(&q, pass ? "SELECT a.image, a.rep_seq" : "SELECT 0, 0, max(a.cvss), NULL, NULL, NULL");
-        qb_sql(&q, " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
-        qb_text(&q, vul_id);
-        if (type >= 0) {
-            qb_sql(&q, " AND a.vul_type = ");
-            qb_text(&q, VUL_TYPE_WORDS[type]);
-        }
-        qb_scope(&q, c, mask);
-        if (pass)
-            qb_sql(&q, AGG_REP_ORDER);
-        int rc = q_run(c, &q, pass ? row_agg_rep : row_vul_detail, pass ? (void *)rep : &d);
-        if (rc != IMGSEC_OK)
-            return rc;
-    }
-    *cvss = d.cvss.kind == CELL_NULL ? d.cvss : (store_cell){.kind = CELL_REAL, .d = d.cvss_v};
-    *cvss_v = d.cvss_v;
-    return IMGSEC_OK;
+    agg_rep_row r = {rep, {.kind = CELL_NULL}};
+    qb q = {0};
+    qb_sql(&q, "SELECT max(a.cvss), ");
+    qb_rep_key(&q, c, mask, NULL, vul_id, type, NULL);
+    qb_agg_vul_of(&q, c, mask, NULL, vul_id, type);
+    int rc = q_run(c, &q, row_agg_rep, &r);
+    *cvss = r.cvss;
+    return rc;
 }
 
 static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_fn fn);
@@ -1472,13 +1481,8 @@ static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, 
                "CAST(coalesce(sum(a.n), 0) AS BIGINT) AS n, max(a.rank) AS rank, "
                "max(a.cvss) AS cvss, ");
     qb_rep_key(&q, c, mask, NULL, vul_id, type, NULL);
-    qb_sql(&q, " AS rk FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
-    qb_text(&q, vul_id);
-    if (type >= 0) {
-        qb_sql(&q, " AND a.vul_type = ");
-        qb_text(&q, VUL_TYPE_WORDS[type]);
-    }
-    qb_scope(&q, c, mask);
+    qb_sql(&q, " AS rk");
+    qb_agg_vul_of(&q, c, mask, NULL, vul_id, type);
     qb_sql(&q, ") g" REP_JOIN);
     return q_run(c, &q, row_vul_detail, d);
 }
@@ -1577,13 +1581,12 @@ static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_
         c->total = x->total;
     for (size_t k = 0; rc == IMGSEC_OK && k < x->n; k++) {
         const index_group *g = &x->g[k];
-        double v;
         if (g->held) {
             reps[k] = (rep_texts){.image = g->rep_image, .seq = g->rep_seq, .have = true};
             cvss[k] = g->has_cvss ? (store_cell){.kind = CELL_REAL, .d = g->cvss}
                                   : (store_cell){.kind = CELL_NULL};
         } else {
-            rc = agg_rep(c, g->key, r->vul_type, mask, &reps[k], &cvss[k], &v);
+            rc = agg_rep(c, g->key, r->vul_type, mask, &reps[k], &cvss[k]);
         }
     }
     if (rc == IMGSEC_OK)
