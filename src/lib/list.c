@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "imgsec/records.h"
 #include "imgsec/util.h"
 
 /* ---- the table ---- */
@@ -369,7 +370,6 @@ static const char *level_of_rank(int64_t rank)
 {
     return rank >= 3 ? "High" : rank == 2 ? "Medium" : "Low";
 }
-static const char *const LEVEL_RANK_SQL[] = {"< 0", "<= 1", "= 2", ">= 3"};
 
 static const char *const SEV_WORDS[] = {"critical", "high", "medium", "low", NULL};
 static const char *const HANDLE_WORDS[] = {"unhandled", "handled", NULL};
@@ -597,43 +597,126 @@ static int resolve_image(lctx *c, const char *ref, unsigned mask, const char *ve
 
 /* ---- the per-image record lists ---- */
 
+/* What follows a record's fields in an image list's cells. */
+typedef enum {
+    VIEW_PLAIN,
+    VIEW_SCAN_TIME, /* the image's latest_scan_time */
+    VIEW_VUL_NUM,   /* the app's vul_num: the fields start app_name, app_type,
+                     * app_version; counted for the page after it is read */
+} view_extra;
+
+/* One image's list: the report type, the fields its items read (in the
+ * item function's order) and what follows them. The item function gets
+ * those cells, then the image id and the record's seq. */
 typedef struct {
-    const char *table;
-    const char *cols; /* SELECT list; the row ends with r.image, r.seq */
+    report_type type;
+    const char *const *fields; /* NULL-terminated, at most IMAGE_VIEW_FIELDS_MAX */
+    view_extra extra;
     item_fn fn;
 } rec_view;
 
-/* Total and page of image id's rows of v passing cs, in seq order. */
-static int image_records(lctx *c, int64_t id, const rec_view *v, const conds *cs)
+#define IMAGE_VIEW_FIELDS_MAX 12
+
+typedef struct {
+    lctx *c;
+    const rec_view *v;
+    store_cell extra;
+    rec_batch apps; /* VIEW_VUL_NUM: the page's (app_name, app_version) */
+} image_rows;
+
+static int row_image_record(const store_cell *x, size_t n, void *arg)
 {
-    bool filtered = cs->n || cs->none;
-    qb q = {0};
-    if (filtered) {
-        qb_sql(&q, "SELECT count(*) FROM \"%s\" r WHERE r.image = ", v->table);
-        qb_int(&q, id);
-        qb_conds(&q, cs);
-    } else { /* the image's record count of the type (store_schema.c: n_<table>) */
-        qb_sql(&q, "SELECT \"n_%s\" FROM images WHERE id = ", v->table + 4);
-        qb_int(&q, id);
+    image_rows *r = arg;
+    store_cell cells[IMAGE_VIEW_FIELDS_MAX + 3];
+    size_t nf = n - 2, k = nf;
+    memcpy(cells, x, nf * sizeof *x);
+    if (r->v->extra != VIEW_PLAIN)
+        cells[k++] = r->extra;
+    cells[k++] = x[nf];
+    cells[k++] = x[nf + 1];
+    if (r->v->extra == VIEW_VUL_NUM && rec_batch_add((store_cell[]){x[0], x[2]}, 2, &r->apps))
+        return oom(r->c);
+    return row_item(cells, (int)k, &(item_ctx){r->c, r->v->fn});
+}
+
+/* VIEW_VUL_NUM: the vul_num of the page's items, from the apps read. */
+static int page_vul_nums(lctx *c, int64_t id, image_rows *r, size_t first)
+{
+    size_t n = r->apps.n;
+    rec_batch_seal(&r->apps);
+    int64_t *num = calloc(n + 1, sizeof *num);
+    store_app_ref *refs = calloc(n + 1, sizeof *refs);
+    for (size_t i = 0; num && refs && i < n; i++) {
+        const store_cell *a = r->apps.cells + 2 * i;
+        refs[i] = (store_app_ref){a[0].kind == CELL_STRING ? a[0].s : "",
+                                  a[1].kind == CELL_STRING ? a[1].s : NULL, a[0].len, a[1].len};
     }
-    int rc = q_count(c, &q, &c->total);
-    if (rc != IMGSEC_OK || c->offset >= c->total)
-        return rc;
-    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
-               "WHERE r.image = ",
-           v->cols, v->table);
-    qb_int(&q, id);
-    qb_conds(&q, cs);
-    if (!filtered) { /* seq is dense from 0: the page starts at seq = offset */
-        qb_sql(&q, " AND r.seq >= ");
-        qb_int(&q, c->offset);
-        qb_sql(&q, " ORDER BY r.seq LIMIT ");
-        qb_int(&q, c->limit);
-    } else {
-        qb_sql(&q, " ORDER BY r.seq");
-        qb_page(&q, c);
+    int rc = num && refs ? store_app_vul_nums(c->st, id, refs, n, num, c->err) : oom(c);
+    for (size_t i = 0; rc == IMGSEC_OK && i < n; i++) {
+        json_t *item = json_array_get(c->items, first + i);
+        if (!item || json_object_set_new(item, "vul_num", json_integer(num[i])) != 0)
+            rc = oom(c);
     }
-    return q_items(c, &q, v->fn);
+    free(num);
+    free(refs);
+    return rc;
+}
+
+/* The first cell of the row if it is an integer (else it stays NULL). */
+static int row_int_cell(const store_cell *x, int n, void *arg)
+{
+    if (n > 0 && x[0].kind == CELL_INT)
+        *(store_cell *)arg = x[0];
+    return 0;
+}
+
+/* The places of v's fields in its report type (records.h). */
+static size_t view_fields(const rec_view *v, int *out)
+{
+    size_t n = 0;
+    while (v->fields[n] && n < IMAGE_VIEW_FIELDS_MAX) {
+        out[n] = record_field_index(v->type, v->fields[n]);
+        n++;
+    }
+    return n;
+}
+
+/* Total and page of image id's records of v passing ps, in seq order,
+ * through the record API (records.h). */
+static int image_records(lctx *c, int64_t id, const rec_view *v, const rec_preds *ps)
+{
+    int fields[IMAGE_VIEW_FIELDS_MAX];
+    size_t nf = view_fields(v, fields);
+    image_rows r = {c, v, {.kind = CELL_NULL}, {0}};
+    if (v->extra == VIEW_VUL_NUM)
+        r.extra = cell_int(0); /* page_vul_nums sets it */
+    if (v->extra == VIEW_SCAN_TIME) {
+        qb q = {0};
+        qb_sql(&q, "SELECT latest_scan_time FROM images WHERE id = ");
+        qb_int(&q, id);
+        int rc = q_run(c, &q, row_int_cell, &r.extra);
+        if (rc != IMGSEC_OK)
+            return rc;
+    }
+    size_t first = json_array_size(c->items);
+    int rc = store_image_records(c->st, id, ps, fields, nf, c->offset, c->limit, &c->total,
+                                 row_image_record, &r, c->err);
+    if (rc == IMGSEC_OK && v->extra == VIEW_VUL_NUM)
+        rc = page_vul_nums(c, id, &r, first);
+    rec_batch_free(&r.apps);
+    return rc;
+}
+
+/* A record's severity as its rank, as RANK gives it: the severity's
+ * value (model.h orders them so), 0 for any other text. */
+static int64_t rank_of_cell(const store_cell *x)
+{
+    for (int r = SEVERITY_CRITICAL; x->kind == CELL_STRING && r > SEVERITY_UNKNOWN; r--) {
+        const char *w = severity_name((severity)r);
+        if (x->len == strlen(w) && memcmp(x->s, w, x->len) == 0)
+            return r;
+    }
+    return 0;
 }
 
 /* Resolves {image_id} with image_type (required) and the identity
@@ -650,7 +733,7 @@ static bool item_image_vul(json_t *o, const store_cell *x, int n, lctx *c)
 {
     (void)n, (void)c;
     return put_str(o, "vul_id", &x[0]) &&
-           put_cstr(o, "repair_necessity", repair_of_rank(x[1].i)) &&
+           put_cstr(o, "repair_necessity", repair_of_rank(rank_of_cell(&x[1]))) &&
            put_str(o, "description", &x[2]) && put_str(o, "app_name", &x[3]) &&
            put_str(o, "app_path", &x[4]) && put_str(o, "version", &x[5]) &&
            put_str(o, "solution", &x[6]) && put_str(o, "url", &x[7]);
@@ -669,27 +752,27 @@ static int list_image_vuls(lctx *c)
         (rc = p_str(c, "app_name", 65535, false, &app_name)) != IMGSEC_OK ||
         (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
         return rc;
-    conds cs = {.none = handle == 1};
-    static const char *const REPAIR_COND[] = {"r.severity IN ('critical', 'high')",
-                                              "r.severity = 'medium'",
-                                              "r.severity IN ('low', 'unknown')"};
+    rec_preds ps = {.type = REPORT_VULNERABILITY, .none = handle == 1};
+    static const char *const REPAIR_SEVERITIES[][3] = {
+        {"critical", "high"}, {"medium"}, {"low", "unknown"}};
     if (repair >= 0)
-        conds_add(&cs, REPAIR_COND[repair], NULL, 0);
+        rec_preds_eq(&ps, "severity", REPAIR_SEVERITIES[repair], repair == 1 ? 1 : 2);
     if (type >= 0)
-        conds_add(&cs, "r.vul_type = ?", VUL_TYPE_WORDS[type], 0);
+        rec_preds_eq(&ps, "vul_type", &VUL_TYPE_WORDS[type], 1);
     if (vul_id)
-        conds_add(&cs, "instr(r.vul_id, ?) > 0", vul_id, 0);
+        rec_preds_substr(&ps, "vul_id", vul_id);
     if (app_name)
-        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
-    static const rec_view V = {"rec_vulnerability",
-                               "r.vul_id, " RANK("r.severity") ", r.description, r.app_name, "
-                               "r.app_path, r.app_version, r.solution, r.url",
-                               item_image_vul};
-    return image_records(c, id, &V, &cs);
+        rec_preds_substr(&ps, "app_name", app_name);
+    static const char *const F[] = {"vul_id",      "severity", "description", "app_name",
+                                    "app_path",    "app_version", "solution", "url", NULL};
+    static const rec_view V = {REPORT_VULNERABILITY, F, VIEW_PLAIN, item_image_vul};
+    return image_records(c, id, &V, &ps);
 }
 
 /* vul_num of an app: the image's vulnerability records with the app's name
- * and version, one range of rec_vul_app (store_schema_lists.c) per item */
+ * and version, one range of rec_vul_app (store_schema_lists.c) per item
+ * (the tenant-wide list; ListImageApps counts its page through
+ * store_app_vul_nums, the same range) */
 #define APP_VUL_NUM                                                                             \
     "(SELECT count(*) FROM rec_vulnerability v WHERE v.image = r.image AND v.app_name = "     \
     "r.app_name AND v.app_version IS r.app_version)"
@@ -709,12 +792,12 @@ static int list_image_apps(lctx *c)
     int rc = p_str(c, "app_name", 65535, false, &app_name);
     if (rc != IMGSEC_OK || (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
         return rc;
-    conds cs = {0};
+    rec_preds ps = {.type = REPORT_APPS};
     if (app_name)
-        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
-    static const rec_view V = {"rec_app", "r.app_name, r.app_type, r.app_version, " APP_VUL_NUM,
-                               item_image_app};
-    return image_records(c, id, &V, &cs);
+        rec_preds_substr(&ps, "app_name", app_name);
+    static const char *const F[] = {"app_name", "app_type", "app_version", NULL};
+    static const rec_view V = {REPORT_APPS, F, VIEW_VUL_NUM, item_image_app};
+    return image_records(c, id, &V, &ps);
 }
 
 /* ListImageMalware: ImageMalwareInfo; ListImageFiles: ImageFileInfo (size int32) */
@@ -732,13 +815,14 @@ static int list_image_files(lctx *c, bool malware)
     int rc = p_str(c, "file_name", 65535, false, &file_name);
     if (rc != IMGSEC_OK || (rc = path_image(c, "tag_name", &id)) != IMGSEC_OK)
         return rc;
-    conds cs = {0};
+    rec_preds ps = {.type = malware ? REPORT_MALWARES : REPORT_FILES};
     if (file_name)
-        conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
-    static const rec_view M = {"rec_malware", "r.file_name, r.file_path, r.size, r.description",
-                               item_image_file};
-    static const rec_view F = {"rec_file", "r.file_name, r.file_path, r.size", item_image_file};
-    return image_records(c, id, malware ? &M : &F, &cs);
+        rec_preds_substr(&ps, "file_name", file_name);
+    static const char *const MF[] = {"file_name", "file_path", "size", "description", NULL};
+    static const char *const FF[] = {"file_name", "file_path", "size", NULL};
+    static const rec_view M = {REPORT_MALWARES, MF, VIEW_PLAIN, item_image_file};
+    static const rec_view F = {REPORT_FILES, FF, VIEW_PLAIN, item_image_file};
+    return image_records(c, id, malware ? &M : &F, &ps);
 }
 
 /* ImageSensitiveInfo (one image's, and the tenant-wide list's) */
@@ -754,7 +838,7 @@ static bool item_sensitive(json_t *o, const store_cell *x, int n, lctx *c)
 
 #define SENSITIVE_COLS "r.severity, r.name, r.position, r.file_path, r.content, i.latest_scan_time"
 
-static int sensitive_conds(lctx *c, conds *cs)
+static int sensitive_preds(lctx *c, rec_preds *ps)
 {
     const char *path;
     int sev, handle;
@@ -763,23 +847,25 @@ static int sensitive_conds(lctx *c, conds *cs)
         (rc = p_enum(c, "severity", SEV_WORDS, false, &sev)) != IMGSEC_OK ||
         (rc = p_enum(c, "handle_status", HANDLE_WORDS, false, &handle)) != IMGSEC_OK)
         return rc;
-    cs->none = handle == 1;
+    ps->none = handle == 1;
     if (path)
-        conds_add(cs, "instr(r.file_path, ?) > 0", path, 0);
+        rec_preds_substr(ps, "file_path", path);
     if (sev >= 0)
-        conds_add(cs, "r.severity = ?", SEV_WORDS[sev], 0);
+        rec_preds_eq(ps, "severity", &SEV_WORDS[sev], 1);
     return IMGSEC_OK;
 }
 
 static int list_image_sensitive(lctx *c)
 {
     int64_t id;
-    conds cs = {0};
-    int rc = sensitive_conds(c, &cs);
+    rec_preds ps = {.type = REPORT_SENSITIVE_INFO};
+    int rc = sensitive_preds(c, &ps);
     if (rc != IMGSEC_OK || (rc = path_image(c, "image_version", &id)) != IMGSEC_OK)
         return rc;
-    static const rec_view V = {"rec_sensitive_info", SENSITIVE_COLS, item_sensitive};
-    return image_records(c, id, &V, &cs);
+    /* SENSITIVE_COLS: the fields, then the image's latest_scan_time */
+    static const char *const F[] = {"severity", "name", "position", "file_path", "content", NULL};
+    static const rec_view V = {REPORT_SENSITIVE_INFO, F, VIEW_SCAN_TIME, item_sensitive};
+    return image_records(c, id, &V, &ps);
 }
 
 /* ListImageNonCompliantApp: ImageNonCompliantAppInfo */
@@ -798,13 +884,12 @@ static int list_image_non_compliant(lctx *c)
     int rc = p_str(c, "app_name", 65535, false, &app_name);
     if (rc != IMGSEC_OK || (rc = path_image(c, "image_version", &id)) != IMGSEC_OK)
         return rc;
-    conds cs = {0};
+    rec_preds ps = {.type = REPORT_NON_COMPLIANT_APP};
     if (app_name)
-        conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
-    static const rec_view V = {"rec_non_compliant_app",
-                               "r.app_name, r.app_path, r.app_version, r.layer_digest",
-                               item_non_compliant};
-    return image_records(c, id, &V, &cs);
+        rec_preds_substr(&ps, "app_name", app_name);
+    static const char *const F[] = {"app_name", "app_path", "app_version", "layer_digest", NULL};
+    static const rec_view V = {REPORT_NON_COMPLIANT_APP, F, VIEW_PLAIN, item_non_compliant};
+    return image_records(c, id, &V, &ps);
 }
 
 /* ---- baseline checks of one image ---- */
@@ -831,16 +916,24 @@ static bool item_check(json_t *o, const store_cell *x, int n, lctx *c)
            put_int(o, "check_rule_num", &x[3], true) && put_int(o, "failed_rule_num", &x[3], true);
 }
 
-static void qb_check_groups(qb *q, int64_t id, const conds *cs, int level)
+/* check_name, then standard: a baseline check, in ORDER BY's order */
+static int check_cmp(const void *pa, const void *pb)
 {
-    qb_sql(q, " FROM rec_risk_config r WHERE r.image = ");
-    qb_int(q, id);
-    qb_conds(q, cs);
-    qb_sql(q, " GROUP BY r.check_name, r.standard");
-    if (level >= 0)
-        qb_sql(q, " HAVING max(" RANK("r.severity") ") %s", LEVEL_RANK_SQL[level]);
+    const store_cell *a = *(const store_cell *const *)pa, *b = *(const store_cell *const *)pb;
+    int r = store_cell_cmp(&a[0], &b[0]);
+    return r ? r : store_cell_cmp(&a[1], &b[1]);
 }
 
+/* The severity words of ListImageRiskConfigs' filter (LEVEL_WORDS) as
+ * ranges of a group's rank: Security none, Low 0-1, Medium 2, High 3-4. */
+static bool level_has(int level, int64_t rank)
+{
+    return level < 0 || (level == 1 && rank <= 1) || (level == 2 && rank == 2) ||
+           (level == 3 && rank >= 3);
+}
+
+/* ListImageRiskConfigs: the image's risk-config records grouped by
+ * (check_name, standard) in C, from the record API (records.h). */
 static int list_image_risk_configs(lctx *c)
 {
     int64_t id;
@@ -852,29 +945,58 @@ static int list_image_risk_configs(lctx *c)
         (rc = p_enum(c, "standard", STANDARD_WORDS, false, &standard)) != IMGSEC_OK ||
         (rc = baseline_image(c, &id)) != IMGSEC_OK)
         return rc;
-    conds cs = {0};
+    rec_preds ps = {.type = REPORT_RISK_CONFIG};
     if (check_name)
-        conds_add(&cs, "r.check_name = ?", check_name, 0);
+        rec_preds_eq(&ps, "check_name", &check_name, 1);
     if (standard >= 0)
-        conds_add(&cs, "r.standard = ?", STANDARD_WORDS[standard], 0);
-    qb q = {0};
-    qb_sql(&q, "SELECT count(*) FROM (SELECT 1");
-    qb_check_groups(&q, id, &cs, level);
-    qb_sql(&q, ") AS g"); /* PostgreSQL wants a subquery named */
-    if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
-        return rc;
-    qb_sql(&q, "SELECT r.check_name, r.standard, max(r.check_type), count(*), max(" RANK(
-                   "r.severity") ")");
-    qb_check_groups(&q, id, &cs, level);
-    qb_sql(&q, " ORDER BY r.check_name, r.standard");
-    qb_page(&q, c);
-    return q_items(c, &q, item_check);
+        rec_preds_eq(&ps, "standard", &STANDARD_WORDS[standard], 1);
+    int fields[4] = {record_field_index(REPORT_RISK_CONFIG, "check_name"),
+                     record_field_index(REPORT_RISK_CONFIG, "standard"),
+                     record_field_index(REPORT_RISK_CONFIG, "check_type"),
+                     record_field_index(REPORT_RISK_CONFIG, "severity")};
+    rec_batch b = {0};
+    rc = store_image_records(c->st, id, &ps, fields, 4, 0, -1, NULL, rec_batch_add, &b, c->err);
+    const store_cell **rows = NULL;
+    if (rc == IMGSEC_OK && !b.failed && b.n && !(rows = calloc(b.n, sizeof *rows)))
+        b.failed = true;
+    if (b.failed)
+        rc = oom(c);
+    if (rc == IMGSEC_OK) {
+        rec_batch_seal(&b);
+        for (size_t i = 0; i < b.n; i++)
+            rows[i] = b.cells + i * b.width;
+        if (b.n > 1)
+            qsort(rows, b.n, sizeof *rows, check_cmp);
+    }
+    /* each run of equal (check_name, standard) is a group, as GROUP BY
+     * gives it: its records, highest rank, highest check_type */
+    c->total = 0;
+    for (size_t i = 0, end; rc == IMGSEC_OK && i < b.n; i = end) {
+        int64_t rank = rank_of_cell(&rows[i][3]);
+        const store_cell *type = &rows[i][2];
+        for (end = i + 1; end < b.n && check_cmp(&rows[i], &rows[end]) == 0; end++) {
+            if (rank_of_cell(&rows[end][3]) > rank)
+                rank = rank_of_cell(&rows[end][3]);
+            if (store_cell_cmp(&rows[end][2], type) > 0)
+                type = &rows[end][2];
+        }
+        if (level_has(level, rank) && c->total++ >= c->offset &&
+            c->total <= c->offset + c->limit) {
+            store_cell x[5] = {rows[i][0], rows[i][1], *type, cell_int((int64_t)(end - i)),
+                               cell_int(rank)};
+            rc = row_item(x, 5, &(item_ctx){c, item_check});
+        }
+    }
+    free(rows);
+    rec_batch_free(&b);
+    return rc;
 }
 
 static bool item_rule(json_t *o, const store_cell *x, int n, lctx *c)
 {
     (void)n, (void)c;
-    return put_cstr(o, "severity", cap_of_rank(x[0].i)) && put_str(o, "check_name", &x[1]) &&
+    return put_cstr(o, "severity", cap_of_rank(rank_of_cell(&x[0]))) &&
+           put_str(o, "check_name", &x[1]) &&
            put_str(o, "check_type", &x[2]) && put_str(o, "standard", &x[3]) &&
            put_str(o, "check_rule_name", &x[4]) && put_str(o, "check_rule_id", &x[5]) &&
            put_cstr(o, "scan_result", "failed");
@@ -887,9 +1009,9 @@ static int list_image_risk_config_rules(lctx *c)
     const char *rule_name;
     static const char *const RESULT_WORDS[] = {"pass", "failed", NULL};
     static const char *const RULE_SEV[] = {"Security", "Low", "Medium", "High", "Critical", NULL};
-    static const char *const RULE_SEV_SQL[] = {
-        "0", "r.severity IN ('low', 'unknown')", "r.severity = 'medium'", "r.severity = 'high'",
-        "r.severity = 'critical'"};
+    /* the record severities of each; Security: none */
+    static const char *const RULE_SEVERITIES[][2] = {
+        {NULL}, {"low", "unknown"}, {"medium"}, {"high"}, {"critical"}};
     int rc;
     if ((rc = p_enum(c, "standard", STANDARD_WORDS, true, &standard)) != IMGSEC_OK ||
         (rc = p_enum(c, "result_type", RESULT_WORDS, false, &result)) != IMGSEC_OK ||
@@ -899,18 +1021,18 @@ static int list_image_risk_config_rules(lctx *c)
         return rc;
     if (strlen(c->arg) > 256)
         return bad(c, "check_name must be at most 256 characters");
-    conds cs = {.none = result == 0}; /* imgsec keeps failed rules only */
-    conds_add(&cs, "r.check_name = ?", c->arg, 0);
-    conds_add(&cs, "r.standard = ?", STANDARD_WORDS[standard], 0);
+    /* imgsec keeps failed rules only */
+    rec_preds ps = {.type = REPORT_RISK_CONFIG, .none = result == 0 || sev == 0};
+    rec_preds_eq(&ps, "check_name", &c->arg, 1);
+    rec_preds_eq(&ps, "standard", &STANDARD_WORDS[standard], 1);
     if (rule_name)
-        conds_add(&cs, "instr(r.check_rule_name, ?) > 0", rule_name, 0);
-    if (sev >= 0)
-        conds_add(&cs, RULE_SEV_SQL[sev], NULL, 0);
-    static const rec_view V = {"rec_risk_config",
-                               RANK("r.severity") ", r.check_name, r.check_type, r.standard, "
-                                                  "r.check_rule_name, r.check_rule_id",
-                               item_rule};
-    return image_records(c, id, &V, &cs);
+        rec_preds_substr(&ps, "check_rule_name", rule_name);
+    if (sev > 0)
+        rec_preds_eq(&ps, "severity", RULE_SEVERITIES[sev], sev == 1 ? 2 : 1);
+    static const char *const F[] = {"severity",        "check_name",    "check_type", "standard",
+                                    "check_rule_name", "check_rule_id", NULL};
+    static const rec_view V = {REPORT_RISK_CONFIG, F, VIEW_PLAIN, item_rule};
+    return image_records(c, id, &V, &ps);
 }
 
 /* ---- build-command risks ---- */

@@ -530,9 +530,10 @@ int main(int argc, char **argv)
         return 1;
     if (pg) {
         use_pg = true;
-        /* the walk's case opens its own SQLite file (DB); on PostgreSQL the
-         * export walk runs in pg.api.test_export */
+        /* the walk's order on PostgreSQL too: absent values first, where
+         * its ORDER BY put them last before the walk sorted in C */
         const struct CMUnitTest pg_tests[] = {
+            cmocka_unit_test_setup_teardown(test_walk_order_filters_snapshot, setup, teardown),
             cmocka_unit_test_setup_teardown(test_recover_only_gone_owners, setup, teardown),
             cmocka_unit_test_setup_teardown(test_task_rows, setup, teardown),
             cmocka_unit_test_setup_teardown(test_files_in_db, setup, teardown),

@@ -77,7 +77,9 @@ typedef enum {
     STMT_IMAGE_EP,        /* ep of (id, project) */
     STMT_REC_INSERT,
     STMT_REC_DELETE = STMT_REC_INSERT + REPORT_TYPE_COUNT,
-    STMT_AGG_VUL_INSERT = STMT_REC_DELETE + REPORT_TYPE_COUNT,
+    STMT_REC_ALL = STMT_REC_DELETE + REPORT_TYPE_COUNT, /* + t: <every field>, image, seq
+                                                           of image ?1 ORDER BY seq */
+    STMT_AGG_VUL_INSERT = STMT_REC_ALL + REPORT_TYPE_COUNT,
     STMT_AGG_VUL_DELETE,
     STMT_AGG_BUILD_INSERT,
     STMT_AGG_BUILD_DELETE,

@@ -7,9 +7,11 @@
  * read), opened before the selection is taken from the index, so the
  * rows and the count come from the same state.
  *
- * Records are read per image (two prepared statements, rebound per image)
- * in natural-key order; SQLite sorts one image's records at a time, so
- * memory is bounded by the largest image, not the export. The record
+ * Records are read per image through the record API (records.h: one
+ * statement per handle for a whole image) and sorted by natural key here,
+ * one image at a time, so memory is bounded by the largest image, not the
+ * export, and the order is the same on both engines (absent values first:
+ * PostgreSQL's ORDER BY would put them last). The record
  * filters are applied here in C with the index's own semantics (exact
  * vul_type and risk_level, vul_id and rule_id in a list, risk_name
  * substring) rather than in SQL, so there is one meaning of each filter
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/records.h"
 #include "imgsec/store_exports.h"
 #include "imgsec/util.h"
 #include "store_int.h"
@@ -39,16 +42,17 @@ static const char EXPORT_IMAGE_SQL[] =
 #undef EXPORTED_1
 #undef EXPORTED_NAME
 
-/* Natural keys, per report type (documented in the header). */
-static const char *const NATURAL_KEY[REPORT_TYPE_COUNT] = {
-    [REPORT_VULNERABILITY] = "vul_id, app_name, app_version, app_path",
-    [REPORT_RISK_CONFIG] = "check_rule_id, check_name",
-    [REPORT_MALWARES] = "file_path",
-    [REPORT_APPS] = "app_name, app_version, app_type, app_path",
-    [REPORT_FILES] = "file_path",
-    [REPORT_SENSITIVE_INFO] = "rule_id, file_path, position",
-    [REPORT_NON_COMPLIANT_APP] = "app_name, app_version, app_path",
-    [REPORT_BUILD_COMMAND_RISKS] = "rule_id, build_instruction",
+/* Natural keys, per report type (documented in the header), then seq. */
+#define NATURAL_KEY_MAX 4
+static const char *const NATURAL_KEY[REPORT_TYPE_COUNT][NATURAL_KEY_MAX + 1] = {
+    [REPORT_VULNERABILITY] = {"vul_id", "app_name", "app_version", "app_path"},
+    [REPORT_RISK_CONFIG] = {"check_rule_id", "check_name"},
+    [REPORT_MALWARES] = {"file_path"},
+    [REPORT_APPS] = {"app_name", "app_version", "app_type", "app_path"},
+    [REPORT_FILES] = {"file_path"},
+    [REPORT_SENSITIVE_INFO] = {"rule_id", "file_path", "position"},
+    [REPORT_NON_COMPLIANT_APP] = {"app_name", "app_version", "app_path"},
+    [REPORT_BUILD_COMMAND_RISKS] = {"rule_id", "build_instruction"},
 };
 
 int store_snapshot_begin(store *st, int64_t *position, imgsec_err *err)
@@ -166,14 +170,6 @@ typedef struct {
     int vul_id, vul_type, rule_id, risk_name, risk_level;
 } filter_cols;
 
-static int field_index(const record_kind *k, const char *name)
-{
-    for (size_t i = 0; i < k->nfields; i++)
-        if (strcmp(k->fields[i].name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
 static bool in_list(char *const *list, size_t n, const char *s)
 {
     return s && bsearch(&s, list, n, sizeof *list, cmp_strp) != NULL;
@@ -211,22 +207,6 @@ static bool filter_pass(const store_record_filter *f, const filter_cols *c, cons
 
 /* ---- the walk ---- */
 
-/* The per-image record query of kind k; NULL when out of memory. */
-static char *records_sql(const record_kind *k)
-{
-    util_buf b = {0};
-    util_buf_put(&b, "SELECT ", 7);
-    for (size_t i = 0; i < k->nfields; i++)
-        util_buf_printf(&b, "%s\"%s\"", i ? ", " : "", k->fields[i].name);
-    util_buf_printf(&b, " FROM \"%s\" WHERE image = ?1 ORDER BY %s, seq", k->table,
-                    NATURAL_KEY[k->type]);
-    if (b.failed) {
-        free(b.buf);
-        return NULL;
-    }
-    return b.buf;
-}
-
 void store_cell_from_column(db_stmt *s, int c, store_cell *out)
 {
     memset(out, 0, sizeof *out);
@@ -253,11 +233,57 @@ void store_cell_from_column(db_stmt *s, int c, store_cell *out)
 
 typedef struct {
     store *st;
-    db_stmt *img, *rec;
+    db_stmt *img;
     const record_kind *k;
     store_cell *cells;
     char id_text[24];
+    int key[NATURAL_KEY_MAX]; /* the natural key's fields, -1 after the last */
+    rec_batch recs;           /* the image's records */
 } walk;
+
+/* natural key, then seq (the cell after the fields and the image id) */
+static int natural_cmp(const void *pa, const void *pb, void *arg)
+{
+    const walk *w = arg;
+    const store_cell *a = *(const store_cell *const *)pa, *b = *(const store_cell *const *)pb;
+    for (int i = 0; i < NATURAL_KEY_MAX && w->key[i] >= 0; i++) {
+        int r = store_cell_cmp(&a[w->key[i]], &b[w->key[i]]);
+        if (r)
+            return r;
+    }
+    size_t seq = w->k->nfields + 1;
+    return (a[seq].i > b[seq].i) - (a[seq].i < b[seq].i);
+}
+
+/* Image id's records in natural-key order into w->recs and *order (grown
+ * as needed to *cap entries); *n gets their number. */
+static int image_sorted(walk *w, int64_t id, const store_cell ***order, size_t *cap, size_t *n,
+                        imgsec_err *err)
+{
+    int all[64];
+    for (size_t i = 0; i < w->k->nfields; i++)
+        all[i] = (int)i;
+    rec_batch_clear(&w->recs);
+    int rc = store_image_records(w->st, id, &(rec_preds){.type = w->k->type}, all, w->k->nfields,
+                                 0, -1, NULL, rec_batch_add, &w->recs, err);
+    if (w->recs.failed)
+        return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    if (rc != IMGSEC_OK)
+        return rc;
+    rec_batch_seal(&w->recs);
+    if (w->recs.n > *cap) {
+        const store_cell **o = realloc(*order, w->recs.n * sizeof *o);
+        if (!o)
+            return err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        *order = o, *cap = w->recs.n;
+    }
+    for (size_t i = 0; i < w->recs.n; i++)
+        (*order)[i] = w->recs.cells + i * w->recs.width;
+    if (w->recs.n > 1)
+        qsort_r(*order, w->recs.n, sizeof **order, natural_cmp, w);
+    *n = w->recs.n;
+    return IMGSEC_OK;
+}
 
 /* Loads image id's columns into w->cells[0..7); *found false if absent. */
 static int load_image(walk *w, int64_t id, bool *found, imgsec_err *err)
@@ -285,26 +311,35 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
         return err_set(err, IMGSEC_EINVAL, "security_report_type: must be %s", report_type_choices());
     walk w = {.st = st, .k = record_kind_get(f->report)};
     filter_cols fc = {
-        .vul_id = field_index(w.k, "vul_id"), .vul_type = field_index(w.k, "vul_type"),
-        .rule_id = field_index(w.k, "rule_id"), .risk_name = field_index(w.k, "risk_name"),
-        .risk_level = field_index(w.k, "risk_level"),
+        .vul_id = record_field_index(f->report, "vul_id"),
+        .vul_type = record_field_index(f->report, "vul_type"),
+        .rule_id = record_field_index(f->report, "rule_id"),
+        .risk_name = record_field_index(f->report, "risk_name"),
+        .risk_level = record_field_index(f->report, "risk_level"),
     };
     if ((f->report == REPORT_VULNERABILITY && (fc.vul_id < 0 || fc.vul_type < 0)) ||
         (f->report == REPORT_BUILD_COMMAND_RISKS &&
          (fc.rule_id < 0 || fc.risk_name < 0 || fc.risk_level < 0)))
         return err_set(err, IMGSEC_EINTERNAL, "store: record filter fields missing from the model");
+    if (w.k->nfields > 64)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record type with too many fields");
+    for (int i = 0; i < NATURAL_KEY_MAX; i++) {
+        const char *name = NATURAL_KEY[f->report][i];
+        if ((w.key[i] = name ? record_field_index(f->report, name) : -1) < 0 && name)
+            return err_set(err, IMGSEC_EINTERNAL,
+                           "store: a natural key field missing from the model");
+    }
     size_t ncells = STORE_EXPORT_IMAGE_COLS + w.k->nfields;
-    char *sql = records_sql(w.k);
     w.cells = calloc(ncells, sizeof *w.cells);
+    const store_cell **order = NULL;
+    size_t order_cap = 0;
     int rc = IMGSEC_OK;
-    if (!sql || !w.cells) {
+    if (!w.cells) {
         rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
         goto done;
     }
     w.img = store_dprepare(st, EXPORT_IMAGE_SQL, "preparing the export query", err);
-    if (w.img)
-        w.rec = store_dprepare(st, sql, "preparing the export query", err);
-    if (!w.img || !w.rec) {
+    if (!w.img) {
         rc = IMGSEC_EINTERNAL;
         goto done;
     }
@@ -316,26 +351,21 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
             break;
         int64_t got = 0;
         bool cut = false;
-        if (found) {
-            db_reset(w.rec);
-            db_bind_int64(w.rec, 1, ids[i]);
-            int step;
-            while ((step = db_step(w.rec)) == DB_ROW) {
-                for (size_t c = 0; c < w.k->nfields; c++)
-                    store_cell_from_column(w.rec, (int)c, &rec[c]);
-                if (!filter_pass(f, &fc, rec))
-                    continue;
-                if (written >= limit) {
-                    cut = true;
-                    break;
-                }
-                got++;
-                written++;
-                if ((rc = cb(w.cells, ncells, arg)) != 0)
-                    break;
+        size_t nrec = 0;
+        if (found && (rc = image_sorted(&w, ids[i], &order, &order_cap, &nrec, err)) != IMGSEC_OK)
+            break;
+        for (size_t r = 0; r < nrec; r++) {
+            memcpy(rec, order[r], w.k->nfields * sizeof *rec);
+            if (!filter_pass(f, &fc, rec))
+                continue;
+            if (written >= limit) {
+                cut = true;
+                break;
             }
-            if (rc == IMGSEC_OK && !cut && step != DB_DONE && step != DB_ROW)
-                rc = store_derr(st, err, "reading records for export");
+            got++;
+            written++;
+            if ((rc = cb(w.cells, ncells, arg)) != 0)
+                break;
         }
         if (rc == IMGSEC_OK && expect && !cut && written < limit && got != expect[i])
             rc = err_set(err, IMGSEC_EINTERNAL,
@@ -345,8 +375,8 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
     }
 done:
     db_finalize(w.img);
-    db_finalize(w.rec);
-    free(sql);
+    rec_batch_free(&w.recs);
+    free(order);
     free(w.cells);
     return rc;
 }

@@ -492,6 +492,17 @@ static char *sql_vul_rows(imgsec_err *err)
     return sb_done(&sb, err);
 }
 
+/* store_image_records' read of a whole image (store_image_records.c) */
+static char *sql_rec_all(const record_kind *k, imgsec_err *err)
+{
+    util_buf sb = {0};
+    util_buf_printf(&sb, "SELECT ");
+    for (size_t f = 0; f < k->nfields; f++)
+        util_buf_printf(&sb, "\"%s\", ", k->fields[f].name);
+    util_buf_printf(&sb, "image, seq FROM \"%s\" WHERE image = ?1 ORDER BY seq", k->table);
+    return sb_done(&sb, err);
+}
+
 static char *sql_rec_insert(const record_kind *k, imgsec_err *err)
 {
     util_buf sb = {0};
@@ -687,6 +698,7 @@ int store_sql_build(store *st, imgsec_err *err)
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         const record_kind *k = record_kind_get((report_type)t);
         if (!(st->sql[STMT_REC_INSERT + t] = sql_rec_insert(k, err)) ||
+            !(st->sql[STMT_REC_ALL + t] = sql_rec_all(k, err)) ||
             !(st->sql[STMT_REC_DELETE + t] =
                   sql_fmt(err, "DELETE FROM \"%s\" WHERE image = ?1", k->table)))
             return IMGSEC_EINTERNAL;

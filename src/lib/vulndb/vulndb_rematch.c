@@ -60,6 +60,7 @@
 #include <string.h>
 
 #include "imgsec/doc.h"
+#include "imgsec/records.h"
 #include "imgsec/util.h"
 #include "store/store_int.h"
 #include "vulndb/vulndb_db.h"
@@ -68,17 +69,15 @@ typedef struct {
     int64_t id;
 } image_ref;
 
-/* The statements of read_records, prepared once per rematch run (reset
- * after each use, so they never hold a transaction open). */
+/* A reader's state between read_begin and read_end. */
 typedef struct {
-    db_stmt *records[REPORT_TYPE_COUNT];
     bool nested; /* read_begin found a transaction open (a bulk write on the
                     calling thread): the reads go inside it, read_end leaves it */
 } reader;
 
 static void reader_free(reader *r)
 {
-    for (int t = 0; t < REPORT_TYPE_COUNT; t++) db_finalize(r->records[t]);
+    (void)r; /* the record reads' statement is the store handle's (records.h) */
 }
 
 /* A read transaction of the reader's own (its statements only: the
@@ -96,59 +95,92 @@ static void read_end(store *st, reader *rd)
     db_rollback(st->conn); /* the cached statements it used are reset already */
 }
 
-/* The statement reading the records of type t of an image, in seq order. */
-static db_stmt *records_stmt(store *st, reader *rd, report_type t, imgsec_err *err)
+/* Every field of every record of an image, in seq order (records.h). */
+static int image_records_all(store *st, report_type t, int64_t id, store_record_cb cb, void *arg,
+                             imgsec_err *err)
 {
-    if (rd->records[t]) return rd->records[t];
     const record_kind *k = record_kind_get(t);
-    util_buf q = {0};
-    util_buf_printf(&q, "SELECT ");
-    for (size_t f = 0; f < k->nfields; f++)
-        util_buf_printf(&q, "%s\"%s\"", f ? ", " : "", k->fields[f].name);
-    util_buf_printf(&q, " FROM \"%s\" WHERE image = ?1 ORDER BY seq", k->table);
-    if (q.failed) {
-        free(q.buf);
-        err_set(err, IMGSEC_EINTERNAL, "out of memory");
-        return NULL;
+    int all[64];
+    for (size_t f = 0; f < k->nfields && f < 64; f++) all[f] = (int)f;
+    return store_image_records(st, id, &(rec_preds){.type = t}, all, k->nfields, 0, -1, NULL, cb,
+                               arg, err);
+}
+
+typedef struct {
+    const record_kind *k;
+    json_t *arr;
+} json_rows;
+
+static int row_json(const store_cell *x, size_t n, void *arg)
+{
+    json_rows *j = arg;
+    json_t *r = json_object();
+    for (size_t f = 0; r && f + 2 < n && f < j->k->nfields; f++) {
+        const char *name = j->k->fields[f].name;
+        json_t *v = x[f].kind == CELL_INT      ? json_integer(x[f].i)
+                    : x[f].kind == CELL_REAL   ? json_real(x[f].d)
+                    : x[f].kind == CELL_STRING ? json_stringn(x[f].s, x[f].len)
+                                               : NULL;
+        if (x[f].kind != CELL_NULL && json_object_set_new(r, name, v) != 0) {
+            json_decref(r);
+            r = NULL;
+        }
     }
-    rd->records[t] = store_dprepare(st, q.buf, "read records", err);
-    free(q.buf);
-    return rd->records[t];
+    if (!r || json_array_append_new(j->arr, r) != 0) return -1;
+    return 0;
 }
 
 /* The records of type t of image id, in seq order, as a new JSON array
  * (empty when the image has none or is gone); NULL with err set. */
 static json_t *read_records(store *st, reader *rd, report_type t, int64_t id, imgsec_err *err)
 {
-    const record_kind *k = record_kind_get(t);
-    db_stmt *s = records_stmt(st, rd, t, err);
-    if (!s) return NULL;
-    db_bind_int64(s, 1, id);
-    json_t *arr = json_array();
-    int rc = DB_DONE;
-    while (arr && (rc = db_step(s)) == DB_ROW) {
-        json_t *r = json_object();
-        for (size_t f = 0; r && f < k->nfields; f++) {
-            db_type ty = db_column_type(s, (int)f);
-            const char *name = k->fields[f].name;
-            if (ty == DB_INT) json_object_set_new(r, name, json_integer(db_column_int64(s, (int)f)));
-            else if (ty == DB_FLOAT) json_object_set_new(r, name, json_real(db_column_double(s, (int)f)));
-            else if (ty == DB_TEXT)
-                json_object_set_new(r, name, json_stringn(db_column_text(s, (int)f), db_column_bytes(s, (int)f)));
-        }
-        if (!r || json_array_append_new(arr, r) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    db_reset(s);
-    if (!arr || rc != DB_DONE) {
-        json_decref(arr);
-        if (arr) store_derr(st, err, "reading records");
-        else err_set(err, IMGSEC_EINTERNAL, "out of memory");
+    (void)rd;
+    json_rows j = {record_kind_get(t), json_array()};
+    if (!j.arr) {
+        err_set(err, IMGSEC_EINTERNAL, "out of memory");
         return NULL;
     }
-    return arr;
+    int rc = image_records_all(st, t, id, row_json, &j, err);
+    if (rc != IMGSEC_OK) {
+        json_decref(j.arr);
+        if (rc == -1) err_set(err, IMGSEC_EINTERNAL, "out of memory");
+        return NULL;
+    }
+    return j.arr;
+}
+
+typedef struct {
+    const record_kind *k;
+    const json_t *want;
+    size_t i;
+} json_cmp;
+
+enum { RECORDS_DIFFER = -2 }; /* row_equal's stop: no imgsec code (those are >= 0) */
+
+static int row_equal(const store_cell *x, size_t n, void *arg)
+{
+    json_cmp *c = arg;
+    const json_t *o = json_array_get(c->want, c->i++);
+    if (!o) return RECORDS_DIFFER;
+    size_t present = 0;
+    for (size_t f = 0; f + 2 < n && f < c->k->nfields; f++) {
+        const json_t *v = json_object_get(o, c->k->fields[f].name);
+        bool equal;
+        if (x[f].kind == CELL_NULL) {
+            if (v) return RECORDS_DIFFER;
+            continue;
+        }
+        present++;
+        if (x[f].kind == CELL_INT)
+            equal = json_is_integer(v) && json_integer_value(v) == x[f].i;
+        else if (x[f].kind == CELL_REAL)
+            equal = json_is_real(v) && json_real_value(v) == x[f].d;
+        else
+            equal = json_is_string(v) && json_string_length(v) == x[f].len &&
+                    memcmp(json_string_value(v), x[f].s, x[f].len) == 0;
+        if (!equal) return RECORDS_DIFFER;
+    }
+    return json_object_size(o) == present ? 0 : RECORDS_DIFFER;
 }
 
 /* Whether the records of type t of image id are exactly the objects of
@@ -157,46 +189,12 @@ static json_t *read_records(store *st, reader *rd, report_type t, int64_t id, im
 static int records_equal(store *st, reader *rd, report_type t, int64_t id, const json_t *want,
                          imgsec_err *err)
 {
-    const record_kind *k = record_kind_get(t);
-    db_stmt *s = records_stmt(st, rd, t, err);
-    if (!s) return -1;
-    db_bind_int64(s, 1, id);
-    size_t i = 0, n = json_array_size(want);
-    int rc = DB_DONE, equal = 1;
-    while (equal && (rc = db_step(s)) == DB_ROW) {
-        const json_t *o = json_array_get(want, i++);
-        if (!o) {
-            equal = 0;
-            break;
-        }
-        size_t present = 0;
-        for (size_t f = 0; equal && f < k->nfields; f++) {
-            db_type ty = db_column_type(s, (int)f);
-            const json_t *v = json_object_get(o, k->fields[f].name);
-            if (ty == DB_NULL) {
-                equal = v == NULL;
-                continue;
-            }
-            present++;
-            if (ty == DB_INT)
-                equal = json_is_integer(v) && json_integer_value(v) == db_column_int64(s, (int)f);
-            else if (ty == DB_FLOAT)
-                equal = json_is_real(v) && json_real_value(v) == db_column_double(s, (int)f);
-            else if (ty == DB_TEXT)
-                equal = json_is_string(v) && json_string_length(v) == db_column_bytes(s, (int)f) &&
-                        memcmp(json_string_value(v), db_column_text(s, (int)f), json_string_length(v)) == 0;
-            else
-                equal = 0;
-        }
-        if (equal && json_object_size(o) != present) equal = 0;
-    }
-    if (equal && rc != DB_DONE) {
-        store_derr(st, err, "reading records");
-        db_reset(s);
-        return -1;
-    }
-    db_reset(s);
-    return equal && i == n;
+    (void)rd;
+    json_cmp c = {record_kind_get(t), want, 0};
+    int rc = image_records_all(st, t, id, row_equal, &c, err);
+    if (rc == RECORDS_DIFFER) return 0;
+    if (rc != IMGSEC_OK) return -1;
+    return c.i == json_array_size(want);
 }
 
 static bool has_purl(const json_t *apps)

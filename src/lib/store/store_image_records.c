@@ -1,0 +1,199 @@
+/* store_image_records.c - the record API on today's rows (imgsec/records.h).
+ *
+ * Records are rows of one table per report type (record_kind.table),
+ * keyed by (image, seq) with seq dense from 0, one column per model
+ * field (the field's name). So an image's records are one range of that
+ * key, and a page of them without conditions starts at seq = from. The
+ * conditions become SQL (instr and = with bound values): the rows are
+ * filtered where they are read, as the lists did before this API. The
+ * plan's blocks will decode an image's records and test the same
+ * conditions with rec_preds_match instead.
+ *
+ * Statements go through store_list_query, so a list whose client left is
+ * stopped here as everywhere else (store_list_watch).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "imgsec/list.h"
+#include "imgsec/records.h"
+#include "imgsec/util.h"
+#include "store_int.h"
+
+/* fields of the widest record type (model.c), with room to grow */
+#define STORE_RECORD_FIELDS_MAX 32
+
+/* ?1 is the image; a condition's values follow in order. */
+#define BINDS_MAX (1 + REC_PREDS_MAX * REC_PRED_VALUES_MAX)
+
+typedef struct {
+    util_buf sql;
+    store_list_bind b[BINDS_MAX];
+    size_t nb;
+} query;
+
+static void q_value(query *q, const char *v)
+{
+    q->b[q->nb].s = v;
+    util_buf_printf(&q->sql, "?%zu", ++q->nb);
+}
+
+/* " FROM "rec_x" WHERE image = ?1 AND <conditions>" */
+static void q_from(query *q, const record_kind *k, const rec_preds *ps, int64_t image)
+{
+    q->nb = 1;
+    q->b[0] = (store_list_bind){.i = image};
+    util_buf_printf(&q->sql, " FROM \"%s\" WHERE image = ?1", k->table);
+    if (ps->none)
+        util_buf_printf(&q->sql, " AND 0 = 1");
+    for (size_t i = 0; i < ps->n; i++) {
+        const rec_pred *p = &ps->p[i];
+        const char *col = k->fields[p->field].name;
+        if (p->op == REC_PRED_SUBSTR) {
+            util_buf_printf(&q->sql, " AND instr(\"%s\", ", col);
+            q_value(q, p->v[0]);
+            util_buf_printf(&q->sql, ") > 0");
+            continue;
+        }
+        util_buf_printf(&q->sql, " AND \"%s\" IN (", col);
+        for (size_t j = 0; j < p->nv; j++) {
+            if (j)
+                util_buf_printf(&q->sql, ", ");
+            q_value(q, p->v[j]);
+        }
+        util_buf_printf(&q->sql, ")");
+    }
+}
+
+static int row_count(const store_cell *cells, int n, void *arg)
+{
+    *(int64_t *)arg = n > 0 && cells[0].kind == CELL_INT ? cells[0].i : 0;
+    return 0;
+}
+
+typedef struct {
+    store_record_cb cb;
+    void *arg;
+} row_ctx;
+
+static int row_record(const store_cell *cells, int n, void *arg)
+{
+    row_ctx *x = arg;
+    return x->cb(cells, (size_t)n, x->arg);
+}
+
+static int q_run(store *st, query *q, int (*row)(const store_cell *, int, void *), void *arg,
+                 imgsec_err *err)
+{
+    int rc = q->sql.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory")
+                           : store_list_query(st, q->sql.buf, q->b, q->nb, row, arg, err);
+    free(q->sql.buf);
+    q->sql = (util_buf){0};
+    return rc;
+}
+
+/* Every record of image of type t, every field, in seq order: the
+ * handle's cached statement (STMT_REC_ALL). */
+static int image_whole(store *st, int64_t image, report_type t, store_record_cb cb, void *arg,
+                       imgsec_err *err)
+{
+    db_stmt *s = store_dstmt(st, (stmt_id)(STMT_REC_ALL + t), err);
+    if (!s)
+        return IMGSEC_EINTERNAL;
+    size_t n = record_kind_get(t)->nfields + 2;
+    store_cell cells[STORE_RECORD_FIELDS_MAX + 2];
+    if (n > STORE_RECORD_FIELDS_MAX + 2)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record type with too many fields");
+    db_bind_int64(s, 1, image);
+    int step, rc = IMGSEC_OK;
+    while ((step = db_step(s)) == DB_ROW) {
+        for (size_t c = 0; c < n; c++)
+            store_cell_from_column(s, (int)c, &cells[c]);
+        if ((rc = cb(cells, n, arg)) != 0)
+            break;
+    }
+    if (rc == IMGSEC_OK && step != DB_DONE)
+        rc = store_derr(st, err, "reading an image's records");
+    db_reset(s);
+    return rc;
+}
+
+int store_image_records(store *st, int64_t image, const rec_preds *ps, const int *fields,
+                        size_t nf, int64_t from, int64_t take, int64_t *total, store_record_cb cb,
+                        void *arg, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(ps->type);
+    if (!k || ps->wrong || ps->n > REC_PREDS_MAX || from < 0)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read with a wrong condition");
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i] < 0 || (size_t)fields[i] >= k->nfields)
+            return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
+    bool filtered = ps->n || ps->none;
+    bool whole = !filtered && !total && from == 0 && take < 0 && nf == k->nfields;
+    for (size_t i = 0; whole && i < nf; i++)
+        whole = fields[i] == (int)i;
+    if (whole)
+        return image_whole(st, image, ps->type, cb, arg, err);
+    query q = {0};
+    int rc;
+    if (total) {
+        if (filtered) {
+            util_buf_printf(&q.sql, "SELECT count(*)");
+            q_from(&q, k, ps, image);
+        } else { /* the image's record count of the type (store_image_col) */
+            util_buf_printf(&q.sql, "SELECT \"n_%s\" FROM images WHERE id = ?1", k->table + 4);
+            q.b[0] = (store_list_bind){.i = image};
+            q.nb = 1;
+        }
+        *total = 0;
+        if ((rc = q_run(st, &q, row_count, total, err)) != IMGSEC_OK || from >= *total ||
+            take == 0)
+            return rc;
+    }
+    util_buf_printf(&q.sql, "SELECT ");
+    for (size_t i = 0; i < nf; i++)
+        util_buf_printf(&q.sql, "\"%s\", ", k->fields[fields[i]].name);
+    util_buf_printf(&q.sql, "image, seq");
+    q_from(&q, k, ps, image);
+    if (!filtered) /* seq is dense from 0: the records from `from` on */
+        util_buf_printf(&q.sql, " AND seq >= %" PRId64 " ORDER BY seq", from);
+    else
+        util_buf_printf(&q.sql, " ORDER BY seq");
+    util_buf_printf(&q.sql, " LIMIT %" PRId64, take < 0 ? INT64_MAX : take);
+    if (filtered && from)
+        util_buf_printf(&q.sql, " OFFSET %" PRId64, from);
+    return q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
+}
+
+int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size_t n,
+                       int64_t *out, imgsec_err *err)
+{
+    if (n == 0)
+        return IMGSEC_OK;
+    db_stmt *s = store_dprepare(st,
+                                "SELECT count(*) FROM rec_vulnerability WHERE image = ?1 "
+                                "AND app_name = ?2 AND app_version IS ?3",
+                                "preparing the vulnerability count of an app", err);
+    if (!s)
+        return store_drc(err);
+    int rc = IMGSEC_OK;
+    for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
+        if (apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX) {
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: an app name too long");
+            break;
+        }
+        db_bind_int64(s, 1, image);
+        db_bind_text(s, 2, apps[i].name, (int)apps[i].name_len);
+        if (apps[i].version)
+            db_bind_text(s, 3, apps[i].version, (int)apps[i].version_len);
+        else
+            db_bind_null(s, 3);
+        if (db_step(s) == DB_ROW)
+            out[i] = db_column_int64(s, 0);
+        else
+            rc = store_derr(st, err, "counting the vulnerabilities of an app");
+        db_reset(s);
+    }
+    db_finalize(s);
+    return rc;
+}
