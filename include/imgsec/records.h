@@ -107,6 +107,22 @@ int store_image_records(store *st, int64_t image, const rec_preds *ps, const int
                         size_t nf, int64_t from, int64_t take, int64_t *total, store_record_cb cb,
                         void *arg, imgsec_err *err);
 
+/* A run of one image's records: take of them from seq on. */
+typedef struct {
+    int64_t image, seq, take;
+} store_span;
+
+#define STORE_SPANS_MAX 200 /* spans of one store_record_spans */
+
+/* Inside the caller's read transaction: the records of type t in
+ * spans[0..n) (n <= STORE_SPANS_MAX; spans that do not overlap), in
+ * (image, seq) order, each as fields[0..nf) followed by the image id and
+ * the seq, as store_image_records gives them. One read for all the spans
+ * (a page of group representatives, one record each, is one read). */
+int store_record_spans(store *st, report_type t, const store_span *spans, size_t n,
+                       const int *fields, size_t nf, store_record_cb cb, void *arg,
+                       imgsec_err *err);
+
 /* An app of an image, to count its vulnerabilities: name and version bytes
  * (version NULL: the app has none). */
 typedef struct {

@@ -1468,44 +1468,61 @@ typedef struct {
     json_t *texts[3]; /* description, solution, url (NULL: none) */
 } rep_texts;
 
-/* (k, description, solution, url) into reps[k] */
-static int row_rep_texts(const store_cell *x, int n, void *arg)
+typedef struct {
+    rep_texts *reps;
+    const size_t *order; /* the reps with have, by (image, seq) */
+    size_t n, at;
+} rep_rows;
+
+static int rep_cmp(const void *pa, const void *pb, void *arg)
 {
-    rep_texts *reps = arg;
+    const rep_texts *r = arg, *a = &r[*(const size_t *)pa], *b = &r[*(const size_t *)pb];
+    return a->image != b->image ? (a->image > b->image) - (a->image < b->image)
+                                : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* description, solution, url, image, seq: the texts of the reps at that
+ * record (the rows come in the order's order) */
+static int row_rep_texts(const store_cell *x, size_t n, void *arg)
+{
+    rep_rows *r = arg;
     (void)n;
-    rep_texts *r = &reps[x[0].i];
-    for (int k = 0; k < 3; k++)
-        if (x[1 + k].kind == CELL_STRING && !(r->texts[k] = json_stringn(x[1 + k].s, x[1 + k].len)))
-            return IMGSEC_EINTERNAL;
+    while (r->at < r->n) {
+        rep_texts *rep = &r->reps[r->order[r->at]];
+        if (rep->image > x[3].i || (rep->image == x[3].i && rep->seq > x[4].i))
+            break; /* a later record's */
+        r->at++;
+        if (rep->image != x[3].i || rep->seq != x[4].i)
+            continue; /* gone meanwhile: no texts */
+        for (int k = 0; k < 3; k++)
+            if (x[k].kind == CELL_STRING && !(rep->texts[k] = json_stringn(x[k].s, x[k].len)))
+                return IMGSEC_EINTERNAL;
+    }
     return 0;
 }
 
+_Static_assert(STORE_SPANS_MAX >= LIST_LIMIT_MAX, "a page's representatives are one read");
+
 /* The texts of the n representative records reps[k].(image, seq) (those
- * with have), read by primary key in one query. */
+ * with have), read by primary key in one read (records.h). */
 static int rep_texts_read(lctx *c, rep_texts *reps, size_t n)
 {
-    qb q = {0};
-    bool any = false;
-    qb_sql(&q, "SELECT v.column1, d.description, d.solution, d.url FROM (VALUES ");
-    for (size_t k = 0; k < n; k++) {
-        if (!reps[k].have)
-            continue;
-        /* typed: PostgreSQL takes an untyped VALUES parameter for text */
-        qb_sql(&q, any ? ", (CAST(" : "(CAST(");
-        qb_int(&q, (int64_t)k);
-        qb_sql(&q, " AS BIGINT), CAST(");
-        qb_int(&q, reps[k].image);
-        qb_sql(&q, " AS BIGINT), CAST(");
-        qb_int(&q, reps[k].seq);
-        qb_sql(&q, " AS BIGINT))");
-        any = true;
-    }
-    qb_sql(&q, ") v JOIN rec_vulnerability d ON d.image = v.column2 AND d.seq = v.column3");
-    if (!any) {
-        qb_free(&q);
-        return IMGSEC_OK;
-    }
-    int rc = q_run(c, &q, row_rep_texts, reps);
+    store_span spans[STORE_SPANS_MAX];
+    size_t order[STORE_SPANS_MAX], m = 0;
+    for (size_t k = 0; k < n && m < STORE_SPANS_MAX; k++)
+        if (reps[k].have)
+            order[m++] = k;
+    if (m > 1)
+        qsort_r(order, m, sizeof *order, rep_cmp, reps);
+    for (size_t i = 0; i < m; i++)
+        spans[i] = (store_span){reps[order[i]].image, reps[order[i]].seq, 1};
+    static const char *const TEXTS[] = {"description", "solution", "url"};
+    int fields[3];
+    for (int k = 0; k < 3; k++)
+        fields[k] = record_field_index(REPORT_VULNERABILITY, TEXTS[k]);
+    rep_rows r = {reps, order, m, 0};
+    int rc = store_record_spans(c->st, REPORT_VULNERABILITY, spans, m, fields, 3, row_rep_texts,
+                                &r, c->err);
     return rc != IMGSEC_OK && c->err->code == IMGSEC_OK ? oom(c) : rc;
 }
 

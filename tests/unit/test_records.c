@@ -444,6 +444,54 @@ static void test_wrong_condition_refused(void **state)
     rec_batch_free(&b);
 }
 
+/* Spans over several images give exactly the records of those seq ranges,
+ * in (image, seq) order, cut at each image's end; too many spans fail. */
+static void test_spans(void **state)
+{
+    fx *f = *state;
+    const record_kind *k = record_kind_get(REPORT_APPS);
+    int fields[FIELDS_MAX];
+    for (size_t i = 0; i < k->nfields; i++)
+        fields[i] = (int)i;
+    rec_batch img[8];
+    for (size_t im = 0; im < f->n_ids; im++)
+        read_recs(f, f->ids[im], &(rec_preds){.type = REPORT_APPS}, 0, -1, &img[im]);
+    /* given out of order: the answer is in (image, seq) order anyway */
+    store_span sp[] = {{f->ids[2], 3, 2}, {f->ids[0], 0, 1}, {f->ids[0], 5, 3},
+                       {f->ids[4], 2, 100} /* past the end: what there is */};
+    rec_batch got = {0};
+    imgsec_err err = {0};
+    assert_int_equal(store_record_spans(f->st, REPORT_APPS, sp, 4, fields, k->nfields,
+                                        rec_batch_add, &got, &err),
+                     IMGSEC_OK);
+    rec_batch_seal(&got);
+    /* the same spans in (image, seq) order, each cut at its image's end */
+    const struct {
+        size_t im;
+        int64_t seq, take;
+    } sorted[] = {{0, 0, 1}, {0, 5, 3}, {2, 3, 2}, {4, 2, 100}};
+    size_t at = 0;
+    for (size_t s = 0; s < 4; s++) {
+        const rec_batch *b = &img[sorted[s].im];
+        for (int64_t q = sorted[s].seq; q < sorted[s].seq + sorted[s].take && q < (int64_t)b->n;
+             q++, at++) {
+            assert_true(at < got.n);
+            const store_cell *g = rec_at(&got, at), *w = rec_at(b, (size_t)q);
+            for (size_t c = 0; c < got.width; c++)
+                assert_int_equal(store_cell_cmp(&g[c], &w[c]), 0);
+        }
+    }
+    assert_int_equal(got.n, at);
+    assert_true(at >= 4); /* something of each kind was read */
+    rec_batch_free(&got);
+    store_span many[STORE_SPANS_MAX + 1] = {{0}};
+    assert_int_equal(store_record_spans(f->st, REPORT_APPS, many, STORE_SPANS_MAX + 1, fields, 1,
+                                        rec_batch_add, &got, &err),
+                     IMGSEC_EINTERNAL);
+    for (size_t im = 0; im < f->n_ids; im++)
+        rec_batch_free(&img[im]);
+}
+
 /* ListImageApps' vul_num: per app, the image's vulnerability records
  * with its name and version (none matching none) */
 static void test_app_vul_nums(void **state)
@@ -585,6 +633,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_wrong_condition_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_app_vul_nums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_lists_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spans, setup, teardown),
     };
     return cmocka_run_group_tests_name(use_pg ? "records on PostgreSQL" : "records", tests, NULL,
                                        NULL);
