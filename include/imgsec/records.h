@@ -93,6 +93,10 @@ void rec_batch_seal(rec_batch *b);
 void rec_batch_clear(rec_batch *b);
 void rec_batch_free(rec_batch *b);
 
+/* What a store_record_cb returns to stop a read early without an error:
+ * imgsec codes are >= 0, so a negative value is the reader's own. */
+#define REC_STOP (-2)
+
 /* Inside the caller's read transaction (a list call's, or a snapshot):
  * image's records of ps->type passing ps, in seq order. *total (unless
  * total is NULL) gets how many pass; cb gets the passing records

@@ -1072,25 +1072,35 @@ typedef struct {
     const char *image_type; /* the request's value */
 } build_ctx;
 
-static int row_text(const store_cell *cells, int n, void *arg)
+/* the first text read, into *arg (a json_t *); then the read stops */
+static int rec_first_text(const store_cell *cells, size_t n, void *arg)
 {
     json_t **out = arg;
-    if (n > 0 && cells[0].kind == CELL_STRING && !*out)
-        *out = json_stringn(cells[0].s, cells[0].len);
-    return 0;
+    if (n == 0 || cells[0].kind != CELL_STRING)
+        return 0;
+    *out = json_stringn(cells[0].s, cells[0].len);
+    return *out ? REC_STOP : IMGSEC_EINTERNAL; /* found: stop */
+}
+
+/* An image's records of one build rule, through the record API: the
+ * fields asked for, in seq order. */
+static int build_rule_records(lctx *c, int64_t image, const char *rule_id, const char *f0,
+                              const char *f1, store_record_cb cb, void *arg)
+{
+    rec_preds ps = {.type = REPORT_BUILD_COMMAND_RISKS};
+    rec_preds_eq(&ps, "rule_id", &rule_id, 1);
+    int fields[2] = {record_field_index(ps.type, f0), f1 ? record_field_index(ps.type, f1) : 0};
+    return store_image_records(c->st, image, &ps, fields, f1 ? 2 : 1, 0, -1, NULL, cb, arg,
+                               c->err);
 }
 
 static bool item_build_rule(json_t *o, const store_cell *x, int n, lctx *c)
 {
     (void)n;
+    /* the first description of the rule in its representative image */
     json_t *desc = NULL;
-    qb q = {0};
-    qb_sql(&q, "SELECT description FROM rec_build_command_risk WHERE image = ");
-    qb_int(&q, x[5].i);
-    qb_sql(&q, " AND rule_id = ");
-    qb_text(&q, x[0].s);
-    qb_sql(&q, " AND description IS NOT NULL ORDER BY seq LIMIT 1");
-    if (q_run(c, &q, row_text, &desc) != IMGSEC_OK)
+    int rc = build_rule_records(c, x[5].i, x[0].s, "description", NULL, rec_first_text, &desc);
+    if (rc != IMGSEC_OK && rc != REC_STOP)
         return false;
     bool ok = put_int(o, "latest_scan_time", &x[4], false) && put_int(o, "image_num", &x[3], true) &&
               put_str(o, "risk_id", &x[0]) && put_str(o, "rule_id", &x[0]) &&
@@ -1193,13 +1203,18 @@ static int list_build_risks(lctx *c)
 static int row_risk(const store_cell *x, int n, void *arg)
 {
     json_t *list = arg, *o = json_object();
-    (void)n;
+    (void)n; /* remediation, build_instruction[, ...] */
     if (!o || !put_str(o, "remediation", &x[0]) || !put_str(o, "build_instruction", &x[1]) ||
         json_array_append_new(list, o) != 0) {
         json_decref(o);
         return IMGSEC_EINTERNAL;
     }
     return 0;
+}
+
+static int rec_risk(const store_cell *x, size_t n, void *arg)
+{
+    return row_risk(x, (int)n, arg);
 }
 
 static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
@@ -1218,14 +1233,8 @@ static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
         json_t *got = json_object_get(c->risk_lists, key);
         ok = !got || json_array_extend(list, got) == 0;
     } else {
-        qb q = {0};
-        qb_sql(&q, "SELECT remediation, build_instruction FROM rec_build_command_risk WHERE "
-                   "image = ");
-        qb_int(&q, x[0].i);
-        qb_sql(&q, " AND rule_id = ");
-        qb_text(&q, param(c, "rule_id"));
-        qb_sql(&q, " ORDER BY seq");
-        ok = q_run(c, &q, row_risk, list) == IMGSEC_OK;
+        ok = build_rule_records(c, x[0].i, param(c, "rule_id"), "remediation",
+                                "build_instruction", rec_risk, list) == IMGSEC_OK;
     }
     ok = ok && put_i(detail, "risk_num", (int64_t)json_array_size(list)) &&
          json_object_set_new(detail, "risk_list", list) == 0;

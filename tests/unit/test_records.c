@@ -72,7 +72,11 @@ static const char NON_ASCII[] =
     "\"standard\":\"cn_standard\",\"severity\":\"medium\"},"
     "{\"check_name\":\"m-check\",\"check_rule_id\":\"r5\",\"severity\":\"medium\"}],"
     "\"sensitive_info\":[{\"rule_id\":\"s\",\"file_path\":\"/\xc3\xa9\",\"severity\":\"low\"}],"
-    "\"non_compliant_apps\":[{\"app_name\":\"\xc3\xa9\"}]}";
+    "\"non_compliant_apps\":[{\"app_name\":\"\xc3\xa9\"}],"
+    "\"build_command_risks\":[{\"rule_id\":\"zz-rule\",\"risk_name\":\"zz-name\","
+    "\"risk_level\":\"high\",\"build_instruction\":\"RUN a\",\"remediation\":\"r1\"},"
+    "{\"rule_id\":\"zz-rule\",\"risk_name\":\"zz-name\",\"risk_level\":\"high\","
+    "\"build_instruction\":\"RUN b\",\"description\":\"d2\"}]}";
 
 static int row_id(const store_cell *x, int n, void *arg)
 {
@@ -613,6 +617,19 @@ static void test_image_lists_exact(void **state)
     expect_list(f, LIST_IMAGE_APPS, id, "image_type=harbor&app_name=\xc3\xa9&offset=1",
                 "{\"total_num\":2,\"data_list\":["
                 "{\"app_name\":\"a\\u00E9\",\"vul_num\":0}]}");
+    /* ListImageBuildCommandRisks: a rule's description is its first one
+     * that is there (the first record has none) */
+    got = run_list(f, LIST_BUILD_RISKS, NULL, "image_type=harbor&risk_name=zz-name");
+    assert_non_null(strstr(got, "\"total_num\":1,"));
+    assert_non_null(strstr(got, "\"rule_id\":\"zz-rule\",\"risk_name\":\"zz-name\","
+                                "\"risk_level\":\"high\",\"description\":\"d2\""));
+    free(got);
+    /* ListImageBuildCommandRisksImages: the rule's records in the image */
+    got = run_list(f, LIST_BUILD_RISK_IMAGES, NULL, "image_type=harbor&rule_id=zz-rule");
+    assert_non_null(strstr(got, "\"risk_num\":2,\"risk_list\":[{\"remediation\":\"r1\","
+                                "\"build_instruction\":\"RUN a\"},"
+                                "{\"build_instruction\":\"RUN b\"}]"));
+    free(got);
     /* ListImageVulnerabilities: not_needed_repair is low and unknown */
     got = run_list(f, LIST_IMAGE_VULS, id, "image_type=harbor&repair_necessity=not_needed_repair");
     assert_non_null(strstr(got, "\"total_num\":1,"));

@@ -155,7 +155,7 @@ typedef struct {
     size_t i;
 } json_cmp;
 
-enum { RECORDS_DIFFER = -2 }; /* row_equal's stop: no imgsec code (those are >= 0) */
+enum { RECORDS_DIFFER = REC_STOP }; /* row_equal's stop, not an error */
 
 static int row_equal(const store_cell *x, size_t n, void *arg)
 {
