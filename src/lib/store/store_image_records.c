@@ -199,35 +199,51 @@ int store_record_spans(store *st, report_type t, const store_span *spans, size_t
     return q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
 }
 
+/* One statement for the whole page, whatever the engine (on PostgreSQL a
+ * statement per app would be a round trip each): the apps are a VALUES
+ * table, each counted by a subquery over the same rec_vul_app range as
+ * the tenant-wide list's correlated one (list.c, APP_VUL_NUM). */
 int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size_t n,
                        int64_t *out, imgsec_err *err)
 {
     if (n == 0)
         return IMGSEC_OK;
-    db_stmt *s = store_dprepare(st,
-                                "SELECT count(*) FROM rec_vulnerability WHERE image = ?1 "
-                                "AND app_name = ?2 AND app_version IS ?3",
-                                "preparing the vulnerability count of an app", err);
+    if (n > STORE_SPANS_MAX)
+        return err_set(err, IMGSEC_EINTERNAL, "store: too many apps to count at once");
+    util_buf sql = {0};
+    util_buf_printf(&sql, "SELECT v.column1, (SELECT count(*) FROM rec_vulnerability r WHERE "
+                          "r.image = %" PRId64 " AND r.app_name = v.column2 AND r.app_version IS "
+                          "v.column3) FROM (VALUES ",
+                    image);
+    for (size_t i = 0; i < n; i++)
+        util_buf_printf(&sql, "%s(CAST(%zu AS BIGINT), CAST(?%zu AS TEXT), CAST(?%zu AS TEXT))",
+                        i ? ", " : "", i, 2 * i + 1, 2 * i + 2);
+    util_buf_printf(&sql, ") v");
+    db_stmt *s = sql.failed ? NULL
+                            : store_dprepare(st, sql.buf, "preparing the vulnerability count of apps",
+                                             err);
+    free(sql.buf);
     if (!s)
-        return store_drc(err);
+        return sql.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory") : store_drc(err);
     int rc = IMGSEC_OK;
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
-        if (apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX) {
+        out[i] = 0;
+        if (apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX)
             rc = err_set(err, IMGSEC_EINTERNAL, "store: an app name too long");
-            break;
-        }
-        db_bind_int64(s, 1, image);
-        db_bind_text(s, 2, apps[i].name, (int)apps[i].name_len);
+        db_bind_text(s, (int)(2 * i + 1), apps[i].name, (int)apps[i].name_len);
         if (apps[i].version)
-            db_bind_text(s, 3, apps[i].version, (int)apps[i].version_len);
+            db_bind_text(s, (int)(2 * i + 2), apps[i].version, (int)apps[i].version_len);
         else
-            db_bind_null(s, 3);
-        if (db_step(s) == DB_ROW)
-            out[i] = db_column_int64(s, 0);
-        else
-            rc = store_derr(st, err, "counting the vulnerabilities of an app");
-        db_reset(s);
+            db_bind_null(s, (int)(2 * i + 2));
     }
+    int step = DB_DONE;
+    while (rc == IMGSEC_OK && (step = db_step(s)) == DB_ROW) {
+        int64_t k = db_column_int64(s, 0);
+        if (k >= 0 && (size_t)k < n)
+            out[k] = db_column_int64(s, 1);
+    }
+    if (rc == IMGSEC_OK && step != DB_DONE)
+        rc = store_derr(st, err, "counting the vulnerabilities of apps");
     db_finalize(s);
     return rc;
 }
