@@ -137,7 +137,8 @@ typedef struct {
 /* ListImageApps' vul_num, inside the caller's read transaction: out[i]
  * gets how many of image's vulnerability records name the app apps[i]
  * (the same app_name, and the same app_version or both none); n <=
- * STORE_SPANS_MAX (a page), read in one statement. */
+ * STORE_SPANS_MAX (a page). On PostgreSQL one statement for all (no round
+ * trip per app); on SQLite one cached statement run per app. */
 int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size_t n,
                        int64_t *out, imgsec_err *err);
 

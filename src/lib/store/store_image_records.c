@@ -55,6 +55,11 @@ static void q_from(query *q, const record_kind *k, const rec_preds *ps, int64_t 
             util_buf_printf(&q->sql, ") > 0");
             continue;
         }
+        if (p->nv == 1) { /* the SQL the lists had */
+            util_buf_printf(&q->sql, " AND \"%s\" = ", col);
+            q_value(q, p->v[0]);
+            continue;
+        }
         util_buf_printf(&q->sql, " AND \"%s\" IN (", col);
         for (size_t j = 0; j < p->nv; j++) {
             if (j)
@@ -199,17 +204,39 @@ int store_record_spans(store *st, report_type t, const store_span *spans, size_t
     return q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
 }
 
-/* One statement for the whole page, whatever the engine (on PostgreSQL a
- * statement per app would be a round trip each): the apps are a VALUES
- * table, each counted by a subquery over the same rec_vul_app range as
- * the tenant-wide list's correlated one (list.c, APP_VUL_NUM). */
-int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size_t n,
-                       int64_t *out, imgsec_err *err)
+/* SQLite: one cached statement per app, run in-process (a call costs
+ * microseconds, and a page's statement of 200 VALUES rows costs more to
+ * prepare than it saves). */
+static int app_vul_nums_each(store *st, int64_t image, const store_app_ref *apps, size_t n,
+                             int64_t *out, imgsec_err *err)
 {
-    if (n == 0)
-        return IMGSEC_OK;
-    if (n > STORE_SPANS_MAX)
-        return err_set(err, IMGSEC_EINTERNAL, "store: too many apps to count at once");
+    db_stmt *s = store_dstmt(st, STMT_APP_VUL_NUM, err);
+    if (!s)
+        return store_drc(err);
+    int rc = IMGSEC_OK;
+    for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
+        db_bind_int64(s, 1, image);
+        db_bind_text(s, 2, apps[i].name, (int)apps[i].name_len);
+        if (apps[i].version)
+            db_bind_text(s, 3, apps[i].version, (int)apps[i].version_len);
+        else
+            db_bind_null(s, 3);
+        if (db_step(s) == DB_ROW)
+            out[i] = db_column_int64(s, 0);
+        else
+            rc = store_derr(st, err, "counting the vulnerabilities of an app");
+        db_reset(s);
+    }
+    return rc;
+}
+
+/* PostgreSQL: one statement for the whole page (a statement per app would
+ * be a round trip each): the apps are a VALUES table, each counted by a
+ * subquery over the same range as the tenant-wide list's correlated one
+ * (list.c, APP_VUL_NUM). */
+static int app_vul_nums_values(store *st, int64_t image, const store_app_ref *apps, size_t n,
+                               int64_t *out, imgsec_err *err)
+{
     util_buf sql = {0};
     util_buf_printf(&sql, "SELECT v.column1, (SELECT count(*) FROM rec_vulnerability r WHERE "
                           "r.image = %" PRId64 " AND r.app_name = v.column2 AND r.app_version IS "
@@ -225,25 +252,36 @@ int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size
     free(sql.buf);
     if (!s)
         return sql.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory") : store_drc(err);
-    int rc = IMGSEC_OK;
-    for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
+    for (size_t i = 0; i < n; i++) {
         out[i] = 0;
-        if (apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX)
-            rc = err_set(err, IMGSEC_EINTERNAL, "store: an app name too long");
         db_bind_text(s, (int)(2 * i + 1), apps[i].name, (int)apps[i].name_len);
         if (apps[i].version)
             db_bind_text(s, (int)(2 * i + 2), apps[i].version, (int)apps[i].version_len);
         else
             db_bind_null(s, (int)(2 * i + 2));
     }
-    int step = DB_DONE;
-    while (rc == IMGSEC_OK && (step = db_step(s)) == DB_ROW) {
+    int step, rc = IMGSEC_OK;
+    while ((step = db_step(s)) == DB_ROW) {
         int64_t k = db_column_int64(s, 0);
         if (k >= 0 && (size_t)k < n)
             out[k] = db_column_int64(s, 1);
     }
-    if (rc == IMGSEC_OK && step != DB_DONE)
+    if (step != DB_DONE)
         rc = store_derr(st, err, "counting the vulnerabilities of apps");
     db_finalize(s);
     return rc;
+}
+
+int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size_t n,
+                       int64_t *out, imgsec_err *err)
+{
+    if (n == 0)
+        return IMGSEC_OK;
+    if (n > STORE_SPANS_MAX)
+        return err_set(err, IMGSEC_EINTERNAL, "store: too many apps to count at once");
+    for (size_t i = 0; i < n; i++)
+        if (apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX)
+            return err_set(err, IMGSEC_EINTERNAL, "store: an app name too long");
+    return db_backend_of(st->conn) == DB_PG ? app_vul_nums_values(st, image, apps, n, out, err)
+                                             : app_vul_nums_each(st, image, apps, n, out, err);
 }

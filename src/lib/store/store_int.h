@@ -79,7 +79,9 @@ typedef enum {
     STMT_REC_DELETE = STMT_REC_INSERT + REPORT_TYPE_COUNT,
     STMT_REC_ALL = STMT_REC_DELETE + REPORT_TYPE_COUNT, /* + t: <every field>, image, seq
                                                            of image ?1 ORDER BY seq */
-    STMT_AGG_VUL_INSERT = STMT_REC_ALL + REPORT_TYPE_COUNT,
+    STMT_APP_VUL_NUM = STMT_REC_ALL + REPORT_TYPE_COUNT, /* vulnerabilities of image ?1 naming
+                                                            app ?2, version ?3 (SQLite) */
+    STMT_AGG_VUL_INSERT,
     STMT_AGG_VUL_DELETE,
     STMT_AGG_BUILD_INSERT,
     STMT_AGG_BUILD_DELETE,
