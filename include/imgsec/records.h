@@ -106,7 +106,9 @@ void rec_batch_free(rec_batch *b);
  * non-zero return from cb stops and is returned. A whole image without
  * conditions (every field in order, from 0, take < 0, no total) is one
  * statement prepared once per handle: the readers of the write side
- * (rematch, exports) take that path per image. */
+ * (rematch, exports, the severities of a replaced image) take that path
+ * per image; its callback must not start another such read of the same
+ * type on the same handle. */
 int store_image_records(store *st, int64_t image, const rec_preds *ps, const int *fields,
                         size_t nf, int64_t from, int64_t take, int64_t *total, store_record_cb cb,
                         void *arg, imgsec_err *err);

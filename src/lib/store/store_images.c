@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "imgsec/doc.h"
+#include "imgsec/records.h"
 #include "imgsec/util.h"
 #include "store_int.h"
 
@@ -1099,30 +1100,55 @@ static int image_basis(store *st, int64_t id, scan_status *status, int64_t *n_ma
     return rc;
 }
 
+typedef struct {
+    int field; /* the severity field's place */
+    bool *have_max;
+    severity *max;
+} sev_max;
+
+static int row_severity(const store_cell *x, size_t n, void *arg)
+{
+    sev_max *m = arg;
+    (void)n;
+    const store_cell *c = &x[m->field];
+    if (c->kind == CELL_NULL)
+        return 0;
+    int lv = c->kind == CELL_STRING ? severity_parse(c->s) : -1;
+    if (lv < 0)
+        return IMGSEC_EINVAL; /* turned into the error below */
+    if (!*m->have_max || (severity)lv > *m->max) {
+        *m->have_max = true;
+        *m->max = (severity)lv;
+    }
+    return 0;
+}
+
 /* Raises *have_max / *max to the highest severity of image id's records
- * other than its vulnerabilities. */
+ * other than its vulnerabilities: each type with a severity field, read
+ * whole through the record API (records.h). */
 static int other_severities(store *st, int64_t id, bool *have_max, severity *max, imgsec_err *err)
 {
-    db_stmt *s = store_dstmt(st, STMT_OTHER_SEVERITIES, err);
-    if (!s)
-        return store_drc(err);
-    db_bind_int64(s, 1, id);
-    int step;
-    while ((step = db_step(s)) == DB_ROW) {
-        if (db_column_type(s, 0) == DB_NULL)
+    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
+        const record_kind *k = record_kind_get((report_type)t);
+        if (t == REPORT_VULNERABILITY || k->nfields > 64)
             continue;
-        int lv = severity_parse(db_column_text(s, 0));
-        if (lv < 0) {
-            db_reset(s);
-            return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad severity", (long long)id);
-        }
-        if (!*have_max || (severity)lv > *max) {
-            *have_max = true;
-            *max = (severity)lv;
+        int all[64];
+        for (size_t f = 0; f < k->nfields; f++)
+            all[f] = (int)f;
+        for (size_t f = 0; f < k->nfields; f++) {
+            if (k->fields[f].kind != FIELD_SEVERITY)
+                continue;
+            sev_max m = {(int)f, have_max, max};
+            int rc = store_image_records(st, id, &(rec_preds){.type = (report_type)t}, all,
+                                         k->nfields, 0, -1, NULL, row_severity, &m, err);
+            if (rc == IMGSEC_EINVAL)
+                return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad severity",
+                               (long long)id);
+            if (rc != IMGSEC_OK)
+                return rc;
         }
     }
-    db_reset(s);
-    return step == DB_DONE ? IMGSEC_OK : store_derr(st, err, "reading severities");
+    return IMGSEC_OK;
 }
 
 struct store_vul_prep {

@@ -99,7 +99,6 @@ typedef enum {
     STMT_DATA_VERSION,
     STMT_CHANGED_SINCE,   /* 1 if image ?2 has a change-log row after seq ?1 */
     STMT_IMAGE_SET_VULS,  /* the vulnerability counts and severity level of image ?N */
-    STMT_OTHER_SEVERITIES, /* distinct severities of image ?1's records, vulnerabilities aside */
     STMT_VUL_ROWS,        /* rowid, seq, <vulnerability fields> of image ?1 ORDER BY seq */
     STMT_VUL_ROW_DELETE,  /* a vulnerability row by rowid ?1 of image ?2 */
     STMT_VUL_ROW_SEQ,     /* seq = ?3 of the vulnerability row rowid ?1 of image ?2 */

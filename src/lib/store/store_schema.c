@@ -537,27 +537,6 @@ static char *sql_image_set_vuls(imgsec_err *err)
 
 /* The distinct values of every severity field of every record table but
  * the vulnerabilities', for image ?1 ("SELECT 0 WHERE 0" if none). */
-static char *sql_other_severities(imgsec_err *err)
-{
-    util_buf sb = {0};
-    bool first = true;
-    for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
-        const record_kind *k = record_kind_get((report_type)t);
-        if (t == REPORT_VULNERABILITY)
-            continue;
-        for (size_t f = 0; f < k->nfields; f++) {
-            if (k->fields[f].kind != FIELD_SEVERITY)
-                continue;
-            util_buf_printf(&sb, "%sSELECT \"%s\" FROM \"%s\" WHERE image = ?1", first ? "" : " UNION ",
-                            k->fields[f].name, k->table);
-            first = false;
-        }
-    }
-    if (first)
-        util_buf_printf(&sb, "SELECT 0 WHERE ?1 AND 0");
-    return sb_done(&sb, err);
-}
-
 static char *sql_fmt(imgsec_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static char *sql_fmt(imgsec_err *err, const char *fmt, ...)
 {
@@ -695,7 +674,6 @@ int store_sql_build(store *st, imgsec_err *err)
         !(st->sql[STMT_IMAGES_ALL] = sql_image_select("ORDER BY id", err)) ||
         !(st->sql[STMT_IMAGE_ONE] = sql_image_select("WHERE id = ?1", err)) ||
         !(st->sql[STMT_IMAGE_SET_VULS] = sql_image_set_vuls(err)) ||
-        !(st->sql[STMT_OTHER_SEVERITIES] = sql_other_severities(err)) ||
         !(st->sql[STMT_VUL_ROWS] = sql_vul_rows(err)))
         return IMGSEC_EINTERNAL;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
