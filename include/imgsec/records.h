@@ -129,19 +129,29 @@ int store_record_spans(store *st, report_type t, const store_span *spans, size_t
                        const int *fields, size_t nf, store_record_cb cb, void *arg,
                        imgsec_err *err);
 
-/* An app of an image, to count its vulnerabilities: name and version bytes
- * (version NULL: the app has none). */
+/* An app of an image: its name, version and path bytes (version or path
+ * NULL: the app has none). */
 typedef struct {
-    const char *name, *version;
-    size_t name_len, version_len;
+    int64_t image;
+    const char *name, *version, *path;
+    size_t name_len, version_len, path_len;
 } store_app_ref;
 
-/* ListImageApps' vul_num, inside the caller's read transaction: out[i]
- * gets how many of image's vulnerability records name the app apps[i]
- * (the same app_name, and the same app_version or both none); n <=
- * STORE_SPANS_MAX (a page). On PostgreSQL one statement for all (no round
- * trip per app); on SQLite one cached statement run per app. */
-int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size_t n,
-                       int64_t *out, imgsec_err *err);
+typedef enum {
+    /* the image's vulnerability records naming the app: the same app_name,
+     * and the same app_version or both none (ListImageApps' and
+     * ListGlobalImageApps' vul_num) */
+    STORE_APP_VULS,
+    /* the image's non-compliant-app records of the app: the same app_name,
+     * app_version and app_path, or both none (is_compliant is 0 of them) */
+    STORE_APP_NON_COMPLIANT,
+} store_app_count;
+
+/* Inside the caller's read transaction: out[i] gets the count what of
+ * apps[i]; n <= STORE_SPANS_MAX (a page). On PostgreSQL one statement for
+ * all (no round trip per app); on SQLite one cached statement run per
+ * app. */
+int store_app_counts(store *st, store_app_count what, const store_app_ref *apps, size_t n,
+                     int64_t *out, imgsec_err *err);
 
 #endif

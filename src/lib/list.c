@@ -648,10 +648,13 @@ static int page_vul_nums(lctx *c, int64_t id, image_rows *r, size_t first)
     store_app_ref *refs = calloc(n + 1, sizeof *refs);
     for (size_t i = 0; num && refs && i < n; i++) {
         const store_cell *a = r->apps.cells + 2 * i;
-        refs[i] = (store_app_ref){a[0].kind == CELL_STRING ? a[0].s : "",
-                                  a[1].kind == CELL_STRING ? a[1].s : NULL, a[0].len, a[1].len};
+        refs[i] = (store_app_ref){.image = id,
+                                  .name = a[0].kind == CELL_STRING ? a[0].s : "",
+                                  .version = a[1].kind == CELL_STRING ? a[1].s : NULL,
+                                  .name_len = a[0].len,
+                                  .version_len = a[1].len};
     }
-    int rc = num && refs ? store_app_vul_nums(c->st, id, refs, n, num, c->err) : oom(c);
+    int rc = num && refs ? store_app_counts(c->st, STORE_APP_VULS, refs, n, num, c->err) : oom(c);
     for (size_t i = 0; rc == IMGSEC_OK && i < n; i++) {
         json_t *item = json_array_get(c->items, first + i);
         if (!item || json_object_set_new(item, "vul_num", json_integer(num[i])) != 0)
@@ -769,13 +772,6 @@ static int list_image_vuls(lctx *c)
     return image_records(c, id, &V, &ps);
 }
 
-/* vul_num of an app: the image's vulnerability records with the app's name
- * and version, one range of rec_vul_app (store_schema_lists.c) per item
- * (the tenant-wide list; ListImageApps counts its page through
- * store_app_vul_nums, the same range) */
-#define APP_VUL_NUM                                                                             \
-    "(SELECT count(*) FROM rec_vulnerability v WHERE v.image = r.image AND v.app_name = "     \
-    "r.app_name AND v.app_version IS r.app_version)"
 
 /* ListImageApps: ImageAppsInfo */
 static bool item_image_app(json_t *o, const store_cell *x, int n, lctx *c)
@@ -836,7 +832,6 @@ static bool item_sensitive(json_t *o, const store_cell *x, int n, lctx *c)
            put_cstr(o, "handle_status", "unhandled");
 }
 
-#define SENSITIVE_COLS "r.severity, r.name, r.position, r.file_path, r.content, i.latest_scan_time"
 
 static int sensitive_preds(lctx *c, rec_preds *ps)
 {
@@ -862,7 +857,7 @@ static int list_image_sensitive(lctx *c)
     int rc = sensitive_preds(c, &ps);
     if (rc != IMGSEC_OK || (rc = path_image(c, "image_version", &id)) != IMGSEC_OK)
         return rc;
-    /* SENSITIVE_COLS: the fields, then the image's latest_scan_time */
+    /* item_sensitive's cells: the fields, then the image's latest_scan_time */
     static const char *const F[] = {"severity", "name", "position", "file_path", "content", NULL};
     static const rec_view V = {REPORT_SENSITIVE_INFO, F, VIEW_SCAN_TIME, item_sensitive};
     return image_records(c, id, &V, &ps);
@@ -2012,10 +2007,30 @@ static int row_img_count(const store_cell *x, int n, void *arg)
     return 0;
 }
 
+/* Where a column of a tenant-wide list comes from. */
+typedef enum {
+    COL_END,       /* ends a view's columns */
+    COL_IMAGE,     /* the images column name */
+    COL_RECORD,    /* the record field name */
+    COL_VUL_NUM,   /* an app's vul_num (APP_VUL_NUM) */
+    COL_COMPLIANT, /* an app's is_compliant, 1 or 0 (APP_COMPLIANT) */
+    COL_NULL,      /* NULL */
+    COL_ZERO,      /* 0 */
+} col_from;
+
+typedef struct {
+    col_from from;
+    const char *name;
+} view_col;
+
+#define VIEW_COLS_MAX 16
+
 typedef struct {
     report_type report;
     const char *table;
-    const char *cols;   /* SELECT list over r (record) and i (image); ends with r.image, r.seq */
+    /* the item function's cells in order, then r.image and r.seq: as SQL
+     * (qb_view_cols) and through the record API (rows_of_spans) */
+    const view_col *cols;
     item_fn fn;
     /* Few records in all (malware: 4,494 at 100,000 images): a filtered
      * list reads them first, each with its image by primary key, instead
@@ -2024,45 +2039,198 @@ typedef struct {
     bool few;
 } global_view;
 
-/* The rows of one image from seq on, at most take of them. */
-static int image_span(lctx *c, const global_view *v, int64_t image, int64_t seq, int64_t take)
+/* vul_num of an app: the image's vulnerability records with the app's
+ * name and version, one range of rec_vul_app (store_schema_lists.c) per
+ * row; an app is compliant unless the image has a non-compliant-app
+ * record for it. As SQL, a correlated subquery per row; through the
+ * record API, store_app_counts over the same rows. */
+#define APP_VUL_NUM                                                                             \
+    "(SELECT count(*) FROM rec_vulnerability v WHERE v.image = r.image AND v.app_name = "     \
+    "r.app_name AND v.app_version IS r.app_version)"
+#define APP_COMPLIANT                                                                           \
+    "NOT EXISTS (SELECT 1 FROM rec_non_compliant_app nc WHERE nc.image = r.image AND "        \
+    "nc.app_name = r.app_name AND nc.app_version IS r.app_version AND nc.app_path IS "        \
+    "r.app_path)"
+
+/* v's columns as a SELECT list over r (the record) and i (its image) */
+static void qb_view_cols(qb *q, const global_view *v)
 {
-    qb q = {0};
-    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r JOIN images i ON i.id = r.image "
-               "WHERE r.image = ",
-           v->cols, v->table);
-    qb_int(&q, image);
-    qb_sql(&q, " AND r.seq >= ");
-    qb_int(&q, seq);
-    qb_sql(&q, " ORDER BY r.seq LIMIT ");
-    qb_int(&q, take);
-    return q_items(c, &q, v->fn);
+    for (const view_col *col = v->cols; col->from != COL_END; col++) {
+        if (col != v->cols)
+            qb_sql(q, ", ");
+        switch (col->from) {
+        case COL_IMAGE: qb_sql(q, "i.%s", col->name); break;
+        case COL_RECORD: qb_sql(q, "r.%s", col->name); break;
+        case COL_VUL_NUM: qb_sql(q, "%s", APP_VUL_NUM); break;
+        case COL_COMPLIANT: qb_sql(q, "%s", APP_COMPLIANT); break;
+        case COL_NULL: qb_sql(q, "NULL"); break;
+        default: qb_sql(q, "0"); break;
+        }
+    }
 }
 
-/* The rows of n spans (primary-key ranges of records), in (image, seq)
- * order, in one query: the spans are a VALUES table joined to the record
- * table's primary key. (Not an OR of n conditions: SQLite's planner
- * compares the terms of an OR pairwise, which for 200 spans cost more
- * CPU than reading the rows.) Typed like rep_texts_read's for PostgreSQL. */
+/* A page's records read through the record API, with what the view
+ * shows of their images and apps (rows_of_spans). */
+typedef struct {
+    rec_batch recs;        /* the record fields the view needs, then image, seq */
+    rec_batch imgs;        /* id, then the view's image columns, ORDER BY id */
+    int rec_at[VIEW_COLS_MAX], img_at[VIEW_COLS_MAX]; /* a column's cell in either */
+    int name, version, path; /* app_name, app_version, app_path in recs (-1: none) */
+    int64_t *vul_num, *non_compliant;
+} span_page;
+
+static void span_page_free(span_page *p)
+{
+    rec_batch_free(&p->recs);
+    rec_batch_free(&p->imgs);
+    free(p->vul_num);
+    free(p->non_compliant);
+}
+
+static int row_batch(const store_cell *x, int n, void *arg)
+{
+    return rec_batch_add(x, (size_t)n, arg);
+}
+
+/* Where each of the view's record fields is in a record's cells, the
+ * app fields the derived columns need added at the end. */
+static size_t span_fields(const global_view *v, span_page *p, int *fields)
+{
+    size_t nf = 0, ni = 1;
+    bool apps = false;
+    for (size_t k = 0; v->cols[k].from != COL_END && k < VIEW_COLS_MAX; k++) {
+        const view_col *col = &v->cols[k];
+        if (col->from == COL_RECORD) {
+            p->rec_at[k] = (int)nf;
+            fields[nf++] = record_field_index(v->report, col->name);
+        } else if (col->from == COL_IMAGE) {
+            p->img_at[k] = (int)ni++;
+        }
+        apps = apps || col->from == COL_VUL_NUM || col->from == COL_COMPLIANT;
+    }
+    p->name = p->version = p->path = -1;
+    if (apps) {
+        p->name = (int)nf, fields[nf++] = record_field_index(v->report, "app_name");
+        p->version = (int)nf, fields[nf++] = record_field_index(v->report, "app_version");
+        p->path = (int)nf, fields[nf++] = record_field_index(v->report, "app_path");
+    }
+    return nf;
+}
+
+/* The counts what of the page's records' apps into *out. */
+static int span_counts(lctx *c, span_page *p, store_app_count what, int64_t **out)
+{
+    size_t n = p->recs.n;
+    store_app_ref *refs = calloc(n + 1, sizeof *refs);
+    if (!refs || !(*out = calloc(n + 1, sizeof **out))) {
+        free(refs);
+        return oom(c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const store_cell *r = p->recs.cells + i * p->recs.width;
+        const store_cell *nm = &r[p->name], *ver = &r[p->version], *path = &r[p->path];
+        refs[i] = (store_app_ref){r[p->recs.width - 2].i,
+                                  nm->kind == CELL_STRING ? nm->s : "",
+                                  ver->kind == CELL_STRING ? ver->s : NULL,
+                                  path->kind == CELL_STRING ? path->s : NULL,
+                                  nm->len, ver->len, path->len};
+    }
+    int rc = store_app_counts(c->st, what, refs, n, *out, c->err);
+    free(refs);
+    return rc;
+}
+
+/* The rows of n spans (primary-key ranges of records; n <= a page), in
+ * (image, seq) order, through the record API (records.h): the records'
+ * fields in one read, their images' columns in another, the apps' counts
+ * in a third when the view shows them; then each row's cells are laid
+ * out as the SQL of qb_view_cols would give them. */
 static int rows_of_spans(lctx *c, const global_view *v, const index_record_span *sp, size_t n)
 {
     if (n == 0)
         return IMGSEC_OK;
-    qb q = {0};
-    qb_sql(&q, "SELECT %s, r.image, r.seq FROM (VALUES ", v->cols);
-    for (size_t k = 0; k < n; k++) {
-        qb_sql(&q, k ? ", (CAST(" : "(CAST(");
-        qb_int(&q, sp[k].image_id);
-        qb_sql(&q, " AS BIGINT), CAST(");
-        qb_int(&q, sp[k].seq);
-        qb_sql(&q, " AS BIGINT), CAST(");
-        qb_int(&q, sp[k].seq + sp[k].take);
-        qb_sql(&q, " AS BIGINT))");
+    if (n > STORE_SPANS_MAX)
+        return err_set(c->err, IMGSEC_EINTERNAL, "list: a page of too many spans");
+    span_page p = {0};
+    int fields[VIEW_COLS_MAX + 3];
+    size_t nf = span_fields(v, &p, fields);
+    store_span spans[STORE_SPANS_MAX];
+    for (size_t k = 0; k < n; k++)
+        spans[k] = (store_span){sp[k].image_id, sp[k].seq, sp[k].take};
+    int rc = store_record_spans(c->st, v->report, spans, n, fields, nf, rec_batch_add, &p.recs,
+                                c->err);
+    if (rc == IMGSEC_OK && p.recs.failed)
+        rc = oom(c);
+    rec_batch_seal(&p.recs);
+    size_t w = p.recs.width;
+    bool images = false, vul_num = false, compliant = false;
+    for (const view_col *col = v->cols; col->from != COL_END; col++) {
+        images = images || col->from == COL_IMAGE;
+        vul_num = vul_num || col->from == COL_VUL_NUM;
+        compliant = compliant || col->from == COL_COMPLIANT;
     }
-    qb_sql(&q, ") v CROSS JOIN \"%s\" r JOIN images i ON i.id = r.image WHERE r.image = "
-               "v.column1 AND r.seq >= v.column2 AND r.seq < v.column3 ORDER BY r.image, r.seq",
-           v->table);
-    return q_items(c, &q, v->fn);
+    if (rc == IMGSEC_OK && images && p.recs.n) { /* the distinct images, in id order */
+        qb q = {0};
+        qb_sql(&q, "SELECT i.id");
+        for (const view_col *col = v->cols; col->from != COL_END; col++)
+            if (col->from == COL_IMAGE)
+                qb_sql(&q, ", i.%s", col->name);
+        qb_sql(&q, " FROM images i WHERE i.id IN (");
+        int64_t last = -1;
+        for (size_t i = 0; i < p.recs.n; i++) {
+            int64_t id = p.recs.cells[i * w + w - 2].i;
+            if (id == last)
+                continue;
+            qb_sql(&q, "%s", last < 0 ? "" : ", ");
+            qb_int(&q, id);
+            last = id;
+        }
+        qb_sql(&q, ") ORDER BY i.id");
+        rc = q_run(c, &q, row_batch, &p.imgs);
+        if (rc == IMGSEC_OK && p.imgs.failed)
+            rc = oom(c);
+        rec_batch_seal(&p.imgs);
+    }
+    if (rc == IMGSEC_OK && vul_num)
+        rc = span_counts(c, &p, STORE_APP_VULS, &p.vul_num);
+    if (rc == IMGSEC_OK && compliant)
+        rc = span_counts(c, &p, STORE_APP_NON_COMPLIANT, &p.non_compliant);
+    size_t img = 0;
+    for (size_t i = 0; rc == IMGSEC_OK && i < p.recs.n; i++) {
+        const store_cell *r = p.recs.cells + i * w;
+        const store_cell *im = NULL;
+        while (images && img < p.imgs.n && p.imgs.cells[img * p.imgs.width].i < r[w - 2].i)
+            img++;
+        if (images && img < p.imgs.n && p.imgs.cells[img * p.imgs.width].i == r[w - 2].i)
+            im = p.imgs.cells + img * p.imgs.width;
+        if (images && !im)
+            continue; /* the image is gone: so are its records, in this snapshot */
+        store_cell cells[VIEW_COLS_MAX + 2];
+        size_t k = 0;
+        for (const view_col *col = v->cols; col->from != COL_END && k < VIEW_COLS_MAX;
+             col++, k++) {
+            switch (col->from) {
+            case COL_IMAGE: cells[k] = im[p.img_at[k]]; break;
+            case COL_RECORD: cells[k] = r[p.rec_at[k]]; break;
+            case COL_VUL_NUM: cells[k] = cell_int(p.vul_num[i]); break;
+            case COL_COMPLIANT: cells[k] = cell_int(p.non_compliant[i] == 0); break;
+            case COL_NULL: cells[k] = (store_cell){.kind = CELL_NULL}; break;
+            default: cells[k] = cell_int(0); break;
+            }
+        }
+        cells[k++] = r[w - 2];
+        cells[k++] = r[w - 1];
+        rc = row_item(cells, (int)k, &(item_ctx){c, v->fn});
+    }
+    span_page_free(&p);
+    return rc;
+}
+
+/* The rows of one image from seq on, at most take of them. */
+static int image_span(lctx *c, const global_view *v, int64_t image, int64_t seq, int64_t take)
+{
+    index_record_span sp = {.image_id = image, .seq = seq, .take = take};
+    return rows_of_spans(c, v, &sp, 1);
 }
 
 /* The page from the accelerator (the server's index), when it can answer
@@ -2983,8 +3151,10 @@ static int global_records_mapped(lctx *c, const global_view *v, unsigned mask, c
     /* the images themselves (at most the page's number + 1: each holds a
      * match), not their id range, which a type or EP filter may make
      * sparse */
-    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
-           v->cols, v->table);
+    qb_sql(&q, "SELECT ");
+    qb_view_cols(&q, v);
+    qb_sql(&q, ", r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
+           v->table);
     qb_ids(&q, "r.image", m->ids + first, last - first + 1);
     qb_scope(&q, c, mask);
     qb_conds(&q, cs);
@@ -3074,8 +3244,10 @@ static int global_records_other(lctx *c, const global_view *v, unsigned mask, co
     /* the records drive (CROSS JOIN: SQLite would otherwise take the
      * project's images from an index out of id order and sort every
      * match), read in primary-key order from either end */
-    qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
-           v->cols, v->table);
+    qb_sql(&q, "SELECT ");
+    qb_view_cols(&q, v);
+    qb_sql(&q, ", r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
+           v->table);
     qb_scope(&q, c, mask);
     qb_conds(&q, cs);
     qb_sql(&q, backward ? " ORDER BY r.image DESC, r.seq DESC" : " ORDER BY r.image, r.seq");
@@ -3237,7 +3409,9 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
         qb_conds(&q, cs);
         if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
             return rc;
-        qb_sql(&q, "SELECT %s, r.image, r.seq FROM \"%s\" r %s", v->cols, v->table, join);
+        qb_sql(&q, "SELECT ");
+        qb_view_cols(&q, v);
+        qb_sql(&q, ", r.image, r.seq FROM \"%s\" r %s", v->table, join);
         qb_scope(&q, c, mask);
         qb_conds(&q, cs);
         qb_sql(&q, " ORDER BY r.image, r.seq");
@@ -3262,23 +3436,32 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
     c->total = 0;
     for (size_t k = 0; rc == IMGSEC_OK && k < ic.n; k++)
         c->total += ic.counts[k];
+    /* the page's spans from the images' counts, then one read of them */
+    index_record_span spans[LIST_LIMIT_MAX];
+    size_t n = 0;
     int64_t skip = c->offset, want = c->limit;
-    for (size_t k = 0; rc == IMGSEC_OK && k < ic.n && want > 0; k++) {
+    for (size_t k = 0; rc == IMGSEC_OK && k < ic.n && want > 0 && n < LIST_LIMIT_MAX; k++) {
         if (skip >= ic.counts[k]) {
             skip -= ic.counts[k];
             continue;
         }
-        size_t before = json_array_size(c->items);
-        rc = image_span(c, v, ic.ids[k], skip, want);
-        want -= (int64_t)(json_array_size(c->items) - before);
+        int64_t take = ic.counts[k] - skip < want ? ic.counts[k] - skip : want;
+        spans[n++] = (index_record_span){.image_id = ic.ids[k], .seq = skip, .take = take};
+        want -= take;
         skip = 0;
     }
+    if (rc == IMGSEC_OK)
+        rc = rows_of_spans(c, v, spans, n);
     free(ic.ids);
     free(ic.counts);
     return rc;
 }
 
 #define IMAGE_COLS "i.image_type, i.namespace, i.image_name, i.image_version, i.image_id"
+/* the same as a view's first columns */
+#define VIEW_IMAGE_COLS                                                                         \
+    {COL_IMAGE, "image_type"}, {COL_IMAGE, "namespace"}, {COL_IMAGE, "image_name"},             \
+        {COL_IMAGE, "image_version"}, {COL_IMAGE, "image_id"}
 
 static bool put_image_cols(json_t *o, const store_cell *x)
 {
@@ -3298,11 +3481,6 @@ static bool item_global_app(json_t *o, const store_cell *x, int n, lctx *c)
            put_int(o, "latest_scan_time", &x[12], false);
 }
 
-/* an app is compliant unless the image has a non-compliant-app record for it */
-#define APP_COMPLIANT                                                                           \
-    "NOT EXISTS (SELECT 1 FROM rec_non_compliant_app nc WHERE nc.image = r.image AND "        \
-    "nc.app_name = r.app_name AND nc.app_version IS r.app_version AND nc.app_path IS "        \
-    "r.app_path)"
 
 static int list_global_apps(lctx *c)
 {
@@ -3317,11 +3495,18 @@ static int list_global_apps(lctx *c)
     conds cs = {0};
     name_filter nf = {0, "app_name", "instr(r.app_name, ?) > 0", app_name, compliant == 1};
     if (compliant == 0) {
-        static const global_view NC = {
-            REPORT_NON_COMPLIANT_APP, "rec_non_compliant_app",
-            IMAGE_COLS ", r.app_name, NULL, r.app_version, NULL, r.app_path, r.layer_digest, 0, "
-                       "i.latest_scan_time",
-            item_global_app, true};
+        static const view_col NC_COLS[] = {VIEW_IMAGE_COLS,
+                                           {COL_RECORD, "app_name"},
+                                           {COL_NULL, NULL},
+                                           {COL_RECORD, "app_version"},
+                                           {COL_NULL, NULL},
+                                           {COL_RECORD, "app_path"},
+                                           {COL_RECORD, "layer_digest"},
+                                           {COL_ZERO, NULL},
+                                           {COL_IMAGE, "latest_scan_time"},
+                                           {COL_END, NULL}};
+        static const global_view NC = {REPORT_NON_COMPLIANT_APP, "rec_non_compliant_app",
+                                       NC_COLS, item_global_app, true};
         if (app_name) {
             conds_add(&cs, "instr(r.app_name, ?) > 0", app_name, 0);
             rc = global_records_noncompliant(c, &NC, mask, &cs, &nf);
@@ -3333,11 +3518,17 @@ static int list_global_apps(lctx *c)
     }
     if (compliant == 1)
         conds_add(&cs, APP_COMPLIANT, NULL, 0);
-    static const global_view A = {
-        REPORT_APPS, "rec_app",
-        IMAGE_COLS ", r.app_name, r.app_type, r.app_version, " APP_VUL_NUM ", r.app_path, "
-                   "r.layer_digest, " APP_COMPLIANT ", i.latest_scan_time",
-        item_global_app, false};
+    static const view_col COLS[] = {VIEW_IMAGE_COLS,
+                                    {COL_RECORD, "app_name"},
+                                    {COL_RECORD, "app_type"},
+                                    {COL_RECORD, "app_version"},
+                                    {COL_VUL_NUM, NULL},
+                                    {COL_RECORD, "app_path"},
+                                    {COL_RECORD, "layer_digest"},
+                                    {COL_COMPLIANT, NULL},
+                                    {COL_IMAGE, "latest_scan_time"},
+                                    {COL_END, NULL}};
+    static const global_view A = {REPORT_APPS, "rec_app", COLS, item_global_app, false};
     return global_records(c, &A, mask, &cs, &nf);
 }
 
@@ -3362,10 +3553,16 @@ static int list_global_malware(lctx *c)
     conds cs = {0};
     if (file_name)
         conds_add(&cs, "instr(r.file_name, ?) > 0", file_name, 0);
-    static const global_view V = {REPORT_MALWARES, "rec_malware",
-                                  IMAGE_COLS ", i.instance_id, r.file_name, r.file_path, r.size, "
-                                             "i.latest_scan_time, r.description",
-                                  item_global_malware, true};
+    static const view_col COLS[] = {VIEW_IMAGE_COLS,
+                                    {COL_IMAGE, "instance_id"},
+                                    {COL_RECORD, "file_name"},
+                                    {COL_RECORD, "file_path"},
+                                    {COL_RECORD, "size"},
+                                    {COL_IMAGE, "latest_scan_time"},
+                                    {COL_RECORD, "description"},
+                                    {COL_END, NULL}};
+    static const global_view V = {REPORT_MALWARES, "rec_malware", COLS, item_global_malware,
+                                  true};
     return global_records(c, &V, mask, &cs, NULL);
 }
 
@@ -3387,8 +3584,11 @@ static int list_global_files(lctx *c)
         return rc;
     conds cs = {0};
     name_filter nf = {1, "file_name", "instr(r.file_name, ?) > 0", file_name, false};
-    static const global_view V = {REPORT_FILES, "rec_file", "r.file_name, r.file_path, r.size",
-                                  item_global_file, false};
+    static const view_col COLS[] = {{COL_RECORD, "file_name"},
+                                    {COL_RECORD, "file_path"},
+                                    {COL_RECORD, "size"},
+                                    {COL_END, NULL}};
+    static const global_view V = {REPORT_FILES, "rec_file", COLS, item_global_file, false};
     return global_records(c, &V, mask, &cs, &nf);
 }
 
@@ -3400,7 +3600,11 @@ static int list_global_sensitive(lctx *c)
     if (rc != IMGSEC_OK)
         return rc;
     conds cs = {0};
-    static const global_view V = {REPORT_SENSITIVE_INFO, "rec_sensitive_info", SENSITIVE_COLS,
+    static const view_col COLS[] = {{COL_RECORD, "severity"}, {COL_RECORD, "name"},
+                                    {COL_RECORD, "position"}, {COL_RECORD, "file_path"},
+                                    {COL_RECORD, "content"},  {COL_IMAGE, "latest_scan_time"},
+                                    {COL_END, NULL}};
+    static const global_view V = {REPORT_SENSITIVE_INFO, "rec_sensitive_info", COLS,
                                   item_sensitive, false};
     return global_records(c, &V, mask, &cs, NULL);
 }

@@ -61,7 +61,8 @@ static const char NON_ASCII[] =
     "\"app_name\":\"\xc3\xa9\xc3\xa9\"}],"
     "\"apps\":[{\"app_name\":\"caf\xc3\xa9\",\"app_version\":\"1\"},"
     "{\"app_name\":\"\xe4\xb8\xad\xe6\x96\x87\"},"
-    "{\"app_name\":\"a\xc3\xa9\"}],"
+    "{\"app_name\":\"a\xc3\xa9\"},{\"app_name\":\"\xc3\xa9\",\"app_path\":\"/p\"},"
+    "{\"app_name\":\"\xc3\xa9\"}],"
     "\"files\":[{\"file_path\":\"/\xc3\xa9/x\",\"file_name\":\"\xc3\xa9\"}],"
     "\"risk_configs\":[{\"check_name\":\"\xc3\xa9-check\",\"check_rule_id\":\"r1\","
     "\"check_rule_name\":\"r\xc3\xa8gle\",\"standard\":\"hw_standard\",\"severity\":\"low\"},"
@@ -503,14 +504,14 @@ static void test_app_vul_nums(void **state)
     fx *f = *state;
     int64_t id = f->ids[f->n_ids - 1]; /* the non-ASCII image */
     store_app_ref apps[] = {
-        {"caf\xc3\xa9", "1", 5, 1},  /* one record */
-        {"caf\xc3\xa9", NULL, 5, 0}, /* that record has a version */
-        {"\xc3\xa9\xc3\xa9", NULL, 4, 0}, /* one record without a version */
-        {"caf", "1", 3, 1},          /* whole names only */
+        {id, "caf\xc3\xa9", "1", NULL, 5, 1, 0},  /* one record */
+        {id, "caf\xc3\xa9", NULL, NULL, 5, 0, 0}, /* that record has a version */
+        {id, "\xc3\xa9\xc3\xa9", NULL, NULL, 4, 0, 0}, /* one record without a version */
+        {id, "caf", "1", NULL, 3, 1, 0},          /* whole names only */
     };
     int64_t out[4] = {-1, -1, -1, -1};
     imgsec_err err = {0};
-    assert_int_equal(store_app_vul_nums(f->st, id, apps, 4, out, &err), IMGSEC_OK);
+    assert_int_equal(store_app_counts(f->st, STORE_APP_VULS, apps, 4, out, &err), IMGSEC_OK);
     assert_int_equal(out[0], 1);
     assert_int_equal(out[1], 0);
     assert_int_equal(out[2], 1);
@@ -610,13 +611,45 @@ static void test_image_lists_exact(void **state)
     free(got);
     /* ListImageApps: vul_num per app, counted after the page is read */
     expect_list(f, LIST_IMAGE_APPS, id, "image_type=harbor",
-                "{\"total_num\":3,\"data_list\":["
+                "{\"total_num\":5,\"data_list\":["
                 "{\"app_name\":\"caf\\u00E9\",\"app_version\":\"1\",\"vul_num\":1},"
                 "{\"app_name\":\"\\u4E2D\\u6587\",\"vul_num\":0},"
-                "{\"app_name\":\"a\\u00E9\",\"vul_num\":0}]}");
+                "{\"app_name\":\"a\\u00E9\",\"vul_num\":0},"
+                "{\"app_name\":\"\\u00E9\",\"vul_num\":0},"
+                "{\"app_name\":\"\\u00E9\",\"vul_num\":0}]}");
     expect_list(f, LIST_IMAGE_APPS, id, "image_type=harbor&app_name=\xc3\xa9&offset=1",
-                "{\"total_num\":2,\"data_list\":["
-                "{\"app_name\":\"a\\u00E9\",\"vul_num\":0}]}");
+                "{\"total_num\":4,\"data_list\":["
+                "{\"app_name\":\"a\\u00E9\",\"vul_num\":0},"
+                "{\"app_name\":\"\\u00E9\",\"vul_num\":0},"
+                "{\"app_name\":\"\\u00E9\",\"vul_num\":0}]}");
+    /* ListGlobalImageApps: its last page is this image's apps (the last
+     * image), with their image's columns, vul_num and is_compliant (the
+     * non-compliant record names the app without a path) */
+    got = run_list(f, LIST_GLOBAL_APPS, NULL, "image_type=harbor&limit=10");
+    json_t *o = json_loads(got, 0, NULL);
+    assert_non_null(o);
+    long long total = json_integer_value(json_object_get(o, "total_num"));
+    json_decref(o);
+    free(got);
+    snprintf(q, sizeof q, "image_type=harbor&limit=10&offset=%lld", total - 5);
+    static const char G[] = "{\"image_type\":\"harbor\",\"namespace\":\"\","
+                            "\"image_name\":\"\\u00E9t\\u00E9\",\"image_version\":\"1\","
+                            "\"image_id\":\"\",";
+    char gwant[2048];
+    snprintf(gwant, sizeof gwant,
+             "{\"total_num\":%lld,\"data_list\":["
+             "%s\"app_name\":\"caf\\u00E9\",\"app_version\":\"1\",\"vul_num\":1,"
+             "\"is_compliant\":true,\"latest_scan_time\":0},"
+             "%s\"app_name\":\"\\u4E2D\\u6587\",\"vul_num\":0,\"is_compliant\":true,"
+             "\"latest_scan_time\":0},"
+             "%s\"app_name\":\"a\\u00E9\",\"vul_num\":0,\"is_compliant\":true,"
+             "\"latest_scan_time\":0},"
+             "%s\"app_name\":\"\\u00E9\",\"vul_num\":0,\"app_path\":\"/p\","
+             "\"is_compliant\":true,\"latest_scan_time\":0},"
+             "%s\"app_name\":\"\\u00E9\",\"vul_num\":0,\"is_compliant\":false,"
+             "\"latest_scan_time\":0}]}",
+             total, G, G, G, G, G);
+    expect_list(f, LIST_GLOBAL_APPS, NULL, q, gwant);
     /* ListImageBuildCommandRisks: a rule's description is its first one
      * that is there (the first record has none) */
     got = run_list(f, LIST_BUILD_RISKS, NULL, "image_type=harbor&risk_name=zz-name");

@@ -207,58 +207,72 @@ int store_record_spans(store *st, report_type t, const store_span *spans, size_t
 /* SQLite: one cached statement per app, run in-process (a call costs
  * microseconds, and a page's statement of 200 VALUES rows costs more to
  * prepare than it saves). */
-static int app_vul_nums_each(store *st, int64_t image, const store_app_ref *apps, size_t n,
-                             int64_t *out, imgsec_err *err)
+static int app_counts_each(store *st, store_app_count what, const store_app_ref *apps, size_t n,
+                           int64_t *out, imgsec_err *err)
 {
-    db_stmt *s = store_dstmt(st, STMT_APP_VUL_NUM, err);
+    db_stmt *s = store_dstmt(st, what == STORE_APP_VULS ? STMT_APP_VUL_NUM : STMT_APP_NON_COMPLIANT,
+                             err);
     if (!s)
         return store_drc(err);
     int rc = IMGSEC_OK;
     for (size_t i = 0; i < n && rc == IMGSEC_OK; i++) {
-        db_bind_int64(s, 1, image);
+        db_bind_int64(s, 1, apps[i].image);
         db_bind_text(s, 2, apps[i].name, (int)apps[i].name_len);
         if (apps[i].version)
             db_bind_text(s, 3, apps[i].version, (int)apps[i].version_len);
         else
             db_bind_null(s, 3);
+        if (what == STORE_APP_NON_COMPLIANT && apps[i].path)
+            db_bind_text(s, 4, apps[i].path, (int)apps[i].path_len);
+        else if (what == STORE_APP_NON_COMPLIANT)
+            db_bind_null(s, 4);
         if (db_step(s) == DB_ROW)
             out[i] = db_column_int64(s, 0);
         else
-            rc = store_derr(st, err, "counting the vulnerabilities of an app");
+            rc = store_derr(st, err, "counting an app's records");
         db_reset(s);
     }
     return rc;
 }
 
+static void bind_or_null(db_stmt *s, int i, const char *v, size_t len)
+{
+    if (v)
+        db_bind_text(s, i, v, (int)len);
+    else
+        db_bind_null(s, i);
+}
+
 /* PostgreSQL: one statement for the whole page (a statement per app would
  * be a round trip each): the apps are a VALUES table, each counted by a
- * subquery over the same range as the tenant-wide list's correlated one
- * (list.c, APP_VUL_NUM). */
-static int app_vul_nums_values(store *st, int64_t image, const store_app_ref *apps, size_t n,
-                               int64_t *out, imgsec_err *err)
+ * subquery over the same rows as the tenant-wide list's correlated ones
+ * (list.c, APP_VUL_NUM and APP_COMPLIANT). */
+static int app_counts_values(store *st, store_app_count what, const store_app_ref *apps, size_t n,
+                             int64_t *out, imgsec_err *err)
 {
     util_buf sql = {0};
-    util_buf_printf(&sql, "SELECT v.column1, (SELECT count(*) FROM rec_vulnerability r WHERE "
-                          "r.image = %" PRId64 " AND r.app_name = v.column2 AND r.app_version IS "
-                          "v.column3) FROM (VALUES ",
-                    image);
+    util_buf_printf(&sql, "SELECT v.column1, (SELECT count(*) FROM %s",
+                    what == STORE_APP_VULS
+                        ? "rec_vulnerability r WHERE r.image = v.column2 AND r.app_name = "
+                          "v.column3 AND r.app_version IS v.column4"
+                        : "rec_non_compliant_app r WHERE r.image = v.column2 AND r.app_name = "
+                          "v.column3 AND r.app_version IS v.column4 AND r.app_path IS v.column5");
+    util_buf_printf(&sql, ") FROM (VALUES ");
     for (size_t i = 0; i < n; i++)
-        util_buf_printf(&sql, "%s(CAST(%zu AS BIGINT), CAST(?%zu AS TEXT), CAST(?%zu AS TEXT))",
-                        i ? ", " : "", i, 2 * i + 1, 2 * i + 2);
+        util_buf_printf(&sql,
+                        "%s(CAST(%zu AS BIGINT), CAST(%" PRId64 " AS BIGINT), CAST(?%zu AS TEXT), "
+                        "CAST(?%zu AS TEXT), CAST(?%zu AS TEXT))",
+                        i ? ", " : "", i, apps[i].image, 3 * i + 1, 3 * i + 2, 3 * i + 3);
     util_buf_printf(&sql, ") v");
-    db_stmt *s = sql.failed ? NULL
-                            : store_dprepare(st, sql.buf, "preparing the vulnerability count of apps",
-                                             err);
+    db_stmt *s = sql.failed ? NULL : store_dprepare(st, sql.buf, "preparing app counts", err);
     free(sql.buf);
     if (!s)
         return sql.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory") : store_drc(err);
     for (size_t i = 0; i < n; i++) {
         out[i] = 0;
-        db_bind_text(s, (int)(2 * i + 1), apps[i].name, (int)apps[i].name_len);
-        if (apps[i].version)
-            db_bind_text(s, (int)(2 * i + 2), apps[i].version, (int)apps[i].version_len);
-        else
-            db_bind_null(s, (int)(2 * i + 2));
+        db_bind_text(s, (int)(3 * i + 1), apps[i].name, (int)apps[i].name_len);
+        bind_or_null(s, (int)(3 * i + 2), apps[i].version, apps[i].version_len);
+        bind_or_null(s, (int)(3 * i + 3), apps[i].path, apps[i].path_len);
     }
     int step, rc = IMGSEC_OK;
     while ((step = db_step(s)) == DB_ROW) {
@@ -267,21 +281,22 @@ static int app_vul_nums_values(store *st, int64_t image, const store_app_ref *ap
             out[k] = db_column_int64(s, 1);
     }
     if (step != DB_DONE)
-        rc = store_derr(st, err, "counting the vulnerabilities of apps");
+        rc = store_derr(st, err, "counting apps' records");
     db_finalize(s);
     return rc;
 }
 
-int store_app_vul_nums(store *st, int64_t image, const store_app_ref *apps, size_t n,
-                       int64_t *out, imgsec_err *err)
+int store_app_counts(store *st, store_app_count what, const store_app_ref *apps, size_t n,
+                     int64_t *out, imgsec_err *err)
 {
     if (n == 0)
         return IMGSEC_OK;
     if (n > STORE_SPANS_MAX)
         return err_set(err, IMGSEC_EINTERNAL, "store: too many apps to count at once");
     for (size_t i = 0; i < n; i++)
-        if (apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX)
-            return err_set(err, IMGSEC_EINTERNAL, "store: an app name too long");
-    return db_backend_of(st->conn) == DB_PG ? app_vul_nums_values(st, image, apps, n, out, err)
-                                             : app_vul_nums_each(st, image, apps, n, out, err);
+        if (!apps[i].name || apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX ||
+            apps[i].path_len > INT32_MAX)
+            return err_set(err, IMGSEC_EINTERNAL, "store: an app without a name, or too long");
+    return db_backend_of(st->conn) == DB_PG ? app_counts_values(st, what, apps, n, out, err)
+                                             : app_counts_each(st, what, apps, n, out, err);
 }

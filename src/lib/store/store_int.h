@@ -81,6 +81,8 @@ typedef enum {
                                                            of image ?1 ORDER BY seq */
     STMT_APP_VUL_NUM = STMT_REC_ALL + REPORT_TYPE_COUNT, /* vulnerabilities of image ?1 naming
                                                             app ?2, version ?3 (SQLite) */
+    STMT_APP_NON_COMPLIANT, /* non-compliant-app records of image ?1 for app ?2, version ?3,
+                               path ?4 (SQLite) */
     STMT_AGG_VUL_INSERT,
     STMT_AGG_VUL_DELETE,
     STMT_AGG_BUILD_INSERT,

@@ -613,9 +613,12 @@ static const struct {
      "SELECT u.id, u.domain, u.name, k.sk_sealed FROM access_keys k "
      "JOIN users u ON u.id = k.user_id WHERE k.ak = ?1"},
     {STMT_AUTH_EPOCH, "SELECT n FROM auth_epoch WHERE id = 1"},
-    {STMT_APP_VUL_NUM, /* store_image_records.c: ListImageApps' vul_num on SQLite */
+    {STMT_APP_VUL_NUM, /* store_image_records.c: the apps lists' vul_num on SQLite */
      "SELECT count(*) FROM rec_vulnerability WHERE image = ?1 AND app_name = ?2 AND "
      "app_version IS ?3"},
+    {STMT_APP_NON_COMPLIANT, /* store_image_records.c: ListGlobalImageApps' is_compliant */
+     "SELECT count(*) FROM rec_non_compliant_app WHERE image = ?1 AND app_name = ?2 AND "
+     "app_version IS ?3 AND app_path IS ?4"},
     {STMT_NAMES_OF_IMAGE + STORE_NAME_APP,
      "SELECT i.project_id, i.image_type, i.ep, r.app_name, count(*) FROM rec_app r "
      "JOIN images i ON i.id = r.image WHERE r.image = ?1 AND r.app_name IS NOT NULL "
