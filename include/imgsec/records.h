@@ -77,8 +77,9 @@ int store_cell_cmp(const store_cell *a, const store_cell *b);
 
 /* Records kept past a read's callback: each record's cells, with their
  * bytes copied into one arena. Starts as {0}; rec_batch_add is a
- * store_record_cb (arg: the batch). After the read, rec_batch_seal points
- * the cells at their bytes; then record i is cells + i * width. */
+ * store_record_cb (arg: the batch): out of memory, it sets failed and
+ * returns -1, which stops the read. After the read, rec_batch_seal (once)
+ * points the cells at their bytes; then record i is cells + i * width. */
 typedef struct {
     store_cell *cells;
     size_t n, width, cap;
