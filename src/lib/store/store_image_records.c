@@ -9,8 +9,10 @@
  * plan's blocks will decode an image's records and test the same
  * conditions with rec_preds_match instead.
  *
- * Statements go through store_list_query, so a list whose client left is
- * stopped here as everywhere else (store_list_watch).
+ * Spans of many images are one statement (a VALUES table joined to the
+ * key), and so are an app page's counts on PostgreSQL. Every statement
+ * runs on the handle's connection, so a list whose client left is
+ * stopped here as everywhere else (store_list_watch's progress handler).
  */
 #include <inttypes.h>
 #include <string.h>
