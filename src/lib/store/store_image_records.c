@@ -237,54 +237,58 @@ static int app_counts_each(store *st, store_app_count what, const store_app_ref 
     return rc;
 }
 
-static void bind_or_null(db_stmt *s, int i, const char *v, size_t len)
-{
-    if (v)
-        db_bind_text(s, i, v, (int)len);
-    else
-        db_bind_null(s, i);
-}
-
 /* PostgreSQL: one statement for the whole page (a statement per app would
- * be a round trip each): the apps are a VALUES table, each counted by a
- * subquery over the same rows as the tenant-wide list's correlated ones
- * (list.c, APP_VUL_NUM and APP_COMPLIANT). */
-static int app_counts_values(store *st, store_app_count what, const store_app_ref *apps, size_t n,
-                             int64_t *out, imgsec_err *err)
+ * be a round trip each), prepared once: the apps go as array parameters
+ * (unnest), each counted by a subquery over the same rows as the
+ * tenant-wide list's correlated ones (list.c, APP_VUL_NUM and
+ * APP_COMPLIANT). */
+static int app_counts_arrays(store *st, store_app_count what, const store_app_ref *apps,
+                             size_t n, int64_t *out, imgsec_err *err)
 {
-    util_buf sql = {0};
-    util_buf_printf(&sql, "SELECT v.column1, (SELECT count(*) FROM %s",
-                    what == STORE_APP_VULS
-                        ? "rec_vulnerability r WHERE r.image = v.column2 AND r.app_name = "
-                          "v.column3 AND r.app_version IS v.column4"
-                        : "rec_non_compliant_app r WHERE r.image = v.column2 AND r.app_name = "
-                          "v.column3 AND r.app_version IS v.column4 AND r.app_path IS v.column5");
-    util_buf_printf(&sql, ") FROM (VALUES ");
-    for (size_t i = 0; i < n; i++)
-        util_buf_printf(&sql,
-                        "%s(CAST(%zu AS BIGINT), CAST(%" PRId64 " AS BIGINT), CAST(?%zu AS TEXT), "
-                        "CAST(?%zu AS TEXT), CAST(?%zu AS TEXT))",
-                        i ? ", " : "", i, apps[i].image, 3 * i + 1, 3 * i + 2, 3 * i + 3);
-    util_buf_printf(&sql, ") v");
-    db_stmt *s = sql.failed ? NULL : store_dprepare(st, sql.buf, "preparing app counts", err);
-    free(sql.buf);
-    if (!s)
-        return sql.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory") : store_drc(err);
+    util_buf a[4] = {{0}};
+    for (int k = 0; k < 4; k++)
+        util_buf_put(&a[k], "{", 1);
     for (size_t i = 0; i < n; i++) {
         out[i] = 0;
-        db_bind_text(s, (int)(3 * i + 1), apps[i].name, (int)apps[i].name_len);
-        bind_or_null(s, (int)(3 * i + 2), apps[i].version, apps[i].version_len);
-        bind_or_null(s, (int)(3 * i + 3), apps[i].path, apps[i].path_len);
+        store_array_int(&a[0], apps[i].image);
+        store_array_text(&a[1], apps[i].name, apps[i].name_len);
+        if (apps[i].version)
+            store_array_text(&a[2], apps[i].version, apps[i].version_len);
+        else
+            store_array_null(&a[2]);
+        if (apps[i].path)
+            store_array_text(&a[3], apps[i].path, apps[i].path_len);
+        else
+            store_array_null(&a[3]);
     }
-    int step, rc = IMGSEC_OK;
-    while ((step = db_step(s)) == DB_ROW) {
-        int64_t k = db_column_int64(s, 0);
-        if (k >= 0 && (size_t)k < n)
-            out[k] = db_column_int64(s, 1);
+    int rc = IMGSEC_OK, arrays = what == STORE_APP_VULS ? 3 : 4;
+    for (int k = 0; k < 4; k++) {
+        util_buf_put(&a[k], "}", 1);
+        if (a[k].failed || a[k].len > INT32_MAX)
+            rc = err_set(err, IMGSEC_EINTERNAL, "out of memory");
     }
-    if (step != DB_DONE)
-        rc = store_derr(st, err, "counting apps' records");
-    db_finalize(s);
+    db_stmt *s = rc == IMGSEC_OK ? store_dstmt(st,
+                                               what == STORE_APP_VULS ? STMT_APP_VUL_NUM_ALL
+                                                                      : STMT_APP_NON_COMPLIANT_ALL,
+                                               err)
+                                 : NULL;
+    if (rc == IMGSEC_OK && !s)
+        rc = store_drc(err);
+    if (rc == IMGSEC_OK) {
+        for (int k = 0; k < arrays; k++)
+            db_bind_text(s, k + 1, a[k].buf, (int)a[k].len);
+        int step;
+        while ((step = db_step(s)) == DB_ROW) {
+            int64_t k = db_column_int64(s, 0); /* WITH ORDINALITY counts from 1 */
+            if (k >= 1 && (size_t)k <= n)
+                out[k - 1] = db_column_int64(s, 1);
+        }
+        if (step != DB_DONE)
+            rc = store_derr(st, err, "counting apps' records");
+        db_reset(s);
+    }
+    for (int k = 0; k < 4; k++)
+        free(a[k].buf);
     return rc;
 }
 
@@ -299,6 +303,6 @@ int store_app_counts(store *st, store_app_count what, const store_app_ref *apps,
         if (!apps[i].name || apps[i].name_len > INT32_MAX || apps[i].version_len > INT32_MAX ||
             apps[i].path_len > INT32_MAX)
             return err_set(err, IMGSEC_EINTERNAL, "store: an app without a name, or too long");
-    return db_backend_of(st->conn) == DB_PG ? app_counts_values(st, what, apps, n, out, err)
+    return db_backend_of(st->conn) == DB_PG ? app_counts_arrays(st, what, apps, n, out, err)
                                              : app_counts_each(st, what, apps, n, out, err);
 }

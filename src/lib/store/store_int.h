@@ -83,6 +83,8 @@ typedef enum {
                                                             app ?2, version ?3 (SQLite) */
     STMT_APP_NON_COMPLIANT, /* non-compliant-app records of image ?1 for app ?2, version ?3,
                                path ?4 (SQLite) */
+    STMT_APP_VUL_NUM_ALL,       /* PostgreSQL only: k, the same count for the arrays ?1..?3 */
+    STMT_APP_NON_COMPLIANT_ALL, /* PostgreSQL only: k, the same count for the arrays ?1..?4 */
     STMT_AGG_VUL_INSERT,
     STMT_AGG_VUL_DELETE,
     STMT_AGG_BUILD_INSERT,
@@ -340,6 +342,14 @@ int store_change_prune(store *st, imgsec_err *err);
 
 /* Writes the name of image column c (fixed or count) into buf. */
 void store_image_col(int c, char *buf, size_t size);
+
+/* PostgreSQL array literals ("{...}") built in b, which starts as "{":
+ * an element each (a text quoted and escaped, an integer, NULL); the
+ * caller closes with "}" and binds the text to an ?N::type[] parameter
+ * (store_names.c). */
+void store_array_text(util_buf *b, const char *s, size_t len);
+void store_array_int(util_buf *b, int64_t v);
+void store_array_null(util_buf *b);
 
 /* The DDL of schema version `version` (1-based) in st's engine's dialect,
  * as one malloc'd string of statements ("" for a step of the other

@@ -250,7 +250,7 @@ static int flush_rows(store *st, imgsec_err *err)
 
 /* Appends s[0..len) to an array literal as a quoted element: '"' and '\'
  * escaped, every other byte as it is (PostgreSQL's array input). */
-static void array_text(util_buf *b, const char *s, size_t len)
+void store_array_text(util_buf *b, const char *s, size_t len)
 {
     util_buf_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
     for (size_t i = 0; i < len; i++) {
@@ -265,9 +265,14 @@ static void array_text(util_buf *b, const char *s, size_t len)
     util_buf_put(b, "\"", 1);
 }
 
-static void array_int(util_buf *b, int64_t v)
+void store_array_int(util_buf *b, int64_t v)
 {
     util_buf_printf(b, b->len > 1 ? ",%lld" : "%lld", (long long)v);
+}
+
+void store_array_null(util_buf *b)
+{
+    util_buf_put(b, b->len > 1 ? ",NULL" : "NULL", b->len > 1 ? 5 : 4);
 }
 
 /* PostgreSQL: the whole map in one upsert, its keys and deltas sent as
@@ -295,11 +300,11 @@ static int flush_arrays(store *st, imgsec_err *err)
         }
         for (int set = 0; set < (d < 0 ? 2 : 1); set++) {
             util_buf *o = a + 6 * set;
-            array_int(&o[0], k.kind);
+            store_array_int(&o[0], k.kind);
             for (int i = 0; i < 4; i++)
-                array_text(&o[1 + i], k.part[i], k.len[i]);
+                store_array_text(&o[1 + i], k.part[i], k.len[i]);
         }
-        array_int(&a[5], d);
+        store_array_int(&a[5], d);
         fell += d < 0;
     }
     for (int i = 0; i < 11; i++) {

@@ -619,6 +619,17 @@ static const struct {
     {STMT_APP_NON_COMPLIANT, /* store_image_records.c: ListGlobalImageApps' is_compliant */
      "SELECT count(*) FROM rec_non_compliant_app WHERE image = ?1 AND app_name = ?2 AND "
      "app_version IS ?3 AND app_path IS ?4"},
+    /* PostgreSQL only (store_image_records.c): the same for a page of apps
+     * in one statement, the apps as array parameters */
+    {STMT_APP_VUL_NUM_ALL,
+     "SELECT u.k, (SELECT count(*) FROM rec_vulnerability r WHERE r.image = u.image AND "
+     "r.app_name = u.name AND r.app_version IS u.version) FROM unnest(?1::bigint[], "
+     "?2::text[], ?3::text[]) WITH ORDINALITY AS u(image, name, version, k)"},
+    {STMT_APP_NON_COMPLIANT_ALL,
+     "SELECT u.k, (SELECT count(*) FROM rec_non_compliant_app r WHERE r.image = u.image AND "
+     "r.app_name = u.name AND r.app_version IS u.version AND r.app_path IS u.path) FROM "
+     "unnest(?1::bigint[], ?2::text[], ?3::text[], ?4::text[]) WITH ORDINALITY AS "
+     "u(image, name, version, path, k)"},
     {STMT_NAMES_OF_IMAGE + STORE_NAME_APP,
      "SELECT i.project_id, i.image_type, i.ep, r.app_name, count(*) FROM rec_app r "
      "JOIN images i ON i.id = r.image WHERE r.image = ?1 AND r.app_name IS NOT NULL "
