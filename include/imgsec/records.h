@@ -104,15 +104,20 @@ void rec_batch_free(rec_batch *b);
  * [from, from + take) (take < 0: all from from), each as the fields
  * fields[0..nf) asks for (places in the type's fields) followed by the
  * image id and the record's seq: nf + 2 cells, valid during the call. A
- * non-zero return from cb stops and is returned. A whole image without
- * conditions (every field in order, from 0, take < 0, no total) is one
- * statement prepared once per handle: the readers of the write side
- * (rematch, exports, the severities of a replaced image) take that path
- * per image; its callback must not start another such read of the same
- * type on the same handle. */
+ * non-zero return from cb stops and is returned. */
 int store_image_records(store *st, int64_t image, const rec_preds *ps, const int *fields,
                         size_t nf, int64_t from, int64_t take, int64_t *total, store_record_cb cb,
                         void *arg, imgsec_err *err);
+
+/* Every record of image of type t, in seq order, each as every field of
+ * the type in model order, then the image id and the seq: what
+ * store_image_records gives for all fields and no condition, through one
+ * statement prepared once per handle. The readers of the write side
+ * (rematch, exports, the severities of a replaced image) read an image
+ * this way; cb must not start another such read of the same type on the
+ * same handle. */
+int store_image_records_all(store *st, int64_t image, report_type t, store_record_cb cb,
+                            void *arg, imgsec_err *err);
 
 /* A run of one image's records: take of them from seq on. */
 typedef struct {

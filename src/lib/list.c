@@ -184,6 +184,7 @@ typedef struct {
     const list_accel *accel; /* may be NULL */
     int64_t pos;             /* change-log position of the read transaction */
     json_t *risk_lists;      /* NULL, or the page's risk lists by image id (images_ix) */
+    store_cell scan_time;    /* the latest_scan_time of the image resolve_image found */
 } lctx;
 
 static const char *param(lctx *c, const char *name)
@@ -523,7 +524,8 @@ static void qb_ids(qb *q, const char *col, const int64_t *ids, size_t n)
 
 typedef struct {
     int64_t id;
-    int64_t found; /* how many images matched (0, 1, 2 = more) */
+    int64_t found;        /* how many images matched (0, 1, 2 = more) */
+    store_cell scan_time; /* the first's latest_scan_time (NULL if none) */
 } img_ref;
 
 static int row_img(const store_cell *cells, int n, void *arg)
@@ -533,8 +535,10 @@ static int row_img(const store_cell *cells, int n, void *arg)
         return 0;
     if (r->found == 0 || r->id != cells[0].i)
         r->found++;
-    if (r->found == 1)
+    if (r->found == 1) {
         r->id = cells[0].i;
+        r->scan_time = n > 1 && cells[1].kind == CELL_INT ? cells[1] : (store_cell){0};
+    }
     return 0;
 }
 
@@ -561,7 +565,7 @@ static int resolve_image(lctx *c, const char *ref, unsigned mask, const char *ve
         if (pass == 0 && !decimal)
             continue;
         qb q = {0};
-        qb_sql(&q, "SELECT i.id FROM images i WHERE ");
+        qb_sql(&q, "SELECT i.id, i.latest_scan_time FROM images i WHERE ");
         if (pass == 0) {
             qb_sql(&q, "i.id = ");
             qb_int(&q, num);
@@ -592,6 +596,7 @@ static int resolve_image(lctx *c, const char *ref, unsigned mask, const char *ve
         return bad(c, "image_id %s names more than one image; give namespace, image_name and %s",
                    ref ? ref : "", ver_param);
     *id = r.id;
+    c->scan_time = r.scan_time;
     return IMGSEC_OK;
 }
 
@@ -600,7 +605,7 @@ static int resolve_image(lctx *c, const char *ref, unsigned mask, const char *ve
 /* What follows a record's fields in an image list's cells. */
 typedef enum {
     VIEW_PLAIN,
-    VIEW_SCAN_TIME, /* the image's latest_scan_time */
+    VIEW_SCAN_TIME, /* the image's latest_scan_time (resolve_image reads it) */
     VIEW_VUL_NUM,   /* the app's vul_num: the fields start app_name, app_type,
                      * app_version; counted for the page after it is read */
 } view_extra;
@@ -665,14 +670,6 @@ static int page_vul_nums(lctx *c, int64_t id, image_rows *r, size_t first)
     return rc;
 }
 
-/* The first cell of the row if it is an integer (else it stays NULL). */
-static int row_int_cell(const store_cell *x, int n, void *arg)
-{
-    if (n > 0 && x[0].kind == CELL_INT)
-        *(store_cell *)arg = x[0];
-    return 0;
-}
-
 /* The places of v's fields in its report type (records.h). */
 static size_t view_fields(const rec_view *v, int *out)
 {
@@ -693,14 +690,8 @@ static int image_records(lctx *c, int64_t id, const rec_view *v, const rec_preds
     image_rows r = {c, v, {.kind = CELL_NULL}, {0}};
     if (v->extra == VIEW_VUL_NUM)
         r.extra = cell_int(0); /* page_vul_nums sets it */
-    if (v->extra == VIEW_SCAN_TIME) {
-        qb q = {0};
-        qb_sql(&q, "SELECT latest_scan_time FROM images WHERE id = ");
-        qb_int(&q, id);
-        int rc = q_run(c, &q, row_int_cell, &r.extra);
-        if (rc != IMGSEC_OK)
-            return rc;
-    }
+    if (v->extra == VIEW_SCAN_TIME) /* read with the image (resolve_image) */
+        r.extra = c->scan_time;
     size_t first = json_array_size(c->items);
     int rc = store_image_records(c->st, id, ps, fields, nf, c->offset, c->limit, &c->total,
                                  row_image_record, &r, c->err);
@@ -2076,6 +2067,7 @@ typedef struct {
     rec_batch imgs;        /* id, then the view's image columns, ORDER BY id */
     int rec_at[VIEW_COLS_MAX], img_at[VIEW_COLS_MAX]; /* a column's cell in either */
     int name, version, path; /* app_name, app_version, app_path in recs (-1: none) */
+    bool images, vul_num_col, compliant_col; /* what the view shows beside the fields */
     int64_t *vul_num, *non_compliant;
 } span_page;
 
@@ -2093,11 +2085,11 @@ static int row_batch(const store_cell *x, int n, void *arg)
 }
 
 /* Where each of the view's record fields is in a record's cells, the
- * app fields the derived columns need added at the end. */
+ * app fields the derived columns need added at the end, and which of
+ * the other reads the view needs. */
 static size_t span_fields(const global_view *v, span_page *p, int *fields)
 {
     size_t nf = 0, ni = 1;
-    bool apps = false;
     for (size_t k = 0; v->cols[k].from != COL_END && k < VIEW_COLS_MAX; k++) {
         const view_col *col = &v->cols[k];
         if (col->from == COL_RECORD) {
@@ -2106,10 +2098,12 @@ static size_t span_fields(const global_view *v, span_page *p, int *fields)
         } else if (col->from == COL_IMAGE) {
             p->img_at[k] = (int)ni++;
         }
-        apps = apps || col->from == COL_VUL_NUM || col->from == COL_COMPLIANT;
+        p->images = p->images || col->from == COL_IMAGE;
+        p->vul_num_col = p->vul_num_col || col->from == COL_VUL_NUM;
+        p->compliant_col = p->compliant_col || col->from == COL_COMPLIANT;
     }
     p->name = p->version = p->path = -1;
-    if (apps) {
+    if (p->vul_num_col || p->compliant_col) {
         p->name = (int)nf, fields[nf++] = record_field_index(v->report, "app_name");
         p->version = (int)nf, fields[nf++] = record_field_index(v->report, "app_version");
         p->path = (int)nf, fields[nf++] = record_field_index(v->report, "app_path");
@@ -2163,12 +2157,7 @@ static int rows_of_spans(lctx *c, const global_view *v, const index_record_span 
         rc = oom(c);
     rec_batch_seal(&p.recs);
     size_t w = p.recs.width;
-    bool images = false, vul_num = false, compliant = false;
-    for (const view_col *col = v->cols; col->from != COL_END; col++) {
-        images = images || col->from == COL_IMAGE;
-        vul_num = vul_num || col->from == COL_VUL_NUM;
-        compliant = compliant || col->from == COL_COMPLIANT;
-    }
+    bool images = p.images;
     if (rc == IMGSEC_OK && images && p.recs.n) { /* the distinct images, in id order */
         qb q = {0};
         qb_sql(&q, "SELECT i.id");
@@ -2191,9 +2180,9 @@ static int rows_of_spans(lctx *c, const global_view *v, const index_record_span 
             rc = oom(c);
         rec_batch_seal(&p.imgs);
     }
-    if (rc == IMGSEC_OK && vul_num)
+    if (rc == IMGSEC_OK && p.vul_num_col)
         rc = span_counts(c, &p, STORE_APP_VULS, &p.vul_num);
-    if (rc == IMGSEC_OK && compliant)
+    if (rc == IMGSEC_OK && p.compliant_col)
         rc = span_counts(c, &p, STORE_APP_NON_COMPLIANT, &p.non_compliant);
     size_t img = 0;
     for (size_t i = 0; rc == IMGSEC_OK && i < p.recs.n; i++) {

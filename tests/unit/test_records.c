@@ -198,19 +198,13 @@ static int64_t read_recs(fx *f, int64_t id, const rec_preds *ps, int64_t from, i
     return total;
 }
 
-/* The read of a whole image without a total (the handle's one cached
- * statement) gives the same cells as the general read. */
+/* The read of a whole image (store_image_records_all: the handle's one
+ * cached statement) gives the same cells as the general read. */
 static void whole_equal(fx *f, int64_t id, report_type t, const rec_batch *all)
 {
-    const record_kind *k = record_kind_get(t);
-    int fields[FIELDS_MAX];
-    for (size_t i = 0; i < k->nfields; i++)
-        fields[i] = (int)i;
     rec_batch w = {0};
     imgsec_err err = {0};
-    assert_int_equal(store_image_records(f->st, id, &(rec_preds){.type = t}, fields, k->nfields,
-                                         0, -1, NULL, rec_batch_add, &w, &err),
-                     IMGSEC_OK);
+    assert_int_equal(store_image_records_all(f->st, id, t, rec_batch_add, &w, &err), IMGSEC_OK);
     rec_batch_seal(&w);
     assert_int_equal(w.n, all->n);
     for (size_t i = 0; i < w.n * w.width; i++) {

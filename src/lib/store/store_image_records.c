@@ -25,6 +25,15 @@
 /* fields of the widest record type (model.c), with room to grow */
 #define STORE_RECORD_FIELDS_MAX 32
 
+/* Whether fields[0..nf) are places among k's fields. */
+static bool fields_ok(const record_kind *k, const int *fields, size_t nf)
+{
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i] < 0 || (size_t)fields[i] >= k->nfields)
+            return false;
+    return true;
+}
+
 /* ?1 is the image; a condition's values follow in order. */
 #define BINDS_MAX (1 + REC_PREDS_MAX * REC_PRED_VALUES_MAX)
 
@@ -72,6 +81,15 @@ static void q_from(query *q, const record_kind *k, const rec_preds *ps, int64_t 
     }
 }
 
+/* "SELECT <p>"f1", <p>"f2", ..., <p>image, <p>seq" */
+static void q_select(query *q, const record_kind *k, const int *fields, size_t nf, const char *p)
+{
+    util_buf_printf(&q->sql, "SELECT ");
+    for (size_t i = 0; i < nf; i++)
+        util_buf_printf(&q->sql, "%s\"%s\", ", p, k->fields[fields[i]].name);
+    util_buf_printf(&q->sql, "%simage, %sseq", p, p);
+}
+
 static int row_count(const store_cell *cells, int n, void *arg)
 {
     *(int64_t *)arg = n > 0 && cells[0].kind == CELL_INT ? cells[0].i : 0;
@@ -99,15 +117,17 @@ static int q_run(store *st, query *q, int (*row)(const store_cell *, int, void *
     return rc;
 }
 
-/* Every record of image of type t, every field, in seq order: the
- * handle's cached statement (STMT_REC_ALL). */
-static int image_whole(store *st, int64_t image, report_type t, store_record_cb cb, void *arg,
-                       imgsec_err *err)
+/* The handle's cached statement (STMT_REC_ALL). */
+int store_image_records_all(store *st, int64_t image, report_type t, store_record_cb cb,
+                            void *arg, imgsec_err *err)
 {
+    const record_kind *k = record_kind_get(t);
+    if (!k)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such type");
     db_stmt *s = store_dstmt(st, (stmt_id)(STMT_REC_ALL + t), err);
     if (!s)
         return IMGSEC_EINTERNAL;
-    size_t n = record_kind_get(t)->nfields + 2;
+    size_t n = k->nfields + 2;
     store_cell cells[STORE_RECORD_FIELDS_MAX + 2];
     if (n > STORE_RECORD_FIELDS_MAX + 2)
         return err_set(err, IMGSEC_EINTERNAL, "store: a record type with too many fields");
@@ -132,15 +152,9 @@ int store_image_records(store *st, int64_t image, const rec_preds *ps, const int
     const record_kind *k = record_kind_get(ps->type);
     if (!k || ps->wrong || ps->n > REC_PREDS_MAX || from < 0)
         return err_set(err, IMGSEC_EINTERNAL, "store: a record read with a wrong condition");
-    for (size_t i = 0; i < nf; i++)
-        if (fields[i] < 0 || (size_t)fields[i] >= k->nfields)
-            return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
+    if (!fields_ok(k, fields, nf))
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
     bool filtered = ps->n || ps->none;
-    bool whole = !filtered && !total && from == 0 && take < 0 && nf == k->nfields;
-    for (size_t i = 0; whole && i < nf; i++)
-        whole = fields[i] == (int)i;
-    if (whole)
-        return image_whole(st, image, ps->type, cb, arg, err);
     query q = {0};
     int rc;
     if (total) {
@@ -157,10 +171,7 @@ int store_image_records(store *st, int64_t image, const rec_preds *ps, const int
             take == 0)
             return rc;
     }
-    util_buf_printf(&q.sql, "SELECT ");
-    for (size_t i = 0; i < nf; i++)
-        util_buf_printf(&q.sql, "\"%s\", ", k->fields[fields[i]].name);
-    util_buf_printf(&q.sql, "image, seq");
+    q_select(&q, k, fields, nf, "");
     q_from(&q, k, ps, image);
     if (!filtered) /* seq is dense from 0: the records from `from` on */
         util_buf_printf(&q.sql, " AND seq >= %" PRId64 " ORDER BY seq", from);
@@ -184,16 +195,13 @@ int store_record_spans(store *st, report_type t, const store_span *spans, size_t
     const record_kind *k = record_kind_get(t);
     if (!k || n > STORE_SPANS_MAX)
         return err_set(err, IMGSEC_EINTERNAL, "store: a record read of too many spans");
-    for (size_t i = 0; i < nf; i++)
-        if (fields[i] < 0 || (size_t)fields[i] >= k->nfields)
-            return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
+    if (!fields_ok(k, fields, nf))
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
     if (n == 0)
         return IMGSEC_OK;
     query q = {0};
-    util_buf_printf(&q.sql, "SELECT ");
-    for (size_t i = 0; i < nf; i++)
-        util_buf_printf(&q.sql, "r.\"%s\", ", k->fields[fields[i]].name);
-    util_buf_printf(&q.sql, "r.image, r.seq FROM (VALUES ");
+    q_select(&q, k, fields, nf, "r.");
+    util_buf_printf(&q.sql, " FROM (VALUES ");
     for (size_t i = 0; i < n; i++)
         util_buf_printf(&q.sql,
                         "%s(CAST(%" PRId64 " AS BIGINT), CAST(%" PRId64 " AS BIGINT), CAST(%" PRId64

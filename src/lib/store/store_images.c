@@ -1130,17 +1130,13 @@ static int other_severities(store *st, int64_t id, bool *have_max, severity *max
 {
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         const record_kind *k = record_kind_get((report_type)t);
-        if (t == REPORT_VULNERABILITY || k->nfields > 64)
+        if (t == REPORT_VULNERABILITY)
             continue;
-        int all[64];
-        for (size_t f = 0; f < k->nfields; f++)
-            all[f] = (int)f;
         for (size_t f = 0; f < k->nfields; f++) {
             if (k->fields[f].kind != FIELD_SEVERITY)
                 continue;
             sev_max m = {(int)f, have_max, max};
-            int rc = store_image_records(st, id, &(rec_preds){.type = (report_type)t}, all,
-                                         k->nfields, 0, -1, NULL, row_severity, &m, err);
+            int rc = store_image_records_all(st, id, (report_type)t, row_severity, &m, err);
             if (rc == IMGSEC_EINVAL)
                 return err_set(err, IMGSEC_EINTERNAL, "store: image %lld has a bad severity",
                                (long long)id);

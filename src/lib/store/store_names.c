@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imgsec/records.h"
 #include "imgsec/util.h"
 #include "store_int.h"
 
@@ -42,14 +43,8 @@ static const char *const KIND_FIELD[STORE_NAME_KIND_COUNT] = {"app_name", "file_
 static int name_field(int k)
 {
     static int idx[STORE_NAME_KIND_COUNT] = {-2, -2};
-    if (idx[k] == -2) {
-        const record_kind *rk = record_kind_get(KIND_TYPE[k]);
-        int found = -1;
-        for (size_t f = 0; f < rk->nfields; f++)
-            if (strcmp(rk->fields[f].name, KIND_FIELD[k]) == 0)
-                found = (int)f;
-        idx[k] = found;
-    }
+    if (idx[k] == -2)
+        idx[k] = record_field_index(KIND_TYPE[k], KIND_FIELD[k]);
     return idx[k];
 }
 

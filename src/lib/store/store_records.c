@@ -260,12 +260,8 @@ static int natural_cmp(const void *pa, const void *pb, void *arg)
 static int image_sorted(walk *w, int64_t id, const store_cell ***order, size_t *cap, size_t *n,
                         imgsec_err *err)
 {
-    int all[64];
-    for (size_t i = 0; i < w->k->nfields; i++)
-        all[i] = (int)i;
     rec_batch_clear(&w->recs);
-    int rc = store_image_records(w->st, id, &(rec_preds){.type = w->k->type}, all, w->k->nfields,
-                                 0, -1, NULL, rec_batch_add, &w->recs, err);
+    int rc = store_image_records_all(w->st, id, w->k->type, rec_batch_add, &w->recs, err);
     if (w->recs.failed)
         return err_set(err, IMGSEC_EINTERNAL, "out of memory");
     if (rc != IMGSEC_OK)
@@ -321,8 +317,6 @@ int store_records_walk(store *st, const store_record_filter *f, const int64_t *i
         (f->report == REPORT_BUILD_COMMAND_RISKS &&
          (fc.rule_id < 0 || fc.risk_name < 0 || fc.risk_level < 0)))
         return err_set(err, IMGSEC_EINTERNAL, "store: record filter fields missing from the model");
-    if (w.k->nfields > 64)
-        return err_set(err, IMGSEC_EINTERNAL, "store: a record type with too many fields");
     for (int i = 0; i < NATURAL_KEY_MAX; i++) {
         const char *name = NATURAL_KEY[f->report][i];
         if ((w.key[i] = name ? record_field_index(f->report, name) : -1) < 0 && name)

@@ -75,13 +75,9 @@ typedef struct {
                     calling thread): the reads go inside it, read_end leaves it */
 } reader;
 
-static void reader_free(reader *r)
-{
-    (void)r; /* the record reads' statement is the store handle's (records.h) */
-}
-
-/* A read transaction of the reader's own (its statements only: the
- * store's cached ones are not used inside it). */
+/* A read transaction of the reader's own. The record reads inside it
+ * (the handle's cached statements, records.h) are reset after each use,
+ * so none holds the transaction past read_end. */
 static int read_begin(store *st, reader *rd, imgsec_err *err)
 {
     if ((rd->nested = db_in_transaction(st->conn))) return IMGSEC_OK;
@@ -93,17 +89,6 @@ static void read_end(store *st, reader *rd)
 {
     if (rd->nested || !db_in_transaction(st->conn)) return; /* not ours, or none open */
     db_rollback(st->conn); /* the cached statements it used are reset already */
-}
-
-/* Every field of every record of an image, in seq order (records.h). */
-static int image_records_all(store *st, report_type t, int64_t id, store_record_cb cb, void *arg,
-                             imgsec_err *err)
-{
-    const record_kind *k = record_kind_get(t);
-    int all[64];
-    for (size_t f = 0; f < k->nfields && f < 64; f++) all[f] = (int)f;
-    return store_image_records(st, id, &(rec_preds){.type = t}, all, k->nfields, 0, -1, NULL, cb,
-                               arg, err);
 }
 
 typedef struct {
@@ -132,15 +117,14 @@ static int row_json(const store_cell *x, size_t n, void *arg)
 
 /* The records of type t of image id, in seq order, as a new JSON array
  * (empty when the image has none or is gone); NULL with err set. */
-static json_t *read_records(store *st, reader *rd, report_type t, int64_t id, imgsec_err *err)
+static json_t *read_records(store *st, report_type t, int64_t id, imgsec_err *err)
 {
-    (void)rd;
     json_rows j = {record_kind_get(t), json_array()};
     if (!j.arr) {
         err_set(err, IMGSEC_EINTERNAL, "out of memory");
         return NULL;
     }
-    int rc = image_records_all(st, t, id, row_json, &j, err);
+    int rc = store_image_records_all(st, id, t, row_json, &j, err);
     if (rc != IMGSEC_OK) {
         json_decref(j.arr);
         if (rc == -1) err_set(err, IMGSEC_EINTERNAL, "out of memory");
@@ -186,12 +170,11 @@ static int row_equal(const store_cell *x, size_t n, void *arg)
 /* Whether the records of type t of image id are exactly the objects of
  * want, in order: what json_equal says of want and read_records' array,
  * without building that array. -1 with err set on a read error. */
-static int records_equal(store *st, reader *rd, report_type t, int64_t id, const json_t *want,
+static int records_equal(store *st, report_type t, int64_t id, const json_t *want,
                          imgsec_err *err)
 {
-    (void)rd;
     json_cmp c = {record_kind_get(t), want, 0};
-    int rc = image_records_all(st, t, id, row_equal, &c, err);
+    int rc = store_image_records_all(st, id, t, row_equal, &c, err);
     if (rc == RECORDS_DIFFER) return 0;
     if (rc != IMGSEC_OK) return -1;
     return c.i == json_array_size(want);
@@ -281,7 +264,7 @@ static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img
     int rc = read_begin(st, rd, err);
     if (rc != IMGSEC_OK) goto done;
     if ((rc = store_change_seq(st, &out->seen, err)) != IMGSEC_OK) goto done;
-    if (!(apps = read_records(st, rd, REPORT_APPS, img->id, err))) {
+    if (!(apps = read_records(st, REPORT_APPS, img->id, err))) {
         rc = err->code;
         goto done;
     }
@@ -295,7 +278,7 @@ static void match_image(vulndb *vdb, store *st, reader *rd, const image_ref *img
     if (rc != IMGSEC_OK) goto done;
     out->errors = ms.errors;
     out->vulnerabilities = (int64_t)json_array_size(vuls);
-    int same = records_equal(st, rd, REPORT_VULNERABILITY, img->id, vuls, err);
+    int same = records_equal(st, REPORT_VULNERABILITY, img->id, vuls, err);
     read_end(st, rd);
     if (same < 0) {
         rc = err->code;
@@ -401,7 +384,6 @@ static int workers_open(vulndb *db, store *st, unsigned n, worker **out, unsigne
 static void workers_close(worker *w, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        reader_free(&w[i].rd);
         store_close(w[i].st);
         vulndb_close(w[i].vdb);
     }
@@ -581,7 +563,6 @@ static int run_locked(vulndb *db, store *st, const vulndb_rematch_opts *opts,
     pthread_cond_destroy(&r->ready);
     free(r);
     workers_close(w, nw);
-    reader_free(&rd);
     free(imgs);
     return rc;
 }
