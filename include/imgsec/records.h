@@ -119,6 +119,15 @@ int store_image_records(store *st, int64_t image, const rec_preds *ps, const int
 int store_image_records_all(store *st, int64_t image, report_type t, store_record_cb cb,
                             void *arg, imgsec_err *err);
 
+/* Inside the caller's read transaction: the images that have records of
+ * type t (of project_id project, unless project is NULL), in id order,
+ * each with how many (images.n_<type>, kept exactly by every writer).
+ * A non-zero return from cb stops and is returned. What walks a whole
+ * store's records (imgsec records) starts here. */
+int store_record_images(store *st, report_type t, const char *project,
+                        int (*cb)(int64_t image, int64_t n, void *arg), void *arg,
+                        imgsec_err *err);
+
 /* A run of one image's records: take of them from seq on. */
 typedef struct {
     int64_t image, seq, take;

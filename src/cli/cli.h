@@ -25,6 +25,7 @@ int cmd_stat(int argc, char **argv);   /* cmd_stat.c: the statistic, offline or 
 int cmd_list(int argc, char **argv);   /* cmd_list.c: the finding lists */
 int cmd_vulndb(int argc, char **argv); /* cmd_vulndb.c: the OSV vulnerability database */
 int cmd_registry(int argc, char **argv); /* cmd_registry.c: a project's registries */
+int cmd_records(int argc, char **argv);  /* cmd_records.c: the stored records, dumped */
 
 /* --db default: IMGSEC_DB, else ./imgsec.db (spec/README.md). */
 const char *cli_default_db(void);

@@ -32,6 +32,8 @@ static const cli_command COMMANDS[] = {
      "or --server)", cmd_list},
     {"export", "--type T --project P -o FILE", "write a report to XLSX or CSV (offline or --server)",
      cmd_export},
+    {"records", "--type T [--project P] [-o FILE]", "dump the stored records as CSV or SQLite "
+     "tables", cmd_records},
     {"demo", "--project P [--images N]", "fill a database with generated demo data", cmd_demo},
     {"gen", "--images N [--seed S]", "print generated documents as NDJSON", cmd_gen},
     {"registry", "add|list|rm --project P", "a project's registries (sealed passwords)",

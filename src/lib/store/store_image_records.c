@@ -183,6 +183,44 @@ int store_image_records(store *st, int64_t image, const rec_preds *ps, const int
     return q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
 }
 
+typedef struct {
+    int (*cb)(int64_t image, int64_t n, void *arg);
+    void *arg;
+    bool bad;
+} images_ctx;
+
+static int image_row(const store_cell *cells, int n, void *arg)
+{
+    images_ctx *x = arg;
+    if (n != 2 || cells[0].kind != CELL_INT || cells[1].kind != CELL_INT) {
+        x->bad = true;
+        return IMGSEC_EINTERNAL;
+    }
+    return x->cb(cells[0].i, cells[1].i, x->arg);
+}
+
+int store_record_images(store *st, report_type t, const char *project,
+                        int (*cb)(int64_t image, int64_t n, void *arg), void *arg,
+                        imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    if (!k)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such type");
+    query q = {0};
+    util_buf_printf(&q.sql, "SELECT id, \"n_%s\" FROM images WHERE \"n_%s\" > 0", k->table + 4,
+                    k->table + 4);
+    if (project) {
+        util_buf_printf(&q.sql, " AND project_id = ?1");
+        q.b[0] = (store_list_bind){.s = project};
+        q.nb = 1;
+    }
+    util_buf_printf(&q.sql, " ORDER BY id");
+    images_ctx x = {cb, arg, false};
+    int rc = q_run(st, &q, image_row, &x, err);
+    return x.bad ? err_set(err, IMGSEC_EINTERNAL, "store: an image row without its id or count")
+                 : rc;
+}
+
 /* The spans are a VALUES table joined to the record table's primary key,
  * one statement: not an OR of n conditions, which SQLite's planner
  * compares pairwise (for 200 spans that cost more CPU than reading the

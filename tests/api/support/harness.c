@@ -84,6 +84,38 @@ int h_write_file(const char *path, const char *data, size_t len)
     return (w == len && rc == 0) ? 0 : -1;
 }
 
+char *h_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *out = NULL;
+    size_t n = 0, cap = 0, r;
+    char buf[65536];
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (n + r + 1 > cap) {
+            cap = (n + r + 1) * 2;
+            char *p = realloc(out, cap);
+            if (!p)
+                abort();
+            out = p;
+        }
+        memcpy(out + n, buf, r);
+        n += r;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(out);
+        return NULL;
+    }
+    if (!out && !(out = malloc(1)))
+        abort();
+    out[n] = '\0';
+    *len = n;
+    return out;
+}
+
 char *h_json_text(const json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

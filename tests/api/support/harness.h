@@ -267,6 +267,9 @@ char *h_vstrdupf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 char *h_repeat(char c, size_t n);
 /* Writes len bytes to path; 0 or -1. */
 int h_write_file(const char *path, const char *data, size_t len);
+/* The bytes of path, NUL-terminated (malloc'd), *len of them; NULL when
+ * it cannot be read. */
+char *h_read_file(const char *path, size_t *len);
 /* Compact JSON text of v (malloc'd; v is not consumed). */
 char *h_json_text(const json_t *v);
 /* True if s is at least min_len lower- or upper-case hex digits and nothing else. */
