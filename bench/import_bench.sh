@@ -29,7 +29,7 @@ measure() { # label, then the command
 python3 "$here/import_gen_trivy.py" "$work/big.json" "$mb"
 ls -l "$work/big.json" | awk '{printf "report: %d bytes\n", $5}'
 measure "stream ${mb} MB (--stream)" "$cli" import --db "$work/s.db" --project B --stream "$work/big.json"
-sqlite3 "$work/s.db" "SELECT 'stored records: vulnerability ' || (SELECT count(*) FROM rec_vulnerability) || ', apps ' || (SELECT count(*) FROM rec_app)"
+sqlite3 "$work/s.db" "SELECT 'stored records: vulnerability ' || sum(n_vulnerability) || ', apps ' || sum(n_app) FROM images"
 
 if [ -n "${COMPARE_MB:-}" ]; then
   python3 "$here/import_gen_trivy.py" "$work/mid.json" "$COMPARE_MB"

@@ -2,14 +2,17 @@
 # bench/mix.sh - the fixed mix of 20 statistic bodies, and for each the
 # plain SQL that computes the same total_num on the same database file.
 #
-#   bench/mix.sh DB PROJECT OUTDIR
+#   bench/mix.sh ORACLE PROJECT OUTDIR
 #
-# Writes OUTDIR/mix.tsv (name, security_report_type, enterprise_project_id,
-# body file, SQL file), one line per body. The long lists (vul_id_list,
-# image_id_list) and the values of the filters are drawn from the data, so
-# the mix is the same for the same data set. The SQL is what a
-# straightforward implementation would run: join the record table to the
-# images and count, with the filters as WHERE clauses.
+# ORACLE is bench/oracle.sh's database for the store (its images and
+# records as plain tables, read through `imgsec records`, not from the
+# store's own tables). Writes OUTDIR/mix.tsv (name, security_report_type,
+# enterprise_project_id, body file, SQL file), one line per body. The long
+# lists (vul_id_list, image_id_list) and the values of the filters are
+# drawn from the data, so the mix is the same for the same data set. The
+# SQL is what a straightforward implementation would run: join the record
+# table to the images and count, with the filters as WHERE clauses; it
+# runs on ORACLE.
 set -euo pipefail
 db=$1 project=$2 out=$3
 mkdir -p "$out"
@@ -22,7 +25,7 @@ read -r t_lo t_hi < <(q "SELECT min(latest_update_time) + (max(latest_update_tim
 read -r s_lo s_hi < <(q "SELECT min(latest_scan_time) + (max(latest_scan_time) - min(latest_scan_time)) / 2, max(latest_scan_time) FROM images WHERE project_id = '$project' AND latest_scan_time > 0" | tr '|' ' ')
 size=$(q "SELECT (min(image_size) + max(image_size)) / 3 FROM images WHERE project_id = '$project'")
 # 2,048 distinct vul_ids (the longest list allowed), frequent and rare alike
-q "SELECT DISTINCT vul_id FROM agg_vul ORDER BY vul_id" >"$out/vul_ids.txt"
+q "SELECT DISTINCT vul_id FROM rec_vulnerability ORDER BY vul_id" >"$out/vul_ids.txt"
 vul_n=$(wc -l <"$out/vul_ids.txt")
 step=$(( vul_n / 2048 )); [ "$step" -lt 1 ] && step=1
 awk -v s="$step" 'NR % s == 0' "$out/vul_ids.txt" | head -n 2048 >"$out/vul_long.txt"

@@ -3,14 +3,17 @@
 # on the same data and the same 20 bodies, interleaved, counts checked.
 #
 #   bench/peers.sh WORK [--bin DIR] [--rounds N] [--seconds S] [--project P]
+#                  [--oracle FILE]
 #
 # WORK is a bench/run.sh run directory (bench/run.sh --peers calls this
 # right after its mix check; it also runs alone on a finished one): it
 # needs WORK/imgsec.db and WORK/mix/ (bench/mix.sh); WORK/results.txt, when
 # there, gives the `imgsec import` time to compare the loads with.
 # What it does (docs/performance.md, "The peers in the same run"):
-#   1. exports the images and the eight record tables from the SQLite file
-#      to CSV (timed apart: both peers load the same files);
+#   1. exports the images and the eight record tables to CSV from the
+#      oracle (bench/oracle.sh: `imgsec records` and a copy of the images
+#      table): --oracle FILE, else made anew as WORK/peers-oracle.db; the
+#      export is timed apart: both peers load the same files;
 #   2. PostgreSQL: a throwaway cluster under WORK/peers/pg (initdb, pg_ctl,
 #      unix socket only, stopped at exit), tuned (postgresql.conf below),
 #      loaded with COPY, the derived table images_x (per-image record
@@ -33,16 +36,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 top=$(cd "$here/.." && pwd)
-[ $# -ge 1 ] || { sed -n '2,31p' "$0"; exit 2; }
-case $1 in -h|--help) sed -n '2,31p' "$0"; exit 0 ;; esac
+[ $# -ge 1 ] || { sed -n '2,34p' "$0"; exit 2; }
+case $1 in -h|--help) sed -n '2,34p' "$0"; exit 0 ;; esac
 work=$(cd "$1" && pwd); shift
-bin="$top/build-perf" rounds=3 seconds=1 project=bench
+bin="$top/build-perf" rounds=3 seconds=1 project=bench odb=
 while [ $# -gt 0 ]; do
   case $1 in
     --bin) bin=$2; shift ;;
     --rounds) rounds=$2; shift ;;
     --seconds) seconds=$2; shift ;;
     --project) project=$2; shift ;;
+    --oracle) odb=$2; shift ;;
     *) echo "bench/peers: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -87,28 +91,37 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- 1. export ----
+# the records as plain tables (bench/oracle.sh): the peers load them, not
+# the store's own tables. bench/run.sh passes the one it just made for its
+# count check (--oracle); alone, on a finished run (whose live ingest came
+# after that one), a fresh one is made.
+if [ -z "$odb" ]; then
+  odb=$out-oracle.db
+  log "dumping the records (bench/oracle.sh) to $odb"
+  "$here/oracle.sh" "$bin/imgsec" "$db" "$odb"
+fi
 tables=(images rec_vulnerability rec_app rec_file rec_risk_config rec_malware
   rec_sensitive_info rec_non_compliant_app rec_build_command_risk)
 # CREATE TABLE of one table for a peer, from SQLite's declared types
 create_sql() { # table pg|duck
-  sqlite3 -batch -noheader -separator '|' "$db" "PRAGMA table_info($1)" |
+  sqlite3 -batch -noheader -separator '|' "$odb" "PRAGMA table_info($1)" |
     awk -F'|' -v t="$1" -v d="$2" '
       { ty = toupper($3)
         if (ty ~ /INT/) ty = "bigint"; else if (ty ~ /REAL|FLOA|DOUB/) ty = (d == "pg" ? "double precision" : "double"); else ty = (d == "pg" ? "text" : "varchar")
         cols = cols (NR > 1 ? ", " : "") "\"" $2 "\" " ty }
       END { printf "CREATE TABLE %s (%s)", t, cols }'
 }
-cols_of() { sqlite3 -batch -noheader "$db" "SELECT group_concat('\"' || name || '\"', ', ') FROM pragma_table_info('$1')"; }
+cols_of() { sqlite3 -batch -noheader "$odb" "SELECT group_concat('\"' || name || '\"', ', ') FROM pragma_table_info('$1')"; }
 load export
 t0=$(now)
 for t in "${tables[@]}"; do
-  sqlite3 -batch -noheader -csv "$db" "SELECT $(cols_of "$t") FROM $t ORDER BY rowid" >"$out/csv/$t.csv"
+  sqlite3 -batch -noheader -csv "$odb" "SELECT $(cols_of "$t") FROM $t ORDER BY rowid" >"$out/csv/$t.csv"
 done
 put export_seconds "$(since "$t0")"
 put export_csv_bytes "$(du -cb "$out"/csv/*.csv | awk 'END { print $1 }')"
 records=0
-for t in "${tables[@]:1}"; do records=$((records + $(sqlite3 "$db" "SELECT count(*) FROM $t"))); done
-images=$(sqlite3 "$db" "SELECT count(*) FROM images")
+for t in "${tables[@]:1}"; do records=$((records + $(sqlite3 "$odb" "SELECT count(*) FROM $t"))); done
+images=$(sqlite3 "$odb" "SELECT count(*) FROM images")
 put images "$images"; put records "$records"
 log "exported $images images, $records records to CSV in $(sed -n 's/^export_seconds=//p' "$out/peers.txt")s"
 
@@ -117,7 +130,7 @@ log "exported $images images, $records records to CSV in $(sed -n 's/^export_sec
 # of each record table per image.
 # For the vulnerabilities also one count per vul_type (a handful of values:
 # app_vul, linux_vul), c_vul_<type>.
-vul_types=$(sqlite3 -batch -noheader "$db" "SELECT DISTINCT vul_type FROM rec_vulnerability WHERE vul_type GLOB '[a-z]*' AND vul_type NOT GLOB '*[^a-z_]*' ORDER BY 1" | paste -sd, -)
+vul_types=$(sqlite3 -batch -noheader "$odb" "SELECT DISTINCT vul_type FROM rec_vulnerability WHERE vul_type GLOB '[a-z]*' AND vul_type NOT GLOB '*[^a-z_]*' ORDER BY 1" | paste -sd, -)
 derived_sql() {
   local sel="" joins="" t k=0 v more
   for t in "${tables[@]:1}"; do
@@ -329,7 +342,7 @@ print(f"| bulk load | {imp} | {float(kv['pg_load_seconds']):.1f} s for {int(kv['
 dbf = os.path.join(os.path.dirname(out), "imgsec.db")
 dbb = sum(os.path.getsize(f) for f in (dbf, dbf + "-wal") if os.path.exists(f))
 print(f"| on disk, {int(kv['records']):,} records | {mb(dbb)} (SQLite file) | {mb(kv['pg_disk_bytes'])} (data directory) | {mb(kv['duck_disk_bytes'])} (file) |")
-print(f"\nBoth peers read CSV exported from the SQLite file: {float(kv['export_seconds']):.1f} s, "
+print(f"\nBoth peers read CSV exported from the oracle file (bench/oracle.sh, `imgsec records`): {float(kv['export_seconds']):.1f} s, "
       f"{mb(kv['export_csv_bytes'])}, not in their load times. PostgreSQL {kv['pg_version']}, DuckDB {kv['duck_version']} (@duckdb/node-api).")
 PY
 cat "$out/peers.md"

@@ -16,12 +16,16 @@
 #   2. start: imgsecd on that file, time until it listens (index built);
 #   3. the mix (bench/mix.sh, 20 bodies): each body's total_num from
 #      imgsecd must equal the plain SQL's count, else the run fails; then
-#      each again, answered from the result cache, must still equal it;
+#      each again, answered from the result cache, must still equal it.
+#      The plain SQL runs on WORK/oracle.db (bench/oracle.sh: the images
+#      and every record as plain tables, dumped by `imgsec records`), not
+#      on the store's own tables;
 #   4. throughput as served (result cache on): the whole mix, wrk at 64
 #      connections, and the cheapest body alone; the mix with one
 #      connection;
 #   5. reference points: nginx answering a static {"total_num": 1} to the
-#      same wrk, and each body's plain SQL with sqlite3 on the same file;
+#      same wrk, and each body's plain SQL with sqlite3 on the oracle file
+#      (the records as one row each, the store's layout up to schema 19);
 #   6. the engine alone, restarted with --result-cache-mb 0 (warm start):
 #      latency of each body alone, one keep-alive connection
 #      (bench/latency.c, which times with CLOCK_MONOTONIC: wrk's
@@ -190,7 +194,12 @@ token=$(bench_token "$url" bench admin "$password" "$project")
 [ -n "$token" ] || { echo "bench: no token" >&2; exit 1; }
 
 # ---- 3. the mix, checked against plain SQL ----
-"$here/mix.sh" "$db" "$project" "$work/mix"
+t0=$(now)
+"$here/oracle.sh" "$imgsec" "$db" "$work/oracle.db"
+oracle_s=$(since "$t0")
+put oracle_seconds "$oracle_s"
+log "oracle: the records dumped to $work/oracle.db in ${oracle_s}s"
+"$here/mix.sh" "$work/oracle.db" "$project" "$work/mix"
 mix=$work/mix/mix.tsv
 statistic() { # name report ep body_file -> total_num
   curl -sS -H "X-Auth-Token: $token" -H "region: $region" -H 'Content-Type: application/json' \
@@ -199,7 +208,7 @@ statistic() { # name report ep body_file -> total_num
 }
 sql_time() { # sql file -> "seconds count"
   local t0 c; t0=$(now)
-  c=$(timeout 600 sqlite3 -batch -noheader "$db" <"$1" || echo timeout)
+  c=$(timeout 600 sqlite3 -batch -noheader "$work/oracle.db" <"$1" || echo timeout)
   echo "$(since "$t0") $c"
 }
 passed=0 failed=0
@@ -235,8 +244,8 @@ put checks_passed "$passed"; put checks_failed "$failed"
 if [ "$peers" = 1 ]; then
   load peers
   peer_s=1; [ "$quick" = 1 ] && peer_s=0.2 peer_rounds=1
-  if "$here/peers.sh" "$work" --bin "$bin" --project "$project" --rounds "$peer_rounds" \
-      --seconds "$peer_s" >"$work/peers.log" 2>&1; then passed=$((passed + 1)); else
+  if "$here/peers.sh" "$work" --bin "$bin" --project "$project" --oracle "$work/oracle.db" \
+      --rounds "$peer_rounds" --seconds "$peer_s" >"$work/peers.log" 2>&1; then passed=$((passed + 1)); else
     failed=$((failed + 1)); tail -5 "$work/peers.log" >&2; log "FAILED the peers (bench/peers.sh): see $work/peers.log"
   fi
 fi
@@ -356,7 +365,9 @@ done
 live_s=$(since "$t0")
 # the first answer after the import must count all of it
 got=$(statistic all "vulnerability" all_granted_eps "$work/mix/01-all-vulnerability.json")
-want=$(sqlite3 "$db" "SELECT count(*) FROM rec_vulnerability r JOIN images i ON i.id = r.image WHERE i.project_id = '$project'")
+"$here/oracle.sh" "$imgsec" "$db" "$work/oracle-live.db" --type vulnerability --project "$project"
+want=$(sqlite3 "$work/oracle-live.db" "SELECT count(*) FROM rec_vulnerability")
+rm -f "$work/oracle-live.db"
 sleep 1
 kill -INT "$wrk_pid"; wait "$wrk_pid" || true
 r=$(sed -n 's/^RESULT //p' "$work/during-ingest.txt"); put mix_during_ingest "$r"

@@ -32,4 +32,4 @@ echo "gen_s=$((t1 - t0)) import_s=$((t2 - t1)) bytes=$(stat -c %s "$db")"
 sqlite3 "$db" "SELECT 'images', count(*) FROM images UNION ALL
   SELECT 'agg_vul', count(*) FROM agg_vul UNION ALL
   SELECT 'agg_build', count(*) FROM agg_build UNION ALL
-  SELECT 'vulnerability records', count(*) FROM rec_vulnerability"
+  SELECT 'vulnerability records', sum(n_vulnerability) FROM images"

@@ -128,6 +128,12 @@ int store_record_images(store *st, report_type t, const char *project,
                         int (*cb)(int64_t image, int64_t n, void *arg), void *arg,
                         imgsec_err *err);
 
+/* How many records of type t the store holds, counted in its storage
+ * itself: also those of an image that no longer exists, which no writer
+ * may leave behind. For checks of deletes and rollbacks (the tests), not
+ * for answers: a reader wants images.n_<type> or store_record_images. */
+int store_records_stored(store *st, report_type t, int64_t *n, imgsec_err *err);
+
 /* A run of one image's records: take of them from seq on. */
 typedef struct {
     int64_t image, seq, take;

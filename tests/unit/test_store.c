@@ -29,6 +29,7 @@
 #include "unit_pg.h"
 #include "unit_tmp.h"
 #include "../support/name_recount.h"
+#include "../support/rec_text.h"
 
 /* ---- fixture ---- */
 
@@ -364,7 +365,7 @@ static void test_migrate_drop_vul_vul(void **state)
     if (store_ingest(f->st, "P1", "0", &d, 1, NULL, &r, NULL, NULL, &err) != IMGSEC_OK)
         fail_msg("store_ingest: %s", err.msg);
     doc_free(&d);
-    int64_t vuls = q1(f->path, "SELECT count(*) FROM rec_vulnerability");
+    int64_t vuls = rec_stored(f->st, REPORT_VULNERABILITY);
     int64_t aggs = q1(f->path, "SELECT count(*) FROM agg_vul");
     assert_true(vuls > 0);
     assert_true(aggs > 0);
@@ -378,7 +379,7 @@ static void test_migrate_drop_vul_vul(void **state)
     assert_int_equal(q1(f->path, version), 19);
     assert_int_equal(q1(f->path, has), 0);
     assert_int_equal(q1(f->path, app), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), vuls);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), vuls);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), aggs);
 }
 
@@ -429,7 +430,7 @@ static void test_open_reconciles_columns(void **state)
     assert_int_equal(q1(f->path, "SELECT count(*) FROM pragma_table_info('rec_file')"), 7);
     store_ingest_result r = ingest1(f->st, DOC_WEB);
     assert_int_equal(r.records, 8);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_file"), 1);
+    assert_int_equal(rec_stored(f->st, REPORT_FILES), 1);
     assert_int_equal(q1(f->path, "SELECT n_file FROM images"), 1);
 }
 
@@ -494,32 +495,26 @@ static void test_ingest_one(void **state)
     assert_int_equal(r.id, 1);
     assert_int_equal(r.records, 8);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability WHERE image = 1"), 3);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_app WHERE image = 1"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_file WHERE image = 1"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_build_command_risk WHERE image = 1"), 3);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware"), 0);
-
-    /* Records: in document order, typed as the field tables say, absent is NULL. */
-    assert_string_equal(qs(f->path, "SELECT app_name FROM rec_vulnerability WHERE image = 1 AND seq = 1", buf, sizeof buf), "libssl");
-    assert_string_equal(qs(f->path, "SELECT severity FROM rec_vulnerability WHERE seq = 0", buf, sizeof buf), "high");
-    /* SQLite's storage class of a value; PostgreSQL's column type, named alike */
-#define TYPEOF(col)                                                                            \
-    (use_pg ? "CASE WHEN " col " IS NULL THEN 'null' ELSE replace(replace(pg_typeof(" col      \
-              ")::text, 'double precision', 'real'), 'bigint', 'integer') END"                 \
-            : "typeof(" col ")")
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT %s FROM rec_vulnerability WHERE seq = 0", TYPEOF("cvss_score"));
-    assert_string_equal(qs(f->path, sql, buf, sizeof buf), "real");
-    snprintf(sql, sizeof sql, "SELECT %s FROM rec_vulnerability WHERE seq = 1", TYPEOF("cvss_score"));
-    assert_string_equal(qs(f->path, sql, buf, sizeof buf), "null");
-    snprintf(sql, sizeof sql, "SELECT %s FROM rec_vulnerability WHERE seq = 2", TYPEOF("cvss_score"));
-    assert_string_equal(qs(f->path, sql, buf, sizeof buf), "real");
-    snprintf(sql, sizeof sql, "SELECT %s || ' ' || mode FROM rec_file", TYPEOF("size"));
-    assert_string_equal(qs(f->path, sql, buf, sizeof buf), "integer 644");
-#undef TYPEOF
-    assert_int_equal(q1(f->path, "SELECT size FROM rec_file"), 1234);
-    assert_string_equal(qs(f->path, "SELECT risk_level FROM rec_build_command_risk WHERE seq = 1", buf, sizeof buf), "high");
+    /* Records, read through the record API: in document order, typed as
+     * the field tables say (a real stays a real: 5 is 5.0), absent is NULL. */
+    char *t = rec_text(f->st, REPORT_VULNERABILITY, 1, "vul_id,severity,app_name,cvss_score");
+    assert_string_equal(t, "1|0|CVE-1|high|openssl|7.5|\n"
+                           "1|1|CVE-1|high|libssl|<null>|\n"
+                           "1|2|CVE-2|medium|<null>|5.0|\n");
+    free(t);
+    t = rec_text(f->st, REPORT_APPS, -1, NULL);
+    assert_string_equal(t, "1|0|openssl|3.0|<null>|<null>|<null>|<null>|<null>|\n");
+    free(t);
+    t = rec_text(f->st, REPORT_FILES, -1, NULL);
+    assert_string_equal(t, "1|0|/etc/passwd|<null>|1234|644|<null>|\n");
+    free(t);
+    t = rec_text(f->st, REPORT_BUILD_COMMAND_RISKS, 1, "rule_id,risk_level,build_instruction");
+    assert_string_equal(t, "1|0|DS002|high|USER root|\n"
+                           "1|1|DS002|high|USER 0|\n"
+                           "1|2|DS001|low|FROM x:latest|\n");
+    free(t);
+    assert_int_equal(rec_stored(f->st, REPORT_MALWARES), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 3);
 
     /* The image row: attributes, derived level, counts. */
     assert_string_equal(qs(f->path, "SELECT project_id || '/' || ep || '/' || image_type || '/' || instance_id || '/' || cicd_name || '/' || image_digest FROM images", buf, sizeof buf),
@@ -549,11 +544,13 @@ static void test_reingest_replaces(void **state)
     assert_int_equal(r.records, 1);
 
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 1);
-    assert_string_equal(qs(f->path, "SELECT vul_id FROM rec_vulnerability", buf, sizeof buf), "CVE-3");
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_app"), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_file"), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_build_command_risk"), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 1);
+    char *t = rec_text(f->st, REPORT_VULNERABILITY, -1, "vul_id");
+    assert_string_equal(t, "1|0|CVE-3|\n");
+    free(t);
+    assert_int_equal(rec_stored(f->st, REPORT_APPS), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_FILES), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_BUILD_COMMAND_RISKS), 0);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul WHERE vul_id = 'CVE-3' AND n = 1"), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_build"), 0);
@@ -609,9 +606,9 @@ static void test_bulk_same_identity(void **state)
     assert_int_equal(r[2].records, 1);
     /* The later document wins. */
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 2);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability WHERE image = 1"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_build_command_risk"), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware WHERE image = 2"), 1);
+    assert_int_equal(rec_count(f->st, REPORT_VULNERABILITY, 1), 1);
+    assert_int_equal(rec_stored(f->st, REPORT_BUILD_COMMAND_RISKS), 0);
+    assert_int_equal(rec_count(f->st, REPORT_MALWARES, 2), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 3);
     for (int i = 0; i < 3; i++)
         doc_free(&d[i]);
@@ -659,9 +656,9 @@ static void test_bulk_fails_midway(void **state)
     doc_parse(&d[2], DOC_BOOM);
     assert_int_equal(store_ingest(f->st, "P1", "0", d, 3, NULL, r, NULL, NULL, &err), IMGSEC_EINTERNAL);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_app"), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware"), 1);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_APPS), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_MALWARES), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 0);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 1);
     doc_free(&d[2]);
@@ -673,7 +670,7 @@ static void test_bulk_fails_midway(void **state)
     assert_string_equal(err.msg, "store: document summary disagrees with its vulnerabilities");
     d[1].summary.counts[REPORT_VULNERABILITY]--;
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 0);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 1);
 
     /* The handle still works, and (SQLite) no id was used up by the
@@ -684,7 +681,7 @@ static void test_bulk_fails_midway(void **state)
         assert_true(id > 1);
     else
         assert_int_equal(id, 2);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 3);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 3);
     doc_free(&d[0]);
     doc_free(&d[1]);
 }
@@ -705,11 +702,12 @@ static void test_image_delete(void **state)
     assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_OK);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images WHERE id = 1"), 0);
-    assert_int_equal(q1(f->path, "SELECT (SELECT count(*) FROM rec_vulnerability) + (SELECT count(*) FROM rec_app)"
-                                 " + (SELECT count(*) FROM rec_file) + (SELECT count(*) FROM rec_build_command_risk)"), 0);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY) + rec_stored(f->st, REPORT_APPS) +
+                         rec_stored(f->st, REPORT_FILES) + rec_stored(f->st, REPORT_BUILD_COMMAND_RISKS),
+                     0);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 0);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_build"), 0);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_malware WHERE image = 2"), 1);
+    assert_int_equal(rec_count(f->st, REPORT_MALWARES, 2), 1);
     assert_int_equal(q1(f->path, "SELECT image FROM changes ORDER BY seq DESC LIMIT 1"), 1);
     assert_int_equal(store_image_delete(f->st, "P1", 1, NULL, &err), IMGSEC_ENOTFOUND);
 
@@ -1094,7 +1092,7 @@ static void test_ingest_delete_with_grant(void **state)
     assert_non_null(strstr(err.msg, "documents[1]."));
     assert_int_equal(q1(f->path, "SELECT count(*) FROM images"), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM changes"), 1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 3);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 3);
 
     assert_int_equal(store_ingest(f->st, "P1", "ep-a", d, 1, &writer_a, r, NULL, NULL, &err), IMGSEC_OK);
     int64_t id_a = r[0].id;
@@ -1726,16 +1724,16 @@ static void test_replace_vulnerabilities_pg(void **state)
     assert_non_null(r.vuls);
     if (store_replace_vulnerabilities(f->st, &r, 1, &err) != IMGSEC_OK) fail_msg("%s", err.msg);
     assert_false(r.skipped);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 2);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 2);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 2);
     assert_int_equal(json_array_remove(r.vuls, 0), 0);
     assert_int_equal(store_change_seq(f->st, &r.seen_seq, &err), IMGSEC_OK);
     assert_int_equal(store_replace_vulnerabilities(f->st, &r, 1, &err), IMGSEC_OK);
     assert_false(r.skipped);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability WHERE vul_id = 'CVE-2026-2' "
-                                 "AND seq = 0"),
-                     1);
-    assert_int_equal(q1(f->path, "SELECT count(*) FROM rec_vulnerability"), 1);
+    char *t = rec_text(f->st, REPORT_VULNERABILITY, -1, "vul_id,severity");
+    assert_string_equal(t, "1|0|CVE-2026-2|low|\n");
+    free(t);
+    assert_int_equal(rec_stored(f->st, REPORT_VULNERABILITY), 1);
     assert_int_equal(q1(f->path, "SELECT count(*) FROM agg_vul"), 1);
     /* read at seq, then the image is ingested again: the replace loses */
     r.seen_seq = seq;

@@ -221,6 +221,17 @@ int store_record_images(store *st, report_type t, const char *project,
                  : rc;
 }
 
+int store_records_stored(store *st, report_type t, int64_t *n, imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(t);
+    if (!k)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record count of no such type");
+    query q = {0};
+    util_buf_printf(&q.sql, "SELECT count(*) FROM \"%s\"", k->table);
+    *n = 0;
+    return q_run(st, &q, row_count, n, err);
+}
+
 /* The spans are a VALUES table joined to the record table's primary key,
  * one statement: not an OR of n conditions, which SQLite's planner
  * compares pairwise (for 200 spans that cost more CPU than reading the
