@@ -23,6 +23,7 @@
 
 #include "imgsec/gen.h"
 #include "imgsec/list.h"
+#include "imgsec/records.h"
 #include "../support/name_recount.h"
 
 #define N_IMAGES 90
@@ -693,22 +694,75 @@ static int64_t sql_int(const char *sql)
     return v;
 }
 
+typedef struct {
+    int64_t ids[4096];
+    size_t n;
+} image_ids;
+
+static int add_image_id(int64_t id, int64_t n, void *arg)
+{
+    (void)n;
+    image_ids *x = arg;
+    if (x->n == sizeof x->ids / sizeof x->ids[0])
+        return IMGSEC_EINTERNAL;
+    x->ids[x->n++] = id;
+    return 0;
+}
+
+static int no_record(const store_cell *cells, size_t n, void *arg)
+{
+    (void)cells;
+    (void)n;
+    (void)arg;
+    return 0;
+}
+
+/* How many of project's apps have needle in their name, through the
+ * record API's own condition (not the list's name tables). */
+static int64_t apps_containing(const char *project, const char *needle)
+{
+    store *st = NULL;
+    imgsec_err err = {0};
+    assert_int_equal(store_open(S.db, &st, &err), IMGSEC_OK);
+    int64_t pos = 0, sum = 0;
+    assert_int_equal(store_snapshot_begin(st, &pos, &err), IMGSEC_OK);
+    image_ids *ids = calloc(1, sizeof *ids);
+    assert_non_null(ids);
+    assert_int_equal(store_record_images(st, REPORT_APPS, project, add_image_id, ids, &err),
+                     IMGSEC_OK);
+    rec_preds ps = {.type = REPORT_APPS};
+    rec_preds_substr(&ps, "app_name", needle);
+    for (size_t i = 0; i < ids->n; i++) {
+        int64_t total = 0;
+        if (store_image_records(st, ids->ids[i], &ps, NULL, 0, 0, 0, &total, no_record, NULL,
+                                &err) != IMGSEC_OK)
+            fail_msg("%s", err.msg);
+        sum += total;
+    }
+    store_snapshot_end(st);
+    free(ids);
+    store_close(st);
+    return sum;
+}
+
 /* name_counts (schema 16, kept by the store's write code) holds exactly
- * the counts plain SQL finds in the records, row for row, both ways: a
- * write path that forgets them fails here. */
+ * the counts a recount of the records (through the record API) finds, row
+ * for row, both ways: a write path that forgets them fails here. */
 static void expect_counts_equal_records(void)
 {
     assert_true(sql_int("SELECT count(*) FROM name_counts") > 0);
-    assert_int_equal(sql_int("SELECT count(*) FROM (" NAME_COUNTS " EXCEPT SELECT * FROM ("
-                             NAME_RECOUNT ") y) x"), 0);
-    assert_int_equal(sql_int("SELECT count(*) FROM (SELECT * FROM (" NAME_RECOUNT ") y EXCEPT "
-                             NAME_COUNTS ") x"), 0);
+    store *st = NULL;
+    imgsec_err err = {0};
+    if (store_open(S.db, &st, &err) != IMGSEC_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(name_counts_differ(st), 0);
+    store_close(st);
     /* a substring total is the records' count by plain SQL */
     json_t *o = list_get(T_P1_ALL, "P1", "image/apps",
                          "app_name=lib&limit=10&enterprise_project_id=all_granted_eps", NULL);
-    assert_int_equal(total_of(o), sql_int("SELECT count(*) FROM rec_app r JOIN images i ON "
-                                          "i.id = r.image WHERE i.project_id = 'P1' AND "
-                                          "instr(r.app_name, 'lib') > 0"));
+    int64_t want = apps_containing("P1", "lib");
+    assert_true(want > 0);
+    assert_int_equal(total_of(o), want);
     json_decref(o);
 }
 
