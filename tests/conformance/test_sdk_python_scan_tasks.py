@@ -14,7 +14,6 @@ token client.
 Exits 77 (skipped) only when docker-registry, skopeo or htpasswd is missing.
 """
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -98,7 +97,7 @@ def run(mode, c, s, reg, ns):
                                                              scan_status="success", limit=200))
         assert r.total_num == n, r
         st["ids"] = [str(i.id) for i in r.data_list]
-        db = sqlite3.connect(s.db)
+        db = R.records(s.db)
         apps = db.execute("SELECT count(*) FROM rec_app WHERE image IN (SELECT id FROM images "
                           "WHERE instance_id = ?)", (st["rid"],)).fetchone()[0]
         db.close()

@@ -29,7 +29,6 @@ Exits 77 (skipped) only when docker-registry or skopeo is missing.
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -88,7 +87,7 @@ def images(s, tok, query=""):
 
 def record_counts(db, where="1"):
     """{(namespace, name, version): {report table: records}} of a database."""
-    c = sqlite3.connect(db)
+    c = R.records(db)
     try:
         tables = [r[0] for r in c.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'rec\\_%' ESCAPE '\\'")]
