@@ -126,9 +126,8 @@ typedef enum {
     STMT_TOKEN_PURGE,
     STMT_KEY_LOOKUP,      /* user and sealed SK of an AK: every signed request */
     STMT_AUTH_EPOCH,      /* the auth epoch (store_schema_auth.c) */
-    STMT_NAMES_OF_IMAGE,  /* project, type, EP, name, count of image ?1's names of kind k:
-                             STMT_NAMES_OF_IMAGE + k (store_names.c) */
-    STMT_NAMES_ADD = STMT_NAMES_OF_IMAGE + STORE_NAME_KIND_COUNT, /* name_counts += ?6 */
+    STMT_IMAGE_SCOPE,     /* project, type and EP of image ?1 (store_names.c) */
+    STMT_NAMES_ADD,       /* name_counts += ?6 */
     STMT_NAMES_PRUNE,     /* the name_counts row of ?1..?5 if its count is 0 */
     STMT_NAMES_ADD_ALL,   /* PostgreSQL only: name_counts += the rows of the arrays ?1..?6 */
     STMT_NAMES_PRUNE_ALL, /* PostgreSQL only: the rows of the arrays ?1..?5 whose count is 0 */

@@ -7,8 +7,8 @@
  * being written add from their values (store_names_doc for a validated
  * document, store_names_json for a record of a stream); an image whose
  * records are about to go (replaced, deleted) subtracts what it holds,
- * read from its own rows (store_names_drop_image, one grouped query per
- * kind) before they change. store_commit writes the map: on SQLite one
+ * read from its records (store_names_drop_image: the image's app and file
+ * records through the record API) before they change. store_commit writes the map: on SQLite one
  * upsert per distinct key, so a transaction of 1,000 images costs one
  * statement per distinct name it touched, not one per record (the
  * per-record trigger it replaces made `imgsec import` 2.8x the CPU;
@@ -159,30 +159,51 @@ int store_names_json(store *st, const char *project_id, const char *ep, image_ty
     return rc;
 }
 
+typedef struct {
+    store *st;
+    keybuf *kb;
+    int field;
+    imgsec_err *err;
+} drop_ctx;
+
+/* One of the image's records (every field, then image and seq): its name,
+ * if it has one, counts once less. */
+static int drop_record(const store_cell *cells, size_t n, void *arg)
+{
+    drop_ctx *x = arg;
+    if ((size_t)x->field >= n)
+        return err_set(x->err, IMGSEC_EINTERNAL, "store: a record without its name field");
+    const store_cell *c = &cells[x->field];
+    if (c->kind != CELL_STRING)
+        return IMGSEC_OK;
+    int rc = key_name(x->kb, c->s, c->len, x->err);
+    return rc == IMGSEC_OK ? note(x->st, x->kb->buf, x->kb->pre + c->len, -1, x->err) : rc;
+}
+
+/* The image's scope from its row, then its app and file records through
+ * the record API (whatever stores them), a name at a time. */
 int store_names_drop_image(store *st, int64_t id, imgsec_err *err)
 {
+    db_stmt *s = store_dstmt(st, STMT_IMAGE_SCOPE, err);
+    if (!s)
+        return store_drc(err);
+    db_bind_int64(s, 1, id);
+    int step = db_step(s), rc = IMGSEC_OK;
+    char scope[3][160]; /* project and EP ids are <= 64 bytes, types short */
+    for (int c = 0; step == DB_ROW && c < 3; c++) {
+        const char *v = db_column_text(s, c);
+        if (snprintf(scope[c], sizeof scope[c], "%s", v ? v : "") >= (int)sizeof scope[c])
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: name count key too long");
+    }
+    db_reset(s);
+    if (step != DB_ROW && step != DB_DONE)
+        rc = store_derr(st, err, "reading an image's scope");
     keybuf kb = {0};
-    int rc = IMGSEC_OK;
-    for (int k = 0; k < STORE_NAME_KIND_COUNT && rc == IMGSEC_OK; k++) {
-        db_stmt *s = store_dstmt(st, (stmt_id)(STMT_NAMES_OF_IMAGE + k), err);
-        if (!s) {
-            rc = store_drc(err);
+    for (int k = 0; step == DB_ROW && k < STORE_NAME_KIND_COUNT && rc == IMGSEC_OK; k++) {
+        if ((rc = keybuf_start(&kb, k, scope[0], scope[1], scope[2], err)) != IMGSEC_OK)
             break;
-        }
-        db_bind_int64(s, 1, id);
-        int step;
-        while (rc == IMGSEC_OK && (step = db_step(s)) == DB_ROW) {
-            const char *p = db_column_text(s, 0), *ty = db_column_text(s, 1),
-                       *ep = db_column_text(s, 2), *name = db_column_text(s, 3);
-            size_t len = (size_t)db_column_bytes(s, 3);
-            if ((rc = keybuf_start(&kb, k, p ? p : "", ty ? ty : "", ep ? ep : "", err)) ==
-                    IMGSEC_OK &&
-                (rc = key_name(&kb, name ? name : "", len, err)) == IMGSEC_OK)
-                rc = note(st, kb.buf, kb.pre + len, -db_column_int64(s, 4), err);
-        }
-        db_reset(s);
-        if (rc == IMGSEC_OK && step != DB_DONE)
-            rc = store_derr(st, err, "counting an image's names");
+        drop_ctx x = {st, &kb, name_field(k), err};
+        rc = store_image_records_all(st, id, KIND_TYPE[k], drop_record, &x, err);
     }
     free(kb.buf);
     return rc;

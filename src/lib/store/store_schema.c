@@ -630,14 +630,7 @@ static const struct {
      "r.app_name = u.name AND r.app_version IS u.version AND r.app_path IS u.path) FROM "
      "unnest(?1::bigint[], ?2::text[], ?3::text[], ?4::text[]) WITH ORDINALITY AS "
      "u(image, name, version, path, k)"},
-    {STMT_NAMES_OF_IMAGE + STORE_NAME_APP,
-     "SELECT i.project_id, i.image_type, i.ep, r.app_name, count(*) FROM rec_app r "
-     "JOIN images i ON i.id = r.image WHERE r.image = ?1 AND r.app_name IS NOT NULL "
-     "GROUP BY i.project_id, i.image_type, i.ep, r.app_name"},
-    {STMT_NAMES_OF_IMAGE + STORE_NAME_FILE,
-     "SELECT i.project_id, i.image_type, i.ep, r.file_name, count(*) FROM rec_file r "
-     "JOIN images i ON i.id = r.image WHERE r.image = ?1 AND r.file_name IS NOT NULL "
-     "GROUP BY i.project_id, i.image_type, i.ep, r.file_name"},
+    {STMT_IMAGE_SCOPE, "SELECT project_id, image_type, ep FROM images WHERE id = ?1"},
     {STMT_NAMES_ADD,
      "INSERT INTO name_counts (kind, project_id, image_type, ep, name, n) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (kind, project_id, name, image_type, ep) "
