@@ -1235,16 +1235,18 @@ static bool item_build_image(json_t *o, const store_cell *x, int n, lctx *c)
            put_int(o, "latest_scan_time", &x[8], false);
 }
 
-/* (image, remediation, build_instruction) into {"<image>": [risk, ...]} */
-static int row_risk_of(const store_cell *x, int n, void *arg)
+/* (remediation, build_instruction, image, seq) into {"<image>": [risk, ...]} */
+static int rec_risk_of(const store_cell *x, size_t n, void *arg)
 {
     json_t *by_image = arg;
     char key[24];
-    snprintf(key, sizeof key, "%" PRId64, x[0].i);
+    if (n != 4 || x[2].kind != CELL_INT)
+        return IMGSEC_EINTERNAL;
+    snprintf(key, sizeof key, "%" PRId64, x[2].i);
     json_t *list = json_object_get(by_image, key);
     if (!list && (!(list = json_array()) || json_object_set_new(by_image, key, list) != 0))
         return IMGSEC_EINTERNAL;
-    return row_risk(x + 1, n - 1, list);
+    return row_risk(x, 2, list);
 }
 
 typedef struct {
@@ -1297,18 +1299,16 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
     if (rc == IMGSEC_OK && x->n > 0) {
         qb q = {0};
         if (type < 0) { /* the risk lists of the page's images, in one read */
-            qb_sql(&q, "SELECT image, remediation, build_instruction FROM rec_build_command_risk "
-                       "WHERE rule_id = ");
-            qb_text(&q, key);
-            qb_ids(&q, "image", x->ids, x->n);
-            qb_sql(&q, " ORDER BY image, seq");
-            if (!(c->risk_lists = json_object())) {
-                qb_free(&q);
+            rec_preds ps = {.type = REPORT_BUILD_COMMAND_RISKS};
+            rec_preds_eq(&ps, "rule_id", &key, 1);
+            int fields[2] = {record_field_index(ps.type, "remediation"),
+                             record_field_index(ps.type, "build_instruction")};
+            if (!(c->risk_lists = json_object()))
                 rc = oom(c);
-            } else if ((rc = q_run(c, &q, row_risk_of, c->risk_lists)) != IMGSEC_OK &&
-                       c->err->code == IMGSEC_OK) {
+            else if ((rc = store_images_records(c->st, &ps, x->ids, x->n, fields, 2, rec_risk_of,
+                                                c->risk_lists, c->err)) != IMGSEC_OK &&
+                     c->err->code == IMGSEC_OK)
                 rc = oom(c);
-            }
             qb_sql(&q, "SELECT i.id, i.namespace, i.image_digest, i.image_id, i.image_name, "
                        "i.image_version, i.image_type, i.image_size, i.latest_scan_time "
                        "FROM images i WHERE 1");

@@ -49,12 +49,9 @@ static void q_value(query *q, const char *v)
     util_buf_printf(&q->sql, "?%zu", ++q->nb);
 }
 
-/* " FROM "rec_x" WHERE image = ?1 AND <conditions>" */
-static void q_from(query *q, const record_kind *k, const rec_preds *ps, int64_t image)
+/* " AND <conditions>", their values bound after the binds so far */
+static void q_preds(query *q, const record_kind *k, const rec_preds *ps)
 {
-    q->nb = 1;
-    q->b[0] = (store_list_bind){.i = image};
-    util_buf_printf(&q->sql, " FROM \"%s\" WHERE image = ?1", k->table);
     if (ps->none)
         util_buf_printf(&q->sql, " AND 0 = 1");
     for (size_t i = 0; i < ps->n; i++) {
@@ -79,6 +76,15 @@ static void q_from(query *q, const record_kind *k, const rec_preds *ps, int64_t 
         }
         util_buf_printf(&q->sql, ")");
     }
+}
+
+/* " FROM "rec_x" WHERE image = ?1 AND <conditions>" */
+static void q_from(query *q, const record_kind *k, const rec_preds *ps, int64_t image)
+{
+    q->nb = 1;
+    q->b[0] = (store_list_bind){.i = image};
+    util_buf_printf(&q->sql, " FROM \"%s\" WHERE image = ?1", k->table);
+    q_preds(q, k, ps);
 }
 
 /* "SELECT <p>"f1", <p>"f2", ..., <p>image, <p>seq" */
@@ -230,6 +236,31 @@ int store_records_stored(store *st, report_type t, int64_t *n, imgsec_err *err)
     util_buf_printf(&q.sql, "SELECT count(*) FROM \"%s\"", k->table);
     *n = 0;
     return q_run(st, &q, row_count, n, err);
+}
+
+/* Integers are written into the text (ids from the store itself, at
+ * most STORE_SPANS_MAX): the statement names its images, as a page's
+ * image read does (list.c qb_ids). */
+int store_images_records(store *st, const rec_preds *ps, const int64_t *images, size_t n,
+                         const int *fields, size_t nf, store_record_cb cb, void *arg,
+                         imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(ps->type);
+    if (!k || ps->wrong || ps->n > REC_PREDS_MAX || n > STORE_SPANS_MAX)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read with a wrong condition");
+    if (!fields_ok(k, fields, nf))
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
+    if (n == 0)
+        return IMGSEC_OK;
+    query q = {0};
+    q_select(&q, k, fields, nf, "");
+    util_buf_printf(&q.sql, " FROM \"%s\" WHERE image IN (", k->table);
+    for (size_t i = 0; i < n; i++)
+        util_buf_printf(&q.sql, "%s%" PRId64, i ? ", " : "", images[i]);
+    util_buf_printf(&q.sql, ")");
+    q_preds(&q, k, ps);
+    util_buf_printf(&q.sql, " ORDER BY image, seq");
+    return q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
 }
 
 /* The spans are a VALUES table joined to the record table's primary key,
