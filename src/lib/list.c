@@ -1384,11 +1384,12 @@ typedef struct {
 static int row_vul_detail(const store_cell *x, int n, void *arg)
 {
     vul_detail *d = arg;
-    (void)n;
     d->records = x[0].i;
     d->rank = x[1].kind == CELL_INT ? x[1].i : 0;
     d->cvss = x[2];
     d->cvss_v = x[2].kind == CELL_REAL ? x[2].d : (double)x[2].i;
+    if (n < 6) /* the counts alone (vul_detail_get reads the texts apart) */
+        return 0;
     if (x[3].kind == CELL_STRING)
         d->description = json_stringn(x[3].s, x[3].len);
     if (x[4].kind == CELL_STRING)
@@ -1416,13 +1417,11 @@ static void vul_detail_free(vul_detail *d)
 
 /* A representative record's (image, seq) as one integer, rk = image * 2^32
  * + seq (a seq is far below 2^32: records per image are bounded), so that
- * one scalar subquery names it and the join below reaches the record by
- * its primary key on both engines (REP_JOIN is a qb_sql format: %% is %). */
+ * one scalar subquery names it (qb_rep_key); the record's texts are then
+ * read by key through the record API (rep_texts_read), a page's in one
+ * read. */
 #define REP_KEY_SHIFT "4294967296"
 #define REP_KEY_SHIFT_N INT64_C(4294967296)
-#define REP_JOIN                                                                                \
-    " LEFT JOIN rec_vulnerability d ON d.image = g.rk / " REP_KEY_SHIFT " AND d.seq = g.rk %% " \
-    REP_KEY_SHIFT
 
 /* " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = <vul_expr,
  * or the text vul_id> [AND a.vul_type = <type>] <scope>": one
@@ -1528,6 +1527,47 @@ static void rep_texts_free(rep_texts *reps, size_t n)
             json_decref(reps[k].texts[t]);
 }
 
+/* One row of a group query whose last column is the representative's
+ * key (rk, qb_rep_key): its other cells copied (the texts of vul_id
+ * included), and the key as (image, seq). */
+#define GROUP_ROW_CELLS 8
+typedef struct {
+    store_cell cells[GROUP_ROW_CELLS];
+    char *text; /* the bytes of the row's text cells, one allocation */
+    int n;
+    int64_t image, seq;
+    bool have;
+} group_row;
+
+static int row_group_key(const store_cell *x, int n, void *arg)
+{
+    group_row *g = arg;
+    if (n < 1 || n - 1 > GROUP_ROW_CELLS)
+        return IMGSEC_EINTERNAL;
+    g->n = n - 1;
+    size_t bytes = 0;
+    for (int k = 0; k < g->n; k++)
+        bytes += x[k].kind == CELL_STRING ? x[k].len + 1 : 0;
+    if (bytes && !(g->text = malloc(bytes)))
+        return IMGSEC_EINTERNAL;
+    char *p = g->text;
+    for (int k = 0; k < g->n; k++) {
+        g->cells[k] = x[k];
+        if (x[k].kind == CELL_STRING) {
+            memcpy(p, x[k].s, x[k].len);
+            p[x[k].len] = '\0';
+            g->cells[k].s = p;
+            p += x[k].len + 1;
+        }
+    }
+    const store_cell *rk = &x[n - 1];
+    if ((g->have = rk->kind == CELL_INT)) {
+        g->image = rk->i / REP_KEY_SHIFT_N;
+        g->seq = rk->i % REP_KEY_SHIFT_N;
+    }
+    return 0;
+}
+
 typedef struct {
     rep_texts *rep;
     store_cell cvss;
@@ -1610,15 +1650,25 @@ static int vul_detail_get(lctx *c, const char *vul_id, unsigned mask, int type, 
         if (rc != IMGSEC_ENOTFOUND)
             return rc;
     }
+    /* the counts and the representative's key, then its texts by key */
     qb q = {0};
-    qb_sql(&q, "SELECT g.n, g.rank, g.cvss, d.description, d.solution, d.url FROM (SELECT "
-               "CAST(coalesce(sum(a.n), 0) AS BIGINT) AS n, max(a.rank) AS rank, "
-               "max(a.cvss) AS cvss, ");
+    qb_sql(&q, "SELECT CAST(coalesce(sum(a.n), 0) AS BIGINT), max(a.rank), max(a.cvss), ");
     qb_rep_key(&q, c, mask, NULL, vul_id, type, NULL);
-    qb_sql(&q, " AS rk");
     qb_agg_vul_of(&q, c, mask, NULL, vul_id, type);
-    qb_sql(&q, ") g" REP_JOIN);
-    return q_run(c, &q, row_vul_detail, d);
+    group_row g = {0};
+    int rc = q_run(c, &q, row_group_key, &g);
+    if (rc != IMGSEC_OK)
+        return rc;
+    row_vul_detail(g.cells, 3, d);
+    free(g.text);
+    rep_texts rep = {.image = g.image, .seq = g.seq, .have = g.have};
+    if ((rc = rep_texts_read(c, &rep, 1)) == IMGSEC_OK) {
+        json_t **texts[3] = {&d->description, &d->solution, &d->url};
+        for (int t = 0; t < 3; t++)
+            *texts[t] = json_incref(rep.texts[t]);
+    }
+    rep_texts_free(&rep, 1);
+    return rc;
 }
 
 /* [{cve_id, <score key>: cvss[, description]}] when the vul id is a CVE id. */
@@ -1757,6 +1807,29 @@ static int vul_groups_ix(lctx *c, unsigned mask, const index_group_req *r, item_
     return rc;
 }
 
+/* A page of group rows (row_group_key each). */
+typedef struct {
+    group_row rows[LIST_LIMIT_MAX];
+    size_t n;
+} group_page;
+
+static int row_group_page(const store_cell *x, int n, void *arg)
+{
+    group_page *p = arg;
+    if (p->n == LIST_LIMIT_MAX)
+        return IMGSEC_EINTERNAL;
+    int rc = row_group_key(x, n, &p->rows[p->n]);
+    if (rc == 0)
+        p->n++;
+    return rc;
+}
+
+static void group_page_free(group_page *p)
+{
+    for (size_t k = 0; k < p->n; k++)
+        free(p->rows[k].text);
+}
+
 /* r: the same selection for the index (NULL: the store only), with the
  * rank range of having (r->by_rank) when there is one. */
 static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *having, item_fn fn,
@@ -1773,9 +1846,9 @@ static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *havin
     rc = q_count(c, &q, &c->total);
     if (rc != IMGSEC_OK || c->offset >= c->total)
         return rc;
-    /* the page's groups, then each one's representative record */
-    qb_sql(&q, "SELECT g.vul_id, g.images, g.scan, g.n, g.rank, g.cvss, d.description, "
-               "d.solution, d.url FROM (SELECT p.*, ");
+    /* the page's groups with their representatives' keys, then those
+     * records' texts in one read by key (as vul_groups_ix) */
+    qb_sql(&q, "SELECT p.*, ");
     qb_rep_key(&q, c, mask, "p.vul_id", NULL, -1, cs);
     qb_sql(&q, " AS rk FROM (SELECT a.vul_id AS vul_id, count(DISTINCT a.image) AS images, "
                "max(i.latest_scan_time) AS scan, CAST(sum(a.n) AS BIGINT) AS n, "
@@ -1783,8 +1856,40 @@ static int vul_groups(lctx *c, unsigned mask, const conds *cs, const char *havin
     qb_vul_groups(&q, c, mask, cs, having);
     qb_sql(&q, " ORDER BY a.vul_id");
     qb_page(&q, c);
-    qb_sql(&q, ") p) g" REP_JOIN " ORDER BY g.vul_id");
-    return q_items(c, &q, fn);
+    qb_sql(&q, ") p ORDER BY p.vul_id");
+    group_page *gp = calloc(1, sizeof *gp);
+    rep_texts *reps = calloc(LIST_LIMIT_MAX, sizeof *reps);
+    if (!gp || !reps) {
+        free(gp), free(reps);
+        qb_free(&q);
+        return oom(c);
+    }
+    rc = q_run(c, &q, row_group_page, gp);
+    if (rc != IMGSEC_OK && c->err->code == IMGSEC_OK)
+        rc = oom(c);
+    for (size_t k = 0; rc == IMGSEC_OK && k < gp->n; k++)
+        reps[k] = (rep_texts){.image = gp->rows[k].image, .seq = gp->rows[k].seq,
+                              .have = gp->rows[k].have};
+    if (rc == IMGSEC_OK)
+        rc = rep_texts_read(c, reps, gp->n);
+    item_ctx ic = {c, fn};
+    for (size_t k = 0; rc == IMGSEC_OK && k < gp->n; k++) {
+        store_cell cells[GROUP_ROW_CELLS + 3];
+        const group_row *g = &gp->rows[k];
+        memcpy(cells, g->cells, (size_t)g->n * sizeof *cells);
+        for (int t = 0; t < 3; t++) {
+            json_t *s = reps[k].texts[t];
+            cells[g->n + t] = s ? (store_cell){.kind = CELL_STRING, .s = json_string_value(s),
+                                               .len = json_string_length(s)}
+                                : (store_cell){.kind = CELL_NULL};
+        }
+        rc = row_item(cells, g->n + 3, &ic);
+    }
+    rep_texts_free(reps, gp->n);
+    free(reps);
+    group_page_free(gp);
+    free(gp);
+    return rc;
 }
 
 static int list_general_vuls(lctx *c)
