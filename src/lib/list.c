@@ -184,6 +184,8 @@ typedef struct {
     const list_accel *accel; /* may be NULL */
     int64_t pos;             /* change-log position of the read transaction */
     json_t *risk_lists;      /* NULL, or the page's risk lists by image id (images_ix) */
+    json_t *rule_texts;      /* NULL, or the page's first descriptions by "image US rule"
+                                (build_groups_ix) */
     store_cell scan_time;    /* the latest_scan_time of the image resolve_image found */
 } lctx;
 
@@ -1083,11 +1085,18 @@ static int build_rule_records(lctx *c, int64_t image, const char *rule_id, const
 static bool item_build_rule(json_t *o, const store_cell *x, int n, lctx *c)
 {
     (void)n;
-    /* the first description of the rule in its representative image */
+    /* the first description of the rule in its representative image:
+     * read for the whole page at once (build_groups_ix), else here */
     json_t *desc = NULL;
-    int rc = build_rule_records(c, x[5].i, x[0].s, "description", NULL, rec_first_text, &desc);
-    if (rc != IMGSEC_OK && rc != REC_STOP)
-        return false;
+    char key[24 + 1 + 512];
+    int len = snprintf(key, sizeof key, "%" PRId64 "\x1f%.*s", x[5].i, (int)x[0].len, x[0].s);
+    if (c->rule_texts && len > 0 && (size_t)len < sizeof key) {
+        desc = json_incref(json_object_getn(c->rule_texts, key, (size_t)len));
+    } else {
+        int rc = build_rule_records(c, x[5].i, x[0].s, "description", NULL, rec_first_text, &desc);
+        if (rc != IMGSEC_OK && rc != REC_STOP)
+            return false;
+    }
     bool ok = put_int(o, "latest_scan_time", &x[4], false) && put_int(o, "image_num", &x[3], true) &&
               put_str(o, "risk_id", &x[0]) && put_str(o, "rule_id", &x[0]) &&
               put_str(o, "risk_name", &x[1]) &&
@@ -1111,6 +1120,53 @@ static int ix_groups(imgsec_index *ix, void *arg, imgsec_err *err)
     groups_call *x = arg;
     return (x->build ? index_build_groups : index_vul_groups)(ix, x->scope, &x->r, &x->total, x->g,
                                                               &x->n, err);
+}
+
+/* (rule_id, description, image, seq) into c->rule_texts: the first
+ * description of each rule in each image (records come in seq order) */
+static int rec_rule_text(const store_cell *x, size_t n, void *arg)
+{
+    json_t *texts = arg;
+    if (n != 4 || x[0].kind != CELL_STRING || x[1].kind != CELL_STRING)
+        return 0;
+    char key[24 + 1 + 512];
+    int len = snprintf(key, sizeof key, "%" PRId64 "\x1f%.*s", x[2].i, (int)x[0].len, x[0].s);
+    if (len <= 0 || (size_t)len >= sizeof key || json_object_getn(texts, key, (size_t)len))
+        return 0; /* a rule id too long for a key is read item by item */
+    json_t *d = json_stringn(x[1].s, x[1].len);
+    return d && json_object_setn_new_nocheck(texts, key, (size_t)len, d) == 0 ? 0
+                                                                              : IMGSEC_EINTERNAL;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The page's descriptions in one read: the build records of the groups'
+ * representative images (a page of up to 200; an image holds few), each
+ * rule's first description per image kept. One statement where an item
+ * at a time was a statement each (a round trip each on PostgreSQL). */
+static int rule_texts_read(lctx *c, const index_group *g, size_t n)
+{
+    int64_t ids[LIST_LIMIT_MAX];
+    size_t m = 0;
+    for (size_t k = 0; k < n && m < LIST_LIMIT_MAX; k++)
+        ids[m++] = g[k].min_image;
+    qsort(ids, m, sizeof *ids, id_cmp);
+    size_t d = 0;
+    for (size_t k = 0; k < m; k++)
+        if (d == 0 || ids[d - 1] != ids[k])
+            ids[d++] = ids[k];
+    if (!(c->rule_texts = json_object()))
+        return oom(c);
+    rec_preds ps = {.type = REPORT_BUILD_COMMAND_RISKS};
+    int fields[2] = {record_field_index(ps.type, "rule_id"),
+                     record_field_index(ps.type, "description")};
+    int rc = store_images_records(c->st, &ps, ids, d, fields, 2, rec_rule_text, c->rule_texts,
+                                  c->err);
+    return rc != IMGSEC_OK && c->err->code == IMGSEC_OK ? oom(c) : rc;
 }
 
 /* The groups of the index as the SQL's rows: rule_id, risk_name, level,
@@ -1139,6 +1195,8 @@ static int build_groups_ix(lctx *c, unsigned mask)
     rc = with_ix(c, ix_groups, x);
     if (rc == IMGSEC_OK)
         c->total = x->total;
+    if (rc == IMGSEC_OK && x->n)
+        rc = rule_texts_read(c, x->g, x->n);
     for (size_t k = 0; rc == IMGSEC_OK && k < x->n; k++) {
         const index_group *g = &x->g[k];
         store_cell cells[6] = {cell_str(g->key), cell_str(g->name), cell_int(g->level),
@@ -1151,6 +1209,8 @@ static int build_groups_ix(lctx *c, unsigned mask)
             rc = c->err->code != IMGSEC_OK ? (int)c->err->code : oom(c);
         }
     }
+    json_decref(c->rule_texts);
+    c->rule_texts = NULL;
     index_groups_free(x->g, x->n);
     free(x);
     return rc;

@@ -1546,6 +1546,58 @@ static bool gone_now(void *arg)
     return true;
 }
 
+/* ListImageBuildCommandRisks' description is the rule's first one (in
+ * record order) in its least image: the server reads a page's at once
+ * (rule_texts_read), the command line an item at a time; both give the
+ * same, and a record without one is passed over. */
+static void test_build_rule_description(void **state)
+{
+    (void)state;
+    const char *doc =
+        "{\"image\":{\"image_type\":\"harbor\",\"namespace\":\"bd\",\"image_name\":\"desc\","
+        "\"image_version\":\"1\",\"scan_status\":\"success\"},\"build_command_risks\":["
+        "{\"rule_id\":\"RD-1\",\"risk_name\":\"descorder\",\"risk_level\":\"low\","
+        "\"build_instruction\":\"RUN a\"},"
+        "{\"rule_id\":\"RD-2\",\"risk_name\":\"descorder\",\"risk_level\":\"low\","
+        "\"build_instruction\":\"RUN b\",\"description\":\"two\"},"
+        "{\"rule_id\":\"RD-1\",\"risk_name\":\"descorder\",\"risk_level\":\"low\","
+        "\"build_instruction\":\"RUN c\",\"description\":\"first\"},"
+        "{\"rule_id\":\"RD-1\",\"risk_name\":\"descorder\",\"risk_level\":\"low\","
+        "\"build_instruction\":\"RUN d\",\"description\":\"second\"},"
+        "{\"rule_id\":\"RD-3\",\"risk_name\":\"descorder\",\"risk_level\":\"low\","
+        "\"build_instruction\":\"RUN e\"}]}";
+    http_resp r;
+    assert_int_equal(api_ingest(&S, T_WRITER, "P1", "0", doc, false, &r), 200);
+    http_resp_free(&r);
+    json_t *o = list_get(T_P1_ALL, "P1", "image/build-command-risks",
+                         "image_type=registry&risk_name=descorder&enterprise_project_id="
+                         "all_granted_eps&limit=10",
+                         NULL);
+    assert_non_null(o);
+    json_t *items = json_object_get(o, "data_list");
+    assert_int_equal(json_array_size(items), 3);
+    static const char *const WANT[3][2] = {{"RD-1", "first"}, {"RD-2", "two"}, {"RD-3", NULL}};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *it = json_array_get(items, k);
+        assert_string_equal(json_string_value(json_object_get(it, "rule_id")), WANT[k][0]);
+        json_t *d = json_object_get(it, "description");
+        if (WANT[k][1])
+            assert_string_equal(json_string_value(d), WANT[k][1]);
+        else
+            assert_null(d);
+    }
+    json_decref(o);
+    char *out = NULL;
+    assert_int_equal(cli_run(&S, NULL, &out, "list", "build-risks", "--project", "P1", "--db", S.db,
+                             "--param", "image_type=registry", "--param", "risk_name=descorder",
+                             "--output", "json", NULL),
+                     0);
+    assert_non_null(strstr(out, "\"description\": \"first\""));
+    assert_non_null(strstr(out, "\"description\": \"two\""));
+    assert_null(strstr(out, "\"second\""));
+    free(out);
+}
+
 static int count_rows(const store_cell *cells, int n, void *arg)
 {
     (void)cells, (void)n;
@@ -1598,6 +1650,7 @@ int main(void)
         cmocka_unit_test(test_name_filters_follow_changes),
         cmocka_unit_test(test_maxima_after_reingest),
         cmocka_unit_test(test_group_representative),
+        cmocka_unit_test(test_build_rule_description),
     };
     int failed = cmocka_run_group_tests_name("lists", tests, setup, teardown);
     return failed + harness_failures();
