@@ -14,6 +14,23 @@
 # and build rule. lists.md gives each URL's total_num and page size, so a
 # row that times a short page (no image has 200 records of that type)
 # says so.
+# The picks: the images by SQL on the images table; every other pick from
+# the API, as the user sees it (no SQL on record tables, which become
+# blocks: docs/plan-packed-records.md):
+# - the vulnerability and its type: the ListGeneralImageVuls item
+#   (registry images, linux_vul and app_vul, the first 5 pages of each)
+#   with the largest image_num. Before: the one on most of the project's
+#   first 200 images of any image type, its type that of any of its rows
+#   (on the demo data the same CVE-2014-1000, now linux_vul, was app_vul);
+# - its level (ListVulAffectImages.repair_necessity): that item's
+#   severity_level, its highest severity over the registry images. Before:
+#   its highest severity in one image that has it;
+# - the build rule: the ListImageBuildCommandRisks item (registry) with the
+#   largest image_num. Before: the rule on most of the first 200 images;
+# - the app and file name: the first item of ListImageApps of the largest
+#   image, the first item with a file_name of ListImageFiles (as before);
+# - the baseline check and standard: the ListImageRiskConfigs row with a
+#   standard and the most failed rules (as before).
 # Results: WORK/lists.txt (one RESULT line per URL) and WORK/lists.md.
 # LIST_TIMEOUT_S=S (environment) bounds one request (default 60 s): a URL
 # whose request takes longer is reported timed_out=1 and the next one runs.
@@ -40,7 +57,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --eps) eps=$2; shift ;;
     --urls-only) urls_only=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
     *) echo "bench/lists: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -68,9 +85,12 @@ pids+=("$bench_pid")
 url=$bench_url
 token=$(bench_token "$url" lists "$user" "$password" "$project")
 [ -n "$token" ] || { echo "bench/lists: no token" >&2; exit 1; }
+eq="enterprise_project_id=all_granted_eps"
+ep="$eq&limit=200"
+P=/v5/$project
 
 q() { sqlite3 -batch -noheader -separator '|' "$db" "$1"; }
-# the images the user sees: every EP, or those of --eps
+# SQL only on the images table; the images the user sees: every EP, or those of --eps
 epw=""
 [ "$eps" = all ] || epw=" AND ep IN ('$(printf '%s' "$eps" | sed "s/'/''/g; s/,/','/g")')"
 IFS='|' read -r img itype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project'$epw ORDER BY n_vulnerability + n_app + n_file DESC LIMIT 1")"
@@ -79,19 +99,41 @@ IFS='|' read -r img itype <<<"$(q "SELECT id, image_type FROM images WHERE proje
 most() { q "SELECT id || '&image_type=' || image_type FROM images WHERE project_id = '$project'$epw ORDER BY n_$1 DESC, id LIMIT 1"; }
 mal=$(most malware) fil=$(most file) sen=$(most sensitive_info) nca=$(most non_compliant_app)
 IFS='|' read -r rimg ritype <<<"$(q "SELECT id, image_type FROM images WHERE project_id = '$project'$epw ORDER BY n_risk_config DESC, id LIMIT 1")"
-IFS='|' read -r vul vtype <<<"$(q "SELECT vul_id, vul_type FROM agg_vul WHERE image IN (SELECT id FROM images WHERE project_id = '$project'$epw ORDER BY id LIMIT 200) GROUP BY vul_id ORDER BY count(*) DESC LIMIT 1")"
-# the common vulnerability's own level (ListVulAffectImages' repair_necessity words)
-vul_level=$(q "SELECT CASE max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) WHEN 4 THEN 'Critical' WHEN 3 THEN 'High' WHEN 2 THEN 'Medium' ELSE 'Low' END FROM rec_vulnerability WHERE vul_id = '$vul' AND vul_type = '$vtype' AND image = (SELECT image FROM agg_vul WHERE vul_id = '$vul' LIMIT 1)")
-rule=$(q "SELECT rule_id FROM agg_build WHERE image IN (SELECT id FROM images WHERE project_id = '$project'$epw ORDER BY id LIMIT 200) GROUP BY rule_id ORDER BY count(*) DESC LIMIT 1")
+# items PATH QUERY PAGES FIELD...: the items of a list's first PAGES pages
+# of 200, one line each, its FIELDs tab-separated (a missing one empty)
+items() {
+  python3 - "$url" "$token" "$region" "$@" <<'PY'
+import json, sys, urllib.request
+base, token, region, path, query, pages, *fields = sys.argv[1:]
+get = urllib.request.build_opener(urllib.request.ProxyHandler({})).open
+off = 0
+for _ in range(int(pages)):
+    req = urllib.request.Request(f"{base}{path}?{query}&limit=200&offset={off}",
+                                 headers={"X-Auth-Token": token, "region": region})
+    with get(req, timeout=600) as r:
+        d = json.load(r)
+    for it in d.get("data_list") or []:
+        print("\t".join("" if it.get(f) is None else str(it[f]) for f in fields))
+    off += 200
+    if off >= (d.get("total_num") or 0):
+        break
+PY
+}
+# top: the line with the largest first field (the first such in list order), without that field
+top() { sort -s -t $'\t' -k1,1nr | awk 'NR == 1 { sub(/^[^\t]*\t/, ""); print }'; }
+# the most common vulnerability: on the most registry images of one type
+IFS=$'\t' read -r vul vtype vul_level <<<"$(for t in linux_vul app_vul; do
+  items "$P/images/vulnerabilities" "$eq&type=$t&handle_status=unhandled&image_type=registry" 5 \
+    image_num vul_id type severity_level; done | top)"
+rule=$(items "$P/image/build-command-risks" "$eq&image_type=registry" 5 image_num rule_id | top)
 # a whole app name and file name of the largest image: the selective
 # needles of app_name and file_name ("lib" below is the broad one)
-app=$(q "SELECT app_name FROM rec_app WHERE image = $img ORDER BY seq LIMIT 1")
-file=$(q "SELECT file_name FROM rec_file WHERE image = ${fil%%&*} AND file_name IS NOT NULL ORDER BY seq LIMIT 1")
-IFS='|' read -r check standard <<<"$(q "SELECT check_name, standard FROM rec_risk_config WHERE image = $rimg AND standard IS NOT NULL GROUP BY check_name, standard ORDER BY count(*) DESC LIMIT 1")"
+app=$(items "$P/image/$img/apps" "$eq&image_type=$itype" 1 app_name | awk 'NR == 1')
+file=$(items "$P/image/${fil%%&*}/files" "$eq&${fil#*&}" 1 file_name | awk 'length && !n++')
+IFS=$'\t' read -r check standard <<<"$(items "$P/image/baseline/risk-configs" \
+  "$eq&image_type=$ritype&image_id=$rimg" 5 failed_rule_num check_name standard | awk -F '\t' '$3 != ""' | top)"
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 vul_e=$(enc "$vul") rule_e=$(enc "$rule") check_e=$(enc "$check") app_e=$(enc "$app") file_e=$(enc "$file")
-ep="enterprise_project_id=all_granted_eps&limit=200"
-P=/v5/$project
 urls=$work/lists-urls.tsv
 : >"$urls"
 add() { printf '%s\t%s\n' "$1" "$2" >>"$urls"; }
