@@ -101,7 +101,7 @@ if [ "$pg" = 1 ]; then
   # the demo, then the statistics and visibility map autovacuum would make
   # some time later: until then the planner has no statistics (the grouped
   # vulnerability lists' spans were a hash join over all of
-  # rec_vulnerability, 40-55 ms a page at 3,000 images, not 3.5 ms) and
+  # rec_vulnerability, 40-55 ms a page at 3,000 images, not 4-6 ms) and
   # index-only scans read the heap (docs/performance.md)
   pg_demo() { demo "$1" && "$psql" -X -q -v ON_ERROR_STOP=1 -d "$1" -c "VACUUM ANALYZE"; }
   if [ -z "$pg_uri" ]; then
