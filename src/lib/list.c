@@ -2168,8 +2168,8 @@ typedef enum {
     COL_END,       /* ends a view's columns */
     COL_IMAGE,     /* the images column name */
     COL_RECORD,    /* the record field name */
-    COL_VUL_NUM,   /* an app's vul_num (store_app_counts) */
-    COL_COMPLIANT, /* an app's is_compliant, 1 or 0 (store_app_counts) */
+    COL_VUL_NUM,   /* an app's vul_num (APP_VUL_NUM) */
+    COL_COMPLIANT, /* an app's is_compliant, 1 or 0 (APP_COMPLIANT) */
     COL_NULL,      /* NULL */
     COL_ZERO,      /* 0 */
 } col_from;
@@ -2184,8 +2184,8 @@ typedef struct {
 typedef struct {
     report_type report;
     const char *table;
-    /* the item function's cells in order, then r.image and r.seq, laid
-     * out by rows_of_spans from the record API's reads */
+    /* the item function's cells in order, then r.image and r.seq: as SQL
+     * (qb_view_cols) and through the record API (rows_of_spans) */
     const view_col *cols;
     item_fn fn;
     /* Few records in all (malware: 4,494 at 100,000 images): a filtered
@@ -2195,13 +2195,35 @@ typedef struct {
     bool few;
 } global_view;
 
-/* An app is compliant unless the image has a non-compliant-app record
- * for it: as a record condition in SQL (is_compliant=true), a correlated
- * subquery per row; as a column, store_app_counts (rows_of_spans). */
+/* vul_num of an app: the image's vulnerability records with the app's
+ * name and version, one range of rec_vul_app (store_schema_lists.c) per
+ * row; an app is compliant unless the image has a non-compliant-app
+ * record for it. As SQL, a correlated subquery per row; through the
+ * record API, store_app_counts over the same rows. */
+#define APP_VUL_NUM                                                                             \
+    "(SELECT count(*) FROM rec_vulnerability v WHERE v.image = r.image AND v.app_name = "     \
+    "r.app_name AND v.app_version IS r.app_version)"
 #define APP_COMPLIANT                                                                           \
     "NOT EXISTS (SELECT 1 FROM rec_non_compliant_app nc WHERE nc.image = r.image AND "        \
     "nc.app_name = r.app_name AND nc.app_version IS r.app_version AND nc.app_path IS "        \
     "r.app_path)"
+
+/* v's columns as a SELECT list over r (the record) and i (its image) */
+static void qb_view_cols(qb *q, const global_view *v)
+{
+    for (const view_col *col = v->cols; col->from != COL_END; col++) {
+        if (col != v->cols)
+            qb_sql(q, ", ");
+        switch (col->from) {
+        case COL_IMAGE: qb_sql(q, "i.%s", col->name); break;
+        case COL_RECORD: qb_sql(q, "r.%s", col->name); break;
+        case COL_VUL_NUM: qb_sql(q, "%s", APP_VUL_NUM); break;
+        case COL_COMPLIANT: qb_sql(q, "%s", APP_COMPLIANT); break;
+        case COL_NULL: qb_sql(q, "NULL"); break;
+        default: qb_sql(q, "0"); break;
+        }
+    }
+}
 
 /* A page's records read through the record API, with what the view
  * shows of their images and apps (rows_of_spans). */
@@ -2281,7 +2303,7 @@ static int span_counts(lctx *c, span_page *p, store_app_count what, int64_t **ou
  * (image, seq) order, through the record API (records.h): the records'
  * fields in one read, their images' columns in another, the apps' counts
  * in a third when the view shows them; then each row's cells are laid
- * out in the view's column order. */
+ * out as the SQL of qb_view_cols would give them. */
 static int rows_of_spans(lctx *c, const global_view *v, const index_record_span *sp, size_t n)
 {
     if (n == 0)
@@ -2363,73 +2385,6 @@ static int image_span(lctx *c, const global_view *v, int64_t image, int64_t seq,
 {
     index_record_span sp = {.image_id = image, .seq = seq, .take = take};
     return rows_of_spans(c, v, &sp, 1);
-}
-
-/* (image, seq) into a run of spans: a record right after the last span's
- * in the same image extends it (a page of one image is one span). */
-typedef struct {
-    index_record_span sp[LIST_LIMIT_MAX];
-    size_t n;
-} key_page;
-
-static int row_key(const store_cell *x, int n, void *arg)
-{
-    key_page *p = arg;
-    if (n < 2 || x[0].kind != CELL_INT || x[1].kind != CELL_INT)
-        return IMGSEC_EINTERNAL;
-    index_record_span *last = p->n ? &p->sp[p->n - 1] : NULL;
-    if (last && last->image_id == x[0].i && last->seq + last->take == x[1].i) {
-        last->take++;
-        return 0;
-    }
-    if (p->n == LIST_LIMIT_MAX)
-        return IMGSEC_EINTERNAL;
-    p->sp[p->n++] = (index_record_span){x[0].i, x[1].i, 1};
-    return 0;
-}
-
-static int row_span_desc(const store_cell *x, int n, void *arg)
-{
-    key_page *p = arg;
-    if (n < 2 || x[0].kind != CELL_INT || x[1].kind != CELL_INT || p->n == LIST_LIMIT_MAX)
-        return IMGSEC_EINTERNAL;
-    p->sp[p->n++] = (index_record_span){x[0].i, x[1].i, 1};
-    return 0;
-}
-
-/* A page as the keys (r.image, r.seq) q selects, in key order (backward:
- * q gives them in descending order), then their rows through the record
- * API (rows_of_spans): the view's columns are computed for the page's
- * records only, and no SQL names a record field the view shows. */
-static int keys_then_rows(lctx *c, const global_view *v, qb *q, bool backward)
-{
-    key_page *p = calloc(1, sizeof *p);
-    if (!p) {
-        qb_free(q);
-        return oom(c);
-    }
-    int rc;
-    if (backward) { /* descending keys: collect them as one-record spans, reversed */
-        key_page *d = calloc(1, sizeof *d);
-        if (!d) {
-            qb_free(q);
-            free(p);
-            return oom(c);
-        }
-        rc = q_run(c, q, row_span_desc, d);
-        for (size_t k = d->n; rc == IMGSEC_OK && k-- > 0;)
-            rc = row_key((store_cell[]){cell_int(d->sp[k].image_id), cell_int(d->sp[k].seq)}, 2,
-                         p);
-        free(d);
-    } else {
-        rc = q_run(c, q, row_key, p);
-    }
-    if (rc != IMGSEC_OK && c->err->code == IMGSEC_OK)
-        rc = oom(c);
-    if (rc == IMGSEC_OK)
-        rc = rows_of_spans(c, v, p->sp, p->n);
-    free(p);
-    return rc;
 }
 
 /* The page from the accelerator (the server's index), when it can answer
@@ -2900,6 +2855,17 @@ static bool name_sums_cached(lctx *c, const name_filter *nf, unsigned mask, bool
     return true;
 }
 
+/* Reverses the items from index from on (a page read backwards). */
+static void items_reverse(json_t *a, size_t from)
+{
+    size_t n = json_array_size(a);
+    for (size_t i = from, j = n ? n - 1 : 0; i < j; i++, j--) {
+        json_t *x = json_incref(json_array_get(a, i));
+        json_array_set(a, i, json_array_get(a, j));
+        json_array_set_new(a, j, x);
+    }
+}
+
 /* The page of a name filter whose total the counts gave (c->total, the
  * records of the selection: all). The records are in (image, seq) order
  * (docs/api.md "Order"), which the names do not follow, so the page is
@@ -3339,7 +3305,9 @@ static int global_records_mapped(lctx *c, const global_view *v, unsigned mask, c
     /* the images themselves (at most the page's number + 1: each holds a
      * match), not their id range, which a type or EP filter may make
      * sparse */
-    qb_sql(&q, "SELECT r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
+    qb_sql(&q, "SELECT ");
+    qb_view_cols(&q, v);
+    qb_sql(&q, ", r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
            v->table);
     qb_ids(&q, "r.image", m->ids + first, last - first + 1);
     qb_scope(&q, c, mask);
@@ -3348,7 +3316,7 @@ static int global_records_mapped(lctx *c, const global_view *v, unsigned mask, c
     qb_int(&q, want);
     qb_sql(&q, " OFFSET ");
     qb_int(&q, skip);
-    return keys_then_rows(c, v, &q, false);
+    return q_items(c, &q, v->fn);
 }
 
 static int global_records_other(lctx *c, const global_view *v, unsigned mask, const conds *cs,
@@ -3430,7 +3398,9 @@ static int global_records_other(lctx *c, const global_view *v, unsigned mask, co
     /* the records drive (CROSS JOIN: SQLite would otherwise take the
      * project's images from an index out of id order and sort every
      * match), read in primary-key order from either end */
-    qb_sql(&q, "SELECT r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
+    qb_sql(&q, "SELECT ");
+    qb_view_cols(&q, v);
+    qb_sql(&q, ", r.image, r.seq FROM \"%s\" r CROSS JOIN images i WHERE i.id = r.image",
            v->table);
     qb_scope(&q, c, mask);
     qb_conds(&q, cs);
@@ -3439,7 +3409,11 @@ static int global_records_other(lctx *c, const global_view *v, unsigned mask, co
     qb_int(&q, end - c->offset);
     qb_sql(&q, " OFFSET ");
     qb_int(&q, backward ? c->total - end : c->offset);
-    return keys_then_rows(c, v, &q, backward);
+    size_t before = json_array_size(c->items);
+    int rc = q_items(c, &q, v->fn);
+    if (rc == IMGSEC_OK && backward)
+        items_reverse(c->items, before);
+    return rc;
 }
 
 /* Total and page of the records that are compliant apps, with a name
@@ -3589,12 +3563,14 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
         qb_conds(&q, cs);
         if ((rc = q_count(c, &q, &c->total)) != IMGSEC_OK || c->offset >= c->total)
             return rc;
-        qb_sql(&q, "SELECT r.image, r.seq FROM \"%s\" r %s", v->table, join);
+        qb_sql(&q, "SELECT ");
+        qb_view_cols(&q, v);
+        qb_sql(&q, ", r.image, r.seq FROM \"%s\" r %s", v->table, join);
         qb_scope(&q, c, mask);
         qb_conds(&q, cs);
         qb_sql(&q, " ORDER BY r.image, r.seq");
         qb_page(&q, c);
-        return keys_then_rows(c, v, &q, false);
+        return q_items(c, &q, v->fn);
     }
     if (c->accel && mask != 0) { /* 0: no type selected (cluster); the index reads 0 as all */
         rc = accel_records(c, v, mask);
