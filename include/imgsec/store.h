@@ -118,6 +118,18 @@ int store_ingest_defer_indexes(store_ingest_txn *tx, bool only_if_empty, size_t 
 int store_image_delete(store *st, const char *project_id, int64_t id, const store_grant *grant,
                        imgsec_err *err);
 
+/* After a command stored many records (imgsec import, demo): on
+ * PostgreSQL, ANALYZE, so that the planner's statistics describe the
+ * loaded tables at once. Without them, until autovacuum analyzes the
+ * tables (a minute or more after a load), the grouped vulnerability
+ * lists read every vulnerability row for a page's texts: 40-55 ms a page
+ * instead of 4-6 at 3,000 images (docs/performance.md, "Finding lists on
+ * PostgreSQL"). Does nothing below STORE_ANALYZE_MIN_RECORDS records,
+ * on SQLite (whose planner here needs no statistics), or inside a
+ * transaction. */
+#define STORE_ANALYZE_MIN_RECORDS 50000
+int store_after_load(store *st, int64_t records, imgsec_err *err);
+
 /* ---- replacing one image's vulnerabilities (vulndb rematch) ---- */
 
 /* The change-log position of the caller's current read snapshot (0 when

@@ -166,6 +166,10 @@ int cmd_demo(int argc, char **argv)
         doc_list_free(&batches[k].docs);
     }
     gen_free(g);
+    if (rc == IMGSEC_OK && records >= STORE_ANALYZE_MIN_RECORDS && store_db_is_pg(a.db)) {
+        fprintf(stderr, "demo: updating the planner's statistics (ANALYZE)\n");
+        rc = store_after_load(st, records, &err);
+    }
     store_close(st);
     if (rc != IMGSEC_OK)
         return cli_fail(&err);

@@ -61,6 +61,7 @@ typedef struct {
     import_options id;
     bool stream, bulk_given;
     int bulk; /* --bulk: BULK_* */
+    int64_t *stored; /* the records stored so far, all files (store_after_load) */
 } import_args;
 
 enum { BULK_AUTO, BULK_YES, BULK_NO };
@@ -444,6 +445,8 @@ static int import_streamed(store *st, const import_args *a, const char *path, in
         return not_stored(path, &err);
     fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s (format native)\n",
             path, c.first, (long long)c.records, a->project, a->ep);
+    if (a->stored)
+        *a->stored += c.records;
     return CLI_OK;
 }
 
@@ -471,6 +474,8 @@ static int import_whole(store *st, const import_args *a, const char *path, char 
             records += results[i].records;
         fprintf(stderr, "%s: imported %zu images, %lld records into project %s, EP %s (format %s)\n",
                 path, docs.n, (long long)records, a->project, a->ep, import_format_name(used));
+        if (a->stored)
+            *a->stored += records;
     } else {
         out = not_stored(path, &err);
     }
@@ -700,8 +705,16 @@ int cmd_import(int argc, char **argv)
     if (!st)
         return CLI_FAIL;
     int out = CLI_OK;
+    int64_t stored = 0;
+    a.stored = &stored;
     for (int i = optind; i < argc && out == CLI_OK; i++)
         out = import_file(st, &a, argv[i]);
+    imgsec_err err = {0};
+    if (stored >= STORE_ANALYZE_MIN_RECORDS && store_db_is_pg(a.db)) {
+        fprintf(stderr, "imgsec import: updating the planner's statistics (ANALYZE)\n");
+        if (store_after_load(st, stored, &err) != IMGSEC_OK && out == CLI_OK)
+            out = cli_fail(&err);
+    }
     store_close(st);
     return out;
 }

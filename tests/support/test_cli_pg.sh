@@ -2,7 +2,8 @@
 # test_cli_pg.sh - the command line's user and key commands on PostgreSQL
 # (ctest: pg.cli_users_keys, fixture pg): `--db postgresql://...` works as
 # a file path does for imgsec user and imgsec key, the schema is made on
-# first use, and the URI's password never appears in a message.
+# first use, a large demo or import leaves the planner's statistics
+# current, and the URI's password never appears in a message.
 #
 #   test_cli_pg.sh IMGSEC_CLI IMGSECD STORE_H   (IMGSEC_TEST_PG: the cluster's admin URI;
 #   STORE_H: include/imgsec/store.h, whose STORE_SCHEMA_VERSION the schema must carry)
@@ -56,6 +57,23 @@ expect 0 "$(psql -tAq "$uri" -c "SELECT count(*) FROM access_keys")" "access key
 "$cli" user del --db "$uri" --domain acme --name alice >/dev/null
 expect 1 "$(psql -tAq "$uri" -c "SELECT count(*) FROM users")" "users after del"
 [ "$(psql -tAq "$uri" -c "SELECT n FROM auth_epoch")" -gt 0 ] || fail "auth epoch did not move"
+
+# a load of many records leaves the planner's statistics current (ANALYZE,
+# store_after_load); a small one leaves them to autovacuum
+analyzed() { psql -tAq "$uri" -c "SELECT count(*) FROM pg_stat_user_tables WHERE relname = '$1' AND last_analyze IS NOT NULL"; }
+"$cli" demo --db "$uri" --project P9 --images 10 --records-per-image 20 >/dev/null 2>"$tmp/err"
+expect 0 "$(analyzed rec_vulnerability)" "analyzed after a small demo"
+grep -q "ANALYZE" "$tmp/err" && fail "a small demo said it analyzed: $(cat "$tmp/err")"
+"$cli" demo --db "$uri" --project P9 --images 300 --records-per-image 200 >/dev/null 2>"$tmp/err"
+expect 1 "$(analyzed rec_vulnerability)" "analyzed after a demo of 300 images"
+expect 1 "$(analyzed images)" "images analyzed after a demo of 300 images"
+grep -q "updating the planner's statistics (ANALYZE)" "$tmp/err" || fail "demo: $(cat "$tmp/err")"
+"$cli" gen --images 300 --records-per-image 200 --seed 3 >"$tmp/fleet.ndjson"
+psql -q "$uri" -c "SELECT pg_stat_reset()" >/dev/null
+expect 0 "$(analyzed rec_app)" "analyzed after the reset"
+"$cli" import --db "$uri" --project P8 "$tmp/fleet.ndjson" >/dev/null 2>"$tmp/err"
+expect 1 "$(analyzed rec_app)" "analyzed after an import of 300 images"
+grep -q "updating the planner's statistics (ANALYZE)" "$tmp/err" || fail "import: $(cat "$tmp/err")"
 
 # a server that refuses: the password of the URI is not shown
 bad="postgresql://u:s3cret@/nodb?host=$tmp/nowhere"

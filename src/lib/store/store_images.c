@@ -1042,6 +1042,14 @@ fail:
 
 /* ---- replacing the vulnerabilities of one image ---- */
 
+int store_after_load(store *st, int64_t records, imgsec_err *err)
+{
+    if (records < STORE_ANALYZE_MIN_RECORDS || db_backend_of(st->conn) != DB_PG ||
+        db_in_transaction(st->conn))
+        return IMGSEC_OK;
+    return db_exec(st->conn, "ANALYZE", "updating the planner's statistics", err);
+}
+
 int store_change_seq(store *st, int64_t *seq, imgsec_err *err)
 {
     int64_t lo = 0;
