@@ -106,8 +106,12 @@ int db_cache_flush(db_conn *c, imgsec_err *err);
 /* ---- statements ---- */
 
 /* Prepares sql (one statement). NULL with err set ("db: <what>: <the
- * engine's message>") on failure. persistent: kept for the life of the
- * connection (a hint to SQLite). */
+ * engine's message>") on failure. persistent: run many times over the
+ * life of the connection (a hint to SQLite; on PostgreSQL a server-side
+ * prepared statement). A statement that is not persistent is, on
+ * PostgreSQL, sent whole at each run (one round trip, not four): its SQL
+ * is checked there at its first step, which fails (DB_ERROR) if it does
+ * not compile, and db_column_count is 0 until that step. */
 db_stmt *db_prepare(db_conn *c, const char *sql, bool persistent, const char *what, imgsec_err *err);
 void db_finalize(db_stmt *s);
 int db_param_count(const db_stmt *s);
@@ -137,7 +141,9 @@ void db_reset(db_stmt *s);
 void db_clear_bindings(db_stmt *s);
 
 /* Columns of the current row, 0-based; valid until the next step or
- * reset. Text is NUL-terminated (NULL for a NULL column). */
+ * reset. Text is NUL-terminated (NULL for a NULL column). The count is
+ * known from the prepare, or (PostgreSQL, not persistent) from the first
+ * step on. */
 int db_column_count(const db_stmt *s);
 db_type db_column_type(db_stmt *s, int col);
 int64_t db_column_int64(db_stmt *s, int col);

@@ -1,7 +1,14 @@
 /* db_pg.c - the PostgreSQL driver of db.h, through libpq.
  *
- * Statements are server-side prepared statements (PQprepare, named
- * imgsec_<n> per connection), their SQL the store's with ?N rewritten to
+ * A persistent statement (the store's cached ones, run again and again)
+ * is a server-side prepared statement (PQprepare, named imgsec_<n> per
+ * connection); any other runs as one message of the extended protocol
+ * (PQexecParams: parse, bind, describe and execute in one round trip,
+ * where preparing, describing, running and DEALLOCATE took four): a
+ * list's query is built for one request and run once, so a list answer
+ * of a dozen statements took some 40 round trips. Such a statement's
+ * SQL is checked by the server at its first run, and its column count
+ * is known from then on. The SQL is the store's with ?N rewritten to
  * $N (db_pg_sql.c); parameters go as text, blobs as binary, and results
  * come back as text, converted on read (integers by strtoll, BYTEA
  * unescaped once per row and column). A step runs the statement on its
@@ -87,6 +94,7 @@ typedef struct {
     PGresult *res;     /* the current run's result (or batch), NULL before the first step */
     int row, nrows;
     int stream;        /* db_stream's batch, 0: whole results */
+    bool oneshot;      /* not prepared on the server: each run is one PQexecParams */
     bool cursor;       /* a cursor of this run is open (name + "_c") */
     bool more;         /* and may have rows after the current batch */
     unsigned char **blob; /* ncols: unescaped BYTEA of the current row */
@@ -235,7 +243,6 @@ static int prepare_server(db_conn *c, pg_stmt *p)
 
 static int pg_prepare(db_conn *c, db_stmt *s, const char *sql, bool persistent)
 {
-    (void)persistent; /* every prepared statement lives until finalized */
     static const Oid OID_TEXT = 25;
     unsigned char used[DB_PG_MAX_PARAMS / 8 + 1] = {0};
     int max = 0;
@@ -259,17 +266,23 @@ static int pg_prepare(db_conn *c, db_stmt *s, const char *sql, bool persistent)
     p->sql = text;
     p->types = types;
     p->nmax = max;
-    PGresult *res = NULL;
-    if (prepare_server(c, p) != 0)
-        goto fail;
-    res = PQdescribePrepared(PG(c), p->name);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pg_fail(c, res);
-        goto fail;
+    p->oneshot = !persistent;
+    if (p->oneshot) { /* nothing sent: the columns come with the first run */
+        s->nparams = max;
+        s->ncols = 0;
+    } else {
+        PGresult *res = NULL;
+        if (prepare_server(c, p) != 0)
+            goto fail;
+        res = PQdescribePrepared(PG(c), p->name);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            pg_fail(c, res);
+            goto fail;
+        }
+        s->nparams = PQnparams(res);
+        s->ncols = PQnfields(res);
+        PQclear(res);
     }
-    s->nparams = PQnparams(res);
-    s->ncols = PQnfields(res);
-    PQclear(res);
     size_t np = (size_t)s->nparams ? (size_t)s->nparams : 1, nc = (size_t)s->ncols ? (size_t)s->ncols : 1;
     p->vals = calloc(np, sizeof *p->vals);
     p->lens = calloc(np, sizeof *p->lens);
@@ -311,7 +324,7 @@ static void pg_finalize(db_stmt *s)
         pg_clear_bindings(s);
     /* DEALLOCATE fails inside a failed transaction; the statement then
      * lives until the connection closes, which is harmless. */
-    if (p->generation == s->c->generation && PQstatus(PG(s->c)) == CONNECTION_OK &&
+    if (!p->oneshot && p->generation == s->c->generation && PQstatus(PG(s->c)) == CONNECTION_OK &&
         PQtransactionStatus(PG(s->c)) != PQTRANS_INERROR) {
         char sql[48];
         snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
@@ -389,18 +402,20 @@ static PGresult *last_result(PGconn *pc)
     return res;
 }
 
-/* Runs prepared statement p: at once, or, with a progress callback,
- * watched and cancelled when the callback says so (see the top). NULL
- * (the connection's error) when nothing came back. */
+/* Runs statement p (prepared, or its SQL in one message when oneshot):
+ * at once, or, with a progress callback, watched and cancelled when the
+ * callback says so (see the top). NULL (the connection's error) when
+ * nothing came back. */
 static PGresult *exec_prepared(db_conn *c, pg_stmt *p, int nparams)
 {
     PGconn *pc = PG(c);
+    const char *const *vals = (const char *const *)p->vals;
     c->runs++;
     if (!c->progress_cb)
-        return PQexecPrepared(pc, p->name, nparams, (const char *const *)p->vals, p->lens,
-                              p->fmts, 0);
-    if (!PQsendQueryPrepared(pc, p->name, nparams, (const char *const *)p->vals, p->lens,
-                             p->fmts, 0))
+        return p->oneshot ? PQexecParams(pc, p->sql, nparams, p->types, vals, p->lens, p->fmts, 0)
+                          : PQexecPrepared(pc, p->name, nparams, vals, p->lens, p->fmts, 0);
+    if (!(p->oneshot ? PQsendQueryParams(pc, p->sql, nparams, p->types, vals, p->lens, p->fmts, 0)
+                     : PQsendQueryPrepared(pc, p->name, nparams, vals, p->lens, p->fmts, 0)))
         return NULL;
     bool cancelled = false;
     while (PQisBusy(pc)) {
@@ -421,6 +436,30 @@ static PGresult *exec_prepared(db_conn *c, pg_stmt *p, int nparams)
     return last_result(pc);
 }
 
+/* A oneshot statement learns its columns from its result: s->ncols, and
+ * room for their unescaped blobs. */
+static int take_cols(db_stmt *s, const PGresult *res)
+{
+    pg_stmt *p = PS(s);
+    int n = PQnfields(res);
+    if (!p->oneshot || n <= s->ncols)
+        return 0;
+    unsigned char **blob = realloc(p->blob, (size_t)n * sizeof *blob);
+    if (blob)
+        p->blob = blob;
+    size_t *len = blob ? realloc(p->blob_len, (size_t)n * sizeof *len) : NULL;
+    if (len)
+        p->blob_len = len;
+    if (!blob || !len)
+        return db_fail(s->c, DB_EOTHER, "out of memory");
+    for (int i = s->ncols; i < n; i++) {
+        p->blob[i] = NULL;
+        p->blob_len[i] = 0;
+    }
+    s->ncols = n;
+    return 0;
+}
+
 /* ---- streamed runs (db_stream): a cursor, a FETCH per batch ---- */
 
 /* The next batch of p's open cursor as the current result. */
@@ -439,7 +478,7 @@ static int fetch_batch(db_stmt *s)
     p->nrows = PQntuples(res);
     p->row = -1;
     p->more = p->nrows == p->stream;
-    return 0;
+    return take_cols(s, res);
 }
 
 /* DECLARE of p's SQL with its bound parameters (parameters reach the
@@ -499,7 +538,8 @@ static int pg_step(db_stmt *s)
         return DB_ROW;
     }
     if (!p->res) {
-        if (pg_ensure(c) != 0 || (p->generation != c->generation && prepare_server(c, p) != 0))
+        if (pg_ensure(c) != 0 ||
+            (!p->oneshot && p->generation != c->generation && prepare_server(c, p) != 0))
             return DB_ERROR;
         if (p->stream > 0)
             return open_cursor(s) != 0 ? DB_ERROR : pg_step(s);
@@ -511,6 +551,8 @@ static int pg_step(db_stmt *s)
         p->nrows = PQntuples(res);
         p->row = -1;
         c->changes = strtoll(PQcmdTuples(res), NULL, 10);
+        if (take_cols(s, res) != 0)
+            return DB_ERROR;
     }
     for (int i = 0; i < s->ncols; i++) {
         PQfreemem(p->blob[i]);

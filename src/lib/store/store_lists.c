@@ -68,14 +68,14 @@ int store_list_query(store *st, const char *sql, const store_list_bind *binds, s
         else
             db_bind_int64(s, (int)i + 1, binds[i].i);
     }
-    int ncols = db_column_count(s);
-    if (ncols > LIST_COLS_MAX) {
-        db_finalize(s);
-        return err_set(err, IMGSEC_EINTERNAL, "store: a list query has too many columns");
-    }
     store_cell cells[LIST_COLS_MAX];
     int step, rc = IMGSEC_OK;
     while ((step = db_step(s)) == DB_ROW) {
+        int ncols = db_column_count(s); /* known from the first step on (db.h) */
+        if (ncols > LIST_COLS_MAX) {
+            rc = err_set(err, IMGSEC_EINTERNAL, "store: a list query has too many columns");
+            break;
+        }
         for (int c = 0; c < ncols; c++)
             store_cell_from_column(s, c, &cells[c]);
         if ((rc = row(cells, ncols, arg)) != 0)
