@@ -225,16 +225,13 @@ void store_val_key(util_buf *b, const doc_val *v)
     key_tag(b, 'X', NULL, 0); /* no validated value has another kind */
 }
 
-void store_column_key(util_buf *b, db_stmt *s, int col)
+void store_cell_key(util_buf *b, const store_cell *c)
 {
-    switch (db_column_type(s, col)) {
-    case DB_NULL: return key_tag(b, 'N', NULL, 0);
-    case DB_INT: {
-        int64_t i = db_column_int64(s, col);
-        return key_tag(b, 'I', &i, sizeof i);
+    switch (c->kind) {
+    case CELL_NULL: return key_tag(b, 'N', NULL, 0);
+    case CELL_INT: return key_tag(b, 'I', &c->i, sizeof c->i);
+    case CELL_REAL: return key_double(b, c->d);
+    case CELL_STRING: return key_tag(b, 'T', c->s, c->len);
     }
-    case DB_FLOAT: return key_double(b, db_column_double(s, col));
-    case DB_TEXT: return key_tag(b, 'T', db_column_text(s, col), db_column_bytes(s, col));
-    default: return key_tag(b, 'B', NULL, 0); /* a blob: no field binds one */
-    }
+    key_tag(b, 'X', NULL, 0); /* no cell has another kind */
 }

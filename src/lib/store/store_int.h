@@ -103,9 +103,8 @@ typedef enum {
     STMT_DATA_VERSION,
     STMT_CHANGED_SINCE,   /* 1 if image ?2 has a change-log row after seq ?1 */
     STMT_IMAGE_SET_VULS,  /* the vulnerability counts and severity level of image ?N */
-    STMT_VUL_ROWS,        /* rowid, seq, <vulnerability fields> of image ?1 ORDER BY seq */
-    STMT_VUL_ROW_DELETE,  /* a vulnerability row by rowid ?1 of image ?2 */
-    STMT_VUL_ROW_SEQ,     /* seq = ?3 of the vulnerability row rowid ?1 of image ?2 */
+    STMT_VUL_ROW_DELETE,  /* the vulnerability of image ?1 at seq ?2 */
+    STMT_VUL_ROW_SEQ,     /* seq = ?3 of the vulnerability of image ?1 at seq ?2 */
     STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss of image ?1 */
     STMT_AGG_VUL_ROW_DELETE, /* an agg_vul row by rowid ?1 of image ?2 (PostgreSQL has no
                                 index on rowid: the image's narrows the search) */
@@ -292,10 +291,11 @@ void store_copy_vul_agg(db_copy *k, const vul_agg *a);
  * a's columns; a->type must be valid. */
 void store_bind_vul_agg(db_stmt *s, int p, int64_t id, const vul_agg *a);
 /* Appends to b the bytes that identify the value store_bind_val binds
- * for v: equal bytes if and only if the stored column reads back as the
- * same value, which store_column_key appends for column col of a row. */
+ * for v: equal bytes if and only if the stored field reads back as the
+ * same value, which store_cell_key appends for a cell the record API
+ * read (records.h). */
 void store_val_key(util_buf *b, const doc_val *v);
-void store_column_key(util_buf *b, db_stmt *s, int col);
+void store_cell_key(util_buf *b, const store_cell *c);
 
 /* Runs select with ?1 bound to table (its rows: an index's name, its
  * CREATE INDEX text), then drops each index it named inside the open

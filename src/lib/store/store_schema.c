@@ -478,20 +478,6 @@ static char *sql_image_select(const char *tail, imgsec_err *err)
     return sb_done(&sb, err);
 }
 
-/* "SELECT rowid, seq, <fields> FROM rec_vulnerability WHERE image = ?1
- * ORDER BY seq": an image's stored vulnerabilities, for the diff of
- * store_replace_vulnerabilities (store_vul_diff.c). */
-static char *sql_vul_rows(imgsec_err *err)
-{
-    util_buf sb = {0};
-    const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
-    util_buf_printf(&sb, "SELECT rowid, seq");
-    for (size_t f = 0; f < k->nfields; f++)
-        util_buf_printf(&sb, ", \"%s\"", k->fields[f].name);
-    util_buf_printf(&sb, " FROM \"%s\" WHERE image = ?1 ORDER BY seq", k->table);
-    return sb_done(&sb, err);
-}
-
 /* store_image_records' read of a whole image (store_image_records.c) */
 static char *sql_rec_all(const record_kind *k, imgsec_err *err)
 {
@@ -579,8 +565,8 @@ static const struct {
     {STMT_CHANGES_RANGE, "SELECT (SELECT min(seq) FROM changes), (SELECT max(seq) FROM changes)"},
     {STMT_CHANGES_SINCE, "SELECT DISTINCT image FROM changes WHERE seq > ?1 ORDER BY image"},
     {STMT_CHANGED_SINCE, "SELECT 1 FROM changes WHERE seq > ?1 AND image = ?2 LIMIT 1"},
-    {STMT_VUL_ROW_DELETE, "DELETE FROM rec_vulnerability WHERE rowid = ?1 AND image = ?2"},
-    {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?3 WHERE rowid = ?1 AND image = ?2"},
+    {STMT_VUL_ROW_DELETE, "DELETE FROM rec_vulnerability WHERE image = ?1 AND seq = ?2"},
+    {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?3 WHERE image = ?1 AND seq = ?2"},
     {STMT_AGG_VUL_ROWS, "SELECT rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss "
                         "FROM agg_vul WHERE image = ?1"},
     {STMT_AGG_VUL_ROW_DELETE, "DELETE FROM agg_vul WHERE rowid = ?1 AND image = ?2"},
@@ -680,8 +666,7 @@ int store_sql_build(store *st, imgsec_err *err)
         !(st->sql[STMT_IMAGE_INSERT] = sql_image_insert(err)) ||
         !(st->sql[STMT_IMAGES_ALL] = sql_image_select("ORDER BY id", err)) ||
         !(st->sql[STMT_IMAGE_ONE] = sql_image_select("WHERE id = ?1", err)) ||
-        !(st->sql[STMT_IMAGE_SET_VULS] = sql_image_set_vuls(err)) ||
-        !(st->sql[STMT_VUL_ROWS] = sql_vul_rows(err)))
+        !(st->sql[STMT_IMAGE_SET_VULS] = sql_image_set_vuls(err)))
         return IMGSEC_EINTERNAL;
     for (int t = 0; t < REPORT_TYPE_COUNT; t++) {
         const record_kind *k = record_kind_get((report_type)t);

@@ -8,24 +8,28 @@
  * a database update changes few of an image's rows, so only those are
  * written.
  *
- * Rows: the image's stored rows (rowid, seq, fields) are each reduced to
- * key bytes (store_column_key), the new records too (store_val_key: the
- * value store_bind_val binds), so equal bytes mean a stored row
- * equal to what inserting the record would store. Record i keeps the row
- * at seq i when that row has its bytes (the usual case: nothing written),
- * else an unused row with its bytes, moved to seq i (an UPDATE of seq: it
- * touches the row and the (image, seq) key, both on the image's own pages,
- * not the indexes ordered by vulnerability or by app). Rows no record keeps
- * are deleted, records no row keeps inserted. Moves go through negative
- * seqs first, so that no two rows hold one seq on the way. The result is,
- * row for row, what deleting and inserting everything stores, but for
- * rowids, which no reader depends on (readers order records by seq).
+ * Rows: the image's stored records, read through the record API
+ * (store_image_records_all: fields and seq), are each reduced to key
+ * bytes (store_cell_key), the new records too (store_val_key: the value
+ * store_bind_val binds), so equal bytes mean a stored row equal to what
+ * inserting the record would store. A row is named by its key, (image,
+ * seq), so the diff needs nothing of the storage but the record API and
+ * three statements by key. Record i keeps the row at seq i when that row
+ * has its bytes (the usual case: nothing written), else an unused row
+ * with its bytes, moved to seq i (an UPDATE of seq: it touches the row and
+ * the (image, seq) key, both on the image's own pages, not the indexes
+ * ordered by vulnerability or by app). Rows no record keeps are deleted,
+ * records no row keeps inserted. Moves go through negative seqs first, so
+ * that no two rows hold one seq on the way. The result is, row for row,
+ * what deleting and inserting everything stores, but for rowids, which no
+ * reader depends on (readers order records by seq).
  *
- * Aggregates: merged with the new ones in doc_vul_cmp order: a key in both
- * keeps its row (its count, maxima and representative updated if one
- * changed; none of them is in an index), the others are deleted or inserted. Their rowid order is then no longer their key
- * order, so the summary readers sort each image's aggregates
- * (store_images.c agg_buf_fixup).
+ * Aggregates: merged with the new ones in doc_vul_cmp order: a key in
+ * both keeps its row (its count, maxima and representative updated if
+ * one changed; none of them is in an index), the others are deleted or
+ * inserted. Their rowid order is then no longer their key order, so the
+ * summary readers sort each image's aggregates (store_images.c
+ * agg_buf_fixup).
  *
  * The buffers stay in the store between images (a rematch replaces
  * thousands): allocating and freeing some 100 KB per image cost the
@@ -38,10 +42,11 @@
 #include <string.h>
 
 #include "imgsec/doc.h"
+#include "imgsec/records.h"
 #include "store_int.h"
 
 typedef struct {
-    int64_t rowid, seq;
+    int64_t seq;
     size_t off, len; /* key bytes in the arena */
     const char *key; /* arena + off, once the arena stops growing */
     bool used;
@@ -57,7 +62,7 @@ typedef struct {
 struct vul_diff_buf {
     old_row *old;
     old_row **byk;
-    size_t cap_old, cap_byk;
+    size_t n_old, cap_old, cap_byk;
     size_t *fresh_off; /* n_new + 1 offsets into fresh */
     ptrdiff_t *keep;   /* the old row record i keeps, or -1 */
     size_t cap_new, cap_keep;
@@ -112,6 +117,18 @@ static int old_cmp(const void *pa, const void *pb)
     const old_row *a = *(old_row *const *)pa, *b = *(old_row *const *)pb;
     int c = key_cmp(a->key, a->len, b->key, b->len);
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Runs s on the row of image id at seq (?1 image, ?2 seq, ?3 v3 when
+ * with3). */
+static int run_at_seq(store *st, db_stmt *s, int64_t id, int64_t seq, bool with3, int64_t v3,
+                      const char *what, imgsec_err *err)
+{
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, seq);
+    if (with3)
+        db_bind_int64(s, 3, v3);
+    return store_drun(st, s, what, err);
 }
 
 /* Runs s on the row rowid of image id (?1 rowid, ?2 image, ?3 v3 when
@@ -255,37 +272,40 @@ static int copy_aggs(store *st, int64_t id, const vul_agg *aggs, const size_t *i
     return rc;
 }
 
+/* store_record_cb of the image's stored vulnerabilities (every field,
+ * the image, the seq): one old_row per record, its key bytes in the
+ * arena. REC_STOP: out of memory. */
+static int old_row_add(const store_cell *x, size_t n, void *arg)
+{
+    vul_diff_buf *b = arg;
+    if (!util_grow((void **)&b->old, &b->cap_old, b->n_old + 1, sizeof *b->old))
+        return REC_STOP;
+    old_row *o = &b->old[b->n_old++];
+    *o = (old_row){x[n - 1].i, b->arena.len, 0, NULL, false};
+    for (size_t f = 0; f + 2 < n; f++)
+        store_cell_key(&b->arena, &x[f]);
+    o->len = b->arena.len - o->off;
+    return b->arena.failed ? REC_STOP : 0;
+}
+
 int store_vul_rows_replace(store *st, int64_t id, const doc_records *recs, imgsec_err *err)
 {
     const record_kind *k = record_kind_get(REPORT_VULNERABILITY);
-    db_stmt *rows = store_dstmt(st, STMT_VUL_ROWS, err);
-    db_stmt *del = rows ? store_dstmt(st, STMT_VUL_ROW_DELETE, err) : NULL;
+    db_stmt *del = store_dstmt(st, STMT_VUL_ROW_DELETE, err);
     db_stmt *move = del ? store_dstmt(st, STMT_VUL_ROW_SEQ, err) : NULL;
     if (!move)
         return store_drc(err);
     vul_diff_buf *b = diff_buf(st);
     if (!b)
         return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-    size_t n_new = recs->n, n_old = 0;
-    int step;
-
-    db_bind_int64(rows, 1, id);
-    while ((step = db_step(rows)) == DB_ROW) {
-        if (!util_grow((void **)&b->old, &b->cap_old, n_old + 1, sizeof *b->old)) {
-            db_reset(rows);
-            return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
-        }
-        old_row *o = &b->old[n_old++];
-        *o = (old_row){db_column_int64(rows, 0), db_column_int64(rows, 1), b->arena.len, 0, NULL,
-                       false};
-        for (size_t f = 0; f < k->nfields; f++)
-            store_column_key(&b->arena, rows, (int)f + 2);
-        o->len = b->arena.len - o->off;
-    }
-    db_reset(rows);
-    if (step != DB_DONE)
-        return store_derr(st, err, "reading records");
-    int rc = IMGSEC_OK;
+    size_t n_new = recs->n;
+    b->n_old = 0;
+    int rc = store_image_records_all(st, id, REPORT_VULNERABILITY, old_row_add, b, err);
+    if (rc == REC_STOP)
+        return err_set(err, IMGSEC_EINTERNAL, "store: out of memory");
+    if (rc != IMGSEC_OK)
+        return rc;
+    size_t n_old = b->n_old;
     if (n_old == 0) /* nothing to keep (an image's first matches): no keys */
         return insert_rows(st, id, recs, NULL, err);
     if (!util_grow((void **)&b->fresh_off, &b->cap_new, n_new + 1, sizeof *b->fresh_off) ||
@@ -350,12 +370,13 @@ int store_vul_rows_replace(store *st, int64_t id, const doc_records *recs, imgse
 
     for (size_t j = 0; rc == IMGSEC_OK && j < n_old; j++)
         if (!old[j].used)
-            rc = run_rowid(st, del, id, old[j].rowid, false, 0, "replacing records", err);
+            rc = run_at_seq(st, del, id, old[j].seq, false, 0, "replacing records", err);
+    /* a kept row not at its seq moves to -1 - i, then to i */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
             if (keep[i] >= 0 && old[keep[i]].seq != (int64_t)i)
-                rc = run_rowid(st, move, id, old[keep[i]].rowid, true, pass ? (int64_t)i : -1 - (int64_t)i,
-                               "replacing records", err);
+                rc = run_at_seq(st, move, id, pass ? -1 - (int64_t)i : old[keep[i]].seq, true,
+                                pass ? (int64_t)i : -1 - (int64_t)i, "replacing records", err);
     return rc == IMGSEC_OK ? insert_rows(st, id, recs, keep, err) : rc;
 }
 
