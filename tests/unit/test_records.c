@@ -524,6 +524,47 @@ static void test_spans(void **state)
         rec_batch_free(&img[im]);
 }
 
+/* The records of several images passing a condition (named out of order
+ * and one twice) are, image by image in id order, each image's own
+ * passing records, once. */
+static void test_images_records(void **state)
+{
+    fx *f = *state;
+    assert_true(f->n_ids >= 4);
+    const record_kind *k = record_kind_get(REPORT_APPS);
+    int fields[FIELDS_MAX];
+    for (size_t i = 0; i < k->nfields; i++)
+        fields[i] = (int)i;
+    rec_preds ps = {.type = REPORT_APPS};
+    rec_preds_substr(&ps, "app_name", "a");
+    const int64_t named[] = {f->ids[3], f->ids[0], f->ids[3], f->ids[1]};
+    const size_t order[] = {0, 1, 3};
+    rec_batch got = {0}, want[3];
+    imgsec_err err = {0};
+    assert_int_equal(store_images_records(f->st, &ps, named, 4, fields, k->nfields, rec_batch_add,
+                                          &got, &err),
+                     IMGSEC_OK);
+    rec_batch_seal(&got);
+    size_t r = 0, all = 0;
+    for (size_t j = 0; j < 3; j++) {
+        rec_batch every;
+        all += (size_t)read_recs(f, f->ids[order[j]], &(rec_preds){.type = REPORT_APPS}, 0, -1,
+                                 &every);
+        rec_batch_free(&every);
+        read_recs(f, f->ids[order[j]], &ps, 0, -1, &want[j]);
+        for (size_t i = 0; i < want[j].n; i++, r++) {
+            assert_true(r < got.n);
+            const store_cell *g = rec_at(&got, r), *w = rec_at(&want[j], i);
+            for (size_t c = 0; c < got.width; c++)
+                assert_int_equal(store_cell_cmp(&g[c], &w[c]), 0);
+        }
+        rec_batch_free(&want[j]);
+    }
+    assert_int_equal(got.n, r);
+    assert_true(r > 0 && r < all); /* the condition kept some and not all */
+    rec_batch_free(&got);
+}
+
 /* ListImageApps' vul_num: per app, the image's vulnerability records
  * with its name and version (none matching none) */
 static void test_app_vul_nums(void **state)
@@ -711,6 +752,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_app_vul_nums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_lists_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_images_records, setup, teardown),
     };
     return cmocka_run_group_tests_name(use_pg ? "records on PostgreSQL" : "records", tests, NULL,
                                        NULL);

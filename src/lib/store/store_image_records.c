@@ -16,6 +16,7 @@
  * stopped here as everywhere else (store_list_watch's progress handler).
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "imgsec/list.h"
@@ -35,8 +36,9 @@ static bool fields_ok(const record_kind *k, const int *fields, size_t nf)
     return true;
 }
 
-/* ?1 is the image; a condition's values follow in order. */
-#define BINDS_MAX (1 + REC_PREDS_MAX * REC_PRED_VALUES_MAX)
+/* ?1 is the image (?1-?3 the spans' arrays on PostgreSQL); a
+ * condition's values follow in order. */
+#define BINDS_MAX (3 + REC_PREDS_MAX * REC_PRED_VALUES_MAX)
 
 typedef struct {
     util_buf sql;
@@ -239,41 +241,18 @@ int store_records_stored(store *st, report_type t, int64_t *n, imgsec_err *err)
     return q_run(st, &q, row_count, n, err);
 }
 
-/* Integers are written into the text (ids from the store itself, at
- * most STORE_SPANS_MAX): the statement names its images, as a page's
- * image read does (list.c qb_ids). */
-int store_images_records(store *st, const rec_preds *ps, const int64_t *images, size_t n,
-                         const int *fields, size_t nf, store_record_cb cb, void *arg,
-                         imgsec_err *err)
-{
-    const record_kind *k = record_kind_get(ps->type);
-    if (!k || ps->wrong || ps->n > REC_PREDS_MAX || n > STORE_SPANS_MAX)
-        return err_set(err, IMGSEC_EINTERNAL, "store: a record read with a wrong condition");
-    if (!fields_ok(k, fields, nf))
-        return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
-    if (n == 0)
-        return IMGSEC_OK;
-    query q = {0};
-    q_select(&q, k, fields, nf, "");
-    util_buf_printf(&q.sql, " FROM \"%s\" WHERE image IN (", k->table);
-    for (size_t i = 0; i < n; i++)
-        util_buf_printf(&q.sql, "%s%" PRId64, i ? ", " : "", images[i]);
-    util_buf_printf(&q.sql, ")");
-    q_preds(&q, k, ps);
-    util_buf_printf(&q.sql, " ORDER BY image, seq");
-    return q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
-}
-
-/* PostgreSQL: the spans as three array parameters (image, from, end),
- * each read by a LATERAL subquery on the primary key. Its ORDER BY keeps
- * the planner from flattening it into a join of the whole table: with
- * the VALUES join below, PostgreSQL hashed the spans and scanned every
- * row of a small record table (rec_file at 3,000 images, 40,000 rows:
- * 9.4 ms for 200 spans, where 200 index reads take 0.5 ms), and its
- * text of 200 typed rows cost 1.4 ms more to parse and bind. */
-static int spans_arrays(store *st, const record_kind *k, const store_span *spans, size_t n,
-                        const int *fields, size_t nf, store_record_cb cb, void *arg,
-                        imgsec_err *err)
+/* PostgreSQL: spans (image, from, end) as three array parameters, each
+ * read by a LATERAL subquery on the primary key, with ps's conditions
+ * (ps NULL: none). Its ORDER BY keeps the planner from flattening it
+ * into a join or a filter over the whole table: at 3,000 images
+ * PostgreSQL hashed a VALUES table of 200 spans and scanned every row of
+ * rec_file (39,923: 9.4 ms, where 200 index reads take 0.5 ms), and
+ * tested `image IN (200 ids)` on every row of rec_build_command_risk
+ * (24,367: 3.4 ms); and the text of 200 typed VALUES rows cost 1.4 ms
+ * more to parse and bind than the arrays. */
+static int spans_arrays(store *st, const record_kind *k, const rec_preds *ps,
+                        const store_span *spans, size_t n, const int *fields, size_t nf,
+                        store_record_cb cb, void *arg, imgsec_err *err)
 {
     util_buf a[3] = {{0}};
     for (int j = 0; j < 3; j++)
@@ -294,13 +273,58 @@ static int spans_arrays(store *st, const record_kind *k, const store_span *spans
                             "CAST(?3 AS BIGINT[])) v(image, lo, hi) CROSS JOIN LATERAL (");
     q_select(&q, k, fields, nf, "x.");
     util_buf_printf(&q.sql,
-                    " FROM \"%s\" x WHERE x.image = v.image AND x.seq >= v.lo AND x.seq < v.hi "
-                    "ORDER BY x.seq) r ORDER BY r.image, r.seq",
+                    " FROM \"%s\" x WHERE x.image = v.image AND x.seq >= v.lo AND x.seq < v.hi",
                     k->table);
+    if (ps)
+        q_preds(&q, k, ps);
+    util_buf_printf(&q.sql, " ORDER BY x.seq) r ORDER BY r.image, r.seq");
     int rc = q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
     for (int j = 0; j < 3; j++)
         free(a[j].buf);
     return rc;
+}
+
+static int span_image_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const store_span *)a)->image, y = ((const store_span *)b)->image;
+    return (x > y) - (x < y);
+}
+
+/* Integers are written into the text (ids from the store itself, at
+ * most STORE_SPANS_MAX): the statement names its images, as a page's
+ * image read does (list.c qb_ids). PostgreSQL reads each image's whole
+ * key range (spans_arrays), once however often it is named. */
+int store_images_records(store *st, const rec_preds *ps, const int64_t *images, size_t n,
+                         const int *fields, size_t nf, store_record_cb cb, void *arg,
+                         imgsec_err *err)
+{
+    const record_kind *k = record_kind_get(ps->type);
+    if (!k || ps->wrong || ps->n > REC_PREDS_MAX || n > STORE_SPANS_MAX)
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read with a wrong condition");
+    if (!fields_ok(k, fields, nf))
+        return err_set(err, IMGSEC_EINTERNAL, "store: a record read of no such field");
+    if (n == 0)
+        return IMGSEC_OK;
+    if (db_backend_of(st->conn) == DB_PG) {
+        store_span sp[STORE_SPANS_MAX];
+        for (size_t i = 0; i < n; i++)
+            sp[i] = (store_span){images[i], 0, INT64_MAX / 2};
+        qsort(sp, n, sizeof *sp, span_image_cmp);
+        size_t d = 0;
+        for (size_t i = 0; i < n; i++)
+            if (d == 0 || sp[d - 1].image != sp[i].image)
+                sp[d++] = sp[i];
+        return spans_arrays(st, k, ps, sp, d, fields, nf, cb, arg, err);
+    }
+    query q = {0};
+    q_select(&q, k, fields, nf, "");
+    util_buf_printf(&q.sql, " FROM \"%s\" WHERE image IN (", k->table);
+    for (size_t i = 0; i < n; i++)
+        util_buf_printf(&q.sql, "%s%" PRId64, i ? ", " : "", images[i]);
+    util_buf_printf(&q.sql, ")");
+    q_preds(&q, k, ps);
+    util_buf_printf(&q.sql, " ORDER BY image, seq");
+    return q_run(st, &q, row_record, &(row_ctx){cb, arg}, err);
 }
 
 /* The spans are a VALUES table joined to the record table's primary key,
@@ -320,7 +344,7 @@ int store_record_spans(store *st, report_type t, const store_span *spans, size_t
     if (n == 0)
         return IMGSEC_OK;
     if (db_backend_of(st->conn) == DB_PG)
-        return spans_arrays(st, k, spans, n, fields, nf, cb, arg, err);
+        return spans_arrays(st, k, NULL, spans, n, fields, nf, cb, arg, err);
     query q = {0};
     q_select(&q, k, fields, nf, "r.");
     util_buf_printf(&q.sql, " FROM (VALUES ");
