@@ -151,9 +151,10 @@ int store_record_spans(store *st, report_type t, const store_span *spans, size_t
                        imgsec_err *err);
 
 /* Inside the caller's read transaction: the records of ps->type passing
- * ps of the images images[0..n) (n <= STORE_SPANS_MAX: a page's), in
- * (image, seq) order, each as store_image_records gives them. One read
- * for all (a page of build-rule images and their risk lists). */
+ * ps of the images images[0..n) (n <= STORE_SPANS_MAX: a page's; in any
+ * order, an image named twice read once), in (image, seq) order, each as
+ * store_image_records gives them. One read for all (a page of build-rule
+ * images and their risk lists). */
 int store_images_records(store *st, const rec_preds *ps, const int64_t *images, size_t n,
                          const int *fields, size_t nf, store_record_cb cb, void *arg,
                          imgsec_err *err);
