@@ -150,11 +150,14 @@ typedef struct {
  * for index_build_images, a build-command risk with rule_id - in id
  * order: *total gets how many, ids[0..*n_ids) the page [offset, offset +
  * limit) (limit <= LIST_LIMIT_MAX). The cost is the postings of the one
- * vulnerability or rule and the number of images, never the offset. */
+ * vulnerability or rule and the number of images, never the offset.
+ * ranks (NULL: not wanted) gets, for index_vul_images, image ids[i]'s
+ * highest severity rank of the vulnerability in ranks[i] (its vul_agg.rank,
+ * which ListVulAffectImages shows). */
 int index_vul_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
                      const index_image_match *m, const char *vul_id, vul_type type,
                      int rank_lo, int rank_hi, int64_t offset, int64_t limit, int64_t *total, int64_t *ids,
-                     size_t *n_ids, imgsec_err *err);
+                     uint8_t *ranks, size_t *n_ids, imgsec_err *err);
 int index_build_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
                        const index_image_match *m, const char *rule_id, int64_t offset,
                        int64_t limit, int64_t *total, int64_t *ids, size_t *n_ids,

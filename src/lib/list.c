@@ -1318,6 +1318,7 @@ typedef struct {
     int rank_lo, rank_hi; /* vulnerabilities: the image's highest rank of it */
     int64_t offset, limit, total;
     int64_t ids[LIST_LIMIT_MAX];
+    uint8_t ranks[LIST_LIMIT_MAX]; /* vulnerabilities: each image's rank of it */
     size_t n;
 } images_call;
 
@@ -1328,16 +1329,39 @@ static int ix_images(imgsec_index *ix, void *arg, imgsec_err *err)
      * cached per-type rows (index_list.c) */
     const index_image_match *m = x->m.ref || x->m.name ? &x->m : NULL;
     if (x->type >= 0)
-        return index_vul_images(ix, x->scope, x->mask, m, x->key, (vul_type)x->type,
-                                x->rank_lo, x->rank_hi, x->offset, x->limit, &x->total, x->ids, &x->n, err);
+        return index_vul_images(ix, x->scope, x->mask, m, x->key, (vul_type)x->type, x->rank_lo,
+                                x->rank_hi, x->offset, x->limit, &x->total, x->ids, x->ranks,
+                                &x->n, err);
     return index_build_images(ix, x->scope, x->mask, m, x->key, x->offset, x->limit,
                               &x->total, x->ids, &x->n, err);
+}
+
+/* item_vul_image over a page's image rows, each followed by its rank of
+ * the vulnerability from the index (the page's ids are in id order, as
+ * the rows). */
+typedef struct {
+    const images_call *x;
+    item_ctx item;
+} rank_ctx;
+
+static int row_vul_image(const store_cell *cells, int n, void *arg)
+{
+    rank_ctx *r = arg;
+    store_cell with[11];
+    if (n != 10 || cells[0].kind != CELL_INT)
+        return oom(r->item.c);
+    const int64_t *at = bsearch(&cells[0].i, r->x->ids, r->x->n, sizeof *r->x->ids, id_cmp);
+    if (!at)
+        return err_set(r->item.c->err, IMGSEC_EINTERNAL, "list: an image the index named is gone");
+    memcpy(with, cells, 10 * sizeof *cells);
+    with[10] = cell_int(r->x->ranks[at - r->x->ids]);
+    return row_item(with, 11, &r->item);
 }
 
 /* The page of images of one build rule (type < 0) or vulnerability (with
  * its highest rank in [rank_lo, rank_hi]) from the index, then their rows
  * from the store: the columns of item_build_image, or of item_vul_image
- * (the rank is agg_vul's). */
+ * (the rank is the index's, agg_vul's rank). */
 static int images_ix(lctx *c, unsigned mask, const char *key, int type, const char *name,
                      int rank_lo, int rank_hi, item_fn fn)
 {
@@ -1377,15 +1401,13 @@ static int images_ix(lctx *c, unsigned mask, const char *key, int type, const ch
         } else {
             qb_sql(&q, "SELECT i.id, i.image_id, i.image_name, i.container_num, "
                        "i.image_digest, i.image_version, i.latest_scan_time, i.image_type, "
-                       "i.image_size, i.namespace, a.rank"
-                       " FROM agg_vul a JOIN images i ON i.id = a.image WHERE a.vul_id = ");
-            qb_text(&q, key);
-            qb_sql(&q, " AND a.vul_type = ");
-            qb_text(&q, VUL_TYPE_WORDS[type]);
-            qb_ids(&q, "a.image", x->ids, x->n);
-            qb_sql(&q, " ORDER BY a.image");
+                       "i.image_size, i.namespace FROM images i WHERE 1");
+            qb_ids(&q, "i.id", x->ids, x->n);
+            qb_sql(&q, " ORDER BY i.id");
         }
-        if (rc == IMGSEC_OK)
+        if (rc == IMGSEC_OK && type >= 0)
+            rc = q_run(c, &q, row_vul_image, &(rank_ctx){x, {c, fn}});
+        else if (rc == IMGSEC_OK)
             rc = q_items(c, &q, fn);
         else
             qb_free(&q);

@@ -2175,6 +2175,7 @@ static void expect_builds_and_images_same(imgsec_index *ix, const char *const *v
     index_scope sc = {"p1", true, NULL, 0};
     index_group *a = calloc(LIST_LIMIT_MAX, sizeof *a), *b = calloc(LIST_LIMIT_MAX, sizeof *b);
     int64_t *ia = calloc(LIST_LIMIT_MAX, sizeof *ia), *ib = calloc(LIST_LIMIT_MAX, sizeof *ib);
+    unsigned ranks_seen = 0; /* the images' ranks of their vulnerability, as a set */
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(ia);
@@ -2213,16 +2214,23 @@ static void expect_builds_and_images_same(imgsec_index *ix, const char *const *v
                         int lo = LO[rk], hi = HI[rk];
                         int64_t ta = -1, tb = -2;
                         size_t na = 0, nb = 0;
+                        uint8_t ra[50], rb[50];
+                        memset(ra, 9, sizeof ra);
+                        memset(rb, 8, sizeof rb);
                         assert_int_equal(index_vul_images(ix, &sc, MASKS[m], NULL, vul_ids[v],
                                                           (vul_type)vt, lo, hi, OFFSETS[o], 50,
-                                                          &ta, ia, &na, &err), IMGSEC_OK);
+                                                          &ta, ia, ra, &na, &err), IMGSEC_OK);
                         assert_int_equal(index_vul_images(ix, &sc, MASKS[m], &every, vul_ids[v],
                                                           (vul_type)vt, lo, hi, OFFSETS[o], 50,
-                                                          &tb, ib, &nb, &err), IMGSEC_OK);
+                                                          &tb, ib, rb, &nb, &err), IMGSEC_OK);
                         assert_int_equal(ta, tb);
                         assert_int_equal(na, nb);
-                        for (size_t i = 0; i < na; i++)
+                        for (size_t i = 0; i < na; i++) {
                             assert_int_equal(ia[i], ib[i]);
+                            assert_int_equal(ra[i], rb[i]);
+                            assert_true(ra[i] >= lo && ra[i] <= hi);
+                            ranks_seen |= 1u << ra[i];
+                        }
                     }
             for (size_t k = 0; k < n_rules; k++) {
                 int64_t ta = -1, tb = -2;
@@ -2239,6 +2247,8 @@ static void expect_builds_and_images_same(imgsec_index *ix, const char *const *v
             }
         }
     }
+    if (n_vul) /* ranks of more than one value came back */
+        assert_true(__builtin_popcount(ranks_seen) >= 2);
     free(a);
     free(b);
     free(ia);

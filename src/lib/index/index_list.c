@@ -144,17 +144,22 @@ typedef struct {
     const index_image_match *m;
     int v_lo, v_hi; /* postings' v must be in [v_lo, v_hi] */
     int64_t offset, limit, *total, *ids;
+    uint8_t *vs; /* NULL, or the v of each of ids (one term: its posting's) */
     size_t *n_ids;
 } img_ctx;
 
+/* Marks the rows of t that s selects with a posting v in range, by their
+ * id rank; v_of (NULL: not wanted) gets each one's v, by row. */
 static void mark_term(const img_ctx *c, const pterm *t, const selbits *s, const uint32_t *rank_of,
-                      uint64_t *by_rank)
+                      uint64_t *by_rank, uint8_t *v_of)
 {
     for (uint32_t k = 0; k < t->len; k++) {
         uint32_t row = t->p[k].row;
         if (bit_get(s->bits, row) && t->p[k].v >= c->v_lo && t->p[k].v <= c->v_hi) {
             uint32_t rank = rank_of[row];
             by_rank[rank >> 6] |= 1ull << (rank & 63);
+            if (v_of)
+                v_of[row] = t->p[k].v;
         }
     }
 }
@@ -177,17 +182,20 @@ static int images_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
     selbits s;
     const struct ix_order *o = order_get(ix, INDEX_ORDER_ID);
     uint64_t *by_rank = calloc(((size_t)ix->n_rows + 63) / 64 + 1, sizeof *by_rank);
-    if (!o || !by_rank || sel_make(ix, sel, c->type_mask, c->m, &s) != 0) {
+    /* the vs of one term's rows (the only case that asks for them) */
+    uint8_t *v_of = c->vs && one ? calloc((size_t)ix->n_rows + 1, 1) : NULL;
+    if (!o || !by_rank || (c->vs && one && !v_of) || sel_make(ix, sel, c->type_mask, c->m, &s) != 0) {
         free(by_rank);
+        free(v_of);
         return -1;
     }
     const uint32_t *rank_of = order_rank_of(o), *row_of = order_by_rank(o);
     if (one)
-        mark_term(c, one, &s, rank_of, by_rank);
+        mark_term(c, one, &s, rank_of, by_rank, v_of);
     else
         for (uint32_t id = 0; id < P->n_ids; id++)
             if (P->terms[id] && c->pred(P->terms[id], c->pred_arg))
-                mark_term(c, P->terms[id], &s, rank_of, by_rank);
+                mark_term(c, P->terms[id], &s, rank_of, by_rank, NULL);
     int64_t total = 0, skip = c->offset;
     for (size_t w = 0; w < s.words; w++) {
         uint64_t b = by_rank[w];
@@ -204,12 +212,16 @@ static int images_use(const ix_inst *ix, const row_set *sel, const rec_plan *pla
                 skip--;
                 continue;
             }
-            c->ids[(*c->n_ids)++] = ix->rows[row_of[w * 64 + (size_t)__builtin_ctzll(b)]].id;
+            uint32_t row = row_of[w * 64 + (size_t)__builtin_ctzll(b)];
+            if (c->vs)
+                c->vs[*c->n_ids] = v_of ? v_of[row] : 0;
+            c->ids[(*c->n_ids)++] = ix->rows[row].id;
         }
     }
     *c->total = total;
     free(s.bits);
     free(by_rank);
+    free(v_of);
     return 0;
 }
 
@@ -265,13 +277,13 @@ static int run_images(imgsec_index *ix, const index_scope *scope, img_ctx *c, im
 int index_vul_images(imgsec_index *ix, const index_scope *scope, unsigned type_mask,
                      const index_image_match *m, const char *vul_id, vul_type type,
                      int rank_lo, int rank_hi, int64_t offset, int64_t limit, int64_t *total,
-                     int64_t *ids, size_t *n_ids, imgsec_err *err)
+                     int64_t *ids, uint8_t *ranks, size_t *n_ids, imgsec_err *err)
 {
     ixkey k;
     key_init(&k);
     key_vul(&k, vul_id ? vul_id : "", (unsigned char)type);
     img_ctx c = {vul_postings, NULL, NULL, k.p, k.len, type_mask, m, rank_lo, rank_hi,
-                 offset, limit, total, ids, n_ids};
+                 offset, limit, total, ids, ranks, n_ids};
     int rc = k.failed ? err_set(err, IMGSEC_EINTERNAL, "out of memory")
                       : run_images(ix, scope, &c, err);
     key_free(&k);
@@ -292,7 +304,7 @@ int index_build_images(imgsec_index *ix, const index_scope *scope, unsigned type
                        imgsec_err *err)
 {
     img_ctx c = {build_postings, rule_is, rule_id ? rule_id : "", NULL, 0, type_mask, m, 0,
-                 UINT8_MAX, offset, limit, total, ids, n_ids};
+                 UINT8_MAX, offset, limit, total, ids, NULL, n_ids};
     return run_images(ix, scope, &c, err);
 }
 
@@ -1213,25 +1225,36 @@ static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
         return -1;
     unsigned types = c->type_mask ? c->type_mask : (1u << IMAGE_TYPE_COUNT) - 1;
     const uint32_t *from[IMAGE_TYPE_COUNT], *to[IMAGE_TYPE_COUNT];
+    const uint8_t *fv[IMAGE_TYPE_COUNT]; /* fv[t][k]: the v of from[t][k] */
     int nt = 0;
     int64_t total = 0;
-    /* a rank range that leaves some rows out: the rows in range, copied
-     * out of the unit in one pass over it (no posting, no bitset) */
+    /* a rank range that leaves some rows out: the rows in range (and
+     * their vs), copied out of the unit in one pass over it (no posting,
+     * no bitset) */
     uint32_t *in_range = NULL;
+    uint8_t *in_v = NULL;
     if (c->v_lo > 0 || c->v_hi < u->vmax) {
-        size_t nk = 0;
-        if (!(in_range = malloc(((size_t)u->off[IMAGE_TYPE_COUNT] + 1) * sizeof *in_range)))
+        size_t nk = 0, cap = (size_t)u->off[IMAGE_TYPE_COUNT] + 1;
+        in_range = malloc(cap * sizeof *in_range);
+        in_v = malloc(cap);
+        if (!in_range || !in_v) {
+            free(in_range);
+            free(in_v);
             return -1;
+        }
         for (int ty = 0; ty < IMAGE_TYPE_COUNT; ty++) {
             if (!(types & (1u << ty)))
                 continue;
             size_t k0 = nk;
             for (uint32_t i = u->off[ty]; i < u->off[ty + 1]; i++)
-                if (u->v[i] >= c->v_lo && u->v[i] <= c->v_hi)
+                if (u->v[i] >= c->v_lo && u->v[i] <= c->v_hi) {
+                    in_v[nk] = u->v[i];
                     in_range[nk++] = u->r[i];
+                }
             if (nk > k0) {
                 from[nt] = in_range + k0;
                 to[nt] = in_range + nk;
+                fv[nt] = in_v + k0;
                 total += to[nt] - from[nt];
                 nt++;
             }
@@ -1241,6 +1264,7 @@ static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
             if ((types & (1u << ty)) && u->off[ty + 1] > u->off[ty]) {
                 from[nt] = u->r + u->off[ty];
                 to[nt] = u->r + u->off[ty + 1];
+                fv[nt] = u->v + u->off[ty];
                 total += to[nt] - from[nt];
                 nt++;
             }
@@ -1248,6 +1272,7 @@ static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
     *c->total = total;
     if (c->offset >= total || c->limit == 0) {
         free(in_range);
+        free(in_v);
         return 1;
     }
     /* the least rank x with more than offset of the rows at or below it:
@@ -1274,9 +1299,12 @@ static int images_by_type(const ix_inst *ix, const row_set *sel, img_ctx *c)
                 best = t;
         if (best < 0)
             break;
+        if (c->vs)
+            c->vs[*c->n_ids] = fv[best][cur[best] - from[best]];
         c->ids[(*c->n_ids)++] = ix->rows[row_of[*cur[best]++]].id;
     }
     free(in_range);
+    free(in_v);
     return 1;
 }
 
