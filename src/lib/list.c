@@ -1349,7 +1349,7 @@ static int row_vul_image(const store_cell *cells, int n, void *arg)
     rank_ctx *r = arg;
     store_cell with[11];
     if (n != 10 || cells[0].kind != CELL_INT)
-        return oom(r->item.c);
+        return err_set(r->item.c->err, IMGSEC_EINTERNAL, "list: an image row of another shape");
     const int64_t *at = bsearch(&cells[0].i, r->x->ids, r->x->n, sizeof *r->x->ids, id_cmp);
     if (!at)
         return err_set(r->item.c->err, IMGSEC_EINTERNAL, "list: an image the index named is gone");

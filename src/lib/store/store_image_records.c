@@ -11,9 +11,9 @@
  *
  * Spans of many images are one statement (a VALUES table joined to the
  * key; on PostgreSQL arrays read through the key), and so are an app
- * page's counts on PostgreSQL. Every statement
- * runs on the handle's connection, so a list whose client left is
- * stopped here as everywhere else (store_list_watch's progress handler).
+ * page's counts on PostgreSQL. Every statement runs on the handle's
+ * connection, so a list whose client left is stopped here as everywhere
+ * else (store_list_watch's progress handler).
  */
 #include <inttypes.h>
 #include <stdlib.h>
