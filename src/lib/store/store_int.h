@@ -106,7 +106,7 @@ typedef enum {
     STMT_VUL_ROW_DELETE,  /* the vulnerability of image ?1 at seq ?2 */
     STMT_VUL_ROW_SEQ,     /* seq = ?3 of the vulnerability of image ?1 at seq ?2 */
     STMT_AGG_VUL_ROWS,    /* rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss of image ?1 */
-    STMT_AGG_VUL_ROW_DELETE, /* an agg_vul row by rowid ?1 of image ?2 (PostgreSQL has no
+    STMT_AGG_VUL_ROW_DELETE, /* the agg_vul row of image ?1 with rowid ?2 (PostgreSQL has no
                                 index on rowid: the image's narrows the search) */
     STMT_AGG_VUL_ROW_N,   /* n, rank, cvss, rep_seq, rep_cvss = ?2..?6 of the agg_vul row rowid ?1
                             of image ?7 */

@@ -569,7 +569,7 @@ static const struct {
     {STMT_VUL_ROW_SEQ, "UPDATE rec_vulnerability SET seq = ?3 WHERE image = ?1 AND seq = ?2"},
     {STMT_AGG_VUL_ROWS, "SELECT rowid, vul_id, vul_type, n, rank, cvss, rep_seq, rep_cvss "
                         "FROM agg_vul WHERE image = ?1"},
-    {STMT_AGG_VUL_ROW_DELETE, "DELETE FROM agg_vul WHERE rowid = ?1 AND image = ?2"},
+    {STMT_AGG_VUL_ROW_DELETE, "DELETE FROM agg_vul WHERE image = ?1 AND rowid = ?2"},
     {STMT_AGG_VUL_ROW_N, "UPDATE agg_vul SET n = ?2, rank = ?3, cvss = ?4, rep_seq = ?5, "
                          "rep_cvss = ?6 WHERE rowid = ?1 AND image = ?7"},
     {STMT_USER_INSERT,

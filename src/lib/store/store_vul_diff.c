@@ -119,26 +119,14 @@ static int old_cmp(const void *pa, const void *pb)
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-/* Runs s on the row of image id at seq (?1 image, ?2 seq, ?3 v3 when
- * with3). */
-static int run_at_seq(store *st, db_stmt *s, int64_t id, int64_t seq, bool with3, int64_t v3,
+/* Runs s on one row of image id (?1 image, ?2 key: a record's seq, or an
+ * aggregate's rowid, which the image narrows to its own rows on
+ * PostgreSQL, where rowid is a column of no index; ?3 v3 when with3). */
+static int run_on_row(store *st, db_stmt *s, int64_t id, int64_t key, bool with3, int64_t v3,
                       const char *what, imgsec_err *err)
 {
     db_bind_int64(s, 1, id);
-    db_bind_int64(s, 2, seq);
-    if (with3)
-        db_bind_int64(s, 3, v3);
-    return store_drun(st, s, what, err);
-}
-
-/* Runs s on the row rowid of image id (?1 rowid, ?2 image, ?3 v3 when
- * with3): the image narrows the search to its own rows on PostgreSQL,
- * where rowid is a column of no index. */
-static int run_rowid(store *st, db_stmt *s, int64_t id, int64_t rowid, bool with3, int64_t v3,
-                     const char *what, imgsec_err *err)
-{
-    db_bind_int64(s, 1, rowid);
-    db_bind_int64(s, 2, id);
+    db_bind_int64(s, 2, key);
     if (with3)
         db_bind_int64(s, 3, v3);
     return store_drun(st, s, what, err);
@@ -370,12 +358,12 @@ int store_vul_rows_replace(store *st, int64_t id, const doc_records *recs, imgse
 
     for (size_t j = 0; rc == IMGSEC_OK && j < n_old; j++)
         if (!old[j].used)
-            rc = run_at_seq(st, del, id, old[j].seq, false, 0, "replacing records", err);
+            rc = run_on_row(st, del, id, old[j].seq, false, 0, "replacing records", err);
     /* a kept row not at its seq moves to -1 - i, then to i */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; rc == IMGSEC_OK && i < n_new; i++)
             if (keep[i] >= 0 && old[keep[i]].seq != (int64_t)i)
-                rc = run_at_seq(st, move, id, pass ? -1 - (int64_t)i : old[keep[i]].seq, true,
+                rc = run_on_row(st, move, id, pass ? -1 - (int64_t)i : old[keep[i]].seq, true,
                                 pass ? (int64_t)i : -1 - (int64_t)i, "replacing records", err);
     return rc == IMGSEC_OK ? insert_rows(st, id, recs, keep, err) : rc;
 }
@@ -519,7 +507,7 @@ int store_agg_vul_replace(store *st, int64_t id, const vul_agg *aggs, size_t n, 
         } else if (c < 0) {
             rc = store_dagg_vul_insert(st, id, &aggs[i++], 1, err);
         } else if (c > 0) {
-            rc = run_rowid(st, del, id, old[j++].rowid, false, 0, "replacing aggregates", err);
+            rc = run_on_row(st, del, id, old[j++].rowid, false, 0, "replacing aggregates", err);
         } else {
             if (!same_agg(&aggs[i], &old[j].a))
                 rc = agg_update(st, set, id, old[j].rowid, &aggs[i], err);
