@@ -42,6 +42,9 @@ int store_open(const char *path, store **out, imgsec_err *err);
 void store_db_display(const char *path, char *out, size_t size);
 /* Is path a PostgreSQL URI (postgres:// or postgresql://)? */
 bool store_db_is_pg(const char *path);
+/* Is st's database PostgreSQL? (Where the two engines' SQL differs in
+ * cost, not in meaning: list.c's page of a tenant-wide list.) */
+bool store_is_pg(const store *st);
 void store_close(store *st);
 
 /* Errors the database returned to any connection of this process since it

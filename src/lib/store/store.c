@@ -349,6 +349,11 @@ bool store_db_is_pg(const char *db)
     return db_uri_is_pg(db);
 }
 
+bool store_is_pg(const store *st)
+{
+    return db_backend_of(st->conn) == DB_PG;
+}
+
 /* ---- the change log's notifications (PostgreSQL) ---- */
 
 bool store_can_listen(const store *st)
