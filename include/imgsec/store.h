@@ -127,11 +127,13 @@ int store_image_delete(store *st, const char *project_id, int64_t id, const stor
  * tables (a minute or more after a load), the grouped vulnerability
  * lists read every vulnerability row for a page's texts: 40-55 ms a page
  * instead of 4-6 at 3,000 images (docs/performance.md, "Finding lists on
- * PostgreSQL"). Does nothing below STORE_ANALYZE_MIN_RECORDS records,
- * on SQLite (whose planner here needs no statistics), or inside a
- * transaction. */
+ * PostgreSQL"). Does nothing unless store_after_load_due: below
+ * STORE_ANALYZE_MIN_RECORDS records, on SQLite (whose planner here needs
+ * no statistics), or inside a transaction. */
 #define STORE_ANALYZE_MIN_RECORDS 50000
 int store_after_load(store *st, int64_t records, imgsec_err *err);
+/* Whether store_after_load would do anything (a command says so first). */
+bool store_after_load_due(store *st, int64_t records);
 
 /* ---- replacing one image's vulnerabilities (vulndb rematch) ---- */
 

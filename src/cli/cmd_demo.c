@@ -166,7 +166,7 @@ int cmd_demo(int argc, char **argv)
         doc_list_free(&batches[k].docs);
     }
     gen_free(g);
-    if (rc == IMGSEC_OK && records >= STORE_ANALYZE_MIN_RECORDS && store_db_is_pg(a.db)) {
+    if (rc == IMGSEC_OK && store_after_load_due(st, records)) {
         fprintf(stderr, "demo: updating the planner's statistics (ANALYZE)\n");
         rc = store_after_load(st, records, &err);
     }

@@ -710,7 +710,7 @@ int cmd_import(int argc, char **argv)
     for (int i = optind; i < argc && out == CLI_OK; i++)
         out = import_file(st, &a, argv[i]);
     imgsec_err err = {0};
-    if (stored >= STORE_ANALYZE_MIN_RECORDS && store_db_is_pg(a.db)) {
+    if (store_after_load_due(st, stored)) {
         fprintf(stderr, "imgsec import: updating the planner's statistics (ANALYZE)\n");
         if (store_after_load(st, stored, &err) != IMGSEC_OK && out == CLI_OK)
             out = cli_fail(&err);

@@ -191,12 +191,11 @@ static int put_record(const store_cell *cells, size_t n, void *arg)
     return 0;
 }
 
+/* The images of one type to dump (store_record_images' callback). */
 typedef struct {
-    store *st;
-    report_type t;
-    sink *k;
     int64_t only; /* an image id, or -1 */
-    int64_t *ids, n, cap;
+    int64_t *ids;
+    size_t n, cap;
 } walk;
 
 static int add_image(int64_t image, int64_t n, void *arg)
@@ -205,14 +204,8 @@ static int add_image(int64_t image, int64_t n, void *arg)
     walk *w = arg;
     if (w->only >= 0 && image != w->only)
         return 0;
-    if (w->n == w->cap) {
-        int64_t cap = w->cap ? w->cap * 2 : 1024;
-        int64_t *ids = realloc(w->ids, (size_t)cap * sizeof *ids);
-        if (!ids)
-            return IMGSEC_EINTERNAL;
-        w->ids = ids;
-        w->cap = cap;
-    }
+    if (!util_grow((void **)&w->ids, &w->cap, w->n + 1, sizeof *w->ids))
+        return IMGSEC_EINTERNAL;
     w->ids[w->n++] = image;
     return 0;
 }
@@ -277,13 +270,13 @@ static int sqlite_open(sink *k, const char *part, imgsec_err *err)
 static int dump_type(store *st, report_type t, const records_args *a, sink *k, imgsec_err *err)
 {
     const record_kind *rk = record_kind_get(t);
-    walk w = {.st = st, .t = t, .k = k, .only = a->has_image ? a->image : -1};
+    walk w = {.only = a->has_image ? a->image : -1};
     int rc = store_record_images(st, t, a->project, add_image, &w, err);
     if (rc != IMGSEC_OK && !err->msg[0])
         err_set(err, IMGSEC_EINTERNAL, "out of memory");
     k->ncells = rk->nfields + 2;
     k->images = 0;
-    k->images_total = w.n;
+    k->images_total = (int64_t)w.n;
     if (rc == IMGSEC_OK && k->db)
         rc = sqlite_table(k, rk, err);
     if (rc == IMGSEC_OK && k->csv && a->header) {
@@ -292,7 +285,7 @@ static int dump_type(store *st, report_type t, const records_args *a, sink *k, i
             fprintf(k->csv, ",%s", rk->fields[f].name);
         fputc('\n', k->csv);
     }
-    for (int64_t i = 0; rc == IMGSEC_OK && i < w.n; i++) {
+    for (size_t i = 0; rc == IMGSEC_OK && i < w.n; i++) {
         rc = store_image_records_all(st, w.ids[i], t, put_record, k, err);
         if (rc != IMGSEC_OK && !err->msg[0])
             err_set(err, IMGSEC_EINTERNAL, "%s", k->sql_err[0] ? k->sql_err : "writing the output");
@@ -333,13 +326,9 @@ static int run(const records_args *a)
     if (!st)
         return CLI_FAIL;
     sink k = {0};
-    int rc = IMGSEC_OK;
     int64_t position = 0;
-    bool snap = false;
-    if (rc == IMGSEC_OK) {
-        rc = store_snapshot_begin(st, &position, &err);
-        snap = rc == IMGSEC_OK;
-    }
+    int rc = store_snapshot_begin(st, &position, &err);
+    bool snap = rc == IMGSEC_OK;
     if (rc == IMGSEC_OK && a->has_image) {
         bool found = false;
         store_list_bind b = {.i = a->image};
@@ -433,18 +422,13 @@ int cmd_records(int argc, char **argv)
         case 'd': a.db = optarg; break;
         case 't': type = optarg; break;
         case 'p': a.project = optarg; break;
-        case 'i': {
-            char *end = NULL;
-            errno = 0;
-            long long v = strtoll(optarg, &end, 10);
-            if (errno || !*optarg || *end || v < 1) {
+        case 'i':
+            if (!util_parse_int64(optarg, &a.image) || a.image < 1) {
                 fprintf(stderr, "imgsec records: --image: not an image id: '%s'\n", optarg);
                 return CLI_USAGE;
             }
-            a.image = v;
             a.has_image = true;
             break;
-        }
         case 'f':
             if (strcmp(optarg, "csv") == 0)
                 a.fmt = FMT_CSV;

@@ -1082,16 +1082,26 @@ static int build_rule_records(lctx *c, int64_t image, const char *rule_id, const
                                c->err);
 }
 
+/* The key of c->rule_texts for rule (its bytes) in image: "<image> US
+ * <rule>" into key[RULE_TEXT_KEY], its length; 0 when it does not fit
+ * (such a rule is read item by item). */
+#define RULE_TEXT_KEY (24 + 1 + 512)
+static size_t rule_text_key(char *key, int64_t image, const store_cell *rule)
+{
+    int len = snprintf(key, RULE_TEXT_KEY, "%" PRId64 "\x1f%.*s", image, (int)rule->len, rule->s);
+    return len > 0 && len < RULE_TEXT_KEY ? (size_t)len : 0;
+}
+
 static bool item_build_rule(json_t *o, const store_cell *x, int n, lctx *c)
 {
     (void)n;
     /* the first description of the rule in its representative image:
      * read for the whole page at once (build_groups_ix), else here */
     json_t *desc = NULL;
-    char key[24 + 1 + 512];
-    int len = snprintf(key, sizeof key, "%" PRId64 "\x1f%.*s", x[5].i, (int)x[0].len, x[0].s);
-    if (c->rule_texts && len > 0 && (size_t)len < sizeof key) {
-        desc = json_incref(json_object_getn(c->rule_texts, key, (size_t)len));
+    char key[RULE_TEXT_KEY];
+    size_t len = rule_text_key(key, x[5].i, &x[0]);
+    if (c->rule_texts && len) {
+        desc = json_incref(json_object_getn(c->rule_texts, key, len));
     } else {
         int rc = build_rule_records(c, x[5].i, x[0].s, "description", NULL, rec_first_text, &desc);
         if (rc != IMGSEC_OK && rc != REC_STOP)
@@ -1129,13 +1139,12 @@ static int rec_rule_text(const store_cell *x, size_t n, void *arg)
     json_t *texts = arg;
     if (n != 4 || x[0].kind != CELL_STRING || x[1].kind != CELL_STRING)
         return 0;
-    char key[24 + 1 + 512];
-    int len = snprintf(key, sizeof key, "%" PRId64 "\x1f%.*s", x[2].i, (int)x[0].len, x[0].s);
-    if (len <= 0 || (size_t)len >= sizeof key || json_object_getn(texts, key, (size_t)len))
+    char key[RULE_TEXT_KEY];
+    size_t len = rule_text_key(key, x[2].i, &x[0]);
+    if (!len || json_object_getn(texts, key, len))
         return 0; /* a rule id too long for a key is read item by item */
     json_t *d = json_stringn(x[1].s, x[1].len);
-    return d && json_object_setn_new_nocheck(texts, key, (size_t)len, d) == 0 ? 0
-                                                                              : IMGSEC_EINTERNAL;
+    return d && json_object_setn_new_nocheck(texts, key, len, d) == 0 ? 0 : IMGSEC_EINTERNAL;
 }
 
 static int id_cmp(const void *a, const void *b)
@@ -1145,26 +1154,22 @@ static int id_cmp(const void *a, const void *b)
 }
 
 /* The page's descriptions in one read: the build records of the groups'
- * representative images (a page of up to 200; an image holds few), each
- * rule's first description per image kept. One statement where an item
- * at a time was a statement each (a round trip each on PostgreSQL). */
+ * representative images (a page of up to 200; an image holds few, and
+ * one named by several groups is read once, records.h), each rule's
+ * first description per image kept. One statement where an item at a
+ * time was a statement each (a round trip each on PostgreSQL). */
 static int rule_texts_read(lctx *c, const index_group *g, size_t n)
 {
     int64_t ids[LIST_LIMIT_MAX];
     size_t m = 0;
     for (size_t k = 0; k < n && m < LIST_LIMIT_MAX; k++)
         ids[m++] = g[k].min_image;
-    qsort(ids, m, sizeof *ids, id_cmp);
-    size_t d = 0;
-    for (size_t k = 0; k < m; k++)
-        if (d == 0 || ids[d - 1] != ids[k])
-            ids[d++] = ids[k];
     if (!(c->rule_texts = json_object()))
         return oom(c);
     rec_preds ps = {.type = REPORT_BUILD_COMMAND_RISKS};
     int fields[2] = {record_field_index(ps.type, "rule_id"),
                      record_field_index(ps.type, "description")};
-    int rc = store_images_records(c->st, &ps, ids, d, fields, 2, rec_rule_text, c->rule_texts,
+    int rc = store_images_records(c->st, &ps, ids, m, fields, 2, rec_rule_text, c->rule_texts,
                                   c->err);
     return rc != IMGSEC_OK && c->err->code == IMGSEC_OK ? oom(c) : rc;
 }
@@ -2388,17 +2393,16 @@ static int rows_of_spans(lctx *c, const global_view *v, const index_record_span 
         for (const view_col *col = v->cols; col->from != COL_END; col++)
             if (col->from == COL_IMAGE)
                 qb_sql(&q, ", i.%s", col->name);
-        qb_sql(&q, " FROM images i WHERE i.id IN (");
-        int64_t last = -1;
-        for (size_t i = 0; i < p.recs.n; i++) {
+        int64_t ids[STORE_SPANS_MAX]; /* at most an image a span */
+        size_t ni = 0;
+        for (size_t i = 0; i < p.recs.n && ni < n; i++) {
             int64_t id = p.recs.cells[i * w + w - 2].i;
-            if (id == last)
-                continue;
-            qb_sql(&q, "%s", last < 0 ? "" : ", ");
-            qb_int(&q, id);
-            last = id;
+            if (ni == 0 || ids[ni - 1] != id)
+                ids[ni++] = id;
         }
-        qb_sql(&q, ") ORDER BY i.id");
+        qb_sql(&q, " FROM images i WHERE 1");
+        qb_ids(&q, "i.id", ids, ni);
+        qb_sql(&q, " ORDER BY i.id");
         rc = q_run(c, &q, row_batch, &p.imgs);
         if (rc == IMGSEC_OK && p.imgs.failed)
             rc = oom(c);
@@ -3668,8 +3672,7 @@ static int global_records(lctx *c, const global_view *v, unsigned mask, const co
     return rc;
 }
 
-#define IMAGE_COLS "i.image_type, i.namespace, i.image_name, i.image_version, i.image_id"
-/* the same as a view's first columns */
+/* the image columns that open a view (put_image_cols reads them) */
 #define VIEW_IMAGE_COLS                                                                         \
     {COL_IMAGE, "image_type"}, {COL_IMAGE, "namespace"}, {COL_IMAGE, "image_name"},             \
         {COL_IMAGE, "image_version"}, {COL_IMAGE, "image_id"}

@@ -1042,10 +1042,15 @@ fail:
 
 /* ---- replacing the vulnerabilities of one image ---- */
 
+bool store_after_load_due(store *st, int64_t records)
+{
+    return records >= STORE_ANALYZE_MIN_RECORDS && db_backend_of(st->conn) == DB_PG &&
+           !db_in_transaction(st->conn);
+}
+
 int store_after_load(store *st, int64_t records, imgsec_err *err)
 {
-    if (records < STORE_ANALYZE_MIN_RECORDS || db_backend_of(st->conn) != DB_PG ||
-        db_in_transaction(st->conn))
+    if (!store_after_load_due(st, records))
         return IMGSEC_OK;
     return db_exec(st->conn, "ANALYZE", "updating the planner's statistics", err);
 }

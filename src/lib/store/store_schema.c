@@ -521,8 +521,6 @@ static char *sql_image_set_vuls(imgsec_err *err)
     return sb_done(&sb, err);
 }
 
-/* The distinct values of every severity field of every record table but
- * the vulnerabilities', for image ?1 ("SELECT 0 WHERE 0" if none). */
 static char *sql_fmt(imgsec_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static char *sql_fmt(imgsec_err *err, const char *fmt, ...)
 {
